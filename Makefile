@@ -1,0 +1,101 @@
+# The project's commands. `make help` lists them; README.md explains them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO  ?= go
+BIN := $(CURDIR)/.bin
+export PATH := $(BIN):$(PATH)
+
+# Pinned tool versions, installed into .bin/ by `go install` (nothing else is downloaded).
+BUF_VERSION           := v1.75.0
+PROTOC_GEN_GO_VERSION := v1.36.12
+CONNECT_GO_VERSION    := v1.21.1
+SQLC_VERSION          := v1.31.1
+STATICCHECK_VERSION   := v0.8.2
+# Where buf/validate/validate.proto comes from at generate time (not committed).
+PROTOVALIDATE_VERSION := v1.2.2
+
+GO_PACKAGES := ./...
+
+.PHONY: help
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## start PostgreSQL under .data/, migrate, seed the demo tenant once, run salesd on :8080
+	$(GO) build -o $(BIN)/salesd ./cmd/salesd
+	$(GO) build -o $(BIN)/salesctl ./cmd/salesctl
+	$(BIN)/salesctl dev up
+	set -a && source .data/salesd.env && set +a && exec $(BIN)/salesd
+
+.PHONY: stop
+stop: ## stop the PostgreSQL that make run started (its data stays in .data/)
+	$(GO) run ./cmd/salesctl dev down
+
+.PHONY: test
+test: ## run every test with -race against a throwaway PostgreSQL
+	$(GO) build -o $(BIN)/salesctl ./cmd/salesctl
+	$(BIN)/salesctl pg run -- $(GO) test -race -count=1 $(GO_PACKAGES)
+
+.PHONY: build
+build: ## build salesd, salesctl and salesbench into .bin/
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: bench
+bench: build ## run Go benchmarks and the salesbench scenarios; paste the tables into BENCHMARKS.md
+	$(GO) test -run '^$$' -bench . -benchmem $(GO_PACKAGES)
+	$(BIN)/salesctl pg run -- $(BIN)/salesbench -salesd $(BIN)/salesd
+
+# --- code generation -------------------------------------------------------------------------------
+
+$(BIN)/.buf-$(BUF_VERSION):
+	GOBIN=$(BIN) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	touch $@
+$(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION):
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	touch $@
+$(BIN)/.protoc-gen-connect-go-$(CONNECT_GO_VERSION):
+	GOBIN=$(BIN) $(GO) install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(CONNECT_GO_VERSION)
+	touch $@
+$(BIN)/.sqlc-$(SQLC_VERSION):
+	GOBIN=$(BIN) $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+	touch $@
+$(BIN)/.staticcheck-$(STATICCHECK_VERSION):
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	touch $@
+
+GEN_TOOLS := $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION) \
+	$(BIN)/.protoc-gen-connect-go-$(CONNECT_GO_VERSION) $(BIN)/.sqlc-$(SQLC_VERSION)
+
+.PHONY: tools
+tools: $(GEN_TOOLS) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) ## install the pinned tools into .bin/
+
+# protovalidate's validate.proto, copied from the Go module cache (never committed).
+.PHONY: protovalidate-proto
+protovalidate-proto:
+	dir=$$(GOFLAGS=-mod=mod $(GO) mod download -json github.com/bufbuild/protovalidate@$(PROTOVALIDATE_VERSION) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'); \
+	mkdir -p .build/protovalidate/buf/validate; \
+	install -m 0644 "$$dir/proto/protovalidate/buf/validate/validate.proto" .build/protovalidate/buf/validate/validate.proto
+
+.PHONY: generate
+generate: $(GEN_TOOLS) protovalidate-proto ## rebuild generated code (protobuf, Connect, sqlc)
+	find api -name '*.pb.go' -o -name '*.connect.go' | xargs -r rm -f
+	buf generate
+	cd backend && sqlc generate
+
+.PHONY: check-generated
+check-generated: generate ## fail when committed generated code differs from what make generate makes
+	@if [ -n "$$(git status --porcelain -- api backend)" ]; then \
+	  echo "generated code is stale; run make generate and commit:"; git status --porcelain -- api backend; exit 1; fi
+
+.PHONY: lint
+lint: $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) protovalidate-proto ## buf lint, gofmt, go vet, staticcheck
+	buf lint api
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(GO_PACKAGES)
+	staticcheck $(GO_PACKAGES)
+
+.PHONY: clean
+clean: ## remove build outputs (not .data/)
+	rm -rf .bin .build

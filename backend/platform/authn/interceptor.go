@@ -1,0 +1,103 @@
+package authn
+
+import (
+	"context"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	"github.com/salesapp/scrm/backend/platform"
+)
+
+// Checker turns verified claims into the caller as the database knows them now: it refuses ended
+// sessions (Unauthenticated), disabled employees and expired tenants (PermissionDenied).
+type Checker interface {
+	Check(ctx context.Context, c Claims) (Principal, error)
+}
+
+// Authenticator checks bearer tokens on every procedure except the public ones.
+type Authenticator struct {
+	tokens  *Tokens
+	checker Checker
+	public  map[string]bool
+}
+
+// NewAuthenticator builds the authenticator; publicProcedures (full procedure names such as
+// "/salesapp.v1.AuthService/RefreshToken") need no token.
+func NewAuthenticator(tokens *Tokens, checker Checker, publicProcedures ...string) *Authenticator {
+	pub := make(map[string]bool, len(publicProcedures))
+	for _, p := range publicProcedures {
+		pub[p] = true
+	}
+	return &Authenticator{tokens: tokens, checker: checker, public: pub}
+}
+
+// Authenticate checks an Authorization header value ("Bearer <token>").
+func (a *Authenticator) Authenticate(ctx context.Context, authorization string) (Principal, error) {
+	token, ok := strings.CutPrefix(authorization, "Bearer ")
+	if !ok || token == "" {
+		return Principal{}, platform.Unauthenticated("missing bearer token: send Authorization: Bearer <access token>")
+	}
+	claims, err := a.tokens.Verify(token)
+	if err != nil {
+		return Principal{}, platform.Unauthenticated("invalid or expired access token: refresh it or sign in again")
+	}
+	return a.checker.Check(ctx, claims)
+}
+
+// WrapUnary implements connect.Interceptor.
+func (a *Authenticator) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if req.Spec().IsClient || a.public[req.Spec().Procedure] {
+			return next(ctx, req)
+		}
+		p, err := a.Authenticate(ctx, req.Header().Get("Authorization"))
+		if err != nil {
+			return nil, err
+		}
+		return next(WithPrincipal(ctx, p), req)
+	}
+}
+
+// WrapStreamingClient implements connect.Interceptor.
+func (a *Authenticator) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+// WrapStreamingHandler implements connect.Interceptor.
+func (a *Authenticator) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if a.public[conn.Spec().Procedure] {
+			return next(ctx, conn)
+		}
+		p, err := a.Authenticate(ctx, conn.RequestHeader().Get("Authorization"))
+		if err != nil {
+			return err
+		}
+		return next(WithPrincipal(ctx, p), conn)
+	}
+}
+
+// Require returns the caller or an Unauthenticated error (for handlers behind the authenticator, the
+// error means a procedure was wrongly listed as public).
+func Require(ctx context.Context) (Principal, error) {
+	p, ok := FromContext(ctx)
+	if !ok {
+		return Principal{}, platform.Unauthenticated("authentication required")
+	}
+	return p, nil
+}
+
+// RequireRole returns the caller when they hold one of the roles, else PermissionDenied.
+func RequireRole(ctx context.Context, roles ...Role) (Principal, error) {
+	p, err := Require(ctx)
+	if err != nil {
+		return p, err
+	}
+	for _, r := range roles {
+		if p.Role == r {
+			return p, nil
+		}
+	}
+	return p, platform.PermissionDenied("your role (" + string(p.Role) + ") may not do this")
+}

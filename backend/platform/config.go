@@ -1,0 +1,179 @@
+// Package platform holds what every part of the backend shares: configuration, the PostgreSQL pool with
+// tenant-scoped transactions and migrations, error mapping, logging and metrics. It imports no domain.
+package platform
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Config is everything salesd reads from its environment. Every field comes from one SALESD_* variable,
+// listed by [ConfigUsage] (and by `salesd -h`).
+type Config struct {
+	// HTTPAddr is where salesd listens for Connect, gRPC, gRPC-Web, health and metrics.
+	HTTPAddr string
+	// DatabaseURL connects as the application role, which does not own the tables (row-level security applies).
+	DatabaseURL string
+	// MigrateDatabaseURL connects as the role that owns the tables; used only to migrate.
+	MigrateDatabaseURL string
+	// DBMaxConns caps the pool; 0 lets pgx choose.
+	DBMaxConns int32
+	// TokenKeys are 32-byte symmetric keys for access tokens; the first issues, all verify (rotation).
+	TokenKeys [][]byte
+	// AccessTokenTTL is how long an access token lives.
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is how long a session may go without refreshing before it ends.
+	RefreshTokenTTL time.Duration
+	// AuthCacheTTL is how long a node trusts what it read about a session, employee and tenant.
+	AuthCacheTTL time.Duration
+	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
+	ShutdownTimeout time.Duration
+	// LogLevel is debug, info, warn or error.
+	LogLevel slog.Level
+	// LogFormat is json or text.
+	LogFormat string
+}
+
+type configVar struct {
+	name, def, help string
+	required        bool
+	set             func(c *Config, v string) error
+}
+
+var errEmpty = errors.New("must not be empty")
+
+func configVars() []configVar {
+	return []configVar{
+		{name: "SALESD_HTTP_ADDR", def: ":8080", help: "listen address (Connect, gRPC, gRPC-Web, /healthz, /readyz, /metrics)",
+			set: func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+		{name: "SALESD_DATABASE_URL", required: true, help: "PostgreSQL URL of the application role (not the table owner; RLS applies)",
+			set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+		{name: "SALESD_MIGRATE_DATABASE_URL", help: "PostgreSQL URL of the table owner, for `salesctl migrate` (default: SALESD_DATABASE_URL)",
+			set: func(c *Config, v string) error { c.MigrateDatabaseURL = v; return nil }},
+		{name: "SALESD_DB_MAX_CONNS", def: "0", help: "pool size; 0 lets pgx choose (max(4, cores))",
+			set: func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 32)
+				if err != nil || n < 0 {
+					return errors.New("must be a whole number >= 0")
+				}
+				c.DBMaxConns = int32(n)
+				return nil
+			}},
+		{name: "SALESD_TOKEN_KEYS", required: true, help: "comma-separated 64-hex-digit keys; the first signs access tokens, all verify",
+			set: func(c *Config, v string) error {
+				keys, err := ParseTokenKeys(v)
+				c.TokenKeys = keys
+				return err
+			}},
+		{name: "SALESD_ACCESS_TOKEN_TTL", def: "15m", help: "access token lifetime",
+			set: func(c *Config, v string) error { return setDuration(&c.AccessTokenTTL, v) }},
+		{name: "SALESD_REFRESH_TOKEN_TTL", def: "720h", help: "refresh token lifetime (a session idle this long ends)",
+			set: func(c *Config, v string) error { return setDuration(&c.RefreshTokenTTL, v) }},
+		{name: "SALESD_AUTH_CACHE_TTL", def: "5s", help: "how long a node caches session/employee/tenant status (a disable takes effect on other nodes within it)",
+			set: func(c *Config, v string) error { return setDuration(&c.AuthCacheTTL, v) }},
+		{name: "SALESD_SHUTDOWN_TIMEOUT", def: "20s", help: "how long SIGTERM waits for in-flight requests",
+			set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
+		{name: "SALESD_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
+			set: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{name: "SALESD_LOG_FORMAT", def: "json", help: "json or text",
+			set: func(c *Config, v string) error {
+				if v != "json" && v != "text" {
+					return errors.New("must be json or text")
+				}
+				c.LogFormat = v
+				return nil
+			}},
+	}
+}
+
+func setDuration(dst *time.Duration, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return errors.New("must be a duration such as 15m or 5s")
+	}
+	*dst = d
+	return nil
+}
+
+// ParseTokenKeys reads comma-separated hex keys of 32 bytes each.
+func ParseTokenKeys(v string) ([][]byte, error) {
+	var keys [][]byte
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, err := hex.DecodeString(part)
+		if err != nil || len(k) != 32 {
+			return nil, errors.New("each key must be 64 hex digits (32 bytes)")
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, errEmpty
+	}
+	return keys, nil
+}
+
+// LoadConfig reads and validates the configuration. Every problem is reported at once, by variable name;
+// values are never echoed (some are secrets).
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var c Config
+	var errs []error
+	for _, v := range configVars() {
+		val := getenv(v.name)
+		if val == "" {
+			if v.required {
+				errs = append(errs, fmt.Errorf("%s: %w", v.name, errEmpty))
+				continue
+			}
+			val = v.def
+		}
+		if val == "" {
+			continue
+		}
+		if err := v.set(&c, val); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", v.name, err))
+		}
+	}
+	if c.MigrateDatabaseURL == "" {
+		c.MigrateDatabaseURL = c.DatabaseURL
+	}
+	if c.AccessTokenTTL <= 0 {
+		errs = append(errs, errors.New("SALESD_ACCESS_TOKEN_TTL: must be positive"))
+	}
+	if c.RefreshTokenTTL <= c.AccessTokenTTL {
+		errs = append(errs, errors.New("SALESD_REFRESH_TOKEN_TTL: must be longer than SALESD_ACCESS_TOKEN_TTL"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// ConfigUsage writes the table of variables, their defaults and meaning.
+func ConfigUsage(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tMEANING")
+	for _, v := range configVars() {
+		def := v.def
+		if v.required {
+			def = "(required)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.name, def, v.help)
+	}
+	tw.Flush()
+}
+
+// NewLogger builds the process logger from the configuration.
+func NewLogger(c Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

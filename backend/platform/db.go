@@ -1,0 +1,100 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// AppRole is the PostgreSQL role the application runs as. Migrations grant it access to the tables the
+// owner creates; it owns nothing and has no BYPASSRLS, so row-level security always applies to it.
+const AppRole = "salesapp_app"
+
+// DB is the application's PostgreSQL pool. Every query on tenant-owned rows goes through [DB.InTenantTx].
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// OpenDB parses the URL and builds a pool. It does not connect: salesd starts (and reports not ready)
+// while PostgreSQL is down, and the pool connects when it comes back.
+func OpenDB(ctx context.Context, url string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create pool: %w", err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// InTenantTx runs fn in a transaction whose row-level security is scoped to tenantID: every tenant-owned
+// table shows and accepts only that tenant's rows, whatever the queries inside say. It commits when fn
+// returns nil and rolls back otherwise.
+func (db *DB) InTenantTx(ctx context.Context, tenantID uuid.UUID, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := SetTenant(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// SetTenant scopes the rest of the transaction to tenantID.
+func SetTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
+	if tenantID == uuid.Nil {
+		return errors.New("platform: tenant transaction without a tenant")
+	}
+	if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenantID.String()); err != nil {
+		return fmt.Errorf("set tenant: %w", err)
+	}
+	return nil
+}
+
+// PostgreSQL error codes the stores translate into domain errors.
+const (
+	pgUniqueViolation     = "23505"
+	pgForeignKeyViolation = "23503"
+	pgCheckViolation      = "23514"
+	pgRLSViolation        = "42501"
+)
+
+// IsUniqueViolation reports whether err is a unique violation, optionally on the named constraint.
+func IsUniqueViolation(err error, constraint string) bool {
+	return isPgError(err, pgUniqueViolation, constraint)
+}
+
+// IsForeignKeyViolation reports whether err is a foreign key violation, optionally on the named constraint.
+func IsForeignKeyViolation(err error, constraint string) bool {
+	return isPgError(err, pgForeignKeyViolation, constraint)
+}
+
+// IsCheckViolation reports whether err is a check constraint violation, optionally on the named constraint.
+func IsCheckViolation(err error, constraint string) bool {
+	return isPgError(err, pgCheckViolation, constraint)
+}
+
+// IsRowSecurityViolation reports whether a write was refused by a row-level security policy.
+func IsRowSecurityViolation(err error) bool {
+	return isPgError(err, pgRLSViolation, "")
+}
+
+func isPgError(err error, code, constraint string) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != code {
+		return false
+	}
+	return constraint == "" || pgErr.ConstraintName == constraint
+}

@@ -1,0 +1,151 @@
+// Package server assembles salesd: every domain's Connect handler behind the shared interceptors, gRPC
+// reflection, health, readiness and metrics, on one HTTP server speaking HTTP/1.1 and cleartext HTTP/2
+// (so Connect, gRPC and gRPC-Web all work on the same port).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpcreflect"
+	"connectrpc.com/validate"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/auth"
+	"github.com/salesapp/scrm/backend/auth/authrpc"
+	"github.com/salesapp/scrm/backend/diag"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
+	"github.com/salesapp/scrm/backend/tenant"
+	"github.com/salesapp/scrm/backend/tenant/tenantrpc"
+)
+
+// maxRequestBytes caps any RPC request body: the app sends small messages, and large uploads go to object
+// storage by presigned URL, never through salesd.
+const maxRequestBytes = 4 << 20
+
+// Server is salesd's assembled application.
+type Server struct {
+	// Handler serves every route.
+	Handler http.Handler
+	// Auth issues and checks sessions.
+	Auth *auth.Service
+	// Tenant manages tenants, teams and employees.
+	Tenant *tenant.Service
+	// Tokens issues and verifies access tokens.
+	Tokens *authn.Tokens
+
+	db  *platform.DB
+	log *slog.Logger
+}
+
+// New wires the application on db.
+func New(cfg platform.Config, log *slog.Logger, db *platform.DB) (*Server, error) {
+	tokens, err := authn.NewTokens(cfg.TokenKeys, cfg.AccessTokenTTL, nil)
+	if err != nil {
+		return nil, err
+	}
+	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, CacheTTL: cfg.AuthCacheTTL})
+	tenantSvc := tenant.NewService(db, authSvc)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	opts := connect.WithHandlerOptions(
+		connect.WithInterceptors(
+			rpcserver.NewObserver(log, reg),
+			authn.NewAuthenticator(tokens, authSvc, authrpc.PublicProcedures...),
+			validate.NewInterceptor(),
+		),
+		connect.WithReadMaxBytes(maxRequestBytes),
+	)
+
+	mux := http.NewServeMux()
+	tenantHandler := tenantrpc.New(tenantSvc)
+	mux.Handle(salesappv1connect.NewTeamServiceHandler(tenantHandler, opts))
+	mux.Handle(salesappv1connect.NewEmployeeServiceHandler(tenantHandler, opts))
+	mux.Handle(salesappv1connect.NewMeServiceHandler(tenantHandler, opts))
+	mux.Handle(salesappv1connect.NewAuthServiceHandler(authrpc.New(authSvc), opts))
+	mux.Handle(salesappv1connect.NewPingServiceHandler(diag.Handler{}, opts))
+
+	reflector := grpcreflect.NewStaticReflector(
+		salesappv1connect.TeamServiceName,
+		salesappv1connect.EmployeeServiceName,
+		salesappv1connect.MeServiceName,
+		salesappv1connect.AuthServiceName,
+		salesappv1connect.PingServiceName,
+	)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+
+	s := &Server{Auth: authSvc, Tenant: tenantSvc, Tokens: tokens, db: db, log: log}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.Handler = mux
+	return s, nil
+}
+
+// readyz answers 200 when PostgreSQL answers and the schema is current, else 503 with the reason.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.db.CheckSchema(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		msg := "database unreachable"
+		if errors.Is(err, platform.ErrSchemaBehind) {
+			msg = err.Error()
+		}
+		_, _ = fmt.Fprintf(w, "not ready: %s\n", msg)
+		s.log.WarnContext(ctx, "not ready", "error", err)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// Serve serves on l until ctx is done, then stops accepting and drains in-flight requests for at most
+// drain. It returns nil after a clean drain.
+func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Duration, log *slog.Logger) error {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Handler:           h,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", drain)
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

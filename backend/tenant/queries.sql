@@ -1,0 +1,88 @@
+-- Every query runs inside a tenant transaction (row-level security scopes it); tenant_id filters are
+-- written out anyway where they let PostgreSQL use the (tenant_id, ...) indexes.
+
+-- name: GetTenant :one
+SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at,
+       (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id AND e.status = 'active')::int AS seats_used
+FROM tenants t
+WHERE t.id = @tenant_id;
+
+-- name: LockTenantSeats :one
+-- Serializes seat-taking changes of one tenant.
+SELECT seat_limit FROM tenants WHERE id = @tenant_id FOR UPDATE;
+
+-- name: CountActiveEmployees :one
+SELECT count(*)::int FROM employees WHERE tenant_id = @tenant_id AND status = 'active';
+
+-- name: CountActiveAdminsExcept :one
+SELECT count(*)::int FROM employees
+WHERE tenant_id = @tenant_id AND status = 'active' AND role = 'admin' AND id <> @id;
+
+-- name: InsertTenant :one
+INSERT INTO tenants (id, name, plan, seat_limit, expires_at, time_zone)
+VALUES (@id, @name, @plan, @seat_limit, @expires_at, @time_zone)
+RETURNING id, name, plan, seat_limit, expires_at, time_zone, created_at;
+
+-- name: InsertEmployee :one
+INSERT INTO employees (id, tenant_id, name, role, team_id, title, phone, email, wecom_userid)
+VALUES (@id, @tenant_id, @name, @role, sqlc.narg(team_id), @title, @phone, @email, @wecom_userid)
+RETURNING *;
+
+-- name: GetEmployee :one
+SELECT * FROM employees WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: GetEmployeeForUpdate :one
+SELECT * FROM employees WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;
+
+-- name: ListEmployees :many
+SELECT * FROM employees
+WHERE tenant_id = @tenant_id
+  AND (sqlc.narg(team_id)::uuid IS NULL OR team_id = sqlc.narg(team_id)::uuid)
+  AND (@include_disabled::bool OR status = 'active')
+  AND (NOT @has_cursor::bool OR (name, id) > (@after_name::text, @after_id::uuid))
+ORDER BY name, id
+LIMIT @max_rows;
+
+-- name: UpdateEmployee :one
+UPDATE employees SET
+  name    = coalesce(sqlc.narg(name), name),
+  role    = coalesce(sqlc.narg(role), role),
+  team_id = CASE WHEN @set_team::bool THEN sqlc.narg(team_id)::uuid ELSE team_id END,
+  title   = coalesce(sqlc.narg(title), title),
+  phone   = coalesce(sqlc.narg(phone), phone),
+  email   = coalesce(sqlc.narg(email), email),
+  updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id
+RETURNING *;
+
+-- name: SetEmployeeStatus :one
+UPDATE employees SET status = @status, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id
+RETURNING *;
+
+-- name: InsertTeam :one
+INSERT INTO teams (id, tenant_id, name) VALUES (@id, @tenant_id, @name)
+RETURNING id, name, created_at, updated_at;
+
+-- name: GetTeam :one
+SELECT t.id, t.name, t.created_at, t.updated_at,
+       (SELECT count(*) FROM employees e WHERE e.tenant_id = t.tenant_id AND e.team_id = t.id AND e.status = 'active')::int AS member_count
+FROM teams t
+WHERE t.tenant_id = @tenant_id AND t.id = @id;
+
+-- name: ListTeams :many
+SELECT t.id, t.name, t.created_at, t.updated_at,
+       (SELECT count(*) FROM employees e WHERE e.tenant_id = t.tenant_id AND e.team_id = t.id AND e.status = 'active')::int AS member_count
+FROM teams t
+WHERE t.tenant_id = @tenant_id
+ORDER BY t.name, t.id;
+
+-- name: RenameTeam :execrows
+UPDATE teams SET name = @name, updated_at = now() WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: CountTeamMembers :one
+-- Disabled members count too: they still reference the team.
+SELECT count(*)::int FROM employees WHERE tenant_id = @tenant_id AND team_id = @team_id::uuid;
+
+-- name: DeleteTeam :execrows
+DELETE FROM teams WHERE tenant_id = @tenant_id AND id = @id;

@@ -1,0 +1,580 @@
+// Package tenant is the enterprise, its teams and its employees: who works here, in what role, and how
+// many seats they take. Everything runs in tenant-scoped transactions, so row-level security stands
+// behind every rule written here.
+package tenant
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/tenant/tenantdb"
+)
+
+// Plan is the commercial plan of a tenant.
+type Plan string
+
+// The plans.
+const (
+	PlanTrial        Plan = "trial"
+	PlanStandard     Plan = "standard"
+	PlanProfessional Plan = "professional"
+	PlanEnterprise   Plan = "enterprise"
+)
+
+// Valid reports whether p is a known plan.
+func (p Plan) Valid() bool {
+	return p == PlanTrial || p == PlanStandard || p == PlanProfessional || p == PlanEnterprise
+}
+
+// Status says whether an employee is active (holding a seat) or disabled.
+type Status string
+
+// The statuses.
+const (
+	StatusActive   Status = "active"
+	StatusDisabled Status = "disabled"
+)
+
+// Tenant is one enterprise.
+type Tenant struct {
+	ID        uuid.UUID
+	Name      string
+	Plan      Plan
+	SeatLimit int
+	SeatsUsed int
+	ExpiresAt time.Time
+	TimeZone  string
+	CreatedAt time.Time
+}
+
+// Team groups employees.
+type Team struct {
+	ID          uuid.UUID
+	Name        string
+	MemberCount int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Employee is a person of the enterprise.
+type Employee struct {
+	ID          uuid.UUID
+	TenantID    uuid.UUID
+	Name        string
+	Role        authn.Role
+	TeamID      uuid.UUID // uuid.Nil: no team
+	Status      Status
+	Title       string
+	Phone       string
+	Email       string
+	WeComUserID string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// NewEmployee is what creating an employee takes.
+type NewEmployee struct {
+	Name        string
+	Role        authn.Role
+	TeamID      uuid.UUID
+	Title       string
+	Phone       string
+	Email       string
+	WeComUserID string
+}
+
+// EmployeeChange holds the fields to change; nil leaves a field as it is.
+type EmployeeChange struct {
+	Name   *string
+	Role   *authn.Role
+	TeamID *uuid.UUID // pointer to uuid.Nil removes the employee from their team
+	Title  *string
+	Phone  *string
+	Email  *string
+}
+
+// SessionRevoker ends every session of an employee inside the caller's transaction (the auth package
+// implements it), so that a disable takes effect with the same commit.
+type SessionRevoker interface {
+	RevokeEmployeeSessions(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) error
+}
+
+// Service holds the rules for tenants, teams and employees.
+type Service struct {
+	db      *platform.DB
+	revoker SessionRevoker
+}
+
+// NewService builds the service.
+func NewService(db *platform.DB, revoker SessionRevoker) *Service {
+	return &Service{db: db, revoker: revoker}
+}
+
+func (s *Service) tx(ctx context.Context, tenantID uuid.UUID, fn func(q *tenantdb.Queries, tx pgx.Tx) error) error {
+	return s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error { return fn(tenantdb.New(tx), tx) })
+}
+
+// Me returns the caller, their tenant and their team (nil when none).
+func (s *Service) Me(ctx context.Context, p authn.Principal) (Employee, Tenant, *Team, error) {
+	var (
+		e    Employee
+		t    Tenant
+		team *Team
+	)
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		row, err := q.GetEmployee(ctx, tenantdb.GetEmployeeParams{TenantID: p.TenantID, ID: p.EmployeeID})
+		if err != nil {
+			return notFound(err, "employee")
+		}
+		e = employeeFromRow(row)
+		tr, err := q.GetTenant(ctx, p.TenantID)
+		if err != nil {
+			return notFound(err, "tenant")
+		}
+		t = tenantFromRow(tr)
+		if e.TeamID != uuid.Nil {
+			tm, err := q.GetTeam(ctx, tenantdb.GetTeamParams{TenantID: p.TenantID, ID: e.TeamID})
+			if err != nil {
+				return notFound(err, "team")
+			}
+			tt := teamFromRow(tenantdb.ListTeamsRow(tm))
+			team = &tt
+		}
+		return nil
+	})
+	return e, t, team, err
+}
+
+// CreateEmployee adds an active employee if a seat is free. Admin only.
+func (s *Service) CreateEmployee(ctx context.Context, p authn.Principal, n NewEmployee) (Employee, error) {
+	if p.Role != authn.RoleAdmin {
+		return Employee{}, platform.PermissionDenied("only an admin may add employees")
+	}
+	return s.createEmployee(ctx, p.TenantID, n)
+}
+
+func (s *Service) createEmployee(ctx context.Context, tenantID uuid.UUID, n NewEmployee) (Employee, error) {
+	if !n.Role.Valid() {
+		return Employee{}, platform.Invalid("role", "unknown role")
+	}
+	var e Employee
+	err := s.tx(ctx, tenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		if err := takeSeat(ctx, q, tenantID); err != nil {
+			return err
+		}
+		row, err := q.InsertEmployee(ctx, tenantdb.InsertEmployeeParams{
+			ID: uuid.Must(uuid.NewV7()), TenantID: tenantID, Name: n.Name, Role: string(n.Role),
+			TeamID: nullID(n.TeamID), Title: n.Title, Phone: n.Phone, Email: n.Email, WecomUserid: n.WeComUserID,
+		})
+		if err != nil {
+			return employeeWriteError(err)
+		}
+		e = employeeFromRow(row)
+		return nil
+	})
+	return e, err
+}
+
+// takeSeat locks the tenant's seat count and fails when every seat is taken.
+func takeSeat(ctx context.Context, q *tenantdb.Queries, tenantID uuid.UUID) error {
+	limit, err := q.LockTenantSeats(ctx, tenantID)
+	if err != nil {
+		return notFound(err, "tenant")
+	}
+	used, err := q.CountActiveEmployees(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	if used >= limit {
+		return platform.FailedPrecondition(fmt.Sprintf(
+			"all %d seats of your plan are taken: disable an employee or ask for more seats", limit))
+	}
+	return nil
+}
+
+// GetEmployee reads one employee: admins read anyone, managers their team and themselves, salespeople
+// themselves. An employee the caller may not see is reported as not found.
+func (s *Service) GetEmployee(ctx context.Context, p authn.Principal, id uuid.UUID) (Employee, error) {
+	var e Employee
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		row, err := q.GetEmployee(ctx, tenantdb.GetEmployeeParams{TenantID: p.TenantID, ID: id})
+		if err != nil {
+			return notFound(err, "employee")
+		}
+		e = employeeFromRow(row)
+		if !canSee(p, e) {
+			return platform.NotFound("employee")
+		}
+		return nil
+	})
+	return e, err
+}
+
+func canSee(p authn.Principal, e Employee) bool {
+	switch {
+	case p.EmployeeID == e.ID, p.Role == authn.RoleAdmin:
+		return true
+	case p.Role == authn.RoleManager:
+		return p.TeamID != uuid.Nil && e.TeamID == p.TeamID
+	default:
+		return false
+	}
+}
+
+// EmployeeFilter narrows ListEmployees.
+type EmployeeFilter struct {
+	TeamID          uuid.UUID
+	IncludeDisabled bool
+	PageSize        int
+	PageToken       string
+}
+
+// ListEmployees pages through the employees the caller may see, by name. Managers see their own team.
+func (s *Service) ListEmployees(ctx context.Context, p authn.Principal, f EmployeeFilter) ([]Employee, string, error) {
+	switch p.Role {
+	case authn.RoleAdmin:
+	case authn.RoleManager:
+		if f.TeamID != uuid.Nil && f.TeamID != p.TeamID {
+			return nil, "", platform.PermissionDenied("a manager may list only their own team")
+		}
+		if p.TeamID == uuid.Nil {
+			return nil, "", platform.FailedPrecondition("you lead no team yet: ask an admin to put you in one")
+		}
+		f.TeamID = p.TeamID
+	default:
+		return nil, "", platform.PermissionDenied("only admins and managers may list employees")
+	}
+	size := f.PageSize
+	if size <= 0 {
+		size = 50
+	}
+	params := tenantdb.ListEmployeesParams{
+		TenantID: p.TenantID, TeamID: nullID(f.TeamID), IncludeDisabled: f.IncludeDisabled, MaxRows: int32(size + 1),
+	}
+	if f.PageToken != "" {
+		name, id, err := decodeCursor(f.PageToken)
+		if err != nil {
+			return nil, "", platform.Invalid("page_token", "not a token this server issued")
+		}
+		params.HasCursor, params.AfterName, params.AfterID = true, name, id
+	}
+	var out []Employee
+	next := ""
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		rows, err := q.ListEmployees(ctx, params)
+		if err != nil {
+			return err
+		}
+		if len(rows) > size {
+			rows = rows[:size]
+			last := rows[len(rows)-1]
+			next = encodeCursor(last.Name, last.ID)
+		}
+		out = make([]Employee, len(rows))
+		for i, r := range rows {
+			out[i] = employeeFromRow(r)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// UpdateEmployee changes the given fields. Admin only; the last active admin cannot be demoted.
+func (s *Service) UpdateEmployee(ctx context.Context, p authn.Principal, id uuid.UUID, c EmployeeChange) (Employee, error) {
+	if p.Role != authn.RoleAdmin {
+		return Employee{}, platform.PermissionDenied("only an admin may change employees")
+	}
+	if c.Role != nil && !c.Role.Valid() {
+		return Employee{}, platform.Invalid("role", "unknown role")
+	}
+	params := tenantdb.UpdateEmployeeParams{TenantID: p.TenantID, ID: id, Name: c.Name, Title: c.Title, Phone: c.Phone, Email: c.Email}
+	if c.Role != nil {
+		r := string(*c.Role)
+		params.Role = &r
+	}
+	if c.TeamID != nil {
+		params.SetTeam, params.TeamID = true, nullID(*c.TeamID)
+	}
+	var e Employee
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		cur, err := q.GetEmployeeForUpdate(ctx, tenantdb.GetEmployeeForUpdateParams{TenantID: p.TenantID, ID: id})
+		if err != nil {
+			return notFound(err, "employee")
+		}
+		if c.Role != nil && *c.Role != authn.RoleAdmin && cur.Role == string(authn.RoleAdmin) && cur.Status == string(StatusActive) {
+			if err := keepOneAdmin(ctx, q, p.TenantID, id); err != nil {
+				return err
+			}
+		}
+		row, err := q.UpdateEmployee(ctx, params)
+		if err != nil {
+			return employeeWriteError(err)
+		}
+		e = employeeFromRow(row)
+		return nil
+	})
+	return e, err
+}
+
+// SetEmployeeStatus disables an employee (freeing their seat and ending their sessions in the same
+// commit) or enables one (taking a seat). Admin only; the last active admin cannot be disabled.
+func (s *Service) SetEmployeeStatus(ctx context.Context, p authn.Principal, id uuid.UUID, st Status) (Employee, error) {
+	if p.Role != authn.RoleAdmin {
+		return Employee{}, platform.PermissionDenied("only an admin may enable or disable employees")
+	}
+	if st != StatusActive && st != StatusDisabled {
+		return Employee{}, platform.Invalid("status", "unknown status")
+	}
+	var e Employee
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
+		cur, err := q.GetEmployeeForUpdate(ctx, tenantdb.GetEmployeeForUpdateParams{TenantID: p.TenantID, ID: id})
+		if err != nil {
+			return notFound(err, "employee")
+		}
+		if cur.Status == string(st) {
+			e = employeeFromRow(cur)
+			return nil
+		}
+		if st == StatusActive {
+			if err := takeSeat(ctx, q, p.TenantID); err != nil {
+				return err
+			}
+		} else {
+			if cur.Role == string(authn.RoleAdmin) {
+				if err := keepOneAdmin(ctx, q, p.TenantID, id); err != nil {
+					return err
+				}
+			}
+			if err := s.revoker.RevokeEmployeeSessions(ctx, tx, p.TenantID, id); err != nil {
+				return err
+			}
+		}
+		row, err := q.SetEmployeeStatus(ctx, tenantdb.SetEmployeeStatusParams{TenantID: p.TenantID, ID: id, Status: string(st)})
+		if err != nil {
+			return err
+		}
+		e = employeeFromRow(row)
+		return nil
+	})
+	return e, err
+}
+
+func keepOneAdmin(ctx context.Context, q *tenantdb.Queries, tenantID, id uuid.UUID) error {
+	n, err := q.CountActiveAdminsExcept(ctx, tenantdb.CountActiveAdminsExceptParams{TenantID: tenantID, ID: id})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return platform.FailedPrecondition("this is the last active admin: make someone else admin first")
+	}
+	return nil
+}
+
+// CreateTeam adds a team. Admin only.
+func (s *Service) CreateTeam(ctx context.Context, p authn.Principal, name string) (Team, error) {
+	if p.Role != authn.RoleAdmin {
+		return Team{}, platform.PermissionDenied("only an admin may create teams")
+	}
+	return s.createTeam(ctx, p.TenantID, name)
+}
+
+func (s *Service) createTeam(ctx context.Context, tenantID uuid.UUID, name string) (Team, error) {
+	var t Team
+	err := s.tx(ctx, tenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		row, err := q.InsertTeam(ctx, tenantdb.InsertTeamParams{ID: uuid.Must(uuid.NewV7()), TenantID: tenantID, Name: name})
+		if platform.IsUniqueViolation(err, "teams_name_key") {
+			return platform.AlreadyExists("a team with this name already exists")
+		}
+		if err != nil {
+			return err
+		}
+		t = Team{ID: row.ID, Name: row.Name, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}
+		return nil
+	})
+	return t, err
+}
+
+// ListTeams lists the tenant's teams, by name. Any employee may.
+func (s *Service) ListTeams(ctx context.Context, p authn.Principal) ([]Team, error) {
+	var out []Team
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		rows, err := q.ListTeams(ctx, p.TenantID)
+		if err != nil {
+			return err
+		}
+		out = make([]Team, len(rows))
+		for i, r := range rows {
+			out[i] = teamFromRow(r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RenameTeam renames a team. Admin only.
+func (s *Service) RenameTeam(ctx context.Context, p authn.Principal, id uuid.UUID, name string) (Team, error) {
+	if p.Role != authn.RoleAdmin {
+		return Team{}, platform.PermissionDenied("only an admin may rename teams")
+	}
+	var t Team
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		n, err := q.RenameTeam(ctx, tenantdb.RenameTeamParams{TenantID: p.TenantID, ID: id, Name: name})
+		if platform.IsUniqueViolation(err, "teams_name_key") {
+			return platform.AlreadyExists("a team with this name already exists")
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return platform.NotFound("team")
+		}
+		row, err := q.GetTeam(ctx, tenantdb.GetTeamParams{TenantID: p.TenantID, ID: id})
+		if err != nil {
+			return err
+		}
+		t = teamFromRow(tenantdb.ListTeamsRow(row))
+		return nil
+	})
+	return t, err
+}
+
+// DeleteTeam deletes a team nobody belongs to. Admin only.
+func (s *Service) DeleteTeam(ctx context.Context, p authn.Principal, id uuid.UUID) error {
+	if p.Role != authn.RoleAdmin {
+		return platform.PermissionDenied("only an admin may delete teams")
+	}
+	return s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		members, err := q.CountTeamMembers(ctx, tenantdb.CountTeamMembersParams{TenantID: p.TenantID, TeamID: id})
+		if err != nil {
+			return err
+		}
+		if members > 0 {
+			return platform.FailedPrecondition(fmt.Sprintf("the team still has %d members: move them to another team first", members))
+		}
+		n, err := q.DeleteTeam(ctx, tenantdb.DeleteTeamParams{TenantID: p.TenantID, ID: id})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return platform.NotFound("team")
+		}
+		return nil
+	})
+}
+
+// NewTenant is what the operator gives to create an enterprise.
+type NewTenant struct {
+	Name      string
+	Plan      Plan
+	SeatLimit int
+	ExpiresAt time.Time
+	TimeZone  string
+}
+
+// CreateTenant creates an enterprise. It runs as the table owner (the application role may not create
+// tenants): it is for salesctl, not for RPCs.
+func CreateTenant(ctx context.Context, owner *pgxpool.Pool, n NewTenant) (Tenant, error) {
+	if !n.Plan.Valid() {
+		return Tenant{}, platform.Invalid("plan", "unknown plan")
+	}
+	if n.TimeZone == "" {
+		n.TimeZone = "Asia/Shanghai"
+	}
+	if _, err := time.LoadLocation(n.TimeZone); err != nil {
+		return Tenant{}, platform.Invalid("time_zone", "unknown IANA time zone")
+	}
+	row, err := tenantdb.New(owner).InsertTenant(ctx, tenantdb.InsertTenantParams{
+		ID: uuid.Must(uuid.NewV7()), Name: n.Name, Plan: string(n.Plan), SeatLimit: int32(n.SeatLimit),
+		ExpiresAt: n.ExpiresAt, TimeZone: n.TimeZone,
+	})
+	if err != nil {
+		return Tenant{}, err
+	}
+	return Tenant{ID: row.ID, Name: row.Name, Plan: Plan(row.Plan), SeatLimit: int(row.SeatLimit),
+		ExpiresAt: row.ExpiresAt, TimeZone: row.TimeZone, CreatedAt: row.CreatedAt}, nil
+}
+
+// Bootstrap is for the operator (salesctl) and seeding: it acts inside one tenant without a signed-in
+// caller, for creating the first admin and teams.
+type Bootstrap struct{ s *Service }
+
+// Bootstrap returns the operator's entry points for tenantID.
+func (s *Service) Bootstrap() Bootstrap { return Bootstrap{s: s} }
+
+// CreateEmployee adds an employee to the tenant, within its seat limit.
+func (b Bootstrap) CreateEmployee(ctx context.Context, tenantID uuid.UUID, n NewEmployee) (Employee, error) {
+	return b.s.createEmployee(ctx, tenantID, n)
+}
+
+// CreateTeam adds a team to the tenant.
+func (b Bootstrap) CreateTeam(ctx context.Context, tenantID uuid.UUID, name string) (Team, error) {
+	return b.s.createTeam(ctx, tenantID, name)
+}
+
+func employeeWriteError(err error) error {
+	switch {
+	case platform.IsForeignKeyViolation(err, "employees_team_fk"):
+		return platform.Invalid("team_id", "no such team")
+	case platform.IsUniqueViolation(err, "employees_wecom_userid_key"):
+		return platform.AlreadyExists("another employee already has this WeCom userid")
+	case platform.IsCheckViolation(err, ""):
+		return platform.Invalid("employee", "a value is out of range")
+	case errors.Is(err, pgx.ErrNoRows):
+		return platform.NotFound("employee")
+	}
+	return err
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return platform.NotFound(what)
+	}
+	return err
+}
+
+func nullID(id uuid.UUID) uuid.NullUUID { return uuid.NullUUID{UUID: id, Valid: id != uuid.Nil} }
+
+func employeeFromRow(r tenantdb.Employee) Employee {
+	return Employee{
+		ID: r.ID, TenantID: r.TenantID, Name: r.Name, Role: authn.Role(r.Role), TeamID: r.TeamID.UUID,
+		Status: Status(r.Status), Title: r.Title, Phone: r.Phone, Email: r.Email, WeComUserID: r.WecomUserid,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+func tenantFromRow(r tenantdb.GetTenantRow) Tenant {
+	return Tenant{ID: r.ID, Name: r.Name, Plan: Plan(r.Plan), SeatLimit: int(r.SeatLimit), SeatsUsed: int(r.SeatsUsed),
+		ExpiresAt: r.ExpiresAt, TimeZone: r.TimeZone, CreatedAt: r.CreatedAt}
+}
+
+func teamFromRow(r tenantdb.ListTeamsRow) Team {
+	return Team{ID: r.ID, Name: r.Name, MemberCount: int(r.MemberCount), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// Page tokens are opaque to clients: the last row's sort key, base64url-encoded.
+func encodeCursor(name string, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(id.String() + "|" + name))
+}
+
+func decodeCursor(tok string) (string, uuid.UUID, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return "", uuid.Nil, err
+	}
+	idPart, name, ok := strings.Cut(string(b), "|")
+	if !ok {
+		return "", uuid.Nil, errors.New("malformed cursor")
+	}
+	id, err := uuid.Parse(idPart)
+	return name, id, err
+}

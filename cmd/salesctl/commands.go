@@ -1,0 +1,444 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/salesapp/scrm/backend/auth"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/pgcluster"
+	"github.com/salesapp/scrm/backend/tenant"
+)
+
+func newFlags(name string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("salesctl "+name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	return fs
+}
+
+func migrateURL(getenv func(string) string) (string, error) {
+	if u := getenv("SALESD_MIGRATE_DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	if u := getenv("SALESD_DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	return "", errors.New("set SALESD_MIGRATE_DATABASE_URL (the table owner's URL)")
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if err := newFlags("migrate", stdout).Parse(args); err != nil {
+		return err
+	}
+	u, err := migrateURL(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stdout, nil))
+	if err := platform.Migrate(ctx, u, log); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations are current")
+	return nil
+}
+
+// appServices opens the app role's pool and the services salesctl drives.
+func appServices(ctx context.Context, getenv func(string) string) (*platform.DB, *tenant.Service, *auth.Service, error) {
+	cfg, err := platform.LoadConfig(getenv)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 4)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tokens, err := authn.NewTokens(cfg.TokenKeys, cfg.AccessTokenTTL, nil)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, err
+	}
+	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL})
+	return db, tenant.NewService(db, authSvc), authSvc, nil
+}
+
+// parseExpiry accepts a date (2027-12-31), an RFC 3339 time, or a duration from now (8760h).
+func parseExpiry(s string) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(d), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+func cmdTenantCreate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := newFlags("tenant create", stdout)
+	name := fs.String("name", "", "enterprise name (required)")
+	plan := fs.String("plan", "standard", "trial, standard, professional or enterprise")
+	seats := fs.Int("seats", 10, "seat limit (active employees)")
+	expires := fs.String("expires", "8760h", "expiry: a date, an RFC 3339 time, or a duration from now")
+	tz := fs.String("tz", "Asia/Shanghai", "IANA time zone for period boundaries")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *name == "" {
+		return errors.New("--name is required")
+	}
+	exp, err := parseExpiry(*expires)
+	if err != nil {
+		return fmt.Errorf("--expires: %w", err)
+	}
+	u, err := migrateURL(getenv)
+	if err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	t, err := tenant.CreateTenant(ctx, pool, tenant.NewTenant{Name: *name, Plan: tenant.Plan(*plan), SeatLimit: *seats, ExpiresAt: exp, TimeZone: *tz})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "tenant %s created (%s, %d seats, expires %s)\n", t.ID, t.Plan, t.SeatLimit, t.ExpiresAt.Format(time.RFC3339))
+	return nil
+}
+
+func cmdEmployeeCreate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := newFlags("employee create", stdout)
+	tenantID := fs.String("tenant", "", "tenant id (required)")
+	name := fs.String("name", "", "name (required)")
+	role := fs.String("role", "sales", "admin, manager or sales")
+	team := fs.String("team", "", "team id")
+	title := fs.String("title", "", "job title")
+	phone := fs.String("phone", "", "mobile number")
+	email := fs.String("email", "", "email")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	tid, err := uuid.Parse(*tenantID)
+	if err != nil {
+		return errors.New("--tenant must be a tenant id")
+	}
+	var teamID uuid.UUID
+	if *team != "" {
+		if teamID, err = uuid.Parse(*team); err != nil {
+			return errors.New("--team must be a team id")
+		}
+	}
+	db, tenants, _, err := appServices(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	e, err := tenants.Bootstrap().CreateEmployee(ctx, tid, tenant.NewEmployee{
+		Name: *name, Role: authn.Role(*role), TeamID: teamID, Title: *title, Phone: *phone, Email: *email,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "employee %s created (%s)\n", e.ID, e.Role)
+	return nil
+}
+
+// Demo tenant: what `make run` seeds once.
+const demoTenantName = "Demo Enterprise"
+
+type demo struct {
+	tenantID, adminID, salesID uuid.UUID
+}
+
+func seedDemo(ctx context.Context, getenv func(string) string) (demo, bool, error) {
+	u, err := migrateURL(getenv)
+	if err != nil {
+		return demo{}, false, err
+	}
+	owner, err := pgxpool.New(ctx, u)
+	if err != nil {
+		return demo{}, false, err
+	}
+	defer owner.Close()
+	// The owner is not subject to row-level security: it can look across tenants for the demo.
+	var d demo
+	err = owner.QueryRow(ctx, `SELECT t.id,
+			(SELECT e.id FROM employees e WHERE e.tenant_id = t.id AND e.role = 'admin' ORDER BY e.id LIMIT 1),
+			(SELECT e.id FROM employees e WHERE e.tenant_id = t.id AND e.role = 'sales' ORDER BY e.id LIMIT 1)
+		FROM tenants t WHERE t.name = $1 ORDER BY t.id LIMIT 1`, demoTenantName).Scan(&d.tenantID, &d.adminID, &d.salesID)
+	if err == nil {
+		return d, false, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return demo{}, false, err
+	}
+	t, err := tenant.CreateTenant(ctx, owner, tenant.NewTenant{
+		Name: demoTenantName, Plan: tenant.PlanProfessional, SeatLimit: 20, ExpiresAt: time.Now().AddDate(1, 0, 0),
+	})
+	if err != nil {
+		return demo{}, false, err
+	}
+	db, tenants, _, err := appServices(ctx, getenv)
+	if err != nil {
+		return demo{}, false, err
+	}
+	defer db.Close()
+	b := tenants.Bootstrap()
+	team, err := b.CreateTeam(ctx, t.ID, "East Region")
+	if err != nil {
+		return demo{}, false, err
+	}
+	people := []tenant.NewEmployee{
+		{Name: "Ada Admin", Role: authn.RoleAdmin, Title: "Operations"},
+		{Name: "Mia Manager", Role: authn.RoleManager, TeamID: team.ID, Title: "Sales Manager"},
+		{Name: "Sam Seller", Role: authn.RoleSales, TeamID: team.ID, Title: "Account Executive"},
+		{Name: "Sue Seller", Role: authn.RoleSales, TeamID: team.ID, Title: "Account Executive"},
+		{Name: "Sid Seller", Role: authn.RoleSales, TeamID: team.ID, Title: "Account Executive"},
+	}
+	d.tenantID = t.ID
+	for _, p := range people {
+		e, err := b.CreateEmployee(ctx, t.ID, p)
+		if err != nil {
+			return demo{}, false, err
+		}
+		switch {
+		case p.Role == authn.RoleAdmin:
+			d.adminID = e.ID
+		case p.Role == authn.RoleSales && d.salesID == uuid.Nil:
+			d.salesID = e.ID
+		}
+	}
+	return d, true, nil
+}
+
+func cmdSeedDemo(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if err := newFlags("seed-demo", stdout).Parse(args); err != nil {
+		return err
+	}
+	d, created, err := seedDemo(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	verb := "already exists"
+	if created {
+		verb = "created"
+	}
+	fmt.Fprintf(stdout, "demo tenant %s %s\n  admin employee %s\n  sales employee %s\n", d.tenantID, verb, d.adminID, d.salesID)
+	return nil
+}
+
+func cmdToken(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := newFlags("token", stdout)
+	tenantID := fs.String("tenant", "", "tenant id (required)")
+	employeeID := fs.String("employee", "", "employee id (required)")
+	device := fs.String("device", "salesctl", "device id the session is bound to")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	tid, err1 := uuid.Parse(*tenantID)
+	eid, err2 := uuid.Parse(*employeeID)
+	if err1 != nil || err2 != nil {
+		return errors.New("--tenant and --employee must be ids (salesctl seed-demo prints some)")
+	}
+	db, _, authSvc, err := appServices(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pair, err := authSvc.IssueSession(ctx, tid, eid, *device)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "access_token=%s\nrefresh_token=%s\n", pair.AccessToken, pair.RefreshToken)
+	return nil
+}
+
+// Development cluster for `make run`.
+const (
+	devDir    = ".data"
+	devDBName = "salesapp"
+)
+
+func devPort(getenv func(string) string) int {
+	if p, err := strconv.Atoi(getenv("SALESD_DEV_PG_PORT")); err == nil && p > 0 {
+		return p
+	}
+	return 55432
+}
+
+func cmdDevUp(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if err := newFlags("dev up", stdout).Parse(args); err != nil {
+		return err
+	}
+	c, err := pgcluster.New(filepath.Join(devDir, "pg"), devPort(getenv), false)
+	if err != nil {
+		return err
+	}
+	if err := c.Init(ctx); err != nil {
+		return err
+	}
+	if !c.Running(ctx) {
+		fmt.Fprintf(stdout, "starting PostgreSQL in %s on 127.0.0.1:%d\n", c.Dir, c.Port)
+		if err := c.Start(ctx); err != nil {
+			return err
+		}
+	}
+	super := c.URL(pgcluster.Superuser, "postgres")
+	if err := pgcluster.ProvisionRoles(ctx, super); err != nil {
+		return err
+	}
+	if err := pgcluster.ProvisionDatabase(ctx, super, devDBName); err != nil {
+		return err
+	}
+	key, err := devTokenKey()
+	if err != nil {
+		return err
+	}
+	env := map[string]string{
+		"SALESD_DATABASE_URL":         c.URL(pgcluster.AppRole, devDBName),
+		"SALESD_MIGRATE_DATABASE_URL": c.URL(pgcluster.OwnerRole, devDBName),
+		"SALESD_TOKEN_KEYS":           key,
+		"SALESD_LOG_FORMAT":           "text",
+		// Long enough to play with the printed token for a working day.
+		"SALESD_ACCESS_TOKEN_TTL": "12h",
+	}
+	lookup := func(k string) string {
+		if v, ok := env[k]; ok && getenv(k) == "" {
+			return v
+		}
+		return getenv(k)
+	}
+	if err := platform.Migrate(ctx, env["SALESD_MIGRATE_DATABASE_URL"], slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		return err
+	}
+	d, created, err := seedDemo(ctx, lookup)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stdout, "seeded the demo tenant %s\n", d.tenantID)
+	}
+	var b strings.Builder
+	for _, k := range []string{"SALESD_DATABASE_URL", "SALESD_MIGRATE_DATABASE_URL", "SALESD_TOKEN_KEYS", "SALESD_LOG_FORMAT", "SALESD_ACCESS_TOKEN_TTL"} {
+		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
+	}
+	if err := os.WriteFile(filepath.Join(devDir, "salesd.env"), []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	db, _, authSvc, err := appServices(ctx, lookup)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pair, err := authSvc.IssueSession(ctx, d.tenantID, d.adminID, "make-run")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `
+Demo tenant %s, signed in as its admin (valid %s). Once salesd is up, try:
+
+  export TOKEN=%s
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{}' \
+    http://localhost:8080/salesapp.v1.MeService/GetMe
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{}' \
+    http://localhost:8080/salesapp.v1.EmployeeService/ListEmployees
+  # or, with grpcurl (server reflection is on):
+  grpcurl -plaintext -H "Authorization: Bearer $TOKEN" localhost:8080 salesapp.v1.MeService/GetMe
+
+`, d.tenantID, time.Until(pair.AccessTokenExpiresAt).Round(time.Minute), pair.AccessToken)
+	return nil
+}
+
+// devTokenKey returns the development token key, made once and kept in .data/.
+func devTokenKey() (string, error) {
+	path := filepath.Join(devDir, "token.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(k)
+	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
+}
+
+func cmdDevDown(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if err := newFlags("dev down", stdout).Parse(args); err != nil {
+		return err
+	}
+	c, err := pgcluster.New(filepath.Join(devDir, "pg"), devPort(getenv), false)
+	if err != nil {
+		return err
+	}
+	if !c.Running(ctx) {
+		fmt.Fprintln(stdout, "PostgreSQL is not running")
+		return nil
+	}
+	return c.Stop(ctx)
+}
+
+func cmdPgRun(ctx context.Context, args []string, _ func(string) string, stdout io.Writer) error {
+	fs := newFlags("pg run", stdout)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		return errors.New("usage: salesctl pg run -- COMMAND [ARGS]")
+	}
+	dir, err := os.MkdirTemp("", "salesapp-pg-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	port, err := pgcluster.FreePort()
+	if err != nil {
+		return err
+	}
+	c, err := pgcluster.New(filepath.Join(dir, "data"), port, true)
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	if err := c.Init(ctx); err != nil {
+		return err
+	}
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err := c.Stop(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "salesctl: stop test cluster:", err)
+		}
+	}()
+	fmt.Fprintf(stdout, "throwaway PostgreSQL on 127.0.0.1:%d\n", port)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), pgcluster.TestEnvURL+"="+c.URL(pgcluster.Superuser, "postgres"))
+	err = cmd.Run()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return exitCode(exitErr.ExitCode())
+	}
+	return err
+}
