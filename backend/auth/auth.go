@@ -191,12 +191,14 @@ func (s *Service) Logout(ctx context.Context, p authn.Principal) error {
 	return err
 }
 
-// RevokeEmployeeSessions ends every session of an employee inside tx (tenant.SessionRevoker). This node
-// forgets them at once; other nodes within the cache TTL.
+// RevokeEmployeeSessions ends every session of an employee inside tx (tenant.Sessions).
 func (s *Service) RevokeEmployeeSessions(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) error {
-	s.cache.forgetEmployee(employeeID)
 	return authdb.New(tx).RevokeEmployeeSessions(ctx, authdb.RevokeEmployeeSessionsParams{TenantID: tenantID, EmployeeID: employeeID})
 }
+
+// EmployeeChanged drops this node's cached view of the employee's sessions (tenant.Sessions); other nodes
+// see the change within the cache TTL.
+func (s *Service) EmployeeChanged(employeeID uuid.UUID) { s.cache.forgetEmployee(employeeID) }
 
 // Check implements authn.Checker.
 func (s *Service) Check(ctx context.Context, c authn.Claims) (authn.Principal, error) {
@@ -206,7 +208,7 @@ func (s *Service) Check(ctx context.Context, c authn.Claims) (authn.Principal, e
 	p, err := s.load(ctx, c)
 	var de *platform.Error
 	if err == nil || errors.As(err, &de) { // cache answers, not outages
-		s.cache.put(c.SessionID, p, err)
+		s.cache.put(c.SessionID, c.EmployeeID, p, err)
 	}
 	return p, err
 }
@@ -286,9 +288,10 @@ type statusCache struct {
 }
 
 type cacheEntry struct {
-	principal authn.Principal
-	err       error
-	until     time.Time
+	employeeID uuid.UUID
+	principal  authn.Principal
+	err        error
+	until      time.Time
 }
 
 // maxCacheEntries bounds memory: past it the cache starts over (it only saves database reads).
@@ -311,7 +314,7 @@ func (c *statusCache) get(id uuid.UUID) (cacheEntry, bool) {
 	return e, true
 }
 
-func (c *statusCache) put(id uuid.UUID, p authn.Principal, err error) {
+func (c *statusCache) put(id, employeeID uuid.UUID, p authn.Principal, err error) {
 	if c.ttl <= 0 {
 		return
 	}
@@ -319,7 +322,7 @@ func (c *statusCache) put(id uuid.UUID, p authn.Principal, err error) {
 	if len(c.m) >= maxCacheEntries {
 		c.m = make(map[uuid.UUID]cacheEntry)
 	}
-	c.m[id] = cacheEntry{principal: p, err: err, until: c.now().Add(c.ttl)}
+	c.m[id] = cacheEntry{employeeID: employeeID, principal: p, err: err, until: c.now().Add(c.ttl)}
 	c.mu.Unlock()
 }
 
@@ -332,7 +335,7 @@ func (c *statusCache) forgetSession(id uuid.UUID) {
 func (c *statusCache) forgetEmployee(employeeID uuid.UUID) {
 	c.mu.Lock()
 	for id, e := range c.m {
-		if e.principal.EmployeeID == employeeID {
+		if e.employeeID == employeeID {
 			delete(c.m, id)
 		}
 	}

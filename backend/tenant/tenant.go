@@ -103,21 +103,23 @@ type EmployeeChange struct {
 	Email  *string
 }
 
-// SessionRevoker ends every session of an employee inside the caller's transaction (the auth package
-// implements it), so that a disable takes effect with the same commit.
-type SessionRevoker interface {
+// Sessions is what the tenant rules need of the auth package: ending every session of an employee inside
+// the caller's transaction (so a disable takes effect with the same commit), and hearing that an employee's
+// role, team or status changed (so cached views of their sessions are dropped).
+type Sessions interface {
 	RevokeEmployeeSessions(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) error
+	EmployeeChanged(employeeID uuid.UUID)
 }
 
 // Service holds the rules for tenants, teams and employees.
 type Service struct {
-	db      *platform.DB
-	revoker SessionRevoker
+	db       *platform.DB
+	sessions Sessions
 }
 
 // NewService builds the service.
-func NewService(db *platform.DB, revoker SessionRevoker) *Service {
-	return &Service{db: db, revoker: revoker}
+func NewService(db *platform.DB, sessions Sessions) *Service {
+	return &Service{db: db, sessions: sessions}
 }
 
 func (s *Service) tx(ctx context.Context, tenantID uuid.UUID, fn func(q *tenantdb.Queries, tx pgx.Tx) error) error {
@@ -323,6 +325,9 @@ func (s *Service) UpdateEmployee(ctx context.Context, p authn.Principal, id uuid
 		e = employeeFromRow(row)
 		return nil
 	})
+	if err == nil {
+		s.sessions.EmployeeChanged(id)
+	}
 	return e, err
 }
 
@@ -355,7 +360,7 @@ func (s *Service) SetEmployeeStatus(ctx context.Context, p authn.Principal, id u
 					return err
 				}
 			}
-			if err := s.revoker.RevokeEmployeeSessions(ctx, tx, p.TenantID, id); err != nil {
+			if err := s.sessions.RevokeEmployeeSessions(ctx, tx, p.TenantID, id); err != nil {
 				return err
 			}
 		}
@@ -366,6 +371,9 @@ func (s *Service) SetEmployeeStatus(ctx context.Context, p authn.Principal, id u
 		e = employeeFromRow(row)
 		return nil
 	})
+	if err == nil {
+		s.sessions.EmployeeChanged(id)
+	}
 	return e, err
 }
 

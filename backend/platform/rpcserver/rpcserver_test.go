@@ -1,0 +1,67 @@
+package rpcserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/salesapp/scrm/backend/platform"
+)
+
+func serve(t *testing.T, log *slog.Logger, fn func() error) *connect.Client[emptypb.Empty, emptypb.Empty] {
+	t.Helper()
+	h := connect.NewUnaryHandler("/test.v1.Test/Call", func(context.Context, *connect.Request[emptypb.Empty]) (*connect.Response[emptypb.Empty], error) {
+		if err := fn(); err != nil {
+			return nil, err
+		}
+		return connect.NewResponse(&emptypb.Empty{}), nil
+	}, connect.WithInterceptors(NewObserver(log, prometheus.NewRegistry())))
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return connect.NewClient[emptypb.Empty, emptypb.Empty](ts.Client(), ts.URL+"/test.v1.Test/Call")
+}
+
+func TestPanicsBecomeInternalWithoutDetail(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	c := serve(t, slog.New(slog.NewTextHandler(&logs, nil)), func() error { panic("secret internals") })
+	_, err := c.CallUnary(context.Background(), connect.NewRequest(&emptypb.Empty{}))
+	require.Equal(t, connect.CodeInternal, connect.CodeOf(err))
+	require.NotContains(t, err.Error(), "secret")
+	require.Contains(t, logs.String(), "secret internals", "the log keeps the cause")
+}
+
+func TestDomainErrorsMapToCodesAndInternalsStayHidden(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		err  error
+		code connect.Code
+		msg  string
+	}{
+		{platform.Invalid("team_id", "no such team"), connect.CodeInvalidArgument, "team_id: no such team"},
+		{platform.NotFound("employee"), connect.CodeNotFound, "employee not found"},
+		{platform.PermissionDenied("no"), connect.CodePermissionDenied, "no"},
+		{platform.Unauthenticated("who"), connect.CodeUnauthenticated, "who"},
+		{platform.FailedPrecondition("seats"), connect.CodeFailedPrecondition, "seats"},
+		{platform.ResourceExhausted("slow down"), connect.CodeResourceExhausted, "slow down"},
+		{platform.AlreadyExists("dup"), connect.CodeAlreadyExists, "dup"},
+		{errors.New(`ERROR: relation "employees" does not exist`), connect.CodeInternal, "internal error"},
+	}
+	for _, tc := range cases {
+		c := serve(t, slog.New(slog.NewTextHandler(io.Discard, nil)), func() error { return tc.err })
+		_, err := c.CallUnary(context.Background(), connect.NewRequest(&emptypb.Empty{}))
+		require.Equal(t, tc.code, connect.CodeOf(err), tc.err.Error())
+		var ce *connect.Error
+		require.True(t, errors.As(err, &ce))
+		require.Equal(t, tc.msg, ce.Message())
+	}
+}

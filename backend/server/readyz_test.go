@@ -1,0 +1,65 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/pgcluster"
+	"github.com/salesapp/scrm/backend/server"
+)
+
+// TestReadyzFollowsPostgres runs a PostgreSQL cluster of its own, so that it can stop and start it.
+func TestReadyzFollowsPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	port, err := pgcluster.FreePort()
+	require.NoError(t, err)
+	c, err := pgcluster.New(filepath.Join(t.TempDir(), "pg"), port, true)
+	require.NoError(t, err)
+	require.NoError(t, c.Init(ctx))
+	require.NoError(t, c.Start(ctx))
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	super := c.URL(pgcluster.Superuser, "postgres")
+	require.NoError(t, pgcluster.ProvisionRoles(ctx, super))
+	require.NoError(t, pgcluster.ProvisionDatabase(ctx, super, "salesapp"))
+
+	db, err := platform.OpenDB(ctx, c.URL(pgcluster.AppRole, "salesapp"), 4)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	cfg := platform.Config{TokenKeys: [][]byte{make([]byte, 32)}, AccessTokenTTL: time.Minute, RefreshTokenTTL: time.Hour}
+	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), db)
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler)
+	t.Cleanup(ts.Close)
+
+	status := func() int {
+		resp, err := http.Get(ts.URL + "/readyz")
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Reachable but not migrated: not ready.
+	require.Equal(t, http.StatusServiceUnavailable, status())
+	require.NoError(t, platform.Migrate(ctx, c.URL(pgcluster.OwnerRole, "salesapp"), slog.New(slog.DiscardHandler)))
+	require.Equal(t, http.StatusOK, status())
+
+	require.NoError(t, c.Stop(ctx))
+	require.Equal(t, http.StatusServiceUnavailable, status())
+	resp, err := http.Get(ts.URL + "/healthz") // alive all the same
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	require.NoError(t, c.Start(ctx))
+	// The pool reconnects by itself; nothing restarts salesd.
+	require.Eventually(t, func() bool { return status() == http.StatusOK }, 30*time.Second, 50*time.Millisecond)
+}

@@ -1,0 +1,179 @@
+// Package servertest runs the whole salesd application in a test: a real PostgreSQL database of its own
+// (pgtest), the real handler stack on an httptest server speaking HTTP/1.1 and cleartext HTTP/2, and
+// helpers to make tenants and signed-in employees.
+package servertest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/pgtest"
+	"github.com/salesapp/scrm/backend/server"
+	"github.com/salesapp/scrm/backend/tenant"
+)
+
+// Env is one running application.
+type Env struct {
+	DB     *pgtest.DB
+	Server *server.Server
+	Config platform.Config
+	// URL is the base URL of the httptest server.
+	URL string
+	// HTTP talks cleartext HTTP/2 to the server (what gRPC needs; Connect works on it too).
+	HTTP *http.Client
+	// HTTP1 talks HTTP/1.1.
+	HTTP1 *http.Client
+}
+
+// Option adjusts the configuration before the server starts.
+type Option func(*platform.Config)
+
+// Start runs the application on a fresh database; everything stops when the test ends.
+func Start(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	db := pgtest.New(t)
+	return StartOn(t, db, opts...)
+}
+
+// StartOn runs another application node on an existing database (for multi-node tests).
+func StartOn(t testing.TB, db *pgtest.DB, opts ...Option) *Env {
+	t.Helper()
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	cfg := platform.Config{
+		DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, TokenKeys: [][]byte{key},
+		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 24 * time.Hour, AuthCacheTTL: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second, LogLevel: slog.LevelWarn, LogFormat: "text",
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	}
+	srv, err := server.New(cfg, log, db.App)
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	ts := httptest.NewUnstartedServer(srv.Handler)
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	ts.Config.Protocols = &p
+	ts.Start()
+	t.Cleanup(ts.Close)
+
+	var h2 http.Protocols
+	h2.SetUnencryptedHTTP2(true)
+	c2 := &http.Client{Transport: &http.Transport{Protocols: &h2}}
+	c1 := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(c2.CloseIdleConnections)
+	t.Cleanup(c1.CloseIdleConnections)
+	return &Env{DB: db, Server: srv, Config: cfg, URL: ts.URL, HTTP: c2, HTTP1: c1}
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
+
+// Person is a signed-in employee.
+type Person struct {
+	TenantID, ID uuid.UUID
+	Role         authn.Role
+	TeamID       uuid.UUID
+	// Token is a valid access token; RefreshToken its session's refresh token, bound to DeviceID.
+	Token, RefreshToken, DeviceID string
+}
+
+// Tenant is a tenant with its first admin.
+type Tenant struct {
+	ID    uuid.UUID
+	Admin Person
+}
+
+// NewTenant creates a tenant with 10 seats (unless seats > 0), valid for a year, and its admin.
+func (e *Env) NewTenant(t testing.TB, name string, seats int) Tenant {
+	t.Helper()
+	if seats <= 0 {
+		seats = 10
+	}
+	tn, err := tenant.CreateTenant(context.Background(), e.DB.Owner, tenant.NewTenant{
+		Name: name, Plan: tenant.PlanStandard, SeatLimit: seats, ExpiresAt: time.Now().AddDate(1, 0, 0),
+	})
+	if err != nil {
+		t.Fatalf("servertest: create tenant: %v", err)
+	}
+	return Tenant{ID: tn.ID, Admin: e.NewPerson(t, tn.ID, authn.RoleAdmin, uuid.Nil)}
+}
+
+// NewTeam creates a team in the tenant.
+func (e *Env) NewTeam(t testing.TB, tenantID uuid.UUID, name string) uuid.UUID {
+	t.Helper()
+	tm, err := e.Server.Tenant.Bootstrap().CreateTeam(context.Background(), tenantID, name)
+	if err != nil {
+		t.Fatalf("servertest: create team: %v", err)
+	}
+	return tm.ID
+}
+
+// NewPerson creates an employee and signs them in on a device of their own.
+func (e *Env) NewPerson(t testing.TB, tenantID uuid.UUID, role authn.Role, teamID uuid.UUID) Person {
+	t.Helper()
+	ctx := context.Background()
+	emp, err := e.Server.Tenant.Bootstrap().CreateEmployee(ctx, tenantID, tenant.NewEmployee{
+		Name: fmt.Sprintf("%s %s", role, uuid.NewString()[:8]), Role: role, TeamID: teamID,
+	})
+	if err != nil {
+		t.Fatalf("servertest: create employee: %v", err)
+	}
+	device := "device-" + uuid.NewString()[:8]
+	pair, err := e.Server.Auth.IssueSession(ctx, tenantID, emp.ID, device)
+	if err != nil {
+		t.Fatalf("servertest: sign in: %v", err)
+	}
+	return Person{TenantID: tenantID, ID: emp.ID, Role: role, TeamID: teamID, Token: pair.AccessToken,
+		RefreshToken: pair.RefreshToken, DeviceID: device}
+}
+
+// As returns a client option that sends token as the bearer token.
+func As(token string) connect.ClientOption {
+	return connect.WithInterceptors(bearer(token))
+}
+
+type bearer string
+
+func (b bearer) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if b != "" {
+			req.Header().Set("Authorization", "Bearer "+string(b))
+		}
+		return next(ctx, req)
+	}
+}
+
+func (b bearer) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		if b != "" {
+			conn.RequestHeader().Set("Authorization", "Bearer "+string(b))
+		}
+		return conn
+	}
+}
+
+func (b bearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
+}
