@@ -18,6 +18,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/pgcluster"
@@ -142,7 +144,8 @@ func ensureTemplate(ctx context.Context, super string) (string, error) {
 	return name, nil
 }
 
-// templateName is derived from the migrations' content, so a changed schema gets a new template.
+// templateName is derived from the migrations' content and River's schema version, so a changed schema
+// gets a new template.
 func templateName() (string, error) {
 	h := sha256.New()
 	err := fs.WalkDir(platform.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
@@ -160,6 +163,13 @@ func templateName() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// River's migrations come with the module version in go.mod.
+	rm, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		return "", err
+	}
+	all := rm.AllVersions()
+	fmt.Fprintf(h, "river:%d", all[len(all)-1].Version)
 	return "tmpl_" + hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
