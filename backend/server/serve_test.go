@@ -26,7 +26,9 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(ctx, l, h, 10*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() {
+		served <- server.Serve(ctx, l, h, 10*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
 
 	got := make(chan string, 1)
 	go func() {

@@ -24,6 +24,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgcluster"
+	"github.com/salesapp/scrm/backend/server"
 	"github.com/salesapp/scrm/backend/tenant"
 )
 
@@ -69,13 +70,12 @@ func appServices(ctx context.Context, getenv func(string) string) (*platform.DB,
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	tokens, err := authn.NewTokens(cfg.TokenKeys, cfg.AccessTokenTTL, nil)
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db)
 	if err != nil {
 		db.Close()
 		return nil, nil, nil, err
 	}
-	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL})
-	return db, tenant.NewService(db, authSvc), authSvc, nil
+	return db, srv.Tenant, srv.Auth, nil
 }
 
 // parseExpiry accepts a date (2027-12-31), an RFC 3339 time, or a duration from now (8760h).

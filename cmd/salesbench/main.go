@@ -1,0 +1,256 @@
+// Command salesbench is the benchmark harness behind `make bench`. Under `salesctl pg run` it provisions a
+// fresh database on the throwaway PostgreSQL, signs in a benchmark employee, runs salesd as a subprocess,
+// drives named scenarios against it, and prints one markdown table per scenario for BENCHMARKS.md.
+//
+// Benchmarks report; they do not assert: salesbench exits non-zero only when a scenario cannot run.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/pgcluster"
+	"github.com/salesapp/scrm/backend/server"
+	"github.com/salesapp/scrm/backend/tenant"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "salesbench:", err)
+		os.Exit(1)
+	}
+}
+
+// dbName is the database salesbench provisions; it is dropped and recreated on every run so that numbers
+// never depend on what an earlier run left behind.
+const dbName = "salesbench"
+
+// options are the parsed flags.
+type options struct {
+	salesd      string
+	scenarios   []scenario
+	startupRuns int
+	concurrency int
+	duration    time.Duration
+	warmup      time.Duration
+	http1       bool
+}
+
+func parseFlags(args []string, stdout io.Writer) (options, error) {
+	fs := flag.NewFlagSet("salesbench", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var o options
+	fs.StringVar(&o.salesd, "salesd", ".bin/salesd", "path of the salesd binary to benchmark")
+	names := fs.String("scenarios", "", "comma-separated scenarios to run (default: all of "+strings.Join(scenarioNames(), ", ")+")")
+	fs.IntVar(&o.startupRuns, "startup-runs", 5, "startup: how many times to start salesd")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "noop-rpc: concurrent workers")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "noop-rpc: measured window")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "noop-rpc: unmeasured load before the window")
+	fs.BoolVar(&o.http1, "http1", false, "noop-rpc: use HTTP/1.1 (one connection per worker) instead of cleartext HTTP/2")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if o.scenarios, err = selectScenarios(*names); err != nil {
+		return options{}, err
+	}
+	// Bounds keep every loop finite and the preallocated latency buffers (see maxRate) reasonable.
+	switch {
+	case o.salesd == "":
+		return options{}, errors.New("-salesd is required")
+	case o.startupRuns < 1 || o.startupRuns > 100:
+		return options{}, errors.New("-startup-runs must be 1 to 100")
+	case o.concurrency < 1 || o.concurrency > 4096:
+		return options{}, errors.New("-concurrency must be 1 to 4096")
+	case o.duration < 100*time.Millisecond || o.duration > 2*time.Minute:
+		return options{}, errors.New("-duration must be 100ms to 2m")
+	case o.warmup < 0 || o.warmup > time.Minute:
+		return options{}, errors.New("-warmup must be 0 to 1m")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	opts, err := parseFlags(args, stdout)
+	if err != nil {
+		return err
+	}
+	// Fail before the database work, not at the first scenario.
+	if _, err := exec.LookPath(opts.salesd); err != nil {
+		return fmt.Errorf("-salesd: %w", err)
+	}
+	superURL := getenv(pgcluster.TestEnvURL)
+	if superURL == "" {
+		return fmt.Errorf("%s is not set: run salesbench under `salesctl pg run -- salesbench ...` (as make bench does)", pgcluster.TestEnvURL)
+	}
+	logDir, err := os.MkdirTemp("", "salesbench-")
+	if err != nil {
+		return err
+	}
+	b, err := setup(ctx, superURL, opts, logDir)
+	if err != nil {
+		os.RemoveAll(logDir)
+		return fmt.Errorf("setup: %w", err)
+	}
+	// os.Args[0] rather than a fixed name, so the printed line is the one that was typed.
+	footer := fmt.Sprintf("Command: `%s` · machine: %d CPUs, %s/%s, %s",
+		strings.Join(append([]string{os.Args[0]}, args...), " "), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	var errs []error
+	printed := 0
+	for _, s := range opts.scenarios {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		rows, err := s.run(ctx, b)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("scenario %s: %w", s.name, err))
+			continue
+		}
+		if printed > 0 {
+			fmt.Fprintln(stdout)
+		}
+		writeSection(stdout, s.name, rows, footer)
+		printed++
+	}
+	if err := errors.Join(errs...); err != nil {
+		// Keep salesd's logs: they usually say why.
+		return fmt.Errorf("%w\n(salesd logs are in %s)", err, logDir)
+	}
+	return os.RemoveAll(logDir)
+}
+
+// bench is what every scenario shares: the provisioned database, a signed-in caller, and how to run salesd.
+type bench struct {
+	opts options
+	// env is salesd's SALESD_* configuration except the listen address, which each start chooses.
+	env map[string]string
+	// token is an access token of an admin of the benchmark tenant, valid for longer than any run.
+	token  string
+	logDir string
+	// starts numbers salesd's log files in start order.
+	starts int
+}
+
+// setup provisions the benchmark database from scratch, migrates it, and signs in an employee.
+func setup(ctx context.Context, superURL string, opts options, logDir string) (*bench, error) {
+	pc, err := pgx.ParseConfig(superURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pgcluster.TestEnvURL, err)
+	}
+	// salesbench drops a database: refuse anything but the local throwaway cluster.
+	if ip := net.ParseIP(pc.Host); pc.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("%s points at %s: salesbench only uses a PostgreSQL on 127.0.0.1", pgcluster.TestEnvURL, pc.Host)
+	}
+	if err := dropDatabase(ctx, superURL); err != nil {
+		return nil, err
+	}
+	if err := pgcluster.ProvisionRoles(ctx, superURL); err != nil {
+		return nil, err
+	}
+	if err := pgcluster.ProvisionDatabase(ctx, superURL, dbName); err != nil {
+		return nil, err
+	}
+	ownerURL := pgcluster.URL(pc.Host, int(pc.Port), pgcluster.OwnerRole, dbName)
+	if err := platform.Migrate(ctx, ownerURL, slog.New(slog.DiscardHandler)); err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	env := map[string]string{
+		"SALESD_DATABASE_URL": pgcluster.URL(pc.Host, int(pc.Port), pgcluster.AppRole, dbName),
+		"SALESD_TOKEN_KEYS":   hex.EncodeToString(key),
+		// Requests log at debug/info: at warn, the benchmark measures serving, not log writing.
+		"SALESD_LOG_LEVEL": "warn",
+		// Only salesbench issues tokens here; the TTL must outlast the longest run its flags allow.
+		"SALESD_ACCESS_TOKEN_TTL": "24h",
+	}
+	token, err := signIn(ctx, ownerURL, func(k string) string { return env[k] })
+	if err != nil {
+		return nil, err
+	}
+	return &bench{opts: opts, env: env, token: token, logDir: logDir}, nil
+}
+
+func dropDatabase(ctx context.Context, superURL string) error {
+	conn, err := pgx.Connect(ctx, superURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	// FORCE ends sessions an interrupted earlier run may have left connected.
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{dbName}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop leftover database: %w", err)
+	}
+	return nil
+}
+
+// signIn creates the benchmark tenant and its admin and returns an access token for them. It reads the same
+// configuration salesd is given (getenv), so the token is one salesd accepts.
+func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (string, error) {
+	cfg, err := platform.LoadConfig(getenv)
+	if err != nil {
+		return "", fmt.Errorf("configuration:\n%w", err)
+	}
+	owner, err := pgxpool.New(ctx, ownerURL)
+	if err != nil {
+		return "", err
+	}
+	defer owner.Close()
+	t, err := tenant.CreateTenant(ctx, owner, tenant.NewTenant{
+		Name: "Salesbench", Plan: tenant.PlanEnterprise, SeatLimit: 10, ExpiresAt: time.Now().AddDate(1, 0, 0),
+	})
+	if err != nil {
+		return "", err
+	}
+	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db)
+	if err != nil {
+		return "", err
+	}
+	e, err := srv.Tenant.Bootstrap().CreateEmployee(ctx, t.ID, tenant.NewEmployee{
+		Name: "Bench Admin", Role: authn.RoleAdmin,
+	})
+	if err != nil {
+		return "", err
+	}
+	pair, err := srv.Auth.IssueSession(ctx, t.ID, e.ID, "salesbench")
+	if err != nil {
+		return "", err
+	}
+	return pair.AccessToken, nil
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/salesapp/scrm/backend/platform/pgcluster"
+)
+
+const (
+	// readyPoll is how often /readyz is polled; it bounds how much the startup time is overstated.
+	readyPoll = 2 * time.Millisecond
+	// readyTimeout bounds the wait for a salesd to become ready.
+	readyTimeout = 30 * time.Second
+	// stopTimeout is how long salesd gets to drain after SIGTERM before it is killed.
+	stopTimeout = 30 * time.Second
+)
+
+// salesdProc is one running salesd subprocess.
+type salesdProc struct {
+	cmd     *exec.Cmd
+	addr    string
+	logPath string
+	// started is taken just before the process is started: startup time counts from here.
+	started time.Time
+	// done closes when the process has exited; waitErr is cmd.Wait's result.
+	done    chan struct{}
+	waitErr error
+}
+
+// start runs salesd on a free 127.0.0.1 port with the benchmark configuration, its output going to a log
+// file named after label.
+func (b *bench) start(label string) (*salesdProc, error) {
+	port, err := pgcluster.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	b.starts++
+	s := &salesdProc{
+		addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		logPath: filepath.Join(b.logDir, fmt.Sprintf("salesd-%02d-%s.log", b.starts, label)),
+		done:    make(chan struct{}),
+	}
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	// The child gets its own copy of the descriptor; ours is not needed once it has started.
+	defer logFile.Close()
+	s.cmd = exec.Command(b.opts.salesd)
+	s.cmd.Env = b.environ(s.addr)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	s.started = time.Now()
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start salesd: %w", err)
+	}
+	go func() {
+		s.waitErr = s.cmd.Wait()
+		close(s.done)
+	}()
+	return s, nil
+}
+
+// environ is salesd's environment: ours without any SALESD_* variable (so neither the superuser URL nor a
+// developer's own settings leak in), plus the benchmark configuration. The rest passes through, so
+// GOMAXPROCS or GOGC can be set for an experiment.
+func (b *bench) environ(addr string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SALESD_") {
+			env = append(env, kv)
+		}
+	}
+	for k, v := range b.env {
+		env = append(env, k+"="+v)
+	}
+	return append(env, "SALESD_HTTP_ADDR="+addr)
+}
+
+// waitReady polls GET /readyz until it answers 200 and returns the time since the process was started.
+func (s *salesdProc) waitReady(ctx context.Context) (time.Duration, error) {
+	// A fresh connection per poll: the first ones are refused until salesd listens.
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	url := "http://" + s.addr + "/readyz"
+	tick := time.NewTicker(readyPoll)
+	defer tick.Stop()
+	deadline := time.Now().Add(readyTimeout)
+	var last error
+	for n := 0; n <= int(readyTimeout/readyPoll); n++ {
+		if last = s.ready(ctx, client, url); last == nil {
+			return time.Since(s.started), nil
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-s.done:
+			return 0, fmt.Errorf("salesd exited before it was ready (%v):\n%s", s.waitErr, s.logTail())
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return 0, fmt.Errorf("salesd not ready after %s: %v\n%s", readyTimeout, last, s.logTail())
+}
+
+func (s *salesdProc) ready(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/readyz: %s: %s", resp.Status, bytes.TrimSpace(body))
+	}
+	return nil
+}
+
+// stop sends SIGTERM, as an orchestrator would, and waits for salesd to drain and exit (killing it after
+// stopTimeout). It reports an exit other than a clean one. Calling it again reports the same outcome.
+func (s *salesdProc) stop() error {
+	select {
+	case <-s.done:
+	default:
+		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			return err
+		}
+		select {
+		case <-s.done:
+		case <-time.After(stopTimeout):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+			return fmt.Errorf("salesd did not exit within %s of SIGTERM and was killed", stopTimeout)
+		}
+	}
+	if s.waitErr != nil {
+		return fmt.Errorf("salesd: %w\n%s", s.waitErr, s.logTail())
+	}
+	return nil
+}
+
+// logTail is the end of salesd's log, for error messages.
+func (s *salesdProc) logTail() string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return err.Error()
+	}
+	const tailBytes = 2048
+	if len(b) > tailBytes {
+		b = b[len(b)-tailBytes:]
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat. The kernel fixes it at 100 for
+// user space on every architecture Go runs on, whatever the scheduler's HZ (it is what
+// sysconf(_SC_CLK_TCK) returns), so it is not looked up.
+const clockTicks = 100
+
+// processCPU is the user+system CPU time process pid has used so far, from /proc (Linux only), in
+// 10 ms steps.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("server CPU time: %w", err)
+	}
+	// Field 2, the command name, is in parentheses and may contain spaces and parentheses: count from
+	// after the last ')'. There f[0] is field 3, so utime (field 14) is f[11] and stime (15) is f[12].
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("server CPU time: unexpected /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("server CPU time: %w", err)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// selfCPU is the user+system CPU time this process (the load generator, not its children) has used.
+func selfCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("own CPU time: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}
