@@ -265,6 +265,9 @@ func decodeRefresh(tok string) (tenantID, sessionID uuid.UUID, secret []byte, er
 	}
 	copy(tenantID[:], b[:16])
 	copy(sessionID[:], b[16:32])
+	if tenantID == uuid.Nil || sessionID == uuid.Nil {
+		return uuid.Nil, uuid.Nil, nil, errors.New("malformed refresh token")
+	}
 	return tenantID, sessionID, b[32:], nil
 }
 

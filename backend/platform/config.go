@@ -33,6 +33,10 @@ type Config struct {
 	RefreshTokenTTL time.Duration
 	// AuthCacheTTL is how long a node trusts what it read about a session, employee and tenant.
 	AuthCacheTTL time.Duration
+	// PublicRate is how many requests per second one client IP may make to public (unauthenticated)
+	// procedures, on average; PublicBurst how many at once.
+	PublicRate  float64
+	PublicBurst int
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
@@ -78,6 +82,24 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setDuration(&c.RefreshTokenTTL, v) }},
 		{name: "SALESD_AUTH_CACHE_TTL", def: "5s", help: "how long a node caches session/employee/tenant status (a disable takes effect on other nodes within it)",
 			set: func(c *Config, v string) error { return setDuration(&c.AuthCacheTTL, v) }},
+		{name: "SALESD_PUBLIC_RATE", def: "10", help: "requests/s one client IP may make to public procedures (ResourceExhausted beyond)",
+			set: func(c *Config, v string) error {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || f <= 0 {
+					return errors.New("must be a positive number")
+				}
+				c.PublicRate = f
+				return nil
+			}},
+		{name: "SALESD_PUBLIC_BURST", def: "20", help: "requests one client IP may make to public procedures at once",
+			set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 {
+					return errors.New("must be a whole number >= 1")
+				}
+				c.PublicBurst = n
+				return nil
+			}},
 		{name: "SALESD_SHUTDOWN_TIMEOUT", def: "20s", help: "how long SIGTERM waits for in-flight requests",
 			set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
 		{name: "SALESD_LOG_LEVEL", def: "info", help: "debug, info, warn or error",

@@ -35,7 +35,7 @@ func TestReadyzFollowsPostgres(t *testing.T) {
 	db, err := platform.OpenDB(ctx, c.URL(pgcluster.AppRole, "salesapp"), 4)
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
-	cfg := platform.Config{TokenKeys: [][]byte{make([]byte, 32)}, AccessTokenTTL: time.Minute, RefreshTokenTTL: time.Hour}
+	cfg := platform.Config{TokenKeys: [][]byte{make([]byte, 32)}, AccessTokenTTL: time.Minute, RefreshTokenTTL: time.Hour, PublicRate: 1, PublicBurst: 1}
 	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), db)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler)

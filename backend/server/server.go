@@ -25,6 +25,7 @@ import (
 	"github.com/salesapp/scrm/backend/diag"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/backend/tenant/tenantrpc"
@@ -61,10 +62,13 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB) (*Server, error
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	public := authrpc.PublicProcedures
+	perIP := ratelimit.New(cfg.PublicRate, cfg.PublicBurst, 100_000)
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
 			rpcserver.NewObserver(log, reg),
-			authn.NewAuthenticator(tokens, authSvc, authrpc.PublicProcedures...),
+			ratelimit.NewPerIP(perIP, public...),
+			authn.NewAuthenticator(tokens, authSvc, public...),
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(maxRequestBytes),

@@ -373,6 +373,22 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	require.Contains(t, body, `salesd_rpc_duration_seconds_bucket{code="ok",procedure="/salesapp.v1.PingService/Ping"`)
 }
 
+func TestPublicProceduresAreRateLimitedPerIP(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t, func(c *platform.Config) { c.PublicRate, c.PublicBurst = 0.01, 3 })
+	a := e.NewTenant(t, "Tenant A", 0)
+	bogus := servertest.Person{RefreshToken: "rt1_" + strings.Repeat("A", 86), DeviceID: "d"}
+	for range 3 {
+		requireCode(t, refresh(e, bogus), connect.CodeUnauthenticated, "")
+	}
+	requireCode(t, refresh(e, bogus), connect.CodeResourceExhausted, "too many requests")
+	requireCode(t, refresh(e, a.Admin), connect.CodeResourceExhausted, "")
+	// Authenticated procedures are not limited by it.
+	for range 5 {
+		require.NoError(t, ping(e, a.Admin.Token))
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func refresh(e *servertest.Env, p servertest.Person) error {

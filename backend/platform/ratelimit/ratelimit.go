@@ -1,0 +1,136 @@
+// Package ratelimit limits requests per key (a client IP, a visitor id) with token buckets, keeping at most
+// a bounded number of keys so that a flood of distinct keys cannot exhaust memory.
+package ratelimit
+
+import (
+	"context"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"golang.org/x/time/rate"
+
+	"github.com/salesapp/scrm/backend/platform"
+)
+
+// Limiter holds one token bucket per key.
+type Limiter struct {
+	limit   rate.Limit
+	burst   int
+	maxKeys int
+	now     func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// New allows each key perSecond requests on average, in bursts of up to burst. At most maxKeys keys are
+// tracked; past that, keys idle the longest are forgotten (they start again with a full bucket).
+func New(perSecond float64, burst, maxKeys int) *Limiter {
+	return &Limiter{limit: rate.Limit(perSecond), burst: burst, maxKeys: maxKeys, now: time.Now,
+		buckets: make(map[string]*bucket)}
+}
+
+// Allow reports whether a request for key may go ahead now.
+func (l *Limiter) Allow(key string) bool {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= l.maxKeys {
+			l.evict(now)
+		}
+		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
+		l.buckets[key] = b
+	}
+	b.seen = now
+	return b.lim.AllowN(now, 1)
+}
+
+// evict drops buckets that have refilled (idle long enough to be full again), and if none has, the
+// oldest half: eviction is rare and amortized over maxKeys/2 insertions.
+func (l *Limiter) evict(now time.Time) {
+	full := time.Duration(float64(l.burst) / float64(l.limit) * float64(time.Second))
+	for k, b := range l.buckets {
+		if now.Sub(b.seen) > full {
+			delete(l.buckets, k)
+		}
+	}
+	if len(l.buckets) < l.maxKeys {
+		return
+	}
+	seen := make([]time.Time, 0, len(l.buckets))
+	for _, b := range l.buckets {
+		seen = append(seen, b.seen)
+	}
+	cutoff := median(seen)
+	for k, b := range l.buckets {
+		if !b.seen.After(cutoff) {
+			delete(l.buckets, k)
+		}
+	}
+}
+
+func median(ts []time.Time) time.Time {
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	return ts[len(ts)/2]
+}
+
+// PerIP is a Connect interceptor that limits the listed procedures per client IP, answering
+// ResourceExhausted. Other procedures pass untouched (authenticated ones are limited elsewhere).
+type PerIP struct {
+	lim        *Limiter
+	procedures map[string]bool
+}
+
+// NewPerIP limits procedures with lim.
+func NewPerIP(lim *Limiter, procedures ...string) *PerIP {
+	m := make(map[string]bool, len(procedures))
+	for _, p := range procedures {
+		m[p] = true
+	}
+	return &PerIP{lim: lim, procedures: m}
+}
+
+func clientIP(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
+}
+
+var errTooMany = platform.ResourceExhausted("too many requests from your address: wait a moment and retry")
+
+// WrapUnary implements connect.Interceptor.
+func (p *PerIP) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if !req.Spec().IsClient && p.procedures[req.Spec().Procedure] && !p.lim.Allow(clientIP(req.Peer().Addr)) {
+			return nil, errTooMany
+		}
+		return next(ctx, req)
+	}
+}
+
+// WrapStreamingClient implements connect.Interceptor.
+func (p *PerIP) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+// WrapStreamingHandler implements connect.Interceptor.
+func (p *PerIP) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if p.procedures[conn.Spec().Procedure] && !p.lim.Allow(clientIP(conn.Peer().Addr)) {
+			return errTooMany
+		}
+		return next(ctx, conn)
+	}
+}
