@@ -13,6 +13,8 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 CONNECT_GO_VERSION    := v1.21.1
 SQLC_VERSION          := v1.31.1
 STATICCHECK_VERSION   := v0.8.2
+# The MinIO server the tests run against (MinIO tags releases outside semver: this is a pseudo-version).
+MINIO_VERSION         := v0.0.0-20260212201848-7aac2a2c5b7c
 # Where buf/validate/validate.proto comes from at generate time (not committed).
 PROTOVALIDATE_VERSION := v1.2.2
 
@@ -34,7 +36,7 @@ stop: ## stop the PostgreSQL that make run started (its data stays in .data/)
 	$(GO) run ./cmd/salesctl dev down
 
 .PHONY: test
-test: ## run every test with -race against a throwaway PostgreSQL
+test: $(BIN)/.minio-$(MINIO_VERSION) ## run every test with -race against a throwaway PostgreSQL and a real MinIO
 	$(GO) build -o $(BIN)/salesctl ./cmd/salesctl
 	$(BIN)/salesctl pg run -- $(GO) test -race -count=1 $(GO_PACKAGES)
 
@@ -61,6 +63,9 @@ $(BIN)/.protoc-gen-connect-go-$(CONNECT_GO_VERSION):
 $(BIN)/.sqlc-$(SQLC_VERSION):
 	GOBIN=$(BIN) $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
 	touch $@
+$(BIN)/.minio-$(MINIO_VERSION):
+	GOBIN=$(BIN) $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+	touch $@
 $(BIN)/.staticcheck-$(STATICCHECK_VERSION):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	touch $@
@@ -69,7 +74,7 @@ GEN_TOOLS := $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VE
 	$(BIN)/.protoc-gen-connect-go-$(CONNECT_GO_VERSION) $(BIN)/.sqlc-$(SQLC_VERSION)
 
 .PHONY: tools
-tools: $(GEN_TOOLS) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) ## install the pinned tools into .bin/
+tools: $(GEN_TOOLS) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) $(BIN)/.minio-$(MINIO_VERSION) ## install the pinned tools into .bin/
 
 # protovalidate's validate.proto, copied from the Go module cache (never committed).
 .PHONY: protovalidate-proto

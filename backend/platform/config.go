@@ -37,12 +37,31 @@ type Config struct {
 	// procedures, on average; PublicBurst how many at once.
 	PublicRate  float64
 	PublicBurst int
+	// PublicBaseURL is where customers open share links: share URLs are PublicBaseURL + "/s/" + token.
+	PublicBaseURL string
+	// S3 is the object storage; with no endpoint, salesd runs an embedded S3-compatible store under DataDir.
+	S3 S3Config
+	// DataDir holds local state of `make run` (the embedded object store).
+	DataDir string
+	// EmbeddedS3Addr is where the embedded object store listens.
+	EmbeddedS3Addr string
+	// PosterFont is a TTF/TTC file for names on personalized posters (a CJK font for Chinese names);
+	// empty uses Go Regular (Latin only).
+	PosterFont string
+	// PublicPageTTL is how long a share link's page is cached per node.
+	PublicPageTTL time.Duration
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
 	// LogFormat is json or text.
 	LogFormat string
+}
+
+// S3Config points at S3-compatible object storage.
+type S3Config struct {
+	Endpoint, AccessKey, SecretKey, Bucket, Region, PublicEndpoint string
+	UseSSL                                                         bool
 }
 
 type configVar struct {
@@ -100,6 +119,40 @@ func configVars() []configVar {
 				c.PublicBurst = n
 				return nil
 			}},
+		{name: "SALESD_PUBLIC_BASE_URL", def: "http://localhost:8080", help: "base URL of share links (customers open BASE/s/TOKEN)",
+			set: func(c *Config, v string) error {
+				if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+					return errors.New("must start with http:// or https://")
+				}
+				c.PublicBaseURL = strings.TrimRight(v, "/")
+				return nil
+			}},
+		{name: "SALESD_S3_ENDPOINT", help: "host:port of S3/MinIO; empty runs an embedded store under SALESD_DATA_DIR (development)",
+			set: func(c *Config, v string) error { c.S3.Endpoint = v; return nil }},
+		{name: "SALESD_S3_ACCESS_KEY", help: "S3 access key",
+			set: func(c *Config, v string) error { c.S3.AccessKey = v; return nil }},
+		{name: "SALESD_S3_SECRET_KEY", help: "S3 secret key",
+			set: func(c *Config, v string) error { c.S3.SecretKey = v; return nil }},
+		{name: "SALESD_S3_BUCKET", def: "salesapp", help: "bucket for every object (created when missing)",
+			set: func(c *Config, v string) error { c.S3.Bucket = v; return nil }},
+		{name: "SALESD_S3_REGION", def: "us-east-1", help: "bucket region",
+			set: func(c *Config, v string) error { c.S3.Region = v; return nil }},
+		{name: "SALESD_S3_USE_SSL", def: "false", help: "true to reach SALESD_S3_ENDPOINT over https",
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				c.S3.UseSSL = b
+				return err
+			}},
+		{name: "SALESD_S3_PUBLIC_ENDPOINT", help: "host[:port] (or URL) phones use for presigned URLs, when not SALESD_S3_ENDPOINT",
+			set: func(c *Config, v string) error { c.S3.PublicEndpoint = v; return nil }},
+		{name: "SALESD_DATA_DIR", def: ".data", help: "local state of development runs (the embedded object store)",
+			set: func(c *Config, v string) error { c.DataDir = v; return nil }},
+		{name: "SALESD_EMBEDDED_S3_ADDR", def: "127.0.0.1:9000", help: "listen address of the embedded object store",
+			set: func(c *Config, v string) error { c.EmbeddedS3Addr = v; return nil }},
+		{name: "SALESD_POSTER_FONT", help: "TTF/TTC font for names on posters (e.g. a CJK font); empty: Go Regular, Latin only",
+			set: func(c *Config, v string) error { c.PosterFont = v; return nil }},
+		{name: "SALESD_PUBLIC_PAGE_TTL", def: "3s", help: "per-node cache of share link pages (an unpublished material vanishes from pages within it)",
+			set: func(c *Config, v string) error { return setDuration(&c.PublicPageTTL, v) }},
 		{name: "SALESD_SHUTDOWN_TIMEOUT", def: "20s", help: "how long SIGTERM waits for in-flight requests",
 			set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
 		{name: "SALESD_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
@@ -164,6 +217,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if err := v.set(&c, val); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", v.name, err))
 		}
+	}
+	if c.S3.Endpoint != "" && (c.S3.AccessKey == "" || c.S3.SecretKey == "") {
+		errs = append(errs, errors.New("SALESD_S3_ACCESS_KEY, SALESD_S3_SECRET_KEY: required with SALESD_S3_ENDPOINT"))
 	}
 	if c.MigrateDatabaseURL == "" {
 		c.MigrateDatabaseURL = c.DatabaseURL

@@ -36,7 +36,7 @@ func TestReadyzFollowsPostgres(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
 	cfg := platform.Config{TokenKeys: [][]byte{make([]byte, 32)}, AccessTokenTTL: time.Minute, RefreshTokenTTL: time.Hour, PublicRate: 1, PublicBurst: 1}
-	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), db)
+	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), db, nil)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler)
 	t.Cleanup(ts.Close)

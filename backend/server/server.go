@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"connectrpc.com/connect"
@@ -22,13 +23,25 @@ import (
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/auth"
 	"github.com/salesapp/scrm/backend/auth/authrpc"
+	"github.com/salesapp/scrm/backend/card"
+	"github.com/salesapp/scrm/backend/card/cardrpc"
 	"github.com/salesapp/scrm/backend/diag"
+	"github.com/salesapp/scrm/backend/material"
+	"github.com/salesapp/scrm/backend/material/materialrpc"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/platform/rpcserver"
+	"github.com/salesapp/scrm/backend/share"
+	"github.com/salesapp/scrm/backend/share/sharerpc"
 	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/backend/tenant/tenantrpc"
+	"github.com/salesapp/scrm/backend/upload"
+	"github.com/salesapp/scrm/backend/upload/uploadrpc"
+	"github.com/salesapp/scrm/backend/web"
+	"github.com/salesapp/scrm/backend/web/webrpc"
+	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/media/poster"
 )
 
 // maxRequestBytes caps any RPC request body: the app sends small messages, and large uploads go to object
@@ -45,13 +58,21 @@ type Server struct {
 	Tenant *tenant.Service
 	// Tokens issues and verifies access tokens.
 	Tokens *authn.Tokens
+	// Materials is the material library.
+	Materials *material.Service
+	// Shares makes share links.
+	Shares *share.Service
+	// Cards are the business cards.
+	Cards *card.Service
 
-	db  *platform.DB
-	log *slog.Logger
+	db   *platform.DB
+	log  *slog.Logger
+	jobs *jobs
 }
 
-// New wires the application on db.
-func New(cfg platform.Config, log *slog.Logger, db *platform.DB) (*Server, error) {
+// New wires the application on db and store. Tools that use only tenants and sessions (salesctl,
+// salesbench's setup) may pass a nil store; salesd never does.
+func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.Store) (*Server, error) {
 	tokens, err := authn.NewTokens(cfg.TokenKeys, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return nil, err
@@ -59,10 +80,31 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB) (*Server, error
 	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, CacheTTL: cfg.AuthCacheTTL})
 	tenantSvc := tenant.NewService(db, authSvc)
 
+	var font []byte
+	if cfg.PosterFont != "" {
+		if font, err = os.ReadFile(cfg.PosterFont); err != nil {
+			return nil, fmt.Errorf("SALESD_POSTER_FONT: %w", err)
+		}
+	}
+	renderer, err := poster.NewRenderer(font)
+	if err != nil {
+		return nil, fmt.Errorf("SALESD_POSTER_FONT: %w", err)
+	}
+	jobs, err := newJobs(db, store, log)
+	if err != nil {
+		return nil, err
+	}
+	materials := material.NewService(db, store, renderer, jobs)
+	shares := share.NewService(db, cfg.PublicBaseURL, materials)
+	materials.SetSharer(shares)
+	cards := card.NewService(db, store, materials, shares)
+	pages := web.NewService(shares, cards, materials, cfg.PublicPageTTL)
+	uploads := upload.NewService(db, store)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	public := authrpc.PublicProcedures
+	public := append(append([]string{}, authrpc.PublicProcedures...), webrpc.PublicProcedures...)
 	perIP := ratelimit.New(cfg.PublicRate, cfg.PublicBurst, 100_000)
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
@@ -83,6 +125,11 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB) (*Server, error
 	mux.Handle(salesappv1connect.NewMeServiceHandler(tenantHandler, opts))
 	mux.Handle(salesappv1connect.NewAuthServiceHandler(authrpc.New(authSvc), opts))
 	mux.Handle(salesappv1connect.NewPingServiceHandler(diag.Handler{}, opts))
+	mux.Handle(salesappv1connect.NewMediaServiceHandler(uploadrpc.New(uploads), opts))
+	mux.Handle(salesappv1connect.NewCardServiceHandler(cardrpc.New(cards), opts))
+	mux.Handle(salesappv1connect.NewMaterialServiceHandler(materialrpc.New(materials), opts))
+	mux.Handle(salesappv1connect.NewShareServiceHandler(sharerpc.New(shares), opts))
+	mux.Handle(salesappv1connect.NewPublicServiceHandler(webrpc.New(pages), opts))
 
 	reflector := grpcreflect.NewStaticReflector(
 		salesappv1connect.TeamServiceName,
@@ -90,11 +137,17 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB) (*Server, error
 		salesappv1connect.MeServiceName,
 		salesappv1connect.AuthServiceName,
 		salesappv1connect.PingServiceName,
+		salesappv1connect.MediaServiceName,
+		salesappv1connect.CardServiceName,
+		salesappv1connect.MaterialServiceName,
+		salesappv1connect.ShareServiceName,
+		salesappv1connect.PublicServiceName,
 	)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 
-	s := &Server{Auth: authSvc, Tenant: tenantSvc, Tokens: tokens, db: db, log: log}
+	s := &Server{Auth: authSvc, Tenant: tenantSvc, Tokens: tokens, Materials: materials, Shares: shares, Cards: cards,
+		db: db, log: log, jobs: jobs}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -104,6 +157,12 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB) (*Server, error
 	s.Handler = mux
 	return s, nil
 }
+
+// StartWorkers starts working background jobs; StopWorkers finishes the jobs in hand and stops.
+func (s *Server) StartWorkers(ctx context.Context) error { return s.jobs.client.Start(ctx) }
+
+// StopWorkers stops the job workers, waiting for running jobs until ctx ends.
+func (s *Server) StopWorkers(ctx context.Context) error { return s.jobs.client.Stop(ctx) }
 
 // readyz answers 200 when PostgreSQL answers and the schema is current, else 503 with the reason.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

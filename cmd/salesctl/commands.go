@@ -70,7 +70,7 @@ func appServices(ctx context.Context, getenv func(string) string) (*platform.DB,
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db)
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db, nil)
 	if err != nil {
 		db.Close()
 		return nil, nil, nil, err

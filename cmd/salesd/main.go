@@ -8,13 +8,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/server"
+	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/media/embedded"
 )
 
 func main() {
@@ -52,7 +56,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer db.Close()
-	srv, err := server.New(cfg, log, db)
+	store, closeStore, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	srv, err := server.New(cfg, log, db, store)
 	if err != nil {
 		return err
 	}
@@ -64,6 +73,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if err := srv.StartWorkers(ctx); err != nil {
+		return fmt.Errorf("start job workers: %w", err)
+	}
 	log.InfoContext(ctx, "salesd listening", "addr", l.Addr().String())
-	return server.Serve(ctx, l, srv.Handler, cfg.ShutdownTimeout, log)
+	serveErr := server.Serve(ctx, l, srv.Handler, cfg.ShutdownTimeout, log)
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.StopWorkers(stopCtx); err != nil {
+		log.Warn("job workers did not stop cleanly", "error", err)
+	}
+	return serveErr
+}
+
+// openStore connects to S3/MinIO, or, with no SALESD_S3_ENDPOINT, starts the embedded store on local disk
+// (development: `make run`).
+func openStore(ctx context.Context, cfg platform.Config, log *slog.Logger) (*media.Store, func(), error) {
+	mc := media.Config{
+		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, Bucket: cfg.S3.Bucket,
+		UseSSL: cfg.S3.UseSSL, Region: cfg.S3.Region, PublicEndpoint: cfg.S3.PublicEndpoint,
+	}
+	closeFn := func() {}
+	if mc.Endpoint == "" {
+		es, err := embedded.Start(ctx, filepath.Join(cfg.DataDir, "objects"), cfg.EmbeddedS3Addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded object store: %w", err)
+		}
+		mc = es.Config(cfg.S3.Bucket)
+		closeFn = func() { _ = es.Close() }
+		log.InfoContext(ctx, "embedded object store (development only)", "addr", cfg.EmbeddedS3Addr, "dir", filepath.Join(cfg.DataDir, "objects"))
+	}
+	store, err := media.New(ctx, mc)
+	if err != nil {
+		closeFn()
+		return nil, nil, fmt.Errorf("object store: %w", err)
+	}
+	return store, closeFn, nil
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/salesapp/scrm/backend/platform/pgtest"
 	"github.com/salesapp/scrm/backend/server"
 	"github.com/salesapp/scrm/backend/tenant"
+	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/media/miniotest"
 )
 
 // Env is one running application.
@@ -35,6 +37,8 @@ type Env struct {
 	HTTP *http.Client
 	// HTTP1 talks HTTP/1.1.
 	HTTP1 *http.Client
+	// Store is the object storage (a real MinIO).
+	Store *media.Store
 }
 
 // Option adjusts the configuration before the server starts.
@@ -55,7 +59,8 @@ func StartOn(t testing.TB, db *pgtest.DB, opts ...Option) *Env {
 	cfg := platform.Config{
 		DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, TokenKeys: [][]byte{key},
 		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 24 * time.Hour, AuthCacheTTL: 5 * time.Second,
-		ShutdownTimeout: 5 * time.Second, PublicRate: 1000, PublicBurst: 1000, LogLevel: slog.LevelWarn, LogFormat: "text",
+		ShutdownTimeout: 5 * time.Second, PublicRate: 1000, PublicBurst: 1000,
+		PublicBaseURL: "https://share.example.com", PublicPageTTL: 0, LogLevel: slog.LevelWarn, LogFormat: "text",
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -64,10 +69,22 @@ func StartOn(t testing.TB, db *pgtest.DB, opts ...Option) *Env {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	}
-	srv, err := server.New(cfg, log, db.App)
+	store, err := media.New(context.Background(), miniotest.New(t))
+	if err != nil {
+		t.Fatalf("servertest: object store: %v", err)
+	}
+	srv, err := server.New(cfg, log, db.App, store)
 	if err != nil {
 		t.Fatalf("servertest: %v", err)
 	}
+	if err := srv.StartWorkers(context.Background()); err != nil {
+		t.Fatalf("servertest: workers: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.StopWorkers(ctx)
+	})
 	ts := httptest.NewUnstartedServer(srv.Handler)
 	var p http.Protocols
 	p.SetHTTP1(true)
@@ -82,7 +99,7 @@ func StartOn(t testing.TB, db *pgtest.DB, opts ...Option) *Env {
 	c1 := &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(c2.CloseIdleConnections)
 	t.Cleanup(c1.CloseIdleConnections)
-	return &Env{DB: db, Server: srv, Config: cfg, URL: ts.URL, HTTP: c2, HTTP1: c1}
+	return &Env{DB: db, Server: srv, Config: cfg, URL: ts.URL, HTTP: c2, HTTP1: c1, Store: store}
 }
 
 type tWriter struct{ t testing.TB }

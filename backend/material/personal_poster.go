@@ -1,0 +1,113 @@
+package material
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/salesapp/scrm/backend/material/materialdb"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/media/poster"
+)
+
+// PersonalPoster is a poster rendered for one salesperson.
+type PersonalPoster struct {
+	ImageURL   string
+	ShareToken string
+	ShareURL   string
+	// Rendered is false when a cached render was served.
+	Rendered bool
+}
+
+// maxPosterBytes bounds what is read into memory for a render (the upload limit of images).
+const maxPosterBytes = 10 << 20
+
+// PersonalizedPoster returns the caller's version of a poster: their standing share link of it on the
+// channel (the same link for every version of the poster, so attribution survives a reprint), encoded in a QR code and
+// drawn with their name where the admin placed them. A render is kept per (material version, layout,
+// salesperson details, link) and served again without rendering until one of those changes.
+func (s *Service) PersonalizedPoster(ctx context.Context, p authn.Principal, id uuid.UUID, channel string) (PersonalPoster, error) {
+	var (
+		m        Material
+		personal poster.Personal
+		out      PersonalPoster
+		cacheKey string
+		cached   string
+	)
+	err := s.tx(ctx, p.TenantID, func(q *materialdb.Queries, tx pgx.Tx) error {
+		var err error
+		if m, err = load(ctx, q, p.TenantID, id); err != nil {
+			return err
+		}
+		if _, err := s.Shareable(ctx, tx, p, id); err != nil {
+			return err
+		}
+		if m.Kind != KindPoster || m.Layout == nil {
+			return platform.FailedPrecondition("this material is not a poster with a layout for personalizing")
+		}
+		who, err := q.PersonalOf(ctx, materialdb.PersonalOfParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID})
+		if err != nil {
+			return err
+		}
+		if out.ShareToken, out.ShareURL, err = s.sharer.StandingShareTx(ctx, tx, p, id, channel); err != nil {
+			return err
+		}
+		personal = poster.Personal{Name: who.Name, Title: who.Title, QRContent: out.ShareURL}
+		cacheKey = poster.CacheKey(m.ID.String(), m.Version, *m.Layout, personal)
+		cached, err = q.GetPosterRender(ctx, materialdb.GetPosterRenderParams{TenantID: p.TenantID, CacheKey: cacheKey})
+		if errors.Is(err, pgx.ErrNoRows) {
+			cached, err = "", nil
+		}
+		return err
+	})
+	if err != nil {
+		return PersonalPoster{}, err
+	}
+	if cached == "" {
+		// Render outside the transaction: it takes tens of milliseconds and needs no lock.
+		key := renderKey(p.TenantID, cacheKey)
+		if err := s.render(ctx, m, personal, key); err != nil {
+			return PersonalPoster{}, err
+		}
+		err := s.tx(ctx, p.TenantID, func(q *materialdb.Queries, _ pgx.Tx) error {
+			return q.InsertPosterRender(ctx, materialdb.InsertPosterRenderParams{
+				TenantID: p.TenantID, CacheKey: cacheKey, MaterialID: id, EmployeeID: p.EmployeeID,
+				Channel: channel, ShareToken: out.ShareToken, ObjectKey: key,
+			})
+		})
+		if err != nil {
+			return PersonalPoster{}, err
+		}
+		cached, out.Rendered = key, true
+	}
+	out.ImageURL, err = s.store.PresignGet(ctx, p.TenantID, cached, s.urlTTL)
+	return out, err
+}
+
+// renderKey is deterministic, so two concurrent renders of the same poster write the same object.
+func renderKey(tenantID uuid.UUID, cacheKey string) string {
+	return fmt.Sprintf("t/%s/poster/%s.jpg", tenantID, cacheKey)
+}
+
+func (s *Service) render(ctx context.Context, m Material, personal poster.Personal, key string) error {
+	rc, _, err := s.store.Get(ctx, m.FileKey)
+	if err != nil {
+		return err
+	}
+	src, err := io.ReadAll(io.LimitReader(rc, maxPosterBytes+1))
+	rc.Close()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := s.renderer.RenderJPEG(src, *m.Layout, personal, &buf); err != nil {
+		return fmt.Errorf("render poster %s: %w", m.ID, err)
+	}
+	return s.store.Put(ctx, key, &buf, int64(buf.Len()), "image/jpeg")
+}

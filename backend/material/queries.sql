@@ -1,0 +1,101 @@
+-- The material library. Run inside tenant transactions: row-level security shows the tenant's rows and
+-- published platform rows; the visibility rules below narrow that to what the viewer may see.
+
+-- name: ListMaterials :many
+SELECT m.id, m.tenant_id, m.tier, m.owner_id, m.kind, m.status, m.reject_reason, m.folder_id, m.title, m.summary,
+       m.body_html, m.text_body, m.file_key, m.image_keys, m.cover_key, m.poster_layout, m.tags, m.version,
+       m.created_at, m.updated_at, m.published_at,
+       (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END)::bigint AS shares
+FROM materials m
+LEFT JOIN platform_material_shares pms ON pms.tenant_id = @tenant_id AND pms.material_id = m.id
+WHERE m.deleted_at IS NULL
+  AND (
+       (m.tier = 'platform' AND m.status = 'published')
+    OR (m.tier = 'enterprise' AND m.tenant_id = @tenant_id AND (@see_unpublished::bool OR m.status = 'published'))
+    OR (m.tier = 'personal' AND m.tenant_id = @tenant_id AND m.owner_id = @viewer_id::uuid)
+  )
+  AND (sqlc.narg(tier)::text IS NULL OR m.tier = sqlc.narg(tier)::text)
+  AND (sqlc.narg(kind)::text IS NULL OR m.kind = sqlc.narg(kind)::text)
+  AND (sqlc.narg(status)::text IS NULL OR m.status = sqlc.narg(status)::text)
+  AND (sqlc.narg(folder_id)::uuid IS NULL OR m.folder_id = sqlc.narg(folder_id)::uuid)
+  AND (sqlc.narg(tag)::text IS NULL OR m.tags @> ARRAY[sqlc.narg(tag)::text])
+  AND (sqlc.narg(title_pattern)::text IS NULL OR m.title ILIKE sqlc.narg(title_pattern)::text)
+ORDER BY (CASE WHEN @most_shared::bool THEN (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END) ELSE 0 END) DESC,
+         m.created_at DESC, m.id DESC
+LIMIT @max_rows OFFSET @skip_rows;
+
+-- name: GetMaterial :one
+SELECT m.id, m.tenant_id, m.tier, m.owner_id, m.kind, m.status, m.reject_reason, m.folder_id, m.title, m.summary,
+       m.body_html, m.text_body, m.file_key, m.image_keys, m.cover_key, m.poster_layout, m.tags, m.version,
+       m.created_at, m.updated_at, m.published_at,
+       (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END)::bigint AS shares
+FROM materials m
+LEFT JOIN platform_material_shares pms ON pms.tenant_id = @tenant_id AND pms.material_id = m.id
+WHERE m.id = @id AND m.deleted_at IS NULL;
+
+-- name: LockMaterial :one
+SELECT id FROM materials WHERE id = @id AND tenant_id = @tenant_id::uuid AND deleted_at IS NULL FOR UPDATE;
+
+-- name: InsertMaterial :exec
+INSERT INTO materials (id, tenant_id, tier, owner_id, kind, status, folder_id, title, summary, body_html, text_body,
+                       file_key, image_keys, cover_key, poster_layout, tags, created_by, published_at)
+VALUES (@id, sqlc.narg(tenant_id), @tier, sqlc.narg(owner_id), @kind, @status, sqlc.narg(folder_id), @title, @summary,
+        @body_html, @text_body, @file_key, @image_keys, @cover_key, @poster_layout, @tags, sqlc.narg(created_by),
+        sqlc.narg(published_at));
+
+-- name: UpdateMaterialContent :exec
+UPDATE materials SET folder_id = sqlc.narg(folder_id), title = @title, summary = @summary, body_html = @body_html,
+  text_body = @text_body, file_key = @file_key, image_keys = @image_keys, cover_key = @cover_key,
+  poster_layout = @poster_layout, tags = @tags, version = version + 1, updated_at = now()
+WHERE id = @id AND tenant_id = @tenant_id::uuid;
+
+-- name: SetMaterialStatus :exec
+UPDATE materials SET status = @status, reject_reason = @reject_reason, updated_at = now(),
+  published_at = CASE WHEN @status = 'published' THEN now() ELSE published_at END
+WHERE id = @id AND tenant_id = @tenant_id::uuid;
+
+-- name: SoftDeleteMaterial :exec
+UPDATE materials SET deleted_at = now(), updated_at = now() WHERE id = @id AND tenant_id = @tenant_id::uuid;
+
+-- name: UnreferencedKeys :many
+-- Of the given keys, those no live material or card of the tenant still uses (safe to delete).
+SELECT k::text AS object_key FROM unnest(@keys::text[]) AS k
+WHERE NOT EXISTS (
+    SELECT 1 FROM materials m WHERE m.tenant_id = @tenant_id::uuid AND m.deleted_at IS NULL
+      AND (m.file_key = k OR m.cover_key = k OR k = ANY (m.image_keys)))
+  AND NOT EXISTS (
+    SELECT 1 FROM cards c WHERE c.tenant_id = @tenant_id::uuid
+      AND (c.avatar_key = k OR c.intro_video_key = k OR k = ANY (c.photo_keys)))
+  AND NOT EXISTS (SELECT 1 FROM company_profiles cp WHERE cp.tenant_id = @tenant_id::uuid AND cp.logo_key = k);
+
+-- name: RenderKeysOfMaterial :many
+SELECT object_key FROM poster_renders WHERE tenant_id = @tenant_id AND material_id = @material_id;
+
+-- name: DeleteUploads :exec
+DELETE FROM uploads WHERE tenant_id = @tenant_id AND object_key = ANY (@keys::text[]);
+
+-- name: InsertFolder :one
+INSERT INTO material_folders (id, tenant_id, tier, owner_id, name) VALUES (@id, @tenant_id, @tier, sqlc.narg(owner_id), @name)
+RETURNING *;
+
+-- name: GetFolder :one
+SELECT * FROM material_folders WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: ListFolders :many
+SELECT * FROM material_folders
+WHERE tenant_id = @tenant_id AND (tier = 'enterprise' OR owner_id = @viewer_id::uuid)
+ORDER BY tier, name;
+
+-- name: PersonalOf :one
+-- What a personalized poster writes: the card's name and title if the employee has a card, else theirs.
+SELECT coalesce(c.display_name, e.name)::text AS name, coalesce(c.title, e.title)::text AS title
+FROM employees e LEFT JOIN cards c ON c.tenant_id = e.tenant_id AND c.employee_id = e.id
+WHERE e.tenant_id = @tenant_id AND e.id = @employee_id;
+
+-- name: GetPosterRender :one
+SELECT object_key FROM poster_renders WHERE tenant_id = @tenant_id AND cache_key = @cache_key;
+
+-- name: InsertPosterRender :exec
+INSERT INTO poster_renders (tenant_id, cache_key, material_id, employee_id, channel, share_token, object_key)
+VALUES (@tenant_id, @cache_key, @material_id, @employee_id, @channel, @share_token, @object_key)
+ON CONFLICT (tenant_id, cache_key) DO NOTHING;

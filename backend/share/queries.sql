@@ -1,0 +1,34 @@
+-- Share links. Run inside tenant transactions.
+
+-- name: InsertShare :one
+INSERT INTO shares (id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing)
+VALUES (@id, @tenant_id, @token, @employee_id, @target_kind, sqlc.narg(material_id), @channel, sqlc.narg(parent_id), @root_id, @depth, @forwarder, @standing)
+RETURNING *;
+
+-- name: GetShareByToken :one
+SELECT * FROM shares WHERE token = @token;
+
+-- name: ShareTenant :one
+-- Runs outside a tenant transaction: the token is all the caller has.
+SELECT coalesce(share_tenant(@token::text), '00000000-0000-0000-0000-000000000000'::uuid)::uuid AS tenant_id;
+
+-- name: BumpMaterialShares :execrows
+UPDATE materials SET share_count = share_count + 1 WHERE id = @material_id AND tenant_id = @tenant_id::uuid;
+
+-- name: BumpPlatformMaterialShares :exec
+INSERT INTO platform_material_shares (tenant_id, material_id, share_count) VALUES (@tenant_id, @material_id, 1)
+ON CONFLICT (tenant_id, material_id) DO UPDATE SET share_count = platform_material_shares.share_count + 1;
+
+-- name: ShareStats :one
+SELECT count(*) FILTER (WHERE parent_id IS NULL AND NOT standing)::bigint AS shares,
+       count(*) FILTER (WHERE parent_id IS NOT NULL)::bigint AS forwards
+FROM shares WHERE tenant_id = @tenant_id AND employee_id = @employee_id;
+
+-- name: EmployeeTeam :one
+SELECT team_id FROM employees WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: LatestOwnShare :one
+SELECT * FROM shares
+WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND material_id = @material_id
+  AND channel = @channel AND parent_id IS NULL
+ORDER BY created_at DESC LIMIT 1;

@@ -1,0 +1,263 @@
+// Package share makes share links and follows their forwards. A salesperson's share is the root of a tree;
+// each customer forward adds a child, and every node is credited to the salesperson at the root, so views
+// through any chain of forwards count for the person who started it.
+package share
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/share/sharedb"
+)
+
+// Channel is where a share was posted.
+type Channel string
+
+// The channels.
+const (
+	ChannelChat    Channel = "chat"
+	ChannelGroup   Channel = "group"
+	ChannelMoments Channel = "moments"
+	ChannelQR      Channel = "qr"
+	ChannelOther   Channel = "other"
+)
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool {
+	switch c {
+	case ChannelChat, ChannelGroup, ChannelMoments, ChannelQR, ChannelOther:
+		return true
+	}
+	return false
+}
+
+// MaxDepth bounds forward chains: deeper forwards are still allowed, but credited to the deepest node,
+// so a bot forwarding in a loop cannot grow a chain without end.
+const MaxDepth = 64
+
+// Share is one share link.
+type Share struct {
+	ID         uuid.UUID
+	TenantID   uuid.UUID
+	Token      string
+	EmployeeID uuid.UUID
+	// MaterialID is uuid.Nil for card shares.
+	MaterialID uuid.UUID
+	Channel    Channel
+	ParentID   uuid.UUID
+	RootID     uuid.UUID
+	Depth      int
+	Forwarder  string
+	CreatedAt  time.Time
+}
+
+// MaterialGate is what sharing needs of the material library (the material package implements it).
+type MaterialGate interface {
+	// Shareable checks, inside tx, that the caller may share the material now (it is published and
+	// visible to them), and reports whether it is a platform-tier material.
+	Shareable(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID) (platformTier bool, err error)
+}
+
+// Service makes and resolves share links.
+type Service struct {
+	db        *platform.DB
+	baseURL   string
+	materials MaterialGate
+}
+
+// NewService builds the service; share URLs are baseURL + "/s/" + token.
+func NewService(db *platform.DB, baseURL string, materials MaterialGate) *Service {
+	return &Service{db: db, baseURL: baseURL, materials: materials}
+}
+
+// URL is the link a customer opens for token.
+func (s *Service) URL(token string) string { return s.baseURL + "/s/" + token }
+
+// newToken returns 96 random bits, URL-safe: unguessable, and short enough for a QR code and a chat.
+func newToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ShareMaterial makes a share link for a material the caller may share.
+func (s *Service) ShareMaterial(ctx context.Context, p authn.Principal, materialID uuid.UUID, ch Channel) (Share, error) {
+	var out Share
+	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.ShareMaterialTx(ctx, tx, p, materialID, ch)
+		return err
+	})
+	return out, err
+}
+
+// ShareMaterialTx is ShareMaterial inside the caller's tenant transaction (personalized posters make their
+// share in the same transaction as the render record).
+func (s *Service) ShareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch Channel) (Share, error) {
+	if !ch.Valid() {
+		return Share{}, platform.Invalid("channel", "unknown channel")
+	}
+	platformTier, err := s.materials.Shareable(ctx, tx, p, materialID)
+	if err != nil {
+		return Share{}, err
+	}
+	q := sharedb.New(tx)
+	sh, err := insertShare(ctx, q, p.TenantID, p.EmployeeID, materialID, ch, nil, "", false)
+	if err != nil {
+		return Share{}, err
+	}
+	if platformTier {
+		err = q.BumpPlatformMaterialShares(ctx, sharedb.BumpPlatformMaterialSharesParams{TenantID: p.TenantID, MaterialID: materialID})
+	} else {
+		_, err = q.BumpMaterialShares(ctx, sharedb.BumpMaterialSharesParams{TenantID: p.TenantID, MaterialID: materialID})
+	}
+	return sh, err
+}
+
+// StandingShareTx returns the caller's latest own share of a material on a channel, making one when there
+// is none (material.Sharer: personalized posters keep one link across versions).
+func (s *Service) StandingShareTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch string) (string, string, error) {
+	row, err := sharedb.New(tx).LatestOwnShare(ctx, sharedb.LatestOwnShareParams{
+		TenantID: p.TenantID, EmployeeID: p.EmployeeID, MaterialID: uuid.NullUUID{UUID: materialID, Valid: true}, Channel: ch,
+	})
+	if err == nil {
+		return row.Token, s.URL(row.Token), nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return "", "", err
+	}
+	sh, err := s.ShareMaterialTx(ctx, tx, p, materialID, Channel(ch))
+	if err != nil {
+		return "", "", err
+	}
+	return sh.Token, s.URL(sh.Token), nil
+}
+
+// ShareCard makes a share link for the caller's own card.
+func (s *Service) ShareCard(ctx context.Context, p authn.Principal, ch Channel) (Share, error) {
+	var out Share
+	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		var err error
+		if !ch.Valid() {
+			return platform.Invalid("channel", "unknown channel")
+		}
+		out, err = insertShare(ctx, sharedb.New(tx), p.TenantID, p.EmployeeID, uuid.Nil, ch, nil, "", false)
+		return err
+	})
+	return out, err
+}
+
+// CardQRShareTx makes the standing share link a card's QR code encodes. It is the system's, not a share
+// the salesperson made, so it does not count in their share stats (forwards of it do).
+func (s *Service) CardQRShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) (Share, error) {
+	return insertShare(ctx, sharedb.New(tx), tenantID, employeeID, uuid.Nil, ChannelQR, nil, "", true)
+}
+
+func insertShare(ctx context.Context, q *sharedb.Queries, tenantID, employeeID, materialID uuid.UUID, ch Channel, parent *sharedb.Share, forwarder string, standing bool) (Share, error) {
+	id := uuid.Must(uuid.NewV7())
+	params := sharedb.InsertShareParams{
+		ID: id, TenantID: tenantID, Token: newToken(), EmployeeID: employeeID, TargetKind: "card",
+		Channel: string(ch), RootID: id, Forwarder: forwarder, Standing: standing,
+	}
+	if materialID != uuid.Nil {
+		params.TargetKind, params.MaterialID = "material", uuid.NullUUID{UUID: materialID, Valid: true}
+	}
+	if parent != nil {
+		params.ParentID = uuid.NullUUID{UUID: parent.ID, Valid: true}
+		params.RootID, params.Depth = parent.RootID, parent.Depth+1
+	}
+	row, err := q.InsertShare(ctx, params)
+	if err != nil {
+		return Share{}, err
+	}
+	return fromRow(row), nil
+}
+
+var errUnknownToken = platform.NotFound("share link")
+
+// Resolve finds the share behind a token, in whichever tenant it belongs to.
+func (s *Service) Resolve(ctx context.Context, token string) (Share, error) {
+	tenantID, err := sharedb.New(s.db.Pool).ShareTenant(ctx, token)
+	if err != nil {
+		return Share{}, err
+	}
+	if tenantID == uuid.Nil {
+		return Share{}, errUnknownToken
+	}
+	var out Share
+	err = s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		row, err := sharedb.New(tx).GetShareByToken(ctx, token)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errUnknownToken
+		}
+		out = fromRow(row)
+		return err
+	})
+	return out, err
+}
+
+// Forward records that a customer forwarded the share behind token, and returns the child share to send
+// on. Past MaxDepth, the forward reuses the deepest share instead of growing the chain.
+func (s *Service) Forward(ctx context.Context, token string, ch Channel, forwarder string) (Share, error) {
+	if !ch.Valid() {
+		return Share{}, platform.Invalid("channel", "unknown channel")
+	}
+	parent, err := s.Resolve(ctx, token)
+	if err != nil {
+		return Share{}, err
+	}
+	if parent.Depth >= MaxDepth {
+		return parent, nil
+	}
+	var out Share
+	err = s.db.InTenantTx(ctx, parent.TenantID, func(tx pgx.Tx) error {
+		q := sharedb.New(tx)
+		row, err := q.GetShareByToken(ctx, token)
+		if err != nil {
+			return err
+		}
+		out, err = insertShare(ctx, q, row.TenantID, row.EmployeeID, row.MaterialID.UUID, ch, &row, forwarder, false)
+		return err
+	})
+	return out, err
+}
+
+// Stats counts a salesperson's shares and the forwards they led to. Salespeople see their own; managers
+// their team's; admins anyone's.
+func (s *Service) Stats(ctx context.Context, p authn.Principal, employeeID uuid.UUID) (shares, forwards int64, err error) {
+	if employeeID == uuid.Nil {
+		employeeID = p.EmployeeID
+	}
+	err = s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		q := sharedb.New(tx)
+		if employeeID != p.EmployeeID && p.Role != authn.RoleAdmin {
+			team, err := q.EmployeeTeam(ctx, sharedb.EmployeeTeamParams{TenantID: p.TenantID, ID: employeeID})
+			if errors.Is(err, pgx.ErrNoRows) || p.Role != authn.RoleManager || !team.Valid || team.UUID != p.TeamID {
+				return platform.NotFound("employee")
+			}
+			if err != nil {
+				return err
+			}
+		}
+		row, err := q.ShareStats(ctx, sharedb.ShareStatsParams{TenantID: p.TenantID, EmployeeID: employeeID})
+		shares, forwards = row.Shares, row.Forwards
+		return err
+	})
+	return shares, forwards, err
+}
+
+func fromRow(r sharedb.Share) Share {
+	return Share{
+		ID: r.ID, TenantID: r.TenantID, Token: r.Token, EmployeeID: r.EmployeeID, MaterialID: r.MaterialID.UUID,
+		Channel: Channel(r.Channel), ParentID: r.ParentID.UUID, RootID: r.RootID, Depth: int(r.Depth),
+		Forwarder: r.Forwarder, CreatedAt: r.CreatedAt,
+	}
+}

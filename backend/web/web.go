@@ -1,0 +1,115 @@
+// Package web serves the customers' side: what a share link shows (the salesperson's card, and the material
+// when it is a material share) and forwards. Customers are not signed in; the token in the link is all
+// they have. Pages are cached per token for a few seconds, because one link shared into a busy group
+// chat is opened by many people at once.
+package web
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/salesapp/scrm/backend/card"
+	"github.com/salesapp/scrm/backend/material"
+	"github.com/salesapp/scrm/backend/share"
+)
+
+// Page is what a share link shows.
+type Page struct {
+	Share share.Share
+	Card  card.View
+	// Material is nil for card shares.
+	Material *material.View
+}
+
+// Service resolves share links into pages.
+type Service struct {
+	shares    *share.Service
+	cards     *card.Service
+	materials *material.Service
+	cache     *pageCache
+}
+
+// NewService builds the service; pages are cached for ttl (0 disables the cache). Presigned URLs in a
+// cached page stay valid far longer than ttl.
+func NewService(shares *share.Service, cards *card.Service, materials *material.Service, ttl time.Duration) *Service {
+	return &Service{shares: shares, cards: cards, materials: materials, cache: newPageCache(ttl)}
+}
+
+// Open returns what the share link behind token shows. Unknown tokens, and materials no longer published,
+// are NotFound.
+func (s *Service) Open(ctx context.Context, token string) (Page, error) {
+	if p, ok := s.cache.get(token); ok {
+		return p, nil
+	}
+	sh, err := s.shares.Resolve(ctx, token)
+	if err != nil {
+		return Page{}, err
+	}
+	p := Page{Share: sh}
+	if p.Card, err = s.cards.Public(ctx, sh.TenantID, sh.EmployeeID); err != nil {
+		return Page{}, err
+	}
+	if sh.MaterialID != uuid.Nil {
+		m, err := s.materials.Public(ctx, sh.TenantID, sh.EmployeeID, sh.MaterialID)
+		if err != nil {
+			return Page{}, err
+		}
+		p.Material = &m
+	}
+	s.cache.put(token, p)
+	return p, nil
+}
+
+// Forward records a customer's forward of the share behind token and returns the child share.
+func (s *Service) Forward(ctx context.Context, token string, ch share.Channel, forwarder string) (share.Share, error) {
+	return s.shares.Forward(ctx, token, ch, forwarder)
+}
+
+// URL is the link of a share token.
+func (s *Service) URL(token string) string { return s.shares.URL(token) }
+
+type pageCache struct {
+	ttl time.Duration
+	mu  sync.RWMutex
+	m   map[string]cachedPage
+}
+
+type cachedPage struct {
+	page  Page
+	until time.Time
+}
+
+// maxCachedPages bounds memory: past it the cache starts over.
+const maxCachedPages = 50_000
+
+func newPageCache(ttl time.Duration) *pageCache {
+	return &pageCache{ttl: ttl, m: make(map[string]cachedPage)}
+}
+
+func (c *pageCache) get(token string) (Page, bool) {
+	if c.ttl <= 0 {
+		return Page{}, false
+	}
+	c.mu.RLock()
+	e, ok := c.m[token]
+	c.mu.RUnlock()
+	if !ok || time.Now().After(e.until) {
+		return Page{}, false
+	}
+	return e.page, true
+}
+
+func (c *pageCache) put(token string, p Page) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxCachedPages {
+		c.m = make(map[string]cachedPage)
+	}
+	c.m[token] = cachedPage{page: p, until: time.Now().Add(c.ttl)}
+	c.mu.Unlock()
+}

@@ -1,0 +1,57 @@
+// Package webrpc is the Connect adapter of the customers' pages: PublicService. Its procedures need no
+// login and are rate limited per client address (see PublicProcedures).
+package webrpc
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/card/cardrpc"
+	"github.com/salesapp/scrm/backend/material/materialrpc"
+	"github.com/salesapp/scrm/backend/share"
+	"github.com/salesapp/scrm/backend/web"
+)
+
+// PublicProcedures need no access token.
+var PublicProcedures = []string{
+	salesappv1connect.PublicServiceOpenShareProcedure,
+	salesappv1connect.PublicServiceForwardShareProcedure,
+}
+
+// Handler serves PublicService.
+type Handler struct{ svc *web.Service }
+
+// New builds the handler.
+func New(svc *web.Service) *Handler { return &Handler{svc: svc} }
+
+var _ salesappv1connect.PublicServiceHandler = (*Handler)(nil)
+
+// OpenShare implements PublicService.
+func (h *Handler) OpenShare(ctx context.Context, req *connect.Request[salesappv1.OpenShareRequest]) (*connect.Response[salesappv1.OpenShareResponse], error) {
+	page, err := h.svc.Open(ctx, req.Msg.GetToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &salesappv1.OpenShareResponse{
+		Card: cardrpc.ToProto(page.Card), Channel: materialrpc.ChannelToProto(string(page.Share.Channel)), Depth: int32(page.Share.Depth),
+	}
+	if page.Material != nil {
+		m := materialrpc.ToProto(*page.Material)
+		// Customers see the content, not the library's bookkeeping.
+		m.ShareCount, m.OwnerId, m.FolderId, m.RejectReason = 0, "", "", ""
+		out.Material = m
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ForwardShare implements PublicService.
+func (h *Handler) ForwardShare(ctx context.Context, req *connect.Request[salesappv1.ForwardShareRequest]) (*connect.Response[salesappv1.ForwardShareResponse], error) {
+	sh, err := h.svc.Forward(ctx, req.Msg.GetToken(), share.Channel(materialrpc.ChannelFromProto(req.Msg.GetChannel())), req.Msg.GetForwarder())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.ForwardShareResponse{Token: sh.Token, Url: h.svc.URL(sh.Token)}), nil
+}
