@@ -99,8 +99,10 @@ type Material struct {
 	Status       Status
 	RejectReason string
 	Content
-	Version     int64
-	ShareCount  int64
+	Version    int64
+	ShareCount int64
+	// ThumbKey is the thumbnail of the cover (or poster), once made.
+	ThumbKey    string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	PublishedAt *time.Time
@@ -109,8 +111,8 @@ type Material struct {
 // View is a material with short-lived download URLs for its objects.
 type View struct {
 	Material
-	FileURL, CoverURL string
-	ImageURLs         []string
+	FileURL, CoverURL, ThumbnailURL string
+	ImageURLs                       []string
 }
 
 // Summary is a material as a card lists it.
@@ -119,6 +121,8 @@ type Summary struct {
 	Title    string
 	Kind     Kind
 	CoverURL string
+	// ThumbnailURL is empty until the thumbnail is made.
+	ThumbnailURL string
 }
 
 // Sharer gives personalized posters their share link (the share package implements it).
@@ -633,11 +637,10 @@ func (s *Service) Summaries(ctx context.Context, tx pgx.Tx, tenantID, employeeID
 		if !visible(viewer, m) || m.Status != StatusPublished {
 			continue
 		}
-		sum := Summary{ID: m.ID, Title: m.Title, Kind: m.Kind}
-		if m.CoverKey != "" {
-			if sum.CoverURL, err = s.store.PresignGet(ctx, tenantID, m.CoverKey, s.urlTTL); err != nil {
-				return nil, err
-			}
+		sign := s.store.Signer(ctx, tenantID, s.urlTTL)
+		sum := Summary{ID: m.ID, Title: m.Title, Kind: m.Kind, CoverURL: sign.URL(m.CoverKey), ThumbnailURL: sign.URL(m.ThumbKey)}
+		if sign.Err != nil {
+			return nil, sign.Err
 		}
 		out = append(out, sum)
 	}
@@ -665,7 +668,7 @@ func (s *Service) Public(ctx context.Context, tenantID, sharerID, id uuid.UUID) 
 func (s *Service) view(ctx context.Context, tenantID uuid.UUID, m Material) (View, error) {
 	v := View{Material: m}
 	sign := s.store.Signer(ctx, tenantID, s.urlTTL)
-	v.FileURL, v.CoverURL = sign.URL(m.FileKey), sign.URL(m.CoverKey)
+	v.FileURL, v.CoverURL, v.ThumbnailURL = sign.URL(m.FileKey), sign.URL(m.CoverKey), sign.URL(m.ThumbKey)
 	for _, k := range m.ImageKeys {
 		v.ImageURLs = append(v.ImageURLs, sign.URL(k))
 	}
@@ -678,7 +681,7 @@ func fromRow(r materialdb.ListMaterialsRow) Material {
 		RejectReason: r.RejectReason,
 		Content: Content{Title: r.Title, Summary: r.Summary, BodyHTML: r.BodyHtml, TextBody: r.TextBody, FileKey: r.FileKey,
 			ImageKeys: r.ImageKeys, CoverKey: r.CoverKey, Tags: r.Tags, FolderID: r.FolderID.UUID},
-		Version: r.Version, ShareCount: r.Shares, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, PublishedAt: r.PublishedAt,
+		Version: r.Version, ShareCount: r.Shares, ThumbKey: r.ThumbKey, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, PublishedAt: r.PublishedAt,
 	}
 	if len(r.PosterLayout) > 0 {
 		var l poster.Layout

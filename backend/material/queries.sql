@@ -5,7 +5,9 @@
 SELECT m.id, m.tenant_id, m.tier, m.owner_id, m.kind, m.status, m.reject_reason, m.folder_id, m.title, m.summary,
        m.body_html, m.text_body, m.file_key, m.image_keys, m.cover_key, m.poster_layout, m.tags, m.version,
        m.created_at, m.updated_at, m.published_at,
-       (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END)::bigint AS shares
+       (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END)::bigint AS shares,
+       coalesce((SELECT u.thumb_key FROM uploads u WHERE u.tenant_id = @tenant_id
+                   AND u.object_key = coalesce(nullif(m.cover_key, ''), m.file_key)), '')::text AS thumb_key
 FROM materials m
 LEFT JOIN platform_material_shares pms ON pms.tenant_id = @tenant_id AND pms.material_id = m.id
 WHERE m.deleted_at IS NULL
@@ -28,7 +30,9 @@ LIMIT @max_rows OFFSET @skip_rows;
 SELECT m.id, m.tenant_id, m.tier, m.owner_id, m.kind, m.status, m.reject_reason, m.folder_id, m.title, m.summary,
        m.body_html, m.text_body, m.file_key, m.image_keys, m.cover_key, m.poster_layout, m.tags, m.version,
        m.created_at, m.updated_at, m.published_at,
-       (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END)::bigint AS shares
+       (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END)::bigint AS shares,
+       coalesce((SELECT u.thumb_key FROM uploads u WHERE u.tenant_id = @tenant_id
+                   AND u.object_key = coalesce(nullif(m.cover_key, ''), m.file_key)), '')::text AS thumb_key
 FROM materials m
 LEFT JOIN platform_material_shares pms ON pms.tenant_id = @tenant_id AND pms.material_id = m.id
 WHERE m.id = @id AND m.deleted_at IS NULL;

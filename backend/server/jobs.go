@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/upload"
 	"github.com/salesapp/scrm/media"
 )
 
@@ -32,14 +34,42 @@ func (w *deleteObjectsWorker) Work(ctx context.Context, job *river.Job[DeleteObj
 	return w.store.Delete(ctx, job.Args.Keys...)
 }
 
+// MakeThumbnailArgs asks for the thumbnail of a finalized image upload.
+type MakeThumbnailArgs struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	Key      string    `json:"key"`
+}
+
+// Kind implements river.JobArgs.
+func (MakeThumbnailArgs) Kind() string { return "make_thumbnail" }
+
+type makeThumbnailWorker struct {
+	river.WorkerDefaults[MakeThumbnailArgs]
+	uploads *upload.Service
+}
+
+// Work makes the thumbnail; an image that cannot be decoded will never become one, so it is not retried.
+func (w *makeThumbnailWorker) Work(ctx context.Context, job *river.Job[MakeThumbnailArgs]) error {
+	err := w.uploads.MakeThumbnail(ctx, job.Args.TenantID, job.Args.Key)
+	if platform.KindOf(err) == platform.KindInvalid {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
 // jobs is the River client: it inserts jobs in the callers' transactions and, once started, works them.
 type jobs struct {
-	client *river.Client[pgx.Tx]
+	client  *river.Client[pgx.Tx]
+	uploads *upload.Service
 }
 
 func newJobs(db *platform.DB, store *media.Store, log *slog.Logger) (*jobs, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deleteObjectsWorker{store: store})
+	j := &jobs{}
+	// The upload service needs the jobs to enqueue, and the thumbnail worker needs the service.
+	j.uploads = upload.NewService(db, store, j)
+	river.AddWorker(workers, &makeThumbnailWorker{uploads: j.uploads})
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), &river.Config{
 		Logger:  log,
 		Workers: workers,
@@ -48,7 +78,14 @@ func newJobs(db *platform.DB, store *media.Store, log *slog.Logger) (*jobs, erro
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
 	}
-	return &jobs{client: client}, nil
+	j.client = client
+	return j, nil
+}
+
+// MakeThumbnail implements upload.Jobs.
+func (j *jobs) MakeThumbnail(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, key string) error {
+	_, err := j.client.InsertTx(ctx, tx, MakeThumbnailArgs{TenantID: tenantID, Key: key}, nil)
+	return err
 }
 
 // DeleteObjects implements material.Jobs.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"image/color"
+	_ "image/jpeg" // thumbnails
 	"image/png"
 	"io"
 	"net/http"
@@ -492,4 +493,29 @@ func TestLibraryTiersFoldersSearchAndSort(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, page2.Msg.Materials, 1)
 	require.Empty(t, page2.Msg.NextPageToken)
+}
+
+func TestImageUploadsGetThumbnails(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	a := e.NewTenant(t, "A", 0)
+	admin := clientsOf(e, a.Admin.Token)
+	key := upload(t, admin, salesappv1.MediaKind_MEDIA_KIND_IMAGE, "image/png", pngOf(t, 1080, 1920))
+	resp, err := admin.materials.CreateMaterial(ctx, connect.NewRequest(&salesappv1.CreateMaterialRequest{
+		Tier: salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, Kind: salesappv1.MaterialKind_MATERIAL_KIND_POSTER,
+		Content: &salesappv1.MaterialContent{Title: "Poster", FileKey: key}}))
+	require.NoError(t, err)
+	var thumb string
+	require.Eventually(t, func() bool {
+		got, err := admin.materials.GetMaterial(ctx, connect.NewRequest(&salesappv1.GetMaterialRequest{MaterialId: resp.Msg.Material.Id}))
+		require.NoError(t, err)
+		thumb = got.Msg.Material.ThumbnailUrl
+		return thumb != ""
+	}, 20*time.Second, 100*time.Millisecond)
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(download(t, thumb)))
+	require.NoError(t, err)
+	require.Equal(t, "jpeg", format)
+	require.Equal(t, 480, cfg.Height)
+	require.Equal(t, 270, cfg.Width)
 }

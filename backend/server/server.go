@@ -36,7 +36,6 @@ import (
 	"github.com/salesapp/scrm/backend/share/sharerpc"
 	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/backend/tenant/tenantrpc"
-	"github.com/salesapp/scrm/backend/upload"
 	"github.com/salesapp/scrm/backend/upload/uploadrpc"
 	"github.com/salesapp/scrm/backend/web"
 	"github.com/salesapp/scrm/backend/web/webrpc"
@@ -99,7 +98,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	materials.SetSharer(shares)
 	cards := card.NewService(db, store, materials, shares)
 	pages := web.NewService(shares, cards, materials, cfg.PublicPageTTL)
-	uploads := upload.NewService(db, store)
+	uploads := jobs.uploads
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -4,8 +4,12 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,14 +21,25 @@ import (
 	"github.com/salesapp/scrm/media"
 )
 
+// ThumbnailSide is the longest side of thumbnails, in pixels: sharp on a phone's list row at 3x.
+const ThumbnailSide = 480
+
+// Jobs enqueues background work in the caller's transaction.
+type Jobs interface {
+	MakeThumbnail(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, key string) error
+}
+
 // Service hands out uploads and finalizes them.
 type Service struct {
 	db    *platform.DB
 	store *media.Store
+	jobs  Jobs
 }
 
 // NewService builds the service.
-func NewService(db *platform.DB, store *media.Store) *Service { return &Service{db: db, store: store} }
+func NewService(db *platform.DB, store *media.Store, jobs Jobs) *Service {
+	return &Service{db: db, store: store, jobs: jobs}
+}
 
 // Create returns presigned requests for one object of the caller's tenant.
 func (s *Service) Create(ctx context.Context, p authn.Principal, kind media.Kind, contentType string, size int64) (media.UploadTicket, error) {
@@ -54,10 +69,14 @@ func (s *Service) Finalize(ctx context.Context, p authn.Principal, key string, k
 		return "", err
 	}
 	err = s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		return uploaddb.New(tx).InsertUpload(ctx, uploaddb.InsertUploadParams{
+		err := uploaddb.New(tx).InsertUpload(ctx, uploaddb.InsertUploadParams{
 			TenantID: p.TenantID, ObjectKey: info.Key, Kind: string(kind), ContentType: info.ContentType,
 			SizeBytes: info.Size, UploadedBy: p.EmployeeID,
 		})
+		if err != nil || kind != media.KindImage {
+			return err
+		}
+		return s.jobs.MakeThumbnail(ctx, tx, p.TenantID, info.Key)
 	})
 	if err != nil {
 		return "", err
@@ -81,4 +100,39 @@ func Require(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, field, key stri
 		}
 	}
 	return platform.Invalid(field, "this upload is a "+got+", which does not fit here")
+}
+
+// MakeThumbnail makes the JPEG thumbnail of an image upload and records it. Running it again rewrites the
+// same object, so a retried job does no harm.
+func (s *Service) MakeThumbnail(ctx context.Context, tenantID uuid.UUID, key string) error {
+	thumbKey, ok := ThumbnailKey(key)
+	if !ok {
+		return fmt.Errorf("upload %q: no thumbnail key for it", key)
+	}
+	rc, _, err := s.store.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	jpg, err := media.Thumbnail(rc, ThumbnailSide)
+	rc.Close()
+	if err != nil {
+		return err
+	}
+	if err := s.store.Put(ctx, thumbKey, bytes.NewReader(jpg), int64(len(jpg)), "image/jpeg"); err != nil {
+		return err
+	}
+	return s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		return uploaddb.New(tx).SetThumbnail(ctx, uploaddb.SetThumbnailParams{TenantID: tenantID, ObjectKey: key, ThumbKey: thumbKey})
+	})
+}
+
+// ThumbnailKey derives the thumbnail's key from an upload's: t/<tenant>/upload/<name>.<ext> becomes
+// t/<tenant>/thumb/<name>.jpg.
+func ThumbnailKey(key string) (string, bool) {
+	parts := strings.Split(key, "/")
+	if len(parts) != 4 || parts[0] != "t" || parts[2] != media.UploadPurpose {
+		return "", false
+	}
+	name := strings.TrimSuffix(parts[3], path.Ext(parts[3]))
+	return strings.Join([]string{"t", parts[1], "thumb", name + ".jpg"}, "/"), true
 }

@@ -159,7 +159,9 @@ type MaterialSummary struct {
 	Title string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
 	Kind  MaterialKind           `protobuf:"varint,3,opt,name=kind,proto3,enum=salesapp.v1.MaterialKind" json:"kind,omitempty"`
 	// Presigned, short-lived; empty when the material has no cover.
-	CoverUrl      string `protobuf:"bytes,4,opt,name=cover_url,json=coverUrl,proto3" json:"cover_url,omitempty"`
+	CoverUrl string `protobuf:"bytes,4,opt,name=cover_url,json=coverUrl,proto3" json:"cover_url,omitempty"`
+	// A small JPEG of the cover (or poster), once made.
+	ThumbnailUrl  string `protobuf:"bytes,5,opt,name=thumbnail_url,json=thumbnailUrl,proto3" json:"thumbnail_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -218,6 +220,13 @@ func (x *MaterialSummary) GetKind() MaterialKind {
 func (x *MaterialSummary) GetCoverUrl() string {
 	if x != nil {
 		return x.CoverUrl
+	}
+	return ""
+}
+
+func (x *MaterialSummary) GetThumbnailUrl() string {
+	if x != nil {
+		return x.ThumbnailUrl
 	}
 	return ""
 }
@@ -806,12 +815,13 @@ const file_salesapp_v1_card_proto_rawDesc = "" +
 	"\fcompany_name\x18\x01 \x01(\tR\vcompanyName\x12\x19\n" +
 	"\blogo_url\x18\x02 \x01(\tR\alogoUrl\x12\x18\n" +
 	"\awebsite\x18\x03 \x01(\tR\awebsite\x12\x18\n" +
-	"\aaddress\x18\x04 \x01(\tR\aaddress\"\x83\x01\n" +
+	"\aaddress\x18\x04 \x01(\tR\aaddress\"\xa8\x01\n" +
 	"\x0fMaterialSummary\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12-\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x19.salesapp.v1.MaterialKindR\x04kind\x12\x1b\n" +
-	"\tcover_url\x18\x04 \x01(\tR\bcoverUrl\"\xb7\x04\n" +
+	"\tcover_url\x18\x04 \x01(\tR\bcoverUrl\x12#\n" +
+	"\rthumbnail_url\x18\x05 \x01(\tR\fthumbnailUrl\"\xb7\x04\n" +
 	"\x04Card\x12\x1f\n" +
 	"\vemployee_id\x18\x01 \x01(\tR\n" +
 	"employeeId\x12!\n" +

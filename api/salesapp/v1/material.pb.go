@@ -381,11 +381,13 @@ type Material struct {
 	Tags         []string      `protobuf:"bytes,15,rep,name=tags,proto3" json:"tags,omitempty"`
 	Version      int64         `protobuf:"varint,16,opt,name=version,proto3" json:"version,omitempty"`
 	// Shares by this enterprise's salespeople.
-	ShareCount    int64                  `protobuf:"varint,17,opt,name=share_count,json=shareCount,proto3" json:"share_count,omitempty"`
-	OwnerId       string                 `protobuf:"bytes,18,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	PublishedAt   *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=published_at,json=publishedAt,proto3" json:"published_at,omitempty"`
+	ShareCount  int64                  `protobuf:"varint,17,opt,name=share_count,json=shareCount,proto3" json:"share_count,omitempty"`
+	OwnerId     string                 `protobuf:"bytes,18,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt   *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	PublishedAt *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=published_at,json=publishedAt,proto3" json:"published_at,omitempty"`
+	// A small JPEG of the cover (or of the poster itself), once made; empty until then.
+	ThumbnailUrl  string `protobuf:"bytes,22,opt,name=thumbnail_url,json=thumbnailUrl,proto3" json:"thumbnail_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -565,6 +567,13 @@ func (x *Material) GetPublishedAt() *timestamppb.Timestamp {
 		return x.PublishedAt
 	}
 	return nil
+}
+
+func (x *Material) GetThumbnailUrl() string {
+	if x != nil {
+		return x.ThumbnailUrl
+	}
+	return ""
 }
 
 // MaterialContent is what an author writes; which fields matter depends on the kind.
@@ -1801,7 +1810,7 @@ const file_salesapp_v1_material_proto_rawDesc = "" +
 	"name_color\x18\a \x01(\tB\x18\xbaH\x15r\x132\x11^#[0-9a-fA-F]{6}$R\tnameColor\x129\n" +
 	"\n" +
 	"name_align\x18\b \x01(\tB\x1a\xbaH\x17r\x15R\x04leftR\x06centerR\x05rightR\tnameAlign\x12-\n" +
-	"\x0ename_max_width\x18\t \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\fnameMaxWidth\"\x8f\x06\n" +
+	"\x0ename_max_width\x18\t \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\fnameMaxWidth\"\xb4\x06\n" +
 	"\bMaterial\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\x04tier\x18\x02 \x01(\x0e2\x19.salesapp.v1.MaterialTierR\x04tier\x12-\n" +
@@ -1828,7 +1837,8 @@ const file_salesapp_v1_material_proto_rawDesc = "" +
 	"created_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12=\n" +
-	"\fpublished_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\"\xb4\x03\n" +
+	"\fpublished_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\x12#\n" +
+	"\rthumbnail_url\x18\x16 \x01(\tR\fthumbnailUrl\"\xb4\x03\n" +
 	"\x0fMaterialContent\x12 \n" +
 	"\x05title\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x05title\x12\"\n" +

@@ -95,6 +95,7 @@ func ToProto(v card.View) *salesappv1.Card {
 	for _, s := range v.Featured {
 		out.FeaturedMaterials = append(out.FeaturedMaterials, &salesappv1.MaterialSummary{
 			Id: s.ID.String(), Title: s.Title, Kind: materialrpc.KindToProto(s.Kind), CoverUrl: s.CoverURL,
+			ThumbnailUrl: s.ThumbnailURL,
 		})
 	}
 	return out

@@ -53,7 +53,9 @@ const getMaterial = `-- name: GetMaterial :one
 SELECT m.id, m.tenant_id, m.tier, m.owner_id, m.kind, m.status, m.reject_reason, m.folder_id, m.title, m.summary,
        m.body_html, m.text_body, m.file_key, m.image_keys, m.cover_key, m.poster_layout, m.tags, m.version,
        m.created_at, m.updated_at, m.published_at,
-       (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END)::bigint AS shares
+       (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END)::bigint AS shares,
+       coalesce((SELECT u.thumb_key FROM uploads u WHERE u.tenant_id = $1
+                   AND u.object_key = coalesce(nullif(m.cover_key, ''), m.file_key)), '')::text AS thumb_key
 FROM materials m
 LEFT JOIN platform_material_shares pms ON pms.tenant_id = $1 AND pms.material_id = m.id
 WHERE m.id = $2 AND m.deleted_at IS NULL
@@ -87,6 +89,7 @@ type GetMaterialRow struct {
 	UpdatedAt    time.Time
 	PublishedAt  *time.Time
 	Shares       int64
+	ThumbKey     string
 }
 
 func (q *Queries) GetMaterial(ctx context.Context, arg GetMaterialParams) (GetMaterialRow, error) {
@@ -115,6 +118,7 @@ func (q *Queries) GetMaterial(ctx context.Context, arg GetMaterialParams) (GetMa
 		&i.UpdatedAt,
 		&i.PublishedAt,
 		&i.Shares,
+		&i.ThumbKey,
 	)
 	return i, err
 }
@@ -293,7 +297,9 @@ const listMaterials = `-- name: ListMaterials :many
 SELECT m.id, m.tenant_id, m.tier, m.owner_id, m.kind, m.status, m.reject_reason, m.folder_id, m.title, m.summary,
        m.body_html, m.text_body, m.file_key, m.image_keys, m.cover_key, m.poster_layout, m.tags, m.version,
        m.created_at, m.updated_at, m.published_at,
-       (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END)::bigint AS shares
+       (CASE WHEN m.tier = 'platform' THEN coalesce(pms.share_count, 0) ELSE m.share_count END)::bigint AS shares,
+       coalesce((SELECT u.thumb_key FROM uploads u WHERE u.tenant_id = $1
+                   AND u.object_key = coalesce(nullif(m.cover_key, ''), m.file_key)), '')::text AS thumb_key
 FROM materials m
 LEFT JOIN platform_material_shares pms ON pms.tenant_id = $1 AND pms.material_id = m.id
 WHERE m.deleted_at IS NULL
@@ -351,6 +357,7 @@ type ListMaterialsRow struct {
 	UpdatedAt    time.Time
 	PublishedAt  *time.Time
 	Shares       int64
+	ThumbKey     string
 }
 
 // The material library. Run inside tenant transactions: row-level security shows the tenant's rows and
@@ -400,6 +407,7 @@ func (q *Queries) ListMaterials(ctx context.Context, arg ListMaterialsParams) ([
 			&i.UpdatedAt,
 			&i.PublishedAt,
 			&i.Shares,
+			&i.ThumbKey,
 		); err != nil {
 			return nil, err
 		}

@@ -176,7 +176,7 @@ func ToProto(v material.View) *salesappv1.Material {
 	out := &salesappv1.Material{
 		Id: m.ID.String(), Tier: tierToProto(m.Tier), Kind: KindToProto(m.Kind), Status: statusToProto(m.Status),
 		RejectReason: m.RejectReason, Title: m.Title, Summary: m.Summary, BodyHtml: m.BodyHTML, TextBody: m.TextBody,
-		FileUrl: v.FileURL, ImageUrls: v.ImageURLs, CoverUrl: v.CoverURL, Tags: m.Tags, Version: m.Version,
+		FileUrl: v.FileURL, ImageUrls: v.ImageURLs, CoverUrl: v.CoverURL, ThumbnailUrl: v.ThumbnailURL, Tags: m.Tags, Version: m.Version,
 		ShareCount: m.ShareCount, CreatedAt: timestamppb.New(m.CreatedAt), UpdatedAt: timestamppb.New(m.UpdatedAt),
 	}
 	if m.FolderID != uuid.Nil {

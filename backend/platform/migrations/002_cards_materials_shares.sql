@@ -9,6 +9,8 @@ CREATE TABLE uploads (
   content_type  text NOT NULL,
   size_bytes    bigint NOT NULL CHECK (size_bytes > 0),
   uploaded_by   uuid NOT NULL,
+  -- A JPEG thumbnail of an image upload, set by a background job once made.
+  thumb_key     text NOT NULL DEFAULT '',
   created_at    timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, object_key)
 );

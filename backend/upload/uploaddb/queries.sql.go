@@ -55,3 +55,18 @@ func (q *Queries) InsertUpload(ctx context.Context, arg InsertUploadParams) erro
 	)
 	return err
 }
+
+const setThumbnail = `-- name: SetThumbnail :exec
+UPDATE uploads SET thumb_key = $1 WHERE tenant_id = $2 AND object_key = $3
+`
+
+type SetThumbnailParams struct {
+	ThumbKey  string
+	TenantID  uuid.UUID
+	ObjectKey string
+}
+
+func (q *Queries) SetThumbnail(ctx context.Context, arg SetThumbnailParams) error {
+	_, err := q.db.Exec(ctx, setThumbnail, arg.ThumbKey, arg.TenantID, arg.ObjectKey)
+	return err
+}
