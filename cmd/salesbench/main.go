@@ -59,6 +59,7 @@ type options struct {
 	duration    time.Duration
 	warmup      time.Duration
 	http1       bool
+	pageTTL     time.Duration
 }
 
 func parseFlags(args []string, stdout io.Writer) (options, error) {
@@ -71,6 +72,7 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 64, "noop-rpc: concurrent workers")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "noop-rpc: measured window")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "noop-rpc: unmeasured load before the window")
+	fs.DurationVar(&o.pageTTL, "page-ttl", 3*time.Second, "public-card: salesd's SALESD_PUBLIC_PAGE_TTL (0 measures every open reading the database)")
 	fs.BoolVar(&o.http1, "http1", false, "noop-rpc: use HTTP/1.1 (one connection per worker) instead of cleartext HTTP/2")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -196,8 +198,9 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 		"SALESD_ACCESS_TOKEN_TTL": "24h",
 		// All load comes from 127.0.0.1, so the per-address limit of public procedures would measure
 		// the limiter; it is lifted here and tested elsewhere.
-		"SALESD_PUBLIC_RATE":  "1e9",
-		"SALESD_PUBLIC_BURST": "1000000000",
+		"SALESD_PUBLIC_RATE":     "1e9",
+		"SALESD_PUBLIC_BURST":    "1000000000",
+		"SALESD_PUBLIC_PAGE_TTL": opts.pageTTL.String(),
 	}
 	token, err := signIn(ctx, ownerURL, func(k string) string { return env[k] })
 	if err != nil {
