@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -290,6 +291,8 @@ func TestForwardTreeCreditsTheOriginalSharer(t *testing.T) {
 	_, err = public(e).OpenShare(ctx, connect.NewRequest(&salesappv1.OpenShareRequest{Token: "AAAAAAAAAAAAAAAAAAAAAA"}))
 	requireCode(t, err, connect.CodeNotFound, "")
 	_, err = public(e).OpenShare(ctx, connect.NewRequest(&salesappv1.OpenShareRequest{Token: "../../etc/passwd"}))
+	requireCode(t, err, connect.CodeNotFound, "")
+	_, err = public(e).OpenShare(ctx, connect.NewRequest(&salesappv1.OpenShareRequest{Token: strings.Repeat("x", 65)}))
 	requireCode(t, err, connect.CodeInvalidArgument, "token")
 	_, err = public(e).ForwardShare(ctx, connect.NewRequest(&salesappv1.ForwardShareRequest{Token: "AAAAAAAAAAAAAAAAAAAAAA", Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT}))
 	requireCode(t, err, connect.CodeNotFound, "")

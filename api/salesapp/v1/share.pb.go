@@ -424,7 +424,8 @@ func (x *GetShareStatsResponse) GetForwards() int64 {
 	return 0
 }
 
-// OpenShareRequest carries the token from the link.
+// OpenShareRequest carries the token from the link. Any token that names no share, malformed or not, is
+// NotFound: a page cannot tell a typo from a deleted link, and neither should a prober.
 type OpenShareRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
@@ -689,16 +690,16 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"employeeId\"K\n" +
 	"\x15GetShareStatsResponse\x12\x16\n" +
 	"\x06shares\x18\x01 \x01(\x03R\x06shares\x12\x1a\n" +
-	"\bforwards\x18\x02 \x01(\x03R\bforwards\"G\n" +
-	"\x10OpenShareRequest\x123\n" +
-	"\x05token\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[A-Za-z0-9_-]{16,32}$R\x05token\"\xb8\x01\n" +
+	"\bforwards\x18\x02 \x01(\x03R\bforwards\"3\n" +
+	"\x10OpenShareRequest\x12\x1f\n" +
+	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\"\xb8\x01\n" +
 	"\x11OpenShareResponse\x12%\n" +
 	"\x04card\x18\x01 \x01(\v2\x11.salesapp.v1.CardR\x04card\x121\n" +
 	"\bmaterial\x18\x02 \x01(\v2\x15.salesapp.v1.MaterialR\bmaterial\x123\n" +
 	"\achannel\x18\x03 \x01(\x0e2\x19.salesapp.v1.ShareChannelR\achannel\x12\x14\n" +
-	"\x05depth\x18\x04 \x01(\x05R\x05depth\"\xb3\x01\n" +
-	"\x13ForwardShareRequest\x123\n" +
-	"\x05token\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[A-Za-z0-9_-]{16,32}$R\x05token\x12?\n" +
+	"\x05depth\x18\x04 \x01(\x05R\x05depth\"\x9f\x01\n" +
+	"\x13ForwardShareRequest\x12\x1f\n" +
+	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12?\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x19.salesapp.v1.ShareChannelB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\achannel\x12&\n" +
 	"\tforwarder\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\tforwarder\">\n" +
