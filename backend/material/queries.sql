@@ -103,3 +103,10 @@ SELECT object_key FROM poster_renders WHERE tenant_id = @tenant_id AND cache_key
 INSERT INTO poster_renders (tenant_id, cache_key, material_id, employee_id, channel, share_token, object_key)
 VALUES (@tenant_id, @cache_key, @material_id, @employee_id, @channel, @share_token, @object_key)
 ON CONFLICT (tenant_id, cache_key) DO NOTHING;
+
+-- name: InsertPlatformMaterial :exec
+-- Run as the table owner (salesctl): the application role cannot write platform rows.
+INSERT INTO materials (id, tier, kind, status, title, summary, body_html, text_body, file_key, cover_key,
+                       poster_layout, tags, published_at)
+VALUES (@id, 'platform', @kind, 'published', @title, @summary, @body_html, @text_body, @file_key, '',
+        @poster_layout, @tags, now());

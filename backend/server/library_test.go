@@ -19,8 +19,11 @@ import (
 	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jackc/pgx/v5"
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+
+	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/server/servertest"
 )
@@ -425,11 +428,15 @@ func TestLibraryTiersFoldersSearchAndSort(t *testing.T) {
 	bSales := e.NewPerson(t, b.ID, authn.RoleSales, uuid.Nil)
 	admin, c1, c2, cb := clientsOf(e, a.Admin.Token), clientsOf(e, s1.Token), clientsOf(e, s2.Token), clientsOf(e, bSales.Token)
 
-	// A platform material, as the operator creates it (the owner role: the app role may not).
-	platformID := uuid.Must(uuid.NewV7())
-	_, err := e.DB.Owner.Exec(ctx, `INSERT INTO materials (id, tier, kind, status, title, body_html, tags, published_at)
-		VALUES ($1, 'platform', 'article', 'published', 'Industry report', '<p>r</p>', '{report}', now())`, platformID)
+	// A platform material, as the operator publishes it with salesctl (as the owner: the app role may not).
+	platformID, err := e.Server.Materials.CreatePlatform(ctx, e.DB.Owner, material.KindArticle,
+		material.Content{Title: "Industry report", BodyHTML: "<p>r</p><script>x()</script>", Tags: []string{"Report"}}, nil)
 	require.NoError(t, err)
+	err = e.DB.App.InTenantTx(ctx, a.ID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO materials (id, tier, kind, status, title) VALUES ($1, 'platform', 'article', 'published', 'forged')`, uuid.New())
+		return err
+	})
+	require.Error(t, err, "the app role cannot write platform materials")
 
 	folder, err := admin.materials.CreateFolder(ctx, connect.NewRequest(&salesappv1.CreateFolderRequest{Tier: salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, Name: "Q1"}))
 	require.NoError(t, err)

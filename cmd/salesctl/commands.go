@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,11 +23,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/salesapp/scrm/backend/auth"
+	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgcluster"
 	"github.com/salesapp/scrm/backend/server"
 	"github.com/salesapp/scrm/backend/tenant"
+	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/media/embedded"
+	"github.com/salesapp/scrm/media/poster"
 )
 
 func newFlags(name string, stdout io.Writer) *flag.FlagSet {
@@ -441,4 +447,96 @@ func cmdPgRun(ctx context.Context, args []string, _ func(string) string, stdout 
 		return exitCode(exitErr.ExitCode())
 	}
 	return err
+}
+
+// storeFor reaches the object storage salesd uses: SALESD_S3_*, or, without an endpoint, the embedded store
+// of the salesd that `make run` started (it must be running).
+func storeFor(ctx context.Context, cfg platform.Config) (*media.Store, error) {
+	mc := media.Config{
+		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, Bucket: cfg.S3.Bucket,
+		UseSSL: cfg.S3.UseSSL, Region: cfg.S3.Region, PublicEndpoint: cfg.S3.PublicEndpoint,
+	}
+	if mc.Endpoint == "" {
+		mc.Endpoint, mc.AccessKey, mc.SecretKey = cfg.EmbeddedS3Addr, embedded.AccessKey, embedded.SecretKey
+	}
+	store, err := media.New(ctx, mc)
+	if err != nil {
+		return nil, fmt.Errorf("object storage at %s (is salesd running?): %w", mc.Endpoint, err)
+	}
+	return store, nil
+}
+
+func cmdPlatformMaterialAdd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := newFlags("platform-material add", stdout)
+	kind := fs.String("kind", "", "poster, article, brochure, video or moments (required)")
+	title := fs.String("title", "", "title (required)")
+	summary := fs.String("summary", "", "summary")
+	tags := fs.String("tags", "", "comma-separated tags")
+	file := fs.String("file", "", "poster image, brochure PDF or video file")
+	contentType := fs.String("content-type", "", "the file's type (default: from its first bytes)")
+	bodyFile := fs.String("body-file", "", "article body, HTML (sanitized)")
+	text := fs.String("text", "", "moments copy text")
+	layout := fs.String("layout", "", `poster layout as JSON, e.g. {"qr":{"x":700,"y":1500,"size":320},"name":{"x":60,"y":1560,"font_size":48,"color":"#202020","max_width":600}}`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c := material.Content{Title: *title, Summary: *summary, TextBody: *text}
+	for _, t := range strings.Split(*tags, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			c.Tags = append(c.Tags, t)
+		}
+	}
+	if *bodyFile != "" {
+		b, err := os.ReadFile(*bodyFile)
+		if err != nil {
+			return err
+		}
+		c.BodyHTML = string(b)
+	}
+	if *layout != "" {
+		c.Layout = new(poster.Layout)
+		if err := json.Unmarshal([]byte(*layout), c.Layout); err != nil {
+			return fmt.Errorf("--layout: %w", err)
+		}
+	}
+	var pf *material.PlatformFile
+	if *file != "" {
+		b, err := os.ReadFile(*file)
+		if err != nil {
+			return err
+		}
+		ct := *contentType
+		if ct == "" {
+			ct = http.DetectContentType(b)
+		}
+		pf = &material.PlatformFile{Data: b, ContentType: ct}
+	}
+	cfg, err := platform.LoadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	store, err := storeFor(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db, store)
+	if err != nil {
+		return err
+	}
+	owner, err := pgxpool.New(ctx, cfg.MigrateDatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer owner.Close()
+	id, err := srv.Materials.CreatePlatform(ctx, owner, material.Kind(*kind), c, pf)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "platform material %s published\n", id)
+	return nil
 }

@@ -47,6 +47,7 @@ func commands() []command {
 		{"employee create", "create an employee: --tenant --name --role [--team --title --phone --email]", cmdEmployeeCreate},
 		{"seed-demo", "create the demo tenant (admin, manager, three salespeople) unless it exists", cmdSeedDemo},
 		{"token", "print a development token pair: --tenant --employee [--device]", cmdToken},
+		{"platform-material add", "publish a platform material for every tenant: --kind --title [--file --body-file --text --tags --layout]", cmdPlatformMaterialAdd},
 		{"dev up", "for make run: start PostgreSQL under .data/, migrate, seed, write .data/salesd.env", cmdDevUp},
 		{"dev down", "stop the PostgreSQL under .data/", cmdDevDown},
 		{"pg run", "for make test: start a throwaway PostgreSQL, run -- COMMAND with SALESD_TEST_DATABASE_URL set, stop it", cmdPgRun},
