@@ -48,6 +48,11 @@ type Config struct {
 	// PosterFont is a TTF/TTC file for names on personalized posters (a CJK font for Chinese names);
 	// empty uses Go Regular (Latin only).
 	PosterFont string
+	// BeaconOrigins are the H5 page origins allowed to send beacons from browsers (CORS).
+	BeaconOrigins []string
+	// VisitorRate and VisitorBurst limit tracking requests per visitor id.
+	VisitorRate  float64
+	VisitorBurst int
 	// PublicPageTTL is how long a share link's page is cached per node.
 	PublicPageTTL time.Duration
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
@@ -102,23 +107,9 @@ func configVars() []configVar {
 		{name: "SALESD_AUTH_CACHE_TTL", def: "5s", help: "how long a node caches session/employee/tenant status (a disable takes effect on other nodes within it)",
 			set: func(c *Config, v string) error { return setDuration(&c.AuthCacheTTL, v) }},
 		{name: "SALESD_PUBLIC_RATE", def: "10", help: "requests/s one client IP may make to public procedures (ResourceExhausted beyond)",
-			set: func(c *Config, v string) error {
-				f, err := strconv.ParseFloat(v, 64)
-				if err != nil || f <= 0 {
-					return errors.New("must be a positive number")
-				}
-				c.PublicRate = f
-				return nil
-			}},
+			set: func(c *Config, v string) error { return setPositive(&c.PublicRate, v) }},
 		{name: "SALESD_PUBLIC_BURST", def: "20", help: "requests one client IP may make to public procedures at once",
-			set: func(c *Config, v string) error {
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 {
-					return errors.New("must be a whole number >= 1")
-				}
-				c.PublicBurst = n
-				return nil
-			}},
+			set: func(c *Config, v string) error { return setCount(&c.PublicBurst, v) }},
 		{name: "SALESD_PUBLIC_BASE_URL", def: "http://localhost:8080", help: "base URL of share links (customers open BASE/s/TOKEN)",
 			set: func(c *Config, v string) error {
 				if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
@@ -153,6 +144,19 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.PosterFont = v; return nil }},
 		{name: "SALESD_PUBLIC_PAGE_TTL", def: "3s", help: "per-node cache of share link pages (an unpublished material vanishes from pages within it)",
 			set: func(c *Config, v string) error { return setDuration(&c.PublicPageTTL, v) }},
+		{name: "SALESD_BEACON_ORIGINS", help: "comma-separated H5 origins allowed to POST beacons to /t (CORS), e.g. https://h5.example.com",
+			set: func(c *Config, v string) error {
+				for _, o := range strings.Split(v, ",") {
+					if o = strings.TrimSpace(o); o != "" {
+						c.BeaconOrigins = append(c.BeaconOrigins, o)
+					}
+				}
+				return nil
+			}},
+		{name: "SALESD_VISITOR_RATE", def: "2", help: "tracking requests/s one visitor may make (ResourceExhausted beyond)",
+			set: func(c *Config, v string) error { return setPositive(&c.VisitorRate, v) }},
+		{name: "SALESD_VISITOR_BURST", def: "30", help: "tracking requests one visitor may make at once",
+			set: func(c *Config, v string) error { return setCount(&c.VisitorBurst, v) }},
 		{name: "SALESD_SHUTDOWN_TIMEOUT", def: "20s", help: "how long SIGTERM waits for in-flight requests",
 			set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
 		{name: "SALESD_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
@@ -166,6 +170,24 @@ func configVars() []configVar {
 				return nil
 			}},
 	}
+}
+
+func setPositive(dst *float64, v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		return errors.New("must be a positive number")
+	}
+	*dst = f
+	return nil
+}
+
+func setCount(dst *int, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return errors.New("must be a whole number >= 1")
+	}
+	*dst = n
+	return nil
 }
 
 func setDuration(dst *time.Duration, v string) error {

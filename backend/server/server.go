@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -36,6 +37,8 @@ import (
 	"github.com/salesapp/scrm/backend/share/sharerpc"
 	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/backend/tenant/tenantrpc"
+	"github.com/salesapp/scrm/backend/tracking"
+	"github.com/salesapp/scrm/backend/tracking/trackingrpc"
 	"github.com/salesapp/scrm/backend/upload/uploadrpc"
 	"github.com/salesapp/scrm/backend/web"
 	"github.com/salesapp/scrm/backend/web/webrpc"
@@ -63,6 +66,8 @@ type Server struct {
 	Shares *share.Service
 	// Cards are the business cards.
 	Cards *card.Service
+	// Tracking ingests customers' events.
+	Tracking *tracking.Service
 
 	db   *platform.DB
 	log  *slog.Logger
@@ -98,13 +103,18 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	materials.SetSharer(shares)
 	cards := card.NewService(db, store, materials, shares)
 	pages := web.NewService(shares, cards, materials, cfg.PublicPageTTL)
+	track := tracking.NewService(db, shares, log, tracking.Config{})
 	uploads := jobs.uploads
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	public := append(append([]string{}, authrpc.PublicProcedures...), webrpc.PublicProcedures...)
+	public := slices.Concat(authrpc.PublicProcedures, webrpc.PublicProcedures, trackingrpc.PublicProcedures)
 	perIP := ratelimit.New(cfg.PublicRate, cfg.PublicBurst, 100_000)
+	trackHandler, err := trackingrpc.New(track, ratelimit.New(cfg.VisitorRate, cfg.VisitorBurst, 200_000), perIP, cfg.BeaconOrigins)
+	if err != nil {
+		return nil, err
+	}
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
 			rpcserver.NewObserver(log, reg),
@@ -129,6 +139,8 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	mux.Handle(salesappv1connect.NewMaterialServiceHandler(materialrpc.New(materials), opts))
 	mux.Handle(salesappv1connect.NewShareServiceHandler(sharerpc.New(shares), opts))
 	mux.Handle(salesappv1connect.NewPublicServiceHandler(webrpc.New(pages), opts))
+	mux.Handle(salesappv1connect.NewTrackingServiceHandler(trackHandler, opts))
+	mux.Handle(trackingrpc.BeaconPath, trackHandler)
 
 	reflector := grpcreflect.NewStaticReflector(
 		salesappv1connect.TeamServiceName,
@@ -141,12 +153,13 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 		salesappv1connect.MaterialServiceName,
 		salesappv1connect.ShareServiceName,
 		salesappv1connect.PublicServiceName,
+		salesappv1connect.TrackingServiceName,
 	)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 
 	s := &Server{Auth: authSvc, Tenant: tenantSvc, Tokens: tokens, Materials: materials, Shares: shares, Cards: cards,
-		db: db, log: log, jobs: jobs}
+		Tracking: track, db: db, log: log, jobs: jobs}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -160,8 +173,12 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 // StartWorkers starts working background jobs; StopWorkers finishes the jobs in hand and stops.
 func (s *Server) StartWorkers(ctx context.Context) error { return s.jobs.client.Start(ctx) }
 
-// StopWorkers stops the job workers, waiting for running jobs until ctx ends.
-func (s *Server) StopWorkers(ctx context.Context) error { return s.jobs.client.Stop(ctx) }
+// StopWorkers stops the job workers, waiting for running jobs until ctx ends, and the tracking committers
+// after the events in hand are committed.
+func (s *Server) StopWorkers(ctx context.Context) error {
+	s.Tracking.Close()
+	return s.jobs.client.Stop(ctx)
+}
 
 // readyz answers 200 when PostgreSQL answers and the schema is current, else 503 with the reason.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -100,7 +100,8 @@ func NewPerIP(lim *Limiter, procedures ...string) *PerIP {
 	return &PerIP{lim: lim, procedures: m}
 }
 
-func clientIP(addr string) string {
+// ClientIP is the host part of a peer address ("1.2.3.4:5678" → "1.2.3.4"), the key of per-address limits.
+func ClientIP(addr string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr
@@ -113,7 +114,7 @@ var errTooMany = platform.ResourceExhausted("too many requests from your address
 // WrapUnary implements connect.Interceptor.
 func (p *PerIP) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if !req.Spec().IsClient && p.procedures[req.Spec().Procedure] && !p.lim.Allow(clientIP(req.Peer().Addr)) {
+		if !req.Spec().IsClient && p.procedures[req.Spec().Procedure] && !p.lim.Allow(ClientIP(req.Peer().Addr)) {
 			return nil, errTooMany
 		}
 		return next(ctx, req)
@@ -128,7 +129,7 @@ func (p *PerIP) WrapStreamingClient(next connect.StreamingClientFunc) connect.St
 // WrapStreamingHandler implements connect.Interceptor.
 func (p *PerIP) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		if p.procedures[conn.Spec().Procedure] && !p.lim.Allow(clientIP(conn.Peer().Addr)) {
+		if p.procedures[conn.Spec().Procedure] && !p.lim.Allow(ClientIP(conn.Peer().Addr)) {
 			return errTooMany
 		}
 		return next(ctx, conn)

@@ -59,7 +59,7 @@ func StartOn(t testing.TB, db *pgtest.DB, opts ...Option) *Env {
 	cfg := platform.Config{
 		DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, TokenKeys: [][]byte{key},
 		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 24 * time.Hour, AuthCacheTTL: 5 * time.Second,
-		ShutdownTimeout: 5 * time.Second, PublicRate: 1000, PublicBurst: 1000,
+		ShutdownTimeout: 5 * time.Second, PublicRate: 1000, PublicBurst: 1000, VisitorRate: 1000, VisitorBurst: 1000,
 		PublicBaseURL: "https://share.example.com", PublicPageTTL: 0, LogLevel: slog.LevelWarn, LogFormat: "text",
 	}
 	for _, o := range opts {

@@ -1,0 +1,354 @@
+package tracking
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/tracking/trackingdb"
+)
+
+// committer is the group commit: requests queue up, and each of a few workers takes whatever is waiting
+// (up to max events) into one transaction, then answers every request in it once it has committed.
+type committer struct {
+	db   *platform.DB
+	log  *slog.Logger
+	max  int
+	in   chan *request
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+type request struct {
+	events []resolved
+	done   chan outcome
+}
+
+type outcome struct {
+	res Result
+	err error
+}
+
+func newCommitter(db *platform.DB, log *slog.Logger, max, workers int) *committer {
+	c := &committer{db: db, log: log, max: max, in: make(chan *request, 4096), stop: make(chan struct{})}
+	for range workers {
+		c.wg.Go(c.work)
+	}
+	return c
+}
+
+func (c *committer) close() {
+	close(c.stop)
+	c.wg.Wait()
+}
+
+var errClosed = errors.New("tracking: shutting down")
+
+// submit queues a request and waits for its commit. If ctx ends first the events may still be stored; the
+// page resends, and the event ids make that harmless.
+func (c *committer) submit(ctx context.Context, events []resolved) (Result, error) {
+	r := &request{events: events, done: make(chan outcome, 1)}
+	select {
+	case c.in <- r:
+	case <-c.stop:
+		return Result{}, errClosed
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	select {
+	case o := <-r.done:
+		return o.res, o.err
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+func (c *committer) work() {
+	for {
+		var first *request
+		select {
+		case first = <-c.in:
+		case <-c.stop:
+			// Answer what is still queued before leaving, so no caller waits forever.
+			for {
+				select {
+				case r := <-c.in:
+					c.commitAll([]*request{r})
+				default:
+					return
+				}
+			}
+		}
+		batch, n := []*request{first}, len(first.events)
+	fill:
+		for n < c.max {
+			select {
+			case r := <-c.in:
+				batch = append(batch, r)
+				n += len(r.events)
+			default:
+				break fill
+			}
+		}
+		c.commitAll(batch)
+	}
+}
+
+// commitAll commits a batch and answers its requests. A batch that fails is split: each request is tried
+// alone, so one request's problem cannot fail the others.
+func (c *committer) commitAll(batch []*request) {
+	results, err := c.commitWithRetry(batch)
+	if err != nil && len(batch) > 1 {
+		for _, r := range batch {
+			c.commitAll([]*request{r})
+		}
+		return
+	}
+	for i, r := range batch {
+		if err != nil {
+			c.log.Error("tracking commit failed", "events", len(r.events), "error", err)
+			r.done <- outcome{err: err}
+			continue
+		}
+		r.done <- outcome{res: results[i]}
+	}
+}
+
+// commitWithRetry retries deadlocks and serialization failures, which concurrent batches touching the
+// same customers can meet, with a short backoff.
+func (c *committer) commitWithRetry(batch []*request) ([]Result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	for attempt := range 4 {
+		var results []Result
+		results, err = c.commit(ctx, batch)
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
+			return results, err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return nil, err
+}
+
+// commit stores a batch in one transaction, tenant by tenant.
+func (c *committer) commit(ctx context.Context, batch []*request) ([]Result, error) {
+	results := make([]Result, len(batch))
+	// Group by tenant, remembering which request each event came from.
+	type ref struct{ req, idx int }
+	byTenant := map[uuid.UUID][]ref{}
+	var order []uuid.UUID
+	for ri, r := range batch {
+		for ei, e := range r.events {
+			t := e.share.TenantID
+			if _, ok := byTenant[t]; !ok {
+				order = append(order, t)
+			}
+			byTenant[t] = append(byTenant[t], ref{ri, ei})
+		}
+	}
+	err := pgx.BeginFunc(ctx, c.db.Pool, func(tx pgx.Tx) error {
+		for _, tenantID := range order {
+			refs := byTenant[tenantID]
+			events := make([]resolved, len(refs))
+			for i, rf := range refs {
+				events[i] = batch[rf.req].events[rf.idx]
+			}
+			inserted, err := storeTenant(ctx, tx, tenantID, events)
+			if err != nil {
+				return err
+			}
+			for i, rf := range refs {
+				if inserted[events[i].ID] {
+					results[rf.req].Accepted++
+				} else {
+					results[rf.req].Duplicates++
+				}
+			}
+		}
+		return nil
+	})
+	return results, err
+}
+
+// storeTenant stores one tenant's events of a batch and returns which were new.
+func storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []resolved) (map[uuid.UUID]bool, error) {
+	if err := platform.SetTenant(ctx, tx, tenantID); err != nil {
+		return nil, err
+	}
+	q := trackingdb.New(tx)
+	customers, err := customersOf(ctx, q, tenantID, events)
+	if err != nil {
+		return nil, err
+	}
+
+	// A batch can repeat an event id (a page resending within one request): keep the first.
+	seen := make(map[uuid.UUID]bool, len(events))
+	p := trackingdb.InsertEventsParams{TenantID: tenantID}
+	for _, e := range events {
+		if seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
+		p.Ids = append(p.Ids, e.ID)
+		p.CustomerIds = append(p.CustomerIds, customers[e.VisitorID])
+		p.EmployeeIds = append(p.EmployeeIds, e.share.EmployeeID)
+		p.ShareIds = append(p.ShareIds, e.share.ID)
+		p.MaterialIds = append(p.MaterialIds, e.share.MaterialID)
+		p.Kinds = append(p.Kinds, string(e.Kind))
+		p.ViewIds = append(p.ViewIds, e.ViewID)
+		p.OccurredAt = append(p.OccurredAt, e.OccurredAt)
+		p.DwellMs = append(p.DwellMs, int32(e.DwellMs))
+		p.Vals = append(p.Vals, int32(e.Value))
+	}
+	ids, err := q.InsertEvents(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	inserted := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		inserted[id] = true
+	}
+
+	// Aggregate only what is new: a resent event changes nothing.
+	type agg struct {
+		views, forwards, calls, wechats int32
+		dwell                           int64
+		phone                           string
+		active                          time.Time
+	}
+	aggs := map[uuid.UUID]*agg{}
+	get := func(id uuid.UUID) *agg {
+		a := aggs[id]
+		if a == nil {
+			a = &agg{}
+			aggs[id] = a
+		}
+		return a
+	}
+	var views []uuid.UUID
+	done := map[uuid.UUID]bool{}
+	for _, e := range events {
+		if !inserted[e.ID] || done[e.ID] {
+			continue
+		}
+		done[e.ID] = true
+		a := get(customers[e.VisitorID])
+		if e.OccurredAt.After(a.active) {
+			a.active = e.OccurredAt
+		}
+		switch e.Kind {
+		case KindCardView, KindMaterialView:
+			a.views++
+			views = append(views, e.ID)
+		case KindDwell:
+			views = append(views, e.ViewID)
+		case KindForward:
+			a.forwards++
+		case KindCallClick:
+			a.calls++
+		case KindWeChatClick:
+			a.wechats++
+		case KindPhoneLeft:
+			a.phone = e.Phone
+		}
+	}
+	if len(views) > 0 {
+		grown, err := q.RecomputeViewDwell(ctx, trackingdb.RecomputeViewDwellParams{TenantID: tenantID, Ids: views, SlackMs: clockSlack.Milliseconds()})
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range grown {
+			get(g.CustomerID).dwell += g.Added
+		}
+	}
+	if len(aggs) == 0 {
+		return inserted, nil
+	}
+	b := trackingdb.BumpCustomersParams{TenantID: tenantID}
+	for id, a := range aggs {
+		b.Ids = append(b.Ids, id)
+		b.Views = append(b.Views, a.views)
+		b.Dwell = append(b.Dwell, a.dwell)
+		b.Forwards = append(b.Forwards, a.forwards)
+		b.Calls = append(b.Calls, a.calls)
+		b.Wechats = append(b.Wechats, a.wechats)
+		b.Phones = append(b.Phones, a.phone)
+		if a.active.IsZero() {
+			a.active = time.Unix(0, 0)
+		}
+		b.Active = append(b.Active, a.active)
+	}
+	return inserted, q.BumpCustomers(ctx, b)
+}
+
+// customersOf maps each visitor of the batch to their customer, creating customers for new visitors. A new
+// customer belongs to the salesperson whose share brought them (the default rule of a tenant) and keeps
+// that share as their source.
+func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, events []resolved) (map[string]uuid.UUID, error) {
+	var visitors []string
+	first := map[string]resolved{}
+	for _, e := range events {
+		if _, ok := first[e.VisitorID]; !ok {
+			first[e.VisitorID] = e
+			visitors = append(visitors, e.VisitorID)
+		}
+	}
+	out := make(map[string]uuid.UUID, len(visitors))
+	rows, err := q.VisitorCustomers(ctx, trackingdb.VisitorCustomersParams{TenantID: tenantID, Visitors: visitors})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.Value] = r.CustomerID
+	}
+	var missing []string
+	var newIDs []uuid.UUID
+	for _, v := range visitors {
+		if _, ok := out[v]; !ok {
+			missing = append(missing, v)
+			newIDs = append(newIDs, uuid.Must(uuid.NewV7()))
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	claimed, err := q.ClaimVisitors(ctx, trackingdb.ClaimVisitorsParams{TenantID: tenantID, Visitors: missing, CustomerIds: newIDs})
+	if err != nil {
+		return nil, err
+	}
+	ins := trackingdb.InsertCustomersParams{TenantID: tenantID}
+	for _, c := range claimed {
+		out[c.Value] = c.CustomerID
+		e := first[c.Value]
+		ins.Ids = append(ins.Ids, c.CustomerID)
+		ins.OwnerIds = append(ins.OwnerIds, e.share.EmployeeID)
+		ins.Channels = append(ins.Channels, string(e.share.Channel))
+		ins.ShareIds = append(ins.ShareIds, e.share.ID)
+		ins.SeenAt = append(ins.SeenAt, e.OccurredAt)
+	}
+	if len(ins.Ids) > 0 {
+		if err := q.InsertCustomers(ctx, ins); err != nil {
+			return nil, err
+		}
+	}
+	if len(claimed) < len(missing) {
+		// Another batch claimed some of these visitors first: use its customers.
+		rows, err := q.VisitorCustomers(ctx, trackingdb.VisitorCustomersParams{TenantID: tenantID, Visitors: missing})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.Value] = r.CustomerID
+		}
+	}
+	return out, nil
+}

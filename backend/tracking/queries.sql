@@ -1,0 +1,58 @@
+-- Tracking ingest: set-based statements over one batch of one tenant, run inside a tenant transaction.
+-- (Each takes parallel arrays, one element per row.)
+
+-- name: VisitorCustomers :many
+SELECT value, customer_id FROM customer_identities
+WHERE tenant_id = @tenant_id AND kind = 'visitor' AND value = ANY (@visitors::text[]);
+
+-- name: ClaimVisitors :many
+-- Claims identities for new visitors; a concurrent batch that claimed one first wins (its row is returned
+-- by VisitorCustomers afterwards instead).
+INSERT INTO customer_identities (tenant_id, kind, value, customer_id)
+SELECT @tenant_id, 'visitor', v, c FROM (SELECT unnest(@visitors::text[]) AS v, unnest(@customer_ids::uuid[]) AS c) AS t
+ON CONFLICT (tenant_id, kind, value) DO NOTHING
+RETURNING value, customer_id;
+
+-- name: InsertCustomers :exec
+INSERT INTO customers (id, tenant_id, owner_id, source_channel, source_share_id, first_seen_at, last_active_at)
+SELECT c, @tenant_id, o, ch, s, t, t
+FROM (SELECT unnest(@ids::uuid[]) AS c, unnest(@owner_ids::uuid[]) AS o, unnest(@channels::text[]) AS ch, unnest(@share_ids::uuid[]) AS s, unnest(@seen_at::timestamptz[]) AS t) AS x;
+
+-- name: InsertEvents :many
+INSERT INTO events (tenant_id, id, customer_id, employee_id, share_id, material_id, kind, view_id, occurred_at, dwell_ms, value)
+SELECT @tenant_id, i, c, e, s, nullif(m, '00000000-0000-0000-0000-000000000000'::uuid), k,
+       nullif(v, '00000000-0000-0000-0000-000000000000'::uuid), t, d, val
+FROM (SELECT unnest(@ids::uuid[]) AS i, unnest(@customer_ids::uuid[]) AS c, unnest(@employee_ids::uuid[]) AS e, unnest(@share_ids::uuid[]) AS s, unnest(@material_ids::uuid[]) AS m, unnest(@kinds::text[]) AS k, unnest(@view_ids::uuid[]) AS v, unnest(@occurred_at::timestamptz[]) AS t, unnest(@dwell_ms::int[]) AS d, unnest(@vals::int[]) AS val) AS x
+ON CONFLICT (tenant_id, id) DO NOTHING
+RETURNING id;
+
+-- name: RecomputeViewDwell :many
+-- A view's dwell is the sum of its heartbeats, capped by the clock: it cannot exceed the time since the
+-- view reached us plus one heartbeat interval. Recomputed from scratch, so the order in which a view and
+-- its heartbeats arrive does not matter; returns how much each view's dwell grew.
+WITH old AS (
+  SELECT e.id, e.dwell_ms FROM events e
+  WHERE e.tenant_id = @tenant_id AND e.id = ANY (@ids::uuid[]) AND e.kind IN ('card_view', 'material_view')
+  FOR UPDATE
+), sums AS (
+  SELECT h.view_id, sum(h.dwell_ms)::bigint AS total FROM events h
+  WHERE h.tenant_id = @tenant_id AND h.kind = 'dwell' AND h.view_id IN (SELECT o.id FROM old o)
+  GROUP BY h.view_id
+), upd AS (
+  UPDATE events v
+  SET dwell_ms = least(s.total, (extract(epoch FROM (now() - v.received_at)) * 1000)::bigint + @slack_ms::bigint)::int
+  FROM sums s
+  WHERE v.tenant_id = @tenant_id AND v.id = s.view_id
+  RETURNING v.id, v.customer_id, v.dwell_ms
+)
+SELECT upd.customer_id, (upd.dwell_ms - old.dwell_ms)::bigint AS added
+FROM upd JOIN old ON old.id = upd.id;
+
+-- name: BumpCustomers :exec
+UPDATE customers c SET
+  views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
+  call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
+  phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
+  last_active_at = greatest(c.last_active_at, x.active), updated_at = now()
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@views::int[]) AS views, unnest(@dwell::bigint[]) AS dwell, unnest(@forwards::int[]) AS forwards, unnest(@calls::int[]) AS calls, unnest(@wechats::int[]) AS wechats, unnest(@phones::text[]) AS phone, unnest(@active::timestamptz[]) AS active) AS x
+WHERE c.tenant_id = @tenant_id AND c.id = x.id;

@@ -1,0 +1,160 @@
+// Package trackingrpc is the adapter of tracking: the TrackingService RPC and the plain beacon endpoint
+// (POST /t) that navigator.sendBeacon calls as a page closes. Both are public and rate limited per visitor
+// (and, by the server's interceptor or the beacon handler itself, per client address).
+package trackingrpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+
+	"buf.build/go/protovalidate"
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/ratelimit"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
+	"github.com/salesapp/scrm/backend/tracking"
+)
+
+// PublicProcedures need no access token.
+var PublicProcedures = []string{salesappv1connect.TrackingServiceTrackProcedure}
+
+// BeaconPath is where pages send beacons.
+const BeaconPath = "/t"
+
+// maxBeaconBytes bounds a beacon body: 100 events of a few hundred bytes each.
+const maxBeaconBytes = 64 << 10
+
+// Handler serves TrackingService and the beacon endpoint.
+type Handler struct {
+	svc      *tracking.Service
+	visitors *ratelimit.Limiter
+	perIP    *ratelimit.Limiter
+	origins  []string
+	validate protovalidate.Validator
+}
+
+// New builds the handler. visitors limits requests per visitor id; perIP limits beacons per address (the
+// RPC is limited per address by the server's interceptor); origins are the H5 origins allowed by CORS.
+func New(svc *tracking.Service, visitors, perIP *ratelimit.Limiter, origins []string) (*Handler, error) {
+	v, err := protovalidate.New()
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{svc: svc, visitors: visitors, perIP: perIP, origins: origins, validate: v}, nil
+}
+
+var _ salesappv1connect.TrackingServiceHandler = (*Handler)(nil)
+
+// Track implements TrackingService.
+func (h *Handler) Track(ctx context.Context, req *connect.Request[salesappv1.TrackRequest]) (*connect.Response[salesappv1.TrackResponse], error) {
+	res, err := h.track(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.TrackResponse{Accepted: int32(res.Accepted), Duplicates: int32(res.Duplicates)}), nil
+}
+
+var errVisitorTooFast = platform.ResourceExhausted("too many events from this visitor: slow down")
+
+func (h *Handler) track(ctx context.Context, msg *salesappv1.TrackRequest) (tracking.Result, error) {
+	events := make([]tracking.Event, len(msg.GetEvents()))
+	var visitors []string
+	for i, e := range msg.GetEvents() {
+		ev := tracking.Event{
+			ID: uuid.MustParse(e.GetEventId()), Kind: kindFromProto(e.GetKind()), ShareToken: e.GetShareToken(),
+			VisitorID: e.GetVisitorId(), DwellMs: int(e.GetDwellMs()), Value: int(e.GetValue()), Phone: e.GetPhone(),
+		}
+		if e.GetOccurredAt() != nil {
+			ev.OccurredAt = e.GetOccurredAt().AsTime()
+		}
+		if v := e.GetViewId(); v != "" {
+			ev.ViewID = uuid.MustParse(v)
+		}
+		events[i] = ev
+		if !slices.Contains(visitors, ev.VisitorID) {
+			visitors = append(visitors, ev.VisitorID)
+		}
+	}
+	for _, v := range visitors {
+		if !h.visitors.Allow(v) {
+			return tracking.Result{}, errVisitorTooFast
+		}
+	}
+	return h.svc.Ingest(ctx, events)
+}
+
+func kindFromProto(k salesappv1.EventKind) tracking.Kind {
+	return map[salesappv1.EventKind]tracking.Kind{
+		salesappv1.EventKind_EVENT_KIND_CARD_VIEW:      tracking.KindCardView,
+		salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW:  tracking.KindMaterialView,
+		salesappv1.EventKind_EVENT_KIND_DWELL:          tracking.KindDwell,
+		salesappv1.EventKind_EVENT_KIND_FORWARD:        tracking.KindForward,
+		salesappv1.EventKind_EVENT_KIND_CALL_CLICK:     tracking.KindCallClick,
+		salesappv1.EventKind_EVENT_KIND_WECHAT_CLICK:   tracking.KindWeChatClick,
+		salesappv1.EventKind_EVENT_KIND_PHONE_LEFT:     tracking.KindPhoneLeft,
+		salesappv1.EventKind_EVENT_KIND_VIDEO_PROGRESS: tracking.KindVideoProgress,
+		salesappv1.EventKind_EVENT_KIND_BROCHURE_PAGE:  tracking.KindBrochurePage,
+	}[k]
+}
+
+// ServeHTTP is the beacon endpoint: a TrackRequest as JSON, answered 204 once committed (sendBeacon does
+// not read answers, but fetch(keepalive) fallbacks do), 400 for bad input, 429 when too fast.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if origin := r.Header.Get("Origin"); origin != "" && slices.Contains(h.origins, origin) {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Set("Vary", "Origin")
+		w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+		w.Header().Set("Access-Control-Max-Age", "86400")
+	}
+	switch r.Method {
+	case http.MethodOptions:
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case http.MethodPost:
+	default:
+		w.Header().Set("Allow", "POST, OPTIONS")
+		http.Error(w, "POST a TrackRequest as JSON", http.StatusMethodNotAllowed)
+		return
+	}
+	if !h.perIP.Allow(ratelimit.ClientIP(r.RemoteAddr)) {
+		http.Error(w, "too many requests from your address", http.StatusTooManyRequests)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBeaconBytes))
+	if err != nil {
+		http.Error(w, "body too large (64 KiB at most)", http.StatusRequestEntityTooLarge)
+		return
+	}
+	var msg salesappv1.TrackRequest
+	if err := protojson.Unmarshal(body, &msg); err != nil {
+		http.Error(w, "not a TrackRequest in JSON", http.StatusBadRequest)
+		return
+	}
+	if err := h.validate.Validate(&msg); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if _, err := h.track(r.Context(), &msg); err != nil {
+		ce := new(connect.Error)
+		errors.As(rpcserver.ToConnect(err), &ce)
+		status := map[connect.Code]int{
+			connect.CodeInvalidArgument: http.StatusBadRequest, connect.CodeNotFound: http.StatusNotFound,
+			connect.CodeResourceExhausted: http.StatusTooManyRequests,
+		}[ce.Code()]
+		if status == 0 {
+			status = http.StatusServiceUnavailable
+		}
+		http.Error(w, ce.Message(), status)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
