@@ -26,6 +26,8 @@ import (
 	"github.com/salesapp/scrm/backend/auth/authrpc"
 	"github.com/salesapp/scrm/backend/card"
 	"github.com/salesapp/scrm/backend/card/cardrpc"
+	"github.com/salesapp/scrm/backend/customer"
+	"github.com/salesapp/scrm/backend/customer/customerrpc"
 	"github.com/salesapp/scrm/backend/diag"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/material/materialrpc"
@@ -141,6 +143,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	mux.Handle(salesappv1connect.NewPublicServiceHandler(webrpc.New(pages), opts))
 	mux.Handle(salesappv1connect.NewTrackingServiceHandler(trackHandler, opts))
 	mux.Handle(trackingrpc.BeaconPath, trackHandler)
+	mux.Handle(salesappv1connect.NewCustomerServiceHandler(customerrpc.New(customer.NewService(db)), opts))
 
 	reflector := grpcreflect.NewStaticReflector(
 		salesappv1connect.TeamServiceName,
@@ -154,6 +157,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 		salesappv1connect.ShareServiceName,
 		salesappv1connect.PublicServiceName,
 		salesappv1connect.TrackingServiceName,
+		salesappv1connect.CustomerServiceName,
 	)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))

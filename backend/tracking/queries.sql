@@ -53,6 +53,14 @@ UPDATE customers c SET
   views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
   call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
   phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
-  last_active_at = greatest(c.last_active_at, x.active), updated_at = now()
+  last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
+  -- The intent score: views, minutes read, forwards, and above all contact (calls, WeChat, a phone number).
+  intent_score = least(100,
+      least(c.views + x.views, 10) * 3
+    + least((c.dwell_ms + x.dwell) / 60000, 10) * 3
+    + least(c.forwards + x.forwards, 5) * 4
+    + least(c.call_clicks + x.calls, 2) * 10
+    + least(c.wechat_clicks + x.wechats, 2) * 8
+    + CASE WHEN x.phone <> '' OR c.phone <> '' THEN 15 ELSE 0 END)::int
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@views::int[]) AS views, unnest(@dwell::bigint[]) AS dwell, unnest(@forwards::int[]) AS forwards, unnest(@calls::int[]) AS calls, unnest(@wechats::int[]) AS wechats, unnest(@phones::text[]) AS phone, unnest(@active::timestamptz[]) AS active) AS x
 WHERE c.tenant_id = @tenant_id AND c.id = x.id;

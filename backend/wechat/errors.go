@@ -49,6 +49,7 @@ type APIError struct {
 	RID string
 }
 
+// Error names the API, the errcode and our description of it, and the request id: nothing the request carried.
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("wechat %s: errcode %d", e.API, e.Code)
 	if e.Msg != "" {

@@ -223,6 +223,7 @@ func isDigits(s string, minLen, maxLen int) bool {
 // countryCode takes countryCode as WeChat sends it: documented as a string, seen as a number.
 type countryCode string
 
+// UnmarshalJSON accepts "86", "+86" and 86, and refuses anything that is not a whole number.
 func (c *countryCode) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {

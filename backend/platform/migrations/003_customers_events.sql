@@ -20,6 +20,9 @@ CREATE TABLE customers (
   forwards        integer NOT NULL DEFAULT 0,
   call_clicks     integer NOT NULL DEFAULT 0,
   wechat_clicks   integer NOT NULL DEFAULT 0,
+  -- How likely the customer is to buy, from what they did (see tracking's BumpCustomers); kept here so
+  -- "hottest first" is an index scan.
+  intent_score    integer NOT NULL DEFAULT 0,
   first_seen_at   timestamptz NOT NULL DEFAULT now(),
   last_active_at  timestamptz NOT NULL DEFAULT now(),
   merged_into     uuid,
@@ -28,6 +31,7 @@ CREATE TABLE customers (
   CONSTRAINT customers_tenant_id_id_key UNIQUE (tenant_id, id)
 );
 CREATE INDEX customers_owner_active_idx ON customers (tenant_id, owner_id, last_active_at DESC, id) WHERE merged_into IS NULL;
+CREATE INDEX customers_owner_intent_idx ON customers (tenant_id, owner_id, intent_score DESC, id) WHERE merged_into IS NULL;
 CREATE INDEX customers_owner_created_idx ON customers (tenant_id, owner_id, created_at DESC, id) WHERE merged_into IS NULL;
 ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON customers
@@ -67,7 +71,25 @@ CREATE TABLE events (
   PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX events_timeline_idx ON events (tenant_id, customer_id, occurred_at DESC, id) WHERE kind <> 'dwell';
+CREATE INDEX events_material_idx ON events (tenant_id, material_id, customer_id) WHERE kind = 'material_view';
 ALTER TABLE events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON events
   USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
 
+
+-- What a salesperson wrote about a customer: notes, and follow-up records (a call made, a visit, the next
+-- step and when).
+CREATE TABLE customer_notes (
+  id            uuid PRIMARY KEY,
+  tenant_id     uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  customer_id   uuid NOT NULL,
+  author_id     uuid NOT NULL,
+  kind          text NOT NULL CHECK (kind IN ('note', 'follow_up')),
+  body          text NOT NULL CHECK (length(body) BETWEEN 1 AND 2000),
+  next_at       timestamptz,
+  created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX customer_notes_customer_idx ON customer_notes (tenant_id, customer_id, created_at DESC);
+ALTER TABLE customer_notes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customer_notes
+  USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());

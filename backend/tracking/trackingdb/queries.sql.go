@@ -17,7 +17,15 @@ UPDATE customers c SET
   views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
   call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
   phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
-  last_active_at = greatest(c.last_active_at, x.active), updated_at = now()
+  last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
+  -- The intent score: views, minutes read, forwards, and above all contact (calls, WeChat, a phone number).
+  intent_score = least(100,
+      least(c.views + x.views, 10) * 3
+    + least((c.dwell_ms + x.dwell) / 60000, 10) * 3
+    + least(c.forwards + x.forwards, 5) * 4
+    + least(c.call_clicks + x.calls, 2) * 10
+    + least(c.wechat_clicks + x.wechats, 2) * 8
+    + CASE WHEN x.phone <> '' OR c.phone <> '' THEN 15 ELSE 0 END)::int
 FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::int[]) AS views, unnest($4::bigint[]) AS dwell, unnest($5::int[]) AS forwards, unnest($6::int[]) AS calls, unnest($7::int[]) AS wechats, unnest($8::text[]) AS phone, unnest($9::timestamptz[]) AS active) AS x
 WHERE c.tenant_id = $1 AND c.id = x.id
 `

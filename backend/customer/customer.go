@@ -1,0 +1,509 @@
+// Package customer is the salesperson's view of the people their shares reached: lists sorted by activity,
+// intent or age; a profile with identities, interests and why the intent score is what it is; the timeline
+// of what they did; notes, follow-ups, stage and tags. Salespeople see their own customers, managers their
+// team's, admins the tenant's.
+package customer
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/salesapp/scrm/backend/customer/customerdb"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+)
+
+// Stages of a sale.
+var stages = map[string]bool{"new": true, "contacted": true, "interested": true, "negotiating": true, "won": true, "lost": true}
+
+// Customer is one person as a list shows them.
+type Customer = customerdb.ListByLastActiveRow
+
+// Sort orders a list.
+type Sort int
+
+// The orders.
+const (
+	SortLastActive Sort = iota
+	SortIntent
+	SortNewest
+)
+
+// Filter narrows a list.
+type Filter struct {
+	Sort                Sort
+	Tag, Stage, Channel string
+	MaterialID, OwnerID uuid.UUID
+	PageSize            int
+	PageToken           string
+}
+
+// Service holds the customer rules.
+type Service struct {
+	db *platform.DB
+}
+
+// NewService builds the service.
+func NewService(db *platform.DB) *Service { return &Service{db: db} }
+
+// scope says whose customers the caller may see: all (admins), a team's (managers), their own.
+func scope(ctx context.Context, q *customerdb.Queries, p authn.Principal) (all bool, owners []uuid.UUID, err error) {
+	switch p.Role {
+	case authn.RoleAdmin:
+		return true, nil, nil
+	case authn.RoleManager:
+		owners = []uuid.UUID{p.EmployeeID}
+		if p.TeamID != uuid.Nil {
+			members, err := q.TeamMembers(ctx, customerdb.TeamMembersParams{TenantID: p.TenantID, TeamID: uuid.NullUUID{UUID: p.TeamID, Valid: true}})
+			if err != nil {
+				return false, nil, err
+			}
+			owners = append(owners, members...)
+		}
+		return false, owners, nil
+	default:
+		return false, []uuid.UUID{p.EmployeeID}, nil
+	}
+}
+
+func visible(all bool, owners []uuid.UUID, owner uuid.NullUUID) bool {
+	if all {
+		return true
+	}
+	for _, o := range owners {
+		if owner.Valid && owner.UUID == o {
+			return true
+		}
+	}
+	return false
+}
+
+// List pages through the customers the caller may see.
+func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]Customer, string, error) {
+	size := f.PageSize
+	if size <= 0 {
+		size = 30
+	}
+	var cur cursor
+	if f.PageToken != "" {
+		var err error
+		if cur, err = decodeCursor(f.PageToken, f.Sort); err != nil {
+			return nil, "", platform.Invalid("page_token", "not a token this server issued for this order")
+		}
+	}
+	if f.Stage != "" && !stages[f.Stage] {
+		return nil, "", platform.Invalid("stage", "unknown stage")
+	}
+	var out []Customer
+	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		q := customerdb.New(tx)
+		all, owners, err := scope(ctx, q, p)
+		if err != nil {
+			return err
+		}
+		if f.OwnerID != uuid.Nil {
+			if !visible(all, owners, uuid.NullUUID{UUID: f.OwnerID, Valid: true}) {
+				return platform.PermissionDenied("you may not see this salesperson's customers")
+			}
+			all, owners = false, []uuid.UUID{f.OwnerID}
+		}
+		base := customerdb.ListByLastActiveParams{
+			TenantID: p.TenantID, AllOwners: all, OwnerIds: owners, Tag: opt(f.Tag), Stage: opt(f.Stage), Channel: opt(f.Channel),
+			MaterialID: uuid.NullUUID{UUID: f.MaterialID, Valid: f.MaterialID != uuid.Nil},
+			HasCursor:  f.PageToken != "", AfterTime: cur.at, AfterID: cur.id, MaxRows: int32(size + 1),
+		}
+		switch f.Sort {
+		case SortIntent:
+			rows, err := q.ListByIntent(ctx, customerdb.ListByIntentParams{
+				TenantID: base.TenantID, AllOwners: base.AllOwners, OwnerIds: base.OwnerIds, Tag: base.Tag, Stage: base.Stage,
+				Channel: base.Channel, MaterialID: base.MaterialID, HasCursor: base.HasCursor, AfterScore: cur.score,
+				AfterID: cur.id, MaxRows: base.MaxRows,
+			})
+			for _, r := range rows {
+				out = append(out, Customer(r))
+			}
+			return err
+		case SortNewest:
+			rows, err := q.ListByNewest(ctx, customerdb.ListByNewestParams(base))
+			for _, r := range rows {
+				out = append(out, Customer(r))
+			}
+			return err
+		default:
+			out, err = q.ListByLastActive(ctx, base)
+			return err
+		}
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > size {
+		out = out[:size]
+		next = encodeCursor(f.Sort, out[len(out)-1])
+	}
+	return out, next, nil
+}
+
+// Profile is everything about one customer.
+type Profile struct {
+	Customer
+	Identities []customerdb.IdentitiesRow
+	Interests  []customerdb.InterestsRow
+	Reasons    []string
+	Notes      []customerdb.CustomerNote
+	// Owned says the viewer owns the customer (and may see the phone number unmasked).
+	Owned bool
+}
+
+var errNotFound = platform.NotFound("customer")
+
+// load reads a customer the caller may see.
+func load(ctx context.Context, q *customerdb.Queries, p authn.Principal, id uuid.UUID) (Customer, error) {
+	row, err := q.GetCustomer(ctx, customerdb.GetCustomerParams{TenantID: p.TenantID, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Customer{}, errNotFound
+	}
+	if err != nil {
+		return Customer{}, err
+	}
+	all, owners, err := scope(ctx, q, p)
+	if err != nil {
+		return Customer{}, err
+	}
+	if !visible(all, owners, row.OwnerID) {
+		return Customer{}, errNotFound
+	}
+	return Customer(row), nil
+}
+
+// Get returns a customer's profile.
+func (s *Service) Get(ctx context.Context, p authn.Principal, id uuid.UUID) (Profile, error) {
+	var pr Profile
+	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		q := customerdb.New(tx)
+		c, err := load(ctx, q, p, id)
+		if err != nil {
+			return err
+		}
+		pr.Customer = c
+		pr.Owned = c.OwnerID.Valid && c.OwnerID.UUID == p.EmployeeID
+		if pr.Identities, err = q.Identities(ctx, customerdb.IdentitiesParams{TenantID: p.TenantID, CustomerID: id}); err != nil {
+			return err
+		}
+		if pr.Interests, err = q.Interests(ctx, customerdb.InterestsParams{TenantID: p.TenantID, CustomerID: id}); err != nil {
+			return err
+		}
+		pr.Notes, err = q.Notes(ctx, customerdb.NotesParams{TenantID: p.TenantID, CustomerID: id, MaxRows: 20})
+		return err
+	})
+	pr.Reasons = Reasons(pr.Customer, time.Now())
+	return pr, err
+}
+
+// Reasons explains an intent score in the salesperson's words.
+func Reasons(c Customer, now time.Time) []string {
+	var out []string
+	if c.Phone != "" {
+		out = append(out, "left a phone number")
+	}
+	if c.CallClicks > 0 {
+		out = append(out, fmt.Sprintf("tapped call %s", times(int(c.CallClicks))))
+	}
+	if c.WechatClicks > 0 {
+		out = append(out, fmt.Sprintf("tapped add-WeChat %s", times(int(c.WechatClicks))))
+	}
+	if c.DwellMs >= 60_000 {
+		out = append(out, "read for "+Duration(c.DwellMs))
+	}
+	if c.Views > 0 {
+		out = append(out, fmt.Sprintf("opened your links %s", times(int(c.Views))))
+	}
+	if c.Forwards > 0 {
+		out = append(out, fmt.Sprintf("forwarded %s", times(int(c.Forwards))))
+	}
+	if since := now.Sub(c.LastActiveAt); since < time.Hour {
+		out = append(out, "active in the last hour")
+	}
+	return out
+}
+
+func times(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return strconv.Itoa(n) + " times"
+}
+
+// Duration says a dwell the way a salesperson reads it: "45 s", "2 min 10 s", "1 h 5 min".
+func Duration(ms int64) string {
+	d := time.Duration(ms) * time.Millisecond
+	h, m, sec := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%d h %d min", h, m)
+	case m > 0 && sec > 0:
+		return fmt.Sprintf("%d min %d s", m, sec)
+	case m > 0:
+		return fmt.Sprintf("%d min", m)
+	}
+	return fmt.Sprintf("%d s", sec)
+}
+
+// Item is one timeline entry.
+type Item struct {
+	customerdb.TimelineRow
+	// ForwardOpened and ForwardRead summarize a forward: people who opened it, and who read ≥ 10 s.
+	ForwardOpened, ForwardRead int
+}
+
+// Timeline pages through what a customer did, newest first.
+func (s *Service) Timeline(ctx context.Context, p authn.Principal, id uuid.UUID, size int, token string) ([]Item, string, error) {
+	if size <= 0 {
+		size = 30
+	}
+	var cur cursor
+	if token != "" {
+		var err error
+		if cur, err = decodeCursor(token, SortLastActive); err != nil {
+			return nil, "", platform.Invalid("page_token", "not a token this server issued")
+		}
+	}
+	var items []Item
+	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		q := customerdb.New(tx)
+		if _, err := load(ctx, q, p, id); err != nil {
+			return err
+		}
+		rows, err := q.Timeline(ctx, customerdb.TimelineParams{TenantID: p.TenantID, CustomerID: id, HasCursor: token != "",
+			AfterTime: cur.at, AfterID: cur.id, MaxRows: int32(size + 1)})
+		if err != nil {
+			return err
+		}
+		var forwarded []uuid.UUID
+		for _, r := range rows {
+			items = append(items, Item{TimelineRow: r})
+			if r.Kind == "forward" && r.ShareID.Valid {
+				forwarded = append(forwarded, r.ShareID.UUID)
+			}
+		}
+		if len(forwarded) == 0 {
+			return nil
+		}
+		reach, err := q.ForwardReach(ctx, customerdb.ForwardReachParams{TenantID: p.TenantID, ShareIds: forwarded, CustomerID: id})
+		if err != nil {
+			return err
+		}
+		byShare := map[uuid.UUID]customerdb.ForwardReachRow{}
+		for _, r := range reach {
+			byShare[r.ShareID] = r
+		}
+		for i := range items {
+			if items[i].Kind == "forward" {
+				r := byShare[items[i].ShareID.UUID]
+				items[i].ForwardOpened, items[i].ForwardRead = int(r.Opened), int(r.Read)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(items) > size {
+		items = items[:size]
+		last := items[len(items)-1]
+		next = encodeCursor(SortLastActive, Customer{LastActiveAt: last.OccurredAt, ID: last.ID})
+	}
+	return items, next, nil
+}
+
+// Text is the timeline sentence for an item.
+func Text(it Item) string {
+	title := "your card"
+	if it.MaterialTitle != "" {
+		title = "《" + it.MaterialTitle + "》"
+	}
+	switch it.Kind {
+	case "card_view":
+		if it.DwellMs > 0 {
+			return "Viewed your card for " + Duration(int64(it.DwellMs))
+		}
+		return "Viewed your card"
+	case "material_view":
+		if it.DwellMs > 0 {
+			return "Read " + title + " for " + Duration(int64(it.DwellMs))
+		}
+		return "Opened " + title
+	case "forward":
+		s := "Forwarded " + title
+		if it.ForwardOpened > 0 {
+			s += fmt.Sprintf(" to %d %s, %d of them read it", it.ForwardOpened, plural(it.ForwardOpened, "person", "people"), it.ForwardRead)
+		}
+		return s
+	case "call_click":
+		return "Tapped call"
+	case "wechat_click":
+		return "Tapped add-WeChat"
+	case "phone_left":
+		return "Left a phone number"
+	case "video_progress":
+		return fmt.Sprintf("Watched %d%% of %s", it.Value, title)
+	case "brochure_page":
+		return fmt.Sprintf("Turned to page %d of %s", it.Value, title)
+	}
+	return it.Kind
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// Change holds the customer fields to change.
+type Change struct {
+	DisplayName, Stage, Remark *string
+	Tags                       *[]string
+}
+
+// Update changes a customer the caller may see.
+func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, c Change) (Customer, error) {
+	if c.Stage != nil && !stages[*c.Stage] {
+		return Customer{}, platform.Invalid("stage", "unknown stage")
+	}
+	var out Customer
+	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		q := customerdb.New(tx)
+		if _, err := load(ctx, q, p, id); err != nil {
+			return err
+		}
+		params := customerdb.UpdateCustomerParams{TenantID: p.TenantID, ID: id, DisplayName: c.DisplayName, Stage: c.Stage, Remark: c.Remark}
+		if c.Tags != nil {
+			params.SetTags, params.Tags = true, normalizeTags(*c.Tags)
+		}
+		if err := q.UpdateCustomer(ctx, params); err != nil {
+			return err
+		}
+		var err error
+		out, err = load(ctx, q, p, id)
+		return err
+	})
+	return out, err
+}
+
+func normalizeTags(tags []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, t := range tags {
+		t = strings.TrimSpace(t)
+		if t != "" && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// AddNote records a note or a follow-up on a customer the caller may see.
+func (s *Service) AddNote(ctx context.Context, p authn.Principal, id uuid.UUID, kind, body string, next *time.Time) (customerdb.CustomerNote, error) {
+	if kind != "note" && kind != "follow_up" {
+		return customerdb.CustomerNote{}, platform.Invalid("kind", "note or follow_up")
+	}
+	var n customerdb.CustomerNote
+	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		q := customerdb.New(tx)
+		if _, err := load(ctx, q, p, id); err != nil {
+			return err
+		}
+		var err error
+		n, err = q.InsertNote(ctx, customerdb.InsertNoteParams{ID: uuid.Must(uuid.NewV7()), TenantID: p.TenantID,
+			CustomerID: id, AuthorID: p.EmployeeID, Kind: kind, Body: body, NextAt: next})
+		return err
+	})
+	return n, err
+}
+
+// MaskPhone keeps a number recognisable without giving it away: 138****8000.
+func MaskPhone(phone string) string {
+	digits := strings.TrimPrefix(phone, "+")
+	if len(digits) > 11 { // country code first: keep the national number
+		digits = digits[len(digits)-11:]
+	}
+	if len(digits) < 7 {
+		return strings.Repeat("*", len(digits))
+	}
+	return digits[:3] + strings.Repeat("*", len(digits)-7) + digits[len(digits)-4:]
+}
+
+// MaskIdentity shows the start of an identifier only.
+func MaskIdentity(v string) string {
+	if len(v) <= 4 {
+		return "****"
+	}
+	return v[:4] + "****"
+}
+
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// cursor is a page token: the last row's sort key.
+type cursor struct {
+	at    time.Time
+	score int32
+	id    uuid.UUID
+}
+
+func encodeCursor(sort Sort, c Customer) string {
+	key := ""
+	switch sort {
+	case SortIntent:
+		key = strconv.Itoa(int(c.IntentScore))
+	case SortNewest:
+		key = strconv.FormatInt(c.CreatedAt.UnixMicro(), 10)
+	default:
+		key = strconv.FormatInt(c.LastActiveAt.UnixMicro(), 10)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d|%s|%s", sort, key, c.ID)))
+}
+
+func decodeCursor(tok string, sort Sort) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return cursor{}, err
+	}
+	parts := strings.Split(string(b), "|")
+	if len(parts) != 3 || parts[0] != strconv.Itoa(int(sort)) {
+		return cursor{}, errors.New("malformed cursor")
+	}
+	var c cursor
+	if c.id, err = uuid.Parse(parts[2]); err != nil {
+		return cursor{}, err
+	}
+	n, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return cursor{}, err
+	}
+	if sort == SortIntent {
+		c.score = int32(n)
+	} else {
+		c.at = time.UnixMicro(n)
+	}
+	return c, nil
+}

@@ -1,0 +1,102 @@
+-- Customers and what they did. Run inside tenant transactions.
+-- The three list queries differ only in their order (each one an index scan); keyset paging.
+
+-- name: ListByLastActive :many
+SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+WHERE c.tenant_id = @tenant_id AND c.merged_into IS NULL
+  AND (@all_owners::bool OR c.owner_id = ANY (@owner_ids::uuid[]))
+  AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
+  AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
+  AND (sqlc.narg(channel)::text IS NULL OR c.source_channel = sqlc.narg(channel)::text)
+  AND (sqlc.narg(material_id)::uuid IS NULL OR EXISTS (
+        SELECT 1 FROM events e WHERE e.tenant_id = @tenant_id AND e.kind = 'material_view'
+          AND e.material_id = sqlc.narg(material_id)::uuid AND e.customer_id = c.id))
+  AND (NOT @has_cursor::bool OR (c.last_active_at, c.id) < (@after_time::timestamptz, @after_id::uuid))
+ORDER BY c.last_active_at DESC, c.id DESC
+LIMIT @max_rows;
+
+-- name: ListByIntent :many
+SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+WHERE c.tenant_id = @tenant_id AND c.merged_into IS NULL
+  AND (@all_owners::bool OR c.owner_id = ANY (@owner_ids::uuid[]))
+  AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
+  AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
+  AND (sqlc.narg(channel)::text IS NULL OR c.source_channel = sqlc.narg(channel)::text)
+  AND (sqlc.narg(material_id)::uuid IS NULL OR EXISTS (
+        SELECT 1 FROM events e WHERE e.tenant_id = @tenant_id AND e.kind = 'material_view'
+          AND e.material_id = sqlc.narg(material_id)::uuid AND e.customer_id = c.id))
+  AND (NOT @has_cursor::bool OR (c.intent_score, c.id) < (@after_score::int, @after_id::uuid))
+ORDER BY c.intent_score DESC, c.id DESC
+LIMIT @max_rows;
+
+-- name: ListByNewest :many
+SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+WHERE c.tenant_id = @tenant_id AND c.merged_into IS NULL
+  AND (@all_owners::bool OR c.owner_id = ANY (@owner_ids::uuid[]))
+  AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
+  AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
+  AND (sqlc.narg(channel)::text IS NULL OR c.source_channel = sqlc.narg(channel)::text)
+  AND (sqlc.narg(material_id)::uuid IS NULL OR EXISTS (
+        SELECT 1 FROM events e WHERE e.tenant_id = @tenant_id AND e.kind = 'material_view'
+          AND e.material_id = sqlc.narg(material_id)::uuid AND e.customer_id = c.id))
+  AND (NOT @has_cursor::bool OR (c.created_at, c.id) < (@after_time::timestamptz, @after_id::uuid))
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT @max_rows;
+
+-- name: GetCustomer :one
+SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c WHERE c.tenant_id = @tenant_id AND c.id = @id AND c.merged_into IS NULL;
+
+-- name: TeamMembers :many
+SELECT id FROM employees WHERE tenant_id = @tenant_id AND team_id = @team_id;
+
+-- name: Identities :many
+SELECT kind, value FROM customer_identities WHERE tenant_id = @tenant_id AND customer_id = @customer_id ORDER BY kind, value;
+
+-- name: Interests :many
+-- What the customer cares about: the tags of the materials they viewed, weighted by how long they read
+-- (at least 5 s per view, so a glance still counts a little).
+SELECT x.tag::text AS tag, sum(x.weight)::bigint AS weight
+FROM (SELECT unnest(m.tags) AS tag, greatest(e.dwell_ms, 5000) AS weight
+      FROM events e JOIN materials m ON m.id = e.material_id
+      WHERE e.tenant_id = @tenant_id AND e.customer_id = @customer_id AND e.kind = 'material_view') x
+GROUP BY x.tag ORDER BY weight DESC, tag LIMIT 10;
+
+-- name: Timeline :many
+SELECT e.id, e.kind, e.occurred_at, e.dwell_ms, e.value, e.material_id, e.share_id, coalesce(m.title, '')::text AS material_title
+FROM events e LEFT JOIN materials m ON m.id = e.material_id
+WHERE e.tenant_id = @tenant_id AND e.customer_id = @customer_id AND e.kind <> 'dwell'
+  AND (NOT @has_cursor::bool OR (e.occurred_at, e.id) < (@after_time::timestamptz, @after_id::uuid))
+ORDER BY e.occurred_at DESC, e.id DESC
+LIMIT @max_rows;
+
+-- name: ForwardReach :many
+-- For forwards of the given shares by the customer: how many people opened the forwarded links, and how
+-- many of them read for at least 10 s.
+SELECT f.parent_id::uuid AS share_id,
+       count(DISTINCT v.customer_id)::int AS opened,
+       count(DISTINCT v.customer_id) FILTER (WHERE v.dwell_ms >= 10000)::int AS read
+FROM shares f
+JOIN events v ON v.tenant_id = f.tenant_id AND v.share_id = f.id AND v.kind IN ('card_view', 'material_view')
+WHERE f.tenant_id = @tenant_id AND f.parent_id = ANY (@share_ids::uuid[])
+  AND f.forwarder IN (SELECT ci.value FROM customer_identities ci
+                      WHERE ci.tenant_id = @tenant_id AND ci.customer_id = @customer_id AND ci.kind = 'visitor')
+  AND v.customer_id <> @customer_id
+GROUP BY f.parent_id;
+
+-- name: UpdateCustomer :exec
+UPDATE customers SET
+  display_name = coalesce(sqlc.narg(display_name), display_name),
+  stage = coalesce(sqlc.narg(stage), stage),
+  remark = coalesce(sqlc.narg(remark), remark),
+  tags = CASE WHEN @set_tags::bool THEN @tags::text[] ELSE tags END,
+  updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: InsertNote :one
+INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body, next_at)
+VALUES (@id, @tenant_id, @customer_id, @author_id, @kind, @body, sqlc.narg(next_at))
+RETURNING *;
+
+-- name: Notes :many
+SELECT * FROM customer_notes WHERE tenant_id = @tenant_id AND customer_id = @customer_id
+ORDER BY created_at DESC LIMIT @max_rows;
