@@ -100,3 +100,48 @@ RETURNING *;
 -- name: Notes :many
 SELECT * FROM customer_notes WHERE tenant_id = @tenant_id AND customer_id = @customer_id
 ORDER BY created_at DESC LIMIT @max_rows;
+
+-- name: CustomerByIdentity :one
+SELECT ci.customer_id FROM customer_identities ci
+WHERE ci.tenant_id = @tenant_id AND ci.kind = @kind AND ci.value = @value;
+
+-- name: AddIdentity :exec
+INSERT INTO customer_identities (tenant_id, kind, value, customer_id) VALUES (@tenant_id, @kind, @value, @customer_id)
+ON CONFLICT (tenant_id, kind, value) DO NOTHING;
+
+-- name: NewCustomer :exec
+INSERT INTO customers (id, tenant_id, owner_id, source_channel, source_share_id)
+VALUES (@id, @tenant_id, sqlc.narg(owner_id), @source_channel, sqlc.narg(source_share_id));
+
+-- name: LockCustomers :many
+SELECT id FROM customers WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) ORDER BY id FOR UPDATE;
+
+-- name: MoveEvents :exec
+UPDATE events SET customer_id = @into_id WHERE tenant_id = @tenant_id AND customer_id = @from_id;
+
+-- name: MoveIdentities :exec
+UPDATE customer_identities SET customer_id = @into_id WHERE tenant_id = @tenant_id AND customer_id = @from_id;
+
+-- name: MoveNotes :exec
+UPDATE customer_notes SET customer_id = @into_id WHERE tenant_id = @tenant_id AND customer_id = @from_id;
+
+-- name: AbsorbCustomer :exec
+-- Adds the merged customer's activity to the survivor. The one first seen keeps the owner and source
+-- ("whose share brought them first").
+UPDATE customers k SET
+  views = k.views + f.views, dwell_ms = k.dwell_ms + f.dwell_ms, forwards = k.forwards + f.forwards,
+  call_clicks = k.call_clicks + f.call_clicks, wechat_clicks = k.wechat_clicks + f.wechat_clicks,
+  phone = CASE WHEN k.phone = '' THEN f.phone ELSE k.phone END,
+  owner_id = CASE WHEN f.first_seen_at < k.first_seen_at THEN coalesce(f.owner_id, k.owner_id) ELSE coalesce(k.owner_id, f.owner_id) END,
+  source_channel = CASE WHEN f.first_seen_at < k.first_seen_at THEN f.source_channel ELSE k.source_channel END,
+  source_share_id = CASE WHEN f.first_seen_at < k.first_seen_at THEN f.source_share_id ELSE k.source_share_id END,
+  first_seen_at = least(k.first_seen_at, f.first_seen_at), last_active_at = greatest(k.last_active_at, f.last_active_at),
+  tags = ARRAY(SELECT DISTINCT unnest(k.tags || f.tags)),
+  intent_score = customer_intent(k.views + f.views, k.dwell_ms + f.dwell_ms, k.forwards + f.forwards,
+                                 k.call_clicks + f.call_clicks, k.wechat_clicks + f.wechat_clicks, k.phone <> '' OR f.phone <> ''),
+  updated_at = now()
+FROM customers f
+WHERE k.tenant_id = @tenant_id AND k.id = @into_id AND f.tenant_id = @tenant_id AND f.id = @from_id;
+
+-- name: MarkMerged :exec
+UPDATE customers SET merged_into = @into_id::uuid, updated_at = now() WHERE tenant_id = @tenant_id AND id = @from_id;

@@ -53,6 +53,8 @@ type Config struct {
 	// VisitorRate and VisitorBurst limit tracking requests per visitor id.
 	VisitorRate  float64
 	VisitorBurst int
+	// WeChat is the mini-program the customers' pages run in; without an app id, sign-in is unavailable.
+	WeChat WeChatConfig
 	// PublicPageTTL is how long a share link's page is cached per node.
 	PublicPageTTL time.Duration
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
@@ -61,6 +63,11 @@ type Config struct {
 	LogLevel slog.Level
 	// LogFormat is json or text.
 	LogFormat string
+}
+
+// WeChatConfig is the mini-program's credentials and where its API is.
+type WeChatConfig struct {
+	AppID, AppSecret, BaseURL string
 }
 
 // S3Config points at S3-compatible object storage.
@@ -157,6 +164,12 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setPositive(&c.VisitorRate, v) }},
 		{name: "SALESD_VISITOR_BURST", def: "30", help: "tracking requests one visitor may make at once",
 			set: func(c *Config, v string) error { return setCount(&c.VisitorBurst, v) }},
+		{name: "SALESD_WECHAT_APPID", help: "mini-program app id (customer sign-in and phone numbers); empty disables them",
+			set: func(c *Config, v string) error { c.WeChat.AppID = v; return nil }},
+		{name: "SALESD_WECHAT_SECRET", help: "mini-program app secret",
+			set: func(c *Config, v string) error { c.WeChat.AppSecret = v; return nil }},
+		{name: "SALESD_WECHAT_BASE_URL", def: "https://api.weixin.qq.com", help: "WeChat API base URL (tests point it at a fake)",
+			set: func(c *Config, v string) error { c.WeChat.BaseURL = v; return nil }},
 		{name: "SALESD_SHUTDOWN_TIMEOUT", def: "20s", help: "how long SIGTERM waits for in-flight requests",
 			set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
 		{name: "SALESD_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
@@ -242,6 +255,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.S3.Endpoint != "" && (c.S3.AccessKey == "" || c.S3.SecretKey == "") {
 		errs = append(errs, errors.New("SALESD_S3_ACCESS_KEY, SALESD_S3_SECRET_KEY: required with SALESD_S3_ENDPOINT"))
+	}
+	if c.WeChat.AppID != "" && c.WeChat.AppSecret == "" {
+		errs = append(errs, errors.New("SALESD_WECHAT_SECRET: required with SALESD_WECHAT_APPID"))
 	}
 	if c.MigrateDatabaseURL == "" {
 		c.MigrateDatabaseURL = c.DatabaseURL

@@ -44,6 +44,7 @@ import (
 	"github.com/salesapp/scrm/backend/upload/uploadrpc"
 	"github.com/salesapp/scrm/backend/web"
 	"github.com/salesapp/scrm/backend/web/webrpc"
+	"github.com/salesapp/scrm/backend/wechat"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/poster"
 )
@@ -104,8 +105,13 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	shares := share.NewService(db, cfg.PublicBaseURL, materials)
 	materials.SetSharer(shares)
 	cards := card.NewService(db, store, materials, shares)
-	pages := web.NewService(shares, cards, materials, cfg.PublicPageTTL)
 	track := tracking.NewService(db, shares, log, tracking.Config{})
+	customers := customer.NewService(db)
+	var wx *wechat.Client
+	if cfg.WeChat.AppID != "" {
+		wx = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret}, log)
+	}
+	pages := web.NewService(web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers, Tracking: track, WeChat: wx}, cfg.PublicPageTTL)
 	uploads := jobs.uploads
 
 	reg := prometheus.NewRegistry()
@@ -143,7 +149,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	mux.Handle(salesappv1connect.NewPublicServiceHandler(webrpc.New(pages), opts))
 	mux.Handle(salesappv1connect.NewTrackingServiceHandler(trackHandler, opts))
 	mux.Handle(trackingrpc.BeaconPath, trackHandler)
-	mux.Handle(salesappv1connect.NewCustomerServiceHandler(customerrpc.New(customer.NewService(db)), opts))
+	mux.Handle(salesappv1connect.NewCustomerServiceHandler(customerrpc.New(customers), opts))
 
 	reflector := grpcreflect.NewStaticReflector(
 		salesappv1connect.TeamServiceName,

@@ -2,8 +2,13 @@
 -- (Each takes parallel arrays, one element per row.)
 
 -- name: VisitorCustomers :many
-SELECT value, customer_id FROM customer_identities
-WHERE tenant_id = @tenant_id AND kind = 'visitor' AND value = ANY (@visitors::text[]);
+-- Locks the customers (shared) so that a sign-in merging one of them waits for this batch, or this batch
+-- for the merge, and then follows it: events never land on a customer merged away.
+SELECT ci.value, coalesce(c.merged_into, c.id)::uuid AS customer_id
+FROM customer_identities ci JOIN customers c ON c.tenant_id = ci.tenant_id AND c.id = ci.customer_id
+WHERE ci.tenant_id = @tenant_id AND ci.kind = 'visitor' AND ci.value = ANY (@visitors::text[])
+ORDER BY c.id
+FOR SHARE OF c;
 
 -- name: ClaimVisitors :many
 -- Claims identities for new visitors; a concurrent batch that claimed one first wins (its row is returned
@@ -54,13 +59,7 @@ UPDATE customers c SET
   call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
   phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
   last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
-  -- The intent score: views, minutes read, forwards, and above all contact (calls, WeChat, a phone number).
-  intent_score = least(100,
-      least(c.views + x.views, 10) * 3
-    + least((c.dwell_ms + x.dwell) / 60000, 10) * 3
-    + least(c.forwards + x.forwards, 5) * 4
-    + least(c.call_clicks + x.calls, 2) * 10
-    + least(c.wechat_clicks + x.wechats, 2) * 8
-    + CASE WHEN x.phone <> '' OR c.phone <> '' THEN 15 ELSE 0 END)::int
+  intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
+                                 c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@views::int[]) AS views, unnest(@dwell::bigint[]) AS dwell, unnest(@forwards::int[]) AS forwards, unnest(@calls::int[]) AS calls, unnest(@wechats::int[]) AS wechats, unnest(@phones::text[]) AS phone, unnest(@active::timestamptz[]) AS active) AS x
 WHERE c.tenant_id = @tenant_id AND c.id = x.id;

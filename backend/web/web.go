@@ -12,8 +12,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/salesapp/scrm/backend/card"
+	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/material"
+	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/share"
+	"github.com/salesapp/scrm/backend/tracking"
+	"github.com/salesapp/scrm/backend/wechat"
 )
 
 // Page is what a share link shows.
@@ -24,18 +28,81 @@ type Page struct {
 	Material *material.View
 }
 
-// Service resolves share links into pages.
+// Service resolves share links into pages, and signs customers in.
 type Service struct {
 	shares    *share.Service
 	cards     *card.Service
 	materials *material.Service
+	customers *customer.Service
+	tracking  *tracking.Service
+	wechat    *wechat.Client
 	cache     *pageCache
+}
+
+// Deps are what the customers' side stands on. WeChat is nil when no mini-program is configured.
+type Deps struct {
+	Shares    *share.Service
+	Cards     *card.Service
+	Materials *material.Service
+	Customers *customer.Service
+	Tracking  *tracking.Service
+	WeChat    *wechat.Client
 }
 
 // NewService builds the service; pages are cached for ttl (0 disables the cache). Presigned URLs in a
 // cached page stay valid far longer than ttl.
-func NewService(shares *share.Service, cards *card.Service, materials *material.Service, ttl time.Duration) *Service {
-	return &Service{shares: shares, cards: cards, materials: materials, cache: newPageCache(ttl)}
+func NewService(d Deps, ttl time.Duration) *Service {
+	return &Service{shares: d.Shares, cards: d.Cards, materials: d.Materials, customers: d.Customers,
+		tracking: d.Tracking, wechat: d.WeChat, cache: newPageCache(ttl)}
+}
+
+var errNoMiniProgram = platform.FailedPrecondition("WeChat sign-in is not configured on this server")
+
+// LoginMiniProgram exchanges wx.login's code for the visitor's WeChat identities and ties them to the
+// visitor's customer (merging a known customer's earlier visits in). It reports whether the visitor was
+// already known.
+func (s *Service) LoginMiniProgram(ctx context.Context, token, visitorID, code string) (bool, error) {
+	if s.wechat == nil {
+		return false, errNoMiniProgram
+	}
+	sh, err := s.shares.Resolve(ctx, token)
+	if err != nil {
+		return false, err
+	}
+	sess, err := s.wechat.Code2Session(ctx, code)
+	if err != nil {
+		return false, err
+	}
+	_, returning, err := s.customers.Identify(ctx, sh.TenantID, visitorID, sourceOf(sh),
+		customer.Identity{Kind: customer.IdentityUnion, Value: sess.UnionID},
+		customer.Identity{Kind: customer.IdentityMiniProgram, Value: sess.OpenID})
+	return returning, err
+}
+
+// LeavePhoneNumber exchanges the getPhoneNumber button's code for the number and records it, as a
+// phone_left event of the visitor and as an identity of their customer.
+func (s *Service) LeavePhoneNumber(ctx context.Context, token, visitorID, phoneCode string, eventID uuid.UUID) error {
+	if s.wechat == nil {
+		return errNoMiniProgram
+	}
+	sh, err := s.shares.Resolve(ctx, token)
+	if err != nil {
+		return err
+	}
+	phone, err := s.wechat.PhoneNumber(ctx, phoneCode)
+	if err != nil {
+		return err
+	}
+	if _, err := s.tracking.Ingest(ctx, []tracking.Event{{ID: eventID, Kind: tracking.KindPhoneLeft, ShareToken: token,
+		VisitorID: visitorID, Phone: phone.Number}}); err != nil {
+		return err
+	}
+	_, _, err = s.customers.Identify(ctx, sh.TenantID, visitorID, sourceOf(sh), customer.Identity{Kind: customer.IdentityPhone, Value: phone.Number})
+	return err
+}
+
+func sourceOf(sh share.Share) customer.Source {
+	return customer.Source{OwnerID: sh.EmployeeID, ShareID: sh.ID, Channel: string(sh.Channel)}
 }
 
 // Open returns what the share link behind token shows. Unknown tokens, and materials no longer published,

@@ -424,6 +424,220 @@ func (x *GetShareStatsResponse) GetForwards() int64 {
 	return 0
 }
 
+// LoginMiniProgramRequest carries wx.login's code.
+type LoginMiniProgramRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The share link the page was opened with.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	VisitorId     string `protobuf:"bytes,2,opt,name=visitor_id,json=visitorId,proto3" json:"visitor_id,omitempty"`
+	Code          string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginMiniProgramRequest) Reset() {
+	*x = LoginMiniProgramRequest{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginMiniProgramRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginMiniProgramRequest) ProtoMessage() {}
+
+func (x *LoginMiniProgramRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginMiniProgramRequest.ProtoReflect.Descriptor instead.
+func (*LoginMiniProgramRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LoginMiniProgramRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *LoginMiniProgramRequest) GetVisitorId() string {
+	if x != nil {
+		return x.VisitorId
+	}
+	return ""
+}
+
+func (x *LoginMiniProgramRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// LoginMiniProgramResponse says whether the visitor was already known as a customer.
+type LoginMiniProgramResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Returning     bool                   `protobuf:"varint,1,opt,name=returning,proto3" json:"returning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginMiniProgramResponse) Reset() {
+	*x = LoginMiniProgramResponse{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginMiniProgramResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginMiniProgramResponse) ProtoMessage() {}
+
+func (x *LoginMiniProgramResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginMiniProgramResponse.ProtoReflect.Descriptor instead.
+func (*LoginMiniProgramResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LoginMiniProgramResponse) GetReturning() bool {
+	if x != nil {
+		return x.Returning
+	}
+	return false
+}
+
+// LeavePhoneNumberRequest carries the getPhoneNumber button's code.
+type LeavePhoneNumberRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Token     string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	VisitorId string                 `protobuf:"bytes,2,opt,name=visitor_id,json=visitorId,proto3" json:"visitor_id,omitempty"`
+	PhoneCode string                 `protobuf:"bytes,3,opt,name=phone_code,json=phoneCode,proto3" json:"phone_code,omitempty"`
+	// The page's id for this phone_left event (a UUID), so a retry is stored once.
+	EventId       string `protobuf:"bytes,4,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeavePhoneNumberRequest) Reset() {
+	*x = LeavePhoneNumberRequest{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeavePhoneNumberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeavePhoneNumberRequest) ProtoMessage() {}
+
+func (x *LeavePhoneNumberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeavePhoneNumberRequest.ProtoReflect.Descriptor instead.
+func (*LeavePhoneNumberRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LeavePhoneNumberRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *LeavePhoneNumberRequest) GetVisitorId() string {
+	if x != nil {
+		return x.VisitorId
+	}
+	return ""
+}
+
+func (x *LeavePhoneNumberRequest) GetPhoneCode() string {
+	if x != nil {
+		return x.PhoneCode
+	}
+	return ""
+}
+
+func (x *LeavePhoneNumberRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+// LeavePhoneNumberResponse is empty.
+type LeavePhoneNumberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeavePhoneNumberResponse) Reset() {
+	*x = LeavePhoneNumberResponse{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeavePhoneNumberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeavePhoneNumberResponse) ProtoMessage() {}
+
+func (x *LeavePhoneNumberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeavePhoneNumberResponse.ProtoReflect.Descriptor instead.
+func (*LeavePhoneNumberResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{10}
+}
+
 // OpenShareRequest carries the token from the link. Any token that names no share, malformed or not, is
 // NotFound: a page cannot tell a typo from a deleted link, and neither should a prober.
 type OpenShareRequest struct {
@@ -435,7 +649,7 @@ type OpenShareRequest struct {
 
 func (x *OpenShareRequest) Reset() {
 	*x = OpenShareRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[7]
+	mi := &file_salesapp_v1_share_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -447,7 +661,7 @@ func (x *OpenShareRequest) String() string {
 func (*OpenShareRequest) ProtoMessage() {}
 
 func (x *OpenShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[7]
+	mi := &file_salesapp_v1_share_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -460,7 +674,7 @@ func (x *OpenShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenShareRequest.ProtoReflect.Descriptor instead.
 func (*OpenShareRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{7}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OpenShareRequest) GetToken() string {
@@ -484,7 +698,7 @@ type OpenShareResponse struct {
 
 func (x *OpenShareResponse) Reset() {
 	*x = OpenShareResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[8]
+	mi := &file_salesapp_v1_share_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +710,7 @@ func (x *OpenShareResponse) String() string {
 func (*OpenShareResponse) ProtoMessage() {}
 
 func (x *OpenShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[8]
+	mi := &file_salesapp_v1_share_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +723,7 @@ func (x *OpenShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenShareResponse.ProtoReflect.Descriptor instead.
 func (*OpenShareResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{8}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OpenShareResponse) GetCard() *Card {
@@ -553,7 +767,7 @@ type ForwardShareRequest struct {
 
 func (x *ForwardShareRequest) Reset() {
 	*x = ForwardShareRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[9]
+	mi := &file_salesapp_v1_share_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +779,7 @@ func (x *ForwardShareRequest) String() string {
 func (*ForwardShareRequest) ProtoMessage() {}
 
 func (x *ForwardShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[9]
+	mi := &file_salesapp_v1_share_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +792,7 @@ func (x *ForwardShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardShareRequest.ProtoReflect.Descriptor instead.
 func (*ForwardShareRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ForwardShareRequest) GetToken() string {
@@ -613,7 +827,7 @@ type ForwardShareResponse struct {
 
 func (x *ForwardShareResponse) Reset() {
 	*x = ForwardShareResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[10]
+	mi := &file_salesapp_v1_share_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +839,7 @@ func (x *ForwardShareResponse) String() string {
 func (*ForwardShareResponse) ProtoMessage() {}
 
 func (x *ForwardShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[10]
+	mi := &file_salesapp_v1_share_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +852,7 @@ func (x *ForwardShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardShareResponse.ProtoReflect.Descriptor instead.
 func (*ForwardShareResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ForwardShareResponse) GetToken() string {
@@ -690,7 +904,24 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"employeeId\"K\n" +
 	"\x15GetShareStatsResponse\x12\x16\n" +
 	"\x06shares\x18\x01 \x01(\x03R\x06shares\x12\x1a\n" +
-	"\bforwards\x18\x02 \x01(\x03R\bforwards\"3\n" +
+	"\bforwards\x18\x02 \x01(\x03R\bforwards\"\x97\x01\n" +
+	"\x17LoginMiniProgramRequest\x12\x1f\n" +
+	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12;\n" +
+	"\n" +
+	"visitor_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{8,64}$R\tvisitorId\x12\x1e\n" +
+	"\x04code\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04code\"8\n" +
+	"\x18LoginMiniProgramResponse\x12\x1c\n" +
+	"\treturning\x18\x01 \x01(\bR\treturning\"\xc7\x01\n" +
+	"\x17LeavePhoneNumberRequest\x12\x1f\n" +
+	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12;\n" +
+	"\n" +
+	"visitor_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{8,64}$R\tvisitorId\x12)\n" +
+	"\n" +
+	"phone_code\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\tphoneCode\x12#\n" +
+	"\bevent_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\"\x1a\n" +
+	"\x18LeavePhoneNumberResponse\"3\n" +
 	"\x10OpenShareRequest\x12\x1f\n" +
 	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\"\xb8\x01\n" +
 	"\x11OpenShareResponse\x12%\n" +
@@ -709,10 +940,12 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\fShareService\x12V\n" +
 	"\rShareMaterial\x12!.salesapp.v1.ShareMaterialRequest\x1a\".salesapp.v1.ShareMaterialResponse\x12J\n" +
 	"\tShareCard\x12\x1d.salesapp.v1.ShareCardRequest\x1a\x1e.salesapp.v1.ShareCardResponse\x12V\n" +
-	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\xb0\x01\n" +
+	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\xf2\x02\n" +
 	"\rPublicService\x12J\n" +
 	"\tOpenShare\x12\x1d.salesapp.v1.OpenShareRequest\x1a\x1e.salesapp.v1.OpenShareResponse\x12S\n" +
-	"\fForwardShare\x12 .salesapp.v1.ForwardShareRequest\x1a!.salesapp.v1.ForwardShareResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\fForwardShare\x12 .salesapp.v1.ForwardShareRequest\x1a!.salesapp.v1.ForwardShareResponse\x12_\n" +
+	"\x10LoginMiniProgram\x12$.salesapp.v1.LoginMiniProgramRequest\x1a%.salesapp.v1.LoginMiniProgramResponse\x12_\n" +
+	"\x10LeavePhoneNumber\x12$.salesapp.v1.LeavePhoneNumberRequest\x1a%.salesapp.v1.LeavePhoneNumberResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_share_proto_rawDescOnce sync.Once
@@ -726,47 +959,55 @@ func file_salesapp_v1_share_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_share_proto_rawDescData
 }
 
-var file_salesapp_v1_share_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_salesapp_v1_share_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_salesapp_v1_share_proto_goTypes = []any{
-	(*Share)(nil),                 // 0: salesapp.v1.Share
-	(*ShareMaterialRequest)(nil),  // 1: salesapp.v1.ShareMaterialRequest
-	(*ShareMaterialResponse)(nil), // 2: salesapp.v1.ShareMaterialResponse
-	(*ShareCardRequest)(nil),      // 3: salesapp.v1.ShareCardRequest
-	(*ShareCardResponse)(nil),     // 4: salesapp.v1.ShareCardResponse
-	(*GetShareStatsRequest)(nil),  // 5: salesapp.v1.GetShareStatsRequest
-	(*GetShareStatsResponse)(nil), // 6: salesapp.v1.GetShareStatsResponse
-	(*OpenShareRequest)(nil),      // 7: salesapp.v1.OpenShareRequest
-	(*OpenShareResponse)(nil),     // 8: salesapp.v1.OpenShareResponse
-	(*ForwardShareRequest)(nil),   // 9: salesapp.v1.ForwardShareRequest
-	(*ForwardShareResponse)(nil),  // 10: salesapp.v1.ForwardShareResponse
-	(ShareChannel)(0),             // 11: salesapp.v1.ShareChannel
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*Card)(nil),                  // 13: salesapp.v1.Card
-	(*Material)(nil),              // 14: salesapp.v1.Material
+	(*Share)(nil),                    // 0: salesapp.v1.Share
+	(*ShareMaterialRequest)(nil),     // 1: salesapp.v1.ShareMaterialRequest
+	(*ShareMaterialResponse)(nil),    // 2: salesapp.v1.ShareMaterialResponse
+	(*ShareCardRequest)(nil),         // 3: salesapp.v1.ShareCardRequest
+	(*ShareCardResponse)(nil),        // 4: salesapp.v1.ShareCardResponse
+	(*GetShareStatsRequest)(nil),     // 5: salesapp.v1.GetShareStatsRequest
+	(*GetShareStatsResponse)(nil),    // 6: salesapp.v1.GetShareStatsResponse
+	(*LoginMiniProgramRequest)(nil),  // 7: salesapp.v1.LoginMiniProgramRequest
+	(*LoginMiniProgramResponse)(nil), // 8: salesapp.v1.LoginMiniProgramResponse
+	(*LeavePhoneNumberRequest)(nil),  // 9: salesapp.v1.LeavePhoneNumberRequest
+	(*LeavePhoneNumberResponse)(nil), // 10: salesapp.v1.LeavePhoneNumberResponse
+	(*OpenShareRequest)(nil),         // 11: salesapp.v1.OpenShareRequest
+	(*OpenShareResponse)(nil),        // 12: salesapp.v1.OpenShareResponse
+	(*ForwardShareRequest)(nil),      // 13: salesapp.v1.ForwardShareRequest
+	(*ForwardShareResponse)(nil),     // 14: salesapp.v1.ForwardShareResponse
+	(ShareChannel)(0),                // 15: salesapp.v1.ShareChannel
+	(*timestamppb.Timestamp)(nil),    // 16: google.protobuf.Timestamp
+	(*Card)(nil),                     // 17: salesapp.v1.Card
+	(*Material)(nil),                 // 18: salesapp.v1.Material
 }
 var file_salesapp_v1_share_proto_depIdxs = []int32{
-	11, // 0: salesapp.v1.Share.channel:type_name -> salesapp.v1.ShareChannel
-	12, // 1: salesapp.v1.Share.created_at:type_name -> google.protobuf.Timestamp
-	11, // 2: salesapp.v1.ShareMaterialRequest.channel:type_name -> salesapp.v1.ShareChannel
+	15, // 0: salesapp.v1.Share.channel:type_name -> salesapp.v1.ShareChannel
+	16, // 1: salesapp.v1.Share.created_at:type_name -> google.protobuf.Timestamp
+	15, // 2: salesapp.v1.ShareMaterialRequest.channel:type_name -> salesapp.v1.ShareChannel
 	0,  // 3: salesapp.v1.ShareMaterialResponse.share:type_name -> salesapp.v1.Share
-	11, // 4: salesapp.v1.ShareCardRequest.channel:type_name -> salesapp.v1.ShareChannel
+	15, // 4: salesapp.v1.ShareCardRequest.channel:type_name -> salesapp.v1.ShareChannel
 	0,  // 5: salesapp.v1.ShareCardResponse.share:type_name -> salesapp.v1.Share
-	13, // 6: salesapp.v1.OpenShareResponse.card:type_name -> salesapp.v1.Card
-	14, // 7: salesapp.v1.OpenShareResponse.material:type_name -> salesapp.v1.Material
-	11, // 8: salesapp.v1.OpenShareResponse.channel:type_name -> salesapp.v1.ShareChannel
-	11, // 9: salesapp.v1.ForwardShareRequest.channel:type_name -> salesapp.v1.ShareChannel
+	17, // 6: salesapp.v1.OpenShareResponse.card:type_name -> salesapp.v1.Card
+	18, // 7: salesapp.v1.OpenShareResponse.material:type_name -> salesapp.v1.Material
+	15, // 8: salesapp.v1.OpenShareResponse.channel:type_name -> salesapp.v1.ShareChannel
+	15, // 9: salesapp.v1.ForwardShareRequest.channel:type_name -> salesapp.v1.ShareChannel
 	1,  // 10: salesapp.v1.ShareService.ShareMaterial:input_type -> salesapp.v1.ShareMaterialRequest
 	3,  // 11: salesapp.v1.ShareService.ShareCard:input_type -> salesapp.v1.ShareCardRequest
 	5,  // 12: salesapp.v1.ShareService.GetShareStats:input_type -> salesapp.v1.GetShareStatsRequest
-	7,  // 13: salesapp.v1.PublicService.OpenShare:input_type -> salesapp.v1.OpenShareRequest
-	9,  // 14: salesapp.v1.PublicService.ForwardShare:input_type -> salesapp.v1.ForwardShareRequest
-	2,  // 15: salesapp.v1.ShareService.ShareMaterial:output_type -> salesapp.v1.ShareMaterialResponse
-	4,  // 16: salesapp.v1.ShareService.ShareCard:output_type -> salesapp.v1.ShareCardResponse
-	6,  // 17: salesapp.v1.ShareService.GetShareStats:output_type -> salesapp.v1.GetShareStatsResponse
-	8,  // 18: salesapp.v1.PublicService.OpenShare:output_type -> salesapp.v1.OpenShareResponse
-	10, // 19: salesapp.v1.PublicService.ForwardShare:output_type -> salesapp.v1.ForwardShareResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
+	11, // 13: salesapp.v1.PublicService.OpenShare:input_type -> salesapp.v1.OpenShareRequest
+	13, // 14: salesapp.v1.PublicService.ForwardShare:input_type -> salesapp.v1.ForwardShareRequest
+	7,  // 15: salesapp.v1.PublicService.LoginMiniProgram:input_type -> salesapp.v1.LoginMiniProgramRequest
+	9,  // 16: salesapp.v1.PublicService.LeavePhoneNumber:input_type -> salesapp.v1.LeavePhoneNumberRequest
+	2,  // 17: salesapp.v1.ShareService.ShareMaterial:output_type -> salesapp.v1.ShareMaterialResponse
+	4,  // 18: salesapp.v1.ShareService.ShareCard:output_type -> salesapp.v1.ShareCardResponse
+	6,  // 19: salesapp.v1.ShareService.GetShareStats:output_type -> salesapp.v1.GetShareStatsResponse
+	12, // 20: salesapp.v1.PublicService.OpenShare:output_type -> salesapp.v1.OpenShareResponse
+	14, // 21: salesapp.v1.PublicService.ForwardShare:output_type -> salesapp.v1.ForwardShareResponse
+	8,  // 22: salesapp.v1.PublicService.LoginMiniProgram:output_type -> salesapp.v1.LoginMiniProgramResponse
+	10, // 23: salesapp.v1.PublicService.LeavePhoneNumber:output_type -> salesapp.v1.LeavePhoneNumberResponse
+	17, // [17:24] is the sub-list for method output_type
+	10, // [10:17] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -785,7 +1026,7 @@ func file_salesapp_v1_share_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_share_proto_rawDesc), len(file_salesapp_v1_share_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

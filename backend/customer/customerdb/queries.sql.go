@@ -12,6 +12,76 @@ import (
 	"github.com/google/uuid"
 )
 
+const absorbCustomer = `-- name: AbsorbCustomer :exec
+UPDATE customers k SET
+  views = k.views + f.views, dwell_ms = k.dwell_ms + f.dwell_ms, forwards = k.forwards + f.forwards,
+  call_clicks = k.call_clicks + f.call_clicks, wechat_clicks = k.wechat_clicks + f.wechat_clicks,
+  phone = CASE WHEN k.phone = '' THEN f.phone ELSE k.phone END,
+  owner_id = CASE WHEN f.first_seen_at < k.first_seen_at THEN coalesce(f.owner_id, k.owner_id) ELSE coalesce(k.owner_id, f.owner_id) END,
+  source_channel = CASE WHEN f.first_seen_at < k.first_seen_at THEN f.source_channel ELSE k.source_channel END,
+  source_share_id = CASE WHEN f.first_seen_at < k.first_seen_at THEN f.source_share_id ELSE k.source_share_id END,
+  first_seen_at = least(k.first_seen_at, f.first_seen_at), last_active_at = greatest(k.last_active_at, f.last_active_at),
+  tags = ARRAY(SELECT DISTINCT unnest(k.tags || f.tags)),
+  intent_score = customer_intent(k.views + f.views, k.dwell_ms + f.dwell_ms, k.forwards + f.forwards,
+                                 k.call_clicks + f.call_clicks, k.wechat_clicks + f.wechat_clicks, k.phone <> '' OR f.phone <> ''),
+  updated_at = now()
+FROM customers f
+WHERE k.tenant_id = $1 AND k.id = $2 AND f.tenant_id = $1 AND f.id = $3
+`
+
+type AbsorbCustomerParams struct {
+	TenantID uuid.UUID
+	IntoID   uuid.UUID
+	FromID   uuid.UUID
+}
+
+// Adds the merged customer's activity to the survivor. The one first seen keeps the owner and source
+// ("whose share brought them first").
+func (q *Queries) AbsorbCustomer(ctx context.Context, arg AbsorbCustomerParams) error {
+	_, err := q.db.Exec(ctx, absorbCustomer, arg.TenantID, arg.IntoID, arg.FromID)
+	return err
+}
+
+const addIdentity = `-- name: AddIdentity :exec
+INSERT INTO customer_identities (tenant_id, kind, value, customer_id) VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant_id, kind, value) DO NOTHING
+`
+
+type AddIdentityParams struct {
+	TenantID   uuid.UUID
+	Kind       string
+	Value      string
+	CustomerID uuid.UUID
+}
+
+func (q *Queries) AddIdentity(ctx context.Context, arg AddIdentityParams) error {
+	_, err := q.db.Exec(ctx, addIdentity,
+		arg.TenantID,
+		arg.Kind,
+		arg.Value,
+		arg.CustomerID,
+	)
+	return err
+}
+
+const customerByIdentity = `-- name: CustomerByIdentity :one
+SELECT ci.customer_id FROM customer_identities ci
+WHERE ci.tenant_id = $1 AND ci.kind = $2 AND ci.value = $3
+`
+
+type CustomerByIdentityParams struct {
+	TenantID uuid.UUID
+	Kind     string
+	Value    string
+}
+
+func (q *Queries) CustomerByIdentity(ctx context.Context, arg CustomerByIdentityParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, customerByIdentity, arg.TenantID, arg.Kind, arg.Value)
+	var customer_id uuid.UUID
+	err := row.Scan(&customer_id)
+	return customer_id, err
+}
+
 const forwardReach = `-- name: ForwardReach :many
 SELECT f.parent_id::uuid AS share_id,
        count(DISTINCT v.customer_id)::int AS opened,
@@ -541,6 +611,119 @@ func (q *Queries) ListByNewest(ctx context.Context, arg ListByNewestParams) ([]L
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockCustomers = `-- name: LockCustomers :many
+SELECT id FROM customers WHERE tenant_id = $1 AND id = ANY ($2::uuid[]) ORDER BY id FOR UPDATE
+`
+
+type LockCustomersParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+func (q *Queries) LockCustomers(ctx context.Context, arg LockCustomersParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, lockCustomers, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const markMerged = `-- name: MarkMerged :exec
+UPDATE customers SET merged_into = $1::uuid, updated_at = now() WHERE tenant_id = $2 AND id = $3
+`
+
+type MarkMergedParams struct {
+	IntoID   uuid.UUID
+	TenantID uuid.UUID
+	FromID   uuid.UUID
+}
+
+func (q *Queries) MarkMerged(ctx context.Context, arg MarkMergedParams) error {
+	_, err := q.db.Exec(ctx, markMerged, arg.IntoID, arg.TenantID, arg.FromID)
+	return err
+}
+
+const moveEvents = `-- name: MoveEvents :exec
+UPDATE events SET customer_id = $1 WHERE tenant_id = $2 AND customer_id = $3
+`
+
+type MoveEventsParams struct {
+	IntoID   uuid.UUID
+	TenantID uuid.UUID
+	FromID   uuid.UUID
+}
+
+func (q *Queries) MoveEvents(ctx context.Context, arg MoveEventsParams) error {
+	_, err := q.db.Exec(ctx, moveEvents, arg.IntoID, arg.TenantID, arg.FromID)
+	return err
+}
+
+const moveIdentities = `-- name: MoveIdentities :exec
+UPDATE customer_identities SET customer_id = $1 WHERE tenant_id = $2 AND customer_id = $3
+`
+
+type MoveIdentitiesParams struct {
+	IntoID   uuid.UUID
+	TenantID uuid.UUID
+	FromID   uuid.UUID
+}
+
+func (q *Queries) MoveIdentities(ctx context.Context, arg MoveIdentitiesParams) error {
+	_, err := q.db.Exec(ctx, moveIdentities, arg.IntoID, arg.TenantID, arg.FromID)
+	return err
+}
+
+const moveNotes = `-- name: MoveNotes :exec
+UPDATE customer_notes SET customer_id = $1 WHERE tenant_id = $2 AND customer_id = $3
+`
+
+type MoveNotesParams struct {
+	IntoID   uuid.UUID
+	TenantID uuid.UUID
+	FromID   uuid.UUID
+}
+
+func (q *Queries) MoveNotes(ctx context.Context, arg MoveNotesParams) error {
+	_, err := q.db.Exec(ctx, moveNotes, arg.IntoID, arg.TenantID, arg.FromID)
+	return err
+}
+
+const newCustomer = `-- name: NewCustomer :exec
+INSERT INTO customers (id, tenant_id, owner_id, source_channel, source_share_id)
+VALUES ($1, $2, $3, $4, $5)
+`
+
+type NewCustomerParams struct {
+	ID            uuid.UUID
+	TenantID      uuid.UUID
+	OwnerID       uuid.NullUUID
+	SourceChannel string
+	SourceShareID uuid.NullUUID
+}
+
+func (q *Queries) NewCustomer(ctx context.Context, arg NewCustomerParams) error {
+	_, err := q.db.Exec(ctx, newCustomer,
+		arg.ID,
+		arg.TenantID,
+		arg.OwnerID,
+		arg.SourceChannel,
+		arg.SourceShareID,
+	)
+	return err
 }
 
 const notes = `-- name: Notes :many

@@ -18,14 +18,8 @@ UPDATE customers c SET
   call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
   phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
   last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
-  -- The intent score: views, minutes read, forwards, and above all contact (calls, WeChat, a phone number).
-  intent_score = least(100,
-      least(c.views + x.views, 10) * 3
-    + least((c.dwell_ms + x.dwell) / 60000, 10) * 3
-    + least(c.forwards + x.forwards, 5) * 4
-    + least(c.call_clicks + x.calls, 2) * 10
-    + least(c.wechat_clicks + x.wechats, 2) * 8
-    + CASE WHEN x.phone <> '' OR c.phone <> '' THEN 15 ELSE 0 END)::int
+  intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
+                                 c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
 FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::int[]) AS views, unnest($4::bigint[]) AS dwell, unnest($5::int[]) AS forwards, unnest($6::int[]) AS calls, unnest($7::int[]) AS wechats, unnest($8::text[]) AS phone, unnest($9::timestamptz[]) AS active) AS x
 WHERE c.tenant_id = $1 AND c.id = x.id
 `
@@ -235,8 +229,11 @@ func (q *Queries) RecomputeViewDwell(ctx context.Context, arg RecomputeViewDwell
 
 const visitorCustomers = `-- name: VisitorCustomers :many
 
-SELECT value, customer_id FROM customer_identities
-WHERE tenant_id = $1 AND kind = 'visitor' AND value = ANY ($2::text[])
+SELECT ci.value, coalesce(c.merged_into, c.id)::uuid AS customer_id
+FROM customer_identities ci JOIN customers c ON c.tenant_id = ci.tenant_id AND c.id = ci.customer_id
+WHERE ci.tenant_id = $1 AND ci.kind = 'visitor' AND ci.value = ANY ($2::text[])
+ORDER BY c.id
+FOR SHARE OF c
 `
 
 type VisitorCustomersParams struct {
@@ -251,6 +248,8 @@ type VisitorCustomersRow struct {
 
 // Tracking ingest: set-based statements over one batch of one tenant, run inside a tenant transaction.
 // (Each takes parallel arrays, one element per row.)
+// Locks the customers (shared) so that a sign-in merging one of them waits for this batch, or this batch
+// for the merge, and then follows it: events never land on a customer merged away.
 func (q *Queries) VisitorCustomers(ctx context.Context, arg VisitorCustomersParams) ([]VisitorCustomersRow, error) {
 	rows, err := q.db.Query(ctx, visitorCustomers, arg.TenantID, arg.Visitors)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
@@ -19,6 +20,8 @@ import (
 var PublicProcedures = []string{
 	salesappv1connect.PublicServiceOpenShareProcedure,
 	salesappv1connect.PublicServiceForwardShareProcedure,
+	salesappv1connect.PublicServiceLoginMiniProgramProcedure,
+	salesappv1connect.PublicServiceLeavePhoneNumberProcedure,
 }
 
 // Handler serves PublicService.
@@ -54,4 +57,22 @@ func (h *Handler) ForwardShare(ctx context.Context, req *connect.Request[salesap
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.ForwardShareResponse{Token: sh.Token, Url: h.svc.URL(sh.Token)}), nil
+}
+
+// LoginMiniProgram implements PublicService.
+func (h *Handler) LoginMiniProgram(ctx context.Context, req *connect.Request[salesappv1.LoginMiniProgramRequest]) (*connect.Response[salesappv1.LoginMiniProgramResponse], error) {
+	returning, err := h.svc.LoginMiniProgram(ctx, req.Msg.GetToken(), req.Msg.GetVisitorId(), req.Msg.GetCode())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.LoginMiniProgramResponse{Returning: returning}), nil
+}
+
+// LeavePhoneNumber implements PublicService.
+func (h *Handler) LeavePhoneNumber(ctx context.Context, req *connect.Request[salesappv1.LeavePhoneNumberRequest]) (*connect.Response[salesappv1.LeavePhoneNumberResponse], error) {
+	m := req.Msg
+	if err := h.svc.LeavePhoneNumber(ctx, m.GetToken(), m.GetVisitorId(), m.GetPhoneCode(), uuid.MustParse(m.GetEventId())); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.LeavePhoneNumberResponse{}), nil
 }

@@ -48,6 +48,12 @@ const (
 	// PublicServiceForwardShareProcedure is the fully-qualified name of the PublicService's
 	// ForwardShare RPC.
 	PublicServiceForwardShareProcedure = "/salesapp.v1.PublicService/ForwardShare"
+	// PublicServiceLoginMiniProgramProcedure is the fully-qualified name of the PublicService's
+	// LoginMiniProgram RPC.
+	PublicServiceLoginMiniProgramProcedure = "/salesapp.v1.PublicService/LoginMiniProgram"
+	// PublicServiceLeavePhoneNumberProcedure is the fully-qualified name of the PublicService's
+	// LeavePhoneNumber RPC.
+	PublicServiceLeavePhoneNumberProcedure = "/salesapp.v1.PublicService/LeavePhoneNumber"
 )
 
 // ShareServiceClient is a client for the salesapp.v1.ShareService service.
@@ -185,6 +191,12 @@ type PublicServiceClient interface {
 	OpenShare(context.Context, *connect.Request[v1.OpenShareRequest]) (*connect.Response[v1.OpenShareResponse], error)
 	// ForwardShare records that a customer forwards a share, and returns the child link to send on.
 	ForwardShare(context.Context, *connect.Request[v1.ForwardShareRequest]) (*connect.Response[v1.ForwardShareResponse], error)
+	// LoginMiniProgram ties the visitor to their WeChat identity (wx.login's code): the mini-program openid
+	// and, when WeChat gives it, the unionid. A visitor who turns out to be a known customer is merged into
+	// them, with everything they did so far.
+	LoginMiniProgram(context.Context, *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error)
+	// LeavePhoneNumber records the phone number the customer shared with the getPhoneNumber button.
+	LeavePhoneNumber(context.Context, *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error)
 }
 
 // NewPublicServiceClient constructs a client for the salesapp.v1.PublicService service. By default,
@@ -210,13 +222,27 @@ func NewPublicServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(publicServiceMethods.ByName("ForwardShare")),
 			connect.WithClientOptions(opts...),
 		),
+		loginMiniProgram: connect.NewClient[v1.LoginMiniProgramRequest, v1.LoginMiniProgramResponse](
+			httpClient,
+			baseURL+PublicServiceLoginMiniProgramProcedure,
+			connect.WithSchema(publicServiceMethods.ByName("LoginMiniProgram")),
+			connect.WithClientOptions(opts...),
+		),
+		leavePhoneNumber: connect.NewClient[v1.LeavePhoneNumberRequest, v1.LeavePhoneNumberResponse](
+			httpClient,
+			baseURL+PublicServiceLeavePhoneNumberProcedure,
+			connect.WithSchema(publicServiceMethods.ByName("LeavePhoneNumber")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // publicServiceClient implements PublicServiceClient.
 type publicServiceClient struct {
-	openShare    *connect.Client[v1.OpenShareRequest, v1.OpenShareResponse]
-	forwardShare *connect.Client[v1.ForwardShareRequest, v1.ForwardShareResponse]
+	openShare        *connect.Client[v1.OpenShareRequest, v1.OpenShareResponse]
+	forwardShare     *connect.Client[v1.ForwardShareRequest, v1.ForwardShareResponse]
+	loginMiniProgram *connect.Client[v1.LoginMiniProgramRequest, v1.LoginMiniProgramResponse]
+	leavePhoneNumber *connect.Client[v1.LeavePhoneNumberRequest, v1.LeavePhoneNumberResponse]
 }
 
 // OpenShare calls salesapp.v1.PublicService.OpenShare.
@@ -229,6 +255,16 @@ func (c *publicServiceClient) ForwardShare(ctx context.Context, req *connect.Req
 	return c.forwardShare.CallUnary(ctx, req)
 }
 
+// LoginMiniProgram calls salesapp.v1.PublicService.LoginMiniProgram.
+func (c *publicServiceClient) LoginMiniProgram(ctx context.Context, req *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error) {
+	return c.loginMiniProgram.CallUnary(ctx, req)
+}
+
+// LeavePhoneNumber calls salesapp.v1.PublicService.LeavePhoneNumber.
+func (c *publicServiceClient) LeavePhoneNumber(ctx context.Context, req *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error) {
+	return c.leavePhoneNumber.CallUnary(ctx, req)
+}
+
 // PublicServiceHandler is an implementation of the salesapp.v1.PublicService service.
 type PublicServiceHandler interface {
 	// OpenShare returns what a share link shows: the salesperson's card, and the material when it is a
@@ -236,6 +272,12 @@ type PublicServiceHandler interface {
 	OpenShare(context.Context, *connect.Request[v1.OpenShareRequest]) (*connect.Response[v1.OpenShareResponse], error)
 	// ForwardShare records that a customer forwards a share, and returns the child link to send on.
 	ForwardShare(context.Context, *connect.Request[v1.ForwardShareRequest]) (*connect.Response[v1.ForwardShareResponse], error)
+	// LoginMiniProgram ties the visitor to their WeChat identity (wx.login's code): the mini-program openid
+	// and, when WeChat gives it, the unionid. A visitor who turns out to be a known customer is merged into
+	// them, with everything they did so far.
+	LoginMiniProgram(context.Context, *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error)
+	// LeavePhoneNumber records the phone number the customer shared with the getPhoneNumber button.
+	LeavePhoneNumber(context.Context, *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error)
 }
 
 // NewPublicServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -257,12 +299,28 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(publicServiceMethods.ByName("ForwardShare")),
 		connect.WithHandlerOptions(opts...),
 	)
+	publicServiceLoginMiniProgramHandler := connect.NewUnaryHandler(
+		PublicServiceLoginMiniProgramProcedure,
+		svc.LoginMiniProgram,
+		connect.WithSchema(publicServiceMethods.ByName("LoginMiniProgram")),
+		connect.WithHandlerOptions(opts...),
+	)
+	publicServiceLeavePhoneNumberHandler := connect.NewUnaryHandler(
+		PublicServiceLeavePhoneNumberProcedure,
+		svc.LeavePhoneNumber,
+		connect.WithSchema(publicServiceMethods.ByName("LeavePhoneNumber")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.PublicService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PublicServiceOpenShareProcedure:
 			publicServiceOpenShareHandler.ServeHTTP(w, r)
 		case PublicServiceForwardShareProcedure:
 			publicServiceForwardShareHandler.ServeHTTP(w, r)
+		case PublicServiceLoginMiniProgramProcedure:
+			publicServiceLoginMiniProgramHandler.ServeHTTP(w, r)
+		case PublicServiceLeavePhoneNumberProcedure:
+			publicServiceLeavePhoneNumberHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -278,4 +336,12 @@ func (UnimplementedPublicServiceHandler) OpenShare(context.Context, *connect.Req
 
 func (UnimplementedPublicServiceHandler) ForwardShare(context.Context, *connect.Request[v1.ForwardShareRequest]) (*connect.Response[v1.ForwardShareResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.ForwardShare is not implemented"))
+}
+
+func (UnimplementedPublicServiceHandler) LoginMiniProgram(context.Context, *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.LoginMiniProgram is not implemented"))
+}
+
+func (UnimplementedPublicServiceHandler) LeavePhoneNumber(context.Context, *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.LeavePhoneNumber is not implemented"))
 }

@@ -1,0 +1,108 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/server/servertest"
+	"github.com/salesapp/scrm/backend/wechat"
+	"github.com/salesapp/scrm/backend/wechat/wechattest"
+)
+
+func withWeChat(wx *wechattest.Server) servertest.Option {
+	return func(c *platform.Config) {
+		wc := wx.Config()
+		c.WeChat = platform.WeChatConfig{AppID: wc.AppID, AppSecret: wc.AppSecret, BaseURL: wc.BaseURL}
+	}
+}
+
+func TestPreLoginEventsMoveOntoTheKnownCustomer(t *testing.T) {
+	t.Parallel()
+	wx := wechattest.New(t)
+	e := servertest.Start(t, withWeChat(wx))
+	ctx := context.Background()
+	a, sales, token, _ := sharedMaterial(t, e)
+
+	// Monday: a visitor on one phone reads, then signs in (a known unionid from now on).
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-phone"), ev(salesappv1.EventKind_EVENT_KIND_CALL_CLICK, token, "visitor-phone"))
+	wx.AddSession("code-1", wechat.Session{OpenID: "openid-1", UnionID: "union-1", SessionKey: "k1"})
+	login, err := public(e).LoginMiniProgram(ctx, connect.NewRequest(&salesappv1.LoginMiniProgramRequest{Token: token, VisitorId: "visitor-phone", Code: "code-1"}))
+	require.NoError(t, err)
+	require.False(t, login.Msg.Returning)
+
+	// Tuesday: the same person on a tablet, anonymous at first, then signs in with the same unionid.
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-tablet"), ev(salesappv1.EventKind_EVENT_KIND_FORWARD, token, "visitor-tablet"))
+	var before int
+	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1 AND merged_into IS NULL", a.ID).Scan(&before))
+	require.Equal(t, 2, before)
+	wx.AddSession("code-2", wechat.Session{OpenID: "openid-1", UnionID: "union-1", SessionKey: "k2"})
+	login, err = public(e).LoginMiniProgram(ctx, connect.NewRequest(&salesappv1.LoginMiniProgramRequest{Token: token, VisitorId: "visitor-tablet", Code: "code-2"}))
+	require.NoError(t, err)
+	require.True(t, login.Msg.Returning)
+
+	// One customer now, with every event, counted once.
+	list, err := customers(e, sales.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{}))
+	require.NoError(t, err)
+	require.Len(t, list.Msg.Customers, 1)
+	c := list.Msg.Customers[0]
+	require.EqualValues(t, 2, c.Views)
+	tl, err := customers(e, sales.Token).GetTimeline(ctx, connect.NewRequest(&salesappv1.GetTimelineRequest{CustomerId: c.Id}))
+	require.NoError(t, err)
+	require.Len(t, tl.Msg.Items, 4)
+	prof, err := customers(e, sales.Token).GetCustomer(ctx, connect.NewRequest(&salesappv1.GetCustomerRequest{CustomerId: c.Id}))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, prof.Msg.Profile.Forwards)
+	require.EqualValues(t, 1, prof.Msg.Profile.CallClicks)
+	kinds := map[string]int{}
+	for _, id := range prof.Msg.Profile.Identities {
+		kinds[id.Kind]++
+	}
+	require.Equal(t, map[string]int{"visitor": 2, "mp_openid": 1, "unionid": 1}, kinds)
+
+	// Later events from either device land on the same customer.
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_WECHAT_CLICK, token, "visitor-tablet"))
+	prof, err = customers(e, sales.Token).GetCustomer(ctx, connect.NewRequest(&salesappv1.GetCustomerRequest{CustomerId: c.Id}))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, prof.Msg.Profile.WechatClicks)
+}
+
+func TestPhoneNumberThroughWeChat(t *testing.T) {
+	t.Parallel()
+	wx := wechattest.New(t)
+	e := servertest.Start(t, withWeChat(wx))
+	ctx := context.Background()
+	_, sales, token, _ := sharedMaterial(t, e)
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-ph01"))
+	wx.AddPhone("phone-code", wechattest.PhoneInfo{PurePhoneNumber: "13800138000", CountryCode: "86", CountryCodeAsNumber: true})
+	eventID := uuid.NewString()
+	req := &salesappv1.LeavePhoneNumberRequest{Token: token, VisitorId: "visitor-ph01", PhoneCode: "phone-code", EventId: eventID}
+	_, err := public(e).LeavePhoneNumber(ctx, connect.NewRequest(req))
+	require.NoError(t, err)
+	list, err := customers(e, sales.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{}))
+	require.NoError(t, err)
+	require.Equal(t, "+8613800138000", list.Msg.Customers[0].Phone)
+	// A code is good once; a number minted for another app is refused.
+	_, err = public(e).LeavePhoneNumber(ctx, connect.NewRequest(req))
+	require.Error(t, err)
+	wx.AddPhone("other-app", wechattest.PhoneInfo{PurePhoneNumber: "13900139000", CountryCode: "86", WatermarkAppID: "wx-someone-else"})
+	_, err = public(e).LeavePhoneNumber(ctx, connect.NewRequest(&salesappv1.LeavePhoneNumberRequest{Token: token, VisitorId: "visitor-ph01", PhoneCode: "other-app", EventId: uuid.NewString()}))
+	requireCode(t, err, connect.CodePermissionDenied, "")
+	// An invalid login code is the customer's to retry, not a server error.
+	wx.FailNext(wechattest.Code2Session, 1, wechat.CodeInvalidCode)
+	_, err = public(e).LoginMiniProgram(ctx, connect.NewRequest(&salesappv1.LoginMiniProgramRequest{Token: token, VisitorId: "visitor-ph01", Code: "whatever"}))
+	requireCode(t, err, connect.CodeUnauthenticated, "log in again")
+}
+
+func TestLoginWithoutAMiniProgramIsRefusedClearly(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	_, _, token, _ := sharedMaterial(t, e)
+	_, err := public(e).LoginMiniProgram(context.Background(), connect.NewRequest(&salesappv1.LoginMiniProgramRequest{Token: token, VisitorId: "visitor-none", Code: "c"}))
+	requireCode(t, err, connect.CodeFailedPrecondition, "not configured")
+}
