@@ -1,50 +1,71 @@
 -- Customers and what they did. Run inside tenant transactions.
--- The three list queries differ only in their order (each one an index scan); keyset paging.
+-- The three list queries differ only in their order. Each takes the owners whose customers the caller
+-- may see and, per owner, walks that owner's index in order (a top-N per owner), then merges: a plan
+-- that stays an index scan whether the caller is a salesperson (one owner), a manager (a team) or an
+-- admin (everyone). Keyset paging.
 
 -- name: ListByLastActive :many
-SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
-WHERE c.tenant_id = @tenant_id AND c.merged_into IS NULL
-  AND (@all_owners::bool OR c.owner_id = ANY (@owner_ids::uuid[]))
-  AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
-  AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
-  AND (sqlc.narg(channel)::text IS NULL OR c.source_channel = sqlc.narg(channel)::text)
-  AND (sqlc.narg(material_id)::uuid IS NULL OR EXISTS (
-        SELECT 1 FROM events e WHERE e.tenant_id = @tenant_id AND e.kind = 'material_view'
-          AND e.material_id = sqlc.narg(material_id)::uuid AND e.customer_id = c.id))
-  AND (NOT @has_cursor::bool OR (c.last_active_at, c.id) < (@after_time::timestamptz, @after_id::uuid))
-ORDER BY c.last_active_at DESC, c.id DESC
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+FROM unnest(@owner_ids::uuid[]) AS o (owner)
+CROSS JOIN LATERAL (
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  WHERE c.tenant_id = @tenant_id AND c.owner_id = o.owner AND c.merged_into IS NULL
+    AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
+    AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
+    AND (sqlc.narg(channel)::text IS NULL OR c.source_channel = sqlc.narg(channel)::text)
+    AND (sqlc.narg(material_id)::uuid IS NULL OR EXISTS (
+          SELECT 1 FROM events e WHERE e.tenant_id = @tenant_id AND e.kind = 'material_view'
+            AND e.material_id = sqlc.narg(material_id)::uuid AND e.customer_id = c.id))
+    AND (NOT @has_cursor::bool OR (c.last_active_at, c.id) < (@after_time::timestamptz, @after_id::uuid))
+  ORDER BY c.last_active_at DESC, c.id DESC
+  LIMIT @max_rows
+) AS x
+ORDER BY x.last_active_at DESC, x.id DESC
 LIMIT @max_rows;
 
 -- name: ListByIntent :many
-SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
-WHERE c.tenant_id = @tenant_id AND c.merged_into IS NULL
-  AND (@all_owners::bool OR c.owner_id = ANY (@owner_ids::uuid[]))
-  AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
-  AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
-  AND (sqlc.narg(channel)::text IS NULL OR c.source_channel = sqlc.narg(channel)::text)
-  AND (sqlc.narg(material_id)::uuid IS NULL OR EXISTS (
-        SELECT 1 FROM events e WHERE e.tenant_id = @tenant_id AND e.kind = 'material_view'
-          AND e.material_id = sqlc.narg(material_id)::uuid AND e.customer_id = c.id))
-  AND (NOT @has_cursor::bool OR (c.intent_score, c.id) < (@after_score::int, @after_id::uuid))
-ORDER BY c.intent_score DESC, c.id DESC
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+FROM unnest(@owner_ids::uuid[]) AS o (owner)
+CROSS JOIN LATERAL (
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  WHERE c.tenant_id = @tenant_id AND c.owner_id = o.owner AND c.merged_into IS NULL
+    AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
+    AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
+    AND (sqlc.narg(channel)::text IS NULL OR c.source_channel = sqlc.narg(channel)::text)
+    AND (sqlc.narg(material_id)::uuid IS NULL OR EXISTS (
+          SELECT 1 FROM events e WHERE e.tenant_id = @tenant_id AND e.kind = 'material_view'
+            AND e.material_id = sqlc.narg(material_id)::uuid AND e.customer_id = c.id))
+    AND (NOT @has_cursor::bool OR (c.intent_score, c.id) < (@after_score::int, @after_id::uuid))
+  ORDER BY c.intent_score DESC, c.id DESC
+  LIMIT @max_rows
+) AS x
+ORDER BY x.intent_score DESC, x.id DESC
 LIMIT @max_rows;
 
 -- name: ListByNewest :many
-SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
-WHERE c.tenant_id = @tenant_id AND c.merged_into IS NULL
-  AND (@all_owners::bool OR c.owner_id = ANY (@owner_ids::uuid[]))
-  AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
-  AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
-  AND (sqlc.narg(channel)::text IS NULL OR c.source_channel = sqlc.narg(channel)::text)
-  AND (sqlc.narg(material_id)::uuid IS NULL OR EXISTS (
-        SELECT 1 FROM events e WHERE e.tenant_id = @tenant_id AND e.kind = 'material_view'
-          AND e.material_id = sqlc.narg(material_id)::uuid AND e.customer_id = c.id))
-  AND (NOT @has_cursor::bool OR (c.created_at, c.id) < (@after_time::timestamptz, @after_id::uuid))
-ORDER BY c.created_at DESC, c.id DESC
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+FROM unnest(@owner_ids::uuid[]) AS o (owner)
+CROSS JOIN LATERAL (
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  WHERE c.tenant_id = @tenant_id AND c.owner_id = o.owner AND c.merged_into IS NULL
+    AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
+    AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
+    AND (sqlc.narg(channel)::text IS NULL OR c.source_channel = sqlc.narg(channel)::text)
+    AND (sqlc.narg(material_id)::uuid IS NULL OR EXISTS (
+          SELECT 1 FROM events e WHERE e.tenant_id = @tenant_id AND e.kind = 'material_view'
+            AND e.material_id = sqlc.narg(material_id)::uuid AND e.customer_id = c.id))
+    AND (NOT @has_cursor::bool OR (c.created_at, c.id) < (@after_time::timestamptz, @after_id::uuid))
+  ORDER BY c.created_at DESC, c.id DESC
+  LIMIT @max_rows
+) AS x
+ORDER BY x.created_at DESC, x.id DESC
 LIMIT @max_rows;
 
 -- name: GetCustomer :one
 SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c WHERE c.tenant_id = @tenant_id AND c.id = @id AND c.merged_into IS NULL;
+
+-- name: AllEmployees :many
+SELECT id FROM employees WHERE tenant_id = @tenant_id;
 
 -- name: TeamMembers :many
 SELECT id FROM employees WHERE tenant_id = @tenant_id AND team_id = @team_id;

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgcluster"
 	"github.com/salesapp/scrm/backend/server"
+	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/tenant"
 )
 
@@ -156,8 +158,14 @@ type bench struct {
 	// env is salesd's SALESD_* configuration except the listen address, which each start chooses.
 	env map[string]string
 	// token is an access token of an admin of the benchmark tenant, valid for longer than any run.
-	token  string
+	token string
+	// salesToken is a salesperson's; shareToken a card share link of theirs that customers open.
+	salesToken, shareToken string
+	// seed holds the ids of seeded data: a salesperson with many customers, one with a long timeline.
+	seed   seeded
 	logDir string
+	// floorRPS is the no-op RPC's requests/s, once noop-rpc has run: the beacon scenario's yardstick.
+	floorRPS float64
 	// starts numbers salesd's log files in start order.
 	starts int
 }
@@ -202,11 +210,15 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 		"SALESD_PUBLIC_BURST":    "1000000000",
 		"SALESD_PUBLIC_PAGE_TTL": opts.pageTTL.String(),
 	}
-	token, err := signIn(ctx, ownerURL, func(k string) string { return env[k] })
+	si, err := signIn(ctx, ownerURL, func(k string) string { return env[k] })
 	if err != nil {
 		return nil, err
 	}
-	return &bench{opts: opts, env: env, token: token, logDir: logDir}, nil
+	b := &bench{opts: opts, env: env, token: si.adminToken, salesToken: si.salesToken, shareToken: si.shareToken, logDir: logDir}
+	if b.seed, err = seed(ctx, ownerURL, si); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	return b, nil
 }
 
 func dropDatabase(ctx context.Context, superURL string) error {
@@ -222,42 +234,61 @@ func dropDatabase(ctx context.Context, superURL string) error {
 	return nil
 }
 
-// signIn creates the benchmark tenant and its admin and returns an access token for them. It reads the same
-// configuration salesd is given (getenv), so the token is one salesd accepts.
-func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (string, error) {
+// signedIn is what signIn made: the benchmark tenant, its admin and a salesperson with tokens, and a card
+// share link of the salesperson's.
+type signedIn struct {
+	tenantID, salesID                  uuid.UUID
+	adminToken, salesToken, shareToken string
+}
+
+// signIn creates the benchmark tenant, its admin and a salesperson, and signs both in. It reads the same
+// configuration salesd is given (getenv), so the tokens are ones salesd accepts.
+func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (signedIn, error) {
+	var si signedIn
 	cfg, err := platform.LoadConfig(getenv)
 	if err != nil {
-		return "", fmt.Errorf("configuration:\n%w", err)
+		return si, fmt.Errorf("configuration:\n%w", err)
 	}
 	owner, err := pgxpool.New(ctx, ownerURL)
 	if err != nil {
-		return "", err
+		return si, err
 	}
 	defer owner.Close()
 	t, err := tenant.CreateTenant(ctx, owner, tenant.NewTenant{
 		Name: "Salesbench", Plan: tenant.PlanEnterprise, SeatLimit: 10, ExpiresAt: time.Now().AddDate(1, 0, 0),
 	})
 	if err != nil {
-		return "", err
+		return si, err
 	}
 	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 2)
 	if err != nil {
-		return "", err
+		return si, err
 	}
 	defer db.Close()
 	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db, nil)
 	if err != nil {
-		return "", err
+		return si, err
 	}
-	e, err := srv.Tenant.Bootstrap().CreateEmployee(ctx, t.ID, tenant.NewEmployee{
-		Name: "Bench Admin", Role: authn.RoleAdmin,
-	})
-	if err != nil {
-		return "", err
+	si.tenantID = t.ID
+	for _, role := range []authn.Role{authn.RoleAdmin, authn.RoleSales} {
+		e, err := srv.Tenant.Bootstrap().CreateEmployee(ctx, t.ID, tenant.NewEmployee{Name: "Bench " + string(role), Role: role})
+		if err != nil {
+			return si, err
+		}
+		pair, err := srv.Auth.IssueSession(ctx, t.ID, e.ID, "salesbench")
+		if err != nil {
+			return si, err
+		}
+		if role == authn.RoleAdmin {
+			si.adminToken = pair.AccessToken
+			continue
+		}
+		si.salesID, si.salesToken = e.ID, pair.AccessToken
+		sh, err := srv.Shares.ShareCard(ctx, authn.Principal{TenantID: t.ID, EmployeeID: e.ID, Role: role}, share.ChannelChat)
+		if err != nil {
+			return si, err
+		}
+		si.shareToken = sh.Token
 	}
-	pair, err := srv.Auth.IssueSession(ctx, t.ID, e.ID, "salesbench")
-	if err != nil {
-		return "", err
-	}
-	return pair.AccessToken, nil
+	return si, nil
 }

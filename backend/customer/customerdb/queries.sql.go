@@ -64,6 +64,30 @@ func (q *Queries) AddIdentity(ctx context.Context, arg AddIdentityParams) error 
 	return err
 }
 
+const allEmployees = `-- name: AllEmployees :many
+SELECT id FROM employees WHERE tenant_id = $1
+`
+
+func (q *Queries) AllEmployees(ctx context.Context, tenantID uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, allEmployees, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const customerByIdentity = `-- name: CustomerByIdentity :one
 SELECT ci.customer_id FROM customer_identities ci
 WHERE ci.tenant_id = $1 AND ci.kind = $2 AND ci.value = $3
@@ -302,24 +326,28 @@ func (q *Queries) Interests(ctx context.Context, arg InterestsParams) ([]Interes
 }
 
 const listByIntent = `-- name: ListByIntent :many
-SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
-WHERE c.tenant_id = $1 AND c.merged_into IS NULL
-  AND ($2::bool OR c.owner_id = ANY ($3::uuid[]))
-  AND ($4::text IS NULL OR c.tags @> ARRAY[$4::text])
-  AND ($5::text IS NULL OR c.stage = $5::text)
-  AND ($6::text IS NULL OR c.source_channel = $6::text)
-  AND ($7::uuid IS NULL OR EXISTS (
-        SELECT 1 FROM events e WHERE e.tenant_id = $1 AND e.kind = 'material_view'
-          AND e.material_id = $7::uuid AND e.customer_id = c.id))
-  AND (NOT $8::bool OR (c.intent_score, c.id) < ($9::int, $10::uuid))
-ORDER BY c.intent_score DESC, c.id DESC
-LIMIT $11
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+FROM unnest($1::uuid[]) AS o (owner)
+CROSS JOIN LATERAL (
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  WHERE c.tenant_id = $2 AND c.owner_id = o.owner AND c.merged_into IS NULL
+    AND ($3::text IS NULL OR c.tags @> ARRAY[$3::text])
+    AND ($4::text IS NULL OR c.stage = $4::text)
+    AND ($5::text IS NULL OR c.source_channel = $5::text)
+    AND ($6::uuid IS NULL OR EXISTS (
+          SELECT 1 FROM events e WHERE e.tenant_id = $2 AND e.kind = 'material_view'
+            AND e.material_id = $6::uuid AND e.customer_id = c.id))
+    AND (NOT $7::bool OR (c.intent_score, c.id) < ($8::int, $9::uuid))
+  ORDER BY c.intent_score DESC, c.id DESC
+  LIMIT $10
+) AS x
+ORDER BY x.intent_score DESC, x.id DESC
+LIMIT $10
 `
 
 type ListByIntentParams struct {
-	TenantID   uuid.UUID
-	AllOwners  bool
 	OwnerIds   []uuid.UUID
+	TenantID   uuid.UUID
 	Tag        *string
 	Stage      *string
 	Channel    *string
@@ -354,9 +382,8 @@ type ListByIntentRow struct {
 
 func (q *Queries) ListByIntent(ctx context.Context, arg ListByIntentParams) ([]ListByIntentRow, error) {
 	rows, err := q.db.Query(ctx, listByIntent,
-		arg.TenantID,
-		arg.AllOwners,
 		arg.OwnerIds,
+		arg.TenantID,
 		arg.Tag,
 		arg.Stage,
 		arg.Channel,
@@ -406,24 +433,28 @@ func (q *Queries) ListByIntent(ctx context.Context, arg ListByIntentParams) ([]L
 
 const listByLastActive = `-- name: ListByLastActive :many
 
-SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
-WHERE c.tenant_id = $1 AND c.merged_into IS NULL
-  AND ($2::bool OR c.owner_id = ANY ($3::uuid[]))
-  AND ($4::text IS NULL OR c.tags @> ARRAY[$4::text])
-  AND ($5::text IS NULL OR c.stage = $5::text)
-  AND ($6::text IS NULL OR c.source_channel = $6::text)
-  AND ($7::uuid IS NULL OR EXISTS (
-        SELECT 1 FROM events e WHERE e.tenant_id = $1 AND e.kind = 'material_view'
-          AND e.material_id = $7::uuid AND e.customer_id = c.id))
-  AND (NOT $8::bool OR (c.last_active_at, c.id) < ($9::timestamptz, $10::uuid))
-ORDER BY c.last_active_at DESC, c.id DESC
-LIMIT $11
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+FROM unnest($1::uuid[]) AS o (owner)
+CROSS JOIN LATERAL (
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  WHERE c.tenant_id = $2 AND c.owner_id = o.owner AND c.merged_into IS NULL
+    AND ($3::text IS NULL OR c.tags @> ARRAY[$3::text])
+    AND ($4::text IS NULL OR c.stage = $4::text)
+    AND ($5::text IS NULL OR c.source_channel = $5::text)
+    AND ($6::uuid IS NULL OR EXISTS (
+          SELECT 1 FROM events e WHERE e.tenant_id = $2 AND e.kind = 'material_view'
+            AND e.material_id = $6::uuid AND e.customer_id = c.id))
+    AND (NOT $7::bool OR (c.last_active_at, c.id) < ($8::timestamptz, $9::uuid))
+  ORDER BY c.last_active_at DESC, c.id DESC
+  LIMIT $10
+) AS x
+ORDER BY x.last_active_at DESC, x.id DESC
+LIMIT $10
 `
 
 type ListByLastActiveParams struct {
-	TenantID   uuid.UUID
-	AllOwners  bool
 	OwnerIds   []uuid.UUID
+	TenantID   uuid.UUID
 	Tag        *string
 	Stage      *string
 	Channel    *string
@@ -457,12 +488,14 @@ type ListByLastActiveRow struct {
 }
 
 // Customers and what they did. Run inside tenant transactions.
-// The three list queries differ only in their order (each one an index scan); keyset paging.
+// The three list queries differ only in their order. Each takes the owners whose customers the caller
+// may see and, per owner, walks that owner's index in order (a top-N per owner), then merges: a plan
+// that stays an index scan whether the caller is a salesperson (one owner), a manager (a team) or an
+// admin (everyone). Keyset paging.
 func (q *Queries) ListByLastActive(ctx context.Context, arg ListByLastActiveParams) ([]ListByLastActiveRow, error) {
 	rows, err := q.db.Query(ctx, listByLastActive,
-		arg.TenantID,
-		arg.AllOwners,
 		arg.OwnerIds,
+		arg.TenantID,
 		arg.Tag,
 		arg.Stage,
 		arg.Channel,
@@ -511,24 +544,28 @@ func (q *Queries) ListByLastActive(ctx context.Context, arg ListByLastActivePara
 }
 
 const listByNewest = `-- name: ListByNewest :many
-SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
-WHERE c.tenant_id = $1 AND c.merged_into IS NULL
-  AND ($2::bool OR c.owner_id = ANY ($3::uuid[]))
-  AND ($4::text IS NULL OR c.tags @> ARRAY[$4::text])
-  AND ($5::text IS NULL OR c.stage = $5::text)
-  AND ($6::text IS NULL OR c.source_channel = $6::text)
-  AND ($7::uuid IS NULL OR EXISTS (
-        SELECT 1 FROM events e WHERE e.tenant_id = $1 AND e.kind = 'material_view'
-          AND e.material_id = $7::uuid AND e.customer_id = c.id))
-  AND (NOT $8::bool OR (c.created_at, c.id) < ($9::timestamptz, $10::uuid))
-ORDER BY c.created_at DESC, c.id DESC
-LIMIT $11
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+FROM unnest($1::uuid[]) AS o (owner)
+CROSS JOIN LATERAL (
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  WHERE c.tenant_id = $2 AND c.owner_id = o.owner AND c.merged_into IS NULL
+    AND ($3::text IS NULL OR c.tags @> ARRAY[$3::text])
+    AND ($4::text IS NULL OR c.stage = $4::text)
+    AND ($5::text IS NULL OR c.source_channel = $5::text)
+    AND ($6::uuid IS NULL OR EXISTS (
+          SELECT 1 FROM events e WHERE e.tenant_id = $2 AND e.kind = 'material_view'
+            AND e.material_id = $6::uuid AND e.customer_id = c.id))
+    AND (NOT $7::bool OR (c.created_at, c.id) < ($8::timestamptz, $9::uuid))
+  ORDER BY c.created_at DESC, c.id DESC
+  LIMIT $10
+) AS x
+ORDER BY x.created_at DESC, x.id DESC
+LIMIT $10
 `
 
 type ListByNewestParams struct {
-	TenantID   uuid.UUID
-	AllOwners  bool
 	OwnerIds   []uuid.UUID
+	TenantID   uuid.UUID
 	Tag        *string
 	Stage      *string
 	Channel    *string
@@ -563,9 +600,8 @@ type ListByNewestRow struct {
 
 func (q *Queries) ListByNewest(ctx context.Context, arg ListByNewestParams) ([]ListByNewestRow, error) {
 	rows, err := q.db.Query(ctx, listByNewest,
-		arg.TenantID,
-		arg.AllOwners,
 		arg.OwnerIds,
+		arg.TenantID,
 		arg.Tag,
 		arg.Stage,
 		arg.Channel,

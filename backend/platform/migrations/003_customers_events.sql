@@ -77,6 +77,8 @@ CREATE TABLE events (
   PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX events_timeline_idx ON events (tenant_id, customer_id, occurred_at DESC, id) WHERE kind <> 'dwell';
+-- Heartbeats by the view they extend: a view's dwell is recomputed from them on every batch.
+CREATE INDEX events_view_idx ON events (tenant_id, view_id) WHERE kind = 'dwell';
 CREATE INDEX events_material_idx ON events (tenant_id, material_id, customer_id) WHERE kind = 'material_view';
 ALTER TABLE events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON events
