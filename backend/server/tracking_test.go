@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -193,6 +194,12 @@ func TestBeaconEndpointStoresTextPlainJSONWithCORS(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	resp, err = e.HTTP1.Post(e.URL+"/t", "text/plain", strings.NewReader(`{"events":[{"eventId":"nope","kind":"EVENT_KIND_CARD_VIEW","shareToken":"`+token+`","visitorId":"visitor-beacon"}]}`))
+	require.NoError(t, err)
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Contains(t, string(msg), "events[0].event_id")
 	resp, err = e.HTTP1.Post(e.URL+"/t", "text/plain", bytes.NewReader(bytes.Repeat([]byte(" "), 70<<10)))
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -18,12 +18,13 @@ import (
 // committer is the group commit: requests queue up, and each of a few workers takes whatever is waiting
 // (up to max events) into one transaction, then answers every request in it once it has committed.
 type committer struct {
-	db   *platform.DB
-	log  *slog.Logger
-	max  int
-	in   chan *request
-	stop chan struct{}
-	wg   sync.WaitGroup
+	db     *platform.DB
+	log    *slog.Logger
+	max    int
+	linger time.Duration
+	in     chan *request
+	stop   chan struct{}
+	wg     sync.WaitGroup
 }
 
 type request struct {
@@ -36,8 +37,8 @@ type outcome struct {
 	err error
 }
 
-func newCommitter(db *platform.DB, log *slog.Logger, max, workers int) *committer {
-	c := &committer{db: db, log: log, max: max, in: make(chan *request, 4096), stop: make(chan struct{})}
+func newCommitter(db *platform.DB, log *slog.Logger, max, workers int, linger time.Duration) *committer {
+	c := &committer{db: db, log: log, max: max, linger: linger, in: make(chan *request, 4096), stop: make(chan struct{})}
 	for range workers {
 		c.wg.Go(c.work)
 	}
@@ -87,16 +88,20 @@ func (c *committer) work() {
 			}
 		}
 		batch, n := []*request{first}, len(first.events)
+		// Linger a moment for more: a transaction costs the database about as much for a few events as for
+		// a few hundred, and single-event beacons arrive one by one.
+		linger := time.NewTimer(c.linger)
 	fill:
 		for n < c.max {
 			select {
 			case r := <-c.in:
 				batch = append(batch, r)
 				n += len(r.events)
-			default:
+			case <-linger.C:
 				break fill
 			}
 		}
+		linger.Stop()
 		c.commitAll(batch)
 	}
 }
@@ -303,12 +308,8 @@ func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID,
 		}
 	}
 	out := make(map[string]uuid.UUID, len(visitors))
-	rows, err := q.VisitorCustomers(ctx, trackingdb.VisitorCustomersParams{TenantID: tenantID, Visitors: visitors})
-	if err != nil {
+	if err := known(ctx, q, tenantID, visitors, out); err != nil {
 		return nil, err
-	}
-	for _, r := range rows {
-		out[r.Value] = r.CustomerID
 	}
 	var missing []string
 	var newIDs []uuid.UUID
@@ -342,13 +343,38 @@ func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID,
 	}
 	if len(claimed) < len(missing) {
 		// Another batch claimed some of these visitors first: use its customers.
-		rows, err := q.VisitorCustomers(ctx, trackingdb.VisitorCustomersParams{TenantID: tenantID, Visitors: missing})
-		if err != nil {
+		if err := known(ctx, q, tenantID, missing, out); err != nil {
 			return nil, err
-		}
-		for _, r := range rows {
-			out[r.Value] = r.CustomerID
 		}
 	}
 	return out, nil
+}
+
+// known adds the customers of already known visitors to out, locking them and following merges.
+func known(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, visitors []string, out map[string]uuid.UUID) error {
+	rows, err := q.VisitorCustomers(ctx, trackingdb.VisitorCustomersParams{TenantID: tenantID, Visitors: visitors})
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.CustomerID
+	}
+	locked, err := q.LockCustomers(ctx, trackingdb.LockCustomersParams{TenantID: tenantID, Ids: ids})
+	if err != nil {
+		return err
+	}
+	into := make(map[uuid.UUID]uuid.UUID, len(locked))
+	for _, l := range locked {
+		into[l.ID] = l.ID
+		if l.MergedInto.Valid {
+			into[l.ID] = l.MergedInto.UUID
+		}
+	}
+	for _, r := range rows {
+		if id, ok := into[r.CustomerID]; ok {
+			out[r.Value] = id
+		}
+	}
+	return nil
 }

@@ -2,13 +2,18 @@
 -- (Each takes parallel arrays, one element per row.)
 
 -- name: VisitorCustomers :many
--- Locks the customers (shared) so that a sign-in merging one of them waits for this batch, or this batch
--- for the merge, and then follows it: events never land on a customer merged away.
-SELECT ci.value, coalesce(c.merged_into, c.id)::uuid AS customer_id
-FROM customer_identities ci JOIN customers c ON c.tenant_id = ci.tenant_id AND c.id = ci.customer_id
-WHERE ci.tenant_id = @tenant_id AND ci.kind = 'visitor' AND ci.value = ANY (@visitors::text[])
-ORDER BY c.id
-FOR SHARE OF c;
+SELECT value, customer_id FROM customer_identities
+WHERE tenant_id = @tenant_id AND kind = 'visitor' AND value = ANY (@visitors::text[]);
+
+-- name: LockCustomers :many
+-- Locks the batch's customers, in id order, for the aggregates it adds: concurrent batches touching the
+-- same customer queue up instead of deadlocking, and a sign-in merging one of them waits for this batch
+-- (or this batch for the merge, and then follows merged_into): events never land on a customer merged
+-- away. (Two steps, identities then customers, so that both are primary-key lookups.)
+SELECT id, merged_into FROM customers
+WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[])
+ORDER BY id
+FOR UPDATE;
 
 -- name: ClaimVisitors :many
 -- Claims identities for new visitors; a concurrent batch that claimed one first wins (its row is returned
@@ -38,6 +43,7 @@ RETURNING id;
 WITH old AS (
   SELECT e.id, e.dwell_ms FROM events e
   WHERE e.tenant_id = @tenant_id AND e.id = ANY (@ids::uuid[]) AND e.kind IN ('card_view', 'material_view')
+    AND EXISTS (SELECT 1 FROM events b WHERE b.tenant_id = @tenant_id AND b.kind = 'dwell' AND b.view_id = e.id)
   FOR UPDATE
 ), sums AS (
   SELECT h.view_id, sum(h.dwell_ms)::bigint AS total FROM events h

@@ -98,6 +98,8 @@ type Config struct {
 	MaxEventsPerCommit int
 	// Committers is how many transactions may be in flight at once: while one commits, the next fills.
 	Committers int
+	// Linger is how long a committer waits for more requests after the first before it commits.
+	Linger time.Duration
 }
 
 // NewService builds the service and starts its committers; Close stops them.
@@ -108,8 +110,11 @@ func NewService(db *platform.DB, shares *share.Service, log *slog.Logger, cfg Co
 	if cfg.Committers <= 0 {
 		cfg.Committers = 2
 	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = 2 * time.Millisecond
+	}
 	s := &Service{shares: shares, cache: newShareCache(time.Minute), log: log, now: time.Now}
-	s.commit = newCommitter(db, log, cfg.MaxEventsPerCommit, cfg.Committers)
+	s.commit = newCommitter(db, log, cfg.MaxEventsPerCommit, cfg.Committers, cfg.Linger)
 	return s
 }
 

@@ -164,6 +164,8 @@ type bench struct {
 	// seed holds the ids of seeded data: a salesperson with many customers, one with a long timeline.
 	seed   seeded
 	logDir string
+	// ownerURL connects to the benchmark database as the table owner.
+	ownerURL string
 	// floorRPS is the no-op RPC's requests/s, once noop-rpc has run: the beacon scenario's yardstick.
 	floorRPS float64
 	// starts numbers salesd's log files in start order.
@@ -214,7 +216,7 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{opts: opts, env: env, token: si.adminToken, salesToken: si.salesToken, shareToken: si.shareToken, logDir: logDir}
+	b := &bench{opts: opts, env: env, ownerURL: ownerURL, token: si.adminToken, salesToken: si.salesToken, shareToken: si.shareToken, logDir: logDir}
 	if b.seed, err = seed(ctx, ownerURL, si); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
@@ -232,6 +234,17 @@ func dropDatabase(ctx context.Context, superURL string) error {
 		return fmt.Errorf("drop leftover database: %w", err)
 	}
 	return nil
+}
+
+// analyze refreshes the planner's statistics of the benchmark database.
+func (b *bench) analyze(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, b.ownerURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, "ANALYZE")
+	return err
 }
 
 // signedIn is what signIn made: the benchmark tenant, its admin and a salesperson with tokens, and a card

@@ -173,10 +173,52 @@ func (q *Queries) InsertEvents(ctx context.Context, arg InsertEventsParams) ([]u
 	return items, nil
 }
 
+const lockCustomers = `-- name: LockCustomers :many
+SELECT id, merged_into FROM customers
+WHERE tenant_id = $1 AND id = ANY ($2::uuid[])
+ORDER BY id
+FOR UPDATE
+`
+
+type LockCustomersParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+type LockCustomersRow struct {
+	ID         uuid.UUID
+	MergedInto uuid.NullUUID
+}
+
+// Locks the batch's customers, in id order, for the aggregates it adds: concurrent batches touching the
+// same customer queue up instead of deadlocking, and a sign-in merging one of them waits for this batch
+// (or this batch for the merge, and then follows merged_into): events never land on a customer merged
+// away. (Two steps, identities then customers, so that both are primary-key lookups.)
+func (q *Queries) LockCustomers(ctx context.Context, arg LockCustomersParams) ([]LockCustomersRow, error) {
+	rows, err := q.db.Query(ctx, lockCustomers, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LockCustomersRow
+	for rows.Next() {
+		var i LockCustomersRow
+		if err := rows.Scan(&i.ID, &i.MergedInto); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const recomputeViewDwell = `-- name: RecomputeViewDwell :many
 WITH old AS (
   SELECT e.id, e.dwell_ms FROM events e
   WHERE e.tenant_id = $1 AND e.id = ANY ($2::uuid[]) AND e.kind IN ('card_view', 'material_view')
+    AND EXISTS (SELECT 1 FROM events b WHERE b.tenant_id = $1 AND b.kind = 'dwell' AND b.view_id = e.id)
   FOR UPDATE
 ), sums AS (
   SELECT h.view_id, sum(h.dwell_ms)::bigint AS total FROM events h
@@ -229,11 +271,8 @@ func (q *Queries) RecomputeViewDwell(ctx context.Context, arg RecomputeViewDwell
 
 const visitorCustomers = `-- name: VisitorCustomers :many
 
-SELECT ci.value, coalesce(c.merged_into, c.id)::uuid AS customer_id
-FROM customer_identities ci JOIN customers c ON c.tenant_id = ci.tenant_id AND c.id = ci.customer_id
-WHERE ci.tenant_id = $1 AND ci.kind = 'visitor' AND ci.value = ANY ($2::text[])
-ORDER BY c.id
-FOR SHARE OF c
+SELECT value, customer_id FROM customer_identities
+WHERE tenant_id = $1 AND kind = 'visitor' AND value = ANY ($2::text[])
 `
 
 type VisitorCustomersParams struct {
@@ -248,8 +287,6 @@ type VisitorCustomersRow struct {
 
 // Tracking ingest: set-based statements over one batch of one tenant, run inside a tenant transaction.
 // (Each takes parallel arrays, one element per row.)
-// Locks the customers (shared) so that a sign-in merging one of them waits for this batch, or this batch
-// for the merge, and then follows it: events never land on a customer merged away.
 func (q *Queries) VisitorCustomers(ctx context.Context, arg VisitorCustomersParams) ([]VisitorCustomersRow, error) {
 	rows, err := q.db.Query(ctx, visitorCustomers, arg.TenantID, arg.Visitors)
 	if err != nil {

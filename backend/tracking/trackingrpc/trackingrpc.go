@@ -6,11 +6,11 @@ package trackingrpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
 
-	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -38,17 +38,12 @@ type Handler struct {
 	visitors *ratelimit.Limiter
 	perIP    *ratelimit.Limiter
 	origins  []string
-	validate protovalidate.Validator
 }
 
 // New builds the handler. visitors limits requests per visitor id; perIP limits beacons per address (the
 // RPC is limited per address by the server's interceptor); origins are the H5 origins allowed by CORS.
 func New(svc *tracking.Service, visitors, perIP *ratelimit.Limiter, origins []string) (*Handler, error) {
-	v, err := protovalidate.New()
-	if err != nil {
-		return nil, err
-	}
-	return &Handler{svc: svc, visitors: visitors, perIP: perIP, origins: origins, validate: v}, nil
+	return &Handler{svc: svc, visitors: visitors, perIP: perIP, origins: origins}, nil
 }
 
 var _ salesappv1connect.TrackingServiceHandler = (*Handler)(nil)
@@ -68,15 +63,22 @@ func (h *Handler) track(ctx context.Context, msg *salesappv1.TrackRequest) (trac
 	events := make([]tracking.Event, len(msg.GetEvents()))
 	var visitors []string
 	for i, e := range msg.GetEvents() {
+		// The beacon path skips protovalidate (tracking checks every field itself), so ids are parsed here.
+		id, err := uuid.Parse(e.GetEventId())
+		if err != nil {
+			return tracking.Result{}, platform.Invalid(fmt.Sprintf("events[%d].event_id", i), "must be a UUID")
+		}
 		ev := tracking.Event{
-			ID: uuid.MustParse(e.GetEventId()), Kind: kindFromProto(e.GetKind()), ShareToken: e.GetShareToken(),
+			ID: id, Kind: kindFromProto(e.GetKind()), ShareToken: e.GetShareToken(),
 			VisitorID: e.GetVisitorId(), DwellMs: int(e.GetDwellMs()), Value: int(e.GetValue()), Phone: e.GetPhone(),
 		}
 		if e.GetOccurredAt() != nil {
 			ev.OccurredAt = e.GetOccurredAt().AsTime()
 		}
 		if v := e.GetViewId(); v != "" {
-			ev.ViewID = uuid.MustParse(v)
+			if ev.ViewID, err = uuid.Parse(v); err != nil {
+				return tracking.Result{}, platform.Invalid(fmt.Sprintf("events[%d].view_id", i), "must be a UUID")
+			}
 		}
 		events[i] = ev
 		if !slices.Contains(visitors, ev.VisitorID) {
@@ -137,10 +139,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var msg salesappv1.TrackRequest
 	if err := protojson.Unmarshal(body, &msg); err != nil {
 		http.Error(w, "not a TrackRequest in JSON", http.StatusBadRequest)
-		return
-	}
-	if err := h.validate.Validate(&msg); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	if _, err := h.track(r.Context(), &msg); err != nil {
