@@ -111,7 +111,7 @@ func NewService(db *platform.DB, shares *share.Service, log *slog.Logger, cfg Co
 		cfg.Committers = 2
 	}
 	if cfg.Linger <= 0 {
-		cfg.Linger = 2 * time.Millisecond
+		cfg.Linger = time.Millisecond
 	}
 	s := &Service{shares: shares, cache: newShareCache(time.Minute), log: log, now: time.Now}
 	s.commit = newCommitter(db, log, cfg.MaxEventsPerCommit, cfg.Committers, cfg.Linger)

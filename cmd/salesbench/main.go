@@ -236,14 +236,14 @@ func dropDatabase(ctx context.Context, superURL string) error {
 	return nil
 }
 
-// analyze refreshes the planner's statistics of the benchmark database.
+// analyze vacuums the benchmark database and refreshes the planner's statistics.
 func (b *bench) analyze(ctx context.Context) error {
 	conn, err := pgx.Connect(ctx, b.ownerURL)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, "ANALYZE")
+	_, err = conn.Exec(ctx, "VACUUM ANALYZE")
 	return err
 }
 
