@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +43,10 @@ type Filter struct {
 	Sort                Sort
 	Tag, Stage, Channel string
 	MaterialID, OwnerID uuid.UUID
-	PageSize            int
-	PageToken           string
+	// Unassigned lists the pool instead (admins and managers).
+	Unassigned bool
+	PageSize   int
+	PageToken  string
 }
 
 // Service holds the customer rules.
@@ -54,36 +57,41 @@ type Service struct {
 // NewService builds the service.
 func NewService(db *platform.DB) *Service { return &Service{db: db} }
 
-// scope says whose customers the caller may see: all (admins), a team's (managers), their own.
-func scope(ctx context.Context, q *customerdb.Queries, p authn.Principal) (all bool, owners []uuid.UUID, err error) {
+// view is whose customers a caller may see: everyone's (admins), their team's and their own (managers),
+// their own (salespeople); admins and managers also see the pool of customers nobody owns yet.
+type view struct {
+	all, pool bool
+	owners    []uuid.UUID
+}
+
+func scope(ctx context.Context, q *customerdb.Queries, p authn.Principal) (view, error) {
 	switch p.Role {
 	case authn.RoleAdmin:
-		return true, nil, nil
+		return view{all: true, pool: true}, nil
 	case authn.RoleManager:
-		owners = []uuid.UUID{p.EmployeeID}
+		v := view{pool: true, owners: []uuid.UUID{p.EmployeeID}}
 		if p.TeamID != uuid.Nil {
 			members, err := q.TeamMembers(ctx, customerdb.TeamMembersParams{TenantID: p.TenantID, TeamID: uuid.NullUUID{UUID: p.TeamID, Valid: true}})
 			if err != nil {
-				return false, nil, err
+				return view{}, err
 			}
-			owners = append(owners, members...)
+			v.owners = append(v.owners, members...)
 		}
-		return false, owners, nil
+		return v, nil
 	default:
-		return false, []uuid.UUID{p.EmployeeID}, nil
+		return view{owners: []uuid.UUID{p.EmployeeID}}, nil
 	}
 }
 
-func visible(all bool, owners []uuid.UUID, owner uuid.NullUUID) bool {
-	if all {
+// may reports whether the caller may see a customer of this owner (none: the pool).
+func (v view) may(owner uuid.NullUUID) bool {
+	switch {
+	case !owner.Valid:
+		return v.pool
+	case v.all:
 		return true
 	}
-	for _, o := range owners {
-		if owner.Valid && owner.UUID == o {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(v.owners, owner.UUID)
 }
 
 // List pages through the customers the caller may see.
@@ -110,17 +118,29 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]Cust
 			return err
 		}
 		q := customerdb.New(tx)
-		all, owners, err := scope(ctx, q, p)
+		v, err := scope(ctx, q, p)
 		if err != nil {
 			return err
 		}
+		if f.Unassigned {
+			if !v.pool {
+				return platform.PermissionDenied("only admins and managers see the pool of unassigned customers")
+			}
+			rows, err := q.ListUnassigned(ctx, customerdb.ListUnassignedParams{TenantID: p.TenantID, HasCursor: f.PageToken != "",
+				AfterTime: cur.at, AfterID: cur.id, MaxRows: int32(size + 1)})
+			for _, r := range rows {
+				out = append(out, Customer(r))
+			}
+			return err
+		}
+		owners := v.owners
 		switch {
 		case f.OwnerID != uuid.Nil:
-			if !visible(all, owners, uuid.NullUUID{UUID: f.OwnerID, Valid: true}) {
+			if !v.may(uuid.NullUUID{UUID: f.OwnerID, Valid: true}) {
 				return platform.PermissionDenied("you may not see this salesperson's customers")
 			}
 			owners = []uuid.UUID{f.OwnerID}
-		case all:
+		case v.all:
 			if owners, err = q.AllEmployees(ctx, p.TenantID); err != nil {
 				return err
 			}
@@ -185,11 +205,11 @@ func load(ctx context.Context, q *customerdb.Queries, p authn.Principal, id uuid
 	if err != nil {
 		return Customer{}, err
 	}
-	all, owners, err := scope(ctx, q, p)
+	v, err := scope(ctx, q, p)
 	if err != nil {
 		return Customer{}, err
 	}
-	if !visible(all, owners, row.OwnerID) {
+	if !v.may(row.OwnerID) {
 		return Customer{}, errNotFound
 	}
 	return Customer(row), nil
@@ -516,4 +536,35 @@ func decodeCursor(tok string, sort Sort) (cursor, error) {
 		c.at = time.UnixMicro(n)
 	}
 	return c, nil
+}
+
+// Assign gives a customer to a salesperson. Admins assign anyone's (or the pool's) customers to any active
+// employee; managers assign customers they may see to active members of their team (or themselves).
+func (s *Service) Assign(ctx context.Context, p authn.Principal, id, ownerID uuid.UUID) (Customer, error) {
+	if p.Role != authn.RoleAdmin && p.Role != authn.RoleManager {
+		return Customer{}, platform.PermissionDenied("only admins and managers assign customers")
+	}
+	var out Customer
+	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		q := customerdb.New(tx)
+		if _, err := load(ctx, q, p, id); err != nil {
+			return err
+		}
+		emp, err := q.EmployeeForAssignment(ctx, customerdb.EmployeeForAssignmentParams{TenantID: p.TenantID, ID: ownerID})
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && emp.Status != "active") {
+			return platform.Invalid("owner_id", "no active employee with this id")
+		}
+		if err != nil {
+			return err
+		}
+		if p.Role == authn.RoleManager && ownerID != p.EmployeeID && (p.TeamID == uuid.Nil || !emp.TeamID.Valid || emp.TeamID.UUID != p.TeamID) {
+			return platform.PermissionDenied("a manager assigns customers within their own team")
+		}
+		if err := q.AssignCustomer(ctx, customerdb.AssignCustomerParams{TenantID: p.TenantID, ID: id, OwnerID: ownerID}); err != nil {
+			return err
+		}
+		out, err = load(ctx, q, p, id)
+		return err
+	})
+	return out, err
 }

@@ -75,7 +75,14 @@ func (s *Service) Identify(ctx context.Context, tenantID uuid.UUID, visitorID st
 			out = visitorCustomer
 		default:
 			out = uuid.Must(uuid.NewV7())
-			err := q.NewCustomer(ctx, customerdb.NewCustomerParams{ID: out, TenantID: tenantID,
+			rule, err := q.OwnerRule(ctx, tenantID)
+			if err != nil {
+				return err
+			}
+			if rule == "pool" {
+				src.OwnerID = uuid.Nil
+			}
+			err = q.NewCustomer(ctx, customerdb.NewCustomerParams{ID: out, TenantID: tenantID,
 				OwnerID:       uuid.NullUUID{UUID: src.OwnerID, Valid: src.OwnerID != uuid.Nil},
 				SourceChannel: src.Channel, SourceShareID: uuid.NullUUID{UUID: src.ShareID, Valid: src.ShareID != uuid.Nil}})
 			if err != nil {

@@ -166,3 +166,21 @@ WHERE k.tenant_id = @tenant_id AND k.id = @into_id AND f.tenant_id = @tenant_id 
 
 -- name: MarkMerged :exec
 UPDATE customers SET merged_into = @into_id::uuid, updated_at = now() WHERE tenant_id = @tenant_id AND id = @from_id;
+
+-- name: OwnerRule :one
+SELECT customer_owner_rule FROM tenants WHERE id = @tenant_id;
+
+-- name: ListUnassigned :many
+-- The tenant's pool: customers nobody owns yet, most recently active first.
+SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at
+FROM customers c
+WHERE c.tenant_id = @tenant_id AND c.owner_id IS NULL AND c.merged_into IS NULL
+  AND (NOT @has_cursor::bool OR (c.last_active_at, c.id) < (@after_time::timestamptz, @after_id::uuid))
+ORDER BY c.last_active_at DESC, c.id DESC
+LIMIT @max_rows;
+
+-- name: EmployeeForAssignment :one
+SELECT team_id, status FROM employees WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: AssignCustomer :exec
+UPDATE customers SET owner_id = @owner_id::uuid, updated_at = now() WHERE tenant_id = @tenant_id AND id = @id;

@@ -193,3 +193,51 @@ func TestProfileTimelineNotesAndSorting(t *testing.T) {
 		require.Len(t, seen, 5, sort.String())
 	}
 }
+
+func TestPoolRuleLeavesNewCustomersForManagersToAssign(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	a, sales, token, _ := sharedMaterial(t, e)
+	team := e.NewTeam(t, a.ID, "East")
+	mgr := e.NewPerson(t, a.ID, authn.RoleManager, team)
+	teamSales := e.NewPerson(t, a.ID, authn.RoleSales, team)
+
+	rule := "pool"
+	_, err := salesappv1connect.NewTenantServiceClient(e.HTTP, e.URL, servertest.As(sales.Token)).UpdateTenantSettings(ctx, connect.NewRequest(&salesappv1.UpdateTenantSettingsRequest{CustomerOwnerRule: &rule}))
+	requireCode(t, err, connect.CodePermissionDenied, "")
+	upd, err := salesappv1connect.NewTenantServiceClient(e.HTTP, e.URL, servertest.As(a.Admin.Token)).UpdateTenantSettings(ctx, connect.NewRequest(&salesappv1.UpdateTenantSettingsRequest{CustomerOwnerRule: &rule}))
+	require.NoError(t, err)
+	require.Equal(t, "pool", upd.Msg.Tenant.CustomerOwnerRule)
+
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-pool"))
+	mine, err := customers(e, sales.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{}))
+	require.NoError(t, err)
+	require.Empty(t, mine.Msg.Customers, "a pooled customer belongs to nobody yet")
+	_, err = customers(e, sales.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{Unassigned: true}))
+	requireCode(t, err, connect.CodePermissionDenied, "")
+	pool, err := customers(e, mgr.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{Unassigned: true}))
+	require.NoError(t, err)
+	require.Len(t, pool.Msg.Customers, 1)
+	id := pool.Msg.Customers[0].Id
+
+	// A manager assigns within their team, not outside it.
+	_, err = customers(e, mgr.Token).AssignCustomer(ctx, connect.NewRequest(&salesappv1.AssignCustomerRequest{CustomerId: id, OwnerId: sales.ID.String()}))
+	requireCode(t, err, connect.CodePermissionDenied, "team")
+	_, err = customers(e, sales.Token).AssignCustomer(ctx, connect.NewRequest(&salesappv1.AssignCustomerRequest{CustomerId: id, OwnerId: sales.ID.String()}))
+	requireCode(t, err, connect.CodePermissionDenied, "")
+	got, err := customers(e, mgr.Token).AssignCustomer(ctx, connect.NewRequest(&salesappv1.AssignCustomerRequest{CustomerId: id, OwnerId: teamSales.ID.String()}))
+	require.NoError(t, err)
+	require.Equal(t, teamSales.ID.String(), got.Msg.Customer.OwnerId)
+	theirs, err := customers(e, teamSales.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{}))
+	require.NoError(t, err)
+	require.Len(t, theirs.Msg.Customers, 1)
+	pool, err = customers(e, a.Admin.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{Unassigned: true}))
+	require.NoError(t, err)
+	require.Empty(t, pool.Msg.Customers)
+	// The admin may move it anywhere.
+	_, err = customers(e, a.Admin.Token).AssignCustomer(ctx, connect.NewRequest(&salesappv1.AssignCustomerRequest{CustomerId: id, OwnerId: sales.ID.String()}))
+	require.NoError(t, err)
+	_, err = customers(e, a.Admin.Token).AssignCustomer(ctx, connect.NewRequest(&salesappv1.AssignCustomerRequest{CustomerId: id, OwnerId: uuid.NewString()}))
+	requireCode(t, err, connect.CodeInvalidArgument, "owner_id")
+}

@@ -140,6 +140,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	mux.Handle(salesappv1connect.NewTeamServiceHandler(tenantHandler, opts))
 	mux.Handle(salesappv1connect.NewEmployeeServiceHandler(tenantHandler, opts))
 	mux.Handle(salesappv1connect.NewMeServiceHandler(tenantHandler, opts))
+	mux.Handle(salesappv1connect.NewTenantServiceHandler(tenantHandler, opts))
 	mux.Handle(salesappv1connect.NewAuthServiceHandler(authrpc.New(authSvc), opts))
 	mux.Handle(salesappv1connect.NewPingServiceHandler(diag.Handler{}, opts))
 	mux.Handle(salesappv1connect.NewMediaServiceHandler(uploadrpc.New(uploads), opts))
@@ -155,6 +156,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 		salesappv1connect.TeamServiceName,
 		salesappv1connect.EmployeeServiceName,
 		salesappv1connect.MeServiceName,
+		salesappv1connect.TenantServiceName,
 		salesappv1connect.AuthServiceName,
 		salesappv1connect.PingServiceName,
 		salesappv1connect.MediaServiceName,

@@ -2,7 +2,7 @@
 -- written out anyway where they let PostgreSQL use the (tenant_id, ...) indexes.
 
 -- name: GetTenant :one
-SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at,
+SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at, t.customer_owner_rule,
        (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id AND e.status = 'active')::int AS seats_used
 FROM tenants t
 WHERE t.id = @tenant_id;
@@ -86,3 +86,6 @@ SELECT count(*)::int FROM employees WHERE tenant_id = @tenant_id AND team_id = @
 
 -- name: DeleteTeam :execrows
 DELETE FROM teams WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: SetOwnerRule :exec
+UPDATE tenants SET customer_owner_rule = @rule, updated_at = now() WHERE id = @tenant_id;

@@ -55,6 +55,8 @@ type Tenant struct {
 	ExpiresAt time.Time
 	TimeZone  string
 	CreatedAt time.Time
+	// OwnerRule says who owns a customer a share brings in: "first_share" or "pool".
+	OwnerRule string
 }
 
 // Team groups employees.
@@ -155,6 +157,31 @@ func (s *Service) Me(ctx context.Context, p authn.Principal) (Employee, Tenant, 
 		return nil
 	})
 	return e, t, team, err
+}
+
+// UpdateSettings changes the tenant's settings that are given. Admin only.
+func (s *Service) UpdateSettings(ctx context.Context, p authn.Principal, ownerRule *string) (Tenant, error) {
+	if p.Role != authn.RoleAdmin {
+		return Tenant{}, platform.PermissionDenied("only an admin changes the enterprise's settings")
+	}
+	if ownerRule != nil && *ownerRule != "first_share" && *ownerRule != "pool" {
+		return Tenant{}, platform.Invalid("customer_owner_rule", "first_share or pool")
+	}
+	var t Tenant
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		if ownerRule != nil {
+			if err := q.SetOwnerRule(ctx, tenantdb.SetOwnerRuleParams{TenantID: p.TenantID, Rule: *ownerRule}); err != nil {
+				return err
+			}
+		}
+		row, err := q.GetTenant(ctx, p.TenantID)
+		if err != nil {
+			return notFound(err, "tenant")
+		}
+		t = tenantFromRow(row)
+		return nil
+	})
+	return t, err
 }
 
 // CreateEmployee adds an active employee if a seat is free. Admin only.
@@ -562,7 +589,7 @@ func employeeFromRow(r tenantdb.Employee) Employee {
 
 func tenantFromRow(r tenantdb.GetTenantRow) Tenant {
 	return Tenant{ID: r.ID, Name: r.Name, Plan: Plan(r.Plan), SeatLimit: int(r.SeatLimit), SeatsUsed: int(r.SeatsUsed),
-		ExpiresAt: r.ExpiresAt, TimeZone: r.TimeZone, CreatedAt: r.CreatedAt}
+		ExpiresAt: r.ExpiresAt, TimeZone: r.TimeZone, CreatedAt: r.CreatedAt, OwnerRule: r.CustomerOwnerRule}
 }
 
 func teamFromRow(r tenantdb.ListTeamsRow) Team {

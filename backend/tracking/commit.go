@@ -296,8 +296,8 @@ func storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []re
 }
 
 // customersOf maps each visitor of the batch to their customer, creating customers for new visitors. A new
-// customer belongs to the salesperson whose share brought them (the default rule of a tenant) and keeps
-// that share as their source.
+// customer belongs to the salesperson whose share brought them, or to nobody when the tenant's rule is
+// "pool", and keeps that share as their source.
 func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, events []resolved) (map[string]uuid.UUID, error) {
 	var visitors []string
 	first := map[string]resolved{}
@@ -326,12 +326,20 @@ func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID,
 	if err != nil {
 		return nil, err
 	}
+	rule, err := q.OwnerRule(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
 	ins := trackingdb.InsertCustomersParams{TenantID: tenantID}
 	for _, c := range claimed {
 		out[c.Value] = c.CustomerID
 		e := first[c.Value]
 		ins.Ids = append(ins.Ids, c.CustomerID)
-		ins.OwnerIds = append(ins.OwnerIds, e.share.EmployeeID)
+		owner := e.share.EmployeeID
+		if rule == "pool" {
+			owner = uuid.Nil // unassigned: the tenant's pool
+		}
+		ins.OwnerIds = append(ins.OwnerIds, owner)
 		ins.Channels = append(ins.Channels, string(e.share.Channel))
 		ins.ShareIds = append(ins.ShareIds, e.share.ID)
 		ins.SeenAt = append(ins.SeenAt, e.OccurredAt)

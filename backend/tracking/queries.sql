@@ -25,7 +25,7 @@ RETURNING value, customer_id;
 
 -- name: InsertCustomers :exec
 INSERT INTO customers (id, tenant_id, owner_id, source_channel, source_share_id, first_seen_at, last_active_at)
-SELECT c, @tenant_id, o, ch, s, t, t
+SELECT c, @tenant_id, nullif(o, '00000000-0000-0000-0000-000000000000'::uuid), ch, s, t, t
 FROM (SELECT unnest(@ids::uuid[]) AS c, unnest(@owner_ids::uuid[]) AS o, unnest(@channels::text[]) AS ch, unnest(@share_ids::uuid[]) AS s, unnest(@seen_at::timestamptz[]) AS t) AS x;
 
 -- name: InsertEvents :many
@@ -69,3 +69,6 @@ UPDATE customers c SET
                                  c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@views::int[]) AS views, unnest(@dwell::bigint[]) AS dwell, unnest(@forwards::int[]) AS forwards, unnest(@calls::int[]) AS calls, unnest(@wechats::int[]) AS wechats, unnest(@phones::text[]) AS phone, unnest(@active::timestamptz[]) AS active) AS x
 WHERE c.tenant_id = @tenant_id AND c.id = x.id;
+
+-- name: OwnerRule :one
+SELECT customer_owner_rule FROM tenants WHERE id = @tenant_id;

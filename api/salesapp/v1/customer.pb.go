@@ -712,6 +712,104 @@ func (x *TimelineItem) GetText() string {
 	return ""
 }
 
+// AssignCustomerRequest names the customer and the new owner.
+type AssignCustomerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CustomerId    string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	OwnerId       string                 `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignCustomerRequest) Reset() {
+	*x = AssignCustomerRequest{}
+	mi := &file_salesapp_v1_customer_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignCustomerRequest) ProtoMessage() {}
+
+func (x *AssignCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_customer_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignCustomerRequest.ProtoReflect.Descriptor instead.
+func (*AssignCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AssignCustomerRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *AssignCustomerRequest) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+// AssignCustomerResponse carries the customer after the change.
+type AssignCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Customer      *Customer              `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignCustomerResponse) Reset() {
+	*x = AssignCustomerResponse{}
+	mi := &file_salesapp_v1_customer_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignCustomerResponse) ProtoMessage() {}
+
+func (x *AssignCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_customer_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignCustomerResponse.ProtoReflect.Descriptor instead.
+func (*AssignCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AssignCustomerResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
 // ListCustomersRequest filters, sorts and pages.
 type ListCustomersRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -722,16 +820,18 @@ type ListCustomersRequest struct {
 	// Only customers who viewed this material.
 	MaterialId string `protobuf:"bytes,5,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
 	// Managers and admins: only this salesperson's customers.
-	OwnerId       string `protobuf:"bytes,6,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	PageSize      int32  `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	OwnerId   string `protobuf:"bytes,6,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	PageSize  int32  `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Admins and managers: the tenant's pool (customers nobody owns yet) instead, most recently active first.
+	Unassigned    bool `protobuf:"varint,9,opt,name=unassigned,proto3" json:"unassigned,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListCustomersRequest) Reset() {
 	*x = ListCustomersRequest{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[6]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +843,7 @@ func (x *ListCustomersRequest) String() string {
 func (*ListCustomersRequest) ProtoMessage() {}
 
 func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[6]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +856,7 @@ func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCustomersRequest.ProtoReflect.Descriptor instead.
 func (*ListCustomersRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{6}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListCustomersRequest) GetSort() CustomerSort {
@@ -815,6 +915,13 @@ func (x *ListCustomersRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListCustomersRequest) GetUnassigned() bool {
+	if x != nil {
+		return x.Unassigned
+	}
+	return false
+}
+
 // ListCustomersResponse is one page.
 type ListCustomersResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -826,7 +933,7 @@ type ListCustomersResponse struct {
 
 func (x *ListCustomersResponse) Reset() {
 	*x = ListCustomersResponse{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[7]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +945,7 @@ func (x *ListCustomersResponse) String() string {
 func (*ListCustomersResponse) ProtoMessage() {}
 
 func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[7]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +958,7 @@ func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCustomersResponse.ProtoReflect.Descriptor instead.
 func (*ListCustomersResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{7}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListCustomersResponse) GetCustomers() []*Customer {
@@ -878,7 +985,7 @@ type GetCustomerRequest struct {
 
 func (x *GetCustomerRequest) Reset() {
 	*x = GetCustomerRequest{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[8]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +997,7 @@ func (x *GetCustomerRequest) String() string {
 func (*GetCustomerRequest) ProtoMessage() {}
 
 func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[8]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1010,7 @@ func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{8}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetCustomerRequest) GetCustomerId() string {
@@ -923,7 +1030,7 @@ type GetCustomerResponse struct {
 
 func (x *GetCustomerResponse) Reset() {
 	*x = GetCustomerResponse{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[9]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +1042,7 @@ func (x *GetCustomerResponse) String() string {
 func (*GetCustomerResponse) ProtoMessage() {}
 
 func (x *GetCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[9]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1055,7 @@ func (x *GetCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerResponse.ProtoReflect.Descriptor instead.
 func (*GetCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetCustomerResponse) GetProfile() *CustomerProfile {
@@ -970,7 +1077,7 @@ type GetTimelineRequest struct {
 
 func (x *GetTimelineRequest) Reset() {
 	*x = GetTimelineRequest{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[10]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1089,7 @@ func (x *GetTimelineRequest) String() string {
 func (*GetTimelineRequest) ProtoMessage() {}
 
 func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[10]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1102,7 @@ func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineRequest.ProtoReflect.Descriptor instead.
 func (*GetTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetTimelineRequest) GetCustomerId() string {
@@ -1030,7 +1137,7 @@ type GetTimelineResponse struct {
 
 func (x *GetTimelineResponse) Reset() {
 	*x = GetTimelineResponse{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[11]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1149,7 @@ func (x *GetTimelineResponse) String() string {
 func (*GetTimelineResponse) ProtoMessage() {}
 
 func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[11]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1162,7 @@ func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineResponse.ProtoReflect.Descriptor instead.
 func (*GetTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetTimelineResponse) GetItems() []*TimelineItem {
@@ -1087,7 +1194,7 @@ type UpdateCustomerRequest struct {
 
 func (x *UpdateCustomerRequest) Reset() {
 	*x = UpdateCustomerRequest{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[12]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1099,7 +1206,7 @@ func (x *UpdateCustomerRequest) String() string {
 func (*UpdateCustomerRequest) ProtoMessage() {}
 
 func (x *UpdateCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[12]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1112,7 +1219,7 @@ func (x *UpdateCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCustomerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateCustomerRequest) GetCustomerId() string {
@@ -1160,7 +1267,7 @@ type TagList struct {
 
 func (x *TagList) Reset() {
 	*x = TagList{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[13]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1279,7 @@ func (x *TagList) String() string {
 func (*TagList) ProtoMessage() {}
 
 func (x *TagList) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[13]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1292,7 @@ func (x *TagList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagList.ProtoReflect.Descriptor instead.
 func (*TagList) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TagList) GetValues() []string {
@@ -1205,7 +1312,7 @@ type UpdateCustomerResponse struct {
 
 func (x *UpdateCustomerResponse) Reset() {
 	*x = UpdateCustomerResponse{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[14]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1324,7 @@ func (x *UpdateCustomerResponse) String() string {
 func (*UpdateCustomerResponse) ProtoMessage() {}
 
 func (x *UpdateCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[14]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1337,7 @@ func (x *UpdateCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCustomerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateCustomerResponse) GetCustomer() *Customer {
@@ -1255,7 +1362,7 @@ type AddNoteRequest struct {
 
 func (x *AddNoteRequest) Reset() {
 	*x = AddNoteRequest{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[15]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1374,7 @@ func (x *AddNoteRequest) String() string {
 func (*AddNoteRequest) ProtoMessage() {}
 
 func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[15]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1387,7 @@ func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddNoteRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AddNoteRequest) GetCustomerId() string {
@@ -1321,7 +1428,7 @@ type AddNoteResponse struct {
 
 func (x *AddNoteResponse) Reset() {
 	*x = AddNoteResponse{}
-	mi := &file_salesapp_v1_customer_proto_msgTypes[16]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1440,7 @@ func (x *AddNoteResponse) String() string {
 func (*AddNoteResponse) ProtoMessage() {}
 
 func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_customer_proto_msgTypes[16]
+	mi := &file_salesapp_v1_customer_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1453,7 @@ func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddNoteResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_customer_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AddNoteResponse) GetNote() *Note {
@@ -1419,7 +1526,13 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"\x0eforward_opened\x18\b \x01(\x05R\rforwardOpened\x12!\n" +
 	"\fforward_read\x18\t \x01(\x05R\vforwardRead\x12\x12\n" +
 	"\x04text\x18\n" +
-	" \x01(\tR\x04text\"\xfd\x02\n" +
+	" \x01(\tR\x04text\"g\n" +
+	"\x15AssignCustomerRequest\x12)\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"customerId\x12#\n" +
+	"\bowner_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aownerId\"K\n" +
+	"\x16AssignCustomerResponse\x121\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.salesapp.v1.CustomerR\bcustomer\"\x9d\x03\n" +
 	"\x14ListCustomersRequest\x127\n" +
 	"\x04sort\x18\x01 \x01(\x0e2\x19.salesapp.v1.CustomerSortB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04sort\x12\x19\n" +
 	"\x03tag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\x03tag\x12:\n" +
@@ -1430,7 +1543,10 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"\bowner_id\x18\x06 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\aownerId\x12&\n" +
 	"\tpage_size\x18\a \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\tpageToken\"t\n" +
+	"page_token\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\tpageToken\x12\x1e\n" +
+	"\n" +
+	"unassigned\x18\t \x01(\bR\n" +
+	"unassigned\"t\n" +
 	"\x15ListCustomersResponse\x123\n" +
 	"\tcustomers\x18\x01 \x03(\v2\x15.salesapp.v1.CustomerR\tcustomers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"?\n" +
@@ -1483,13 +1599,14 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"\x19CUSTOMER_SORT_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19CUSTOMER_SORT_LAST_ACTIVE\x10\x01\x12\x18\n" +
 	"\x14CUSTOMER_SORT_INTENT\x10\x02\x12\x18\n" +
-	"\x14CUSTOMER_SORT_NEWEST\x10\x032\xae\x03\n" +
+	"\x14CUSTOMER_SORT_NEWEST\x10\x032\x89\x04\n" +
 	"\x0fCustomerService\x12V\n" +
 	"\rListCustomers\x12!.salesapp.v1.ListCustomersRequest\x1a\".salesapp.v1.ListCustomersResponse\x12P\n" +
 	"\vGetCustomer\x12\x1f.salesapp.v1.GetCustomerRequest\x1a .salesapp.v1.GetCustomerResponse\x12P\n" +
 	"\vGetTimeline\x12\x1f.salesapp.v1.GetTimelineRequest\x1a .salesapp.v1.GetTimelineResponse\x12Y\n" +
 	"\x0eUpdateCustomer\x12\".salesapp.v1.UpdateCustomerRequest\x1a#.salesapp.v1.UpdateCustomerResponse\x12D\n" +
-	"\aAddNote\x12\x1b.salesapp.v1.AddNoteRequest\x1a\x1c.salesapp.v1.AddNoteResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\aAddNote\x12\x1b.salesapp.v1.AddNoteRequest\x1a\x1c.salesapp.v1.AddNoteResponse\x12Y\n" +
+	"\x0eAssignCustomer\x12\".salesapp.v1.AssignCustomerRequest\x1a#.salesapp.v1.AssignCustomerResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_customer_proto_rawDescOnce sync.Once
@@ -1504,7 +1621,7 @@ func file_salesapp_v1_customer_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_customer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_salesapp_v1_customer_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_salesapp_v1_customer_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_salesapp_v1_customer_proto_goTypes = []any{
 	(CustomerStage)(0),             // 0: salesapp.v1.CustomerStage
 	(CustomerSort)(0),              // 1: salesapp.v1.CustomerSort
@@ -1514,58 +1631,63 @@ var file_salesapp_v1_customer_proto_goTypes = []any{
 	(*Note)(nil),                   // 5: salesapp.v1.Note
 	(*CustomerProfile)(nil),        // 6: salesapp.v1.CustomerProfile
 	(*TimelineItem)(nil),           // 7: salesapp.v1.TimelineItem
-	(*ListCustomersRequest)(nil),   // 8: salesapp.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),  // 9: salesapp.v1.ListCustomersResponse
-	(*GetCustomerRequest)(nil),     // 10: salesapp.v1.GetCustomerRequest
-	(*GetCustomerResponse)(nil),    // 11: salesapp.v1.GetCustomerResponse
-	(*GetTimelineRequest)(nil),     // 12: salesapp.v1.GetTimelineRequest
-	(*GetTimelineResponse)(nil),    // 13: salesapp.v1.GetTimelineResponse
-	(*UpdateCustomerRequest)(nil),  // 14: salesapp.v1.UpdateCustomerRequest
-	(*TagList)(nil),                // 15: salesapp.v1.TagList
-	(*UpdateCustomerResponse)(nil), // 16: salesapp.v1.UpdateCustomerResponse
-	(*AddNoteRequest)(nil),         // 17: salesapp.v1.AddNoteRequest
-	(*AddNoteResponse)(nil),        // 18: salesapp.v1.AddNoteResponse
-	(*timestamppb.Timestamp)(nil),  // 19: google.protobuf.Timestamp
-	(EventKind)(0),                 // 20: salesapp.v1.EventKind
+	(*AssignCustomerRequest)(nil),  // 8: salesapp.v1.AssignCustomerRequest
+	(*AssignCustomerResponse)(nil), // 9: salesapp.v1.AssignCustomerResponse
+	(*ListCustomersRequest)(nil),   // 10: salesapp.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),  // 11: salesapp.v1.ListCustomersResponse
+	(*GetCustomerRequest)(nil),     // 12: salesapp.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),    // 13: salesapp.v1.GetCustomerResponse
+	(*GetTimelineRequest)(nil),     // 14: salesapp.v1.GetTimelineRequest
+	(*GetTimelineResponse)(nil),    // 15: salesapp.v1.GetTimelineResponse
+	(*UpdateCustomerRequest)(nil),  // 16: salesapp.v1.UpdateCustomerRequest
+	(*TagList)(nil),                // 17: salesapp.v1.TagList
+	(*UpdateCustomerResponse)(nil), // 18: salesapp.v1.UpdateCustomerResponse
+	(*AddNoteRequest)(nil),         // 19: salesapp.v1.AddNoteRequest
+	(*AddNoteResponse)(nil),        // 20: salesapp.v1.AddNoteResponse
+	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
+	(EventKind)(0),                 // 22: salesapp.v1.EventKind
 }
 var file_salesapp_v1_customer_proto_depIdxs = []int32{
 	0,  // 0: salesapp.v1.Customer.stage:type_name -> salesapp.v1.CustomerStage
-	19, // 1: salesapp.v1.Customer.last_active_at:type_name -> google.protobuf.Timestamp
-	19, // 2: salesapp.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
-	19, // 3: salesapp.v1.Note.next_at:type_name -> google.protobuf.Timestamp
-	19, // 4: salesapp.v1.Note.created_at:type_name -> google.protobuf.Timestamp
+	21, // 1: salesapp.v1.Customer.last_active_at:type_name -> google.protobuf.Timestamp
+	21, // 2: salesapp.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	21, // 3: salesapp.v1.Note.next_at:type_name -> google.protobuf.Timestamp
+	21, // 4: salesapp.v1.Note.created_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: salesapp.v1.CustomerProfile.customer:type_name -> salesapp.v1.Customer
 	3,  // 6: salesapp.v1.CustomerProfile.identities:type_name -> salesapp.v1.Identity
 	4,  // 7: salesapp.v1.CustomerProfile.interests:type_name -> salesapp.v1.Interest
-	19, // 8: salesapp.v1.CustomerProfile.first_seen_at:type_name -> google.protobuf.Timestamp
+	21, // 8: salesapp.v1.CustomerProfile.first_seen_at:type_name -> google.protobuf.Timestamp
 	5,  // 9: salesapp.v1.CustomerProfile.notes:type_name -> salesapp.v1.Note
-	20, // 10: salesapp.v1.TimelineItem.kind:type_name -> salesapp.v1.EventKind
-	19, // 11: salesapp.v1.TimelineItem.occurred_at:type_name -> google.protobuf.Timestamp
-	1,  // 12: salesapp.v1.ListCustomersRequest.sort:type_name -> salesapp.v1.CustomerSort
-	0,  // 13: salesapp.v1.ListCustomersRequest.stage:type_name -> salesapp.v1.CustomerStage
-	2,  // 14: salesapp.v1.ListCustomersResponse.customers:type_name -> salesapp.v1.Customer
-	6,  // 15: salesapp.v1.GetCustomerResponse.profile:type_name -> salesapp.v1.CustomerProfile
-	7,  // 16: salesapp.v1.GetTimelineResponse.items:type_name -> salesapp.v1.TimelineItem
-	0,  // 17: salesapp.v1.UpdateCustomerRequest.stage:type_name -> salesapp.v1.CustomerStage
-	15, // 18: salesapp.v1.UpdateCustomerRequest.tags:type_name -> salesapp.v1.TagList
-	2,  // 19: salesapp.v1.UpdateCustomerResponse.customer:type_name -> salesapp.v1.Customer
-	19, // 20: salesapp.v1.AddNoteRequest.next_at:type_name -> google.protobuf.Timestamp
-	5,  // 21: salesapp.v1.AddNoteResponse.note:type_name -> salesapp.v1.Note
-	8,  // 22: salesapp.v1.CustomerService.ListCustomers:input_type -> salesapp.v1.ListCustomersRequest
-	10, // 23: salesapp.v1.CustomerService.GetCustomer:input_type -> salesapp.v1.GetCustomerRequest
-	12, // 24: salesapp.v1.CustomerService.GetTimeline:input_type -> salesapp.v1.GetTimelineRequest
-	14, // 25: salesapp.v1.CustomerService.UpdateCustomer:input_type -> salesapp.v1.UpdateCustomerRequest
-	17, // 26: salesapp.v1.CustomerService.AddNote:input_type -> salesapp.v1.AddNoteRequest
-	9,  // 27: salesapp.v1.CustomerService.ListCustomers:output_type -> salesapp.v1.ListCustomersResponse
-	11, // 28: salesapp.v1.CustomerService.GetCustomer:output_type -> salesapp.v1.GetCustomerResponse
-	13, // 29: salesapp.v1.CustomerService.GetTimeline:output_type -> salesapp.v1.GetTimelineResponse
-	16, // 30: salesapp.v1.CustomerService.UpdateCustomer:output_type -> salesapp.v1.UpdateCustomerResponse
-	18, // 31: salesapp.v1.CustomerService.AddNote:output_type -> salesapp.v1.AddNoteResponse
-	27, // [27:32] is the sub-list for method output_type
-	22, // [22:27] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	22, // 10: salesapp.v1.TimelineItem.kind:type_name -> salesapp.v1.EventKind
+	21, // 11: salesapp.v1.TimelineItem.occurred_at:type_name -> google.protobuf.Timestamp
+	2,  // 12: salesapp.v1.AssignCustomerResponse.customer:type_name -> salesapp.v1.Customer
+	1,  // 13: salesapp.v1.ListCustomersRequest.sort:type_name -> salesapp.v1.CustomerSort
+	0,  // 14: salesapp.v1.ListCustomersRequest.stage:type_name -> salesapp.v1.CustomerStage
+	2,  // 15: salesapp.v1.ListCustomersResponse.customers:type_name -> salesapp.v1.Customer
+	6,  // 16: salesapp.v1.GetCustomerResponse.profile:type_name -> salesapp.v1.CustomerProfile
+	7,  // 17: salesapp.v1.GetTimelineResponse.items:type_name -> salesapp.v1.TimelineItem
+	0,  // 18: salesapp.v1.UpdateCustomerRequest.stage:type_name -> salesapp.v1.CustomerStage
+	17, // 19: salesapp.v1.UpdateCustomerRequest.tags:type_name -> salesapp.v1.TagList
+	2,  // 20: salesapp.v1.UpdateCustomerResponse.customer:type_name -> salesapp.v1.Customer
+	21, // 21: salesapp.v1.AddNoteRequest.next_at:type_name -> google.protobuf.Timestamp
+	5,  // 22: salesapp.v1.AddNoteResponse.note:type_name -> salesapp.v1.Note
+	10, // 23: salesapp.v1.CustomerService.ListCustomers:input_type -> salesapp.v1.ListCustomersRequest
+	12, // 24: salesapp.v1.CustomerService.GetCustomer:input_type -> salesapp.v1.GetCustomerRequest
+	14, // 25: salesapp.v1.CustomerService.GetTimeline:input_type -> salesapp.v1.GetTimelineRequest
+	16, // 26: salesapp.v1.CustomerService.UpdateCustomer:input_type -> salesapp.v1.UpdateCustomerRequest
+	19, // 27: salesapp.v1.CustomerService.AddNote:input_type -> salesapp.v1.AddNoteRequest
+	8,  // 28: salesapp.v1.CustomerService.AssignCustomer:input_type -> salesapp.v1.AssignCustomerRequest
+	11, // 29: salesapp.v1.CustomerService.ListCustomers:output_type -> salesapp.v1.ListCustomersResponse
+	13, // 30: salesapp.v1.CustomerService.GetCustomer:output_type -> salesapp.v1.GetCustomerResponse
+	15, // 31: salesapp.v1.CustomerService.GetTimeline:output_type -> salesapp.v1.GetTimelineResponse
+	18, // 32: salesapp.v1.CustomerService.UpdateCustomer:output_type -> salesapp.v1.UpdateCustomerResponse
+	20, // 33: salesapp.v1.CustomerService.AddNote:output_type -> salesapp.v1.AddNoteResponse
+	9,  // 34: salesapp.v1.CustomerService.AssignCustomer:output_type -> salesapp.v1.AssignCustomerResponse
+	29, // [29:35] is the sub-list for method output_type
+	23, // [23:29] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_customer_proto_init() }
@@ -1574,14 +1696,14 @@ func file_salesapp_v1_customer_proto_init() {
 		return
 	}
 	file_salesapp_v1_tracking_proto_init()
-	file_salesapp_v1_customer_proto_msgTypes[12].OneofWrappers = []any{}
+	file_salesapp_v1_customer_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_customer_proto_rawDesc), len(file_salesapp_v1_customer_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

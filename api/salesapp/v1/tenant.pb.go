@@ -196,10 +196,13 @@ type Tenant struct {
 	SeatsUsed int32                  `protobuf:"varint,5,opt,name=seats_used,json=seatsUsed,proto3" json:"seats_used,omitempty"`
 	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	// IANA time zone used for period boundaries (today, this week), e.g. Asia/Shanghai.
-	TimeZone      string                 `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	TimeZone  string                 `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Who owns a customer a share brings in: "first_share" (the salesperson whose share brought them
+	// first) or "pool" (nobody yet; admins and managers assign from the pool).
+	CustomerOwnerRule string `protobuf:"bytes,9,opt,name=customer_owner_rule,json=customerOwnerRule,proto3" json:"customer_owner_rule,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Tenant) Reset() {
@@ -288,6 +291,103 @@ func (x *Tenant) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Tenant) GetCustomerOwnerRule() string {
+	if x != nil {
+		return x.CustomerOwnerRule
+	}
+	return ""
+}
+
+// UpdateTenantSettingsRequest holds the settings to change.
+type UpdateTenantSettingsRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	CustomerOwnerRule *string                `protobuf:"bytes,1,opt,name=customer_owner_rule,json=customerOwnerRule,proto3,oneof" json:"customer_owner_rule,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *UpdateTenantSettingsRequest) Reset() {
+	*x = UpdateTenantSettingsRequest{}
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateTenantSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTenantSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *UpdateTenantSettingsRequest) GetCustomerOwnerRule() string {
+	if x != nil && x.CustomerOwnerRule != nil {
+		return *x.CustomerOwnerRule
+	}
+	return ""
+}
+
+// UpdateTenantSettingsResponse carries the tenant after the change.
+type UpdateTenantSettingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        *Tenant                `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantSettingsResponse) Reset() {
+	*x = UpdateTenantSettingsResponse{}
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantSettingsResponse) ProtoMessage() {}
+
+func (x *UpdateTenantSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantSettingsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTenantSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *UpdateTenantSettingsResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
 // Team groups salespeople under managers.
 type Team struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -302,7 +402,7 @@ type Team struct {
 
 func (x *Team) Reset() {
 	*x = Team{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[1]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -314,7 +414,7 @@ func (x *Team) String() string {
 func (*Team) ProtoMessage() {}
 
 func (x *Team) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[1]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -327,7 +427,7 @@ func (x *Team) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Team.ProtoReflect.Descriptor instead.
 func (*Team) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{1}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Team) GetId() string {
@@ -387,7 +487,7 @@ type Employee struct {
 
 func (x *Employee) Reset() {
 	*x = Employee{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[2]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +499,7 @@ func (x *Employee) String() string {
 func (*Employee) ProtoMessage() {}
 
 func (x *Employee) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[2]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +512,7 @@ func (x *Employee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Employee.ProtoReflect.Descriptor instead.
 func (*Employee) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{2}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Employee) GetId() string {
@@ -502,7 +602,7 @@ type CreateTeamRequest struct {
 
 func (x *CreateTeamRequest) Reset() {
 	*x = CreateTeamRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[3]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +614,7 @@ func (x *CreateTeamRequest) String() string {
 func (*CreateTeamRequest) ProtoMessage() {}
 
 func (x *CreateTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[3]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +627,7 @@ func (x *CreateTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTeamRequest.ProtoReflect.Descriptor instead.
 func (*CreateTeamRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{3}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateTeamRequest) GetName() string {
@@ -547,7 +647,7 @@ type CreateTeamResponse struct {
 
 func (x *CreateTeamResponse) Reset() {
 	*x = CreateTeamResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[4]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +659,7 @@ func (x *CreateTeamResponse) String() string {
 func (*CreateTeamResponse) ProtoMessage() {}
 
 func (x *CreateTeamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[4]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +672,7 @@ func (x *CreateTeamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTeamResponse.ProtoReflect.Descriptor instead.
 func (*CreateTeamResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{4}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateTeamResponse) GetTeam() *Team {
@@ -591,7 +691,7 @@ type ListTeamsRequest struct {
 
 func (x *ListTeamsRequest) Reset() {
 	*x = ListTeamsRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[5]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +703,7 @@ func (x *ListTeamsRequest) String() string {
 func (*ListTeamsRequest) ProtoMessage() {}
 
 func (x *ListTeamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[5]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +716,7 @@ func (x *ListTeamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTeamsRequest.ProtoReflect.Descriptor instead.
 func (*ListTeamsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{5}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{7}
 }
 
 // ListTeamsResponse lists teams ordered by name.
@@ -629,7 +729,7 @@ type ListTeamsResponse struct {
 
 func (x *ListTeamsResponse) Reset() {
 	*x = ListTeamsResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[6]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +741,7 @@ func (x *ListTeamsResponse) String() string {
 func (*ListTeamsResponse) ProtoMessage() {}
 
 func (x *ListTeamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[6]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +754,7 @@ func (x *ListTeamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTeamsResponse.ProtoReflect.Descriptor instead.
 func (*ListTeamsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{6}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListTeamsResponse) GetTeams() []*Team {
@@ -675,7 +775,7 @@ type RenameTeamRequest struct {
 
 func (x *RenameTeamRequest) Reset() {
 	*x = RenameTeamRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[7]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +787,7 @@ func (x *RenameTeamRequest) String() string {
 func (*RenameTeamRequest) ProtoMessage() {}
 
 func (x *RenameTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[7]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +800,7 @@ func (x *RenameTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenameTeamRequest.ProtoReflect.Descriptor instead.
 func (*RenameTeamRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{7}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RenameTeamRequest) GetTeamId() string {
@@ -727,7 +827,7 @@ type RenameTeamResponse struct {
 
 func (x *RenameTeamResponse) Reset() {
 	*x = RenameTeamResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[8]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +839,7 @@ func (x *RenameTeamResponse) String() string {
 func (*RenameTeamResponse) ProtoMessage() {}
 
 func (x *RenameTeamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[8]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +852,7 @@ func (x *RenameTeamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenameTeamResponse.ProtoReflect.Descriptor instead.
 func (*RenameTeamResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{8}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RenameTeamResponse) GetTeam() *Team {
@@ -772,7 +872,7 @@ type DeleteTeamRequest struct {
 
 func (x *DeleteTeamRequest) Reset() {
 	*x = DeleteTeamRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[9]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +884,7 @@ func (x *DeleteTeamRequest) String() string {
 func (*DeleteTeamRequest) ProtoMessage() {}
 
 func (x *DeleteTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[9]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +897,7 @@ func (x *DeleteTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTeamRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTeamRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteTeamRequest) GetTeamId() string {
@@ -816,7 +916,7 @@ type DeleteTeamResponse struct {
 
 func (x *DeleteTeamResponse) Reset() {
 	*x = DeleteTeamResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[10]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +928,7 @@ func (x *DeleteTeamResponse) String() string {
 func (*DeleteTeamResponse) ProtoMessage() {}
 
 func (x *DeleteTeamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[10]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +941,7 @@ func (x *DeleteTeamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTeamResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTeamResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{12}
 }
 
 // CreateEmployeeRequest describes the new employee.
@@ -862,7 +962,7 @@ type CreateEmployeeRequest struct {
 
 func (x *CreateEmployeeRequest) Reset() {
 	*x = CreateEmployeeRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[11]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +974,7 @@ func (x *CreateEmployeeRequest) String() string {
 func (*CreateEmployeeRequest) ProtoMessage() {}
 
 func (x *CreateEmployeeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[11]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +987,7 @@ func (x *CreateEmployeeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEmployeeRequest.ProtoReflect.Descriptor instead.
 func (*CreateEmployeeRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateEmployeeRequest) GetName() string {
@@ -949,7 +1049,7 @@ type CreateEmployeeResponse struct {
 
 func (x *CreateEmployeeResponse) Reset() {
 	*x = CreateEmployeeResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[12]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1061,7 @@ func (x *CreateEmployeeResponse) String() string {
 func (*CreateEmployeeResponse) ProtoMessage() {}
 
 func (x *CreateEmployeeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[12]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1074,7 @@ func (x *CreateEmployeeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEmployeeResponse.ProtoReflect.Descriptor instead.
 func (*CreateEmployeeResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateEmployeeResponse) GetEmployee() *Employee {
@@ -994,7 +1094,7 @@ type GetEmployeeRequest struct {
 
 func (x *GetEmployeeRequest) Reset() {
 	*x = GetEmployeeRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[13]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1106,7 @@ func (x *GetEmployeeRequest) String() string {
 func (*GetEmployeeRequest) ProtoMessage() {}
 
 func (x *GetEmployeeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[13]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1119,7 @@ func (x *GetEmployeeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEmployeeRequest.ProtoReflect.Descriptor instead.
 func (*GetEmployeeRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetEmployeeRequest) GetEmployeeId() string {
@@ -1039,7 +1139,7 @@ type GetEmployeeResponse struct {
 
 func (x *GetEmployeeResponse) Reset() {
 	*x = GetEmployeeResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[14]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1151,7 @@ func (x *GetEmployeeResponse) String() string {
 func (*GetEmployeeResponse) ProtoMessage() {}
 
 func (x *GetEmployeeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[14]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1164,7 @@ func (x *GetEmployeeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEmployeeResponse.ProtoReflect.Descriptor instead.
 func (*GetEmployeeResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetEmployeeResponse) GetEmployee() *Employee {
@@ -1091,7 +1191,7 @@ type ListEmployeesRequest struct {
 
 func (x *ListEmployeesRequest) Reset() {
 	*x = ListEmployeesRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[15]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1203,7 @@ func (x *ListEmployeesRequest) String() string {
 func (*ListEmployeesRequest) ProtoMessage() {}
 
 func (x *ListEmployeesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[15]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1216,7 @@ func (x *ListEmployeesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEmployeesRequest.ProtoReflect.Descriptor instead.
 func (*ListEmployeesRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListEmployeesRequest) GetPageSize() int32 {
@@ -1159,7 +1259,7 @@ type ListEmployeesResponse struct {
 
 func (x *ListEmployeesResponse) Reset() {
 	*x = ListEmployeesResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[16]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1271,7 @@ func (x *ListEmployeesResponse) String() string {
 func (*ListEmployeesResponse) ProtoMessage() {}
 
 func (x *ListEmployeesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[16]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +1284,7 @@ func (x *ListEmployeesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEmployeesResponse.ProtoReflect.Descriptor instead.
 func (*ListEmployeesResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListEmployeesResponse) GetEmployees() []*Employee {
@@ -1218,7 +1318,7 @@ type UpdateEmployeeRequest struct {
 
 func (x *UpdateEmployeeRequest) Reset() {
 	*x = UpdateEmployeeRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[17]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1330,7 @@ func (x *UpdateEmployeeRequest) String() string {
 func (*UpdateEmployeeRequest) ProtoMessage() {}
 
 func (x *UpdateEmployeeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[17]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,7 +1343,7 @@ func (x *UpdateEmployeeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEmployeeRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEmployeeRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{17}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdateEmployeeRequest) GetEmployeeId() string {
@@ -1305,7 +1405,7 @@ type UpdateEmployeeResponse struct {
 
 func (x *UpdateEmployeeResponse) Reset() {
 	*x = UpdateEmployeeResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[18]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1417,7 @@ func (x *UpdateEmployeeResponse) String() string {
 func (*UpdateEmployeeResponse) ProtoMessage() {}
 
 func (x *UpdateEmployeeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[18]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1430,7 @@ func (x *UpdateEmployeeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEmployeeResponse.ProtoReflect.Descriptor instead.
 func (*UpdateEmployeeResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{18}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateEmployeeResponse) GetEmployee() *Employee {
@@ -1351,7 +1451,7 @@ type SetEmployeeStatusRequest struct {
 
 func (x *SetEmployeeStatusRequest) Reset() {
 	*x = SetEmployeeStatusRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[19]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1463,7 @@ func (x *SetEmployeeStatusRequest) String() string {
 func (*SetEmployeeStatusRequest) ProtoMessage() {}
 
 func (x *SetEmployeeStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[19]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1476,7 @@ func (x *SetEmployeeStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetEmployeeStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetEmployeeStatusRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{19}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SetEmployeeStatusRequest) GetEmployeeId() string {
@@ -1403,7 +1503,7 @@ type SetEmployeeStatusResponse struct {
 
 func (x *SetEmployeeStatusResponse) Reset() {
 	*x = SetEmployeeStatusResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[20]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1515,7 @@ func (x *SetEmployeeStatusResponse) String() string {
 func (*SetEmployeeStatusResponse) ProtoMessage() {}
 
 func (x *SetEmployeeStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[20]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1528,7 @@ func (x *SetEmployeeStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetEmployeeStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetEmployeeStatusResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{20}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SetEmployeeStatusResponse) GetEmployee() *Employee {
@@ -1442,7 +1542,7 @@ var File_salesapp_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x18salesapp/v1/tenant.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x02\n" +
+	"\x18salesapp/v1/tenant.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x02\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
@@ -1455,7 +1555,13 @@ const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1b\n" +
 	"\ttime_zone\x18\a \x01(\tR\btimeZone\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xc3\x01\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12.\n" +
+	"\x13customer_owner_rule\x18\t \x01(\tR\x11customerOwnerRule\"\x84\x01\n" +
+	"\x1bUpdateTenantSettingsRequest\x12M\n" +
+	"\x13customer_owner_rule\x18\x01 \x01(\tB\x18\xbaH\x15r\x13R\vfirst_shareR\x04poolH\x00R\x11customerOwnerRule\x88\x01\x01B\x16\n" +
+	"\x14_customer_owner_rule\"K\n" +
+	"\x1cUpdateTenantSettingsResponse\x12+\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x13.salesapp.v1.TenantR\x06tenant\"\xc3\x01\n" +
 	"\x04Team\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x129\n" +
@@ -1564,7 +1670,9 @@ const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\x0eEmployeeStatus\x12\x1f\n" +
 	"\x1bEMPLOYEE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16EMPLOYEE_STATUS_ACTIVE\x10\x01\x12\x1c\n" +
-	"\x18EMPLOYEE_STATUS_DISABLED\x10\x022\xc6\x02\n" +
+	"\x18EMPLOYEE_STATUS_DISABLED\x10\x022|\n" +
+	"\rTenantService\x12k\n" +
+	"\x14UpdateTenantSettings\x12(.salesapp.v1.UpdateTenantSettingsRequest\x1a).salesapp.v1.UpdateTenantSettingsResponse2\xc6\x02\n" +
 	"\vTeamService\x12M\n" +
 	"\n" +
 	"CreateTeam\x12\x1e.salesapp.v1.CreateTeamRequest\x1a\x1f.salesapp.v1.CreateTeamResponse\x12J\n" +
@@ -1593,78 +1701,83 @@ func file_salesapp_v1_tenant_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_salesapp_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_salesapp_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_salesapp_v1_tenant_proto_goTypes = []any{
-	(Plan)(0),                         // 0: salesapp.v1.Plan
-	(Role)(0),                         // 1: salesapp.v1.Role
-	(EmployeeStatus)(0),               // 2: salesapp.v1.EmployeeStatus
-	(*Tenant)(nil),                    // 3: salesapp.v1.Tenant
-	(*Team)(nil),                      // 4: salesapp.v1.Team
-	(*Employee)(nil),                  // 5: salesapp.v1.Employee
-	(*CreateTeamRequest)(nil),         // 6: salesapp.v1.CreateTeamRequest
-	(*CreateTeamResponse)(nil),        // 7: salesapp.v1.CreateTeamResponse
-	(*ListTeamsRequest)(nil),          // 8: salesapp.v1.ListTeamsRequest
-	(*ListTeamsResponse)(nil),         // 9: salesapp.v1.ListTeamsResponse
-	(*RenameTeamRequest)(nil),         // 10: salesapp.v1.RenameTeamRequest
-	(*RenameTeamResponse)(nil),        // 11: salesapp.v1.RenameTeamResponse
-	(*DeleteTeamRequest)(nil),         // 12: salesapp.v1.DeleteTeamRequest
-	(*DeleteTeamResponse)(nil),        // 13: salesapp.v1.DeleteTeamResponse
-	(*CreateEmployeeRequest)(nil),     // 14: salesapp.v1.CreateEmployeeRequest
-	(*CreateEmployeeResponse)(nil),    // 15: salesapp.v1.CreateEmployeeResponse
-	(*GetEmployeeRequest)(nil),        // 16: salesapp.v1.GetEmployeeRequest
-	(*GetEmployeeResponse)(nil),       // 17: salesapp.v1.GetEmployeeResponse
-	(*ListEmployeesRequest)(nil),      // 18: salesapp.v1.ListEmployeesRequest
-	(*ListEmployeesResponse)(nil),     // 19: salesapp.v1.ListEmployeesResponse
-	(*UpdateEmployeeRequest)(nil),     // 20: salesapp.v1.UpdateEmployeeRequest
-	(*UpdateEmployeeResponse)(nil),    // 21: salesapp.v1.UpdateEmployeeResponse
-	(*SetEmployeeStatusRequest)(nil),  // 22: salesapp.v1.SetEmployeeStatusRequest
-	(*SetEmployeeStatusResponse)(nil), // 23: salesapp.v1.SetEmployeeStatusResponse
-	(*timestamppb.Timestamp)(nil),     // 24: google.protobuf.Timestamp
+	(Plan)(0),                            // 0: salesapp.v1.Plan
+	(Role)(0),                            // 1: salesapp.v1.Role
+	(EmployeeStatus)(0),                  // 2: salesapp.v1.EmployeeStatus
+	(*Tenant)(nil),                       // 3: salesapp.v1.Tenant
+	(*UpdateTenantSettingsRequest)(nil),  // 4: salesapp.v1.UpdateTenantSettingsRequest
+	(*UpdateTenantSettingsResponse)(nil), // 5: salesapp.v1.UpdateTenantSettingsResponse
+	(*Team)(nil),                         // 6: salesapp.v1.Team
+	(*Employee)(nil),                     // 7: salesapp.v1.Employee
+	(*CreateTeamRequest)(nil),            // 8: salesapp.v1.CreateTeamRequest
+	(*CreateTeamResponse)(nil),           // 9: salesapp.v1.CreateTeamResponse
+	(*ListTeamsRequest)(nil),             // 10: salesapp.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),            // 11: salesapp.v1.ListTeamsResponse
+	(*RenameTeamRequest)(nil),            // 12: salesapp.v1.RenameTeamRequest
+	(*RenameTeamResponse)(nil),           // 13: salesapp.v1.RenameTeamResponse
+	(*DeleteTeamRequest)(nil),            // 14: salesapp.v1.DeleteTeamRequest
+	(*DeleteTeamResponse)(nil),           // 15: salesapp.v1.DeleteTeamResponse
+	(*CreateEmployeeRequest)(nil),        // 16: salesapp.v1.CreateEmployeeRequest
+	(*CreateEmployeeResponse)(nil),       // 17: salesapp.v1.CreateEmployeeResponse
+	(*GetEmployeeRequest)(nil),           // 18: salesapp.v1.GetEmployeeRequest
+	(*GetEmployeeResponse)(nil),          // 19: salesapp.v1.GetEmployeeResponse
+	(*ListEmployeesRequest)(nil),         // 20: salesapp.v1.ListEmployeesRequest
+	(*ListEmployeesResponse)(nil),        // 21: salesapp.v1.ListEmployeesResponse
+	(*UpdateEmployeeRequest)(nil),        // 22: salesapp.v1.UpdateEmployeeRequest
+	(*UpdateEmployeeResponse)(nil),       // 23: salesapp.v1.UpdateEmployeeResponse
+	(*SetEmployeeStatusRequest)(nil),     // 24: salesapp.v1.SetEmployeeStatusRequest
+	(*SetEmployeeStatusResponse)(nil),    // 25: salesapp.v1.SetEmployeeStatusResponse
+	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
 }
 var file_salesapp_v1_tenant_proto_depIdxs = []int32{
 	0,  // 0: salesapp.v1.Tenant.plan:type_name -> salesapp.v1.Plan
-	24, // 1: salesapp.v1.Tenant.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 2: salesapp.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	24, // 3: salesapp.v1.Team.created_at:type_name -> google.protobuf.Timestamp
-	24, // 4: salesapp.v1.Team.updated_at:type_name -> google.protobuf.Timestamp
-	1,  // 5: salesapp.v1.Employee.role:type_name -> salesapp.v1.Role
-	2,  // 6: salesapp.v1.Employee.status:type_name -> salesapp.v1.EmployeeStatus
-	24, // 7: salesapp.v1.Employee.created_at:type_name -> google.protobuf.Timestamp
-	24, // 8: salesapp.v1.Employee.updated_at:type_name -> google.protobuf.Timestamp
-	4,  // 9: salesapp.v1.CreateTeamResponse.team:type_name -> salesapp.v1.Team
-	4,  // 10: salesapp.v1.ListTeamsResponse.teams:type_name -> salesapp.v1.Team
-	4,  // 11: salesapp.v1.RenameTeamResponse.team:type_name -> salesapp.v1.Team
-	1,  // 12: salesapp.v1.CreateEmployeeRequest.role:type_name -> salesapp.v1.Role
-	5,  // 13: salesapp.v1.CreateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
-	5,  // 14: salesapp.v1.GetEmployeeResponse.employee:type_name -> salesapp.v1.Employee
-	5,  // 15: salesapp.v1.ListEmployeesResponse.employees:type_name -> salesapp.v1.Employee
-	1,  // 16: salesapp.v1.UpdateEmployeeRequest.role:type_name -> salesapp.v1.Role
-	5,  // 17: salesapp.v1.UpdateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
-	2,  // 18: salesapp.v1.SetEmployeeStatusRequest.status:type_name -> salesapp.v1.EmployeeStatus
-	5,  // 19: salesapp.v1.SetEmployeeStatusResponse.employee:type_name -> salesapp.v1.Employee
-	6,  // 20: salesapp.v1.TeamService.CreateTeam:input_type -> salesapp.v1.CreateTeamRequest
-	8,  // 21: salesapp.v1.TeamService.ListTeams:input_type -> salesapp.v1.ListTeamsRequest
-	10, // 22: salesapp.v1.TeamService.RenameTeam:input_type -> salesapp.v1.RenameTeamRequest
-	12, // 23: salesapp.v1.TeamService.DeleteTeam:input_type -> salesapp.v1.DeleteTeamRequest
-	14, // 24: salesapp.v1.EmployeeService.CreateEmployee:input_type -> salesapp.v1.CreateEmployeeRequest
-	16, // 25: salesapp.v1.EmployeeService.GetEmployee:input_type -> salesapp.v1.GetEmployeeRequest
-	18, // 26: salesapp.v1.EmployeeService.ListEmployees:input_type -> salesapp.v1.ListEmployeesRequest
-	20, // 27: salesapp.v1.EmployeeService.UpdateEmployee:input_type -> salesapp.v1.UpdateEmployeeRequest
-	22, // 28: salesapp.v1.EmployeeService.SetEmployeeStatus:input_type -> salesapp.v1.SetEmployeeStatusRequest
-	7,  // 29: salesapp.v1.TeamService.CreateTeam:output_type -> salesapp.v1.CreateTeamResponse
-	9,  // 30: salesapp.v1.TeamService.ListTeams:output_type -> salesapp.v1.ListTeamsResponse
-	11, // 31: salesapp.v1.TeamService.RenameTeam:output_type -> salesapp.v1.RenameTeamResponse
-	13, // 32: salesapp.v1.TeamService.DeleteTeam:output_type -> salesapp.v1.DeleteTeamResponse
-	15, // 33: salesapp.v1.EmployeeService.CreateEmployee:output_type -> salesapp.v1.CreateEmployeeResponse
-	17, // 34: salesapp.v1.EmployeeService.GetEmployee:output_type -> salesapp.v1.GetEmployeeResponse
-	19, // 35: salesapp.v1.EmployeeService.ListEmployees:output_type -> salesapp.v1.ListEmployeesResponse
-	21, // 36: salesapp.v1.EmployeeService.UpdateEmployee:output_type -> salesapp.v1.UpdateEmployeeResponse
-	23, // 37: salesapp.v1.EmployeeService.SetEmployeeStatus:output_type -> salesapp.v1.SetEmployeeStatusResponse
-	29, // [29:38] is the sub-list for method output_type
-	20, // [20:29] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	26, // 1: salesapp.v1.Tenant.expires_at:type_name -> google.protobuf.Timestamp
+	26, // 2: salesapp.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	3,  // 3: salesapp.v1.UpdateTenantSettingsResponse.tenant:type_name -> salesapp.v1.Tenant
+	26, // 4: salesapp.v1.Team.created_at:type_name -> google.protobuf.Timestamp
+	26, // 5: salesapp.v1.Team.updated_at:type_name -> google.protobuf.Timestamp
+	1,  // 6: salesapp.v1.Employee.role:type_name -> salesapp.v1.Role
+	2,  // 7: salesapp.v1.Employee.status:type_name -> salesapp.v1.EmployeeStatus
+	26, // 8: salesapp.v1.Employee.created_at:type_name -> google.protobuf.Timestamp
+	26, // 9: salesapp.v1.Employee.updated_at:type_name -> google.protobuf.Timestamp
+	6,  // 10: salesapp.v1.CreateTeamResponse.team:type_name -> salesapp.v1.Team
+	6,  // 11: salesapp.v1.ListTeamsResponse.teams:type_name -> salesapp.v1.Team
+	6,  // 12: salesapp.v1.RenameTeamResponse.team:type_name -> salesapp.v1.Team
+	1,  // 13: salesapp.v1.CreateEmployeeRequest.role:type_name -> salesapp.v1.Role
+	7,  // 14: salesapp.v1.CreateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
+	7,  // 15: salesapp.v1.GetEmployeeResponse.employee:type_name -> salesapp.v1.Employee
+	7,  // 16: salesapp.v1.ListEmployeesResponse.employees:type_name -> salesapp.v1.Employee
+	1,  // 17: salesapp.v1.UpdateEmployeeRequest.role:type_name -> salesapp.v1.Role
+	7,  // 18: salesapp.v1.UpdateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
+	2,  // 19: salesapp.v1.SetEmployeeStatusRequest.status:type_name -> salesapp.v1.EmployeeStatus
+	7,  // 20: salesapp.v1.SetEmployeeStatusResponse.employee:type_name -> salesapp.v1.Employee
+	4,  // 21: salesapp.v1.TenantService.UpdateTenantSettings:input_type -> salesapp.v1.UpdateTenantSettingsRequest
+	8,  // 22: salesapp.v1.TeamService.CreateTeam:input_type -> salesapp.v1.CreateTeamRequest
+	10, // 23: salesapp.v1.TeamService.ListTeams:input_type -> salesapp.v1.ListTeamsRequest
+	12, // 24: salesapp.v1.TeamService.RenameTeam:input_type -> salesapp.v1.RenameTeamRequest
+	14, // 25: salesapp.v1.TeamService.DeleteTeam:input_type -> salesapp.v1.DeleteTeamRequest
+	16, // 26: salesapp.v1.EmployeeService.CreateEmployee:input_type -> salesapp.v1.CreateEmployeeRequest
+	18, // 27: salesapp.v1.EmployeeService.GetEmployee:input_type -> salesapp.v1.GetEmployeeRequest
+	20, // 28: salesapp.v1.EmployeeService.ListEmployees:input_type -> salesapp.v1.ListEmployeesRequest
+	22, // 29: salesapp.v1.EmployeeService.UpdateEmployee:input_type -> salesapp.v1.UpdateEmployeeRequest
+	24, // 30: salesapp.v1.EmployeeService.SetEmployeeStatus:input_type -> salesapp.v1.SetEmployeeStatusRequest
+	5,  // 31: salesapp.v1.TenantService.UpdateTenantSettings:output_type -> salesapp.v1.UpdateTenantSettingsResponse
+	9,  // 32: salesapp.v1.TeamService.CreateTeam:output_type -> salesapp.v1.CreateTeamResponse
+	11, // 33: salesapp.v1.TeamService.ListTeams:output_type -> salesapp.v1.ListTeamsResponse
+	13, // 34: salesapp.v1.TeamService.RenameTeam:output_type -> salesapp.v1.RenameTeamResponse
+	15, // 35: salesapp.v1.TeamService.DeleteTeam:output_type -> salesapp.v1.DeleteTeamResponse
+	17, // 36: salesapp.v1.EmployeeService.CreateEmployee:output_type -> salesapp.v1.CreateEmployeeResponse
+	19, // 37: salesapp.v1.EmployeeService.GetEmployee:output_type -> salesapp.v1.GetEmployeeResponse
+	21, // 38: salesapp.v1.EmployeeService.ListEmployees:output_type -> salesapp.v1.ListEmployeesResponse
+	23, // 39: salesapp.v1.EmployeeService.UpdateEmployee:output_type -> salesapp.v1.UpdateEmployeeResponse
+	25, // 40: salesapp.v1.EmployeeService.SetEmployeeStatus:output_type -> salesapp.v1.SetEmployeeStatusResponse
+	31, // [31:41] is the sub-list for method output_type
+	21, // [21:31] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_tenant_proto_init() }
@@ -1672,16 +1785,17 @@ func file_salesapp_v1_tenant_proto_init() {
 	if File_salesapp_v1_tenant_proto != nil {
 		return
 	}
-	file_salesapp_v1_tenant_proto_msgTypes[17].OneofWrappers = []any{}
+	file_salesapp_v1_tenant_proto_msgTypes[1].OneofWrappers = []any{}
+	file_salesapp_v1_tenant_proto_msgTypes[19].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_tenant_proto_rawDesc), len(file_salesapp_v1_tenant_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_salesapp_v1_tenant_proto_goTypes,
 		DependencyIndexes: file_salesapp_v1_tenant_proto_depIdxs,

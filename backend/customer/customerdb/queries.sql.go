@@ -88,6 +88,21 @@ func (q *Queries) AllEmployees(ctx context.Context, tenantID uuid.UUID) ([]uuid.
 	return items, nil
 }
 
+const assignCustomer = `-- name: AssignCustomer :exec
+UPDATE customers SET owner_id = $1::uuid, updated_at = now() WHERE tenant_id = $2 AND id = $3
+`
+
+type AssignCustomerParams struct {
+	OwnerID  uuid.UUID
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) AssignCustomer(ctx context.Context, arg AssignCustomerParams) error {
+	_, err := q.db.Exec(ctx, assignCustomer, arg.OwnerID, arg.TenantID, arg.ID)
+	return err
+}
+
 const customerByIdentity = `-- name: CustomerByIdentity :one
 SELECT ci.customer_id FROM customer_identities ci
 WHERE ci.tenant_id = $1 AND ci.kind = $2 AND ci.value = $3
@@ -104,6 +119,27 @@ func (q *Queries) CustomerByIdentity(ctx context.Context, arg CustomerByIdentity
 	var customer_id uuid.UUID
 	err := row.Scan(&customer_id)
 	return customer_id, err
+}
+
+const employeeForAssignment = `-- name: EmployeeForAssignment :one
+SELECT team_id, status FROM employees WHERE tenant_id = $1 AND id = $2
+`
+
+type EmployeeForAssignmentParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+type EmployeeForAssignmentRow struct {
+	TeamID uuid.NullUUID
+	Status string
+}
+
+func (q *Queries) EmployeeForAssignment(ctx context.Context, arg EmployeeForAssignmentParams) (EmployeeForAssignmentRow, error) {
+	row := q.db.QueryRow(ctx, employeeForAssignment, arg.TenantID, arg.ID)
+	var i EmployeeForAssignmentRow
+	err := row.Scan(&i.TeamID, &i.Status)
+	return i, err
 }
 
 const forwardReach = `-- name: ForwardReach :many
@@ -649,6 +685,92 @@ func (q *Queries) ListByNewest(ctx context.Context, arg ListByNewestParams) ([]L
 	return items, nil
 }
 
+const listUnassigned = `-- name: ListUnassigned :many
+SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at
+FROM customers c
+WHERE c.tenant_id = $1 AND c.owner_id IS NULL AND c.merged_into IS NULL
+  AND (NOT $2::bool OR (c.last_active_at, c.id) < ($3::timestamptz, $4::uuid))
+ORDER BY c.last_active_at DESC, c.id DESC
+LIMIT $5
+`
+
+type ListUnassignedParams struct {
+	TenantID  uuid.UUID
+	HasCursor bool
+	AfterTime time.Time
+	AfterID   uuid.UUID
+	MaxRows   int32
+}
+
+type ListUnassignedRow struct {
+	ID            uuid.UUID
+	OwnerID       uuid.NullUUID
+	DisplayName   string
+	AvatarUrl     string
+	Phone         string
+	Stage         string
+	SourceChannel string
+	SourceShareID uuid.NullUUID
+	Remark        string
+	Tags          []string
+	Views         int32
+	DwellMs       int64
+	Forwards      int32
+	CallClicks    int32
+	WechatClicks  int32
+	IntentScore   int32
+	FirstSeenAt   time.Time
+	LastActiveAt  time.Time
+	CreatedAt     time.Time
+}
+
+// The tenant's pool: customers nobody owns yet, most recently active first.
+func (q *Queries) ListUnassigned(ctx context.Context, arg ListUnassignedParams) ([]ListUnassignedRow, error) {
+	rows, err := q.db.Query(ctx, listUnassigned,
+		arg.TenantID,
+		arg.HasCursor,
+		arg.AfterTime,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListUnassignedRow
+	for rows.Next() {
+		var i ListUnassignedRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OwnerID,
+			&i.DisplayName,
+			&i.AvatarUrl,
+			&i.Phone,
+			&i.Stage,
+			&i.SourceChannel,
+			&i.SourceShareID,
+			&i.Remark,
+			&i.Tags,
+			&i.Views,
+			&i.DwellMs,
+			&i.Forwards,
+			&i.CallClicks,
+			&i.WechatClicks,
+			&i.IntentScore,
+			&i.FirstSeenAt,
+			&i.LastActiveAt,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockCustomers = `-- name: LockCustomers :many
 SELECT id FROM customers WHERE tenant_id = $1 AND id = ANY ($2::uuid[]) ORDER BY id FOR UPDATE
 `
@@ -800,6 +922,17 @@ func (q *Queries) Notes(ctx context.Context, arg NotesParams) ([]CustomerNote, e
 		return nil, err
 	}
 	return items, nil
+}
+
+const ownerRule = `-- name: OwnerRule :one
+SELECT customer_owner_rule FROM tenants WHERE id = $1
+`
+
+func (q *Queries) OwnerRule(ctx context.Context, tenantID uuid.UUID) (string, error) {
+	row := q.db.QueryRow(ctx, ownerRule, tenantID)
+	var customer_owner_rule string
+	err := row.Scan(&customer_owner_rule)
+	return customer_owner_rule, err
 }
 
 const teamMembers = `-- name: TeamMembers :many

@@ -69,7 +69,7 @@ func (h *Handler) ListCustomers(ctx context.Context, req *connect.Request[salesa
 	}
 	list, next, err := h.svc.List(ctx, p, customer.Filter{
 		Sort: sort, Tag: m.GetTag(), Stage: stageNames[m.GetStage()], Channel: m.GetSourceChannel(),
-		MaterialID: optionalID(m.GetMaterialId()), OwnerID: optionalID(m.GetOwnerId()),
+		MaterialID: optionalID(m.GetMaterialId()), OwnerID: optionalID(m.GetOwnerId()), Unassigned: m.GetUnassigned(),
 		PageSize: int(m.GetPageSize()), PageToken: m.GetPageToken(),
 	})
 	if err != nil {
@@ -202,4 +202,17 @@ func (h *Handler) AddNote(ctx context.Context, req *connect.Request[salesappv1.A
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.AddNoteResponse{Note: noteToProto(n)}), nil
+}
+
+// AssignCustomer implements CustomerService.
+func (h *Handler) AssignCustomer(ctx context.Context, req *connect.Request[salesappv1.AssignCustomerRequest]) (*connect.Response[salesappv1.AssignCustomerResponse], error) {
+	p, err := authn.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := h.svc.Assign(ctx, p, uuid.MustParse(req.Msg.GetCustomerId()), uuid.MustParse(req.Msg.GetOwnerId()))
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.AssignCustomerResponse{Customer: toProto(c, p)}), nil
 }

@@ -101,3 +101,9 @@ CREATE INDEX customer_notes_customer_idx ON customer_notes (tenant_id, customer_
 ALTER TABLE customer_notes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON customer_notes
   USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
+
+-- Who owns a customer that a share brings in: 'first_share', the salesperson whose share brought them
+-- first; or 'pool', nobody yet: the tenant's pool, from which admins and managers assign.
+ALTER TABLE tenants ADD COLUMN customer_owner_rule text NOT NULL DEFAULT 'first_share'
+  CHECK (customer_owner_rule IN ('first_share', 'pool'));
+CREATE INDEX customers_pool_idx ON customers (tenant_id, last_active_at DESC, id) WHERE owner_id IS NULL AND merged_into IS NULL;

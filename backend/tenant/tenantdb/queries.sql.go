@@ -167,21 +167,22 @@ func (q *Queries) GetTeam(ctx context.Context, arg GetTeamParams) (GetTeamRow, e
 
 const getTenant = `-- name: GetTenant :one
 
-SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at,
+SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at, t.customer_owner_rule,
        (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id AND e.status = 'active')::int AS seats_used
 FROM tenants t
 WHERE t.id = $1
 `
 
 type GetTenantRow struct {
-	ID        uuid.UUID
-	Name      string
-	Plan      string
-	SeatLimit int32
-	ExpiresAt time.Time
-	TimeZone  string
-	CreatedAt time.Time
-	SeatsUsed int32
+	ID                uuid.UUID
+	Name              string
+	Plan              string
+	SeatLimit         int32
+	ExpiresAt         time.Time
+	TimeZone          string
+	CreatedAt         time.Time
+	CustomerOwnerRule string
+	SeatsUsed         int32
 }
 
 // Every query runs inside a tenant transaction (row-level security scopes it); tenant_id filters are
@@ -197,6 +198,7 @@ func (q *Queries) GetTenant(ctx context.Context, tenantID uuid.UUID) (GetTenantR
 		&i.ExpiresAt,
 		&i.TimeZone,
 		&i.CreatedAt,
+		&i.CustomerOwnerRule,
 		&i.SeatsUsed,
 	)
 	return i, err
@@ -490,6 +492,20 @@ func (q *Queries) SetEmployeeStatus(ctx context.Context, arg SetEmployeeStatusPa
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const setOwnerRule = `-- name: SetOwnerRule :exec
+UPDATE tenants SET customer_owner_rule = $1, updated_at = now() WHERE id = $2
+`
+
+type SetOwnerRuleParams struct {
+	Rule     string
+	TenantID uuid.UUID
+}
+
+func (q *Queries) SetOwnerRule(ctx context.Context, arg SetOwnerRuleParams) error {
+	_, err := q.db.Exec(ctx, setOwnerRule, arg.Rule, arg.TenantID)
+	return err
 }
 
 const updateEmployee = `-- name: UpdateEmployee :one

@@ -27,7 +27,21 @@ var (
 	_ salesappv1connect.TeamServiceHandler     = (*Handler)(nil)
 	_ salesappv1connect.EmployeeServiceHandler = (*Handler)(nil)
 	_ salesappv1connect.MeServiceHandler       = (*Handler)(nil)
+	_ salesappv1connect.TenantServiceHandler   = (*Handler)(nil)
 )
+
+// UpdateTenantSettings implements TenantService.
+func (h *Handler) UpdateTenantSettings(ctx context.Context, req *connect.Request[salesappv1.UpdateTenantSettingsRequest]) (*connect.Response[salesappv1.UpdateTenantSettingsResponse], error) {
+	p, err := authn.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := h.svc.UpdateSettings(ctx, p, req.Msg.CustomerOwnerRule)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.UpdateTenantSettingsResponse{Tenant: tenantToProto(t)}), nil
+}
 
 // GetMe implements MeService.
 func (h *Handler) GetMe(ctx context.Context, _ *connect.Request[salesappv1.GetMeRequest]) (*connect.Response[salesappv1.GetMeResponse], error) {
@@ -266,7 +280,7 @@ func tenantToProto(t tenant.Tenant) *salesappv1.Tenant {
 	return &salesappv1.Tenant{
 		Id: t.ID.String(), Name: t.Name, Plan: planToProto(t.Plan), SeatLimit: int32(t.SeatLimit),
 		SeatsUsed: int32(t.SeatsUsed), ExpiresAt: timestamppb.New(t.ExpiresAt), TimeZone: t.TimeZone,
-		CreatedAt: timestamppb.New(t.CreatedAt),
+		CreatedAt: timestamppb.New(t.CreatedAt), CustomerOwnerRule: t.OwnerRule,
 	}
 }
 

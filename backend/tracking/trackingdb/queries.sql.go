@@ -93,7 +93,7 @@ func (q *Queries) ClaimVisitors(ctx context.Context, arg ClaimVisitorsParams) ([
 
 const insertCustomers = `-- name: InsertCustomers :exec
 INSERT INTO customers (id, tenant_id, owner_id, source_channel, source_share_id, first_seen_at, last_active_at)
-SELECT c, $1, o, ch, s, t, t
+SELECT c, $1, nullif(o, '00000000-0000-0000-0000-000000000000'::uuid), ch, s, t, t
 FROM (SELECT unnest($2::uuid[]) AS c, unnest($3::uuid[]) AS o, unnest($4::text[]) AS ch, unnest($5::uuid[]) AS s, unnest($6::timestamptz[]) AS t) AS x
 `
 
@@ -212,6 +212,17 @@ func (q *Queries) LockCustomers(ctx context.Context, arg LockCustomersParams) ([
 		return nil, err
 	}
 	return items, nil
+}
+
+const ownerRule = `-- name: OwnerRule :one
+SELECT customer_owner_rule FROM tenants WHERE id = $1
+`
+
+func (q *Queries) OwnerRule(ctx context.Context, tenantID uuid.UUID) (string, error) {
+	row := q.db.QueryRow(ctx, ownerRule, tenantID)
+	var customer_owner_rule string
+	err := row.Scan(&customer_owner_rule)
+	return customer_owner_rule, err
 }
 
 const recomputeViewDwell = `-- name: RecomputeViewDwell :many

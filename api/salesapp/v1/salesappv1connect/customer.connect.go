@@ -47,6 +47,9 @@ const (
 	CustomerServiceUpdateCustomerProcedure = "/salesapp.v1.CustomerService/UpdateCustomer"
 	// CustomerServiceAddNoteProcedure is the fully-qualified name of the CustomerService's AddNote RPC.
 	CustomerServiceAddNoteProcedure = "/salesapp.v1.CustomerService/AddNote"
+	// CustomerServiceAssignCustomerProcedure is the fully-qualified name of the CustomerService's
+	// AssignCustomer RPC.
+	CustomerServiceAssignCustomerProcedure = "/salesapp.v1.CustomerService/AssignCustomer"
 )
 
 // CustomerServiceClient is a client for the salesapp.v1.CustomerService service.
@@ -61,6 +64,9 @@ type CustomerServiceClient interface {
 	UpdateCustomer(context.Context, *connect.Request[v1.UpdateCustomerRequest]) (*connect.Response[v1.UpdateCustomerResponse], error)
 	// AddNote records a note or a follow-up.
 	AddNote(context.Context, *connect.Request[v1.AddNoteRequest]) (*connect.Response[v1.AddNoteResponse], error)
+	// AssignCustomer gives a customer to a salesperson: admins to anyone active, managers within their
+	// team (from the pool or from a team member).
+	AssignCustomer(context.Context, *connect.Request[v1.AssignCustomerRequest]) (*connect.Response[v1.AssignCustomerResponse], error)
 }
 
 // NewCustomerServiceClient constructs a client for the salesapp.v1.CustomerService service. By
@@ -104,6 +110,12 @@ func NewCustomerServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(customerServiceMethods.ByName("AddNote")),
 			connect.WithClientOptions(opts...),
 		),
+		assignCustomer: connect.NewClient[v1.AssignCustomerRequest, v1.AssignCustomerResponse](
+			httpClient,
+			baseURL+CustomerServiceAssignCustomerProcedure,
+			connect.WithSchema(customerServiceMethods.ByName("AssignCustomer")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -114,6 +126,7 @@ type customerServiceClient struct {
 	getTimeline    *connect.Client[v1.GetTimelineRequest, v1.GetTimelineResponse]
 	updateCustomer *connect.Client[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse]
 	addNote        *connect.Client[v1.AddNoteRequest, v1.AddNoteResponse]
+	assignCustomer *connect.Client[v1.AssignCustomerRequest, v1.AssignCustomerResponse]
 }
 
 // ListCustomers calls salesapp.v1.CustomerService.ListCustomers.
@@ -141,6 +154,11 @@ func (c *customerServiceClient) AddNote(ctx context.Context, req *connect.Reques
 	return c.addNote.CallUnary(ctx, req)
 }
 
+// AssignCustomer calls salesapp.v1.CustomerService.AssignCustomer.
+func (c *customerServiceClient) AssignCustomer(ctx context.Context, req *connect.Request[v1.AssignCustomerRequest]) (*connect.Response[v1.AssignCustomerResponse], error) {
+	return c.assignCustomer.CallUnary(ctx, req)
+}
+
 // CustomerServiceHandler is an implementation of the salesapp.v1.CustomerService service.
 type CustomerServiceHandler interface {
 	// ListCustomers pages through the customers the caller may see.
@@ -153,6 +171,9 @@ type CustomerServiceHandler interface {
 	UpdateCustomer(context.Context, *connect.Request[v1.UpdateCustomerRequest]) (*connect.Response[v1.UpdateCustomerResponse], error)
 	// AddNote records a note or a follow-up.
 	AddNote(context.Context, *connect.Request[v1.AddNoteRequest]) (*connect.Response[v1.AddNoteResponse], error)
+	// AssignCustomer gives a customer to a salesperson: admins to anyone active, managers within their
+	// team (from the pool or from a team member).
+	AssignCustomer(context.Context, *connect.Request[v1.AssignCustomerRequest]) (*connect.Response[v1.AssignCustomerResponse], error)
 }
 
 // NewCustomerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -192,6 +213,12 @@ func NewCustomerServiceHandler(svc CustomerServiceHandler, opts ...connect.Handl
 		connect.WithSchema(customerServiceMethods.ByName("AddNote")),
 		connect.WithHandlerOptions(opts...),
 	)
+	customerServiceAssignCustomerHandler := connect.NewUnaryHandler(
+		CustomerServiceAssignCustomerProcedure,
+		svc.AssignCustomer,
+		connect.WithSchema(customerServiceMethods.ByName("AssignCustomer")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.CustomerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case CustomerServiceListCustomersProcedure:
@@ -204,6 +231,8 @@ func NewCustomerServiceHandler(svc CustomerServiceHandler, opts ...connect.Handl
 			customerServiceUpdateCustomerHandler.ServeHTTP(w, r)
 		case CustomerServiceAddNoteProcedure:
 			customerServiceAddNoteHandler.ServeHTTP(w, r)
+		case CustomerServiceAssignCustomerProcedure:
+			customerServiceAssignCustomerHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -231,4 +260,8 @@ func (UnimplementedCustomerServiceHandler) UpdateCustomer(context.Context, *conn
 
 func (UnimplementedCustomerServiceHandler) AddNote(context.Context, *connect.Request[v1.AddNoteRequest]) (*connect.Response[v1.AddNoteResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.CustomerService.AddNote is not implemented"))
+}
+
+func (UnimplementedCustomerServiceHandler) AssignCustomer(context.Context, *connect.Request[v1.AssignCustomerRequest]) (*connect.Response[v1.AssignCustomerResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.CustomerService.AssignCustomer is not implemented"))
 }

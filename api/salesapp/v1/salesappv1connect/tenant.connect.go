@@ -21,6 +21,8 @@ import (
 const _ = connect.IsAtLeastVersion1_13_0
 
 const (
+	// TenantServiceName is the fully-qualified name of the TenantService service.
+	TenantServiceName = "salesapp.v1.TenantService"
 	// TeamServiceName is the fully-qualified name of the TeamService service.
 	TeamServiceName = "salesapp.v1.TeamService"
 	// EmployeeServiceName is the fully-qualified name of the EmployeeService service.
@@ -35,6 +37,9 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
+	// TenantServiceUpdateTenantSettingsProcedure is the fully-qualified name of the TenantService's
+	// UpdateTenantSettings RPC.
+	TenantServiceUpdateTenantSettingsProcedure = "/salesapp.v1.TenantService/UpdateTenantSettings"
 	// TeamServiceCreateTeamProcedure is the fully-qualified name of the TeamService's CreateTeam RPC.
 	TeamServiceCreateTeamProcedure = "/salesapp.v1.TeamService/CreateTeam"
 	// TeamServiceListTeamsProcedure is the fully-qualified name of the TeamService's ListTeams RPC.
@@ -59,6 +64,78 @@ const (
 	// SetEmployeeStatus RPC.
 	EmployeeServiceSetEmployeeStatusProcedure = "/salesapp.v1.EmployeeService/SetEmployeeStatus"
 )
+
+// TenantServiceClient is a client for the salesapp.v1.TenantService service.
+type TenantServiceClient interface {
+	// UpdateTenantSettings changes the settings that are present. Admin only.
+	UpdateTenantSettings(context.Context, *connect.Request[v1.UpdateTenantSettingsRequest]) (*connect.Response[v1.UpdateTenantSettingsResponse], error)
+}
+
+// NewTenantServiceClient constructs a client for the salesapp.v1.TenantService service. By default,
+// it uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses, and
+// sends uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the connect.WithGRPC()
+// or connect.WithGRPCWeb() options.
+//
+// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
+// http://api.acme.com or https://acme.com/grpc).
+func NewTenantServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) TenantServiceClient {
+	baseURL = strings.TrimRight(baseURL, "/")
+	tenantServiceMethods := v1.File_salesapp_v1_tenant_proto.Services().ByName("TenantService").Methods()
+	return &tenantServiceClient{
+		updateTenantSettings: connect.NewClient[v1.UpdateTenantSettingsRequest, v1.UpdateTenantSettingsResponse](
+			httpClient,
+			baseURL+TenantServiceUpdateTenantSettingsProcedure,
+			connect.WithSchema(tenantServiceMethods.ByName("UpdateTenantSettings")),
+			connect.WithClientOptions(opts...),
+		),
+	}
+}
+
+// tenantServiceClient implements TenantServiceClient.
+type tenantServiceClient struct {
+	updateTenantSettings *connect.Client[v1.UpdateTenantSettingsRequest, v1.UpdateTenantSettingsResponse]
+}
+
+// UpdateTenantSettings calls salesapp.v1.TenantService.UpdateTenantSettings.
+func (c *tenantServiceClient) UpdateTenantSettings(ctx context.Context, req *connect.Request[v1.UpdateTenantSettingsRequest]) (*connect.Response[v1.UpdateTenantSettingsResponse], error) {
+	return c.updateTenantSettings.CallUnary(ctx, req)
+}
+
+// TenantServiceHandler is an implementation of the salesapp.v1.TenantService service.
+type TenantServiceHandler interface {
+	// UpdateTenantSettings changes the settings that are present. Admin only.
+	UpdateTenantSettings(context.Context, *connect.Request[v1.UpdateTenantSettingsRequest]) (*connect.Response[v1.UpdateTenantSettingsResponse], error)
+}
+
+// NewTenantServiceHandler builds an HTTP handler from the service implementation. It returns the
+// path on which to mount the handler and the handler itself.
+//
+// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
+// and JSON codecs. They also support gzip compression.
+func NewTenantServiceHandler(svc TenantServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
+	tenantServiceMethods := v1.File_salesapp_v1_tenant_proto.Services().ByName("TenantService").Methods()
+	tenantServiceUpdateTenantSettingsHandler := connect.NewUnaryHandler(
+		TenantServiceUpdateTenantSettingsProcedure,
+		svc.UpdateTenantSettings,
+		connect.WithSchema(tenantServiceMethods.ByName("UpdateTenantSettings")),
+		connect.WithHandlerOptions(opts...),
+	)
+	return "/salesapp.v1.TenantService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case TenantServiceUpdateTenantSettingsProcedure:
+			tenantServiceUpdateTenantSettingsHandler.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// UnimplementedTenantServiceHandler returns CodeUnimplemented from all methods.
+type UnimplementedTenantServiceHandler struct{}
+
+func (UnimplementedTenantServiceHandler) UpdateTenantSettings(context.Context, *connect.Request[v1.UpdateTenantSettingsRequest]) (*connect.Response[v1.UpdateTenantSettingsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.TenantService.UpdateTenantSettings is not implemented"))
+}
 
 // TeamServiceClient is a client for the salesapp.v1.TeamService service.
 type TeamServiceClient interface {
