@@ -68,6 +68,8 @@ type Config struct {
 // WeChatConfig is the mini-program's credentials and where its API is.
 type WeChatConfig struct {
 	AppID, AppSecret, BaseURL string
+	// OfficialAppID and OfficialSecret are the official account's, for H5 pages' web sign-in.
+	OfficialAppID, OfficialSecret string
 }
 
 // S3Config points at S3-compatible object storage.
@@ -168,6 +170,10 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.WeChat.AppID = v; return nil }},
 		{name: "SALESD_WECHAT_SECRET", help: "mini-program app secret",
 			set: func(c *Config, v string) error { c.WeChat.AppSecret = v; return nil }},
+		{name: "SALESD_WECHAT_OA_APPID", help: "official account app id (H5 pages' web sign-in); empty disables it",
+			set: func(c *Config, v string) error { c.WeChat.OfficialAppID = v; return nil }},
+		{name: "SALESD_WECHAT_OA_SECRET", help: "official account app secret",
+			set: func(c *Config, v string) error { c.WeChat.OfficialSecret = v; return nil }},
 		{name: "SALESD_WECHAT_BASE_URL", def: "https://api.weixin.qq.com", help: "WeChat API base URL (tests point it at a fake)",
 			set: func(c *Config, v string) error { c.WeChat.BaseURL = v; return nil }},
 		{name: "SALESD_SHUTDOWN_TIMEOUT", def: "20s", help: "how long SIGTERM waits for in-flight requests",
@@ -255,6 +261,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.S3.Endpoint != "" && (c.S3.AccessKey == "" || c.S3.SecretKey == "") {
 		errs = append(errs, errors.New("SALESD_S3_ACCESS_KEY, SALESD_S3_SECRET_KEY: required with SALESD_S3_ENDPOINT"))
+	}
+	if c.WeChat.OfficialAppID != "" && c.WeChat.OfficialSecret == "" {
+		errs = append(errs, errors.New("SALESD_WECHAT_OA_SECRET: required with SALESD_WECHAT_OA_APPID"))
 	}
 	if c.WeChat.AppID != "" && c.WeChat.AppSecret == "" {
 		errs = append(errs, errors.New("SALESD_WECHAT_SECRET: required with SALESD_WECHAT_APPID"))

@@ -18,7 +18,9 @@ import (
 func withWeChat(wx *wechattest.Server) servertest.Option {
 	return func(c *platform.Config) {
 		wc := wx.Config()
-		c.WeChat = platform.WeChatConfig{AppID: wc.AppID, AppSecret: wc.AppSecret, BaseURL: wc.BaseURL}
+		// The fake answers both the mini-program's and the official account's sign-in with one app id.
+		c.WeChat = platform.WeChatConfig{AppID: wc.AppID, AppSecret: wc.AppSecret, BaseURL: wc.BaseURL,
+			OfficialAppID: wc.AppID, OfficialSecret: wc.AppSecret}
 	}
 }
 
@@ -105,4 +107,34 @@ func TestLoginWithoutAMiniProgramIsRefusedClearly(t *testing.T) {
 	_, _, token, _ := sharedMaterial(t, e)
 	_, err := public(e).LoginMiniProgram(context.Background(), connect.NewRequest(&salesappv1.LoginMiniProgramRequest{Token: token, VisitorId: "visitor-none", Code: "c"}))
 	requireCode(t, err, connect.CodeFailedPrecondition, "not configured")
+}
+
+func TestOnePersonAcrossMiniProgramAndH5IsOneCustomer(t *testing.T) {
+	t.Parallel()
+	wx := wechattest.New(t)
+	e := servertest.Start(t, withWeChat(wx))
+	ctx := context.Background()
+	_, sales, token, _ := sharedMaterial(t, e)
+	// The same person reads in the mini-program and, another day, on an H5 page: different openids, one
+	// unionid.
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-mp01"))
+	wx.AddSession("mp-code", wechat.Session{OpenID: "mp-openid", UnionID: "union-x", SessionKey: "k"})
+	_, err := public(e).LoginMiniProgram(ctx, connect.NewRequest(&salesappv1.LoginMiniProgramRequest{Token: token, VisitorId: "visitor-mp01", Code: "mp-code"}))
+	require.NoError(t, err)
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-h501"))
+	wx.AddSession("web-code", wechat.Session{OpenID: "oa-openid", UnionID: "union-x"})
+	h5, err := public(e).LoginH5(ctx, connect.NewRequest(&salesappv1.LoginH5Request{Token: token, VisitorId: "visitor-h501", Code: "web-code"}))
+	require.NoError(t, err)
+	require.True(t, h5.Msg.Returning)
+	list, err := customers(e, sales.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{}))
+	require.NoError(t, err)
+	require.Len(t, list.Msg.Customers, 1)
+	require.EqualValues(t, 2, list.Msg.Customers[0].Views)
+	prof, err := customers(e, sales.Token).GetCustomer(ctx, connect.NewRequest(&salesappv1.GetCustomerRequest{CustomerId: list.Msg.Customers[0].Id}))
+	require.NoError(t, err)
+	kinds := map[string]int{}
+	for _, id := range prof.Msg.Profile.Identities {
+		kinds[id.Kind]++
+	}
+	require.Equal(t, map[string]int{"visitor": 2, "mp_openid": 1, "h5_openid": 1, "unionid": 1}, kinds)
 }

@@ -111,7 +111,12 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	if cfg.WeChat.AppID != "" {
 		wx = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret}, log)
 	}
-	pages := web.NewService(web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers, Tracking: track, WeChat: wx}, cfg.PublicPageTTL)
+	var official *wechat.Client
+	if cfg.WeChat.OfficialAppID != "" {
+		official = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.OfficialAppID, AppSecret: cfg.WeChat.OfficialSecret}, log)
+	}
+	pages := web.NewService(web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers,
+		Tracking: track, WeChat: wx, Official: official}, cfg.PublicPageTTL)
 	uploads := jobs.uploads
 
 	reg := prometheus.NewRegistry()

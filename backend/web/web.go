@@ -36,6 +36,7 @@ type Service struct {
 	customers *customer.Service
 	tracking  *tracking.Service
 	wechat    *wechat.Client
+	official  *wechat.Client
 	cache     *pageCache
 }
 
@@ -47,13 +48,15 @@ type Deps struct {
 	Customers *customer.Service
 	Tracking  *tracking.Service
 	WeChat    *wechat.Client
+	// Official is the official account's client (H5 web sign-in); nil when not configured.
+	Official *wechat.Client
 }
 
 // NewService builds the service; pages are cached for ttl (0 disables the cache). Presigned URLs in a
 // cached page stay valid far longer than ttl.
 func NewService(d Deps, ttl time.Duration) *Service {
 	return &Service{shares: d.Shares, cards: d.Cards, materials: d.Materials, customers: d.Customers,
-		tracking: d.Tracking, wechat: d.WeChat, cache: newPageCache(ttl)}
+		tracking: d.Tracking, wechat: d.WeChat, official: d.Official, cache: newPageCache(ttl)}
 }
 
 var errNoMiniProgram = platform.FailedPrecondition("WeChat sign-in is not configured on this server")
@@ -76,6 +79,26 @@ func (s *Service) LoginMiniProgram(ctx context.Context, token, visitorID, code s
 	_, returning, err := s.customers.Identify(ctx, sh.TenantID, visitorID, sourceOf(sh),
 		customer.Identity{Kind: customer.IdentityUnion, Value: sess.UnionID},
 		customer.Identity{Kind: customer.IdentityMiniProgram, Value: sess.OpenID})
+	return returning, err
+}
+
+// LoginH5 is LoginMiniProgram for H5 pages: the official account's web sign-in code gives the visitor's
+// openid of that account (and unionid, which ties them to the same person in the mini-program).
+func (s *Service) LoginH5(ctx context.Context, token, visitorID, code string) (bool, error) {
+	if s.official == nil {
+		return false, platform.FailedPrecondition("WeChat web sign-in (official account) is not configured on this server")
+	}
+	sh, err := s.shares.Resolve(ctx, token)
+	if err != nil {
+		return false, err
+	}
+	sess, err := s.official.OAuthCode(ctx, code)
+	if err != nil {
+		return false, err
+	}
+	_, returning, err := s.customers.Identify(ctx, sh.TenantID, visitorID, sourceOf(sh),
+		customer.Identity{Kind: customer.IdentityUnion, Value: sess.UnionID},
+		customer.Identity{Kind: customer.IdentityH5, Value: sess.OpenID})
 	return returning, err
 }
 

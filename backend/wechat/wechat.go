@@ -143,6 +143,35 @@ func (c *Client) Code2Session(ctx context.Context, code string) (Session, error)
 	return Session{OpenID: out.OpenID, UnionID: out.UnionID, SessionKey: out.SessionKey}, nil
 }
 
+// OAuthCode exchanges the code of an official account's web sign-in (an H5 page in WeChat's browser,
+// redirected through open.weixin.qq.com/connect/oauth2/authorize) for the visitor's openid of that
+// account and, when the account is bound to an Open Platform account, their unionid. The client must be
+// made with the official account's app id and secret. The user access token it also returns is not kept:
+// we need who the visitor is, not their profile.
+func (c *Client) OAuthCode(ctx context.Context, code string) (Session, error) {
+	if code == "" {
+		return Session{}, platform.Invalid("code", "the WeChat sign-in code is missing")
+	}
+	q := url.Values{
+		"appid":      {c.appID},
+		"secret":     {c.secret},
+		"code":       {code},
+		"grant_type": {"authorization_code"},
+	}
+	var out struct {
+		OpenID  string `json:"openid"`
+		UnionID string `json:"unionid"`
+	}
+	const api = "oauth2/access_token"
+	if err := c.call(ctx, api, http.MethodGet, "/sns/oauth2/access_token", q, nil, &out); err != nil {
+		return Session{}, translate(err, platform.KindUnauthenticated, msgLoginCodeInvalid)
+	}
+	if out.OpenID == "" {
+		return Session{}, fmt.Errorf("wechat %s: answer without openid", api)
+	}
+	return Session{OpenID: out.OpenID, UnionID: out.UnionID}, nil
+}
+
 // Phone is the phone number a customer chose to leave.
 type Phone struct {
 	// Number is "+" + CountryCode + PurePhoneNumber, e.g. "+8613800138000".

@@ -701,3 +701,19 @@ func TestMalformedPhoneInfoIsRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestOAuthCodeForH5Pages(t *testing.T) {
+	t.Parallel()
+	srv := wechattest.New(t)
+	c, _ := newClient(t, srv)
+	srv.AddSession("web-code", wechat.Session{OpenID: "oa-openid", UnionID: "union-9"})
+	s, err := c.OAuthCode(context.Background(), "web-code")
+	require.NoError(t, err)
+	require.Equal(t, "oa-openid", s.OpenID)
+	require.Equal(t, "union-9", s.UnionID)
+	_, err = c.OAuthCode(context.Background(), "web-code")
+	require.Equal(t, platform.KindUnauthenticated, platform.KindOf(err), "a code is good once")
+	require.NotContains(t, err.Error(), "web-code")
+	_, err = c.OAuthCode(context.Background(), "never-issued")
+	require.True(t, wechat.IsInvalidCode(err))
+}

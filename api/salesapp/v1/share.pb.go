@@ -531,6 +531,112 @@ func (x *LoginMiniProgramResponse) GetReturning() bool {
 	return false
 }
 
+// LoginH5Request carries the web sign-in's code.
+type LoginH5Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	VisitorId     string                 `protobuf:"bytes,2,opt,name=visitor_id,json=visitorId,proto3" json:"visitor_id,omitempty"`
+	Code          string                 `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginH5Request) Reset() {
+	*x = LoginH5Request{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginH5Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginH5Request) ProtoMessage() {}
+
+func (x *LoginH5Request) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginH5Request.ProtoReflect.Descriptor instead.
+func (*LoginH5Request) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LoginH5Request) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *LoginH5Request) GetVisitorId() string {
+	if x != nil {
+		return x.VisitorId
+	}
+	return ""
+}
+
+func (x *LoginH5Request) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// LoginH5Response says whether the visitor was already known as a customer.
+type LoginH5Response struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Returning     bool                   `protobuf:"varint,1,opt,name=returning,proto3" json:"returning,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginH5Response) Reset() {
+	*x = LoginH5Response{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginH5Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginH5Response) ProtoMessage() {}
+
+func (x *LoginH5Response) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginH5Response.ProtoReflect.Descriptor instead.
+func (*LoginH5Response) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *LoginH5Response) GetReturning() bool {
+	if x != nil {
+		return x.Returning
+	}
+	return false
+}
+
 // LeavePhoneNumberRequest carries the getPhoneNumber button's code.
 type LeavePhoneNumberRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -545,7 +651,7 @@ type LeavePhoneNumberRequest struct {
 
 func (x *LeavePhoneNumberRequest) Reset() {
 	*x = LeavePhoneNumberRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[9]
+	mi := &file_salesapp_v1_share_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +663,7 @@ func (x *LeavePhoneNumberRequest) String() string {
 func (*LeavePhoneNumberRequest) ProtoMessage() {}
 
 func (x *LeavePhoneNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[9]
+	mi := &file_salesapp_v1_share_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +676,7 @@ func (x *LeavePhoneNumberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeavePhoneNumberRequest.ProtoReflect.Descriptor instead.
 func (*LeavePhoneNumberRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LeavePhoneNumberRequest) GetToken() string {
@@ -610,7 +716,7 @@ type LeavePhoneNumberResponse struct {
 
 func (x *LeavePhoneNumberResponse) Reset() {
 	*x = LeavePhoneNumberResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[10]
+	mi := &file_salesapp_v1_share_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +728,7 @@ func (x *LeavePhoneNumberResponse) String() string {
 func (*LeavePhoneNumberResponse) ProtoMessage() {}
 
 func (x *LeavePhoneNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[10]
+	mi := &file_salesapp_v1_share_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +741,7 @@ func (x *LeavePhoneNumberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeavePhoneNumberResponse.ProtoReflect.Descriptor instead.
 func (*LeavePhoneNumberResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{12}
 }
 
 // OpenShareRequest carries the token from the link. Any token that names no share, malformed or not, is
@@ -649,7 +755,7 @@ type OpenShareRequest struct {
 
 func (x *OpenShareRequest) Reset() {
 	*x = OpenShareRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[11]
+	mi := &file_salesapp_v1_share_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +767,7 @@ func (x *OpenShareRequest) String() string {
 func (*OpenShareRequest) ProtoMessage() {}
 
 func (x *OpenShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[11]
+	mi := &file_salesapp_v1_share_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +780,7 @@ func (x *OpenShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenShareRequest.ProtoReflect.Descriptor instead.
 func (*OpenShareRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *OpenShareRequest) GetToken() string {
@@ -698,7 +804,7 @@ type OpenShareResponse struct {
 
 func (x *OpenShareResponse) Reset() {
 	*x = OpenShareResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[12]
+	mi := &file_salesapp_v1_share_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +816,7 @@ func (x *OpenShareResponse) String() string {
 func (*OpenShareResponse) ProtoMessage() {}
 
 func (x *OpenShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[12]
+	mi := &file_salesapp_v1_share_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +829,7 @@ func (x *OpenShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenShareResponse.ProtoReflect.Descriptor instead.
 func (*OpenShareResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *OpenShareResponse) GetCard() *Card {
@@ -767,7 +873,7 @@ type ForwardShareRequest struct {
 
 func (x *ForwardShareRequest) Reset() {
 	*x = ForwardShareRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[13]
+	mi := &file_salesapp_v1_share_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +885,7 @@ func (x *ForwardShareRequest) String() string {
 func (*ForwardShareRequest) ProtoMessage() {}
 
 func (x *ForwardShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[13]
+	mi := &file_salesapp_v1_share_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +898,7 @@ func (x *ForwardShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardShareRequest.ProtoReflect.Descriptor instead.
 func (*ForwardShareRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ForwardShareRequest) GetToken() string {
@@ -827,7 +933,7 @@ type ForwardShareResponse struct {
 
 func (x *ForwardShareResponse) Reset() {
 	*x = ForwardShareResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	mi := &file_salesapp_v1_share_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +945,7 @@ func (x *ForwardShareResponse) String() string {
 func (*ForwardShareResponse) ProtoMessage() {}
 
 func (x *ForwardShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	mi := &file_salesapp_v1_share_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +958,7 @@ func (x *ForwardShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardShareResponse.ProtoReflect.Descriptor instead.
 func (*ForwardShareResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ForwardShareResponse) GetToken() string {
@@ -912,6 +1018,14 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\x04code\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04code\"8\n" +
 	"\x18LoginMiniProgramResponse\x12\x1c\n" +
+	"\treturning\x18\x01 \x01(\bR\treturning\"\x8e\x01\n" +
+	"\x0eLoginH5Request\x12\x1f\n" +
+	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12;\n" +
+	"\n" +
+	"visitor_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{8,64}$R\tvisitorId\x12\x1e\n" +
+	"\x04code\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04code\"/\n" +
+	"\x0fLoginH5Response\x12\x1c\n" +
 	"\treturning\x18\x01 \x01(\bR\treturning\"\xc7\x01\n" +
 	"\x17LeavePhoneNumberRequest\x12\x1f\n" +
 	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12;\n" +
@@ -940,11 +1054,12 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\fShareService\x12V\n" +
 	"\rShareMaterial\x12!.salesapp.v1.ShareMaterialRequest\x1a\".salesapp.v1.ShareMaterialResponse\x12J\n" +
 	"\tShareCard\x12\x1d.salesapp.v1.ShareCardRequest\x1a\x1e.salesapp.v1.ShareCardResponse\x12V\n" +
-	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\xf2\x02\n" +
+	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\xb8\x03\n" +
 	"\rPublicService\x12J\n" +
 	"\tOpenShare\x12\x1d.salesapp.v1.OpenShareRequest\x1a\x1e.salesapp.v1.OpenShareResponse\x12S\n" +
 	"\fForwardShare\x12 .salesapp.v1.ForwardShareRequest\x1a!.salesapp.v1.ForwardShareResponse\x12_\n" +
-	"\x10LoginMiniProgram\x12$.salesapp.v1.LoginMiniProgramRequest\x1a%.salesapp.v1.LoginMiniProgramResponse\x12_\n" +
+	"\x10LoginMiniProgram\x12$.salesapp.v1.LoginMiniProgramRequest\x1a%.salesapp.v1.LoginMiniProgramResponse\x12D\n" +
+	"\aLoginH5\x12\x1b.salesapp.v1.LoginH5Request\x1a\x1c.salesapp.v1.LoginH5Response\x12_\n" +
 	"\x10LeavePhoneNumber\x12$.salesapp.v1.LeavePhoneNumberRequest\x1a%.salesapp.v1.LeavePhoneNumberResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
@@ -959,7 +1074,7 @@ func file_salesapp_v1_share_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_share_proto_rawDescData
 }
 
-var file_salesapp_v1_share_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_salesapp_v1_share_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_salesapp_v1_share_proto_goTypes = []any{
 	(*Share)(nil),                    // 0: salesapp.v1.Share
 	(*ShareMaterialRequest)(nil),     // 1: salesapp.v1.ShareMaterialRequest
@@ -970,44 +1085,48 @@ var file_salesapp_v1_share_proto_goTypes = []any{
 	(*GetShareStatsResponse)(nil),    // 6: salesapp.v1.GetShareStatsResponse
 	(*LoginMiniProgramRequest)(nil),  // 7: salesapp.v1.LoginMiniProgramRequest
 	(*LoginMiniProgramResponse)(nil), // 8: salesapp.v1.LoginMiniProgramResponse
-	(*LeavePhoneNumberRequest)(nil),  // 9: salesapp.v1.LeavePhoneNumberRequest
-	(*LeavePhoneNumberResponse)(nil), // 10: salesapp.v1.LeavePhoneNumberResponse
-	(*OpenShareRequest)(nil),         // 11: salesapp.v1.OpenShareRequest
-	(*OpenShareResponse)(nil),        // 12: salesapp.v1.OpenShareResponse
-	(*ForwardShareRequest)(nil),      // 13: salesapp.v1.ForwardShareRequest
-	(*ForwardShareResponse)(nil),     // 14: salesapp.v1.ForwardShareResponse
-	(ShareChannel)(0),                // 15: salesapp.v1.ShareChannel
-	(*timestamppb.Timestamp)(nil),    // 16: google.protobuf.Timestamp
-	(*Card)(nil),                     // 17: salesapp.v1.Card
-	(*Material)(nil),                 // 18: salesapp.v1.Material
+	(*LoginH5Request)(nil),           // 9: salesapp.v1.LoginH5Request
+	(*LoginH5Response)(nil),          // 10: salesapp.v1.LoginH5Response
+	(*LeavePhoneNumberRequest)(nil),  // 11: salesapp.v1.LeavePhoneNumberRequest
+	(*LeavePhoneNumberResponse)(nil), // 12: salesapp.v1.LeavePhoneNumberResponse
+	(*OpenShareRequest)(nil),         // 13: salesapp.v1.OpenShareRequest
+	(*OpenShareResponse)(nil),        // 14: salesapp.v1.OpenShareResponse
+	(*ForwardShareRequest)(nil),      // 15: salesapp.v1.ForwardShareRequest
+	(*ForwardShareResponse)(nil),     // 16: salesapp.v1.ForwardShareResponse
+	(ShareChannel)(0),                // 17: salesapp.v1.ShareChannel
+	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
+	(*Card)(nil),                     // 19: salesapp.v1.Card
+	(*Material)(nil),                 // 20: salesapp.v1.Material
 }
 var file_salesapp_v1_share_proto_depIdxs = []int32{
-	15, // 0: salesapp.v1.Share.channel:type_name -> salesapp.v1.ShareChannel
-	16, // 1: salesapp.v1.Share.created_at:type_name -> google.protobuf.Timestamp
-	15, // 2: salesapp.v1.ShareMaterialRequest.channel:type_name -> salesapp.v1.ShareChannel
+	17, // 0: salesapp.v1.Share.channel:type_name -> salesapp.v1.ShareChannel
+	18, // 1: salesapp.v1.Share.created_at:type_name -> google.protobuf.Timestamp
+	17, // 2: salesapp.v1.ShareMaterialRequest.channel:type_name -> salesapp.v1.ShareChannel
 	0,  // 3: salesapp.v1.ShareMaterialResponse.share:type_name -> salesapp.v1.Share
-	15, // 4: salesapp.v1.ShareCardRequest.channel:type_name -> salesapp.v1.ShareChannel
+	17, // 4: salesapp.v1.ShareCardRequest.channel:type_name -> salesapp.v1.ShareChannel
 	0,  // 5: salesapp.v1.ShareCardResponse.share:type_name -> salesapp.v1.Share
-	17, // 6: salesapp.v1.OpenShareResponse.card:type_name -> salesapp.v1.Card
-	18, // 7: salesapp.v1.OpenShareResponse.material:type_name -> salesapp.v1.Material
-	15, // 8: salesapp.v1.OpenShareResponse.channel:type_name -> salesapp.v1.ShareChannel
-	15, // 9: salesapp.v1.ForwardShareRequest.channel:type_name -> salesapp.v1.ShareChannel
+	19, // 6: salesapp.v1.OpenShareResponse.card:type_name -> salesapp.v1.Card
+	20, // 7: salesapp.v1.OpenShareResponse.material:type_name -> salesapp.v1.Material
+	17, // 8: salesapp.v1.OpenShareResponse.channel:type_name -> salesapp.v1.ShareChannel
+	17, // 9: salesapp.v1.ForwardShareRequest.channel:type_name -> salesapp.v1.ShareChannel
 	1,  // 10: salesapp.v1.ShareService.ShareMaterial:input_type -> salesapp.v1.ShareMaterialRequest
 	3,  // 11: salesapp.v1.ShareService.ShareCard:input_type -> salesapp.v1.ShareCardRequest
 	5,  // 12: salesapp.v1.ShareService.GetShareStats:input_type -> salesapp.v1.GetShareStatsRequest
-	11, // 13: salesapp.v1.PublicService.OpenShare:input_type -> salesapp.v1.OpenShareRequest
-	13, // 14: salesapp.v1.PublicService.ForwardShare:input_type -> salesapp.v1.ForwardShareRequest
+	13, // 13: salesapp.v1.PublicService.OpenShare:input_type -> salesapp.v1.OpenShareRequest
+	15, // 14: salesapp.v1.PublicService.ForwardShare:input_type -> salesapp.v1.ForwardShareRequest
 	7,  // 15: salesapp.v1.PublicService.LoginMiniProgram:input_type -> salesapp.v1.LoginMiniProgramRequest
-	9,  // 16: salesapp.v1.PublicService.LeavePhoneNumber:input_type -> salesapp.v1.LeavePhoneNumberRequest
-	2,  // 17: salesapp.v1.ShareService.ShareMaterial:output_type -> salesapp.v1.ShareMaterialResponse
-	4,  // 18: salesapp.v1.ShareService.ShareCard:output_type -> salesapp.v1.ShareCardResponse
-	6,  // 19: salesapp.v1.ShareService.GetShareStats:output_type -> salesapp.v1.GetShareStatsResponse
-	12, // 20: salesapp.v1.PublicService.OpenShare:output_type -> salesapp.v1.OpenShareResponse
-	14, // 21: salesapp.v1.PublicService.ForwardShare:output_type -> salesapp.v1.ForwardShareResponse
-	8,  // 22: salesapp.v1.PublicService.LoginMiniProgram:output_type -> salesapp.v1.LoginMiniProgramResponse
-	10, // 23: salesapp.v1.PublicService.LeavePhoneNumber:output_type -> salesapp.v1.LeavePhoneNumberResponse
-	17, // [17:24] is the sub-list for method output_type
-	10, // [10:17] is the sub-list for method input_type
+	9,  // 16: salesapp.v1.PublicService.LoginH5:input_type -> salesapp.v1.LoginH5Request
+	11, // 17: salesapp.v1.PublicService.LeavePhoneNumber:input_type -> salesapp.v1.LeavePhoneNumberRequest
+	2,  // 18: salesapp.v1.ShareService.ShareMaterial:output_type -> salesapp.v1.ShareMaterialResponse
+	4,  // 19: salesapp.v1.ShareService.ShareCard:output_type -> salesapp.v1.ShareCardResponse
+	6,  // 20: salesapp.v1.ShareService.GetShareStats:output_type -> salesapp.v1.GetShareStatsResponse
+	14, // 21: salesapp.v1.PublicService.OpenShare:output_type -> salesapp.v1.OpenShareResponse
+	16, // 22: salesapp.v1.PublicService.ForwardShare:output_type -> salesapp.v1.ForwardShareResponse
+	8,  // 23: salesapp.v1.PublicService.LoginMiniProgram:output_type -> salesapp.v1.LoginMiniProgramResponse
+	10, // 24: salesapp.v1.PublicService.LoginH5:output_type -> salesapp.v1.LoginH5Response
+	12, // 25: salesapp.v1.PublicService.LeavePhoneNumber:output_type -> salesapp.v1.LeavePhoneNumberResponse
+	18, // [18:26] is the sub-list for method output_type
+	10, // [10:18] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -1026,7 +1145,7 @@ func file_salesapp_v1_share_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_share_proto_rawDesc), len(file_salesapp_v1_share_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

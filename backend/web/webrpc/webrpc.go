@@ -22,6 +22,7 @@ var PublicProcedures = []string{
 	salesappv1connect.PublicServiceForwardShareProcedure,
 	salesappv1connect.PublicServiceLoginMiniProgramProcedure,
 	salesappv1connect.PublicServiceLeavePhoneNumberProcedure,
+	salesappv1connect.PublicServiceLoginH5Procedure,
 }
 
 // Handler serves PublicService.
@@ -75,4 +76,13 @@ func (h *Handler) LeavePhoneNumber(ctx context.Context, req *connect.Request[sal
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.LeavePhoneNumberResponse{}), nil
+}
+
+// LoginH5 implements PublicService.
+func (h *Handler) LoginH5(ctx context.Context, req *connect.Request[salesappv1.LoginH5Request]) (*connect.Response[salesappv1.LoginH5Response], error) {
+	returning, err := h.svc.LoginH5(ctx, req.Msg.GetToken(), req.Msg.GetVisitorId(), req.Msg.GetCode())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.LoginH5Response{Returning: returning}), nil
 }

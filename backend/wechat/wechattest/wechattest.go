@@ -25,6 +25,8 @@ const (
 	Code2Session Endpoint = "/sns/jscode2session"
 	PhoneNumber  Endpoint = "/wxa/business/getuserphonenumber"
 	Token        Endpoint = "/cgi-bin/token"
+	// OAuth is the official account's web sign-in (H5 pages in WeChat's browser).
+	OAuth Endpoint = "/sns/oauth2/access_token"
 )
 
 // The appid and appsecret New gives its server.
@@ -91,6 +93,7 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("GET "+string(Code2Session), s.code2Session)
 	mux.HandleFunc("POST "+string(PhoneNumber), s.phoneNumber)
 	mux.HandleFunc("GET "+string(Token), s.token)
+	mux.HandleFunc("GET "+string(OAuth), s.oauth)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)
@@ -230,7 +233,25 @@ func (s *Server) code2Session(w http.ResponseWriter, r *http.Request) {
 	if s.begin(w, Code2Session) || !s.credentialsOK(w, r, "authorization_code") {
 		return
 	}
-	code := r.URL.Query().Get("js_code")
+	s.sessionFor(w, r, "js_code", func(sess wechat.Session) map[string]any {
+		return map[string]any{"openid": sess.OpenID, "session_key": sess.SessionKey}
+	})
+}
+
+// oauth answers the official account's web sign-in with the same sessions (AddSession): a code names a
+// person, whichever way they signed in.
+func (s *Server) oauth(w http.ResponseWriter, r *http.Request) {
+	if s.begin(w, OAuth) || !s.credentialsOK(w, r, "authorization_code") {
+		return
+	}
+	s.sessionFor(w, r, "code", func(sess wechat.Session) map[string]any {
+		return map[string]any{"access_token": "user-token-" + sess.OpenID, "expires_in": 7200,
+			"refresh_token": "refresh-" + sess.OpenID, "openid": sess.OpenID, "scope": "snsapi_base"}
+	})
+}
+
+func (s *Server) sessionFor(w http.ResponseWriter, r *http.Request, codeParam string, answer func(wechat.Session) map[string]any) {
+	code := r.URL.Query().Get(codeParam)
 	s.mu.Lock()
 	sess, ok := s.sessions[code]
 	used := s.used[code]
@@ -245,7 +266,7 @@ func (s *Server) code2Session(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, wechat.CodeInvalidCode, "invalid code "+code)
 	default:
 		// WeChat's success carries no errcode at all.
-		out := map[string]any{"openid": sess.OpenID, "session_key": sess.SessionKey}
+		out := answer(sess)
 		if sess.UnionID != "" {
 			out["unionid"] = sess.UnionID
 		}

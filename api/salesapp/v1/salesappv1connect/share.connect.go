@@ -51,6 +51,8 @@ const (
 	// PublicServiceLoginMiniProgramProcedure is the fully-qualified name of the PublicService's
 	// LoginMiniProgram RPC.
 	PublicServiceLoginMiniProgramProcedure = "/salesapp.v1.PublicService/LoginMiniProgram"
+	// PublicServiceLoginH5Procedure is the fully-qualified name of the PublicService's LoginH5 RPC.
+	PublicServiceLoginH5Procedure = "/salesapp.v1.PublicService/LoginH5"
 	// PublicServiceLeavePhoneNumberProcedure is the fully-qualified name of the PublicService's
 	// LeavePhoneNumber RPC.
 	PublicServiceLeavePhoneNumberProcedure = "/salesapp.v1.PublicService/LeavePhoneNumber"
@@ -195,6 +197,9 @@ type PublicServiceClient interface {
 	// and, when WeChat gives it, the unionid. A visitor who turns out to be a known customer is merged into
 	// them, with everything they did so far.
 	LoginMiniProgram(context.Context, *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error)
+	// LoginH5 does the same for an H5 page in WeChat's browser, with the code of the official account's
+	// web sign-in (redirect through open.weixin.qq.com/connect/oauth2/authorize, scope snsapi_base).
+	LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error)
 	// LeavePhoneNumber records the phone number the customer shared with the getPhoneNumber button.
 	LeavePhoneNumber(context.Context, *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error)
 }
@@ -228,6 +233,12 @@ func NewPublicServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(publicServiceMethods.ByName("LoginMiniProgram")),
 			connect.WithClientOptions(opts...),
 		),
+		loginH5: connect.NewClient[v1.LoginH5Request, v1.LoginH5Response](
+			httpClient,
+			baseURL+PublicServiceLoginH5Procedure,
+			connect.WithSchema(publicServiceMethods.ByName("LoginH5")),
+			connect.WithClientOptions(opts...),
+		),
 		leavePhoneNumber: connect.NewClient[v1.LeavePhoneNumberRequest, v1.LeavePhoneNumberResponse](
 			httpClient,
 			baseURL+PublicServiceLeavePhoneNumberProcedure,
@@ -242,6 +253,7 @@ type publicServiceClient struct {
 	openShare        *connect.Client[v1.OpenShareRequest, v1.OpenShareResponse]
 	forwardShare     *connect.Client[v1.ForwardShareRequest, v1.ForwardShareResponse]
 	loginMiniProgram *connect.Client[v1.LoginMiniProgramRequest, v1.LoginMiniProgramResponse]
+	loginH5          *connect.Client[v1.LoginH5Request, v1.LoginH5Response]
 	leavePhoneNumber *connect.Client[v1.LeavePhoneNumberRequest, v1.LeavePhoneNumberResponse]
 }
 
@@ -260,6 +272,11 @@ func (c *publicServiceClient) LoginMiniProgram(ctx context.Context, req *connect
 	return c.loginMiniProgram.CallUnary(ctx, req)
 }
 
+// LoginH5 calls salesapp.v1.PublicService.LoginH5.
+func (c *publicServiceClient) LoginH5(ctx context.Context, req *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error) {
+	return c.loginH5.CallUnary(ctx, req)
+}
+
 // LeavePhoneNumber calls salesapp.v1.PublicService.LeavePhoneNumber.
 func (c *publicServiceClient) LeavePhoneNumber(ctx context.Context, req *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error) {
 	return c.leavePhoneNumber.CallUnary(ctx, req)
@@ -276,6 +293,9 @@ type PublicServiceHandler interface {
 	// and, when WeChat gives it, the unionid. A visitor who turns out to be a known customer is merged into
 	// them, with everything they did so far.
 	LoginMiniProgram(context.Context, *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error)
+	// LoginH5 does the same for an H5 page in WeChat's browser, with the code of the official account's
+	// web sign-in (redirect through open.weixin.qq.com/connect/oauth2/authorize, scope snsapi_base).
+	LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error)
 	// LeavePhoneNumber records the phone number the customer shared with the getPhoneNumber button.
 	LeavePhoneNumber(context.Context, *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error)
 }
@@ -305,6 +325,12 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(publicServiceMethods.ByName("LoginMiniProgram")),
 		connect.WithHandlerOptions(opts...),
 	)
+	publicServiceLoginH5Handler := connect.NewUnaryHandler(
+		PublicServiceLoginH5Procedure,
+		svc.LoginH5,
+		connect.WithSchema(publicServiceMethods.ByName("LoginH5")),
+		connect.WithHandlerOptions(opts...),
+	)
 	publicServiceLeavePhoneNumberHandler := connect.NewUnaryHandler(
 		PublicServiceLeavePhoneNumberProcedure,
 		svc.LeavePhoneNumber,
@@ -319,6 +345,8 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 			publicServiceForwardShareHandler.ServeHTTP(w, r)
 		case PublicServiceLoginMiniProgramProcedure:
 			publicServiceLoginMiniProgramHandler.ServeHTTP(w, r)
+		case PublicServiceLoginH5Procedure:
+			publicServiceLoginH5Handler.ServeHTTP(w, r)
 		case PublicServiceLeavePhoneNumberProcedure:
 			publicServiceLeavePhoneNumberHandler.ServeHTTP(w, r)
 		default:
@@ -340,6 +368,10 @@ func (UnimplementedPublicServiceHandler) ForwardShare(context.Context, *connect.
 
 func (UnimplementedPublicServiceHandler) LoginMiniProgram(context.Context, *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.LoginMiniProgram is not implemented"))
+}
+
+func (UnimplementedPublicServiceHandler) LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.LoginH5 is not implemented"))
 }
 
 func (UnimplementedPublicServiceHandler) LeavePhoneNumber(context.Context, *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error) {
