@@ -75,7 +75,11 @@ func scope(ctx context.Context, q *customerdb.Queries, p authn.Principal) (view,
 			if err != nil {
 				return view{}, err
 			}
-			v.owners = append(v.owners, members...)
+			for _, m := range members {
+				if m != p.EmployeeID { // the manager is usually a member of their own team
+					v.owners = append(v.owners, m)
+				}
+			}
 		}
 		return v, nil
 	default:
@@ -99,6 +103,9 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]Cust
 	size := f.PageSize
 	if size <= 0 {
 		size = 30
+	}
+	if f.Unassigned {
+		f.Sort = SortLastActive // the pool is listed by last activity only
 	}
 	var cur cursor
 	if f.PageToken != "" {

@@ -3,9 +3,11 @@ package customer
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/salesapp/scrm/backend/customer/customerdb"
 )
@@ -37,93 +39,130 @@ func (s *Service) Identify(ctx context.Context, tenantID uuid.UUID, visitorID st
 	var (
 		out       uuid.UUID
 		returning bool
+		err       error
 	)
-	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		q := customerdb.New(tx)
-		find := func(kind, value string) (uuid.UUID, error) {
-			id, err := q.CustomerByIdentity(ctx, customerdb.CustomerByIdentityParams{TenantID: tenantID, Kind: kind, Value: value})
-			if errors.Is(err, pgx.ErrNoRows) {
-				return uuid.Nil, nil
-			}
-			return id, err
-		}
-		visitorCustomer, err := find(IdentityVisitor, visitorID)
-		if err != nil {
+	// A sign-in can deadlock with an ingest batch or another sign-in locking the same customers in another
+	// order; the transaction is simply run again.
+	for attempt := range 3 {
+		err = s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+			out, returning, err = identify(ctx, customerdb.New(tx), tenantID, visitorID, src, ids)
 			return err
+		})
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
+			break
 		}
-		known := uuid.Nil
-		for _, id := range ids {
-			if id.Value == "" {
-				continue
-			}
-			if known, err = find(id.Kind, id.Value); err != nil {
-				return err
-			}
-			if known != uuid.Nil {
-				break
-			}
-		}
-		switch {
-		case known != uuid.Nil && visitorCustomer != uuid.Nil && known != visitorCustomer:
-			if err := merge(ctx, q, tenantID, visitorCustomer, known); err != nil {
-				return err
-			}
-			out, returning = known, true
-		case known != uuid.Nil:
-			out, returning = known, true
-		case visitorCustomer != uuid.Nil:
-			out = visitorCustomer
-		default:
-			out = uuid.Must(uuid.NewV7())
-			rule, err := q.OwnerRule(ctx, tenantID)
-			if err != nil {
-				return err
-			}
-			if rule == "pool" {
-				src.OwnerID = uuid.Nil
-			}
-			err = q.NewCustomer(ctx, customerdb.NewCustomerParams{ID: out, TenantID: tenantID,
-				OwnerID:       uuid.NullUUID{UUID: src.OwnerID, Valid: src.OwnerID != uuid.Nil},
-				SourceChannel: src.Channel, SourceShareID: uuid.NullUUID{UUID: src.ShareID, Valid: src.ShareID != uuid.Nil}})
-			if err != nil {
-				return err
-			}
-		}
-		for _, id := range append([]Identity{{IdentityVisitor, visitorID}}, ids...) {
-			if id.Value == "" {
-				continue
-			}
-			if err := q.AddIdentity(ctx, customerdb.AddIdentityParams{TenantID: tenantID, Kind: id.Kind, Value: id.Value, CustomerID: out}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+	}
 	return out, returning, err
 }
 
-// merge moves everything of customer from onto customer into.
-func merge(ctx context.Context, q *customerdb.Queries, tenantID, from, into uuid.UUID) error {
-	// Lock both in id order, so that two merges of the same pair cannot deadlock.
-	if _, err := q.LockCustomers(ctx, customerdb.LockCustomersParams{TenantID: tenantID, Ids: []uuid.UUID{from, into}}); err != nil {
-		return err
+func identify(ctx context.Context, q *customerdb.Queries, tenantID uuid.UUID, visitorID string, src Source, ids []Identity) (uuid.UUID, bool, error) {
+	find := func(kind, value string) (uuid.UUID, error) {
+		id, err := q.CustomerByIdentity(ctx, customerdb.CustomerByIdentityParams{TenantID: tenantID, Kind: kind, Value: value})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return uuid.Nil, nil
+		}
+		return id, err
 	}
-	moves := []func(context.Context, customerdb.MoveEventsParams) error{
-		q.MoveEvents,
-		func(ctx context.Context, p customerdb.MoveEventsParams) error {
-			return q.MoveIdentities(ctx, customerdb.MoveIdentitiesParams(p))
-		},
-		func(ctx context.Context, p customerdb.MoveEventsParams) error {
-			return q.MoveNotes(ctx, customerdb.MoveNotesParams(p))
-		},
+	visitorCustomer, err := find(IdentityVisitor, visitorID)
+	if err != nil {
+		return uuid.Nil, false, err
 	}
-	for _, move := range moves {
-		if err := move(ctx, customerdb.MoveEventsParams{TenantID: tenantID, IntoID: into, FromID: from}); err != nil {
-			return err
+	known := uuid.Nil
+	for _, id := range ids {
+		if id.Value == "" {
+			continue
+		}
+		if known, err = find(id.Kind, id.Value); err != nil {
+			return uuid.Nil, false, err
+		}
+		if known != uuid.Nil {
+			break
 		}
 	}
-	if err := q.AbsorbCustomer(ctx, customerdb.AbsorbCustomerParams{TenantID: tenantID, IntoID: into, FromID: from}); err != nil {
-		return err
+	var out uuid.UUID
+	returning := known != uuid.Nil
+	switch {
+	case known != uuid.Nil:
+		out = known
+	case visitorCustomer != uuid.Nil:
+		out = visitorCustomer
+	default:
+		out = uuid.Must(uuid.NewV7())
+		rule, err := q.OwnerRule(ctx, tenantID)
+		if err != nil {
+			return uuid.Nil, false, err
+		}
+		if rule == "pool" {
+			src.OwnerID = uuid.Nil
+		}
+		err = q.NewCustomer(ctx, customerdb.NewCustomerParams{ID: out, TenantID: tenantID,
+			OwnerID:       uuid.NullUUID{UUID: src.OwnerID, Valid: src.OwnerID != uuid.Nil},
+			SourceChannel: src.Channel, SourceShareID: uuid.NullUUID{UUID: src.ShareID, Valid: src.ShareID != uuid.Nil}})
+		if err != nil {
+			return uuid.Nil, false, err
+		}
 	}
-	return q.MarkMerged(ctx, customerdb.MarkMergedParams{TenantID: tenantID, IntoID: into, FromID: from})
+	// Claim every identity for out. One another customer already has (the visitor's own earlier visits,
+	// or a concurrent first sighting that committed meanwhile) is that customer's: it is merged into out.
+	for _, id := range append([]Identity{{IdentityVisitor, visitorID}}, ids...) {
+		if id.Value == "" {
+			continue
+		}
+		holder, err := q.AddIdentity(ctx, customerdb.AddIdentityParams{TenantID: tenantID, Kind: id.Kind, Value: id.Value, CustomerID: out})
+		if err != nil {
+			return uuid.Nil, false, err
+		}
+		if holder != out {
+			if out, err = merge(ctx, q, tenantID, holder, out); err != nil {
+				return uuid.Nil, false, err
+			}
+		}
+	}
+	return out, returning, nil
+}
+
+// merge moves everything of customer from onto customer into and returns the survivor. Both are locked
+// first, in id order; a customer already merged away (by a sign-in that won a race) is followed to its
+// survivor, so nothing is ever added twice.
+func merge(ctx context.Context, q *customerdb.Queries, tenantID, from, into uuid.UUID) (uuid.UUID, error) {
+	for range 8 { // follow at most a short chain of earlier merges
+		if from == into {
+			return into, nil
+		}
+		locked, err := q.LockCustomers(ctx, customerdb.LockCustomersParams{TenantID: tenantID, Ids: []uuid.UUID{from, into}})
+		if err != nil {
+			return uuid.Nil, err
+		}
+		moved := map[uuid.UUID]uuid.UUID{}
+		for _, l := range locked {
+			if l.MergedInto.Valid {
+				moved[l.ID] = l.MergedInto.UUID
+			}
+		}
+		if m, ok := moved[into]; ok {
+			into = m
+			continue
+		}
+		if m, ok := moved[from]; ok {
+			from = m
+			continue
+		}
+		p := customerdb.MoveEventsParams{TenantID: tenantID, IntoID: into, FromID: from}
+		if err := q.MoveEvents(ctx, p); err != nil {
+			return uuid.Nil, err
+		}
+		if err := q.MoveIdentities(ctx, customerdb.MoveIdentitiesParams(p)); err != nil {
+			return uuid.Nil, err
+		}
+		if err := q.MoveNotes(ctx, customerdb.MoveNotesParams(p)); err != nil {
+			return uuid.Nil, err
+		}
+		if err := q.AbsorbCustomer(ctx, customerdb.AbsorbCustomerParams{TenantID: tenantID, IntoID: into, FromID: from}); err != nil {
+			return uuid.Nil, err
+		}
+		return into, q.MarkMerged(ctx, customerdb.MarkMergedParams{TenantID: tenantID, IntoID: into, FromID: from})
+	}
+	return uuid.Nil, errors.New("customer: merge chain too long")
 }

@@ -126,16 +126,19 @@ ORDER BY created_at DESC LIMIT @max_rows;
 SELECT ci.customer_id FROM customer_identities ci
 WHERE ci.tenant_id = @tenant_id AND ci.kind = @kind AND ci.value = @value;
 
--- name: AddIdentity :exec
+-- name: AddIdentity :one
+-- Returns the customer the identity belongs to: this one, or the one that had it first (an insert racing
+-- this one waits for it and then sees it).
 INSERT INTO customer_identities (tenant_id, kind, value, customer_id) VALUES (@tenant_id, @kind, @value, @customer_id)
-ON CONFLICT (tenant_id, kind, value) DO NOTHING;
+ON CONFLICT (tenant_id, kind, value) DO UPDATE SET customer_id = customer_identities.customer_id
+RETURNING customer_id;
 
 -- name: NewCustomer :exec
 INSERT INTO customers (id, tenant_id, owner_id, source_channel, source_share_id)
 VALUES (@id, @tenant_id, sqlc.narg(owner_id), @source_channel, sqlc.narg(source_share_id));
 
 -- name: LockCustomers :many
-SELECT id FROM customers WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) ORDER BY id FOR UPDATE;
+SELECT id, merged_into FROM customers WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) ORDER BY id FOR UPDATE;
 
 -- name: MoveEvents :exec
 UPDATE events SET customer_id = @into_id WHERE tenant_id = @tenant_id AND customer_id = @from_id;
@@ -162,10 +165,14 @@ UPDATE customers k SET
                                  k.call_clicks + f.call_clicks, k.wechat_clicks + f.wechat_clicks, k.phone <> '' OR f.phone <> ''),
   updated_at = now()
 FROM customers f
-WHERE k.tenant_id = @tenant_id AND k.id = @into_id AND f.tenant_id = @tenant_id AND f.id = @from_id;
+WHERE k.tenant_id = @tenant_id AND k.id = @into_id AND f.tenant_id = @tenant_id AND f.id = @from_id
+  AND f.merged_into IS NULL;
 
 -- name: MarkMerged :exec
-UPDATE customers SET merged_into = @into_id::uuid, updated_at = now() WHERE tenant_id = @tenant_id AND id = @from_id;
+-- Its activity now counts on the survivor: zeroed here, so it can never be added twice.
+UPDATE customers SET merged_into = @into_id::uuid, views = 0, dwell_ms = 0, forwards = 0, call_clicks = 0,
+  wechat_clicks = 0, intent_score = 0, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @from_id;
 
 -- name: OwnerRule :one
 SELECT customer_owner_rule FROM tenants WHERE id = @tenant_id;

@@ -209,7 +209,7 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]View
 	if f.PageToken != "" {
 		b, err := base64.RawURLEncoding.DecodeString(f.PageToken)
 		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "o:"))
-		if err != nil || err2 != nil || n < 0 || !strings.HasPrefix(string(b), "o:") {
+		if err != nil || err2 != nil || n < 0 || n > 1_000_000 || !strings.HasPrefix(string(b), "o:") {
 			return nil, "", platform.Invalid("page_token", "not a token this server issued")
 		}
 		skip = n
@@ -571,6 +571,9 @@ func (s *Service) CreateFolder(ctx context.Context, p authn.Principal, tier Tier
 	}
 	if tier != TierEnterprise && tier != TierPersonal {
 		return Folder{}, platform.Invalid("tier", "must be enterprise or personal")
+	}
+	if strings.TrimSpace(name) == "" {
+		return Folder{}, platform.Invalid("name", "must not be blank")
 	}
 	var f Folder
 	err := s.tx(ctx, p.TenantID, func(q *materialdb.Queries, _ pgx.Tx) error {

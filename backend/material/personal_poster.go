@@ -75,14 +75,25 @@ func (s *Service) PersonalizedPoster(ctx context.Context, p authn.Principal, id 
 		if err := s.render(ctx, m, personal, key); err != nil {
 			return PersonalPoster{}, err
 		}
+		var recorded int64
 		err := s.tx(ctx, p.TenantID, func(q *materialdb.Queries, _ pgx.Tx) error {
-			return q.InsertPosterRender(ctx, materialdb.InsertPosterRenderParams{
+			var err error
+			recorded, err = q.InsertPosterRender(ctx, materialdb.InsertPosterRenderParams{
 				TenantID: p.TenantID, CacheKey: cacheKey, MaterialID: id, EmployeeID: p.EmployeeID,
 				Channel: channel, ShareToken: out.ShareToken, ObjectKey: key,
 			})
+			return err
 		})
 		if err != nil {
 			return PersonalPoster{}, err
+		}
+		if recorded == 0 {
+			// Deleted while rendering (or a concurrent render recorded the same key, which is harmless):
+			// if the material is gone, so is the render.
+			if _, err := s.Get(ctx, p, id); err != nil {
+				_ = s.store.Delete(ctx, key)
+				return PersonalPoster{}, err
+			}
 		}
 		cached, out.Rendered = key, true
 	}

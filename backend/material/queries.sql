@@ -99,9 +99,11 @@ WHERE e.tenant_id = @tenant_id AND e.id = @employee_id;
 -- name: GetPosterRender :one
 SELECT object_key FROM poster_renders WHERE tenant_id = @tenant_id AND cache_key = @cache_key;
 
--- name: InsertPosterRender :exec
+-- name: InsertPosterRender :execrows
+-- Only while the material exists: a render finishing after a delete must not outlive it unnoticed.
 INSERT INTO poster_renders (tenant_id, cache_key, material_id, employee_id, channel, share_token, object_key)
-VALUES (@tenant_id, @cache_key, @material_id, @employee_id, @channel, @share_token, @object_key)
+SELECT @tenant_id, @cache_key, @material_id, @employee_id, @channel, @share_token, @object_key
+WHERE EXISTS (SELECT 1 FROM materials m WHERE m.id = @material_id AND m.deleted_at IS NULL)
 ON CONFLICT (tenant_id, cache_key) DO NOTHING;
 
 -- name: InsertPlatformMaterial :exec

@@ -32,3 +32,8 @@ SELECT * FROM shares
 WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND material_id = @material_id
   AND channel = @channel AND parent_id IS NULL
 ORDER BY created_at DESC LIMIT 1;
+
+-- name: ExistingForward :one
+-- A forward already made of this share by this forwarder on this channel: forwarding again reuses it.
+SELECT * FROM shares WHERE tenant_id = @tenant_id AND parent_id = @parent_id AND forwarder = @forwarder AND channel = @channel
+ORDER BY created_at LIMIT 1;

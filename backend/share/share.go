@@ -224,6 +224,19 @@ func (s *Service) Forward(ctx context.Context, token string, ch Channel, forward
 		if err != nil {
 			return err
 		}
+		// The same person forwarding the same link the same way again (or a page retrying) gets the same
+		// child link: the tree records people reached, not button presses, and cannot be flooded.
+		if forwarder != "" {
+			prev, err := q.ExistingForward(ctx, sharedb.ExistingForwardParams{TenantID: row.TenantID,
+				ParentID: uuid.NullUUID{UUID: row.ID, Valid: true}, Forwarder: forwarder, Channel: string(ch)})
+			if err == nil {
+				out = fromRow(prev)
+				return nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
 		out, err = insertShare(ctx, q, row.TenantID, row.EmployeeID, row.MaterialID.UUID, ch, &row, forwarder, false)
 		return err
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/tracking/trackingdb"
+	"github.com/salesapp/scrm/push/alert"
 )
 
 // committer is the group commit: requests queue up, and each of a few workers takes whatever is waiting
@@ -20,6 +22,8 @@ import (
 type committer struct {
 	db     *platform.DB
 	log    *slog.Logger
+	jobs   alert.Jobs
+	wake   func([]alert.Key)
 	max    int
 	linger time.Duration
 	in     chan *request
@@ -28,6 +32,7 @@ type committer struct {
 }
 
 type request struct {
+	ctx    context.Context
 	events []resolved
 	done   chan outcome
 }
@@ -55,7 +60,7 @@ var errClosed = errors.New("tracking: shutting down")
 // submit queues a request and waits for its commit. If ctx ends first the events may still be stored; the
 // page resends, and the event ids make that harmless.
 func (c *committer) submit(ctx context.Context, events []resolved) (Result, error) {
-	r := &request{events: events, done: make(chan outcome, 1)}
+	r := &request{ctx: ctx, events: events, done: make(chan outcome, 1)}
 	select {
 	case c.in <- r:
 	case <-c.stop:
@@ -106,11 +111,26 @@ func (c *committer) work() {
 	}
 }
 
-// commitAll commits a batch and answers its requests. A batch that fails is split: each request is tried
-// alone, so one request's problem cannot fail the others.
+// commitAll commits a batch and answers its requests. Requests whose callers have gone are dropped first
+// (the page resends them). A batch refused for its data is split, each request tried alone, so one
+// request's bad data cannot fail the others; any other failure (a timeout, a lost connection) fails the
+// batch as it is: retrying request by request would only keep the worker busy while the database is down.
 func (c *committer) commitAll(batch []*request) {
+	live := batch[:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- outcome{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	batch = live
+	if len(batch) == 0 {
+		return
+	}
 	results, err := c.commitWithRetry(batch)
-	if err != nil && len(batch) > 1 {
+	var pgErr *pgconn.PgError
+	if err != nil && len(batch) > 1 && errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")) {
 		for _, r := range batch {
 			c.commitAll([]*request{r})
 		}
@@ -147,6 +167,7 @@ func (c *committer) commitWithRetry(batch []*request) ([]Result, error) {
 // commit stores a batch in one transaction, tenant by tenant.
 func (c *committer) commit(ctx context.Context, batch []*request) ([]Result, error) {
 	results := make([]Result, len(batch))
+	var woken []alert.Key
 	// Group by tenant, remembering which request each event came from.
 	type ref struct{ req, idx int }
 	byTenant := map[uuid.UUID][]ref{}
@@ -167,10 +188,11 @@ func (c *committer) commit(ctx context.Context, batch []*request) ([]Result, err
 			for i, rf := range refs {
 				events[i] = batch[rf.req].events[rf.idx]
 			}
-			inserted, err := storeTenant(ctx, tx, tenantID, events)
+			inserted, keys, err := c.storeTenant(ctx, tx, tenantID, events)
 			if err != nil {
 				return err
 			}
+			woken = append(woken, keys...)
 			for i, rf := range refs {
 				if inserted[events[i].ID] {
 					results[rf.req].Accepted++
@@ -181,18 +203,22 @@ func (c *committer) commit(ctx context.Context, batch []*request) ([]Result, err
 		}
 		return nil
 	})
+	if err == nil && c.wake != nil && len(woken) > 0 {
+		c.wake(woken) // after commit: the streams are readable now
+	}
 	return results, err
 }
 
-// storeTenant stores one tenant's events of a batch and returns which were new.
-func storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []resolved) (map[uuid.UUID]bool, error) {
+// storeTenant stores one tenant's events of a batch, appends the alerts they cause, and returns which
+// events were new and which alert streams grew.
+func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []resolved) (map[uuid.UUID]bool, []alert.Key, error) {
 	if err := platform.SetTenant(ctx, tx, tenantID); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	q := trackingdb.New(tx)
-	customers, err := customersOf(ctx, q, tenantID, events)
+	customers, state, err := customersOf(ctx, q, tenantID, events)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	// A batch can repeat an event id (a page resending within one request): keep the first.
@@ -216,7 +242,7 @@ func storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []re
 	}
 	ids, err := q.InsertEvents(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inserted := make(map[uuid.UUID]bool, len(ids))
 	for _, id := range ids {
@@ -266,17 +292,17 @@ func storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []re
 			a.phone = e.Phone
 		}
 	}
+	var grown []trackingdb.RecomputeViewDwellRow
 	if len(views) > 0 {
-		grown, err := q.RecomputeViewDwell(ctx, trackingdb.RecomputeViewDwellParams{TenantID: tenantID, Ids: views, SlackMs: clockSlack.Milliseconds()})
-		if err != nil {
-			return nil, err
+		if grown, err = q.RecomputeViewDwell(ctx, trackingdb.RecomputeViewDwellParams{TenantID: tenantID, Ids: views, SlackMs: clockSlack.Milliseconds()}); err != nil {
+			return nil, nil, err
 		}
 		for _, g := range grown {
 			get(g.CustomerID).dwell += g.Added
 		}
 	}
 	if len(aggs) == 0 {
-		return inserted, nil
+		return inserted, nil, nil
 	}
 	b := trackingdb.BumpCustomersParams{TenantID: tenantID}
 	for id, a := range aggs {
@@ -292,13 +318,30 @@ func storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []re
 		}
 		b.Active = append(b.Active, a.active)
 	}
-	return inserted, q.BumpCustomers(ctx, b)
+	if err := q.BumpCustomers(ctx, b); err != nil {
+		return nil, nil, err
+	}
+	alerts, err := alertsFor(ctx, q, events, inserted, customers, state, grown)
+	if err != nil {
+		return nil, nil, err
+	}
+	woken, err := alert.Record(ctx, tx, c.jobs, tenantID, alerts, time.Now())
+	return inserted, woken, err
+}
+
+// before is a customer as they were before this batch: what alerts are judged against.
+type before struct {
+	owner      uuid.UUID
+	name       string
+	views      int32
+	lastActive time.Time
+	isNew      bool
 }
 
 // customersOf maps each visitor of the batch to their customer, creating customers for new visitors. A new
 // customer belongs to the salesperson whose share brought them, or to nobody when the tenant's rule is
 // "pool", and keeps that share as their source.
-func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, events []resolved) (map[string]uuid.UUID, error) {
+func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, events []resolved) (map[string]uuid.UUID, map[uuid.UUID]before, error) {
 	var visitors []string
 	first := map[string]resolved{}
 	for _, e := range events {
@@ -308,8 +351,9 @@ func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID,
 		}
 	}
 	out := make(map[string]uuid.UUID, len(visitors))
-	if err := known(ctx, q, tenantID, visitors, out); err != nil {
-		return nil, err
+	state := make(map[uuid.UUID]before, len(visitors))
+	if err := known(ctx, q, tenantID, visitors, out, state); err != nil {
+		return nil, nil, err
 	}
 	var missing []string
 	var newIDs []uuid.UUID
@@ -320,15 +364,15 @@ func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID,
 		}
 	}
 	if len(missing) == 0 {
-		return out, nil
+		return out, state, nil
 	}
 	claimed, err := q.ClaimVisitors(ctx, trackingdb.ClaimVisitorsParams{TenantID: tenantID, Visitors: missing, CustomerIds: newIDs})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rule, err := q.OwnerRule(ctx, tenantID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ins := trackingdb.InsertCustomersParams{TenantID: tenantID}
 	for _, c := range claimed {
@@ -340,26 +384,27 @@ func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID,
 			owner = uuid.Nil // unassigned: the tenant's pool
 		}
 		ins.OwnerIds = append(ins.OwnerIds, owner)
+		state[c.CustomerID] = before{owner: owner, isNew: true}
 		ins.Channels = append(ins.Channels, string(e.share.Channel))
 		ins.ShareIds = append(ins.ShareIds, e.share.ID)
 		ins.SeenAt = append(ins.SeenAt, e.OccurredAt)
 	}
 	if len(ins.Ids) > 0 {
 		if err := q.InsertCustomers(ctx, ins); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if len(claimed) < len(missing) {
 		// Another batch claimed some of these visitors first: use its customers.
-		if err := known(ctx, q, tenantID, missing, out); err != nil {
-			return nil, err
+		if err := known(ctx, q, tenantID, missing, out, state); err != nil {
+			return nil, nil, err
 		}
 	}
-	return out, nil
+	return out, state, nil
 }
 
 // known adds the customers of already known visitors to out, locking them and following merges.
-func known(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, visitors []string, out map[string]uuid.UUID) error {
+func known(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, visitors []string, out map[string]uuid.UUID, state map[uuid.UUID]before) error {
 	rows, err := q.VisitorCustomers(ctx, trackingdb.VisitorCustomersParams{TenantID: tenantID, Visitors: visitors})
 	if err != nil || len(rows) == 0 {
 		return err
@@ -378,6 +423,7 @@ func known(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, visit
 		if l.MergedInto.Valid {
 			into[l.ID] = l.MergedInto.UUID
 		}
+		state[into[l.ID]] = before{owner: l.OwnerID.UUID, name: l.DisplayName, views: l.Views, lastActive: l.LastActiveAt}
 	}
 	for _, r := range rows {
 		if id, ok := into[r.CustomerID]; ok {

@@ -10,7 +10,7 @@ WHERE tenant_id = @tenant_id AND kind = 'visitor' AND value = ANY (@visitors::te
 -- same customer queue up instead of deadlocking, and a sign-in merging one of them waits for this batch
 -- (or this batch for the merge, and then follows merged_into): events never land on a customer merged
 -- away. (Two steps, identities then customers, so that both are primary-key lookups.)
-SELECT id, merged_into FROM customers
+SELECT id, merged_into, owner_id, display_name, views, last_active_at FROM customers
 WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[])
 ORDER BY id
 FOR UPDATE;
@@ -54,9 +54,10 @@ WITH old AS (
   SET dwell_ms = least(s.total, (extract(epoch FROM (now() - v.received_at)) * 1000)::bigint + @slack_ms::bigint)::int
   FROM sums s
   WHERE v.tenant_id = @tenant_id AND v.id = s.view_id
-  RETURNING v.id, v.customer_id, v.dwell_ms
+  RETURNING v.id, v.customer_id, v.material_id, v.dwell_ms
 )
-SELECT upd.customer_id, (upd.dwell_ms - old.dwell_ms)::bigint AS added
+SELECT upd.id AS view_id, upd.customer_id, upd.material_id, old.dwell_ms AS old_dwell_ms, upd.dwell_ms AS new_dwell_ms,
+       (upd.dwell_ms - old.dwell_ms)::bigint AS added
 FROM upd JOIN old ON old.id = upd.id;
 
 -- name: BumpCustomers :exec
@@ -72,3 +73,6 @@ WHERE c.tenant_id = @tenant_id AND c.id = x.id;
 
 -- name: OwnerRule :one
 SELECT customer_owner_rule FROM tenants WHERE id = @tenant_id;
+
+-- name: MaterialTitles :many
+SELECT id, title FROM materials WHERE id = ANY (@ids::uuid[]);

@@ -17,6 +17,7 @@ import (
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/share"
+	"github.com/salesapp/scrm/push/alert"
 )
 
 // Kind is what a customer did.
@@ -100,6 +101,10 @@ type Config struct {
 	Committers int
 	// Linger is how long a committer waits for more requests after the first before it commits.
 	Linger time.Duration
+	// Jobs enqueues the pushes of new alerts in the events' transaction.
+	Jobs alert.Jobs
+	// Wake is told, after each commit, which alert streams grew (to deliver them now).
+	Wake func([]alert.Key)
 }
 
 // NewService builds the service and starts its committers; Close stops them.
@@ -115,6 +120,7 @@ func NewService(db *platform.DB, shares *share.Service, log *slog.Logger, cfg Co
 	}
 	s := &Service{shares: shares, cache: newShareCache(time.Minute), log: log, now: time.Now}
 	s.commit = newCommitter(db, log, cfg.MaxEventsPerCommit, cfg.Committers, cfg.Linger)
+	s.commit.jobs, s.commit.wake = cfg.Jobs, cfg.Wake
 	return s
 }
 

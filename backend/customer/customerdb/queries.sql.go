@@ -27,6 +27,7 @@ UPDATE customers k SET
   updated_at = now()
 FROM customers f
 WHERE k.tenant_id = $1 AND k.id = $2 AND f.tenant_id = $1 AND f.id = $3
+  AND f.merged_into IS NULL
 `
 
 type AbsorbCustomerParams struct {
@@ -42,9 +43,10 @@ func (q *Queries) AbsorbCustomer(ctx context.Context, arg AbsorbCustomerParams) 
 	return err
 }
 
-const addIdentity = `-- name: AddIdentity :exec
+const addIdentity = `-- name: AddIdentity :one
 INSERT INTO customer_identities (tenant_id, kind, value, customer_id) VALUES ($1, $2, $3, $4)
-ON CONFLICT (tenant_id, kind, value) DO NOTHING
+ON CONFLICT (tenant_id, kind, value) DO UPDATE SET customer_id = customer_identities.customer_id
+RETURNING customer_id
 `
 
 type AddIdentityParams struct {
@@ -54,14 +56,18 @@ type AddIdentityParams struct {
 	CustomerID uuid.UUID
 }
 
-func (q *Queries) AddIdentity(ctx context.Context, arg AddIdentityParams) error {
-	_, err := q.db.Exec(ctx, addIdentity,
+// Returns the customer the identity belongs to: this one, or the one that had it first (an insert racing
+// this one waits for it and then sees it).
+func (q *Queries) AddIdentity(ctx context.Context, arg AddIdentityParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, addIdentity,
 		arg.TenantID,
 		arg.Kind,
 		arg.Value,
 		arg.CustomerID,
 	)
-	return err
+	var customer_id uuid.UUID
+	err := row.Scan(&customer_id)
+	return customer_id, err
 }
 
 const allEmployees = `-- name: AllEmployees :many
@@ -772,7 +778,7 @@ func (q *Queries) ListUnassigned(ctx context.Context, arg ListUnassignedParams) 
 }
 
 const lockCustomers = `-- name: LockCustomers :many
-SELECT id FROM customers WHERE tenant_id = $1 AND id = ANY ($2::uuid[]) ORDER BY id FOR UPDATE
+SELECT id, merged_into FROM customers WHERE tenant_id = $1 AND id = ANY ($2::uuid[]) ORDER BY id FOR UPDATE
 `
 
 type LockCustomersParams struct {
@@ -780,19 +786,24 @@ type LockCustomersParams struct {
 	Ids      []uuid.UUID
 }
 
-func (q *Queries) LockCustomers(ctx context.Context, arg LockCustomersParams) ([]uuid.UUID, error) {
+type LockCustomersRow struct {
+	ID         uuid.UUID
+	MergedInto uuid.NullUUID
+}
+
+func (q *Queries) LockCustomers(ctx context.Context, arg LockCustomersParams) ([]LockCustomersRow, error) {
 	rows, err := q.db.Query(ctx, lockCustomers, arg.TenantID, arg.Ids)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []uuid.UUID
+	var items []LockCustomersRow
 	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
+		var i LockCustomersRow
+		if err := rows.Scan(&i.ID, &i.MergedInto); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -801,7 +812,9 @@ func (q *Queries) LockCustomers(ctx context.Context, arg LockCustomersParams) ([
 }
 
 const markMerged = `-- name: MarkMerged :exec
-UPDATE customers SET merged_into = $1::uuid, updated_at = now() WHERE tenant_id = $2 AND id = $3
+UPDATE customers SET merged_into = $1::uuid, views = 0, dwell_ms = 0, forwards = 0, call_clicks = 0,
+  wechat_clicks = 0, intent_score = 0, updated_at = now()
+WHERE tenant_id = $2 AND id = $3
 `
 
 type MarkMergedParams struct {
@@ -810,6 +823,7 @@ type MarkMergedParams struct {
 	FromID   uuid.UUID
 }
 
+// Its activity now counts on the survivor: zeroed here, so it can never be added twice.
 func (q *Queries) MarkMerged(ctx context.Context, arg MarkMergedParams) error {
 	_, err := q.db.Exec(ctx, markMerged, arg.IntoID, arg.TenantID, arg.FromID)
 	return err

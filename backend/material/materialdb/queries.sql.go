@@ -260,9 +260,10 @@ func (q *Queries) InsertPlatformMaterial(ctx context.Context, arg InsertPlatform
 	return err
 }
 
-const insertPosterRender = `-- name: InsertPosterRender :exec
+const insertPosterRender = `-- name: InsertPosterRender :execrows
 INSERT INTO poster_renders (tenant_id, cache_key, material_id, employee_id, channel, share_token, object_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT $1, $2, $3, $4, $5, $6, $7
+WHERE EXISTS (SELECT 1 FROM materials m WHERE m.id = $3 AND m.deleted_at IS NULL)
 ON CONFLICT (tenant_id, cache_key) DO NOTHING
 `
 
@@ -276,8 +277,9 @@ type InsertPosterRenderParams struct {
 	ObjectKey  string
 }
 
-func (q *Queries) InsertPosterRender(ctx context.Context, arg InsertPosterRenderParams) error {
-	_, err := q.db.Exec(ctx, insertPosterRender,
+// Only while the material exists: a render finishing after a delete must not outlive it unnoticed.
+func (q *Queries) InsertPosterRender(ctx context.Context, arg InsertPosterRenderParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertPosterRender,
 		arg.TenantID,
 		arg.CacheKey,
 		arg.MaterialID,
@@ -286,7 +288,10 @@ func (q *Queries) InsertPosterRender(ctx context.Context, arg InsertPosterRender
 		arg.ShareToken,
 		arg.ObjectKey,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const listFolders = `-- name: ListFolders :many

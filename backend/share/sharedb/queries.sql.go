@@ -59,6 +59,45 @@ func (q *Queries) EmployeeTeam(ctx context.Context, arg EmployeeTeamParams) (uui
 	return team_id, err
 }
 
+const existingForward = `-- name: ExistingForward :one
+SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at FROM shares WHERE tenant_id = $1 AND parent_id = $2 AND forwarder = $3 AND channel = $4
+ORDER BY created_at LIMIT 1
+`
+
+type ExistingForwardParams struct {
+	TenantID  uuid.UUID
+	ParentID  uuid.NullUUID
+	Forwarder string
+	Channel   string
+}
+
+// A forward already made of this share by this forwarder on this channel: forwarding again reuses it.
+func (q *Queries) ExistingForward(ctx context.Context, arg ExistingForwardParams) (Share, error) {
+	row := q.db.QueryRow(ctx, existingForward,
+		arg.TenantID,
+		arg.ParentID,
+		arg.Forwarder,
+		arg.Channel,
+	)
+	var i Share
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.Token,
+		&i.EmployeeID,
+		&i.TargetKind,
+		&i.MaterialID,
+		&i.Channel,
+		&i.ParentID,
+		&i.RootID,
+		&i.Depth,
+		&i.Forwarder,
+		&i.Standing,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const getShareByToken = `-- name: GetShareByToken :one
 SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at FROM shares WHERE token = $1
 `

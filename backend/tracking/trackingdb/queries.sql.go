@@ -174,7 +174,7 @@ func (q *Queries) InsertEvents(ctx context.Context, arg InsertEventsParams) ([]u
 }
 
 const lockCustomers = `-- name: LockCustomers :many
-SELECT id, merged_into FROM customers
+SELECT id, merged_into, owner_id, display_name, views, last_active_at FROM customers
 WHERE tenant_id = $1 AND id = ANY ($2::uuid[])
 ORDER BY id
 FOR UPDATE
@@ -186,8 +186,12 @@ type LockCustomersParams struct {
 }
 
 type LockCustomersRow struct {
-	ID         uuid.UUID
-	MergedInto uuid.NullUUID
+	ID           uuid.UUID
+	MergedInto   uuid.NullUUID
+	OwnerID      uuid.NullUUID
+	DisplayName  string
+	Views        int32
+	LastActiveAt time.Time
 }
 
 // Locks the batch's customers, in id order, for the aggregates it adds: concurrent batches touching the
@@ -203,7 +207,43 @@ func (q *Queries) LockCustomers(ctx context.Context, arg LockCustomersParams) ([
 	var items []LockCustomersRow
 	for rows.Next() {
 		var i LockCustomersRow
-		if err := rows.Scan(&i.ID, &i.MergedInto); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.MergedInto,
+			&i.OwnerID,
+			&i.DisplayName,
+			&i.Views,
+			&i.LastActiveAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const materialTitles = `-- name: MaterialTitles :many
+SELECT id, title FROM materials WHERE id = ANY ($1::uuid[])
+`
+
+type MaterialTitlesRow struct {
+	ID    uuid.UUID
+	Title string
+}
+
+func (q *Queries) MaterialTitles(ctx context.Context, ids []uuid.UUID) ([]MaterialTitlesRow, error) {
+	rows, err := q.db.Query(ctx, materialTitles, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MaterialTitlesRow
+	for rows.Next() {
+		var i MaterialTitlesRow
+		if err := rows.Scan(&i.ID, &i.Title); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -240,9 +280,10 @@ WITH old AS (
   SET dwell_ms = least(s.total, (extract(epoch FROM (now() - v.received_at)) * 1000)::bigint + $3::bigint)::int
   FROM sums s
   WHERE v.tenant_id = $1 AND v.id = s.view_id
-  RETURNING v.id, v.customer_id, v.dwell_ms
+  RETURNING v.id, v.customer_id, v.material_id, v.dwell_ms
 )
-SELECT upd.customer_id, (upd.dwell_ms - old.dwell_ms)::bigint AS added
+SELECT upd.id AS view_id, upd.customer_id, upd.material_id, old.dwell_ms AS old_dwell_ms, upd.dwell_ms AS new_dwell_ms,
+       (upd.dwell_ms - old.dwell_ms)::bigint AS added
 FROM upd JOIN old ON old.id = upd.id
 `
 
@@ -253,7 +294,11 @@ type RecomputeViewDwellParams struct {
 }
 
 type RecomputeViewDwellRow struct {
+	ViewID     uuid.UUID
 	CustomerID uuid.UUID
+	MaterialID uuid.NullUUID
+	OldDwellMs int32
+	NewDwellMs int32
 	Added      int64
 }
 
@@ -269,7 +314,14 @@ func (q *Queries) RecomputeViewDwell(ctx context.Context, arg RecomputeViewDwell
 	var items []RecomputeViewDwellRow
 	for rows.Next() {
 		var i RecomputeViewDwellRow
-		if err := rows.Scan(&i.CustomerID, &i.Added); err != nil {
+		if err := rows.Scan(
+			&i.ViewID,
+			&i.CustomerID,
+			&i.MaterialID,
+			&i.OldDwellMs,
+			&i.NewDwellMs,
+			&i.Added,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

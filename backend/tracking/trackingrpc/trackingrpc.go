@@ -26,6 +26,9 @@ import (
 // PublicProcedures need no access token.
 var PublicProcedures = []string{salesappv1connect.TrackingServiceTrackProcedure}
 
+// MaxVisitorsPerRequest bounds how many visitors one request speaks for.
+const MaxVisitorsPerRequest = 10
+
 // BeaconPath is where pages send beacons.
 const BeaconPath = "/t"
 
@@ -84,6 +87,11 @@ func (h *Handler) track(ctx context.Context, msg *salesappv1.TrackRequest) (trac
 		if !slices.Contains(visitors, ev.VisitorID) {
 			visitors = append(visitors, ev.VisitorID)
 		}
+	}
+	// A page sends its own visitor's events; a handful of pages' worth in one request is plenty, and more
+	// would let one address fill a salesperson's list with made-up customers.
+	if len(visitors) > MaxVisitorsPerRequest {
+		return tracking.Result{}, platform.Invalid("events", fmt.Sprintf("events of at most %d visitors per request", MaxVisitorsPerRequest))
 	}
 	for _, v := range visitors {
 		if !h.visitors.Allow(v) {

@@ -1,0 +1,86 @@
+package tracking
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/salesapp/scrm/backend/tracking/trackingdb"
+	"github.com/salesapp/scrm/push/alert"
+)
+
+// alertsFor turns a batch's new events into alerts for the customers' owners: a first view, a return after
+// days of silence, a read past 30 s, a forward, a call or WeChat tap, a phone number, a new customer from a
+// card. Judged against the customers as they were before the batch.
+func alertsFor(ctx context.Context, q *trackingdb.Queries, events []resolved, inserted map[uuid.UUID]bool,
+	customers map[string]uuid.UUID, state map[uuid.UUID]before, grown []trackingdb.RecomputeViewDwellRow) ([]alert.Alert, error) {
+	var materialIDs []uuid.UUID
+	for _, e := range events {
+		if e.share.MaterialID != uuid.Nil {
+			materialIDs = append(materialIDs, e.share.MaterialID)
+		}
+	}
+	titles := map[uuid.UUID]string{}
+	if len(materialIDs) > 0 {
+		rows, err := q.MaterialTitles(ctx, materialIDs)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			titles[r.ID] = r.Title
+		}
+	}
+	var out []alert.Alert
+	seenView := map[uuid.UUID]bool{}
+	done := map[uuid.UUID]bool{}
+	for _, e := range events {
+		if !inserted[e.ID] || done[e.ID] {
+			continue
+		}
+		done[e.ID] = true
+		cid := customers[e.VisitorID]
+		st := state[cid]
+		who, what := alert.Who(st.name), alert.Title(titles[e.share.MaterialID])
+		a := alert.Alert{EmployeeID: st.owner, CustomerID: cid, MaterialID: e.share.MaterialID, At: e.OccurredAt}
+		switch e.Kind {
+		case KindCardView, KindMaterialView:
+			first := !seenView[cid]
+			seenView[cid] = true
+			switch {
+			case st.isNew && first && e.Kind == KindCardView:
+				a.Kind, a.Body = alert.KindNewCustomer, fmt.Sprintf("%s opened your card: a new customer", who)
+			case st.views == 0 && first:
+				a.Kind, a.Body = alert.KindFirstView, fmt.Sprintf("%s opened %s", who, what)
+			case first && !st.lastActive.IsZero() && e.OccurredAt.Sub(st.lastActive) >= alert.Silence:
+				days := int(e.OccurredAt.Sub(st.lastActive).Hours() / 24)
+				a.Kind, a.Body = alert.KindReturn, fmt.Sprintf("%s is back after %d days, reading %s", who, days, what)
+			default:
+				continue
+			}
+		case KindForward:
+			a.Kind, a.Body = alert.KindForward, fmt.Sprintf("%s forwarded %s", who, what)
+		case KindCallClick:
+			a.Kind, a.Body = alert.KindCallClick, fmt.Sprintf("%s tapped to call you", who)
+		case KindWeChatClick:
+			a.Kind, a.Body = alert.KindWeChatClick, fmt.Sprintf("%s wants to add you on WeChat", who)
+		case KindPhoneLeft:
+			a.Kind, a.Body = alert.KindPhoneLeft, fmt.Sprintf("%s left a phone number", who)
+		default:
+			continue
+		}
+		out = append(out, a)
+	}
+	long := alert.LongRead.Milliseconds()
+	for _, g := range grown {
+		if int64(g.OldDwellMs) < long && int64(g.NewDwellMs) >= long {
+			st := state[g.CustomerID]
+			out = append(out, alert.Alert{Kind: alert.KindLongRead, EmployeeID: st.owner, CustomerID: g.CustomerID,
+				MaterialID: g.MaterialID.UUID, At: time.Now(),
+				Body: fmt.Sprintf("%s read %s for %s", alert.Who(st.name), alert.Title(titles[g.MaterialID.UUID]),
+					alert.Duration(time.Duration(g.NewDwellMs)*time.Millisecond))})
+		}
+	}
+	return out, nil
+}
