@@ -55,6 +55,8 @@ type Config struct {
 	VisitorBurst int
 	// WeChat is the mini-program the customers' pages run in; without an app id, sign-in is unavailable.
 	WeChat WeChatConfig
+	// Push holds APNs and FCM credentials; without them alerts are logged instead of pushed.
+	Push PushConfig
 	// PublicPageTTL is how long a share link's page is cached per node.
 	PublicPageTTL time.Duration
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
@@ -63,6 +65,12 @@ type Config struct {
 	LogLevel slog.Level
 	// LogFormat is json or text.
 	LogFormat string
+}
+
+// PushConfig is where the APNs key and the FCM service account are.
+type PushConfig struct {
+	APNsKeyFile, APNsKeyID, APNsTeamID string
+	FCMProjectID, FCMCredentialsFile   string
 }
 
 // WeChatConfig is the mini-program's credentials and where its API is.
@@ -176,6 +184,16 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.WeChat.OfficialSecret = v; return nil }},
 		{name: "SALESD_WECHAT_BASE_URL", def: "https://api.weixin.qq.com", help: "WeChat API base URL (tests point it at a fake)",
 			set: func(c *Config, v string) error { c.WeChat.BaseURL = v; return nil }},
+		{name: "SALESD_APNS_KEY_FILE", help: "APNs token-auth key (.p8); with SALESD_APNS_KEY_ID and SALESD_APNS_TEAM_ID enables iOS push",
+			set: func(c *Config, v string) error { c.Push.APNsKeyFile = v; return nil }},
+		{name: "SALESD_APNS_KEY_ID", help: "APNs key id",
+			set: func(c *Config, v string) error { c.Push.APNsKeyID = v; return nil }},
+		{name: "SALESD_APNS_TEAM_ID", help: "Apple developer team id",
+			set: func(c *Config, v string) error { c.Push.APNsTeamID = v; return nil }},
+		{name: "SALESD_FCM_PROJECT_ID", help: "Firebase project id; with SALESD_FCM_CREDENTIALS_FILE enables Android push",
+			set: func(c *Config, v string) error { c.Push.FCMProjectID = v; return nil }},
+		{name: "SALESD_FCM_CREDENTIALS_FILE", help: "Firebase service-account JSON",
+			set: func(c *Config, v string) error { c.Push.FCMCredentialsFile = v; return nil }},
 		{name: "SALESD_SHUTDOWN_TIMEOUT", def: "20s", help: "how long SIGTERM waits for in-flight requests",
 			set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
 		{name: "SALESD_LOG_LEVEL", def: "info", help: "debug, info, warn or error",

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -13,6 +15,8 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/upload"
 	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/push/alert"
+	"github.com/salesapp/scrm/push/sender"
 )
 
 // DeleteObjectsArgs asks for objects to be removed from storage, after the rows that referenced them
@@ -57,14 +61,19 @@ func (w *makeThumbnailWorker) Work(ctx context.Context, job *river.Job[MakeThumb
 	return err
 }
 
+// pushQueue keeps pushes apart from slower jobs (thumbnails), so that a burst of uploads cannot delay an
+// alert.
+const pushQueue = "push"
+
 // jobs is the River client: it inserts jobs in the callers' transactions and, once started, works them.
 type jobs struct {
 	client  *river.Client[pgx.Tx]
 	uploads *upload.Service
 }
 
-func newJobs(db *platform.DB, store *media.Store, log *slog.Logger) (*jobs, error) {
+func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.Logger) (*jobs, error) {
 	workers := river.NewWorkers()
+	river.AddWorker(workers, &pushWorker{alerts: alert.NewService(db), sender: snd})
 	river.AddWorker(workers, &deleteObjectsWorker{store: store})
 	j := &jobs{}
 	// The upload service needs the jobs to enqueue, and the thumbnail worker needs the service.
@@ -73,13 +82,62 @@ func newJobs(db *platform.DB, store *media.Store, log *slog.Logger) (*jobs, erro
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), &river.Config{
 		Logger:  log,
 		Workers: workers,
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}, pushQueue: {MaxWorkers: 50}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
 	}
 	j.client = client
 	return j, nil
+}
+
+// PushAlertArgs asks for one stream entry to be pushed to one device.
+type PushAlertArgs struct {
+	TenantID   uuid.UUID `json:"tenant_id"`
+	EmployeeID uuid.UUID `json:"employee_id"`
+	DeviceID   uuid.UUID `json:"device_id"`
+	Seq        int64     `json:"seq"`
+}
+
+// Kind implements river.JobArgs.
+func (PushAlertArgs) Kind() string { return "push_alert" }
+
+type pushWorker struct {
+	river.WorkerDefaults[PushAlertArgs]
+	alerts *alert.Service
+	sender sender.Sender
+}
+
+// Work pushes one alert to one device. Transient failures are retried (after the provider's Retry-After
+// when given); permanent ones are not; a dead token disables the device.
+func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushAlertArgs]) error {
+	a := job.Args
+	_, err := w.alerts.Deliver(ctx, w.sender, alert.Key{TenantID: a.TenantID, EmployeeID: a.EmployeeID}, a.DeviceID, a.Seq)
+	var retry *sender.RetryError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &retry) && retry.After > 0:
+		return river.JobSnooze(retry.After)
+	case errors.As(err, &retry):
+		return err
+	default:
+		return river.JobCancel(err)
+	}
+}
+
+// Timeout bounds one push: APNs and FCM answer in well under a second.
+func (w *pushWorker) Timeout(*river.Job[PushAlertArgs]) time.Duration { return 15 * time.Second }
+
+// Push implements alert.Jobs: one job per (alert, device), inserted with the alert.
+func (j *jobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {
+	params := make([]river.InsertManyParams, len(pushes))
+	for i, p := range pushes {
+		params[i] = river.InsertManyParams{Args: PushAlertArgs{TenantID: p.TenantID, EmployeeID: p.EmployeeID, DeviceID: p.DeviceID, Seq: p.Seq},
+			InsertOpts: &river.InsertOpts{Queue: pushQueue}}
+	}
+	_, err := j.client.InsertManyTx(ctx, tx, params)
+	return err
 }
 
 // MakeThumbnail implements upload.Jobs.

@@ -47,6 +47,11 @@ import (
 	"github.com/salesapp/scrm/backend/wechat"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/poster"
+	"github.com/salesapp/scrm/push/alert"
+	"github.com/salesapp/scrm/push/alert/alertrpc"
+	"github.com/salesapp/scrm/push/hub"
+	"github.com/salesapp/scrm/push/sender"
+	"github.com/salesapp/scrm/push/wake"
 )
 
 // maxRequestBytes caps any RPC request body: the app sends small messages, and large uploads go to object
@@ -71,15 +76,30 @@ type Server struct {
 	Cards *card.Service
 	// Tracking ingests customers' events.
 	Tracking *tracking.Service
+	// Hub serves the apps' live alert connections.
+	Hub *hub.Hub
 
-	db   *platform.DB
-	log  *slog.Logger
-	jobs *jobs
+	db          *platform.DB
+	log         *slog.Logger
+	jobs        *jobs
+	publisher   *wake.Publisher
+	databaseURL string
+	stopWake    context.CancelFunc
+}
+
+// Options are the optional parts New takes.
+type Options struct {
+	// Sender pushes alerts to devices; nil logs instead (development).
+	Sender sender.Sender
 }
 
 // New wires the application on db and store. Tools that use only tenants and sessions (salesctl,
 // salesbench's setup) may pass a nil store; salesd never does.
-func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.Store) (*Server, error) {
+func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.Store, options ...Options) (*Server, error) {
+	var opt Options
+	if len(options) > 0 {
+		opt = options[0]
+	}
 	tokens, err := authn.NewTokens(cfg.TokenKeys, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return nil, err
@@ -97,15 +117,35 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	if err != nil {
 		return nil, fmt.Errorf("SALESD_POSTER_FONT: %w", err)
 	}
-	jobs, err := newJobs(db, store, log)
+	snd := opt.Sender
+	if snd == nil {
+		snd = sender.NewLog(log) // no APNs/FCM credentials: log what would be pushed
+	}
+	jobs, err := newJobs(db, store, snd, log)
 	if err != nil {
 		return nil, err
 	}
+	// Who is told, after a commit, that alert streams grew (the WebSocket hub, the cross-node notifier).
+	var wakers []func([]alert.Key)
 	materials := material.NewService(db, store, renderer, jobs)
 	shares := share.NewService(db, cfg.PublicBaseURL, materials)
 	materials.SetSharer(shares)
 	cards := card.NewService(db, store, materials, shares)
-	track := tracking.NewService(db, shares, log, tracking.Config{})
+	alerts := alert.NewService(db)
+	authenticator := authn.NewAuthenticator(tokens, authSvc, slices.Concat(authrpc.PublicProcedures, webrpc.PublicProcedures, trackingrpc.PublicProcedures)...)
+	liveHub := newHub(alerts, authenticator, log)
+	publisher := wake.NewPublisher(db.Pool, log)
+	wakers = append(wakers, func(keys []alert.Key) {
+		for _, k := range keys {
+			liveHub.Notify(hub.Key(k))
+		}
+		publisher.Publish(keys)
+	})
+	track := tracking.NewService(db, shares, log, tracking.Config{Jobs: jobs, Wake: func(keys []alert.Key) {
+		for _, fn := range wakers {
+			fn(keys)
+		}
+	}})
 	customers := customer.NewService(db)
 	var wx *wechat.Client
 	if cfg.WeChat.AppID != "" {
@@ -132,7 +172,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 		connect.WithInterceptors(
 			rpcserver.NewObserver(log, reg),
 			ratelimit.NewPerIP(perIP, public...),
-			authn.NewAuthenticator(tokens, authSvc, public...),
+			authenticator,
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(maxRequestBytes),
@@ -156,6 +196,8 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	mux.Handle(salesappv1connect.NewTrackingServiceHandler(trackHandler, opts))
 	mux.Handle(trackingrpc.BeaconPath, trackHandler)
 	mux.Handle(salesappv1connect.NewCustomerServiceHandler(customerrpc.New(customers), opts))
+	mux.Handle(salesappv1connect.NewAlertServiceHandler(alertrpc.New(alerts), opts))
+	mux.Handle(WebSocketPath, liveHub)
 
 	reflector := grpcreflect.NewStaticReflector(
 		salesappv1connect.TeamServiceName,
@@ -171,12 +213,13 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 		salesappv1connect.PublicServiceName,
 		salesappv1connect.TrackingServiceName,
 		salesappv1connect.CustomerServiceName,
+		salesappv1connect.AlertServiceName,
 	)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 
 	s := &Server{Auth: authSvc, Tenant: tenantSvc, Tokens: tokens, Materials: materials, Shares: shares, Cards: cards,
-		Tracking: track, db: db, log: log, jobs: jobs}
+		Tracking: track, Hub: liveHub, db: db, log: log, jobs: jobs, publisher: publisher, databaseURL: cfg.DatabaseURL}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -187,13 +230,24 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	return s, nil
 }
 
-// StartWorkers starts working background jobs; StopWorkers finishes the jobs in hand and stops.
-func (s *Server) StartWorkers(ctx context.Context) error { return s.jobs.client.Start(ctx) }
+// StartWorkers starts working background jobs and the cross-node alert wake-ups (publishing this node's,
+// listening for the others'); StopWorkers stops them.
+func (s *Server) StartWorkers(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(context.Background())
+	s.stopWake = cancel
+	go s.publisher.Run(wctx)
+	go wake.Listen(wctx, s.databaseURL, s.log, func(k alert.Key) { s.Hub.Notify(hub.Key(k)) })
+	return s.jobs.client.Start(ctx)
+}
 
 // StopWorkers stops the job workers, waiting for running jobs until ctx ends, and the tracking committers
 // after the events in hand are committed.
 func (s *Server) StopWorkers(ctx context.Context) error {
 	s.Tracking.Close()
+	s.Hub.Close()
+	if s.stopWake != nil {
+		s.stopWake()
+	}
 	return s.jobs.client.Stop(ctx)
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/salesapp/scrm/backend/server"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/embedded"
+	"github.com/salesapp/scrm/push/sender"
 )
 
 func main() {
@@ -61,7 +62,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer closeStore()
-	srv, err := server.New(cfg, log, db, store)
+	snd, err := pushSender(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(cfg, log, db, store, server.Options{Sender: snd})
 	if err != nil {
 		return err
 	}
@@ -109,4 +114,36 @@ func openStore(ctx context.Context, cfg platform.Config, log *slog.Logger) (*med
 		return nil, nil, fmt.Errorf("object store: %w", err)
 	}
 	return store, closeFn, nil
+}
+
+// pushSender builds the APNs and FCM senders that have credentials; with neither, salesd logs the alerts
+// it would push (nil: the server's default).
+func pushSender(ctx context.Context, cfg platform.Config, log *slog.Logger) (sender.Sender, error) {
+	var ios, android sender.Sender
+	if p := cfg.Push; p.APNsKeyFile != "" {
+		key, err := os.ReadFile(p.APNsKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("SALESD_APNS_KEY_FILE: %w", err)
+		}
+		a, err := sender.NewAPNs(sender.APNsConfig{KeyP8: key, KeyID: p.APNsKeyID, TeamID: p.APNsTeamID}, log)
+		if err != nil {
+			return nil, fmt.Errorf("APNs: %w", err)
+		}
+		ios = a
+	}
+	if p := cfg.Push; p.FCMProjectID != "" {
+		creds, err := os.ReadFile(p.FCMCredentialsFile)
+		if err != nil {
+			return nil, fmt.Errorf("SALESD_FCM_CREDENTIALS_FILE: %w", err)
+		}
+		f, err := sender.NewFCM(ctx, sender.FCMConfig{ProjectID: p.FCMProjectID, CredentialsJSON: creds}, log)
+		if err != nil {
+			return nil, fmt.Errorf("FCM: %w", err)
+		}
+		android = f
+	}
+	if ios == nil && android == nil {
+		return nil, nil
+	}
+	return sender.NewRouter(ios, android), nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/miniotest"
+	"github.com/salesapp/scrm/push/sender"
 )
 
 // Env is one running application.
@@ -51,8 +52,19 @@ func Start(t testing.TB, opts ...Option) *Env {
 	return StartOn(t, db, opts...)
 }
 
+// StartWithSender runs the application with snd pushing alerts (a recording fake, in tests).
+func StartWithSender(t testing.TB, snd sender.Sender, opts ...Option) *Env {
+	t.Helper()
+	return start(t, pgtest.New(t), snd, opts...)
+}
+
 // StartOn runs another application node on an existing database (for multi-node tests).
 func StartOn(t testing.TB, db *pgtest.DB, opts ...Option) *Env {
+	t.Helper()
+	return start(t, db, nil, opts...)
+}
+
+func start(t testing.TB, db *pgtest.DB, snd sender.Sender, opts ...Option) *Env {
 	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
@@ -73,7 +85,7 @@ func StartOn(t testing.TB, db *pgtest.DB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("servertest: object store: %v", err)
 	}
-	srv, err := server.New(cfg, log, db.App, store)
+	srv, err := server.New(cfg, log, db.App, store, server.Options{Sender: snd})
 	if err != nil {
 		t.Fatalf("servertest: %v", err)
 	}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/push/alert"
+	"github.com/salesapp/scrm/push/alert/alertrpc"
+	"github.com/salesapp/scrm/push/hub"
+)
+
+// WebSocketPath is where the app keeps its live alert connection.
+const WebSocketPath = "/ws"
+
+// hubStore reads alert streams for the hub; each alert goes out as the same JSON the RPCs use.
+type hubStore struct{ alerts *alert.Service }
+
+func (s hubStore) Head(ctx context.Context, k hub.Key) (uuid.UUID, int64, error) {
+	return s.alerts.Head(ctx, alert.Key(k))
+}
+
+func (s hubStore) Since(ctx context.Context, k hub.Key, after int64, limit int) ([]hub.Frame, error) {
+	entries, err := s.alerts.Since(ctx, alert.Key(k), after, limit)
+	if err != nil {
+		return nil, err
+	}
+	frames := make([]hub.Frame, len(entries))
+	for i, e := range entries {
+		b, err := protojson.Marshal(alertrpc.ToProto(e))
+		if err != nil {
+			return nil, err
+		}
+		frames[i] = hub.Frame{Seq: e.Seq, Payload: b}
+	}
+	return frames, nil
+}
+
+// hubPresence records foreground reports, which the push worker reads to skip pushes while the app is open.
+type hubPresence struct{ alerts *alert.Service }
+
+func (p hubPresence) Set(ctx context.Context, k hub.Key, deviceID string, foreground bool) error {
+	return p.alerts.SetForeground(ctx, alert.Key(k), deviceID, foreground)
+}
+
+func newHub(alerts *alert.Service, auth *authn.Authenticator, log *slog.Logger) *hub.Hub {
+	authenticate := func(ctx context.Context, token string) (hub.Key, error) {
+		p, err := auth.Authenticate(ctx, "Bearer "+token)
+		return hub.Key{TenantID: p.TenantID, EmployeeID: p.EmployeeID}, err
+	}
+	return hub.New(hubStore{alerts}, authenticate, hubPresence{alerts}, hub.Config{}, log)
+}

@@ -1,0 +1,232 @@
+// Package alert keeps each salesperson's alert stream: what their customers just did, worded for a
+// person, numbered without gaps within an epoch, written in the same transaction as the events that caused
+// it. Delivery (WebSocket, APNs, FCM) reads this stream; it never invents alerts.
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/salesapp/scrm/push/alert/alertdb"
+)
+
+// Kinds of alert.
+const (
+	KindFirstView   = "first_view"
+	KindReturn      = "return"
+	KindLongRead    = "long_read"
+	KindForward     = "forward"
+	KindCallClick   = "call_click"
+	KindWeChatClick = "wechat_click"
+	KindPhoneLeft   = "phone_left"
+	KindNewCustomer = "new_customer"
+)
+
+// Rules.
+const (
+	// MergeWindow: views of the same material by the same customer within it update one alert.
+	MergeWindow = 5 * time.Minute
+	// Silence is how long a customer must have been away for their return to alert.
+	Silence = 72 * time.Hour
+	// LongRead is the dwell that makes a view worth an alert.
+	LongRead = 30 * time.Second
+	// Retention is how long alerts are kept.
+	Retention = 7 * 24 * time.Hour
+)
+
+// Key names one salesperson's stream.
+type Key struct{ TenantID, EmployeeID uuid.UUID }
+
+// Alert is one thing to tell a salesperson.
+type Alert struct {
+	Kind       string
+	EmployeeID uuid.UUID
+	CustomerID uuid.UUID
+	MaterialID uuid.UUID
+	Body       string
+	At         time.Time
+}
+
+// Push is a stream entry to push to one device.
+type Push struct {
+	TenantID, EmployeeID, DeviceID uuid.UUID
+	Seq                            int64
+	AlertID                        uuid.UUID
+}
+
+// Jobs enqueues pushes in the caller's transaction.
+type Jobs interface {
+	Push(ctx context.Context, tx pgx.Tx, pushes []Push) error
+}
+
+// Record appends alerts to their salespeople's streams inside tx (the transaction that stores the events
+// behind them). Views of a material a customer viewed minutes ago update that alert (a new entry with the
+// same alert id, not pushed again); muted kinds are dropped; quiet hours keep the alert but skip the push.
+// It returns the streams that grew, to be woken after commit.
+func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alerts []Alert, now time.Time) ([]Key, error) {
+	if len(alerts) == 0 {
+		return nil, nil
+	}
+	q := alertdb.New(tx)
+	zone, err := q.TenantZone(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	byEmployee := map[uuid.UUID][]Alert{}
+	var order []uuid.UUID
+	for _, a := range alerts {
+		if a.EmployeeID == uuid.Nil {
+			continue // a pooled customer: nobody to tell yet
+		}
+		if _, ok := byEmployee[a.EmployeeID]; !ok {
+			order = append(order, a.EmployeeID)
+		}
+		byEmployee[a.EmployeeID] = append(byEmployee[a.EmployeeID], a)
+	}
+	var (
+		woken  []Key
+		pushes []Push
+	)
+	for _, emp := range order {
+		muted, quiet, err := prefs(ctx, q, tenantID, emp, now.In(loc))
+		if err != nil {
+			return nil, err
+		}
+		var keep []Alert
+		for _, a := range byEmployee[emp] {
+			if !muted[a.Kind] {
+				keep = append(keep, a)
+			}
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		head, err := q.Advance(ctx, alertdb.AdvanceParams{TenantID: tenantID, EmployeeID: emp, NewEpoch: uuid.Must(uuid.NewV7()), N: int64(len(keep))})
+		if err != nil {
+			return nil, err
+		}
+		devices, err := q.LiveDevices(ctx, alertdb.LiveDevicesParams{TenantID: tenantID, EmployeeID: emp})
+		if err != nil {
+			return nil, err
+		}
+		seq := head.Head - int64(len(keep))
+		for _, a := range keep {
+			seq++
+			id, merged, err := mergeTarget(ctx, q, tenantID, a, now)
+			if err != nil {
+				return nil, err
+			}
+			push := !merged && !quiet
+			err = q.InsertAlert(ctx, alertdb.InsertAlertParams{
+				TenantID: tenantID, EmployeeID: emp, Seq: seq, AlertID: id, Kind: a.Kind, CustomerID: a.CustomerID,
+				MaterialID: uuid.NullUUID{UUID: a.MaterialID, Valid: a.MaterialID != uuid.Nil}, Body: a.Body, Pushed: push, CreatedAt: a.At,
+			})
+			if err != nil {
+				return nil, err
+			}
+			if push {
+				for _, d := range devices {
+					pushes = append(pushes, Push{TenantID: tenantID, EmployeeID: emp, DeviceID: d, Seq: seq, AlertID: id})
+				}
+			}
+		}
+		woken = append(woken, Key{TenantID: tenantID, EmployeeID: emp})
+	}
+	if len(pushes) > 0 && jobs != nil {
+		if err := jobs.Push(ctx, tx, pushes); err != nil {
+			return nil, err
+		}
+	}
+	return woken, nil
+}
+
+// mergeTarget returns the alert id an alert goes under: a recent alert about the same customer and
+// material for the view kinds (merged), or a new one.
+func mergeTarget(ctx context.Context, q *alertdb.Queries, tenantID uuid.UUID, a Alert, now time.Time) (uuid.UUID, bool, error) {
+	switch a.Kind {
+	case KindFirstView, KindReturn, KindLongRead, KindNewCustomer:
+	default:
+		return uuid.Must(uuid.NewV7()), false, nil
+	}
+	r, err := q.RecentAlert(ctx, alertdb.RecentAlertParams{TenantID: tenantID, EmployeeID: a.EmployeeID, CustomerID: a.CustomerID,
+		MaterialID: uuid.NullUUID{UUID: a.MaterialID, Valid: a.MaterialID != uuid.Nil}, Since: now.Add(-MergeWindow)})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Must(uuid.NewV7()), false, nil
+	}
+	if err != nil {
+		return uuid.Nil, false, err
+	}
+	return r.AlertID, true, nil
+}
+
+// prefs returns the muted kinds and whether now (in the tenant's zone) is inside the quiet hours.
+func prefs(ctx context.Context, q *alertdb.Queries, tenantID, emp uuid.UUID, now time.Time) (map[string]bool, bool, error) {
+	p, err := q.Prefs(ctx, alertdb.PrefsParams{TenantID: tenantID, EmployeeID: emp})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	muted := map[string]bool{}
+	for _, k := range p.MutedKinds {
+		muted[k] = true
+	}
+	var start, end *int16
+	if p.QuietStartMin.Valid && p.QuietEndMin.Valid {
+		start, end = &p.QuietStartMin.Int16, &p.QuietEndMin.Int16
+	}
+	return muted, InQuietHours(start, end, now), nil
+}
+
+// InQuietHours reports whether now's minute of the day is in [start, end), a window that may wrap past
+// midnight (22:00–07:00). No window is never quiet.
+func InQuietHours(start, end *int16, now time.Time) bool {
+	if start == nil || end == nil || *start == *end {
+		return false
+	}
+	m := int16(now.Hour()*60 + now.Minute())
+	if *start < *end {
+		return m >= *start && m < *end
+	}
+	return m >= *start || m < *end
+}
+
+// Words for the app and for notifications.
+
+// Who names a customer in an alert.
+func Who(name string) string {
+	if name == "" {
+		return "A new visitor"
+	}
+	return name
+}
+
+// Title quotes a material's title, or names the card.
+func Title(materialTitle string) string {
+	if materialTitle == "" {
+		return "your card"
+	}
+	return "《" + materialTitle + "》"
+}
+
+// Duration says a dwell as a person reads it.
+func Duration(d time.Duration) string {
+	m, s := int(d.Minutes()), int(d.Seconds())%60
+	switch {
+	case m > 0 && s > 0:
+		return fmt.Sprintf("%d min %d s", m, s)
+	case m > 0:
+		return fmt.Sprintf("%d min", m)
+	}
+	return fmt.Sprintf("%d s", s)
+}

@@ -1,0 +1,82 @@
+-- Alert streams. Run inside tenant transactions.
+
+-- name: Advance :one
+-- Reserves n sequence numbers of a salesperson's stream (making the stream on first use).
+INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES (@tenant_id, @employee_id, @new_epoch, @n::bigint)
+ON CONFLICT (tenant_id, employee_id) DO UPDATE SET head = alert_streams.head + @n::bigint
+RETURNING head, epoch;
+
+-- name: InsertAlert :exec
+INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
+VALUES (@tenant_id, @employee_id, @seq, @alert_id, @kind, @customer_id, sqlc.narg(material_id), @body, @pushed, @created_at);
+
+-- name: RecentAlert :one
+-- The alert about this customer and material in the last minutes, if any (views within a few minutes
+-- update one alert).
+SELECT alert_id, kind FROM alerts
+WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND customer_id = @customer_id
+  AND material_id IS NOT DISTINCT FROM sqlc.narg(material_id)::uuid
+  AND kind IN ('first_view', 'return', 'long_read', 'new_customer')
+  AND created_at > @since::timestamptz
+ORDER BY seq DESC LIMIT 1;
+
+-- name: Prefs :one
+SELECT muted_kinds, quiet_start_min, quiet_end_min FROM alert_prefs WHERE tenant_id = @tenant_id AND employee_id = @employee_id;
+
+-- name: TenantZone :one
+SELECT time_zone FROM tenants WHERE id = @tenant_id;
+
+-- name: LiveDevices :many
+SELECT id FROM devices WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND disabled_at IS NULL;
+
+-- name: Head :one
+SELECT epoch, head FROM alert_streams WHERE tenant_id = @tenant_id AND employee_id = @employee_id;
+
+-- name: Since :many
+SELECT seq, alert_id, kind, customer_id, material_id, body, created_at, read_at FROM alerts
+WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND seq > @after_seq
+ORDER BY seq LIMIT @max_rows;
+
+-- name: Latest :many
+-- Each alert once, at its latest entry, newest first.
+SELECT DISTINCT ON (a.alert_id) a.seq, a.alert_id, a.kind, a.customer_id, a.material_id, a.body, a.created_at, a.read_at
+FROM alerts a
+WHERE a.tenant_id = @tenant_id AND a.employee_id = @employee_id AND (NOT @has_cursor::bool OR a.seq < @before_seq::bigint)
+ORDER BY a.alert_id, a.seq DESC;
+
+-- name: MarkRead :execrows
+UPDATE alerts SET read_at = now()
+WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND seq <= @through_seq AND read_at IS NULL;
+
+-- name: Unread :one
+SELECT count(DISTINCT alert_id)::int FROM alerts
+WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND read_at IS NULL;
+
+-- name: SetPrefs :exec
+INSERT INTO alert_prefs (tenant_id, employee_id, muted_kinds, quiet_start_min, quiet_end_min)
+VALUES (@tenant_id, @employee_id, @muted_kinds, sqlc.narg(quiet_start_min), sqlc.narg(quiet_end_min))
+ON CONFLICT (tenant_id, employee_id) DO UPDATE SET muted_kinds = excluded.muted_kinds,
+  quiet_start_min = excluded.quiet_start_min, quiet_end_min = excluded.quiet_end_min;
+
+-- name: UpsertDevice :one
+INSERT INTO devices (id, tenant_id, employee_id, device_id, platform, push_token, bundle_id, sandbox, locale)
+VALUES (@id, @tenant_id, @employee_id, @device_id, @platform, @push_token, @bundle_id, @sandbox, @locale)
+ON CONFLICT (tenant_id, employee_id, device_id) DO UPDATE SET platform = excluded.platform,
+  push_token = excluded.push_token, bundle_id = excluded.bundle_id, sandbox = excluded.sandbox,
+  locale = excluded.locale, disabled_at = NULL, disabled_reason = '', updated_at = now()
+RETURNING id;
+
+-- name: SetForeground :exec
+UPDATE devices SET foreground_until = sqlc.narg(until), updated_at = now()
+WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND device_id = @device_id;
+
+-- name: DeviceForPush :one
+SELECT d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at, d.foreground_until
+FROM devices d WHERE d.tenant_id = @tenant_id AND d.id = @id;
+
+-- name: DisableDevice :exec
+UPDATE devices SET disabled_at = now(), disabled_reason = @reason, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id AND disabled_at IS NULL;
+
+-- name: AlertEntry :one
+SELECT alert_id, body, kind, customer_id FROM alerts WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND seq = @seq;

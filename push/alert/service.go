@@ -1,0 +1,124 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/push/alert/alertdb"
+)
+
+// Entry is one stream entry as the app reads it.
+type Entry = alertdb.SinceRow
+
+// Service reads and configures alert streams.
+type Service struct {
+	db *platform.DB
+}
+
+// NewService builds the service.
+func NewService(db *platform.DB) *Service { return &Service{db: db} }
+
+func (s *Service) tx(ctx context.Context, k Key, fn func(q *alertdb.Queries) error) error {
+	return s.db.InTenantTx(ctx, k.TenantID, func(tx pgx.Tx) error { return fn(alertdb.New(tx)) })
+}
+
+// Head returns a stream's epoch and last seq (a stream nobody wrote to yet has the nil epoch and seq 0).
+func (s *Service) Head(ctx context.Context, k Key) (uuid.UUID, int64, error) {
+	var (
+		epoch uuid.UUID
+		head  int64
+	)
+	err := s.tx(ctx, k, func(q *alertdb.Queries) error {
+		h, err := q.Head(ctx, alertdb.HeadParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		epoch, head = h.Epoch, h.Head
+		return err
+	})
+	return epoch, head, err
+}
+
+// Since returns the entries after a seq, oldest first, at most limit.
+func (s *Service) Since(ctx context.Context, k Key, after int64, limit int) ([]Entry, error) {
+	var out []Entry
+	err := s.tx(ctx, k, func(q *alertdb.Queries) error {
+		var err error
+		out, err = q.Since(ctx, alertdb.SinceParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, AfterSeq: after, MaxRows: int32(limit)})
+		return err
+	})
+	return out, err
+}
+
+// MarkRead marks every entry up to a seq read.
+func (s *Service) MarkRead(ctx context.Context, k Key, through int64) (int, error) {
+	var n int64
+	err := s.tx(ctx, k, func(q *alertdb.Queries) error {
+		var err error
+		n, err = q.MarkRead(ctx, alertdb.MarkReadParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, ThroughSeq: through})
+		return err
+	})
+	return int(n), err
+}
+
+// Unread counts unread alerts (an alert updated several times counts once).
+func (s *Service) Unread(ctx context.Context, k Key) (int, error) {
+	var n int32
+	err := s.tx(ctx, k, func(q *alertdb.Queries) error {
+		var err error
+		n, err = q.Unread(ctx, alertdb.UnreadParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID})
+		return err
+	})
+	return int(n), err
+}
+
+// SetPrefs replaces the muted kinds and quiet hours (both bounds or neither).
+func (s *Service) SetPrefs(ctx context.Context, k Key, muted []string, quietStart, quietEnd *int32) error {
+	if (quietStart == nil) != (quietEnd == nil) {
+		return platform.Invalid("quiet_end_min", "give both ends of the quiet hours, or neither")
+	}
+	p := alertdb.SetPrefsParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, MutedKinds: append([]string{}, muted...)}
+	if quietStart != nil {
+		p.QuietStartMin = pgtype.Int2{Int16: int16(*quietStart), Valid: true}
+		p.QuietEndMin = pgtype.Int2{Int16: int16(*quietEnd), Valid: true}
+	}
+	return s.tx(ctx, k, func(q *alertdb.Queries) error { return q.SetPrefs(ctx, p) })
+}
+
+// Device is a push target.
+type Device struct {
+	DeviceID, Platform, PushToken, BundleID, Locale string
+	Sandbox                                         bool
+}
+
+// RegisterDevice records or refreshes a push target; re-registering a disabled device enables it again
+// (the app has a fresh token).
+func (s *Service) RegisterDevice(ctx context.Context, k Key, d Device) error {
+	return s.tx(ctx, k, func(q *alertdb.Queries) error {
+		_, err := q.UpsertDevice(ctx, alertdb.UpsertDeviceParams{ID: uuid.Must(uuid.NewV7()), TenantID: k.TenantID, EmployeeID: k.EmployeeID,
+			DeviceID: d.DeviceID, Platform: d.Platform, PushToken: d.PushToken, BundleID: d.BundleID, Sandbox: d.Sandbox, Locale: d.Locale})
+		return err
+	})
+}
+
+// presenceLease is how long a foreground report lasts without being renewed: a crashed app stops
+// suppressing pushes within it.
+const presenceLease = 2 * time.Minute
+
+// SetForeground records whether the app on a device is open in the foreground (pushes are skipped then).
+func (s *Service) SetForeground(ctx context.Context, k Key, deviceID string, foreground bool) error {
+	var until *time.Time
+	if foreground {
+		t := time.Now().Add(presenceLease)
+		until = &t
+	}
+	return s.tx(ctx, k, func(q *alertdb.Queries) error {
+		return q.SetForeground(ctx, alertdb.SetForegroundParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, DeviceID: deviceID, Until: until})
+	})
+}

@@ -1,0 +1,478 @@
+// Package hub is the WebSocket endpoint through which a salesperson's app, while in the foreground, receives
+// their alert stream live: in order, without gaps or duplicates, across reconnects.
+//
+// The hub never invents alerts. The alert store (PostgreSQL) is the source of truth and delivery is "pull on
+// poke": [Hub.Notify] only wakes the connections of one salesperson, and each connection then reads from the
+// store everything after the last seq it sent and writes it in order. A lost poke costs delay, not data,
+// because every connection also re-checks its stream every [Config.PollInterval]. Nothing about a
+// connection's backlog is queued in memory: a poke is one bit, the backlog stays in the store.
+//
+// # Protocol (version salesapp.v1)
+//
+// Authentication happens before the upgrade. The app sends its bearer token either in the
+// "Authorization: Bearer <token>" header, or, where it cannot set headers (browsers, mini-programs), as the
+// subprotocol pair "Sec-WebSocket-Protocol: salesapp.v1, bearer.<token>"; the server then selects
+// "salesapp.v1" and never echoes the token. A missing or rejected token gets HTTP 401 and no upgrade.
+// Origins are not checked: tokens, not cookies, authenticate, so a page on a foreign origin cannot borrow a
+// user's session (the cross-site WebSocket hijacking that origin checks prevent needs ambient cookies), and
+// native apps and mini-programs send origins that cannot be listed in advance.
+//
+// Every message is a JSON text frame. The app's first message must be
+//
+//	{"type":"resume","epoch":"<uuid or empty>","seq":<last seq the app has>,"device_id":"...","foreground":true}
+//
+// ("foreground" defaults to true when absent: the app keeps the socket open only in the foreground). The
+// server reads the stream's head (epoch E, seq HEAD). If the app's epoch is empty or differs from E, or its
+// seq is negative, ahead of HEAD, or more than [Config.MaxReplay] behind it, the server sends
+//
+//	{"type":"reset","epoch":"E","seq":HEAD}
+//
+// and streams from HEAD on; the app refetches its alert list through the RPC API. Otherwise the server
+// replays everything after the app's seq. Either way it then streams live alerts:
+//
+//	{"type":"alert","epoch":"E","seq":N,"alert":<the alert as JSON>}
+//
+// with N = 1 + the previous N (or + the resume/reset seq): no gap and no duplicate within a connection. The
+// server sends a reset at any later time if the stream's epoch changes or the store shows a hole (entries
+// removed by retention); the app treats it exactly as a reset in answer to its resume.
+//
+// After the resume the app may send {"type":"state","foreground":false|true} when it goes to the background
+// or returns; the hub reports it to [Presence] so that the push worker skips APNs/FCM while the app is open.
+// {"type":"ack","seq":N} is accepted and ignored: the app's own last seq, sent in its next resume, is the
+// only acknowledgement the protocol needs; so is a second resume (reconnect instead). Unknown message
+// types are ignored so that apps can be newer
+// than servers; a malformed message or a first message that is not a resume closes the connection (1008).
+//
+// The server pings every [Config.PingInterval]; an app that answers neither pings nor with messages for
+// twice that is disconnected. Ping payloads carry a counter that the app's pong must echo (RFC 6455 requires
+// it and every WebSocket client does it): a pong proves that the app has read everything written before
+// that ping, so at most [Config.SendBuffer] messages are ever in flight to one app. An app that shows no
+// progress for a ping interval while that window is full is cut off (4001). Each connection has its own
+// writer goroutine, so a slow or dead app never delays another connection or [Hub.Notify].
+//
+// Close codes: 1001 the server is shutting down (reconnect elsewhere); 1008 protocol violation (do not
+// retry unchanged); 4000 replaced by a newer connection of the same device, or by a connection that
+// exceeded [Config.MaxConnsPerKey] for the salesperson (do not reconnect automatically); 4001 too slow.
+// When the alert store is unavailable the connection stays open and retries; it does not close.
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+)
+
+// Subprotocol is the WebSocket subprotocol the server selects when the app offers it.
+const Subprotocol = "salesapp.v1"
+
+// bearerPrefix marks the subprotocol that carries the token for clients that cannot set headers.
+const bearerPrefix = "bearer."
+
+// Close codes in the private range (4000–4999) that the app needs to tell apart from network failures.
+const (
+	closeReplaced = 4000
+	closeTooSlow  = 4001
+)
+
+const (
+	// pageSize bounds what one store read brings into memory per connection.
+	pageSize = 200
+	// maxClientMessage bounds what an app can make the server buffer; its messages are a few hundred bytes.
+	maxClientMessage = 4096
+	// maxDeviceID keeps a client from storing arbitrary data in presence.
+	maxDeviceID = 128
+	// storeTimeout keeps a stuck database from freezing a connection forever.
+	storeTimeout = 10 * time.Second
+	// presenceTimeout bounds how long a presence update can hold a reader (and its pong handling).
+	presenceTimeout = 5 * time.Second
+	// closeWait bounds the write of a close frame to an app that may not be reading.
+	closeWait = time.Second
+	// closeGrace is how long Close lets connections say goodbye before cutting their sockets.
+	closeGrace = 3 * time.Second
+)
+
+// Key names one salesperson's stream.
+type Key struct{ TenantID, EmployeeID uuid.UUID }
+
+// Frame is one alert as the app receives it; Payload is the alert as JSON (opaque to the hub).
+type Frame struct {
+	Seq     int64
+	Payload json.RawMessage
+}
+
+// Store is the alert store the hub reads (implemented elsewhere over PostgreSQL).
+//
+// Head returns the stream's epoch and last seq; for a salesperson without alerts it may return any fixed
+// epoch (uuid.Nil included) and seq 0. Since returns up to limit entries with seq > afterSeq in ascending
+// order. An entry must be visible to Since once Head reports its seq (both are written in one transaction);
+// if it is not, the hub waits for the next poke or poll rather than skipping it.
+type Store interface {
+	Head(ctx context.Context, k Key) (epoch uuid.UUID, seq int64, err error)
+	Since(ctx context.Context, k Key, afterSeq int64, limit int) ([]Frame, error)
+}
+
+// Authenticator turns the token the app sends into the salesperson (implemented elsewhere). Any error
+// answers 401; the error is logged at debug level, so it must not contain the token.
+type Authenticator func(ctx context.Context, bearerToken string) (Key, error)
+
+// Presence is told when an app connects, disconnects or reports foreground/background, so that the push
+// worker can skip APNs/FCM while the app is open (implemented elsewhere, may be nil).
+//
+// For one salesperson the hub makes these calls one at a time and in the order the events happened, and it
+// reports a device as gone only when no other connection to this hub has that device; a connection that
+// sends no device_id is not reported.
+type Presence interface {
+	Set(ctx context.Context, k Key, deviceID string, foreground bool) error
+}
+
+// Config tunes the hub; a zero field takes its default.
+type Config struct {
+	// MaxReplay is the largest gap replayed on resume; beyond it the client gets a reset (default 500).
+	MaxReplay int
+	// PingInterval is how often the server pings (default 20s). An app silent for twice this is dropped,
+	// and one that cannot take a write, or shows no progress with a full SendBuffer, for this long is cut off.
+	PingInterval time.Duration
+	// SendBuffer is how many messages may be in flight to one app, unconfirmed by its pongs, before the hub
+	// stops writing to it; an app that makes no progress then is cut off (default 256).
+	SendBuffer int
+	// PollInterval is the fallback: every connection re-checks its stream this often even without a poke
+	// (default 2s). Each check is one Head read when nothing is new.
+	PollInterval time.Duration
+	// MaxConnsPerKey is how many connections one salesperson may hold on this hub; a new one beyond it
+	// replaces the oldest (default 5).
+	MaxConnsPerKey int
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxReplay <= 0 {
+		c.MaxReplay = 500
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 20 * time.Second
+	}
+	if c.SendBuffer <= 0 {
+		c.SendBuffer = 256
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 2 * time.Second
+	}
+	if c.MaxConnsPerKey <= 0 {
+		c.MaxConnsPerKey = 5
+	}
+	return c
+}
+
+// Hub serves the alert WebSocket and wakes connections when their streams grow.
+type Hub struct {
+	store    Store
+	auth     Authenticator
+	presence Presence
+	cfg      Config
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+	// writeBuffers lends write buffers to connections only while they write a message, so that idle
+	// connections hold none.
+	writeBuffers sync.Pool
+
+	// mu guards the fields below. It is never held across I/O, so Notify only ever waits for map updates.
+	mu     sync.RWMutex
+	keys   map[Key]*keyConns
+	n      int
+	nextID uint64
+	closed bool
+	// wg counts registered connections until their goroutines have ended and presence has been told.
+	wg sync.WaitGroup
+}
+
+// keyConns is one salesperson's connections on this hub.
+type keyConns struct {
+	// presence orders this salesperson's Presence calls and the bookkeeping they depend on, so that a stale
+	// connection's "gone" can never land after a fresh connection's "here" for the same device.
+	presence sync.Mutex
+	conns    map[*conn]struct{}
+}
+
+// New builds a hub. presence may be nil.
+func New(store Store, auth Authenticator, presence Presence, cfg Config, log *slog.Logger) *Hub {
+	h := &Hub{
+		store:    store,
+		auth:     auth,
+		presence: presence,
+		cfg:      cfg.withDefaults(),
+		log:      log,
+		keys:     make(map[Key]*keyConns),
+	}
+	h.upgrader = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		// Small buffers keep 10,000 idle connections cheap: app messages are tiny, and write buffers are
+		// pooled, so a connection holds one only while it writes.
+		ReadBufferSize:  1024,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &h.writeBuffers,
+		Subprotocols:    []string{Subprotocol},
+		// Tokens, not cookies, authenticate (see the package doc), so any origin may connect.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return h
+}
+
+// ServeHTTP authenticates the request, upgrades it to a WebSocket and starts the connection's reader and
+// writer goroutines. It returns as soon as they run, so the HTTP server keeps nothing per connection.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	token := bearerToken(r)
+	if token == "" {
+		unauthorized(w)
+		return
+	}
+	if h.isClosed() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	k, err := h.auth(r.Context(), token)
+	if err != nil {
+		h.log.DebugContext(r.Context(), "hub: token rejected", "remote_addr", r.RemoteAddr, "err", err)
+		unauthorized(w)
+		return
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// The upgrader has already answered with an HTTP error.
+		h.log.DebugContext(r.Context(), "hub: upgrade failed", "remote_addr", r.RemoteAddr, "err", err)
+		return
+	}
+	c := newConn(h, k, ws)
+	evicted, ok := h.register(c)
+	if !ok {
+		c.stop(0, "")
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(closeWait))
+		_ = ws.Close()
+		return
+	}
+	if evicted != nil {
+		evicted.stop(closeReplaced, "too many connections")
+	}
+	go c.writeLoop()
+	go c.readLoop()
+}
+
+// Notify pokes the connections of k: new alerts may exist. It never blocks on I/O; pokes coalesce, so
+// calling it often is cheap.
+func (h *Hub) Notify(k Key) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	kc := h.keys[k]
+	if kc == nil {
+		return
+	}
+	for c := range kc.conns {
+		c.poke()
+	}
+}
+
+// Close closes every connection with 1001 (going away), refuses new ones, and returns when every
+// connection has ended and presence has been told.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		h.wg.Wait()
+		return
+	}
+	h.closed = true
+	var all []*conn
+	for _, kc := range h.keys {
+		for c := range kc.conns {
+			all = append(all, c)
+		}
+	}
+	h.mu.Unlock()
+
+	for _, c := range all {
+		c.stop(websocket.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	grace := time.NewTimer(closeGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+		return
+	case <-grace.C:
+	}
+	// A writer stuck on an app that does not read would hold shutdown until its write deadline.
+	for _, c := range all {
+		_ = c.ws.Close()
+	}
+	<-done
+}
+
+// Connections returns how many connections are open, counting those being closed.
+func (h *Hub) Connections() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.n
+}
+
+func (h *Hub) isClosed() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.closed
+}
+
+// register adds c to its salesperson's connections. Beyond MaxConnsPerKey it picks the oldest live
+// connection to evict: the newest is the one most likely to have a person behind it, and refusing it
+// would lock out an app whose old connections are half-open until their pongs time out.
+func (h *Hub) register(c *conn) (evicted *conn, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, false
+	}
+	kc := h.keys[c.key]
+	if kc == nil {
+		kc = &keyConns{conns: make(map[*conn]struct{}, 1)}
+		h.keys[c.key] = kc
+	}
+	live := 0
+	for o := range kc.conns {
+		if o.ctx.Err() != nil {
+			continue // already leaving
+		}
+		live++
+		if evicted == nil || o.id < evicted.id {
+			evicted = o
+		}
+	}
+	if live < h.cfg.MaxConnsPerKey {
+		evicted = nil
+	}
+	h.nextID++
+	c.id = h.nextID
+	kc.conns[c] = struct{}{}
+	h.n++
+	h.wg.Add(1)
+	return evicted, true
+}
+
+// arrive records the device of a resumed connection, replaces older connections of the same device (the
+// app has reconnected; they are dead or about to be) and reports the device's state.
+func (h *Hub) arrive(c *conn, device string, foreground bool) {
+	if device == "" {
+		return
+	}
+	kc := h.keyConnsOf(c)
+	kc.presence.Lock()
+	defer kc.presence.Unlock()
+	var stale []*conn
+	h.mu.Lock()
+	c.device = device
+	for o := range kc.conns {
+		if o != c && o.device == device {
+			stale = append(stale, o)
+		}
+	}
+	h.mu.Unlock()
+	for _, o := range stale {
+		o.stop(closeReplaced, "replaced by a newer connection")
+	}
+	h.setPresence(c.key, device, foreground)
+}
+
+// changeState reports a foreground/background change of c's device.
+func (h *Hub) changeState(c *conn, foreground bool) {
+	kc := h.keyConnsOf(c)
+	kc.presence.Lock()
+	defer kc.presence.Unlock()
+	h.mu.RLock()
+	device := c.device
+	h.mu.RUnlock()
+	if device != "" {
+		h.setPresence(c.key, device, foreground)
+	}
+}
+
+// unregister removes c once both its goroutines have ended, telling presence that the device left unless
+// another connection of the same device is still here. The removal happens inside the presence lock so
+// that a connection arriving meanwhile reports after this one.
+func (h *Hub) unregister(c *conn) {
+	defer h.wg.Done()
+	kc := h.keyConnsOf(c)
+	kc.presence.Lock()
+	defer kc.presence.Unlock()
+	h.mu.RLock()
+	device := c.device
+	elsewhere := false
+	for o := range kc.conns {
+		if o != c && device != "" && o.device == device {
+			elsewhere = true
+			break
+		}
+	}
+	h.mu.RUnlock()
+	if device != "" && !elsewhere {
+		h.setPresence(c.key, device, false)
+	}
+	h.mu.Lock()
+	delete(kc.conns, c)
+	if len(kc.conns) == 0 {
+		delete(h.keys, c.key)
+	}
+	h.n--
+	h.mu.Unlock()
+}
+
+// keyConnsOf returns c's salesperson's connections; c is registered, so they exist.
+func (h *Hub) keyConnsOf(c *conn) *keyConns {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.keys[c.key]
+}
+
+func (h *Hub) setPresence(k Key, device string, foreground bool) {
+	if h.presence == nil {
+		return
+	}
+	// Not the connection's context: "gone" must still be reported while the connection is being torn down.
+	ctx, cancel := context.WithTimeout(context.Background(), presenceTimeout)
+	defer cancel()
+	if err := h.presence.Set(ctx, k, device, foreground); err != nil {
+		h.log.WarnContext(ctx, "hub: presence update failed", "tenant_id", k.TenantID, "employee_id", k.EmployeeID,
+			"device_id", device, "foreground", foreground, "err", err)
+	}
+}
+
+// bearerToken finds the token in the Authorization header or, for clients that cannot set headers, in a
+// "bearer.<token>" subprotocol.
+func bearerToken(r *http.Request) string {
+	if a := r.Header.Get("Authorization"); a != "" {
+		scheme, token, ok := strings.Cut(a, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+		return ""
+	}
+	for _, v := range r.Header.Values("Sec-Websocket-Protocol") {
+		for p := range strings.SplitSeq(v, ",") {
+			if token, ok := strings.CutPrefix(strings.TrimSpace(p), bearerPrefix); ok {
+				return token
+			}
+		}
+	}
+	return ""
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="salesapp"`)
+	http.Error(w, "unauthorized", http.StatusUnauthorized)
+}
