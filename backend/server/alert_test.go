@@ -147,3 +147,20 @@ func TestAlertsArePushedToDevicesButNotTwiceNorToDeadTokens(t *testing.T) {
 	}, 20*time.Second, 20*time.Millisecond)
 	require.Equal(t, 2, rec.count())
 }
+
+func TestAlertsOlderThanAWeekArePurged(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	_, sales, token, _ := sharedMaterial(t, e)
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_CALL_CLICK, token, "visitor-old1"), ev(salesappv1.EventKind_EVENT_KIND_WECHAT_CLICK, token, "visitor-old1"))
+	_, err := e.DB.Owner.Exec(ctx, "UPDATE alerts SET created_at = now() - interval '8 days' WHERE seq = 1")
+	require.NoError(t, err)
+	var purged int64
+	require.NoError(t, e.DB.App.Pool.QueryRow(ctx, "SELECT purge_old_alerts()").Scan(&purged))
+	require.EqualValues(t, 1, purged)
+	list, err := alertsOf(e, sales.Token).ListAlerts(ctx, connect.NewRequest(&salesappv1.ListAlertsRequest{}))
+	require.NoError(t, err)
+	require.Len(t, list.Msg.Alerts, 1)
+	require.EqualValues(t, 2, list.Msg.Alerts[0].Seq, "numbering goes on")
+}

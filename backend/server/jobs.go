@@ -74,6 +74,7 @@ type jobs struct {
 func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.Logger) (*jobs, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pushWorker{alerts: alert.NewService(db), sender: snd})
+	river.AddWorker(workers, &purgeAlertsWorker{db: db})
 	river.AddWorker(workers, &deleteObjectsWorker{store: store})
 	j := &jobs{}
 	// The upload service needs the jobs to enqueue, and the thumbnail worker needs the service.
@@ -83,12 +84,32 @@ func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.L
 		Logger:  log,
 		Workers: workers,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}, pushQueue: {MaxWorkers: 50}},
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return PurgeAlertsArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
 	}
 	j.client = client
 	return j, nil
+}
+
+// PurgeAlertsArgs asks for alerts past their 7 days to be deleted (a periodic job).
+type PurgeAlertsArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PurgeAlertsArgs) Kind() string { return "purge_alerts" }
+
+type purgeAlertsWorker struct {
+	river.WorkerDefaults[PurgeAlertsArgs]
+	db *platform.DB
+}
+
+// Work deletes old alerts; a stream that loses entries this way keeps its numbering (apps that were away
+// longer than that are told to reset).
+func (w *purgeAlertsWorker) Work(ctx context.Context, _ *river.Job[PurgeAlertsArgs]) error {
+	_, err := w.db.Pool.Exec(ctx, "SELECT purge_old_alerts()")
+	return err
 }
 
 // PushAlertArgs asks for one stream entry to be pushed to one device.

@@ -75,3 +75,12 @@ CREATE TABLE devices (
 ALTER TABLE devices ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON devices
   USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
+
+-- Alerts are kept 7 days. The purge runs across tenants, so it runs as the owner, past row-level security,
+-- and can do nothing but delete old alerts.
+CREATE FUNCTION purge_old_alerts() RETURNS bigint
+  LANGUAGE sql SECURITY DEFINER SET search_path = public
+  AS $$ WITH gone AS (DELETE FROM alerts WHERE created_at < now() - interval '7 days' RETURNING 1)
+        SELECT count(*) FROM gone $$;
+REVOKE ALL ON FUNCTION purge_old_alerts() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION purge_old_alerts() TO salesapp_app;
