@@ -35,6 +35,7 @@ func scenarios() []scenario {
 		{"timeline", timeline},
 		{"my-customers", myCustomers},
 		{"beacon-single", beaconSingle},
+		{"view-to-websocket", viewToWebSocket},
 		{"ingest-batched", ingestBatched},
 	}
 }
