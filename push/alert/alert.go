@@ -110,7 +110,9 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 		if len(keep) == 0 {
 			continue
 		}
-		head, err := q.Advance(ctx, alertdb.AdvanceParams{TenantID: tenantID, EmployeeID: emp, NewEpoch: uuid.Must(uuid.NewV7()), N: int64(len(keep))})
+		// Everything but numbering is decided before the stream's head is taken: every batch alerting
+		// this salesperson queues on that row until it commits, so little may happen after it.
+		ids, merged, err := mergeTargets(ctx, q, tenantID, emp, keep, now)
 		if err != nil {
 			return nil, err
 		}
@@ -118,26 +120,31 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 		if err != nil {
 			return nil, err
 		}
+		head, err := q.Advance(ctx, alertdb.AdvanceParams{TenantID: tenantID, EmployeeID: emp, NewEpoch: uuid.Must(uuid.NewV7()), N: int64(len(keep))})
+		if err != nil {
+			return nil, err
+		}
+		ins := alertdb.InsertAlertsParams{TenantID: tenantID, EmployeeID: emp}
 		seq := head.Head - int64(len(keep))
-		for _, a := range keep {
+		for i, a := range keep {
 			seq++
-			id, merged, err := mergeTarget(ctx, q, tenantID, a, now)
-			if err != nil {
-				return nil, err
-			}
-			push := !merged && !quiet
-			err = q.InsertAlert(ctx, alertdb.InsertAlertParams{
-				TenantID: tenantID, EmployeeID: emp, Seq: seq, AlertID: id, Kind: a.Kind, CustomerID: a.CustomerID,
-				MaterialID: uuid.NullUUID{UUID: a.MaterialID, Valid: a.MaterialID != uuid.Nil}, Body: a.Body, Pushed: push, CreatedAt: a.At,
-			})
-			if err != nil {
-				return nil, err
-			}
+			push := !merged[i] && !quiet
+			ins.Seqs = append(ins.Seqs, seq)
+			ins.AlertIds = append(ins.AlertIds, ids[i])
+			ins.Kinds = append(ins.Kinds, a.Kind)
+			ins.CustomerIds = append(ins.CustomerIds, a.CustomerID)
+			ins.MaterialIds = append(ins.MaterialIds, a.MaterialID)
+			ins.Bodies = append(ins.Bodies, a.Body)
+			ins.Pushed = append(ins.Pushed, push)
+			ins.CreatedAt = append(ins.CreatedAt, a.At)
 			if push {
 				for _, d := range devices {
-					pushes = append(pushes, Push{TenantID: tenantID, EmployeeID: emp, DeviceID: d, Seq: seq, AlertID: id})
+					pushes = append(pushes, Push{TenantID: tenantID, EmployeeID: emp, DeviceID: d, Seq: seq, AlertID: ids[i]})
 				}
 			}
+		}
+		if err := q.InsertAlerts(ctx, ins); err != nil {
+			return nil, err
 		}
 		woken = append(woken, Key{TenantID: tenantID, EmployeeID: emp})
 	}
@@ -149,23 +156,46 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 	return woken, nil
 }
 
-// mergeTarget returns the alert id an alert goes under: a recent alert about the same customer and
-// material for the view kinds (merged), or a new one.
-func mergeTarget(ctx context.Context, q *alertdb.Queries, tenantID uuid.UUID, a Alert, now time.Time) (uuid.UUID, bool, error) {
-	switch a.Kind {
-	case KindFirstView, KindReturn, KindLongRead, KindNewCustomer:
-	default:
-		return uuid.Must(uuid.NewV7()), false, nil
+// mergeTargets returns, for each alert, the alert id it goes under and whether that is an earlier alert:
+// view alerts about a customer and material alerted in the last minutes (or earlier in this batch) update
+// that alert; everything else is a new alert.
+func mergeTargets(ctx context.Context, q *alertdb.Queries, tenantID, emp uuid.UUID, alerts []Alert, now time.Time) ([]uuid.UUID, []bool, error) {
+	type pair struct{ customer, material uuid.UUID }
+	isView := func(kind string) bool {
+		return kind == KindFirstView || kind == KindReturn || kind == KindLongRead || kind == KindNewCustomer
 	}
-	r, err := q.RecentAlert(ctx, alertdb.RecentAlertParams{TenantID: tenantID, EmployeeID: a.EmployeeID, CustomerID: a.CustomerID,
-		MaterialID: uuid.NullUUID{UUID: a.MaterialID, Valid: a.MaterialID != uuid.Nil}, Since: now.Add(-MergeWindow)})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.Must(uuid.NewV7()), false, nil
+	var customers []uuid.UUID
+	for _, a := range alerts {
+		if isView(a.Kind) {
+			customers = append(customers, a.CustomerID)
+		}
 	}
-	if err != nil {
-		return uuid.Nil, false, err
+	recent := map[pair]uuid.UUID{}
+	if len(customers) > 0 {
+		rows, err := q.RecentAlerts(ctx, alertdb.RecentAlertsParams{TenantID: tenantID, EmployeeID: emp, CustomerIds: customers, Since: now.Add(-MergeWindow)})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range rows {
+			recent[pair{r.CustomerID, r.MaterialID}] = r.AlertID
+		}
 	}
-	return r.AlertID, true, nil
+	ids := make([]uuid.UUID, len(alerts))
+	merged := make([]bool, len(alerts))
+	for i, a := range alerts {
+		if !isView(a.Kind) {
+			ids[i] = uuid.Must(uuid.NewV7())
+			continue
+		}
+		k := pair{a.CustomerID, a.MaterialID}
+		if id, ok := recent[k]; ok {
+			ids[i], merged[i] = id, true
+			continue
+		}
+		ids[i] = uuid.Must(uuid.NewV7())
+		recent[k] = ids[i]
+	}
+	return ids, merged, nil
 }
 
 // prefs returns the muted kinds and whether now (in the tenant's zone) is inside the quiet hours.

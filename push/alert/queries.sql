@@ -6,19 +6,25 @@ INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES (@tenant_
 ON CONFLICT (tenant_id, employee_id) DO UPDATE SET head = alert_streams.head + @n::bigint
 RETURNING head, epoch;
 
--- name: InsertAlert :exec
+-- name: InsertAlerts :exec
 INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
-VALUES (@tenant_id, @employee_id, @seq, @alert_id, @kind, @customer_id, sqlc.narg(material_id), @body, @pushed, @created_at);
+SELECT @tenant_id, @employee_id, x.seq, x.alert_id, x.kind, x.customer_id,
+       nullif(x.material_id, '00000000-0000-0000-0000-000000000000'::uuid), x.body, x.pushed, x.created_at
+FROM (SELECT unnest(@seqs::bigint[]) AS seq, unnest(@alert_ids::uuid[]) AS alert_id, unnest(@kinds::text[]) AS kind,
+             unnest(@customer_ids::uuid[]) AS customer_id, unnest(@material_ids::uuid[]) AS material_id,
+             unnest(@bodies::text[]) AS body, unnest(@pushed::bool[]) AS pushed,
+             unnest(@created_at::timestamptz[]) AS created_at) AS x;
 
--- name: RecentAlert :one
--- The alert about this customer and material in the last minutes, if any (views within a few minutes
--- update one alert).
-SELECT alert_id, kind FROM alerts
-WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND customer_id = @customer_id
-  AND material_id IS NOT DISTINCT FROM sqlc.narg(material_id)::uuid
+-- name: RecentAlerts :many
+-- The latest view alert per (customer, material) in the last minutes: views within a few minutes update
+-- one alert.
+SELECT DISTINCT ON (customer_id, material_id) customer_id,
+       coalesce(material_id, '00000000-0000-0000-0000-000000000000'::uuid)::uuid AS material_id, alert_id
+FROM alerts
+WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND customer_id = ANY (@customer_ids::uuid[])
   AND kind IN ('first_view', 'return', 'long_read', 'new_customer')
   AND created_at > @since::timestamptz
-ORDER BY seq DESC LIMIT 1;
+ORDER BY customer_id, material_id, seq DESC;
 
 -- name: Prefs :one
 SELECT muted_kinds, quiet_start_min, quiet_end_min FROM alert_prefs WHERE tenant_id = @tenant_id AND employee_id = @employee_id;
@@ -80,3 +86,8 @@ WHERE tenant_id = @tenant_id AND id = @id AND disabled_at IS NULL;
 
 -- name: AlertEntry :one
 SELECT alert_id, body, kind, customer_id FROM alerts WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND seq = @seq;
+
+-- name: EnsureStream :exec
+-- A stream exists from its first reader on, so that its epoch never changes under a connected app.
+INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES (@tenant_id, @employee_id, @epoch, 0)
+ON CONFLICT (tenant_id, employee_id) DO NOTHING;

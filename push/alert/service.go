@@ -28,7 +28,8 @@ func (s *Service) tx(ctx context.Context, k Key, fn func(q *alertdb.Queries) err
 	return s.db.InTenantTx(ctx, k.TenantID, func(tx pgx.Tx) error { return fn(alertdb.New(tx)) })
 }
 
-// Head returns a stream's epoch and last seq (a stream nobody wrote to yet has the nil epoch and seq 0).
+// Head returns a stream's epoch and last seq, making the stream (empty) if nobody wrote to it yet: its
+// epoch is then fixed before the first alert, and an app connected early is never told to reset.
 func (s *Service) Head(ctx context.Context, k Key) (uuid.UUID, int64, error) {
 	var (
 		epoch uuid.UUID
@@ -37,7 +38,10 @@ func (s *Service) Head(ctx context.Context, k Key) (uuid.UUID, int64, error) {
 	err := s.tx(ctx, k, func(q *alertdb.Queries) error {
 		h, err := q.Head(ctx, alertdb.HeadParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID})
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
+			if err := q.EnsureStream(ctx, alertdb.EnsureStreamParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, Epoch: uuid.Must(uuid.NewV7())}); err != nil {
+				return err
+			}
+			h, err = q.Head(ctx, alertdb.HeadParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID})
 		}
 		epoch, head = h.Epoch, h.Head
 		return err

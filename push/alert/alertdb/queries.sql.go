@@ -126,6 +126,23 @@ func (q *Queries) DisableDevice(ctx context.Context, arg DisableDeviceParams) er
 	return err
 }
 
+const ensureStream = `-- name: EnsureStream :exec
+INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES ($1, $2, $3, 0)
+ON CONFLICT (tenant_id, employee_id) DO NOTHING
+`
+
+type EnsureStreamParams struct {
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+	Epoch      uuid.UUID
+}
+
+// A stream exists from its first reader on, so that its epoch never changes under a connected app.
+func (q *Queries) EnsureStream(ctx context.Context, arg EnsureStreamParams) error {
+	_, err := q.db.Exec(ctx, ensureStream, arg.TenantID, arg.EmployeeID, arg.Epoch)
+	return err
+}
+
 const head = `-- name: Head :one
 SELECT epoch, head FROM alert_streams WHERE tenant_id = $1 AND employee_id = $2
 `
@@ -147,34 +164,39 @@ func (q *Queries) Head(ctx context.Context, arg HeadParams) (HeadRow, error) {
 	return i, err
 }
 
-const insertAlert = `-- name: InsertAlert :exec
+const insertAlerts = `-- name: InsertAlerts :exec
 INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+SELECT $1, $2, x.seq, x.alert_id, x.kind, x.customer_id,
+       nullif(x.material_id, '00000000-0000-0000-0000-000000000000'::uuid), x.body, x.pushed, x.created_at
+FROM (SELECT unnest($3::bigint[]) AS seq, unnest($4::uuid[]) AS alert_id, unnest($5::text[]) AS kind,
+             unnest($6::uuid[]) AS customer_id, unnest($7::uuid[]) AS material_id,
+             unnest($8::text[]) AS body, unnest($9::bool[]) AS pushed,
+             unnest($10::timestamptz[]) AS created_at) AS x
 `
 
-type InsertAlertParams struct {
-	TenantID   uuid.UUID
-	EmployeeID uuid.UUID
-	Seq        int64
-	AlertID    uuid.UUID
-	Kind       string
-	CustomerID uuid.UUID
-	MaterialID uuid.NullUUID
-	Body       string
-	Pushed     bool
-	CreatedAt  time.Time
+type InsertAlertsParams struct {
+	TenantID    uuid.UUID
+	EmployeeID  uuid.UUID
+	Seqs        []int64
+	AlertIds    []uuid.UUID
+	Kinds       []string
+	CustomerIds []uuid.UUID
+	MaterialIds []uuid.UUID
+	Bodies      []string
+	Pushed      []bool
+	CreatedAt   []time.Time
 }
 
-func (q *Queries) InsertAlert(ctx context.Context, arg InsertAlertParams) error {
-	_, err := q.db.Exec(ctx, insertAlert,
+func (q *Queries) InsertAlerts(ctx context.Context, arg InsertAlertsParams) error {
+	_, err := q.db.Exec(ctx, insertAlerts,
 		arg.TenantID,
 		arg.EmployeeID,
-		arg.Seq,
-		arg.AlertID,
-		arg.Kind,
-		arg.CustomerID,
-		arg.MaterialID,
-		arg.Body,
+		arg.Seqs,
+		arg.AlertIds,
+		arg.Kinds,
+		arg.CustomerIds,
+		arg.MaterialIds,
+		arg.Bodies,
 		arg.Pushed,
 		arg.CreatedAt,
 	)
@@ -311,41 +333,54 @@ func (q *Queries) Prefs(ctx context.Context, arg PrefsParams) (PrefsRow, error) 
 	return i, err
 }
 
-const recentAlert = `-- name: RecentAlert :one
-SELECT alert_id, kind FROM alerts
-WHERE tenant_id = $1 AND employee_id = $2 AND customer_id = $3
-  AND material_id IS NOT DISTINCT FROM $4::uuid
+const recentAlerts = `-- name: RecentAlerts :many
+SELECT DISTINCT ON (customer_id, material_id) customer_id,
+       coalesce(material_id, '00000000-0000-0000-0000-000000000000'::uuid)::uuid AS material_id, alert_id
+FROM alerts
+WHERE tenant_id = $1 AND employee_id = $2 AND customer_id = ANY ($3::uuid[])
   AND kind IN ('first_view', 'return', 'long_read', 'new_customer')
-  AND created_at > $5::timestamptz
-ORDER BY seq DESC LIMIT 1
+  AND created_at > $4::timestamptz
+ORDER BY customer_id, material_id, seq DESC
 `
 
-type RecentAlertParams struct {
-	TenantID   uuid.UUID
-	EmployeeID uuid.UUID
+type RecentAlertsParams struct {
+	TenantID    uuid.UUID
+	EmployeeID  uuid.UUID
+	CustomerIds []uuid.UUID
+	Since       time.Time
+}
+
+type RecentAlertsRow struct {
 	CustomerID uuid.UUID
-	MaterialID uuid.NullUUID
-	Since      time.Time
+	MaterialID uuid.UUID
+	AlertID    uuid.UUID
 }
 
-type RecentAlertRow struct {
-	AlertID uuid.UUID
-	Kind    string
-}
-
-// The alert about this customer and material in the last minutes, if any (views within a few minutes
-// update one alert).
-func (q *Queries) RecentAlert(ctx context.Context, arg RecentAlertParams) (RecentAlertRow, error) {
-	row := q.db.QueryRow(ctx, recentAlert,
+// The latest view alert per (customer, material) in the last minutes: views within a few minutes update
+// one alert.
+func (q *Queries) RecentAlerts(ctx context.Context, arg RecentAlertsParams) ([]RecentAlertsRow, error) {
+	rows, err := q.db.Query(ctx, recentAlerts,
 		arg.TenantID,
 		arg.EmployeeID,
-		arg.CustomerID,
-		arg.MaterialID,
+		arg.CustomerIds,
 		arg.Since,
 	)
-	var i RecentAlertRow
-	err := row.Scan(&i.AlertID, &i.Kind)
-	return i, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RecentAlertsRow
+	for rows.Next() {
+		var i RecentAlertsRow
+		if err := rows.Scan(&i.CustomerID, &i.MaterialID, &i.AlertID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const setForeground = `-- name: SetForeground :exec
