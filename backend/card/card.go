@@ -164,27 +164,10 @@ func (s *Service) view(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, r car
 func (s *Service) Update(ctx context.Context, p authn.Principal, c Change) (View, error) {
 	var v View
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		if _, err := s.ensure(ctx, tx, p.TenantID, p.EmployeeID); err != nil {
+		if err := s.UpdateTx(ctx, tx, p, c); err != nil {
 			return err
 		}
-		if err := s.check(ctx, tx, p, c); err != nil {
-			return err
-		}
-		params := carddb.UpdateCardParams{
-			TenantID: p.TenantID, EmployeeID: p.EmployeeID, DisplayName: c.DisplayName, Title: c.Title, Phone: c.Phone,
-			WechatID: c.WeChatID, Email: c.Email, AvatarKey: c.AvatarKey, Bio: c.Bio, IntroVideoKey: c.IntroVideoKey,
-		}
-		if c.PhotoKeys != nil {
-			params.SetPhotos, params.PhotoKeys = true, append([]string{}, *c.PhotoKeys...)
-		}
-		if c.FeaturedMaterialIDs != nil {
-			params.SetFeatured, params.FeaturedMaterialIds = true, append([]uuid.UUID{}, *c.FeaturedMaterialIDs...)
-		}
-		q := carddb.New(tx)
-		if err := q.UpdateCard(ctx, params); err != nil {
-			return err
-		}
-		row, err := q.GetCard(ctx, carddb.GetCardParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID})
+		row, err := carddb.New(tx).GetCard(ctx, carddb.GetCardParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID})
 		if err != nil {
 			return err
 		}
@@ -192,6 +175,27 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, c Change) (View
 		return err
 	})
 	return v, err
+}
+
+// UpdateTx changes the caller's card inside the caller's transaction; only the fields set are written.
+func (s *Service) UpdateTx(ctx context.Context, tx pgx.Tx, p authn.Principal, c Change) error {
+	if _, err := s.ensure(ctx, tx, p.TenantID, p.EmployeeID); err != nil {
+		return err
+	}
+	if err := s.check(ctx, tx, p, c); err != nil {
+		return err
+	}
+	params := carddb.UpdateCardParams{
+		TenantID: p.TenantID, EmployeeID: p.EmployeeID, DisplayName: c.DisplayName, Title: c.Title, Phone: c.Phone,
+		WechatID: c.WeChatID, Email: c.Email, AvatarKey: c.AvatarKey, Bio: c.Bio, IntroVideoKey: c.IntroVideoKey,
+	}
+	if c.PhotoKeys != nil {
+		params.SetPhotos, params.PhotoKeys = true, append([]string{}, *c.PhotoKeys...)
+	}
+	if c.FeaturedMaterialIDs != nil {
+		params.SetFeatured, params.FeaturedMaterialIds = true, append([]uuid.UUID{}, *c.FeaturedMaterialIDs...)
+	}
+	return carddb.New(tx).UpdateCard(ctx, params)
 }
 
 func (s *Service) check(ctx context.Context, tx pgx.Tx, p authn.Principal, c Change) error {

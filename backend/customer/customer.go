@@ -412,33 +412,76 @@ func plural(n int, one, many string) string {
 
 // Change holds the customer fields to change.
 type Change struct {
-	DisplayName, Stage, Remark *string
-	Tags                       *[]string
+	DisplayName, Stage, Remark, Phone *string
+	Tags                              *[]string
 }
 
 // Update changes a customer the caller may see.
 func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, c Change) (Customer, error) {
-	if c.Stage != nil && !stages[*c.Stage] {
-		return Customer{}, platform.Invalid("stage", "unknown stage")
-	}
 	var out Customer
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		q := customerdb.New(tx)
-		if _, err := load(ctx, q, p, id); err != nil {
-			return err
-		}
-		params := customerdb.UpdateCustomerParams{TenantID: p.TenantID, ID: id, DisplayName: c.DisplayName, Stage: c.Stage, Remark: c.Remark}
-		if c.Tags != nil {
-			params.SetTags, params.Tags = true, normalizeTags(*c.Tags)
-		}
-		if err := q.UpdateCustomer(ctx, params); err != nil {
+		if err := UpdateTx(ctx, tx, p, id, c); err != nil {
 			return err
 		}
 		var err error
-		out, err = load(ctx, q, p, id)
+		out, err = load(ctx, customerdb.New(tx), p, id)
 		return err
 	})
 	return out, err
+}
+
+// UpdateTx changes a customer the caller may see, inside the caller's transaction. Only the fields set
+// are written, so concurrent changes to other fields are kept.
+func UpdateTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID, c Change) error {
+	if c.Stage != nil && !stages[*c.Stage] {
+		return platform.Invalid("stage", "unknown stage")
+	}
+	q := customerdb.New(tx)
+	if _, err := load(ctx, q, p, id); err != nil {
+		return err
+	}
+	params := customerdb.UpdateCustomerParams{TenantID: p.TenantID, ID: id, DisplayName: c.DisplayName, Stage: c.Stage,
+		Remark: c.Remark, Phone: c.Phone}
+	if c.Tags != nil {
+		params.SetTags, params.Tags = true, normalizeTags(*c.Tags)
+	}
+	return q.UpdateCustomer(ctx, params)
+}
+
+// TagTx adds or removes one tag of a customer the caller may see, leaving the other tags as they are.
+func TagTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID, tag string, add bool) error {
+	tag = strings.TrimSpace(tag)
+	if tag == "" {
+		return platform.Invalid("tag", "must not be blank")
+	}
+	q := customerdb.New(tx)
+	if _, err := load(ctx, q, p, id); err != nil {
+		return err
+	}
+	if add {
+		return q.AddTag(ctx, customerdb.AddTagParams{TenantID: p.TenantID, ID: id, Tag: tag})
+	}
+	return q.RemoveTag(ctx, customerdb.RemoveTagParams{TenantID: p.TenantID, ID: id, Tag: tag})
+}
+
+// Survivor follows a customer merged into another (a visitor who signed in as a known person) to the
+// customer that carries on; a customer never merged is its own survivor.
+func Survivor(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (uuid.UUID, error) {
+	q := customerdb.New(tx)
+	for range 8 {
+		into, err := q.MergedInto(ctx, customerdb.MergedIntoParams{TenantID: tenantID, ID: id})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return uuid.Nil, errNotFound
+		}
+		if err != nil {
+			return uuid.Nil, err
+		}
+		if !into.Valid {
+			return id, nil
+		}
+		id = into.UUID
+	}
+	return uuid.Nil, errors.New("customer: merge chain too long")
 }
 
 func normalizeTags(tags []string) []string {
@@ -456,21 +499,69 @@ func normalizeTags(tags []string) []string {
 
 // AddNote records a note or a follow-up on a customer the caller may see.
 func (s *Service) AddNote(ctx context.Context, p authn.Principal, id uuid.UUID, kind, body string, next *time.Time) (customerdb.CustomerNote, error) {
-	if kind != "note" && kind != "follow_up" {
-		return customerdb.CustomerNote{}, platform.Invalid("kind", "note or follow_up")
-	}
 	var n customerdb.CustomerNote
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		q := customerdb.New(tx)
-		if _, err := load(ctx, q, p, id); err != nil {
-			return err
-		}
 		var err error
-		n, err = q.InsertNote(ctx, customerdb.InsertNoteParams{ID: uuid.Must(uuid.NewV7()), TenantID: p.TenantID,
-			CustomerID: id, AuthorID: p.EmployeeID, Kind: kind, Body: body, NextAt: next})
+		n, err = AddNoteTx(ctx, tx, p, uuid.Must(uuid.NewV7()), id, kind, body, next)
 		return err
 	})
 	return n, err
+}
+
+var errNoteNotFound = platform.NotFound("note")
+
+// AddNoteTx records a note with the id given (an app that wrote it offline chose it), inside the caller's
+// transaction.
+func AddNoteTx(ctx context.Context, tx pgx.Tx, p authn.Principal, noteID, customerID uuid.UUID, kind, body string, next *time.Time) (customerdb.CustomerNote, error) {
+	if kind != "note" && kind != "follow_up" {
+		return customerdb.CustomerNote{}, platform.Invalid("kind", "note or follow_up")
+	}
+	q := customerdb.New(tx)
+	if _, err := load(ctx, q, p, customerID); err != nil {
+		return customerdb.CustomerNote{}, err
+	}
+	n, err := q.InsertNote(ctx, customerdb.InsertNoteParams{ID: noteID, TenantID: p.TenantID,
+		CustomerID: customerID, AuthorID: p.EmployeeID, Kind: kind, Body: body, NextAt: next})
+	if platform.IsUniqueViolation(err, "customer_notes_pkey") {
+		return n, platform.AlreadyExists("a note with this id exists")
+	}
+	return n, err
+}
+
+// ownNote reads a note the caller wrote, about a customer they may still see.
+func ownNote(ctx context.Context, q *customerdb.Queries, p authn.Principal, noteID uuid.UUID) error {
+	n, err := q.GetNote(ctx, customerdb.GetNoteParams{TenantID: p.TenantID, ID: noteID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errNoteNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := load(ctx, q, p, n.CustomerID); err != nil {
+		return err
+	}
+	if n.AuthorID != p.EmployeeID {
+		return platform.PermissionDenied("only its author may change a note")
+	}
+	return nil
+}
+
+// EditNoteTx rewrites a note the caller wrote. A note deleted meanwhile stays deleted (NotFound).
+func EditNoteTx(ctx context.Context, tx pgx.Tx, p authn.Principal, noteID uuid.UUID, body string, next *time.Time) error {
+	q := customerdb.New(tx)
+	if err := ownNote(ctx, q, p, noteID); err != nil {
+		return err
+	}
+	return q.EditNote(ctx, customerdb.EditNoteParams{TenantID: p.TenantID, ID: noteID, Body: body, NextAt: next})
+}
+
+// DeleteNoteTx deletes a note the caller wrote.
+func DeleteNoteTx(ctx context.Context, tx pgx.Tx, p authn.Principal, noteID uuid.UUID) error {
+	q := customerdb.New(tx)
+	if err := ownNote(ctx, q, p, noteID); err != nil {
+		return err
+	}
+	return q.DeleteNote(ctx, customerdb.DeleteNoteParams{TenantID: p.TenantID, ID: noteID})
 }
 
 // MaskPhone keeps a number recognisable without giving it away: 138****8000.

@@ -109,6 +109,7 @@ UPDATE customers SET
   display_name = coalesce(sqlc.narg(display_name), display_name),
   stage = coalesce(sqlc.narg(stage), stage),
   remark = coalesce(sqlc.narg(remark), remark),
+  phone = coalesce(sqlc.narg(phone), phone),
   tags = CASE WHEN @set_tags::bool THEN @tags::text[] ELSE tags END,
   updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id;
@@ -191,3 +192,24 @@ SELECT team_id, status FROM employees WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: AssignCustomer :exec
 UPDATE customers SET owner_id = @owner_id::uuid, updated_at = now() WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: MergedInto :one
+SELECT merged_into FROM customers WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: GetNote :one
+SELECT * FROM customer_notes WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: EditNote :exec
+UPDATE customer_notes SET body = @body, next_at = sqlc.narg(next_at), updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: DeleteNote :exec
+DELETE FROM customer_notes WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: AddTag :exec
+UPDATE customers SET tags = array_append(tags, @tag::text), updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id AND NOT (@tag::text = ANY (tags));
+
+-- name: RemoveTag :exec
+UPDATE customers SET tags = array_remove(tags, @tag::text), updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id AND @tag::text = ANY (tags);

@@ -52,6 +52,7 @@ import (
 	"github.com/salesapp/scrm/push/hub"
 	"github.com/salesapp/scrm/push/sender"
 	"github.com/salesapp/scrm/push/wake"
+	"github.com/salesapp/scrm/sync/syncrpc"
 )
 
 // maxRequestBytes caps any RPC request body: the app sends small messages, and large uploads go to object
@@ -197,6 +198,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	mux.Handle(trackingrpc.BeaconPath, trackHandler)
 	mux.Handle(salesappv1connect.NewCustomerServiceHandler(customerrpc.New(customers), opts))
 	mux.Handle(salesappv1connect.NewAlertServiceHandler(alertrpc.New(alerts), opts))
+	mux.Handle(salesappv1connect.NewSyncServiceHandler(syncrpc.New(newSync(db, cards)), opts))
 	mux.Handle(WebSocketPath, liveHub)
 
 	reflector := grpcreflect.NewStaticReflector(
@@ -214,6 +216,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 		salesappv1connect.TrackingServiceName,
 		salesappv1connect.CustomerServiceName,
 		salesappv1connect.AlertServiceName,
+		salesappv1connect.SyncServiceName,
 	)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))

@@ -62,12 +62,18 @@ func (s *Service) Since(ctx context.Context, k Key, after int64, limit int) ([]E
 
 // MarkRead marks every entry up to a seq read.
 func (s *Service) MarkRead(ctx context.Context, k Key, through int64) (int, error) {
-	var n int64
-	err := s.tx(ctx, k, func(q *alertdb.Queries) error {
+	var n int
+	err := s.db.InTenantTx(ctx, k.TenantID, func(tx pgx.Tx) error {
 		var err error
-		n, err = q.MarkRead(ctx, alertdb.MarkReadParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, ThroughSeq: through})
+		n, err = MarkReadTx(ctx, tx, k, through)
 		return err
 	})
+	return n, err
+}
+
+// MarkReadTx marks every entry up to a seq read, inside the caller's transaction.
+func MarkReadTx(ctx context.Context, tx pgx.Tx, k Key, through int64) (int, error) {
+	n, err := alertdb.New(tx).MarkRead(ctx, alertdb.MarkReadParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, ThroughSeq: through})
 	return int(n), err
 }
 

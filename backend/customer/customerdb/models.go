@@ -19,4 +19,5 @@ type CustomerNote struct {
 	Body       string
 	NextAt     *time.Time
 	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }

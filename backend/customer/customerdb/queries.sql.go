@@ -70,6 +70,22 @@ func (q *Queries) AddIdentity(ctx context.Context, arg AddIdentityParams) (uuid.
 	return customer_id, err
 }
 
+const addTag = `-- name: AddTag :exec
+UPDATE customers SET tags = array_append(tags, $1::text), updated_at = now()
+WHERE tenant_id = $2 AND id = $3 AND NOT ($1::text = ANY (tags))
+`
+
+type AddTagParams struct {
+	Tag      string
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) AddTag(ctx context.Context, arg AddTagParams) error {
+	_, err := q.db.Exec(ctx, addTag, arg.Tag, arg.TenantID, arg.ID)
+	return err
+}
+
 const allEmployees = `-- name: AllEmployees :many
 SELECT id FROM employees WHERE tenant_id = $1
 `
@@ -125,6 +141,42 @@ func (q *Queries) CustomerByIdentity(ctx context.Context, arg CustomerByIdentity
 	var customer_id uuid.UUID
 	err := row.Scan(&customer_id)
 	return customer_id, err
+}
+
+const deleteNote = `-- name: DeleteNote :exec
+DELETE FROM customer_notes WHERE tenant_id = $1 AND id = $2
+`
+
+type DeleteNoteParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) DeleteNote(ctx context.Context, arg DeleteNoteParams) error {
+	_, err := q.db.Exec(ctx, deleteNote, arg.TenantID, arg.ID)
+	return err
+}
+
+const editNote = `-- name: EditNote :exec
+UPDATE customer_notes SET body = $1, next_at = $2, updated_at = now()
+WHERE tenant_id = $3 AND id = $4
+`
+
+type EditNoteParams struct {
+	Body     string
+	NextAt   *time.Time
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) EditNote(ctx context.Context, arg EditNoteParams) error {
+	_, err := q.db.Exec(ctx, editNote,
+		arg.Body,
+		arg.NextAt,
+		arg.TenantID,
+		arg.ID,
+	)
+	return err
 }
 
 const employeeForAssignment = `-- name: EmployeeForAssignment :one
@@ -253,6 +305,32 @@ func (q *Queries) GetCustomer(ctx context.Context, arg GetCustomerParams) (GetCu
 	return i, err
 }
 
+const getNote = `-- name: GetNote :one
+SELECT id, tenant_id, customer_id, author_id, kind, body, next_at, created_at, updated_at FROM customer_notes WHERE tenant_id = $1 AND id = $2
+`
+
+type GetNoteParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) GetNote(ctx context.Context, arg GetNoteParams) (CustomerNote, error) {
+	row := q.db.QueryRow(ctx, getNote, arg.TenantID, arg.ID)
+	var i CustomerNote
+	err := row.Scan(
+		&i.ID,
+		&i.TenantID,
+		&i.CustomerID,
+		&i.AuthorID,
+		&i.Kind,
+		&i.Body,
+		&i.NextAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const identities = `-- name: Identities :many
 SELECT kind, value FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2 ORDER BY kind, value
 `
@@ -290,7 +368,7 @@ func (q *Queries) Identities(ctx context.Context, arg IdentitiesParams) ([]Ident
 const insertNote = `-- name: InsertNote :one
 INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body, next_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, tenant_id, customer_id, author_id, kind, body, next_at, created_at
+RETURNING id, tenant_id, customer_id, author_id, kind, body, next_at, created_at, updated_at
 `
 
 type InsertNoteParams struct {
@@ -323,6 +401,7 @@ func (q *Queries) InsertNote(ctx context.Context, arg InsertNoteParams) (Custome
 		&i.Body,
 		&i.NextAt,
 		&i.CreatedAt,
+		&i.UpdatedAt,
 	)
 	return i, err
 }
@@ -829,6 +908,22 @@ func (q *Queries) MarkMerged(ctx context.Context, arg MarkMergedParams) error {
 	return err
 }
 
+const mergedInto = `-- name: MergedInto :one
+SELECT merged_into FROM customers WHERE tenant_id = $1 AND id = $2
+`
+
+type MergedIntoParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) MergedInto(ctx context.Context, arg MergedIntoParams) (uuid.NullUUID, error) {
+	row := q.db.QueryRow(ctx, mergedInto, arg.TenantID, arg.ID)
+	var merged_into uuid.NullUUID
+	err := row.Scan(&merged_into)
+	return merged_into, err
+}
+
 const moveEvents = `-- name: MoveEvents :exec
 UPDATE events SET customer_id = $1 WHERE tenant_id = $2 AND customer_id = $3
 `
@@ -899,7 +994,7 @@ func (q *Queries) NewCustomer(ctx context.Context, arg NewCustomerParams) error 
 }
 
 const notes = `-- name: Notes :many
-SELECT id, tenant_id, customer_id, author_id, kind, body, next_at, created_at FROM customer_notes WHERE tenant_id = $1 AND customer_id = $2
+SELECT id, tenant_id, customer_id, author_id, kind, body, next_at, created_at, updated_at FROM customer_notes WHERE tenant_id = $1 AND customer_id = $2
 ORDER BY created_at DESC LIMIT $3
 `
 
@@ -927,6 +1022,7 @@ func (q *Queries) Notes(ctx context.Context, arg NotesParams) ([]CustomerNote, e
 			&i.Body,
 			&i.NextAt,
 			&i.CreatedAt,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -947,6 +1043,22 @@ func (q *Queries) OwnerRule(ctx context.Context, tenantID uuid.UUID) (string, er
 	var customer_owner_rule string
 	err := row.Scan(&customer_owner_rule)
 	return customer_owner_rule, err
+}
+
+const removeTag = `-- name: RemoveTag :exec
+UPDATE customers SET tags = array_remove(tags, $1::text), updated_at = now()
+WHERE tenant_id = $2 AND id = $3 AND $1::text = ANY (tags)
+`
+
+type RemoveTagParams struct {
+	Tag      string
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) RemoveTag(ctx context.Context, arg RemoveTagParams) error {
+	_, err := q.db.Exec(ctx, removeTag, arg.Tag, arg.TenantID, arg.ID)
+	return err
 }
 
 const teamMembers = `-- name: TeamMembers :many
@@ -1048,15 +1160,17 @@ UPDATE customers SET
   display_name = coalesce($1, display_name),
   stage = coalesce($2, stage),
   remark = coalesce($3, remark),
-  tags = CASE WHEN $4::bool THEN $5::text[] ELSE tags END,
+  phone = coalesce($4, phone),
+  tags = CASE WHEN $5::bool THEN $6::text[] ELSE tags END,
   updated_at = now()
-WHERE tenant_id = $6 AND id = $7
+WHERE tenant_id = $7 AND id = $8
 `
 
 type UpdateCustomerParams struct {
 	DisplayName *string
 	Stage       *string
 	Remark      *string
+	Phone       *string
 	SetTags     bool
 	Tags        []string
 	TenantID    uuid.UUID
@@ -1068,6 +1182,7 @@ func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) 
 		arg.DisplayName,
 		arg.Stage,
 		arg.Remark,
+		arg.Phone,
 		arg.SetTags,
 		arg.Tags,
 		arg.TenantID,

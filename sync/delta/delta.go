@@ -1,0 +1,336 @@
+// Package delta is the delta sync engine: Pull returns what changed in a salesperson's scopes after a
+// cursor, Push applies what their device did offline, each mutation at most once.
+//
+// What changed is kept by triggers in sync_changes (see migration 005): one row per (scope, kind, entity),
+// stamped with the transaction id (xid8) and a sequence number of its latest change. A pull reads in one
+// REPEATABLE READ snapshot: the rows after its cursor in (xid, seq) order, and the entities they name. Its
+// next cursor never passes the snapshot's xmin, below which every transaction has finished; a transaction
+// that was still open (its rows invisible) has an xid at or above it and is read by the next pull. So a
+// transaction that commits after a later one is never skipped; rows past xmin that were visible are sent
+// again next time, which costs little and is harmless (an upsert is idempotent).
+//
+// The engine does not know the domains: each mutation kind is applied by a function the server registers
+// (Handle), inside the push's transaction, so a device's last mutation id is stored with the effects.
+package delta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
+	"github.com/salesapp/scrm/sync/delta/deltadb"
+)
+
+// Page sizes of a pull.
+const (
+	DefaultPageSize = 1000
+	MaxPageSize     = 5000
+)
+
+// stuckRetry is how long an app waits when changes are held back by an open transaction.
+const stuckRetry = 250 * time.Millisecond
+
+// Applier applies one mutation inside the push's transaction. A *platform.Error of kind NotFound or
+// PermissionDenied means the mutation lost a conflict (what it edits was deleted or left the caller's
+// scopes); any other *platform.Error, or a data or integrity error from PostgreSQL, rejects it for good.
+// Anything else is transient: the whole push fails and the device sends it again.
+type Applier func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error
+
+// Config bounds the client schema versions served.
+type Config struct {
+	MinSchema, MaxSchema uint32
+}
+
+// Engine serves pulls and pushes.
+type Engine struct {
+	db       *platform.DB
+	cfg      Config
+	appliers map[string]Applier
+}
+
+// New builds an engine.
+func New(db *platform.DB, cfg Config) *Engine {
+	if cfg.MinSchema == 0 {
+		cfg.MinSchema = 1
+	}
+	if cfg.MaxSchema < cfg.MinSchema {
+		cfg.MaxSchema = cfg.MinSchema
+	}
+	return &Engine{db: db, cfg: cfg, appliers: map[string]Applier{}}
+}
+
+// Handle registers the applier of one mutation kind, named as the Mutation's oneof field (add_note...).
+func (e *Engine) Handle(op string, fn Applier) { e.appliers[op] = fn }
+
+var opField = (&salesappv1.Mutation{}).ProtoReflect().Descriptor().Oneofs().ByName("op")
+
+func opOf(m *salesappv1.Mutation) string {
+	if f := m.ProtoReflect().WhichOneof(opField); f != nil {
+		return string(f.Name())
+	}
+	return ""
+}
+
+func (e *Engine) checkSchema(v uint32) error {
+	if v < e.cfg.MinSchema || v > e.cfg.MaxSchema {
+		return platform.FailedPrecondition(fmt.Sprintf("schema version %d is not supported: this server accepts %d to %d", v, e.cfg.MinSchema, e.cfg.MaxSchema))
+	}
+	return nil
+}
+
+// Pull returns the next page of changes after the request's cursor.
+func (e *Engine) Pull(ctx context.Context, p authn.Principal, req *salesappv1.PullRequest) (*salesappv1.PullResponse, error) {
+	if err := e.checkSchema(req.GetSchemaVersion()); err != nil {
+		return nil, err
+	}
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = DefaultPageSize
+	}
+	size = min(size, MaxPageSize)
+	device := DeviceHash(req.GetDeviceId())
+	fresh := req.GetCursor() == ""
+	var cur Cursor
+	if !fresh {
+		var err error
+		cur, err = DecodeCursor(req.GetCursor())
+		if err != nil || cur.Tenant != p.TenantID || cur.Employee != p.EmployeeID || cur.Device != device || cur.Rules != RulesVersion {
+			return &salesappv1.PullResponse{MustReset: true}, nil
+		}
+	}
+
+	var out *salesappv1.PullResponse
+	err := e.snapshot(ctx, p.TenantID, func(q *deltadb.Queries) error {
+		snap, err := q.Snapshot(ctx, p.TenantID)
+		if err != nil {
+			return err
+		}
+		if fresh {
+			cur = Cursor{Epoch: snap.Epoch, Rules: RulesVersion, Tenant: p.TenantID, Employee: p.EmployeeID, Device: device}
+		} else if cur.Epoch != snap.Epoch || (cur.After.Xid > 0 && cur.After.Xid <= snap.PrunedXid) {
+			out = &salesappv1.PullResponse{MustReset: true}
+			return nil
+		}
+		rows, err := q.Changes(ctx, deltadb.ChangesParams{OwnScope: p.EmployeeID, TenantScope: p.TenantID,
+			AfterXid: cur.After.Xid, AfterSeq: cur.After.Seq, MaxRows: int32(size + 1)})
+		if err != nil {
+			return err
+		}
+		more := len(rows) > size
+		if more {
+			rows = rows[:size]
+		}
+		changes, err := fetch(ctx, q, p, rows)
+		if err != nil {
+			return err
+		}
+		last := cur.After
+		if len(rows) > 0 {
+			last = Position{Xid: rows[len(rows)-1].Xid, Seq: rows[len(rows)-1].Seq}
+		}
+		// Never past the fence: what is at or above xmin may still be joined by rows that were invisible.
+		next := last
+		if fence := (Position{Xid: snap.Xmin}); fence.Less(next) {
+			next = fence
+		}
+		if next.Less(cur.After) {
+			next = cur.After
+		}
+		out = &salesappv1.PullResponse{Changes: changes, HasMore: more, LastMutationId: cur.LastMutation}
+		switch {
+		case !more:
+			// The whole snapshot is in the replica now: so are the effects of every mutation it holds.
+			mark, err := q.DeviceMark(ctx, deltadb.DeviceMarkParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID, DeviceID: req.GetDeviceId()})
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			out.LastMutationId = uint64(mark)
+		case next == cur.After:
+			// A full page, all of it above the fence: an open transaction holds the rest back. Say when to
+			// come back rather than have the app spin on the same page.
+			out.HasMore = false
+			out.RetryAfterMs = uint32(stuckRetry / time.Millisecond)
+		}
+		cur.After, cur.LastMutation = next, out.LastMutationId
+		out.NextCursor = cur.Encode()
+		return nil
+	})
+	return out, err
+}
+
+// snapshot runs fn in a read-only REPEATABLE READ transaction of the tenant: one snapshot for the fence,
+// the change rows and the entities.
+func (e *Engine) snapshot(ctx context.Context, tenantID uuid.UUID, fn func(q *deltadb.Queries) error) error {
+	tx, err := e.db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := platform.SetTenant(ctx, tx, tenantID); err != nil {
+		return err
+	}
+	if err := fn(deltadb.New(tx)); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// Push applies a device's mutations in id order, each at most once.
+func (e *Engine) Push(ctx context.Context, p authn.Principal, req *salesappv1.PushRequest) (*salesappv1.PushResponse, error) {
+	if err := e.checkSchema(req.GetSchemaVersion()); err != nil {
+		return nil, err
+	}
+	ms := req.GetMutations()
+	for i := 1; i < len(ms); i++ {
+		if ms[i].GetId() != ms[i-1].GetId()+1 {
+			return nil, platform.Invalid(fmt.Sprintf("mutations[%d].id", i), "ids must be consecutive")
+		}
+	}
+	for i, m := range ms {
+		if _, ok := e.appliers[opOf(m)]; !ok {
+			return nil, platform.Invalid(fmt.Sprintf("mutations[%d]", i), "unknown mutation")
+		}
+	}
+	var out *salesappv1.PushResponse
+	var err error
+	for attempt := 0; ; attempt++ {
+		out, err = e.push(ctx, p, req)
+		if err == nil || attempt == 3 || !retryable(err) {
+			return out, err
+		}
+	}
+}
+
+func (e *Engine) push(ctx context.Context, p authn.Principal, req *salesappv1.PushRequest) (*salesappv1.PushResponse, error) {
+	ms := req.GetMutations()
+	out := &salesappv1.PushResponse{}
+	err := e.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		q := deltadb.New(tx)
+		dev := deltadb.LockDeviceParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID, DeviceID: req.GetDeviceId(),
+			SchemaVersion: int32(req.GetSchemaVersion())}
+		last, err := q.LockDevice(ctx, dev)
+		if err != nil {
+			return err
+		}
+		out.Results = make([]*salesappv1.MutationResult, 0, len(ms))
+		first := ms[0].GetId()
+		if first <= uint64(last) {
+			// Sent before (a reply that never arrived): answer from the record, apply nothing again.
+			upTo := min(uint64(last), ms[len(ms)-1].GetId())
+			recorded, err := q.RecordedMutations(ctx, deltadb.RecordedMutationsParams{TenantID: p.TenantID,
+				EmployeeID: p.EmployeeID, DeviceID: req.GetDeviceId(), FromID: int64(first), ToID: int64(upTo)})
+			if err != nil {
+				return err
+			}
+			byID := make(map[int64]deltadb.RecordedMutationsRow, len(recorded))
+			for _, r := range recorded {
+				byID[r.MutationID] = r
+			}
+			for id := first; id <= upTo; id++ {
+				r, ok := byID[int64(id)]
+				if !ok { // recorded longer ago than outcomes are kept
+					r = deltadb.RecordedMutationsRow{Outcome: "applied"}
+				}
+				out.Results = append(out.Results, &salesappv1.MutationResult{Id: id, Outcome: outcomes[r.Outcome],
+					Code: r.Code, Field: r.Field, Message: r.Message})
+			}
+		}
+		var fresh []*salesappv1.Mutation
+		for _, m := range ms {
+			if m.GetId() > uint64(last) {
+				fresh = append(fresh, m)
+			}
+		}
+		if len(fresh) > 0 && fresh[0].GetId() != uint64(last)+1 {
+			return platform.FailedPrecondition(fmt.Sprintf("mutation %d is next for this device, not %d: send the mutations in between", last+1, fresh[0].GetId()))
+		}
+		rec := deltadb.RecordMutationsParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID, DeviceID: req.GetDeviceId()}
+		for _, m := range fresh {
+			res, err := e.apply(ctx, tx, p, m)
+			if err != nil {
+				return err
+			}
+			out.Results = append(out.Results, res)
+			rec.MutationIds = append(rec.MutationIds, int64(res.Id))
+			rec.Outcomes = append(rec.Outcomes, outcomeNames[res.Outcome])
+			rec.Codes = append(rec.Codes, res.Code)
+			rec.Fields = append(rec.Fields, res.Field)
+			rec.Messages = append(rec.Messages, res.Message)
+		}
+		out.LastMutationId = uint64(last)
+		if len(fresh) == 0 {
+			return nil
+		}
+		out.LastMutationId = fresh[len(fresh)-1].GetId()
+		if err := q.RecordMutations(ctx, rec); err != nil {
+			return err
+		}
+		return q.SetDeviceMark(ctx, deltadb.SetDeviceMarkParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID,
+			DeviceID: req.GetDeviceId(), LastMutationID: int64(out.LastMutationId)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var outcomes = map[string]salesappv1.MutationResult_Outcome{
+	"applied":  salesappv1.MutationResult_OUTCOME_APPLIED,
+	"lost":     salesappv1.MutationResult_OUTCOME_LOST,
+	"rejected": salesappv1.MutationResult_OUTCOME_REJECTED,
+}
+
+var outcomeNames = map[salesappv1.MutationResult_Outcome]string{
+	salesappv1.MutationResult_OUTCOME_APPLIED:  "applied",
+	salesappv1.MutationResult_OUTCOME_LOST:     "lost",
+	salesappv1.MutationResult_OUTCOME_REJECTED: "rejected",
+}
+
+// apply runs one mutation in a savepoint: a mutation that fails for good leaves nothing behind but its
+// outcome; a transient failure fails the whole push.
+func (e *Engine) apply(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) (*salesappv1.MutationResult, error) {
+	res := &salesappv1.MutationResult{Id: m.GetId(), Outcome: salesappv1.MutationResult_OUTCOME_APPLIED}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = e.appliers[opOf(m)](ctx, sp, p, m)
+	if err == nil {
+		return res, sp.Commit(ctx)
+	}
+	if rbErr := sp.Rollback(ctx); rbErr != nil {
+		return nil, rbErr
+	}
+	var de *platform.Error
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &de):
+		res.Outcome = salesappv1.MutationResult_OUTCOME_REJECTED
+		if de.Kind == platform.KindNotFound || de.Kind == platform.KindPermissionDenied {
+			res.Outcome = salesappv1.MutationResult_OUTCOME_LOST
+		}
+		res.Code, res.Field, res.Message = connect.CodeOf(rpcserver.ToConnect(err)).String(), de.Field, de.Msg
+	case errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23"):
+		res.Outcome = salesappv1.MutationResult_OUTCOME_REJECTED
+		res.Code, res.Message = connect.CodeInvalidArgument.String(), "the change does not fit the data"
+	default:
+		return nil, err
+	}
+	return res, nil
+}
+
+// retryable says a push failed only because it raced another transaction.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
