@@ -269,13 +269,14 @@ func TestPushAppliesEachMutationOnce(t *testing.T) {
 	requireCode(t, err, connect.CodeFailedPrecondition, "mutation 6 is next")
 	// Invalid input is rejected for good (and the id advances); a bad id set is refused whole.
 	d.next = 5
-	bad, err := d.push(d.mutation(&salesappv1.Mutation{Op: &salesappv1.Mutation_AddNote{AddNote: &salesappv1.AddNote{NoteId: "not-a-uuid", CustomerId: cid, Kind: "note", Body: "x"}}}))
-	if err == nil {
-		require.Equal(t, salesappv1.MutationResult_OUTCOME_REJECTED, bad.Results[0].Outcome)
-	} else {
-		requireCode(t, err, connect.CodeInvalidArgument, "note_id")
-		d.next = 5
-	}
+	bad, err := d.push(d.mutation(&salesappv1.Mutation{Op: &salesappv1.Mutation_AddNote{AddNote: &salesappv1.AddNote{NoteId: "not-a-uuid", CustomerId: cid, Kind: "note", Body: "x"}}}),
+		d.mutation(setRemark(cid, "after the bad one")))
+	require.NoError(t, err)
+	require.Equal(t, salesappv1.MutationResult_OUTCOME_REJECTED, bad.Results[0].Outcome)
+	require.Equal(t, "invalid_argument", bad.Results[0].Code)
+	require.Equal(t, "add_note.note_id", bad.Results[0].Field)
+	require.Equal(t, salesappv1.MutationResult_OUTCOME_APPLIED, bad.Results[1].Outcome, "the device is not stuck behind it")
+	require.EqualValues(t, 7, bad.LastMutationId)
 	_, err = d.push(&salesappv1.Mutation{Id: 9, Op: setRemark(cid, "a").Op}, &salesappv1.Mutation{Id: 11, Op: setRemark(cid, "b").Op})
 	requireCode(t, err, connect.CodeInvalidArgument, "mutations[1].id")
 

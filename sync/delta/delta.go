@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"time"
 
+	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,9 @@ const (
 	DefaultPageSize = 1000
 	MaxPageSize     = 5000
 )
+
+// MaxPushMutations bounds one push.
+const MaxPushMutations = 500
 
 // stuckRetry is how long an app waits when changes are held back by an open transaction.
 const stuckRetry = 250 * time.Millisecond
@@ -56,6 +60,8 @@ type Engine struct {
 	db       *platform.DB
 	cfg      Config
 	appliers map[string]Applier
+	// validator checks each mutation's fields (the RPC's validation leaves the mutations to the engine).
+	validator protovalidate.Validator
 }
 
 // New builds an engine.
@@ -66,7 +72,11 @@ func New(db *platform.DB, cfg Config) *Engine {
 	if cfg.MaxSchema < cfg.MinSchema {
 		cfg.MaxSchema = cfg.MinSchema
 	}
-	return &Engine{db: db, cfg: cfg, appliers: map[string]Applier{}}
+	v, err := protovalidate.New()
+	if err != nil {
+		panic(fmt.Sprintf("delta: protovalidate: %v", err)) // only with broken generated descriptors
+	}
+	return &Engine{db: db, cfg: cfg, appliers: map[string]Applier{}, validator: v}
 }
 
 // Handle registers the applier of one mutation kind, named as the Mutation's oneof field (add_note...).
@@ -191,14 +201,16 @@ func (e *Engine) Push(ctx context.Context, p authn.Principal, req *salesappv1.Pu
 		return nil, err
 	}
 	ms := req.GetMutations()
+	if len(ms) == 0 || len(ms) > MaxPushMutations {
+		return nil, platform.Invalid("mutations", fmt.Sprintf("1 to %d mutations", MaxPushMutations))
+	}
+	// The numbering is checked here, for the whole push; each mutation's own fields when it is applied.
+	if ms[0].GetId() == 0 {
+		return nil, platform.Invalid("mutations[0].id", "ids start at 1")
+	}
 	for i := 1; i < len(ms); i++ {
 		if ms[i].GetId() != ms[i-1].GetId()+1 {
 			return nil, platform.Invalid(fmt.Sprintf("mutations[%d].id", i), "ids must be consecutive")
-		}
-	}
-	for i, m := range ms {
-		if _, ok := e.appliers[opOf(m)]; !ok {
-			return nil, platform.Invalid(fmt.Sprintf("mutations[%d]", i), "unknown mutation")
 		}
 	}
 	var out *salesappv1.PushResponse
@@ -300,11 +312,27 @@ var outcomeNames = map[salesappv1.MutationResult_Outcome]string{
 // outcome; a transient failure fails the whole push.
 func (e *Engine) apply(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) (*salesappv1.MutationResult, error) {
 	res := &salesappv1.MutationResult{Id: m.GetId(), Outcome: salesappv1.MutationResult_OUTCOME_APPLIED}
+	// A mutation this server cannot apply (malformed, or of a kind it does not know) is rejected on its
+	// own, so the device's later mutations still go through.
+	fn, ok := e.appliers[opOf(m)]
+	if !ok {
+		res.Outcome, res.Code, res.Message = salesappv1.MutationResult_OUTCOME_REJECTED, connect.CodeInvalidArgument.String(), "unknown mutation"
+		return res, nil
+	}
+	var verr *protovalidate.ValidationError
+	if err := e.validator.Validate(m); errors.As(err, &verr) && len(verr.Violations) > 0 {
+		v := verr.Violations[0].Proto
+		res.Outcome, res.Code = salesappv1.MutationResult_OUTCOME_REJECTED, connect.CodeInvalidArgument.String()
+		res.Field, res.Message = protovalidate.FieldPathString(v.GetField()), v.GetMessage()
+		return res, nil
+	} else if err != nil {
+		return nil, err
+	}
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	err = e.appliers[opOf(m)](ctx, sp, p, m)
+	err = fn(ctx, sp, p, m)
 	if err == nil {
 		return res, sp.Commit(ctx)
 	}

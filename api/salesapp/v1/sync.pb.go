@@ -1335,8 +1335,11 @@ type PushRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	SchemaVersion uint32                 `protobuf:"varint,2,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
-	// Consecutive ids, oldest first. Ids already applied are answered from the record and not applied
-	// again; the first new id must follow the device's last one (a gap is refused with FailedPrecondition).
+	// 1 to 500 mutations with consecutive ids, oldest first. Ids already applied are answered from the
+	// record and not applied again; the first new id must follow the device's last one (a gap is refused
+	// with FailedPrecondition). Each mutation is validated on its own, when it is applied: one that breaks a
+	// field rule is answered REJECTED (its id still advances) instead of failing the whole push, so a device
+	// is never stuck behind it.
 	Mutations     []*Mutation `protobuf:"bytes,3,rep,name=mutations,proto3" json:"mutations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2396,12 +2399,12 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"SyncFolder\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04tier\x18\x02 \x01(\tR\x04tier\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xa8\x01\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\xa3\x01\n" +
 	"\vPushRequest\x12'\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
-	"\x0eschema_version\x18\x02 \x01(\rB\a\xbaH\x04*\x02(\x01R\rschemaVersion\x12@\n" +
-	"\tmutations\x18\x03 \x03(\v2\x15.salesapp.v1.MutationB\v\xbaH\b\x92\x01\x05\b\x01\x10\xf4\x03R\tmutations\"\xdd\x04\n" +
+	"\x0eschema_version\x18\x02 \x01(\rB\a\xbaH\x04*\x02(\x01R\rschemaVersion\x12;\n" +
+	"\tmutations\x18\x03 \x03(\v2\x15.salesapp.v1.MutationB\x06\xbaH\x03\xd8\x01\x03R\tmutations\"\xdd\x04\n" +
 	"\bMutation\x12\x17\n" +
 	"\x02id\x18\x01 \x01(\x04B\a\xbaH\x042\x02(\x01R\x02id\x121\n" +
 	"\badd_note\x18\n" +

@@ -1,0 +1,382 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/server/servertest"
+	"github.com/salesapp/scrm/sync/replica"
+)
+
+var (
+	convergeSeed   = flag.Uint64("sync.seed", 20261123, "seed of the randomized sync convergence test")
+	convergeRounds = flag.Int("sync.rounds", 60, "rounds of the randomized sync convergence test (go test -run Converge -sync.rounds 2000 for a long run)")
+)
+
+// flaky is an HTTP transport between a device and the server that loses replies (the server did the
+// work, the device hears nothing) and delivers requests twice (the device hears the second answer).
+type flaky struct {
+	mu    sync.Mutex
+	rng   *rand.Rand
+	calm  bool
+	next  http.RoundTripper
+	drops int
+	dups  int
+}
+
+func (f *flaky) roll() (drop, dup bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calm {
+		return false, false
+	}
+	drop, dup = f.rng.IntN(8) == 0, f.rng.IntN(8) == 0
+	if drop {
+		f.drops++
+	}
+	if dup {
+		f.dups++
+	}
+	return drop, dup
+}
+
+func (f *flaky) RoundTrip(req *http.Request) (*http.Response, error) {
+	drop, dup := f.roll()
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	req.Body.Close()
+	with := func() *http.Request {
+		r := req.Clone(req.Context())
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		return r
+	}
+	if dup {
+		if res, err := f.next.RoundTrip(with()); err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	}
+	res, err := f.next.RoundTrip(with())
+	if err != nil || !drop {
+		return res, err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return nil, errors.New("flaky: reply lost")
+}
+
+// simDevice is one salesperson's app: a reference client over a file it reopens after each crash.
+type simDevice struct {
+	name    string
+	owner   servertest.Person
+	path    string
+	client  *replica.Client
+	offline int // rounds left offline
+	crashed bool
+}
+
+var errCrash = errors.New("simulated crash between saving a page and its cursor")
+
+// Many devices, random offline periods, lost and doubled replies, crashes between saving a page and its
+// cursor, and writers committing out of order all run at once; at the end every replica must equal what a
+// fresh full sync of its salesperson returns.
+func TestSyncConvergesUnderFaults(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(*convergeSeed, 1))
+	a, salesA, tokenA, materialID := sharedMaterial(t, e)
+	salesB := e.NewPerson(t, a.ID, authn.RoleSales, uuid.Nil)
+	shB, err := clientsOf(e, salesB.Token).shares.ShareMaterial(ctx, connect.NewRequest(&salesappv1.ShareMaterialRequest{MaterialId: materialID, Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT}))
+	require.NoError(t, err)
+	tokens := map[uuid.UUID]string{salesA.ID: tokenA, salesB.ID: shB.Msg.Share.Token}
+	people := []servertest.Person{salesA, salesB}
+
+	dir := t.TempDir()
+	transport := &flaky{rng: rand.New(rand.NewPCG(*convergeSeed, 2)), next: e.HTTP.Transport}
+	httpClient := &http.Client{Transport: transport}
+	var devices []*simDevice
+	open := func(d *simDevice) {
+		store, err := replica.OpenFile(d.path, replica.FileOptions{NoSync: true})
+		require.NoError(t, err)
+		crashRng := rand.New(rand.NewPCG(*convergeSeed, uint64(len(d.path))))
+		token := d.owner.Token
+		d.client, err = replica.New(httpClient, e.URL, func() string { return token }, d.name, store,
+			replica.WithPageSize(7), // small pages: many page boundaries, many chances to crash between saves
+			replica.WithRetry(replica.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}),
+			replica.WithSplitPageSaves(func() error {
+				if crashRng.IntN(10) == 0 {
+					d.crashed = true
+					return errCrash
+				}
+				return nil
+			}))
+		require.NoError(t, err)
+		d.crashed = false
+	}
+	for i := range 4 {
+		d := &simDevice{name: fmt.Sprintf("device-%d", i), owner: people[i%2], path: filepath.Join(dir, fmt.Sprintf("device-%d.log", i))}
+		open(d)
+		devices = append(devices, d)
+	}
+
+	// Writers, all the while: visitors reading and acting through both salespeople's shares; the admin
+	// reassigning customers; transactions left open while later ones commit.
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	writerErr := make(chan error, 8)
+	wrng := func(stream uint64) *rand.Rand { return rand.New(rand.NewPCG(*convergeSeed, stream)) }
+	writers.Add(3)
+	go func() {
+		defer writers.Done()
+		r := wrng(10)
+		kinds := []salesappv1.EventKind{salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, salesappv1.EventKind_EVENT_KIND_FORWARD,
+			salesappv1.EventKind_EVENT_KIND_CALL_CLICK, salesappv1.EventKind_EVENT_KIND_WECHAT_CLICK}
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p := people[r.IntN(2)]
+			ev := ev(kinds[r.IntN(len(kinds))], tokens[p.ID], fmt.Sprintf("visitor-cv%03d", r.IntN(12)))
+			if _, err := tracker(e).Track(ctx, connect.NewRequest(&salesappv1.TrackRequest{Events: []*salesappv1.TrackEvent{ev}})); err != nil {
+				writerErr <- err
+				return
+			}
+			time.Sleep(time.Duration(r.IntN(5)) * time.Millisecond)
+		}
+	}()
+	go func() {
+		defer writers.Done()
+		r := wrng(11)
+		admin := customers(e, a.Admin.Token)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(5+r.IntN(20)) * time.Millisecond):
+			}
+			list, err := admin.ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{PageSize: 50}))
+			if err != nil {
+				writerErr <- err
+				return
+			}
+			if len(list.Msg.Customers) == 0 {
+				continue
+			}
+			c := list.Msg.Customers[r.IntN(len(list.Msg.Customers))]
+			to := people[r.IntN(2)]
+			if _, err := admin.AssignCustomer(ctx, connect.NewRequest(&salesappv1.AssignCustomerRequest{CustomerId: c.Id, OwnerId: to.ID.String()})); err != nil {
+				writerErr <- err
+				return
+			}
+		}
+	}()
+	go func() {
+		defer writers.Done()
+		r := wrng(12)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(5+r.IntN(20)) * time.Millisecond):
+			}
+			p := people[r.IntN(2)]
+			list, err := customers(e, p.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{PageSize: 50}))
+			if err != nil || len(list.Msg.Customers) == 0 {
+				continue
+			}
+			cid := list.Msg.Customers[r.IntN(len(list.Msg.Customers))].Id
+			// Written first, committed after another transaction and after the devices pulled meanwhile.
+			commit := noteTxErr(e, p, cid, "left open")
+			if commit == nil {
+				continue
+			}
+			_ = noteTxErrCommit(e, p, cid, "committed first")
+			time.Sleep(time.Duration(r.IntN(15)) * time.Millisecond)
+			if err := commit(); err != nil {
+				writerErr <- err
+				return
+			}
+		}
+	}()
+
+	stages := []string{"new", "contacted", "interested", "negotiating", "won", "lost"}
+	for round := range *convergeRounds {
+		for _, d := range devices {
+			if d.offline > 0 {
+				d.offline--
+			}
+			if d.crashed {
+				require.NoError(t, d.client.Close())
+				open(d)
+			}
+			// Work offline: mutations on whatever the replica shows.
+			var custs []string
+			var notes []string
+			for k := range d.client.Entities() {
+				switch k.Kind {
+				case salesappv1.EntityKind_ENTITY_KIND_CUSTOMER:
+					custs = append(custs, k.ID)
+				case salesappv1.EntityKind_ENTITY_KIND_NOTE:
+					notes = append(notes, k.ID)
+				}
+			}
+			if len(custs) > 0 {
+				cid := custs[rng.IntN(len(custs))]
+				var op proto.Message
+				switch rng.IntN(7) {
+				case 0:
+					op = &salesappv1.AddNote{NoteId: uuid.NewString(), CustomerId: cid, Kind: "note", Body: fmt.Sprintf("round %d", round)}
+				case 1:
+					op = &salesappv1.SetStage{CustomerId: cid, Stage: stages[rng.IntN(len(stages))]}
+				case 2:
+					op = &salesappv1.TagCustomer{CustomerId: cid, Tag: fmt.Sprintf("t%d", rng.IntN(3))}
+				case 3:
+					op = &salesappv1.UntagCustomer{CustomerId: cid, Tag: fmt.Sprintf("t%d", rng.IntN(3))}
+				case 4:
+					remark := fmt.Sprintf("%s r%d", d.name, round)
+					op = &salesappv1.EditCustomer{CustomerId: cid, Remark: &remark}
+				case 5:
+					if len(notes) > 0 {
+						op = &salesappv1.DeleteNote{NoteId: notes[rng.IntN(len(notes))]}
+					} else {
+						op = &salesappv1.MarkAlertsRead{ThroughSeq: int64(1 + rng.IntN(5))}
+					}
+				default:
+					title := fmt.Sprintf("%s title %d", d.name, round)
+					op = &salesappv1.UpdateMyCard{Title: &title}
+				}
+				_, err := d.client.Enqueue(op)
+				require.NoError(t, err)
+			}
+			if d.offline > 0 {
+				continue
+			}
+			if rng.IntN(12) == 0 {
+				d.offline = 1 + rng.IntN(5)
+				continue
+			}
+			if _, err := d.client.Push(ctx); err != nil && !replica.Transient(err) {
+				require.NoError(t, err, "push of %s", d.name)
+			}
+			if _, err := d.client.Sync(ctx); err != nil && !errors.Is(err, errCrash) && !replica.Transient(err) {
+				require.NoError(t, err, "sync of %s", d.name)
+			}
+		}
+	}
+	close(stop)
+	writers.Wait()
+	select {
+	case err := <-writerErr:
+		require.NoError(t, err)
+	default:
+	}
+
+	// Quiet now: every device comes online, sends what it has and syncs until the server has nothing more.
+	transport.mu.Lock()
+	transport.calm = true
+	t.Logf("the network lost %d replies and doubled %d requests", transport.drops, transport.dups)
+	transport.mu.Unlock()
+	for _, d := range devices {
+		for attempt := 0; ; attempt++ {
+			require.Less(t, attempt, 50, "%s does not settle", d.name)
+			if d.crashed {
+				require.NoError(t, d.client.Close())
+				open(d)
+			}
+			if _, err := d.client.Push(ctx); err != nil {
+				continue
+			}
+			rep, err := d.client.Sync(ctx)
+			if err != nil || rep.RetryAfter > 0 || len(d.client.Store().Outbox()) > 0 {
+				continue
+			}
+			break
+		}
+	}
+	now := time.Now()
+	for _, d := range devices {
+		fresh, err := replica.New(e.HTTP, e.URL, func() string { return d.owner.Token }, "fresh-"+d.name, replica.NewMemStore())
+		require.NoError(t, err)
+		_, err = fresh.Sync(ctx)
+		require.NoError(t, err)
+		want, got := fresh.Entities(), d.client.Entities()
+		for k, v := range want {
+			if replica.Expired(v, now) {
+				delete(want, k)
+			}
+		}
+		for k, v := range got {
+			if replica.Expired(v, now) {
+				delete(got, k)
+			}
+		}
+		var diffs []string
+		for k, w := range want {
+			if g, ok := got[k]; !ok {
+				diffs = append(diffs, "missing "+k.String())
+			} else if !proto.Equal(w, g) {
+				diffs = append(diffs, fmt.Sprintf("differs %s:\n  want %v\n  got  %v", k, w, g))
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				diffs = append(diffs, "extra "+k.String())
+			}
+		}
+		require.Empty(t, diffs, "%s (%d entities) differs from the server:\n%s", d.name, len(want), strings.Join(diffs, "\n"))
+		require.NotEmpty(t, want)
+		t.Logf("%s: %d entities, as the server has them", d.name, len(want))
+		require.NoError(t, d.client.Close())
+	}
+}
+
+// noteTxErr opens a transaction that writes a note and returns its commit, or nil when the customer is no
+// longer the salesperson's.
+func noteTxErr(e *servertest.Env, p servertest.Person, customerID, body string) func() error {
+	ctx := context.Background()
+	tx, err := e.DB.App.Pool.Begin(ctx)
+	if err != nil {
+		return nil
+	}
+	if err := platform.SetTenant(ctx, tx, p.TenantID); err != nil {
+		_ = tx.Rollback(ctx)
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body) VALUES ($1, $2, $3, $4, 'note', $5)`,
+		uuid.New(), p.TenantID, customerID, p.ID, body); err != nil {
+		_ = tx.Rollback(ctx)
+		return nil
+	}
+	return func() error { return tx.Commit(ctx) }
+}
+
+func noteTxErrCommit(e *servertest.Env, p servertest.Person, customerID, body string) error {
+	if commit := noteTxErr(e, p, customerID, body); commit != nil {
+		return commit()
+	}
+	return nil
+}
