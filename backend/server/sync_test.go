@@ -148,6 +148,22 @@ func TestSyncBringsTheScopesAndNothingElse(t *testing.T) {
 	foreign.pull()
 	require.Empty(t, foreign.items)
 
+	// Library changes reach every salesperson's copy: a new enterprise folder, a material deleted.
+	admin := clientsOf(e, a.Admin.Token)
+	folder, err := admin.materials.CreateFolder(context.Background(), connect.NewRequest(&salesappv1.CreateFolderRequest{
+		Tier: salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, Name: "Brochures"}))
+	require.NoError(t, err)
+	gone := createArticle(t, admin, salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, "Old plan")
+	publish(t, admin, gone.Id)
+	other.pull()
+	require.NotNil(t, other.get(salesappv1.EntityKind_ENTITY_KIND_FOLDER, folder.Msg.Folder.Id))
+	require.NotNil(t, other.get(salesappv1.EntityKind_ENTITY_KIND_MATERIAL, gone.Id))
+	_, err = admin.materials.DeleteMaterial(context.Background(), connect.NewRequest(&salesappv1.DeleteMaterialRequest{MaterialId: gone.Id}))
+	require.NoError(t, err)
+	other.pull()
+	require.Nil(t, other.get(salesappv1.EntityKind_ENTITY_KIND_MATERIAL, gone.Id), "a tombstone removed it")
+	d.pull()
+
 	// Nothing changed: an incremental pull brings nothing new (at most what sits above the fence again).
 	before := len(d.items)
 	d.pull()
