@@ -91,8 +91,8 @@ generate: $(GEN_TOOLS) protovalidate-proto ## rebuild generated code (protobuf, 
 
 .PHONY: check-generated
 check-generated: generate ## fail when committed generated code differs from what make generate makes
-	@if [ -n "$$(git status --porcelain -- api backend)" ]; then \
-	  echo "generated code is stale; run make generate and commit:"; git status --porcelain -- api backend; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- api backend push sync)" ]; then \
+	  echo "generated code is stale; run make generate and commit:"; git status --porcelain -- api backend push sync; exit 1; fi
 
 .PHONY: lint
 lint: $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) protovalidate-proto ## buf lint, gofmt, go vet, staticcheck
