@@ -70,7 +70,10 @@ type Config struct {
 // PushConfig is where the APNs key and the FCM service account are.
 type PushConfig struct {
 	APNsKeyFile, APNsKeyID, APNsTeamID string
-	FCMProjectID, FCMCredentialsFile   string
+	// APNsHost replaces Apple's hosts (sandbox and production) and APNsCAFile adds the roots its
+	// certificate is checked against: an egress proxy, or a fake APNs in tests and benchmarks.
+	APNsHost, APNsCAFile             string
+	FCMProjectID, FCMCredentialsFile string
 }
 
 // WeChatConfig is the mini-program's credentials and where its API is.
@@ -190,6 +193,10 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.Push.APNsKeyID = v; return nil }},
 		{name: "SALESD_APNS_TEAM_ID", help: "Apple developer team id",
 			set: func(c *Config, v string) error { c.Push.APNsTeamID = v; return nil }},
+		{name: "SALESD_APNS_HOST", help: "APNs base URL replacing Apple's sandbox and production hosts (an egress proxy; tests and salesbench point it at a fake)",
+			set: func(c *Config, v string) error { c.Push.APNsHost = v; return nil }},
+		{name: "SALESD_APNS_CA_FILE", help: "PEM certificates trusted for SALESD_APNS_HOST, besides the system's",
+			set: func(c *Config, v string) error { c.Push.APNsCAFile = v; return nil }},
 		{name: "SALESD_FCM_PROJECT_ID", help: "Firebase project id; with SALESD_FCM_CREDENTIALS_FILE enables Android push",
 			set: func(c *Config, v string) error { c.Push.FCMProjectID = v; return nil }},
 		{name: "SALESD_FCM_CREDENTIALS_FILE", help: "Firebase service-account JSON",

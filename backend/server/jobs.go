@@ -73,8 +73,9 @@ type jobs struct {
 
 func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.Logger) (*jobs, error) {
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &pushWorker{alerts: alert.NewService(db), sender: snd})
+	river.AddWorker(workers, &pushWorker{alerts: alert.NewService(db), sender: snd, db: db, log: log})
 	river.AddWorker(workers, &purgeAlertsWorker{db: db})
+	river.AddWorker(workers, &pruneSyncWorker{db: db})
 	river.AddWorker(workers, &deleteObjectsWorker{store: store})
 	j := &jobs{}
 	// The upload service needs the jobs to enqueue, and the thumbnail worker needs the service.
@@ -83,9 +84,23 @@ func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.L
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), &river.Config{
 		Logger:  log,
 		Workers: workers,
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}, pushQueue: {MaxWorkers: 50}},
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return PurgeAlertsArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+		// Pushes wait on Apple and Google, not on our CPU: many may be in flight at once.
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}, pushQueue: {MaxWorkers: 200}},
+		// A fetch runs at most this often per queue. River's default (100 ms) would add up to that to
+		// every alert's push and cap a queue at MaxWorkers jobs per 100 ms.
+		FetchCooldown: 5 * time.Millisecond,
+		// A job still running this long after it started belongs to a node that died: River runs it again
+		// elsewhere. Its default, an hour, would retry a dead node's pushes long after they mattered (APNs
+		// and FCM drop them after 10 minutes anyway). River lets it be no shorter than JobTimeout (the
+		// timeout of workers that set none), and never rescues a job before its own worker's timeout.
+		JobTimeout:           time.Minute,
+		RescueStuckJobsAfter: rescueStuckJobsAfter,
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return PurgeAlertsArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return PruneSyncArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
@@ -112,6 +127,24 @@ func (w *purgeAlertsWorker) Work(ctx context.Context, _ *river.Job[PurgeAlertsAr
 	return err
 }
 
+// PruneSyncArgs asks for expired sync rows and month-old tombstones to be dropped (a periodic job).
+type PruneSyncArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PruneSyncArgs) Kind() string { return "prune_sync" }
+
+type pruneSyncWorker struct {
+	river.WorkerDefaults[PruneSyncArgs]
+	db *platform.DB
+}
+
+// Work prunes the change index; cursors older than the newest pruned tombstone are reset on their next
+// pull (they might have missed it).
+func (w *pruneSyncWorker) Work(ctx context.Context, _ *river.Job[PruneSyncArgs]) error {
+	_, err := w.db.Pool.Exec(ctx, "SELECT sync_prune()")
+	return err
+}
+
 // PushAlertArgs asks for one stream entry to be pushed to one device.
 type PushAlertArgs struct {
 	TenantID   uuid.UUID `json:"tenant_id"`
@@ -127,15 +160,36 @@ type pushWorker struct {
 	river.WorkerDefaults[PushAlertArgs]
 	alerts *alert.Service
 	sender sender.Sender
+	db     *platform.DB
+	log    *slog.Logger
 }
+
+// rescueStuckJobsAfter is how long after a node dies its running jobs are run again by another.
+const rescueStuckJobsAfter = time.Minute
 
 // Work pushes one alert to one device. Transient failures are retried (after the provider's Retry-After
 // when given); permanent ones are not; a dead token disables the device.
+//
+// What a device gets, when nodes die: every alert is pushed at least once (a job running on a killed node
+// is run again by another after rescueStuckJobsAfter), and twice only if the node dies in the instant
+// between the provider's 200 and the commit that completes the job. That is why a sent push completes its
+// job at once, in a transaction of its own, rather than through River's batched completer, which finishes
+// jobs tens of milliseconds later and would widen that window to every push of the last batch. A push is
+// an HTTP request to Apple or Google that no transaction of ours can include, so the window cannot be
+// closed, only kept to one round trip; a second copy carries the same collapse id (the alert id), so the
+// phone replaces the first notification with it instead of showing two. A job whose try timed out on the
+// network may also have been delivered; its retry is collapsed the same way.
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushAlertArgs]) error {
 	a := job.Args
-	_, err := w.alerts.Deliver(ctx, w.sender, alert.Key{TenantID: a.TenantID, EmployeeID: a.EmployeeID}, a.DeviceID, a.Seq)
+	outcome, err := w.alerts.Deliver(ctx, w.sender, alert.Key{TenantID: a.TenantID, EmployeeID: a.EmployeeID}, a.DeviceID, a.Seq)
 	var retry *sender.RetryError
 	switch {
+	case err == nil && outcome == alert.Sent:
+		if err := w.complete(ctx, job); err != nil {
+			// Not returned: that would retry a push that went out. River's completer completes it soon.
+			w.log.WarnContext(ctx, "push sent but its job not completed at once", "job_id", job.ID, "error", err)
+		}
+		return nil
 	case err == nil:
 		return nil
 	case errors.As(err, &retry) && retry.After > 0:
@@ -145,6 +199,15 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushAlertArgs]) er
 	default:
 		return river.JobCancel(err)
 	}
+}
+
+// complete marks a sent push's job completed now. The commit need not wait for the disk: losing it to a
+// database crash costs one collapsed duplicate push, not data.
+func (w *pushWorker) complete(ctx context.Context, job *river.Job[PushAlertArgs]) error {
+	return pgx.BeginTxFunc(ctx, w.db.Pool, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL synchronous_commit = off"}, func(tx pgx.Tx) error {
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
 }
 
 // Timeout bounds one push: APNs and FCM answer in well under a second.

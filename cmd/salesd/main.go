@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -125,7 +126,13 @@ func pushSender(ctx context.Context, cfg platform.Config, log *slog.Logger) (sen
 		if err != nil {
 			return nil, fmt.Errorf("SALESD_APNS_KEY_FILE: %w", err)
 		}
-		a, err := sender.NewAPNs(sender.APNsConfig{KeyP8: key, KeyID: p.APNsKeyID, TeamID: p.APNsTeamID}, log)
+		ac := sender.APNsConfig{KeyP8: key, KeyID: p.APNsKeyID, TeamID: p.APNsTeamID, Host: p.APNsHost}
+		if p.APNsCAFile != "" {
+			if ac.RootCAs, err = rootsWith(p.APNsCAFile); err != nil {
+				return nil, fmt.Errorf("SALESD_APNS_CA_FILE: %w", err)
+			}
+		}
+		a, err := sender.NewAPNs(ac, log)
 		if err != nil {
 			return nil, fmt.Errorf("APNs: %w", err)
 		}
@@ -146,4 +153,20 @@ func pushSender(ctx context.Context, cfg platform.Config, log *slog.Logger) (sen
 		return nil, nil
 	}
 	return sender.NewRouter(ios, android), nil
+}
+
+// rootsWith is the system's certificate roots plus the PEM certificates in file.
+func rootsWith(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no PEM certificate in " + file)
+	}
+	return roots, nil
 }

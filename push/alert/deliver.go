@@ -30,16 +30,10 @@ const (
 // disables the device at once, so it is never sent to again. Errors are the sender's: a *sender.RetryError
 // is worth retrying, anything else is not.
 func (s *Service) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID uuid.UUID, seq int64) (Outcome, error) {
-	var (
-		dev   alertdb.DeviceForPushRow
-		entry alertdb.AlertEntryRow
-	)
+	var p alertdb.PushTargetRow
 	err := s.tx(ctx, k, func(q *alertdb.Queries) error {
 		var err error
-		if dev, err = q.DeviceForPush(ctx, alertdb.DeviceForPushParams{TenantID: k.TenantID, ID: deviceID}); err != nil {
-			return err
-		}
-		entry, err = q.AlertEntry(ctx, alertdb.AlertEntryParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, Seq: seq})
+		p, err = q.PushTarget(ctx, alertdb.PushTargetParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, DeviceID: deviceID, Seq: seq})
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -48,13 +42,13 @@ func (s *Service) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceI
 	if err != nil {
 		return Skipped, err
 	}
-	if dev.DisabledAt != nil || (dev.ForegroundUntil != nil && time.Now().Before(*dev.ForegroundUntil)) {
+	if p.DisabledAt != nil || (p.ForegroundUntil != nil && time.Now().Before(*p.ForegroundUntil)) {
 		return Skipped, nil
 	}
-	err = snd.Send(ctx, sender.Device{Token: dev.PushToken, Platform: sender.Platform(dev.Platform), BundleID: dev.BundleID,
-		Sandbox: dev.Sandbox, Locale: dev.Locale}, sender.Alert{
-		ID: entry.AlertID.String(), Title: title(entry.Kind), Body: entry.Body,
-		Data: map[string]string{"seq": strconv.FormatInt(seq, 10), "customer_id": entry.CustomerID.String(), "alert_id": entry.AlertID.String()},
+	err = snd.Send(ctx, sender.Device{Token: p.PushToken, Platform: sender.Platform(p.Platform), BundleID: p.BundleID,
+		Sandbox: p.Sandbox, Locale: p.Locale}, sender.Alert{
+		ID: p.AlertID.String(), Title: title(p.Kind), Body: p.Body,
+		Data: map[string]string{"seq": strconv.FormatInt(seq, 10), "customer_id": p.CustomerID.String(), "alert_id": p.AlertID.String()},
 	})
 	if errors.Is(err, sender.ErrDeadToken) {
 		derr := s.tx(ctx, k, func(q *alertdb.Queries) error {

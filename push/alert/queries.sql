@@ -76,16 +76,17 @@ RETURNING id;
 UPDATE devices SET foreground_until = sqlc.narg(until), updated_at = now()
 WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND device_id = @device_id;
 
--- name: DeviceForPush :one
-SELECT d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at, d.foreground_until
-FROM devices d WHERE d.tenant_id = @tenant_id AND d.id = @id;
+-- name: PushTarget :one
+-- The device and the stream entry a push job names, in one round trip.
+SELECT d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at, d.foreground_until,
+       a.alert_id, a.body, a.kind, a.customer_id
+FROM devices d
+JOIN alerts a ON a.tenant_id = d.tenant_id AND a.employee_id = @employee_id AND a.seq = @seq
+WHERE d.tenant_id = @tenant_id AND d.id = @device_id;
 
 -- name: DisableDevice :exec
 UPDATE devices SET disabled_at = now(), disabled_reason = @reason, updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id AND disabled_at IS NULL;
-
--- name: AlertEntry :one
-SELECT alert_id, body, kind, customer_id FROM alerts WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND seq = @seq;
 
 -- name: EnsureStream :exec
 -- A stream exists from its first reader on, so that its epoch never changes under a connected app.

@@ -2,6 +2,8 @@ package sender
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +32,9 @@ type APNsConfig struct {
 	// HTTPClient, when set, replaces apns2's own HTTP/2 client: tests pass the fake server's client.
 	// It must speak HTTP/2, as APNs does.
 	HTTPClient *http.Client
+	// RootCAs, when set (and HTTPClient is not), are the roots Host's certificate is checked against:
+	// an egress proxy's CA, or a fake APNs run by salesbench.
+	RootCAs *x509.CertPool
 }
 
 // APNs sends alerts to iOS devices through Apple's HTTP/2 provider API. It is safe for concurrent use,
@@ -76,12 +81,21 @@ func NewAPNs(cfg APNsConfig, log *slog.Logger) (*APNs, error) {
 		production: apns2.NewTokenClient(tok).Production(),
 		log:        orDiscard(log),
 	}
+	httpClient := cfg.HTTPClient
+	if httpClient == nil && cfg.RootCAs != nil {
+		// net/http's HTTP/2 rather than apns2's own transport, whose TLS roots cannot be set without
+		// reaching into golang.org/x/net/http2.
+		httpClient = &http.Client{Timeout: apns2.HTTPClientTimeout, Transport: &http.Transport{
+			TLSClientConfig:   &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
+			ForceAttemptHTTP2: true,
+		}}
+	}
 	for _, c := range []*apns2.Client{s.sandbox, s.production} {
 		if host != "" {
 			c.Host = host
 		}
-		if cfg.HTTPClient != nil {
-			hc := *cfg.HTTPClient // a copy: the caller's client keeps its own transport
+		if httpClient != nil {
+			hc := *httpClient // a copy: the caller's client keeps its own transport
 			c.HTTPClient = &hc
 		}
 		base := c.HTTPClient.Transport

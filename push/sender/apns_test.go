@@ -3,13 +3,9 @@ package sender
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
 	"math/big"
@@ -24,6 +20,8 @@ import (
 	"github.com/sideshow/apns2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/salesapp/scrm/push/sender/apnstest"
 )
 
 const (
@@ -37,11 +35,9 @@ const (
 // newP8 makes a throwaway APNs provider key: ECDSA P-256, PKCS#8, PEM, as Apple's AuthKey_*.p8 files are.
 func newP8(t testing.TB) ([]byte, *ecdsa.PublicKey) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p8, key, err := apnstest.NewKey()
 	require.NoError(t, err)
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), &key.PublicKey
+	return p8, &key.PublicKey
 }
 
 // newFakeAPNs starts a TLS HTTP/2 server playing APNs.

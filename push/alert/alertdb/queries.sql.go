@@ -46,70 +46,6 @@ func (q *Queries) Advance(ctx context.Context, arg AdvanceParams) (AdvanceRow, e
 	return i, err
 }
 
-const alertEntry = `-- name: AlertEntry :one
-SELECT alert_id, body, kind, customer_id FROM alerts WHERE tenant_id = $1 AND employee_id = $2 AND seq = $3
-`
-
-type AlertEntryParams struct {
-	TenantID   uuid.UUID
-	EmployeeID uuid.UUID
-	Seq        int64
-}
-
-type AlertEntryRow struct {
-	AlertID    uuid.UUID
-	Body       string
-	Kind       string
-	CustomerID uuid.UUID
-}
-
-func (q *Queries) AlertEntry(ctx context.Context, arg AlertEntryParams) (AlertEntryRow, error) {
-	row := q.db.QueryRow(ctx, alertEntry, arg.TenantID, arg.EmployeeID, arg.Seq)
-	var i AlertEntryRow
-	err := row.Scan(
-		&i.AlertID,
-		&i.Body,
-		&i.Kind,
-		&i.CustomerID,
-	)
-	return i, err
-}
-
-const deviceForPush = `-- name: DeviceForPush :one
-SELECT d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at, d.foreground_until
-FROM devices d WHERE d.tenant_id = $1 AND d.id = $2
-`
-
-type DeviceForPushParams struct {
-	TenantID uuid.UUID
-	ID       uuid.UUID
-}
-
-type DeviceForPushRow struct {
-	Platform        string
-	PushToken       string
-	BundleID        string
-	Sandbox         bool
-	Locale          string
-	DisabledAt      *time.Time
-	ForegroundUntil *time.Time
-}
-
-func (q *Queries) DeviceForPush(ctx context.Context, arg DeviceForPushParams) (DeviceForPushRow, error) {
-	row := q.db.QueryRow(ctx, deviceForPush, arg.TenantID, arg.ID)
-	var i DeviceForPushRow
-	err := row.Scan(
-		&i.Platform,
-		&i.PushToken,
-		&i.BundleID,
-		&i.Sandbox,
-		&i.Locale,
-		&i.DisabledAt,
-		&i.ForegroundUntil,
-	)
-	return i, err
-}
-
 const disableDevice = `-- name: DisableDevice :exec
 UPDATE devices SET disabled_at = now(), disabled_reason = $1, updated_at = now()
 WHERE tenant_id = $2 AND id = $3 AND disabled_at IS NULL
@@ -330,6 +266,60 @@ func (q *Queries) Prefs(ctx context.Context, arg PrefsParams) (PrefsRow, error) 
 	row := q.db.QueryRow(ctx, prefs, arg.TenantID, arg.EmployeeID)
 	var i PrefsRow
 	err := row.Scan(&i.MutedKinds, &i.QuietStartMin, &i.QuietEndMin)
+	return i, err
+}
+
+const pushTarget = `-- name: PushTarget :one
+SELECT d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at, d.foreground_until,
+       a.alert_id, a.body, a.kind, a.customer_id
+FROM devices d
+JOIN alerts a ON a.tenant_id = d.tenant_id AND a.employee_id = $1 AND a.seq = $2
+WHERE d.tenant_id = $3 AND d.id = $4
+`
+
+type PushTargetParams struct {
+	EmployeeID uuid.UUID
+	Seq        int64
+	TenantID   uuid.UUID
+	DeviceID   uuid.UUID
+}
+
+type PushTargetRow struct {
+	Platform        string
+	PushToken       string
+	BundleID        string
+	Sandbox         bool
+	Locale          string
+	DisabledAt      *time.Time
+	ForegroundUntil *time.Time
+	AlertID         uuid.UUID
+	Body            string
+	Kind            string
+	CustomerID      uuid.UUID
+}
+
+// The device and the stream entry a push job names, in one round trip.
+func (q *Queries) PushTarget(ctx context.Context, arg PushTargetParams) (PushTargetRow, error) {
+	row := q.db.QueryRow(ctx, pushTarget,
+		arg.EmployeeID,
+		arg.Seq,
+		arg.TenantID,
+		arg.DeviceID,
+	)
+	var i PushTargetRow
+	err := row.Scan(
+		&i.Platform,
+		&i.PushToken,
+		&i.BundleID,
+		&i.Sandbox,
+		&i.Locale,
+		&i.DisabledAt,
+		&i.ForegroundUntil,
+		&i.AlertID,
+		&i.Body,
+		&i.Kind,
+		&i.CustomerID,
+	)
 	return i, err
 }
 
