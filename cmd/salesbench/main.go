@@ -161,8 +161,12 @@ type bench struct {
 	token string
 	// salesToken is a salesperson's; shareToken a card share link of theirs that customers open.
 	salesToken, shareToken string
+	// tenantID and salesID name the benchmark tenant and that salesperson.
+	tenantID, salesID uuid.UUID
 	// seed holds the ids of seeded data: a salesperson with many customers, one with a long timeline.
-	seed   seeded
+	seed seeded
+	// sync is the sync scenarios' salesperson, seeded by the first of them.
+	sync   syncPerson
 	logDir string
 	// ownerURL connects to the benchmark database as the table owner.
 	ownerURL string
@@ -216,7 +220,8 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{opts: opts, env: env, ownerURL: ownerURL, token: si.adminToken, salesToken: si.salesToken, shareToken: si.shareToken, logDir: logDir}
+	b := &bench{opts: opts, env: env, ownerURL: ownerURL, token: si.adminToken, salesToken: si.salesToken, shareToken: si.shareToken,
+		tenantID: si.tenantID, salesID: si.salesID, logDir: logDir}
 	if b.seed, err = seed(ctx, ownerURL, si); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}

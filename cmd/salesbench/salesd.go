@@ -40,9 +40,9 @@ type salesdProc struct {
 	waitErr error
 }
 
-// start runs salesd on a free 127.0.0.1 port with the benchmark configuration, its output going to a log
-// file named after label.
-func (b *bench) start(label string) (*salesdProc, error) {
+// start runs salesd on a free 127.0.0.1 port with the benchmark configuration and extra (KEY=value), its
+// output going to a log file named after label.
+func (b *bench) start(label string, extra ...string) (*salesdProc, error) {
 	port, err := pgcluster.FreePort()
 	if err != nil {
 		return nil, err
@@ -60,7 +60,7 @@ func (b *bench) start(label string) (*salesdProc, error) {
 	// The child gets its own copy of the descriptor; ours is not needed once it has started.
 	defer logFile.Close()
 	s.cmd = exec.Command(b.opts.salesd)
-	s.cmd.Env = b.environ(s.addr)
+	s.cmd.Env = append(b.environ(s.addr), extra...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.started = time.Now()
 	if err := s.cmd.Start(); err != nil {

@@ -36,7 +36,13 @@ func scenarios() []scenario {
 		{"my-customers", myCustomers},
 		{"beacon-single", beaconSingle},
 		{"view-to-websocket", viewToWebSocket},
+		{"cross-node-websocket", crossNodeWebSocket},
+		{"view-to-apns", viewToAPNs},
+		{"push-throughput", pushThroughput},
 		{"ingest-batched", ingestBatched},
+		{"sync-first", syncFirst},
+		{"sync-incremental", syncIncremental},
+		{"sync-push", syncPush},
 	}
 }
 
