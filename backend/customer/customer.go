@@ -431,21 +431,39 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, c
 }
 
 // UpdateTx changes a customer the caller may see, inside the caller's transaction. Only the fields set
-// are written, so concurrent changes to other fields are kept.
+// are written, so concurrent changes to other fields are kept. Access is checked by the UPDATE itself:
+// one round trip.
 func UpdateTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID, c Change) error {
 	if c.Stage != nil && !stages[*c.Stage] {
 		return platform.Invalid("stage", "unknown stage")
 	}
 	q := customerdb.New(tx)
-	if _, err := load(ctx, q, p, id); err != nil {
+	v, err := scope(ctx, q, p)
+	if err != nil {
 		return err
 	}
 	params := customerdb.UpdateCustomerParams{TenantID: p.TenantID, ID: id, DisplayName: c.DisplayName, Stage: c.Stage,
-		Remark: c.Remark, Phone: c.Phone}
+		Remark: c.Remark, Phone: c.Phone, AllOwners: v.all, Owners: v.ownerList(), Pool: v.pool}
 	if c.Tags != nil {
 		params.SetTags, params.Tags = true, normalizeTags(*c.Tags)
 	}
-	return q.UpdateCustomer(ctx, params)
+	return found(q.UpdateCustomer(ctx, params))
+}
+
+// found turns "no row changed" into NotFound: the customer is not one the caller may see.
+func found(n int64, err error) error {
+	if err == nil && n == 0 {
+		return errNotFound
+	}
+	return err
+}
+
+// ownerList is the owners a view names, never nil (a nil array is NULL to PostgreSQL).
+func (v view) ownerList() []uuid.UUID {
+	if v.owners == nil {
+		return []uuid.UUID{}
+	}
+	return v.owners
 }
 
 // TagTx adds or removes one tag of a customer the caller may see, leaving the other tags as they are.
@@ -455,13 +473,12 @@ func TagTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID, tag 
 		return platform.Invalid("tag", "must not be blank")
 	}
 	q := customerdb.New(tx)
-	if _, err := load(ctx, q, p, id); err != nil {
+	v, err := scope(ctx, q, p)
+	if err != nil {
 		return err
 	}
-	if add {
-		return q.AddTag(ctx, customerdb.AddTagParams{TenantID: p.TenantID, ID: id, Tag: tag})
-	}
-	return q.RemoveTag(ctx, customerdb.RemoveTagParams{TenantID: p.TenantID, ID: id, Tag: tag})
+	return found(q.SetTag(ctx, customerdb.SetTagParams{TenantID: p.TenantID, ID: id, Tag: tag, Add: add,
+		AllOwners: v.all, Owners: v.ownerList(), Pool: v.pool}))
 }
 
 // Survivor follows a customer merged into another (a visitor who signed in as a known person) to the
@@ -517,11 +534,16 @@ func AddNoteTx(ctx context.Context, tx pgx.Tx, p authn.Principal, noteID, custom
 		return customerdb.CustomerNote{}, platform.Invalid("kind", "note or follow_up")
 	}
 	q := customerdb.New(tx)
-	if _, err := load(ctx, q, p, customerID); err != nil {
+	v, err := scope(ctx, q, p)
+	if err != nil {
 		return customerdb.CustomerNote{}, err
 	}
 	n, err := q.InsertNote(ctx, customerdb.InsertNoteParams{ID: noteID, TenantID: p.TenantID,
-		CustomerID: customerID, AuthorID: p.EmployeeID, Kind: kind, Body: body, NextAt: next})
+		CustomerID: customerID, AuthorID: p.EmployeeID, Kind: kind, Body: body, NextAt: next,
+		AllOwners: v.all, Owners: v.ownerList(), Pool: v.pool})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return n, errNotFound
+	}
 	if platform.IsUniqueViolation(err, "customer_notes_pkey") {
 		return n, platform.AlreadyExists("a note with this id exists")
 	}

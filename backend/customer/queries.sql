@@ -104,7 +104,8 @@ WHERE f.tenant_id = @tenant_id AND f.parent_id = ANY (@share_ids::uuid[])
   AND v.customer_id <> @customer_id
 GROUP BY f.parent_id;
 
--- name: UpdateCustomer :exec
+-- name: UpdateCustomer :execrows
+-- Changes a customer the caller may see (all, the owners listed, or the pool); 0 rows: not theirs.
 UPDATE customers SET
   display_name = coalesce(sqlc.narg(display_name), display_name),
   stage = coalesce(sqlc.narg(stage), stage),
@@ -112,11 +113,16 @@ UPDATE customers SET
   phone = coalesce(sqlc.narg(phone), phone),
   tags = CASE WHEN @set_tags::bool THEN @tags::text[] ELSE tags END,
   updated_at = now()
-WHERE tenant_id = @tenant_id AND id = @id;
+WHERE tenant_id = @tenant_id AND id = @id AND merged_into IS NULL
+  AND (@all_owners::bool OR owner_id = ANY (@owners::uuid[]) OR (@pool::bool AND owner_id IS NULL));
 
 -- name: InsertNote :one
+-- Adds a note to a customer the caller may see; no row: not theirs.
 INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body, next_at)
-VALUES (@id, @tenant_id, @customer_id, @author_id, @kind, @body, sqlc.narg(next_at))
+SELECT @id, @tenant_id, c.id, @author_id, @kind, @body, sqlc.narg(next_at)
+FROM customers c
+WHERE c.tenant_id = @tenant_id AND c.id = @customer_id AND c.merged_into IS NULL
+  AND (@all_owners::bool OR c.owner_id = ANY (@owners::uuid[]) OR (@pool::bool AND c.owner_id IS NULL))
 RETURNING *;
 
 -- name: Notes :many
@@ -206,10 +212,12 @@ WHERE tenant_id = @tenant_id AND id = @id;
 -- name: DeleteNote :exec
 DELETE FROM customer_notes WHERE tenant_id = @tenant_id AND id = @id;
 
--- name: AddTag :exec
-UPDATE customers SET tags = array_append(tags, @tag::text), updated_at = now()
-WHERE tenant_id = @tenant_id AND id = @id AND NOT (@tag::text = ANY (tags));
-
--- name: RemoveTag :exec
-UPDATE customers SET tags = array_remove(tags, @tag::text), updated_at = now()
-WHERE tenant_id = @tenant_id AND id = @id AND @tag::text = ANY (tags);
+-- name: SetTag :execrows
+-- Adds or removes one tag of a customer the caller may see, leaving the others; 0 rows: not theirs.
+UPDATE customers SET
+  tags = CASE WHEN NOT @add::bool THEN array_remove(tags, @tag::text)
+              WHEN @tag::text = ANY (tags) THEN tags
+              ELSE array_append(tags, @tag::text) END,
+  updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id AND merged_into IS NULL
+  AND (@all_owners::bool OR owner_id = ANY (@owners::uuid[]) OR (@pool::bool AND owner_id IS NULL));

@@ -33,13 +33,10 @@ func newSync(db *platform.DB, cards *card.Service) *delta.Engine {
 		if err != nil {
 			return err
 		}
-		// A note about a visitor who has since signed in as a known person goes to that person.
-		cid, err := survivor(ctx, tx, p, "add_note.customer_id", op.GetCustomerId())
-		if err != nil {
+		return onCustomer(ctx, tx, p, "add_note.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
+			_, err := customer.AddNoteTx(ctx, tx, p, noteID, cid, op.GetKind(), op.GetBody(), timeOf(op.GetNextAt()))
 			return err
-		}
-		_, err = customer.AddNoteTx(ctx, tx, p, noteID, cid, op.GetKind(), op.GetBody(), timeOf(op.GetNextAt()))
-		return err
+		})
 	})
 	e.Handle("edit_note", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
 		op := m.GetEditNote()
@@ -58,12 +55,10 @@ func newSync(db *platform.DB, cards *card.Service) *delta.Engine {
 	})
 	e.Handle("set_stage", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
 		op := m.GetSetStage()
-		cid, err := survivor(ctx, tx, p, "set_stage.customer_id", op.GetCustomerId())
-		if err != nil {
-			return err
-		}
 		stage := op.GetStage()
-		return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Stage: &stage})
+		return onCustomer(ctx, tx, p, "set_stage.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
+			return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Stage: &stage})
+		})
 	})
 	tag := func(add bool) delta.Applier {
 		return func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
@@ -71,22 +66,18 @@ func newSync(db *platform.DB, cards *card.Service) *delta.Engine {
 			if !add {
 				id, t, field = m.GetUntagCustomer().GetCustomerId(), m.GetUntagCustomer().GetTag(), "untag_customer.customer_id"
 			}
-			cid, err := survivor(ctx, tx, p, field, id)
-			if err != nil {
-				return err
-			}
-			return customer.TagTx(ctx, tx, p, cid, t, add)
+			return onCustomer(ctx, tx, p, field, id, func(cid uuid.UUID) error {
+				return customer.TagTx(ctx, tx, p, cid, t, add)
+			})
 		}
 	}
 	e.Handle("tag_customer", tag(true))
 	e.Handle("untag_customer", tag(false))
 	e.Handle("edit_customer", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
 		op := m.GetEditCustomer()
-		cid, err := survivor(ctx, tx, p, "edit_customer.customer_id", op.GetCustomerId())
-		if err != nil {
-			return err
-		}
-		return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Remark: op.Remark, DisplayName: op.DisplayName, Phone: op.Phone})
+		return onCustomer(ctx, tx, p, "edit_customer.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
+			return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Remark: op.Remark, DisplayName: op.DisplayName, Phone: op.Phone})
+		})
 	})
 	e.Handle("update_my_card", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
 		op := m.GetUpdateMyCard()
@@ -108,12 +99,24 @@ func parseID(field, s string) (uuid.UUID, error) {
 	return id, nil
 }
 
-func survivor(ctx context.Context, tx pgx.Tx, p authn.Principal, field, s string) (uuid.UUID, error) {
+// onCustomer applies fn to a customer. A customer merged away since the app saw it (a visitor who signed
+// in as a known person) is the same person: fn is applied to the survivor. The merge is looked up only
+// when fn does not find the customer, so the common case costs nothing more. (fn's not-found changes
+// nothing and runs no failing SQL, so the transaction goes on.)
+func onCustomer(ctx context.Context, tx pgx.Tx, p authn.Principal, field, s string, fn func(uuid.UUID) error) error {
 	id, err := parseID(field, s)
 	if err != nil {
-		return uuid.Nil, err
+		return err
 	}
-	return customer.Survivor(ctx, tx, p.TenantID, id)
+	err = fn(id)
+	if platform.KindOf(err) != platform.KindNotFound {
+		return err
+	}
+	into, serr := customer.Survivor(ctx, tx, p.TenantID, id)
+	if serr != nil || into == id {
+		return err
+	}
+	return fn(into)
 }
 
 func timeOf(t *timestamppb.Timestamp) *time.Time {

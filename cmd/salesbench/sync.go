@@ -117,7 +117,7 @@ func (b *bench) syncSeed(ctx context.Context) (syncPerson, error) {
 		_, err = pool.Exec(ctx, `
 			INSERT INTO sync_changes (scope, kind, entity_id, tenant_id, parent_id)
 			SELECT s.scope, 'timeline', gen_random_uuid(), $1, gen_random_uuid()
-			FROM (SELECT gen_random_uuid() AS scope FROM generate_series(1, 1000)) s, generate_series(1, $2 / 1000)`,
+			FROM (SELECT gen_random_uuid() AS scope FROM generate_series(1, 1000)) s, generate_series(1, ($2 + 999) / 1000)`,
 			b.tenantID, pad)
 		if err != nil {
 			return sp, err

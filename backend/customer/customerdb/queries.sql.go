@@ -70,22 +70,6 @@ func (q *Queries) AddIdentity(ctx context.Context, arg AddIdentityParams) (uuid.
 	return customer_id, err
 }
 
-const addTag = `-- name: AddTag :exec
-UPDATE customers SET tags = array_append(tags, $1::text), updated_at = now()
-WHERE tenant_id = $2 AND id = $3 AND NOT ($1::text = ANY (tags))
-`
-
-type AddTagParams struct {
-	Tag      string
-	TenantID uuid.UUID
-	ID       uuid.UUID
-}
-
-func (q *Queries) AddTag(ctx context.Context, arg AddTagParams) error {
-	_, err := q.db.Exec(ctx, addTag, arg.Tag, arg.TenantID, arg.ID)
-	return err
-}
-
 const allEmployees = `-- name: AllEmployees :many
 SELECT id FROM employees WHERE tenant_id = $1
 `
@@ -367,29 +351,39 @@ func (q *Queries) Identities(ctx context.Context, arg IdentitiesParams) ([]Ident
 
 const insertNote = `-- name: InsertNote :one
 INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body, next_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT $1, $2, c.id, $3, $4, $5, $6
+FROM customers c
+WHERE c.tenant_id = $2 AND c.id = $7 AND c.merged_into IS NULL
+  AND ($8::bool OR c.owner_id = ANY ($9::uuid[]) OR ($10::bool AND c.owner_id IS NULL))
 RETURNING id, tenant_id, customer_id, author_id, kind, body, next_at, created_at, updated_at
 `
 
 type InsertNoteParams struct {
 	ID         uuid.UUID
 	TenantID   uuid.UUID
-	CustomerID uuid.UUID
 	AuthorID   uuid.UUID
 	Kind       string
 	Body       string
 	NextAt     *time.Time
+	CustomerID uuid.UUID
+	AllOwners  bool
+	Owners     []uuid.UUID
+	Pool       bool
 }
 
+// Adds a note to a customer the caller may see; no row: not theirs.
 func (q *Queries) InsertNote(ctx context.Context, arg InsertNoteParams) (CustomerNote, error) {
 	row := q.db.QueryRow(ctx, insertNote,
 		arg.ID,
 		arg.TenantID,
-		arg.CustomerID,
 		arg.AuthorID,
 		arg.Kind,
 		arg.Body,
 		arg.NextAt,
+		arg.CustomerID,
+		arg.AllOwners,
+		arg.Owners,
+		arg.Pool,
 	)
 	var i CustomerNote
 	err := row.Scan(
@@ -1045,20 +1039,41 @@ func (q *Queries) OwnerRule(ctx context.Context, tenantID uuid.UUID) (string, er
 	return customer_owner_rule, err
 }
 
-const removeTag = `-- name: RemoveTag :exec
-UPDATE customers SET tags = array_remove(tags, $1::text), updated_at = now()
-WHERE tenant_id = $2 AND id = $3 AND $1::text = ANY (tags)
+const setTag = `-- name: SetTag :execrows
+UPDATE customers SET
+  tags = CASE WHEN NOT $1::bool THEN array_remove(tags, $2::text)
+              WHEN $2::text = ANY (tags) THEN tags
+              ELSE array_append(tags, $2::text) END,
+  updated_at = now()
+WHERE tenant_id = $3 AND id = $4 AND merged_into IS NULL
+  AND ($5::bool OR owner_id = ANY ($6::uuid[]) OR ($7::bool AND owner_id IS NULL))
 `
 
-type RemoveTagParams struct {
-	Tag      string
-	TenantID uuid.UUID
-	ID       uuid.UUID
+type SetTagParams struct {
+	Add       bool
+	Tag       string
+	TenantID  uuid.UUID
+	ID        uuid.UUID
+	AllOwners bool
+	Owners    []uuid.UUID
+	Pool      bool
 }
 
-func (q *Queries) RemoveTag(ctx context.Context, arg RemoveTagParams) error {
-	_, err := q.db.Exec(ctx, removeTag, arg.Tag, arg.TenantID, arg.ID)
-	return err
+// Adds or removes one tag of a customer the caller may see, leaving the others; 0 rows: not theirs.
+func (q *Queries) SetTag(ctx context.Context, arg SetTagParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setTag,
+		arg.Add,
+		arg.Tag,
+		arg.TenantID,
+		arg.ID,
+		arg.AllOwners,
+		arg.Owners,
+		arg.Pool,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const teamMembers = `-- name: TeamMembers :many
@@ -1155,7 +1170,7 @@ func (q *Queries) Timeline(ctx context.Context, arg TimelineParams) ([]TimelineR
 	return items, nil
 }
 
-const updateCustomer = `-- name: UpdateCustomer :exec
+const updateCustomer = `-- name: UpdateCustomer :execrows
 UPDATE customers SET
   display_name = coalesce($1, display_name),
   stage = coalesce($2, stage),
@@ -1163,7 +1178,8 @@ UPDATE customers SET
   phone = coalesce($4, phone),
   tags = CASE WHEN $5::bool THEN $6::text[] ELSE tags END,
   updated_at = now()
-WHERE tenant_id = $7 AND id = $8
+WHERE tenant_id = $7 AND id = $8 AND merged_into IS NULL
+  AND ($9::bool OR owner_id = ANY ($10::uuid[]) OR ($11::bool AND owner_id IS NULL))
 `
 
 type UpdateCustomerParams struct {
@@ -1175,10 +1191,14 @@ type UpdateCustomerParams struct {
 	Tags        []string
 	TenantID    uuid.UUID
 	ID          uuid.UUID
+	AllOwners   bool
+	Owners      []uuid.UUID
+	Pool        bool
 }
 
-func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) error {
-	_, err := q.db.Exec(ctx, updateCustomer,
+// Changes a customer the caller may see (all, the owners listed, or the pool); 0 rows: not theirs.
+func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) (int64, error) {
+	result, err := q.db.Exec(ctx, updateCustomer,
 		arg.DisplayName,
 		arg.Stage,
 		arg.Remark,
@@ -1187,6 +1207,12 @@ func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) 
 		arg.Tags,
 		arg.TenantID,
 		arg.ID,
+		arg.AllOwners,
+		arg.Owners,
+		arg.Pool,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

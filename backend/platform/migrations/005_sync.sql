@@ -97,8 +97,9 @@ CREATE INDEX alerts_alert_id_idx ON alerts (tenant_id, alert_id, seq DESC);
 -- tombstone. The arrays are parallel; a key given twice keeps its last entry.
 CREATE FUNCTION sync_touch(p_scope uuid[], p_kind text, p_id uuid[], p_tenant uuid[], p_parent uuid[],
                            p_tombstone boolean[], p_expires timestamptz[]) RETURNS void
-  LANGUAGE sql
-  AS $$
+  -- plpgsql, not sql: its plan is cached for the session instead of made again on every call.
+  LANGUAGE plpgsql
+  AS $$ BEGIN
     INSERT INTO sync_changes AS s (scope, kind, entity_id, tenant_id, parent_id, tombstone, expires_at)
     SELECT DISTINCT ON (x.scope, x.id) x.scope, p_kind, x.id, x.tenant, x.parent, x.tombstone, x.expires
       FROM unnest(p_scope, p_id, p_tenant, p_parent, p_tombstone, p_expires)
@@ -108,8 +109,8 @@ CREATE FUNCTION sync_touch(p_scope uuid[], p_kind text, p_id uuid[], p_tenant uu
     ON CONFLICT (scope, kind, entity_id) DO UPDATE
       SET xid = pg_current_xact_id(), seq = nextval('sync_seq'), tenant_id = excluded.tenant_id,
           parent_id = excluded.parent_id, tombstone = excluded.tombstone, expires_at = excluded.expires_at,
-          changed_at = now()
-  $$;
+          changed_at = now();
+  END $$;
 
 -- Customers: in their owner's scope unless merged away. An owner change moves the customer's notes and
 -- recent timeline with it.
@@ -122,25 +123,30 @@ BEGIN
       HAVING count(*) > 0;
     RETURN NULL;
   END IF;
-  -- Gone from the old owner's scope: reassigned or merged away.
-  PERFORM sync_touch(array_agg(o.owner_id), 'customer', array_agg(o.id), array_agg(o.tenant_id),
-                     array_agg(NULL::uuid), array_agg(true), array_agg(NULL::timestamptz))
-     FROM old_rows o JOIN new_rows n ON n.id = o.id
-    WHERE o.owner_id IS NOT NULL AND o.merged_into IS NULL
-      AND (n.owner_id IS DISTINCT FROM o.owner_id OR n.merged_into IS NOT NULL)
+  -- One statement for the common case: gone from the old owner's scope (reassigned or merged away), and
+  -- changed in (or new to) the current owner's. Only what the app shows counts as a change; tombstones
+  -- come first, so a page that holds both applies them in that order.
+  PERFORM sync_touch(array_agg(x.scope ORDER BY x.tombstone DESC), 'customer', array_agg(x.id ORDER BY x.tombstone DESC),
+                     array_agg(x.tenant_id ORDER BY x.tombstone DESC), array_agg(NULL::uuid),
+                     array_agg(x.tombstone ORDER BY x.tombstone DESC), array_agg(NULL::timestamptz))
+     FROM (SELECT o.owner_id AS scope, o.id, o.tenant_id, true AS tombstone
+             FROM old_rows o JOIN new_rows n ON n.id = o.id
+            WHERE o.owner_id IS NOT NULL AND o.merged_into IS NULL
+              AND (n.owner_id IS DISTINCT FROM o.owner_id OR n.merged_into IS NOT NULL)
+           UNION ALL
+           SELECT n.owner_id, n.id, n.tenant_id, false
+             FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE n.owner_id IS NOT NULL AND n.merged_into IS NULL
+              AND (n.owner_id, n.display_name, n.avatar_url, n.phone, n.stage, n.source_channel, n.remark, n.tags,
+                   n.views, n.dwell_ms, n.forwards, n.call_clicks, n.wechat_clicks, n.intent_score, n.last_active_at)
+                  IS DISTINCT FROM
+                  (o.owner_id, o.display_name, o.avatar_url, o.phone, o.stage, o.source_channel, o.remark, o.tags,
+                   o.views, o.dwell_ms, o.forwards, o.call_clicks, o.wechat_clicks, o.intent_score, o.last_active_at)) x
     HAVING count(*) > 0;
-  -- Changed in (or new to) the current owner's scope. Only what the app shows counts as a change.
-  PERFORM sync_touch(array_agg(n.owner_id), 'customer', array_agg(n.id), array_agg(n.tenant_id),
-                     array_agg(NULL::uuid), array_agg(false), array_agg(NULL::timestamptz))
-     FROM new_rows n JOIN old_rows o ON o.id = n.id
-    WHERE n.owner_id IS NOT NULL AND n.merged_into IS NULL
-      AND (n.owner_id, n.display_name, n.avatar_url, n.phone, n.stage, n.source_channel, n.remark, n.tags,
-           n.views, n.dwell_ms, n.forwards, n.call_clicks, n.wechat_clicks, n.intent_score, n.last_active_at)
-          IS DISTINCT FROM
-          (o.owner_id, o.display_name, o.avatar_url, o.phone, o.stage, o.source_channel, o.remark, o.tags,
-           o.views, o.dwell_ms, o.forwards, o.call_clicks, o.wechat_clicks, o.intent_score, o.last_active_at)
-    HAVING count(*) > 0;
-  -- Children leave with the customer...
+  IF NOT EXISTS (SELECT FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE n.owner_id IS DISTINCT FROM o.owner_id) THEN
+    RETURN NULL;
+  END IF;
+  -- A new owner: the children leave with the customer...
   UPDATE sync_changes s
      SET tombstone = true, xid = pg_current_xact_id(), seq = nextval('sync_seq'), changed_at = now()
     FROM old_rows o JOIN new_rows n ON n.id = o.id
