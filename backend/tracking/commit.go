@@ -212,10 +212,13 @@ func (c *committer) commit(ctx context.Context, batch []*request) ([]Result, err
 // storeTenant stores one tenant's events of a batch, appends the alerts they cause, and returns which
 // events were new and which alert streams grew.
 func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []resolved) (map[uuid.UUID]bool, []alert.Key, error) {
-	if err := platform.SetTenant(ctx, tx, tenantID); err != nil {
-		return nil, nil, err
+	if tenantID == uuid.Nil {
+		return nil, nil, errors.New("tracking: a batch without a tenant")
 	}
 	q := trackingdb.New(tx)
+	if err := q.ScopeIngest(ctx, tenantID.String()); err != nil {
+		return nil, nil, err
+	}
 	customers, state, err := customersOf(ctx, q, tenantID, events)
 	if err != nil {
 		return nil, nil, err
@@ -317,6 +320,13 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UU
 			a.active = time.Unix(0, 0)
 		}
 		b.Active = append(b.Active, a.active)
+	}
+	// What the app's offline copy must hear of: the customers, new timeline entries, views that grew.
+	for id := range done {
+		b.EventIds = append(b.EventIds, id)
+	}
+	for _, g := range grown {
+		b.EventIds = append(b.EventIds, g.ViewID)
 	}
 	if err := q.BumpCustomers(ctx, b); err != nil {
 		return nil, nil, err

@@ -61,18 +61,30 @@ SELECT upd.id AS view_id, upd.customer_id, upd.material_id, old.dwell_ms AS old_
 FROM upd JOIN old ON old.id = upd.id;
 
 -- name: BumpCustomers :exec
-UPDATE customers c SET
-  views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
-  call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
-  phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
-  last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
-  intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
-                                 c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@views::int[]) AS views, unnest(@dwell::bigint[]) AS dwell, unnest(@forwards::int[]) AS forwards, unnest(@calls::int[]) AS calls, unnest(@wechats::int[]) AS wechats, unnest(@phones::text[]) AS phone, unnest(@active::timestamptz[]) AS active) AS x
-WHERE c.tenant_id = @tenant_id AND c.id = x.id;
+-- Adds the batch to its customers' aggregates, and records for the apps' offline copies the customers,
+-- the new timeline entries and the views whose dwell grew (sync_ingested; the updated aggregates are
+-- read from the table when a device pulls, so the function may run beside the UPDATE).
+WITH bumped AS (
+  UPDATE customers c SET
+    views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
+    call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
+    phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
+    last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
+    intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
+                                   c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
+  FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@views::int[]) AS views, unnest(@dwell::bigint[]) AS dwell, unnest(@forwards::int[]) AS forwards, unnest(@calls::int[]) AS calls, unnest(@wechats::int[]) AS wechats, unnest(@phones::text[]) AS phone, unnest(@active::timestamptz[]) AS active) AS x
+  WHERE c.tenant_id = @tenant_id AND c.id = x.id
+  RETURNING 1
+)
+SELECT sync_ingested(@tenant_id, @event_ids::uuid[], @ids::uuid[]);
 
 -- name: OwnerRule :one
 SELECT customer_owner_rule FROM tenants WHERE id = @tenant_id;
 
 -- name: MaterialTitles :many
 SELECT id, title FROM materials WHERE id = ANY (@ids::uuid[]);
+
+-- name: ScopeIngest :exec
+-- Scopes the transaction to the tenant (as platform.SetTenant does) and tells the sync triggers that it
+-- records its sync changes itself (BumpCustomers), in one round trip.
+SELECT set_config('app.tenant_id', @tenant_id::text, true), set_config('app.sync_deferred', 'on', true);

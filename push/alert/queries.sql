@@ -7,13 +7,22 @@ ON CONFLICT (tenant_id, employee_id) DO UPDATE SET head = alert_streams.head + @
 RETURNING head, epoch;
 
 -- name: InsertAlerts :exec
-INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
-SELECT @tenant_id, @employee_id, x.seq, x.alert_id, x.kind, x.customer_id,
-       nullif(x.material_id, '00000000-0000-0000-0000-000000000000'::uuid), x.body, x.pushed, x.created_at
-FROM (SELECT unnest(@seqs::bigint[]) AS seq, unnest(@alert_ids::uuid[]) AS alert_id, unnest(@kinds::text[]) AS kind,
-             unnest(@customer_ids::uuid[]) AS customer_id, unnest(@material_ids::uuid[]) AS material_id,
-             unnest(@bodies::text[]) AS body, unnest(@pushed::bool[]) AS pushed,
-             unnest(@created_at::timestamptz[]) AS created_at) AS x;
+-- Appends entries to a stream and records the alerts for the apps' offline copies (sync_changes) in the
+-- same statement: the ingest's hot path, so no trigger does it (updates, marking read, go through one).
+WITH ins AS (
+  INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
+  SELECT @tenant_id, @employee_id, x.seq, x.alert_id, x.kind, x.customer_id,
+         nullif(x.material_id, '00000000-0000-0000-0000-000000000000'::uuid), x.body, x.pushed, x.created_at
+  FROM (SELECT unnest(@seqs::bigint[]) AS seq, unnest(@alert_ids::uuid[]) AS alert_id, unnest(@kinds::text[]) AS kind,
+               unnest(@customer_ids::uuid[]) AS customer_id, unnest(@material_ids::uuid[]) AS material_id,
+               unnest(@bodies::text[]) AS body, unnest(@pushed::bool[]) AS pushed,
+               unnest(@created_at::timestamptz[]) AS created_at) AS x
+  RETURNING tenant_id, employee_id, seq, alert_id, created_at
+)
+SELECT sync_touch(array_agg(i.employee_id ORDER BY i.seq), 'alert', array_agg(i.alert_id ORDER BY i.seq),
+                  array_agg(i.tenant_id ORDER BY i.seq), array_agg(NULL::uuid), array_agg(false),
+                  array_agg(i.created_at + interval '7 days' ORDER BY i.seq))
+FROM ins i;
 
 -- name: RecentAlerts :many
 -- The latest view alert per (customer, material) in the last minutes: views within a few minutes update

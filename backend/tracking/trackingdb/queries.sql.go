@@ -13,19 +13,24 @@ import (
 )
 
 const bumpCustomers = `-- name: BumpCustomers :exec
-UPDATE customers c SET
-  views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
-  call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
-  phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
-  last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
-  intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
-                                 c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
-FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::int[]) AS views, unnest($4::bigint[]) AS dwell, unnest($5::int[]) AS forwards, unnest($6::int[]) AS calls, unnest($7::int[]) AS wechats, unnest($8::text[]) AS phone, unnest($9::timestamptz[]) AS active) AS x
-WHERE c.tenant_id = $1 AND c.id = x.id
+WITH bumped AS (
+  UPDATE customers c SET
+    views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
+    call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
+    phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
+    last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
+    intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
+                                   c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
+  FROM (SELECT unnest($3::uuid[]) AS id, unnest($4::int[]) AS views, unnest($5::bigint[]) AS dwell, unnest($6::int[]) AS forwards, unnest($7::int[]) AS calls, unnest($8::int[]) AS wechats, unnest($9::text[]) AS phone, unnest($10::timestamptz[]) AS active) AS x
+  WHERE c.tenant_id = $1 AND c.id = x.id
+  RETURNING 1
+)
+SELECT sync_ingested($1, $2::uuid[], $3::uuid[])
 `
 
 type BumpCustomersParams struct {
 	TenantID uuid.UUID
+	EventIds []uuid.UUID
 	Ids      []uuid.UUID
 	Views    []int32
 	Dwell    []int64
@@ -36,9 +41,13 @@ type BumpCustomersParams struct {
 	Active   []time.Time
 }
 
+// Adds the batch to its customers' aggregates, and records for the apps' offline copies the customers,
+// the new timeline entries and the views whose dwell grew (sync_ingested; the updated aggregates are
+// read from the table when a device pulls, so the function may run beside the UPDATE).
 func (q *Queries) BumpCustomers(ctx context.Context, arg BumpCustomersParams) error {
 	_, err := q.db.Exec(ctx, bumpCustomers,
 		arg.TenantID,
+		arg.EventIds,
 		arg.Ids,
 		arg.Views,
 		arg.Dwell,
@@ -330,6 +339,17 @@ func (q *Queries) RecomputeViewDwell(ctx context.Context, arg RecomputeViewDwell
 		return nil, err
 	}
 	return items, nil
+}
+
+const scopeIngest = `-- name: ScopeIngest :exec
+SELECT set_config('app.tenant_id', $1::text, true), set_config('app.sync_deferred', 'on', true)
+`
+
+// Scopes the transaction to the tenant (as platform.SetTenant does) and tells the sync triggers that it
+// records its sync changes itself (BumpCustomers), in one round trip.
+func (q *Queries) ScopeIngest(ctx context.Context, tenantID string) error {
+	_, err := q.db.Exec(ctx, scopeIngest, tenantID)
+	return err
 }
 
 const visitorCustomers = `-- name: VisitorCustomers :many

@@ -101,13 +101,20 @@ func (q *Queries) Head(ctx context.Context, arg HeadParams) (HeadRow, error) {
 }
 
 const insertAlerts = `-- name: InsertAlerts :exec
-INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
-SELECT $1, $2, x.seq, x.alert_id, x.kind, x.customer_id,
-       nullif(x.material_id, '00000000-0000-0000-0000-000000000000'::uuid), x.body, x.pushed, x.created_at
-FROM (SELECT unnest($3::bigint[]) AS seq, unnest($4::uuid[]) AS alert_id, unnest($5::text[]) AS kind,
-             unnest($6::uuid[]) AS customer_id, unnest($7::uuid[]) AS material_id,
-             unnest($8::text[]) AS body, unnest($9::bool[]) AS pushed,
-             unnest($10::timestamptz[]) AS created_at) AS x
+WITH ins AS (
+  INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
+  SELECT $1, $2, x.seq, x.alert_id, x.kind, x.customer_id,
+         nullif(x.material_id, '00000000-0000-0000-0000-000000000000'::uuid), x.body, x.pushed, x.created_at
+  FROM (SELECT unnest($3::bigint[]) AS seq, unnest($4::uuid[]) AS alert_id, unnest($5::text[]) AS kind,
+               unnest($6::uuid[]) AS customer_id, unnest($7::uuid[]) AS material_id,
+               unnest($8::text[]) AS body, unnest($9::bool[]) AS pushed,
+               unnest($10::timestamptz[]) AS created_at) AS x
+  RETURNING tenant_id, employee_id, seq, alert_id, created_at
+)
+SELECT sync_touch(array_agg(i.employee_id ORDER BY i.seq), 'alert', array_agg(i.alert_id ORDER BY i.seq),
+                  array_agg(i.tenant_id ORDER BY i.seq), array_agg(NULL::uuid), array_agg(false),
+                  array_agg(i.created_at + interval '7 days' ORDER BY i.seq))
+FROM ins i
 `
 
 type InsertAlertsParams struct {
@@ -123,6 +130,8 @@ type InsertAlertsParams struct {
 	CreatedAt   []time.Time
 }
 
+// Appends entries to a stream and records the alerts for the apps' offline copies (sync_changes) in the
+// same statement: the ingest's hot path, so no trigger does it (updates, marking read, go through one).
 func (q *Queries) InsertAlerts(ctx context.Context, arg InsertAlertsParams) error {
 	_, err := q.db.Exec(ctx, insertAlerts,
 		arg.TenantID,
