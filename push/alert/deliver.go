@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/salesapp/scrm/push/alert/alertdb"
 	"github.com/salesapp/scrm/push/sender"
@@ -30,12 +32,9 @@ const (
 // disables the device at once, so it is never sent to again. Errors are the sender's: a *sender.RetryError
 // is worth retrying, anything else is not.
 func (s *Service) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID uuid.UUID, seq int64) (Outcome, error) {
-	var p alertdb.PushTargetRow
-	err := s.tx(ctx, k, func(q *alertdb.Queries) error {
-		var err error
-		p, err = q.PushTarget(ctx, alertdb.PushTargetParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, DeviceID: deviceID, Seq: seq})
-		return err
-	})
+	// One round trip, not a tenant transaction's four: this read is most of a push's database work.
+	q := alertdb.New(scopedRead{pool: s.db.Pool, tenantID: k.TenantID})
+	p, err := q.PushTarget(ctx, alertdb.PushTargetParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, DeviceID: deviceID, Seq: seq})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Skipped, nil
 	}
@@ -70,4 +69,39 @@ func title(kind string) string {
 		return "New customer"
 	}
 	return "A customer is reading"
+}
+
+// scopedRead runs one read of the tenant's rows in a single round trip: the tenant's setting and the
+// query go to PostgreSQL as one pipeline, which runs as one implicit transaction, so the setting (local
+// to it) scopes the query as a tenant transaction would, without its BEGIN and COMMIT. Only QueryRow is
+// supported: it is for one-row reads on the push path.
+type scopedRead struct {
+	pool     *pgxpool.Pool
+	tenantID uuid.UUID
+}
+
+func (r scopedRead) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errors.New("alert: scopedRead only reads")
+}
+
+func (r scopedRead) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errors.New("alert: scopedRead reads one row")
+}
+
+func (r scopedRead) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	b := &pgx.Batch{}
+	b.Queue("SELECT set_config('app.tenant_id', $1, true)", r.tenantID.String())
+	b.Queue(sql, args...)
+	return &batchRow{results: r.pool.SendBatch(ctx, b)}
+}
+
+// batchRow scans the batch's second result and closes the batch.
+type batchRow struct{ results pgx.BatchResults }
+
+func (b *batchRow) Scan(dest ...any) error {
+	defer b.results.Close()
+	if _, err := b.results.Exec(); err != nil {
+		return err
+	}
+	return b.results.QueryRow().Scan(dest...)
 }
