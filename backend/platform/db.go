@@ -30,6 +30,12 @@ func OpenDB(ctx context.Context, url string, maxConns int32) (*DB, error) {
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
+	// A write transaction left open holds back every sync pull's cursor (they stop at the snapshot's
+	// xmin, cluster-wide): nothing is lost, but the rows after it are sent again on each pull until it
+	// ends. salesd never idles inside a transaction, so one that does is a leak: the server ends it.
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool: %w", err)
