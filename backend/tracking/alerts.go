@@ -14,7 +14,7 @@ import (
 // alertsFor turns a batch's new events into alerts for the customers' owners: a first view, a return after
 // days of silence, a read past 30 s, a forward, a call or WeChat tap, a phone number, a new customer from a
 // card. Judged against the customers as they were before the batch.
-func alertsFor(ctx context.Context, q *trackingdb.Queries, events []resolved, inserted map[uuid.UUID]bool,
+func alertsFor(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, events []resolved, inserted map[uuid.UUID]bool,
 	customers map[string]uuid.UUID, state map[uuid.UUID]before, grown []trackingdb.RecomputeViewDwellRow) ([]alert.Alert, error) {
 	var materialIDs []uuid.UUID
 	for _, e := range events {
@@ -31,6 +31,10 @@ func alertsFor(ctx context.Context, q *trackingdb.Queries, events []resolved, in
 		for _, r := range rows {
 			titles[r.ID] = r.Title
 		}
+	}
+	forwarded, err := forwardsSoFar(ctx, q, tenantID, events, inserted, customers)
+	if err != nil {
+		return nil, err
 	}
 	var out []alert.Alert
 	seenView := map[uuid.UUID]bool{}
@@ -61,6 +65,10 @@ func alertsFor(ctx context.Context, q *trackingdb.Queries, events []resolved, in
 			}
 		case KindForward:
 			a.Kind, a.Body = alert.KindForward, fmt.Sprintf("%s forwarded %s", who, what)
+			if f := forwarded[pair{cid, e.share.MaterialID}]; f != nil {
+				f.n++
+				a.Body = forwardText(who, what, f.dwell, f.n)
+			}
 		case KindCallClick:
 			a.Kind, a.Body = alert.KindCallClick, fmt.Sprintf("%s tapped to call you", who)
 		case KindWeChatClick:
@@ -83,4 +91,58 @@ func alertsFor(ctx context.Context, q *trackingdb.Queries, events []resolved, in
 		}
 	}
 	return out, nil
+}
+
+type pair struct{ customer, material uuid.UUID }
+
+// forwardCount is what a forward alert says: how long the customer read the material, and how many
+// friends they have forwarded it to counting this forward (n counts up through the batch).
+type forwardCount struct {
+	dwell time.Duration
+	n     int
+}
+
+// forwardsSoFar reads, for the batch's forwards of materials, each customer's reading time and the
+// forwards before this batch.
+func forwardsSoFar(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, events []resolved, inserted map[uuid.UUID]bool,
+	customers map[string]uuid.UUID) (map[pair]*forwardCount, error) {
+	inBatch := map[pair]int{}
+	var cids, mids []uuid.UUID
+	for _, e := range events {
+		if e.Kind != KindForward || !inserted[e.ID] || e.share.MaterialID == uuid.Nil {
+			continue
+		}
+		p := pair{customers[e.VisitorID], e.share.MaterialID}
+		if inBatch[p] == 0 {
+			cids, mids = append(cids, p.customer), append(mids, p.material)
+		}
+		inBatch[p]++
+	}
+	if len(inBatch) == 0 {
+		return nil, nil
+	}
+	rows, err := q.ForwardContext(ctx, trackingdb.ForwardContextParams{TenantID: tenantID, CustomerIds: cids, MaterialIds: mids})
+	if err != nil {
+		return nil, err
+	}
+	out := map[pair]*forwardCount{}
+	for _, r := range rows {
+		p := pair{r.CustomerID, r.MaterialID.UUID}
+		if n, ok := inBatch[p]; ok {
+			out[p] = &forwardCount{dwell: time.Duration(r.DwellMs) * time.Millisecond, n: int(r.Forwards) - n}
+		}
+	}
+	return out, nil
+}
+
+// forwardText: "Wang Fang read 《Family plan》 for 2 min 10 s and forwarded it to 2 friends".
+func forwardText(who, what string, dwell time.Duration, n int) string {
+	friends := "1 friend"
+	if n != 1 {
+		friends = fmt.Sprintf("%d friends", n)
+	}
+	if dwell < time.Second {
+		return fmt.Sprintf("%s forwarded %s to %s", who, what, friends)
+	}
+	return fmt.Sprintf("%s read %s for %s and forwarded it to %s", who, what, alert.Duration(dwell), friends)
 }

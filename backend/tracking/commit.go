@@ -331,7 +331,7 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UU
 	if err := q.BumpCustomers(ctx, b); err != nil {
 		return nil, nil, err
 	}
-	alerts, err := alertsFor(ctx, q, events, inserted, customers, state, grown)
+	alerts, err := alertsFor(ctx, q, tenantID, events, inserted, customers, state, grown)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -88,3 +88,14 @@ SELECT id, title FROM materials WHERE id = ANY (@ids::uuid[]);
 -- Scopes the transaction to the tenant (as platform.SetTenant does) and tells the sync triggers that it
 -- records its sync changes itself (BumpCustomers), in one round trip.
 SELECT set_config('app.tenant_id', @tenant_id::text, true), set_config('app.sync_deferred', 'on', true);
+
+-- name: ForwardContext :many
+-- For forward alerts: how long each customer has read each material, and how often they forwarded it
+-- (this batch included).
+SELECT e.customer_id, e.material_id,
+       coalesce(sum(e.dwell_ms) FILTER (WHERE e.kind IN ('card_view', 'material_view')), 0)::bigint AS dwell_ms,
+       count(*) FILTER (WHERE e.kind = 'forward')::int AS forwards
+FROM events e
+WHERE e.tenant_id = @tenant_id AND e.customer_id = ANY (@customer_ids::uuid[]) AND e.kind <> 'dwell'
+  AND e.material_id = ANY (@material_ids::uuid[])
+GROUP BY e.customer_id, e.material_id;

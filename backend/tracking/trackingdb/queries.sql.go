@@ -100,6 +100,56 @@ func (q *Queries) ClaimVisitors(ctx context.Context, arg ClaimVisitorsParams) ([
 	return items, nil
 }
 
+const forwardContext = `-- name: ForwardContext :many
+SELECT e.customer_id, e.material_id,
+       coalesce(sum(e.dwell_ms) FILTER (WHERE e.kind IN ('card_view', 'material_view')), 0)::bigint AS dwell_ms,
+       count(*) FILTER (WHERE e.kind = 'forward')::int AS forwards
+FROM events e
+WHERE e.tenant_id = $1 AND e.customer_id = ANY ($2::uuid[]) AND e.kind <> 'dwell'
+  AND e.material_id = ANY ($3::uuid[])
+GROUP BY e.customer_id, e.material_id
+`
+
+type ForwardContextParams struct {
+	TenantID    uuid.UUID
+	CustomerIds []uuid.UUID
+	MaterialIds []uuid.UUID
+}
+
+type ForwardContextRow struct {
+	CustomerID uuid.UUID
+	MaterialID uuid.NullUUID
+	DwellMs    int64
+	Forwards   int32
+}
+
+// For forward alerts: how long each customer has read each material, and how often they forwarded it
+// (this batch included).
+func (q *Queries) ForwardContext(ctx context.Context, arg ForwardContextParams) ([]ForwardContextRow, error) {
+	rows, err := q.db.Query(ctx, forwardContext, arg.TenantID, arg.CustomerIds, arg.MaterialIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ForwardContextRow
+	for rows.Next() {
+		var i ForwardContextRow
+		if err := rows.Scan(
+			&i.CustomerID,
+			&i.MaterialID,
+			&i.DwellMs,
+			&i.Forwards,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const insertCustomers = `-- name: InsertCustomers :exec
 INSERT INTO customers (id, tenant_id, owner_id, source_channel, source_share_id, first_seen_at, last_active_at)
 SELECT c, $1, nullif(o, '00000000-0000-0000-0000-000000000000'::uuid), ch, s, t, t
