@@ -300,37 +300,32 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 	transport.calm = true
 	t.Logf("the network lost %d replies and doubled %d requests", transport.drops, transport.dups)
 	transport.mu.Unlock()
+	// First every device sends what it has; then, with nothing more changing, every device syncs.
 	for _, d := range devices {
-		// Changes may still be held back by a transaction open elsewhere in the cluster (other tests run
-		// beside this one): the server then says when to come back, and the device waits.
 		var last error
 		for deadline := time.Now().Add(time.Minute); ; {
-			require.True(t, time.Now().Before(deadline), "%s does not settle: %v", d.name, last)
+			require.True(t, time.Now().Before(deadline), "%s cannot push: %v", d.name, last)
 			if d.crashed {
 				require.NoError(t, d.client.Close())
 				open(d)
 			}
-			if _, last = d.client.Push(ctx); last != nil {
-				continue
+			if _, last = d.client.Push(ctx); last == nil && len(d.client.Store().Outbox()) == 0 {
+				break
 			}
-			rep, err := d.client.Sync(ctx)
-			if last = err; err != nil {
-				continue
-			}
-			if rep.RetryAfter > 0 || len(d.client.Store().Outbox()) > 0 {
-				last = fmt.Errorf("retry after %v, %d mutations queued", rep.RetryAfter, len(d.client.Store().Outbox()))
-				time.Sleep(rep.RetryAfter)
-				continue
-			}
-			break
 		}
+	}
+	for _, d := range devices {
+		if d.crashed {
+			require.NoError(t, d.client.Close())
+			open(d)
+		}
+		settle(t, d.name, d.client)
 	}
 	now := time.Now()
 	for _, d := range devices {
 		fresh, err := replica.New(e.HTTP, e.URL, func() string { return d.owner.Token }, "fresh-"+d.name, replica.NewMemStore())
 		require.NoError(t, err)
-		_, err = fresh.Sync(ctx)
-		require.NoError(t, err)
+		settle(t, "a fresh device", fresh)
 		want, got := fresh.Entities(), d.client.Entities()
 		for k, v := range want {
 			if replica.Expired(v, now) {
@@ -359,6 +354,26 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 		require.NotEmpty(t, want)
 		t.Logf("%s: %d entities, as the server has them", d.name, len(want))
 		require.NoError(t, d.client.Close())
+	}
+}
+
+// settle syncs until the server has nothing more. Changes may be held back for a moment by a transaction
+// open elsewhere in the cluster (other tests run beside this one): the server then says when to come back,
+// and the device waits.
+func settle(t *testing.T, name string, c *replica.Client) {
+	t.Helper()
+	var last error
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		require.True(t, time.Now().Before(deadline), "%s does not settle: %v", name, last)
+		rep, err := c.Sync(context.Background())
+		if last = err; err != nil {
+			continue
+		}
+		if rep.RetryAfter == 0 {
+			return
+		}
+		last = fmt.Errorf("asked to come back after %v", rep.RetryAfter)
+		time.Sleep(rep.RetryAfter)
 	}
 }
 

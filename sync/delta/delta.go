@@ -41,8 +41,13 @@ const (
 // MaxPushMutations bounds one push.
 const MaxPushMutations = 500
 
-// stuckRetry is how long an app waits when changes are held back by an open transaction.
-const stuckRetry = 250 * time.Millisecond
+// When changes are held back by an open transaction, a pull tries again after stuckWait, doubling up to
+// stuckWaitMax, and then tells the app to come back after stuckRetry.
+const (
+	stuckWait    = 5 * time.Millisecond
+	stuckWaitMax = 40 * time.Millisecond
+	stuckRetry   = 250 * time.Millisecond
+)
 
 // Applier applies one mutation inside the push's transaction. A *platform.Error of kind NotFound or
 // PermissionDenied means the mutation lost a conflict (what it edits was deleted or left the caller's
@@ -119,6 +124,23 @@ func (e *Engine) Pull(ctx context.Context, p authn.Principal, req *salesappv1.Pu
 		}
 	}
 
+	// Transactions are short: one that holds a whole page back has usually ended a few milliseconds later.
+	// Try again briefly before asking the app to come back.
+	for wait := stuckWait; ; wait *= 2 {
+		out, err := e.pullOnce(ctx, p, req, fresh, cur, size, device)
+		if err != nil || out.GetRetryAfterMs() == 0 || wait > stuckWaitMax {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return out, nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// pullOnce reads one page in one snapshot.
+func (e *Engine) pullOnce(ctx context.Context, p authn.Principal, req *salesappv1.PullRequest, fresh bool, cur Cursor, size int, device uint32) (*salesappv1.PullResponse, error) {
 	var out *salesappv1.PullResponse
 	err := e.snapshot(ctx, p.TenantID, func(q *deltadb.Queries) error {
 		snap, err := q.Snapshot(ctx, p.TenantID)
