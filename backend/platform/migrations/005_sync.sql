@@ -226,17 +226,19 @@ CREATE TRIGGER sync_events_upd AFTER UPDATE ON events
 CREATE FUNCTION sync_ingested(p_tenant uuid, p_events uuid[], p_customers uuid[]) RETURNS void
   LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM sync_touch(array_agg(c.owner_id), 'customer', array_agg(c.id), array_agg(c.tenant_id),
-                     array_agg(NULL::uuid), array_agg(false), array_agg(NULL::timestamptz))
-     FROM customers c
-    WHERE c.tenant_id = p_tenant AND c.id = ANY (p_customers) AND c.owner_id IS NOT NULL AND c.merged_into IS NULL
-   HAVING count(*) > 0;
-  PERFORM sync_touch(array_agg(c.owner_id), 'timeline', array_agg(e.id), array_agg(e.tenant_id),
-                     array_agg(e.customer_id), array_agg(false), array_agg(e.occurred_at + interval '90 days'))
-     FROM events e JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id
-    WHERE e.tenant_id = p_tenant AND e.id = ANY (p_events) AND e.kind <> 'dwell'
-      AND c.owner_id IS NOT NULL AND c.merged_into IS NULL
-   HAVING count(*) > 0;
+  -- One statement for both kinds; each key appears once (customers and events by their ids).
+  INSERT INTO sync_changes AS s (scope, kind, entity_id, tenant_id, parent_id, tombstone, expires_at)
+  SELECT c.owner_id, 'customer', c.id, c.tenant_id, NULL, false, NULL
+    FROM customers c
+   WHERE c.tenant_id = p_tenant AND c.id = ANY (p_customers) AND c.owner_id IS NOT NULL AND c.merged_into IS NULL
+  UNION ALL
+  SELECT c.owner_id, 'timeline', e.id, e.tenant_id, e.customer_id, false, e.occurred_at + interval '90 days'
+    FROM events e JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id
+   WHERE e.tenant_id = p_tenant AND e.id = ANY (p_events) AND e.kind <> 'dwell'
+     AND c.owner_id IS NOT NULL AND c.merged_into IS NULL
+  ON CONFLICT (scope, kind, entity_id) DO UPDATE
+    SET xid = pg_current_xact_id(), seq = nextval('sync_seq'), tenant_id = excluded.tenant_id,
+        parent_id = excluded.parent_id, tombstone = false, expires_at = excluded.expires_at, changed_at = now();
 END $$;
 
 CREATE FUNCTION sync_notes() RETURNS trigger LANGUAGE plpgsql AS $$
