@@ -74,8 +74,7 @@ type jobs struct {
 func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.Logger) (*jobs, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pushWorker{alerts: alert.NewService(db), sender: snd, db: db, log: log})
-	river.AddWorker(workers, &purgeAlertsWorker{db: db})
-	river.AddWorker(workers, &pruneSyncWorker{db: db})
+	river.AddWorker(workers, &housekeepingWorker{db: db})
 	river.AddWorker(workers, &deleteObjectsWorker{store: store})
 	j := &jobs{}
 	// The upload service needs the jobs to enqueue, and the thumbnail worker needs the service.
@@ -95,12 +94,8 @@ func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.L
 		// timeout of workers that set none), and never rescues a job before its own worker's timeout.
 		JobTimeout:           time.Minute,
 		RescueStuckJobsAfter: rescueStuckJobsAfter,
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-				func() (river.JobArgs, *river.InsertOpts) { return PurgeAlertsArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
-			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-				func() (river.JobArgs, *river.InsertOpts) { return PruneSyncArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
-		},
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return HousekeepingArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
@@ -109,39 +104,24 @@ func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.L
 	return j, nil
 }
 
-// PurgeAlertsArgs asks for alerts past their 7 days to be deleted (a periodic job).
-type PurgeAlertsArgs struct{}
+// HousekeepingArgs asks for what ages out to go (a periodic job): alerts past their 7 days, expired
+// sync rows (timeline entries past 90 days, alerts past 7), sync tombstones older than 30 days, and
+// mutation outcomes older than 30 days. Both functions run as the owner, across tenants, and can do
+// nothing else.
+type HousekeepingArgs struct{}
 
 // Kind implements river.JobArgs.
-func (PurgeAlertsArgs) Kind() string { return "purge_alerts" }
+func (HousekeepingArgs) Kind() string { return "housekeeping" }
 
-type purgeAlertsWorker struct {
-	river.WorkerDefaults[PurgeAlertsArgs]
+type housekeepingWorker struct {
+	river.WorkerDefaults[HousekeepingArgs]
 	db *platform.DB
 }
 
-// Work deletes old alerts; a stream that loses entries this way keeps its numbering (apps that were away
-// longer than that are told to reset).
-func (w *purgeAlertsWorker) Work(ctx context.Context, _ *river.Job[PurgeAlertsArgs]) error {
-	_, err := w.db.Pool.Exec(ctx, "SELECT purge_old_alerts()")
-	return err
-}
-
-// PruneSyncArgs asks for expired sync rows and month-old tombstones to be dropped (a periodic job).
-type PruneSyncArgs struct{}
-
-// Kind implements river.JobArgs.
-func (PruneSyncArgs) Kind() string { return "prune_sync" }
-
-type pruneSyncWorker struct {
-	river.WorkerDefaults[PruneSyncArgs]
-	db *platform.DB
-}
-
-// Work prunes the change index; cursors older than the newest pruned tombstone are reset on their next
-// pull (they might have missed it).
-func (w *pruneSyncWorker) Work(ctx context.Context, _ *river.Job[PruneSyncArgs]) error {
-	_, err := w.db.Pool.Exec(ctx, "SELECT sync_prune()")
+// Work deletes what aged out. An alert stream that loses entries keeps its numbering (apps away longer
+// are told to reset); a sync cursor older than the newest pruned tombstone is reset on its next pull.
+func (w *housekeepingWorker) Work(ctx context.Context, _ *river.Job[HousekeepingArgs]) error {
+	_, err := w.db.Pool.Exec(ctx, "SELECT purge_old_alerts(), sync_prune()")
 	return err
 }
 

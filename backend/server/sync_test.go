@@ -293,6 +293,11 @@ func TestPushAppliesEachMutationOnce(t *testing.T) {
 	require.Equal(t, "add_note.note_id", bad.Results[0].Field)
 	require.Equal(t, salesappv1.MutationResult_OUTCOME_APPLIED, bad.Results[1].Outcome, "the device is not stuck behind it")
 	require.EqualValues(t, 7, bad.LastMutationId)
+	// A mutation of a kind this server does not know (an app newer than the server) is rejected on its own.
+	unknown, err := d.push(d.mutation(&salesappv1.Mutation{}))
+	require.NoError(t, err)
+	require.Equal(t, salesappv1.MutationResult_OUTCOME_REJECTED, unknown.Results[0].Outcome)
+	require.Contains(t, unknown.Results[0].Message, "does not apply mutations of this kind")
 	_, err = d.push(&salesappv1.Mutation{Id: 9, Op: setRemark(cid, "a").Op}, &salesappv1.Mutation{Id: 11, Op: setRemark(cid, "b").Op})
 	requireCode(t, err, connect.CodeInvalidArgument, "mutations[1].id")
 

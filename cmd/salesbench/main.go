@@ -221,6 +221,7 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 		return nil, err
 	}
 	b := &bench{opts: opts, env: env, ownerURL: ownerURL, token: si.adminToken, salesToken: si.salesToken, shareToken: si.shareToken,
+		sync:     syncPerson{id: si.syncID, token: si.syncToken},
 		tenantID: si.tenantID, salesID: si.salesID, logDir: logDir}
 	if b.seed, err = seed(ctx, ownerURL, si); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
@@ -257,9 +258,13 @@ func (b *bench) analyze(ctx context.Context) error {
 type signedIn struct {
 	tenantID, salesID                  uuid.UUID
 	adminToken, salesToken, shareToken string
+	// syncID and syncToken: the sync scenarios' salesperson (their data is seeded by the first of them).
+	syncID    uuid.UUID
+	syncToken string
 }
 
-// signIn creates the benchmark tenant, its admin and a salesperson, and signs both in. It reads the same
+// signIn creates the benchmark tenant, its admin and two salespeople (one for the sync scenarios), and
+// signs them in. It reads the same
 // configuration salesd is given (getenv), so the tokens are ones salesd accepts.
 func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (signedIn, error) {
 	var si signedIn
@@ -288,8 +293,9 @@ func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (s
 		return si, err
 	}
 	si.tenantID = t.ID
-	for _, role := range []authn.Role{authn.RoleAdmin, authn.RoleSales} {
-		e, err := srv.Tenant.Bootstrap().CreateEmployee(ctx, t.ID, tenant.NewEmployee{Name: "Bench " + string(role), Role: role})
+	for i, role := range []authn.Role{authn.RoleAdmin, authn.RoleSales, authn.RoleSales} {
+		name := []string{"Bench admin", "Bench sales", "Bench sync"}[i]
+		e, err := srv.Tenant.Bootstrap().CreateEmployee(ctx, t.ID, tenant.NewEmployee{Name: name, Role: role})
 		if err != nil {
 			return si, err
 		}
@@ -299,6 +305,10 @@ func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (s
 		}
 		if role == authn.RoleAdmin {
 			si.adminToken = pair.AccessToken
+			continue
+		}
+		if i == 2 {
+			si.syncID, si.syncToken = e.ID, pair.AccessToken
 			continue
 		}
 		si.salesID, si.salesToken = e.ID, pair.AccessToken

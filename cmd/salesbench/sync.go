@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,10 +17,6 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
-	"github.com/salesapp/scrm/backend/platform"
-	"github.com/salesapp/scrm/backend/platform/authn"
-	"github.com/salesapp/scrm/backend/server"
-	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/sync/replica"
 )
 
@@ -44,33 +39,10 @@ type syncPerson struct {
 }
 
 func (b *bench) syncSeed(ctx context.Context) (syncPerson, error) {
-	if b.sync.id != uuid.Nil {
+	if len(b.sync.customers) > 0 {
 		return b.sync, nil
 	}
-	var sp syncPerson
-	cfg, err := platform.LoadConfig(func(k string) string { return b.env[k] })
-	if err != nil {
-		return sp, err
-	}
-	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 2)
-	if err != nil {
-		return sp, err
-	}
-	defer db.Close()
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db, nil)
-	if err != nil {
-		return sp, err
-	}
-	e, err := srv.Tenant.Bootstrap().CreateEmployee(ctx, b.tenantID, tenant.NewEmployee{Name: "Bench sync", Role: authn.RoleSales})
-	if err != nil {
-		return sp, err
-	}
-	pair, err := srv.Auth.IssueSession(ctx, b.tenantID, e.ID, "salesbench-sync")
-	if err != nil {
-		return sp, err
-	}
-	sp.id, sp.token = e.ID, pair.AccessToken
-
+	sp := b.sync
 	pool, err := pgxpool.New(ctx, b.ownerURL)
 	if err != nil {
 		return sp, err

@@ -346,7 +346,7 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, p authn.Principal, m *sal
 	// own, so the device's later mutations still go through.
 	fn, ok := e.appliers[opOf(m)]
 	if !ok {
-		res.Outcome, res.Code, res.Message = salesappv1.MutationResult_OUTCOME_REJECTED, connect.CodeInvalidArgument.String(), "unknown mutation"
+		res.Outcome, res.Code, res.Message = salesappv1.MutationResult_OUTCOME_REJECTED, connect.CodeInvalidArgument.String(), "this server does not apply mutations of this kind (an app newer than the server?): it will never be applied"
 		return res, nil
 	}
 	var verr *protovalidate.ValidationError
