@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,148 +12,80 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/batch"
 	"github.com/salesapp/scrm/backend/tracking/trackingdb"
 	"github.com/salesapp/scrm/push/alert"
 )
 
 // committer is the group commit: requests queue up, and each of a few workers takes whatever is waiting
-// (up to max events) into one transaction, then answers every request in it once it has committed.
+// (up to max events, lingering a moment for more: a transaction costs the database about as much for a
+// few events as for a few hundred, and single-event beacons arrive one by one) into one transaction, then
+// answers every request in it once it has committed.
 type committer struct {
-	db     *platform.DB
-	log    *slog.Logger
-	jobs   alert.Jobs
-	wake   func([]alert.Key)
-	max    int
-	linger time.Duration
-	in     chan *request
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	db    *platform.DB
+	log   *slog.Logger
+	jobs  alert.Jobs
+	wake  func([]alert.Key)
+	batch *batch.Batcher[[]resolved, Result]
 }
 
-type request struct {
-	ctx    context.Context
-	events []resolved
-	done   chan outcome
-}
-
-type outcome struct {
-	res Result
-	err error
-}
+// request is one ingest call's events in a batch.
+type request = batch.Call[[]resolved, Result]
 
 func newCommitter(db *platform.DB, log *slog.Logger, max, workers int, linger time.Duration) *committer {
-	c := &committer{db: db, log: log, max: max, linger: linger, in: make(chan *request, 4096), stop: make(chan struct{})}
-	for range workers {
-		c.wg.Go(c.work)
-	}
+	c := &committer{db: db, log: log}
+	c.batch = batch.New(batch.Options[[]resolved]{Workers: workers, Max: max, Linger: linger,
+		Weight: func(events []resolved) int { return len(events) }}, c.commitAll)
 	return c
 }
 
-func (c *committer) close() {
-	close(c.stop)
-	c.wg.Wait()
-}
-
-var errClosed = errors.New("tracking: shutting down")
+// close stops the committers after the requests in hand are committed.
+func (c *committer) close() { c.batch.Close() }
 
 // submit queues a request and waits for its commit. If ctx ends first the events may still be stored; the
 // page resends, and the event ids make that harmless.
 func (c *committer) submit(ctx context.Context, events []resolved) (Result, error) {
-	r := &request{ctx: ctx, events: events, done: make(chan outcome, 1)}
-	select {
-	case c.in <- r:
-	case <-c.stop:
-		return Result{}, errClosed
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
+	res, err := c.batch.Do(ctx, events)
+	if errors.Is(err, batch.ErrClosed) {
+		err = errClosed
 	}
-	select {
-	case o := <-r.done:
-		return o.res, o.err
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
-	}
+	return res, err
 }
 
-func (c *committer) work() {
-	for {
-		var first *request
-		select {
-		case first = <-c.in:
-		case <-c.stop:
-			// Answer what is still queued before leaving, so no caller waits forever.
-			for {
-				select {
-				case r := <-c.in:
-					c.commitAll([]*request{r})
-				default:
-					return
-				}
-			}
-		}
-		batch, n := []*request{first}, len(first.events)
-		// Linger a moment for more: a transaction costs the database about as much for a few events as for
-		// a few hundred, and single-event beacons arrive one by one.
-		linger := time.NewTimer(c.linger)
-	fill:
-		for n < c.max {
-			select {
-			case r := <-c.in:
-				batch = append(batch, r)
-				n += len(r.events)
-			case <-linger.C:
-				break fill
-			}
-		}
-		linger.Stop()
-		c.commitAll(batch)
-	}
-}
+var errClosed = errors.New("tracking: shutting down")
 
-// commitAll commits a batch and answers its requests. Requests whose callers have gone are dropped first
-// (the page resends them). A batch refused for its data is split, each request tried alone, so one
-// request's bad data cannot fail the others; any other failure (a timeout, a lost connection) fails the
-// batch as it is: retrying request by request would only keep the worker busy while the database is down.
-func (c *committer) commitAll(batch []*request) {
-	live := batch[:0]
-	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.done <- outcome{err: err}
-			continue
-		}
-		live = append(live, r)
-	}
-	batch = live
-	if len(batch) == 0 {
-		return
-	}
-	results, err := c.commitWithRetry(batch)
+// commitAll commits a batch and answers its requests. A batch refused for its data is split, each
+// request tried alone, so one request's bad data cannot fail the others; any other failure (a timeout, a
+// lost connection) fails the batch as it is: retrying request by request would only keep the worker busy
+// while the database is down.
+func (c *committer) commitAll(reqs []*request) {
+	results, err := c.commitWithRetry(reqs)
 	var pgErr *pgconn.PgError
-	if err != nil && len(batch) > 1 && errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")) {
-		for _, r := range batch {
+	if err != nil && len(reqs) > 1 && errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")) {
+		for _, r := range reqs {
 			c.commitAll([]*request{r})
 		}
 		return
 	}
-	for i, r := range batch {
+	for i, r := range reqs {
 		if err != nil {
-			c.log.Error("tracking commit failed", "events", len(r.events), "error", err)
-			r.done <- outcome{err: err}
+			c.log.Error("tracking commit failed", "events", len(r.In), "error", err)
+			r.Answer(Result{}, err)
 			continue
 		}
-		r.done <- outcome{res: results[i]}
+		r.Answer(results[i], nil)
 	}
 }
 
 // commitWithRetry retries deadlocks and serialization failures, which concurrent batches touching the
 // same customers can meet, with a short backoff.
-func (c *committer) commitWithRetry(batch []*request) ([]Result, error) {
+func (c *committer) commitWithRetry(reqs []*request) ([]Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var err error
 	for attempt := range 4 {
 		var results []Result
-		results, err = c.commit(ctx, batch)
+		results, err = c.commit(ctx, reqs)
 		var pgErr *pgconn.PgError
 		if err == nil || !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
 			return results, err
@@ -165,15 +96,15 @@ func (c *committer) commitWithRetry(batch []*request) ([]Result, error) {
 }
 
 // commit stores a batch in one transaction, tenant by tenant.
-func (c *committer) commit(ctx context.Context, batch []*request) ([]Result, error) {
-	results := make([]Result, len(batch))
+func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, error) {
+	results := make([]Result, len(reqs))
 	var woken []alert.Key
 	// Group by tenant, remembering which request each event came from.
 	type ref struct{ req, idx int }
 	byTenant := map[uuid.UUID][]ref{}
 	var order []uuid.UUID
-	for ri, r := range batch {
-		for ei, e := range r.events {
+	for ri, r := range reqs {
+		for ei, e := range r.In {
 			t := e.share.TenantID
 			if _, ok := byTenant[t]; !ok {
 				order = append(order, t)
@@ -186,7 +117,7 @@ func (c *committer) commit(ctx context.Context, batch []*request) ([]Result, err
 			refs := byTenant[tenantID]
 			events := make([]resolved, len(refs))
 			for i, rf := range refs {
-				events[i] = batch[rf.req].events[rf.idx]
+				events[i] = reqs[rf.req].In[rf.idx]
 			}
 			inserted, keys, err := c.storeTenant(ctx, tx, tenantID, events)
 			if err != nil {
