@@ -10,9 +10,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/batch"
 	"github.com/salesapp/scrm/backend/upload"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/push/alert"
@@ -69,14 +71,16 @@ const pushQueue = "push"
 type jobs struct {
 	client  *river.Client[pgx.Tx]
 	uploads *upload.Service
+	push    *pushWorker
 }
 
 func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.Logger) (*jobs, error) {
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &pushWorker{alerts: alert.NewService(db), sender: snd, db: db, log: log})
+	push := &pushWorker{alerts: alert.NewService(db), sender: snd, db: db, log: log}
+	river.AddWorker(workers, push)
 	river.AddWorker(workers, &housekeepingWorker{db: db})
 	river.AddWorker(workers, &deleteObjectsWorker{store: store})
-	j := &jobs{}
+	j := &jobs{push: push}
 	// The upload service needs the jobs to enqueue, and the thumbnail worker needs the service.
 	j.uploads = upload.NewService(db, store, j)
 	river.AddWorker(workers, &makeThumbnailWorker{uploads: j.uploads})
@@ -102,6 +106,23 @@ func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.L
 	}
 	j.client = client
 	return j, nil
+}
+
+// start starts the workers: the push worker's shared reads and completions first.
+func (j *jobs) start(ctx context.Context) error {
+	j.push.pusher = alert.NewPusher(j.push.alerts)
+	j.push.completions = newCompleter(j.push.db)
+	return j.client.Start(ctx)
+}
+
+// stop stops the workers, waiting for running jobs until ctx ends, then the push worker's batches.
+func (j *jobs) stop(ctx context.Context) error {
+	err := j.client.Stop(ctx)
+	if j.push.pusher != nil {
+		j.push.pusher.Close()
+		j.push.completions.close()
+	}
+	return err
 }
 
 // HousekeepingArgs asks for what ages out to go (a periodic job): alerts past their 7 days, expired
@@ -142,6 +163,9 @@ type pushWorker struct {
 	sender sender.Sender
 	db     *platform.DB
 	log    *slog.Logger
+	// pusher and completions batch the pushes' database work; set when the workers start.
+	pusher      *alert.Pusher
+	completions *completer
 }
 
 // rescueStuckJobsAfter is how long after a node dies its running jobs are run again by another.
@@ -151,21 +175,22 @@ const rescueStuckJobsAfter = time.Minute
 // when given); permanent ones are not; a dead token disables the device.
 //
 // What a device gets, when nodes die: every alert is pushed at least once (a job running on a killed node
-// is run again by another after rescueStuckJobsAfter), and twice only if the node dies in the instant
+// is run again by another after rescueStuckJobsAfter), and twice only if the node dies in the moment
 // between the provider's 200 and the commit that completes the job. That is why a sent push completes its
-// job at once, in a transaction of its own, rather than through River's batched completer, which finishes
-// jobs tens of milliseconds later and would widen that window to every push of the last batch. A push is
-// an HTTP request to Apple or Google that no transaction of ours can include, so the window cannot be
-// closed, only kept to one round trip; a second copy carries the same collapse id (the alert id), so the
-// phone replaces the first notification with it instead of showing two. A job whose try timed out on the
+// job before the worker returns, in the next of the completer's commits (one round trip after the push
+// or at most a commit later), rather than through River's own batched completer, which finishes jobs
+// tens of milliseconds later and would widen that moment to every push of its last batch. A push is an
+// HTTP request to Apple or Google that no transaction of ours can include, so the moment cannot be
+// closed, only kept short; a second copy carries the same collapse id (the alert id), so the phone
+// replaces the first notification with it instead of showing two. A job whose try timed out on the
 // network may also have been delivered; its retry is collapsed the same way.
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushAlertArgs]) error {
 	a := job.Args
-	outcome, err := w.alerts.Deliver(ctx, w.sender, alert.Key{TenantID: a.TenantID, EmployeeID: a.EmployeeID}, a.DeviceID, a.Seq)
+	outcome, err := w.pusher.Deliver(ctx, w.sender, alert.Key{TenantID: a.TenantID, EmployeeID: a.EmployeeID}, a.DeviceID, a.Seq)
 	var retry *sender.RetryError
 	switch {
 	case err == nil && outcome == alert.Sent:
-		if err := w.complete(ctx, job); err != nil {
+		if err := w.completions.complete(ctx, job.ID); err != nil {
 			// Not returned: that would retry a push that went out. River's completer completes it soon.
 			w.log.WarnContext(ctx, "push sent but its job not completed at once", "job_id", job.ID, "error", err)
 		}
@@ -181,13 +206,55 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushAlertArgs]) er
 	}
 }
 
-// complete marks a sent push's job completed now. The commit need not wait for the disk: losing it to a
-// database crash costs one collapsed duplicate push, not data.
-func (w *pushWorker) complete(ctx context.Context, job *river.Job[PushAlertArgs]) error {
-	return pgx.BeginTxFunc(ctx, w.db.Pool, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL synchronous_commit = off"}, func(tx pgx.Tx) error {
-		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+// completer marks sent pushes' jobs completed, the jobs that finish at the same time in one statement
+// (River's JobCompleteTx, one job a transaction, cost three round trips a push). It goes through
+// River's driver, as JobCompleteTx does: a job River no longer deems running is left alone, and River's
+// own completion of the job after Work returns finds it completed and changes nothing.
+type completer struct {
+	db     *platform.DB
+	driver *riverpgxv5.Driver
+	b      *batch.Batcher[int64, struct{}]
+}
+
+func newCompleter(db *platform.DB) *completer {
+	c := &completer{db: db, driver: riverpgxv5.New(db.Pool)}
+	c.b = batch.New(batch.Options[int64]{Workers: 2, Max: 1000}, c.run)
+	return c
+}
+
+func (c *completer) close() { c.b.Close() }
+
+// complete returns once job id is completed.
+func (c *completer) complete(ctx context.Context, id int64) error {
+	_, err := c.b.Do(ctx, id)
+	return err
+}
+
+// run completes a batch of jobs. The commit need not wait for the disk: losing it to a database crash
+// costs collapsed duplicate pushes, not data.
+func (c *completer) run(calls []*batch.Call[int64, struct{}]) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now := time.Now()
+	p := &riverdriver.JobSetStateIfRunningManyParams{}
+	for _, call := range calls {
+		s := riverdriver.JobSetStateCompleted(call.In, now, nil)
+		p.ID = append(p.ID, s.ID)
+		p.Attempt = append(p.Attempt, s.Attempt)
+		p.ErrData = append(p.ErrData, s.ErrData)
+		p.FinalizedAt = append(p.FinalizedAt, s.FinalizedAt)
+		p.MetadataDoMerge = append(p.MetadataDoMerge, s.MetadataDoMerge)
+		p.MetadataUpdates = append(p.MetadataUpdates, s.MetadataUpdates)
+		p.ScheduledAt = append(p.ScheduledAt, s.ScheduledAt)
+		p.State = append(p.State, s.State)
+	}
+	err := pgx.BeginTxFunc(ctx, c.db.Pool, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL synchronous_commit = off"}, func(tx pgx.Tx) error {
+		_, err := c.driver.UnwrapExecutor(tx).JobSetStateIfRunningMany(ctx, p)
 		return err
 	})
+	for _, call := range calls {
+		call.Answer(struct{}{}, err)
+	}
 }
 
 // Timeout bounds one push: APNs and FCM answer in well under a second.

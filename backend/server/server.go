@@ -240,7 +240,7 @@ func (s *Server) StartWorkers(ctx context.Context) error {
 	s.stopWake = cancel
 	go s.publisher.Run(wctx)
 	go wake.Listen(wctx, s.databaseURL, s.log, func(k alert.Key) { s.Hub.Notify(hub.Key(k)) })
-	return s.jobs.client.Start(ctx)
+	return s.jobs.start(ctx)
 }
 
 // StopWorkers stops the job workers, waiting for running jobs until ctx ends, and the tracking committers
@@ -251,7 +251,7 @@ func (s *Server) StopWorkers(ctx context.Context) error {
 	if s.stopWake != nil {
 		s.stopWake()
 	}
-	return s.jobs.client.Stop(ctx)
+	return s.jobs.stop(ctx)
 }
 
 // readyz answers 200 when PostgreSQL answers and the schema is current, else 503 with the reason.

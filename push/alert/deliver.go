@@ -3,14 +3,14 @@ package alert
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/salesapp/scrm/backend/platform/batch"
 	"github.com/salesapp/scrm/push/alert/alertdb"
 	"github.com/salesapp/scrm/push/sender"
 )
@@ -28,29 +28,64 @@ const (
 	Dead
 )
 
+// Pusher delivers stream entries to devices, one call per push job. The reads of the jobs running at the
+// same time share one round trip: a push's database work is mostly that read, and a burst of alerts
+// runs hundreds of jobs at once.
+type Pusher struct {
+	s     *Service
+	reads *batch.Batcher[pushJob, pushTarget]
+}
+
+// pushJob names what one push job reads.
+type pushJob struct {
+	k        Key
+	deviceID uuid.UUID
+	seq      int64
+}
+
+// pushTarget is what it finds; found is false when the device or the entry is gone.
+type pushTarget struct {
+	row   alertdb.PushTargetsRow
+	found bool
+}
+
+// readBatchTimeout bounds one batch's read, whatever its callers' deadlines.
+const readBatchTimeout = 10 * time.Second
+
+// NewPusher starts the batched reads; Close stops them.
+func NewPusher(s *Service) *Pusher {
+	p := &Pusher{s: s}
+	// Two batches in flight: while one is read, the next fills. No linger: under load the jobs that
+	// arrive during a read make the next batch by themselves, and alone a push waits for nothing.
+	p.reads = batch.New(batch.Options[pushJob]{Workers: 2, Max: 500}, p.readTargets)
+	return p
+}
+
+// Close stops the reads after the ones handed in.
+func (p *Pusher) Close() { p.reads.Close() }
+
 // Deliver pushes one stream entry to one device, unless the app is open in the foreground. A dead token
 // disables the device at once, so it is never sent to again. Errors are the sender's: a *sender.RetryError
 // is worth retrying, anything else is not.
-func (s *Service) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID uuid.UUID, seq int64) (Outcome, error) {
-	// One round trip, not a tenant transaction's four: this read is most of a push's database work.
-	q := alertdb.New(scopedRead{pool: s.db.Pool, tenantID: k.TenantID})
-	p, err := q.PushTarget(ctx, alertdb.PushTargetParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, DeviceID: deviceID, Seq: seq})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Skipped, nil
-	}
+func (p *Pusher) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID uuid.UUID, seq int64) (Outcome, error) {
+	t, err := p.reads.Do(ctx, pushJob{k: k, deviceID: deviceID, seq: seq})
 	if err != nil {
 		return Skipped, err
 	}
-	if p.DisabledAt != nil || (p.ForegroundUntil != nil && time.Now().Before(*p.ForegroundUntil)) {
+	if !t.found {
 		return Skipped, nil
 	}
-	err = snd.Send(ctx, sender.Device{Token: p.PushToken, Platform: sender.Platform(p.Platform), BundleID: p.BundleID,
-		Sandbox: p.Sandbox, Locale: p.Locale}, sender.Alert{
-		ID: p.AlertID.String(), Title: title(p.Kind), Body: p.Body,
-		Data: map[string]string{"seq": strconv.FormatInt(seq, 10), "customer_id": p.CustomerID.String(), "alert_id": p.AlertID.String()},
+	r := t.row
+	if r.DisabledAt != nil || (r.ForegroundUntil != nil && time.Now().Before(*r.ForegroundUntil)) {
+		return Skipped, nil
+	}
+	err = snd.Send(ctx, sender.Device{Token: r.PushToken, Platform: sender.Platform(r.Platform), BundleID: r.BundleID,
+		Sandbox: r.Sandbox, Locale: r.Locale}, sender.Alert{
+		ID: r.AlertID.String(), Title: title(r.Kind), Body: r.Body,
+		Data: map[string]string{"seq": strconv.FormatInt(seq, 10), "customer_id": r.CustomerID.String(), "alert_id": r.AlertID.String()},
 	})
 	if errors.Is(err, sender.ErrDeadToken) {
-		derr := s.tx(ctx, k, func(q *alertdb.Queries) error {
+		derr := p.s.tx(ctx, k, func(q *alertdb.Queries) error {
 			return q.DisableDevice(ctx, alertdb.DisableDeviceParams{TenantID: k.TenantID, ID: deviceID, Reason: "push provider: token is dead"})
 		})
 		return Dead, derr
@@ -61,6 +96,64 @@ func (s *Service) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceI
 	return Sent, nil
 }
 
+// readTargets reads a batch's devices and entries in one round trip: per tenant, the tenant's setting
+// and its query, all sent as one pipeline. A pipeline runs as one implicit transaction and each setting
+// is local to it and lasts until the next, so every query runs scoped to its own tenant, as in a tenant
+// transaction, without the BEGIN and COMMIT.
+func (p *Pusher) readTargets(calls []*batch.Call[pushJob, pushTarget]) {
+	ctx, cancel := context.WithTimeout(context.Background(), readBatchTimeout)
+	defer cancel()
+	// Group by tenant, in order of first appearance; idx[t][i] is the call behind the i-th job of t.
+	var tenants []uuid.UUID
+	idx := map[uuid.UUID][]int{}
+	for i, c := range calls {
+		t := c.In.k.TenantID
+		if _, ok := idx[t]; !ok {
+			tenants = append(tenants, t)
+		}
+		idx[t] = append(idx[t], i)
+	}
+	b := &pgx.Batch{}
+	for _, t := range tenants {
+		params := alertdb.PushTargetsParams{TenantID: t}
+		for _, i := range idx[t] {
+			j := calls[i].In
+			params.EmployeeIds = append(params.EmployeeIds, j.k.EmployeeID)
+			params.DeviceIds = append(params.DeviceIds, j.deviceID)
+			params.Seqs = append(params.Seqs, j.seq)
+		}
+		b.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
+		b.Queue(alertdb.PushTargets, params.TenantID, params.EmployeeIds, params.DeviceIds, params.Seqs)
+	}
+	err := func() error {
+		res := p.s.db.Pool.SendBatch(ctx, b)
+		defer res.Close()
+		for _, t := range tenants {
+			if _, err := res.Exec(); err != nil {
+				return err
+			}
+			rows, err := res.Query()
+			if err != nil {
+				return err
+			}
+			found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[alertdb.PushTargetsRow])
+			if err != nil {
+				return err
+			}
+			for _, r := range found {
+				if r.Ord < 1 || int(r.Ord) > len(idx[t]) {
+					return fmt.Errorf("alert: push target %d of %d", r.Ord, len(idx[t]))
+				}
+				calls[idx[t][r.Ord-1]].Answer(pushTarget{row: r, found: true}, nil)
+			}
+		}
+		return res.Close()
+	}()
+	for _, c := range calls {
+		c.Answer(pushTarget{}, err) // the found ones are answered already
+	}
+}
+
 func title(kind string) string {
 	switch kind {
 	case KindCallClick, KindWeChatClick, KindPhoneLeft:
@@ -69,39 +162,4 @@ func title(kind string) string {
 		return "New customer"
 	}
 	return "A customer is reading"
-}
-
-// scopedRead runs one read of the tenant's rows in a single round trip: the tenant's setting and the
-// query go to PostgreSQL as one pipeline, which runs as one implicit transaction, so the setting (local
-// to it) scopes the query as a tenant transaction would, without its BEGIN and COMMIT. Only QueryRow is
-// supported: it is for one-row reads on the push path.
-type scopedRead struct {
-	pool     *pgxpool.Pool
-	tenantID uuid.UUID
-}
-
-func (r scopedRead) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
-	return pgconn.CommandTag{}, errors.New("alert: scopedRead only reads")
-}
-
-func (r scopedRead) Query(context.Context, string, ...any) (pgx.Rows, error) {
-	return nil, errors.New("alert: scopedRead reads one row")
-}
-
-func (r scopedRead) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	b := &pgx.Batch{}
-	b.Queue("SELECT set_config('app.tenant_id', $1, true)", r.tenantID.String())
-	b.Queue(sql, args...)
-	return &batchRow{results: r.pool.SendBatch(ctx, b)}
-}
-
-// batchRow scans the batch's second result and closes the batch.
-type batchRow struct{ results pgx.BatchResults }
-
-func (b *batchRow) Scan(dest ...any) error {
-	defer b.results.Close()
-	if _, err := b.results.Exec(); err != nil {
-		return err
-	}
-	return b.results.QueryRow().Scan(dest...)
 }

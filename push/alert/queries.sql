@@ -85,13 +85,19 @@ RETURNING id;
 UPDATE devices SET foreground_until = sqlc.narg(until), updated_at = now()
 WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND device_id = @device_id;
 
--- name: PushTarget :one
--- The device and the stream entry a push job names, in one round trip.
-SELECT d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at, d.foreground_until,
-       a.alert_id, a.body, a.kind, a.customer_id
-FROM devices d
-JOIN alerts a ON a.tenant_id = d.tenant_id AND a.employee_id = @employee_id AND a.seq = @seq
-WHERE d.tenant_id = @tenant_id AND d.id = @device_id;
+-- name: PushTargets :many
+-- The devices and stream entries named by a batch of push jobs of one tenant: row ord answers the
+-- ord-th job (from 1). A job whose device or entry is gone (or whose device is not the entry's
+-- salesperson's) has no row.
+WITH j AS (
+  SELECT unnest(@employee_ids::uuid[]) AS employee_id, unnest(@device_ids::uuid[]) AS device_id,
+         unnest(@seqs::bigint[]) AS seq, generate_subscripts(@seqs::bigint[], 1) AS ord
+)
+SELECT j.ord::int AS ord, d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at,
+       d.foreground_until, a.alert_id, a.body, a.kind, a.customer_id
+FROM j
+JOIN devices d ON d.tenant_id = @tenant_id AND d.id = j.device_id AND d.employee_id = j.employee_id
+JOIN alerts a ON a.tenant_id = @tenant_id AND a.employee_id = j.employee_id AND a.seq = j.seq;
 
 -- name: DisableDevice :exec
 UPDATE devices SET disabled_at = now(), disabled_reason = @reason, updated_at = now()

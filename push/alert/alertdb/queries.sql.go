@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const advance = `-- name: Advance :one
+const Advance = `-- name: Advance :one
 
 INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES ($1, $2, $3, $4::bigint)
 ON CONFLICT (tenant_id, employee_id) DO UPDATE SET head = alert_streams.head + $4::bigint
@@ -35,7 +35,7 @@ type AdvanceRow struct {
 // Alert streams. Run inside tenant transactions.
 // Reserves n sequence numbers of a salesperson's stream (making the stream on first use).
 func (q *Queries) Advance(ctx context.Context, arg AdvanceParams) (AdvanceRow, error) {
-	row := q.db.QueryRow(ctx, advance,
+	row := q.db.QueryRow(ctx, Advance,
 		arg.TenantID,
 		arg.EmployeeID,
 		arg.NewEpoch,
@@ -46,7 +46,7 @@ func (q *Queries) Advance(ctx context.Context, arg AdvanceParams) (AdvanceRow, e
 	return i, err
 }
 
-const disableDevice = `-- name: DisableDevice :exec
+const DisableDevice = `-- name: DisableDevice :exec
 UPDATE devices SET disabled_at = now(), disabled_reason = $1, updated_at = now()
 WHERE tenant_id = $2 AND id = $3 AND disabled_at IS NULL
 `
@@ -58,11 +58,11 @@ type DisableDeviceParams struct {
 }
 
 func (q *Queries) DisableDevice(ctx context.Context, arg DisableDeviceParams) error {
-	_, err := q.db.Exec(ctx, disableDevice, arg.Reason, arg.TenantID, arg.ID)
+	_, err := q.db.Exec(ctx, DisableDevice, arg.Reason, arg.TenantID, arg.ID)
 	return err
 }
 
-const ensureStream = `-- name: EnsureStream :exec
+const EnsureStream = `-- name: EnsureStream :exec
 INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES ($1, $2, $3, 0)
 ON CONFLICT (tenant_id, employee_id) DO NOTHING
 `
@@ -75,11 +75,11 @@ type EnsureStreamParams struct {
 
 // A stream exists from its first reader on, so that its epoch never changes under a connected app.
 func (q *Queries) EnsureStream(ctx context.Context, arg EnsureStreamParams) error {
-	_, err := q.db.Exec(ctx, ensureStream, arg.TenantID, arg.EmployeeID, arg.Epoch)
+	_, err := q.db.Exec(ctx, EnsureStream, arg.TenantID, arg.EmployeeID, arg.Epoch)
 	return err
 }
 
-const head = `-- name: Head :one
+const Head = `-- name: Head :one
 SELECT epoch, head FROM alert_streams WHERE tenant_id = $1 AND employee_id = $2
 `
 
@@ -94,13 +94,13 @@ type HeadRow struct {
 }
 
 func (q *Queries) Head(ctx context.Context, arg HeadParams) (HeadRow, error) {
-	row := q.db.QueryRow(ctx, head, arg.TenantID, arg.EmployeeID)
+	row := q.db.QueryRow(ctx, Head, arg.TenantID, arg.EmployeeID)
 	var i HeadRow
 	err := row.Scan(&i.Epoch, &i.Head)
 	return i, err
 }
 
-const insertAlerts = `-- name: InsertAlerts :exec
+const InsertAlerts = `-- name: InsertAlerts :exec
 WITH ins AS (
   INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
   SELECT $1, $2, x.seq, x.alert_id, x.kind, x.customer_id,
@@ -133,7 +133,7 @@ type InsertAlertsParams struct {
 // Appends entries to a stream and records the alerts for the apps' offline copies (sync_changes) in the
 // same statement: the ingest's hot path, so no trigger does it (updates, marking read, go through one).
 func (q *Queries) InsertAlerts(ctx context.Context, arg InsertAlertsParams) error {
-	_, err := q.db.Exec(ctx, insertAlerts,
+	_, err := q.db.Exec(ctx, InsertAlerts,
 		arg.TenantID,
 		arg.EmployeeID,
 		arg.Seqs,
@@ -148,7 +148,7 @@ func (q *Queries) InsertAlerts(ctx context.Context, arg InsertAlertsParams) erro
 	return err
 }
 
-const latest = `-- name: Latest :many
+const Latest = `-- name: Latest :many
 SELECT DISTINCT ON (a.alert_id) a.seq, a.alert_id, a.kind, a.customer_id, a.material_id, a.body, a.created_at, a.read_at
 FROM alerts a
 WHERE a.tenant_id = $1 AND a.employee_id = $2 AND (NOT $3::bool OR a.seq < $4::bigint)
@@ -175,7 +175,7 @@ type LatestRow struct {
 
 // Each alert once, at its latest entry, newest first.
 func (q *Queries) Latest(ctx context.Context, arg LatestParams) ([]LatestRow, error) {
-	rows, err := q.db.Query(ctx, latest,
+	rows, err := q.db.Query(ctx, Latest,
 		arg.TenantID,
 		arg.EmployeeID,
 		arg.HasCursor,
@@ -208,7 +208,7 @@ func (q *Queries) Latest(ctx context.Context, arg LatestParams) ([]LatestRow, er
 	return items, nil
 }
 
-const liveDevices = `-- name: LiveDevices :many
+const LiveDevices = `-- name: LiveDevices :many
 SELECT id FROM devices WHERE tenant_id = $1 AND employee_id = $2 AND disabled_at IS NULL
 `
 
@@ -218,7 +218,7 @@ type LiveDevicesParams struct {
 }
 
 func (q *Queries) LiveDevices(ctx context.Context, arg LiveDevicesParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, liveDevices, arg.TenantID, arg.EmployeeID)
+	rows, err := q.db.Query(ctx, LiveDevices, arg.TenantID, arg.EmployeeID)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (q *Queries) LiveDevices(ctx context.Context, arg LiveDevicesParams) ([]uui
 	return items, nil
 }
 
-const markRead = `-- name: MarkRead :execrows
+const MarkRead = `-- name: MarkRead :execrows
 UPDATE alerts SET read_at = now()
 WHERE tenant_id = $1 AND employee_id = $2 AND seq <= $3 AND read_at IS NULL
 `
@@ -249,14 +249,14 @@ type MarkReadParams struct {
 }
 
 func (q *Queries) MarkRead(ctx context.Context, arg MarkReadParams) (int64, error) {
-	result, err := q.db.Exec(ctx, markRead, arg.TenantID, arg.EmployeeID, arg.ThroughSeq)
+	result, err := q.db.Exec(ctx, MarkRead, arg.TenantID, arg.EmployeeID, arg.ThroughSeq)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const prefs = `-- name: Prefs :one
+const Prefs = `-- name: Prefs :one
 SELECT muted_kinds, quiet_start_min, quiet_end_min FROM alert_prefs WHERE tenant_id = $1 AND employee_id = $2
 `
 
@@ -272,28 +272,33 @@ type PrefsRow struct {
 }
 
 func (q *Queries) Prefs(ctx context.Context, arg PrefsParams) (PrefsRow, error) {
-	row := q.db.QueryRow(ctx, prefs, arg.TenantID, arg.EmployeeID)
+	row := q.db.QueryRow(ctx, Prefs, arg.TenantID, arg.EmployeeID)
 	var i PrefsRow
 	err := row.Scan(&i.MutedKinds, &i.QuietStartMin, &i.QuietEndMin)
 	return i, err
 }
 
-const pushTarget = `-- name: PushTarget :one
-SELECT d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at, d.foreground_until,
-       a.alert_id, a.body, a.kind, a.customer_id
-FROM devices d
-JOIN alerts a ON a.tenant_id = d.tenant_id AND a.employee_id = $1 AND a.seq = $2
-WHERE d.tenant_id = $3 AND d.id = $4
+const PushTargets = `-- name: PushTargets :many
+WITH j AS (
+  SELECT unnest($2::uuid[]) AS employee_id, unnest($3::uuid[]) AS device_id,
+         unnest($4::bigint[]) AS seq, generate_subscripts($4::bigint[], 1) AS ord
+)
+SELECT j.ord::int AS ord, d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at,
+       d.foreground_until, a.alert_id, a.body, a.kind, a.customer_id
+FROM j
+JOIN devices d ON d.tenant_id = $1 AND d.id = j.device_id AND d.employee_id = j.employee_id
+JOIN alerts a ON a.tenant_id = $1 AND a.employee_id = j.employee_id AND a.seq = j.seq
 `
 
-type PushTargetParams struct {
-	EmployeeID uuid.UUID
-	Seq        int64
-	TenantID   uuid.UUID
-	DeviceID   uuid.UUID
+type PushTargetsParams struct {
+	TenantID    uuid.UUID
+	EmployeeIds []uuid.UUID
+	DeviceIds   []uuid.UUID
+	Seqs        []int64
 }
 
-type PushTargetRow struct {
+type PushTargetsRow struct {
+	Ord             int32
 	Platform        string
 	PushToken       string
 	BundleID        string
@@ -307,32 +312,48 @@ type PushTargetRow struct {
 	CustomerID      uuid.UUID
 }
 
-// The device and the stream entry a push job names, in one round trip.
-func (q *Queries) PushTarget(ctx context.Context, arg PushTargetParams) (PushTargetRow, error) {
-	row := q.db.QueryRow(ctx, pushTarget,
-		arg.EmployeeID,
-		arg.Seq,
+// The devices and stream entries named by a batch of push jobs of one tenant: row ord answers the
+// ord-th job (from 1). A job whose device or entry is gone (or whose device is not the entry's
+// salesperson's) has no row.
+func (q *Queries) PushTargets(ctx context.Context, arg PushTargetsParams) ([]PushTargetsRow, error) {
+	rows, err := q.db.Query(ctx, PushTargets,
 		arg.TenantID,
-		arg.DeviceID,
+		arg.EmployeeIds,
+		arg.DeviceIds,
+		arg.Seqs,
 	)
-	var i PushTargetRow
-	err := row.Scan(
-		&i.Platform,
-		&i.PushToken,
-		&i.BundleID,
-		&i.Sandbox,
-		&i.Locale,
-		&i.DisabledAt,
-		&i.ForegroundUntil,
-		&i.AlertID,
-		&i.Body,
-		&i.Kind,
-		&i.CustomerID,
-	)
-	return i, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PushTargetsRow
+	for rows.Next() {
+		var i PushTargetsRow
+		if err := rows.Scan(
+			&i.Ord,
+			&i.Platform,
+			&i.PushToken,
+			&i.BundleID,
+			&i.Sandbox,
+			&i.Locale,
+			&i.DisabledAt,
+			&i.ForegroundUntil,
+			&i.AlertID,
+			&i.Body,
+			&i.Kind,
+			&i.CustomerID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
-const recentAlerts = `-- name: RecentAlerts :many
+const RecentAlerts = `-- name: RecentAlerts :many
 SELECT DISTINCT ON (customer_id, material_id) customer_id,
        coalesce(material_id, '00000000-0000-0000-0000-000000000000'::uuid)::uuid AS material_id, alert_id
 FROM alerts
@@ -358,7 +379,7 @@ type RecentAlertsRow struct {
 // The latest view alert per (customer, material) in the last minutes: views within a few minutes update
 // one alert.
 func (q *Queries) RecentAlerts(ctx context.Context, arg RecentAlertsParams) ([]RecentAlertsRow, error) {
-	rows, err := q.db.Query(ctx, recentAlerts,
+	rows, err := q.db.Query(ctx, RecentAlerts,
 		arg.TenantID,
 		arg.EmployeeID,
 		arg.CustomerIds,
@@ -382,7 +403,7 @@ func (q *Queries) RecentAlerts(ctx context.Context, arg RecentAlertsParams) ([]R
 	return items, nil
 }
 
-const setForeground = `-- name: SetForeground :exec
+const SetForeground = `-- name: SetForeground :exec
 UPDATE devices SET foreground_until = $1, updated_at = now()
 WHERE tenant_id = $2 AND employee_id = $3 AND device_id = $4
 `
@@ -395,7 +416,7 @@ type SetForegroundParams struct {
 }
 
 func (q *Queries) SetForeground(ctx context.Context, arg SetForegroundParams) error {
-	_, err := q.db.Exec(ctx, setForeground,
+	_, err := q.db.Exec(ctx, SetForeground,
 		arg.Until,
 		arg.TenantID,
 		arg.EmployeeID,
@@ -404,7 +425,7 @@ func (q *Queries) SetForeground(ctx context.Context, arg SetForegroundParams) er
 	return err
 }
 
-const setPrefs = `-- name: SetPrefs :exec
+const SetPrefs = `-- name: SetPrefs :exec
 INSERT INTO alert_prefs (tenant_id, employee_id, muted_kinds, quiet_start_min, quiet_end_min)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (tenant_id, employee_id) DO UPDATE SET muted_kinds = excluded.muted_kinds,
@@ -420,7 +441,7 @@ type SetPrefsParams struct {
 }
 
 func (q *Queries) SetPrefs(ctx context.Context, arg SetPrefsParams) error {
-	_, err := q.db.Exec(ctx, setPrefs,
+	_, err := q.db.Exec(ctx, SetPrefs,
 		arg.TenantID,
 		arg.EmployeeID,
 		arg.MutedKinds,
@@ -430,7 +451,7 @@ func (q *Queries) SetPrefs(ctx context.Context, arg SetPrefsParams) error {
 	return err
 }
 
-const since = `-- name: Since :many
+const Since = `-- name: Since :many
 SELECT seq, alert_id, kind, customer_id, material_id, body, created_at, read_at FROM alerts
 WHERE tenant_id = $1 AND employee_id = $2 AND seq > $3
 ORDER BY seq LIMIT $4
@@ -455,7 +476,7 @@ type SinceRow struct {
 }
 
 func (q *Queries) Since(ctx context.Context, arg SinceParams) ([]SinceRow, error) {
-	rows, err := q.db.Query(ctx, since,
+	rows, err := q.db.Query(ctx, Since,
 		arg.TenantID,
 		arg.EmployeeID,
 		arg.AfterSeq,
@@ -488,18 +509,18 @@ func (q *Queries) Since(ctx context.Context, arg SinceParams) ([]SinceRow, error
 	return items, nil
 }
 
-const tenantZone = `-- name: TenantZone :one
+const TenantZone = `-- name: TenantZone :one
 SELECT time_zone FROM tenants WHERE id = $1
 `
 
 func (q *Queries) TenantZone(ctx context.Context, tenantID uuid.UUID) (string, error) {
-	row := q.db.QueryRow(ctx, tenantZone, tenantID)
+	row := q.db.QueryRow(ctx, TenantZone, tenantID)
 	var time_zone string
 	err := row.Scan(&time_zone)
 	return time_zone, err
 }
 
-const unread = `-- name: Unread :one
+const Unread = `-- name: Unread :one
 SELECT count(DISTINCT alert_id)::int FROM alerts
 WHERE tenant_id = $1 AND employee_id = $2 AND read_at IS NULL
 `
@@ -510,13 +531,13 @@ type UnreadParams struct {
 }
 
 func (q *Queries) Unread(ctx context.Context, arg UnreadParams) (int32, error) {
-	row := q.db.QueryRow(ctx, unread, arg.TenantID, arg.EmployeeID)
+	row := q.db.QueryRow(ctx, Unread, arg.TenantID, arg.EmployeeID)
 	var column_1 int32
 	err := row.Scan(&column_1)
 	return column_1, err
 }
 
-const upsertDevice = `-- name: UpsertDevice :one
+const UpsertDevice = `-- name: UpsertDevice :one
 INSERT INTO devices (id, tenant_id, employee_id, device_id, platform, push_token, bundle_id, sandbox, locale)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (tenant_id, employee_id, device_id) DO UPDATE SET platform = excluded.platform,
@@ -538,7 +559,7 @@ type UpsertDeviceParams struct {
 }
 
 func (q *Queries) UpsertDevice(ctx context.Context, arg UpsertDeviceParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, upsertDevice,
+	row := q.db.QueryRow(ctx, UpsertDevice,
 		arg.ID,
 		arg.TenantID,
 		arg.EmployeeID,

@@ -1,0 +1,150 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/batch"
+	"github.com/salesapp/scrm/backend/platform/pgtest"
+	"github.com/salesapp/scrm/backend/tenant"
+	"github.com/salesapp/scrm/push/sender"
+)
+
+// queued records the pushes Record enqueues.
+type queued struct{ pushes []Push }
+
+func (q *queued) Push(_ context.Context, _ pgx.Tx, p []Push) error {
+	q.pushes = append(q.pushes, p...)
+	return nil
+}
+
+// salesperson is one stream with one registered phone.
+type salesperson struct {
+	key   Key
+	token string
+	// pushes are the jobs its alerts made, in order.
+	pushes []Push
+}
+
+// pushFixture makes two tenants, with two salespeople and one, each with a phone and n alerts.
+func pushFixture(t *testing.T, n int) (*Service, []*salesperson) {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	s := NewService(db.App)
+	boot := tenant.NewService(db.App, nil).Bootstrap()
+	var people []*salesperson
+	for ti, staff := range []int{2, 1} {
+		tn, err := tenant.CreateTenant(ctx, db.Owner, tenant.NewTenant{Name: fmt.Sprint("T", ti), Plan: tenant.PlanTrial, SeatLimit: 5, ExpiresAt: time.Now().AddDate(0, 1, 0)})
+		require.NoError(t, err)
+		for e := range staff {
+			emp, err := boot.CreateEmployee(ctx, tn.ID, tenant.NewEmployee{Name: fmt.Sprint("S", e), Role: authn.RoleSales})
+			require.NoError(t, err)
+			p := &salesperson{key: Key{TenantID: tn.ID, EmployeeID: emp.ID}, token: fmt.Sprintf("token-%d-%d", ti, e)}
+			// The same device id for everyone: devices are told apart by salesperson, not by the app's id.
+			require.NoError(t, s.RegisterDevice(ctx, p.key, Device{DeviceID: "phone", Platform: "ios", PushToken: p.token}))
+			var alerts []Alert
+			for i := range n {
+				alerts = append(alerts, Alert{Kind: KindCallClick, EmployeeID: emp.ID, CustomerID: uuid.New(), Body: fmt.Sprintf("%s alert %d", p.token, i), At: time.Now()})
+			}
+			q := &queued{}
+			require.NoError(t, db.App.InTenantTx(ctx, tn.ID, func(tx pgx.Tx) error {
+				_, err := Record(ctx, tx, q, tn.ID, alerts, time.Now())
+				return err
+			}))
+			require.Len(t, q.pushes, n)
+			p.pushes = q.pushes
+			people = append(people, p)
+		}
+	}
+	return s, people
+}
+
+// One batch of reads spans tenants, interleaved: each job finds its own device and entry, scoped to its
+// own tenant, and a job naming another tenant's or another salesperson's device finds nothing.
+func TestABatchOfPushReadsIsScopedTenantByTenant(t *testing.T) {
+	t.Parallel()
+	s, people := pushFixture(t, 3)
+	a1, a2, b := people[0], people[1], people[2]
+	p := &Pusher{s: s}
+
+	var (
+		jobs            []pushJob
+		body, wantToken []string
+	)
+	for i := range 3 {
+		for _, sp := range []*salesperson{a1, b, a2} {
+			jobs = append(jobs, pushJob{k: sp.key, deviceID: sp.pushes[i].DeviceID, seq: sp.pushes[i].Seq})
+			body, wantToken = append(body, fmt.Sprintf("%s alert %d", sp.token, i)), append(wantToken, sp.token)
+		}
+	}
+	stray := []pushJob{
+		{k: b.key, deviceID: a1.pushes[0].DeviceID, seq: a1.pushes[0].Seq},                                         // another tenant's device and entry
+		{k: Key{TenantID: b.key.TenantID, EmployeeID: a1.key.EmployeeID}, deviceID: a1.pushes[0].DeviceID, seq: 1}, // claimed under the wrong tenant
+		{k: a2.key, deviceID: a1.pushes[0].DeviceID, seq: a2.pushes[0].Seq},                                        // a colleague's phone
+		{k: a1.key, deviceID: a1.pushes[0].DeviceID, seq: 99},                                                      // an entry that does not exist
+	}
+	outs, errs := batch.RunOnce(context.Background(), p.readTargets, append(jobs, stray...)...)
+	for i := range jobs {
+		require.NoError(t, errs[i])
+		require.True(t, outs[i].found, "job %d", i)
+		require.Equal(t, body[i], outs[i].row.Body)
+		require.Equal(t, wantToken[i], outs[i].row.PushToken)
+	}
+	for i := range stray {
+		require.NoError(t, errs[len(jobs)+i])
+		require.False(t, outs[len(jobs)+i].found, "stray job %d", i)
+	}
+}
+
+// sent records what a sender was asked to push, by token.
+type sent struct {
+	mu     sync.Mutex
+	bodies map[string][]string
+}
+
+func (r *sent) Send(_ context.Context, d sender.Device, a sender.Alert) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bodies[d.Token] = append(r.bodies[d.Token], a.Body)
+	return nil
+}
+
+// Many pushes delivered at once, as River's workers run them, share reads and each reaches its phone.
+func TestConcurrentDeliveriesReachTheirPhones(t *testing.T) {
+	t.Parallel()
+	const n = 60
+	s, people := pushFixture(t, n)
+	p := NewPusher(s)
+	defer p.Close()
+	rec := &sent{bodies: map[string][]string{}}
+	var wg sync.WaitGroup
+	for _, sp := range people {
+		for _, push := range sp.pushes {
+			wg.Go(func() {
+				out, err := p.Deliver(context.Background(), rec, sp.key, push.DeviceID, push.Seq)
+				require.NoError(t, err)
+				require.Equal(t, Sent, out)
+			})
+		}
+	}
+	wg.Wait()
+	for _, sp := range people {
+		require.Len(t, rec.bodies[sp.token], n)
+		require.ElementsMatch(t, func() []string {
+			var w []string
+			for i := range n {
+				w = append(w, fmt.Sprintf("%s alert %d", sp.token, i))
+			}
+			return w
+		}(), rec.bodies[sp.token])
+	}
+}
