@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -65,6 +66,8 @@ type Config struct {
 	LogLevel slog.Level
 	// LogFormat is json or text.
 	LogFormat string
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there: a loopback address only.
+	DebugAddr string
 }
 
 // PushConfig is where the APNs key and the FCM service account are.
@@ -205,6 +208,18 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
 		{name: "SALESD_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
 			set: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{name: "SALESD_DEBUG_ADDR", help: "loopback address serving Go's profiler (/debug/pprof/); empty: off",
+			set: func(c *Config, v string) error {
+				host, _, err := net.SplitHostPort(v)
+				if err != nil {
+					return err
+				}
+				if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+					return errors.New("must be a loopback address (the profiler is not for the network)")
+				}
+				c.DebugAddr = v
+				return nil
+			}},
 		{name: "SALESD_LOG_FORMAT", def: "json", help: "json or text",
 			set: func(c *Config, v string) error {
 				if v != "json" && v != "text" {

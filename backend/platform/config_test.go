@@ -2,6 +2,7 @@ package platform
 
 import (
 	"bytes"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +46,22 @@ func TestConfigUsageListsEveryVariable(t *testing.T) {
 	ConfigUsage(&b)
 	for _, v := range configVars() {
 		require.Contains(t, b.String(), v.name)
+	}
+}
+
+func TestDebugAddrIsLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"SALESD_DATABASE_URL": "postgres://x", "SALESD_TOKEN_KEYS": strings.Repeat("ab", 32)}
+	for addr, ok := range map[string]bool{"127.0.0.1:6060": true, "[::1]:6060": true, "localhost:6060": true,
+		":6060": false, "0.0.0.0:6060": false, "10.0.0.5:6060": false, "127.0.0.1": false} {
+		vars := maps.Clone(base)
+		vars["SALESD_DEBUG_ADDR"] = addr
+		c, err := LoadConfig(env(vars))
+		if ok {
+			require.NoError(t, err, addr)
+			require.Equal(t, addr, c.DebugAddr)
+		} else {
+			require.ErrorContains(t, err, "SALESD_DEBUG_ADDR", addr)
+		}
 	}
 }

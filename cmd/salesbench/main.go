@@ -62,6 +62,8 @@ type options struct {
 	warmup      time.Duration
 	http1       bool
 	pageTTL     time.Duration
+	// profile, when positive, is how long a CPU profile each salesd records once ready.
+	profile time.Duration
 }
 
 func parseFlags(args []string, stdout io.Writer) (options, error) {
@@ -75,6 +77,7 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "noop-rpc: measured window")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "noop-rpc: unmeasured load before the window")
 	fs.DurationVar(&o.pageTTL, "page-ttl", 3*time.Second, "public-card: salesd's SALESD_PUBLIC_PAGE_TTL (0 measures every open reading the database)")
+	fs.DurationVar(&o.profile, "profile", 0, "record a CPU profile of this long from each salesd once it is ready, into its log directory (0: none)")
 	fs.BoolVar(&o.http1, "http1", false, "noop-rpc: use HTTP/1.1 (one connection per worker) instead of cleartext HTTP/2")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -98,6 +101,8 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 		return options{}, errors.New("-duration must be 100ms to 2m")
 	case o.warmup < 0 || o.warmup > time.Minute:
 		return options{}, errors.New("-warmup must be 0 to 1m")
+	case o.profile < 0 || o.profile > 2*time.Minute:
+		return options{}, errors.New("-profile must be 0 to 2m")
 	}
 	return o, nil
 }
@@ -148,6 +153,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := errors.Join(errs...); err != nil {
 		// Keep salesd's logs: they usually say why.
 		return fmt.Errorf("%w\n(salesd logs are in %s)", err, logDir)
+	}
+	if opts.profile > 0 {
+		fmt.Fprintf(stdout, "\nProfiles and logs: %s (go tool pprof -top .bin/salesd %s/salesd-NN-SCENARIO.pprof)\n", logDir, logDir)
+		return nil
 	}
 	return os.RemoveAll(logDir)
 }

@@ -33,6 +33,9 @@ type salesdProc struct {
 	cmd     *exec.Cmd
 	addr    string
 	logPath string
+	// debugAddr serves salesd's profiler when -profile is set; profile is how long to record.
+	debugAddr string
+	profile   time.Duration
 	// started is taken just before the process is started: startup time counts from here.
 	started time.Time
 	// done closes when the process has exited; waitErr is cmd.Wait's result.
@@ -61,6 +64,14 @@ func (b *bench) start(label string, extra ...string) (*salesdProc, error) {
 	defer logFile.Close()
 	s.cmd = exec.Command(b.opts.salesd)
 	s.cmd.Env = append(b.environ(s.addr), extra...)
+	if b.opts.profile > 0 {
+		dport, err := pgcluster.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		s.debugAddr, s.profile = net.JoinHostPort("127.0.0.1", strconv.Itoa(dport)), b.opts.profile
+		s.cmd.Env = append(s.cmd.Env, "SALESD_DEBUG_ADDR="+s.debugAddr)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.started = time.Now()
 	if err := s.cmd.Start(); err != nil {
@@ -103,7 +114,11 @@ func (s *salesdProc) waitReady(ctx context.Context) (time.Duration, error) {
 	var last error
 	for n := 0; n <= int(readyTimeout/readyPoll); n++ {
 		if last = s.ready(ctx, client, url); last == nil {
-			return time.Since(s.started), nil
+			took := time.Since(s.started)
+			if s.profile > 0 {
+				go s.recordProfile()
+			}
+			return took, nil
 		}
 		if time.Now().After(deadline) {
 			break
@@ -117,6 +132,25 @@ func (s *salesdProc) waitReady(ctx context.Context) (time.Duration, error) {
 		}
 	}
 	return 0, fmt.Errorf("salesd not ready after %s: %v\n%s", readyTimeout, last, s.logTail())
+}
+
+// recordProfile saves a CPU profile of the next s.profile beside the process's log (salesd-….pprof),
+// for `go tool pprof`. A failure is written there instead: the profile is an aid, not a result.
+func (s *salesdProc) recordProfile() {
+	out := strings.TrimSuffix(s.logPath, ".log") + ".pprof"
+	client := &http.Client{Timeout: s.profile + 30*time.Second}
+	resp, err := client.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.debugAddr, int(s.profile.Seconds()+0.5)))
+	if err == nil {
+		defer resp.Body.Close()
+		var f *os.File
+		if f, err = os.Create(out); err == nil {
+			_, err = io.Copy(f, resp.Body)
+			err = errors.Join(err, f.Close())
+		}
+	}
+	if err != nil {
+		_ = os.WriteFile(out+".error", []byte(err.Error()+"\n"), 0o644)
+	}
 }
 
 func (s *salesdProc) ready(ctx context.Context, client *http.Client, url string) error {
@@ -184,18 +218,87 @@ func processCPU(pid int) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("server CPU time: %w", err)
 	}
+	_, cpu, err := parseStat(b)
+	if err != nil {
+		return 0, fmt.Errorf("server CPU time: /proc/%d/stat: %w", pid, err)
+	}
+	return cpu, nil
+}
+
+// parseStat reads a /proc/PID/stat line: the command name and the user+system CPU time.
+func parseStat(b []byte) (comm string, cpu time.Duration, err error) {
 	// Field 2, the command name, is in parentheses and may contain spaces and parentheses: count from
 	// after the last ')'. There f[0] is field 3, so utime (field 14) is f[11] and stime (15) is f[12].
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return "", 0, errors.New("unexpected format")
+	}
+	f := strings.Fields(string(b[end+1:]))
 	if len(f) < 13 {
-		return 0, fmt.Errorf("server CPU time: unexpected /proc/%d/stat", pid)
+		return "", 0, errors.New("unexpected format")
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("server CPU time: %w", err)
+		return "", 0, err
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+	return string(b[open+1 : end]), time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// postgresCPU is the CPU time the machine's running PostgreSQL processes have used (the benchmark's
+// server is the only one on a benchmark machine). Backends that exited took theirs with them, so only
+// differences over a window in which the pool keeps its connections mean anything.
+func postgresCPU() (time.Duration, error) {
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		if comm, cpu, err := parseStat(b); err == nil && comm == "postgres" {
+			total += cpu
+		}
+	}
+	return total, nil
+}
+
+// cpuMeter measures the CPU time salesd, PostgreSQL and salesbench itself use over a window.
+type cpuMeter struct {
+	pid            int
+	salesd, pg, me time.Duration
+}
+
+// meterCPU starts a window for the salesd process s.
+func meterCPU(s *salesdProc) (*cpuMeter, error) {
+	m := &cpuMeter{pid: s.cmd.Process.Pid}
+	var err error
+	m.salesd, m.pg, m.me, err = m.read()
+	return m, err
+}
+
+func (m *cpuMeter) read() (salesd, pg, me time.Duration, err error) {
+	salesd, err1 := processCPU(m.pid)
+	pg, err2 := postgresCPU()
+	me, err3 := selfCPU()
+	return salesd, pg, me, errors.Join(err1, err2, err3)
+}
+
+// rows ends the window and reports each process's CPU time per unit (n of them, named what).
+func (m *cpuMeter) rows(n int64, what string) ([]row, error) {
+	salesd, pg, me, err := m.read()
+	if err != nil || n <= 0 {
+		return nil, err
+	}
+	per := func(d time.Duration) string { return fmt.Sprintf("%d µs", (d / time.Duration(n)).Microseconds()) }
+	return []row{
+		{"salesd CPU per " + what, per(salesd - m.salesd), ""},
+		{"PostgreSQL CPU per " + what, per(pg - m.pg), ""},
+		{"salesbench CPU per " + what + " (load, fake APNs)", per(me - m.me), ""},
+	}, nil
 }
 
 // selfCPU is the user+system CPU time this process (the load generator, not its children) has used.

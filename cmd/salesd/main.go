@@ -11,10 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/server"
@@ -79,6 +82,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			return fmt.Errorf("SALESD_DEBUG_ADDR: %w", err)
+		}
+		defer stopDebug()
+	}
 	if err := srv.StartWorkers(ctx); err != nil {
 		return fmt.Errorf("start job workers: %w", err)
 	}
@@ -90,6 +100,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		log.Warn("job workers did not stop cleanly", "error", err)
 	}
 	return serveErr
+}
+
+// serveDebug serves Go's profiler on addr (a loopback address, checked by the configuration), apart
+// from the API's handler so that nothing of it is reachable through the public port.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	s := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.Serve(l) }()
+	log.Info("profiler listening", "addr", l.Addr().String())
+	return func() { _ = s.Close() }, nil
 }
 
 // openStore connects to S3/MinIO, or, with no SALESD_S3_ENDPOINT, starts the embedded store on local disk

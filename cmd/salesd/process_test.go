@@ -117,3 +117,21 @@ func (w *world) startSalesd(t *testing.T, bin string, extra ...string) *process 
 	}, 30*time.Second, 20*time.Millisecond)
 	return p
 }
+
+// The profiler answers on its own loopback port only, never on the API's.
+func TestProfilerListensApartFromTheAPI(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	port, err := pgcluster.FreePort()
+	require.NoError(t, err)
+	debug := "127.0.0.1:" + strconv.Itoa(port)
+	p := w.startSalesd(t, buildSalesd(t), "SALESD_DEBUG_ADDR="+debug)
+	get := func(url string) int {
+		resp, err := http.Get(url)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, get("http://"+debug+"/debug/pprof/"))
+	require.Equal(t, http.StatusNotFound, get("http://"+p.addr+"/debug/pprof/"))
+}
