@@ -23,6 +23,19 @@ func (s hubStore) Head(ctx context.Context, k hub.Key) (uuid.UUID, int64, error)
 	return s.alerts.Head(ctx, alert.Key(k))
 }
 
+func (s hubStore) Heads(ctx context.Context, keys []hub.Key) (map[hub.Key]hub.Head, error) {
+	ks := make([]alert.Key, len(keys))
+	for i, k := range keys {
+		ks[i] = alert.Key(k)
+	}
+	heads, err := s.alerts.Heads(ctx, ks)
+	out := make(map[hub.Key]hub.Head, len(heads))
+	for k, h := range heads {
+		out[hub.Key(k)] = hub.Head(h)
+	}
+	return out, err
+}
+
 func (s hubStore) Since(ctx context.Context, k hub.Key, after int64, limit int) ([]hub.Frame, error) {
 	entries, err := s.alerts.Since(ctx, alert.Key(k), after, limit)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -96,25 +98,16 @@ func (p *Pusher) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID
 	return Sent, nil
 }
 
-// readTargets reads a batch's devices and entries in one round trip: per tenant, the tenant's setting
-// and its query, all sent as one pipeline. A pipeline runs as one implicit transaction and each setting
-// is local to it and lasts until the next, so every query runs scoped to its own tenant, as in a tenant
-// transaction, without the BEGIN and COMMIT.
+// readTargets reads a batch's devices and entries in one round trip (see perTenant).
 func (p *Pusher) readTargets(calls []*batch.Call[pushJob, pushTarget]) {
 	ctx, cancel := context.WithTimeout(context.Background(), readBatchTimeout)
 	defer cancel()
-	// Group by tenant, in order of first appearance; idx[t][i] is the call behind the i-th job of t.
-	var tenants []uuid.UUID
+	// idx[t][i] is the call behind the i-th job of tenant t.
 	idx := map[uuid.UUID][]int{}
 	for i, c := range calls {
-		t := c.In.k.TenantID
-		if _, ok := idx[t]; !ok {
-			tenants = append(tenants, t)
-		}
-		idx[t] = append(idx[t], i)
+		idx[c.In.k.TenantID] = append(idx[c.In.k.TenantID], i)
 	}
-	b := &pgx.Batch{}
-	for _, t := range tenants {
+	err := p.s.perTenant(ctx, slices.Collect(maps.Keys(idx)), alertdb.PushTargets, func(t uuid.UUID) []any {
 		params := alertdb.PushTargetsParams{TenantID: t}
 		for _, i := range idx[t] {
 			j := calls[i].In
@@ -122,36 +115,78 @@ func (p *Pusher) readTargets(calls []*batch.Call[pushJob, pushTarget]) {
 			params.DeviceIds = append(params.DeviceIds, j.deviceID)
 			params.Seqs = append(params.Seqs, j.seq)
 		}
-		b.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
-		b.Queue(alertdb.PushTargets, params.TenantID, params.EmployeeIds, params.DeviceIds, params.Seqs)
-	}
-	err := func() error {
-		res := p.s.db.Pool.SendBatch(ctx, b)
-		defer res.Close()
-		for _, t := range tenants {
-			if _, err := res.Exec(); err != nil {
-				return err
-			}
-			rows, err := res.Query()
-			if err != nil {
-				return err
-			}
-			found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[alertdb.PushTargetsRow])
-			if err != nil {
-				return err
-			}
-			for _, r := range found {
-				if r.Ord < 1 || int(r.Ord) > len(idx[t]) {
-					return fmt.Errorf("alert: push target %d of %d", r.Ord, len(idx[t]))
-				}
-				calls[idx[t][r.Ord-1]].Answer(pushTarget{row: r, found: true}, nil)
-			}
+		return []any{params.TenantID, params.EmployeeIds, params.DeviceIds, params.Seqs}
+	}, func(t uuid.UUID, rows pgx.Rows) error {
+		found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[alertdb.PushTargetsRow])
+		if err != nil {
+			return err
 		}
-		return res.Close()
-	}()
+		for _, r := range found {
+			if r.Ord < 1 || int(r.Ord) > len(idx[t]) {
+				return fmt.Errorf("alert: push target %d of %d", r.Ord, len(idx[t]))
+			}
+			calls[idx[t][r.Ord-1]].Answer(pushTarget{row: r, found: true}, nil)
+		}
+		return nil
+	})
 	for _, c := range calls {
 		c.Answer(pushTarget{}, err) // the found ones are answered already
 	}
+}
+
+// Heads returns the heads of many streams, of any tenants, in one round trip; a stream nobody has
+// written to or read yet is left out.
+func (s *Service) Heads(ctx context.Context, keys []Key) (map[Key]Head, error) {
+	byTenant := map[uuid.UUID][]uuid.UUID{}
+	for _, k := range keys {
+		byTenant[k.TenantID] = append(byTenant[k.TenantID], k.EmployeeID)
+	}
+	out := make(map[Key]Head, len(keys))
+	err := s.perTenant(ctx, slices.Collect(maps.Keys(byTenant)), alertdb.Heads, func(t uuid.UUID) []any {
+		return []any{t, byTenant[t]}
+	}, func(t uuid.UUID, rows pgx.Rows) error {
+		heads, err := pgx.CollectRows(rows, pgx.RowToStructByPos[alertdb.HeadsRow])
+		for _, h := range heads {
+			out[Key{TenantID: t, EmployeeID: h.EmployeeID}] = Head{Epoch: h.Epoch, Seq: h.Head}
+		}
+		return err
+	})
+	return out, err
+}
+
+// Head is a stream's position.
+type Head struct {
+	Epoch uuid.UUID
+	Seq   int64
+}
+
+// perTenant runs one query for each tenant in a single round trip: per tenant, the tenant's setting and
+// the query (its first argument the tenant id, the rest from args), all sent as one pipeline, and hands
+// each tenant's rows to read. A pipeline runs as one implicit transaction and each setting is local to it
+// and lasts until the next, so every query runs scoped to its own tenant by row-level security, as in a
+// tenant transaction, without the BEGIN and COMMIT.
+func (s *Service) perTenant(ctx context.Context, tenants []uuid.UUID, query string, args func(uuid.UUID) []any,
+	read func(uuid.UUID, pgx.Rows) error) error {
+	b := &pgx.Batch{}
+	for _, t := range tenants {
+		b.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
+		b.Queue(query, args(t)...)
+	}
+	res := s.db.Pool.SendBatch(ctx, b)
+	defer res.Close()
+	for _, t := range tenants {
+		if _, err := res.Exec(); err != nil {
+			return err
+		}
+		rows, err := res.Query()
+		if err != nil {
+			return err
+		}
+		if err := read(t, rows); err != nil {
+			return err
+		}
+	}
+	return res.Close()
 }
 
 func title(kind string) string {

@@ -148,3 +148,21 @@ func TestConcurrentDeliveriesReachTheirPhones(t *testing.T) {
 		}(), rec.bodies[sp.token])
 	}
 }
+
+// The hub's poll reads the heads of streams of several tenants at once, each under its own tenant.
+func TestHeadsOfManyStreamsAcrossTenants(t *testing.T) {
+	t.Parallel()
+	s, people := pushFixture(t, 2)
+	a1, a2, b := people[0], people[1], people[2]
+	wrong := Key{TenantID: b.key.TenantID, EmployeeID: a1.key.EmployeeID}
+	nobody := Key{TenantID: a1.key.TenantID, EmployeeID: uuid.New()}
+	heads, err := s.Heads(context.Background(), []Key{a1.key, b.key, a2.key, wrong, nobody})
+	require.NoError(t, err)
+	require.Len(t, heads, 3, "a stream claimed under another tenant, or that does not exist, is left out")
+	for _, sp := range []*salesperson{a1, a2, b} {
+		epoch, head, err := s.Head(context.Background(), sp.key)
+		require.NoError(t, err)
+		require.Equal(t, Head{Epoch: epoch, Seq: head}, heads[sp.key])
+		require.Equal(t, int64(2), head)
+	}
+}

@@ -107,3 +107,8 @@ WHERE tenant_id = @tenant_id AND id = @id AND disabled_at IS NULL;
 -- A stream exists from its first reader on, so that its epoch never changes under a connected app.
 INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES (@tenant_id, @employee_id, @epoch, 0)
 ON CONFLICT (tenant_id, employee_id) DO NOTHING;
+
+-- name: Heads :many
+-- The heads of many of a tenant's streams at once (the WebSocket hub's poll).
+SELECT employee_id, epoch, head FROM alert_streams
+WHERE tenant_id = @tenant_id AND employee_id = ANY (@employee_ids::uuid[]);

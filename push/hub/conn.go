@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,6 +41,9 @@ type conn struct {
 
 	// confirmed is how many messages the app has proven it read (the counter echoed by its last pong).
 	confirmed atomic.Int64
+	// pos is where the writer has brought the app (epoch and last seq sent), for the hub's poll; nil
+	// until the writer has answered the resume.
+	pos atomic.Pointer[Head]
 
 	// Writer-only state.
 	epoch     uuid.UUID
@@ -196,14 +198,10 @@ func (c *conn) writeLoop() {
 	if err := c.start(r); err != nil {
 		return
 	}
+	c.publish()
 
-	cfg := c.h.cfg
-	ping := time.NewTicker(cfg.PingInterval)
+	ping := time.NewTicker(c.h.cfg.PingInterval)
 	defer ping.Stop()
-	// A random first delay spreads the polls of connections that arrived together (after a deploy, say)
-	// so that they do not hit the database in lockstep.
-	poll := time.NewTimer(rand.N(cfg.PollInterval) + 1)
-	defer poll.Stop()
 	for {
 		select {
 		case <-c.ctx.Done():
@@ -213,13 +211,19 @@ func (c *conn) writeLoop() {
 				return
 			}
 			continue
-		case <-c.wake:
-		case <-poll.C:
+		case <-c.wake: // a poke: from Notify, or from the hub's poll when this app is behind
 		}
-		poll.Reset(cfg.PollInterval)
 		if err := c.sync(); err != nil {
 			return
 		}
+		c.publish()
+	}
+}
+
+// publish shows the hub's poll where this app is.
+func (c *conn) publish() {
+	if p := c.pos.Load(); p == nil || p.Epoch != c.epoch || p.Seq != c.lastSent {
+		c.pos.Store(&Head{Epoch: c.epoch, Seq: c.lastSent})
 	}
 }
 

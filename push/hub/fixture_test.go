@@ -28,7 +28,9 @@ type memStore struct {
 	mu        sync.Mutex
 	streams   map[Key]*memStream
 	headCalls atomic.Int64
-	failHead  atomic.Bool
+	// headsCalls counts Heads calls (the hub's polls) and headsKeys the keys they asked for.
+	headsCalls, headsKeys atomic.Int64
+	failHead              atomic.Bool
 }
 
 type memStream struct {
@@ -99,6 +101,23 @@ func (s *memStore) Head(_ context.Context, k Key) (uuid.UUID, int64, error) {
 	defer s.mu.Unlock()
 	st := s.stream(k)
 	return st.epoch, st.head, nil
+}
+
+func (s *memStore) Heads(_ context.Context, keys []Key) (map[Key]Head, error) {
+	s.headsCalls.Add(1)
+	s.headsKeys.Add(int64(len(keys)))
+	if s.failHead.Load() {
+		return nil, errors.New("database down")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[Key]Head, len(keys))
+	for _, k := range keys {
+		if st := s.streams[k]; st != nil {
+			out[k] = Head{Epoch: st.epoch, Seq: st.head}
+		}
+	}
+	return out, nil
 }
 
 func (s *memStore) Since(_ context.Context, k Key, after int64, limit int) ([]Frame, error) {

@@ -4,8 +4,10 @@
 // The hub never invents alerts. The alert store (PostgreSQL) is the source of truth and delivery is "pull on
 // poke": [Hub.Notify] only wakes the connections of one salesperson, and each connection then reads from the
 // store everything after the last seq it sent and writes it in order. A lost poke costs delay, not data,
-// because every connection also re-checks its stream every [Config.PollInterval]. Nothing about a
-// connection's backlog is queued in memory: a poke is one bit, the backlog stays in the store.
+// because every [Config.PollInterval] the hub reads the heads of all its connections' streams at once
+// ([Store.Heads], one query however many connections) and pokes each connection that is behind its
+// stream's head. Nothing about a connection's backlog is queued in memory: a poke is one bit, the backlog
+// stays in the store.
 //
 // # Protocol (version salesapp.v1)
 //
@@ -113,9 +115,19 @@ type Frame struct {
 // epoch (uuid.Nil included) and seq 0. Since returns up to limit entries with seq > afterSeq in ascending
 // order. An entry must be visible to Since once Head reports its seq (both are written in one transaction);
 // if it is not, the hub waits for the next poke or poll rather than skipping it.
+//
+// Heads returns the heads of many streams at once, for the poll; a stream it does not know may be left
+// out (its connections are then left alone until the next poke).
 type Store interface {
 	Head(ctx context.Context, k Key) (epoch uuid.UUID, seq int64, err error)
 	Since(ctx context.Context, k Key, afterSeq int64, limit int) ([]Frame, error)
+	Heads(ctx context.Context, keys []Key) (map[Key]Head, error)
+}
+
+// Head is a stream's position: its epoch and last seq.
+type Head struct {
+	Epoch uuid.UUID
+	Seq   int64
 }
 
 // Authenticator turns the token the app sends into the salesperson (implemented elsewhere). Any error
@@ -142,8 +154,8 @@ type Config struct {
 	// SendBuffer is how many messages may be in flight to one app, unconfirmed by its pongs, before the hub
 	// stops writing to it; an app that makes no progress then is cut off (default 256).
 	SendBuffer int
-	// PollInterval is the fallback: every connection re-checks its stream this often even without a poke
-	// (default 2s). Each check is one Head read when nothing is new.
+	// PollInterval is the fallback: this often, even without pokes, the hub reads the heads of every
+	// connected stream in one [Store.Heads] call and wakes the connections that are behind (default 2s).
 	PollInterval time.Duration
 	// MaxConnsPerKey is how many connections one salesperson may hold on this hub; a new one beyond it
 	// replaces the oldest (default 5).
@@ -189,6 +201,9 @@ type Hub struct {
 	closed bool
 	// wg counts registered connections until their goroutines have ended and presence has been told.
 	wg sync.WaitGroup
+
+	// quit ends the poll; polled closes when it has ended.
+	quit, polled chan struct{}
 }
 
 // keyConns is one salesperson's connections on this hub.
@@ -208,6 +223,8 @@ func New(store Store, auth Authenticator, presence Presence, cfg Config, log *sl
 		cfg:      cfg.withDefaults(),
 		log:      log,
 		keys:     make(map[Key]*keyConns),
+		quit:     make(chan struct{}),
+		polled:   make(chan struct{}),
 	}
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -220,7 +237,65 @@ func New(store Store, auth Authenticator, presence Presence, cfg Config, log *sl
 		// Tokens, not cookies, authenticate (see the package doc), so any origin may connect.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
+	go h.pollLoop()
 	return h
+}
+
+// pollLoop wakes, every PollInterval, the connections whose streams moved past what they last sent: the
+// fallback for pokes lost with another node's wake-up or this node's listening connection.
+func (h *Hub) pollLoop() {
+	defer close(h.polled)
+	t := time.NewTicker(h.cfg.PollInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-h.quit:
+			return
+		case <-t.C:
+		}
+		err := h.poll()
+		switch {
+		case err != nil && !failing:
+			h.log.Warn("hub: polling the alert streams failed; will retry", "err", err)
+		case err == nil && failing:
+			h.log.Info("hub: polling the alert streams again")
+		}
+		failing = err != nil
+	}
+}
+
+// poll reads the heads of every stream with a connection here and pokes the connections behind theirs.
+func (h *Hub) poll() error {
+	h.mu.RLock()
+	keys := make([]Key, 0, len(h.keys))
+	for k := range h.keys {
+		keys = append(keys, k)
+	}
+	h.mu.RUnlock()
+	if len(keys) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	heads, err := h.store.Heads(ctx, keys)
+	if err != nil {
+		return err
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for k, head := range heads {
+		kc := h.keys[k]
+		if kc == nil {
+			continue
+		}
+		for c := range kc.conns {
+			if p := c.pos.Load(); p != nil && *p != head {
+				c.poke()
+			}
+		}
+	}
+	return nil
 }
 
 // ServeHTTP authenticates the request, upgrades it to a WebSocket and starts the connection's reader and
@@ -287,6 +362,7 @@ func (h *Hub) Close() {
 		return
 	}
 	h.closed = true
+	close(h.quit)
 	var all []*conn
 	for _, kc := range h.keys {
 		for c := range kc.conns {
@@ -295,6 +371,7 @@ func (h *Hub) Close() {
 	}
 	h.mu.Unlock()
 
+	<-h.polled
 	for _, c := range all {
 		c.stop(websocket.CloseGoingAway, "server shutting down")
 	}

@@ -177,6 +177,31 @@ func TestPollDeliversWithoutNotify(t *testing.T) {
 	c.expectAlerts(epoch, 1, 3)
 }
 
+// Idle connections cost the store one Heads call per poll between them all, and no read of their own.
+func TestIdleConnectionsArePolledTogether(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{PollInterval: 5 * time.Millisecond})
+	var keys []Key
+	for range 20 {
+		k, token := f.newKey()
+		epoch, _ := f.store.position(k)
+		f.dial(token, resumeAt(epoch, 0))
+		keys = append(keys, k)
+	}
+	eventually(t, func() bool { return f.store.headsKeys.Load() >= 10*20 }, "ten polls of everyone")
+	heads, polls, asked := f.store.headCalls.Load(), f.store.headsCalls.Load(), f.store.headsKeys.Load()
+	eventually(t, func() bool { return f.store.headsCalls.Load() >= polls+10 }, "ten more polls")
+	require.Equal(t, heads, f.store.headCalls.Load(), "no connection read its head on its own")
+	require.GreaterOrEqual(t, f.store.headsKeys.Load()-asked, int64(10*20), "each poll asks for every stream")
+
+	// Only the connection behind its stream is woken, and it catches up.
+	f.store.append(keys[7], 2, 0)
+	eventually(t, func() bool { return f.store.headCalls.Load() > heads }, "the one behind reads")
+	polls = f.store.headsCalls.Load()
+	eventually(t, func() bool { return f.store.headsCalls.Load() >= polls+5 }, "five more polls")
+	require.LessOrEqual(t, f.store.headCalls.Load()-heads, int64(3), "a head read or two for the alerts, not one per poll")
+}
+
 func TestStoreOutageRecovers(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Config{PollInterval: 20 * time.Millisecond})
@@ -191,6 +216,15 @@ func TestStoreOutageRecovers(t *testing.T) {
 	f.store.failHead.Store(false)
 	c.expectAlerts(epoch, 1, 2)
 	require.Equal(t, 1, f.hub.Connections())
+
+	// An outage after the resume: the poll fails too, and once the store is back it finds the app behind.
+	f.store.failHead.Store(true)
+	f.store.append(k, 3, 0)
+	f.hub.Notify(k) // the connection's read fails; nothing is lost
+	calls = f.store.headsCalls.Load()
+	eventually(t, func() bool { return f.store.headsCalls.Load() > calls+2 }, "polls while the store is down")
+	f.store.failHead.Store(false)
+	c.expectAlerts(epoch, 3, 5)
 }
 
 func TestFanOutToSameKeyOnly(t *testing.T) {

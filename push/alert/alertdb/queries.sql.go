@@ -100,6 +100,43 @@ func (q *Queries) Head(ctx context.Context, arg HeadParams) (HeadRow, error) {
 	return i, err
 }
 
+const Heads = `-- name: Heads :many
+SELECT employee_id, epoch, head FROM alert_streams
+WHERE tenant_id = $1 AND employee_id = ANY ($2::uuid[])
+`
+
+type HeadsParams struct {
+	TenantID    uuid.UUID
+	EmployeeIds []uuid.UUID
+}
+
+type HeadsRow struct {
+	EmployeeID uuid.UUID
+	Epoch      uuid.UUID
+	Head       int64
+}
+
+// The heads of many of a tenant's streams at once (the WebSocket hub's poll).
+func (q *Queries) Heads(ctx context.Context, arg HeadsParams) ([]HeadsRow, error) {
+	rows, err := q.db.Query(ctx, Heads, arg.TenantID, arg.EmployeeIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []HeadsRow
+	for rows.Next() {
+		var i HeadsRow
+		if err := rows.Scan(&i.EmployeeID, &i.Epoch, &i.Head); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const InsertAlerts = `-- name: InsertAlerts :exec
 WITH ins AS (
   INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
