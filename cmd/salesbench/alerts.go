@@ -58,14 +58,11 @@ func crossNodeWebSocket(ctx context.Context, b *bench) (rows []row, err error) {
 	}
 	defer func() { err = errors.Join(err, a.stop()) }()
 	defer httpClient.CloseIdleConnections()
-	other, err := b.start("cross-node-b")
+	other, err := b.startReady(ctx, "cross-node-b")
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, other.stop()) }()
-	if _, err := other.waitReady(ctx); err != nil {
-		return nil, err
-	}
 	return webSocketLatency(ctx, b, httpClient, a.addr, other.addr, protocol+" to process A; alerts over /ws of process B", "≤ 250 ms")
 }
 
@@ -262,14 +259,11 @@ func viewToAPNs(ctx context.Context, b *bench) (rows []row, err error) {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, done()) }()
-	s, err := b.start("view-to-apns", apnsEnv...)
+	s, err := b.startReady(ctx, "view-to-apns", apnsEnv...)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, s.stop()) }()
-	if _, err := s.waitReady(ctx); err != nil {
-		return nil, err
-	}
 	httpClient, protocol := loadClient(b.opts.concurrency, b.opts.http1)
 	defer httpClient.CloseIdleConnections()
 
@@ -385,14 +379,11 @@ func pushThroughput(ctx context.Context, b *bench) (rows []row, err error) {
 		return nil, err
 	}
 	defer fake.Close()
-	s, err := b.start("push-throughput", apnsEnv...)
+	s, err := b.startReady(ctx, "push-throughput", apnsEnv...)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, s.stop()) }()
-	if _, err := s.waitReady(ctx); err != nil {
-		return nil, err
-	}
 	cpu, err := meterCPU(s)
 	if err != nil {
 		return nil, err

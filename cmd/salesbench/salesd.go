@@ -33,7 +33,7 @@ type salesdProc struct {
 	cmd     *exec.Cmd
 	addr    string
 	logPath string
-	// debugAddr serves salesd's profiler when -profile is set; profile is how long to record.
+	// debugAddr serves salesd's profiler; profile is how long to record a CPU profile (-profile).
 	debugAddr string
 	profile   time.Duration
 	// started is taken just before the process is started: startup time counts from here.
@@ -64,14 +64,13 @@ func (b *bench) start(label string, extra ...string) (*salesdProc, error) {
 	defer logFile.Close()
 	s.cmd = exec.Command(b.opts.salesd)
 	s.cmd.Env = append(b.environ(s.addr), extra...)
-	if b.opts.profile > 0 {
-		dport, err := pgcluster.FreePort()
-		if err != nil {
-			return nil, err
-		}
-		s.debugAddr, s.profile = net.JoinHostPort("127.0.0.1", strconv.Itoa(dport)), b.opts.profile
-		s.cmd.Env = append(s.cmd.Env, "SALESD_DEBUG_ADDR="+s.debugAddr)
+	// Every salesd serves its profiler, for -profile and for scenarios that read its memory statistics.
+	dport, err := pgcluster.FreePort()
+	if err != nil {
+		return nil, err
 	}
+	s.debugAddr, s.profile = net.JoinHostPort("127.0.0.1", strconv.Itoa(dport)), b.opts.profile
+	s.cmd.Env = append(s.cmd.Env, "SALESD_DEBUG_ADDR="+s.debugAddr)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.started = time.Now()
 	if err := s.cmd.Start(); err != nil {
@@ -81,6 +80,18 @@ func (b *bench) start(label string, extra ...string) (*salesdProc, error) {
 		s.waitErr = s.cmd.Wait()
 		close(s.done)
 	}()
+	return s, nil
+}
+
+// startReady starts salesd as start does and waits until it is ready; the caller stops it.
+func (b *bench) startReady(ctx context.Context, label string, extra ...string) (*salesdProc, error) {
+	s, err := b.start(label, extra...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.waitReady(ctx); err != nil {
+		return nil, errors.Join(err, s.stop())
+	}
 	return s, nil
 }
 
@@ -132,6 +143,36 @@ func (s *salesdProc) waitReady(ctx context.Context) (time.Duration, error) {
 		}
 	}
 	return 0, fmt.Errorf("salesd not ready after %s: %v\n%s", readyTimeout, last, s.logTail())
+}
+
+// goMemory is the Go heap and goroutine stacks salesd has in use, after a collection it asks for.
+func (s *salesdProc) goMemory() (int64, error) {
+	resp, err := http.Get("http://" + s.debugAddr + "/debug/pprof/heap?debug=1&gc=1")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	// The text profile ends with runtime.MemStats as "# HeapInuse = N" and "# Stack = INUSE / SYS".
+	var heap, stack int64
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "# HeapInuse = "); ok {
+			heap, err = strconv.ParseInt(v, 10, 64)
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "# Stack = "); ok {
+			stack, err = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("salesd memory statistics: %w", err)
+		}
+	}
+	if heap == 0 {
+		return 0, errors.New("salesd memory statistics: no HeapInuse")
+	}
+	return heap + stack, nil
 }
 
 // recordProfile saves a CPU profile of the next s.profile beside the process's log (salesd-….pprof),

@@ -37,6 +37,7 @@ func scenarios() []scenario {
 		{"beacon-single", beaconSingle},
 		{"view-to-websocket", viewToWebSocket},
 		{"cross-node-websocket", crossNodeWebSocket},
+		{"idle-websockets", idleWebSockets},
 		{"view-to-apns", viewToAPNs},
 		{"push-throughput", pushThroughput},
 		{"ingest-batched", ingestBatched},
