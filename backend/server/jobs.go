@@ -84,7 +84,7 @@ func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.L
 	// The upload service needs the jobs to enqueue, and the thumbnail worker needs the service.
 	j.uploads = upload.NewService(db, store, j)
 	river.AddWorker(workers, &makeThumbnailWorker{uploads: j.uploads})
-	client, err := river.NewClient(riverpgxv5.New(db.Pool), &river.Config{
+	client, err := river.NewClient[pgx.Tx](quietDriver{riverpgxv5.New(db.Pool)}, &river.Config{
 		Logger:  log,
 		Workers: workers,
 		// Pushes wait on Apple and Google, not on our CPU: many may be in flight at once.
@@ -107,6 +107,24 @@ func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.L
 	j.client = client
 	return j, nil
 }
+
+// quietDriver is River's pgx driver, except that River must not NOTIFY inside the transactions that
+// insert jobs: a NOTIFY makes every commit that carries one wait for the others (PostgreSQL serializes
+// them on the notification queue), and the tracking ingest would carry one every FetchCooldown. Nodes
+// learn of new pushes from the after-commit wake-up instead (riverInsertNotification), and of other
+// jobs (thumbnails, deletions) by River's poll, within FetchPollInterval.
+type quietDriver struct{ *riverpgxv5.Driver }
+
+// SupportsListenNotify tells River not to NOTIFY on insert; River still LISTENs (SupportsListener).
+func (quietDriver) SupportsListenNotify() bool { return false }
+
+// riverInsertTopic and riverInsertPayload are the notification River's producers LISTEN for to fetch a
+// queue's new jobs at once (River's own insert notification, on channel "<schema>.river_insert"); the
+// wake-up publisher sends it after the commits that queued pushes.
+const (
+	riverInsertTopic   = "river_insert"
+	riverInsertPayload = `{"queue": "` + pushQueue + `"}`
+)
 
 // start starts the workers: the push worker's shared reads and completions first.
 func (j *jobs) start(ctx context.Context) error {

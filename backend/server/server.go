@@ -136,6 +136,8 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	authenticator := authn.NewAuthenticator(tokens, authSvc, slices.Concat(authrpc.PublicProcedures, webrpc.PublicProcedures, trackingrpc.PublicProcedures)...)
 	liveHub := newHub(alerts, authenticator, log)
 	publisher := wake.NewPublisher(db.Pool, log)
+	// Streams grow with pushes queued: every node's push workers fetch them at once.
+	publisher.AlsoNotify(riverInsertTopic, riverInsertPayload)
 	wakers = append(wakers, func(keys []alert.Key) {
 		for _, k := range keys {
 			liveHub.Notify(hub.Key(k))
