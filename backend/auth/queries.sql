@@ -17,12 +17,26 @@ UPDATE sessions SET prev_refresh_hash = refresh_hash, refresh_hash = @refresh_ha
 WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: RevokeSession :exec
-UPDATE sessions SET revoked_at = now()
-WHERE tenant_id = @tenant_id AND id = @id AND revoked_at IS NULL;
+-- Ends a session. The phone it was on stops getting the salesperson's pushes (alerts name customers)
+-- until the app registers for push again after a new sign-in.
+WITH ended AS (
+  UPDATE sessions s SET revoked_at = now()
+  WHERE s.tenant_id = @tenant_id AND s.id = @id AND s.revoked_at IS NULL
+  RETURNING s.employee_id, s.device_id
+)
+UPDATE devices d SET disabled_at = now(), disabled_reason = 'signed out', updated_at = now()
+FROM ended
+WHERE d.tenant_id = @tenant_id AND d.employee_id = ended.employee_id AND d.device_id = ended.device_id
+  AND d.disabled_at IS NULL;
 
 -- name: RevokeEmployeeSessions :exec
-UPDATE sessions SET revoked_at = now()
-WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND revoked_at IS NULL;
+-- Ends every session of an employee (disabled, say) and stops pushes to all their phones.
+WITH ended AS (
+  UPDATE sessions s SET revoked_at = now()
+  WHERE s.tenant_id = @tenant_id AND s.employee_id = @employee_id AND s.revoked_at IS NULL
+)
+UPDATE devices d SET disabled_at = now(), disabled_reason = 'signed out everywhere', updated_at = now()
+WHERE d.tenant_id = @tenant_id AND d.employee_id = @employee_id AND d.disabled_at IS NULL;
 
 -- name: GetSessionStatus :one
 -- What the authenticator needs to trust an access token: the session, its employee and their tenant.

@@ -14,6 +14,7 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/server/servertest"
 	"github.com/salesapp/scrm/push/sender"
 )
@@ -152,6 +153,66 @@ func TestAlertsArePushedToDevicesButNotTwiceNorToDeadTokens(t *testing.T) {
 		return pending == 0
 	}, 20*time.Second, 20*time.Millisecond)
 	require.Equal(t, 2, rec.count())
+}
+
+// A phone gets only the pushes of whoever is signed in on it: signing out, being disabled, or a
+// colleague registering the same push token stops the others' alerts (which name customers) reaching it.
+func TestPushesFollowWhoIsSignedInOnThePhone(t *testing.T) {
+	t.Parallel()
+	rec := &pushes{}
+	e := servertest.StartWithSender(t, rec)
+	ctx := context.Background()
+	a, sales, token, _ := sharedMaterial(t, e)
+	register := func(p servertest.Person, pushToken string) {
+		t.Helper()
+		_, err := alertsOf(e, p.Token).RegisterDevice(ctx, connect.NewRequest(&salesappv1.RegisterDeviceRequest{
+			DeviceId: p.DeviceID, Platform: "ios", PushToken: pushToken}))
+		require.NoError(t, err)
+	}
+	live := func() map[string]string { // employee id → push token of their enabled devices
+		rows, err := e.DB.Owner.Query(ctx, "SELECT employee_id::text, push_token FROM devices WHERE disabled_at IS NULL")
+		require.NoError(t, err)
+		out := map[string]string{}
+		for rows.Next() {
+			var emp, tok string
+			require.NoError(t, rows.Scan(&emp, &tok))
+			out[emp] = tok
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	register(sales, "shared-phone")
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_CALL_CLICK, token, "visitor-phone"))
+	require.Eventually(t, func() bool { return rec.count() >= 1 }, 20*time.Second, 20*time.Millisecond)
+
+	// A colleague signs in on the same phone and registers it: the phone is theirs now.
+	colleague := e.NewPerson(t, a.ID, authn.RoleSales, uuid.Nil)
+	register(colleague, "shared-phone")
+	require.Equal(t, map[string]string{colleague.ID.String(): "shared-phone"}, live())
+	before := rec.count()
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_WECHAT_CLICK, token, "visitor-phone"))
+	require.Eventually(t, func() bool {
+		var unpushed int
+		require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM alerts WHERE employee_id = $1 AND kind = 'wechat_click'", sales.ID).Scan(&unpushed))
+		return unpushed == 1
+	}, 20*time.Second, 20*time.Millisecond)
+
+	// Signing out stops pushes to the phone the session was on; the first salesperson's other phone,
+	// registered meanwhile, is left alone until they are disabled.
+	_, err := salesappv1connect.NewAuthServiceClient(e.HTTP, e.URL, servertest.As(colleague.Token)).Logout(ctx, connect.NewRequest(&salesappv1.LogoutRequest{}))
+	require.NoError(t, err)
+	register(sales, "own-phone")
+	require.Equal(t, map[string]string{sales.ID.String(): "own-phone"}, live())
+	_, err = employees(e, a.Admin.Token).SetEmployeeStatus(ctx, connect.NewRequest(&salesappv1.SetEmployeeStatusRequest{
+		EmployeeId: sales.ID.String(), Status: salesappv1.EmployeeStatus_EMPLOYEE_STATUS_DISABLED}))
+	require.NoError(t, err)
+	require.Empty(t, live())
+	require.Eventually(t, func() bool {
+		var pending int
+		require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE kind = 'push_alert' AND state NOT IN ('completed', 'cancelled', 'discarded')").Scan(&pending))
+		return pending == 0
+	}, 20*time.Second, 20*time.Millisecond)
+	require.Equal(t, before, rec.count(), "nothing went to a phone after it changed hands")
 }
 
 func TestAlertsOlderThanAWeekArePurged(t *testing.T) {

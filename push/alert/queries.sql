@@ -74,6 +74,14 @@ ON CONFLICT (tenant_id, employee_id) DO UPDATE SET muted_kinds = excluded.muted_
   quiet_start_min = excluded.quiet_start_min, quiet_end_min = excluded.quiet_end_min;
 
 -- name: UpsertDevice :one
+-- Registers a phone for a salesperson's pushes. A push token reaches one app install: any other
+-- registration of it in the tenant (a colleague who used this phone before, an earlier install id) is
+-- disabled, so that nobody else's alerts reach it.
+WITH others AS (
+  UPDATE devices SET disabled_at = now(), disabled_reason = 'token registered again', updated_at = now()
+  WHERE tenant_id = @tenant_id AND push_token = @push_token AND disabled_at IS NULL
+    AND (employee_id <> @employee_id OR device_id <> @device_id)
+)
 INSERT INTO devices (id, tenant_id, employee_id, device_id, platform, push_token, bundle_id, sandbox, locale)
 VALUES (@id, @tenant_id, @employee_id, @device_id, @platform, @push_token, @bundle_id, @sandbox, @locale)
 ON CONFLICT (tenant_id, employee_id, device_id) DO UPDATE SET platform = excluded.platform,

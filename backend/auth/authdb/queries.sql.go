@@ -146,8 +146,12 @@ func (q *Queries) InsertSession(ctx context.Context, arg InsertSessionParams) er
 }
 
 const revokeEmployeeSessions = `-- name: RevokeEmployeeSessions :exec
-UPDATE sessions SET revoked_at = now()
-WHERE tenant_id = $1 AND employee_id = $2 AND revoked_at IS NULL
+WITH ended AS (
+  UPDATE sessions s SET revoked_at = now()
+  WHERE s.tenant_id = $1 AND s.employee_id = $2 AND s.revoked_at IS NULL
+)
+UPDATE devices d SET disabled_at = now(), disabled_reason = 'signed out everywhere', updated_at = now()
+WHERE d.tenant_id = $1 AND d.employee_id = $2 AND d.disabled_at IS NULL
 `
 
 type RevokeEmployeeSessionsParams struct {
@@ -155,14 +159,22 @@ type RevokeEmployeeSessionsParams struct {
 	EmployeeID uuid.UUID
 }
 
+// Ends every session of an employee (disabled, say) and stops pushes to all their phones.
 func (q *Queries) RevokeEmployeeSessions(ctx context.Context, arg RevokeEmployeeSessionsParams) error {
 	_, err := q.db.Exec(ctx, revokeEmployeeSessions, arg.TenantID, arg.EmployeeID)
 	return err
 }
 
 const revokeSession = `-- name: RevokeSession :exec
-UPDATE sessions SET revoked_at = now()
-WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL
+WITH ended AS (
+  UPDATE sessions s SET revoked_at = now()
+  WHERE s.tenant_id = $1 AND s.id = $2 AND s.revoked_at IS NULL
+  RETURNING s.employee_id, s.device_id
+)
+UPDATE devices d SET disabled_at = now(), disabled_reason = 'signed out', updated_at = now()
+FROM ended
+WHERE d.tenant_id = $1 AND d.employee_id = ended.employee_id AND d.device_id = ended.device_id
+  AND d.disabled_at IS NULL
 `
 
 type RevokeSessionParams struct {
@@ -170,6 +182,8 @@ type RevokeSessionParams struct {
 	ID       uuid.UUID
 }
 
+// Ends a session. The phone it was on stops getting the salesperson's pushes (alerts name customers)
+// until the app registers for push again after a new sign-in.
 func (q *Queries) RevokeSession(ctx context.Context, arg RevokeSessionParams) error {
 	_, err := q.db.Exec(ctx, revokeSession, arg.TenantID, arg.ID)
 	return err

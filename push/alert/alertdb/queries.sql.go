@@ -575,6 +575,11 @@ func (q *Queries) Unread(ctx context.Context, arg UnreadParams) (int32, error) {
 }
 
 const UpsertDevice = `-- name: UpsertDevice :one
+WITH others AS (
+  UPDATE devices SET disabled_at = now(), disabled_reason = 'token registered again', updated_at = now()
+  WHERE tenant_id = $2 AND push_token = $6 AND disabled_at IS NULL
+    AND (employee_id <> $3 OR device_id <> $4)
+)
 INSERT INTO devices (id, tenant_id, employee_id, device_id, platform, push_token, bundle_id, sandbox, locale)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (tenant_id, employee_id, device_id) DO UPDATE SET platform = excluded.platform,
@@ -595,6 +600,9 @@ type UpsertDeviceParams struct {
 	Locale     string
 }
 
+// Registers a phone for a salesperson's pushes. A push token reaches one app install: any other
+// registration of it in the tenant (a colleague who used this phone before, an earlier install id) is
+// disabled, so that nobody else's alerts reach it.
 func (q *Queries) UpsertDevice(ctx context.Context, arg UpsertDeviceParams) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, UpsertDevice,
 		arg.ID,
