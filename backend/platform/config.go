@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/salesapp/scrm/backend/platform/clientip"
 )
 
 // Config is everything salesd reads from its environment. Every field comes from one SALESD_* variable,
@@ -68,6 +70,9 @@ type Config struct {
 	LogFormat string
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there: a loopback address only.
 	DebugAddr string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client (limits per address
+	// then key on the client, not on the proxy).
+	TrustedProxies clientip.Proxies
 }
 
 // PushConfig is where the APNs key and the FCM service account are.
@@ -208,6 +213,12 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
 		{name: "SALESD_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
 			set: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{name: "SALESD_TRUSTED_PROXIES", help: "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (set it behind a load balancer, or its address is every client's); empty: the TCP peer",
+			set: func(c *Config, v string) error {
+				var err error
+				c.TrustedProxies, err = clientip.Parse(v)
+				return err
+			}},
 		{name: "SALESD_DEBUG_ADDR", help: "loopback address serving Go's profiler (/debug/pprof/); empty: off",
 			set: func(c *Config, v string) error {
 				host, _, err := net.SplitHostPort(v)

@@ -231,7 +231,8 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	s.Handler = mux
+	// Behind a load balancer, everything downstream (per-address limits, logs) sees the client.
+	s.Handler = cfg.TrustedProxies.Handler(mux)
 	return s, nil
 }
 

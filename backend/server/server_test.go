@@ -19,6 +19,7 @@ import (
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/clientip"
 	"github.com/salesapp/scrm/backend/server/servertest"
 )
 
@@ -390,6 +391,31 @@ func TestPublicProceduresAreRateLimitedPerIP(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Behind a trusted proxy, the limit is per client it names, not per proxy; a client cannot escape its
+// limit by naming someone else, because only what the trusted proxy appended is believed.
+func TestPerIPLimitsKeyOnTheClientBehindTrustedProxies(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t, func(c *platform.Config) {
+		c.PublicRate, c.PublicBurst = 0.01, 2
+		var err error
+		c.TrustedProxies, err = clientip.Parse("127.0.0.1, ::1") // the test's client is the "proxy"
+		require.NoError(t, err)
+	})
+	bogus := servertest.Person{RefreshToken: "rt1_" + strings.Repeat("A", 86), DeviceID: "d"}
+	from := func(xff string) error {
+		req := connect.NewRequest(&salesappv1.RefreshTokenRequest{RefreshToken: bogus.RefreshToken, DeviceId: bogus.DeviceID})
+		req.Header().Set("X-Forwarded-For", xff)
+		_, err := salesappv1connect.NewAuthServiceClient(e.HTTP, e.URL).RefreshToken(context.Background(), req)
+		return err
+	}
+	for range 2 {
+		requireCode(t, from("198.51.100.7"), connect.CodeUnauthenticated, "")
+	}
+	requireCode(t, from("198.51.100.7"), connect.CodeResourceExhausted, "too many requests")
+	requireCode(t, from("6.6.6.6, 198.51.100.7"), connect.CodeResourceExhausted, "") // a forged hop changes nothing
+	requireCode(t, from("198.51.100.8"), connect.CodeUnauthenticated, "")            // another customer: a bucket of their own
+}
 
 func refresh(e *servertest.Env, p servertest.Person) error {
 	_, err := salesappv1connect.NewAuthServiceClient(e.HTTP, e.URL).RefreshToken(context.Background(), connect.NewRequest(
