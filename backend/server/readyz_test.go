@@ -7,12 +7,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgcluster"
 	"github.com/salesapp/scrm/backend/server"
 )
@@ -54,6 +58,15 @@ func TestReadyzFollowsPostgres(t *testing.T) {
 
 	require.NoError(t, c.Stop(ctx))
 	require.Equal(t, http.StatusServiceUnavailable, status())
+	// A well-signed token whose session cannot be read now: the app is asked to retry, not to sign in.
+	tokens, err := authn.NewTokens(cfg.TokenKeys, time.Minute, time.Now)
+	require.NoError(t, err)
+	token, _ := tokens.Issue(authn.Claims{TenantID: uuid.New(), EmployeeID: uuid.New(), SessionID: uuid.New(), DeviceID: "phone"})
+	_, wsResp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+server.WebSocketPath,
+		http.Header{"Authorization": {"Bearer " + token}})
+	require.ErrorIs(t, err, websocket.ErrBadHandshake)
+	require.Equal(t, http.StatusServiceUnavailable, wsResp.StatusCode)
+	wsResp.Body.Close()
 	resp, err := http.Get(ts.URL + "/healthz") // alive all the same
 	require.NoError(t, err)
 	resp.Body.Close()

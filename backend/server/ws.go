@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/push/alert"
 	"github.com/salesapp/scrm/push/alert/alertrpc"
@@ -62,6 +65,11 @@ func (p hubPresence) Set(ctx context.Context, k hub.Key, deviceID string, foregr
 func newHub(alerts *alert.Service, auth *authn.Authenticator, log *slog.Logger) *hub.Hub {
 	authenticate := func(ctx context.Context, token string) (hub.Key, error) {
 		p, err := auth.Authenticate(ctx, "Bearer "+token)
+		var answer *platform.Error
+		if err != nil && !errors.As(err, &answer) {
+			// Not a verdict on the token: the session could not be read.
+			return hub.Key{}, fmt.Errorf("%w: %w", hub.ErrUnavailable, err)
+		}
 		return hub.Key{TenantID: p.TenantID, EmployeeID: p.EmployeeID}, err
 	}
 	return hub.New(hubStore{alerts}, authenticate, hubPresence{alerts}, hub.Config{}, log)

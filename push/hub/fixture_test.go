@@ -181,6 +181,9 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		k, ok := f.tokens[token]
+		if token == "while-the-database-is-down" {
+			return Key{}, fmt.Errorf("%w: connection refused", ErrUnavailable)
+		}
 		if !ok {
 			return Key{}, errors.New("unknown token")
 		}

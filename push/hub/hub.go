@@ -14,7 +14,9 @@
 // Authentication happens before the upgrade. The app sends its bearer token either in the
 // "Authorization: Bearer <token>" header, or, where it cannot set headers (browsers, mini-programs), as the
 // subprotocol pair "Sec-WebSocket-Protocol: salesapp.v1, bearer.<token>"; the server then selects
-// "salesapp.v1" and never echoes the token. A missing or rejected token gets HTTP 401 and no upgrade.
+// "salesapp.v1" and never echoes the token. A missing or rejected token gets HTTP 401 and no upgrade; when
+// tokens cannot be checked (the database is unreachable) the answer is 503 with Retry-After, and the app
+// reconnects later without signing out.
 // Origins are not checked: tokens, not cookies, authenticate, so a page on a foreign origin cannot borrow a
 // user's session (the cross-site WebSocket hijacking that origin checks prevent needs ambient cookies), and
 // native apps and mini-programs send origins that cannot be listed in advance.
@@ -61,6 +63,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -130,9 +133,14 @@ type Head struct {
 	Seq   int64
 }
 
-// Authenticator turns the token the app sends into the salesperson (implemented elsewhere). Any error
-// answers 401; the error is logged at debug level, so it must not contain the token.
+// Authenticator turns the token the app sends into the salesperson (implemented elsewhere). An error
+// answers 401, which tells the app to refresh its token or sign in again, unless it wraps
+// ErrUnavailable; it is logged at debug level, so it must not contain the token.
 type Authenticator func(ctx context.Context, bearerToken string) (Key, error)
+
+// ErrUnavailable, wrapped in an Authenticator's error, says the token could not be checked (the
+// database is unreachable): the app gets 503 with Retry-After and reconnects later, still signed in.
+var ErrUnavailable = errors.New("hub: cannot check tokens now")
 
 // Presence is told when an app connects, disconnects or reports foreground/background, so that the push
 // worker can skip APNs/FCM while the app is open (implemented elsewhere, may be nil).
@@ -311,6 +319,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, err := h.auth(r.Context(), token)
+	if errors.Is(err, ErrUnavailable) {
+		h.log.WarnContext(r.Context(), "hub: cannot check a token; the app is asked to retry", "err", err)
+		w.Header().Set("Retry-After", "2")
+		http.Error(w, "try again shortly", http.StatusServiceUnavailable)
+		return
+	}
 	if err != nil {
 		h.log.DebugContext(r.Context(), "hub: token rejected", "remote_addr", r.RemoteAddr, "err", err)
 		unauthorized(w)

@@ -350,6 +350,14 @@ func TestAuth(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 		_ = resp.Body.Close()
 	})
+	t.Run("tokens cannot be checked", func(t *testing.T) {
+		t.Parallel()
+		_, resp, err := websocket.DefaultDialer.Dial(f.url, http.Header{"Authorization": {"Bearer while-the-database-is-down"}})
+		require.ErrorIs(t, err, websocket.ErrBadHandshake)
+		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "not 401: the app must not sign out")
+		require.Equal(t, "2", resp.Header.Get("Retry-After"))
+		_ = resp.Body.Close()
+	})
 	t.Run("header", func(t *testing.T) {
 		t.Parallel()
 		c := f.dial(token, resumeAt(epoch, 0))
