@@ -11,10 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgcluster"
@@ -67,6 +70,11 @@ func TestReadyzFollowsPostgres(t *testing.T) {
 	require.ErrorIs(t, err, websocket.ErrBadHandshake)
 	require.Equal(t, http.StatusServiceUnavailable, wsResp.StatusCode)
 	wsResp.Body.Close()
+	// So is a call: Unavailable, which apps retry, not Unauthenticated or Internal.
+	ping := connect.NewRequest(&salesappv1.PingRequest{})
+	ping.Header().Set("Authorization", "Bearer "+token)
+	_, err = salesappv1connect.NewPingServiceClient(http.DefaultClient, ts.URL).Ping(ctx, ping)
+	require.Equal(t, connect.CodeUnavailable, connect.CodeOf(err), "%v", err)
 	resp, err := http.Get(ts.URL + "/healthz") // alive all the same
 	require.NoError(t, err)
 	resp.Body.Close()

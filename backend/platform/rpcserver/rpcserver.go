@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/salesapp/scrm/backend/platform"
@@ -35,6 +38,11 @@ func ToConnect(err error) error {
 	}
 	var de *platform.Error
 	if !errors.As(err, &de) {
+		if outage(err) {
+			// Retryable as it is: the app retries later rather than reporting a failure (or, on an
+			// authenticated call, signing out).
+			return connect.NewError(connect.CodeUnavailable, errors.New("temporarily unavailable: retry shortly"))
+		}
 		return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 	}
 	msg := de.Msg
@@ -42,6 +50,25 @@ func ToConnect(err error) error {
 		msg = de.Field + ": " + msg
 	}
 	return connect.NewError(codeOf(de.Kind), errors.New(msg))
+}
+
+// outage reports whether err is the database (or another backend) being unreachable or going away
+// rather than a fault in the request: no connection, a connection lost, the server shutting down or
+// not accepting connections yet.
+func outage(err error) bool {
+	var (
+		connectErr *pgconn.ConnectError
+		pgErr      *pgconn.PgError
+		netErr     net.Error
+	)
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 08: connection exception; 57P01–57P03: shutting down, cannot connect now.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	return pgconn.SafeToRetry(err)
 }
 
 func codeOf(k platform.Kind) connect.Code {

@@ -3,13 +3,16 @@ package rpcserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -55,6 +58,11 @@ func TestDomainErrorsMapToCodesAndInternalsStayHidden(t *testing.T) {
 		{platform.ResourceExhausted("slow down"), connect.CodeResourceExhausted, "slow down"},
 		{platform.AlreadyExists("dup"), connect.CodeAlreadyExists, "dup"},
 		{errors.New(`ERROR: relation "employees" does not exist`), connect.CodeInternal, "internal error"},
+		{&pgconn.PgError{Code: "23505"}, connect.CodeInternal, "internal error"},
+		// The database unreachable or going away: retryable, with nothing about it said.
+		{fmt.Errorf("load session: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), connect.CodeUnavailable, "temporarily unavailable: retry shortly"},
+		{&pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}, connect.CodeUnavailable, "temporarily unavailable: retry shortly"},
+		{&pgconn.PgError{Code: "08006"}, connect.CodeUnavailable, "temporarily unavailable: retry shortly"},
 	}
 	for _, tc := range cases {
 		c := serve(t, slog.New(slog.NewTextHandler(io.Discard, nil)), func() error { return tc.err })
