@@ -67,12 +67,13 @@ func NewPusher(s *Service) *Pusher {
 func (p *Pusher) Close() { p.reads.Close() }
 
 // Deliver pushes one stream entry to one device, unless the app is open in the foreground. A dead token
-// disables the device at once, so it is never sent to again. Errors are the sender's: a *sender.RetryError
-// is worth retrying, anything else is not.
+// disables the device at once, so it is never sent to again. A *sender.RetryError is worth retrying (the
+// sender's transient failures, and ours: the database unreachable, the node shutting down); any other
+// error is the sender's verdict that this push can never go out.
 func (p *Pusher) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID uuid.UUID, seq int64) (Outcome, error) {
 	t, err := p.reads.Do(ctx, pushJob{k: k, deviceID: deviceID, seq: seq})
 	if err != nil {
-		return Skipped, err
+		return Skipped, &sender.RetryError{Err: err}
 	}
 	if !t.found {
 		return Skipped, nil
@@ -90,7 +91,11 @@ func (p *Pusher) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID
 		derr := p.s.tx(ctx, k, func(q *alertdb.Queries) error {
 			return q.DisableDevice(ctx, alertdb.DisableDeviceParams{TenantID: k.TenantID, ID: deviceID, Reason: "push provider: token is dead"})
 		})
-		return Dead, derr
+		if derr != nil {
+			// Tried again, the provider says "dead" again and the device is disabled then.
+			return Dead, &sender.RetryError{Err: derr}
+		}
+		return Dead, nil
 	}
 	if err != nil {
 		return Skipped, err

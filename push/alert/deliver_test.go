@@ -166,3 +166,15 @@ func TestHeadsOfManyStreamsAcrossTenants(t *testing.T) {
 		require.Equal(t, int64(2), head)
 	}
 }
+
+// A push that cannot read its target (the database down, the node stopping) is retried, never dropped.
+func TestAPushThatCannotReadIsRetried(t *testing.T) {
+	t.Parallel()
+	s, people := pushFixture(t, 1)
+	p := NewPusher(s)
+	p.Close()
+	sp := people[0]
+	_, err := p.Deliver(context.Background(), &sent{bodies: map[string][]string{}}, sp.key, sp.pushes[0].DeviceID, sp.pushes[0].Seq)
+	var retry *sender.RetryError
+	require.ErrorAs(t, err, &retry)
+}
