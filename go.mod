@@ -25,6 +25,7 @@ require (
 	github.com/sideshow/apns2 v0.25.0
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/stretchr/testify v1.12.1
+	github.com/vgarvardt/pgx-google-uuid/v5 v5.6.0
 	golang.org/x/image v0.47.0
 	golang.org/x/time v0.16.0
 	google.golang.org/api v0.311.0
