@@ -252,12 +252,8 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UU
 		}
 		b.Active = append(b.Active, a.active)
 	}
-	// What the app's offline copy must hear of: the customers, new timeline entries, views that grew.
-	for id := range done {
-		b.EventIds = append(b.EventIds, id)
-	}
-	for _, g := range grown {
-		b.EventIds = append(b.EventIds, g.ViewID)
+	if err := syncRows(ctx, q, tenantID, &b, events, done, customers, state, grown); err != nil {
+		return nil, nil, err
 	}
 	if err := q.BumpCustomers(ctx, b); err != nil {
 		return nil, nil, err
@@ -277,6 +273,67 @@ type before struct {
 	views      int32
 	lastActive time.Time
 	isNew      bool
+	// merged: read from the customer merged into this one (a sign-in merged it meanwhile), so owner is
+	// that customer's, not necessarily this one's.
+	merged bool
+}
+
+// syncRows fills b's sync arrays: what the apps' offline copies must hear of, in their owners' scopes
+// (pooled customers have none): the batch's customers, its new timeline entries, and the views whose
+// dwell grew. The owners are the ones read with the customers' rows locked, so they cannot have changed;
+// the rare customer not read that way (reached through a merge) has its owner read now.
+func syncRows(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, b *trackingdb.BumpCustomersParams, events []resolved,
+	done map[uuid.UUID]bool, customers map[string]uuid.UUID, state map[uuid.UUID]before, grown []trackingdb.RecomputeViewDwellRow) error {
+	owners := make(map[uuid.UUID]uuid.UUID, len(b.Ids))
+	var unsure []uuid.UUID
+	for _, id := range b.Ids {
+		if st, ok := state[id]; ok && !st.merged {
+			owners[id] = st.owner
+		} else {
+			unsure = append(unsure, id)
+		}
+	}
+	if len(unsure) > 0 {
+		rows, err := q.CustomerOwners(ctx, trackingdb.CustomerOwnersParams{TenantID: tenantID, Ids: unsure})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			owners[r.ID] = r.OwnerID.UUID // a customer merged away has no row here: nobody's
+		}
+	}
+	type key struct {
+		kind string
+		id   uuid.UUID
+	}
+	seen := map[key]bool{}
+	add := func(kind string, id, parent uuid.UUID, occurred time.Time) {
+		owner := owners[parent]
+		if kind == "customer" {
+			owner = owners[id]
+		}
+		if owner == uuid.Nil || seen[key{kind, id}] {
+			return
+		}
+		seen[key{kind, id}] = true
+		b.SyncScopes = append(b.SyncScopes, owner)
+		b.SyncKinds = append(b.SyncKinds, kind)
+		b.SyncIds = append(b.SyncIds, id)
+		b.SyncParents = append(b.SyncParents, parent)
+		b.SyncOccurred = append(b.SyncOccurred, occurred)
+	}
+	for _, id := range b.Ids {
+		add("customer", id, uuid.Nil, time.Unix(0, 0))
+	}
+	for _, e := range events {
+		if done[e.ID] && e.Kind != KindDwell {
+			add("timeline", e.ID, customers[e.VisitorID], e.OccurredAt)
+		}
+	}
+	for _, g := range grown {
+		add("timeline", g.ViewID, g.CustomerID, g.OccurredAt)
+	}
+	return nil
 }
 
 // customersOf maps each visitor of the batch to their customer, creating customers for new visitors. A new
@@ -364,7 +421,7 @@ func known(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, visit
 		if l.MergedInto.Valid {
 			into[l.ID] = l.MergedInto.UUID
 		}
-		state[into[l.ID]] = before{owner: l.OwnerID.UUID, name: l.DisplayName, views: l.Views, lastActive: l.LastActiveAt}
+		state[into[l.ID]] = before{owner: l.OwnerID.UUID, name: l.DisplayName, views: l.Views, lastActive: l.LastActiveAt, merged: l.MergedInto.Valid}
 	}
 	for _, r := range rows {
 		if id, ok := into[r.CustomerID]; ok {

@@ -54,16 +54,17 @@ WITH old AS (
   SET dwell_ms = least(s.total, (extract(epoch FROM (now() - v.received_at)) * 1000)::bigint + @slack_ms::bigint)::int
   FROM sums s
   WHERE v.tenant_id = @tenant_id AND v.id = s.view_id
-  RETURNING v.id, v.customer_id, v.material_id, v.dwell_ms
+  RETURNING v.id, v.customer_id, v.material_id, v.dwell_ms, v.occurred_at
 )
 SELECT upd.id AS view_id, upd.customer_id, upd.material_id, old.dwell_ms AS old_dwell_ms, upd.dwell_ms AS new_dwell_ms,
-       (upd.dwell_ms - old.dwell_ms)::bigint AS added
+       (upd.dwell_ms - old.dwell_ms)::bigint AS added, upd.occurred_at
 FROM upd JOIN old ON old.id = upd.id;
 
 -- name: BumpCustomers :exec
 -- Adds the batch to its customers' aggregates, and records for the apps' offline copies the customers,
--- the new timeline entries and the views whose dwell grew (sync_ingested; the updated aggregates are
--- read from the table when a device pulls, so the function may run beside the UPDATE).
+-- the new timeline entries and the views whose dwell grew (sync_ingested_rows, given by the caller, who
+-- knows their owners; the updated aggregates are read from the table when a device pulls, so the
+-- function may run beside the UPDATE).
 WITH bumped AS (
   UPDATE customers c SET
     views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
@@ -76,7 +77,13 @@ WITH bumped AS (
   WHERE c.tenant_id = @tenant_id AND c.id = x.id
   RETURNING 1
 )
-SELECT sync_ingested(@tenant_id, @event_ids::uuid[], @ids::uuid[]);
+SELECT sync_ingested_rows(@tenant_id, @sync_scopes::uuid[], @sync_kinds::text[], @sync_ids::uuid[],
+                          @sync_parents::uuid[], @sync_occurred::timestamptz[]);
+
+-- name: CustomerOwners :many
+-- The owners of live customers (a customer merged away is left out).
+SELECT id, owner_id FROM customers
+WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) AND merged_into IS NULL;
 
 -- name: OwnerRule :one
 SELECT customer_owner_rule FROM tenants WHERE id = @tenant_id;

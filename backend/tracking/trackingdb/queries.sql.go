@@ -21,33 +21,43 @@ WITH bumped AS (
     last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
     intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
                                    c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
-  FROM (SELECT unnest($3::uuid[]) AS id, unnest($4::int[]) AS views, unnest($5::bigint[]) AS dwell, unnest($6::int[]) AS forwards, unnest($7::int[]) AS calls, unnest($8::int[]) AS wechats, unnest($9::text[]) AS phone, unnest($10::timestamptz[]) AS active) AS x
+  FROM (SELECT unnest($7::uuid[]) AS id, unnest($8::int[]) AS views, unnest($9::bigint[]) AS dwell, unnest($10::int[]) AS forwards, unnest($11::int[]) AS calls, unnest($12::int[]) AS wechats, unnest($13::text[]) AS phone, unnest($14::timestamptz[]) AS active) AS x
   WHERE c.tenant_id = $1 AND c.id = x.id
   RETURNING 1
 )
-SELECT sync_ingested($1, $2::uuid[], $3::uuid[])
+SELECT sync_ingested_rows($1, $2::uuid[], $3::text[], $4::uuid[],
+                          $5::uuid[], $6::timestamptz[])
 `
 
 type BumpCustomersParams struct {
-	TenantID uuid.UUID
-	EventIds []uuid.UUID
-	Ids      []uuid.UUID
-	Views    []int32
-	Dwell    []int64
-	Forwards []int32
-	Calls    []int32
-	Wechats  []int32
-	Phones   []string
-	Active   []time.Time
+	TenantID     uuid.UUID
+	SyncScopes   []uuid.UUID
+	SyncKinds    []string
+	SyncIds      []uuid.UUID
+	SyncParents  []uuid.UUID
+	SyncOccurred []time.Time
+	Ids          []uuid.UUID
+	Views        []int32
+	Dwell        []int64
+	Forwards     []int32
+	Calls        []int32
+	Wechats      []int32
+	Phones       []string
+	Active       []time.Time
 }
 
 // Adds the batch to its customers' aggregates, and records for the apps' offline copies the customers,
-// the new timeline entries and the views whose dwell grew (sync_ingested; the updated aggregates are
-// read from the table when a device pulls, so the function may run beside the UPDATE).
+// the new timeline entries and the views whose dwell grew (sync_ingested_rows, given by the caller, who
+// knows their owners; the updated aggregates are read from the table when a device pulls, so the
+// function may run beside the UPDATE).
 func (q *Queries) BumpCustomers(ctx context.Context, arg BumpCustomersParams) error {
 	_, err := q.db.Exec(ctx, bumpCustomers,
 		arg.TenantID,
-		arg.EventIds,
+		arg.SyncScopes,
+		arg.SyncKinds,
+		arg.SyncIds,
+		arg.SyncParents,
+		arg.SyncOccurred,
 		arg.Ids,
 		arg.Views,
 		arg.Dwell,
@@ -90,6 +100,42 @@ func (q *Queries) ClaimVisitors(ctx context.Context, arg ClaimVisitorsParams) ([
 	for rows.Next() {
 		var i ClaimVisitorsRow
 		if err := rows.Scan(&i.Value, &i.CustomerID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const customerOwners = `-- name: CustomerOwners :many
+SELECT id, owner_id FROM customers
+WHERE tenant_id = $1 AND id = ANY ($2::uuid[]) AND merged_into IS NULL
+`
+
+type CustomerOwnersParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+type CustomerOwnersRow struct {
+	ID      uuid.UUID
+	OwnerID uuid.NullUUID
+}
+
+// The owners of live customers (a customer merged away is left out).
+func (q *Queries) CustomerOwners(ctx context.Context, arg CustomerOwnersParams) ([]CustomerOwnersRow, error) {
+	rows, err := q.db.Query(ctx, customerOwners, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CustomerOwnersRow
+	for rows.Next() {
+		var i CustomerOwnersRow
+		if err := rows.Scan(&i.ID, &i.OwnerID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -339,10 +385,10 @@ WITH old AS (
   SET dwell_ms = least(s.total, (extract(epoch FROM (now() - v.received_at)) * 1000)::bigint + $3::bigint)::int
   FROM sums s
   WHERE v.tenant_id = $1 AND v.id = s.view_id
-  RETURNING v.id, v.customer_id, v.material_id, v.dwell_ms
+  RETURNING v.id, v.customer_id, v.material_id, v.dwell_ms, v.occurred_at
 )
 SELECT upd.id AS view_id, upd.customer_id, upd.material_id, old.dwell_ms AS old_dwell_ms, upd.dwell_ms AS new_dwell_ms,
-       (upd.dwell_ms - old.dwell_ms)::bigint AS added
+       (upd.dwell_ms - old.dwell_ms)::bigint AS added, upd.occurred_at
 FROM upd JOIN old ON old.id = upd.id
 `
 
@@ -359,6 +405,7 @@ type RecomputeViewDwellRow struct {
 	OldDwellMs int32
 	NewDwellMs int32
 	Added      int64
+	OccurredAt time.Time
 }
 
 // A view's dwell is the sum of its heartbeats, capped by the clock: it cannot exceed the time since the
@@ -380,6 +427,7 @@ func (q *Queries) RecomputeViewDwell(ctx context.Context, arg RecomputeViewDwell
 			&i.OldDwellMs,
 			&i.NewDwellMs,
 			&i.Added,
+			&i.OccurredAt,
 		); err != nil {
 			return nil, err
 		}
