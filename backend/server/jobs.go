@@ -111,7 +111,7 @@ func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.L
 // quietDriver is River's pgx driver, except that River must not NOTIFY inside the transactions that
 // insert jobs: a NOTIFY makes every commit that carries one wait for the others (PostgreSQL serializes
 // them on the notification queue), and the tracking ingest would carry one every FetchCooldown. Nodes
-// learn of new pushes from the after-commit wake-up instead (riverInsertNotification), and of other
+// learn of new pushes from the after-commit wake-up instead (riverInsertTopic), and of other
 // jobs (thumbnails, deletions) by River's poll, within FetchPollInterval.
 type quietDriver struct{ *riverpgxv5.Driver }
 
