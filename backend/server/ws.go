@@ -62,6 +62,15 @@ func (p hubPresence) Set(ctx context.Context, k hub.Key, deviceID string, foregr
 	return p.alerts.SetForeground(ctx, alert.Key(k), deviceID, foreground)
 }
 
+func (p hubPresence) Renew(ctx context.Context, devices []hub.Device) error {
+	keys := make([]alert.DeviceKey, len(devices))
+	for i, d := range devices {
+		keys[i] = alert.DeviceKey{Key: alert.Key(d.Key), DeviceID: d.DeviceID}
+	}
+	_, err := p.alerts.RenewForeground(ctx, keys)
+	return err
+}
+
 func newHub(alerts *alert.Service, auth *authn.Authenticator, log *slog.Logger) *hub.Hub {
 	authenticate := func(ctx context.Context, token string) (hub.Key, error) {
 		p, err := auth.Authenticate(ctx, "Bearer "+token)

@@ -166,8 +166,8 @@ type Head struct {
 }
 
 // perTenant runs one query for each tenant in a single round trip: per tenant, the tenant's setting and
-// the query (its first argument the tenant id, the rest from args), all sent as one pipeline, and hands
-// each tenant's rows to read. A pipeline runs as one implicit transaction and each setting is local to it
+// the query with the arguments args gives for it, all sent as one pipeline, and hands each tenant's rows
+// to read. A pipeline runs as one implicit transaction and each setting is local to it
 // and lasts until the next, so every query runs scoped to its own tenant by row-level security, as in a
 // tenant transaction, without the BEGIN and COMMIT.
 func (s *Service) perTenant(ctx context.Context, tenants []uuid.UUID, query string, args func(uuid.UUID) []any,

@@ -178,3 +178,29 @@ func TestAPushThatCannotReadIsRetried(t *testing.T) {
 	var retry *sender.RetryError
 	require.ErrorAs(t, err, &retry)
 }
+
+// The hub renews the foreground leases of open apps across tenants at once; a device in the background,
+// or named under another tenant, is left alone.
+func TestForegroundLeasesAreRenewedAcrossTenants(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, people := pushFixture(t, 0)
+	a1, a2, b := people[0], people[1], people[2]
+	require.NoError(t, s.SetForeground(ctx, a1.key, "phone", true))
+	require.NoError(t, s.SetForeground(ctx, b.key, "phone", true))
+	require.NoError(t, s.SetForeground(ctx, a2.key, "phone", false))
+
+	n, err := s.RenewForeground(ctx, []DeviceKey{
+		{Key: a1.key, DeviceID: "phone"}, {Key: a2.key, DeviceID: "phone"}, {Key: b.key, DeviceID: "phone"},
+		{Key: Key{TenantID: b.key.TenantID, EmployeeID: a1.key.EmployeeID}, DeviceID: "phone"},
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "the two open apps, not the one in the background nor a key under the wrong tenant")
+	for _, sp := range []*salesperson{a1, b} {
+		var until time.Time
+		require.NoError(t, s.db.InTenantTx(ctx, sp.key.TenantID, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, "SELECT foreground_until FROM devices WHERE employee_id = $1", sp.key.EmployeeID).Scan(&until)
+		}))
+		require.WithinDuration(t, time.Now().Add(presenceLease), until, 30*time.Second)
+	}
+}

@@ -120,3 +120,12 @@ ON CONFLICT (tenant_id, employee_id) DO NOTHING;
 -- The heads of many of a tenant's streams at once (the WebSocket hub's poll).
 SELECT employee_id, epoch, head FROM alert_streams
 WHERE tenant_id = @tenant_id AND employee_id = ANY (@employee_ids::uuid[]);
+
+-- name: RenewForeground :many
+-- Extends the foreground leases of a tenant's devices still recorded as open in the foreground (one
+-- that reported "background" or "gone" meanwhile is left alone). Returns the devices renewed.
+UPDATE devices d SET foreground_until = @until::timestamptz
+FROM (SELECT unnest(@employee_ids::uuid[]) AS employee_id, unnest(@device_ids::text[]) AS device_id) AS x
+WHERE d.tenant_id = @tenant_id AND d.employee_id = x.employee_id AND d.device_id = x.device_id
+  AND d.foreground_until IS NOT NULL
+RETURNING d.id;

@@ -3,6 +3,8 @@ package alert
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -120,6 +122,39 @@ func (s *Service) RegisterDevice(ctx context.Context, k Key, d Device) error {
 // presenceLease is how long a foreground report lasts without being renewed: a crashed app stops
 // suppressing pushes within it.
 const presenceLease = 2 * time.Minute
+
+// RenewForeground extends the foreground leases of devices still open in the foreground, of any tenants,
+// in one round trip, and returns how many it renewed. A device that reported "background" or left since
+// is left alone.
+func (s *Service) RenewForeground(ctx context.Context, devices []DeviceKey) (int, error) {
+	byTenant := map[uuid.UUID]*alertdb.RenewForegroundParams{}
+	until := time.Now().Add(presenceLease)
+	for _, d := range devices {
+		p := byTenant[d.TenantID]
+		if p == nil {
+			p = &alertdb.RenewForegroundParams{Until: until, TenantID: d.TenantID}
+			byTenant[d.TenantID] = p
+		}
+		p.EmployeeIds = append(p.EmployeeIds, d.EmployeeID)
+		p.DeviceIds = append(p.DeviceIds, d.DeviceID)
+	}
+	renewed := 0
+	err := s.perTenant(ctx, slices.Collect(maps.Keys(byTenant)), alertdb.RenewForeground, func(t uuid.UUID) []any {
+		p := byTenant[t]
+		return []any{p.Until, p.TenantID, p.EmployeeIds, p.DeviceIds}
+	}, func(_ uuid.UUID, rows pgx.Rows) error {
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		renewed += len(ids)
+		return err
+	})
+	return renewed, err
+}
+
+// DeviceKey names one app install of a salesperson.
+type DeviceKey struct {
+	Key
+	DeviceID string
+}
 
 // SetForeground records whether the app on a device is open in the foreground (pushes are skipped then).
 func (s *Service) SetForeground(ctx context.Context, k Key, deviceID string, foreground bool) error {

@@ -24,8 +24,9 @@ type conn struct {
 	ws  *websocket.Conn
 	id  uint64 // registration order, for evicting the oldest; set under h.mu
 
-	// device is the app's device_id from its resume; guarded by h.mu.
-	device string
+	// device is the app's device_id from its resume, foreground its last reported state; guarded by h.mu.
+	device     string
+	foreground bool
 
 	// ctx ends when the connection is stopped; it also cancels the writer's store reads.
 	ctx      context.Context

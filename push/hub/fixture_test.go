@@ -139,7 +139,30 @@ type presenceEvent struct {
 	Foreground bool
 }
 
-type recordingPresence struct{ events chan presenceEvent }
+type recordingPresence struct {
+	events chan presenceEvent
+	mu     sync.Mutex
+	// renewed counts Renew calls per device.
+	renewed map[Device]int
+}
+
+func (p *recordingPresence) Renew(_ context.Context, devices []Device) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.renewed == nil {
+		p.renewed = map[Device]int{}
+	}
+	for _, d := range devices {
+		p.renewed[d]++
+	}
+	return nil
+}
+
+func (p *recordingPresence) renewals(d Device) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.renewed[d]
+}
 
 func (p *recordingPresence) Set(_ context.Context, k Key, device string, foreground bool) error {
 	p.events <- presenceEvent{k, device, foreground}

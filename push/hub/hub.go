@@ -148,8 +148,20 @@ var ErrUnavailable = errors.New("hub: cannot check tokens now")
 // For one salesperson the hub makes these calls one at a time and in the order the events happened, and it
 // reports a device as gone only when no other connection to this hub has that device; a connection that
 // sends no device_id is not reported.
+//
+// A foreground report is a lease that ends unless renewed, so that a node that dies without saying "gone"
+// cannot keep a device's pushes suppressed for good: Renew extends the lease of devices still open in the
+// foreground here, every [Config.PresenceRenew], all of this hub's in one call. It must leave alone a
+// device no longer recorded as in the foreground (a "gone" or "background" that overtook the renewal).
 type Presence interface {
 	Set(ctx context.Context, k Key, deviceID string, foreground bool) error
+	Renew(ctx context.Context, devices []Device) error
+}
+
+// Device is one app install of a salesperson.
+type Device struct {
+	Key      Key
+	DeviceID string
 }
 
 // Config tunes the hub; a zero field takes its default.
@@ -168,6 +180,9 @@ type Config struct {
 	// MaxConnsPerKey is how many connections one salesperson may hold on this hub; a new one beyond it
 	// replaces the oldest (default 5).
 	MaxConnsPerKey int
+	// PresenceRenew is how often the foreground reports of open apps are renewed (default 1 minute); it
+	// must be well under the lease that [Presence] gives a report.
+	PresenceRenew time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -185,6 +200,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConnsPerKey <= 0 {
 		c.MaxConnsPerKey = 5
+	}
+	if c.PresenceRenew <= 0 {
+		c.PresenceRenew = time.Minute
 	}
 	return c
 }
@@ -255,11 +273,16 @@ func (h *Hub) pollLoop() {
 	defer close(h.polled)
 	t := time.NewTicker(h.cfg.PollInterval)
 	defer t.Stop()
+	renew := time.NewTicker(h.cfg.PresenceRenew)
+	defer renew.Stop()
 	failing := false
 	for {
 		select {
 		case <-h.quit:
 			return
+		case <-renew.C:
+			h.renewPresence()
+			continue
 		case <-t.C:
 		}
 		err := h.poll()
@@ -270,6 +293,32 @@ func (h *Hub) pollLoop() {
 			h.log.Info("hub: polling the alert streams again")
 		}
 		failing = err != nil
+	}
+}
+
+// renewPresence extends the foreground leases of the devices open in the foreground on this hub.
+func (h *Hub) renewPresence() {
+	if h.presence == nil {
+		return
+	}
+	h.mu.RLock()
+	var devices []Device
+	for k, kc := range h.keys {
+		for c := range kc.conns {
+			if c.device != "" && c.foreground && c.ctx.Err() == nil {
+				devices = append(devices, Device{Key: k, DeviceID: c.device})
+			}
+		}
+	}
+	h.mu.RUnlock()
+	if len(devices) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := h.presence.Renew(ctx, devices); err != nil {
+		// The next renewal comes well before the leases end.
+		h.log.Warn("hub: renewing foreground reports failed", "devices", len(devices), "err", err)
 	}
 }
 
@@ -467,7 +516,7 @@ func (h *Hub) arrive(c *conn, device string, foreground bool) {
 	defer kc.presence.Unlock()
 	var stale []*conn
 	h.mu.Lock()
-	c.device = device
+	c.device, c.foreground = device, foreground
 	for o := range kc.conns {
 		if o != c && o.device == device {
 			stale = append(stale, o)
@@ -485,9 +534,10 @@ func (h *Hub) changeState(c *conn, foreground bool) {
 	kc := h.keyConnsOf(c)
 	kc.presence.Lock()
 	defer kc.presence.Unlock()
-	h.mu.RLock()
+	h.mu.Lock()
 	device := c.device
-	h.mu.RUnlock()
+	c.foreground = foreground
+	h.mu.Unlock()
 	if device != "" {
 		h.setPresence(c.key, device, foreground)
 	}

@@ -404,6 +404,33 @@ func TestPresence(t *testing.T) {
 	eventually(t, func() bool { return f.hub.Connections() == 0 }, "connection removed")
 }
 
+// An app open in the foreground keeps its report alive (it is a lease), and only while it is.
+func TestForegroundReportsAreRenewedWhileTheAppIsOpen(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{PresenceRenew: 5 * time.Millisecond})
+	k, token := f.newKey()
+	epoch, _ := f.store.position(k)
+	open, closed := Device{Key: k, DeviceID: "open"}, Device{Key: k, DeviceID: "in-background"}
+
+	r := resumeAt(epoch, 0)
+	r.DeviceID = open.DeviceID
+	c := f.dial(token, r)
+	require.Equal(t, presenceEvent{k, open.DeviceID, true}, f.presence.next(t))
+	r.DeviceID, r.Foreground = closed.DeviceID, false
+	f.dial(token, r)
+	require.Equal(t, presenceEvent{k, closed.DeviceID, false}, f.presence.next(t))
+
+	eventually(t, func() bool { return f.presence.renewals(open) >= 3 }, "the open app's report is renewed")
+	require.Zero(t, f.presence.renewals(closed), "a background app's is not")
+
+	c.send(map[string]any{"type": "state", "foreground": false})
+	require.Equal(t, presenceEvent{k, open.DeviceID, false}, f.presence.next(t))
+	time.Sleep(20 * time.Millisecond) // a renewal that read the state before the change may still land
+	n := f.presence.renewals(open)
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, n, f.presence.renewals(open), "no renewals once it went to the background")
+}
+
 func TestReconnectOfSameDeviceReplacesOldConnection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Config{})

@@ -440,6 +440,48 @@ func (q *Queries) RecentAlerts(ctx context.Context, arg RecentAlertsParams) ([]R
 	return items, nil
 }
 
+const RenewForeground = `-- name: RenewForeground :many
+UPDATE devices d SET foreground_until = $1::timestamptz
+FROM (SELECT unnest($3::uuid[]) AS employee_id, unnest($4::text[]) AS device_id) AS x
+WHERE d.tenant_id = $2 AND d.employee_id = x.employee_id AND d.device_id = x.device_id
+  AND d.foreground_until IS NOT NULL
+RETURNING d.id
+`
+
+type RenewForegroundParams struct {
+	Until       time.Time
+	TenantID    uuid.UUID
+	EmployeeIds []uuid.UUID
+	DeviceIds   []string
+}
+
+// Extends the foreground leases of a tenant's devices still recorded as open in the foreground (one
+// that reported "background" or "gone" meanwhile is left alone). Returns the devices renewed.
+func (q *Queries) RenewForeground(ctx context.Context, arg RenewForegroundParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, RenewForeground,
+		arg.Until,
+		arg.TenantID,
+		arg.EmployeeIds,
+		arg.DeviceIds,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const SetForeground = `-- name: SetForeground :exec
 UPDATE devices SET foreground_until = $1, updated_at = now()
 WHERE tenant_id = $2 AND employee_id = $3 AND device_id = $4
