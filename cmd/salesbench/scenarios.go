@@ -167,12 +167,9 @@ func publicCard(ctx context.Context, b *bench) (rows []row, err error) {
 // startForLoad starts salesd, waits until it is ready, and returns the load client and its protocol's name.
 // The caller stops salesd.
 func startForLoad(ctx context.Context, b *bench, label string) (*salesdProc, *http.Client, string, error) {
-	s, err := b.start(label)
+	s, err := b.startReady(ctx, label)
 	if err != nil {
 		return nil, nil, "", err
-	}
-	if _, err := s.waitReady(ctx); err != nil {
-		return nil, nil, "", errors.Join(err, s.stop())
 	}
 	httpClient, protocol := loadClient(b.opts.concurrency, b.opts.http1)
 	return s, httpClient, protocol, nil

@@ -103,7 +103,7 @@ func (p *Pusher) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID
 	return Sent, nil
 }
 
-// readTargets reads a batch's devices and entries in one round trip (see perTenant).
+// readTargets reads a batch's devices and entries in one round trip (platform.DB.PerTenant).
 func (p *Pusher) readTargets(calls []*batch.Call[pushJob, pushTarget]) {
 	ctx, cancel := context.WithTimeout(context.Background(), readBatchTimeout)
 	defer cancel()
@@ -112,7 +112,7 @@ func (p *Pusher) readTargets(calls []*batch.Call[pushJob, pushTarget]) {
 	for i, c := range calls {
 		idx[c.In.k.TenantID] = append(idx[c.In.k.TenantID], i)
 	}
-	err := p.s.perTenant(ctx, slices.Collect(maps.Keys(idx)), alertdb.PushTargets, func(t uuid.UUID) []any {
+	err := p.s.db.PerTenant(ctx, slices.Collect(maps.Keys(idx)), alertdb.PushTargets, func(t uuid.UUID) []any {
 		params := alertdb.PushTargetsParams{TenantID: t}
 		for _, i := range idx[t] {
 			j := calls[i].In
@@ -147,7 +147,7 @@ func (s *Service) Heads(ctx context.Context, keys []Key) (map[Key]Head, error) {
 		byTenant[k.TenantID] = append(byTenant[k.TenantID], k.EmployeeID)
 	}
 	out := make(map[Key]Head, len(keys))
-	err := s.perTenant(ctx, slices.Collect(maps.Keys(byTenant)), alertdb.Heads, func(t uuid.UUID) []any {
+	err := s.db.PerTenant(ctx, slices.Collect(maps.Keys(byTenant)), alertdb.Heads, func(t uuid.UUID) []any {
 		return []any{t, byTenant[t]}
 	}, func(t uuid.UUID, rows pgx.Rows) error {
 		heads, err := pgx.CollectRows(rows, pgx.RowToStructByPos[alertdb.HeadsRow])
@@ -163,35 +163,6 @@ func (s *Service) Heads(ctx context.Context, keys []Key) (map[Key]Head, error) {
 type Head struct {
 	Epoch uuid.UUID
 	Seq   int64
-}
-
-// perTenant runs one query for each tenant in a single round trip: per tenant, the tenant's setting and
-// the query with the arguments args gives for it, all sent as one pipeline, and hands each tenant's rows
-// to read. A pipeline runs as one implicit transaction and each setting is local to it
-// and lasts until the next, so every query runs scoped to its own tenant by row-level security, as in a
-// tenant transaction, without the BEGIN and COMMIT.
-func (s *Service) perTenant(ctx context.Context, tenants []uuid.UUID, query string, args func(uuid.UUID) []any,
-	read func(uuid.UUID, pgx.Rows) error) error {
-	b := &pgx.Batch{}
-	for _, t := range tenants {
-		b.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
-		b.Queue(query, args(t)...)
-	}
-	res := s.db.Pool.SendBatch(ctx, b)
-	defer res.Close()
-	for _, t := range tenants {
-		if _, err := res.Exec(); err != nil {
-			return err
-		}
-		rows, err := res.Query()
-		if err != nil {
-			return err
-		}
-		if err := read(t, rows); err != nil {
-			return err
-		}
-	}
-	return res.Close()
 }
 
 func title(kind string) string {

@@ -139,7 +139,7 @@ func (s *Service) RenewForeground(ctx context.Context, devices []DeviceKey) (int
 		p.DeviceIds = append(p.DeviceIds, d.DeviceID)
 	}
 	renewed := 0
-	err := s.perTenant(ctx, slices.Collect(maps.Keys(byTenant)), alertdb.RenewForeground, func(t uuid.UUID) []any {
+	err := s.db.PerTenant(ctx, slices.Collect(maps.Keys(byTenant)), alertdb.RenewForeground, func(t uuid.UUID) []any {
 		p := byTenant[t]
 		return []any{p.Until, p.TenantID, p.EmployeeIds, p.DeviceIds}
 	}, func(_ uuid.UUID, rows pgx.Rows) error {
