@@ -217,7 +217,7 @@ func (c *Client) Sync(ctx context.Context) (SyncReport, error) {
 			}
 		}
 		if resp.GetHasMore() && len(resp.GetChanges()) == 0 && resp.GetNextCursor() == cursor {
-			return report, fmt.Errorf("%w: has_more without progress", ErrProtocol)
+			return report, fmt.Errorf("%w: has_more without progress at cursor %q", ErrProtocol, cursor)
 		}
 		if err := c.savePage(resp); err != nil {
 			return report, err

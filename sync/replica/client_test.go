@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -190,6 +191,9 @@ func TestSyncGivesUpThenResumes(t *testing.T) {
 		if connect.CodeOf(err) != connect.CodeUnavailable {
 			t.Fatalf("sync error = %v, want unavailable", err)
 		}
+		if !strings.HasPrefix(err.Error(), "replica: pull failed after 5 attempts: ") {
+			t.Errorf("sync error = %v, want it to name the operation and the attempts", err)
+		}
 		if rep.Pages != 2 || c.Store().Len() != 50 {
 			t.Errorf("%d pages, %d entities kept after the failure; want 2 and 50", rep.Pages, c.Store().Len())
 		}
@@ -283,8 +287,9 @@ func TestPushAppliesOnceWhenAnswersAreLost(t *testing.T) {
 		fs := newFakeServer()
 		fs.seed(10, 0)
 		c := newTestClient(t, fs.start(t), newStore())
+		// Each mutation adds its own tag: one applied twice would leave its tag twice.
 		for i := range 5 {
-			if _, err := c.Enqueue(&salesappv1.SetStage{CustomerId: uuidN(1, i), Stage: "won"}); err != nil {
+			if _, err := c.Enqueue(&salesappv1.TagCustomer{CustomerId: uuidN(1, i), Tag: fmt.Sprint("t", i)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -306,9 +311,14 @@ func TestPushAppliesOnceWhenAnswersAreLost(t *testing.T) {
 		if fs.pushes != 3 {
 			t.Errorf("%d push requests, want 3", fs.pushes)
 		}
-		for id, n := range fs.device("device-1").applied {
-			if n != 1 {
-				t.Errorf("mutation %d applied %d times", id, n)
+		// The batch whose answer was lost is sent again as it was: the same ids, not renumbered.
+		if got, want := fmt.Sprint(fs.pushIDs), "[[1 2 3 4 5] [1 2 3 4 5] [1 2 3 4 5]]"; got != want {
+			t.Errorf("push requests carried ids %s, want %s", got, want)
+		}
+		for i := range 5 {
+			tags := fs.rows[KeyOf(testCustomer(i))].change.GetCustomer().GetTags()
+			if got, want := fmt.Sprint(tags), fmt.Sprintf("[vip t%d]", i); got != want {
+				t.Errorf("customer %d has tags %s, want %s: each mutation applied once", i, got, want)
 			}
 		}
 	})
@@ -368,8 +378,19 @@ func TestPushSendsBatchesInOrder(t *testing.T) {
 	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fmt.Sprint(fs.pushSizes) != "[500 500 203]" {
-		t.Errorf("push sizes %v, want [500 500 203]", fs.pushSizes)
+	var sizes []int
+	next := uint64(1)
+	for _, ids := range fs.pushIDs {
+		sizes = append(sizes, len(ids))
+		for _, id := range ids {
+			if id != next {
+				t.Fatalf("push requests carried ids %v, want 1..1203 in order, each once", fs.pushIDs)
+			}
+			next++
+		}
+	}
+	if fmt.Sprint(sizes) != "[500 500 203]" {
+		t.Errorf("push sizes %v, want [500 500 203]", sizes)
 	}
 }
 
@@ -384,8 +405,9 @@ func TestPushKeepsOutboxOnPersistentFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.Push(t.Context()); connect.CodeOf(err) != connect.CodeUnavailable {
-		t.Fatalf("push error = %v, want unavailable", err)
+	if _, err := c.Push(t.Context()); connect.CodeOf(err) != connect.CodeUnavailable ||
+		!strings.HasPrefix(err.Error(), "replica: push failed after 5 attempts: ") {
+		t.Fatalf("push error = %v, want unavailable after 5 attempts", err)
 	}
 	if n := len(c.Store().Outbox()); n != 3 {
 		t.Errorf("outbox has %d after a failed push, want 3", n)
@@ -469,10 +491,21 @@ func TestBearerTokenIsSent(t *testing.T) {
 	if _, err := c.Sync(t.Context()); connect.CodeOf(err) != connect.CodeUnauthenticated {
 		t.Fatalf("sync error = %v, want unauthenticated", err)
 	}
+	// No token, no header.
+	c, err = New(srv.Client(), srv.URL, func() string { return "" }, "device-1", NewMemStore(), fastRetry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sync(t.Context()); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Fatalf("sync error = %v, want unauthenticated", err)
+	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.calls != 1 {
-		t.Errorf("%d requests, want 1: unauthenticated is not transient", fs.calls)
+	if fs.calls != 2 {
+		t.Errorf("%d requests, want 2: unauthenticated is not transient", fs.calls)
+	}
+	if got := fmt.Sprintf("%q", fs.auth); got != `["Bearer wrong" ""]` {
+		t.Errorf("Authorization headers %s, want \"Bearer wrong\" then none", got)
 	}
 }
 
@@ -517,7 +550,8 @@ func TestConcurrentEnqueuePushAndSync(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range 50 {
-				if _, err := c.Enqueue(&salesappv1.SetStage{CustomerId: uuidN(1, (w*50+i)%20), Stage: "contacted"}); err != nil {
+				// Each mutation adds its own tag, so the server's customers show how often each was applied.
+				if _, err := c.Enqueue(&salesappv1.TagCustomer{CustomerId: uuidN(1, (w*50+i)%20), Tag: fmt.Sprintf("w%d-%d", w, i)}); err != nil {
 					t.Error(err)
 				}
 			}
@@ -543,13 +577,32 @@ func TestConcurrentEnqueuePushAndSync(t *testing.T) {
 	assertConverged(t, fs.view(), c.Entities())
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	d := fs.device("device-1")
-	if d.last != 200 || len(d.applied) != 200 {
-		t.Errorf("server applied %d mutations through %d, want 200", len(d.applied), d.last)
+	if d := fs.device("device-1"); d.last != 200 {
+		t.Errorf("server's last mutation is %d, want 200", d.last)
 	}
-	for id, n := range d.applied {
-		if n != 1 {
-			t.Errorf("mutation %d applied %d times", id, n)
+	// Nothing was lost on the way, so each id went out in exactly one request.
+	sent := make(map[uint64]int)
+	for _, ids := range fs.pushIDs {
+		for _, id := range ids {
+			sent[id]++
+		}
+	}
+	for id := uint64(1); id <= 200; id++ {
+		if sent[id] != 1 {
+			t.Errorf("mutation %d sent in %d requests, want 1", id, sent[id])
+		}
+	}
+	tags := make(map[string]int)
+	for i := range 20 {
+		for _, tag := range fs.rows[KeyOf(testCustomer(i))].change.GetCustomer().GetTags() {
+			tags[tag]++
+		}
+	}
+	for w := range 4 {
+		for i := range 50 {
+			if tag := fmt.Sprintf("w%d-%d", w, i); tags[tag] != 1 {
+				t.Errorf("tag %s applied %d times, want 1", tag, tags[tag])
+			}
 		}
 	}
 }
@@ -574,7 +627,9 @@ func TestPruneDropsExpiredEntities(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := make(map[Key]proto.Message)
-		ApplyChanges(want, []*salesappv1.Change{page[1], page[3], page[4]})
+		for _, c := range []*salesappv1.Change{page[1], page[3], page[4]} {
+			want[KeyOf(c)] = EntityOf(c)
+		}
 		if n != 2 {
 			t.Errorf("pruned %d, want 2", n)
 		}

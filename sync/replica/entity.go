@@ -78,19 +78,6 @@ func CheckChange(c *salesappv1.Change) error {
 	return nil
 }
 
-// ApplyChanges applies changes in order to a replica map, as a client does with a page: a tombstone
-// removes its key, an upsert replaces the entity. A convergence test builds the server's view of a
-// device's scopes with it from a fresh full pull and compares it to Client.Entities with proto.Equal.
-func ApplyChanges(dst map[Key]proto.Message, changes []*salesappv1.Change) {
-	for _, c := range changes {
-		if e := EntityOf(c); e != nil {
-			dst[KeyOf(c)] = e
-		} else {
-			delete(dst, KeyOf(c))
-		}
-	}
-}
-
 // Expired reports whether an entity has aged out of the local replica at now: a timeline entry whose
 // occurred_at is more than 90 days before now, an alert whose created_at is more than 7 days before
 // now. Entities without that timestamp never expire.

@@ -37,14 +37,15 @@ type fakeServer struct {
 	minSchema, maxSchema uint32
 
 	// Knobs a test sets under mu.
-	failPulls, failPushes int    // answer Unavailable before doing anything
-	dropPulls, dropPushes int    // do the work, then break the connection instead of answering
-	overlap               bool   // next_cursor one change early, so each page repeats the last one
-	retryAfterMs          uint32 // on the last page
-	calls                 int    // requests that reached the handlers
-	pulls, pushes         int    // requests handled (not counting auth or schema failures)
-	onPull                func() // called at the start of each pull, under mu
-	pushSizes             []int  // mutations per push request
+	failPulls, failPushes int        // answer Unavailable before doing anything
+	dropPulls, dropPushes int        // do the work, then break the connection instead of answering
+	overlap               bool       // next_cursor one change early, so each page repeats the last one
+	retryAfterMs          uint32     // on the last page
+	calls                 int        // requests that reached the handlers
+	pulls, pushes         int        // requests handled (not counting auth or schema failures)
+	onPull                func()     // called at the start of each pull, under mu
+	pushIDs               [][]uint64 // the mutation ids each push request carried, in order
+	auth                  []string   // the Authorization header of each request that reached the handlers
 }
 
 type fakeRow struct {
@@ -60,7 +61,6 @@ type fakeEntry struct {
 type fakeDevice struct {
 	last    uint64
 	results map[uint64]*salesappv1.MutationResult
-	applied map[uint64]int
 }
 
 func newFakeServer() *fakeServer {
@@ -151,7 +151,7 @@ func (s *fakeServer) view() map[Key]proto.Message {
 func (s *fakeServer) device(id string) *fakeDevice {
 	d := s.devices[id]
 	if d == nil {
-		d = &fakeDevice{results: make(map[uint64]*salesappv1.MutationResult), applied: make(map[uint64]int)}
+		d = &fakeDevice{results: make(map[uint64]*salesappv1.MutationResult)}
 		s.devices[id] = d
 	}
 	return d
@@ -159,6 +159,7 @@ func (s *fakeServer) device(id string) *fakeDevice {
 
 func (s *fakeServer) check(h http.Header, schema uint32) error {
 	s.calls++
+	s.auth = append(s.auth, h.Get("Authorization"))
 	if h.Get("Authorization") != "Bearer "+testToken {
 		return connect.NewError(connect.CodeUnauthenticated, fmt.Errorf("bad token"))
 	}
@@ -246,7 +247,11 @@ func (s *fakeServer) Push(_ context.Context, req *connect.Request[salesappv1.Pus
 		return nil, err
 	}
 	s.pushes++
-	s.pushSizes = append(s.pushSizes, len(req.Msg.GetMutations()))
+	ids := make([]uint64, 0, len(req.Msg.GetMutations()))
+	for _, m := range req.Msg.GetMutations() {
+		ids = append(ids, m.GetId())
+	}
+	s.pushIDs = append(s.pushIDs, ids)
 	if s.failPushes > 0 {
 		s.failPushes--
 		return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("try again"))
@@ -265,7 +270,6 @@ func (s *fakeServer) Push(_ context.Context, req *connect.Request[salesappv1.Pus
 		res := s.apply(m)
 		res.Id = m.GetId()
 		d.results[m.GetId()] = res
-		d.applied[m.GetId()]++
 		d.last = m.GetId()
 		resp.Results = append(resp.Results, res)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // The log file is the magic header followed by frames: a little-endian uint32 payload length, a
@@ -37,9 +38,11 @@ type FileOptions struct {
 }
 
 // FileStore is a Store kept in an append-only log file. Each step is one CRC-checked record, synced
-// before the step returns; opening replays the log and ignores a torn or corrupt tail (a step a crash
-// interrupted). When the log outgrows twice the live state it is rewritten as one snapshot record
-// into a temporary file that is synced and renamed over the log.
+// before the step returns; opening replays the log and cuts off a torn or corrupt tail (a step a crash
+// interrupted), but refuses a log holding a record whose checksum is right and which still does not
+// decode (written by a newer version, or a bug): cutting there would lose the records after it. When
+// the log outgrows twice the live state it is rewritten as one snapshot record into a temporary file
+// that is synced and renamed over the log.
 type FileStore struct{ core }
 
 // OpenFile opens the FileStore at path, creating it if it does not exist, and replays its log.
@@ -55,7 +58,7 @@ func OpenFile(path string, opts FileOptions) (*FileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replica: open log: %w", err)
 	}
-	l := &logFile{path: path, f: f, noSync: opts.NoSync, compactMin: opts.CompactMinBytes}
+	l := &logFile{path: path, f: f, noSync: opts.NoSync, compactMin: opts.CompactMinBytes, open: os.OpenFile}
 	s := &FileStore{core{st: newState(), log: l}}
 	if err := l.replay(&s.st); err != nil {
 		_ = f.Close()
@@ -96,18 +99,25 @@ type logFile struct {
 	noSync     bool
 	compactMin int64
 	// err is set when a failed write may have left a partial frame: appending after it would hide
-	// the records that follow, so the store refuses further writes until it is reopened.
+	// the records that follow, so the store refuses further writes until it is reopened. It wraps
+	// ErrClosed.
 	err error
 	buf []byte
+	// open reopens the log after a compaction: os.OpenFile, or a failure injected by a test.
+	open func(name string, flag int, perm os.FileMode) (*os.File, error)
 }
 
-// replay reads the log into st, cuts off a torn tail and leaves the file positioned for appends.
+// replay reads the log into st, cuts off a torn tail and leaves the file positioned for appends. It
+// refuses a file that is not a log and a log with a record that passes its checksum but does not decode.
 func (l *logFile) replay(st *state) error {
 	data, err := io.ReadAll(l.f)
 	if err != nil {
 		return fmt.Errorf("replica: read log: %w", err)
 	}
 	if len(data) < len(logMagic) {
+		if !strings.HasPrefix(logMagic, string(data)) {
+			return fmt.Errorf("%w: %s", ErrNotAStore, l.path)
+		}
 		// New, or a crash while writing the header of a new file: nothing was stored yet.
 		if err := l.rewriteHeader(); err != nil {
 			return err
@@ -126,7 +136,9 @@ func (l *logFile) replay(st *state) error {
 		}
 		rec, err := decodeRecord(payload)
 		if err != nil {
-			break
+			// Not a torn write (its checksum is right): cutting here would drop it and every record
+			// after it, queued mutations among them.
+			return fmt.Errorf("replica: %s: record at offset %d: %w", l.path, off, err)
 		}
 		st.apply(rec)
 		off = next
@@ -176,8 +188,10 @@ func (l *logFile) rewriteHeader() error {
 		return err
 	}
 	l.size = int64(len(logMagic))
-	_, err := l.f.Seek(l.size, io.SeekStart)
-	return err
+	if _, err := l.f.Seek(l.size, io.SeekStart); err != nil {
+		return fmt.Errorf("replica: init log: seek past the header: %w", err)
+	}
+	return nil
 }
 
 // frame encodes rec as one frame into b (reused) and returns it.
@@ -212,15 +226,20 @@ func (l *logFile) append(rec *record) error {
 		l.buf = nil
 	}
 	if _, err := l.f.Write(b); err != nil {
-		l.err = fmt.Errorf("replica: write log (reopen the store): %w", err)
-		return l.err
+		return l.fail(fmt.Errorf("replica: write log: %w", err))
 	}
 	if err := l.sync(); err != nil {
-		l.err = err
-		return err
+		return l.fail(err)
 	}
 	l.size += int64(len(b))
 	return nil
+}
+
+// fail makes the log refuse every later write (a failed write may have left a partial frame, a failed
+// compaction no open file) and returns the error it refuses them with, which wraps ErrClosed and err.
+func (l *logFile) fail(err error) error {
+	l.err = fmt.Errorf("%w by a failed write, reopen it: %w", ErrClosed, err)
+	return l.err
 }
 
 func (l *logFile) sync() error {
@@ -228,21 +247,20 @@ func (l *logFile) sync() error {
 		return nil
 	}
 	if err := l.f.Sync(); err != nil {
-		return fmt.Errorf("replica: sync log (reopen the store): %w", err)
+		return fmt.Errorf("replica: sync log: %w", err)
 	}
 	return nil
 }
 
-func (l *logFile) maybeCompact(st *state) error {
+// maybeCompact compacts the log when it has outgrown the live state. It runs after a record was
+// written and applied, so it reports nothing: that step succeeded. A compaction that fails before its
+// rename leaves the old log whole and open (only a larger file; the next write tries again); one that
+// fails after it leaves l.err set, and the next write fails with it.
+func (l *logFile) maybeCompact(st *state) {
 	if l.size < l.compactMin || l.size <= 2*(st.liveBytes+int64(len(logMagic))) {
-		return nil
+		return
 	}
-	if err := l.compact(st); err != nil && l.err != nil {
-		return err
-	}
-	// Otherwise the old log is whole and still open: a failed compaction only means a larger file,
-	// and the next write tries again.
-	return nil
+	_ = l.compact(st)
 }
 
 // compact replaces the log by a snapshot of st: written to a temporary file, synced, renamed over the
@@ -267,13 +285,15 @@ func (l *logFile) compact(st *state) error {
 		}
 	}
 	_ = l.f.Close()
-	f, err := os.OpenFile(l.path, os.O_RDWR, 0o600)
+	f, err := l.open(l.path, os.O_RDWR, 0o600)
 	if err == nil {
-		_, err = f.Seek(size, io.SeekStart)
+		if _, err = f.Seek(size, io.SeekStart); err != nil {
+			_ = f.Close()
+		}
 	}
 	if err != nil {
-		l.err = fmt.Errorf("replica: reopen compacted log (reopen the store): %w", err)
-		return l.err
+		l.f = nil // closed above; l.err keeps every later write from reaching it
+		return l.fail(fmt.Errorf("replica: reopen compacted log: %w", err))
 	}
 	l.f, l.size = f, size
 	return nil
@@ -302,5 +322,8 @@ func (l *logFile) writeSnapshot(path string, st *state) (int64, error) {
 }
 
 func (l *logFile) close() error {
+	if l.f == nil {
+		return nil
+	}
 	return l.f.Close()
 }

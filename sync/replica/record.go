@@ -30,8 +30,9 @@ const (
 	recSnapshot recordKind = 7
 )
 
-// Record field numbers. A record is a protobuf message written by hand with protowire, so that a page
-// is encoded straight from the Change messages the client received, without a copy into a wrapper.
+// Record field numbers. A record is a protobuf message written by hand with protowire, so that the
+// encoded size of each change and mutation in it is known (appendMessage returns it, decodeRecord sees
+// it) and kept for the live-size estimate that decides when to compact.
 const (
 	fieldKind           protowire.Number = 1
 	fieldChange         protowire.Number = 2

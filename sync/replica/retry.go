@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -36,45 +37,52 @@ func (p RetryPolicy) delay(attempt int) time.Duration {
 }
 
 // Transient reports whether a failed call may succeed if sent again unchanged: the network failed or
-// the server answered unavailable, deadline exceeded, internal, resource exhausted or aborted.
+// the server answered unavailable, deadline exceeded, internal, resource exhausted or aborted. Only a
+// *connect.Error can be transient (the Connect client reports network failures as one too): nil, the
+// store's errors and the client's own (ErrProtocol and the like) are not.
 func Transient(err error) bool {
-	switch connect.CodeOf(err) {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return false
+	}
+	switch ce.Code() {
 	case connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeInternal,
 		connect.CodeResourceExhausted, connect.CodeAborted:
 		return true
 	case connect.CodeUnknown:
 		// Not an answer from the server: a connection that broke mid-response and the like.
-		return !connect.IsWireError(err)
+		return !connect.IsWireError(ce)
 	}
 	return false
 }
 
-// call sends req with rpc, retrying transient failures.
+// call sends req with rpc until it succeeds, fails for good, runs out of attempts or ctx is done,
+// retrying transient failures per the client's retry policy. Each attempt gets the client's request
+// timeout. An error after more than one attempt, or after the last one, names op and the attempts.
 func call[Req, Resp any](ctx context.Context, c *Client, op string,
 	rpc func(context.Context, *connect.Request[Req]) (*connect.Response[Resp], error), req *Req) (*Resp, error) {
-	return withRetry(ctx, c, op, func(ctx context.Context) (*Resp, error) {
-		r, err := rpc(ctx, connect.NewRequest(req))
-		if err != nil {
-			return nil, err
-		}
-		return r.Msg, nil
-	})
-}
-
-// withRetry calls call until it succeeds, fails for good, runs out of attempts or ctx is done. Each
-// attempt gets the client's request timeout.
-func withRetry[T any](ctx context.Context, c *Client, op string, call func(context.Context) (T, error)) (T, error) {
 	p := c.cfg.retry
 	for attempt := 1; ; attempt++ {
-		v, err := attemptOnce(ctx, c.cfg.requestTimeout, call)
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if c.cfg.requestTimeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, c.cfg.requestTimeout)
+		}
+		resp, err := rpc(actx, connect.NewRequest(req)) // a unary response is read whole before it returns
+		cancel()
 		if err == nil {
-			return v, nil
+			return resp.Msg, nil
+		}
+		giveUp := func(err error) error {
+			return fmt.Errorf("replica: %s failed after %d attempts: %w", op, attempt, err)
 		}
 		if ctx.Err() != nil {
-			return v, errors.Join(ctx.Err(), err)
+			return nil, giveUp(errors.Join(ctx.Err(), err))
 		}
-		if !Transient(err) || attempt >= p.MaxAttempts {
-			return v, err
+		switch {
+		case !Transient(err) && attempt == 1:
+			return nil, err // a final answer to the first try, as it is
+		case !Transient(err) || attempt >= p.MaxAttempts:
+			return nil, giveUp(err)
 		}
 		wait := p.delay(attempt)
 		c.cfg.logger.WarnContext(ctx, "sync call failed, retrying",
@@ -83,17 +91,8 @@ func withRetry[T any](ctx context.Context, c *Client, op string, call func(conte
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return v, errors.Join(ctx.Err(), err)
+			return nil, giveUp(errors.Join(ctx.Err(), err))
 		case <-t.C:
 		}
 	}
-}
-
-func attemptOnce[T any](ctx context.Context, timeout time.Duration, call func(context.Context) (T, error)) (T, error) {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	return call(ctx)
 }

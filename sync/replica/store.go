@@ -10,7 +10,11 @@ import (
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 )
 
-// ErrClosed is returned by a store used after Close (or after a write failure left it unusable).
+// ErrClosed is returned by a store used after Close. A FileStore also stops writing when a failure may
+// have left its log with a partial record or without an open file (a failed write or sync, a
+// compaction that could not reopen the log): from then on each write, the failed one included,
+// returns an error that wraps both ErrClosed and the cause, so errors.Is(err, ErrClosed) tells the app
+// to reopen the store. Reads still answer.
 var ErrClosed = errors.New("replica: store closed")
 
 // Store keeps what a client must not lose: the replica, the cursor, the last mutation id a pull
@@ -169,7 +173,9 @@ type core struct {
 	log    *logFile
 }
 
-// commit makes rec durable (when there is a log) and applies it.
+// commit makes rec durable (when there is a log) and applies it. Once rec is written the step has
+// succeeded: the compaction that may follow reports no error here (one that breaks the log fails the
+// next write instead), or Enqueue would report a failure for a mutation already in the outbox.
 func (s *core) commit(rec *record) error {
 	if s.closed {
 		return ErrClosed
@@ -181,7 +187,7 @@ func (s *core) commit(rec *record) error {
 	}
 	s.st.apply(rec)
 	if s.log != nil {
-		return s.log.maybeCompact(&s.st)
+		s.log.maybeCompact(&s.st)
 	}
 	return nil
 }
