@@ -98,11 +98,18 @@ func TestFixturesAreWhatConnectSends(t *testing.T) {
 	}
 }
 
-// The request fixtures are requests the server accepts: they pass the protos' validation rules.
+// The request fixtures are requests the server accepts: they pass the protos' validation rules, and so
+// does each mutation of the push on its own (the request's rules leave them to the server, which checks
+// them one by one so that one bad mutation does not refuse the others).
 func TestRequestFixturesAreValid(t *testing.T) {
 	for _, name := range []string{"pull_request_first.json", "pull_request.json", "push_request.json"} {
 		if err := protovalidate.Validate(load(t, name)); err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for i, m := range load(t, "push_request.json").(*salesappv1.PushRequest).GetMutations() {
+		if err := protovalidate.Validate(m); err != nil {
+			t.Errorf("push_request.json mutation %d: %v", i, err)
 		}
 	}
 }

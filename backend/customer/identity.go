@@ -3,13 +3,12 @@ package customer
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/salesapp/scrm/backend/customer/customerdb"
+	"github.com/salesapp/scrm/backend/platform"
 )
 
 // Identity kinds.
@@ -39,21 +38,16 @@ func (s *Service) Identify(ctx context.Context, tenantID uuid.UUID, visitorID st
 	var (
 		out       uuid.UUID
 		returning bool
-		err       error
 	)
 	// A sign-in can deadlock with an ingest batch or another sign-in locking the same customers in another
 	// order; the transaction is simply run again.
-	for attempt := range 3 {
-		err = s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+	err := platform.Retry(ctx, 3, func() error {
+		return s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+			var err error
 			out, returning, err = identify(ctx, customerdb.New(tx), tenantID, visitorID, src, ids)
 			return err
 		})
-		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
-			break
-		}
-		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
-	}
+	})
 	return out, returning, err
 }
 

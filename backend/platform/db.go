@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -58,13 +59,47 @@ func (db *DB) Close() { db.Pool.Close() }
 // table shows and accepts only that tenant's rows, whatever the queries inside say. It commits when fn
 // returns nil and rolls back otherwise.
 func (db *DB) InTenantTx(ctx context.Context, tenantID uuid.UUID, fn func(tx pgx.Tx) error) error {
+	return db.inTenant(ctx, tenantID, "BEGIN", fn)
+}
+
+// InTenantSnapshot runs fn in a read-only REPEATABLE READ transaction of the tenant: every read inside
+// sees one snapshot.
+func (db *DB) InTenantSnapshot(ctx context.Context, tenantID uuid.UUID, fn func(tx pgx.Tx) error) error {
+	return db.inTenant(ctx, tenantID, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn)
+}
+
+func (db *DB) inTenant(ctx context.Context, tenantID uuid.UUID, begin string, fn func(tx pgx.Tx) error) error {
 	if tenantID == uuid.Nil {
 		return errNoTenant
 	}
 	// BEGIN and the tenant's setting in one round trip (the simple protocol runs both). The id is
 	// spliced in, not bound: a uuid's text form is hex digits and dashes only.
-	begin := pgx.TxOptions{BeginQuery: "BEGIN; SELECT set_config('app.tenant_id', '" + tenantID.String() + "', true)"}
-	return pgx.BeginTxFunc(ctx, db.Pool, begin, fn)
+	opts := pgx.TxOptions{BeginQuery: begin + "; SELECT set_config('app.tenant_id', '" + tenantID.String() + "', true)"}
+	return pgx.BeginTxFunc(ctx, db.Pool, opts, fn)
+}
+
+// Retry runs fn up to attempts times while it fails only because it raced another transaction (a
+// deadlock or a serialization failure), with a short growing pause between tries.
+func Retry(ctx context.Context, attempts int, fn func() error) error {
+	var err error
+	for attempt := range attempts {
+		if err = fn(); !IsRaceLost(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// IsRaceLost reports a deadlock or a serialization failure: the transaction did nothing wrong and can
+// simply run again.
+func IsRaceLost(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 }
 
 // setTenantSQL scopes the rest of a transaction (an explicit one, or a pipeline's implicit one) to the

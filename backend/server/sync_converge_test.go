@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +22,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
-	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/server/servertest"
 	"github.com/salesapp/scrm/sync/replica"
@@ -146,6 +146,7 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 	stop := make(chan struct{})
 	var writers sync.WaitGroup
 	writerErr := make(chan error, 8)
+	var outOfOrder atomic.Int64 // transactions that committed after one begun later
 	wrng := func(stream uint64) *rand.Rand { return rand.New(rand.NewPCG(*convergeSeed, stream)) }
 	writers.Add(3)
 	go func() {
@@ -210,16 +211,21 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 			}
 			cid := list.Msg.Customers[r.IntN(len(list.Msg.Customers))].Id
 			// Written first, committed after another transaction and after the devices pulled meanwhile.
-			commit := noteTxErr(e, p, cid, "left open")
-			if commit == nil {
-				continue
-			}
-			_ = noteTxErrCommit(e, p, cid, "committed first")
-			time.Sleep(time.Duration(r.IntN(15)) * time.Millisecond)
-			if err := commit(); err != nil {
+			commit, err := openNoteTx(e, p, cid, "left open")
+			if err != nil {
 				writerErr <- err
 				return
 			}
+			second, err := openNoteTx(e, p, cid, "committed first")
+			if err == nil {
+				err = second()
+			}
+			time.Sleep(time.Duration(r.IntN(15)) * time.Millisecond)
+			if err := errors.Join(err, commit()); err != nil {
+				writerErr <- err
+				return
+			}
+			outOfOrder.Add(1)
 		}
 	}()
 
@@ -294,6 +300,7 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 		require.NoError(t, err)
 	default:
 	}
+	require.Positive(t, outOfOrder.Load(), "transactions committed out of order during the run")
 
 	// Quiet now: every device comes online, sends what it has and syncs until the server has nothing more.
 	transport.mu.Lock()
@@ -311,6 +318,10 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 			}
 			if _, last = d.client.Push(ctx); last == nil && len(d.client.Store().Outbox()) == 0 {
 				break
+			}
+			if last != nil {
+				require.True(t, replica.Transient(last) || errors.Is(last, errCrash), "push of %s: %v", d.name, last)
+				time.Sleep(10 * time.Millisecond)
 			}
 		}
 	}
@@ -367,6 +378,8 @@ func settle(t *testing.T, name string, c *replica.Client) {
 		require.True(t, time.Now().Before(deadline), "%s does not settle: %v", name, last)
 		rep, err := c.Sync(context.Background())
 		if last = err; err != nil {
+			require.True(t, replica.Transient(err) || errors.Is(err, errCrash), "sync of %s: %v", name, err)
+			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		if rep.RetryAfter == 0 {
@@ -375,31 +388,4 @@ func settle(t *testing.T, name string, c *replica.Client) {
 		last = fmt.Errorf("asked to come back after %v", rep.RetryAfter)
 		time.Sleep(rep.RetryAfter)
 	}
-}
-
-// noteTxErr opens a transaction that writes a note and returns its commit, or nil when the customer is no
-// longer the salesperson's.
-func noteTxErr(e *servertest.Env, p servertest.Person, customerID, body string) func() error {
-	ctx := context.Background()
-	tx, err := e.DB.App.Pool.Begin(ctx)
-	if err != nil {
-		return nil
-	}
-	if err := platform.SetTenant(ctx, tx, p.TenantID); err != nil {
-		_ = tx.Rollback(ctx)
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body) VALUES ($1, $2, $3, $4, 'note', $5)`,
-		uuid.New(), p.TenantID, customerID, p.ID, body); err != nil {
-		_ = tx.Rollback(ctx)
-		return nil
-	}
-	return func() error { return tx.Commit(ctx) }
-}
-
-func noteTxErrCommit(e *servertest.Env, p servertest.Person, customerID, body string) error {
-	if commit := noteTxErr(e, p, customerID, body); commit != nil {
-		return commit()
-	}
-	return nil
 }

@@ -82,17 +82,16 @@ func (c *committer) commitAll(reqs []*request) {
 func (c *committer) commitWithRetry(reqs []*request) ([]Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var err error
-	for attempt := range 4 {
-		var results []Result
+	var results []Result
+	err := platform.Retry(ctx, 4, func() error {
+		var err error
 		results, err = c.commit(ctx, reqs)
-		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
-			return results, err
-		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, err
+	return results, nil
 }
 
 // commit stores a batch in one transaction, tenant by tenant.

@@ -1,7 +1,8 @@
 // Package delta is the delta sync engine: Pull returns what changed in a salesperson's scopes after a
 // cursor, Push applies what their device did offline, each mutation at most once.
 //
-// What changed is kept by triggers in sync_changes (see migration 005): one row per (scope, kind, entity),
+// What changed is kept in sync_changes (see migration 005), by triggers and, on the hot paths (the tracking
+// ingest, new alerts), by the statements that make the change: one row per (scope, kind, entity),
 // stamped with the transaction id (xid8) and a sequence number of its latest change. A pull reads in one
 // REPEATABLE READ snapshot: the rows after its cursor in (xid, seq) order, and the entities they name. Its
 // next cursor never passes the snapshot's xmin, below which every transaction has finished; a transaction
@@ -14,9 +15,12 @@
 package delta
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -24,6 +28,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/backend/platform"
@@ -65,8 +71,6 @@ type Engine struct {
 	db       *platform.DB
 	cfg      Config
 	appliers map[string]Applier
-	// validator checks each mutation's fields (the RPC's validation leaves the mutations to the engine).
-	validator protovalidate.Validator
 }
 
 // New builds an engine.
@@ -77,15 +81,17 @@ func New(db *platform.DB, cfg Config) *Engine {
 	if cfg.MaxSchema < cfg.MinSchema {
 		cfg.MaxSchema = cfg.MinSchema
 	}
-	v, err := protovalidate.New()
-	if err != nil {
-		panic(fmt.Sprintf("delta: protovalidate: %v", err)) // only with broken generated descriptors
-	}
-	return &Engine{db: db, cfg: cfg, appliers: map[string]Applier{}, validator: v}
+	return &Engine{db: db, cfg: cfg, appliers: map[string]Applier{}}
 }
 
 // Handle registers the applier of one mutation kind, named as the Mutation's oneof field (add_note...).
-func (e *Engine) Handle(op string, fn Applier) { e.appliers[op] = fn }
+// A name that is not one of them is a programming error: it panics.
+func (e *Engine) Handle(op string, fn Applier) {
+	if opField.Fields().ByName(protoreflect.Name(op)) == nil {
+		panic(fmt.Sprintf("delta: Handle(%q): Mutation has no op of that name", op))
+	}
+	e.appliers[op] = fn
+}
 
 var opField = (&salesappv1.Mutation{}).ProtoReflect().Descriptor().Oneofs().ByName("op")
 
@@ -203,18 +209,7 @@ func (e *Engine) pullOnce(ctx context.Context, p authn.Principal, req *salesappv
 // snapshot runs fn in a read-only REPEATABLE READ transaction of the tenant: one snapshot for the fence,
 // the change rows and the entities.
 func (e *Engine) snapshot(ctx context.Context, tenantID uuid.UUID, fn func(q *deltadb.Queries) error) error {
-	tx, err := e.db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if err := platform.SetTenant(ctx, tx, tenantID); err != nil {
-		return err
-	}
-	if err := fn(deltadb.New(tx)); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	return e.db.InTenantSnapshot(ctx, tenantID, func(tx pgx.Tx) error { return fn(deltadb.New(tx)) })
 }
 
 // Push applies a device's mutations in id order, each at most once.
@@ -244,7 +239,7 @@ func (e *Engine) Push(ctx context.Context, p authn.Principal, req *salesappv1.Pu
 		switch {
 		case errors.Is(err, errNeedSavepoints):
 			careful = true
-		case err == nil || attempt == 3 || !retryable(err):
+		case err == nil || attempt == 3 || !platform.IsRaceLost(err):
 			return out, err
 		}
 	}
@@ -283,6 +278,9 @@ func (e *Engine) push(ctx context.Context, p authn.Principal, req *salesappv1.Pu
 				if !ok { // recorded longer ago than outcomes are kept
 					r = deltadb.RecordedMutationsRow{Outcome: "applied"}
 				}
+				if r.OpDigest != nil && !bytes.Equal(r.OpDigest, digest(ms[id-first])) {
+					return platform.FailedPrecondition(fmt.Sprintf("mutation %d of this device id was a different change: the id belongs to another installation (or a store restored from a backup); stop pushing and sign in again as a new installation, with a new device id", id))
+				}
 				out.Results = append(out.Results, &salesappv1.MutationResult{Id: id, Outcome: outcomes[r.Outcome],
 					Code: r.Code, Field: r.Field, Message: r.Message})
 			}
@@ -294,7 +292,7 @@ func (e *Engine) push(ctx context.Context, p authn.Principal, req *salesappv1.Pu
 			}
 		}
 		if len(fresh) > 0 && fresh[0].GetId() != uint64(last)+1 {
-			return platform.FailedPrecondition(fmt.Sprintf("mutation %d is next for this device, not %d: send the mutations in between", last+1, fresh[0].GetId()))
+			return platform.FailedPrecondition(fmt.Sprintf("mutation %d is next for this device, not %d: the app's outbox and the server's record of this device id disagree (the id reused by another installation, or a store restored from a backup); stop pushing and sign in again as a new installation, with a new device id", last+1, fresh[0].GetId()))
 		}
 		rec := deltadb.RecordMutationsParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID, DeviceID: req.GetDeviceId()}
 		for _, m := range fresh {
@@ -308,6 +306,7 @@ func (e *Engine) push(ctx context.Context, p authn.Principal, req *salesappv1.Pu
 			rec.Codes = append(rec.Codes, res.Code)
 			rec.Fields = append(rec.Fields, res.Field)
 			rec.Messages = append(rec.Messages, res.Message)
+			rec.OpDigests = append(rec.OpDigests, digest(m))
 		}
 		out.LastMutationId = uint64(last)
 		if len(fresh) == 0 {
@@ -326,6 +325,29 @@ func (e *Engine) push(ctx context.Context, p authn.Principal, req *salesappv1.Pu
 	return out, nil
 }
 
+// digest identifies a mutation's content, so that a resend can be told from a different change under
+// the same id. The deterministic encoding of the parsed message does not depend on how the app encoded it.
+func digest(m *salesappv1.Mutation) []byte {
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m) // a message parsed from the wire marshals
+	sum := sha256.Sum256(b)
+	return sum[:16]
+}
+
+// dataMessage says, for an app developer, why PostgreSQL refused a mutation's data (never the SQL).
+func dataMessage(e *pgconn.PgError) string {
+	switch {
+	case e.Code == "22001":
+		return "a value is longer than this field allows"
+	case e.Code == "23505":
+		return "it would duplicate something that already exists"
+	case e.Code == "23503":
+		return "it refers to something that does not exist"
+	case e.Code == "23514", e.Code == "23502":
+		return "a value is not one this field accepts"
+	}
+	return "the change does not fit the data (" + e.Code + ")"
+}
+
 var outcomes = map[string]salesappv1.MutationResult_Outcome{
 	"applied":  salesappv1.MutationResult_OUTCOME_APPLIED,
 	"lost":     salesappv1.MutationResult_OUTCOME_LOST,
@@ -338,8 +360,8 @@ var outcomeNames = map[salesappv1.MutationResult_Outcome]string{
 	salesappv1.MutationResult_OUTCOME_REJECTED: "rejected",
 }
 
-// apply runs one mutation in a savepoint: a mutation that fails for good leaves nothing behind but its
-// outcome; a transient failure fails the whole push.
+// apply runs one mutation: directly, or, careful, in a savepoint, so that a mutation that fails for good
+// leaves nothing behind but its outcome. A transient failure fails the whole push.
 func (e *Engine) apply(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation, careful bool) (*salesappv1.MutationResult, error) {
 	res := &salesappv1.MutationResult{Id: m.GetId(), Outcome: salesappv1.MutationResult_OUTCOME_APPLIED}
 	// A mutation this server cannot apply (malformed, or of a kind it does not know) is rejected on its
@@ -350,7 +372,8 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, p authn.Principal, m *sal
 		return res, nil
 	}
 	var verr *protovalidate.ValidationError
-	if err := e.validator.Validate(m); errors.As(err, &verr) && len(verr.Violations) > 0 {
+	// (The RPC's validation leaves the mutations to the engine: one bad mutation must not refuse the push.)
+	if err := protovalidate.Validate(m); errors.As(err, &verr) && len(verr.Violations) > 0 {
 		v := verr.Violations[0].Proto
 		res.Outcome, res.Code = salesappv1.MutationResult_OUTCOME_REJECTED, connect.CodeInvalidArgument.String()
 		res.Field, res.Message = protovalidate.FieldPathString(v.GetField()), v.GetMessage()
@@ -384,17 +407,18 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, p authn.Principal, m *sal
 			res.Outcome = salesappv1.MutationResult_OUTCOME_LOST
 		}
 		res.Code, res.Field, res.Message = connect.CodeOf(rpcserver.ToConnect(err)).String(), de.Field, de.Msg
+		if res.Field != "" && !strings.Contains(res.Field, ".") {
+			// A domain names its own field ("tag"); the app knows it as the mutation's ("tag_customer.tag").
+			res.Field = opOf(m) + "." + res.Field
+		}
 	case errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23"):
 		res.Outcome = salesappv1.MutationResult_OUTCOME_REJECTED
-		res.Code, res.Message = connect.CodeInvalidArgument.String(), "the change does not fit the data"
+		res.Code, res.Message = connect.CodeInvalidArgument.String(), dataMessage(pgErr)
+		if pgErr.ColumnName != "" {
+			res.Field = opOf(m) + "." + pgErr.ColumnName
+		}
 	default:
 		return nil, err
 	}
 	return res, nil
-}
-
-// retryable says a push failed only because it raced another transaction.
-func retryable(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 }

@@ -42,12 +42,12 @@ WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND device_id = @dev
 
 -- name: RecordMutations :exec
 -- (COPY is not allowed under row-level security.)
-INSERT INTO sync_mutations (tenant_id, employee_id, device_id, mutation_id, outcome, code, field, message)
+INSERT INTO sync_mutations (tenant_id, employee_id, device_id, mutation_id, outcome, code, field, message, op_digest)
 SELECT @tenant_id, @employee_id, @device_id, unnest(@mutation_ids::bigint[]), unnest(@outcomes::text[]),
-       unnest(@codes::text[]), unnest(@fields::text[]), unnest(@messages::text[]);
+       unnest(@codes::text[]), unnest(@fields::text[]), unnest(@messages::text[]), unnest(@op_digests::bytea[]);
 
 -- name: RecordedMutations :many
-SELECT mutation_id, outcome, code, field, message FROM sync_mutations
+SELECT mutation_id, outcome, code, field, message, op_digest FROM sync_mutations
 WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND device_id = @device_id
   AND mutation_id BETWEEN @from_id AND @to_id;
 

@@ -455,9 +455,9 @@ func (q *Queries) Notes(ctx context.Context, arg NotesParams) ([]NotesRow, error
 }
 
 const recordMutations = `-- name: RecordMutations :exec
-INSERT INTO sync_mutations (tenant_id, employee_id, device_id, mutation_id, outcome, code, field, message)
+INSERT INTO sync_mutations (tenant_id, employee_id, device_id, mutation_id, outcome, code, field, message, op_digest)
 SELECT $1, $2, $3, unnest($4::bigint[]), unnest($5::text[]),
-       unnest($6::text[]), unnest($7::text[]), unnest($8::text[])
+       unnest($6::text[]), unnest($7::text[]), unnest($8::text[]), unnest($9::bytea[])
 `
 
 type RecordMutationsParams struct {
@@ -469,6 +469,7 @@ type RecordMutationsParams struct {
 	Codes       []string
 	Fields      []string
 	Messages    []string
+	OpDigests   [][]byte
 }
 
 // (COPY is not allowed under row-level security.)
@@ -482,12 +483,13 @@ func (q *Queries) RecordMutations(ctx context.Context, arg RecordMutationsParams
 		arg.Codes,
 		arg.Fields,
 		arg.Messages,
+		arg.OpDigests,
 	)
 	return err
 }
 
 const recordedMutations = `-- name: RecordedMutations :many
-SELECT mutation_id, outcome, code, field, message FROM sync_mutations
+SELECT mutation_id, outcome, code, field, message, op_digest FROM sync_mutations
 WHERE tenant_id = $1 AND employee_id = $2 AND device_id = $3
   AND mutation_id BETWEEN $4 AND $5
 `
@@ -506,6 +508,7 @@ type RecordedMutationsRow struct {
 	Code       string
 	Field      string
 	Message    string
+	OpDigest   []byte
 }
 
 func (q *Queries) RecordedMutations(ctx context.Context, arg RecordedMutationsParams) ([]RecordedMutationsRow, error) {
@@ -529,6 +532,7 @@ func (q *Queries) RecordedMutations(ctx context.Context, arg RecordedMutationsPa
 			&i.Code,
 			&i.Field,
 			&i.Message,
+			&i.OpDigest,
 		); err != nil {
 			return nil, err
 		}
