@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	qrcode "github.com/skip2/go-qrcode"
 
-	"github.com/salesapp/scrm/backend/card/carddb"
+	"github.com/salesapp/scrm/backend/card/internal/carddb"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"

@@ -17,7 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/salesapp/scrm/backend/customer/customerdb"
+	"github.com/salesapp/scrm/backend/customer/internal/customerdb"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 )

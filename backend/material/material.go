@@ -27,7 +27,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	_ "golang.org/x/image/webp" // poster formats media accepts
 
-	"github.com/salesapp/scrm/backend/material/materialdb"
+	"github.com/salesapp/scrm/backend/material/internal/materialdb"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/upload"

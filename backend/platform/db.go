@@ -188,3 +188,35 @@ func isPgError(err error, code, constraint string) bool {
 	}
 	return constraint == "" || pgErr.ConstraintName == constraint
 }
+
+// Refusal is PostgreSQL's refusal of the data a statement carried (SQLSTATE class 22, a data exception, or
+// 23, an integrity violation): the data is wrong, so running the statement again cannot help.
+type Refusal struct {
+	// Column names the column at fault when PostgreSQL says which.
+	Column string
+	// Reason says why, for an app developer (never the SQL).
+	Reason string
+}
+
+// RefusedData reports whether err is PostgreSQL refusing a statement's data, and says why. It is the one
+// place that reads SQLSTATE classes; stores and engines ask it rather than compare codes.
+func RefusedData(err error) (Refusal, bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 || (pgErr.Code[:2] != "22" && pgErr.Code[:2] != "23") {
+		return Refusal{}, false
+	}
+	r := Refusal{Column: pgErr.ColumnName}
+	switch pgErr.Code {
+	case "22001":
+		r.Reason = "a value is longer than this field allows"
+	case pgUniqueViolation:
+		r.Reason = "it would duplicate something that already exists"
+	case pgForeignKeyViolation:
+		r.Reason = "it refers to something that does not exist"
+	case pgCheckViolation, "23502":
+		r.Reason = "a value is not one this field accepts"
+	default:
+		r.Reason = "the change does not fit the data (" + pgErr.Code + ")"
+	}
+	return r, true
+}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
-	"github.com/salesapp/scrm/backend/share/sharedb"
+	"github.com/salesapp/scrm/backend/share/internal/sharedb"
 )
 
 // Channel is where a share was posted.

@@ -17,7 +17,7 @@ import (
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
-	"github.com/salesapp/scrm/backend/tenant/tenantdb"
+	"github.com/salesapp/scrm/backend/tenant/internal/tenantdb"
 )
 
 // Plan is the commercial plan of a tenant.

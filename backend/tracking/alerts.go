@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/salesapp/scrm/backend/tracking/trackingdb"
+	"github.com/salesapp/scrm/backend/tracking/internal/trackingdb"
 	"github.com/salesapp/scrm/push/alert"
 )
 

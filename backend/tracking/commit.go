@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/batch"
-	"github.com/salesapp/scrm/backend/tracking/trackingdb"
+	"github.com/salesapp/scrm/backend/tracking/internal/trackingdb"
 	"github.com/salesapp/scrm/push/alert"
 )
 
@@ -60,8 +58,7 @@ var errClosed = errors.New("tracking: shutting down")
 // while the database is down.
 func (c *committer) commitAll(reqs []*request) {
 	results, err := c.commitWithRetry(reqs)
-	var pgErr *pgconn.PgError
-	if err != nil && len(reqs) > 1 && errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")) {
+	if _, refused := platform.RefusedData(err); refused && len(reqs) > 1 {
 		for _, r := range reqs {
 			c.commitAll([]*request{r})
 		}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
-	"github.com/salesapp/scrm/backend/upload/uploaddb"
+	"github.com/salesapp/scrm/backend/upload/internal/uploaddb"
 	"github.com/salesapp/scrm/media"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/salesapp/scrm/push/alert/alertdb"
+	"github.com/salesapp/scrm/push/alert/internal/alertdb"
 )
 
 // Kinds of alert.

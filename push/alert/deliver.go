@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/salesapp/scrm/backend/platform/batch"
-	"github.com/salesapp/scrm/push/alert/alertdb"
+	"github.com/salesapp/scrm/push/alert/internal/alertdb"
 	"github.com/salesapp/scrm/push/sender"
 )
 

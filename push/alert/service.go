@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/salesapp/scrm/backend/platform"
-	"github.com/salesapp/scrm/push/alert/alertdb"
+	"github.com/salesapp/scrm/push/alert/internal/alertdb"
 )
 
 // Entry is one stream entry as the app reads it.

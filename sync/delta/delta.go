@@ -27,7 +27,6 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -35,7 +34,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/rpcserver"
-	"github.com/salesapp/scrm/sync/delta/deltadb"
+	"github.com/salesapp/scrm/sync/delta/internal/deltadb"
 )
 
 // Page sizes of a pull.
@@ -333,21 +332,6 @@ func digest(m *salesappv1.Mutation) []byte {
 	return sum[:16]
 }
 
-// dataMessage says, for an app developer, why PostgreSQL refused a mutation's data (never the SQL).
-func dataMessage(e *pgconn.PgError) string {
-	switch {
-	case e.Code == "22001":
-		return "a value is longer than this field allows"
-	case e.Code == "23505":
-		return "it would duplicate something that already exists"
-	case e.Code == "23503":
-		return "it refers to something that does not exist"
-	case e.Code == "23514", e.Code == "23502":
-		return "a value is not one this field accepts"
-	}
-	return "the change does not fit the data (" + e.Code + ")"
-}
-
 var outcomes = map[string]salesappv1.MutationResult_Outcome{
 	"applied":  salesappv1.MutationResult_OUTCOME_APPLIED,
 	"lost":     salesappv1.MutationResult_OUTCOME_LOST,
@@ -399,7 +383,7 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, p authn.Principal, m *sal
 		return nil, rbErr
 	}
 	var de *platform.Error
-	var pgErr *pgconn.PgError
+	refusal, refused := platform.RefusedData(err)
 	switch {
 	case errors.As(err, &de):
 		res.Outcome = salesappv1.MutationResult_OUTCOME_REJECTED
@@ -411,11 +395,11 @@ func (e *Engine) apply(ctx context.Context, tx pgx.Tx, p authn.Principal, m *sal
 			// A domain names its own field ("tag"); the app knows it as the mutation's ("tag_customer.tag").
 			res.Field = opOf(m) + "." + res.Field
 		}
-	case errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23"):
+	case refused:
 		res.Outcome = salesappv1.MutationResult_OUTCOME_REJECTED
-		res.Code, res.Message = connect.CodeInvalidArgument.String(), dataMessage(pgErr)
-		if pgErr.ColumnName != "" {
-			res.Field = opOf(m) + "." + pgErr.ColumnName
+		res.Code, res.Message = connect.CodeInvalidArgument.String(), refusal.Reason
+		if refusal.Column != "" {
+			res.Field = opOf(m) + "." + refusal.Column
 		}
 	default:
 		return nil, err

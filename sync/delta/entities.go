@@ -9,7 +9,7 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/backend/platform/authn"
-	"github.com/salesapp/scrm/sync/delta/deltadb"
+	"github.com/salesapp/scrm/sync/delta/internal/deltadb"
 )
 
 var kinds = map[string]salesappv1.EntityKind{

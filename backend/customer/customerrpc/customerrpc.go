@@ -12,7 +12,7 @@ import (
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/customer"
-	"github.com/salesapp/scrm/backend/customer/customerdb"
+	"github.com/salesapp/scrm/backend/customer/internal/customerdb"
 	"github.com/salesapp/scrm/backend/platform/authn"
 )
 
