@@ -1,0 +1,126 @@
+// Package jobs is salesd's job queue: River, through its public API only. Side effects (a push, a
+// thumbnail, an object deletion) are jobs inserted in the same transaction as the write they follow, so a
+// crash never loses or repeats one; modules register the workers that run them.
+//
+// Two River clients share the pool. The inserter inserts in callers' transactions and nothing else. River
+// NOTIFYs with an insert at most once per FetchCooldown, and a NOTIFY makes every commit that carries one
+// wait for the others (PostgreSQL serializes them on its notification queue): with the tracking ingest
+// inserting pushes up to hundreds of times a second, the inserter's cooldown is an hour, so almost no
+// transaction carries one. The runner works the jobs; it finds new ones by polling, every pollLive on the
+// live queue (pushes, which a person waits for), every second on the default queue.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+)
+
+// Queues.
+const (
+	// QueueDefault holds work nobody waits on (thumbnails, deletions, housekeeping).
+	QueueDefault = river.QueueDefault
+	// QueueLive holds work a person waits on (pushes), apart from slower jobs so that a burst of uploads
+	// cannot delay an alert. Its name is kept from when it held pushes only.
+	QueueLive = "push"
+)
+
+const (
+	// pollLive is how often the runner looks for new live jobs: what a push may wait before it is fetched.
+	pollLive = 10 * time.Millisecond
+	// fetchCooldown is the least time between two fetches of a queue. River's default (100 ms) would cap
+	// a queue at MaxWorkers jobs per 100 ms.
+	fetchCooldown = 5 * time.Millisecond
+	// insertNotifyEvery is the inserter's FetchCooldown, which is all it uses it for: at most one insert
+	// per queue and hour carries a NOTIFY.
+	insertNotifyEvery = time.Hour
+	// RescueStuckJobsAfter is how long after a node dies its running jobs are run again by another. River's
+	// default, an hour, would retry a dead node's pushes long after they mattered (APNs and FCM drop them
+	// after 10 minutes anyway). River lets it be no shorter than JobTimeout (the timeout of workers that
+	// set none), and never rescues a job before its own worker's timeout.
+	RescueStuckJobsAfter = time.Minute
+)
+
+// Queue inserts jobs and, once started, works them.
+type Queue struct {
+	pool     *pgxpool.Pool
+	log      *slog.Logger
+	inserter *river.Client[pgx.Tx]
+	workers  *river.Workers
+	periodic []*river.PeriodicJob
+	runner   *river.Client[pgx.Tx]
+}
+
+// New builds the queue on pool. It inserts at once; it works jobs only after Start.
+func New(pool *pgxpool.Pool, log *slog.Logger) (*Queue, error) {
+	inserter, err := river.NewClient[pgx.Tx](riverpgxv5.New(pool), &river.Config{
+		Logger:            log,
+		FetchCooldown:     insertNotifyEvery,
+		FetchPollInterval: insertNotifyEvery,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river: %w", err)
+	}
+	return &Queue{pool: pool, log: log, inserter: inserter, workers: river.NewWorkers()}, nil
+}
+
+// Workers is where modules register their workers, before Start.
+func (q *Queue) Workers() *river.Workers { return q.workers }
+
+// AddPeriodic adds periodic jobs, before Start.
+func (q *Queue) AddPeriodic(jobs ...*river.PeriodicJob) { q.periodic = append(q.periodic, jobs...) }
+
+// InsertTx inserts one job in tx: it exists, and will run, only if tx commits.
+func (q *Queue) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	_, err := q.inserter.InsertTx(ctx, tx, args, opts)
+	return err
+}
+
+// InsertManyTx inserts jobs in tx.
+func (q *Queue) InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) error {
+	_, err := q.inserter.InsertManyTx(ctx, tx, params)
+	return err
+}
+
+// Start starts working jobs with the registered workers and periodic jobs.
+func (q *Queue) Start(ctx context.Context) error {
+	if q.runner != nil {
+		return errors.New("jobs: started twice")
+	}
+	runner, err := river.NewClient[pgx.Tx](riverpgxv5.New(q.pool), &river.Config{
+		Logger:  q.log,
+		Workers: q.workers,
+		Queues: map[string]river.QueueConfig{
+			QueueDefault: {MaxWorkers: 20},
+			// Pushes wait on Apple and Google, not on our CPU: many may be in flight at once.
+			QueueLive: {MaxWorkers: 200, FetchPollInterval: pollLive},
+		},
+		FetchCooldown:        fetchCooldown,
+		JobTimeout:           time.Minute,
+		RescueStuckJobsAfter: RescueStuckJobsAfter,
+		PeriodicJobs:         q.periodic,
+	})
+	if err != nil {
+		return fmt.Errorf("river: %w", err)
+	}
+	q.runner = runner
+	return runner.Start(ctx)
+}
+
+// Stop stops working jobs, waiting for running ones until ctx ends.
+func (q *Queue) Stop(ctx context.Context) error {
+	if q.runner == nil {
+		return nil
+	}
+	return q.runner.Stop(ctx)
+}
+
+// Runner is the client working jobs, nil before Start: for adapters that complete jobs themselves.
+func (q *Queue) Runner() *river.Client[pgx.Tx] { return q.runner }

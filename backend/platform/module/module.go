@@ -1,0 +1,65 @@
+// Package module is the contract between salesd's parts and the server that composes them. Each domain
+// (and each of sync, push and media) says in one Module what it contributes: its Connect services and
+// which of their procedures need no token, plain HTTP routes, River workers and periodic jobs, and the
+// offline mutations it applies. backend/server iterates over one list of modules; adding a domain adds
+// one entry there and touches nothing else of the server.
+package module
+
+import (
+	"context"
+	"net/http"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/salesapp/scrm/backend/platform/authn"
+)
+
+// Module is what one part of salesd contributes. Every field is optional.
+type Module struct {
+	// Name identifies the module in logs and errors.
+	Name string
+	// Services are the Connect services it serves.
+	Services []Service
+	// Routes are plain HTTP routes (beacons, the WebSocket), served beside the Connect services.
+	Routes []Route
+	// Workers registers its River workers.
+	Workers func(w *river.Workers)
+	// Periodic are its River periodic jobs.
+	Periodic []*river.PeriodicJob
+	// Mutations apply the offline mutations it owns, by the name of the sync Mutation's op field
+	// (add_note, set_stage...).
+	Mutations map[string]Applier
+	// Start starts background work once the workers run; Stop stops it (after the workers stopped). Stop
+	// runs in the reverse order of the modules.
+	Start func(ctx context.Context) error
+	Stop  func(ctx context.Context) error
+}
+
+// Service is one Connect service.
+type Service struct {
+	// Name is the fully qualified service name (salesapp.v1.CardService), listed by gRPC reflection.
+	Name string
+	// Mount builds the handler with the server's options (interceptors, limits, compression) and returns
+	// its path prefix, as the generated New…ServiceHandler functions do.
+	Mount func(opts ...connect.HandlerOption) (string, http.Handler)
+	// Public lists the procedures (full names, "/salesapp.v1.AuthService/RefreshToken") callable without
+	// an access token; they are rate limited per client address instead.
+	Public []string
+}
+
+// Route is a plain HTTP route.
+type Route struct {
+	// Pattern is an http.ServeMux pattern ("/t", "GET /ws").
+	Pattern string
+	Handler http.Handler
+}
+
+// Applier applies one offline mutation inside the sync push's transaction, by the same domain rules as
+// the online RPC. op is the Mutation's op message (for add_note, *salesappv1.AddNote), already checked
+// against the proto's rules. A *platform.Error of kind NotFound or PermissionDenied means the mutation lost
+// a conflict (what it edits was deleted or left the caller's scope); any other *platform.Error, or data
+// PostgreSQL refused, rejects it for good; anything else is transient and fails the whole push.
+type Applier func(ctx context.Context, tx pgx.Tx, p authn.Principal, op proto.Message) error
