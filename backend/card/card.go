@@ -221,7 +221,7 @@ func (s *Service) check(ctx context.Context, tx pgx.Tx, p authn.Principal, c Cha
 			return platform.Invalid("featured_material_ids", fmt.Sprintf("at most %d", MaxFeatured))
 		}
 		for i, id := range *c.FeaturedMaterialIDs {
-			if _, err := s.materials.Shareable(ctx, tx, p, id); err != nil {
+			if _, err := material.ShareableTx(ctx, tx, p, id); err != nil {
 				var de *platform.Error
 				if errors.As(err, &de) {
 					return platform.Invalid(fmt.Sprintf("featured_material_ids[%d]", i), de.Msg)

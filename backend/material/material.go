@@ -148,14 +148,11 @@ type Service struct {
 	urlTTL   time.Duration
 }
 
-// NewService builds the service. sharer may be set later with SetSharer (the share package needs this
-// service first).
-func NewService(db *platform.DB, store *media.Store, renderer *poster.Renderer, jobs Jobs) *Service {
-	return &Service{db: db, store: store, renderer: renderer, jobs: jobs, policy: articlePolicy(), urlTTL: 30 * time.Minute}
+// NewService builds the service: sharer gives personalized posters their links, and jobs deletes the
+// objects of deleted materials.
+func NewService(db *platform.DB, store *media.Store, renderer *poster.Renderer, jobs Jobs, sharer Sharer) *Service {
+	return &Service{db: db, store: store, renderer: renderer, jobs: jobs, sharer: sharer, policy: articlePolicy(), urlTTL: 30 * time.Minute}
 }
-
-// SetSharer completes the wiring.
-func (s *Service) SetSharer(sh Sharer) { s.sharer = sh }
 
 // articlePolicy keeps what articles need (text formatting, links, images, tables) and drops scripts,
 // event handlers, styles that can overlay the page, iframes and unknown tags.
@@ -607,9 +604,10 @@ func (s *Service) ListFolders(ctx context.Context, p authn.Principal) ([]Folder,
 	return out, err
 }
 
-// Shareable implements share.MaterialGate: the caller may share a material that is published and visible
-// to them.
-func (s *Service) Shareable(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID) (bool, error) {
+// ShareableTx checks, inside the caller's tenant transaction, that the caller may share a material now (it
+// is published and visible to them), and reports whether it is of the platform tier. The share domain asks
+// it before making a link.
+func ShareableTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID) (bool, error) {
 	m, err := load(ctx, materialdb.New(tx), p.TenantID, id)
 	if err != nil {
 		return false, err

@@ -45,7 +45,7 @@ func (s *Service) PersonalizedPoster(ctx context.Context, p authn.Principal, id 
 		if m, err = load(ctx, q, p.TenantID, id); err != nil {
 			return err
 		}
-		if _, err := s.Shareable(ctx, tx, p, id); err != nil {
+		if _, err := ShareableTx(ctx, tx, p, id); err != nil {
 			return err
 		}
 		if m.Kind != KindPoster || m.Layout == nil {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -15,133 +14,10 @@ import (
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/batch"
-	"github.com/salesapp/scrm/backend/upload"
-	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/push/alert"
 	"github.com/salesapp/scrm/push/sender"
 )
-
-// DeleteObjectsArgs asks for objects to be removed from storage, after the rows that referenced them
-// are gone (the job is inserted in that same transaction).
-type DeleteObjectsArgs struct {
-	Keys []string `json:"keys"`
-}
-
-// Kind implements river.JobArgs.
-func (DeleteObjectsArgs) Kind() string { return "delete_objects" }
-
-type deleteObjectsWorker struct {
-	river.WorkerDefaults[DeleteObjectsArgs]
-	store *media.Store
-}
-
-// Work deletes the objects; deleting a missing object succeeds, so retries are harmless.
-func (w *deleteObjectsWorker) Work(ctx context.Context, job *river.Job[DeleteObjectsArgs]) error {
-	return w.store.Delete(ctx, job.Args.Keys...)
-}
-
-// MakeThumbnailArgs asks for the thumbnail of a finalized image upload.
-type MakeThumbnailArgs struct {
-	TenantID uuid.UUID `json:"tenant_id"`
-	Key      string    `json:"key"`
-}
-
-// Kind implements river.JobArgs.
-func (MakeThumbnailArgs) Kind() string { return "make_thumbnail" }
-
-type makeThumbnailWorker struct {
-	river.WorkerDefaults[MakeThumbnailArgs]
-	uploads *upload.Service
-}
-
-// Work makes the thumbnail; an image that cannot be decoded will never become one, so it is not retried.
-func (w *makeThumbnailWorker) Work(ctx context.Context, job *river.Job[MakeThumbnailArgs]) error {
-	err := w.uploads.MakeThumbnail(ctx, job.Args.TenantID, job.Args.Key)
-	if platform.KindOf(err) == platform.KindInvalid {
-		return river.JobCancel(err)
-	}
-	return err
-}
-
-// pushQueue keeps pushes apart from slower jobs (thumbnails), so that a burst of uploads cannot delay an
-// alert.
-const pushQueue = "push"
-
-// jobs is the River client: it inserts jobs in the callers' transactions and, once started, works them.
-type jobs struct {
-	client  *river.Client[pgx.Tx]
-	uploads *upload.Service
-	push    *pushWorker
-}
-
-func newJobs(db *platform.DB, store *media.Store, snd sender.Sender, log *slog.Logger) (*jobs, error) {
-	workers := river.NewWorkers()
-	push := &pushWorker{alerts: alert.NewService(db), sender: snd, db: db, log: log}
-	river.AddWorker(workers, push)
-	river.AddWorker(workers, &housekeepingWorker{db: db})
-	river.AddWorker(workers, &deleteObjectsWorker{store: store})
-	j := &jobs{push: push}
-	// The upload service needs the jobs to enqueue, and the thumbnail worker needs the service.
-	j.uploads = upload.NewService(db, store, j)
-	river.AddWorker(workers, &makeThumbnailWorker{uploads: j.uploads})
-	client, err := river.NewClient[pgx.Tx](quietDriver{riverpgxv5.New(db.Pool)}, &river.Config{
-		Logger:  log,
-		Workers: workers,
-		// Pushes wait on Apple and Google, not on our CPU: many may be in flight at once.
-		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}, pushQueue: {MaxWorkers: 200}},
-		// A fetch runs at most this often per queue. River's default (100 ms) would add up to that to
-		// every alert's push and cap a queue at MaxWorkers jobs per 100 ms.
-		FetchCooldown: 5 * time.Millisecond,
-		// A job still running this long after it started belongs to a node that died: River runs it again
-		// elsewhere. Its default, an hour, would retry a dead node's pushes long after they mattered (APNs
-		// and FCM drop them after 10 minutes anyway). River lets it be no shorter than JobTimeout (the
-		// timeout of workers that set none), and never rescues a job before its own worker's timeout.
-		JobTimeout:           time.Minute,
-		RescueStuckJobsAfter: rescueStuckJobsAfter,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return HousekeepingArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("river: %w", err)
-	}
-	j.client = client
-	return j, nil
-}
-
-// quietDriver is River's pgx driver, except that River must not NOTIFY inside the transactions that
-// insert jobs: a NOTIFY makes every commit that carries one wait for the others (PostgreSQL serializes
-// them on the notification queue), and the tracking ingest would carry one every FetchCooldown. Nodes
-// learn of new pushes from the after-commit wake-up instead (riverInsertTopic), and of other
-// jobs (thumbnails, deletions) by River's poll, within FetchPollInterval.
-type quietDriver struct{ *riverpgxv5.Driver }
-
-// SupportsListenNotify tells River not to NOTIFY on insert; River still LISTENs (SupportsListener).
-func (quietDriver) SupportsListenNotify() bool { return false }
-
-// riverInsertTopic and riverInsertPayload are the notification River's producers LISTEN for to fetch a
-// queue's new jobs at once (River's own insert notification, on channel "<schema>.river_insert"); the
-// wake-up publisher sends it after the commits that queued pushes.
-const (
-	riverInsertTopic   = "river_insert"
-	riverInsertPayload = `{"queue": "` + pushQueue + `"}`
-)
-
-// start starts the workers: the push worker's shared reads and completions first.
-func (j *jobs) start(ctx context.Context) error {
-	j.push.pusher = alert.NewPusher(j.push.alerts)
-	j.push.completions = newCompleter(j.push.db)
-	return j.client.Start(ctx)
-}
-
-// stop stops the workers, waiting for running jobs until ctx ends, then the push worker's batches.
-func (j *jobs) stop(ctx context.Context) error {
-	err := j.client.Stop(ctx)
-	if j.push.pusher != nil {
-		j.push.pusher.Close()
-		j.push.completions.close()
-	}
-	return err
-}
 
 // HousekeepingArgs asks for what ages out to go (a periodic job): alerts past their 7 days, expired
 // sync rows (timeline entries past 90 days, alerts past 7), sync tombstones older than 30 days, and
@@ -186,14 +62,11 @@ type pushWorker struct {
 	completions *completer
 }
 
-// rescueStuckJobsAfter is how long after a node dies its running jobs are run again by another.
-const rescueStuckJobsAfter = time.Minute
-
 // Work pushes one alert to one device. Transient failures are retried (after the provider's Retry-After
 // when given); permanent ones are not; a dead token disables the device.
 //
 // What a device gets, when nodes die: every alert is pushed at least once (a job running on a killed node
-// is run again by another after rescueStuckJobsAfter), and twice only if the node dies in the moment
+// is run again by another after jobs.RescueStuckJobsAfter), and twice only if the node dies in the moment
 // between the provider's 200 and the commit that completes the job. That is why a sent push completes its
 // job before the worker returns, in the next of the completer's commits (one round trip after the push
 // or at most a commit later), rather than through River's own batched completer, which finishes jobs
@@ -278,25 +151,14 @@ func (c *completer) run(calls []*batch.Call[int64, struct{}]) {
 // Timeout bounds one push: APNs and FCM answer in well under a second.
 func (w *pushWorker) Timeout(*river.Job[PushAlertArgs]) time.Duration { return 15 * time.Second }
 
-// Push implements alert.Jobs: one job per (alert, device), inserted with the alert.
-func (j *jobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {
+// pushJobs implements alert.Jobs: one job per (alert, device), inserted with the alert.
+type pushJobs struct{ q jobs.Inserter }
+
+func (j pushJobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {
 	params := make([]river.InsertManyParams, len(pushes))
 	for i, p := range pushes {
 		params[i] = river.InsertManyParams{Args: PushAlertArgs{TenantID: p.TenantID, EmployeeID: p.EmployeeID, DeviceID: p.DeviceID, Seq: p.Seq},
-			InsertOpts: &river.InsertOpts{Queue: pushQueue}}
+			InsertOpts: &river.InsertOpts{Queue: jobs.QueueLive}}
 	}
-	_, err := j.client.InsertManyTx(ctx, tx, params)
-	return err
-}
-
-// MakeThumbnail implements upload.Jobs.
-func (j *jobs) MakeThumbnail(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, key string) error {
-	_, err := j.client.InsertTx(ctx, tx, MakeThumbnailArgs{TenantID: tenantID, Key: key}, nil)
-	return err
-}
-
-// DeleteObjects implements material.Jobs.
-func (j *jobs) DeleteObjects(ctx context.Context, tx pgx.Tx, keys []string) error {
-	_, err := j.client.InsertTx(ctx, tx, DeleteObjectsArgs{Keys: keys}, nil)
-	return err
+	return j.q.InsertManyTx(ctx, tx, params)
 }

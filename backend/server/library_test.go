@@ -8,6 +8,7 @@ import (
 	_ "image/jpeg" // thumbnails
 	"image/png"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,11 +21,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jackc/pgx/v5"
+
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/server"
 	"github.com/salesapp/scrm/backend/server/servertest"
 )
 
@@ -449,7 +452,9 @@ func TestLibraryTiersFoldersSearchAndSort(t *testing.T) {
 	admin, c1, c2, cb := clientsOf(e, a.Admin.Token), clientsOf(e, s1.Token), clientsOf(e, s2.Token), clientsOf(e, bSales.Token)
 
 	// A platform material, as the operator publishes it with salesctl (as the owner: the app role may not).
-	platformID, err := e.Server.Materials.CreatePlatform(ctx, e.DB.Owner, material.KindArticle,
+	materials, err := server.Materials(e.Config, slog.New(slog.DiscardHandler), e.DB.App, e.Store)
+	require.NoError(t, err)
+	platformID, err := materials.CreatePlatform(ctx, e.DB.Owner, material.KindArticle,
 		material.Content{Title: "Industry report", BodyHTML: "<p>r</p><script>x()</script>", Tags: []string{"Report"}}, nil)
 	require.NoError(t, err)
 	err = e.DB.App.InTenantTx(ctx, a.ID, func(tx pgx.Tx) error {

@@ -22,6 +22,8 @@ import (
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgcluster"
 	"github.com/salesapp/scrm/backend/server"
+	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/media/miniotest"
 )
 
 // TestReadyzFollowsPostgres runs a PostgreSQL cluster of its own, so that it can stop and start it.
@@ -43,7 +45,9 @@ func TestReadyzFollowsPostgres(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
 	cfg := platform.Config{TokenKeys: [][]byte{make([]byte, 32)}, AccessTokenTTL: time.Minute, RefreshTokenTTL: time.Hour, PublicRate: 1, PublicBurst: 1}
-	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), db, nil)
+	store, err := media.New(ctx, miniotest.New(t))
+	require.NoError(t, err)
+	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), db, store)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler)
 	t.Cleanup(ts.Close)

@@ -16,6 +16,7 @@ import (
 	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/server/servertest"
+	"github.com/salesapp/scrm/backend/share"
 )
 
 // A manager is a member of their own team: their customers must not come back twice.
@@ -47,7 +48,7 @@ func TestConcurrentSignInsMergeOnce(t *testing.T) {
 	a, _, token, _ := sharedMaterial(t, e)
 	// Known customer Y (unionid U), and the visitor's own customer X with 2 views.
 	svc := customer.NewService(e.DB.App)
-	sh, err := e.Server.Shares.Resolve(ctx, token)
+	sh, err := share.NewService(e.DB.App, e.Config.PublicBaseURL).Resolve(ctx, token)
 	require.NoError(t, err)
 	src := customer.Source{OwnerID: sh.EmployeeID, ShareID: sh.ID, Channel: "chat"}
 	y, _, err := svc.Identify(ctx, a.ID, "visitor-known", src, customer.Identity{Kind: "unionid", Value: "U"})
@@ -84,7 +85,7 @@ func TestSignInRacingTheFirstBeaconKeepsOnePerson(t *testing.T) {
 	ctx := context.Background()
 	a, _, token, _ := sharedMaterial(t, e)
 	svc := customer.NewService(e.DB.App)
-	sh, err := e.Server.Shares.Resolve(ctx, token)
+	sh, err := share.NewService(e.DB.App, e.Config.PublicBaseURL).Resolve(ctx, token)
 	require.NoError(t, err)
 	src := customer.Source{OwnerID: sh.EmployeeID, ShareID: sh.ID, Channel: "chat"}
 	y, _, err := svc.Identify(ctx, a.ID, "visitor-known", src, customer.Identity{Kind: "unionid", Value: "U"})

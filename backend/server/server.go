@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"time"
 
@@ -23,38 +22,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/auth"
-	"github.com/salesapp/scrm/backend/auth/authrpc"
-	"github.com/salesapp/scrm/backend/card"
-	"github.com/salesapp/scrm/backend/card/cardrpc"
-	"github.com/salesapp/scrm/backend/customer"
-	"github.com/salesapp/scrm/backend/customer/customerrpc"
-	"github.com/salesapp/scrm/backend/diag"
-	"github.com/salesapp/scrm/backend/material"
-	"github.com/salesapp/scrm/backend/material/materialrpc"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/jobs"
+	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/platform/rpcserver"
-	"github.com/salesapp/scrm/backend/share"
-	"github.com/salesapp/scrm/backend/share/sharerpc"
 	"github.com/salesapp/scrm/backend/tenant"
-	"github.com/salesapp/scrm/backend/tenant/tenantrpc"
-	"github.com/salesapp/scrm/backend/tracking"
-	"github.com/salesapp/scrm/backend/tracking/trackingrpc"
-	"github.com/salesapp/scrm/backend/upload/uploadrpc"
-	"github.com/salesapp/scrm/backend/web"
-	"github.com/salesapp/scrm/backend/web/webrpc"
-	"github.com/salesapp/scrm/backend/wechat"
 	"github.com/salesapp/scrm/media"
-	"github.com/salesapp/scrm/media/poster"
-	"github.com/salesapp/scrm/push/alert"
-	"github.com/salesapp/scrm/push/alert/alertrpc"
-	"github.com/salesapp/scrm/push/hub"
 	"github.com/salesapp/scrm/push/sender"
-	"github.com/salesapp/scrm/push/wake"
-	"github.com/salesapp/scrm/sync/syncrpc"
 )
 
 // maxRequestBytes caps any RPC request body: the app sends small messages, and large uploads go to object
@@ -65,29 +42,11 @@ const maxRequestBytes = 4 << 20
 type Server struct {
 	// Handler serves every route.
 	Handler http.Handler
-	// Auth issues and checks sessions.
-	Auth *auth.Service
-	// Tenant manages tenants, teams and employees.
-	Tenant *tenant.Service
-	// Tokens issues and verifies access tokens.
-	Tokens *authn.Tokens
-	// Materials is the material library.
-	Materials *material.Service
-	// Shares makes share links.
-	Shares *share.Service
-	// Cards are the business cards.
-	Cards *card.Service
-	// Tracking ingests customers' events.
-	Tracking *tracking.Service
-	// Hub serves the apps' live alert connections.
-	Hub *hub.Hub
 
-	db          *platform.DB
-	log         *slog.Logger
-	jobs        *jobs
-	publisher   *wake.Publisher
-	databaseURL string
-	stopWake    context.CancelFunc
+	db      *platform.DB
+	log     *slog.Logger
+	queue   *jobs.Queue
+	modules []module.Module
 }
 
 // Options are the optional parts New takes.
@@ -96,88 +55,64 @@ type Options struct {
 	Sender sender.Sender
 }
 
-// New wires the application on db and store. Tools that use only tenants and sessions (salesctl,
-// salesbench's setup) may pass a nil store; salesd never does.
+// Accounts builds the tenant and sign-in services alone, for tools that create tenants and issue
+// sessions without serving (salesctl, salesbench's setup, tests).
+func Accounts(cfg platform.Config, db *platform.DB) (*tenant.Service, *auth.Service, *authn.Tokens, error) {
+	tokens, err := authn.NewTokens(cfg.TokenKeys, cfg.AccessTokenTTL, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, CacheTTL: cfg.AuthCacheTTL})
+	return tenant.NewService(db, authSvc), authSvc, tokens, nil
+}
+
+// New wires the application on db and store: it builds each domain's service once, asks each module what it
+// contributes, and serves the union behind the shared interceptors.
 func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.Store, options ...Options) (*Server, error) {
 	var opt Options
 	if len(options) > 0 {
 		opt = options[0]
 	}
-	tokens, err := authn.NewTokens(cfg.TokenKeys, cfg.AccessTokenTTL, nil)
+	if store == nil {
+		return nil, errors.New("server: no object store")
+	}
+	queue, err := jobs.New(db.Pool, log)
 	if err != nil {
 		return nil, err
 	}
-	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, CacheTTL: cfg.AuthCacheTTL})
-	tenantSvc := tenant.NewService(db, authSvc)
-
-	var font []byte
-	if cfg.PosterFont != "" {
-		if font, err = os.ReadFile(cfg.PosterFont); err != nil {
-			return nil, fmt.Errorf("SALESD_POSTER_FONT: %w", err)
-		}
-	}
-	renderer, err := poster.NewRenderer(font)
-	if err != nil {
-		return nil, fmt.Errorf("SALESD_POSTER_FONT: %w", err)
-	}
-	snd := opt.Sender
-	if snd == nil {
-		snd = sender.NewLog(log) // no APNs/FCM credentials: log what would be pushed
-	}
-	jobs, err := newJobs(db, store, snd, log)
+	tenants, authSvc, tokens, err := Accounts(cfg, db)
 	if err != nil {
 		return nil, err
 	}
-	// Who is told, after a commit, that alert streams grew (the WebSocket hub, the cross-node notifier).
-	var wakers []func([]alert.Key)
-	materials := material.NewService(db, store, renderer, jobs)
-	shares := share.NewService(db, cfg.PublicBaseURL, materials)
-	materials.SetSharer(shares)
-	cards := card.NewService(db, store, materials, shares)
-	alerts := alert.NewService(db)
-	authenticator := authn.NewAuthenticator(tokens, authSvc, slices.Concat(authrpc.PublicProcedures, webrpc.PublicProcedures, trackingrpc.PublicProcedures)...)
-	liveHub := newHub(alerts, authenticator, log)
-	publisher := wake.NewPublisher(db.Pool, log)
-	// Streams grow with pushes queued: every node's push workers fetch them at once.
-	publisher.AlsoNotify(riverInsertTopic, riverInsertPayload)
-	wakers = append(wakers, func(keys []alert.Key) {
-		for _, k := range keys {
-			liveHub.Notify(hub.Key(k))
-		}
-		publisher.Publish(keys)
-	})
-	track := tracking.NewService(db, shares, log, tracking.Config{Jobs: jobs, Wake: func(keys []alert.Key) {
-		for _, fn := range wakers {
-			fn(keys)
-		}
-	}})
-	customers := customer.NewService(db)
-	var wx *wechat.Client
-	if cfg.WeChat.AppID != "" {
-		wx = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret}, log)
+	// One budget per client address for every public entry (RPCs and beacons alike).
+	perIP := ratelimit.New(cfg.PublicRate, cfg.PublicBurst, 100_000)
+	mods, err := modules(deps{cfg: cfg, log: log, db: db, store: store, queue: queue, sender: opt.Sender,
+		tenants: tenants, auth: authSvc, tokens: tokens, perIP: perIP})
+	if err != nil {
+		return nil, err
 	}
-	var official *wechat.Client
-	if cfg.WeChat.OfficialAppID != "" {
-		official = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.OfficialAppID, AppSecret: cfg.WeChat.OfficialSecret}, log)
+	s := &Server{db: db, log: log, queue: queue, modules: mods}
+	for _, m := range mods {
+		if m.Workers != nil {
+			m.Workers(queue.Workers())
+		}
+		queue.AddPeriodic(m.Periodic...)
 	}
-	pages := web.NewService(web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers,
-		Tracking: track, WeChat: wx, Official: official}, cfg.PublicPageTTL)
-	uploads := jobs.uploads
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	public := slices.Concat(authrpc.PublicProcedures, webrpc.PublicProcedures, trackingrpc.PublicProcedures)
-	perIP := ratelimit.New(cfg.PublicRate, cfg.PublicBurst, 100_000)
-	trackHandler, err := trackingrpc.New(track, ratelimit.New(cfg.VisitorRate, cfg.VisitorBurst, 200_000), perIP, cfg.BeaconOrigins)
-	if err != nil {
-		return nil, err
+	var public, services []string
+	for _, m := range mods {
+		for _, svc := range m.Services {
+			public = append(public, svc.Public...)
+			services = append(services, svc.Name)
+		}
 	}
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
 			rpcserver.NewObserver(log, reg),
 			ratelimit.NewPerIP(perIP, public...),
-			authenticator,
+			authn.NewAuthenticator(tokens, authSvc, public...),
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(maxRequestBytes),
@@ -191,47 +126,17 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	)
 
 	mux := http.NewServeMux()
-	tenantHandler := tenantrpc.New(tenantSvc)
-	mux.Handle(salesappv1connect.NewTeamServiceHandler(tenantHandler, opts))
-	mux.Handle(salesappv1connect.NewEmployeeServiceHandler(tenantHandler, opts))
-	mux.Handle(salesappv1connect.NewMeServiceHandler(tenantHandler, opts))
-	mux.Handle(salesappv1connect.NewTenantServiceHandler(tenantHandler, opts))
-	mux.Handle(salesappv1connect.NewAuthServiceHandler(authrpc.New(authSvc), opts))
-	mux.Handle(salesappv1connect.NewPingServiceHandler(diag.Handler{}, opts))
-	mux.Handle(salesappv1connect.NewMediaServiceHandler(uploadrpc.New(uploads), opts))
-	mux.Handle(salesappv1connect.NewCardServiceHandler(cardrpc.New(cards), opts))
-	mux.Handle(salesappv1connect.NewMaterialServiceHandler(materialrpc.New(materials), opts))
-	mux.Handle(salesappv1connect.NewShareServiceHandler(sharerpc.New(shares), opts))
-	mux.Handle(salesappv1connect.NewPublicServiceHandler(webrpc.New(pages), opts))
-	mux.Handle(salesappv1connect.NewTrackingServiceHandler(trackHandler, opts))
-	mux.Handle(trackingrpc.BeaconPath, trackHandler)
-	mux.Handle(salesappv1connect.NewCustomerServiceHandler(customerrpc.New(customers), opts))
-	mux.Handle(salesappv1connect.NewAlertServiceHandler(alertrpc.New(alerts), opts))
-	mux.Handle(salesappv1connect.NewSyncServiceHandler(syncrpc.New(newSync(db, cards)), opts))
-	mux.Handle(WebSocketPath, liveHub)
-
-	reflector := grpcreflect.NewStaticReflector(
-		salesappv1connect.TeamServiceName,
-		salesappv1connect.EmployeeServiceName,
-		salesappv1connect.MeServiceName,
-		salesappv1connect.TenantServiceName,
-		salesappv1connect.AuthServiceName,
-		salesappv1connect.PingServiceName,
-		salesappv1connect.MediaServiceName,
-		salesappv1connect.CardServiceName,
-		salesappv1connect.MaterialServiceName,
-		salesappv1connect.ShareServiceName,
-		salesappv1connect.PublicServiceName,
-		salesappv1connect.TrackingServiceName,
-		salesappv1connect.CustomerServiceName,
-		salesappv1connect.AlertServiceName,
-		salesappv1connect.SyncServiceName,
-	)
+	for _, m := range mods {
+		for _, svc := range m.Services {
+			mux.Handle(svc.Mount(opts))
+		}
+		for _, r := range m.Routes {
+			mux.Handle(r.Pattern, r.Handler)
+		}
+	}
+	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-
-	s := &Server{Auth: authSvc, Tenant: tenantSvc, Tokens: tokens, Materials: materials, Shares: shares, Cards: cards,
-		Tracking: track, Hub: liveHub, db: db, log: log, jobs: jobs, publisher: publisher, databaseURL: cfg.DatabaseURL}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -243,25 +148,29 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	return s, nil
 }
 
-// StartWorkers starts working background jobs and the cross-node alert wake-ups (publishing this node's,
-// listening for the others'); StopWorkers stops them.
+// StartWorkers starts each module's background work, then working jobs.
 func (s *Server) StartWorkers(ctx context.Context) error {
-	wctx, cancel := context.WithCancel(context.Background())
-	s.stopWake = cancel
-	go s.publisher.Run(wctx)
-	go wake.Listen(wctx, s.databaseURL, s.log, func(k alert.Key) { s.Hub.Notify(hub.Key(k)) })
-	return s.jobs.start(ctx)
+	for _, m := range s.modules {
+		if m.Start == nil {
+			continue
+		}
+		if err := m.Start(ctx); err != nil {
+			return fmt.Errorf("start %s: %w", m.Name, err)
+		}
+	}
+	return s.queue.Start(ctx)
 }
 
-// StopWorkers stops the job workers, waiting for running jobs until ctx ends, and the tracking committers
-// after the events in hand are committed.
+// StopWorkers stops working jobs, waiting for running ones until ctx ends, then each module's background
+// work in the reverse order (the tracking committers commit the events in hand first).
 func (s *Server) StopWorkers(ctx context.Context) error {
-	s.Tracking.Close()
-	s.Hub.Close()
-	if s.stopWake != nil {
-		s.stopWake()
+	errs := []error{s.queue.Stop(ctx)}
+	for _, m := range slices.Backward(s.modules) {
+		if m.Stop != nil {
+			errs = append(errs, m.Stop(ctx))
+		}
 	}
-	return s.jobs.stop(ctx)
+	return errors.Join(errs...)
 }
 
 // readyz answers 200 when PostgreSQL answers and the schema is current, else 503 with the reason.

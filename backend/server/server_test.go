@@ -202,7 +202,7 @@ func TestBadTokensAreUnauthenticated(t *testing.T) {
 	tampered[len(tampered)-5] ^= 1
 	requireCode(t, ping(e, string(tampered)), connect.CodeUnauthenticated, "")
 
-	claims, err := e.Server.Tokens.Verify(a.Admin.Token)
+	claims, err := e.Tokens.Verify(a.Admin.Token)
 	require.NoError(t, err)
 	otherKey := make([]byte, 32)
 	otherKey[0] = 1
@@ -218,7 +218,7 @@ func TestBadTokensAreUnauthenticated(t *testing.T) {
 
 	// A well-formed token for a session that does not exist.
 	claims.SessionID = uuid.New()
-	stranger, _ := e.Server.Tokens.Issue(claims)
+	stranger, _ := e.Tokens.Issue(claims)
 	requireCode(t, ping(e, stranger), connect.CodeUnauthenticated, "")
 
 	require.NoError(t, ping(e, a.Admin.Token))
@@ -276,7 +276,7 @@ func TestDisabledEmployeeIsRefused(t *testing.T) {
 	requireCode(t, ping(e, sales.Token), connect.CodePermissionDenied, "disabled")
 	err = refresh(e, sales)
 	requireCode(t, err, connect.CodePermissionDenied, "disabled")
-	_, err = e.Server.Auth.IssueSession(ctx, a.ID, sales.ID, "new-device")
+	_, err = e.Sessions.IssueSession(ctx, a.ID, sales.ID, "new-device")
 	require.Equal(t, platform.KindPermissionDenied, platform.KindOf(err))
 
 	// Enabled again, they sign in afresh: the old session stays ended.
@@ -284,7 +284,7 @@ func TestDisabledEmployeeIsRefused(t *testing.T) {
 		EmployeeId: sales.ID.String(), Status: salesappv1.EmployeeStatus_EMPLOYEE_STATUS_ACTIVE}))
 	require.NoError(t, err)
 	requireCode(t, ping(e, sales.Token), connect.CodeUnauthenticated, "session")
-	pair, err := e.Server.Auth.IssueSession(ctx, a.ID, sales.ID, "new-device")
+	pair, err := e.Sessions.IssueSession(ctx, a.ID, sales.ID, "new-device")
 	require.NoError(t, err)
 	require.NoError(t, ping(e, pair.AccessToken))
 }

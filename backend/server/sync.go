@@ -6,15 +6,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
-	"github.com/salesapp/scrm/backend/card"
 	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
-	"github.com/salesapp/scrm/push/alert"
-	"github.com/salesapp/scrm/sync/delta"
+	"github.com/salesapp/scrm/backend/platform/module"
 )
 
 // Client schema versions this server syncs with.
@@ -23,72 +22,66 @@ const (
 	maxSyncSchema = 1
 )
 
-// newSync builds the sync engine and tells it how each offline mutation is applied: by the same domain
-// rules as the online RPCs, inside the push's transaction.
-func newSync(db *platform.DB, cards *card.Service) *delta.Engine {
-	e := delta.New(db, delta.Config{MinSchema: minSyncSchema, MaxSchema: maxSyncSchema})
-	e.Handle("add_note", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
-		op := m.GetAddNote()
-		noteID, err := parseID("add_note.note_id", op.GetNoteId())
-		if err != nil {
-			return err
-		}
-		return onCustomer(ctx, tx, p, "add_note.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
-			_, err := customer.AddNoteTx(ctx, tx, p, noteID, cid, op.GetKind(), op.GetBody(), timeOf(op.GetNextAt()))
-			return err
-		})
-	})
-	e.Handle("edit_note", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
-		op := m.GetEditNote()
-		id, err := parseID("edit_note.note_id", op.GetNoteId())
-		if err != nil {
-			return err
-		}
-		return customer.EditNoteTx(ctx, tx, p, id, op.GetBody(), timeOf(op.GetNextAt()))
-	})
-	e.Handle("delete_note", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
-		id, err := parseID("delete_note.note_id", m.GetDeleteNote().GetNoteId())
-		if err != nil {
-			return err
-		}
-		return customer.DeleteNoteTx(ctx, tx, p, id)
-	})
-	e.Handle("set_stage", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
-		op := m.GetSetStage()
-		stage := op.GetStage()
-		return onCustomer(ctx, tx, p, "set_stage.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
-			return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Stage: &stage})
-		})
-	})
-	tag := func(add bool) delta.Applier {
-		return func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
-			id, t, field := m.GetTagCustomer().GetCustomerId(), m.GetTagCustomer().GetTag(), "tag_customer.customer_id"
-			if !add {
-				id, t, field = m.GetUntagCustomer().GetCustomerId(), m.GetUntagCustomer().GetTag(), "untag_customer.customer_id"
+// customerMutations applies the customers' offline mutations by the same rules as the online RPCs.
+func customerMutations() map[string]module.Applier {
+	tag := func(add bool) module.Applier {
+		return func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
+			var id, t, field string
+			if add {
+				op := m.(*salesappv1.TagCustomer)
+				id, t, field = op.GetCustomerId(), op.GetTag(), "tag_customer.customer_id"
+			} else {
+				op := m.(*salesappv1.UntagCustomer)
+				id, t, field = op.GetCustomerId(), op.GetTag(), "untag_customer.customer_id"
 			}
 			return onCustomer(ctx, tx, p, field, id, func(cid uuid.UUID) error {
 				return customer.TagTx(ctx, tx, p, cid, t, add)
 			})
 		}
 	}
-	e.Handle("tag_customer", tag(true))
-	e.Handle("untag_customer", tag(false))
-	e.Handle("edit_customer", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
-		op := m.GetEditCustomer()
-		return onCustomer(ctx, tx, p, "edit_customer.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
-			return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Remark: op.Remark, DisplayName: op.DisplayName, Phone: op.Phone})
-		})
-	})
-	e.Handle("update_my_card", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
-		op := m.GetUpdateMyCard()
-		return cards.UpdateTx(ctx, tx, p, card.Change{DisplayName: op.DisplayName, Title: op.Title, Phone: op.Phone,
-			WeChatID: op.WechatId, Email: op.Email, Bio: op.Bio})
-	})
-	e.Handle("mark_alerts_read", func(ctx context.Context, tx pgx.Tx, p authn.Principal, m *salesappv1.Mutation) error {
-		_, err := alert.MarkReadTx(ctx, tx, alert.Key{TenantID: p.TenantID, EmployeeID: p.EmployeeID}, m.GetMarkAlertsRead().GetThroughSeq())
-		return err
-	})
-	return e
+	return map[string]module.Applier{
+		"add_note": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
+			op := m.(*salesappv1.AddNote)
+			noteID, err := parseID("add_note.note_id", op.GetNoteId())
+			if err != nil {
+				return err
+			}
+			return onCustomer(ctx, tx, p, "add_note.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
+				_, err := customer.AddNoteTx(ctx, tx, p, noteID, cid, op.GetKind(), op.GetBody(), timeOf(op.GetNextAt()))
+				return err
+			})
+		},
+		"edit_note": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
+			op := m.(*salesappv1.EditNote)
+			id, err := parseID("edit_note.note_id", op.GetNoteId())
+			if err != nil {
+				return err
+			}
+			return customer.EditNoteTx(ctx, tx, p, id, op.GetBody(), timeOf(op.GetNextAt()))
+		},
+		"delete_note": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
+			id, err := parseID("delete_note.note_id", m.(*salesappv1.DeleteNote).GetNoteId())
+			if err != nil {
+				return err
+			}
+			return customer.DeleteNoteTx(ctx, tx, p, id)
+		},
+		"set_stage": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
+			op := m.(*salesappv1.SetStage)
+			stage := op.GetStage()
+			return onCustomer(ctx, tx, p, "set_stage.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
+				return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Stage: &stage})
+			})
+		},
+		"tag_customer":   tag(true),
+		"untag_customer": tag(false),
+		"edit_customer": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
+			op := m.(*salesappv1.EditCustomer)
+			return onCustomer(ctx, tx, p, "edit_customer.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
+				return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Remark: op.Remark, DisplayName: op.DisplayName, Phone: op.Phone})
+			})
+		},
+	}
 }
 
 func parseID(field, s string) (uuid.UUID, error) {

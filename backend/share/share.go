@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/share/internal/sharedb"
@@ -59,23 +60,15 @@ type Share struct {
 	CreatedAt  time.Time
 }
 
-// MaterialGate is what sharing needs of the material library (the material package implements it).
-type MaterialGate interface {
-	// Shareable checks, inside tx, that the caller may share the material now (it is published and
-	// visible to them), and reports whether it is a platform-tier material.
-	Shareable(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID) (platformTier bool, err error)
-}
-
 // Service makes and resolves share links.
 type Service struct {
-	db        *platform.DB
-	baseURL   string
-	materials MaterialGate
+	db      *platform.DB
+	baseURL string
 }
 
 // NewService builds the service; share URLs are baseURL + "/s/" + token.
-func NewService(db *platform.DB, baseURL string, materials MaterialGate) *Service {
-	return &Service{db: db, baseURL: baseURL, materials: materials}
+func NewService(db *platform.DB, baseURL string) *Service {
+	return &Service{db: db, baseURL: baseURL}
 }
 
 // URL is the link a customer opens for token.
@@ -105,7 +98,7 @@ func (s *Service) ShareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Princi
 	if !ch.Valid() {
 		return Share{}, platform.Invalid("channel", "unknown channel")
 	}
-	platformTier, err := s.materials.Shareable(ctx, tx, p, materialID)
+	platformTier, err := material.ShareableTx(ctx, tx, p, materialID)
 	if err != nil {
 		return Share{}, err
 	}

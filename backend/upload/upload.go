@@ -17,6 +17,7 @@ import (
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/upload/internal/uploaddb"
 	"github.com/salesapp/scrm/media"
 )
@@ -24,20 +25,15 @@ import (
 // ThumbnailSide is the longest side of thumbnails, in pixels: sharp on a phone's list row at 3x.
 const ThumbnailSide = 480
 
-// Jobs enqueues background work in the caller's transaction.
-type Jobs interface {
-	MakeThumbnail(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, key string) error
-}
-
 // Service hands out uploads and finalizes them.
 type Service struct {
 	db    *platform.DB
 	store *media.Store
-	jobs  Jobs
+	jobs  jobs.Inserter
 }
 
-// NewService builds the service.
-func NewService(db *platform.DB, store *media.Store, jobs Jobs) *Service {
+// NewService builds the service; a finalized image's thumbnail is a job inserted through jobs.
+func NewService(db *platform.DB, store *media.Store, jobs jobs.Inserter) *Service {
 	return &Service{db: db, store: store, jobs: jobs}
 }
 
@@ -76,7 +72,7 @@ func (s *Service) Finalize(ctx context.Context, p authn.Principal, key string, k
 		if err != nil || kind != media.KindImage {
 			return err
 		}
-		return s.jobs.MakeThumbnail(ctx, tx, p.TenantID, info.Key)
+		return s.jobs.InsertTx(ctx, tx, MakeThumbnailArgs{TenantID: p.TenantID, Key: info.Key}, nil)
 	})
 	if err != nil {
 		return "", err

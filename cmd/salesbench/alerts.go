@@ -411,11 +411,11 @@ func pushThroughput(ctx context.Context, b *bench) (rows []row, err error) {
 // queueAlerts ingests n card views by new visitors through an in-process server whose workers never
 // start: each view commits a "new customer" alert and its push job, which wait for salesd.
 func (b *bench) queueAlerts(ctx context.Context, cfg platform.Config, db *platform.DB, n int) error {
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db, nil)
+	ingest, err := server.Ingest(cfg, slog.New(slog.DiscardHandler), db)
 	if err != nil {
 		return err
 	}
-	defer srv.Tracking.Close()
+	defer ingest.Close()
 	const batch, workers = 10, 8 // a request carries events of at most 10 visitors
 	next := atomic.Int64{}
 	errs := make(chan error, workers)
@@ -432,7 +432,7 @@ func (b *bench) queueAlerts(ctx context.Context, cfg platform.Config, db *platfo
 					events = append(events, tracking.Event{ID: uuid.New(), Kind: tracking.KindCardView, ShareToken: b.shareToken,
 						VisitorID: "push-bench-" + strconv.Itoa(i), OccurredAt: time.Now()})
 				}
-				if _, err := srv.Tracking.Ingest(ctx, events); err != nil {
+				if _, err := ingest.Ingest(ctx, events); err != nil {
 					errs <- err
 					return
 				}

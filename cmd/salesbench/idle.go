@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -194,11 +193,10 @@ func (b *bench) idleSalespeople(ctx context.Context, n int) ([]string, error) {
 		return nil, err
 	}
 	defer db.Close()
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db, nil)
+	_, sessions, _, err := server.Accounts(cfg, db)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Tracking.Close()
 	tokens := make([]string, len(ids))
 	var (
 		next atomic.Int64
@@ -212,7 +210,7 @@ func (b *bench) idleSalespeople(ctx context.Context, n int) ([]string, error) {
 				if i >= len(ids) {
 					return
 				}
-				pair, err := srv.Auth.IssueSession(ctx, t.ID, ids[i], "idle-phone")
+				pair, err := sessions.IssueSession(ctx, t.ID, ids[i], "idle-phone")
 				if err != nil {
 					errs[w] = err
 					return

@@ -297,18 +297,19 @@ func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (s
 		return si, err
 	}
 	defer db.Close()
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db, nil)
+	tenants, sessions, _, err := server.Accounts(cfg, db)
 	if err != nil {
 		return si, err
 	}
+	shares := share.NewService(db, cfg.PublicBaseURL)
 	si.tenantID = t.ID
 	for i, role := range []authn.Role{authn.RoleAdmin, authn.RoleSales, authn.RoleSales} {
 		name := []string{"Bench admin", "Bench sales", "Bench sync"}[i]
-		e, err := srv.Tenant.Bootstrap().CreateEmployee(ctx, t.ID, tenant.NewEmployee{Name: name, Role: role})
+		e, err := tenants.Bootstrap().CreateEmployee(ctx, t.ID, tenant.NewEmployee{Name: name, Role: role})
 		if err != nil {
 			return si, err
 		}
-		pair, err := srv.Auth.IssueSession(ctx, t.ID, e.ID, "salesbench")
+		pair, err := sessions.IssueSession(ctx, t.ID, e.ID, "salesbench")
 		if err != nil {
 			return si, err
 		}
@@ -321,7 +322,7 @@ func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (s
 			continue
 		}
 		si.salesID, si.salesToken = e.ID, pair.AccessToken
-		sh, err := srv.Shares.ShareCard(ctx, authn.Principal{TenantID: t.ID, EmployeeID: e.ID, Role: role}, share.ChannelChat)
+		sh, err := shares.ShareCard(ctx, authn.Principal{TenantID: t.ID, EmployeeID: e.ID, Role: role}, share.ChannelChat)
 		if err != nil {
 			return si, err
 		}

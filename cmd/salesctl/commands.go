@@ -76,12 +76,12 @@ func appServices(ctx context.Context, getenv func(string) string) (*platform.DB,
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db, nil)
+	tenants, sessions, _, err := server.Accounts(cfg, db)
 	if err != nil {
 		db.Close()
 		return nil, nil, nil, err
 	}
-	return db, srv.Tenant, srv.Auth, nil
+	return db, tenants, sessions, nil
 }
 
 // parseExpiry accepts a date (2027-12-31), an RFC 3339 time, or a duration from now (8760h).
@@ -524,7 +524,7 @@ func cmdPlatformMaterialAdd(ctx context.Context, args []string, getenv func(stri
 		return err
 	}
 	defer db.Close()
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db, store)
+	materials, err := server.Materials(cfg, slog.New(slog.DiscardHandler), db, store)
 	if err != nil {
 		return err
 	}
@@ -533,7 +533,7 @@ func cmdPlatformMaterialAdd(ctx context.Context, args []string, getenv func(stri
 		return err
 	}
 	defer owner.Close()
-	id, err := srv.Materials.CreatePlatform(ctx, owner, material.Kind(*kind), c, pf)
+	id, err := materials.CreatePlatform(ctx, owner, material.Kind(*kind), c, pf)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,9 +37,7 @@ func buildSalesd(t *testing.T) string {
 // world is what the process tests share: a database, a salesperson with a card share link, and the
 // configuration every salesd process of the test runs with.
 type world struct {
-	db *pgtest.DB
-	// srv is an in-process server on the same database, for setup only (its workers never start).
-	srv        *server.Server
+	db         *pgtest.DB
 	tenantID   uuid.UUID
 	employeeID uuid.UUID
 	// salesToken is the salesperson's access token; shareToken their card's share link.
@@ -56,17 +53,17 @@ func newWorld(t *testing.T) *world {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	cfg := platform.Config{TokenKeys: [][]byte{key}, AccessTokenTTL: time.Hour, RefreshTokenTTL: 2 * time.Hour, PublicBaseURL: "http://x"}
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), db.App, nil)
+	tenants, sessions, _, err := server.Accounts(cfg, db.App)
 	require.NoError(t, err)
 	tn, err := tenant.CreateTenant(ctx, db.Owner, tenant.NewTenant{Name: "T", Plan: tenant.PlanTrial, SeatLimit: 5, ExpiresAt: time.Now().AddDate(0, 1, 0)})
 	require.NoError(t, err)
-	emp, err := srv.Tenant.Bootstrap().CreateEmployee(ctx, tn.ID, tenant.NewEmployee{Name: "S", Role: authn.RoleSales})
+	emp, err := tenants.Bootstrap().CreateEmployee(ctx, tn.ID, tenant.NewEmployee{Name: "S", Role: authn.RoleSales})
 	require.NoError(t, err)
-	sh, err := srv.Shares.ShareCard(ctx, authn.Principal{TenantID: tn.ID, EmployeeID: emp.ID, Role: authn.RoleSales}, share.ChannelChat)
+	sh, err := share.NewService(db.App, cfg.PublicBaseURL).ShareCard(ctx, authn.Principal{TenantID: tn.ID, EmployeeID: emp.ID, Role: authn.RoleSales}, share.ChannelChat)
 	require.NoError(t, err)
-	pair, err := srv.Auth.IssueSession(ctx, tn.ID, emp.ID, "phone-1")
+	pair, err := sessions.IssueSession(ctx, tn.ID, emp.ID, "phone-1")
 	require.NoError(t, err)
-	return &world{db: db, srv: srv, tenantID: tn.ID, employeeID: emp.ID, salesToken: pair.AccessToken, shareToken: sh.Token,
+	return &world{db: db, tenantID: tn.ID, employeeID: emp.ID, salesToken: pair.AccessToken, shareToken: sh.Token,
 		env: []string{"SALESD_DATABASE_URL=" + db.AppURL, "SALESD_TOKEN_KEYS=" + hex.EncodeToString(key),
 			"SALESD_VISITOR_RATE=1e9", "SALESD_VISITOR_BURST=1000000", "SALESD_PUBLIC_RATE=1e9", "SALESD_PUBLIC_BURST=1000000",
 			"SALESD_LOG_LEVEL=warn"}}

@@ -48,6 +48,14 @@ const (
 	RescueStuckJobsAfter = time.Minute
 )
 
+// Inserter inserts jobs in the caller's transaction: what domains that enqueue work depend on.
+type Inserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) error
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) error
+}
+
+var _ Inserter = (*Queue)(nil)
+
 // Queue inserts jobs and, once started, works them.
 type Queue struct {
 	pool     *pgxpool.Pool

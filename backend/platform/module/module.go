@@ -63,3 +63,13 @@ type Route struct {
 // a conflict (what it edits was deleted or left the caller's scope); any other *platform.Error, or data
 // PostgreSQL refused, rejects it for good; anything else is transient and fails the whole push.
 type Applier func(ctx context.Context, tx pgx.Tx, p authn.Principal, op proto.Message) error
+
+// Connect describes a Connect service from its generated handler constructor
+// (salesappv1connect.NewCardServiceHandler), the implementation and the procedures that need no token.
+func Connect[H any](name string, newHandler func(H, ...connect.HandlerOption) (string, http.Handler), impl H, public ...string) Service {
+	return Service{
+		Name:   name,
+		Mount:  func(o ...connect.HandlerOption) (string, http.Handler) { return newHandler(impl, o...) },
+		Public: public,
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 
+	"github.com/salesapp/scrm/backend/auth"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
@@ -40,6 +41,11 @@ type Env struct {
 	HTTP1 *http.Client
 	// Store is the object storage (a real MinIO).
 	Store *media.Store
+	// Tenants, Sessions and Tokens are the accounts services on the same database and keys, for setting up
+	// tenants and people without going through RPCs.
+	Tenants  *tenant.Service
+	Sessions *auth.Service
+	Tokens   *authn.Tokens
 }
 
 // Option adjusts the configuration before the server starts.
@@ -111,7 +117,12 @@ func start(t testing.TB, db *pgtest.DB, snd sender.Sender, opts ...Option) *Env 
 	c1 := &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(c2.CloseIdleConnections)
 	t.Cleanup(c1.CloseIdleConnections)
-	return &Env{DB: db, Server: srv, Config: cfg, URL: ts.URL, HTTP: c2, HTTP1: c1, Store: store}
+	tenants, sessions, tokens, err := server.Accounts(cfg, db.App)
+	if err != nil {
+		t.Fatalf("servertest: accounts: %v", err)
+	}
+	return &Env{DB: db, Server: srv, Config: cfg, URL: ts.URL, HTTP: c2, HTTP1: c1, Store: store,
+		Tenants: tenants, Sessions: sessions, Tokens: tokens}
 }
 
 type tWriter struct{ t testing.TB }
@@ -151,7 +162,7 @@ func (e *Env) NewTenant(t testing.TB, name string, seats int) Tenant {
 // NewTeam creates a team in the tenant.
 func (e *Env) NewTeam(t testing.TB, tenantID uuid.UUID, name string) uuid.UUID {
 	t.Helper()
-	tm, err := e.Server.Tenant.Bootstrap().CreateTeam(context.Background(), tenantID, name)
+	tm, err := e.Tenants.Bootstrap().CreateTeam(context.Background(), tenantID, name)
 	if err != nil {
 		t.Fatalf("servertest: create team: %v", err)
 	}
@@ -162,14 +173,14 @@ func (e *Env) NewTeam(t testing.TB, tenantID uuid.UUID, name string) uuid.UUID {
 func (e *Env) NewPerson(t testing.TB, tenantID uuid.UUID, role authn.Role, teamID uuid.UUID) Person {
 	t.Helper()
 	ctx := context.Background()
-	emp, err := e.Server.Tenant.Bootstrap().CreateEmployee(ctx, tenantID, tenant.NewEmployee{
+	emp, err := e.Tenants.Bootstrap().CreateEmployee(ctx, tenantID, tenant.NewEmployee{
 		Name: fmt.Sprintf("%s %s", role, uuid.NewString()[:8]), Role: role, TeamID: teamID,
 	})
 	if err != nil {
 		t.Fatalf("servertest: create employee: %v", err)
 	}
 	device := "device-" + uuid.NewString()[:8]
-	pair, err := e.Server.Auth.IssueSession(ctx, tenantID, emp.ID, device)
+	pair, err := e.Sessions.IssueSession(ctx, tenantID, emp.ID, device)
 	if err != nil {
 		t.Fatalf("servertest: sign in: %v", err)
 	}

@@ -1,6 +1,6 @@
-// Package diag serves PingService: an authenticated no-op that touches no database, the floor every other
+// Package diagrpc serves PingService: an authenticated no-op that touches no database, the floor every other
 // RPC's cost is measured against.
-package diag
+package diagrpc
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/module"
 )
 
 // Handler serves PingService.
@@ -28,4 +29,9 @@ func (Handler) Ping(ctx context.Context, _ *connect.Request[salesappv1.PingReque
 	return connect.NewResponse(&salesappv1.PingResponse{
 		TenantId: p.TenantID.String(), EmployeeId: p.EmployeeID.String(), ServerTime: timestamppb.New(time.Now()),
 	}), nil
+}
+
+// Module is PingService.
+func Module() module.Module {
+	return module.Module{Name: "diag", Services: []module.Service{module.Connect[salesappv1connect.PingServiceHandler](salesappv1connect.PingServiceName, salesappv1connect.NewPingServiceHandler, Handler{})}}
 }

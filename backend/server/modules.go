@@ -1,0 +1,122 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/salesapp/scrm/backend/auth"
+	"github.com/salesapp/scrm/backend/auth/authrpc"
+	"github.com/salesapp/scrm/backend/card"
+	"github.com/salesapp/scrm/backend/card/cardrpc"
+	"github.com/salesapp/scrm/backend/diag/diagrpc"
+	"github.com/salesapp/scrm/backend/material"
+	"github.com/salesapp/scrm/backend/material/materialrpc"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/jobs"
+	"github.com/salesapp/scrm/backend/platform/module"
+	"github.com/salesapp/scrm/backend/platform/ratelimit"
+	"github.com/salesapp/scrm/backend/share"
+	"github.com/salesapp/scrm/backend/share/sharerpc"
+	"github.com/salesapp/scrm/backend/tenant"
+	"github.com/salesapp/scrm/backend/tenant/tenantrpc"
+	"github.com/salesapp/scrm/backend/upload"
+	"github.com/salesapp/scrm/backend/upload/uploadrpc"
+	"github.com/salesapp/scrm/backend/web"
+	"github.com/salesapp/scrm/backend/web/webrpc"
+	"github.com/salesapp/scrm/backend/wechat"
+	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/media/poster"
+	"github.com/salesapp/scrm/push/sender"
+)
+
+// deps is what the modules are built from.
+type deps struct {
+	cfg     platform.Config
+	log     *slog.Logger
+	db      *platform.DB
+	store   *media.Store
+	queue   *jobs.Queue
+	sender  sender.Sender
+	tenants *tenant.Service
+	auth    *auth.Service
+	tokens  *authn.Tokens
+	// perIP limits public entries per client address.
+	perIP *ratelimit.Limiter
+}
+
+// modules builds each domain's service once and returns what each contributes: the one list salesd
+// serves. A new domain is one more entry here (docs/architecture.md, "Adding a domain").
+func modules(d deps) ([]module.Module, error) {
+	renderer, err := posterRenderer(d.cfg.PosterFont)
+	if err != nil {
+		return nil, err
+	}
+	shares := share.NewService(d.db, d.cfg.PublicBaseURL)
+	materials := material.NewService(d.db, d.store, renderer, media.Deleter{Jobs: d.queue}, shares)
+	cards := card.NewService(d.db, d.store, materials, shares)
+	uploads := upload.NewService(d.db, d.store, d.queue)
+	live, err := newLive(d, shares, cards, materials)
+	if err != nil {
+		return nil, err
+	}
+	mods := []module.Module{
+		diagrpc.Module(),
+		authrpc.Module(d.auth),
+		tenantrpc.Module(d.tenants),
+		uploadrpc.Module(uploads),
+		media.Module(d.store),
+		materialrpc.Module(materials),
+		sharerpc.Module(shares),
+		cardrpc.Module(cards),
+	}
+	mods = append(mods, live...)
+	return append(mods, syncModule(d, mods)), nil
+}
+
+// posterRenderer loads the configured poster font (or the built-in one).
+func posterRenderer(fontPath string) (*poster.Renderer, error) {
+	var font []byte
+	if fontPath != "" {
+		var err error
+		if font, err = os.ReadFile(fontPath); err != nil {
+			return nil, fmt.Errorf("SALESD_POSTER_FONT: %w", err)
+		}
+	}
+	r, err := poster.NewRenderer(font)
+	if err != nil {
+		return nil, fmt.Errorf("SALESD_POSTER_FONT: %w", err)
+	}
+	return r, nil
+}
+
+// wechatClients builds the WeChat clients the configuration names (nil when not configured).
+func wechatClients(cfg platform.Config, log *slog.Logger) (mini, official *wechat.Client) {
+	if cfg.WeChat.AppID != "" {
+		mini = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret}, log)
+	}
+	if cfg.WeChat.OfficialAppID != "" {
+		official = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.OfficialAppID, AppSecret: cfg.WeChat.OfficialSecret}, log)
+	}
+	return mini, official
+}
+
+// webModule is the customer-facing pages' module.
+func webModule(d deps, pages web.Deps) module.Module {
+	pages.WeChat, pages.Official = wechatClients(d.cfg, d.log)
+	return webrpc.Module(web.NewService(pages, d.cfg.PublicPageTTL))
+}
+
+// Materials builds the material library alone, for tools that add platform materials (salesctl).
+func Materials(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.Store) (*material.Service, error) {
+	renderer, err := posterRenderer(cfg.PosterFont)
+	if err != nil {
+		return nil, err
+	}
+	queue, err := jobs.New(db.Pool, log)
+	if err != nil {
+		return nil, err
+	}
+	return material.NewService(db, store, renderer, media.Deleter{Jobs: queue}, share.NewService(db, cfg.PublicBaseURL)), nil
+}

@@ -1,0 +1,14 @@
+package webrpc
+
+import (
+	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/platform/module"
+	"github.com/salesapp/scrm/backend/web"
+)
+
+// Module is what the customer-facing pages contribute: PublicService, callable without a token (rate
+// limited per client address).
+func Module(svc *web.Service) module.Module {
+	h := New(svc)
+	return module.Module{Name: "web", Services: []module.Service{module.Connect[salesappv1connect.PublicServiceHandler](salesappv1connect.PublicServiceName, salesappv1connect.NewPublicServiceHandler, h, PublicProcedures...)}}
+}
