@@ -17,7 +17,10 @@ import (
 // owner creates; it owns nothing and has no BYPASSRLS, so row-level security always applies to it.
 const AppRole = "salesapp_app"
 
-// DB is the application's PostgreSQL pool. Every query on tenant-owned rows goes through [DB.InTenantTx].
+// DB is the application's PostgreSQL pool. Queries on tenant-owned rows run in a transaction scoped to one
+// tenant: [DB.InTenantTx] or [DB.InTenantSnapshot] for one tenant, [DB.PerTenant] for several in one round
+// trip. The tracking ingest scopes its own transaction to each tenant of a batch in turn (ScopeIngest), and resolving a
+// share code before its tenant is known goes through the share_tenant function, the one reviewed exception.
 type DB struct {
 	Pool *pgxpool.Pool
 }
