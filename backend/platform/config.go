@@ -1,6 +1,7 @@
 // Package platform holds what every part of the backend shares: configuration, the PostgreSQL pool with
 // tenant-scoped transactions and migrations, and the domain error type (errors.go). Mapping errors to
-// Connect codes and the request metrics live in platform/rpcserver, the /metrics registry in backend/server. It imports no domain.
+// Connect codes and the request metrics live in platform/rpcserver, the /metrics registry in
+// backend/server. It imports no domain.
 package platform
 
 import (
