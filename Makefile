@@ -95,11 +95,12 @@ check-generated: generate ## fail when committed generated code differs from wha
 	  echo "generated code is stale; run make generate and commit:"; git status --porcelain -- api backend push sync; exit 1; fi
 
 .PHONY: lint
-lint: $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) protovalidate-proto ## buf lint, gofmt, go vet, staticcheck
+lint: $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) protovalidate-proto ## buf lint, gofmt, go vet, staticcheck, import layering
 	buf lint api
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(GO_PACKAGES)
 	staticcheck $(GO_PACKAGES)
+	$(GO) run ./cmd/importcheck
 
 .PHONY: clean
 clean: ## remove build outputs (not .data/)
