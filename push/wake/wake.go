@@ -30,17 +30,6 @@ type Publisher struct {
 	log    *slog.Logger
 	in     chan alert.Key
 	linger time.Duration
-	// also are notifications sent with every round, set before Run.
-	also []notification
-}
-
-type notification struct{ topic, payload string }
-
-// AlsoNotify adds a notification to every round of wake-ups, for others that need to learn after the
-// commit what the events' transaction did (River: the queue its pushes went to). Its channel is the
-// current schema, a dot and topic, as River names its channels. Call it before Run.
-func (p *Publisher) AlsoNotify(topic, payload string) {
-	p.also = append(p.also, notification{topic, payload})
 }
 
 // NewPublisher builds a publisher; Run publishes until ctx ends.
@@ -90,11 +79,6 @@ func (p *Publisher) Run(ctx context.Context) {
 				p.log.Warn("alert wake-up not published (connections will poll)", "error", err)
 			}
 			b.Reset()
-		}
-		for _, n := range p.also {
-			if _, err := p.pool.Exec(ctx, "SELECT pg_notify(concat(current_schema(), '.', $1::text), $2)", n.topic, n.payload); err != nil {
-				p.log.Warn("notification not published", "topic", n.topic, "error", err)
-			}
 		}
 		for k := range set {
 			if b.Len() > maxPayload {

@@ -16,8 +16,8 @@ import (
 	"github.com/salesapp/scrm/push/alert"
 )
 
-// A round of wake-ups carries the keys, coalesced, and the notifications added with AlsoNotify.
-func TestPublisherSendsKeysAndItsOtherNotifications(t *testing.T) {
+// A round of wake-ups carries the keys, coalesced, in one notification.
+func TestPublisherSendsKeysCoalesced(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -25,13 +25,10 @@ func TestPublisherSendsKeysAndItsOtherNotifications(t *testing.T) {
 	listener, err := pgx.Connect(ctx, db.OwnerURL)
 	require.NoError(t, err)
 	defer listener.Close(context.Background())
-	for _, ch := range []string{Channel, "public.jobs_queued"} {
-		_, err = listener.Exec(ctx, `LISTEN "`+ch+`"`)
-		require.NoError(t, err)
-	}
+	_, err = listener.Exec(ctx, `LISTEN "`+Channel+`"`)
+	require.NoError(t, err)
 
 	p := NewPublisher(db.App.Pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	p.AlsoNotify("jobs_queued", `{"queue":"push"}`)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go p.Run(runCtx)
@@ -39,12 +36,11 @@ func TestPublisherSendsKeysAndItsOtherNotifications(t *testing.T) {
 	p.Publish([]alert.Key{a, b, a})
 
 	got := map[string][]string{}
-	for len(got[Channel]) == 0 || len(got["public.jobs_queued"]) == 0 {
+	for len(got[Channel]) == 0 {
 		n, err := listener.WaitForNotification(ctx)
 		require.NoError(t, err)
 		got[n.Channel] = append(got[n.Channel], n.Payload)
 	}
-	require.Equal(t, []string{`{"queue":"push"}`}, got["public.jobs_queued"], "in the current schema, as River names channels")
 	require.Len(t, got[Channel], 1, "one notification for the round")
 	require.ElementsMatch(t, []string{a.TenantID.String() + ":" + a.EmployeeID.String(), b.TenantID.String() + ":" + b.EmployeeID.String()},
 		strings.Fields(got[Channel][0]))
