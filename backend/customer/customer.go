@@ -18,15 +18,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/salesapp/scrm/backend/customer/internal/customerdb"
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 )
-
-// Stages of a sale.
-var stages = map[string]bool{"new": true, "contacted": true, "interested": true, "negotiating": true, "won": true, "lost": true}
-
-// Customer is one person as a list shows them.
-type Customer = customerdb.ListByLastActiveRow
 
 // Sort orders a list.
 type Sort int
@@ -41,7 +36,9 @@ const (
 // Filter narrows a list.
 type Filter struct {
 	Sort                Sort
-	Tag, Stage, Channel string
+	Tag                 string
+	Stage               Stage
+	Channel             event.Channel
 	MaterialID, OwnerID uuid.UUID
 	// Unassigned lists the pool instead (admins and managers).
 	Unassigned bool
@@ -114,7 +111,7 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]Cust
 			return nil, "", platform.Invalid("page_token", "not a token this server issued for this order")
 		}
 	}
-	if f.Stage != "" && !stages[f.Stage] {
+	if f.Stage != "" && !f.Stage.Valid() {
 		return nil, "", platform.Invalid("stage", "unknown stage")
 	}
 	var out []Customer
@@ -136,7 +133,7 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]Cust
 			rows, err := q.ListUnassigned(ctx, customerdb.ListUnassignedParams{TenantID: p.TenantID, HasCursor: f.PageToken != "",
 				AfterTime: cur.at, AfterID: cur.id, MaxRows: int32(size + 1)})
 			for _, r := range rows {
-				out = append(out, Customer(r))
+				out = append(out, customerOf(customerdb.ListByLastActiveRow(r)))
 			}
 			return err
 		}
@@ -153,7 +150,7 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]Cust
 			}
 		}
 		base := customerdb.ListByLastActiveParams{
-			TenantID: p.TenantID, OwnerIds: owners, Tag: opt(f.Tag), Stage: opt(f.Stage), Channel: opt(f.Channel),
+			TenantID: p.TenantID, OwnerIds: owners, Tag: opt(f.Tag), Stage: opt(string(f.Stage)), Channel: opt(string(f.Channel)),
 			MaterialID: uuid.NullUUID{UUID: f.MaterialID, Valid: f.MaterialID != uuid.Nil},
 			HasCursor:  f.PageToken != "", AfterTime: cur.at, AfterID: cur.id, MaxRows: int32(size + 1),
 		}
@@ -165,17 +162,20 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]Cust
 				AfterID: cur.id, MaxRows: base.MaxRows,
 			})
 			for _, r := range rows {
-				out = append(out, Customer(r))
+				out = append(out, customerOf(customerdb.ListByLastActiveRow(r)))
 			}
 			return err
 		case SortNewest:
 			rows, err := q.ListByNewest(ctx, customerdb.ListByNewestParams(base))
 			for _, r := range rows {
-				out = append(out, Customer(r))
+				out = append(out, customerOf(customerdb.ListByLastActiveRow(r)))
 			}
 			return err
 		default:
-			out, err = q.ListByLastActive(ctx, base)
+			rows, err := q.ListByLastActive(ctx, base)
+			for _, r := range rows {
+				out = append(out, customerOf(r))
+			}
 			return err
 		}
 	})
@@ -193,10 +193,10 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]Cust
 // Profile is everything about one customer.
 type Profile struct {
 	Customer
-	Identities []customerdb.IdentitiesRow
-	Interests  []customerdb.InterestsRow
+	Identities []Identity
+	Interests  []Interest
 	Reasons    []string
-	Notes      []customerdb.CustomerNote
+	Notes      []Note
 	// Owned says the viewer owns the customer (and may see the phone number unmasked).
 	Owned bool
 }
@@ -219,7 +219,7 @@ func load(ctx context.Context, q *customerdb.Queries, p authn.Principal, id uuid
 	if !v.may(row.OwnerID) {
 		return Customer{}, errNotFound
 	}
-	return Customer(row), nil
+	return customerOf(customerdb.ListByLastActiveRow(row)), nil
 }
 
 // Get returns a customer's profile.
@@ -233,13 +233,24 @@ func (s *Service) Get(ctx context.Context, p authn.Principal, id uuid.UUID) (Pro
 		}
 		pr.Customer = c
 		pr.Owned = c.OwnerID.Valid && c.OwnerID.UUID == p.EmployeeID
-		if pr.Identities, err = q.Identities(ctx, customerdb.IdentitiesParams{TenantID: p.TenantID, CustomerID: id}); err != nil {
+		ids, err := q.Identities(ctx, customerdb.IdentitiesParams{TenantID: p.TenantID, CustomerID: id})
+		if err != nil {
 			return err
 		}
-		if pr.Interests, err = q.Interests(ctx, customerdb.InterestsParams{TenantID: p.TenantID, CustomerID: id}); err != nil {
+		for _, r := range ids {
+			pr.Identities = append(pr.Identities, Identity(r))
+		}
+		interests, err := q.Interests(ctx, customerdb.InterestsParams{TenantID: p.TenantID, CustomerID: id})
+		if err != nil {
 			return err
 		}
-		pr.Notes, err = q.Notes(ctx, customerdb.NotesParams{TenantID: p.TenantID, CustomerID: id, MaxRows: 20})
+		for _, r := range interests {
+			pr.Interests = append(pr.Interests, Interest(r))
+		}
+		notes, err := q.Notes(ctx, customerdb.NotesParams{TenantID: p.TenantID, CustomerID: id, MaxRows: 20})
+		for _, n := range notes {
+			pr.Notes = append(pr.Notes, noteOf(n))
+		}
 		return err
 	})
 	pr.Reasons = Reasons(pr.Customer, time.Now())
@@ -255,8 +266,8 @@ func Reasons(c Customer, now time.Time) []string {
 	if c.CallClicks > 0 {
 		out = append(out, fmt.Sprintf("tapped call %s", times(int(c.CallClicks))))
 	}
-	if c.WechatClicks > 0 {
-		out = append(out, fmt.Sprintf("tapped add-WeChat %s", times(int(c.WechatClicks))))
+	if c.WeChatClicks > 0 {
+		out = append(out, fmt.Sprintf("tapped add-WeChat %s", times(int(c.WeChatClicks))))
 	}
 	if c.DwellMs >= 60_000 {
 		out = append(out, "read for "+Duration(c.DwellMs))
@@ -298,13 +309,6 @@ func Duration(ms int64) string {
 	return fmt.Sprintf("%d s", sec)
 }
 
-// Item is one timeline entry.
-type Item struct {
-	customerdb.TimelineRow
-	// ForwardOpened and ForwardRead summarize a forward: people who opened it, and who read ≥ 10 s.
-	ForwardOpened, ForwardRead int
-}
-
 // Timeline pages through what a customer did, newest first.
 func (s *Service) Timeline(ctx context.Context, p authn.Principal, id uuid.UUID, size int, token string) ([]Item, string, error) {
 	if size <= 0 {
@@ -330,8 +334,8 @@ func (s *Service) Timeline(ctx context.Context, p authn.Principal, id uuid.UUID,
 		}
 		var forwarded []uuid.UUID
 		for _, r := range rows {
-			items = append(items, Item{TimelineRow: r})
-			if r.Kind == "forward" && r.ShareID.Valid {
+			items = append(items, itemOf(r))
+			if event.Kind(r.Kind) == event.Forward && r.ShareID.Valid {
 				forwarded = append(forwarded, r.ShareID.UUID)
 			}
 		}
@@ -347,7 +351,7 @@ func (s *Service) Timeline(ctx context.Context, p authn.Principal, id uuid.UUID,
 			byShare[r.ShareID] = r
 		}
 		for i := range items {
-			if items[i].Kind == "forward" {
+			if items[i].Kind == event.Forward {
 				r := byShare[items[i].ShareID.UUID]
 				items[i].ForwardOpened, items[i].ForwardRead = int(r.Opened), int(r.Read)
 			}
@@ -373,34 +377,34 @@ func Text(it Item) string {
 		title = "《" + it.MaterialTitle + "》"
 	}
 	switch it.Kind {
-	case "card_view":
+	case event.CardView:
 		if it.DwellMs > 0 {
 			return "Viewed your card for " + Duration(int64(it.DwellMs))
 		}
 		return "Viewed your card"
-	case "material_view":
+	case event.MaterialView:
 		if it.DwellMs > 0 {
 			return "Read " + title + " for " + Duration(int64(it.DwellMs))
 		}
 		return "Opened " + title
-	case "forward":
+	case event.Forward:
 		s := "Forwarded " + title
 		if it.ForwardOpened > 0 {
 			s += fmt.Sprintf(" to %d %s, %d of them read it", it.ForwardOpened, plural(it.ForwardOpened, "person", "people"), it.ForwardRead)
 		}
 		return s
-	case "call_click":
+	case event.CallClick:
 		return "Tapped call"
-	case "wechat_click":
+	case event.WeChatClick:
 		return "Tapped add-WeChat"
-	case "phone_left":
+	case event.PhoneLeft:
 		return "Left a phone number"
-	case "video_progress":
+	case event.VideoProgress:
 		return fmt.Sprintf("Watched %d%% of %s", it.Value, title)
-	case "brochure_page":
+	case event.BrochurePage:
 		return fmt.Sprintf("Turned to page %d of %s", it.Value, title)
 	}
-	return it.Kind
+	return string(it.Kind)
 }
 
 func plural(n int, one, many string) string {
@@ -412,8 +416,9 @@ func plural(n int, one, many string) string {
 
 // Change holds the customer fields to change.
 type Change struct {
-	DisplayName, Stage, Remark, Phone *string
-	Tags                              *[]string
+	DisplayName, Remark, Phone *string
+	Stage                      *Stage
+	Tags                       *[]string
 }
 
 // Update changes a customer the caller may see.
@@ -434,7 +439,7 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, c
 // are written, so concurrent changes to other fields are kept. Access is checked by the UPDATE itself:
 // one round trip.
 func UpdateTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID, c Change) error {
-	if c.Stage != nil && !stages[*c.Stage] {
+	if c.Stage != nil && !c.Stage.Valid() {
 		return platform.Invalid("stage", "unknown stage")
 	}
 	q := customerdb.New(tx)
@@ -442,7 +447,7 @@ func UpdateTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID, c
 	if err != nil {
 		return err
 	}
-	params := customerdb.UpdateCustomerParams{TenantID: p.TenantID, ID: id, DisplayName: c.DisplayName, Stage: c.Stage,
+	params := customerdb.UpdateCustomerParams{TenantID: p.TenantID, ID: id, DisplayName: c.DisplayName, Stage: (*string)(c.Stage),
 		Remark: c.Remark, Phone: c.Phone, AllOwners: v.all, Owners: v.ownerList(), Pool: v.pool}
 	if c.Tags != nil {
 		params.SetTags, params.Tags = true, normalizeTags(*c.Tags)
@@ -515,8 +520,8 @@ func normalizeTags(tags []string) []string {
 }
 
 // AddNote records a note or a follow-up on a customer the caller may see.
-func (s *Service) AddNote(ctx context.Context, p authn.Principal, id uuid.UUID, kind, body string, next *time.Time) (customerdb.CustomerNote, error) {
-	var n customerdb.CustomerNote
+func (s *Service) AddNote(ctx context.Context, p authn.Principal, id uuid.UUID, kind NoteKind, body string, next *time.Time) (Note, error) {
+	var n Note
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		var err error
 		n, err = AddNoteTx(ctx, tx, p, uuid.Must(uuid.NewV7()), id, kind, body, next)
@@ -529,25 +534,28 @@ var errNoteNotFound = platform.NotFound("note")
 
 // AddNoteTx records a note with the id given (an app that wrote it offline chose it), inside the caller's
 // transaction.
-func AddNoteTx(ctx context.Context, tx pgx.Tx, p authn.Principal, noteID, customerID uuid.UUID, kind, body string, next *time.Time) (customerdb.CustomerNote, error) {
-	if kind != "note" && kind != "follow_up" {
-		return customerdb.CustomerNote{}, platform.Invalid("kind", "note or follow_up")
+func AddNoteTx(ctx context.Context, tx pgx.Tx, p authn.Principal, noteID, customerID uuid.UUID, kind NoteKind, body string, next *time.Time) (Note, error) {
+	if kind != NotePlain && kind != NoteFollowUp {
+		return Note{}, platform.Invalid("kind", "note or follow_up")
 	}
 	q := customerdb.New(tx)
 	v, err := scope(ctx, q, p)
 	if err != nil {
-		return customerdb.CustomerNote{}, err
+		return Note{}, err
 	}
 	n, err := q.InsertNote(ctx, customerdb.InsertNoteParams{ID: noteID, TenantID: p.TenantID,
-		CustomerID: customerID, AuthorID: p.EmployeeID, Kind: kind, Body: body, NextAt: next,
+		CustomerID: customerID, AuthorID: p.EmployeeID, Kind: string(kind), Body: body, NextAt: next,
 		AllOwners: v.all, Owners: v.ownerList(), Pool: v.pool})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return n, errNotFound
+		return Note{}, errNotFound
 	}
 	if platform.IsUniqueViolation(err, "customer_notes_pkey") {
-		return n, platform.AlreadyExists("a note with this id exists")
+		return Note{}, platform.AlreadyExists("a note with this id exists")
 	}
-	return n, err
+	if err != nil {
+		return Note{}, err
+	}
+	return noteOf(n), nil
 }
 
 // ownNote reads a note the caller wrote, about a customer they may still see.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/salesapp/scrm/backend/customer/internal/customerdb"
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
 )
 
@@ -27,7 +28,7 @@ type Identity struct{ Kind, Value string }
 // Source is the share that brought a visitor, for a customer made at sign-in.
 type Source struct {
 	OwnerID, ShareID uuid.UUID
-	Channel          string
+	Channel          event.Channel
 }
 
 // Identify ties what a visitor proved (an openid, a unionid...) to their customer, and returns the
@@ -84,16 +85,14 @@ func identify(ctx context.Context, q *customerdb.Queries, tenantID uuid.UUID, vi
 		out = visitorCustomer
 	default:
 		out = uuid.Must(uuid.NewV7())
-		rule, err := q.OwnerRule(ctx, tenantID)
+		owner, err := firstOwner(ctx, q, tenantID)
 		if err != nil {
 			return uuid.Nil, false, err
 		}
-		if rule == "pool" {
-			src.OwnerID = uuid.Nil
-		}
+		src.OwnerID = owner(src.OwnerID)
 		err = q.NewCustomer(ctx, customerdb.NewCustomerParams{ID: out, TenantID: tenantID,
 			OwnerID:       uuid.NullUUID{UUID: src.OwnerID, Valid: src.OwnerID != uuid.Nil},
-			SourceChannel: src.Channel, SourceShareID: uuid.NullUUID{UUID: src.ShareID, Valid: src.ShareID != uuid.Nil}})
+			SourceChannel: string(src.Channel), SourceShareID: uuid.NullUUID{UUID: src.ShareID, Valid: src.ShareID != uuid.Nil}})
 		if err != nil {
 			return uuid.Nil, false, err
 		}

@@ -221,3 +221,58 @@ UPDATE customers SET
   updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id AND merged_into IS NULL
   AND (@all_owners::bool OR owner_id = ANY (@owners::uuid[]) OR (@pool::bool AND owner_id IS NULL));
+
+-- Ingest: set-based statements over one batch of one tenant, run inside the tracking transaction
+-- (IdentifyVisitorsTx and Batch.RecordActivityTx). Each takes parallel arrays, one element per row.
+
+-- name: VisitorCustomers :many
+SELECT value, customer_id FROM customer_identities
+WHERE tenant_id = @tenant_id AND kind = 'visitor' AND value = ANY (@visitors::text[]);
+
+-- name: LockForActivity :many
+-- Locks the batch's customers, in id order, for the aggregates it adds: concurrent batches touching the
+-- same customer queue up instead of deadlocking, and a sign-in merging one of them waits for this batch
+-- (or this batch for the merge, and then follows merged_into): events never land on a customer merged
+-- away. (Two steps, identities then customers, so that both are primary-key lookups.)
+SELECT id, merged_into, owner_id, display_name, views, last_active_at FROM customers
+WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[])
+ORDER BY id
+FOR UPDATE;
+
+-- name: ClaimVisitors :many
+-- Claims identities for new visitors; a concurrent batch that claimed one first wins (its row is returned
+-- by VisitorCustomers afterwards instead).
+INSERT INTO customer_identities (tenant_id, kind, value, customer_id)
+SELECT @tenant_id, 'visitor', v, c FROM (SELECT unnest(@visitors::text[]) AS v, unnest(@customer_ids::uuid[]) AS c) AS t
+ON CONFLICT (tenant_id, kind, value) DO NOTHING
+RETURNING value, customer_id;
+
+-- name: InsertCustomers :exec
+INSERT INTO customers (id, tenant_id, owner_id, source_channel, source_share_id, first_seen_at, last_active_at)
+SELECT c, @tenant_id, nullif(o, '00000000-0000-0000-0000-000000000000'::uuid), ch, s, t, t
+FROM (SELECT unnest(@ids::uuid[]) AS c, unnest(@owner_ids::uuid[]) AS o, unnest(@channels::text[]) AS ch, unnest(@share_ids::uuid[]) AS s, unnest(@seen_at::timestamptz[]) AS t) AS x;
+
+-- name: RecordActivity :exec
+-- Adds the batch to its customers' aggregates, and records for the apps' offline copies the customers,
+-- the new timeline entries and the views whose dwell grew (sync_ingested_rows, given by the caller, who
+-- knows their owners; the updated aggregates are read from the table when a device pulls, so the
+-- function may run beside the UPDATE).
+WITH bumped AS (
+  UPDATE customers c SET
+    views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
+    call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
+    phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
+    last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
+    intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
+                                   c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
+  FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@views::int[]) AS views, unnest(@dwell::bigint[]) AS dwell, unnest(@forwards::int[]) AS forwards, unnest(@calls::int[]) AS calls, unnest(@wechats::int[]) AS wechats, unnest(@phones::text[]) AS phone, unnest(@active::timestamptz[]) AS active) AS x
+  WHERE c.tenant_id = @tenant_id AND c.id = x.id
+  RETURNING 1
+)
+SELECT sync_ingested_rows(@tenant_id, @sync_scopes::uuid[], @sync_kinds::text[], @sync_ids::uuid[],
+                          @sync_parents::uuid[], @sync_occurred::timestamptz[]);
+
+-- name: LiveOwners :many
+-- The owners of live customers (a customer merged away is left out).
+SELECT id, owner_id FROM customers
+WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) AND merged_into IS NULL;

@@ -27,6 +27,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	_ "golang.org/x/image/webp" // poster formats media accepts
 
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/material/internal/materialdb"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -129,7 +130,7 @@ type Summary struct {
 type Sharer interface {
 	// StandingShareTx returns the caller's latest own share of the material on the channel, making one
 	// when there is none, inside the caller's transaction.
-	StandingShareTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch string) (token, url string, err error)
+	StandingShareTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel) (token, url string, err error)
 }
 
 // Jobs enqueues background work in the caller's transaction.

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/material/internal/materialdb"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -32,7 +33,7 @@ const maxPosterBytes = 10 << 20
 // channel (the same link for every version of the poster, so attribution survives a reprint), encoded in a QR code and
 // drawn with their name where the admin placed them. A render is kept per (material version, layout,
 // salesperson details, link) and served again without rendering until one of those changes.
-func (s *Service) PersonalizedPoster(ctx context.Context, p authn.Principal, id uuid.UUID, channel string) (PersonalPoster, error) {
+func (s *Service) PersonalizedPoster(ctx context.Context, p authn.Principal, id uuid.UUID, channel event.Channel) (PersonalPoster, error) {
 	var (
 		m        Material
 		personal poster.Personal
@@ -80,7 +81,7 @@ func (s *Service) PersonalizedPoster(ctx context.Context, p authn.Principal, id 
 			var err error
 			recorded, err = q.InsertPosterRender(ctx, materialdb.InsertPosterRenderParams{
 				TenantID: p.TenantID, CacheKey: cacheKey, MaterialID: id, EmployeeID: p.EmployeeID,
-				Channel: channel, ShareToken: out.ShareToken, ObjectKey: key,
+				Channel: string(channel), ShareToken: out.ShareToken, ObjectKey: key,
 			})
 			return err
 		})

@@ -47,7 +47,7 @@ func customerMutations() map[string]module.Applier {
 				return err
 			}
 			return onCustomer(ctx, tx, p, "add_note.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
-				_, err := customer.AddNoteTx(ctx, tx, p, noteID, cid, op.GetKind(), op.GetBody(), timeOf(op.GetNextAt()))
+				_, err := customer.AddNoteTx(ctx, tx, p, noteID, cid, customer.NoteKind(op.GetKind()), op.GetBody(), timeOf(op.GetNextAt()))
 				return err
 			})
 		},
@@ -68,7 +68,7 @@ func customerMutations() map[string]module.Applier {
 		},
 		"set_stage": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
 			op := m.(*salesappv1.SetStage)
-			stage := op.GetStage()
+			stage := customer.Stage(op.GetStage())
 			return onCustomer(ctx, tx, p, "set_stage.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
 				return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Stage: &stage})
 			})

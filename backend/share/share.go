@@ -13,32 +13,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/share/internal/sharedb"
 )
-
-// Channel is where a share was posted.
-type Channel string
-
-// The channels.
-const (
-	ChannelChat    Channel = "chat"
-	ChannelGroup   Channel = "group"
-	ChannelMoments Channel = "moments"
-	ChannelQR      Channel = "qr"
-	ChannelOther   Channel = "other"
-)
-
-// Valid reports whether c is a known channel.
-func (c Channel) Valid() bool {
-	switch c {
-	case ChannelChat, ChannelGroup, ChannelMoments, ChannelQR, ChannelOther:
-		return true
-	}
-	return false
-}
 
 // MaxDepth bounds forward chains: deeper forwards are still allowed, but credited to the deepest node,
 // so a bot forwarding in a loop cannot grow a chain without end.
@@ -52,7 +32,7 @@ type Share struct {
 	EmployeeID uuid.UUID
 	// MaterialID is uuid.Nil for card shares.
 	MaterialID uuid.UUID
-	Channel    Channel
+	Channel    event.Channel
 	ParentID   uuid.UUID
 	RootID     uuid.UUID
 	Depth      int
@@ -82,7 +62,7 @@ func newToken() string {
 }
 
 // ShareMaterial makes a share link for a material the caller may share.
-func (s *Service) ShareMaterial(ctx context.Context, p authn.Principal, materialID uuid.UUID, ch Channel) (Share, error) {
+func (s *Service) ShareMaterial(ctx context.Context, p authn.Principal, materialID uuid.UUID, ch event.Channel) (Share, error) {
 	var out Share
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		var err error
@@ -94,7 +74,7 @@ func (s *Service) ShareMaterial(ctx context.Context, p authn.Principal, material
 
 // ShareMaterialTx is ShareMaterial inside the caller's tenant transaction (personalized posters make their
 // share in the same transaction as the render record).
-func (s *Service) ShareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch Channel) (Share, error) {
+func (s *Service) ShareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel) (Share, error) {
 	if !ch.Valid() {
 		return Share{}, platform.Invalid("channel", "unknown channel")
 	}
@@ -117,9 +97,9 @@ func (s *Service) ShareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Princi
 
 // StandingShareTx returns the caller's latest own share of a material on a channel, making one when there
 // is none (material.Sharer: personalized posters keep one link across versions).
-func (s *Service) StandingShareTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch string) (string, string, error) {
+func (s *Service) StandingShareTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel) (string, string, error) {
 	row, err := sharedb.New(tx).LatestOwnShare(ctx, sharedb.LatestOwnShareParams{
-		TenantID: p.TenantID, EmployeeID: p.EmployeeID, MaterialID: uuid.NullUUID{UUID: materialID, Valid: true}, Channel: ch,
+		TenantID: p.TenantID, EmployeeID: p.EmployeeID, MaterialID: uuid.NullUUID{UUID: materialID, Valid: true}, Channel: string(ch),
 	})
 	if err == nil {
 		return row.Token, s.URL(row.Token), nil
@@ -127,7 +107,7 @@ func (s *Service) StandingShareTx(ctx context.Context, tx pgx.Tx, p authn.Princi
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return "", "", err
 	}
-	sh, err := s.ShareMaterialTx(ctx, tx, p, materialID, Channel(ch))
+	sh, err := s.ShareMaterialTx(ctx, tx, p, materialID, ch)
 	if err != nil {
 		return "", "", err
 	}
@@ -135,7 +115,7 @@ func (s *Service) StandingShareTx(ctx context.Context, tx pgx.Tx, p authn.Princi
 }
 
 // ShareCard makes a share link for the caller's own card.
-func (s *Service) ShareCard(ctx context.Context, p authn.Principal, ch Channel) (Share, error) {
+func (s *Service) ShareCard(ctx context.Context, p authn.Principal, ch event.Channel) (Share, error) {
 	var out Share
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		var err error
@@ -151,10 +131,10 @@ func (s *Service) ShareCard(ctx context.Context, p authn.Principal, ch Channel) 
 // CardQRShareTx makes the standing share link a card's QR code encodes. It is the system's, not a share
 // the salesperson made, so it does not count in their share stats (forwards of it do).
 func (s *Service) CardQRShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) (Share, error) {
-	return insertShare(ctx, sharedb.New(tx), tenantID, employeeID, uuid.Nil, ChannelQR, nil, "", true)
+	return insertShare(ctx, sharedb.New(tx), tenantID, employeeID, uuid.Nil, event.ChannelQR, nil, "", true)
 }
 
-func insertShare(ctx context.Context, q *sharedb.Queries, tenantID, employeeID, materialID uuid.UUID, ch Channel, parent *sharedb.Share, forwarder string, standing bool) (Share, error) {
+func insertShare(ctx context.Context, q *sharedb.Queries, tenantID, employeeID, materialID uuid.UUID, ch event.Channel, parent *sharedb.Share, forwarder string, standing bool) (Share, error) {
 	id := uuid.Must(uuid.NewV7())
 	params := sharedb.InsertShareParams{
 		ID: id, TenantID: tenantID, Token: newToken(), EmployeeID: employeeID, TargetKind: "card",
@@ -199,7 +179,7 @@ func (s *Service) Resolve(ctx context.Context, token string) (Share, error) {
 
 // Forward records that a customer forwarded the share behind token, and returns the child share to send
 // on. Past MaxDepth, the forward reuses the deepest share instead of growing the chain.
-func (s *Service) Forward(ctx context.Context, token string, ch Channel, forwarder string) (Share, error) {
+func (s *Service) Forward(ctx context.Context, token string, ch event.Channel, forwarder string) (Share, error) {
 	if !ch.Valid() {
 		return Share{}, platform.Invalid("channel", "unknown channel")
 	}
@@ -263,7 +243,7 @@ func (s *Service) Stats(ctx context.Context, p authn.Principal, employeeID uuid.
 func fromRow(r sharedb.Share) Share {
 	return Share{
 		ID: r.ID, TenantID: r.TenantID, Token: r.Token, EmployeeID: r.EmployeeID, MaterialID: r.MaterialID.UUID,
-		Channel: Channel(r.Channel), ParentID: r.ParentID.UUID, RootID: r.RootID, Depth: int(r.Depth),
+		Channel: event.Channel(r.Channel), ParentID: r.ParentID.UUID, RootID: r.RootID, Depth: int(r.Depth),
 		Forwarder: r.Forwarder, CreatedAt: r.CreatedAt,
 	}
 }

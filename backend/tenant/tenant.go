@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/tenant/internal/tenantdb"
@@ -164,7 +165,7 @@ func (s *Service) UpdateSettings(ctx context.Context, p authn.Principal, ownerRu
 	if p.Role != authn.RoleAdmin {
 		return Tenant{}, platform.PermissionDenied("only an admin changes the enterprise's settings")
 	}
-	if ownerRule != nil && *ownerRule != "first_share" && *ownerRule != "pool" {
+	if ownerRule != nil && !customer.OwnerRule(*ownerRule).Valid() {
 		return Tenant{}, platform.Invalid("customer_owner_rule", "first_share or pool")
 	}
 	var t Tenant

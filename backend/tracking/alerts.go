@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/salesapp/scrm/backend/customer"
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/tracking/internal/trackingdb"
 	"github.com/salesapp/scrm/push/alert"
 )
@@ -15,7 +17,7 @@ import (
 // days of silence, a read past 30 s, a forward, a call or WeChat tap, a phone number, a new customer from a
 // card. Judged against the customers as they were before the batch.
 func alertsFor(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, events []resolved, inserted map[uuid.UUID]bool,
-	customers map[string]uuid.UUID, state map[uuid.UUID]before, grown []trackingdb.RecomputeViewDwellRow) ([]alert.Alert, error) {
+	batch *customer.Batch, grown []trackingdb.RecomputeViewDwellRow) ([]alert.Alert, error) {
 	var materialIDs []uuid.UUID
 	for _, e := range events {
 		if e.share.MaterialID != uuid.Nil {
@@ -32,7 +34,7 @@ func alertsFor(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, e
 			titles[r.ID] = r.Title
 		}
 	}
-	forwarded, err := forwardsSoFar(ctx, q, tenantID, events, inserted, customers)
+	forwarded, err := forwardsSoFar(ctx, q, tenantID, events, inserted, batch)
 	if err != nil {
 		return nil, err
 	}
@@ -44,36 +46,36 @@ func alertsFor(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, e
 			continue
 		}
 		done[e.ID] = true
-		cid := customers[e.VisitorID]
-		st := state[cid]
-		who, what := alert.Who(st.name), alert.Title(titles[e.share.MaterialID])
-		a := alert.Alert{EmployeeID: st.owner, CustomerID: cid, MaterialID: e.share.MaterialID, At: e.OccurredAt}
+		cid := batch.Customer(e.VisitorID)
+		st := batch.Prior(cid)
+		who, what := alert.Who(st.Name), alert.Title(titles[e.share.MaterialID])
+		a := alert.Alert{EmployeeID: st.OwnerID, CustomerID: cid, MaterialID: e.share.MaterialID, At: e.OccurredAt}
 		switch e.Kind {
-		case KindCardView, KindMaterialView:
+		case event.CardView, event.MaterialView:
 			first := !seenView[cid]
 			seenView[cid] = true
 			switch {
-			case st.isNew && first && e.Kind == KindCardView:
+			case st.New && first && e.Kind == event.CardView:
 				a.Kind, a.Body = alert.KindNewCustomer, fmt.Sprintf("%s opened your card: a new customer", who)
-			case st.views == 0 && first:
+			case st.Views == 0 && first:
 				a.Kind, a.Body = alert.KindFirstView, fmt.Sprintf("%s opened %s", who, what)
-			case first && !st.lastActive.IsZero() && e.OccurredAt.Sub(st.lastActive) >= alert.Silence:
-				days := int(e.OccurredAt.Sub(st.lastActive).Hours() / 24)
+			case first && !st.LastActive.IsZero() && e.OccurredAt.Sub(st.LastActive) >= alert.Silence:
+				days := int(e.OccurredAt.Sub(st.LastActive).Hours() / 24)
 				a.Kind, a.Body = alert.KindReturn, fmt.Sprintf("%s is back after %d days, reading %s", who, days, what)
 			default:
 				continue
 			}
-		case KindForward:
+		case event.Forward:
 			a.Kind, a.Body = alert.KindForward, fmt.Sprintf("%s forwarded %s", who, what)
 			if f := forwarded[pair{cid, e.share.MaterialID}]; f != nil {
 				f.n++
 				a.Body = forwardText(who, what, f.dwell, f.n)
 			}
-		case KindCallClick:
+		case event.CallClick:
 			a.Kind, a.Body = alert.KindCallClick, fmt.Sprintf("%s tapped to call you", who)
-		case KindWeChatClick:
+		case event.WeChatClick:
 			a.Kind, a.Body = alert.KindWeChatClick, fmt.Sprintf("%s wants to add you on WeChat", who)
-		case KindPhoneLeft:
+		case event.PhoneLeft:
 			a.Kind, a.Body = alert.KindPhoneLeft, fmt.Sprintf("%s left a phone number", who)
 		default:
 			continue
@@ -83,10 +85,10 @@ func alertsFor(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, e
 	long := alert.LongRead.Milliseconds()
 	for _, g := range grown {
 		if int64(g.OldDwellMs) < long && int64(g.NewDwellMs) >= long {
-			st := state[g.CustomerID]
-			out = append(out, alert.Alert{Kind: alert.KindLongRead, EmployeeID: st.owner, CustomerID: g.CustomerID,
+			st := batch.Prior(g.CustomerID)
+			out = append(out, alert.Alert{Kind: alert.KindLongRead, EmployeeID: st.OwnerID, CustomerID: g.CustomerID,
 				MaterialID: g.MaterialID.UUID, At: time.Now(),
-				Body: fmt.Sprintf("%s read %s for %s", alert.Who(st.name), alert.Title(titles[g.MaterialID.UUID]),
+				Body: fmt.Sprintf("%s read %s for %s", alert.Who(st.Name), alert.Title(titles[g.MaterialID.UUID]),
 					alert.Duration(time.Duration(g.NewDwellMs)*time.Millisecond))})
 		}
 	}
@@ -105,14 +107,14 @@ type forwardCount struct {
 // forwardsSoFar reads, for the batch's forwards of materials, each customer's reading time and the
 // forwards before this batch.
 func forwardsSoFar(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, events []resolved, inserted map[uuid.UUID]bool,
-	customers map[string]uuid.UUID) (map[pair]*forwardCount, error) {
+	batch *customer.Batch) (map[pair]*forwardCount, error) {
 	inBatch := map[pair]int{}
 	var cids, mids []uuid.UUID
 	for _, e := range events {
-		if e.Kind != KindForward || !inserted[e.ID] || e.share.MaterialID == uuid.Nil {
+		if e.Kind != event.Forward || !inserted[e.ID] || e.share.MaterialID == uuid.Nil {
 			continue
 		}
-		p := pair{customers[e.VisitorID], e.share.MaterialID}
+		p := pair{batch.Customer(e.VisitorID), e.share.MaterialID}
 		if inBatch[p] == 0 {
 			cids, mids = append(cids, p.customer), append(mids, p.material)
 		}

@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/salesapp/scrm/backend/customer"
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/batch"
 	"github.com/salesapp/scrm/backend/tracking/internal/trackingdb"
@@ -146,7 +148,7 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UU
 	if err := q.ScopeIngest(ctx, tenantID.String()); err != nil {
 		return nil, nil, err
 	}
-	customers, state, err := customersOf(ctx, q, tenantID, events)
+	batch, err := customer.IdentifyVisitorsTx(ctx, tx, tenantID, visitsOf(events))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -160,7 +162,7 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UU
 		}
 		seen[e.ID] = true
 		p.Ids = append(p.Ids, e.ID)
-		p.CustomerIds = append(p.CustomerIds, customers[e.VisitorID])
+		p.CustomerIds = append(p.CustomerIds, batch.Customer(e.VisitorID))
 		p.EmployeeIds = append(p.EmployeeIds, e.share.EmployeeID)
 		p.ShareIds = append(p.ShareIds, e.share.ID)
 		p.MaterialIds = append(p.MaterialIds, e.share.MaterialID)
@@ -180,46 +182,47 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UU
 	}
 
 	// Aggregate only what is new: a resent event changes nothing.
-	type agg struct {
-		views, forwards, calls, wechats int32
-		dwell                           int64
-		phone                           string
-		active                          time.Time
-	}
-	aggs := map[uuid.UUID]*agg{}
-	get := func(id uuid.UUID) *agg {
-		a := aggs[id]
+	acts := map[uuid.UUID]*customer.Activity{}
+	var order []uuid.UUID
+	get := func(id uuid.UUID) *customer.Activity {
+		a := acts[id]
 		if a == nil {
-			a = &agg{}
-			aggs[id] = a
+			a = &customer.Activity{CustomerID: id}
+			acts[id] = a
+			order = append(order, id)
 		}
 		return a
 	}
 	var views []uuid.UUID
+	var entries []customer.Entry
 	done := map[uuid.UUID]bool{}
 	for _, e := range events {
 		if !inserted[e.ID] || done[e.ID] {
 			continue
 		}
 		done[e.ID] = true
-		a := get(customers[e.VisitorID])
-		if e.OccurredAt.After(a.active) {
-			a.active = e.OccurredAt
+		cid := batch.Customer(e.VisitorID)
+		a := get(cid)
+		if e.OccurredAt.After(a.Active) {
+			a.Active = e.OccurredAt
+		}
+		if e.Kind != event.Dwell {
+			entries = append(entries, customer.Entry{ID: e.ID, CustomerID: cid, At: e.OccurredAt})
 		}
 		switch e.Kind {
-		case KindCardView, KindMaterialView:
-			a.views++
+		case event.CardView, event.MaterialView:
+			a.Views++
 			views = append(views, e.ID)
-		case KindDwell:
+		case event.Dwell:
 			views = append(views, e.ViewID)
-		case KindForward:
-			a.forwards++
-		case KindCallClick:
-			a.calls++
-		case KindWeChatClick:
-			a.wechats++
-		case KindPhoneLeft:
-			a.phone = e.Phone
+		case event.Forward:
+			a.Forwards++
+		case event.CallClick:
+			a.Calls++
+		case event.WeChatClick:
+			a.WeChat++
+		case event.PhoneLeft:
+			a.Phone = e.Phone
 		}
 	}
 	var grown []trackingdb.RecomputeViewDwellRow
@@ -228,33 +231,21 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UU
 			return nil, nil, err
 		}
 		for _, g := range grown {
-			get(g.CustomerID).dwell += g.Added
+			get(g.CustomerID).DwellMs += g.Added
+			entries = append(entries, customer.Entry{ID: g.ViewID, CustomerID: g.CustomerID, At: g.OccurredAt})
 		}
 	}
-	if len(aggs) == 0 {
+	if len(acts) == 0 {
 		return inserted, nil, nil
 	}
-	b := trackingdb.BumpCustomersParams{TenantID: tenantID}
-	for id, a := range aggs {
-		b.Ids = append(b.Ids, id)
-		b.Views = append(b.Views, a.views)
-		b.Dwell = append(b.Dwell, a.dwell)
-		b.Forwards = append(b.Forwards, a.forwards)
-		b.Calls = append(b.Calls, a.calls)
-		b.Wechats = append(b.Wechats, a.wechats)
-		b.Phones = append(b.Phones, a.phone)
-		if a.active.IsZero() {
-			a.active = time.Unix(0, 0)
-		}
-		b.Active = append(b.Active, a.active)
+	list := make([]customer.Activity, len(order))
+	for i, id := range order {
+		list[i] = *acts[id]
 	}
-	if err := syncRows(ctx, q, tenantID, &b, events, done, customers, state, grown); err != nil {
+	if err := batch.RecordActivityTx(ctx, list, entries); err != nil {
 		return nil, nil, err
 	}
-	if err := q.BumpCustomers(ctx, b); err != nil {
-		return nil, nil, err
-	}
-	alerts, err := alertsFor(ctx, q, tenantID, events, inserted, customers, state, grown)
+	alerts, err := alertsFor(ctx, q, tenantID, events, inserted, batch, grown)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -262,167 +253,16 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UU
 	return inserted, woken, err
 }
 
-// before is a customer as they were before this batch: what alerts are judged against.
-type before struct {
-	owner      uuid.UUID
-	name       string
-	views      int32
-	lastActive time.Time
-	isNew      bool
-	// merged: read from the customer merged into this one (a sign-in merged it meanwhile), so owner is
-	// that customer's, not necessarily this one's.
-	merged bool
-}
-
-// syncRows fills b's sync arrays: what the apps' offline copies must hear of, in their owners' scopes
-// (pooled customers have none): the batch's customers, its new timeline entries, and the views whose
-// dwell grew. The owners are the ones read with the customers' rows locked, so they cannot have changed;
-// the rare customer not read that way (reached through a merge) has its owner read now.
-func syncRows(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, b *trackingdb.BumpCustomersParams, events []resolved,
-	done map[uuid.UUID]bool, customers map[string]uuid.UUID, state map[uuid.UUID]before, grown []trackingdb.RecomputeViewDwellRow) error {
-	owners := make(map[uuid.UUID]uuid.UUID, len(b.Ids))
-	var unsure []uuid.UUID
-	for _, id := range b.Ids {
-		if st, ok := state[id]; ok && !st.merged {
-			owners[id] = st.owner
-		} else {
-			unsure = append(unsure, id)
-		}
-	}
-	if len(unsure) > 0 {
-		rows, err := q.CustomerOwners(ctx, trackingdb.CustomerOwnersParams{TenantID: tenantID, Ids: unsure})
-		if err != nil {
-			return err
-		}
-		for _, r := range rows {
-			owners[r.ID] = r.OwnerID.UUID // a customer merged away has no row here: nobody's
-		}
-	}
-	type key struct {
-		kind string
-		id   uuid.UUID
-	}
-	seen := map[key]bool{}
-	add := func(kind string, id, parent uuid.UUID, occurred time.Time) {
-		owner := owners[parent]
-		if kind == "customer" {
-			owner = owners[id]
-		}
-		if owner == uuid.Nil || seen[key{kind, id}] {
-			return
-		}
-		seen[key{kind, id}] = true
-		b.SyncScopes = append(b.SyncScopes, owner)
-		b.SyncKinds = append(b.SyncKinds, kind)
-		b.SyncIds = append(b.SyncIds, id)
-		b.SyncParents = append(b.SyncParents, parent)
-		b.SyncOccurred = append(b.SyncOccurred, occurred)
-	}
-	for _, id := range b.Ids {
-		add("customer", id, uuid.Nil, time.Unix(0, 0))
-	}
+// visitsOf lists the batch's visitors, each with their first event's share: what a new customer starts from.
+func visitsOf(events []resolved) []customer.Visit {
+	var out []customer.Visit
+	seen := map[string]bool{}
 	for _, e := range events {
-		if done[e.ID] && e.Kind != KindDwell {
-			add("timeline", e.ID, customers[e.VisitorID], e.OccurredAt)
+		if !seen[e.VisitorID] {
+			seen[e.VisitorID] = true
+			out = append(out, customer.Visit{VisitorID: e.VisitorID, SharerID: e.share.EmployeeID, ShareID: e.share.ID,
+				Channel: e.share.Channel, At: e.OccurredAt})
 		}
 	}
-	for _, g := range grown {
-		add("timeline", g.ViewID, g.CustomerID, g.OccurredAt)
-	}
-	return nil
-}
-
-// customersOf maps each visitor of the batch to their customer, creating customers for new visitors. A new
-// customer belongs to the salesperson whose share brought them, or to nobody when the tenant's rule is
-// "pool", and keeps that share as their source.
-func customersOf(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, events []resolved) (map[string]uuid.UUID, map[uuid.UUID]before, error) {
-	var visitors []string
-	first := map[string]resolved{}
-	for _, e := range events {
-		if _, ok := first[e.VisitorID]; !ok {
-			first[e.VisitorID] = e
-			visitors = append(visitors, e.VisitorID)
-		}
-	}
-	out := make(map[string]uuid.UUID, len(visitors))
-	state := make(map[uuid.UUID]before, len(visitors))
-	if err := known(ctx, q, tenantID, visitors, out, state); err != nil {
-		return nil, nil, err
-	}
-	var missing []string
-	var newIDs []uuid.UUID
-	for _, v := range visitors {
-		if _, ok := out[v]; !ok {
-			missing = append(missing, v)
-			newIDs = append(newIDs, uuid.Must(uuid.NewV7()))
-		}
-	}
-	if len(missing) == 0 {
-		return out, state, nil
-	}
-	claimed, err := q.ClaimVisitors(ctx, trackingdb.ClaimVisitorsParams{TenantID: tenantID, Visitors: missing, CustomerIds: newIDs})
-	if err != nil {
-		return nil, nil, err
-	}
-	rule, err := q.OwnerRule(ctx, tenantID)
-	if err != nil {
-		return nil, nil, err
-	}
-	ins := trackingdb.InsertCustomersParams{TenantID: tenantID}
-	for _, c := range claimed {
-		out[c.Value] = c.CustomerID
-		e := first[c.Value]
-		ins.Ids = append(ins.Ids, c.CustomerID)
-		owner := e.share.EmployeeID
-		if rule == "pool" {
-			owner = uuid.Nil // unassigned: the tenant's pool
-		}
-		ins.OwnerIds = append(ins.OwnerIds, owner)
-		state[c.CustomerID] = before{owner: owner, isNew: true}
-		ins.Channels = append(ins.Channels, string(e.share.Channel))
-		ins.ShareIds = append(ins.ShareIds, e.share.ID)
-		ins.SeenAt = append(ins.SeenAt, e.OccurredAt)
-	}
-	if len(ins.Ids) > 0 {
-		if err := q.InsertCustomers(ctx, ins); err != nil {
-			return nil, nil, err
-		}
-	}
-	if len(claimed) < len(missing) {
-		// Another batch claimed some of these visitors first: use its customers.
-		if err := known(ctx, q, tenantID, missing, out, state); err != nil {
-			return nil, nil, err
-		}
-	}
-	return out, state, nil
-}
-
-// known adds the customers of already known visitors to out, locking them and following merges.
-func known(ctx context.Context, q *trackingdb.Queries, tenantID uuid.UUID, visitors []string, out map[string]uuid.UUID, state map[uuid.UUID]before) error {
-	rows, err := q.VisitorCustomers(ctx, trackingdb.VisitorCustomersParams{TenantID: tenantID, Visitors: visitors})
-	if err != nil || len(rows) == 0 {
-		return err
-	}
-	ids := make([]uuid.UUID, len(rows))
-	for i, r := range rows {
-		ids[i] = r.CustomerID
-	}
-	locked, err := q.LockCustomers(ctx, trackingdb.LockCustomersParams{TenantID: tenantID, Ids: ids})
-	if err != nil {
-		return err
-	}
-	into := make(map[uuid.UUID]uuid.UUID, len(locked))
-	for _, l := range locked {
-		into[l.ID] = l.ID
-		if l.MergedInto.Valid {
-			into[l.ID] = l.MergedInto.UUID
-		}
-		state[into[l.ID]] = before{owner: l.OwnerID.UUID, name: l.DisplayName, views: l.Views, lastActive: l.LastActiveAt, merged: l.MergedInto.Valid}
-	}
-	for _, r := range rows {
-		if id, ok := into[r.CustomerID]; ok {
-			out[r.Value] = id
-		}
-	}
-	return nil
+	return out
 }

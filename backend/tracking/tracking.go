@@ -15,35 +15,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/push/alert"
 )
-
-// Kind is what a customer did.
-type Kind string
-
-// The kinds of event.
-const (
-	KindCardView      Kind = "card_view"
-	KindMaterialView  Kind = "material_view"
-	KindDwell         Kind = "dwell"
-	KindForward       Kind = "forward"
-	KindCallClick     Kind = "call_click"
-	KindWeChatClick   Kind = "wechat_click"
-	KindPhoneLeft     Kind = "phone_left"
-	KindVideoProgress Kind = "video_progress"
-	KindBrochurePage  Kind = "brochure_page"
-)
-
-func (k Kind) valid() bool {
-	switch k {
-	case KindCardView, KindMaterialView, KindDwell, KindForward, KindCallClick, KindWeChatClick,
-		KindPhoneLeft, KindVideoProgress, KindBrochurePage:
-		return true
-	}
-	return false
-}
 
 // Limits on what one request may carry.
 const (
@@ -61,7 +37,7 @@ const (
 type Event struct {
 	// ID is chosen by the page; an event sent twice is stored once.
 	ID   uuid.UUID
-	Kind Kind
+	Kind event.Kind
 	// ShareToken is the link the page was opened with.
 	ShareToken string
 	// VisitorID is the page's anonymous id for this browser or mini-program install.
@@ -167,20 +143,20 @@ func (s *Service) resolve(ctx context.Context, e Event, now time.Time) (resolved
 	switch {
 	case e.ID == uuid.Nil:
 		return resolved{}, platform.Invalid("event_id", "required")
-	case !e.Kind.valid():
+	case !e.Kind.Valid():
 		return resolved{}, platform.Invalid("kind", "unknown event kind")
 	case !visitorPattern.MatchString(e.VisitorID):
 		return resolved{}, platform.Invalid("visitor_id", "8 to 64 letters, digits, _ or -")
-	case e.Kind == KindDwell && e.ViewID == uuid.Nil:
+	case e.Kind == event.Dwell && e.ViewID == uuid.Nil:
 		return resolved{}, platform.Invalid("view_id", "a heartbeat names the view it belongs to")
-	case e.Kind == KindDwell && (e.DwellMs <= 0 || time.Duration(e.DwellMs)*time.Millisecond > MaxHeartbeat):
+	case e.Kind == event.Dwell && (e.DwellMs <= 0 || time.Duration(e.DwellMs)*time.Millisecond > MaxHeartbeat):
 		return resolved{}, platform.Invalid("dwell_ms", fmt.Sprintf("a heartbeat adds 1 ms to %s", MaxHeartbeat))
-	case e.Kind == KindPhoneLeft && !phonePattern.MatchString(e.Phone):
+	case e.Kind == event.PhoneLeft && !phonePattern.MatchString(e.Phone):
 		return resolved{}, platform.Invalid("phone", "digits with an optional leading +")
-	case e.Value < 0 || (e.Kind == KindVideoProgress && e.Value > 100):
+	case e.Value < 0 || (e.Kind == event.VideoProgress && e.Value > 100):
 		return resolved{}, platform.Invalid("value", "out of range")
 	}
-	if e.Kind != KindDwell {
+	if e.Kind != event.Dwell {
 		e.DwellMs = 0
 	}
 	// The page's clock is not trusted beyond plausibility: future or stale times become the receive time.
@@ -191,7 +167,7 @@ func (s *Service) resolve(ctx context.Context, e Event, now time.Time) (resolved
 	if err != nil {
 		return resolved{}, err
 	}
-	if e.Kind == KindMaterialView && sh.MaterialID == uuid.Nil {
+	if e.Kind == event.MaterialView && sh.MaterialID == uuid.Nil {
 		return resolved{}, platform.Invalid("kind", "a card link has no material to view")
 	}
 	return resolved{Event: e, share: sh}, nil

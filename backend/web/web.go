@@ -13,6 +13,7 @@ import (
 
 	"github.com/salesapp/scrm/backend/card"
 	"github.com/salesapp/scrm/backend/customer"
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/share"
@@ -116,7 +117,7 @@ func (s *Service) LeavePhoneNumber(ctx context.Context, token, visitorID, phoneC
 	if err != nil {
 		return err
 	}
-	if _, err := s.tracking.Ingest(ctx, []tracking.Event{{ID: eventID, Kind: tracking.KindPhoneLeft, ShareToken: token,
+	if _, err := s.tracking.Ingest(ctx, []tracking.Event{{ID: eventID, Kind: event.PhoneLeft, ShareToken: token,
 		VisitorID: visitorID, Phone: phone.Number}}); err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func (s *Service) LeavePhoneNumber(ctx context.Context, token, visitorID, phoneC
 }
 
 func sourceOf(sh share.Share) customer.Source {
-	return customer.Source{OwnerID: sh.EmployeeID, ShareID: sh.ID, Channel: string(sh.Channel)}
+	return customer.Source{OwnerID: sh.EmployeeID, ShareID: sh.ID, Channel: sh.Channel}
 }
 
 // Open returns what the share link behind token shows. Unknown tokens, and materials no longer published,
@@ -154,7 +155,7 @@ func (s *Service) Open(ctx context.Context, token string) (Page, error) {
 }
 
 // Forward records a customer's forward of the share behind token and returns the child share.
-func (s *Service) Forward(ctx context.Context, token string, ch share.Channel, forwarder string) (share.Share, error) {
+func (s *Service) Forward(ctx context.Context, token string, ch event.Channel, forwarder string) (share.Share, error) {
 	return s.shares.Forward(ctx, token, ch, forwarder)
 }
 

@@ -22,6 +22,7 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/server"
 	"github.com/salesapp/scrm/backend/tracking"
@@ -429,7 +430,7 @@ func (b *bench) queueAlerts(ctx context.Context, cfg platform.Config, db *platfo
 				}
 				events := make([]tracking.Event, 0, batch)
 				for i := first; i < min(first+batch, n); i++ {
-					events = append(events, tracking.Event{ID: uuid.New(), Kind: tracking.KindCardView, ShareToken: b.shareToken,
+					events = append(events, tracking.Event{ID: uuid.New(), Kind: event.CardView, ShareToken: b.shareToken,
 						VisitorID: "push-bench-" + strconv.Itoa(i), OccurredAt: time.Now()})
 				}
 				if _, err := ingest.Ingest(ctx, events); err != nil {

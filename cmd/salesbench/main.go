@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgcluster"
@@ -322,7 +323,7 @@ func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (s
 			continue
 		}
 		si.salesID, si.salesToken = e.ID, pair.AccessToken
-		sh, err := shares.ShareCard(ctx, authn.Principal{TenantID: t.ID, EmployeeID: e.ID, Role: role}, share.ChannelChat)
+		sh, err := shares.ShareCard(ctx, authn.Principal{TenantID: t.ID, EmployeeID: e.ID, Role: role}, event.ChannelChat)
 		if err != nil {
 			return si, err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgcluster"
@@ -59,7 +60,7 @@ func newWorld(t *testing.T) *world {
 	require.NoError(t, err)
 	emp, err := tenants.Bootstrap().CreateEmployee(ctx, tn.ID, tenant.NewEmployee{Name: "S", Role: authn.RoleSales})
 	require.NoError(t, err)
-	sh, err := share.NewService(db.App, cfg.PublicBaseURL).ShareCard(ctx, authn.Principal{TenantID: tn.ID, EmployeeID: emp.ID, Role: authn.RoleSales}, share.ChannelChat)
+	sh, err := share.NewService(db.App, cfg.PublicBaseURL).ShareCard(ctx, authn.Principal{TenantID: tn.ID, EmployeeID: emp.ID, Role: authn.RoleSales}, event.ChannelChat)
 	require.NoError(t, err)
 	pair, err := sessions.IssueSession(ctx, tn.ID, emp.ID, "phone-1")
 	require.NoError(t, err)

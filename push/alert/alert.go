@@ -15,17 +15,26 @@ import (
 	"github.com/salesapp/scrm/push/alert/internal/alertdb"
 )
 
+// Kind is what an alert tells.
+type Kind string
+
 // Kinds of alert.
 const (
-	KindFirstView   = "first_view"
-	KindReturn      = "return"
-	KindLongRead    = "long_read"
-	KindForward     = "forward"
-	KindCallClick   = "call_click"
-	KindWeChatClick = "wechat_click"
-	KindPhoneLeft   = "phone_left"
-	KindNewCustomer = "new_customer"
+	KindFirstView   Kind = "first_view"
+	KindReturn      Kind = "return"
+	KindLongRead    Kind = "long_read"
+	KindForward     Kind = "forward"
+	KindCallClick   Kind = "call_click"
+	KindWeChatClick Kind = "wechat_click"
+	KindPhoneLeft   Kind = "phone_left"
+	KindNewCustomer Kind = "new_customer"
 )
+
+// isView reports whether an alert is about reading: such alerts about one customer and material within
+// MergeWindow update one alert instead of adding more.
+func (k Kind) isView() bool {
+	return k == KindFirstView || k == KindReturn || k == KindLongRead || k == KindNewCustomer
+}
 
 // Rules.
 const (
@@ -44,7 +53,7 @@ type Key struct{ TenantID, EmployeeID uuid.UUID }
 
 // Alert is one thing to tell a salesperson.
 type Alert struct {
-	Kind       string
+	Kind       Kind
 	EmployeeID uuid.UUID
 	CustomerID uuid.UUID
 	MaterialID uuid.UUID
@@ -131,7 +140,7 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 			push := !merged[i] && !quiet
 			ins.Seqs = append(ins.Seqs, seq)
 			ins.AlertIds = append(ins.AlertIds, ids[i])
-			ins.Kinds = append(ins.Kinds, a.Kind)
+			ins.Kinds = append(ins.Kinds, string(a.Kind))
 			ins.CustomerIds = append(ins.CustomerIds, a.CustomerID)
 			ins.MaterialIds = append(ins.MaterialIds, a.MaterialID)
 			ins.Bodies = append(ins.Bodies, a.Body)
@@ -161,12 +170,9 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 // that alert; everything else is a new alert.
 func mergeTargets(ctx context.Context, q *alertdb.Queries, tenantID, emp uuid.UUID, alerts []Alert, now time.Time) ([]uuid.UUID, []bool, error) {
 	type pair struct{ customer, material uuid.UUID }
-	isView := func(kind string) bool {
-		return kind == KindFirstView || kind == KindReturn || kind == KindLongRead || kind == KindNewCustomer
-	}
 	var customers []uuid.UUID
 	for _, a := range alerts {
-		if isView(a.Kind) {
+		if a.Kind.isView() {
 			customers = append(customers, a.CustomerID)
 		}
 	}
@@ -183,7 +189,7 @@ func mergeTargets(ctx context.Context, q *alertdb.Queries, tenantID, emp uuid.UU
 	ids := make([]uuid.UUID, len(alerts))
 	merged := make([]bool, len(alerts))
 	for i, a := range alerts {
-		if !isView(a.Kind) {
+		if !a.Kind.isView() {
 			ids[i] = uuid.Must(uuid.NewV7())
 			continue
 		}
@@ -199,7 +205,7 @@ func mergeTargets(ctx context.Context, q *alertdb.Queries, tenantID, emp uuid.UU
 }
 
 // prefs returns the muted kinds and whether now (in the tenant's zone) is inside the quiet hours.
-func prefs(ctx context.Context, q *alertdb.Queries, tenantID, emp uuid.UUID, now time.Time) (map[string]bool, bool, error) {
+func prefs(ctx context.Context, q *alertdb.Queries, tenantID, emp uuid.UUID, now time.Time) (map[Kind]bool, bool, error) {
 	p, err := q.Prefs(ctx, alertdb.PrefsParams{TenantID: tenantID, EmployeeID: emp})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
@@ -207,9 +213,9 @@ func prefs(ctx context.Context, q *alertdb.Queries, tenantID, emp uuid.UUID, now
 	if err != nil {
 		return nil, false, err
 	}
-	muted := map[string]bool{}
+	muted := map[Kind]bool{}
 	for _, k := range p.MutedKinds {
-		muted[k] = true
+		muted[Kind(k)] = true
 	}
 	var start, end *int16
 	if p.QuietStartMin.Valid && p.QuietEndMin.Valid {

@@ -84,7 +84,7 @@ func (p *Pusher) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID
 	}
 	err = snd.Send(ctx, sender.Device{Token: r.PushToken, Platform: sender.Platform(r.Platform), BundleID: r.BundleID,
 		Sandbox: r.Sandbox, Locale: r.Locale}, sender.Alert{
-		ID: r.AlertID.String(), Title: title(r.Kind), Body: r.Body,
+		ID: r.AlertID.String(), Title: title(Kind(r.Kind)), Body: r.Body,
 		Data: map[string]string{"seq": strconv.FormatInt(seq, 10), "customer_id": r.CustomerID.String(), "alert_id": r.AlertID.String()},
 	})
 	if errors.Is(err, sender.ErrDeadToken) {
@@ -165,7 +165,7 @@ type Head struct {
 	Seq   int64
 }
 
-func title(kind string) string {
+func title(kind Kind) string {
 	switch kind {
 	case KindCallClick, KindWeChatClick, KindPhoneLeft:
 		return "A customer wants to talk"

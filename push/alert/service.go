@@ -16,7 +16,19 @@ import (
 )
 
 // Entry is one stream entry as the app reads it.
-type Entry = alertdb.SinceRow
+type Entry struct {
+	// Seq numbers the entry in its stream; AlertID names the alert (a merged view alert keeps its id).
+	Seq        int64
+	AlertID    uuid.UUID
+	Kind       Kind
+	CustomerID uuid.UUID
+	// MaterialID is the material the alert is about, if any.
+	MaterialID uuid.NullUUID
+	Body       string
+	CreatedAt  time.Time
+	// ReadAt is when the salesperson marked it read (nil: unread).
+	ReadAt *time.Time
+}
 
 // Service reads and configures alert streams.
 type Service struct {
@@ -56,7 +68,12 @@ func (s *Service) Since(ctx context.Context, k Key, after int64, limit int) ([]E
 	var out []Entry
 	err := s.tx(ctx, k, func(q *alertdb.Queries) error {
 		var err error
-		out, err = q.Since(ctx, alertdb.SinceParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, AfterSeq: after, MaxRows: int32(limit)})
+		rows, err := q.Since(ctx, alertdb.SinceParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, AfterSeq: after, MaxRows: int32(limit)})
+		out = make([]Entry, len(rows))
+		for i, r := range rows {
+			out[i] = Entry{Seq: r.Seq, AlertID: r.AlertID, Kind: Kind(r.Kind), CustomerID: r.CustomerID, MaterialID: r.MaterialID,
+				Body: r.Body, CreatedAt: r.CreatedAt, ReadAt: r.ReadAt}
+		}
 		return err
 	})
 	return out, err
@@ -91,11 +108,14 @@ func (s *Service) Unread(ctx context.Context, k Key) (int, error) {
 }
 
 // SetPrefs replaces the muted kinds and quiet hours (both bounds or neither).
-func (s *Service) SetPrefs(ctx context.Context, k Key, muted []string, quietStart, quietEnd *int32) error {
+func (s *Service) SetPrefs(ctx context.Context, k Key, muted []Kind, quietStart, quietEnd *int32) error {
 	if (quietStart == nil) != (quietEnd == nil) {
 		return platform.Invalid("quiet_end_min", "give both ends of the quiet hours, or neither")
 	}
-	p := alertdb.SetPrefsParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, MutedKinds: append([]string{}, muted...)}
+	p := alertdb.SetPrefsParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, MutedKinds: make([]string, len(muted))}
+	for i, m := range muted {
+		p.MutedKinds[i] = string(m)
+	}
 	if quietStart != nil {
 		p.QuietStartMin = pgtype.Int2{Int16: int16(*quietStart), Valid: true}
 		p.QuietEndMin = pgtype.Int2{Int16: int16(*quietEnd), Valid: true}

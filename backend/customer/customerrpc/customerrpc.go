@@ -12,7 +12,8 @@ import (
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/customer"
-	"github.com/salesapp/scrm/backend/customer/internal/customerdb"
+	"github.com/salesapp/scrm/backend/event"
+	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/platform/authn"
 )
 
@@ -24,26 +25,22 @@ func New(svc *customer.Service) *Handler { return &Handler{svc: svc} }
 
 var _ salesappv1connect.CustomerServiceHandler = (*Handler)(nil)
 
-var stageNames = map[salesappv1.CustomerStage]string{
-	salesappv1.CustomerStage_CUSTOMER_STAGE_NEW: "new", salesappv1.CustomerStage_CUSTOMER_STAGE_CONTACTED: "contacted",
-	salesappv1.CustomerStage_CUSTOMER_STAGE_INTERESTED: "interested", salesappv1.CustomerStage_CUSTOMER_STAGE_NEGOTIATING: "negotiating",
-	salesappv1.CustomerStage_CUSTOMER_STAGE_WON: "won", salesappv1.CustomerStage_CUSTOMER_STAGE_LOST: "lost",
+var stageNames = map[salesappv1.CustomerStage]customer.Stage{
+	salesappv1.CustomerStage_CUSTOMER_STAGE_NEW:         customer.StageNew,
+	salesappv1.CustomerStage_CUSTOMER_STAGE_CONTACTED:   customer.StageContacted,
+	salesappv1.CustomerStage_CUSTOMER_STAGE_INTERESTED:  customer.StageInterested,
+	salesappv1.CustomerStage_CUSTOMER_STAGE_NEGOTIATING: customer.StageNegotiating,
+	salesappv1.CustomerStage_CUSTOMER_STAGE_WON:         customer.StageWon,
+	salesappv1.CustomerStage_CUSTOMER_STAGE_LOST:        customer.StageLost,
 }
 
-func stageToProto(s string) salesappv1.CustomerStage {
+func stageToProto(s customer.Stage) salesappv1.CustomerStage {
 	for k, v := range stageNames {
 		if v == s {
 			return k
 		}
 	}
 	return salesappv1.CustomerStage_CUSTOMER_STAGE_UNSPECIFIED
-}
-
-var eventKinds = map[string]salesappv1.EventKind{
-	"card_view": salesappv1.EventKind_EVENT_KIND_CARD_VIEW, "material_view": salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW,
-	"forward": salesappv1.EventKind_EVENT_KIND_FORWARD, "call_click": salesappv1.EventKind_EVENT_KIND_CALL_CLICK,
-	"wechat_click": salesappv1.EventKind_EVENT_KIND_WECHAT_CLICK, "phone_left": salesappv1.EventKind_EVENT_KIND_PHONE_LEFT,
-	"video_progress": salesappv1.EventKind_EVENT_KIND_VIDEO_PROGRESS, "brochure_page": salesappv1.EventKind_EVENT_KIND_BROCHURE_PAGE,
 }
 
 func optionalID(s string) uuid.UUID {
@@ -68,7 +65,7 @@ func (h *Handler) ListCustomers(ctx context.Context, req *connect.Request[salesa
 		sort = customer.SortNewest
 	}
 	list, next, err := h.svc.List(ctx, p, customer.Filter{
-		Sort: sort, Tag: m.GetTag(), Stage: stageNames[m.GetStage()], Channel: m.GetSourceChannel(),
+		Sort: sort, Tag: m.GetTag(), Stage: stageNames[m.GetStage()], Channel: event.Channel(m.GetSourceChannel()),
 		MaterialID: optionalID(m.GetMaterialId()), OwnerID: optionalID(m.GetOwnerId()), Unassigned: m.GetUnassigned(),
 		PageSize: int(m.GetPageSize()), PageToken: m.GetPageToken(),
 	})
@@ -88,8 +85,8 @@ func toProto(c customer.Customer, p authn.Principal) *salesappv1.Customer {
 		phone = customer.MaskPhone(phone)
 	}
 	out := &salesappv1.Customer{
-		Id: c.ID.String(), DisplayName: c.DisplayName, AvatarUrl: c.AvatarUrl, Phone: phone, Stage: stageToProto(c.Stage),
-		SourceChannel: c.SourceChannel, Tags: c.Tags, Views: c.Views, DwellMs: c.DwellMs, IntentScore: c.IntentScore,
+		Id: c.ID.String(), DisplayName: c.DisplayName, AvatarUrl: c.AvatarURL, Phone: phone, Stage: stageToProto(c.Stage),
+		SourceChannel: string(c.SourceChannel), Tags: c.Tags, Views: c.Views, DwellMs: c.DwellMs, IntentScore: c.IntentScore,
 		LastActiveAt: timestamppb.New(c.LastActiveAt), CreatedAt: timestamppb.New(c.CreatedAt), Remark: c.Remark,
 	}
 	if c.OwnerID.Valid {
@@ -109,12 +106,12 @@ func (h *Handler) GetCustomer(ctx context.Context, req *connect.Request[salesapp
 		return nil, err
 	}
 	out := &salesappv1.CustomerProfile{
-		Customer: toProto(pr.Customer, p), Forwards: pr.Forwards, CallClicks: pr.CallClicks, WechatClicks: pr.WechatClicks,
+		Customer: toProto(pr.Customer, p), Forwards: pr.Forwards, CallClicks: pr.CallClicks, WechatClicks: pr.WeChatClicks,
 		FirstSeenAt: timestamppb.New(pr.FirstSeenAt), IntentReasons: pr.Reasons,
 	}
 	for _, id := range pr.Identities {
 		v := customer.MaskIdentity(id.Value)
-		if id.Kind == "phone" {
+		if id.Kind == customer.IdentityPhone {
 			v = customer.MaskPhone(id.Value)
 		}
 		out.Identities = append(out.Identities, &salesappv1.Identity{Kind: id.Kind, MaskedValue: v})
@@ -132,8 +129,8 @@ func (h *Handler) GetCustomer(ctx context.Context, req *connect.Request[salesapp
 	return connect.NewResponse(&salesappv1.GetCustomerResponse{Profile: out}), nil
 }
 
-func noteToProto(n customerdb.CustomerNote) *salesappv1.Note {
-	out := &salesappv1.Note{Id: n.ID.String(), AuthorId: n.AuthorID.String(), Kind: n.Kind, Body: n.Body, CreatedAt: timestamppb.New(n.CreatedAt)}
+func noteToProto(n customer.Note) *salesappv1.Note {
+	out := &salesappv1.Note{Id: n.ID.String(), AuthorId: n.AuthorID.String(), Kind: string(n.Kind), Body: n.Body, CreatedAt: timestamppb.New(n.CreatedAt)}
 	if n.NextAt != nil {
 		out.NextAt = timestamppb.New(*n.NextAt)
 	}
@@ -153,7 +150,7 @@ func (h *Handler) GetTimeline(ctx context.Context, req *connect.Request[salesapp
 	out := make([]*salesappv1.TimelineItem, len(items))
 	for i, it := range items {
 		out[i] = &salesappv1.TimelineItem{
-			EventId: it.ID.String(), Kind: eventKinds[it.Kind], OccurredAt: timestamppb.New(it.OccurredAt),
+			EventId: it.ID.String(), Kind: eventrpc.KindToProto(it.Kind), OccurredAt: timestamppb.New(it.OccurredAt),
 			DwellMs: int64(it.DwellMs), Value: it.Value, MaterialTitle: it.MaterialTitle,
 			ForwardOpened: int32(it.ForwardOpened), ForwardRead: int32(it.ForwardRead), Text: customer.Text(it),
 		}
@@ -197,7 +194,7 @@ func (h *Handler) AddNote(ctx context.Context, req *connect.Request[salesappv1.A
 		t := req.Msg.GetNextAt().AsTime()
 		next = &t
 	}
-	n, err := h.svc.AddNote(ctx, p, uuid.MustParse(req.Msg.GetCustomerId()), req.Msg.GetKind(), req.Msg.GetBody(), next)
+	n, err := h.svc.AddNote(ctx, p, uuid.MustParse(req.Msg.GetCustomerId()), customer.NoteKind(req.Msg.GetKind()), req.Msg.GetBody(), next)
 	if err != nil {
 		return nil, err
 	}

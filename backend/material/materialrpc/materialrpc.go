@@ -10,6 +10,8 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/event"
+	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/media/poster"
@@ -159,9 +161,9 @@ func (h *Handler) GetPersonalizedPoster(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	ch := ChannelFromProto(req.Msg.GetChannel())
+	ch := eventrpc.ChannelFromProto(req.Msg.GetChannel())
 	if ch == "" {
-		ch = "qr"
+		ch = event.ChannelQR
 	}
 	pp, err := h.svc.PersonalizedPoster(ctx, p, uuid.MustParse(req.Msg.GetMaterialId()), ch)
 	if err != nil {
@@ -269,17 +271,3 @@ var statuses = map[salesappv1.MaterialStatus]material.Status{
 func statusFromProto(s salesappv1.MaterialStatus) material.Status { return statuses[s] }
 
 func statusToProto(s material.Status) salesappv1.MaterialStatus { return keyOf(statuses, s) }
-
-var channels = map[salesappv1.ShareChannel]string{
-	salesappv1.ShareChannel_SHARE_CHANNEL_CHAT:    "chat",
-	salesappv1.ShareChannel_SHARE_CHANNEL_GROUP:   "group",
-	salesappv1.ShareChannel_SHARE_CHANNEL_MOMENTS: "moments",
-	salesappv1.ShareChannel_SHARE_CHANNEL_QR:      "qr",
-	salesappv1.ShareChannel_SHARE_CHANNEL_OTHER:   "other",
-}
-
-// ChannelFromProto converts a share channel from the wire ("" when unspecified).
-func ChannelFromProto(c salesappv1.ShareChannel) string { return channels[c] }
-
-// ChannelToProto converts a share channel for the wire.
-func ChannelToProto(c string) salesappv1.ShareChannel { return keyOf(channels, c) }

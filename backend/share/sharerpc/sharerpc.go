@@ -10,7 +10,7 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
-	"github.com/salesapp/scrm/backend/material/materialrpc"
+	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/share"
 )
@@ -29,7 +29,7 @@ func (h *Handler) ShareMaterial(ctx context.Context, req *connect.Request[salesa
 	if err != nil {
 		return nil, err
 	}
-	sh, err := h.svc.ShareMaterial(ctx, p, uuid.MustParse(req.Msg.GetMaterialId()), share.Channel(materialrpc.ChannelFromProto(req.Msg.GetChannel())))
+	sh, err := h.svc.ShareMaterial(ctx, p, uuid.MustParse(req.Msg.GetMaterialId()), eventrpc.ChannelFromProto(req.Msg.GetChannel()))
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (h *Handler) ShareCard(ctx context.Context, req *connect.Request[salesappv1
 	if err != nil {
 		return nil, err
 	}
-	sh, err := h.svc.ShareCard(ctx, p, share.Channel(materialrpc.ChannelFromProto(req.Msg.GetChannel())))
+	sh, err := h.svc.ShareCard(ctx, p, eventrpc.ChannelFromProto(req.Msg.GetChannel()))
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (h *Handler) GetShareStats(ctx context.Context, req *connect.Request[salesa
 // ToProto converts a share for the wire.
 func ToProto(sh share.Share, url string) *salesappv1.Share {
 	out := &salesappv1.Share{
-		Id: sh.ID.String(), Token: sh.Token, Url: url, Channel: materialrpc.ChannelToProto(string(sh.Channel)),
+		Id: sh.ID.String(), Token: sh.Token, Url: url, Channel: eventrpc.ChannelToProto(sh.Channel),
 		EmployeeId: sh.EmployeeID.String(), Depth: int32(sh.Depth), CreatedAt: timestamppb.New(sh.CreatedAt),
 	}
 	if sh.MaterialID != uuid.Nil {

@@ -17,6 +17,7 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/platform/rpcserver"
@@ -72,7 +73,7 @@ func (h *Handler) track(ctx context.Context, msg *salesappv1.TrackRequest) (trac
 			return tracking.Result{}, platform.Invalid(fmt.Sprintf("events[%d].event_id", i), "must be a UUID")
 		}
 		ev := tracking.Event{
-			ID: id, Kind: kindFromProto(e.GetKind()), ShareToken: e.GetShareToken(),
+			ID: id, Kind: eventrpc.KindFromProto(e.GetKind()), ShareToken: e.GetShareToken(),
 			VisitorID: e.GetVisitorId(), DwellMs: int(e.GetDwellMs()), Value: int(e.GetValue()), Phone: e.GetPhone(),
 		}
 		if e.GetOccurredAt() != nil {
@@ -99,20 +100,6 @@ func (h *Handler) track(ctx context.Context, msg *salesappv1.TrackRequest) (trac
 		}
 	}
 	return h.svc.Ingest(ctx, events)
-}
-
-func kindFromProto(k salesappv1.EventKind) tracking.Kind {
-	return map[salesappv1.EventKind]tracking.Kind{
-		salesappv1.EventKind_EVENT_KIND_CARD_VIEW:      tracking.KindCardView,
-		salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW:  tracking.KindMaterialView,
-		salesappv1.EventKind_EVENT_KIND_DWELL:          tracking.KindDwell,
-		salesappv1.EventKind_EVENT_KIND_FORWARD:        tracking.KindForward,
-		salesappv1.EventKind_EVENT_KIND_CALL_CLICK:     tracking.KindCallClick,
-		salesappv1.EventKind_EVENT_KIND_WECHAT_CLICK:   tracking.KindWeChatClick,
-		salesappv1.EventKind_EVENT_KIND_PHONE_LEFT:     tracking.KindPhoneLeft,
-		salesappv1.EventKind_EVENT_KIND_VIDEO_PROGRESS: tracking.KindVideoProgress,
-		salesappv1.EventKind_EVENT_KIND_BROCHURE_PAGE:  tracking.KindBrochurePage,
-	}[k]
 }
 
 // ServeHTTP is the beacon endpoint: a TrackRequest as JSON, answered 204 once committed (sendBeacon does

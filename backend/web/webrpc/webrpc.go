@@ -11,8 +11,8 @@ import (
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/card/cardrpc"
+	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/material/materialrpc"
-	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/web"
 )
 
@@ -40,7 +40,7 @@ func (h *Handler) OpenShare(ctx context.Context, req *connect.Request[salesappv1
 		return nil, err
 	}
 	out := &salesappv1.OpenShareResponse{
-		Card: cardrpc.ToProto(page.Card), Channel: materialrpc.ChannelToProto(string(page.Share.Channel)), Depth: int32(page.Share.Depth),
+		Card: cardrpc.ToProto(page.Card), Channel: eventrpc.ChannelToProto(page.Share.Channel), Depth: int32(page.Share.Depth),
 	}
 	if page.Material != nil {
 		m := materialrpc.ToProto(*page.Material)
@@ -53,7 +53,7 @@ func (h *Handler) OpenShare(ctx context.Context, req *connect.Request[salesappv1
 
 // ForwardShare implements PublicService.
 func (h *Handler) ForwardShare(ctx context.Context, req *connect.Request[salesappv1.ForwardShareRequest]) (*connect.Response[salesappv1.ForwardShareResponse], error) {
-	sh, err := h.svc.Forward(ctx, req.Msg.GetToken(), share.Channel(materialrpc.ChannelFromProto(req.Msg.GetChannel())), req.Msg.GetForwarder())
+	sh, err := h.svc.Forward(ctx, req.Msg.GetToken(), eventrpc.ChannelFromProto(req.Msg.GetChannel()), req.Msg.GetForwarder())
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func (h *Handler) ListAlerts(ctx context.Context, req *connect.Request[salesappv
 
 // ToProto converts a stream entry for the wire.
 func ToProto(e alert.Entry) *salesappv1.Alert {
-	a := &salesappv1.Alert{Seq: e.Seq, AlertId: e.AlertID.String(), Kind: e.Kind, CustomerId: e.CustomerID.String(),
+	a := &salesappv1.Alert{Seq: e.Seq, AlertId: e.AlertID.String(), Kind: string(e.Kind), CustomerId: e.CustomerID.String(),
 		Body: e.Body, CreatedAt: timestamppb.New(e.CreatedAt), Read: e.ReadAt != nil}
 	if e.MaterialID.Valid {
 		a.MaterialId = e.MaterialID.UUID.String()
@@ -94,7 +94,7 @@ func (h *Handler) UpdateAlertPrefs(ctx context.Context, req *connect.Request[sal
 	if err != nil {
 		return nil, err
 	}
-	if err := h.svc.SetPrefs(ctx, k, req.Msg.GetMutedKinds(), req.Msg.QuietStartMin, req.Msg.QuietEndMin); err != nil {
+	if err := h.svc.SetPrefs(ctx, k, kinds(req.Msg.GetMutedKinds()), req.Msg.QuietStartMin, req.Msg.QuietEndMin); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.UpdateAlertPrefsResponse{}), nil
@@ -113,4 +113,12 @@ func (h *Handler) RegisterDevice(ctx context.Context, req *connect.Request[sales
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.RegisterDeviceResponse{}), nil
+}
+
+func kinds(names []string) []alert.Kind {
+	out := make([]alert.Kind, len(names))
+	for i, n := range names {
+		out[i] = alert.Kind(n)
+	}
+	return out
 }

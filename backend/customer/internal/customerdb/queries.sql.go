@@ -109,6 +109,46 @@ func (q *Queries) AssignCustomer(ctx context.Context, arg AssignCustomerParams) 
 	return err
 }
 
+const claimVisitors = `-- name: ClaimVisitors :many
+INSERT INTO customer_identities (tenant_id, kind, value, customer_id)
+SELECT $1, 'visitor', v, c FROM (SELECT unnest($2::text[]) AS v, unnest($3::uuid[]) AS c) AS t
+ON CONFLICT (tenant_id, kind, value) DO NOTHING
+RETURNING value, customer_id
+`
+
+type ClaimVisitorsParams struct {
+	TenantID    uuid.UUID
+	Visitors    []string
+	CustomerIds []uuid.UUID
+}
+
+type ClaimVisitorsRow struct {
+	Value      string
+	CustomerID uuid.UUID
+}
+
+// Claims identities for new visitors; a concurrent batch that claimed one first wins (its row is returned
+// by VisitorCustomers afterwards instead).
+func (q *Queries) ClaimVisitors(ctx context.Context, arg ClaimVisitorsParams) ([]ClaimVisitorsRow, error) {
+	rows, err := q.db.Query(ctx, claimVisitors, arg.TenantID, arg.Visitors, arg.CustomerIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ClaimVisitorsRow
+	for rows.Next() {
+		var i ClaimVisitorsRow
+		if err := rows.Scan(&i.Value, &i.CustomerID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const customerByIdentity = `-- name: CustomerByIdentity :one
 SELECT ci.customer_id FROM customer_identities ci
 WHERE ci.tenant_id = $1 AND ci.kind = $2 AND ci.value = $3
@@ -347,6 +387,33 @@ func (q *Queries) Identities(ctx context.Context, arg IdentitiesParams) ([]Ident
 		return nil, err
 	}
 	return items, nil
+}
+
+const insertCustomers = `-- name: InsertCustomers :exec
+INSERT INTO customers (id, tenant_id, owner_id, source_channel, source_share_id, first_seen_at, last_active_at)
+SELECT c, $1, nullif(o, '00000000-0000-0000-0000-000000000000'::uuid), ch, s, t, t
+FROM (SELECT unnest($2::uuid[]) AS c, unnest($3::uuid[]) AS o, unnest($4::text[]) AS ch, unnest($5::uuid[]) AS s, unnest($6::timestamptz[]) AS t) AS x
+`
+
+type InsertCustomersParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+	OwnerIds []uuid.UUID
+	Channels []string
+	ShareIds []uuid.UUID
+	SeenAt   []time.Time
+}
+
+func (q *Queries) InsertCustomers(ctx context.Context, arg InsertCustomersParams) error {
+	_, err := q.db.Exec(ctx, insertCustomers,
+		arg.TenantID,
+		arg.Ids,
+		arg.OwnerIds,
+		arg.Channels,
+		arg.ShareIds,
+		arg.SeenAt,
+	)
+	return err
 }
 
 const insertNote = `-- name: InsertNote :one
@@ -850,6 +917,42 @@ func (q *Queries) ListUnassigned(ctx context.Context, arg ListUnassignedParams) 
 	return items, nil
 }
 
+const liveOwners = `-- name: LiveOwners :many
+SELECT id, owner_id FROM customers
+WHERE tenant_id = $1 AND id = ANY ($2::uuid[]) AND merged_into IS NULL
+`
+
+type LiveOwnersParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+type LiveOwnersRow struct {
+	ID      uuid.UUID
+	OwnerID uuid.NullUUID
+}
+
+// The owners of live customers (a customer merged away is left out).
+func (q *Queries) LiveOwners(ctx context.Context, arg LiveOwnersParams) ([]LiveOwnersRow, error) {
+	rows, err := q.db.Query(ctx, liveOwners, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LiveOwnersRow
+	for rows.Next() {
+		var i LiveOwnersRow
+		if err := rows.Scan(&i.ID, &i.OwnerID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockCustomers = `-- name: LockCustomers :many
 SELECT id, merged_into FROM customers WHERE tenant_id = $1 AND id = ANY ($2::uuid[]) ORDER BY id FOR UPDATE
 `
@@ -874,6 +977,58 @@ func (q *Queries) LockCustomers(ctx context.Context, arg LockCustomersParams) ([
 	for rows.Next() {
 		var i LockCustomersRow
 		if err := rows.Scan(&i.ID, &i.MergedInto); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockForActivity = `-- name: LockForActivity :many
+SELECT id, merged_into, owner_id, display_name, views, last_active_at FROM customers
+WHERE tenant_id = $1 AND id = ANY ($2::uuid[])
+ORDER BY id
+FOR UPDATE
+`
+
+type LockForActivityParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+type LockForActivityRow struct {
+	ID           uuid.UUID
+	MergedInto   uuid.NullUUID
+	OwnerID      uuid.NullUUID
+	DisplayName  string
+	Views        int32
+	LastActiveAt time.Time
+}
+
+// Locks the batch's customers, in id order, for the aggregates it adds: concurrent batches touching the
+// same customer queue up instead of deadlocking, and a sign-in merging one of them waits for this batch
+// (or this batch for the merge, and then follows merged_into): events never land on a customer merged
+// away. (Two steps, identities then customers, so that both are primary-key lookups.)
+func (q *Queries) LockForActivity(ctx context.Context, arg LockForActivityParams) ([]LockForActivityRow, error) {
+	rows, err := q.db.Query(ctx, lockForActivity, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LockForActivityRow
+	for rows.Next() {
+		var i LockForActivityRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.MergedInto,
+			&i.OwnerID,
+			&i.DisplayName,
+			&i.Views,
+			&i.LastActiveAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -1037,6 +1192,64 @@ func (q *Queries) OwnerRule(ctx context.Context, tenantID uuid.UUID) (string, er
 	var customer_owner_rule string
 	err := row.Scan(&customer_owner_rule)
 	return customer_owner_rule, err
+}
+
+const recordActivity = `-- name: RecordActivity :exec
+WITH bumped AS (
+  UPDATE customers c SET
+    views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
+    call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
+    phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
+    last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
+    intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
+                                   c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
+  FROM (SELECT unnest($7::uuid[]) AS id, unnest($8::int[]) AS views, unnest($9::bigint[]) AS dwell, unnest($10::int[]) AS forwards, unnest($11::int[]) AS calls, unnest($12::int[]) AS wechats, unnest($13::text[]) AS phone, unnest($14::timestamptz[]) AS active) AS x
+  WHERE c.tenant_id = $1 AND c.id = x.id
+  RETURNING 1
+)
+SELECT sync_ingested_rows($1, $2::uuid[], $3::text[], $4::uuid[],
+                          $5::uuid[], $6::timestamptz[])
+`
+
+type RecordActivityParams struct {
+	TenantID     uuid.UUID
+	SyncScopes   []uuid.UUID
+	SyncKinds    []string
+	SyncIds      []uuid.UUID
+	SyncParents  []uuid.UUID
+	SyncOccurred []time.Time
+	Ids          []uuid.UUID
+	Views        []int32
+	Dwell        []int64
+	Forwards     []int32
+	Calls        []int32
+	Wechats      []int32
+	Phones       []string
+	Active       []time.Time
+}
+
+// Adds the batch to its customers' aggregates, and records for the apps' offline copies the customers,
+// the new timeline entries and the views whose dwell grew (sync_ingested_rows, given by the caller, who
+// knows their owners; the updated aggregates are read from the table when a device pulls, so the
+// function may run beside the UPDATE).
+func (q *Queries) RecordActivity(ctx context.Context, arg RecordActivityParams) error {
+	_, err := q.db.Exec(ctx, recordActivity,
+		arg.TenantID,
+		arg.SyncScopes,
+		arg.SyncKinds,
+		arg.SyncIds,
+		arg.SyncParents,
+		arg.SyncOccurred,
+		arg.Ids,
+		arg.Views,
+		arg.Dwell,
+		arg.Forwards,
+		arg.Calls,
+		arg.Wechats,
+		arg.Phones,
+		arg.Active,
+	)
+	return err
 }
 
 const setTag = `-- name: SetTag :execrows
@@ -1215,4 +1428,42 @@ func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) 
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const visitorCustomers = `-- name: VisitorCustomers :many
+
+SELECT value, customer_id FROM customer_identities
+WHERE tenant_id = $1 AND kind = 'visitor' AND value = ANY ($2::text[])
+`
+
+type VisitorCustomersParams struct {
+	TenantID uuid.UUID
+	Visitors []string
+}
+
+type VisitorCustomersRow struct {
+	Value      string
+	CustomerID uuid.UUID
+}
+
+// Ingest: set-based statements over one batch of one tenant, run inside the tracking transaction
+// (IdentifyVisitorsTx and Batch.RecordActivityTx). Each takes parallel arrays, one element per row.
+func (q *Queries) VisitorCustomers(ctx context.Context, arg VisitorCustomersParams) ([]VisitorCustomersRow, error) {
+	rows, err := q.db.Query(ctx, visitorCustomers, arg.TenantID, arg.Visitors)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []VisitorCustomersRow
+	for rows.Next() {
+		var i VisitorCustomersRow
+		if err := rows.Scan(&i.Value, &i.CustomerID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
