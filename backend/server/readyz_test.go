@@ -24,6 +24,7 @@ import (
 	"github.com/salesapp/scrm/backend/server"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/miniotest"
+	"github.com/salesapp/scrm/push/alert/alertrpc"
 )
 
 // TestReadyzFollowsPostgres runs a PostgreSQL cluster of its own, so that it can stop and start it.
@@ -69,7 +70,7 @@ func TestReadyzFollowsPostgres(t *testing.T) {
 	tokens, err := authn.NewTokens(cfg.TokenKeys, time.Minute, time.Now)
 	require.NoError(t, err)
 	token, _ := tokens.Issue(authn.Claims{TenantID: uuid.New(), EmployeeID: uuid.New(), SessionID: uuid.New(), DeviceID: "phone"})
-	_, wsResp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+server.WebSocketPath,
+	_, wsResp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+alertrpc.WebSocketPath,
 		http.Header{"Authorization": {"Bearer " + token}})
 	require.ErrorIs(t, err, websocket.ErrBadHandshake)
 	require.Equal(t, http.StatusServiceUnavailable, wsResp.StatusCode)

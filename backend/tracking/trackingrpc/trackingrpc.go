@@ -19,6 +19,7 @@ import (
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/backend/tracking"
@@ -150,4 +151,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// Module is what tracking contributes: TrackingService (its Track public) and the beacon route. The
+// service's committers stop with it.
+func Module(svc *tracking.Service, h *Handler) module.Module {
+	return module.Module{
+		Name:     "tracking",
+		Services: []module.Service{module.Connect[salesappv1connect.TrackingServiceHandler](salesappv1connect.TrackingServiceName, salesappv1connect.NewTrackingServiceHandler, h, PublicProcedures...)},
+		Routes:   []module.Route{{Pattern: BeaconPath, Handler: h}},
+		Stop:     func(context.Context) error { svc.Close(); return nil },
+	}
 }

@@ -1,4 +1,4 @@
-package server
+package alertrpc
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/push/alert"
-	"github.com/salesapp/scrm/push/alert/alertrpc"
 	"github.com/salesapp/scrm/push/hub"
 )
 
@@ -46,7 +45,7 @@ func (s hubStore) Since(ctx context.Context, k hub.Key, after int64, limit int) 
 	}
 	frames := make([]hub.Frame, len(entries))
 	for i, e := range entries {
-		b, err := protojson.Marshal(alertrpc.ToProto(e))
+		b, err := protojson.Marshal(ToProto(e))
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package server
+package customerrpc
 
 import (
 	"context"
@@ -10,20 +10,24 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/module"
 )
 
-// Client schema versions this server syncs with.
-const (
-	minSyncSchema = 1
-	maxSyncSchema = 1
-)
+// Module is what customers contribute: CustomerService, and the offline mutations of customers and notes.
+func Module(svc *customer.Service) module.Module {
+	return module.Module{
+		Name:      "customer",
+		Services:  []module.Service{module.Connect[salesappv1connect.CustomerServiceHandler](salesappv1connect.CustomerServiceName, salesappv1connect.NewCustomerServiceHandler, New(svc))},
+		Mutations: mutations(),
+	}
+}
 
-// customerMutations applies the customers' offline mutations by the same rules as the online RPCs.
-func customerMutations() map[string]module.Applier {
+// mutations apply the customers' offline mutations by the same rules as the online RPCs.
+func mutations() map[string]module.Applier {
 	tag := func(add bool) module.Applier {
 		return func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
 			var id, t, field string

@@ -1,4 +1,7 @@
-package server
+// Package pushjob is the River side of pushes: one job per (alert, device), inserted with the alert in the
+// events' transaction (Jobs), and the worker that delivers it through APNs or FCM and completes its job at
+// once (Worker). It is the one place that uses River's driver directly; see completer.
+package pushjob
 
 import (
 	"context"
@@ -19,27 +22,6 @@ import (
 	"github.com/salesapp/scrm/push/sender"
 )
 
-// HousekeepingArgs asks for what ages out to go (a periodic job): alerts past their 7 days, expired
-// sync rows (timeline entries past 90 days, alerts past 7), sync tombstones older than 30 days, and
-// mutation outcomes older than 30 days. Both functions run as the owner, across tenants, and can do
-// nothing else.
-type HousekeepingArgs struct{}
-
-// Kind implements river.JobArgs.
-func (HousekeepingArgs) Kind() string { return "housekeeping" }
-
-type housekeepingWorker struct {
-	river.WorkerDefaults[HousekeepingArgs]
-	db *platform.DB
-}
-
-// Work deletes what aged out. An alert stream that loses entries keeps its numbering (apps away longer
-// are told to reset); a sync cursor older than the newest pruned tombstone is reset on its next pull.
-func (w *housekeepingWorker) Work(ctx context.Context, _ *river.Job[HousekeepingArgs]) error {
-	_, err := w.db.Pool.Exec(ctx, "SELECT purge_old_alerts(), sync_prune()")
-	return err
-}
-
 // PushAlertArgs asks for one stream entry to be pushed to one device.
 type PushAlertArgs struct {
 	TenantID   uuid.UUID `json:"tenant_id"`
@@ -51,15 +33,35 @@ type PushAlertArgs struct {
 // Kind implements river.JobArgs.
 func (PushAlertArgs) Kind() string { return "push_alert" }
 
-type pushWorker struct {
+// Worker delivers push jobs. Start it before River's workers run, Stop it after they have stopped.
+type Worker struct {
 	river.WorkerDefaults[PushAlertArgs]
 	alerts *alert.Service
 	sender sender.Sender
 	db     *platform.DB
 	log    *slog.Logger
-	// pusher and completions batch the pushes' database work; set when the workers start.
+	// pusher and completions batch the pushes' database work; set by Start.
 	pusher      *alert.Pusher
 	completions *completer
+}
+
+// NewWorker builds the worker.
+func NewWorker(db *platform.DB, alerts *alert.Service, snd sender.Sender, log *slog.Logger) *Worker {
+	return &Worker{alerts: alerts, sender: snd, db: db, log: log}
+}
+
+// Start starts the batching of the pushes' database work.
+func (w *Worker) Start() {
+	w.pusher = alert.NewPusher(w.alerts)
+	w.completions = newCompleter(w.db)
+}
+
+// Stop stops it, after the pushes in hand.
+func (w *Worker) Stop() {
+	if w.pusher != nil {
+		w.pusher.Close()
+		w.completions.close()
+	}
 }
 
 // Work pushes one alert to one device. Transient failures are retried (after the provider's Retry-After
@@ -75,7 +77,7 @@ type pushWorker struct {
 // closed, only kept short; a second copy carries the same collapse id (the alert id), so the phone
 // replaces the first notification with it instead of showing two. A job whose try timed out on the
 // network may also have been delivered; its retry is collapsed the same way.
-func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushAlertArgs]) error {
+func (w *Worker) Work(ctx context.Context, job *river.Job[PushAlertArgs]) error {
 	a := job.Args
 	outcome, err := w.pusher.Deliver(ctx, w.sender, alert.Key{TenantID: a.TenantID, EmployeeID: a.EmployeeID}, a.DeviceID, a.Seq)
 	var retry *sender.RetryError
@@ -149,16 +151,17 @@ func (c *completer) run(calls []*batch.Call[int64, struct{}]) {
 }
 
 // Timeout bounds one push: APNs and FCM answer in well under a second.
-func (w *pushWorker) Timeout(*river.Job[PushAlertArgs]) time.Duration { return 15 * time.Second }
+func (w *Worker) Timeout(*river.Job[PushAlertArgs]) time.Duration { return 15 * time.Second }
 
-// pushJobs implements alert.Jobs: one job per (alert, device), inserted with the alert.
-type pushJobs struct{ q jobs.Inserter }
+// Jobs implements alert.Jobs: one job per (alert, device), inserted with the alert, on the live queue.
+type Jobs struct{ Inserter jobs.Inserter }
 
-func (j pushJobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {
+// Push inserts the pushes' jobs in tx.
+func (j Jobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {
 	params := make([]river.InsertManyParams, len(pushes))
 	for i, p := range pushes {
 		params[i] = river.InsertManyParams{Args: PushAlertArgs{TenantID: p.TenantID, EmployeeID: p.EmployeeID, DeviceID: p.DeviceID, Seq: p.Seq},
 			InsertOpts: &river.InsertOpts{Queue: jobs.QueueLive}}
 	}
-	return j.q.InsertManyTx(ctx, tx, params)
+	return j.Inserter.InsertManyTx(ctx, tx, params)
 }
