@@ -113,17 +113,12 @@ func syncModule(d deps, mods []module.Module) module.Module {
 	e := delta.New(d.db, delta.Config{MinSchema: minSyncSchema, MaxSchema: maxSyncSchema})
 	for _, m := range mods {
 		for op, fn := range m.Mutations {
-			e.Handle(op, func(ctx context.Context, tx pgx.Tx, p authn.Principal, mu *salesappv1.Mutation) error {
-				r := mu.ProtoReflect()
-				return fn(ctx, tx, p, r.Get(r.WhichOneof(opOneof)).Message().Interface())
-			})
+			e.Handle(op, fn)
 		}
 	}
 	h := syncrpc.New(e)
 	return module.Module{Name: "sync", Services: []module.Service{module.Connect[salesappv1connect.SyncServiceHandler](salesappv1connect.SyncServiceName, salesappv1connect.NewSyncServiceHandler, h)}}
 }
-
-var opOneof = (&salesappv1.Mutation{}).ProtoReflect().Descriptor().Oneofs().ByName("op")
 
 // Ingest builds the tracking ingest alone, for tools that load events without serving (salesbench): the
 // pushes its alerts queue wait for a salesd's workers. Close it when done.
