@@ -55,10 +55,7 @@ func syncModule(d deps, mods []module.Module) module.Module {
 	e := delta.New(d.db, delta.Config{MinSchema: minSyncSchema, MaxSchema: maxSyncSchema})
 	for _, m := range mods {
 		for op, fn := range m.Mutations {
-			e.Handle(op, func(ctx context.Context, tx pgx.Tx, p authn.Principal, mu *salesappv1.Mutation) error {
-				r := mu.ProtoReflect()
-				return fn(ctx, tx, p, r.Get(r.WhichOneof(opOneof)).Message().Interface())
-			})
+			e.Handle(op, fn)
 		}
 	}
 	h := syncrpc.New(e)
@@ -66,8 +63,6 @@ func syncModule(d deps, mods []module.Module) module.Module {
 		Workers:  func(w *river.Workers) { river.AddWorker(w, delta.PruneWorker(d.db.Pool)) },
 		Periodic: []*river.PeriodicJob{jobs.Hourly(delta.PruneArgs{})}}
 }
-
-var opOneof = (&salesappv1.Mutation{}).ProtoReflect().Descriptor().Oneofs().ByName("op")
 
 // Ingest builds the tracking ingest alone, for tools that load events without serving (salesbench): the
 // pushes its alerts queue wait for a salesd's workers. Close it when done.

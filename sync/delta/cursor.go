@@ -3,7 +3,6 @@ package delta
 import (
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"hash/fnv"
 
 	"github.com/google/uuid"
@@ -42,8 +41,6 @@ type Cursor struct {
 
 const cursorLen = 1 + 4 + 4 + 16 + 16 + 4 + 8 + 8 + 8
 
-var errBadCursor = errors.New("delta: malformed cursor")
-
 // Encode makes the opaque string.
 func (c Cursor) Encode() string {
 	b := make([]byte, 0, cursorLen)
@@ -59,11 +56,11 @@ func (c Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// DecodeCursor reads a cursor string.
+// DecodeCursor reads a cursor string; one it did not make is ErrBadCursor.
 func DecodeCursor(s string) (Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) != cursorLen || b[0] != cursorVersion {
-		return Cursor{}, errBadCursor
+		return Cursor{}, ErrBadCursor
 	}
 	var c Cursor
 	b = b[1:]
@@ -76,7 +73,7 @@ func DecodeCursor(s string) (Cursor, error) {
 	c.After.Seq = int64(binary.BigEndian.Uint64(b[52:]))
 	c.LastMutation = binary.BigEndian.Uint64(b[60:])
 	if c.After.Xid < 0 || c.After.Seq < 0 {
-		return Cursor{}, errBadCursor
+		return Cursor{}, ErrBadCursor
 	}
 	return c, nil
 }

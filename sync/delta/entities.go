@@ -2,153 +2,112 @@ package delta
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
-	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/sync/delta/internal/deltadb"
 )
 
-var kinds = map[string]salesappv1.EntityKind{
-	"customer": salesappv1.EntityKind_ENTITY_KIND_CUSTOMER,
-	"timeline": salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY,
-	"note":     salesappv1.EntityKind_ENTITY_KIND_NOTE,
-	"card":     salesappv1.EntityKind_ENTITY_KIND_CARD,
-	"alert":    salesappv1.EntityKind_ENTITY_KIND_ALERT,
-	"material": salesappv1.EntityKind_ENTITY_KIND_MATERIAL,
-	"folder":   salesappv1.EntityKind_ENTITY_KIND_FOLDER,
-}
-
 // fetch turns a page of change rows into changes: tombstones as they are, live rows with their entity as
 // the snapshot has it. A live row whose entity the snapshot does not show is sent as a tombstone.
-func fetch(ctx context.Context, q *deltadb.Queries, p authn.Principal, rows []deltadb.ChangesRow) ([]*salesappv1.Change, error) {
-	ids := map[string][]uuid.UUID{}
+func fetch(ctx context.Context, q *deltadb.Queries, p authn.Principal, rows []deltadb.ChangesRow) ([]Change, error) {
+	ids := map[Kind][]uuid.UUID{}
 	for _, r := range rows {
 		if !r.Tombstone {
-			ids[r.Kind] = append(ids[r.Kind], r.EntityID)
+			ids[Kind(r.Kind)] = append(ids[Kind(r.Kind)], r.EntityID)
 		}
 	}
 	type key struct {
-		kind string
+		kind Kind
 		id   uuid.UUID
 	}
-	found := map[key]*salesappv1.Change{}
-	put := func(kind string, id uuid.UUID, c *salesappv1.Change) { found[key{kind, id}] = c }
+	found := map[key]Entity{}
+	put := func(kind Kind, id uuid.UUID, e Entity) { found[key{kind, id}] = e }
 	t := p.TenantID
 
-	if len(ids["customer"]) > 0 {
-		got, err := q.Customers(ctx, deltadb.CustomersParams{TenantID: t, Ids: ids["customer"], OwnerID: uuid.NullUUID{UUID: p.EmployeeID, Valid: true}})
+	if len(ids[KindCustomer]) > 0 {
+		got, err := q.Customers(ctx, deltadb.CustomersParams{TenantID: t, Ids: ids[KindCustomer], OwnerID: uuid.NullUUID{UUID: p.EmployeeID, Valid: true}})
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range got {
-			put("customer", c.ID, &salesappv1.Change{Entity: &salesappv1.Change_Customer{Customer: &salesappv1.SyncCustomer{
-				Id: c.ID.String(), DisplayName: c.DisplayName, AvatarUrl: c.AvatarUrl, Phone: c.Phone, Stage: c.Stage,
-				SourceChannel: c.SourceChannel, Remark: c.Remark, Tags: c.Tags, Views: c.Views, DwellMs: c.DwellMs,
+			put(KindCustomer, c.ID, &Customer{ID: c.ID, DisplayName: c.DisplayName, AvatarURL: c.AvatarUrl, Phone: c.Phone,
+				Stage: c.Stage, SourceChannel: c.SourceChannel, Remark: c.Remark, Tags: c.Tags, Views: c.Views, DwellMs: c.DwellMs,
 				Forwards: c.Forwards, CallClicks: c.CallClicks, WechatClicks: c.WechatClicks, IntentScore: c.IntentScore,
-				FirstSeenAt: ts(c.FirstSeenAt), LastActiveAt: ts(c.LastActiveAt)}}})
+				FirstSeenAt: c.FirstSeenAt, LastActiveAt: c.LastActiveAt})
 		}
 	}
-	if len(ids["timeline"]) > 0 {
-		got, err := q.TimelineEntries(ctx, deltadb.TimelineEntriesParams{TenantID: t, Ids: ids["timeline"]})
+	if len(ids[KindTimelineEntry]) > 0 {
+		got, err := q.TimelineEntries(ctx, deltadb.TimelineEntriesParams{TenantID: t, Ids: ids[KindTimelineEntry]})
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range got {
-			put("timeline", e.ID, &salesappv1.Change{Entity: &salesappv1.Change_TimelineEntry{TimelineEntry: &salesappv1.SyncTimelineEntry{
-				Id: e.ID.String(), CustomerId: e.CustomerID.String(), Kind: e.Kind, MaterialId: nullID(e.MaterialID),
-				ShareId: nullID(e.ShareID), OccurredAt: ts(e.OccurredAt), DwellMs: int64(e.DwellMs), Value: e.Value}}})
+			put(KindTimelineEntry, e.ID, &TimelineEntry{ID: e.ID, CustomerID: e.CustomerID, Kind: e.Kind, MaterialID: e.MaterialID,
+				ShareID: e.ShareID, OccurredAt: e.OccurredAt, DwellMs: int64(e.DwellMs), Value: e.Value})
 		}
 	}
-	if len(ids["note"]) > 0 {
-		got, err := q.Notes(ctx, deltadb.NotesParams{TenantID: t, Ids: ids["note"]})
+	if len(ids[KindNote]) > 0 {
+		got, err := q.Notes(ctx, deltadb.NotesParams{TenantID: t, Ids: ids[KindNote]})
 		if err != nil {
 			return nil, err
 		}
 		for _, n := range got {
-			put("note", n.ID, &salesappv1.Change{Entity: &salesappv1.Change_Note{Note: &salesappv1.SyncNote{
-				Id: n.ID.String(), CustomerId: n.CustomerID.String(), AuthorId: n.AuthorID.String(), Kind: n.Kind,
-				Body: n.Body, NextAt: tsp(n.NextAt), CreatedAt: ts(n.CreatedAt), UpdatedAt: ts(n.UpdatedAt)}}})
+			put(KindNote, n.ID, &Note{ID: n.ID, CustomerID: n.CustomerID, AuthorID: n.AuthorID, Kind: n.Kind, Body: n.Body,
+				NextAt: n.NextAt, CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt})
 		}
 	}
-	if len(ids["card"]) > 0 {
-		got, err := q.Cards(ctx, deltadb.CardsParams{TenantID: t, Ids: ids["card"]})
+	if len(ids[KindCard]) > 0 {
+		got, err := q.Cards(ctx, deltadb.CardsParams{TenantID: t, Ids: ids[KindCard]})
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range got {
-			featured := make([]string, len(c.FeaturedMaterialIds))
-			for i, id := range c.FeaturedMaterialIds {
-				featured[i] = id.String()
-			}
-			put("card", c.EmployeeID, &salesappv1.Change{Entity: &salesappv1.Change_Card{Card: &salesappv1.SyncCard{
-				EmployeeId: c.EmployeeID.String(), DisplayName: c.DisplayName, Title: c.Title, Phone: c.Phone,
-				WechatId: c.WechatID, Email: c.Email, AvatarKey: c.AvatarKey, Bio: c.Bio, PhotoKeys: c.PhotoKeys,
-				IntroVideoKey: c.IntroVideoKey, FeaturedMaterialIds: featured, Version: c.Version, UpdatedAt: ts(c.UpdatedAt)}}})
+			put(KindCard, c.EmployeeID, &Card{EmployeeID: c.EmployeeID, DisplayName: c.DisplayName, Title: c.Title, Phone: c.Phone,
+				WechatID: c.WechatID, Email: c.Email, AvatarKey: c.AvatarKey, Bio: c.Bio, PhotoKeys: c.PhotoKeys,
+				IntroVideoKey: c.IntroVideoKey, FeaturedMaterialIDs: c.FeaturedMaterialIds, Version: c.Version, UpdatedAt: c.UpdatedAt})
 		}
 	}
-	if len(ids["alert"]) > 0 {
-		got, err := q.Alerts(ctx, deltadb.AlertsParams{TenantID: t, EmployeeID: p.EmployeeID, Ids: ids["alert"]})
+	if len(ids[KindAlert]) > 0 {
+		got, err := q.Alerts(ctx, deltadb.AlertsParams{TenantID: t, EmployeeID: p.EmployeeID, Ids: ids[KindAlert]})
 		if err != nil {
 			return nil, err
 		}
 		for _, a := range got {
-			put("alert", a.AlertID, &salesappv1.Change{Entity: &salesappv1.Change_Alert{Alert: &salesappv1.SyncAlert{
-				AlertId: a.AlertID.String(), Seq: a.Seq, Kind: a.Kind, CustomerId: a.CustomerID.String(),
-				MaterialId: nullID(a.MaterialID), Body: a.Body, CreatedAt: ts(a.CreatedAt), Read: a.ReadAt != nil}}})
+			put(KindAlert, a.AlertID, &Alert{AlertID: a.AlertID, Seq: a.Seq, Kind: a.Kind, CustomerID: a.CustomerID,
+				MaterialID: a.MaterialID, Body: a.Body, CreatedAt: a.CreatedAt, Read: a.ReadAt != nil})
 		}
 	}
-	if len(ids["material"]) > 0 {
-		got, err := q.Materials(ctx, ids["material"])
+	if len(ids[KindMaterial]) > 0 {
+		got, err := q.Materials(ctx, ids[KindMaterial])
 		if err != nil {
 			return nil, err
 		}
 		for _, m := range got {
-			put("material", m.ID, &salesappv1.Change{Entity: &salesappv1.Change_Material{Material: &salesappv1.SyncMaterial{
-				Id: m.ID.String(), Tier: m.Tier, Kind: m.Kind, Status: m.Status, RejectReason: m.RejectReason,
-				FolderId: nullID(m.FolderID), Title: m.Title, Summary: m.Summary, BodyHtml: m.BodyHtml, TextBody: m.TextBody,
+			put(KindMaterial, m.ID, &Material{ID: m.ID, Tier: m.Tier, Kind: m.Kind, Status: m.Status, RejectReason: m.RejectReason,
+				FolderID: m.FolderID, Title: m.Title, Summary: m.Summary, BodyHTML: m.BodyHtml, TextBody: m.TextBody,
 				FileKey: m.FileKey, ImageKeys: m.ImageKeys, CoverKey: m.CoverKey, Tags: m.Tags, Version: m.Version,
-				PublishedAt: tsp(m.PublishedAt)}}})
+				PublishedAt: m.PublishedAt})
 		}
 	}
-	if len(ids["folder"]) > 0 {
-		got, err := q.Folders(ctx, deltadb.FoldersParams{TenantID: t, Ids: ids["folder"]})
+	if len(ids[KindFolder]) > 0 {
+		got, err := q.Folders(ctx, deltadb.FoldersParams{TenantID: t, Ids: ids[KindFolder]})
 		if err != nil {
 			return nil, err
 		}
 		for _, f := range got {
-			put("folder", f.ID, &salesappv1.Change{Entity: &salesappv1.Change_Folder{Folder: &salesappv1.SyncFolder{
-				Id: f.ID.String(), Tier: f.Tier, Name: f.Name}}})
+			put(KindFolder, f.ID, &Folder{ID: f.ID, Tier: f.Tier, Name: f.Name})
 		}
 	}
 
-	out := make([]*salesappv1.Change, 0, len(rows))
+	out := make([]Change, 0, len(rows))
 	for _, r := range rows {
-		c := found[key{r.Kind, r.EntityID}]
-		if r.Tombstone || c == nil {
-			c = &salesappv1.Change{Deleted: true}
+		c := Change{Kind: Kind(r.Kind), ID: r.EntityID, Deleted: true}
+		if e := found[key{c.Kind, r.EntityID}]; !r.Tombstone && e != nil {
+			c.Deleted, c.Entity = false, e
 		}
-		c.Kind, c.Id = kinds[r.Kind], r.EntityID.String()
 		out = append(out, c)
 	}
 	return out, nil
-}
-
-func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
-
-func tsp(t *time.Time) *timestamppb.Timestamp {
-	if t == nil {
-		return nil
-	}
-	return timestamppb.New(*t)
-}
-
-func nullID(id uuid.NullUUID) string {
-	if !id.Valid {
-		return ""
-	}
-	return id.UUID.String()
 }

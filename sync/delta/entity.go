@@ -1,0 +1,146 @@
+package delta
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Kind names a kind of synced entity, as the change log (sync_changes.kind) records it.
+type Kind string
+
+// The synced kinds.
+const (
+	KindCustomer      Kind = "customer"
+	KindTimelineEntry Kind = "timeline"
+	KindNote          Kind = "note"
+	KindCard          Kind = "card"
+	KindAlert         Kind = "alert"
+	KindMaterial      Kind = "material"
+	KindFolder        Kind = "folder"
+)
+
+// Change is one entity's current state, or its removal from the caller's copy.
+type Change struct {
+	Kind Kind
+	// ID is the entity's id (a card's is its employee's).
+	ID uuid.UUID
+	// Deleted: the entity left the caller's scopes (deleted, reassigned, unpublished). Entity is nil.
+	Deleted bool
+	// Entity is the entity as the pull's snapshot shows it: a *Customer, *TimelineEntry, *Note, *Card,
+	// *Alert, *Material or *Folder, the one Kind names.
+	Entity Entity
+}
+
+// Entity is one synced entity's state; the types in this package that implement it are the whole list.
+type Entity interface{ synced() }
+
+// Customer is a salesperson's customer.
+type Customer struct {
+	ID            uuid.UUID
+	DisplayName   string
+	AvatarURL     string
+	Phone         string
+	Stage         string
+	SourceChannel string
+	Remark        string
+	Tags          []string
+	Views         int32
+	DwellMs       int64
+	Forwards      int32
+	CallClicks    int32
+	WechatClicks  int32
+	IntentScore   int32
+	FirstSeenAt   time.Time
+	LastActiveAt  time.Time
+}
+
+// TimelineEntry is one thing a customer did.
+type TimelineEntry struct {
+	ID         uuid.UUID
+	CustomerID uuid.UUID
+	// Kind is the event's kind (card_view, material_view...).
+	Kind       string
+	MaterialID uuid.NullUUID
+	ShareID    uuid.NullUUID
+	OccurredAt time.Time
+	DwellMs    int64
+	Value      int32
+}
+
+// Note is a note or follow-up on a customer.
+type Note struct {
+	ID         uuid.UUID
+	CustomerID uuid.UUID
+	AuthorID   uuid.UUID
+	// Kind is note or follow_up.
+	Kind      string
+	Body      string
+	NextAt    *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Card is a salesperson's own business card.
+type Card struct {
+	EmployeeID          uuid.UUID
+	DisplayName         string
+	Title               string
+	Phone               string
+	WechatID            string
+	Email               string
+	AvatarKey           string
+	Bio                 string
+	PhotoKeys           []string
+	IntroVideoKey       string
+	FeaturedMaterialIDs []uuid.UUID
+	Version             int64
+	UpdatedAt           time.Time
+}
+
+// Alert is an alert of the caller's at its latest entry.
+type Alert struct {
+	AlertID    uuid.UUID
+	Seq        int64
+	Kind       string
+	CustomerID uuid.UUID
+	MaterialID uuid.NullUUID
+	Body       string
+	CreatedAt  time.Time
+	Read       bool
+}
+
+// Material is a material of the library: the platform's, the tenant's or the caller's own.
+type Material struct {
+	ID           uuid.UUID
+	Tier         string
+	Kind         string
+	Status       string
+	RejectReason string
+	FolderID     uuid.NullUUID
+	Title        string
+	Summary      string
+	BodyHTML     string
+	TextBody     string
+	FileKey      string
+	ImageKeys    []string
+	CoverKey     string
+	Tags         []string
+	Version      int64
+	PublishedAt  *time.Time
+}
+
+// Folder is a library folder: the tenant's or the caller's own.
+type Folder struct {
+	ID   uuid.UUID
+	Tier string
+	Name string
+}
+
+func (*Customer) synced()      {}
+func (*TimelineEntry) synced() {}
+func (*Note) synced()          {}
+func (*Card) synced()          {}
+func (*Alert) synced()         {}
+func (*Material) synced()      {}
+func (*Folder) synced()        {}
