@@ -1,14 +1,8 @@
 package server
 
 import (
-	"context"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-
-	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
-	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/card"
 	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/customer/customerrpc"
@@ -24,8 +18,6 @@ import (
 	"github.com/salesapp/scrm/backend/web"
 	"github.com/salesapp/scrm/push/alert/alertrpc"
 	"github.com/salesapp/scrm/push/pushjob"
-	"github.com/salesapp/scrm/sync/delta"
-	"github.com/salesapp/scrm/sync/syncrpc"
 )
 
 // newLive builds the modules of the live path: alerts and pushes, tracking, customers, and the public
@@ -42,26 +34,6 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 	customers := customer.NewService(d.db)
 	pages := webModule(d, web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers, Tracking: track})
 	return []module.Module{alerts.Module, trackingrpc.Module(track, trackHandler), customerrpc.Module(customers), pages}, nil
-}
-
-// Client schema versions this server syncs with.
-const (
-	minSyncSchema = 1
-	maxSyncSchema = 1
-)
-
-// syncModule serves SyncService, applying the mutations the other modules own.
-func syncModule(d deps, mods []module.Module) module.Module {
-	e := delta.New(d.db, delta.Config{MinSchema: minSyncSchema, MaxSchema: maxSyncSchema})
-	for _, m := range mods {
-		for op, fn := range m.Mutations {
-			e.Handle(op, fn)
-		}
-	}
-	h := syncrpc.New(e)
-	return module.Module{Name: "sync", Services: []module.Service{module.Connect[salesappv1connect.SyncServiceHandler](salesappv1connect.SyncServiceName, salesappv1connect.NewSyncServiceHandler, h)},
-		Workers:  func(w *river.Workers) { river.AddWorker(w, delta.PruneWorker(d.db.Pool)) },
-		Periodic: []*river.PeriodicJob{jobs.Hourly(delta.PruneArgs{})}}
 }
 
 // Ingest builds the tracking ingest alone, for tools that load events without serving (salesbench): the

@@ -29,6 +29,7 @@ import (
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/poster"
 	"github.com/salesapp/scrm/push/sender"
+	"github.com/salesapp/scrm/sync/syncrpc"
 )
 
 // deps is what the modules are built from.
@@ -72,7 +73,7 @@ func modules(d deps) ([]module.Module, error) {
 		cardrpc.Module(cards),
 	}
 	mods = append(mods, live...)
-	return append(mods, syncModule(d, mods)), nil
+	return append(mods, syncrpc.Module(d.db, mods)), nil
 }
 
 // posterRenderer loads the configured poster font (or the built-in one).
