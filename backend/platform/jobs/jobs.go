@@ -7,7 +7,11 @@
 // wait for the others (PostgreSQL serializes them on its notification queue): with the tracking ingest
 // inserting pushes up to hundreds of times a second, the inserter's cooldown is an hour, so almost no
 // transaction carries one. The runner works the jobs; it finds new ones by polling, every pollLive on the
-// live queue (pushes, which a person waits for), every second on the default queue.
+// live queue (pushes, which a person waits for), every second on the default queue, and at once when
+// nudged: after a commit that inserted live jobs, Nudge has a third client insert a no-op job whose insert
+// carries River's own notification (River's public API, in a transaction of its own that holds no lock of
+// the caller's), which every node's runner hears. Nudges are coalesced to one per nudgeEvery, so an idle
+// node costs a poll every pollLive and a busy one at most one extra tiny job per nudgeEvery.
 package jobs
 
 import (
@@ -33,8 +37,11 @@ const (
 )
 
 const (
-	// pollLive is how often the runner looks for new live jobs: what a push may wait before it is fetched.
-	pollLive = 10 * time.Millisecond
+	// pollLive is how often the runner looks for new live jobs when nobody nudges it: what a push may wait
+	// before it is fetched if its nudge is lost (a node died between commit and nudge).
+	pollLive = 250 * time.Millisecond
+	// nudgeEvery is the least time between two nudges; nudges within it are coalesced into one at its end.
+	nudgeEvery = 10 * time.Millisecond
 	// fetchCooldown is the least time between two fetches of a queue. River's default (100 ms) would cap
 	// a queue at MaxWorkers jobs per 100 ms.
 	fetchCooldown = 5 * time.Millisecond
@@ -61,6 +68,11 @@ type Queue struct {
 	pool     *pgxpool.Pool
 	log      *slog.Logger
 	inserter *river.Client[pgx.Tx]
+	// nudger inserts the nudges; its inserts always carry River's notification.
+	nudger   *river.Client[pgx.Tx]
+	nudges   chan struct{}
+	stop     context.CancelFunc
+	done     chan struct{}
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
 	runner   *river.Client[pgx.Tx]
@@ -76,7 +88,59 @@ func New(pool *pgxpool.Pool, log *slog.Logger) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
 	}
-	return &Queue{pool: pool, log: log, inserter: inserter, workers: river.NewWorkers()}, nil
+	nudger, err := river.NewClient[pgx.Tx](riverpgxv5.New(pool), &river.Config{
+		Logger:            log,
+		FetchCooldown:     river.FetchCooldownMin, // River's notify limiter: Nudge coalesces itself
+		FetchPollInterval: river.FetchCooldownMin,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river: %w", err)
+	}
+	q := &Queue{pool: pool, log: log, inserter: inserter, nudger: nudger, nudges: make(chan struct{}, 1),
+		workers: river.NewWorkers()}
+	river.AddWorker(q.workers, &nudgeWorker{})
+	return q, nil
+}
+
+// nudgeArgs is the no-op job a nudge inserts: its insert's notification is the point.
+type nudgeArgs struct{}
+
+// Kind implements river.JobArgs.
+func (nudgeArgs) Kind() string { return "nudge" }
+
+type nudgeWorker struct {
+	river.WorkerDefaults[nudgeArgs]
+}
+
+func (*nudgeWorker) Work(context.Context, *river.Job[nudgeArgs]) error { return nil }
+
+// Nudge asks every node's runner to look for live jobs now rather than at its next poll. Call it after a
+// commit that inserted live jobs. It never blocks; a nudge before Start is sent when the queue starts.
+func (q *Queue) Nudge() {
+	select {
+	case q.nudges <- struct{}{}:
+	default: // one is pending: it will see these jobs too
+	}
+}
+
+// nudge inserts a nudge per request, at most one per nudgeEvery, until ctx ends.
+func (q *Queue) nudge(ctx context.Context) {
+	defer close(q.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.nudges:
+		}
+		if _, err := q.nudger.Insert(ctx, nudgeArgs{}, &river.InsertOpts{Queue: QueueLive, MaxAttempts: 1}); err != nil && ctx.Err() == nil {
+			q.log.WarnContext(ctx, "nudge failed: live jobs wait for the next poll", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(nudgeEvery):
+		}
+	}
 }
 
 // Workers is where modules register their workers, before Start.
@@ -119,13 +183,23 @@ func (q *Queue) Start(ctx context.Context) error {
 		return fmt.Errorf("river: %w", err)
 	}
 	q.runner = runner
-	return runner.Start(ctx)
+	if err := runner.Start(ctx); err != nil {
+		return err
+	}
+	nctx, cancel := context.WithCancel(context.Background())
+	q.stop, q.done = cancel, make(chan struct{})
+	go q.nudge(nctx)
+	return nil
 }
 
 // Stop stops working jobs, waiting for running ones until ctx ends.
 func (q *Queue) Stop(ctx context.Context) error {
 	if q.runner == nil {
 		return nil
+	}
+	if q.stop != nil {
+		q.stop()
+		<-q.done
 	}
 	return q.runner.Stop(ctx)
 }

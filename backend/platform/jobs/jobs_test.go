@@ -113,3 +113,46 @@ func TestLiveJobsAreWorkedWithoutNotify(t *testing.T) {
 	}
 	require.Error(t, q.Start(ctx), "a queue starts once")
 }
+
+// A nudge reaches every runner as River's own insert notification for the live queue, from a transaction
+// of its own; nudges in a burst are coalesced, and the no-op jobs they insert are worked and completed.
+func TestNudgeNotifiesTheLiveQueue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	q := newQueue(t, db)
+
+	listener, err := pgx.Connect(ctx, db.AppURL)
+	require.NoError(t, err)
+	defer listener.Close(context.Background())
+	var channel string
+	require.NoError(t, listener.QueryRow(ctx, "SELECT current_schema() || '.river_insert'").Scan(&channel))
+	_, err = listener.Exec(ctx, `LISTEN "`+channel+`"`)
+	require.NoError(t, err)
+
+	require.NoError(t, q.Start(ctx))
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = q.Stop(sctx)
+	})
+	for range 50 {
+		q.Nudge()
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	n, err := listener.WaitForNotification(wctx)
+	require.NoError(t, err, "a nudge notifies")
+	require.JSONEq(t, `{"queue": "`+jobs.QueueLive+`"}`, n.Payload)
+
+	// The burst became at most two nudges (one at once, one for what came during it), all worked.
+	require.Eventually(t, func() bool {
+		var open int
+		require.NoError(t, db.Owner.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE kind = 'nudge' AND state <> 'completed'").Scan(&open))
+		return open == 0
+	}, 10*time.Second, 20*time.Millisecond)
+	var total int
+	require.NoError(t, db.Owner.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE kind = 'nudge'").Scan(&total))
+	require.GreaterOrEqual(t, total, 1)
+	require.LessOrEqual(t, total, 2)
+}
