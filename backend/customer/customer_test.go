@@ -29,28 +29,14 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	db := pgtest.New(t)
 	w := &world{db: db, svc: customer.NewService(db.App)}
-	w.tenant, w.team = uuid.New(), uuid.New()
-	otherTenant := uuid.New()
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		_, err := db.Owner.Exec(context.Background(), sql, args...)
-		require.NoError(t, err)
-	}
-	for _, tn := range []uuid.UUID{w.tenant, otherTenant} {
-		exec(`INSERT INTO tenants (id, name, plan, seat_limit, expires_at) VALUES ($1, 'T', 'standard', 10, now() + interval '1 year')`, tn)
-	}
-	exec(`INSERT INTO teams (id, tenant_id, name) VALUES ($1, $2, 'East')`, w.team, w.tenant)
-	emp := func(tenantID uuid.UUID, role authn.Role, team uuid.UUID) authn.Principal {
-		id := uuid.New()
-		exec(`INSERT INTO employees (id, tenant_id, name, role, team_id) VALUES ($1, $2, 'E', $3, $4)`, id, tenantID, string(role),
-			uuid.NullUUID{UUID: team, Valid: team != uuid.Nil})
-		return authn.Principal{TenantID: tenantID, EmployeeID: id, Role: role, TeamID: team}
-	}
-	w.admin = emp(w.tenant, authn.RoleAdmin, uuid.Nil)
-	w.manager = emp(w.tenant, authn.RoleManager, w.team)
-	w.ann = emp(w.tenant, authn.RoleSales, w.team)
-	w.bob = emp(w.tenant, authn.RoleSales, uuid.Nil)
-	w.other = emp(otherTenant, authn.RoleSales, uuid.Nil)
+	tn := db.NewTenant(t, "Customers")
+	w.tenant, w.admin = tn.ID, tn.Admin
+	w.team = db.NewTeam(t, w.tenant, "East")
+	w.manager = db.NewEmployee(t, w.tenant, authn.RoleManager, w.team)
+	w.ann = db.NewEmployee(t, w.tenant, authn.RoleSales, w.team)
+	w.bob = db.NewEmployee(t, w.tenant, authn.RoleSales, uuid.Nil)
+	other := db.NewTenant(t, "Other")
+	w.other = db.NewEmployee(t, other.ID, authn.RoleSales, uuid.Nil)
 	return w
 }
 
