@@ -271,6 +271,9 @@ func TestStatsAreSeenBySelfTheirManagerAndAdmins(t *testing.T) {
 
 	_, _, err = f.svc.Stats(ctx, westSales, eastSales.EmployeeID)
 	requireKind(t, platform.KindNotFound, err, "a colleague's stats")
+	teammate := f.db.NewEmployee(t, f.a.ID, authn.RoleSales, east)
+	_, _, err = f.svc.Stats(ctx, teammate, eastSales.EmployeeID)
+	requireKind(t, platform.KindNotFound, err, "a teammate's stats: only managers see their team's")
 	_, _, err = f.svc.Stats(ctx, mgr, westSales.EmployeeID)
 	requireKind(t, platform.KindNotFound, err, "another team's stats")
 	_, _, err = f.svc.Stats(ctx, mgr, uuid.New())
