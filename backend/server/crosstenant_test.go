@@ -1,0 +1,734 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/server/servertest"
+	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/sync/delta"
+)
+
+// The cross-tenant table: every RPC that takes the id of a tenant-owned thing is called by tenant A's
+// admin, manager and salesperson with tenant B's id, and must answer as it answers for an id that does
+// not exist. The convention the handlers follow:
+//
+//   - the id names what the RPC acts on (GetMaterial's material_id): NotFound, never PermissionDenied, so
+//     that nobody learns another tenant's ids exist; a role check that comes first (only admins rename
+//     teams) answers PermissionDenied whatever the id;
+//   - the id is a reference inside what the caller writes (a team for a new employee, a folder for a
+//     material, an upload key on a card): InvalidArgument naming the field, as for a reference that does not
+//     exist;
+//   - the id filters a list: OK with nothing of B's in it;
+//   - the id is the caller's own namespace (a device id): OK, and B's row with the same id is untouched.
+//
+// Rows that break the convention say so in deviation, and are pinned to what they answer today, so that
+// fixing them shows up here. After each row, B's rows in every table with a tenant_id must be unchanged.
+//
+// Adding an RPC that takes an id is one more row in crossTenantRows; TestCrossTenantTableCoversEveryRPC
+// fails until it has one (or an exemption in crossTenantExempt says why it needs none).
+
+// crossTenantExempt lists the RPCs whose requests carry ids but that no tenant's employee can aim at
+// another tenant's things, with the reason.
+var crossTenantExempt = map[string]string{
+	// Public: there is no caller tenant. The refresh token names its session (and so its tenant); the
+	// device id is the app's install id, checked against that session.
+	salesappv1connect.AuthServiceRefreshTokenProcedure: "public; the refresh token decides the tenant",
+	// Public customer pages: the share token decides the tenant; visitor ids and event ids are the page's
+	// own, and every table they land in is keyed by tenant (events, customer_identities).
+	salesappv1connect.PublicServiceLoginMiniProgramProcedure: "public; the share token decides the tenant",
+	salesappv1connect.PublicServiceLoginH5Procedure:          "public; the share token decides the tenant",
+	salesappv1connect.PublicServiceLeavePhoneNumberProcedure: "public; the share token decides the tenant",
+	salesappv1connect.TrackingServiceTrackProcedure:          "public; each event's share token decides its tenant",
+}
+
+// expect is the code each of A's roles must get. codeOK (0) is success.
+type expect map[authn.Role]connect.Code
+
+const codeOK connect.Code = 0
+
+func everyone(c connect.Code) expect {
+	return expect{authn.RoleAdmin: c, authn.RoleManager: c, authn.RoleSales: c}
+}
+
+// adminOnly is an RPC only admins may call: the others are refused before the id is looked at.
+func adminOnly(c connect.Code) expect {
+	return expect{authn.RoleAdmin: c, authn.RoleManager: connect.CodePermissionDenied, authn.RoleSales: connect.CodePermissionDenied}
+}
+
+type crossRow struct {
+	// procedure is the RPC, as salesappv1connect names it.
+	procedure string
+	// aim says which of B's things the row aims at, for RPCs with several rows.
+	aim  string
+	want expect
+	// foreign is B's id; missing an id of the same kind that names nothing (a fresh UUID when nil).
+	foreign, missing func(w *world) string
+	// call makes the RPC as c with id. A list that shows any of B's things fails with CodeDataLoss.
+	call func(ctx context.Context, c caller, id string) error
+	// deviation, when set, says how this RPC breaks the convention above; its answer to B's id need not
+	// match its answer to a missing id.
+	deviation string
+}
+
+func crossTenantRows() []crossRow {
+	team := func(w *world) string { return w.bTeam.String() }
+	employee := func(w *world) string { return w.bSales.ID.String() }
+	published := func(w *world) string { return w.bMaterial }
+	draft := func(w *world) string { return w.bDraft }
+	folder := func(w *world) string { return w.bFolder }
+	bImage := func(w *world) string { return w.bImage }
+	freshKey := func(w *world) string { return media.TenantKey(w.b.ID, media.UploadPurpose, "png") }
+	customer := func(w *world) string { return w.bCustomer }
+	note := func(w *world) string { return w.bNote }
+	device := func(w *world) string { return w.bDevice }
+	freshDevice := func(*world) string { return "phone-" + uuid.NewString()[:8] }
+	chat := salesappv1.ShareChannel_SHARE_CHANNEL_CHAT
+	articleIn := func(folderID string) *salesappv1.MaterialContent {
+		return &salesappv1.MaterialContent{Title: "Mole", BodyHtml: "<p>x</p>", FolderId: folderID}
+	}
+	return []crossRow{
+		// Teams and employees.
+		{procedure: salesappv1connect.TeamServiceRenameTeamProcedure, want: adminOnly(connect.CodeNotFound), foreign: team,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.teams.RenameTeam(ctx, connect.NewRequest(&salesappv1.RenameTeamRequest{TeamId: id, Name: "hijacked"}))
+				return err
+			}},
+		{procedure: salesappv1connect.TeamServiceDeleteTeamProcedure, want: adminOnly(connect.CodeNotFound), foreign: team,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.teams.DeleteTeam(ctx, connect.NewRequest(&salesappv1.DeleteTeamRequest{TeamId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.EmployeeServiceCreateEmployeeProcedure, aim: "team_id", want: adminOnly(connect.CodeInvalidArgument), foreign: team,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.employees.CreateEmployee(ctx, connect.NewRequest(&salesappv1.CreateEmployeeRequest{Name: "Mole", Role: salesappv1.Role_ROLE_SALES, TeamId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.EmployeeServiceGetEmployeeProcedure, want: everyone(connect.CodeNotFound), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.employees.GetEmployee(ctx, connect.NewRequest(&salesappv1.GetEmployeeRequest{EmployeeId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.EmployeeServiceListEmployeesProcedure, aim: "team_id",
+			want: expect{authn.RoleAdmin: codeOK, authn.RoleManager: connect.CodePermissionDenied, authn.RoleSales: connect.CodePermissionDenied}, foreign: team,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.employees.ListEmployees(ctx, connect.NewRequest(&salesappv1.ListEmployeesRequest{TeamId: id, IncludeDisabled: true}))
+				if err != nil {
+					return err
+				}
+				return leakIf(len(res.Msg.Employees) > 0, "%d employees", len(res.Msg.Employees))
+			}},
+		{procedure: salesappv1connect.EmployeeServiceUpdateEmployeeProcedure, aim: "employee_id", want: adminOnly(connect.CodeNotFound), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.employees.UpdateEmployee(ctx, connect.NewRequest(&salesappv1.UpdateEmployeeRequest{EmployeeId: id, Name: ptr("hijacked")}))
+				return err
+			}},
+		{procedure: salesappv1connect.EmployeeServiceUpdateEmployeeProcedure, aim: "team_id", want: adminOnly(connect.CodeInvalidArgument), foreign: team,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.employees.UpdateEmployee(ctx, connect.NewRequest(&salesappv1.UpdateEmployeeRequest{EmployeeId: c.w.aPeople[authn.RoleSales].ID.String(), TeamId: &id}))
+				return err
+			}},
+		{procedure: salesappv1connect.EmployeeServiceSetEmployeeStatusProcedure, want: adminOnly(connect.CodeNotFound), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.employees.SetEmployeeStatus(ctx, connect.NewRequest(&salesappv1.SetEmployeeStatusRequest{EmployeeId: id, Status: salesappv1.EmployeeStatus_EMPLOYEE_STATUS_DISABLED}))
+				return err
+			}},
+
+		// The material library.
+		{procedure: salesappv1connect.MaterialServiceListMaterialsProcedure, aim: "folder_id", want: everyone(codeOK), foreign: folder,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.materials.ListMaterials(ctx, connect.NewRequest(&salesappv1.ListMaterialsRequest{FolderId: id}))
+				if err != nil {
+					return err
+				}
+				return leakIf(len(res.Msg.Materials) > 0, "%d materials", len(res.Msg.Materials))
+			}},
+		{procedure: salesappv1connect.MaterialServiceGetMaterialProcedure, want: everyone(connect.CodeNotFound), foreign: published,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.materials.GetMaterial(ctx, connect.NewRequest(&salesappv1.GetMaterialRequest{MaterialId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.MaterialServiceCreateMaterialProcedure, aim: "content.folder_id", want: everyone(connect.CodeInvalidArgument),
+			foreign: func(w *world) string { return w.bPersonalFolder },
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.materials.CreateMaterial(ctx, connect.NewRequest(&salesappv1.CreateMaterialRequest{
+					Tier: salesappv1.MaterialTier_MATERIAL_TIER_PERSONAL, Kind: salesappv1.MaterialKind_MATERIAL_KIND_ARTICLE, Content: articleIn(id)}))
+				return err
+			}},
+		{procedure: salesappv1connect.MaterialServiceCreateMaterialProcedure, aim: "content.cover_key", want: everyone(connect.CodeInvalidArgument),
+			foreign: bImage, missing: freshKey,
+			call: func(ctx context.Context, c caller, id string) error {
+				content := articleIn("")
+				content.CoverKey = id
+				_, err := c.materials.CreateMaterial(ctx, connect.NewRequest(&salesappv1.CreateMaterialRequest{
+					Tier: salesappv1.MaterialTier_MATERIAL_TIER_PERSONAL, Kind: salesappv1.MaterialKind_MATERIAL_KIND_ARTICLE, Content: content}))
+				return err
+			}},
+		{procedure: salesappv1connect.MaterialServiceUpdateMaterialProcedure, aim: "material_id", want: everyone(connect.CodeNotFound), foreign: published,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.materials.UpdateMaterial(ctx, connect.NewRequest(&salesappv1.UpdateMaterialRequest{MaterialId: id, Content: articleIn("")}))
+				return err
+			}},
+		{procedure: salesappv1connect.MaterialServiceUpdateMaterialProcedure, aim: "content.folder_id", want: everyone(connect.CodeInvalidArgument),
+			foreign: func(w *world) string { return w.bPersonalFolder },
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.materials.UpdateMaterial(ctx, connect.NewRequest(&salesappv1.UpdateMaterialRequest{MaterialId: c.w.aPersonal[c.Role], Content: articleIn(id)}))
+				return err
+			}},
+		{procedure: salesappv1connect.MaterialServiceDeleteMaterialProcedure, want: everyone(connect.CodeNotFound), foreign: published,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.materials.DeleteMaterial(ctx, connect.NewRequest(&salesappv1.DeleteMaterialRequest{MaterialId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.MaterialServiceSubmitMaterialProcedure, want: everyone(connect.CodeNotFound), foreign: draft,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.materials.SubmitMaterial(ctx, connect.NewRequest(&salesappv1.SubmitMaterialRequest{MaterialId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.MaterialServiceReviewMaterialProcedure, want: adminOnly(connect.CodeNotFound), foreign: draft,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.materials.ReviewMaterial(ctx, connect.NewRequest(&salesappv1.ReviewMaterialRequest{MaterialId: id, Approve: true}))
+				return err
+			}},
+		{procedure: salesappv1connect.MaterialServiceGetPersonalizedPosterProcedure, want: everyone(connect.CodeNotFound), foreign: published,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.materials.GetPersonalizedPoster(ctx, connect.NewRequest(&salesappv1.GetPersonalizedPosterRequest{MaterialId: id, Channel: chat}))
+				return err
+			}},
+
+		// Uploads, shares and cards.
+		{procedure: salesappv1connect.MediaServiceFinalizeUploadProcedure, want: everyone(connect.CodePermissionDenied), foreign: bImage, missing: freshKey,
+			deviation: "answers PermissionDenied, not NotFound: the key's path names its tenant, and media.Store.Finalize refuses " +
+				"any key outside the caller's before looking it up (so existing and missing keys of B answer alike; " +
+				"TestUploadsAreCheckedAndScopedByTenant pins the same)",
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.media.FinalizeUpload(ctx, connect.NewRequest(&salesappv1.FinalizeUploadRequest{ObjectKey: id,
+					Kind: salesappv1.MediaKind_MEDIA_KIND_IMAGE, ContentType: "image/png", SizeBytes: 1}))
+				return err
+			}},
+		{procedure: salesappv1connect.ShareServiceShareMaterialProcedure, want: everyone(connect.CodeNotFound), foreign: published,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.shares.ShareMaterial(ctx, connect.NewRequest(&salesappv1.ShareMaterialRequest{MaterialId: id, Channel: chat}))
+				return err
+			}},
+		{procedure: salesappv1connect.ShareServiceGetShareStatsProcedure,
+			want: expect{authn.RoleAdmin: codeOK, authn.RoleManager: connect.CodeNotFound, authn.RoleSales: connect.CodeNotFound}, foreign: employee,
+			deviation: "an admin gets OK with zero counts for any employee id (another tenant's or none), while managers and " +
+				"salespeople get NotFound: share.Service.Stats skips the employee lookup for admins",
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.shares.GetShareStats(ctx, connect.NewRequest(&salesappv1.GetShareStatsRequest{EmployeeId: id}))
+				if err != nil {
+					return err
+				}
+				return leakIf(res.Msg.Shares != 0 || res.Msg.Forwards != 0, "B's counts: %d shares, %d forwards", res.Msg.Shares, res.Msg.Forwards)
+			}},
+		{procedure: salesappv1connect.CardServiceUpdateMyCardProcedure, aim: "featured_material_ids", want: everyone(connect.CodeInvalidArgument), foreign: published,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.cards.UpdateMyCard(ctx, connect.NewRequest(&salesappv1.UpdateMyCardRequest{FeaturedMaterialIds: &salesappv1.StringList{Values: []string{id}}}))
+				return err
+			}},
+		{procedure: salesappv1connect.CardServiceUpdateMyCardProcedure, aim: "avatar_key", want: everyone(connect.CodeInvalidArgument), foreign: bImage, missing: freshKey,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.cards.UpdateMyCard(ctx, connect.NewRequest(&salesappv1.UpdateMyCardRequest{AvatarKey: &id}))
+				return err
+			}},
+		{procedure: salesappv1connect.CardServiceUpdateCompanyProfileProcedure, aim: "logo_key", want: adminOnly(connect.CodeInvalidArgument), foreign: bImage, missing: freshKey,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.cards.UpdateCompanyProfile(ctx, connect.NewRequest(&salesappv1.UpdateCompanyProfileRequest{LogoKey: &id}))
+				return err
+			}},
+
+		// Customers and notes.
+		{procedure: salesappv1connect.CustomerServiceListCustomersProcedure, aim: "material_id", want: everyone(codeOK), foreign: published,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.customers.ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{MaterialId: id}))
+				if err != nil {
+					return err
+				}
+				return leakIf(len(res.Msg.Customers) > 0, "%d customers", len(res.Msg.Customers))
+			}},
+		{procedure: salesappv1connect.CustomerServiceListCustomersProcedure, aim: "owner_id",
+			want: expect{authn.RoleAdmin: codeOK, authn.RoleManager: connect.CodePermissionDenied, authn.RoleSales: connect.CodePermissionDenied}, foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.customers.ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{OwnerId: id}))
+				if err != nil {
+					return err
+				}
+				return leakIf(len(res.Msg.Customers) > 0, "%d customers", len(res.Msg.Customers))
+			}},
+		{procedure: salesappv1connect.CustomerServiceGetCustomerProcedure, want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.customers.GetCustomer(ctx, connect.NewRequest(&salesappv1.GetCustomerRequest{CustomerId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.CustomerServiceGetTimelineProcedure, want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.customers.GetTimeline(ctx, connect.NewRequest(&salesappv1.GetTimelineRequest{CustomerId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.CustomerServiceUpdateCustomerProcedure, want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.customers.UpdateCustomer(ctx, connect.NewRequest(&salesappv1.UpdateCustomerRequest{CustomerId: id, Remark: ptr("hijacked"),
+					Stage: salesappv1.CustomerStage_CUSTOMER_STAGE_LOST, Tags: &salesappv1.TagList{Values: []string{"hijacked"}}}))
+				return err
+			}},
+		{procedure: salesappv1connect.CustomerServiceAddNoteProcedure, want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.customers.AddNote(ctx, connect.NewRequest(&salesappv1.AddNoteRequest{CustomerId: id, Kind: "note", Body: "hijacked"}))
+				return err
+			}},
+		{procedure: salesappv1connect.CustomerServiceAssignCustomerProcedure, aim: "customer_id",
+			want: expect{authn.RoleAdmin: connect.CodeNotFound, authn.RoleManager: connect.CodeNotFound, authn.RoleSales: connect.CodePermissionDenied}, foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.customers.AssignCustomer(ctx, connect.NewRequest(&salesappv1.AssignCustomerRequest{CustomerId: id, OwnerId: c.ID.String()}))
+				return err
+			}},
+		{procedure: salesappv1connect.CustomerServiceAssignCustomerProcedure, aim: "owner_id",
+			want: expect{authn.RoleAdmin: connect.CodeInvalidArgument, authn.RoleManager: connect.CodeInvalidArgument, authn.RoleSales: connect.CodePermissionDenied}, foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.customers.AssignCustomer(ctx, connect.NewRequest(&salesappv1.AssignCustomerRequest{CustomerId: c.w.aCustomer, OwnerId: id}))
+				return err
+			}},
+
+		// Devices and sync: a device id is the caller's own namespace.
+		{procedure: salesappv1connect.AlertServiceRegisterDeviceProcedure, aim: "device_id and B's push token", want: everyone(codeOK), foreign: device, missing: freshDevice,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.alerts.RegisterDevice(ctx, connect.NewRequest(&salesappv1.RegisterDeviceRequest{DeviceId: id, Platform: "ios", PushToken: c.w.bPushToken}))
+				return err
+			}},
+		{procedure: salesappv1connect.SyncServicePullProcedure, aim: "device_id", want: everyone(codeOK), foreign: device, missing: freshDevice,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.sync.Pull(ctx, connect.NewRequest(&salesappv1.PullRequest{DeviceId: id, SchemaVersion: 1}))
+				if err != nil {
+					return err
+				}
+				for _, ch := range res.Msg.Changes {
+					if c.w.bIDs[ch.Id] {
+						return leakIf(true, "%s %s", ch.Kind, ch.Id)
+					}
+				}
+				return nil
+			}},
+		{procedure: salesappv1connect.SyncServicePullProcedure, aim: "B's cursor", want: everyone(codeOK),
+			foreign: func(w *world) string { return w.bCursor },
+			missing: func(w *world) string {
+				return delta.Cursor{Epoch: 1, Rules: delta.RulesVersion, Tenant: uuid.New(), Employee: uuid.New()}.Encode()
+			},
+			call: func(ctx context.Context, c caller, cursor string) error {
+				res, err := c.sync.Pull(ctx, connect.NewRequest(&salesappv1.PullRequest{DeviceId: c.w.bDevice, SchemaVersion: 1, Cursor: cursor}))
+				if err != nil {
+					return err
+				}
+				return leakIf(!res.Msg.MustReset || len(res.Msg.Changes) > 0, "another's cursor was continued (%d changes)", len(res.Msg.Changes))
+			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "add_note.customer_id", want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_AddNote{AddNote: &salesappv1.AddNote{NoteId: uuid.NewString(), CustomerId: id, Kind: "note", Body: "hijacked"}}})
+			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "add_note.note_id", want: everyone(connect.CodeAlreadyExists), foreign: note,
+			deviation: "a new note with another tenant's note id, on the caller's own customer, is refused AlreadyExists (note ids " +
+				"are unique across tenants: customer_notes' primary key is id alone), where a fresh id is applied; it reveals " +
+				"only that a UUID is taken somewhere, but it is the one answer here that differs for B's id",
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_AddNote{AddNote: &salesappv1.AddNote{NoteId: id, CustomerId: c.w.aCustomer, Kind: "note", Body: "mine"}}})
+			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "edit_note.note_id", want: everyone(connect.CodeNotFound), foreign: note,
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_EditNote{EditNote: &salesappv1.EditNote{NoteId: id, Body: "hijacked"}}})
+			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "delete_note.note_id", want: everyone(connect.CodeNotFound), foreign: note,
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_DeleteNote{DeleteNote: &salesappv1.DeleteNote{NoteId: id}}})
+			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "set_stage.customer_id", want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_SetStage{SetStage: &salesappv1.SetStage{CustomerId: id, Stage: "lost"}}})
+			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "tag_customer.customer_id", want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_TagCustomer{TagCustomer: &salesappv1.TagCustomer{CustomerId: id, Tag: "hijacked"}}})
+			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "untag_customer.customer_id", want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_UntagCustomer{UntagCustomer: &salesappv1.UntagCustomer{CustomerId: id, Tag: "vip"}}})
+			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "edit_customer.customer_id", want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_EditCustomer{EditCustomer: &salesappv1.EditCustomer{CustomerId: id, Remark: ptr("hijacked")}}})
+			}},
+	}
+}
+
+// leakIf fails a call whose answer shows something of B's.
+func leakIf(leaked bool, format string, args ...any) error {
+	if !leaked {
+		return nil
+	}
+	return connect.NewError(connect.CodeDataLoss, fmt.Errorf("another tenant's data leaked: "+format, args...))
+}
+
+// world is the two tenants: B's things are what A's people aim at.
+type world struct {
+	e      *servertest.Env
+	a, b   servertest.Tenant
+	bTeam  uuid.UUID
+	bSales servertest.Person
+	// aPeople are A's callers by role; the manager and the salesperson are in one team.
+	aPeople map[authn.Role]servertest.Person
+	// aPersonal is a personal material of each of A's callers; aCustomer a customer all three may see.
+	aPersonal map[authn.Role]string
+	aCustomer string
+
+	bMaterial, bDraft, bFolder, bPersonalFolder, bImage, bCustomer, bNote, bDevice, bPushToken, bCursor string
+	// bIDs holds every id of B's things, for spotting them in answers.
+	bIDs map[string]bool
+}
+
+// caller is one of A's people with a client of every service.
+type caller struct {
+	servertest.Person
+	w         *world
+	teams     salesappv1connect.TeamServiceClient
+	employees salesappv1connect.EmployeeServiceClient
+	materials salesappv1connect.MaterialServiceClient
+	media     salesappv1connect.MediaServiceClient
+	shares    salesappv1connect.ShareServiceClient
+	cards     salesappv1connect.CardServiceClient
+	customers salesappv1connect.CustomerServiceClient
+	alerts    salesappv1connect.AlertServiceClient
+	sync      salesappv1connect.SyncServiceClient
+}
+
+func (w *world) caller(p servertest.Person) caller {
+	c := clientsOf(w.e, p.Token)
+	o := servertest.As(p.Token)
+	return caller{Person: p, w: w, teams: teams(w.e, p.Token), employees: employees(w.e, p.Token),
+		materials: c.materials, media: c.media, shares: c.shares, cards: c.cards, customers: customers(w.e, p.Token),
+		alerts: alertsOf(w.e, p.Token), sync: salesappv1connect.NewSyncServiceClient(w.e.HTTP, w.e.URL, o)}
+}
+
+// push sends one mutation from a fresh device and turns a mutation it did not apply into the error
+// (with the code) an RPC would have answered.
+func (c caller) push(ctx context.Context, m *salesappv1.Mutation) error {
+	m.Id = 1
+	res, err := c.sync.Push(ctx, connect.NewRequest(&salesappv1.PushRequest{DeviceId: "phone-" + uuid.NewString()[:8], SchemaVersion: 1,
+		Mutations: []*salesappv1.Mutation{m}}))
+	if err != nil {
+		return err
+	}
+	r := res.Msg.Results[0]
+	if r.Outcome == salesappv1.MutationResult_OUTCOME_APPLIED {
+		return nil
+	}
+	var code connect.Code
+	if err := code.UnmarshalText([]byte(r.Code)); err != nil {
+		return fmt.Errorf("mutation %s with code %q: %w", r.Outcome, r.Code, err)
+	}
+	return connect.NewError(code, fmt.Errorf("%s: %s", r.Outcome, r.Message))
+}
+
+// newWorld makes tenant A with an admin, a manager and a salesperson, and tenant B with one of everything
+// an id can name: team, employees, materials (published, draft, personal), folders, a share, a card, an
+// upload, a customer with a note and an alert, a push device.
+func newWorld(t *testing.T, e *servertest.Env) *world {
+	t.Helper()
+	ctx := context.Background()
+	w := &world{e: e, a: e.NewTenant(t, "Tenant A", 0), b: e.NewTenant(t, "Tenant B", 0), bIDs: map[string]bool{}}
+
+	aTeam := e.NewTeam(t, w.a.ID, "A team")
+	w.aPeople = map[authn.Role]servertest.Person{authn.RoleAdmin: w.a.Admin,
+		authn.RoleManager: e.NewPerson(t, w.a.ID, authn.RoleManager, aTeam), authn.RoleSales: e.NewPerson(t, w.a.ID, authn.RoleSales, aTeam)}
+	w.aPersonal = map[authn.Role]string{}
+	for role, p := range w.aPeople {
+		w.aPersonal[role] = createArticle(t, clientsOf(e, p.Token), salesappv1.MaterialTier_MATERIAL_TIER_PERSONAL, "A's own").Id
+	}
+	aAdmin, aSales := clientsOf(e, w.a.Admin.Token), w.aPeople[authn.RoleSales]
+	aArticle := createArticle(t, aAdmin, salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, "A plan")
+	publish(t, aAdmin, aArticle.Id)
+	aShare, err := clientsOf(e, aSales.Token).shares.ShareMaterial(ctx, connect.NewRequest(&salesappv1.ShareMaterialRequest{MaterialId: aArticle.Id, Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT}))
+	require.NoError(t, err)
+	w.aCustomer = customerOf(t, e, aSales, aShare.Msg.Share.Token, "visitor-a001")
+
+	w.bTeam = e.NewTeam(t, w.b.ID, "B team")
+	bMgr := e.NewPerson(t, w.b.ID, authn.RoleManager, w.bTeam)
+	w.bSales = e.NewPerson(t, w.b.ID, authn.RoleSales, w.bTeam)
+	bAdmin, bSales := clientsOf(e, w.b.Admin.Token), clientsOf(e, w.bSales.Token)
+	w.bMaterial = createArticle(t, bAdmin, salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, "B plan").Id
+	publish(t, bAdmin, w.bMaterial)
+	w.bDraft = createArticle(t, bAdmin, salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, "B draft").Id
+	bPersonal := createArticle(t, bSales, salesappv1.MaterialTier_MATERIAL_TIER_PERSONAL, "B's own").Id
+	f, err := bAdmin.materials.CreateFolder(ctx, connect.NewRequest(&salesappv1.CreateFolderRequest{Tier: salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, Name: "B folder"}))
+	require.NoError(t, err)
+	w.bFolder = f.Msg.Folder.Id
+	f, err = bSales.materials.CreateFolder(ctx, connect.NewRequest(&salesappv1.CreateFolderRequest{Tier: salesappv1.MaterialTier_MATERIAL_TIER_PERSONAL, Name: "B's own folder"}))
+	require.NoError(t, err)
+	w.bPersonalFolder = f.Msg.Folder.Id
+	w.bImage = upload(t, bAdmin, salesappv1.MediaKind_MEDIA_KIND_IMAGE, "image/png", pngOf(t, 40, 20))
+	_, err = bAdmin.cards.UpdateCompanyProfile(ctx, connect.NewRequest(&salesappv1.UpdateCompanyProfileRequest{CompanyName: ptr("B Inc"), LogoKey: &w.bImage}))
+	require.NoError(t, err)
+	_, err = bSales.cards.UpdateMyCard(ctx, connect.NewRequest(&salesappv1.UpdateMyCardRequest{Title: ptr("B advisor"),
+		FeaturedMaterialIds: &salesappv1.StringList{Values: []string{w.bMaterial}}}))
+	require.NoError(t, err)
+	bShare, err := bSales.shares.ShareMaterial(ctx, connect.NewRequest(&salesappv1.ShareMaterialRequest{MaterialId: w.bMaterial, Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT}))
+	require.NoError(t, err)
+	w.bCustomer = customerOf(t, e, w.bSales, bShare.Msg.Share.Token, "visitor-b001")
+	_, err = customers(e, w.bSales.Token).UpdateCustomer(ctx, connect.NewRequest(&salesappv1.UpdateCustomerRequest{CustomerId: w.bCustomer, Tags: &salesappv1.TagList{Values: []string{"vip"}}}))
+	require.NoError(t, err)
+	n, err := customers(e, w.bSales.Token).AddNote(ctx, connect.NewRequest(&salesappv1.AddNoteRequest{CustomerId: w.bCustomer, Kind: "note", Body: "B's note"}))
+	require.NoError(t, err)
+	w.bNote = n.Msg.Note.Id
+	w.bDevice, w.bPushToken = "b-phone-0001", "b-push-token-0001"
+	_, err = alertsOf(e, w.bSales.Token).RegisterDevice(ctx, connect.NewRequest(&salesappv1.RegisterDeviceRequest{DeviceId: w.bDevice, Platform: "ios", PushToken: w.bPushToken}))
+	require.NoError(t, err)
+	pulled, err := salesappv1connect.NewSyncServiceClient(e.HTTP, e.URL, servertest.As(w.bSales.Token)).Pull(ctx,
+		connect.NewRequest(&salesappv1.PullRequest{DeviceId: w.bDevice, SchemaVersion: 1}))
+	require.NoError(t, err)
+	w.bCursor = pulled.Msg.NextCursor
+	unread, err := alertsOf(e, w.bSales.Token).GetUnreadCount(ctx, connect.NewRequest(&salesappv1.GetUnreadCountRequest{}))
+	require.NoError(t, err)
+	require.Positive(t, unread.Msg.Unread, "B's salesperson has alerts")
+
+	for _, id := range []string{w.b.ID.String(), w.b.Admin.ID.String(), bMgr.ID.String(), w.bSales.ID.String(), w.bTeam.String(),
+		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote} {
+		w.bIDs[id] = true
+	}
+	return w
+}
+
+// tenantSnapshot is every row of the tenant, table by table, as text. It is read inside a transaction
+// scoped to the tenant, so it holds whether or not row-level security is forced on the table owner.
+func tenantSnapshot(t *testing.T, e *servertest.Env, tenantID uuid.UUID) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := e.DB.Owner.Query(ctx, `SELECT c.table_name FROM information_schema.columns c
+		JOIN information_schema.tables t USING (table_schema, table_name)
+		WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' AND t.table_type = 'BASE TABLE' ORDER BY 1`)
+	require.NoError(t, err)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Contains(t, tables, "customer_notes")
+	out := map[string]string{}
+	tx, err := e.DB.Owner.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck // read only
+	_, err = tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenantID.String())
+	require.NoError(t, err)
+	for _, table := range append(tables, "tenants") {
+		where := "tenant_id"
+		if table == "tenants" {
+			where = "id"
+		}
+		var rowsOf string
+		require.NoError(t, tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) || ' rows ' || coalesce(md5(string_agg(x::text, E'\n' ORDER BY x::text)), '')
+			FROM %s x WHERE %s = $1`, pgx.Identifier{table}.Sanitize(), where), tenantID).Scan(&rowsOf))
+		out[table] = rowsOf
+	}
+	return out
+}
+
+// waitForJobs waits until River has nothing left to do now (thumbnails, pushes), so that only the calls
+// under test can change anything.
+func waitForJobs(t *testing.T, e *servertest.Env) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, e.DB.Owner.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+			WHERE state IN ('available', 'running', 'retryable', 'pending') OR (state = 'scheduled' AND scheduled_at < now() + interval '1 minute')`).Scan(&n))
+		return n == 0
+	}, 30*time.Second, 50*time.Millisecond, "River's jobs did not settle")
+}
+
+func codeOf(err error) connect.Code {
+	if err == nil {
+		return codeOK
+	}
+	return connect.CodeOf(err)
+}
+
+func codeName(c connect.Code) string {
+	if c == codeOK {
+		return "ok"
+	}
+	return c.String()
+}
+
+func TestTenantCannotReachAnotherTenantThroughAnyRPC(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	w := newWorld(t, e)
+	waitForJobs(t, e)
+	before := tenantSnapshot(t, e, w.b.ID)
+	for _, table := range []string{"employees", "teams", "materials", "material_folders", "shares", "cards", "uploads", "company_profiles",
+		"customers", "customer_notes", "events", "alerts", "devices", "sessions"} {
+		require.False(t, strings.HasPrefix(before[table], "0 rows"), "B has no %s to aim at", table)
+	}
+
+	roles := []authn.Role{authn.RoleAdmin, authn.RoleManager, authn.RoleSales}
+	for _, row := range crossTenantRows() {
+		name := strings.TrimPrefix(row.procedure, "/salesapp.v1.")
+		if row.aim != "" {
+			name += " " + row.aim
+		}
+		t.Run(name, func(t *testing.T) {
+			if row.deviation != "" {
+				t.Logf("known deviation: %s", row.deviation)
+			}
+			for _, role := range roles {
+				c := w.caller(w.aPeople[role])
+				foreign := row.foreign(w)
+				got := row.call(ctx, c, foreign)
+				want, ok := row.want[role]
+				require.True(t, ok, "the row names no answer for %s", role)
+				require.Equal(t, codeName(want), codeName(codeOf(got)), "%s with B's id %s: %v", role, foreign, got)
+				if row.deviation != "" {
+					continue
+				}
+				missing := uuid.NewString()
+				if row.missing != nil {
+					missing = row.missing(w)
+				}
+				absent := row.call(ctx, c, missing)
+				require.Equal(t, codeName(codeOf(absent)), codeName(codeOf(got)),
+					"%s: B's id must be answered as an id that names nothing (%v / %v)", role, got, absent)
+			}
+			require.Equal(t, before, tenantSnapshot(t, e, w.b.ID), "B's rows changed")
+		})
+	}
+
+	// Lists without an id show A's things only.
+	t.Run("lists", func(t *testing.T) {
+		for _, role := range roles {
+			c := w.caller(w.aPeople[role])
+			var seen []string
+			ms, err := c.materials.ListMaterials(ctx, connect.NewRequest(&salesappv1.ListMaterialsRequest{PageSize: 100}))
+			require.NoError(t, err)
+			for _, m := range ms.Msg.Materials {
+				seen = append(seen, m.Id)
+			}
+			fs, err := c.materials.ListFolders(ctx, connect.NewRequest(&salesappv1.ListFoldersRequest{}))
+			require.NoError(t, err)
+			for _, f := range fs.Msg.Folders {
+				seen = append(seen, f.Id)
+			}
+			cs, err := c.customers.ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{}))
+			require.NoError(t, err)
+			for _, cu := range cs.Msg.Customers {
+				seen = append(seen, cu.Id, cu.OwnerId)
+			}
+			ts, err := c.teams.ListTeams(ctx, connect.NewRequest(&salesappv1.ListTeamsRequest{}))
+			require.NoError(t, err)
+			for _, tm := range ts.Msg.Teams {
+				seen = append(seen, tm.Id)
+			}
+			if role == authn.RoleAdmin {
+				es, err := c.employees.ListEmployees(ctx, connect.NewRequest(&salesappv1.ListEmployeesRequest{IncludeDisabled: true, PageSize: 200}))
+				require.NoError(t, err)
+				require.Len(t, es.Msg.Employees, 3, "no employee was added by the calls above")
+				for _, em := range es.Msg.Employees {
+					seen = append(seen, em.Id, em.TeamId)
+				}
+			}
+			for _, id := range seen {
+				require.False(t, w.bIDs[id], "%s sees B's %s", role, id)
+			}
+		}
+	})
+
+	// B is exactly as it was: every row of every tenant table, and its stored objects.
+	require.Equal(t, before, tenantSnapshot(t, e, w.b.ID))
+	_, err := e.Store.Stat(ctx, w.bImage)
+	require.NoError(t, err, "B's upload is still stored")
+	// And B's people still work as before.
+	bl, err := employees(e, w.b.Admin.Token).ListEmployees(ctx, connect.NewRequest(&salesappv1.ListEmployeesRequest{}))
+	require.NoError(t, err)
+	require.Len(t, bl.Msg.Employees, 3)
+}
+
+// idField reports whether a request field names a thing by id or by storage key.
+func idField(name string) bool {
+	return name == "id" || strings.HasSuffix(name, "_id") || strings.HasSuffix(name, "_ids") ||
+		strings.HasSuffix(name, "_key") || strings.HasSuffix(name, "_keys")
+}
+
+// idFields lists the id fields of a message and of the messages inside it, by path.
+func idFields(md protoreflect.MessageDescriptor, prefix string, path map[protoreflect.FullName]bool) []string {
+	if path[md.FullName()] {
+		return nil
+	}
+	path[md.FullName()] = true
+	defer delete(path, md.FullName())
+	var out []string
+	for i := 0; i < md.Fields().Len(); i++ {
+		f := md.Fields().Get(i)
+		if idField(string(f.Name())) {
+			out = append(out, prefix+string(f.Name()))
+		}
+		if f.Message() != nil && !f.IsMap() {
+			out = append(out, idFields(f.Message(), prefix+string(f.Name())+".", path)...)
+		}
+	}
+	return out
+}
+
+// rpcsTakingIDs maps every procedure of the API whose request carries an id field to those fields.
+func rpcsTakingIDs(t *testing.T) (map[string][]string, int) {
+	t.Helper()
+	out := map[string][]string{}
+	methods := 0
+	protoregistry.GlobalFiles.RangeFilesByPackage(salesappv1.File_salesapp_v1_ping_proto.Package(), func(f protoreflect.FileDescriptor) bool {
+		for i := 0; i < f.Services().Len(); i++ {
+			s := f.Services().Get(i)
+			for j := 0; j < s.Methods().Len(); j++ {
+				m := s.Methods().Get(j)
+				methods++
+				if fields := idFields(m.Input(), "", map[protoreflect.FullName]bool{}); len(fields) > 0 {
+					out["/"+string(s.FullName())+"/"+string(m.Name())] = fields
+				}
+			}
+		}
+		return true
+	})
+	return out, methods
+}
+
+// TestCrossTenantTableCoversEveryRPC is the table's guard: an RPC whose request has a field named id,
+// *_id(s) or *_key(s) (at any depth) must have a row in crossTenantRows or an exemption saying why not,
+// and neither may name an RPC that takes no id (a renamed or removed one).
+func TestCrossTenantTableCoversEveryRPC(t *testing.T) {
+	t.Parallel()
+	taking, methods := rpcsTakingIDs(t)
+	require.Greater(t, methods, 40, "the API's methods were not found in the registry")
+	covered := map[string]bool{}
+	for _, r := range crossTenantRows() {
+		covered[r.procedure] = true
+		require.Contains(t, taking, r.procedure, "a row names %s, which takes no id (renamed or removed?)", r.procedure)
+	}
+	for p, why := range crossTenantExempt {
+		require.NotEmpty(t, why)
+		require.Contains(t, taking, p, "an exemption names %s, which takes no id (renamed or removed?)", p)
+		require.False(t, covered[p], "%s has rows and an exemption", p)
+	}
+	var missing []string
+	for p, fields := range taking {
+		if !covered[p] && crossTenantExempt[p] == "" {
+			missing = append(missing, fmt.Sprintf("%s (%s)", p, strings.Join(fields, ", ")))
+		}
+	}
+	slices.Sort(missing)
+	require.Empty(t, missing, "RPCs taking ids with no row in crossTenantRows and no exemption in crossTenantExempt")
+}

@@ -1,0 +1,311 @@
+package upload_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	_ "image/jpeg" // thumbnails
+	"image/png"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/pgtest"
+	"github.com/salesapp/scrm/backend/upload"
+	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/media/miniotest"
+)
+
+// queue records the jobs inserted, checking each is inserted in a transaction of the right tenant.
+type queue struct {
+	mu   sync.Mutex
+	jobs []river.JobArgs
+}
+
+func (q *queue) InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, _ *river.InsertOpts) error {
+	var inTenant string
+	if err := tx.QueryRow(ctx, "SELECT current_setting('app.tenant_id', true)").Scan(&inTenant); err != nil {
+		return err
+	}
+	if a, ok := args.(upload.MakeThumbnailArgs); ok && a.TenantID.String() != inTenant {
+		return errors.New("job inserted outside its tenant's transaction")
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.jobs = append(q.jobs, args)
+	return nil
+}
+
+func (q *queue) InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) error {
+	for _, p := range params {
+		if err := q.InsertTx(ctx, tx, p.Args, p.InsertOpts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *queue) thumbnails() []upload.MakeThumbnailArgs {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []upload.MakeThumbnailArgs
+	for _, j := range q.jobs {
+		if a, ok := j.(upload.MakeThumbnailArgs); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+type fixture struct {
+	db    *pgtest.DB
+	store *media.Store
+	jobs  *queue
+	svc   *upload.Service
+	a     pgtest.Tenant
+}
+
+func setup(t *testing.T) fixture {
+	t.Helper()
+	db := pgtest.New(t)
+	store, err := media.New(context.Background(), miniotest.New(t))
+	require.NoError(t, err)
+	q := &queue{}
+	return fixture{db: db, store: store, jobs: q, svc: upload.NewService(db.App, store, q), a: db.NewTenant(t, "A")}
+}
+
+func requireInvalid(t *testing.T, field string, err error) {
+	t.Helper()
+	require.Error(t, err)
+	var de *platform.Error
+	require.True(t, errors.As(err, &de), "error: %v", err)
+	require.Equal(t, platform.KindInvalid, de.Kind, "error: %v", err)
+	require.Equal(t, field, de.Field, "error: %v", err)
+}
+
+func requireKind(t *testing.T, want platform.Kind, err error) {
+	t.Helper()
+	require.Error(t, err)
+	require.Equal(t, want, platform.KindOf(err), "error: %v", err)
+}
+
+func pngOf(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 120, 255})
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	return buf.Bytes()
+}
+
+var pdf = append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), 200)...)
+
+// put uploads body the way a phone does: a ticket, then a PUT to its presigned URL.
+func (f fixture) put(t *testing.T, p authn.Principal, kind media.Kind, ct string, body []byte) string {
+	t.Helper()
+	tk, err := f.svc.Create(context.Background(), p, kind, ct, int64(len(body)))
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPut, tk.PutURL, bytes.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range tk.PutHeaders {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return tk.Key
+}
+
+// require runs upload.Require in a transaction of tenantID.
+func (f fixture) require(tenantID uuid.UUID, key string, kinds ...media.Kind) error {
+	return f.db.App.InTenantTx(context.Background(), tenantID, func(tx pgx.Tx) error {
+		return upload.Require(context.Background(), tx, tenantID, "avatar_key", key, kinds...)
+	})
+}
+
+func TestTicketsAreForTheCallersTenantAndAllowedTypesAndSizes(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	tk, err := f.svc.Create(ctx, f.a.Admin, media.KindImage, "Image/PNG", 1234)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(tk.Key, "t/"+f.a.ID.String()+"/upload/"), tk.Key)
+	require.True(t, strings.HasSuffix(tk.Key, ".png"), tk.Key)
+	require.EqualValues(t, 1234, tk.MaxBytes)
+	require.Equal(t, "image/png", tk.PutHeaders["Content-Type"])
+
+	_, err = f.svc.Create(ctx, f.a.Admin, media.KindImage, "application/x-msdownload", 10)
+	requireInvalid(t, "content_type", err)
+	_, err = f.svc.Create(ctx, f.a.Admin, media.KindPDF, "image/png", 10)
+	requireInvalid(t, "content_type", err)
+	_, err = f.svc.Create(ctx, f.a.Admin, media.KindImage, "image/png", 10<<20+1)
+	requireInvalid(t, "size", err)
+	_, err = f.svc.Create(ctx, f.a.Admin, media.KindVideo, "video/mp4", 0)
+	requireInvalid(t, "size", err)
+	_, err = f.svc.Create(ctx, f.a.Admin, media.Kind("audio"), "audio/mpeg", 10)
+	requireInvalid(t, "content_type", err)
+}
+
+func TestFinalizeRecordsTheObjectOnceAndQueuesAThumbnailForImages(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	body := pngOf(t, 64, 32)
+	key := f.put(t, f.a.Admin, media.KindImage, "image/png", body)
+	requireInvalid(t, "avatar_key", f.require(f.a.ID, key, media.KindImage)) // uploaded, not yet finalized
+
+	url, err := f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body)))
+	require.NoError(t, err)
+	require.Contains(t, url, key)
+	require.NoError(t, f.require(f.a.ID, key, media.KindImage))
+	require.Equal(t, []upload.MakeThumbnailArgs{{TenantID: f.a.ID, Key: key}}, f.jobs.thumbnails())
+	var by uuid.UUID
+	var size int64
+	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT uploaded_by, size_bytes FROM uploads WHERE object_key = $1", key).Scan(&by, &size))
+	require.Equal(t, f.a.Admin.EmployeeID, by)
+	require.EqualValues(t, len(body), size)
+
+	// Again, even with a wrong declaration: the recorded object is not checked (nor deleted) again.
+	url, err = f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", 1)
+	require.NoError(t, err)
+	require.Contains(t, url, key)
+	_, err = f.store.Stat(ctx, key)
+	require.NoError(t, err)
+	require.Len(t, f.jobs.thumbnails(), 1, "one thumbnail job per upload")
+
+	// Documents get no thumbnail job.
+	doc := f.put(t, f.a.Admin, media.KindPDF, "application/pdf", pdf)
+	_, err = f.svc.Finalize(ctx, f.a.Admin, doc, media.KindPDF, "application/pdf", int64(len(pdf)))
+	require.NoError(t, err)
+	require.Len(t, f.jobs.thumbnails(), 1)
+}
+
+func TestARefusedUploadIsDeletedAndNotRecorded(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	body := pngOf(t, 16, 16)
+
+	key := f.put(t, f.a.Admin, media.KindImage, "image/png", body)
+	_, err := f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body))+1)
+	requireInvalid(t, "size", err)
+	_, err = f.store.Stat(ctx, key)
+	requireKind(t, platform.KindNotFound, err)
+
+	// The bytes must be what the type says.
+	fake := bytes.Repeat([]byte("not a png "), 20)
+	key = f.put(t, f.a.Admin, media.KindImage, "image/png", fake)
+	_, err = f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(fake)))
+	requireInvalid(t, "content_type", err)
+	requireInvalid(t, "avatar_key", f.require(f.a.ID, key, media.KindImage))
+
+	_, err = f.svc.Finalize(ctx, f.a.Admin, media.TenantKey(f.a.ID, media.UploadPurpose, "png"), media.KindImage, "image/png", 10)
+	requireKind(t, platform.KindNotFound, err)
+	var n int
+	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM uploads").Scan(&n))
+	require.Zero(t, n)
+	require.Empty(t, f.jobs.thumbnails())
+}
+
+func TestOnlyTheTenantsOwnUploadKeysAreFinalized(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	b := f.db.NewTenant(t, "B")
+	body := pngOf(t, 16, 16)
+	key := f.put(t, f.a.Admin, media.KindImage, "image/png", body)
+
+	for _, bad := range []string{
+		key, // another tenant's
+		"platform/upload/" + uuid.Must(uuid.NewV7()).String() + ".png",
+		"t/" + b.ID.String() + "/qr/" + uuid.Must(uuid.NewV7()).String() + ".png", // not an upload
+		"../" + key,
+	} {
+		_, err := f.svc.Finalize(ctx, b.Admin, bad, media.KindImage, "image/png", int64(len(body)))
+		requireKind(t, platform.KindPermissionDenied, err)
+	}
+	_, err := f.store.Stat(ctx, key)
+	require.NoError(t, err, "another tenant's refused finalize does not delete the object")
+	_, err = f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body)))
+	require.NoError(t, err)
+	requireInvalid(t, "avatar_key", f.require(b.ID, key, media.KindImage))
+	var n int
+	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM uploads WHERE tenant_id = $1", b.ID).Scan(&n))
+	require.Zero(t, n)
+}
+
+func TestRequireNamesTheFieldAndTheKindThatFits(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	body := pngOf(t, 16, 16)
+	key := f.put(t, f.a.Admin, media.KindImage, "image/png", body)
+	_, err := f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body)))
+	require.NoError(t, err)
+
+	require.NoError(t, f.require(f.a.ID, key, media.KindImage))
+	require.NoError(t, f.require(f.a.ID, key, media.KindPDF, media.KindImage), "any of the kinds given")
+	err = f.require(f.a.ID, key, media.KindVideo)
+	requireInvalid(t, "avatar_key", err)
+	require.Contains(t, err.Error(), "image")
+	requireInvalid(t, "avatar_key", f.require(f.a.ID, "t/"+f.a.ID.String()+"/upload/nothing.png", media.KindImage))
+}
+
+func TestThumbnailsAreMadeOnceAndDamagedImagesAreNotRetried(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	body := pngOf(t, 960, 240)
+	key := f.put(t, f.a.Admin, media.KindImage, "image/png", body)
+	_, err := f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body)))
+	require.NoError(t, err)
+
+	thumb, ok := upload.ThumbnailKey(key)
+	require.True(t, ok)
+	require.Equal(t, strings.Replace(strings.Replace(key, "/upload/", "/thumb/", 1), ".png", ".jpg", 1), thumb)
+	worker := upload.NewThumbnailWorker(f.svc)
+	job := &river.Job[upload.MakeThumbnailArgs]{JobRow: &rivertype.JobRow{}, Args: f.jobs.thumbnails()[0]}
+	require.NoError(t, worker.Work(ctx, job))
+	require.NoError(t, worker.Work(ctx, job), "a retry rewrites the same object")
+	rc, info, err := f.store.Get(ctx, thumb)
+	require.NoError(t, err)
+	img, format, err := image.Decode(rc)
+	rc.Close()
+	require.NoError(t, err)
+	require.Equal(t, "jpeg", format)
+	require.Equal(t, "image/jpeg", info.ContentType)
+	require.Equal(t, upload.ThumbnailSide, img.Bounds().Dx())
+	require.Equal(t, upload.ThumbnailSide/4, img.Bounds().Dy())
+	var recorded string
+	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT thumb_key FROM uploads WHERE object_key = $1", key).Scan(&recorded))
+	require.Equal(t, thumb, recorded)
+
+	// An object that cannot be decoded will never become a thumbnail: the job is cancelled, not retried.
+	damaged := media.TenantKey(f.a.ID, media.UploadPurpose, "png")
+	garbage := []byte("\x89PNG\r\n\x1a\n but not really")
+	require.NoError(t, f.store.Put(ctx, damaged, bytes.NewReader(garbage), int64(len(garbage)), "image/png"))
+	err = worker.Work(ctx, &river.Job[upload.MakeThumbnailArgs]{JobRow: &rivertype.JobRow{}, Args: upload.MakeThumbnailArgs{TenantID: f.a.ID, Key: damaged}})
+	var cancel *river.JobCancelError
+	require.ErrorAs(t, err, &cancel)
+
+	for _, bad := range []string{"platform/upload/x.png", "t/" + f.a.ID.String() + "/qr/x.png", "t/x/upload"} {
+		_, ok := upload.ThumbnailKey(bad)
+		require.False(t, ok, bad)
+	}
+}
