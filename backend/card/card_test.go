@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/card"
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -128,7 +129,7 @@ func TestTheCardIsMadeOnceFromTheEmployeeWithItsOwnQRLink(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, f.sales.EmployeeID, sh.EmployeeID)
 	require.Equal(t, uuid.Nil, sh.MaterialID)
-	require.Equal(t, share.ChannelQR, sh.Channel)
+	require.Equal(t, event.ChannelQR, sh.Channel)
 	shares, _, err := f.shares.Stats(ctx, f.sales, uuid.Nil)
 	require.NoError(t, err)
 	require.Zero(t, shares)

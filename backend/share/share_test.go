@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
@@ -68,35 +69,35 @@ func TestOnlyPublishedMaterialsTheCallerSeesCanBeShared(t *testing.T) {
 	theirs := f.material(t, f.a.ID, "personal", "published", colleague.EmployeeID)
 	mine := f.material(t, f.a.ID, "personal", "published", sales.EmployeeID)
 
-	_, err := f.svc.ShareMaterial(ctx, sales, draft, share.ChannelChat)
+	_, err := f.svc.ShareMaterial(ctx, sales, draft, event.ChannelChat)
 	requireKind(t, platform.KindNotFound, err, "a salesperson does not see drafts")
-	_, err = f.svc.ShareMaterial(ctx, f.a.Admin, draft, share.ChannelChat)
+	_, err = f.svc.ShareMaterial(ctx, f.a.Admin, draft, event.ChannelChat)
 	requireKind(t, platform.KindFailedPrecondition, err, "an admin sees the draft, but it cannot be shared yet")
-	_, err = f.svc.ShareMaterial(ctx, sales, theirs, share.ChannelChat)
+	_, err = f.svc.ShareMaterial(ctx, sales, theirs, event.ChannelChat)
 	requireKind(t, platform.KindNotFound, err, "a colleague's personal material")
-	_, err = f.svc.ShareMaterial(ctx, sales, uuid.New(), share.ChannelChat)
+	_, err = f.svc.ShareMaterial(ctx, sales, uuid.New(), event.ChannelChat)
 	requireKind(t, platform.KindNotFound, err)
-	_, err = f.svc.ShareMaterial(ctx, sales, published, share.Channel("fax"))
+	_, err = f.svc.ShareMaterial(ctx, sales, published, event.Channel("fax"))
 	requireKind(t, platform.KindInvalid, err)
 	require.Zero(t, f.count(t, "SELECT count(*) FROM shares"), "refusals write nothing")
 
-	sh, err := f.svc.ShareMaterial(ctx, sales, published, share.ChannelMoments)
+	sh, err := f.svc.ShareMaterial(ctx, sales, published, event.ChannelMoments)
 	require.NoError(t, err)
 	require.Equal(t, sales.EmployeeID, sh.EmployeeID)
 	require.Equal(t, published, sh.MaterialID)
 	require.Equal(t, sh.ID, sh.RootID, "a salesperson's share is a root")
 	require.Equal(t, uuid.Nil, sh.ParentID)
 	require.Zero(t, sh.Depth)
-	require.Equal(t, share.ChannelMoments, sh.Channel)
+	require.Equal(t, event.ChannelMoments, sh.Channel)
 	require.Len(t, sh.Token, 16, "96 random bits, base64url")
 	require.Equal(t, base+"/s/"+sh.Token, f.svc.URL(sh.Token))
-	_, err = f.svc.ShareMaterial(ctx, sales, mine, share.ChannelChat)
+	_, err = f.svc.ShareMaterial(ctx, sales, mine, event.ChannelChat)
 	require.NoError(t, err)
 
 	// Each share counts on the material (shares of personal materials too).
 	require.Equal(t, 1, f.count(t, "SELECT share_count FROM materials WHERE id = $1", published))
 	require.Equal(t, 1, f.count(t, "SELECT share_count FROM materials WHERE id = $1", mine))
-	other, err := f.svc.ShareMaterial(ctx, sales, published, share.ChannelMoments)
+	other, err := f.svc.ShareMaterial(ctx, sales, published, event.ChannelMoments)
 	require.NoError(t, err)
 	require.NotEqual(t, sh.Token, other.Token, "every share is a link of its own")
 	require.Equal(t, 2, f.count(t, "SELECT share_count FROM materials WHERE id = $1", published))
@@ -110,13 +111,13 @@ func TestPlatformMaterialSharesCountPerTenant(t *testing.T) {
 	shared := f.material(t, uuid.Nil, "platform", "published", uuid.Nil)
 	unpublished := f.material(t, uuid.Nil, "platform", "draft", uuid.Nil)
 
-	_, err := f.svc.ShareMaterial(ctx, f.a.Admin, unpublished, share.ChannelChat)
+	_, err := f.svc.ShareMaterial(ctx, f.a.Admin, unpublished, event.ChannelChat)
 	requireKind(t, platform.KindNotFound, err, "a platform draft is invisible to tenants")
 	for range 2 {
-		_, err := f.svc.ShareMaterial(ctx, f.a.Admin, shared, share.ChannelChat)
+		_, err := f.svc.ShareMaterial(ctx, f.a.Admin, shared, event.ChannelChat)
 		require.NoError(t, err)
 	}
-	_, err = f.svc.ShareMaterial(ctx, b.Admin, shared, share.ChannelGroup)
+	_, err = f.svc.ShareMaterial(ctx, b.Admin, shared, event.ChannelGroup)
 	require.NoError(t, err)
 
 	// A tenant must not learn another's activity: the platform row's own counter stays at zero.
@@ -131,12 +132,12 @@ func TestForwardsFormATreeCreditedToTheRootSharer(t *testing.T) {
 	ctx := context.Background()
 	sales := f.db.NewEmployee(t, f.a.ID, authn.RoleSales, uuid.Nil)
 	m := f.material(t, f.a.ID, "enterprise", "published", uuid.Nil)
-	root, err := f.svc.ShareMaterial(ctx, sales, m, share.ChannelChat)
+	root, err := f.svc.ShareMaterial(ctx, sales, m, event.ChannelChat)
 	require.NoError(t, err)
 
-	child, err := f.svc.Forward(ctx, root.Token, share.ChannelGroup, "visitor-1")
+	child, err := f.svc.Forward(ctx, root.Token, event.ChannelGroup, "visitor-1")
 	require.NoError(t, err)
-	grandchild, err := f.svc.Forward(ctx, child.Token, share.ChannelMoments, "visitor-2")
+	grandchild, err := f.svc.Forward(ctx, child.Token, event.ChannelMoments, "visitor-2")
 	require.NoError(t, err)
 	for i, s := range []share.Share{child, grandchild} {
 		require.Equal(t, sales.EmployeeID, s.EmployeeID, "every node is credited to the salesperson at the root")
@@ -150,22 +151,22 @@ func TestForwardsFormATreeCreditedToTheRootSharer(t *testing.T) {
 	require.Equal(t, "visitor-2", grandchild.Forwarder)
 
 	// The same person forwarding the same link the same way gets the same child; another way, another one.
-	again, err := f.svc.Forward(ctx, root.Token, share.ChannelGroup, "visitor-1")
+	again, err := f.svc.Forward(ctx, root.Token, event.ChannelGroup, "visitor-1")
 	require.NoError(t, err)
 	require.Equal(t, child.Token, again.Token)
-	otherWay, err := f.svc.Forward(ctx, root.Token, share.ChannelChat, "visitor-1")
+	otherWay, err := f.svc.Forward(ctx, root.Token, event.ChannelChat, "visitor-1")
 	require.NoError(t, err)
 	require.NotEqual(t, child.Token, otherWay.Token)
 	// An unknown forwarder cannot be told apart from another: each forward is a node.
-	anon1, err := f.svc.Forward(ctx, root.Token, share.ChannelGroup, "")
+	anon1, err := f.svc.Forward(ctx, root.Token, event.ChannelGroup, "")
 	require.NoError(t, err)
-	anon2, err := f.svc.Forward(ctx, root.Token, share.ChannelGroup, "")
+	anon2, err := f.svc.Forward(ctx, root.Token, event.ChannelGroup, "")
 	require.NoError(t, err)
 	require.NotEqual(t, anon1.Token, anon2.Token)
 
-	_, err = f.svc.Forward(ctx, root.Token, share.Channel("pigeon"), "visitor-1")
+	_, err = f.svc.Forward(ctx, root.Token, event.Channel("pigeon"), "visitor-1")
 	requireKind(t, platform.KindInvalid, err)
-	_, err = f.svc.Forward(ctx, "no-such-token", share.ChannelChat, "visitor-1")
+	_, err = f.svc.Forward(ctx, "no-such-token", event.ChannelChat, "visitor-1")
 	requireKind(t, platform.KindNotFound, err)
 
 	// Forwards count as the root sharer's forwards, not as their shares.
@@ -180,11 +181,11 @@ func TestChainsStopGrowingAtMaxDepth(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	sales := f.db.NewEmployee(t, f.a.ID, authn.RoleSales, uuid.Nil)
-	root, err := f.svc.ShareCard(ctx, sales, share.ChannelChat)
+	root, err := f.svc.ShareCard(ctx, sales, event.ChannelChat)
 	require.NoError(t, err)
 	tok := root.Token
 	for range share.MaxDepth {
-		s, err := f.svc.Forward(ctx, tok, share.ChannelGroup, "")
+		s, err := f.svc.Forward(ctx, tok, event.ChannelGroup, "")
 		require.NoError(t, err)
 		tok = s.Token
 	}
@@ -193,7 +194,7 @@ func TestChainsStopGrowingAtMaxDepth(t *testing.T) {
 	require.Equal(t, share.MaxDepth, deepest.Depth)
 
 	// Deeper forwards are allowed and credited to the deepest node, which they reuse.
-	past, err := f.svc.Forward(ctx, tok, share.ChannelGroup, "")
+	past, err := f.svc.Forward(ctx, tok, event.ChannelGroup, "")
 	require.NoError(t, err)
 	require.Equal(t, deepest.ID, past.ID)
 	require.Equal(t, share.MaxDepth+1, f.count(t, "SELECT count(*) FROM shares WHERE root_id = $1", root.ID))
@@ -205,10 +206,10 @@ func TestResolveFindsTheTokensOwnTenant(t *testing.T) {
 	ctx := context.Background()
 	b := f.db.NewTenant(t, "B")
 	bSales := f.db.NewEmployee(t, b.ID, authn.RoleSales, uuid.Nil)
-	bShare, err := f.svc.ShareCard(ctx, bSales, share.ChannelQR)
+	bShare, err := f.svc.ShareCard(ctx, bSales, event.ChannelQR)
 	require.NoError(t, err)
 	require.Equal(t, uuid.Nil, bShare.MaterialID, "a card share has no material")
-	aShare, err := f.svc.ShareCard(ctx, f.a.Admin, share.ChannelChat)
+	aShare, err := f.svc.ShareCard(ctx, f.a.Admin, event.ChannelChat)
 	require.NoError(t, err)
 
 	got, err := f.svc.Resolve(ctx, bShare.Token)
@@ -221,7 +222,7 @@ func TestResolveFindsTheTokensOwnTenant(t *testing.T) {
 	require.Equal(t, f.a.ID, got.TenantID)
 
 	// A forward of B's link stays in B.
-	fw, err := f.svc.Forward(ctx, bShare.Token, share.ChannelChat, "visitor")
+	fw, err := f.svc.Forward(ctx, bShare.Token, event.ChannelChat, "visitor")
 	require.NoError(t, err)
 	require.Equal(t, b.ID, fw.TenantID)
 	require.Equal(t, bSales.EmployeeID, fw.EmployeeID)
@@ -230,7 +231,7 @@ func TestResolveFindsTheTokensOwnTenant(t *testing.T) {
 		_, err := f.svc.Resolve(ctx, tok)
 		requireKind(t, platform.KindNotFound, err, "token %q", tok)
 	}
-	_, err = f.svc.ShareCard(ctx, bSales, share.Channel(""))
+	_, err = f.svc.ShareCard(ctx, bSales, event.Channel(""))
 	requireKind(t, platform.KindInvalid, err)
 }
 
@@ -244,7 +245,7 @@ func TestStatsAreSeenBySelfTheirManagerAndAdmins(t *testing.T) {
 	westSales := f.db.NewEmployee(t, f.a.ID, authn.RoleSales, west)
 	m := f.material(t, f.a.ID, "enterprise", "published", uuid.Nil)
 	for range 3 {
-		_, err := f.svc.ShareMaterial(ctx, eastSales, m, share.ChannelChat)
+		_, err := f.svc.ShareMaterial(ctx, eastSales, m, event.ChannelChat)
 		require.NoError(t, err)
 	}
 	// The card's QR link is the system's: not a share the salesperson made, though its forwards count.
@@ -255,8 +256,8 @@ func TestStatsAreSeenBySelfTheirManagerAndAdmins(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	require.Equal(t, share.ChannelQR, qr.Channel)
-	_, err = f.svc.Forward(ctx, qr.Token, share.ChannelChat, "visitor")
+	require.Equal(t, event.ChannelQR, qr.Channel)
+	_, err = f.svc.Forward(ctx, qr.Token, event.ChannelChat, "visitor")
 	require.NoError(t, err)
 
 	for _, who := range []authn.Principal{eastSales, mgr, f.a.Admin} {
@@ -293,7 +294,7 @@ func TestStandingShareIsReusedPerMaterialAndChannel(t *testing.T) {
 	ctx := context.Background()
 	sales := f.db.NewEmployee(t, f.a.ID, authn.RoleSales, uuid.Nil)
 	m := f.material(t, f.a.ID, "enterprise", "published", uuid.Nil)
-	standing := func(p authn.Principal, ch string) (string, string, error) {
+	standing := func(p authn.Principal, ch event.Channel) (string, string, error) {
 		var tok, url string
 		err := f.db.App.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 			var err error
@@ -315,7 +316,7 @@ func TestStandingShareIsReusedPerMaterialAndChannel(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, tok, admins, "each salesperson has their own")
 	// A forward of the link is a customer's, not the salesperson's own share: it is not reused.
-	_, err = f.svc.Forward(ctx, tok, share.ChannelMoments, "visitor")
+	_, err = f.svc.Forward(ctx, tok, event.ChannelMoments, "visitor")
 	require.NoError(t, err)
 	again, _, err = standing(sales, "moments")
 	require.NoError(t, err)
@@ -332,7 +333,7 @@ func TestAnotherTenantsMaterialCannotBeShared(t *testing.T) {
 	theirs := f.material(t, b.ID, "enterprise", "published", uuid.Nil)
 	for _, role := range []authn.Role{authn.RoleAdmin, authn.RoleManager, authn.RoleSales} {
 		p := f.db.NewEmployee(t, f.a.ID, role, uuid.Nil)
-		_, err := f.svc.ShareMaterial(ctx, p, theirs, share.ChannelChat)
+		_, err := f.svc.ShareMaterial(ctx, p, theirs, event.ChannelChat)
 		requireKind(t, platform.KindNotFound, err, role)
 	}
 	require.Zero(t, f.count(t, "SELECT count(*) FROM shares"))

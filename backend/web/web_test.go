@@ -12,6 +12,7 @@ import (
 
 	"github.com/salesapp/scrm/backend/card"
 	"github.com/salesapp/scrm/backend/customer"
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -88,7 +89,7 @@ func TestAMaterialLinkShowsTheMaterialWithTheSharersCard(t *testing.T) {
 	ctx := context.Background()
 	f.exec(t, "UPDATE employees SET name = 'Wang Fang', title = 'Advisor' WHERE id = $1", f.sales.EmployeeID)
 	m := f.material(t, "enterprise", uuid.Nil)
-	sh, err := f.shares.ShareMaterial(ctx, f.sales, m, share.ChannelChat)
+	sh, err := f.shares.ShareMaterial(ctx, f.sales, m, event.ChannelChat)
 	require.NoError(t, err)
 
 	p, err := f.pages(0).Open(ctx, sh.Token)
@@ -103,17 +104,17 @@ func TestAMaterialLinkShowsTheMaterialWithTheSharersCard(t *testing.T) {
 	require.Equal(t, "<p>Cover your family</p>", p.Material.BodyHTML)
 
 	// A card link shows the card alone.
-	cs, err := f.shares.ShareCard(ctx, f.sales, share.ChannelMoments)
+	cs, err := f.shares.ShareCard(ctx, f.sales, event.ChannelMoments)
 	require.NoError(t, err)
 	p, err = f.pages(0).Open(ctx, cs.Token)
 	require.NoError(t, err)
 	require.Nil(t, p.Material)
 	require.Equal(t, "Wang Fang", p.Card.DisplayName)
-	require.Equal(t, share.ChannelMoments, p.Share.Channel)
+	require.Equal(t, event.ChannelMoments, p.Share.Channel)
 
 	// A salesperson's own personal material is shown through their link.
 	mine := f.material(t, "personal", f.sales.EmployeeID)
-	ps, err := f.shares.ShareMaterial(ctx, f.sales, mine, share.ChannelChat)
+	ps, err := f.shares.ShareMaterial(ctx, f.sales, mine, event.ChannelChat)
 	require.NoError(t, err)
 	p, err = f.pages(0).Open(ctx, ps.Token)
 	require.NoError(t, err)
@@ -126,20 +127,20 @@ func TestAForwardedLinkShowsTheRootSharersCard(t *testing.T) {
 	ctx := context.Background()
 	pages := f.pages(0)
 	m := f.material(t, "enterprise", uuid.Nil)
-	root, err := f.shares.ShareMaterial(ctx, f.sales, m, share.ChannelChat)
+	root, err := f.shares.ShareMaterial(ctx, f.sales, m, event.ChannelChat)
 	require.NoError(t, err)
 
-	child, err := pages.Forward(ctx, root.Token, share.ChannelGroup, "visitor-0001")
+	child, err := pages.Forward(ctx, root.Token, event.ChannelGroup, "visitor-0001")
 	require.NoError(t, err)
 	require.Equal(t, pages.URL(child.Token), f.shares.URL(child.Token))
-	grandchild, err := pages.Forward(ctx, child.Token, share.ChannelMoments, "visitor-0002")
+	grandchild, err := pages.Forward(ctx, child.Token, event.ChannelMoments, "visitor-0002")
 	require.NoError(t, err)
 	p, err := pages.Open(ctx, grandchild.Token)
 	require.NoError(t, err)
 	require.Equal(t, 2, p.Share.Depth)
 	require.Equal(t, f.sales.EmployeeID, p.Card.EmployeeID, "whoever forwards, the page shows the salesperson who shared")
 	require.Equal(t, m, p.Material.ID)
-	_, err = pages.Forward(ctx, "nope", share.ChannelGroup, "visitor-0001")
+	_, err = pages.Forward(ctx, "nope", event.ChannelGroup, "visitor-0001")
 	requireKind(t, platform.KindNotFound, err)
 }
 
@@ -154,11 +155,11 @@ func TestLinksToWithdrawnThingsAreNotFound(t *testing.T) {
 	unpublished := f.material(t, "enterprise", uuid.Nil)
 	deleted := f.material(t, "enterprise", uuid.Nil)
 	other := f.db.NewEmployee(t, f.a.ID, authn.RoleSales, uuid.Nil)
-	card, err := f.shares.ShareCard(ctx, other, share.ChannelChat)
+	card, err := f.shares.ShareCard(ctx, other, event.ChannelChat)
 	require.NoError(t, err)
 	links := map[string]string{}
 	for name, id := range map[string]uuid.UUID{"unpublished": unpublished, "deleted": deleted} {
-		sh, err := f.shares.ShareMaterial(ctx, f.sales, id, share.ChannelChat)
+		sh, err := f.shares.ShareMaterial(ctx, f.sales, id, event.ChannelChat)
 		require.NoError(t, err)
 		links[name] = sh.Token
 		_, err = pages.Open(ctx, sh.Token)
@@ -178,9 +179,9 @@ func TestPagesAreCachedPerTokenForTheirTTL(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	m := f.material(t, "enterprise", uuid.Nil)
-	sh, err := f.shares.ShareMaterial(ctx, f.sales, m, share.ChannelChat)
+	sh, err := f.shares.ShareMaterial(ctx, f.sales, m, event.ChannelChat)
 	require.NoError(t, err)
-	other, err := f.shares.ShareMaterial(ctx, f.sales, m, share.ChannelGroup)
+	other, err := f.shares.ShareMaterial(ctx, f.sales, m, event.ChannelGroup)
 	require.NoError(t, err)
 	cached, uncached := f.pages(time.Hour), f.pages(0)
 	first, err := cached.Open(ctx, sh.Token)
@@ -216,7 +217,7 @@ func TestSignInWithoutWeChatIsRefusedClearly(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
-	sh, err := f.shares.ShareCard(ctx, f.sales, share.ChannelChat)
+	sh, err := f.shares.ShareCard(ctx, f.sales, event.ChannelChat)
 	require.NoError(t, err)
 	pages := f.pages(0)
 	_, err = pages.LoginMiniProgram(ctx, sh.Token, "visitor-0001", "code")
@@ -239,7 +240,7 @@ func TestSignInMakesACustomerOfTheLinksTenantOwnedByTheSharer(t *testing.T) {
 	pages := f.pages(0)
 	b := f.db.NewTenant(t, "B")
 	bSales := f.db.NewEmployee(t, b.ID, authn.RoleSales, uuid.Nil)
-	sh, err := f.shares.ShareCard(ctx, bSales, share.ChannelChat)
+	sh, err := f.shares.ShareCard(ctx, bSales, event.ChannelChat)
 	require.NoError(t, err)
 
 	// An unknown link costs no WeChat call and makes nobody.
