@@ -89,13 +89,13 @@ func TestTenantCannotReachAnotherTenantThroughAnyRPC(t *testing.T) {
 
 	// Tenant B is exactly as it was.
 	var name, status string
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT name, status FROM employees WHERE id = $1", bSales.ID).Scan(&name, &status))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT name, status FROM employees WHERE id = $1", bSales.ID).Scan(&name, &status))
 	require.NotEqual(t, "hijacked", name)
 	require.Equal(t, "active", status)
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT name FROM teams WHERE id = $1", bTeam).Scan(&name))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT name FROM teams WHERE id = $1", bTeam).Scan(&name))
 	require.Equal(t, "B team", name)
 	var n int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM employees WHERE name = 'Mole'").Scan(&n))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM employees WHERE name = 'Mole'").Scan(&n))
 	require.Zero(t, n)
 	// B's own token still works and sees its own people.
 	bl, err := employees(e, b.Admin.Token).ListEmployees(ctx, connect.NewRequest(&salesappv1.ListEmployeesRequest{}))
@@ -161,7 +161,7 @@ func TestRowLevelSecurityHoldsWithoutWhereClauses(t *testing.T) {
 	require.Zero(t, n)
 
 	var untouched int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM employees WHERE title = 'touched' AND tenant_id = $1", b.ID).Scan(&untouched))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM employees WHERE title = 'touched' AND tenant_id = $1", b.ID).Scan(&untouched))
 	require.Zero(t, untouched)
 }
 
@@ -189,7 +189,7 @@ func TestInvalidRequestsNameTheField(t *testing.T) {
 
 	// Nothing was written by the refused calls.
 	var n int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM employees WHERE tenant_id = $1", a.ID).Scan(&n))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM employees WHERE tenant_id = $1", a.ID).Scan(&n))
 	require.Equal(t, 1, n)
 }
 
@@ -297,7 +297,7 @@ func TestExpiredTenantIsRefused(t *testing.T) {
 	ctx := context.Background()
 	a := e.NewTenant(t, "Tenant A", 0)
 	require.NoError(t, ping(e, a.Admin.Token))
-	_, err := e.DB.Owner.Exec(ctx, "UPDATE tenants SET expires_at = now() - interval '1 day' WHERE id = $1", a.ID)
+	_, err := e.DB.Super.Exec(ctx, "UPDATE tenants SET expires_at = now() - interval '1 day' WHERE id = $1", a.ID)
 	require.NoError(t, err)
 	requireCode(t, ping(e, a.Admin.Token), connect.CodePermissionDenied, "expired")
 	err = refresh(e, a.Admin)
