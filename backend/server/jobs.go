@@ -22,7 +22,8 @@ import (
 // HousekeepingArgs asks for what ages out to go (a periodic job): alerts past their 7 days, expired
 // sync rows (timeline entries past 90 days, alerts past 7), sync tombstones older than 30 days, and
 // mutation outcomes older than 30 days. Both functions run as the owner, across tenants, and can do
-// nothing else.
+// nothing else; row-level security is forced on the owner too, and its policies (migration 008) show it
+// exactly the rows these functions delete.
 type HousekeepingArgs struct{}
 
 // Kind implements river.JobArgs.
