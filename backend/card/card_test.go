@@ -71,7 +71,7 @@ func (f fixture) uploaded(t *testing.T, tenantID uuid.UUID, kind media.Kind) str
 	t.Helper()
 	ext := map[media.Kind]string{media.KindImage: "png", media.KindPDF: "pdf", media.KindVideo: "mp4"}[kind]
 	key := media.TenantKey(tenantID, media.UploadPurpose, ext)
-	_, err := f.db.Owner.Exec(context.Background(),
+	_, err := f.db.Super.Exec(context.Background(),
 		"INSERT INTO uploads (tenant_id, object_key, kind, content_type, size_bytes, uploaded_by) VALUES ($1, $2, $3, 'x/x', 100, $4)",
 		tenantID, key, string(kind), uuid.New())
 	require.NoError(t, err)
@@ -82,7 +82,7 @@ func (f fixture) uploaded(t *testing.T, tenantID uuid.UUID, kind media.Kind) str
 func (f fixture) material(t *testing.T, tenantID uuid.UUID, tier, status string, owner uuid.UUID) uuid.UUID {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
-	_, err := f.db.Owner.Exec(context.Background(), `
+	_, err := f.db.Super.Exec(context.Background(), `
 		INSERT INTO materials (id, tenant_id, tier, owner_id, kind, status, title, published_at)
 		VALUES ($1, $2, $3, $4, 'article', $5, $6, CASE WHEN $7 THEN now() END)`,
 		id, uuid.NullUUID{UUID: tenantID, Valid: tenantID != uuid.Nil}, tier, uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil},
@@ -110,7 +110,7 @@ func TestTheCardIsMadeOnceFromTheEmployeeWithItsOwnQRLink(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
-	_, err := f.db.Owner.Exec(ctx, "UPDATE employees SET name = 'Wang Fang', title = 'Advisor', phone = '+8613800138000', email = 'wf@example.com' WHERE id = $1", f.sales.EmployeeID)
+	_, err := f.db.Super.Exec(ctx, "UPDATE employees SET name = 'Wang Fang', title = 'Advisor', phone = '+8613800138000', email = 'wf@example.com' WHERE id = $1", f.sales.EmployeeID)
 	require.NoError(t, err)
 
 	v, err := f.svc.Mine(ctx, f.sales)
@@ -139,9 +139,9 @@ func TestTheCardIsMadeOnceFromTheEmployeeWithItsOwnQRLink(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, v.ShareURL, again.ShareURL)
 	var n int
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM shares").Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM shares").Scan(&n))
 	require.Equal(t, 1, n)
-	_, err = f.db.Owner.Exec(ctx, "UPDATE employees SET title = 'Director' WHERE id = $1", f.sales.EmployeeID)
+	_, err = f.db.Super.Exec(ctx, "UPDATE employees SET title = 'Director' WHERE id = $1", f.sales.EmployeeID)
 	require.NoError(t, err)
 	again, err = f.svc.Mine(ctx, f.sales)
 	require.NoError(t, err)
@@ -254,9 +254,9 @@ func TestFeaturedMaterialsAreOnesTheOwnerMayShare(t *testing.T) {
 	require.Equal(t, []uuid.UUID{mine, plat, published}, got, "in the salesperson's order")
 
 	// A featured material that is deleted or unpublished simply leaves the card.
-	_, err = f.db.Owner.Exec(ctx, "UPDATE materials SET deleted_at = now() WHERE id = $1", mine)
+	_, err = f.db.Super.Exec(ctx, "UPDATE materials SET deleted_at = now() WHERE id = $1", mine)
 	require.NoError(t, err)
-	_, err = f.db.Owner.Exec(ctx, "UPDATE materials SET status = 'draft' WHERE id = $1", published)
+	_, err = f.db.Super.Exec(ctx, "UPDATE materials SET status = 'draft' WHERE id = $1", published)
 	require.NoError(t, err)
 	v, err = f.svc.Mine(ctx, f.sales)
 	require.NoError(t, err)
@@ -316,11 +316,11 @@ func TestCustomersSeeCardsOfActiveEmployeesOfTheLinksTenant(t *testing.T) {
 	_, err = f.svc.Public(ctx, f.a.ID, uuid.New())
 	requireKind(t, platform.KindNotFound, err)
 	var n int
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM cards").Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM cards").Scan(&n))
 	require.Equal(t, 1, n)
 
 	// A disabled salesperson's card is no longer shown; they still see it themselves.
-	_, err = f.db.Owner.Exec(ctx, "UPDATE employees SET status = 'disabled' WHERE id = $1", f.sales.EmployeeID)
+	_, err = f.db.Super.Exec(ctx, "UPDATE employees SET status = 'disabled' WHERE id = $1", f.sales.EmployeeID)
 	require.NoError(t, err)
 	_, err = f.svc.Public(ctx, f.a.ID, f.sales.EmployeeID)
 	requireKind(t, platform.KindNotFound, err)
@@ -345,6 +345,6 @@ func TestAnotherTenantsMaterialsAndUploadsCannotBeOnACard(t *testing.T) {
 	_, err := f.svc.UpdateCompany(ctx, f.a.Admin, card.CompanyChange{LogoKey: &theirLogo})
 	requireInvalid(t, "logo_key", err)
 	var n int
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM company_profiles").Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM company_profiles").Scan(&n))
 	require.Zero(t, n)
 }

@@ -91,7 +91,7 @@ func TestNewVisitorBelongsToTheSharerAndIsKnownNextTime(t *testing.T) {
 func TestPoolRuleLeavesNewCustomersUnownedOnEveryPath(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	_, err := w.db.Owner.Exec(context.Background(), `UPDATE tenants SET customer_owner_rule = $2 WHERE id = $1`, w.tenant, string(customer.OwnerPool))
+	_, err := w.db.Super.Exec(context.Background(), `UPDATE tenants SET customer_owner_rule = $2 WHERE id = $1`, w.tenant, string(customer.OwnerPool))
 	require.NoError(t, err)
 
 	b := w.ingest(t, []customer.Visit{visit("pooled-visitor", w.ann.EmployeeID)}, nil)
@@ -149,7 +149,7 @@ func TestRecordActivityAddsCountersScoreAndTellsTheOwnersCopy(t *testing.T) {
 	require.EqualValues(t, 9+3+4+10+15, p.IntentScore)
 
 	// The owner's offline copy hears of the customer and the timeline entry, in the owner's scope.
-	rows, err := w.db.Owner.Query(context.Background(), `SELECT kind, entity_id, coalesce(parent_id, '00000000-0000-0000-0000-000000000000') FROM sync_changes WHERE scope = $1 ORDER BY kind`, w.ann.EmployeeID)
+	rows, err := w.db.Super.Query(context.Background(), `SELECT kind, entity_id, coalesce(parent_id, '00000000-0000-0000-0000-000000000000') FROM sync_changes WHERE scope = $1 ORDER BY kind`, w.ann.EmployeeID)
 	require.NoError(t, err)
 	type change struct {
 		Kind           string
@@ -163,14 +163,14 @@ func TestRecordActivityAddsCountersScoreAndTellsTheOwnersCopy(t *testing.T) {
 func TestPooledCustomersActivityReachesNoOfflineCopy(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	_, err := w.db.Owner.Exec(context.Background(), `UPDATE tenants SET customer_owner_rule = 'pool' WHERE id = $1`, w.tenant)
+	_, err := w.db.Super.Exec(context.Background(), `UPDATE tenants SET customer_owner_rule = 'pool' WHERE id = $1`, w.tenant)
 	require.NoError(t, err)
 	w.ingest(t, []customer.Visit{visit("pool-visitor", w.ann.EmployeeID)}, func(b *customer.Batch) ([]customer.Activity, []customer.Entry) {
 		id := b.Customer("pool-visitor")
 		return []customer.Activity{{CustomerID: id, Views: 1, Active: time.Now()}}, []customer.Entry{{ID: uuid.New(), CustomerID: id, At: time.Now()}}
 	})
 	var n int
-	require.NoError(t, w.db.Owner.QueryRow(context.Background(), `SELECT count(*) FROM sync_changes WHERE tenant_id = $1`, w.tenant).Scan(&n))
+	require.NoError(t, w.db.Super.QueryRow(context.Background(), `SELECT count(*) FROM sync_changes WHERE tenant_id = $1`, w.tenant).Scan(&n))
 	require.Zero(t, n)
 }
 

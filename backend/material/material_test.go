@@ -89,7 +89,7 @@ func (f fixture) uploaded(t *testing.T, tenantID uuid.UUID, kind media.Kind) str
 	ext := map[media.Kind]string{media.KindImage: "png", media.KindPDF: "pdf", media.KindVideo: "mp4"}[kind]
 	ct := map[media.Kind]string{media.KindImage: "image/png", media.KindPDF: "application/pdf", media.KindVideo: "video/mp4"}[kind]
 	key := media.TenantKey(tenantID, media.UploadPurpose, ext)
-	_, err := f.db.Owner.Exec(context.Background(),
+	_, err := f.db.Super.Exec(context.Background(),
 		"INSERT INTO uploads (tenant_id, object_key, kind, content_type, size_bytes, uploaded_by) VALUES ($1, $2, $3, $4, 100, $5)",
 		tenantID, key, string(kind), ct, uuid.New())
 	require.NoError(t, err)
@@ -138,7 +138,7 @@ func TestEachTierIsSeenByWhomItIsFor(t *testing.T) {
 	require.NoError(t, err)
 	// A platform draft (the operator's tools never make one; the row rules must hide it anyway).
 	platDraft := uuid.Must(uuid.NewV7())
-	_, err = f.db.Owner.Exec(ctx, "INSERT INTO materials (id, tier, kind, status, title) VALUES ($1, 'platform', 'article', 'draft', 'Unreleased')", platDraft)
+	_, err = f.db.Super.Exec(ctx, "INSERT INTO materials (id, tier, kind, status, title) VALUES ($1, 'platform', 'article', 'draft', 'Unreleased')", platDraft)
 	require.NoError(t, err)
 	draft := f.create(t, f.mgr, material.TierEnterprise, article("Draft plan"))
 	require.Equal(t, material.StatusDraft, draft.Status)
@@ -399,17 +399,17 @@ func TestDeletingQueuesTheObjectsNothingElseUses(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	shared, own, onCard := f.uploaded(t, f.a.ID, media.KindImage), f.uploaded(t, f.a.ID, media.KindImage), f.uploaded(t, f.a.ID, media.KindImage)
-	_, err := f.db.Owner.Exec(ctx, "INSERT INTO cards (tenant_id, employee_id, display_name, avatar_key) VALUES ($1, $2, 'Sam', $3)",
+	_, err := f.db.Super.Exec(ctx, "INSERT INTO cards (tenant_id, employee_id, display_name, avatar_key) VALUES ($1, $2, 'Sam', $3)",
 		f.a.ID, f.sales.EmployeeID, onCard)
 	require.NoError(t, err)
 	first := f.create(t, f.sales, material.TierPersonal, material.Content{Title: "First", BodyHTML: "<p>x</p>", CoverKey: shared, ImageKeys: []string{own, onCard}})
 	second := f.create(t, f.sales, material.TierPersonal, material.Content{Title: "Second", BodyHTML: "<p>x</p>", CoverKey: shared})
 	renderKey := "t/" + f.a.ID.String() + "/poster/render.jpg"
-	_, err = f.db.Owner.Exec(ctx, `INSERT INTO poster_renders (tenant_id, cache_key, material_id, employee_id, channel, share_token, object_key)
+	_, err = f.db.Super.Exec(ctx, `INSERT INTO poster_renders (tenant_id, cache_key, material_id, employee_id, channel, share_token, object_key)
 		VALUES ($1, 'k', $2, $3, 'chat', 'tok', $4)`, f.a.ID, first.ID, f.sales.EmployeeID, renderKey)
 	require.NoError(t, err)
 	uploads := func() []string {
-		rows, err := f.db.Owner.Query(ctx, "SELECT object_key FROM uploads WHERE tenant_id = $1", f.a.ID)
+		rows, err := f.db.Super.Query(ctx, "SELECT object_key FROM uploads WHERE tenant_id = $1", f.a.ID)
 		require.NoError(t, err)
 		keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		require.NoError(t, err)
@@ -590,6 +590,6 @@ func TestPersonalizedPostersAreForPublishedPostersWithALayout(t *testing.T) {
 	_, err = f.svc.PersonalizedPoster(ctx, f.sales, plain.ID, "chat")
 	requireKind(t, platform.KindNotFound, err)
 	var n int
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM shares").Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM shares").Scan(&n))
 	require.Zero(t, n, "no share link was made for a refused poster")
 }

@@ -22,7 +22,8 @@ type PlatformFile struct {
 }
 
 // CreatePlatform publishes a platform material, visible to every tenant. It is the SaaS operator's
-// (salesctl), runs as the table owner, and skips review: the operator is the reviewer.
+// (salesctl), runs as the table owner, and skips review: the operator is the reviewer. Row-level security
+// binds the owner too; its platform_operator policy (migration 008) admits rows of no tenant, and only those.
 func (s *Service) CreatePlatform(ctx context.Context, owner *pgxpool.Pool, kind Kind, c Content, file *PlatformFile) (uuid.UUID, error) {
 	if !kind.valid() {
 		return uuid.Nil, platform.Invalid("kind", "unknown kind")

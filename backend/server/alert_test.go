@@ -131,7 +131,7 @@ func TestAlertsArePushedToDevicesButNotTwiceNorToDeadTokens(t *testing.T) {
 	require.Eventually(t, func() bool { return rec.count() == 1 }, 20*time.Second, 20*time.Millisecond)
 	var disabled int
 	require.Eventually(t, func() bool {
-		require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM devices WHERE disabled_at IS NOT NULL").Scan(&disabled))
+		require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM devices WHERE disabled_at IS NOT NULL").Scan(&disabled))
 		return disabled == 1
 	}, 20*time.Second, 20*time.Millisecond)
 	require.Equal(t, "A new visitor opened 《Plan》", rec.sent[0].Body)
@@ -144,7 +144,7 @@ func TestAlertsArePushedToDevicesButNotTwiceNorToDeadTokens(t *testing.T) {
 	require.Equal(t, 3, jobs, "two alerts to two devices, less the dead one after it died")
 
 	// While the app is open in the foreground, nothing is pushed (the WebSocket delivers).
-	_, err := e.DB.Owner.Exec(ctx, "UPDATE devices SET foreground_until = now() + interval '1 minute' WHERE device_id = 'iphone'")
+	_, err := e.DB.Super.Exec(ctx, "UPDATE devices SET foreground_until = now() + interval '1 minute' WHERE device_id = 'iphone'")
 	require.NoError(t, err)
 	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_WECHAT_CLICK, token, "visitor-push"))
 	require.Eventually(t, func() bool {
@@ -170,7 +170,7 @@ func TestPushesFollowWhoIsSignedInOnThePhone(t *testing.T) {
 		require.NoError(t, err)
 	}
 	live := func() map[string]string { // employee id → push token of their enabled devices
-		rows, err := e.DB.Owner.Query(ctx, "SELECT employee_id::text, push_token FROM devices WHERE disabled_at IS NULL")
+		rows, err := e.DB.Super.Query(ctx, "SELECT employee_id::text, push_token FROM devices WHERE disabled_at IS NULL")
 		require.NoError(t, err)
 		out := map[string]string{}
 		for rows.Next() {
@@ -193,7 +193,7 @@ func TestPushesFollowWhoIsSignedInOnThePhone(t *testing.T) {
 	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_WECHAT_CLICK, token, "visitor-phone"))
 	require.Eventually(t, func() bool {
 		var unpushed int
-		require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM alerts WHERE employee_id = $1 AND kind = 'wechat_click'", sales.ID).Scan(&unpushed))
+		require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM alerts WHERE employee_id = $1 AND kind = 'wechat_click'", sales.ID).Scan(&unpushed))
 		return unpushed == 1
 	}, 20*time.Second, 20*time.Millisecond)
 
@@ -221,7 +221,7 @@ func TestAlertsOlderThanAWeekArePurged(t *testing.T) {
 	ctx := context.Background()
 	_, sales, token, _ := sharedMaterial(t, e)
 	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_CALL_CLICK, token, "visitor-old1"), ev(salesappv1.EventKind_EVENT_KIND_WECHAT_CLICK, token, "visitor-old1"))
-	_, err := e.DB.Owner.Exec(ctx, "UPDATE alerts SET created_at = now() - interval '8 days' WHERE seq = 1")
+	_, err := e.DB.Super.Exec(ctx, "UPDATE alerts SET created_at = now() - interval '8 days' WHERE seq = 1")
 	require.NoError(t, err)
 	var purged int64
 	require.NoError(t, e.DB.App.Pool.QueryRow(ctx, "SELECT purge_old_alerts()").Scan(&purged))

@@ -514,7 +514,7 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 func tenantSnapshot(t *testing.T, e *servertest.Env, tenantID uuid.UUID) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	rows, err := e.DB.Owner.Query(ctx, `SELECT c.table_name FROM information_schema.columns c
+	rows, err := e.DB.Super.Query(ctx, `SELECT c.table_name FROM information_schema.columns c
 		JOIN information_schema.tables t USING (table_schema, table_name)
 		WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' AND t.table_type = 'BASE TABLE' ORDER BY 1`)
 	require.NoError(t, err)
@@ -522,7 +522,7 @@ func tenantSnapshot(t *testing.T, e *servertest.Env, tenantID uuid.UUID) map[str
 	require.NoError(t, err)
 	require.Contains(t, tables, "customer_notes")
 	out := map[string]string{}
-	tx, err := e.DB.Owner.Begin(ctx)
+	tx, err := e.DB.Super.Begin(ctx)
 	require.NoError(t, err)
 	defer tx.Rollback(ctx) //nolint:errcheck // read only
 	_, err = tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenantID.String())

@@ -295,7 +295,7 @@ func TestForwardTreeCreditsTheOriginalSharer(t *testing.T) {
 	for i := 1; i < len(tokens); i++ {
 		var parentToken string
 		var root, first uuid.UUID
-		require.NoError(t, e.DB.Owner.QueryRow(ctx, `SELECT p.token, c.root_id, (SELECT id FROM shares WHERE token = $2)
+		require.NoError(t, e.DB.Super.QueryRow(ctx, `SELECT p.token, c.root_id, (SELECT id FROM shares WHERE token = $2)
 			FROM shares c JOIN shares p ON p.id = c.parent_id WHERE c.token = $1`, tokens[i], tokens[0]).Scan(&parentToken, &root, &first))
 		require.Equal(t, tokens[i-1], parentToken)
 		require.Equal(t, first, root)
@@ -361,7 +361,7 @@ func TestPersonalizedPosterCarriesTheSharersQRCode(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, pp.Msg.ShareToken, again.Msg.ShareToken)
 	var renders int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM poster_renders WHERE material_id = $1", m.Id).Scan(&renders))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM poster_renders WHERE material_id = $1", m.Id).Scan(&renders))
 	require.Equal(t, 1, renders)
 
 	// A new version (or a renamed salesperson) renders anew, keeping the link.
@@ -376,12 +376,12 @@ func TestPersonalizedPosterCarriesTheSharersQRCode(t *testing.T) {
 	require.NoError(t, err)
 	_, err = seller.materials.GetPersonalizedPoster(ctx, connect.NewRequest(&salesappv1.GetPersonalizedPosterRequest{MaterialId: m.Id}))
 	require.NoError(t, err)
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM poster_renders WHERE material_id = $1", m.Id).Scan(&renders))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM poster_renders WHERE material_id = $1", m.Id).Scan(&renders))
 	require.Equal(t, 3, renders)
 
 	// Deleting the poster deletes its renders and its image (nothing else uses it) in the background.
 	var renderKey string
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT object_key FROM poster_renders WHERE material_id = $1 LIMIT 1", m.Id).Scan(&renderKey))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT object_key FROM poster_renders WHERE material_id = $1 LIMIT 1", m.Id).Scan(&renderKey))
 	_, err = admin.materials.DeleteMaterial(ctx, connect.NewRequest(&salesappv1.DeleteMaterialRequest{MaterialId: m.Id}))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {

@@ -41,7 +41,7 @@ func TestPreLoginEventsMoveOntoTheKnownCustomer(t *testing.T) {
 	// Tuesday: the same person on a tablet, anonymous at first, then signs in with the same unionid.
 	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-tablet"), ev(salesappv1.EventKind_EVENT_KIND_FORWARD, token, "visitor-tablet"))
 	var before int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1 AND merged_into IS NULL", a.ID).Scan(&before))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1 AND merged_into IS NULL", a.ID).Scan(&before))
 	require.Equal(t, 2, before)
 	wx.AddSession("code-2", wechat.Session{OpenID: "openid-1", UnionID: "union-1", SessionKey: "k2"})
 	login, err = public(e).LoginMiniProgram(ctx, connect.NewRequest(&salesappv1.LoginMiniProgramRequest{Token: token, VisitorId: "visitor-tablet", Code: "code-2"}))

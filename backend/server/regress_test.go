@@ -56,7 +56,7 @@ func TestConcurrentSignInsMergeOnce(t *testing.T) {
 	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-xxxx"), ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-xxxx"))
 
 	// Hold Y so that both sign-ins read the visitor's customer before either merges.
-	tx, err := e.DB.Owner.Begin(ctx)
+	tx, err := e.DB.Super.Begin(ctx)
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, "SELECT 1 FROM customers WHERE id = $1 FOR UPDATE", y)
 	require.NoError(t, err)
@@ -71,9 +71,9 @@ func TestConcurrentSignInsMergeOnce(t *testing.T) {
 	require.NoError(t, tx.Commit(ctx))
 	wg.Wait()
 	var views int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT views FROM customers WHERE id = $1", y).Scan(&views))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT views FROM customers WHERE id = $1", y).Scan(&views))
 	var events int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM events WHERE customer_id = $1", y).Scan(&events))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE customer_id = $1", y).Scan(&events))
 	t.Logf("survivor views=%d, its view events=%d", views, events)
 	require.Equal(t, events, views)
 }
@@ -93,7 +93,7 @@ func TestSignInRacingTheFirstBeaconKeepsOnePerson(t *testing.T) {
 
 	// What the ingest transaction does for a new visitor (ClaimVisitors + InsertCustomers), not yet committed.
 	x := uuid.Must(uuid.NewV7())
-	tx, err := e.DB.Owner.Begin(ctx)
+	tx, err := e.DB.Super.Begin(ctx)
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, "INSERT INTO customer_identities (tenant_id, kind, value, customer_id) VALUES ($1, 'visitor', 'visitor-new1', $2)", a.ID, x)
 	require.NoError(t, err)
@@ -111,7 +111,7 @@ func TestSignInRacingTheFirstBeaconKeepsOnePerson(t *testing.T) {
 	require.Equal(t, y, got)
 	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-new1"))
 	var owner uuid.UUID
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT customer_id FROM events WHERE tenant_id = $1 ORDER BY received_at DESC LIMIT 1", a.ID).Scan(&owner))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT customer_id FROM events WHERE tenant_id = $1 ORDER BY received_at DESC LIMIT 1", a.ID).Scan(&owner))
 	t.Logf("Identify said %s; the visitor's events land on %s (x=%s)", got, owner, x)
 	require.Equal(t, y, owner)
 }

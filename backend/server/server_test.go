@@ -108,7 +108,7 @@ func TestRowLevelSecurityHoldsWithoutWhereClauses(t *testing.T) {
 	require.Zero(t, n)
 
 	var untouched int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM employees WHERE title = 'touched' AND tenant_id = $1", b.ID).Scan(&untouched))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM employees WHERE title = 'touched' AND tenant_id = $1", b.ID).Scan(&untouched))
 	require.Zero(t, untouched)
 }
 
@@ -136,7 +136,7 @@ func TestInvalidRequestsNameTheField(t *testing.T) {
 
 	// Nothing was written by the refused calls.
 	var n int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM employees WHERE tenant_id = $1", a.ID).Scan(&n))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM employees WHERE tenant_id = $1", a.ID).Scan(&n))
 	require.Equal(t, 1, n)
 }
 
@@ -244,7 +244,7 @@ func TestExpiredTenantIsRefused(t *testing.T) {
 	ctx := context.Background()
 	a := e.NewTenant(t, "Tenant A", 0)
 	require.NoError(t, ping(e, a.Admin.Token))
-	_, err := e.DB.Owner.Exec(ctx, "UPDATE tenants SET expires_at = now() - interval '1 day' WHERE id = $1", a.ID)
+	_, err := e.DB.Super.Exec(ctx, "UPDATE tenants SET expires_at = now() - interval '1 day' WHERE id = $1", a.ID)
 	require.NoError(t, err)
 	requireCode(t, ping(e, a.Admin.Token), connect.CodePermissionDenied, "expired")
 	err = refresh(e, a.Admin)

@@ -179,7 +179,7 @@ func TestSyncBringsTheScopesAndNothingElse(t *testing.T) {
 	res, err = d.client.Pull(context.Background(), connect.NewRequest(&salesappv1.PullRequest{DeviceId: d.id, SchemaVersion: 1, Cursor: "garbage"}))
 	require.NoError(t, err)
 	require.True(t, res.Msg.MustReset)
-	_, err = e.DB.Owner.Exec(context.Background(), "UPDATE tenants SET sync_epoch = sync_epoch + 1 WHERE id = $1", a.ID)
+	_, err = e.DB.Super.Exec(context.Background(), "UPDATE tenants SET sync_epoch = sync_epoch + 1 WHERE id = $1", a.ID)
 	require.NoError(t, err)
 	require.True(t, d.pullPage(0).MustReset)
 	d.pull()
@@ -455,7 +455,7 @@ func TestPrunedTombstonesResetOlderCursors(t *testing.T) {
 	_, err = d.push(d.mutation(&salesappv1.Mutation{Op: &salesappv1.Mutation_DeleteNote{DeleteNote: &salesappv1.DeleteNote{NoteId: noteID}}}))
 	require.NoError(t, err)
 	ctx := context.Background()
-	_, err = e.DB.Owner.Exec(ctx, "UPDATE sync_changes SET changed_at = now() - interval '31 days' WHERE tombstone")
+	_, err = e.DB.Super.Exec(ctx, "UPDATE sync_changes SET changed_at = now() - interval '31 days' WHERE tombstone")
 	require.NoError(t, err)
 	require.NoError(t, pgx.BeginFunc(ctx, e.DB.App.Pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "SELECT sync_prune()")

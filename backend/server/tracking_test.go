@@ -66,13 +66,13 @@ func TestTheSameBatchTwiceIsStoredOnce(t *testing.T) {
 	require.EqualValues(t, 5, again.Msg.Duplicates)
 
 	var events int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant_id = $1", a.ID).Scan(&events))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant_id = $1", a.ID).Scan(&events))
 	require.Equal(t, 5, events)
 	var owner uuid.UUID
 	var views, calls, wechats int
 	var dwell int64
 	var phone, channel string
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, `SELECT owner_id, views, dwell_ms, call_clicks, wechat_clicks, phone, source_channel
+	require.NoError(t, e.DB.Super.QueryRow(ctx, `SELECT owner_id, views, dwell_ms, call_clicks, wechat_clicks, phone, source_channel
 		FROM customers WHERE tenant_id = $1`, a.ID).Scan(&owner, &views, &dwell, &calls, &wechats, &phone, &channel))
 	require.Equal(t, sales.ID, owner, "a new customer belongs to the salesperson whose share brought them")
 	require.Equal(t, 1, views)
@@ -104,11 +104,11 @@ func TestDwellIsCappedByTheClockAndHeartbeatsFoldIntoTheirView(t *testing.T) {
 	_, err = tracker(e).Track(ctx, connect.NewRequest(&salesappv1.TrackRequest{Events: beats}))
 	require.NoError(t, err)
 	var viewDwell int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT dwell_ms FROM events WHERE id = $1", view.EventId).Scan(&viewDwell))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT dwell_ms FROM events WHERE id = $1", view.EventId).Scan(&viewDwell))
 	require.Greater(t, viewDwell, 10000)
 	require.LessOrEqual(t, viewDwell, 60000+30000, "capped near the time since the view arrived plus one heartbeat")
 	var customerDwell int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT dwell_ms FROM customers WHERE tenant_id = $1", a.ID).Scan(&customerDwell))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT dwell_ms FROM customers WHERE tenant_id = $1", a.ID).Scan(&customerDwell))
 	require.Equal(t, viewDwell, customerDwell, "the customer's dwell is the sum of what their views got")
 
 	// Bad heartbeats are refused with the field named, and nothing of the batch is stored.
@@ -118,7 +118,7 @@ func TestDwellIsCappedByTheClockAndHeartbeatsFoldIntoTheirView(t *testing.T) {
 	}}))
 	requireCode(t, err, connect.CodeInvalidArgument, "events[1].view_id")
 	var calls int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT call_clicks FROM customers WHERE tenant_id = $1", a.ID).Scan(&calls))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT call_clicks FROM customers WHERE tenant_id = $1", a.ID).Scan(&calls))
 	require.Zero(t, calls)
 }
 
@@ -180,7 +180,7 @@ func TestBeaconEndpointStoresTextPlainJSONWithCORS(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
 	require.Equal(t, "https://h5.example.com", resp.Header.Get("Access-Control-Allow-Origin"))
 	var n int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant_id = $1", a.ID).Scan(&n))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant_id = $1", a.ID).Scan(&n))
 	require.Equal(t, 1, n)
 
 	// Other origins get no CORS grant; garbage and oversized bodies are refused.
@@ -225,7 +225,7 @@ func TestForwardChainCreditsTheOriginalSharer(t *testing.T) {
 		token = fw.Msg.Token
 	}
 	// Every view, however deep, is credited to the salesperson who shared, and brought them the customer.
-	rows, err := e.DB.Owner.Query(ctx, `SELECT e.employee_id, c.owner_id, s.depth FROM events e
+	rows, err := e.DB.Super.Query(ctx, `SELECT e.employee_id, c.owner_id, s.depth FROM events e
 		JOIN customers c ON c.id = e.customer_id JOIN shares s ON s.id = e.share_id
 		WHERE e.tenant_id = $1 AND e.kind = 'material_view' ORDER BY s.depth`, a.ID)
 	require.NoError(t, err)
@@ -244,7 +244,7 @@ func TestForwardChainCreditsTheOriginalSharer(t *testing.T) {
 	// And to each forwarder: the views their forwards led to, at any depth.
 	reach := func(visitor string) int {
 		var n int
-		require.NoError(t, e.DB.Owner.QueryRow(ctx, `
+		require.NoError(t, e.DB.Super.QueryRow(ctx, `
 			WITH RECURSIVE sub AS (
 			  SELECT id FROM shares WHERE tenant_id = $1 AND forwarder = $2
 			  UNION ALL SELECT s.id FROM shares s JOIN sub ON s.parent_id = sub.id)
@@ -280,13 +280,13 @@ func TestConcurrentIngestGroupsCommitsAndLosesNothing(t *testing.T) {
 		require.NoError(t, err)
 	}
 	var events, views int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant_id = $1", a.ID).Scan(&events))
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT sum(views) FROM customers WHERE tenant_id = $1", a.ID).Scan(&views))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant_id = $1", a.ID).Scan(&events))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT sum(views) FROM customers WHERE tenant_id = $1", a.ID).Scan(&views))
 	require.Equal(t, 1000, events)
 	require.Equal(t, 1000, views)
 	var customers, identities int
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1", a.ID).Scan(&customers))
-	require.NoError(t, e.DB.Owner.QueryRow(ctx, "SELECT count(*) FROM customer_identities WHERE tenant_id = $1", a.ID).Scan(&identities))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1", a.ID).Scan(&customers))
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM customer_identities WHERE tenant_id = $1", a.ID).Scan(&identities))
 	require.Equal(t, identities, customers, "concurrent first sightings of a visitor make one customer")
 	require.Equal(t, 26*3, customers)
 }

@@ -36,7 +36,7 @@ func setup(t *testing.T) fixture {
 func (f fixture) material(t *testing.T, tenantID uuid.UUID, tier, status string, owner uuid.UUID) uuid.UUID {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
-	_, err := f.db.Owner.Exec(context.Background(), `
+	_, err := f.db.Super.Exec(context.Background(), `
 		INSERT INTO materials (id, tenant_id, tier, owner_id, kind, status, title, body_html, published_at)
 		VALUES ($1, $2, $3, $4, 'article', $5, 'Plan', '<p>x</p>', CASE WHEN $6 THEN now() END)`,
 		id, uuid.NullUUID{UUID: tenantID, Valid: tenantID != uuid.Nil}, tier, uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil},
@@ -54,7 +54,7 @@ func requireKind(t *testing.T, want platform.Kind, err error, msgAndArgs ...any)
 func (f fixture) count(t *testing.T, sql string, args ...any) int {
 	t.Helper()
 	var n int
-	require.NoError(t, f.db.Owner.QueryRow(context.Background(), sql, args...).Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(context.Background(), sql, args...).Scan(&n))
 	return n
 }
 

@@ -510,6 +510,9 @@ func (s *Service) DeleteTeam(ctx context.Context, p authn.Principal, id uuid.UUI
 
 // NewTenant is what the operator gives to create an enterprise.
 type NewTenant struct {
+	// ID is the new tenant's id; zero makes one. A fixed id (the demo tenant's) lets the operator find the
+	// tenant again inside its own scope, since no one reads the tenants table across tenants.
+	ID        uuid.UUID
 	Name      string
 	Plan      Plan
 	SeatLimit int
@@ -518,7 +521,8 @@ type NewTenant struct {
 }
 
 // CreateTenant creates an enterprise. It runs as the table owner (the application role may not create
-// tenants): it is for salesctl, not for RPCs.
+// tenants): it is for salesctl, not for RPCs. Row-level security binds the owner too, so the insert runs in
+// a transaction scoped to the tenant it creates.
 func CreateTenant(ctx context.Context, owner *pgxpool.Pool, n NewTenant) (Tenant, error) {
 	if !n.Plan.Valid() {
 		return Tenant{}, platform.Invalid("plan", "unknown plan")
@@ -529,10 +533,24 @@ func CreateTenant(ctx context.Context, owner *pgxpool.Pool, n NewTenant) (Tenant
 	if _, err := time.LoadLocation(n.TimeZone); err != nil {
 		return Tenant{}, platform.Invalid("time_zone", "unknown IANA time zone")
 	}
-	row, err := tenantdb.New(owner).InsertTenant(ctx, tenantdb.InsertTenantParams{
-		ID: uuid.Must(uuid.NewV7()), Name: n.Name, Plan: string(n.Plan), SeatLimit: int32(n.SeatLimit),
-		ExpiresAt: n.ExpiresAt, TimeZone: n.TimeZone,
+	if n.ID == uuid.Nil {
+		n.ID = uuid.Must(uuid.NewV7())
+	}
+	var row tenantdb.InsertTenantRow
+	err := pgx.BeginFunc(ctx, owner, func(tx pgx.Tx) error {
+		if err := platform.SetTenant(ctx, tx, n.ID); err != nil {
+			return err
+		}
+		var err error
+		row, err = tenantdb.New(tx).InsertTenant(ctx, tenantdb.InsertTenantParams{
+			ID: n.ID, Name: n.Name, Plan: string(n.Plan), SeatLimit: int32(n.SeatLimit),
+			ExpiresAt: n.ExpiresAt, TimeZone: n.TimeZone,
+		})
+		return err
 	})
+	if platform.IsUniqueViolation(err, "tenants_pkey") {
+		return Tenant{}, platform.AlreadyExists("a tenant with this id already exists")
+	}
 	if err != nil {
 		return Tenant{}, err
 	}

@@ -177,7 +177,7 @@ func TestFinalizeRecordsTheObjectOnceAndQueuesAThumbnailForImages(t *testing.T) 
 	require.Equal(t, []upload.MakeThumbnailArgs{{TenantID: f.a.ID, Key: key}}, f.jobs.thumbnails())
 	var by uuid.UUID
 	var size int64
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT uploaded_by, size_bytes FROM uploads WHERE object_key = $1", key).Scan(&by, &size))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT uploaded_by, size_bytes FROM uploads WHERE object_key = $1", key).Scan(&by, &size))
 	require.Equal(t, f.a.Admin.EmployeeID, by)
 	require.EqualValues(t, len(body), size)
 
@@ -218,7 +218,7 @@ func TestARefusedUploadIsDeletedAndNotRecorded(t *testing.T) {
 	_, err = f.svc.Finalize(ctx, f.a.Admin, media.TenantKey(f.a.ID, media.UploadPurpose, "png"), media.KindImage, "image/png", 10)
 	requireKind(t, platform.KindNotFound, err)
 	var n int
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM uploads").Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM uploads").Scan(&n))
 	require.Zero(t, n)
 	require.Empty(t, f.jobs.thumbnails())
 }
@@ -246,7 +246,7 @@ func TestOnlyTheTenantsOwnUploadKeysAreFinalized(t *testing.T) {
 	require.NoError(t, err)
 	requireInvalid(t, "avatar_key", f.require(b.ID, key, media.KindImage))
 	var n int
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM uploads WHERE tenant_id = $1", b.ID).Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM uploads WHERE tenant_id = $1", b.ID).Scan(&n))
 	require.Zero(t, n)
 }
 
@@ -293,7 +293,7 @@ func TestThumbnailsAreMadeOnceAndDamagedImagesAreNotRetried(t *testing.T) {
 	require.Equal(t, upload.ThumbnailSide, img.Bounds().Dx())
 	require.Equal(t, upload.ThumbnailSide/4, img.Bounds().Dy())
 	var recorded string
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT thumb_key FROM uploads WHERE object_key = $1", key).Scan(&recorded))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT thumb_key FROM uploads WHERE object_key = $1", key).Scan(&recorded))
 	require.Equal(t, thumb, recorded)
 
 	// An object that cannot be decoded will never become a thumbnail: the job is cancelled, not retried.

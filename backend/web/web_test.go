@@ -63,7 +63,7 @@ func (f fixture) pages(ttl time.Duration) *web.Service { return web.NewService(f
 func (f fixture) material(t *testing.T, tier string, owner uuid.UUID) uuid.UUID {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
-	_, err := f.db.Owner.Exec(context.Background(), `
+	_, err := f.db.Super.Exec(context.Background(), `
 		INSERT INTO materials (id, tenant_id, tier, owner_id, kind, status, title, body_html, published_at)
 		VALUES ($1, $2, $3, $4, 'article', 'published', 'Family plan', '<p>Cover your family</p>', now())`,
 		id, f.a.ID, tier, uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil})
@@ -73,7 +73,7 @@ func (f fixture) material(t *testing.T, tier string, owner uuid.UUID) uuid.UUID 
 
 func (f fixture) exec(t *testing.T, sql string, args ...any) {
 	t.Helper()
-	_, err := f.db.Owner.Exec(context.Background(), sql, args...)
+	_, err := f.db.Super.Exec(context.Background(), sql, args...)
 	require.NoError(t, err)
 }
 
@@ -226,7 +226,7 @@ func TestSignInWithoutWeChatIsRefusedClearly(t *testing.T) {
 	requireKind(t, platform.KindFailedPrecondition, err)
 	requireKind(t, platform.KindFailedPrecondition, pages.LeavePhoneNumber(ctx, sh.Token, "visitor-0001", "code", uuid.New()))
 	var n int
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM customers").Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM customers").Scan(&n))
 	require.Zero(t, n)
 }
 
@@ -258,7 +258,7 @@ func TestSignInMakesACustomerOfTheLinksTenantOwnedByTheSharer(t *testing.T) {
 		Channel       string
 	}
 	var got []row
-	rows, err := f.db.Owner.Query(ctx, "SELECT tenant_id, owner_id, source_channel FROM customers")
+	rows, err := f.db.Super.Query(ctx, "SELECT tenant_id, owner_id, source_channel FROM customers")
 	require.NoError(t, err)
 	got, err = pgx.CollectRows(rows, pgx.RowToStructByPos[row])
 	require.NoError(t, err)
@@ -270,17 +270,17 @@ func TestSignInMakesACustomerOfTheLinksTenantOwnedByTheSharer(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, returning)
 	var n int
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM customers WHERE merged_into IS NULL").Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM customers WHERE merged_into IS NULL").Scan(&n))
 	require.Equal(t, 1, n)
 
 	// A number left on the page is an event and an identity of that customer, in the same tenant.
 	wx.AddPhone("phone-1", wechattest.PhoneInfo{PurePhoneNumber: "13800138000", CountryCode: "86"})
 	require.NoError(t, pages.LeavePhoneNumber(ctx, sh.Token, "visitor-0002", "phone-1", uuid.New()))
 	var tenantID uuid.UUID
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT tenant_id FROM customer_identities WHERE kind = 'phone'").Scan(&tenantID))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT tenant_id FROM customer_identities WHERE kind = 'phone'").Scan(&tenantID))
 	require.Equal(t, b.ID, tenantID)
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant_id = $1 AND kind = 'phone_left'", b.ID).Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant_id = $1 AND kind = 'phone_left'", b.ID).Scan(&n))
 	require.Equal(t, 1, n)
-	require.NoError(t, f.db.Owner.QueryRow(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1", f.a.ID).Scan(&n))
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1", f.a.ID).Scan(&n))
 	require.Zero(t, n, "nothing landed in A")
 }

@@ -229,14 +229,14 @@ func (b *bench) withDevice(ctx context.Context) (db *platform.DB, cfg platform.C
 	}
 	done = func() error {
 		defer db.Close()
-		return unregister(ctx, b.ownerURL)
+		return unregister(ctx, b.seedURL)
 	}
 	return db, cfg, done, nil
 }
 
 // unregister disables the benchmark phone.
-func unregister(ctx context.Context, ownerURL string) error {
-	conn, err := pgx.Connect(ctx, ownerURL)
+func unregister(ctx context.Context, seedURL string) error {
+	conn, err := pgx.Connect(ctx, seedURL)
 	if err != nil {
 		return err
 	}
@@ -311,7 +311,7 @@ func viewToAPNs(ctx context.Context, b *bench) (rows []row, err error) {
 	for v := range sentAt {
 		visitors = append(visitors, v)
 	}
-	conn, err := pgx.Connect(ctx, b.ownerURL)
+	conn, err := pgx.Connect(ctx, b.seedURL)
 	if err != nil {
 		return nil, err
 	}

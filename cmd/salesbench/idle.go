@@ -179,13 +179,21 @@ func (b *bench) idleSalespeople(ctx context.Context, n int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// In bulk, in a transaction scoped to the new tenant (row-level security binds the owner too).
 	var ids []uuid.UUID
-	rows, err := owner.Query(ctx, `INSERT INTO employees (id, tenant_id, name, role)
-		SELECT gen_random_uuid(), $1, 'Idle ' || g, 'sales' FROM generate_series(1, $2) g RETURNING id`, t.ID, n)
+	err = pgx.BeginFunc(ctx, owner, func(tx pgx.Tx) error {
+		if err := platform.SetTenant(ctx, tx, t.ID); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO employees (id, tenant_id, name, role)
+			SELECT gen_random_uuid(), $1, 'Idle ' || g, 'sales' FROM generate_series(1, $2) g RETURNING id`, t.ID, n)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	if ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
 		return nil, err
 	}
 	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 16)

@@ -178,8 +178,11 @@ type bench struct {
 	// sync is the sync scenarios' salesperson, seeded by the first of them.
 	sync   syncPerson
 	logDir string
-	// ownerURL connects to the benchmark database as the table owner.
+	// ownerURL connects to the benchmark database as the table owner (migrations, creating tenants, VACUUM).
 	ownerURL string
+	// seedURL connects to it as the cluster's superuser, whom row-level security does not bind (it binds the
+	// owner too): salesbench seeds and reads its tenants' rows in bulk through it.
+	seedURL string
 	// floorRPS is the no-op RPC's requests/s, once noop-rpc has run: the beacon scenario's yardstick.
 	floorRPS float64
 	// starts numbers salesd's log files in start order.
@@ -206,6 +209,7 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 		return nil, err
 	}
 	ownerURL := pgcluster.URL(pc.Host, int(pc.Port), pgcluster.OwnerRole, dbName)
+	seedURL := pgcluster.URL(pc.Host, int(pc.Port), pc.User, dbName)
 	if err := platform.Migrate(ctx, ownerURL, slog.New(slog.DiscardHandler)); err != nil {
 		return nil, err
 	}
@@ -230,10 +234,10 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{opts: opts, env: env, ownerURL: ownerURL, token: si.adminToken, salesToken: si.salesToken, shareToken: si.shareToken,
+	b := &bench{opts: opts, env: env, ownerURL: ownerURL, seedURL: seedURL, token: si.adminToken, salesToken: si.salesToken, shareToken: si.shareToken,
 		sync:     syncPerson{id: si.syncID, token: si.syncToken},
 		tenantID: si.tenantID, salesID: si.salesID, logDir: logDir}
-	if b.seed, err = seed(ctx, ownerURL, si); err != nil {
+	if b.seed, err = seed(ctx, seedURL, si); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
 	return b, nil

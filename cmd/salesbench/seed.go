@@ -19,11 +19,11 @@ type seeded struct {
 	busyCustomer uuid.UUID
 }
 
-// seed writes, as the table owner and in bulk, a salesperson's seedCustomers customers (spread over the
-// last month, with varied scores) and one customer's seedTimelineEvents events (views with dwell,
+// seed writes, as the superuser (seedURL) and in bulk, a salesperson's seedCustomers customers (spread over
+// the last month, with varied scores) and one customer's seedTimelineEvents events (views with dwell,
 // forwards, clicks), the way the ingest would have left them.
-func seed(ctx context.Context, ownerURL string, si signedIn) (seeded, error) {
-	pool, err := pgxpool.New(ctx, ownerURL)
+func seed(ctx context.Context, seedURL string, si signedIn) (seeded, error) {
+	pool, err := pgxpool.New(ctx, seedURL)
 	if err != nil {
 		return seeded{}, err
 	}

@@ -43,7 +43,7 @@ func (b *bench) syncSeed(ctx context.Context) (syncPerson, error) {
 		return b.sync, nil
 	}
 	sp := b.sync
-	pool, err := pgxpool.New(ctx, b.ownerURL)
+	pool, err := pgxpool.New(ctx, b.seedURL)
 	if err != nil {
 		return sp, err
 	}
@@ -210,7 +210,7 @@ func syncIncremental(ctx context.Context, b *bench) (rows []row, err error) {
 			break
 		}
 	}
-	pool, err := pgxpool.New(ctx, b.ownerURL)
+	pool, err := pgxpool.New(ctx, b.seedURL)
 	if err != nil {
 		return nil, err
 	}

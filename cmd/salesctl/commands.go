@@ -166,14 +166,42 @@ func cmdEmployeeCreate(ctx context.Context, args []string, getenv func(string) s
 	return nil
 }
 
-// Demo tenant: what `make run` seeds once.
-const demoTenantName = "Demo Enterprise"
+// Demo tenant: what `make run` seeds once. Its id is fixed, so seeding finds it again by looking inside that
+// one tenant: row-level security binds every role but the superuser, so nothing looks tenants up by name
+// across tenants.
+const (
+	demoTenantName = "Demo Enterprise"
+	demoTenantID   = "d3e00000-0000-7000-8000-000000000001"
+)
 
 type demo struct {
 	tenantID, adminID, salesID uuid.UUID
 }
 
 func seedDemo(ctx context.Context, getenv func(string) string) (demo, bool, error) {
+	db, tenants, _, err := appServices(ctx, getenv)
+	if err != nil {
+		return demo{}, false, err
+	}
+	defer db.Close()
+	d := demo{tenantID: uuid.MustParse(demoTenantID)}
+	var exists bool
+	var admin, sales uuid.NullUUID
+	err = db.InTenantSnapshot(ctx, d.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM tenants),
+				(SELECT id FROM employees WHERE role = 'admin' ORDER BY id LIMIT 1),
+				(SELECT id FROM employees WHERE role = 'sales' ORDER BY id LIMIT 1)`).Scan(&exists, &admin, &sales)
+	})
+	if err != nil {
+		return demo{}, false, err
+	}
+	if exists {
+		if !admin.Valid || !sales.Valid {
+			return demo{}, false, fmt.Errorf("the demo tenant %s has no admin or no salesperson", d.tenantID)
+		}
+		d.adminID, d.salesID = admin.UUID, sales.UUID
+		return d, false, nil
+	}
 	u, err := migrateURL(getenv)
 	if err != nil {
 		return demo{}, false, err
@@ -183,29 +211,12 @@ func seedDemo(ctx context.Context, getenv func(string) string) (demo, bool, erro
 		return demo{}, false, err
 	}
 	defer owner.Close()
-	// The owner is not subject to row-level security: it can look across tenants for the demo.
-	var d demo
-	err = owner.QueryRow(ctx, `SELECT t.id,
-			(SELECT e.id FROM employees e WHERE e.tenant_id = t.id AND e.role = 'admin' ORDER BY e.id LIMIT 1),
-			(SELECT e.id FROM employees e WHERE e.tenant_id = t.id AND e.role = 'sales' ORDER BY e.id LIMIT 1)
-		FROM tenants t WHERE t.name = $1 ORDER BY t.id LIMIT 1`, demoTenantName).Scan(&d.tenantID, &d.adminID, &d.salesID)
-	if err == nil {
-		return d, false, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return demo{}, false, err
-	}
 	t, err := tenant.CreateTenant(ctx, owner, tenant.NewTenant{
-		Name: demoTenantName, Plan: tenant.PlanProfessional, SeatLimit: 20, ExpiresAt: time.Now().AddDate(1, 0, 0),
+		ID: d.tenantID, Name: demoTenantName, Plan: tenant.PlanProfessional, SeatLimit: 20, ExpiresAt: time.Now().AddDate(1, 0, 0),
 	})
 	if err != nil {
 		return demo{}, false, err
 	}
-	db, tenants, _, err := appServices(ctx, getenv)
-	if err != nil {
-		return demo{}, false, err
-	}
-	defer db.Close()
 	b := tenants.Bootstrap()
 	team, err := b.CreateTeam(ctx, t.ID, "East Region")
 	if err != nil {
@@ -218,7 +229,6 @@ func seedDemo(ctx context.Context, getenv func(string) string) (demo, bool, erro
 		{Name: "Sue Seller", Role: authn.RoleSales, TeamID: team.ID, Title: "Account Executive"},
 		{Name: "Sid Seller", Role: authn.RoleSales, TeamID: team.ID, Title: "Account Executive"},
 	}
-	d.tenantID = t.ID
 	for _, p := range people {
 		e, err := b.CreateEmployee(ctx, t.ID, p)
 		if err != nil {

@@ -161,7 +161,7 @@ func TestKilledPushWorkerLosesNoAlertAndPushesNoneTwice(t *testing.T) {
 	require.Zero(t, pushJobs("available", "running", "retryable", "scheduled", "pending", "cancelled", "discarded"))
 
 	var alertIDs []uuid.UUID
-	rows, err := w.db.Owner.Query(ctx, "SELECT alert_id FROM alerts WHERE employee_id = $1 AND pushed", w.employeeID)
+	rows, err := w.db.Super.Query(ctx, "SELECT alert_id FROM alerts WHERE employee_id = $1 AND pushed", w.employeeID)
 	require.NoError(t, err)
 	for rows.Next() {
 		var id uuid.UUID

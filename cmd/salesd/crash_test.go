@@ -70,6 +70,6 @@ func TestKilledProcessLosesNoAcknowledgedEvent(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	var stored int
-	require.NoError(t, db.Owner.QueryRow(ctx, "SELECT count(*) FROM events WHERE id = ANY ($1)", acked).Scan(&stored))
+	require.NoError(t, db.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE id = ANY ($1)", acked).Scan(&stored))
 	require.Equal(t, len(acked), stored, "every acknowledged event is stored")
 }

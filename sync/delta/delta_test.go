@@ -47,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 // owner runs a statement as the table owner.
 func (f *fixture) owner(t *testing.T, sql string, args ...any) {
 	t.Helper()
-	_, err := f.db.Owner.Exec(context.Background(), sql, args...)
+	_, err := f.db.Super.Exec(context.Background(), sql, args...)
 	require.NoError(t, err)
 }
 
@@ -64,7 +64,7 @@ func (f *fixture) addNote(t *testing.T, body string) uuid.UUID {
 func (f *fixture) openNote(t *testing.T, body string) (id uuid.UUID, commit func()) {
 	t.Helper()
 	ctx := context.Background()
-	tx, err := f.db.Owner.Begin(ctx)
+	tx, err := f.db.Super.Begin(ctx)
 	require.NoError(t, err)
 	id = uuid.New()
 	_, err = tx.Exec(ctx, `INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body) VALUES ($1, $2, $3, $4, 'note', $5)`,
@@ -78,7 +78,7 @@ func (f *fixture) openNote(t *testing.T, body string) (id uuid.UUID, commit func
 func (f *fixture) position(t *testing.T, kind Kind, id uuid.UUID) Position {
 	t.Helper()
 	var pos Position
-	require.NoError(t, f.db.Owner.QueryRow(context.Background(),
+	require.NoError(t, f.db.Super.QueryRow(context.Background(),
 		`SELECT xid::text::bigint, seq FROM sync_changes WHERE kind = $1 AND entity_id = $2`, string(kind), id).Scan(&pos.Xid, &pos.Seq))
 	return pos
 }
@@ -183,7 +183,7 @@ func TestPaginationNeverSkipsAChange(t *testing.T) {
 	}
 	f.owner(t, `INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body)
 		SELECT gen_random_uuid(), $1, $2, $3, 'note', 'batch ' || n FROM generate_series(1, 5) n`, f.p.TenantID, f.customer, f.p.EmployeeID)
-	rows, err := f.db.Owner.Query(context.Background(), `SELECT id FROM customer_notes WHERE body LIKE 'batch %'`)
+	rows, err := f.db.Super.Query(context.Background(), `SELECT id FROM customer_notes WHERE body LIKE 'batch %'`)
 	require.NoError(t, err)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	require.NoError(t, err)
@@ -328,7 +328,7 @@ func tag(id uint64, t string) Mutation {
 func (f *fixture) tags(t *testing.T) []string {
 	t.Helper()
 	var tags []string
-	require.NoError(t, f.db.Owner.QueryRow(context.Background(), `SELECT tags FROM customers WHERE id = $1`, f.customer).Scan(&tags))
+	require.NoError(t, f.db.Super.QueryRow(context.Background(), `SELECT tags FROM customers WHERE id = $1`, f.customer).Scan(&tags))
 	return tags
 }
 

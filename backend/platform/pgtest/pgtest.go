@@ -34,10 +34,15 @@ type DB struct {
 	Name string
 	// App is a pool connected as the application role: row-level security applies.
 	App *platform.DB
-	// Owner is a pool connected as the table owner: for test setup that must bypass RLS.
+	// Owner is a pool connected as the table owner, as the operator's paths run (tenant.CreateTenant,
+	// material.CreatePlatform) and migrations. Row-level security is forced on every tenant table, so the
+	// owner too sees and writes only the tenant its transaction names.
 	Owner *pgxpool.Pool
-	// AppURL and OwnerURL connect to this database as each role.
-	AppURL, OwnerURL string
+	// Super is a pool connected as the cluster superuser, whom row-level security never binds: for test
+	// setup and checks that read or write rows across tenants.
+	Super *pgxpool.Pool
+	// AppURL, OwnerURL and SuperURL connect to this database as each role.
+	AppURL, OwnerURL, SuperURL string
 }
 
 var (
@@ -76,7 +81,8 @@ func New(t testing.TB) *DB {
 		ident(name), ident(template), ident(pgcluster.OwnerRole))); err != nil {
 		t.Fatalf("pgtest: clone template: %v", err)
 	}
-	d := &DB{Name: name, AppURL: withRoleDB(super, pgcluster.AppRole, name), OwnerURL: withRoleDB(super, pgcluster.OwnerRole, name)}
+	d := &DB{Name: name, AppURL: withRoleDB(super, pgcluster.AppRole, name), OwnerURL: withRoleDB(super, pgcluster.OwnerRole, name),
+		SuperURL: withDB(super, name)}
 	d.App, err = platform.OpenDB(ctx, d.AppURL, 20)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
@@ -85,9 +91,14 @@ func New(t testing.TB) *DB {
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
+	d.Super, err = pgxpool.New(ctx, d.SuperURL)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
 	t.Cleanup(func() {
 		d.App.Close()
 		d.Owner.Close()
+		d.Super.Close()
 		c, err := pgx.Connect(context.Background(), super)
 		if err != nil {
 			t.Errorf("pgtest: drop %s: %v", name, err)
@@ -171,6 +182,16 @@ func templateName() (string, error) {
 	all := rm.AllVersions()
 	fmt.Fprintf(h, "river:%d", all[len(all)-1].Version)
 	return "tmpl_" + hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// withDB is raw (a superuser URL) pointed at database db.
+func withDB(raw, db string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Path = "/" + db
+	return u.String()
 }
 
 func withRoleDB(raw, role, db string) string {

@@ -18,13 +18,13 @@ type Tenant struct {
 }
 
 // NewTenant writes a tenant (50 seats, valid for a year) and an active admin straight into the database
-// as the table owner. It is for domain tests that need signed-in callers but are not testing the tenant
-// rules themselves, and it can live here because it needs no domain package: only the tables of
-// migration 001. A schema change that breaks it fails every test that uses it, loudly.
+// as the cluster superuser (row-level security is forced on the owner too). It is for domain tests that
+// need signed-in callers but are not testing the tenant rules themselves, and it can live here because it
+// needs no domain package: only the tables of migration 001. A schema change that breaks it fails every test that uses it, loudly.
 func (d *DB) NewTenant(t testing.TB, name string) Tenant {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
-	_, err := d.Owner.Exec(context.Background(),
+	_, err := d.Super.Exec(context.Background(),
 		"INSERT INTO tenants (id, name, plan, seat_limit, expires_at) VALUES ($1, $2, 'standard', 50, $3)",
 		id, name, time.Now().AddDate(1, 0, 0))
 	if err != nil {
@@ -37,7 +37,7 @@ func (d *DB) NewTenant(t testing.TB, name string) Tenant {
 func (d *DB) NewTeam(t testing.TB, tenantID uuid.UUID, name string) uuid.UUID {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
-	if _, err := d.Owner.Exec(context.Background(), "INSERT INTO teams (id, tenant_id, name) VALUES ($1, $2, $3)",
+	if _, err := d.Super.Exec(context.Background(), "INSERT INTO teams (id, tenant_id, name) VALUES ($1, $2, $3)",
 		id, tenantID, name); err != nil {
 		t.Fatalf("pgtest: seed team: %v", err)
 	}
@@ -50,7 +50,7 @@ func (d *DB) NewEmployee(t testing.TB, tenantID uuid.UUID, role authn.Role, team
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
 	team := uuid.NullUUID{UUID: teamID, Valid: teamID != uuid.Nil}
-	if _, err := d.Owner.Exec(context.Background(),
+	if _, err := d.Super.Exec(context.Background(),
 		"INSERT INTO employees (id, tenant_id, name, role, team_id) VALUES ($1, $2, $3, $4, $5)",
 		id, tenantID, fmt.Sprintf("%s %s", role, id.String()[24:]), string(role), team); err != nil {
 		t.Fatalf("pgtest: seed employee: %v", err)

@@ -1,0 +1,181 @@
+package platform_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/salesapp/scrm/backend/platform/pgcluster"
+	"github.com/salesapp/scrm/backend/platform/pgtest"
+)
+
+// rlsGaps reads the whole schema public, not a list of tables, so a table that a later migration adds
+// without row-level security fails the test below. It returns the tenant tables it found (every table with
+// a tenant_id column, and tenants) and, for each of them lacking row-level security enabled, forced, or a
+// policy, its name and what it lacks. Materialized and foreign tables cannot have row-level security, so one
+// with a tenant_id column is always named. (Views are left out: a view reads its tables as its owner, whom
+// forced row-level security binds.)
+func rlsGaps(ctx context.Context, db *pgxpool.Pool) (tables, gaps []string, err error) {
+	rows, err := db.Query(ctx, `
+		SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+		       EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid)
+		  FROM pg_class c
+		 WHERE c.relnamespace = 'public'::regnamespace
+		   AND c.relkind IN ('r', 'p', 'm', 'f')
+		   AND (c.relname = 'tenants'
+		        OR EXISTS (SELECT FROM pg_attribute a
+		                    WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND a.attnum > 0 AND NOT a.attisdropped))
+		 ORDER BY c.relname`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var enabled, forced, policy bool
+		if err := rows.Scan(&name, &enabled, &forced, &policy); err != nil {
+			return nil, nil, err
+		}
+		tables = append(tables, name)
+		var lacks []string
+		if !enabled {
+			lacks = append(lacks, "not enabled")
+		}
+		if !forced {
+			lacks = append(lacks, "not forced")
+		}
+		if !policy {
+			lacks = append(lacks, "no policy")
+		}
+		if len(lacks) > 0 {
+			gaps = append(gaps, name+": "+strings.Join(lacks, ", "))
+		}
+	}
+	return tables, gaps, rows.Err()
+}
+
+// Every tenant table, as the migrations leave the schema, has row-level security enabled and forced, with a
+// policy: the application role never sees another tenant's rows, and neither does the owner by accident.
+func TestEveryTenantTableHasForcedRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	tables, gaps, err := rlsGaps(context.Background(), db.Owner)
+	require.NoError(t, err)
+	require.Empty(t, gaps, "tenant tables without row-level security enabled, forced and with a policy")
+	// The check found the schema (a query reading the wrong schema would find nothing to complain about).
+	for _, want := range []string{"tenants", "employees", "customers", "events", "shares", "alerts", "sync_changes"} {
+		require.Contains(t, tables, want)
+	}
+}
+
+// The check names each kind of gap, in a schema where some tables have them.
+func TestRLSCheckNamesTablesThatLackIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	_, err := db.Owner.Exec(ctx, `
+		CREATE TABLE probe_open (id uuid PRIMARY KEY, tenant_id uuid NOT NULL);
+		CREATE TABLE probe_unforced (id uuid PRIMARY KEY, tenant_id uuid NOT NULL);
+		ALTER TABLE probe_unforced ENABLE ROW LEVEL SECURITY;
+		CREATE POLICY tenant_isolation ON probe_unforced USING (tenant_id = app_tenant_id());
+		CREATE TABLE probe_no_policy (id uuid PRIMARY KEY, tenant_id uuid NOT NULL);
+		ALTER TABLE probe_no_policy ENABLE ROW LEVEL SECURITY;
+		ALTER TABLE probe_no_policy FORCE ROW LEVEL SECURITY;
+		CREATE MATERIALIZED VIEW probe_rollup AS SELECT tenant_id, count(*) AS n FROM events GROUP BY tenant_id;
+		CREATE TABLE probe_ok (id uuid PRIMARY KEY, tenant_id uuid NOT NULL);
+		ALTER TABLE probe_ok ENABLE ROW LEVEL SECURITY;
+		ALTER TABLE probe_ok FORCE ROW LEVEL SECURITY;
+		CREATE POLICY tenant_isolation ON probe_ok USING (tenant_id = app_tenant_id());
+		CREATE TABLE probe_no_tenant (id uuid PRIMARY KEY);`)
+	require.NoError(t, err)
+	tables, gaps, err := rlsGaps(ctx, db.Owner)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"probe_no_policy: no policy",
+		"probe_open: not enabled, not forced, no policy",
+		"probe_rollup: not enabled, not forced, no policy",
+		"probe_unforced: not forced",
+	}, gaps)
+	require.Contains(t, tables, "probe_ok")
+	require.NotContains(t, tables, "probe_no_tenant")
+}
+
+// Forcing row-level security is worth nothing for a role that bypasses it: neither the application role nor
+// the owner is a superuser or has BYPASSRLS, and the application role owns no table.
+func TestRolesCannotBypassRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	for _, role := range []string{pgcluster.AppRole, pgcluster.OwnerRole} {
+		var super, bypass bool
+		require.NoError(t, db.Super.QueryRow(ctx, "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", role).Scan(&super, &bypass))
+		require.False(t, super, role)
+		require.False(t, bypass, role)
+	}
+	var owned int
+	require.NoError(t, db.App.Pool.QueryRow(ctx, "SELECT count(*) FROM pg_class WHERE relowner = current_user::regrole").Scan(&owned))
+	require.Zero(t, owned)
+}
+
+// The owner sees and writes only the tenant its transaction names, like the application role; what it may
+// still do across tenants is what its own policies say: the platform's rows, and share_tenant's one share.
+func TestOwnerIsBoundByRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	a, b := uuid.New(), uuid.New()
+	for i, id := range []uuid.UUID{a, b} {
+		_, err := db.Super.Exec(ctx, `
+			WITH t AS (INSERT INTO tenants (id, name, plan, seat_limit, expires_at)
+			           VALUES ($1, 'T', 'trial', 5, now() + interval '1 year') RETURNING id),
+			     e AS (INSERT INTO employees (id, tenant_id, name, role) SELECT $2, id, 'E', 'sales' FROM t RETURNING id, tenant_id)
+			INSERT INTO shares (id, tenant_id, token, employee_id, target_kind, channel, root_id)
+			SELECT $3, tenant_id, $4, id, 'card', 'qr', $3 FROM e`,
+			id, uuid.New(), uuid.New(), "token-"+string(rune('a'+i)))
+		require.NoError(t, err)
+	}
+
+	// Unscoped, the owner sees no tenant row at all, and cannot write one.
+	for _, table := range []string{"tenants", "employees", "shares"} {
+		var n int
+		require.NoError(t, db.Owner.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n))
+		require.Zero(t, n, table)
+	}
+	_, err := db.Owner.Exec(ctx, "INSERT INTO teams (id, tenant_id, name) VALUES ($1, $2, 'x')", uuid.New(), a)
+	require.ErrorContains(t, err, "row-level security")
+
+	// Scoped to A, it sees A's rows only.
+	require.NoError(t, pgx.BeginFunc(ctx, db.Owner, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", a.String()); err != nil {
+			return err
+		}
+		var tenants, employees int
+		require.NoError(t, tx.QueryRow(ctx, "SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM employees)").Scan(&tenants, &employees))
+		require.Equal(t, 1, tenants)
+		require.Equal(t, 1, employees)
+		return nil
+	}))
+
+	// share_tenant still finds a share's tenant across tenants, for the application role, and leaves
+	// nothing behind that would show the owner another share.
+	var got uuid.UUID
+	require.NoError(t, db.App.Pool.QueryRow(ctx, "SELECT share_tenant('token-b')").Scan(&got))
+	require.Equal(t, b, got)
+	var none *uuid.UUID
+	require.NoError(t, db.App.Pool.QueryRow(ctx, "SELECT share_tenant('no-such-token')").Scan(&none))
+	require.Nil(t, none)
+	// The owner may call it too; within the same transaction the share it read is no longer visible.
+	require.NoError(t, pgx.BeginFunc(ctx, db.Owner, func(tx pgx.Tx) error {
+		require.NoError(t, tx.QueryRow(ctx, "SELECT share_tenant('token-a')").Scan(&got))
+		require.Equal(t, a, got)
+		var n int
+		require.NoError(t, tx.QueryRow(ctx, "SELECT count(*) FROM shares").Scan(&n))
+		require.Zero(t, n, "the owner saw shares after share_tenant")
+		return nil
+	}))
+}
