@@ -97,6 +97,12 @@ func (c *committer) commitWithRetry(reqs []*request) ([]Result, error) {
 func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, error) {
 	results := make([]Result, len(reqs))
 	var woken []alert.Key
+	var jobs alert.Jobs // nil: no pushes (tools and tests without a queue)
+	var counted *commitJobs
+	if c.jobs != nil {
+		counted = &commitJobs{Jobs: c.jobs}
+		jobs = counted
+	}
 	// Group by tenant, remembering which request each event came from.
 	type ref struct{ req, idx int }
 	byTenant := map[uuid.UUID][]ref{}
@@ -117,7 +123,7 @@ func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, erro
 			for i, rf := range refs {
 				events[i] = reqs[rf.req].In[rf.idx]
 			}
-			inserted, keys, err := c.storeTenant(ctx, tx, tenantID, events)
+			inserted, keys, err := c.storeTenant(ctx, tx, jobs, tenantID, events)
 			if err != nil {
 				return err
 			}
@@ -132,6 +138,9 @@ func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, erro
 		}
 		return nil
 	})
+	if err == nil && counted != nil && counted.pushed {
+		c.jobs.Committed() // after commit: the pushes can be fetched now
+	}
 	if err == nil && c.wake != nil && len(woken) > 0 {
 		c.wake(woken) // after commit: the streams are readable now
 	}
@@ -140,7 +149,7 @@ func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, erro
 
 // storeTenant stores one tenant's events of a batch, appends the alerts they cause, and returns which
 // events were new and which alert streams grew.
-func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []resolved) (map[uuid.UUID]bool, []alert.Key, error) {
+func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs, tenantID uuid.UUID, events []resolved) (map[uuid.UUID]bool, []alert.Key, error) {
 	if tenantID == uuid.Nil {
 		return nil, nil, errors.New("tracking: a batch without a tenant")
 	}
@@ -249,8 +258,19 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, tenantID uuid.UU
 	if err != nil {
 		return nil, nil, err
 	}
-	woken, err := alert.Record(ctx, tx, c.jobs, tenantID, alerts, time.Now())
+	woken, err := alert.Record(ctx, tx, jobs, tenantID, alerts, time.Now())
 	return inserted, woken, err
+}
+
+// commitJobs remembers whether a commit inserted pushes, to tell the queue once it has committed.
+type commitJobs struct {
+	alert.Jobs
+	pushed bool
+}
+
+func (j *commitJobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {
+	j.pushed = true
+	return j.Jobs.Push(ctx, tx, pushes)
 }
 
 // visitsOf lists the batch's visitors, each with their first event's share: what a new customer starts from.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/customer"
@@ -29,18 +30,44 @@ type setup struct {
 	shares *share.Service
 	mu     sync.Mutex
 	woken  []alert.Key
+	jobs   *fakeJobs
+}
+
+// fakeJobs records the pushes enqueued and the commits it is told of.
+type fakeJobs struct {
+	mu              sync.Mutex
+	pushes, commits int
+}
+
+func (j *fakeJobs) Push(_ context.Context, _ pgx.Tx, pushes []alert.Push) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.pushes += len(pushes)
+	return nil
+}
+
+func (j *fakeJobs) Committed() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.commits++
+}
+
+func (j *fakeJobs) counts() (int, int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.pushes, j.commits
 }
 
 func newSetup(t *testing.T) *setup {
 	t.Helper()
 	db := pgtest.New(t)
-	s := &setup{db: db, shares: share.NewService(db.App, "https://cards.example")}
+	s := &setup{db: db, shares: share.NewService(db.App, "https://cards.example"), jobs: &fakeJobs{}}
 	tn := db.NewTenant(t, "Tracking")
 	s.sales = db.NewEmployee(t, tn.ID, authn.RoleSales, uuid.Nil)
 	sh, err := s.shares.ShareCard(context.Background(), s.sales, event.ChannelChat)
 	require.NoError(t, err)
 	s.token = sh.Token
-	s.svc = tracking.NewService(db.App, s.shares, slog.New(slog.DiscardHandler), tracking.Config{Wake: func(keys []alert.Key) {
+	s.svc = tracking.NewService(db.App, s.shares, slog.New(slog.DiscardHandler), tracking.Config{Jobs: s.jobs, Wake: func(keys []alert.Key) {
 		s.mu.Lock()
 		s.woken = append(s.woken, keys...)
 		s.mu.Unlock()
@@ -205,4 +232,25 @@ func TestABatchOfTwoTenantsStoresEachInItsOwn(t *testing.T) {
 	require.Len(t, list, 1)
 	require.NotEqual(t, mine[0].ID, list[0].ID, "one visitor id in two tenants is two customers")
 	require.Equal(t, event.ChannelGroup, list[0].SourceChannel)
+}
+
+// Pushes are enqueued in the events' transaction, and the queue is told once that transaction has
+// committed (so it fetches them at once); a commit that enqueued none tells it nothing.
+func TestTheQueueIsToldOfPushesAfterTheirCommit(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t)
+	ctx := context.Background()
+	_, err := s.svc.Ingest(ctx, []tracking.Event{s.ev(event.CardView, "visitor-0005")})
+	require.NoError(t, err)
+	pushes, commits := s.jobs.counts()
+	require.Zero(t, pushes, "no device: nothing to push")
+	require.Zero(t, commits)
+
+	require.NoError(t, alert.NewService(s.db.App).RegisterDevice(ctx, alert.Key{TenantID: s.sales.TenantID, EmployeeID: s.sales.EmployeeID},
+		alert.Device{DeviceID: "phone-1", Platform: "ios", PushToken: "token-1", BundleID: "app.example"}))
+	_, err = s.svc.Ingest(ctx, []tracking.Event{s.ev(event.CallClick, "visitor-0005")})
+	require.NoError(t, err)
+	pushes, commits = s.jobs.counts()
+	require.Equal(t, 1, pushes)
+	require.Equal(t, 1, commits)
 }

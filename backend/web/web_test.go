@@ -31,6 +31,7 @@ import (
 type noPushes struct{}
 
 func (noPushes) Push(context.Context, pgx.Tx, []alert.Push) error { return nil }
+func (noPushes) Committed()                                       {}
 
 type fixture struct {
 	db     *pgtest.DB

@@ -70,7 +70,11 @@ type Push struct {
 
 // Jobs enqueues pushes in the caller's transaction.
 type Jobs interface {
+	// Push enqueues pushes in tx.
 	Push(ctx context.Context, tx pgx.Tx, pushes []Push) error
+	// Committed is told after a transaction in which Push was called has committed: its jobs can be
+	// fetched now.
+	Committed()
 }
 
 // Record appends alerts to their salespeople's streams inside tx (the transaction that stores the events

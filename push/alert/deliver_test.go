@@ -26,6 +26,8 @@ func (q *queued) Push(_ context.Context, _ pgx.Tx, p []Push) error {
 	return nil
 }
 
+func (q *queued) Committed() {}
+
 // salesperson is one stream with one registered phone.
 type salesperson struct {
 	key   Key

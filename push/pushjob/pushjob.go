@@ -154,7 +154,18 @@ func (c *completer) run(calls []*batch.Call[int64, struct{}]) {
 func (w *Worker) Timeout(*river.Job[PushAlertArgs]) time.Duration { return 15 * time.Second }
 
 // Jobs implements alert.Jobs: one job per (alert, device), inserted with the alert, on the live queue.
-type Jobs struct{ Inserter jobs.Inserter }
+type Jobs struct {
+	Inserter jobs.Inserter
+	// Nudge, if set, has the runners fetch at once after a commit that inserted pushes (jobs.Queue.Nudge).
+	Nudge func()
+}
+
+// Committed nudges the runners: the pushes just committed are waiting.
+func (j Jobs) Committed() {
+	if j.Nudge != nil {
+		j.Nudge()
+	}
+}
 
 // Push inserts the pushes' jobs in tx.
 func (j Jobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {

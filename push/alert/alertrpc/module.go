@@ -31,15 +31,12 @@ type Config struct {
 	Auth *authn.Authenticator
 	// DatabaseURL is where wake listens for other nodes' new alerts.
 	DatabaseURL string
-	// Nudge has the job runners fetch the pushes a commit inserted now rather than at their next poll.
-	Nudge func()
 }
 
 // Live is the alert module and what the writers of alerts need from it.
 type Live struct {
 	Module module.Module
-	// Wake tells this node's WebSocket hub and the other nodes which streams grew, and the job runners that
-	// pushes may be waiting, after their commit.
+	// Wake tells this node's WebSocket hub and the other nodes which streams grew, after their commit.
 	Wake func([]alert.Key)
 }
 
@@ -56,9 +53,6 @@ func NewLive(cfg Config) *Live {
 	push := pushjob.NewWorker(cfg.DB, alerts, snd, cfg.Log)
 	var stopWake context.CancelFunc
 	l := &Live{Wake: func(keys []alert.Key) {
-		if cfg.Nudge != nil {
-			cfg.Nudge()
-		}
 		for _, k := range keys {
 			liveHub.Notify(hub.Key(k))
 		}
