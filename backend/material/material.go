@@ -216,7 +216,7 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]View
 		TenantID: p.TenantID, ViewerID: p.EmployeeID, SeeUnpublished: canAuthorEnterprise(p),
 		MostShared: f.MostShared, MaxRows: int32(size + 1), SkipRows: int32(skip),
 		Tier: optional(string(f.Tier)), Kind: optional(string(f.Kind)), Status: optional(string(f.Status)),
-		Tag: optional(f.Tag), FolderID: uuid.NullUUID{UUID: f.FolderID, Valid: f.FolderID != uuid.Nil},
+		Tag: optional(strings.ToLower(strings.TrimSpace(f.Tag))), FolderID: uuid.NullUUID{UUID: f.FolderID, Valid: f.FolderID != uuid.Nil},
 	}
 	if !canAuthorEnterprise(p) && f.Status != "" && f.Status != StatusPublished {
 		return nil, "", platform.PermissionDenied("salespeople see published materials only")
@@ -540,8 +540,14 @@ func (s *Service) Delete(ctx context.Context, p authn.Principal, id uuid.UUID) e
 		if err != nil {
 			return err
 		}
-		if err := q.DeleteUploads(ctx, materialdb.DeleteUploadsParams{TenantID: p.TenantID, Keys: keys}); err != nil {
+		thumbs, err := q.DeleteUploads(ctx, materialdb.DeleteUploadsParams{TenantID: p.TenantID, Keys: keys})
+		if err != nil {
 			return err
+		}
+		for _, t := range thumbs {
+			if t != "" {
+				keys = append(keys, t)
+			}
 		}
 		renders, err := q.RenderKeysOfMaterial(ctx, materialdb.RenderKeysOfMaterialParams{TenantID: p.TenantID, MaterialID: id})
 		if err != nil {

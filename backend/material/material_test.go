@@ -306,6 +306,11 @@ func TestContentIsCheckedAndSanitizedPerKind(t *testing.T) {
 	require.Contains(t, v.BodyHTML, `rel="nofollow`)
 	require.Contains(t, v.BodyHTML, `target="_blank"`)
 	require.Equal(t, []string{"insurance", "family"}, v.Tags)
+	// A filter by tag is tidied the same way: "Insurance " finds what was stored as "insurance".
+	found, _, err := f.svc.List(ctx, f.a.Admin, material.Filter{Tag: " Insurance "})
+	require.NoError(t, err)
+	require.Len(t, found, 1)
+	require.Equal(t, v.ID, found[0].ID)
 
 	_, err = create(material.KindArticle, material.Content{Title: "Empty", BodyHTML: "<script>alert(1)</script>"})
 	requireInvalid(t, "content.body_html", err)
@@ -408,6 +413,10 @@ func TestDeletingQueuesTheObjectsNothingElseUses(t *testing.T) {
 	_, err = f.db.Super.Exec(ctx, `INSERT INTO poster_renders (tenant_id, cache_key, material_id, employee_id, channel, share_token, object_key)
 		VALUES ($1, 'k', $2, $3, 'chat', 'tok', $4)`, f.a.ID, first.ID, f.sales.EmployeeID, renderKey)
 	require.NoError(t, err)
+	// The image only this material uses has a thumbnail: it goes with it.
+	ownThumb := "t/" + f.a.ID.String() + "/thumb/own.jpg"
+	_, err = f.db.Super.Exec(ctx, "UPDATE uploads SET thumb_key = $2 WHERE object_key = $1", own, ownThumb)
+	require.NoError(t, err)
 	uploads := func() []string {
 		rows, err := f.db.Super.Query(ctx, "SELECT object_key FROM uploads WHERE tenant_id = $1", f.a.ID)
 		require.NoError(t, err)
@@ -426,7 +435,7 @@ func TestDeletingQueuesTheObjectsNothingElseUses(t *testing.T) {
 
 	require.NoError(t, f.svc.Delete(ctx, f.sales, first.ID))
 	require.Len(t, f.jobs.keys, 1)
-	require.ElementsMatch(t, []string{own, renderKey}, f.jobs.keys[0], "the shared cover and the card's avatar stay")
+	require.ElementsMatch(t, []string{own, ownThumb, renderKey}, f.jobs.keys[0], "the shared cover and the card's avatar stay")
 	require.ElementsMatch(t, []string{shared, onCard}, uploads())
 	_, err = f.svc.Get(ctx, f.sales, first.ID)
 	requireKind(t, platform.KindNotFound, err)

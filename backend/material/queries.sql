@@ -75,8 +75,10 @@ WHERE NOT EXISTS (
 -- name: RenderKeysOfMaterial :many
 SELECT object_key FROM poster_renders WHERE tenant_id = @tenant_id AND material_id = @material_id;
 
--- name: DeleteUploads :exec
-DELETE FROM uploads WHERE tenant_id = @tenant_id AND object_key = ANY (@keys::text[]);
+-- name: DeleteUploads :many
+-- Forgets the uploads and returns their thumbnails' keys (to delete with them).
+DELETE FROM uploads WHERE tenant_id = @tenant_id AND object_key = ANY (@keys::text[])
+RETURNING thumb_key;
 
 -- name: InsertFolder :one
 INSERT INTO material_folders (id, tenant_id, tier, owner_id, name) VALUES (@id, @tenant_id, @tier, sqlc.narg(owner_id), @name)

@@ -8,5 +8,5 @@ ON CONFLICT (tenant_id, object_key) DO NOTHING;
 -- name: GetUploadKind :one
 SELECT kind FROM uploads WHERE tenant_id = @tenant_id AND object_key = @object_key;
 
--- name: SetThumbnail :exec
+-- name: SetThumbnail :execrows
 UPDATE uploads SET thumb_key = @thumb_key WHERE tenant_id = @tenant_id AND object_key = @object_key;

@@ -106,6 +106,9 @@ func (s *Service) MakeThumbnail(ctx context.Context, tenantID uuid.UUID, key str
 		return fmt.Errorf("upload %q: no thumbnail key for it", key)
 	}
 	rc, _, err := s.store.Get(ctx, key)
+	if platform.KindOf(err) == platform.KindNotFound {
+		return nil // the upload was deleted before its thumbnail was made: nothing to do
+	}
 	if err != nil {
 		return err
 	}
@@ -117,9 +120,17 @@ func (s *Service) MakeThumbnail(ctx context.Context, tenantID uuid.UUID, key str
 	if err := s.store.Put(ctx, thumbKey, bytes.NewReader(jpg), int64(len(jpg)), "image/jpeg"); err != nil {
 		return err
 	}
-	return s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		return uploaddb.New(tx).SetThumbnail(ctx, uploaddb.SetThumbnailParams{TenantID: tenantID, ObjectKey: key, ThumbKey: thumbKey})
+	var recorded int64
+	err = s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		recorded, err = uploaddb.New(tx).SetThumbnail(ctx, uploaddb.SetThumbnailParams{TenantID: tenantID, ObjectKey: key, ThumbKey: thumbKey})
+		return err
 	})
+	if err == nil && recorded == 0 {
+		// The upload was forgotten meanwhile (its material deleted): nobody will ever delete this thumbnail.
+		return s.store.Delete(ctx, thumbKey)
+	}
+	return err
 }
 
 // ThumbnailKey derives the thumbnail's key from an upload's: t/<tenant>/upload/<name>.<ext> becomes

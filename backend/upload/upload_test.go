@@ -304,6 +304,17 @@ func TestThumbnailsAreMadeOnceAndDamagedImagesAreNotRetried(t *testing.T) {
 	var cancel *river.JobCancelError
 	require.ErrorAs(t, err, &cancel)
 
+	// An upload forgotten before its thumbnail job ran (its material deleted): the thumbnail made meanwhile
+	// is deleted again rather than left where nothing refers to it; an upload whose object is gone too
+	// is simply done.
+	late := f.put(t, f.a.Admin, media.KindImage, "image/png", body)
+	lateThumb, _ := upload.ThumbnailKey(late)
+	require.NoError(t, worker.Work(ctx, &river.Job[upload.MakeThumbnailArgs]{JobRow: &rivertype.JobRow{}, Args: upload.MakeThumbnailArgs{TenantID: f.a.ID, Key: late}}))
+	_, err = f.store.Stat(ctx, lateThumb)
+	requireKind(t, platform.KindNotFound, err)
+	require.NoError(t, f.store.Delete(ctx, late))
+	require.NoError(t, worker.Work(ctx, &river.Job[upload.MakeThumbnailArgs]{JobRow: &rivertype.JobRow{}, Args: upload.MakeThumbnailArgs{TenantID: f.a.ID, Key: late}}))
+
 	for _, bad := range []string{"platform/upload/x.png", "t/" + f.a.ID.String() + "/qr/x.png", "t/x/upload"} {
 		_, ok := upload.ThumbnailKey(bad)
 		require.False(t, ok, bad)

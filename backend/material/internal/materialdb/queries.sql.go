@@ -12,8 +12,9 @@ import (
 	"github.com/google/uuid"
 )
 
-const deleteUploads = `-- name: DeleteUploads :exec
+const deleteUploads = `-- name: DeleteUploads :many
 DELETE FROM uploads WHERE tenant_id = $1 AND object_key = ANY ($2::text[])
+RETURNING thumb_key
 `
 
 type DeleteUploadsParams struct {
@@ -21,9 +22,25 @@ type DeleteUploadsParams struct {
 	Keys     []string
 }
 
-func (q *Queries) DeleteUploads(ctx context.Context, arg DeleteUploadsParams) error {
-	_, err := q.db.Exec(ctx, deleteUploads, arg.TenantID, arg.Keys)
-	return err
+// Forgets the uploads and returns their thumbnails' keys (to delete with them).
+func (q *Queries) DeleteUploads(ctx context.Context, arg DeleteUploadsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, deleteUploads, arg.TenantID, arg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var thumb_key string
+		if err := rows.Scan(&thumb_key); err != nil {
+			return nil, err
+		}
+		items = append(items, thumb_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const getFolder = `-- name: GetFolder :one

@@ -56,7 +56,7 @@ func (q *Queries) InsertUpload(ctx context.Context, arg InsertUploadParams) erro
 	return err
 }
 
-const setThumbnail = `-- name: SetThumbnail :exec
+const setThumbnail = `-- name: SetThumbnail :execrows
 UPDATE uploads SET thumb_key = $1 WHERE tenant_id = $2 AND object_key = $3
 `
 
@@ -66,7 +66,10 @@ type SetThumbnailParams struct {
 	ObjectKey string
 }
 
-func (q *Queries) SetThumbnail(ctx context.Context, arg SetThumbnailParams) error {
-	_, err := q.db.Exec(ctx, setThumbnail, arg.ThumbKey, arg.TenantID, arg.ObjectKey)
-	return err
+func (q *Queries) SetThumbnail(ctx context.Context, arg SetThumbnailParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setThumbnail, arg.ThumbKey, arg.TenantID, arg.ObjectKey)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
