@@ -224,13 +224,17 @@ func (s *Service) Stats(ctx context.Context, p authn.Principal, employeeID uuid.
 	}
 	err = s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := sharedb.New(tx)
-		if employeeID != p.EmployeeID && p.Role != authn.RoleAdmin {
+		if employeeID != p.EmployeeID {
+			// Someone else's: an admin's to see if they are of the tenant, a manager's if of their team.
 			team, err := q.EmployeeTeam(ctx, sharedb.EmployeeTeamParams{TenantID: p.TenantID, ID: employeeID})
-			if errors.Is(err, pgx.ErrNoRows) || p.Role != authn.RoleManager || !team.Valid || team.UUID != p.TeamID {
+			if errors.Is(err, pgx.ErrNoRows) {
 				return platform.NotFound("employee")
 			}
 			if err != nil {
 				return err
+			}
+			if p.Role != authn.RoleAdmin && (p.Role != authn.RoleManager || !team.Valid || team.UUID != p.TeamID) {
+				return platform.NotFound("employee")
 			}
 		}
 		row, err := q.ShareStats(ctx, sharedb.ShareStatsParams{TenantID: p.TenantID, EmployeeID: employeeID})
