@@ -37,6 +37,8 @@ type Config struct {
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is how long a session may go without refreshing before it ends.
 	RefreshTokenTTL time.Duration
+	// SessionLifetime is how long a session may last from sign-in, however often it refreshes.
+	SessionLifetime time.Duration
 	// MinAppVersion and MaxAppVersion are the app versions the server accepts (DiagService.GetServerInfo);
 	// an empty MaxAppVersion has no upper bound.
 	MinAppVersion, MaxAppVersion string
@@ -138,6 +140,8 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setDuration(&c.AccessTokenTTL, v) }},
 		{name: "SALESD_REFRESH_TOKEN_TTL", def: "720h", help: "refresh token lifetime (a session idle this long ends)",
 			set: func(c *Config, v string) error { return setDuration(&c.RefreshTokenTTL, v) }},
+		{name: "SALESD_SESSION_LIFETIME", def: "2160h", help: "a session's absolute lifetime from sign-in: refreshing never extends it past this (90 days)",
+			set: func(c *Config, v string) error { return setDuration(&c.SessionLifetime, v) }},
 		{name: "SALESD_MIN_APP_VERSION", def: "0", help: "oldest app version accepted (told to apps before sign-in), e.g. 2.3.0",
 			set: func(c *Config, v string) error { return setAppVersion(&c.MinAppVersion, v) }},
 		{name: "SALESD_MAX_APP_VERSION", help: "newest app version accepted; empty: no upper bound",
@@ -345,6 +349,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.RefreshTokenTTL <= c.AccessTokenTTL {
 		errs = append(errs, errors.New("SALESD_REFRESH_TOKEN_TTL: must be longer than SALESD_ACCESS_TOKEN_TTL"))
+	}
+	if c.SessionLifetime <= c.AccessTokenTTL {
+		errs = append(errs, errors.New("SALESD_SESSION_LIFETIME: must be longer than SALESD_ACCESS_TOKEN_TTL"))
 	}
 	if c.MinAppVersion != "" && c.MaxAppVersion != "" {
 		lo, _ := appversion.Parse(c.MinAppVersion)
