@@ -26,6 +26,7 @@ var fixtures = map[string]func() proto.Message{
 	"push_response.json":           func() proto.Message { return &salesappv1.PushResponse{} },
 	"server_info_request.json":     func() proto.Message { return &salesappv1.GetServerInfoRequest{} },
 	"server_info_response.json":    func() proto.Message { return &salesappv1.GetServerInfoResponse{} },
+	"list_sessions_response.json":  func() proto.Message { return &salesappv1.ListSessionsResponse{} },
 }
 
 func load(t *testing.T, name string) proto.Message {
