@@ -8,12 +8,15 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/server/servertest"
+	"github.com/salesapp/scrm/push/hub"
 )
 
 func sessionsOf(e *servertest.Env, token string) salesappv1connect.SessionServiceClient {
@@ -22,6 +25,90 @@ func sessionsOf(e *servertest.Env, token string) salesappv1connect.SessionServic
 
 func authOf(e *servertest.Env, token string) salesappv1connect.AuthServiceClient {
 	return salesappv1connect.NewAuthServiceClient(e.HTTP, e.URL, servertest.As(token))
+}
+
+// closed reads a WebSocket until the server closes it and returns the close frame's code and reason. The
+// deadline is generous: it bounds a broken test, it does not measure the server.
+func closed(t *testing.T, c *websocket.Conn) (int, string) {
+	t.Helper()
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(30*time.Second)))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		require.ErrorAs(t, err, &ce, "the server must close the socket with a close frame")
+		return ce.Code, ce.Text
+	}
+}
+
+// openSocket dials /ws as p and waits for the answer to its resume (a reset: it has seen nothing yet).
+func openSocket(t *testing.T, e *servertest.Env, p servertest.Person) *websocket.Conn {
+	t.Helper()
+	c := dial(t, e, p.Token, "", 0)
+	require.Equal(t, "reset", next(t, c).Type)
+	return c
+}
+
+// Whatever ends a session closes its open WebSocket, with a code the app acts on: signing out (4002),
+// revoking it from another device (4002), disabling the employee (4003, with the reason), the enterprise
+// expiring (4003). A colleague's socket stays open and keeps receiving alerts until then.
+func TestEndingASessionClosesItsWebSocket(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	a, sales, shareToken, _ := sharedMaterial(t, e)
+	colleague := e.NewPerson(t, a.ID, authn.RoleSales, uuid.Nil)
+	salesSocket := openSocket(t, e, sales)
+
+	ws := openSocket(t, e, colleague)
+	_, err := authOf(e, colleague.Token).Logout(ctx, connect.NewRequest(&salesappv1.LogoutRequest{}))
+	require.NoError(t, err)
+	code, reason := closed(t, ws)
+	require.Equal(t, hub.CloseSessionEnded, code)
+	require.Contains(t, reason, "sign in again")
+
+	tablet, phone := e.SignIn(t, colleague, "tablet"), e.SignIn(t, colleague, "phone")
+	ws = openSocket(t, e, tablet)
+	_, err = sessionsOf(e, phone.Token).RevokeSession(ctx, connect.NewRequest(&salesappv1.RevokeSessionRequest{SessionId: tablet.SessionID.String()}))
+	require.NoError(t, err)
+	code, _ = closed(t, ws)
+	require.Equal(t, hub.CloseSessionEnded, code)
+
+	ws = openSocket(t, e, phone)
+	_, err = employees(e, a.Admin.Token).SetEmployeeStatus(ctx, connect.NewRequest(&salesappv1.SetEmployeeStatusRequest{
+		EmployeeId: colleague.ID.String(), Status: salesappv1.EmployeeStatus_EMPLOYEE_STATUS_DISABLED}))
+	require.NoError(t, err)
+	code, reason = closed(t, ws)
+	require.Equal(t, hub.CloseRefused, code)
+	require.Contains(t, reason, "disabled")
+
+	// Meanwhile the salesperson's socket was left alone: it still streams.
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_CALL_CLICK, shareToken, "visitor-ws-alive"))
+	f := next(t, salesSocket)
+	require.Equal(t, "alert", f.Type)
+	require.Equal(t, "call_click", f.Alert.Kind)
+
+	_, err = e.DB.Super.Exec(ctx, "UPDATE tenants SET expires_at = now() - interval '1 day' WHERE id = $1", a.ID)
+	require.NoError(t, err)
+	code, reason = closed(t, salesSocket)
+	require.Equal(t, hub.CloseRefused, code)
+	require.Contains(t, reason, "expired")
+}
+
+// A session closes its sockets on every node, not only the one that ended it.
+func TestSignOutClosesTheWebSocketOnAnotherNode(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	other := servertest.StartOn(t, e.DB, func(c *platform.Config) { c.TokenKeys = e.Config.TokenKeys })
+	a := e.NewTenant(t, "A", 0)
+	sales := e.NewPerson(t, a.ID, authn.RoleSales, uuid.Nil)
+	ws := openSocket(t, other, sales)
+	_, err := authOf(e, sales.Token).Logout(context.Background(), connect.NewRequest(&salesappv1.LogoutRequest{}))
+	require.NoError(t, err)
+	code, _ := closed(t, ws)
+	require.Equal(t, hub.CloseSessionEnded, code)
 }
 
 // After signing out, a phone gets no more pushes, whatever device id it registered under; the person's
