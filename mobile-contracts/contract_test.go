@@ -24,6 +24,9 @@ var fixtures = map[string]func() proto.Message{
 	"pull_response_reset.json":     func() proto.Message { return &salesappv1.PullResponse{} },
 	"push_request.json":            func() proto.Message { return &salesappv1.PushRequest{} },
 	"push_response.json":           func() proto.Message { return &salesappv1.PushResponse{} },
+	"server_info_request.json":     func() proto.Message { return &salesappv1.GetServerInfoRequest{} },
+	"server_info_response.json":    func() proto.Message { return &salesappv1.GetServerInfoResponse{} },
+	"list_sessions_response.json":  func() proto.Message { return &salesappv1.ListSessionsResponse{} },
 }
 
 func load(t *testing.T, name string) proto.Message {
@@ -102,7 +105,7 @@ func TestFixturesAreWhatConnectSends(t *testing.T) {
 // does each mutation of the push on its own (the request's rules leave them to the server, which checks
 // them one by one so that one bad mutation does not refuse the others).
 func TestRequestFixturesAreValid(t *testing.T) {
-	for _, name := range []string{"pull_request_first.json", "pull_request.json", "push_request.json"} {
+	for _, name := range []string{"pull_request_first.json", "pull_request.json", "push_request.json", "server_info_request.json"} {
 		if err := protovalidate.Validate(load(t, name)); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}

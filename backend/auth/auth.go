@@ -1,6 +1,9 @@
 // Package auth manages sessions: one per signed-in device, each with a rotating refresh token stored only
-// as a hash. It issues access tokens (see authn) and tells the authenticator whether a token's session,
-// employee and tenant are still good, caching that answer briefly per node.
+// as a hash and an absolute end that refreshing never passes. It issues access tokens (see authn) and tells
+// the authenticator whether a token's session, employee and tenant are still good, caching that answer
+// briefly per node. A person lists and ends their sessions (session.go); ending a session, by any route,
+// also ends its push registrations in the same transaction, and the WebSocket hub closes its sockets
+// (EndedSessions).
 package auth
 
 import (
@@ -41,13 +44,20 @@ type Service struct {
 	db         *platform.DB
 	tokens     *authn.Tokens
 	refreshTTL time.Duration
+	lifetime   time.Duration
 	now        func() time.Time
 	cache      *statusCache
 }
 
+// DefaultLifetime is a session's absolute lifetime when the configuration names none.
+const DefaultLifetime = 90 * 24 * time.Hour
+
 // Config configures the service.
 type Config struct {
+	// RefreshTTL is how long a session may go without refreshing before it ends.
 	RefreshTTL time.Duration
+	// Lifetime is how long a session may last from sign-in, however often it refreshes (0: DefaultLifetime).
+	Lifetime time.Duration
 	// CacheTTL is how long a node trusts a session's status; 0 disables the cache.
 	CacheTTL time.Duration
 	Now      func() time.Time
@@ -58,19 +68,27 @@ func NewService(db *platform.DB, tokens *authn.Tokens, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{db: db, tokens: tokens, refreshTTL: cfg.RefreshTTL, now: cfg.Now,
+	if cfg.Lifetime <= 0 {
+		cfg.Lifetime = DefaultLifetime
+	}
+	return &Service{db: db, tokens: tokens, refreshTTL: cfg.RefreshTTL, lifetime: cfg.Lifetime, now: cfg.Now,
 		cache: newStatusCache(cfg.CacheTTL, cfg.Now)}
 }
 
 // IssueSession signs an employee in on a device. Identity providers (WeCom OAuth, and `salesctl token` in
-// development) call it once they know who the employee is.
+// development) call it once they know who the employee is. What the app says about the device, and where
+// the request came from, are taken from ctx (WithClient) and shown by ListSessions. The session ends
+// Lifetime after now at the latest, however often it is refreshed.
 func (s *Service) IssueSession(ctx context.Context, tenantID, employeeID uuid.UUID, deviceID string) (TokenPair, error) {
 	if deviceID == "" || len(deviceID) > 128 {
 		return TokenPair{}, platform.Invalid("device_id", "must be 1 to 128 characters")
 	}
 	sessionID := uuid.Must(uuid.NewV7())
 	secret := newSecret()
-	exp := s.now().Add(s.refreshTTL)
+	now := s.now()
+	ends := now.Add(s.lifetime)
+	exp := earliest(now.Add(s.refreshTTL), ends)
+	c := clientFrom(ctx)
 	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		st, err := loadEmployeeStatus(ctx, tx, tenantID, employeeID)
 		if err != nil {
@@ -81,7 +99,8 @@ func (s *Service) IssueSession(ctx context.Context, tenantID, employeeID uuid.UU
 		}
 		return authdb.New(tx).InsertSession(ctx, authdb.InsertSessionParams{
 			ID: sessionID, TenantID: tenantID, EmployeeID: employeeID, DeviceID: deviceID,
-			RefreshHash: hash(secret), ExpiresAt: exp,
+			RefreshHash: hash(secret), ExpiresAt: exp, EndsAt: ends,
+			DeviceName: c.DeviceName, Platform: c.Platform, AppVersion: c.AppVersion, ClientAddress: c.Address,
 		})
 	})
 	if err != nil {
@@ -121,7 +140,9 @@ func (s *Service) pair(tenantID, employeeID, sessionID uuid.UUID, deviceID strin
 
 var errSessionEnded = platform.Unauthenticated("your session has ended: sign in again")
 
-// Refresh rotates a session's refresh token and issues a new access token.
+// Refresh rotates a session's refresh token and issues a new access token. The new refresh token lives
+// RefreshTTL, but never past the session's absolute end. What ctx says of the device (WithClient)
+// updates what ListSessions shows.
 func (s *Service) Refresh(ctx context.Context, refreshToken, deviceID string) (TokenPair, error) {
 	tenantID, sessionID, secret, err := decodeRefresh(refreshToken)
 	if err != nil {
@@ -153,7 +174,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, deviceID string) (T
 		now := s.now()
 		h := hash(secret)
 		switch {
-		case sess.RevokedAt != nil, !now.Before(sess.ExpiresAt), sess.DeviceID != deviceID:
+		case sess.RevokedAt != nil, !now.Before(sess.ExpiresAt), !now.Before(sess.EndsAt), sess.DeviceID != deviceID:
 			outcome = errSessionEnded
 			return nil
 		case subtle.ConstantTimeCompare(h, sess.RefreshHash) == 1:
@@ -163,11 +184,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, deviceID string) (T
 			// (committed, so the refusal sticks).
 			s.cache.forgetSession(sessionID)
 			outcome = errSessionEnded
-			return q.RevokeSession(ctx, authdb.RevokeSessionParams{TenantID: tenantID, ID: sessionID})
+			return endSessionTx(ctx, tx, tenantID, sessionID, "refresh token reused: session ended")
 		}
 		next := newSecret()
-		exp := now.Add(s.refreshTTL)
-		if err := q.RotateSession(ctx, authdb.RotateSessionParams{TenantID: tenantID, ID: sessionID, RefreshHash: hash(next), ExpiresAt: exp}); err != nil {
+		exp := earliest(now.Add(s.refreshTTL), sess.EndsAt)
+		c := clientFrom(ctx)
+		if err := q.RotateSession(ctx, authdb.RotateSessionParams{TenantID: tenantID, ID: sessionID, RefreshHash: hash(next), ExpiresAt: exp,
+			DeviceName: c.DeviceName, Platform: c.Platform, AppVersion: c.AppVersion, ClientAddress: c.Address}); err != nil {
 			return err
 		}
 		pair = s.pair(tenantID, sess.EmployeeID, sessionID, deviceID, next, exp)
@@ -182,18 +205,18 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, deviceID string) (T
 	return pair, nil
 }
 
-// Logout ends the caller's session.
+// Logout ends the caller's session, and the pushes to the device it was on.
 func (s *Service) Logout(ctx context.Context, p authn.Principal) error {
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		return authdb.New(tx).RevokeSession(ctx, authdb.RevokeSessionParams{TenantID: p.TenantID, ID: p.SessionID})
+		return endSessionTx(ctx, tx, p.TenantID, p.SessionID, "signed out")
 	})
 	s.cache.forgetSession(p.SessionID)
 	return err
 }
 
-// RevokeEmployeeSessions ends every session of an employee inside tx (tenant.Sessions).
+// RevokeEmployeeSessions ends every session of an employee inside tx (tenant.Sessions: disabling them).
 func (s *Service) RevokeEmployeeSessions(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) error {
-	return authdb.New(tx).RevokeEmployeeSessions(ctx, authdb.RevokeEmployeeSessionsParams{TenantID: tenantID, EmployeeID: employeeID})
+	return EndSessionsTx(ctx, tx, tenantID, employeeID, uuid.Nil)
 }
 
 // EmployeeChanged drops this node's cached view of the employee's sessions (tenant.Sessions); other nodes
@@ -252,6 +275,13 @@ func encodeRefresh(tenantID, sessionID uuid.UUID, secret []byte) string {
 	b = append(b, sessionID[:]...)
 	b = append(b, secret...)
 	return refreshPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func decodeRefresh(tok string) (tenantID, sessionID uuid.UUID, secret []byte, err error) {

@@ -28,23 +28,31 @@ type fixture struct {
 	svc      *auth.Service
 	tokens   *authn.Tokens
 	clk      *clock
+	db       *pgtest.DB
 	tenantID uuid.UUID
 	empID    uuid.UUID
 }
 
 func setup(t *testing.T) fixture {
 	t.Helper()
+	return setupWith(t, auth.Config{RefreshTTL: 24 * time.Hour})
+}
+
+// setupWith is setup with the service's configuration (its clock is the fixture's).
+func setupWith(t *testing.T, cfg auth.Config) fixture {
+	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	clk := &clock{t: time.Now()}
 	tokens, err := authn.NewTokens([][]byte{make([]byte, 32)}, 15*time.Minute, clk.now)
 	require.NoError(t, err)
-	svc := auth.NewService(db.App, tokens, auth.Config{RefreshTTL: 24 * time.Hour, CacheTTL: 0, Now: clk.now})
+	cfg.Now = clk.now
+	svc := auth.NewService(db.App, tokens, cfg)
 	tn, err := tenant.CreateTenant(ctx, db.Owner, tenant.NewTenant{Name: "T", Plan: tenant.PlanTrial, SeatLimit: 5, ExpiresAt: time.Now().AddDate(0, 1, 0)})
 	require.NoError(t, err)
 	emp, err := tenant.NewService(db.App, svc).Bootstrap().CreateEmployee(ctx, tn.ID, tenant.NewEmployee{Name: "E", Role: authn.RoleSales})
 	require.NoError(t, err)
-	return fixture{svc: svc, tokens: tokens, clk: clk, tenantID: tn.ID, empID: emp.ID}
+	return fixture{svc: svc, tokens: tokens, clk: clk, db: db, tenantID: tn.ID, empID: emp.ID}
 }
 
 func (f fixture) check(t *testing.T, access string) error {

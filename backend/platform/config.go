@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/salesapp/scrm/backend/platform/appversion"
 	"github.com/salesapp/scrm/backend/platform/clientip"
 )
 
@@ -36,6 +37,11 @@ type Config struct {
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is how long a session may go without refreshing before it ends.
 	RefreshTokenTTL time.Duration
+	// SessionLifetime is how long a session may last from sign-in, however often it refreshes.
+	SessionLifetime time.Duration
+	// MinAppVersion and MaxAppVersion are the app versions the server accepts (DiagService.GetServerInfo);
+	// an empty MaxAppVersion has no upper bound.
+	MinAppVersion, MaxAppVersion string
 	// AuthCacheTTL is how long a node trusts what it read about a session, employee and tenant.
 	AuthCacheTTL time.Duration
 	// PublicRate is how many requests per second one client IP may make to public (unauthenticated)
@@ -134,6 +140,12 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setDuration(&c.AccessTokenTTL, v) }},
 		{name: "SALESD_REFRESH_TOKEN_TTL", def: "720h", help: "refresh token lifetime (a session idle this long ends)",
 			set: func(c *Config, v string) error { return setDuration(&c.RefreshTokenTTL, v) }},
+		{name: "SALESD_SESSION_LIFETIME", def: "2160h", help: "a session's absolute lifetime from sign-in: refreshing never extends it past this (90 days)",
+			set: func(c *Config, v string) error { return setDuration(&c.SessionLifetime, v) }},
+		{name: "SALESD_MIN_APP_VERSION", def: "0", help: "oldest app version accepted (told to apps before sign-in), e.g. 2.3.0",
+			set: func(c *Config, v string) error { return setAppVersion(&c.MinAppVersion, v) }},
+		{name: "SALESD_MAX_APP_VERSION", help: "newest app version accepted; empty: no upper bound",
+			set: func(c *Config, v string) error { return setAppVersion(&c.MaxAppVersion, v) }},
 		{name: "SALESD_AUTH_CACHE_TTL", def: "5s", help: "how long a node caches session/employee/tenant status (a disable takes effect on other nodes within it)",
 			set: func(c *Config, v string) error { return setDuration(&c.AuthCacheTTL, v) }},
 		{name: "SALESD_PUBLIC_RATE", def: "10", help: "requests/s one client IP may make to public procedures (ResourceExhausted beyond)",
@@ -262,6 +274,14 @@ func setCount(dst *int, v string) error {
 	return nil
 }
 
+func setAppVersion(dst *string, v string) error {
+	if _, err := appversion.Parse(v); err != nil {
+		return err
+	}
+	*dst = v
+	return nil
+}
+
 func setDuration(dst *time.Duration, v string) error {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
@@ -329,6 +349,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.RefreshTokenTTL <= c.AccessTokenTTL {
 		errs = append(errs, errors.New("SALESD_REFRESH_TOKEN_TTL: must be longer than SALESD_ACCESS_TOKEN_TTL"))
+	}
+	if c.SessionLifetime <= c.AccessTokenTTL {
+		errs = append(errs, errors.New("SALESD_SESSION_LIFETIME: must be longer than SALESD_ACCESS_TOKEN_TTL"))
+	}
+	if c.MinAppVersion != "" && c.MaxAppVersion != "" {
+		lo, _ := appversion.Parse(c.MinAppVersion)
+		hi, _ := appversion.Parse(c.MaxAppVersion)
+		if appversion.Compare(hi, lo) < 0 {
+			errs = append(errs, errors.New("SALESD_MAX_APP_VERSION: must not be older than SALESD_MIN_APP_VERSION"))
+		}
 	}
 	return c, errors.Join(errs...)
 }

@@ -65,3 +65,26 @@ func TestDebugAddrIsLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionLifetimeAndAppVersions(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"SALESD_DATABASE_URL": "postgres://x", "SALESD_TOKEN_KEYS": strings.Repeat("ab", 32)}
+	c, err := LoadConfig(env(base))
+	require.NoError(t, err)
+	require.Equal(t, 90*24*time.Hour, c.SessionLifetime)
+	require.Equal(t, "0", c.MinAppVersion)
+	require.Empty(t, c.MaxAppVersion)
+
+	for vars, bad := range map[[2]string]string{
+		{"SALESD_MIN_APP_VERSION", "v2"}:       "SALESD_MIN_APP_VERSION",
+		{"SALESD_MAX_APP_VERSION", "1.0"}:      "SALESD_MAX_APP_VERSION", // older than the minimum below
+		{"SALESD_SESSION_LIFETIME", "1m"}:      "SALESD_SESSION_LIFETIME",
+		{"SALESD_MAX_APP_VERSION", "two.zero"}: "SALESD_MAX_APP_VERSION",
+	} {
+		m := maps.Clone(base)
+		m["SALESD_MIN_APP_VERSION"] = "1.2"
+		m[vars[0]] = vars[1]
+		_, err := LoadConfig(env(m))
+		require.ErrorContains(t, err, bad, vars)
+	}
+}

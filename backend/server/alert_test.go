@@ -98,6 +98,8 @@ func TestEventsAlertTheOwnerInAGapFreeStream(t *testing.T) {
 type pushes struct {
 	mu   sync.Mutex
 	sent []sender.Alert
+	// to counts the pushes sent to each token.
+	to   map[string]int
 	dead map[string]bool
 }
 
@@ -108,10 +110,17 @@ func (p *pushes) Send(_ context.Context, d sender.Device, a sender.Alert) error 
 		return fmt.Errorf("apns: 410 Unregistered: %w", sender.ErrDeadToken)
 	}
 	p.sent = append(p.sent, a)
+	if p.to == nil {
+		p.to = map[string]int{}
+	}
+	p.to[d.Token]++
 	return nil
 }
 
 func (p *pushes) count() int { p.mu.Lock(); defer p.mu.Unlock(); return len(p.sent) }
+
+// countTo is how many pushes went to a token.
+func (p *pushes) countTo(token string) int { p.mu.Lock(); defer p.mu.Unlock(); return p.to[token] }
 
 func TestAlertsArePushedToDevicesButNotTwiceNorToDeadTokens(t *testing.T) {
 	t.Parallel()
@@ -119,12 +128,13 @@ func TestAlertsArePushedToDevicesButNotTwiceNorToDeadTokens(t *testing.T) {
 	e := servertest.StartWithSender(t, rec)
 	ctx := context.Background()
 	_, sales, token, _ := sharedMaterial(t, e)
-	a := alertsOf(e, sales.Token)
-	for _, d := range []*salesappv1.RegisterDeviceRequest{
-		{DeviceId: "iphone", Platform: "ios", PushToken: "live-token", BundleId: "com.example.sales"},
-		{DeviceId: "old-android", Platform: "android", PushToken: "dead-token"},
+	// Two phones, each signed in (a registration belongs to its session).
+	oldPhone := e.SignIn(t, sales, "old-android")
+	for access, d := range map[string]*salesappv1.RegisterDeviceRequest{
+		sales.Token:    {DeviceId: "iphone", Platform: "ios", PushToken: "live-token", BundleId: "com.example.sales"},
+		oldPhone.Token: {DeviceId: "old-android", Platform: "android", PushToken: "dead-token"},
 	} {
-		_, err := a.RegisterDevice(ctx, connect.NewRequest(d))
+		_, err := alertsOf(e, access).RegisterDevice(ctx, connect.NewRequest(d))
 		require.NoError(t, err)
 	}
 	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-push"))

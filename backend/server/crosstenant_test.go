@@ -302,6 +302,23 @@ func crossTenantRows() []crossRow {
 				return err
 			}},
 
+		// Sessions: another's session is NotFound; listing another's is for admins, and shows nothing of B's.
+		{procedure: salesappv1connect.SessionServiceRevokeSessionProcedure, want: everyone(connect.CodeNotFound),
+			foreign: func(w *world) string { return w.bSales.SessionID.String() },
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.sessions.RevokeSession(ctx, connect.NewRequest(&salesappv1.RevokeSessionRequest{SessionId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.SessionServiceListSessionsProcedure, aim: "employee_id", foreign: employee,
+			want: expect{authn.RoleAdmin: codeOK, authn.RoleManager: connect.CodePermissionDenied, authn.RoleSales: connect.CodePermissionDenied},
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.sessions.ListSessions(ctx, connect.NewRequest(&salesappv1.ListSessionsRequest{EmployeeId: id}))
+				if err != nil {
+					return err
+				}
+				return leakIf(len(res.Msg.Sessions) > 0, "%d sessions", len(res.Msg.Sessions))
+			}},
+
 		// Devices and sync: a device id is the caller's own namespace.
 		{procedure: salesappv1connect.AlertServiceRegisterDeviceProcedure, aim: "device_id and B's push token", want: everyone(codeOK), foreign: device, missing: freshDevice,
 			call: func(ctx context.Context, c caller, id string) error {
@@ -409,6 +426,7 @@ type caller struct {
 	customers salesappv1connect.CustomerServiceClient
 	alerts    salesappv1connect.AlertServiceClient
 	sync      salesappv1connect.SyncServiceClient
+	sessions  salesappv1connect.SessionServiceClient
 }
 
 func (w *world) caller(p servertest.Person) caller {
@@ -416,7 +434,7 @@ func (w *world) caller(p servertest.Person) caller {
 	o := servertest.As(p.Token)
 	return caller{Person: p, w: w, teams: teams(w.e, p.Token), employees: employees(w.e, p.Token),
 		materials: c.materials, media: c.media, shares: c.shares, cards: c.cards, customers: customers(w.e, p.Token),
-		alerts: alertsOf(w.e, p.Token), sync: salesappv1connect.NewSyncServiceClient(w.e.HTTP, w.e.URL, o)}
+		alerts: alertsOf(w.e, p.Token), sync: salesappv1connect.NewSyncServiceClient(w.e.HTTP, w.e.URL, o), sessions: sessionsOf(w.e, p.Token)}
 }
 
 // push sends one mutation from a fresh device and turns a mutation it did not apply into the error
@@ -501,7 +519,7 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 	require.Positive(t, unread.Msg.Unread, "B's salesperson has alerts")
 
 	for _, id := range []string{w.b.ID.String(), w.b.Admin.ID.String(), bMgr.ID.String(), w.bSales.ID.String(), w.bTeam.String(),
-		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote} {
+		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote, w.bSales.SessionID.String()} {
 		w.bIDs[id] = true
 	}
 	return w

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 
+	"github.com/salesapp/scrm/backend/auth"
 	"github.com/salesapp/scrm/backend/card"
 	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/customer/customerrpc"
@@ -17,6 +20,7 @@ import (
 	"github.com/salesapp/scrm/backend/tracking/trackingrpc"
 	"github.com/salesapp/scrm/backend/web"
 	"github.com/salesapp/scrm/push/alert/alertrpc"
+	"github.com/salesapp/scrm/push/hub"
 	"github.com/salesapp/scrm/push/pushjob"
 )
 
@@ -24,7 +28,7 @@ import (
 // pages, which write events through tracking.
 func newLive(d deps, shares *share.Service, cards *card.Service, materials *material.Service) ([]module.Module, error) {
 	alerts := alertrpc.NewLive(alertrpc.Config{DB: d.db, Log: d.log, Sender: d.sender,
-		Auth: authn.NewAuthenticator(d.tokens, d.auth), DatabaseURL: d.cfg.DatabaseURL})
+		Auth: authn.NewAuthenticator(d.tokens, d.auth), Sessions: hubSessions{d.auth}, DatabaseURL: d.cfg.DatabaseURL})
 	track := tracking.NewService(d.db, shares, d.log, tracking.Config{Jobs: pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, Wake: alerts.Wake})
 	trackHandler, err := trackingrpc.New(track, ratelimit.New(d.cfg.VisitorRate, d.cfg.VisitorBurst, 200_000),
 		d.perIP, d.cfg.BeaconOrigins)
@@ -44,4 +48,28 @@ func Ingest(cfg platform.Config, log *slog.Logger, db *platform.DB) (*tracking.S
 		return nil, err
 	}
 	return tracking.NewService(db, share.NewService(db, cfg.PublicBaseURL), log, tracking.Config{Jobs: pushjob.Jobs{Inserter: queue}}), nil
+}
+
+// hubSessions lets the WebSocket hub ask the auth service which of its connections' sessions ended.
+type hubSessions struct{ auth *auth.Service }
+
+func (s hubSessions) Ended(ctx context.Context, sessions []hub.Session) (map[hub.Session]hub.Ending, error) {
+	refs := make([]auth.SessionRef, len(sessions))
+	for i, x := range sessions {
+		refs[i] = auth.SessionRef{TenantID: x.TenantID, SessionID: x.SessionID}
+	}
+	ended, err := s.auth.EndedSessions(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[hub.Session]hub.Ending, len(ended))
+	for r, why := range ended {
+		e := hub.Ending{Refused: platform.KindOf(why) == platform.KindPermissionDenied, Reason: why.Error()}
+		var pe *platform.Error
+		if errors.As(why, &pe) {
+			e.Reason = pe.Msg
+		}
+		out[hub.Session{TenantID: r.TenantID, SessionID: r.SessionID}] = e
+	}
+	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/salesapp/scrm/backend/auth/authrpc"
 	"github.com/salesapp/scrm/backend/card"
 	"github.com/salesapp/scrm/backend/card/cardrpc"
+	"github.com/salesapp/scrm/backend/diag"
 	"github.com/salesapp/scrm/backend/diag/diagrpc"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/material/materialrpc"
@@ -54,6 +55,10 @@ func modules(d deps) ([]module.Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	info, err := diag.NewInfo(d.cfg.MinAppVersion, d.cfg.MaxAppVersion)
+	if err != nil {
+		return nil, err
+	}
 	shares := share.NewService(d.db, d.cfg.PublicBaseURL)
 	materials := material.NewService(d.db, d.store, renderer, media.Deleter{Jobs: d.queue}, shares)
 	cards := card.NewService(d.db, d.store, materials, shares)
@@ -63,7 +68,7 @@ func modules(d deps) ([]module.Module, error) {
 		return nil, err
 	}
 	mods := []module.Module{
-		diagrpc.Module(),
+		diagrpc.Module(info),
 		authrpc.Module(d.auth),
 		tenantrpc.Module(d.tenants),
 		uploadrpc.Module(uploads),

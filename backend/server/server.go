@@ -62,7 +62,7 @@ func Accounts(cfg platform.Config, db *platform.DB) (*tenant.Service, *auth.Serv
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, CacheTTL: cfg.AuthCacheTTL})
+	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Lifetime: cfg.SessionLifetime, CacheTTL: cfg.AuthCacheTTL})
 	return tenant.NewService(db, authSvc), authSvc, tokens, nil
 }
 

@@ -222,7 +222,7 @@ func (b *bench) withDevice(ctx context.Context) (db *platform.DB, cfg platform.C
 		return nil, cfg, nil, err
 	}
 	err = alert.NewService(db).RegisterDevice(ctx, alert.Key{TenantID: b.tenantID, EmployeeID: b.salesID},
-		alert.Device{DeviceID: benchDeviceID, Platform: "ios", PushToken: benchDeviceToken, BundleID: "com.salesapp.bench"})
+		alert.Device{DeviceID: benchDeviceID, Platform: "ios", PushToken: benchDeviceToken, BundleID: "com.salesapp.bench", SessionID: b.salesSession})
 	if err != nil {
 		db.Close()
 		return nil, cfg, nil, err

@@ -171,8 +171,9 @@ type bench struct {
 	token string
 	// salesToken is a salesperson's; shareToken a card share link of theirs that customers open.
 	salesToken, shareToken string
-	// tenantID and salesID name the benchmark tenant and that salesperson.
-	tenantID, salesID uuid.UUID
+	// tenantID and salesID name the benchmark tenant and that salesperson; salesSession their session
+	// (push registrations belong to one).
+	tenantID, salesID, salesSession uuid.UUID
 	// seed holds the ids of seeded data: a salesperson with many customers, one with a long timeline.
 	seed seeded
 	// sync is the sync scenarios' salesperson, seeded by the first of them.
@@ -236,7 +237,7 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 	}
 	b := &bench{opts: opts, env: env, ownerURL: ownerURL, seedURL: seedURL, token: si.adminToken, salesToken: si.salesToken, shareToken: si.shareToken,
 		sync:     syncPerson{id: si.syncID, token: si.syncToken},
-		tenantID: si.tenantID, salesID: si.salesID, logDir: logDir}
+		tenantID: si.tenantID, salesID: si.salesID, salesSession: si.salesSession, logDir: logDir}
 	if b.seed, err = seed(ctx, seedURL, si); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
@@ -270,7 +271,7 @@ func (b *bench) analyze(ctx context.Context) error {
 // signedIn is what signIn made: the benchmark tenant, its admin and a salesperson with tokens, and a card
 // share link of the salesperson's.
 type signedIn struct {
-	tenantID, salesID                  uuid.UUID
+	tenantID, salesID, salesSession    uuid.UUID
 	adminToken, salesToken, shareToken string
 	// syncID and syncToken: the sync scenarios' salesperson (their data is seeded by the first of them).
 	syncID    uuid.UUID
@@ -302,7 +303,7 @@ func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (s
 		return si, err
 	}
 	defer db.Close()
-	tenants, sessions, _, err := server.Accounts(cfg, db)
+	tenants, sessions, tokens, err := server.Accounts(cfg, db)
 	if err != nil {
 		return si, err
 	}
@@ -327,6 +328,11 @@ func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (s
 			continue
 		}
 		si.salesID, si.salesToken = e.ID, pair.AccessToken
+		claims, err := tokens.Verify(pair.AccessToken)
+		if err != nil {
+			return si, err
+		}
+		si.salesSession = claims.SessionID
 		sh, err := shares.ShareCard(ctx, authn.Principal{TenantID: t.ID, EmployeeID: e.ID, Role: role}, event.ChannelChat)
 		if err != nil {
 			return si, err

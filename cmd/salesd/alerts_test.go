@@ -114,7 +114,7 @@ func TestKilledPushWorkerLosesNoAlertAndPushesNoneTwice(t *testing.T) {
 
 	const deviceToken = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 	require.NoError(t, alert.NewService(w.db.App).RegisterDevice(ctx, alert.Key{TenantID: w.tenantID, EmployeeID: w.employeeID},
-		alert.Device{DeviceID: "iphone", Platform: "ios", PushToken: deviceToken, BundleID: "com.salesapp.ios"}))
+		alert.Device{DeviceID: "iphone", Platform: "ios", PushToken: deviceToken, BundleID: "com.salesapp.ios", SessionID: w.sessionID}))
 
 	const (
 		burst     = 400

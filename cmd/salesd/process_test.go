@@ -41,6 +41,8 @@ type world struct {
 	db         *pgtest.DB
 	tenantID   uuid.UUID
 	employeeID uuid.UUID
+	// sessionID is the salesperson's session (push registrations belong to one).
+	sessionID uuid.UUID
 	// salesToken is the salesperson's access token; shareToken their card's share link.
 	salesToken, shareToken string
 	env                    []string
@@ -54,7 +56,7 @@ func newWorld(t *testing.T) *world {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	cfg := platform.Config{TokenKeys: [][]byte{key}, AccessTokenTTL: time.Hour, RefreshTokenTTL: 2 * time.Hour, PublicBaseURL: "http://x"}
-	tenants, sessions, _, err := server.Accounts(cfg, db.App)
+	tenants, sessions, tokens, err := server.Accounts(cfg, db.App)
 	require.NoError(t, err)
 	tn, err := tenant.CreateTenant(ctx, db.Owner, tenant.NewTenant{Name: "T", Plan: tenant.PlanTrial, SeatLimit: 5, ExpiresAt: time.Now().AddDate(0, 1, 0)})
 	require.NoError(t, err)
@@ -64,7 +66,9 @@ func newWorld(t *testing.T) *world {
 	require.NoError(t, err)
 	pair, err := sessions.IssueSession(ctx, tn.ID, emp.ID, "phone-1")
 	require.NoError(t, err)
-	return &world{db: db, tenantID: tn.ID, employeeID: emp.ID, salesToken: pair.AccessToken, shareToken: sh.Token,
+	claims, err := tokens.Verify(pair.AccessToken)
+	require.NoError(t, err)
+	return &world{db: db, tenantID: tn.ID, employeeID: emp.ID, sessionID: claims.SessionID, salesToken: pair.AccessToken, shareToken: sh.Token,
 		env: []string{"SALESD_DATABASE_URL=" + db.AppURL, "SALESD_TOKEN_KEYS=" + hex.EncodeToString(key),
 			"SALESD_VISITOR_RATE=1e9", "SALESD_VISITOR_BURST=1000000", "SALESD_PUBLIC_RATE=1e9", "SALESD_PUBLIC_BURST=1000000",
 			"SALESD_LOG_LEVEL=warn"}}

@@ -24,7 +24,8 @@ type Outcome int
 const (
 	// Sent: the provider accepted it.
 	Sent Outcome = iota
-	// Skipped: the app is open (the WebSocket delivers), the device is disabled, or the entry is gone.
+	// Skipped: the app is open (the WebSocket delivers), the device is disabled or its session ended, or
+	// the entry is gone.
 	Skipped
 	// Dead: the provider says the token is dead; the device is now disabled.
 	Dead
@@ -79,7 +80,9 @@ func (p *Pusher) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID
 		return Skipped, nil
 	}
 	r := t.row
-	if r.DisabledAt != nil || (r.ForegroundUntil != nil && time.Now().Before(*r.ForegroundUntil)) {
+	// A registration whose session ended is never pushed to, even if the job was queued before the end
+	// and the registration's disabling has not landed (belt and braces: ending a session disables it).
+	if r.DisabledAt != nil || !r.SignedIn || (r.ForegroundUntil != nil && time.Now().Before(*r.ForegroundUntil)) {
 		return Skipped, nil
 	}
 	err = snd.Send(ctx, sender.Device{Token: r.PushToken, Platform: sender.Platform(r.Platform), BundleID: r.BundleID,

@@ -32,6 +32,8 @@ func (q *queued) Committed() {}
 type salesperson struct {
 	key   Key
 	token string
+	// session is the sign-in its phone is registered under.
+	session uuid.UUID
 	// pushes are the jobs its alerts made, in order.
 	pushes []Push
 }
@@ -51,8 +53,10 @@ func pushFixture(t *testing.T, n int) (*Service, []*salesperson) {
 			emp, err := boot.CreateEmployee(ctx, tn.ID, tenant.NewEmployee{Name: fmt.Sprint("S", e), Role: authn.RoleSales})
 			require.NoError(t, err)
 			p := &salesperson{key: Key{TenantID: tn.ID, EmployeeID: emp.ID}, token: fmt.Sprintf("token-%d-%d", ti, e)}
+			p.session = signIn(t, s, p.key, "phone")
 			// The same device id for everyone: devices are told apart by salesperson, not by the app's id.
-			require.NoError(t, s.RegisterDevice(ctx, p.key, Device{DeviceID: "phone", Platform: "ios", PushToken: p.token}))
+			require.NoError(t, s.RegisterDevice(ctx, p.key, Device{DeviceID: "phone", Platform: "ios", PushToken: p.token,
+				SessionID: p.session}))
 			var alerts []Alert
 			for i := range n {
 				alerts = append(alerts, Alert{Kind: KindCallClick, EmployeeID: emp.ID, CustomerID: uuid.New(), Body: fmt.Sprintf("%s alert %d", p.token, i), At: time.Now()})
@@ -205,4 +209,17 @@ func TestForegroundLeasesAreRenewedAcrossTenants(t *testing.T) {
 		}))
 		require.WithinDuration(t, time.Now().Add(presenceLease), until, 30*time.Second)
 	}
+}
+
+// signIn writes a live session of k's salesperson on a device, as the auth domain would (this package may
+// not import it), and returns its id.
+func signIn(t *testing.T, s *Service, k Key, deviceID string) uuid.UUID {
+	t.Helper()
+	id := uuid.Must(uuid.NewV7())
+	require.NoError(t, s.db.InTenantTx(context.Background(), k.TenantID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `INSERT INTO sessions (id, tenant_id, employee_id, device_id, refresh_hash, expires_at, ends_at)
+			VALUES ($1, $2, $3, $4, '\x00', now() + interval '1 day', now() + interval '1 day')`, id, k.TenantID, k.EmployeeID, deviceID)
+		return err
+	}))
+	return id
 }

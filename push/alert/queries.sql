@@ -42,7 +42,11 @@ SELECT muted_kinds, quiet_start_min, quiet_end_min FROM alert_prefs WHERE tenant
 SELECT time_zone FROM tenants WHERE id = @tenant_id;
 
 -- name: LiveDevices :many
-SELECT id FROM devices WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND disabled_at IS NULL;
+-- The phones to push a salesperson's alerts to: enabled registrations of sessions still signed in.
+SELECT d.id FROM devices d
+JOIN sessions s ON s.tenant_id = d.tenant_id AND s.id = d.session_id
+WHERE d.tenant_id = @tenant_id AND d.employee_id = @employee_id AND d.disabled_at IS NULL
+  AND s.revoked_at IS NULL AND s.expires_at > now();
 
 -- name: Head :one
 SELECT epoch, head FROM alert_streams WHERE tenant_id = @tenant_id AND employee_id = @employee_id;
@@ -73,21 +77,43 @@ VALUES (@tenant_id, @employee_id, @muted_kinds, sqlc.narg(quiet_start_min), sqlc
 ON CONFLICT (tenant_id, employee_id) DO UPDATE SET muted_kinds = excluded.muted_kinds,
   quiet_start_min = excluded.quiet_start_min, quiet_end_min = excluded.quiet_end_min;
 
+-- name: LockLiveDevices :exec
+-- Serializes registrations of one salesperson, so that the cap (EvictDevices) counts every one of them.
+SELECT id FROM devices WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND disabled_at IS NULL
+FOR UPDATE;
+
 -- name: UpsertDevice :one
--- Registers a phone for a salesperson's pushes. A push token reaches one app install: any other
--- registration of it in the tenant (a colleague who used this phone before, an earlier install id) is
--- disabled, so that nobody else's alerts reach it.
+-- Registers a phone for a salesperson's pushes, under the session (sign-in) making the call: ending that
+-- session ends the registration. A session is one app install, so its earlier registration under another
+-- device id is removed. A push token reaches one app install: any other registration of it in the tenant
+-- (a colleague who used this phone before, an earlier install id) is disabled, so that nobody else's alerts
+-- reach it. (The two sets are disjoint: one statement never touches a row twice.)
 WITH others AS (
   UPDATE devices SET disabled_at = now(), disabled_reason = 'token registered again', updated_at = now()
   WHERE tenant_id = @tenant_id AND push_token = @push_token AND disabled_at IS NULL
-    AND (employee_id <> @employee_id OR device_id <> @device_id)
+    AND (employee_id <> @employee_id OR device_id <> @device_id) AND session_id <> @session_id
+), replaced AS (
+  DELETE FROM devices
+  WHERE tenant_id = @tenant_id AND session_id = @session_id AND (employee_id <> @employee_id OR device_id <> @device_id)
 )
-INSERT INTO devices (id, tenant_id, employee_id, device_id, platform, push_token, bundle_id, sandbox, locale)
-VALUES (@id, @tenant_id, @employee_id, @device_id, @platform, @push_token, @bundle_id, @sandbox, @locale)
-ON CONFLICT (tenant_id, employee_id, device_id) DO UPDATE SET platform = excluded.platform,
-  push_token = excluded.push_token, bundle_id = excluded.bundle_id, sandbox = excluded.sandbox,
-  locale = excluded.locale, disabled_at = NULL, disabled_reason = '', updated_at = now()
+INSERT INTO devices (id, tenant_id, employee_id, device_id, session_id, platform, push_token, bundle_id, sandbox, locale)
+VALUES (@id, @tenant_id, @employee_id, @device_id, @session_id, @platform, @push_token, @bundle_id, @sandbox, @locale)
+ON CONFLICT (tenant_id, employee_id, device_id) DO UPDATE SET session_id = excluded.session_id,
+  platform = excluded.platform, push_token = excluded.push_token, bundle_id = excluded.bundle_id,
+  sandbox = excluded.sandbox, locale = excluded.locale, disabled_at = NULL, disabled_reason = '',
+  registered_at = now(), updated_at = now()
 RETURNING id;
+
+-- name: EvictDevices :execrows
+-- Keeps a salesperson's newest registrations enabled (the one just made, and keep others), disabling the
+-- older ones.
+UPDATE devices d SET disabled_at = now(), disabled_reason = @reason, updated_at = now()
+WHERE d.tenant_id = @tenant_id AND d.employee_id = @employee_id AND d.disabled_at IS NULL AND d.id <> @newest
+  AND d.id NOT IN (
+    SELECT k.id FROM devices k
+    WHERE k.tenant_id = @tenant_id AND k.employee_id = @employee_id AND k.disabled_at IS NULL AND k.id <> @newest
+    ORDER BY k.registered_at DESC, k.id DESC
+    LIMIT @keep);
 
 -- name: SetForeground :exec
 UPDATE devices SET foreground_until = sqlc.narg(until), updated_at = now()
@@ -96,16 +122,22 @@ WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND device_id = @dev
 -- name: PushTargets :many
 -- The devices and stream entries named by a batch of push jobs of one tenant: row ord answers the
 -- ord-th job (from 1). A job whose device or entry is gone (or whose device is not the entry's
--- salesperson's) has no row.
+-- salesperson's) has no row. signed_in is whether the registration's session can still be used: not
+-- ended, its employee active, its enterprise not expired (a push job queued before a sign-out must not
+-- reach the phone after it).
 WITH j AS (
   SELECT unnest(@employee_ids::uuid[]) AS employee_id, unnest(@device_ids::uuid[]) AS device_id,
          unnest(@seqs::bigint[]) AS seq, generate_subscripts(@seqs::bigint[], 1) AS ord
 )
 SELECT j.ord::int AS ord, d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at,
-       d.foreground_until, a.alert_id, a.body, a.kind, a.customer_id
+       d.foreground_until, a.alert_id, a.body, a.kind, a.customer_id,
+       (s.revoked_at IS NULL AND s.expires_at > now() AND e.status = 'active' AND t.expires_at > now())::bool AS signed_in
 FROM j
 JOIN devices d ON d.tenant_id = @tenant_id AND d.id = j.device_id AND d.employee_id = j.employee_id
-JOIN alerts a ON a.tenant_id = @tenant_id AND a.employee_id = j.employee_id AND a.seq = j.seq;
+JOIN alerts a ON a.tenant_id = @tenant_id AND a.employee_id = j.employee_id AND a.seq = j.seq
+JOIN sessions s ON s.tenant_id = @tenant_id AND s.id = d.session_id
+JOIN employees e ON e.tenant_id = @tenant_id AND e.id = d.employee_id
+JOIN tenants t ON t.id = @tenant_id;
 
 -- name: DisableDevice :exec
 UPDATE devices SET disabled_at = now(), disabled_reason = @reason, updated_at = now()
@@ -129,3 +161,13 @@ FROM (SELECT unnest(@employee_ids::uuid[]) AS employee_id, unnest(@device_ids::t
 WHERE d.tenant_id = @tenant_id AND d.employee_id = x.employee_id AND d.device_id = x.device_id
   AND d.foreground_until IS NOT NULL
 RETURNING d.id;
+
+-- name: DisableSessionDevices :exec
+-- Stops pushes to the registrations of sessions that ended (in the transaction that ended them).
+UPDATE devices SET disabled_at = now(), disabled_reason = @reason, updated_at = now()
+WHERE tenant_id = @tenant_id AND session_id = ANY (@session_ids::uuid[]) AND disabled_at IS NULL;
+
+-- name: DisableEmployeeDevices :exec
+-- Stops pushes to every registration of a salesperson but those of one session (uuid.Nil keeps none).
+UPDATE devices SET disabled_at = now(), disabled_reason = @reason, updated_at = now()
+WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND session_id <> @keep_session_id AND disabled_at IS NULL;

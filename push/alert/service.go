@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -127,16 +128,51 @@ func (s *Service) SetPrefs(ctx context.Context, k Key, muted []Kind, quietStart,
 type Device struct {
 	DeviceID, Platform, PushToken, BundleID, Locale string
 	Sandbox                                         bool
+	// SessionID is the sign-in registering it: the registration lasts as long as that session.
+	SessionID uuid.UUID
 }
 
-// RegisterDevice records or refreshes a push target; re-registering a disabled device enables it again
-// (the app has a fresh token).
+// MaxDevices is how many push registrations a salesperson may have enabled at once; registering one more
+// disables the oldest (a phone replaced long ago, an install never signed out), rather than refusing the
+// phone in the person's hand.
+const MaxDevices = 10
+
+// RegisterDevice records or refreshes a push target, under the session making the call: it is pushed to
+// while that session lasts, and never after it ends, whatever device id it was registered under. A
+// session has one registration (registering again under another device id replaces it); re-registering
+// a disabled device enables it again (the app has a fresh token, or signed in again). Beyond MaxDevices
+// registrations of the salesperson, the oldest are disabled.
 func (s *Service) RegisterDevice(ctx context.Context, k Key, d Device) error {
+	if d.SessionID == uuid.Nil {
+		return errors.New("alert: a push registration needs the session registering it")
+	}
 	return s.tx(ctx, k, func(q *alertdb.Queries) error {
-		_, err := q.UpsertDevice(ctx, alertdb.UpsertDeviceParams{ID: uuid.Must(uuid.NewV7()), TenantID: k.TenantID, EmployeeID: k.EmployeeID,
-			DeviceID: d.DeviceID, Platform: d.Platform, PushToken: d.PushToken, BundleID: d.BundleID, Sandbox: d.Sandbox, Locale: d.Locale})
+		if err := q.LockLiveDevices(ctx, alertdb.LockLiveDevicesParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID}); err != nil {
+			return err
+		}
+		id, err := q.UpsertDevice(ctx, alertdb.UpsertDeviceParams{ID: uuid.Must(uuid.NewV7()), TenantID: k.TenantID, EmployeeID: k.EmployeeID,
+			DeviceID: d.DeviceID, SessionID: d.SessionID, Platform: d.Platform, PushToken: d.PushToken, BundleID: d.BundleID,
+			Sandbox: d.Sandbox, Locale: d.Locale})
+		if err != nil {
+			return err
+		}
+		_, err = q.EvictDevices(ctx, alertdb.EvictDevicesParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, Newest: id,
+			Keep: MaxDevices - 1, Reason: fmt.Sprintf("more than %d registrations: the oldest was disabled", MaxDevices)})
 		return err
 	})
+}
+
+// DisableSessionDevicesTx stops pushes to the registrations of sessions that ended, inside the
+// transaction that ended them (auth's sign-out and revocation).
+func DisableSessionDevicesTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, sessionIDs []uuid.UUID, reason string) error {
+	return alertdb.New(tx).DisableSessionDevices(ctx, alertdb.DisableSessionDevicesParams{TenantID: tenantID, SessionIds: sessionIDs, Reason: reason})
+}
+
+// DisableEmployeeDevicesTx stops pushes to every registration of a salesperson except those of the session
+// keepSessionID (uuid.Nil keeps none), inside the transaction that ended their other sessions.
+func DisableEmployeeDevicesTx(ctx context.Context, tx pgx.Tx, k Key, keepSessionID uuid.UUID, reason string) error {
+	return alertdb.New(tx).DisableEmployeeDevices(ctx, alertdb.DisableEmployeeDevicesParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID,
+		KeepSessionID: keepSessionID, Reason: reason})
 }
 
 // presenceLease is how long a foreground report lasts without being renewed: a crashed app stops

@@ -23,10 +23,13 @@ import (
 func BenchmarkIdleConnections(b *testing.B) {
 	const n = 1000
 	store := newMemStore()
-	auth := func(_ context.Context, token string) (Key, error) {
-		return Key{TenantID: uuid.Nil, EmployeeID: uuid.MustParse(token)}, nil
+	auth := func(_ context.Context, token string) (Identity, error) {
+		id := uuid.MustParse(token)
+		return Identity{Key: Key{TenantID: uuid.Nil, EmployeeID: id}, SessionID: id}, nil
 	}
-	h := New(store, auth, nil, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Sessions are checked as in production (every 2s, all connections in one call), so that the figure
+	// includes what that costs.
+	h := New(store, auth, nil, &memSessions{}, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	defer h.Close()

@@ -23,6 +23,8 @@ type conn struct {
 	key Key
 	ws  *websocket.Conn
 	id  uint64 // registration order, for evicting the oldest; set under h.mu
+	// session is the sign-in the app's token belongs to, re-checked by the hub; set before registering.
+	session uuid.UUID
 
 	// device is the app's device_id from its resume, foreground its last reported state; guarded by h.mu.
 	device     string

@@ -180,16 +180,59 @@ func (p *recordingPresence) next(t *testing.T) presenceEvent {
 	}
 }
 
-// fixture is a hub behind an httptest server, with an authenticator that knows the tokens it handed out.
+// memSessions plays the session store: every session is good until ended.
+type memSessions struct {
+	mu    sync.Mutex
+	ended map[Session]Ending
+	// calls counts Ended calls; most is the most sessions one call asked about.
+	calls, most atomic.Int64
+	fail        atomic.Bool
+}
+
+func (m *memSessions) Ended(_ context.Context, sessions []Session) (map[Session]Ending, error) {
+	m.calls.Add(1)
+	for n := int64(len(sessions)); ; {
+		old := m.most.Load()
+		if n <= old || m.most.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	if m.fail.Load() {
+		return nil, errors.New("database down")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[Session]Ending{}
+	for _, s := range sessions {
+		if e, ok := m.ended[s]; ok {
+			out[s] = e
+		}
+	}
+	return out, nil
+}
+
+// end ends a session.
+func (m *memSessions) end(s Session, e Ending) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ended == nil {
+		m.ended = map[Session]Ending{}
+	}
+	m.ended[s] = e
+}
+
+// fixture is a hub behind an httptest server, with an authenticator that knows the tokens it handed out
+// (each of its own session).
 type fixture struct {
 	t        *testing.T
 	store    *memStore
 	hub      *Hub
 	presence *recordingPresence
+	sessions *memSessions
 	url      string
 
 	mu     sync.Mutex
-	tokens map[string]Key
+	tokens map[string]Identity
 }
 
 func newFixture(t *testing.T, cfg Config) *fixture {
@@ -198,22 +241,23 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 		t:        t,
 		store:    newMemStore(),
 		presence: &recordingPresence{events: make(chan presenceEvent, 1000)},
-		tokens:   make(map[string]Key),
+		sessions: &memSessions{},
+		tokens:   make(map[string]Identity),
 	}
-	auth := func(_ context.Context, token string) (Key, error) {
+	auth := func(_ context.Context, token string) (Identity, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		k, ok := f.tokens[token]
+		id, ok := f.tokens[token]
 		if token == "while-the-database-is-down" {
-			return Key{}, fmt.Errorf("%w: connection refused", ErrUnavailable)
+			return Identity{}, fmt.Errorf("%w: connection refused", ErrUnavailable)
 		}
 		if !ok {
-			return Key{}, errors.New("unknown token")
+			return Identity{}, errors.New("unknown token")
 		}
-		return k, nil
+		return id, nil
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.hub = New(f.store, auth, f.presence, cfg, log)
+	f.hub = New(f.store, auth, f.presence, f.sessions, cfg, log)
 	srv := httptest.NewServer(f.hub)
 	t.Cleanup(srv.Close)
 	t.Cleanup(f.hub.Close) // runs first: every connection ends before the test's log closes
@@ -224,11 +268,24 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 // newKey makes a salesperson and a token for them.
 func (f *fixture) newKey() (Key, string) {
 	k := Key{TenantID: uuid.New(), EmployeeID: uuid.New()}
+	return k, f.signIn(k)
+}
+
+// signIn makes a session of k's salesperson and returns its token.
+func (f *fixture) signIn(k Key) string {
 	token := "tok-" + uuid.NewString()
 	f.mu.Lock()
-	f.tokens[token] = k
+	f.tokens[token] = Identity{Key: k, SessionID: uuid.New()}
 	f.mu.Unlock()
-	return k, token
+	return token
+}
+
+// sessionOf names the session a token belongs to.
+func (f *fixture) sessionOf(token string) Session {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := f.tokens[token]
+	return Session{TenantID: id.TenantID, SessionID: id.SessionID}
 }
 
 // resumeMsg is the app's first message.
@@ -311,6 +368,14 @@ func (c *client) expectReset(epoch uuid.UUID, seq int64) {
 // expectClose reads until the connection ends and returns the close code (-1 if none came).
 func (c *client) expectClose() int {
 	c.t.Helper()
+	code, _ := c.expectCloseReason()
+	return code
+}
+
+// expectCloseReason reads until the connection ends and returns the close code (-1 if none came) and
+// reason.
+func (c *client) expectCloseReason() (int, string) {
+	c.t.Helper()
 	require.NoError(c.t, c.ws.SetReadDeadline(time.Now().Add(wait)))
 	for {
 		_, _, err := c.ws.ReadMessage()
@@ -319,11 +384,11 @@ func (c *client) expectClose() int {
 		}
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
-			return ce.Code
+			return ce.Code, ce.Text
 		}
 		var ne interface{ Timeout() bool }
 		require.False(c.t, errors.As(err, &ne) && ne.Timeout(), "connection still open: %v", err)
-		return -1
+		return -1, ""
 	}
 }
 

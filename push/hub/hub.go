@@ -54,10 +54,20 @@
 // progress for a ping interval while that window is full is cut off (4001). Each connection has its own
 // writer goroutine, so a slow or dead app never delays another connection or [Hub.Notify].
 //
+// A connection lives no longer than the sign-in (session) whose token opened it. Every
+// [Config.SessionCheckInterval] the hub asks [Sessions] which of its connections' sessions have ended (one
+// call for all of them) and closes those connections: a sign-out, a revoked session, a disabled employee or
+// an expired enterprise closes the app's socket within that interval plus one call, on every node, whatever
+// route ended the session.
+//
 // Close codes: 1001 the server is shutting down (reconnect elsewhere); 1008 protocol violation (do not
 // retry unchanged); 4000 replaced by a newer connection of the same device, or by a connection that
-// exceeded [Config.MaxConnsPerKey] for the salesperson (do not reconnect automatically); 4001 too slow.
-// When the alert store is unavailable the connection stays open and retries; it does not close.
+// exceeded [Config.MaxConnsPerKey] for the salesperson (do not reconnect automatically); 4001 too slow;
+// 4002 the session ended (signed out here or elsewhere, revoked, expired): refreshing will not help, sign in
+// again; 4003 the employee was disabled or the enterprise's subscription expired: the close reason says
+// which, for the app to show, and signing in again will not help until an administrator acts.
+// When the alert store is unavailable the connection stays open and retries; it does not close; when
+// sessions cannot be checked, connections stay open until they can.
 package hub
 
 import (
@@ -69,6 +79,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
@@ -84,7 +95,14 @@ const bearerPrefix = "bearer."
 const (
 	closeReplaced = 4000
 	closeTooSlow  = 4001
+	// CloseSessionEnded: the session ended; the app signs in again.
+	CloseSessionEnded = 4002
+	// CloseRefused: the employee or their enterprise may not use the app now; the reason says why.
+	CloseRefused = 4003
 )
+
+// maxCloseReason is the most a close frame's reason may hold (125-byte control payload, less the code).
+const maxCloseReason = 123
 
 const (
 	// pageSize bounds what one store read brings into memory per connection.
@@ -133,10 +151,39 @@ type Head struct {
 	Seq   int64
 }
 
-// Authenticator turns the token the app sends into the salesperson (implemented elsewhere). An error
-// answers 401, which tells the app to refresh its token or sign in again, unless it wraps
-// ErrUnavailable; it is logged at debug level, so it must not contain the token.
-type Authenticator func(ctx context.Context, bearerToken string) (Key, error)
+// Authenticator turns the token the app sends into the salesperson and their session (implemented
+// elsewhere). An error answers 401, which tells the app to refresh its token or sign in again, unless it
+// wraps ErrUnavailable; it is logged at debug level, so it must not contain the token.
+type Authenticator func(ctx context.Context, bearerToken string) (Identity, error)
+
+// Identity is who a connection belongs to: the salesperson's stream, and the sign-in its token belongs
+// to, which [Sessions] re-checks while the connection lasts.
+type Identity struct {
+	Key
+	// SessionID names the session; uuid.Nil is never re-checked.
+	SessionID uuid.UUID
+}
+
+// Session names a session of a tenant.
+type Session struct{ TenantID, SessionID uuid.UUID }
+
+// Sessions says which sessions have ended (implemented elsewhere over PostgreSQL, may be nil). Ended is
+// called every [Config.SessionCheckInterval] with every session that has a connection on this hub, in one
+// call, and returns those that ended and why; it must read the truth (no cache older than a moment), since
+// its answer decides how soon a signed-out app stops receiving alerts. An error leaves every connection
+// open until the next check.
+type Sessions interface {
+	Ended(ctx context.Context, sessions []Session) (map[Session]Ending, error)
+}
+
+// Ending is why a session ended.
+type Ending struct {
+	// Refused is true when the employee was disabled or the enterprise expired (close 4003), false when the
+	// session itself ended (4002).
+	Refused bool
+	// Reason is shown to the person; it is cut to what a close frame holds.
+	Reason string
+}
 
 // ErrUnavailable, wrapped in an Authenticator's error, says the token could not be checked (the
 // database is unreachable): the app gets 503 with Retry-After and reconnects later, still signed in.
@@ -183,6 +230,9 @@ type Config struct {
 	// PresenceRenew is how often the foreground reports of open apps are renewed (default 1 minute); it
 	// must be well under the lease that [Presence] gives a report.
 	PresenceRenew time.Duration
+	// SessionCheckInterval is how often the sessions of every connection are checked, in one
+	// [Sessions.Ended] call, and the ended ones' connections closed (default 2s).
+	SessionCheckInterval time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -204,6 +254,9 @@ func (c Config) withDefaults() Config {
 	if c.PresenceRenew <= 0 {
 		c.PresenceRenew = time.Minute
 	}
+	if c.SessionCheckInterval <= 0 {
+		c.SessionCheckInterval = 2 * time.Second
+	}
 	return c
 }
 
@@ -212,6 +265,7 @@ type Hub struct {
 	store    Store
 	auth     Authenticator
 	presence Presence
+	sessions Sessions
 	cfg      Config
 	log      *slog.Logger
 	upgrader websocket.Upgrader
@@ -240,12 +294,14 @@ type keyConns struct {
 	conns    map[*conn]struct{}
 }
 
-// New builds a hub. presence may be nil.
-func New(store Store, auth Authenticator, presence Presence, cfg Config, log *slog.Logger) *Hub {
+// New builds a hub. presence and sessions may be nil (without sessions, a connection lasts until the app
+// or the network ends it, whatever becomes of its session).
+func New(store Store, auth Authenticator, presence Presence, sessions Sessions, cfg Config, log *slog.Logger) *Hub {
 	h := &Hub{
 		store:    store,
 		auth:     auth,
 		presence: presence,
+		sessions: sessions,
 		cfg:      cfg.withDefaults(),
 		log:      log,
 		keys:     make(map[Key]*keyConns),
@@ -268,20 +324,37 @@ func New(store Store, auth Authenticator, presence Presence, cfg Config, log *sl
 }
 
 // pollLoop wakes, every PollInterval, the connections whose streams moved past what they last sent: the
-// fallback for pokes lost with another node's wake-up or this node's listening connection.
+// fallback for pokes lost with another node's wake-up or this node's listening connection. It also renews
+// presence and, every SessionCheckInterval, closes the connections whose sessions ended.
 func (h *Hub) pollLoop() {
 	defer close(h.polled)
 	t := time.NewTicker(h.cfg.PollInterval)
 	defer t.Stop()
 	renew := time.NewTicker(h.cfg.PresenceRenew)
 	defer renew.Stop()
-	failing := false
+	var checkSessions <-chan time.Time // nil without Sessions: never fires
+	if h.sessions != nil {
+		check := time.NewTicker(h.cfg.SessionCheckInterval)
+		defer check.Stop()
+		checkSessions = check.C
+	}
+	failing, checkFailing := false, false
 	for {
 		select {
 		case <-h.quit:
 			return
 		case <-renew.C:
 			h.renewPresence()
+			continue
+		case <-checkSessions:
+			err := h.closeEnded()
+			switch {
+			case err != nil && !checkFailing:
+				h.log.Warn("hub: checking the connections' sessions failed; will retry", "err", err)
+			case err == nil && checkFailing:
+				h.log.Info("hub: checking the connections' sessions again")
+			}
+			checkFailing = err != nil
 			continue
 		case <-t.C:
 		}
@@ -320,6 +393,68 @@ func (h *Hub) renewPresence() {
 		// The next renewal comes well before the leases end.
 		h.log.Warn("hub: renewing foreground reports failed", "devices", len(devices), "err", err)
 	}
+}
+
+// closeEnded asks, in one call, which of the connections' sessions have ended, and closes their
+// connections with 4002 or 4003.
+func (h *Hub) closeEnded() error {
+	h.mu.RLock()
+	seen := make(map[Session]struct{}, h.n)
+	list := make([]Session, 0, h.n)
+	for k, kc := range h.keys {
+		for c := range kc.conns {
+			s := Session{TenantID: k.TenantID, SessionID: c.session}
+			if _, dup := seen[s]; dup || c.session == uuid.Nil || c.ctx.Err() != nil {
+				continue
+			}
+			seen[s] = struct{}{}
+			list = append(list, s)
+		}
+	}
+	h.mu.RUnlock()
+	if len(list) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	ended, err := h.sessions.Ended(ctx, list)
+	if err != nil || len(ended) == 0 {
+		return err
+	}
+	type closing struct {
+		c      *conn
+		ending Ending
+	}
+	var stop []closing
+	h.mu.RLock()
+	for k, kc := range h.keys {
+		for c := range kc.conns {
+			if e, ok := ended[Session{TenantID: k.TenantID, SessionID: c.session}]; ok && c.session != uuid.Nil {
+				stop = append(stop, closing{c, e})
+			}
+		}
+	}
+	h.mu.RUnlock()
+	for _, s := range stop {
+		code := CloseSessionEnded
+		if s.ending.Refused {
+			code = CloseRefused
+		}
+		s.c.stop(code, closeReason(s.ending.Reason))
+	}
+	return nil
+}
+
+// closeReason cuts a reason to what a close frame holds, at a character boundary.
+func closeReason(r string) string {
+	if len(r) <= maxCloseReason {
+		return r
+	}
+	cut := maxCloseReason
+	for cut > 0 && !utf8.RuneStart(r[cut]) {
+		cut--
+	}
+	return r[:cut]
 }
 
 // poll reads the heads of every stream with a connection here and pokes the connections behind theirs.
@@ -367,7 +502,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	k, err := h.auth(r.Context(), token)
+	id, err := h.auth(r.Context(), token)
 	if errors.Is(err, ErrUnavailable) {
 		h.log.WarnContext(r.Context(), "hub: cannot check a token; the app is asked to retry", "err", err)
 		w.Header().Set("Retry-After", "2")
@@ -385,7 +520,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.DebugContext(r.Context(), "hub: upgrade failed", "remote_addr", r.RemoteAddr, "err", err)
 		return
 	}
-	c := newConn(h, k, ws)
+	c := newConn(h, id.Key, ws)
+	c.session = id.SessionID
 	evicted, ok := h.register(c)
 	if !ok {
 		c.stop(0, "")

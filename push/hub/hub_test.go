@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -539,4 +540,59 @@ func TestBearerToken(t *testing.T) {
 			require.Equal(t, tt.want, bearerToken(&http.Request{Header: tt.header}))
 		})
 	}
+}
+
+// A connection lasts no longer than its session: once the session store says a session ended, the hub
+// closes that session's connections (4002, or 4003 for a refusal, with the reason), in one check of every
+// connection, and leaves the others, of the same salesperson too, open.
+func TestConnectionsOfEndedSessionsAreClosed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{SessionCheckInterval: 10 * time.Millisecond})
+	k, token := f.newKey()
+	otherDevice := f.signIn(k)
+	colleague, colleagueToken := f.newKey()
+	epoch, head := f.store.position(k)
+	cEpoch, cHead := f.store.position(colleague)
+	a := f.dial(token, resumeAt(epoch, head))
+	b := f.dial(otherDevice, resumeAt(epoch, head))
+	c := f.dial(colleagueToken, resumeAt(cEpoch, cHead))
+	// One call asks about the three sessions.
+	eventually(t, func() bool { return f.sessions.most.Load() == 3 }, "the check asks about every session at once")
+
+	f.sessions.end(f.sessionOf(token), Ending{Reason: "your session has ended: sign in again"})
+	code, reason := a.expectCloseReason()
+	require.Equal(t, CloseSessionEnded, code)
+	require.Equal(t, "your session has ended: sign in again", reason)
+
+	long := strings.Repeat("your enterprise's subscription expired ", 10)
+	f.sessions.end(f.sessionOf(colleagueToken), Ending{Refused: true, Reason: long})
+	code, reason = c.expectCloseReason()
+	require.Equal(t, CloseRefused, code)
+	require.Equal(t, long[:maxCloseReason], reason, "cut to what a close frame holds")
+
+	// The salesperson's other device still streams.
+	f.store.append(k, 1, 0)
+	f.hub.Notify(k)
+	b.expectAlerts(epoch, head+1, head+1)
+}
+
+// While sessions cannot be checked, connections stay open; they close at the first check that works.
+func TestSessionCheckFailuresLeaveConnectionsOpen(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{SessionCheckInterval: 10 * time.Millisecond})
+	k, token := f.newKey()
+	epoch, head := f.store.position(k)
+	a := f.dial(token, resumeAt(epoch, head))
+	eventually(t, func() bool { return f.sessions.most.Load() == 1 }, "the session is checked")
+
+	f.sessions.fail.Store(true)
+	f.sessions.end(f.sessionOf(token), Ending{Reason: "signed out"})
+	calls := f.sessions.calls.Load()
+	eventually(t, func() bool { return f.sessions.calls.Load() >= calls+3 }, "checks go on while failing")
+	f.store.append(k, 1, 0)
+	f.hub.Notify(k)
+	a.expectAlerts(epoch, head+1, head+1) // still open
+
+	f.sessions.fail.Store(false)
+	require.Equal(t, CloseSessionEnded, a.expectClose())
 }

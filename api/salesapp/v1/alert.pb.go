@@ -517,8 +517,8 @@ func (*UpdateAlertPrefsResponse) Descriptor() ([]byte, []int) {
 // RegisterDeviceRequest describes a push target.
 type RegisterDeviceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The app's install id: the device id its session was issued for. Signing out (or the employee
-	// being disabled) stops pushes to it; registering the same push token for someone else moves it.
+	// The app's install id: the device id its session was issued for. Ending the session stops pushes to
+	// it; registering the same push token for someone else moves it.
 	DeviceId string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	// ios or android.
 	Platform  string `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`

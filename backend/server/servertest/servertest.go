@@ -136,6 +136,8 @@ type Person struct {
 	TeamID       uuid.UUID
 	// Token is a valid access token; RefreshToken its session's refresh token, bound to DeviceID.
 	Token, RefreshToken, DeviceID string
+	// SessionID names the session.
+	SessionID uuid.UUID
 }
 
 // Tenant is a tenant with its first admin.
@@ -179,13 +181,22 @@ func (e *Env) NewPerson(t testing.TB, tenantID uuid.UUID, role authn.Role, teamI
 	if err != nil {
 		t.Fatalf("servertest: create employee: %v", err)
 	}
-	device := "device-" + uuid.NewString()[:8]
-	pair, err := e.Sessions.IssueSession(ctx, tenantID, emp.ID, device)
+	return e.SignIn(t, Person{TenantID: tenantID, ID: emp.ID, Role: role, TeamID: teamID}, "device-"+uuid.NewString()[:8])
+}
+
+// SignIn signs p's employee in again, on another device: the same person with a session of its own.
+func (e *Env) SignIn(t testing.TB, p Person, device string) Person {
+	t.Helper()
+	pair, err := e.Sessions.IssueSession(context.Background(), p.TenantID, p.ID, device)
 	if err != nil {
 		t.Fatalf("servertest: sign in: %v", err)
 	}
-	return Person{TenantID: tenantID, ID: emp.ID, Role: role, TeamID: teamID, Token: pair.AccessToken,
-		RefreshToken: pair.RefreshToken, DeviceID: device}
+	claims, err := e.Tokens.Verify(pair.AccessToken)
+	if err != nil {
+		t.Fatalf("servertest: sign in: %v", err)
+	}
+	p.Token, p.RefreshToken, p.DeviceID, p.SessionID = pair.AccessToken, pair.RefreshToken, device, claims.SessionID
+	return p
 }
 
 // As returns a client option that sends token as the bearer token.

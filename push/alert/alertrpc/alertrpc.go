@@ -100,15 +100,16 @@ func (h *Handler) UpdateAlertPrefs(ctx context.Context, req *connect.Request[sal
 	return connect.NewResponse(&salesappv1.UpdateAlertPrefsResponse{}), nil
 }
 
-// RegisterDevice implements AlertService.
+// RegisterDevice implements AlertService: the registration belongs to the caller's session.
 func (h *Handler) RegisterDevice(ctx context.Context, req *connect.Request[salesappv1.RegisterDeviceRequest]) (*connect.Response[salesappv1.RegisterDeviceResponse], error) {
-	k, err := key(ctx)
+	p, err := authn.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
 	m := req.Msg
-	err = h.svc.RegisterDevice(ctx, k, alert.Device{DeviceID: m.GetDeviceId(), Platform: m.GetPlatform(), PushToken: m.GetPushToken(),
-		BundleID: m.GetBundleId(), Sandbox: m.GetSandbox(), Locale: m.GetLocale()})
+	err = h.svc.RegisterDevice(ctx, alert.Key{TenantID: p.TenantID, EmployeeID: p.EmployeeID}, alert.Device{DeviceID: m.GetDeviceId(),
+		Platform: m.GetPlatform(), PushToken: m.GetPushToken(), BundleID: m.GetBundleId(), Sandbox: m.GetSandbox(), Locale: m.GetLocale(),
+		SessionID: p.SessionID})
 	if err != nil {
 		return nil, err
 	}

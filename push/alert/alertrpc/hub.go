@@ -70,15 +70,15 @@ func (p hubPresence) Renew(ctx context.Context, devices []hub.Device) error {
 	return err
 }
 
-func newHub(alerts *alert.Service, auth *authn.Authenticator, log *slog.Logger) *hub.Hub {
-	authenticate := func(ctx context.Context, token string) (hub.Key, error) {
+func newHub(alerts *alert.Service, auth *authn.Authenticator, sessions hub.Sessions, log *slog.Logger) *hub.Hub {
+	authenticate := func(ctx context.Context, token string) (hub.Identity, error) {
 		p, err := auth.Authenticate(ctx, "Bearer "+token)
 		var answer *platform.Error
 		if err != nil && !errors.As(err, &answer) {
 			// Not a verdict on the token: the session could not be read.
-			return hub.Key{}, fmt.Errorf("%w: %w", hub.ErrUnavailable, err)
+			return hub.Identity{}, fmt.Errorf("%w: %w", hub.ErrUnavailable, err)
 		}
-		return hub.Key{TenantID: p.TenantID, EmployeeID: p.EmployeeID}, err
+		return hub.Identity{Key: hub.Key{TenantID: p.TenantID, EmployeeID: p.EmployeeID}, SessionID: p.SessionID}, err
 	}
-	return hub.New(hubStore{alerts}, authenticate, hubPresence{alerts}, hub.Config{}, log)
+	return hub.New(hubStore{alerts}, authenticate, hubPresence{alerts}, sessions, hub.Config{}, log)
 }

@@ -29,6 +29,8 @@ type Config struct {
 	Sender sender.Sender
 	// Auth checks the WebSocket's tokens.
 	Auth *authn.Authenticator
+	// Sessions re-checks the sessions of open WebSockets, whose connections close when theirs end.
+	Sessions hub.Sessions
 	// DatabaseURL is where wake listens for other nodes' new alerts.
 	DatabaseURL string
 }
@@ -48,7 +50,7 @@ func NewLive(cfg Config) *Live {
 		snd = sender.NewLog(cfg.Log) // no APNs/FCM credentials: log what would be pushed
 	}
 	alerts := alert.NewService(cfg.DB)
-	liveHub := newHub(alerts, cfg.Auth, cfg.Log)
+	liveHub := newHub(alerts, cfg.Auth, cfg.Sessions, cfg.Log)
 	publisher := wake.NewPublisher(cfg.DB.Pool, cfg.Log)
 	push := pushjob.NewWorker(cfg.DB, alerts, snd, cfg.Log)
 	var stopWake context.CancelFunc

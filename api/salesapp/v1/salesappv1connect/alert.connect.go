@@ -59,7 +59,11 @@ type AlertServiceClient interface {
 	GetUnreadCount(context.Context, *connect.Request[v1.GetUnreadCountRequest]) (*connect.Response[v1.GetUnreadCountResponse], error)
 	// UpdateAlertPrefs sets the muted kinds and the quiet hours.
 	UpdateAlertPrefs(context.Context, *connect.Request[v1.UpdateAlertPrefsRequest]) (*connect.Response[v1.UpdateAlertPrefsResponse], error)
-	// RegisterDevice records (or refreshes) a push target of the caller's.
+	// RegisterDevice records (or refreshes) a push target of the caller's, under the session making the
+	// call: it is pushed to while that session lasts and never after it ends (signing out, a revoked
+	// session, a password reset, the employee disabled, the enterprise expired). A session has one
+	// registration: registering again, under any device id, replaces it. An employee has at most 10
+	// enabled registrations: the 11th disables the one registered longest ago.
 	RegisterDevice(context.Context, *connect.Request[v1.RegisterDeviceRequest]) (*connect.Response[v1.RegisterDeviceResponse], error)
 }
 
@@ -151,7 +155,11 @@ type AlertServiceHandler interface {
 	GetUnreadCount(context.Context, *connect.Request[v1.GetUnreadCountRequest]) (*connect.Response[v1.GetUnreadCountResponse], error)
 	// UpdateAlertPrefs sets the muted kinds and the quiet hours.
 	UpdateAlertPrefs(context.Context, *connect.Request[v1.UpdateAlertPrefsRequest]) (*connect.Response[v1.UpdateAlertPrefsResponse], error)
-	// RegisterDevice records (or refreshes) a push target of the caller's.
+	// RegisterDevice records (or refreshes) a push target of the caller's, under the session making the
+	// call: it is pushed to while that session lasts and never after it ends (signing out, a revoked
+	// session, a password reset, the employee disabled, the enterprise expired). A session has one
+	// registration: registering again, under any device id, replaces it. An employee has at most 10
+	// enabled registrations: the 11th disables the one registered longest ago.
 	RegisterDevice(context.Context, *connect.Request[v1.RegisterDeviceRequest]) (*connect.Response[v1.RegisterDeviceResponse], error)
 }
 

@@ -12,7 +12,53 @@ import (
 	"github.com/google/uuid"
 )
 
-const getEmployeeStatus = `-- name: GetEmployeeStatus :one
+const EndedSessions = `-- name: EndedSessions :many
+SELECT x.id::uuid AS id, e.status AS employee_status, t.expires_at AS tenant_expires_at
+FROM (SELECT unnest($1::uuid[]) AS id) AS x
+LEFT JOIN sessions s ON s.tenant_id = $2 AND s.id = x.id
+LEFT JOIN employees e ON e.tenant_id = s.tenant_id AND e.id = s.employee_id
+LEFT JOIN tenants t ON t.id = s.tenant_id
+WHERE s.id IS NULL OR s.revoked_at IS NOT NULL OR s.expires_at <= $3::timestamptz
+   OR e.status IS DISTINCT FROM 'active' OR t.expires_at IS NULL OR t.expires_at <= $3::timestamptz
+`
+
+type EndedSessionsParams struct {
+	Ids      []uuid.UUID
+	TenantID uuid.UUID
+	Now      time.Time
+}
+
+type EndedSessionsRow struct {
+	ID              uuid.UUID
+	EmployeeStatus  *string
+	TenantExpiresAt *time.Time
+}
+
+// Which of a tenant's sessions can no longer be used (the WebSocket hub asks for those it has sockets of,
+// many tenants in one round trip): gone, revoked or past their end, or their employee is disabled or their
+// tenant expired (the status and tenant expiry come back to tell those apart). Sessions still good have
+// no row.
+func (q *Queries) EndedSessions(ctx context.Context, arg EndedSessionsParams) ([]EndedSessionsRow, error) {
+	rows, err := q.db.Query(ctx, EndedSessions, arg.Ids, arg.TenantID, arg.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []EndedSessionsRow
+	for rows.Next() {
+		var i EndedSessionsRow
+		if err := rows.Scan(&i.ID, &i.EmployeeStatus, &i.TenantExpiresAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const GetEmployeeStatus = `-- name: GetEmployeeStatus :one
 SELECT e.status, t.expires_at AS tenant_expires_at
 FROM employees e JOIN tenants t ON t.id = e.tenant_id
 WHERE e.tenant_id = $1 AND e.id = $2
@@ -29,15 +75,15 @@ type GetEmployeeStatusRow struct {
 }
 
 func (q *Queries) GetEmployeeStatus(ctx context.Context, arg GetEmployeeStatusParams) (GetEmployeeStatusRow, error) {
-	row := q.db.QueryRow(ctx, getEmployeeStatus, arg.TenantID, arg.EmployeeID)
+	row := q.db.QueryRow(ctx, GetEmployeeStatus, arg.TenantID, arg.EmployeeID)
 	var i GetEmployeeStatusRow
 	err := row.Scan(&i.Status, &i.TenantExpiresAt)
 	return i, err
 }
 
-const getSessionForRefresh = `-- name: GetSessionForRefresh :one
+const GetSessionForRefresh = `-- name: GetSessionForRefresh :one
 SELECT s.id, s.employee_id, s.device_id, s.refresh_hash, s.prev_refresh_hash, s.rotated_at,
-       s.expires_at, s.revoked_at
+       s.expires_at, s.revoked_at, s.ends_at
 FROM sessions s
 WHERE s.tenant_id = $1 AND s.id = $2
 FOR UPDATE
@@ -57,10 +103,11 @@ type GetSessionForRefreshRow struct {
 	RotatedAt       time.Time
 	ExpiresAt       time.Time
 	RevokedAt       *time.Time
+	EndsAt          time.Time
 }
 
 func (q *Queries) GetSessionForRefresh(ctx context.Context, arg GetSessionForRefreshParams) (GetSessionForRefreshRow, error) {
-	row := q.db.QueryRow(ctx, getSessionForRefresh, arg.TenantID, arg.ID)
+	row := q.db.QueryRow(ctx, GetSessionForRefresh, arg.TenantID, arg.ID)
 	var i GetSessionForRefreshRow
 	err := row.Scan(
 		&i.ID,
@@ -71,11 +118,29 @@ func (q *Queries) GetSessionForRefresh(ctx context.Context, arg GetSessionForRef
 		&i.RotatedAt,
 		&i.ExpiresAt,
 		&i.RevokedAt,
+		&i.EndsAt,
 	)
 	return i, err
 }
 
-const getSessionStatus = `-- name: GetSessionStatus :one
+const GetSessionOwner = `-- name: GetSessionOwner :one
+SELECT employee_id FROM sessions WHERE tenant_id = $1 AND id = $2
+`
+
+type GetSessionOwnerParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+// Whose a session is, for RevokeSession.
+func (q *Queries) GetSessionOwner(ctx context.Context, arg GetSessionOwnerParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, GetSessionOwner, arg.TenantID, arg.ID)
+	var employee_id uuid.UUID
+	err := row.Scan(&employee_id)
+	return employee_id, err
+}
+
+const GetSessionStatus = `-- name: GetSessionStatus :one
 SELECT s.employee_id, s.device_id, s.expires_at AS session_expires_at, s.revoked_at,
        e.role, e.team_id, e.status, t.expires_at AS tenant_expires_at
 FROM sessions s
@@ -102,7 +167,7 @@ type GetSessionStatusRow struct {
 
 // What the authenticator needs to trust an access token: the session, its employee and their tenant.
 func (q *Queries) GetSessionStatus(ctx context.Context, arg GetSessionStatusParams) (GetSessionStatusRow, error) {
-	row := q.db.QueryRow(ctx, getSessionStatus, arg.TenantID, arg.ID)
+	row := q.db.QueryRow(ctx, GetSessionStatus, arg.TenantID, arg.ID)
 	var i GetSessionStatusRow
 	err := row.Scan(
 		&i.EmployeeID,
@@ -117,64 +182,133 @@ func (q *Queries) GetSessionStatus(ctx context.Context, arg GetSessionStatusPara
 	return i, err
 }
 
-const insertSession = `-- name: InsertSession :exec
+const InsertSession = `-- name: InsertSession :exec
 
-INSERT INTO sessions (id, tenant_id, employee_id, device_id, refresh_hash, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO sessions (id, tenant_id, employee_id, device_id, refresh_hash, expires_at, ends_at,
+                      device_name, platform, app_version, client_address)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+        $8, $9, $10, $11)
 `
 
 type InsertSessionParams struct {
-	ID          uuid.UUID
-	TenantID    uuid.UUID
-	EmployeeID  uuid.UUID
-	DeviceID    string
-	RefreshHash []byte
-	ExpiresAt   time.Time
+	ID            uuid.UUID
+	TenantID      uuid.UUID
+	EmployeeID    uuid.UUID
+	DeviceID      string
+	RefreshHash   []byte
+	ExpiresAt     time.Time
+	EndsAt        time.Time
+	DeviceName    string
+	Platform      string
+	AppVersion    string
+	ClientAddress string
 }
 
 // Sessions: one per signed-in device. Run inside tenant transactions (row-level security scopes them).
 func (q *Queries) InsertSession(ctx context.Context, arg InsertSessionParams) error {
-	_, err := q.db.Exec(ctx, insertSession,
+	_, err := q.db.Exec(ctx, InsertSession,
 		arg.ID,
 		arg.TenantID,
 		arg.EmployeeID,
 		arg.DeviceID,
 		arg.RefreshHash,
 		arg.ExpiresAt,
+		arg.EndsAt,
+		arg.DeviceName,
+		arg.Platform,
+		arg.AppVersion,
+		arg.ClientAddress,
 	)
 	return err
 }
 
-const revokeEmployeeSessions = `-- name: RevokeEmployeeSessions :exec
-WITH ended AS (
-  UPDATE sessions s SET revoked_at = now()
-  WHERE s.tenant_id = $1 AND s.employee_id = $2 AND s.revoked_at IS NULL
-)
-UPDATE devices d SET disabled_at = now(), disabled_reason = 'signed out everywhere', updated_at = now()
-WHERE d.tenant_id = $1 AND d.employee_id = $2 AND d.disabled_at IS NULL
+const ListLiveSessions = `-- name: ListLiveSessions :many
+SELECT id, device_id, device_name, platform, app_version, client_address, created_at, last_seen_at,
+       expires_at, ends_at
+FROM sessions
+WHERE tenant_id = $1 AND employee_id = $2 AND revoked_at IS NULL AND expires_at > $3::timestamptz
+ORDER BY last_seen_at DESC, id DESC
+LIMIT $4
+`
+
+type ListLiveSessionsParams struct {
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+	Now        time.Time
+	MaxRows    int32
+}
+
+type ListLiveSessionsRow struct {
+	ID            uuid.UUID
+	DeviceID      string
+	DeviceName    string
+	Platform      string
+	AppVersion    string
+	ClientAddress string
+	CreatedAt     time.Time
+	LastSeenAt    time.Time
+	ExpiresAt     time.Time
+	EndsAt        time.Time
+}
+
+// An employee's signed-in devices, most recently seen first.
+func (q *Queries) ListLiveSessions(ctx context.Context, arg ListLiveSessionsParams) ([]ListLiveSessionsRow, error) {
+	rows, err := q.db.Query(ctx, ListLiveSessions,
+		arg.TenantID,
+		arg.EmployeeID,
+		arg.Now,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListLiveSessionsRow
+	for rows.Next() {
+		var i ListLiveSessionsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.DeviceID,
+			&i.DeviceName,
+			&i.Platform,
+			&i.AppVersion,
+			&i.ClientAddress,
+			&i.CreatedAt,
+			&i.LastSeenAt,
+			&i.ExpiresAt,
+			&i.EndsAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const RevokeEmployeeSessions = `-- name: RevokeEmployeeSessions :exec
+UPDATE sessions SET revoked_at = now()
+WHERE tenant_id = $1 AND employee_id = $2 AND revoked_at IS NULL AND id <> $3
 `
 
 type RevokeEmployeeSessionsParams struct {
 	TenantID   uuid.UUID
 	EmployeeID uuid.UUID
+	ExceptID   uuid.UUID
 }
 
-// Ends every session of an employee (disabled, say) and stops pushes to all their phones.
+// Ends every session of an employee but one (uuid.Nil keeps none): disabled, a password reset, or
+// "sign out my other devices".
 func (q *Queries) RevokeEmployeeSessions(ctx context.Context, arg RevokeEmployeeSessionsParams) error {
-	_, err := q.db.Exec(ctx, revokeEmployeeSessions, arg.TenantID, arg.EmployeeID)
+	_, err := q.db.Exec(ctx, RevokeEmployeeSessions, arg.TenantID, arg.EmployeeID, arg.ExceptID)
 	return err
 }
 
-const revokeSession = `-- name: RevokeSession :exec
-WITH ended AS (
-  UPDATE sessions s SET revoked_at = now()
-  WHERE s.tenant_id = $1 AND s.id = $2 AND s.revoked_at IS NULL
-  RETURNING s.employee_id, s.device_id
-)
-UPDATE devices d SET disabled_at = now(), disabled_reason = 'signed out', updated_at = now()
-FROM ended
-WHERE d.tenant_id = $1 AND d.employee_id = ended.employee_id AND d.device_id = ended.device_id
-  AND d.disabled_at IS NULL
+const RevokeSession = `-- name: RevokeSession :exec
+UPDATE sessions SET revoked_at = now()
+WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL
 `
 
 type RevokeSessionParams struct {
@@ -182,30 +316,42 @@ type RevokeSessionParams struct {
 	ID       uuid.UUID
 }
 
-// Ends a session. The phone it was on stops getting the salesperson's pushes (alerts name customers)
-// until the app registers for push again after a new sign-in.
+// Ends a session. The caller stops its push registrations in the same transaction (alert owns them).
 func (q *Queries) RevokeSession(ctx context.Context, arg RevokeSessionParams) error {
-	_, err := q.db.Exec(ctx, revokeSession, arg.TenantID, arg.ID)
+	_, err := q.db.Exec(ctx, RevokeSession, arg.TenantID, arg.ID)
 	return err
 }
 
-const rotateSession = `-- name: RotateSession :exec
+const RotateSession = `-- name: RotateSession :exec
 UPDATE sessions SET prev_refresh_hash = refresh_hash, refresh_hash = $1,
-  rotated_at = now(), expires_at = $2
-WHERE tenant_id = $3 AND id = $4
+  rotated_at = now(), expires_at = $2, last_seen_at = now(),
+  device_name = coalesce(nullif($3::text, ''), device_name),
+  platform = coalesce(nullif($4::text, ''), platform),
+  app_version = coalesce(nullif($5::text, ''), app_version),
+  client_address = coalesce(nullif($6::text, ''), client_address)
+WHERE tenant_id = $7 AND id = $8
 `
 
 type RotateSessionParams struct {
-	RefreshHash []byte
-	ExpiresAt   time.Time
-	TenantID    uuid.UUID
-	ID          uuid.UUID
+	RefreshHash   []byte
+	ExpiresAt     time.Time
+	DeviceName    string
+	Platform      string
+	AppVersion    string
+	ClientAddress string
+	TenantID      uuid.UUID
+	ID            uuid.UUID
 }
 
+// Also records where the device was last seen; what the app did not report this time stays as it was.
 func (q *Queries) RotateSession(ctx context.Context, arg RotateSessionParams) error {
-	_, err := q.db.Exec(ctx, rotateSession,
+	_, err := q.db.Exec(ctx, RotateSession,
 		arg.RefreshHash,
 		arg.ExpiresAt,
+		arg.DeviceName,
+		arg.Platform,
+		arg.AppVersion,
+		arg.ClientAddress,
 		arg.TenantID,
 		arg.ID,
 	)

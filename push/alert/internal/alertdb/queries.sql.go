@@ -62,6 +62,46 @@ func (q *Queries) DisableDevice(ctx context.Context, arg DisableDeviceParams) er
 	return err
 }
 
+const DisableEmployeeDevices = `-- name: DisableEmployeeDevices :exec
+UPDATE devices SET disabled_at = now(), disabled_reason = $1, updated_at = now()
+WHERE tenant_id = $2 AND employee_id = $3 AND session_id <> $4 AND disabled_at IS NULL
+`
+
+type DisableEmployeeDevicesParams struct {
+	Reason        string
+	TenantID      uuid.UUID
+	EmployeeID    uuid.UUID
+	KeepSessionID uuid.UUID
+}
+
+// Stops pushes to every registration of a salesperson but those of one session (uuid.Nil keeps none).
+func (q *Queries) DisableEmployeeDevices(ctx context.Context, arg DisableEmployeeDevicesParams) error {
+	_, err := q.db.Exec(ctx, DisableEmployeeDevices,
+		arg.Reason,
+		arg.TenantID,
+		arg.EmployeeID,
+		arg.KeepSessionID,
+	)
+	return err
+}
+
+const DisableSessionDevices = `-- name: DisableSessionDevices :exec
+UPDATE devices SET disabled_at = now(), disabled_reason = $1, updated_at = now()
+WHERE tenant_id = $2 AND session_id = ANY ($3::uuid[]) AND disabled_at IS NULL
+`
+
+type DisableSessionDevicesParams struct {
+	Reason     string
+	TenantID   uuid.UUID
+	SessionIds []uuid.UUID
+}
+
+// Stops pushes to the registrations of sessions that ended (in the transaction that ended them).
+func (q *Queries) DisableSessionDevices(ctx context.Context, arg DisableSessionDevicesParams) error {
+	_, err := q.db.Exec(ctx, DisableSessionDevices, arg.Reason, arg.TenantID, arg.SessionIds)
+	return err
+}
+
 const EnsureStream = `-- name: EnsureStream :exec
 INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES ($1, $2, $3, 0)
 ON CONFLICT (tenant_id, employee_id) DO NOTHING
@@ -77,6 +117,40 @@ type EnsureStreamParams struct {
 func (q *Queries) EnsureStream(ctx context.Context, arg EnsureStreamParams) error {
 	_, err := q.db.Exec(ctx, EnsureStream, arg.TenantID, arg.EmployeeID, arg.Epoch)
 	return err
+}
+
+const EvictDevices = `-- name: EvictDevices :execrows
+UPDATE devices d SET disabled_at = now(), disabled_reason = $1, updated_at = now()
+WHERE d.tenant_id = $2 AND d.employee_id = $3 AND d.disabled_at IS NULL AND d.id <> $4
+  AND d.id NOT IN (
+    SELECT k.id FROM devices k
+    WHERE k.tenant_id = $2 AND k.employee_id = $3 AND k.disabled_at IS NULL AND k.id <> $4
+    ORDER BY k.registered_at DESC, k.id DESC
+    LIMIT $5)
+`
+
+type EvictDevicesParams struct {
+	Reason     string
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+	Newest     uuid.UUID
+	Keep       int32
+}
+
+// Keeps a salesperson's newest registrations enabled (the one just made, and keep others), disabling the
+// older ones.
+func (q *Queries) EvictDevices(ctx context.Context, arg EvictDevicesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, EvictDevices,
+		arg.Reason,
+		arg.TenantID,
+		arg.EmployeeID,
+		arg.Newest,
+		arg.Keep,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const Head = `-- name: Head :one
@@ -246,7 +320,10 @@ func (q *Queries) Latest(ctx context.Context, arg LatestParams) ([]LatestRow, er
 }
 
 const LiveDevices = `-- name: LiveDevices :many
-SELECT id FROM devices WHERE tenant_id = $1 AND employee_id = $2 AND disabled_at IS NULL
+SELECT d.id FROM devices d
+JOIN sessions s ON s.tenant_id = d.tenant_id AND s.id = d.session_id
+WHERE d.tenant_id = $1 AND d.employee_id = $2 AND d.disabled_at IS NULL
+  AND s.revoked_at IS NULL AND s.expires_at > now()
 `
 
 type LiveDevicesParams struct {
@@ -254,6 +331,7 @@ type LiveDevicesParams struct {
 	EmployeeID uuid.UUID
 }
 
+// The phones to push a salesperson's alerts to: enabled registrations of sessions still signed in.
 func (q *Queries) LiveDevices(ctx context.Context, arg LiveDevicesParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, LiveDevices, arg.TenantID, arg.EmployeeID)
 	if err != nil {
@@ -272,6 +350,22 @@ func (q *Queries) LiveDevices(ctx context.Context, arg LiveDevicesParams) ([]uui
 		return nil, err
 	}
 	return items, nil
+}
+
+const LockLiveDevices = `-- name: LockLiveDevices :exec
+SELECT id FROM devices WHERE tenant_id = $1 AND employee_id = $2 AND disabled_at IS NULL
+FOR UPDATE
+`
+
+type LockLiveDevicesParams struct {
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+}
+
+// Serializes registrations of one salesperson, so that the cap (EvictDevices) counts every one of them.
+func (q *Queries) LockLiveDevices(ctx context.Context, arg LockLiveDevicesParams) error {
+	_, err := q.db.Exec(ctx, LockLiveDevices, arg.TenantID, arg.EmployeeID)
+	return err
 }
 
 const MarkRead = `-- name: MarkRead :execrows
@@ -321,10 +415,14 @@ WITH j AS (
          unnest($4::bigint[]) AS seq, generate_subscripts($4::bigint[], 1) AS ord
 )
 SELECT j.ord::int AS ord, d.platform, d.push_token, d.bundle_id, d.sandbox, d.locale, d.disabled_at,
-       d.foreground_until, a.alert_id, a.body, a.kind, a.customer_id
+       d.foreground_until, a.alert_id, a.body, a.kind, a.customer_id,
+       (s.revoked_at IS NULL AND s.expires_at > now() AND e.status = 'active' AND t.expires_at > now())::bool AS signed_in
 FROM j
 JOIN devices d ON d.tenant_id = $1 AND d.id = j.device_id AND d.employee_id = j.employee_id
 JOIN alerts a ON a.tenant_id = $1 AND a.employee_id = j.employee_id AND a.seq = j.seq
+JOIN sessions s ON s.tenant_id = $1 AND s.id = d.session_id
+JOIN employees e ON e.tenant_id = $1 AND e.id = d.employee_id
+JOIN tenants t ON t.id = $1
 `
 
 type PushTargetsParams struct {
@@ -347,11 +445,14 @@ type PushTargetsRow struct {
 	Body            string
 	Kind            string
 	CustomerID      uuid.UUID
+	SignedIn        bool
 }
 
 // The devices and stream entries named by a batch of push jobs of one tenant: row ord answers the
 // ord-th job (from 1). A job whose device or entry is gone (or whose device is not the entry's
-// salesperson's) has no row.
+// salesperson's) has no row. signed_in is whether the registration's session can still be used: not
+// ended, its employee active, its enterprise not expired (a push job queued before a sign-out must not
+// reach the phone after it).
 func (q *Queries) PushTargets(ctx context.Context, arg PushTargetsParams) ([]PushTargetsRow, error) {
 	rows, err := q.db.Query(ctx, PushTargets,
 		arg.TenantID,
@@ -379,6 +480,7 @@ func (q *Queries) PushTargets(ctx context.Context, arg PushTargetsParams) ([]Pus
 			&i.Body,
 			&i.Kind,
 			&i.CustomerID,
+			&i.SignedIn,
 		); err != nil {
 			return nil, err
 		}
@@ -619,14 +721,18 @@ func (q *Queries) Unread(ctx context.Context, arg UnreadParams) (int32, error) {
 const UpsertDevice = `-- name: UpsertDevice :one
 WITH others AS (
   UPDATE devices SET disabled_at = now(), disabled_reason = 'token registered again', updated_at = now()
-  WHERE tenant_id = $2 AND push_token = $6 AND disabled_at IS NULL
-    AND (employee_id <> $3 OR device_id <> $4)
+  WHERE tenant_id = $2 AND push_token = $7 AND disabled_at IS NULL
+    AND (employee_id <> $3 OR device_id <> $4) AND session_id <> $5
+), replaced AS (
+  DELETE FROM devices
+  WHERE tenant_id = $2 AND session_id = $5 AND (employee_id <> $3 OR device_id <> $4)
 )
-INSERT INTO devices (id, tenant_id, employee_id, device_id, platform, push_token, bundle_id, sandbox, locale)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (tenant_id, employee_id, device_id) DO UPDATE SET platform = excluded.platform,
-  push_token = excluded.push_token, bundle_id = excluded.bundle_id, sandbox = excluded.sandbox,
-  locale = excluded.locale, disabled_at = NULL, disabled_reason = '', updated_at = now()
+INSERT INTO devices (id, tenant_id, employee_id, device_id, session_id, platform, push_token, bundle_id, sandbox, locale)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (tenant_id, employee_id, device_id) DO UPDATE SET session_id = excluded.session_id,
+  platform = excluded.platform, push_token = excluded.push_token, bundle_id = excluded.bundle_id,
+  sandbox = excluded.sandbox, locale = excluded.locale, disabled_at = NULL, disabled_reason = '',
+  registered_at = now(), updated_at = now()
 RETURNING id
 `
 
@@ -635,6 +741,7 @@ type UpsertDeviceParams struct {
 	TenantID   uuid.UUID
 	EmployeeID uuid.UUID
 	DeviceID   string
+	SessionID  uuid.UUID
 	Platform   string
 	PushToken  string
 	BundleID   string
@@ -642,15 +749,18 @@ type UpsertDeviceParams struct {
 	Locale     string
 }
 
-// Registers a phone for a salesperson's pushes. A push token reaches one app install: any other
-// registration of it in the tenant (a colleague who used this phone before, an earlier install id) is
-// disabled, so that nobody else's alerts reach it.
+// Registers a phone for a salesperson's pushes, under the session (sign-in) making the call: ending that
+// session ends the registration. A session is one app install, so its earlier registration under another
+// device id is removed. A push token reaches one app install: any other registration of it in the tenant
+// (a colleague who used this phone before, an earlier install id) is disabled, so that nobody else's alerts
+// reach it. (The two sets are disjoint: one statement never touches a row twice.)
 func (q *Queries) UpsertDevice(ctx context.Context, arg UpsertDeviceParams) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, UpsertDevice,
 		arg.ID,
 		arg.TenantID,
 		arg.EmployeeID,
 		arg.DeviceID,
+		arg.SessionID,
 		arg.Platform,
 		arg.PushToken,
 		arg.BundleID,
