@@ -155,7 +155,7 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setPositive(&c.PublicRate, v) }},
 		{name: "SALESD_PUBLIC_BURST", def: "20", help: "requests one client IP may make to public procedures at once",
 			set: func(c *Config, v string) error { return setCount(&c.PublicBurst, v) }},
-		{name: "SALESD_PUBLIC_BASE_URL", def: "http://localhost:8080", help: "base URL of share links (customers open BASE/s/TOKEN)",
+		{name: "SALESD_PUBLIC_BASE_URL", def: "http://localhost:8080", help: "base URL of share links (customers open BASE/s/TOKEN) and invitation links (BASE/invite/CODE)",
 			set: func(c *Config, v string) error {
 				if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 					return errors.New("must start with http:// or https://")
