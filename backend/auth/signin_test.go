@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/auth"
@@ -539,4 +540,48 @@ func TestLoginKeyMatchesTheDatabase(t *testing.T) {
 	}
 	require.Equal(t, "+86****0001", auth.MaskLogin("13800000001"))
 	require.Equal(t, "n***@acme.example", auth.MaskLogin("Nia@acme.example"))
+}
+
+// signin_candidates finds one login's credentials across tenants for the application role, and leaves
+// nothing behind: the owner's policies show rows only while a login is named, and only that login's.
+func TestSignInLookupReachesOnlyTheLogin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newAccounts(t)
+	acme, globex := a.org(t, "Acme"), a.org(t, "Globex")
+	a.withPassword(t, acme, "13800000001", "correct horse")
+	a.withPassword(t, globex, "13800000001", "correct horse")
+	a.withPassword(t, acme, "13800000002", "correct horse")
+	a.hire(t, acme, "13800000003") // invited, no password: not a candidate
+
+	count := func(q pgx.Tx, sql string) int {
+		var n int
+		require.NoError(t, q.QueryRow(ctx, sql).Scan(&n))
+		return n
+	}
+	var n int
+	require.NoError(t, a.db.App.Pool.QueryRow(ctx, "SELECT count(*) FROM signin_candidates('p:+8613800000001')").Scan(&n))
+	require.Equal(t, 2, n)
+	require.NoError(t, a.db.App.Pool.QueryRow(ctx, "SELECT count(*) FROM signin_candidates('p:+8613800000003')").Scan(&n))
+	require.Zero(t, n)
+
+	require.NoError(t, pgx.BeginFunc(ctx, a.db.Owner, func(tx pgx.Tx) error {
+		require.Equal(t, 2, count(tx, "SELECT count(*) FROM signin_candidates('p:+8613800000001')"))
+		require.Zero(t, count(tx, "SELECT count(*) FROM employees"), "the owner saw employees after the lookup")
+		require.Zero(t, count(tx, "SELECT count(*) FROM employee_passwords"))
+		// An owner session that names a login itself reads that login's rows and no others.
+		_, err := tx.Exec(ctx, "SELECT set_config('app.signin_login', 'p:+8613800000002', true)")
+		require.NoError(t, err)
+		require.Equal(t, 1, count(tx, "SELECT count(*) FROM employees"))
+		require.Equal(t, 1, count(tx, "SELECT count(*) FROM employee_passwords"))
+		return nil
+	}))
+	// The application role gains nothing by naming a login: the policies are the owner's.
+	require.NoError(t, pgx.BeginFunc(ctx, a.db.App.Pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "SELECT set_config('app.signin_login', 'p:+8613800000001', true)")
+		require.NoError(t, err)
+		require.Zero(t, count(tx, "SELECT count(*) FROM employees"))
+		require.Zero(t, count(tx, "SELECT count(*) FROM employee_passwords"))
+		return nil
+	}))
 }

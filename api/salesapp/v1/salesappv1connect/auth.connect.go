@@ -78,7 +78,8 @@ type AuthServiceClient interface {
 	// works once. Needs no access token.
 	AcceptInvitation(context.Context, *connect.Request[v1.AcceptInvitationRequest]) (*connect.Response[v1.AcceptInvitationResponse], error)
 	// ChangePassword changes the caller's own password, given the current one. Every session of the caller
-	// ends, this one included; the answer carries a new pair for this device.
+	// ends, this one included (with their push registrations: register again with the new token); the answer
+	// carries a new pair for this device.
 	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
 	// ResetPassword removes an employee's password, ends every session of theirs and answers a new
 	// invitation to hand them. Admin only.
@@ -236,7 +237,8 @@ type AuthServiceHandler interface {
 	// works once. Needs no access token.
 	AcceptInvitation(context.Context, *connect.Request[v1.AcceptInvitationRequest]) (*connect.Response[v1.AcceptInvitationResponse], error)
 	// ChangePassword changes the caller's own password, given the current one. Every session of the caller
-	// ends, this one included; the answer carries a new pair for this device.
+	// ends, this one included (with their push registrations: register again with the new token); the answer
+	// carries a new pair for this device.
 	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
 	// ResetPassword removes an employee's password, ends every session of theirs and answers a new
 	// invitation to hand them. Admin only.
