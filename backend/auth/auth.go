@@ -1,9 +1,10 @@
-// Package auth manages sessions: one per signed-in device, each with a rotating refresh token stored only
-// as a hash and an absolute end that refreshing never passes. It issues access tokens (see authn) and tells
-// the authenticator whether a token's session, employee and tenant are still good, caching that answer
-// briefly per node. A person lists and ends their sessions (session.go); ending a session, by any route,
-// also ends its push registrations in the same transaction, and the WebSocket hub closes its sockets
-// (EndedSessions).
+// Package auth signs staff in and manages their sessions: one per signed-in device, each with a rotating
+// refresh token stored only as a hash and an absolute end that refreshing never passes. It issues access
+// tokens (see authn) and tells the authenticator whether a token's session, employee and tenant are still
+// good, caching that answer briefly per node. Sign-in with a login and password, the tenant picker,
+// invitations and the brute-force counters are in signin.go, invitation.go, password.go and throttle.go. A
+// person lists and ends their sessions (session.go); ending a session, by any route, also ends its push
+// registrations in the same transaction, and the WebSocket hub closes its sockets (EndedSessions).
 package auth
 
 import (
@@ -15,6 +16,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -47,6 +49,10 @@ type Service struct {
 	lifetime   time.Duration
 	now        func() time.Time
 	cache      *statusCache
+	// Sign-in with passwords (signin.go, invitation.go).
+	pw      *passwords
+	baseURL string
+	log     *slog.Logger
 }
 
 // DefaultLifetime is a session's absolute lifetime when the configuration names none.
@@ -61,6 +67,15 @@ type Config struct {
 	// CacheTTL is how long a node trusts a session's status; 0 disables the cache.
 	CacheTTL time.Duration
 	Now      func() time.Time
+	// Argon2 are the parameters of new password hashes (zero: DefaultArgon2); HashSlots bounds the hashes
+	// computed at once (0: half the cores) and HashQueue the sign-ins waiting for one.
+	Argon2    Argon2Params
+	HashSlots int
+	HashQueue int
+	// PublicBaseURL starts invitation links: BASE/invite/CODE.
+	PublicBaseURL string
+	// Log receives what sign-in has to say (locks, failures to record); nil discards it.
+	Log *slog.Logger
 }
 
 // NewService builds the service.
@@ -71,8 +86,12 @@ func NewService(db *platform.DB, tokens *authn.Tokens, cfg Config) *Service {
 	if cfg.Lifetime <= 0 {
 		cfg.Lifetime = DefaultLifetime
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	return &Service{db: db, tokens: tokens, refreshTTL: cfg.RefreshTTL, lifetime: cfg.Lifetime, now: cfg.Now,
-		cache: newStatusCache(cfg.CacheTTL, cfg.Now)}
+		cache: newStatusCache(cfg.CacheTTL, cfg.Now),
+		pw:    newPasswords(cfg.Argon2, cfg.HashSlots, cfg.HashQueue), baseURL: cfg.PublicBaseURL, log: cfg.Log}
 }
 
 // IssueSession signs an employee in on a device. Identity providers (WeCom OAuth, and `salesctl token` in

@@ -81,6 +81,21 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client (limits per address
 	// then key on the client, not on the proxy).
 	TrustedProxies clientip.Proxies
+	// Passwords is how staff passwords are hashed, and how many hashes one process computes at once.
+	Passwords PasswordConfig
+}
+
+// PasswordConfig holds the argon2id parameters of new password hashes (a hash records its own, so changing
+// them rehashes each password at its next sign-in) and the bound on concurrent hashing.
+type PasswordConfig struct {
+	// Time is argon2id's number of passes, MemoryKiB its memory in KiB, Threads its lanes.
+	Time      uint32
+	MemoryKiB uint32
+	Threads   uint8
+	// Slots is how many hashes may run at once in this process (0: half the cores, at least one);
+	// Queue how many sign-ins may wait for a slot before the next is refused with ResourceExhausted.
+	Slots int
+	Queue int
 }
 
 // PushConfig is where the APNs key and the FCM service account are.
@@ -152,7 +167,7 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setPositive(&c.PublicRate, v) }},
 		{name: "SALESD_PUBLIC_BURST", def: "20", help: "requests one client IP may make to public procedures at once",
 			set: func(c *Config, v string) error { return setCount(&c.PublicBurst, v) }},
-		{name: "SALESD_PUBLIC_BASE_URL", def: "http://localhost:8080", help: "base URL of share links (customers open BASE/s/TOKEN)",
+		{name: "SALESD_PUBLIC_BASE_URL", def: "http://localhost:8080", help: "base URL of share links (customers open BASE/s/TOKEN) and invitation links (BASE/invite/CODE)",
 			set: func(c *Config, v string) error {
 				if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 					return errors.New("must start with http:// or https://")
@@ -223,6 +238,28 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.Push.FCMProjectID = v; return nil }},
 		{name: "SALESD_FCM_CREDENTIALS_FILE", help: "Firebase service-account JSON",
 			set: func(c *Config, v string) error { c.Push.FCMCredentialsFile = v; return nil }},
+		{name: "SALESD_ARGON2_TIME", def: "2", help: "argon2id passes of new password hashes",
+			set: func(c *Config, v string) error { return setUint(&c.Passwords.Time, v, 1, 64) }},
+		{name: "SALESD_ARGON2_MEMORY_KIB", def: "19456", help: "argon2id memory of new password hashes, in KiB (each hash running takes this much)",
+			set: func(c *Config, v string) error { return setUint(&c.Passwords.MemoryKiB, v, 8*1024, 4<<20) }},
+		{name: "SALESD_ARGON2_THREADS", def: "1", help: "argon2id lanes of new password hashes (each lane can take a core)",
+			set: func(c *Config, v string) error {
+				var n uint32
+				err := setUint(&n, v, 1, 16)
+				c.Passwords.Threads = uint8(n)
+				return err
+			}},
+		{name: "SALESD_PASSWORD_HASH_SLOTS", def: "0", help: "password hashes computed at once per process; 0: half the cores, at least 1 (the rest keep serving)",
+			set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 {
+					return errors.New("must be a whole number >= 0")
+				}
+				c.Passwords.Slots = n
+				return nil
+			}},
+		{name: "SALESD_PASSWORD_HASH_QUEUE", def: "32", help: "sign-ins that may wait for a hashing slot; more are refused with ResourceExhausted (retry in 1 s)",
+			set: func(c *Config, v string) error { return setCount(&c.Passwords.Queue, v) }},
 		{name: "SALESD_SHUTDOWN_TIMEOUT", def: "20s", help: "how long SIGTERM waits for in-flight requests",
 			set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
 		{name: "SALESD_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
@@ -279,6 +316,15 @@ func setAppVersion(dst *string, v string) error {
 		return err
 	}
 	*dst = v
+	return nil
+}
+
+func setUint(dst *uint32, v string, lo, hi uint64) error {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || n < lo || n > hi {
+		return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+	}
+	*dst = uint32(n)
 	return nil
 }
 

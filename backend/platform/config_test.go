@@ -25,6 +25,7 @@ func TestLoadConfigDefaultsAndRequired(t *testing.T) {
 	require.Equal(t, "postgres://app@db/x", c.MigrateDatabaseURL, "defaults to the app URL")
 	require.Equal(t, 15*time.Minute, c.AccessTokenTTL)
 	require.Len(t, c.TokenKeys, 2)
+	require.Equal(t, PasswordConfig{Time: 2, MemoryKiB: 19 << 10, Threads: 1, Slots: 0, Queue: 32}, c.Passwords)
 }
 
 func TestLoadConfigReportsEveryBadValueWithoutEchoingIt(t *testing.T) {
@@ -32,9 +33,11 @@ func TestLoadConfigReportsEveryBadValueWithoutEchoingIt(t *testing.T) {
 	_, err := LoadConfig(env(map[string]string{
 		"SALESD_DATABASE_URL": "postgres://x", "SALESD_TOKEN_KEYS": "secret-but-short",
 		"SALESD_ACCESS_TOKEN_TTL": "soon", "SALESD_LOG_FORMAT": "xml", "SALESD_DB_MAX_CONNS": "-1",
+		"SALESD_ARGON2_MEMORY_KIB": "64", "SALESD_ARGON2_THREADS": "0",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"SALESD_TOKEN_KEYS", "SALESD_ACCESS_TOKEN_TTL", "SALESD_LOG_FORMAT", "SALESD_DB_MAX_CONNS"} {
+	for _, name := range []string{"SALESD_TOKEN_KEYS", "SALESD_ACCESS_TOKEN_TTL", "SALESD_LOG_FORMAT", "SALESD_DB_MAX_CONNS",
+		"SALESD_ARGON2_MEMORY_KIB", "SALESD_ARGON2_THREADS"} {
 		require.ErrorContains(t, err, name)
 	}
 	require.NotContains(t, err.Error(), "secret-but-short")

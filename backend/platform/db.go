@@ -19,8 +19,9 @@ const AppRole = "salesapp_app"
 
 // DB is the application's PostgreSQL pool. Queries on tenant-owned rows run in a transaction scoped to one
 // tenant: [DB.InTenantTx] or [DB.InTenantSnapshot] for one tenant, [DB.PerTenant] for several in one round
-// trip. The tracking ingest scopes its own transaction to each tenant of a batch in turn (ScopeIngest), and resolving a
-// share code before its tenant is known goes through the share_tenant function, the one reviewed exception.
+// trip. The tracking ingest scopes its own transaction to each tenant of a batch in turn (ScopeIngest). Two
+// reviewed functions read across tenants before a tenant is known, each reaching exactly its rows:
+// share_tenant (a share code's tenant) and signin_candidates (a login's password hashes, for sign-in).
 type DB struct {
 	Pool *pgxpool.Pool
 }

@@ -3,6 +3,7 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies a domain error; the RPC boundary turns each kind into one Connect code.
@@ -29,6 +30,9 @@ type Error struct {
 	Msg string
 	// Cause is logged, never sent.
 	Cause error
+	// RetryAfter, when positive, says how long the client should wait before trying again (a lock after
+	// failed sign-ins, a busy server); the RPC boundary sends it as a RetryInfo detail and a Retry-After header.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -60,6 +64,11 @@ func FailedPrecondition(msg string) error { return &Error{Kind: KindFailedPrecon
 
 // ResourceExhausted says a rate or size limit was hit.
 func ResourceExhausted(msg string) error { return &Error{Kind: KindResourceExhausted, Msg: msg} }
+
+// RetryLater says a limit was hit and when the client may try again.
+func RetryLater(msg string, after time.Duration) error {
+	return &Error{Kind: KindResourceExhausted, Msg: msg, RetryAfter: after}
+}
 
 // KindOf returns the kind of a domain error, or KindInternal for anything else.
 func KindOf(err error) Kind {

@@ -48,6 +48,12 @@ var crossTenantExempt = map[string]string{
 	// Public: there is no caller tenant. The refresh token names its session (and so its tenant); the
 	// device id is the app's install id, checked against that session.
 	salesappv1connect.AuthServiceRefreshTokenProcedure: "public; the refresh token decides the tenant",
+	// Public sign-in: there is no caller tenant. The login and password decide the employees; the device id
+	// is the app's install id; SelectTenant's tenant must be one its ticket lists (the domain tests try
+	// others); an invitation code names its tenant.
+	salesappv1connect.AuthServiceSignInProcedure:           "public; the login and password decide the tenants",
+	salesappv1connect.AuthServiceSelectTenantProcedure:     "public; the ticket lists the tenants it may pick",
+	salesappv1connect.AuthServiceAcceptInvitationProcedure: "public; the invitation code decides the tenant",
 	// Public customer pages: the share token decides the tenant; visitor ids and event ids are the page's
 	// own, and every table they land in is keyed by tenant (events, customer_identities).
 	salesappv1connect.PublicServiceLoginMiniProgramProcedure: "public; the share token decides the tenant",
@@ -146,6 +152,26 @@ func crossTenantRows() []crossRow {
 			call: func(ctx context.Context, c caller, id string) error {
 				_, err := c.employees.SetEmployeeStatus(ctx, connect.NewRequest(&salesappv1.SetEmployeeStatusRequest{EmployeeId: id, Status: salesappv1.EmployeeStatus_EMPLOYEE_STATUS_DISABLED}))
 				return err
+			}},
+
+		// Passwords, invitations and sign-in records.
+		{procedure: salesappv1connect.AuthServiceResetPasswordProcedure, want: adminOnly(connect.CodeNotFound), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.auth.ResetPassword(ctx, connect.NewRequest(&salesappv1.ResetPasswordRequest{EmployeeId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.AuthServiceResendInvitationProcedure, want: adminOnly(connect.CodeNotFound), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.auth.ResendInvitation(ctx, connect.NewRequest(&salesappv1.ResendInvitationRequest{EmployeeId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.AuthServiceListSignInsProcedure, aim: "employee_id", want: adminOnly(codeOK), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.auth.ListSignIns(ctx, connect.NewRequest(&salesappv1.ListSignInsRequest{EmployeeId: id}))
+				if err != nil {
+					return err
+				}
+				return leakIf(len(res.Msg.Records) > 0, "%d sign-ins", len(res.Msg.Records))
 			}},
 
 		// The material library.
@@ -427,6 +453,7 @@ type caller struct {
 	alerts    salesappv1connect.AlertServiceClient
 	sync      salesappv1connect.SyncServiceClient
 	sessions  salesappv1connect.SessionServiceClient
+	auth      salesappv1connect.AuthServiceClient
 }
 
 func (w *world) caller(p servertest.Person) caller {
@@ -434,7 +461,8 @@ func (w *world) caller(p servertest.Person) caller {
 	o := servertest.As(p.Token)
 	return caller{Person: p, w: w, teams: teams(w.e, p.Token), employees: employees(w.e, p.Token),
 		materials: c.materials, media: c.media, shares: c.shares, cards: c.cards, customers: customers(w.e, p.Token),
-		alerts: alertsOf(w.e, p.Token), sync: salesappv1connect.NewSyncServiceClient(w.e.HTTP, w.e.URL, o), sessions: sessionsOf(w.e, p.Token)}
+		alerts: alertsOf(w.e, p.Token), sync: salesappv1connect.NewSyncServiceClient(w.e.HTTP, w.e.URL, o), sessions: sessionsOf(w.e, p.Token),
+		auth: salesappv1connect.NewAuthServiceClient(w.e.HTTP, w.e.URL, o)}
 }
 
 // push sends one mutation from a fresh device and turns a mutation it did not apply into the error
@@ -514,6 +542,11 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 		connect.NewRequest(&salesappv1.PullRequest{DeviceId: w.bDevice, SchemaVersion: 1}))
 	require.NoError(t, err)
 	w.bCursor = pulled.Msg.NextCursor
+	// B's salesperson signs in with a password: B has sign-in records, an employee password and (voided)
+	// invitations to aim at.
+	e.SetLogin(t, w.b.ID, w.bSales.ID, "13900000009", "b's password")
+	_, err = signIn(e, "13900000009", "b's password", w.bDevice)
+	require.NoError(t, err)
 	unread, err := alertsOf(e, w.bSales.Token).GetUnreadCount(ctx, connect.NewRequest(&salesappv1.GetUnreadCountRequest{}))
 	require.NoError(t, err)
 	require.Positive(t, unread.Msg.Unread, "B's salesperson has alerts")
@@ -590,7 +623,7 @@ func TestTenantCannotReachAnotherTenantThroughAnyRPC(t *testing.T) {
 	waitForJobs(t, e)
 	before := tenantSnapshot(t, e, w.b.ID)
 	for _, table := range []string{"employees", "teams", "materials", "material_folders", "shares", "cards", "uploads", "company_profiles",
-		"customers", "customer_notes", "events", "alerts", "devices", "sessions"} {
+		"customers", "customer_notes", "events", "alerts", "devices", "sessions", "employee_passwords", "invitations", "signin_records"} {
 		require.False(t, strings.HasPrefix(before[table], "0 rows"), "B has no %s to aim at", table)
 	}
 

@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/salesapp/scrm/backend/auth"
 	"github.com/salesapp/scrm/backend/auth/authrpc"
@@ -69,7 +73,9 @@ func modules(d deps) ([]module.Module, error) {
 	}
 	mods := []module.Module{
 		diagrpc.Module(info),
-		authrpc.Module(d.auth),
+		authrpc.Module(d.auth, func(ctx context.Context, tenantID uuid.UUID, key string) (string, error) {
+			return d.store.PresignGet(ctx, tenantID, key, time.Hour)
+		}),
 		tenantrpc.Module(d.tenants),
 		uploadrpc.Module(uploads),
 		media.Module(d.store),

@@ -58,11 +58,17 @@ type Options struct {
 // Accounts builds the tenant and sign-in services alone, for tools that create tenants and issue
 // sessions without serving (salesctl, salesbench's setup, tests).
 func Accounts(cfg platform.Config, db *platform.DB) (*tenant.Service, *auth.Service, *authn.Tokens, error) {
+	return accounts(cfg, db, nil)
+}
+
+func accounts(cfg platform.Config, db *platform.DB, log *slog.Logger) (*tenant.Service, *auth.Service, *authn.Tokens, error) {
 	tokens, err := authn.NewTokens(cfg.TokenKeys, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Lifetime: cfg.SessionLifetime, CacheTTL: cfg.AuthCacheTTL})
+	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Lifetime: cfg.SessionLifetime, CacheTTL: cfg.AuthCacheTTL,
+		Argon2:    auth.Argon2Params{Time: cfg.Passwords.Time, MemoryKiB: cfg.Passwords.MemoryKiB, Threads: cfg.Passwords.Threads},
+		HashSlots: cfg.Passwords.Slots, HashQueue: cfg.Passwords.Queue, PublicBaseURL: cfg.PublicBaseURL, Log: log})
 	return tenant.NewService(db, authSvc), authSvc, tokens, nil
 }
 
@@ -80,7 +86,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	if err != nil {
 		return nil, err
 	}
-	tenants, authSvc, tokens, err := Accounts(cfg, db)
+	tenants, authSvc, tokens, err := accounts(cfg, db, log)
 	if err != nil {
 		return nil, err
 	}

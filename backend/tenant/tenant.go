@@ -83,6 +83,15 @@ type Employee struct {
 	WeComUserID string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Invitation is the sign-in invitation made with a new employee: set by CreateEmployee (when the
+	// service has an Inviter), nil everywhere else.
+	Invitation *Invitation
+}
+
+// Invitation is a one-time code (and the link carrying it) with which a new employee sets their password.
+type Invitation struct {
+	Code, URL string
+	ExpiresAt time.Time
 }
 
 // NewEmployee is what creating an employee takes.
@@ -112,6 +121,13 @@ type EmployeeChange struct {
 type Sessions interface {
 	RevokeEmployeeSessions(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) error
 	EmployeeChanged(employeeID uuid.UUID)
+}
+
+// Inviter is what creating an employee needs of sign-in: a one-time invitation to set a password, made
+// inside the transaction that creates the employee (so that there is never an employee whose invitation
+// was lost). The Sessions given to NewService provide it when they implement it.
+type Inviter interface {
+	InviteTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) (code, url string, expiresAt time.Time, err error)
 }
 
 // Service holds the rules for tenants, teams and employees.
@@ -185,7 +201,7 @@ func (s *Service) UpdateSettings(ctx context.Context, p authn.Principal, ownerRu
 	return t, err
 }
 
-// CreateEmployee adds an active employee if a seat is free. Admin only.
+// CreateEmployee adds an active employee if a seat is free, with their sign-in invitation. Admin only.
 func (s *Service) CreateEmployee(ctx context.Context, p authn.Principal, n NewEmployee) (Employee, error) {
 	if p.Role != authn.RoleAdmin {
 		return Employee{}, platform.PermissionDenied("only an admin may add employees")
@@ -198,7 +214,7 @@ func (s *Service) createEmployee(ctx context.Context, tenantID uuid.UUID, n NewE
 		return Employee{}, platform.Invalid("role", "unknown role")
 	}
 	var e Employee
-	err := s.tx(ctx, tenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+	err := s.tx(ctx, tenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
 		if err := takeSeat(ctx, q, tenantID); err != nil {
 			return err
 		}
@@ -210,6 +226,13 @@ func (s *Service) createEmployee(ctx context.Context, tenantID uuid.UUID, n NewE
 			return employeeWriteError(err)
 		}
 		e = employeeFromRow(row)
+		if inviter, ok := s.sessions.(Inviter); ok {
+			code, url, exp, err := inviter.InviteTx(ctx, tx, tenantID, e.ID)
+			if err != nil {
+				return err
+			}
+			e.Invitation = &Invitation{Code: code, URL: url, ExpiresAt: exp}
+		}
 		return nil
 	})
 	return e, err
@@ -581,6 +604,10 @@ func employeeWriteError(err error) error {
 		return platform.Invalid("team_id", "no such team")
 	case platform.IsUniqueViolation(err, "employees_wecom_userid_key"):
 		return platform.AlreadyExists("another employee already has this WeCom userid")
+	case platform.IsUniqueViolation(err, "employees_phone_login_key"):
+		return platform.AlreadyExists("another employee already has this phone number (people sign in with it)")
+	case platform.IsUniqueViolation(err, "employees_email_login_key"):
+		return platform.AlreadyExists("another employee already has this email (people sign in with it)")
 	case platform.IsCheckViolation(err, ""):
 		return platform.Invalid("employee", "a value is out of range")
 	case errors.Is(err, pgx.ErrNoRows):

@@ -448,3 +448,79 @@ func TestAnotherTenantsPeopleAndTeamsAreOutOfReach(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, tn.SeatsUsed, "no mole took a seat")
 }
+
+// inviter is sessions that also make invitations, as the auth package does.
+type inviter struct {
+	*sessions
+	made []uuid.UUID
+	fail error
+}
+
+func (i *inviter) InviteTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) (string, string, time.Time, error) {
+	if i.fail != nil {
+		return "", "", time.Time{}, i.fail
+	}
+	// In the transaction that creates the employee: the new row is there.
+	var n int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM employees WHERE tenant_id = $1 AND id = $2", tenantID, employeeID).Scan(&n); err != nil {
+		return "", "", time.Time{}, err
+	}
+	if n != 1 {
+		return "", "", time.Time{}, errors.New("invited outside the creating transaction")
+	}
+	i.made = append(i.made, employeeID)
+	return "code-" + employeeID.String(), "https://app.example.com/invite/code-" + employeeID.String(), time.Now().Add(7 * 24 * time.Hour), nil
+}
+
+// A new employee comes with their invitation, made in the same transaction: when it cannot be made, the
+// employee is not created either.
+func TestCreatingAnEmployeeInvitesThem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := setup(t, 5)
+	inv := &inviter{sessions: f.sess}
+	svc := tenant.NewService(f.db.App, inv)
+
+	e, err := svc.CreateEmployee(ctx, f.admin, tenant.NewEmployee{Name: "Nia", Role: authn.RoleSales, Phone: "13800000001"})
+	require.NoError(t, err)
+	require.NotNil(t, e.Invitation)
+	require.Equal(t, "code-"+e.ID.String(), e.Invitation.Code)
+	require.Equal(t, []uuid.UUID{e.ID}, inv.made)
+
+	inv.fail = errors.New("boom")
+	_, err = svc.CreateEmployee(ctx, f.admin, tenant.NewEmployee{Name: "Ola", Role: authn.RoleSales})
+	require.ErrorContains(t, err, "boom")
+	list, _, err := svc.ListEmployees(ctx, f.admin, tenant.EmployeeFilter{IncludeDisabled: true})
+	require.NoError(t, err)
+	require.Len(t, list, 2, "the admin and Nia only")
+
+	// Without an inviter (tools seeding rows), no invitation.
+	e, err = f.svc.CreateEmployee(ctx, f.admin, tenant.NewEmployee{Name: "Pim", Role: authn.RoleSales})
+	require.NoError(t, err)
+	require.Nil(t, e.Invitation)
+}
+
+// People sign in with their phone number or email, so within a tenant each names one employee, in any of
+// its spellings; another tenant may have the same.
+func TestPhoneAndEmailNameOneEmployeePerTenant(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := setup(t, 10)
+	_, err := f.svc.CreateEmployee(ctx, f.admin, tenant.NewEmployee{Name: "Nia", Role: authn.RoleSales, Phone: "13800000001", Email: "nia@acme.example"})
+	require.NoError(t, err)
+	_, err = f.svc.CreateEmployee(ctx, f.admin, tenant.NewEmployee{Name: "Nia 2", Role: authn.RoleSales, Phone: "+8613800000001"})
+	requireKind(t, platform.KindAlreadyExists, err)
+	require.ErrorContains(t, err, "phone number")
+	_, err = f.svc.CreateEmployee(ctx, f.admin, tenant.NewEmployee{Name: "Nia 3", Role: authn.RoleSales, Email: "NIA@acme.example"})
+	requireKind(t, platform.KindAlreadyExists, err)
+	require.ErrorContains(t, err, "email")
+	ola, err := f.svc.CreateEmployee(ctx, f.admin, tenant.NewEmployee{Name: "Ola", Role: authn.RoleSales, Phone: "13800000002"})
+	require.NoError(t, err)
+	_, err = f.svc.UpdateEmployee(ctx, f.admin, ola.ID, tenant.EmployeeChange{Phone: ptr("0086 138 0000 0001")})
+	requireKind(t, platform.KindAlreadyExists, err)
+
+	other, err := tenant.CreateTenant(ctx, f.db.Owner, tenant.NewTenant{Name: "Other", Plan: tenant.PlanStandard, SeatLimit: 5, ExpiresAt: time.Now().AddDate(1, 0, 0)})
+	require.NoError(t, err)
+	_, err = f.svc.Bootstrap().CreateEmployee(ctx, other.ID, tenant.NewEmployee{Name: "Nia", Role: authn.RoleAdmin, Phone: "13800000001", Email: "nia@acme.example"})
+	require.NoError(t, err, "another tenant may employ the same person")
+}

@@ -247,7 +247,7 @@ func TestTheQueueIsToldOfPushesAfterTheirCommit(t *testing.T) {
 	require.Zero(t, commits)
 
 	require.NoError(t, alert.NewService(s.db.App).RegisterDevice(ctx, alert.Key{TenantID: s.sales.TenantID, EmployeeID: s.sales.EmployeeID},
-		alert.Device{DeviceID: "phone-1", Platform: "ios", PushToken: "token-1", BundleID: "app.example"}))
+		alert.Device{DeviceID: "pgtest", Platform: "ios", PushToken: "token-1", BundleID: "app.example", SessionID: s.sales.SessionID}))
 	_, err = s.svc.Ingest(ctx, []tracking.Event{s.ev(event.CallClick, "visitor-0005")})
 	require.NoError(t, err)
 	pushes, commits = s.jobs.counts()

@@ -44,6 +44,7 @@ func scenarios() []scenario {
 		{"sync-first", syncFirst},
 		{"sync-incremental", syncIncremental},
 		{"sync-push", syncPush},
+		{"sign-in", signInScenario},
 	}
 }
 

@@ -163,6 +163,35 @@ func cmdEmployeeCreate(ctx context.Context, args []string, getenv func(string) s
 		return err
 	}
 	fmt.Fprintf(stdout, "employee %s created (%s)\n", e.ID, e.Role)
+	if inv := e.Invitation; inv != nil {
+		fmt.Fprintf(stdout, "invitation (hand it to them; it sets their password, once, until %s):\n  %s\n",
+			inv.ExpiresAt.Format(time.RFC3339), inv.URL)
+	}
+	return nil
+}
+
+func cmdSetPassword(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := newFlags("set-password", stdout)
+	tenantID := fs.String("tenant", "", "tenant id (required)")
+	employeeID := fs.String("employee", "", "employee id (required)")
+	password := fs.String("password", "", "the new password, 8 to 128 characters (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	tid, err1 := uuid.Parse(*tenantID)
+	eid, err2 := uuid.Parse(*employeeID)
+	if err1 != nil || err2 != nil {
+		return errors.New("--tenant and --employee must be ids (salesctl seed-demo prints some)")
+	}
+	db, _, authSvc, err := appServices(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := authSvc.SetPassword(ctx, tid, eid, *password); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "password set for employee %s: they sign in with their phone number or email\n", eid)
 	return nil
 }
 
@@ -174,53 +203,96 @@ const (
 	demoTenantID   = "d3e00000-0000-7000-8000-000000000001"
 )
 
+// demoLogin is how one of the demo people signs in.
+type demoLogin struct {
+	role        string
+	name, phone string
+	password    string
+	id          uuid.UUID
+}
+
 type demo struct {
 	tenantID, adminID, salesID uuid.UUID
+	// logins are the admin's, the manager's and the first salesperson's.
+	logins []demoLogin
+}
+
+// The demo people who sign in, with known passwords (a development tenant: never use these elsewhere).
+var demoLogins = []demoLogin{
+	{role: "admin", name: "Ada Admin", phone: "13800000001", password: "admin-demo"},
+	{role: "manager", name: "Mia Manager", phone: "13800000002", password: "manager-demo"},
+	{role: "sales", name: "Sam Seller", phone: "13800000003", password: "sales-demo"},
 }
 
 func seedDemo(ctx context.Context, getenv func(string) string) (demo, bool, error) {
-	db, tenants, _, err := appServices(ctx, getenv)
+	db, tenants, authSvc, err := appServices(ctx, getenv)
 	if err != nil {
 		return demo{}, false, err
 	}
 	defer db.Close()
 	d := demo{tenantID: uuid.MustParse(demoTenantID)}
-	var exists bool
-	var admin, sales uuid.NullUUID
-	err = db.InTenantSnapshot(ctx, d.tenantID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM tenants),
-				(SELECT id FROM employees WHERE role = 'admin' ORDER BY id LIMIT 1),
-				(SELECT id FROM employees WHERE role = 'sales' ORDER BY id LIMIT 1)`).Scan(&exists, &admin, &sales)
-	})
+	created, err := createDemo(ctx, getenv, db, tenants, &d)
 	if err != nil {
 		return demo{}, false, err
 	}
+	// Every run, also on a demo tenant seeded before people signed in with passwords: the printed sign-ins work.
+	admin := authn.Principal{TenantID: d.tenantID, EmployeeID: d.adminID, Role: authn.RoleAdmin}
+	for _, l := range d.logins {
+		if _, err := tenants.UpdateEmployee(ctx, admin, l.id, tenant.EmployeeChange{Phone: &l.phone}); err != nil {
+			return demo{}, false, fmt.Errorf("demo %s's phone: %w", l.role, err)
+		}
+		if err := authSvc.SetPassword(ctx, d.tenantID, l.id, l.password); err != nil {
+			return demo{}, false, fmt.Errorf("demo %s's password: %w", l.role, err)
+		}
+	}
+	return d, created, nil
+}
+
+// createDemo creates the demo tenant unless it exists, and fills in d's ids either way.
+func createDemo(ctx context.Context, getenv func(string) string, db *platform.DB, tenants *tenant.Service, d *demo) (bool, error) {
+	var exists bool
+	ids := map[string]uuid.NullUUID{}
+	var admin, manager, sales uuid.NullUUID
+	err := db.InTenantSnapshot(ctx, d.tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM tenants),
+				(SELECT id FROM employees WHERE role = 'admin' ORDER BY id LIMIT 1),
+				(SELECT id FROM employees WHERE role = 'manager' ORDER BY id LIMIT 1),
+				(SELECT id FROM employees WHERE role = 'sales' ORDER BY id LIMIT 1)`).Scan(&exists, &admin, &manager, &sales)
+	})
+	if err != nil {
+		return false, err
+	}
+	ids["admin"], ids["manager"], ids["sales"] = admin, manager, sales
 	if exists {
-		if !admin.Valid || !sales.Valid {
-			return demo{}, false, fmt.Errorf("the demo tenant %s has no admin or no salesperson", d.tenantID)
+		for _, l := range demoLogins {
+			if !ids[l.role].Valid {
+				return false, fmt.Errorf("the demo tenant %s has no %s", d.tenantID, l.role)
+			}
+			l.id = ids[l.role].UUID
+			d.logins = append(d.logins, l)
 		}
 		d.adminID, d.salesID = admin.UUID, sales.UUID
-		return d, false, nil
+		return false, nil
 	}
 	u, err := migrateURL(getenv)
 	if err != nil {
-		return demo{}, false, err
+		return false, err
 	}
 	owner, err := pgxpool.New(ctx, u)
 	if err != nil {
-		return demo{}, false, err
+		return false, err
 	}
 	defer owner.Close()
 	t, err := tenant.CreateTenant(ctx, owner, tenant.NewTenant{
 		ID: d.tenantID, Name: demoTenantName, Plan: tenant.PlanProfessional, SeatLimit: 20, ExpiresAt: time.Now().AddDate(1, 0, 0),
 	})
 	if err != nil {
-		return demo{}, false, err
+		return false, err
 	}
 	b := tenants.Bootstrap()
 	team, err := b.CreateTeam(ctx, t.ID, "East Region")
 	if err != nil {
-		return demo{}, false, err
+		return false, err
 	}
 	people := []tenant.NewEmployee{
 		{Name: "Ada Admin", Role: authn.RoleAdmin, Title: "Operations"},
@@ -232,7 +304,13 @@ func seedDemo(ctx context.Context, getenv func(string) string) (demo, bool, erro
 	for _, p := range people {
 		e, err := b.CreateEmployee(ctx, t.ID, p)
 		if err != nil {
-			return demo{}, false, err
+			return false, err
+		}
+		for _, l := range demoLogins {
+			if l.name == p.Name {
+				l.id = e.ID
+				d.logins = append(d.logins, l)
+			}
 		}
 		switch {
 		case p.Role == authn.RoleAdmin:
@@ -241,7 +319,7 @@ func seedDemo(ctx context.Context, getenv func(string) string) (demo, bool, erro
 			d.salesID = e.ID
 		}
 	}
-	return d, true, nil
+	return true, nil
 }
 
 func cmdSeedDemo(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -257,7 +335,24 @@ func cmdSeedDemo(ctx context.Context, args []string, getenv func(string) string,
 		verb = "created"
 	}
 	fmt.Fprintf(stdout, "demo tenant %s %s\n  admin employee %s\n  sales employee %s\n", d.tenantID, verb, d.adminID, d.salesID)
+	printDemoLogins(stdout, d)
 	return nil
+}
+
+// printDemoLogins prints how the demo people sign in, and a SignIn call to paste.
+func printDemoLogins(w io.Writer, d demo) {
+	fmt.Fprintln(w, "  sign in with (phone / password):")
+	for _, l := range d.logins {
+		fmt.Fprintf(w, "    %-8s %-12s %s / %s\n", l.role, l.name, l.phone, l.password)
+	}
+	if len(d.logins) > 0 {
+		l := d.logins[0]
+		fmt.Fprintf(w, `  for example (salesd running):
+    curl -s -H 'Content-Type: application/json' \
+      -d '{"login":"%s","password":"%s","device_id":"curl"}' \
+      http://localhost:8080/salesapp.v1.AuthService/SignIn
+`, l.phone, l.password)
+	}
 }
 
 func cmdToken(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -367,8 +462,11 @@ func cmdDevUp(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "\nDemo tenant %s.\n", d.tenantID)
+	printDemoLogins(stdout, d)
 	fmt.Fprintf(stdout, `
-Demo tenant %s, signed in as its admin (valid %s). Once salesd is up, try:
+SignIn answers signedIn.tokens.accessToken. Here is one of the admin's already (valid %s); once salesd is
+up, try:
 
   export TOKEN=%s
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{}' \
@@ -378,7 +476,7 @@ Demo tenant %s, signed in as its admin (valid %s). Once salesd is up, try:
   # or, with grpcurl (server reflection is on):
   grpcurl -plaintext -H "Authorization: Bearer $TOKEN" localhost:8080 salesapp.v1.MeService/GetMe
 
-`, d.tenantID, time.Until(pair.AccessTokenExpiresAt).Round(time.Minute), pair.AccessToken)
+`, time.Until(pair.AccessTokenExpiresAt).Round(time.Minute), pair.AccessToken)
 	return nil
 }
 

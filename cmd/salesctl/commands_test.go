@@ -8,7 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/salesapp/scrm/backend/auth"
+	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
+	"github.com/salesapp/scrm/backend/server"
 )
 
 // The operator's commands run as the owner and the application role, which row-level security binds: migrate
@@ -22,6 +25,8 @@ func TestOperatorCommandsUnderRowLevelSecurity(t *testing.T) {
 		"SALESD_DATABASE_URL":         db.AppURL,
 		"SALESD_MIGRATE_DATABASE_URL": db.OwnerURL,
 		"SALESD_TOKEN_KEYS":           strings.Repeat("ab", 32),
+		// Cheap password hashes: the test checks the commands, not argon2id's cost.
+		"SALESD_ARGON2_MEMORY_KIB": "8192", "SALESD_ARGON2_TIME": "1",
 	}
 	getenv := func(k string) string { return env[k] }
 	salesctl := func(args ...string) string {
@@ -58,4 +63,31 @@ func TestOperatorCommandsUnderRowLevelSecurity(t *testing.T) {
 	}
 	require.NotEmpty(t, admin)
 	require.Contains(t, salesctl("token", "--tenant", demoTenantID, "--employee", admin), "access_token=")
+
+	// The demo people sign in with what seed-demo printed.
+	require.Contains(t, first, "13800000001 / admin-demo")
+	require.Contains(t, first, `"login":"13800000001","password":"admin-demo"`)
+	cfg, err := platform.LoadConfig(getenv)
+	require.NoError(t, err)
+	_, authSvc, _, err := server.Accounts(cfg, db.App)
+	require.NoError(t, err)
+	for _, l := range demoLogins {
+		res, err := authSvc.SignIn(ctx, auth.SignInRequest{Login: l.phone, Password: l.password, DeviceID: "test"})
+		require.NoError(t, err, l.role)
+		require.NotNil(t, res.Session, l.role)
+	}
+
+	// A new employee comes with an invitation link; set-password signs them in without it.
+	out := salesctl("employee", "create", "--tenant", demoTenantID, "--name", "Nia", "--phone", "13900000001")
+	require.Contains(t, out, "http://localhost:8080/invite/inv1_", "under SALESD_PUBLIC_BASE_URL")
+	var nia string
+	for line := range strings.Lines(out) {
+		if rest, ok := strings.CutPrefix(line, "employee "); ok {
+			nia, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	require.Contains(t, salesctl("set-password", "--tenant", demoTenantID, "--employee", nia, "--password", "nia's password"), "password set")
+	res, err := authSvc.SignIn(ctx, auth.SignInRequest{Login: "13900000001", Password: "nia's password", DeviceID: "test"})
+	require.NoError(t, err)
+	require.NotNil(t, res.Session)
 }

@@ -1,5 +1,5 @@
-// Command salesctl is the operator's tool: migrate the database, create tenants and employees, seed a demo
-// tenant, print a development token, and run the local PostgreSQL clusters behind `make run` and
+// Command salesctl is the operator's tool: migrate the database, create tenants and employees (with their
+// invitations), seed a demo tenant, set a password or print a token in development, and run the local PostgreSQL clusters behind `make run` and
 // `make test`. `salesctl help` lists the commands.
 package main
 
@@ -44,8 +44,9 @@ func commands() []command {
 	return []command{
 		{"migrate", "apply our migrations and River's (SALESD_MIGRATE_DATABASE_URL, else SALESD_DATABASE_URL)", cmdMigrate},
 		{"tenant create", "create an enterprise: --name --plan --seats --expires --tz", cmdTenantCreate},
-		{"employee create", "create an employee: --tenant --name --role [--team --title --phone --email]", cmdEmployeeCreate},
+		{"employee create", "create an employee and print their invitation link: --tenant --name --role [--team --title --phone --email]", cmdEmployeeCreate},
 		{"seed-demo", "create the demo tenant (admin, manager, three salespeople) unless it exists", cmdSeedDemo},
+		{"set-password", "set an employee's password (development; they sign in with their phone or email): --tenant --employee --password", cmdSetPassword},
 		{"token", "print a development token pair: --tenant --employee [--device]", cmdToken},
 		{"platform-material add", "publish a platform material for every tenant: --kind --title [--file --body-file --text --tags --layout]", cmdPlatformMaterialAdd},
 		{"dev up", "for make run: start PostgreSQL under .data/, migrate, seed, write .data/salesd.env", cmdDevUp},

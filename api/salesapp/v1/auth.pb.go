@@ -23,6 +23,68 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SignInResult says how a sign-in ended.
+type SignInResult int32
+
+const (
+	SignInResult_SIGN_IN_RESULT_UNSPECIFIED    SignInResult = 0
+	SignInResult_SIGN_IN_RESULT_SUCCESS        SignInResult = 1
+	SignInResult_SIGN_IN_RESULT_WRONG_PASSWORD SignInResult = 2
+	// Refused without checking the password: too many failures on the login or from the address.
+	SignInResult_SIGN_IN_RESULT_LOCKED SignInResult = 3
+	// The password was right but the employee is disabled.
+	SignInResult_SIGN_IN_RESULT_DISABLED SignInResult = 4
+	// The password was right but the enterprise's subscription expired.
+	SignInResult_SIGN_IN_RESULT_TENANT_EXPIRED SignInResult = 5
+)
+
+// Enum value maps for SignInResult.
+var (
+	SignInResult_name = map[int32]string{
+		0: "SIGN_IN_RESULT_UNSPECIFIED",
+		1: "SIGN_IN_RESULT_SUCCESS",
+		2: "SIGN_IN_RESULT_WRONG_PASSWORD",
+		3: "SIGN_IN_RESULT_LOCKED",
+		4: "SIGN_IN_RESULT_DISABLED",
+		5: "SIGN_IN_RESULT_TENANT_EXPIRED",
+	}
+	SignInResult_value = map[string]int32{
+		"SIGN_IN_RESULT_UNSPECIFIED":    0,
+		"SIGN_IN_RESULT_SUCCESS":        1,
+		"SIGN_IN_RESULT_WRONG_PASSWORD": 2,
+		"SIGN_IN_RESULT_LOCKED":         3,
+		"SIGN_IN_RESULT_DISABLED":       4,
+		"SIGN_IN_RESULT_TENANT_EXPIRED": 5,
+	}
+)
+
+func (x SignInResult) Enum() *SignInResult {
+	p := new(SignInResult)
+	*p = x
+	return p
+}
+
+func (x SignInResult) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SignInResult) Descriptor() protoreflect.EnumDescriptor {
+	return file_salesapp_v1_auth_proto_enumTypes[0].Descriptor()
+}
+
+func (SignInResult) Type() protoreflect.EnumType {
+	return &file_salesapp_v1_auth_proto_enumTypes[0]
+}
+
+func (x SignInResult) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SignInResult.Descriptor instead.
+func (SignInResult) EnumDescriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{0}
+}
+
 // TokenPair is what a device keeps to stay signed in.
 type TokenPair struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -267,6 +329,1138 @@ func (*LogoutResponse) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{4}
 }
 
+// SignInRequest carries the login, the password and the device signing in.
+type SignInRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The employee's mobile number (digits, an optional leading +; spaces and dashes are ignored) or email.
+	Login    string `protobuf:"bytes,1,opt,name=login,proto3" json:"login,omitempty"`
+	Password string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	// The app's install id; the session and its refresh token are bound to it.
+	DeviceId string `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// A name the person recognizes in the list of sign-ins ("iPhone 15"), optional.
+	DeviceName    string `protobuf:"bytes,4,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInRequest) Reset() {
+	*x = SignInRequest{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInRequest) ProtoMessage() {}
+
+func (x *SignInRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInRequest.ProtoReflect.Descriptor instead.
+func (*SignInRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SignInRequest) GetLogin() string {
+	if x != nil {
+		return x.Login
+	}
+	return ""
+}
+
+func (x *SignInRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *SignInRequest) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *SignInRequest) GetDeviceName() string {
+	if x != nil {
+		return x.DeviceName
+	}
+	return ""
+}
+
+// SignInResponse either signs the device in or asks which enterprise.
+type SignInResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Result:
+	//
+	//	*SignInResponse_SignedIn
+	//	*SignInResponse_ChooseTenant
+	Result        isSignInResponse_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInResponse) Reset() {
+	*x = SignInResponse{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInResponse) ProtoMessage() {}
+
+func (x *SignInResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInResponse.ProtoReflect.Descriptor instead.
+func (*SignInResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SignInResponse) GetResult() isSignInResponse_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *SignInResponse) GetSignedIn() *SignedIn {
+	if x != nil {
+		if x, ok := x.Result.(*SignInResponse_SignedIn); ok {
+			return x.SignedIn
+		}
+	}
+	return nil
+}
+
+func (x *SignInResponse) GetChooseTenant() *TenantChoice {
+	if x != nil {
+		if x, ok := x.Result.(*SignInResponse_ChooseTenant); ok {
+			return x.ChooseTenant
+		}
+	}
+	return nil
+}
+
+type isSignInResponse_Result interface {
+	isSignInResponse_Result()
+}
+
+type SignInResponse_SignedIn struct {
+	SignedIn *SignedIn `protobuf:"bytes,1,opt,name=signed_in,json=signedIn,proto3,oneof"`
+}
+
+type SignInResponse_ChooseTenant struct {
+	ChooseTenant *TenantChoice `protobuf:"bytes,2,opt,name=choose_tenant,json=chooseTenant,proto3,oneof"`
+}
+
+func (*SignInResponse_SignedIn) isSignInResponse_Result() {}
+
+func (*SignInResponse_ChooseTenant) isSignInResponse_Result() {}
+
+// SignedIn is a device signed in to one enterprise as one employee.
+type SignedIn struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tokens        *TokenPair             `protobuf:"bytes,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	TenantId      string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	EmployeeId    string                 `protobuf:"bytes,3,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignedIn) Reset() {
+	*x = SignedIn{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignedIn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignedIn) ProtoMessage() {}
+
+func (x *SignedIn) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignedIn.ProtoReflect.Descriptor instead.
+func (*SignedIn) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SignedIn) GetTokens() *TokenPair {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *SignedIn) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SignedIn) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+// TenantChoice lists the enterprises the password opened, for SelectTenant.
+type TenantChoice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Secret, single use; sent back to SelectTenant from the same device.
+	Ticket        string                 `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	Tenants       []*TenantOption        `protobuf:"bytes,3,rep,name=tenants,proto3" json:"tenants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantChoice) Reset() {
+	*x = TenantChoice{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantChoice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantChoice) ProtoMessage() {}
+
+func (x *TenantChoice) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantChoice.ProtoReflect.Descriptor instead.
+func (*TenantChoice) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *TenantChoice) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
+func (x *TenantChoice) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *TenantChoice) GetTenants() []*TenantOption {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
+// TenantOption is one enterprise to pick.
+type TenantOption struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Name     string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// A short-lived URL of the enterprise's logo; empty when it has none.
+	LogoUrl       string `protobuf:"bytes,3,opt,name=logo_url,json=logoUrl,proto3" json:"logo_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantOption) Reset() {
+	*x = TenantOption{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantOption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantOption) ProtoMessage() {}
+
+func (x *TenantOption) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantOption.ProtoReflect.Descriptor instead.
+func (*TenantOption) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *TenantOption) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *TenantOption) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TenantOption) GetLogoUrl() string {
+	if x != nil {
+		return x.LogoUrl
+	}
+	return ""
+}
+
+// SelectTenantRequest picks an enterprise with a ticket from SignIn.
+type SelectTenantRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Ticket   string                 `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	TenantId string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The device that signed in.
+	DeviceId      string `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelectTenantRequest) Reset() {
+	*x = SelectTenantRequest{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelectTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelectTenantRequest) ProtoMessage() {}
+
+func (x *SelectTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelectTenantRequest.ProtoReflect.Descriptor instead.
+func (*SelectTenantRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SelectTenantRequest) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
+func (x *SelectTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SelectTenantRequest) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+// SelectTenantResponse signs the device in.
+type SelectTenantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SignedIn      *SignedIn              `protobuf:"bytes,1,opt,name=signed_in,json=signedIn,proto3" json:"signed_in,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelectTenantResponse) Reset() {
+	*x = SelectTenantResponse{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelectTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelectTenantResponse) ProtoMessage() {}
+
+func (x *SelectTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelectTenantResponse.ProtoReflect.Descriptor instead.
+func (*SelectTenantResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SelectTenantResponse) GetSignedIn() *SignedIn {
+	if x != nil {
+		return x.SignedIn
+	}
+	return nil
+}
+
+// Invitation is what an admin hands a new employee (or one whose password was reset) to set a password.
+type Invitation struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EmployeeId string                 `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	// Secret, single use: the code AcceptInvitation takes.
+	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	// The link that opens the app on the invitation (the code is its last path segment).
+	Url           string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Invitation) Reset() {
+	*x = Invitation{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invitation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invitation) ProtoMessage() {}
+
+func (x *Invitation) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invitation.ProtoReflect.Descriptor instead.
+func (*Invitation) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Invitation) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *Invitation) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Invitation) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Invitation) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// AcceptInvitationRequest sets the password with an invitation code.
+type AcceptInvitationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// At least 8 characters, and not the employee's phone number or email.
+	Password      string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	DeviceId      string `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	DeviceName    string `protobuf:"bytes,4,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptInvitationRequest) Reset() {
+	*x = AcceptInvitationRequest{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptInvitationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptInvitationRequest) ProtoMessage() {}
+
+func (x *AcceptInvitationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptInvitationRequest.ProtoReflect.Descriptor instead.
+func (*AcceptInvitationRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AcceptInvitationRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *AcceptInvitationRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *AcceptInvitationRequest) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *AcceptInvitationRequest) GetDeviceName() string {
+	if x != nil {
+		return x.DeviceName
+	}
+	return ""
+}
+
+// AcceptInvitationResponse signs the device in.
+type AcceptInvitationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SignedIn      *SignedIn              `protobuf:"bytes,1,opt,name=signed_in,json=signedIn,proto3" json:"signed_in,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptInvitationResponse) Reset() {
+	*x = AcceptInvitationResponse{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptInvitationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptInvitationResponse) ProtoMessage() {}
+
+func (x *AcceptInvitationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptInvitationResponse.ProtoReflect.Descriptor instead.
+func (*AcceptInvitationResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *AcceptInvitationResponse) GetSignedIn() *SignedIn {
+	if x != nil {
+		return x.SignedIn
+	}
+	return nil
+}
+
+// ChangePasswordRequest carries the current and the new password.
+type ChangePasswordRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	OldPassword string                 `protobuf:"bytes,1,opt,name=old_password,json=oldPassword,proto3" json:"old_password,omitempty"`
+	// At least 8 characters, and not the employee's phone number or email.
+	NewPassword   string `protobuf:"bytes,2,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordRequest) Reset() {
+	*x = ChangePasswordRequest{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordRequest) ProtoMessage() {}
+
+func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
+func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ChangePasswordRequest) GetOldPassword() string {
+	if x != nil {
+		return x.OldPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+// ChangePasswordResponse carries this device's new pair (its old one ended with every other session).
+type ChangePasswordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tokens        *TokenPair             `protobuf:"bytes,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordResponse) Reset() {
+	*x = ChangePasswordResponse{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordResponse) ProtoMessage() {}
+
+func (x *ChangePasswordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordResponse.ProtoReflect.Descriptor instead.
+func (*ChangePasswordResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ChangePasswordResponse) GetTokens() *TokenPair {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+// ResetPasswordRequest names the employee.
+type ResetPasswordRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EmployeeId    string                 `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetPasswordRequest) Reset() {
+	*x = ResetPasswordRequest{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetPasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetPasswordRequest) ProtoMessage() {}
+
+func (x *ResetPasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetPasswordRequest.ProtoReflect.Descriptor instead.
+func (*ResetPasswordRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ResetPasswordRequest) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+// ResetPasswordResponse carries the invitation to set a new password.
+type ResetPasswordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Invitation    *Invitation            `protobuf:"bytes,1,opt,name=invitation,proto3" json:"invitation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetPasswordResponse) Reset() {
+	*x = ResetPasswordResponse{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetPasswordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetPasswordResponse) ProtoMessage() {}
+
+func (x *ResetPasswordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetPasswordResponse.ProtoReflect.Descriptor instead.
+func (*ResetPasswordResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ResetPasswordResponse) GetInvitation() *Invitation {
+	if x != nil {
+		return x.Invitation
+	}
+	return nil
+}
+
+// ResendInvitationRequest names the employee.
+type ResendInvitationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EmployeeId    string                 `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResendInvitationRequest) Reset() {
+	*x = ResendInvitationRequest{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResendInvitationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResendInvitationRequest) ProtoMessage() {}
+
+func (x *ResendInvitationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResendInvitationRequest.ProtoReflect.Descriptor instead.
+func (*ResendInvitationRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ResendInvitationRequest) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+// ResendInvitationResponse carries the new invitation.
+type ResendInvitationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Invitation    *Invitation            `protobuf:"bytes,1,opt,name=invitation,proto3" json:"invitation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResendInvitationResponse) Reset() {
+	*x = ResendInvitationResponse{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResendInvitationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResendInvitationResponse) ProtoMessage() {}
+
+func (x *ResendInvitationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResendInvitationResponse.ProtoReflect.Descriptor instead.
+func (*ResendInvitationResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ResendInvitationResponse) GetInvitation() *Invitation {
+	if x != nil {
+		return x.Invitation
+	}
+	return nil
+}
+
+// SignInRecord is one sign-in of an employee.
+type SignInRecord struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Id           string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	EmployeeId   string                 `protobuf:"bytes,2,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	EmployeeName string                 `protobuf:"bytes,3,opt,name=employee_name,json=employeeName,proto3" json:"employee_name,omitempty"`
+	At           *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	Result       SignInResult           `protobuf:"varint,5,opt,name=result,proto3,enum=salesapp.v1.SignInResult" json:"result,omitempty"`
+	DeviceId     string                 `protobuf:"bytes,6,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	DeviceName   string                 `protobuf:"bytes,7,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
+	// The client's IP address.
+	Address       string `protobuf:"bytes,8,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInRecord) Reset() {
+	*x = SignInRecord{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInRecord) ProtoMessage() {}
+
+func (x *SignInRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInRecord.ProtoReflect.Descriptor instead.
+func (*SignInRecord) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SignInRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SignInRecord) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *SignInRecord) GetEmployeeName() string {
+	if x != nil {
+		return x.EmployeeName
+	}
+	return ""
+}
+
+func (x *SignInRecord) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *SignInRecord) GetResult() SignInResult {
+	if x != nil {
+		return x.Result
+	}
+	return SignInResult_SIGN_IN_RESULT_UNSPECIFIED
+}
+
+func (x *SignInRecord) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *SignInRecord) GetDeviceName() string {
+	if x != nil {
+		return x.DeviceName
+	}
+	return ""
+}
+
+func (x *SignInRecord) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+// ListSignInsRequest filters and pages the list.
+type ListSignInsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this employee's sign-ins.
+	EmployeeId string `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	// At most 200; 0 means 50.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSignInsRequest) Reset() {
+	*x = ListSignInsRequest{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSignInsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSignInsRequest) ProtoMessage() {}
+
+func (x *ListSignInsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSignInsRequest.ProtoReflect.Descriptor instead.
+func (*ListSignInsRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListSignInsRequest) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *ListSignInsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSignInsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListSignInsResponse is one page, newest first.
+type ListSignInsResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Records []*SignInRecord        `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSignInsResponse) Reset() {
+	*x = ListSignInsResponse{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSignInsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSignInsResponse) ProtoMessage() {}
+
+func (x *ListSignInsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSignInsResponse.ProtoReflect.Descriptor instead.
+func (*ListSignInsResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListSignInsResponse) GetRecords() []*SignInRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *ListSignInsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_salesapp_v1_auth_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_auth_proto_rawDesc = "" +
@@ -285,10 +1479,120 @@ const file_salesapp_v1_auth_proto_rawDesc = "" +
 	"\x14RefreshTokenResponse\x12.\n" +
 	"\x06tokens\x18\x01 \x01(\v2\x16.salesapp.v1.TokenPairR\x06tokens\"\x0f\n" +
 	"\rLogoutRequest\"\x10\n" +
-	"\x0eLogoutResponse2\xa5\x01\n" +
+	"\x0eLogoutResponse\"\x9d\x02\n" +
+	"\rSignInRequest\x12\x90\x01\n" +
+	"\x05login\x18\x01 \x01(\tBz\xbaHw\xba\x01m\n" +
+	"\x05login\x12*must be a phone number or an email address\x1a8this.isEmail() || this.matches('^[+]?[0-9 ().-]{5,30}$')r\x05\x10\x03\x18\xfe\x01R\x05login\x12&\n" +
+	"\bpassword\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bpassword\x12'\n" +
+	"\tdevice_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12(\n" +
+	"\vdevice_name\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"deviceName\"\x92\x01\n" +
+	"\x0eSignInResponse\x124\n" +
+	"\tsigned_in\x18\x01 \x01(\v2\x15.salesapp.v1.SignedInH\x00R\bsignedIn\x12@\n" +
+	"\rchoose_tenant\x18\x02 \x01(\v2\x19.salesapp.v1.TenantChoiceH\x00R\fchooseTenantB\b\n" +
+	"\x06result\"x\n" +
+	"\bSignedIn\x12.\n" +
+	"\x06tokens\x18\x01 \x01(\v2\x16.salesapp.v1.TokenPairR\x06tokens\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vemployee_id\x18\x03 \x01(\tR\n" +
+	"employeeId\"\x96\x01\n" +
+	"\fTenantChoice\x12\x16\n" +
+	"\x06ticket\x18\x01 \x01(\tR\x06ticket\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x123\n" +
+	"\atenants\x18\x03 \x03(\v2\x19.salesapp.v1.TenantOptionR\atenants\"Z\n" +
+	"\fTenantOption\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x19\n" +
+	"\blogo_url\x18\x03 \x01(\tR\alogoUrl\"\x89\x01\n" +
+	"\x13SelectTenantRequest\x12\"\n" +
+	"\x06ticket\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x10\x18\x80\x02R\x06ticket\x12%\n" +
+	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12'\n" +
+	"\tdevice_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\"J\n" +
+	"\x14SelectTenantResponse\x122\n" +
+	"\tsigned_in\x18\x01 \x01(\v2\x15.salesapp.v1.SignedInR\bsignedIn\"\x8e\x01\n" +
+	"\n" +
+	"Invitation\x12\x1f\n" +
+	"\vemployee_id\x18\x01 \x01(\tR\n" +
+	"employeeId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x129\n" +
+	"\n" +
+	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xb4\x01\n" +
+	"\x17AcceptInvitationRequest\x12\x1e\n" +
+	"\x04code\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x10\x18\x80\x02R\x04code\x12&\n" +
+	"\bpassword\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\b\x18\x80\x01R\bpassword\x12'\n" +
+	"\tdevice_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12(\n" +
+	"\vdevice_name\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"deviceName\"N\n" +
+	"\x18AcceptInvitationResponse\x122\n" +
+	"\tsigned_in\x18\x01 \x01(\v2\x15.salesapp.v1.SignedInR\bsignedIn\"u\n" +
+	"\x15ChangePasswordRequest\x12-\n" +
+	"\fold_password\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\voldPassword\x12-\n" +
+	"\fnew_password\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\b\x18\x80\x01R\vnewPassword\"H\n" +
+	"\x16ChangePasswordResponse\x12.\n" +
+	"\x06tokens\x18\x01 \x01(\v2\x16.salesapp.v1.TokenPairR\x06tokens\"A\n" +
+	"\x14ResetPasswordRequest\x12)\n" +
+	"\vemployee_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"employeeId\"P\n" +
+	"\x15ResetPasswordResponse\x127\n" +
+	"\n" +
+	"invitation\x18\x01 \x01(\v2\x17.salesapp.v1.InvitationR\n" +
+	"invitation\"D\n" +
+	"\x17ResendInvitationRequest\x12)\n" +
+	"\vemployee_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"employeeId\"S\n" +
+	"\x18ResendInvitationResponse\x127\n" +
+	"\n" +
+	"invitation\x18\x01 \x01(\v2\x17.salesapp.v1.InvitationR\n" +
+	"invitation\"\x9b\x02\n" +
+	"\fSignInRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vemployee_id\x18\x02 \x01(\tR\n" +
+	"employeeId\x12#\n" +
+	"\remployee_name\x18\x03 \x01(\tR\femployeeName\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x121\n" +
+	"\x06result\x18\x05 \x01(\x0e2\x19.salesapp.v1.SignInResultR\x06result\x12\x1b\n" +
+	"\tdevice_id\x18\x06 \x01(\tR\bdeviceId\x12\x1f\n" +
+	"\vdevice_name\x18\a \x01(\tR\n" +
+	"deviceName\x12\x18\n" +
+	"\aaddress\x18\b \x01(\tR\aaddress\"\x94\x01\n" +
+	"\x12ListSignInsRequest\x12,\n" +
+	"\vemployee_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
+	"employeeId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xc8\x01(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\tpageToken\"r\n" +
+	"\x13ListSignInsResponse\x123\n" +
+	"\arecords\x18\x01 \x03(\v2\x19.salesapp.v1.SignInRecordR\arecords\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xc8\x01\n" +
+	"\fSignInResult\x12\x1e\n" +
+	"\x1aSIGN_IN_RESULT_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16SIGN_IN_RESULT_SUCCESS\x10\x01\x12!\n" +
+	"\x1dSIGN_IN_RESULT_WRONG_PASSWORD\x10\x02\x12\x19\n" +
+	"\x15SIGN_IN_RESULT_LOCKED\x10\x03\x12\x1b\n" +
+	"\x17SIGN_IN_RESULT_DISABLED\x10\x04\x12!\n" +
+	"\x1dSIGN_IN_RESULT_TENANT_EXPIRED\x10\x052\x84\x06\n" +
 	"\vAuthService\x12S\n" +
 	"\fRefreshToken\x12 .salesapp.v1.RefreshTokenRequest\x1a!.salesapp.v1.RefreshTokenResponse\x12A\n" +
-	"\x06Logout\x12\x1a.salesapp.v1.LogoutRequest\x1a\x1b.salesapp.v1.LogoutResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\x06Logout\x12\x1a.salesapp.v1.LogoutRequest\x1a\x1b.salesapp.v1.LogoutResponse\x12A\n" +
+	"\x06SignIn\x12\x1a.salesapp.v1.SignInRequest\x1a\x1b.salesapp.v1.SignInResponse\x12S\n" +
+	"\fSelectTenant\x12 .salesapp.v1.SelectTenantRequest\x1a!.salesapp.v1.SelectTenantResponse\x12_\n" +
+	"\x10AcceptInvitation\x12$.salesapp.v1.AcceptInvitationRequest\x1a%.salesapp.v1.AcceptInvitationResponse\x12Y\n" +
+	"\x0eChangePassword\x12\".salesapp.v1.ChangePasswordRequest\x1a#.salesapp.v1.ChangePasswordResponse\x12V\n" +
+	"\rResetPassword\x12!.salesapp.v1.ResetPasswordRequest\x1a\".salesapp.v1.ResetPasswordResponse\x12_\n" +
+	"\x10ResendInvitation\x12$.salesapp.v1.ResendInvitationRequest\x1a%.salesapp.v1.ResendInvitationResponse\x12P\n" +
+	"\vListSignIns\x12\x1f.salesapp.v1.ListSignInsRequest\x1a .salesapp.v1.ListSignInsResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_auth_proto_rawDescOnce sync.Once
@@ -302,28 +1606,77 @@ func file_salesapp_v1_auth_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_auth_proto_rawDescData
 }
 
-var file_salesapp_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_salesapp_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_salesapp_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_salesapp_v1_auth_proto_goTypes = []any{
-	(*TokenPair)(nil),             // 0: salesapp.v1.TokenPair
-	(*RefreshTokenRequest)(nil),   // 1: salesapp.v1.RefreshTokenRequest
-	(*RefreshTokenResponse)(nil),  // 2: salesapp.v1.RefreshTokenResponse
-	(*LogoutRequest)(nil),         // 3: salesapp.v1.LogoutRequest
-	(*LogoutResponse)(nil),        // 4: salesapp.v1.LogoutResponse
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(SignInResult)(0),                // 0: salesapp.v1.SignInResult
+	(*TokenPair)(nil),                // 1: salesapp.v1.TokenPair
+	(*RefreshTokenRequest)(nil),      // 2: salesapp.v1.RefreshTokenRequest
+	(*RefreshTokenResponse)(nil),     // 3: salesapp.v1.RefreshTokenResponse
+	(*LogoutRequest)(nil),            // 4: salesapp.v1.LogoutRequest
+	(*LogoutResponse)(nil),           // 5: salesapp.v1.LogoutResponse
+	(*SignInRequest)(nil),            // 6: salesapp.v1.SignInRequest
+	(*SignInResponse)(nil),           // 7: salesapp.v1.SignInResponse
+	(*SignedIn)(nil),                 // 8: salesapp.v1.SignedIn
+	(*TenantChoice)(nil),             // 9: salesapp.v1.TenantChoice
+	(*TenantOption)(nil),             // 10: salesapp.v1.TenantOption
+	(*SelectTenantRequest)(nil),      // 11: salesapp.v1.SelectTenantRequest
+	(*SelectTenantResponse)(nil),     // 12: salesapp.v1.SelectTenantResponse
+	(*Invitation)(nil),               // 13: salesapp.v1.Invitation
+	(*AcceptInvitationRequest)(nil),  // 14: salesapp.v1.AcceptInvitationRequest
+	(*AcceptInvitationResponse)(nil), // 15: salesapp.v1.AcceptInvitationResponse
+	(*ChangePasswordRequest)(nil),    // 16: salesapp.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),   // 17: salesapp.v1.ChangePasswordResponse
+	(*ResetPasswordRequest)(nil),     // 18: salesapp.v1.ResetPasswordRequest
+	(*ResetPasswordResponse)(nil),    // 19: salesapp.v1.ResetPasswordResponse
+	(*ResendInvitationRequest)(nil),  // 20: salesapp.v1.ResendInvitationRequest
+	(*ResendInvitationResponse)(nil), // 21: salesapp.v1.ResendInvitationResponse
+	(*SignInRecord)(nil),             // 22: salesapp.v1.SignInRecord
+	(*ListSignInsRequest)(nil),       // 23: salesapp.v1.ListSignInsRequest
+	(*ListSignInsResponse)(nil),      // 24: salesapp.v1.ListSignInsResponse
+	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
 }
 var file_salesapp_v1_auth_proto_depIdxs = []int32{
-	5, // 0: salesapp.v1.TokenPair.access_token_expires_at:type_name -> google.protobuf.Timestamp
-	5, // 1: salesapp.v1.TokenPair.refresh_token_expires_at:type_name -> google.protobuf.Timestamp
-	0, // 2: salesapp.v1.RefreshTokenResponse.tokens:type_name -> salesapp.v1.TokenPair
-	1, // 3: salesapp.v1.AuthService.RefreshToken:input_type -> salesapp.v1.RefreshTokenRequest
-	3, // 4: salesapp.v1.AuthService.Logout:input_type -> salesapp.v1.LogoutRequest
-	2, // 5: salesapp.v1.AuthService.RefreshToken:output_type -> salesapp.v1.RefreshTokenResponse
-	4, // 6: salesapp.v1.AuthService.Logout:output_type -> salesapp.v1.LogoutResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	25, // 0: salesapp.v1.TokenPair.access_token_expires_at:type_name -> google.protobuf.Timestamp
+	25, // 1: salesapp.v1.TokenPair.refresh_token_expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 2: salesapp.v1.RefreshTokenResponse.tokens:type_name -> salesapp.v1.TokenPair
+	8,  // 3: salesapp.v1.SignInResponse.signed_in:type_name -> salesapp.v1.SignedIn
+	9,  // 4: salesapp.v1.SignInResponse.choose_tenant:type_name -> salesapp.v1.TenantChoice
+	1,  // 5: salesapp.v1.SignedIn.tokens:type_name -> salesapp.v1.TokenPair
+	25, // 6: salesapp.v1.TenantChoice.expires_at:type_name -> google.protobuf.Timestamp
+	10, // 7: salesapp.v1.TenantChoice.tenants:type_name -> salesapp.v1.TenantOption
+	8,  // 8: salesapp.v1.SelectTenantResponse.signed_in:type_name -> salesapp.v1.SignedIn
+	25, // 9: salesapp.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
+	8,  // 10: salesapp.v1.AcceptInvitationResponse.signed_in:type_name -> salesapp.v1.SignedIn
+	1,  // 11: salesapp.v1.ChangePasswordResponse.tokens:type_name -> salesapp.v1.TokenPair
+	13, // 12: salesapp.v1.ResetPasswordResponse.invitation:type_name -> salesapp.v1.Invitation
+	13, // 13: salesapp.v1.ResendInvitationResponse.invitation:type_name -> salesapp.v1.Invitation
+	25, // 14: salesapp.v1.SignInRecord.at:type_name -> google.protobuf.Timestamp
+	0,  // 15: salesapp.v1.SignInRecord.result:type_name -> salesapp.v1.SignInResult
+	22, // 16: salesapp.v1.ListSignInsResponse.records:type_name -> salesapp.v1.SignInRecord
+	2,  // 17: salesapp.v1.AuthService.RefreshToken:input_type -> salesapp.v1.RefreshTokenRequest
+	4,  // 18: salesapp.v1.AuthService.Logout:input_type -> salesapp.v1.LogoutRequest
+	6,  // 19: salesapp.v1.AuthService.SignIn:input_type -> salesapp.v1.SignInRequest
+	11, // 20: salesapp.v1.AuthService.SelectTenant:input_type -> salesapp.v1.SelectTenantRequest
+	14, // 21: salesapp.v1.AuthService.AcceptInvitation:input_type -> salesapp.v1.AcceptInvitationRequest
+	16, // 22: salesapp.v1.AuthService.ChangePassword:input_type -> salesapp.v1.ChangePasswordRequest
+	18, // 23: salesapp.v1.AuthService.ResetPassword:input_type -> salesapp.v1.ResetPasswordRequest
+	20, // 24: salesapp.v1.AuthService.ResendInvitation:input_type -> salesapp.v1.ResendInvitationRequest
+	23, // 25: salesapp.v1.AuthService.ListSignIns:input_type -> salesapp.v1.ListSignInsRequest
+	3,  // 26: salesapp.v1.AuthService.RefreshToken:output_type -> salesapp.v1.RefreshTokenResponse
+	5,  // 27: salesapp.v1.AuthService.Logout:output_type -> salesapp.v1.LogoutResponse
+	7,  // 28: salesapp.v1.AuthService.SignIn:output_type -> salesapp.v1.SignInResponse
+	12, // 29: salesapp.v1.AuthService.SelectTenant:output_type -> salesapp.v1.SelectTenantResponse
+	15, // 30: salesapp.v1.AuthService.AcceptInvitation:output_type -> salesapp.v1.AcceptInvitationResponse
+	17, // 31: salesapp.v1.AuthService.ChangePassword:output_type -> salesapp.v1.ChangePasswordResponse
+	19, // 32: salesapp.v1.AuthService.ResetPassword:output_type -> salesapp.v1.ResetPasswordResponse
+	21, // 33: salesapp.v1.AuthService.ResendInvitation:output_type -> salesapp.v1.ResendInvitationResponse
+	24, // 34: salesapp.v1.AuthService.ListSignIns:output_type -> salesapp.v1.ListSignInsResponse
+	26, // [26:35] is the sub-list for method output_type
+	17, // [17:26] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_auth_proto_init() }
@@ -331,18 +1684,23 @@ func file_salesapp_v1_auth_proto_init() {
 	if File_salesapp_v1_auth_proto != nil {
 		return
 	}
+	file_salesapp_v1_auth_proto_msgTypes[6].OneofWrappers = []any{
+		(*SignInResponse_SignedIn)(nil),
+		(*SignInResponse_ChooseTenant)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_auth_proto_rawDesc), len(file_salesapp_v1_auth_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_salesapp_v1_auth_proto_goTypes,
 		DependencyIndexes: file_salesapp_v1_auth_proto_depIdxs,
+		EnumInfos:         file_salesapp_v1_auth_proto_enumTypes,
 		MessageInfos:      file_salesapp_v1_auth_proto_msgTypes,
 	}.Build()
 	File_salesapp_v1_auth_proto = out.File

@@ -1039,10 +1039,12 @@ func (x *CreateEmployeeRequest) GetWecomUserid() string {
 	return ""
 }
 
-// CreateEmployeeResponse carries the created employee.
+// CreateEmployeeResponse carries the created employee and the invitation to hand them, with which they set
+// their password (it expires in 7 days; AuthService.ResendInvitation makes a new one).
 type CreateEmployeeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Employee      *Employee              `protobuf:"bytes,1,opt,name=employee,proto3" json:"employee,omitempty"`
+	Invitation    *Invitation            `protobuf:"bytes,2,opt,name=invitation,proto3" json:"invitation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1080,6 +1082,13 @@ func (*CreateEmployeeResponse) Descriptor() ([]byte, []int) {
 func (x *CreateEmployeeResponse) GetEmployee() *Employee {
 	if x != nil {
 		return x.Employee
+	}
+	return nil
+}
+
+func (x *CreateEmployeeResponse) GetInvitation() *Invitation {
+	if x != nil {
+		return x.Invitation
 	}
 	return nil
 }
@@ -1542,7 +1551,7 @@ var File_salesapp_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x18salesapp/v1/tenant.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x02\n" +
+	"\x18salesapp/v1/tenant.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/auth.proto\"\xd4\x02\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
@@ -1609,9 +1618,12 @@ const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\x05phone\x18\x05 \x01(\tB\x1a\xbaH\x17\xd8\x01\x01r\x122\x10^\\+?[0-9]{5,20}$R\x05phone\x12 \n" +
 	"\x05email\x18\x06 \x01(\tB\n" +
 	"\xbaH\a\xd8\x01\x01r\x02`\x01R\x05email\x12*\n" +
-	"\fwecom_userid\x18\a \x01(\tB\a\xbaH\x04r\x02\x18@R\vwecomUserid\"K\n" +
+	"\fwecom_userid\x18\a \x01(\tB\a\xbaH\x04r\x02\x18@R\vwecomUserid\"\x84\x01\n" +
 	"\x16CreateEmployeeResponse\x121\n" +
-	"\bemployee\x18\x01 \x01(\v2\x15.salesapp.v1.EmployeeR\bemployee\"?\n" +
+	"\bemployee\x18\x01 \x01(\v2\x15.salesapp.v1.EmployeeR\bemployee\x127\n" +
+	"\n" +
+	"invitation\x18\x02 \x01(\v2\x17.salesapp.v1.InvitationR\n" +
+	"invitation\"?\n" +
 	"\x12GetEmployeeRequest\x12)\n" +
 	"\vemployee_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"employeeId\"H\n" +
@@ -1730,6 +1742,7 @@ var file_salesapp_v1_tenant_proto_goTypes = []any{
 	(*SetEmployeeStatusRequest)(nil),     // 24: salesapp.v1.SetEmployeeStatusRequest
 	(*SetEmployeeStatusResponse)(nil),    // 25: salesapp.v1.SetEmployeeStatusResponse
 	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
+	(*Invitation)(nil),                   // 27: salesapp.v1.Invitation
 }
 var file_salesapp_v1_tenant_proto_depIdxs = []int32{
 	0,  // 0: salesapp.v1.Tenant.plan:type_name -> salesapp.v1.Plan
@@ -1747,37 +1760,38 @@ var file_salesapp_v1_tenant_proto_depIdxs = []int32{
 	6,  // 12: salesapp.v1.RenameTeamResponse.team:type_name -> salesapp.v1.Team
 	1,  // 13: salesapp.v1.CreateEmployeeRequest.role:type_name -> salesapp.v1.Role
 	7,  // 14: salesapp.v1.CreateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
-	7,  // 15: salesapp.v1.GetEmployeeResponse.employee:type_name -> salesapp.v1.Employee
-	7,  // 16: salesapp.v1.ListEmployeesResponse.employees:type_name -> salesapp.v1.Employee
-	1,  // 17: salesapp.v1.UpdateEmployeeRequest.role:type_name -> salesapp.v1.Role
-	7,  // 18: salesapp.v1.UpdateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
-	2,  // 19: salesapp.v1.SetEmployeeStatusRequest.status:type_name -> salesapp.v1.EmployeeStatus
-	7,  // 20: salesapp.v1.SetEmployeeStatusResponse.employee:type_name -> salesapp.v1.Employee
-	4,  // 21: salesapp.v1.TenantService.UpdateTenantSettings:input_type -> salesapp.v1.UpdateTenantSettingsRequest
-	8,  // 22: salesapp.v1.TeamService.CreateTeam:input_type -> salesapp.v1.CreateTeamRequest
-	10, // 23: salesapp.v1.TeamService.ListTeams:input_type -> salesapp.v1.ListTeamsRequest
-	12, // 24: salesapp.v1.TeamService.RenameTeam:input_type -> salesapp.v1.RenameTeamRequest
-	14, // 25: salesapp.v1.TeamService.DeleteTeam:input_type -> salesapp.v1.DeleteTeamRequest
-	16, // 26: salesapp.v1.EmployeeService.CreateEmployee:input_type -> salesapp.v1.CreateEmployeeRequest
-	18, // 27: salesapp.v1.EmployeeService.GetEmployee:input_type -> salesapp.v1.GetEmployeeRequest
-	20, // 28: salesapp.v1.EmployeeService.ListEmployees:input_type -> salesapp.v1.ListEmployeesRequest
-	22, // 29: salesapp.v1.EmployeeService.UpdateEmployee:input_type -> salesapp.v1.UpdateEmployeeRequest
-	24, // 30: salesapp.v1.EmployeeService.SetEmployeeStatus:input_type -> salesapp.v1.SetEmployeeStatusRequest
-	5,  // 31: salesapp.v1.TenantService.UpdateTenantSettings:output_type -> salesapp.v1.UpdateTenantSettingsResponse
-	9,  // 32: salesapp.v1.TeamService.CreateTeam:output_type -> salesapp.v1.CreateTeamResponse
-	11, // 33: salesapp.v1.TeamService.ListTeams:output_type -> salesapp.v1.ListTeamsResponse
-	13, // 34: salesapp.v1.TeamService.RenameTeam:output_type -> salesapp.v1.RenameTeamResponse
-	15, // 35: salesapp.v1.TeamService.DeleteTeam:output_type -> salesapp.v1.DeleteTeamResponse
-	17, // 36: salesapp.v1.EmployeeService.CreateEmployee:output_type -> salesapp.v1.CreateEmployeeResponse
-	19, // 37: salesapp.v1.EmployeeService.GetEmployee:output_type -> salesapp.v1.GetEmployeeResponse
-	21, // 38: salesapp.v1.EmployeeService.ListEmployees:output_type -> salesapp.v1.ListEmployeesResponse
-	23, // 39: salesapp.v1.EmployeeService.UpdateEmployee:output_type -> salesapp.v1.UpdateEmployeeResponse
-	25, // 40: salesapp.v1.EmployeeService.SetEmployeeStatus:output_type -> salesapp.v1.SetEmployeeStatusResponse
-	31, // [31:41] is the sub-list for method output_type
-	21, // [21:31] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	27, // 15: salesapp.v1.CreateEmployeeResponse.invitation:type_name -> salesapp.v1.Invitation
+	7,  // 16: salesapp.v1.GetEmployeeResponse.employee:type_name -> salesapp.v1.Employee
+	7,  // 17: salesapp.v1.ListEmployeesResponse.employees:type_name -> salesapp.v1.Employee
+	1,  // 18: salesapp.v1.UpdateEmployeeRequest.role:type_name -> salesapp.v1.Role
+	7,  // 19: salesapp.v1.UpdateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
+	2,  // 20: salesapp.v1.SetEmployeeStatusRequest.status:type_name -> salesapp.v1.EmployeeStatus
+	7,  // 21: salesapp.v1.SetEmployeeStatusResponse.employee:type_name -> salesapp.v1.Employee
+	4,  // 22: salesapp.v1.TenantService.UpdateTenantSettings:input_type -> salesapp.v1.UpdateTenantSettingsRequest
+	8,  // 23: salesapp.v1.TeamService.CreateTeam:input_type -> salesapp.v1.CreateTeamRequest
+	10, // 24: salesapp.v1.TeamService.ListTeams:input_type -> salesapp.v1.ListTeamsRequest
+	12, // 25: salesapp.v1.TeamService.RenameTeam:input_type -> salesapp.v1.RenameTeamRequest
+	14, // 26: salesapp.v1.TeamService.DeleteTeam:input_type -> salesapp.v1.DeleteTeamRequest
+	16, // 27: salesapp.v1.EmployeeService.CreateEmployee:input_type -> salesapp.v1.CreateEmployeeRequest
+	18, // 28: salesapp.v1.EmployeeService.GetEmployee:input_type -> salesapp.v1.GetEmployeeRequest
+	20, // 29: salesapp.v1.EmployeeService.ListEmployees:input_type -> salesapp.v1.ListEmployeesRequest
+	22, // 30: salesapp.v1.EmployeeService.UpdateEmployee:input_type -> salesapp.v1.UpdateEmployeeRequest
+	24, // 31: salesapp.v1.EmployeeService.SetEmployeeStatus:input_type -> salesapp.v1.SetEmployeeStatusRequest
+	5,  // 32: salesapp.v1.TenantService.UpdateTenantSettings:output_type -> salesapp.v1.UpdateTenantSettingsResponse
+	9,  // 33: salesapp.v1.TeamService.CreateTeam:output_type -> salesapp.v1.CreateTeamResponse
+	11, // 34: salesapp.v1.TeamService.ListTeams:output_type -> salesapp.v1.ListTeamsResponse
+	13, // 35: salesapp.v1.TeamService.RenameTeam:output_type -> salesapp.v1.RenameTeamResponse
+	15, // 36: salesapp.v1.TeamService.DeleteTeam:output_type -> salesapp.v1.DeleteTeamResponse
+	17, // 37: salesapp.v1.EmployeeService.CreateEmployee:output_type -> salesapp.v1.CreateEmployeeResponse
+	19, // 38: salesapp.v1.EmployeeService.GetEmployee:output_type -> salesapp.v1.GetEmployeeResponse
+	21, // 39: salesapp.v1.EmployeeService.ListEmployees:output_type -> salesapp.v1.ListEmployeesResponse
+	23, // 40: salesapp.v1.EmployeeService.UpdateEmployee:output_type -> salesapp.v1.UpdateEmployeeResponse
+	25, // 41: salesapp.v1.EmployeeService.SetEmployeeStatus:output_type -> salesapp.v1.SetEmployeeStatusResponse
+	32, // [32:42] is the sub-list for method output_type
+	22, // [22:32] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_tenant_proto_init() }
@@ -1785,6 +1799,7 @@ func file_salesapp_v1_tenant_proto_init() {
 	if File_salesapp_v1_tenant_proto != nil {
 		return
 	}
+	file_salesapp_v1_auth_proto_init()
 	file_salesapp_v1_tenant_proto_msgTypes[1].OneofWrappers = []any{}
 	file_salesapp_v1_tenant_proto_msgTypes[19].OneofWrappers = []any{}
 	type x struct{}

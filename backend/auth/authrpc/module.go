@@ -4,30 +4,39 @@ import (
 	"net/http"
 
 	"connectrpc.com/connect"
+	"github.com/riverqueue/river"
 
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/auth"
+	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/platform/module"
 )
 
-// Module is what sign-in contributes: AuthService, whose RefreshToken needs no access token, and
-// SessionService. Both read the device headers (HeaderDeviceName...) into the context for the auth service.
-func Module(svc *auth.Service) module.Module {
-	h := New(svc)
+// Module is what sign-in contributes: AuthService, whose SignIn, SelectTenant, AcceptInvitation and
+// RefreshToken need no access token, SessionService, and the hourly purge of old sign-in data. Both
+// services read the device headers (HeaderDeviceName...) into the context for the auth service. logos may
+// be nil.
+func Module(svc *auth.Service, logos LogoURLs) module.Module {
+	h := New(svc, logos)
 	withClient := connect.WithInterceptors(clientInterceptor{})
-	return module.Module{Name: "auth", Services: []module.Service{
-		{
-			Name: salesappv1connect.AuthServiceName,
-			Mount: func(o ...connect.HandlerOption) (string, http.Handler) {
-				return salesappv1connect.NewAuthServiceHandler(h, append(o[:len(o):len(o)], withClient)...)
+	return module.Module{
+		Name: "auth",
+		Services: []module.Service{
+			{
+				Name: salesappv1connect.AuthServiceName,
+				Mount: func(o ...connect.HandlerOption) (string, http.Handler) {
+					return salesappv1connect.NewAuthServiceHandler(h, append(o[:len(o):len(o)], withClient)...)
+				},
+				Public: PublicProcedures,
 			},
-			Public: PublicProcedures,
-		},
-		{
-			Name: salesappv1connect.SessionServiceName,
-			Mount: func(o ...connect.HandlerOption) (string, http.Handler) {
-				return salesappv1connect.NewSessionServiceHandler(NewSessionHandler(svc), append(o[:len(o):len(o)], withClient)...)
+			{
+				Name: salesappv1connect.SessionServiceName,
+				Mount: func(o ...connect.HandlerOption) (string, http.Handler) {
+					return salesappv1connect.NewSessionServiceHandler(NewSessionHandler(svc), append(o[:len(o):len(o)], withClient)...)
+				},
 			},
 		},
-	}}
+		Workers:  func(w *river.Workers) { river.AddWorker(w, svc.PurgeWorker()) },
+		Periodic: []*river.PeriodicJob{jobs.Hourly(auth.PurgeArgs{})},
+	}
 }

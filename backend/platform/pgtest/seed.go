@@ -44,8 +44,9 @@ func (d *DB) NewTeam(t testing.TB, tenantID uuid.UUID, name string) uuid.UUID {
 	return id
 }
 
-// NewEmployee writes an active employee of the tenant (in teamID unless it is uuid.Nil) and returns them
-// as the principal a signed-in request of theirs would carry.
+// NewEmployee writes an active employee of the tenant (in teamID unless it is uuid.Nil), signed in on
+// device "pgtest" (a live session, as the auth domain would write it), and returns them as the principal a
+// signed-in request of theirs would carry.
 func (d *DB) NewEmployee(t testing.TB, tenantID uuid.UUID, role authn.Role, teamID uuid.UUID) authn.Principal {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
@@ -55,5 +56,12 @@ func (d *DB) NewEmployee(t testing.TB, tenantID uuid.UUID, role authn.Role, team
 		id, tenantID, fmt.Sprintf("%s %s", role, id.String()[24:]), string(role), team); err != nil {
 		t.Fatalf("pgtest: seed employee: %v", err)
 	}
-	return authn.Principal{TenantID: tenantID, EmployeeID: id, SessionID: uuid.New(), DeviceID: "pgtest", Role: role, TeamID: teamID}
+	session := uuid.Must(uuid.NewV7())
+	if _, err := d.Super.Exec(context.Background(),
+		`INSERT INTO sessions (id, tenant_id, employee_id, device_id, refresh_hash, expires_at, ends_at)
+		 VALUES ($1, $2, $3, 'pgtest', '\x00', now() + interval '1 day', now() + interval '1 day')`,
+		session, tenantID, id); err != nil {
+		t.Fatalf("pgtest: seed session: %v", err)
+	}
+	return authn.Principal{TenantID: tenantID, EmployeeID: id, SessionID: session, DeviceID: "pgtest", Role: role, TeamID: teamID}
 }

@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/salesapp/scrm/backend/platform"
 )
@@ -49,7 +52,15 @@ func ToConnect(err error) error {
 	if de.Field != "" {
 		msg = de.Field + ": " + msg
 	}
-	return connect.NewError(codeOf(de.Kind), errors.New(msg))
+	ce = connect.NewError(codeOf(de.Kind), errors.New(msg))
+	if de.RetryAfter > 0 {
+		// Both forms: gRPC clients read RetryInfo, plain HTTP clients the header (whole seconds, rounded up).
+		if d, err := connect.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(de.RetryAfter)}); err == nil {
+			ce.AddDetail(d)
+		}
+		ce.Meta().Set("Retry-After", strconv.FormatInt(int64((de.RetryAfter+time.Second-1)/time.Second), 10))
+	}
+	return ce
 }
 
 // outage reports whether err is the database (or another backend) being unreachable or going away

@@ -10,11 +10,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/salesapp/scrm/backend/platform"
@@ -72,4 +74,25 @@ func TestDomainErrorsMapToCodesAndInternalsStayHidden(t *testing.T) {
 		require.True(t, errors.As(err, &ce))
 		require.Equal(t, tc.msg, ce.Message())
 	}
+}
+
+// A limit that knows when it lifts says so twice: a RetryInfo detail for gRPC clients and a Retry-After
+// header (whole seconds, rounded up) for plain HTTP ones.
+func TestRetryAfterTravelsAsDetailAndHeader(t *testing.T) {
+	t.Parallel()
+	c := serve(t, slog.New(slog.NewTextHandler(io.Discard, nil)), func() error {
+		return platform.RetryLater("locked: try again in 1m31s", 90*time.Second+300*time.Millisecond)
+	})
+	_, err := c.CallUnary(context.Background(), connect.NewRequest(&emptypb.Empty{}))
+	require.Equal(t, connect.CodeResourceExhausted, connect.CodeOf(err))
+	var ce *connect.Error
+	require.True(t, errors.As(err, &ce))
+	require.Equal(t, "locked: try again in 1m31s", ce.Message())
+	require.Equal(t, "91", ce.Meta().Get("Retry-After"))
+	require.Len(t, ce.Details(), 1)
+	v, err := ce.Details()[0].Value()
+	require.NoError(t, err)
+	info, ok := v.(*errdetails.RetryInfo)
+	require.True(t, ok, "%T", v)
+	require.Equal(t, 90*time.Second+300*time.Millisecond, info.GetRetryDelay().AsDuration())
 }

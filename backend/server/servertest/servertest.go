@@ -79,6 +79,8 @@ func start(t testing.TB, db *pgtest.DB, snd sender.Sender, opts ...Option) *Env 
 		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 24 * time.Hour, AuthCacheTTL: 5 * time.Second,
 		ShutdownTimeout: 5 * time.Second, PublicRate: 1000, PublicBurst: 1000, VisitorRate: 1000, VisitorBurst: 1000,
 		PublicBaseURL: "https://share.example.com", PublicPageTTL: 0, LogLevel: slog.LevelWarn, LogFormat: "text",
+		// Cheap hashes: tests check the rules, not argon2id's cost (and -race makes it slow).
+		Passwords: platform.PasswordConfig{Time: 1, MemoryKiB: 64, Threads: 1, Slots: 2, Queue: 64},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -197,6 +199,19 @@ func (e *Env) SignIn(t testing.TB, p Person, device string) Person {
 	}
 	p.Token, p.RefreshToken, p.DeviceID, p.SessionID = pair.AccessToken, pair.RefreshToken, device, claims.SessionID
 	return p
+}
+
+// SetLogin gives an employee a phone number (their login) and a password, as if they had accepted their
+// invitation.
+func (e *Env) SetLogin(t testing.TB, tenantID, employeeID uuid.UUID, phone, password string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.DB.Super.Exec(ctx, "UPDATE employees SET phone = $3 WHERE tenant_id = $1 AND id = $2", tenantID, employeeID, phone); err != nil {
+		t.Fatalf("servertest: set phone: %v", err)
+	}
+	if err := e.Sessions.SetPassword(ctx, tenantID, employeeID, password); err != nil {
+		t.Fatalf("servertest: set password: %v", err)
+	}
 }
 
 // As returns a client option that sends token as the bearer token.

@@ -133,7 +133,12 @@ func (h *Handler) CreateEmployee(ctx context.Context, req *connect.Request[sales
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&salesappv1.CreateEmployeeResponse{Employee: employeeToProto(e)}), nil
+	resp := &salesappv1.CreateEmployeeResponse{Employee: employeeToProto(e)}
+	if inv := e.Invitation; inv != nil {
+		resp.Invitation = &salesappv1.Invitation{EmployeeId: e.ID.String(), Code: inv.Code, Url: inv.URL,
+			ExpiresAt: timestamppb.New(inv.ExpiresAt)}
+	}
+	return connect.NewResponse(resp), nil
 }
 
 // GetEmployee implements EmployeeService.

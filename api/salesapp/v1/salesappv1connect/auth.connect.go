@@ -38,6 +38,25 @@ const (
 	AuthServiceRefreshTokenProcedure = "/salesapp.v1.AuthService/RefreshToken"
 	// AuthServiceLogoutProcedure is the fully-qualified name of the AuthService's Logout RPC.
 	AuthServiceLogoutProcedure = "/salesapp.v1.AuthService/Logout"
+	// AuthServiceSignInProcedure is the fully-qualified name of the AuthService's SignIn RPC.
+	AuthServiceSignInProcedure = "/salesapp.v1.AuthService/SignIn"
+	// AuthServiceSelectTenantProcedure is the fully-qualified name of the AuthService's SelectTenant
+	// RPC.
+	AuthServiceSelectTenantProcedure = "/salesapp.v1.AuthService/SelectTenant"
+	// AuthServiceAcceptInvitationProcedure is the fully-qualified name of the AuthService's
+	// AcceptInvitation RPC.
+	AuthServiceAcceptInvitationProcedure = "/salesapp.v1.AuthService/AcceptInvitation"
+	// AuthServiceChangePasswordProcedure is the fully-qualified name of the AuthService's
+	// ChangePassword RPC.
+	AuthServiceChangePasswordProcedure = "/salesapp.v1.AuthService/ChangePassword"
+	// AuthServiceResetPasswordProcedure is the fully-qualified name of the AuthService's ResetPassword
+	// RPC.
+	AuthServiceResetPasswordProcedure = "/salesapp.v1.AuthService/ResetPassword"
+	// AuthServiceResendInvitationProcedure is the fully-qualified name of the AuthService's
+	// ResendInvitation RPC.
+	AuthServiceResendInvitationProcedure = "/salesapp.v1.AuthService/ResendInvitation"
+	// AuthServiceListSignInsProcedure is the fully-qualified name of the AuthService's ListSignIns RPC.
+	AuthServiceListSignInsProcedure = "/salesapp.v1.AuthService/ListSignIns"
 )
 
 // AuthServiceClient is a client for the salesapp.v1.AuthService service.
@@ -48,6 +67,29 @@ type AuthServiceClient interface {
 	// Logout ends the caller's session on this device: its refresh token is revoked and its access tokens
 	// are refused from then on.
 	Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error)
+	// SignIn checks a login (phone number or email) and password. When they open one enterprise, the device
+	// is signed in; when they open several, the answer lists them with a ticket for SelectTenant. Needs no
+	// access token.
+	SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error)
+	// SelectTenant signs the device in to one of the enterprises SignIn listed, without the password again.
+	// The ticket works once, for a few minutes, on the device that signed in. Needs no access token.
+	SelectTenant(context.Context, *connect.Request[v1.SelectTenantRequest]) (*connect.Response[v1.SelectTenantResponse], error)
+	// AcceptInvitation sets the password of the invited employee and signs the device in. An invitation
+	// works once. Needs no access token.
+	AcceptInvitation(context.Context, *connect.Request[v1.AcceptInvitationRequest]) (*connect.Response[v1.AcceptInvitationResponse], error)
+	// ChangePassword changes the caller's own password, given the current one. Every session of the caller
+	// ends, this one included (with their push registrations: register again with the new token); the answer
+	// carries a new pair for this device.
+	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
+	// ResetPassword removes an employee's password, ends every session of theirs and answers a new
+	// invitation to hand them. Admin only.
+	ResetPassword(context.Context, *connect.Request[v1.ResetPasswordRequest]) (*connect.Response[v1.ResetPasswordResponse], error)
+	// ResendInvitation answers a new invitation for an employee who has not set a password yet; the previous
+	// one stops working. Admin only.
+	ResendInvitation(context.Context, *connect.Request[v1.ResendInvitationRequest]) (*connect.Response[v1.ResendInvitationResponse], error)
+	// ListSignIns lists the enterprise's sign-ins, newest first: when, which employee, device, address and
+	// how it ended. Admin only.
+	ListSignIns(context.Context, *connect.Request[v1.ListSignInsRequest]) (*connect.Response[v1.ListSignInsResponse], error)
 }
 
 // NewAuthServiceClient constructs a client for the salesapp.v1.AuthService service. By default, it
@@ -73,13 +115,62 @@ func NewAuthServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(authServiceMethods.ByName("Logout")),
 			connect.WithClientOptions(opts...),
 		),
+		signIn: connect.NewClient[v1.SignInRequest, v1.SignInResponse](
+			httpClient,
+			baseURL+AuthServiceSignInProcedure,
+			connect.WithSchema(authServiceMethods.ByName("SignIn")),
+			connect.WithClientOptions(opts...),
+		),
+		selectTenant: connect.NewClient[v1.SelectTenantRequest, v1.SelectTenantResponse](
+			httpClient,
+			baseURL+AuthServiceSelectTenantProcedure,
+			connect.WithSchema(authServiceMethods.ByName("SelectTenant")),
+			connect.WithClientOptions(opts...),
+		),
+		acceptInvitation: connect.NewClient[v1.AcceptInvitationRequest, v1.AcceptInvitationResponse](
+			httpClient,
+			baseURL+AuthServiceAcceptInvitationProcedure,
+			connect.WithSchema(authServiceMethods.ByName("AcceptInvitation")),
+			connect.WithClientOptions(opts...),
+		),
+		changePassword: connect.NewClient[v1.ChangePasswordRequest, v1.ChangePasswordResponse](
+			httpClient,
+			baseURL+AuthServiceChangePasswordProcedure,
+			connect.WithSchema(authServiceMethods.ByName("ChangePassword")),
+			connect.WithClientOptions(opts...),
+		),
+		resetPassword: connect.NewClient[v1.ResetPasswordRequest, v1.ResetPasswordResponse](
+			httpClient,
+			baseURL+AuthServiceResetPasswordProcedure,
+			connect.WithSchema(authServiceMethods.ByName("ResetPassword")),
+			connect.WithClientOptions(opts...),
+		),
+		resendInvitation: connect.NewClient[v1.ResendInvitationRequest, v1.ResendInvitationResponse](
+			httpClient,
+			baseURL+AuthServiceResendInvitationProcedure,
+			connect.WithSchema(authServiceMethods.ByName("ResendInvitation")),
+			connect.WithClientOptions(opts...),
+		),
+		listSignIns: connect.NewClient[v1.ListSignInsRequest, v1.ListSignInsResponse](
+			httpClient,
+			baseURL+AuthServiceListSignInsProcedure,
+			connect.WithSchema(authServiceMethods.ByName("ListSignIns")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // authServiceClient implements AuthServiceClient.
 type authServiceClient struct {
-	refreshToken *connect.Client[v1.RefreshTokenRequest, v1.RefreshTokenResponse]
-	logout       *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
+	refreshToken     *connect.Client[v1.RefreshTokenRequest, v1.RefreshTokenResponse]
+	logout           *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
+	signIn           *connect.Client[v1.SignInRequest, v1.SignInResponse]
+	selectTenant     *connect.Client[v1.SelectTenantRequest, v1.SelectTenantResponse]
+	acceptInvitation *connect.Client[v1.AcceptInvitationRequest, v1.AcceptInvitationResponse]
+	changePassword   *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
+	resetPassword    *connect.Client[v1.ResetPasswordRequest, v1.ResetPasswordResponse]
+	resendInvitation *connect.Client[v1.ResendInvitationRequest, v1.ResendInvitationResponse]
+	listSignIns      *connect.Client[v1.ListSignInsRequest, v1.ListSignInsResponse]
 }
 
 // RefreshToken calls salesapp.v1.AuthService.RefreshToken.
@@ -92,6 +183,41 @@ func (c *authServiceClient) Logout(ctx context.Context, req *connect.Request[v1.
 	return c.logout.CallUnary(ctx, req)
 }
 
+// SignIn calls salesapp.v1.AuthService.SignIn.
+func (c *authServiceClient) SignIn(ctx context.Context, req *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
+	return c.signIn.CallUnary(ctx, req)
+}
+
+// SelectTenant calls salesapp.v1.AuthService.SelectTenant.
+func (c *authServiceClient) SelectTenant(ctx context.Context, req *connect.Request[v1.SelectTenantRequest]) (*connect.Response[v1.SelectTenantResponse], error) {
+	return c.selectTenant.CallUnary(ctx, req)
+}
+
+// AcceptInvitation calls salesapp.v1.AuthService.AcceptInvitation.
+func (c *authServiceClient) AcceptInvitation(ctx context.Context, req *connect.Request[v1.AcceptInvitationRequest]) (*connect.Response[v1.AcceptInvitationResponse], error) {
+	return c.acceptInvitation.CallUnary(ctx, req)
+}
+
+// ChangePassword calls salesapp.v1.AuthService.ChangePassword.
+func (c *authServiceClient) ChangePassword(ctx context.Context, req *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
+	return c.changePassword.CallUnary(ctx, req)
+}
+
+// ResetPassword calls salesapp.v1.AuthService.ResetPassword.
+func (c *authServiceClient) ResetPassword(ctx context.Context, req *connect.Request[v1.ResetPasswordRequest]) (*connect.Response[v1.ResetPasswordResponse], error) {
+	return c.resetPassword.CallUnary(ctx, req)
+}
+
+// ResendInvitation calls salesapp.v1.AuthService.ResendInvitation.
+func (c *authServiceClient) ResendInvitation(ctx context.Context, req *connect.Request[v1.ResendInvitationRequest]) (*connect.Response[v1.ResendInvitationResponse], error) {
+	return c.resendInvitation.CallUnary(ctx, req)
+}
+
+// ListSignIns calls salesapp.v1.AuthService.ListSignIns.
+func (c *authServiceClient) ListSignIns(ctx context.Context, req *connect.Request[v1.ListSignInsRequest]) (*connect.Response[v1.ListSignInsResponse], error) {
+	return c.listSignIns.CallUnary(ctx, req)
+}
+
 // AuthServiceHandler is an implementation of the salesapp.v1.AuthService service.
 type AuthServiceHandler interface {
 	// RefreshToken trades a refresh token for a new access token and a new refresh token. The old refresh
@@ -100,6 +226,29 @@ type AuthServiceHandler interface {
 	// Logout ends the caller's session on this device: its refresh token is revoked and its access tokens
 	// are refused from then on.
 	Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error)
+	// SignIn checks a login (phone number or email) and password. When they open one enterprise, the device
+	// is signed in; when they open several, the answer lists them with a ticket for SelectTenant. Needs no
+	// access token.
+	SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error)
+	// SelectTenant signs the device in to one of the enterprises SignIn listed, without the password again.
+	// The ticket works once, for a few minutes, on the device that signed in. Needs no access token.
+	SelectTenant(context.Context, *connect.Request[v1.SelectTenantRequest]) (*connect.Response[v1.SelectTenantResponse], error)
+	// AcceptInvitation sets the password of the invited employee and signs the device in. An invitation
+	// works once. Needs no access token.
+	AcceptInvitation(context.Context, *connect.Request[v1.AcceptInvitationRequest]) (*connect.Response[v1.AcceptInvitationResponse], error)
+	// ChangePassword changes the caller's own password, given the current one. Every session of the caller
+	// ends, this one included (with their push registrations: register again with the new token); the answer
+	// carries a new pair for this device.
+	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
+	// ResetPassword removes an employee's password, ends every session of theirs and answers a new
+	// invitation to hand them. Admin only.
+	ResetPassword(context.Context, *connect.Request[v1.ResetPasswordRequest]) (*connect.Response[v1.ResetPasswordResponse], error)
+	// ResendInvitation answers a new invitation for an employee who has not set a password yet; the previous
+	// one stops working. Admin only.
+	ResendInvitation(context.Context, *connect.Request[v1.ResendInvitationRequest]) (*connect.Response[v1.ResendInvitationResponse], error)
+	// ListSignIns lists the enterprise's sign-ins, newest first: when, which employee, device, address and
+	// how it ended. Admin only.
+	ListSignIns(context.Context, *connect.Request[v1.ListSignInsRequest]) (*connect.Response[v1.ListSignInsResponse], error)
 }
 
 // NewAuthServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -121,12 +270,68 @@ func NewAuthServiceHandler(svc AuthServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(authServiceMethods.ByName("Logout")),
 		connect.WithHandlerOptions(opts...),
 	)
+	authServiceSignInHandler := connect.NewUnaryHandler(
+		AuthServiceSignInProcedure,
+		svc.SignIn,
+		connect.WithSchema(authServiceMethods.ByName("SignIn")),
+		connect.WithHandlerOptions(opts...),
+	)
+	authServiceSelectTenantHandler := connect.NewUnaryHandler(
+		AuthServiceSelectTenantProcedure,
+		svc.SelectTenant,
+		connect.WithSchema(authServiceMethods.ByName("SelectTenant")),
+		connect.WithHandlerOptions(opts...),
+	)
+	authServiceAcceptInvitationHandler := connect.NewUnaryHandler(
+		AuthServiceAcceptInvitationProcedure,
+		svc.AcceptInvitation,
+		connect.WithSchema(authServiceMethods.ByName("AcceptInvitation")),
+		connect.WithHandlerOptions(opts...),
+	)
+	authServiceChangePasswordHandler := connect.NewUnaryHandler(
+		AuthServiceChangePasswordProcedure,
+		svc.ChangePassword,
+		connect.WithSchema(authServiceMethods.ByName("ChangePassword")),
+		connect.WithHandlerOptions(opts...),
+	)
+	authServiceResetPasswordHandler := connect.NewUnaryHandler(
+		AuthServiceResetPasswordProcedure,
+		svc.ResetPassword,
+		connect.WithSchema(authServiceMethods.ByName("ResetPassword")),
+		connect.WithHandlerOptions(opts...),
+	)
+	authServiceResendInvitationHandler := connect.NewUnaryHandler(
+		AuthServiceResendInvitationProcedure,
+		svc.ResendInvitation,
+		connect.WithSchema(authServiceMethods.ByName("ResendInvitation")),
+		connect.WithHandlerOptions(opts...),
+	)
+	authServiceListSignInsHandler := connect.NewUnaryHandler(
+		AuthServiceListSignInsProcedure,
+		svc.ListSignIns,
+		connect.WithSchema(authServiceMethods.ByName("ListSignIns")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.AuthService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AuthServiceRefreshTokenProcedure:
 			authServiceRefreshTokenHandler.ServeHTTP(w, r)
 		case AuthServiceLogoutProcedure:
 			authServiceLogoutHandler.ServeHTTP(w, r)
+		case AuthServiceSignInProcedure:
+			authServiceSignInHandler.ServeHTTP(w, r)
+		case AuthServiceSelectTenantProcedure:
+			authServiceSelectTenantHandler.ServeHTTP(w, r)
+		case AuthServiceAcceptInvitationProcedure:
+			authServiceAcceptInvitationHandler.ServeHTTP(w, r)
+		case AuthServiceChangePasswordProcedure:
+			authServiceChangePasswordHandler.ServeHTTP(w, r)
+		case AuthServiceResetPasswordProcedure:
+			authServiceResetPasswordHandler.ServeHTTP(w, r)
+		case AuthServiceResendInvitationProcedure:
+			authServiceResendInvitationHandler.ServeHTTP(w, r)
+		case AuthServiceListSignInsProcedure:
+			authServiceListSignInsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -142,4 +347,32 @@ func (UnimplementedAuthServiceHandler) RefreshToken(context.Context, *connect.Re
 
 func (UnimplementedAuthServiceHandler) Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.AuthService.Logout is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.AuthService.SignIn is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) SelectTenant(context.Context, *connect.Request[v1.SelectTenantRequest]) (*connect.Response[v1.SelectTenantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.AuthService.SelectTenant is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) AcceptInvitation(context.Context, *connect.Request[v1.AcceptInvitationRequest]) (*connect.Response[v1.AcceptInvitationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.AuthService.AcceptInvitation is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.AuthService.ChangePassword is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) ResetPassword(context.Context, *connect.Request[v1.ResetPasswordRequest]) (*connect.Response[v1.ResetPasswordResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.AuthService.ResetPassword is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) ResendInvitation(context.Context, *connect.Request[v1.ResendInvitationRequest]) (*connect.Response[v1.ResendInvitationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.AuthService.ResendInvitation is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) ListSignIns(context.Context, *connect.Request[v1.ListSignInsRequest]) (*connect.Response[v1.ListSignInsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.AuthService.ListSignIns is not implemented"))
 }

@@ -295,7 +295,8 @@ func (UnimplementedTeamServiceHandler) DeleteTeam(context.Context, *connect.Requ
 
 // EmployeeServiceClient is a client for the salesapp.v1.EmployeeService service.
 type EmployeeServiceClient interface {
-	// CreateEmployee adds an active employee, taking a seat. Admin only.
+	// CreateEmployee adds an active employee, taking a seat, and answers their sign-in invitation. Admin
+	// only. Two employees cannot share a phone number or an email (they sign in with it).
 	CreateEmployee(context.Context, *connect.Request[v1.CreateEmployeeRequest]) (*connect.Response[v1.CreateEmployeeResponse], error)
 	// GetEmployee reads one employee. Admins read anyone, managers their team, salespeople themselves.
 	GetEmployee(context.Context, *connect.Request[v1.GetEmployeeRequest]) (*connect.Response[v1.GetEmployeeResponse], error)
@@ -387,7 +388,8 @@ func (c *employeeServiceClient) SetEmployeeStatus(ctx context.Context, req *conn
 
 // EmployeeServiceHandler is an implementation of the salesapp.v1.EmployeeService service.
 type EmployeeServiceHandler interface {
-	// CreateEmployee adds an active employee, taking a seat. Admin only.
+	// CreateEmployee adds an active employee, taking a seat, and answers their sign-in invitation. Admin
+	// only. Two employees cannot share a phone number or an email (they sign in with it).
 	CreateEmployee(context.Context, *connect.Request[v1.CreateEmployeeRequest]) (*connect.Response[v1.CreateEmployeeResponse], error)
 	// GetEmployee reads one employee. Admins read anyone, managers their team, salespeople themselves.
 	GetEmployee(context.Context, *connect.Request[v1.GetEmployeeRequest]) (*connect.Response[v1.GetEmployeeResponse], error)

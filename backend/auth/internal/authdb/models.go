@@ -3,3 +3,13 @@
 //   sqlc v1.31.1
 
 package authdb
+
+import (
+	"time"
+)
+
+type SigninThrottle struct {
+	Key           []byte
+	Failures      int32
+	LastFailureAt *time.Time
+}
