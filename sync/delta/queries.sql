@@ -15,19 +15,19 @@ FROM (SELECT pg_current_snapshot() AS snap) s;
 -- position, and those of the transactions it still waits for (in progress when it was made), each after the
 -- sequence number it had reached in them. Each scope's range is its own index range read in order with
 -- the same limit, and each waited-for transaction one short range per scope, so a page costs its size,
--- not the scope's.
-SELECT u.kind, u.entity_id, u.tombstone, u.xid, u.seq FROM (
-  (SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+-- not the scope's. (Ordered by the xid8 itself, as the index is, so that the merge needs no sort.)
+SELECT u.kind, u.entity_id, u.tombstone, u.xid::text::bigint AS xid, u.seq FROM (
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
     WHERE c.scope = @own_scope AND (c.xid, c.seq) > (sync_xid(@after_xid::bigint), @after_seq::bigint)
       AND (c.expires_at IS NULL OR c.expires_at > now())
     ORDER BY c.xid, c.seq LIMIT @max_rows)
   UNION ALL
-  (SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
     WHERE c.scope = @tenant_scope AND (c.xid, c.seq) > (sync_xid(@after_xid::bigint), @after_seq::bigint)
       AND (c.expires_at IS NULL OR c.expires_at > now())
     ORDER BY c.xid, c.seq LIMIT @max_rows)
   UNION ALL
-  (SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
     WHERE c.scope = '00000000-0000-0000-0000-000000000000'::uuid AND c.tenant_id IS NULL
       AND (c.xid, c.seq) > (sync_xid(@after_xid::bigint), @after_seq::bigint)
     ORDER BY c.xid, c.seq LIMIT @max_rows)
@@ -36,11 +36,12 @@ SELECT u.kind, u.entity_id, u.tombstone, u.xid, u.seq FROM (
     FROM unnest(@pending_xids::bigint[]) WITH ORDINALITY AS p (xid, n)
     CROSS JOIN unnest(ARRAY[@own_scope::uuid, @tenant_scope::uuid, '00000000-0000-0000-0000-000000000000'::uuid]) AS s (scope)
     CROSS JOIN LATERAL (
-      SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+      SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
        WHERE c.scope = s.scope AND c.xid = sync_xid(p.xid) AND c.seq > (@pending_seqs::bigint[])[p.n]
          AND (s.scope <> '00000000-0000-0000-0000-000000000000'::uuid OR c.tenant_id IS NULL)
          AND (c.expires_at IS NULL OR c.expires_at > now())
-       ORDER BY c.seq LIMIT @max_rows) w)
+       ORDER BY c.seq LIMIT @max_rows) w
+    ORDER BY w.xid, w.seq LIMIT @max_rows)
 ) u ORDER BY u.xid, u.seq LIMIT @max_rows;
 
 -- name: ChangeLogWriters :many

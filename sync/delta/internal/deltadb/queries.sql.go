@@ -159,18 +159,18 @@ func (q *Queries) ChangeLogWriters(ctx context.Context, xids32 []int64) ([]int64
 }
 
 const changes = `-- name: Changes :many
-SELECT u.kind, u.entity_id, u.tombstone, u.xid, u.seq FROM (
-  (SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+SELECT u.kind, u.entity_id, u.tombstone, u.xid::text::bigint AS xid, u.seq FROM (
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
     WHERE c.scope = $1 AND (c.xid, c.seq) > (sync_xid($2::bigint), $3::bigint)
       AND (c.expires_at IS NULL OR c.expires_at > now())
     ORDER BY c.xid, c.seq LIMIT $4)
   UNION ALL
-  (SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
     WHERE c.scope = $5 AND (c.xid, c.seq) > (sync_xid($2::bigint), $3::bigint)
       AND (c.expires_at IS NULL OR c.expires_at > now())
     ORDER BY c.xid, c.seq LIMIT $4)
   UNION ALL
-  (SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
     WHERE c.scope = '00000000-0000-0000-0000-000000000000'::uuid AND c.tenant_id IS NULL
       AND (c.xid, c.seq) > (sync_xid($2::bigint), $3::bigint)
     ORDER BY c.xid, c.seq LIMIT $4)
@@ -179,11 +179,12 @@ SELECT u.kind, u.entity_id, u.tombstone, u.xid, u.seq FROM (
     FROM unnest($6::bigint[]) WITH ORDINALITY AS p (xid, n)
     CROSS JOIN unnest(ARRAY[$1::uuid, $5::uuid, '00000000-0000-0000-0000-000000000000'::uuid]) AS s (scope)
     CROSS JOIN LATERAL (
-      SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+      SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
        WHERE c.scope = s.scope AND c.xid = sync_xid(p.xid) AND c.seq > ($7::bigint[])[p.n]
          AND (s.scope <> '00000000-0000-0000-0000-000000000000'::uuid OR c.tenant_id IS NULL)
          AND (c.expires_at IS NULL OR c.expires_at > now())
-       ORDER BY c.seq LIMIT $4) w)
+       ORDER BY c.seq LIMIT $4) w
+    ORDER BY w.xid, w.seq LIMIT $4)
 ) u ORDER BY u.xid, u.seq LIMIT $4
 `
 
@@ -209,7 +210,7 @@ type ChangesRow struct {
 // position, and those of the transactions it still waits for (in progress when it was made), each after the
 // sequence number it had reached in them. Each scope's range is its own index range read in order with
 // the same limit, and each waited-for transaction one short range per scope, so a page costs its size,
-// not the scope's.
+// not the scope's. (Ordered by the xid8 itself, as the index is, so that the merge needs no sort.)
 func (q *Queries) Changes(ctx context.Context, arg ChangesParams) ([]ChangesRow, error) {
 	rows, err := q.db.Query(ctx, changes,
 		arg.OwnScope,
