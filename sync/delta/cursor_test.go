@@ -157,28 +157,39 @@ func TestCursorStaysBoundedWithThousandsOfTransactionsInProgress(t *testing.T) {
 	require.Equal(t, close, close.Bounded(), "64 close together fit")
 }
 
-// advance is what a page teaches the cursor: xmax 100, transactions 40 and 60 in progress.
+// advance is what a page teaches the cursor: xmin 22, xmax 100, transactions 40 and 60 in progress.
 func TestCursorAdvance(t *testing.T) {
 	t.Parallel()
-	xip := []int64{40, 60}
 	start := Cursor{After: Position{Xid: 30, Seq: 5}, Pending: []Position{{Xid: 10}, {Xid: 20, Seq: 3}, {Xid: 25}}}
-	inProgress := []int64{10, 40, 60} // 10 is still open; 20 and 25 committed since
+	v := view{xmin: 10, xmax: 100, xip: []int64{10, 40, 60}} // 10 is still open; 20 and 25 committed since
+	later := view{xmin: 40, xmax: 100, xip: []int64{40, 60}}
+	standby := view{xmin: 22, xmax: 100, standby: true}
 	for name, tc := range map[string]struct {
-		xip  []int64
+		v    view
 		last *Position
 		want Cursor
 	}{
-		"every row read": {inProgress, nil,
+		"every row read": {v, nil,
 			Cursor{After: Position{Xid: 100}, Pending: []Position{{Xid: 10}, {Xid: 40}, {Xid: 60}}}},
-		"a full page ending after the position": {inProgress, &Position{Xid: 50, Seq: 8},
+		"a full page ending after the position": {v, &Position{Xid: 50, Seq: 8},
 			Cursor{After: Position{Xid: 50, Seq: 8}, Pending: []Position{{Xid: 10}, {Xid: 40}}}},
-		"a full page ending inside a pending transaction": {inProgress, &Position{Xid: 20, Seq: 9},
+		"a full page ending inside a pending transaction": {v, &Position{Xid: 20, Seq: 9},
 			Cursor{After: start.After, Pending: []Position{{Xid: 10}, {Xid: 20, Seq: 9}, {Xid: 25}}}},
-		"a full page ending inside a pending transaction, an older one done": {xip, &Position{Xid: 25, Seq: 2},
+		"a full page ending inside a pending transaction, an older one done": {later, &Position{Xid: 25, Seq: 2},
 			Cursor{After: start.After, Pending: []Position{{Xid: 25, Seq: 2}}}},
+		// A standby's snapshot lists nothing in progress: what is below xmin is done, the rest may not be.
+		"every row read on a standby": {standby, nil,
+			Cursor{After: start.After, Pending: []Position{{Xid: 25}}}},
+		"a full page on a standby": {standby, &Position{Xid: 50, Seq: 8},
+			Cursor{After: start.After, Pending: []Position{{Xid: 25}}}},
+		"a full page inside a pending transaction on a standby": {standby, &Position{Xid: 20, Seq: 9},
+			Cursor{After: start.After, Pending: []Position{{Xid: 20, Seq: 9}, {Xid: 25}}}},
 	} {
-		require.Equal(t, tc.want, start.advance(100, tc.xip, tc.last), name)
+		require.Equal(t, tc.want, start.advance(tc.v, tc.last), name)
 	}
-	// From the first pull: everything in progress below xmax is waited for.
-	require.Equal(t, Cursor{After: Position{Xid: 100}, Pending: []Position{{Xid: 40}, {Xid: 60}}}, Cursor{}.advance(100, xip, nil))
+	// From the first pull: everything in progress below xmax is waited for; on a standby, the cursor
+	// stops at xmin.
+	require.Equal(t, Cursor{After: Position{Xid: 100}, Pending: []Position{{Xid: 10}, {Xid: 40}, {Xid: 60}}}, Cursor{}.advance(v, nil))
+	require.Equal(t, Cursor{After: Position{Xid: 22}}, Cursor{}.advance(standby, nil))
+	require.Equal(t, Cursor{After: Position{Xid: 22}}, Cursor{}.advance(standby, &Position{Xid: 70, Seq: 1}))
 }

@@ -183,7 +183,7 @@ func (e *Engine) pullOnce(ctx context.Context, p authn.Principal, deviceID strin
 		if more {
 			last = &Position{Xid: rows[len(rows)-1].Xid, Seq: rows[len(rows)-1].Seq}
 		}
-		next := cur.advance(snap.Xmax, snap.Xip, last)
+		next := cur.advance(viewOf(snap), last)
 		out = Page{Changes: changes, HasMore: more, LastMutationID: cur.LastMutation}
 		if !more {
 			// The whole snapshot is in the replica now: so are the effects of every mutation it holds.
@@ -235,55 +235,77 @@ func (c Cursor) lowest() int64 {
 	return c.After.Xid
 }
 
-// advance is the cursor after a page read from a snapshot with xmax and in-progress xip (ascending).
-// last is the page's last row when the page was full (more rows wait), nil when the page held every row
-// the snapshot showed after the cursor.
+// view is what a pull's snapshot tells of the other transactions: every one below xmin had finished; of
+// those from xmin up to xmax, the ones in xip (ascending) were in progress and the rest had finished;
+// none at or above xmax had. Unless it is a standby's: there pg_current_snapshot lists none in progress
+// (a standby's snapshot keeps them elsewhere), so every one from xmin up may be, and cursors go no further
+// than xmin, as they did before they remembered snapshots.
+type view struct {
+	xmin, xmax int64
+	xip        []int64
+	standby    bool
+}
+
+func viewOf(snap deltadb.SnapshotRow) view {
+	return view{xmin: snap.Xmin, xmax: snap.Xmax, xip: snap.Xip, standby: snap.InRecovery}
+}
+
+func (v view) inProgress(xid int64) bool {
+	if v.standby {
+		return xid >= v.xmin
+	}
+	_, found := slices.BinarySearch(v.xip, xid)
+	return found
+}
+
+// horizon is where what the snapshot tells ends: every transaction below it that it does not show in
+// progress had finished.
+func (v view) horizon() Position {
+	if v.standby {
+		return Position{Xid: v.xmin}
+	}
+	return Position{Xid: v.xmax}
+}
+
+// advance is the cursor after a page read in a snapshot that tells v. last is the page's last row when
+// the page was full (more rows wait), nil when the page held every row the snapshot showed after the
+// cursor.
 //
-// Every transaction below xmax but not in xip had finished when the snapshot was taken, so the page
-// held all of its rows the cursor wanted, up to last; those in xip showed none and are waited for; and no
-// transaction at or above xmax showed any.
-func (c Cursor) advance(xmax int64, xip []int64, last *Position) Cursor {
-	inProgress := func(xid int64) bool {
-		_, found := slices.BinarySearch(xip, xid)
-		return found
-	}
-	// The transactions newly read past: from the position up to the end of what the page covered.
-	waitFor := func(upTo int64) []Position {
-		var out []Position
-		for _, xid := range xip {
-			if xid >= c.After.Xid && xid < upTo {
-				out = append(out, Position{Xid: xid})
-			}
-		}
-		return out
-	}
+// The page held all the rows the cursor wanted of every transaction that had finished, up to last;
+// those in progress showed none and are waited for.
+func (c Cursor) advance(v view, last *Position) Cursor {
 	next := c
 	next.Pending = nil
-	switch {
-	case last == nil || c.After.Less(*last):
+	if last == nil || c.After.Less(*last) {
 		// The page got past every pending transaction (their rows come first): those that had committed
 		// are in it whole; those still in progress are waited for still.
 		for _, w := range c.Pending {
-			if inProgress(w.Xid) {
+			if v.inProgress(w.Xid) {
 				next.Pending = append(next.Pending, w)
 			}
 		}
-		if last != nil {
-			next.Pending = append(next.Pending, waitFor(last.Xid)...)
-			next.After = *last
-		} else if c.After.Less(Position{Xid: xmax}) {
-			next.Pending = append(next.Pending, waitFor(xmax)...)
-			next.After = Position{Xid: xmax}
+		end := v.horizon()
+		if last != nil && last.Less(end) {
+			end = *last
 		}
-	default:
-		// A full page that ended inside the pending transactions (at last, one of them).
-		for _, w := range c.Pending {
-			switch {
-			case w.Xid == last.Xid:
-				next.Pending = append(next.Pending, *last)
-			case w.Xid > last.Xid || inProgress(w.Xid):
-				next.Pending = append(next.Pending, w)
+		if c.After.Less(end) {
+			// The transactions newly read past.
+			for _, xid := range v.xip {
+				if xid >= c.After.Xid && xid < end.Xid {
+					next.Pending = append(next.Pending, Position{Xid: xid})
+				}
 			}
+			next.After = end
+		}
+		return next
+	}
+	// A full page that ended inside the pending transactions (at last, one of them).
+	for _, w := range c.Pending {
+		switch {
+		case w.Xid == last.Xid:
+			next.Pending = append(next.Pending, *last)
+		case w.Xid > last.Xid || v.inProgress(w.Xid):
+			next.Pending = append(next.Pending, w)
 		}
 	}
 	return next

@@ -2,12 +2,14 @@
 -- name: Snapshot :one
 -- What this transaction's snapshot saw of the others: every transaction below xmin had finished; of those
 -- from xmin up to xmax, the ones in xip were still in progress (their rows invisible) and the rest had
--- finished; none from xmax up is visible. In xid8, which never wraps around, as bigint.
+-- finished; none from xmax up is visible. In xid8, which never wraps around, as bigint. (On a standby xip
+-- is empty whatever is in progress: see view in delta.go.)
 SELECT pg_snapshot_xmin(s.snap)::text::bigint AS xmin,
        pg_snapshot_xmax(s.snap)::text::bigint AS xmax,
        ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snap) AS x ORDER BY 1)::bigint[] AS xip,
        (SELECT sync_epoch FROM tenants WHERE id = @tenant_id) AS epoch,
-       (SELECT pruned_xid::text::bigint FROM sync_horizon) AS pruned_xid
+       (SELECT pruned_xid::text::bigint FROM sync_horizon) AS pruned_xid,
+       pg_is_in_recovery() AS in_recovery
 FROM (SELECT pg_current_snapshot() AS snap) s;
 
 -- name: Changes :many

@@ -622,22 +622,25 @@ SELECT pg_snapshot_xmin(s.snap)::text::bigint AS xmin,
        pg_snapshot_xmax(s.snap)::text::bigint AS xmax,
        ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snap) AS x ORDER BY 1)::bigint[] AS xip,
        (SELECT sync_epoch FROM tenants WHERE id = $1) AS epoch,
-       (SELECT pruned_xid::text::bigint FROM sync_horizon) AS pruned_xid
+       (SELECT pruned_xid::text::bigint FROM sync_horizon) AS pruned_xid,
+       pg_is_in_recovery() AS in_recovery
 FROM (SELECT pg_current_snapshot() AS snap) s
 `
 
 type SnapshotRow struct {
-	Xmin      int64
-	Xmax      int64
-	Xip       []int64
-	Epoch     int32
-	PrunedXid int64
+	Xmin       int64
+	Xmax       int64
+	Xip        []int64
+	Epoch      int32
+	PrunedXid  int64
+	InRecovery bool
 }
 
 // Delta sync reads: the change index in (xid, seq) order, and the synced entities by id.
 // What this transaction's snapshot saw of the others: every transaction below xmin had finished; of those
 // from xmin up to xmax, the ones in xip were still in progress (their rows invisible) and the rest had
-// finished; none from xmax up is visible. In xid8, which never wraps around, as bigint.
+// finished; none from xmax up is visible. In xid8, which never wraps around, as bigint. (On a standby xip
+// is empty whatever is in progress: see view in delta.go.)
 func (q *Queries) Snapshot(ctx context.Context, tenantID uuid.UUID) (SnapshotRow, error) {
 	row := q.db.QueryRow(ctx, snapshot, tenantID)
 	var i SnapshotRow
@@ -647,6 +650,7 @@ func (q *Queries) Snapshot(ctx context.Context, tenantID uuid.UUID) (SnapshotRow
 		&i.Xip,
 		&i.Epoch,
 		&i.PrunedXid,
+		&i.InRecovery,
 	)
 	return i, err
 }
