@@ -99,8 +99,9 @@ type simDevice struct {
 var errCrash = errors.New("simulated crash between saving a page and its cursor")
 
 // Many devices, random offline periods, lost and doubled replies, crashes between saving a page and its
-// cursor, and writers committing out of order all run at once; at the end every replica must equal what a
-// fresh full sync of its salesperson returns.
+// cursor, writers committing out of order, long transactions (in this tenant, held across many syncs, and
+// in another tenant, held through the whole run) all run at once; at the end every replica must equal
+// what a fresh full sync of its salesperson returns.
 func TestSyncConvergesUnderFaults(t *testing.T) {
 	t.Parallel()
 	e := servertest.Start(t)
@@ -142,13 +143,17 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 	}
 
 	// Writers, all the while: visitors reading and acting through both salespeople's shares; the admin
-	// reassigning customers; transactions left open while later ones commit.
+	// reassigning customers; transactions left open while later ones commit, some for a few
+	// milliseconds, some across many devices' syncs; and another tenant's writer open throughout.
+	b := e.NewTenant(t, "B", 0)
+	commitB := openCustomerTx(t, e, e.NewPerson(t, b.ID, authn.RoleSales, uuid.Nil))
 	stop := make(chan struct{})
 	var writers sync.WaitGroup
 	writerErr := make(chan error, 8)
 	var outOfOrder atomic.Int64 // transactions that committed after one begun later
+	var long atomic.Int64       // of those, transactions held open across devices' syncs
 	wrng := func(stream uint64) *rand.Rand { return rand.New(rand.NewPCG(*convergeSeed, stream)) }
-	writers.Add(3)
+	writers.Add(4)
 	go func() {
 		defer writers.Done()
 		r := wrng(10)
@@ -228,6 +233,35 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 			outOfOrder.Add(1)
 		}
 	}()
+	go func() {
+		defer writers.Done()
+		r := wrng(13)
+		for {
+			p := people[r.IntN(2)]
+			list, err := customers(e, p.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{PageSize: 50}))
+			if err == nil && len(list.Msg.Customers) > 0 {
+				commit, err := openNoteTx(e, p, list.Msg.Customers[r.IntN(len(list.Msg.Customers))].Id, "held open long")
+				if err != nil {
+					writerErr <- err
+					return
+				}
+				select {
+				case <-stop:
+				case <-time.After(time.Duration(100+r.IntN(300)) * time.Millisecond):
+				}
+				if err := commit(); err != nil {
+					writerErr <- err
+					return
+				}
+				long.Add(1)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(5+r.IntN(20)) * time.Millisecond):
+			}
+		}
+	}()
 
 	stages := []string{"new", "contacted", "interested", "negotiating", "won", "lost"}
 	for round := range *convergeRounds {
@@ -301,6 +335,8 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 	default:
 	}
 	require.Positive(t, outOfOrder.Load(), "transactions committed out of order during the run")
+	require.Positive(t, long.Load(), "transactions held open across syncs during the run")
+	require.NoError(t, commitB(), "the other tenant's transaction was open throughout")
 
 	// Quiet now: every device comes online, sends what it has and syncs until the server has nothing more.
 	transport.mu.Lock()
@@ -368,9 +404,9 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 	}
 }
 
-// settle syncs until the server has nothing more. Changes may be held back for a moment by a transaction
-// open elsewhere in the cluster (other tests run beside this one): the server then says when to come back,
-// and the device waits.
+// settle syncs until the server has nothing more. Changes may be held back for a moment by a writer's
+// transaction still open (the server's background jobs): the server then says when to come back, and the
+// device waits.
 func settle(t *testing.T, name string, c *replica.Client) {
 	t.Helper()
 	var last error

@@ -107,3 +107,40 @@ func TestReplicaClientGapIsRefusedAndKept(t *testing.T) {
 	require.Equal(t, "Senior advisor", card.(*salesappv1.SyncCard).GetTitle())
 	require.EqualValues(t, 2, store.LastMutationID())
 }
+
+// The server tells a device that changes may be held back, also when the page is not full: a writer in
+// its tenant has held change rows uncommitted for a while. The reference client reports when to come
+// back; once the writer commits, the next sync brings its change and the hint is gone.
+func TestReplicaClientIsToldWhenChangesAreHeldBack(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	a := e.NewTenant(t, "Replica held back", 0)
+	sales := e.NewPerson(t, a.ID, authn.RoleSales, uuid.Nil)
+	c := replicaClient(t, e, sales, "replica-held", replica.NewMemStore())
+	_, err := c.Sync(ctx)
+	require.NoError(t, err)
+
+	commit := openCustomerTx(t, e, sales)
+	var rep replica.SyncReport
+	for deadline := time.Now().Add(time.Minute); rep.RetryAfter == 0; time.Sleep(20 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "no hint while a writer holds the salesperson's new customer")
+		rep, err = c.Sync(ctx)
+		require.NoError(t, err)
+		require.Zero(t, rep.Changes)
+	}
+	require.GreaterOrEqual(t, rep.RetryAfter, 250*time.Millisecond)
+
+	require.NoError(t, commit())
+	rep, err = c.Sync(ctx)
+	require.NoError(t, err)
+	require.Zero(t, rep.RetryAfter)
+	require.Equal(t, 1, rep.Changes, "the customer it held")
+	n := 0
+	for k := range c.Entities() {
+		if k.Kind == salesappv1.EntityKind_ENTITY_KIND_CUSTOMER {
+			n++
+		}
+	}
+	require.Equal(t, 1, n)
+}

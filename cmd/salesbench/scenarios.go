@@ -43,6 +43,7 @@ func scenarios() []scenario {
 		{"ingest-batched", ingestBatched},
 		{"sync-first", syncFirst},
 		{"sync-incremental", syncIncremental},
+		{"sync-behind-long-tx", syncBehindLongTx},
 		{"sync-push", syncPush},
 		{"sign-in", signInScenario},
 	}

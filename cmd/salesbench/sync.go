@@ -307,3 +307,153 @@ func syncPush(ctx context.Context, b *bench) (rows []row, err error) {
 		{"", fmt.Sprintf("%s; %d pushes one after another, each one transaction (savepoints only when a mutation fails)", protocol, syncPushRuns), ""},
 	}, nil
 }
+
+// syncBehindLongTx's transaction in another tenant stays open this long, while the device pulls.
+const (
+	syncLongTxHold  = 60 * time.Second
+	syncLongTxEvery = 200 * time.Millisecond
+)
+
+// syncBehindLongTx is sync-incremental while another tenant's writing transaction stays open for a
+// minute: before the cursor remembered its snapshot, every pull stopped at that transaction (the
+// snapshot's xmin, cluster-wide) and sent everything above it again. Each run edits 10 customers and
+// pulls; a change whose customer the device already has at that remark is a resend.
+func syncBehindLongTx(ctx context.Context, b *bench) (rows []row, err error) {
+	sp, err := b.syncSeed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.New(ctx, b.seedURL)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	// The other tenant, with a salesperson whose new customer the open transaction writes (a row of the
+	// change log it holds uncommitted).
+	other, otherSales := uuid.New(), uuid.New()
+	if _, err := pool.Exec(ctx, `INSERT INTO tenants (id, name, plan, seat_limit, expires_at) VALUES ($1, 'Long transaction', 'standard', 10, now() + interval '1 year')`, other); err != nil {
+		return nil, err
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO employees (id, tenant_id, name, role) VALUES ($1, $2, 'Other sales', 'sales')`, otherSales, other); err != nil {
+		return nil, err
+	}
+
+	s, httpClient, protocol, err := startForLoad(ctx, b, "sync-behind-long-tx")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, s.stop()) }()
+	defer httpClient.CloseIdleConnections()
+	client := salesappv1connect.NewSyncServiceClient(httpClient, "http://"+s.addr)
+	pull := func(cursor string) (*salesappv1.PullResponse, error) {
+		req := connect.NewRequest(&salesappv1.PullRequest{DeviceId: "bench-behind-long-tx", SchemaVersion: 1, Cursor: cursor, PageSize: 1000})
+		req.Header().Set("Authorization", "Bearer "+sp.token)
+		res, err := client.Pull(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	}
+	// What the device holds: each customer's remark as last received.
+	remarks := map[string]string{}
+	cursor := ""
+	for {
+		res, err := pull(cursor)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range res.Changes {
+			if cu := c.GetCustomer(); cu != nil {
+				remarks[c.Id] = cu.Remark
+			}
+		}
+		cursor = res.NextCursor
+		if !res.HasMore {
+			break
+		}
+	}
+
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // committed below; a no-op then
+	if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant_id', $1, true)`, other.String()); err != nil {
+		return nil, err
+	}
+	// A busy transaction, not an idle one, as far as a timeout is concerned.
+	if _, err := tx.Exec(ctx, `SET LOCAL idle_in_transaction_session_timeout = 0`); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO customers (id, tenant_id, owner_id, display_name) VALUES ($1, $2, $3, 'Held open')`, uuid.New(), other, otherSales); err != nil {
+		return nil, err
+	}
+	opened := time.Now()
+	var count int64
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM sync_changes").Scan(&count); err != nil {
+		return nil, err
+	}
+
+	var lat []time.Duration
+	changes, resends, missing, hinted := 0, 0, 0, 0
+	for i := 0; time.Since(opened) < syncLongTxHold; i++ {
+		next := opened.Add(time.Duration(i) * syncLongTxEvery)
+		time.Sleep(time.Until(next))
+		ids := sp.customers[(i*10)%len(sp.customers):][:10]
+		remark := fmt.Sprint("behind ", i)
+		if _, err := pool.Exec(ctx, "UPDATE customers SET remark = $1 WHERE tenant_id = $2 AND id = ANY ($3)", remark, b.tenantID, ids); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		res, err := pull(cursor)
+		if err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(t0))
+		if res.HasMore {
+			return nil, fmt.Errorf("pull %d: more than a page after an edit of 10 customers", i)
+		}
+		if res.RetryAfterMs > 0 {
+			hinted++
+		}
+		got := map[string]bool{}
+		for _, c := range res.Changes {
+			changes++
+			cu := c.GetCustomer()
+			if cu == nil {
+				resends++ // nothing else changed in this scope
+				continue
+			}
+			if old, ok := remarks[c.Id]; ok && old == cu.Remark {
+				resends++
+			}
+			remarks[c.Id], got[c.Id] = cu.Remark, true
+		}
+		for _, id := range ids {
+			if !got[id.String()] {
+				missing++
+			}
+		}
+		cursor = res.NextCursor
+	}
+	held := time.Since(opened)
+	// Still open after all the pulls: committing it now says so (a transaction ended by the server
+	// would fail here).
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("the long transaction did not stay open: %w", err)
+	}
+	slices.Sort(lat)
+	n := len(lat)
+	return []row{
+		{"change rows in the table", thousands(count), "≥ 1,000,000"},
+		{"other tenant's writing transaction held open", seconds(held), "60 s"},
+		{"pulls", strconv.Itoa(n), ""},
+		{"changes per pull (mean)", fmt.Sprintf("%.1f", float64(changes)/float64(n)), "10"},
+		{"changes sent again", strconv.Itoa(resends), "0"},
+		{"changes missing from the pull after them", strconv.Itoa(missing), "0"},
+		{"pulls hinting retry_after", fmt.Sprintf("%d of %d", hinted, n), ""},
+		{"pull p50", millis(percentile(lat, 50)), "≤ 5 ms"},
+		{"pull p99", millis(percentile(lat, 99)), ""},
+		{"", fmt.Sprintf("%s; a pull every %v, each after an edit of 10 customers, while another tenant's transaction holding an uncommitted change row stays open", protocol, syncLongTxEvery), ""},
+	}, nil
+}

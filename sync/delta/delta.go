@@ -4,11 +4,12 @@
 // What changed is kept in sync_changes (see migration 005), by triggers and, on the hot paths (the tracking
 // ingest, new alerts), by the statements that make the change: one row per (scope, kind, entity),
 // stamped with the transaction id (xid8) and a sequence number of its latest change. A pull reads in one
-// REPEATABLE READ snapshot: the rows after its cursor in (xid, seq) order, and the entities they name. Its
-// next cursor never passes the snapshot's xmin, below which every transaction has finished; a transaction
-// that was still open (its rows invisible) has an xid at or above it and is read by the next pull. So a
-// transaction that commits after a later one is never skipped; rows past xmin that were visible are sent
-// again next time, which costs little and is harmless (an upsert is idempotent).
+// REPEATABLE READ snapshot: the rows its cursor does not have in (xid, seq) order, and the entities they
+// name. Transactions do not commit in xid order, so the cursor remembers what the snapshot saw (see
+// Cursor): a position, and the transactions below it that were still in progress (their rows invisible),
+// whose rows the next pulls send when they commit. A transaction that commits after a later one is thus
+// never skipped, nothing sent is sent again, and a transaction left open anywhere in the cluster holds
+// back nothing but its own rows.
 //
 // The engine does not know the domains: each mutation kind is applied by a function the server registers
 // (Handle), inside the push's transaction, so a device's last mutation id is stored with the effects.
@@ -20,6 +21,7 @@ package delta
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,14 +42,6 @@ const (
 // MaxPushMutations bounds one push.
 const MaxPushMutations = 500
 
-// When changes are held back by an open transaction, a pull tries again after stuckWait, doubling up to
-// stuckWaitMax, and then tells the app to come back after stuckRetry.
-const (
-	stuckWait    = 5 * time.Millisecond
-	stuckWaitMax = 40 * time.Millisecond
-	stuckRetry   = 250 * time.Millisecond
-)
-
 // Config bounds the client schema versions served.
 type Config struct {
 	MinSchema, MaxSchema uint32
@@ -58,6 +52,9 @@ type Engine struct {
 	db       *platform.DB
 	cfg      Config
 	appliers map[string]module.Applier
+	open     openTxs
+	// longTx and recheck are the constants of the same names; tests shorten them.
+	longTx, recheck time.Duration
 }
 
 // New builds an engine.
@@ -68,7 +65,7 @@ func New(db *platform.DB, cfg Config) *Engine {
 	if cfg.MaxSchema < cfg.MinSchema {
 		cfg.MaxSchema = cfg.MinSchema
 	}
-	return &Engine{db: db, cfg: cfg, appliers: map[string]module.Applier{}}
+	return &Engine{db: db, cfg: cfg, appliers: map[string]module.Applier{}, longTx: longTx, recheck: recheck}
 }
 
 // Handle registers the applier of one kind of mutation, by its op name (add_note...): a Mutation whose
@@ -117,8 +114,11 @@ type Page struct {
 	MustReset bool
 	// LastMutationID is the device's last mutation whose effects this and the earlier pages contain.
 	LastMutationID uint64
-	// RetryAfter, when HasMore is false, asks for another pull after this long: changes are still
-	// settling (a transaction is open).
+	// RetryAfter, when HasMore is false, asks for another pull after this long: changes may be held back
+	// by a transaction still in progress, one that has been open a while (100 ms or more) and has written
+	// change rows it has not committed. Which tenant's rows PostgreSQL does not say, so it may be
+	// another tenant's: the hint means "may be", and the app shows "syncing…" meanwhile. Zero: every
+	// change committed so far is in the replica once this page is saved.
 	RetryAfter time.Duration
 }
 
@@ -143,20 +143,7 @@ func (e *Engine) Pull(ctx context.Context, p authn.Principal, d Device, cursor s
 			return Page{MustReset: true}, nil
 		}
 	}
-
-	// Transactions are short: one that holds a whole page back has usually ended a few milliseconds later.
-	// Try again briefly before asking the app to come back.
-	for wait := stuckWait; ; wait *= 2 {
-		out, err := e.pullOnce(ctx, p, d.ID, fresh, cur, size, device)
-		if err != nil || out.RetryAfter == 0 || wait > stuckWaitMax {
-			return out, err
-		}
-		select {
-		case <-ctx.Done():
-			return out, nil
-		case <-time.After(wait):
-		}
-	}
+	return e.pullOnce(ctx, p, d.ID, fresh, cur, size, device)
 }
 
 // pullOnce reads one page in one snapshot.
@@ -169,12 +156,18 @@ func (e *Engine) pullOnce(ctx context.Context, p authn.Principal, deviceID strin
 		}
 		if fresh {
 			cur = Cursor{Epoch: snap.Epoch, Rules: RulesVersion, Tenant: p.TenantID, Employee: p.EmployeeID, Device: device}
-		} else if cur.Epoch != snap.Epoch || (cur.After.Xid > 0 && cur.After.Xid <= snap.PrunedXid) {
+		} else if low := cur.lowest(); cur.Epoch != snap.Epoch || (low > 0 && low <= snap.PrunedXid) {
+			// (Past the horizon: a tombstone the device does not have may have been pruned.)
 			out = Page{MustReset: true}
 			return nil
 		}
-		rows, err := q.Changes(ctx, deltadb.ChangesParams{OwnScope: p.EmployeeID, TenantScope: p.TenantID,
-			AfterXid: cur.After.Xid, AfterSeq: cur.After.Seq, MaxRows: int32(size + 1)})
+		params := deltadb.ChangesParams{OwnScope: p.EmployeeID, TenantScope: p.TenantID,
+			AfterXid: cur.After.Xid, AfterSeq: cur.After.Seq, MaxRows: int32(size + 1)}
+		for _, w := range cur.Pending {
+			params.PendingXids = append(params.PendingXids, w.Xid)
+			params.PendingSeqs = append(params.PendingSeqs, w.Seq)
+		}
+		rows, err := q.Changes(ctx, params)
 		if err != nil {
 			return err
 		}
@@ -186,38 +179,136 @@ func (e *Engine) pullOnce(ctx context.Context, p authn.Principal, deviceID strin
 		if err != nil {
 			return err
 		}
-		last := cur.After
-		if len(rows) > 0 {
-			last = Position{Xid: rows[len(rows)-1].Xid, Seq: rows[len(rows)-1].Seq}
+		var last *Position
+		if more {
+			last = &Position{Xid: rows[len(rows)-1].Xid, Seq: rows[len(rows)-1].Seq}
 		}
-		// Never past the fence: what is at or above xmin may still be joined by rows that were invisible.
-		next := last
-		if fence := (Position{Xid: snap.Xmin}); fence.Less(next) {
-			next = fence
-		}
-		if next.Less(cur.After) {
-			next = cur.After
-		}
+		next := cur.advance(viewOf(snap), last)
 		out = Page{Changes: changes, HasMore: more, LastMutationID: cur.LastMutation}
-		switch {
-		case !more:
+		if !more {
 			// The whole snapshot is in the replica now: so are the effects of every mutation it holds.
 			mark, err := q.DeviceMark(ctx, deltadb.DeviceMarkParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID, DeviceID: deviceID})
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
 			out.LastMutationID = uint64(mark)
-		case next == cur.After:
-			// A full page, all of it above the fence: an open transaction holds the rest back. Say when to
-			// come back rather than have the app spin on the same page.
-			out.HasMore = false
-			out.RetryAfter = stuckRetry
+			if out.RetryAfter, err = e.heldBack(ctx, q, snap); err != nil {
+				return err
+			}
 		}
-		cur.After, cur.LastMutation = next, out.LastMutationID
-		out.NextCursor = cur.Encode()
+		next.LastMutation = out.LastMutationID
+		out.NextCursor = next.Encode()
 		return nil
 	})
 	return out, err
+}
+
+// heldBack tells whether changes may be held back by a transaction the snapshot saw in progress, one
+// open for a while that has written change rows, and if so when to come back.
+func (e *Engine) heldBack(ctx context.Context, q *deltadb.Queries, snap deltadb.SnapshotRow) (time.Duration, error) {
+	now := time.Now()
+	since, check := e.open.observe(snap.Xmax, snap.Xip, now, e.longTx, e.recheck)
+	if len(check) > 0 {
+		low := make([]int64, len(check))
+		for i, xid := range check {
+			low[i] = xid32(xid)
+		}
+		writers, err := q.ChangeLogWriters(ctx, low)
+		if err != nil {
+			return 0, err
+		}
+		if s := e.open.record(check, writers, now); !s.IsZero() && (since.IsZero() || s.Before(since)) {
+			since = s
+		}
+	}
+	if since.IsZero() {
+		return 0, nil
+	}
+	return retryAfter(now.Sub(since)), nil
+}
+
+// lowest is the lowest transaction id whose rows the cursor may still want.
+func (c Cursor) lowest() int64 {
+	if len(c.Pending) > 0 {
+		return c.Pending[0].Xid
+	}
+	return c.After.Xid
+}
+
+// view is what a pull's snapshot tells of the other transactions: every one below xmin had finished; of
+// those from xmin up to xmax, the ones in xip (ascending) were in progress and the rest had finished;
+// none at or above xmax had. Unless it is a standby's: there pg_current_snapshot lists none in progress
+// (a standby's snapshot keeps them elsewhere), so every one from xmin up may be, and cursors go no further
+// than xmin, as they did before they remembered snapshots.
+type view struct {
+	xmin, xmax int64
+	xip        []int64
+	standby    bool
+}
+
+func viewOf(snap deltadb.SnapshotRow) view {
+	return view{xmin: snap.Xmin, xmax: snap.Xmax, xip: snap.Xip, standby: snap.InRecovery}
+}
+
+func (v view) inProgress(xid int64) bool {
+	if v.standby {
+		return xid >= v.xmin
+	}
+	_, found := slices.BinarySearch(v.xip, xid)
+	return found
+}
+
+// horizon is where what the snapshot tells ends: every transaction below it that it does not show in
+// progress had finished.
+func (v view) horizon() Position {
+	if v.standby {
+		return Position{Xid: v.xmin}
+	}
+	return Position{Xid: v.xmax}
+}
+
+// advance is the cursor after a page read in a snapshot that tells v. last is the page's last row when
+// the page was full (more rows wait), nil when the page held every row the snapshot showed after the
+// cursor.
+//
+// The page held all the rows the cursor wanted of every transaction that had finished, up to last;
+// those in progress showed none and are waited for.
+func (c Cursor) advance(v view, last *Position) Cursor {
+	next := c
+	next.Pending = nil
+	if last == nil || c.After.Less(*last) {
+		// The page got past every pending transaction (their rows come first): those that had committed
+		// are in it whole; those still in progress are waited for still.
+		for _, w := range c.Pending {
+			if v.inProgress(w.Xid) {
+				next.Pending = append(next.Pending, w)
+			}
+		}
+		end := v.horizon()
+		if last != nil && last.Less(end) {
+			end = *last
+		}
+		if c.After.Less(end) {
+			// The transactions newly read past.
+			for _, xid := range v.xip {
+				if xid >= c.After.Xid && xid < end.Xid {
+					next.Pending = append(next.Pending, Position{Xid: xid})
+				}
+			}
+			next.After = end
+		}
+		return next
+	}
+	// A full page that ended inside the pending transactions (at last, one of them).
+	for _, w := range c.Pending {
+		switch {
+		case w.Xid == last.Xid:
+			next.Pending = append(next.Pending, *last)
+		case w.Xid > last.Xid || v.inProgress(w.Xid):
+			next.Pending = append(next.Pending, w)
+		}
+	}
+	return next
 }
 
 // snapshot runs fn in a read-only REPEATABLE READ transaction of the tenant: one snapshot for the fence,

@@ -174,7 +174,9 @@ type SyncReport struct {
 	// LastMutationID is the device's last mutation whose effects the replica now contains.
 	LastMutationID uint64
 	// RetryAfter, when not zero, is the server asking for another Sync after this long because
-	// changes are still settling.
+	// changes may be held back (a transaction open for a while holds changes it has not committed, maybe
+	// another tenant's): an app shows "syncing…" and syncs again then. Zero: the replica has every
+	// change committed before the last page was read.
 	RetryAfter time.Duration
 }
 

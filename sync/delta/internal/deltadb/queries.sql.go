@@ -125,22 +125,66 @@ func (q *Queries) Cards(ctx context.Context, arg CardsParams) ([]CardsRow, error
 	return items, nil
 }
 
+const changeLogWriters = `-- name: ChangeLogWriters :many
+SELECT DISTINCT t.transactionid::text::bigint AS xid32
+FROM pg_catalog.pg_locks t JOIN pg_catalog.pg_locks r ON r.virtualtransaction = t.virtualtransaction
+WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted
+  AND t.transactionid::text::bigint = ANY ($1::bigint[])
+  AND r.locktype = 'relation' AND r.mode = 'RowExclusiveLock' AND r.granted
+  AND r.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())
+  AND r.relation = 'sync_changes'::regclass
+`
+
+// Which of these transactions (by their 32-bit xids, as pg_locks shows them) hold rows of the change log
+// that they have not committed: a transaction that wrote sync_changes in this database holds its
+// RowExclusiveLock until it ends. Any tenant's: the lock does not say.
+func (q *Queries) ChangeLogWriters(ctx context.Context, xids32 []int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, changeLogWriters, xids32)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var xid32 int64
+		if err := rows.Scan(&xid32); err != nil {
+			return nil, err
+		}
+		items = append(items, xid32)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const changes = `-- name: Changes :many
-SELECT u.kind, u.entity_id, u.tombstone, u.xid, u.seq FROM (
-  (SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+SELECT u.kind, u.entity_id, u.tombstone, u.xid::text::bigint AS xid, u.seq FROM (
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
     WHERE c.scope = $1 AND (c.xid, c.seq) > (sync_xid($2::bigint), $3::bigint)
       AND (c.expires_at IS NULL OR c.expires_at > now())
     ORDER BY c.xid, c.seq LIMIT $4)
   UNION ALL
-  (SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
     WHERE c.scope = $5 AND (c.xid, c.seq) > (sync_xid($2::bigint), $3::bigint)
       AND (c.expires_at IS NULL OR c.expires_at > now())
     ORDER BY c.xid, c.seq LIMIT $4)
   UNION ALL
-  (SELECT c.kind, c.entity_id, c.tombstone, c.xid::text::bigint AS xid, c.seq FROM sync_changes c
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
     WHERE c.scope = '00000000-0000-0000-0000-000000000000'::uuid AND c.tenant_id IS NULL
       AND (c.xid, c.seq) > (sync_xid($2::bigint), $3::bigint)
     ORDER BY c.xid, c.seq LIMIT $4)
+  UNION ALL
+  (SELECT w.kind, w.entity_id, w.tombstone, w.xid, w.seq
+    FROM unnest($6::bigint[]) WITH ORDINALITY AS p (xid, n)
+    CROSS JOIN unnest(ARRAY[$1::uuid, $5::uuid, '00000000-0000-0000-0000-000000000000'::uuid]) AS s (scope)
+    CROSS JOIN LATERAL (
+      SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
+       WHERE c.scope = s.scope AND c.xid = sync_xid(p.xid) AND c.seq > ($7::bigint[])[p.n]
+         AND (s.scope <> '00000000-0000-0000-0000-000000000000'::uuid OR c.tenant_id IS NULL)
+         AND (c.expires_at IS NULL OR c.expires_at > now())
+       ORDER BY c.seq LIMIT $4) w
+    ORDER BY w.xid, w.seq LIMIT $4)
 ) u ORDER BY u.xid, u.seq LIMIT $4
 `
 
@@ -150,6 +194,8 @@ type ChangesParams struct {
 	AfterSeq    int64
 	MaxRows     int32
 	TenantScope uuid.UUID
+	PendingXids []int64
+	PendingSeqs []int64
 }
 
 type ChangesRow struct {
@@ -160,8 +206,11 @@ type ChangesRow struct {
 	Seq       int64
 }
 
-// The next rows of the three scopes after a position, merged in (xid, seq) order. Each scope is its own
-// index range read in order with the same limit, so a page costs its size, not the scope's.
+// The next rows of the three scopes after a cursor, merged in (xid, seq) order: the rows after the cursor's
+// position, and those of the transactions it still waits for (in progress when it was made), each after the
+// sequence number it had reached in them. Each scope's range is its own index range read in order with
+// the same limit, and each waited-for transaction one short range per scope, so a page costs its size,
+// not the scope's. (Ordered by the xid8 itself, as the index is, so that the merge needs no sort.)
 func (q *Queries) Changes(ctx context.Context, arg ChangesParams) ([]ChangesRow, error) {
 	rows, err := q.db.Query(ctx, changes,
 		arg.OwnScope,
@@ -169,6 +218,8 @@ func (q *Queries) Changes(ctx context.Context, arg ChangesParams) ([]ChangesRow,
 		arg.AfterSeq,
 		arg.MaxRows,
 		arg.TenantScope,
+		arg.PendingXids,
+		arg.PendingSeqs,
 	)
 	if err != nil {
 		return nil, err
@@ -567,23 +618,40 @@ func (q *Queries) SetDeviceMark(ctx context.Context, arg SetDeviceMarkParams) er
 }
 
 const snapshot = `-- name: Snapshot :one
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,
+SELECT pg_snapshot_xmin(s.snap)::text::bigint AS xmin,
+       pg_snapshot_xmax(s.snap)::text::bigint AS xmax,
+       ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snap) AS x ORDER BY 1)::bigint[] AS xip,
        (SELECT sync_epoch FROM tenants WHERE id = $1) AS epoch,
-       (SELECT pruned_xid::text::bigint FROM sync_horizon) AS pruned_xid
+       (SELECT pruned_xid::text::bigint FROM sync_horizon) AS pruned_xid,
+       pg_is_in_recovery() AS in_recovery
+FROM (SELECT pg_current_snapshot() AS snap) s
 `
 
 type SnapshotRow struct {
-	Xmin      int64
-	Epoch     int32
-	PrunedXid int64
+	Xmin       int64
+	Xmax       int64
+	Xip        []int64
+	Epoch      int32
+	PrunedXid  int64
+	InRecovery bool
 }
 
 // Delta sync reads: the change index in (xid, seq) order, and the synced entities by id.
-// The fence of this transaction's snapshot: every transaction with a lower id has finished.
+// What this transaction's snapshot saw of the others: every transaction below xmin had finished; of those
+// from xmin up to xmax, the ones in xip were still in progress (their rows invisible) and the rest had
+// finished; none from xmax up is visible. In xid8, which never wraps around, as bigint. (On a standby xip
+// is empty whatever is in progress: see view in delta.go.)
 func (q *Queries) Snapshot(ctx context.Context, tenantID uuid.UUID) (SnapshotRow, error) {
 	row := q.db.QueryRow(ctx, snapshot, tenantID)
 	var i SnapshotRow
-	err := row.Scan(&i.Xmin, &i.Epoch, &i.PrunedXid)
+	err := row.Scan(
+		&i.Xmin,
+		&i.Xmax,
+		&i.Xip,
+		&i.Epoch,
+		&i.PrunedXid,
+		&i.InRecovery,
+	)
 	return i, err
 }
 
