@@ -235,6 +235,11 @@ func seedDemo(ctx context.Context, getenv func(string) string) (demo, bool, erro
 	if err != nil {
 		return demo{}, false, err
 	}
+	if created {
+		if err := seedDemoCustomers(ctx, getenv, db, d.tenantID, d.salesID); err != nil {
+			return demo{}, false, fmt.Errorf("demo customers: %w", err)
+		}
+	}
 	// Every run, also on a demo tenant seeded before people signed in with passwords: the printed sign-ins work.
 	admin := authn.Principal{TenantID: d.tenantID, EmployeeID: d.adminID, Role: authn.RoleAdmin}
 	for _, l := range d.logins {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/auth"
@@ -50,6 +51,16 @@ func TestOperatorCommandsUnderRowLevelSecurity(t *testing.T) {
 	require.NoError(t, db.Super.QueryRow(ctx, "SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM employees)").Scan(&tenants, &employees))
 	require.Equal(t, 1, tenants)
 	require.Equal(t, 5, employees)
+	// The demo salesperson has customers with timelines, made once (the second run adds none).
+	var named []string
+	rows, err := db.Super.Query(ctx, "SELECT display_name FROM customers ORDER BY display_name")
+	require.NoError(t, err)
+	named, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"Li Na", "Wang Fang", "Zhang Wei"}, named)
+	var timeline int
+	require.NoError(t, db.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE kind <> 'dwell'").Scan(&timeline))
+	require.Equal(t, 6, timeline)
 
 	require.Contains(t, salesctl("tenant", "create", "--name", "Acme", "--seats", "3"), "created (standard, 3 seats")
 	require.NoError(t, db.Super.QueryRow(ctx, "SELECT count(*) FROM tenants WHERE name = 'Acme'").Scan(&tenants))
