@@ -29,11 +29,14 @@ func (d *double) run(batch []*Call[int, int]) {
 	ins := make([]int, len(batch))
 	for i, c := range batch {
 		ins[i] = c.In
-		c.Answer(2*c.In, nil)
 	}
+	// Recorded before answering: a caller that returns from Do sees its batch recorded.
 	d.mu.Lock()
 	d.batches = append(d.batches, ins)
 	d.mu.Unlock()
+	for _, c := range batch {
+		c.Answer(2*c.In, nil)
+	}
 }
 
 // holdFirst hands in one call and returns once its batch is held at the gate.
