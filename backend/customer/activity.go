@@ -25,16 +25,18 @@ const (
 // Valid reports whether r is a known rule.
 func (r OwnerRule) Valid() bool { return r == OwnerFirstShare || r == OwnerPool }
 
-// firstOwner is who owns a customer made now under the tenant's rule: the sharer, or nobody (the pool).
-func firstOwner(ctx context.Context, q *customerdb.Queries, tenantID uuid.UUID) (func(sharer uuid.UUID) uuid.UUID, error) {
+// ownerRule reads the tenant's rule.
+func ownerRule(ctx context.Context, q *customerdb.Queries, tenantID uuid.UUID) (OwnerRule, error) {
 	rule, err := q.OwnerRule(ctx, tenantID)
-	if err != nil {
-		return nil, err
+	return OwnerRule(rule), err
+}
+
+// firstOwner is who owns a customer a share of sharer brings in now: the sharer, or nobody (the pool).
+func (r OwnerRule) firstOwner(sharer uuid.UUID) uuid.UUID {
+	if r == OwnerPool {
+		return uuid.Nil
 	}
-	if OwnerRule(rule) == OwnerPool {
-		return func(uuid.UUID) uuid.UUID { return uuid.Nil }, nil
-	}
-	return func(sharer uuid.UUID) uuid.UUID { return sharer }, nil
+	return sharer
 }
 
 // Visit is a visitor seen in an ingest batch, with the share and time of their first event in it: what a
@@ -109,7 +111,7 @@ func IdentifyVisitorsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, visi
 		return nil, err
 	}
 	if len(claimed) > 0 {
-		owner, err := firstOwner(ctx, b.q, tenantID)
+		rule, err := ownerRule(ctx, b.q, tenantID)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +119,7 @@ func IdentifyVisitorsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, visi
 		for _, c := range claimed {
 			b.byVisit[c.Value] = c.CustomerID
 			v := first[c.Value]
-			o := owner(v.SharerID)
+			o := rule.firstOwner(v.SharerID)
 			b.prior[c.CustomerID] = Prior{OwnerID: o, New: true}
 			ins.Ids = append(ins.Ids, c.CustomerID)
 			ins.OwnerIds = append(ins.OwnerIds, o)

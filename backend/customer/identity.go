@@ -85,11 +85,11 @@ func identify(ctx context.Context, q *customerdb.Queries, tenantID uuid.UUID, vi
 		out = visitorCustomer
 	default:
 		out = uuid.Must(uuid.NewV7())
-		owner, err := firstOwner(ctx, q, tenantID)
+		rule, err := ownerRule(ctx, q, tenantID)
 		if err != nil {
 			return uuid.Nil, false, err
 		}
-		src.OwnerID = owner(src.OwnerID)
+		src.OwnerID = rule.firstOwner(src.OwnerID)
 		err = q.NewCustomer(ctx, customerdb.NewCustomerParams{ID: out, TenantID: tenantID,
 			OwnerID:       uuid.NullUUID{UUID: src.OwnerID, Valid: src.OwnerID != uuid.Nil},
 			SourceChannel: string(src.Channel), SourceShareID: uuid.NullUUID{UUID: src.ShareID, Valid: src.ShareID != uuid.Nil}})

@@ -67,18 +67,16 @@ func seedDemoCustomers(ctx context.Context, getenv func(string) string, db *plat
 		if _, err := ingest.Ingest(ctx, events); err != nil {
 			return fmt.Errorf("demo customer %s: %w", c.name, err)
 		}
-	}
-	list, _, err := customers.List(ctx, sales, customer.Filter{Sort: customer.SortNewest})
-	if err != nil {
-		return err
-	}
-	// Newest first: the last visitor is the first in the list.
-	for i, cu := range list {
-		if i >= len(demoCustomers) {
-			break
+		// The visitor is the salesperson's newest customer now: named as the salesperson would.
+		newest, _, err := customers.List(ctx, sales, customer.Filter{Sort: customer.SortNewest, PageSize: 1})
+		if err != nil {
+			return err
 		}
-		name := demoCustomers[len(demoCustomers)-1-i].name
-		if _, err := customers.Update(ctx, sales, cu.ID, customer.Change{DisplayName: &name}); err != nil {
+		if len(newest) != 1 {
+			return fmt.Errorf("demo customer %s: not made", c.name)
+		}
+		name := c.name
+		if _, err := customers.Update(ctx, sales, newest[0].ID, customer.Change{DisplayName: &name}); err != nil {
 			return err
 		}
 	}

@@ -211,15 +211,8 @@ func TestForegroundLeasesAreRenewedAcrossTenants(t *testing.T) {
 	}
 }
 
-// signIn writes a live session of k's salesperson on a device, as the auth domain would (this package may
-// not import it), and returns its id.
+// signIn signs k's salesperson in on a device and returns the session's id.
 func signIn(t *testing.T, s *Service, k Key, deviceID string) uuid.UUID {
 	t.Helper()
-	id := uuid.Must(uuid.NewV7())
-	require.NoError(t, s.db.InTenantTx(context.Background(), k.TenantID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(context.Background(), `INSERT INTO sessions (id, tenant_id, employee_id, device_id, refresh_hash, expires_at, ends_at)
-			VALUES ($1, $2, $3, $4, '\x00', now() + interval '1 day', now() + interval '1 day')`, id, k.TenantID, k.EmployeeID, deviceID)
-		return err
-	}))
-	return id
+	return pgtest.SignIn(t, s.db, k.TenantID, k.EmployeeID, deviceID)
 }

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
+	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 )
 
@@ -56,12 +58,22 @@ func (d *DB) NewEmployee(t testing.TB, tenantID uuid.UUID, role authn.Role, team
 		id, tenantID, fmt.Sprintf("%s %s", role, id.String()[24:]), string(role), team); err != nil {
 		t.Fatalf("pgtest: seed employee: %v", err)
 	}
-	session := uuid.Must(uuid.NewV7())
-	if _, err := d.Super.Exec(context.Background(),
-		`INSERT INTO sessions (id, tenant_id, employee_id, device_id, refresh_hash, expires_at, ends_at)
-		 VALUES ($1, $2, $3, 'pgtest', '\x00', now() + interval '1 day', now() + interval '1 day')`,
-		session, tenantID, id); err != nil {
+	session := SignIn(t, d.App, tenantID, id, "pgtest")
+	return authn.Principal{TenantID: tenantID, EmployeeID: id, SessionID: session, DeviceID: "pgtest", Role: role, TeamID: teamID}
+}
+
+// SignIn writes a live session (a day long) of an employee on a device, as the auth domain would, and
+// returns its id: for tests of packages that may not import auth (push registrations belong to a session).
+func SignIn(t testing.TB, db *platform.DB, tenantID, employeeID uuid.UUID, deviceID string) uuid.UUID {
+	t.Helper()
+	id := uuid.Must(uuid.NewV7())
+	err := db.InTenantTx(context.Background(), tenantID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `INSERT INTO sessions (id, tenant_id, employee_id, device_id, refresh_hash, expires_at, ends_at)
+			VALUES ($1, $2, $3, $4, '\x00', now() + interval '1 day', now() + interval '1 day')`, id, tenantID, employeeID, deviceID)
+		return err
+	})
+	if err != nil {
 		t.Fatalf("pgtest: seed session: %v", err)
 	}
-	return authn.Principal{TenantID: tenantID, EmployeeID: id, SessionID: session, DeviceID: "pgtest", Role: role, TeamID: teamID}
+	return id
 }
