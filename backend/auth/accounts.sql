@@ -35,7 +35,7 @@ RETURNING tenant_ids, employee_ids, device_id, device_name, address, expires_at;
 
 -- name: GetSignInEmployee :one
 -- What sign-in needs of an employee whose password matched: may they in, and what the tenant picker shows.
-SELECT e.status, e.phone, e.email, t.name AS tenant_name, t.expires_at AS tenant_expires_at,
+SELECT e.status, e.name, e.phone, e.email, t.name AS tenant_name, t.expires_at AS tenant_expires_at,
        coalesce(cp.logo_key, '')::text AS logo_key
 FROM employees e
 JOIN tenants t ON t.id = e.tenant_id

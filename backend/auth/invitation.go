@@ -40,9 +40,28 @@ var (
 	errInvitationReplaced = platform.FailedPrecondition("this invitation was replaced by a newer one: use the latest link your administrator sent")
 )
 
+// errExpired marks an expired invitation's error (its message carries the date).
+var errExpired = errors.New("invitation expired")
+
 func errInvitationExpired(at time.Time) error {
-	return platform.FailedPrecondition(fmt.Sprintf("this invitation expired on %s: ask your administrator to send a new one",
-		at.UTC().Format("2006-01-02")))
+	return &platform.Error{Kind: platform.KindFailedPrecondition, Cause: errExpired,
+		Msg: fmt.Sprintf("this invitation expired on %s: ask your administrator to send a new one", at.UTC().Format("2006-01-02"))}
+}
+
+// InvitationProblem names why an invitation did not work, for pages that explain it in their own words:
+// "invalid", "used", "replaced", "expired", or "" for any other error.
+func InvitationProblem(err error) string {
+	switch {
+	case errors.Is(err, errInvitationInvalid):
+		return "invalid"
+	case errors.Is(err, errInvitationUsed):
+		return "used"
+	case errors.Is(err, errInvitationReplaced):
+		return "replaced"
+	case errors.Is(err, errExpired):
+		return "expired"
+	}
+	return ""
 }
 
 // InviteTx makes an invitation for an employee inside the caller's transaction of their tenant, voiding
@@ -121,59 +140,126 @@ func (s *Service) AcceptInvitation(ctx context.Context, r AcceptRequest) (Signed
 	if err := checkDevice(r.DeviceID); err != nil {
 		return SignedIn{}, err
 	}
-	tenantID, id, secret, ok := decodeInvitation(r.Code)
-	if !ok {
-		return SignedIn{}, errInvitationInvalid
+	inv, err := s.setInvitedPassword(ctx, r.Code, r.Password)
+	if err != nil {
+		return SignedIn{}, err
 	}
-	// A first look, before any hashing: a dead invitation costs no argon2id.
-	var employeeID uuid.UUID
+	return s.signIn(ctx, inv.TenantID, inv.EmployeeID, newDevice(r.DeviceID, r.DeviceName, r.Address))
+}
+
+// Invitee is whom an invitation is for, as the invitation page shows them.
+type Invitee struct {
+	TenantID, EmployeeID uuid.UUID
+	TenantName, Name     string
+	// Login is the phone number (masked) or email the invitee signs in with afterwards.
+	Login string
+	// phone and email are the unmasked logins, for the password rules.
+	phone, email string
+}
+
+// PeekInvitation says whom a working invitation is for, without using it: the invitation page's first
+// look. A dead one gets the same errors as AcceptInvitation.
+func (s *Service) PeekInvitation(ctx context.Context, code string) (Invitee, error) {
+	tenantID, id, secret, ok := decodeInvitation(code)
+	if !ok {
+		return Invitee{}, errInvitationInvalid
+	}
+	var inv Invitee
 	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		q := authdb.New(tx)
 		var err error
-		if employeeID, err = s.openInvitation(ctx, q, tenantID, id, secret); err != nil {
-			return err
-		}
-		emp, err := q.GetSignInEmployee(ctx, authdb.GetSignInEmployeeParams{TenantID: tenantID, EmployeeID: employeeID})
-		if err != nil {
-			return err
-		}
-		if err := s.usable(emp.Status, emp.TenantExpiresAt); err != nil {
-			return err
-		}
-		return checkNewPassword("password", r.Password, emp.Phone, emp.Email)
+		inv, err = s.invitee(ctx, authdb.New(tx), tenantID, id, secret)
+		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return SignedIn{}, errInvitationInvalid // the employee is gone
+		return Invitee{}, errInvitationInvalid // the employee is gone
+	}
+	return inv, err
+}
+
+// SetPasswordWithInvitation sets the invited employee's password without signing anything in: the
+// invitation page's answer (the person then signs in on the app with it).
+func (s *Service) SetPasswordWithInvitation(ctx context.Context, code, password string) (Invitee, error) {
+	return s.setInvitedPassword(ctx, code, password)
+}
+
+// invitee checks that an invitation works now and whether its employee may sign in.
+func (s *Service) invitee(ctx context.Context, q *authdb.Queries, tenantID, id uuid.UUID, secret []byte) (Invitee, error) {
+	employeeID, err := s.openInvitation(ctx, q, tenantID, id, secret)
+	if err != nil {
+		return Invitee{}, err
+	}
+	emp, err := q.GetSignInEmployee(ctx, authdb.GetSignInEmployeeParams{TenantID: tenantID, EmployeeID: employeeID})
+	if err != nil {
+		return Invitee{}, err
+	}
+	if err := s.usable(emp.Status, emp.TenantExpiresAt); err != nil {
+		return Invitee{}, err
+	}
+	login := maskLogin(emp.Email)
+	if emp.Phone != "" {
+		login = maskPhone(emp.Phone)
+	}
+	return Invitee{TenantID: tenantID, EmployeeID: employeeID, TenantName: emp.TenantName, Name: emp.Name,
+		Login: login, phone: emp.Phone, email: emp.Email}, nil
+}
+
+// maskPhone shows a person their own number the way they know it: a mainland number without the country
+// code, the first three and last four digits ("138****0077").
+func maskPhone(phone string) string {
+	d := strings.TrimPrefix(strings.TrimPrefix(phone, "+"), "86")
+	if len(d) != 11 {
+		d = strings.TrimPrefix(phone, "+")
+	}
+	if len(d) < 8 {
+		return "****"
+	}
+	return d[:3] + "****" + d[len(d)-4:]
+}
+
+// setInvitedPassword checks the password, hashes it, and sets it with the invitation, using it up.
+func (s *Service) setInvitedPassword(ctx context.Context, code, password string) (Invitee, error) {
+	tenantID, id, secret, ok := decodeInvitation(code)
+	if !ok {
+		return Invitee{}, errInvitationInvalid
+	}
+	// A first look, before any hashing: a dead invitation costs no argon2id.
+	var inv Invitee
+	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		if inv, err = s.invitee(ctx, authdb.New(tx), tenantID, id, secret); err != nil {
+			return err
+		}
+		return checkNewPassword("password", password, inv.phone, inv.email)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Invitee{}, errInvitationInvalid // the employee is gone
 	}
 	if err != nil {
-		return SignedIn{}, err
+		return Invitee{}, err
 	}
-	encoded, err := s.hashNew(ctx, r.Password)
+	encoded, err := s.hashNew(ctx, password)
 	if err != nil {
-		return SignedIn{}, err
+		return Invitee{}, err
 	}
 	err = s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		q := authdb.New(tx)
-		if _, err := q.LockEmployeeForCredentials(ctx, authdb.LockEmployeeForCredentialsParams{TenantID: tenantID, EmployeeID: employeeID}); err != nil {
+		if _, err := q.LockEmployeeForCredentials(ctx, authdb.LockEmployeeForCredentialsParams{TenantID: tenantID, EmployeeID: inv.EmployeeID}); err != nil {
 			return err
 		}
 		// Again, under the locks: a reset or a second acceptance may have come in between.
 		if _, err := s.openInvitation(ctx, q, tenantID, id, secret); err != nil {
 			return err
 		}
-		if err := q.SetPassword(ctx, authdb.SetPasswordParams{TenantID: tenantID, EmployeeID: employeeID, PasswordHash: encoded}); err != nil {
+		if err := q.SetPassword(ctx, authdb.SetPasswordParams{TenantID: tenantID, EmployeeID: inv.EmployeeID, PasswordHash: encoded}); err != nil {
 			return err
 		}
 		now := s.now()
 		return q.UseInvitation(ctx, authdb.UseInvitationParams{TenantID: tenantID, ID: id, Now: &now})
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return SignedIn{}, errInvitationInvalid // the employee is gone
+		return Invitee{}, errInvitationInvalid // the employee is gone
 	}
-	if err != nil {
-		return SignedIn{}, err
-	}
-	return s.signIn(ctx, tenantID, employeeID, newDevice(r.DeviceID, r.DeviceName, r.Address))
+	return inv, err
 }
 
 // hashNew hashes a new password in a hashing slot.

@@ -13,10 +13,10 @@ import (
 )
 
 // Module is what sign-in contributes: AuthService, whose SignIn, SelectTenant, AcceptInvitation and
-// RefreshToken need no access token, SessionService, and the hourly purge of old sign-in data. Both
-// services read the device headers (HeaderDeviceName...) into the context for the auth service. logos may
-// be nil.
-func Module(svc *auth.Service, logos LogoURLs) module.Module {
+// RefreshToken need no access token, SessionService, the invitation page (invite, see InvitePage) and
+// the hourly purge of old sign-in data. Both services read the device headers (HeaderDeviceName...) into
+// the context for the auth service. logos may be nil.
+func Module(svc *auth.Service, logos LogoURLs, invite http.Handler) module.Module {
 	h := New(svc, logos)
 	withClient := connect.WithInterceptors(clientInterceptor{})
 	return module.Module{
@@ -36,6 +36,7 @@ func Module(svc *auth.Service, logos LogoURLs) module.Module {
 				},
 			},
 		},
+		Routes:   []module.Route{{Pattern: InvitePath, Handler: invite}},
 		Workers:  func(w *river.Workers) { river.AddWorker(w, svc.PurgeWorker()) },
 		Periodic: []*river.PeriodicJob{jobs.Hourly(auth.PurgeArgs{})},
 	}

@@ -84,7 +84,7 @@ func (q *Queries) GetPassword(ctx context.Context, arg GetPasswordParams) (strin
 }
 
 const GetSignInEmployee = `-- name: GetSignInEmployee :one
-SELECT e.status, e.phone, e.email, t.name AS tenant_name, t.expires_at AS tenant_expires_at,
+SELECT e.status, e.name, e.phone, e.email, t.name AS tenant_name, t.expires_at AS tenant_expires_at,
        coalesce(cp.logo_key, '')::text AS logo_key
 FROM employees e
 JOIN tenants t ON t.id = e.tenant_id
@@ -99,6 +99,7 @@ type GetSignInEmployeeParams struct {
 
 type GetSignInEmployeeRow struct {
 	Status          string
+	Name            string
 	Phone           string
 	Email           string
 	TenantName      string
@@ -112,6 +113,7 @@ func (q *Queries) GetSignInEmployee(ctx context.Context, arg GetSignInEmployeePa
 	var i GetSignInEmployeeRow
 	err := row.Scan(
 		&i.Status,
+		&i.Name,
 		&i.Phone,
 		&i.Email,
 		&i.TenantName,
