@@ -25,11 +25,12 @@ help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## start PostgreSQL under .data/, migrate, seed the demo tenant once, run salesd on :8080
+run: ## start PostgreSQL under .data/, migrate, seed the demo tenant once (people, customers, materials), run salesd on :8080
 	$(GO) build -o $(BIN)/salesd ./cmd/salesd
 	$(GO) build -o $(BIN)/salesctl ./cmd/salesctl
 	$(BIN)/salesctl dev up
-	set -a && source .data/salesd.env && set +a && exec $(BIN)/salesd
+	@# The demo library is published beside salesd, once its object storage answers.
+	set -a && source .data/salesd.env && set +a && { $(BIN)/salesctl demo-materials & } && exec $(BIN)/salesd
 
 .PHONY: stop
 stop: ## stop the PostgreSQL that make run started (its data stays in .data/)

@@ -13,6 +13,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
 	"github.com/salesapp/scrm/backend/server"
+	"github.com/salesapp/scrm/media/miniotest"
 )
 
 // The operator's commands run as the owner and the application role, which row-level security binds: migrate
@@ -62,6 +63,19 @@ func TestOperatorCommandsUnderRowLevelSecurity(t *testing.T) {
 	require.NoError(t, db.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE kind <> 'dwell'").Scan(&timeline))
 	require.Equal(t, 6, timeline)
 
+	// The demo library, published once salesd's object storage answers (here a real MinIO): a share link
+	// to open, then nothing more on the next run.
+	s3 := miniotest.New(t)
+	env["SALESD_S3_ENDPOINT"], env["SALESD_S3_ACCESS_KEY"], env["SALESD_S3_SECRET_KEY"], env["SALESD_S3_BUCKET"] =
+		s3.Endpoint, s3.AccessKey, s3.SecretKey, s3.Bucket
+	out := salesctl("demo-materials", "--wait", "30s")
+	require.Contains(t, out, "3 published")
+	require.Contains(t, out, "http://localhost:8080/s/")
+	require.Contains(t, salesctl("demo-materials"), "has materials already")
+	var published int
+	require.NoError(t, db.Super.QueryRow(ctx, "SELECT count(*) FROM materials WHERE status = 'published'").Scan(&published))
+	require.Equal(t, 3, published)
+
 	require.Contains(t, salesctl("tenant", "create", "--name", "Acme", "--seats", "3"), "created (standard, 3 seats")
 	require.NoError(t, db.Super.QueryRow(ctx, "SELECT count(*) FROM tenants WHERE name = 'Acme'").Scan(&tenants))
 	require.Equal(t, 1, tenants)
@@ -89,7 +103,7 @@ func TestOperatorCommandsUnderRowLevelSecurity(t *testing.T) {
 	}
 
 	// A new employee comes with an invitation link; set-password signs them in without it.
-	out := salesctl("employee", "create", "--tenant", demoTenantID, "--name", "Nia", "--phone", "13900000001")
+	out = salesctl("employee", "create", "--tenant", demoTenantID, "--name", "Nia", "--phone", "13900000001")
 	require.Contains(t, out, "http://localhost:8080/invite/inv1_", "under SALESD_PUBLIC_BASE_URL")
 	var nia string
 	for line := range strings.Lines(out) {

@@ -49,6 +49,7 @@ func commands() []command {
 		{"set-password", "set an employee's password (development; they sign in with their phone or email): --tenant --employee --password", cmdSetPassword},
 		{"token", "print a development token pair: --tenant --employee [--device]", cmdToken},
 		{"platform-material add", "publish a platform material for every tenant: --kind --title [--file --body-file --text --tags --layout]", cmdPlatformMaterialAdd},
+		{"demo-materials", "publish the demo enterprise's sample materials once salesd's object storage answers: [--wait]", cmdDemoMaterials},
 		{"dev up", "for make run: start PostgreSQL under .data/, migrate, seed, write .data/salesd.env", cmdDevUp},
 		{"dev down", "stop the PostgreSQL under .data/", cmdDevDown},
 		{"pg run", "for make test: start a throwaway PostgreSQL, run -- COMMAND with SALESD_TEST_DATABASE_URL set, stop it", cmdPgRun},
