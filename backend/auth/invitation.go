@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/salesapp/scrm/backend/audit"
 	"github.com/salesapp/scrm/backend/auth/internal/authdb"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -297,7 +298,10 @@ func (s *Service) ResetPassword(ctx context.Context, p authn.Principal, employee
 		if err := q.DeletePassword(ctx, authdb.DeletePasswordParams{TenantID: p.TenantID, EmployeeID: employeeID}); err != nil {
 			return err
 		}
-		return s.RevokeEmployeeSessions(ctx, tx, p.TenantID, employeeID)
+		if err := s.RevokeEmployeeSessions(ctx, tx, p.TenantID, employeeID); err != nil {
+			return err
+		}
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.PasswordReset, TargetKind: audit.TargetEmployee, TargetID: employeeID})
 	})
 	if err == nil {
 		s.EmployeeChanged(employeeID)
@@ -311,11 +315,11 @@ func (s *Service) ResendInvitation(ctx context.Context, p authn.Principal, emplo
 	if p.Role != authn.RoleAdmin {
 		return Invitation{}, platform.PermissionDenied("only an admin may send invitations")
 	}
-	return s.reinvite(ctx, p.TenantID, employeeID, func(_ context.Context, _ *authdb.Queries, _ pgx.Tx, hasPassword bool) error {
+	return s.reinvite(ctx, p.TenantID, employeeID, func(ctx context.Context, _ *authdb.Queries, tx pgx.Tx, hasPassword bool) error {
 		if hasPassword {
 			return platform.FailedPrecondition("this employee has already set a password: reset it to send a new invitation")
 		}
-		return nil
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.InvitationResend, TargetKind: audit.TargetEmployee, TargetID: employeeID})
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/salesapp/scrm/backend/audit"
 	"github.com/salesapp/scrm/backend/auth/internal/authdb"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -128,6 +129,10 @@ func (s *Service) RevokeSession(ctx context.Context, p authn.Principal, sessionI
 		case owner == p.EmployeeID:
 		case p.Role == authn.RoleAdmin:
 			reason = "signed out by an administrator"
+			if err := audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.SessionRevoke, TargetKind: audit.TargetSession,
+				TargetID: sessionID, Before: map[string]string{"employee_id": owner.String()}}); err != nil {
+				return err
+			}
 		default:
 			return errNoSession
 		}

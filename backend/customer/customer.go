@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/salesapp/scrm/backend/audit"
 	"github.com/salesapp/scrm/backend/customer/internal/customerdb"
 	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
@@ -675,7 +676,8 @@ func (s *Service) Assign(ctx context.Context, p authn.Principal, id, ownerID uui
 	var out Customer
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := customerdb.New(tx)
-		if _, err := load(ctx, q, p, id); err != nil {
+		before, err := load(ctx, q, p, id)
+		if err != nil {
 			return err
 		}
 		emp, err := q.EmployeeForAssignment(ctx, customerdb.EmployeeForAssignmentParams{TenantID: p.TenantID, ID: ownerID})
@@ -691,8 +693,18 @@ func (s *Service) Assign(ctx context.Context, p authn.Principal, id, ownerID uui
 		if err := q.AssignCustomer(ctx, customerdb.AssignCustomerParams{TenantID: p.TenantID, ID: id, OwnerID: ownerID}); err != nil {
 			return err
 		}
-		out, err = load(ctx, q, p, id)
-		return err
+		if out, err = load(ctx, q, p, id); err != nil {
+			return err
+		}
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.CustomerAssign, TargetKind: audit.TargetCustomer, TargetID: id,
+			Before: map[string]string{"owner_id": idOrEmpty(before.OwnerID.UUID)}, After: map[string]string{"owner_id": ownerID.String()}})
 	})
 	return out, err
+}
+
+func idOrEmpty(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
 }

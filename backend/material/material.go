@@ -27,6 +27,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	_ "golang.org/x/image/webp" // poster formats media accepts
 
+	"github.com/salesapp/scrm/backend/audit"
 	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/material/internal/materialdb"
 	"github.com/salesapp/scrm/backend/platform"
@@ -503,7 +504,7 @@ func (s *Service) Review(ctx context.Context, p authn.Principal, id uuid.UUID, a
 }
 
 func (s *Service) setStatus(ctx context.Context, p authn.Principal, id uuid.UUID, next func(Material) (Status, string, error)) (View, error) {
-	err := s.tx(ctx, p.TenantID, func(q *materialdb.Queries, _ pgx.Tx) error {
+	err := s.tx(ctx, p.TenantID, func(q *materialdb.Queries, tx pgx.Tx) error {
 		m, err := lockForEdit(ctx, q, p, id)
 		if err != nil {
 			return err
@@ -512,12 +513,32 @@ func (s *Service) setStatus(ctx context.Context, p authn.Principal, id uuid.UUID
 		if err != nil {
 			return err
 		}
-		return q.SetMaterialStatus(ctx, materialdb.SetMaterialStatusParams{ID: id, TenantID: p.TenantID, Status: string(st), RejectReason: reason})
+		if err := q.SetMaterialStatus(ctx, materialdb.SetMaterialStatusParams{ID: id, TenantID: p.TenantID, Status: string(st), RejectReason: reason}); err != nil {
+			return err
+		}
+		return auditStatus(ctx, tx, p.TenantID, m, st, reason)
 	})
 	if err != nil {
 		return View{}, err
 	}
 	return s.Get(ctx, p, id)
+}
+
+// auditStatus records a review's outcome (publishing or rejecting) in the audit log.
+func auditStatus(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, m Material, st Status, reason string) error {
+	action := audit.MaterialApprove
+	switch {
+	case m.Status != StatusInReview:
+		return nil // a submission: the author's own step, not an admin action
+	case st == StatusRejected:
+		action = audit.MaterialReject
+	}
+	after := map[string]string{"status": string(st)}
+	if reason != "" {
+		after["reject_reason"] = reason
+	}
+	return audit.RecordTx(ctx, tx, tenantID, audit.Entry{Action: action, TargetKind: audit.TargetMaterial, TargetID: m.ID,
+		Before: map[string]string{"title": m.Title, "status": string(m.Status)}, After: after})
 }
 
 // Delete removes a material. Its share links stop resolving to it at once; its objects (those nothing
@@ -533,6 +554,12 @@ func (s *Service) Delete(ctx context.Context, p authn.Principal, id uuid.UUID) e
 		}
 		if err := q.SoftDeleteMaterial(ctx, materialdb.SoftDeleteMaterialParams{ID: id, TenantID: p.TenantID}); err != nil {
 			return err
+		}
+		if m.Tier == TierEnterprise {
+			if err := audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.MaterialDelete, TargetKind: audit.TargetMaterial,
+				TargetID: id, Before: map[string]string{"title": m.Title, "status": string(m.Status)}}); err != nil {
+				return err
+			}
 		}
 		candidates := append([]string{m.FileKey, m.CoverKey}, m.ImageKeys...)
 		candidates = slices.DeleteFunc(candidates, func(k string) bool { return k == "" })

@@ -174,6 +174,24 @@ func crossTenantRows() []crossRow {
 				return leakIf(len(res.Msg.Records) > 0, "%d sign-ins", len(res.Msg.Records))
 			}},
 
+		// The audit log: B's entries about B's employee (its creation) never reach A, by actor or by target.
+		{procedure: salesappv1connect.AuditServiceListAuditEntriesProcedure, aim: "target_id", want: adminOnly(codeOK), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.audit.ListAuditEntries(ctx, connect.NewRequest(&salesappv1.ListAuditEntriesRequest{TargetId: id}))
+				if err != nil {
+					return err
+				}
+				return leakIf(len(res.Msg.Entries) > 0, "%d entries", len(res.Msg.Entries))
+			}},
+		{procedure: salesappv1connect.AuditServiceListAuditEntriesProcedure, aim: "actor_id", want: adminOnly(codeOK), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.audit.ListAuditEntries(ctx, connect.NewRequest(&salesappv1.ListAuditEntriesRequest{ActorId: id}))
+				if err != nil {
+					return err
+				}
+				return leakIf(len(res.Msg.Entries) > 0, "%d entries", len(res.Msg.Entries))
+			}},
+
 		// The material library.
 		{procedure: salesappv1connect.MaterialServiceListMaterialsProcedure, aim: "folder_id", want: everyone(codeOK), foreign: folder,
 			call: func(ctx context.Context, c caller, id string) error {
@@ -454,6 +472,7 @@ type caller struct {
 	sync      salesappv1connect.SyncServiceClient
 	sessions  salesappv1connect.SessionServiceClient
 	auth      salesappv1connect.AuthServiceClient
+	audit     salesappv1connect.AuditServiceClient
 }
 
 func (w *world) caller(p servertest.Person) caller {
@@ -462,7 +481,7 @@ func (w *world) caller(p servertest.Person) caller {
 	return caller{Person: p, w: w, teams: teams(w.e, p.Token), employees: employees(w.e, p.Token),
 		materials: c.materials, media: c.media, shares: c.shares, cards: c.cards, customers: customers(w.e, p.Token),
 		alerts: alertsOf(w.e, p.Token), sync: salesappv1connect.NewSyncServiceClient(w.e.HTTP, w.e.URL, o), sessions: sessionsOf(w.e, p.Token),
-		auth: salesappv1connect.NewAuthServiceClient(w.e.HTTP, w.e.URL, o)}
+		auth: salesappv1connect.NewAuthServiceClient(w.e.HTTP, w.e.URL, o), audit: auditOf(w.e, p.Token)}
 }
 
 // push sends one mutation from a fresh device and turns a mutation it did not apply into the error

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/salesapp/scrm/backend/audit"
+	"github.com/salesapp/scrm/backend/audit/auditrpc"
 	"github.com/salesapp/scrm/backend/auth"
 	"github.com/salesapp/scrm/backend/auth/authrpc"
 	"github.com/salesapp/scrm/backend/card"
@@ -77,6 +79,7 @@ func modules(d deps) ([]module.Module, error) {
 			return d.store.PresignGet(ctx, tenantID, key, time.Hour)
 		}, authrpc.InvitePage(d.auth, d.perIP, d.log)),
 		tenantrpc.Module(d.tenants),
+		auditrpc.Module(audit.NewService(d.db)),
 		uploadrpc.Module(uploads),
 		media.Module(d.store),
 		materialrpc.Module(materials),

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/salesapp/scrm/backend/audit"
 	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -185,7 +186,11 @@ func (s *Service) UpdateSettings(ctx context.Context, p authn.Principal, ownerRu
 		return Tenant{}, platform.Invalid("customer_owner_rule", "first_share or pool")
 	}
 	var t Tenant
-	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
+		before, err := q.GetTenant(ctx, p.TenantID)
+		if err != nil {
+			return notFound(err, "tenant")
+		}
 		if ownerRule != nil {
 			if err := q.SetOwnerRule(ctx, tenantdb.SetOwnerRuleParams{TenantID: p.TenantID, Rule: *ownerRule}); err != nil {
 				return err
@@ -196,6 +201,10 @@ func (s *Service) UpdateSettings(ctx context.Context, p authn.Principal, ownerRu
 			return notFound(err, "tenant")
 		}
 		t = tenantFromRow(row)
+		if b := tenantFromRow(before); b.OwnerRule != t.OwnerRule {
+			return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.SettingsUpdate, TargetKind: audit.TargetTenant,
+				TargetID: p.TenantID, Before: settingsRecord(b), After: settingsRecord(t)})
+		}
 		return nil
 	})
 	return t, err
@@ -226,6 +235,10 @@ func (s *Service) createEmployee(ctx context.Context, tenantID uuid.UUID, n NewE
 			return employeeWriteError(err)
 		}
 		e = employeeFromRow(row)
+		if err := audit.RecordTx(ctx, tx, tenantID, audit.Entry{Action: audit.EmployeeCreate, TargetKind: audit.TargetEmployee,
+			TargetID: e.ID, After: employeeRecord(e)}); err != nil {
+			return err
+		}
 		if inviter, ok := s.sessions.(Inviter); ok {
 			code, url, exp, err := inviter.InviteTx(ctx, tx, tenantID, e.ID)
 			if err != nil {
@@ -359,7 +372,7 @@ func (s *Service) UpdateEmployee(ctx context.Context, p authn.Principal, id uuid
 		params.SetTeam, params.TeamID = true, nullID(*c.TeamID)
 	}
 	var e Employee
-	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
 		cur, err := q.GetEmployeeForUpdate(ctx, tenantdb.GetEmployeeForUpdateParams{TenantID: p.TenantID, ID: id})
 		if err != nil {
 			return notFound(err, "employee")
@@ -374,7 +387,12 @@ func (s *Service) UpdateEmployee(ctx context.Context, p authn.Principal, id uuid
 			return employeeWriteError(err)
 		}
 		e = employeeFromRow(row)
-		return nil
+		before, after := changed(employeeRecord(employeeFromRow(cur)), employeeRecord(e))
+		if len(after) == 0 {
+			return nil
+		}
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.EmployeeUpdate, TargetKind: audit.TargetEmployee,
+			TargetID: id, Before: before, After: after})
 	})
 	if err == nil {
 		s.sessions.EmployeeChanged(id)
@@ -420,7 +438,12 @@ func (s *Service) SetEmployeeStatus(ctx context.Context, p authn.Principal, id u
 			return err
 		}
 		e = employeeFromRow(row)
-		return nil
+		action := audit.EmployeeEnable
+		if st == StatusDisabled {
+			action = audit.EmployeeDisable
+		}
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: action, TargetKind: audit.TargetEmployee, TargetID: id,
+			Before: map[string]string{"status": cur.Status}, After: map[string]string{"status": string(st)}})
 	})
 	if err == nil {
 		s.sessions.EmployeeChanged(id)
@@ -449,7 +472,7 @@ func (s *Service) CreateTeam(ctx context.Context, p authn.Principal, name string
 
 func (s *Service) createTeam(ctx context.Context, tenantID uuid.UUID, name string) (Team, error) {
 	var t Team
-	err := s.tx(ctx, tenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+	err := s.tx(ctx, tenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
 		row, err := q.InsertTeam(ctx, tenantdb.InsertTeamParams{ID: uuid.Must(uuid.NewV7()), TenantID: tenantID, Name: name})
 		if platform.IsUniqueViolation(err, "teams_name_key") {
 			return platform.AlreadyExists("a team with this name already exists")
@@ -458,7 +481,8 @@ func (s *Service) createTeam(ctx context.Context, tenantID uuid.UUID, name strin
 			return err
 		}
 		t = Team{ID: row.ID, Name: row.Name, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}
-		return nil
+		return audit.RecordTx(ctx, tx, tenantID, audit.Entry{Action: audit.TeamCreate, TargetKind: audit.TargetTeam, TargetID: t.ID,
+			After: map[string]string{"name": t.Name}})
 	})
 	return t, err
 }
@@ -486,7 +510,11 @@ func (s *Service) RenameTeam(ctx context.Context, p authn.Principal, id uuid.UUI
 		return Team{}, platform.PermissionDenied("only an admin may rename teams")
 	}
 	var t Team
-	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
+		old, err := q.GetTeam(ctx, tenantdb.GetTeamParams{TenantID: p.TenantID, ID: id})
+		if err != nil {
+			return notFound(err, "team")
+		}
 		n, err := q.RenameTeam(ctx, tenantdb.RenameTeamParams{TenantID: p.TenantID, ID: id, Name: name})
 		if platform.IsUniqueViolation(err, "teams_name_key") {
 			return platform.AlreadyExists("a team with this name already exists")
@@ -502,7 +530,11 @@ func (s *Service) RenameTeam(ctx context.Context, p authn.Principal, id uuid.UUI
 			return err
 		}
 		t = teamFromRow(tenantdb.ListTeamsRow(row))
-		return nil
+		if old.Name == t.Name {
+			return nil
+		}
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.TeamRename, TargetKind: audit.TargetTeam, TargetID: id,
+			Before: map[string]string{"name": old.Name}, After: map[string]string{"name": t.Name}})
 	})
 	return t, err
 }
@@ -512,7 +544,11 @@ func (s *Service) DeleteTeam(ctx context.Context, p authn.Principal, id uuid.UUI
 	if p.Role != authn.RoleAdmin {
 		return platform.PermissionDenied("only an admin may delete teams")
 	}
-	return s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+	return s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
+		old, err := q.GetTeam(ctx, tenantdb.GetTeamParams{TenantID: p.TenantID, ID: id})
+		if err != nil {
+			return notFound(err, "team")
+		}
 		members, err := q.CountTeamMembers(ctx, tenantdb.CountTeamMembersParams{TenantID: p.TenantID, TeamID: id})
 		if err != nil {
 			return err
@@ -527,7 +563,8 @@ func (s *Service) DeleteTeam(ctx context.Context, p authn.Principal, id uuid.UUI
 		if n == 0 {
 			return platform.NotFound("team")
 		}
-		return nil
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.TeamDelete, TargetKind: audit.TargetTeam, TargetID: id,
+			Before: map[string]string{"name": old.Name}})
 	})
 }
 
@@ -658,4 +695,38 @@ func decodeCursor(tok string) (string, uuid.UUID, error) {
 	}
 	id, err := uuid.Parse(idPart)
 	return name, id, err
+}
+
+// employeeRecord is what the audit log keeps of an employee: what an admin sets (the phone masked).
+func employeeRecord(e Employee) map[string]string {
+	team := ""
+	if e.TeamID != uuid.Nil {
+		team = e.TeamID.String()
+	}
+	return map[string]string{"name": e.Name, "role": string(e.Role), "team_id": team, "title": e.Title,
+		"phone": maskPhone(e.Phone), "email": e.Email, "status": string(e.Status)}
+}
+
+// settingsRecord is what the audit log keeps of the settings.
+func settingsRecord(t Tenant) map[string]string {
+	return map[string]string{"customer_owner_rule": t.OwnerRule}
+}
+
+// changed keeps the fields whose values differ, before and after.
+func changed(before, after map[string]string) (map[string]string, map[string]string) {
+	b, a := map[string]string{}, map[string]string{}
+	for k, v := range after {
+		if before[k] != v {
+			b[k], a[k] = before[k], v
+		}
+	}
+	return b, a
+}
+
+// maskPhone keeps the first three and last four digits ("138****0077").
+func maskPhone(p string) string {
+	if len(p) < 8 {
+		return p
+	}
+	return p[:3] + "****" + p[len(p)-4:]
 }

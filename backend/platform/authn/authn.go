@@ -40,6 +40,20 @@ type Principal struct {
 
 type principalKey struct{}
 
+type addressKey struct{}
+
+// WithAddress returns a context carrying the caller's address (its IP), for records of who did what from
+// where (the audit log).
+func WithAddress(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, addressKey{}, addr)
+}
+
+// AddressFrom returns the caller's address, or "" when the context has none.
+func AddressFrom(ctx context.Context) string {
+	a, _ := ctx.Value(addressKey{}).(string)
+	return a
+}
+
 // WithPrincipal returns a context carrying p.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)

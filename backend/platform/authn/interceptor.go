@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"net"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -55,7 +56,7 @@ func (a *Authenticator) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if err != nil {
 			return nil, err
 		}
-		return next(WithPrincipal(ctx, p), req)
+		return next(WithAddress(WithPrincipal(ctx, p), hostOf(req.Peer().Addr)), req)
 	}
 }
 
@@ -74,7 +75,7 @@ func (a *Authenticator) WrapStreamingHandler(next connect.StreamingHandlerFunc) 
 		if err != nil {
 			return err
 		}
-		return next(WithPrincipal(ctx, p), conn)
+		return next(WithAddress(WithPrincipal(ctx, p), hostOf(conn.Peer().Addr)), conn)
 	}
 }
 
@@ -100,4 +101,12 @@ func RequireRole(ctx context.Context, roles ...Role) (Principal, error) {
 		}
 	}
 	return p, platform.PermissionDenied("your role (" + string(p.Role) + ") may not do this")
+}
+
+// hostOf is the host part of a peer address ("1.2.3.4:5678" → "1.2.3.4").
+func hostOf(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
