@@ -43,6 +43,7 @@ const (
 	MaterialReject   Action = "material.reject"
 	MaterialDelete   Action = "material.delete"
 	CustomerAssign   Action = "customer.assign"
+	CustomerExport   Action = "customer.export"
 )
 
 // Target kinds.
@@ -53,6 +54,7 @@ const (
 	TargetMaterial = "material"
 	TargetCustomer = "customer"
 	TargetSession  = "session"
+	TargetExport   = "export"
 )
 
 // Entry is one thing done. Before and After are the record as it was and as it became (any value that

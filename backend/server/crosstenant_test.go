@@ -97,6 +97,7 @@ func crossTenantRows() []crossRow {
 	published := func(w *world) string { return w.bMaterial }
 	draft := func(w *world) string { return w.bDraft }
 	folder := func(w *world) string { return w.bFolder }
+	exportOfB := func(w *world) string { return w.bExport }
 	bImage := func(w *world) string { return w.bImage }
 	freshKey := func(w *world) string { return media.TenantKey(w.b.ID, media.UploadPurpose, "png") }
 	customer := func(w *world) string { return w.bCustomer }
@@ -190,6 +191,13 @@ func crossTenantRows() []crossRow {
 					return err
 				}
 				return leakIf(len(res.Msg.Entries) > 0, "%d entries", len(res.Msg.Entries))
+			}},
+
+		// Exports: B's file is nobody's in A.
+		{procedure: salesappv1connect.ExportServiceGetExportProcedure, want: everyone(connect.CodeNotFound), foreign: exportOfB,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := exportsOf(c.w.e, c.Token).GetExport(ctx, connect.NewRequest(&salesappv1.GetExportRequest{ExportId: id}))
+				return err
 			}},
 
 		// The material library.
@@ -452,7 +460,7 @@ type world struct {
 	aPersonal map[authn.Role]string
 	aCustomer string
 
-	bMaterial, bDraft, bFolder, bPersonalFolder, bImage, bCustomer, bNote, bDevice, bPushToken, bCursor string
+	bMaterial, bDraft, bFolder, bPersonalFolder, bImage, bCustomer, bNote, bDevice, bPushToken, bCursor, bExport string
 	// bIDs holds every id of B's things, for spotting them in answers.
 	bIDs map[string]bool
 }
@@ -566,12 +574,22 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 	e.SetLogin(t, w.b.ID, w.bSales.ID, "13900000009", "b's password")
 	_, err = signIn(e, "13900000009", "b's password", w.bDevice)
 	require.NoError(t, err)
+	// B's salesperson asked for an export of their customers.
+	exp, err := exportsOf(e, w.bSales.Token).CreateCustomerExport(ctx, connect.NewRequest(&salesappv1.CreateCustomerExportRequest{
+		Format: salesappv1.ExportFormat_EXPORT_FORMAT_CSV}))
+	require.NoError(t, err)
+	w.bExport = exp.Msg.Export.Id
+	require.Eventually(t, func() bool { // made before B's rows are snapshot
+		got, err := exportsOf(e, w.bSales.Token).GetExport(ctx, connect.NewRequest(&salesappv1.GetExportRequest{ExportId: w.bExport}))
+		return err == nil && got.Msg.Export.Status != salesappv1.ExportStatus_EXPORT_STATUS_PENDING
+	}, 30*time.Second, 20*time.Millisecond)
 	unread, err := alertsOf(e, w.bSales.Token).GetUnreadCount(ctx, connect.NewRequest(&salesappv1.GetUnreadCountRequest{}))
 	require.NoError(t, err)
 	require.Positive(t, unread.Msg.Unread, "B's salesperson has alerts")
 
 	for _, id := range []string{w.b.ID.String(), w.b.Admin.ID.String(), bMgr.ID.String(), w.bSales.ID.String(), w.bTeam.String(),
-		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote, w.bSales.SessionID.String()} {
+		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote, w.bSales.SessionID.String(),
+		w.bExport} {
 		w.bIDs[id] = true
 	}
 	return w

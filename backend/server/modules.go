@@ -15,8 +15,11 @@ import (
 	"github.com/salesapp/scrm/backend/auth/authrpc"
 	"github.com/salesapp/scrm/backend/card"
 	"github.com/salesapp/scrm/backend/card/cardrpc"
+	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/diag"
 	"github.com/salesapp/scrm/backend/diag/diagrpc"
+	"github.com/salesapp/scrm/backend/export"
+	"github.com/salesapp/scrm/backend/export/exportrpc"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/material/materialrpc"
 	"github.com/salesapp/scrm/backend/platform"
@@ -80,6 +83,7 @@ func modules(d deps) ([]module.Module, error) {
 		}, authrpc.InvitePage(d.auth, d.perIP, d.log)),
 		tenantrpc.Module(d.tenants),
 		auditrpc.Module(audit.NewService(d.db)),
+		exportrpc.Module(export.NewService(d.db, d.store, customer.NewService(d.db), d.queue)),
 		uploadrpc.Module(uploads),
 		media.Module(d.store),
 		materialrpc.Module(materials),

@@ -34,7 +34,11 @@ var stageNames = map[salesappv1.CustomerStage]customer.Stage{
 	salesappv1.CustomerStage_CUSTOMER_STAGE_LOST:        customer.StageLost,
 }
 
-func stageToProto(s customer.Stage) salesappv1.CustomerStage {
+// StageFromProto is the stage a wire value names ("" for unspecified).
+func StageFromProto(s salesappv1.CustomerStage) customer.Stage { return stageNames[s] }
+
+// StageToProto is a stage's wire value.
+func StageToProto(s customer.Stage) salesappv1.CustomerStage {
 	for k, v := range stageNames {
 		if v == s {
 			return k
@@ -85,7 +89,7 @@ func toProto(c customer.Customer, p authn.Principal) *salesappv1.Customer {
 		phone = customer.MaskPhone(phone)
 	}
 	out := &salesappv1.Customer{
-		Id: c.ID.String(), DisplayName: c.DisplayName, AvatarUrl: c.AvatarURL, Phone: phone, Stage: stageToProto(c.Stage),
+		Id: c.ID.String(), DisplayName: c.DisplayName, AvatarUrl: c.AvatarURL, Phone: phone, Stage: StageToProto(c.Stage),
 		SourceChannel: string(c.SourceChannel), Tags: c.Tags, Views: c.Views, DwellMs: c.DwellMs, IntentScore: c.IntentScore,
 		LastActiveAt: timestamppb.New(c.LastActiveAt), CreatedAt: timestamppb.New(c.CreatedAt), Remark: c.Remark,
 	}
