@@ -1054,9 +1054,9 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\fShareService\x12V\n" +
 	"\rShareMaterial\x12!.salesapp.v1.ShareMaterialRequest\x1a\".salesapp.v1.ShareMaterialResponse\x12J\n" +
 	"\tShareCard\x12\x1d.salesapp.v1.ShareCardRequest\x1a\x1e.salesapp.v1.ShareCardResponse\x12V\n" +
-	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\xb8\x03\n" +
-	"\rPublicService\x12J\n" +
-	"\tOpenShare\x12\x1d.salesapp.v1.OpenShareRequest\x1a\x1e.salesapp.v1.OpenShareResponse\x12S\n" +
+	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\xbd\x03\n" +
+	"\rPublicService\x12O\n" +
+	"\tOpenShare\x12\x1d.salesapp.v1.OpenShareRequest\x1a\x1e.salesapp.v1.OpenShareResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\fForwardShare\x12 .salesapp.v1.ForwardShareRequest\x1a!.salesapp.v1.ForwardShareResponse\x12_\n" +
 	"\x10LoginMiniProgram\x12$.salesapp.v1.LoginMiniProgramRequest\x1a%.salesapp.v1.LoginMiniProgramResponse\x12D\n" +
 	"\aLoginH5\x12\x1b.salesapp.v1.LoginH5Request\x1a\x1c.salesapp.v1.LoginH5Response\x12_\n" +

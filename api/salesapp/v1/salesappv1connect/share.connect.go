@@ -189,7 +189,8 @@ func (UnimplementedShareServiceHandler) GetShareStats(context.Context, *connect.
 // PublicServiceClient is a client for the salesapp.v1.PublicService service.
 type PublicServiceClient interface {
 	// OpenShare returns what a share link shows: the salesperson's card, and the material when it is a
-	// material share. Unknown tokens and materials no longer published are NotFound.
+	// material share. Unknown tokens and materials no longer published are NotFound. It changes nothing, so
+	// pages may call it with Connect's GET (cacheable; the answer says for how long).
 	OpenShare(context.Context, *connect.Request[v1.OpenShareRequest]) (*connect.Response[v1.OpenShareResponse], error)
 	// ForwardShare records that a customer forwards a share, and returns the child link to send on.
 	ForwardShare(context.Context, *connect.Request[v1.ForwardShareRequest]) (*connect.Response[v1.ForwardShareResponse], error)
@@ -219,6 +220,7 @@ func NewPublicServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			httpClient,
 			baseURL+PublicServiceOpenShareProcedure,
 			connect.WithSchema(publicServiceMethods.ByName("OpenShare")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 		forwardShare: connect.NewClient[v1.ForwardShareRequest, v1.ForwardShareResponse](
@@ -285,7 +287,8 @@ func (c *publicServiceClient) LeavePhoneNumber(ctx context.Context, req *connect
 // PublicServiceHandler is an implementation of the salesapp.v1.PublicService service.
 type PublicServiceHandler interface {
 	// OpenShare returns what a share link shows: the salesperson's card, and the material when it is a
-	// material share. Unknown tokens and materials no longer published are NotFound.
+	// material share. Unknown tokens and materials no longer published are NotFound. It changes nothing, so
+	// pages may call it with Connect's GET (cacheable; the answer says for how long).
 	OpenShare(context.Context, *connect.Request[v1.OpenShareRequest]) (*connect.Response[v1.OpenShareResponse], error)
 	// ForwardShare records that a customer forwards a share, and returns the child link to send on.
 	ForwardShare(context.Context, *connect.Request[v1.ForwardShareRequest]) (*connect.Response[v1.ForwardShareResponse], error)
@@ -311,6 +314,7 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 		PublicServiceOpenShareProcedure,
 		svc.OpenShare,
 		connect.WithSchema(publicServiceMethods.ByName("OpenShare")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	publicServiceForwardShareHandler := connect.NewUnaryHandler(
