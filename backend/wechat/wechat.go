@@ -103,6 +103,9 @@ func New(cfg Config, log *slog.Logger) *Client {
 	}
 }
 
+// AppID is the app id the client speaks for (public: pages and authorize links carry it).
+func (c *Client) AppID() string { return c.appID }
+
 // Session is who the customer is, from a wx.login code.
 type Session struct {
 	// OpenID identifies the customer within this mini-program.

@@ -48,7 +48,11 @@ func (h *Handler) OpenShare(ctx context.Context, req *connect.Request[salesappv1
 		m.ShareCount, m.OwnerId, m.FolderId, m.RejectReason = 0, "", "", ""
 		out.Material = m
 	}
-	return connect.NewResponse(out), nil
+	res := connect.NewResponse(out)
+	// OpenShare answers Connect GET (it has no side effects): the same for every visitor of the link, so
+	// shared caches may keep it, for a few seconds only, so that a material taken down leaves pages soon.
+	res.Header().Set("Cache-Control", "public, max-age=5")
+	return res, nil
 }
 
 // ForwardShare implements PublicService.
