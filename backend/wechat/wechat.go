@@ -1,6 +1,7 @@
-// Package wechat is our client for the WeChat mini-program server API: it exchanges a wx.login code for the
-// customer's identity (openid, unionid) and a getPhoneNumber code for the phone number the customer chose to
-// leave. No WeChat SDK is available to us, so the client is small and ours: one access token per client shared
+// Package wechat is our client for the WeChat server APIs: for the mini-program it exchanges a wx.login code
+// for the customer's identity (openid, unionid), a getPhoneNumber code for the phone number the customer
+// chose to leave, and makes mini-program codes; for the official account it exchanges a web sign-in code,
+// reads the profile a visitor agreed to share and signs pages for the JS-SDK. No WeChat SDK is available to us, so the client is small and ours: one access token per client shared
 // by concurrent callers, one refresh when WeChat says the token went stale, bounded retries when WeChat is
 // busy, and errors that say what the caller can do about them (platform kinds) without ever carrying the
 // appsecret, a token, a code, a session key or a phone number.
@@ -488,7 +489,12 @@ func (c *Client) once(ctx context.Context, api, method, path string, q url.Value
 		return fmt.Errorf("wechat %s: %w", api, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	limit := maxResponseBytes
+	img, wantsImage := out.(*image)
+	if wantsImage {
+		limit = maxImageBytes
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
 		return fmt.Errorf("wechat %s: read the answer: %w", api, err)
 	}
@@ -500,8 +506,13 @@ func (c *Client) once(ctx context.Context, api, method, path string, q url.Value
 			Cause: fmt.Errorf("wechat %s: HTTP %d", api, resp.StatusCode)}
 	case resp.StatusCode != http.StatusOK:
 		return fmt.Errorf("wechat %s: HTTP %d", api, resp.StatusCode)
-	case len(raw) > maxResponseBytes:
-		return fmt.Errorf("wechat %s: answer larger than %d bytes", api, maxResponseBytes)
+	case len(raw) > limit:
+		return fmt.Errorf("wechat %s: answer larger than %d bytes", api, limit)
+	}
+	// APIs that answer an image answer JSON only to say what went wrong.
+	if wantsImage && !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !bytes.HasPrefix(raw, []byte("{")) {
+		*img = raw
+		return nil
 	}
 	var st status
 	if err := json.Unmarshal(raw, &st); err != nil {

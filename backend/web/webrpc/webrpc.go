@@ -23,6 +23,7 @@ var PublicProcedures = []string{
 	salesappv1connect.PublicServiceLoginMiniProgramProcedure,
 	salesappv1connect.PublicServiceLeavePhoneNumberProcedure,
 	salesappv1connect.PublicServiceLoginH5Procedure,
+	salesappv1connect.PublicServiceResolveSceneProcedure,
 }
 
 // Handler serves PublicService.
@@ -89,4 +90,13 @@ func (h *Handler) LoginH5(ctx context.Context, req *connect.Request[salesappv1.L
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.LoginH5Response{Returning: returning}), nil
+}
+
+// ResolveScene implements PublicService.
+func (h *Handler) ResolveScene(ctx context.Context, req *connect.Request[salesappv1.ResolveSceneRequest]) (*connect.Response[salesappv1.ResolveSceneResponse], error) {
+	sh, err := h.svc.ResolveScene(ctx, req.Msg.GetScene())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.ResolveSceneResponse{Token: sh.Token, Url: h.svc.URL(sh.Token)}), nil
 }
