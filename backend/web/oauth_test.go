@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -256,11 +257,20 @@ func TestOAuthStateTamperingIsRefused(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Zero(t, s.wx.Calls(wechattest.OAuth), "no code was exchanged")
 
+	// A state older than ten minutes has expired.
+	later := time.Now().Add(11 * time.Minute)
+	web.SetSignInClock(s.svc, func() time.Time { return later })
+	status, body := oauth(victim, s.token, "any-code", state)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, body, "Sign-in expired")
+	require.Zero(t, s.wx.Calls(wechattest.OAuth))
+	web.SetSignInClock(s.svc, time.Now)
+
 	// A bad scope is refused before anything.
 	status, _, _ = victim.get(s.page() + "/signin?scope=everything")
 	require.Equal(t, http.StatusBadRequest, status)
 	// An unknown code from WeChat is a 400 page, not a 500.
-	status, body := oauth(victim, s.token, "never-issued", state)
+	status, body = oauth(victim, s.token, "never-issued", state)
 	require.Equal(t, http.StatusBadRequest, status)
 	require.NotContains(t, body, "never-issued")
 }
