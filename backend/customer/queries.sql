@@ -276,3 +276,14 @@ SELECT sync_ingested_rows(@tenant_id, @sync_scopes::uuid[], @sync_kinds::text[],
 -- The owners of live customers (a customer merged away is left out).
 SELECT id, owner_id FROM customers
 WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) AND merged_into IS NULL;
+
+-- name: SetWeChatProfile :execrows
+-- Records the nickname and avatar a customer's WeChat sign-in gave. display_name takes the nickname only
+-- while it is empty or still the previous WeChat nickname, so a name the salesperson typed is kept.
+UPDATE customers SET
+  display_name = CASE WHEN @nickname::text <> '' AND (display_name = '' OR display_name = wechat_nickname)
+                      THEN @nickname::text ELSE display_name END,
+  wechat_nickname = CASE WHEN @nickname::text <> '' THEN @nickname::text ELSE wechat_nickname END,
+  avatar_url = CASE WHEN @avatar_url::text <> '' THEN @avatar_url::text ELSE avatar_url END,
+  updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id AND merged_into IS NULL;

@@ -110,8 +110,11 @@ type PushConfig struct {
 // WeChatConfig is the mini-program's credentials and where its API is.
 type WeChatConfig struct {
 	AppID, AppSecret, BaseURL string
-	// OfficialAppID and OfficialSecret are the official account's, for H5 pages' web sign-in.
+	// OfficialAppID and OfficialSecret are the official account's, for H5 pages' web sign-in and JS-SDK.
 	OfficialAppID, OfficialSecret string
+	// AuthorizeURL is WeChat's web sign-in page (open.weixin.qq.com/connect/oauth2/authorize); tests point
+	// it at a fake.
+	AuthorizeURL string
 }
 
 // S3Config points at S3-compatible object storage.
@@ -201,7 +204,7 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.PosterFont = v; return nil }},
 		{name: "SALESD_PUBLIC_PAGE_TTL", def: "3s", help: "per-node cache of share link pages (an unpublished material vanishes from pages within it)",
 			set: func(c *Config, v string) error { return setDuration(&c.PublicPageTTL, v) }},
-		{name: "SALESD_BEACON_ORIGINS", help: "comma-separated H5 origins allowed to POST beacons to /t (CORS), e.g. https://h5.example.com",
+		{name: "SALESD_BEACON_ORIGINS", help: "comma-separated H5 origins allowed by CORS to call the public procedures and POST beacons to /t, besides each tenant's page origins, e.g. https://h5.example.com",
 			set: func(c *Config, v string) error {
 				for _, o := range strings.Split(v, ",") {
 					if o = strings.TrimSpace(o); o != "" {
@@ -224,6 +227,14 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.WeChat.OfficialSecret = v; return nil }},
 		{name: "SALESD_WECHAT_BASE_URL", def: "https://api.weixin.qq.com", help: "WeChat API base URL (tests point it at a fake)",
 			set: func(c *Config, v string) error { c.WeChat.BaseURL = v; return nil }},
+		{name: "SALESD_WECHAT_AUTHORIZE_URL", def: "https://open.weixin.qq.com/connect/oauth2/authorize", help: "WeChat's web sign-in page H5 visitors are sent to (tests point it at a fake)",
+			set: func(c *Config, v string) error {
+				if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+					return errors.New("must start with http:// or https://")
+				}
+				c.WeChat.AuthorizeURL = v
+				return nil
+			}},
 		{name: "SALESD_APNS_KEY_FILE", help: "APNs token-auth key (.p8); with SALESD_APNS_KEY_ID and SALESD_APNS_TEAM_ID enables iOS push",
 			set: func(c *Config, v string) error { c.Push.APNsKeyFile = v; return nil }},
 		{name: "SALESD_APNS_KEY_ID", help: "APNs key id",

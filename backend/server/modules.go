@@ -110,20 +110,25 @@ func posterRenderer(fontPath string) (*poster.Renderer, error) {
 	return r, nil
 }
 
-// wechatClients builds the WeChat clients the configuration names (nil when not configured).
-func wechatClients(cfg platform.Config, log *slog.Logger) (mini, official *wechat.Client) {
+// wechatClients builds the WeChat clients the configuration names (nil when not configured). Their access
+// tokens and the JS-SDK ticket are kept in PostgreSQL, shared by every node: a node fetching its own would
+// invalidate the others'.
+func wechatClients(cfg platform.Config, log *slog.Logger, db *platform.DB) (mini, official *wechat.Client) {
+	shared := wechat.NewStore(db)
 	if cfg.WeChat.AppID != "" {
-		mini = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret}, log)
+		mini = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret, Shared: shared}, log)
 	}
 	if cfg.WeChat.OfficialAppID != "" {
-		official = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.OfficialAppID, AppSecret: cfg.WeChat.OfficialSecret}, log)
+		official = wechat.New(wechat.Config{BaseURL: cfg.WeChat.BaseURL, AppID: cfg.WeChat.OfficialAppID, AppSecret: cfg.WeChat.OfficialSecret, Shared: shared}, log)
 	}
 	return mini, official
 }
 
 // webModule is the customer-facing pages' module.
 func webModule(d deps, pages web.Deps) module.Module {
-	pages.WeChat, pages.Official = wechatClients(d.cfg, d.log)
+	pages.WeChat, pages.Official = wechatClients(d.cfg, d.log, d.db)
+	pages.SignIn = web.SignInConfig{BaseURL: d.cfg.PublicBaseURL, Keys: d.cfg.TokenKeys, AuthorizeURL: d.cfg.WeChat.AuthorizeURL,
+		Tenants: d.tenants, PerIP: d.perIP, Log: d.log}
 	return webrpc.Module(web.NewService(pages, d.cfg.PublicPageTTL))
 }
 

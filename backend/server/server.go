@@ -150,7 +150,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// Behind a load balancer, everything downstream (per-address limits, logs) sees the client.
-	s.Handler = cfg.TrustedProxies.Handler(mux)
+	s.Handler = cfg.TrustedProxies.Handler(withCORS(mux, pagePaths(public), newPageOrigins(cfg.BeaconOrigins, tenants, log)))
 	return s, nil
 }
 

@@ -2,7 +2,7 @@
 -- written out anyway where they let PostgreSQL use the (tenant_id, ...) indexes.
 
 -- name: GetTenant :one
-SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at, t.customer_owner_rule,
+SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at, t.customer_owner_rule, t.require_signin, t.page_origins,
        (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id AND e.status = 'active')::int AS seats_used
 FROM tenants t
 WHERE t.id = @tenant_id;
@@ -89,3 +89,16 @@ DELETE FROM teams WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: SetOwnerRule :exec
 UPDATE tenants SET customer_owner_rule = @rule, updated_at = now() WHERE id = @tenant_id;
+
+-- name: SetRequireSignIn :exec
+UPDATE tenants SET require_signin = @require_signin, updated_at = now() WHERE id = @tenant_id;
+
+-- name: SetPageOrigins :exec
+UPDATE tenants SET page_origins = @page_origins::text[], updated_at = now() WHERE id = @tenant_id;
+
+-- name: GetPageSettings :one
+SELECT require_signin, page_origins FROM tenants WHERE id = @tenant_id;
+
+-- name: AllowedPageOrigins :many
+-- Every tenant's page origins, across tenants (a SECURITY DEFINER function: CORS preflights name no tenant).
+SELECT o::text AS origin FROM allowed_page_origins() AS o;

@@ -8,6 +8,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +62,10 @@ type Tenant struct {
 	CreatedAt time.Time
 	// OwnerRule says who owns a customer a share brings in: "first_share" or "pool".
 	OwnerRule string
+	// RequireSignIn makes customers sign in with WeChat before a share link's page shows.
+	RequireSignIn bool
+	// PageOrigins are the origins of the enterprise's own H5 pages allowed by CORS.
+	PageOrigins []string
 }
 
 // Team groups employees.
@@ -177,13 +184,40 @@ func (s *Service) Me(ctx context.Context, p authn.Principal) (Employee, Tenant, 
 	return e, t, team, err
 }
 
+// SettingsChange holds the settings to change; nil leaves one as it is.
+type SettingsChange struct {
+	OwnerRule     *string
+	RequireSignIn *bool
+	// PageOrigins replaces the list; an empty list removes every origin.
+	PageOrigins *[]string
+}
+
+// maxPageOrigins bounds a tenant's page origins (the table's check says the same).
+const maxPageOrigins = 20
+
 // UpdateSettings changes the tenant's settings that are given. Admin only.
-func (s *Service) UpdateSettings(ctx context.Context, p authn.Principal, ownerRule *string) (Tenant, error) {
+func (s *Service) UpdateSettings(ctx context.Context, p authn.Principal, ch SettingsChange) (Tenant, error) {
 	if p.Role != authn.RoleAdmin {
 		return Tenant{}, platform.PermissionDenied("only an admin changes the enterprise's settings")
 	}
-	if ownerRule != nil && !customer.OwnerRule(*ownerRule).Valid() {
+	if ch.OwnerRule != nil && !customer.OwnerRule(*ch.OwnerRule).Valid() {
 		return Tenant{}, platform.Invalid("customer_owner_rule", "first_share or pool")
+	}
+	var origins []string
+	if ch.PageOrigins != nil {
+		if len(*ch.PageOrigins) > maxPageOrigins {
+			return Tenant{}, platform.Invalid("page_origins.origins", fmt.Sprintf("at most %d origins", maxPageOrigins))
+		}
+		origins = []string{}
+		for i, o := range *ch.PageOrigins {
+			canon, err := ParseOrigin(o)
+			if err != nil {
+				return Tenant{}, platform.Invalid(fmt.Sprintf("page_origins.origins[%d]", i), err.Error())
+			}
+			if !slices.Contains(origins, canon) {
+				origins = append(origins, canon)
+			}
+		}
 	}
 	var t Tenant
 	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
@@ -191,8 +225,18 @@ func (s *Service) UpdateSettings(ctx context.Context, p authn.Principal, ownerRu
 		if err != nil {
 			return notFound(err, "tenant")
 		}
-		if ownerRule != nil {
-			if err := q.SetOwnerRule(ctx, tenantdb.SetOwnerRuleParams{TenantID: p.TenantID, Rule: *ownerRule}); err != nil {
+		if ch.OwnerRule != nil {
+			if err := q.SetOwnerRule(ctx, tenantdb.SetOwnerRuleParams{TenantID: p.TenantID, Rule: *ch.OwnerRule}); err != nil {
+				return err
+			}
+		}
+		if ch.RequireSignIn != nil {
+			if err := q.SetRequireSignIn(ctx, tenantdb.SetRequireSignInParams{TenantID: p.TenantID, RequireSignin: *ch.RequireSignIn}); err != nil {
+				return err
+			}
+		}
+		if origins != nil {
+			if err := q.SetPageOrigins(ctx, tenantdb.SetPageOriginsParams{TenantID: p.TenantID, PageOrigins: origins}); err != nil {
 				return err
 			}
 		}
@@ -201,13 +245,82 @@ func (s *Service) UpdateSettings(ctx context.Context, p authn.Principal, ownerRu
 			return notFound(err, "tenant")
 		}
 		t = tenantFromRow(row)
-		if b := tenantFromRow(before); b.OwnerRule != t.OwnerRule {
-			return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.SettingsUpdate, TargetKind: audit.TargetTenant,
-				TargetID: p.TenantID, Before: settingsRecord(b), After: settingsRecord(t)})
+		b, a := changed(settingsRecord(tenantFromRow(before)), settingsRecord(t))
+		if len(a) == 0 {
+			return nil
 		}
-		return nil
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.SettingsUpdate, TargetKind: audit.TargetTenant,
+			TargetID: p.TenantID, Before: b, After: a})
 	})
 	return t, err
+}
+
+// ParseOrigin checks that o is a web origin (http or https, a host, an optional port; no path, query,
+// fragment or credentials) and returns it as browsers send it in the Origin header: lowercase, without a
+// default port.
+func ParseOrigin(o string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(o))
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return "", errors.New("must be an origin such as https://h5.example.com")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", errors.New("must start with http:// or https://")
+	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", errors.New("must be an origin alone: no path, query or credentials")
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if host == "" || strings.ContainsAny(host, "*%") {
+		return "", errors.New("must name one host (no wildcards)")
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return "", errors.New("has an invalid port")
+		}
+		if (u.Scheme == "http" && n == 80) || (u.Scheme == "https" && n == 443) {
+			port = ""
+		}
+	}
+	out := u.Scheme + "://" + host
+	if strings.Contains(host, ":") {
+		out = u.Scheme + "://[" + host + "]"
+	}
+	if port != "" {
+		out += ":" + port
+	}
+	return out, nil
+}
+
+// PageSettings is what the customers' pages of a tenant follow.
+type PageSettings struct {
+	RequireSignIn bool
+	PageOrigins   []string
+}
+
+// PageSettings reads the page settings of a tenant (for the public pages: no principal).
+func (s *Service) PageSettings(ctx context.Context, tenantID uuid.UUID) (PageSettings, error) {
+	var out PageSettings
+	err := s.tx(ctx, tenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+		row, err := q.GetPageSettings(ctx, tenantID)
+		if err != nil {
+			return notFound(err, "tenant")
+		}
+		out = PageSettings{RequireSignIn: row.RequireSignin, PageOrigins: row.PageOrigins}
+		return nil
+	})
+	return out, err
+}
+
+// AllowedPageOrigins returns every tenant's page origins, across tenants: a browser's CORS preflight names no
+// tenant, so an origin any unexpired tenant allows is allowed.
+func (s *Service) AllowedPageOrigins(ctx context.Context) ([]string, error) {
+	var out []string
+	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		var err error
+		out, err = tenantdb.New(tx).AllowedPageOrigins(ctx)
+		return err
+	})
+	return out, err
 }
 
 // CreateEmployee adds an active employee if a seat is free, with their sign-in invitation. Admin only.
@@ -672,7 +785,8 @@ func employeeFromRow(r tenantdb.Employee) Employee {
 
 func tenantFromRow(r tenantdb.GetTenantRow) Tenant {
 	return Tenant{ID: r.ID, Name: r.Name, Plan: Plan(r.Plan), SeatLimit: int(r.SeatLimit), SeatsUsed: int(r.SeatsUsed),
-		ExpiresAt: r.ExpiresAt, TimeZone: r.TimeZone, CreatedAt: r.CreatedAt, OwnerRule: r.CustomerOwnerRule}
+		ExpiresAt: r.ExpiresAt, TimeZone: r.TimeZone, CreatedAt: r.CreatedAt, OwnerRule: r.CustomerOwnerRule,
+		RequireSignIn: r.RequireSignin, PageOrigins: r.PageOrigins}
 }
 
 func teamFromRow(r tenantdb.ListTeamsRow) Team {
@@ -709,7 +823,8 @@ func employeeRecord(e Employee) map[string]string {
 
 // settingsRecord is what the audit log keeps of the settings.
 func settingsRecord(t Tenant) map[string]string {
-	return map[string]string{"customer_owner_rule": t.OwnerRule}
+	return map[string]string{"customer_owner_rule": t.OwnerRule, "require_sign_in": strconv.FormatBool(t.RequireSignIn),
+		"page_origins": strings.Join(t.PageOrigins, " ")}
 }
 
 // changed keeps the fields whose values differ, before and after.

@@ -121,7 +121,7 @@ func TestOnlyAnAdminChangesPeopleTeamsAndSettings(t *testing.T) {
 		_, err = f.svc.RenameTeam(ctx, p, team, "Renamed")
 		requireKind(t, platform.KindPermissionDenied, err)
 		requireKind(t, platform.KindPermissionDenied, f.svc.DeleteTeam(ctx, p, team))
-		_, err = f.svc.UpdateSettings(ctx, p, &rule)
+		_, err = f.svc.UpdateSettings(ctx, p, tenant.SettingsChange{OwnerRule: &rule})
 		requireKind(t, platform.KindPermissionDenied, err)
 	}
 	// Nothing moved, and every employee may still read the teams.
@@ -139,10 +139,10 @@ func TestOnlyAnAdminChangesPeopleTeamsAndSettings(t *testing.T) {
 	require.Equal(t, "first_share", tn.OwnerRule)
 
 	// The admin may.
-	tn, err = f.svc.UpdateSettings(ctx, f.admin, &rule)
+	tn, err = f.svc.UpdateSettings(ctx, f.admin, tenant.SettingsChange{OwnerRule: &rule})
 	require.NoError(t, err)
 	require.Equal(t, "pool", tn.OwnerRule)
-	_, err = f.svc.UpdateSettings(ctx, f.admin, ptr("everyone"))
+	_, err = f.svc.UpdateSettings(ctx, f.admin, tenant.SettingsChange{OwnerRule: ptr("everyone")})
 	requireKind(t, platform.KindInvalid, err)
 }
 

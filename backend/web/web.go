@@ -39,6 +39,7 @@ type Service struct {
 	wechat    *wechat.Client
 	official  *wechat.Client
 	cache     *pageCache
+	signin    *signIn
 }
 
 // Deps are what the customers' side stands on. WeChat is nil when no mini-program is configured.
@@ -51,13 +52,16 @@ type Deps struct {
 	WeChat    *wechat.Client
 	// Official is the official account's client (H5 web sign-in); nil when not configured.
 	Official *wechat.Client
+	// SignIn configures the pages' WeChat sign-in and JS-SDK signatures (oauth.go, wx.go).
+	SignIn SignInConfig
 }
 
 // NewService builds the service; pages are cached for ttl (0 disables the cache). Presigned URLs in a
 // cached page stay valid far longer than ttl.
 func NewService(d Deps, ttl time.Duration) *Service {
 	return &Service{shares: d.Shares, cards: d.Cards, materials: d.Materials, customers: d.Customers,
-		tracking: d.Tracking, wechat: d.WeChat, official: d.Official, cache: newPageCache(ttl)}
+		tracking: d.Tracking, wechat: d.WeChat, official: d.Official, cache: newPageCache(ttl),
+		signin: newSignIn(d.SignIn, ttl)}
 }
 
 var errNoMiniProgram = platform.FailedPrecondition("WeChat sign-in is not configured on this server")
@@ -87,19 +91,13 @@ func (s *Service) LoginMiniProgram(ctx context.Context, token, visitorID, code s
 // openid of that account (and unionid, which ties them to the same person in the mini-program).
 func (s *Service) LoginH5(ctx context.Context, token, visitorID, code string) (bool, error) {
 	if s.official == nil {
-		return false, platform.FailedPrecondition("WeChat web sign-in (official account) is not configured on this server")
+		return false, errNoOfficialAccount
 	}
 	sh, err := s.shares.Resolve(ctx, token)
 	if err != nil {
 		return false, err
 	}
-	sess, err := s.official.OAuthCode(ctx, code)
-	if err != nil {
-		return false, err
-	}
-	_, returning, err := s.customers.Identify(ctx, sh.TenantID, visitorID, sourceOf(sh),
-		customer.Identity{Kind: customer.IdentityUnion, Value: sess.UnionID},
-		customer.Identity{Kind: customer.IdentityH5, Value: sess.OpenID})
+	_, _, returning, err := s.signInH5(ctx, sh, visitorID, code)
 	return returning, err
 }
 

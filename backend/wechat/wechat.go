@@ -1,6 +1,7 @@
-// Package wechat is our client for the WeChat mini-program server API: it exchanges a wx.login code for the
-// customer's identity (openid, unionid) and a getPhoneNumber code for the phone number the customer chose to
-// leave. No WeChat SDK is available to us, so the client is small and ours: one access token per client shared
+// Package wechat is our client for the WeChat server APIs: for the mini-program it exchanges a wx.login code
+// for the customer's identity (openid, unionid), a getPhoneNumber code for the phone number the customer
+// chose to leave, and makes mini-program codes; for the official account it exchanges a web sign-in code,
+// reads the profile a visitor agreed to share and signs pages for the JS-SDK. No WeChat SDK is available to us, so the client is small and ours: one access token per client shared
 // by concurrent callers, one refresh when WeChat says the token went stale, bounded retries when WeChat is
 // busy, and errors that say what the caller can do about them (platform kinds) without ever carrying the
 // appsecret, a token, a code, a session key or a phone number.
@@ -48,6 +49,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now tells the time for access token expiry; time.Now when nil.
 	Now func() time.Time
+	// Shared keeps the access token and the JS-SDK ticket where every node finds them (Store); nil keeps
+	// them in this process only, which is right only when one process calls WeChat with these credentials.
+	Shared Shared
 }
 
 // Client talks to WeChat for one mini-program. It is safe for concurrent use; make one per (appid, secret)
@@ -59,7 +63,9 @@ type Client struct {
 	http   *http.Client
 	now    func() time.Time
 	log    *slog.Logger
-	token  tokenCache
+	shared Shared
+	token  credCache
+	ticket credCache
 }
 
 // New builds a client. log may be nil (nothing is logged then).
@@ -92,8 +98,14 @@ func New(cfg Config, log *slog.Logger) *Client {
 		http:   &hc,
 		now:    now,
 		log:    log.With(slog.String("wechat_appid", cfg.AppID)),
+		shared: cfg.Shared,
+		token:  credCache{kind: KindAccessToken},
+		ticket: credCache{kind: KindJSAPITicket},
 	}
 }
+
+// AppID is the app id the client speaks for (public: pages and authorize links carry it).
+func (c *Client) AppID() string { return c.appID }
 
 // Session is who the customer is, from a wx.login code.
 type Session struct {
@@ -146,11 +158,37 @@ func (c *Client) Code2Session(ctx context.Context, code string) (Session, error)
 // OAuthCode exchanges the code of an official account's web sign-in (an H5 page in WeChat's browser,
 // redirected through open.weixin.qq.com/connect/oauth2/authorize) for the visitor's openid of that
 // account and, when the account is bound to an Open Platform account, their unionid. The client must be
-// made with the official account's app id and secret. The user access token it also returns is not kept:
-// we need who the visitor is, not their profile.
+// made with the official account's app id and secret.
 func (c *Client) OAuthCode(ctx context.Context, code string) (Session, error) {
+	g, err := c.OAuthExchange(ctx, code)
+	return g.Session, err
+}
+
+// OAuthGrant is what a web sign-in code gives: who the visitor is, and the user access token that reads
+// their profile when they agreed to snsapi_userinfo.
+type OAuthGrant struct {
+	Session
+	// UserToken is the visitor's access token (not the app's). Secret: used at once for UserInfo, never kept.
+	UserToken string
+	// Scope is the scope the visitor granted, "snsapi_base" or "snsapi_userinfo".
+	Scope string
+}
+
+// String leaves the user token out.
+func (g OAuthGrant) String() string {
+	return fmt.Sprintf("wechat.OAuthGrant{OpenID:%q UnionID:%q Scope:%q UserToken:[redacted]}", g.OpenID, g.UnionID, g.Scope)
+}
+
+// LogValue leaves the user token out of logs.
+func (g OAuthGrant) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("openid", g.OpenID), slog.String("unionid", g.UnionID), slog.String("scope", g.Scope))
+}
+
+// OAuthExchange is OAuthCode keeping the user access token, for UserInfo. A refused code is
+// platform.KindUnauthenticated.
+func (c *Client) OAuthExchange(ctx context.Context, code string) (OAuthGrant, error) {
 	if code == "" {
-		return Session{}, platform.Invalid("code", "the WeChat sign-in code is missing")
+		return OAuthGrant{}, platform.Invalid("code", "the WeChat sign-in code is missing")
 	}
 	q := url.Values{
 		"appid":      {c.appID},
@@ -159,17 +197,63 @@ func (c *Client) OAuthCode(ctx context.Context, code string) (Session, error) {
 		"grant_type": {"authorization_code"},
 	}
 	var out struct {
-		OpenID  string `json:"openid"`
-		UnionID string `json:"unionid"`
+		AccessToken string `json:"access_token"`
+		OpenID      string `json:"openid"`
+		UnionID     string `json:"unionid"`
+		Scope       string `json:"scope"`
 	}
 	const api = "oauth2/access_token"
 	if err := c.call(ctx, api, http.MethodGet, "/sns/oauth2/access_token", q, nil, &out); err != nil {
-		return Session{}, translate(err, platform.KindUnauthenticated, msgLoginCodeInvalid)
+		return OAuthGrant{}, translate(err, platform.KindUnauthenticated, msgLoginCodeInvalid)
 	}
 	if out.OpenID == "" {
-		return Session{}, fmt.Errorf("wechat %s: answer without openid", api)
+		return OAuthGrant{}, fmt.Errorf("wechat %s: answer without openid", api)
 	}
-	return Session{OpenID: out.OpenID, UnionID: out.UnionID}, nil
+	return OAuthGrant{Session: Session{OpenID: out.OpenID, UnionID: out.UnionID}, UserToken: out.AccessToken, Scope: out.Scope}, nil
+}
+
+// UserInfo is the public profile a visitor agreed to share (snsapi_userinfo).
+type UserInfo struct {
+	OpenID, UnionID string
+	Nickname        string
+	// HeadImgURL is the avatar's URL on WeChat's image host; empty when the visitor has none.
+	HeadImgURL string
+}
+
+// maxNicknameRunes bounds what we store of a nickname.
+const maxNicknameRunes = 64
+
+// UserInfo reads the profile of the visitor of g, who must have granted snsapi_userinfo.
+func (c *Client) UserInfo(ctx context.Context, g OAuthGrant) (UserInfo, error) {
+	if g.UserToken == "" {
+		return UserInfo{}, errors.New("wechat userinfo: no user access token")
+	}
+	q := url.Values{"access_token": {g.UserToken}, "openid": {g.OpenID}, "lang": {"zh_CN"}}
+	var out struct {
+		OpenID     string `json:"openid"`
+		UnionID    string `json:"unionid"`
+		Nickname   string `json:"nickname"`
+		HeadImgURL string `json:"headimgurl"`
+	}
+	const api = "userinfo"
+	if err := c.call(ctx, api, http.MethodGet, "/sns/userinfo", q, nil, &out); err != nil {
+		return UserInfo{}, translate(err, platform.KindInternal, "")
+	}
+	if out.OpenID != g.OpenID {
+		return UserInfo{}, fmt.Errorf("wechat %s: answer for another openid", api)
+	}
+	nick := strings.TrimSpace(strings.ToValidUTF8(out.Nickname, ""))
+	if r := []rune(nick); len(r) > maxNicknameRunes {
+		nick = string(r[:maxNicknameRunes])
+	}
+	// The avatar is shown to salespeople as an image: only a web URL is kept, and WeChat's http URLs
+	// (thirdwx.qlogo.cn answers https as well) are upgraded so the app loads no cleartext image.
+	avatar := ""
+	if u, err := url.Parse(out.HeadImgURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && len(out.HeadImgURL) <= 512 {
+		u.Scheme = "https"
+		avatar = u.String()
+	}
+	return UserInfo{OpenID: out.OpenID, UnionID: out.UnionID, Nickname: nick, HeadImgURL: avatar}, nil
 }
 
 // Phone is the phone number a customer chose to leave.
@@ -301,7 +385,7 @@ func (c *Client) callWithToken(ctx context.Context, api, method, path string, q 
 	}
 	c.log.InfoContext(ctx, "wechat access token refused, refreshing", slog.String("api", api),
 		slog.Int("errcode", errCode(err)))
-	c.token.drop(tok)
+	c.drop(ctx, &c.token, tok)
 	if tok, err = c.accessToken(ctx); err != nil {
 		return err
 	}
@@ -405,7 +489,12 @@ func (c *Client) once(ctx context.Context, api, method, path string, q url.Value
 		return fmt.Errorf("wechat %s: %w", api, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	limit := maxResponseBytes
+	img, wantsImage := out.(*image)
+	if wantsImage {
+		limit = maxImageBytes
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
 		return fmt.Errorf("wechat %s: read the answer: %w", api, err)
 	}
@@ -417,8 +506,13 @@ func (c *Client) once(ctx context.Context, api, method, path string, q url.Value
 			Cause: fmt.Errorf("wechat %s: HTTP %d", api, resp.StatusCode)}
 	case resp.StatusCode != http.StatusOK:
 		return fmt.Errorf("wechat %s: HTTP %d", api, resp.StatusCode)
-	case len(raw) > maxResponseBytes:
-		return fmt.Errorf("wechat %s: answer larger than %d bytes", api, maxResponseBytes)
+	case len(raw) > limit:
+		return fmt.Errorf("wechat %s: answer larger than %d bytes", api, limit)
+	}
+	// APIs that answer an image answer JSON only to say what went wrong.
+	if wantsImage && !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !bytes.HasPrefix(raw, []byte("{")) {
+		*img = raw
+		return nil
 	}
 	var st status
 	if err := json.Unmarshal(raw, &st); err != nil {

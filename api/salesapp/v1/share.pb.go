@@ -424,6 +424,107 @@ func (x *GetShareStatsResponse) GetForwards() int64 {
 	return 0
 }
 
+// ResolveSceneRequest carries a mini-program code's scene.
+type ResolveSceneRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 32 characters, or three times that URL-encoded.
+	Scene         string `protobuf:"bytes,1,opt,name=scene,proto3" json:"scene,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveSceneRequest) Reset() {
+	*x = ResolveSceneRequest{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveSceneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveSceneRequest) ProtoMessage() {}
+
+func (x *ResolveSceneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveSceneRequest.ProtoReflect.Descriptor instead.
+func (*ResolveSceneRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ResolveSceneRequest) GetScene() string {
+	if x != nil {
+		return x.Scene
+	}
+	return ""
+}
+
+// ResolveSceneResponse is the share the scene carries.
+type ResolveSceneResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The share token, for OpenShare and the tracking events.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The H5 link of the same share.
+	Url           string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveSceneResponse) Reset() {
+	*x = ResolveSceneResponse{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveSceneResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveSceneResponse) ProtoMessage() {}
+
+func (x *ResolveSceneResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveSceneResponse.ProtoReflect.Descriptor instead.
+func (*ResolveSceneResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ResolveSceneResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *ResolveSceneResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
 // LoginMiniProgramRequest carries wx.login's code.
 type LoginMiniProgramRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -437,7 +538,7 @@ type LoginMiniProgramRequest struct {
 
 func (x *LoginMiniProgramRequest) Reset() {
 	*x = LoginMiniProgramRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[7]
+	mi := &file_salesapp_v1_share_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +550,7 @@ func (x *LoginMiniProgramRequest) String() string {
 func (*LoginMiniProgramRequest) ProtoMessage() {}
 
 func (x *LoginMiniProgramRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[7]
+	mi := &file_salesapp_v1_share_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +563,7 @@ func (x *LoginMiniProgramRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginMiniProgramRequest.ProtoReflect.Descriptor instead.
 func (*LoginMiniProgramRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{7}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LoginMiniProgramRequest) GetToken() string {
@@ -496,7 +597,7 @@ type LoginMiniProgramResponse struct {
 
 func (x *LoginMiniProgramResponse) Reset() {
 	*x = LoginMiniProgramResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[8]
+	mi := &file_salesapp_v1_share_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +609,7 @@ func (x *LoginMiniProgramResponse) String() string {
 func (*LoginMiniProgramResponse) ProtoMessage() {}
 
 func (x *LoginMiniProgramResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[8]
+	mi := &file_salesapp_v1_share_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +622,7 @@ func (x *LoginMiniProgramResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginMiniProgramResponse.ProtoReflect.Descriptor instead.
 func (*LoginMiniProgramResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{8}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LoginMiniProgramResponse) GetReturning() bool {
@@ -543,7 +644,7 @@ type LoginH5Request struct {
 
 func (x *LoginH5Request) Reset() {
 	*x = LoginH5Request{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[9]
+	mi := &file_salesapp_v1_share_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +656,7 @@ func (x *LoginH5Request) String() string {
 func (*LoginH5Request) ProtoMessage() {}
 
 func (x *LoginH5Request) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[9]
+	mi := &file_salesapp_v1_share_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +669,7 @@ func (x *LoginH5Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginH5Request.ProtoReflect.Descriptor instead.
 func (*LoginH5Request) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LoginH5Request) GetToken() string {
@@ -602,7 +703,7 @@ type LoginH5Response struct {
 
 func (x *LoginH5Response) Reset() {
 	*x = LoginH5Response{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[10]
+	mi := &file_salesapp_v1_share_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +715,7 @@ func (x *LoginH5Response) String() string {
 func (*LoginH5Response) ProtoMessage() {}
 
 func (x *LoginH5Response) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[10]
+	mi := &file_salesapp_v1_share_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +728,7 @@ func (x *LoginH5Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginH5Response.ProtoReflect.Descriptor instead.
 func (*LoginH5Response) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LoginH5Response) GetReturning() bool {
@@ -651,7 +752,7 @@ type LeavePhoneNumberRequest struct {
 
 func (x *LeavePhoneNumberRequest) Reset() {
 	*x = LeavePhoneNumberRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[11]
+	mi := &file_salesapp_v1_share_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +764,7 @@ func (x *LeavePhoneNumberRequest) String() string {
 func (*LeavePhoneNumberRequest) ProtoMessage() {}
 
 func (x *LeavePhoneNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[11]
+	mi := &file_salesapp_v1_share_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +777,7 @@ func (x *LeavePhoneNumberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeavePhoneNumberRequest.ProtoReflect.Descriptor instead.
 func (*LeavePhoneNumberRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LeavePhoneNumberRequest) GetToken() string {
@@ -716,7 +817,7 @@ type LeavePhoneNumberResponse struct {
 
 func (x *LeavePhoneNumberResponse) Reset() {
 	*x = LeavePhoneNumberResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[12]
+	mi := &file_salesapp_v1_share_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +829,7 @@ func (x *LeavePhoneNumberResponse) String() string {
 func (*LeavePhoneNumberResponse) ProtoMessage() {}
 
 func (x *LeavePhoneNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[12]
+	mi := &file_salesapp_v1_share_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +842,7 @@ func (x *LeavePhoneNumberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeavePhoneNumberResponse.ProtoReflect.Descriptor instead.
 func (*LeavePhoneNumberResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{14}
 }
 
 // OpenShareRequest carries the token from the link. Any token that names no share, malformed or not, is
@@ -755,7 +856,7 @@ type OpenShareRequest struct {
 
 func (x *OpenShareRequest) Reset() {
 	*x = OpenShareRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[13]
+	mi := &file_salesapp_v1_share_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -767,7 +868,7 @@ func (x *OpenShareRequest) String() string {
 func (*OpenShareRequest) ProtoMessage() {}
 
 func (x *OpenShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[13]
+	mi := &file_salesapp_v1_share_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -780,7 +881,7 @@ func (x *OpenShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenShareRequest.ProtoReflect.Descriptor instead.
 func (*OpenShareRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *OpenShareRequest) GetToken() string {
@@ -804,7 +905,7 @@ type OpenShareResponse struct {
 
 func (x *OpenShareResponse) Reset() {
 	*x = OpenShareResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	mi := &file_salesapp_v1_share_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +917,7 @@ func (x *OpenShareResponse) String() string {
 func (*OpenShareResponse) ProtoMessage() {}
 
 func (x *OpenShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	mi := &file_salesapp_v1_share_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +930,7 @@ func (x *OpenShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenShareResponse.ProtoReflect.Descriptor instead.
 func (*OpenShareResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *OpenShareResponse) GetCard() *Card {
@@ -873,7 +974,7 @@ type ForwardShareRequest struct {
 
 func (x *ForwardShareRequest) Reset() {
 	*x = ForwardShareRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[15]
+	mi := &file_salesapp_v1_share_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +986,7 @@ func (x *ForwardShareRequest) String() string {
 func (*ForwardShareRequest) ProtoMessage() {}
 
 func (x *ForwardShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[15]
+	mi := &file_salesapp_v1_share_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +999,7 @@ func (x *ForwardShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardShareRequest.ProtoReflect.Descriptor instead.
 func (*ForwardShareRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ForwardShareRequest) GetToken() string {
@@ -933,7 +1034,7 @@ type ForwardShareResponse struct {
 
 func (x *ForwardShareResponse) Reset() {
 	*x = ForwardShareResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[16]
+	mi := &file_salesapp_v1_share_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1046,7 @@ func (x *ForwardShareResponse) String() string {
 func (*ForwardShareResponse) ProtoMessage() {}
 
 func (x *ForwardShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[16]
+	mi := &file_salesapp_v1_share_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1059,7 @@ func (x *ForwardShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardShareResponse.ProtoReflect.Descriptor instead.
 func (*ForwardShareResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ForwardShareResponse) GetToken() string {
@@ -1010,7 +1111,12 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"employeeId\"K\n" +
 	"\x15GetShareStatsResponse\x12\x16\n" +
 	"\x06shares\x18\x01 \x01(\x03R\x06shares\x12\x1a\n" +
-	"\bforwards\x18\x02 \x01(\x03R\bforwards\"\x97\x01\n" +
+	"\bforwards\x18\x02 \x01(\x03R\bforwards\"6\n" +
+	"\x13ResolveSceneRequest\x12\x1f\n" +
+	"\x05scene\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18`R\x05scene\">\n" +
+	"\x14ResolveSceneResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\"\x97\x01\n" +
 	"\x17LoginMiniProgramRequest\x12\x1f\n" +
 	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12;\n" +
 	"\n" +
@@ -1054,13 +1160,14 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\fShareService\x12V\n" +
 	"\rShareMaterial\x12!.salesapp.v1.ShareMaterialRequest\x1a\".salesapp.v1.ShareMaterialResponse\x12J\n" +
 	"\tShareCard\x12\x1d.salesapp.v1.ShareCardRequest\x1a\x1e.salesapp.v1.ShareCardResponse\x12V\n" +
-	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\xb8\x03\n" +
-	"\rPublicService\x12J\n" +
-	"\tOpenShare\x12\x1d.salesapp.v1.OpenShareRequest\x1a\x1e.salesapp.v1.OpenShareResponse\x12S\n" +
+	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\x97\x04\n" +
+	"\rPublicService\x12O\n" +
+	"\tOpenShare\x12\x1d.salesapp.v1.OpenShareRequest\x1a\x1e.salesapp.v1.OpenShareResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\fForwardShare\x12 .salesapp.v1.ForwardShareRequest\x1a!.salesapp.v1.ForwardShareResponse\x12_\n" +
 	"\x10LoginMiniProgram\x12$.salesapp.v1.LoginMiniProgramRequest\x1a%.salesapp.v1.LoginMiniProgramResponse\x12D\n" +
 	"\aLoginH5\x12\x1b.salesapp.v1.LoginH5Request\x1a\x1c.salesapp.v1.LoginH5Response\x12_\n" +
-	"\x10LeavePhoneNumber\x12$.salesapp.v1.LeavePhoneNumberRequest\x1a%.salesapp.v1.LeavePhoneNumberResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\x10LeavePhoneNumber\x12$.salesapp.v1.LeavePhoneNumberRequest\x1a%.salesapp.v1.LeavePhoneNumberResponse\x12X\n" +
+	"\fResolveScene\x12 .salesapp.v1.ResolveSceneRequest\x1a!.salesapp.v1.ResolveSceneResponse\"\x03\x90\x02\x01B5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_share_proto_rawDescOnce sync.Once
@@ -1074,7 +1181,7 @@ func file_salesapp_v1_share_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_share_proto_rawDescData
 }
 
-var file_salesapp_v1_share_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_salesapp_v1_share_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_salesapp_v1_share_proto_goTypes = []any{
 	(*Share)(nil),                    // 0: salesapp.v1.Share
 	(*ShareMaterialRequest)(nil),     // 1: salesapp.v1.ShareMaterialRequest
@@ -1083,50 +1190,54 @@ var file_salesapp_v1_share_proto_goTypes = []any{
 	(*ShareCardResponse)(nil),        // 4: salesapp.v1.ShareCardResponse
 	(*GetShareStatsRequest)(nil),     // 5: salesapp.v1.GetShareStatsRequest
 	(*GetShareStatsResponse)(nil),    // 6: salesapp.v1.GetShareStatsResponse
-	(*LoginMiniProgramRequest)(nil),  // 7: salesapp.v1.LoginMiniProgramRequest
-	(*LoginMiniProgramResponse)(nil), // 8: salesapp.v1.LoginMiniProgramResponse
-	(*LoginH5Request)(nil),           // 9: salesapp.v1.LoginH5Request
-	(*LoginH5Response)(nil),          // 10: salesapp.v1.LoginH5Response
-	(*LeavePhoneNumberRequest)(nil),  // 11: salesapp.v1.LeavePhoneNumberRequest
-	(*LeavePhoneNumberResponse)(nil), // 12: salesapp.v1.LeavePhoneNumberResponse
-	(*OpenShareRequest)(nil),         // 13: salesapp.v1.OpenShareRequest
-	(*OpenShareResponse)(nil),        // 14: salesapp.v1.OpenShareResponse
-	(*ForwardShareRequest)(nil),      // 15: salesapp.v1.ForwardShareRequest
-	(*ForwardShareResponse)(nil),     // 16: salesapp.v1.ForwardShareResponse
-	(ShareChannel)(0),                // 17: salesapp.v1.ShareChannel
-	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
-	(*Card)(nil),                     // 19: salesapp.v1.Card
-	(*Material)(nil),                 // 20: salesapp.v1.Material
+	(*ResolveSceneRequest)(nil),      // 7: salesapp.v1.ResolveSceneRequest
+	(*ResolveSceneResponse)(nil),     // 8: salesapp.v1.ResolveSceneResponse
+	(*LoginMiniProgramRequest)(nil),  // 9: salesapp.v1.LoginMiniProgramRequest
+	(*LoginMiniProgramResponse)(nil), // 10: salesapp.v1.LoginMiniProgramResponse
+	(*LoginH5Request)(nil),           // 11: salesapp.v1.LoginH5Request
+	(*LoginH5Response)(nil),          // 12: salesapp.v1.LoginH5Response
+	(*LeavePhoneNumberRequest)(nil),  // 13: salesapp.v1.LeavePhoneNumberRequest
+	(*LeavePhoneNumberResponse)(nil), // 14: salesapp.v1.LeavePhoneNumberResponse
+	(*OpenShareRequest)(nil),         // 15: salesapp.v1.OpenShareRequest
+	(*OpenShareResponse)(nil),        // 16: salesapp.v1.OpenShareResponse
+	(*ForwardShareRequest)(nil),      // 17: salesapp.v1.ForwardShareRequest
+	(*ForwardShareResponse)(nil),     // 18: salesapp.v1.ForwardShareResponse
+	(ShareChannel)(0),                // 19: salesapp.v1.ShareChannel
+	(*timestamppb.Timestamp)(nil),    // 20: google.protobuf.Timestamp
+	(*Card)(nil),                     // 21: salesapp.v1.Card
+	(*Material)(nil),                 // 22: salesapp.v1.Material
 }
 var file_salesapp_v1_share_proto_depIdxs = []int32{
-	17, // 0: salesapp.v1.Share.channel:type_name -> salesapp.v1.ShareChannel
-	18, // 1: salesapp.v1.Share.created_at:type_name -> google.protobuf.Timestamp
-	17, // 2: salesapp.v1.ShareMaterialRequest.channel:type_name -> salesapp.v1.ShareChannel
+	19, // 0: salesapp.v1.Share.channel:type_name -> salesapp.v1.ShareChannel
+	20, // 1: salesapp.v1.Share.created_at:type_name -> google.protobuf.Timestamp
+	19, // 2: salesapp.v1.ShareMaterialRequest.channel:type_name -> salesapp.v1.ShareChannel
 	0,  // 3: salesapp.v1.ShareMaterialResponse.share:type_name -> salesapp.v1.Share
-	17, // 4: salesapp.v1.ShareCardRequest.channel:type_name -> salesapp.v1.ShareChannel
+	19, // 4: salesapp.v1.ShareCardRequest.channel:type_name -> salesapp.v1.ShareChannel
 	0,  // 5: salesapp.v1.ShareCardResponse.share:type_name -> salesapp.v1.Share
-	19, // 6: salesapp.v1.OpenShareResponse.card:type_name -> salesapp.v1.Card
-	20, // 7: salesapp.v1.OpenShareResponse.material:type_name -> salesapp.v1.Material
-	17, // 8: salesapp.v1.OpenShareResponse.channel:type_name -> salesapp.v1.ShareChannel
-	17, // 9: salesapp.v1.ForwardShareRequest.channel:type_name -> salesapp.v1.ShareChannel
+	21, // 6: salesapp.v1.OpenShareResponse.card:type_name -> salesapp.v1.Card
+	22, // 7: salesapp.v1.OpenShareResponse.material:type_name -> salesapp.v1.Material
+	19, // 8: salesapp.v1.OpenShareResponse.channel:type_name -> salesapp.v1.ShareChannel
+	19, // 9: salesapp.v1.ForwardShareRequest.channel:type_name -> salesapp.v1.ShareChannel
 	1,  // 10: salesapp.v1.ShareService.ShareMaterial:input_type -> salesapp.v1.ShareMaterialRequest
 	3,  // 11: salesapp.v1.ShareService.ShareCard:input_type -> salesapp.v1.ShareCardRequest
 	5,  // 12: salesapp.v1.ShareService.GetShareStats:input_type -> salesapp.v1.GetShareStatsRequest
-	13, // 13: salesapp.v1.PublicService.OpenShare:input_type -> salesapp.v1.OpenShareRequest
-	15, // 14: salesapp.v1.PublicService.ForwardShare:input_type -> salesapp.v1.ForwardShareRequest
-	7,  // 15: salesapp.v1.PublicService.LoginMiniProgram:input_type -> salesapp.v1.LoginMiniProgramRequest
-	9,  // 16: salesapp.v1.PublicService.LoginH5:input_type -> salesapp.v1.LoginH5Request
-	11, // 17: salesapp.v1.PublicService.LeavePhoneNumber:input_type -> salesapp.v1.LeavePhoneNumberRequest
-	2,  // 18: salesapp.v1.ShareService.ShareMaterial:output_type -> salesapp.v1.ShareMaterialResponse
-	4,  // 19: salesapp.v1.ShareService.ShareCard:output_type -> salesapp.v1.ShareCardResponse
-	6,  // 20: salesapp.v1.ShareService.GetShareStats:output_type -> salesapp.v1.GetShareStatsResponse
-	14, // 21: salesapp.v1.PublicService.OpenShare:output_type -> salesapp.v1.OpenShareResponse
-	16, // 22: salesapp.v1.PublicService.ForwardShare:output_type -> salesapp.v1.ForwardShareResponse
-	8,  // 23: salesapp.v1.PublicService.LoginMiniProgram:output_type -> salesapp.v1.LoginMiniProgramResponse
-	10, // 24: salesapp.v1.PublicService.LoginH5:output_type -> salesapp.v1.LoginH5Response
-	12, // 25: salesapp.v1.PublicService.LeavePhoneNumber:output_type -> salesapp.v1.LeavePhoneNumberResponse
-	18, // [18:26] is the sub-list for method output_type
-	10, // [10:18] is the sub-list for method input_type
+	15, // 13: salesapp.v1.PublicService.OpenShare:input_type -> salesapp.v1.OpenShareRequest
+	17, // 14: salesapp.v1.PublicService.ForwardShare:input_type -> salesapp.v1.ForwardShareRequest
+	9,  // 15: salesapp.v1.PublicService.LoginMiniProgram:input_type -> salesapp.v1.LoginMiniProgramRequest
+	11, // 16: salesapp.v1.PublicService.LoginH5:input_type -> salesapp.v1.LoginH5Request
+	13, // 17: salesapp.v1.PublicService.LeavePhoneNumber:input_type -> salesapp.v1.LeavePhoneNumberRequest
+	7,  // 18: salesapp.v1.PublicService.ResolveScene:input_type -> salesapp.v1.ResolveSceneRequest
+	2,  // 19: salesapp.v1.ShareService.ShareMaterial:output_type -> salesapp.v1.ShareMaterialResponse
+	4,  // 20: salesapp.v1.ShareService.ShareCard:output_type -> salesapp.v1.ShareCardResponse
+	6,  // 21: salesapp.v1.ShareService.GetShareStats:output_type -> salesapp.v1.GetShareStatsResponse
+	16, // 22: salesapp.v1.PublicService.OpenShare:output_type -> salesapp.v1.OpenShareResponse
+	18, // 23: salesapp.v1.PublicService.ForwardShare:output_type -> salesapp.v1.ForwardShareResponse
+	10, // 24: salesapp.v1.PublicService.LoginMiniProgram:output_type -> salesapp.v1.LoginMiniProgramResponse
+	12, // 25: salesapp.v1.PublicService.LoginH5:output_type -> salesapp.v1.LoginH5Response
+	14, // 26: salesapp.v1.PublicService.LeavePhoneNumber:output_type -> salesapp.v1.LeavePhoneNumberResponse
+	8,  // 27: salesapp.v1.PublicService.ResolveScene:output_type -> salesapp.v1.ResolveSceneResponse
+	19, // [19:28] is the sub-list for method output_type
+	10, // [10:19] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -1145,7 +1256,7 @@ func file_salesapp_v1_share_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_share_proto_rawDesc), len(file_salesapp_v1_share_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -201,8 +201,14 @@ type Tenant struct {
 	// Who owns a customer a share brings in: "first_share" (the salesperson whose share brought them
 	// first) or "pool" (nobody yet; admins and managers assign from the pool).
 	CustomerOwnerRule string `protobuf:"bytes,9,opt,name=customer_owner_rule,json=customerOwnerRule,proto3" json:"customer_owner_rule,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Customers opening a share link in WeChat sign in (silently: WeChat's snsapi_base) before the page shows;
+	// outside WeChat the page asks them to open it in WeChat.
+	RequireSignIn bool `protobuf:"varint,10,opt,name=require_sign_in,json=requireSignIn,proto3" json:"require_sign_in,omitempty"`
+	// Origins (scheme://host[:port]) of the enterprise's own H5 pages allowed to call the public procedures
+	// and send beacons from browsers (CORS), besides the server's own.
+	PageOrigins   []string `protobuf:"bytes,11,rep,name=page_origins,json=pageOrigins,proto3" json:"page_origins,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Tenant) Reset() {
@@ -298,12 +304,29 @@ func (x *Tenant) GetCustomerOwnerRule() string {
 	return ""
 }
 
+func (x *Tenant) GetRequireSignIn() bool {
+	if x != nil {
+		return x.RequireSignIn
+	}
+	return false
+}
+
+func (x *Tenant) GetPageOrigins() []string {
+	if x != nil {
+		return x.PageOrigins
+	}
+	return nil
+}
+
 // UpdateTenantSettingsRequest holds the settings to change.
 type UpdateTenantSettingsRequest struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	CustomerOwnerRule *string                `protobuf:"bytes,1,opt,name=customer_owner_rule,json=customerOwnerRule,proto3,oneof" json:"customer_owner_rule,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	RequireSignIn     *bool                  `protobuf:"varint,2,opt,name=require_sign_in,json=requireSignIn,proto3,oneof" json:"require_sign_in,omitempty"`
+	// The page origins, replacing the list (an empty list removes them all); absent leaves it unchanged.
+	PageOrigins   *PageOrigins `protobuf:"bytes,3,opt,name=page_origins,json=pageOrigins,proto3,oneof" json:"page_origins,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateTenantSettingsRequest) Reset() {
@@ -343,6 +366,65 @@ func (x *UpdateTenantSettingsRequest) GetCustomerOwnerRule() string {
 	return ""
 }
 
+func (x *UpdateTenantSettingsRequest) GetRequireSignIn() bool {
+	if x != nil && x.RequireSignIn != nil {
+		return *x.RequireSignIn
+	}
+	return false
+}
+
+func (x *UpdateTenantSettingsRequest) GetPageOrigins() *PageOrigins {
+	if x != nil {
+		return x.PageOrigins
+	}
+	return nil
+}
+
+// PageOrigins is a list of origins such as https://h5.example.com.
+type PageOrigins struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Origins       []string               `protobuf:"bytes,1,rep,name=origins,proto3" json:"origins,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PageOrigins) Reset() {
+	*x = PageOrigins{}
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PageOrigins) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PageOrigins) ProtoMessage() {}
+
+func (x *PageOrigins) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PageOrigins.ProtoReflect.Descriptor instead.
+func (*PageOrigins) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PageOrigins) GetOrigins() []string {
+	if x != nil {
+		return x.Origins
+	}
+	return nil
+}
+
 // UpdateTenantSettingsResponse carries the tenant after the change.
 type UpdateTenantSettingsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -353,7 +435,7 @@ type UpdateTenantSettingsResponse struct {
 
 func (x *UpdateTenantSettingsResponse) Reset() {
 	*x = UpdateTenantSettingsResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[2]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -365,7 +447,7 @@ func (x *UpdateTenantSettingsResponse) String() string {
 func (*UpdateTenantSettingsResponse) ProtoMessage() {}
 
 func (x *UpdateTenantSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[2]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -378,7 +460,7 @@ func (x *UpdateTenantSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantSettingsResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTenantSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{2}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *UpdateTenantSettingsResponse) GetTenant() *Tenant {
@@ -402,7 +484,7 @@ type Team struct {
 
 func (x *Team) Reset() {
 	*x = Team{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[3]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +496,7 @@ func (x *Team) String() string {
 func (*Team) ProtoMessage() {}
 
 func (x *Team) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[3]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +509,7 @@ func (x *Team) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Team.ProtoReflect.Descriptor instead.
 func (*Team) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{3}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Team) GetId() string {
@@ -487,7 +569,7 @@ type Employee struct {
 
 func (x *Employee) Reset() {
 	*x = Employee{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[4]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -499,7 +581,7 @@ func (x *Employee) String() string {
 func (*Employee) ProtoMessage() {}
 
 func (x *Employee) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[4]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -512,7 +594,7 @@ func (x *Employee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Employee.ProtoReflect.Descriptor instead.
 func (*Employee) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{4}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Employee) GetId() string {
@@ -602,7 +684,7 @@ type CreateTeamRequest struct {
 
 func (x *CreateTeamRequest) Reset() {
 	*x = CreateTeamRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[5]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +696,7 @@ func (x *CreateTeamRequest) String() string {
 func (*CreateTeamRequest) ProtoMessage() {}
 
 func (x *CreateTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[5]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +709,7 @@ func (x *CreateTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTeamRequest.ProtoReflect.Descriptor instead.
 func (*CreateTeamRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{5}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateTeamRequest) GetName() string {
@@ -647,7 +729,7 @@ type CreateTeamResponse struct {
 
 func (x *CreateTeamResponse) Reset() {
 	*x = CreateTeamResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[6]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +741,7 @@ func (x *CreateTeamResponse) String() string {
 func (*CreateTeamResponse) ProtoMessage() {}
 
 func (x *CreateTeamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[6]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +754,7 @@ func (x *CreateTeamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTeamResponse.ProtoReflect.Descriptor instead.
 func (*CreateTeamResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{6}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateTeamResponse) GetTeam() *Team {
@@ -691,7 +773,7 @@ type ListTeamsRequest struct {
 
 func (x *ListTeamsRequest) Reset() {
 	*x = ListTeamsRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[7]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -703,7 +785,7 @@ func (x *ListTeamsRequest) String() string {
 func (*ListTeamsRequest) ProtoMessage() {}
 
 func (x *ListTeamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[7]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -716,7 +798,7 @@ func (x *ListTeamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTeamsRequest.ProtoReflect.Descriptor instead.
 func (*ListTeamsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{7}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{8}
 }
 
 // ListTeamsResponse lists teams ordered by name.
@@ -729,7 +811,7 @@ type ListTeamsResponse struct {
 
 func (x *ListTeamsResponse) Reset() {
 	*x = ListTeamsResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[8]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +823,7 @@ func (x *ListTeamsResponse) String() string {
 func (*ListTeamsResponse) ProtoMessage() {}
 
 func (x *ListTeamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[8]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +836,7 @@ func (x *ListTeamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTeamsResponse.ProtoReflect.Descriptor instead.
 func (*ListTeamsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{8}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListTeamsResponse) GetTeams() []*Team {
@@ -775,7 +857,7 @@ type RenameTeamRequest struct {
 
 func (x *RenameTeamRequest) Reset() {
 	*x = RenameTeamRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[9]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +869,7 @@ func (x *RenameTeamRequest) String() string {
 func (*RenameTeamRequest) ProtoMessage() {}
 
 func (x *RenameTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[9]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +882,7 @@ func (x *RenameTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenameTeamRequest.ProtoReflect.Descriptor instead.
 func (*RenameTeamRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RenameTeamRequest) GetTeamId() string {
@@ -827,7 +909,7 @@ type RenameTeamResponse struct {
 
 func (x *RenameTeamResponse) Reset() {
 	*x = RenameTeamResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[10]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +921,7 @@ func (x *RenameTeamResponse) String() string {
 func (*RenameTeamResponse) ProtoMessage() {}
 
 func (x *RenameTeamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[10]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +934,7 @@ func (x *RenameTeamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenameTeamResponse.ProtoReflect.Descriptor instead.
 func (*RenameTeamResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RenameTeamResponse) GetTeam() *Team {
@@ -872,7 +954,7 @@ type DeleteTeamRequest struct {
 
 func (x *DeleteTeamRequest) Reset() {
 	*x = DeleteTeamRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[11]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +966,7 @@ func (x *DeleteTeamRequest) String() string {
 func (*DeleteTeamRequest) ProtoMessage() {}
 
 func (x *DeleteTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[11]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +979,7 @@ func (x *DeleteTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTeamRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTeamRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteTeamRequest) GetTeamId() string {
@@ -916,7 +998,7 @@ type DeleteTeamResponse struct {
 
 func (x *DeleteTeamResponse) Reset() {
 	*x = DeleteTeamResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[12]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1010,7 @@ func (x *DeleteTeamResponse) String() string {
 func (*DeleteTeamResponse) ProtoMessage() {}
 
 func (x *DeleteTeamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[12]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1023,7 @@ func (x *DeleteTeamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTeamResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTeamResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{13}
 }
 
 // CreateEmployeeRequest describes the new employee.
@@ -962,7 +1044,7 @@ type CreateEmployeeRequest struct {
 
 func (x *CreateEmployeeRequest) Reset() {
 	*x = CreateEmployeeRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[13]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1056,7 @@ func (x *CreateEmployeeRequest) String() string {
 func (*CreateEmployeeRequest) ProtoMessage() {}
 
 func (x *CreateEmployeeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[13]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1069,7 @@ func (x *CreateEmployeeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEmployeeRequest.ProtoReflect.Descriptor instead.
 func (*CreateEmployeeRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateEmployeeRequest) GetName() string {
@@ -1051,7 +1133,7 @@ type CreateEmployeeResponse struct {
 
 func (x *CreateEmployeeResponse) Reset() {
 	*x = CreateEmployeeResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[14]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1145,7 @@ func (x *CreateEmployeeResponse) String() string {
 func (*CreateEmployeeResponse) ProtoMessage() {}
 
 func (x *CreateEmployeeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[14]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1158,7 @@ func (x *CreateEmployeeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEmployeeResponse.ProtoReflect.Descriptor instead.
 func (*CreateEmployeeResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateEmployeeResponse) GetEmployee() *Employee {
@@ -1103,7 +1185,7 @@ type GetEmployeeRequest struct {
 
 func (x *GetEmployeeRequest) Reset() {
 	*x = GetEmployeeRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[15]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1115,7 +1197,7 @@ func (x *GetEmployeeRequest) String() string {
 func (*GetEmployeeRequest) ProtoMessage() {}
 
 func (x *GetEmployeeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[15]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1128,7 +1210,7 @@ func (x *GetEmployeeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEmployeeRequest.ProtoReflect.Descriptor instead.
 func (*GetEmployeeRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetEmployeeRequest) GetEmployeeId() string {
@@ -1148,7 +1230,7 @@ type GetEmployeeResponse struct {
 
 func (x *GetEmployeeResponse) Reset() {
 	*x = GetEmployeeResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[16]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1242,7 @@ func (x *GetEmployeeResponse) String() string {
 func (*GetEmployeeResponse) ProtoMessage() {}
 
 func (x *GetEmployeeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[16]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1255,7 @@ func (x *GetEmployeeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEmployeeResponse.ProtoReflect.Descriptor instead.
 func (*GetEmployeeResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetEmployeeResponse) GetEmployee() *Employee {
@@ -1200,7 +1282,7 @@ type ListEmployeesRequest struct {
 
 func (x *ListEmployeesRequest) Reset() {
 	*x = ListEmployeesRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[17]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1294,7 @@ func (x *ListEmployeesRequest) String() string {
 func (*ListEmployeesRequest) ProtoMessage() {}
 
 func (x *ListEmployeesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[17]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1307,7 @@ func (x *ListEmployeesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEmployeesRequest.ProtoReflect.Descriptor instead.
 func (*ListEmployeesRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{17}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListEmployeesRequest) GetPageSize() int32 {
@@ -1268,7 +1350,7 @@ type ListEmployeesResponse struct {
 
 func (x *ListEmployeesResponse) Reset() {
 	*x = ListEmployeesResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[18]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1362,7 @@ func (x *ListEmployeesResponse) String() string {
 func (*ListEmployeesResponse) ProtoMessage() {}
 
 func (x *ListEmployeesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[18]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1375,7 @@ func (x *ListEmployeesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEmployeesResponse.ProtoReflect.Descriptor instead.
 func (*ListEmployeesResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{18}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListEmployeesResponse) GetEmployees() []*Employee {
@@ -1327,7 +1409,7 @@ type UpdateEmployeeRequest struct {
 
 func (x *UpdateEmployeeRequest) Reset() {
 	*x = UpdateEmployeeRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[19]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1421,7 @@ func (x *UpdateEmployeeRequest) String() string {
 func (*UpdateEmployeeRequest) ProtoMessage() {}
 
 func (x *UpdateEmployeeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[19]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1434,7 @@ func (x *UpdateEmployeeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEmployeeRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEmployeeRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{19}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateEmployeeRequest) GetEmployeeId() string {
@@ -1414,7 +1496,7 @@ type UpdateEmployeeResponse struct {
 
 func (x *UpdateEmployeeResponse) Reset() {
 	*x = UpdateEmployeeResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[20]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1508,7 @@ func (x *UpdateEmployeeResponse) String() string {
 func (*UpdateEmployeeResponse) ProtoMessage() {}
 
 func (x *UpdateEmployeeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[20]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1521,7 @@ func (x *UpdateEmployeeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEmployeeResponse.ProtoReflect.Descriptor instead.
 func (*UpdateEmployeeResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{20}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateEmployeeResponse) GetEmployee() *Employee {
@@ -1460,7 +1542,7 @@ type SetEmployeeStatusRequest struct {
 
 func (x *SetEmployeeStatusRequest) Reset() {
 	*x = SetEmployeeStatusRequest{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[21]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1554,7 @@ func (x *SetEmployeeStatusRequest) String() string {
 func (*SetEmployeeStatusRequest) ProtoMessage() {}
 
 func (x *SetEmployeeStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[21]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1567,7 @@ func (x *SetEmployeeStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetEmployeeStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetEmployeeStatusRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{21}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SetEmployeeStatusRequest) GetEmployeeId() string {
@@ -1512,7 +1594,7 @@ type SetEmployeeStatusResponse struct {
 
 func (x *SetEmployeeStatusResponse) Reset() {
 	*x = SetEmployeeStatusResponse{}
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[22]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1606,7 @@ func (x *SetEmployeeStatusResponse) String() string {
 func (*SetEmployeeStatusResponse) ProtoMessage() {}
 
 func (x *SetEmployeeStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_tenant_proto_msgTypes[22]
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1619,7 @@ func (x *SetEmployeeStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetEmployeeStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetEmployeeStatusResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{22}
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SetEmployeeStatusResponse) GetEmployee() *Employee {
@@ -1551,7 +1633,7 @@ var File_salesapp_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x18salesapp/v1/tenant.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/auth.proto\"\xd4\x02\n" +
+	"\x18salesapp/v1/tenant.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/auth.proto\"\x9f\x03\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
@@ -1565,10 +1647,19 @@ const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\ttime_zone\x18\a \x01(\tR\btimeZone\x129\n" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12.\n" +
-	"\x13customer_owner_rule\x18\t \x01(\tR\x11customerOwnerRule\"\x84\x01\n" +
+	"\x13customer_owner_rule\x18\t \x01(\tR\x11customerOwnerRule\x12&\n" +
+	"\x0frequire_sign_in\x18\n" +
+	" \x01(\bR\rrequireSignIn\x12!\n" +
+	"\fpage_origins\x18\v \x03(\tR\vpageOrigins\"\x98\x02\n" +
 	"\x1bUpdateTenantSettingsRequest\x12M\n" +
-	"\x13customer_owner_rule\x18\x01 \x01(\tB\x18\xbaH\x15r\x13R\vfirst_shareR\x04poolH\x00R\x11customerOwnerRule\x88\x01\x01B\x16\n" +
-	"\x14_customer_owner_rule\"K\n" +
+	"\x13customer_owner_rule\x18\x01 \x01(\tB\x18\xbaH\x15r\x13R\vfirst_shareR\x04poolH\x00R\x11customerOwnerRule\x88\x01\x01\x12+\n" +
+	"\x0frequire_sign_in\x18\x02 \x01(\bH\x01R\rrequireSignIn\x88\x01\x01\x12@\n" +
+	"\fpage_origins\x18\x03 \x01(\v2\x18.salesapp.v1.PageOriginsH\x02R\vpageOrigins\x88\x01\x01B\x16\n" +
+	"\x14_customer_owner_ruleB\x12\n" +
+	"\x10_require_sign_inB\x0f\n" +
+	"\r_page_origins\"e\n" +
+	"\vPageOrigins\x12V\n" +
+	"\aorigins\x18\x01 \x03(\tB<\xbaH9\x92\x016\x10\x14\x18\x01\"0r.\x10\b\x18\xc8\x012'^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$R\aorigins\"K\n" +
 	"\x1cUpdateTenantSettingsResponse\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.salesapp.v1.TenantR\x06tenant\"\xc3\x01\n" +
 	"\x04Team\x12\x0e\n" +
@@ -1713,85 +1804,87 @@ func file_salesapp_v1_tenant_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_salesapp_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_salesapp_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_salesapp_v1_tenant_proto_goTypes = []any{
 	(Plan)(0),                            // 0: salesapp.v1.Plan
 	(Role)(0),                            // 1: salesapp.v1.Role
 	(EmployeeStatus)(0),                  // 2: salesapp.v1.EmployeeStatus
 	(*Tenant)(nil),                       // 3: salesapp.v1.Tenant
 	(*UpdateTenantSettingsRequest)(nil),  // 4: salesapp.v1.UpdateTenantSettingsRequest
-	(*UpdateTenantSettingsResponse)(nil), // 5: salesapp.v1.UpdateTenantSettingsResponse
-	(*Team)(nil),                         // 6: salesapp.v1.Team
-	(*Employee)(nil),                     // 7: salesapp.v1.Employee
-	(*CreateTeamRequest)(nil),            // 8: salesapp.v1.CreateTeamRequest
-	(*CreateTeamResponse)(nil),           // 9: salesapp.v1.CreateTeamResponse
-	(*ListTeamsRequest)(nil),             // 10: salesapp.v1.ListTeamsRequest
-	(*ListTeamsResponse)(nil),            // 11: salesapp.v1.ListTeamsResponse
-	(*RenameTeamRequest)(nil),            // 12: salesapp.v1.RenameTeamRequest
-	(*RenameTeamResponse)(nil),           // 13: salesapp.v1.RenameTeamResponse
-	(*DeleteTeamRequest)(nil),            // 14: salesapp.v1.DeleteTeamRequest
-	(*DeleteTeamResponse)(nil),           // 15: salesapp.v1.DeleteTeamResponse
-	(*CreateEmployeeRequest)(nil),        // 16: salesapp.v1.CreateEmployeeRequest
-	(*CreateEmployeeResponse)(nil),       // 17: salesapp.v1.CreateEmployeeResponse
-	(*GetEmployeeRequest)(nil),           // 18: salesapp.v1.GetEmployeeRequest
-	(*GetEmployeeResponse)(nil),          // 19: salesapp.v1.GetEmployeeResponse
-	(*ListEmployeesRequest)(nil),         // 20: salesapp.v1.ListEmployeesRequest
-	(*ListEmployeesResponse)(nil),        // 21: salesapp.v1.ListEmployeesResponse
-	(*UpdateEmployeeRequest)(nil),        // 22: salesapp.v1.UpdateEmployeeRequest
-	(*UpdateEmployeeResponse)(nil),       // 23: salesapp.v1.UpdateEmployeeResponse
-	(*SetEmployeeStatusRequest)(nil),     // 24: salesapp.v1.SetEmployeeStatusRequest
-	(*SetEmployeeStatusResponse)(nil),    // 25: salesapp.v1.SetEmployeeStatusResponse
-	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
-	(*Invitation)(nil),                   // 27: salesapp.v1.Invitation
+	(*PageOrigins)(nil),                  // 5: salesapp.v1.PageOrigins
+	(*UpdateTenantSettingsResponse)(nil), // 6: salesapp.v1.UpdateTenantSettingsResponse
+	(*Team)(nil),                         // 7: salesapp.v1.Team
+	(*Employee)(nil),                     // 8: salesapp.v1.Employee
+	(*CreateTeamRequest)(nil),            // 9: salesapp.v1.CreateTeamRequest
+	(*CreateTeamResponse)(nil),           // 10: salesapp.v1.CreateTeamResponse
+	(*ListTeamsRequest)(nil),             // 11: salesapp.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),            // 12: salesapp.v1.ListTeamsResponse
+	(*RenameTeamRequest)(nil),            // 13: salesapp.v1.RenameTeamRequest
+	(*RenameTeamResponse)(nil),           // 14: salesapp.v1.RenameTeamResponse
+	(*DeleteTeamRequest)(nil),            // 15: salesapp.v1.DeleteTeamRequest
+	(*DeleteTeamResponse)(nil),           // 16: salesapp.v1.DeleteTeamResponse
+	(*CreateEmployeeRequest)(nil),        // 17: salesapp.v1.CreateEmployeeRequest
+	(*CreateEmployeeResponse)(nil),       // 18: salesapp.v1.CreateEmployeeResponse
+	(*GetEmployeeRequest)(nil),           // 19: salesapp.v1.GetEmployeeRequest
+	(*GetEmployeeResponse)(nil),          // 20: salesapp.v1.GetEmployeeResponse
+	(*ListEmployeesRequest)(nil),         // 21: salesapp.v1.ListEmployeesRequest
+	(*ListEmployeesResponse)(nil),        // 22: salesapp.v1.ListEmployeesResponse
+	(*UpdateEmployeeRequest)(nil),        // 23: salesapp.v1.UpdateEmployeeRequest
+	(*UpdateEmployeeResponse)(nil),       // 24: salesapp.v1.UpdateEmployeeResponse
+	(*SetEmployeeStatusRequest)(nil),     // 25: salesapp.v1.SetEmployeeStatusRequest
+	(*SetEmployeeStatusResponse)(nil),    // 26: salesapp.v1.SetEmployeeStatusResponse
+	(*timestamppb.Timestamp)(nil),        // 27: google.protobuf.Timestamp
+	(*Invitation)(nil),                   // 28: salesapp.v1.Invitation
 }
 var file_salesapp_v1_tenant_proto_depIdxs = []int32{
 	0,  // 0: salesapp.v1.Tenant.plan:type_name -> salesapp.v1.Plan
-	26, // 1: salesapp.v1.Tenant.expires_at:type_name -> google.protobuf.Timestamp
-	26, // 2: salesapp.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	3,  // 3: salesapp.v1.UpdateTenantSettingsResponse.tenant:type_name -> salesapp.v1.Tenant
-	26, // 4: salesapp.v1.Team.created_at:type_name -> google.protobuf.Timestamp
-	26, // 5: salesapp.v1.Team.updated_at:type_name -> google.protobuf.Timestamp
-	1,  // 6: salesapp.v1.Employee.role:type_name -> salesapp.v1.Role
-	2,  // 7: salesapp.v1.Employee.status:type_name -> salesapp.v1.EmployeeStatus
-	26, // 8: salesapp.v1.Employee.created_at:type_name -> google.protobuf.Timestamp
-	26, // 9: salesapp.v1.Employee.updated_at:type_name -> google.protobuf.Timestamp
-	6,  // 10: salesapp.v1.CreateTeamResponse.team:type_name -> salesapp.v1.Team
-	6,  // 11: salesapp.v1.ListTeamsResponse.teams:type_name -> salesapp.v1.Team
-	6,  // 12: salesapp.v1.RenameTeamResponse.team:type_name -> salesapp.v1.Team
-	1,  // 13: salesapp.v1.CreateEmployeeRequest.role:type_name -> salesapp.v1.Role
-	7,  // 14: salesapp.v1.CreateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
-	27, // 15: salesapp.v1.CreateEmployeeResponse.invitation:type_name -> salesapp.v1.Invitation
-	7,  // 16: salesapp.v1.GetEmployeeResponse.employee:type_name -> salesapp.v1.Employee
-	7,  // 17: salesapp.v1.ListEmployeesResponse.employees:type_name -> salesapp.v1.Employee
-	1,  // 18: salesapp.v1.UpdateEmployeeRequest.role:type_name -> salesapp.v1.Role
-	7,  // 19: salesapp.v1.UpdateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
-	2,  // 20: salesapp.v1.SetEmployeeStatusRequest.status:type_name -> salesapp.v1.EmployeeStatus
-	7,  // 21: salesapp.v1.SetEmployeeStatusResponse.employee:type_name -> salesapp.v1.Employee
-	4,  // 22: salesapp.v1.TenantService.UpdateTenantSettings:input_type -> salesapp.v1.UpdateTenantSettingsRequest
-	8,  // 23: salesapp.v1.TeamService.CreateTeam:input_type -> salesapp.v1.CreateTeamRequest
-	10, // 24: salesapp.v1.TeamService.ListTeams:input_type -> salesapp.v1.ListTeamsRequest
-	12, // 25: salesapp.v1.TeamService.RenameTeam:input_type -> salesapp.v1.RenameTeamRequest
-	14, // 26: salesapp.v1.TeamService.DeleteTeam:input_type -> salesapp.v1.DeleteTeamRequest
-	16, // 27: salesapp.v1.EmployeeService.CreateEmployee:input_type -> salesapp.v1.CreateEmployeeRequest
-	18, // 28: salesapp.v1.EmployeeService.GetEmployee:input_type -> salesapp.v1.GetEmployeeRequest
-	20, // 29: salesapp.v1.EmployeeService.ListEmployees:input_type -> salesapp.v1.ListEmployeesRequest
-	22, // 30: salesapp.v1.EmployeeService.UpdateEmployee:input_type -> salesapp.v1.UpdateEmployeeRequest
-	24, // 31: salesapp.v1.EmployeeService.SetEmployeeStatus:input_type -> salesapp.v1.SetEmployeeStatusRequest
-	5,  // 32: salesapp.v1.TenantService.UpdateTenantSettings:output_type -> salesapp.v1.UpdateTenantSettingsResponse
-	9,  // 33: salesapp.v1.TeamService.CreateTeam:output_type -> salesapp.v1.CreateTeamResponse
-	11, // 34: salesapp.v1.TeamService.ListTeams:output_type -> salesapp.v1.ListTeamsResponse
-	13, // 35: salesapp.v1.TeamService.RenameTeam:output_type -> salesapp.v1.RenameTeamResponse
-	15, // 36: salesapp.v1.TeamService.DeleteTeam:output_type -> salesapp.v1.DeleteTeamResponse
-	17, // 37: salesapp.v1.EmployeeService.CreateEmployee:output_type -> salesapp.v1.CreateEmployeeResponse
-	19, // 38: salesapp.v1.EmployeeService.GetEmployee:output_type -> salesapp.v1.GetEmployeeResponse
-	21, // 39: salesapp.v1.EmployeeService.ListEmployees:output_type -> salesapp.v1.ListEmployeesResponse
-	23, // 40: salesapp.v1.EmployeeService.UpdateEmployee:output_type -> salesapp.v1.UpdateEmployeeResponse
-	25, // 41: salesapp.v1.EmployeeService.SetEmployeeStatus:output_type -> salesapp.v1.SetEmployeeStatusResponse
-	32, // [32:42] is the sub-list for method output_type
-	22, // [22:32] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	27, // 1: salesapp.v1.Tenant.expires_at:type_name -> google.protobuf.Timestamp
+	27, // 2: salesapp.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	5,  // 3: salesapp.v1.UpdateTenantSettingsRequest.page_origins:type_name -> salesapp.v1.PageOrigins
+	3,  // 4: salesapp.v1.UpdateTenantSettingsResponse.tenant:type_name -> salesapp.v1.Tenant
+	27, // 5: salesapp.v1.Team.created_at:type_name -> google.protobuf.Timestamp
+	27, // 6: salesapp.v1.Team.updated_at:type_name -> google.protobuf.Timestamp
+	1,  // 7: salesapp.v1.Employee.role:type_name -> salesapp.v1.Role
+	2,  // 8: salesapp.v1.Employee.status:type_name -> salesapp.v1.EmployeeStatus
+	27, // 9: salesapp.v1.Employee.created_at:type_name -> google.protobuf.Timestamp
+	27, // 10: salesapp.v1.Employee.updated_at:type_name -> google.protobuf.Timestamp
+	7,  // 11: salesapp.v1.CreateTeamResponse.team:type_name -> salesapp.v1.Team
+	7,  // 12: salesapp.v1.ListTeamsResponse.teams:type_name -> salesapp.v1.Team
+	7,  // 13: salesapp.v1.RenameTeamResponse.team:type_name -> salesapp.v1.Team
+	1,  // 14: salesapp.v1.CreateEmployeeRequest.role:type_name -> salesapp.v1.Role
+	8,  // 15: salesapp.v1.CreateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
+	28, // 16: salesapp.v1.CreateEmployeeResponse.invitation:type_name -> salesapp.v1.Invitation
+	8,  // 17: salesapp.v1.GetEmployeeResponse.employee:type_name -> salesapp.v1.Employee
+	8,  // 18: salesapp.v1.ListEmployeesResponse.employees:type_name -> salesapp.v1.Employee
+	1,  // 19: salesapp.v1.UpdateEmployeeRequest.role:type_name -> salesapp.v1.Role
+	8,  // 20: salesapp.v1.UpdateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
+	2,  // 21: salesapp.v1.SetEmployeeStatusRequest.status:type_name -> salesapp.v1.EmployeeStatus
+	8,  // 22: salesapp.v1.SetEmployeeStatusResponse.employee:type_name -> salesapp.v1.Employee
+	4,  // 23: salesapp.v1.TenantService.UpdateTenantSettings:input_type -> salesapp.v1.UpdateTenantSettingsRequest
+	9,  // 24: salesapp.v1.TeamService.CreateTeam:input_type -> salesapp.v1.CreateTeamRequest
+	11, // 25: salesapp.v1.TeamService.ListTeams:input_type -> salesapp.v1.ListTeamsRequest
+	13, // 26: salesapp.v1.TeamService.RenameTeam:input_type -> salesapp.v1.RenameTeamRequest
+	15, // 27: salesapp.v1.TeamService.DeleteTeam:input_type -> salesapp.v1.DeleteTeamRequest
+	17, // 28: salesapp.v1.EmployeeService.CreateEmployee:input_type -> salesapp.v1.CreateEmployeeRequest
+	19, // 29: salesapp.v1.EmployeeService.GetEmployee:input_type -> salesapp.v1.GetEmployeeRequest
+	21, // 30: salesapp.v1.EmployeeService.ListEmployees:input_type -> salesapp.v1.ListEmployeesRequest
+	23, // 31: salesapp.v1.EmployeeService.UpdateEmployee:input_type -> salesapp.v1.UpdateEmployeeRequest
+	25, // 32: salesapp.v1.EmployeeService.SetEmployeeStatus:input_type -> salesapp.v1.SetEmployeeStatusRequest
+	6,  // 33: salesapp.v1.TenantService.UpdateTenantSettings:output_type -> salesapp.v1.UpdateTenantSettingsResponse
+	10, // 34: salesapp.v1.TeamService.CreateTeam:output_type -> salesapp.v1.CreateTeamResponse
+	12, // 35: salesapp.v1.TeamService.ListTeams:output_type -> salesapp.v1.ListTeamsResponse
+	14, // 36: salesapp.v1.TeamService.RenameTeam:output_type -> salesapp.v1.RenameTeamResponse
+	16, // 37: salesapp.v1.TeamService.DeleteTeam:output_type -> salesapp.v1.DeleteTeamResponse
+	18, // 38: salesapp.v1.EmployeeService.CreateEmployee:output_type -> salesapp.v1.CreateEmployeeResponse
+	20, // 39: salesapp.v1.EmployeeService.GetEmployee:output_type -> salesapp.v1.GetEmployeeResponse
+	22, // 40: salesapp.v1.EmployeeService.ListEmployees:output_type -> salesapp.v1.ListEmployeesResponse
+	24, // 41: salesapp.v1.EmployeeService.UpdateEmployee:output_type -> salesapp.v1.UpdateEmployeeResponse
+	26, // 42: salesapp.v1.EmployeeService.SetEmployeeStatus:output_type -> salesapp.v1.SetEmployeeStatusResponse
+	33, // [33:43] is the sub-list for method output_type
+	23, // [23:33] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_tenant_proto_init() }
@@ -1801,14 +1894,14 @@ func file_salesapp_v1_tenant_proto_init() {
 	}
 	file_salesapp_v1_auth_proto_init()
 	file_salesapp_v1_tenant_proto_msgTypes[1].OneofWrappers = []any{}
-	file_salesapp_v1_tenant_proto_msgTypes[19].OneofWrappers = []any{}
+	file_salesapp_v1_tenant_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_tenant_proto_rawDesc), len(file_salesapp_v1_tenant_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -36,7 +36,13 @@ func (h *Handler) UpdateTenantSettings(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	t, err := h.svc.UpdateSettings(ctx, p, req.Msg.CustomerOwnerRule)
+	m := req.Msg
+	ch := tenant.SettingsChange{OwnerRule: m.CustomerOwnerRule, RequireSignIn: m.RequireSignIn}
+	if m.PageOrigins != nil {
+		origins := m.GetPageOrigins().GetOrigins()
+		ch.PageOrigins = &origins
+	}
+	t, err := h.svc.UpdateSettings(ctx, p, ch)
 	if err != nil {
 		return nil, err
 	}
@@ -286,6 +292,7 @@ func tenantToProto(t tenant.Tenant) *salesappv1.Tenant {
 		Id: t.ID.String(), Name: t.Name, Plan: planToProto(t.Plan), SeatLimit: int32(t.SeatLimit),
 		SeatsUsed: int32(t.SeatsUsed), ExpiresAt: timestamppb.New(t.ExpiresAt), TimeZone: t.TimeZone,
 		CreatedAt: timestamppb.New(t.CreatedAt), CustomerOwnerRule: t.OwnerRule,
+		RequireSignIn: t.RequireSignIn, PageOrigins: t.PageOrigins,
 	}
 }
 

@@ -1,6 +1,8 @@
 package webrpc
 
 import (
+	"net/http"
+
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/web"
@@ -10,5 +12,14 @@ import (
 // limited per client address).
 func Module(svc *web.Service) module.Module {
 	h := New(svc)
-	return module.Module{Name: "web", Services: []module.Service{module.Connect[salesappv1connect.PublicServiceHandler](salesappv1connect.PublicServiceName, salesappv1connect.NewPublicServiceHandler, h, PublicProcedures...)}}
+	return module.Module{Name: "web", Services: []module.Service{module.Connect[salesappv1connect.PublicServiceHandler](salesappv1connect.PublicServiceName, salesappv1connect.NewPublicServiceHandler, h, PublicProcedures...)},
+		Routes: signInRoutes(svc)}
+}
+
+// signInRoutes are the pages' WeChat sign-in: the redirect to WeChat and the way back.
+func signInRoutes(svc *web.Service) []module.Route {
+	return []module.Route{
+		{Pattern: "GET /s/{token}/signin", Handler: http.HandlerFunc(svc.SignInHandler)},
+		{Pattern: "GET /s/{token}/oauth", Handler: http.HandlerFunc(svc.OAuthHandler)},
+	}
 }

@@ -23,6 +23,7 @@ var PublicProcedures = []string{
 	salesappv1connect.PublicServiceLoginMiniProgramProcedure,
 	salesappv1connect.PublicServiceLeavePhoneNumberProcedure,
 	salesappv1connect.PublicServiceLoginH5Procedure,
+	salesappv1connect.PublicServiceResolveSceneProcedure,
 }
 
 // Handler serves PublicService.
@@ -48,7 +49,11 @@ func (h *Handler) OpenShare(ctx context.Context, req *connect.Request[salesappv1
 		m.ShareCount, m.OwnerId, m.FolderId, m.RejectReason = 0, "", "", ""
 		out.Material = m
 	}
-	return connect.NewResponse(out), nil
+	res := connect.NewResponse(out)
+	// OpenShare answers Connect GET (it has no side effects): the same for every visitor of the link, so
+	// shared caches may keep it, for a few seconds only, so that a material taken down leaves pages soon.
+	res.Header().Set("Cache-Control", "public, max-age=5")
+	return res, nil
 }
 
 // ForwardShare implements PublicService.
@@ -85,4 +90,13 @@ func (h *Handler) LoginH5(ctx context.Context, req *connect.Request[salesappv1.L
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.LoginH5Response{Returning: returning}), nil
+}
+
+// ResolveScene implements PublicService.
+func (h *Handler) ResolveScene(ctx context.Context, req *connect.Request[salesappv1.ResolveSceneRequest]) (*connect.Response[salesappv1.ResolveSceneResponse], error) {
+	sh, err := h.svc.ResolveScene(ctx, req.Msg.GetScene())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.ResolveSceneResponse{Token: sh.Token, Url: h.svc.URL(sh.Token)}), nil
 }

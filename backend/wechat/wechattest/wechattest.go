@@ -1,5 +1,6 @@
-// Package wechattest runs a fake WeChat mini-program API server for tests: jscode2session,
-// getuserphonenumber and the access token endpoint, answering with WeChat's shapes (no errcode at all on a
+// Package wechattest runs a fake WeChat API server for tests: jscode2session, getuserphonenumber, the access
+// token and JS-SDK ticket endpoints, the official account's web sign-in (an authorize page that redirects at
+// once, oauth2/access_token, userinfo) and mini-program codes, answering with WeChat's shapes (no errcode at all on a
 // successful jscode2session; errcode 0 on the others), single-use codes, and knobs to make it fail the way
 // WeChat does. Any package whose tests need WeChat logins or phone numbers can use it.
 package wechattest
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"sync"
 	"testing"
@@ -27,7 +29,21 @@ const (
 	Token        Endpoint = "/cgi-bin/token"
 	// OAuth is the official account's web sign-in (H5 pages in WeChat's browser).
 	OAuth Endpoint = "/sns/oauth2/access_token"
+	// Ticket is the official account's JS-SDK ticket (type=jsapi).
+	Ticket Endpoint = "/cgi-bin/ticket/getticket"
+	// UserInfo is the profile of a visitor who granted snsapi_userinfo.
+	UserInfo Endpoint = "/sns/userinfo"
+	// Authorize stands for open.weixin.qq.com's sign-in page: it answers at once with a redirect carrying a
+	// code for the person SignInAs named, as WeChat does once the visitor agrees.
+	Authorize Endpoint = "/connect/oauth2/authorize"
+	// WXACode makes a mini-program code image for a scene.
+	WXACode Endpoint = "/wxa/getwxacodeunlimit"
 )
+
+// Profile is a visitor's WeChat profile, given to pages that asked for snsapi_userinfo.
+type Profile struct {
+	Nickname, HeadImgURL string
+}
 
 // The appid and appsecret New gives its server.
 const (
@@ -73,27 +89,45 @@ type Server struct {
 	tokenSeq     int
 	tokenTTL     int
 	tokenLatency time.Duration
+	// The JS-SDK tickets issued, and the expires_in of new ones.
+	ticketSeq int
+	ticketTTL int
+	// The person in "WeChat's browser" (SignInAs), the scope each authorize code was issued for, and the
+	// profiles userinfo answers per openid.
+	browser    *wechat.Session
+	codeScopes map[string]string
+	profiles   map[string]Profile
+	codeSeq    int
+	// WXACodes records the scenes of the mini-program codes made.
+	scenes []string
 }
 
 // New starts a fake server that t closes when it ends.
 func New(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{
-		AppID:     DefaultAppID,
-		AppSecret: DefaultAppSecret,
-		sessions:  map[string]wechat.Session{},
-		phones:    map[string]PhoneInfo{},
-		used:      map[string]bool{},
-		faults:    map[Endpoint][]fault{},
-		calls:     map[Endpoint]int{},
-		valid:     map[string]bool{},
-		tokenTTL:  7200,
+		AppID:      DefaultAppID,
+		AppSecret:  DefaultAppSecret,
+		sessions:   map[string]wechat.Session{},
+		phones:     map[string]PhoneInfo{},
+		used:       map[string]bool{},
+		faults:     map[Endpoint][]fault{},
+		calls:      map[Endpoint]int{},
+		valid:      map[string]bool{},
+		tokenTTL:   7200,
+		ticketTTL:  7200,
+		codeScopes: map[string]string{},
+		profiles:   map[string]Profile{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+string(Code2Session), s.code2Session)
 	mux.HandleFunc("POST "+string(PhoneNumber), s.phoneNumber)
 	mux.HandleFunc("GET "+string(Token), s.token)
 	mux.HandleFunc("GET "+string(OAuth), s.oauth)
+	mux.HandleFunc("GET "+string(Ticket), s.ticket)
+	mux.HandleFunc("GET "+string(UserInfo), s.userInfo)
+	mux.HandleFunc("GET "+string(Authorize), s.authorize)
+	mux.HandleFunc("POST "+string(WXACode), s.wxaCode)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)
@@ -244,9 +278,15 @@ func (s *Server) oauth(w http.ResponseWriter, r *http.Request) {
 	if s.begin(w, OAuth) || !s.credentialsOK(w, r, "authorization_code") {
 		return
 	}
+	s.mu.Lock()
+	scope := s.codeScopes[r.URL.Query().Get("code")]
+	s.mu.Unlock()
+	if scope == "" {
+		scope = "snsapi_base"
+	}
 	s.sessionFor(w, r, "code", func(sess wechat.Session) map[string]any {
-		return map[string]any{"access_token": "user-token-" + sess.OpenID, "expires_in": 7200,
-			"refresh_token": "refresh-" + sess.OpenID, "openid": sess.OpenID, "scope": "snsapi_base"}
+		return map[string]any{"access_token": "user-token-" + scope + "-" + sess.OpenID, "expires_in": 7200,
+			"refresh_token": "refresh-" + sess.OpenID, "openid": sess.OpenID, "scope": scope}
 	})
 }
 
@@ -278,19 +318,7 @@ func (s *Server) phoneNumber(w http.ResponseWriter, r *http.Request) {
 	if s.begin(w, PhoneNumber) {
 		return
 	}
-	tok := r.URL.Query().Get("access_token")
-	s.mu.Lock()
-	good, issued := s.valid[tok]
-	s.mu.Unlock()
-	switch {
-	case tok == "":
-		writeErr(w, 41001, "access_token missing")
-		return
-	case !issued:
-		writeErr(w, wechat.CodeInvalidCredential, "invalid credential, access_token is invalid or not latest "+tok)
-		return
-	case !good:
-		writeErr(w, wechat.CodeAccessTokenExpired, "access_token expired "+tok)
+	if !s.tokenOK(w, r) {
 		return
 	}
 	var in struct {
@@ -362,3 +390,153 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	writeJSON(w, map[string]any{"access_token": tok, "expires_in": ttl})
 }
+
+// tokenOK checks the access token of an API that takes one, answering WeChat's error itself when it is bad.
+func (s *Server) tokenOK(w http.ResponseWriter, r *http.Request) bool {
+	tok := r.URL.Query().Get("access_token")
+	s.mu.Lock()
+	good, issued := s.valid[tok]
+	s.mu.Unlock()
+	switch {
+	case tok == "":
+		writeErr(w, 41001, "access_token missing")
+	case !issued:
+		writeErr(w, wechat.CodeInvalidCredential, "invalid credential, access_token is invalid or not latest "+tok)
+	case !good:
+		writeErr(w, wechat.CodeAccessTokenExpired, "access_token expired "+tok)
+	default:
+		return true
+	}
+	return false
+}
+
+// TicketFetches counts the requests to the JS-SDK ticket endpoint.
+func (s *Server) TicketFetches() int { return s.Calls(Ticket) }
+
+// SetTicketTTL sets the expires_in of JS-SDK tickets issued from now on (7200 s unless set).
+func (s *Server) SetTicketTTL(seconds int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ticketTTL = seconds
+}
+
+func (s *Server) ticket(w http.ResponseWriter, r *http.Request) {
+	if s.begin(w, Ticket) || !s.tokenOK(w, r) {
+		return
+	}
+	if r.URL.Query().Get("type") != "jsapi" {
+		writeErr(w, 40097, "invalid args")
+		return
+	}
+	s.mu.Lock()
+	s.ticketSeq++
+	t := fmt.Sprintf("fake-jsapi-ticket-%d", s.ticketSeq)
+	ttl := s.ticketTTL
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "ticket": t, "expires_in": ttl})
+}
+
+// AuthorizeURL is the base URL of the fake sign-in page, to configure in place of
+// https://open.weixin.qq.com/connect/oauth2/authorize.
+func (s *Server) AuthorizeURL() string { return s.URL + string(Authorize) }
+
+// SignInAs makes sess the person whose WeChat browser reaches the authorize page; p is the profile userinfo
+// gives when they grant snsapi_userinfo.
+func (s *Server) SignInAs(sess wechat.Session, p Profile) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.browser = &sess
+	s.profiles[sess.OpenID] = p
+}
+
+// authorize answers as WeChat does after the visitor agrees: a redirect to redirect_uri with a fresh code and
+// the state unchanged.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	s.begin(w, Authorize)
+	q := r.URL.Query()
+	scope := q.Get("scope")
+	switch {
+	case q.Get("appid") != s.AppID:
+		http.Error(w, "unknown appid", http.StatusBadRequest)
+		return
+	case q.Get("response_type") != "code" || (scope != "snsapi_base" && scope != "snsapi_userinfo"):
+		http.Error(w, "bad response_type or scope", http.StatusBadRequest)
+		return
+	}
+	target, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || target.Host == "" {
+		http.Error(w, "bad redirect_uri", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	if s.browser == nil {
+		s.mu.Unlock()
+		http.Error(w, "wechattest: SignInAs first", http.StatusConflict)
+		return
+	}
+	s.codeSeq++
+	code := fmt.Sprintf("oauth-code-%d", s.codeSeq)
+	s.sessions[code] = *s.browser
+	s.codeScopes[code] = scope
+	s.mu.Unlock()
+	tq := target.Query()
+	tq.Set("code", code)
+	tq.Set("state", q.Get("state"))
+	target.RawQuery = tq.Encode()
+	http.Redirect(w, r, target.String(), http.StatusFound)
+}
+
+func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) {
+	if s.begin(w, UserInfo) {
+		return
+	}
+	q := r.URL.Query()
+	openid := q.Get("openid")
+	if q.Get("access_token") != "user-token-snsapi_userinfo-"+openid {
+		writeErr(w, 48001, "api unauthorized")
+		return
+	}
+	s.mu.Lock()
+	p, ok := s.profiles[openid]
+	s.mu.Unlock()
+	if !ok {
+		writeErr(w, 40003, "invalid openid")
+		return
+	}
+	writeJSON(w, map[string]any{"openid": openid, "nickname": p.Nickname, "headimgurl": p.HeadImgURL,
+		"sex": 0, "province": "", "city": "", "country": "", "privilege": []string{}})
+}
+
+// Scenes returns the scenes of the mini-program codes made so far.
+func (s *Server) Scenes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.scenes...)
+}
+
+// wxaCode answers a small PNG for a valid scene, as getwxacodeunlimit answers the image itself.
+func (s *Server) wxaCode(w http.ResponseWriter, r *http.Request) {
+	if s.begin(w, WXACode) || !s.tokenOK(w, r) {
+		return
+	}
+	var in struct {
+		Scene string `json:"scene"`
+		Page  string `json:"page"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
+		writeErr(w, 47001, "data format error")
+		return
+	}
+	if in.Scene == "" || len(in.Scene) > 32 {
+		writeErr(w, 40169, "invalid length for scene")
+		return
+	}
+	s.mu.Lock()
+	s.scenes = append(s.scenes, in.Scene)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "image/png")
+	_, _ = w.Write(fakePNG)
+}
+
+// fakePNG is a 1×1 PNG.
+var fakePNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")

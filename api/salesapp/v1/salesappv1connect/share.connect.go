@@ -56,6 +56,9 @@ const (
 	// PublicServiceLeavePhoneNumberProcedure is the fully-qualified name of the PublicService's
 	// LeavePhoneNumber RPC.
 	PublicServiceLeavePhoneNumberProcedure = "/salesapp.v1.PublicService/LeavePhoneNumber"
+	// PublicServiceResolveSceneProcedure is the fully-qualified name of the PublicService's
+	// ResolveScene RPC.
+	PublicServiceResolveSceneProcedure = "/salesapp.v1.PublicService/ResolveScene"
 )
 
 // ShareServiceClient is a client for the salesapp.v1.ShareService service.
@@ -189,7 +192,8 @@ func (UnimplementedShareServiceHandler) GetShareStats(context.Context, *connect.
 // PublicServiceClient is a client for the salesapp.v1.PublicService service.
 type PublicServiceClient interface {
 	// OpenShare returns what a share link shows: the salesperson's card, and the material when it is a
-	// material share. Unknown tokens and materials no longer published are NotFound.
+	// material share. Unknown tokens and materials no longer published are NotFound. It changes nothing, so
+	// pages may call it with Connect's GET (cacheable; the answer says for how long).
 	OpenShare(context.Context, *connect.Request[v1.OpenShareRequest]) (*connect.Response[v1.OpenShareResponse], error)
 	// ForwardShare records that a customer forwards a share, and returns the child link to send on.
 	ForwardShare(context.Context, *connect.Request[v1.ForwardShareRequest]) (*connect.Response[v1.ForwardShareResponse], error)
@@ -202,6 +206,9 @@ type PublicServiceClient interface {
 	LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error)
 	// LeavePhoneNumber records the phone number the customer shared with the getPhoneNumber button.
 	LeavePhoneNumber(context.Context, *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error)
+	// ResolveScene gives the share behind a mini-program code's scene (the mini-program reads it from its
+	// launch options, URL-encoded or not). Unknown scenes are NotFound.
+	ResolveScene(context.Context, *connect.Request[v1.ResolveSceneRequest]) (*connect.Response[v1.ResolveSceneResponse], error)
 }
 
 // NewPublicServiceClient constructs a client for the salesapp.v1.PublicService service. By default,
@@ -219,6 +226,7 @@ func NewPublicServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			httpClient,
 			baseURL+PublicServiceOpenShareProcedure,
 			connect.WithSchema(publicServiceMethods.ByName("OpenShare")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 		forwardShare: connect.NewClient[v1.ForwardShareRequest, v1.ForwardShareResponse](
@@ -245,6 +253,13 @@ func NewPublicServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(publicServiceMethods.ByName("LeavePhoneNumber")),
 			connect.WithClientOptions(opts...),
 		),
+		resolveScene: connect.NewClient[v1.ResolveSceneRequest, v1.ResolveSceneResponse](
+			httpClient,
+			baseURL+PublicServiceResolveSceneProcedure,
+			connect.WithSchema(publicServiceMethods.ByName("ResolveScene")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -255,6 +270,7 @@ type publicServiceClient struct {
 	loginMiniProgram *connect.Client[v1.LoginMiniProgramRequest, v1.LoginMiniProgramResponse]
 	loginH5          *connect.Client[v1.LoginH5Request, v1.LoginH5Response]
 	leavePhoneNumber *connect.Client[v1.LeavePhoneNumberRequest, v1.LeavePhoneNumberResponse]
+	resolveScene     *connect.Client[v1.ResolveSceneRequest, v1.ResolveSceneResponse]
 }
 
 // OpenShare calls salesapp.v1.PublicService.OpenShare.
@@ -282,10 +298,16 @@ func (c *publicServiceClient) LeavePhoneNumber(ctx context.Context, req *connect
 	return c.leavePhoneNumber.CallUnary(ctx, req)
 }
 
+// ResolveScene calls salesapp.v1.PublicService.ResolveScene.
+func (c *publicServiceClient) ResolveScene(ctx context.Context, req *connect.Request[v1.ResolveSceneRequest]) (*connect.Response[v1.ResolveSceneResponse], error) {
+	return c.resolveScene.CallUnary(ctx, req)
+}
+
 // PublicServiceHandler is an implementation of the salesapp.v1.PublicService service.
 type PublicServiceHandler interface {
 	// OpenShare returns what a share link shows: the salesperson's card, and the material when it is a
-	// material share. Unknown tokens and materials no longer published are NotFound.
+	// material share. Unknown tokens and materials no longer published are NotFound. It changes nothing, so
+	// pages may call it with Connect's GET (cacheable; the answer says for how long).
 	OpenShare(context.Context, *connect.Request[v1.OpenShareRequest]) (*connect.Response[v1.OpenShareResponse], error)
 	// ForwardShare records that a customer forwards a share, and returns the child link to send on.
 	ForwardShare(context.Context, *connect.Request[v1.ForwardShareRequest]) (*connect.Response[v1.ForwardShareResponse], error)
@@ -298,6 +320,9 @@ type PublicServiceHandler interface {
 	LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error)
 	// LeavePhoneNumber records the phone number the customer shared with the getPhoneNumber button.
 	LeavePhoneNumber(context.Context, *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error)
+	// ResolveScene gives the share behind a mini-program code's scene (the mini-program reads it from its
+	// launch options, URL-encoded or not). Unknown scenes are NotFound.
+	ResolveScene(context.Context, *connect.Request[v1.ResolveSceneRequest]) (*connect.Response[v1.ResolveSceneResponse], error)
 }
 
 // NewPublicServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -311,6 +336,7 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 		PublicServiceOpenShareProcedure,
 		svc.OpenShare,
 		connect.WithSchema(publicServiceMethods.ByName("OpenShare")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	publicServiceForwardShareHandler := connect.NewUnaryHandler(
@@ -337,6 +363,13 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(publicServiceMethods.ByName("LeavePhoneNumber")),
 		connect.WithHandlerOptions(opts...),
 	)
+	publicServiceResolveSceneHandler := connect.NewUnaryHandler(
+		PublicServiceResolveSceneProcedure,
+		svc.ResolveScene,
+		connect.WithSchema(publicServiceMethods.ByName("ResolveScene")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.PublicService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PublicServiceOpenShareProcedure:
@@ -349,6 +382,8 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 			publicServiceLoginH5Handler.ServeHTTP(w, r)
 		case PublicServiceLeavePhoneNumberProcedure:
 			publicServiceLeavePhoneNumberHandler.ServeHTTP(w, r)
+		case PublicServiceResolveSceneProcedure:
+			publicServiceResolveSceneHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -376,4 +411,8 @@ func (UnimplementedPublicServiceHandler) LoginH5(context.Context, *connect.Reque
 
 func (UnimplementedPublicServiceHandler) LeavePhoneNumber(context.Context, *connect.Request[v1.LeavePhoneNumberRequest]) (*connect.Response[v1.LeavePhoneNumberResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.LeavePhoneNumber is not implemented"))
+}
+
+func (UnimplementedPublicServiceHandler) ResolveScene(context.Context, *connect.Request[v1.ResolveSceneRequest]) (*connect.Response[v1.ResolveSceneResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.ResolveScene is not implemented"))
 }

@@ -1289,6 +1289,38 @@ func (q *Queries) SetTag(ctx context.Context, arg SetTagParams) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const setWeChatProfile = `-- name: SetWeChatProfile :execrows
+UPDATE customers SET
+  display_name = CASE WHEN $1::text <> '' AND (display_name = '' OR display_name = wechat_nickname)
+                      THEN $1::text ELSE display_name END,
+  wechat_nickname = CASE WHEN $1::text <> '' THEN $1::text ELSE wechat_nickname END,
+  avatar_url = CASE WHEN $2::text <> '' THEN $2::text ELSE avatar_url END,
+  updated_at = now()
+WHERE tenant_id = $3 AND id = $4 AND merged_into IS NULL
+`
+
+type SetWeChatProfileParams struct {
+	Nickname  string
+	AvatarUrl string
+	TenantID  uuid.UUID
+	ID        uuid.UUID
+}
+
+// Records the nickname and avatar a customer's WeChat sign-in gave. display_name takes the nickname only
+// while it is empty or still the previous WeChat nickname, so a name the salesperson typed is kept.
+func (q *Queries) SetWeChatProfile(ctx context.Context, arg SetWeChatProfileParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setWeChatProfile,
+		arg.Nickname,
+		arg.AvatarUrl,
+		arg.TenantID,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const teamMembers = `-- name: TeamMembers :many
 SELECT id FROM employees WHERE tenant_id = $1 AND team_id = $2
 `

@@ -12,6 +12,31 @@ import (
 	"github.com/google/uuid"
 )
 
+const allowedPageOrigins = `-- name: AllowedPageOrigins :many
+SELECT o::text AS origin FROM allowed_page_origins() AS o
+`
+
+// Every tenant's page origins, across tenants (a SECURITY DEFINER function: CORS preflights name no tenant).
+func (q *Queries) AllowedPageOrigins(ctx context.Context) ([]string, error) {
+	rows, err := q.db.Query(ctx, allowedPageOrigins)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var origin string
+		if err := rows.Scan(&origin); err != nil {
+			return nil, err
+		}
+		items = append(items, origin)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const countActiveAdminsExcept = `-- name: CountActiveAdminsExcept :one
 SELECT count(*)::int FROM employees
 WHERE tenant_id = $1 AND status = 'active' AND role = 'admin' AND id <> $2
@@ -132,6 +157,22 @@ func (q *Queries) GetEmployeeForUpdate(ctx context.Context, arg GetEmployeeForUp
 	return i, err
 }
 
+const getPageSettings = `-- name: GetPageSettings :one
+SELECT require_signin, page_origins FROM tenants WHERE id = $1
+`
+
+type GetPageSettingsRow struct {
+	RequireSignin bool
+	PageOrigins   []string
+}
+
+func (q *Queries) GetPageSettings(ctx context.Context, tenantID uuid.UUID) (GetPageSettingsRow, error) {
+	row := q.db.QueryRow(ctx, getPageSettings, tenantID)
+	var i GetPageSettingsRow
+	err := row.Scan(&i.RequireSignin, &i.PageOrigins)
+	return i, err
+}
+
 const getTeam = `-- name: GetTeam :one
 SELECT t.id, t.name, t.created_at, t.updated_at,
        (SELECT count(*) FROM employees e WHERE e.tenant_id = t.tenant_id AND e.team_id = t.id AND e.status = 'active')::int AS member_count
@@ -167,7 +208,7 @@ func (q *Queries) GetTeam(ctx context.Context, arg GetTeamParams) (GetTeamRow, e
 
 const getTenant = `-- name: GetTenant :one
 
-SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at, t.customer_owner_rule,
+SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at, t.customer_owner_rule, t.require_signin, t.page_origins,
        (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id AND e.status = 'active')::int AS seats_used
 FROM tenants t
 WHERE t.id = $1
@@ -182,6 +223,8 @@ type GetTenantRow struct {
 	TimeZone          string
 	CreatedAt         time.Time
 	CustomerOwnerRule string
+	RequireSignin     bool
+	PageOrigins       []string
 	SeatsUsed         int32
 }
 
@@ -199,6 +242,8 @@ func (q *Queries) GetTenant(ctx context.Context, tenantID uuid.UUID) (GetTenantR
 		&i.TimeZone,
 		&i.CreatedAt,
 		&i.CustomerOwnerRule,
+		&i.RequireSignin,
+		&i.PageOrigins,
 		&i.SeatsUsed,
 	)
 	return i, err
@@ -505,6 +550,34 @@ type SetOwnerRuleParams struct {
 
 func (q *Queries) SetOwnerRule(ctx context.Context, arg SetOwnerRuleParams) error {
 	_, err := q.db.Exec(ctx, setOwnerRule, arg.Rule, arg.TenantID)
+	return err
+}
+
+const setPageOrigins = `-- name: SetPageOrigins :exec
+UPDATE tenants SET page_origins = $1::text[], updated_at = now() WHERE id = $2
+`
+
+type SetPageOriginsParams struct {
+	PageOrigins []string
+	TenantID    uuid.UUID
+}
+
+func (q *Queries) SetPageOrigins(ctx context.Context, arg SetPageOriginsParams) error {
+	_, err := q.db.Exec(ctx, setPageOrigins, arg.PageOrigins, arg.TenantID)
+	return err
+}
+
+const setRequireSignIn = `-- name: SetRequireSignIn :exec
+UPDATE tenants SET require_signin = $1, updated_at = now() WHERE id = $2
+`
+
+type SetRequireSignInParams struct {
+	RequireSignin bool
+	TenantID      uuid.UUID
+}
+
+func (q *Queries) SetRequireSignIn(ctx context.Context, arg SetRequireSignInParams) error {
+	_, err := q.db.Exec(ctx, setRequireSignIn, arg.RequireSignin, arg.TenantID)
 	return err
 }
 
