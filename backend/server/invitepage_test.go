@@ -81,6 +81,7 @@ func TestTheInvitationLinkOpensAPageThatSetsThePassword(t *testing.T) {
 	require.Contains(t, body, "已经用过")
 	status, body, _ = invitePage(t, e, code, url.Values{"password": {"another horse"}, "confirm": {"another horse"}})
 	require.Equal(t, http.StatusGone, status, "a used invitation sets nothing")
+	require.Contains(t, body, "已经用过")
 	_, err = signIn(e, "13800000077", "another horse", "phone-2")
 	require.Error(t, err)
 
