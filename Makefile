@@ -39,7 +39,7 @@ stop: ## stop the PostgreSQL that make run started (its data stays in .data/)
 .PHONY: test
 test: $(BIN)/.minio-$(MINIO_VERSION) ## run every test with -race against a throwaway PostgreSQL and a real MinIO
 	$(GO) build -o $(BIN)/salesctl ./cmd/salesctl
-	$(BIN)/salesctl pg run -- $(GO) test -race -count=1 $(GO_PACKAGES)
+	$(BIN)/salesctl pg run -- $(GO) test -race -count=1 -timeout 30m $(GO_PACKAGES)
 
 .PHONY: build
 build: ## build salesd, salesctl and salesbench into .bin/

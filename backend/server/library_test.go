@@ -547,7 +547,7 @@ func TestImageUploadsGetThumbnails(t *testing.T) {
 		require.NoError(t, err)
 		thumb = got.Msg.Material.ThumbnailUrl
 		return thumb != ""
-	}, 20*time.Second, 100*time.Millisecond)
+	}, 90*time.Second, 100*time.Millisecond, "the thumbnail job runs behind the whole suite's jobs on a loaded machine")
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(download(t, thumb)))
 	require.NoError(t, err)
 	require.Equal(t, "jpeg", format)
