@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/alert.proto.
  */
 export const file_salesapp_v1_alert: GenFile = /*@__PURE__*/
-  fileDesc("ChdzYWxlc2FwcC92MS9hbGVydC5wcm90bxILc2FsZXNhcHAudjEiqgEKBUFsZXJ0EgsKA3NlcRgBIAEoAxIQCghhbGVydF9pZBgCIAEoCRIMCgRraW5kGAMgASgJEhMKC2N1c3RvbWVyX2lkGAQgASgJEhMKC21hdGVyaWFsX2lkGAUgASgJEgwKBGJvZHkYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEcmVhZBgIIAEoCCJOChFMaXN0QWxlcnRzUmVxdWVzdBIaCglhZnRlcl9zZXEYASABKANCB7pIBCICKAASHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRj0AygAIlUKEkxpc3RBbGVydHNSZXNwb25zZRINCgVlcG9jaBgBIAEoCRIMCgRoZWFkGAIgASgDEiIKBmFsZXJ0cxgDIAMoCzISLnNhbGVzYXBwLnYxLkFsZXJ0IjUKFU1hcmtBbGVydHNSZWFkUmVxdWVzdBIcCgt0aHJvdWdoX3NlcRgBIAEoA0IHukgEIgIoACIoChZNYXJrQWxlcnRzUmVhZFJlc3BvbnNlEg4KBm1hcmtlZBgBIAEoBSIXChVHZXRVbnJlYWRDb3VudFJlcXVlc3QiKAoWR2V0VW5yZWFkQ291bnRSZXNwb25zZRIOCgZ1bnJlYWQYASABKAUikAIKF1VwZGF0ZUFsZXJ0UHJlZnNSZXF1ZXN0En0KC211dGVkX2tpbmRzGAEgAygJQmi6SGWSAWIQCCJeclxSCmZpcnN0X3ZpZXdSBnJldHVyblIJbG9uZ19yZWFkUgdmb3J3YXJkUgpjYWxsX2NsaWNrUgx3ZWNoYXRfY2xpY2tSCnBob25lX2xlZnRSDG5ld19jdXN0b21lchIoCg9xdWlldF9zdGFydF9taW4YAiABKAVCCrpIBxoFGJ8LKABIAIgBARImCg1xdWlldF9lbmRfbWluGAMgASgFQgq6SAcaBRifCygASAGIAQFCEgoQX3F1aWV0X3N0YXJ0X21pbkIQCg5fcXVpZXRfZW5kX21pbiIaChhVcGRhdGVBbGVydFByZWZzUmVzcG9uc2UixAEKFVJlZ2lzdGVyRGV2aWNlUmVxdWVzdBIdCglkZXZpY2VfaWQYASABKAlCCrpIB3IFEAEYgAESJQoIcGxhdGZvcm0YAiABKAlCE7pIEHIOUgNpb3NSB2FuZHJvaWQSHgoKcHVzaF90b2tlbhgDIAEoCUIKukgHcgUQARiAIBIbCglidW5kbGVfaWQYBCABKAlCCLpIBXIDGIABEg8KB3NhbmRib3gYBSABKAgSFwoGbG9jYWxlGAYgASgJQge6SARyAhgQIhgKFlJlZ2lzdGVyRGV2aWNlUmVzcG9uc2UyzwMKDEFsZXJ0U2VydmljZRJNCgpMaXN0QWxlcnRzEh4uc2FsZXNhcHAudjEuTGlzdEFsZXJ0c1JlcXVlc3QaHy5zYWxlc2FwcC52MS5MaXN0QWxlcnRzUmVzcG9uc2USWQoOTWFya0FsZXJ0c1JlYWQSIi5zYWxlc2FwcC52MS5NYXJrQWxlcnRzUmVhZFJlcXVlc3QaIy5zYWxlc2FwcC52MS5NYXJrQWxlcnRzUmVhZFJlc3BvbnNlElkKDkdldFVucmVhZENvdW50EiIuc2FsZXNhcHAudjEuR2V0VW5yZWFkQ291bnRSZXF1ZXN0GiMuc2FsZXNhcHAudjEuR2V0VW5yZWFkQ291bnRSZXNwb25zZRJfChBVcGRhdGVBbGVydFByZWZzEiQuc2FsZXNhcHAudjEuVXBkYXRlQWxlcnRQcmVmc1JlcXVlc3QaJS5zYWxlc2FwcC52MS5VcGRhdGVBbGVydFByZWZzUmVzcG9uc2USWQoOUmVnaXN0ZXJEZXZpY2USIi5zYWxlc2FwcC52MS5SZWdpc3RlckRldmljZVJlcXVlc3QaIy5zYWxlc2FwcC52MS5SZWdpc3RlckRldmljZVJlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChdzYWxlc2FwcC92MS9hbGVydC5wcm90bxILc2FsZXNhcHAudjEiqgEKBUFsZXJ0EgsKA3NlcRgBIAEoBRIQCghhbGVydF9pZBgCIAEoCRIMCgRraW5kGAMgASgJEhMKC2N1c3RvbWVyX2lkGAQgASgJEhMKC21hdGVyaWFsX2lkGAUgASgJEgwKBGJvZHkYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEcmVhZBgIIAEoCCJOChFMaXN0QWxlcnRzUmVxdWVzdBIaCglhZnRlcl9zZXEYASABKAVCB7pIBBoCKAASHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRj0AygAIlUKEkxpc3RBbGVydHNSZXNwb25zZRINCgVlcG9jaBgBIAEoCRIMCgRoZWFkGAIgASgFEiIKBmFsZXJ0cxgDIAMoCzISLnNhbGVzYXBwLnYxLkFsZXJ0IjUKFU1hcmtBbGVydHNSZWFkUmVxdWVzdBIcCgt0aHJvdWdoX3NlcRgBIAEoBUIHukgEGgIoACIoChZNYXJrQWxlcnRzUmVhZFJlc3BvbnNlEg4KBm1hcmtlZBgBIAEoBSIXChVHZXRVbnJlYWRDb3VudFJlcXVlc3QiKAoWR2V0VW5yZWFkQ291bnRSZXNwb25zZRIOCgZ1bnJlYWQYASABKAUikAIKF1VwZGF0ZUFsZXJ0UHJlZnNSZXF1ZXN0En0KC211dGVkX2tpbmRzGAEgAygJQmi6SGWSAWIQCCJeclxSCmZpcnN0X3ZpZXdSBnJldHVyblIJbG9uZ19yZWFkUgdmb3J3YXJkUgpjYWxsX2NsaWNrUgx3ZWNoYXRfY2xpY2tSCnBob25lX2xlZnRSDG5ld19jdXN0b21lchIoCg9xdWlldF9zdGFydF9taW4YAiABKAVCCrpIBxoFGJ8LKABIAIgBARImCg1xdWlldF9lbmRfbWluGAMgASgFQgq6SAcaBRifCygASAGIAQFCEgoQX3F1aWV0X3N0YXJ0X21pbkIQCg5fcXVpZXRfZW5kX21pbiIaChhVcGRhdGVBbGVydFByZWZzUmVzcG9uc2UixAEKFVJlZ2lzdGVyRGV2aWNlUmVxdWVzdBIdCglkZXZpY2VfaWQYASABKAlCCrpIB3IFEAEYgAESJQoIcGxhdGZvcm0YAiABKAlCE7pIEHIOUgNpb3NSB2FuZHJvaWQSHgoKcHVzaF90b2tlbhgDIAEoCUIKukgHcgUQARiAIBIbCglidW5kbGVfaWQYBCABKAlCCLpIBXIDGIABEg8KB3NhbmRib3gYBSABKAgSFwoGbG9jYWxlGAYgASgJQge6SARyAhgQIhgKFlJlZ2lzdGVyRGV2aWNlUmVzcG9uc2UyzwMKDEFsZXJ0U2VydmljZRJNCgpMaXN0QWxlcnRzEh4uc2FsZXNhcHAudjEuTGlzdEFsZXJ0c1JlcXVlc3QaHy5zYWxlc2FwcC52MS5MaXN0QWxlcnRzUmVzcG9uc2USWQoOTWFya0FsZXJ0c1JlYWQSIi5zYWxlc2FwcC52MS5NYXJrQWxlcnRzUmVhZFJlcXVlc3QaIy5zYWxlc2FwcC52MS5NYXJrQWxlcnRzUmVhZFJlc3BvbnNlElkKDkdldFVucmVhZENvdW50EiIuc2FsZXNhcHAudjEuR2V0VW5yZWFkQ291bnRSZXF1ZXN0GiMuc2FsZXNhcHAudjEuR2V0VW5yZWFkQ291bnRSZXNwb25zZRJfChBVcGRhdGVBbGVydFByZWZzEiQuc2FsZXNhcHAudjEuVXBkYXRlQWxlcnRQcmVmc1JlcXVlc3QaJS5zYWxlc2FwcC52MS5VcGRhdGVBbGVydFByZWZzUmVzcG9uc2USWQoOUmVnaXN0ZXJEZXZpY2USIi5zYWxlc2FwcC52MS5SZWdpc3RlckRldmljZVJlcXVlc3QaIy5zYWxlc2FwcC52MS5SZWdpc3RlckRldmljZVJlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Alert is one entry of a salesperson's alert stream. An alert that is updated (more views of the same
@@ -23,9 +23,9 @@ export const file_salesapp_v1_alert: GenFile = /*@__PURE__*/
  */
 export type Alert = Message<"salesapp.v1.Alert"> & {
   /**
-   * @generated from field: int64 seq = 1;
+   * @generated from field: int32 seq = 1;
    */
-  seq: bigint;
+  seq: number;
 
   /**
    * @generated from field: string alert_id = 2;
@@ -83,9 +83,9 @@ export type ListAlertsRequest = Message<"salesapp.v1.ListAlertsRequest"> & {
   /**
    * Entries with a seq above this one.
    *
-   * @generated from field: int64 after_seq = 1;
+   * @generated from field: int32 after_seq = 1;
    */
-  afterSeq: bigint;
+  afterSeq: number;
 
   /**
    * @generated from field: int32 page_size = 2;
@@ -112,9 +112,9 @@ export type ListAlertsResponse = Message<"salesapp.v1.ListAlertsResponse"> & {
   epoch: string;
 
   /**
-   * @generated from field: int64 head = 2;
+   * @generated from field: int32 head = 2;
    */
-  head: bigint;
+  head: number;
 
   /**
    * @generated from field: repeated salesapp.v1.Alert alerts = 3;
@@ -136,9 +136,9 @@ export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PUR
  */
 export type MarkAlertsReadRequest = Message<"salesapp.v1.MarkAlertsReadRequest"> & {
   /**
-   * @generated from field: int64 through_seq = 1;
+   * @generated from field: int32 through_seq = 1;
    */
-  throughSeq: bigint;
+  throughSeq: number;
 };
 
 /**
