@@ -20,6 +20,10 @@ PROTOVALIDATE_VERSION := v1.2.2
 
 GO_PACKAGES := ./...
 
+# The TypeScript SDK (mobile-contracts/ts): its npm packages, pinned by package-lock.json, come from `npm ci`.
+TS_DIR  := mobile-contracts/ts
+TS_DEPS := $(TS_DIR)/node_modules/.package-lock.json
+
 .PHONY: help
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -37,7 +41,7 @@ stop: ## stop the PostgreSQL that make run started (its data stays in .data/)
 	$(GO) run ./cmd/salesctl dev down
 
 .PHONY: test
-test: $(BIN)/.minio-$(MINIO_VERSION) ## run every test with -race against a throwaway PostgreSQL and a real MinIO
+test: $(BIN)/.minio-$(MINIO_VERSION) $(TS_DEPS) ## run every test with -race against a throwaway PostgreSQL and a real MinIO
 	$(GO) build -o $(BIN)/salesctl ./cmd/salesctl
 	$(BIN)/salesctl pg run -- $(GO) test -race -count=1 -timeout 30m $(GO_PACKAGES)
 
@@ -77,6 +81,10 @@ GEN_TOOLS := $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VE
 .PHONY: tools
 tools: $(GEN_TOOLS) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) $(BIN)/.minio-$(MINIO_VERSION) ## install the pinned tools into .bin/
 
+$(TS_DEPS): $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
 # protovalidate's validate.proto, copied from the Go module cache (never committed).
 .PHONY: protovalidate-proto
 protovalidate-proto:
@@ -85,19 +93,21 @@ protovalidate-proto:
 	install -m 0644 "$$dir/proto/protovalidate/buf/validate/validate.proto" .build/protovalidate/buf/validate/validate.proto
 
 .PHONY: generate
-generate: $(GEN_TOOLS) protovalidate-proto ## rebuild generated code (protobuf, Connect, sqlc)
+generate: $(GEN_TOOLS) $(TS_DEPS) protovalidate-proto ## rebuild generated code (protobuf, Connect, sqlc, the TypeScript SDK)
 	find api -name '*.pb.go' -o -name '*.connect.go' | xargs -r rm -f
 	buf generate
+	buf generate --template $(TS_DIR)/buf.gen.yaml
 	cd backend && sqlc generate
 
 .PHONY: check-generated
 check-generated: generate ## fail when committed generated code differs from what make generate makes
-	@if [ -n "$$(git status --porcelain -- api backend push sync)" ]; then \
-	  echo "generated code is stale; run make generate and commit:"; git status --porcelain -- api backend push sync; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- api backend push sync mobile-contracts)" ]; then \
+	  echo "generated code is stale; run make generate and commit:"; git status --porcelain -- api backend push sync mobile-contracts; exit 1; fi
 
 .PHONY: lint
-lint: $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) protovalidate-proto ## buf lint, gofmt, go vet, staticcheck, import layering
+lint: $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) $(TS_DEPS) protovalidate-proto ## buf lint, gofmt, go vet, staticcheck, import layering, tsc
 	buf lint api
+	cd $(TS_DIR) && npm run --silent typecheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(GO_PACKAGES)
 	staticcheck $(GO_PACKAGES)

@@ -2,6 +2,9 @@ module github.com/salesapp/scrm
 
 go 1.26.0
 
+// The TypeScript SDK's npm packages are not Go code.
+ignore ./mobile-contracts/ts/node_modules
+
 require (
 	aidanwoods.dev/go-paseto v1.6.0
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.2

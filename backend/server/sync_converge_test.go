@@ -303,7 +303,7 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 					if len(notes) > 0 {
 						op = &salesappv1.DeleteNote{NoteId: notes[rng.IntN(len(notes))]}
 					} else {
-						op = &salesappv1.MarkAlertsRead{ThroughSeq: int64(1 + rng.IntN(5))}
+						op = &salesappv1.MarkAlertsRead{ThroughSeq: int32(1 + rng.IntN(5))}
 					}
 				default:
 					title := fmt.Sprintf("%s title %d", d.name, round)

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +24,9 @@ type frame struct {
 	Epoch string `json:"epoch"`
 	Seq   int64  `json:"seq"`
 	Alert struct {
-		Kind string `json:"kind"`
-		Body string `json:"body"`
+		Seq  json.RawMessage `json:"seq"`
+		Kind string          `json:"kind"`
+		Body string          `json:"body"`
 	} `json:"alert"`
 }
 
@@ -69,6 +72,7 @@ func TestWebSocketResumesWithExactlyTheMissedAlertsThenStreamsAcrossNodes(t *tes
 		f := next(t, c)
 		require.Equal(t, "alert", f.Type)
 		require.Equal(t, want, f.Seq)
+		require.Equal(t, strconv.FormatInt(want, 10), string(f.Alert.Seq), "the alert and its envelope carry seq as the same JSON number")
 		require.Equal(t, "call_click", f.Alert.Kind)
 	}
 	_, err = tracker(e).Track(ctx, connect.NewRequest(&salesappv1.TrackRequest{Events: []*salesappv1.TrackEvent{

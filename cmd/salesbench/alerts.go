@@ -133,7 +133,7 @@ func webSocketLatency(ctx context.Context, b *bench, httpClient *http.Client, tr
 	return []row{
 		{"protocol", protocol, ""},
 		{"views sent", fmt.Sprintf("%s at %d/s, open loop (%s failed)", thousands(sent), alertRate, thousands(failed)), ""},
-		{"alerts in the stream", thousands(h.Msg.Head), ""},
+		{"alerts in the stream", thousands(int64(h.Msg.Head)), ""},
 		{"alerts received", thousands(int64(len(lat))), "all"},
 		{"view → frame p50", millis(percentile(lat, 50)), ""},
 		{"view → frame p99", millis(percentile(lat, 99)), target},

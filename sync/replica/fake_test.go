@@ -339,7 +339,7 @@ func testCustomer(i int) *salesappv1.Change {
 	return customerChange(&salesappv1.SyncCustomer{
 		Id: uuidN(1, i), DisplayName: fmt.Sprintf("Customer %d", i), Phone: "+8613800000000",
 		Stage: "new", SourceChannel: "card", Tags: []string{"vip"}, Views: int32(i % 50),
-		DwellMs: int64(i) * 1000, IntentScore: int32(i % 100),
+		DwellMs: int32(i) * 1000, IntentScore: int32(i % 100),
 		FirstSeenAt: timestamppb.New(testEpoch), LastActiveAt: timestamppb.New(testEpoch.Add(time.Hour)),
 	})
 }
@@ -356,7 +356,7 @@ func testAlert(i int, at time.Time) *salesappv1.Change {
 	id := uuidN(5, i)
 	return &salesappv1.Change{Kind: salesappv1.EntityKind_ENTITY_KIND_ALERT, Id: id,
 		Entity: &salesappv1.Change_Alert{Alert: &salesappv1.SyncAlert{
-			AlertId: id, Seq: int64(i), Kind: "hot_lead", CustomerId: uuidN(1, i), Body: "is reading your brochure",
+			AlertId: id, Seq: int32(i), Kind: "hot_lead", CustomerId: uuidN(1, i), Body: "is reading your brochure",
 			CreatedAt: timestamppb.New(at)}}}
 }
 

@@ -71,7 +71,7 @@ func fill(t *testing.T, s Store) Store {
 		}
 		for i := range 6 {
 			_, err := st.Enqueue(&salesappv1.Mutation{Op: &salesappv1.Mutation_MarkAlertsRead{
-				MarkAlertsRead: &salesappv1.MarkAlertsRead{ThroughSeq: int64(i + 1)}}})
+				MarkAlertsRead: &salesappv1.MarkAlertsRead{ThroughSeq: int32(i + 1)}}})
 			steps = append(steps, err)
 		}
 		steps = append(steps, st.Ack(2))

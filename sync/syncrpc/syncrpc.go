@@ -170,13 +170,13 @@ func change(c delta.Change) *salesappv1.Change {
 	case *delta.Customer:
 		out.Entity = &salesappv1.Change_Customer{Customer: &salesappv1.SyncCustomer{
 			Id: e.ID.String(), DisplayName: e.DisplayName, AvatarUrl: e.AvatarURL, Phone: e.Phone, Stage: e.Stage,
-			SourceChannel: e.SourceChannel, Remark: e.Remark, Tags: e.Tags, Views: e.Views, DwellMs: e.DwellMs,
+			SourceChannel: e.SourceChannel, Remark: e.Remark, Tags: e.Tags, Views: e.Views, DwellMs: rpcserver.Int32(e.DwellMs),
 			Forwards: e.Forwards, CallClicks: e.CallClicks, WechatClicks: e.WechatClicks, IntentScore: e.IntentScore,
 			FirstSeenAt: timestamppb.New(e.FirstSeenAt), LastActiveAt: timestamppb.New(e.LastActiveAt)}}
 	case *delta.TimelineEntry:
 		out.Entity = &salesappv1.Change_TimelineEntry{TimelineEntry: &salesappv1.SyncTimelineEntry{
 			Id: e.ID.String(), CustomerId: e.CustomerID.String(), Kind: e.Kind, MaterialId: nullID(e.MaterialID),
-			ShareId: nullID(e.ShareID), OccurredAt: timestamppb.New(e.OccurredAt), DwellMs: e.DwellMs, Value: e.Value}}
+			ShareId: nullID(e.ShareID), OccurredAt: timestamppb.New(e.OccurredAt), DwellMs: rpcserver.Int32(e.DwellMs), Value: e.Value}}
 	case *delta.Note:
 		out.Entity = &salesappv1.Change_Note{Note: &salesappv1.SyncNote{
 			Id: e.ID.String(), CustomerId: e.CustomerID.String(), AuthorId: e.AuthorID.String(), Kind: e.Kind,
@@ -189,16 +189,16 @@ func change(c delta.Change) *salesappv1.Change {
 		out.Entity = &salesappv1.Change_Card{Card: &salesappv1.SyncCard{
 			EmployeeId: e.EmployeeID.String(), DisplayName: e.DisplayName, Title: e.Title, Phone: e.Phone,
 			WechatId: e.WechatID, Email: e.Email, AvatarKey: e.AvatarKey, Bio: e.Bio, PhotoKeys: e.PhotoKeys,
-			IntroVideoKey: e.IntroVideoKey, FeaturedMaterialIds: featured, Version: e.Version, UpdatedAt: timestamppb.New(e.UpdatedAt)}}
+			IntroVideoKey: e.IntroVideoKey, FeaturedMaterialIds: featured, Version: rpcserver.Int32(e.Version), UpdatedAt: timestamppb.New(e.UpdatedAt)}}
 	case *delta.Alert:
 		out.Entity = &salesappv1.Change_Alert{Alert: &salesappv1.SyncAlert{
-			AlertId: e.AlertID.String(), Seq: e.Seq, Kind: e.Kind, CustomerId: e.CustomerID.String(),
+			AlertId: e.AlertID.String(), Seq: rpcserver.Int32(e.Seq), Kind: e.Kind, CustomerId: e.CustomerID.String(),
 			MaterialId: nullID(e.MaterialID), Body: e.Body, CreatedAt: timestamppb.New(e.CreatedAt), Read: e.Read}}
 	case *delta.Material:
 		out.Entity = &salesappv1.Change_Material{Material: &salesappv1.SyncMaterial{
 			Id: e.ID.String(), Tier: e.Tier, Kind: e.Kind, Status: e.Status, RejectReason: e.RejectReason,
 			FolderId: nullID(e.FolderID), Title: e.Title, Summary: e.Summary, BodyHtml: e.BodyHTML, TextBody: e.TextBody,
-			FileKey: e.FileKey, ImageKeys: e.ImageKeys, CoverKey: e.CoverKey, Tags: e.Tags, Version: e.Version,
+			FileKey: e.FileKey, ImageKeys: e.ImageKeys, CoverKey: e.CoverKey, Tags: e.Tags, Version: rpcserver.Int32(e.Version),
 			PublishedAt: tsp(e.PublishedAt)}}
 	case *delta.Folder:
 		out.Entity = &salesappv1.Change_Folder{Folder: &salesappv1.SyncFolder{Id: e.ID.String(), Tier: e.Tier, Name: e.Name}}

@@ -27,7 +27,7 @@ const (
 // material within minutes) appears again with a higher seq and the same alert_id: show the latest.
 type Alert struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
-	Seq     int64                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Seq     int32                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	AlertId string                 `protobuf:"bytes,2,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
 	// first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer.
 	Kind       string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
@@ -71,7 +71,7 @@ func (*Alert) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_alert_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *Alert) GetSeq() int64 {
+func (x *Alert) GetSeq() int32 {
 	if x != nil {
 		return x.Seq
 	}
@@ -131,7 +131,7 @@ func (x *Alert) GetRead() bool {
 type ListAlertsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Entries with a seq above this one.
-	AfterSeq      int64 `protobuf:"varint,1,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
+	AfterSeq      int32 `protobuf:"varint,1,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
 	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -167,7 +167,7 @@ func (*ListAlertsRequest) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_alert_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *ListAlertsRequest) GetAfterSeq() int64 {
+func (x *ListAlertsRequest) GetAfterSeq() int32 {
 	if x != nil {
 		return x.AfterSeq
 	}
@@ -185,7 +185,7 @@ func (x *ListAlertsRequest) GetPageSize() int32 {
 type ListAlertsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Epoch         string                 `protobuf:"bytes,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Head          int64                  `protobuf:"varint,2,opt,name=head,proto3" json:"head,omitempty"`
+	Head          int32                  `protobuf:"varint,2,opt,name=head,proto3" json:"head,omitempty"`
 	Alerts        []*Alert               `protobuf:"bytes,3,rep,name=alerts,proto3" json:"alerts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -228,7 +228,7 @@ func (x *ListAlertsResponse) GetEpoch() string {
 	return ""
 }
 
-func (x *ListAlertsResponse) GetHead() int64 {
+func (x *ListAlertsResponse) GetHead() int32 {
 	if x != nil {
 		return x.Head
 	}
@@ -245,7 +245,7 @@ func (x *ListAlertsResponse) GetAlerts() []*Alert {
 // MarkAlertsReadRequest names the last entry read.
 type MarkAlertsReadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ThroughSeq    int64                  `protobuf:"varint,1,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"`
+	ThroughSeq    int32                  `protobuf:"varint,1,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -280,7 +280,7 @@ func (*MarkAlertsReadRequest) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_alert_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *MarkAlertsReadRequest) GetThroughSeq() int64 {
+func (x *MarkAlertsReadRequest) GetThroughSeq() int32 {
 	if x != nil {
 		return x.ThroughSeq
 	}
@@ -647,7 +647,7 @@ const file_salesapp_v1_alert_proto_rawDesc = "" +
 	"\n" +
 	"\x17salesapp/v1/alert.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x01\n" +
 	"\x05Alert\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x19\n" +
+	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12\x19\n" +
 	"\balert_id\x18\x02 \x01(\tR\aalertId\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1f\n" +
 	"\vcustomer_id\x18\x04 \x01(\tR\n" +
@@ -659,15 +659,15 @@ const file_salesapp_v1_alert_proto_rawDesc = "" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x12\n" +
 	"\x04read\x18\b \x01(\bR\x04read\"b\n" +
 	"\x11ListAlertsRequest\x12$\n" +
-	"\tafter_seq\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\bafterSeq\x12'\n" +
+	"\tafter_seq\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bafterSeq\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\"j\n" +
 	"\x12ListAlertsResponse\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\tR\x05epoch\x12\x12\n" +
-	"\x04head\x18\x02 \x01(\x03R\x04head\x12*\n" +
+	"\x04head\x18\x02 \x01(\x05R\x04head\x12*\n" +
 	"\x06alerts\x18\x03 \x03(\v2\x12.salesapp.v1.AlertR\x06alerts\"A\n" +
 	"\x15MarkAlertsReadRequest\x12(\n" +
-	"\vthrough_seq\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"\vthrough_seq\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\n" +
 	"throughSeq\"0\n" +
 	"\x16MarkAlertsReadResponse\x12\x16\n" +
 	"\x06marked\x18\x01 \x01(\x05R\x06marked\"\x17\n" +

@@ -250,7 +250,7 @@ type Card struct {
 	QrCodeUrl string `protobuf:"bytes,13,opt,name=qr_code_url,json=qrCodeUrl,proto3" json:"qr_code_url,omitempty"`
 	// The card's own share link (channel QR), what the QR code encodes.
 	ShareUrl      string                 `protobuf:"bytes,14,opt,name=share_url,json=shareUrl,proto3" json:"share_url,omitempty"`
-	Version       int64                  `protobuf:"varint,15,opt,name=version,proto3" json:"version,omitempty"`
+	Version       int32                  `protobuf:"varint,15,opt,name=version,proto3" json:"version,omitempty"`
 	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -384,7 +384,7 @@ func (x *Card) GetShareUrl() string {
 	return ""
 }
 
-func (x *Card) GetVersion() int64 {
+func (x *Card) GetVersion() int32 {
 	if x != nil {
 		return x.Version
 	}
@@ -841,7 +841,7 @@ const file_salesapp_v1_card_proto_rawDesc = "" +
 	"\acompany\x18\f \x01(\v2\x1b.salesapp.v1.CompanyProfileR\acompany\x12\x1e\n" +
 	"\vqr_code_url\x18\r \x01(\tR\tqrCodeUrl\x12\x1b\n" +
 	"\tshare_url\x18\x0e \x01(\tR\bshareUrl\x12\x18\n" +
-	"\aversion\x18\x0f \x01(\x03R\aversion\x129\n" +
+	"\aversion\x18\x0f \x01(\x05R\aversion\x129\n" +
 	"\n" +
 	"updated_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"7\n" +
 	"\n" +

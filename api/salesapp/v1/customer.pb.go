@@ -152,7 +152,7 @@ type Customer struct {
 	SourceChannel string                 `protobuf:"bytes,7,opt,name=source_channel,json=sourceChannel,proto3" json:"source_channel,omitempty"`
 	Tags          []string               `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
 	Views         int32                  `protobuf:"varint,9,opt,name=views,proto3" json:"views,omitempty"`
-	DwellMs       int64                  `protobuf:"varint,10,opt,name=dwell_ms,json=dwellMs,proto3" json:"dwell_ms,omitempty"`
+	DwellMs       int32                  `protobuf:"varint,10,opt,name=dwell_ms,json=dwellMs,proto3" json:"dwell_ms,omitempty"`
 	IntentScore   int32                  `protobuf:"varint,11,opt,name=intent_score,json=intentScore,proto3" json:"intent_score,omitempty"`
 	LastActiveAt  *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_active_at,json=lastActiveAt,proto3" json:"last_active_at,omitempty"`
 	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
@@ -254,7 +254,7 @@ func (x *Customer) GetViews() int32 {
 	return 0
 }
 
-func (x *Customer) GetDwellMs() int64 {
+func (x *Customer) GetDwellMs() int32 {
 	if x != nil {
 		return x.DwellMs
 	}
@@ -600,7 +600,7 @@ type TimelineItem struct {
 	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	Kind          EventKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=salesapp.v1.EventKind" json:"kind,omitempty"`
 	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	DwellMs       int64                  `protobuf:"varint,4,opt,name=dwell_ms,json=dwellMs,proto3" json:"dwell_ms,omitempty"`
+	DwellMs       int32                  `protobuf:"varint,4,opt,name=dwell_ms,json=dwellMs,proto3" json:"dwell_ms,omitempty"`
 	Value         int32                  `protobuf:"varint,5,opt,name=value,proto3" json:"value,omitempty"`
 	MaterialId    string                 `protobuf:"bytes,6,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
 	MaterialTitle string                 `protobuf:"bytes,7,opt,name=material_title,json=materialTitle,proto3" json:"material_title,omitempty"`
@@ -663,7 +663,7 @@ func (x *TimelineItem) GetOccurredAt() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *TimelineItem) GetDwellMs() int64 {
+func (x *TimelineItem) GetDwellMs() int32 {
 	if x != nil {
 		return x.DwellMs
 	}
@@ -1480,7 +1480,7 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"\x04tags\x18\b \x03(\tR\x04tags\x12\x14\n" +
 	"\x05views\x18\t \x01(\x05R\x05views\x12\x19\n" +
 	"\bdwell_ms\x18\n" +
-	" \x01(\x03R\adwellMs\x12!\n" +
+	" \x01(\x05R\adwellMs\x12!\n" +
 	"\fintent_score\x18\v \x01(\x05R\vintentScore\x12@\n" +
 	"\x0elast_active_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\flastActiveAt\x129\n" +
 	"\n" +
@@ -1518,7 +1518,7 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\x0e2\x16.salesapp.v1.EventKindR\x04kind\x12;\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"occurredAt\x12\x19\n" +
-	"\bdwell_ms\x18\x04 \x01(\x03R\adwellMs\x12\x14\n" +
+	"\bdwell_ms\x18\x04 \x01(\x05R\adwellMs\x12\x14\n" +
 	"\x05value\x18\x05 \x01(\x05R\x05value\x12\x1f\n" +
 	"\vmaterial_id\x18\x06 \x01(\tR\n" +
 	"materialId\x12%\n" +

@@ -379,9 +379,9 @@ type Material struct {
 	CoverUrl     string        `protobuf:"bytes,13,opt,name=cover_url,json=coverUrl,proto3" json:"cover_url,omitempty"`
 	PosterLayout *PosterLayout `protobuf:"bytes,14,opt,name=poster_layout,json=posterLayout,proto3" json:"poster_layout,omitempty"`
 	Tags         []string      `protobuf:"bytes,15,rep,name=tags,proto3" json:"tags,omitempty"`
-	Version      int64         `protobuf:"varint,16,opt,name=version,proto3" json:"version,omitempty"`
+	Version      int32         `protobuf:"varint,16,opt,name=version,proto3" json:"version,omitempty"`
 	// Shares by this enterprise's salespeople.
-	ShareCount  int64                  `protobuf:"varint,17,opt,name=share_count,json=shareCount,proto3" json:"share_count,omitempty"`
+	ShareCount  int32                  `protobuf:"varint,17,opt,name=share_count,json=shareCount,proto3" json:"share_count,omitempty"`
 	OwnerId     string                 `protobuf:"bytes,18,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt   *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
@@ -527,14 +527,14 @@ func (x *Material) GetTags() []string {
 	return nil
 }
 
-func (x *Material) GetVersion() int64 {
+func (x *Material) GetVersion() int32 {
 	if x != nil {
 		return x.Version
 	}
 	return 0
 }
 
-func (x *Material) GetShareCount() int64 {
+func (x *Material) GetShareCount() int32 {
 	if x != nil {
 		return x.ShareCount
 	}
@@ -1829,8 +1829,8 @@ const file_salesapp_v1_material_proto_rawDesc = "" +
 	"\tcover_url\x18\r \x01(\tR\bcoverUrl\x12>\n" +
 	"\rposter_layout\x18\x0e \x01(\v2\x19.salesapp.v1.PosterLayoutR\fposterLayout\x12\x12\n" +
 	"\x04tags\x18\x0f \x03(\tR\x04tags\x12\x18\n" +
-	"\aversion\x18\x10 \x01(\x03R\aversion\x12\x1f\n" +
-	"\vshare_count\x18\x11 \x01(\x03R\n" +
+	"\aversion\x18\x10 \x01(\x05R\aversion\x12\x1f\n" +
+	"\vshare_count\x18\x11 \x01(\x05R\n" +
 	"shareCount\x12\x19\n" +
 	"\bowner_id\x18\x12 \x01(\tR\aownerId\x129\n" +
 	"\n" +

@@ -373,9 +373,9 @@ func (x *GetShareStatsRequest) GetEmployeeId() string {
 type GetShareStatsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The salesperson's own shares.
-	Shares int64 `protobuf:"varint,1,opt,name=shares,proto3" json:"shares,omitempty"`
+	Shares int32 `protobuf:"varint,1,opt,name=shares,proto3" json:"shares,omitempty"`
 	// Forwards by customers of those shares, at any depth.
-	Forwards      int64 `protobuf:"varint,2,opt,name=forwards,proto3" json:"forwards,omitempty"`
+	Forwards      int32 `protobuf:"varint,2,opt,name=forwards,proto3" json:"forwards,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -410,14 +410,14 @@ func (*GetShareStatsResponse) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *GetShareStatsResponse) GetShares() int64 {
+func (x *GetShareStatsResponse) GetShares() int32 {
 	if x != nil {
 		return x.Shares
 	}
 	return 0
 }
 
-func (x *GetShareStatsResponse) GetForwards() int64 {
+func (x *GetShareStatsResponse) GetForwards() int32 {
 	if x != nil {
 		return x.Forwards
 	}
@@ -1110,8 +1110,8 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\vemployee_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"employeeId\"K\n" +
 	"\x15GetShareStatsResponse\x12\x16\n" +
-	"\x06shares\x18\x01 \x01(\x03R\x06shares\x12\x1a\n" +
-	"\bforwards\x18\x02 \x01(\x03R\bforwards\"6\n" +
+	"\x06shares\x18\x01 \x01(\x05R\x06shares\x12\x1a\n" +
+	"\bforwards\x18\x02 \x01(\x05R\bforwards\"6\n" +
 	"\x13ResolveSceneRequest\x12\x1f\n" +
 	"\x05scene\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18`R\x05scene\">\n" +
 	"\x14ResolveSceneResponse\x12\x14\n" +

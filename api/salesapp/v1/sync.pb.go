@@ -507,7 +507,7 @@ type SyncCustomer struct {
 	Remark        string                 `protobuf:"bytes,7,opt,name=remark,proto3" json:"remark,omitempty"`
 	Tags          []string               `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
 	Views         int32                  `protobuf:"varint,9,opt,name=views,proto3" json:"views,omitempty"`
-	DwellMs       int64                  `protobuf:"varint,10,opt,name=dwell_ms,json=dwellMs,proto3" json:"dwell_ms,omitempty"`
+	DwellMs       int32                  `protobuf:"varint,10,opt,name=dwell_ms,json=dwellMs,proto3" json:"dwell_ms,omitempty"`
 	Forwards      int32                  `protobuf:"varint,11,opt,name=forwards,proto3" json:"forwards,omitempty"`
 	CallClicks    int32                  `protobuf:"varint,12,opt,name=call_clicks,json=callClicks,proto3" json:"call_clicks,omitempty"`
 	WechatClicks  int32                  `protobuf:"varint,13,opt,name=wechat_clicks,json=wechatClicks,proto3" json:"wechat_clicks,omitempty"`
@@ -611,7 +611,7 @@ func (x *SyncCustomer) GetViews() int32 {
 	return 0
 }
 
-func (x *SyncCustomer) GetDwellMs() int64 {
+func (x *SyncCustomer) GetDwellMs() int32 {
 	if x != nil {
 		return x.DwellMs
 	}
@@ -671,7 +671,7 @@ type SyncTimelineEntry struct {
 	MaterialId    string                 `protobuf:"bytes,4,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
 	ShareId       string                 `protobuf:"bytes,5,opt,name=share_id,json=shareId,proto3" json:"share_id,omitempty"`
 	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	DwellMs       int64                  `protobuf:"varint,7,opt,name=dwell_ms,json=dwellMs,proto3" json:"dwell_ms,omitempty"`
+	DwellMs       int32                  `protobuf:"varint,7,opt,name=dwell_ms,json=dwellMs,proto3" json:"dwell_ms,omitempty"`
 	Value         int32                  `protobuf:"varint,8,opt,name=value,proto3" json:"value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -749,7 +749,7 @@ func (x *SyncTimelineEntry) GetOccurredAt() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *SyncTimelineEntry) GetDwellMs() int64 {
+func (x *SyncTimelineEntry) GetDwellMs() int32 {
 	if x != nil {
 		return x.DwellMs
 	}
@@ -877,7 +877,7 @@ type SyncCard struct {
 	PhotoKeys           []string               `protobuf:"bytes,9,rep,name=photo_keys,json=photoKeys,proto3" json:"photo_keys,omitempty"`
 	IntroVideoKey       string                 `protobuf:"bytes,10,opt,name=intro_video_key,json=introVideoKey,proto3" json:"intro_video_key,omitempty"`
 	FeaturedMaterialIds []string               `protobuf:"bytes,11,rep,name=featured_material_ids,json=featuredMaterialIds,proto3" json:"featured_material_ids,omitempty"`
-	Version             int64                  `protobuf:"varint,12,opt,name=version,proto3" json:"version,omitempty"`
+	Version             int32                  `protobuf:"varint,12,opt,name=version,proto3" json:"version,omitempty"`
 	UpdatedAt           *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
@@ -990,7 +990,7 @@ func (x *SyncCard) GetFeaturedMaterialIds() []string {
 	return nil
 }
 
-func (x *SyncCard) GetVersion() int64 {
+func (x *SyncCard) GetVersion() int32 {
 	if x != nil {
 		return x.Version
 	}
@@ -1008,7 +1008,7 @@ func (x *SyncCard) GetUpdatedAt() *timestamppb.Timestamp {
 type SyncAlert struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AlertId       string                 `protobuf:"bytes,1,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
-	Seq           int64                  `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Seq           int32                  `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	CustomerId    string                 `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	MaterialId    string                 `protobuf:"bytes,5,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
@@ -1056,7 +1056,7 @@ func (x *SyncAlert) GetAlertId() string {
 	return ""
 }
 
-func (x *SyncAlert) GetSeq() int64 {
+func (x *SyncAlert) GetSeq() int32 {
 	if x != nil {
 		return x.Seq
 	}
@@ -1122,7 +1122,7 @@ type SyncMaterial struct {
 	ImageKeys     []string               `protobuf:"bytes,12,rep,name=image_keys,json=imageKeys,proto3" json:"image_keys,omitempty"`
 	CoverKey      string                 `protobuf:"bytes,13,opt,name=cover_key,json=coverKey,proto3" json:"cover_key,omitempty"`
 	Tags          []string               `protobuf:"bytes,14,rep,name=tags,proto3" json:"tags,omitempty"`
-	Version       int64                  `protobuf:"varint,15,opt,name=version,proto3" json:"version,omitempty"`
+	Version       int32                  `protobuf:"varint,15,opt,name=version,proto3" json:"version,omitempty"`
 	PublishedAt   *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=published_at,json=publishedAt,proto3" json:"published_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1256,7 +1256,7 @@ func (x *SyncMaterial) GetTags() []string {
 	return nil
 }
 
-func (x *SyncMaterial) GetVersion() int64 {
+func (x *SyncMaterial) GetVersion() int32 {
 	if x != nil {
 		return x.Version
 	}
@@ -2094,7 +2094,7 @@ func (x *UpdateMyCard) GetBio() string {
 // MarkAlertsRead marks the caller's alert entries up to a seq read.
 type MarkAlertsRead struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ThroughSeq    int64                  `protobuf:"varint,1,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"`
+	ThroughSeq    int32                  `protobuf:"varint,1,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2129,7 +2129,7 @@ func (*MarkAlertsRead) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{20}
 }
 
-func (x *MarkAlertsRead) GetThroughSeq() int64 {
+func (x *MarkAlertsRead) GetThroughSeq() int32 {
 	if x != nil {
 		return x.ThroughSeq
 	}
@@ -2313,7 +2313,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x04tags\x18\b \x03(\tR\x04tags\x12\x14\n" +
 	"\x05views\x18\t \x01(\x05R\x05views\x12\x19\n" +
 	"\bdwell_ms\x18\n" +
-	" \x01(\x03R\adwellMs\x12\x1a\n" +
+	" \x01(\x05R\adwellMs\x12\x1a\n" +
 	"\bforwards\x18\v \x01(\x05R\bforwards\x12\x1f\n" +
 	"\vcall_clicks\x18\f \x01(\x05R\n" +
 	"callClicks\x12#\n" +
@@ -2331,7 +2331,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\bshare_id\x18\x05 \x01(\tR\ashareId\x12;\n" +
 	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"occurredAt\x12\x19\n" +
-	"\bdwell_ms\x18\a \x01(\x03R\adwellMs\x12\x14\n" +
+	"\bdwell_ms\x18\a \x01(\x05R\adwellMs\x12\x14\n" +
 	"\x05value\x18\b \x01(\x05R\x05value\"\xab\x02\n" +
 	"\bSyncNote\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
@@ -2361,12 +2361,12 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x0fintro_video_key\x18\n" +
 	" \x01(\tR\rintroVideoKey\x122\n" +
 	"\x15featured_material_ids\x18\v \x03(\tR\x13featuredMaterialIds\x12\x18\n" +
-	"\aversion\x18\f \x01(\x03R\aversion\x129\n" +
+	"\aversion\x18\f \x01(\x05R\aversion\x129\n" +
 	"\n" +
 	"updated_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xf1\x01\n" +
 	"\tSyncAlert\x12\x19\n" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x12\n" +
+	"\x03seq\x18\x02 \x01(\x05R\x03seq\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1f\n" +
 	"\vcustomer_id\x18\x04 \x01(\tR\n" +
 	"customerId\x12\x1f\n" +
@@ -2393,7 +2393,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"image_keys\x18\f \x03(\tR\timageKeys\x12\x1b\n" +
 	"\tcover_key\x18\r \x01(\tR\bcoverKey\x12\x12\n" +
 	"\x04tags\x18\x0e \x03(\tR\x04tags\x12\x18\n" +
-	"\aversion\x18\x0f \x01(\x03R\aversion\x12=\n" +
+	"\aversion\x18\x0f \x01(\x05R\aversion\x12=\n" +
 	"\fpublished_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\"D\n" +
 	"\n" +
 	"SyncFolder\x12\x0e\n" +
@@ -2472,7 +2472,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x06_emailB\x06\n" +
 	"\x04_bio\":\n" +
 	"\x0eMarkAlertsRead\x12(\n" +
-	"\vthrough_seq\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x01R\n" +
+	"\vthrough_seq\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x01R\n" +
 	"throughSeq\"o\n" +
 	"\fPushResponse\x12(\n" +
 	"\x10last_mutation_id\x18\x01 \x01(\x04R\x0elastMutationId\x125\n" +

@@ -14,6 +14,7 @@ import (
 	"github.com/salesapp/scrm/backend/material/materialrpc"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
 )
 
 // Handler serves CardService.
@@ -90,7 +91,7 @@ func ToProto(v card.View) *salesappv1.Card {
 		EmployeeId: v.EmployeeID.String(), DisplayName: v.DisplayName, Title: v.Title, Phone: v.Phone,
 		WechatId: v.WeChatID, Email: v.Email, AvatarUrl: v.AvatarURL, Bio: v.Bio, PhotoUrls: v.PhotoURLs,
 		IntroVideoUrl: v.IntroVideoURL, Company: companyToProto(v.Company), QrCodeUrl: v.QRCodeURL,
-		ShareUrl: v.ShareURL, Version: v.Version, UpdatedAt: timestamppb.New(v.UpdatedAt),
+		ShareUrl: v.ShareURL, Version: rpcserver.Int32(v.Version), UpdatedAt: timestamppb.New(v.UpdatedAt),
 	}
 	for _, s := range v.Featured {
 		out.FeaturedMaterials = append(out.FeaturedMaterials, &salesappv1.MaterialSummary{

@@ -15,6 +15,7 @@ import (
 	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
 )
 
 // Handler serves CustomerService.
@@ -90,7 +91,7 @@ func toProto(c customer.Customer, p authn.Principal) *salesappv1.Customer {
 	}
 	out := &salesappv1.Customer{
 		Id: c.ID.String(), DisplayName: c.DisplayName, AvatarUrl: c.AvatarURL, Phone: phone, Stage: StageToProto(c.Stage),
-		SourceChannel: string(c.SourceChannel), Tags: c.Tags, Views: c.Views, DwellMs: c.DwellMs, IntentScore: c.IntentScore,
+		SourceChannel: string(c.SourceChannel), Tags: c.Tags, Views: c.Views, DwellMs: rpcserver.Int32(c.DwellMs), IntentScore: c.IntentScore,
 		LastActiveAt: timestamppb.New(c.LastActiveAt), CreatedAt: timestamppb.New(c.CreatedAt), Remark: c.Remark,
 	}
 	if c.OwnerID.Valid {
@@ -155,7 +156,7 @@ func (h *Handler) GetTimeline(ctx context.Context, req *connect.Request[salesapp
 	for i, it := range items {
 		out[i] = &salesappv1.TimelineItem{
 			EventId: it.ID.String(), Kind: eventrpc.KindToProto(it.Kind), OccurredAt: timestamppb.New(it.OccurredAt),
-			DwellMs: int64(it.DwellMs), Value: it.Value, MaterialTitle: it.MaterialTitle,
+			DwellMs: rpcserver.Int32(int64(it.DwellMs)), Value: it.Value, MaterialTitle: it.MaterialTitle,
 			ForwardOpened: int32(it.ForwardOpened), ForwardRead: int32(it.ForwardRead), Text: customer.Text(it),
 		}
 		if it.MaterialID.Valid {

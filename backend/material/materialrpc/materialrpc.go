@@ -14,6 +14,7 @@ import (
 	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/media/poster"
 )
 
@@ -178,8 +179,8 @@ func ToProto(v material.View) *salesappv1.Material {
 	out := &salesappv1.Material{
 		Id: m.ID.String(), Tier: tierToProto(m.Tier), Kind: KindToProto(m.Kind), Status: statusToProto(m.Status),
 		RejectReason: m.RejectReason, Title: m.Title, Summary: m.Summary, BodyHtml: m.BodyHTML, TextBody: m.TextBody,
-		FileUrl: v.FileURL, ImageUrls: v.ImageURLs, CoverUrl: v.CoverURL, ThumbnailUrl: v.ThumbnailURL, Tags: m.Tags, Version: m.Version,
-		ShareCount: m.ShareCount, CreatedAt: timestamppb.New(m.CreatedAt), UpdatedAt: timestamppb.New(m.UpdatedAt),
+		FileUrl: v.FileURL, ImageUrls: v.ImageURLs, CoverUrl: v.CoverURL, ThumbnailUrl: v.ThumbnailURL, Tags: m.Tags, Version: rpcserver.Int32(m.Version),
+		ShareCount: rpcserver.Int32(m.ShareCount), CreatedAt: timestamppb.New(m.CreatedAt), UpdatedAt: timestamppb.New(m.UpdatedAt),
 	}
 	if m.FolderID != uuid.Nil {
 		out.FolderId = m.FolderID.String()

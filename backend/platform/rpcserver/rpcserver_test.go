@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -95,4 +96,13 @@ func TestRetryAfterTravelsAsDetailAndHeader(t *testing.T) {
 	info, ok := v.(*errdetails.RetryInfo)
 	require.True(t, ok, "%T", v)
 	require.Equal(t, 90*time.Second+300*time.Millisecond, info.GetRetryDelay().AsDuration())
+}
+
+func TestInt32Saturates(t *testing.T) {
+	for in, want := range map[int64]int32{0: 0, 42: 42, -7: -7, math.MaxInt32: math.MaxInt32,
+		math.MaxInt32 + 1: math.MaxInt32, math.MaxInt64: math.MaxInt32, math.MinInt64: math.MinInt32} {
+		if got := Int32(in); got != want {
+			t.Errorf("Int32(%d) = %d, want %d", in, got, want)
+		}
+	}
 }

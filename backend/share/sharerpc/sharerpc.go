@@ -12,6 +12,7 @@ import (
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/backend/share"
 )
 
@@ -63,7 +64,7 @@ func (h *Handler) GetShareStats(ctx context.Context, req *connect.Request[salesa
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&salesappv1.GetShareStatsResponse{Shares: shares, Forwards: forwards}), nil
+	return connect.NewResponse(&salesappv1.GetShareStatsResponse{Shares: rpcserver.Int32(shares), Forwards: rpcserver.Int32(forwards)}), nil
 }
 
 // ToProto converts a share for the wire.

@@ -10,6 +10,7 @@ import (
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/push/alert"
 )
 
@@ -41,11 +42,11 @@ func (h *Handler) ListAlerts(ctx context.Context, req *connect.Request[salesappv
 	if err != nil {
 		return nil, err
 	}
-	entries, err := h.svc.Since(ctx, k, req.Msg.GetAfterSeq(), size)
+	entries, err := h.svc.Since(ctx, k, int64(req.Msg.GetAfterSeq()), size)
 	if err != nil {
 		return nil, err
 	}
-	out := &salesappv1.ListAlertsResponse{Epoch: epoch.String(), Head: head}
+	out := &salesappv1.ListAlertsResponse{Epoch: epoch.String(), Head: rpcserver.Int32(head)}
 	for _, e := range entries {
 		out.Alerts = append(out.Alerts, ToProto(e))
 	}
@@ -54,7 +55,7 @@ func (h *Handler) ListAlerts(ctx context.Context, req *connect.Request[salesappv
 
 // ToProto converts a stream entry for the wire.
 func ToProto(e alert.Entry) *salesappv1.Alert {
-	a := &salesappv1.Alert{Seq: e.Seq, AlertId: e.AlertID.String(), Kind: string(e.Kind), CustomerId: e.CustomerID.String(),
+	a := &salesappv1.Alert{Seq: rpcserver.Int32(e.Seq), AlertId: e.AlertID.String(), Kind: string(e.Kind), CustomerId: e.CustomerID.String(),
 		Body: e.Body, CreatedAt: timestamppb.New(e.CreatedAt), Read: e.ReadAt != nil}
 	if e.MaterialID.Valid {
 		a.MaterialId = e.MaterialID.UUID.String()
@@ -68,7 +69,7 @@ func (h *Handler) MarkAlertsRead(ctx context.Context, req *connect.Request[sales
 	if err != nil {
 		return nil, err
 	}
-	n, err := h.svc.MarkRead(ctx, k, req.Msg.GetThroughSeq())
+	n, err := h.svc.MarkRead(ctx, k, int64(req.Msg.GetThroughSeq()))
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func NewLive(cfg Config) *Live {
 		},
 		Periodic: []*river.PeriodicJob{jobs.Hourly(alert.PurgeArgs{})},
 		Mutations: map[string]module.Applier{"mark_alerts_read": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
-			_, err := alert.MarkReadTx(ctx, tx, alert.Key{TenantID: p.TenantID, EmployeeID: p.EmployeeID}, m.(*salesappv1.MarkAlertsRead).GetThroughSeq())
+			_, err := alert.MarkReadTx(ctx, tx, alert.Key{TenantID: p.TenantID, EmployeeID: p.EmployeeID}, int64(m.(*salesappv1.MarkAlertsRead).GetThroughSeq()))
 			return err
 		}},
 		Start: func(context.Context) error {
