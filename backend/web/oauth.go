@@ -90,6 +90,9 @@ type signIn struct {
 	settings map[uuid.UUID]cachedSettings
 }
 
+// maxCachedSettings bounds the tenants' settings kept per node: past it the map starts over.
+const maxCachedSettings = 50_000
+
 type cachedSettings struct {
 	s     tenant.PageSettings
 	until time.Time
@@ -224,7 +227,7 @@ func (si *signIn) pageSettings(ctx context.Context, tenantID uuid.UUID) (tenant.
 	}
 	if si.ttl > 0 {
 		si.mu.Lock()
-		if len(si.settings) >= maxCachedPages {
+		if len(si.settings) >= maxCachedSettings {
 			si.settings = map[uuid.UUID]cachedSettings{}
 		}
 		si.settings[tenantID] = cachedSettings{s: ps, until: now.Add(si.ttl)}
