@@ -305,12 +305,6 @@ func (s *Service) PhoneHandler(w http.ResponseWriter, r *http.Request) {
 	if !s.pageAllowed(w, r) {
 		return
 	}
-	if !s.phones.Allow(ratelimit.ClientIP(r.RemoteAddr)) {
-		w.Header().Set("Retry-After", "60")
-		s.render(w, r, http.StatusTooManyRequests, pageData{Kind: "message", Title: "请稍后再试",
-			Heading: "提交太频繁了", Message: "请一分钟后再提交。", Back: pagePath(r.PathValue("token"))})
-		return
-	}
 	p, ok := s.openPage(w, r)
 	if !ok {
 		return
@@ -335,6 +329,13 @@ func (s *Service) PhoneHandler(w http.ResponseWriter, r *http.Request) {
 		}
 		d.PhoneProblem = "请输入正确的手机号码：11 位中国大陆手机号，或以 + 开头的国际号码。"
 		s.render(w, r, http.StatusUnprocessableEntity, d)
+		return
+	}
+	// Numbers that would be recorded are limited per address (refused ones cost only the page budget).
+	if !s.phones.Allow(ratelimit.ClientIP(r.RemoteAddr)) {
+		w.Header().Set("Retry-After", "60")
+		s.render(w, r, http.StatusTooManyRequests, pageData{Kind: "message", Title: "请稍后再试",
+			Heading: "提交太频繁了", Message: "请一分钟后再提交。", Back: pagePath(p.Share.Token)})
 		return
 	}
 	_, err := s.tracking.Ingest(r.Context(), []tracking.Event{{ID: uuid.Must(uuid.NewV7()), Kind: event.PhoneLeft,
