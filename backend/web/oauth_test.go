@@ -184,7 +184,7 @@ func TestSignInGateOutsideWeChatAndWhenNotRequired(t *testing.T) {
 	s := newSite(t, true)
 	status, loc, body := newBrowser(t, "Mozilla/5.0 (Macintosh) Safari/605.1.15").get(s.page())
 	require.Equal(t, http.StatusForbidden, status, loc)
-	require.Contains(t, body, "Open in WeChat")
+	require.Contains(t, body, "请在微信中打开")
 
 	s.f.exec(t, "UPDATE tenants SET require_signin = false WHERE id = $1", s.f.a.ID)
 	status, _, body = newBrowser(t, weChatUA).get(s.page())
@@ -221,7 +221,7 @@ func TestOAuthStateTamperingIsRefused(t *testing.T) {
 	} {
 		status, body := oauth(victim, s.token, "any-code", st)
 		require.Equal(t, http.StatusBadRequest, status, name)
-		require.Contains(t, body, "Sign-in expired", name)
+		require.Contains(t, body, "登录已过期", name)
 	}
 
 	// Another visitor's browser cannot use the victim's state (login CSRF).
@@ -242,7 +242,7 @@ func TestOAuthStateTamperingIsRefused(t *testing.T) {
 	web.SetSignInClock(s.svc, func() time.Time { return later })
 	status, body := oauth(victim, s.token, "any-code", state)
 	require.Equal(t, http.StatusBadRequest, status)
-	require.Contains(t, body, "Sign-in expired")
+	require.Contains(t, body, "登录已过期")
 	require.Zero(t, s.wx.Calls(wechattest.OAuth))
 	web.SetSignInClock(s.svc, time.Now)
 
