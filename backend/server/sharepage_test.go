@@ -98,7 +98,7 @@ func newSharePageWorld(t *testing.T, opts ...servertest.Option) sharePageWorld {
 	w.materials["poster"] = create(salesappv1.MaterialKind_MATERIAL_KIND_POSTER, &salesappv1.MaterialContent{Title: "春季特惠", FileKey: img,
 		PosterLayout: &salesappv1.PosterLayout{QrX: 700, QrY: 1500, QrSize: 320, NameX: 60, NameY: 1600, NameFontSize: 48,
 			NameColor: "#202020", NameAlign: "left", NameMaxWidth: 600}})
-	w.materials["brochure"] = create(salesappv1.MaterialKind_MATERIAL_KIND_BROCHURE, &salesappv1.MaterialContent{Title: "产品手册", FileKey: pdf})
+	w.materials["brochure"] = create(salesappv1.MaterialKind_MATERIAL_KIND_BROCHURE, &salesappv1.MaterialContent{Title: "产品手册", FileKey: pdf, ImageKeys: []string{img}})
 	w.materials["video"] = create(salesappv1.MaterialKind_MATERIAL_KIND_VIDEO, &salesappv1.MaterialContent{Title: "理赔流程视频", FileKey: video})
 	w.materials["moments"] = create(salesappv1.MaterialKind_MATERIAL_KIND_MOMENTS, &salesappv1.MaterialContent{Title: "朋友圈文案",
 		TextBody: "春天来了，给家人一份保障。", ImageKeys: []string{img}})
@@ -216,6 +216,7 @@ func TestSharePagesShowEveryKindWithTheSharersCard(t *testing.T) {
 	requireCardStrip(t, body)
 	require.Contains(t, body, `<iframe class="pdf"`)
 	require.Contains(t, body, "打开 PDF 手册")
+	require.Contains(t, body, `data-page="1"`, "page images, when the brochure has them")
 	require.Contains(t, h.Get("Content-Security-Policy"), "frame-src 'self' http://")
 
 	// A video, with progress tracked by the script.
@@ -347,7 +348,7 @@ func TestThePageScriptsBeaconsAreAccepted(t *testing.T) {
 	require.Equal(t, "public, max-age=31536000, immutable", h.Get("Cache-Control"))
 	require.Less(t, len(js), 10<<10, "the script stays under 10 KB")
 	for _, kind := range []string{"EVENT_KIND_CARD_VIEW", "EVENT_KIND_MATERIAL_VIEW", "EVENT_KIND_DWELL", "EVENT_KIND_CALL_CLICK",
-		"EVENT_KIND_WECHAT_CLICK", "EVENT_KIND_VIDEO_PROGRESS", "sendBeacon", "visibilitychange", "pagehide", "localStorage"} {
+		"EVENT_KIND_WECHAT_CLICK", "EVENT_KIND_VIDEO_PROGRESS", "EVENT_KIND_BROCHURE_PAGE", "sendBeacon", "visibilitychange", "pagehide", "localStorage"} {
 		require.Contains(t, js, kind)
 	}
 	status, _, h = b.get("/s/assets/old-version/page.js")
@@ -372,6 +373,7 @@ func TestThePageScriptsBeaconsAreAccepted(t *testing.T) {
 		{ev("EVENT_KIND_VIDEO_PROGRESS", map[string]any{"value": 25})},
 		{ev("EVENT_KIND_CALL_CLICK", nil)},
 		{ev("EVENT_KIND_WECHAT_CLICK", nil)},
+		{ev("EVENT_KIND_BROCHURE_PAGE", map[string]any{"value": 2})},
 	}
 	for _, events := range batches {
 		payload, err := json.Marshal(map[string]any{"events": events})
@@ -390,5 +392,5 @@ func TestThePageScriptsBeaconsAreAccepted(t *testing.T) {
 		kinds = append(kinds, k)
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, []string{"call_click", "dwell", "material_view", "video_progress", "wechat_click"}, kinds)
+	require.Equal(t, []string{"brochure_page", "call_click", "dwell", "material_view", "video_progress", "wechat_click"}, kinds)
 }

@@ -51,6 +51,7 @@ const maxPhoneForm = 1 << 10
 
 var pageTemplates = template.Must(template.New("pages").Funcs(template.FuncMap{
 	"tel": telURL,
+	"inc": func(i int) int { return i + 1 },
 }).ParseFS(templateFS, "templates/*.html"))
 
 // assets are the embedded page assets with their content versions: a URL names the version, so browsers

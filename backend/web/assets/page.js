@@ -12,6 +12,7 @@
  *   data-track="call_click|wechat_click|brochure_page" [data-value="N"]  an event on tap
  *   data-copy="ID"            a button (hidden without the script) copying the text of element ID
  *   <video data-video-progress>  video_progress at 25, 50, 75 and 100 percent
+ *   data-page="N"             a brochure page image: brochure_page N once half of it was seen
  * visitor id: localStorage "sa_vid", else the sa_vid cookie (the server sets one for its forms), kept in
  * both so forms and beacons speak for the same visitor.
  */
@@ -172,6 +173,22 @@
 
   var buttons = document.querySelectorAll('[data-copy]');
   for (var i = 0; i < buttons.length; i++) buttons[i].hidden = false;
+
+  // Brochure pages, each once, when half of it was on screen.
+  var pages = document.querySelectorAll('[data-page]');
+  if (pages.length && window.IntersectionObserver) {
+    var seen = {};
+    var io = new IntersectionObserver(function (entries) {
+      for (var k = 0; k < entries.length; k++) {
+        var n = parseInt(entries[k].target.getAttribute('data-page'), 10);
+        if (entries[k].isIntersecting && n > 0 && !seen[n]) {
+          seen[n] = 1;
+          send([event('brochure_page', { value: n })], false);
+        }
+      }
+    }, { threshold: 0.5 });
+    for (var p = 0; p < pages.length; p++) io.observe(pages[p]);
+  }
 
   // Video progress, each quarter once.
   var videos = document.querySelectorAll('video[data-video-progress]');
