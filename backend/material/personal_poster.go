@@ -123,3 +123,23 @@ func (s *Service) render(ctx context.Context, m Material, personal poster.Person
 	}
 	return s.store.Put(ctx, key, &buf, int64(buf.Len()), "image/jpeg")
 }
+
+// SharerPosterURL returns a download URL of the sharer's newest personalized render of a poster made
+// since the poster last changed, or "" when they have none (the customer's page then shows the poster
+// itself). Customers' pages never render: renders are made when the salesperson shares.
+func (s *Service) SharerPosterURL(ctx context.Context, tenantID, sharerID uuid.UUID, m Material) (string, error) {
+	var key string
+	err := s.tx(ctx, tenantID, func(q *materialdb.Queries, _ pgx.Tx) error {
+		var err error
+		key, err = q.LatestPosterRender(ctx, materialdb.LatestPosterRenderParams{
+			TenantID: tenantID, MaterialID: m.ID, EmployeeID: sharerID, Since: m.UpdatedAt})
+		if errors.Is(err, pgx.ErrNoRows) {
+			key, err = "", nil
+		}
+		return err
+	})
+	if err != nil || key == "" {
+		return "", err
+	}
+	return s.store.PresignGet(ctx, tenantID, key, s.urlTTL)
+}

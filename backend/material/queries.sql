@@ -114,3 +114,9 @@ INSERT INTO materials (id, tier, kind, status, title, summary, body_html, text_b
                        poster_layout, tags, published_at)
 VALUES (@id, 'platform', @kind, 'published', @title, @summary, @body_html, @text_body, @file_key, '',
         @poster_layout, @tags, now());
+
+-- name: LatestPosterRender :one
+-- The salesperson's newest render of a poster made since the poster last changed: what their links show.
+SELECT object_key FROM poster_renders
+WHERE tenant_id = @tenant_id AND material_id = @material_id AND employee_id = @employee_id AND created_at >= @since
+ORDER BY created_at DESC LIMIT 1;

@@ -114,6 +114,20 @@ func (s *Service) StandingShareTx(ctx context.Context, tx pgx.Tx, p authn.Princi
 	return sh.Token, s.URL(sh.Token), nil
 }
 
+// StandingShare is StandingShareTx in a transaction of its own, for a salesperson's material opened from
+// their card by a customer (the card's featured materials): it returns the salesperson's latest own link of
+// the material on the channel, making one the first time. The material must be one they may share.
+func (s *Service) StandingShare(ctx context.Context, tenantID, employeeID, materialID uuid.UUID, ch event.Channel) (string, error) {
+	var token string
+	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		p := authn.Principal{TenantID: tenantID, EmployeeID: employeeID, Role: authn.RoleSales}
+		token, _, err = s.StandingShareTx(ctx, tx, p, materialID, ch)
+		return err
+	})
+	return token, err
+}
+
 // ShareCard makes a share link for the caller's own card.
 func (s *Service) ShareCard(ctx context.Context, p authn.Principal, ch event.Channel) (Share, error) {
 	var out Share

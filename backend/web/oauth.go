@@ -90,6 +90,9 @@ type signIn struct {
 	settings map[uuid.UUID]cachedSettings
 }
 
+// maxCachedSettings bounds the tenants' settings kept per node: past it the map starts over.
+const maxCachedSettings = 50_000
+
 type cachedSettings struct {
 	s     tenant.PageSettings
 	until time.Time
@@ -224,7 +227,7 @@ func (si *signIn) pageSettings(ctx context.Context, tenantID uuid.UUID) (tenant.
 	}
 	if si.ttl > 0 {
 		si.mu.Lock()
-		if len(si.settings) >= maxCachedPages {
+		if len(si.settings) >= maxCachedSettings {
 			si.settings = map[uuid.UUID]cachedSettings{}
 		}
 		si.settings[tenantID] = cachedSettings{s: ps, until: now.Add(si.ttl)}
@@ -262,15 +265,15 @@ func (s *Service) SignInGate(w http.ResponseWriter, r *http.Request, p Page, vis
 	ps, err := s.signin.pageSettings(r.Context(), p.Share.TenantID)
 	if err != nil {
 		// Failing open would show a page its tenant wants signed in; the page itself needs the same database.
-		writeMessage(w, http.StatusServiceUnavailable, "Please try again", "This page cannot be shown right now. Please try again in a moment.", "")
+		writeMessage(w, http.StatusServiceUnavailable, "请稍后再试", "页面暂时无法显示，请稍后再试。", "")
 		return true
 	}
 	if !ps.RequireSignIn || s.signin.signedIn(r, visitorID, p.Share.TenantID) {
 		return false
 	}
 	if !IsWeChatBrowser(r) {
-		writeMessage(w, http.StatusForbidden, "Open in WeChat",
-			"This page opens in WeChat. Copy the link into a WeChat chat, or scan it with WeChat, and open it there.", "")
+		writeMessage(w, http.StatusForbidden, "请在微信中打开",
+			"这个页面需要在微信中打开：请把链接发到微信聊天中，或用微信扫码，再在微信里打开。", "")
 		return true
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -286,7 +289,7 @@ func (s *Service) SignInHandler(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	scope, ok := oauthScopes[r.URL.Query().Get("scope")]
 	if !ok {
-		writeMessage(w, http.StatusBadRequest, "Bad link", "scope must be base or userinfo.", "")
+		writeMessage(w, http.StatusBadRequest, "链接有误", "scope 只能是 base 或 userinfo。", "")
 		return
 	}
 	p, err := s.Open(r.Context(), token)
@@ -321,8 +324,8 @@ func (s *Service) OAuthHandler(w http.ResponseWriter, r *http.Request) {
 	// The state must be ours, fresh, for this page and for the visitor whose browser this is: a link with a
 	// state made for someone else (login CSRF) is refused.
 	if !ok || st.token != token || st.visitorID == "" || st.visitorID != visitorFromCookie(r) {
-		writeMessage(w, http.StatusBadRequest, "Sign-in expired",
-			"This sign-in link is not valid any more. Open the page again.", pagePath(token))
+		writeMessage(w, http.StatusBadRequest, "登录已过期",
+			"这个登录链接已失效，请重新打开页面。", pagePath(token))
 		return
 	}
 	code := q.Get("code")
@@ -379,12 +382,12 @@ func (s *Service) recordProfile(ctx context.Context, tenantID, customerID uuid.U
 // signinAllowed answers the request itself when sign-in is unavailable or the address is too fast.
 func (s *Service) signinAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if s.official == nil || !s.signin.ready() {
-		writeMessage(w, http.StatusNotFound, "Not available", "WeChat sign-in is not available here.", "")
+		writeMessage(w, http.StatusNotFound, "暂不可用", "这里暂不支持微信登录。", "")
 		return false
 	}
 	if s.signin.perIP != nil && !s.signin.perIP.Allow(ratelimit.ClientIP(r.RemoteAddr)) {
 		w.Header().Set("Retry-After", "1")
-		writeMessage(w, http.StatusTooManyRequests, "Too many requests", "Too many requests from your network: try again in a few seconds.", "")
+		writeMessage(w, http.StatusTooManyRequests, "访问太频繁了", "您所在网络的访问太频繁，请几秒后再试。", "")
 		return false
 	}
 	return true
@@ -394,17 +397,17 @@ func (s *Service) signinAllowed(w http.ResponseWriter, r *http.Request) bool {
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error, back string) {
 	switch platform.KindOf(err) {
 	case platform.KindNotFound:
-		writeMessage(w, http.StatusNotFound, "Not found", "This link does not exist or its page was taken down.", "")
+		writeMessage(w, http.StatusNotFound, "链接已失效", "这个链接不存在、已被撤回或已过期。", "")
 	case platform.KindUnauthenticated, platform.KindInvalid:
-		writeMessage(w, http.StatusBadRequest, "Sign-in expired", "WeChat did not accept this sign-in. Open the page again.", back)
+		writeMessage(w, http.StatusBadRequest, "登录已过期", "微信未接受这次登录，请重新打开页面。", back)
 	case platform.KindResourceExhausted:
 		w.Header().Set("Retry-After", "60")
-		writeMessage(w, http.StatusServiceUnavailable, "Please try again", "WeChat is busy: try again in a minute.", back)
+		writeMessage(w, http.StatusServiceUnavailable, "请稍后再试", "微信繁忙，请一分钟后再试。", back)
 	case platform.KindPermissionDenied:
-		writeMessage(w, http.StatusForbidden, "Not allowed", "WeChat did not allow this sign-in.", back)
+		writeMessage(w, http.StatusForbidden, "无法登录", "微信未允许这次登录。", back)
 	default:
 		s.signin.logError(r.Context(), "wechat sign-in failed", err)
-		writeMessage(w, http.StatusBadGateway, "Please try again", "Signing in with WeChat failed. Please try again.", back)
+		writeMessage(w, http.StatusBadGateway, "请稍后再试", "微信登录失败，请重试。", back)
 	}
 }
 
@@ -415,10 +418,10 @@ func (si *signIn) logError(ctx context.Context, msg string, err error) {
 }
 
 var messagePage = template.Must(template.New("message").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>body{font-family:-apple-system,BlinkMacSystemFont,"PingFang SC",sans-serif;margin:3em 1.5em;color:#222;text-align:center}a{color:#07c160}</style>
-</head><body><h1>{{.Title}}</h1><p>{{.Message}}</p>{{if .Back}}<p><a href="{{.Back}}">Back to the page</a></p>{{end}}</body></html>
+</head><body><h1>{{.Title}}</h1><p>{{.Message}}</p>{{if .Back}}<p><a href="{{.Back}}">返回页面</a></p>{{end}}</body></html>
 `))
 
 // writeMessage answers a short HTML page: the sign-in's answers are seen by people, in WeChat's browser.

@@ -1,12 +1,11 @@
 // Package web serves the customers' side: what a share link shows (the salesperson's card, and the material
 // when it is a material share) and forwards. Customers are not signed in; the token in the link is all
-// they have. Pages are cached per token for a few seconds, because one link shared into a busy group
-// chat is opened by many people at once.
+// they have. What pages are made of is cached for a few seconds (pagecache.go), because one link shared
+// into a busy group chat is opened by many people at once. The pages themselves are in pages.go.
 package web
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +15,7 @@ import (
 	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/tracking"
 	"github.com/salesapp/scrm/backend/wechat"
@@ -40,6 +40,9 @@ type Service struct {
 	official  *wechat.Client
 	cache     *pageCache
 	signin    *signIn
+	// phones limits the leave-a-number form per client address.
+	phones    *ratelimit.Limiter
+	heartbeat time.Duration
 }
 
 // Deps are what the customers' side stands on. WeChat is nil when no mini-program is configured.
@@ -54,14 +57,24 @@ type Deps struct {
 	Official *wechat.Client
 	// SignIn configures the pages' WeChat sign-in and JS-SDK signatures (oauth.go, wx.go).
 	SignIn SignInConfig
+	// CacheBytes bounds the node's page cache; 0 is DefaultCacheBytes.
+	CacheBytes int64
+	// Heartbeat is how often pages report dwell while visible; 0 is DefaultHeartbeat.
+	Heartbeat time.Duration
 }
 
 // NewService builds the service; pages are cached for ttl (0 disables the cache). Presigned URLs in a
 // cached page stay valid far longer than ttl.
 func NewService(d Deps, ttl time.Duration) *Service {
-	return &Service{shares: d.Shares, cards: d.Cards, materials: d.Materials, customers: d.Customers,
-		tracking: d.Tracking, wechat: d.WeChat, official: d.Official, cache: newPageCache(ttl),
-		signin: newSignIn(d.SignIn, ttl)}
+	s := &Service{shares: d.Shares, cards: d.Cards, materials: d.Materials, customers: d.Customers,
+		tracking: d.Tracking, wechat: d.WeChat, official: d.Official, cache: newPageCache(ttl, d.CacheBytes),
+		signin: newSignIn(d.SignIn, ttl), heartbeat: d.Heartbeat,
+		// A person leaves a number once or twice; three at once and one a minute after is plenty.
+		phones: ratelimit.New(1.0/60, 3, 100_000)}
+	if s.heartbeat <= 0 {
+		s.heartbeat = DefaultHeartbeat
+	}
+	return s
 }
 
 var errNoMiniProgram = platform.FailedPrecondition("WeChat sign-in is not configured on this server")
@@ -128,27 +141,39 @@ func sourceOf(sh share.Share) customer.Source {
 }
 
 // Open returns what the share link behind token shows. Unknown tokens, and materials no longer published,
-// are NotFound.
+// are NotFound. Its parts come from the cache (pagecache.go): share links by token, cards by salesperson,
+// materials by id, so a material or card changed or withdrawn shows so within the cache's TTL.
 func (s *Service) Open(ctx context.Context, token string) (Page, error) {
-	if p, ok := s.cache.get(token); ok {
-		return p, nil
-	}
-	sh, err := s.shares.Resolve(ctx, token)
+	sh, err := get(ctx, s.cache, "s:"+token, func(ctx context.Context) (share.Share, int64, error) {
+		sh, err := s.shares.Resolve(ctx, token)
+		return sh, shareBytes(sh), err
+	})
 	if err != nil {
 		return Page{}, err
 	}
 	p := Page{Share: sh}
-	if p.Card, err = s.cards.Public(ctx, sh.TenantID, sh.EmployeeID); err != nil {
+	p.Card, err = get(ctx, s.cache, "c:"+sh.TenantID.String()+":"+sh.EmployeeID.String(), func(ctx context.Context) (card.View, int64, error) {
+		v, err := s.cards.Public(ctx, sh.TenantID, sh.EmployeeID)
+		return v, cardBytes(v), err
+	})
+	if err != nil {
 		return Page{}, err
 	}
 	if sh.MaterialID != uuid.Nil {
-		m, err := s.materials.Public(ctx, sh.TenantID, sh.EmployeeID, sh.MaterialID)
+		m, err := get(ctx, s.cache, "m:"+sh.TenantID.String()+":"+sh.MaterialID.String(), func(ctx context.Context) (material.View, int64, error) {
+			v, err := s.materials.Public(ctx, sh.TenantID, sh.EmployeeID, sh.MaterialID)
+			return v, materialBytes(v), err
+		})
 		if err != nil {
 			return Page{}, err
 		}
+		// Cached per material, so the rule of material.Public that a personal material shows only through
+		// its owner's links is applied again here.
+		if m.Tier == material.TierPersonal && m.OwnerID != sh.EmployeeID {
+			return Page{}, platform.NotFound("material")
+		}
 		p.Material = &m
 	}
-	s.cache.put(token, p)
 	return p, nil
 }
 
@@ -160,45 +185,42 @@ func (s *Service) Forward(ctx context.Context, token string, ch event.Channel, f
 // URL is the link of a share token.
 func (s *Service) URL(token string) string { return s.shares.URL(token) }
 
-type pageCache struct {
-	ttl time.Duration
-	mu  sync.RWMutex
-	m   map[string]cachedPage
+// The estimated sizes of cached parts: their strings plus a fixed overhead for the structs and the
+// cache's own entry. Estimates, so the budget is approximate, but every byte that grows with content
+// (article bodies, URLs) is counted.
+const entryOverhead = 256
+
+func shareBytes(sh share.Share) int64 {
+	return int64(entryOverhead + 2*len(sh.Token) + len(sh.Forwarder))
 }
 
-type cachedPage struct {
-	page  Page
-	until time.Time
+func cardBytes(v card.View) int64 {
+	n := entryOverhead + len(v.DisplayName) + len(v.Title) + len(v.Phone) + len(v.WeChatID) + len(v.Email) +
+		len(v.AvatarURL) + len(v.Bio) + len(v.IntroVideoURL) + len(v.QRCodeURL) + len(v.ShareURL) +
+		len(v.Company.Name) + len(v.Company.LogoURL) + len(v.Company.Website) + len(v.Company.Address)
+	for _, u := range v.PhotoURLs {
+		n += len(u) + 16
+	}
+	for _, f := range v.Featured {
+		n += 64 + len(f.Title) + len(f.CoverURL) + len(f.ThumbnailURL)
+	}
+	return int64(n)
 }
 
-// maxCachedPages bounds memory: past it the cache starts over.
-const maxCachedPages = 50_000
-
-func newPageCache(ttl time.Duration) *pageCache {
-	return &pageCache{ttl: ttl, m: make(map[string]cachedPage)}
-}
-
-func (c *pageCache) get(token string) (Page, bool) {
-	if c.ttl <= 0 {
-		return Page{}, false
+func materialBytes(v material.View) int64 {
+	n := entryOverhead + len(v.Title) + len(v.Summary) + len(v.BodyHTML) + len(v.TextBody) + len(v.FileKey) +
+		len(v.CoverKey) + len(v.ThumbKey) + len(v.RejectReason) + len(v.FileURL) + len(v.CoverURL) + len(v.ThumbnailURL)
+	for _, k := range v.ImageKeys {
+		n += len(k) + 16
 	}
-	c.mu.RLock()
-	e, ok := c.m[token]
-	c.mu.RUnlock()
-	if !ok || time.Now().After(e.until) {
-		return Page{}, false
+	for _, u := range v.ImageURLs {
+		n += len(u) + 16
 	}
-	return e.page, true
-}
-
-func (c *pageCache) put(token string, p Page) {
-	if c.ttl <= 0 {
-		return
+	for _, t := range v.Tags {
+		n += len(t) + 16
 	}
-	c.mu.Lock()
-	if len(c.m) >= maxCachedPages {
-		c.m = make(map[string]cachedPage)
+	if v.Layout != nil {
+		n += 512
 	}
-	c.m[token] = cachedPage{page: p, until: time.Now().Add(c.ttl)}
-	c.mu.Unlock()
+	return int64(n)
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -175,7 +176,7 @@ func TestLinksToWithdrawnThingsAreNotFound(t *testing.T) {
 	}
 }
 
-func TestPagesAreCachedPerTokenForTheirTTL(t *testing.T) {
+func TestPagesAreCachedPerMaterialAndCardForTheirTTL(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
@@ -187,21 +188,47 @@ func TestPagesAreCachedPerTokenForTheirTTL(t *testing.T) {
 	cached, uncached := f.pages(time.Hour), f.pages(0)
 	first, err := cached.Open(ctx, sh.Token)
 	require.NoError(t, err)
+	require.EqualValues(t, 3, web.CacheLoads(cached), "the link, the card, the material")
+
+	// Opened again, through its link or another link of the same material and salesperson: nothing is
+	// read again but the new link itself.
+	for range 3 {
+		again, err := cached.Open(ctx, sh.Token)
+		require.NoError(t, err)
+		require.Equal(t, first.Share.ID, again.Share.ID)
+	}
+	require.EqualValues(t, 3, web.CacheLoads(cached))
+	p, err := cached.Open(ctx, other.Token)
+	require.NoError(t, err)
+	require.Equal(t, other.ID, p.Share.ID)
+	require.EqualValues(t, 4, web.CacheLoads(cached), "only the new link")
+
+	// A flood of forward links of one article costs the article once.
+	for i := range 20 {
+		child, err := cached.Forward(ctx, sh.Token, event.ChannelGroup, fmt.Sprintf("visitor-%04d", i))
+		require.NoError(t, err)
+		_, err = cached.Open(ctx, child.Token)
+		require.NoError(t, err)
+	}
+	require.EqualValues(t, 24, web.CacheLoads(cached), "one load per new link, none per material or card")
+	entries, bytes := web.CacheUsage(cached)
+	require.Equal(t, 24, entries)
+	require.Positive(t, bytes)
 
 	// Withdrawn meanwhile: a busy group chat keeps getting the page for the TTL; without a cache it is gone
-	// at once, and a token not yet cached is looked up afresh.
+	// at once.
 	f.exec(t, "UPDATE materials SET deleted_at = now() WHERE id = $1", m)
 	again, err := cached.Open(ctx, sh.Token)
 	require.NoError(t, err)
-	require.Equal(t, first.Share.ID, again.Share.ID)
 	require.Equal(t, m, again.Material.ID)
 	_, err = uncached.Open(ctx, sh.Token)
 	requireKind(t, platform.KindNotFound, err)
-	_, err = cached.Open(ctx, other.Token)
-	requireKind(t, platform.KindNotFound, err)
 	// A failed lookup is not cached.
+	fresh := f.pages(time.Hour)
+	_, err = fresh.Open(ctx, other.Token)
+	requireKind(t, platform.KindNotFound, err)
 	f.exec(t, "UPDATE materials SET deleted_at = NULL WHERE id = $1", m)
-	_, err = cached.Open(ctx, other.Token)
+	_, err = fresh.Open(ctx, other.Token)
 	require.NoError(t, err)
 
 	// Past its TTL, a cached page is looked up again.
@@ -209,8 +236,28 @@ func TestPagesAreCachedPerTokenForTheirTTL(t *testing.T) {
 	_, err = brief.Open(ctx, sh.Token)
 	require.NoError(t, err)
 	f.exec(t, "UPDATE materials SET deleted_at = now() WHERE id = $1", m)
-	time.Sleep(20 * time.Millisecond)
-	_, err = brief.Open(ctx, sh.Token)
+	require.Eventually(t, func() bool {
+		_, err := brief.Open(ctx, sh.Token)
+		return platform.KindOf(err) == platform.KindNotFound
+	}, 10*time.Second, 5*time.Millisecond)
+}
+
+func TestAPersonalMaterialCachedForItsOwnerIsNotShownThroughAnotherSharersLink(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	pages := f.pages(time.Hour)
+	mine := f.material(t, "personal", f.sales.EmployeeID)
+	sh, err := f.shares.ShareMaterial(ctx, f.sales, mine, event.ChannelChat)
+	require.NoError(t, err)
+	_, err = pages.Open(ctx, sh.Token)
+	require.NoError(t, err)
+	// A share row naming another salesperson (never made by the app, which refuses to share another's
+	// personal material) must not get the cached material.
+	other := f.db.NewEmployee(t, f.a.ID, authn.RoleSales, uuid.Nil)
+	f.exec(t, `INSERT INTO shares (id, tenant_id, token, employee_id, target_kind, material_id, channel, root_id, depth, forwarder, standing)
+		VALUES ($1, $2, 'forged-share-token', $3, 'material', $4, 'chat', $1, 0, '', false)`, uuid.New(), f.a.ID, other.EmployeeID, mine)
+	_, err = pages.Open(ctx, "forged-share-token")
 	requireKind(t, platform.KindNotFound, err)
 }
 

@@ -2,6 +2,8 @@ package webrpc
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/platform/module"
@@ -13,7 +15,17 @@ import (
 func Module(svc *web.Service) module.Module {
 	h := New(svc)
 	return module.Module{Name: "web", Services: []module.Service{module.Connect[salesappv1connect.PublicServiceHandler](salesappv1connect.PublicServiceName, salesappv1connect.NewPublicServiceHandler, h, PublicProcedures...)},
-		Routes: signInRoutes(svc)}
+		Routes: append(signInRoutes(svc), pageRoutes(svc)...)}
+}
+
+// pageRoutes are the share pages: GET /s/{token} and what hangs off it (web/pages.go).
+func pageRoutes(svc *web.Service) []module.Route {
+	var out []module.Route
+	for pattern, h := range svc.Routes() {
+		out = append(out, module.Route{Pattern: pattern, Handler: h})
+	}
+	slices.SortFunc(out, func(a, b module.Route) int { return strings.Compare(a.Pattern, b.Pattern) })
+	return out
 }
 
 // signInRoutes are the pages' WeChat sign-in: the redirect to WeChat and the way back.

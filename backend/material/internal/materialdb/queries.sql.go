@@ -311,6 +311,32 @@ func (q *Queries) InsertPosterRender(ctx context.Context, arg InsertPosterRender
 	return result.RowsAffected(), nil
 }
 
+const latestPosterRender = `-- name: LatestPosterRender :one
+SELECT object_key FROM poster_renders
+WHERE tenant_id = $1 AND material_id = $2 AND employee_id = $3 AND created_at >= $4
+ORDER BY created_at DESC LIMIT 1
+`
+
+type LatestPosterRenderParams struct {
+	TenantID   uuid.UUID
+	MaterialID uuid.UUID
+	EmployeeID uuid.UUID
+	Since      time.Time
+}
+
+// The salesperson's newest render of a poster made since the poster last changed: what their links show.
+func (q *Queries) LatestPosterRender(ctx context.Context, arg LatestPosterRenderParams) (string, error) {
+	row := q.db.QueryRow(ctx, latestPosterRender,
+		arg.TenantID,
+		arg.MaterialID,
+		arg.EmployeeID,
+		arg.Since,
+	)
+	var object_key string
+	err := row.Scan(&object_key)
+	return object_key, err
+}
+
 const listFolders = `-- name: ListFolders :many
 SELECT id, tenant_id, tier, owner_id, name, created_at FROM material_folders
 WHERE tenant_id = $1 AND (tier = 'enterprise' OR owner_id = $2::uuid)
