@@ -41,7 +41,7 @@ stop: ## stop the PostgreSQL that make run started (its data stays in .data/)
 	$(GO) run ./cmd/salesctl dev down
 
 .PHONY: test
-test: $(BIN)/.minio-$(MINIO_VERSION) $(TS_DEPS) ## run every test with -race against a throwaway PostgreSQL and a real MinIO
+test: $(BIN)/.minio-$(MINIO_VERSION) $(TS_DEPS) chromium ## run every test with -race against a throwaway PostgreSQL and a real MinIO
 	$(GO) build -o $(BIN)/salesctl ./cmd/salesctl
 	$(BIN)/salesctl pg run -- $(GO) test -race -count=1 -timeout 30m $(GO_PACKAGES)
 
@@ -84,6 +84,12 @@ tools: $(GEN_TOOLS) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) $(BIN)/.minio-$(M
 $(TS_DEPS): $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
 	cd $(TS_DIR) && npm ci --no-audit --no-fund
 	touch $@
+
+# The browser tests drive Debian's chromium; install it when missing (as root, as CI runs).
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "chromium missing (the browser tests need it): installing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # protovalidate's validate.proto, copied from the Go module cache (never committed).
 .PHONY: protovalidate-proto

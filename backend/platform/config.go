@@ -70,6 +70,10 @@ type Config struct {
 	Push PushConfig
 	// PublicPageTTL is how long a share link's page is cached per node.
 	PublicPageTTL time.Duration
+	// PageHeartbeat is how often a visible share page reports its dwell.
+	PageHeartbeat time.Duration
+	// PageCacheMiB bounds each node's cache of share page parts.
+	PageCacheMiB int
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
@@ -204,6 +208,10 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.PosterFont = v; return nil }},
 		{name: "SALESD_PUBLIC_PAGE_TTL", def: "3s", help: "per-node cache of share link pages (an unpublished material vanishes from pages within it)",
 			set: func(c *Config, v string) error { return setDuration(&c.PublicPageTTL, v) }},
+		{name: "SALESD_PAGE_HEARTBEAT", def: "15s", help: "how often a visible share page reports its dwell (tests shorten it)",
+			set: func(c *Config, v string) error { return setDuration(&c.PageHeartbeat, v) }},
+		{name: "SALESD_PAGE_CACHE_MIB", def: "64", help: "per-node byte budget of the share pages' cache (cards, materials, links), in MiB",
+			set: func(c *Config, v string) error { return setCount(&c.PageCacheMiB, v) }},
 		{name: "SALESD_BEACON_ORIGINS", help: "comma-separated H5 origins allowed by CORS to call the public procedures and POST beacons to /t, besides each tenant's page origins, e.g. https://h5.example.com",
 			set: func(c *Config, v string) error {
 				for _, o := range strings.Split(v, ",") {
