@@ -2,9 +2,11 @@ package stats
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -35,10 +37,30 @@ type MyDashboard struct {
 // hotWindow is how far back "hot" looks.
 const hotWindow = 7 * 24 * time.Hour
 
-// MyDashboard answers the caller's own dashboard.
-func (s *Service) MyDashboard(ctx context.Context, p authn.Principal) (MyDashboard, error) {
+// MyDashboard answers a salesperson's dashboard: the caller's own (employeeID uuid.Nil or their own
+// id), or a team member's for their manager, or anyone's of the tenant for an admin. A salesperson may
+// not read another's (PermissionDenied); an id of no employee of the tenant is NotFound.
+func (s *Service) MyDashboard(ctx context.Context, p authn.Principal, employeeID uuid.UUID) (MyDashboard, error) {
 	var out MyDashboard
+	if employeeID == uuid.Nil {
+		employeeID = p.EmployeeID
+	}
+	if employeeID != p.EmployeeID && p.Role != authn.RoleAdmin && p.Role != authn.RoleManager {
+		return out, platform.PermissionDenied("a salesperson sees their own dashboard only")
+	}
 	err := s.inTenant(ctx, p, func(q *statsdb.Queries, now time.Time) error {
+		if employeeID != p.EmployeeID {
+			team, err := q.EmployeeTeam(ctx, statsdb.EmployeeTeamParams{TenantID: p.TenantID, ID: employeeID})
+			if errors.Is(err, pgx.ErrNoRows) {
+				return platform.NotFound("employee")
+			}
+			if err != nil {
+				return err
+			}
+			if p.Role == authn.RoleManager && (p.TeamID == uuid.Nil || !team.Valid || team.UUID != p.TeamID) {
+				return platform.PermissionDenied("a manager sees the dashboards of their own team only")
+			}
+		}
 		for _, c := range []struct {
 			per Period
 			to  *Compared
@@ -46,15 +68,15 @@ func (s *Service) MyDashboard(ctx context.Context, p authn.Principal) (MyDashboa
 			d, _ := resolve(Span{Period: c.per}, now)
 			c.to.Days, c.to.PreviousDays = d, d.previous()
 			var err error
-			if c.to.Current, err = totals(ctx, q, p.TenantID, p.EmployeeID, c.to.Days); err != nil {
+			if c.to.Current, err = totals(ctx, q, p.TenantID, employeeID, c.to.Days); err != nil {
 				return err
 			}
-			if c.to.Previous, err = totals(ctx, q, p.TenantID, p.EmployeeID, c.to.PreviousDays); err != nil {
+			if c.to.Previous, err = totals(ctx, q, p.TenantID, employeeID, c.to.PreviousDays); err != nil {
 				return err
 			}
 		}
 		rows, err := q.HottestCustomers(ctx, statsdb.HottestCustomersParams{TenantID: p.TenantID,
-			OwnerID: uuid.NullUUID{UUID: p.EmployeeID, Valid: true}, Since: now.Add(-hotWindow), MaxRows: 5})
+			OwnerID: uuid.NullUUID{UUID: employeeID, Valid: true}, Since: now.Add(-hotWindow), MaxRows: 5})
 		for _, r := range rows {
 			out.Hottest = append(out.Hottest, HotCustomer{ID: r.ID, Name: r.DisplayName, Stage: r.Stage, Intent: r.IntentScore, LastActive: r.LastActiveAt})
 		}

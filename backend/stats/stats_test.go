@@ -205,7 +205,7 @@ func TestEveryCounterMovesAndVisitorsCountOncePerDay(t *testing.T) {
 		return stats.RecordTaskCompletedTx(ctx, tx, w.tenant, w.ann.EmployeeID, at)
 	}))
 
-	d, err := w.svc.MyDashboard(ctx, w.ann)
+	d, err := w.svc.MyDashboard(ctx, w.ann, uuid.Nil)
 	require.NoError(t, err)
 	require.Equal(t, stats.Totals{Shares: 1, Views: 3, Visitors: 1, NewCustomers: 1, Leads: 1, Forwards: 1, TasksCompleted: 1}, d.Today.Current)
 	require.Equal(t, stats.Totals{}, d.Today.Previous)
