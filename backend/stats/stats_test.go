@@ -262,3 +262,22 @@ func personNames(ps []stats.Person) []string {
 	}
 	return out
 }
+
+func TestPersonalDashboardsAreOwnTeamsOrAnyonesForAdmins(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	w.record(t, stats.Batch{Events: views(w.bob, w.now.Add(-time.Minute), 3)})
+
+	_, err := w.svc.MyDashboard(ctx, w.ann, w.bob.EmployeeID)
+	requireKind(t, platform.KindPermissionDenied, err)
+	_, err = w.svc.MyDashboard(ctx, w.manager, w.cat.EmployeeID) // West's
+	requireKind(t, platform.KindPermissionDenied, err)
+	_, err = w.svc.MyDashboard(ctx, w.admin, uuid.New())
+	requireKind(t, platform.KindNotFound, err)
+	for _, p := range []authn.Principal{w.manager, w.admin, w.bob} {
+		d, err := w.svc.MyDashboard(ctx, p, w.bob.EmployeeID)
+		require.NoError(t, err)
+		require.EqualValues(t, 3, d.Today.Current.Views)
+	}
+}
