@@ -2,9 +2,11 @@ package stats_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -37,18 +39,43 @@ func BenchmarkRankings(b *testing.B) {
 		FROM employees e, generate_series('2026-03-01'::date, '2026-03-30'::date, '1 day') d
 		WHERE e.tenant_id = $1 AND e.role = 'sales'`, tn.ID)
 	require.NoError(b, err)
-	_, err = db.Super.Exec(ctx, "ANALYZE stats_employee_days; ANALYZE employees")
+	_, err = db.Super.Exec(ctx, `
+		INSERT INTO stats_employee_periods (tenant_id, period, start_day, employee_id, shares, views, visitors, new_customers, leads, forwards)
+		SELECT tenant_id, 'month', '2026-03-01', employee_id, sum(shares), sum(views), sum(visitors), sum(new_customers), sum(leads), sum(forwards)
+		FROM stats_employee_days WHERE tenant_id = $1 GROUP BY tenant_id, employee_id`, tn.ID)
+	require.NoError(b, err)
+	_, err = db.Super.Exec(ctx, "ANALYZE stats_employee_days; ANALYZE stats_employee_periods; ANALYZE employees")
 	require.NoError(b, err)
 	me := db.NewEmployee(b, tn.ID, authn.RoleSales, team)
 	now := time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)
 	svc := stats.NewService(db.App, func() time.Time { return now })
+	if os.Getenv("STATS_EXPLAIN") != "" {
+		require.NoError(b, db.App.InTenantTx(ctx, tn.ID, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, "EXPLAIN ANALYZE "+os.Getenv("STATS_EXPLAIN"), tn.ID, me.EmployeeID)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					return err
+				}
+				b.Log(line)
+			}
+			return rows.Err()
+		}))
+	}
 
 	for _, bc := range []struct {
 		name string
 		team bool
-	}{{"tenant", false}, {"team", true}} {
+		per  stats.Period
+	}{{"month", false, stats.ThisMonth}, {"month-team", true, stats.ThisMonth}, {"custom-30-days", false, stats.Custom}} {
 		b.Run(bc.name, func(b *testing.B) {
-			q := stats.RankingQuery{Metric: stats.Views, Span: stats.Span{Period: stats.ThisMonth}, Team: bc.team, Top: 50}
+			q := stats.RankingQuery{Metric: stats.Views, Span: stats.Span{Period: bc.per, From: "2026-03-01", To: "2026-03-30"}, Team: bc.team, Top: 50}
+			if bc.per != stats.Custom {
+				q.Span.From, q.Span.To = "", ""
+			}
 			for b.Loop() {
 				r, err := svc.Rank(ctx, me, q)
 				if err != nil || r.Me == nil || len(r.Top) != 50 && !bc.team {

@@ -12,6 +12,17 @@ x AS (
                unnest(@views::int[]) AS v, unnest(@new_customers::int[]) AS nc, unnest(@leads::int[]) AS l,
                unnest(@forwards::int[]) AS f, unnest(@tasks_completed::int[]) AS tc) AS u
   GROUP BY 1, 2
+),
+per AS (
+  INSERT INTO stats_employee_periods AS p (tenant_id, period, start_day, employee_id, shares, views, new_customers, leads, forwards, tasks_completed)
+  SELECT @tenant_id, k.period, CASE k.period WHEN 'week' THEN date_trunc('week', x.d::timestamp)::date ELSE date_trunc('month', x.d::timestamp)::date END, x.e,
+         sum(x.sh), sum(x.v), sum(x.nc), sum(x.l), sum(x.f), sum(x.tc)
+  FROM x CROSS JOIN (VALUES ('week'), ('month')) AS k(period)
+  GROUP BY 2, 3, 4
+  ON CONFLICT (tenant_id, period, start_day, employee_id) DO UPDATE SET
+    shares = p.shares + excluded.shares, views = p.views + excluded.views,
+    new_customers = p.new_customers + excluded.new_customers, leads = p.leads + excluded.leads,
+    forwards = p.forwards + excluded.forwards, tasks_completed = p.tasks_completed + excluded.tasks_completed
 )
 INSERT INTO stats_employee_days AS s (tenant_id, day, employee_id, shares, views, new_customers, leads, forwards, tasks_completed)
 SELECT @tenant_id, x.d, x.e, x.sh, x.v, x.nc, x.l, x.f, x.tc FROM x
@@ -41,6 +52,15 @@ agg AS (
   SELECT ins.day, ins.employee_id, count(*) FILTER (WHERE ins.fresh)::int AS visitors,
          count(*) FILTER (WHERE ins.identified)::int AS identified
   FROM ins GROUP BY 1, 2
+),
+per AS (
+  INSERT INTO stats_employee_periods AS p (tenant_id, period, start_day, employee_id, visitors, identified)
+  SELECT @tenant_id, k.period, CASE k.period WHEN 'week' THEN date_trunc('week', agg.day::timestamp)::date ELSE date_trunc('month', agg.day::timestamp)::date END,
+         agg.employee_id, sum(agg.visitors), sum(agg.identified)
+  FROM agg CROSS JOIN (VALUES ('week'), ('month')) AS k(period)
+  GROUP BY 2, 3, 4
+  ON CONFLICT (tenant_id, period, start_day, employee_id) DO UPDATE SET
+    visitors = p.visitors + excluded.visitors, identified = p.identified + excluded.identified
 )
 INSERT INTO stats_employee_days AS s (tenant_id, day, employee_id, visitors, identified)
 SELECT @tenant_id, agg.day, agg.employee_id, agg.visitors, agg.identified FROM agg
@@ -82,6 +102,33 @@ WITH s AS (
                WHEN 'tasks_completed' THEN d.tasks_completed ELSE 0 END)::bigint AS value
   FROM stats_employee_days d
   WHERE d.tenant_id = @tenant_id AND d.day BETWEEN @from_day::date AND @to_day::date
+    AND (NOT @by_team::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = @tenant_id AND t.team_id = @team_id::uuid))
+  GROUP BY d.employee_id
+),
+r AS (
+  SELECT e.id, e.name, coalesce(s.value, 0)::bigint AS value,
+         row_number() OVER (ORDER BY coalesce(s.value, 0) DESC, e.name, e.id)::int AS rank
+  FROM employees e LEFT JOIN s ON s.employee_id = e.id
+  WHERE e.tenant_id = @tenant_id AND e.status = 'active'
+    AND (NOT @by_team::bool OR e.team_id = @team_id::uuid)
+),
+me AS (SELECT r.rank FROM r WHERE r.id = @me_id::uuid)
+SELECT r.id, r.name, r.value, r.rank, (SELECT count(*) FROM r)::int AS total
+FROM r
+WHERE r.rank <= @top::int OR r.rank BETWEEN (SELECT me.rank FROM me) - 1 AND (SELECT me.rank FROM me)
+ORDER BY r.rank;
+
+-- name: RankingPeriod :many
+-- Ranking over one whole week or month (from its rollup: one row per person).
+WITH s AS (
+  SELECT d.employee_id,
+         sum(CASE @metric::text
+               WHEN 'shares' THEN d.shares WHEN 'views' THEN d.views WHEN 'visitors' THEN d.visitors
+               WHEN 'new_customers' THEN d.new_customers WHEN 'leads' THEN d.leads WHEN 'forwards' THEN d.forwards
+               WHEN 'tasks_completed' THEN d.tasks_completed ELSE 0 END)::bigint AS value
+  FROM stats_employee_periods d
+  WHERE d.tenant_id = @tenant_id AND d.period = @period::text AND d.start_day = @from_day::date
+    AND (NOT @by_team::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = @tenant_id AND t.team_id = @team_id::uuid))
   GROUP BY d.employee_id
 ),
 r AS (

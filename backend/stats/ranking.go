@@ -46,6 +46,9 @@ type Ranking struct {
 	Total int32
 }
 
+// rollups are the periods kept whole beside the days.
+var rollups = map[Period]string{ThisWeek: "week", ThisMonth: "month"}
+
 // Rank ranks the active employees of the tenant or a team by a metric over a span.
 func (s *Service) Rank(ctx context.Context, p authn.Principal, rq RankingQuery) (Ranking, error) {
 	if !rq.Metric.Valid() {
@@ -68,9 +71,19 @@ func (s *Service) Rank(ctx context.Context, p authn.Principal, rq RankingQuery) 
 			}
 		}
 		from, to := days.params()
-		rows, err := q.Ranking(ctx, statsdb.RankingParams{Top: int32(rq.Top), Metric: string(rq.Metric), TenantID: p.TenantID,
-			FromDay: from, ToDay: to, ByTeam: rq.Team, TeamID: teamID, MeID: p.EmployeeID})
-		if err != nil {
+		var rows []statsdb.RankingRow
+		if per, ok := rollups[rq.Span.Period]; ok {
+			// A whole week or month so far: its rollup has one row per person.
+			rs, err := q.RankingPeriod(ctx, statsdb.RankingPeriodParams{Top: int32(rq.Top), Metric: string(rq.Metric), TenantID: p.TenantID,
+				Period: per, FromDay: from, ByTeam: rq.Team, TeamID: teamID, MeID: p.EmployeeID})
+			if err != nil {
+				return err
+			}
+			for _, r := range rs {
+				rows = append(rows, statsdb.RankingRow(r))
+			}
+		} else if rows, err = q.Ranking(ctx, statsdb.RankingParams{Top: int32(rq.Top), Metric: string(rq.Metric), TenantID: p.TenantID,
+			FromDay: from, ToDay: to, ByTeam: rq.Team, TeamID: teamID, MeID: p.EmployeeID}); err != nil {
 			return err
 		}
 		byRank := map[int32]Place{}

@@ -215,9 +215,11 @@ func TestEveryCounterMovesAndVisitorsCountOncePerDay(t *testing.T) {
 	require.Equal(t, time.Date(2026, 3, 3, 0, 0, 0, 0, shanghai), d.Week.PreviousDays.To)
 
 	for _, m := range []stats.Metric{stats.Shares, stats.Views, stats.Visitors, stats.NewCustomers, stats.Leads, stats.Forwards, stats.TasksCompleted} {
-		r := w.rank(t, w.ann, stats.RankingQuery{Metric: m, Span: stats.Span{Period: stats.Today}})
-		require.EqualValues(t, d.Today.Current.Value(m), r.Me.Value, m)
-		require.EqualValues(t, 1, r.Me.Rank, m)
+		for _, per := range []stats.Period{stats.Today, stats.ThisWeek, stats.ThisMonth} { // days, and the rollups
+			r := w.rank(t, w.ann, stats.RankingQuery{Metric: m, Span: stats.Span{Period: per}})
+			require.EqualValues(t, d.Today.Current.Value(m), r.Me.Value, m)
+			require.EqualValues(t, 1, r.Me.Rank, m)
+		}
 	}
 
 	td, err := w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{Span: stats.Span{Period: stats.Today}})

@@ -23,6 +23,17 @@ x AS (
                unnest($5::int[]) AS v, unnest($6::int[]) AS nc, unnest($7::int[]) AS l,
                unnest($8::int[]) AS f, unnest($9::int[]) AS tc) AS u
   GROUP BY 1, 2
+),
+per AS (
+  INSERT INTO stats_employee_periods AS p (tenant_id, period, start_day, employee_id, shares, views, new_customers, leads, forwards, tasks_completed)
+  SELECT $1, k.period, CASE k.period WHEN 'week' THEN date_trunc('week', x.d::timestamp)::date ELSE date_trunc('month', x.d::timestamp)::date END, x.e,
+         sum(x.sh), sum(x.v), sum(x.nc), sum(x.l), sum(x.f), sum(x.tc)
+  FROM x CROSS JOIN (VALUES ('week'), ('month')) AS k(period)
+  GROUP BY 2, 3, 4
+  ON CONFLICT (tenant_id, period, start_day, employee_id) DO UPDATE SET
+    shares = p.shares + excluded.shares, views = p.views + excluded.views,
+    new_customers = p.new_customers + excluded.new_customers, leads = p.leads + excluded.leads,
+    forwards = p.forwards + excluded.forwards, tasks_completed = p.tasks_completed + excluded.tasks_completed
 )
 INSERT INTO stats_employee_days AS s (tenant_id, day, employee_id, shares, views, new_customers, leads, forwards, tasks_completed)
 SELECT $1, x.d, x.e, x.sh, x.v, x.nc, x.l, x.f, x.tc FROM x
@@ -125,6 +136,15 @@ agg AS (
   SELECT ins.day, ins.employee_id, count(*) FILTER (WHERE ins.fresh)::int AS visitors,
          count(*) FILTER (WHERE ins.identified)::int AS identified
   FROM ins GROUP BY 1, 2
+),
+per AS (
+  INSERT INTO stats_employee_periods AS p (tenant_id, period, start_day, employee_id, visitors, identified)
+  SELECT $1, k.period, CASE k.period WHEN 'week' THEN date_trunc('week', agg.day::timestamp)::date ELSE date_trunc('month', agg.day::timestamp)::date END,
+         agg.employee_id, sum(agg.visitors), sum(agg.identified)
+  FROM agg CROSS JOIN (VALUES ('week'), ('month')) AS k(period)
+  GROUP BY 2, 3, 4
+  ON CONFLICT (tenant_id, period, start_day, employee_id) DO UPDATE SET
+    visitors = p.visitors + excluded.visitors, identified = p.identified + excluded.identified
 )
 INSERT INTO stats_employee_days AS s (tenant_id, day, employee_id, visitors, identified)
 SELECT $1, agg.day, agg.employee_id, agg.visitors, agg.identified FROM agg
@@ -572,6 +592,7 @@ WITH s AS (
                WHEN 'tasks_completed' THEN d.tasks_completed ELSE 0 END)::bigint AS value
   FROM stats_employee_days d
   WHERE d.tenant_id = $3 AND d.day BETWEEN $4::date AND $5::date
+    AND (NOT $6::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $3 AND t.team_id = $7::uuid))
   GROUP BY d.employee_id
 ),
 r AS (
@@ -628,6 +649,87 @@ func (q *Queries) Ranking(ctx context.Context, arg RankingParams) ([]RankingRow,
 	var items []RankingRow
 	for rows.Next() {
 		var i RankingRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Value,
+			&i.Rank,
+			&i.Total,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const rankingPeriod = `-- name: RankingPeriod :many
+WITH s AS (
+  SELECT d.employee_id,
+         sum(CASE $2::text
+               WHEN 'shares' THEN d.shares WHEN 'views' THEN d.views WHEN 'visitors' THEN d.visitors
+               WHEN 'new_customers' THEN d.new_customers WHEN 'leads' THEN d.leads WHEN 'forwards' THEN d.forwards
+               WHEN 'tasks_completed' THEN d.tasks_completed ELSE 0 END)::bigint AS value
+  FROM stats_employee_periods d
+  WHERE d.tenant_id = $3 AND d.period = $4::text AND d.start_day = $5::date
+    AND (NOT $6::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $3 AND t.team_id = $7::uuid))
+  GROUP BY d.employee_id
+),
+r AS (
+  SELECT e.id, e.name, coalesce(s.value, 0)::bigint AS value,
+         row_number() OVER (ORDER BY coalesce(s.value, 0) DESC, e.name, e.id)::int AS rank
+  FROM employees e LEFT JOIN s ON s.employee_id = e.id
+  WHERE e.tenant_id = $3 AND e.status = 'active'
+    AND (NOT $6::bool OR e.team_id = $7::uuid)
+),
+me AS (SELECT r.rank FROM r WHERE r.id = $8::uuid)
+SELECT r.id, r.name, r.value, r.rank, (SELECT count(*) FROM r)::int AS total
+FROM r
+WHERE r.rank <= $1::int OR r.rank BETWEEN (SELECT me.rank FROM me) - 1 AND (SELECT me.rank FROM me)
+ORDER BY r.rank
+`
+
+type RankingPeriodParams struct {
+	Top      int32
+	Metric   string
+	TenantID uuid.UUID
+	Period   string
+	FromDay  pgtype.Date
+	ByTeam   bool
+	TeamID   uuid.UUID
+	MeID     uuid.UUID
+}
+
+type RankingPeriodRow struct {
+	ID    uuid.UUID
+	Name  string
+	Value int64
+	Rank  int32
+	Total int32
+}
+
+// Ranking over one whole week or month (from its rollup: one row per person).
+func (q *Queries) RankingPeriod(ctx context.Context, arg RankingPeriodParams) ([]RankingPeriodRow, error) {
+	rows, err := q.db.Query(ctx, rankingPeriod,
+		arg.Top,
+		arg.Metric,
+		arg.TenantID,
+		arg.Period,
+		arg.FromDay,
+		arg.ByTeam,
+		arg.TeamID,
+		arg.MeID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RankingPeriodRow
+	for rows.Next() {
+		var i RankingPeriodRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Name,
