@@ -2,11 +2,9 @@ package stats_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -49,23 +47,6 @@ func BenchmarkRankings(b *testing.B) {
 	me := db.NewEmployee(b, tn.ID, authn.RoleSales, team)
 	now := time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)
 	svc := stats.NewService(db.App, func() time.Time { return now })
-	if os.Getenv("STATS_EXPLAIN") != "" {
-		require.NoError(b, db.App.InTenantTx(ctx, tn.ID, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, "EXPLAIN ANALYZE "+os.Getenv("STATS_EXPLAIN"), tn.ID, me.EmployeeID)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					return err
-				}
-				b.Log(line)
-			}
-			return rows.Err()
-		}))
-	}
-
 	for _, bc := range []struct {
 		name string
 		team bool
