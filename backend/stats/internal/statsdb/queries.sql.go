@@ -29,14 +29,14 @@ per AS (
   SELECT $1, k.period, CASE k.period WHEN 'week' THEN date_trunc('week', x.d::timestamp)::date ELSE date_trunc('month', x.d::timestamp)::date END, x.e,
          sum(x.sh), sum(x.v), sum(x.nc), sum(x.l), sum(x.f), sum(x.tc)
   FROM x CROSS JOIN (VALUES ('week'), ('month')) AS k(period)
-  GROUP BY 2, 3, 4
+  GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
   ON CONFLICT (tenant_id, period, start_day, employee_id) DO UPDATE SET
     shares = p.shares + excluded.shares, views = p.views + excluded.views,
     new_customers = p.new_customers + excluded.new_customers, leads = p.leads + excluded.leads,
     forwards = p.forwards + excluded.forwards, tasks_completed = p.tasks_completed + excluded.tasks_completed
 )
 INSERT INTO stats_employee_days AS s (tenant_id, day, employee_id, shares, views, new_customers, leads, forwards, tasks_completed)
-SELECT $1, x.d, x.e, x.sh, x.v, x.nc, x.l, x.f, x.tc FROM x
+SELECT $1, x.d, x.e, x.sh, x.v, x.nc, x.l, x.f, x.tc FROM x ORDER BY x.d, x.e
 ON CONFLICT (tenant_id, day, employee_id) DO UPDATE SET
   shares = s.shares + excluded.shares, views = s.views + excluded.views,
   new_customers = s.new_customers + excluded.new_customers, leads = s.leads + excluded.leads,
@@ -57,6 +57,7 @@ type AddEmployeeDaysParams struct {
 
 // Stats: daily counters written inside the ingest and share transactions, read by rankings and
 // dashboards. Days are in the tenant's time zone (tenants.time_zone), computed here from each event's time.
+// Upserts go in key order, so concurrent batches touching the same rows queue rather than deadlock.
 // Adds one batch's counters to salespeople's days. The arrays hold one element per (employee, time) pair;
 // pairs falling on the same day are summed before the upsert (an upsert cannot touch a row twice).
 func (q *Queries) AddEmployeeDays(ctx context.Context, arg AddEmployeeDaysParams) error {
@@ -85,7 +86,7 @@ x AS (
   GROUP BY 1, 2
 )
 INSERT INTO stats_material_days AS s (tenant_id, day, material_id, shares, views, dwell_ms, forwards, leads)
-SELECT $1, x.d, x.m, x.sh, x.v, x.dw, x.f, x.l FROM x
+SELECT $1, x.d, x.m, x.sh, x.v, x.dw, x.f, x.l FROM x ORDER BY x.d, x.m
 ON CONFLICT (tenant_id, day, material_id) DO UPDATE SET
   shares = s.shares + excluded.shares, views = s.views + excluded.views, dwell_ms = s.dwell_ms + excluded.dwell_ms,
   forwards = s.forwards + excluded.forwards, leads = s.leads + excluded.leads
@@ -127,7 +128,7 @@ ins AS (
   INSERT INTO stats_visitor_days AS v (tenant_id, day, employee_id, customer_id, identified)
   SELECT $1, x.d, x.e, x.c,
          EXISTS (SELECT 1 FROM customer_identities i WHERE i.tenant_id = $1 AND i.customer_id = x.c AND i.kind <> 'visitor')
-  FROM x
+  FROM x ORDER BY x.d, x.e, x.c
   ON CONFLICT (tenant_id, day, employee_id, customer_id) DO UPDATE SET identified = true
     WHERE NOT v.identified AND excluded.identified
   RETURNING v.day, v.employee_id, (v.xmax = 0) AS fresh, v.identified
@@ -142,12 +143,12 @@ per AS (
   SELECT $1, k.period, CASE k.period WHEN 'week' THEN date_trunc('week', agg.day::timestamp)::date ELSE date_trunc('month', agg.day::timestamp)::date END,
          agg.employee_id, sum(agg.visitors), sum(agg.identified)
   FROM agg CROSS JOIN (VALUES ('week'), ('month')) AS k(period)
-  GROUP BY 2, 3, 4
+  GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
   ON CONFLICT (tenant_id, period, start_day, employee_id) DO UPDATE SET
     visitors = p.visitors + excluded.visitors, identified = p.identified + excluded.identified
 )
 INSERT INTO stats_employee_days AS s (tenant_id, day, employee_id, visitors, identified)
-SELECT $1, agg.day, agg.employee_id, agg.visitors, agg.identified FROM agg
+SELECT $1, agg.day, agg.employee_id, agg.visitors, agg.identified FROM agg ORDER BY agg.day, agg.employee_id
 ON CONFLICT (tenant_id, day, employee_id) DO UPDATE SET
   visitors = s.visitors + excluded.visitors, identified = s.identified + excluded.identified
 `
