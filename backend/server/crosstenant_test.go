@@ -200,6 +200,28 @@ func crossTenantRows() []crossRow {
 				return err
 			}},
 
+		// Rankings and dashboards (stats): B's team and people are no team or person of A's.
+		{procedure: salesappv1connect.StatsServiceGetRankingsProcedure,
+			want: expect{authn.RoleAdmin: connect.CodeNotFound, authn.RoleManager: connect.CodePermissionDenied, authn.RoleSales: connect.CodePermissionDenied}, foreign: team,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := statsOf(c.w.e, c.Token).GetRankings(ctx, connect.NewRequest(&salesappv1.GetRankingsRequest{Metric: salesappv1.StatsMetric_STATS_METRIC_VIEWS,
+					Span: &salesappv1.StatsSpan{Period: salesappv1.StatsPeriod_STATS_PERIOD_TODAY}, Team: true, TeamId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.StatsServiceGetMyDashboardProcedure,
+			want: expect{authn.RoleAdmin: connect.CodeNotFound, authn.RoleManager: connect.CodeNotFound, authn.RoleSales: connect.CodePermissionDenied}, foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := statsOf(c.w.e, c.Token).GetMyDashboard(ctx, connect.NewRequest(&salesappv1.GetMyDashboardRequest{EmployeeId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.StatsServiceGetTeamDashboardProcedure,
+			want: expect{authn.RoleAdmin: connect.CodeNotFound, authn.RoleManager: connect.CodePermissionDenied, authn.RoleSales: connect.CodePermissionDenied}, foreign: team,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := statsOf(c.w.e, c.Token).GetTeamDashboard(ctx, connect.NewRequest(&salesappv1.GetTeamDashboardRequest{TeamId: id,
+					Span: &salesappv1.StatsSpan{Period: salesappv1.StatsPeriod_STATS_PERIOD_THIS_MONTH}}))
+				return err
+			}},
+
 		// The material library.
 		{procedure: salesappv1connect.MaterialServiceListMaterialsProcedure, aim: "folder_id", want: everyone(codeOK), foreign: folder,
 			call: func(ctx context.Context, c caller, id string) error {
@@ -660,7 +682,8 @@ func TestTenantCannotReachAnotherTenantThroughAnyRPC(t *testing.T) {
 	waitForJobs(t, e)
 	before := tenantSnapshot(t, e, w.b.ID)
 	for _, table := range []string{"employees", "teams", "materials", "material_folders", "shares", "cards", "uploads", "company_profiles",
-		"customers", "customer_notes", "events", "alerts", "devices", "sessions", "employee_passwords", "invitations", "signin_records"} {
+		"customers", "customer_notes", "events", "alerts", "devices", "sessions", "employee_passwords", "invitations", "signin_records",
+		"stats_employee_days", "stats_visitor_days", "stats_material_days"} {
 		require.False(t, strings.HasPrefix(before[table], "0 rows"), "B has no %s to aim at", table)
 	}
 

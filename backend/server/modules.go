@@ -29,6 +29,8 @@ import (
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/share/sharerpc"
+	"github.com/salesapp/scrm/backend/stats"
+	"github.com/salesapp/scrm/backend/stats/statsrpc"
 	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/backend/tenant/tenantrpc"
 	"github.com/salesapp/scrm/backend/upload"
@@ -89,6 +91,7 @@ func modules(d deps) ([]module.Module, error) {
 		materialrpc.Module(materials),
 		sharerpc.Module(shares),
 		cardrpc.Module(cards),
+		statsrpc.Module(stats.NewService(d.db, nil)),
 	}
 	mods = append(mods, live...)
 	return append(mods, syncrpc.Module(d.db, mods)), nil

@@ -18,6 +18,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/share/internal/sharedb"
+	"github.com/salesapp/scrm/backend/stats"
 )
 
 // MaxDepth bounds forward chains: deeper forwards are still allowed, but credited to the deepest node,
@@ -87,6 +88,9 @@ func (s *Service) ShareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Princi
 	if err != nil {
 		return Share{}, err
 	}
+	if err := stats.RecordShareTx(ctx, tx, p.TenantID, p.EmployeeID, materialID, sh.CreatedAt); err != nil {
+		return Share{}, err
+	}
 	if platformTier {
 		err = q.BumpPlatformMaterialShares(ctx, sharedb.BumpPlatformMaterialSharesParams{TenantID: p.TenantID, MaterialID: materialID})
 	} else {
@@ -136,8 +140,10 @@ func (s *Service) ShareCard(ctx context.Context, p authn.Principal, ch event.Cha
 		if !ch.Valid() {
 			return platform.Invalid("channel", "unknown channel")
 		}
-		out, err = insertShare(ctx, sharedb.New(tx), p.TenantID, p.EmployeeID, uuid.Nil, ch, nil, "", false)
-		return err
+		if out, err = insertShare(ctx, sharedb.New(tx), p.TenantID, p.EmployeeID, uuid.Nil, ch, nil, "", false); err != nil {
+			return err
+		}
+		return stats.RecordShareTx(ctx, tx, p.TenantID, p.EmployeeID, uuid.Nil, out.CreatedAt)
 	})
 	return out, err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/batch"
+	"github.com/salesapp/scrm/backend/stats"
 	"github.com/salesapp/scrm/backend/tracking/internal/trackingdb"
 	"github.com/salesapp/scrm/push/alert"
 )
@@ -244,6 +245,9 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs,
 			entries = append(entries, customer.Entry{ID: g.ViewID, CustomerID: g.CustomerID, At: g.OccurredAt})
 		}
 	}
+	if err := stats.RecordEventsTx(ctx, tx, tenantID, statsOf(events, inserted, batch, grown)); err != nil {
+		return nil, nil, err
+	}
 	if len(acts) == 0 {
 		return inserted, nil, nil
 	}
@@ -282,6 +286,37 @@ func visitsOf(events []resolved) []customer.Visit {
 			seen[e.VisitorID] = true
 			out = append(out, customer.Visit{VisitorID: e.VisitorID, SharerID: e.share.EmployeeID, ShareID: e.share.ID,
 				Channel: e.share.Channel, At: e.OccurredAt})
+		}
+	}
+	return out
+}
+
+// statsOf is what a batch adds to the daily counters: the events it inserted (a resent one counts no
+// more), the customers it made, and the reading time its heartbeats added to views.
+func statsOf(events []resolved, inserted map[uuid.UUID]bool, b *customer.Batch, grown []trackingdb.RecomputeViewDwellRow) stats.Batch {
+	var out stats.Batch
+	counted := map[uuid.UUID]bool{}
+	active := map[uuid.UUID]bool{}
+	for _, e := range events {
+		if !inserted[e.ID] || counted[e.ID] {
+			continue
+		}
+		counted[e.ID] = true
+		cid := b.Customer(e.VisitorID)
+		active[cid] = true
+		out.Events = append(out.Events, stats.Event{EmployeeID: e.share.EmployeeID, MaterialID: e.share.MaterialID,
+			CustomerID: cid, Kind: e.Kind, At: e.OccurredAt})
+	}
+	for _, v := range visitsOf(events) {
+		cid := b.Customer(v.VisitorID)
+		if active[cid] && b.Prior(cid).New {
+			active[cid] = false // once, even if two visitors of the batch became one customer
+			out.NewCustomers = append(out.NewCustomers, stats.NewCustomer{EmployeeID: v.SharerID, At: v.At})
+		}
+	}
+	for _, g := range grown {
+		if g.MaterialID.Valid {
+			out.Dwell = append(out.Dwell, stats.Dwell{MaterialID: g.MaterialID.UUID, At: g.OccurredAt, AddedMs: g.Added})
 		}
 	}
 	return out

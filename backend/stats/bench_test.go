@@ -1,0 +1,68 @@
+package stats_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/pgtest"
+	"github.com/salesapp/scrm/backend/stats"
+)
+
+// BenchmarkRankings ranks a tenant of 10,000 salespeople (in 100 teams) with a month of daily counters
+// each (300,000 rows): top 50 and the caller's place, this month, and for the caller's team.
+//
+//	go test -run '^$' -bench Rankings -benchtime 200x ./backend/stats/
+func BenchmarkRankings(b *testing.B) {
+	db := pgtest.New(b)
+	ctx := context.Background()
+	tn := db.NewTenant(b, "Bench")
+	team := db.NewTeam(b, tn.ID, "Team 0")
+	_, err := db.Super.Exec(ctx, `
+		INSERT INTO teams (id, tenant_id, name) SELECT gen_random_uuid(), $1, 'Team ' || g FROM generate_series(1, 99) g`, tn.ID)
+	require.NoError(b, err)
+	_, err = db.Super.Exec(ctx, `
+		INSERT INTO employees (id, tenant_id, name, role, team_id)
+		SELECT gen_random_uuid(), $1, 'Sales ' || g, 'sales',
+		       CASE WHEN g % 100 = 0 THEN $2 ELSE (SELECT id FROM teams WHERE tenant_id = $1 AND name = 'Team ' || (g % 100)) END
+		FROM generate_series(1, 10000) g`, tn.ID, team)
+	require.NoError(b, err)
+	_, err = db.Super.Exec(ctx, `
+		INSERT INTO stats_employee_days (tenant_id, day, employee_id, shares, views, visitors, new_customers, leads, forwards)
+		SELECT $1, d::date, e.id, (random() * 5)::int, (random() * 100)::int, (random() * 40)::int, (random() * 5)::int,
+		       (random() * 2)::int, (random() * 10)::int
+		FROM employees e, generate_series('2026-03-01'::date, '2026-03-30'::date, '1 day') d
+		WHERE e.tenant_id = $1 AND e.role = 'sales'`, tn.ID)
+	require.NoError(b, err)
+	_, err = db.Super.Exec(ctx, `
+		INSERT INTO stats_employee_periods (tenant_id, period, start_day, employee_id, shares, views, visitors, new_customers, leads, forwards)
+		SELECT tenant_id, 'month', '2026-03-01', employee_id, sum(shares), sum(views), sum(visitors), sum(new_customers), sum(leads), sum(forwards)
+		FROM stats_employee_days WHERE tenant_id = $1 GROUP BY tenant_id, employee_id`, tn.ID)
+	require.NoError(b, err)
+	_, err = db.Super.Exec(ctx, "ANALYZE stats_employee_days; ANALYZE stats_employee_periods; ANALYZE employees")
+	require.NoError(b, err)
+	me := db.NewEmployee(b, tn.ID, authn.RoleSales, team)
+	now := time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)
+	svc := stats.NewService(db.App, func() time.Time { return now })
+	for _, bc := range []struct {
+		name string
+		team bool
+		per  stats.Period
+	}{{"month", false, stats.ThisMonth}, {"month-team", true, stats.ThisMonth}, {"custom-30-days", false, stats.Custom}} {
+		b.Run(bc.name, func(b *testing.B) {
+			q := stats.RankingQuery{Metric: stats.Views, Span: stats.Span{Period: bc.per, From: "2026-03-01", To: "2026-03-30"}, Team: bc.team, Top: 50}
+			if bc.per != stats.Custom {
+				q.Span.From, q.Span.To = "", ""
+			}
+			for b.Loop() {
+				r, err := svc.Rank(ctx, me, q)
+				if err != nil || r.Me == nil || len(r.Top) != 50 && !bc.team {
+					b.Fatalf("rank: %v %+v", err, r.Me)
+				}
+			}
+		})
+	}
+}
