@@ -50,6 +50,11 @@ type Config struct {
 	// to differ from UseSSL. Presigned URLs are signed for this host, so a proxy in front of it must pass the
 	// Host header through unchanged.
 	PublicEndpoint string
+	// ImageMemory is how many bytes image decodes (thumbnails, poster renders) may take at once on this
+	// node; 0 means DefaultImageMemory. See DecodeBudget.
+	ImageMemory int64
+	// ImageWait is how long a decode waits for room in that budget; 0 means DefaultImageWait.
+	ImageWait time.Duration
 }
 
 // Time limits of presigned requests.
@@ -70,6 +75,7 @@ type Store struct {
 	// is configured and presigning needs no round trip then.
 	presigner *minio.Client
 	bucket    string
+	images    *DecodeBudget
 }
 
 // UploadTicket tells a client how to upload one object, in either of two ways: PUT the bytes to PutURL
@@ -130,12 +136,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("media: public endpoint: %w", err)
 		}
 	}
-	s := &Store{client: client, presigner: presigner, bucket: cfg.Bucket}
+	s := &Store{client: client, presigner: presigner, bucket: cfg.Bucket, images: NewDecodeBudget(cfg.ImageMemory, cfg.ImageWait)}
 	if err := s.ensureBucket(ctx, region); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
+
+// Images is the node's budget for decoding the images kept here: thumbnails and poster renders hold
+// their share of it while they decode (one budget per store, and salesd has one store).
+func (s *Store) Images() *DecodeBudget { return s.images }
 
 func publicHost(endpoint string, useSSL bool) (host string, secure bool, err error) {
 	if !strings.Contains(endpoint, "://") {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -30,6 +31,8 @@ type Service struct {
 	db    *platform.DB
 	store *media.Store
 	jobs  jobs.Inserter
+	// thumbs lets one thumbnail per upload be made at a time on this node.
+	thumbs singleflight.Group
 }
 
 // NewService builds the service; a finalized image's thumbnail is a job inserted through jobs.
@@ -99,8 +102,15 @@ func Require(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, field, key stri
 }
 
 // MakeThumbnail makes the JPEG thumbnail of an image upload and records it. Running it again rewrites the
-// same object, so a retried job does no harm.
+// same object, so a retried job does no harm; concurrent calls for one upload share one decode. The decode
+// holds its memory of the node's image budget (media.Store.Images) and fails with ResourceExhausted when
+// that cannot be had in time.
 func (s *Service) MakeThumbnail(ctx context.Context, tenantID uuid.UUID, key string) error {
+	_, err, _ := s.thumbs.Do(key, func() (any, error) { return nil, s.makeThumbnail(ctx, tenantID, key) })
+	return err
+}
+
+func (s *Service) makeThumbnail(ctx context.Context, tenantID uuid.UUID, key string) error {
 	thumbKey, ok := ThumbnailKey(key)
 	if !ok {
 		return fmt.Errorf("upload %q: no thumbnail key for it", key)
@@ -112,7 +122,7 @@ func (s *Service) MakeThumbnail(ctx context.Context, tenantID uuid.UUID, key str
 	if err != nil {
 		return err
 	}
-	jpg, err := media.Thumbnail(rc, ThumbnailSide)
+	jpg, err := media.Thumbnail(ctx, s.store.Images(), rc, ThumbnailSide)
 	rc.Close()
 	if err != nil {
 		return err
