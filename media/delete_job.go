@@ -38,9 +38,11 @@ func (d Deleter) DeleteObjects(ctx context.Context, tx pgx.Tx, keys []string) er
 	return d.Jobs.InsertTx(ctx, tx, DeleteObjectsArgs{Keys: keys}, nil)
 }
 
-// Module is what object storage contributes to salesd: the worker that deletes objects.
+// Module is what object storage contributes to salesd: the worker that deletes objects, and the hourly
+// sweep of uploads never finalized.
 func Module(store *Store) module.Module {
 	return module.Module{Name: "media", Workers: func(w *river.Workers) {
 		river.AddWorker(w, &deleteObjectsWorker{store: store})
-	}}
+		river.AddWorker(w, &staleUploadsWorker{store: store})
+	}, Periodic: periodicJobs()}
 }

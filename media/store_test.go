@@ -562,3 +562,37 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		require.Error(t, err, "%+v", cfg)
 	}
 }
+
+func TestStaleUploadsAreSweptAndFinalizedOnesStay(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	a, b := uuid.New(), uuid.New()
+	body := pngBytes(t)
+	put := func(key string) {
+		require.NoError(t, s.Put(ctx, key, bytes.NewReader(body), int64(len(body)), "image/png"))
+	}
+	pending := []string{media.TenantKey(a, media.UploadPurpose, "png"), media.TenantKey(b, media.UploadPurpose, "png"),
+		media.PlatformKey(media.UploadPurpose, "png")}
+	kept := []string{media.TenantKey(a, media.FilePurpose, "png"), media.TenantKey(a, "thumb", "jpg"),
+		media.TenantKey(b, "poster", "jpg"), media.PlatformKey(media.FilePurpose, "png")}
+	for _, k := range append(append([]string{}, pending...), kept...) {
+		put(k)
+	}
+
+	// Nothing was written before an hour ago.
+	n, err := s.DeleteStaleUploads(ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, n)
+	// Everything was written before the cutoff: the upload keys go, the rest stays.
+	n, err = s.DeleteStaleUploads(ctx, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, len(pending), n)
+	for _, k := range pending {
+		requireGone(t, s, k)
+	}
+	for _, k := range kept {
+		_, err := s.Stat(ctx, k)
+		require.NoError(t, err, k)
+	}
+}
