@@ -12,6 +12,11 @@ import (
 // server generated.
 const UploadPurpose = "upload"
 
+// FilePurpose is the purpose segment of finalized uploads: Finalize copies each accepted upload to a new
+// key of this purpose, which no upload ticket names, so the bytes that were checked cannot be replaced
+// through a ticket still valid (tickets stay valid UploadTTL, past the finalize).
+const FilePurpose = "file"
+
 // PlatformPrefix starts the keys of platform-tier objects: the SaaS operator's, readable by every tenant.
 const PlatformPrefix = "platform/"
 

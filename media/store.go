@@ -17,10 +17,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +52,11 @@ type Config struct {
 	// to differ from UseSSL. Presigned URLs are signed for this host, so a proxy in front of it must pass the
 	// Host header through unchanged.
 	PublicEndpoint string
+	// ImageMemory is how many bytes image decodes (thumbnails, poster renders) may take at once on this
+	// node; 0 means DefaultImageMemory. See DecodeBudget.
+	ImageMemory int64
+	// ImageWait is how long a decode waits for room in that budget; 0 means DefaultImageWait.
+	ImageWait time.Duration
 }
 
 // Time limits of presigned requests.
@@ -70,6 +77,7 @@ type Store struct {
 	// is configured and presigning needs no round trip then.
 	presigner *minio.Client
 	bucket    string
+	images    *DecodeBudget
 }
 
 // UploadTicket tells a client how to upload one object, in either of two ways: PUT the bytes to PutURL
@@ -130,12 +138,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("media: public endpoint: %w", err)
 		}
 	}
-	s := &Store{client: client, presigner: presigner, bucket: cfg.Bucket}
+	s := &Store{client: client, presigner: presigner, bucket: cfg.Bucket, images: NewDecodeBudget(cfg.ImageMemory, cfg.ImageWait)}
 	if err := s.ensureBucket(ctx, region); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
+
+// Images is the node's budget for decoding the images kept here: thumbnails and poster renders hold
+// their share of it while they decode (one budget per store, and salesd has one store).
+func (s *Store) Images() *DecodeBudget { return s.images }
 
 func publicHost(endpoint string, useSSL bool) (host string, secure bool, err error) {
 	if !strings.Contains(endpoint, "://") {
@@ -277,6 +289,31 @@ func (s *Store) finalize(ctx context.Context, key string, sc keyScope, kind Kind
 		}
 		return ObjectInfo{}, refusal
 	}
+	return s.settle(ctx, info, sc)
+}
+
+// settle copies the checked version of an upload (the copy is conditional on its ETag) to a new key of
+// FilePurpose and deletes the upload, so that what was checked is what stays: a client still holding the
+// ticket can PUT to the upload key again, but nothing refers to that key any more, and the cleanup of
+// unfinalized uploads (DeleteStaleUploads) removes what lands there.
+func (s *Store) settle(ctx context.Context, info ObjectInfo, sc keyScope) (ObjectInfo, error) {
+	ext := strings.TrimPrefix(path.Ext(sc.name), ".")
+	final := PlatformKey(FilePurpose, ext)
+	if !sc.platform {
+		final = TenantKey(sc.tenant, FilePurpose, ext)
+	}
+	_, err := s.client.CopyObject(ctx,
+		minio.CopyDestOptions{Bucket: s.bucket, Object: final},
+		minio.CopySrcOptions{Bucket: s.bucket, Object: info.Key, MatchETag: info.ETag})
+	if err != nil {
+		if minio.ToErrorResponse(err).Code == "PreconditionFailed" {
+			return ObjectInfo{}, platform.FailedPrecondition("the upload changed while it was being checked; finalize again")
+		}
+		return ObjectInfo{}, fmt.Errorf("media: copy %s: %w", info.Key, err)
+	}
+	// The copy is what counts from here on; an upload left behind by a failed delete is swept as stale.
+	_ = s.Delete(context.WithoutCancel(ctx), info.Key)
+	info.Key = final
 	return info, nil
 }
 
@@ -321,6 +358,41 @@ func (s *Store) check(ctx context.Context, info ObjectInfo, sc keyScope, kind Ki
 	}
 	if !bytesMatchType(ct, head[:n]) {
 		return platform.Invalid("content_type", fmt.Sprintf("the file's content is not %s", ct)), nil
+	}
+	if kind == KindImage {
+		return s.checkImageHeader(ctx, info)
+	}
+	return nil, nil
+}
+
+// maxImageHeader bounds what is read to find an image's dimensions: JPEG's EXIF and ICC segments come
+// before the frame header and can take a few hundred KiB.
+const maxImageHeader = 1 * MiB
+
+// checkImageHeader refuses an image whose header cannot be read or claims more than MaxImagePixels,
+// reading only the header (image.DecodeConfig) of the version that was checked.
+func (s *Store) checkImageHeader(ctx context.Context, info ObjectInfo) (refusal, err error) {
+	opts := minio.GetObjectOptions{}
+	if err := opts.SetMatchETag(info.ETag); err != nil {
+		return nil, err
+	}
+	obj, err := s.client.GetObject(ctx, s.bucket, info.Key, opts)
+	if err != nil {
+		return nil, fmt.Errorf("media: read %s: %w", info.Key, err)
+	}
+	defer obj.Close()
+	cfg, _, err := image.DecodeConfig(io.LimitReader(obj, maxImageHeader))
+	if err != nil {
+		switch code := minio.ToErrorResponse(err).Code; {
+		case code == "PreconditionFailed":
+			return nil, platform.FailedPrecondition("the upload changed while it was being checked; finalize again")
+		case code != "":
+			return nil, fmt.Errorf("media: read %s: %w", info.Key, err)
+		}
+		return platform.Invalid("object_key", "the image's header cannot be read"), nil
+	}
+	if refusal := CheckImageSize("object_key", cfg); refusal != nil {
+		return refusal, nil
 	}
 	return nil, nil
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -175,14 +176,18 @@ func TestUploadFinalizeDownload(t *testing.T) {
 
 			info, err := s.Finalize(ctx, tenant, tk.Key, c.kind, c.ct, int64(len(c.body)))
 			require.NoError(t, err)
-			require.Equal(t, media.ObjectInfo{Key: tk.Key, Size: int64(len(c.body)), ContentType: c.ct, ETag: info.ETag}, info)
+			require.True(t, strings.HasPrefix(info.Key, "t/"+tenant.String()+"/file/"), info.Key)
+			require.True(t, strings.HasSuffix(info.Key, path.Ext(tk.Key)), info.Key)
+			require.Equal(t, media.ObjectInfo{Key: info.Key, Size: int64(len(c.body)), ContentType: c.ct, ETag: info.ETag}, info)
 			require.NotEmpty(t, info.ETag)
 
-			// Finalizing again with the same declaration is harmless.
+			// The checked bytes moved to a key no ticket names; the ticket's key is free again, so a
+			// second finalize finds nothing there (upload.Service answers it from its records).
+			requireGone(t, s, tk.Key)
 			_, err = s.Finalize(ctx, tenant, tk.Key, c.kind, c.ct, int64(len(c.body)))
-			require.NoError(t, err)
+			requireKind(t, err, platform.KindNotFound, "")
 
-			u, err := s.PresignGet(ctx, tenant, tk.Key, 0)
+			u, err := s.PresignGet(ctx, tenant, info.Key, 0)
 			require.NoError(t, err)
 			status, got, hdr := download(t, u)
 			require.Equal(t, http.StatusOK, status)
@@ -425,10 +430,11 @@ func TestTenantIsolation(t *testing.T) {
 	requireKind(t, err, platform.KindPermissionDenied, "")
 	_, err = s.FinalizePlatform(ctx, tk.Key, media.KindImage, "image/png", int64(len(body)))
 	requireKind(t, err, platform.KindPermissionDenied, "")
-	_, err = s.FinalizePlatform(ctx, pt.Key, media.KindImage, "image/png", int64(len(body)))
+	pinfo, err := s.FinalizePlatform(ctx, pt.Key, media.KindImage, "image/png", int64(len(body)))
 	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(pinfo.Key, media.PlatformPrefix+"file/"), pinfo.Key)
 	for _, tenant := range []uuid.UUID{a, b} {
-		u, err := s.PresignGet(ctx, tenant, pt.Key, time.Minute)
+		u, err := s.PresignGet(ctx, tenant, pinfo.Key, time.Minute)
 		require.NoError(t, err)
 		status, got, _ := download(t, u)
 		require.Equal(t, http.StatusOK, status)
@@ -528,9 +534,9 @@ func TestPublicEndpointSignsForTheClientsHost(t *testing.T) {
 	require.True(t, strings.HasPrefix(tk.PostURL, "http://localhost:"+port+"/"), tk.PostURL)
 	status, msg := putUpload(t, tk, "image/png", body)
 	require.Equal(t, http.StatusOK, status, msg)
-	_, err = s.Finalize(ctx, tenant, tk.Key, media.KindImage, "image/png", int64(len(body)))
+	info, err := s.Finalize(ctx, tenant, tk.Key, media.KindImage, "image/png", int64(len(body)))
 	require.NoError(t, err)
-	u, err := s.PresignGet(ctx, tenant, tk.Key, 0)
+	u, err := s.PresignGet(ctx, tenant, info.Key, 0)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(u, "http://localhost:"+port+"/"), u)
 	status, got, _ := download(t, u)
@@ -554,5 +560,39 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		mutate(&cfg)
 		_, err := media.New(ctx, cfg)
 		require.Error(t, err, "%+v", cfg)
+	}
+}
+
+func TestStaleUploadsAreSweptAndFinalizedOnesStay(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	a, b := uuid.New(), uuid.New()
+	body := pngBytes(t)
+	put := func(key string) {
+		require.NoError(t, s.Put(ctx, key, bytes.NewReader(body), int64(len(body)), "image/png"))
+	}
+	pending := []string{media.TenantKey(a, media.UploadPurpose, "png"), media.TenantKey(b, media.UploadPurpose, "png"),
+		media.PlatformKey(media.UploadPurpose, "png")}
+	kept := []string{media.TenantKey(a, media.FilePurpose, "png"), media.TenantKey(a, "thumb", "jpg"),
+		media.TenantKey(b, "poster", "jpg"), media.PlatformKey(media.FilePurpose, "png")}
+	for _, k := range append(append([]string{}, pending...), kept...) {
+		put(k)
+	}
+
+	// Nothing was written before an hour ago.
+	n, err := s.DeleteStaleUploads(ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, n)
+	// Everything was written before the cutoff: the upload keys go, the rest stays.
+	n, err = s.DeleteStaleUploads(ctx, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, len(pending), n)
+	for _, k := range pending {
+		requireGone(t, s, k)
+	}
+	for _, k := range kept {
+		_, err := s.Stat(ctx, k)
+		require.NoError(t, err, k)
 	}
 }

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"image"
@@ -20,10 +21,6 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 )
 
-// MaxImagePixels is the largest image (width × height) Thumbnail decodes. Decoding costs about 4 bytes
-// a pixel, and a few hundred bytes of PNG can claim billions of pixels: the header is checked first.
-const MaxImagePixels = 40_000_000
-
 // ThumbnailQuality is the JPEG quality of thumbnails: past ~82 files grow fast for no visible gain at
 // thumbnail sizes; below ~75 flat areas of posters start to band.
 const ThumbnailQuality = 82
@@ -32,7 +29,9 @@ const ThumbnailQuality = 82
 // side is at most maxSide, aspect ratio kept, never enlarged. Transparent areas become white (JPEG has no
 // alpha, and posters sit on white), and a JPEG's EXIF orientation is applied, so phone photos come out
 // upright. Images that are not one of these formats, or larger than MaxImagePixels, are refused with
-// platform.Invalid("image", ...) before their pixels are decoded.
+// platform.Invalid("image", ...) before their pixels are decoded: a few hundred bytes of PNG can claim
+// billions of pixels. The decode holds its estimated memory of budget while it runs (nil means no budget)
+// and fails with ResourceExhausted when that cannot be had in time (DecodeBudget.Acquire).
 //
 // Scaling uses Catmull-Rom, not ApproxBiLinear: when shrinking 3-6×, as here, ApproxBiLinear samples only
 // the four nearest source pixels and aliases visibly on the text and thin lines posters are made of,
@@ -40,7 +39,7 @@ const ThumbnailQuality = 82
 // scaling takes about as long as the decoding, where ApproxBiLinear is some thirty times cheaper (see
 // BenchmarkThumbnail). A thumbnail is made once per upload, in a job, and then served many times, so
 // quality wins.
-func Thumbnail(r io.Reader, maxSide int) ([]byte, error) {
+func Thumbnail(ctx context.Context, budget *DecodeBudget, r io.Reader, maxSide int) ([]byte, error) {
 	if maxSide <= 0 {
 		return nil, errors.New("media: thumbnail size must be positive")
 	}
@@ -51,11 +50,16 @@ func Thumbnail(r io.Reader, maxSide int) ([]byte, error) {
 	if err != nil {
 		return nil, platform.Invalid("image", "not a JPEG, PNG, GIF or WebP image")
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, platform.Invalid("image", "the image has no pixels")
+	if err := CheckImageSize("image", cfg); err != nil {
+		return nil, err
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
-		return nil, platform.Invalid("image", "the image is too large (at most 40 megapixels)")
+	if budget != nil {
+		// The thumbnail canvas is small next to the decoded source, which is what the estimate counts.
+		release, err := budget.Acquire(ctx, DecodeBytes(cfg, 0))
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
 	orientation := 1
 	if format == "jpeg" {

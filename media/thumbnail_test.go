@@ -2,6 +2,7 @@ package media_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"hash/crc32"
 	"image"
@@ -11,6 +12,7 @@ import (
 	"image/png"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -46,7 +48,7 @@ func TestThumbnailScalesDownKeepingAspect(t *testing.T) {
 			src.SetRGBA(x, y, c)
 		}
 	}
-	out, err := media.Thumbnail(bytes.NewReader(encodePNG(t, src)), 320)
+	out, err := media.Thumbnail(context.Background(), nil, bytes.NewReader(encodePNG(t, src)), 320)
 	require.NoError(t, err)
 	m := decodeJPEG(t, out)
 	require.Equal(t, image.Rect(0, 0, 320, 160), m.Bounds())
@@ -76,7 +78,7 @@ func TestThumbnailOfEveryFormat(t *testing.T) {
 		{"webp", webpBytes(t), image.Rect(0, 0, 150, 100)}, // 150×100: small enough already, not enlarged
 	}
 	for _, c := range cases {
-		out, err := media.Thumbnail(bytes.NewReader(c.in), 200)
+		out, err := media.Thumbnail(context.Background(), nil, bytes.NewReader(c.in), 200)
 		require.NoError(t, err, c.name)
 		require.Equal(t, c.want, decodeJPEG(t, out).Bounds(), c.name)
 	}
@@ -85,7 +87,7 @@ func TestThumbnailOfEveryFormat(t *testing.T) {
 func TestThumbnailFlattensTransparencyOntoWhite(t *testing.T) {
 	t.Parallel()
 	src := image.NewNRGBA(image.Rect(0, 0, 64, 64)) // all transparent
-	out, err := media.Thumbnail(bytes.NewReader(encodePNG(t, src)), 32)
+	out, err := media.Thumbnail(context.Background(), nil, bytes.NewReader(encodePNG(t, src)), 32)
 	require.NoError(t, err)
 	r, g, b, _ := decodeJPEG(t, out).At(16, 16).RGBA()
 	require.Greater(t, r>>8, uint32(245))
@@ -111,7 +113,7 @@ func TestThumbnailAppliesEXIFOrientation(t *testing.T) {
 	require.NoError(t, jpeg.Encode(&j, src, &jpeg.Options{Quality: 95}))
 	in := withEXIFOrientation(j.Bytes(), 6)
 
-	out, err := media.Thumbnail(bytes.NewReader(in), 100)
+	out, err := media.Thumbnail(context.Background(), nil, bytes.NewReader(in), 100)
 	require.NoError(t, err)
 	m := decodeJPEG(t, out)
 	require.Equal(t, image.Rect(0, 0, 50, 100), m.Bounds())
@@ -157,18 +159,76 @@ func TestThumbnailRefusesDecompressionBombs(t *testing.T) {
 	require.NoError(t, err, "the forged header is well-formed")
 	require.Equal(t, 50000, cfg.Width)
 
-	_, err = media.Thumbnail(bytes.NewReader(b), 320)
+	_, err = media.Thumbnail(context.Background(), nil, bytes.NewReader(b), 320)
 	require.Equal(t, platform.KindInvalid, platform.KindOf(err), "%v", err)
-	require.Contains(t, err.Error(), "too large")
+	require.Contains(t, err.Error(), "at most 25 megapixels")
+}
+
+// forgedPNG is a valid 1×1 PNG whose header claims w×h pixels.
+func forgedPNG(t *testing.T, w, h uint32) []byte {
+	b := encodePNG(t, image.NewGray(image.Rect(0, 0, 1, 1)))
+	binary.BigEndian.PutUint32(b[16:], w)
+	binary.BigEndian.PutUint32(b[20:], h)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	return b
+}
+
+func TestThumbnailRefusesImagesAboveTheCapBeforeDecoding(t *testing.T) {
+	t.Parallel()
+	// 30 MP: accepted before the cap was lowered to 25 MP (a 16-bit PNG of it is 240 MB decoded).
+	_, err := media.Thumbnail(context.Background(), nil, bytes.NewReader(forgedPNG(t, 6000, 5000)), 320)
+	var de *platform.Error
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, platform.KindInvalid, de.Kind, "%v", err)
+	require.Equal(t, "image", de.Field)
+	require.Contains(t, de.Msg, "6000×5000")
+	require.Contains(t, de.Msg, "25000000 pixels")
+}
+
+func TestThumbnailWaitsForDecodeMemoryAndGivesUpWithARetryHint(t *testing.T) {
+	t.Parallel()
+	budget := media.NewDecodeBudget(1<<20, time.Hour)
+	img := encodePNG(t, image.NewRGBA(image.Rect(0, 0, 64, 64)))
+	release, err := budget.Acquire(context.Background(), budget.Size())
+	require.NoError(t, err)
+
+	// The budget is taken: the decode waits, and its context ending ends the wait with ResourceExhausted.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = media.Thumbnail(ctx, budget, bytes.NewReader(img), 32)
+	var de *platform.Error
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, platform.KindResourceExhausted, de.Kind, "%v", err)
+	require.Positive(t, de.RetryAfter)
+
+	// Given back, it serves the next decode, and each decode gives back what it took.
+	release()
+	for range 3 {
+		_, err = media.Thumbnail(context.Background(), budget, bytes.NewReader(img), 32)
+		require.NoError(t, err)
+	}
+	release, err = budget.Acquire(context.Background(), budget.Size())
+	require.NoError(t, err)
+	release()
+}
+
+func TestDecodeBytesCountsTheDecodedPixelFormat(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		model color.Model
+		want  int64
+	}{{color.RGBA64Model, 8}, {color.NRGBAModel, 4}, {color.YCbCrModel, 3}, {color.GrayModel, 1}, {color.Palette{color.Black}, 1}} {
+		require.Equal(t, 100*c.want+100*4, media.DecodeBytes(image.Config{ColorModel: c.model, Width: 10, Height: 10}, 4), "%T", c.model)
+	}
 }
 
 func TestThumbnailRefusesWhatIsNotAnImage(t *testing.T) {
 	t.Parallel()
 	for _, in := range [][]byte{nil, []byte("%PDF-1.4 not an image"), []byte("\x89PNG\r\n\x1a\n truncated")} {
-		_, err := media.Thumbnail(bytes.NewReader(in), 320)
+		_, err := media.Thumbnail(context.Background(), nil, bytes.NewReader(in), 320)
 		require.Equal(t, platform.KindInvalid, platform.KindOf(err), "%v", err)
 	}
-	_, err := media.Thumbnail(bytes.NewReader(encodePNG(t, image.NewGray(image.Rect(0, 0, 4, 4)))), 0)
+	_, err := media.Thumbnail(context.Background(), nil, bytes.NewReader(encodePNG(t, image.NewGray(image.Rect(0, 0, 4, 4)))), 0)
 	require.Error(t, err)
 }
 
@@ -194,7 +254,7 @@ func BenchmarkThumbnail(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := media.Thumbnail(bytes.NewReader(in), 320); err != nil {
+		if _, err := media.Thumbnail(context.Background(), nil, bytes.NewReader(in), 320); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/microcosm-cc/bluemonday"
 	_ "golang.org/x/image/webp" // poster formats media accepts
+	"golang.org/x/sync/singleflight"
 
 	"github.com/salesapp/scrm/backend/audit"
 	"github.com/salesapp/scrm/backend/event"
@@ -148,6 +149,8 @@ type Service struct {
 	jobs     Jobs
 	policy   *bluemonday.Policy
 	urlTTL   time.Duration
+	// renders lets one render per cache key run at a time on this node.
+	renders singleflight.Group
 }
 
 // NewService builds the service: sharer gives personalized posters their links, and jobs deletes the

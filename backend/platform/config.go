@@ -59,6 +59,11 @@ type Config struct {
 	// PosterFont is a TTF/TTC file for names on personalized posters (a CJK font for Chinese names);
 	// empty uses Go Regular (Latin only).
 	PosterFont string
+	// ImageMemoryMiB is how much memory image decodes (thumbnails, poster renders) may take at once on a
+	// node; past it they wait, then are refused with ResourceExhausted.
+	ImageMemoryMiB int
+	// StorageQuotaMiB is how many MiB of finalized uploads one tenant may keep.
+	StorageQuotaMiB int
 	// BeaconOrigins are the H5 page origins allowed to send beacons from browsers (CORS).
 	BeaconOrigins []string
 	// VisitorRate and VisitorBurst limit tracking requests per visitor id.
@@ -206,6 +211,10 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.EmbeddedS3Addr = v; return nil }},
 		{name: "SALESD_POSTER_FONT", help: "TTF/TTC font for names on posters (e.g. a CJK font); empty: Go Regular, Latin only",
 			set: func(c *Config, v string) error { c.PosterFont = v; return nil }},
+		{name: "SALESD_IMAGE_MEMORY_MIB", def: "1024", help: "MiB image decodes (thumbnails, poster renders) may take at once per node; beyond, requests wait, then get ResourceExhausted",
+			set: func(c *Config, v string) error { return setCount(&c.ImageMemoryMiB, v) }},
+		{name: "SALESD_STORAGE_QUOTA_MIB", def: "10240", help: "MiB of finalized uploads each tenant may keep (FinalizeUpload answers ResourceExhausted beyond)",
+			set: func(c *Config, v string) error { return setCount(&c.StorageQuotaMiB, v) }},
 		{name: "SALESD_PUBLIC_PAGE_TTL", def: "3s", help: "per-node cache of share link pages (an unpublished material vanishes from pages within it)",
 			set: func(c *Config, v string) error { return setDuration(&c.PublicPageTTL, v) }},
 		{name: "SALESD_PAGE_HEARTBEAT", def: "15s", help: "how often a visible share page reports its dwell (tests shorten it)",

@@ -67,10 +67,10 @@ func upload(t *testing.T, c client, kind salesappv1.MediaKind, contentType strin
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	_, err = c.media.FinalizeUpload(ctx, connect.NewRequest(&salesappv1.FinalizeUploadRequest{
+	f, err := c.media.FinalizeUpload(ctx, connect.NewRequest(&salesappv1.FinalizeUploadRequest{
 		ObjectKey: tk.Msg.Ticket.ObjectKey, Kind: kind, ContentType: contentType, SizeBytes: int64(len(body))}))
 	require.NoError(t, err)
-	return tk.Msg.Ticket.ObjectKey
+	return f.Msg.ObjectKey
 }
 
 func download(t *testing.T, url string) []byte {

@@ -73,7 +73,7 @@ func modules(d deps) ([]module.Module, error) {
 	shares := share.NewService(d.db, d.cfg.PublicBaseURL)
 	materials := material.NewService(d.db, d.store, renderer, media.Deleter{Jobs: d.queue}, shares)
 	cards := card.NewService(d.db, d.store, materials, shares)
-	uploads := upload.NewService(d.db, d.store, d.queue)
+	uploads := upload.NewService(d.db, d.store, d.queue, upload.Config{Quota: int64(d.cfg.StorageQuotaMiB) * media.MiB})
 	live, err := newLive(d, shares, cards, materials)
 	if err != nil {
 		return nil, err

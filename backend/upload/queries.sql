@@ -1,12 +1,26 @@
 -- Finalized uploads. Run inside tenant transactions.
 
--- name: InsertUpload :exec
-INSERT INTO uploads (tenant_id, object_key, kind, content_type, size_bytes, uploaded_by)
-VALUES (@tenant_id, @object_key, @kind, @content_type, @size_bytes, @uploaded_by)
-ON CONFLICT (tenant_id, object_key) DO NOTHING;
+-- A second finalize of the same upload racing this one inserts nothing: upload_key is unique.
+-- name: InsertUpload :execrows
+INSERT INTO uploads (tenant_id, object_key, kind, content_type, size_bytes, uploaded_by, upload_key)
+VALUES (@tenant_id, @object_key, @kind, @content_type, @size_bytes, @uploaded_by, @upload_key)
+ON CONFLICT DO NOTHING;
 
 -- name: GetUploadKind :one
 SELECT kind FROM uploads WHERE tenant_id = @tenant_id AND object_key = @object_key;
+
+-- The finalized copy of an upload, by the key its ticket named or by its own.
+-- name: FinalizedAs :one
+SELECT object_key FROM uploads
+WHERE tenant_id = @tenant_id AND (upload_key = @key OR object_key = @key)
+LIMIT 1;
+
+-- Serializes the quota checks of one tenant's finalizes until the transaction ends.
+-- name: LockStorage :exec
+SELECT pg_advisory_xact_lock(hashtextextended('uploads_quota:' || sqlc.arg(tenant_id)::uuid::text, 0));
+
+-- name: StorageUsed :one
+SELECT coalesce(sum(size_bytes), 0)::bigint AS used FROM uploads WHERE tenant_id = @tenant_id;
 
 -- name: SetThumbnail :execrows
 UPDATE uploads SET thumb_key = @thumb_key WHERE tenant_id = @tenant_id AND object_key = @object_key;

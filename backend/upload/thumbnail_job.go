@@ -2,6 +2,7 @@ package upload
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
@@ -29,10 +30,15 @@ type ThumbnailWorker struct {
 func NewThumbnailWorker(uploads *Service) *ThumbnailWorker { return &ThumbnailWorker{uploads: uploads} }
 
 // Work makes the thumbnail; an image that cannot be decoded will never become one, so it is not retried.
+// When the node's image memory is taken, the job waits its turn (snoozes) rather than spending an attempt.
 func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[MakeThumbnailArgs]) error {
 	err := w.uploads.MakeThumbnail(ctx, job.Args.TenantID, job.Args.Key)
-	if platform.KindOf(err) == platform.KindInvalid {
+	var de *platform.Error
+	switch {
+	case platform.KindOf(err) == platform.KindInvalid:
 		return river.JobCancel(err)
+	case errors.As(err, &de) && de.Kind == platform.KindResourceExhausted && de.RetryAfter > 0:
+		return river.JobSnooze(de.RetryAfter)
 	}
 	return err
 }

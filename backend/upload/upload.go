@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -25,16 +26,31 @@ import (
 // ThumbnailSide is the longest side of thumbnails, in pixels: sharp on a phone's list row at 3x.
 const ThumbnailSide = 480
 
+// DefaultQuota is a tenant's storage quota when none is configured: 10 GiB.
+const DefaultQuota = 10240 * media.MiB
+
+// Config holds the limits of uploads.
+type Config struct {
+	// Quota is how many bytes of finalized uploads one tenant may keep (DefaultQuota when not positive).
+	Quota int64
+}
+
 // Service hands out uploads and finalizes them.
 type Service struct {
 	db    *platform.DB
 	store *media.Store
 	jobs  jobs.Inserter
+	quota int64
+	// thumbs lets one thumbnail per upload be made at a time on this node.
+	thumbs singleflight.Group
 }
 
 // NewService builds the service; a finalized image's thumbnail is a job inserted through jobs.
-func NewService(db *platform.DB, store *media.Store, jobs jobs.Inserter) *Service {
-	return &Service{db: db, store: store, jobs: jobs}
+func NewService(db *platform.DB, store *media.Store, jobs jobs.Inserter, cfg Config) *Service {
+	if cfg.Quota <= 0 {
+		cfg.Quota = DefaultQuota
+	}
+	return &Service{db: db, store: store, jobs: jobs, quota: cfg.Quota}
 }
 
 // Create returns presigned requests for one object of the caller's tenant.
@@ -42,42 +58,98 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, kind media.Kind
 	return s.store.PresignUpload(ctx, p.TenantID, kind, contentType, size)
 }
 
-// Finalize checks an uploaded object and records it. Finalizing an accepted object again only returns its
-// URL: the object is not checked again, so a wrong declaration the second time cannot get it deleted.
-func (s *Service) Finalize(ctx context.Context, p authn.Principal, key string, kind media.Kind, contentType string, size int64) (string, error) {
-	var done bool
+// Finalized is an accepted upload: the key cards and materials reference it by (not the key of the
+// ticket) and a short-lived download URL.
+type Finalized struct {
+	Key string
+	URL string
+}
+
+// Finalize checks an uploaded object and records it under a key of its own (media.Store.Finalize copies
+// it there), so that a ticket still valid cannot replace the checked bytes. Finalizing an accepted upload
+// again, by either key, only returns the copy: the object is not checked again, so a wrong declaration the
+// second time cannot get it deleted.
+//
+// The tenant's finalized uploads may total at most the quota; past it the upload is refused with
+// ResourceExhausted naming the quota (it stays where it is until the client deletes something and
+// finalizes again, or the stale-upload sweep removes it).
+func (s *Service) Finalize(ctx context.Context, p authn.Principal, key string, kind media.Kind, contentType string, size int64) (Finalized, error) {
+	var (
+		done string
+		used int64
+	)
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		_, err := uploaddb.New(tx).GetUploadKind(ctx, uploaddb.GetUploadKindParams{TenantID: p.TenantID, ObjectKey: key})
+		q := uploaddb.New(tx)
+		var err error
+		done, err = q.FinalizedAs(ctx, uploaddb.FinalizedAsParams{TenantID: p.TenantID, Key: key})
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
+			done, err = "", nil
 		}
-		done = err == nil
+		if err != nil || done != "" {
+			return err
+		}
+		used, err = q.StorageUsed(ctx, p.TenantID)
 		return err
 	})
 	if err != nil {
-		return "", err
+		return Finalized{}, err
 	}
-	if done {
-		return s.store.PresignGet(ctx, p.TenantID, key, 10*time.Minute)
+	if done != "" {
+		return s.finalized(ctx, p, done)
+	}
+	if used+size > s.quota {
+		// Checked before the object is, so a tenant at its quota costs no copy.
+		return Finalized{}, s.overQuota(used)
 	}
 	info, err := s.store.Finalize(ctx, p.TenantID, key, kind, contentType, size)
 	if err != nil {
-		return "", err
+		return Finalized{}, err
 	}
+	var recorded int64
 	err = s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		err := uploaddb.New(tx).InsertUpload(ctx, uploaddb.InsertUploadParams{
+		q := uploaddb.New(tx)
+		if err := q.LockStorage(ctx, p.TenantID); err != nil {
+			return err
+		}
+		used, err := q.StorageUsed(ctx, p.TenantID)
+		if err != nil {
+			return err
+		}
+		if used+info.Size > s.quota {
+			return s.overQuota(used)
+		}
+		recorded, err = q.InsertUpload(ctx, uploaddb.InsertUploadParams{
 			TenantID: p.TenantID, ObjectKey: info.Key, Kind: string(kind), ContentType: info.ContentType,
-			SizeBytes: info.Size, UploadedBy: p.EmployeeID,
+			SizeBytes: info.Size, UploadedBy: p.EmployeeID, UploadKey: key,
 		})
-		if err != nil || kind != media.KindImage {
+		if err != nil || recorded == 0 || kind != media.KindImage {
 			return err
 		}
 		return s.jobs.InsertTx(ctx, tx, MakeThumbnailArgs{TenantID: p.TenantID, Key: info.Key}, nil)
 	})
-	if err != nil {
-		return "", err
+	if err != nil || recorded == 0 {
+		// Refused, failed, or a concurrent finalize of the same upload recorded its copy first: this
+		// copy is referenced by nothing.
+		if derr := s.store.Delete(context.WithoutCancel(ctx), info.Key); derr != nil && err == nil {
+			err = derr
+		}
+		if err != nil {
+			return Finalized{}, err
+		}
+		return s.Finalize(ctx, p, key, kind, contentType, size)
 	}
-	return s.store.PresignGet(ctx, p.TenantID, info.Key, 10*time.Minute)
+	return s.finalized(ctx, p, info.Key)
+}
+
+func (s *Service) finalized(ctx context.Context, p authn.Principal, key string) (Finalized, error) {
+	url, err := s.store.PresignGet(ctx, p.TenantID, key, 10*time.Minute)
+	return Finalized{Key: key, URL: url}, err
+}
+
+func (s *Service) overQuota(used int64) error {
+	return platform.ResourceExhausted(fmt.Sprintf(
+		"your organization's storage quota of %d MiB is used up (%d MiB stored): delete materials you no longer need, or ask for a larger quota",
+		s.quota/media.MiB, used/media.MiB))
 }
 
 // Require checks, inside a tenant transaction, that key is a finalized upload of the tenant of one of the
@@ -99,8 +171,15 @@ func Require(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, field, key stri
 }
 
 // MakeThumbnail makes the JPEG thumbnail of an image upload and records it. Running it again rewrites the
-// same object, so a retried job does no harm.
+// same object, so a retried job does no harm; concurrent calls for one upload share one decode. The decode
+// holds its memory of the node's image budget (media.Store.Images) and fails with ResourceExhausted when
+// that cannot be had in time.
 func (s *Service) MakeThumbnail(ctx context.Context, tenantID uuid.UUID, key string) error {
+	_, err, _ := s.thumbs.Do(key, func() (any, error) { return nil, s.makeThumbnail(ctx, tenantID, key) })
+	return err
+}
+
+func (s *Service) makeThumbnail(ctx context.Context, tenantID uuid.UUID, key string) error {
 	thumbKey, ok := ThumbnailKey(key)
 	if !ok {
 		return fmt.Errorf("upload %q: no thumbnail key for it", key)
@@ -112,7 +191,7 @@ func (s *Service) MakeThumbnail(ctx context.Context, tenantID uuid.UUID, key str
 	if err != nil {
 		return err
 	}
-	jpg, err := media.Thumbnail(rc, ThumbnailSide)
+	jpg, err := media.Thumbnail(ctx, s.store.Images(), rc, ThumbnailSide)
 	rc.Close()
 	if err != nil {
 		return err
@@ -133,11 +212,12 @@ func (s *Service) MakeThumbnail(ctx context.Context, tenantID uuid.UUID, key str
 	return err
 }
 
-// ThumbnailKey derives the thumbnail's key from an upload's: t/<tenant>/upload/<name>.<ext> becomes
+// ThumbnailKey derives the thumbnail's key from a finalized upload's: t/<tenant>/file/<name>.<ext> (or
+// t/<tenant>/upload/<name>.<ext>, as uploads were recorded before they were copied on finalize) becomes
 // t/<tenant>/thumb/<name>.jpg.
 func ThumbnailKey(key string) (string, bool) {
 	parts := strings.Split(key, "/")
-	if len(parts) != 4 || parts[0] != "t" || parts[2] != media.UploadPurpose {
+	if len(parts) != 4 || parts[0] != "t" || (parts[2] != media.FilePurpose && parts[2] != media.UploadPurpose) {
 		return "", false
 	}
 	name := strings.TrimSuffix(parts[3], path.Ext(parts[3]))

@@ -3,11 +3,14 @@ package upload_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
 	_ "image/jpeg" // thumbnails
 	"image/png"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -76,13 +79,15 @@ type fixture struct {
 	a     pgtest.Tenant
 }
 
-func setup(t *testing.T) fixture {
+func setup(t *testing.T) fixture { return setupQuota(t, 0) }
+
+func setupQuota(t *testing.T, quota int64) fixture {
 	t.Helper()
 	db := pgtest.New(t)
 	store, err := media.New(context.Background(), miniotest.New(t))
 	require.NoError(t, err)
 	q := &queue{}
-	return fixture{db: db, store: store, jobs: q, svc: upload.NewService(db.App, store, q), a: db.NewTenant(t, "A")}
+	return fixture{db: db, store: store, jobs: q, svc: upload.NewService(db.App, store, q, upload.Config{Quota: quota}), a: db.NewTenant(t, "A")}
 }
 
 func requireInvalid(t *testing.T, field string, err error) {
@@ -120,6 +125,22 @@ func (f fixture) put(t *testing.T, p authn.Principal, kind media.Kind, ct string
 	t.Helper()
 	tk, err := f.svc.Create(context.Background(), p, kind, ct, int64(len(body)))
 	require.NoError(t, err)
+	putWith(t, tk, body)
+	return tk.Key
+}
+
+// finalized puts body and finalizes it, returning the key it is referenced by.
+func (f fixture) finalized(t *testing.T, p authn.Principal, kind media.Kind, ct string, body []byte) string {
+	t.Helper()
+	key := f.put(t, p, kind, ct, body)
+	fin, err := f.svc.Finalize(context.Background(), p, key, kind, ct, int64(len(body)))
+	require.NoError(t, err)
+	return fin.Key
+}
+
+// putWith PUTs body with ticket tk.
+func putWith(t *testing.T, tk media.UploadTicket, body []byte) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPut, tk.PutURL, bytes.NewReader(body))
 	require.NoError(t, err)
 	for k, v := range tk.PutHeaders {
@@ -129,7 +150,6 @@ func (f fixture) put(t *testing.T, p authn.Principal, kind media.Kind, ct string
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	return tk.Key
 }
 
 // require runs upload.Require in a transaction of tenantID.
@@ -170,9 +190,13 @@ func TestFinalizeRecordsTheObjectOnceAndQueuesAThumbnailForImages(t *testing.T) 
 	key := f.put(t, f.a.Admin, media.KindImage, "image/png", body)
 	requireInvalid(t, "avatar_key", f.require(f.a.ID, key, media.KindImage)) // uploaded, not yet finalized
 
-	url, err := f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body)))
+	fin, err := f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body)))
 	require.NoError(t, err)
-	require.Contains(t, url, key)
+	require.True(t, strings.HasPrefix(fin.Key, "t/"+f.a.ID.String()+"/file/"), fin.Key)
+	require.Contains(t, fin.URL, fin.Key)
+	requireInvalid(t, "avatar_key", f.require(f.a.ID, key, media.KindImage)) // the ticket's key is not the upload's
+	ticketKey := key
+	key = fin.Key
 	require.NoError(t, f.require(f.a.ID, key, media.KindImage))
 	require.Equal(t, []upload.MakeThumbnailArgs{{TenantID: f.a.ID, Key: key}}, f.jobs.thumbnails())
 	var by uuid.UUID
@@ -181,12 +205,15 @@ func TestFinalizeRecordsTheObjectOnceAndQueuesAThumbnailForImages(t *testing.T) 
 	require.Equal(t, f.a.Admin.EmployeeID, by)
 	require.EqualValues(t, len(body), size)
 
-	// Again, even with a wrong declaration: the recorded object is not checked (nor deleted) again.
-	url, err = f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", 1)
-	require.NoError(t, err)
-	require.Contains(t, url, key)
-	_, err = f.store.Stat(ctx, key)
-	require.NoError(t, err)
+	// Again, by either key, even with a wrong declaration: the recorded object is not checked (nor
+	// deleted) again.
+	for _, k := range []string{ticketKey, key} {
+		again, err := f.svc.Finalize(ctx, f.a.Admin, k, media.KindImage, "image/png", 1)
+		require.NoError(t, err)
+		require.Equal(t, key, again.Key)
+		_, err = f.store.Stat(ctx, key)
+		require.NoError(t, err)
+	}
 	require.Len(t, f.jobs.thumbnails(), 1, "one thumbnail job per upload")
 
 	// Documents get no thumbnail job.
@@ -221,6 +248,67 @@ func TestARefusedUploadIsDeletedAndNotRecorded(t *testing.T) {
 	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM uploads").Scan(&n))
 	require.Zero(t, n)
 	require.Empty(t, f.jobs.thumbnails())
+
+	// Images are refused from their header when they claim more pixels than the cap (here a valid 1×1
+	// PNG claiming 6000×5000, 30 MP).
+	forged := pngOf(t, 1, 1)
+	binary.BigEndian.PutUint32(forged[16:], 6000)
+	binary.BigEndian.PutUint32(forged[20:], 5000)
+	binary.BigEndian.PutUint32(forged[29:], crc32.ChecksumIEEE(forged[12:29]))
+	key = f.put(t, f.a.Admin, media.KindImage, "image/png", forged)
+	_, err = f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(forged)))
+	requireInvalid(t, "object_key", err)
+	require.Contains(t, err.Error(), "at most 25 megapixels")
+	_, err = f.store.Stat(ctx, key)
+	requireKind(t, platform.KindNotFound, err)
+}
+
+func TestFinalizedBytesCannotBeReplacedThroughTheTicket(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	checked := pngOf(t, 16, 16)
+	tk, err := f.svc.Create(ctx, f.a.Admin, media.KindImage, "image/png", int64(len(checked)))
+	require.NoError(t, err)
+	putWith(t, tk, checked)
+	fin, err := f.svc.Finalize(ctx, f.a.Admin, tk.Key, media.KindImage, "image/png", int64(len(checked)))
+	require.NoError(t, err)
+
+	// The ticket is still valid: the same number of other bytes land, but not in what was finalized.
+	swapped := bytes.Repeat([]byte{'x'}, len(checked))
+	putWith(t, tk, swapped)
+	rc, _, err := f.store.Get(ctx, fin.Key)
+	require.NoError(t, err)
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	require.NoError(t, err)
+	require.Equal(t, checked, got)
+	again, err := f.svc.Finalize(ctx, f.a.Admin, tk.Key, media.KindImage, "image/png", int64(len(checked)))
+	require.NoError(t, err)
+	require.Equal(t, fin.Key, again.Key, "finalizing the ticket's key again answers with the checked copy")
+}
+
+func TestFinalizedUploadsCountAgainstTheTenantsQuota(t *testing.T) {
+	t.Parallel()
+	f := setupQuota(t, 2*int64(len(pdf))+10)
+	ctx := context.Background()
+	first := f.finalized(t, f.a.Admin, media.KindPDF, "application/pdf", pdf)
+	f.finalized(t, f.a.Admin, media.KindPDF, "application/pdf", pdf)
+	over := f.put(t, f.a.Admin, media.KindPDF, "application/pdf", pdf)
+	_, err := f.svc.Finalize(ctx, f.a.Admin, over, media.KindPDF, "application/pdf", int64(len(pdf)))
+	requireKind(t, platform.KindResourceExhausted, err)
+	require.Contains(t, err.Error(), "storage quota of 0 MiB")
+
+	// Another tenant has a quota of its own.
+	b := f.db.NewTenant(t, "B")
+	f.finalized(t, b.Admin, media.KindPDF, "application/pdf", pdf)
+
+	// Deleting an upload (as deleting its material does) gives its bytes back.
+	_, err = f.db.Super.Exec(ctx, "DELETE FROM uploads WHERE object_key = $1", first)
+	require.NoError(t, err)
+	fin, err := f.svc.Finalize(ctx, f.a.Admin, over, media.KindPDF, "application/pdf", int64(len(pdf)))
+	require.NoError(t, err)
+	require.NotEmpty(t, fin.Key)
 }
 
 func TestOnlyTheTenantsOwnUploadKeysAreFinalized(t *testing.T) {
@@ -242,8 +330,11 @@ func TestOnlyTheTenantsOwnUploadKeysAreFinalized(t *testing.T) {
 	}
 	_, err := f.store.Stat(ctx, key)
 	require.NoError(t, err, "another tenant's refused finalize does not delete the object")
-	_, err = f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body)))
+	fin, err := f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body)))
 	require.NoError(t, err)
+	key = fin.Key
+	_, err = f.svc.Finalize(ctx, b.Admin, key, media.KindImage, "image/png", int64(len(body)))
+	requireKind(t, platform.KindPermissionDenied, err)
 	requireInvalid(t, "avatar_key", f.require(b.ID, key, media.KindImage))
 	var n int
 	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM uploads WHERE tenant_id = $1", b.ID).Scan(&n))
@@ -253,15 +344,11 @@ func TestOnlyTheTenantsOwnUploadKeysAreFinalized(t *testing.T) {
 func TestRequireNamesTheFieldAndTheKindThatFits(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	ctx := context.Background()
-	body := pngOf(t, 16, 16)
-	key := f.put(t, f.a.Admin, media.KindImage, "image/png", body)
-	_, err := f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body)))
-	require.NoError(t, err)
+	key := f.finalized(t, f.a.Admin, media.KindImage, "image/png", pngOf(t, 16, 16))
 
 	require.NoError(t, f.require(f.a.ID, key, media.KindImage))
 	require.NoError(t, f.require(f.a.ID, key, media.KindPDF, media.KindImage), "any of the kinds given")
-	err = f.require(f.a.ID, key, media.KindVideo)
+	err := f.require(f.a.ID, key, media.KindVideo)
 	requireInvalid(t, "avatar_key", err)
 	require.Contains(t, err.Error(), "image")
 	requireInvalid(t, "avatar_key", f.require(f.a.ID, "t/"+f.a.ID.String()+"/upload/nothing.png", media.KindImage))
@@ -272,13 +359,11 @@ func TestThumbnailsAreMadeOnceAndDamagedImagesAreNotRetried(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	body := pngOf(t, 960, 240)
-	key := f.put(t, f.a.Admin, media.KindImage, "image/png", body)
-	_, err := f.svc.Finalize(ctx, f.a.Admin, key, media.KindImage, "image/png", int64(len(body)))
-	require.NoError(t, err)
+	key := f.finalized(t, f.a.Admin, media.KindImage, "image/png", body)
 
 	thumb, ok := upload.ThumbnailKey(key)
 	require.True(t, ok)
-	require.Equal(t, strings.Replace(strings.Replace(key, "/upload/", "/thumb/", 1), ".png", ".jpg", 1), thumb)
+	require.Equal(t, strings.Replace(strings.Replace(key, "/file/", "/thumb/", 1), ".png", ".jpg", 1), thumb)
 	worker := upload.NewThumbnailWorker(f.svc)
 	job := &river.Job[upload.MakeThumbnailArgs]{JobRow: &rivertype.JobRow{}, Args: f.jobs.thumbnails()[0]}
 	require.NoError(t, worker.Work(ctx, job))

@@ -568,6 +568,7 @@ func storeFor(ctx context.Context, cfg platform.Config) (*media.Store, error) {
 	mc := media.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, Bucket: cfg.S3.Bucket,
 		UseSSL: cfg.S3.UseSSL, Region: cfg.S3.Region, PublicEndpoint: cfg.S3.PublicEndpoint,
+		ImageMemory: int64(cfg.ImageMemoryMiB) * media.MiB,
 	}
 	if mc.Endpoint == "" {
 		mc.Endpoint, mc.AccessKey, mc.SecretKey = cfg.EmbeddedS3Addr, embedded.AccessKey, embedded.SecretKey

@@ -127,6 +127,7 @@ func openStore(ctx context.Context, cfg platform.Config, log *slog.Logger) (*med
 	mc := media.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, Bucket: cfg.S3.Bucket,
 		UseSSL: cfg.S3.UseSSL, Region: cfg.S3.Region, PublicEndpoint: cfg.S3.PublicEndpoint,
+		ImageMemory: int64(cfg.ImageMemoryMiB) * media.MiB,
 	}
 	closeFn := func() {}
 	if mc.Endpoint == "" {
@@ -135,6 +136,7 @@ func openStore(ctx context.Context, cfg platform.Config, log *slog.Logger) (*med
 			return nil, nil, fmt.Errorf("embedded object store: %w", err)
 		}
 		mc = es.Config(cfg.S3.Bucket)
+		mc.ImageMemory = int64(cfg.ImageMemoryMiB) * media.MiB
 		closeFn = func() { _ = es.Close() }
 		log.InfoContext(ctx, "embedded object store (development only)", "addr", cfg.EmbeddedS3Addr, "dir", filepath.Join(cfg.DataDir, "objects"))
 	}

@@ -711,3 +711,27 @@ func BenchmarkRender1080x1920(b *testing.B) {
 		}
 	}
 }
+
+func TestPostersAboveTheImageCapAreRefusedFromTheHeader(t *testing.T) {
+	// A valid 1×1 PNG whose header claims 6000×5000 (30 MP, accepted before the cap was lowered to 25 MP).
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))))
+	b := buf.Bytes()
+	binary.BigEndian.PutUint32(b[16:], 6000)
+	binary.BigEndian.PutUint32(b[20:], 5000)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	_, err := Config(b)
+	require.ErrorIs(t, err, ErrBadPoster)
+	_, err = decodePoster(b)
+	require.ErrorIs(t, err, ErrBadPoster)
+
+	cfg, err := Config(encodePNGForCap(t, 30, 20))
+	require.NoError(t, err)
+	require.Equal(t, image.Point{30, 20}, image.Point{cfg.Width, cfg.Height})
+}
+
+func encodePNGForCap(t *testing.T, w, h int) []byte {
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, w, h))))
+	return buf.Bytes()
+}

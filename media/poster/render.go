@@ -21,6 +21,8 @@ import (
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
 	"golang.org/x/image/webp"
+
+	"github.com/salesapp/scrm/media"
 )
 
 // JPEGQuality is the quality [Renderer.RenderJPEG] encodes with: high enough
@@ -29,9 +31,14 @@ import (
 const JPEGQuality = 88
 
 // MaxPosterPixels bounds the width×height of a poster [Renderer.RenderJPEG]
-// accepts. The header is checked before decoding so a hostile or broken
-// upload cannot make a job allocate gigabytes.
-const MaxPosterPixels = 50_000_000
+// accepts: the cap on every accepted image, [media.MaxImagePixels]. The
+// header is checked before decoding so a hostile or broken upload cannot
+// make a render allocate gigabytes.
+const MaxPosterPixels = media.MaxImagePixels
+
+// RenderBytesPerPixel is what a render holds per poster pixel besides the
+// decoded poster: its RGBA canvas.
+const RenderBytesPerPixel = 4
 
 // maxCachedFaces bounds the per-size face cache. Admins pick a handful of
 // sizes, but FontSize is a float stored in JSON, so the set of sizes is
@@ -201,10 +208,20 @@ func (r *Renderer) RenderJPEG(posterBytes []byte, l Layout, p Personal, w io.Wri
 	return nil
 }
 
-// decodePoster picks the decoder from the file's magic bytes rather than
+// Config reads a poster's header only, as [Renderer.RenderJPEG] will: the
+// format from the magic bytes, then the size and color model, refusing
+// posters larger than [MaxPosterPixels] with [ErrBadPoster]. Callers use it
+// to reserve the memory a render takes (see [RenderBytesPerPixel]) before
+// rendering.
+func Config(b []byte) (image.Config, error) {
+	cfg, _, err := posterConfig(b)
+	return cfg, err
+}
+
+// posterConfig picks the decoder from the file's magic bytes rather than
 // image.Decode, so the accepted formats are exactly the three documented
 // ones whatever other decoders the binary happens to register.
-func decodePoster(b []byte) (image.Image, error) {
+func posterConfig(b []byte) (image.Config, func(io.Reader) (image.Image, error), error) {
 	var (
 		config func(io.Reader) (image.Config, error)
 		decode func(io.Reader) (image.Image, error)
@@ -217,14 +234,23 @@ func decodePoster(b []byte) (image.Image, error) {
 	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
 		config, decode = webp.DecodeConfig, webp.Decode
 	default:
-		return nil, fmt.Errorf("%w: not a JPEG, PNG or WebP file", ErrBadPoster)
+		return image.Config{}, nil, fmt.Errorf("%w: not a JPEG, PNG or WebP file", ErrBadPoster)
 	}
 	cfg, err := config(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadPoster, err)
+		return image.Config{}, nil, fmt.Errorf("%w: %v", ErrBadPoster, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPosterPixels {
-		return nil, fmt.Errorf("%w: %dx%d pixels is outside 1..%d", ErrBadPoster, cfg.Width, cfg.Height, MaxPosterPixels)
+		return image.Config{}, nil, fmt.Errorf("%w: %dx%d pixels is outside 1..%d", ErrBadPoster, cfg.Width, cfg.Height, MaxPosterPixels)
+	}
+	return cfg, decode, nil
+}
+
+// decodePoster decodes a poster whose header [Config] accepts.
+func decodePoster(b []byte) (image.Image, error) {
+	_, decode, err := posterConfig(b)
+	if err != nil {
+		return nil, err
 	}
 	img, err := decode(bytes.NewReader(b))
 	if err != nil {

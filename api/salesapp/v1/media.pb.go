@@ -350,9 +350,12 @@ func (x *FinalizeUploadRequest) GetSizeBytes() int64 {
 
 // FinalizeUploadResponse confirms the object and gives a short-lived download URL.
 type FinalizeUploadResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ObjectKey     string                 `protobuf:"bytes,1,opt,name=object_key,json=objectKey,proto3" json:"object_key,omitempty"`
-	DownloadUrl   string                 `protobuf:"bytes,2,opt,name=download_url,json=downloadUrl,proto3" json:"download_url,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// object_key is the key to reference the upload by from now on (cards, materials). It differs from the
+	// request's: the checked bytes are copied to a key no upload ticket names, so they cannot be replaced.
+	// Finalizing the ticket's key again answers with this same key.
+	ObjectKey     string `protobuf:"bytes,1,opt,name=object_key,json=objectKey,proto3" json:"object_key,omitempty"`
+	DownloadUrl   string `protobuf:"bytes,2,opt,name=download_url,json=downloadUrl,proto3" json:"download_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

@@ -57,9 +57,9 @@ func (h *Handler) FinalizeUpload(ctx context.Context, req *connect.Request[sales
 		return nil, err
 	}
 	m := req.Msg
-	url, err := h.svc.Finalize(ctx, p, m.GetObjectKey(), kindFromProto(m.GetKind()), m.GetContentType(), m.GetSizeBytes())
+	f, err := h.svc.Finalize(ctx, p, m.GetObjectKey(), kindFromProto(m.GetKind()), m.GetContentType(), m.GetSizeBytes())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&salesappv1.FinalizeUploadResponse{ObjectKey: m.GetObjectKey(), DownloadUrl: url}), nil
+	return connect.NewResponse(&salesappv1.FinalizeUploadResponse{ObjectKey: f.Key, DownloadUrl: f.URL}), nil
 }

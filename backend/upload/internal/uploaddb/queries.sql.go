@@ -11,6 +11,25 @@ import (
 	"github.com/google/uuid"
 )
 
+const finalizedAs = `-- name: FinalizedAs :one
+SELECT object_key FROM uploads
+WHERE tenant_id = $1 AND (upload_key = $2 OR object_key = $2)
+LIMIT 1
+`
+
+type FinalizedAsParams struct {
+	TenantID uuid.UUID
+	Key      string
+}
+
+// The finalized copy of an upload, by the key its ticket named or by its own.
+func (q *Queries) FinalizedAs(ctx context.Context, arg FinalizedAsParams) (string, error) {
+	row := q.db.QueryRow(ctx, finalizedAs, arg.TenantID, arg.Key)
+	var object_key string
+	err := row.Scan(&object_key)
+	return object_key, err
+}
+
 const getUploadKind = `-- name: GetUploadKind :one
 SELECT kind FROM uploads WHERE tenant_id = $1 AND object_key = $2
 `
@@ -27,11 +46,11 @@ func (q *Queries) GetUploadKind(ctx context.Context, arg GetUploadKindParams) (s
 	return kind, err
 }
 
-const insertUpload = `-- name: InsertUpload :exec
+const insertUpload = `-- name: InsertUpload :execrows
 
-INSERT INTO uploads (tenant_id, object_key, kind, content_type, size_bytes, uploaded_by)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (tenant_id, object_key) DO NOTHING
+INSERT INTO uploads (tenant_id, object_key, kind, content_type, size_bytes, uploaded_by, upload_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT DO NOTHING
 `
 
 type InsertUploadParams struct {
@@ -41,18 +60,34 @@ type InsertUploadParams struct {
 	ContentType string
 	SizeBytes   int64
 	UploadedBy  uuid.UUID
+	UploadKey   string
 }
 
 // Finalized uploads. Run inside tenant transactions.
-func (q *Queries) InsertUpload(ctx context.Context, arg InsertUploadParams) error {
-	_, err := q.db.Exec(ctx, insertUpload,
+// A second finalize of the same upload racing this one inserts nothing: upload_key is unique.
+func (q *Queries) InsertUpload(ctx context.Context, arg InsertUploadParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertUpload,
 		arg.TenantID,
 		arg.ObjectKey,
 		arg.Kind,
 		arg.ContentType,
 		arg.SizeBytes,
 		arg.UploadedBy,
+		arg.UploadKey,
 	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const lockStorage = `-- name: LockStorage :exec
+SELECT pg_advisory_xact_lock(hashtextextended('uploads_quota:' || $1::uuid::text, 0))
+`
+
+// Serializes the quota checks of one tenant's finalizes until the transaction ends.
+func (q *Queries) LockStorage(ctx context.Context, tenantID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, lockStorage, tenantID)
 	return err
 }
 
@@ -72,4 +107,15 @@ func (q *Queries) SetThumbnail(ctx context.Context, arg SetThumbnailParams) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const storageUsed = `-- name: StorageUsed :one
+SELECT coalesce(sum(size_bytes), 0)::bigint AS used FROM uploads WHERE tenant_id = $1
+`
+
+func (q *Queries) StorageUsed(ctx context.Context, tenantID uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, storageUsed, tenantID)
+	var used int64
+	err := row.Scan(&used)
+	return used, err
 }
