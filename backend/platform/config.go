@@ -137,7 +137,7 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
 		{name: "SALESD_DATABASE_URL", required: true, help: "PostgreSQL URL of the application role (not the table owner; RLS applies)",
 			set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
-		{name: "SALESD_MIGRATE_DATABASE_URL", help: "PostgreSQL URL of the table owner, for `salesctl migrate` (default: SALESD_DATABASE_URL)",
+		{name: "SALESD_MIGRATE_DATABASE_URL", help: "PostgreSQL URL of the table owner, for `salesctl migrate` and `salesctl platform-material add` only (never falls back to SALESD_DATABASE_URL: the app role must not own tables)",
 			set: func(c *Config, v string) error { c.MigrateDatabaseURL = v; return nil }},
 		{name: "SALESD_DB_MAX_CONNS", def: "0", help: "pool size; 0 lets pgx choose (max(4, cores))",
 			set: func(c *Config, v string) error {
@@ -397,9 +397,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.WeChat.AppID != "" && c.WeChat.AppSecret == "" {
 		errs = append(errs, errors.New("SALESD_WECHAT_SECRET: required with SALESD_WECHAT_APPID"))
-	}
-	if c.MigrateDatabaseURL == "" {
-		c.MigrateDatabaseURL = c.DatabaseURL
 	}
 	if c.AccessTokenTTL <= 0 {
 		errs = append(errs, errors.New("SALESD_ACCESS_TOKEN_TTL: must be positive"))

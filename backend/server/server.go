@@ -187,7 +187,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.db.CheckSchema(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		msg := "database unreachable"
-		if errors.Is(err, platform.ErrSchemaBehind) {
+		if errors.Is(err, platform.ErrSchemaBehind) || errors.Is(err, platform.ErrRoleBypassesRLS) {
 			msg = err.Error()
 		}
 		_, _ = fmt.Fprintf(w, "not ready: %s\n", msg)

@@ -61,6 +61,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer db.Close()
+	// Row-level security is the tenants' isolation: a role it does not bind is refused outright. When
+	// PostgreSQL is down the check waits for /readyz, which runs it too.
+	checkCtx, cancelCheck := context.WithTimeout(ctx, 5*time.Second)
+	err = db.CheckRole(checkCtx)
+	cancelCheck()
+	if errors.Is(err, platform.ErrRoleBypassesRLS) {
+		return err
+	}
 	store, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
