@@ -18,6 +18,9 @@ import (
 // owner creates; it owns nothing and has no BYPASSRLS, so row-level security always applies to it.
 const AppRole = "salesapp_app"
 
+// DefaultStatementTimeout is the statement_timeout (in ms) of OpenDB's connections unless their URL sets one.
+const DefaultStatementTimeout = "60000"
+
 // DB is the application's PostgreSQL pool. Queries on tenant-owned rows run in a transaction scoped to one
 // tenant: [DB.InTenantTx] or [DB.InTenantSnapshot] for one tenant, [DB.PerTenant] for several in one round
 // trip. The tracking ingest scopes its own transaction to each tenant of a batch in turn (ScopeIngest). Two
@@ -42,6 +45,11 @@ func OpenDB(ctx context.Context, url string, maxConns int32) (*DB, error) {
 	// ends. salesd never idles inside a transaction, so one that does is a leak: the server ends it.
 	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
 		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
+	}
+	// A statement that runs away (a lock wait, a plan gone wrong) is cancelled rather than holding its
+	// connection, and the request behind it, for ever. The URL's own statement_timeout wins.
+	if _, set := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = DefaultStatementTimeout
 	}
 	// google/uuid values go to PostgreSQL as uuids directly: pgx alone encodes them through their
 	// driver.Valuer, as text parsed back into bytes, which was a fifth of salesd's CPU on the ingest path

@@ -226,3 +226,18 @@ func TestAppRoleCannotUpdateThePlanSeatsOrExpiry(t *testing.T) {
 		return err
 	}))
 }
+
+// The application's connections carry a statement_timeout unless their URL sets their own.
+func TestAppConnectionsHaveAStatementTimeout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	var got string
+	require.NoError(t, db.App.Pool.QueryRow(ctx, "SHOW statement_timeout").Scan(&got))
+	require.Equal(t, "1min", got)
+	custom, err := platform.OpenDB(ctx, db.AppURL+"&statement_timeout=5000", 1)
+	require.NoError(t, err)
+	defer custom.Close()
+	require.NoError(t, custom.Pool.QueryRow(ctx, "SHOW statement_timeout").Scan(&got))
+	require.Equal(t, "5s", got)
+}

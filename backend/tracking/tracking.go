@@ -100,6 +100,9 @@ func NewService(db *platform.DB, shares *share.Service, log *slog.Logger, cfg Co
 	return s
 }
 
+// Ping reports whether PostgreSQL answers on the pool events are stored through.
+func (s *Service) Ping(ctx context.Context) error { return s.commit.db.Pool.Ping(ctx) }
+
 // Close stops the committers after the batches in hand are committed.
 func (s *Service) Close() { s.commit.close() }
 

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
@@ -39,18 +41,58 @@ const BeaconPath = "/t"
 // maxBeaconBytes bounds a beacon body: 100 events of a few hundred bytes each.
 const maxBeaconBytes = 64 << 10
 
+// beaconStoreTimeout bounds how long a beacon waits for its events to be stored; beyond, the database is
+// taken to be down.
+const beaconStoreTimeout = 5 * time.Second
+
+// beaconRetryAfter is what beacons are told while the database is down (seconds).
+const beaconRetryAfter = "5"
+
 // Handler serves TrackingService and the beacon endpoint.
 type Handler struct {
 	svc      *tracking.Service
 	visitors *ratelimit.Limiter
 	perIP    *ratelimit.Limiter
 	origins  []string
+	db       dbHealth
+}
+
+// dbHealth remembers that storing failed for want of the database, so that beacons are answered 503 at
+// once, rather than each waiting for a connection that will not come, until a ping succeeds again.
+type dbHealth struct {
+	down    atomic.Bool
+	probing atomic.Bool
+	// every is the pause between pings while down.
+	every time.Duration
+}
+
+// failed marks the database down and starts pinging it until it answers.
+func (h *Handler) failed() {
+	h.db.down.Store(true)
+	if !h.db.probing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer h.db.probing.Store(false)
+		for {
+			time.Sleep(h.db.every)
+			ctx, cancel := context.WithTimeout(context.Background(), beaconStoreTimeout)
+			err := h.svc.Ping(ctx)
+			cancel()
+			if err == nil {
+				h.db.down.Store(false)
+				return
+			}
+		}
+	}()
 }
 
 // New builds the handler. visitors limits requests per visitor id; perIP limits beacons per address (the
 // RPC is limited per address by the server's interceptor); origins are the H5 origins allowed by CORS.
 func New(svc *tracking.Service, visitors, perIP *ratelimit.Limiter, origins []string) (*Handler, error) {
-	return &Handler{svc: svc, visitors: visitors, perIP: perIP, origins: origins}, nil
+	h := &Handler{svc: svc, visitors: visitors, perIP: perIP, origins: origins}
+	h.db.every = time.Second
+	return h, nil
 }
 
 var _ salesappv1connect.TrackingServiceHandler = (*Handler)(nil)
@@ -190,7 +232,8 @@ func decodeBeacon(body []byte) (events []tracking.Event, index []int, rejected [
 // and duplicate counts, rejected events by index with field and reason), so fetch(keepalive) fallbacks and
 // tests can see what was dropped. Refused whole: a body that is not a JSON object with an events list
 // (400), more than 100 events or events of more than 10 visitors (400), too fast (429), too large (413),
-// and 503 when events cannot be stored.
+// and 503 with Retry-After when events cannot be stored: while the database is down (a store failed and no
+// ping has succeeded since), at once.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if origin := r.Header.Get("Origin"); origin != "" && slices.Contains(h.origins, origin) {
 		w.Header().Set("Access-Control-Allow-Origin", origin)
@@ -213,6 +256,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many requests from your address", http.StatusTooManyRequests)
 		return
 	}
+	if h.db.down.Load() {
+		w.Header().Set("Retry-After", beaconRetryAfter)
+		http.Error(w, "events cannot be stored now: retry later", http.StatusServiceUnavailable)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBeaconBytes))
 	if err != nil {
 		http.Error(w, "body too large (64 KiB at most)", http.StatusRequestEntityTooLarge)
@@ -232,8 +280,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	res, refused, err := h.svc.IngestValid(r.Context(), events)
+	ctx, cancel := context.WithTimeout(r.Context(), beaconStoreTimeout)
+	res, refused, err := h.svc.IngestValid(ctx, events)
+	cancel()
 	if err != nil {
+		var de *platform.Error
+		if !errors.As(err, &de) && r.Context().Err() == nil {
+			// Not the page's fault nor its leaving: the database failed or did not answer in time.
+			h.failed()
+			w.Header().Set("Retry-After", beaconRetryAfter)
+		}
 		writeError(w, err)
 		return
 	}
