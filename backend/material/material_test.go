@@ -602,3 +602,24 @@ func TestPersonalizedPostersAreForPublishedPostersWithALayout(t *testing.T) {
 	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM shares").Scan(&n))
 	require.Zero(t, n, "no share link was made for a refused poster")
 }
+
+// GetMaterial names the tenant in its SQL: deployed on a connection row-level security does not bind (here
+// the superuser), a tenant still cannot read another tenant's material by id.
+func TestGetHasATenantConditionOfItsOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := setup(t)
+	unbound, err := platform.OpenDB(ctx, f.db.SuperURL, 2)
+	require.NoError(t, err)
+	t.Cleanup(unbound.Close)
+	store, err := media.New(ctx, miniotest.New(t))
+	require.NoError(t, err)
+	svc := material.NewService(unbound, store, nil, f.jobs, share.NewService(unbound, "https://share.example.com"))
+	v, err := svc.Create(ctx, f.a.Admin, material.TierEnterprise, material.KindArticle, article("A's plan"))
+	require.NoError(t, err)
+	_, err = svc.Get(ctx, f.a.Admin, v.ID)
+	require.NoError(t, err)
+	b := f.db.NewTenant(t, "B")
+	_, err = svc.Get(ctx, b.Admin, v.ID)
+	requireKind(t, platform.KindNotFound, err)
+}

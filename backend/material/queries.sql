@@ -35,7 +35,9 @@ SELECT m.id, m.tenant_id, m.tier, m.owner_id, m.kind, m.status, m.reject_reason,
                    AND u.object_key = coalesce(nullif(m.cover_key, ''), m.file_key)), '')::text AS thumb_key
 FROM materials m
 LEFT JOIN platform_material_shares pms ON pms.tenant_id = @tenant_id AND pms.material_id = m.id
-WHERE m.id = @id AND m.deleted_at IS NULL;
+-- The tenant condition repeats row-level security's: it keeps a tenant to its own and the platform's
+-- materials even on a connection that security does not bind.
+WHERE m.id = @id AND m.deleted_at IS NULL AND (m.tenant_id = @tenant_id OR (m.tenant_id IS NULL AND m.tier = 'platform'));
 
 -- name: LockMaterial :one
 SELECT id FROM materials WHERE id = @id AND tenant_id = @tenant_id::uuid AND deleted_at IS NULL FOR UPDATE;

@@ -31,6 +31,8 @@ type Config struct {
 	MigrateDatabaseURL string
 	// DBMaxConns caps the pool; 0 lets pgx choose.
 	DBMaxConns int32
+	// JobsDBMaxConns caps the separate pool River's runner works jobs through.
+	JobsDBMaxConns int32
 	// TokenKeys are 32-byte symmetric keys for access tokens; the first issues, all verify (rotation).
 	TokenKeys [][]byte
 	// AccessTokenTTL is how long an access token lives.
@@ -79,6 +81,10 @@ type Config struct {
 	PageHeartbeat time.Duration
 	// PageCacheMiB bounds each node's cache of share page parts.
 	PageCacheMiB int
+	// HTTPReadTimeout, HTTPWriteTimeout and HTTPIdleTimeout bound an HTTP exchange (the WebSocket excepted).
+	HTTPReadTimeout, HTTPWriteTimeout, HTTPIdleTimeout time.Duration
+	// RPCTimeout bounds every unary RPC's handling.
+	RPCTimeout time.Duration
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
@@ -144,9 +150,9 @@ func configVars() []configVar {
 	return []configVar{
 		{name: "SALESD_HTTP_ADDR", def: ":8080", help: "listen address (Connect, gRPC, gRPC-Web, /healthz, /readyz, /metrics)",
 			set: func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
-		{name: "SALESD_DATABASE_URL", required: true, help: "PostgreSQL URL of the application role (not the table owner; RLS applies)",
+		{name: "SALESD_DATABASE_URL", required: true, help: "PostgreSQL URL of the application role (not the table owner; RLS applies); statement_timeout defaults to 60s, a statement_timeout=ms parameter in the URL changes it",
 			set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
-		{name: "SALESD_MIGRATE_DATABASE_URL", help: "PostgreSQL URL of the table owner, for `salesctl migrate` (default: SALESD_DATABASE_URL)",
+		{name: "SALESD_MIGRATE_DATABASE_URL", help: "PostgreSQL URL of the table owner, for `salesctl migrate` and `salesctl platform-material add` only (never falls back to SALESD_DATABASE_URL: the app role must not own tables)",
 			set: func(c *Config, v string) error { c.MigrateDatabaseURL = v; return nil }},
 		{name: "SALESD_DB_MAX_CONNS", def: "0", help: "pool size; 0 lets pgx choose (max(4, cores))",
 			set: func(c *Config, v string) error {
@@ -155,6 +161,15 @@ func configVars() []configVar {
 					return errors.New("must be a whole number >= 0")
 				}
 				c.DBMaxConns = int32(n)
+				return nil
+			}},
+		{name: "SALESD_JOBS_DB_MAX_CONNS", def: "8", help: "size of the separate pool River's runner fetches and completes jobs through (request traffic cannot starve jobs, nor jobs requests)",
+			set: func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 32)
+				if err != nil || n < 1 {
+					return errors.New("must be a whole number >= 1")
+				}
+				c.JobsDBMaxConns = int32(n)
 				return nil
 			}},
 		{name: "SALESD_TOKEN_KEYS", required: true, help: "comma-separated 64-hex-digit keys; the first signs access tokens, all verify",
@@ -288,6 +303,14 @@ func configVars() []configVar {
 			}},
 		{name: "SALESD_PASSWORD_HASH_QUEUE", def: "32", help: "sign-ins that may wait for a hashing slot; more are refused with ResourceExhausted (retry in 1 s)",
 			set: func(c *Config, v string) error { return setCount(&c.Passwords.Queue, v) }},
+		{name: "SALESD_HTTP_READ_TIMEOUT", def: "30s", help: "longest time to read a whole request, body included (the WebSocket /ws excepted); 0: none",
+			set: func(c *Config, v string) error { return setDuration(&c.HTTPReadTimeout, v) }},
+		{name: "SALESD_HTTP_WRITE_TIMEOUT", def: "90s", help: "longest time from a request's headers to the end of its answer (the WebSocket /ws excepted); 0: none",
+			set: func(c *Config, v string) error { return setDuration(&c.HTTPWriteTimeout, v) }},
+		{name: "SALESD_HTTP_IDLE_TIMEOUT", def: "2m", help: "how long a kept-alive connection may idle between requests",
+			set: func(c *Config, v string) error { return setDuration(&c.HTTPIdleTimeout, v) }},
+		{name: "SALESD_RPC_TIMEOUT", def: "60s", help: "deadline of each RPC's handling (DeadlineExceeded beyond; a client's shorter deadline wins); 0: none",
+			set: func(c *Config, v string) error { return setDuration(&c.RPCTimeout, v) }},
 		{name: "SALESD_SHUTDOWN_TIMEOUT", def: "20s", help: "how long SIGTERM waits for in-flight requests",
 			set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
 		{name: "SALESD_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
@@ -414,9 +437,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.WeChat.AppID != "" && c.WeChat.AppSecret == "" {
 		errs = append(errs, errors.New("SALESD_WECHAT_SECRET: required with SALESD_WECHAT_APPID"))
-	}
-	if c.MigrateDatabaseURL == "" {
-		c.MigrateDatabaseURL = c.DatabaseURL
 	}
 	if c.AccessTokenTTL <= 0 {
 		errs = append(errs, errors.New("SALESD_ACCESS_TOKEN_TTL: must be positive"))

@@ -22,7 +22,7 @@ func TestLoadConfigDefaultsAndRequired(t *testing.T) {
 	c, err := LoadConfig(env(map[string]string{"SALESD_DATABASE_URL": "postgres://app@db/x", "SALESD_TOKEN_KEYS": key + ", " + strings.Repeat("cd", 32)}))
 	require.NoError(t, err)
 	require.Equal(t, ":8080", c.HTTPAddr)
-	require.Equal(t, "postgres://app@db/x", c.MigrateDatabaseURL, "defaults to the app URL")
+	require.Empty(t, c.MigrateDatabaseURL, "never the app URL: migrating as the app role would make it own the tables")
 	require.Equal(t, 15*time.Minute, c.AccessTokenTTL)
 	require.Len(t, c.TokenKeys, 2)
 	require.Equal(t, PasswordConfig{Time: 2, MemoryKiB: 19 << 10, Threads: 1, Slots: 0, Queue: 32}, c.Passwords)

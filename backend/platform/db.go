@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +17,9 @@ import (
 // AppRole is the PostgreSQL role the application runs as. Migrations grant it access to the tables the
 // owner creates; it owns nothing and has no BYPASSRLS, so row-level security always applies to it.
 const AppRole = "salesapp_app"
+
+// DefaultStatementTimeout is the statement_timeout (in ms) of OpenDB's connections unless their URL sets one.
+const DefaultStatementTimeout = "60000"
 
 // DB is the application's PostgreSQL pool. Queries on tenant-owned rows run in a transaction scoped to one
 // tenant: [DB.InTenantTx] or [DB.InTenantSnapshot] for one tenant, [DB.PerTenant] for several in one round
@@ -42,6 +46,11 @@ func OpenDB(ctx context.Context, url string, maxConns int32) (*DB, error) {
 	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
 		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
 	}
+	// A statement that runs away (a lock wait, a plan gone wrong) is cancelled rather than holding its
+	// connection, and the request behind it, for ever. The URL's own statement_timeout wins.
+	if _, set := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = DefaultStatementTimeout
+	}
 	// google/uuid values go to PostgreSQL as uuids directly: pgx alone encodes them through their
 	// driver.Valuer, as text parsed back into bytes, which was a fifth of salesd's CPU on the ingest path
 	// (arrays of ids in every batch).
@@ -58,6 +67,41 @@ func OpenDB(ctx context.Context, url string, maxConns int32) (*DB, error) {
 
 // Close closes the pool.
 func (db *DB) Close() { db.Pool.Close() }
+
+// ErrRoleBypassesRLS wraps CheckRole's refusal of a role that row-level security would not bind.
+var ErrRoleBypassesRLS = errors.New("the database role could bypass row-level security")
+
+// CheckRole refuses to let salesd run as a role that row-level security does not bind, however the
+// deployment is configured: a superuser, a role with BYPASSRLS, or one owning (itself or through a role it
+// belongs to) any table of the schema. Forced row-level security binds owners too, but an owner can turn it
+// off (ALTER TABLE ... NO FORCE), so owning is refused as well. The error names the cause and the fix.
+func (db *DB) CheckRole(ctx context.Context) error {
+	var role string
+	var super, bypass bool
+	var owned []string
+	err := db.Pool.QueryRow(ctx, `
+		SELECT r.rolname, r.rolsuper, r.rolbypassrls,
+		       coalesce((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c
+		                  WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+		                    AND pg_has_role(r.oid, c.relowner, 'USAGE')), '{}')
+		  FROM pg_roles r WHERE r.rolname = current_user`).Scan(&role, &super, &bypass, &owned)
+	if err != nil {
+		return fmt.Errorf("check the database role: %w", err)
+	}
+	const fix = "connect SALESD_DATABASE_URL as the application role (" + AppRole + "), never as the table owner or a superuser"
+	switch {
+	case super:
+		return fmt.Errorf("%w: %q is a superuser; %s", ErrRoleBypassesRLS, role, fix)
+	case bypass:
+		return fmt.Errorf("%w: %q has BYPASSRLS; %s", ErrRoleBypassesRLS, role, fix)
+	case len(owned) > 0:
+		if len(owned) > 3 {
+			owned = append(owned[:3], fmt.Sprintf("and %d more", len(owned)-3))
+		}
+		return fmt.Errorf("%w: %q owns tables (%s); %s", ErrRoleBypassesRLS, role, strings.Join(owned, ", "), fix)
+	}
+	return nil
+}
 
 // InTenantTx runs fn in a transaction whose row-level security is scoped to tenantID: every tenant-owned
 // table shows and accepts only that tenant's rows, whatever the queries inside say. It commits when fn

@@ -83,8 +83,12 @@ func Migrate(ctx context.Context, url string, log *slog.Logger) error {
 // ErrSchemaBehind says the database has not been migrated to what this binary expects.
 var ErrSchemaBehind = errors.New("database schema is not current: run `salesctl migrate`")
 
-// CheckSchema reports nil when PostgreSQL answers and both our migrations and River's are current.
+// CheckSchema reports nil when PostgreSQL answers, the role passes [DB.CheckRole], and both our migrations
+// and River's are current.
 func (db *DB) CheckSchema(ctx context.Context) error {
+	if err := db.CheckRole(ctx); err != nil {
+		return err
+	}
 	want, err := migrate.FindMigrations(Migrations())
 	if err != nil {
 		return err

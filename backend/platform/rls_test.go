@@ -2,6 +2,7 @@ package platform_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/pgcluster"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
 )
@@ -178,4 +180,64 @@ func TestOwnerIsBoundByRowLevelSecurity(t *testing.T) {
 		require.Zero(t, n, "the owner saw shares after share_tenant")
 		return nil
 	}))
+}
+
+// salesd's start refuses a role that row-level security does not bind, and says why: the superuser, the
+// table owner, and a role with BYPASSRLS; the application role passes.
+func TestCheckRoleRefusesRolesThatBypassRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	require.NoError(t, db.App.CheckRole(ctx))
+	bypass := "bypass_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	_, err := db.Super.Exec(ctx, "CREATE ROLE "+bypass+" LOGIN BYPASSRLS PASSWORD 'x'")
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = db.Super.Exec(context.Background(), "DROP ROLE IF EXISTS "+bypass) })
+	u, err := url.Parse(db.AppURL)
+	require.NoError(t, err)
+	u.User = url.UserPassword(bypass, "x")
+	for dbURL, want := range map[string]string{db.SuperURL: "is a superuser", db.OwnerURL: "owns tables", u.String(): "has BYPASSRLS"} {
+		pool, err := platform.OpenDB(ctx, dbURL, 1)
+		require.NoError(t, err)
+		err = pool.CheckRole(ctx)
+		pool.Close()
+		require.ErrorIs(t, err, platform.ErrRoleBypassesRLS)
+		require.ErrorContains(t, err, want)
+		require.ErrorContains(t, err, platform.AppRole, "the error says which role to use")
+	}
+}
+
+// The application role cannot change what its tenant pays for, even in its own tenant's transaction; it
+// still updates the tenant's settings.
+func TestAppRoleCannotUpdateThePlanSeatsOrExpiry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	a := db.NewTenant(t, "A")
+	for _, set := range []string{"plan = 'enterprise'", "seat_limit = 10000", "expires_at = now() + interval '100 years'"} {
+		err := db.App.InTenantTx(ctx, a.ID, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE tenants SET "+set+" WHERE id = $1", a.ID)
+			return err
+		})
+		require.ErrorContains(t, err, "permission denied", set)
+	}
+	require.NoError(t, db.App.InTenantTx(ctx, a.ID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "UPDATE tenants SET name = 'A2', time_zone = 'UTC', updated_at = now() WHERE id = $1", a.ID)
+		return err
+	}))
+}
+
+// The application's connections carry a statement_timeout unless their URL sets their own.
+func TestAppConnectionsHaveAStatementTimeout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	var got string
+	require.NoError(t, db.App.Pool.QueryRow(ctx, "SHOW statement_timeout").Scan(&got))
+	require.Equal(t, "1min", got)
+	custom, err := platform.OpenDB(ctx, db.AppURL+"&statement_timeout=5000", 1)
+	require.NoError(t, err)
+	defer custom.Close()
+	require.NoError(t, custom.Pool.QueryRow(ctx, "SHOW statement_timeout").Scan(&got))
+	require.Equal(t, "5s", got)
 }

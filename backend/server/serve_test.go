@@ -27,7 +27,7 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
-		served <- server.Serve(ctx, l, h, 10*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		served <- server.Serve(ctx, l, h, server.Timeouts{Drain: 10 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
 
 	got := make(chan string, 1)
@@ -59,4 +59,39 @@ func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	close(release)
 	require.Equal(t, "done", <-got)
 	require.NoError(t, <-served)
+}
+
+// A client that stops sending its request body is cut off once the read timeout passes, instead of holding
+// a connection and a goroutine for ever; the long-lived paths (the WebSocket) are exempt.
+func TestServeCutsOffStalledRequestsButNotLongLivedOnes(t *testing.T) {
+	t.Parallel()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		_, _ = w.Write(b)
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		_ = server.Serve(ctx, l, h, server.Timeouts{Drain: time.Second, Read: 100 * time.Millisecond, Write: 100 * time.Millisecond,
+			LongLived: []string{"/ws"}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	stall := func(path string) string {
+		c, err := net.Dial("tcp", l.Addr().String())
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
+		require.NoError(t, err)
+		time.Sleep(400 * time.Millisecond) // well past the read timeout
+		_, _ = io.WriteString(c, "cd")
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	require.NotContains(t, stall("/stalled"), "abcd", "a stalled body was waited for")
+	require.Contains(t, stall("/ws"), "abcd", "the long-lived path was cut off")
 }

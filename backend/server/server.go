@@ -31,6 +31,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/push/alert/alertrpc"
 	"github.com/salesapp/scrm/push/sender"
 )
 
@@ -53,6 +54,8 @@ type Server struct {
 type Options struct {
 	// Sender pushes alerts to devices; nil logs instead (development).
 	Sender sender.Sender
+	// JobsDB is the pool River's runner works jobs through; nil shares db's.
+	JobsDB *platform.DB
 }
 
 // Accounts builds the tenant and sign-in services alone, for tools that create tenants and issue
@@ -86,6 +89,9 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	if err != nil {
 		return nil, err
 	}
+	if opt.JobsDB != nil {
+		queue.RunOn(opt.JobsDB.Pool)
+	}
 	tenants, authSvc, tokens, err := accounts(cfg, db, log)
 	if err != nil {
 		return nil, err
@@ -117,6 +123,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(
 			rpcserver.NewObserver(log, reg),
+			rpcDeadline(cfg.RPCTimeout),
 			ratelimit.NewPerIP(perIP, public...),
 			authn.NewAuthenticator(tokens, authSvc, public...),
 			validate.NewInterceptor(),
@@ -187,7 +194,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.db.CheckSchema(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		msg := "database unreachable"
-		if errors.Is(err, platform.ErrSchemaBehind) {
+		if errors.Is(err, platform.ErrSchemaBehind) || errors.Is(err, platform.ErrRoleBypassesRLS) {
 			msg = err.Error()
 		}
 		_, _ = fmt.Fprintf(w, "not ready: %s\n", msg)
@@ -197,20 +204,46 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
+// LongLivedPaths are the routes whose requests last as long as the client stays: Serve lifts its read and
+// write timeouts from them.
+var LongLivedPaths = []string{alertrpc.WebSocketPath}
+
+// Timeouts bound how long a connection may take over each part of an HTTP exchange, so that slow or
+// stalled clients cannot hold connections and goroutines for ever. Zero leaves a bound off.
+type Timeouts struct {
+	// Drain bounds the wait for in-flight requests on shutdown.
+	Drain time.Duration
+	// Read bounds reading a whole request, body included; Write bounds the time from the end of reading
+	// the request's headers to the end of the answer; Idle bounds a kept-alive connection between requests.
+	Read, Write, Idle time.Duration
+	// LongLived are the paths whose requests may outlast Read and Write (the alert WebSocket): their
+	// deadlines are lifted as they start.
+	LongLived []string
+}
+
 // Serve serves on l until ctx is done, then stops accepting and drains in-flight requests for at most
-// drain. It returns nil after a clean drain.
-func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Duration, log *slog.Logger) error {
+// t.Drain.
+func Serve(ctx context.Context, l net.Listener, h http.Handler, t Timeouts, log *slog.Logger) error {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
+	if t.Idle == 0 {
+		t.Idle = 2 * time.Minute
+	}
+	if len(t.LongLived) > 0 {
+		h = liftDeadlines(h, t.LongLived)
+	}
 	srv := &http.Server{
 		Handler:           h,
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	drain := t.Drain
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
@@ -228,4 +261,32 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, drain time.Durat
 		return err
 	}
 	return nil
+}
+
+// liftDeadlines lifts the server's read and write deadlines from requests to the given paths, which live as
+// long as their client stays (a WebSocket upgrade then manages its own).
+func liftDeadlines(h http.Handler, paths []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(paths, r.URL.Path) {
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// rpcDeadline gives every unary RPC at most d (a client's own shorter deadline still applies): a request
+// stuck on a lock or a slow query ends and frees its connection instead of waiting for ever.
+func rpcDeadline(d time.Duration) connect.Interceptor {
+	return connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			if d <= 0 {
+				return next(ctx, req)
+			}
+			ctx, cancel := context.WithTimeout(ctx, d)
+			defer cancel()
+			return next(ctx, req)
+		}
+	})
 }

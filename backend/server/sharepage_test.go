@@ -380,8 +380,11 @@ func TestThePageScriptsBeaconsAreAccepted(t *testing.T) {
 		require.NoError(t, err)
 		resp, err := http.Post(w.e.URL+"/t", "application/json", bytes.NewReader(payload))
 		require.NoError(t, err)
+		answer, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		require.Equal(t, http.StatusNoContent, resp.StatusCode, string(payload))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(payload))
+		require.JSONEq(t, `{"accepted":1,"duplicates":0}`, string(answer), "every event the script builds is accepted")
 	}
 	var kinds []string
 	rows, err := w.e.DB.Super.Query(ctx, "SELECT kind FROM events ORDER BY kind")

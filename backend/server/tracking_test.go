@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -177,7 +178,7 @@ func TestBeaconEndpointStoresTextPlainJSONWithCORS(t *testing.T) {
 	resp, err := e.HTTP1.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
-	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "https://h5.example.com", resp.Header.Get("Access-Control-Allow-Origin"))
 	var n int
 	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant_id = $1", a.ID).Scan(&n))
@@ -194,16 +195,54 @@ func TestBeaconEndpointStoresTextPlainJSONWithCORS(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	resp, err = e.HTTP1.Post(e.URL+"/t", "text/plain", strings.NewReader(`{"events":[{"eventId":"nope","kind":"EVENT_KIND_CARD_VIEW","shareToken":"`+token+`","visitorId":"visitor-beacon"}]}`))
-	require.NoError(t, err)
-	msg, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	require.Contains(t, string(msg), "events[0].event_id")
 	resp, err = e.HTTP1.Post(e.URL+"/t", "text/plain", bytes.NewReader(bytes.Repeat([]byte(" "), 70<<10)))
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+}
+
+// A beacon is as lenient as the RPC's JSON about unknown fields, and one bad event does not cost the page
+// the others: the good ones are stored and the answer says which were left out and why.
+func TestBeaconStoresTheGoodEventsOfAMixedBatch(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	a, _, token, _ := sharedMaterial(t, e)
+	good := func(kind string) string {
+		return `{"eventId":"` + uuid.NewString() + `","kind":"` + kind + `","shareToken":"` + token + `","visitorId":"visitor-mixed","fromANewerPage":{"x":1}}`
+	}
+	body := `{"events":[` + strings.Join([]string{
+		good("EVENT_KIND_MATERIAL_VIEW"),
+		good("EVENT_KIND_FROM_THE_FUTURE"),
+		`{"eventId":"` + uuid.NewString() + `","kind":"EVENT_KIND_CALL_CLICK","shareToken":"no-such-token","visitorId":"visitor-mixed"}`,
+		`{"eventId":"nope","kind":"EVENT_KIND_CARD_VIEW","shareToken":"` + token + `","visitorId":"visitor-mixed"}`,
+		`{"eventId":42}`,
+		good("EVENT_KIND_CALL_CLICK"),
+	}, ",") + `],"batchHint":"newer pages send this"}`
+	resp, err := e.HTTP1.Post(e.URL+"/t", "text/plain;charset=UTF-8", strings.NewReader(body))
+	require.NoError(t, err)
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
+	var answer struct {
+		Accepted int
+		Rejected []struct {
+			Index         int
+			Field, Reason string
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &answer), string(raw))
+	require.Equal(t, 2, answer.Accepted)
+	var fields []string
+	for i, r := range answer.Rejected {
+		require.Equal(t, i+1, r.Index)
+		require.NotEmpty(t, r.Reason)
+		fields = append(fields, r.Field)
+	}
+	require.Equal(t, []string{"events[1].kind", "events[2].share_token", "events[3].event_id", "events[4]"}, fields)
+	var n int
+	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE tenant_id = $1", a.ID).Scan(&n))
+	require.Equal(t, 2, n)
 }
 
 func TestForwardChainCreditsTheOriginalSharer(t *testing.T) {

@@ -100,6 +100,9 @@ func NewService(db *platform.DB, shares *share.Service, log *slog.Logger, cfg Co
 	return s
 }
 
+// Ping reports whether PostgreSQL answers on the pool events are stored through.
+func (s *Service) Ping(ctx context.Context) error { return s.commit.db.Pool.Ping(ctx) }
+
 // Close stops the committers after the batches in hand are committed.
 func (s *Service) Close() { s.commit.close() }
 
@@ -107,30 +110,78 @@ func (s *Service) Close() { s.commit.close() }
 // A batch with any invalid event is refused whole, with the offending event's index; nothing of it is
 // stored, so the page can drop that event and resend the rest.
 func (s *Service) Ingest(ctx context.Context, events []Event) (Result, error) {
-	if len(events) == 0 {
-		return Result{}, nil
-	}
-	if len(events) > MaxBatch {
-		return Result{}, platform.Invalid("events", fmt.Sprintf("at most %d events per request", MaxBatch))
+	if err := checkBatch(events); err != nil || len(events) == 0 {
+		return Result{}, err
 	}
 	now := s.now()
 	out := make([]resolved, 0, len(events))
 	for i, e := range events {
 		r, err := s.resolve(ctx, e, now)
 		if err != nil {
-			var de *platform.Error
-			if errors.As(err, &de) {
-				field := fmt.Sprintf("events[%d]", i)
-				if de.Field != "" {
-					field += "." + de.Field
-				}
-				return Result{}, &platform.Error{Kind: de.Kind, Field: field, Msg: de.Msg}
-			}
-			return Result{}, err
+			return Result{}, atIndex(err, i)
 		}
 		out = append(out, r)
 	}
 	return s.commit.submit(ctx, out)
+}
+
+// Rejection is an event IngestValid left out, and why.
+type Rejection struct {
+	// Index is the event's position in the batch.
+	Index int
+	// Field names the offending field as events[i].field.
+	Field string
+	// Reason is fit for a client.
+	Reason string
+}
+
+// IngestValid is Ingest for clients that cannot act on a refusal (a page sending a beacon as it closes never
+// reads the answer): it stores the valid events, leaves out the invalid ones and says which it left out.
+// Only a batch too large, or a failure to store, is an error.
+func (s *Service) IngestValid(ctx context.Context, events []Event) (Result, []Rejection, error) {
+	if err := checkBatch(events); err != nil || len(events) == 0 {
+		return Result{}, nil, err
+	}
+	now := s.now()
+	out := make([]resolved, 0, len(events))
+	var rejected []Rejection
+	for i, e := range events {
+		r, err := s.resolve(ctx, e, now)
+		if err != nil {
+			var de *platform.Error
+			if !errors.As(atIndex(err, i), &de) || (de.Kind != platform.KindInvalid && de.Kind != platform.KindNotFound) {
+				return Result{}, nil, err
+			}
+			rejected = append(rejected, Rejection{Index: i, Field: de.Field, Reason: de.Msg})
+			continue
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return Result{}, rejected, nil
+	}
+	res, err := s.commit.submit(ctx, out)
+	return res, rejected, err
+}
+
+func checkBatch(events []Event) error {
+	if len(events) > MaxBatch {
+		return platform.Invalid("events", fmt.Sprintf("at most %d events per request", MaxBatch))
+	}
+	return nil
+}
+
+// atIndex prefixes a domain error's field with the event's index in its batch.
+func atIndex(err error, i int) error {
+	var de *platform.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	field := fmt.Sprintf("events[%d]", i)
+	if de.Field != "" {
+		field += "." + de.Field
+	}
+	return &platform.Error{Kind: de.Kind, Field: field, Msg: de.Msg}
 }
 
 // resolved is an event with its share looked up.

@@ -41,13 +41,12 @@ func newFlags(name string, stdout io.Writer) *flag.FlagSet {
 }
 
 func migrateURL(getenv func(string) string) (string, error) {
+	// Never SALESD_DATABASE_URL: migrating as the application role would make it own the tables, and a
+	// table's owner can switch its row-level security off.
 	if u := getenv("SALESD_MIGRATE_DATABASE_URL"); u != "" {
 		return u, nil
 	}
-	if u := getenv("SALESD_DATABASE_URL"); u != "" {
-		return u, nil
-	}
-	return "", errors.New("set SALESD_MIGRATE_DATABASE_URL (the table owner's URL)")
+	return "", errors.New("set SALESD_MIGRATE_DATABASE_URL (the table owner's URL; SALESD_DATABASE_URL is not used to migrate)")
 }
 
 func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -641,6 +640,9 @@ func cmdPlatformMaterialAdd(ctx context.Context, args []string, getenv func(stri
 	materials, err := server.Materials(cfg, slog.New(slog.DiscardHandler), db, store)
 	if err != nil {
 		return err
+	}
+	if cfg.MigrateDatabaseURL == "" {
+		return errors.New("set SALESD_MIGRATE_DATABASE_URL (the table owner's URL): platform materials are the operator's")
 	}
 	owner, err := pgxpool.New(ctx, cfg.MigrateDatabaseURL)
 	if err != nil {

@@ -42,7 +42,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"migrate", "apply our migrations and River's (SALESD_MIGRATE_DATABASE_URL, else SALESD_DATABASE_URL)", cmdMigrate},
+		{"migrate", "apply our migrations and River's (SALESD_MIGRATE_DATABASE_URL, the table owner)", cmdMigrate},
 		{"tenant create", "create an enterprise: --name --plan --seats --expires --tz", cmdTenantCreate},
 		{"employee create", "create an employee and print their invitation link: --tenant --name --role [--team --title --phone --email]", cmdEmployeeCreate},
 		{"seed-demo", "create the demo tenant (admin, manager, three salespeople) unless it exists", cmdSeedDemo},

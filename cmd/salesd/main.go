@@ -61,6 +61,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer db.Close()
+	// Row-level security is the tenants' isolation: a role it does not bind is refused outright. When
+	// PostgreSQL is down the check waits for /readyz, which runs it too.
+	checkCtx, cancelCheck := context.WithTimeout(ctx, 5*time.Second)
+	err = db.CheckRole(checkCtx)
+	cancelCheck()
+	if errors.Is(err, platform.ErrRoleBypassesRLS) {
+		return err
+	}
+	// River's runner gets connections of its own: a backlog of jobs must not take the ones requests need.
+	jobsDB, err := platform.OpenDB(ctx, cfg.DatabaseURL, cfg.JobsDBMaxConns)
+	if err != nil {
+		return err
+	}
+	defer jobsDB.Close()
 	store, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -70,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(cfg, log, db, store, server.Options{Sender: snd})
+	srv, err := server.New(cfg, log, db, store, server.Options{Sender: snd, JobsDB: jobsDB})
 	if err != nil {
 		return err
 	}
@@ -93,7 +107,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("start job workers: %w", err)
 	}
 	log.InfoContext(ctx, "salesd listening", "addr", l.Addr().String())
-	serveErr := server.Serve(ctx, l, srv.Handler, cfg.ShutdownTimeout, log)
+	serveErr := server.Serve(ctx, l, srv.Handler, server.Timeouts{Drain: cfg.ShutdownTimeout, Read: cfg.HTTPReadTimeout,
+		Write: cfg.HTTPWriteTimeout, Idle: cfg.HTTPIdleTimeout, LongLived: server.LongLivedPaths}, log)
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.StopWorkers(stopCtx); err != nil {

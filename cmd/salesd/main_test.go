@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/salesapp/scrm/backend/platform/pgtest"
 )
 
 func TestHelpPrintsTheConfigTable(t *testing.T) {
@@ -26,4 +29,17 @@ func TestMissingConfigurationIsNamed(t *testing.T) {
 	err := run(context.Background(), nil, func(string) string { return "" }, &out)
 	require.ErrorContains(t, err, "SALESD_DATABASE_URL")
 	require.ErrorContains(t, err, "SALESD_TOKEN_KEYS")
+}
+
+// salesd refuses to start as a role that row-level security does not bind, and says why.
+func TestRefusesARoleThatBypassesRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	for dbURL, want := range map[string]string{db.OwnerURL: "owns tables", db.SuperURL: "superuser"} {
+		env := map[string]string{"SALESD_DATABASE_URL": dbURL, "SALESD_TOKEN_KEYS": strings.Repeat("ab", 32), "SALESD_HTTP_ADDR": "127.0.0.1:0"}
+		var out bytes.Buffer
+		err := run(context.Background(), nil, func(k string) string { return env[k] }, &out)
+		require.ErrorContains(t, err, want)
+		require.ErrorContains(t, err, "SALESD_DATABASE_URL")
+	}
 }

@@ -76,6 +76,8 @@ type Queue struct {
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
 	runner   *river.Client[pgx.Tx]
+	// runnerPool is the pool the runner works on (RunOn); nil: pool.
+	runnerPool *pgxpool.Pool
 }
 
 // New builds the queue on pool. It inserts at once; it works jobs only after Start.
@@ -146,6 +148,12 @@ func (q *Queue) nudge(ctx context.Context) {
 // Workers is where modules register their workers, before Start.
 func (q *Queue) Workers() *river.Workers { return q.workers }
 
+// RunOn makes the runner (fetching, completing, rescuing and scheduling jobs, electing the leader) use pool
+// instead of the pool the queue was built on, before Start. salesd gives it a pool of its own, so that a
+// backlog of jobs cannot take the connections requests need, nor requests starve the jobs. Jobs are still
+// inserted in the callers' transactions, on theirs.
+func (q *Queue) RunOn(pool *pgxpool.Pool) { q.runnerPool = pool }
+
 // AddPeriodic adds periodic jobs, before Start.
 func (q *Queue) AddPeriodic(jobs ...*river.PeriodicJob) { q.periodic = append(q.periodic, jobs...) }
 
@@ -166,7 +174,11 @@ func (q *Queue) Start(ctx context.Context) error {
 	if q.runner != nil {
 		return errors.New("jobs: started twice")
 	}
-	runner, err := river.NewClient[pgx.Tx](riverpgxv5.New(q.pool), &river.Config{
+	pool := q.pool
+	if q.runnerPool != nil {
+		pool = q.runnerPool
+	}
+	runner, err := river.NewClient[pgx.Tx](riverpgxv5.New(pool), &river.Config{
 		Logger:  q.log,
 		Workers: q.workers,
 		Queues: map[string]river.QueueConfig{

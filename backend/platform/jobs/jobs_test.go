@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
+	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
 )
@@ -112,6 +113,34 @@ func TestLiveJobsAreWorkedWithoutNotify(t *testing.T) {
 		}
 	}
 	require.Error(t, q.Start(ctx), "a queue starts once")
+}
+
+// The runner works jobs through the pool it was given to run on, apart from the pool requests use.
+func TestRunnerWorksOnItsOwnPool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	q := newQueue(t, db)
+	runnerDB, err := platform.OpenDB(ctx, db.AppURL, 4)
+	require.NoError(t, err)
+	t.Cleanup(runnerDB.Close)
+	q.RunOn(runnerDB.Pool)
+	w := &pingWorker{done: make(chan int, 10)}
+	river.AddWorker(q.Workers(), w)
+	require.NoError(t, q.Start(ctx))
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = q.Stop(sctx)
+	})
+	insert(t, db, q, 7)
+	select {
+	case n := <-w.done:
+		require.Equal(t, 7, n)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job was not worked")
+	}
+	require.Positive(t, runnerDB.Pool.Stat().AcquireCount(), "the runner used its own pool")
 }
 
 // A nudge reaches every runner as River's own insert notification for the live queue, from a transaction

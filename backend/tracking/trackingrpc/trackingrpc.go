@@ -5,11 +5,15 @@ package trackingrpc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
@@ -37,18 +41,58 @@ const BeaconPath = "/t"
 // maxBeaconBytes bounds a beacon body: 100 events of a few hundred bytes each.
 const maxBeaconBytes = 64 << 10
 
+// beaconStoreTimeout bounds how long a beacon waits for its events to be stored; beyond, the database is
+// taken to be down.
+const beaconStoreTimeout = 5 * time.Second
+
+// beaconRetryAfter is what beacons are told while the database is down (seconds).
+const beaconRetryAfter = "5"
+
 // Handler serves TrackingService and the beacon endpoint.
 type Handler struct {
 	svc      *tracking.Service
 	visitors *ratelimit.Limiter
 	perIP    *ratelimit.Limiter
 	origins  []string
+	db       dbHealth
+}
+
+// dbHealth remembers that storing failed for want of the database, so that beacons are answered 503 at
+// once, rather than each waiting for a connection that will not come, until a ping succeeds again.
+type dbHealth struct {
+	down    atomic.Bool
+	probing atomic.Bool
+	// every is the pause between pings while down.
+	every time.Duration
+}
+
+// failed marks the database down and starts pinging it until it answers.
+func (h *Handler) failed() {
+	h.db.down.Store(true)
+	if !h.db.probing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer h.db.probing.Store(false)
+		for {
+			time.Sleep(h.db.every)
+			ctx, cancel := context.WithTimeout(context.Background(), beaconStoreTimeout)
+			err := h.svc.Ping(ctx)
+			cancel()
+			if err == nil {
+				h.db.down.Store(false)
+				return
+			}
+		}
+	}()
 }
 
 // New builds the handler. visitors limits requests per visitor id; perIP limits beacons per address (the
 // RPC is limited per address by the server's interceptor); origins are the H5 origins allowed by CORS.
 func New(svc *tracking.Service, visitors, perIP *ratelimit.Limiter, origins []string) (*Handler, error) {
-	return &Handler{svc: svc, visitors: visitors, perIP: perIP, origins: origins}, nil
+	h := &Handler{svc: svc, visitors: visitors, perIP: perIP, origins: origins}
+	h.db.every = time.Second
+	return h, nil
 }
 
 var _ salesappv1connect.TrackingServiceHandler = (*Handler)(nil)
@@ -66,26 +110,53 @@ var errVisitorTooFast = platform.ResourceExhausted("too many events from this vi
 
 func (h *Handler) track(ctx context.Context, msg *salesappv1.TrackRequest) (tracking.Result, error) {
 	events := make([]tracking.Event, len(msg.GetEvents()))
-	var visitors []string
 	for i, e := range msg.GetEvents() {
-		// The beacon path skips protovalidate (tracking checks every field itself), so ids are parsed here.
-		id, err := uuid.Parse(e.GetEventId())
+		ev, err := toEvent(e)
 		if err != nil {
-			return tracking.Result{}, platform.Invalid(fmt.Sprintf("events[%d].event_id", i), "must be a UUID")
-		}
-		ev := tracking.Event{
-			ID: id, Kind: eventrpc.KindFromProto(e.GetKind()), ShareToken: e.GetShareToken(),
-			VisitorID: e.GetVisitorId(), DwellMs: int(e.GetDwellMs()), Value: int(e.GetValue()), Phone: e.GetPhone(),
-		}
-		if e.GetOccurredAt() != nil {
-			ev.OccurredAt = e.GetOccurredAt().AsTime()
-		}
-		if v := e.GetViewId(); v != "" {
-			if ev.ViewID, err = uuid.Parse(v); err != nil {
-				return tracking.Result{}, platform.Invalid(fmt.Sprintf("events[%d].view_id", i), "must be a UUID")
-			}
+			return tracking.Result{}, atIndex(err, i)
 		}
 		events[i] = ev
+	}
+	if err := h.allowVisitors(events); err != nil {
+		return tracking.Result{}, err
+	}
+	return h.svc.Ingest(ctx, events)
+}
+
+// toEvent converts one wire event. The beacon path skips protovalidate (tracking checks every field
+// itself), so ids are parsed here.
+func toEvent(e *salesappv1.TrackEvent) (tracking.Event, error) {
+	id, err := uuid.Parse(e.GetEventId())
+	if err != nil {
+		return tracking.Event{}, platform.Invalid("event_id", "must be a UUID")
+	}
+	ev := tracking.Event{
+		ID: id, Kind: eventrpc.KindFromProto(e.GetKind()), ShareToken: e.GetShareToken(),
+		VisitorID: e.GetVisitorId(), DwellMs: int(e.GetDwellMs()), Value: int(e.GetValue()), Phone: e.GetPhone(),
+	}
+	if e.GetOccurredAt() != nil {
+		ev.OccurredAt = e.GetOccurredAt().AsTime()
+	}
+	if v := e.GetViewId(); v != "" {
+		if ev.ViewID, err = uuid.Parse(v); err != nil {
+			return tracking.Event{}, platform.Invalid("view_id", "must be a UUID")
+		}
+	}
+	return ev, nil
+}
+
+func atIndex(err error, i int) error {
+	var de *platform.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	return &platform.Error{Kind: de.Kind, Field: fmt.Sprintf("events[%d].%s", i, de.Field), Msg: de.Msg}
+}
+
+// allowVisitors applies the per-request and per-visitor limits.
+func (h *Handler) allowVisitors(events []tracking.Event) error {
+	var visitors []string
+	for _, ev := range events {
 		if !slices.Contains(visitors, ev.VisitorID) {
 			visitors = append(visitors, ev.VisitorID)
 		}
@@ -93,18 +164,76 @@ func (h *Handler) track(ctx context.Context, msg *salesappv1.TrackRequest) (trac
 	// A page sends its own visitor's events; a handful of pages' worth in one request is plenty, and more
 	// would let one address fill a salesperson's list with made-up customers.
 	if len(visitors) > MaxVisitorsPerRequest {
-		return tracking.Result{}, platform.Invalid("events", fmt.Sprintf("events of at most %d visitors per request", MaxVisitorsPerRequest))
+		return platform.Invalid("events", fmt.Sprintf("events of at most %d visitors per request", MaxVisitorsPerRequest))
 	}
 	for _, v := range visitors {
 		if !h.visitors.Allow(v) {
-			return tracking.Result{}, errVisitorTooFast
+			return errVisitorTooFast
 		}
 	}
-	return h.svc.Ingest(ctx, events)
+	return nil
 }
 
-// ServeHTTP is the beacon endpoint: a TrackRequest as JSON, answered 204 once committed (sendBeacon does
-// not read answers, but fetch(keepalive) fallbacks do), 400 for bad input, 429 when too fast.
+// BeaconAnswer is the beacon endpoint's JSON answer (lowerCamel, like protojson).
+type BeaconAnswer struct {
+	// Accepted were stored now, Duplicates had been stored before.
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	// Rejected are the events left out, by index in the request.
+	Rejected []BeaconRejection `json:"rejected,omitempty"`
+}
+
+// BeaconRejection is one event the beacon endpoint left out.
+type BeaconRejection struct {
+	Index  int    `json:"index"`
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// beaconJSON decodes events as the Connect JSON codec does: unknown fields (and unknown enum names) are
+// ignored, so a page newer than this server still has its events stored.
+var beaconJSON = protojson.UnmarshalOptions{DiscardUnknown: true}
+
+// decodeBeacon reads a TrackRequest in JSON event by event: an event that does not decode is rejected alone.
+// events holds the decoded ones and index their positions in the request.
+func decodeBeacon(body []byte) (events []tracking.Event, index []int, rejected []BeaconRejection, err error) {
+	var envelope struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal(body, &envelope); err != nil {
+		return nil, nil, nil, err
+	}
+	if len(envelope.Events) > tracking.MaxBatch {
+		return nil, nil, nil, platform.Invalid("events", fmt.Sprintf("at most %d events per request", tracking.MaxBatch))
+	}
+	for i, raw := range envelope.Events {
+		var e salesappv1.TrackEvent
+		if err := beaconJSON.Unmarshal(raw, &e); err != nil {
+			rejected = append(rejected, BeaconRejection{Index: i, Field: fmt.Sprintf("events[%d]", i), Reason: "not a TrackEvent in JSON"})
+			continue
+		}
+		ev, err := toEvent(&e)
+		if err != nil {
+			var de *platform.Error
+			errors.As(atIndex(err, i), &de)
+			rejected = append(rejected, BeaconRejection{Index: i, Field: de.Field, Reason: de.Msg})
+			continue
+		}
+		events, index = append(events, ev), append(index, i)
+	}
+	return events, index, rejected, nil
+}
+
+// ServeHTTP is the beacon endpoint: a TrackRequest as JSON (any content type, as sendBeacon sends
+// text/plain). It is as lenient as the Connect JSON codec about unknown fields and stricter checks stay per
+// event: the valid events are stored and the invalid ones (a bad id or enum name, an unknown share link)
+// left out, because sendBeacon never reads the answer and a page would otherwise lose every event for one
+// bad one. The answer, once the stored events are committed, is always 200 with a BeaconAnswer (accepted
+// and duplicate counts, rejected events by index with field and reason), so fetch(keepalive) fallbacks and
+// tests can see what was dropped. Refused whole: a body that is not a JSON object with an events list
+// (400), more than 100 events or events of more than 10 visitors (400), too fast (429), too large (413),
+// and 503 with Retry-After when events cannot be stored: while the database is down (a store failed and no
+// ping has succeeded since), at once.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if origin := r.Header.Get("Origin"); origin != "" && slices.Contains(h.origins, origin) {
 		w.Header().Set("Access-Control-Allow-Origin", origin)
@@ -127,30 +256,65 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many requests from your address", http.StatusTooManyRequests)
 		return
 	}
+	if h.db.down.Load() {
+		w.Header().Set("Retry-After", beaconRetryAfter)
+		http.Error(w, "events cannot be stored now: retry later", http.StatusServiceUnavailable)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBeaconBytes))
 	if err != nil {
 		http.Error(w, "body too large (64 KiB at most)", http.StatusRequestEntityTooLarge)
 		return
 	}
-	var msg salesappv1.TrackRequest
-	if err := protojson.Unmarshal(body, &msg); err != nil {
+	events, index, rejected, err := decodeBeacon(body)
+	if err != nil {
+		var de *platform.Error
+		if errors.As(err, &de) {
+			writeError(w, err)
+			return
+		}
 		http.Error(w, "not a TrackRequest in JSON", http.StatusBadRequest)
 		return
 	}
-	if _, err := h.track(r.Context(), &msg); err != nil {
-		ce := new(connect.Error)
-		errors.As(rpcserver.ToConnect(err), &ce)
-		status := map[connect.Code]int{
-			connect.CodeInvalidArgument: http.StatusBadRequest, connect.CodeNotFound: http.StatusNotFound,
-			connect.CodeResourceExhausted: http.StatusTooManyRequests,
-		}[ce.Code()]
-		if status == 0 {
-			status = http.StatusServiceUnavailable
-		}
-		http.Error(w, ce.Message(), status)
+	if err := h.allowVisitors(events); err != nil {
+		writeError(w, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	ctx, cancel := context.WithTimeout(r.Context(), beaconStoreTimeout)
+	res, refused, err := h.svc.IngestValid(ctx, events)
+	cancel()
+	if err != nil {
+		var de *platform.Error
+		if !errors.As(err, &de) && r.Context().Err() == nil {
+			// Not the page's fault nor its leaving: the database failed or did not answer in time.
+			h.failed()
+			w.Header().Set("Retry-After", beaconRetryAfter)
+		}
+		writeError(w, err)
+		return
+	}
+	for _, rj := range refused {
+		// The service indexes the decoded events; the page knows the positions in what it sent.
+		i := index[rj.Index]
+		field := fmt.Sprintf("events[%d]", i) + strings.TrimPrefix(rj.Field, fmt.Sprintf("events[%d]", rj.Index))
+		rejected = append(rejected, BeaconRejection{Index: i, Field: field, Reason: rj.Reason})
+	}
+	slices.SortFunc(rejected, func(a, b BeaconRejection) int { return a.Index - b.Index })
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(BeaconAnswer{Accepted: res.Accepted, Duplicates: res.Duplicates, Rejected: rejected})
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	ce := new(connect.Error)
+	errors.As(rpcserver.ToConnect(err), &ce)
+	status := map[connect.Code]int{
+		connect.CodeInvalidArgument: http.StatusBadRequest, connect.CodeNotFound: http.StatusNotFound,
+		connect.CodeResourceExhausted: http.StatusTooManyRequests,
+	}[ce.Code()]
+	if status == 0 {
+		status = http.StatusServiceUnavailable
+	}
+	http.Error(w, ce.Message(), status)
 }
 
 // Module is what tracking contributes: TrackingService (its Track public) and the beacon route. The

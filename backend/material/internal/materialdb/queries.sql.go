@@ -75,7 +75,7 @@ SELECT m.id, m.tenant_id, m.tier, m.owner_id, m.kind, m.status, m.reject_reason,
                    AND u.object_key = coalesce(nullif(m.cover_key, ''), m.file_key)), '')::text AS thumb_key
 FROM materials m
 LEFT JOIN platform_material_shares pms ON pms.tenant_id = $1 AND pms.material_id = m.id
-WHERE m.id = $2 AND m.deleted_at IS NULL
+WHERE m.id = $2 AND m.deleted_at IS NULL AND (m.tenant_id = $1 OR (m.tenant_id IS NULL AND m.tier = 'platform'))
 `
 
 type GetMaterialParams struct {
@@ -109,6 +109,8 @@ type GetMaterialRow struct {
 	ThumbKey     string
 }
 
+// The tenant condition repeats row-level security's: it keeps a tenant to its own and the platform's
+// materials even on a connection that security does not bind.
 func (q *Queries) GetMaterial(ctx context.Context, arg GetMaterialParams) (GetMaterialRow, error) {
 	row := q.db.QueryRow(ctx, getMaterial, arg.TenantID, arg.ID)
 	var i GetMaterialRow
