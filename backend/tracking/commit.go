@@ -259,11 +259,11 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs,
 	if err != nil {
 		return nil, nil, err
 	}
-	done, err := task.RecordProgressTx(ctx, tx, tenantID, taskHits(events, inserted, batch), time.Now())
+	completed, err := task.RecordProgressTx(ctx, tx, tenantID, taskHits(events, inserted, batch), time.Now())
 	if err != nil {
 		return nil, nil, err
 	}
-	alerts = append(alerts, done...)
+	alerts = append(alerts, completed...)
 	woken, err := alert.Record(ctx, tx, jobs, tenantID, alerts, time.Now())
 	return inserted, woken, err
 }
