@@ -170,7 +170,7 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, d Draft) (Task,
 		return Task{}, err
 	}
 	var out Task
-	var woken []alert.Key
+	var n notice
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := taskdb.New(tx)
 		if err := checkAudience(ctx, q, p, d); err != nil {
@@ -203,19 +203,20 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, d Draft) (Task,
 			alerts = append(alerts, alert.Alert{Kind: alert.KindTaskAssigned, EmployeeID: id, At: s.now(),
 				Body: fmt.Sprintf("New task: %s", alert.Title(row.Title))})
 		}
-		woken, err = s.record(ctx, tx, p.TenantID, alerts)
-		return err
+		return s.record(ctx, tx, p.TenantID, alerts, &n)
 	})
 	if err != nil {
 		return Task{}, err
 	}
-	s.woke(woken)
+	s.after(&n)
 	return out, nil
 }
 
-func (s *Service) record(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, alerts []alert.Alert) ([]alert.Key, error) {
+// record records alerts in tx; after commit, s.after(notice) wakes their streams and tells the queue
+// that pushes can be fetched.
+func (s *Service) record(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, alerts []alert.Alert, n *notice) error {
 	if len(alerts) == 0 {
-		return nil, nil
+		return nil
 	}
 	var jobs alert.Jobs
 	var counted *countingJobs
@@ -224,16 +225,23 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, ale
 		jobs = counted
 	}
 	keys, err := alert.Record(ctx, tx, jobs, tenantID, alerts, s.now())
-	if counted != nil && counted.pushed {
-		// Told before commit, the queue only fetches a little early and finds the jobs after commit.
-		defer s.jobs.Committed()
-	}
-	return keys, err
+	n.keys = append(n.keys, keys...)
+	n.pushed = n.pushed || (counted != nil && counted.pushed)
+	return err
 }
 
-func (s *Service) woke(keys []alert.Key) {
-	if s.wake != nil && len(keys) > 0 {
-		s.wake(keys)
+// notice is what to tell after a transaction that recorded alerts has committed.
+type notice struct {
+	keys   []alert.Key
+	pushed bool
+}
+
+func (s *Service) after(n *notice) {
+	if n.pushed {
+		s.jobs.Committed()
+	}
+	if s.wake != nil && len(n.keys) > 0 {
+		s.wake(n.keys)
 	}
 }
 
@@ -568,7 +576,7 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, e
 		return Task{}, platform.Invalid("max_claimers", "must not be negative")
 	}
 	var out Task
-	var woken []alert.Key
+	var n notice
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := taskdb.New(tx)
 		row, err := s.visible(ctx, q, p, id, true)
@@ -634,20 +642,19 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, e
 		if err != nil {
 			return err
 		}
-		woken, err = s.record(ctx, tx, p.TenantID, alerts)
-		return err
+		return s.record(ctx, tx, p.TenantID, alerts, &n)
 	})
 	if err != nil {
 		return Task{}, err
 	}
-	s.woke(woken)
+	s.after(&n)
 	return out, nil
 }
 
 // Cancel stops a task; those on it who had not completed it are alerted. Cancelling a cancelled task is
 // a no-op.
 func (s *Service) Cancel(ctx context.Context, p authn.Principal, id uuid.UUID) error {
-	var woken []alert.Key
+	var n notice
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := taskdb.New(tx)
 		row, err := s.visible(ctx, q, p, id, true)
@@ -666,11 +673,10 @@ func (s *Service) Cancel(ctx context.Context, p authn.Principal, id uuid.UUID) e
 			alerts = append(alerts, alert.Alert{Kind: alert.KindTaskCancelled, EmployeeID: e, At: s.now(),
 				Body: fmt.Sprintf("Task cancelled: %s", alert.Title(row.Title))})
 		}
-		woken, err = s.record(ctx, tx, p.TenantID, alerts)
-		return err
+		return s.record(ctx, tx, p.TenantID, alerts, &n)
 	})
 	if err == nil {
-		s.woke(woken)
+		s.after(&n)
 	}
 	return err
 }
