@@ -343,7 +343,7 @@ func checkAudience(ctx context.Context, q *taskdb.Queries, p authn.Principal, d 
 			return err
 		}
 		if int(n) != len(dedupe(d.TeamIDs)) {
-			return platform.NotFound("team")
+			return platform.Invalid("team_ids", "unknown team")
 		}
 	case AudienceEmployees:
 		if manager && p.TeamID == uuid.Nil {
@@ -355,7 +355,7 @@ func checkAudience(ctx context.Context, q *taskdb.Queries, p authn.Principal, d 
 			return err
 		}
 		if n > 0 {
-			return platform.NotFound("employee")
+			return platform.Invalid("employee_ids", "unknown employee, or (for a manager) not of their team")
 		}
 	}
 	return nil
@@ -371,7 +371,7 @@ func checkMaterials(ctx context.Context, q *taskdb.Queries, tenantID uuid.UUID, 
 		return err
 	}
 	if int(n) != len(ids) {
-		return platform.NotFound("material")
+		return platform.Invalid("material_ids", "unknown or unpublished material")
 	}
 	return nil
 }

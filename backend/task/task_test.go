@@ -260,7 +260,7 @@ func TestPermissions(t *testing.T) {
 	requireKind(t, platform.KindPermissionDenied, err, "nor at another team")
 	d.Audience, d.TeamIDs, d.EmployeeIDs = task.AudienceEmployees, nil, []uuid.UUID{a1.EmployeeID, b1.EmployeeID}
 	_, err = f.tasks.Create(ctx, mgrA, d)
-	requireKind(t, platform.KindNotFound, err, "nor at another team's people")
+	requireKind(t, platform.KindInvalid, err, "nor at another team's people")
 	_, err = f.tasks.Create(ctx, a1, d)
 	requireKind(t, platform.KindPermissionDenied, err, "salespeople do not create tasks")
 
