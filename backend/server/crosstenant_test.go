@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
@@ -103,6 +104,7 @@ func crossTenantRows() []crossRow {
 	customer := func(w *world) string { return w.bCustomer }
 	note := func(w *world) string { return w.bNote }
 	device := func(w *world) string { return w.bDevice }
+	bTask := func(w *world) string { return w.bTask }
 	freshDevice := func(*world) string { return "phone-" + uuid.NewString()[:8] }
 	chat := salesappv1.ShareChannel_SHARE_CHANNEL_CHAT
 	articleIn := func(folderID string) *salesappv1.MaterialContent {
@@ -294,6 +296,79 @@ func crossTenantRows() []crossRow {
 					Kind: salesappv1.MediaKind_MEDIA_KIND_IMAGE, ContentType: "image/png", SizeBytes: 1}))
 				return err
 			}},
+		// Marketing tasks.
+		{procedure: salesappv1connect.TaskServiceGetTaskProcedure, want: everyone(connect.CodeNotFound), foreign: bTask,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.tasks.GetTask(ctx, connect.NewRequest(&salesappv1.GetTaskRequest{Id: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.TaskServiceUpdateTaskProcedure, want: everyone(connect.CodeNotFound), foreign: bTask,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.tasks.UpdateTask(ctx, connect.NewRequest(&salesappv1.UpdateTaskRequest{Id: id, Title: "hijacked",
+					Targets: &salesappv1.TaskCounts{Views: 1}, EndsAt: timestamppb.New(time.Now().Add(time.Hour))}))
+				return err
+			}},
+		{procedure: salesappv1connect.TaskServiceCancelTaskProcedure, want: everyone(connect.CodeNotFound), foreign: bTask,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.tasks.CancelTask(ctx, connect.NewRequest(&salesappv1.CancelTaskRequest{Id: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.TaskServiceClaimTaskProcedure, want: everyone(connect.CodeNotFound), foreign: bTask,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.tasks.ClaimTask(ctx, connect.NewRequest(&salesappv1.ClaimTaskRequest{Id: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.TaskServiceGetTaskProgressProcedure, want: everyone(connect.CodeNotFound), foreign: bTask,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.tasks.GetTaskProgress(ctx, connect.NewRequest(&salesappv1.GetTaskProgressRequest{Id: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.TaskServiceListTaskReachProcedure, aim: "id", want: everyone(connect.CodeNotFound), foreign: bTask,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.tasks.ListTaskReach(ctx, connect.NewRequest(&salesappv1.ListTaskReachRequest{Id: id}))
+				return err
+			}},
+		// The employee filters the task's reach: an admin gets nothing; a manager cannot place them in their team; a
+		// salesperson may read only their own.
+		{procedure: salesappv1connect.TaskServiceListTaskReachProcedure, aim: "employee_id", want: expect{authn.RoleAdmin: codeOK,
+			authn.RoleManager: connect.CodeNotFound, authn.RoleSales: connect.CodePermissionDenied}, foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.tasks.ListTaskReach(ctx, connect.NewRequest(&salesappv1.ListTaskReachRequest{Id: c.w.aTask, EmployeeId: id}))
+				if err != nil {
+					return err
+				}
+				return leakIf(len(res.Msg.Customers) > 0, "%d of B's customers", len(res.Msg.Customers))
+			}},
+		{procedure: salesappv1connect.TaskServiceCreateTaskProcedure, aim: "team_ids", want: adminOnly(connect.CodeInvalidArgument), foreign: team,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.tasks.CreateTask(ctx, connect.NewRequest(taskDraft(func(r *salesappv1.CreateTaskRequest) {
+					r.Audience, r.TeamIds = salesappv1.TaskAudience_TASK_AUDIENCE_TEAMS, []string{id}
+				})))
+				return err
+			}},
+		{procedure: salesappv1connect.TaskServiceCreateTaskProcedure, aim: "employee_ids", want: expect{authn.RoleAdmin: connect.CodeInvalidArgument,
+			authn.RoleManager: connect.CodeInvalidArgument, authn.RoleSales: connect.CodePermissionDenied}, foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.tasks.CreateTask(ctx, connect.NewRequest(taskDraft(func(r *salesappv1.CreateTaskRequest) {
+					r.Audience, r.EmployeeIds = salesappv1.TaskAudience_TASK_AUDIENCE_EMPLOYEES, []string{id}
+				})))
+				return err
+			}},
+		{procedure: salesappv1connect.TaskServiceCreateTaskProcedure, aim: "material_ids", want: expect{authn.RoleAdmin: connect.CodeInvalidArgument,
+			authn.RoleManager: connect.CodePermissionDenied, authn.RoleSales: connect.CodePermissionDenied}, foreign: published,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.tasks.CreateTask(ctx, connect.NewRequest(taskDraft(func(r *salesappv1.CreateTaskRequest) { r.MaterialIds = []string{id} })))
+				return err
+			}},
+		{procedure: salesappv1connect.ShareServiceShareCardProcedure, aim: "task_id", want: everyone(connect.CodeNotFound), foreign: bTask,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.shares.ShareCard(ctx, connect.NewRequest(&salesappv1.ShareCardRequest{Channel: chat, TaskId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "claim_task.task_id", want: everyone(connect.CodeNotFound), foreign: bTask,
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_ClaimTask{ClaimTask: &salesappv1.ClaimTask{TaskId: id}}})
+			}},
 		{procedure: salesappv1connect.ShareServiceShareMaterialProcedure, want: everyone(connect.CodeNotFound), foreign: published,
 			call: func(ctx context.Context, c caller, id string) error {
 				_, err := c.shares.ShareMaterial(ctx, connect.NewRequest(&salesappv1.ShareMaterialRequest{MaterialId: id, Channel: chat}))
@@ -462,6 +537,17 @@ func crossTenantRows() []crossRow {
 	}
 }
 
+// taskDraft is a valid tenant-wide task to claim, changed by edit.
+func taskDraft(edit func(*salesappv1.CreateTaskRequest)) *salesappv1.CreateTaskRequest {
+	r := &salesappv1.CreateTaskRequest{Title: "Spring push", Targets: &salesappv1.TaskCounts{Views: 3},
+		StartsAt: timestamppb.New(time.Now().Add(-time.Hour)), EndsAt: timestamppb.New(time.Now().Add(7 * 24 * time.Hour)),
+		Audience: salesappv1.TaskAudience_TASK_AUDIENCE_TENANT, ClaimRequired: true}
+	if edit != nil {
+		edit(r)
+	}
+	return r
+}
+
 // leakIf fails a call whose answer shows something of B's.
 func leakIf(leaked bool, format string, args ...any) error {
 	if !leaked {
@@ -481,8 +567,10 @@ type world struct {
 	// aPersonal is a personal material of each of A's callers; aCustomer a customer all three may see.
 	aPersonal map[authn.Role]string
 	aCustomer string
+	// aTask is a task of A's admin, claimed by A's salesperson (a manager of their team may read it).
+	aTask string
 
-	bMaterial, bDraft, bFolder, bPersonalFolder, bImage, bCustomer, bNote, bDevice, bPushToken, bCursor, bExport string
+	bMaterial, bDraft, bFolder, bPersonalFolder, bImage, bCustomer, bNote, bDevice, bPushToken, bCursor, bExport, bTask string
 	// bIDs holds every id of B's things, for spotting them in answers.
 	bIDs map[string]bool
 }
@@ -503,6 +591,7 @@ type caller struct {
 	sessions  salesappv1connect.SessionServiceClient
 	auth      salesappv1connect.AuthServiceClient
 	audit     salesappv1connect.AuditServiceClient
+	tasks     salesappv1connect.TaskServiceClient
 }
 
 func (w *world) caller(p servertest.Person) caller {
@@ -511,7 +600,8 @@ func (w *world) caller(p servertest.Person) caller {
 	return caller{Person: p, w: w, teams: teams(w.e, p.Token), employees: employees(w.e, p.Token),
 		materials: c.materials, media: c.media, shares: c.shares, cards: c.cards, customers: customers(w.e, p.Token),
 		alerts: alertsOf(w.e, p.Token), sync: salesappv1connect.NewSyncServiceClient(w.e.HTTP, w.e.URL, o), sessions: sessionsOf(w.e, p.Token),
-		auth: salesappv1connect.NewAuthServiceClient(w.e.HTTP, w.e.URL, o), audit: auditOf(w.e, p.Token)}
+		auth: salesappv1connect.NewAuthServiceClient(w.e.HTTP, w.e.URL, o), audit: auditOf(w.e, p.Token),
+		tasks: salesappv1connect.NewTaskServiceClient(w.e.HTTP, w.e.URL, o)}
 }
 
 // push sends one mutation from a fresh device and turns a mutation it did not apply into the error
@@ -555,6 +645,13 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 	aShare, err := clientsOf(e, aSales.Token).shares.ShareMaterial(ctx, connect.NewRequest(&salesappv1.ShareMaterialRequest{MaterialId: aArticle.Id, Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT}))
 	require.NoError(t, err)
 	w.aCustomer = customerOf(t, e, aSales, aShare.Msg.Share.Token, "visitor-a001")
+	aTasks := salesappv1connect.NewTaskServiceClient(e.HTTP, e.URL, servertest.As(w.a.Admin.Token))
+	aTask, err := aTasks.CreateTask(ctx, connect.NewRequest(taskDraft(nil)))
+	require.NoError(t, err)
+	w.aTask = aTask.Msg.Task.Id
+	_, err = salesappv1connect.NewTaskServiceClient(e.HTTP, e.URL, servertest.As(aSales.Token)).ClaimTask(ctx,
+		connect.NewRequest(&salesappv1.ClaimTaskRequest{Id: w.aTask}))
+	require.NoError(t, err)
 
 	w.bTeam = e.NewTeam(t, w.b.ID, "B team")
 	bMgr := e.NewPerson(t, w.b.ID, authn.RoleManager, w.bTeam)
@@ -584,6 +681,14 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 	n, err := customers(e, w.bSales.Token).AddNote(ctx, connect.NewRequest(&salesappv1.AddNoteRequest{CustomerId: w.bCustomer, Kind: "note", Body: "B's note"}))
 	require.NoError(t, err)
 	w.bNote = n.Msg.Note.Id
+	bTask, err := salesappv1connect.NewTaskServiceClient(e.HTTP, e.URL, servertest.As(w.b.Admin.Token)).CreateTask(ctx, connect.NewRequest(taskDraft(nil)))
+	require.NoError(t, err)
+	w.bTask = bTask.Msg.Task.Id
+	_, err = salesappv1connect.NewTaskServiceClient(e.HTTP, e.URL, servertest.As(w.bSales.Token)).ClaimTask(ctx,
+		connect.NewRequest(&salesappv1.ClaimTaskRequest{Id: w.bTask}))
+	require.NoError(t, err)
+	_, err = bSales.shares.ShareCard(ctx, connect.NewRequest(&salesappv1.ShareCardRequest{Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT, TaskId: w.bTask}))
+	require.NoError(t, err)
 	w.bDevice, w.bPushToken = "b-phone-0001", "b-push-token-0001"
 	_, err = alertsOf(e, w.bSales.Token).RegisterDevice(ctx, connect.NewRequest(&salesappv1.RegisterDeviceRequest{DeviceId: w.bDevice, Platform: "ios", PushToken: w.bPushToken}))
 	require.NoError(t, err)
@@ -611,7 +716,7 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 
 	for _, id := range []string{w.b.ID.String(), w.b.Admin.ID.String(), bMgr.ID.String(), w.bSales.ID.String(), w.bTeam.String(),
 		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote, w.bSales.SessionID.String(),
-		w.bExport} {
+		w.bExport, w.bTask} {
 		w.bIDs[id] = true
 	}
 	return w

@@ -16,6 +16,8 @@ import (
 	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/share"
+	"github.com/salesapp/scrm/backend/task"
+	"github.com/salesapp/scrm/backend/task/taskrpc"
 	"github.com/salesapp/scrm/backend/tracking"
 	"github.com/salesapp/scrm/backend/tracking/trackingrpc"
 	"github.com/salesapp/scrm/backend/web"
@@ -37,7 +39,10 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 	}
 	customers := customer.NewService(d.db)
 	pages := webModule(d, web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers, Tracking: track})
-	return []module.Module{alerts.Module, trackingrpc.Module(track, trackHandler), customerrpc.Module(customers), pages}, nil
+	// Marketing tasks alert (assigned, completed, cancelled) through the same streams, pushes and wake-ups.
+	tasks := task.NewService(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake)
+	return []module.Module{alerts.Module, trackingrpc.Module(track, trackHandler), customerrpc.Module(customers), pages,
+		taskrpc.Module(tasks)}, nil
 }
 
 // Ingest builds the tracking ingest alone, for tools that load events without serving (salesbench): the

@@ -1,8 +1,8 @@
 -- Share links. Run inside tenant transactions.
 
 -- name: InsertShare :one
-INSERT INTO shares (id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing)
-VALUES (@id, @tenant_id, @token, @employee_id, @target_kind, sqlc.narg(material_id), @channel, sqlc.narg(parent_id), @root_id, @depth, @forwarder, @standing)
+INSERT INTO shares (id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, task_id)
+VALUES (@id, @tenant_id, @token, @employee_id, @target_kind, sqlc.narg(material_id), @channel, sqlc.narg(parent_id), @root_id, @depth, @forwarder, @standing, sqlc.narg(task_id))
 RETURNING *;
 
 -- name: GetShareByToken :one

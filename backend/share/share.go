@@ -19,6 +19,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/share/internal/sharedb"
 	"github.com/salesapp/scrm/backend/stats"
+	"github.com/salesapp/scrm/backend/task"
 )
 
 // MaxDepth bounds forward chains: deeper forwards are still allowed, but credited to the deepest node,
@@ -39,6 +40,8 @@ type Share struct {
 	Depth      int
 	Forwarder  string
 	CreatedAt  time.Time
+	// TaskID is the marketing task the share was made for (uuid.Nil: none); forwards carry their root's.
+	TaskID uuid.UUID
 }
 
 // Service makes and resolves share links.
@@ -64,10 +67,16 @@ func newToken() string {
 
 // ShareMaterial makes a share link for a material the caller may share.
 func (s *Service) ShareMaterial(ctx context.Context, p authn.Principal, materialID uuid.UUID, ch event.Channel) (Share, error) {
+	return s.ShareMaterialForTask(ctx, p, materialID, ch, uuid.Nil)
+}
+
+// ShareMaterialForTask is ShareMaterial for a marketing task the caller is on (uuid.Nil: none): the share
+// and every forward of it count toward the task (task.ShareTx checks and counts it).
+func (s *Service) ShareMaterialForTask(ctx context.Context, p authn.Principal, materialID uuid.UUID, ch event.Channel, taskID uuid.UUID) (Share, error) {
 	var out Share
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		var err error
-		out, err = s.ShareMaterialTx(ctx, tx, p, materialID, ch)
+		out, err = s.shareMaterialTx(ctx, tx, p, materialID, ch, taskID)
 		return err
 	})
 	return out, err
@@ -76,6 +85,10 @@ func (s *Service) ShareMaterial(ctx context.Context, p authn.Principal, material
 // ShareMaterialTx is ShareMaterial inside the caller's tenant transaction (personalized posters make their
 // share in the same transaction as the render record).
 func (s *Service) ShareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel) (Share, error) {
+	return s.shareMaterialTx(ctx, tx, p, materialID, ch, uuid.Nil)
+}
+
+func (s *Service) shareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel, taskID uuid.UUID) (Share, error) {
 	if !ch.Valid() {
 		return Share{}, platform.Invalid("channel", "unknown channel")
 	}
@@ -83,8 +96,13 @@ func (s *Service) ShareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Princi
 	if err != nil {
 		return Share{}, err
 	}
+	if taskID != uuid.Nil {
+		if err := task.ShareTx(ctx, tx, p.TenantID, p.EmployeeID, taskID, materialID); err != nil {
+			return Share{}, err
+		}
+	}
 	q := sharedb.New(tx)
-	sh, err := insertShare(ctx, q, p.TenantID, p.EmployeeID, materialID, ch, nil, "", false)
+	sh, err := insertShare(ctx, q, p.TenantID, p.EmployeeID, materialID, ch, nil, "", false, taskID)
 	if err != nil {
 		return Share{}, err
 	}
@@ -134,13 +152,23 @@ func (s *Service) StandingShare(ctx context.Context, tenantID, employeeID, mater
 
 // ShareCard makes a share link for the caller's own card.
 func (s *Service) ShareCard(ctx context.Context, p authn.Principal, ch event.Channel) (Share, error) {
+	return s.ShareCardForTask(ctx, p, ch, uuid.Nil)
+}
+
+// ShareCardForTask is ShareCard for a marketing task the caller is on (uuid.Nil: none).
+func (s *Service) ShareCardForTask(ctx context.Context, p authn.Principal, ch event.Channel, taskID uuid.UUID) (Share, error) {
 	var out Share
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		var err error
 		if !ch.Valid() {
 			return platform.Invalid("channel", "unknown channel")
 		}
-		if out, err = insertShare(ctx, sharedb.New(tx), p.TenantID, p.EmployeeID, uuid.Nil, ch, nil, "", false); err != nil {
+		if taskID != uuid.Nil {
+			if err := task.ShareTx(ctx, tx, p.TenantID, p.EmployeeID, taskID, uuid.Nil); err != nil {
+				return err
+			}
+		}
+		if out, err = insertShare(ctx, sharedb.New(tx), p.TenantID, p.EmployeeID, uuid.Nil, ch, nil, "", false, taskID); err != nil {
 			return err
 		}
 		return stats.RecordShareTx(ctx, tx, p.TenantID, p.EmployeeID, uuid.Nil, out.CreatedAt)
@@ -151,10 +179,10 @@ func (s *Service) ShareCard(ctx context.Context, p authn.Principal, ch event.Cha
 // CardQRShareTx makes the standing share link a card's QR code encodes. It is the system's, not a share
 // the salesperson made, so it does not count in their share stats (forwards of it do).
 func (s *Service) CardQRShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) (Share, error) {
-	return insertShare(ctx, sharedb.New(tx), tenantID, employeeID, uuid.Nil, event.ChannelQR, nil, "", true)
+	return insertShare(ctx, sharedb.New(tx), tenantID, employeeID, uuid.Nil, event.ChannelQR, nil, "", true, uuid.Nil)
 }
 
-func insertShare(ctx context.Context, q *sharedb.Queries, tenantID, employeeID, materialID uuid.UUID, ch event.Channel, parent *sharedb.Share, forwarder string, standing bool) (Share, error) {
+func insertShare(ctx context.Context, q *sharedb.Queries, tenantID, employeeID, materialID uuid.UUID, ch event.Channel, parent *sharedb.Share, forwarder string, standing bool, taskID uuid.UUID) (Share, error) {
 	id := uuid.Must(uuid.NewV7())
 	params := sharedb.InsertShareParams{
 		ID: id, TenantID: tenantID, Token: newToken(), EmployeeID: employeeID, TargetKind: "card",
@@ -166,7 +194,10 @@ func insertShare(ctx context.Context, q *sharedb.Queries, tenantID, employeeID, 
 	if parent != nil {
 		params.ParentID = uuid.NullUUID{UUID: parent.ID, Valid: true}
 		params.RootID, params.Depth = parent.RootID, parent.Depth+1
+		// A forward carries its parent's task, which is its root's: the whole tree counts toward it.
+		taskID = parent.TaskID.UUID
 	}
+	params.TaskID = uuid.NullUUID{UUID: taskID, Valid: taskID != uuid.Nil}
 	row, err := q.InsertShare(ctx, params)
 	if err != nil {
 		return Share{}, err
@@ -230,7 +261,7 @@ func (s *Service) Forward(ctx context.Context, token string, ch event.Channel, f
 				return err
 			}
 		}
-		out, err = insertShare(ctx, q, row.TenantID, row.EmployeeID, row.MaterialID.UUID, ch, &row, forwarder, false)
+		out, err = insertShare(ctx, q, row.TenantID, row.EmployeeID, row.MaterialID.UUID, ch, &row, forwarder, false, uuid.Nil)
 		return err
 	})
 	return out, err
@@ -268,6 +299,6 @@ func fromRow(r sharedb.Share) Share {
 	return Share{
 		ID: r.ID, TenantID: r.TenantID, Token: r.Token, EmployeeID: r.EmployeeID, MaterialID: r.MaterialID.UUID,
 		Channel: event.Channel(r.Channel), ParentID: r.ParentID.UUID, RootID: r.RootID, Depth: int(r.Depth),
-		Forwarder: r.Forwarder, CreatedAt: r.CreatedAt,
+		Forwarder: r.Forwarder, CreatedAt: r.CreatedAt, TaskID: r.TaskID.UUID,
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/batch"
 	"github.com/salesapp/scrm/backend/stats"
+	"github.com/salesapp/scrm/backend/task"
 	"github.com/salesapp/scrm/backend/tracking/internal/trackingdb"
 	"github.com/salesapp/scrm/push/alert"
 )
@@ -262,6 +263,11 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs,
 	if err != nil {
 		return nil, nil, err
 	}
+	completed, err := task.RecordProgressTx(ctx, tx, tenantID, taskHits(events, inserted, batch), time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	alerts = append(alerts, completed...)
 	woken, err := alert.Record(ctx, tx, jobs, tenantID, alerts, time.Now())
 	return inserted, woken, err
 }
@@ -318,6 +324,28 @@ func statsOf(events []resolved, inserted map[uuid.UUID]bool, b *customer.Batch, 
 		if g.MaterialID.Valid {
 			out.Dwell = append(out.Dwell, stats.Dwell{MaterialID: g.MaterialID.UUID, At: g.OccurredAt, AddedMs: g.Added})
 		}
+	}
+	return out
+}
+
+// taskHits lists the batch's new events that came through shares made for a marketing task (the share's
+// forwards carry it too), for task.RecordProgressTx. A customer the batch made counts as the task's new
+// customer when their first visit came through that share.
+func taskHits(events []resolved, inserted map[uuid.UUID]bool, batch *customer.Batch) []task.Hit {
+	var out []task.Hit
+	first := map[string]uuid.UUID{}
+	done := map[uuid.UUID]bool{}
+	for _, e := range events {
+		if _, ok := first[e.VisitorID]; !ok {
+			first[e.VisitorID] = e.share.ID
+		}
+		if e.share.TaskID == uuid.Nil || !inserted[e.ID] || done[e.ID] {
+			continue
+		}
+		done[e.ID] = true
+		cid := batch.Customer(e.VisitorID)
+		out = append(out, task.Hit{TaskID: e.share.TaskID, EmployeeID: e.share.EmployeeID, CustomerID: cid, Kind: e.Kind,
+			NewCustomer: batch.Prior(cid).New && first[e.VisitorID] == e.share.ID, OccurredAt: e.OccurredAt})
 	}
 	return out
 }

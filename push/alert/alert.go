@@ -28,6 +28,10 @@ const (
 	KindWeChatClick Kind = "wechat_click"
 	KindPhoneLeft   Kind = "phone_left"
 	KindNewCustomer Kind = "new_customer"
+	// Task alerts (backend/task) are about a task, not a customer: their CustomerID is uuid.Nil.
+	KindTaskAssigned  Kind = "task_assigned"
+	KindTaskCompleted Kind = "task_completed"
+	KindTaskCancelled Kind = "task_cancelled"
 )
 
 // isView reports whether an alert is about reading: such alerts about one customer and material within

@@ -174,6 +174,8 @@ func title(kind Kind) string {
 		return "A customer wants to talk"
 	case KindNewCustomer:
 		return "New customer"
+	case KindTaskAssigned, KindTaskCompleted, KindTaskCancelled:
+		return "Marketing task"
 	}
 	return "A customer is reading"
 }

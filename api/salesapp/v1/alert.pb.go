@@ -29,8 +29,10 @@ type Alert struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Seq     int32                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	AlertId string                 `protobuf:"bytes,2,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
-	// first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer.
-	Kind       string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer; or, about
+	// a marketing task (TaskService), task_assigned, task_completed or task_cancelled.
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Empty for task alerts.
 	CustomerId string `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	MaterialId string `protobuf:"bytes,5,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
 	// A sentence for the app, e.g. "Wang Fang read 《Family plan》 for 2 min 10 s".

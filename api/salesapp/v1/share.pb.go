@@ -36,9 +36,11 @@ type Share struct {
 	// The salesperson the share (and every forward of it) is credited to.
 	EmployeeId string `protobuf:"bytes,6,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
 	// Empty for a salesperson's own share; a forward names the share it was forwarded from.
-	ParentId      string                 `protobuf:"bytes,7,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
-	Depth         int32                  `protobuf:"varint,8,opt,name=depth,proto3" json:"depth,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ParentId  string                 `protobuf:"bytes,7,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	Depth     int32                  `protobuf:"varint,8,opt,name=depth,proto3" json:"depth,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The marketing task the share counts toward (a forward: its root's); empty for none.
+	TaskId        string `protobuf:"bytes,10,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -136,11 +138,21 @@ func (x *Share) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Share) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
 // ShareMaterialRequest names the material and channel.
 type ShareMaterialRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MaterialId    string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
-	Channel       ShareChannel           `protobuf:"varint,2,opt,name=channel,proto3,enum=salesapp.v1.ShareChannel" json:"channel,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	MaterialId string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
+	Channel    ShareChannel           `protobuf:"varint,2,opt,name=channel,proto3,enum=salesapp.v1.ShareChannel" json:"channel,omitempty"`
+	// The marketing task the share is for (the caller must be on it; empty: none). The share and every
+	// forward of it count toward the task.
+	TaskId        string `protobuf:"bytes,3,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -187,6 +199,13 @@ func (x *ShareMaterialRequest) GetChannel() ShareChannel {
 		return x.Channel
 	}
 	return ShareChannel_SHARE_CHANNEL_UNSPECIFIED
+}
+
+func (x *ShareMaterialRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
 }
 
 // ShareMaterialResponse carries the share.
@@ -236,8 +255,10 @@ func (x *ShareMaterialResponse) GetShare() *Share {
 
 // ShareCardRequest names the channel.
 type ShareCardRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Channel       ShareChannel           `protobuf:"varint,1,opt,name=channel,proto3,enum=salesapp.v1.ShareChannel" json:"channel,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Channel ShareChannel           `protobuf:"varint,1,opt,name=channel,proto3,enum=salesapp.v1.ShareChannel" json:"channel,omitempty"`
+	// The marketing task the share is for (empty: none), as in ShareMaterialRequest.
+	TaskId        string `protobuf:"bytes,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -277,6 +298,13 @@ func (x *ShareCardRequest) GetChannel() ShareChannel {
 		return x.Channel
 	}
 	return ShareChannel_SHARE_CHANNEL_UNSPECIFIED
+}
+
+func (x *ShareCardRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
 }
 
 // ShareCardResponse carries the share.
@@ -1080,7 +1108,7 @@ var File_salesapp_v1_share_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\n" +
-	"\x17salesapp/v1/share.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/card.proto\x1a\x1asalesapp/v1/material.proto\"\xa4\x02\n" +
+	"\x17salesapp/v1/share.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/card.proto\x1a\x1asalesapp/v1/material.proto\"\xbd\x02\n" +
 	"\x05Share\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05token\x18\x02 \x01(\tR\x05token\x12\x10\n" +
@@ -1093,17 +1121,21 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\tparent_id\x18\a \x01(\tR\bparentId\x12\x14\n" +
 	"\x05depth\x18\b \x01(\x05R\x05depth\x129\n" +
 	"\n" +
-	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x82\x01\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x17\n" +
+	"\atask_id\x18\n" +
+	" \x01(\tR\x06taskId\"\xa8\x01\n" +
 	"\x14ShareMaterialRequest\x12)\n" +
 	"\vmaterial_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"materialId\x12?\n" +
 	"\achannel\x18\x02 \x01(\x0e2\x19.salesapp.v1.ShareChannelB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\achannel\"A\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\achannel\x12$\n" +
+	"\atask_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06taskId\"A\n" +
 	"\x15ShareMaterialResponse\x12(\n" +
-	"\x05share\x18\x01 \x01(\v2\x12.salesapp.v1.ShareR\x05share\"S\n" +
+	"\x05share\x18\x01 \x01(\v2\x12.salesapp.v1.ShareR\x05share\"y\n" +
 	"\x10ShareCardRequest\x12?\n" +
 	"\achannel\x18\x01 \x01(\x0e2\x19.salesapp.v1.ShareChannelB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\achannel\"=\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\achannel\x12$\n" +
+	"\atask_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06taskId\"=\n" +
 	"\x11ShareCardResponse\x12(\n" +
 	"\x05share\x18\x01 \x01(\v2\x12.salesapp.v1.ShareR\x05share\"D\n" +
 	"\x14GetShareStatsRequest\x12,\n" +

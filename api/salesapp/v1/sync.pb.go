@@ -140,7 +140,7 @@ func (x MutationResult_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MutationResult_Outcome.Descriptor instead.
 func (MutationResult_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22, 0}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23, 0}
 }
 
 type PullRequest struct {
@@ -1410,6 +1410,7 @@ type Mutation struct {
 	//	*Mutation_EditCustomer
 	//	*Mutation_UpdateMyCard
 	//	*Mutation_MarkAlertsRead
+	//	*Mutation_ClaimTask
 	Op            isMutation_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1540,6 +1541,15 @@ func (x *Mutation) GetMarkAlertsRead() *MarkAlertsRead {
 	return nil
 }
 
+func (x *Mutation) GetClaimTask() *ClaimTask {
+	if x != nil {
+		if x, ok := x.Op.(*Mutation_ClaimTask); ok {
+			return x.ClaimTask
+		}
+	}
+	return nil
+}
+
 type isMutation_Op interface {
 	isMutation_Op()
 }
@@ -1580,6 +1590,10 @@ type Mutation_MarkAlertsRead struct {
 	MarkAlertsRead *MarkAlertsRead `protobuf:"bytes,18,opt,name=mark_alerts_read,json=markAlertsRead,proto3,oneof"`
 }
 
+type Mutation_ClaimTask struct {
+	ClaimTask *ClaimTask `protobuf:"bytes,19,opt,name=claim_task,json=claimTask,proto3,oneof"`
+}
+
 func (*Mutation_AddNote) isMutation_Op() {}
 
 func (*Mutation_EditNote) isMutation_Op() {}
@@ -1597,6 +1611,8 @@ func (*Mutation_EditCustomer) isMutation_Op() {}
 func (*Mutation_UpdateMyCard) isMutation_Op() {}
 
 func (*Mutation_MarkAlertsRead) isMutation_Op() {}
+
+func (*Mutation_ClaimTask) isMutation_Op() {}
 
 // AddNote adds a note with an id the app chose (so the app can show and edit it before it is pushed).
 type AddNote struct {
@@ -2136,6 +2152,52 @@ func (x *MarkAlertsRead) GetThroughSeq() int32 {
 	return 0
 }
 
+// ClaimTask claims a marketing task, as TaskService.ClaimTask does (a full task is refused by its
+// result, not by the push).
+type ClaimTask struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimTask) Reset() {
+	*x = ClaimTask{}
+	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimTask) ProtoMessage() {}
+
+func (x *ClaimTask) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimTask.ProtoReflect.Descriptor instead.
+func (*ClaimTask) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ClaimTask) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
 type PushResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The device's last applied mutation after this push.
@@ -2148,7 +2210,7 @@ type PushResponse struct {
 
 func (x *PushResponse) Reset() {
 	*x = PushResponse{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2160,7 +2222,7 @@ func (x *PushResponse) String() string {
 func (*PushResponse) ProtoMessage() {}
 
 func (x *PushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2173,7 +2235,7 @@ func (x *PushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushResponse.ProtoReflect.Descriptor instead.
 func (*PushResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{21}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PushResponse) GetLastMutationId() uint64 {
@@ -2205,7 +2267,7 @@ type MutationResult struct {
 
 func (x *MutationResult) Reset() {
 	*x = MutationResult{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2217,7 +2279,7 @@ func (x *MutationResult) String() string {
 func (*MutationResult) ProtoMessage() {}
 
 func (x *MutationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2230,7 +2292,7 @@ func (x *MutationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutationResult.ProtoReflect.Descriptor instead.
 func (*MutationResult) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *MutationResult) GetId() uint64 {
@@ -2404,7 +2466,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
 	"\x0eschema_version\x18\x02 \x01(\rB\a\xbaH\x04*\x02(\x01R\rschemaVersion\x12;\n" +
-	"\tmutations\x18\x03 \x03(\v2\x15.salesapp.v1.MutationB\x06\xbaH\x03\xd8\x01\x03R\tmutations\"\xdd\x04\n" +
+	"\tmutations\x18\x03 \x03(\v2\x15.salesapp.v1.MutationB\x06\xbaH\x03\xd8\x01\x03R\tmutations\"\x96\x05\n" +
 	"\bMutation\x12\x17\n" +
 	"\x02id\x18\x01 \x01(\x04B\a\xbaH\x042\x02(\x01R\x02id\x121\n" +
 	"\badd_note\x18\n" +
@@ -2417,7 +2479,9 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x0euntag_customer\x18\x0f \x01(\v2\x1a.salesapp.v1.UntagCustomerH\x00R\runtagCustomer\x12@\n" +
 	"\redit_customer\x18\x10 \x01(\v2\x19.salesapp.v1.EditCustomerH\x00R\feditCustomer\x12A\n" +
 	"\x0eupdate_my_card\x18\x11 \x01(\v2\x19.salesapp.v1.UpdateMyCardH\x00R\fupdateMyCard\x12G\n" +
-	"\x10mark_alerts_read\x18\x12 \x01(\v2\x1b.salesapp.v1.MarkAlertsReadH\x00R\x0emarkAlertsReadB\v\n" +
+	"\x10mark_alerts_read\x18\x12 \x01(\v2\x1b.salesapp.v1.MarkAlertsReadH\x00R\x0emarkAlertsRead\x127\n" +
+	"\n" +
+	"claim_task\x18\x13 \x01(\v2\x16.salesapp.v1.ClaimTaskH\x00R\tclaimTaskB\v\n" +
 	"\x02op\x12\x05\xbaH\x02\b\x01\"\xd8\x01\n" +
 	"\aAddNote\x12!\n" +
 	"\anote_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06noteId\x12)\n" +
@@ -2473,7 +2537,9 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x04_bio\":\n" +
 	"\x0eMarkAlertsRead\x12(\n" +
 	"\vthrough_seq\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x01R\n" +
-	"throughSeq\"o\n" +
+	"throughSeq\".\n" +
+	"\tClaimTask\x12!\n" +
+	"\atask_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06taskId\"o\n" +
 	"\fPushResponse\x12(\n" +
 	"\x10last_mutation_id\x18\x01 \x01(\x04R\x0elastMutationId\x125\n" +
 	"\aresults\x18\x02 \x03(\v2\x1b.salesapp.v1.MutationResultR\aresults\"\x84\x02\n" +
@@ -2515,7 +2581,7 @@ func file_salesapp_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_salesapp_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_salesapp_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_salesapp_v1_sync_proto_goTypes = []any{
 	(EntityKind)(0),               // 0: salesapp.v1.EntityKind
 	(MutationResult_Outcome)(0),   // 1: salesapp.v1.MutationResult.Outcome
@@ -2540,9 +2606,10 @@ var file_salesapp_v1_sync_proto_goTypes = []any{
 	(*EditCustomer)(nil),          // 20: salesapp.v1.EditCustomer
 	(*UpdateMyCard)(nil),          // 21: salesapp.v1.UpdateMyCard
 	(*MarkAlertsRead)(nil),        // 22: salesapp.v1.MarkAlertsRead
-	(*PushResponse)(nil),          // 23: salesapp.v1.PushResponse
-	(*MutationResult)(nil),        // 24: salesapp.v1.MutationResult
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(*ClaimTask)(nil),             // 23: salesapp.v1.ClaimTask
+	(*PushResponse)(nil),          // 24: salesapp.v1.PushResponse
+	(*MutationResult)(nil),        // 25: salesapp.v1.MutationResult
+	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
 }
 var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: salesapp.v1.PullResponse.changes:type_name -> salesapp.v1.Change
@@ -2554,15 +2621,15 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	9,  // 6: salesapp.v1.Change.alert:type_name -> salesapp.v1.SyncAlert
 	10, // 7: salesapp.v1.Change.material:type_name -> salesapp.v1.SyncMaterial
 	11, // 8: salesapp.v1.Change.folder:type_name -> salesapp.v1.SyncFolder
-	25, // 9: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
-	25, // 10: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
-	25, // 11: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	25, // 12: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
-	25, // 13: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
-	25, // 14: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
-	25, // 15: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
-	25, // 16: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
-	25, // 17: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
+	26, // 9: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
+	26, // 10: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
+	26, // 11: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	26, // 12: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
+	26, // 13: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
+	26, // 14: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
+	26, // 15: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
+	26, // 16: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
+	26, // 17: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
 	13, // 18: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
 	14, // 19: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
 	15, // 20: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
@@ -2573,19 +2640,20 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	20, // 25: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
 	21, // 26: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
 	22, // 27: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
-	25, // 28: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
-	25, // 29: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
-	24, // 30: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
-	1,  // 31: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
-	2,  // 32: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
-	12, // 33: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
-	3,  // 34: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
-	23, // 35: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
-	34, // [34:36] is the sub-list for method output_type
-	32, // [32:34] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	23, // 28: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
+	26, // 29: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
+	26, // 30: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
+	25, // 31: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
+	1,  // 32: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
+	2,  // 33: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
+	12, // 34: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
+	3,  // 35: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
+	24, // 36: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
+	35, // [35:37] is the sub-list for method output_type
+	33, // [33:35] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_sync_proto_init() }
@@ -2612,6 +2680,7 @@ func file_salesapp_v1_sync_proto_init() {
 		(*Mutation_EditCustomer)(nil),
 		(*Mutation_UpdateMyCard)(nil),
 		(*Mutation_MarkAlertsRead)(nil),
+		(*Mutation_ClaimTask)(nil),
 	}
 	file_salesapp_v1_sync_proto_msgTypes[18].OneofWrappers = []any{}
 	file_salesapp_v1_sync_proto_msgTypes[19].OneofWrappers = []any{}
@@ -2621,7 +2690,7 @@ func file_salesapp_v1_sync_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_sync_proto_rawDesc), len(file_salesapp_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -30,7 +30,8 @@ func (h *Handler) ShareMaterial(ctx context.Context, req *connect.Request[salesa
 	if err != nil {
 		return nil, err
 	}
-	sh, err := h.svc.ShareMaterial(ctx, p, uuid.MustParse(req.Msg.GetMaterialId()), eventrpc.ChannelFromProto(req.Msg.GetChannel()))
+	taskID, _ := uuid.Parse(req.Msg.GetTaskId()) // validated: a uuid or empty (uuid.Nil)
+	sh, err := h.svc.ShareMaterialForTask(ctx, p, uuid.MustParse(req.Msg.GetMaterialId()), eventrpc.ChannelFromProto(req.Msg.GetChannel()), taskID)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +44,8 @@ func (h *Handler) ShareCard(ctx context.Context, req *connect.Request[salesappv1
 	if err != nil {
 		return nil, err
 	}
-	sh, err := h.svc.ShareCard(ctx, p, eventrpc.ChannelFromProto(req.Msg.GetChannel()))
+	taskID, _ := uuid.Parse(req.Msg.GetTaskId()) // validated: a uuid or empty (uuid.Nil)
+	sh, err := h.svc.ShareCardForTask(ctx, p, eventrpc.ChannelFromProto(req.Msg.GetChannel()), taskID)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +80,9 @@ func ToProto(sh share.Share, url string) *salesappv1.Share {
 	}
 	if sh.ParentID != uuid.Nil {
 		out.ParentId = sh.ParentID.String()
+	}
+	if sh.TaskID != uuid.Nil {
+		out.TaskId = sh.TaskID.String()
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
@@ -55,8 +56,11 @@ func (h *Handler) ListAlerts(ctx context.Context, req *connect.Request[salesappv
 
 // ToProto converts a stream entry for the wire.
 func ToProto(e alert.Entry) *salesappv1.Alert {
-	a := &salesappv1.Alert{Seq: rpcserver.Int32(e.Seq), AlertId: e.AlertID.String(), Kind: string(e.Kind), CustomerId: e.CustomerID.String(),
+	a := &salesappv1.Alert{Seq: rpcserver.Int32(e.Seq), AlertId: e.AlertID.String(), Kind: string(e.Kind),
 		Body: e.Body, CreatedAt: timestamppb.New(e.CreatedAt), Read: e.ReadAt != nil}
+	if e.CustomerID != uuid.Nil { // task alerts are about no customer
+		a.CustomerId = e.CustomerID.String()
+	}
 	if e.MaterialID.Valid {
 		a.MaterialId = e.MaterialID.UUID.String()
 	}

@@ -24,4 +24,5 @@ type Share struct {
 	Forwarder  string
 	Standing   bool
 	CreatedAt  time.Time
+	TaskID     uuid.NullUUID
 }

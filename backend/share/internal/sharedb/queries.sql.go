@@ -60,7 +60,7 @@ func (q *Queries) EmployeeTeam(ctx context.Context, arg EmployeeTeamParams) (uui
 }
 
 const existingForward = `-- name: ExistingForward :one
-SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at FROM shares WHERE tenant_id = $1 AND parent_id = $2 AND forwarder = $3 AND channel = $4
+SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id FROM shares WHERE tenant_id = $1 AND parent_id = $2 AND forwarder = $3 AND channel = $4
 ORDER BY created_at LIMIT 1
 `
 
@@ -94,12 +94,13 @@ func (q *Queries) ExistingForward(ctx context.Context, arg ExistingForwardParams
 		&i.Forwarder,
 		&i.Standing,
 		&i.CreatedAt,
+		&i.TaskID,
 	)
 	return i, err
 }
 
 const getShareByToken = `-- name: GetShareByToken :one
-SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at FROM shares WHERE token = $1
+SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id FROM shares WHERE token = $1
 `
 
 func (q *Queries) GetShareByToken(ctx context.Context, token string) (Share, error) {
@@ -119,15 +120,16 @@ func (q *Queries) GetShareByToken(ctx context.Context, token string) (Share, err
 		&i.Forwarder,
 		&i.Standing,
 		&i.CreatedAt,
+		&i.TaskID,
 	)
 	return i, err
 }
 
 const insertShare = `-- name: InsertShare :one
 
-INSERT INTO shares (id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-RETURNING id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at
+INSERT INTO shares (id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, task_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id
 `
 
 type InsertShareParams struct {
@@ -143,6 +145,7 @@ type InsertShareParams struct {
 	Depth      int32
 	Forwarder  string
 	Standing   bool
+	TaskID     uuid.NullUUID
 }
 
 // Share links. Run inside tenant transactions.
@@ -160,6 +163,7 @@ func (q *Queries) InsertShare(ctx context.Context, arg InsertShareParams) (Share
 		arg.Depth,
 		arg.Forwarder,
 		arg.Standing,
+		arg.TaskID,
 	)
 	var i Share
 	err := row.Scan(
@@ -176,12 +180,13 @@ func (q *Queries) InsertShare(ctx context.Context, arg InsertShareParams) (Share
 		&i.Forwarder,
 		&i.Standing,
 		&i.CreatedAt,
+		&i.TaskID,
 	)
 	return i, err
 }
 
 const latestOwnShare = `-- name: LatestOwnShare :one
-SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at FROM shares
+SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id FROM shares
 WHERE tenant_id = $1 AND employee_id = $2 AND material_id = $3
   AND channel = $4 AND parent_id IS NULL
 ORDER BY created_at DESC LIMIT 1
@@ -216,6 +221,7 @@ func (q *Queries) LatestOwnShare(ctx context.Context, arg LatestOwnShareParams) 
 		&i.Forwarder,
 		&i.Standing,
 		&i.CreatedAt,
+		&i.TaskID,
 	)
 	return i, err
 }

@@ -33,13 +33,16 @@ export type Alert = Message<"salesapp.v1.Alert"> & {
   alertId: string;
 
   /**
-   * first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer.
+   * first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer; or, about
+   * a marketing task (TaskService), task_assigned, task_completed or task_cancelled.
    *
    * @generated from field: string kind = 3;
    */
   kind: string;
 
   /**
+   * Empty for task alerts.
+   *
    * @generated from field: string customer_id = 4;
    */
   customerId: string;

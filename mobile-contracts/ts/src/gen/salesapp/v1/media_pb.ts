@@ -154,6 +154,10 @@ export const FinalizeUploadRequestSchema: GenMessage<FinalizeUploadRequest> = /*
  */
 export type FinalizeUploadResponse = Message<"salesapp.v1.FinalizeUploadResponse"> & {
   /**
+   * object_key is the key to reference the upload by from now on (cards, materials). It differs from the
+   * request's: the checked bytes are copied to a key no upload ticket names, so they cannot be replaced.
+   * Finalizing the ticket's key again answers with this same key.
+   *
    * @generated from field: string object_key = 1;
    */
   objectKey: string;
