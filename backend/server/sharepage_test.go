@@ -200,7 +200,7 @@ func TestSharePagesShowEveryKindWithTheSharersCard(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	requireCardStrip(t, body)
 	require.Contains(t, body, "长按图片保存")
-	require.Contains(t, body, "/upload/", "the poster itself before any render")
+	require.Contains(t, body, "/file/", "the poster itself (its finalized upload) before any render")
 	pp, err := w.seller.materials.GetPersonalizedPoster(ctx, connect.NewRequest(&salesappv1.GetPersonalizedPosterRequest{MaterialId: w.materials["poster"]}))
 	require.NoError(t, err)
 	status, body, _ = b.get("/s/" + posterToken)

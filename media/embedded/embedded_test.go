@@ -86,7 +86,8 @@ func TestPresignedRoundTrip(t *testing.T) {
 	require.Equal(t, int64(len(body)), info.Size)
 	require.Equal(t, "image/png", info.ContentType)
 
-	u, err := s.PresignGet(ctx, tenant, tk.Key, 0)
+	require.NotEqual(t, tk.Key, info.Key, "finalize copies the checked bytes to a key no ticket can write")
+	u, err := s.PresignGet(ctx, tenant, info.Key, 0)
 	require.NoError(t, err)
 	got, hdr := get(t, u)
 	require.Equal(t, body, got)
@@ -118,9 +119,9 @@ func TestPresignedPostRoundTrip(t *testing.T) {
 	status, msg, _ := send(t, req)
 	require.Less(t, status, 300, string(msg))
 
-	_, err = s.Finalize(ctx, tenant, tk.Key, media.KindPDF, "application/pdf", int64(len(body)))
+	info, err := s.Finalize(ctx, tenant, tk.Key, media.KindPDF, "application/pdf", int64(len(body)))
 	require.NoError(t, err)
-	u, err := s.PresignDownload(ctx, tenant, tk.Key, time.Minute, "手册.pdf")
+	u, err := s.PresignDownload(ctx, tenant, info.Key, time.Minute, "手册.pdf")
 	require.NoError(t, err)
 	got, hdr := get(t, u)
 	require.Equal(t, body, got)
