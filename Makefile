@@ -81,9 +81,15 @@ GEN_TOOLS := $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VE
 .PHONY: tools
 tools: $(GEN_TOOLS) $(BIN)/.staticcheck-$(STATICCHECK_VERSION) $(BIN)/.minio-$(MINIO_VERSION) ## install the pinned tools into .bin/
 
-$(TS_DEPS): $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+$(TS_DEPS): $(TS_DIR)/package.json $(TS_DIR)/package-lock.json | node
 	cd $(TS_DIR) && npm ci --no-audit --no-fund
 	touch $@
+
+# Node.js and npm for the TypeScript SDK; installed when missing from Debian's packages (as root, as CI runs).
+.PHONY: node
+node:
+	@command -v npm >/dev/null 2>&1 || { echo "node and npm missing (the TypeScript SDK needs them): installing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 
 # The browser tests drive Debian's chromium; install it when missing (as root, as CI runs).
 .PHONY: chromium
