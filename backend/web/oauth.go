@@ -297,12 +297,7 @@ func (s *Service) SignInHandler(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err, "")
 		return
 	}
-	vid := visitorFromCookie(r)
-	if vid == "" {
-		vid = uuid.NewString()
-		http.SetCookie(w, &http.Cookie{Name: oauthVisitorCookie, Value: vid, Path: "/", SameSite: http.SameSiteLaxMode,
-			MaxAge: int(visitorCookieTTL / time.Second), Secure: s.signin.base.Scheme == "https"})
-	}
+	vid := s.visitor(w, r)
 	state := s.signin.makeState(oauthState{token: p.Share.Token, visitorID: vid, scope: scope, expires: s.signin.now().Add(stateTTL)})
 	redirect := s.signin.base.String() + pagePath(p.Share.Token) + "/oauth"
 	q := url.Values{"appid": {s.official.AppID()}, "redirect_uri": {redirect}, "response_type": {"code"},
