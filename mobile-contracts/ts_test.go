@@ -78,7 +78,7 @@ func TestTypeScriptSDKCallsSalesd(t *testing.T) {
 		CardName, OpenedJSON, EventID      string
 		NotFound, Invalid, Unauthenticated string
 		MyCardName, WebCardName            string
-		WxCalls                            int
+		WxCalls, WxRPCs                    int
 		WxContentTypes                     []string
 	}
 	found := false
@@ -99,6 +99,7 @@ func TestTypeScriptSDKCallsSalesd(t *testing.T) {
 	require.Equal(t, "InvalidArgument", res.Invalid)
 	require.Equal(t, "Unauthenticated", res.Unauthenticated)
 	require.Equal(t, 7, res.WxCalls, "every wx-transport call went through wx.request")
+	require.Equal(t, res.WxRPCs, res.WxCalls, "one wx.request per RPC made on a wx transport, none for connect-web")
 	require.Equal(t, []string{"application/json"}, res.WxContentTypes)
 
 	var n int

@@ -167,6 +167,7 @@ func TestBrowserDwellCountsOnlyVisibleTimeAndFlushesOnClose(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // the flush on hiding lands
 	hiddenFrom, dwellHidden := eventCount(t, w, "dwell"), dwellTotal(t, w)
 	time.Sleep(4 * time.Second) // four heartbeat periods while hidden
+	require.Equal(t, "hidden", value(t, ctx, chromedp.Evaluate[string](`document.visibilityState`)), "hidden all along")
 	require.Equal(t, hiddenFrom, eventCount(t, w, "dwell"), "no heartbeat while hidden")
 	require.Equal(t, dwellHidden, dwellTotal(t, w), "hidden time is not counted")
 
@@ -174,8 +175,19 @@ func TestBrowserDwellCountsOnlyVisibleTimeAndFlushesOnClose(t *testing.T) {
 	setWindow(t, ctx, cdpbrowser.WindowStateNormal)
 	eventually(t, func() bool { return eventCount(t, w, "dwell") > hiddenFrom }, "heartbeats resume when shown")
 
-	// Leaving the page: the pagehide flush goes by sendBeacon.
+	// Leaving the page: the pagehide flush goes by sendBeacon. So that the dwell which arrives can only be
+	// that flush, heartbeats (sent with fetch) are dropped from here on, and visibilitychange (which also
+	// flushes, and fires as the page goes away) no longer reaches the script.
+	require.True(t, value(t, ctx, chromedp.Evaluate[bool](`(() => {
+		const f = window.fetch;
+		window.fetch = (u, o) => o && typeof o.body === 'string' && o.body.includes('EVENT_KIND_DWELL') ? new Promise(() => {}) : f(u, o);
+		window.addEventListener('visibilitychange', e => e.stopImmediatePropagation(), true);
+		return true;
+	})()`)))
+	time.Sleep(1500 * time.Millisecond) // heartbeats already on their way land
 	before := eventCount(t, w, "dwell")
+	time.Sleep(2 * time.Second)
+	require.Equal(t, before, eventCount(t, w, "dwell"), "heartbeats no longer arrive")
 	run(t, ctx, chromedp.Navigate("about:blank"))
 	eventually(t, func() bool { return eventCount(t, w, "dwell") > before }, "the sendBeacon flush on pagehide arrives")
 }

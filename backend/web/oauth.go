@@ -22,7 +22,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -75,7 +74,7 @@ var oauthScopes = map[string]string{"base": "snsapi_base", "userinfo": "snsapi_u
 
 var visitorIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
 
-// signIn holds the sign-in's configuration and the tenants' page settings cached per node.
+// signIn holds the sign-in's configuration (the tenants' page settings are in the page cache).
 type signIn struct {
 	base      *url.URL
 	authorize string
@@ -84,25 +83,12 @@ type signIn struct {
 	perIP     *ratelimit.Limiter
 	log       *slog.Logger
 	now       func() time.Time
-
-	ttl      time.Duration
-	mu       sync.Mutex
-	settings map[uuid.UUID]cachedSettings
-}
-
-// maxCachedSettings bounds the tenants' settings kept per node: past it the map starts over.
-const maxCachedSettings = 50_000
-
-type cachedSettings struct {
-	s     tenant.PageSettings
-	until time.Time
 }
 
 // newSignIn derives the sign-in's keys. A configuration without keys or base URL makes a sign-in that
 // refuses everything it is asked to verify (and the routes answer that sign-in is unavailable).
-func newSignIn(c SignInConfig, ttl time.Duration) *signIn {
-	si := &signIn{authorize: c.AuthorizeURL, tenants: c.Tenants, perIP: c.PerIP, log: c.Log, now: time.Now, ttl: ttl,
-		settings: map[uuid.UUID]cachedSettings{}}
+func newSignIn(c SignInConfig) *signIn {
+	si := &signIn{authorize: c.AuthorizeURL, tenants: c.Tenants, perIP: c.PerIP, log: c.Log, now: time.Now}
 	if si.log == nil {
 		si.log = slog.New(slog.DiscardHandler)
 	}
@@ -208,32 +194,20 @@ func (si *signIn) signedInCookie(visitorID string, tenantID uuid.UUID) *http.Coo
 		Value: si.sign(strings.Join([]string{"signedin", visitorID, tenantID.String(), strconv.FormatInt(exp.Unix(), 10)}, "|"))}
 }
 
-// pageSettings reads a tenant's page settings, cached per node for the page cache's TTL: the gate runs on
-// every page view.
-func (si *signIn) pageSettings(ctx context.Context, tenantID uuid.UUID) (tenant.PageSettings, error) {
-	if si.tenants == nil {
+// pageSettings reads a tenant's page settings through the page cache (pagecache.go), beside the parts of
+// the pages: the gate runs on every page view.
+func (s *Service) pageSettings(ctx context.Context, tenantID uuid.UUID) (tenant.PageSettings, error) {
+	if s.signin.tenants == nil {
 		return tenant.PageSettings{}, nil
 	}
-	now := si.now()
-	si.mu.Lock()
-	c, ok := si.settings[tenantID]
-	si.mu.Unlock()
-	if ok && now.Before(c.until) {
-		return c.s, nil
-	}
-	ps, err := si.tenants.PageSettings(ctx, tenantID)
-	if err != nil {
-		return tenant.PageSettings{}, err
-	}
-	if si.ttl > 0 {
-		si.mu.Lock()
-		if len(si.settings) >= maxCachedSettings {
-			si.settings = map[uuid.UUID]cachedSettings{}
+	return get(ctx, s.cache, "t:"+tenantID.String(), func(ctx context.Context) (tenant.PageSettings, int64, error) {
+		ps, err := s.signin.tenants.PageSettings(ctx, tenantID)
+		n := entryOverhead
+		for _, o := range ps.PageOrigins {
+			n += len(o) + 16
 		}
-		si.settings[tenantID] = cachedSettings{s: ps, until: now.Add(si.ttl)}
-		si.mu.Unlock()
-	}
-	return ps, nil
+		return ps, int64(n), err
+	})
 }
 
 // pagePath is the path of a share page.
@@ -262,7 +236,7 @@ func (s *Service) SignInGate(w http.ResponseWriter, r *http.Request, p Page, vis
 	if s.official == nil || !s.signin.ready() {
 		return false
 	}
-	ps, err := s.signin.pageSettings(r.Context(), p.Share.TenantID)
+	ps, err := s.pageSettings(r.Context(), p.Share.TenantID)
 	if err != nil {
 		// Failing open would show a page its tenant wants signed in; the page itself needs the same database.
 		writeMessage(w, http.StatusServiceUnavailable, "请稍后再试", "页面暂时无法显示，请稍后再试。", "")
@@ -297,12 +271,7 @@ func (s *Service) SignInHandler(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err, "")
 		return
 	}
-	vid := visitorFromCookie(r)
-	if vid == "" {
-		vid = uuid.NewString()
-		http.SetCookie(w, &http.Cookie{Name: oauthVisitorCookie, Value: vid, Path: "/", SameSite: http.SameSiteLaxMode,
-			MaxAge: int(visitorCookieTTL / time.Second), Secure: s.signin.base.Scheme == "https"})
-	}
+	vid := s.visitor(w, r)
 	state := s.signin.makeState(oauthState{token: p.Share.Token, visitorID: vid, scope: scope, expires: s.signin.now().Add(stateTTL)})
 	redirect := s.signin.base.String() + pagePath(p.Share.Token) + "/oauth"
 	q := url.Values{"appid": {s.official.AppID()}, "redirect_uri": {redirect}, "response_type": {"code"},

@@ -68,7 +68,7 @@ type Deps struct {
 func NewService(d Deps, ttl time.Duration) *Service {
 	s := &Service{shares: d.Shares, cards: d.Cards, materials: d.Materials, customers: d.Customers,
 		tracking: d.Tracking, wechat: d.WeChat, official: d.Official, cache: newPageCache(ttl, d.CacheBytes),
-		signin: newSignIn(d.SignIn, ttl), heartbeat: d.Heartbeat,
+		signin: newSignIn(d.SignIn), heartbeat: d.Heartbeat,
 		// A person leaves a number once or twice; three at once and one a minute after is plenty.
 		phones: ratelimit.New(1.0/60, 3, 100_000)}
 	if s.heartbeat <= 0 {

@@ -15,6 +15,7 @@ import {
   createWebTransport,
   createWxTransport,
 } from "../src/index";
+import type { Interceptor } from "@connectrpc/connect";
 import type { Wx, WxRequestOptions } from "../src/index";
 
 const env = (k: string): string => {
@@ -44,6 +45,13 @@ const wx: Wx = {
   },
 };
 
+// Every RPC made on a wx transport, counted before the transport runs: each must be one wx.request.
+let wxRpcs = 0;
+const countRpc: Interceptor = (next) => (req) => {
+  wxRpcs++;
+  return next(req);
+};
+
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
@@ -54,7 +62,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 async function main() {
-  const wxTransport = createWxTransport({ wx, baseUrl });
+  const wxTransport = createWxTransport({ wx, baseUrl, interceptors: [countRpc] });
   const pub = createClient(PublicService, wxTransport);
   const opened = await pub.openShare({ token: shareToken });
   const openedJson = JSON.stringify(toJson(OpenShareResponseSchema, opened));
@@ -68,7 +76,7 @@ async function main() {
   const notFound = await codeOf(pub.openShare({ token: "no-such-token" }));
   const invalid = await codeOf(track.track({ events: [{ eventId: crypto.randomUUID(), kind: EventKind.CARD_VIEW, shareToken, visitorId: "x" }] }));
   const unauthenticated = await codeOf(createClient(CardService, wxTransport).getMyCard({}));
-  const staff = createClient(CardService, createWxTransport({ wx, baseUrl, interceptors: [bearer(() => staffToken)] }));
+  const staff = createClient(CardService, createWxTransport({ wx, baseUrl, interceptors: [countRpc, bearer(() => staffToken)] }));
   const myCard = await staff.getMyCard({});
 
   // connect-web over Node's fetch; OpenShare is side-effect free, so it goes as a GET.
@@ -85,6 +93,7 @@ async function main() {
     myCardName: myCard.card?.displayName,
     webCardName: viaWeb.card?.displayName,
     wxCalls: calls.length,
+    wxRpcs,
     wxContentTypes: [...new Set(calls.map((c) => c.header["content-type"]))],
   };
   console.log("RESULT " + JSON.stringify(out));
