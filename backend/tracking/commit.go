@@ -100,9 +100,9 @@ func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, erro
 	results := make([]Result, len(reqs))
 	var woken []alert.Key
 	var jobs alert.Jobs // nil: no pushes (tools and tests without a queue)
-	var counted *commitJobs
+	var counted *alert.Tracked
 	if c.jobs != nil {
-		counted = &commitJobs{Jobs: c.jobs}
+		counted = &alert.Tracked{Jobs: c.jobs}
 		jobs = counted
 	}
 	// Group by tenant, remembering which request each event came from.
@@ -140,7 +140,7 @@ func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, erro
 		}
 		return nil
 	})
-	if err == nil && counted != nil && counted.pushed {
+	if err == nil && counted != nil && counted.Pushed {
 		c.jobs.Committed() // after commit: the pushes can be fetched now
 	}
 	if err == nil && c.wake != nil && len(woken) > 0 {
@@ -274,17 +274,6 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs,
 	alerts = append(alerts, completed...)
 	woken, err := alert.Record(ctx, tx, jobs, tenantID, alerts, time.Now())
 	return inserted, woken, err
-}
-
-// commitJobs remembers whether a commit inserted pushes, to tell the queue once it has committed.
-type commitJobs struct {
-	alert.Jobs
-	pushed bool
-}
-
-func (j *commitJobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {
-	j.pushed = true
-	return j.Jobs.Push(ctx, tx, pushes)
 }
 
 // visitsOf lists the batch's visitors, each with their first event's share: what a new customer starts from.
