@@ -89,32 +89,40 @@ func (s *Service) ShareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Princi
 }
 
 func (s *Service) shareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel, taskID uuid.UUID) (Share, error) {
-	if !ch.Valid() {
-		return Share{}, platform.Invalid("channel", "unknown channel")
-	}
 	platformTier, err := material.ShareableTx(ctx, tx, p, materialID)
 	if err != nil {
 		return Share{}, err
 	}
-	if taskID != uuid.Nil {
-		if err := task.ShareTx(ctx, tx, p.TenantID, p.EmployeeID, taskID, materialID); err != nil {
-			return Share{}, err
-		}
-	}
-	q := sharedb.New(tx)
-	sh, err := insertShare(ctx, q, p.TenantID, p.EmployeeID, materialID, ch, nil, "", false, taskID)
+	sh, err := ownShareTx(ctx, tx, p, materialID, ch, taskID)
 	if err != nil {
 		return Share{}, err
 	}
-	if err := stats.RecordShareTx(ctx, tx, p.TenantID, p.EmployeeID, materialID, sh.CreatedAt); err != nil {
-		return Share{}, err
-	}
+	q := sharedb.New(tx)
 	if platformTier {
 		err = q.BumpPlatformMaterialShares(ctx, sharedb.BumpPlatformMaterialSharesParams{TenantID: p.TenantID, MaterialID: materialID})
 	} else {
 		_, err = q.BumpMaterialShares(ctx, sharedb.BumpMaterialSharesParams{TenantID: p.TenantID, MaterialID: materialID})
 	}
 	return sh, err
+}
+
+// ownShareTx makes a share the caller made themselves, of a material (checked by the caller) or of their
+// card (materialID uuid.Nil): for a task when taskID is set (task.ShareTx checks the caller may share for it
+// and counts the share), and counted in their share stats.
+func ownShareTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel, taskID uuid.UUID) (Share, error) {
+	if !ch.Valid() {
+		return Share{}, platform.Invalid("channel", "unknown channel")
+	}
+	if taskID != uuid.Nil {
+		if err := task.ShareTx(ctx, tx, p.TenantID, p.EmployeeID, taskID, materialID); err != nil {
+			return Share{}, err
+		}
+	}
+	sh, err := insertShare(ctx, sharedb.New(tx), p.TenantID, p.EmployeeID, materialID, ch, nil, "", false, taskID)
+	if err != nil {
+		return Share{}, err
+	}
+	return sh, stats.RecordShareTx(ctx, tx, p.TenantID, p.EmployeeID, materialID, sh.CreatedAt)
 }
 
 // StandingShareTx returns the caller's latest own share of a material on a channel, making one when there
@@ -160,18 +168,8 @@ func (s *Service) ShareCardForTask(ctx context.Context, p authn.Principal, ch ev
 	var out Share
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		var err error
-		if !ch.Valid() {
-			return platform.Invalid("channel", "unknown channel")
-		}
-		if taskID != uuid.Nil {
-			if err := task.ShareTx(ctx, tx, p.TenantID, p.EmployeeID, taskID, uuid.Nil); err != nil {
-				return err
-			}
-		}
-		if out, err = insertShare(ctx, sharedb.New(tx), p.TenantID, p.EmployeeID, uuid.Nil, ch, nil, "", false, taskID); err != nil {
-			return err
-		}
-		return stats.RecordShareTx(ctx, tx, p.TenantID, p.EmployeeID, uuid.Nil, out.CreatedAt)
+		out, err = ownShareTx(ctx, tx, p, uuid.Nil, ch, taskID)
+		return err
 	})
 	return out, err
 }

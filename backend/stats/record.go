@@ -134,11 +134,19 @@ func RecordShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID, materia
 		At: []time.Time{at}, Shares: []int32{1}, Views: []int32{0}, DwellMs: []int64{0}, Forwards: []int32{0}, Leads: []int32{0}})
 }
 
-// RecordTaskCompletedTx counts a task a salesperson completed, on the day of at in the tenant's time zone,
-// for the "tasks completed" ranking. The tasks domain calls it once per completion, in the transaction
-// that marks the task complete (so a completion counted is a completion stored).
-func RecordTaskCompletedTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID, at time.Time) error {
-	return statsdb.New(tx).AddEmployeeDays(ctx, statsdb.AddEmployeeDaysParams{TenantID: tenantID, EmployeeIds: []uuid.UUID{employeeID},
-		At: []time.Time{at}, Shares: []int32{0}, Views: []int32{0}, NewCustomers: []int32{0}, Leads: []int32{0},
-		Forwards: []int32{0}, TasksCompleted: []int32{1}})
+// RecordTaskCompletedTx counts the tasks salespeople completed (one per element of employeeIDs, which
+// may repeat), on the day of at in the tenant's time zone, for the "tasks completed" ranking, in one
+// statement. The tasks domain calls it in the transaction that marks the tasks complete (so a completion
+// counted is a completion stored).
+func RecordTaskCompletedTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, employeeIDs []uuid.UUID, at time.Time) error {
+	if len(employeeIDs) == 0 {
+		return nil
+	}
+	p := statsdb.AddEmployeeDaysParams{TenantID: tenantID, EmployeeIds: employeeIDs}
+	for range employeeIDs {
+		p.At = append(p.At, at)
+		p.Shares, p.Views, p.NewCustomers = append(p.Shares, 0), append(p.Views, 0), append(p.NewCustomers, 0)
+		p.Leads, p.Forwards, p.TasksCompleted = append(p.Leads, 0), append(p.Forwards, 0), append(p.TasksCompleted, 1)
+	}
+	return statsdb.New(tx).AddEmployeeDays(ctx, p)
 }

@@ -202,7 +202,7 @@ func TestEveryCounterMovesAndVisitorsCountOncePerDay(t *testing.T) {
 	// The same visitor views again in a later batch: still one visitor today.
 	w.record(t, stats.Batch{Events: []stats.Event{{EmployeeID: w.ann.EmployeeID, MaterialID: material, CustomerID: visitor, Kind: event.MaterialView, At: at}}})
 	require.NoError(t, w.db.App.InTenantTx(ctx, w.tenant, func(tx pgx.Tx) error {
-		return stats.RecordTaskCompletedTx(ctx, tx, w.tenant, w.ann.EmployeeID, at)
+		return stats.RecordTaskCompletedTx(ctx, tx, w.tenant, []uuid.UUID{w.ann.EmployeeID}, at)
 	}))
 
 	d, err := w.svc.MyDashboard(ctx, w.ann, uuid.Nil)

@@ -1,6 +1,7 @@
 package task
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -63,28 +64,16 @@ func RecordProgressTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, hits [
 	}
 	// The same order every time, so that concurrent batches lock assignees in one order.
 	slices.SortFunc(moved, func(a, b taskdb.RecordProgressRow) int {
-		if c := compareUUID(a.TaskID, b.TaskID); c != 0 {
+		if c := bytes.Compare(a.TaskID[:], b.TaskID[:]); c != 0 {
 			return c
 		}
-		return compareUUID(a.EmployeeID, b.EmployeeID)
+		return bytes.Compare(a.EmployeeID[:], b.EmployeeID[:])
 	})
 	tasks, emps := make([]uuid.UUID, len(moved)), make([]uuid.UUID, len(moved))
 	for i, m := range moved {
 		tasks[i], emps[i] = m.TaskID, m.EmployeeID
 	}
 	return completeTx(ctx, tx, tenantID, tasks, emps, now)
-}
-
-func compareUUID(a, b uuid.UUID) int {
-	for i := range a {
-		if a[i] != b[i] {
-			if a[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 // completeTx marks complete those of the assignees who met every target, and returns their alerts: one
@@ -98,11 +87,9 @@ func completeTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, tasks, emps 
 		return nil, err
 	}
 	var out []alert.Alert
-	for _, d := range done {
-		// The rankings count completed tasks (stats owns those counters).
-		if err := stats.RecordTaskCompletedTx(ctx, tx, tenantID, d.EmployeeID, now); err != nil {
-			return nil, err
-		}
+	completers := make([]uuid.UUID, len(done))
+	for i, d := range done {
+		completers[i] = d.EmployeeID
 		what := alert.Title(d.Title)
 		out = append(out, alert.Alert{Kind: alert.KindTaskCompleted, EmployeeID: d.EmployeeID, At: now,
 			Body: fmt.Sprintf("You completed %s", what)})
@@ -110,6 +97,10 @@ func completeTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, tasks, emps 
 			out = append(out, alert.Alert{Kind: alert.KindTaskCompleted, EmployeeID: d.CreatedBy, At: now,
 				Body: fmt.Sprintf("A salesperson completed %s", what)})
 		}
+	}
+	// The rankings count completed tasks (stats owns those counters): one statement for all of them.
+	if err := stats.RecordTaskCompletedTx(ctx, tx, tenantID, completers, now); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

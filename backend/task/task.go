@@ -219,14 +219,14 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, ale
 		return nil
 	}
 	var jobs alert.Jobs
-	var counted *countingJobs
+	var counted *alert.Tracked
 	if s.jobs != nil {
-		counted = &countingJobs{Jobs: s.jobs}
+		counted = &alert.Tracked{Jobs: s.jobs}
 		jobs = counted
 	}
 	keys, err := alert.Record(ctx, tx, jobs, tenantID, alerts, s.now())
 	n.keys = append(n.keys, keys...)
-	n.pushed = n.pushed || (counted != nil && counted.pushed)
+	n.pushed = n.pushed || (counted != nil && counted.Pushed)
 	return err
 }
 
@@ -243,17 +243,6 @@ func (s *Service) after(n *notice) {
 	if s.wake != nil && len(n.keys) > 0 {
 		s.wake(n.keys)
 	}
-}
-
-// countingJobs remembers whether a transaction queued pushes.
-type countingJobs struct {
-	alert.Jobs
-	pushed bool
-}
-
-func (j *countingJobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {
-	j.pushed = true
-	return j.Jobs.Push(ctx, tx, pushes)
 }
 
 func nonNil(ids []uuid.UUID) []uuid.UUID {

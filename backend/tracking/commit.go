@@ -100,9 +100,9 @@ func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, erro
 	results := make([]Result, len(reqs))
 	var woken []alert.Key
 	var jobs alert.Jobs // nil: no pushes (tools and tests without a queue)
-	var counted *commitJobs
+	var counted *alert.Tracked
 	if c.jobs != nil {
-		counted = &commitJobs{Jobs: c.jobs}
+		counted = &alert.Tracked{Jobs: c.jobs}
 		jobs = counted
 	}
 	// Group by tenant, remembering which request each event came from.
@@ -140,7 +140,7 @@ func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, erro
 		}
 		return nil
 	})
-	if err == nil && counted != nil && counted.pushed {
+	if err == nil && counted != nil && counted.Pushed {
 		c.jobs.Committed() // after commit: the pushes can be fetched now
 	}
 	if err == nil && c.wake != nil && len(woken) > 0 {
@@ -159,7 +159,8 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs,
 	if err := q.ScopeIngest(ctx, tenantID.String()); err != nil {
 		return nil, nil, err
 	}
-	batch, err := customer.IdentifyVisitorsTx(ctx, tx, tenantID, visitsOf(events))
+	visits := visitsOf(events)
+	batch, err := customer.IdentifyVisitorsTx(ctx, tx, tenantID, visits)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -206,12 +207,14 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs,
 	}
 	var views []uuid.UUID
 	var entries []customer.Entry
+	var fresh []resolved // the new events, each once: what the counters and tasks add up
 	done := map[uuid.UUID]bool{}
 	for _, e := range events {
 		if !inserted[e.ID] || done[e.ID] {
 			continue
 		}
 		done[e.ID] = true
+		fresh = append(fresh, e)
 		cid := batch.Customer(e.VisitorID)
 		a := get(cid)
 		if e.OccurredAt.After(a.Active) {
@@ -246,7 +249,8 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs,
 			entries = append(entries, customer.Entry{ID: g.ViewID, CustomerID: g.CustomerID, At: g.OccurredAt})
 		}
 	}
-	if err := stats.RecordEventsTx(ctx, tx, tenantID, statsOf(events, inserted, batch, grown)); err != nil {
+	counts, hits := tally(fresh, visits, batch, grown)
+	if err := stats.RecordEventsTx(ctx, tx, tenantID, counts); err != nil {
 		return nil, nil, err
 	}
 	if len(acts) == 0 {
@@ -263,24 +267,13 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs,
 	if err != nil {
 		return nil, nil, err
 	}
-	completed, err := task.RecordProgressTx(ctx, tx, tenantID, taskHits(events, inserted, batch), time.Now())
+	completed, err := task.RecordProgressTx(ctx, tx, tenantID, hits, time.Now())
 	if err != nil {
 		return nil, nil, err
 	}
 	alerts = append(alerts, completed...)
 	woken, err := alert.Record(ctx, tx, jobs, tenantID, alerts, time.Now())
 	return inserted, woken, err
-}
-
-// commitJobs remembers whether a commit inserted pushes, to tell the queue once it has committed.
-type commitJobs struct {
-	alert.Jobs
-	pushed bool
-}
-
-func (j *commitJobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {
-	j.pushed = true
-	return j.Jobs.Push(ctx, tx, pushes)
 }
 
 // visitsOf lists the batch's visitors, each with their first event's share: what a new customer starts from.
@@ -297,23 +290,30 @@ func visitsOf(events []resolved) []customer.Visit {
 	return out
 }
 
-// statsOf is what a batch adds to the daily counters: the events it inserted (a resent one counts no
-// more), the customers it made, and the reading time its heartbeats added to views.
-func statsOf(events []resolved, inserted map[uuid.UUID]bool, b *customer.Batch, grown []trackingdb.RecomputeViewDwellRow) stats.Batch {
+// tally is, in one walk over a batch's new events (fresh: each once, a resent one not at all), what they
+// add to the daily counters (with the customers the batch made and the reading time its heartbeats added
+// to views) and the hits on marketing tasks: the events that came through shares made for a task (the
+// share's forwards carry it too). A customer the batch made counts as the task's new customer when their
+// first visit came through that share.
+func tally(fresh []resolved, visits []customer.Visit, b *customer.Batch, grown []trackingdb.RecomputeViewDwellRow) (stats.Batch, []task.Hit) {
 	var out stats.Batch
-	counted := map[uuid.UUID]bool{}
+	var hits []task.Hit
+	firstShare := make(map[string]uuid.UUID, len(visits))
+	for _, v := range visits {
+		firstShare[v.VisitorID] = v.ShareID
+	}
 	active := map[uuid.UUID]bool{}
-	for _, e := range events {
-		if !inserted[e.ID] || counted[e.ID] {
-			continue
-		}
-		counted[e.ID] = true
+	for _, e := range fresh {
 		cid := b.Customer(e.VisitorID)
 		active[cid] = true
 		out.Events = append(out.Events, stats.Event{EmployeeID: e.share.EmployeeID, MaterialID: e.share.MaterialID,
 			CustomerID: cid, Kind: e.Kind, At: e.OccurredAt})
+		if e.share.TaskID != uuid.Nil {
+			hits = append(hits, task.Hit{TaskID: e.share.TaskID, EmployeeID: e.share.EmployeeID, CustomerID: cid, Kind: e.Kind,
+				NewCustomer: b.Prior(cid).New && firstShare[e.VisitorID] == e.share.ID, OccurredAt: e.OccurredAt})
+		}
 	}
-	for _, v := range visitsOf(events) {
+	for _, v := range visits {
 		cid := b.Customer(v.VisitorID)
 		if active[cid] && b.Prior(cid).New {
 			active[cid] = false // once, even if two visitors of the batch became one customer
@@ -325,27 +325,5 @@ func statsOf(events []resolved, inserted map[uuid.UUID]bool, b *customer.Batch, 
 			out.Dwell = append(out.Dwell, stats.Dwell{MaterialID: g.MaterialID.UUID, At: g.OccurredAt, AddedMs: g.Added})
 		}
 	}
-	return out
-}
-
-// taskHits lists the batch's new events that came through shares made for a marketing task (the share's
-// forwards carry it too), for task.RecordProgressTx. A customer the batch made counts as the task's new
-// customer when their first visit came through that share.
-func taskHits(events []resolved, inserted map[uuid.UUID]bool, batch *customer.Batch) []task.Hit {
-	var out []task.Hit
-	first := map[string]uuid.UUID{}
-	done := map[uuid.UUID]bool{}
-	for _, e := range events {
-		if _, ok := first[e.VisitorID]; !ok {
-			first[e.VisitorID] = e.share.ID
-		}
-		if e.share.TaskID == uuid.Nil || !inserted[e.ID] || done[e.ID] {
-			continue
-		}
-		done[e.ID] = true
-		cid := batch.Customer(e.VisitorID)
-		out = append(out, task.Hit{TaskID: e.share.TaskID, EmployeeID: e.share.EmployeeID, CustomerID: cid, Kind: e.Kind,
-			NewCustomer: batch.Prior(cid).New && first[e.VisitorID] == e.share.ID, OccurredAt: e.OccurredAt})
-	}
-	return out
+	return out, hits
 }

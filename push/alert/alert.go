@@ -81,6 +81,19 @@ type Jobs interface {
 	Committed()
 }
 
+// Tracked is Jobs that remembers whether Push was called, so that a caller tells Committed after its
+// transaction commits only when that transaction queued pushes.
+type Tracked struct {
+	Jobs
+	Pushed bool
+}
+
+// Push enqueues pushes in tx and remembers that it did.
+func (j *Tracked) Push(ctx context.Context, tx pgx.Tx, pushes []Push) error {
+	j.Pushed = true
+	return j.Jobs.Push(ctx, tx, pushes)
+}
+
 // Record appends alerts to their salespeople's streams inside tx (the transaction that stores the events
 // behind them). Views of a material a customer viewed minutes ago update that alert (a new entry with the
 // same alert id, not pushed again); muted kinds are dropped; quiet hours keep the alert but skip the push.
