@@ -195,9 +195,32 @@ func rejection(i int, err error) BeaconRejection {
 // ignored, so a page newer than this server still has its events stored.
 var beaconJSON = protojson.UnmarshalOptions{DiscardUnknown: true}
 
-// decodeBeacon reads a TrackRequest in JSON event by event: an event that does not decode is rejected alone.
-// events holds the decoded ones and index their positions in the request.
+// decodeBeacon reads a TrackRequest in JSON: an event that does not decode is rejected alone. events holds
+// the decoded ones and index their positions in the request. The whole request is decoded in one pass;
+// only when that fails is it split and decoded event by event, to find the events at fault.
 func decodeBeacon(body []byte) (events []tracking.Event, index []int, rejected []BeaconRejection, err error) {
+	var msg salesappv1.TrackRequest
+	if beaconJSON.Unmarshal(body, &msg) != nil {
+		return decodeBeaconEvents(body)
+	}
+	if len(msg.GetEvents()) > tracking.MaxBatch {
+		return nil, nil, nil, errTooManyEvents
+	}
+	for i, e := range msg.GetEvents() {
+		ev, err := toEvent(e)
+		if err != nil {
+			rejected = append(rejected, rejection(i, err))
+			continue
+		}
+		events, index = append(events, ev), append(index, i)
+	}
+	return events, index, rejected, nil
+}
+
+var errTooManyEvents = platform.Invalid("events", fmt.Sprintf("at most %d events per request", tracking.MaxBatch))
+
+// decodeBeaconEvents is decodeBeacon event by event, for a request that does not decode whole.
+func decodeBeaconEvents(body []byte) (events []tracking.Event, index []int, rejected []BeaconRejection, err error) {
 	var envelope struct {
 		Events []json.RawMessage `json:"events"`
 	}
@@ -205,7 +228,7 @@ func decodeBeacon(body []byte) (events []tracking.Event, index []int, rejected [
 		return nil, nil, nil, err
 	}
 	if len(envelope.Events) > tracking.MaxBatch {
-		return nil, nil, nil, platform.Invalid("events", fmt.Sprintf("at most %d events per request", tracking.MaxBatch))
+		return nil, nil, nil, errTooManyEvents
 	}
 	for i, raw := range envelope.Events {
 		var e salesappv1.TrackEvent
