@@ -38,15 +38,10 @@ func (d Deleter) DeleteObjects(ctx context.Context, tx pgx.Tx, keys []string) er
 	return d.Jobs.InsertTx(ctx, tx, DeleteObjectsArgs{Keys: keys}, nil)
 }
 
-// Module is what object storage contributes to salesd: the worker that deletes objects, and the worker of
-// the sweep of uploads never finalized.
-//
-// The sweep is not scheduled yet: uploads finalized before finalize copied them (before migration 014)
-// are still referenced at their upload keys, and the sweep would delete them. Schedule it (Periodic:
-// periodicJobs()) once those rows are moved to file keys, or once the sweep skips recorded keys.
+// Module is what object storage contributes to salesd: the worker that deletes objects. The sweep of
+// uploads never finalized (DeleteStaleUploads) is the upload module's, which knows what is recorded.
 func Module(store *Store) module.Module {
 	return module.Module{Name: "media", Workers: func(w *river.Workers) {
 		river.AddWorker(w, &deleteObjectsWorker{store: store})
-		river.AddWorker(w, &staleUploadsWorker{store: store})
 	}}
 }

@@ -3,43 +3,61 @@ package media
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/minio/minio-go/v7"
-	"github.com/riverqueue/river"
-
-	"github.com/salesapp/scrm/backend/platform/jobs"
 )
 
 // StaleUploadAge is how long an object may sit at an upload key before it is swept: a ticket is valid
 // UploadTTL, and a client has the rest of a day to finalize what it uploaded.
 const StaleUploadAge = 24 * time.Hour
 
+// Recorded reports which of keys, upload keys of one tenant (uuid.Nil for platform upload keys), are still
+// referenced and must stay: uploads finalized before finalize copied them were recorded at their upload
+// keys.
+type Recorded func(ctx context.Context, tenantID uuid.UUID, keys []string) ([]string, error)
+
 // DeleteStaleUploads deletes the objects at upload keys (t/<tenant>/upload/..., platform/upload/...) last
-// written before cutoff, and returns how many it deleted. Finalize moves every accepted upload to a key of
-// its own, so whatever still sits at an upload key was never finalized, or was PUT again through a ticket
-// after its finalize: nothing refers to it. The bucket is walked by tenant prefix, listing upload keys only.
-func (s *Store) DeleteStaleUploads(ctx context.Context, cutoff time.Time) (int, error) {
-	prefixes := []string{PlatformPrefix + UploadPurpose + "/"}
+// written before cutoff that recorded does not report (nil: none is recorded), and returns how many it
+// deleted. Finalize moves every accepted upload to a key of its own, so whatever else still sits at an
+// upload key was never finalized, or was PUT again through a ticket after its finalize: nothing refers to
+// it. The bucket is walked by tenant prefix, listing upload keys only.
+func (s *Store) DeleteStaleUploads(ctx context.Context, cutoff time.Time, recorded Recorded) (int, error) {
+	type scope struct {
+		prefix string
+		tenant uuid.UUID
+	}
+	scopes := []scope{{prefix: PlatformPrefix + UploadPurpose + "/"}}
 	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: "t/"}) {
 		if obj.Err != nil {
 			return 0, fmt.Errorf("media: list tenants: %w", obj.Err)
 		}
-		if strings.HasSuffix(obj.Key, "/") {
-			prefixes = append(prefixes, obj.Key+UploadPurpose+"/")
+		id, err := uuid.Parse(strings.TrimSuffix(strings.TrimPrefix(obj.Key, "t/"), "/"))
+		if !strings.HasSuffix(obj.Key, "/") || err != nil || id == uuid.Nil {
+			continue // not a tenant prefix TenantKey makes
 		}
+		scopes = append(scopes, scope{prefix: obj.Key + UploadPurpose + "/", tenant: id})
 	}
 	deleted := 0
-	for _, prefix := range prefixes {
+	for _, sc := range scopes {
 		var stale []string
-		for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: sc.prefix, Recursive: true}) {
 			if obj.Err != nil {
-				return deleted, fmt.Errorf("media: list %s: %w", prefix, obj.Err)
+				return deleted, fmt.Errorf("media: list %s: %w", sc.prefix, obj.Err)
 			}
 			if obj.LastModified.Before(cutoff) {
 				stale = append(stale, obj.Key)
 			}
+		}
+		if len(stale) > 0 && recorded != nil {
+			keep, err := recorded(ctx, sc.tenant, stale)
+			if err != nil {
+				return deleted, fmt.Errorf("media: recorded uploads under %s: %w", sc.prefix, err)
+			}
+			stale = slices.DeleteFunc(stale, func(k string) bool { return slices.Contains(keep, k) })
 		}
 		if err := s.Delete(ctx, stale...); err != nil {
 			return deleted, err
@@ -47,28 +65,4 @@ func (s *Store) DeleteStaleUploads(ctx context.Context, cutoff time.Time) (int, 
 		deleted += len(stale)
 	}
 	return deleted, nil
-}
-
-// StaleUploadsArgs is the hourly sweep of uploads never finalized (DeleteStaleUploads).
-type StaleUploadsArgs struct{}
-
-// Kind implements river.JobArgs.
-func (StaleUploadsArgs) Kind() string { return "delete_stale_uploads" }
-
-type staleUploadsWorker struct {
-	river.WorkerDefaults[StaleUploadsArgs]
-	store *Store
-}
-
-// Work sweeps the uploads older than StaleUploadAge; a retry lists again, so it does no harm.
-func (w *staleUploadsWorker) Work(ctx context.Context, _ *river.Job[StaleUploadsArgs]) error {
-	_, err := w.store.DeleteStaleUploads(ctx, time.Now().Add(-StaleUploadAge))
-	return err
-}
-
-// periodicJobs are what the store sweeps on its own (not scheduled yet: see Module).
-//
-//lint:ignore U1000 scheduled once pre-014 uploads no longer sit at upload keys (see Module)
-func periodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{jobs.Hourly(StaleUploadsArgs{})}
 }

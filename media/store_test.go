@@ -581,11 +581,11 @@ func TestStaleUploadsAreSweptAndFinalizedOnesStay(t *testing.T) {
 	}
 
 	// Nothing was written before an hour ago.
-	n, err := s.DeleteStaleUploads(ctx, time.Now().Add(-time.Hour))
+	n, err := s.DeleteStaleUploads(ctx, time.Now().Add(-time.Hour), nil)
 	require.NoError(t, err)
 	require.Zero(t, n)
 	// Everything was written before the cutoff: the upload keys go, the rest stays.
-	n, err = s.DeleteStaleUploads(ctx, time.Now().Add(time.Hour))
+	n, err = s.DeleteStaleUploads(ctx, time.Now().Add(time.Hour), nil)
 	require.NoError(t, err)
 	require.Equal(t, len(pending), n)
 	for _, k := range pending {

@@ -110,37 +110,29 @@ func (s *Service) Close() { s.commit.close() }
 // A batch with any invalid event is refused whole, with the offending event's index; nothing of it is
 // stored, so the page can drop that event and resend the rest.
 func (s *Service) Ingest(ctx context.Context, events []Event) (Result, error) {
-	if err := checkBatch(events); err != nil || len(events) == 0 {
-		return Result{}, err
-	}
-	now := s.now()
-	out := make([]resolved, 0, len(events))
-	for i, e := range events {
-		r, err := s.resolve(ctx, e, now)
-		if err != nil {
-			return Result{}, atIndex(err, i)
-		}
-		out = append(out, r)
-	}
-	return s.commit.submit(ctx, out)
+	res, _, err := s.ingest(ctx, events, false)
+	return res, err
 }
 
 // Rejection is an event IngestValid left out, and why.
 type Rejection struct {
 	// Index is the event's position in the batch.
 	Index int
-	// Field names the offending field as events[i].field.
-	Field string
-	// Reason is fit for a client.
-	Reason string
+	// Err is why: a platform.Error of kind Invalid or NotFound whose Field is within the event (see AtIndex).
+	Err error
 }
 
 // IngestValid is Ingest for clients that cannot act on a refusal (a page sending a beacon as it closes never
 // reads the answer): it stores the valid events, leaves out the invalid ones and says which it left out.
 // Only a batch too large, or a failure to store, is an error.
 func (s *Service) IngestValid(ctx context.Context, events []Event) (Result, []Rejection, error) {
-	if err := checkBatch(events); err != nil || len(events) == 0 {
-		return Result{}, nil, err
+	return s.ingest(ctx, events, true)
+}
+
+// ingest is Ingest, and IngestValid when skipInvalid.
+func (s *Service) ingest(ctx context.Context, events []Event, skipInvalid bool) (Result, []Rejection, error) {
+	if len(events) > MaxBatch {
+		return Result{}, nil, platform.Invalid("events", fmt.Sprintf("at most %d events per request", MaxBatch))
 	}
 	now := s.now()
 	out := make([]resolved, 0, len(events))
@@ -148,11 +140,10 @@ func (s *Service) IngestValid(ctx context.Context, events []Event) (Result, []Re
 	for i, e := range events {
 		r, err := s.resolve(ctx, e, now)
 		if err != nil {
-			var de *platform.Error
-			if !errors.As(atIndex(err, i), &de) || (de.Kind != platform.KindInvalid && de.Kind != platform.KindNotFound) {
-				return Result{}, nil, err
+			if k := platform.KindOf(err); !skipInvalid || (k != platform.KindInvalid && k != platform.KindNotFound) {
+				return Result{}, nil, AtIndex(err, i)
 			}
-			rejected = append(rejected, Rejection{Index: i, Field: de.Field, Reason: de.Msg})
+			rejected = append(rejected, Rejection{Index: i, Err: err})
 			continue
 		}
 		out = append(out, r)
@@ -164,15 +155,9 @@ func (s *Service) IngestValid(ctx context.Context, events []Event) (Result, []Re
 	return res, rejected, err
 }
 
-func checkBatch(events []Event) error {
-	if len(events) > MaxBatch {
-		return platform.Invalid("events", fmt.Sprintf("at most %d events per request", MaxBatch))
-	}
-	return nil
-}
-
-// atIndex prefixes a domain error's field with the event's index in its batch.
-func atIndex(err error, i int) error {
+// AtIndex prefixes a domain error's field with the event's index in its batch: events[i].field, or
+// events[i] when the error names no field.
+func AtIndex(err error, i int) error {
 	var de *platform.Error
 	if !errors.As(err, &de) {
 		return err

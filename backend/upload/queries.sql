@@ -24,3 +24,7 @@ SELECT coalesce(sum(size_bytes), 0)::bigint AS used FROM uploads WHERE tenant_id
 
 -- name: SetThumbnail :execrows
 UPDATE uploads SET thumb_key = @thumb_key WHERE tenant_id = @tenant_id AND object_key = @object_key;
+
+-- Which of keys are recorded as finalized uploads (the sweep of stale upload keys keeps those).
+-- name: RecordedKeys :many
+SELECT object_key FROM uploads WHERE tenant_id = @tenant_id AND object_key = ANY (@keys::text[]);

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -403,5 +404,28 @@ func TestThumbnailsAreMadeOnceAndDamagedImagesAreNotRetried(t *testing.T) {
 	for _, bad := range []string{"platform/upload/x.png", "t/" + f.a.ID.String() + "/qr/x.png", "t/x/upload"} {
 		_, ok := upload.ThumbnailKey(bad)
 		require.False(t, ok, bad)
+	}
+}
+
+func TestTheSweepKeepsUploadsRecordedAtTheirUploadKeys(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	// Finalized before finalize copied uploads: recorded at the key its ticket named.
+	legacy := f.put(t, f.a.Admin, media.KindPDF, "application/pdf", pdf)
+	_, err := f.db.Super.Exec(ctx, `INSERT INTO uploads (tenant_id, object_key, kind, content_type, size_bytes, uploaded_by)
+		VALUES ($1, $2, 'pdf', 'application/pdf', $3, $4)`, f.a.ID, legacy, len(pdf), f.a.Admin.EmployeeID)
+	require.NoError(t, err)
+	abandoned := f.put(t, f.a.Admin, media.KindPDF, "application/pdf", pdf)
+	copied := f.finalized(t, f.a.Admin, media.KindPDF, "application/pdf", pdf)
+
+	n, err := f.svc.DeleteStaleUploads(ctx, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "only the upload never finalized goes")
+	_, err = f.store.Stat(ctx, abandoned)
+	require.Error(t, err)
+	for _, k := range []string{legacy, copied} {
+		_, err := f.store.Stat(ctx, k)
+		require.NoError(t, err, k)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -113,7 +112,7 @@ func (h *Handler) track(ctx context.Context, msg *salesappv1.TrackRequest) (trac
 	for i, e := range msg.GetEvents() {
 		ev, err := toEvent(e)
 		if err != nil {
-			return tracking.Result{}, atIndex(err, i)
+			return tracking.Result{}, tracking.AtIndex(err, i)
 		}
 		events[i] = ev
 	}
@@ -143,14 +142,6 @@ func toEvent(e *salesappv1.TrackEvent) (tracking.Event, error) {
 		}
 	}
 	return ev, nil
-}
-
-func atIndex(err error, i int) error {
-	var de *platform.Error
-	if !errors.As(err, &de) {
-		return err
-	}
-	return &platform.Error{Kind: de.Kind, Field: fmt.Sprintf("events[%d].%s", i, de.Field), Msg: de.Msg}
 }
 
 // allowVisitors applies the per-request and per-visitor limits.
@@ -190,13 +181,46 @@ type BeaconRejection struct {
 	Reason string `json:"reason"`
 }
 
+// rejection reports the event at index i of the request left out for err, a platform.Error naming a field
+// within the event.
+func rejection(i int, err error) BeaconRejection {
+	var de *platform.Error
+	if !errors.As(tracking.AtIndex(err, i), &de) {
+		return BeaconRejection{Index: i, Field: fmt.Sprintf("events[%d]", i), Reason: "invalid"}
+	}
+	return BeaconRejection{Index: i, Field: de.Field, Reason: de.Msg}
+}
+
 // beaconJSON decodes events as the Connect JSON codec does: unknown fields (and unknown enum names) are
 // ignored, so a page newer than this server still has its events stored.
 var beaconJSON = protojson.UnmarshalOptions{DiscardUnknown: true}
 
-// decodeBeacon reads a TrackRequest in JSON event by event: an event that does not decode is rejected alone.
-// events holds the decoded ones and index their positions in the request.
+// decodeBeacon reads a TrackRequest in JSON: an event that does not decode is rejected alone. events holds
+// the decoded ones and index their positions in the request. The whole request is decoded in one pass;
+// only when that fails is it split and decoded event by event, to find the events at fault.
 func decodeBeacon(body []byte) (events []tracking.Event, index []int, rejected []BeaconRejection, err error) {
+	var msg salesappv1.TrackRequest
+	if beaconJSON.Unmarshal(body, &msg) != nil {
+		return decodeBeaconEvents(body)
+	}
+	if len(msg.GetEvents()) > tracking.MaxBatch {
+		return nil, nil, nil, errTooManyEvents
+	}
+	for i, e := range msg.GetEvents() {
+		ev, err := toEvent(e)
+		if err != nil {
+			rejected = append(rejected, rejection(i, err))
+			continue
+		}
+		events, index = append(events, ev), append(index, i)
+	}
+	return events, index, rejected, nil
+}
+
+var errTooManyEvents = platform.Invalid("events", fmt.Sprintf("at most %d events per request", tracking.MaxBatch))
+
+// decodeBeaconEvents is decodeBeacon event by event, for a request that does not decode whole.
+func decodeBeaconEvents(body []byte) (events []tracking.Event, index []int, rejected []BeaconRejection, err error) {
 	var envelope struct {
 		Events []json.RawMessage `json:"events"`
 	}
@@ -204,19 +228,17 @@ func decodeBeacon(body []byte) (events []tracking.Event, index []int, rejected [
 		return nil, nil, nil, err
 	}
 	if len(envelope.Events) > tracking.MaxBatch {
-		return nil, nil, nil, platform.Invalid("events", fmt.Sprintf("at most %d events per request", tracking.MaxBatch))
+		return nil, nil, nil, errTooManyEvents
 	}
 	for i, raw := range envelope.Events {
 		var e salesappv1.TrackEvent
 		if err := beaconJSON.Unmarshal(raw, &e); err != nil {
-			rejected = append(rejected, BeaconRejection{Index: i, Field: fmt.Sprintf("events[%d]", i), Reason: "not a TrackEvent in JSON"})
+			rejected = append(rejected, rejection(i, platform.Invalid("", "not a TrackEvent in JSON")))
 			continue
 		}
 		ev, err := toEvent(&e)
 		if err != nil {
-			var de *platform.Error
-			errors.As(atIndex(err, i), &de)
-			rejected = append(rejected, BeaconRejection{Index: i, Field: de.Field, Reason: de.Msg})
+			rejected = append(rejected, rejection(i, err))
 			continue
 		}
 		events, index = append(events, ev), append(index, i)
@@ -295,9 +317,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, rj := range refused {
 		// The service indexes the decoded events; the page knows the positions in what it sent.
-		i := index[rj.Index]
-		field := fmt.Sprintf("events[%d]", i) + strings.TrimPrefix(rj.Field, fmt.Sprintf("events[%d]", rj.Index))
-		rejected = append(rejected, BeaconRejection{Index: i, Field: field, Reason: rj.Reason})
+		rejected = append(rejected, rejection(index[rj.Index], rj.Err))
 	}
 	slices.SortFunc(rejected, func(a, b BeaconRejection) int { return a.Index - b.Index })
 	w.Header().Set("Content-Type", "application/json")

@@ -8,12 +8,17 @@ import (
 	"github.com/salesapp/scrm/backend/upload"
 )
 
-// Module is what uploads contribute: MediaService, and the worker that makes thumbnails of images.
+// Module is what uploads contribute: MediaService, the worker that makes thumbnails of images, and the
+// hourly sweep of uploads never finalized.
 func Module(svc *upload.Service) module.Module {
 	h := New(svc)
 	return module.Module{
 		Name:     "upload",
 		Services: []module.Service{module.Connect[salesappv1connect.MediaServiceHandler](salesappv1connect.MediaServiceName, salesappv1connect.NewMediaServiceHandler, h)},
-		Workers:  func(w *river.Workers) { river.AddWorker(w, upload.NewThumbnailWorker(svc)) },
+		Workers: func(w *river.Workers) {
+			river.AddWorker(w, upload.NewThumbnailWorker(svc))
+			river.AddWorker(w, upload.NewStaleUploadsWorker(svc))
+		},
+		Periodic: upload.Periodic(),
 	}
 }

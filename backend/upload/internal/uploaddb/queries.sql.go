@@ -91,6 +91,36 @@ func (q *Queries) LockStorage(ctx context.Context, tenantID uuid.UUID) error {
 	return err
 }
 
+const recordedKeys = `-- name: RecordedKeys :many
+SELECT object_key FROM uploads WHERE tenant_id = $1 AND object_key = ANY ($2::text[])
+`
+
+type RecordedKeysParams struct {
+	TenantID uuid.UUID
+	Keys     []string
+}
+
+// Which of keys are recorded as finalized uploads (the sweep of stale upload keys keeps those).
+func (q *Queries) RecordedKeys(ctx context.Context, arg RecordedKeysParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, recordedKeys, arg.TenantID, arg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var object_key string
+		if err := rows.Scan(&object_key); err != nil {
+			return nil, err
+		}
+		items = append(items, object_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setThumbnail = `-- name: SetThumbnail :execrows
 UPDATE uploads SET thumb_key = $1 WHERE tenant_id = $2 AND object_key = $3
 `
