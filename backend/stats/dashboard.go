@@ -142,7 +142,7 @@ func (s *Service) TeamDashboard(ctx context.Context, p authn.Principal, tq TeamQ
 	case authn.RoleAdmin:
 	case authn.RoleManager:
 		if p.TeamID == uuid.Nil {
-			return out, platform.PermissionDenied("a manager without a team has no team to look at")
+			return out, authn.ErrNoTeam
 		}
 		if tq.TeamID == uuid.Nil {
 			tq.TeamID = p.TeamID

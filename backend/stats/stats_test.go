@@ -240,6 +240,11 @@ func TestTeamDashboardsAreForManagersOfTheTeamAndAdmins(t *testing.T) {
 	requireKind(t, platform.KindPermissionDenied, err)
 	_, err = w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{TeamID: w.west, Span: today})
 	requireKind(t, platform.KindPermissionDenied, err)
+	teamless := w.manager
+	teamless.TeamID = uuid.Nil
+	_, err = w.svc.TeamDashboard(ctx, teamless, stats.TeamQuery{Span: today})
+	requireKind(t, platform.KindFailedPrecondition, err)
+	require.ErrorContains(t, err, "ask an admin", "a manager without a team is told what to do")
 
 	east, err := w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{Span: today})
 	require.NoError(t, err)

@@ -321,11 +321,14 @@ func checkAudience(ctx context.Context, q *taskdb.Queries, p authn.Principal, d 
 	switch d.Audience {
 	case AudienceTenant:
 		if manager {
-			return platform.PermissionDenied("a manager's task is for their own team")
+			return platform.PermissionDenied("only an admin can give the whole enterprise a task: choose your team, or people in it")
 		}
 	case AudienceTeams:
-		if manager && (p.TeamID == uuid.Nil || slices.ContainsFunc(d.TeamIDs, func(id uuid.UUID) bool { return id != p.TeamID })) {
-			return platform.PermissionDenied("a manager's task is for their own team")
+		if manager && p.TeamID == uuid.Nil {
+			return authn.ErrNoTeam
+		}
+		if manager && slices.ContainsFunc(d.TeamIDs, func(id uuid.UUID) bool { return id != p.TeamID }) {
+			return platform.PermissionDenied("a manager gives tasks to their own team only: leave out the other teams")
 		}
 		n, err := q.TeamsFound(ctx, taskdb.TeamsFoundParams{TenantID: p.TenantID, Ids: dedupe(d.TeamIDs)})
 		if err != nil {
@@ -336,7 +339,7 @@ func checkAudience(ctx context.Context, q *taskdb.Queries, p authn.Principal, d 
 		}
 	case AudienceEmployees:
 		if manager && p.TeamID == uuid.Nil {
-			return platform.PermissionDenied("a manager's task is for their own team")
+			return authn.ErrNoTeam
 		}
 		n, err := q.EmployeesOutsideTeam(ctx, taskdb.EmployeesOutsideTeamParams{Ids: dedupe(d.EmployeeIDs), TenantID: p.TenantID,
 			TeamOnly: manager, TeamID: p.TeamID})

@@ -427,7 +427,7 @@ func (s *Service) ListEmployees(ctx context.Context, p authn.Principal, f Employ
 			return nil, "", platform.PermissionDenied("a manager may list only their own team")
 		}
 		if p.TeamID == uuid.Nil {
-			return nil, "", platform.FailedPrecondition("you lead no team yet: ask an admin to put you in one")
+			return nil, "", authn.ErrNoTeam
 		}
 		f.TeamID = p.TeamID
 	default:

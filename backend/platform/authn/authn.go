@@ -12,6 +12,8 @@ import (
 
 	"aidanwoods.dev/go-paseto"
 	"github.com/google/uuid"
+
+	"github.com/salesapp/scrm/backend/platform"
 )
 
 // Role is what an employee may do in their enterprise.
@@ -175,3 +177,7 @@ func (t *Tokens) Verify(token string) (Claims, error) {
 	}
 	return c, nil
 }
+
+// ErrNoTeam is what a manager who leads no team yet gets from anything scoped to "my team": the one
+// thing to do about it is said, the same everywhere.
+var ErrNoTeam = platform.FailedPrecondition("you lead no team yet: ask an admin to put you in one")
