@@ -69,12 +69,17 @@ func TestOperatorCommandsUnderRowLevelSecurity(t *testing.T) {
 	env["SALESD_S3_ENDPOINT"], env["SALESD_S3_ACCESS_KEY"], env["SALESD_S3_SECRET_KEY"], env["SALESD_S3_BUCKET"] =
 		s3.Endpoint, s3.AccessKey, s3.SecretKey, s3.Bucket
 	out := salesctl("demo-materials", "--wait", "30s")
-	require.Contains(t, out, "3 published")
-	require.Contains(t, out, "http://localhost:8080/s/")
+	require.Contains(t, out, "3 published in the enterprise library and 3 in the platform's")
+	require.Equal(t, 2, strings.Count(out, "http://localhost:8080/s/"), "the article's and the poster's links")
 	require.Contains(t, salesctl("demo-materials"), "has materials already")
-	var published int
-	require.NoError(t, db.Super.QueryRow(ctx, "SELECT count(*) FROM materials WHERE status = 'published'").Scan(&published))
-	require.Equal(t, 3, published)
+	// One of each kind, each with its file where the kind has one, and the poster with its layout.
+	rows, err = db.Super.Query(ctx, `SELECT tier || ' ' || kind || CASE WHEN file_key <> '' THEN ' file' ELSE '' END
+		|| CASE WHEN poster_layout IS NOT NULL THEN ' layout' ELSE '' END FROM materials WHERE status = 'published' ORDER BY 1`)
+	require.NoError(t, err)
+	published, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"enterprise article", "enterprise article", "enterprise moments",
+		"platform brochure file", "platform poster file layout", "platform video file"}, published)
 
 	require.Contains(t, salesctl("tenant", "create", "--name", "Acme", "--seats", "3"), "created (standard, 3 seats")
 	require.NoError(t, db.Super.QueryRow(ctx, "SELECT count(*) FROM tenants WHERE name = 'Acme'").Scan(&tenants))

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/material"
@@ -95,15 +97,81 @@ func cmdDemoMaterials(ctx context.Context, args []string, getenv func(string) st
 			first = v
 		}
 	}
+	posterID, n, err := demoPlatformMaterials(ctx, cfg, materials)
+	if err != nil {
+		return err
+	}
 	sales := authn.Principal{TenantID: d.tenantID, EmployeeID: d.salesID, Role: authn.RoleSales}
 	shares := share.NewService(db, cfg.PublicBaseURL)
+	fmt.Fprintf(stdout, "demo materials: %d published in the enterprise library and %d in the platform's; as the salesperson shared them, a customer sees:\n",
+		len(demoMaterials), n)
 	sh, err := shares.ShareMaterial(ctx, sales, first.ID, event.ChannelChat)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo materials: %d published; a customer's view of one, as the salesperson shared it:\n  %s\n",
-		len(demoMaterials), shares.URL(sh.Token))
+	fmt.Fprintf(stdout, "  %s\n", shares.URL(sh.Token))
+	if posterID != uuid.Nil {
+		// The poster as the salesperson shares it: rendered with their QR code and name.
+		pp, err := materials.PersonalizedPoster(ctx, sales, posterID, event.ChannelChat)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "  %s\n", pp.ShareURL)
+	}
 	return nil
+}
+
+// demoPlatformMaterials publishes the operator's sample poster, brochure and video, which every tenant's
+// salespeople see, unless the platform library has materials already. It answers the poster's id (nil when
+// nothing was published) and how many it published.
+func demoPlatformMaterials(ctx context.Context, cfg platform.Config, materials *material.Service) (uuid.UUID, int, error) {
+	if cfg.MigrateDatabaseURL == "" {
+		return uuid.Nil, 0, errors.New("set SALESD_MIGRATE_DATABASE_URL (the table owner's URL): platform materials are the operator's")
+	}
+	owner, err := pgxpool.New(ctx, cfg.MigrateDatabaseURL)
+	if err != nil {
+		return uuid.Nil, 0, err
+	}
+	defer owner.Close()
+	var have bool
+	if err := owner.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM materials WHERE tier = 'platform')").Scan(&have); err != nil {
+		return uuid.Nil, 0, err
+	}
+	if have {
+		return uuid.Nil, 0, nil
+	}
+	img, err := demoPoster()
+	if err != nil {
+		return uuid.Nil, 0, err
+	}
+	pdf, err := demoBrochure(img)
+	if err != nil {
+		return uuid.Nil, 0, err
+	}
+	layout := demoPosterLayout
+	items := []struct {
+		kind    material.Kind
+		content material.Content
+		file    material.PlatformFile
+	}{
+		{material.KindPoster, material.Content{Title: "守护家人，从规划开始", Summary: "长按保存，扫码找我做保障检视",
+			Tags: []string{"家庭保障"}, Layout: &layout}, material.PlatformFile{Data: img, ContentType: "image/png"}},
+		{material.KindBrochure, material.Content{Title: "家庭保障手册", Summary: "三页看懂保什么、保多少",
+			Tags: []string{"家庭保障"}}, material.PlatformFile{Data: pdf, ContentType: "application/pdf"}},
+		{material.KindVideo, material.Content{Title: "一分钟了解重疾险", Summary: "演示视频",
+			Tags: []string{"重疾险"}}, material.PlatformFile{Data: demoVideo, ContentType: "video/mp4"}},
+	}
+	var posterID uuid.UUID
+	for _, it := range items {
+		id, err := materials.CreatePlatform(ctx, owner, it.kind, it.content, &it.file)
+		if err != nil {
+			return uuid.Nil, 0, fmt.Errorf("demo material %q: %w", it.content.Title, err)
+		}
+		if it.kind == material.KindPoster {
+			posterID = id
+		}
+	}
+	return posterID, len(items), nil
 }
 
 // waitForStore connects to the object storage salesd serves (or the configured one), retrying until it
