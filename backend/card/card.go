@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/google/uuid"
@@ -198,7 +199,14 @@ func (s *Service) UpdateTx(ctx context.Context, tx pgx.Tx, p authn.Principal, c 
 	return carddb.New(tx).UpdateCard(ctx, params)
 }
 
+// phonePattern is what a card's phone may be: digits with an optional leading +, or empty to clear it. The
+// public card page dials it, so every route that writes it (the RPC, sync) is held to it here.
+var phonePattern = regexp.MustCompile(`^(\+?[0-9]{5,20})?$`)
+
 func (s *Service) check(ctx context.Context, tx pgx.Tx, p authn.Principal, c Change) error {
+	if c.Phone != nil && !phonePattern.MatchString(*c.Phone) {
+		return platform.Invalid("phone", "digits with an optional leading +, 5 to 20 of them")
+	}
 	if c.AvatarKey != nil && *c.AvatarKey != "" {
 		if err := upload.Require(ctx, tx, p.TenantID, "avatar_key", *c.AvatarKey, media.KindImage); err != nil {
 			return err

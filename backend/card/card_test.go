@@ -168,6 +168,9 @@ func TestUpdateWritesOnlyTheFieldsGiven(t *testing.T) {
 	require.Len(t, v.PhotoURLs, 1, "photos not given are kept")
 	require.EqualValues(t, 3, v.Version)
 
+	_, err = f.svc.Update(ctx, f.sales, card.Change{Phone: ptr("call me")})
+	requireInvalid(t, "phone", err)
+
 	v, err = f.svc.Update(ctx, f.sales, card.Change{PhotoKeys: &[]string{}, Title: ptr("")})
 	require.NoError(t, err)
 	require.Empty(t, v.PhotoURLs, "an empty list clears the photos")

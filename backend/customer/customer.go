@@ -452,6 +452,9 @@ func UpdateTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID, c
 		Remark: c.Remark, Phone: c.Phone, AllOwners: v.all, Owners: v.ownerList(), Pool: v.pool}
 	if c.Tags != nil {
 		params.SetTags, params.Tags = true, normalizeTags(*c.Tags)
+		if len(params.Tags) > MaxTags {
+			return errTooManyTags("tags")
+		}
 	}
 	return found(q.UpdateCustomer(ctx, params))
 }
@@ -483,8 +486,26 @@ func TagTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID, tag 
 	if err != nil {
 		return err
 	}
-	return found(q.SetTag(ctx, customerdb.SetTagParams{TenantID: p.TenantID, ID: id, Tag: tag, Add: add,
-		AllOwners: v.all, Owners: v.ownerList(), Pool: v.pool}))
+	n, err := q.SetTag(ctx, customerdb.SetTagParams{TenantID: p.TenantID, ID: id, Tag: tag, Add: add,
+		AllOwners: v.all, Owners: v.ownerList(), Pool: v.pool})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return errNotFound
+	case err != nil:
+		return err
+	case n > MaxTags:
+		// The caller's transaction (the sync push's savepoint) is rolled back with the refusal.
+		return errTooManyTags("tag")
+	}
+	return nil
+}
+
+// MaxTags is how many manual tags a customer may have, however they are set (the RPC's list, sync's one
+// at a time).
+const MaxTags = 20
+
+func errTooManyTags(field string) error {
+	return platform.Invalid(field, fmt.Sprintf("a customer has at most %d tags", MaxTags))
 }
 
 // Survivor follows a customer merged into another (a visitor who signed in as a known person) to the

@@ -2,6 +2,7 @@ package customer_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -277,4 +278,39 @@ func TestChangesAreCheckedAgainstTheVocabulary(t *testing.T) {
 	// Filtering by an unknown stage is refused, not silently empty.
 	_, _, err = w.svc.List(ctx, w.ann, customer.Filter{Stage: "someday"})
 	require.Equal(t, platform.KindInvalid, platform.KindOf(err))
+}
+
+func TestACustomerHasAtMostTwentyTagsWhateverTheRoute(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	id := w.ingest(t, []customer.Visit{visit("tags-visitor", w.ann.EmployeeID)}, nil).Customer("tags-visitor")
+
+	tags := make([]string, customer.MaxTags+1)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("tag-%d", i)
+	}
+	_, err := w.svc.Update(ctx, w.ann, id, customer.Change{Tags: &tags})
+	var de *platform.Error
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, platform.KindInvalid, de.Kind)
+	require.Equal(t, "tags", de.Field)
+
+	full := tags[:customer.MaxTags]
+	_, err = w.svc.Update(ctx, w.ann, id, customer.Change{Tags: &full})
+	require.NoError(t, err)
+	// One at a time, as a sync push does: a tag already there and removing one are fine, a 21st is refused
+	// and leaves the tags as they were.
+	tagTx := func(tag string, add bool) error {
+		return w.db.App.InTenantTx(ctx, w.tenant, func(tx pgx.Tx) error { return customer.TagTx(ctx, tx, w.ann, id, tag, add) })
+	}
+	require.NoError(t, tagTx("tag-0", true))
+	err = tagTx("one-too-many", true)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, "tag", de.Field)
+	c, err := w.svc.Get(ctx, w.ann, id)
+	require.NoError(t, err)
+	require.Equal(t, full, c.Tags)
+	require.NoError(t, tagTx("tag-0", false))
+	require.NoError(t, tagTx("one-more", true))
 }

@@ -212,15 +212,17 @@ WHERE tenant_id = @tenant_id AND id = @id;
 -- name: DeleteNote :exec
 DELETE FROM customer_notes WHERE tenant_id = @tenant_id AND id = @id;
 
--- name: SetTag :execrows
--- Adds or removes one tag of a customer the caller may see, leaving the others; 0 rows: not theirs.
+-- name: SetTag :one
+-- Adds or removes one tag of a customer the caller may see, leaving the others, and answers how many tags
+-- it has now; no row: not theirs.
 UPDATE customers SET
   tags = CASE WHEN NOT @add::bool THEN array_remove(tags, @tag::text)
               WHEN @tag::text = ANY (tags) THEN tags
               ELSE array_append(tags, @tag::text) END,
   updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id AND merged_into IS NULL
-  AND (@all_owners::bool OR owner_id = ANY (@owners::uuid[]) OR (@pool::bool AND owner_id IS NULL));
+  AND (@all_owners::bool OR owner_id = ANY (@owners::uuid[]) OR (@pool::bool AND owner_id IS NULL))
+RETURNING cardinality(tags)::int;
 
 -- Ingest: set-based statements over one batch of one tenant, run inside the tracking transaction
 -- (IdentifyVisitorsTx and Batch.RecordActivityTx). Each takes parallel arrays, one element per row.

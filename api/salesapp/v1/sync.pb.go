@@ -2024,13 +2024,14 @@ func (x *EditCustomer) GetPhone() string {
 
 // UpdateMyCard sets the card fields present.
 type UpdateMyCard struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DisplayName   *string                `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3,oneof" json:"display_name,omitempty"`
-	Title         *string                `protobuf:"bytes,2,opt,name=title,proto3,oneof" json:"title,omitempty"`
-	Phone         *string                `protobuf:"bytes,3,opt,name=phone,proto3,oneof" json:"phone,omitempty"`
-	WechatId      *string                `protobuf:"bytes,4,opt,name=wechat_id,json=wechatId,proto3,oneof" json:"wechat_id,omitempty"`
-	Email         *string                `protobuf:"bytes,5,opt,name=email,proto3,oneof" json:"email,omitempty"`
-	Bio           *string                `protobuf:"bytes,6,opt,name=bio,proto3,oneof" json:"bio,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DisplayName *string                `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3,oneof" json:"display_name,omitempty"`
+	Title       *string                `protobuf:"bytes,2,opt,name=title,proto3,oneof" json:"title,omitempty"`
+	// Digits with an optional leading +; empty clears it (as UpdateMyCardRequest).
+	Phone         *string `protobuf:"bytes,3,opt,name=phone,proto3,oneof" json:"phone,omitempty"`
+	WechatId      *string `protobuf:"bytes,4,opt,name=wechat_id,json=wechatId,proto3,oneof" json:"wechat_id,omitempty"`
+	Email         *string `protobuf:"bytes,5,opt,name=email,proto3,oneof" json:"email,omitempty"`
+	Bio           *string `protobuf:"bytes,6,opt,name=bio,proto3,oneof" json:"bio,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2520,11 +2521,11 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x05phone\x18\x04 \x01(\tB\x1a\xbaH\x17r\x152\x13^(\\+?[0-9]{5,20})?$H\x02R\x05phone\x88\x01\x01B\t\n" +
 	"\a_remarkB\x0f\n" +
 	"\r_display_nameB\b\n" +
-	"\x06_phone\"\xbf\x02\n" +
+	"\x06_phone\"\xd2\x02\n" +
 	"\fUpdateMyCard\x121\n" +
 	"\fdisplay_name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@H\x00R\vdisplayName\x88\x01\x01\x12\"\n" +
-	"\x05title\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@H\x01R\x05title\x88\x01\x01\x12\"\n" +
-	"\x05phone\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 H\x02R\x05phone\x88\x01\x01\x12)\n" +
+	"\x05title\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@H\x01R\x05title\x88\x01\x01\x125\n" +
+	"\x05phone\x18\x03 \x01(\tB\x1a\xbaH\x17r\x152\x13^(\\+?[0-9]{5,20})?$H\x02R\x05phone\x88\x01\x01\x12)\n" +
 	"\twechat_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@H\x03R\bwechatId\x88\x01\x01\x12#\n" +
 	"\x05email\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01H\x04R\x05email\x88\x01\x01\x12\x1f\n" +
 	"\x03bio\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aH\x05R\x03bio\x88\x01\x01B\x0f\n" +

@@ -1252,7 +1252,7 @@ func (q *Queries) RecordActivity(ctx context.Context, arg RecordActivityParams) 
 	return err
 }
 
-const setTag = `-- name: SetTag :execrows
+const setTag = `-- name: SetTag :one
 UPDATE customers SET
   tags = CASE WHEN NOT $1::bool THEN array_remove(tags, $2::text)
               WHEN $2::text = ANY (tags) THEN tags
@@ -1260,6 +1260,7 @@ UPDATE customers SET
   updated_at = now()
 WHERE tenant_id = $3 AND id = $4 AND merged_into IS NULL
   AND ($5::bool OR owner_id = ANY ($6::uuid[]) OR ($7::bool AND owner_id IS NULL))
+RETURNING cardinality(tags)::int
 `
 
 type SetTagParams struct {
@@ -1272,9 +1273,10 @@ type SetTagParams struct {
 	Pool      bool
 }
 
-// Adds or removes one tag of a customer the caller may see, leaving the others; 0 rows: not theirs.
-func (q *Queries) SetTag(ctx context.Context, arg SetTagParams) (int64, error) {
-	result, err := q.db.Exec(ctx, setTag,
+// Adds or removes one tag of a customer the caller may see, leaving the others, and answers how many tags
+// it has now; no row: not theirs.
+func (q *Queries) SetTag(ctx context.Context, arg SetTagParams) (int32, error) {
+	row := q.db.QueryRow(ctx, setTag,
 		arg.Add,
 		arg.Tag,
 		arg.TenantID,
@@ -1283,10 +1285,9 @@ func (q *Queries) SetTag(ctx context.Context, arg SetTagParams) (int64, error) {
 		arg.Owners,
 		arg.Pool,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const setWeChatProfile = `-- name: SetWeChatProfile :execrows
