@@ -314,3 +314,26 @@ func TestACustomerHasAtMostTwentyTagsWhateverTheRoute(t *testing.T) {
 	require.NoError(t, tagTx("tag-0", false))
 	require.NoError(t, tagTx("one-more", true))
 }
+
+func TestNoteIdsAreUniquePerTenantOnly(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	mine := w.ingest(t, []customer.Visit{visit("notes-visitor", w.ann.EmployeeID)}, nil).Customer("notes-visitor")
+	var theirs uuid.UUID
+	require.NoError(t, w.db.App.InTenantTx(ctx, w.other.TenantID, func(tx pgx.Tx) error {
+		b, err := customer.IdentifyVisitorsTx(ctx, tx, w.other.TenantID, []customer.Visit{visit("their-visitor", w.other.EmployeeID)})
+		theirs = b.Customer("their-visitor")
+		return err
+	}))
+	addNote := func(p authn.Principal, noteID, customerID uuid.UUID) error {
+		return w.db.App.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+			_, err := customer.AddNoteTx(ctx, tx, p, noteID, customerID, customer.NotePlain, "hello", nil)
+			return err
+		})
+	}
+	id := uuid.New()
+	require.NoError(t, addNote(w.other, id, theirs))
+	require.NoError(t, addNote(w.ann, id, mine), "another tenant's note id tells this tenant nothing")
+	require.Equal(t, platform.KindAlreadyExists, platform.KindOf(addNote(w.ann, id, mine)), "within a tenant the id is taken")
+}
