@@ -93,6 +93,12 @@ type Config struct {
 	LogFormat string
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) there: a loopback address only.
 	DebugAddr string
+	// OperatorAddr, when set, serves the operator's routes (/readyz, /metrics, gRPC reflection, /healthz)
+	// there, apart from the public port.
+	OperatorAddr string
+	// Dev is an explicit development run (`make run`, tests, benchmarks): with no S3 endpoint salesd starts
+	// the embedded object store, and the operator's routes are served on the public port too.
+	Dev bool
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client (limits per address
 	// then key on the client, not on the proxy).
 	TrustedProxies clientip.Proxies
@@ -148,8 +154,24 @@ var errEmpty = errors.New("must not be empty")
 
 func configVars() []configVar {
 	return []configVar{
-		{name: "SALESD_HTTP_ADDR", def: ":8080", help: "listen address (Connect, gRPC, gRPC-Web, /healthz, /readyz, /metrics)",
+		{name: "SALESD_HTTP_ADDR", def: ":8080", help: "public listen address (Connect, gRPC, gRPC-Web, the pages, /healthz)",
 			set: func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+		{name: "SALESD_OPERATOR_ADDR", help: "listen address of the operator's routes (/readyz, /metrics, gRPC reflection, /healthz), e.g. :9090, kept off the public port; empty: not served (on the public port too under SALESD_DEV)",
+			set: func(c *Config, v string) error {
+				if v != "" {
+					if _, _, err := net.SplitHostPort(v); err != nil {
+						return err
+					}
+				}
+				c.OperatorAddr = v
+				return nil
+			}},
+		{name: "SALESD_DEV", def: "false", help: "true (or 1) for a development run: with no SALESD_S3_ENDPOINT the embedded object store starts (it checks no signatures), and the operator's routes are also served on the public port",
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(v)
+				c.Dev = b
+				return err
+			}},
 		{name: "SALESD_DATABASE_URL", required: true, help: "PostgreSQL URL of the application role (not the table owner; RLS applies); statement_timeout defaults to 60s, a statement_timeout=ms parameter in the URL changes it",
 			set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
 		{name: "SALESD_MIGRATE_DATABASE_URL", help: "PostgreSQL URL of the table owner, for `salesctl migrate` and `salesctl platform-material add` only (never falls back to SALESD_DATABASE_URL: the app role must not own tables)",
@@ -202,7 +224,7 @@ func configVars() []configVar {
 				c.PublicBaseURL = strings.TrimRight(v, "/")
 				return nil
 			}},
-		{name: "SALESD_S3_ENDPOINT", help: "host:port of S3/MinIO; empty runs an embedded store under SALESD_DATA_DIR (development)",
+		{name: "SALESD_S3_ENDPOINT", help: "host:port of S3/MinIO; required unless SALESD_DEV, which runs an embedded store under SALESD_DATA_DIR when it is empty",
 			set: func(c *Config, v string) error { c.S3.Endpoint = v; return nil }},
 		{name: "SALESD_S3_ACCESS_KEY", help: "S3 access key",
 			set: func(c *Config, v string) error { c.S3.AccessKey = v; return nil }},

@@ -52,9 +52,11 @@ func TestReadyzFollowsPostgres(t *testing.T) {
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler)
 	t.Cleanup(ts.Close)
+	ops := httptest.NewServer(srv.Operator)
+	t.Cleanup(ops.Close)
 
 	status := func() int {
-		resp, err := http.Get(ts.URL + "/readyz")
+		resp, err := http.Get(ops.URL + "/readyz")
 		require.NoError(t, err)
 		resp.Body.Close()
 		return resp.StatusCode

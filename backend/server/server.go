@@ -41,8 +41,11 @@ const maxRequestBytes = 4 << 20
 
 // Server is salesd's assembled application.
 type Server struct {
-	// Handler serves every route.
+	// Handler serves the public port: the API, the pages, beacons, /healthz (and, under SALESD_DEV, the
+	// operator's routes too).
 	Handler http.Handler
+	// Operator serves the operator's routes: /readyz, /metrics, gRPC reflection and /healthz.
+	Operator http.Handler
 
 	db      *platform.DB
 	log     *slog.Logger
@@ -147,15 +150,28 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 			mux.Handle(r.Pattern, r.Handler)
 		}
 	}
+	// The operator's routes are unauthenticated and unlimited (readiness runs database checks, reflection
+	// describes the whole API), so they are served on their own listener, and on the public port only in a
+	// development run.
+	operator := http.NewServeMux()
+	mounts := []*http.ServeMux{operator}
+	if cfg.Dev {
+		mounts = append(mounts, mux)
+	}
 	reflector := grpcreflect.NewStaticReflector(services...)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	for _, m := range mounts {
+		m.Handle(grpcreflect.NewHandlerV1(reflector))
+		m.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+		m.HandleFunc("GET /readyz", s.readyz)
+		m.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	}
+	for _, m := range []*http.ServeMux{operator, mux} {
+		m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte("ok\n"))
+		})
+	}
+	s.Operator = operator
 	// Behind a load balancer, everything downstream (per-address limits, logs) sees the client.
 	s.Handler = cfg.TrustedProxies.Handler(withCORS(mux, pagePaths(public), newPageOrigins(cfg.BeaconOrigins, tenants, log)))
 	return s, nil

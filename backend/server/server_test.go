@@ -282,7 +282,7 @@ func TestSameRPCOverConnectGRPCAndGRPCWeb(t *testing.T) {
 func TestReflectionListsEveryService(t *testing.T) {
 	t.Parallel()
 	e := servertest.Start(t)
-	stream := grpcreflect.NewClient(e.HTTP, e.URL).NewStream(context.Background())
+	stream := grpcreflect.NewClient(e.HTTP, e.OperatorURL).NewStream(context.Background())
 	defer stream.Close()
 	names, err := stream.ListServices()
 	require.NoError(t, err)
@@ -313,15 +313,26 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	require.NoError(t, ping(e, a.Admin.Token))
 	requireCode(t, ping(e, ""), connect.CodeUnauthenticated, "")
 
-	get := func(path string) (int, string) {
-		resp, err := e.HTTP1.Get(e.URL + path)
+	getFrom := func(base, path string) (int, string) {
+		resp, err := e.HTTP1.Get(base + path)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
 		require.NoError(t, err)
 		return resp.StatusCode, string(b)
 	}
-	code, _ := get("/healthz")
+	get := func(path string) (int, string) { return getFrom(e.OperatorURL, path) }
+	// The public port answers liveness only: readiness, metrics and reflection are the operator's.
+	code, _ := getFrom(e.URL, "/healthz")
+	require.Equal(t, http.StatusOK, code)
+	for _, path := range []string{"/readyz", "/metrics"} {
+		code, _ = getFrom(e.URL, path)
+		require.Equal(t, http.StatusNotFound, code, path)
+	}
+	_, err := grpcreflect.NewClient(e.HTTP, e.URL).NewStream(context.Background()).ListServices()
+	require.Error(t, err, "no reflection on the public port")
+
+	code, _ = get("/healthz")
 	require.Equal(t, http.StatusOK, code)
 	code, body := get("/readyz")
 	require.Equal(t, http.StatusOK, code, body)

@@ -111,7 +111,7 @@ func (b *bench) environ(addr string) []string {
 	// The embedded object store (development's) listens on a port of its own for each start.
 	s3Port, _ := pgcluster.FreePort()
 	return append(env, "SALESD_HTTP_ADDR="+addr, "SALESD_EMBEDDED_S3_ADDR=127.0.0.1:"+strconv.Itoa(s3Port),
-		"SALESD_DATA_DIR="+b.logDir)
+		"SALESD_DATA_DIR="+b.logDir, "SALESD_DEV=true")
 }
 
 // waitReady polls GET /readyz until it answers 200 and returns the time since the process was started.

@@ -433,6 +433,8 @@ func cmdDevUp(ctx context.Context, args []string, getenv func(string) string, st
 		"SALESD_LOG_FORMAT":           "text",
 		// Long enough to play with the printed token for a working day.
 		"SALESD_ACCESS_TOKEN_TTL": "12h",
+		// The embedded object store, and reflection and metrics on :8080 for grpcurl.
+		"SALESD_DEV": "true",
 	}
 	lookup := func(k string) string {
 		if v, ok := env[k]; ok && getenv(k) == "" {
@@ -451,7 +453,7 @@ func cmdDevUp(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "seeded the demo tenant %s\n", d.tenantID)
 	}
 	var b strings.Builder
-	for _, k := range []string{"SALESD_DATABASE_URL", "SALESD_MIGRATE_DATABASE_URL", "SALESD_TOKEN_KEYS", "SALESD_LOG_FORMAT", "SALESD_ACCESS_TOKEN_TTL"} {
+	for _, k := range []string{"SALESD_DATABASE_URL", "SALESD_MIGRATE_DATABASE_URL", "SALESD_TOKEN_KEYS", "SALESD_LOG_FORMAT", "SALESD_ACCESS_TOKEN_TTL", "SALESD_DEV"} {
 		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
 	}
 	if err := os.WriteFile(filepath.Join(devDir, "salesd.env"), []byte(b.String()), 0o600); err != nil {

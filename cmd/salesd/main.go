@@ -96,6 +96,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if cfg.OperatorAddr != "" {
+		ol, err := net.Listen("tcp", cfg.OperatorAddr)
+		if err != nil {
+			return fmt.Errorf("SALESD_OPERATOR_ADDR: %w", err)
+		}
+		go func() {
+			if err := server.Serve(ctx, ol, srv.Operator, server.Timeouts{Drain: cfg.ShutdownTimeout, Read: cfg.HTTPReadTimeout,
+				Write: cfg.HTTPWriteTimeout, Idle: cfg.HTTPIdleTimeout}, log); err != nil {
+				log.ErrorContext(ctx, "operator listener", "error", err)
+			}
+		}()
+		log.InfoContext(ctx, "operator routes listening", "addr", ol.Addr().String())
+	}
 	if cfg.DebugAddr != "" {
 		stopDebug, err := serveDebug(cfg.DebugAddr, log)
 		if err != nil {
@@ -136,8 +149,8 @@ func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
 	return func() { _ = s.Close() }, nil
 }
 
-// openStore connects to S3/MinIO, or, with no SALESD_S3_ENDPOINT, starts the embedded store on local disk
-// (development: `make run`).
+// openStore connects to S3/MinIO, or, with no SALESD_S3_ENDPOINT in a development run (SALESD_DEV), starts
+// the embedded store on local disk (`make run`). It checks no signatures, so it never starts by omission.
 func openStore(ctx context.Context, cfg platform.Config, log *slog.Logger) (*media.Store, func(), error) {
 	mc := media.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, Bucket: cfg.S3.Bucket,
@@ -145,6 +158,9 @@ func openStore(ctx context.Context, cfg platform.Config, log *slog.Logger) (*med
 		ImageMemory: int64(cfg.ImageMemoryMiB) * media.MiB,
 	}
 	closeFn := func() {}
+	if mc.Endpoint == "" && !cfg.Dev {
+		return nil, nil, errors.New("SALESD_S3_ENDPOINT: required (or SALESD_DEV=true for the embedded development store)")
+	}
 	if mc.Endpoint == "" {
 		es, err := embedded.Start(ctx, filepath.Join(cfg.DataDir, "objects"), cfg.EmbeddedS3Addr)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/salesapp/scrm/media/miniotest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -71,7 +72,7 @@ func newWorld(t *testing.T) *world {
 	return &world{db: db, tenantID: tn.ID, employeeID: emp.ID, sessionID: claims.SessionID, salesToken: pair.AccessToken, shareToken: sh.Token,
 		env: []string{"SALESD_DATABASE_URL=" + db.AppURL, "SALESD_TOKEN_KEYS=" + hex.EncodeToString(key),
 			"SALESD_VISITOR_RATE=1e9", "SALESD_VISITOR_BURST=1000000", "SALESD_PUBLIC_RATE=1e9", "SALESD_PUBLIC_BURST=1000000",
-			"SALESD_LOG_LEVEL=warn"}}
+			"SALESD_LOG_LEVEL=warn", "SALESD_DEV=true"}}
 }
 
 // process is one salesd subprocess.
@@ -85,6 +86,13 @@ type process struct {
 // startSalesd runs bin with the world's configuration plus extra on a free port, and waits until it is
 // ready. Its log goes to the test's log if the test fails; it is killed when the test ends.
 func (w *world) startSalesd(t *testing.T, bin string, extra ...string) *process {
+	t.Helper()
+	return w.startSalesdAt(t, bin, "", extra...)
+}
+
+// startSalesdAt is startSalesd waiting for ready (200) at readyURL, or at the public port's /readyz when it is
+// empty (development runs serve it there).
+func (w *world) startSalesdAt(t *testing.T, bin, readyURL string, extra ...string) *process {
 	t.Helper()
 	port, err := pgcluster.FreePort()
 	require.NoError(t, err)
@@ -109,8 +117,11 @@ func (w *world) startSalesd(t *testing.T, bin string, extra ...string) *process 
 			t.Logf("salesd %s log:\n%s", p.addr, b)
 		}
 	})
+	if readyURL == "" {
+		readyURL = "http://" + p.addr + "/readyz"
+	}
 	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + p.addr + "/readyz")
+		resp, err := http.Get(readyURL)
 		if err != nil {
 			return false
 		}
@@ -136,4 +147,38 @@ func TestProfilerListensApartFromTheAPI(t *testing.T) {
 	}
 	require.Equal(t, http.StatusOK, get("http://"+debug+"/debug/pprof/"))
 	require.Equal(t, http.StatusNotFound, get("http://"+p.addr+"/debug/pprof/"))
+}
+
+// Outside a development run, readiness, metrics and reflection answer on the operator's port only, and
+// salesd never falls back to the embedded object store, which checks no signatures.
+func TestOperatorRoutesListenApartAndNoEmbeddedStoreOutsideDev(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	bin := buildSalesd(t)
+
+	// No S3 endpoint and no SALESD_DEV: refused at start, saying what to set.
+	cmd := exec.Command(bin)
+	cmd.Env = append(append(os.Environ(), w.env...), "SALESD_DEV=false", "SALESD_S3_ENDPOINT=", "SALESD_HTTP_ADDR=127.0.0.1:0")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "SALESD_S3_ENDPOINT: required (or SALESD_DEV=true")
+
+	s3 := miniotest.New(t)
+	port, err := pgcluster.FreePort()
+	require.NoError(t, err)
+	ops := "127.0.0.1:" + strconv.Itoa(port)
+	p := w.startSalesdAt(t, bin, "http://"+ops+"/readyz", "SALESD_DEV=false", "SALESD_OPERATOR_ADDR="+ops,
+		"SALESD_S3_ENDPOINT="+s3.Endpoint, "SALESD_S3_ACCESS_KEY="+s3.AccessKey, "SALESD_S3_SECRET_KEY="+s3.SecretKey, "SALESD_S3_BUCKET="+s3.Bucket)
+	get := func(url string) int {
+		resp, err := http.Get(url)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, path := range []string{"/readyz", "/metrics", "/healthz"} {
+		require.Equal(t, http.StatusOK, get("http://"+ops+path), path)
+	}
+	require.Equal(t, http.StatusNotFound, get("http://"+p.addr+"/readyz"))
+	require.Equal(t, http.StatusNotFound, get("http://"+p.addr+"/metrics"))
+	require.Equal(t, http.StatusOK, get("http://"+p.addr+"/healthz"))
 }

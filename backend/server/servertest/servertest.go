@@ -35,6 +35,8 @@ type Env struct {
 	Config platform.Config
 	// URL is the base URL of the httptest server.
 	URL string
+	// OperatorURL is the base URL of the operator's routes (/readyz, /metrics, reflection).
+	OperatorURL string
 	// HTTP talks cleartext HTTP/2 to the server (what gRPC needs; Connect works on it too).
 	HTTP *http.Client
 	// HTTP1 talks HTTP/1.1.
@@ -112,6 +114,10 @@ func start(t testing.TB, db *pgtest.DB, snd sender.Sender, opts ...Option) *Env 
 	ts.Config.Protocols = &p
 	ts.Start()
 	t.Cleanup(ts.Close)
+	ops := httptest.NewUnstartedServer(srv.Operator)
+	ops.Config.Protocols = &p
+	ops.Start()
+	t.Cleanup(ops.Close)
 
 	var h2 http.Protocols
 	h2.SetUnencryptedHTTP2(true)
@@ -123,7 +129,7 @@ func start(t testing.TB, db *pgtest.DB, snd sender.Sender, opts ...Option) *Env 
 	if err != nil {
 		t.Fatalf("servertest: accounts: %v", err)
 	}
-	return &Env{DB: db, Server: srv, Config: cfg, URL: ts.URL, HTTP: c2, HTTP1: c1, Store: store,
+	return &Env{DB: db, Server: srv, Config: cfg, URL: ts.URL, OperatorURL: ops.URL, HTTP: c2, HTTP1: c1, Store: store,
 		Tenants: tenants, Sessions: sessions, Tokens: tokens}
 }
 
