@@ -58,11 +58,29 @@ func NewService(db *platform.DB, baseURL string) *Service {
 // URL is the link a customer opens for token.
 func (s *Service) URL(token string) string { return s.baseURL + "/s/" + token }
 
-// newToken returns 96 random bits, URL-safe: unguessable, and short enough for a QR code and a chat.
+// tokenBytes is a token's randomness: 96 bits, unguessable, and short enough for a QR code and a chat.
+const tokenBytes = 12
+
+// newToken returns tokenBytes random bytes, URL-safe.
 func newToken() string {
-	b := make([]byte, 12)
+	b := make([]byte, tokenBytes)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// WellFormed reports whether token could be one newToken made (16 characters of base64url). Anything else
+// is an unknown link without a lookup: what strangers type into /s/… reaches neither PostgreSQL nor a cache.
+func WellFormed(token string) bool {
+	if len(token) != base64.RawURLEncoding.EncodedLen(tokenBytes) {
+		return false
+	}
+	for i := range len(token) {
+		c := token[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // ShareMaterial makes a share link for a material the caller may share.
@@ -207,6 +225,9 @@ var errUnknownToken = platform.NotFound("share link")
 
 // Resolve finds the share behind a token, in whichever tenant it belongs to.
 func (s *Service) Resolve(ctx context.Context, token string) (Share, error) {
+	if !WellFormed(token) {
+		return Share{}, errUnknownToken
+	}
 	tenantID, err := sharedb.New(s.db.Pool).ShareTenant(ctx, token)
 	if err != nil {
 		return Share{}, err

@@ -210,8 +210,8 @@ func (s *Service) resolve(ctx context.Context, e Event, now time.Time) (resolved
 }
 
 func (s *Service) share(ctx context.Context, token string) (share.Share, error) {
-	if len(token) == 0 || len(token) > 64 {
-		return share.Share{}, platform.NotFound("share link")
+	if !share.WellFormed(token) {
+		return share.Share{}, &platform.Error{Kind: platform.KindNotFound, Field: "share_token", Msg: "no such share link"}
 	}
 	if sh, ok := s.cache.get(token); ok {
 		return sh, nil

@@ -256,8 +256,8 @@ func TestAPersonalMaterialCachedForItsOwnerIsNotShownThroughAnotherSharersLink(t
 	// personal material) must not get the cached material.
 	other := f.db.NewEmployee(t, f.a.ID, authn.RoleSales, uuid.Nil)
 	f.exec(t, `INSERT INTO shares (id, tenant_id, token, employee_id, target_kind, material_id, channel, root_id, depth, forwarder, standing)
-		VALUES ($1, $2, 'forged-share-token', $3, 'material', $4, 'chat', $1, 0, '', false)`, uuid.New(), f.a.ID, other.EmployeeID, mine)
-	_, err = pages.Open(ctx, "forged-share-token")
+		VALUES ($1, $2, 'forgedShareToken', $3, 'material', $4, 'chat', $1, 0, '', false)`, uuid.New(), f.a.ID, other.EmployeeID, mine)
+	_, err = pages.Open(ctx, "forgedShareToken")
 	requireKind(t, platform.KindNotFound, err)
 }
 

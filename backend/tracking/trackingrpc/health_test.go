@@ -55,7 +55,7 @@ func TestBeaconsAnswer503AtOnceWhileTheDatabaseIsDown(t *testing.T) {
 	h.db.every = time.Hour // no ping during the test: what reaches the database is the beacons' doing
 
 	beacon := func() *httptest.ResponseRecorder {
-		body := `{"events":[{"eventId":"` + uuid.NewString() + `","kind":"EVENT_KIND_CARD_VIEW","shareToken":"token-123456","visitorId":"visitor-down"}]}`
+		body := `{"events":[{"eventId":"` + uuid.NewString() + `","kind":"EVENT_KIND_CARD_VIEW","shareToken":"token-1234567890","visitorId":"visitor-down"}]}`
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, BeaconPath, strings.NewReader(body)))
 		return w
