@@ -60,13 +60,13 @@ type FollowTag struct {
 
 // Add ways of FollowUser.AddWay (the most common; WeCom has more).
 const (
-	AddWayUnknown    = 0
-	AddWayQRCode     = 1
-	AddWayMobile     = 2
-	AddWayCard       = 3
-	AddWayGroupChat  = 4
-	AddWayShared     = 201
-	AddWayAssigned   = 202
+	AddWayUnknown   = 0
+	AddWayQRCode    = 1
+	AddWayMobile    = 2
+	AddWayCard      = 3
+	AddWayGroupChat = 4
+	AddWayShared    = 201
+	AddWayAssigned  = 202
 )
 
 // FollowUser is a member who has the customer as an external contact, with what they noted about them.

@@ -75,10 +75,10 @@ func (c *Client) Departments(ctx context.Context, id int64) ([]Department, error
 
 // Member statuses (User.Status).
 const (
-	UserActive      = 1
-	UserDisabled    = 2
-	UserNotActive   = 4
-	UserResigned    = 5
+	UserActive    = 1
+	UserDisabled  = 2
+	UserNotActive = 4
+	UserResigned  = 5
 )
 
 // User is a member of the corp.
