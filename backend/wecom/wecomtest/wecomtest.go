@@ -134,6 +134,7 @@ type Server struct {
 	tokens     map[string]*token
 	current    map[string]string // secret → its token while valid: WeCom answers the same one until it expires
 	tokenSeq   int
+	latency    time.Duration
 	faults     map[Endpoint][]fault
 	calls      map[Endpoint]int
 	depts      []wecomapi.Department
@@ -328,7 +329,25 @@ func answer(w http.ResponseWriter, v map[string]any) {
 	writeJSON(w, v)
 }
 
+// SetTokenLatency makes gettoken wait d before answering, so callers on several nodes really overlap with a
+// fetch in flight.
+func (s *Server) SetTokenLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
 func (s *Server) getToken(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if s.begin(w, GetToken) {
 		return
 	}
