@@ -288,7 +288,7 @@ func TestResponseSizeIsBounded(t *testing.T) {
 func TestContextEndsTheWait(t *testing.T) {
 	t.Parallel()
 	srv := wecomtest.New(t)
-	srv.SetTokenLatency(time.Second)
+	srv.SetTokenLatency(300 * time.Millisecond)
 	c, _ := newClient(t, srv.Config(wecomtest.AppSecret))
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
