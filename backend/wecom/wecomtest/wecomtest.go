@@ -13,6 +13,7 @@ package wecomtest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -300,7 +301,8 @@ func (s *Server) begin(w http.ResponseWriter, e Endpoint) bool {
 	case f.status != 0:
 		http.Error(w, http.StatusText(f.status), f.status)
 	case f.oversize > 0:
-		writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "padding": strings.Repeat("x", f.oversize)})
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = io.WriteString(w, `{"errcode":0,"errmsg":"ok","padding":"`+strings.Repeat("x", f.oversize)+`"}`)
 	default:
 		writeErr(w, f.errcode, "forced failure")
 	}
