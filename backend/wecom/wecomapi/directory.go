@@ -105,8 +105,8 @@ func (u User) LogValue() slog.Value {
 
 // DepartmentUsers lists the members of a department with their details (user/list), and those of its
 // sub-departments too when fetchChild. Called on the root with fetchChild it reads the whole directory in
-// one call (a few MB for 10,000 members), which is how a full sync scales. WeCom gives user/list only to
-// apps created before 2022-08-15 or to the directory-sync secret; others use UserIDs then User.
+// one call (a few MB for 10,000 members), which is how a full sync scales. WeCom has restricted user/list
+// for apps and IPs configured after 2022-08-15; where it refuses, list with UserIDs and read each with User.
 func (c *Client) DepartmentUsers(ctx context.Context, departmentID int64, fetchChild bool) ([]User, error) {
 	if departmentID <= 0 {
 		return nil, platform.Invalid("department_id", "the department id must be positive")
