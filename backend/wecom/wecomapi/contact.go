@@ -329,7 +329,8 @@ func (c *Client) AddContactWay(ctx context.Context, w ContactWay) (ContactWayCre
 }
 
 // UpdateContactWay replaces the changeable settings of the way w.ConfigID with w's (remark, skip_verify,
-// style, state, members, departments, expiry); Type and Scene cannot change and are ignored.
+// style, state, members, departments, expiry): pass the whole way as ContactWay read it, changed. Members
+// and departments are kept when both are empty; Type and Scene cannot change and are ignored.
 func (c *Client) UpdateContactWay(ctx context.Context, w ContactWay) error {
 	if w.ConfigID == "" {
 		return platform.Invalid("config_id", "the contact way's config_id is missing")

@@ -3,6 +3,7 @@ package wecomapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strconv"
@@ -21,6 +22,11 @@ type Identity struct {
 	OpenID string `json:"openid"`
 	// ExternalUserID is the non-member's external userid when they are an external contact of the corp.
 	ExternalUserID string `json:"external_userid"`
+}
+
+// String leaves the user ticket out, so printing an Identity by mistake leaks nothing.
+func (i Identity) String() string {
+	return fmt.Sprintf("wecomapi.Identity{UserID:%q OpenID:%q ExternalUserID:%q UserTicket:[redacted]}", i.UserID, i.OpenID, i.ExternalUserID)
 }
 
 // LogValue leaves the user ticket out of logs.

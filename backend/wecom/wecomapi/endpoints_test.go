@@ -380,3 +380,10 @@ func TestTransfers(t *testing.T) {
 	_, err = c.UnassignedContacts(ctx, "", 1001)
 	assert.Equal(t, "page_size", platformErr(t, err, platform.KindInvalid).Field)
 }
+
+func TestIdentityHidesTheTicket(t *testing.T) {
+	t.Parallel()
+	id := wecomapi.Identity{UserID: "zhangsan", UserTicket: "secret-ticket"}
+	assert.NotContains(t, fmt.Sprint(id), "secret-ticket")
+	assert.NotContains(t, fmt.Sprintf("%v %+v", id, id), "secret-ticket")
+}
