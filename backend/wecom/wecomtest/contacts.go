@@ -11,13 +11,13 @@ import (
 	"github.com/salesapp/scrm/backend/wecom/wecomapi"
 )
 
-// contact is a customer and the members following them, in the order they added the customer.
-type contact struct {
+// fakeContact is a customer and the members following them, in the order they added the customer.
+type fakeContact struct {
 	info    wecomapi.ExternalContact
 	follows []wecomapi.FollowUser
 }
 
-func (c *contact) follow(userID string) *wecomapi.FollowUser {
+func (c *fakeContact) follow(userID string) *wecomapi.FollowUser {
 	for i := range c.follows {
 		if c.follows[i].UserID == userID {
 			return &c.follows[i]
@@ -40,7 +40,7 @@ func (s *Server) addContact(c wecomapi.ExternalContact, follows ...wecomapi.Foll
 	}
 	ct, ok := s.contacts[c.ExternalUserID]
 	if !ok {
-		ct = &contact{}
+		ct = &fakeContact{}
 		s.contacts[c.ExternalUserID] = ct
 	}
 	ct.info = c
@@ -94,14 +94,14 @@ func (s *Server) contactGet(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ct, ok := s.contacts[q.Get("external_userid")]
 	if !ok || len(ct.follows) == 0 {
-		writeErr(w, wecomapi.CodeNotExternalContact, "not external contact")
+		writeErrcode(w, wecomapi.CodeNotExternalContact, "not external contact")
 		return
 	}
 	start, good := offsetCursor(w, q.Get("cursor"))
 	if !good {
 		return
 	}
-	from, to, next := page(len(ct.follows), start, maxFollowsPerPage)
+	from, to, next := pageRange(len(ct.follows), start, maxFollowsPerPage)
 	follows := make([]map[string]any, 0, to-from)
 	for _, f := range ct.follows[from:to] {
 		tags := []map[string]any{}
@@ -115,7 +115,7 @@ func (s *Server) contactGet(w http.ResponseWriter, r *http.Request) {
 			"createtime": f.CreateTime, "tags": tags, "remark_corp_name": f.RemarkCorpName, "remark_mobiles": f.RemarkMobiles,
 			"oper_userid": f.OperUserID, "add_way": f.AddWay, "state": f.State})
 	}
-	answer(w, map[string]any{"external_contact": ct.info, "follow_user": follows, "next_cursor": next})
+	answerOK(w, map[string]any{"external_contact": ct.info, "follow_user": follows, "next_cursor": next})
 }
 
 // batchCursor is the position in a batch/get_by_user listing: the member's index in userid_list and the
@@ -128,11 +128,11 @@ func (s *Server) contactBatchGet(w http.ResponseWriter, r *http.Request) {
 		Cursor     string   `json:"cursor"`
 		Limit      int      `json:"limit"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	if len(in.UserIDList) == 0 || len(in.UserIDList) > wecomapi.MaxBatchUsers {
-		writeErr(w, CodeInvalidParameter, "userid_list size must be 1 to 100")
+		writeErrcode(w, CodeInvalidParameter, "userid_list size must be 1 to 100")
 		return
 	}
 	// WeCom takes the maximum for a larger limit, and its default for none.
@@ -145,7 +145,7 @@ func (s *Server) contactBatchGet(w http.ResponseWriter, r *http.Request) {
 	ui, ci := 0, 0
 	if in.Cursor != "" {
 		if _, err := fmt.Sscanf(in.Cursor, "b%d.%d", &ui, &ci); err != nil || ui < 0 || ci < 0 || batchCursor(ui, ci) != in.Cursor {
-			writeErr(w, CodeInvalidParameter, "invalid cursor")
+			writeErrcode(w, CodeInvalidParameter, "invalid cursor")
 			return
 		}
 	}
@@ -178,7 +178,7 @@ func (s *Server) contactBatchGet(w http.ResponseWriter, r *http.Request) {
 			next = batchCursor(ui, ci)
 		}
 	}
-	answer(w, map[string]any{"external_contact_list": list, "next_cursor": next})
+	answerOK(w, map[string]any{"external_contact_list": list, "next_cursor": next})
 }
 
 func nonNil(v []string) []string {
@@ -191,7 +191,7 @@ func nonNil(v []string) []string {
 func (s *Server) contactList(w http.ResponseWriter, r *http.Request) {
 	uid := r.URL.Query().Get("userid")
 	if _, ok := s.users[uid]; !ok {
-		writeErr(w, wecomapi.CodeUserNotFound, "userid not found")
+		writeErrcode(w, wecomapi.CodeUserNotFound, "userid not found")
 		return
 	}
 	var ids []string
@@ -200,7 +200,7 @@ func (s *Server) contactList(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, id)
 		}
 	}
-	answer(w, map[string]any{"external_userid": nonNil(ids)})
+	answerOK(w, map[string]any{"external_userid": nonNil(ids)})
 }
 
 // ContactWays returns the contact ways the server holds, by config_id.
@@ -218,21 +218,21 @@ func (s *Server) ContactWays() map[string]wecomapi.ContactWay {
 func (s *Server) checkWay(w http.ResponseWriter, way wecomapi.ContactWay, creating bool) bool {
 	switch {
 	case creating && way.Type != wecomapi.WaySingle && way.Type != wecomapi.WayMulti:
-		writeErr(w, CodeInvalidParameter, "invalid type")
+		writeErrcode(w, CodeInvalidParameter, "invalid type")
 	case creating && way.Scene != wecomapi.SceneMiniProgram && way.Scene != wecomapi.SceneQRCode:
-		writeErr(w, CodeInvalidParameter, "invalid scene")
+		writeErrcode(w, CodeInvalidParameter, "invalid scene")
 	case utf8.RuneCountInString(way.State) > wecomapi.MaxStateChars:
-		writeErr(w, CodeInvalidParameter, "state exceed max length")
+		writeErrcode(w, CodeInvalidParameter, "state exceed max length")
 	case utf8.RuneCountInString(way.Remark) > wecomapi.MaxRemarkChars:
-		writeErr(w, CodeInvalidParameter, "remark exceed max length")
+		writeErrcode(w, CodeInvalidParameter, "remark exceed max length")
 	case creating && way.Type == wecomapi.WaySingle && len(way.UserIDs) != 1:
-		writeErr(w, CodeInvalidParameter, "single contact way needs exactly one user")
+		writeErrcode(w, CodeInvalidParameter, "single contact way needs exactly one user")
 	case len(way.UserIDs) > wecomapi.MaxWayUsers:
-		writeErr(w, CodeInvalidParameter, "too many users")
+		writeErrcode(w, CodeInvalidParameter, "too many users")
 	default:
 		for _, u := range way.UserIDs {
 			if _, ok := s.users[u]; !ok {
-				writeErr(w, wecomapi.CodeUserNotFound, "userid not found")
+				writeErrcode(w, wecomapi.CodeUserNotFound, "userid not found")
 				return false
 			}
 		}
@@ -243,7 +243,7 @@ func (s *Server) checkWay(w http.ResponseWriter, way wecomapi.ContactWay, creati
 
 func (s *Server) addContactWay(w http.ResponseWriter, r *http.Request) {
 	var way wecomapi.ContactWay
-	if !decode(w, r, &way) || !s.checkWay(w, way, true) {
+	if !decodeBody(w, r, &way) || !s.checkWay(w, way, true) {
 		return
 	}
 	way.ConfigID = rand.Text()
@@ -255,17 +255,17 @@ func (s *Server) addContactWay(w http.ResponseWriter, r *http.Request) {
 	if way.QRCode != "" {
 		out["qr_code"] = way.QRCode
 	}
-	answer(w, out)
+	answerOK(w, out)
 }
 
 func (s *Server) updateContactWay(w http.ResponseWriter, r *http.Request) {
 	var in wecomapi.ContactWay
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	way, ok := s.ways[in.ConfigID]
 	if !ok {
-		writeErr(w, CodeInvalidConfigID, "invalid config_id")
+		writeErrcode(w, CodeInvalidConfigID, "invalid config_id")
 		return
 	}
 	in.Type, in.Scene, in.IsTemp, in.QRCode = way.Type, way.Scene, way.IsTemp, way.QRCode
@@ -276,40 +276,40 @@ func (s *Server) updateContactWay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	*way = in
-	answer(w, nil)
+	answerOK(w, nil)
 }
 
 func (s *Server) getContactWay(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		ConfigID string `json:"config_id"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	way, ok := s.ways[in.ConfigID]
 	if !ok {
-		writeErr(w, CodeInvalidConfigID, "invalid config_id")
+		writeErrcode(w, CodeInvalidConfigID, "invalid config_id")
 		return
 	}
-	answer(w, map[string]any{"contact_way": way})
+	answerOK(w, map[string]any{"contact_way": way})
 }
 
 func (s *Server) delContactWay(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		ConfigID string `json:"config_id"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	if _, ok := s.ways[in.ConfigID]; !ok {
-		writeErr(w, CodeInvalidConfigID, "invalid config_id")
+		writeErrcode(w, CodeInvalidConfigID, "invalid config_id")
 		return
 	}
 	delete(s.ways, in.ConfigID)
-	answer(w, nil)
+	answerOK(w, nil)
 }
 
-type welcome struct {
+type welcomeCode struct {
 	userID, extID string
 	used          bool
 	expiresAt     time.Time
@@ -329,7 +329,7 @@ func (s *Server) NewWelcomeCode(userID, externalUserID string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	code := "welcome-" + rand.Text()
-	s.welcomes[code] = &welcome{userID: userID, extID: externalUserID, expiresAt: s.clock.Add(WelcomeCodeTTL)}
+	s.welcomes[code] = &welcomeCode{userID: userID, extID: externalUserID, expiresAt: s.clock.Add(WelcomeCodeTTL)}
 	return code
 }
 
@@ -348,35 +348,35 @@ func (s *Server) sendWelcomeMsg(w http.ResponseWriter, r *http.Request) {
 		} `json:"text"`
 		Attachments []map[string]any `json:"attachments"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	wc, ok := s.welcomes[in.WelcomeCode]
 	switch {
 	case !ok:
-		writeErr(w, CodeWelcomeCodeInvalid, "invalid welcome_code")
+		writeErrcode(w, CodeWelcomeCodeInvalid, "invalid welcome_code")
 		return
 	case wc.used:
-		writeErr(w, wecomapi.CodeAlreadySent, "welcome msg already sent")
+		writeErrcode(w, wecomapi.CodeAlreadySent, "welcome msg already sent")
 		return
 	case !s.clock.Before(wc.expiresAt):
-		writeErr(w, CodeWelcomeCodeInvalid, "welcome_code expired")
+		writeErrcode(w, CodeWelcomeCodeInvalid, "welcome_code expired")
 		return
 	case in.Text.Content == "" && len(in.Attachments) == 0:
-		writeErr(w, CodeInvalidParameter, "empty message")
+		writeErrcode(w, CodeInvalidParameter, "empty message")
 		return
 	case len(in.Attachments) > wecomapi.MaxWelcomeAttachments:
-		writeErr(w, CodeInvalidParameter, "too many attachments")
+		writeErrcode(w, CodeInvalidParameter, "too many attachments")
 		return
 	}
 	for _, a := range in.Attachments {
 		t, _ := a["msgtype"].(string)
 		if _, has := a[t]; !has || (t != "link" && t != "miniprogram" && t != "image" && t != "video" && t != "file") {
-			writeErr(w, CodeInvalidParameter, "invalid attachment")
+			writeErrcode(w, CodeInvalidParameter, "invalid attachment")
 			return
 		}
 	}
 	wc.used = true
 	s.sent = append(s.sent, Welcome{UserID: wc.userID, ExternalUserID: wc.extID, Text: in.Text.Content, Attachments: in.Attachments})
-	answer(w, nil)
+	answerOK(w, nil)
 }

@@ -54,7 +54,7 @@ func (s *Server) getCorpTagList(w http.ResponseWriter, r *http.Request) {
 		TagID   []string `json:"tag_id"`
 		GroupID []string `json:"group_id"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	out := []wecomapi.TagGroup{}
@@ -70,7 +70,7 @@ func (s *Server) getCorpTagList(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	answer(w, map[string]any{"tag_group": out})
+	answerOK(w, map[string]any{"tag_group": out})
 }
 
 func (s *Server) addCorpTag(w http.ResponseWriter, r *http.Request) {
@@ -80,11 +80,11 @@ func (s *Server) addCorpTag(w http.ResponseWriter, r *http.Request) {
 		Order     uint32            `json:"order"`
 		Tag       []wecomapi.NewTag `json:"tag"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	if len(in.Tag) == 0 {
-		writeErr(w, CodeInvalidParameter, "tag list empty")
+		writeErrcode(w, CodeInvalidParameter, "tag list empty")
 		return
 	}
 	var g *wecomapi.TagGroup
@@ -95,19 +95,19 @@ func (s *Server) addCorpTag(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case g == nil && in.GroupID != "":
-		writeErr(w, CodeInvalidTagID, "invalid group_id")
+		writeErrcode(w, CodeInvalidTagID, "invalid group_id")
 		return
 	case g == nil && (in.GroupName == "" || utf8.RuneCountInString(in.GroupName) > wecomapi.MaxTagNameChars):
-		writeErr(w, CodeInvalidParameter, "invalid group_name")
+		writeErrcode(w, CodeInvalidParameter, "invalid group_name")
 		return
 	}
 	for _, t := range in.Tag {
 		if t.Name == "" || utf8.RuneCountInString(t.Name) > wecomapi.MaxTagNameChars {
-			writeErr(w, CodeInvalidParameter, "invalid tag name")
+			writeErrcode(w, CodeInvalidParameter, "invalid tag name")
 			return
 		}
 		if g != nil && slices.ContainsFunc(g.Tags, func(x wecomapi.Tag) bool { return x.Name == t.Name }) {
-			writeErr(w, CodeTagNameExists, "tag name exists")
+			writeErrcode(w, CodeTagNameExists, "tag name exists")
 			return
 		}
 	}
@@ -122,7 +122,7 @@ func (s *Server) addCorpTag(w http.ResponseWriter, r *http.Request) {
 		g.Tags = append(g.Tags, tag)
 		added.Tags = append(added.Tags, tag)
 	}
-	answer(w, map[string]any{"tag_group": added})
+	answerOK(w, map[string]any{"tag_group": added})
 }
 
 func (s *Server) editCorpTag(w http.ResponseWriter, r *http.Request) {
@@ -131,11 +131,11 @@ func (s *Server) editCorpTag(w http.ResponseWriter, r *http.Request) {
 		Name  string  `json:"name"`
 		Order *uint32 `json:"order"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	if utf8.RuneCountInString(in.Name) > wecomapi.MaxTagNameChars {
-		writeErr(w, CodeInvalidParameter, "invalid name")
+		writeErrcode(w, CodeInvalidParameter, "invalid name")
 		return
 	}
 	if _, t := s.findTag(in.ID); t != nil {
@@ -145,7 +145,7 @@ func (s *Server) editCorpTag(w http.ResponseWriter, r *http.Request) {
 		if in.Order != nil {
 			t.Order = *in.Order
 		}
-		answer(w, nil)
+		answerOK(w, nil)
 		return
 	}
 	for _, g := range s.groups {
@@ -156,11 +156,11 @@ func (s *Server) editCorpTag(w http.ResponseWriter, r *http.Request) {
 			if in.Order != nil {
 				g.Order = *in.Order
 			}
-			answer(w, nil)
+			answerOK(w, nil)
 			return
 		}
 	}
-	writeErr(w, CodeInvalidTagID, "invalid tagid")
+	writeErrcode(w, CodeInvalidTagID, "invalid tagid")
 }
 
 func (s *Server) delCorpTag(w http.ResponseWriter, r *http.Request) {
@@ -168,12 +168,12 @@ func (s *Server) delCorpTag(w http.ResponseWriter, r *http.Request) {
 		TagID   []string `json:"tag_id"`
 		GroupID []string `json:"group_id"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	for _, id := range in.TagID {
 		if _, t := s.findTag(id); t == nil {
-			writeErr(w, CodeInvalidTagID, "invalid tagid")
+			writeErrcode(w, CodeInvalidTagID, "invalid tagid")
 			return
 		}
 	}
@@ -184,7 +184,7 @@ func (s *Server) delCorpTag(w http.ResponseWriter, r *http.Request) {
 	s.groups = slices.DeleteFunc(s.groups, func(g *wecomapi.TagGroup) bool {
 		return slices.Contains(in.GroupID, g.GroupID) || len(g.Tags) == 0
 	})
-	answer(w, nil)
+	answerOK(w, nil)
 }
 
 func (s *Server) markTag(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +194,7 @@ func (s *Server) markTag(w http.ResponseWriter, r *http.Request) {
 		AddTag         []string `json:"add_tag"`
 		RemoveTag      []string `json:"remove_tag"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	ct, ok := s.contacts[in.ExternalUserID]
@@ -203,16 +203,16 @@ func (s *Server) markTag(w http.ResponseWriter, r *http.Request) {
 		f = ct.follow(in.UserID)
 	}
 	if f == nil {
-		writeErr(w, wecomapi.CodeNotExternalContact, "not external contact")
+		writeErrcode(w, wecomapi.CodeNotExternalContact, "not external contact")
 		return
 	}
 	if len(in.AddTag) == 0 && len(in.RemoveTag) == 0 {
-		writeErr(w, CodeInvalidParameter, "add_tag and remove_tag both empty")
+		writeErrcode(w, CodeInvalidParameter, "add_tag and remove_tag both empty")
 		return
 	}
 	for _, id := range append(slices.Clone(in.AddTag), in.RemoveTag...) {
 		if _, t := s.findTag(id); t == nil {
-			writeErr(w, CodeInvalidTagID, "invalid tagid")
+			writeErrcode(w, CodeInvalidTagID, "invalid tagid")
 			return
 		}
 	}
@@ -222,5 +222,5 @@ func (s *Server) markTag(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.TagIDs = slices.DeleteFunc(f.TagIDs, func(id string) bool { return slices.Contains(in.RemoveTag, id) })
-	answer(w, nil)
+	answerOK(w, nil)
 }

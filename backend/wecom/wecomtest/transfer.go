@@ -12,7 +12,7 @@ import (
 // transferWait is how long WeCom waits before moving a customer of an on-the-job transfer.
 const transferWait = 24 * time.Hour
 
-type transfer struct {
+type pendingTransfer struct {
 	resigned           bool
 	handover, takeover string
 	extID              string
@@ -66,18 +66,18 @@ func (s *Server) transferCustomer(resigned bool) func(http.ResponseWriter, *http
 			ExternalUserID []string `json:"external_userid"`
 			SuccessMsg     string   `json:"transfer_success_msg"`
 		}
-		if !decode(w, r, &in) {
+		if !decodeBody(w, r, &in) {
 			return
 		}
 		switch {
 		case len(in.ExternalUserID) == 0 || len(in.ExternalUserID) > wecomapi.MaxTransferCustomers:
-			writeErr(w, CodeInvalidParameter, "external_userid size must be 1 to 100")
+			writeErrcode(w, CodeInvalidParameter, "external_userid size must be 1 to 100")
 			return
 		case utf8.RuneCountInString(in.SuccessMsg) > wecomapi.MaxTransferMsgChars:
-			writeErr(w, CodeInvalidParameter, "transfer_success_msg too long")
+			writeErrcode(w, CodeInvalidParameter, "transfer_success_msg too long")
 			return
 		case s.users[in.TakeoverUserID] == nil:
-			writeErr(w, wecomapi.CodeUserNotFound, "takeover userid not found")
+			writeErrcode(w, wecomapi.CodeUserNotFound, "takeover userid not found")
 			return
 		}
 		out := []wecomapi.TransferOutcome{}
@@ -92,7 +92,7 @@ func (s *Server) transferCustomer(resigned bool) func(http.ResponseWriter, *http
 			}):
 				code = wecomapi.CodeNotExternalContact
 			default:
-				s.transfers = append(s.transfers, &transfer{resigned: resigned, handover: in.HandoverUserID,
+				s.transfers = append(s.transfers, &pendingTransfer{resigned: resigned, handover: in.HandoverUserID,
 					takeover: in.TakeoverUserID, extID: ext, status: wecomapi.TransferWaiting, takeoverTime: s.clock.Add(transferWait)})
 				if resigned {
 					s.unassigned = slices.DeleteFunc(s.unassigned, func(u wecomapi.Unassigned) bool {
@@ -102,7 +102,7 @@ func (s *Server) transferCustomer(resigned bool) func(http.ResponseWriter, *http
 			}
 			out = append(out, wecomapi.TransferOutcome{ExternalUserID: ext, ErrCode: code})
 		}
-		answer(w, map[string]any{"customer": out})
+		answerOK(w, map[string]any{"customer": out})
 	}
 }
 
@@ -116,7 +116,7 @@ func (s *Server) transferResult(resigned bool) func(http.ResponseWriter, *http.R
 			TakeoverUserID string `json:"takeover_userid"`
 			Cursor         string `json:"cursor"`
 		}
-		if !decode(w, r, &in) {
+		if !decodeBody(w, r, &in) {
 			return
 		}
 		start, good := offsetCursor(w, in.Cursor)
@@ -129,8 +129,8 @@ func (s *Server) transferResult(resigned bool) func(http.ResponseWriter, *http.R
 				all = append(all, wecomapi.TransferState{ExternalUserID: t.extID, Status: t.status, TakeoverTime: t.takeoverTime.Unix()})
 			}
 		}
-		from, to, next := page(len(all), start, transferResultPage)
-		answer(w, map[string]any{"customer": append([]wecomapi.TransferState{}, all[from:to]...), "next_cursor": next})
+		from, to, next := pageRange(len(all), start, transferResultPage)
+		answerOK(w, map[string]any{"customer": append([]wecomapi.TransferState{}, all[from:to]...), "next_cursor": next})
 	}
 }
 
@@ -140,14 +140,14 @@ func (s *Server) getUnassignedList(w http.ResponseWriter, r *http.Request) {
 		Cursor   string `json:"cursor"`
 		PageSize int    `json:"page_size"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	if in.PageSize == 0 {
 		in.PageSize = wecomapi.MaxUnassignedPageSize
 	}
 	if in.PageSize < 0 || in.PageSize > wecomapi.MaxUnassignedPageSize {
-		writeErr(w, CodeInvalidParameter, "invalid page_size")
+		writeErrcode(w, CodeInvalidParameter, "invalid page_size")
 		return
 	}
 	start, good := offsetCursor(w, in.Cursor)
@@ -157,6 +157,6 @@ func (s *Server) getUnassignedList(w http.ResponseWriter, r *http.Request) {
 	if in.Cursor == "" {
 		start = in.PageID * in.PageSize
 	}
-	from, to, next := page(len(s.unassigned), start, in.PageSize)
-	answer(w, map[string]any{"info": append([]wecomapi.Unassigned{}, s.unassigned[from:to]...), "is_last": next == "", "next_cursor": next})
+	from, to, next := pageRange(len(s.unassigned), start, in.PageSize)
+	answerOK(w, map[string]any{"info": append([]wecomapi.Unassigned{}, s.unassigned[from:to]...), "is_last": next == "", "next_cursor": next})
 }

@@ -104,13 +104,13 @@ const (
 	CodeInvalidConfigID = 41044
 )
 
-type fault struct {
+type injectedFault struct {
 	errcode  int
 	status   int
 	oversize int
 }
 
-type token struct {
+type issuedToken struct {
 	secret    string
 	expiresAt time.Time
 	expired   bool
@@ -132,23 +132,23 @@ type Server struct {
 	clock      time.Time
 	secrets    map[string]Permission
 	ipTrusted  bool
-	tokens     map[string]*token
+	tokens     map[string]*issuedToken
 	current    map[string]string // secret → its token while valid: WeCom answers the same one until it expires
 	tokenSeq   int
 	latency    time.Duration
-	faults     map[Endpoint][]fault
+	faults     map[Endpoint][]injectedFault
 	calls      map[Endpoint]int
 	depts      []wecomapi.Department
 	users      map[string]*wecomapi.User
 	userOrder  []string
 	signIns    map[string]wecomapi.Identity
-	contacts   map[string]*contact
+	contacts   map[string]*fakeContact
 	byUser     map[string][]string // userid → external userids, in the order added
 	ways       map[string]*wecomapi.ContactWay
-	welcomes   map[string]*welcome
+	welcomes   map[string]*welcomeCode
 	sent       []Welcome
 	groups     []*wecomapi.TagGroup
-	transfers  []*transfer
+	transfers  []*pendingTransfer
 	unassigned []wecomapi.Unassigned
 	seq        int
 }
@@ -163,16 +163,16 @@ func New(t testing.TB) *Server {
 		clock:     time.Now().Truncate(time.Second),
 		secrets:   map[string]Permission{AppSecret: PermApp | PermDirectory, ContactSecret: PermCustomerContact},
 		ipTrusted: true,
-		tokens:    map[string]*token{},
+		tokens:    map[string]*issuedToken{},
 		current:   map[string]string{},
-		faults:    map[Endpoint][]fault{},
+		faults:    map[Endpoint][]injectedFault{},
 		calls:     map[Endpoint]int{},
 		users:     map[string]*wecomapi.User{},
 		signIns:   map[string]wecomapi.Identity{},
-		contacts:  map[string]*contact{},
+		contacts:  map[string]*fakeContact{},
 		byUser:    map[string][]string{},
 		ways:      map[string]*wecomapi.ContactWay{},
-		welcomes:  map[string]*welcome{},
+		welcomes:  map[string]*welcomeCode{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+string(GetToken), s.getToken)
@@ -262,15 +262,21 @@ func (s *Server) TokensIssued() int {
 
 // FailNext makes the next n requests to e answer errcode (HTTP 200, as WeCom does) before looking at them.
 // Faults queue up in the order programmed.
-func (s *Server) FailNext(e Endpoint, n, errcode int) { s.addFaults(e, n, fault{errcode: errcode}) }
+func (s *Server) FailNext(e Endpoint, n, errcode int) {
+	s.addFaults(e, n, injectedFault{errcode: errcode})
+}
 
 // FailNextHTTP makes the next n requests to e answer the HTTP status with a non-JSON body.
-func (s *Server) FailNextHTTP(e Endpoint, n, status int) { s.addFaults(e, n, fault{status: status}) }
+func (s *Server) FailNextHTTP(e Endpoint, n, status int) {
+	s.addFaults(e, n, injectedFault{status: status})
+}
 
 // OversizeNext makes the next n requests to e answer a successful JSON body padded to size bytes.
-func (s *Server) OversizeNext(e Endpoint, n, size int) { s.addFaults(e, n, fault{oversize: size}) }
+func (s *Server) OversizeNext(e Endpoint, n, size int) {
+	s.addFaults(e, n, injectedFault{oversize: size})
+}
 
-func (s *Server) addFaults(e Endpoint, n int, f fault) {
+func (s *Server) addFaults(e Endpoint, n int, f injectedFault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
@@ -289,7 +295,7 @@ func (s *Server) Calls(e Endpoint) int {
 func (s *Server) begin(w http.ResponseWriter, e Endpoint) bool {
 	s.mu.Lock()
 	s.calls[e]++
-	var f *fault
+	var f *injectedFault
 	if q := s.faults[e]; len(q) > 0 {
 		f = &q[0]
 		s.faults[e] = q[1:]
@@ -304,31 +310,31 @@ func (s *Server) begin(w http.ResponseWriter, e Endpoint) bool {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = io.WriteString(w, `{"errcode":0,"errmsg":"ok","padding":"`+strings.Repeat("x", f.oversize)+`"}`)
 	default:
-		writeErr(w, f.errcode, "forced failure")
+		writeErrcode(w, f.errcode, "forced failure")
 	}
 	return true
 }
 
-// writeErr answers an errcode with an errmsg shaped like WeCom's: its text, a hint (request id), the caller
+// writeErrcode answers an errcode with an errmsg shaped like WeCom's: its text, a hint (request id), the caller
 // IP and a link. A client must not pass it on whole.
-func writeErr(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, map[string]any{"errcode": code, "errmsg": fmt.Sprintf(
+func writeErrcode(w http.ResponseWriter, code int, msg string) {
+	writeAPIJSON(w, map[string]any{"errcode": code, "errmsg": fmt.Sprintf(
 		"%s, hint: [1733390000_51_fakehint%d], from ip: %s, more info at https://open.work.weixin.qq.com/devtool/query?e=%d",
 		msg, code, CallerIP, code)})
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeAPIJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// answer answers success with the fields of v added to errcode 0.
-func answer(w http.ResponseWriter, v map[string]any) {
+// answerOK answers success with the fields of v added to errcode 0.
+func answerOK(w http.ResponseWriter, v map[string]any) {
 	if v == nil {
 		v = map[string]any{}
 	}
 	v["errcode"], v["errmsg"] = 0, "ok"
-	writeJSON(w, v)
+	writeAPIJSON(w, v)
 }
 
 // SetTokenLatency makes gettoken wait d before answering, so callers on several nodes really overlap with a
@@ -359,23 +365,23 @@ func (s *Server) getToken(w http.ResponseWriter, r *http.Request) {
 	_, known := s.secrets[q.Get("corpsecret")]
 	switch {
 	case q.Get("corpid") != s.CorpID:
-		writeErr(w, wecomapi.CodeInvalidCorpID, "invalid corpid")
+		writeErrcode(w, wecomapi.CodeInvalidCorpID, "invalid corpid")
 		return
 	case !known:
-		writeErr(w, wecomapi.CodeInvalidCredential, "invalid credential, corpsecret "+q.Get("corpsecret"))
+		writeErrcode(w, wecomapi.CodeInvalidCredential, "invalid credential, corpsecret "+q.Get("corpsecret"))
 		return
 	}
 	secret := q.Get("corpsecret")
 	if tok, ok := s.current[secret]; ok && s.clock.Before(s.tokens[tok].expiresAt) {
-		writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "access_token": tok,
+		writeAPIJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "access_token": tok,
 			"expires_in": int(s.tokens[tok].expiresAt.Sub(s.clock).Seconds())})
 		return
 	}
 	s.tokenSeq++
 	tok := fmt.Sprintf("fake-wecom-token-%d", s.tokenSeq)
-	s.tokens[tok] = &token{secret: secret, expiresAt: s.clock.Add(TokenTTL * time.Second)}
+	s.tokens[tok] = &issuedToken{secret: secret, expiresAt: s.clock.Add(TokenTTL * time.Second)}
 	s.current[secret] = tok
-	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "access_token": tok, "expires_in": TokenTTL})
+	writeAPIJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "access_token": tok, "expires_in": TokenTTL})
 }
 
 // route registers an API that takes a token: it counts the call, answers programmed faults, then checks the
@@ -391,27 +397,27 @@ func (s *Server) route(mux *http.ServeMux, method string, e Endpoint, perm Permi
 		t, issued := s.tokens[tok]
 		switch {
 		case tok == "":
-			writeErr(w, 41001, "access_token missing")
+			writeErrcode(w, 41001, "access_token missing")
 		case !issued:
-			writeErr(w, wecomapi.CodeInvalidAccessToken, "invalid access_token "+tok)
+			writeErrcode(w, wecomapi.CodeInvalidAccessToken, "invalid access_token "+tok)
 		case t.expired || !s.clock.Before(t.expiresAt):
-			writeErr(w, wecomapi.CodeAccessTokenExpired, "access_token expired")
+			writeErrcode(w, wecomapi.CodeAccessTokenExpired, "access_token expired")
 		case !s.ipTrusted:
-			writeErr(w, wecomapi.CodeIPNotAllowed, "not allow to access from your ip")
+			writeErrcode(w, wecomapi.CodeIPNotAllowed, "not allow to access from your ip")
 		case s.secrets[t.secret]&perm == 0 && perm == PermCustomerContact:
-			writeErr(w, wecomapi.CodeAPIForbidden, "api forbidden")
+			writeErrcode(w, wecomapi.CodeAPIForbidden, "api forbidden")
 		case s.secrets[t.secret]&perm == 0:
-			writeErr(w, wecomapi.CodeNoPrivilege, "no privilege to access/modify contact/party/agent")
+			writeErrcode(w, wecomapi.CodeNoPrivilege, "no privilege to access/modify contact/party/agent")
 		default:
 			h(w, r)
 		}
 	})
 }
 
-// decode reads a JSON body, answering 47001 when it is not JSON of the shape given.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+// decodeBody reads a JSON body, answering 47001 when it is not JSON of the shape given.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2<<20)).Decode(v); err != nil {
-		writeErr(w, CodeBadJSON, "data format error")
+		writeErrcode(w, CodeBadJSON, "data format error")
 		return false
 	}
 	return true
@@ -430,14 +436,14 @@ func offsetCursor(w http.ResponseWriter, cursor string) (int, bool) {
 	}
 	n, err := strconv.Atoi(strings.TrimPrefix(cursor, "o"))
 	if !strings.HasPrefix(cursor, "o") || err != nil || n < 0 {
-		writeErr(w, CodeInvalidParameter, "invalid cursor")
+		writeErrcode(w, CodeInvalidParameter, "invalid cursor")
 		return 0, false
 	}
 	return n, true
 }
 
-// page cuts [start, start+size) out of n items and says the cursor of the next page ("" at the end).
-func page(n, start, size int) (int, int, string) {
+// pageRange cuts [start, start+size) out of n items and says the cursor of the next page ("" at the end).
+func pageRange(n, start, size int) (int, int, string) {
 	start = min(start, n)
 	end := min(start+size, n)
 	if end < n {
@@ -457,7 +463,7 @@ func (s *Server) getUserInfo(w http.ResponseWriter, r *http.Request) {
 	code := r.URL.Query().Get("code")
 	id, ok2 := s.signIns[code]
 	if !ok2 {
-		writeErr(w, wecomapi.CodeInvalidCode, "invalid code")
+		writeErrcode(w, wecomapi.CodeInvalidCode, "invalid code")
 		return
 	}
 	delete(s.signIns, code)
@@ -470,15 +476,15 @@ func (s *Server) getUserInfo(w http.ResponseWriter, r *http.Request) {
 			out["external_userid"] = id.ExternalUserID
 		}
 	}
-	answer(w, out)
+	answerOK(w, out)
 }
 
 func (s *Server) agentGet(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("agentid") != strconv.FormatInt(s.AgentID, 10) {
-		writeErr(w, wecomapi.CodeNoPrivilege, "no privilege to access/modify contact/party/agent")
+		writeErrcode(w, wecomapi.CodeNoPrivilege, "no privilege to access/modify contact/party/agent")
 		return
 	}
-	answer(w, map[string]any{"agentid": s.AgentID, "name": "销售助手", "close": 0,
+	answerOK(w, map[string]any{"agentid": s.AgentID, "name": "销售助手", "close": 0,
 		"allow_userinfos": map[string]any{"user": []any{}},
 		"allow_partys":    map[string]any{"partyid": []int64{1}},
 		"allow_tags":      map[string]any{"tagid": []int64{}}})
@@ -536,13 +542,13 @@ func (s *Server) departmentList(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("id"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || !slices.ContainsFunc(s.depts, func(d wecomapi.Department) bool { return d.ID == id }) {
-			writeErr(w, 60123, "invalid party id")
+			writeErrcode(w, 60123, "invalid party id")
 			return
 		}
 		sub := s.subtree(id)
 		out = slices.DeleteFunc(slices.Clone(s.depts), func(d wecomapi.Department) bool { return !sub[d.ID] })
 	}
-	answer(w, map[string]any{"department": out})
+	answerOK(w, map[string]any{"department": out})
 }
 
 // subtree is id and every department under it.
@@ -563,7 +569,7 @@ func (s *Server) userList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id, err := strconv.ParseInt(q.Get("department_id"), 10, 64)
 	if err != nil {
-		writeErr(w, 60123, "invalid party id")
+		writeErrcode(w, 60123, "invalid party id")
 		return
 	}
 	in := map[int64]bool{id: true}
@@ -577,7 +583,7 @@ func (s *Server) userList(w http.ResponseWriter, r *http.Request) {
 			list = append(list, *u)
 		}
 	}
-	answer(w, map[string]any{"userlist": list})
+	answerOK(w, map[string]any{"userlist": list})
 }
 
 func (s *Server) userListID(w http.ResponseWriter, r *http.Request) {
@@ -585,14 +591,14 @@ func (s *Server) userListID(w http.ResponseWriter, r *http.Request) {
 		Cursor string `json:"cursor"`
 		Limit  int    `json:"limit"`
 	}
-	if !decode(w, r, &in) {
+	if !decodeBody(w, r, &in) {
 		return
 	}
 	if in.Limit == 0 {
 		in.Limit = wecomapi.MaxUserIDLimit
 	}
 	if in.Limit < 1 || in.Limit > wecomapi.MaxUserIDLimit {
-		writeErr(w, CodeInvalidParameter, "invalid limit")
+		writeErrcode(w, CodeInvalidParameter, "invalid limit")
 		return
 	}
 	start, good := offsetCursor(w, in.Cursor)
@@ -605,18 +611,18 @@ func (s *Server) userListID(w http.ResponseWriter, r *http.Request) {
 			pairs = append(pairs, wecomapi.DeptUser{UserID: uid, DepartmentID: d})
 		}
 	}
-	from, to, next := page(len(pairs), start, in.Limit)
-	answer(w, map[string]any{"dept_user": append([]wecomapi.DeptUser{}, pairs[from:to]...), "next_cursor": next})
+	from, to, next := pageRange(len(pairs), start, in.Limit)
+	answerOK(w, map[string]any{"dept_user": append([]wecomapi.DeptUser{}, pairs[from:to]...), "next_cursor": next})
 }
 
 func (s *Server) userGet(w http.ResponseWriter, r *http.Request) {
 	u, found := s.users[r.URL.Query().Get("userid")]
 	if !found {
-		writeErr(w, wecomapi.CodeUserNotFound, "userid not found")
+		writeErrcode(w, wecomapi.CodeUserNotFound, "userid not found")
 		return
 	}
 	b, _ := json.Marshal(u)
 	var out map[string]any
 	_ = json.Unmarshal(b, &out)
-	answer(w, out)
+	answerOK(w, out)
 }
