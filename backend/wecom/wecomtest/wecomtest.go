@@ -4,10 +4,11 @@
 // codes, the corp tag library, transfers and the unassigned list. Like WeCom it checks the access token on
 // every call, refuses what a secret is not allowed (48002, 60011) or an untrusted IP (60020), and enforces
 // the documented limits (100 members per batch, 30-character states, 100 customers per transfer). Knobs make
-// it fail as WeCom does (FailNext) and count what clients did (Calls). Data sets of 10,000 members and 50,000
-// customers seed in well under a second (SeedDirectory, SeedContacts).
+// it fail as WeCom does (FailNext) and count what clients did (Calls). Benchmark-sized data sets (10,000
+// members, 50,000 customers) are seeded directly, without a request (SeedDirectory, SeedContacts).
 //
-// The callback side (a sender that signs and encrypts events) lives beside it in callback.go.
+// The server is one corp; a test of two corps starts two servers. Sending signed, encrypted callbacks as
+// WeCom does is the callback side's (callback.go).
 package wecomtest
 
 import (
