@@ -27,7 +27,7 @@ type JSConfig struct {
 // JSAPITicket returns the official account's JS-SDK ticket, shared like the access token (Config.Shared). A
 // ticket fetch refused for a stale access token (40001, 42001) refreshes the token and tries once more.
 func (c *Client) JSAPITicket(ctx context.Context) (string, error) {
-	return c.credential(ctx, &c.ticket, c.requestTicket)
+	return c.ticket.Get(ctx)
 }
 
 func (c *Client) requestTicket(ctx context.Context) (string, time.Duration, error) {
@@ -42,7 +42,7 @@ func (c *Client) requestTicket(ctx context.Context) (string, time.Duration, erro
 	if out.Ticket == "" {
 		return "", 0, fmt.Errorf("wechat %s: answer without ticket", api)
 	}
-	return out.Ticket, lifetime(out.ExpiresIn), nil
+	return out.Ticket, Lifetime(out.ExpiresIn), nil
 }
 
 // SignJSConfig signs pageURL (its fragment dropped, as WeChat does) for wx.config with a fresh nonce and the

@@ -63,9 +63,8 @@ type Client struct {
 	http   *http.Client
 	now    func() time.Time
 	log    *slog.Logger
-	shared Shared
-	token  credCache
-	ticket credCache
+	token  *Credentials
+	ticket *Credentials
 }
 
 // New builds a client. log may be nil (nothing is logged then).
@@ -91,17 +90,19 @@ func New(cfg Config, log *slog.Logger) *Client {
 	// names, so a redirect is answered as the unexpected status it is. The caller's client is copied, not
 	// changed.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{
+	c := &Client{
 		base:   base,
 		appID:  cfg.AppID,
 		secret: cfg.AppSecret,
 		http:   &hc,
 		now:    now,
 		log:    log.With(slog.String("wechat_appid", cfg.AppID)),
-		shared: cfg.Shared,
-		token:  credCache{kind: KindAccessToken},
-		ticket: credCache{kind: KindJSAPITicket},
 	}
+	c.token = NewCredentials(CredentialsConfig{AppID: cfg.AppID, Kind: KindAccessToken, Shared: cfg.Shared, Now: now,
+		Request: c.requestToken}, c.log)
+	c.ticket = NewCredentials(CredentialsConfig{AppID: cfg.AppID, Kind: KindJSAPITicket, Shared: cfg.Shared, Now: now,
+		Request: c.requestTicket}, c.log)
+	return c
 }
 
 // AppID is the app id the client speaks for (public: pages and authorize links carry it).
@@ -385,7 +386,7 @@ func (c *Client) callWithToken(ctx context.Context, api, method, path string, q 
 	}
 	c.log.InfoContext(ctx, "wechat access token refused, refreshing", slog.String("api", api),
 		slog.Int("errcode", errCode(err)))
-	c.drop(ctx, &c.token, tok)
+	c.token.Drop(ctx, tok)
 	if tok, err = c.accessToken(ctx); err != nil {
 		return err
 	}
