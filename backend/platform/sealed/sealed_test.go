@@ -11,7 +11,9 @@ import (
 	"github.com/salesapp/scrm/backend/platform/sealed"
 )
 
-func key(id string, b byte) sealed.Key { return sealed.Key{ID: id, Secret: bytes.Repeat([]byte{b}, 32)} }
+func key(id string, b byte) sealed.Key {
+	return sealed.Key{ID: id, Secret: bytes.Repeat([]byte{b}, 32)}
+}
 
 func TestSealOpenAndBinding(t *testing.T) {
 	t.Parallel()
