@@ -113,7 +113,6 @@ func (s *Service) verifyURL(ctx context.Context, tenantID uuid.UUID, r *http.Req
 	return out, err
 }
 
-
 // receive checks, decrypts and stores one event with its job, in one transaction.
 func (s *Service) receive(ctx context.Context, tenantID uuid.UUID, w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody))
@@ -177,4 +176,3 @@ func (s *Service) enqueueTx(ctx context.Context, tx pgx.Tx, tenantID, eventID uu
 	return s.jobs.InsertTx(ctx, tx, DispatchArgs{TenantID: tenantID, EventID: eventID},
 		&river.InsertOpts{Queue: jobs.QueueWeCom, MaxAttempts: s.opts.MaxAttempts})
 }
-

@@ -185,7 +185,9 @@ const (
 	colAESKey        = "encoding_aes_key"
 )
 
-func ad(tenantID uuid.UUID, col string) []byte { return []byte("wecom_configs/" + tenantID.String() + "/" + col) }
+func ad(tenantID uuid.UUID, col string) []byte {
+	return []byte("wecom_configs/" + tenantID.String() + "/" + col)
+}
 
 func (s *Service) seal(tenantID uuid.UUID, col, v string) string {
 	if v == "" {
