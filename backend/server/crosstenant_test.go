@@ -63,7 +63,7 @@ var crossTenantExempt = map[string]string{
 	salesappv1connect.PublicServiceLeavePhoneNumberProcedure: "public; the share token decides the tenant",
 	salesappv1connect.TrackingServiceTrackProcedure:          "public; each event's share token decides its tenant",
 	// corp_id and agent_id are WeCom's ids, not ours: SetConfig writes the caller's tenant's row only.
-	salesappv1connect.WeComServiceSetConfigProcedure: "WeCom's corp and agent ids; only the caller's tenant is written",
+	salesappv1connect.WeComServiceSetWeComConfigProcedure: "WeCom's corp and agent ids; only the caller's tenant is written",
 }
 
 // expect is the code each of A's roles must get. codeOK (0) is success.
@@ -200,9 +200,9 @@ func crossTenantRows() []crossRow {
 			}},
 
 		// WeCom: B's callbacks are nobody's in A.
-		{procedure: salesappv1connect.WeComServiceReplayEventProcedure, want: adminOnly(connect.CodeNotFound), foreign: bWeComEvent,
+		{procedure: salesappv1connect.WeComServiceReplayWeComEventProcedure, want: adminOnly(connect.CodeNotFound), foreign: bWeComEvent,
 			call: func(ctx context.Context, c caller, id string) error {
-				_, err := wecomOf(c.w.e, c.Token).ReplayEvent(ctx, connect.NewRequest(&salesappv1.ReplayWeComEventRequest{Id: id}))
+				_, err := wecomOf(c.w.e, c.Token).ReplayWeComEvent(ctx, connect.NewRequest(&salesappv1.ReplayWeComEventRequest{Id: id}))
 				return err
 			}},
 
@@ -728,7 +728,7 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 		wecomtest.ExternalContactEvent("wwTenantB", "add_external_contact", "bsales", "wmB", 1733390000, "", ""))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		res, err := wecomOf(e, w.b.Admin.Token).ListEvents(ctx, connect.NewRequest(&salesappv1.ListWeComEventsRequest{}))
+		res, err := wecomOf(e, w.b.Admin.Token).ListWeComEvents(ctx, connect.NewRequest(&salesappv1.ListWeComEventsRequest{}))
 		if err != nil || len(res.Msg.Events) != 1 || res.Msg.Events[0].Status == "pending" {
 			return false
 		}

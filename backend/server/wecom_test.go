@@ -31,7 +31,7 @@ func wecomOf(e *servertest.Env, token string) salesappv1connect.WeComServiceClie
 // configureWeCom has the tenant's admin set WeCom up and returns a sender posting to its callback URL.
 func configureWeCom(t *testing.T, e *servertest.Env, tn servertest.Tenant, corpID string) *wecomtest.CallbackSender {
 	t.Helper()
-	res, err := wecomOf(e, tn.Admin.Token).SetConfig(context.Background(), connect.NewRequest(&salesappv1.SetWeComConfigRequest{
+	res, err := wecomOf(e, tn.Admin.Token).SetWeComConfig(context.Background(), connect.NewRequest(&salesappv1.SetWeComConfigRequest{
 		CorpId: corpID, AgentId: 1000002, AgentSecret: "agentSecret01", ContactSecret: "contactSecret01",
 		CallbackToken: wecomToken, EncodingAesKey: wecomAESKey}))
 	require.NoError(t, err)
@@ -51,16 +51,16 @@ func TestWeComCallbackEndToEnd(t *testing.T) {
 	admin := wecomOf(e, tn.Admin.Token)
 
 	// Shape rules first.
-	_, err := admin.SetConfig(ctx, connect.NewRequest(&salesappv1.SetWeComConfigRequest{CorpId: "ww1", AgentId: 1, EncodingAesKey: wecomAESKey[:42]}))
+	_, err := admin.SetWeComConfig(ctx, connect.NewRequest(&salesappv1.SetWeComConfigRequest{CorpId: "ww1", AgentId: 1, EncodingAesKey: wecomAESKey[:42]}))
 	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
 	require.Contains(t, err.Error(), "encoding_aes_key")
-	_, err = admin.SetConfig(ctx, connect.NewRequest(&salesappv1.SetWeComConfigRequest{CorpId: "ww1", AgentId: 1, CallbackToken: "has space"}))
+	_, err = admin.SetWeComConfig(ctx, connect.NewRequest(&salesappv1.SetWeComConfigRequest{CorpId: "ww1", AgentId: 1, CallbackToken: "has space"}))
 	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
-	_, err = admin.SetConfig(ctx, connect.NewRequest(&salesappv1.SetWeComConfigRequest{CorpId: "ww-1", AgentId: 1}))
+	_, err = admin.SetWeComConfig(ctx, connect.NewRequest(&salesappv1.SetWeComConfigRequest{CorpId: "ww-1", AgentId: 1}))
 	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
 
 	sender := configureWeCom(t, e, tn, "wwCorp0001")
-	got, err := admin.GetConfig(ctx, connect.NewRequest(&salesappv1.GetWeComConfigRequest{}))
+	got, err := admin.GetWeComConfig(ctx, connect.NewRequest(&salesappv1.GetWeComConfigRequest{}))
 	require.NoError(t, err)
 	c := got.Msg.Config
 	require.True(t, c.Configured && c.AgentSecretSet && c.ContactSecretSet && c.CallbackTokenSet && c.EncodingAesKeySet)
@@ -69,7 +69,7 @@ func TestWeComCallbackEndToEnd(t *testing.T) {
 	require.NotContains(t, got.Msg.String(), wecomAESKey)
 
 	sales := e.NewPerson(t, tn.ID, authn.RoleSales, e.NewTeam(t, tn.ID, "Team"))
-	_, err = wecomOf(e, sales.Token).GetConfig(ctx, connect.NewRequest(&salesappv1.GetWeComConfigRequest{}))
+	_, err = wecomOf(e, sales.Token).GetWeComConfig(ctx, connect.NewRequest(&salesappv1.GetWeComConfigRequest{}))
 	require.Equal(t, connect.CodePermissionDenied, connect.CodeOf(err))
 
 	// WeCom's console checks the URL.
@@ -95,7 +95,7 @@ func TestWeComCallbackEndToEnd(t *testing.T) {
 	}
 	var events []*salesappv1.WeComEvent
 	require.Eventually(t, func() bool {
-		res, err := admin.ListEvents(ctx, connect.NewRequest(&salesappv1.ListWeComEventsRequest{}))
+		res, err := admin.ListWeComEvents(ctx, connect.NewRequest(&salesappv1.ListWeComEventsRequest{}))
 		require.NoError(t, err)
 		events = res.Msg.Events
 		return len(events) == 1 && events[0].Status != "pending"
@@ -107,14 +107,14 @@ func TestWeComCallbackEndToEnd(t *testing.T) {
 	require.True(t, strings.Contains(ev.Xml, "wmExternal01"))
 	require.Equal(t, uint32(1), ev.Attempts)
 
-	_, err = admin.ReplayEvent(ctx, connect.NewRequest(&salesappv1.ReplayWeComEventRequest{Id: ev.Id}))
+	_, err = admin.ReplayWeComEvent(ctx, connect.NewRequest(&salesappv1.ReplayWeComEventRequest{Id: ev.Id}))
 	require.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(err), "only failed events replay")
-	_, err = admin.ReplayEvent(ctx, connect.NewRequest(&salesappv1.ReplayWeComEventRequest{Id: "nope"}))
+	_, err = admin.ReplayWeComEvent(ctx, connect.NewRequest(&salesappv1.ReplayWeComEventRequest{Id: "nope"}))
 	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
-	res, err := admin.ListEvents(ctx, connect.NewRequest(&salesappv1.ListWeComEventsRequest{Status: "failed"}))
+	res, err := admin.ListWeComEvents(ctx, connect.NewRequest(&salesappv1.ListWeComEventsRequest{Status: "failed"}))
 	require.NoError(t, err)
 	require.Empty(t, res.Msg.Events)
-	_, err = admin.ListEvents(ctx, connect.NewRequest(&salesappv1.ListWeComEventsRequest{Status: "weird"}))
+	_, err = admin.ListWeComEvents(ctx, connect.NewRequest(&salesappv1.ListWeComEventsRequest{Status: "weird"}))
 	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
 	var ce *connect.Error
 	require.True(t, errors.As(err, &ce))

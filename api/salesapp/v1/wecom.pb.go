@@ -741,13 +741,12 @@ const file_salesapp_v1_wecom_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"3\n" +
 	"\x17ReplayWeComEventRequest\x12\x18\n" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"\x1a\n" +
-	"\x18ReplayWeComEventResponse2\xef\x02\n" +
-	"\fWeComService\x12T\n" +
-	"\tSetConfig\x12\".salesapp.v1.SetWeComConfigRequest\x1a#.salesapp.v1.SetWeComConfigResponse\x12T\n" +
-	"\tGetConfig\x12\".salesapp.v1.GetWeComConfigRequest\x1a#.salesapp.v1.GetWeComConfigResponse\x12W\n" +
-	"\n" +
-	"ListEvents\x12#.salesapp.v1.ListWeComEventsRequest\x1a$.salesapp.v1.ListWeComEventsResponse\x12Z\n" +
-	"\vReplayEvent\x12$.salesapp.v1.ReplayWeComEventRequest\x1a%.salesapp.v1.ReplayWeComEventResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\x18ReplayWeComEventResponse2\x83\x03\n" +
+	"\fWeComService\x12Y\n" +
+	"\x0eSetWeComConfig\x12\".salesapp.v1.SetWeComConfigRequest\x1a#.salesapp.v1.SetWeComConfigResponse\x12Y\n" +
+	"\x0eGetWeComConfig\x12\".salesapp.v1.GetWeComConfigRequest\x1a#.salesapp.v1.GetWeComConfigResponse\x12\\\n" +
+	"\x0fListWeComEvents\x12#.salesapp.v1.ListWeComEventsRequest\x1a$.salesapp.v1.ListWeComEventsResponse\x12_\n" +
+	"\x10ReplayWeComEvent\x12$.salesapp.v1.ReplayWeComEventRequest\x1a%.salesapp.v1.ReplayWeComEventResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_wecom_proto_rawDescOnce sync.Once
@@ -782,14 +781,14 @@ var file_salesapp_v1_wecom_proto_depIdxs = []int32{
 	10, // 3: salesapp.v1.WeComEvent.received_at:type_name -> google.protobuf.Timestamp
 	10, // 4: salesapp.v1.WeComEvent.processed_at:type_name -> google.protobuf.Timestamp
 	5,  // 5: salesapp.v1.ListWeComEventsResponse.events:type_name -> salesapp.v1.WeComEvent
-	1,  // 6: salesapp.v1.WeComService.SetConfig:input_type -> salesapp.v1.SetWeComConfigRequest
-	3,  // 7: salesapp.v1.WeComService.GetConfig:input_type -> salesapp.v1.GetWeComConfigRequest
-	6,  // 8: salesapp.v1.WeComService.ListEvents:input_type -> salesapp.v1.ListWeComEventsRequest
-	8,  // 9: salesapp.v1.WeComService.ReplayEvent:input_type -> salesapp.v1.ReplayWeComEventRequest
-	2,  // 10: salesapp.v1.WeComService.SetConfig:output_type -> salesapp.v1.SetWeComConfigResponse
-	4,  // 11: salesapp.v1.WeComService.GetConfig:output_type -> salesapp.v1.GetWeComConfigResponse
-	7,  // 12: salesapp.v1.WeComService.ListEvents:output_type -> salesapp.v1.ListWeComEventsResponse
-	9,  // 13: salesapp.v1.WeComService.ReplayEvent:output_type -> salesapp.v1.ReplayWeComEventResponse
+	1,  // 6: salesapp.v1.WeComService.SetWeComConfig:input_type -> salesapp.v1.SetWeComConfigRequest
+	3,  // 7: salesapp.v1.WeComService.GetWeComConfig:input_type -> salesapp.v1.GetWeComConfigRequest
+	6,  // 8: salesapp.v1.WeComService.ListWeComEvents:input_type -> salesapp.v1.ListWeComEventsRequest
+	8,  // 9: salesapp.v1.WeComService.ReplayWeComEvent:input_type -> salesapp.v1.ReplayWeComEventRequest
+	2,  // 10: salesapp.v1.WeComService.SetWeComConfig:output_type -> salesapp.v1.SetWeComConfigResponse
+	4,  // 11: salesapp.v1.WeComService.GetWeComConfig:output_type -> salesapp.v1.GetWeComConfigResponse
+	7,  // 12: salesapp.v1.WeComService.ListWeComEvents:output_type -> salesapp.v1.ListWeComEventsResponse
+	9,  // 13: salesapp.v1.WeComService.ReplayWeComEvent:output_type -> salesapp.v1.ReplayWeComEventResponse
 	10, // [10:14] is the sub-list for method output_type
 	6,  // [6:10] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name

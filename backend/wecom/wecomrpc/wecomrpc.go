@@ -53,8 +53,8 @@ func configOf(c wecom.Config) *salesappv1.WeComConfig {
 	return out
 }
 
-// SetConfig implements WeComService.
-func (h *Handler) SetConfig(ctx context.Context, req *connect.Request[salesappv1.SetWeComConfigRequest]) (*connect.Response[salesappv1.SetWeComConfigResponse], error) {
+// SetWeComConfig implements WeComService.
+func (h *Handler) SetWeComConfig(ctx context.Context, req *connect.Request[salesappv1.SetWeComConfigRequest]) (*connect.Response[salesappv1.SetWeComConfigResponse], error) {
 	p, _ := authn.FromContext(ctx)
 	m := req.Msg
 	c, err := h.svc.SetConfig(ctx, p, wecom.ConfigInput{CorpID: m.GetCorpId(), AgentID: int64(m.GetAgentId()),
@@ -66,8 +66,8 @@ func (h *Handler) SetConfig(ctx context.Context, req *connect.Request[salesappv1
 	return connect.NewResponse(&salesappv1.SetWeComConfigResponse{Config: configOf(c)}), nil
 }
 
-// GetConfig implements WeComService.
-func (h *Handler) GetConfig(ctx context.Context, _ *connect.Request[salesappv1.GetWeComConfigRequest]) (*connect.Response[salesappv1.GetWeComConfigResponse], error) {
+// GetWeComConfig implements WeComService.
+func (h *Handler) GetWeComConfig(ctx context.Context, _ *connect.Request[salesappv1.GetWeComConfigRequest]) (*connect.Response[salesappv1.GetWeComConfigResponse], error) {
 	p, _ := authn.FromContext(ctx)
 	c, err := h.svc.GetConfig(ctx, p)
 	if err != nil {
@@ -83,8 +83,8 @@ func ts(t time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(t)
 }
 
-// ListEvents implements WeComService.
-func (h *Handler) ListEvents(ctx context.Context, req *connect.Request[salesappv1.ListWeComEventsRequest]) (*connect.Response[salesappv1.ListWeComEventsResponse], error) {
+// ListWeComEvents implements WeComService.
+func (h *Handler) ListWeComEvents(ctx context.Context, req *connect.Request[salesappv1.ListWeComEventsRequest]) (*connect.Response[salesappv1.ListWeComEventsResponse], error) {
 	p, _ := authn.FromContext(ctx)
 	m := req.Msg
 	evs, next, err := h.svc.ListEvents(ctx, p, wecom.EventFilter{Status: wecom.Status(m.GetStatus()),
@@ -101,8 +101,8 @@ func (h *Handler) ListEvents(ctx context.Context, req *connect.Request[salesappv
 	return connect.NewResponse(out), nil
 }
 
-// ReplayEvent implements WeComService.
-func (h *Handler) ReplayEvent(ctx context.Context, req *connect.Request[salesappv1.ReplayWeComEventRequest]) (*connect.Response[salesappv1.ReplayWeComEventResponse], error) {
+// ReplayWeComEvent implements WeComService.
+func (h *Handler) ReplayWeComEvent(ctx context.Context, req *connect.Request[salesappv1.ReplayWeComEventRequest]) (*connect.Response[salesappv1.ReplayWeComEventResponse], error) {
 	p, _ := authn.FromContext(ctx)
 	if err := h.svc.ReplayEvent(ctx, p, uuid.MustParse(req.Msg.GetId())); err != nil {
 		return nil, err

@@ -33,31 +33,34 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
-	// WeComServiceSetConfigProcedure is the fully-qualified name of the WeComService's SetConfig RPC.
-	WeComServiceSetConfigProcedure = "/salesapp.v1.WeComService/SetConfig"
-	// WeComServiceGetConfigProcedure is the fully-qualified name of the WeComService's GetConfig RPC.
-	WeComServiceGetConfigProcedure = "/salesapp.v1.WeComService/GetConfig"
-	// WeComServiceListEventsProcedure is the fully-qualified name of the WeComService's ListEvents RPC.
-	WeComServiceListEventsProcedure = "/salesapp.v1.WeComService/ListEvents"
-	// WeComServiceReplayEventProcedure is the fully-qualified name of the WeComService's ReplayEvent
-	// RPC.
-	WeComServiceReplayEventProcedure = "/salesapp.v1.WeComService/ReplayEvent"
+	// WeComServiceSetWeComConfigProcedure is the fully-qualified name of the WeComService's
+	// SetWeComConfig RPC.
+	WeComServiceSetWeComConfigProcedure = "/salesapp.v1.WeComService/SetWeComConfig"
+	// WeComServiceGetWeComConfigProcedure is the fully-qualified name of the WeComService's
+	// GetWeComConfig RPC.
+	WeComServiceGetWeComConfigProcedure = "/salesapp.v1.WeComService/GetWeComConfig"
+	// WeComServiceListWeComEventsProcedure is the fully-qualified name of the WeComService's
+	// ListWeComEvents RPC.
+	WeComServiceListWeComEventsProcedure = "/salesapp.v1.WeComService/ListWeComEvents"
+	// WeComServiceReplayWeComEventProcedure is the fully-qualified name of the WeComService's
+	// ReplayWeComEvent RPC.
+	WeComServiceReplayWeComEventProcedure = "/salesapp.v1.WeComService/ReplayWeComEvent"
 )
 
 // WeComServiceClient is a client for the salesapp.v1.WeComService service.
 type WeComServiceClient interface {
-	// SetConfig sets the corp id, the self-built app's agent id and secret, the customer-contact secret and
+	// SetWeComConfig sets the corp id, the self-built app's agent id and secret, the customer-contact secret and
 	// the callback's token and EncodingAESKey. A blank secret keeps the one stored. FailedPrecondition when
 	// the server has no key to seal secrets with.
-	SetConfig(context.Context, *connect.Request[v1.SetWeComConfigRequest]) (*connect.Response[v1.SetWeComConfigResponse], error)
-	// GetConfig returns the configuration with its secrets masked, and the callback URL to paste into
+	SetWeComConfig(context.Context, *connect.Request[v1.SetWeComConfigRequest]) (*connect.Response[v1.SetWeComConfigResponse], error)
+	// GetWeComConfig returns the configuration with its secrets masked, and the callback URL to paste into
 	// WeCom's console (应用管理 → 接收消息 → 设置API接收).
-	GetConfig(context.Context, *connect.Request[v1.GetWeComConfigRequest]) (*connect.Response[v1.GetWeComConfigResponse], error)
-	// ListEvents pages through the callbacks received, newest first, optionally of one status.
-	ListEvents(context.Context, *connect.Request[v1.ListWeComEventsRequest]) (*connect.Response[v1.ListWeComEventsResponse], error)
-	// ReplayEvent queues a failed event again. NotFound when there is none with that id,
+	GetWeComConfig(context.Context, *connect.Request[v1.GetWeComConfigRequest]) (*connect.Response[v1.GetWeComConfigResponse], error)
+	// ListWeComEvents pages through the callbacks received, newest first, optionally of one status.
+	ListWeComEvents(context.Context, *connect.Request[v1.ListWeComEventsRequest]) (*connect.Response[v1.ListWeComEventsResponse], error)
+	// ReplayWeComEvent queues a failed event again. NotFound when there is none with that id,
 	// FailedPrecondition when it has not failed.
-	ReplayEvent(context.Context, *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error)
+	ReplayWeComEvent(context.Context, *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error)
 }
 
 // NewWeComServiceClient constructs a client for the salesapp.v1.WeComService service. By default,
@@ -71,28 +74,28 @@ func NewWeComServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 	baseURL = strings.TrimRight(baseURL, "/")
 	weComServiceMethods := v1.File_salesapp_v1_wecom_proto.Services().ByName("WeComService").Methods()
 	return &weComServiceClient{
-		setConfig: connect.NewClient[v1.SetWeComConfigRequest, v1.SetWeComConfigResponse](
+		setWeComConfig: connect.NewClient[v1.SetWeComConfigRequest, v1.SetWeComConfigResponse](
 			httpClient,
-			baseURL+WeComServiceSetConfigProcedure,
-			connect.WithSchema(weComServiceMethods.ByName("SetConfig")),
+			baseURL+WeComServiceSetWeComConfigProcedure,
+			connect.WithSchema(weComServiceMethods.ByName("SetWeComConfig")),
 			connect.WithClientOptions(opts...),
 		),
-		getConfig: connect.NewClient[v1.GetWeComConfigRequest, v1.GetWeComConfigResponse](
+		getWeComConfig: connect.NewClient[v1.GetWeComConfigRequest, v1.GetWeComConfigResponse](
 			httpClient,
-			baseURL+WeComServiceGetConfigProcedure,
-			connect.WithSchema(weComServiceMethods.ByName("GetConfig")),
+			baseURL+WeComServiceGetWeComConfigProcedure,
+			connect.WithSchema(weComServiceMethods.ByName("GetWeComConfig")),
 			connect.WithClientOptions(opts...),
 		),
-		listEvents: connect.NewClient[v1.ListWeComEventsRequest, v1.ListWeComEventsResponse](
+		listWeComEvents: connect.NewClient[v1.ListWeComEventsRequest, v1.ListWeComEventsResponse](
 			httpClient,
-			baseURL+WeComServiceListEventsProcedure,
-			connect.WithSchema(weComServiceMethods.ByName("ListEvents")),
+			baseURL+WeComServiceListWeComEventsProcedure,
+			connect.WithSchema(weComServiceMethods.ByName("ListWeComEvents")),
 			connect.WithClientOptions(opts...),
 		),
-		replayEvent: connect.NewClient[v1.ReplayWeComEventRequest, v1.ReplayWeComEventResponse](
+		replayWeComEvent: connect.NewClient[v1.ReplayWeComEventRequest, v1.ReplayWeComEventResponse](
 			httpClient,
-			baseURL+WeComServiceReplayEventProcedure,
-			connect.WithSchema(weComServiceMethods.ByName("ReplayEvent")),
+			baseURL+WeComServiceReplayWeComEventProcedure,
+			connect.WithSchema(weComServiceMethods.ByName("ReplayWeComEvent")),
 			connect.WithClientOptions(opts...),
 		),
 	}
@@ -100,46 +103,46 @@ func NewWeComServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 
 // weComServiceClient implements WeComServiceClient.
 type weComServiceClient struct {
-	setConfig   *connect.Client[v1.SetWeComConfigRequest, v1.SetWeComConfigResponse]
-	getConfig   *connect.Client[v1.GetWeComConfigRequest, v1.GetWeComConfigResponse]
-	listEvents  *connect.Client[v1.ListWeComEventsRequest, v1.ListWeComEventsResponse]
-	replayEvent *connect.Client[v1.ReplayWeComEventRequest, v1.ReplayWeComEventResponse]
+	setWeComConfig   *connect.Client[v1.SetWeComConfigRequest, v1.SetWeComConfigResponse]
+	getWeComConfig   *connect.Client[v1.GetWeComConfigRequest, v1.GetWeComConfigResponse]
+	listWeComEvents  *connect.Client[v1.ListWeComEventsRequest, v1.ListWeComEventsResponse]
+	replayWeComEvent *connect.Client[v1.ReplayWeComEventRequest, v1.ReplayWeComEventResponse]
 }
 
-// SetConfig calls salesapp.v1.WeComService.SetConfig.
-func (c *weComServiceClient) SetConfig(ctx context.Context, req *connect.Request[v1.SetWeComConfigRequest]) (*connect.Response[v1.SetWeComConfigResponse], error) {
-	return c.setConfig.CallUnary(ctx, req)
+// SetWeComConfig calls salesapp.v1.WeComService.SetWeComConfig.
+func (c *weComServiceClient) SetWeComConfig(ctx context.Context, req *connect.Request[v1.SetWeComConfigRequest]) (*connect.Response[v1.SetWeComConfigResponse], error) {
+	return c.setWeComConfig.CallUnary(ctx, req)
 }
 
-// GetConfig calls salesapp.v1.WeComService.GetConfig.
-func (c *weComServiceClient) GetConfig(ctx context.Context, req *connect.Request[v1.GetWeComConfigRequest]) (*connect.Response[v1.GetWeComConfigResponse], error) {
-	return c.getConfig.CallUnary(ctx, req)
+// GetWeComConfig calls salesapp.v1.WeComService.GetWeComConfig.
+func (c *weComServiceClient) GetWeComConfig(ctx context.Context, req *connect.Request[v1.GetWeComConfigRequest]) (*connect.Response[v1.GetWeComConfigResponse], error) {
+	return c.getWeComConfig.CallUnary(ctx, req)
 }
 
-// ListEvents calls salesapp.v1.WeComService.ListEvents.
-func (c *weComServiceClient) ListEvents(ctx context.Context, req *connect.Request[v1.ListWeComEventsRequest]) (*connect.Response[v1.ListWeComEventsResponse], error) {
-	return c.listEvents.CallUnary(ctx, req)
+// ListWeComEvents calls salesapp.v1.WeComService.ListWeComEvents.
+func (c *weComServiceClient) ListWeComEvents(ctx context.Context, req *connect.Request[v1.ListWeComEventsRequest]) (*connect.Response[v1.ListWeComEventsResponse], error) {
+	return c.listWeComEvents.CallUnary(ctx, req)
 }
 
-// ReplayEvent calls salesapp.v1.WeComService.ReplayEvent.
-func (c *weComServiceClient) ReplayEvent(ctx context.Context, req *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error) {
-	return c.replayEvent.CallUnary(ctx, req)
+// ReplayWeComEvent calls salesapp.v1.WeComService.ReplayWeComEvent.
+func (c *weComServiceClient) ReplayWeComEvent(ctx context.Context, req *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error) {
+	return c.replayWeComEvent.CallUnary(ctx, req)
 }
 
 // WeComServiceHandler is an implementation of the salesapp.v1.WeComService service.
 type WeComServiceHandler interface {
-	// SetConfig sets the corp id, the self-built app's agent id and secret, the customer-contact secret and
+	// SetWeComConfig sets the corp id, the self-built app's agent id and secret, the customer-contact secret and
 	// the callback's token and EncodingAESKey. A blank secret keeps the one stored. FailedPrecondition when
 	// the server has no key to seal secrets with.
-	SetConfig(context.Context, *connect.Request[v1.SetWeComConfigRequest]) (*connect.Response[v1.SetWeComConfigResponse], error)
-	// GetConfig returns the configuration with its secrets masked, and the callback URL to paste into
+	SetWeComConfig(context.Context, *connect.Request[v1.SetWeComConfigRequest]) (*connect.Response[v1.SetWeComConfigResponse], error)
+	// GetWeComConfig returns the configuration with its secrets masked, and the callback URL to paste into
 	// WeCom's console (应用管理 → 接收消息 → 设置API接收).
-	GetConfig(context.Context, *connect.Request[v1.GetWeComConfigRequest]) (*connect.Response[v1.GetWeComConfigResponse], error)
-	// ListEvents pages through the callbacks received, newest first, optionally of one status.
-	ListEvents(context.Context, *connect.Request[v1.ListWeComEventsRequest]) (*connect.Response[v1.ListWeComEventsResponse], error)
-	// ReplayEvent queues a failed event again. NotFound when there is none with that id,
+	GetWeComConfig(context.Context, *connect.Request[v1.GetWeComConfigRequest]) (*connect.Response[v1.GetWeComConfigResponse], error)
+	// ListWeComEvents pages through the callbacks received, newest first, optionally of one status.
+	ListWeComEvents(context.Context, *connect.Request[v1.ListWeComEventsRequest]) (*connect.Response[v1.ListWeComEventsResponse], error)
+	// ReplayWeComEvent queues a failed event again. NotFound when there is none with that id,
 	// FailedPrecondition when it has not failed.
-	ReplayEvent(context.Context, *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error)
+	ReplayWeComEvent(context.Context, *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error)
 }
 
 // NewWeComServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -149,40 +152,40 @@ type WeComServiceHandler interface {
 // and JSON codecs. They also support gzip compression.
 func NewWeComServiceHandler(svc WeComServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
 	weComServiceMethods := v1.File_salesapp_v1_wecom_proto.Services().ByName("WeComService").Methods()
-	weComServiceSetConfigHandler := connect.NewUnaryHandler(
-		WeComServiceSetConfigProcedure,
-		svc.SetConfig,
-		connect.WithSchema(weComServiceMethods.ByName("SetConfig")),
+	weComServiceSetWeComConfigHandler := connect.NewUnaryHandler(
+		WeComServiceSetWeComConfigProcedure,
+		svc.SetWeComConfig,
+		connect.WithSchema(weComServiceMethods.ByName("SetWeComConfig")),
 		connect.WithHandlerOptions(opts...),
 	)
-	weComServiceGetConfigHandler := connect.NewUnaryHandler(
-		WeComServiceGetConfigProcedure,
-		svc.GetConfig,
-		connect.WithSchema(weComServiceMethods.ByName("GetConfig")),
+	weComServiceGetWeComConfigHandler := connect.NewUnaryHandler(
+		WeComServiceGetWeComConfigProcedure,
+		svc.GetWeComConfig,
+		connect.WithSchema(weComServiceMethods.ByName("GetWeComConfig")),
 		connect.WithHandlerOptions(opts...),
 	)
-	weComServiceListEventsHandler := connect.NewUnaryHandler(
-		WeComServiceListEventsProcedure,
-		svc.ListEvents,
-		connect.WithSchema(weComServiceMethods.ByName("ListEvents")),
+	weComServiceListWeComEventsHandler := connect.NewUnaryHandler(
+		WeComServiceListWeComEventsProcedure,
+		svc.ListWeComEvents,
+		connect.WithSchema(weComServiceMethods.ByName("ListWeComEvents")),
 		connect.WithHandlerOptions(opts...),
 	)
-	weComServiceReplayEventHandler := connect.NewUnaryHandler(
-		WeComServiceReplayEventProcedure,
-		svc.ReplayEvent,
-		connect.WithSchema(weComServiceMethods.ByName("ReplayEvent")),
+	weComServiceReplayWeComEventHandler := connect.NewUnaryHandler(
+		WeComServiceReplayWeComEventProcedure,
+		svc.ReplayWeComEvent,
+		connect.WithSchema(weComServiceMethods.ByName("ReplayWeComEvent")),
 		connect.WithHandlerOptions(opts...),
 	)
 	return "/salesapp.v1.WeComService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case WeComServiceSetConfigProcedure:
-			weComServiceSetConfigHandler.ServeHTTP(w, r)
-		case WeComServiceGetConfigProcedure:
-			weComServiceGetConfigHandler.ServeHTTP(w, r)
-		case WeComServiceListEventsProcedure:
-			weComServiceListEventsHandler.ServeHTTP(w, r)
-		case WeComServiceReplayEventProcedure:
-			weComServiceReplayEventHandler.ServeHTTP(w, r)
+		case WeComServiceSetWeComConfigProcedure:
+			weComServiceSetWeComConfigHandler.ServeHTTP(w, r)
+		case WeComServiceGetWeComConfigProcedure:
+			weComServiceGetWeComConfigHandler.ServeHTTP(w, r)
+		case WeComServiceListWeComEventsProcedure:
+			weComServiceListWeComEventsHandler.ServeHTTP(w, r)
+		case WeComServiceReplayWeComEventProcedure:
+			weComServiceReplayWeComEventHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -192,18 +195,18 @@ func NewWeComServiceHandler(svc WeComServiceHandler, opts ...connect.HandlerOpti
 // UnimplementedWeComServiceHandler returns CodeUnimplemented from all methods.
 type UnimplementedWeComServiceHandler struct{}
 
-func (UnimplementedWeComServiceHandler) SetConfig(context.Context, *connect.Request[v1.SetWeComConfigRequest]) (*connect.Response[v1.SetWeComConfigResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComService.SetConfig is not implemented"))
+func (UnimplementedWeComServiceHandler) SetWeComConfig(context.Context, *connect.Request[v1.SetWeComConfigRequest]) (*connect.Response[v1.SetWeComConfigResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComService.SetWeComConfig is not implemented"))
 }
 
-func (UnimplementedWeComServiceHandler) GetConfig(context.Context, *connect.Request[v1.GetWeComConfigRequest]) (*connect.Response[v1.GetWeComConfigResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComService.GetConfig is not implemented"))
+func (UnimplementedWeComServiceHandler) GetWeComConfig(context.Context, *connect.Request[v1.GetWeComConfigRequest]) (*connect.Response[v1.GetWeComConfigResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComService.GetWeComConfig is not implemented"))
 }
 
-func (UnimplementedWeComServiceHandler) ListEvents(context.Context, *connect.Request[v1.ListWeComEventsRequest]) (*connect.Response[v1.ListWeComEventsResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComService.ListEvents is not implemented"))
+func (UnimplementedWeComServiceHandler) ListWeComEvents(context.Context, *connect.Request[v1.ListWeComEventsRequest]) (*connect.Response[v1.ListWeComEventsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComService.ListWeComEvents is not implemented"))
 }
 
-func (UnimplementedWeComServiceHandler) ReplayEvent(context.Context, *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComService.ReplayEvent is not implemented"))
+func (UnimplementedWeComServiceHandler) ReplayWeComEvent(context.Context, *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComService.ReplayWeComEvent is not implemented"))
 }

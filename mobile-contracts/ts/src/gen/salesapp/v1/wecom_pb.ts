@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/wecom.proto.
  */
 export const file_salesapp_v1_wecom: GenFile = /*@__PURE__*/
-  fileDesc("ChdzYWxlc2FwcC92MS93ZWNvbS5wcm90bxILc2FsZXNhcHAudjEijgIKC1dlQ29tQ29uZmlnEhIKCmNvbmZpZ3VyZWQYASABKAgSDwoHY29ycF9pZBgCIAEoCRIQCghhZ2VudF9pZBgDIAEoBRIYChBhZ2VudF9zZWNyZXRfc2V0GAQgASgIEhoKEmNvbnRhY3Rfc2VjcmV0X3NldBgFIAEoCBIaChJjYWxsYmFja190b2tlbl9zZXQYBiABKAgSHAoUZW5jb2RpbmdfYWVzX2tleV9zZXQYByABKAgSFAoMY2FsbGJhY2tfdXJsGAggASgJEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYCiABKAkisQIKFVNldFdlQ29tQ29uZmlnUmVxdWVzdBIqCgdjb3JwX2lkGAEgASgJQhm6SBZyFBABGEAyDl5bQS1aYS16MC05XSskEhkKCGFnZW50X2lkGAIgASgFQge6SAQaAiAAEjAKDGFnZW50X3NlY3JldBgDIAEoCUIaukgXchUYgAEyEF5bQS1aYS16MC05Xy1dKiQSMgoOY29udGFjdF9zZWNyZXQYBCABKAlCGrpIF3IVGIABMhBeW0EtWmEtejAtOV8tXSokEi8KDmNhbGxiYWNrX3Rva2VuGAUgASgJQhe6SBRyEhggMg5eW0EtWmEtejAtOV0qJBI6ChBlbmNvZGluZ19hZXNfa2V5GAYgASgJQiC6SB3YAQFyGDITXltBLVphLXowLTkrL117NDN9JJgBKyJCChZTZXRXZUNvbUNvbmZpZ1Jlc3BvbnNlEigKBmNvbmZpZxgBIAEoCzIYLnNhbGVzYXBwLnYxLldlQ29tQ29uZmlnIhcKFUdldFdlQ29tQ29uZmlnUmVxdWVzdCJCChZHZXRXZUNvbUNvbmZpZ1Jlc3BvbnNlEigKBmNvbmZpZxgBIAEoCzIYLnNhbGVzYXBwLnYxLldlQ29tQ29uZmlnIvQBCgpXZUNvbUV2ZW50EgoKAmlkGAEgASgJEhAKCG1zZ190eXBlGAIgASgJEg0KBWV2ZW50GAMgASgJEhMKC2NoYW5nZV90eXBlGAQgASgJEi8KC3JlY2VpdmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzdGF0dXMYBiABKAkSEAoIYXR0ZW1wdHMYByABKA0SEgoKbGFzdF9lcnJvchgIIAEoCRIwCgxwcm9jZXNzZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3htbBgKIAEoCSKOAQoWTGlzdFdlQ29tRXZlbnRzUmVxdWVzdBI4CgZzdGF0dXMYASABKAlCKLpIJdgBAXIgUgdwZW5kaW5nUgRkb25lUgZmYWlsZWRSB2lnbm9yZWQSHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRjIASgAEhsKCnBhZ2VfdG9rZW4YAyABKAlCB7pIBHICGEAiWwoXTGlzdFdlQ29tRXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcuc2FsZXNhcHAudjEuV2VDb21FdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoXUmVwbGF5V2VDb21FdmVudFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBIhoKGFJlcGxheVdlQ29tRXZlbnRSZXNwb25zZTLvAgoMV2VDb21TZXJ2aWNlElQKCVNldENvbmZpZxIiLnNhbGVzYXBwLnYxLlNldFdlQ29tQ29uZmlnUmVxdWVzdBojLnNhbGVzYXBwLnYxLlNldFdlQ29tQ29uZmlnUmVzcG9uc2USVAoJR2V0Q29uZmlnEiIuc2FsZXNhcHAudjEuR2V0V2VDb21Db25maWdSZXF1ZXN0GiMuc2FsZXNhcHAudjEuR2V0V2VDb21Db25maWdSZXNwb25zZRJXCgpMaXN0RXZlbnRzEiMuc2FsZXNhcHAudjEuTGlzdFdlQ29tRXZlbnRzUmVxdWVzdBokLnNhbGVzYXBwLnYxLkxpc3RXZUNvbUV2ZW50c1Jlc3BvbnNlEloKC1JlcGxheUV2ZW50EiQuc2FsZXNhcHAudjEuUmVwbGF5V2VDb21FdmVudFJlcXVlc3QaJS5zYWxlc2FwcC52MS5SZXBsYXlXZUNvbUV2ZW50UmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChdzYWxlc2FwcC92MS93ZWNvbS5wcm90bxILc2FsZXNhcHAudjEijgIKC1dlQ29tQ29uZmlnEhIKCmNvbmZpZ3VyZWQYASABKAgSDwoHY29ycF9pZBgCIAEoCRIQCghhZ2VudF9pZBgDIAEoBRIYChBhZ2VudF9zZWNyZXRfc2V0GAQgASgIEhoKEmNvbnRhY3Rfc2VjcmV0X3NldBgFIAEoCBIaChJjYWxsYmFja190b2tlbl9zZXQYBiABKAgSHAoUZW5jb2RpbmdfYWVzX2tleV9zZXQYByABKAgSFAoMY2FsbGJhY2tfdXJsGAggASgJEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYCiABKAkisQIKFVNldFdlQ29tQ29uZmlnUmVxdWVzdBIqCgdjb3JwX2lkGAEgASgJQhm6SBZyFBABGEAyDl5bQS1aYS16MC05XSskEhkKCGFnZW50X2lkGAIgASgFQge6SAQaAiAAEjAKDGFnZW50X3NlY3JldBgDIAEoCUIaukgXchUYgAEyEF5bQS1aYS16MC05Xy1dKiQSMgoOY29udGFjdF9zZWNyZXQYBCABKAlCGrpIF3IVGIABMhBeW0EtWmEtejAtOV8tXSokEi8KDmNhbGxiYWNrX3Rva2VuGAUgASgJQhe6SBRyEhggMg5eW0EtWmEtejAtOV0qJBI6ChBlbmNvZGluZ19hZXNfa2V5GAYgASgJQiC6SB3YAQFyGDITXltBLVphLXowLTkrL117NDN9JJgBKyJCChZTZXRXZUNvbUNvbmZpZ1Jlc3BvbnNlEigKBmNvbmZpZxgBIAEoCzIYLnNhbGVzYXBwLnYxLldlQ29tQ29uZmlnIhcKFUdldFdlQ29tQ29uZmlnUmVxdWVzdCJCChZHZXRXZUNvbUNvbmZpZ1Jlc3BvbnNlEigKBmNvbmZpZxgBIAEoCzIYLnNhbGVzYXBwLnYxLldlQ29tQ29uZmlnIvQBCgpXZUNvbUV2ZW50EgoKAmlkGAEgASgJEhAKCG1zZ190eXBlGAIgASgJEg0KBWV2ZW50GAMgASgJEhMKC2NoYW5nZV90eXBlGAQgASgJEi8KC3JlY2VpdmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzdGF0dXMYBiABKAkSEAoIYXR0ZW1wdHMYByABKA0SEgoKbGFzdF9lcnJvchgIIAEoCRIwCgxwcm9jZXNzZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3htbBgKIAEoCSKOAQoWTGlzdFdlQ29tRXZlbnRzUmVxdWVzdBI4CgZzdGF0dXMYASABKAlCKLpIJdgBAXIgUgdwZW5kaW5nUgRkb25lUgZmYWlsZWRSB2lnbm9yZWQSHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRjIASgAEhsKCnBhZ2VfdG9rZW4YAyABKAlCB7pIBHICGEAiWwoXTGlzdFdlQ29tRXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcuc2FsZXNhcHAudjEuV2VDb21FdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoXUmVwbGF5V2VDb21FdmVudFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBIhoKGFJlcGxheVdlQ29tRXZlbnRSZXNwb25zZTKDAwoMV2VDb21TZXJ2aWNlElkKDlNldFdlQ29tQ29uZmlnEiIuc2FsZXNhcHAudjEuU2V0V2VDb21Db25maWdSZXF1ZXN0GiMuc2FsZXNhcHAudjEuU2V0V2VDb21Db25maWdSZXNwb25zZRJZCg5HZXRXZUNvbUNvbmZpZxIiLnNhbGVzYXBwLnYxLkdldFdlQ29tQ29uZmlnUmVxdWVzdBojLnNhbGVzYXBwLnYxLkdldFdlQ29tQ29uZmlnUmVzcG9uc2USXAoPTGlzdFdlQ29tRXZlbnRzEiMuc2FsZXNhcHAudjEuTGlzdFdlQ29tRXZlbnRzUmVxdWVzdBokLnNhbGVzYXBwLnYxLkxpc3RXZUNvbUV2ZW50c1Jlc3BvbnNlEl8KEFJlcGxheVdlQ29tRXZlbnQSJC5zYWxlc2FwcC52MS5SZXBsYXlXZUNvbUV2ZW50UmVxdWVzdBolLnNhbGVzYXBwLnYxLlJlcGxheVdlQ29tRXZlbnRSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * WeComConfig is the configuration as shown: no secret, only whether each is set.
@@ -368,45 +368,45 @@ export const ReplayWeComEventResponseSchema: GenMessage<ReplayWeComEventResponse
  */
 export const WeComService: GenService<{
   /**
-   * SetConfig sets the corp id, the self-built app's agent id and secret, the customer-contact secret and
+   * SetWeComConfig sets the corp id, the self-built app's agent id and secret, the customer-contact secret and
    * the callback's token and EncodingAESKey. A blank secret keeps the one stored. FailedPrecondition when
    * the server has no key to seal secrets with.
    *
-   * @generated from rpc salesapp.v1.WeComService.SetConfig
+   * @generated from rpc salesapp.v1.WeComService.SetWeComConfig
    */
-  setConfig: {
+  setWeComConfig: {
     methodKind: "unary";
     input: typeof SetWeComConfigRequestSchema;
     output: typeof SetWeComConfigResponseSchema;
   },
   /**
-   * GetConfig returns the configuration with its secrets masked, and the callback URL to paste into
+   * GetWeComConfig returns the configuration with its secrets masked, and the callback URL to paste into
    * WeCom's console (应用管理 → 接收消息 → 设置API接收).
    *
-   * @generated from rpc salesapp.v1.WeComService.GetConfig
+   * @generated from rpc salesapp.v1.WeComService.GetWeComConfig
    */
-  getConfig: {
+  getWeComConfig: {
     methodKind: "unary";
     input: typeof GetWeComConfigRequestSchema;
     output: typeof GetWeComConfigResponseSchema;
   },
   /**
-   * ListEvents pages through the callbacks received, newest first, optionally of one status.
+   * ListWeComEvents pages through the callbacks received, newest first, optionally of one status.
    *
-   * @generated from rpc salesapp.v1.WeComService.ListEvents
+   * @generated from rpc salesapp.v1.WeComService.ListWeComEvents
    */
-  listEvents: {
+  listWeComEvents: {
     methodKind: "unary";
     input: typeof ListWeComEventsRequestSchema;
     output: typeof ListWeComEventsResponseSchema;
   },
   /**
-   * ReplayEvent queues a failed event again. NotFound when there is none with that id,
+   * ReplayWeComEvent queues a failed event again. NotFound when there is none with that id,
    * FailedPrecondition when it has not failed.
    *
-   * @generated from rpc salesapp.v1.WeComService.ReplayEvent
+   * @generated from rpc salesapp.v1.WeComService.ReplayWeComEvent
    */
-  replayEvent: {
+  replayWeComEvent: {
     methodKind: "unary";
     input: typeof ReplayWeComEventRequestSchema;
     output: typeof ReplayWeComEventResponseSchema;
