@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/salesapp/scrm/backend/audit"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/jobs"
@@ -274,6 +275,29 @@ func (s *Service) SetConfig(ctx context.Context, p authn.Principal, in ConfigInp
 			return v
 		}
 		t := p.TenantID
+		// The log names which secrets changed, never their values.
+		type record struct {
+			CorpID         string   `json:"corp_id,omitempty"`
+			AgentID        int64    `json:"agent_id,omitempty"`
+			SecretsChanged []string `json:"secrets_changed,omitempty"`
+		}
+		after := record{CorpID: in.CorpID, AgentID: in.AgentID}
+		for _, f := range []struct{ col, v, old string }{
+			{colAgentSecret, in.AgentSecret, cur.AgentSecret}, {colContactSecret, in.ContactSecret, cur.ContactSecret},
+			{colToken, in.CallbackToken, cur.CallbackToken}, {colAESKey, in.EncodingAESKey, cur.EncodingAESKey},
+		} {
+			if f.v != "" && f.v != f.old {
+				after.SecretsChanged = append(after.SecretsChanged, f.col)
+			}
+		}
+		var before any
+		if cur.CorpID != "" {
+			before = record{CorpID: cur.CorpID, AgentID: cur.AgentID}
+		}
+		if err := audit.RecordTx(ctx, tx, t, audit.Entry{Action: audit.WeComConfigure, TargetKind: audit.TargetTenant,
+			TargetID: t, Before: before, After: after}); err != nil {
+			return err
+		}
 		return q.UpsertConfig(ctx, wecomdb.UpsertConfigParams{
 			TenantID: t, CorpID: in.CorpID, AgentID: in.AgentID,
 			AgentSecret:    s.seal(t, colAgentSecret, keep(in.AgentSecret, cur.AgentSecret)),

@@ -126,6 +126,20 @@ func TestConfigSecretsSealedMaskedAndKept(t *testing.T) {
 		return nil
 	}))
 
+	// Each change is in the audit log, naming the secrets changed, never their values.
+	var entries []string
+	rows, err := e.db.Super.Query(ctx, "SELECT coalesce(before::text, '') || ' ' || coalesce(after::text, '') FROM audit_log WHERE action = 'wecom.configure' ORDER BY at")
+	require.NoError(t, err)
+	entries, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	require.Contains(t, entries[0], `"secrets_changed": ["agent_secret", "contact_secret", "callback_token", "encoding_aes_key"]`)
+	require.Contains(t, entries[1], `"secrets_changed": ["agent_secret"]`)
+	require.Contains(t, entries[1], `"corp_id": "`+corpID+`"`, "before")
+	for _, secret := range []string{"agent-secret", "new-agent", token, aesKey} {
+		require.NotContains(t, strings.Join(entries, " "), secret)
+	}
+
 	// Admins only.
 	sales := e.db.NewEmployee(t, e.tenant.ID, authn.RoleSales, uuid.Nil)
 	_, err = e.svc.GetConfig(ctx, sales)
