@@ -44,6 +44,7 @@ const (
 	MaterialDelete   Action = "material.delete"
 	CustomerAssign   Action = "customer.assign"
 	CustomerExport   Action = "customer.export"
+	WeComConfigure   Action = "wecom.configure"
 )
 
 // Target kinds.

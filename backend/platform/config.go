@@ -18,6 +18,7 @@ import (
 
 	"github.com/salesapp/scrm/backend/platform/appversion"
 	"github.com/salesapp/scrm/backend/platform/clientip"
+	"github.com/salesapp/scrm/backend/platform/sealed"
 )
 
 // Config is everything salesd reads from its environment. Every field comes from one SALESD_* variable,
@@ -104,6 +105,12 @@ type Config struct {
 	TrustedProxies clientip.Proxies
 	// Passwords is how staff passwords are hashed, and how many hashes one process computes at once.
 	Passwords PasswordConfig
+	// SecretKeys seal the secrets tenants store (their WeCom secrets and callback keys); the first seals,
+	// all open (rotation). Empty: nothing can be sealed, so the WeCom bridge is off.
+	SecretKeys []sealed.Key
+	// WeComCallbackRate and WeComCallbackBurst limit WeCom callbacks per tenant.
+	WeComCallbackRate  float64
+	WeComCallbackBurst int
 }
 
 // PasswordConfig holds the argon2id parameters of new password hashes (a hash records its own, so changing
@@ -355,6 +362,16 @@ func configVars() []configVar {
 				c.DebugAddr = v
 				return nil
 			}},
+		{name: "SALESD_SECRET_KEYS", help: "comma-separated id:base64 keys of 32 bytes (e.g. k2:...,k1:...) sealing tenants' secrets (WeCom); the first seals, all open, values under older keys are resealed hourly; empty: the WeCom bridge is off (`salesctl dev up` generates one)",
+			set: func(c *Config, v string) error {
+				keys, err := sealed.ParseKeys(v)
+				c.SecretKeys = keys
+				return err
+			}},
+		{name: "SALESD_WECOM_CALLBACK_RATE", def: "200", help: "WeCom callbacks/s one tenant may receive on average (503 beyond; WeCom retries)",
+			set: func(c *Config, v string) error { return setPositive(&c.WeComCallbackRate, v) }},
+		{name: "SALESD_WECOM_CALLBACK_BURST", def: "1000", help: "WeCom callbacks one tenant may receive at once",
+			set: func(c *Config, v string) error { return setCount(&c.WeComCallbackBurst, v) }},
 		{name: "SALESD_LOG_FORMAT", def: "json", help: "json or text",
 			set: func(c *Config, v string) error {
 				if v != "json" && v != "text" {

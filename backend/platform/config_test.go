@@ -91,3 +91,23 @@ func TestSessionLifetimeAndAppVersions(t *testing.T) {
 		require.ErrorContains(t, err, bad, vars)
 	}
 }
+
+func TestSecretKeys(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"SALESD_DATABASE_URL": "postgres://x", "SALESD_TOKEN_KEYS": strings.Repeat("ab", 32)}
+	c, err := LoadConfig(env(base))
+	require.NoError(t, err)
+	require.Empty(t, c.SecretKeys, "optional: empty turns the WeCom bridge off")
+
+	m := maps.Clone(base)
+	m["SALESD_SECRET_KEYS"] = "k2:" + strings.Repeat("A", 43) + "=,k1:" + strings.Repeat("B", 43) + "="
+	c, err = LoadConfig(env(m))
+	require.NoError(t, err)
+	require.Len(t, c.SecretKeys, 2)
+	require.Equal(t, "k2", c.SecretKeys[0].ID)
+
+	m["SALESD_SECRET_KEYS"] = "k1:dG9vIHNob3J0"
+	_, err = LoadConfig(env(m))
+	require.ErrorContains(t, err, "SALESD_SECRET_KEYS")
+	require.NotContains(t, err.Error(), "dG9vIHNob3J0", "values are never echoed")
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/server/servertest"
+	"github.com/salesapp/scrm/backend/wecom/wecomtest"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/sync/delta"
 )
@@ -61,6 +62,8 @@ var crossTenantExempt = map[string]string{
 	salesappv1connect.PublicServiceLoginH5Procedure:          "public; the share token decides the tenant",
 	salesappv1connect.PublicServiceLeavePhoneNumberProcedure: "public; the share token decides the tenant",
 	salesappv1connect.TrackingServiceTrackProcedure:          "public; each event's share token decides its tenant",
+	// corp_id and agent_id are WeCom's ids, not ours: SetConfig writes the caller's tenant's row only.
+	salesappv1connect.WeComServiceSetWeComConfigProcedure: "WeCom's corp and agent ids; only the caller's tenant is written",
 }
 
 // expect is the code each of A's roles must get. codeOK (0) is success.
@@ -105,6 +108,7 @@ func crossTenantRows() []crossRow {
 	note := func(w *world) string { return w.bNote }
 	device := func(w *world) string { return w.bDevice }
 	bTask := func(w *world) string { return w.bTask }
+	bWeComEvent := func(w *world) string { return w.bWeComEvent }
 	freshDevice := func(*world) string { return "phone-" + uuid.NewString()[:8] }
 	chat := salesappv1.ShareChannel_SHARE_CHANNEL_CHAT
 	articleIn := func(folderID string) *salesappv1.MaterialContent {
@@ -193,6 +197,13 @@ func crossTenantRows() []crossRow {
 					return err
 				}
 				return leakIf(len(res.Msg.Entries) > 0, "%d entries", len(res.Msg.Entries))
+			}},
+
+		// WeCom: B's callbacks are nobody's in A.
+		{procedure: salesappv1connect.WeComServiceReplayWeComEventProcedure, want: adminOnly(connect.CodeNotFound), foreign: bWeComEvent,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := wecomOf(c.w.e, c.Token).ReplayWeComEvent(ctx, connect.NewRequest(&salesappv1.ReplayWeComEventRequest{Id: id}))
+				return err
 			}},
 
 		// Exports: B's file is nobody's in A.
@@ -571,6 +582,8 @@ type world struct {
 	aTask string
 
 	bMaterial, bDraft, bFolder, bPersonalFolder, bImage, bCustomer, bNote, bDevice, bPushToken, bCursor, bExport, bTask string
+	// bWeComEvent is a callback B received from WeCom.
+	bWeComEvent string
 	// bIDs holds every id of B's things, for spotting them in answers.
 	bIDs map[string]bool
 }
@@ -710,13 +723,25 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 		got, err := exportsOf(e, w.bSales.Token).GetExport(ctx, connect.NewRequest(&salesappv1.GetExportRequest{ExportId: w.bExport}))
 		return err == nil && got.Msg.Export.Status != salesappv1.ExportStatus_EXPORT_STATUS_PENDING
 	}, 30*time.Second, 20*time.Millisecond)
+	// B's WeCom sent a callback, processed before B's rows are snapshot.
+	_, err = configureWeCom(t, e, w.b, "wwTenantB").Send(ctx,
+		wecomtest.ExternalContactEvent("wwTenantB", "add_external_contact", "bsales", "wmB", 1733390000, "", ""))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		res, err := wecomOf(e, w.b.Admin.Token).ListWeComEvents(ctx, connect.NewRequest(&salesappv1.ListWeComEventsRequest{}))
+		if err != nil || len(res.Msg.Events) != 1 || res.Msg.Events[0].Status == "pending" {
+			return false
+		}
+		w.bWeComEvent = res.Msg.Events[0].Id
+		return true
+	}, 30*time.Second, 20*time.Millisecond)
 	unread, err := alertsOf(e, w.bSales.Token).GetUnreadCount(ctx, connect.NewRequest(&salesappv1.GetUnreadCountRequest{}))
 	require.NoError(t, err)
 	require.Positive(t, unread.Msg.Unread, "B's salesperson has alerts")
 
 	for _, id := range []string{w.b.ID.String(), w.b.Admin.ID.String(), bMgr.ID.String(), w.bSales.ID.String(), w.bTeam.String(),
 		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote, w.bSales.SessionID.String(),
-		w.bExport, w.bTask} {
+		w.bExport, w.bTask, w.bWeComEvent} {
 		w.bIDs[id] = true
 	}
 	return w

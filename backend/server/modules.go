@@ -27,6 +27,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
+	"github.com/salesapp/scrm/backend/platform/sealed"
 	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/share/sharerpc"
 	"github.com/salesapp/scrm/backend/stats"
@@ -38,6 +39,8 @@ import (
 	"github.com/salesapp/scrm/backend/web"
 	"github.com/salesapp/scrm/backend/web/webrpc"
 	"github.com/salesapp/scrm/backend/wechat"
+	"github.com/salesapp/scrm/backend/wecom"
+	"github.com/salesapp/scrm/backend/wecom/wecomrpc"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/poster"
 	"github.com/salesapp/scrm/push/sender"
@@ -78,6 +81,10 @@ func modules(d deps) ([]module.Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	wecoms, err := wecomService(d, wecomHandlers())
+	if err != nil {
+		return nil, err
+	}
 	mods := []module.Module{
 		diagrpc.Module(info),
 		authrpc.Module(d.auth, func(ctx context.Context, tenantID uuid.UUID, key string) (string, error) {
@@ -92,9 +99,30 @@ func modules(d deps) ([]module.Module, error) {
 		sharerpc.Module(shares),
 		cardrpc.Module(cards),
 		statsrpc.Module(stats.NewService(d.db, nil)),
+		wecomrpc.Module(wecoms),
 	}
 	mods = append(mods, live...)
 	return append(mods, syncrpc.Module(d.db, mods)), nil
+}
+
+// wecomHandlers are the handlers of WeCom callbacks, by kind: one line per kind a domain processes
+// (wecom.Kind{MsgType: "event", Event: "change_external_contact", ChangeType: "add_external_contact"}:
+// contacts.OnAdd). Kinds not listed are stored and marked ignored.
+func wecomHandlers() wecom.Handlers {
+	return wecom.Handlers{}
+}
+
+// wecomService builds the WeCom bridge; without SALESD_SECRET_KEYS it is off (nothing can be sealed).
+func wecomService(d deps, handlers wecom.Handlers) (*wecom.Service, error) {
+	var s *sealed.Sealer
+	if len(d.cfg.SecretKeys) > 0 {
+		var err error
+		if s, err = sealed.New(d.cfg.SecretKeys); err != nil {
+			return nil, fmt.Errorf("SALESD_SECRET_KEYS: %w", err)
+		}
+	}
+	return wecom.NewService(d.db, s, d.queue, d.cfg.PublicBaseURL, handlers, wecom.Options{
+		CallbackRate: d.cfg.WeComCallbackRate, CallbackBurst: d.cfg.WeComCallbackBurst, Log: d.log}), nil
 }
 
 // posterRenderer loads the configured poster font (or the built-in one).

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -426,7 +427,12 @@ func cmdDevUp(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	secretKey, err := devSecretKey()
+	if err != nil {
+		return err
+	}
 	env := map[string]string{
+		"SALESD_SECRET_KEYS":          secretKey,
 		"SALESD_DATABASE_URL":         c.URL(pgcluster.AppRole, devDBName),
 		"SALESD_MIGRATE_DATABASE_URL": c.URL(pgcluster.OwnerRole, devDBName),
 		"SALESD_TOKEN_KEYS":           key,
@@ -453,7 +459,7 @@ func cmdDevUp(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "seeded the demo tenant %s\n", d.tenantID)
 	}
 	var b strings.Builder
-	for _, k := range []string{"SALESD_DATABASE_URL", "SALESD_MIGRATE_DATABASE_URL", "SALESD_TOKEN_KEYS", "SALESD_LOG_FORMAT", "SALESD_ACCESS_TOKEN_TTL", "SALESD_DEV"} {
+	for _, k := range []string{"SALESD_DATABASE_URL", "SALESD_MIGRATE_DATABASE_URL", "SALESD_TOKEN_KEYS", "SALESD_SECRET_KEYS", "SALESD_LOG_FORMAT", "SALESD_ACCESS_TOKEN_TTL", "SALESD_DEV"} {
 		fmt.Fprintf(&b, "%s=%s\n", k, env[k])
 	}
 	if err := os.WriteFile(filepath.Join(devDir, "salesd.env"), []byte(b.String()), 0o600); err != nil {
@@ -497,6 +503,21 @@ func devTokenKey() (string, error) {
 		return "", err
 	}
 	s := hex.EncodeToString(k)
+	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
+}
+
+// devSecretKey is the development key sealing tenants' secrets (SALESD_SECRET_KEYS), kept beside the token
+// key so that what `make run` sealed still opens after a restart.
+func devSecretKey() (string, error) {
+	path := filepath.Join(devDir, "secret.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return "", err
+	}
+	s := "dev1:" + base64.StdEncoding.EncodeToString(k)
 	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
 }
 

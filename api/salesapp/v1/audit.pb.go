@@ -36,7 +36,8 @@ type AuditEntry struct {
 	Address string `protobuf:"bytes,5,opt,name=address,proto3" json:"address,omitempty"`
 	// What was done, "<what>.<verb>": employee.create, employee.update, employee.disable, employee.enable,
 	// team.create, team.rename, team.delete, settings.update, password.reset, invitation.resend,
-	// session.revoke, material.approve, material.reject, material.delete, customer.assign, customer.export.
+	// session.revoke, material.approve, material.reject, material.delete, customer.assign, customer.export,
+	// wecom.configure.
 	Action string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
 	// What it was done to: employee, team, tenant, material, customer, session or export; and its id.
 	TargetKind string `protobuf:"bytes,7,opt,name=target_kind,json=targetKind,proto3" json:"target_kind,omitempty"`

@@ -34,6 +34,9 @@ const (
 	// QueueLive holds work a person waits on (pushes), apart from slower jobs so that a burst of uploads
 	// cannot delay an alert. Its name is kept from when it held pushes only.
 	QueueLive = "push"
+	// QueueWeCom holds the processing of WeCom callbacks (welcome messages have a 20 s window), apart from
+	// pushes and housekeeping so that neither delays the other.
+	QueueWeCom = "wecom"
 )
 
 const (
@@ -185,6 +188,8 @@ func (q *Queue) Start(ctx context.Context) error {
 			QueueDefault: {MaxWorkers: 20},
 			// Pushes wait on Apple and Google, not on our CPU: many may be in flight at once.
 			QueueLive: {MaxWorkers: 200, FetchPollInterval: pollLive},
+			// Callback handlers mostly wait on WeCom's API.
+			QueueWeCom: {MaxWorkers: 50, FetchPollInterval: pollLive},
 		},
 		FetchCooldown:        fetchCooldown,
 		JobTimeout:           time.Minute,

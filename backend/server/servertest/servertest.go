@@ -21,6 +21,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
+	"github.com/salesapp/scrm/backend/platform/sealed"
 	"github.com/salesapp/scrm/backend/server"
 	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/media"
@@ -76,13 +77,18 @@ func start(t testing.TB, db *pgtest.DB, snd sender.Sender, opts ...Option) *Env 
 	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
 	cfg := platform.Config{
 		DatabaseURL: db.AppURL, MigrateDatabaseURL: db.OwnerURL, TokenKeys: [][]byte{key},
 		AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 24 * time.Hour, AuthCacheTTL: 5 * time.Second,
 		ShutdownTimeout: 5 * time.Second, PublicRate: 1000, PublicBurst: 1000, VisitorRate: 1000, VisitorBurst: 1000,
 		PublicBaseURL: "https://share.example.com", PublicPageTTL: 0, LogLevel: slog.LevelWarn, LogFormat: "text",
 		// Cheap hashes: tests check the rules, not argon2id's cost (and -race makes it slow).
-		Passwords: platform.PasswordConfig{Time: 1, MemoryKiB: 64, Threads: 1, Slots: 2, Queue: 64},
+		Passwords:  platform.PasswordConfig{Time: 1, MemoryKiB: 64, Threads: 1, Slots: 2, Queue: 64},
+		SecretKeys: []sealed.Key{{ID: "test", Secret: secret}},
+		// WeCom callbacks per tenant: tests send bursts.
+		WeComCallbackRate: 1000, WeComCallbackBurst: 1000,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -55,7 +55,8 @@ export type AuditEntry = Message<"salesapp.v1.AuditEntry"> & {
   /**
    * What was done, "<what>.<verb>": employee.create, employee.update, employee.disable, employee.enable,
    * team.create, team.rename, team.delete, settings.update, password.reset, invitation.resend,
-   * session.revoke, material.approve, material.reject, material.delete, customer.assign, customer.export.
+   * session.revoke, material.approve, material.reject, material.delete, customer.assign, customer.export,
+   * wecom.configure.
    *
    * @generated from field: string action = 6;
    */

@@ -1,0 +1,60 @@
+-- name: GetConfig :one
+SELECT * FROM wecom_configs WHERE tenant_id = $1;
+
+-- name: GetConfigForUpdate :one
+SELECT * FROM wecom_configs WHERE tenant_id = $1 FOR UPDATE;
+
+-- name: UpsertConfig :exec
+INSERT INTO wecom_configs (tenant_id, corp_id, agent_id, agent_secret, contact_secret, callback_token,
+                           encoding_aes_key, seal_key, updated_at, updated_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), $9)
+ON CONFLICT (tenant_id) DO UPDATE
+SET corp_id = excluded.corp_id, agent_id = excluded.agent_id, agent_secret = excluded.agent_secret,
+    contact_secret = excluded.contact_secret, callback_token = excluded.callback_token,
+    encoding_aes_key = excluded.encoding_aes_key, seal_key = excluded.seal_key,
+    updated_at = now(), updated_by = excluded.updated_by;
+
+-- name: UpdateSeals :exec
+UPDATE wecom_configs
+SET agent_secret = $2, contact_secret = $3, callback_token = $4, encoding_aes_key = $5, seal_key = $6
+WHERE tenant_id = $1;
+
+-- name: StaleSeals :many
+SELECT t::uuid AS tenant_id FROM wecom_stale_seals(sqlc.arg(current_key)::text) AS t;
+
+-- name: InsertEvent :one
+INSERT INTO wecom_events (tenant_id, id, dedup_key, msg_type, event, change_type, xml)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (tenant_id, dedup_key) DO NOTHING
+RETURNING id;
+
+-- name: LockEvent :one
+SELECT * FROM wecom_events WHERE tenant_id = $1 AND id = $2 FOR UPDATE;
+
+-- name: FinishEvent :exec
+UPDATE wecom_events
+SET status = sqlc.arg(status), attempts = attempts + 1, last_error = '', processed_at = now()
+WHERE tenant_id = $1 AND id = $2;
+
+-- name: FailEvent :exec
+UPDATE wecom_events
+SET status = sqlc.arg(status), attempts = attempts + 1, last_error = sqlc.arg(last_error),
+    processed_at = CASE WHEN sqlc.arg(status) = 'failed' THEN now() END
+WHERE tenant_id = $1 AND id = $2 AND status NOT IN ('done', 'ignored');
+
+-- name: ListEvents :many
+SELECT * FROM wecom_events
+WHERE tenant_id = $1
+  AND (sqlc.arg(status)::text = '' OR status = sqlc.arg(status)::text)
+  AND (sqlc.narg(before_at)::timestamptz IS NULL
+       OR (received_at, id) < (sqlc.narg(before_at)::timestamptz, sqlc.arg(before_id)::uuid))
+ORDER BY received_at DESC, id DESC
+LIMIT sqlc.arg(max_rows);
+
+-- name: ReplayEvent :one
+UPDATE wecom_events SET status = 'pending', processed_at = NULL
+WHERE tenant_id = $1 AND id = $2 AND status = 'failed'
+RETURNING id;
+
+-- name: EventStatus :one
+SELECT status FROM wecom_events WHERE tenant_id = $1 AND id = $2;

@@ -1,0 +1,198 @@
+package wecomtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/salesapp/scrm/backend/wecom/wecomcrypt"
+)
+
+// CallbackSender posts callbacks as WeCom does: the message encrypted and signed with the tenant's token
+// and EncodingAESKey, and resent when no "success" comes back within Timeout, up to Retries more times,
+// RetryInterval apart.
+type CallbackSender struct {
+	// URL is the tenant's callback URL (…/wecom/{tenant}/callback).
+	URL string
+	// CorpID is the receive id sealed into each message.
+	CorpID string
+	// Token and EncodingAESKey are the callback's keys, as set in WeCom's console.
+	Token, EncodingAESKey string
+	// Client sends the requests (default http.DefaultClient).
+	Client *http.Client
+	// Timeout is how long one try waits for "success" (WeCom: 5 s; default 5 s).
+	Timeout time.Duration
+	// Retries is how many times a callback is resent after the first try (WeCom: 3; default 3, -1: none).
+	Retries int
+	// RetryInterval is the pause before each resend (default 0: at once; tests keep it short).
+	RetryInterval time.Duration
+}
+
+// SendResult is what sending one callback took.
+type SendResult struct {
+	// Tries is how many times it was posted.
+	Tries int
+	// Status and Body are the last answer's.
+	Status int
+	Body   string
+}
+
+// ErrNoSuccess is returned when no try was answered "success".
+var ErrNoSuccess = errors.New("wecomtest: no try was answered success")
+
+func (s *CallbackSender) crypter() (*wecomcrypt.Crypter, error) {
+	return wecomcrypt.New(s.Token, s.EncodingAESKey)
+}
+
+func (s *CallbackSender) client() *http.Client {
+	if s.Client != nil {
+		return s.Client
+	}
+	return http.DefaultClient
+}
+
+func nonce() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Seal encrypts msg as WeCom does and returns the query (msg_signature, timestamp, nonce) and the body.
+func (s *CallbackSender) Seal(msg []byte) (url.Values, []byte, error) {
+	c, err := s.crypter()
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, n := strconv.FormatInt(time.Now().Unix(), 10), nonce()
+	enc, sig := c.Encrypt(msg, s.CorpID, ts, n)
+	var body bytes.Buffer
+	body.WriteString("<xml><ToUserName><![CDATA[")
+	_ = xml.EscapeText(&body, []byte(s.CorpID))
+	body.WriteString("]]></ToUserName><AgentID><![CDATA[]]></AgentID><Encrypt><![CDATA[")
+	body.WriteString(enc)
+	body.WriteString("]]></Encrypt></xml>")
+	return url.Values{"msg_signature": {sig}, "timestamp": {ts}, "nonce": {n}}, body.Bytes(), nil
+}
+
+// PostRaw posts body with query once and returns the answer.
+func (s *CallbackSender) PostRaw(ctx context.Context, query url.Values, body []byte) (int, string, error) {
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"?"+query.Encode(), bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "text/xml")
+	resp, err := s.client().Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(b), err
+}
+
+// Send posts msg (the plaintext XML of an event) and resends it, encrypted anew each time, until a try
+// is answered "success" or the retries run out (ErrNoSuccess).
+func (s *CallbackSender) Send(ctx context.Context, msg []byte) (SendResult, error) {
+	retries := s.Retries
+	switch {
+	case retries == 0:
+		retries = 3
+	case retries < 0:
+		retries = 0
+	}
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	var res SendResult
+	for try := 0; try <= retries; try++ {
+		if try > 0 && s.RetryInterval > 0 {
+			select {
+			case <-ctx.Done():
+				return res, ctx.Err()
+			case <-time.After(s.RetryInterval):
+			}
+		}
+		q, body, err := s.Seal(msg)
+		if err != nil {
+			return res, err
+		}
+		tctx, cancel := context.WithTimeout(ctx, timeout)
+		status, answer, err := s.PostRaw(tctx, q, body)
+		cancel()
+		res.Tries++
+		res.Status, res.Body = status, answer
+		if err == nil && status == http.StatusOK && answer == "success" {
+			return res, nil
+		}
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+	}
+	return res, ErrNoSuccess
+}
+
+// VerifyURL does what WeCom's console does when the URL is saved: a GET with an encrypted echostr; it
+// returns the answer's body, which must be the echostr's plaintext.
+func (s *CallbackSender) VerifyURL(ctx context.Context, echo string) (int, string, error) {
+	c, err := s.crypter()
+	if err != nil {
+		return 0, "", err
+	}
+	ts, n := strconv.FormatInt(time.Now().Unix(), 10), nonce()
+	enc, sig := c.Encrypt([]byte(echo), s.CorpID, ts, n)
+	q := url.Values{"msg_signature": {sig}, "timestamp": {ts}, "nonce": {n}, "echostr": {enc}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"?"+q.Encode(), nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := s.client().Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(b), err
+}
+
+// ExternalContactEvent is a change_external_contact event's XML (add_external_contact,
+// edit_external_contact, del_external_contact, del_follow_user...), as WeCom sends it.
+func ExternalContactEvent(corpID, changeType, userID, externalUserID string, createTime int64, state, welcomeCode string) []byte {
+	var b bytes.Buffer
+	field := func(name, v string) {
+		fmt.Fprintf(&b, "<%s><![CDATA[", name)
+		b.WriteString(v)
+		fmt.Fprintf(&b, "]]></%s>", name)
+	}
+	b.WriteString("<xml>")
+	field("ToUserName", corpID)
+	field("FromUserName", "sys")
+	fmt.Fprintf(&b, "<CreateTime>%d</CreateTime>", createTime)
+	field("MsgType", "event")
+	field("Event", "change_external_contact")
+	field("ChangeType", changeType)
+	field("UserID", userID)
+	field("ExternalUserID", externalUserID)
+	if state != "" {
+		field("State", state)
+	}
+	if welcomeCode != "" {
+		field("WelcomeCode", welcomeCode)
+	}
+	b.WriteString("</xml>")
+	return b.Bytes()
+}
