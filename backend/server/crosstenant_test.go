@@ -514,12 +514,17 @@ func crossTenantRows() []crossRow {
 			call: func(ctx context.Context, c caller, id string) error {
 				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_AddNote{AddNote: &salesappv1.AddNote{NoteId: uuid.NewString(), CustomerId: id, Kind: "note", Body: "hijacked"}}})
 			}},
-		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "add_note.note_id", want: everyone(connect.CodeAlreadyExists), foreign: note,
-			deviation: "a new note with another tenant's note id, on the caller's own customer, is refused AlreadyExists (note ids " +
-				"are unique across tenants: customer_notes' primary key is id alone), where a fresh id is applied; it reveals " +
-				"only that a UUID is taken somewhere, but it is the one answer here that differs for B's id",
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "add_note.note_id", want: everyone(codeOK), foreign: note,
+			// Note ids are unique per tenant (migration 018): B's note id is as free in A as a fresh one. The note
+			// is deleted again so the rows after this one aim at B's note, not at A's copy.
 			call: func(ctx context.Context, c caller, id string) error {
-				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_AddNote{AddNote: &salesappv1.AddNote{NoteId: id, CustomerId: c.w.aCustomer, Kind: "note", Body: "mine"}}})
+				added := c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_AddNote{AddNote: &salesappv1.AddNote{NoteId: id, CustomerId: c.w.aCustomer, Kind: "note", Body: "mine"}}})
+				if added == nil {
+					if err := c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_DeleteNote{DeleteNote: &salesappv1.DeleteNote{NoteId: id}}}); err != nil {
+						return fmt.Errorf("deleting the note again: %w", err)
+					}
+				}
+				return added
 			}},
 		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "edit_note.note_id", want: everyone(connect.CodeNotFound), foreign: note,
 			call: func(ctx context.Context, c caller, id string) error {
