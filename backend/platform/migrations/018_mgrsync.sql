@@ -176,11 +176,11 @@ BEGIN
 
   IF came_m IS NOT NULL THEN
     INSERT INTO sync_changes AS s (scope, kind, entity_id, tenant_id, parent_id, tombstone, expires_at)
-    SELECT p.mgr, 'customer', c.id, t, NULL, false, NULL
+    SELECT p.mgr, 'customer', c.id, t, NULL::uuid, false, NULL::timestamptz
       FROM unnest(came_m, came_x) AS p (mgr, member)
       JOIN customers c ON c.tenant_id = t AND c.owner_id = p.member AND c.merged_into IS NULL
     UNION ALL
-    SELECT p.mgr, 'note', cn.id, t, c.id, false, NULL
+    SELECT p.mgr, 'note', cn.id, t, c.id, false, NULL::timestamptz
       FROM unnest(came_m, came_x) AS p (mgr, member)
       JOIN customers c ON c.tenant_id = t AND c.owner_id = p.member AND c.merged_into IS NULL
       JOIN customer_notes cn ON cn.tenant_id = t AND cn.customer_id = c.id
