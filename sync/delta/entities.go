@@ -38,13 +38,20 @@ func fetch(ctx context.Context, q *deltadb.Queries, p authn.Principal, rows []de
 				return nil, err
 			}
 		}
-		owners = append(owners, p.EmployeeID)
-		got, err := q.Customers(ctx, deltadb.CustomersParams{TenantID: t, Ids: ids[KindCustomer], Owners: owners})
+		mine := make(map[uuid.UUID]bool, len(owners)+1)
+		mine[p.EmployeeID] = true
+		for _, o := range owners {
+			mine[o] = true
+		}
+		got, err := q.Customers(ctx, deltadb.CustomersParams{TenantID: t, Ids: ids[KindCustomer]})
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range got {
-			put(KindCustomer, c.ID, &Customer{ID: c.ID, OwnerID: c.OwnerID, ReadOnly: c.OwnerID != p.EmployeeID, DisplayName: c.DisplayName, AvatarURL: c.AvatarUrl, Phone: c.Phone,
+			if !c.OwnerID.Valid || !mine[c.OwnerID.UUID] {
+				continue // not in the caller's scope (any more): sent as a tombstone
+			}
+			put(KindCustomer, c.ID, &Customer{ID: c.ID, OwnerID: c.OwnerID.UUID, ReadOnly: c.OwnerID.UUID != p.EmployeeID, DisplayName: c.DisplayName, AvatarURL: c.AvatarUrl, Phone: c.Phone,
 				Stage: c.Stage, SourceChannel: c.SourceChannel, Remark: c.Remark, Tags: c.Tags, Views: c.Views, DwellMs: c.DwellMs,
 				Forwards: c.Forwards, CallClicks: c.CallClicks, WechatClicks: c.WechatClicks, IntentScore: c.IntentScore,
 				FirstSeenAt: c.FirstSeenAt, LastActiveAt: c.LastActiveAt})
