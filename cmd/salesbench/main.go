@@ -177,10 +177,10 @@ type bench struct {
 	// seed holds the ids of seeded data: a salesperson with many customers, one with a long timeline.
 	seed seeded
 	// sync is the sync scenarios' salesperson, seeded by the first of them.
-	sync   syncPerson
+	sync syncPerson
 	// manager is sync-manager-first's manager.
 	manager managerOf
-	logDir string
+	logDir  string
 	// ownerURL connects to the benchmark database as the table owner (migrations, creating tenants, VACUUM).
 	ownerURL string
 	// seedURL connects to it as the cluster's superuser, whom row-level security does not bind (it binds the
