@@ -691,36 +691,45 @@ func decodeCursor(tok string, sort Sort) (cursor, error) {
 // Assign gives a customer to a salesperson. Admins assign anyone's (or the pool's) customers to any active
 // employee; managers assign customers they may see to active members of their team (or themselves).
 func (s *Service) Assign(ctx context.Context, p authn.Principal, id, ownerID uuid.UUID) (Customer, error) {
+	var out Customer
+	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = AssignTx(ctx, tx, p, id, ownerID)
+		return err
+	})
+	return out, err
+}
+
+// AssignTx is Assign inside the caller's transaction: the online RPC and an offline assignment pushed
+// from a manager's device apply the same rules.
+func AssignTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id, ownerID uuid.UUID) (Customer, error) {
 	if p.Role != authn.RoleAdmin && p.Role != authn.RoleManager {
 		return Customer{}, platform.PermissionDenied("only admins and managers assign customers")
 	}
-	var out Customer
-	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		q := customerdb.New(tx)
-		before, err := load(ctx, q, p, id)
-		if err != nil {
-			return err
-		}
-		emp, err := q.EmployeeForAssignment(ctx, customerdb.EmployeeForAssignmentParams{TenantID: p.TenantID, ID: ownerID})
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && emp.Status != "active") {
-			return platform.Invalid("owner_id", "no active employee with this id")
-		}
-		if err != nil {
-			return err
-		}
-		if p.Role == authn.RoleManager && ownerID != p.EmployeeID && (p.TeamID == uuid.Nil || !emp.TeamID.Valid || emp.TeamID.UUID != p.TeamID) {
-			return platform.PermissionDenied("a manager assigns customers within their own team")
-		}
-		if err := q.AssignCustomer(ctx, customerdb.AssignCustomerParams{TenantID: p.TenantID, ID: id, OwnerID: ownerID}); err != nil {
-			return err
-		}
-		if out, err = load(ctx, q, p, id); err != nil {
-			return err
-		}
-		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.CustomerAssign, TargetKind: audit.TargetCustomer, TargetID: id,
-			Before: map[string]string{"owner_id": idOrEmpty(before.OwnerID.UUID)}, After: map[string]string{"owner_id": ownerID.String()}})
-	})
-	return out, err
+	q := customerdb.New(tx)
+	before, err := load(ctx, q, p, id)
+	if err != nil {
+		return Customer{}, err
+	}
+	emp, err := q.EmployeeForAssignment(ctx, customerdb.EmployeeForAssignmentParams{TenantID: p.TenantID, ID: ownerID})
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && emp.Status != "active") {
+		return Customer{}, platform.Invalid("owner_id", "no active employee with this id")
+	}
+	if err != nil {
+		return Customer{}, err
+	}
+	if p.Role == authn.RoleManager && ownerID != p.EmployeeID && (p.TeamID == uuid.Nil || !emp.TeamID.Valid || emp.TeamID.UUID != p.TeamID) {
+		return Customer{}, platform.PermissionDenied("a manager assigns customers within their own team")
+	}
+	if err := q.AssignCustomer(ctx, customerdb.AssignCustomerParams{TenantID: p.TenantID, ID: id, OwnerID: ownerID}); err != nil {
+		return Customer{}, err
+	}
+	out, err := load(ctx, q, p, id)
+	if err != nil {
+		return Customer{}, err
+	}
+	return out, audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.CustomerAssign, TargetKind: audit.TargetCustomer, TargetID: id,
+		Before: map[string]string{"owner_id": idOrEmpty(before.OwnerID.UUID)}, After: map[string]string{"owner_id": ownerID.String()}})
 }
 
 func idOrEmpty(id uuid.UUID) string {

@@ -550,6 +550,16 @@ func crossTenantRows() []crossRow {
 			call: func(ctx context.Context, c caller, id string) error {
 				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_EditCustomer{EditCustomer: &salesappv1.EditCustomer{CustomerId: id, Remark: ptr("hijacked")}}})
 			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "assign_customer.customer_id",
+			want: expect{authn.RoleAdmin: connect.CodeNotFound, authn.RoleManager: connect.CodeNotFound, authn.RoleSales: connect.CodePermissionDenied}, foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_AssignCustomer{AssignCustomer: &salesappv1.AssignCustomer{CustomerId: id, OwnerId: c.ID.String()}}})
+			}},
+		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "assign_customer.owner_id",
+			want: expect{authn.RoleAdmin: connect.CodeInvalidArgument, authn.RoleManager: connect.CodeInvalidArgument, authn.RoleSales: connect.CodePermissionDenied}, foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_AssignCustomer{AssignCustomer: &salesappv1.AssignCustomer{CustomerId: c.w.aCustomer, OwnerId: id}}})
+			}},
 	}
 }
 

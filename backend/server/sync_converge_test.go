@@ -113,6 +113,13 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 	require.NoError(t, err)
 	tokens := map[uuid.UUID]string{salesA.ID: tokenA, salesB.ID: shB.Msg.Share.Token}
 	people := []servertest.Person{salesA, salesB}
+	// Both salespeople are in a team whose manager has a device too: the team's customers read-only,
+	// notes and assignments within the team pushed offline.
+	team := e.NewTeam(t, a.ID, "North")
+	for _, p := range people {
+		moveTo(t, e, a.Admin, p.ID, team.String())
+	}
+	manager := e.NewPerson(t, a.ID, authn.RoleManager, team)
 
 	dir := t.TempDir()
 	transport := &flaky{rng: rand.New(rand.NewPCG(*convergeSeed, 2)), next: e.HTTP.Transport}
@@ -141,6 +148,9 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 		open(d)
 		devices = append(devices, d)
 	}
+	managerDev := &simDevice{name: "manager-device", owner: manager, path: filepath.Join(dir, "manager-device.log")}
+	open(managerDev)
+	devices = append(devices, managerDev)
 
 	// Writers, all the while: visitors reading and acting through both salespeople's shares; the admin
 	// reassigning customers; transactions left open while later ones commit, some for a few
@@ -263,7 +273,6 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 		}
 	}()
 
-	stages := []string{"new", "contacted", "interested", "negotiating", "won", "lost"}
 	for round := range *convergeRounds {
 		for _, d := range devices {
 			if d.offline > 0 {
@@ -287,27 +296,13 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 			if len(custs) > 0 {
 				cid := custs[rng.IntN(len(custs))]
 				var op proto.Message
-				switch rng.IntN(7) {
-				case 0:
-					op = &salesappv1.AddNote{NoteId: uuid.NewString(), CustomerId: cid, Kind: "note", Body: fmt.Sprintf("round %d", round)}
-				case 1:
-					op = &salesappv1.SetStage{CustomerId: cid, Stage: stages[rng.IntN(len(stages))]}
-				case 2:
-					op = &salesappv1.TagCustomer{CustomerId: cid, Tag: fmt.Sprintf("t%d", rng.IntN(3))}
-				case 3:
-					op = &salesappv1.UntagCustomer{CustomerId: cid, Tag: fmt.Sprintf("t%d", rng.IntN(3))}
-				case 4:
-					remark := fmt.Sprintf("%s r%d", d.name, round)
-					op = &salesappv1.EditCustomer{CustomerId: cid, Remark: &remark}
-				case 5:
-					if len(notes) > 0 {
-						op = &salesappv1.DeleteNote{NoteId: notes[rng.IntN(len(notes))]}
-					} else {
-						op = &salesappv1.MarkAlertsRead{ThroughSeq: int32(1 + rng.IntN(5))}
-					}
+				switch n := rng.IntN(7); {
+				case d == managerDev && n%2 == 0:
+					op = &salesappv1.AddNote{NoteId: uuid.NewString(), CustomerId: cid, Kind: "note", Body: fmt.Sprintf("manager round %d", round)}
+				case d == managerDev:
+					op = &salesappv1.AssignCustomer{CustomerId: cid, OwnerId: people[rng.IntN(2)].ID.String()}
 				default:
-					title := fmt.Sprintf("%s title %d", d.name, round)
-					op = &salesappv1.UpdateMyCard{Title: &title}
+					op = salesOp(rng, n, d.name, round, cid, notes)
 				}
 				_, err := d.client.Enqueue(op)
 				require.NoError(t, err)
@@ -424,4 +419,33 @@ func settle(t *testing.T, name string, c *replica.Client) {
 		last = fmt.Errorf("asked to come back after %v", rep.RetryAfter)
 		time.Sleep(rep.RetryAfter)
 	}
+}
+
+// salesOp is a salesperson's offline change n (0 to 6) of the convergence test, on customer cid.
+func salesOp(rng *rand.Rand, n int, name string, round int, cid string, notes []string) proto.Message {
+	stages := []string{"new", "contacted", "interested", "negotiating", "won", "lost"}
+	var op proto.Message
+	switch n {
+	case 0:
+		op = &salesappv1.AddNote{NoteId: uuid.NewString(), CustomerId: cid, Kind: "note", Body: fmt.Sprintf("round %d", round)}
+	case 1:
+		op = &salesappv1.SetStage{CustomerId: cid, Stage: stages[rng.IntN(len(stages))]}
+	case 2:
+		op = &salesappv1.TagCustomer{CustomerId: cid, Tag: fmt.Sprintf("t%d", rng.IntN(3))}
+	case 3:
+		op = &salesappv1.UntagCustomer{CustomerId: cid, Tag: fmt.Sprintf("t%d", rng.IntN(3))}
+	case 4:
+		remark := fmt.Sprintf("%s r%d", name, round)
+		op = &salesappv1.EditCustomer{CustomerId: cid, Remark: &remark}
+	case 5:
+		if len(notes) > 0 {
+			op = &salesappv1.DeleteNote{NoteId: notes[rng.IntN(len(notes))]}
+		} else {
+			op = &salesappv1.MarkAlertsRead{ThroughSeq: int32(1 + rng.IntN(5))}
+		}
+	default:
+		title := fmt.Sprintf("%s title %d", name, round)
+		op = &salesappv1.UpdateMyCard{Title: &title}
+	}
+	return op
 }

@@ -177,8 +177,10 @@ type bench struct {
 	// seed holds the ids of seeded data: a salesperson with many customers, one with a long timeline.
 	seed seeded
 	// sync is the sync scenarios' salesperson, seeded by the first of them.
-	sync   syncPerson
-	logDir string
+	sync syncPerson
+	// manager is sync-manager-first's manager.
+	manager managerOf
+	logDir  string
 	// ownerURL connects to the benchmark database as the table owner (migrations, creating tenants, VACUUM).
 	ownerURL string
 	// seedURL connects to it as the cluster's superuser, whom row-level security does not bind (it binds the
@@ -237,6 +239,7 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 	}
 	b := &bench{opts: opts, env: env, ownerURL: ownerURL, seedURL: seedURL, token: si.adminToken, salesToken: si.salesToken, shareToken: si.shareToken,
 		sync:     syncPerson{id: si.syncID, token: si.syncToken},
+		manager:  managerOf{id: si.managerID, team: si.teamID, token: si.managerToken},
 		tenantID: si.tenantID, salesID: si.salesID, salesSession: si.salesSession, logDir: logDir}
 	if b.seed, err = seed(ctx, seedURL, si); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
@@ -276,6 +279,9 @@ type signedIn struct {
 	// syncID and syncToken: the sync scenarios' salesperson (their data is seeded by the first of them).
 	syncID    uuid.UUID
 	syncToken string
+	// managerID, managerToken and teamID: the manager of sync-manager-first and their (still empty) team.
+	managerID, teamID uuid.UUID
+	managerToken      string
 }
 
 // signIn creates the benchmark tenant, its admin and two salespeople (one for the sync scenarios), and
@@ -339,5 +345,18 @@ func signIn(ctx context.Context, ownerURL string, getenv func(string) string) (s
 		}
 		si.shareToken = sh.Token
 	}
+	team, err := tenants.Bootstrap().CreateTeam(ctx, t.ID, "Bench team")
+	if err != nil {
+		return si, err
+	}
+	mgr, err := tenants.Bootstrap().CreateEmployee(ctx, t.ID, tenant.NewEmployee{Name: "Bench manager", Role: authn.RoleManager, TeamID: team.ID})
+	if err != nil {
+		return si, err
+	}
+	pair, err := sessions.IssueSession(ctx, t.ID, mgr.ID, "salesbench")
+	if err != nil {
+		return si, err
+	}
+	si.managerID, si.teamID, si.managerToken = mgr.ID, team.ID, pair.AccessToken
 	return si, nil
 }

@@ -45,6 +45,7 @@ func scenarios() []scenario {
 		{"sync-incremental", syncIncremental},
 		{"sync-behind-long-tx", syncBehindLongTx},
 		{"sync-push", syncPush},
+		{"sync-manager-first", syncManagerFirst},
 		{"sign-in", signInScenario},
 	}
 }

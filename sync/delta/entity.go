@@ -35,9 +35,14 @@ type Change struct {
 // Entity is one synced entity's state; the types in this package that implement it are the whole list.
 type Entity interface{ synced() }
 
-// Customer is a salesperson's customer.
+// Customer is a salesperson's customer: the caller's own, or on a manager's device a team member's.
 type Customer struct {
-	ID            uuid.UUID
+	ID uuid.UUID
+	// OwnerID is the salesperson who owns it.
+	OwnerID uuid.UUID
+	// ReadOnly: the caller does not own it (a team member's customer on a manager's device), so the app
+	// disables editing it; notes on it and assigning it within the team are allowed.
+	ReadOnly      bool
 	DisplayName   string
 	AvatarURL     string
 	Phone         string

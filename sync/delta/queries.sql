@@ -85,9 +85,18 @@ WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND device_id = @dev
   AND mutation_id BETWEEN @from_id AND @to_id;
 
 -- name: Customers :many
-SELECT id, display_name, avatar_url, phone, stage, source_channel, remark, tags, views, dwell_ms, forwards,
-       call_clicks, wechat_clicks, intent_score, first_seen_at, last_active_at
-FROM customers WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) AND owner_id = @owner_id AND merged_into IS NULL;
+-- The customers of these ids, with their owners: the caller keeps those whose owner is in its scope (its
+-- own, and a manager's team's). By the primary key only: a filter on owner_id = ANY (500 owners) here
+-- had the planner scan the owners' index, every customer of the team, on every page.
+SELECT id, owner_id, display_name, avatar_url, phone, stage, source_channel, remark, tags, views,
+       dwell_ms, forwards, call_clicks, wechat_clicks, intent_score, first_seen_at, last_active_at
+FROM customers WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) AND merged_into IS NULL;
+
+-- name: ManagedMembers :many
+-- The members of the team of a manager (none when the employee is not a manager or leads no team): whose
+-- customers their scope also holds (migration 018 writes them there).
+SELECT x.id FROM employees m JOIN employees x ON x.tenant_id = m.tenant_id AND x.team_id = m.team_id
+WHERE m.tenant_id = @tenant_id AND m.id = @employee_id AND m.role = 'manager' AND x.id <> m.id;
 
 -- name: TimelineEntries :many
 SELECT e.id, e.customer_id, e.kind, e.material_id, e.share_id, e.occurred_at, e.dwell_ms, e.value

@@ -172,7 +172,8 @@ func change(c delta.Change) *salesappv1.Change {
 			Id: e.ID.String(), DisplayName: e.DisplayName, AvatarUrl: e.AvatarURL, Phone: e.Phone, Stage: e.Stage,
 			SourceChannel: e.SourceChannel, Remark: e.Remark, Tags: e.Tags, Views: e.Views, DwellMs: rpcserver.Int32(e.DwellMs),
 			Forwards: e.Forwards, CallClicks: e.CallClicks, WechatClicks: e.WechatClicks, IntentScore: e.IntentScore,
-			FirstSeenAt: timestamppb.New(e.FirstSeenAt), LastActiveAt: timestamppb.New(e.LastActiveAt)}}
+			FirstSeenAt: timestamppb.New(e.FirstSeenAt), LastActiveAt: timestamppb.New(e.LastActiveAt),
+			OwnerId: e.OwnerID.String(), ReadOnly: e.ReadOnly}}
 	case *delta.TimelineEntry:
 		out.Entity = &salesappv1.Change_TimelineEntry{TimelineEntry: &salesappv1.SyncTimelineEntry{
 			Id: e.ID.String(), CustomerId: e.CustomerID.String(), Kind: e.Kind, MaterialId: nullID(e.MaterialID),

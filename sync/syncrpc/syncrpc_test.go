@@ -97,15 +97,16 @@ func TestPageConverts(t *testing.T) {
 	require.True(t, proto.Equal(&salesappv1.PullResponse{MustReset: true}, pullResponse(delta.Page{MustReset: true})))
 
 	at := time.Date(2024, 5, 1, 8, 30, 0, 0, time.UTC)
-	cust, note, mat := uuid.New(), uuid.New(), uuid.New()
+	cust, note, mat, owner := uuid.New(), uuid.New(), uuid.New(), uuid.New()
 	got := pullResponse(delta.Page{NextCursor: "c", HasMore: true, LastMutationID: 4, RetryAfter: 250 * time.Millisecond, Changes: []delta.Change{
-		{Kind: delta.KindCustomer, ID: cust, Entity: &delta.Customer{ID: cust, DisplayName: "Ms Li", Tags: []string{"vip"}, DwellMs: 1500, FirstSeenAt: at, LastActiveAt: at}},
+		{Kind: delta.KindCustomer, ID: cust, Entity: &delta.Customer{ID: cust, OwnerID: owner, ReadOnly: true, DisplayName: "Ms Li", Tags: []string{"vip"}, DwellMs: 1500, FirstSeenAt: at, LastActiveAt: at}},
 		{Kind: delta.KindNote, ID: note, Deleted: true},
 		{Kind: delta.KindMaterial, ID: mat, Entity: &delta.Material{ID: mat, Tier: "enterprise", FolderID: uuid.NullUUID{}, PublishedAt: &at}},
 	}})
 	want := &salesappv1.PullResponse{NextCursor: "c", HasMore: true, LastMutationId: 4, RetryAfterMs: 250, Changes: []*salesappv1.Change{
 		{Kind: salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, Id: cust.String(), Entity: &salesappv1.Change_Customer{Customer: &salesappv1.SyncCustomer{
-			Id: cust.String(), DisplayName: "Ms Li", Tags: []string{"vip"}, DwellMs: 1500, FirstSeenAt: timestamppb.New(at), LastActiveAt: timestamppb.New(at)}}},
+			Id: cust.String(), DisplayName: "Ms Li", Tags: []string{"vip"}, DwellMs: 1500, FirstSeenAt: timestamppb.New(at), LastActiveAt: timestamppb.New(at),
+			OwnerId: owner.String(), ReadOnly: true}}},
 		{Kind: salesappv1.EntityKind_ENTITY_KIND_NOTE, Id: note.String(), Deleted: true},
 		{Kind: salesappv1.EntityKind_ENTITY_KIND_MATERIAL, Id: mat.String(), Entity: &salesappv1.Change_Material{Material: &salesappv1.SyncMaterial{
 			Id: mat.String(), Tier: "enterprise", PublishedAt: timestamppb.New(at)}}},

@@ -140,7 +140,7 @@ func (x MutationResult_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MutationResult_Outcome.Descriptor instead.
 func (MutationResult_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23, 0}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{24, 0}
 }
 
 type PullRequest struct {
@@ -514,6 +514,11 @@ type SyncCustomer struct {
 	IntentScore   int32                  `protobuf:"varint,14,opt,name=intent_score,json=intentScore,proto3" json:"intent_score,omitempty"`
 	FirstSeenAt   *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=first_seen_at,json=firstSeenAt,proto3" json:"first_seen_at,omitempty"`
 	LastActiveAt  *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=last_active_at,json=lastActiveAt,proto3" json:"last_active_at,omitempty"`
+	// The salesperson who owns it. A manager's device also holds their team's customers.
+	OwnerId string `protobuf:"bytes,17,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The caller does not own it (a team member's customer on a manager's device): the app disables
+	// editing it. Notes on it and assigning it within the team are still allowed.
+	ReadOnly      bool `protobuf:"varint,18,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -658,6 +663,20 @@ func (x *SyncCustomer) GetLastActiveAt() *timestamppb.Timestamp {
 		return x.LastActiveAt
 	}
 	return nil
+}
+
+func (x *SyncCustomer) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *SyncCustomer) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
 }
 
 // SyncTimelineEntry is one thing a customer did (dwell heartbeats are folded into their view's dwell_ms).
@@ -1411,6 +1430,7 @@ type Mutation struct {
 	//	*Mutation_UpdateMyCard
 	//	*Mutation_MarkAlertsRead
 	//	*Mutation_ClaimTask
+	//	*Mutation_AssignCustomer
 	Op            isMutation_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1550,6 +1570,15 @@ func (x *Mutation) GetClaimTask() *ClaimTask {
 	return nil
 }
 
+func (x *Mutation) GetAssignCustomer() *AssignCustomer {
+	if x != nil {
+		if x, ok := x.Op.(*Mutation_AssignCustomer); ok {
+			return x.AssignCustomer
+		}
+	}
+	return nil
+}
+
 type isMutation_Op interface {
 	isMutation_Op()
 }
@@ -1594,6 +1623,10 @@ type Mutation_ClaimTask struct {
 	ClaimTask *ClaimTask `protobuf:"bytes,19,opt,name=claim_task,json=claimTask,proto3,oneof"`
 }
 
+type Mutation_AssignCustomer struct {
+	AssignCustomer *AssignCustomer `protobuf:"bytes,20,opt,name=assign_customer,json=assignCustomer,proto3,oneof"`
+}
+
 func (*Mutation_AddNote) isMutation_Op() {}
 
 func (*Mutation_EditNote) isMutation_Op() {}
@@ -1613,6 +1646,8 @@ func (*Mutation_UpdateMyCard) isMutation_Op() {}
 func (*Mutation_MarkAlertsRead) isMutation_Op() {}
 
 func (*Mutation_ClaimTask) isMutation_Op() {}
+
+func (*Mutation_AssignCustomer) isMutation_Op() {}
 
 // AddNote adds a note with an id the app chose (so the app can show and edit it before it is pushed).
 type AddNote struct {
@@ -2199,6 +2234,61 @@ func (x *ClaimTask) GetTaskId() string {
 	return ""
 }
 
+// AssignCustomer gives a customer to a salesperson, as CustomerService.AssignCustomer does (a manager:
+// a customer of their team, to a member of their team or themselves; one outside is refused by its
+// result, PERMISSION_DENIED, not by the push).
+type AssignCustomer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CustomerId    string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	OwnerId       string                 `protobuf:"bytes,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignCustomer) Reset() {
+	*x = AssignCustomer{}
+	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignCustomer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignCustomer) ProtoMessage() {}
+
+func (x *AssignCustomer) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignCustomer.ProtoReflect.Descriptor instead.
+func (*AssignCustomer) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AssignCustomer) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *AssignCustomer) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
 type PushResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The device's last applied mutation after this push.
@@ -2211,7 +2301,7 @@ type PushResponse struct {
 
 func (x *PushResponse) Reset() {
 	*x = PushResponse{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2223,7 +2313,7 @@ func (x *PushResponse) String() string {
 func (*PushResponse) ProtoMessage() {}
 
 func (x *PushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2236,7 +2326,7 @@ func (x *PushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushResponse.ProtoReflect.Descriptor instead.
 func (*PushResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PushResponse) GetLastMutationId() uint64 {
@@ -2268,7 +2358,7 @@ type MutationResult struct {
 
 func (x *MutationResult) Reset() {
 	*x = MutationResult{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2370,7 @@ func (x *MutationResult) String() string {
 func (*MutationResult) ProtoMessage() {}
 
 func (x *MutationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2383,7 @@ func (x *MutationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutationResult.ProtoReflect.Descriptor instead.
 func (*MutationResult) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MutationResult) GetId() uint64 {
@@ -2363,7 +2453,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x05alert\x18\x0e \x01(\v2\x16.salesapp.v1.SyncAlertH\x00R\x05alert\x127\n" +
 	"\bmaterial\x18\x0f \x01(\v2\x19.salesapp.v1.SyncMaterialH\x00R\bmaterial\x121\n" +
 	"\x06folder\x18\x10 \x01(\v2\x17.salesapp.v1.SyncFolderH\x00R\x06folderB\b\n" +
-	"\x06entity\"\x97\x04\n" +
+	"\x06entity\"\xcf\x04\n" +
 	"\fSyncCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x1d\n" +
@@ -2383,7 +2473,9 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\rwechat_clicks\x18\r \x01(\x05R\fwechatClicks\x12!\n" +
 	"\fintent_score\x18\x0e \x01(\x05R\vintentScore\x12>\n" +
 	"\rfirst_seen_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\vfirstSeenAt\x12@\n" +
-	"\x0elast_active_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\flastActiveAt\"\x82\x02\n" +
+	"\x0elast_active_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\flastActiveAt\x12\x19\n" +
+	"\bowner_id\x18\x11 \x01(\tR\aownerId\x12\x1b\n" +
+	"\tread_only\x18\x12 \x01(\bR\breadOnly\"\x82\x02\n" +
 	"\x11SyncTimelineEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -2467,7 +2559,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
 	"\x0eschema_version\x18\x02 \x01(\rB\a\xbaH\x04*\x02(\x01R\rschemaVersion\x12;\n" +
-	"\tmutations\x18\x03 \x03(\v2\x15.salesapp.v1.MutationB\x06\xbaH\x03\xd8\x01\x03R\tmutations\"\x96\x05\n" +
+	"\tmutations\x18\x03 \x03(\v2\x15.salesapp.v1.MutationB\x06\xbaH\x03\xd8\x01\x03R\tmutations\"\xde\x05\n" +
 	"\bMutation\x12\x17\n" +
 	"\x02id\x18\x01 \x01(\x04B\a\xbaH\x042\x02(\x01R\x02id\x121\n" +
 	"\badd_note\x18\n" +
@@ -2482,7 +2574,8 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x0eupdate_my_card\x18\x11 \x01(\v2\x19.salesapp.v1.UpdateMyCardH\x00R\fupdateMyCard\x12G\n" +
 	"\x10mark_alerts_read\x18\x12 \x01(\v2\x1b.salesapp.v1.MarkAlertsReadH\x00R\x0emarkAlertsRead\x127\n" +
 	"\n" +
-	"claim_task\x18\x13 \x01(\v2\x16.salesapp.v1.ClaimTaskH\x00R\tclaimTaskB\v\n" +
+	"claim_task\x18\x13 \x01(\v2\x16.salesapp.v1.ClaimTaskH\x00R\tclaimTask\x12F\n" +
+	"\x0fassign_customer\x18\x14 \x01(\v2\x1b.salesapp.v1.AssignCustomerH\x00R\x0eassignCustomerB\v\n" +
 	"\x02op\x12\x05\xbaH\x02\b\x01\"\xd8\x01\n" +
 	"\aAddNote\x12!\n" +
 	"\anote_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06noteId\x12)\n" +
@@ -2540,7 +2633,11 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\vthrough_seq\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x01R\n" +
 	"throughSeq\".\n" +
 	"\tClaimTask\x12!\n" +
-	"\atask_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06taskId\"o\n" +
+	"\atask_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06taskId\"`\n" +
+	"\x0eAssignCustomer\x12)\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"customerId\x12#\n" +
+	"\bowner_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aownerId\"o\n" +
 	"\fPushResponse\x12(\n" +
 	"\x10last_mutation_id\x18\x01 \x01(\x04R\x0elastMutationId\x125\n" +
 	"\aresults\x18\x02 \x03(\v2\x1b.salesapp.v1.MutationResultR\aresults\"\x84\x02\n" +
@@ -2582,7 +2679,7 @@ func file_salesapp_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_salesapp_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_salesapp_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_salesapp_v1_sync_proto_goTypes = []any{
 	(EntityKind)(0),               // 0: salesapp.v1.EntityKind
 	(MutationResult_Outcome)(0),   // 1: salesapp.v1.MutationResult.Outcome
@@ -2608,9 +2705,10 @@ var file_salesapp_v1_sync_proto_goTypes = []any{
 	(*UpdateMyCard)(nil),          // 21: salesapp.v1.UpdateMyCard
 	(*MarkAlertsRead)(nil),        // 22: salesapp.v1.MarkAlertsRead
 	(*ClaimTask)(nil),             // 23: salesapp.v1.ClaimTask
-	(*PushResponse)(nil),          // 24: salesapp.v1.PushResponse
-	(*MutationResult)(nil),        // 25: salesapp.v1.MutationResult
-	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
+	(*AssignCustomer)(nil),        // 24: salesapp.v1.AssignCustomer
+	(*PushResponse)(nil),          // 25: salesapp.v1.PushResponse
+	(*MutationResult)(nil),        // 26: salesapp.v1.MutationResult
+	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
 }
 var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: salesapp.v1.PullResponse.changes:type_name -> salesapp.v1.Change
@@ -2622,15 +2720,15 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	9,  // 6: salesapp.v1.Change.alert:type_name -> salesapp.v1.SyncAlert
 	10, // 7: salesapp.v1.Change.material:type_name -> salesapp.v1.SyncMaterial
 	11, // 8: salesapp.v1.Change.folder:type_name -> salesapp.v1.SyncFolder
-	26, // 9: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
-	26, // 10: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
-	26, // 11: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	26, // 12: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
-	26, // 13: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
-	26, // 14: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
-	26, // 15: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
-	26, // 16: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
-	26, // 17: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
+	27, // 9: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
+	27, // 10: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
+	27, // 11: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	27, // 12: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
+	27, // 13: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
+	27, // 14: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
+	27, // 15: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
+	27, // 16: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
+	27, // 17: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
 	13, // 18: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
 	14, // 19: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
 	15, // 20: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
@@ -2642,19 +2740,20 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	21, // 26: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
 	22, // 27: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
 	23, // 28: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
-	26, // 29: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
-	26, // 30: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
-	25, // 31: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
-	1,  // 32: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
-	2,  // 33: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
-	12, // 34: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
-	3,  // 35: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
-	24, // 36: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
-	35, // [35:37] is the sub-list for method output_type
-	33, // [33:35] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	24, // 29: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
+	27, // 30: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
+	27, // 31: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
+	26, // 32: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
+	1,  // 33: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
+	2,  // 34: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
+	12, // 35: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
+	3,  // 36: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
+	25, // 37: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
+	36, // [36:38] is the sub-list for method output_type
+	34, // [34:36] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_sync_proto_init() }
@@ -2682,6 +2781,7 @@ func file_salesapp_v1_sync_proto_init() {
 		(*Mutation_UpdateMyCard)(nil),
 		(*Mutation_MarkAlertsRead)(nil),
 		(*Mutation_ClaimTask)(nil),
+		(*Mutation_AssignCustomer)(nil),
 	}
 	file_salesapp_v1_sync_proto_msgTypes[18].OneofWrappers = []any{}
 	file_salesapp_v1_sync_proto_msgTypes[19].OneofWrappers = []any{}
@@ -2691,7 +2791,7 @@ func file_salesapp_v1_sync_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_sync_proto_rawDesc), len(file_salesapp_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -77,6 +77,17 @@ func mutations() map[string]module.Applier {
 				return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Stage: &stage})
 			})
 		},
+		"assign_customer": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
+			op := m.(*salesappv1.AssignCustomer)
+			owner, err := parseID("assign_customer.owner_id", op.GetOwnerId())
+			if err != nil {
+				return err
+			}
+			return onCustomer(ctx, tx, p, "assign_customer.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
+				_, err := customer.AssignTx(ctx, tx, p, cid, owner)
+				return err
+			})
+		},
 		"tag_customer":   tag(true),
 		"untag_customer": tag(false),
 		"edit_customer": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {

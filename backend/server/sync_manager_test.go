@@ -1,0 +1,90 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/server/servertest"
+)
+
+// moveTo puts an employee in a team ("" takes them out of theirs), as an admin does.
+func moveTo(t *testing.T, e *servertest.Env, admin servertest.Person, who uuid.UUID, team string) {
+	t.Helper()
+	_, err := salesappv1connect.NewEmployeeServiceClient(e.HTTP, e.URL, servertest.As(admin.Token)).UpdateEmployee(context.Background(),
+		connect.NewRequest(&salesappv1.UpdateEmployeeRequest{EmployeeId: who.String(), TeamId: &team}))
+	require.NoError(t, err)
+}
+
+func assignOffline(customerID string, owner uuid.UUID) *salesappv1.Mutation {
+	return &salesappv1.Mutation{Op: &salesappv1.Mutation_AssignCustomer{AssignCustomer: &salesappv1.AssignCustomer{CustomerId: customerID, OwnerId: owner.String()}}}
+}
+
+// A manager's device: the team's customers (read-only, with their owner), notes and timelines; notes
+// and assignments within the team pushed offline by the online rules; team moves in and out.
+func TestManagerDeviceSyncsTheTeam(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	a, sales, token, _ := sharedMaterial(t, e)
+	team := e.NewTeam(t, a.ID, "North")
+	moveTo(t, e, a.Admin, sales.ID, team.String())
+	manager := e.NewPerson(t, a.ID, authn.RoleManager, team)
+	colleague := e.NewPerson(t, a.ID, authn.RoleSales, team)
+	outsider := e.NewPerson(t, a.ID, authn.RoleSales, uuid.Nil)
+	cid := customerOf(t, e, sales, token, "visitor-mg01")
+	salesDev, mgr := newDevice(t, e, sales), newDevice(t, e, manager)
+	_, err := salesDev.push(salesDev.mutation(addNote(cid, "wants the family plan")))
+	require.NoError(t, err)
+
+	mgr.pull()
+	c := mgr.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid)
+	require.NotNil(t, c, "the team's customer")
+	require.True(t, c.GetCustomer().ReadOnly, "the manager does not own it")
+	require.Equal(t, sales.ID.String(), c.GetCustomer().OwnerId)
+	require.Equal(t, 1, mgr.count(salesappv1.EntityKind_ENTITY_KIND_NOTE))
+	require.Equal(t, 1, mgr.count(salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY))
+	salesDev.pull()
+	require.False(t, salesDev.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid).GetCustomer().ReadOnly, "the owner's own")
+
+	// Offline, the manager notes the customer and tries two assignments: within the team and outside it.
+	res, err := mgr.push(
+		mgr.mutation(addNote(cid, "manager: call them Monday")),
+		mgr.mutation(assignOffline(cid, outsider.ID)),
+		mgr.mutation(assignOffline(cid, colleague.ID)),
+	)
+	require.NoError(t, err)
+	require.Equal(t, salesappv1.MutationResult_OUTCOME_APPLIED, res.Results[0].Outcome)
+	require.NotEqual(t, salesappv1.MutationResult_OUTCOME_APPLIED, res.Results[1].Outcome, "outside the team")
+	require.Equal(t, "permission_denied", res.Results[1].Code)
+	require.Equal(t, salesappv1.MutationResult_OUTCOME_APPLIED, res.Results[2].Outcome, "within the team")
+
+	mgr.pull()
+	require.Equal(t, colleague.ID.String(), mgr.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid).GetCustomer().OwnerId)
+	require.Equal(t, 2, mgr.count(salesappv1.EntityKind_ENTITY_KIND_NOTE), "the manager's note landed")
+	colleagueDev := newDevice(t, e, colleague)
+	colleagueDev.pull()
+	require.NotNil(t, colleagueDev.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid), "the new owner has it")
+	require.Equal(t, 2, colleagueDev.count(salesappv1.EntityKind_ENTITY_KIND_NOTE))
+	salesDev.pull()
+	require.Nil(t, salesDev.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid), "the old owner's device lets it go")
+
+	// The colleague leaves the team: their customers leave the manager's device, with notes and timeline.
+	moveTo(t, e, a.Admin, colleague.ID, "")
+	mgr.pull()
+	require.Nil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid))
+	require.Zero(t, mgr.count(salesappv1.EntityKind_ENTITY_KIND_NOTE))
+	require.Zero(t, mgr.count(salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY))
+
+	// And comes back: everything arrives again.
+	moveTo(t, e, a.Admin, colleague.ID, team.String())
+	mgr.pull()
+	require.NotNil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid))
+	require.Equal(t, 2, mgr.count(salesappv1.EntityKind_ENTITY_KIND_NOTE))
+	require.Equal(t, 1, mgr.count(salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY))
+}
