@@ -287,3 +287,21 @@ UPDATE customers SET
   avatar_url = CASE WHEN @avatar_url::text <> '' THEN @avatar_url::text ELSE avatar_url END,
   updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id AND merged_into IS NULL;
+
+-- name: ClaimCustomer :execrows
+-- Gives an unowned customer to the claimer. Two claims at once: the second waits for the first's row
+-- lock, then sees an owner and changes nothing (0 rows), so exactly one wins.
+UPDATE customers SET owner_id = @owner_id::uuid, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id AND owner_id IS NULL AND merged_into IS NULL;
+
+-- name: ReleaseCustomer :one
+-- Returns an owned customer the caller may see to the pool (no owner), and says whose it was.
+WITH old AS (
+  SELECT o.id AS old_id, o.owner_id AS old_owner FROM customers o
+  WHERE o.tenant_id = @tenant_id AND o.id = @id AND o.merged_into IS NULL AND o.owner_id IS NOT NULL
+    AND (@all_owners::bool OR o.owner_id = ANY (@owners::uuid[]))
+  FOR UPDATE
+)
+UPDATE customers c SET owner_id = NULL, updated_at = now()
+FROM old WHERE c.tenant_id = @tenant_id AND c.id = old.old_id
+RETURNING old.old_owner::uuid AS previous_owner;

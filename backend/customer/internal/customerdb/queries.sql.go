@@ -109,6 +109,27 @@ func (q *Queries) AssignCustomer(ctx context.Context, arg AssignCustomerParams) 
 	return err
 }
 
+const claimCustomer = `-- name: ClaimCustomer :execrows
+UPDATE customers SET owner_id = $1::uuid, updated_at = now()
+WHERE tenant_id = $2 AND id = $3 AND owner_id IS NULL AND merged_into IS NULL
+`
+
+type ClaimCustomerParams struct {
+	OwnerID  uuid.UUID
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+// Gives an unowned customer to the claimer. Two claims at once: the second waits for the first's row
+// lock, then sees an owner and changes nothing (0 rows), so exactly one wins.
+func (q *Queries) ClaimCustomer(ctx context.Context, arg ClaimCustomerParams) (int64, error) {
+	result, err := q.db.Exec(ctx, claimCustomer, arg.OwnerID, arg.TenantID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const claimVisitors = `-- name: ClaimVisitors :many
 INSERT INTO customer_identities (tenant_id, kind, value, customer_id)
 SELECT $1, 'visitor', v, c FROM (SELECT unnest($2::text[]) AS v, unnest($3::uuid[]) AS c) AS t
@@ -1250,6 +1271,38 @@ func (q *Queries) RecordActivity(ctx context.Context, arg RecordActivityParams) 
 		arg.Active,
 	)
 	return err
+}
+
+const releaseCustomer = `-- name: ReleaseCustomer :one
+WITH old AS (
+  SELECT o.id AS old_id, o.owner_id AS old_owner FROM customers o
+  WHERE o.tenant_id = $1 AND o.id = $2 AND o.merged_into IS NULL AND o.owner_id IS NOT NULL
+    AND ($3::bool OR o.owner_id = ANY ($4::uuid[]))
+  FOR UPDATE
+)
+UPDATE customers c SET owner_id = NULL, updated_at = now()
+FROM old WHERE c.tenant_id = $1 AND c.id = old.old_id
+RETURNING old.old_owner::uuid AS previous_owner
+`
+
+type ReleaseCustomerParams struct {
+	TenantID  uuid.UUID
+	ID        uuid.UUID
+	AllOwners bool
+	Owners    []uuid.UUID
+}
+
+// Returns an owned customer the caller may see to the pool (no owner), and says whose it was.
+func (q *Queries) ReleaseCustomer(ctx context.Context, arg ReleaseCustomerParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, releaseCustomer,
+		arg.TenantID,
+		arg.ID,
+		arg.AllOwners,
+		arg.Owners,
+	)
+	var previous_owner uuid.UUID
+	err := row.Scan(&previous_owner)
+	return previous_owner, err
 }
 
 const setTag = `-- name: SetTag :execrows
