@@ -44,6 +44,8 @@ const (
 	MaterialDelete   Action = "material.delete"
 	CustomerAssign   Action = "customer.assign"
 	CustomerExport   Action = "customer.export"
+	PoolCreate       Action = "pool.create"
+	PoolUpdate       Action = "pool.update"
 )
 
 // Target kinds.
@@ -55,6 +57,7 @@ const (
 	TargetCustomer = "customer"
 	TargetSession  = "session"
 	TargetExport   = "export"
+	TargetPool     = "pool"
 )
 
 // Entry is one thing done. Before and After are the record as it was and as it became (any value that

@@ -78,7 +78,7 @@ WHERE pc.tenant_id = @tenant_id AND pc.employee_id = @employee_id AND pc.pool_id
 SELECT time_zone FROM tenants WHERE id = @tenant_id;
 
 -- name: InsertClaim :exec
-INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id) VALUES (@tenant_id, @id, @pool_id, @customer_id, @employee_id);
+INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at) VALUES (@tenant_id, @id, @pool_id, @customer_id, @employee_id, @claimed_at);
 
 -- name: LeaveLead :exec
 DELETE FROM pool_leads WHERE tenant_id = @tenant_id AND customer_id = @customer_id;

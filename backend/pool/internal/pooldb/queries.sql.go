@@ -172,7 +172,7 @@ func (q *Queries) Held(ctx context.Context, arg HeldParams) (int32, error) {
 }
 
 const insertClaim = `-- name: InsertClaim :exec
-INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at) VALUES ($1, $2, $3, $4, $5, $6)
 `
 
 type InsertClaimParams struct {
@@ -181,6 +181,7 @@ type InsertClaimParams struct {
 	PoolID     uuid.UUID
 	CustomerID uuid.UUID
 	EmployeeID uuid.UUID
+	ClaimedAt  time.Time
 }
 
 func (q *Queries) InsertClaim(ctx context.Context, arg InsertClaimParams) error {
@@ -190,6 +191,7 @@ func (q *Queries) InsertClaim(ctx context.Context, arg InsertClaimParams) error 
 		arg.PoolID,
 		arg.CustomerID,
 		arg.EmployeeID,
+		arg.ClaimedAt,
 	)
 	return err
 }
