@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -64,4 +65,36 @@ func ReleaseTx(ctx context.Context, tx pgx.Tx, p authn.Principal, customerID uui
 		return uuid.Nil, platform.FailedPrecondition("the customer changed hands meanwhile; reload it")
 	}
 	return prev, err
+}
+
+// Clock is what recycle rules judge a held customer by.
+type Clock struct {
+	// OwnerID is who holds the customer now (uuid.Nil: nobody).
+	OwnerID     uuid.UUID
+	DisplayName string
+	// LastFollowUp and StageChanged are the last follow-up note and stage change (the customer's creation
+	// when there was none).
+	LastFollowUp, StageChanged time.Time
+}
+
+// ClocksTx reads the recycle clocks of customers, inside the caller's transaction; a customer merged away
+// or gone is missing from the map.
+func ClocksTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]Clock, error) {
+	rows, err := customerdb.New(tx).RecycleClocks(ctx, customerdb.RecycleClocksParams{TenantID: tenantID, Ids: ids})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]Clock, len(rows))
+	for _, r := range rows {
+		out[r.ID] = Clock{OwnerID: r.OwnerID.UUID, DisplayName: r.DisplayName, LastFollowUp: r.LastFollowUp, StageChanged: r.StageChangedAt}
+	}
+	return out, nil
+}
+
+// RecycleTx takes a customer back from ownerID (a recycle rule found it neglected), inside the caller's
+// transaction: nobody owns it afterwards, and the owner's devices get a tombstone. It reports false when
+// the customer is not ownerID's any more (released, reassigned or merged meanwhile).
+func RecycleTx(ctx context.Context, tx pgx.Tx, tenantID, customerID, ownerID uuid.UUID) (bool, error) {
+	n, err := customerdb.New(tx).RecycleCustomer(ctx, customerdb.RecycleCustomerParams{TenantID: tenantID, ID: customerID, OwnerID: ownerID})
+	return n == 1, err
 }

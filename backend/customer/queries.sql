@@ -109,6 +109,7 @@ GROUP BY f.parent_id;
 UPDATE customers SET
   display_name = coalesce(sqlc.narg(display_name), display_name),
   stage = coalesce(sqlc.narg(stage), stage),
+  stage_changed_at = CASE WHEN sqlc.narg(stage)::text IS DISTINCT FROM NULL AND sqlc.narg(stage)::text <> stage THEN now() ELSE stage_changed_at END,
   remark = coalesce(sqlc.narg(remark), remark),
   phone = coalesce(sqlc.narg(phone), phone),
   tags = CASE WHEN @set_tags::bool THEN @tags::text[] ELSE tags END,
@@ -305,3 +306,17 @@ WITH old AS (
 UPDATE customers c SET owner_id = NULL, updated_at = now()
 FROM old WHERE c.tenant_id = @tenant_id AND c.id = old.old_id
 RETURNING old.old_owner::uuid AS previous_owner;
+
+-- name: RecycleClocks :many
+-- What recycle rules judge held customers by: their owner, last stage change and last follow-up (the
+-- customer's creation when there was none).
+SELECT c.id, c.owner_id, c.display_name, coalesce(c.stage_changed_at, c.created_at)::timestamptz AS stage_changed_at,
+  coalesce((SELECT max(n.created_at) FROM customer_notes n
+            WHERE n.tenant_id = c.tenant_id AND n.customer_id = c.id AND n.kind = 'follow_up'), c.created_at)::timestamptz AS last_follow_up
+FROM customers c
+WHERE c.tenant_id = @tenant_id AND c.id = ANY (@ids::uuid[]) AND c.merged_into IS NULL;
+
+-- name: RecycleCustomer :execrows
+-- Takes a customer back from the owner a recycle rule judged; 0 rows: not theirs any more.
+UPDATE customers SET owner_id = NULL, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id AND owner_id = @owner_id::uuid AND merged_into IS NULL;

@@ -26,6 +26,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/pool/internal/pooldb"
+	"github.com/salesapp/scrm/push/alert"
 )
 
 // Pool is one lead pool and its rules.
@@ -41,7 +42,33 @@ type Pool struct {
 	DailyClaimCap, MaxHeld int
 	// TeamIDs are the teams whose members may claim; empty: everyone in the tenant.
 	TeamIDs   []uuid.UUID
+	Recycle   Recycle
 	CreatedAt time.Time
+}
+
+// Recycle are a pool's recycle rules, in days (0: off).
+type Recycle struct {
+	// NoFollowUpDays: a held lead with no follow-up note for this long goes back to the pool.
+	NoFollowUpDays int
+	// NoProgressDays: a held lead whose stage has not changed for this long goes back to the pool.
+	NoProgressDays int
+	// CooldownDays: a recycled lead's last holder may claim it again only after this long.
+	CooldownDays int
+}
+
+// firstCheck is when a claim made at may first need a warning (nil: the rules never recycle).
+func (r Recycle) firstCheck(at time.Time) *time.Time {
+	days := 0
+	for _, d := range []int{r.NoFollowUpDays, r.NoProgressDays} {
+		if d > 0 && (days == 0 || d < days) {
+			days = d
+		}
+	}
+	if days == 0 {
+		return nil
+	}
+	t := at.Add(time.Duration(days)*24*time.Hour - warnAhead)
+	return &t
 }
 
 // Settings are what an admin sets on a pool.
@@ -50,6 +77,7 @@ type Settings struct {
 	Default                bool
 	DailyClaimCap, MaxHeld int
 	TeamIDs                []uuid.UUID
+	Recycle                Recycle
 }
 
 // Reason is how a lead came into its pool.
@@ -87,24 +115,30 @@ type Lead struct {
 
 // Service holds the pool rules.
 type Service struct {
-	db *platform.DB
-	// now is the clock (tests move it); the daily cap counts claims since the start of now's day.
+	db   *platform.DB
+	jobs alert.Jobs
+	wake func([]alert.Key)
+	// now is the clock (tests move it): the daily cap counts claims since the start of now's day, the
+	// recycle rules count days to now.
 	now func() time.Time
 }
 
-// NewService builds the service; now is the clock (nil: time.Now).
-func NewService(db *platform.DB, now func() time.Time) *Service {
+// NewService builds the service. jobs enqueues the pushes of pool alerts in their transaction (nil:
+// none); wake is told after commit which alert streams grew (nil: nobody); now is the clock (nil:
+// time.Now).
+func NewService(db *platform.DB, jobs alert.Jobs, wake func([]alert.Key), now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now}
+	return &Service{db: db, jobs: jobs, wake: wake, now: now}
 }
 
 var errPoolNotFound = platform.NotFound("pool")
 
 func poolOf(r pooldb.Pool) Pool {
 	return Pool{ID: r.ID, Name: r.Name, Region: r.Region, Default: r.IsDefault, DailyClaimCap: int(r.DailyClaimCap),
-		MaxHeld: int(r.MaxHeld), TeamIDs: r.TeamIds, CreatedAt: r.CreatedAt}
+		MaxHeld: int(r.MaxHeld), TeamIDs: r.TeamIds, CreatedAt: r.CreatedAt, Recycle: Recycle{NoFollowUpDays: int(r.RecycleFollowUpDays),
+			NoProgressDays: int(r.RecycleProgressDays), CooldownDays: int(r.CooldownDays)}}
 }
 
 // mayClaim reports whether the caller may claim from (and see the leads of) the pool. Admins see every pool
@@ -122,6 +156,12 @@ func (s Settings) check() (Settings, error) {
 		return s, platform.Invalid("daily_claim_cap", "between 1 and 10000")
 	case s.MaxHeld < 1 || s.MaxHeld > 100000:
 		return s, platform.Invalid("max_held", "between 1 and 100000")
+	case s.Recycle.NoFollowUpDays < 0 || s.Recycle.NoFollowUpDays > 365:
+		return s, platform.Invalid("recycle_no_follow_up_days", "between 0 (off) and 365")
+	case s.Recycle.NoProgressDays < 0 || s.Recycle.NoProgressDays > 365:
+		return s, platform.Invalid("recycle_no_progress_days", "between 0 (off) and 365")
+	case s.Recycle.CooldownDays < 0 || s.Recycle.CooldownDays > 365:
+		return s, platform.Invalid("cooldown_days", "between 0 (off) and 365")
 	}
 	if s.TeamIDs == nil {
 		s.TeamIDs = []uuid.UUID{}
@@ -181,7 +221,8 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, in Settings) (P
 			}
 		}
 		row, err := q.InsertPool(ctx, pooldb.InsertPoolParams{TenantID: p.TenantID, ID: id, Name: in.Name, Region: in.Region,
-			IsDefault: in.Default, DailyClaimCap: int32(in.DailyClaimCap), MaxHeld: int32(in.MaxHeld), TeamIds: in.TeamIDs, CreatedBy: p.EmployeeID})
+			IsDefault: in.Default, DailyClaimCap: int32(in.DailyClaimCap), MaxHeld: int32(in.MaxHeld), TeamIds: in.TeamIDs, CreatedBy: p.EmployeeID,
+			RecycleFollowUpDays: int32(in.Recycle.NoFollowUpDays), RecycleProgressDays: int32(in.Recycle.NoProgressDays), CooldownDays: int32(in.Recycle.CooldownDays)})
 		if platform.IsUniqueViolation(err, "pools_name_key") {
 			return platform.AlreadyExists("a pool with this name exists")
 		}
@@ -226,7 +267,8 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, i
 			}
 		}
 		row, err := q.UpdatePool(ctx, pooldb.UpdatePoolParams{TenantID: p.TenantID, ID: id, Name: in.Name, Region: in.Region,
-			IsDefault: in.Default, DailyClaimCap: int32(in.DailyClaimCap), MaxHeld: int32(in.MaxHeld), TeamIds: in.TeamIDs})
+			IsDefault: in.Default, DailyClaimCap: int32(in.DailyClaimCap), MaxHeld: int32(in.MaxHeld), TeamIds: in.TeamIDs,
+			RecycleFollowUpDays: int32(in.Recycle.NoFollowUpDays), RecycleProgressDays: int32(in.Recycle.NoProgressDays), CooldownDays: int32(in.Recycle.CooldownDays)})
 		if platform.IsUniqueViolation(err, "pools_name_key") {
 			return platform.AlreadyExists("a pool with this name exists")
 		}
@@ -235,8 +277,14 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, i
 		}
 		out = poolOf(row)
 		b := poolOf(before)
+		if b.Recycle.NoFollowUpDays != in.Recycle.NoFollowUpDays || b.Recycle.NoProgressDays != in.Recycle.NoProgressDays {
+			// The held leads are judged by the new rules at the next recycle run.
+			if err := q.RecheckPool(ctx, pooldb.RecheckPoolParams{TenantID: p.TenantID, PoolID: id, At: s.now()}); err != nil {
+				return err
+			}
+		}
 		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.PoolUpdate, TargetKind: audit.TargetPool, TargetID: id,
-			Before: Settings{Name: b.Name, Region: b.Region, Default: b.Default, DailyClaimCap: b.DailyClaimCap, MaxHeld: b.MaxHeld, TeamIDs: b.TeamIDs},
+			Before: Settings{Name: b.Name, Region: b.Region, Default: b.Default, DailyClaimCap: b.DailyClaimCap, MaxHeld: b.MaxHeld, TeamIDs: b.TeamIDs, Recycle: b.Recycle},
 			After:  in})
 	})
 	return out, err
@@ -353,6 +401,14 @@ func (s *Service) ClaimTx(ctx context.Context, tx pgx.Tx, p authn.Principal, poo
 	case in != poolID:
 		return platform.NotFound("lead in this pool")
 	}
+	until, err := q.Cooldown(ctx, pooldb.CooldownParams{TenantID: p.TenantID, CustomerID: customerID, EmployeeID: p.EmployeeID})
+	switch {
+	case err == nil && s.now().Before(until):
+		return platform.FailedPrecondition(fmt.Sprintf("this lead was taken back from you; you may claim it again from %s",
+			until.UTC().Format(time.RFC3339)))
+	case err != nil && !errors.Is(err, pgx.ErrNoRows):
+		return err
+	}
 	zone, err := q.TenantZone(ctx, p.TenantID)
 	if err != nil {
 		return err
@@ -379,8 +435,9 @@ func (s *Service) ClaimTx(ctx context.Context, tx pgx.Tx, p authn.Principal, poo
 	if err := q.LeaveLead(ctx, pooldb.LeaveLeadParams{TenantID: p.TenantID, CustomerID: customerID}); err != nil {
 		return err
 	}
+	now := s.now()
 	return q.InsertClaim(ctx, pooldb.InsertClaimParams{TenantID: p.TenantID, ID: uuid.Must(uuid.NewV7()), PoolID: poolID,
-		CustomerID: customerID, EmployeeID: p.EmployeeID, ClaimedAt: s.now()})
+		CustomerID: customerID, EmployeeID: p.EmployeeID, ClaimedAt: now, NextCheckAt: pl.Recycle.firstCheck(now)})
 }
 
 // Release puts a customer the caller may see (a salesperson their own) back into a pool with a reason,

@@ -3,11 +3,13 @@ package pool_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/event"
@@ -17,6 +19,7 @@ import (
 	"github.com/salesapp/scrm/backend/pool"
 	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/tracking"
+	"github.com/salesapp/scrm/push/alert"
 )
 
 type fixture struct {
@@ -33,8 +36,14 @@ func setup(t *testing.T) fixture {
 	db := pgtest.New(t)
 	now, mu := time.Now(), &sync.Mutex{}
 	f := fixture{db: db, tenant: db.NewTenant(t, "Pools"), now: &now, mu: mu}
-	f.pools = pool.NewService(db.App, func() time.Time { mu.Lock(); defer mu.Unlock(); return *f.now })
+	f.pools = pool.NewService(db.App, nil, nil, func() time.Time { mu.Lock(); defer mu.Unlock(); return *f.now })
 	return f
+}
+
+func (f fixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return *f.now
 }
 
 func (f fixture) advance(d time.Duration) {
@@ -353,4 +362,144 @@ func TestLeadsPage(t *testing.T) {
 		token = next
 	}
 	require.Equal(t, want, got)
+}
+
+func (f fixture) alertsOf(t *testing.T, p authn.Principal, kind alert.Kind) []alert.Entry {
+	t.Helper()
+	entries, err := alert.NewService(f.db.App).Since(context.Background(), alert.Key{TenantID: p.TenantID, EmployeeID: p.EmployeeID}, 0, 1000)
+	require.NoError(t, err)
+	var out []alert.Entry
+	for _, e := range entries {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// A held lead with no follow-up for the pool's N days: a follow-up moves the due time on; the holder is
+// warned once a day before; then it goes back to the pool (a tombstone on their device), and they may
+// claim it again only after the cool-down.
+func TestRecycleWarnsThenTakesBackANeglectedLead(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	sales := f.db.NewEmployee(t, f.tenant.ID, authn.RoleSales, uuid.Nil)
+	s := settings("Default")
+	s.Recycle = pool.Recycle{NoFollowUpDays: 3, NoProgressDays: 30, CooldownDays: 2}
+	def, err := f.pools.Create(ctx, f.tenant.Admin, s)
+	require.NoError(t, err)
+	require.Equal(t, s.Recycle, def.Recycle)
+	lead := f.customer(t, uuid.Nil, "Ms Li", "13800002222")
+	t0 := f.clock()
+	require.NoError(t, f.pools.Claim(ctx, sales, def.ID, lead))
+
+	res, err := f.pools.Recycle(ctx)
+	require.NoError(t, err)
+	require.Equal(t, pool.RecycleResult{}, res, "nothing is due on the day of the claim")
+
+	// A follow-up on day 1: due on day 4 now, not day 3.
+	_, err = f.db.Super.Exec(ctx, "INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body, created_at) VALUES ($1, $2, $3, $4, 'follow_up', 'called', $5)",
+		uuid.New(), f.tenant.ID, lead, sales.EmployeeID, t0.Add(24*time.Hour))
+	require.NoError(t, err)
+	f.advance(2*24*time.Hour + time.Minute)
+	res, err = f.pools.Recycle(ctx)
+	require.NoError(t, err)
+	require.Equal(t, pool.RecycleResult{Rescheduled: 1}, res, "the follow-up moved the check on")
+	require.Empty(t, f.alertsOf(t, sales, alert.KindLeadRecycleWarning))
+
+	f.advance(24 * time.Hour) // day 3: due tomorrow
+	res, err = f.pools.Recycle(ctx)
+	require.NoError(t, err)
+	require.Equal(t, pool.RecycleResult{Warned: 1}, res)
+	res, err = f.pools.Recycle(ctx)
+	require.NoError(t, err)
+	require.Equal(t, pool.RecycleResult{}, res, "warned once")
+	warnings := f.alertsOf(t, sales, alert.KindLeadRecycleWarning)
+	require.Len(t, warnings, 1)
+	require.Contains(t, warnings[0].Body, "Ms Li goes back to the pool 《Default》 tomorrow")
+	require.Equal(t, sales.EmployeeID, f.owner(t, lead), "still theirs until due")
+
+	f.advance(24 * time.Hour) // day 4: due
+	res, err = f.pools.Recycle(ctx)
+	require.NoError(t, err)
+	require.Equal(t, pool.RecycleResult{Recycled: 1}, res)
+	require.Equal(t, uuid.Nil, f.owner(t, lead))
+	present, tomb := f.synced(t, sales.EmployeeID, lead)
+	require.True(t, present)
+	require.True(t, tomb, "a recycled lead is a tombstone on the holder's device")
+	require.Len(t, f.alertsOf(t, sales, alert.KindLeadRecycled), 1)
+	leads, _, err := f.pools.Leads(ctx, sales, def.ID, 10, "")
+	require.NoError(t, err)
+	require.Len(t, leads, 1)
+	require.Equal(t, pool.ReasonRecycled, leads[0].Reason)
+	require.Equal(t, "no follow-up in 3 days", leads[0].Note)
+
+	err = f.pools.Claim(ctx, sales, def.ID, lead)
+	requireKind(t, platform.KindFailedPrecondition, err, "cooling down")
+	require.Contains(t, err.Error(), "you may claim it again from")
+	f.advance(2*24*time.Hour + time.Minute)
+	require.NoError(t, f.pools.Claim(ctx, sales, def.ID, lead), "after the cool-down")
+}
+
+// Turning the rules off stops the checks of the claims already held.
+func TestRecycleRulesTurnedOffStopChecking(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	sales := f.db.NewEmployee(t, f.tenant.ID, authn.RoleSales, uuid.Nil)
+	s := settings("Default")
+	s.Recycle = pool.Recycle{NoFollowUpDays: 2}
+	def, err := f.pools.Create(ctx, f.tenant.Admin, s)
+	require.NoError(t, err)
+	lead := f.customer(t, uuid.Nil, "Lead", "")
+	require.NoError(t, f.pools.Claim(ctx, sales, def.ID, lead))
+	s.Recycle = pool.Recycle{}
+	s.Default = true
+	_, err = f.pools.Update(ctx, f.tenant.Admin, def.ID, s)
+	require.NoError(t, err)
+	res, err := f.pools.Recycle(ctx)
+	require.NoError(t, err)
+	require.Equal(t, pool.RecycleResult{Rescheduled: 1}, res)
+	f.advance(10 * 24 * time.Hour)
+	res, err = f.pools.Recycle(ctx)
+	require.NoError(t, err)
+	require.Equal(t, pool.RecycleResult{}, res)
+	require.Equal(t, sales.EmployeeID, f.owner(t, lead))
+}
+
+// The recycle job reads due rows through their indexes, not by scanning claims or customers: with many
+// claims held and few due, the plans of DueClaims (the same statement as in queries.sql) and of
+// pool_due_tenants walk pool_claims_due_idx and pool_claims_due_tenants_idx.
+func TestRecycleReadsDueRowsThroughTheIndex(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	def, err := f.pools.Create(ctx, f.tenant.Admin, settings("Default"))
+	require.NoError(t, err)
+	_, err = f.db.Super.Exec(ctx, `INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at, next_check_at, released_at)
+		SELECT $1, gen_random_uuid(), $2, gen_random_uuid(), gen_random_uuid(), now(),
+		       CASE WHEN i % 1000 = 0 THEN now() - interval '1 hour' ELSE now() + (i || ' minutes')::interval END,
+		       CASE WHEN i % 3 = 0 THEN now() END
+		FROM generate_series(1, 20000) AS i`, f.tenant.ID, def.ID)
+	require.NoError(t, err)
+	_, err = f.db.Super.Exec(ctx, "ANALYZE pool_claims")
+	require.NoError(t, err)
+	plan := func(sql string, args ...any) string {
+		rows, err := f.db.Super.Query(ctx, "EXPLAIN "+sql, args...)
+		require.NoError(t, err)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return strings.Join(lines, "\n")
+	}
+	due := plan(`SELECT pc.id, pc.pool_id, pc.customer_id, pc.employee_id, pc.claimed_at, pc.warned_for,
+	       p.name AS pool_name, p.recycle_follow_up_days, p.recycle_progress_days, p.cooldown_days
+		FROM pool_claims pc
+		JOIN pools p ON p.tenant_id = pc.tenant_id AND p.id = pc.pool_id
+		WHERE pc.tenant_id = $1 AND pc.released_at IS NULL AND pc.next_check_at IS NOT NULL AND pc.next_check_at <= $2::timestamptz
+		ORDER BY pc.next_check_at LIMIT 500 FOR UPDATE OF pc SKIP LOCKED`, f.tenant.ID, time.Now())
+	require.Contains(t, due, "Index Scan using pool_claims_due_", due) // either due index: both hold only the due rows
+	require.NotContains(t, due, "Seq Scan on pool_claims", due)
+	tenants := plan(`SELECT DISTINCT tenant_id FROM pool_claims WHERE released_at IS NULL AND next_check_at IS NOT NULL AND next_check_at <= now()`)
+	require.Contains(t, tenants, "pool_claims_due_tenants_idx", tenants)
 }

@@ -2,13 +2,16 @@
 -- customer domain writes them (customer.ClaimTx, customer.ReleaseTx).
 
 -- name: InsertPool :one
-INSERT INTO pools (tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, created_by)
-VALUES (@tenant_id, @id, @name, @region, @is_default, @daily_claim_cap, @max_held, @team_ids::uuid[], @created_by)
+INSERT INTO pools (tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids,
+                   recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by)
+VALUES (@tenant_id, @id, @name, @region, @is_default, @daily_claim_cap, @max_held, @team_ids::uuid[],
+        @recycle_follow_up_days, @recycle_progress_days, @cooldown_days, @created_by)
 RETURNING *;
 
 -- name: UpdatePool :one
 UPDATE pools SET name = @name, region = @region, is_default = @is_default, daily_claim_cap = @daily_claim_cap,
-  max_held = @max_held, team_ids = @team_ids::uuid[], updated_at = now()
+  max_held = @max_held, team_ids = @team_ids::uuid[], recycle_follow_up_days = @recycle_follow_up_days,
+  recycle_progress_days = @recycle_progress_days, cooldown_days = @cooldown_days, updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id
 RETURNING *;
 
@@ -78,7 +81,8 @@ WHERE pc.tenant_id = @tenant_id AND pc.employee_id = @employee_id AND pc.pool_id
 SELECT time_zone FROM tenants WHERE id = @tenant_id;
 
 -- name: InsertClaim :exec
-INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at) VALUES (@tenant_id, @id, @pool_id, @customer_id, @employee_id, @claimed_at);
+INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at, next_check_at)
+VALUES (@tenant_id, @id, @pool_id, @customer_id, @employee_id, @claimed_at, sqlc.narg(next_check_at));
 
 -- name: LeaveLead :exec
 DELETE FROM pool_leads WHERE tenant_id = @tenant_id AND customer_id = @customer_id;
@@ -93,3 +97,38 @@ ON CONFLICT (tenant_id, customer_id) DO UPDATE
 -- name: CloseClaims :exec
 UPDATE pool_claims SET released_at = now()
 WHERE tenant_id = @tenant_id AND customer_id = @customer_id AND released_at IS NULL;
+
+-- name: Cooldown :one
+SELECT until FROM pool_cooldowns WHERE tenant_id = @tenant_id AND customer_id = @customer_id AND employee_id = @employee_id;
+
+-- name: SetCooldown :exec
+INSERT INTO pool_cooldowns (tenant_id, customer_id, employee_id, until) VALUES (@tenant_id, @customer_id, @employee_id, @until)
+ON CONFLICT (tenant_id, customer_id, employee_id) DO UPDATE SET until = excluded.until;
+
+-- name: RecheckPool :exec
+-- A pool's recycle rules changed: its open claims are looked at again by the next recycle run.
+UPDATE pool_claims SET next_check_at = @at::timestamptz
+WHERE tenant_id = @tenant_id AND pool_id = @pool_id AND released_at IS NULL;
+
+-- name: DueTenants :many
+SELECT t::uuid AS tenant_id FROM pool_due_tenants(@now::timestamptz) AS t;
+
+-- name: DueClaims :many
+-- The claims due for a look by now, oldest first, with their pool's rules: a walk of pool_claims_due_idx
+-- (tenant_id, next_check_at), never a scan of customers or of all claims. Rows another run holds are
+-- skipped.
+SELECT pc.id, pc.pool_id, pc.customer_id, pc.employee_id, pc.claimed_at, pc.warned_for,
+       p.name AS pool_name, p.recycle_follow_up_days, p.recycle_progress_days, p.cooldown_days
+FROM pool_claims pc
+JOIN pools p ON p.tenant_id = pc.tenant_id AND p.id = pc.pool_id
+WHERE pc.tenant_id = @tenant_id AND pc.released_at IS NULL AND pc.next_check_at IS NOT NULL AND pc.next_check_at <= @now::timestamptz
+ORDER BY pc.next_check_at
+LIMIT @max_rows
+FOR UPDATE OF pc SKIP LOCKED;
+
+-- name: Reschedule :exec
+UPDATE pool_claims SET next_check_at = sqlc.narg(next_check_at), warned_for = sqlc.narg(warned_for)
+WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: CloseClaim :exec
+UPDATE pool_claims SET released_at = @at::timestamptz WHERE tenant_id = @tenant_id AND id = @id;

@@ -27,8 +27,6 @@ import (
 	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
-	"github.com/salesapp/scrm/backend/pool"
-	"github.com/salesapp/scrm/backend/pool/poolrpc"
 	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/share/sharerpc"
 	"github.com/salesapp/scrm/backend/stats"
@@ -94,7 +92,6 @@ func modules(d deps) ([]module.Module, error) {
 		sharerpc.Module(shares),
 		cardrpc.Module(cards),
 		statsrpc.Module(stats.NewService(d.db, nil)),
-		poolrpc.Module(pool.NewService(d.db, nil)),
 	}
 	mods = append(mods, live...)
 	return append(mods, syncrpc.Module(d.db, mods)), nil

@@ -98,6 +98,7 @@ type Pool struct {
 	// Teams whose members may claim; empty: everyone.
 	TeamIds       []string               `protobuf:"bytes,7,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
 	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Recycle       *PoolRecycle           `protobuf:"bytes,9,opt,name=recycle,proto3" json:"recycle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -188,6 +189,77 @@ func (x *Pool) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Pool) GetRecycle() *PoolRecycle {
+	if x != nil {
+		return x.Recycle
+	}
+	return nil
+}
+
+// PoolRecycle are a pool's recycle rules, in days (0: off). A held lead with no follow-up note for
+// no_follow_up_days, or no stage change for no_progress_days, goes back to the pool; its holder is alerted
+// a day before (lead_recycle_warning) and when it goes (lead_recycled), and may claim it again only after
+// cooldown_days.
+type PoolRecycle struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	NoFollowUpDays int32                  `protobuf:"varint,1,opt,name=no_follow_up_days,json=noFollowUpDays,proto3" json:"no_follow_up_days,omitempty"`
+	NoProgressDays int32                  `protobuf:"varint,2,opt,name=no_progress_days,json=noProgressDays,proto3" json:"no_progress_days,omitempty"`
+	CooldownDays   int32                  `protobuf:"varint,3,opt,name=cooldown_days,json=cooldownDays,proto3" json:"cooldown_days,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PoolRecycle) Reset() {
+	*x = PoolRecycle{}
+	mi := &file_salesapp_v1_pool_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PoolRecycle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PoolRecycle) ProtoMessage() {}
+
+func (x *PoolRecycle) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_pool_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PoolRecycle.ProtoReflect.Descriptor instead.
+func (*PoolRecycle) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PoolRecycle) GetNoFollowUpDays() int32 {
+	if x != nil {
+		return x.NoFollowUpDays
+	}
+	return 0
+}
+
+func (x *PoolRecycle) GetNoProgressDays() int32 {
+	if x != nil {
+		return x.NoProgressDays
+	}
+	return 0
+}
+
+func (x *PoolRecycle) GetCooldownDays() int32 {
+	if x != nil {
+		return x.CooldownDays
+	}
+	return 0
+}
+
 // PoolSettings are what an admin sets.
 type PoolSettings struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -197,13 +269,15 @@ type PoolSettings struct {
 	DailyClaimCap int32                  `protobuf:"varint,4,opt,name=daily_claim_cap,json=dailyClaimCap,proto3" json:"daily_claim_cap,omitempty"`
 	MaxHeld       int32                  `protobuf:"varint,5,opt,name=max_held,json=maxHeld,proto3" json:"max_held,omitempty"`
 	TeamIds       []string               `protobuf:"bytes,6,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	// Unset: no recycling.
+	Recycle       *PoolRecycle `protobuf:"bytes,7,opt,name=recycle,proto3" json:"recycle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PoolSettings) Reset() {
 	*x = PoolSettings{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[1]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -215,7 +289,7 @@ func (x *PoolSettings) String() string {
 func (*PoolSettings) ProtoMessage() {}
 
 func (x *PoolSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[1]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -228,7 +302,7 @@ func (x *PoolSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolSettings.ProtoReflect.Descriptor instead.
 func (*PoolSettings) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{1}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PoolSettings) GetName() string {
@@ -273,6 +347,13 @@ func (x *PoolSettings) GetTeamIds() []string {
 	return nil
 }
 
+func (x *PoolSettings) GetRecycle() *PoolRecycle {
+	if x != nil {
+		return x.Recycle
+	}
+	return nil
+}
+
 // Lead is a customer waiting in a pool, masked.
 type Lead struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -296,7 +377,7 @@ type Lead struct {
 
 func (x *Lead) Reset() {
 	*x = Lead{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[2]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +389,7 @@ func (x *Lead) String() string {
 func (*Lead) ProtoMessage() {}
 
 func (x *Lead) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[2]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +402,7 @@ func (x *Lead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lead.ProtoReflect.Descriptor instead.
 func (*Lead) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{2}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Lead) GetCustomerId() string {
@@ -411,7 +492,7 @@ type CreatePoolRequest struct {
 
 func (x *CreatePoolRequest) Reset() {
 	*x = CreatePoolRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[3]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +504,7 @@ func (x *CreatePoolRequest) String() string {
 func (*CreatePoolRequest) ProtoMessage() {}
 
 func (x *CreatePoolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[3]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +517,7 @@ func (x *CreatePoolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePoolRequest.ProtoReflect.Descriptor instead.
 func (*CreatePoolRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{3}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreatePoolRequest) GetSettings() *PoolSettings {
@@ -456,7 +537,7 @@ type CreatePoolResponse struct {
 
 func (x *CreatePoolResponse) Reset() {
 	*x = CreatePoolResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[4]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -468,7 +549,7 @@ func (x *CreatePoolResponse) String() string {
 func (*CreatePoolResponse) ProtoMessage() {}
 
 func (x *CreatePoolResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[4]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -481,7 +562,7 @@ func (x *CreatePoolResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePoolResponse.ProtoReflect.Descriptor instead.
 func (*CreatePoolResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{4}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreatePoolResponse) GetPool() *Pool {
@@ -502,7 +583,7 @@ type UpdatePoolRequest struct {
 
 func (x *UpdatePoolRequest) Reset() {
 	*x = UpdatePoolRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[5]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +595,7 @@ func (x *UpdatePoolRequest) String() string {
 func (*UpdatePoolRequest) ProtoMessage() {}
 
 func (x *UpdatePoolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[5]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +608,7 @@ func (x *UpdatePoolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePoolRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePoolRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{5}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdatePoolRequest) GetId() string {
@@ -554,7 +635,7 @@ type UpdatePoolResponse struct {
 
 func (x *UpdatePoolResponse) Reset() {
 	*x = UpdatePoolResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[6]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +647,7 @@ func (x *UpdatePoolResponse) String() string {
 func (*UpdatePoolResponse) ProtoMessage() {}
 
 func (x *UpdatePoolResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[6]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +660,7 @@ func (x *UpdatePoolResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePoolResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePoolResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{6}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdatePoolResponse) GetPool() *Pool {
@@ -598,7 +679,7 @@ type ListPoolsRequest struct {
 
 func (x *ListPoolsRequest) Reset() {
 	*x = ListPoolsRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[7]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +691,7 @@ func (x *ListPoolsRequest) String() string {
 func (*ListPoolsRequest) ProtoMessage() {}
 
 func (x *ListPoolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[7]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +704,7 @@ func (x *ListPoolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoolsRequest.ProtoReflect.Descriptor instead.
 func (*ListPoolsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{7}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{8}
 }
 
 // ListPoolsResponse lists the pools.
@@ -636,7 +717,7 @@ type ListPoolsResponse struct {
 
 func (x *ListPoolsResponse) Reset() {
 	*x = ListPoolsResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[8]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +729,7 @@ func (x *ListPoolsResponse) String() string {
 func (*ListPoolsResponse) ProtoMessage() {}
 
 func (x *ListPoolsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[8]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +742,7 @@ func (x *ListPoolsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoolsResponse.ProtoReflect.Descriptor instead.
 func (*ListPoolsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{8}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListPoolsResponse) GetPools() []*Pool {
@@ -684,7 +765,7 @@ type ListLeadsRequest struct {
 
 func (x *ListLeadsRequest) Reset() {
 	*x = ListLeadsRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[9]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +777,7 @@ func (x *ListLeadsRequest) String() string {
 func (*ListLeadsRequest) ProtoMessage() {}
 
 func (x *ListLeadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[9]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +790,7 @@ func (x *ListLeadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeadsRequest.ProtoReflect.Descriptor instead.
 func (*ListLeadsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListLeadsRequest) GetPoolId() string {
@@ -745,7 +826,7 @@ type ListLeadsResponse struct {
 
 func (x *ListLeadsResponse) Reset() {
 	*x = ListLeadsResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[10]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +838,7 @@ func (x *ListLeadsResponse) String() string {
 func (*ListLeadsResponse) ProtoMessage() {}
 
 func (x *ListLeadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[10]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +851,7 @@ func (x *ListLeadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeadsResponse.ProtoReflect.Descriptor instead.
 func (*ListLeadsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListLeadsResponse) GetLeads() []*Lead {
@@ -798,7 +879,7 @@ type ClaimLeadRequest struct {
 
 func (x *ClaimLeadRequest) Reset() {
 	*x = ClaimLeadRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[11]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -810,7 +891,7 @@ func (x *ClaimLeadRequest) String() string {
 func (*ClaimLeadRequest) ProtoMessage() {}
 
 func (x *ClaimLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[11]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -823,7 +904,7 @@ func (x *ClaimLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimLeadRequest.ProtoReflect.Descriptor instead.
 func (*ClaimLeadRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ClaimLeadRequest) GetPoolId() string {
@@ -849,7 +930,7 @@ type ClaimLeadResponse struct {
 
 func (x *ClaimLeadResponse) Reset() {
 	*x = ClaimLeadResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[12]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +942,7 @@ func (x *ClaimLeadResponse) String() string {
 func (*ClaimLeadResponse) ProtoMessage() {}
 
 func (x *ClaimLeadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[12]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +955,7 @@ func (x *ClaimLeadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimLeadResponse.ProtoReflect.Descriptor instead.
 func (*ClaimLeadResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{13}
 }
 
 // ReleaseCustomerRequest names the customer, the pool and why.
@@ -889,7 +970,7 @@ type ReleaseCustomerRequest struct {
 
 func (x *ReleaseCustomerRequest) Reset() {
 	*x = ReleaseCustomerRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[13]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +982,7 @@ func (x *ReleaseCustomerRequest) String() string {
 func (*ReleaseCustomerRequest) ProtoMessage() {}
 
 func (x *ReleaseCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[13]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +995,7 @@ func (x *ReleaseCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseCustomerRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReleaseCustomerRequest) GetPoolId() string {
@@ -947,7 +1028,7 @@ type ReleaseCustomerResponse struct {
 
 func (x *ReleaseCustomerResponse) Reset() {
 	*x = ReleaseCustomerResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[14]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1040,7 @@ func (x *ReleaseCustomerResponse) String() string {
 func (*ReleaseCustomerResponse) ProtoMessage() {}
 
 func (x *ReleaseCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[14]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,14 +1053,14 @@ func (x *ReleaseCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseCustomerResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{15}
 }
 
 var File_salesapp_v1_pool_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\n" +
-	"\x16salesapp/v1/pool.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x01\n" +
+	"\x16salesapp/v1/pool.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x02\n" +
 	"\x04Pool\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -990,7 +1071,15 @@ const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\bmax_held\x18\x06 \x01(\x05R\amaxHeld\x12\x19\n" +
 	"\bteam_ids\x18\a \x03(\tR\ateamIds\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xf8\x01\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x122\n" +
+	"\arecycle\x18\t \x01(\v2\x18.salesapp.v1.PoolRecycleR\arecycle\"\xab\x01\n" +
+	"\vPoolRecycle\x125\n" +
+	"\x11no_follow_up_days\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xed\x02(\x00R\x0enoFollowUpDays\x124\n" +
+	"\x10no_progress_days\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xed\x02(\x00R\x0enoProgressDays\x12/\n" +
+	"\rcooldown_days\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xed\x02(\x00R\fcooldownDays\"\xac\x02\n" +
 	"\fPoolSettings\x12\x1d\n" +
 	"\x04name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18<R\x04name\x12\x1f\n" +
 	"\x06region\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18<R\x06region\x12\x1d\n" +
@@ -999,7 +1088,8 @@ const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\x0fdaily_claim_cap\x18\x04 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x90N(\x01R\rdailyClaimCap\x12&\n" +
 	"\bmax_held\x18\x05 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x01R\amaxHeld\x12-\n" +
-	"\bteam_ids\x18\x06 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xf4\x03\x18\x01\"\x05r\x03\xb0\x01\x01R\ateamIds\"\xa3\x03\n" +
+	"\bteam_ids\x18\x06 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xf4\x03\x18\x01\"\x05r\x03\xb0\x01\x01R\ateamIds\x122\n" +
+	"\arecycle\x18\a \x01(\v2\x18.salesapp.v1.PoolRecycleR\arecycle\"\xa3\x03\n" +
 	"\x04Lead\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12!\n" +
@@ -1077,54 +1167,57 @@ func file_salesapp_v1_pool_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_salesapp_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_salesapp_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_salesapp_v1_pool_proto_goTypes = []any{
 	(LeadReason)(0),                 // 0: salesapp.v1.LeadReason
 	(*Pool)(nil),                    // 1: salesapp.v1.Pool
-	(*PoolSettings)(nil),            // 2: salesapp.v1.PoolSettings
-	(*Lead)(nil),                    // 3: salesapp.v1.Lead
-	(*CreatePoolRequest)(nil),       // 4: salesapp.v1.CreatePoolRequest
-	(*CreatePoolResponse)(nil),      // 5: salesapp.v1.CreatePoolResponse
-	(*UpdatePoolRequest)(nil),       // 6: salesapp.v1.UpdatePoolRequest
-	(*UpdatePoolResponse)(nil),      // 7: salesapp.v1.UpdatePoolResponse
-	(*ListPoolsRequest)(nil),        // 8: salesapp.v1.ListPoolsRequest
-	(*ListPoolsResponse)(nil),       // 9: salesapp.v1.ListPoolsResponse
-	(*ListLeadsRequest)(nil),        // 10: salesapp.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),       // 11: salesapp.v1.ListLeadsResponse
-	(*ClaimLeadRequest)(nil),        // 12: salesapp.v1.ClaimLeadRequest
-	(*ClaimLeadResponse)(nil),       // 13: salesapp.v1.ClaimLeadResponse
-	(*ReleaseCustomerRequest)(nil),  // 14: salesapp.v1.ReleaseCustomerRequest
-	(*ReleaseCustomerResponse)(nil), // 15: salesapp.v1.ReleaseCustomerResponse
-	(*timestamppb.Timestamp)(nil),   // 16: google.protobuf.Timestamp
+	(*PoolRecycle)(nil),             // 2: salesapp.v1.PoolRecycle
+	(*PoolSettings)(nil),            // 3: salesapp.v1.PoolSettings
+	(*Lead)(nil),                    // 4: salesapp.v1.Lead
+	(*CreatePoolRequest)(nil),       // 5: salesapp.v1.CreatePoolRequest
+	(*CreatePoolResponse)(nil),      // 6: salesapp.v1.CreatePoolResponse
+	(*UpdatePoolRequest)(nil),       // 7: salesapp.v1.UpdatePoolRequest
+	(*UpdatePoolResponse)(nil),      // 8: salesapp.v1.UpdatePoolResponse
+	(*ListPoolsRequest)(nil),        // 9: salesapp.v1.ListPoolsRequest
+	(*ListPoolsResponse)(nil),       // 10: salesapp.v1.ListPoolsResponse
+	(*ListLeadsRequest)(nil),        // 11: salesapp.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),       // 12: salesapp.v1.ListLeadsResponse
+	(*ClaimLeadRequest)(nil),        // 13: salesapp.v1.ClaimLeadRequest
+	(*ClaimLeadResponse)(nil),       // 14: salesapp.v1.ClaimLeadResponse
+	(*ReleaseCustomerRequest)(nil),  // 15: salesapp.v1.ReleaseCustomerRequest
+	(*ReleaseCustomerResponse)(nil), // 16: salesapp.v1.ReleaseCustomerResponse
+	(*timestamppb.Timestamp)(nil),   // 17: google.protobuf.Timestamp
 }
 var file_salesapp_v1_pool_proto_depIdxs = []int32{
-	16, // 0: salesapp.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
-	16, // 1: salesapp.v1.Lead.last_active_at:type_name -> google.protobuf.Timestamp
-	16, // 2: salesapp.v1.Lead.entered_at:type_name -> google.protobuf.Timestamp
-	0,  // 3: salesapp.v1.Lead.reason:type_name -> salesapp.v1.LeadReason
-	2,  // 4: salesapp.v1.CreatePoolRequest.settings:type_name -> salesapp.v1.PoolSettings
-	1,  // 5: salesapp.v1.CreatePoolResponse.pool:type_name -> salesapp.v1.Pool
-	2,  // 6: salesapp.v1.UpdatePoolRequest.settings:type_name -> salesapp.v1.PoolSettings
-	1,  // 7: salesapp.v1.UpdatePoolResponse.pool:type_name -> salesapp.v1.Pool
-	1,  // 8: salesapp.v1.ListPoolsResponse.pools:type_name -> salesapp.v1.Pool
-	3,  // 9: salesapp.v1.ListLeadsResponse.leads:type_name -> salesapp.v1.Lead
-	4,  // 10: salesapp.v1.PoolService.CreatePool:input_type -> salesapp.v1.CreatePoolRequest
-	6,  // 11: salesapp.v1.PoolService.UpdatePool:input_type -> salesapp.v1.UpdatePoolRequest
-	8,  // 12: salesapp.v1.PoolService.ListPools:input_type -> salesapp.v1.ListPoolsRequest
-	10, // 13: salesapp.v1.PoolService.ListLeads:input_type -> salesapp.v1.ListLeadsRequest
-	12, // 14: salesapp.v1.PoolService.ClaimLead:input_type -> salesapp.v1.ClaimLeadRequest
-	14, // 15: salesapp.v1.PoolService.ReleaseCustomer:input_type -> salesapp.v1.ReleaseCustomerRequest
-	5,  // 16: salesapp.v1.PoolService.CreatePool:output_type -> salesapp.v1.CreatePoolResponse
-	7,  // 17: salesapp.v1.PoolService.UpdatePool:output_type -> salesapp.v1.UpdatePoolResponse
-	9,  // 18: salesapp.v1.PoolService.ListPools:output_type -> salesapp.v1.ListPoolsResponse
-	11, // 19: salesapp.v1.PoolService.ListLeads:output_type -> salesapp.v1.ListLeadsResponse
-	13, // 20: salesapp.v1.PoolService.ClaimLead:output_type -> salesapp.v1.ClaimLeadResponse
-	15, // 21: salesapp.v1.PoolService.ReleaseCustomer:output_type -> salesapp.v1.ReleaseCustomerResponse
-	16, // [16:22] is the sub-list for method output_type
-	10, // [10:16] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	17, // 0: salesapp.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	2,  // 1: salesapp.v1.Pool.recycle:type_name -> salesapp.v1.PoolRecycle
+	2,  // 2: salesapp.v1.PoolSettings.recycle:type_name -> salesapp.v1.PoolRecycle
+	17, // 3: salesapp.v1.Lead.last_active_at:type_name -> google.protobuf.Timestamp
+	17, // 4: salesapp.v1.Lead.entered_at:type_name -> google.protobuf.Timestamp
+	0,  // 5: salesapp.v1.Lead.reason:type_name -> salesapp.v1.LeadReason
+	3,  // 6: salesapp.v1.CreatePoolRequest.settings:type_name -> salesapp.v1.PoolSettings
+	1,  // 7: salesapp.v1.CreatePoolResponse.pool:type_name -> salesapp.v1.Pool
+	3,  // 8: salesapp.v1.UpdatePoolRequest.settings:type_name -> salesapp.v1.PoolSettings
+	1,  // 9: salesapp.v1.UpdatePoolResponse.pool:type_name -> salesapp.v1.Pool
+	1,  // 10: salesapp.v1.ListPoolsResponse.pools:type_name -> salesapp.v1.Pool
+	4,  // 11: salesapp.v1.ListLeadsResponse.leads:type_name -> salesapp.v1.Lead
+	5,  // 12: salesapp.v1.PoolService.CreatePool:input_type -> salesapp.v1.CreatePoolRequest
+	7,  // 13: salesapp.v1.PoolService.UpdatePool:input_type -> salesapp.v1.UpdatePoolRequest
+	9,  // 14: salesapp.v1.PoolService.ListPools:input_type -> salesapp.v1.ListPoolsRequest
+	11, // 15: salesapp.v1.PoolService.ListLeads:input_type -> salesapp.v1.ListLeadsRequest
+	13, // 16: salesapp.v1.PoolService.ClaimLead:input_type -> salesapp.v1.ClaimLeadRequest
+	15, // 17: salesapp.v1.PoolService.ReleaseCustomer:input_type -> salesapp.v1.ReleaseCustomerRequest
+	6,  // 18: salesapp.v1.PoolService.CreatePool:output_type -> salesapp.v1.CreatePoolResponse
+	8,  // 19: salesapp.v1.PoolService.UpdatePool:output_type -> salesapp.v1.UpdatePoolResponse
+	10, // 20: salesapp.v1.PoolService.ListPools:output_type -> salesapp.v1.ListPoolsResponse
+	12, // 21: salesapp.v1.PoolService.ListLeads:output_type -> salesapp.v1.ListLeadsResponse
+	14, // 22: salesapp.v1.PoolService.ClaimLead:output_type -> salesapp.v1.ClaimLeadResponse
+	16, // 23: salesapp.v1.PoolService.ReleaseCustomer:output_type -> salesapp.v1.ReleaseCustomerResponse
+	18, // [18:24] is the sub-list for method output_type
+	12, // [12:18] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_pool_proto_init() }
@@ -1138,7 +1231,7 @@ func file_salesapp_v1_pool_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_pool_proto_rawDesc), len(file_salesapp_v1_pool_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

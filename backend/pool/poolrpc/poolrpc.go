@@ -7,6 +7,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"github.com/riverqueue/river"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
@@ -16,11 +17,14 @@ import (
 	"github.com/salesapp/scrm/backend/pool"
 )
 
-// Module is what pools contribute: PoolService.
+// Module is what pools contribute: PoolService and the periodic recycle job.
 func Module(svc *pool.Service) module.Module {
 	return module.Module{
 		Name:     "pool",
 		Services: []module.Service{module.Connect[salesappv1connect.PoolServiceHandler](salesappv1connect.PoolServiceName, salesappv1connect.NewPoolServiceHandler, &Handler{svc: svc})},
+		Workers:  func(w *river.Workers) { river.AddWorker(w, svc.Worker()) },
+		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(pool.RecycleInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return pool.RecycleArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
 	}
 }
 
@@ -55,13 +59,17 @@ func stamp(t time.Time) *timestamppb.Timestamp {
 
 func settingsFrom(s *salesappv1.PoolSettings) pool.Settings {
 	return pool.Settings{Name: s.GetName(), Region: s.GetRegion(), Default: s.GetIsDefault(),
-		DailyClaimCap: int(s.GetDailyClaimCap()), MaxHeld: int(s.GetMaxHeld()), TeamIDs: ids(s.GetTeamIds())}
+		DailyClaimCap: int(s.GetDailyClaimCap()), MaxHeld: int(s.GetMaxHeld()), TeamIDs: ids(s.GetTeamIds()),
+		Recycle: pool.Recycle{NoFollowUpDays: int(s.GetRecycle().GetNoFollowUpDays()), NoProgressDays: int(s.GetRecycle().GetNoProgressDays()),
+			CooldownDays: int(s.GetRecycle().GetCooldownDays())}}
 }
 
 // ToProto converts a pool for the wire.
 func ToProto(p pool.Pool) *salesappv1.Pool {
 	return &salesappv1.Pool{Id: p.ID.String(), Name: p.Name, Region: p.Region, IsDefault: p.Default,
-		DailyClaimCap: int32(p.DailyClaimCap), MaxHeld: int32(p.MaxHeld), TeamIds: strs(p.TeamIDs), CreatedAt: stamp(p.CreatedAt)}
+		DailyClaimCap: int32(p.DailyClaimCap), MaxHeld: int32(p.MaxHeld), TeamIds: strs(p.TeamIDs), CreatedAt: stamp(p.CreatedAt),
+		Recycle: &salesappv1.PoolRecycle{NoFollowUpDays: int32(p.Recycle.NoFollowUpDays), NoProgressDays: int32(p.Recycle.NoProgressDays),
+			CooldownDays: int32(p.Recycle.CooldownDays)}}
 }
 
 var reasons = map[pool.Reason]salesappv1.LeadReason{

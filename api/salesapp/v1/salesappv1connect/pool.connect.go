@@ -62,7 +62,8 @@ type PoolServiceClient interface {
 	ListLeads(context.Context, *connect.Request[v1.ListLeadsRequest]) (*connect.Response[v1.ListLeadsResponse], error)
 	// ClaimLead makes a lead the caller's customer. Over the pool's daily cap: ResourceExhausted with a
 	// retry-after until the tenant's midnight; holding the pool's maximum: ResourceExhausted until one is
-	// released. A lead another salesperson claimed first (also at the same moment): FailedPrecondition.
+	// released. A lead another salesperson claimed first (also at the same moment), or one taken back from
+	// the caller within the pool's cool-down: FailedPrecondition saying so.
 	ClaimLead(context.Context, *connect.Request[v1.ClaimLeadRequest]) (*connect.Response[v1.ClaimLeadResponse], error)
 	// ReleaseCustomer puts a customer the caller may see (a salesperson: their own) into a pool, with a
 	// reason the next claimer reads.
@@ -175,7 +176,8 @@ type PoolServiceHandler interface {
 	ListLeads(context.Context, *connect.Request[v1.ListLeadsRequest]) (*connect.Response[v1.ListLeadsResponse], error)
 	// ClaimLead makes a lead the caller's customer. Over the pool's daily cap: ResourceExhausted with a
 	// retry-after until the tenant's midnight; holding the pool's maximum: ResourceExhausted until one is
-	// released. A lead another salesperson claimed first (also at the same moment): FailedPrecondition.
+	// released. A lead another salesperson claimed first (also at the same moment), or one taken back from
+	// the caller within the pool's cool-down: FailedPrecondition saying so.
 	ClaimLead(context.Context, *connect.Request[v1.ClaimLeadRequest]) (*connect.Response[v1.ClaimLeadResponse], error)
 	// ReleaseCustomer puts a customer the caller may see (a salesperson: their own) into a pool, with a
 	// reason the next claimer reads.

@@ -11,15 +11,18 @@ import (
 )
 
 type Pool struct {
-	TenantID      uuid.UUID
-	ID            uuid.UUID
-	Name          string
-	Region        string
-	IsDefault     bool
-	DailyClaimCap int32
-	MaxHeld       int32
-	TeamIds       []uuid.UUID
-	CreatedBy     uuid.UUID
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	TenantID            uuid.UUID
+	ID                  uuid.UUID
+	Name                string
+	Region              string
+	IsDefault           bool
+	DailyClaimCap       int32
+	MaxHeld             int32
+	TeamIds             []uuid.UUID
+	RecycleFollowUpDays int32
+	RecycleProgressDays int32
+	CooldownDays        int32
+	CreatedBy           uuid.UUID
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }

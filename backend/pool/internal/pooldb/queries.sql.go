@@ -51,6 +51,21 @@ func (q *Queries) ClearDefault(ctx context.Context, arg ClearDefaultParams) erro
 	return err
 }
 
+const closeClaim = `-- name: CloseClaim :exec
+UPDATE pool_claims SET released_at = $1::timestamptz WHERE tenant_id = $2 AND id = $3
+`
+
+type CloseClaimParams struct {
+	At       time.Time
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) CloseClaim(ctx context.Context, arg CloseClaimParams) error {
+	_, err := q.db.Exec(ctx, closeClaim, arg.At, arg.TenantID, arg.ID)
+	return err
+}
+
 const closeClaims = `-- name: CloseClaims :exec
 UPDATE pool_claims SET released_at = now()
 WHERE tenant_id = $1 AND customer_id = $2 AND released_at IS NULL
@@ -64,6 +79,23 @@ type CloseClaimsParams struct {
 func (q *Queries) CloseClaims(ctx context.Context, arg CloseClaimsParams) error {
 	_, err := q.db.Exec(ctx, closeClaims, arg.TenantID, arg.CustomerID)
 	return err
+}
+
+const cooldown = `-- name: Cooldown :one
+SELECT until FROM pool_cooldowns WHERE tenant_id = $1 AND customer_id = $2 AND employee_id = $3
+`
+
+type CooldownParams struct {
+	TenantID   uuid.UUID
+	CustomerID uuid.UUID
+	EmployeeID uuid.UUID
+}
+
+func (q *Queries) Cooldown(ctx context.Context, arg CooldownParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, cooldown, arg.TenantID, arg.CustomerID, arg.EmployeeID)
+	var until time.Time
+	err := row.Scan(&until)
+	return until, err
 }
 
 const countTeams = `-- name: CountTeams :one
@@ -80,6 +112,94 @@ func (q *Queries) CountTeams(ctx context.Context, arg CountTeamsParams) (int32, 
 	var column_1 int32
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const dueClaims = `-- name: DueClaims :many
+SELECT pc.id, pc.pool_id, pc.customer_id, pc.employee_id, pc.claimed_at, pc.warned_for,
+       p.name AS pool_name, p.recycle_follow_up_days, p.recycle_progress_days, p.cooldown_days
+FROM pool_claims pc
+JOIN pools p ON p.tenant_id = pc.tenant_id AND p.id = pc.pool_id
+WHERE pc.tenant_id = $1 AND pc.released_at IS NULL AND pc.next_check_at IS NOT NULL AND pc.next_check_at <= $2::timestamptz
+ORDER BY pc.next_check_at
+LIMIT $3
+FOR UPDATE OF pc SKIP LOCKED
+`
+
+type DueClaimsParams struct {
+	TenantID uuid.UUID
+	Now      time.Time
+	MaxRows  int32
+}
+
+type DueClaimsRow struct {
+	ID                  uuid.UUID
+	PoolID              uuid.UUID
+	CustomerID          uuid.UUID
+	EmployeeID          uuid.UUID
+	ClaimedAt           time.Time
+	WarnedFor           *time.Time
+	PoolName            string
+	RecycleFollowUpDays int32
+	RecycleProgressDays int32
+	CooldownDays        int32
+}
+
+// The claims due for a look by now, oldest first, with their pool's rules: a walk of pool_claims_due_idx
+// (tenant_id, next_check_at), never a scan of customers or of all claims. Rows another run holds are
+// skipped.
+func (q *Queries) DueClaims(ctx context.Context, arg DueClaimsParams) ([]DueClaimsRow, error) {
+	rows, err := q.db.Query(ctx, dueClaims, arg.TenantID, arg.Now, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DueClaimsRow
+	for rows.Next() {
+		var i DueClaimsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.PoolID,
+			&i.CustomerID,
+			&i.EmployeeID,
+			&i.ClaimedAt,
+			&i.WarnedFor,
+			&i.PoolName,
+			&i.RecycleFollowUpDays,
+			&i.RecycleProgressDays,
+			&i.CooldownDays,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const dueTenants = `-- name: DueTenants :many
+SELECT t::uuid AS tenant_id FROM pool_due_tenants($1::timestamptz) AS t
+`
+
+func (q *Queries) DueTenants(ctx context.Context, now time.Time) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, dueTenants, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var tenant_id uuid.UUID
+		if err := rows.Scan(&tenant_id); err != nil {
+			return nil, err
+		}
+		items = append(items, tenant_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const enterLead = `-- name: EnterLead :exec
@@ -112,7 +232,7 @@ func (q *Queries) EnterLead(ctx context.Context, arg EnterLeadParams) error {
 }
 
 const getPool = `-- name: GetPool :one
-SELECT tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, created_by, created_at, updated_at FROM pools WHERE tenant_id = $1 AND id = $2
+SELECT tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at FROM pools WHERE tenant_id = $1 AND id = $2
 `
 
 type GetPoolParams struct {
@@ -132,6 +252,9 @@ func (q *Queries) GetPool(ctx context.Context, arg GetPoolParams) (Pool, error) 
 		&i.DailyClaimCap,
 		&i.MaxHeld,
 		&i.TeamIds,
+		&i.RecycleFollowUpDays,
+		&i.RecycleProgressDays,
+		&i.CooldownDays,
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
@@ -172,16 +295,18 @@ func (q *Queries) Held(ctx context.Context, arg HeldParams) (int32, error) {
 }
 
 const insertClaim = `-- name: InsertClaim :exec
-INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at) VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at, next_check_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 `
 
 type InsertClaimParams struct {
-	TenantID   uuid.UUID
-	ID         uuid.UUID
-	PoolID     uuid.UUID
-	CustomerID uuid.UUID
-	EmployeeID uuid.UUID
-	ClaimedAt  time.Time
+	TenantID    uuid.UUID
+	ID          uuid.UUID
+	PoolID      uuid.UUID
+	CustomerID  uuid.UUID
+	EmployeeID  uuid.UUID
+	ClaimedAt   time.Time
+	NextCheckAt *time.Time
 }
 
 func (q *Queries) InsertClaim(ctx context.Context, arg InsertClaimParams) error {
@@ -192,27 +317,33 @@ func (q *Queries) InsertClaim(ctx context.Context, arg InsertClaimParams) error 
 		arg.CustomerID,
 		arg.EmployeeID,
 		arg.ClaimedAt,
+		arg.NextCheckAt,
 	)
 	return err
 }
 
 const insertPool = `-- name: InsertPool :one
 
-INSERT INTO pools (tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::uuid[], $9)
-RETURNING tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, created_by, created_at, updated_at
+INSERT INTO pools (tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids,
+                   recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::uuid[],
+        $9, $10, $11, $12)
+RETURNING tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at
 `
 
 type InsertPoolParams struct {
-	TenantID      uuid.UUID
-	ID            uuid.UUID
-	Name          string
-	Region        string
-	IsDefault     bool
-	DailyClaimCap int32
-	MaxHeld       int32
-	TeamIds       []uuid.UUID
-	CreatedBy     uuid.UUID
+	TenantID            uuid.UUID
+	ID                  uuid.UUID
+	Name                string
+	Region              string
+	IsDefault           bool
+	DailyClaimCap       int32
+	MaxHeld             int32
+	TeamIds             []uuid.UUID
+	RecycleFollowUpDays int32
+	RecycleProgressDays int32
+	CooldownDays        int32
+	CreatedBy           uuid.UUID
 }
 
 // Lead pools. Run inside tenant transactions. Customers are read here (what a lead shows) but only the
@@ -227,6 +358,9 @@ func (q *Queries) InsertPool(ctx context.Context, arg InsertPoolParams) (Pool, e
 		arg.DailyClaimCap,
 		arg.MaxHeld,
 		arg.TeamIds,
+		arg.RecycleFollowUpDays,
+		arg.RecycleProgressDays,
+		arg.CooldownDays,
 		arg.CreatedBy,
 	)
 	var i Pool
@@ -239,6 +373,9 @@ func (q *Queries) InsertPool(ctx context.Context, arg InsertPoolParams) (Pool, e
 		&i.DailyClaimCap,
 		&i.MaxHeld,
 		&i.TeamIds,
+		&i.RecycleFollowUpDays,
+		&i.RecycleProgressDays,
+		&i.CooldownDays,
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
@@ -370,7 +507,7 @@ func (q *Queries) ListLeads(ctx context.Context, arg ListLeadsParams) ([]ListLea
 }
 
 const listPools = `-- name: ListPools :many
-SELECT tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, created_by, created_at, updated_at FROM pools WHERE tenant_id = $1 ORDER BY is_default DESC, name
+SELECT tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at FROM pools WHERE tenant_id = $1 ORDER BY is_default DESC, name
 `
 
 func (q *Queries) ListPools(ctx context.Context, tenantID uuid.UUID) ([]Pool, error) {
@@ -391,6 +528,9 @@ func (q *Queries) ListPools(ctx context.Context, tenantID uuid.UUID) ([]Pool, er
 			&i.DailyClaimCap,
 			&i.MaxHeld,
 			&i.TeamIds,
+			&i.RecycleFollowUpDays,
+			&i.RecycleProgressDays,
+			&i.CooldownDays,
 			&i.CreatedBy,
 			&i.CreatedAt,
 			&i.UpdatedAt,
@@ -415,6 +555,67 @@ func (q *Queries) LockClaimer(ctx context.Context, lockKey string) error {
 	return err
 }
 
+const recheckPool = `-- name: RecheckPool :exec
+UPDATE pool_claims SET next_check_at = $1::timestamptz
+WHERE tenant_id = $2 AND pool_id = $3 AND released_at IS NULL
+`
+
+type RecheckPoolParams struct {
+	At       time.Time
+	TenantID uuid.UUID
+	PoolID   uuid.UUID
+}
+
+// A pool's recycle rules changed: its open claims are looked at again by the next recycle run.
+func (q *Queries) RecheckPool(ctx context.Context, arg RecheckPoolParams) error {
+	_, err := q.db.Exec(ctx, recheckPool, arg.At, arg.TenantID, arg.PoolID)
+	return err
+}
+
+const reschedule = `-- name: Reschedule :exec
+UPDATE pool_claims SET next_check_at = $1, warned_for = $2
+WHERE tenant_id = $3 AND id = $4
+`
+
+type RescheduleParams struct {
+	NextCheckAt *time.Time
+	WarnedFor   *time.Time
+	TenantID    uuid.UUID
+	ID          uuid.UUID
+}
+
+func (q *Queries) Reschedule(ctx context.Context, arg RescheduleParams) error {
+	_, err := q.db.Exec(ctx, reschedule,
+		arg.NextCheckAt,
+		arg.WarnedFor,
+		arg.TenantID,
+		arg.ID,
+	)
+	return err
+}
+
+const setCooldown = `-- name: SetCooldown :exec
+INSERT INTO pool_cooldowns (tenant_id, customer_id, employee_id, until) VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant_id, customer_id, employee_id) DO UPDATE SET until = excluded.until
+`
+
+type SetCooldownParams struct {
+	TenantID   uuid.UUID
+	CustomerID uuid.UUID
+	EmployeeID uuid.UUID
+	Until      time.Time
+}
+
+func (q *Queries) SetCooldown(ctx context.Context, arg SetCooldownParams) error {
+	_, err := q.db.Exec(ctx, setCooldown,
+		arg.TenantID,
+		arg.CustomerID,
+		arg.EmployeeID,
+		arg.Until,
+	)
+	return err
+}
+
 const tenantZone = `-- name: TenantZone :one
 SELECT time_zone FROM tenants WHERE id = $1
 `
@@ -428,20 +629,24 @@ func (q *Queries) TenantZone(ctx context.Context, tenantID uuid.UUID) (string, e
 
 const updatePool = `-- name: UpdatePool :one
 UPDATE pools SET name = $1, region = $2, is_default = $3, daily_claim_cap = $4,
-  max_held = $5, team_ids = $6::uuid[], updated_at = now()
-WHERE tenant_id = $7 AND id = $8
-RETURNING tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, created_by, created_at, updated_at
+  max_held = $5, team_ids = $6::uuid[], recycle_follow_up_days = $7,
+  recycle_progress_days = $8, cooldown_days = $9, updated_at = now()
+WHERE tenant_id = $10 AND id = $11
+RETURNING tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at
 `
 
 type UpdatePoolParams struct {
-	Name          string
-	Region        string
-	IsDefault     bool
-	DailyClaimCap int32
-	MaxHeld       int32
-	TeamIds       []uuid.UUID
-	TenantID      uuid.UUID
-	ID            uuid.UUID
+	Name                string
+	Region              string
+	IsDefault           bool
+	DailyClaimCap       int32
+	MaxHeld             int32
+	TeamIds             []uuid.UUID
+	RecycleFollowUpDays int32
+	RecycleProgressDays int32
+	CooldownDays        int32
+	TenantID            uuid.UUID
+	ID                  uuid.UUID
 }
 
 func (q *Queries) UpdatePool(ctx context.Context, arg UpdatePoolParams) (Pool, error) {
@@ -452,6 +657,9 @@ func (q *Queries) UpdatePool(ctx context.Context, arg UpdatePoolParams) (Pool, e
 		arg.DailyClaimCap,
 		arg.MaxHeld,
 		arg.TeamIds,
+		arg.RecycleFollowUpDays,
+		arg.RecycleProgressDays,
+		arg.CooldownDays,
 		arg.TenantID,
 		arg.ID,
 	)
@@ -465,6 +673,9 @@ func (q *Queries) UpdatePool(ctx context.Context, arg UpdatePoolParams) (Pool, e
 		&i.DailyClaimCap,
 		&i.MaxHeld,
 		&i.TeamIds,
+		&i.RecycleFollowUpDays,
+		&i.RecycleProgressDays,
+		&i.CooldownDays,
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,

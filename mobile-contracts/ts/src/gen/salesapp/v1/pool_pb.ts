@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/pool.proto.
  */
 export const file_salesapp_v1_pool: GenFile = /*@__PURE__*/
-  fileDesc("ChZzYWxlc2FwcC92MS9wb29sLnByb3RvEgtzYWxlc2FwcC52MSKxAQoEUG9vbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnJlZ2lvbhgDIAEoCRISCgppc19kZWZhdWx0GAQgASgIEhcKD2RhaWx5X2NsYWltX2NhcBgFIAEoBRIQCghtYXhfaGVsZBgGIAEoBRIQCgh0ZWFtX2lkcxgHIAMoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK+AQoMUG9vbFNldHRpbmdzEhcKBG5hbWUYASABKAlCCbpIBnIEEAEYPBIXCgZyZWdpb24YAiABKAlCB7pIBHICGDwSEgoKaXNfZGVmYXVsdBgDIAEoCBIjCg9kYWlseV9jbGFpbV9jYXAYBCABKAVCCrpIBxoFGJBOKAESHQoIbWF4X2hlbGQYBSABKAVCC7pICBoGGKCNBigBEiQKCHRlYW1faWRzGAYgAygJQhK6SA+SAQwQ9AMYASIFcgOwAQEirQIKBExlYWQSEwoLY3VzdG9tZXJfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhQKDG1hc2tlZF9waG9uZRgDIAEoCRINCgVzdGFnZRgEIAEoCRIWCg5zb3VyY2VfY2hhbm5lbBgFIAEoCRIMCgR0YWdzGAYgAygJEhQKDGludGVudF9zY29yZRgHIAEoBRIyCg5sYXN0X2FjdGl2ZV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZW50ZXJlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGcmVhc29uGAogASgOMhcuc2FsZXNhcHAudjEuTGVhZFJlYXNvbhIMCgRub3RlGAsgASgJIkgKEUNyZWF0ZVBvb2xSZXF1ZXN0EjMKCHNldHRpbmdzGAEgASgLMhkuc2FsZXNhcHAudjEuUG9vbFNldHRpbmdzQga6SAPIAQEiNQoSQ3JlYXRlUG9vbFJlc3BvbnNlEh8KBHBvb2wYASABKAsyES5zYWxlc2FwcC52MS5Qb29sIl4KEVVwZGF0ZVBvb2xSZXF1ZXN0EhQKAmlkGAEgASgJQgi6SAVyA7ABARIzCghzZXR0aW5ncxgCIAEoCzIZLnNhbGVzYXBwLnYxLlBvb2xTZXR0aW5nc0IGukgDyAEBIjUKElVwZGF0ZVBvb2xSZXNwb25zZRIfCgRwb29sGAEgASgLMhEuc2FsZXNhcHAudjEuUG9vbCISChBMaXN0UG9vbHNSZXF1ZXN0IjUKEUxpc3RQb29sc1Jlc3BvbnNlEiAKBXBvb2xzGAEgAygLMhEuc2FsZXNhcHAudjEuUG9vbCJpChBMaXN0TGVhZHNSZXF1ZXN0EhkKB3Bvb2xfaWQYASABKAlCCLpIBXIDsAEBEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJukgGGgQYZCgAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGMgBIk4KEUxpc3RMZWFkc1Jlc3BvbnNlEiAKBWxlYWRzGAEgAygLMhEuc2FsZXNhcHAudjEuTGVhZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoQQ2xhaW1MZWFkUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQEiEwoRQ2xhaW1MZWFkUmVzcG9uc2UibgoWUmVsZWFzZUN1c3RvbWVyUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQESGgoGcmVhc29uGAMgASgJQgq6SAdyBRABGPQDIhkKF1JlbGVhc2VDdXN0b21lclJlc3BvbnNlKpMBCgpMZWFkUmVhc29uEhsKF0xFQURfUkVBU09OX1VOU1BFQ0lGSUVEEAASGgoWTEVBRF9SRUFTT05fT1dORVJfUlVMRRABEhgKFExFQURfUkVBU09OX1JFTEVBU0VEEAISGAoUTEVBRF9SRUFTT05fUkVDWUNMRUQQAxIYChRMRUFEX1JFQVNPTl9JTVBPUlRFRBAEMvcDCgtQb29sU2VydmljZRJNCgpDcmVhdGVQb29sEh4uc2FsZXNhcHAudjEuQ3JlYXRlUG9vbFJlcXVlc3QaHy5zYWxlc2FwcC52MS5DcmVhdGVQb29sUmVzcG9uc2USTQoKVXBkYXRlUG9vbBIeLnNhbGVzYXBwLnYxLlVwZGF0ZVBvb2xSZXF1ZXN0Gh8uc2FsZXNhcHAudjEuVXBkYXRlUG9vbFJlc3BvbnNlEk8KCUxpc3RQb29scxIdLnNhbGVzYXBwLnYxLkxpc3RQb29sc1JlcXVlc3QaHi5zYWxlc2FwcC52MS5MaXN0UG9vbHNSZXNwb25zZSIDkAIBEk8KCUxpc3RMZWFkcxIdLnNhbGVzYXBwLnYxLkxpc3RMZWFkc1JlcXVlc3QaHi5zYWxlc2FwcC52MS5MaXN0TGVhZHNSZXNwb25zZSIDkAIBEkoKCUNsYWltTGVhZBIdLnNhbGVzYXBwLnYxLkNsYWltTGVhZFJlcXVlc3QaHi5zYWxlc2FwcC52MS5DbGFpbUxlYWRSZXNwb25zZRJcCg9SZWxlYXNlQ3VzdG9tZXISIy5zYWxlc2FwcC52MS5SZWxlYXNlQ3VzdG9tZXJSZXF1ZXN0GiQuc2FsZXNhcHAudjEuUmVsZWFzZUN1c3RvbWVyUmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChZzYWxlc2FwcC92MS9wb29sLnByb3RvEgtzYWxlc2FwcC52MSLcAQoEUG9vbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnJlZ2lvbhgDIAEoCRISCgppc19kZWZhdWx0GAQgASgIEhcKD2RhaWx5X2NsYWltX2NhcBgFIAEoBRIQCghtYXhfaGVsZBgGIAEoBRIQCgh0ZWFtX2lkcxgHIAMoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdyZWN5Y2xlGAkgASgLMhguc2FsZXNhcHAudjEuUG9vbFJlY3ljbGUifQoLUG9vbFJlY3ljbGUSJQoRbm9fZm9sbG93X3VwX2RheXMYASABKAVCCrpIBxoFGO0CKAASJAoQbm9fcHJvZ3Jlc3NfZGF5cxgCIAEoBUIKukgHGgUY7QIoABIhCg1jb29sZG93bl9kYXlzGAMgASgFQgq6SAcaBRjtAigAIukBCgxQb29sU2V0dGluZ3MSFwoEbmFtZRgBIAEoCUIJukgGcgQQARg8EhcKBnJlZ2lvbhgCIAEoCUIHukgEcgIYPBISCgppc19kZWZhdWx0GAMgASgIEiMKD2RhaWx5X2NsYWltX2NhcBgEIAEoBUIKukgHGgUYkE4oARIdCghtYXhfaGVsZBgFIAEoBUILukgIGgYYoI0GKAESJAoIdGVhbV9pZHMYBiADKAlCErpID5IBDBD0AxgBIgVyA7ABARIpCgdyZWN5Y2xlGAcgASgLMhguc2FsZXNhcHAudjEuUG9vbFJlY3ljbGUirQIKBExlYWQSEwoLY3VzdG9tZXJfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhQKDG1hc2tlZF9waG9uZRgDIAEoCRINCgVzdGFnZRgEIAEoCRIWCg5zb3VyY2VfY2hhbm5lbBgFIAEoCRIMCgR0YWdzGAYgAygJEhQKDGludGVudF9zY29yZRgHIAEoBRIyCg5sYXN0X2FjdGl2ZV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZW50ZXJlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGcmVhc29uGAogASgOMhcuc2FsZXNhcHAudjEuTGVhZFJlYXNvbhIMCgRub3RlGAsgASgJIkgKEUNyZWF0ZVBvb2xSZXF1ZXN0EjMKCHNldHRpbmdzGAEgASgLMhkuc2FsZXNhcHAudjEuUG9vbFNldHRpbmdzQga6SAPIAQEiNQoSQ3JlYXRlUG9vbFJlc3BvbnNlEh8KBHBvb2wYASABKAsyES5zYWxlc2FwcC52MS5Qb29sIl4KEVVwZGF0ZVBvb2xSZXF1ZXN0EhQKAmlkGAEgASgJQgi6SAVyA7ABARIzCghzZXR0aW5ncxgCIAEoCzIZLnNhbGVzYXBwLnYxLlBvb2xTZXR0aW5nc0IGukgDyAEBIjUKElVwZGF0ZVBvb2xSZXNwb25zZRIfCgRwb29sGAEgASgLMhEuc2FsZXNhcHAudjEuUG9vbCISChBMaXN0UG9vbHNSZXF1ZXN0IjUKEUxpc3RQb29sc1Jlc3BvbnNlEiAKBXBvb2xzGAEgAygLMhEuc2FsZXNhcHAudjEuUG9vbCJpChBMaXN0TGVhZHNSZXF1ZXN0EhkKB3Bvb2xfaWQYASABKAlCCLpIBXIDsAEBEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJukgGGgQYZCgAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGMgBIk4KEUxpc3RMZWFkc1Jlc3BvbnNlEiAKBWxlYWRzGAEgAygLMhEuc2FsZXNhcHAudjEuTGVhZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoQQ2xhaW1MZWFkUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQEiEwoRQ2xhaW1MZWFkUmVzcG9uc2UibgoWUmVsZWFzZUN1c3RvbWVyUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQESGgoGcmVhc29uGAMgASgJQgq6SAdyBRABGPQDIhkKF1JlbGVhc2VDdXN0b21lclJlc3BvbnNlKpMBCgpMZWFkUmVhc29uEhsKF0xFQURfUkVBU09OX1VOU1BFQ0lGSUVEEAASGgoWTEVBRF9SRUFTT05fT1dORVJfUlVMRRABEhgKFExFQURfUkVBU09OX1JFTEVBU0VEEAISGAoUTEVBRF9SRUFTT05fUkVDWUNMRUQQAxIYChRMRUFEX1JFQVNPTl9JTVBPUlRFRBAEMvcDCgtQb29sU2VydmljZRJNCgpDcmVhdGVQb29sEh4uc2FsZXNhcHAudjEuQ3JlYXRlUG9vbFJlcXVlc3QaHy5zYWxlc2FwcC52MS5DcmVhdGVQb29sUmVzcG9uc2USTQoKVXBkYXRlUG9vbBIeLnNhbGVzYXBwLnYxLlVwZGF0ZVBvb2xSZXF1ZXN0Gh8uc2FsZXNhcHAudjEuVXBkYXRlUG9vbFJlc3BvbnNlEk8KCUxpc3RQb29scxIdLnNhbGVzYXBwLnYxLkxpc3RQb29sc1JlcXVlc3QaHi5zYWxlc2FwcC52MS5MaXN0UG9vbHNSZXNwb25zZSIDkAIBEk8KCUxpc3RMZWFkcxIdLnNhbGVzYXBwLnYxLkxpc3RMZWFkc1JlcXVlc3QaHi5zYWxlc2FwcC52MS5MaXN0TGVhZHNSZXNwb25zZSIDkAIBEkoKCUNsYWltTGVhZBIdLnNhbGVzYXBwLnYxLkNsYWltTGVhZFJlcXVlc3QaHi5zYWxlc2FwcC52MS5DbGFpbUxlYWRSZXNwb25zZRJcCg9SZWxlYXNlQ3VzdG9tZXISIy5zYWxlc2FwcC52MS5SZWxlYXNlQ3VzdG9tZXJSZXF1ZXN0GiQuc2FsZXNhcHAudjEuUmVsZWFzZUN1c3RvbWVyUmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Pool is a lead pool and its rules.
@@ -68,6 +68,11 @@ export type Pool = Message<"salesapp.v1.Pool"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 8;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: salesapp.v1.PoolRecycle recycle = 9;
+   */
+  recycle?: PoolRecycle | undefined;
 };
 
 /**
@@ -76,6 +81,38 @@ export type Pool = Message<"salesapp.v1.Pool"> & {
  */
 export const PoolSchema: GenMessage<Pool> = /*@__PURE__*/
   messageDesc(file_salesapp_v1_pool, 0);
+
+/**
+ * PoolRecycle are a pool's recycle rules, in days (0: off). A held lead with no follow-up note for
+ * no_follow_up_days, or no stage change for no_progress_days, goes back to the pool; its holder is alerted
+ * a day before (lead_recycle_warning) and when it goes (lead_recycled), and may claim it again only after
+ * cooldown_days.
+ *
+ * @generated from message salesapp.v1.PoolRecycle
+ */
+export type PoolRecycle = Message<"salesapp.v1.PoolRecycle"> & {
+  /**
+   * @generated from field: int32 no_follow_up_days = 1;
+   */
+  noFollowUpDays: number;
+
+  /**
+   * @generated from field: int32 no_progress_days = 2;
+   */
+  noProgressDays: number;
+
+  /**
+   * @generated from field: int32 cooldown_days = 3;
+   */
+  cooldownDays: number;
+};
+
+/**
+ * Describes the message salesapp.v1.PoolRecycle.
+ * Use `create(PoolRecycleSchema)` to create a new message.
+ */
+export const PoolRecycleSchema: GenMessage<PoolRecycle> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_pool, 1);
 
 /**
  * PoolSettings are what an admin sets.
@@ -112,6 +149,13 @@ export type PoolSettings = Message<"salesapp.v1.PoolSettings"> & {
    * @generated from field: repeated string team_ids = 6;
    */
   teamIds: string[];
+
+  /**
+   * Unset: no recycling.
+   *
+   * @generated from field: salesapp.v1.PoolRecycle recycle = 7;
+   */
+  recycle?: PoolRecycle | undefined;
 };
 
 /**
@@ -119,7 +163,7 @@ export type PoolSettings = Message<"salesapp.v1.PoolSettings"> & {
  * Use `create(PoolSettingsSchema)` to create a new message.
  */
 export const PoolSettingsSchema: GenMessage<PoolSettings> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 1);
+  messageDesc(file_salesapp_v1_pool, 2);
 
 /**
  * Lead is a customer waiting in a pool, masked.
@@ -194,7 +238,7 @@ export type Lead = Message<"salesapp.v1.Lead"> & {
  * Use `create(LeadSchema)` to create a new message.
  */
 export const LeadSchema: GenMessage<Lead> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 2);
+  messageDesc(file_salesapp_v1_pool, 3);
 
 /**
  * CreatePoolRequest carries the settings.
@@ -213,7 +257,7 @@ export type CreatePoolRequest = Message<"salesapp.v1.CreatePoolRequest"> & {
  * Use `create(CreatePoolRequestSchema)` to create a new message.
  */
 export const CreatePoolRequestSchema: GenMessage<CreatePoolRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 3);
+  messageDesc(file_salesapp_v1_pool, 4);
 
 /**
  * CreatePoolResponse carries the pool.
@@ -232,7 +276,7 @@ export type CreatePoolResponse = Message<"salesapp.v1.CreatePoolResponse"> & {
  * Use `create(CreatePoolResponseSchema)` to create a new message.
  */
 export const CreatePoolResponseSchema: GenMessage<CreatePoolResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 4);
+  messageDesc(file_salesapp_v1_pool, 5);
 
 /**
  * UpdatePoolRequest names the pool and its new settings.
@@ -256,7 +300,7 @@ export type UpdatePoolRequest = Message<"salesapp.v1.UpdatePoolRequest"> & {
  * Use `create(UpdatePoolRequestSchema)` to create a new message.
  */
 export const UpdatePoolRequestSchema: GenMessage<UpdatePoolRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 5);
+  messageDesc(file_salesapp_v1_pool, 6);
 
 /**
  * UpdatePoolResponse carries the pool.
@@ -275,7 +319,7 @@ export type UpdatePoolResponse = Message<"salesapp.v1.UpdatePoolResponse"> & {
  * Use `create(UpdatePoolResponseSchema)` to create a new message.
  */
 export const UpdatePoolResponseSchema: GenMessage<UpdatePoolResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 6);
+  messageDesc(file_salesapp_v1_pool, 7);
 
 /**
  * ListPoolsRequest is empty.
@@ -290,7 +334,7 @@ export type ListPoolsRequest = Message<"salesapp.v1.ListPoolsRequest"> & {
  * Use `create(ListPoolsRequestSchema)` to create a new message.
  */
 export const ListPoolsRequestSchema: GenMessage<ListPoolsRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 7);
+  messageDesc(file_salesapp_v1_pool, 8);
 
 /**
  * ListPoolsResponse lists the pools.
@@ -309,7 +353,7 @@ export type ListPoolsResponse = Message<"salesapp.v1.ListPoolsResponse"> & {
  * Use `create(ListPoolsResponseSchema)` to create a new message.
  */
 export const ListPoolsResponseSchema: GenMessage<ListPoolsResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 8);
+  messageDesc(file_salesapp_v1_pool, 9);
 
 /**
  * ListLeadsRequest names the pool and the page.
@@ -340,7 +384,7 @@ export type ListLeadsRequest = Message<"salesapp.v1.ListLeadsRequest"> & {
  * Use `create(ListLeadsRequestSchema)` to create a new message.
  */
 export const ListLeadsRequestSchema: GenMessage<ListLeadsRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 9);
+  messageDesc(file_salesapp_v1_pool, 10);
 
 /**
  * ListLeadsResponse is one page.
@@ -366,7 +410,7 @@ export type ListLeadsResponse = Message<"salesapp.v1.ListLeadsResponse"> & {
  * Use `create(ListLeadsResponseSchema)` to create a new message.
  */
 export const ListLeadsResponseSchema: GenMessage<ListLeadsResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 10);
+  messageDesc(file_salesapp_v1_pool, 11);
 
 /**
  * ClaimLeadRequest names the pool and the lead.
@@ -390,7 +434,7 @@ export type ClaimLeadRequest = Message<"salesapp.v1.ClaimLeadRequest"> & {
  * Use `create(ClaimLeadRequestSchema)` to create a new message.
  */
 export const ClaimLeadRequestSchema: GenMessage<ClaimLeadRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 11);
+  messageDesc(file_salesapp_v1_pool, 12);
 
 /**
  * ClaimLeadResponse is empty: the customer arrives through sync (and CustomerService.GetCustomer).
@@ -405,7 +449,7 @@ export type ClaimLeadResponse = Message<"salesapp.v1.ClaimLeadResponse"> & {
  * Use `create(ClaimLeadResponseSchema)` to create a new message.
  */
 export const ClaimLeadResponseSchema: GenMessage<ClaimLeadResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 12);
+  messageDesc(file_salesapp_v1_pool, 13);
 
 /**
  * ReleaseCustomerRequest names the customer, the pool and why.
@@ -434,7 +478,7 @@ export type ReleaseCustomerRequest = Message<"salesapp.v1.ReleaseCustomerRequest
  * Use `create(ReleaseCustomerRequestSchema)` to create a new message.
  */
 export const ReleaseCustomerRequestSchema: GenMessage<ReleaseCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 13);
+  messageDesc(file_salesapp_v1_pool, 14);
 
 /**
  * ReleaseCustomerResponse is empty.
@@ -449,7 +493,7 @@ export type ReleaseCustomerResponse = Message<"salesapp.v1.ReleaseCustomerRespon
  * Use `create(ReleaseCustomerResponseSchema)` to create a new message.
  */
 export const ReleaseCustomerResponseSchema: GenMessage<ReleaseCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 14);
+  messageDesc(file_salesapp_v1_pool, 15);
 
 /**
  * LeadReason is how a lead came into its pool.
@@ -553,7 +597,8 @@ export const PoolService: GenService<{
   /**
    * ClaimLead makes a lead the caller's customer. Over the pool's daily cap: ResourceExhausted with a
    * retry-after until the tenant's midnight; holding the pool's maximum: ResourceExhausted until one is
-   * released. A lead another salesperson claimed first (also at the same moment): FailedPrecondition.
+   * released. A lead another salesperson claimed first (also at the same moment), or one taken back from
+   * the caller within the pool's cool-down: FailedPrecondition saying so.
    *
    * @generated from rpc salesapp.v1.PoolService.ClaimLead
    */
