@@ -46,6 +46,7 @@ const (
 	CustomerExport   Action = "customer.export"
 	PoolCreate       Action = "pool.create"
 	PoolUpdate       Action = "pool.update"
+	PoolImport       Action = "pool.import"
 )
 
 // Target kinds.

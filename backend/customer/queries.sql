@@ -320,3 +320,37 @@ WHERE c.tenant_id = @tenant_id AND c.id = ANY (@ids::uuid[]) AND c.merged_into I
 -- Takes a customer back from the owner a recycle rule judged; 0 rows: not theirs any more.
 UPDATE customers SET owner_id = NULL, updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id AND owner_id = @owner_id::uuid AND merged_into IS NULL;
+
+-- name: CustomersByPhone :many
+-- Live customers with one of these phone numbers (an import's de-duplication).
+SELECT id, phone FROM customers
+WHERE tenant_id = @tenant_id AND phone = ANY (@phones::text[]) AND phone <> '' AND merged_into IS NULL;
+
+-- name: CustomersByIdentity :many
+SELECT value, customer_id FROM customer_identities
+WHERE tenant_id = @tenant_id AND kind = @kind AND value = ANY (@values::text[]);
+
+-- name: InsertImported :exec
+-- New customers from an import: nobody owns them (they wait in a pool).
+INSERT INTO customers (id, tenant_id, owner_id, display_name, phone, remark, tags, source_channel, intent_score)
+SELECT x.id, @tenant_id, NULL, x.name, x.phone, x.remark, string_to_array(x.tags, E'\x1f'), 'other',
+       customer_intent(0, 0, 0, 0, 0, x.phone <> '')
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@names::text[]) AS name, unnest(@phones::text[]) AS phone,
+             unnest(@remarks::text[]) AS remark, unnest(@tags::text[]) AS tags) AS x;
+
+-- name: AddIdentities :exec
+INSERT INTO customer_identities (tenant_id, kind, value, customer_id)
+SELECT @tenant_id, x.kind, x.value, x.customer_id
+FROM (SELECT unnest(@kinds::text[]) AS kind, unnest(@values::text[]) AS value, unnest(@customer_ids::uuid[]) AS customer_id) AS x
+ON CONFLICT (tenant_id, kind, value) DO NOTHING;
+
+-- name: MergeImported :exec
+-- Known customers an import names again: their tags gain the row's, an empty name or phone is filled.
+UPDATE customers c SET
+  tags = ARRAY(SELECT DISTINCT unnest(c.tags || string_to_array(x.tags, E'\x1f'))),
+  display_name = CASE WHEN c.display_name = '' THEN x.name ELSE c.display_name END,
+  phone = CASE WHEN c.phone = '' THEN x.phone ELSE c.phone END,
+  updated_at = now()
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@names::text[]) AS name, unnest(@phones::text[]) AS phone,
+             unnest(@tags::text[]) AS tags) AS x
+WHERE c.tenant_id = @tenant_id AND c.id = x.id;

@@ -503,3 +503,86 @@ func TestRecycleReadsDueRowsThroughTheIndex(t *testing.T) {
 	tenants := plan(`SELECT DISTINCT tenant_id FROM pool_claims WHERE released_at IS NULL AND next_check_at IS NOT NULL AND next_check_at <= now()`)
 	require.Contains(t, tenants, "pool_claims_due_tenants_idx", tenants)
 }
+
+// An import de-duplicates by phone and unionid against known customers and within the file, reports each
+// rejected row with its line and reason (never the number), and puts new leads in the pool.
+func TestImportMergesRejectsAndImports(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	sales := f.db.NewEmployee(t, f.tenant.ID, authn.RoleSales, uuid.Nil)
+	def, err := f.pools.Create(ctx, f.tenant.Admin, settings("Default"))
+	require.NoError(t, err)
+	byPhone := f.customer(t, sales.EmployeeID, "Mr Wang", "13800001111")
+	byUnion := f.customer(t, uuid.Nil, "", "")
+	_, err = f.db.Super.Exec(ctx, "INSERT INTO customer_identities (tenant_id, kind, value, customer_id) VALUES ($1, 'unionid', 'union-1', $2)", f.tenant.ID, byUnion)
+	require.NoError(t, err)
+
+	file := "\ufeffname,phone,source,tags,unionid\n" +
+		"Zhang,138 0000 2222,Expo,vip;expo,\n" + // 2: new
+		"Wang,+86 13800001111,Web,hot,\n" + // 3: known by phone
+		"Li,,Expo,,union-1\n" + // 4: known by unionid
+		"Bad,12345,Expo,,\n" + // 5: not a phone
+		"Nobody,,,,\n" + // 6: nothing to know them by
+		"Dup,13800002222,,,\n" + // 7: same as line 2
+		"\"Zhao, Jr\",13900003333,,a|b,union-9\n" // 8: new
+	_, err = f.pools.Import(ctx, sales, def.ID, strings.NewReader(file))
+	requireKind(t, platform.KindPermissionDenied, err)
+	rep, err := f.pools.Import(ctx, f.tenant.Admin, def.ID, strings.NewReader(file))
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.Imported)
+	require.Equal(t, 2, rep.Merged)
+	require.Equal(t, []pool.Rejection{
+		{Line: 5, Reason: "phone: not a phone number (11-digit mobile, or + and 7 to 15 digits)"},
+		{Line: 6, Reason: "no phone number or unionid"},
+		{Line: 7, Reason: "the same phone number as line 2"},
+	}, rep.Rejected)
+
+	require.Equal(t, sales.EmployeeID, f.owner(t, byPhone), "a merged customer keeps their owner")
+	var tags []string
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT tags FROM customers WHERE id = $1", byPhone).Scan(&tags))
+	require.Equal(t, []string{"hot"}, tags)
+	var name string
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT display_name FROM customers WHERE id = $1", byUnion).Scan(&name))
+	require.Equal(t, "Li", name, "an empty name is filled")
+
+	leads, _, err := f.pools.Leads(ctx, f.tenant.Admin, def.ID, 10, "")
+	require.NoError(t, err)
+	got := map[string]pool.Lead{}
+	for _, l := range leads {
+		got[l.DisplayName] = l
+	}
+	require.Len(t, got, 3, "two imported, and the pooled customer known by unionid")
+	require.Equal(t, pool.ReasonImported, got["Zhang"].Reason)
+	require.Equal(t, "138****2222", got["Zhang"].MaskedPhone)
+	require.ElementsMatch(t, []string{"vip", "expo"}, got["Zhang"].Tags)
+	require.Equal(t, pool.ReasonImported, got["Zhao, Jr"].Reason)
+	require.ElementsMatch(t, []string{"a", "b"}, got["Zhao, Jr"].Tags)
+
+	// Imported again: everything is known now.
+	rep, err = f.pools.Import(ctx, f.tenant.Admin, def.ID, strings.NewReader(file))
+	require.NoError(t, err)
+	require.Equal(t, 0, rep.Imported)
+	require.Equal(t, 4, rep.Merged)
+}
+
+func TestImportRefusesBadFiles(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	def, err := f.pools.Create(ctx, f.tenant.Admin, settings("Default"))
+	require.NoError(t, err)
+	for name, file := range map[string]string{
+		"empty":          "",
+		"unknown column": "name,mobile\nA,13800000000\n",
+		"no phone":       "name,tags\nA,x\n",
+		"bad quoting":    "name,phone\n\"A,13800000000\n",
+		"too many rows":  "phone\n" + strings.Repeat("13800000000\n", pool.MaxImportRows+1),
+	} {
+		_, err := f.pools.Import(ctx, f.tenant.Admin, def.ID, strings.NewReader(file))
+		requireKind(t, platform.KindInvalid, err, name)
+		require.NotContains(t, err.Error(), "13800000000", "%s: no phone number in the message", name)
+	}
+	_, err = f.pools.Import(ctx, f.tenant.Admin, uuid.New(), strings.NewReader("phone\n13800000000\n"))
+	requireKind(t, platform.KindNotFound, err)
+}

@@ -132,3 +132,9 @@ WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: CloseClaim :exec
 UPDATE pool_claims SET released_at = @at::timestamptz WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: EnterLeads :exec
+-- New customers of an import wait in the pool.
+INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason, released_by)
+SELECT @tenant_id, unnest(@customer_ids::uuid[]), @pool_id, 'imported', sqlc.narg(released_by)
+ON CONFLICT (tenant_id, customer_id) DO NOTHING;

@@ -129,3 +129,6 @@ ALTER TABLE alerts DROP CONSTRAINT alerts_kind_check;
 ALTER TABLE alerts ADD CONSTRAINT alerts_kind_check CHECK (kind IN ('first_view', 'return', 'long_read', 'forward',
   'call_click', 'wechat_click', 'phone_left', 'new_customer', 'view', 'task_assigned', 'task_completed', 'task_cancelled',
   'lead_recycle_warning', 'lead_recycled', 'pool_lead_active'));
+
+-- An import de-duplicates its rows by phone against the tenant's customers.
+CREATE INDEX customers_phone_idx ON customers (tenant_id, phone) WHERE phone <> '' AND merged_into IS NULL;

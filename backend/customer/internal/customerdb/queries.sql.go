@@ -43,6 +43,30 @@ func (q *Queries) AbsorbCustomer(ctx context.Context, arg AbsorbCustomerParams) 
 	return err
 }
 
+const addIdentities = `-- name: AddIdentities :exec
+INSERT INTO customer_identities (tenant_id, kind, value, customer_id)
+SELECT $1, x.kind, x.value, x.customer_id
+FROM (SELECT unnest($2::text[]) AS kind, unnest($3::text[]) AS value, unnest($4::uuid[]) AS customer_id) AS x
+ON CONFLICT (tenant_id, kind, value) DO NOTHING
+`
+
+type AddIdentitiesParams struct {
+	TenantID    uuid.UUID
+	Kinds       []string
+	Values      []string
+	CustomerIds []uuid.UUID
+}
+
+func (q *Queries) AddIdentities(ctx context.Context, arg AddIdentitiesParams) error {
+	_, err := q.db.Exec(ctx, addIdentities,
+		arg.TenantID,
+		arg.Kinds,
+		arg.Values,
+		arg.CustomerIds,
+	)
+	return err
+}
+
 const addIdentity = `-- name: AddIdentity :one
 INSERT INTO customer_identities (tenant_id, kind, value, customer_id) VALUES ($1, $2, $3, $4)
 ON CONFLICT (tenant_id, kind, value) DO UPDATE SET customer_id = customer_identities.customer_id
@@ -186,6 +210,78 @@ func (q *Queries) CustomerByIdentity(ctx context.Context, arg CustomerByIdentity
 	var customer_id uuid.UUID
 	err := row.Scan(&customer_id)
 	return customer_id, err
+}
+
+const customersByIdentity = `-- name: CustomersByIdentity :many
+SELECT value, customer_id FROM customer_identities
+WHERE tenant_id = $1 AND kind = $2 AND value = ANY ($3::text[])
+`
+
+type CustomersByIdentityParams struct {
+	TenantID uuid.UUID
+	Kind     string
+	Values   []string
+}
+
+type CustomersByIdentityRow struct {
+	Value      string
+	CustomerID uuid.UUID
+}
+
+func (q *Queries) CustomersByIdentity(ctx context.Context, arg CustomersByIdentityParams) ([]CustomersByIdentityRow, error) {
+	rows, err := q.db.Query(ctx, customersByIdentity, arg.TenantID, arg.Kind, arg.Values)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CustomersByIdentityRow
+	for rows.Next() {
+		var i CustomersByIdentityRow
+		if err := rows.Scan(&i.Value, &i.CustomerID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const customersByPhone = `-- name: CustomersByPhone :many
+SELECT id, phone FROM customers
+WHERE tenant_id = $1 AND phone = ANY ($2::text[]) AND phone <> '' AND merged_into IS NULL
+`
+
+type CustomersByPhoneParams struct {
+	TenantID uuid.UUID
+	Phones   []string
+}
+
+type CustomersByPhoneRow struct {
+	ID    uuid.UUID
+	Phone string
+}
+
+// Live customers with one of these phone numbers (an import's de-duplication).
+func (q *Queries) CustomersByPhone(ctx context.Context, arg CustomersByPhoneParams) ([]CustomersByPhoneRow, error) {
+	rows, err := q.db.Query(ctx, customersByPhone, arg.TenantID, arg.Phones)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CustomersByPhoneRow
+	for rows.Next() {
+		var i CustomersByPhoneRow
+		if err := rows.Scan(&i.ID, &i.Phone); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const deleteNote = `-- name: DeleteNote :exec
@@ -433,6 +529,36 @@ func (q *Queries) InsertCustomers(ctx context.Context, arg InsertCustomersParams
 		arg.Channels,
 		arg.ShareIds,
 		arg.SeenAt,
+	)
+	return err
+}
+
+const insertImported = `-- name: InsertImported :exec
+INSERT INTO customers (id, tenant_id, owner_id, display_name, phone, remark, tags, source_channel, intent_score)
+SELECT x.id, $1, NULL, x.name, x.phone, x.remark, string_to_array(x.tags, E'\x1f'), 'other',
+       customer_intent(0, 0, 0, 0, 0, x.phone <> '')
+FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::text[]) AS name, unnest($4::text[]) AS phone,
+             unnest($5::text[]) AS remark, unnest($6::text[]) AS tags) AS x
+`
+
+type InsertImportedParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+	Names    []string
+	Phones   []string
+	Remarks  []string
+	Tags     []string
+}
+
+// New customers from an import: nobody owns them (they wait in a pool).
+func (q *Queries) InsertImported(ctx context.Context, arg InsertImportedParams) error {
+	_, err := q.db.Exec(ctx, insertImported,
+		arg.TenantID,
+		arg.Ids,
+		arg.Names,
+		arg.Phones,
+		arg.Remarks,
+		arg.Tags,
 	)
 	return err
 }
@@ -1075,6 +1201,37 @@ type MarkMergedParams struct {
 // Its activity now counts on the survivor: zeroed here, so it can never be added twice.
 func (q *Queries) MarkMerged(ctx context.Context, arg MarkMergedParams) error {
 	_, err := q.db.Exec(ctx, markMerged, arg.IntoID, arg.TenantID, arg.FromID)
+	return err
+}
+
+const mergeImported = `-- name: MergeImported :exec
+UPDATE customers c SET
+  tags = ARRAY(SELECT DISTINCT unnest(c.tags || string_to_array(x.tags, E'\x1f'))),
+  display_name = CASE WHEN c.display_name = '' THEN x.name ELSE c.display_name END,
+  phone = CASE WHEN c.phone = '' THEN x.phone ELSE c.phone END,
+  updated_at = now()
+FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::text[]) AS name, unnest($4::text[]) AS phone,
+             unnest($5::text[]) AS tags) AS x
+WHERE c.tenant_id = $1 AND c.id = x.id
+`
+
+type MergeImportedParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+	Names    []string
+	Phones   []string
+	Tags     []string
+}
+
+// Known customers an import names again: their tags gain the row's, an empty name or phone is filled.
+func (q *Queries) MergeImported(ctx context.Context, arg MergeImportedParams) error {
+	_, err := q.db.Exec(ctx, mergeImported,
+		arg.TenantID,
+		arg.Ids,
+		arg.Names,
+		arg.Phones,
+		arg.Tags,
+	)
 	return err
 }
 

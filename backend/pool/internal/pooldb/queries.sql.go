@@ -231,6 +231,30 @@ func (q *Queries) EnterLead(ctx context.Context, arg EnterLeadParams) error {
 	return err
 }
 
+const enterLeads = `-- name: EnterLeads :exec
+INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason, released_by)
+SELECT $1, unnest($2::uuid[]), $3, 'imported', $4
+ON CONFLICT (tenant_id, customer_id) DO NOTHING
+`
+
+type EnterLeadsParams struct {
+	TenantID    uuid.UUID
+	CustomerIds []uuid.UUID
+	PoolID      uuid.UUID
+	ReleasedBy  uuid.NullUUID
+}
+
+// New customers of an import wait in the pool.
+func (q *Queries) EnterLeads(ctx context.Context, arg EnterLeadsParams) error {
+	_, err := q.db.Exec(ctx, enterLeads,
+		arg.TenantID,
+		arg.CustomerIds,
+		arg.PoolID,
+		arg.ReleasedBy,
+	)
+	return err
+}
+
 const getPool = `-- name: GetPool :one
 SELECT tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at FROM pools WHERE tenant_id = $1 AND id = $2
 `
