@@ -335,6 +335,11 @@ func crossTenantRows() []crossRow {
 				_, err := c.pools.ReleaseCustomer(ctx, connect.NewRequest(&salesappv1.ReleaseCustomerRequest{PoolId: c.w.aPool, CustomerId: id, Reason: "hijacked"}))
 				return err
 			}},
+		{procedure: salesappv1connect.PoolServiceImportLeadsProcedure, want: adminOnly(connect.CodeNotFound), foreign: bPool,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.ImportLeads(ctx, connect.NewRequest(&salesappv1.ImportLeadsRequest{PoolId: id, Csv: []byte("name,phone\nMole,13800000077\n")}))
+				return err
+			}},
 		// Marketing tasks.
 		{procedure: salesappv1connect.TaskServiceGetTaskProcedure, want: everyone(connect.CodeNotFound), foreign: bTask,
 			call: func(ctx context.Context, c caller, id string) error {

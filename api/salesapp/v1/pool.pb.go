@@ -1056,6 +1056,177 @@ func (*ReleaseCustomerResponse) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{15}
 }
 
+// ImportLeadsRequest carries the file.
+type ImportLeadsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	PoolId string                 `protobuf:"bytes,1,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	// UTF-8 CSV, at most 2 MiB.
+	Csv           []byte `protobuf:"bytes,2,opt,name=csv,proto3" json:"csv,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportLeadsRequest) Reset() {
+	*x = ImportLeadsRequest{}
+	mi := &file_salesapp_v1_pool_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportLeadsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportLeadsRequest) ProtoMessage() {}
+
+func (x *ImportLeadsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_pool_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportLeadsRequest.ProtoReflect.Descriptor instead.
+func (*ImportLeadsRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ImportLeadsRequest) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *ImportLeadsRequest) GetCsv() []byte {
+	if x != nil {
+		return x.Csv
+	}
+	return nil
+}
+
+// ImportRejection is a row not imported.
+type ImportRejection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The row's line in the file (the header is line 1).
+	Line          int32  `protobuf:"varint,1,opt,name=line,proto3" json:"line,omitempty"`
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportRejection) Reset() {
+	*x = ImportRejection{}
+	mi := &file_salesapp_v1_pool_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportRejection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportRejection) ProtoMessage() {}
+
+func (x *ImportRejection) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_pool_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportRejection.ProtoReflect.Descriptor instead.
+func (*ImportRejection) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ImportRejection) GetLine() int32 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *ImportRejection) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ImportLeadsResponse is the import's report.
+type ImportLeadsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// New leads in the pool.
+	Imported int32 `protobuf:"varint,1,opt,name=imported,proto3" json:"imported,omitempty"`
+	// Rows that named a known customer (same phone number or unionid).
+	Merged        int32              `protobuf:"varint,2,opt,name=merged,proto3" json:"merged,omitempty"`
+	Rejected      []*ImportRejection `protobuf:"bytes,3,rep,name=rejected,proto3" json:"rejected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportLeadsResponse) Reset() {
+	*x = ImportLeadsResponse{}
+	mi := &file_salesapp_v1_pool_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportLeadsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportLeadsResponse) ProtoMessage() {}
+
+func (x *ImportLeadsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_pool_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportLeadsResponse.ProtoReflect.Descriptor instead.
+func (*ImportLeadsResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ImportLeadsResponse) GetImported() int32 {
+	if x != nil {
+		return x.Imported
+	}
+	return 0
+}
+
+func (x *ImportLeadsResponse) GetMerged() int32 {
+	if x != nil {
+		return x.Merged
+	}
+	return 0
+}
+
+func (x *ImportLeadsResponse) GetRejected() []*ImportRejection {
+	if x != nil {
+		return x.Rejected
+	}
+	return nil
+}
+
 var File_salesapp_v1_pool_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_pool_proto_rawDesc = "" +
@@ -1136,14 +1307,24 @@ const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"customerId\x12\"\n" +
 	"\x06reason\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\x06reason\"\x19\n" +
-	"\x17ReleaseCustomerResponse*\x93\x01\n" +
+	"\x17ReleaseCustomerResponse\"W\n" +
+	"\x12ImportLeadsRequest\x12!\n" +
+	"\apool_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06poolId\x12\x1e\n" +
+	"\x03csv\x18\x02 \x01(\fB\f\xbaH\tz\a\x10\x01\x18\x80\x80\x80\x01R\x03csv\"=\n" +
+	"\x0fImportRejection\x12\x12\n" +
+	"\x04line\x18\x01 \x01(\x05R\x04line\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x83\x01\n" +
+	"\x13ImportLeadsResponse\x12\x1a\n" +
+	"\bimported\x18\x01 \x01(\x05R\bimported\x12\x16\n" +
+	"\x06merged\x18\x02 \x01(\x05R\x06merged\x128\n" +
+	"\brejected\x18\x03 \x03(\v2\x1c.salesapp.v1.ImportRejectionR\brejected*\x93\x01\n" +
 	"\n" +
 	"LeadReason\x12\x1b\n" +
 	"\x17LEAD_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16LEAD_REASON_OWNER_RULE\x10\x01\x12\x18\n" +
 	"\x14LEAD_REASON_RELEASED\x10\x02\x12\x18\n" +
 	"\x14LEAD_REASON_RECYCLED\x10\x03\x12\x18\n" +
-	"\x14LEAD_REASON_IMPORTED\x10\x042\xf7\x03\n" +
+	"\x14LEAD_REASON_IMPORTED\x10\x042\xc9\x04\n" +
 	"\vPoolService\x12M\n" +
 	"\n" +
 	"CreatePool\x12\x1e.salesapp.v1.CreatePoolRequest\x1a\x1f.salesapp.v1.CreatePoolResponse\x12M\n" +
@@ -1152,7 +1333,8 @@ const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\tListPools\x12\x1d.salesapp.v1.ListPoolsRequest\x1a\x1e.salesapp.v1.ListPoolsResponse\"\x03\x90\x02\x01\x12O\n" +
 	"\tListLeads\x12\x1d.salesapp.v1.ListLeadsRequest\x1a\x1e.salesapp.v1.ListLeadsResponse\"\x03\x90\x02\x01\x12J\n" +
 	"\tClaimLead\x12\x1d.salesapp.v1.ClaimLeadRequest\x1a\x1e.salesapp.v1.ClaimLeadResponse\x12\\\n" +
-	"\x0fReleaseCustomer\x12#.salesapp.v1.ReleaseCustomerRequest\x1a$.salesapp.v1.ReleaseCustomerResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\x0fReleaseCustomer\x12#.salesapp.v1.ReleaseCustomerRequest\x1a$.salesapp.v1.ReleaseCustomerResponse\x12P\n" +
+	"\vImportLeads\x12\x1f.salesapp.v1.ImportLeadsRequest\x1a .salesapp.v1.ImportLeadsResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_pool_proto_rawDescOnce sync.Once
@@ -1167,7 +1349,7 @@ func file_salesapp_v1_pool_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_salesapp_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_salesapp_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_salesapp_v1_pool_proto_goTypes = []any{
 	(LeadReason)(0),                 // 0: salesapp.v1.LeadReason
 	(*Pool)(nil),                    // 1: salesapp.v1.Pool
@@ -1186,14 +1368,17 @@ var file_salesapp_v1_pool_proto_goTypes = []any{
 	(*ClaimLeadResponse)(nil),       // 14: salesapp.v1.ClaimLeadResponse
 	(*ReleaseCustomerRequest)(nil),  // 15: salesapp.v1.ReleaseCustomerRequest
 	(*ReleaseCustomerResponse)(nil), // 16: salesapp.v1.ReleaseCustomerResponse
-	(*timestamppb.Timestamp)(nil),   // 17: google.protobuf.Timestamp
+	(*ImportLeadsRequest)(nil),      // 17: salesapp.v1.ImportLeadsRequest
+	(*ImportRejection)(nil),         // 18: salesapp.v1.ImportRejection
+	(*ImportLeadsResponse)(nil),     // 19: salesapp.v1.ImportLeadsResponse
+	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
 }
 var file_salesapp_v1_pool_proto_depIdxs = []int32{
-	17, // 0: salesapp.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	20, // 0: salesapp.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
 	2,  // 1: salesapp.v1.Pool.recycle:type_name -> salesapp.v1.PoolRecycle
 	2,  // 2: salesapp.v1.PoolSettings.recycle:type_name -> salesapp.v1.PoolRecycle
-	17, // 3: salesapp.v1.Lead.last_active_at:type_name -> google.protobuf.Timestamp
-	17, // 4: salesapp.v1.Lead.entered_at:type_name -> google.protobuf.Timestamp
+	20, // 3: salesapp.v1.Lead.last_active_at:type_name -> google.protobuf.Timestamp
+	20, // 4: salesapp.v1.Lead.entered_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: salesapp.v1.Lead.reason:type_name -> salesapp.v1.LeadReason
 	3,  // 6: salesapp.v1.CreatePoolRequest.settings:type_name -> salesapp.v1.PoolSettings
 	1,  // 7: salesapp.v1.CreatePoolResponse.pool:type_name -> salesapp.v1.Pool
@@ -1201,23 +1386,26 @@ var file_salesapp_v1_pool_proto_depIdxs = []int32{
 	1,  // 9: salesapp.v1.UpdatePoolResponse.pool:type_name -> salesapp.v1.Pool
 	1,  // 10: salesapp.v1.ListPoolsResponse.pools:type_name -> salesapp.v1.Pool
 	4,  // 11: salesapp.v1.ListLeadsResponse.leads:type_name -> salesapp.v1.Lead
-	5,  // 12: salesapp.v1.PoolService.CreatePool:input_type -> salesapp.v1.CreatePoolRequest
-	7,  // 13: salesapp.v1.PoolService.UpdatePool:input_type -> salesapp.v1.UpdatePoolRequest
-	9,  // 14: salesapp.v1.PoolService.ListPools:input_type -> salesapp.v1.ListPoolsRequest
-	11, // 15: salesapp.v1.PoolService.ListLeads:input_type -> salesapp.v1.ListLeadsRequest
-	13, // 16: salesapp.v1.PoolService.ClaimLead:input_type -> salesapp.v1.ClaimLeadRequest
-	15, // 17: salesapp.v1.PoolService.ReleaseCustomer:input_type -> salesapp.v1.ReleaseCustomerRequest
-	6,  // 18: salesapp.v1.PoolService.CreatePool:output_type -> salesapp.v1.CreatePoolResponse
-	8,  // 19: salesapp.v1.PoolService.UpdatePool:output_type -> salesapp.v1.UpdatePoolResponse
-	10, // 20: salesapp.v1.PoolService.ListPools:output_type -> salesapp.v1.ListPoolsResponse
-	12, // 21: salesapp.v1.PoolService.ListLeads:output_type -> salesapp.v1.ListLeadsResponse
-	14, // 22: salesapp.v1.PoolService.ClaimLead:output_type -> salesapp.v1.ClaimLeadResponse
-	16, // 23: salesapp.v1.PoolService.ReleaseCustomer:output_type -> salesapp.v1.ReleaseCustomerResponse
-	18, // [18:24] is the sub-list for method output_type
-	12, // [12:18] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	18, // 12: salesapp.v1.ImportLeadsResponse.rejected:type_name -> salesapp.v1.ImportRejection
+	5,  // 13: salesapp.v1.PoolService.CreatePool:input_type -> salesapp.v1.CreatePoolRequest
+	7,  // 14: salesapp.v1.PoolService.UpdatePool:input_type -> salesapp.v1.UpdatePoolRequest
+	9,  // 15: salesapp.v1.PoolService.ListPools:input_type -> salesapp.v1.ListPoolsRequest
+	11, // 16: salesapp.v1.PoolService.ListLeads:input_type -> salesapp.v1.ListLeadsRequest
+	13, // 17: salesapp.v1.PoolService.ClaimLead:input_type -> salesapp.v1.ClaimLeadRequest
+	15, // 18: salesapp.v1.PoolService.ReleaseCustomer:input_type -> salesapp.v1.ReleaseCustomerRequest
+	17, // 19: salesapp.v1.PoolService.ImportLeads:input_type -> salesapp.v1.ImportLeadsRequest
+	6,  // 20: salesapp.v1.PoolService.CreatePool:output_type -> salesapp.v1.CreatePoolResponse
+	8,  // 21: salesapp.v1.PoolService.UpdatePool:output_type -> salesapp.v1.UpdatePoolResponse
+	10, // 22: salesapp.v1.PoolService.ListPools:output_type -> salesapp.v1.ListPoolsResponse
+	12, // 23: salesapp.v1.PoolService.ListLeads:output_type -> salesapp.v1.ListLeadsResponse
+	14, // 24: salesapp.v1.PoolService.ClaimLead:output_type -> salesapp.v1.ClaimLeadResponse
+	16, // 25: salesapp.v1.PoolService.ReleaseCustomer:output_type -> salesapp.v1.ReleaseCustomerResponse
+	19, // 26: salesapp.v1.PoolService.ImportLeads:output_type -> salesapp.v1.ImportLeadsResponse
+	20, // [20:27] is the sub-list for method output_type
+	13, // [13:20] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_pool_proto_init() }
@@ -1231,7 +1419,7 @@ func file_salesapp_v1_pool_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_pool_proto_rawDesc), len(file_salesapp_v1_pool_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

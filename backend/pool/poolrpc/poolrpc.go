@@ -2,6 +2,7 @@
 package poolrpc
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -168,4 +169,21 @@ func (h *Handler) ReleaseCustomer(ctx context.Context, req *connect.Request[sale
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.ReleaseCustomerResponse{}), nil
+}
+
+// ImportLeads implements PoolService.
+func (h *Handler) ImportLeads(ctx context.Context, req *connect.Request[salesappv1.ImportLeadsRequest]) (*connect.Response[salesappv1.ImportLeadsResponse], error) {
+	p, err := authn.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := h.svc.Import(ctx, p, uuid.MustParse(req.Msg.GetPoolId()), bytes.NewReader(req.Msg.GetCsv()))
+	if err != nil {
+		return nil, err
+	}
+	out := &salesappv1.ImportLeadsResponse{Imported: int32(rep.Imported), Merged: int32(rep.Merged)}
+	for _, r := range rep.Rejected {
+		out.Rejected = append(out.Rejected, &salesappv1.ImportRejection{Line: int32(r.Line), Reason: r.Reason})
+	}
+	return connect.NewResponse(out), nil
 }

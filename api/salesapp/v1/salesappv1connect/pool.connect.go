@@ -46,6 +46,8 @@ const (
 	// PoolServiceReleaseCustomerProcedure is the fully-qualified name of the PoolService's
 	// ReleaseCustomer RPC.
 	PoolServiceReleaseCustomerProcedure = "/salesapp.v1.PoolService/ReleaseCustomer"
+	// PoolServiceImportLeadsProcedure is the fully-qualified name of the PoolService's ImportLeads RPC.
+	PoolServiceImportLeadsProcedure = "/salesapp.v1.PoolService/ImportLeads"
 )
 
 // PoolServiceClient is a client for the salesapp.v1.PoolService service.
@@ -68,6 +70,13 @@ type PoolServiceClient interface {
 	// ReleaseCustomer puts a customer the caller may see (a salesperson: their own) into a pool, with a
 	// reason the next claimer reads.
 	ReleaseCustomer(context.Context, *connect.Request[v1.ReleaseCustomerRequest]) (*connect.Response[v1.ReleaseCustomerResponse], error)
+	// ImportLeads reads a CSV file of leads into a pool (admins): a header row naming columns among name,
+	// phone, source, tags (separated by ';' or '|') and unionid, then at most 5000 rows. Rows are
+	// de-duplicated by phone number and unionid within the file (a repeat is rejected) and against the
+	// tenant's customers (a known customer gains the row's tags and stays where they are: merged); the rest
+	// become leads in the pool. A file that cannot be read is InvalidArgument (field csv) and imports
+	// nothing; otherwise the report lists each rejected row with its line and reason.
+	ImportLeads(context.Context, *connect.Request[v1.ImportLeadsRequest]) (*connect.Response[v1.ImportLeadsResponse], error)
 }
 
 // NewPoolServiceClient constructs a client for the salesapp.v1.PoolService service. By default, it
@@ -119,6 +128,12 @@ func NewPoolServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(poolServiceMethods.ByName("ReleaseCustomer")),
 			connect.WithClientOptions(opts...),
 		),
+		importLeads: connect.NewClient[v1.ImportLeadsRequest, v1.ImportLeadsResponse](
+			httpClient,
+			baseURL+PoolServiceImportLeadsProcedure,
+			connect.WithSchema(poolServiceMethods.ByName("ImportLeads")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -130,6 +145,7 @@ type poolServiceClient struct {
 	listLeads       *connect.Client[v1.ListLeadsRequest, v1.ListLeadsResponse]
 	claimLead       *connect.Client[v1.ClaimLeadRequest, v1.ClaimLeadResponse]
 	releaseCustomer *connect.Client[v1.ReleaseCustomerRequest, v1.ReleaseCustomerResponse]
+	importLeads     *connect.Client[v1.ImportLeadsRequest, v1.ImportLeadsResponse]
 }
 
 // CreatePool calls salesapp.v1.PoolService.CreatePool.
@@ -162,6 +178,11 @@ func (c *poolServiceClient) ReleaseCustomer(ctx context.Context, req *connect.Re
 	return c.releaseCustomer.CallUnary(ctx, req)
 }
 
+// ImportLeads calls salesapp.v1.PoolService.ImportLeads.
+func (c *poolServiceClient) ImportLeads(ctx context.Context, req *connect.Request[v1.ImportLeadsRequest]) (*connect.Response[v1.ImportLeadsResponse], error) {
+	return c.importLeads.CallUnary(ctx, req)
+}
+
 // PoolServiceHandler is an implementation of the salesapp.v1.PoolService service.
 type PoolServiceHandler interface {
 	// CreatePool makes a pool (admins). The tenant's first pool is its default.
@@ -182,6 +203,13 @@ type PoolServiceHandler interface {
 	// ReleaseCustomer puts a customer the caller may see (a salesperson: their own) into a pool, with a
 	// reason the next claimer reads.
 	ReleaseCustomer(context.Context, *connect.Request[v1.ReleaseCustomerRequest]) (*connect.Response[v1.ReleaseCustomerResponse], error)
+	// ImportLeads reads a CSV file of leads into a pool (admins): a header row naming columns among name,
+	// phone, source, tags (separated by ';' or '|') and unionid, then at most 5000 rows. Rows are
+	// de-duplicated by phone number and unionid within the file (a repeat is rejected) and against the
+	// tenant's customers (a known customer gains the row's tags and stays where they are: merged); the rest
+	// become leads in the pool. A file that cannot be read is InvalidArgument (field csv) and imports
+	// nothing; otherwise the report lists each rejected row with its line and reason.
+	ImportLeads(context.Context, *connect.Request[v1.ImportLeadsRequest]) (*connect.Response[v1.ImportLeadsResponse], error)
 }
 
 // NewPoolServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -229,6 +257,12 @@ func NewPoolServiceHandler(svc PoolServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(poolServiceMethods.ByName("ReleaseCustomer")),
 		connect.WithHandlerOptions(opts...),
 	)
+	poolServiceImportLeadsHandler := connect.NewUnaryHandler(
+		PoolServiceImportLeadsProcedure,
+		svc.ImportLeads,
+		connect.WithSchema(poolServiceMethods.ByName("ImportLeads")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.PoolService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PoolServiceCreatePoolProcedure:
@@ -243,6 +277,8 @@ func NewPoolServiceHandler(svc PoolServiceHandler, opts ...connect.HandlerOption
 			poolServiceClaimLeadHandler.ServeHTTP(w, r)
 		case PoolServiceReleaseCustomerProcedure:
 			poolServiceReleaseCustomerHandler.ServeHTTP(w, r)
+		case PoolServiceImportLeadsProcedure:
+			poolServiceImportLeadsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -274,4 +310,8 @@ func (UnimplementedPoolServiceHandler) ClaimLead(context.Context, *connect.Reque
 
 func (UnimplementedPoolServiceHandler) ReleaseCustomer(context.Context, *connect.Request[v1.ReleaseCustomerRequest]) (*connect.Response[v1.ReleaseCustomerResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PoolService.ReleaseCustomer is not implemented"))
+}
+
+func (UnimplementedPoolServiceHandler) ImportLeads(context.Context, *connect.Request[v1.ImportLeadsRequest]) (*connect.Response[v1.ImportLeadsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PoolService.ImportLeads is not implemented"))
 }

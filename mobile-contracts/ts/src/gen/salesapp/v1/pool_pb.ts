@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/pool.proto.
  */
 export const file_salesapp_v1_pool: GenFile = /*@__PURE__*/
-  fileDesc("ChZzYWxlc2FwcC92MS9wb29sLnByb3RvEgtzYWxlc2FwcC52MSLcAQoEUG9vbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnJlZ2lvbhgDIAEoCRISCgppc19kZWZhdWx0GAQgASgIEhcKD2RhaWx5X2NsYWltX2NhcBgFIAEoBRIQCghtYXhfaGVsZBgGIAEoBRIQCgh0ZWFtX2lkcxgHIAMoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdyZWN5Y2xlGAkgASgLMhguc2FsZXNhcHAudjEuUG9vbFJlY3ljbGUifQoLUG9vbFJlY3ljbGUSJQoRbm9fZm9sbG93X3VwX2RheXMYASABKAVCCrpIBxoFGO0CKAASJAoQbm9fcHJvZ3Jlc3NfZGF5cxgCIAEoBUIKukgHGgUY7QIoABIhCg1jb29sZG93bl9kYXlzGAMgASgFQgq6SAcaBRjtAigAIukBCgxQb29sU2V0dGluZ3MSFwoEbmFtZRgBIAEoCUIJukgGcgQQARg8EhcKBnJlZ2lvbhgCIAEoCUIHukgEcgIYPBISCgppc19kZWZhdWx0GAMgASgIEiMKD2RhaWx5X2NsYWltX2NhcBgEIAEoBUIKukgHGgUYkE4oARIdCghtYXhfaGVsZBgFIAEoBUILukgIGgYYoI0GKAESJAoIdGVhbV9pZHMYBiADKAlCErpID5IBDBD0AxgBIgVyA7ABARIpCgdyZWN5Y2xlGAcgASgLMhguc2FsZXNhcHAudjEuUG9vbFJlY3ljbGUirQIKBExlYWQSEwoLY3VzdG9tZXJfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhQKDG1hc2tlZF9waG9uZRgDIAEoCRINCgVzdGFnZRgEIAEoCRIWCg5zb3VyY2VfY2hhbm5lbBgFIAEoCRIMCgR0YWdzGAYgAygJEhQKDGludGVudF9zY29yZRgHIAEoBRIyCg5sYXN0X2FjdGl2ZV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZW50ZXJlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGcmVhc29uGAogASgOMhcuc2FsZXNhcHAudjEuTGVhZFJlYXNvbhIMCgRub3RlGAsgASgJIkgKEUNyZWF0ZVBvb2xSZXF1ZXN0EjMKCHNldHRpbmdzGAEgASgLMhkuc2FsZXNhcHAudjEuUG9vbFNldHRpbmdzQga6SAPIAQEiNQoSQ3JlYXRlUG9vbFJlc3BvbnNlEh8KBHBvb2wYASABKAsyES5zYWxlc2FwcC52MS5Qb29sIl4KEVVwZGF0ZVBvb2xSZXF1ZXN0EhQKAmlkGAEgASgJQgi6SAVyA7ABARIzCghzZXR0aW5ncxgCIAEoCzIZLnNhbGVzYXBwLnYxLlBvb2xTZXR0aW5nc0IGukgDyAEBIjUKElVwZGF0ZVBvb2xSZXNwb25zZRIfCgRwb29sGAEgASgLMhEuc2FsZXNhcHAudjEuUG9vbCISChBMaXN0UG9vbHNSZXF1ZXN0IjUKEUxpc3RQb29sc1Jlc3BvbnNlEiAKBXBvb2xzGAEgAygLMhEuc2FsZXNhcHAudjEuUG9vbCJpChBMaXN0TGVhZHNSZXF1ZXN0EhkKB3Bvb2xfaWQYASABKAlCCLpIBXIDsAEBEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJukgGGgQYZCgAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGMgBIk4KEUxpc3RMZWFkc1Jlc3BvbnNlEiAKBWxlYWRzGAEgAygLMhEuc2FsZXNhcHAudjEuTGVhZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoQQ2xhaW1MZWFkUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQEiEwoRQ2xhaW1MZWFkUmVzcG9uc2UibgoWUmVsZWFzZUN1c3RvbWVyUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQESGgoGcmVhc29uGAMgASgJQgq6SAdyBRABGPQDIhkKF1JlbGVhc2VDdXN0b21lclJlc3BvbnNlKpMBCgpMZWFkUmVhc29uEhsKF0xFQURfUkVBU09OX1VOU1BFQ0lGSUVEEAASGgoWTEVBRF9SRUFTT05fT1dORVJfUlVMRRABEhgKFExFQURfUkVBU09OX1JFTEVBU0VEEAISGAoUTEVBRF9SRUFTT05fUkVDWUNMRUQQAxIYChRMRUFEX1JFQVNPTl9JTVBPUlRFRBAEMvcDCgtQb29sU2VydmljZRJNCgpDcmVhdGVQb29sEh4uc2FsZXNhcHAudjEuQ3JlYXRlUG9vbFJlcXVlc3QaHy5zYWxlc2FwcC52MS5DcmVhdGVQb29sUmVzcG9uc2USTQoKVXBkYXRlUG9vbBIeLnNhbGVzYXBwLnYxLlVwZGF0ZVBvb2xSZXF1ZXN0Gh8uc2FsZXNhcHAudjEuVXBkYXRlUG9vbFJlc3BvbnNlEk8KCUxpc3RQb29scxIdLnNhbGVzYXBwLnYxLkxpc3RQb29sc1JlcXVlc3QaHi5zYWxlc2FwcC52MS5MaXN0UG9vbHNSZXNwb25zZSIDkAIBEk8KCUxpc3RMZWFkcxIdLnNhbGVzYXBwLnYxLkxpc3RMZWFkc1JlcXVlc3QaHi5zYWxlc2FwcC52MS5MaXN0TGVhZHNSZXNwb25zZSIDkAIBEkoKCUNsYWltTGVhZBIdLnNhbGVzYXBwLnYxLkNsYWltTGVhZFJlcXVlc3QaHi5zYWxlc2FwcC52MS5DbGFpbUxlYWRSZXNwb25zZRJcCg9SZWxlYXNlQ3VzdG9tZXISIy5zYWxlc2FwcC52MS5SZWxlYXNlQ3VzdG9tZXJSZXF1ZXN0GiQuc2FsZXNhcHAudjEuUmVsZWFzZUN1c3RvbWVyUmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChZzYWxlc2FwcC92MS9wb29sLnByb3RvEgtzYWxlc2FwcC52MSLcAQoEUG9vbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnJlZ2lvbhgDIAEoCRISCgppc19kZWZhdWx0GAQgASgIEhcKD2RhaWx5X2NsYWltX2NhcBgFIAEoBRIQCghtYXhfaGVsZBgGIAEoBRIQCgh0ZWFtX2lkcxgHIAMoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdyZWN5Y2xlGAkgASgLMhguc2FsZXNhcHAudjEuUG9vbFJlY3ljbGUifQoLUG9vbFJlY3ljbGUSJQoRbm9fZm9sbG93X3VwX2RheXMYASABKAVCCrpIBxoFGO0CKAASJAoQbm9fcHJvZ3Jlc3NfZGF5cxgCIAEoBUIKukgHGgUY7QIoABIhCg1jb29sZG93bl9kYXlzGAMgASgFQgq6SAcaBRjtAigAIukBCgxQb29sU2V0dGluZ3MSFwoEbmFtZRgBIAEoCUIJukgGcgQQARg8EhcKBnJlZ2lvbhgCIAEoCUIHukgEcgIYPBISCgppc19kZWZhdWx0GAMgASgIEiMKD2RhaWx5X2NsYWltX2NhcBgEIAEoBUIKukgHGgUYkE4oARIdCghtYXhfaGVsZBgFIAEoBUILukgIGgYYoI0GKAESJAoIdGVhbV9pZHMYBiADKAlCErpID5IBDBD0AxgBIgVyA7ABARIpCgdyZWN5Y2xlGAcgASgLMhguc2FsZXNhcHAudjEuUG9vbFJlY3ljbGUirQIKBExlYWQSEwoLY3VzdG9tZXJfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhQKDG1hc2tlZF9waG9uZRgDIAEoCRINCgVzdGFnZRgEIAEoCRIWCg5zb3VyY2VfY2hhbm5lbBgFIAEoCRIMCgR0YWdzGAYgAygJEhQKDGludGVudF9zY29yZRgHIAEoBRIyCg5sYXN0X2FjdGl2ZV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZW50ZXJlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGcmVhc29uGAogASgOMhcuc2FsZXNhcHAudjEuTGVhZFJlYXNvbhIMCgRub3RlGAsgASgJIkgKEUNyZWF0ZVBvb2xSZXF1ZXN0EjMKCHNldHRpbmdzGAEgASgLMhkuc2FsZXNhcHAudjEuUG9vbFNldHRpbmdzQga6SAPIAQEiNQoSQ3JlYXRlUG9vbFJlc3BvbnNlEh8KBHBvb2wYASABKAsyES5zYWxlc2FwcC52MS5Qb29sIl4KEVVwZGF0ZVBvb2xSZXF1ZXN0EhQKAmlkGAEgASgJQgi6SAVyA7ABARIzCghzZXR0aW5ncxgCIAEoCzIZLnNhbGVzYXBwLnYxLlBvb2xTZXR0aW5nc0IGukgDyAEBIjUKElVwZGF0ZVBvb2xSZXNwb25zZRIfCgRwb29sGAEgASgLMhEuc2FsZXNhcHAudjEuUG9vbCISChBMaXN0UG9vbHNSZXF1ZXN0IjUKEUxpc3RQb29sc1Jlc3BvbnNlEiAKBXBvb2xzGAEgAygLMhEuc2FsZXNhcHAudjEuUG9vbCJpChBMaXN0TGVhZHNSZXF1ZXN0EhkKB3Bvb2xfaWQYASABKAlCCLpIBXIDsAEBEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJukgGGgQYZCgAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGMgBIk4KEUxpc3RMZWFkc1Jlc3BvbnNlEiAKBWxlYWRzGAEgAygLMhEuc2FsZXNhcHAudjEuTGVhZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoQQ2xhaW1MZWFkUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQEiEwoRQ2xhaW1MZWFkUmVzcG9uc2UibgoWUmVsZWFzZUN1c3RvbWVyUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQESGgoGcmVhc29uGAMgASgJQgq6SAdyBRABGPQDIhkKF1JlbGVhc2VDdXN0b21lclJlc3BvbnNlIkoKEkltcG9ydExlYWRzUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIZCgNjc3YYAiABKAxCDLpICXoHEAEYgICAASIvCg9JbXBvcnRSZWplY3Rpb24SDAoEbGluZRgBIAEoBRIOCgZyZWFzb24YAiABKAkiZwoTSW1wb3J0TGVhZHNSZXNwb25zZRIQCghpbXBvcnRlZBgBIAEoBRIOCgZtZXJnZWQYAiABKAUSLgoIcmVqZWN0ZWQYAyADKAsyHC5zYWxlc2FwcC52MS5JbXBvcnRSZWplY3Rpb24qkwEKCkxlYWRSZWFzb24SGwoXTEVBRF9SRUFTT05fVU5TUEVDSUZJRUQQABIaChZMRUFEX1JFQVNPTl9PV05FUl9SVUxFEAESGAoUTEVBRF9SRUFTT05fUkVMRUFTRUQQAhIYChRMRUFEX1JFQVNPTl9SRUNZQ0xFRBADEhgKFExFQURfUkVBU09OX0lNUE9SVEVEEAQyyQQKC1Bvb2xTZXJ2aWNlEk0KCkNyZWF0ZVBvb2wSHi5zYWxlc2FwcC52MS5DcmVhdGVQb29sUmVxdWVzdBofLnNhbGVzYXBwLnYxLkNyZWF0ZVBvb2xSZXNwb25zZRJNCgpVcGRhdGVQb29sEh4uc2FsZXNhcHAudjEuVXBkYXRlUG9vbFJlcXVlc3QaHy5zYWxlc2FwcC52MS5VcGRhdGVQb29sUmVzcG9uc2USTwoJTGlzdFBvb2xzEh0uc2FsZXNhcHAudjEuTGlzdFBvb2xzUmVxdWVzdBoeLnNhbGVzYXBwLnYxLkxpc3RQb29sc1Jlc3BvbnNlIgOQAgESTwoJTGlzdExlYWRzEh0uc2FsZXNhcHAudjEuTGlzdExlYWRzUmVxdWVzdBoeLnNhbGVzYXBwLnYxLkxpc3RMZWFkc1Jlc3BvbnNlIgOQAgESSgoJQ2xhaW1MZWFkEh0uc2FsZXNhcHAudjEuQ2xhaW1MZWFkUmVxdWVzdBoeLnNhbGVzYXBwLnYxLkNsYWltTGVhZFJlc3BvbnNlElwKD1JlbGVhc2VDdXN0b21lchIjLnNhbGVzYXBwLnYxLlJlbGVhc2VDdXN0b21lclJlcXVlc3QaJC5zYWxlc2FwcC52MS5SZWxlYXNlQ3VzdG9tZXJSZXNwb25zZRJQCgtJbXBvcnRMZWFkcxIfLnNhbGVzYXBwLnYxLkltcG9ydExlYWRzUmVxdWVzdBogLnNhbGVzYXBwLnYxLkltcG9ydExlYWRzUmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Pool is a lead pool and its rules.
@@ -496,6 +496,91 @@ export const ReleaseCustomerResponseSchema: GenMessage<ReleaseCustomerResponse> 
   messageDesc(file_salesapp_v1_pool, 15);
 
 /**
+ * ImportLeadsRequest carries the file.
+ *
+ * @generated from message salesapp.v1.ImportLeadsRequest
+ */
+export type ImportLeadsRequest = Message<"salesapp.v1.ImportLeadsRequest"> & {
+  /**
+   * @generated from field: string pool_id = 1;
+   */
+  poolId: string;
+
+  /**
+   * UTF-8 CSV, at most 2 MiB.
+   *
+   * @generated from field: bytes csv = 2;
+   */
+  csv: Uint8Array;
+};
+
+/**
+ * Describes the message salesapp.v1.ImportLeadsRequest.
+ * Use `create(ImportLeadsRequestSchema)` to create a new message.
+ */
+export const ImportLeadsRequestSchema: GenMessage<ImportLeadsRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_pool, 16);
+
+/**
+ * ImportRejection is a row not imported.
+ *
+ * @generated from message salesapp.v1.ImportRejection
+ */
+export type ImportRejection = Message<"salesapp.v1.ImportRejection"> & {
+  /**
+   * The row's line in the file (the header is line 1).
+   *
+   * @generated from field: int32 line = 1;
+   */
+  line: number;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message salesapp.v1.ImportRejection.
+ * Use `create(ImportRejectionSchema)` to create a new message.
+ */
+export const ImportRejectionSchema: GenMessage<ImportRejection> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_pool, 17);
+
+/**
+ * ImportLeadsResponse is the import's report.
+ *
+ * @generated from message salesapp.v1.ImportLeadsResponse
+ */
+export type ImportLeadsResponse = Message<"salesapp.v1.ImportLeadsResponse"> & {
+  /**
+   * New leads in the pool.
+   *
+   * @generated from field: int32 imported = 1;
+   */
+  imported: number;
+
+  /**
+   * Rows that named a known customer (same phone number or unionid).
+   *
+   * @generated from field: int32 merged = 2;
+   */
+  merged: number;
+
+  /**
+   * @generated from field: repeated salesapp.v1.ImportRejection rejected = 3;
+   */
+  rejected: ImportRejection[];
+};
+
+/**
+ * Describes the message salesapp.v1.ImportLeadsResponse.
+ * Use `create(ImportLeadsResponseSchema)` to create a new message.
+ */
+export const ImportLeadsResponseSchema: GenMessage<ImportLeadsResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_pool, 18);
+
+/**
  * LeadReason is how a lead came into its pool.
  *
  * @generated from enum salesapp.v1.LeadReason
@@ -617,6 +702,21 @@ export const PoolService: GenService<{
     methodKind: "unary";
     input: typeof ReleaseCustomerRequestSchema;
     output: typeof ReleaseCustomerResponseSchema;
+  },
+  /**
+   * ImportLeads reads a CSV file of leads into a pool (admins): a header row naming columns among name,
+   * phone, source, tags (separated by ';' or '|') and unionid, then at most 5000 rows. Rows are
+   * de-duplicated by phone number and unionid within the file (a repeat is rejected) and against the
+   * tenant's customers (a known customer gains the row's tags and stays where they are: merged); the rest
+   * become leads in the pool. A file that cannot be read is InvalidArgument (field csv) and imports
+   * nothing; otherwise the report lists each rejected row with its line and reason.
+   *
+   * @generated from rpc salesapp.v1.PoolService.ImportLeads
+   */
+  importLeads: {
+    methodKind: "unary";
+    input: typeof ImportLeadsRequestSchema;
+    output: typeof ImportLeadsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_salesapp_v1_pool, 0);
