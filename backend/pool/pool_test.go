@@ -586,3 +586,62 @@ func TestImportRefusesBadFiles(t *testing.T) {
 	_, err = f.pools.Import(ctx, f.tenant.Admin, uuid.New(), strings.NewReader("phone\n13800000000\n"))
 	requireKind(t, platform.KindNotFound, err)
 }
+
+// A lead waiting in a pool that opens a material again after days of silence alerts the pool's managers:
+// a team pool's managers, an open pool's admins; a lead read within the silence does not.
+func TestALeadReadingAgainAlertsItsPoolsManagers(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	east, west := f.db.NewTeam(t, f.tenant.ID, "East"), f.db.NewTeam(t, f.tenant.ID, "West")
+	eastManager := f.db.NewEmployee(t, f.tenant.ID, authn.RoleManager, east)
+	westManager := f.db.NewEmployee(t, f.tenant.ID, authn.RoleManager, west)
+	sales := f.db.NewEmployee(t, f.tenant.ID, authn.RoleSales, east)
+	_, err := f.pools.Create(ctx, f.tenant.Admin, settings("Default"))
+	require.NoError(t, err)
+	s := settings("East")
+	s.TeamIDs = []uuid.UUID{east}
+	eastPool, err := f.pools.Create(ctx, f.tenant.Admin, s)
+	require.NoError(t, err)
+	_, err = f.db.Super.Exec(ctx, "UPDATE tenants SET customer_owner_rule = 'pool' WHERE id = $1", f.tenant.ID)
+	require.NoError(t, err)
+	material := uuid.Must(uuid.NewV7())
+	_, err = f.db.Super.Exec(ctx, `INSERT INTO materials (id, tenant_id, tier, kind, status, title) VALUES ($1, $2, 'enterprise', 'article', 'published', 'Price list')`,
+		material, f.tenant.ID)
+	require.NoError(t, err)
+
+	shares := share.NewService(f.db.App, "https://cards.example")
+	ingest := tracking.NewService(f.db.App, shares, slog.New(slog.DiscardHandler), tracking.Config{})
+	t.Cleanup(ingest.Close)
+	sh, err := shares.ShareMaterial(ctx, sales, material, event.ChannelChat)
+	require.NoError(t, err)
+	view := func(visitor string) {
+		t.Helper()
+		_, err := ingest.Ingest(ctx, []tracking.Event{{ID: uuid.New(), Kind: event.MaterialView, ShareToken: sh.Token, VisitorID: visitor, OccurredAt: time.Now()}})
+		require.NoError(t, err)
+	}
+	view("visitor-0001")
+	view("visitor-0002")
+	var second uuid.UUID
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT customer_id FROM customer_identities WHERE tenant_id = $1 AND value = 'visitor-0002'", f.tenant.ID).Scan(&second))
+	_, err = f.db.Super.Exec(ctx, "INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason) VALUES ($1, $2, $3, 'imported')", f.tenant.ID, second, eastPool.ID)
+	require.NoError(t, err)
+	require.Empty(t, f.alertsOf(t, f.tenant.Admin, alert.KindPoolLeadActive), "a new customer is not back to life")
+
+	view("visitor-0001") // within the silence: nothing
+	require.Empty(t, f.alertsOf(t, f.tenant.Admin, alert.KindPoolLeadActive))
+
+	_, err = f.db.Super.Exec(ctx, "UPDATE customers SET last_active_at = now() - interval '5 days' WHERE tenant_id = $1", f.tenant.ID)
+	require.NoError(t, err)
+	view("visitor-0001") // waiting in the default pool, open to everyone: the admins hear
+	view("visitor-0002") // waiting in the East pool: its team's managers hear
+	admin := f.alertsOf(t, f.tenant.Admin, alert.KindPoolLeadActive)
+	require.Len(t, admin, 1)
+	require.Contains(t, admin[0].Body, "waiting in the pool 《Default》, is reading a material again")
+	mgr := f.alertsOf(t, eastManager, alert.KindPoolLeadActive)
+	require.Len(t, mgr, 1)
+	require.Equal(t, second, mgr[0].CustomerID)
+	require.Contains(t, mgr[0].Body, "《East》")
+	require.Empty(t, f.alertsOf(t, westManager, alert.KindPoolLeadActive))
+	require.Empty(t, f.alertsOf(t, sales, alert.KindPoolLeadActive))
+}

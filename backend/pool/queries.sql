@@ -138,3 +138,21 @@ UPDATE pool_claims SET released_at = @at::timestamptz WHERE tenant_id = @tenant_
 INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason, released_by)
 SELECT @tenant_id, unnest(@customer_ids::uuid[]), @pool_id, 'imported', sqlc.narg(released_by)
 ON CONFLICT (tenant_id, customer_id) DO NOTHING;
+
+-- name: ActiveLeadManagers :many
+-- For customers waiting in a pool, who manages their pool: the active managers of the pool's teams, or,
+-- for a pool open to everyone, the tenant's active admins. Customers owned by someone (or in no pool:
+-- there is no default pool) are left out.
+WITH leads AS (
+  SELECT c.id AS customer_id, c.display_name, coalesce(pl.pool_id, d.id) AS pool_id
+  FROM customers c
+  LEFT JOIN pool_leads pl ON pl.tenant_id = c.tenant_id AND pl.customer_id = c.id
+  LEFT JOIN pools d ON d.tenant_id = c.tenant_id AND d.is_default
+  WHERE c.tenant_id = @tenant_id AND c.id = ANY (@customer_ids::uuid[]) AND c.owner_id IS NULL AND c.merged_into IS NULL
+)
+SELECT l.customer_id::uuid AS customer_id, l.display_name::text AS display_name, p.name AS pool_name, e.id AS employee_id
+FROM leads l
+JOIN pools p ON p.tenant_id = @tenant_id AND p.id = l.pool_id
+JOIN employees e ON e.tenant_id = @tenant_id AND e.status = 'active'
+  AND ((cardinality(p.team_ids) > 0 AND e.role = 'manager' AND e.team_id = ANY (p.team_ids))
+    OR (cardinality(p.team_ids) = 0 AND e.role = 'admin'));

@@ -12,6 +12,62 @@ import (
 	"github.com/google/uuid"
 )
 
+const activeLeadManagers = `-- name: ActiveLeadManagers :many
+WITH leads AS (
+  SELECT c.id AS customer_id, c.display_name, coalesce(pl.pool_id, d.id) AS pool_id
+  FROM customers c
+  LEFT JOIN pool_leads pl ON pl.tenant_id = c.tenant_id AND pl.customer_id = c.id
+  LEFT JOIN pools d ON d.tenant_id = c.tenant_id AND d.is_default
+  WHERE c.tenant_id = $1 AND c.id = ANY ($2::uuid[]) AND c.owner_id IS NULL AND c.merged_into IS NULL
+)
+SELECT l.customer_id::uuid AS customer_id, l.display_name::text AS display_name, p.name AS pool_name, e.id AS employee_id
+FROM leads l
+JOIN pools p ON p.tenant_id = $1 AND p.id = l.pool_id
+JOIN employees e ON e.tenant_id = $1 AND e.status = 'active'
+  AND ((cardinality(p.team_ids) > 0 AND e.role = 'manager' AND e.team_id = ANY (p.team_ids))
+    OR (cardinality(p.team_ids) = 0 AND e.role = 'admin'))
+`
+
+type ActiveLeadManagersParams struct {
+	TenantID    uuid.UUID
+	CustomerIds []uuid.UUID
+}
+
+type ActiveLeadManagersRow struct {
+	CustomerID  uuid.UUID
+	DisplayName string
+	PoolName    string
+	EmployeeID  uuid.UUID
+}
+
+// For customers waiting in a pool, who manages their pool: the active managers of the pool's teams, or,
+// for a pool open to everyone, the tenant's active admins. Customers owned by someone (or in no pool:
+// there is no default pool) are left out.
+func (q *Queries) ActiveLeadManagers(ctx context.Context, arg ActiveLeadManagersParams) ([]ActiveLeadManagersRow, error) {
+	rows, err := q.db.Query(ctx, activeLeadManagers, arg.TenantID, arg.CustomerIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ActiveLeadManagersRow
+	for rows.Next() {
+		var i ActiveLeadManagersRow
+		if err := rows.Scan(
+			&i.CustomerID,
+			&i.DisplayName,
+			&i.PoolName,
+			&i.EmployeeID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const claimsSince = `-- name: ClaimsSince :one
 SELECT count(*)::int FROM pool_claims
 WHERE tenant_id = $1 AND employee_id = $2 AND pool_id = $3 AND claimed_at >= $4::timestamptz
