@@ -45,6 +45,9 @@ const (
 	CustomerAssign   Action = "customer.assign"
 	CustomerExport   Action = "customer.export"
 	WeComConfigure   Action = "wecom.configure"
+	PoolCreate       Action = "pool.create"
+	PoolUpdate       Action = "pool.update"
+	PoolImport       Action = "pool.import"
 )
 
 // Target kinds.
@@ -56,6 +59,7 @@ const (
 	TargetCustomer = "customer"
 	TargetSession  = "session"
 	TargetExport   = "export"
+	TargetPool     = "pool"
 )
 
 // Entry is one thing done. Before and After are the record as it was and as it became (any value that

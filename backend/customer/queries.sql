@@ -109,6 +109,7 @@ GROUP BY f.parent_id;
 UPDATE customers SET
   display_name = coalesce(sqlc.narg(display_name), display_name),
   stage = coalesce(sqlc.narg(stage), stage),
+  stage_changed_at = CASE WHEN sqlc.narg(stage)::text IS DISTINCT FROM NULL AND sqlc.narg(stage)::text <> stage THEN now() ELSE stage_changed_at END,
   remark = coalesce(sqlc.narg(remark), remark),
   phone = coalesce(sqlc.narg(phone), phone),
   tags = CASE WHEN @set_tags::bool THEN @tags::text[] ELSE tags END,
@@ -289,3 +290,69 @@ UPDATE customers SET
   avatar_url = CASE WHEN @avatar_url::text <> '' THEN @avatar_url::text ELSE avatar_url END,
   updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id AND merged_into IS NULL;
+
+-- name: ClaimCustomer :execrows
+-- Gives an unowned customer to the claimer. Two claims at once: the second waits for the first's row
+-- lock, then sees an owner and changes nothing (0 rows), so exactly one wins.
+UPDATE customers SET owner_id = @owner_id::uuid, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id AND owner_id IS NULL AND merged_into IS NULL;
+
+-- name: ReleaseCustomer :one
+-- Returns an owned customer the caller may see to the pool (no owner), and says whose it was.
+WITH old AS (
+  SELECT o.id AS old_id, o.owner_id AS old_owner FROM customers o
+  WHERE o.tenant_id = @tenant_id AND o.id = @id AND o.merged_into IS NULL AND o.owner_id IS NOT NULL
+    AND (@all_owners::bool OR o.owner_id = ANY (@owners::uuid[]))
+  FOR UPDATE
+)
+UPDATE customers c SET owner_id = NULL, updated_at = now()
+FROM old WHERE c.tenant_id = @tenant_id AND c.id = old.old_id
+RETURNING old.old_owner::uuid AS previous_owner;
+
+-- name: RecycleClocks :many
+-- What recycle rules judge held customers by: their owner, last stage change and last follow-up (the
+-- customer's creation when there was none).
+SELECT c.id, c.owner_id, c.display_name, coalesce(c.stage_changed_at, c.created_at)::timestamptz AS stage_changed_at,
+  coalesce((SELECT max(n.created_at) FROM customer_notes n
+            WHERE n.tenant_id = c.tenant_id AND n.customer_id = c.id AND n.kind = 'follow_up'), c.created_at)::timestamptz AS last_follow_up
+FROM customers c
+WHERE c.tenant_id = @tenant_id AND c.id = ANY (@ids::uuid[]) AND c.merged_into IS NULL;
+
+-- name: RecycleCustomer :execrows
+-- Takes a customer back from the owner a recycle rule judged; 0 rows: not theirs any more.
+UPDATE customers SET owner_id = NULL, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id AND owner_id = @owner_id::uuid AND merged_into IS NULL;
+
+-- name: CustomersByPhone :many
+-- Live customers with one of these phone numbers (an import's de-duplication).
+SELECT id, phone FROM customers
+WHERE tenant_id = @tenant_id AND phone = ANY (@phones::text[]) AND phone <> '' AND merged_into IS NULL;
+
+-- name: CustomersByIdentity :many
+SELECT value, customer_id FROM customer_identities
+WHERE tenant_id = @tenant_id AND kind = @kind AND value = ANY (@values::text[]);
+
+-- name: InsertImported :exec
+-- New customers from an import: nobody owns them (they wait in a pool).
+INSERT INTO customers (id, tenant_id, owner_id, display_name, phone, remark, tags, source_channel, intent_score)
+SELECT x.id, @tenant_id, NULL, x.name, x.phone, x.remark, string_to_array(x.tags, E'\x1f'), 'other',
+       customer_intent(0, 0, 0, 0, 0, x.phone <> '')
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@names::text[]) AS name, unnest(@phones::text[]) AS phone,
+             unnest(@remarks::text[]) AS remark, unnest(@tags::text[]) AS tags) AS x;
+
+-- name: AddIdentities :exec
+INSERT INTO customer_identities (tenant_id, kind, value, customer_id)
+SELECT @tenant_id, x.kind, x.value, x.customer_id
+FROM (SELECT unnest(@kinds::text[]) AS kind, unnest(@values::text[]) AS value, unnest(@customer_ids::uuid[]) AS customer_id) AS x
+ON CONFLICT (tenant_id, kind, value) DO NOTHING;
+
+-- name: MergeImported :exec
+-- Known customers an import names again: their tags gain the row's, an empty name or phone is filled.
+UPDATE customers c SET
+  tags = ARRAY(SELECT DISTINCT unnest(c.tags || string_to_array(x.tags, E'\x1f'))),
+  display_name = CASE WHEN c.display_name = '' THEN x.name ELSE c.display_name END,
+  phone = CASE WHEN c.phone = '' THEN x.phone ELSE c.phone END,
+  updated_at = now()
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@names::text[]) AS name, unnest(@phones::text[]) AS phone,
+             unnest(@tags::text[]) AS tags) AS x
+WHERE c.tenant_id = @tenant_id AND c.id = x.id;

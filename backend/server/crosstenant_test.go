@@ -109,6 +109,7 @@ func crossTenantRows() []crossRow {
 	device := func(w *world) string { return w.bDevice }
 	bTask := func(w *world) string { return w.bTask }
 	bWeComEvent := func(w *world) string { return w.bWeComEvent }
+	bPool := func(w *world) string { return w.bPool }
 	freshDevice := func(*world) string { return "phone-" + uuid.NewString()[:8] }
 	chat := salesappv1.ShareChannel_SHARE_CHANNEL_CHAT
 	articleIn := func(folderID string) *salesappv1.MaterialContent {
@@ -305,6 +306,49 @@ func crossTenantRows() []crossRow {
 			call: func(ctx context.Context, c caller, id string) error {
 				_, err := c.media.FinalizeUpload(ctx, connect.NewRequest(&salesappv1.FinalizeUploadRequest{ObjectKey: id,
 					Kind: salesappv1.MediaKind_MEDIA_KIND_IMAGE, ContentType: "image/png", SizeBytes: 1}))
+				return err
+			}},
+		// Lead pools.
+		{procedure: salesappv1connect.PoolServiceCreatePoolProcedure, aim: "team_ids", want: adminOnly(connect.CodeInvalidArgument), foreign: team,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.CreatePool(ctx, connect.NewRequest(&salesappv1.CreatePoolRequest{Settings: &salesappv1.PoolSettings{
+					Name: "Pool " + uuid.NewString()[:8], DailyClaimCap: 5, MaxHeld: 5, TeamIds: []string{id}}}))
+				return err
+			}},
+		{procedure: salesappv1connect.PoolServiceUpdatePoolProcedure, want: adminOnly(connect.CodeNotFound), foreign: bPool,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.UpdatePool(ctx, connect.NewRequest(&salesappv1.UpdatePoolRequest{Id: id, Settings: &salesappv1.PoolSettings{
+					Name: "hijacked", DailyClaimCap: 5, MaxHeld: 5, IsDefault: true}}))
+				return err
+			}},
+		{procedure: salesappv1connect.PoolServiceListLeadsProcedure, want: everyone(connect.CodeNotFound), foreign: bPool,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.ListLeads(ctx, connect.NewRequest(&salesappv1.ListLeadsRequest{PoolId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.PoolServiceClaimLeadProcedure, aim: "pool_id", want: everyone(connect.CodeNotFound), foreign: bPool,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.ClaimLead(ctx, connect.NewRequest(&salesappv1.ClaimLeadRequest{PoolId: id, CustomerId: c.w.bCustomer}))
+				return err
+			}},
+		{procedure: salesappv1connect.PoolServiceClaimLeadProcedure, aim: "customer_id", want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.ClaimLead(ctx, connect.NewRequest(&salesappv1.ClaimLeadRequest{PoolId: c.w.aPool, CustomerId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.PoolServiceReleaseCustomerProcedure, aim: "pool_id", want: everyone(connect.CodeNotFound), foreign: bPool,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.ReleaseCustomer(ctx, connect.NewRequest(&salesappv1.ReleaseCustomerRequest{PoolId: id, CustomerId: c.w.aCustomer, Reason: "hijacked"}))
+				return err
+			}},
+		{procedure: salesappv1connect.PoolServiceReleaseCustomerProcedure, aim: "customer_id", want: everyone(connect.CodeNotFound), foreign: customer,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.ReleaseCustomer(ctx, connect.NewRequest(&salesappv1.ReleaseCustomerRequest{PoolId: c.w.aPool, CustomerId: id, Reason: "hijacked"}))
+				return err
+			}},
+		{procedure: salesappv1connect.PoolServiceImportLeadsProcedure, want: adminOnly(connect.CodeNotFound), foreign: bPool,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.ImportLeads(ctx, connect.NewRequest(&salesappv1.ImportLeadsRequest{PoolId: id, Csv: []byte("name,phone\nMole,13800000077\n")}))
 				return err
 			}},
 		// Marketing tasks.
@@ -595,8 +639,10 @@ type world struct {
 	aCustomer string
 	// aTask is a task of A's admin, claimed by A's salesperson (a manager of their team may read it).
 	aTask string
+	// aPool is A's default lead pool, open to everyone.
+	aPool string
 
-	bMaterial, bDraft, bFolder, bPersonalFolder, bImage, bCustomer, bNote, bDevice, bPushToken, bCursor, bExport, bTask string
+	bMaterial, bDraft, bFolder, bPersonalFolder, bImage, bCustomer, bNote, bDevice, bPushToken, bCursor, bExport, bTask, bPool string
 	// bWeComEvent is a callback B received from WeCom.
 	bWeComEvent string
 	// bIDs holds every id of B's things, for spotting them in answers.
@@ -620,6 +666,7 @@ type caller struct {
 	auth      salesappv1connect.AuthServiceClient
 	audit     salesappv1connect.AuditServiceClient
 	tasks     salesappv1connect.TaskServiceClient
+	pools     salesappv1connect.PoolServiceClient
 }
 
 func (w *world) caller(p servertest.Person) caller {
@@ -629,7 +676,7 @@ func (w *world) caller(p servertest.Person) caller {
 		materials: c.materials, media: c.media, shares: c.shares, cards: c.cards, customers: customers(w.e, p.Token),
 		alerts: alertsOf(w.e, p.Token), sync: salesappv1connect.NewSyncServiceClient(w.e.HTTP, w.e.URL, o), sessions: sessionsOf(w.e, p.Token),
 		auth: salesappv1connect.NewAuthServiceClient(w.e.HTTP, w.e.URL, o), audit: auditOf(w.e, p.Token),
-		tasks: salesappv1connect.NewTaskServiceClient(w.e.HTTP, w.e.URL, o)}
+		tasks: salesappv1connect.NewTaskServiceClient(w.e.HTTP, w.e.URL, o), pools: salesappv1connect.NewPoolServiceClient(w.e.HTTP, w.e.URL, o)}
 }
 
 // push sends one mutation from a fresh device and turns a mutation it did not apply into the error
@@ -717,6 +764,15 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 	require.NoError(t, err)
 	_, err = bSales.shares.ShareCard(ctx, connect.NewRequest(&salesappv1.ShareCardRequest{Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT, TaskId: w.bTask}))
 	require.NoError(t, err)
+	poolSettings := &salesappv1.PoolSettings{Name: "Leads", DailyClaimCap: 5, MaxHeld: 5}
+	aPool, err := salesappv1connect.NewPoolServiceClient(e.HTTP, e.URL, servertest.As(w.a.Admin.Token)).CreatePool(ctx,
+		connect.NewRequest(&salesappv1.CreatePoolRequest{Settings: poolSettings}))
+	require.NoError(t, err)
+	w.aPool = aPool.Msg.Pool.Id
+	bPool, err := salesappv1connect.NewPoolServiceClient(e.HTTP, e.URL, servertest.As(w.b.Admin.Token)).CreatePool(ctx,
+		connect.NewRequest(&salesappv1.CreatePoolRequest{Settings: poolSettings}))
+	require.NoError(t, err)
+	w.bPool = bPool.Msg.Pool.Id
 	w.bDevice, w.bPushToken = "b-phone-0001", "b-push-token-0001"
 	_, err = alertsOf(e, w.bSales.Token).RegisterDevice(ctx, connect.NewRequest(&salesappv1.RegisterDeviceRequest{DeviceId: w.bDevice, Platform: "ios", PushToken: w.bPushToken}))
 	require.NoError(t, err)
@@ -756,7 +812,7 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 
 	for _, id := range []string{w.b.ID.String(), w.b.Admin.ID.String(), bMgr.ID.String(), w.bSales.ID.String(), w.bTeam.String(),
 		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote, w.bSales.SessionID.String(),
-		w.bExport, w.bTask, w.bWeComEvent} {
+		w.bExport, w.bTask, w.bWeComEvent, w.bPool} {
 		w.bIDs[id] = true
 	}
 	return w

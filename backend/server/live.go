@@ -15,6 +15,8 @@ import (
 	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
+	"github.com/salesapp/scrm/backend/pool"
+	"github.com/salesapp/scrm/backend/pool/poolrpc"
 	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/task"
 	"github.com/salesapp/scrm/backend/task/taskrpc"
@@ -41,8 +43,10 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 	pages := webModule(d, web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers, Tracking: track})
 	// Marketing tasks alert (assigned, completed, cancelled) through the same streams, pushes and wake-ups.
 	tasks := task.NewService(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake)
+	// Lead pools alert holders before and when a neglected lead goes back.
+	pools := pool.NewService(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake, nil)
 	return []module.Module{alerts.Module, trackingrpc.Module(track, trackHandler), customerrpc.Module(customers), pages,
-		taskrpc.Module(tasks)}, nil
+		taskrpc.Module(tasks), poolrpc.Module(pools)}, nil
 }
 
 // Ingest builds the tracking ingest alone, for tools that load events without serving (salesbench): the

@@ -13,6 +13,7 @@ import (
 	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/batch"
+	"github.com/salesapp/scrm/backend/pool"
 	"github.com/salesapp/scrm/backend/stats"
 	"github.com/salesapp/scrm/backend/task"
 	"github.com/salesapp/scrm/backend/tracking/internal/trackingdb"
@@ -272,8 +273,31 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs,
 		return nil, nil, err
 	}
 	alerts = append(alerts, completed...)
+	pooled, err := pool.ActiveLeadsTx(ctx, tx, tenantID, readings(fresh, batch))
+	if err != nil {
+		return nil, nil, err
+	}
+	alerts = append(alerts, pooled...)
 	woken, err := alert.Record(ctx, tx, jobs, tenantID, alerts, time.Now())
 	return inserted, woken, err
+}
+
+// readings lists the leads (customers waiting in a pool, as they were before the batch) that opened a
+// material after a silence of alert.Silence: their pool's managers hear they came back to life.
+func readings(fresh []resolved, b *customer.Batch) []pool.Reading {
+	var out []pool.Reading
+	for _, e := range fresh {
+		if e.Kind != event.MaterialView {
+			continue
+		}
+		cid := b.Customer(e.VisitorID)
+		st := b.Prior(cid)
+		if st.New || st.Merged || st.OwnerID != uuid.Nil || e.OccurredAt.Sub(st.LastActive) < alert.Silence {
+			continue
+		}
+		out = append(out, pool.Reading{CustomerID: cid, MaterialID: e.share.MaterialID, At: e.OccurredAt})
+	}
+	return out
 }
 
 // visitsOf lists the batch's visitors, each with their first event's share: what a new customer starts from.

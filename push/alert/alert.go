@@ -32,6 +32,12 @@ const (
 	KindTaskAssigned  Kind = "task_assigned"
 	KindTaskCompleted Kind = "task_completed"
 	KindTaskCancelled Kind = "task_cancelled"
+	// Lead pool alerts (backend/pool): a held lead goes back to its pool tomorrow unless followed up (to its
+	// holder), it went back (to its holder), a lead waiting in a pool is reading again (to the pool's
+	// managers).
+	KindLeadRecycleWarning Kind = "lead_recycle_warning"
+	KindLeadRecycled       Kind = "lead_recycled"
+	KindPoolLeadActive     Kind = "pool_lead_active"
 )
 
 // isView reports whether an alert is about reading: such alerts about one customer and material within

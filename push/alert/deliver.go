@@ -176,6 +176,10 @@ func title(kind Kind) string {
 		return "New customer"
 	case KindTaskAssigned, KindTaskCompleted, KindTaskCancelled:
 		return "Marketing task"
+	case KindLeadRecycleWarning, KindLeadRecycled:
+		return "Lead pool"
+	case KindPoolLeadActive:
+		return "A pool lead is back"
 	}
 	return "A customer is reading"
 }

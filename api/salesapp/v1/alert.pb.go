@@ -30,7 +30,9 @@ type Alert struct {
 	Seq     int32                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	AlertId string                 `protobuf:"bytes,2,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
 	// first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer; or, about
-	// a marketing task (TaskService), task_assigned, task_completed or task_cancelled.
+	// a marketing task (TaskService), task_assigned, task_completed or task_cancelled; or, about a lead pool
+	// (PoolService), lead_recycle_warning (a held lead goes back tomorrow unless followed up), lead_recycled
+	// or pool_lead_active (a lead waiting in a pool the caller manages is reading again).
 	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	// Empty for task alerts.
 	CustomerId string `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`

@@ -43,6 +43,30 @@ func (q *Queries) AbsorbCustomer(ctx context.Context, arg AbsorbCustomerParams) 
 	return err
 }
 
+const addIdentities = `-- name: AddIdentities :exec
+INSERT INTO customer_identities (tenant_id, kind, value, customer_id)
+SELECT $1, x.kind, x.value, x.customer_id
+FROM (SELECT unnest($2::text[]) AS kind, unnest($3::text[]) AS value, unnest($4::uuid[]) AS customer_id) AS x
+ON CONFLICT (tenant_id, kind, value) DO NOTHING
+`
+
+type AddIdentitiesParams struct {
+	TenantID    uuid.UUID
+	Kinds       []string
+	Values      []string
+	CustomerIds []uuid.UUID
+}
+
+func (q *Queries) AddIdentities(ctx context.Context, arg AddIdentitiesParams) error {
+	_, err := q.db.Exec(ctx, addIdentities,
+		arg.TenantID,
+		arg.Kinds,
+		arg.Values,
+		arg.CustomerIds,
+	)
+	return err
+}
+
 const addIdentity = `-- name: AddIdentity :one
 INSERT INTO customer_identities (tenant_id, kind, value, customer_id) VALUES ($1, $2, $3, $4)
 ON CONFLICT (tenant_id, kind, value) DO UPDATE SET customer_id = customer_identities.customer_id
@@ -109,6 +133,27 @@ func (q *Queries) AssignCustomer(ctx context.Context, arg AssignCustomerParams) 
 	return err
 }
 
+const claimCustomer = `-- name: ClaimCustomer :execrows
+UPDATE customers SET owner_id = $1::uuid, updated_at = now()
+WHERE tenant_id = $2 AND id = $3 AND owner_id IS NULL AND merged_into IS NULL
+`
+
+type ClaimCustomerParams struct {
+	OwnerID  uuid.UUID
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+// Gives an unowned customer to the claimer. Two claims at once: the second waits for the first's row
+// lock, then sees an owner and changes nothing (0 rows), so exactly one wins.
+func (q *Queries) ClaimCustomer(ctx context.Context, arg ClaimCustomerParams) (int64, error) {
+	result, err := q.db.Exec(ctx, claimCustomer, arg.OwnerID, arg.TenantID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const claimVisitors = `-- name: ClaimVisitors :many
 INSERT INTO customer_identities (tenant_id, kind, value, customer_id)
 SELECT $1, 'visitor', v, c FROM (SELECT unnest($2::text[]) AS v, unnest($3::uuid[]) AS c) AS t
@@ -165,6 +210,78 @@ func (q *Queries) CustomerByIdentity(ctx context.Context, arg CustomerByIdentity
 	var customer_id uuid.UUID
 	err := row.Scan(&customer_id)
 	return customer_id, err
+}
+
+const customersByIdentity = `-- name: CustomersByIdentity :many
+SELECT value, customer_id FROM customer_identities
+WHERE tenant_id = $1 AND kind = $2 AND value = ANY ($3::text[])
+`
+
+type CustomersByIdentityParams struct {
+	TenantID uuid.UUID
+	Kind     string
+	Values   []string
+}
+
+type CustomersByIdentityRow struct {
+	Value      string
+	CustomerID uuid.UUID
+}
+
+func (q *Queries) CustomersByIdentity(ctx context.Context, arg CustomersByIdentityParams) ([]CustomersByIdentityRow, error) {
+	rows, err := q.db.Query(ctx, customersByIdentity, arg.TenantID, arg.Kind, arg.Values)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CustomersByIdentityRow
+	for rows.Next() {
+		var i CustomersByIdentityRow
+		if err := rows.Scan(&i.Value, &i.CustomerID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const customersByPhone = `-- name: CustomersByPhone :many
+SELECT id, phone FROM customers
+WHERE tenant_id = $1 AND phone = ANY ($2::text[]) AND phone <> '' AND merged_into IS NULL
+`
+
+type CustomersByPhoneParams struct {
+	TenantID uuid.UUID
+	Phones   []string
+}
+
+type CustomersByPhoneRow struct {
+	ID    uuid.UUID
+	Phone string
+}
+
+// Live customers with one of these phone numbers (an import's de-duplication).
+func (q *Queries) CustomersByPhone(ctx context.Context, arg CustomersByPhoneParams) ([]CustomersByPhoneRow, error) {
+	rows, err := q.db.Query(ctx, customersByPhone, arg.TenantID, arg.Phones)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CustomersByPhoneRow
+	for rows.Next() {
+		var i CustomersByPhoneRow
+		if err := rows.Scan(&i.ID, &i.Phone); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const deleteNote = `-- name: DeleteNote :exec
@@ -412,6 +529,36 @@ func (q *Queries) InsertCustomers(ctx context.Context, arg InsertCustomersParams
 		arg.Channels,
 		arg.ShareIds,
 		arg.SeenAt,
+	)
+	return err
+}
+
+const insertImported = `-- name: InsertImported :exec
+INSERT INTO customers (id, tenant_id, owner_id, display_name, phone, remark, tags, source_channel, intent_score)
+SELECT x.id, $1, NULL, x.name, x.phone, x.remark, string_to_array(x.tags, E'\x1f'), 'other',
+       customer_intent(0, 0, 0, 0, 0, x.phone <> '')
+FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::text[]) AS name, unnest($4::text[]) AS phone,
+             unnest($5::text[]) AS remark, unnest($6::text[]) AS tags) AS x
+`
+
+type InsertImportedParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+	Names    []string
+	Phones   []string
+	Remarks  []string
+	Tags     []string
+}
+
+// New customers from an import: nobody owns them (they wait in a pool).
+func (q *Queries) InsertImported(ctx context.Context, arg InsertImportedParams) error {
+	_, err := q.db.Exec(ctx, insertImported,
+		arg.TenantID,
+		arg.Ids,
+		arg.Names,
+		arg.Phones,
+		arg.Remarks,
+		arg.Tags,
 	)
 	return err
 }
@@ -1057,6 +1204,37 @@ func (q *Queries) MarkMerged(ctx context.Context, arg MarkMergedParams) error {
 	return err
 }
 
+const mergeImported = `-- name: MergeImported :exec
+UPDATE customers c SET
+  tags = ARRAY(SELECT DISTINCT unnest(c.tags || string_to_array(x.tags, E'\x1f'))),
+  display_name = CASE WHEN c.display_name = '' THEN x.name ELSE c.display_name END,
+  phone = CASE WHEN c.phone = '' THEN x.phone ELSE c.phone END,
+  updated_at = now()
+FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::text[]) AS name, unnest($4::text[]) AS phone,
+             unnest($5::text[]) AS tags) AS x
+WHERE c.tenant_id = $1 AND c.id = x.id
+`
+
+type MergeImportedParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+	Names    []string
+	Phones   []string
+	Tags     []string
+}
+
+// Known customers an import names again: their tags gain the row's, an empty name or phone is filled.
+func (q *Queries) MergeImported(ctx context.Context, arg MergeImportedParams) error {
+	_, err := q.db.Exec(ctx, mergeImported,
+		arg.TenantID,
+		arg.Ids,
+		arg.Names,
+		arg.Phones,
+		arg.Tags,
+	)
+	return err
+}
+
 const mergedInto = `-- name: MergedInto :one
 SELECT merged_into FROM customers WHERE tenant_id = $1 AND id = $2
 `
@@ -1252,6 +1430,107 @@ func (q *Queries) RecordActivity(ctx context.Context, arg RecordActivityParams) 
 	return err
 }
 
+const recycleClocks = `-- name: RecycleClocks :many
+SELECT c.id, c.owner_id, c.display_name, coalesce(c.stage_changed_at, c.created_at)::timestamptz AS stage_changed_at,
+  coalesce((SELECT max(n.created_at) FROM customer_notes n
+            WHERE n.tenant_id = c.tenant_id AND n.customer_id = c.id AND n.kind = 'follow_up'), c.created_at)::timestamptz AS last_follow_up
+FROM customers c
+WHERE c.tenant_id = $1 AND c.id = ANY ($2::uuid[]) AND c.merged_into IS NULL
+`
+
+type RecycleClocksParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+type RecycleClocksRow struct {
+	ID             uuid.UUID
+	OwnerID        uuid.NullUUID
+	DisplayName    string
+	StageChangedAt time.Time
+	LastFollowUp   time.Time
+}
+
+// What recycle rules judge held customers by: their owner, last stage change and last follow-up (the
+// customer's creation when there was none).
+func (q *Queries) RecycleClocks(ctx context.Context, arg RecycleClocksParams) ([]RecycleClocksRow, error) {
+	rows, err := q.db.Query(ctx, recycleClocks, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RecycleClocksRow
+	for rows.Next() {
+		var i RecycleClocksRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OwnerID,
+			&i.DisplayName,
+			&i.StageChangedAt,
+			&i.LastFollowUp,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const recycleCustomer = `-- name: RecycleCustomer :execrows
+UPDATE customers SET owner_id = NULL, updated_at = now()
+WHERE tenant_id = $1 AND id = $2 AND owner_id = $3::uuid AND merged_into IS NULL
+`
+
+type RecycleCustomerParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+	OwnerID  uuid.UUID
+}
+
+// Takes a customer back from the owner a recycle rule judged; 0 rows: not theirs any more.
+func (q *Queries) RecycleCustomer(ctx context.Context, arg RecycleCustomerParams) (int64, error) {
+	result, err := q.db.Exec(ctx, recycleCustomer, arg.TenantID, arg.ID, arg.OwnerID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const releaseCustomer = `-- name: ReleaseCustomer :one
+WITH old AS (
+  SELECT o.id AS old_id, o.owner_id AS old_owner FROM customers o
+  WHERE o.tenant_id = $1 AND o.id = $2 AND o.merged_into IS NULL AND o.owner_id IS NOT NULL
+    AND ($3::bool OR o.owner_id = ANY ($4::uuid[]))
+  FOR UPDATE
+)
+UPDATE customers c SET owner_id = NULL, updated_at = now()
+FROM old WHERE c.tenant_id = $1 AND c.id = old.old_id
+RETURNING old.old_owner::uuid AS previous_owner
+`
+
+type ReleaseCustomerParams struct {
+	TenantID  uuid.UUID
+	ID        uuid.UUID
+	AllOwners bool
+	Owners    []uuid.UUID
+}
+
+// Returns an owned customer the caller may see to the pool (no owner), and says whose it was.
+func (q *Queries) ReleaseCustomer(ctx context.Context, arg ReleaseCustomerParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, releaseCustomer,
+		arg.TenantID,
+		arg.ID,
+		arg.AllOwners,
+		arg.Owners,
+	)
+	var previous_owner uuid.UUID
+	err := row.Scan(&previous_owner)
+	return previous_owner, err
+}
+
 const setTag = `-- name: SetTag :one
 UPDATE customers SET
   tags = CASE WHEN NOT $1::bool THEN array_remove(tags, $2::text)
@@ -1420,6 +1699,7 @@ const updateCustomer = `-- name: UpdateCustomer :execrows
 UPDATE customers SET
   display_name = coalesce($1, display_name),
   stage = coalesce($2, stage),
+  stage_changed_at = CASE WHEN $2::text IS DISTINCT FROM NULL AND $2::text <> stage THEN now() ELSE stage_changed_at END,
   remark = coalesce($3, remark),
   phone = coalesce($4, phone),
   tags = CASE WHEN $5::bool THEN $6::text[] ELSE tags END,

@@ -1,0 +1,227 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/salesapp/scrm/backend/customer"
+	"github.com/salesapp/scrm/backend/pool/internal/pooldb"
+	"github.com/salesapp/scrm/push/alert"
+)
+
+// warnAhead is how long before a lead goes back to its pool its holder is warned.
+const warnAhead = 24 * time.Hour
+
+// recycleBatch is how many due claims one transaction looks at.
+const recycleBatch = 500
+
+// RecycleArgs is the periodic recycle job: held leads their pool's rules find neglected go back to the
+// pool, their holders warned a day before.
+type RecycleArgs struct{}
+
+// Kind is River's name for the job.
+func (RecycleArgs) Kind() string { return "pool_recycle" }
+
+// RecycleInterval is how often the recycle job runs. A lead goes back at most this late; warnings go out
+// at most this late too, so a holder always has most of a day.
+const RecycleInterval = 10 * time.Minute
+
+// RecycleWorker runs the recycle job.
+type RecycleWorker struct {
+	river.WorkerDefaults[RecycleArgs]
+	svc *Service
+}
+
+// Worker is the recycle job's River worker.
+func (s *Service) Worker() *RecycleWorker { return &RecycleWorker{svc: s} }
+
+// Work runs the recycle rules of every tenant with claims due.
+func (w *RecycleWorker) Work(ctx context.Context, _ *river.Job[RecycleArgs]) error {
+	_, err := w.svc.Recycle(ctx)
+	return err
+}
+
+// RecycleResult counts what a run did.
+type RecycleResult struct {
+	Warned, Recycled, Rescheduled int
+}
+
+// Recycle applies the recycle rules to the claims due by now, tenant by tenant. It reads only due rows:
+// the tenants with claims due come from pool_due_tenants (an index walk of pool_claims_due_tenants_idx up
+// to now), and each tenant's due claims from pool_claims_due_idx (DueClaims), a batch per transaction.
+// A claim is due when its next_check_at has come: the earliest moment its holder might need a warning.
+// The run reads the customer's last follow-up and stage change (customer.ClocksTx) and either moves the
+// check on (a follow-up or stage change since), warns the holder (due within a day), or sends the lead
+// back (due), so a follow-up never has to write to this domain's rows.
+func (s *Service) Recycle(ctx context.Context) (RecycleResult, error) {
+	now := s.now()
+	var total RecycleResult
+	tenants, err := pooldb.New(s.db.Pool).DueTenants(ctx, now)
+	if err != nil {
+		return total, err
+	}
+	for _, t := range tenants {
+		for {
+			res, n, err := s.recycleTenant(ctx, t, now)
+			total.Warned += res.Warned
+			total.Recycled += res.Recycled
+			total.Rescheduled += res.Rescheduled
+			if err != nil {
+				return total, err
+			}
+			if n < recycleBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// due is when a claim's lead goes back by its pool's rules (false: never).
+func due(r pooldb.DueClaimsRow, c customer.Clock) (time.Time, string, bool) {
+	var at time.Time
+	why := ""
+	consider := func(days int32, since time.Time, reason string) {
+		if days <= 0 {
+			return
+		}
+		if since.Before(r.ClaimedAt) {
+			since = r.ClaimedAt
+		}
+		t := since.Add(time.Duration(days) * 24 * time.Hour)
+		if at.IsZero() || t.Before(at) {
+			at, why = t, fmt.Sprintf(reason, days)
+		}
+	}
+	consider(r.RecycleFollowUpDays, c.LastFollowUp, "no follow-up in %d days")
+	consider(r.RecycleProgressDays, c.StageChanged, "no stage progress in %d days")
+	return at, why, !at.IsZero()
+}
+
+func (s *Service) recycleTenant(ctx context.Context, tenantID uuid.UUID, now time.Time) (RecycleResult, int, error) {
+	var res RecycleResult
+	var n int
+	var note notice
+	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		res = RecycleResult{}
+		q := pooldb.New(tx)
+		rows, err := q.DueClaims(ctx, pooldb.DueClaimsParams{TenantID: tenantID, Now: now, MaxRows: recycleBatch})
+		if err != nil {
+			return err
+		}
+		n = len(rows)
+		if n == 0 {
+			return nil
+		}
+		ids := make([]uuid.UUID, len(rows))
+		for i, r := range rows {
+			ids[i] = r.CustomerID
+		}
+		clocks, err := customer.ClocksTx(ctx, tx, tenantID, ids)
+		if err != nil {
+			return err
+		}
+		var alerts []alert.Alert
+		for _, r := range rows {
+			c, ok := clocks[r.CustomerID]
+			if !ok || c.OwnerID != r.EmployeeID { // released, reassigned or merged: nothing left to judge
+				if err := q.CloseClaim(ctx, pooldb.CloseClaimParams{TenantID: tenantID, ID: r.ID, At: now}); err != nil {
+					return err
+				}
+				continue
+			}
+			at, why, ok := due(r, c)
+			name := c.DisplayName
+			if name == "" {
+				name = "A customer"
+			}
+			switch {
+			case !ok: // the rules were turned off
+				err = q.Reschedule(ctx, pooldb.RescheduleParams{TenantID: tenantID, ID: r.ID})
+				res.Rescheduled++
+			case !now.Before(at):
+				back, err := customer.RecycleTx(ctx, tx, tenantID, r.CustomerID, r.EmployeeID)
+				if err != nil {
+					return err
+				}
+				if err := q.CloseClaim(ctx, pooldb.CloseClaimParams{TenantID: tenantID, ID: r.ID, At: now}); err != nil {
+					return err
+				}
+				if !back { // not theirs any more (the row lock came after the clock was read)
+					continue
+				}
+				if err := q.EnterLead(ctx, pooldb.EnterLeadParams{TenantID: tenantID, CustomerID: r.CustomerID, PoolID: r.PoolID,
+					Reason: string(ReasonRecycled), Note: why}); err != nil {
+					return err
+				}
+				if r.CooldownDays > 0 {
+					if err := q.SetCooldown(ctx, pooldb.SetCooldownParams{TenantID: tenantID, CustomerID: r.CustomerID, EmployeeID: r.EmployeeID,
+						Until: now.Add(time.Duration(r.CooldownDays) * 24 * time.Hour)}); err != nil {
+						return err
+					}
+				}
+				alerts = append(alerts, alert.Alert{Kind: alert.KindLeadRecycled, EmployeeID: r.EmployeeID, CustomerID: r.CustomerID, At: now,
+					Body: fmt.Sprintf("%s went back to the pool 《%s》: %s", name, r.PoolName, why)})
+				res.Recycled++
+			case !now.Before(at.Add(-warnAhead)):
+				if r.WarnedFor == nil || !r.WarnedFor.Equal(at) {
+					alerts = append(alerts, alert.Alert{Kind: alert.KindLeadRecycleWarning, EmployeeID: r.EmployeeID, CustomerID: r.CustomerID, At: now,
+						Body: fmt.Sprintf("%s goes back to the pool 《%s》 tomorrow (%s) unless you follow up", name, r.PoolName, why)})
+					res.Warned++
+				}
+				err = q.Reschedule(ctx, pooldb.RescheduleParams{TenantID: tenantID, ID: r.ID, NextCheckAt: &at, WarnedFor: &at})
+			default: // followed up or progressed since: look again when a warning may be due
+				next := at.Add(-warnAhead)
+				err = q.Reschedule(ctx, pooldb.RescheduleParams{TenantID: tenantID, ID: r.ID, NextCheckAt: &next, WarnedFor: r.WarnedFor})
+				res.Rescheduled++
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return s.record(ctx, tx, tenantID, alerts, &note)
+	})
+	if err != nil {
+		return RecycleResult{}, 0, err
+	}
+	s.after(&note)
+	return res, n, nil
+}
+
+// notice is what to tell after a transaction that recorded alerts has committed.
+type notice struct {
+	keys   []alert.Key
+	pushed bool
+}
+
+// record records alerts in tx; after commit, s.after(notice) wakes their streams and tells the queue
+// that pushes can be fetched.
+func (s *Service) record(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, alerts []alert.Alert, n *notice) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	var jobs alert.Jobs
+	var counted *alert.Tracked
+	if s.jobs != nil {
+		counted = &alert.Tracked{Jobs: s.jobs}
+		jobs = counted
+	}
+	keys, err := alert.Record(ctx, tx, jobs, tenantID, alerts, s.now())
+	n.keys = append(n.keys, keys...)
+	n.pushed = n.pushed || (counted != nil && counted.Pushed)
+	return err
+}
+
+func (s *Service) after(n *notice) {
+	if n.pushed {
+		s.jobs.Committed()
+	}
+	if s.wake != nil && len(n.keys) > 0 {
+		s.wake(n.keys)
+	}
+}
