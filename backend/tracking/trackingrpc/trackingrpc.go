@@ -274,7 +274,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST a TrackRequest as JSON", http.StatusMethodNotAllowed)
 		return
 	}
-	if !h.perIP.Allow(ratelimit.ClientIP(r.RemoteAddr)) {
+	if !h.perIP.Allow(ratelimit.AddressKey(r.RemoteAddr)) {
 		http.Error(w, "too many requests from your address", http.StatusTooManyRequests)
 		return
 	}
