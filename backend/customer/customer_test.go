@@ -49,7 +49,7 @@ func (w *world) ingest(t *testing.T, visits []customer.Visit, acts func(b *custo
 			return err
 		}
 		var err error
-		if batch, err = customer.IdentifyVisitorsTx(context.Background(), tx, w.tenant, visits); err != nil {
+		if batch, err = customer.IdentifyVisitorsTx(context.Background(), tx, w.tenant, visits, nil); err != nil {
 			return err
 		}
 		if acts == nil {

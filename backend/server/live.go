@@ -31,7 +31,8 @@ import (
 func newLive(d deps, shares *share.Service, cards *card.Service, materials *material.Service) ([]module.Module, error) {
 	alerts := alertrpc.NewLive(alertrpc.Config{DB: d.db, Log: d.log, Sender: d.sender,
 		Auth: authn.NewAuthenticator(d.tokens, d.auth), Sessions: hubSessions{d.auth}, DatabaseURL: d.cfg.DatabaseURL})
-	track := tracking.NewService(d.db, shares, d.log, tracking.Config{Jobs: pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, Wake: alerts.Wake})
+	track := tracking.NewService(d.db, shares, d.log, tracking.Config{Jobs: pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, Wake: alerts.Wake,
+		NewVisitorsPerShare: d.cfg.NewVisitorsPerShare, NewVisitorsPerTenant: d.cfg.NewVisitorsPerTenant})
 	trackHandler, err := trackingrpc.New(track, ratelimit.New(d.cfg.VisitorRate, d.cfg.VisitorBurst, 200_000),
 		d.perIP, d.cfg.BeaconOrigins)
 	if err != nil {

@@ -44,6 +44,30 @@ func (l *Limiter) Allow(key string) bool {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.bucket(key, now).lim.AllowN(now, 1)
+}
+
+// Take is Allow that can be undone: when a request must pass several limiters (a link's budget and its
+// tenant's), the tokens taken from the first are given back if a later one refuses, so a refusal costs
+// nothing. undo is nil when ok is false.
+func (l *Limiter) Take(key string) (undo func(), ok bool) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.bucket(key, now).lim.ReserveN(now, 1)
+	if !r.OK() || r.DelayFrom(now) > 0 {
+		r.CancelAt(now)
+		return nil, false
+	}
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		r.CancelAt(l.now())
+	}, true
+}
+
+// bucket returns key's bucket, made full when new; l.mu is held.
+func (l *Limiter) bucket(key string, now time.Time) *bucket {
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= l.maxKeys {
@@ -53,7 +77,7 @@ func (l *Limiter) Allow(key string) bool {
 		l.buckets[key] = b
 	}
 	b.seen = now
-	return b.lim.AllowN(now, 1)
+	return b
 }
 
 // evict drops buckets that have refilled (idle long enough to be full again), and if none has, the

@@ -68,3 +68,19 @@ func TestPerAddressLimitsSpendOneBucketPerSlash64(t *testing.T) {
 		require.True(t, l.Allow(AddressKey(fmt.Sprintf("198.51.100.%d:80", i+1))), "each IPv4 address has its own bucket")
 	}
 }
+
+func TestTakeCanBeUndone(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	l := New(1, 2, 100)
+	l.now = func() time.Time { return now }
+	undo, ok := l.Take("a")
+	require.True(t, ok)
+	_, ok = l.Take("a")
+	require.True(t, ok)
+	_, ok = l.Take("a")
+	require.False(t, ok, "the bucket is empty")
+	undo()
+	_, ok = l.Take("a")
+	require.True(t, ok, "the token given back is there again")
+}
