@@ -193,8 +193,10 @@ type Activity struct {
 	CustomerID                     uuid.UUID
 	Views, Forwards, Calls, WeChat int32
 	DwellMs                        int64
-	// Phone is a number the customer left ("" for none).
-	Phone string
+	// Phone is a number the customer left ("" for none). Unless PhoneVerified (WeChat's getuserphonenumber
+	// gave it), it is stored as unverified and never replaces a verified number.
+	Phone         string
+	PhoneVerified bool
 	// Active is the batch's latest event of this customer.
 	Active time.Time
 }
@@ -226,6 +228,7 @@ func (b *Batch) RecordActivityTx(ctx context.Context, acts []Activity, entries [
 		p.Calls = append(p.Calls, a.Calls)
 		p.Wechats = append(p.Wechats, a.WeChat)
 		p.Phones = append(p.Phones, a.Phone)
+		p.PhonesVerified = append(p.PhonesVerified, a.PhoneVerified)
 		p.Active = append(p.Active, a.Active)
 	}
 	owners, err := b.owners(ctx, p.Ids)

@@ -268,7 +268,10 @@ func (c *committer) storeKnown(ctx context.Context, tx pgx.Tx, q *trackingdb.Que
 		case event.WeChatClick:
 			a.WeChat++
 		case event.PhoneLeft:
-			a.Phone = e.Phone
+			// A verified number in the batch is not replaced by a typed one after it.
+			if e.PhoneVerified || !a.PhoneVerified {
+				a.Phone, a.PhoneVerified = e.Phone, e.PhoneVerified
+			}
 		}
 	}
 	var grown []trackingdb.RecomputeViewDwellRow

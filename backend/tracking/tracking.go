@@ -50,6 +50,10 @@ type Event struct {
 	Value int
 	// Phone is the number a customer left (phone_left).
 	Phone string
+	// PhoneVerified says Phone is the customer's own, as WeChat's getuserphonenumber gave it. Only callers
+	// that got it there set it; public input (the page's form, beacons, TrackingService) never does, and
+	// such a number is stored as unverified, never replacing a verified one.
+	PhoneVerified bool
 }
 
 // Result says what became of a batch: Accepted were stored now, Duplicates had been stored before,
