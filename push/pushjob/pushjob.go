@@ -186,7 +186,9 @@ func (s *SummaryWorker) Work(ctx context.Context, job *river.Job[PushNewVisitors
 }
 
 // Timeout bounds one summary push.
-func (s *SummaryWorker) Timeout(*river.Job[PushNewVisitorsArgs]) time.Duration { return 15 * time.Second }
+func (s *SummaryWorker) Timeout(*river.Job[PushNewVisitorsArgs]) time.Duration {
+	return 15 * time.Second
+}
 
 // Timeout bounds one push: APNs and FCM answer in well under a second.
 func (w *Worker) Timeout(*river.Job[PushAlertArgs]) time.Duration { return 15 * time.Second }
