@@ -76,6 +76,9 @@ type Config struct {
 	// nodes sharing the traffic, up to N times that cluster-wide. Events of new visitors past it are
 	// rejected; known visitors are never refused.
 	NewVisitorsPerShare, NewVisitorsPerTenant int
+	// NewCustomerPushWindow is how long the pushes of new-visitor alerts to one salesperson collapse into
+	// one ("12 more new visitors in the last minute"); 0 pushes each alone.
+	NewCustomerPushWindow time.Duration
 	// WeChat is the mini-program the customers' pages run in; without an app id, sign-in is unavailable.
 	WeChat WeChatConfig
 	// Push holds APNs and FCM credentials; without them alerts are logged instead of pushed.
@@ -258,6 +261,8 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setCount(&c.NewVisitorsPerShare, v) }},
 		{name: "SALESD_NEW_VISITORS_PER_TENANT", def: "1200", help: "new visitors (new customers) one tenant's links may bring in a minute, per node",
 			set: func(c *Config, v string) error { return setCount(&c.NewVisitorsPerTenant, v) }},
+		{name: "SALESD_NEW_CUSTOMER_PUSH_WINDOW", def: "1m", help: "pushes of new-visitor alerts to one salesperson within it collapse into one (the first at once, the rest summed up at its end); 0 pushes each",
+			set: func(c *Config, v string) error { return setDuration(&c.NewCustomerPushWindow, v) }},
 		{name: "SALESD_WECHAT_APPID", help: "mini-program app id (customer sign-in and phone numbers); empty disables them",
 			set: func(c *Config, v string) error { c.WeChat.AppID = v; return nil }},
 		{name: "SALESD_WECHAT_SECRET", help: "mini-program app secret",

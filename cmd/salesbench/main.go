@@ -234,6 +234,8 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 		// visitors is lifted too (public-flood sets it back to measure it).
 		"SALESD_NEW_VISITORS_PER_SHARE":  "1000000000",
 		"SALESD_NEW_VISITORS_PER_TENANT": "1000000000",
+		// view-to-apns and push-throughput measure one push per new visitor.
+		"SALESD_NEW_CUSTOMER_PUSH_WINDOW": "0s",
 	}
 	si, err := signIn(ctx, ownerURL, func(k string) string { return env[k] })
 	if err != nil {

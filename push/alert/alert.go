@@ -88,6 +88,23 @@ type Jobs interface {
 	Committed()
 }
 
+// Windowed is Jobs that sets the window of new-visitor pushes (NewCustomerWindow when Jobs does not say;
+// 0 pushes each alert alone).
+type Windowed interface {
+	NewCustomerPushWindow() time.Duration
+}
+
+// pushWindow is the window of new-visitor pushes jobs ask for.
+func pushWindow(jobs Jobs) time.Duration {
+	if w, ok := jobs.(Windowed); ok {
+		return w.NewCustomerPushWindow()
+	}
+	return NewCustomerWindow
+}
+
+// NewCustomerPushWindow is the window of the Jobs it wraps.
+func (j *Tracked) NewCustomerPushWindow() time.Duration { return pushWindow(j.Jobs) }
+
 // Tracked is Jobs that remembers whether Push was called, so that a caller tells Committed after its
 // transaction commits only when that transaction queued pushes.
 type Tracked struct {
@@ -136,6 +153,7 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 		woken  []Key
 		pushes []Push
 	)
+	span := pushWindow(jobs)
 	for _, emp := range order {
 		muted, quiet, err := prefs(ctx, q, tenantID, emp, now.In(loc))
 		if err != nil {
@@ -171,9 +189,9 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 			seq++
 			push := !merged[i] && !quiet
 			collapsed := noWindow
-			if push && a.Kind == KindNewCustomer {
+			if push && a.Kind == KindNewCustomer && span > 0 {
 				if window == nil || !now.Before(*window) {
-					opened = now.Add(NewCustomerWindow).UTC().Truncate(time.Microsecond) // as PostgreSQL keeps it
+					opened = now.Add(span).UTC().Truncate(time.Microsecond) // as PostgreSQL keeps it
 					window = &opened
 				} else {
 					push, collapsed = false, *window

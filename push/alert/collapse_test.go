@@ -101,3 +101,30 @@ func TestAQuietWindowPushesNoSummary(t *testing.T) {
 	require.Equal(t, Skipped, out)
 	require.Empty(t, rec.bodies)
 }
+
+// unwindowed is queued with the collapse turned off.
+type unwindowed struct{ queued }
+
+func (unwindowed) NewCustomerPushWindow() time.Duration { return 0 }
+
+// With the window set to 0 every new visitor is pushed alone, as before.
+func TestAZeroWindowPushesEachNewVisitor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, people := pushFixture(t, 0)
+	sp := people[2]
+	q := &unwindowed{}
+	now := time.Now()
+	var alerts []Alert
+	for range 5 {
+		alerts = append(alerts, Alert{Kind: KindNewCustomer, EmployeeID: sp.key.EmployeeID, CustomerID: uuid.New(), Body: "new", At: now})
+	}
+	require.NoError(t, s.db.InTenantTx(ctx, sp.key.TenantID, func(tx pgx.Tx) error {
+		_, err := Record(ctx, tx, &Tracked{Jobs: q}, sp.key.TenantID, alerts, now)
+		return err
+	}))
+	require.Len(t, q.pushes, 5)
+	for _, p := range q.pushes {
+		require.Zero(t, p.SummaryUntil)
+	}
+}

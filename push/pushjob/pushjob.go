@@ -200,7 +200,13 @@ type Jobs struct {
 	Inserter jobs.Inserter
 	// Nudge, if set, has the runners fetch at once after a commit that inserted pushes (jobs.Queue.Nudge).
 	Nudge func()
+	// NewCustomerWindow is how long the pushes of new-visitor alerts to one salesperson collapse into
+	// one (alert.Record); 0 pushes each alone.
+	NewCustomerWindow time.Duration
 }
+
+// NewCustomerPushWindow implements alert.Windowed.
+func (j Jobs) NewCustomerPushWindow() time.Duration { return j.NewCustomerWindow }
 
 // Committed nudges the runners: the pushes just committed are waiting.
 func (j Jobs) Committed() {
