@@ -46,6 +46,7 @@ func scenarios() []scenario {
 		{"sync-behind-long-tx", syncBehindLongTx},
 		{"sync-push", syncPush},
 		{"sign-in", signInScenario},
+		{"public-flood", publicFlood},
 	}
 }
 
