@@ -83,14 +83,6 @@ func publicFlood(ctx context.Context, b *bench) (rows []row, err error) {
 		return resp.StatusCode, ans, err
 	}
 
-	// The normal visitors are known before the flood (their first visit made them customers).
-	normal := make([]string, floodNormalVisitors)
-	for i := range normal {
-		normal[i] = fmt.Sprintf("flood-normal-%04d", i)
-		if code, _, err := post(ctx, fmt.Sprintf("198.51.100.%d", i+1), normal[i:i+1]); err != nil || code != http.StatusOK {
-			return nil, fmt.Errorf("a normal visitor's first beacon: %d %v", code, err)
-		}
-	}
 	conn, err := pgx.Connect(ctx, b.seedURL)
 	if err != nil {
 		return nil, err
@@ -107,19 +99,28 @@ func publicFlood(ctx context.Context, b *bench) (rows []row, err error) {
 		return nil, err
 	}
 
+	// The normal visitors are known before the flood (their first visit made them customers).
+	normal := make([]string, floodNormalVisitors)
+	for i := range normal {
+		normal[i] = fmt.Sprintf("flood-normal-%04d", i)
+		if code, _, err := post(ctx, fmt.Sprintf("198.51.100.%d", i+1), normal[i:i+1]); err != nil || code != http.StatusOK {
+			return nil, fmt.Errorf("a normal visitor's first beacon: %d %v", code, err)
+		}
+	}
+	// The normal visitors alone first, for the latency the flood is compared with.
+	quiet, err := browse(ctx, b.opts.duration/2, normal, post)
+	if err != nil {
+		return nil, err
+	}
+
 	fctx, cancel := context.WithTimeout(ctx, b.opts.duration)
 	defer cancel()
 	var (
-		wg             sync.WaitGroup
-		v4, v6         floodCount
-		seq            atomic.Int64
-		mu             sync.Mutex
-		lat            []time.Duration
-		normalRejected atomic.Int64
-		normalLimited  atomic.Int64
-		normalFailed   atomic.Int64
-		floodFailed    atomic.Int64
-		t0             = time.Now()
+		wg          sync.WaitGroup
+		v4, v6      floodCount
+		seq         atomic.Int64
+		floodFailed atomic.Int64
+		t0          = time.Now()
 	)
 	flood := func(c *floodCount, from func() string) {
 		for fctx.Err() == nil {
@@ -151,46 +152,17 @@ func publicFlood(ctx context.Context, b *bench) (rows []row, err error) {
 			})
 		})
 	}
-	for i, v := range normal {
-		wg.Go(func() {
-			tick := time.NewTicker(floodNormalEvery)
-			defer tick.Stop()
-			for {
-				select {
-				case <-fctx.Done():
-					return
-				case <-tick.C:
-				}
-				at := time.Now()
-				code, ans, err := post(fctx, fmt.Sprintf("198.51.100.%d", i+1), []string{v})
-				switch {
-				case err != nil && fctx.Err() != nil:
-					return
-				case err != nil:
-					normalFailed.Add(1)
-				case code == http.StatusTooManyRequests:
-					normalLimited.Add(1)
-				case code != http.StatusOK:
-					normalFailed.Add(1)
-				default:
-					normalRejected.Add(int64(len(ans.Rejected)))
-					mu.Lock()
-					lat = append(lat, time.Since(at))
-					mu.Unlock()
-				}
-			}
-		})
-	}
+	var during browsed
+	wg.Go(func() { during, err = browse(fctx, b.opts.duration, normal, post) })
 	wg.Wait()
 	window := time.Since(t0)
+	if err != nil {
+		return nil, err
+	}
 	customers1, pushes1, err := counts()
 	if err != nil {
 		return nil, err
 	}
-	if len(lat) == 0 {
-		return nil, errors.New("no normal beacon completed")
-	}
-	slices.Sort(lat)
 	client := func(name string, c *floodCount) row {
 		return row{name, fmt.Sprintf("%s requests: %s answered 429; events %s accepted, %s rejected",
 			thousands(c.requests.Load()), thousands(c.limited.Load()), thousands(c.accepted.Load()), thousands(c.rejected.Load())), ""}
@@ -202,14 +174,73 @@ func publicFlood(ctx context.Context, b *bench) (rows []row, err error) {
 		client("flood, one IPv4 address", &v4),
 		client("flood, one IPv6 /64 (fresh address each request)", &v6),
 		{"flood transport errors", thousands(floodFailed.Load()), ""},
-		{"customers created", thousands(customers1 - customers0), "≤ 120 + 2/s of the link's budget"},
-		{"pushes queued (jobs)", thousands(pushes1 - pushes0), "≤ 2 per device per minute"},
+		{"customers created, the 40 normal visitors' included", thousands(customers1 - customers0), "≤ 120 + 2/s of the link's budget"},
+		{"pushes queued (jobs), the normal visitors' first visits included", thousands(pushes1 - pushes0), "≤ 2 per device per minute"},
 		{"normal visitors", fmt.Sprintf("%d, one beacon per %s each, known before the flood", floodNormalVisitors, floodNormalEvery), ""},
-		{"normal beacons", fmt.Sprintf("%s answered; %s events rejected, %s answered 429, %s failed",
-			thousands(int64(len(lat))), thousands(normalRejected.Load()), thousands(normalLimited.Load()), thousands(normalFailed.Load())), "0 rejected, 0 limited"},
-		{"normal beacon p50", millis(percentile(lat, 50)), ""},
-		{"normal beacon p99", millis(percentile(lat, 99)), ""},
+		{"normal beacons during the flood", during.String(), "0 rejected, 0 limited"},
+		{"normal beacon p50 / p99, no flood (" + (b.opts.duration / 2).String() + " before)", millis(percentile(quiet.lat, 50)) + " / " + millis(percentile(quiet.lat, 99)), ""},
+		{"normal beacon p50 / p99, during the flood", millis(percentile(during.lat, 50)) + " / " + millis(percentile(during.lat, 99)), ""},
 	}, nil
+}
+
+// browsed is what the normal visitors' beacons met.
+type browsed struct {
+	lat                       []time.Duration
+	rejected, limited, failed int64
+}
+
+func (r browsed) String() string {
+	return fmt.Sprintf("%s answered; %s events rejected, %s answered 429, %s failed",
+		thousands(int64(len(r.lat))), thousands(r.rejected), thousands(r.limited), thousands(r.failed))
+}
+
+// browse has each visitor send a card view every floodNormalEvery from an address of its own, for d, and
+// returns the latencies (sorted) of the answered beacons.
+func browse(ctx context.Context, d time.Duration, visitors []string,
+	post func(ctx context.Context, from string, visitors []string) (int, BeaconAnswer, error)) (browsed, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		out browsed
+	)
+	for i, v := range visitors {
+		wg.Go(func() {
+			tick := time.NewTicker(floodNormalEvery)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				at := time.Now()
+				code, ans, err := post(ctx, fmt.Sprintf("198.51.100.%d", i+1), []string{v})
+				took := time.Since(at)
+				if err != nil && ctx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				switch {
+				case err != nil || (code != http.StatusOK && code != http.StatusTooManyRequests):
+					out.failed++
+				case code == http.StatusTooManyRequests:
+					out.limited++
+				default:
+					out.rejected += int64(len(ans.Rejected))
+					out.lat = append(out.lat, took)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(out.lat) == 0 {
+		return out, errors.New("no normal beacon was answered")
+	}
+	slices.Sort(out.lat)
+	return out, nil
 }
 
 // BeaconAnswer is the beacon endpoint's answer (trackingrpc.BeaconAnswer), as a page reads it.
