@@ -68,7 +68,12 @@ type Batch struct {
 	tenantID uuid.UUID
 	byVisit  map[string]uuid.UUID
 	prior    map[uuid.UUID]Prior
+	refused  map[string]bool
 }
+
+// Refused says IdentifyVisitorsTx's admit refused to make a customer for the visitor: nothing of theirs
+// is to be stored.
+func (b *Batch) Refused(visitorID string) bool { return b.refused[visitorID] }
 
 // Customer returns the customer of a visitor of the batch.
 func (b *Batch) Customer(visitorID string) uuid.UUID { return b.byVisit[visitorID] }
@@ -82,7 +87,12 @@ func (b *Batch) Prior(customerID uuid.UUID) Prior { return b.prior[customerID] }
 // queue up instead of deadlocking, and a sign-in merging one of them waits for this batch (or this batch
 // for the merge, and then follows it): events never land on a customer merged away. Set-based: a few
 // statements for the whole batch, whatever its size.
-func IdentifyVisitorsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, visits []Visit) (*Batch, error) {
+//
+// admit, when not nil, is asked about each visitor no customer knows yet (and only about those) before a
+// customer is made for them: a visitor it refuses gets no customer (Customer returns uuid.Nil, Refused
+// true) and the caller stores nothing of theirs. Known visitors are never asked, so a budget of new
+// customers cannot refuse them.
+func IdentifyVisitorsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, visits []Visit, admit func(Visit) bool) (*Batch, error) {
 	b := &Batch{q: customerdb.New(tx), tenantID: tenantID,
 		byVisit: make(map[string]uuid.UUID, len(visits)), prior: make(map[uuid.UUID]Prior, len(visits))}
 	visitors := make([]string, len(visits))
@@ -97,10 +107,18 @@ func IdentifyVisitorsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, visi
 	var missing []string
 	var newIDs []uuid.UUID
 	for _, v := range visitors {
-		if _, ok := b.byVisit[v]; !ok {
-			missing = append(missing, v)
-			newIDs = append(newIDs, uuid.Must(uuid.NewV7()))
+		if _, ok := b.byVisit[v]; ok {
+			continue
 		}
+		if admit != nil && !admit(first[v]) {
+			if b.refused == nil {
+				b.refused = map[string]bool{}
+			}
+			b.refused[v] = true
+			continue
+		}
+		missing = append(missing, v)
+		newIDs = append(newIDs, uuid.Must(uuid.NewV7()))
 	}
 	if len(missing) == 0 {
 		return b, nil
@@ -175,8 +193,10 @@ type Activity struct {
 	CustomerID                     uuid.UUID
 	Views, Forwards, Calls, WeChat int32
 	DwellMs                        int64
-	// Phone is a number the customer left ("" for none).
-	Phone string
+	// Phone is a number the customer left ("" for none). Unless PhoneVerified (WeChat's getuserphonenumber
+	// gave it), it is stored as unverified and never replaces a verified number.
+	Phone         string
+	PhoneVerified bool
 	// Active is the batch's latest event of this customer.
 	Active time.Time
 }
@@ -208,6 +228,7 @@ func (b *Batch) RecordActivityTx(ctx context.Context, acts []Activity, entries [
 		p.Calls = append(p.Calls, a.Calls)
 		p.Wechats = append(p.Wechats, a.WeChat)
 		p.Phones = append(p.Phones, a.Phone)
+		p.PhonesVerified = append(p.PhonesVerified, a.PhoneVerified)
 		p.Active = append(p.Active, a.Active)
 	}
 	owners, err := b.owners(ctx, p.Ids)

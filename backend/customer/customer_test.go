@@ -50,7 +50,7 @@ func (w *world) ingest(t *testing.T, visits []customer.Visit, acts func(b *custo
 			return err
 		}
 		var err error
-		if batch, err = customer.IdentifyVisitorsTx(context.Background(), tx, w.tenant, visits); err != nil {
+		if batch, err = customer.IdentifyVisitorsTx(context.Background(), tx, w.tenant, visits, nil); err != nil {
 			return err
 		}
 		if acts == nil {
@@ -322,7 +322,7 @@ func TestNoteIdsAreUniquePerTenantOnly(t *testing.T) {
 	mine := w.ingest(t, []customer.Visit{visit("notes-visitor", w.ann.EmployeeID)}, nil).Customer("notes-visitor")
 	var theirs uuid.UUID
 	require.NoError(t, w.db.App.InTenantTx(ctx, w.other.TenantID, func(tx pgx.Tx) error {
-		b, err := customer.IdentifyVisitorsTx(ctx, tx, w.other.TenantID, []customer.Visit{visit("their-visitor", w.other.EmployeeID)})
+		b, err := customer.IdentifyVisitorsTx(ctx, tx, w.other.TenantID, []customer.Visit{visit("their-visitor", w.other.EmployeeID)}, nil)
 		theirs = b.Customer("their-visitor")
 		return err
 	}))

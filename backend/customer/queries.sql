@@ -5,10 +5,10 @@
 -- admin (everyone). Keyset paging.
 
 -- name: ListByLastActive :many
-SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.phone_verified, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
 FROM unnest(@owner_ids::uuid[]) AS o (owner)
 CROSS JOIN LATERAL (
-  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
   WHERE c.tenant_id = @tenant_id AND c.owner_id = o.owner AND c.merged_into IS NULL
     AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
     AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
@@ -24,10 +24,10 @@ ORDER BY x.last_active_at DESC, x.id DESC
 LIMIT @max_rows;
 
 -- name: ListByIntent :many
-SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.phone_verified, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
 FROM unnest(@owner_ids::uuid[]) AS o (owner)
 CROSS JOIN LATERAL (
-  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
   WHERE c.tenant_id = @tenant_id AND c.owner_id = o.owner AND c.merged_into IS NULL
     AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
     AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
@@ -43,10 +43,10 @@ ORDER BY x.intent_score DESC, x.id DESC
 LIMIT @max_rows;
 
 -- name: ListByNewest :many
-SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.phone_verified, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
 FROM unnest(@owner_ids::uuid[]) AS o (owner)
 CROSS JOIN LATERAL (
-  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
   WHERE c.tenant_id = @tenant_id AND c.owner_id = o.owner AND c.merged_into IS NULL
     AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
     AND (sqlc.narg(stage)::text IS NULL OR c.stage = sqlc.narg(stage)::text)
@@ -62,7 +62,7 @@ ORDER BY x.created_at DESC, x.id DESC
 LIMIT @max_rows;
 
 -- name: GetCustomer :one
-SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c WHERE c.tenant_id = @tenant_id AND c.id = @id AND c.merged_into IS NULL;
+SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c WHERE c.tenant_id = @tenant_id AND c.id = @id AND c.merged_into IS NULL;
 
 -- name: AllEmployees :many
 SELECT id FROM employees WHERE tenant_id = @tenant_id;
@@ -112,6 +112,8 @@ UPDATE customers SET
   stage_changed_at = CASE WHEN sqlc.narg(stage)::text IS DISTINCT FROM NULL AND sqlc.narg(stage)::text <> stage THEN now() ELSE stage_changed_at END,
   remark = coalesce(sqlc.narg(remark), remark),
   phone = coalesce(sqlc.narg(phone), phone),
+  -- A number the salesperson types is theirs to vouch for, not WeChat's: a changed number is unverified.
+  phone_verified = phone_verified AND coalesce(sqlc.narg(phone), phone) = phone,
   tags = CASE WHEN @set_tags::bool THEN @tags::text[] ELSE tags END,
   updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id AND merged_into IS NULL
@@ -163,7 +165,9 @@ UPDATE customer_notes SET customer_id = @into_id WHERE tenant_id = @tenant_id AN
 UPDATE customers k SET
   views = k.views + f.views, dwell_ms = k.dwell_ms + f.dwell_ms, forwards = k.forwards + f.forwards,
   call_clicks = k.call_clicks + f.call_clicks, wechat_clicks = k.wechat_clicks + f.wechat_clicks,
-  phone = CASE WHEN k.phone = '' THEN f.phone ELSE k.phone END,
+  -- A verified number wins over a typed one; between equals, the survivor's.
+  phone = CASE WHEN k.phone = '' OR (f.phone_verified AND NOT k.phone_verified) THEN f.phone ELSE k.phone END,
+  phone_verified = CASE WHEN k.phone = '' OR (f.phone_verified AND NOT k.phone_verified) THEN f.phone_verified ELSE k.phone_verified END,
   owner_id = CASE WHEN f.first_seen_at < k.first_seen_at THEN coalesce(f.owner_id, k.owner_id) ELSE coalesce(k.owner_id, f.owner_id) END,
   source_channel = CASE WHEN f.first_seen_at < k.first_seen_at THEN f.source_channel ELSE k.source_channel END,
   source_share_id = CASE WHEN f.first_seen_at < k.first_seen_at THEN f.source_share_id ELSE k.source_share_id END,
@@ -187,7 +191,7 @@ SELECT customer_owner_rule FROM tenants WHERE id = @tenant_id;
 
 -- name: ListUnassigned :many
 -- The tenant's pool: customers nobody owns yet, most recently active first.
-SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at
+SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at
 FROM customers c
 WHERE c.tenant_id = @tenant_id AND c.owner_id IS NULL AND c.merged_into IS NULL
   AND (NOT @has_cursor::bool OR (c.last_active_at, c.id) < (@after_time::timestamptz, @after_id::uuid))
@@ -264,11 +268,13 @@ WITH bumped AS (
   UPDATE customers c SET
     views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
     call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
-    phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
+    -- A number left on a page (unverified) never replaces one WeChat verified (getuserphonenumber).
+    phone = CASE WHEN x.phone <> '' AND (x.verified OR NOT c.phone_verified) THEN x.phone ELSE c.phone END,
+    phone_verified = CASE WHEN x.phone <> '' AND (x.verified OR NOT c.phone_verified) THEN x.verified ELSE c.phone_verified END,
     last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
     intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
                                    c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
-  FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@views::int[]) AS views, unnest(@dwell::bigint[]) AS dwell, unnest(@forwards::int[]) AS forwards, unnest(@calls::int[]) AS calls, unnest(@wechats::int[]) AS wechats, unnest(@phones::text[]) AS phone, unnest(@active::timestamptz[]) AS active) AS x
+  FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@views::int[]) AS views, unnest(@dwell::bigint[]) AS dwell, unnest(@forwards::int[]) AS forwards, unnest(@calls::int[]) AS calls, unnest(@wechats::int[]) AS wechats, unnest(@phones::text[]) AS phone, unnest(@phones_verified::bool[]) AS verified, unnest(@active::timestamptz[]) AS active) AS x
   WHERE c.tenant_id = @tenant_id AND c.id = x.id
   RETURNING 1
 )

@@ -37,7 +37,9 @@ type Customer struct {
 	// OwnerID is the salesperson the customer belongs to; not Valid while they are in the tenant's pool.
 	OwnerID                               uuid.NullUUID
 	DisplayName, AvatarURL, Phone, Remark string
-	Stage                                 Stage
+	// PhoneVerified says Phone came from WeChat's getuserphonenumber, not typed into a page or the app.
+	PhoneVerified bool
+	Stage         Stage
 	// SourceChannel and SourceShareID are the share that brought the customer first.
 	SourceChannel event.Channel
 	SourceShareID uuid.NullUUID
@@ -49,7 +51,7 @@ type Customer struct {
 }
 
 func customerOf(r customerdb.ListByLastActiveRow) Customer {
-	return Customer{ID: r.ID, OwnerID: r.OwnerID, DisplayName: r.DisplayName, AvatarURL: r.AvatarUrl, Phone: r.Phone,
+	return Customer{ID: r.ID, OwnerID: r.OwnerID, DisplayName: r.DisplayName, AvatarURL: r.AvatarUrl, Phone: r.Phone, PhoneVerified: r.PhoneVerified,
 		Remark: r.Remark, Stage: Stage(r.Stage), SourceChannel: event.Channel(r.SourceChannel), SourceShareID: r.SourceShareID,
 		Tags: r.Tags, Views: r.Views, Forwards: r.Forwards, CallClicks: r.CallClicks, WeChatClicks: r.WechatClicks,
 		IntentScore: r.IntentScore, DwellMs: r.DwellMs, FirstSeenAt: r.FirstSeenAt, LastActiveAt: r.LastActiveAt, CreatedAt: r.CreatedAt}

@@ -72,6 +72,14 @@ type Config struct {
 	// VisitorRate and VisitorBurst limit tracking requests per visitor id.
 	VisitorRate  float64
 	VisitorBurst int
+	// NewVisitorsPerShare and NewVisitorsPerTenant are how many new visitors (each of whom becomes a
+	// customer, alerts and pushes) one share link and one tenant may bring in a minute, per node: with N
+	// nodes sharing the traffic, up to N times that cluster-wide. Events of new visitors past it are
+	// rejected; known visitors are never refused.
+	NewVisitorsPerShare, NewVisitorsPerTenant int
+	// NewCustomerPushWindow is how long the pushes of new-visitor alerts to one salesperson collapse into
+	// one ("12 more new visitors in the last minute"); 0 pushes each alone.
+	NewCustomerPushWindow time.Duration
 	// WeChat is the mini-program the customers' pages run in; without an app id, sign-in is unavailable.
 	WeChat WeChatConfig
 	// Push holds APNs and FCM credentials; without them alerts are logged instead of pushed.
@@ -278,6 +286,12 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setPositive(&c.VisitorRate, v) }},
 		{name: "SALESD_VISITOR_BURST", def: "30", help: "tracking requests one visitor may make at once",
 			set: func(c *Config, v string) error { return setCount(&c.VisitorBurst, v) }},
+		{name: "SALESD_NEW_VISITORS_PER_SHARE", def: "120", help: "new visitors (new customers) one share link may bring in a minute, per node; past it their events are rejected (known visitors never are)",
+			set: func(c *Config, v string) error { return setCount(&c.NewVisitorsPerShare, v) }},
+		{name: "SALESD_NEW_VISITORS_PER_TENANT", def: "1200", help: "new visitors (new customers) one tenant's links may bring in a minute, per node",
+			set: func(c *Config, v string) error { return setCount(&c.NewVisitorsPerTenant, v) }},
+		{name: "SALESD_NEW_CUSTOMER_PUSH_WINDOW", def: "1m", help: "pushes of new-visitor alerts to one salesperson within it collapse into one (the first at once, the rest summed up at its end); 0 pushes each",
+			set: func(c *Config, v string) error { return setDuration(&c.NewCustomerPushWindow, v) }},
 		{name: "SALESD_WECHAT_APPID", help: "mini-program app id (customer sign-in and phone numbers); empty disables them",
 			set: func(c *Config, v string) error { c.WeChat.AppID = v; return nil }},
 		{name: "SALESD_WECHAT_SECRET", help: "mini-program app secret",

@@ -33,7 +33,9 @@ import (
 func newLive(d deps, shares *share.Service, cards *card.Service, materials *material.Service) ([]module.Module, error) {
 	alerts := alertrpc.NewLive(alertrpc.Config{DB: d.db, Log: d.log, Sender: d.sender,
 		Auth: authn.NewAuthenticator(d.tokens, d.auth), Sessions: hubSessions{d.auth}, DatabaseURL: d.cfg.DatabaseURL})
-	track := tracking.NewService(d.db, shares, d.log, tracking.Config{Jobs: pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, Wake: alerts.Wake})
+	track := tracking.NewService(d.db, shares, d.log, tracking.Config{Jobs: pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge,
+		NewCustomerWindow: d.cfg.NewCustomerPushWindow}, Wake: alerts.Wake,
+		NewVisitorsPerShare: d.cfg.NewVisitorsPerShare, NewVisitorsPerTenant: d.cfg.NewVisitorsPerTenant})
 	trackHandler, err := trackingrpc.New(track, ratelimit.New(d.cfg.VisitorRate, d.cfg.VisitorBurst, 200_000),
 		d.perIP, d.cfg.BeaconOrigins)
 	if err != nil {
@@ -56,7 +58,9 @@ func Ingest(cfg platform.Config, log *slog.Logger, db *platform.DB) (*tracking.S
 	if err != nil {
 		return nil, err
 	}
-	return tracking.NewService(db, share.NewService(db, cfg.PublicBaseURL), log, tracking.Config{Jobs: pushjob.Jobs{Inserter: queue}}), nil
+	return tracking.NewService(db, share.NewService(db, cfg.PublicBaseURL), log, tracking.Config{
+		Jobs:                pushjob.Jobs{Inserter: queue, NewCustomerWindow: cfg.NewCustomerPushWindow},
+		NewVisitorsPerShare: cfg.NewVisitorsPerShare, NewVisitorsPerTenant: cfg.NewVisitorsPerTenant}), nil
 }
 
 // hubSessions lets the WebSocket hub ask the auth service which of its connections' sessions ended.

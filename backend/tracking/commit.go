@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,6 +31,8 @@ type committer struct {
 	jobs  alert.Jobs
 	wake  func([]alert.Key)
 	batch *batch.Batcher[[]resolved, Result]
+	// budget, when not nil, bounds the customers new visitors make (Config.NewVisitorsPerShare).
+	budget *newVisitorBudget
 }
 
 // request is one ingest call's events in a batch.
@@ -126,15 +129,19 @@ func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, erro
 			for i, rf := range refs {
 				events[i] = reqs[rf.req].In[rf.idx]
 			}
-			inserted, keys, err := c.storeTenant(ctx, tx, jobs, tenantID, events)
+			inserted, refused, keys, err := c.storeTenant(ctx, tx, jobs, tenantID, events)
 			if err != nil {
 				return err
 			}
 			woken = append(woken, keys...)
 			for i, rf := range refs {
-				if inserted[events[i].ID] {
+				switch {
+				case refused[events[i].VisitorID]:
+					results[rf.req].Rejected++
+					results[rf.req].refused = append(results[rf.req].refused, rf.idx)
+				case inserted[events[i].ID]:
 					results[rf.req].Accepted++
-				} else {
+				default:
 					results[rf.req].Duplicates++
 				}
 			}
@@ -151,20 +158,45 @@ func (c *committer) commit(ctx context.Context, reqs []*request) ([]Result, erro
 }
 
 // storeTenant stores one tenant's events of a batch, appends the alerts they cause, and returns which
-// events were new and which alert streams grew.
-func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs, tenantID uuid.UUID, events []resolved) (map[uuid.UUID]bool, []alert.Key, error) {
+// events were new, which visitors the budget of new visitors refused (none of their events is stored) and
+// which alert streams grew.
+func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs, tenantID uuid.UUID, events []resolved) (map[uuid.UUID]bool, map[string]bool, []alert.Key, error) {
 	if tenantID == uuid.Nil {
-		return nil, nil, errors.New("tracking: a batch without a tenant")
+		return nil, nil, nil, errors.New("tracking: a batch without a tenant")
 	}
 	q := trackingdb.New(tx)
 	if err := q.ScopeIngest(ctx, tenantID.String()); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	visits := visitsOf(events)
-	batch, err := customer.IdentifyVisitorsTx(ctx, tx, tenantID, visits)
-	if err != nil {
-		return nil, nil, err
+	var admit func(customer.Visit) bool
+	if c.budget != nil {
+		admit = func(v customer.Visit) bool { return c.budget.admit(tenantID, v) }
 	}
+	batch, err := customer.IdentifyVisitorsTx(ctx, tx, tenantID, visits, admit)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	refused := map[string]bool{}
+	for _, v := range visits {
+		if batch.Refused(v.VisitorID) {
+			refused[v.VisitorID] = true
+		}
+	}
+	if len(refused) > 0 {
+		events = slices.DeleteFunc(slices.Clone(events), func(e resolved) bool { return refused[e.VisitorID] })
+		visits = slices.DeleteFunc(visits, func(v customer.Visit) bool { return refused[v.VisitorID] })
+		if len(events) == 0 {
+			return nil, refused, nil, nil
+		}
+	}
+	inserted, woken, err := c.storeKnown(ctx, tx, q, jobs, tenantID, events, visits, batch)
+	return inserted, refused, woken, err
+}
+
+// storeKnown is storeTenant once every visitor of events has a customer in batch.
+func (c *committer) storeKnown(ctx context.Context, tx pgx.Tx, q *trackingdb.Queries, jobs alert.Jobs, tenantID uuid.UUID,
+	events []resolved, visits []customer.Visit, batch *customer.Batch) (map[uuid.UUID]bool, []alert.Key, error) {
 
 	// A batch can repeat an event id (a page resending within one request): keep the first.
 	seen := make(map[uuid.UUID]bool, len(events))
@@ -237,7 +269,10 @@ func (c *committer) storeTenant(ctx context.Context, tx pgx.Tx, jobs alert.Jobs,
 		case event.WeChatClick:
 			a.WeChat++
 		case event.PhoneLeft:
-			a.Phone = e.Phone
+			// A verified number in the batch is not replaced by a typed one after it.
+			if e.PhoneVerified || !a.PhoneVerified {
+				a.Phone, a.PhoneVerified = e.Phone, e.PhoneVerified
+			}
 		}
 	}
 	var grown []trackingdb.RecomputeViewDwellRow

@@ -50,11 +50,19 @@ type Event struct {
 	Value int
 	// Phone is the number a customer left (phone_left).
 	Phone string
+	// PhoneVerified says Phone is the customer's own, as WeChat's getuserphonenumber gave it. Only callers
+	// that got it there set it; public input (the page's form, beacons, TrackingService) never does, and
+	// such a number is stored as unverified, never replacing a verified one.
+	PhoneVerified bool
 }
 
-// Result says what became of a batch: Accepted were stored now, Duplicates had been stored before.
+// Result says what became of a batch: Accepted were stored now, Duplicates had been stored before,
+// Rejected were not stored because their visitor was new and the budget of new visitors (of the share link
+// or its tenant, Config.NewVisitorsPerShare and NewVisitorsPerTenant) was spent.
 type Result struct {
-	Accepted, Duplicates int
+	Accepted, Duplicates, Rejected int
+	// refused are the positions, in the request, of the Rejected events.
+	refused []int
 }
 
 var visitorPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
@@ -81,6 +89,10 @@ type Config struct {
 	Jobs alert.Jobs
 	// Wake is told, after each commit, which alert streams grew (to deliver them now).
 	Wake func([]alert.Key)
+	// NewVisitorsPerShare and NewVisitorsPerTenant are how many new visitors (visitor ids no customer has,
+	// each of whom would become a customer) one share link and one tenant may bring in a minute, on this
+	// node (see newVisitorBudget); 0: no limit. Known visitors are never refused.
+	NewVisitorsPerShare, NewVisitorsPerTenant int
 }
 
 // NewService builds the service and starts its committers; Close stops them.
@@ -97,6 +109,9 @@ func NewService(db *platform.DB, shares *share.Service, log *slog.Logger, cfg Co
 	s := &Service{shares: shares, cache: newShareCache(time.Minute), log: log, now: time.Now}
 	s.commit = newCommitter(db, log, cfg.MaxEventsPerCommit, cfg.Committers, cfg.Linger)
 	s.commit.jobs, s.commit.wake = cfg.Jobs, cfg.Wake
+	if cfg.NewVisitorsPerShare > 0 || cfg.NewVisitorsPerTenant > 0 {
+		s.commit.budget = newBudget(cfg.NewVisitorsPerShare, cfg.NewVisitorsPerTenant)
+	}
 	return s
 }
 
@@ -108,7 +123,8 @@ func (s *Service) Close() { s.commit.close() }
 
 // Ingest validates a batch, stores it with others in one transaction, and returns once it has committed.
 // A batch with any invalid event is refused whole, with the offending event's index; nothing of it is
-// stored, so the page can drop that event and resend the rest.
+// stored, so the page can drop that event and resend the rest. Events of new visitors over the budget of
+// new visitors are left out and counted in Result.Rejected; the rest is stored.
 func (s *Service) Ingest(ctx context.Context, events []Event) (Result, error) {
 	res, _, err := s.ingest(ctx, events, false)
 	return res, err
@@ -118,7 +134,8 @@ func (s *Service) Ingest(ctx context.Context, events []Event) (Result, error) {
 type Rejection struct {
 	// Index is the event's position in the batch.
 	Index int
-	// Err is why: a platform.Error of kind Invalid or NotFound whose Field is within the event (see AtIndex).
+	// Err is why: a platform.Error of kind Invalid or NotFound whose Field is within the event (see AtIndex),
+	// or of kind ResourceExhausted (with RetryAfter) for a new visitor over the budget of new visitors.
 	Err error
 }
 
@@ -136,6 +153,7 @@ func (s *Service) ingest(ctx context.Context, events []Event, skipInvalid bool) 
 	}
 	now := s.now()
 	out := make([]resolved, 0, len(events))
+	pos := make([]int, 0, len(events)) // pos[i] is out[i]'s index in events
 	var rejected []Rejection
 	for i, e := range events {
 		r, err := s.resolve(ctx, e, now)
@@ -146,12 +164,16 @@ func (s *Service) ingest(ctx context.Context, events []Event, skipInvalid bool) 
 			rejected = append(rejected, Rejection{Index: i, Err: err})
 			continue
 		}
-		out = append(out, r)
+		out, pos = append(out, r), append(pos, i)
 	}
 	if len(out) == 0 {
 		return Result{}, rejected, nil
 	}
 	res, err := s.commit.submit(ctx, out)
+	for _, i := range res.refused {
+		rejected = append(rejected, Rejection{Index: pos[i], Err: errNewVisitorBudget})
+	}
+	res.refused = nil
 	return res, rejected, err
 }
 

@@ -60,6 +60,12 @@ func (j *fakeJobs) counts() (int, int) {
 
 func newSetup(t *testing.T) *setup {
 	t.Helper()
+	return newSetupWith(t, tracking.Config{})
+}
+
+// newSetupWith is newSetup with the ingest's config (its Jobs and Wake are the setup's).
+func newSetupWith(t *testing.T, cfg tracking.Config) *setup {
+	t.Helper()
 	db := pgtest.New(t)
 	s := &setup{db: db, shares: share.NewService(db.App, "https://cards.example"), jobs: &fakeJobs{}}
 	tn := db.NewTenant(t, "Tracking")
@@ -67,11 +73,12 @@ func newSetup(t *testing.T) *setup {
 	sh, err := s.shares.ShareCard(context.Background(), s.sales, event.ChannelChat)
 	require.NoError(t, err)
 	s.token = sh.Token
-	s.svc = tracking.NewService(db.App, s.shares, slog.New(slog.DiscardHandler), tracking.Config{Jobs: s.jobs, Wake: func(keys []alert.Key) {
+	cfg.Jobs, cfg.Wake = s.jobs, func(keys []alert.Key) {
 		s.mu.Lock()
 		s.woken = append(s.woken, keys...)
 		s.mu.Unlock()
-	}})
+	}
+	s.svc = tracking.NewService(db.App, s.shares, slog.New(slog.DiscardHandler), cfg)
 	t.Cleanup(s.svc.Close)
 	return s
 }

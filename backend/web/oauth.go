@@ -354,7 +354,7 @@ func (s *Service) signinAllowed(w http.ResponseWriter, r *http.Request) bool {
 		writeMessage(w, http.StatusNotFound, "暂不可用", "这里暂不支持微信登录。", "")
 		return false
 	}
-	if s.signin.perIP != nil && !s.signin.perIP.Allow(ratelimit.ClientIP(r.RemoteAddr)) {
+	if s.signin.perIP != nil && !s.signin.perIP.Allow(ratelimit.AddressKey(r.RemoteAddr)) {
 		w.Header().Set("Retry-After", "1")
 		writeMessage(w, http.StatusTooManyRequests, "访问太频繁了", "您所在网络的访问太频繁，请几秒后再试。", "")
 		return false

@@ -262,7 +262,7 @@ func notFoundPage() pageData {
 
 // pageAllowed rate limits the pages per client address: guessing tokens costs as much as opening pages.
 func (s *Service) pageAllowed(w http.ResponseWriter, r *http.Request) bool {
-	if s.signin.perIP == nil || s.signin.perIP.Allow(ratelimit.ClientIP(r.RemoteAddr)) {
+	if s.signin.perIP == nil || s.signin.perIP.Allow(ratelimit.AddressKey(r.RemoteAddr)) {
 		return true
 	}
 	w.Header().Set("Retry-After", "10")
@@ -333,7 +333,7 @@ func (s *Service) PhoneHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Numbers that would be recorded are limited per address (refused ones cost only the page budget).
-	if !s.phones.Allow(ratelimit.ClientIP(r.RemoteAddr)) {
+	if !s.phones.Allow(ratelimit.AddressKey(r.RemoteAddr)) {
 		w.Header().Set("Retry-After", "60")
 		s.render(w, r, http.StatusTooManyRequests, pageData{Kind: "message", Title: "请稍后再试",
 			Heading: "提交太频繁了", Message: "请一分钟后再提交。", Back: pagePath(p.Share.Token)})

@@ -129,7 +129,7 @@ func (s *Service) LeavePhoneNumber(ctx context.Context, token, visitorID, phoneC
 		return err
 	}
 	if _, err := s.tracking.Ingest(ctx, []tracking.Event{{ID: eventID, Kind: event.PhoneLeft, ShareToken: token,
-		VisitorID: visitorID, Phone: phone.Number}}); err != nil {
+		VisitorID: visitorID, Phone: phone.Number, PhoneVerified: true}}); err != nil {
 		return err
 	}
 	_, _, err = s.customers.Identify(ctx, sh.TenantID, visitorID, sourceOf(sh), customer.Identity{Kind: customer.IdentityPhone, Value: phone.Number})

@@ -232,6 +232,12 @@ func setup(ctx context.Context, superURL string, opts options, logDir string) (*
 		"SALESD_PUBLIC_RATE":     "1e9",
 		"SALESD_PUBLIC_BURST":    "1000000000",
 		"SALESD_PUBLIC_PAGE_TTL": opts.pageTTL.String(),
+		// The ingest scenarios bring in thousands of new visitors a second from one link: the budget of new
+		// visitors is lifted too (public-flood sets it back to measure it).
+		"SALESD_NEW_VISITORS_PER_SHARE":  "1000000000",
+		"SALESD_NEW_VISITORS_PER_TENANT": "1000000000",
+		// view-to-apns and push-throughput measure one push per new visitor.
+		"SALESD_NEW_CUSTOMER_PUSH_WINDOW": "0s",
 	}
 	si, err := signIn(ctx, ownerURL, func(k string) string { return env[k] })
 	if err != nil {

@@ -47,6 +47,7 @@ func scenarios() []scenario {
 		{"sync-push", syncPush},
 		{"sync-manager-first", syncManagerFirst},
 		{"sign-in", signInScenario},
+		{"public-flood", publicFlood},
 	}
 }
 

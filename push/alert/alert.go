@@ -56,6 +56,11 @@ const (
 	LongRead = 30 * time.Second
 	// Retention is how long alerts are kept.
 	Retention = 7 * 24 * time.Hour
+	// NewCustomerWindow: the pushes of new-visitor alerts to one salesperson within it collapse into one
+	// (the first goes out at once, the rest together when the window ends), so a burst of visitors, or a
+	// flood of made-up ones, buzzes a phone twice a minute at most. Every alert is still recorded and
+	// reaches the app by WebSocket and sync.
+	NewCustomerWindow = time.Minute
 )
 
 // Key names one salesperson's stream.
@@ -71,11 +76,13 @@ type Alert struct {
 	At         time.Time
 }
 
-// Push is a stream entry to push to one device.
+// Push is a stream entry to push to one device, or, when SummaryUntil is set, the summary of the
+// new-visitor alerts left to the window ending then, to be pushed at that time (Pusher.DeliverSummary).
 type Push struct {
 	TenantID, EmployeeID, DeviceID uuid.UUID
 	Seq                            int64
 	AlertID                        uuid.UUID
+	SummaryUntil                   time.Time
 }
 
 // Jobs enqueues pushes in the caller's transaction.
@@ -86,6 +93,23 @@ type Jobs interface {
 	// fetched now.
 	Committed()
 }
+
+// Windowed is Jobs that sets the window of new-visitor pushes (NewCustomerWindow when Jobs does not say;
+// 0 pushes each alert alone).
+type Windowed interface {
+	NewCustomerPushWindow() time.Duration
+}
+
+// pushWindow is the window of new-visitor pushes jobs ask for.
+func pushWindow(jobs Jobs) time.Duration {
+	if w, ok := jobs.(Windowed); ok {
+		return w.NewCustomerPushWindow()
+	}
+	return NewCustomerWindow
+}
+
+// NewCustomerPushWindow is the window of the Jobs it wraps.
+func (j *Tracked) NewCustomerPushWindow() time.Duration { return pushWindow(j.Jobs) }
 
 // Tracked is Jobs that remembers whether Push was called, so that a caller tells Committed after its
 // transaction commits only when that transaction queued pushes.
@@ -103,6 +127,9 @@ func (j *Tracked) Push(ctx context.Context, tx pgx.Tx, pushes []Push) error {
 // Record appends alerts to their salespeople's streams inside tx (the transaction that stores the events
 // behind them). Views of a material a customer viewed minutes ago update that alert (a new entry with the
 // same alert id, not pushed again); muted kinds are dropped; quiet hours keep the alert but skip the push.
+// New-visitor alerts are pushed one per NewCustomerWindow: the first opens a window and is pushed, the
+// ones inside it are left to the window's summary push, queued (one job per device, scheduled at its end)
+// when the window opens. The window is kept on the stream row, which Advance locks anyway: no lock more.
 // It returns the streams that grew, to be woken after commit.
 func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alerts []Alert, now time.Time) ([]Key, error) {
 	if len(alerts) == 0 {
@@ -132,6 +159,7 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 		woken  []Key
 		pushes []Push
 	)
+	span := pushWindow(jobs)
 	for _, emp := range order {
 		muted, quiet, err := prefs(ctx, q, tenantID, emp, now.In(loc))
 		if err != nil {
@@ -162,9 +190,20 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 		}
 		ins := alertdb.InsertAlertsParams{TenantID: tenantID, EmployeeID: emp}
 		seq := head.Head - int64(len(keep))
+		window, opened := head.NewCustomerUntil, time.Time{}
 		for i, a := range keep {
 			seq++
 			push := !merged[i] && !quiet
+			collapsed := noWindow
+			if push && a.Kind == KindNewCustomer && span > 0 {
+				if window == nil || !now.Before(*window) {
+					opened = now.Add(span).UTC().Truncate(time.Microsecond) // as PostgreSQL keeps it
+					window = &opened
+				} else {
+					push, collapsed = false, *window
+				}
+			}
+			ins.CollapsedUntil = append(ins.CollapsedUntil, collapsed)
 			ins.Seqs = append(ins.Seqs, seq)
 			ins.AlertIds = append(ins.AlertIds, ids[i])
 			ins.Kinds = append(ins.Kinds, string(a.Kind))
@@ -182,6 +221,14 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 		if err := q.InsertAlerts(ctx, ins); err != nil {
 			return nil, err
 		}
+		if !opened.IsZero() {
+			if err := q.OpenNewCustomerWindow(ctx, alertdb.OpenNewCustomerWindowParams{TenantID: tenantID, EmployeeID: emp, Until: opened}); err != nil {
+				return nil, err
+			}
+			for _, d := range devices {
+				pushes = append(pushes, Push{TenantID: tenantID, EmployeeID: emp, DeviceID: d, SummaryUntil: opened})
+			}
+		}
 		woken = append(woken, Key{TenantID: tenantID, EmployeeID: emp})
 	}
 	if len(pushes) > 0 && jobs != nil {
@@ -191,6 +238,9 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 	}
 	return woken, nil
 }
+
+// noWindow is what InsertAlerts reads as "left to no window" (NULL).
+var noWindow = time.Unix(0, 0).UTC()
 
 // mergeTargets returns, for each alert, the alert id it goes under and whether that is an earlier alert:
 // view alerts about a customer and material alerted in the last minutes (or earlier in this batch) update

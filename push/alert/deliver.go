@@ -80,16 +80,22 @@ func (p *Pusher) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID
 		return Skipped, nil
 	}
 	r := t.row
+	return p.send(ctx, snd, k, deviceID, r, sender.Alert{
+		ID: r.AlertID.String(), Title: title(Kind(r.Kind)), Body: r.Body,
+		Data: map[string]string{"seq": strconv.FormatInt(seq, 10), "customer_id": r.CustomerID.String(), "alert_id": r.AlertID.String()},
+	})
+}
+
+// send pushes a to the device of r, unless the app is open in the foreground or the registration can no
+// longer be used; a dead token disables the device.
+func (p *Pusher) send(ctx context.Context, snd sender.Sender, k Key, deviceID uuid.UUID, r alertdb.PushTargetsRow, a sender.Alert) (Outcome, error) {
 	// A registration whose session ended is never pushed to, even if the job was queued before the end
 	// and the registration's disabling has not landed (belt and braces: ending a session disables it).
 	if r.DisabledAt != nil || !r.SignedIn || (r.ForegroundUntil != nil && time.Now().Before(*r.ForegroundUntil)) {
 		return Skipped, nil
 	}
-	err = snd.Send(ctx, sender.Device{Token: r.PushToken, Platform: sender.Platform(r.Platform), BundleID: r.BundleID,
-		Sandbox: r.Sandbox, Locale: r.Locale}, sender.Alert{
-		ID: r.AlertID.String(), Title: title(Kind(r.Kind)), Body: r.Body,
-		Data: map[string]string{"seq": strconv.FormatInt(seq, 10), "customer_id": r.CustomerID.String(), "alert_id": r.AlertID.String()},
-	})
+	err := snd.Send(ctx, sender.Device{Token: r.PushToken, Platform: sender.Platform(r.Platform), BundleID: r.BundleID,
+		Sandbox: r.Sandbox, Locale: r.Locale}, a)
 	if errors.Is(err, sender.ErrDeadToken) {
 		derr := p.s.tx(ctx, k, func(q *alertdb.Queries) error {
 			return q.DisableDevice(ctx, alertdb.DisableDeviceParams{TenantID: k.TenantID, ID: deviceID, Reason: "push provider: token is dead"})
@@ -104,6 +110,51 @@ func (p *Pusher) Deliver(ctx context.Context, snd sender.Sender, k Key, deviceID
 		return Skipped, err
 	}
 	return Sent, nil
+}
+
+// DeliverSummary pushes to one device the summary of the new-visitor alerts left to the window of its
+// salesperson's stream that ends at until (see Record): "12 more new visitors in the last minute", or the
+// alert itself when only one was left. It first closes the window if still open, waiting for the
+// transactions alerting the salesperson that hold the stream, so every alert left to the window is
+// counted and none after it is: each new-visitor alert is pushed once, alone or in one summary. The push
+// carries the last alert's seq (the app dedupes what the WebSocket already gave it) and a collapse id of
+// the window, so a retried summary replaces itself on the phone. Outcomes and errors are Deliver's; a
+// window with nothing left to it is Skipped.
+func (p *Pusher) DeliverSummary(ctx context.Context, snd sender.Sender, k Key, deviceID uuid.UUID, until time.Time) (Outcome, error) {
+	var (
+		n    int32
+		last int64
+		row  alertdb.PushTargetsRow
+	)
+	err := p.s.tx(ctx, k, func(q *alertdb.Queries) error {
+		if err := q.CloseNewCustomerWindow(ctx, alertdb.CloseNewCustomerWindowParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, Until: until}); err != nil {
+			return err
+		}
+		c, err := q.CollapsedNewCustomers(ctx, alertdb.CollapsedNewCustomersParams{TenantID: k.TenantID, EmployeeID: k.EmployeeID, Until: until})
+		if err != nil || c.N == 0 {
+			return err
+		}
+		rows, err := q.PushTargets(ctx, alertdb.PushTargetsParams{TenantID: k.TenantID, EmployeeIds: []uuid.UUID{k.EmployeeID},
+			DeviceIds: []uuid.UUID{deviceID}, Seqs: []int64{c.LastSeq}})
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		n, last, row = c.N, c.LastSeq, rows[0]
+		return nil
+	})
+	if err != nil {
+		return Skipped, &sender.RetryError{Err: err}
+	}
+	if n == 0 {
+		return Skipped, nil
+	}
+	body := row.Body
+	if n > 1 {
+		body = fmt.Sprintf("%d more new visitors in the last minute", n)
+	}
+	id := fmt.Sprintf("new-visitors-%d", until.UnixMicro())
+	return p.send(ctx, snd, k, deviceID, row, sender.Alert{ID: id, Title: title(KindNewCustomer), Body: body,
+		Data: map[string]string{"seq": strconv.FormatInt(last, 10), "new_customers": strconv.Itoa(int(n))}})
 }
 
 // readTargets reads a batch's devices and entries in one round trip (platform.DB.PerTenant).

@@ -4,19 +4,37 @@
 -- Reserves n sequence numbers of a salesperson's stream (making the stream on first use).
 INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES (@tenant_id, @employee_id, @new_epoch, @n::bigint)
 ON CONFLICT (tenant_id, employee_id) DO UPDATE SET head = alert_streams.head + @n::bigint
-RETURNING head, epoch;
+RETURNING head, epoch, new_customer_until;
+
+-- name: OpenNewCustomerWindow :exec
+-- Starts a window of new-visitor pushes (the stream row is locked by Advance already).
+UPDATE alert_streams SET new_customer_until = @until::timestamptz WHERE tenant_id = @tenant_id AND employee_id = @employee_id;
+
+-- name: CloseNewCustomerWindow :exec
+-- Ends the window the summary push of until covers, if it is still the open one. It waits for the
+-- transactions alerting this salesperson that hold the stream row: what they left to the window is
+-- committed before the summary counts it, and the ones after find no window (or a later one).
+UPDATE alert_streams SET new_customer_until = NULL
+WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND new_customer_until = @until::timestamptz;
+
+-- name: CollapsedNewCustomers :one
+-- The new-visitor alerts left to a window's summary push: how many, and the last one's entry.
+SELECT count(*)::int AS n, coalesce(max(seq), 0)::bigint AS last_seq FROM alerts
+WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND collapsed_until = @until::timestamptz;
 
 -- name: InsertAlerts :exec
 -- Appends entries to a stream and records the alerts for the apps' offline copies (sync_changes) in the
 -- same statement: the ingest's hot path, so no trigger does it (updates, marking read, go through one).
 WITH ins AS (
-  INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
+  INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at, collapsed_until)
   SELECT @tenant_id, @employee_id, x.seq, x.alert_id, x.kind, x.customer_id,
-         nullif(x.material_id, '00000000-0000-0000-0000-000000000000'::uuid), x.body, x.pushed, x.created_at
+         nullif(x.material_id, '00000000-0000-0000-0000-000000000000'::uuid), x.body, x.pushed, x.created_at,
+         nullif(x.collapsed_until, 'epoch'::timestamptz)
   FROM (SELECT unnest(@seqs::bigint[]) AS seq, unnest(@alert_ids::uuid[]) AS alert_id, unnest(@kinds::text[]) AS kind,
                unnest(@customer_ids::uuid[]) AS customer_id, unnest(@material_ids::uuid[]) AS material_id,
                unnest(@bodies::text[]) AS body, unnest(@pushed::bool[]) AS pushed,
-               unnest(@created_at::timestamptz[]) AS created_at) AS x
+               unnest(@created_at::timestamptz[]) AS created_at,
+               unnest(@collapsed_until::timestamptz[]) AS collapsed_until) AS x
   RETURNING tenant_id, employee_id, seq, alert_id, created_at
 )
 SELECT sync_touch(array_agg(i.employee_id ORDER BY i.seq), 'alert', array_agg(i.alert_id ORDER BY i.seq),

@@ -80,12 +80,17 @@ func (w *Worker) Stop() {
 func (w *Worker) Work(ctx context.Context, job *river.Job[PushAlertArgs]) error {
 	a := job.Args
 	outcome, err := w.pusher.Deliver(ctx, w.sender, alert.Key{TenantID: a.TenantID, EmployeeID: a.EmployeeID}, a.DeviceID, a.Seq)
+	return w.finish(ctx, job.ID, outcome, err)
+}
+
+// finish turns a push's outcome into the job's: a sent push completes its job at once (see Work).
+func (w *Worker) finish(ctx context.Context, jobID int64, outcome alert.Outcome, err error) error {
 	var retry *sender.RetryError
 	switch {
 	case err == nil && outcome == alert.Sent:
-		if err := w.completions.complete(ctx, job.ID); err != nil {
+		if err := w.completions.complete(ctx, jobID); err != nil {
 			// Not returned: that would retry a push that went out. River's completer completes it soon.
-			w.log.WarnContext(ctx, "push sent but its job not completed at once", "job_id", job.ID, "error", err)
+			w.log.WarnContext(ctx, "push sent but its job not completed at once", "job_id", jobID, "error", err)
 		}
 		return nil
 	case err == nil:
@@ -150,15 +155,58 @@ func (c *completer) run(calls []*batch.Call[int64, struct{}]) {
 	}
 }
 
+// PushNewVisitorsArgs asks for the summary of the new-visitor alerts left to the window of a
+// salesperson's stream ending at Until to be pushed to one device (alert.Pusher.DeliverSummary). It is
+// queued when the window opens, scheduled at its end.
+type PushNewVisitorsArgs struct {
+	TenantID   uuid.UUID `json:"tenant_id"`
+	EmployeeID uuid.UUID `json:"employee_id"`
+	DeviceID   uuid.UUID `json:"device_id"`
+	Until      time.Time `json:"until"`
+}
+
+// Kind implements river.JobArgs.
+func (PushNewVisitorsArgs) Kind() string { return "push_new_visitors" }
+
+// SummaryWorker delivers the summary pushes of new-visitor alerts, with the push worker's batching
+// (Worker.Start and Stop run both).
+type SummaryWorker struct {
+	river.WorkerDefaults[PushNewVisitorsArgs]
+	w *Worker
+}
+
+// Summaries is the worker of the summary pushes, sharing w's sender and batching.
+func (w *Worker) Summaries() *SummaryWorker { return &SummaryWorker{w: w} }
+
+// Work pushes one window's summary to one device, with Worker.Work's outcomes.
+func (s *SummaryWorker) Work(ctx context.Context, job *river.Job[PushNewVisitorsArgs]) error {
+	a := job.Args
+	outcome, err := s.w.pusher.DeliverSummary(ctx, s.w.sender, alert.Key{TenantID: a.TenantID, EmployeeID: a.EmployeeID}, a.DeviceID, a.Until)
+	return s.w.finish(ctx, job.ID, outcome, err)
+}
+
+// Timeout bounds one summary push.
+func (s *SummaryWorker) Timeout(*river.Job[PushNewVisitorsArgs]) time.Duration {
+	return 15 * time.Second
+}
+
 // Timeout bounds one push: APNs and FCM answer in well under a second.
 func (w *Worker) Timeout(*river.Job[PushAlertArgs]) time.Duration { return 15 * time.Second }
 
-// Jobs implements alert.Jobs: one job per (alert, device), inserted with the alert, on the live queue.
+// Jobs implements alert.Jobs: one job per (alert, device), inserted with the alert, on the live queue; a
+// summary of new-visitor alerts (alert.Push.SummaryUntil) is one job per device scheduled at the end of
+// its window.
 type Jobs struct {
 	Inserter jobs.Inserter
 	// Nudge, if set, has the runners fetch at once after a commit that inserted pushes (jobs.Queue.Nudge).
 	Nudge func()
+	// NewCustomerWindow is how long the pushes of new-visitor alerts to one salesperson collapse into
+	// one (alert.Record); 0 pushes each alone.
+	NewCustomerWindow time.Duration
 }
+
+// NewCustomerPushWindow implements alert.Windowed.
+func (j Jobs) NewCustomerPushWindow() time.Duration { return j.NewCustomerWindow }
 
 // Committed nudges the runners: the pushes just committed are waiting.
 func (j Jobs) Committed() {
@@ -171,6 +219,11 @@ func (j Jobs) Committed() {
 func (j Jobs) Push(ctx context.Context, tx pgx.Tx, pushes []alert.Push) error {
 	params := make([]river.InsertManyParams, len(pushes))
 	for i, p := range pushes {
+		if !p.SummaryUntil.IsZero() {
+			params[i] = river.InsertManyParams{Args: PushNewVisitorsArgs{TenantID: p.TenantID, EmployeeID: p.EmployeeID, DeviceID: p.DeviceID, Until: p.SummaryUntil},
+				InsertOpts: &river.InsertOpts{Queue: jobs.QueueLive, ScheduledAt: p.SummaryUntil}}
+			continue
+		}
 		params[i] = river.InsertManyParams{Args: PushAlertArgs{TenantID: p.TenantID, EmployeeID: p.EmployeeID, DeviceID: p.DeviceID, Seq: p.Seq},
 			InsertOpts: &river.InsertOpts{Queue: jobs.QueueLive}}
 	}

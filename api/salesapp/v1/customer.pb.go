@@ -157,6 +157,9 @@ type Customer struct {
 	LastActiveAt  *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_active_at,json=lastActiveAt,proto3" json:"last_active_at,omitempty"`
 	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	Remark        string                 `protobuf:"bytes,14,opt,name=remark,proto3" json:"remark,omitempty"`
+	// Whether phone is the customer's own number as WeChat verified it (getuserphonenumber); false for a
+	// number typed into a page's form or by a salesperson. A typed number never replaces a verified one.
+	PhoneVerified bool `protobuf:"varint,15,opt,name=phone_verified,json=phoneVerified,proto3" json:"phone_verified,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -287,6 +290,13 @@ func (x *Customer) GetRemark() string {
 		return x.Remark
 	}
 	return ""
+}
+
+func (x *Customer) GetPhoneVerified() bool {
+	if x != nil {
+		return x.PhoneVerified
+	}
+	return false
 }
 
 // Identity is one way the customer is known (values are masked).
@@ -1467,7 +1477,7 @@ var File_salesapp_v1_customer_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"\n" +
-	"\x1asalesapp/v1/customer.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1asalesapp/v1/tracking.proto\"\xe3\x03\n" +
+	"\x1asalesapp/v1/customer.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1asalesapp/v1/tracking.proto\"\x8a\x04\n" +
 	"\bCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12!\n" +
@@ -1485,7 +1495,8 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"\x0elast_active_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\flastActiveAt\x129\n" +
 	"\n" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x16\n" +
-	"\x06remark\x18\x0e \x01(\tR\x06remark\"A\n" +
+	"\x06remark\x18\x0e \x01(\tR\x06remark\x12%\n" +
+	"\x0ephone_verified\x18\x0f \x01(\bR\rphoneVerified\"A\n" +
 	"\bIdentity\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12!\n" +
 	"\fmasked_value\x18\x02 \x01(\tR\vmaskedValue\"4\n" +

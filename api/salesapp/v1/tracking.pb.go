@@ -265,7 +265,10 @@ type TrackResponse struct {
 	// Stored now.
 	Accepted int32 `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
 	// Stored before (resent).
-	Duplicates    int32 `protobuf:"varint,2,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
+	Duplicates int32 `protobuf:"varint,2,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
+	// Not stored: events of new visitors past the budget of new visitors of their link or company this
+	// minute (known visitors are never refused). Resend them in a minute.
+	Rejected      int32 `protobuf:"varint,3,opt,name=rejected,proto3" json:"rejected,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -314,6 +317,13 @@ func (x *TrackResponse) GetDuplicates() int32 {
 	return 0
 }
 
+func (x *TrackResponse) GetRejected() int32 {
+	if x != nil {
+		return x.Rejected
+	}
+	return 0
+}
+
 var File_salesapp_v1_tracking_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_tracking_proto_rawDesc = "" +
@@ -336,12 +346,13 @@ const file_salesapp_v1_tracking_proto_rawDesc = "" +
 	"\x05phone\x18\t \x01(\tB\x1a\xbaH\x17r\x152\x13^$|^\\+?[0-9]{5,20}$R\x05phone\"K\n" +
 	"\fTrackRequest\x12;\n" +
 	"\x06events\x18\x01 \x03(\v2\x17.salesapp.v1.TrackEventB\n" +
-	"\xbaH\a\x92\x01\x04\b\x01\x10dR\x06events\"K\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10dR\x06events\"g\n" +
 	"\rTrackResponse\x12\x1a\n" +
 	"\baccepted\x18\x01 \x01(\x05R\baccepted\x12\x1e\n" +
 	"\n" +
 	"duplicates\x18\x02 \x01(\x05R\n" +
-	"duplicates*\x9d\x02\n" +
+	"duplicates\x12\x1a\n" +
+	"\brejected\x18\x03 \x01(\x05R\brejected*\x9d\x02\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14EVENT_KIND_CARD_VIEW\x10\x01\x12\x1c\n" +

@@ -63,7 +63,7 @@ func (h *invitePage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if !h.perIP.Allow(ratelimit.ClientIP(r.RemoteAddr)) {
+	if !h.perIP.Allow(ratelimit.AddressKey(r.RemoteAddr)) {
 		hdr.Set("Retry-After", "10")
 		h.render(w, http.StatusTooManyRequests, invitePageData{State: "problem", Title: "请稍后再试",
 			Problem: "这个地址的请求太频繁了，请稍等片刻再打开链接。"})

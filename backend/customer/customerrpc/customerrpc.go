@@ -93,6 +93,7 @@ func toProto(c customer.Customer, p authn.Principal) *salesappv1.Customer {
 		Id: c.ID.String(), DisplayName: c.DisplayName, AvatarUrl: c.AvatarURL, Phone: phone, Stage: StageToProto(c.Stage),
 		SourceChannel: string(c.SourceChannel), Tags: c.Tags, Views: c.Views, DwellMs: rpcserver.Int32(c.DwellMs), IntentScore: c.IntentScore,
 		LastActiveAt: timestamppb.New(c.LastActiveAt), CreatedAt: timestamppb.New(c.CreatedAt), Remark: c.Remark,
+		PhoneVerified: c.PhoneVerified,
 	}
 	if c.OwnerID.Valid {
 		out.OwnerId = c.OwnerID.UUID.String()

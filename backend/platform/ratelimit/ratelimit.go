@@ -5,6 +5,7 @@ package ratelimit
 import (
 	"context"
 	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -43,6 +44,30 @@ func (l *Limiter) Allow(key string) bool {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.bucket(key, now).lim.AllowN(now, 1)
+}
+
+// Take is Allow that can be undone: when a request must pass several limiters (a link's budget and its
+// tenant's), the tokens taken from the first are given back if a later one refuses, so a refusal costs
+// nothing. undo is nil when ok is false.
+func (l *Limiter) Take(key string) (undo func(), ok bool) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.bucket(key, now).lim.ReserveN(now, 1)
+	if !r.OK() || r.DelayFrom(now) > 0 {
+		r.CancelAt(now)
+		return nil, false
+	}
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		r.CancelAt(l.now())
+	}, true
+}
+
+// bucket returns key's bucket, made full when new; l.mu is held.
+func (l *Limiter) bucket(key string, now time.Time) *bucket {
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= l.maxKeys {
@@ -52,7 +77,7 @@ func (l *Limiter) Allow(key string) bool {
 		l.buckets[key] = b
 	}
 	b.seen = now
-	return b.lim.AllowN(now, 1)
+	return b
 }
 
 // evict drops buckets that have refilled (idle long enough to be full again), and if none has, the
@@ -84,7 +109,8 @@ func median(ts []time.Time) time.Time {
 	return ts[len(ts)/2]
 }
 
-// PerIP is a Connect interceptor that limits the listed procedures per client IP, answering
+// PerIP is a Connect interceptor that limits the listed procedures per client address (AddressKey: IPv6
+// per /64), answering
 // ResourceExhausted. Other procedures pass untouched (authenticated ones are limited elsewhere).
 type PerIP struct {
 	lim        *Limiter
@@ -109,12 +135,30 @@ func ClientIP(addr string) string {
 	return host
 }
 
+// AddressKey is the key of per-address limits for a peer address (host:port or a bare host): an IPv4
+// client is limited per address, an IPv6 client per /64 ("2001:db8:1:2::/64"), because one subscriber is
+// routinely given a whole /64 and can draw fresh addresses from it at will: keyed per address, one IPv6
+// host would have 2^64 buckets to spend. IPv4-mapped IPv6 addresses count as IPv4. What does not parse as
+// an address is its own key.
+func AddressKey(addr string) string {
+	host := ClientIP(addr)
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+}
+
 var errTooMany = platform.ResourceExhausted("too many requests from your address: wait a moment and retry")
 
 // WrapUnary implements connect.Interceptor.
 func (p *PerIP) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if !req.Spec().IsClient && p.procedures[req.Spec().Procedure] && !p.lim.Allow(ClientIP(req.Peer().Addr)) {
+		if !req.Spec().IsClient && p.procedures[req.Spec().Procedure] && !p.lim.Allow(AddressKey(req.Peer().Addr)) {
 			return nil, errTooMany
 		}
 		return next(ctx, req)
@@ -129,7 +173,7 @@ func (p *PerIP) WrapStreamingClient(next connect.StreamingClientFunc) connect.St
 // WrapStreamingHandler implements connect.Interceptor.
 func (p *PerIP) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		if p.procedures[conn.Spec().Procedure] && !p.lim.Allow(ClientIP(conn.Peer().Addr)) {
+		if p.procedures[conn.Spec().Procedure] && !p.lim.Allow(AddressKey(conn.Peer().Addr)) {
 			return errTooMany
 		}
 		return next(ctx, conn)

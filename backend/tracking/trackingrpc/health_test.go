@@ -2,6 +2,7 @@ package trackingrpc
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -71,4 +72,29 @@ func TestBeaconsAnswer503AtOnceWhileTheDatabaseIsDown(t *testing.T) {
 		require.Equal(t, beaconRetryAfter, w.Header().Get("Retry-After"))
 	}
 	require.Equal(t, tried, accepted.Load(), "beacons waited on the database after it was found down")
+}
+
+// The beacon endpoint limits IPv6 clients per /64 and IPv4 clients per address: the refusal comes before
+// any event is decoded or stored, so no database is needed.
+func TestBeaconsAreLimitedPerSlash64AndPerIPv4Address(t *testing.T) {
+	t.Parallel()
+	h, err := New(nil, ratelimit.New(100, 100, 10), ratelimit.New(0.001, 2, 100), nil)
+	require.NoError(t, err)
+	h.db.down.Store(true) // what passes the limit is answered 503 without touching the (absent) service
+	from := func(addr string) int {
+		r := httptest.NewRequest(http.MethodPost, BeaconPath, strings.NewReader(`{"events":[]}`))
+		r.RemoteAddr = addr
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	require.Equal(t, http.StatusServiceUnavailable, from("[2001:db8:aa:1::1]:5000"))
+	require.Equal(t, http.StatusServiceUnavailable, from("[2001:db8:aa:1::2]:5000"))
+	require.Equal(t, http.StatusTooManyRequests, from("[2001:db8:aa:1:dead:beef:0:3]:5000"), "a fresh address in the same /64")
+	require.Equal(t, http.StatusServiceUnavailable, from("[2001:db8:aa:2::1]:5000"), "another /64")
+	for i := range 4 {
+		require.Equal(t, http.StatusServiceUnavailable, from(fmt.Sprintf("192.0.2.%d:5000", i+1)), "each IPv4 address apart")
+	}
+	require.Equal(t, http.StatusServiceUnavailable, from("192.0.2.1:5001"))
+	require.Equal(t, http.StatusTooManyRequests, from("192.0.2.1:5002"), "the same IPv4 address")
 }

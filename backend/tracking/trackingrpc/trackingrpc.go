@@ -102,7 +102,8 @@ func (h *Handler) Track(ctx context.Context, req *connect.Request[salesappv1.Tra
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&salesappv1.TrackResponse{Accepted: int32(res.Accepted), Duplicates: int32(res.Duplicates)}), nil
+	return connect.NewResponse(&salesappv1.TrackResponse{Accepted: int32(res.Accepted), Duplicates: int32(res.Duplicates),
+		Rejected: int32(res.Rejected)}), nil
 }
 
 var errVisitorTooFast = platform.ResourceExhausted("too many events from this visitor: slow down")
@@ -274,7 +275,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST a TrackRequest as JSON", http.StatusMethodNotAllowed)
 		return
 	}
-	if !h.perIP.Allow(ratelimit.ClientIP(r.RemoteAddr)) {
+	if !h.perIP.Allow(ratelimit.AddressKey(r.RemoteAddr)) {
 		http.Error(w, "too many requests from your address", http.StatusTooManyRequests)
 		return
 	}

@@ -66,6 +66,7 @@ func NewLive(cfg Config) *Live {
 		Routes:   []module.Route{{Pattern: WebSocketPath, Handler: liveHub}},
 		Workers: func(w *river.Workers) {
 			river.AddWorker(w, push)
+			river.AddWorker(w, push.Summaries())
 			river.AddWorker(w, alert.PurgeWorker(cfg.DB.Pool))
 		},
 		Periodic: []*river.PeriodicJob{jobs.Hourly(alert.PurgeArgs{})},

@@ -16,7 +16,9 @@ const absorbCustomer = `-- name: AbsorbCustomer :exec
 UPDATE customers k SET
   views = k.views + f.views, dwell_ms = k.dwell_ms + f.dwell_ms, forwards = k.forwards + f.forwards,
   call_clicks = k.call_clicks + f.call_clicks, wechat_clicks = k.wechat_clicks + f.wechat_clicks,
-  phone = CASE WHEN k.phone = '' THEN f.phone ELSE k.phone END,
+  -- A verified number wins over a typed one; between equals, the survivor's.
+  phone = CASE WHEN k.phone = '' OR (f.phone_verified AND NOT k.phone_verified) THEN f.phone ELSE k.phone END,
+  phone_verified = CASE WHEN k.phone = '' OR (f.phone_verified AND NOT k.phone_verified) THEN f.phone_verified ELSE k.phone_verified END,
   owner_id = CASE WHEN f.first_seen_at < k.first_seen_at THEN coalesce(f.owner_id, k.owner_id) ELSE coalesce(k.owner_id, f.owner_id) END,
   source_channel = CASE WHEN f.first_seen_at < k.first_seen_at THEN f.source_channel ELSE k.source_channel END,
   source_share_id = CASE WHEN f.first_seen_at < k.first_seen_at THEN f.source_share_id ELSE k.source_share_id END,
@@ -389,7 +391,7 @@ func (q *Queries) ForwardReach(ctx context.Context, arg ForwardReachParams) ([]F
 }
 
 const getCustomer = `-- name: GetCustomer :one
-SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c WHERE c.tenant_id = $1 AND c.id = $2 AND c.merged_into IS NULL
+SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c WHERE c.tenant_id = $1 AND c.id = $2 AND c.merged_into IS NULL
 `
 
 type GetCustomerParams struct {
@@ -403,6 +405,7 @@ type GetCustomerRow struct {
 	DisplayName   string
 	AvatarUrl     string
 	Phone         string
+	PhoneVerified bool
 	Stage         string
 	SourceChannel string
 	SourceShareID uuid.NullUUID
@@ -428,6 +431,7 @@ func (q *Queries) GetCustomer(ctx context.Context, arg GetCustomerParams) (GetCu
 		&i.DisplayName,
 		&i.AvatarUrl,
 		&i.Phone,
+		&i.PhoneVerified,
 		&i.Stage,
 		&i.SourceChannel,
 		&i.SourceShareID,
@@ -655,10 +659,10 @@ func (q *Queries) Interests(ctx context.Context, arg InterestsParams) ([]Interes
 }
 
 const listByIntent = `-- name: ListByIntent :many
-SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.phone_verified, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
 FROM unnest($1::uuid[]) AS o (owner)
 CROSS JOIN LATERAL (
-  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
   WHERE c.tenant_id = $2 AND c.owner_id = o.owner AND c.merged_into IS NULL
     AND ($3::text IS NULL OR c.tags @> ARRAY[$3::text])
     AND ($4::text IS NULL OR c.stage = $4::text)
@@ -693,6 +697,7 @@ type ListByIntentRow struct {
 	DisplayName   string
 	AvatarUrl     string
 	Phone         string
+	PhoneVerified bool
 	Stage         string
 	SourceChannel string
 	SourceShareID uuid.NullUUID
@@ -735,6 +740,7 @@ func (q *Queries) ListByIntent(ctx context.Context, arg ListByIntentParams) ([]L
 			&i.DisplayName,
 			&i.AvatarUrl,
 			&i.Phone,
+			&i.PhoneVerified,
 			&i.Stage,
 			&i.SourceChannel,
 			&i.SourceShareID,
@@ -762,10 +768,10 @@ func (q *Queries) ListByIntent(ctx context.Context, arg ListByIntentParams) ([]L
 
 const listByLastActive = `-- name: ListByLastActive :many
 
-SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.phone_verified, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
 FROM unnest($1::uuid[]) AS o (owner)
 CROSS JOIN LATERAL (
-  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
   WHERE c.tenant_id = $2 AND c.owner_id = o.owner AND c.merged_into IS NULL
     AND ($3::text IS NULL OR c.tags @> ARRAY[$3::text])
     AND ($4::text IS NULL OR c.stage = $4::text)
@@ -800,6 +806,7 @@ type ListByLastActiveRow struct {
 	DisplayName   string
 	AvatarUrl     string
 	Phone         string
+	PhoneVerified bool
 	Stage         string
 	SourceChannel string
 	SourceShareID uuid.NullUUID
@@ -847,6 +854,7 @@ func (q *Queries) ListByLastActive(ctx context.Context, arg ListByLastActivePara
 			&i.DisplayName,
 			&i.AvatarUrl,
 			&i.Phone,
+			&i.PhoneVerified,
 			&i.Stage,
 			&i.SourceChannel,
 			&i.SourceShareID,
@@ -873,10 +881,10 @@ func (q *Queries) ListByLastActive(ctx context.Context, arg ListByLastActivePara
 }
 
 const listByNewest = `-- name: ListByNewest :many
-SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
+SELECT x.id, x.owner_id, x.display_name, x.avatar_url, x.phone, x.phone_verified, x.stage, x.source_channel, x.source_share_id, x.remark, x.tags, x.views, x.dwell_ms, x.forwards, x.call_clicks, x.wechat_clicks, x.intent_score, x.first_seen_at, x.last_active_at, x.created_at
 FROM unnest($1::uuid[]) AS o (owner)
 CROSS JOIN LATERAL (
-  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
+  SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at FROM customers c
   WHERE c.tenant_id = $2 AND c.owner_id = o.owner AND c.merged_into IS NULL
     AND ($3::text IS NULL OR c.tags @> ARRAY[$3::text])
     AND ($4::text IS NULL OR c.stage = $4::text)
@@ -911,6 +919,7 @@ type ListByNewestRow struct {
 	DisplayName   string
 	AvatarUrl     string
 	Phone         string
+	PhoneVerified bool
 	Stage         string
 	SourceChannel string
 	SourceShareID uuid.NullUUID
@@ -953,6 +962,7 @@ func (q *Queries) ListByNewest(ctx context.Context, arg ListByNewestParams) ([]L
 			&i.DisplayName,
 			&i.AvatarUrl,
 			&i.Phone,
+			&i.PhoneVerified,
 			&i.Stage,
 			&i.SourceChannel,
 			&i.SourceShareID,
@@ -979,7 +989,7 @@ func (q *Queries) ListByNewest(ctx context.Context, arg ListByNewestParams) ([]L
 }
 
 const listUnassigned = `-- name: ListUnassigned :many
-SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at
+SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified, c.stage, c.source_channel, c.source_share_id, c.remark, c.tags, c.views, c.dwell_ms, c.forwards, c.call_clicks, c.wechat_clicks, c.intent_score, c.first_seen_at, c.last_active_at, c.created_at
 FROM customers c
 WHERE c.tenant_id = $1 AND c.owner_id IS NULL AND c.merged_into IS NULL
   AND (NOT $2::bool OR (c.last_active_at, c.id) < ($3::timestamptz, $4::uuid))
@@ -1001,6 +1011,7 @@ type ListUnassignedRow struct {
 	DisplayName   string
 	AvatarUrl     string
 	Phone         string
+	PhoneVerified bool
 	Stage         string
 	SourceChannel string
 	SourceShareID uuid.NullUUID
@@ -1039,6 +1050,7 @@ func (q *Queries) ListUnassigned(ctx context.Context, arg ListUnassignedParams) 
 			&i.DisplayName,
 			&i.AvatarUrl,
 			&i.Phone,
+			&i.PhoneVerified,
 			&i.Stage,
 			&i.SourceChannel,
 			&i.SourceShareID,
@@ -1377,11 +1389,13 @@ WITH bumped AS (
   UPDATE customers c SET
     views = c.views + x.views, dwell_ms = c.dwell_ms + x.dwell, forwards = c.forwards + x.forwards,
     call_clicks = c.call_clicks + x.calls, wechat_clicks = c.wechat_clicks + x.wechats,
-    phone = CASE WHEN x.phone <> '' THEN x.phone ELSE c.phone END,
+    -- A number left on a page (unverified) never replaces one WeChat verified (getuserphonenumber).
+    phone = CASE WHEN x.phone <> '' AND (x.verified OR NOT c.phone_verified) THEN x.phone ELSE c.phone END,
+    phone_verified = CASE WHEN x.phone <> '' AND (x.verified OR NOT c.phone_verified) THEN x.verified ELSE c.phone_verified END,
     last_active_at = greatest(c.last_active_at, x.active), updated_at = now(),
     intent_score = customer_intent(c.views + x.views, c.dwell_ms + x.dwell, c.forwards + x.forwards,
                                    c.call_clicks + x.calls, c.wechat_clicks + x.wechats, x.phone <> '' OR c.phone <> '')
-  FROM (SELECT unnest($7::uuid[]) AS id, unnest($8::int[]) AS views, unnest($9::bigint[]) AS dwell, unnest($10::int[]) AS forwards, unnest($11::int[]) AS calls, unnest($12::int[]) AS wechats, unnest($13::text[]) AS phone, unnest($14::timestamptz[]) AS active) AS x
+  FROM (SELECT unnest($7::uuid[]) AS id, unnest($8::int[]) AS views, unnest($9::bigint[]) AS dwell, unnest($10::int[]) AS forwards, unnest($11::int[]) AS calls, unnest($12::int[]) AS wechats, unnest($13::text[]) AS phone, unnest($14::bool[]) AS verified, unnest($15::timestamptz[]) AS active) AS x
   WHERE c.tenant_id = $1 AND c.id = x.id
   RETURNING 1
 )
@@ -1390,20 +1404,21 @@ SELECT sync_ingested_rows($1, $2::uuid[], $3::text[], $4::uuid[],
 `
 
 type RecordActivityParams struct {
-	TenantID     uuid.UUID
-	SyncScopes   []uuid.UUID
-	SyncKinds    []string
-	SyncIds      []uuid.UUID
-	SyncParents  []uuid.UUID
-	SyncOccurred []time.Time
-	Ids          []uuid.UUID
-	Views        []int32
-	Dwell        []int64
-	Forwards     []int32
-	Calls        []int32
-	Wechats      []int32
-	Phones       []string
-	Active       []time.Time
+	TenantID       uuid.UUID
+	SyncScopes     []uuid.UUID
+	SyncKinds      []string
+	SyncIds        []uuid.UUID
+	SyncParents    []uuid.UUID
+	SyncOccurred   []time.Time
+	Ids            []uuid.UUID
+	Views          []int32
+	Dwell          []int64
+	Forwards       []int32
+	Calls          []int32
+	Wechats        []int32
+	Phones         []string
+	PhonesVerified []bool
+	Active         []time.Time
 }
 
 // Adds the batch to its customers' aggregates, and records for the apps' offline copies the customers,
@@ -1425,6 +1440,7 @@ func (q *Queries) RecordActivity(ctx context.Context, arg RecordActivityParams) 
 		arg.Calls,
 		arg.Wechats,
 		arg.Phones,
+		arg.PhonesVerified,
 		arg.Active,
 	)
 	return err
@@ -1702,6 +1718,8 @@ UPDATE customers SET
   stage_changed_at = CASE WHEN $2::text IS DISTINCT FROM NULL AND $2::text <> stage THEN now() ELSE stage_changed_at END,
   remark = coalesce($3, remark),
   phone = coalesce($4, phone),
+  -- A number the salesperson types is theirs to vouch for, not WeChat's: a changed number is unverified.
+  phone_verified = phone_verified AND coalesce($4, phone) = phone,
   tags = CASE WHEN $5::bool THEN $6::text[] ELSE tags END,
   updated_at = now()
 WHERE tenant_id = $7 AND id = $8 AND merged_into IS NULL

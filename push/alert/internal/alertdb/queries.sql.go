@@ -17,7 +17,7 @@ const Advance = `-- name: Advance :one
 
 INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES ($1, $2, $3, $4::bigint)
 ON CONFLICT (tenant_id, employee_id) DO UPDATE SET head = alert_streams.head + $4::bigint
-RETURNING head, epoch
+RETURNING head, epoch, new_customer_until
 `
 
 type AdvanceParams struct {
@@ -28,8 +28,9 @@ type AdvanceParams struct {
 }
 
 type AdvanceRow struct {
-	Head  int64
-	Epoch uuid.UUID
+	Head             int64
+	Epoch            uuid.UUID
+	NewCustomerUntil *time.Time
 }
 
 // Alert streams. Run inside tenant transactions.
@@ -42,7 +43,50 @@ func (q *Queries) Advance(ctx context.Context, arg AdvanceParams) (AdvanceRow, e
 		arg.N,
 	)
 	var i AdvanceRow
-	err := row.Scan(&i.Head, &i.Epoch)
+	err := row.Scan(&i.Head, &i.Epoch, &i.NewCustomerUntil)
+	return i, err
+}
+
+const CloseNewCustomerWindow = `-- name: CloseNewCustomerWindow :exec
+UPDATE alert_streams SET new_customer_until = NULL
+WHERE tenant_id = $1 AND employee_id = $2 AND new_customer_until = $3::timestamptz
+`
+
+type CloseNewCustomerWindowParams struct {
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+	Until      time.Time
+}
+
+// Ends the window the summary push of until covers, if it is still the open one. It waits for the
+// transactions alerting this salesperson that hold the stream row: what they left to the window is
+// committed before the summary counts it, and the ones after find no window (or a later one).
+func (q *Queries) CloseNewCustomerWindow(ctx context.Context, arg CloseNewCustomerWindowParams) error {
+	_, err := q.db.Exec(ctx, CloseNewCustomerWindow, arg.TenantID, arg.EmployeeID, arg.Until)
+	return err
+}
+
+const CollapsedNewCustomers = `-- name: CollapsedNewCustomers :one
+SELECT count(*)::int AS n, coalesce(max(seq), 0)::bigint AS last_seq FROM alerts
+WHERE tenant_id = $1 AND employee_id = $2 AND collapsed_until = $3::timestamptz
+`
+
+type CollapsedNewCustomersParams struct {
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+	Until      time.Time
+}
+
+type CollapsedNewCustomersRow struct {
+	N       int32
+	LastSeq int64
+}
+
+// The new-visitor alerts left to a window's summary push: how many, and the last one's entry.
+func (q *Queries) CollapsedNewCustomers(ctx context.Context, arg CollapsedNewCustomersParams) (CollapsedNewCustomersRow, error) {
+	row := q.db.QueryRow(ctx, CollapsedNewCustomers, arg.TenantID, arg.EmployeeID, arg.Until)
+	var i CollapsedNewCustomersRow
+	err := row.Scan(&i.N, &i.LastSeq)
 	return i, err
 }
 
@@ -213,13 +257,15 @@ func (q *Queries) Heads(ctx context.Context, arg HeadsParams) ([]HeadsRow, error
 
 const InsertAlerts = `-- name: InsertAlerts :exec
 WITH ins AS (
-  INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at)
+  INSERT INTO alerts (tenant_id, employee_id, seq, alert_id, kind, customer_id, material_id, body, pushed, created_at, collapsed_until)
   SELECT $1, $2, x.seq, x.alert_id, x.kind, x.customer_id,
-         nullif(x.material_id, '00000000-0000-0000-0000-000000000000'::uuid), x.body, x.pushed, x.created_at
+         nullif(x.material_id, '00000000-0000-0000-0000-000000000000'::uuid), x.body, x.pushed, x.created_at,
+         nullif(x.collapsed_until, 'epoch'::timestamptz)
   FROM (SELECT unnest($3::bigint[]) AS seq, unnest($4::uuid[]) AS alert_id, unnest($5::text[]) AS kind,
                unnest($6::uuid[]) AS customer_id, unnest($7::uuid[]) AS material_id,
                unnest($8::text[]) AS body, unnest($9::bool[]) AS pushed,
-               unnest($10::timestamptz[]) AS created_at) AS x
+               unnest($10::timestamptz[]) AS created_at,
+               unnest($11::timestamptz[]) AS collapsed_until) AS x
   RETURNING tenant_id, employee_id, seq, alert_id, created_at
 )
 SELECT sync_touch(array_agg(i.employee_id ORDER BY i.seq), 'alert', array_agg(i.alert_id ORDER BY i.seq),
@@ -229,16 +275,17 @@ FROM ins i
 `
 
 type InsertAlertsParams struct {
-	TenantID    uuid.UUID
-	EmployeeID  uuid.UUID
-	Seqs        []int64
-	AlertIds    []uuid.UUID
-	Kinds       []string
-	CustomerIds []uuid.UUID
-	MaterialIds []uuid.UUID
-	Bodies      []string
-	Pushed      []bool
-	CreatedAt   []time.Time
+	TenantID       uuid.UUID
+	EmployeeID     uuid.UUID
+	Seqs           []int64
+	AlertIds       []uuid.UUID
+	Kinds          []string
+	CustomerIds    []uuid.UUID
+	MaterialIds    []uuid.UUID
+	Bodies         []string
+	Pushed         []bool
+	CreatedAt      []time.Time
+	CollapsedUntil []time.Time
 }
 
 // Appends entries to a stream and records the alerts for the apps' offline copies (sync_changes) in the
@@ -255,6 +302,7 @@ func (q *Queries) InsertAlerts(ctx context.Context, arg InsertAlertsParams) erro
 		arg.Bodies,
 		arg.Pushed,
 		arg.CreatedAt,
+		arg.CollapsedUntil,
 	)
 	return err
 }
@@ -385,6 +433,22 @@ func (q *Queries) MarkRead(ctx context.Context, arg MarkReadParams) (int64, erro
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const OpenNewCustomerWindow = `-- name: OpenNewCustomerWindow :exec
+UPDATE alert_streams SET new_customer_until = $1::timestamptz WHERE tenant_id = $2 AND employee_id = $3
+`
+
+type OpenNewCustomerWindowParams struct {
+	Until      time.Time
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+}
+
+// Starts a window of new-visitor pushes (the stream row is locked by Advance already).
+func (q *Queries) OpenNewCustomerWindow(ctx context.Context, arg OpenNewCustomerWindowParams) error {
+	_, err := q.db.Exec(ctx, OpenNewCustomerWindow, arg.Until, arg.TenantID, arg.EmployeeID)
+	return err
 }
 
 const Prefs = `-- name: Prefs :one
