@@ -110,7 +110,11 @@ func TestKilledPushWorkerLosesNoAlertAndPushesNoneTwice(t *testing.T) {
 	require.NoError(t, os.WriteFile(keyFile, p8, 0o600))
 	require.NoError(t, os.WriteFile(caFile, fake.CertPEM(), 0o600))
 	apns := []string{"SALESD_APNS_KEY_FILE=" + keyFile, "SALESD_APNS_KEY_ID=ABC123DEFG", "SALESD_APNS_TEAM_ID=TEAM123456",
-		"SALESD_APNS_HOST=" + fake.URL, "SALESD_APNS_CA_FILE=" + caFile}
+		"SALESD_APNS_HOST=" + fake.URL, "SALESD_APNS_CA_FILE=" + caFile,
+		// The burst is 400 new visitors on one link in a second: past the new-visitor budget, and their new-customer
+		// pushes would collapse into one per minute. This test is about delivering every push once, so each visitor
+		// is admitted and pushed on its own.
+		"SALESD_NEW_VISITORS_PER_SHARE=100000", "SALESD_NEW_VISITORS_PER_TENANT=100000", "SALESD_NEW_CUSTOMER_PUSH_WINDOW=0s"}
 
 	const deviceToken = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 	require.NoError(t, alert.NewService(w.db.App).RegisterDevice(ctx, alert.Key{TenantID: w.tenantID, EmployeeID: w.employeeID},
