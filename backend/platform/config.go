@@ -119,6 +119,8 @@ type Config struct {
 	// WeComCallbackRate and WeComCallbackBurst limit WeCom callbacks per tenant.
 	WeComCallbackRate  float64
 	WeComCallbackBurst int
+	// WeComAPIURL is WeCom's API host (tests point it at wecomtest).
+	WeComAPIURL string
 }
 
 // PasswordConfig holds the argon2id parameters of new password hashes (a hash records its own, so changing
@@ -386,6 +388,8 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setPositive(&c.WeComCallbackRate, v) }},
 		{name: "SALESD_WECOM_CALLBACK_BURST", def: "1000", help: "WeCom callbacks one tenant may receive at once",
 			set: func(c *Config, v string) error { return setCount(&c.WeComCallbackBurst, v) }},
+		{name: "SALESD_WECOM_API_URL", def: "https://qyapi.weixin.qq.com", help: "WeCom API base URL (tests point it at a fake)",
+			set: func(c *Config, v string) error { c.WeComAPIURL = v; return nil }},
 		{name: "SALESD_LOG_FORMAT", def: "json", help: "json or text",
 			set: func(c *Config, v string) error {
 				if v != "json" && v != "text" {

@@ -81,10 +81,11 @@ func modules(d deps) ([]module.Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	wecoms, err := wecomService(d, wecomHandlers())
+	wecoms, err := wecomService(d, nil)
 	if err != nil {
 		return nil, err
 	}
+	wecomHandlers(wecoms, d)
 	mods := []module.Module{
 		diagrpc.Module(info),
 		authrpc.Module(d.auth, func(ctx context.Context, tenantID uuid.UUID, key string) (string, error) {
@@ -105,11 +106,12 @@ func modules(d deps) ([]module.Module, error) {
 	return append(mods, syncrpc.Module(d.db, mods)), nil
 }
 
-// wecomHandlers are the handlers of WeCom callbacks, by kind: one line per kind a domain processes
-// (wecom.Kind{MsgType: "event", Event: "change_external_contact", ChangeType: "add_external_contact"}:
-// contacts.OnAdd). Kinds not listed are stored and marked ignored.
-func wecomHandlers() wecom.Handlers {
-	return wecom.Handlers{}
+// wecomHandlers registers the handlers of WeCom callbacks, by kind: one line per kind a domain processes
+// (w.Handle(wecom.Kind{MsgType: "event", Event: "change_external_contact", ChangeType: "add_external_contact"},
+// contacts.OnAdd)). Kinds not registered are stored and marked ignored. Handlers reach WeCom's API through
+// w.ClientTx.
+func wecomHandlers(w *wecom.Service, d deps) {
+	_, _ = w, d
 }
 
 // wecomService builds the WeCom bridge; without SALESD_SECRET_KEYS it is off (nothing can be sealed).
@@ -122,7 +124,8 @@ func wecomService(d deps, handlers wecom.Handlers) (*wecom.Service, error) {
 		}
 	}
 	return wecom.NewService(d.db, s, d.queue, d.cfg.PublicBaseURL, handlers, wecom.Options{
-		CallbackRate: d.cfg.WeComCallbackRate, CallbackBurst: d.cfg.WeComCallbackBurst, Log: d.log}), nil
+		CallbackRate: d.cfg.WeComCallbackRate, CallbackBurst: d.cfg.WeComCallbackBurst, Log: d.log,
+		APIBaseURL: d.cfg.WeComAPIURL, Shared: wechat.NewStore(d.db)}), nil
 }
 
 // posterRenderer loads the configured poster font (or the built-in one).

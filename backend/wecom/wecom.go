@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/platform/sealed"
+	"github.com/salesapp/scrm/backend/wechat"
 	"github.com/salesapp/scrm/backend/wecom/internal/wecomdb"
 )
 
@@ -134,6 +136,14 @@ type Options struct {
 	// MaxBody bounds a callback's body (default 64 KiB; 413 beyond).
 	MaxBody int64
 	Log     *slog.Logger
+	// APIBaseURL is WeCom's API host (wecomapi.DefaultBaseURL when empty; tests point it at wecomtest).
+	APIBaseURL string
+	// APIHTTPClient sends the API's requests (wecomapi's default when nil).
+	APIHTTPClient *http.Client
+	// Shared keeps access tokens where every node finds them (wechat.Store); nil keeps them per process.
+	Shared wechat.Shared
+	// Now tells the time for token expiry (time.Now when nil).
+	Now func() time.Time
 }
 
 // Service is the WeCom bridge's core.
@@ -146,6 +156,7 @@ type Service struct {
 	opts     Options
 	limiter  *ratelimit.Limiter
 	log      *slog.Logger
+	clients  *clients
 }
 
 // ErrOff is returned when the server has no SALESD_SECRET_KEYS: nothing can be sealed.
@@ -170,7 +181,20 @@ func NewService(db *platform.DB, sealer *sealed.Sealer, q jobs.Inserter, baseURL
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: db, sealer: sealer, jobs: q, baseURL: baseURL, handlers: handlers, opts: opts,
-		limiter: ratelimit.New(opts.CallbackRate, opts.CallbackBurst, 100_000), log: opts.Log}
+		limiter: ratelimit.New(opts.CallbackRate, opts.CallbackBurst, 100_000), log: opts.Log,
+		clients: newClients()}
+}
+
+// Handle registers h for events of kind, for domains built after the service (their handlers call its
+// clients). Call it before the server starts; a kind registered twice panics (one owner per kind).
+func (s *Service) Handle(kind Kind, h Handler) {
+	if s.handlers == nil {
+		s.handlers = Handlers{}
+	}
+	if _, dup := s.handlers[kind]; dup {
+		panic(fmt.Sprintf("wecom: two handlers for %+v", kind))
+	}
+	s.handlers[kind] = h
 }
 
 // CallbackURL is the tenant's callback address.
