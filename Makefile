@@ -45,6 +45,18 @@ test: $(BIN)/.minio-$(MINIO_VERSION) $(TS_DEPS) chromium ## run every test with 
 	$(GO) build -o $(BIN)/salesctl ./cmd/salesctl
 	$(BIN)/salesctl pg run -- $(GO) test -race -count=1 -timeout 30m $(GO_PACKAGES)
 
+# Each fuzz target runs this long in `make fuzz` (CI: 15s each); longer by hand: make fuzz FUZZTIME=10m.
+FUZZTIME ?= 15s
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target (func Fuzz… in a _test.go) for FUZZTIME each; a failing input is kept under the package's testdata/fuzz
+	@grep -rl --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.git '^func Fuzz' . | sort | while read -r f; do \
+	  for fn in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' "$$f" | cut -d' ' -f2); do \
+	    echo "fuzz $$fn in $$(dirname "$$f") for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) "$$(dirname "$$f")"; \
+	  done; \
+	done
+
 .PHONY: build
 build: ## build salesd, salesctl and salesbench into .bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
