@@ -39,6 +39,17 @@ const (
 	MaxPageSize     = 5000
 )
 
+// MaxPageBytes is a page's byte budget: a page ends early, with more to come, once its changes reach it
+// (5,000 articles of 200 KB would otherwise be a gigabyte in one answer and in the server's memory). A page
+// holds at least one change whatever its size.
+const MaxPageBytes = 4 << 20
+
+// heavyPerFetch is how many materials' entities are read at a time: an article is up to 200 KB, every
+// other entity a few KB at most (a note's body is 2,000 characters), so reading materials a few at a time
+// keeps a page cut by its byte budget from having read many more than it sends, while a page of
+// customers, notes and timelines is still read in one query per kind.
+const heavyPerFetch = 16
+
 // MaxPushMutations bounds one push.
 const MaxPushMutations = 500
 
@@ -55,6 +66,8 @@ type Engine struct {
 	open     openTxs
 	// longTx and recheck are the constants of the same names; tests shorten them.
 	longTx, recheck time.Duration
+	// pageBytes is MaxPageBytes; tests shorten it.
+	pageBytes int
 }
 
 // New builds an engine.
@@ -65,7 +78,7 @@ func New(db *platform.DB, cfg Config) *Engine {
 	if cfg.MaxSchema < cfg.MinSchema {
 		cfg.MaxSchema = cfg.MinSchema
 	}
-	return &Engine{db: db, cfg: cfg, appliers: map[string]module.Applier{}, longTx: longTx, recheck: recheck}
+	return &Engine{db: db, cfg: cfg, appliers: map[string]module.Applier{}, longTx: longTx, recheck: recheck, pageBytes: MaxPageBytes}
 }
 
 // Handle registers the applier of one kind of mutation, by its op name (add_note...): a Mutation whose
@@ -175,9 +188,12 @@ func (e *Engine) pullOnce(ctx context.Context, p authn.Principal, deviceID strin
 		if more {
 			rows = rows[:size]
 		}
-		changes, err := fetch(ctx, q, p, rows)
+		changes, kept, err := e.fetchBudgeted(ctx, q, p, rows)
 		if err != nil {
 			return err
+		}
+		if kept < len(rows) {
+			rows, more = rows[:kept], true
 		}
 		var last *Position
 		if more {
@@ -201,6 +217,35 @@ func (e *Engine) pullOnce(ctx context.Context, p authn.Principal, deviceID strin
 		return nil
 	})
 	return out, err
+}
+
+// fetchBudgeted reads the entities of rows a chunk at a time until the page's byte budget is reached, and
+// returns the changes of the first kept rows (at least one). Rows are in change order, so cutting the page
+// there is a smaller page: the cursor ends at the last kept row.
+func (e *Engine) fetchBudgeted(ctx context.Context, q *deltadb.Queries, p authn.Principal, rows []deltadb.ChangesRow) (changes []Change, kept int, err error) {
+	bytes := 0
+	for kept < len(rows) {
+		end, heavy := kept, 0
+		for end < len(rows) && heavy < heavyPerFetch {
+			if Kind(rows[end].Kind) == KindMaterial && !rows[end].Tombstone {
+				heavy++
+			}
+			end++
+		}
+		got, err := fetch(ctx, q, p, rows[kept:end])
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, c := range got {
+			if kept > 0 && bytes+c.wireBytes() > e.pageBytes {
+				return changes, kept, nil
+			}
+			bytes += c.wireBytes()
+			changes = append(changes, c)
+			kept++
+		}
+	}
+	return changes, kept, nil
 }
 
 // heldBack tells whether changes may be held back by a transaction the snapshot saw in progress, one

@@ -149,3 +149,39 @@ func (*Card) synced()          {}
 func (*Alert) synced()         {}
 func (*Material) synced()      {}
 func (*Folder) synced()        {}
+
+// changeOverhead is what a change costs on the wire beside its strings: ids, numbers, times, framing.
+const changeOverhead = 128
+
+// wireBytes estimates what c takes in a page: its strings' bytes and a fixed overhead. It is for the page's
+// byte budget, not an exact encoding size.
+func (c Change) wireBytes() int {
+	n := changeOverhead
+	strs := func(ss ...string) {
+		for _, s := range ss {
+			n += len(s)
+		}
+	}
+	switch e := c.Entity.(type) {
+	case *Customer:
+		strs(e.DisplayName, e.AvatarURL, e.Phone, e.Stage, e.SourceChannel, e.Remark)
+		strs(e.Tags...)
+	case *TimelineEntry:
+		strs(e.Kind)
+	case *Note:
+		strs(e.Kind, e.Body)
+	case *Card:
+		strs(e.DisplayName, e.Title, e.Phone, e.WechatID, e.Email, e.AvatarKey, e.Bio, e.IntroVideoKey)
+		strs(e.PhotoKeys...)
+		n += 36 * len(e.FeaturedMaterialIDs)
+	case *Alert:
+		strs(e.Kind, e.Body)
+	case *Material:
+		strs(e.Tier, e.Kind, e.Status, e.RejectReason, e.Title, e.Summary, e.BodyHTML, e.TextBody, e.FileKey, e.CoverKey)
+		strs(e.ImageKeys...)
+		strs(e.Tags...)
+	case *Folder:
+		strs(e.Tier, e.Name)
+	}
+	return n
+}

@@ -151,7 +151,8 @@ type PullRequest struct {
 	SchemaVersion uint32 `protobuf:"varint,2,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
 	// Empty for a first (or restarted) sync; otherwise the next_cursor of the last page saved.
 	Cursor string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
-	// At most this many changes (default 1000, at most 5000).
+	// At most this many changes (default 1000, at most 5000); a page also ends at about 4 MB of changes, with
+	// has_more set.
 	PageSize      uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -41,7 +41,8 @@ export type PullRequest = Message<"salesapp.v1.PullRequest"> & {
   cursor: string;
 
   /**
-   * At most this many changes (default 1000, at most 5000).
+   * At most this many changes (default 1000, at most 5000); a page also ends at about 4 MB of changes, with
+   * has_more set.
    *
    * @generated from field: uint32 page_size = 4;
    */
