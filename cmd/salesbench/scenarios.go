@@ -48,6 +48,7 @@ func scenarios() []scenario {
 		{"sync-manager-first", syncManagerFirst},
 		{"sign-in", signInScenario},
 		{"public-flood", publicFlood},
+		{"wecom-callbacks", wecomCallbacks},
 	}
 }
 
