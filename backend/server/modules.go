@@ -22,6 +22,8 @@ import (
 	"github.com/salesapp/scrm/backend/export/exportrpc"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/material/materialrpc"
+	"github.com/salesapp/scrm/backend/operator"
+	"github.com/salesapp/scrm/backend/operator/operatorrpc"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/jobs"
@@ -101,6 +103,7 @@ func modules(d deps) ([]module.Module, error) {
 		cardrpc.Module(cards),
 		statsrpc.Module(stats.NewService(d.db, nil)),
 		wecomrpc.Module(wecoms),
+		operatorrpc.Module(operator.NewService(d.db, d.auth, d.tokens), d.tokens),
 	}
 	mods = append(mods, live...)
 	return append(mods, syncrpc.Module(d.db, mods)), nil
