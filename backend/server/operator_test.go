@@ -7,15 +7,20 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/operator"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/backend/server/servertest"
 )
@@ -132,4 +137,94 @@ func TestOperatorTokenCannotCallTenantRPCs(t *testing.T) {
 		return true
 	})
 	require.Greater(t, refused, 40, "the tenant RPCs were not found")
+}
+
+// Operators create, change, suspend, resume and extend enterprises; a suspended or expired one's staff are
+// refused, and a resumed or extended one's are let back in.
+func TestOperatorRunsTenants(t *testing.T) {
+	t.Parallel()
+	// No auth cache: each call reads the tenant's state again.
+	e := servertest.Start(t, func(c *platform.Config) { c.AuthCacheTTL = 0 })
+	ctx := context.Background()
+	_, token := newOperator(t, e, "ops@example.com")
+	c := salesappv1connect.NewOperatorServiceClient(e.HTTP, e.URL, servertest.As(token))
+	year := time.Now().AddDate(1, 0, 0).Truncate(time.Second)
+
+	created, err := c.CreateTenant(ctx, connect.NewRequest(&salesappv1.CreateTenantRequest{Name: "Zeta", Plan: "trial", SeatLimit: 3,
+		ExpiresAt: timestamppb.New(year)}))
+	require.NoError(t, err)
+	zeta := created.Msg.Tenant
+	require.Equal(t, "trial", zeta.Plan)
+	require.Equal(t, "Asia/Shanghai", zeta.TimeZone)
+	zetaID := uuid.MustParse(zeta.TenantId)
+	admin := e.NewPerson(t, zetaID, authn.RoleAdmin, uuid.Nil)
+	e.NewPerson(t, zetaID, authn.RoleSales, uuid.Nil)
+	acme := e.NewTenant(t, "Acme", 0)
+
+	list, err := c.ListTenants(ctx, connect.NewRequest(&salesappv1.ListTenantsRequest{}))
+	require.NoError(t, err)
+	require.Len(t, list.Msg.Tenants, 2)
+	require.Equal(t, "Acme", list.Msg.Tenants[0].Name)
+	require.Equal(t, acme.ID.String(), list.Msg.Tenants[0].TenantId)
+	require.Equal(t, "Zeta", list.Msg.Tenants[1].Name)
+	require.EqualValues(t, 2, list.Msg.Tenants[1].SeatsUsed)
+
+	name, plan, seats, tz := "Zeta Ltd", "professional", int32(20), "Europe/Paris"
+	upd, err := c.UpdateTenant(ctx, connect.NewRequest(&salesappv1.UpdateTenantRequest{TenantId: zeta.TenantId, Name: &name, Plan: &plan,
+		SeatLimit: &seats, TimeZone: &tz}))
+	require.NoError(t, err)
+	require.Equal(t, "Zeta Ltd", upd.Msg.Tenant.Name)
+	require.Equal(t, "professional", upd.Msg.Tenant.Plan)
+	require.EqualValues(t, 20, upd.Msg.Tenant.SeatLimit)
+	require.Equal(t, "Europe/Paris", upd.Msg.Tenant.TimeZone)
+	one := int32(1)
+	_, err = c.UpdateTenant(ctx, connect.NewRequest(&salesappv1.UpdateTenantRequest{TenantId: zeta.TenantId, SeatLimit: &one}))
+	requireCode(t, err, connect.CodeFailedPrecondition, "more active employees")
+	bad := "Mars/Olympus"
+	_, err = c.UpdateTenant(ctx, connect.NewRequest(&salesappv1.UpdateTenantRequest{TenantId: zeta.TenantId, TimeZone: &bad}))
+	requireCode(t, err, connect.CodeInvalidArgument, "time_zone")
+	_, err = c.UpdateTenant(ctx, connect.NewRequest(&salesappv1.UpdateTenantRequest{TenantId: uuid.NewString(), Name: &name}))
+	requireCode(t, err, connect.CodeNotFound, "tenant")
+
+	me := salesappv1connect.NewMeServiceClient(e.HTTP, e.URL, servertest.As(admin.Token))
+	getMe := func() error {
+		_, err := me.GetMe(ctx, connect.NewRequest(&salesappv1.GetMeRequest{}))
+		return err
+	}
+	require.NoError(t, getMe())
+
+	sus, err := c.SuspendTenant(ctx, connect.NewRequest(&salesappv1.SuspendTenantRequest{TenantId: zeta.TenantId}))
+	require.NoError(t, err)
+	require.True(t, sus.Msg.Tenant.Suspended)
+	require.True(t, year.Equal(sus.Msg.Tenant.ExpiresAt.AsTime()), "the subscription's end is kept")
+	requireCode(t, getMe(), connect.CodePermissionDenied, "")
+	// Suspending twice changes nothing.
+	sus, err = c.SuspendTenant(ctx, connect.NewRequest(&salesappv1.SuspendTenantRequest{TenantId: zeta.TenantId}))
+	require.NoError(t, err)
+	require.True(t, year.Equal(sus.Msg.Tenant.ExpiresAt.AsTime()))
+
+	// Extending while suspended moves the end the resume gives back.
+	later := year.AddDate(1, 0, 0)
+	ext, err := c.ExtendTenant(ctx, connect.NewRequest(&salesappv1.ExtendTenantRequest{TenantId: zeta.TenantId, ExpiresAt: timestamppb.New(later)}))
+	require.NoError(t, err)
+	require.True(t, ext.Msg.Tenant.Suspended)
+	require.True(t, later.Equal(ext.Msg.Tenant.ExpiresAt.AsTime()))
+	res, err := c.ResumeTenant(ctx, connect.NewRequest(&salesappv1.ResumeTenantRequest{TenantId: zeta.TenantId}))
+	require.NoError(t, err)
+	require.False(t, res.Msg.Tenant.Suspended)
+	require.True(t, later.Equal(res.Msg.Tenant.ExpiresAt.AsTime()))
+	require.NoError(t, getMe(), "the resumed enterprise's staff are back")
+
+	// An end in the past refuses the staff as expiry always did; a renewal lets them back.
+	_, err = c.ExtendTenant(ctx, connect.NewRequest(&salesappv1.ExtendTenantRequest{TenantId: zeta.TenantId, ExpiresAt: timestamppb.New(time.Now().Add(-time.Hour))}))
+	require.NoError(t, err)
+	requireCode(t, getMe(), connect.CodePermissionDenied, "expired")
+	_, err = c.ExtendTenant(ctx, connect.NewRequest(&salesappv1.ExtendTenantRequest{TenantId: zeta.TenantId, ExpiresAt: timestamppb.New(later)}))
+	require.NoError(t, err)
+	require.NoError(t, getMe())
+	// Acme was never touched.
+	other, err := e.Tenants.Subscription(ctx, acme.ID)
+	require.NoError(t, err)
+	require.False(t, other.Suspended)
+	require.Equal(t, "Acme", other.Name)
 }

@@ -23,6 +23,724 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// OperatorTenant is an enterprise as operators see it.
+type OperatorTenant struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Name     string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// trial, standard, professional or enterprise.
+	Plan      string `protobuf:"bytes,3,opt,name=plan,proto3" json:"plan,omitempty"`
+	SeatLimit int32  `protobuf:"varint,4,opt,name=seat_limit,json=seatLimit,proto3" json:"seat_limit,omitempty"`
+	// Active employees.
+	SeatsUsed int32 `protobuf:"varint,5,opt,name=seats_used,json=seatsUsed,proto3" json:"seats_used,omitempty"`
+	// When the subscription ends (staff are refused from then on).
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	TimeZone  string                 `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Set while suspended: the staff are refused whatever expires_at says.
+	Suspended     bool                   `protobuf:"varint,8,opt,name=suspended,proto3" json:"suspended,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OperatorTenant) Reset() {
+	*x = OperatorTenant{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OperatorTenant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OperatorTenant) ProtoMessage() {}
+
+func (x *OperatorTenant) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OperatorTenant.ProtoReflect.Descriptor instead.
+func (*OperatorTenant) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *OperatorTenant) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *OperatorTenant) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OperatorTenant) GetPlan() string {
+	if x != nil {
+		return x.Plan
+	}
+	return ""
+}
+
+func (x *OperatorTenant) GetSeatLimit() int32 {
+	if x != nil {
+		return x.SeatLimit
+	}
+	return 0
+}
+
+func (x *OperatorTenant) GetSeatsUsed() int32 {
+	if x != nil {
+		return x.SeatsUsed
+	}
+	return 0
+}
+
+func (x *OperatorTenant) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *OperatorTenant) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *OperatorTenant) GetSuspended() bool {
+	if x != nil {
+		return x.Suspended
+	}
+	return false
+}
+
+func (x *OperatorTenant) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// CreateTenantRequest describes the new enterprise.
+type CreateTenantRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Plan      string                 `protobuf:"bytes,2,opt,name=plan,proto3" json:"plan,omitempty"`
+	SeatLimit int32                  `protobuf:"varint,3,opt,name=seat_limit,json=seatLimit,proto3" json:"seat_limit,omitempty"`
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// IANA time zone; empty is Asia/Shanghai.
+	TimeZone      string `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTenantRequest) Reset() {
+	*x = CreateTenantRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTenantRequest) ProtoMessage() {}
+
+func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
+func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CreateTenantRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateTenantRequest) GetPlan() string {
+	if x != nil {
+		return x.Plan
+	}
+	return ""
+}
+
+func (x *CreateTenantRequest) GetSeatLimit() int32 {
+	if x != nil {
+		return x.SeatLimit
+	}
+	return 0
+}
+
+func (x *CreateTenantRequest) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *CreateTenantRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+// CreateTenantResponse is the new enterprise.
+type CreateTenantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        *OperatorTenant        `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTenantResponse) Reset() {
+	*x = CreateTenantResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTenantResponse) ProtoMessage() {}
+
+func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
+func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CreateTenantResponse) GetTenant() *OperatorTenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+// UpdateTenantRequest names the enterprise and what changes.
+type UpdateTenantRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Name          *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	Plan          *string                `protobuf:"bytes,3,opt,name=plan,proto3,oneof" json:"plan,omitempty"`
+	SeatLimit     *int32                 `protobuf:"varint,4,opt,name=seat_limit,json=seatLimit,proto3,oneof" json:"seat_limit,omitempty"`
+	TimeZone      *string                `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3,oneof" json:"time_zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantRequest) Reset() {
+	*x = UpdateTenantRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantRequest) ProtoMessage() {}
+
+func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UpdateTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateTenantRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateTenantRequest) GetPlan() string {
+	if x != nil && x.Plan != nil {
+		return *x.Plan
+	}
+	return ""
+}
+
+func (x *UpdateTenantRequest) GetSeatLimit() int32 {
+	if x != nil && x.SeatLimit != nil {
+		return *x.SeatLimit
+	}
+	return 0
+}
+
+func (x *UpdateTenantRequest) GetTimeZone() string {
+	if x != nil && x.TimeZone != nil {
+		return *x.TimeZone
+	}
+	return ""
+}
+
+// UpdateTenantResponse is the enterprise as it is now.
+type UpdateTenantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        *OperatorTenant        `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantResponse) Reset() {
+	*x = UpdateTenantResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantResponse) ProtoMessage() {}
+
+func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTenantResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UpdateTenantResponse) GetTenant() *OperatorTenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+// SuspendTenantRequest names the enterprise.
+type SuspendTenantRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuspendTenantRequest) Reset() {
+	*x = SuspendTenantRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuspendTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuspendTenantRequest) ProtoMessage() {}
+
+func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuspendTenantRequest.ProtoReflect.Descriptor instead.
+func (*SuspendTenantRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SuspendTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// SuspendTenantResponse is the enterprise as it is now.
+type SuspendTenantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        *OperatorTenant        `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuspendTenantResponse) Reset() {
+	*x = SuspendTenantResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuspendTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuspendTenantResponse) ProtoMessage() {}
+
+func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuspendTenantResponse.ProtoReflect.Descriptor instead.
+func (*SuspendTenantResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SuspendTenantResponse) GetTenant() *OperatorTenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+// ResumeTenantRequest names the enterprise.
+type ResumeTenantRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeTenantRequest) Reset() {
+	*x = ResumeTenantRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeTenantRequest) ProtoMessage() {}
+
+func (x *ResumeTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeTenantRequest.ProtoReflect.Descriptor instead.
+func (*ResumeTenantRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ResumeTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// ResumeTenantResponse is the enterprise as it is now.
+type ResumeTenantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        *OperatorTenant        `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeTenantResponse) Reset() {
+	*x = ResumeTenantResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeTenantResponse) ProtoMessage() {}
+
+func (x *ResumeTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeTenantResponse.ProtoReflect.Descriptor instead.
+func (*ResumeTenantResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ResumeTenantResponse) GetTenant() *OperatorTenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+// ExtendTenantRequest names the enterprise and its new end.
+type ExtendTenantRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendTenantRequest) Reset() {
+	*x = ExtendTenantRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendTenantRequest) ProtoMessage() {}
+
+func (x *ExtendTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendTenantRequest.ProtoReflect.Descriptor instead.
+func (*ExtendTenantRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ExtendTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ExtendTenantRequest) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// ExtendTenantResponse is the enterprise as it is now.
+type ExtendTenantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenant        *OperatorTenant        `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendTenantResponse) Reset() {
+	*x = ExtendTenantResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendTenantResponse) ProtoMessage() {}
+
+func (x *ExtendTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendTenantResponse.ProtoReflect.Descriptor instead.
+func (*ExtendTenantResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ExtendTenantResponse) GetTenant() *OperatorTenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+// ListTenantsRequest is empty: every enterprise is listed.
+type ListTenantsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTenantsRequest) Reset() {
+	*x = ListTenantsRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTenantsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTenantsRequest) ProtoMessage() {}
+
+func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
+func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{11}
+}
+
+// ListTenantsResponse lists the enterprises by name.
+type ListTenantsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tenants       []*OperatorTenant      `protobuf:"bytes,1,rep,name=tenants,proto3" json:"tenants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTenantsResponse) Reset() {
+	*x = ListTenantsResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTenantsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTenantsResponse) ProtoMessage() {}
+
+func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
+func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListTenantsResponse) GetTenants() []*OperatorTenant {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
 // OperatorSignInRequest carries an operator's email and password.
 type OperatorSignInRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -34,7 +752,7 @@ type OperatorSignInRequest struct {
 
 func (x *OperatorSignInRequest) Reset() {
 	*x = OperatorSignInRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -46,7 +764,7 @@ func (x *OperatorSignInRequest) String() string {
 func (*OperatorSignInRequest) ProtoMessage() {}
 
 func (x *OperatorSignInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -59,7 +777,7 @@ func (x *OperatorSignInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorSignInRequest.ProtoReflect.Descriptor instead.
 func (*OperatorSignInRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{0}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *OperatorSignInRequest) GetEmail() string {
@@ -89,7 +807,7 @@ type OperatorSignInResponse struct {
 
 func (x *OperatorSignInResponse) Reset() {
 	*x = OperatorSignInResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -101,7 +819,7 @@ func (x *OperatorSignInResponse) String() string {
 func (*OperatorSignInResponse) ProtoMessage() {}
 
 func (x *OperatorSignInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -114,7 +832,7 @@ func (x *OperatorSignInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorSignInResponse.ProtoReflect.Descriptor instead.
 func (*OperatorSignInResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{1}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *OperatorSignInResponse) GetOperatorToken() string {
@@ -149,7 +867,7 @@ type OperatorAccount struct {
 
 func (x *OperatorAccount) Reset() {
 	*x = OperatorAccount{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +879,7 @@ func (x *OperatorAccount) String() string {
 func (*OperatorAccount) ProtoMessage() {}
 
 func (x *OperatorAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +892,7 @@ func (x *OperatorAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorAccount.ProtoReflect.Descriptor instead.
 func (*OperatorAccount) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{2}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *OperatorAccount) GetOperatorId() string {
@@ -200,7 +918,7 @@ type GetOperatorRequest struct {
 
 func (x *GetOperatorRequest) Reset() {
 	*x = GetOperatorRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -212,7 +930,7 @@ func (x *GetOperatorRequest) String() string {
 func (*GetOperatorRequest) ProtoMessage() {}
 
 func (x *GetOperatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -225,7 +943,7 @@ func (x *GetOperatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperatorRequest.ProtoReflect.Descriptor instead.
 func (*GetOperatorRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{3}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{16}
 }
 
 // GetOperatorResponse is the signed-in operator.
@@ -238,7 +956,7 @@ type GetOperatorResponse struct {
 
 func (x *GetOperatorResponse) Reset() {
 	*x = GetOperatorResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -250,7 +968,7 @@ func (x *GetOperatorResponse) String() string {
 func (*GetOperatorResponse) ProtoMessage() {}
 
 func (x *GetOperatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -263,7 +981,7 @@ func (x *GetOperatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperatorResponse.ProtoReflect.Descriptor instead.
 func (*GetOperatorResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{4}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetOperatorResponse) GetOperator() *OperatorAccount {
@@ -277,7 +995,66 @@ var File_salesapp_v1_operator_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\n" +
-	"\x1asalesapp/v1/operator.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"a\n" +
+	"\x1asalesapp/v1/operator.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\x02\n" +
+	"\x0eOperatorTenant\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04plan\x18\x03 \x01(\tR\x04plan\x12\x1d\n" +
+	"\n" +
+	"seat_limit\x18\x04 \x01(\x05R\tseatLimit\x12\x1d\n" +
+	"\n" +
+	"seats_used\x18\x05 \x01(\x05R\tseatsUsed\x129\n" +
+	"\n" +
+	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1b\n" +
+	"\ttime_zone\x18\a \x01(\tR\btimeZone\x12\x1c\n" +
+	"\tsuspended\x18\b \x01(\bR\tsuspended\x129\n" +
+	"\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x90\x02\n" +
+	"\x13CreateTenantRequest\x12\x1e\n" +
+	"\x04name\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\x12D\n" +
+	"\x04plan\x18\x02 \x01(\tB0\xbaH-r+R\x05trialR\bstandardR\fprofessionalR\n" +
+	"enterpriseR\x04plan\x12*\n" +
+	"\n" +
+	"seat_limit\x18\x03 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x00R\tseatLimit\x12A\n" +
+	"\n" +
+	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\texpiresAt\x12$\n" +
+	"\ttime_zone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\"K\n" +
+	"\x14CreateTenantResponse\x123\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1b.salesapp.v1.OperatorTenantR\x06tenant\"\xb9\x02\n" +
+	"\x13UpdateTenantRequest\x12%\n" +
+	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12#\n" +
+	"\x04name\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01H\x00R\x04name\x88\x01\x01\x12I\n" +
+	"\x04plan\x18\x03 \x01(\tB0\xbaH-r+R\x05trialR\bstandardR\fprofessionalR\n" +
+	"enterpriseH\x01R\x04plan\x88\x01\x01\x12/\n" +
+	"\n" +
+	"seat_limit\x18\x04 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x00H\x02R\tseatLimit\x88\x01\x01\x12+\n" +
+	"\ttime_zone\x18\x05 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@H\x03R\btimeZone\x88\x01\x01B\a\n" +
+	"\x05_nameB\a\n" +
+	"\x05_planB\r\n" +
+	"\v_seat_limitB\f\n" +
+	"\n" +
+	"_time_zone\"K\n" +
+	"\x14UpdateTenantResponse\x123\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1b.salesapp.v1.OperatorTenantR\x06tenant\"=\n" +
+	"\x14SuspendTenantRequest\x12%\n" +
+	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\"L\n" +
+	"\x15SuspendTenantResponse\x123\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1b.salesapp.v1.OperatorTenantR\x06tenant\"<\n" +
+	"\x13ResumeTenantRequest\x12%\n" +
+	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\"K\n" +
+	"\x14ResumeTenantResponse\x123\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1b.salesapp.v1.OperatorTenantR\x06tenant\"\x7f\n" +
+	"\x13ExtendTenantRequest\x12%\n" +
+	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12A\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\texpiresAt\"K\n" +
+	"\x14ExtendTenantResponse\x123\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1b.salesapp.v1.OperatorTenantR\x06tenant\"\x14\n" +
+	"\x12ListTenantsRequest\"L\n" +
+	"\x13ListTenantsResponse\x125\n" +
+	"\atenants\x18\x01 \x03(\v2\x1b.salesapp.v1.OperatorTenantR\atenants\"a\n" +
 	"\x15OperatorSignInRequest\x12 \n" +
 	"\x05email\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12&\n" +
@@ -294,10 +1071,16 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\x05email\x18\x02 \x01(\tR\x05email\"\x14\n" +
 	"\x12GetOperatorRequest\"O\n" +
 	"\x13GetOperatorResponse\x128\n" +
-	"\boperator\x18\x01 \x01(\v2\x1c.salesapp.v1.OperatorAccountR\boperator2\xbe\x01\n" +
+	"\boperator\x18\x01 \x01(\v2\x1c.salesapp.v1.OperatorAccountR\boperator2\xbc\x05\n" +
 	"\x0fOperatorService\x12Y\n" +
 	"\x0eOperatorSignIn\x12\".salesapp.v1.OperatorSignInRequest\x1a#.salesapp.v1.OperatorSignInResponse\x12P\n" +
-	"\vGetOperator\x12\x1f.salesapp.v1.GetOperatorRequest\x1a .salesapp.v1.GetOperatorResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\vGetOperator\x12\x1f.salesapp.v1.GetOperatorRequest\x1a .salesapp.v1.GetOperatorResponse\x12S\n" +
+	"\fCreateTenant\x12 .salesapp.v1.CreateTenantRequest\x1a!.salesapp.v1.CreateTenantResponse\x12S\n" +
+	"\fUpdateTenant\x12 .salesapp.v1.UpdateTenantRequest\x1a!.salesapp.v1.UpdateTenantResponse\x12V\n" +
+	"\rSuspendTenant\x12!.salesapp.v1.SuspendTenantRequest\x1a\".salesapp.v1.SuspendTenantResponse\x12S\n" +
+	"\fResumeTenant\x12 .salesapp.v1.ResumeTenantRequest\x1a!.salesapp.v1.ResumeTenantResponse\x12S\n" +
+	"\fExtendTenant\x12 .salesapp.v1.ExtendTenantRequest\x1a!.salesapp.v1.ExtendTenantResponse\x12P\n" +
+	"\vListTenants\x12\x1f.salesapp.v1.ListTenantsRequest\x1a .salesapp.v1.ListTenantsResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_operator_proto_rawDescOnce sync.Once
@@ -311,28 +1094,63 @@ func file_salesapp_v1_operator_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_operator_proto_rawDescData
 }
 
-var file_salesapp_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_salesapp_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_salesapp_v1_operator_proto_goTypes = []any{
-	(*OperatorSignInRequest)(nil),  // 0: salesapp.v1.OperatorSignInRequest
-	(*OperatorSignInResponse)(nil), // 1: salesapp.v1.OperatorSignInResponse
-	(*OperatorAccount)(nil),        // 2: salesapp.v1.OperatorAccount
-	(*GetOperatorRequest)(nil),     // 3: salesapp.v1.GetOperatorRequest
-	(*GetOperatorResponse)(nil),    // 4: salesapp.v1.GetOperatorResponse
-	(*timestamppb.Timestamp)(nil),  // 5: google.protobuf.Timestamp
+	(*OperatorTenant)(nil),         // 0: salesapp.v1.OperatorTenant
+	(*CreateTenantRequest)(nil),    // 1: salesapp.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),   // 2: salesapp.v1.CreateTenantResponse
+	(*UpdateTenantRequest)(nil),    // 3: salesapp.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),   // 4: salesapp.v1.UpdateTenantResponse
+	(*SuspendTenantRequest)(nil),   // 5: salesapp.v1.SuspendTenantRequest
+	(*SuspendTenantResponse)(nil),  // 6: salesapp.v1.SuspendTenantResponse
+	(*ResumeTenantRequest)(nil),    // 7: salesapp.v1.ResumeTenantRequest
+	(*ResumeTenantResponse)(nil),   // 8: salesapp.v1.ResumeTenantResponse
+	(*ExtendTenantRequest)(nil),    // 9: salesapp.v1.ExtendTenantRequest
+	(*ExtendTenantResponse)(nil),   // 10: salesapp.v1.ExtendTenantResponse
+	(*ListTenantsRequest)(nil),     // 11: salesapp.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),    // 12: salesapp.v1.ListTenantsResponse
+	(*OperatorSignInRequest)(nil),  // 13: salesapp.v1.OperatorSignInRequest
+	(*OperatorSignInResponse)(nil), // 14: salesapp.v1.OperatorSignInResponse
+	(*OperatorAccount)(nil),        // 15: salesapp.v1.OperatorAccount
+	(*GetOperatorRequest)(nil),     // 16: salesapp.v1.GetOperatorRequest
+	(*GetOperatorResponse)(nil),    // 17: salesapp.v1.GetOperatorResponse
+	(*timestamppb.Timestamp)(nil),  // 18: google.protobuf.Timestamp
 }
 var file_salesapp_v1_operator_proto_depIdxs = []int32{
-	5, // 0: salesapp.v1.OperatorSignInResponse.expires_at:type_name -> google.protobuf.Timestamp
-	2, // 1: salesapp.v1.OperatorSignInResponse.operator:type_name -> salesapp.v1.OperatorAccount
-	2, // 2: salesapp.v1.GetOperatorResponse.operator:type_name -> salesapp.v1.OperatorAccount
-	0, // 3: salesapp.v1.OperatorService.OperatorSignIn:input_type -> salesapp.v1.OperatorSignInRequest
-	3, // 4: salesapp.v1.OperatorService.GetOperator:input_type -> salesapp.v1.GetOperatorRequest
-	1, // 5: salesapp.v1.OperatorService.OperatorSignIn:output_type -> salesapp.v1.OperatorSignInResponse
-	4, // 6: salesapp.v1.OperatorService.GetOperator:output_type -> salesapp.v1.GetOperatorResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	18, // 0: salesapp.v1.OperatorTenant.expires_at:type_name -> google.protobuf.Timestamp
+	18, // 1: salesapp.v1.OperatorTenant.created_at:type_name -> google.protobuf.Timestamp
+	18, // 2: salesapp.v1.CreateTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 3: salesapp.v1.CreateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	0,  // 4: salesapp.v1.UpdateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	0,  // 5: salesapp.v1.SuspendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	0,  // 6: salesapp.v1.ResumeTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	18, // 7: salesapp.v1.ExtendTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 8: salesapp.v1.ExtendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	0,  // 9: salesapp.v1.ListTenantsResponse.tenants:type_name -> salesapp.v1.OperatorTenant
+	18, // 10: salesapp.v1.OperatorSignInResponse.expires_at:type_name -> google.protobuf.Timestamp
+	15, // 11: salesapp.v1.OperatorSignInResponse.operator:type_name -> salesapp.v1.OperatorAccount
+	15, // 12: salesapp.v1.GetOperatorResponse.operator:type_name -> salesapp.v1.OperatorAccount
+	13, // 13: salesapp.v1.OperatorService.OperatorSignIn:input_type -> salesapp.v1.OperatorSignInRequest
+	16, // 14: salesapp.v1.OperatorService.GetOperator:input_type -> salesapp.v1.GetOperatorRequest
+	1,  // 15: salesapp.v1.OperatorService.CreateTenant:input_type -> salesapp.v1.CreateTenantRequest
+	3,  // 16: salesapp.v1.OperatorService.UpdateTenant:input_type -> salesapp.v1.UpdateTenantRequest
+	5,  // 17: salesapp.v1.OperatorService.SuspendTenant:input_type -> salesapp.v1.SuspendTenantRequest
+	7,  // 18: salesapp.v1.OperatorService.ResumeTenant:input_type -> salesapp.v1.ResumeTenantRequest
+	9,  // 19: salesapp.v1.OperatorService.ExtendTenant:input_type -> salesapp.v1.ExtendTenantRequest
+	11, // 20: salesapp.v1.OperatorService.ListTenants:input_type -> salesapp.v1.ListTenantsRequest
+	14, // 21: salesapp.v1.OperatorService.OperatorSignIn:output_type -> salesapp.v1.OperatorSignInResponse
+	17, // 22: salesapp.v1.OperatorService.GetOperator:output_type -> salesapp.v1.GetOperatorResponse
+	2,  // 23: salesapp.v1.OperatorService.CreateTenant:output_type -> salesapp.v1.CreateTenantResponse
+	4,  // 24: salesapp.v1.OperatorService.UpdateTenant:output_type -> salesapp.v1.UpdateTenantResponse
+	6,  // 25: salesapp.v1.OperatorService.SuspendTenant:output_type -> salesapp.v1.SuspendTenantResponse
+	8,  // 26: salesapp.v1.OperatorService.ResumeTenant:output_type -> salesapp.v1.ResumeTenantResponse
+	10, // 27: salesapp.v1.OperatorService.ExtendTenant:output_type -> salesapp.v1.ExtendTenantResponse
+	12, // 28: salesapp.v1.OperatorService.ListTenants:output_type -> salesapp.v1.ListTenantsResponse
+	21, // [21:29] is the sub-list for method output_type
+	13, // [13:21] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_operator_proto_init() }
@@ -340,13 +1158,14 @@ func file_salesapp_v1_operator_proto_init() {
 	if File_salesapp_v1_operator_proto != nil {
 		return
 	}
+	file_salesapp_v1_operator_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_operator_proto_rawDesc), len(file_salesapp_v1_operator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -16,17 +16,18 @@ import (
 
 // Module is what the operator domain contributes: OperatorService, authenticated by operator tokens only
 // (its own authenticator; the employees' one passes it by).
-func Module(svc *operator.Service, tokens *authn.Tokens) module.Module {
+func Module(svc *operator.Service, tenants *operator.Tenants, tokens *authn.Tokens) module.Module {
 	public := []string{salesappv1connect.OperatorServiceOperatorSignInProcedure}
 	s := module.Connect[salesappv1connect.OperatorServiceHandler](salesappv1connect.OperatorServiceName,
-		salesappv1connect.NewOperatorServiceHandler, &Handler{svc: svc}, public...)
+		salesappv1connect.NewOperatorServiceHandler, &Handler{svc: svc, tenants: tenants}, public...)
 	s.Authn = authn.NewOperatorAuthenticator(tokens, svc, public...)
 	return module.Module{Name: "operator", Services: []module.Service{s}}
 }
 
 // Handler serves OperatorService.
 type Handler struct {
-	svc *operator.Service
+	svc     *operator.Service
+	tenants *operator.Tenants
 }
 
 var _ salesappv1connect.OperatorServiceHandler = (*Handler)(nil)

@@ -39,6 +39,24 @@ const (
 	// OperatorServiceGetOperatorProcedure is the fully-qualified name of the OperatorService's
 	// GetOperator RPC.
 	OperatorServiceGetOperatorProcedure = "/salesapp.v1.OperatorService/GetOperator"
+	// OperatorServiceCreateTenantProcedure is the fully-qualified name of the OperatorService's
+	// CreateTenant RPC.
+	OperatorServiceCreateTenantProcedure = "/salesapp.v1.OperatorService/CreateTenant"
+	// OperatorServiceUpdateTenantProcedure is the fully-qualified name of the OperatorService's
+	// UpdateTenant RPC.
+	OperatorServiceUpdateTenantProcedure = "/salesapp.v1.OperatorService/UpdateTenant"
+	// OperatorServiceSuspendTenantProcedure is the fully-qualified name of the OperatorService's
+	// SuspendTenant RPC.
+	OperatorServiceSuspendTenantProcedure = "/salesapp.v1.OperatorService/SuspendTenant"
+	// OperatorServiceResumeTenantProcedure is the fully-qualified name of the OperatorService's
+	// ResumeTenant RPC.
+	OperatorServiceResumeTenantProcedure = "/salesapp.v1.OperatorService/ResumeTenant"
+	// OperatorServiceExtendTenantProcedure is the fully-qualified name of the OperatorService's
+	// ExtendTenant RPC.
+	OperatorServiceExtendTenantProcedure = "/salesapp.v1.OperatorService/ExtendTenant"
+	// OperatorServiceListTenantsProcedure is the fully-qualified name of the OperatorService's
+	// ListTenants RPC.
+	OperatorServiceListTenantsProcedure = "/salesapp.v1.OperatorService/ListTenants"
 )
 
 // OperatorServiceClient is a client for the salesapp.v1.OperatorService service.
@@ -48,6 +66,20 @@ type OperatorServiceClient interface {
 	OperatorSignIn(context.Context, *connect.Request[v1.OperatorSignInRequest]) (*connect.Response[v1.OperatorSignInResponse], error)
 	// GetOperator answers the signed-in operator.
 	GetOperator(context.Context, *connect.Request[v1.GetOperatorRequest]) (*connect.Response[v1.GetOperatorResponse], error)
+	// CreateTenant creates an enterprise (its first admin is then invited with salesctl employee create).
+	CreateTenant(context.Context, *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error)
+	// UpdateTenant changes an enterprise's name, plan, seat limit or time zone (absent fields are unchanged).
+	// A seat limit below the seats in use is refused (FailedPrecondition): disable employees first.
+	UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error)
+	// SuspendTenant refuses the enterprise's staff at once (their sessions end) until ResumeTenant; its
+	// expiry is kept and given back on resume.
+	SuspendTenant(context.Context, *connect.Request[v1.SuspendTenantRequest]) (*connect.Response[v1.SuspendTenantResponse], error)
+	// ResumeTenant lifts a suspension.
+	ResumeTenant(context.Context, *connect.Request[v1.ResumeTenantRequest]) (*connect.Response[v1.ResumeTenantResponse], error)
+	// ExtendTenant sets when the enterprise's subscription ends (a renewal; an earlier time shortens it).
+	ExtendTenant(context.Context, *connect.Request[v1.ExtendTenantRequest]) (*connect.Response[v1.ExtendTenantResponse], error)
+	// ListTenants lists every enterprise, by name.
+	ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error)
 }
 
 // NewOperatorServiceClient constructs a client for the salesapp.v1.OperatorService service. By
@@ -73,6 +105,42 @@ func NewOperatorServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(operatorServiceMethods.ByName("GetOperator")),
 			connect.WithClientOptions(opts...),
 		),
+		createTenant: connect.NewClient[v1.CreateTenantRequest, v1.CreateTenantResponse](
+			httpClient,
+			baseURL+OperatorServiceCreateTenantProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("CreateTenant")),
+			connect.WithClientOptions(opts...),
+		),
+		updateTenant: connect.NewClient[v1.UpdateTenantRequest, v1.UpdateTenantResponse](
+			httpClient,
+			baseURL+OperatorServiceUpdateTenantProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("UpdateTenant")),
+			connect.WithClientOptions(opts...),
+		),
+		suspendTenant: connect.NewClient[v1.SuspendTenantRequest, v1.SuspendTenantResponse](
+			httpClient,
+			baseURL+OperatorServiceSuspendTenantProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("SuspendTenant")),
+			connect.WithClientOptions(opts...),
+		),
+		resumeTenant: connect.NewClient[v1.ResumeTenantRequest, v1.ResumeTenantResponse](
+			httpClient,
+			baseURL+OperatorServiceResumeTenantProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("ResumeTenant")),
+			connect.WithClientOptions(opts...),
+		),
+		extendTenant: connect.NewClient[v1.ExtendTenantRequest, v1.ExtendTenantResponse](
+			httpClient,
+			baseURL+OperatorServiceExtendTenantProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("ExtendTenant")),
+			connect.WithClientOptions(opts...),
+		),
+		listTenants: connect.NewClient[v1.ListTenantsRequest, v1.ListTenantsResponse](
+			httpClient,
+			baseURL+OperatorServiceListTenantsProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("ListTenants")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -80,6 +148,12 @@ func NewOperatorServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 type operatorServiceClient struct {
 	operatorSignIn *connect.Client[v1.OperatorSignInRequest, v1.OperatorSignInResponse]
 	getOperator    *connect.Client[v1.GetOperatorRequest, v1.GetOperatorResponse]
+	createTenant   *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
+	updateTenant   *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
+	suspendTenant  *connect.Client[v1.SuspendTenantRequest, v1.SuspendTenantResponse]
+	resumeTenant   *connect.Client[v1.ResumeTenantRequest, v1.ResumeTenantResponse]
+	extendTenant   *connect.Client[v1.ExtendTenantRequest, v1.ExtendTenantResponse]
+	listTenants    *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
 }
 
 // OperatorSignIn calls salesapp.v1.OperatorService.OperatorSignIn.
@@ -92,6 +166,36 @@ func (c *operatorServiceClient) GetOperator(ctx context.Context, req *connect.Re
 	return c.getOperator.CallUnary(ctx, req)
 }
 
+// CreateTenant calls salesapp.v1.OperatorService.CreateTenant.
+func (c *operatorServiceClient) CreateTenant(ctx context.Context, req *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error) {
+	return c.createTenant.CallUnary(ctx, req)
+}
+
+// UpdateTenant calls salesapp.v1.OperatorService.UpdateTenant.
+func (c *operatorServiceClient) UpdateTenant(ctx context.Context, req *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error) {
+	return c.updateTenant.CallUnary(ctx, req)
+}
+
+// SuspendTenant calls salesapp.v1.OperatorService.SuspendTenant.
+func (c *operatorServiceClient) SuspendTenant(ctx context.Context, req *connect.Request[v1.SuspendTenantRequest]) (*connect.Response[v1.SuspendTenantResponse], error) {
+	return c.suspendTenant.CallUnary(ctx, req)
+}
+
+// ResumeTenant calls salesapp.v1.OperatorService.ResumeTenant.
+func (c *operatorServiceClient) ResumeTenant(ctx context.Context, req *connect.Request[v1.ResumeTenantRequest]) (*connect.Response[v1.ResumeTenantResponse], error) {
+	return c.resumeTenant.CallUnary(ctx, req)
+}
+
+// ExtendTenant calls salesapp.v1.OperatorService.ExtendTenant.
+func (c *operatorServiceClient) ExtendTenant(ctx context.Context, req *connect.Request[v1.ExtendTenantRequest]) (*connect.Response[v1.ExtendTenantResponse], error) {
+	return c.extendTenant.CallUnary(ctx, req)
+}
+
+// ListTenants calls salesapp.v1.OperatorService.ListTenants.
+func (c *operatorServiceClient) ListTenants(ctx context.Context, req *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error) {
+	return c.listTenants.CallUnary(ctx, req)
+}
+
 // OperatorServiceHandler is an implementation of the salesapp.v1.OperatorService service.
 type OperatorServiceHandler interface {
 	// OperatorSignIn signs an operator in by email and password and answers an operator token. Needs no
@@ -99,6 +203,20 @@ type OperatorServiceHandler interface {
 	OperatorSignIn(context.Context, *connect.Request[v1.OperatorSignInRequest]) (*connect.Response[v1.OperatorSignInResponse], error)
 	// GetOperator answers the signed-in operator.
 	GetOperator(context.Context, *connect.Request[v1.GetOperatorRequest]) (*connect.Response[v1.GetOperatorResponse], error)
+	// CreateTenant creates an enterprise (its first admin is then invited with salesctl employee create).
+	CreateTenant(context.Context, *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error)
+	// UpdateTenant changes an enterprise's name, plan, seat limit or time zone (absent fields are unchanged).
+	// A seat limit below the seats in use is refused (FailedPrecondition): disable employees first.
+	UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error)
+	// SuspendTenant refuses the enterprise's staff at once (their sessions end) until ResumeTenant; its
+	// expiry is kept and given back on resume.
+	SuspendTenant(context.Context, *connect.Request[v1.SuspendTenantRequest]) (*connect.Response[v1.SuspendTenantResponse], error)
+	// ResumeTenant lifts a suspension.
+	ResumeTenant(context.Context, *connect.Request[v1.ResumeTenantRequest]) (*connect.Response[v1.ResumeTenantResponse], error)
+	// ExtendTenant sets when the enterprise's subscription ends (a renewal; an earlier time shortens it).
+	ExtendTenant(context.Context, *connect.Request[v1.ExtendTenantRequest]) (*connect.Response[v1.ExtendTenantResponse], error)
+	// ListTenants lists every enterprise, by name.
+	ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error)
 }
 
 // NewOperatorServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -120,12 +238,60 @@ func NewOperatorServiceHandler(svc OperatorServiceHandler, opts ...connect.Handl
 		connect.WithSchema(operatorServiceMethods.ByName("GetOperator")),
 		connect.WithHandlerOptions(opts...),
 	)
+	operatorServiceCreateTenantHandler := connect.NewUnaryHandler(
+		OperatorServiceCreateTenantProcedure,
+		svc.CreateTenant,
+		connect.WithSchema(operatorServiceMethods.ByName("CreateTenant")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceUpdateTenantHandler := connect.NewUnaryHandler(
+		OperatorServiceUpdateTenantProcedure,
+		svc.UpdateTenant,
+		connect.WithSchema(operatorServiceMethods.ByName("UpdateTenant")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceSuspendTenantHandler := connect.NewUnaryHandler(
+		OperatorServiceSuspendTenantProcedure,
+		svc.SuspendTenant,
+		connect.WithSchema(operatorServiceMethods.ByName("SuspendTenant")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceResumeTenantHandler := connect.NewUnaryHandler(
+		OperatorServiceResumeTenantProcedure,
+		svc.ResumeTenant,
+		connect.WithSchema(operatorServiceMethods.ByName("ResumeTenant")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceExtendTenantHandler := connect.NewUnaryHandler(
+		OperatorServiceExtendTenantProcedure,
+		svc.ExtendTenant,
+		connect.WithSchema(operatorServiceMethods.ByName("ExtendTenant")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceListTenantsHandler := connect.NewUnaryHandler(
+		OperatorServiceListTenantsProcedure,
+		svc.ListTenants,
+		connect.WithSchema(operatorServiceMethods.ByName("ListTenants")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.OperatorService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case OperatorServiceOperatorSignInProcedure:
 			operatorServiceOperatorSignInHandler.ServeHTTP(w, r)
 		case OperatorServiceGetOperatorProcedure:
 			operatorServiceGetOperatorHandler.ServeHTTP(w, r)
+		case OperatorServiceCreateTenantProcedure:
+			operatorServiceCreateTenantHandler.ServeHTTP(w, r)
+		case OperatorServiceUpdateTenantProcedure:
+			operatorServiceUpdateTenantHandler.ServeHTTP(w, r)
+		case OperatorServiceSuspendTenantProcedure:
+			operatorServiceSuspendTenantHandler.ServeHTTP(w, r)
+		case OperatorServiceResumeTenantProcedure:
+			operatorServiceResumeTenantHandler.ServeHTTP(w, r)
+		case OperatorServiceExtendTenantProcedure:
+			operatorServiceExtendTenantHandler.ServeHTTP(w, r)
+		case OperatorServiceListTenantsProcedure:
+			operatorServiceListTenantsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -141,4 +307,28 @@ func (UnimplementedOperatorServiceHandler) OperatorSignIn(context.Context, *conn
 
 func (UnimplementedOperatorServiceHandler) GetOperator(context.Context, *connect.Request[v1.GetOperatorRequest]) (*connect.Response[v1.GetOperatorResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.GetOperator is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) CreateTenant(context.Context, *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.CreateTenant is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.UpdateTenant is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) SuspendTenant(context.Context, *connect.Request[v1.SuspendTenantRequest]) (*connect.Response[v1.SuspendTenantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.SuspendTenant is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) ResumeTenant(context.Context, *connect.Request[v1.ResumeTenantRequest]) (*connect.Response[v1.ResumeTenantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.ResumeTenant is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) ExtendTenant(context.Context, *connect.Request[v1.ExtendTenantRequest]) (*connect.Response[v1.ExtendTenantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.ExtendTenant is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.ListTenants is not implemented"))
 }
