@@ -185,3 +185,27 @@ func (pw *passwords) derive(password string, salt []byte, p Argon2Params, n uint
 	pw.computed.Add(1)
 	return argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, n)
 }
+
+// HashPassword hashes password with argon2id under the current parameters, as employees' passwords are,
+// taking a hashing slot (ResourceExhausted when the queue is full). For the platform's other accounts
+// (operators).
+func (s *Service) HashPassword(ctx context.Context, password string) (string, error) {
+	release, err := s.pw.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return s.pw.hash(password), nil
+}
+
+// CheckPassword reports whether password matches stored, a hash HashPassword made. An empty stored is
+// checked against a dummy hash, so an unknown account costs what a wrong password costs.
+func (s *Service) CheckPassword(ctx context.Context, stored, password string) (bool, error) {
+	release, err := s.pw.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	ok, _ := s.pw.verify(stored, password)
+	return ok, nil
+}

@@ -1003,6 +1003,12 @@ func rpcsTakingIDs(t *testing.T) (map[string][]string, int) {
 	protoregistry.GlobalFiles.RangeFilesByPackage(salesappv1.File_salesapp_v1_ping_proto.Package(), func(f protoreflect.FileDescriptor) bool {
 		for i := 0; i < f.Services().Len(); i++ {
 			s := f.Services().Get(i)
+			if s.FullName() == salesappv1connect.OperatorServiceName {
+				// Not tenant RPCs: operators belong to no tenant and act on any tenant by design, and no
+				// tenant's token reaches OperatorService (TestTenantTokenCannotCallOperatorService), so there
+				// is no caller tenant whose ids another tenant's could be aimed from.
+				continue
+			}
 			for j := 0; j < s.Methods().Len(); j++ {
 				m := s.Methods().Get(j)
 				methods++

@@ -22,6 +22,8 @@ import (
 	"github.com/salesapp/scrm/backend/export/exportrpc"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/material/materialrpc"
+	"github.com/salesapp/scrm/backend/operator"
+	"github.com/salesapp/scrm/backend/operator/operatorrpc"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/jobs"
@@ -101,6 +103,7 @@ func modules(d deps) ([]module.Module, error) {
 		cardrpc.Module(cards),
 		statsrpc.Module(stats.NewService(d.db, nil)),
 		wecomrpc.Module(wecoms),
+		operatorrpc.Module(operators(d)),
 	}
 	mods = append(mods, live...)
 	return append(mods, syncrpc.Module(d.db, mods)), nil
@@ -178,4 +181,10 @@ func Materials(cfg platform.Config, log *slog.Logger, db *platform.DB, store *me
 		return nil, err
 	}
 	return material.NewService(db, store, renderer, media.Deleter{Jobs: queue}, share.NewService(db, cfg.PublicBaseURL)), nil
+}
+
+// operators builds the operator service (the platform's staff) and its tenant operations.
+func operators(d deps) (*operator.Service, *operator.Tenants, *authn.Tokens) {
+	ops := operator.NewService(d.db, d.auth, d.tokens)
+	return ops, ops.Tenants(d.tenants, nil), d.tokens
 }

@@ -116,11 +116,14 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var public, services []string
+	var public, services, ownAuthn []string
 	for _, m := range mods {
 		for _, svc := range m.Services {
 			public = append(public, svc.Public...)
 			services = append(services, svc.Name)
+			if svc.Authn != nil {
+				ownAuthn = append(ownAuthn, svc.Name)
+			}
 		}
 	}
 	opts := connect.WithHandlerOptions(
@@ -128,7 +131,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 			rpcserver.NewObserver(log, reg),
 			rpcDeadline(cfg.RPCTimeout),
 			ratelimit.NewPerIP(perIP, public...),
-			authn.NewAuthenticator(tokens, authSvc, public...),
+			authn.NewAuthenticator(tokens, authSvc, public...).Except(ownAuthn...),
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(maxRequestBytes),
@@ -144,6 +147,11 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	mux := http.NewServeMux()
 	for _, m := range mods {
 		for _, svc := range m.Services {
+			if svc.Authn != nil {
+				// Inside the shared interceptors (observed, limited, with a deadline, validated).
+				mux.Handle(svc.Mount(opts, connect.WithInterceptors(svc.Authn)))
+				continue
+			}
 			mux.Handle(svc.Mount(opts))
 		}
 		for _, r := range m.Routes {

@@ -693,9 +693,9 @@ type NewTenant struct {
 	TimeZone  string
 }
 
-// CreateTenant creates an enterprise. It runs as the table owner (the application role may not create
-// tenants): it is for salesctl, not for RPCs. Row-level security binds the owner too, so the insert runs in
-// a transaction scoped to the tenant it creates.
+// CreateTenant creates an enterprise. owner is a pool allowed to insert tenants: the table owner's (salesctl)
+// or the application role's for OperatorService (operators only; no employee's RPC creates tenants).
+// Row-level security binds the owner too, so the insert runs in a transaction scoped to the tenant it creates.
 func CreateTenant(ctx context.Context, owner *pgxpool.Pool, n NewTenant) (Tenant, error) {
 	if !n.Plan.Valid() {
 		return Tenant{}, platform.Invalid("plan", "unknown plan")

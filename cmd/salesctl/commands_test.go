@@ -40,6 +40,13 @@ func TestOperatorCommandsUnderRowLevelSecurity(t *testing.T) {
 
 	require.Contains(t, salesctl("migrate"), "migrations are current")
 
+	// An operator account, written as the owner and hashed as employees' passwords are.
+	require.Contains(t, salesctl("operator", "create", "--email", "Ops@Example.com", "--password", "correct horse battery"), "(ops@example.com)")
+	var hash string
+	require.NoError(t, db.Super.QueryRow(ctx, "SELECT password_hash FROM operators WHERE email = 'ops@example.com'").Scan(&hash))
+	require.True(t, strings.HasPrefix(hash, "$argon2id$"), hash)
+	require.Error(t, run(ctx, []string{"operator", "create", "--email", "ops@example.com", "--password", "another long one"}, getenv, &bytes.Buffer{}))
+
 	first := salesctl("seed-demo")
 	require.Contains(t, first, "demo tenant "+demoTenantID+" created")
 	second := salesctl("seed-demo")

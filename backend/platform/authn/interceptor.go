@@ -21,6 +21,32 @@ type Authenticator struct {
 	tokens  *Tokens
 	checker Checker
 	public  map[string]bool
+	// others are the path prefixes ("/salesapp.v1.OperatorService/") of services another authenticator
+	// guards in place of this one.
+	others []string
+}
+
+// Except leaves the named services (full names, salesapp.v1.OperatorService) to their own authenticator
+// (the operator's): this one passes their procedures by, neither asking for an employee's token nor
+// putting an employee in the context, and that authenticator alone decides who may call them.
+func (a *Authenticator) Except(services ...string) *Authenticator {
+	for _, s := range services {
+		a.others = append(a.others, "/"+s+"/")
+	}
+	return a
+}
+
+// skips reports whether procedure needs no employee's token here.
+func (a *Authenticator) skips(procedure string) bool {
+	if a.public[procedure] {
+		return true
+	}
+	for _, p := range a.others {
+		if strings.HasPrefix(procedure, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // NewAuthenticator builds the authenticator; publicProcedures (full procedure names such as
@@ -49,7 +75,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 // WrapUnary implements connect.Interceptor.
 func (a *Authenticator) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if req.Spec().IsClient || a.public[req.Spec().Procedure] {
+		if req.Spec().IsClient || a.skips(req.Spec().Procedure) {
 			return next(ctx, req)
 		}
 		p, err := a.Authenticate(ctx, req.Header().Get("Authorization"))
@@ -68,7 +94,7 @@ func (a *Authenticator) WrapStreamingClient(next connect.StreamingClientFunc) co
 // WrapStreamingHandler implements connect.Interceptor.
 func (a *Authenticator) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		if a.public[conn.Spec().Procedure] {
+		if a.skips(conn.Spec().Procedure) {
 			return next(ctx, conn)
 		}
 		p, err := a.Authenticate(ctx, conn.RequestHeader().Get("Authorization"))

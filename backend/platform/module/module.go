@@ -48,6 +48,10 @@ type Service struct {
 	// Public lists the procedures (full names, "/salesapp.v1.AuthService/RefreshToken") callable without
 	// an access token; they are rate limited per client address instead.
 	Public []string
+	// Authn, when set, authenticates the service's callers in place of the employees' authenticator: the
+	// operator service, whose callers are the platform's staff and belong to no tenant. An employee's token
+	// then reaches none of its procedures, and its procedures are not tenant RPCs.
+	Authn connect.Interceptor
 }
 
 // Route is a plain HTTP route.

@@ -1,0 +1,230 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/operator"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
+	"github.com/salesapp/scrm/backend/server/servertest"
+)
+
+// newOperator makes an operator account as salesctl does and signs it in through OperatorService.
+func newOperator(t *testing.T, e *servertest.Env, email string) (salesappv1connect.OperatorServiceClient, string) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := operator.Create(ctx, e.DB.Owner, e.Sessions, email, "correct horse battery")
+	require.NoError(t, err)
+	c := salesappv1connect.NewOperatorServiceClient(e.HTTP, e.URL)
+	resp, err := c.OperatorSignIn(ctx, connect.NewRequest(&salesappv1.OperatorSignInRequest{Email: email, Password: "correct horse battery"}))
+	require.NoError(t, err)
+	require.NotEmpty(t, resp.Msg.OperatorToken)
+	return c, resp.Msg.OperatorToken
+}
+
+// Operators sign in by email and password; a wrong password and an unknown email get the same answer, and
+// an account is made once per email.
+func TestOperatorSignIn(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	c, token := newOperator(t, e, "Ops@Example.com")
+	as := salesappv1connect.NewOperatorServiceClient(e.HTTP, e.URL, servertest.As(token))
+
+	me, err := as.GetOperator(ctx, connect.NewRequest(&salesappv1.GetOperatorRequest{}))
+	require.NoError(t, err)
+	require.Equal(t, "ops@example.com", me.Msg.Operator.Email)
+
+	for _, bad := range []*salesappv1.OperatorSignInRequest{
+		{Email: "ops@example.com", Password: "wrong horse battery"},
+		{Email: "nobody@example.com", Password: "correct horse battery"},
+	} {
+		_, err := c.OperatorSignIn(ctx, connect.NewRequest(bad))
+		requireCode(t, err, connect.CodeUnauthenticated, "wrong email or password")
+	}
+	_, err = c.OperatorSignIn(ctx, connect.NewRequest(&salesappv1.OperatorSignInRequest{Email: "not-an-email", Password: "x"}))
+	requireCode(t, err, connect.CodeInvalidArgument, "email")
+
+	_, err = operator.Create(ctx, e.DB.Owner, e.Sessions, "ops@example.com", "another long password")
+	requireCode(t, rpcserver.ToConnect(err), connect.CodeAlreadyExists, "")
+	_, err = operator.Create(ctx, e.DB.Owner, e.Sessions, "short@example.com", "short")
+	requireCode(t, rpcserver.ToConnect(err), connect.CodeInvalidArgument, "password")
+
+	// A disabled operator's token stops working at once.
+	_, err = e.DB.Super.Exec(ctx, "UPDATE operators SET disabled_at = now() WHERE email = 'ops@example.com'")
+	require.NoError(t, err)
+	_, err = as.GetOperator(ctx, connect.NewRequest(&salesappv1.GetOperatorRequest{}))
+	requireCode(t, err, connect.CodeUnauthenticated, "disabled")
+}
+
+// A tenant's token (even an admin's) cannot call OperatorService, and no token at all cannot either.
+func TestTenantTokenCannotCallOperatorService(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	admin := e.NewTenant(t, "Acme", 0).Admin
+	c := salesappv1connect.NewOperatorServiceClient(e.HTTP, e.URL)
+	_, err := salesappv1connect.NewOperatorServiceClient(e.HTTP, e.URL, servertest.As(admin.Token)).
+		GetOperator(ctx, connect.NewRequest(&salesappv1.GetOperatorRequest{}))
+	requireCode(t, err, connect.CodeUnauthenticated, "operator token")
+	_, err = c.GetOperator(ctx, connect.NewRequest(&salesappv1.GetOperatorRequest{}))
+	requireCode(t, err, connect.CodeUnauthenticated, "missing bearer token")
+}
+
+// An operator token opens no tenant RPC: every unary procedure of every other service answers it exactly
+// as it answers a call with no token at all (Unauthenticated, except the public ones), so an operator acts
+// on tenants only through OperatorService.
+func TestOperatorTokenCannotCallTenantRPCs(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	_, token := newOperator(t, e, "ops@example.com")
+	call := func(procedure, bearer string) string {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, e.URL+procedure, bytes.NewReader([]byte("{}")))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := e.HTTP1.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		if resp.StatusCode == http.StatusOK {
+			return "ok"
+		}
+		var answer struct{ Code string }
+		require.NoError(t, json.Unmarshal(body, &answer), "%s: %s", procedure, body)
+		return answer.Code
+	}
+	refused := 0
+	protoregistry.GlobalFiles.RangeFilesByPackage(salesappv1.File_salesapp_v1_ping_proto.Package(), func(f protoreflect.FileDescriptor) bool {
+		for i := 0; i < f.Services().Len(); i++ {
+			s := f.Services().Get(i)
+			if s.FullName() == salesappv1connect.OperatorServiceName {
+				continue
+			}
+			for j := 0; j < s.Methods().Len(); j++ {
+				m := s.Methods().Get(j)
+				if m.IsStreamingClient() || m.IsStreamingServer() {
+					continue
+				}
+				procedure := "/" + string(s.FullName()) + "/" + string(m.Name())
+				anonymous := call(procedure, "")
+				require.Equal(t, anonymous, call(procedure, token), "%s answers an operator token otherwise than no token", procedure)
+				if anonymous == "unauthenticated" {
+					refused++
+				}
+			}
+		}
+		return true
+	})
+	require.Greater(t, refused, 40, "the tenant RPCs were not found")
+}
+
+// Operators create, change, suspend, resume and extend enterprises; a suspended or expired one's staff are
+// refused, and a resumed or extended one's are let back in.
+func TestOperatorRunsTenants(t *testing.T) {
+	t.Parallel()
+	// No auth cache: each call reads the tenant's state again.
+	e := servertest.Start(t, func(c *platform.Config) { c.AuthCacheTTL = 0 })
+	ctx := context.Background()
+	_, token := newOperator(t, e, "ops@example.com")
+	c := salesappv1connect.NewOperatorServiceClient(e.HTTP, e.URL, servertest.As(token))
+	year := time.Now().AddDate(1, 0, 0).Truncate(time.Second)
+
+	created, err := c.CreateTenant(ctx, connect.NewRequest(&salesappv1.CreateTenantRequest{Name: "Zeta", Plan: "trial", SeatLimit: 3,
+		ExpiresAt: timestamppb.New(year)}))
+	require.NoError(t, err)
+	zeta := created.Msg.Tenant
+	require.Equal(t, "trial", zeta.Plan)
+	require.Equal(t, "Asia/Shanghai", zeta.TimeZone)
+	zetaID := uuid.MustParse(zeta.TenantId)
+	admin := e.NewPerson(t, zetaID, authn.RoleAdmin, uuid.Nil)
+	e.NewPerson(t, zetaID, authn.RoleSales, uuid.Nil)
+	acme := e.NewTenant(t, "Acme", 0)
+
+	list, err := c.ListTenants(ctx, connect.NewRequest(&salesappv1.ListTenantsRequest{}))
+	require.NoError(t, err)
+	require.Len(t, list.Msg.Tenants, 2)
+	require.Equal(t, "Acme", list.Msg.Tenants[0].Name)
+	require.Equal(t, acme.ID.String(), list.Msg.Tenants[0].TenantId)
+	require.Equal(t, "Zeta", list.Msg.Tenants[1].Name)
+	require.EqualValues(t, 2, list.Msg.Tenants[1].SeatsUsed)
+
+	name, plan, seats, tz := "Zeta Ltd", "professional", int32(20), "Europe/Paris"
+	upd, err := c.UpdateTenant(ctx, connect.NewRequest(&salesappv1.UpdateTenantRequest{TenantId: zeta.TenantId, Name: &name, Plan: &plan,
+		SeatLimit: &seats, TimeZone: &tz}))
+	require.NoError(t, err)
+	require.Equal(t, "Zeta Ltd", upd.Msg.Tenant.Name)
+	require.Equal(t, "professional", upd.Msg.Tenant.Plan)
+	require.EqualValues(t, 20, upd.Msg.Tenant.SeatLimit)
+	require.Equal(t, "Europe/Paris", upd.Msg.Tenant.TimeZone)
+	one := int32(1)
+	_, err = c.UpdateTenant(ctx, connect.NewRequest(&salesappv1.UpdateTenantRequest{TenantId: zeta.TenantId, SeatLimit: &one}))
+	requireCode(t, err, connect.CodeFailedPrecondition, "more active employees")
+	bad := "Mars/Olympus"
+	_, err = c.UpdateTenant(ctx, connect.NewRequest(&salesappv1.UpdateTenantRequest{TenantId: zeta.TenantId, TimeZone: &bad}))
+	requireCode(t, err, connect.CodeInvalidArgument, "time_zone")
+	_, err = c.UpdateTenant(ctx, connect.NewRequest(&salesappv1.UpdateTenantRequest{TenantId: uuid.NewString(), Name: &name}))
+	requireCode(t, err, connect.CodeNotFound, "tenant")
+
+	me := salesappv1connect.NewMeServiceClient(e.HTTP, e.URL, servertest.As(admin.Token))
+	getMe := func() error {
+		_, err := me.GetMe(ctx, connect.NewRequest(&salesappv1.GetMeRequest{}))
+		return err
+	}
+	require.NoError(t, getMe())
+
+	sus, err := c.SuspendTenant(ctx, connect.NewRequest(&salesappv1.SuspendTenantRequest{TenantId: zeta.TenantId}))
+	require.NoError(t, err)
+	require.True(t, sus.Msg.Tenant.Suspended)
+	require.True(t, year.Equal(sus.Msg.Tenant.ExpiresAt.AsTime()), "the subscription's end is kept")
+	requireCode(t, getMe(), connect.CodePermissionDenied, "")
+	// Suspending twice changes nothing.
+	sus, err = c.SuspendTenant(ctx, connect.NewRequest(&salesappv1.SuspendTenantRequest{TenantId: zeta.TenantId}))
+	require.NoError(t, err)
+	require.True(t, year.Equal(sus.Msg.Tenant.ExpiresAt.AsTime()))
+
+	// Extending while suspended moves the end the resume gives back.
+	later := year.AddDate(1, 0, 0)
+	ext, err := c.ExtendTenant(ctx, connect.NewRequest(&salesappv1.ExtendTenantRequest{TenantId: zeta.TenantId, ExpiresAt: timestamppb.New(later)}))
+	require.NoError(t, err)
+	require.True(t, ext.Msg.Tenant.Suspended)
+	require.True(t, later.Equal(ext.Msg.Tenant.ExpiresAt.AsTime()))
+	res, err := c.ResumeTenant(ctx, connect.NewRequest(&salesappv1.ResumeTenantRequest{TenantId: zeta.TenantId}))
+	require.NoError(t, err)
+	require.False(t, res.Msg.Tenant.Suspended)
+	require.True(t, later.Equal(res.Msg.Tenant.ExpiresAt.AsTime()))
+	require.NoError(t, getMe(), "the resumed enterprise's staff are back")
+
+	// An end in the past refuses the staff as expiry always did; a renewal lets them back.
+	_, err = c.ExtendTenant(ctx, connect.NewRequest(&salesappv1.ExtendTenantRequest{TenantId: zeta.TenantId, ExpiresAt: timestamppb.New(time.Now().Add(-time.Hour))}))
+	require.NoError(t, err)
+	requireCode(t, getMe(), connect.CodePermissionDenied, "expired")
+	_, err = c.ExtendTenant(ctx, connect.NewRequest(&salesappv1.ExtendTenantRequest{TenantId: zeta.TenantId, ExpiresAt: timestamppb.New(later)}))
+	require.NoError(t, err)
+	require.NoError(t, getMe())
+	// Acme was never touched.
+	other, err := e.Tenants.Subscription(ctx, acme.ID)
+	require.NoError(t, err)
+	require.False(t, other.Suspended)
+	require.Equal(t, "Acme", other.Name)
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/salesapp/scrm/backend/operator"
+)
+
+// cmdOperatorCreate makes an operator account: its password is hashed by the application's password
+// settings (SALESD_ARGON2_*), and the row written as the table owner (salesd may only read operators).
+func cmdOperatorCreate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := newFlags("operator create", stdout)
+	email := fs.String("email", "", "the operator's email, their sign-in (required)")
+	password := fs.String("password", "", "their password, 12 to 128 characters (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" || *password == "" {
+		return errors.New("--email and --password are required")
+	}
+	u, err := migrateURL(getenv)
+	if err != nil {
+		return err
+	}
+	db, _, passwords, err := appServices(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	owner, err := pgxpool.New(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer owner.Close()
+	a, err := operator.Create(ctx, owner, passwords, *email, *password)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "operator %s created (%s)\n", a.ID, a.Email)
+	return nil
+}
