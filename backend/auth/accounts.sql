@@ -96,3 +96,8 @@ WHERE r.tenant_id = @tenant_id
   AND (NOT @has_cursor::bool OR (r.at, r.id) < (@before_at::timestamptz, @before_id::uuid))
 ORDER BY r.at DESC, r.id DESC
 LIMIT @max_rows;
+
+-- name: EmployeeByWeComUserID :one
+-- WeCom sign-in: the employee linked to a member of the tenant's corp (at most one: a unique index).
+SELECT e.id FROM employees e
+WHERE e.tenant_id = @tenant_id AND e.wecom_userid = @wecom_userid AND e.wecom_userid <> '';

@@ -56,6 +56,9 @@ var crossTenantExempt = map[string]string{
 	salesappv1connect.AuthServiceSignInProcedure:           "public; the login and password decide the tenants",
 	salesappv1connect.AuthServiceSelectTenantProcedure:     "public; the ticket lists the tenants it may pick",
 	salesappv1connect.AuthServiceAcceptInvitationProcedure: "public; the invitation code decides the tenant",
+	// Public WeCom sign-in: the tenant named is only where the code is exchanged; the code (WeCom's word on
+	// who signed in) decides the employee, looked up in that tenant only (backend/server/wecom_signin_test.go).
+	salesappv1connect.AuthServiceSignInWithWeComProcedure: "public; WeCom's code decides the employee within the tenant named",
 	// Public customer pages: the share token decides the tenant; visitor ids and event ids are the page's
 	// own, and every table they land in is keyed by tenant (events, customer_identities).
 	salesappv1connect.PublicServiceLoginMiniProgramProcedure: "public; the share token decides the tenant",

@@ -92,7 +92,7 @@ func modules(d deps) ([]module.Module, error) {
 		diagrpc.Module(info),
 		authrpc.Module(d.auth, func(ctx context.Context, tenantID uuid.UUID, key string) (string, error) {
 			return d.store.PresignGet(ctx, tenantID, key, time.Hour)
-		}, authrpc.InvitePage(d.auth, d.perIP, d.log)),
+		}, wecoms.MemberByCode, authrpc.InvitePage(d.auth, d.perIP, d.log)),
 		tenantrpc.Module(d.tenants),
 		auditrpc.Module(audit.NewService(d.db)),
 		exportrpc.Module(export.NewService(d.db, d.store, customer.NewService(d.db), d.queue)),

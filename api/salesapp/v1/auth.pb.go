@@ -1461,6 +1461,124 @@ func (x *ListSignInsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// SignInWithWeComRequest carries the code WeCom gave the page it redirected to, and the device.
+type SignInWithWeComRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The enterprise whose WeCom app issued the code (put it in the redirect URL).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The code parameter of WeCom's redirect: single use, five minutes.
+	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	// The app's install id; the session and its refresh token are bound to it.
+	DeviceId string `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// A name the person recognizes in the list of sign-ins, optional.
+	DeviceName    string `protobuf:"bytes,4,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInWithWeComRequest) Reset() {
+	*x = SignInWithWeComRequest{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInWithWeComRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInWithWeComRequest) ProtoMessage() {}
+
+func (x *SignInWithWeComRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInWithWeComRequest.ProtoReflect.Descriptor instead.
+func (*SignInWithWeComRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SignInWithWeComRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SignInWithWeComRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *SignInWithWeComRequest) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *SignInWithWeComRequest) GetDeviceName() string {
+	if x != nil {
+		return x.DeviceName
+	}
+	return ""
+}
+
+// SignInWithWeComResponse signs the device in.
+type SignInWithWeComResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SignedIn      *SignedIn              `protobuf:"bytes,1,opt,name=signed_in,json=signedIn,proto3" json:"signed_in,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInWithWeComResponse) Reset() {
+	*x = SignInWithWeComResponse{}
+	mi := &file_salesapp_v1_auth_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInWithWeComResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInWithWeComResponse) ProtoMessage() {}
+
+func (x *SignInWithWeComResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_auth_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInWithWeComResponse.ProtoReflect.Descriptor instead.
+func (*SignInWithWeComResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_auth_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SignInWithWeComResponse) GetSignedIn() *SignedIn {
+	if x != nil {
+		return x.SignedIn
+	}
+	return nil
+}
+
 var File_salesapp_v1_auth_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_auth_proto_rawDesc = "" +
@@ -1575,14 +1693,24 @@ const file_salesapp_v1_auth_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\tpageToken\"r\n" +
 	"\x13ListSignInsResponse\x123\n" +
 	"\arecords\x18\x01 \x03(\v2\x19.salesapp.v1.SignInRecordR\arecords\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xc8\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb2\x01\n" +
+	"\x16SignInWithWeComRequest\x12%\n" +
+	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12\x1e\n" +
+	"\x04code\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x04R\x04code\x12'\n" +
+	"\tdevice_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12(\n" +
+	"\vdevice_name\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"deviceName\"M\n" +
+	"\x17SignInWithWeComResponse\x122\n" +
+	"\tsigned_in\x18\x01 \x01(\v2\x15.salesapp.v1.SignedInR\bsignedIn*\xc8\x01\n" +
 	"\fSignInResult\x12\x1e\n" +
 	"\x1aSIGN_IN_RESULT_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16SIGN_IN_RESULT_SUCCESS\x10\x01\x12!\n" +
 	"\x1dSIGN_IN_RESULT_WRONG_PASSWORD\x10\x02\x12\x19\n" +
 	"\x15SIGN_IN_RESULT_LOCKED\x10\x03\x12\x1b\n" +
 	"\x17SIGN_IN_RESULT_DISABLED\x10\x04\x12!\n" +
-	"\x1dSIGN_IN_RESULT_TENANT_EXPIRED\x10\x052\x84\x06\n" +
+	"\x1dSIGN_IN_RESULT_TENANT_EXPIRED\x10\x052\xe2\x06\n" +
 	"\vAuthService\x12S\n" +
 	"\fRefreshToken\x12 .salesapp.v1.RefreshTokenRequest\x1a!.salesapp.v1.RefreshTokenResponse\x12A\n" +
 	"\x06Logout\x12\x1a.salesapp.v1.LogoutRequest\x1a\x1b.salesapp.v1.LogoutResponse\x12A\n" +
@@ -1592,7 +1720,8 @@ const file_salesapp_v1_auth_proto_rawDesc = "" +
 	"\x0eChangePassword\x12\".salesapp.v1.ChangePasswordRequest\x1a#.salesapp.v1.ChangePasswordResponse\x12V\n" +
 	"\rResetPassword\x12!.salesapp.v1.ResetPasswordRequest\x1a\".salesapp.v1.ResetPasswordResponse\x12_\n" +
 	"\x10ResendInvitation\x12$.salesapp.v1.ResendInvitationRequest\x1a%.salesapp.v1.ResendInvitationResponse\x12P\n" +
-	"\vListSignIns\x12\x1f.salesapp.v1.ListSignInsRequest\x1a .salesapp.v1.ListSignInsResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\vListSignIns\x12\x1f.salesapp.v1.ListSignInsRequest\x1a .salesapp.v1.ListSignInsResponse\x12\\\n" +
+	"\x0fSignInWithWeCom\x12#.salesapp.v1.SignInWithWeComRequest\x1a$.salesapp.v1.SignInWithWeComResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_auth_proto_rawDescOnce sync.Once
@@ -1607,7 +1736,7 @@ func file_salesapp_v1_auth_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_salesapp_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_salesapp_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_salesapp_v1_auth_proto_goTypes = []any{
 	(SignInResult)(0),                // 0: salesapp.v1.SignInResult
 	(*TokenPair)(nil),                // 1: salesapp.v1.TokenPair
@@ -1634,49 +1763,54 @@ var file_salesapp_v1_auth_proto_goTypes = []any{
 	(*SignInRecord)(nil),             // 22: salesapp.v1.SignInRecord
 	(*ListSignInsRequest)(nil),       // 23: salesapp.v1.ListSignInsRequest
 	(*ListSignInsResponse)(nil),      // 24: salesapp.v1.ListSignInsResponse
-	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
+	(*SignInWithWeComRequest)(nil),   // 25: salesapp.v1.SignInWithWeComRequest
+	(*SignInWithWeComResponse)(nil),  // 26: salesapp.v1.SignInWithWeComResponse
+	(*timestamppb.Timestamp)(nil),    // 27: google.protobuf.Timestamp
 }
 var file_salesapp_v1_auth_proto_depIdxs = []int32{
-	25, // 0: salesapp.v1.TokenPair.access_token_expires_at:type_name -> google.protobuf.Timestamp
-	25, // 1: salesapp.v1.TokenPair.refresh_token_expires_at:type_name -> google.protobuf.Timestamp
+	27, // 0: salesapp.v1.TokenPair.access_token_expires_at:type_name -> google.protobuf.Timestamp
+	27, // 1: salesapp.v1.TokenPair.refresh_token_expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 2: salesapp.v1.RefreshTokenResponse.tokens:type_name -> salesapp.v1.TokenPair
 	8,  // 3: salesapp.v1.SignInResponse.signed_in:type_name -> salesapp.v1.SignedIn
 	9,  // 4: salesapp.v1.SignInResponse.choose_tenant:type_name -> salesapp.v1.TenantChoice
 	1,  // 5: salesapp.v1.SignedIn.tokens:type_name -> salesapp.v1.TokenPair
-	25, // 6: salesapp.v1.TenantChoice.expires_at:type_name -> google.protobuf.Timestamp
+	27, // 6: salesapp.v1.TenantChoice.expires_at:type_name -> google.protobuf.Timestamp
 	10, // 7: salesapp.v1.TenantChoice.tenants:type_name -> salesapp.v1.TenantOption
 	8,  // 8: salesapp.v1.SelectTenantResponse.signed_in:type_name -> salesapp.v1.SignedIn
-	25, // 9: salesapp.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
+	27, // 9: salesapp.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
 	8,  // 10: salesapp.v1.AcceptInvitationResponse.signed_in:type_name -> salesapp.v1.SignedIn
 	1,  // 11: salesapp.v1.ChangePasswordResponse.tokens:type_name -> salesapp.v1.TokenPair
 	13, // 12: salesapp.v1.ResetPasswordResponse.invitation:type_name -> salesapp.v1.Invitation
 	13, // 13: salesapp.v1.ResendInvitationResponse.invitation:type_name -> salesapp.v1.Invitation
-	25, // 14: salesapp.v1.SignInRecord.at:type_name -> google.protobuf.Timestamp
+	27, // 14: salesapp.v1.SignInRecord.at:type_name -> google.protobuf.Timestamp
 	0,  // 15: salesapp.v1.SignInRecord.result:type_name -> salesapp.v1.SignInResult
 	22, // 16: salesapp.v1.ListSignInsResponse.records:type_name -> salesapp.v1.SignInRecord
-	2,  // 17: salesapp.v1.AuthService.RefreshToken:input_type -> salesapp.v1.RefreshTokenRequest
-	4,  // 18: salesapp.v1.AuthService.Logout:input_type -> salesapp.v1.LogoutRequest
-	6,  // 19: salesapp.v1.AuthService.SignIn:input_type -> salesapp.v1.SignInRequest
-	11, // 20: salesapp.v1.AuthService.SelectTenant:input_type -> salesapp.v1.SelectTenantRequest
-	14, // 21: salesapp.v1.AuthService.AcceptInvitation:input_type -> salesapp.v1.AcceptInvitationRequest
-	16, // 22: salesapp.v1.AuthService.ChangePassword:input_type -> salesapp.v1.ChangePasswordRequest
-	18, // 23: salesapp.v1.AuthService.ResetPassword:input_type -> salesapp.v1.ResetPasswordRequest
-	20, // 24: salesapp.v1.AuthService.ResendInvitation:input_type -> salesapp.v1.ResendInvitationRequest
-	23, // 25: salesapp.v1.AuthService.ListSignIns:input_type -> salesapp.v1.ListSignInsRequest
-	3,  // 26: salesapp.v1.AuthService.RefreshToken:output_type -> salesapp.v1.RefreshTokenResponse
-	5,  // 27: salesapp.v1.AuthService.Logout:output_type -> salesapp.v1.LogoutResponse
-	7,  // 28: salesapp.v1.AuthService.SignIn:output_type -> salesapp.v1.SignInResponse
-	12, // 29: salesapp.v1.AuthService.SelectTenant:output_type -> salesapp.v1.SelectTenantResponse
-	15, // 30: salesapp.v1.AuthService.AcceptInvitation:output_type -> salesapp.v1.AcceptInvitationResponse
-	17, // 31: salesapp.v1.AuthService.ChangePassword:output_type -> salesapp.v1.ChangePasswordResponse
-	19, // 32: salesapp.v1.AuthService.ResetPassword:output_type -> salesapp.v1.ResetPasswordResponse
-	21, // 33: salesapp.v1.AuthService.ResendInvitation:output_type -> salesapp.v1.ResendInvitationResponse
-	24, // 34: salesapp.v1.AuthService.ListSignIns:output_type -> salesapp.v1.ListSignInsResponse
-	26, // [26:35] is the sub-list for method output_type
-	17, // [17:26] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	8,  // 17: salesapp.v1.SignInWithWeComResponse.signed_in:type_name -> salesapp.v1.SignedIn
+	2,  // 18: salesapp.v1.AuthService.RefreshToken:input_type -> salesapp.v1.RefreshTokenRequest
+	4,  // 19: salesapp.v1.AuthService.Logout:input_type -> salesapp.v1.LogoutRequest
+	6,  // 20: salesapp.v1.AuthService.SignIn:input_type -> salesapp.v1.SignInRequest
+	11, // 21: salesapp.v1.AuthService.SelectTenant:input_type -> salesapp.v1.SelectTenantRequest
+	14, // 22: salesapp.v1.AuthService.AcceptInvitation:input_type -> salesapp.v1.AcceptInvitationRequest
+	16, // 23: salesapp.v1.AuthService.ChangePassword:input_type -> salesapp.v1.ChangePasswordRequest
+	18, // 24: salesapp.v1.AuthService.ResetPassword:input_type -> salesapp.v1.ResetPasswordRequest
+	20, // 25: salesapp.v1.AuthService.ResendInvitation:input_type -> salesapp.v1.ResendInvitationRequest
+	23, // 26: salesapp.v1.AuthService.ListSignIns:input_type -> salesapp.v1.ListSignInsRequest
+	25, // 27: salesapp.v1.AuthService.SignInWithWeCom:input_type -> salesapp.v1.SignInWithWeComRequest
+	3,  // 28: salesapp.v1.AuthService.RefreshToken:output_type -> salesapp.v1.RefreshTokenResponse
+	5,  // 29: salesapp.v1.AuthService.Logout:output_type -> salesapp.v1.LogoutResponse
+	7,  // 30: salesapp.v1.AuthService.SignIn:output_type -> salesapp.v1.SignInResponse
+	12, // 31: salesapp.v1.AuthService.SelectTenant:output_type -> salesapp.v1.SelectTenantResponse
+	15, // 32: salesapp.v1.AuthService.AcceptInvitation:output_type -> salesapp.v1.AcceptInvitationResponse
+	17, // 33: salesapp.v1.AuthService.ChangePassword:output_type -> salesapp.v1.ChangePasswordResponse
+	19, // 34: salesapp.v1.AuthService.ResetPassword:output_type -> salesapp.v1.ResetPasswordResponse
+	21, // 35: salesapp.v1.AuthService.ResendInvitation:output_type -> salesapp.v1.ResendInvitationResponse
+	24, // 36: salesapp.v1.AuthService.ListSignIns:output_type -> salesapp.v1.ListSignInsResponse
+	26, // 37: salesapp.v1.AuthService.SignInWithWeCom:output_type -> salesapp.v1.SignInWithWeComResponse
+	28, // [28:38] is the sub-list for method output_type
+	18, // [18:28] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_auth_proto_init() }
@@ -1694,7 +1828,7 @@ func file_salesapp_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_auth_proto_rawDesc), len(file_salesapp_v1_auth_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

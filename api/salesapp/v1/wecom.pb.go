@@ -681,6 +681,179 @@ func (*ReplayWeComEventResponse) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_wecom_proto_rawDescGZIP(), []int{9}
 }
 
+// CheckWeComConnectionRequest asks for a check of the stored configuration.
+type CheckWeComConnectionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckWeComConnectionRequest) Reset() {
+	*x = CheckWeComConnectionRequest{}
+	mi := &file_salesapp_v1_wecom_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckWeComConnectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckWeComConnectionRequest) ProtoMessage() {}
+
+func (x *CheckWeComConnectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_wecom_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckWeComConnectionRequest.ProtoReflect.Descriptor instead.
+func (*CheckWeComConnectionRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_wecom_proto_rawDescGZIP(), []int{10}
+}
+
+// WeComCheck is one part of a connection check.
+type WeComCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// config, app_secret, agent or contact_secret.
+	Part string `protobuf:"bytes,1,opt,name=part,proto3" json:"part,omitempty"`
+	Ok   bool   `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	// Empty when ok; else not_configured, bad_corp_id, bad_secret, missing_permission, ip_not_allowed,
+	// app_disabled, rate_limited, skipped (a part it needs failed) or other.
+	Problem string `protobuf:"bytes,3,opt,name=problem,proto3" json:"problem,omitempty"`
+	// What works, or what to do, for an admin; never a secret.
+	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// WeCom's errcode when it answered one, else 0.
+	Errcode       int32 `protobuf:"varint,5,opt,name=errcode,proto3" json:"errcode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WeComCheck) Reset() {
+	*x = WeComCheck{}
+	mi := &file_salesapp_v1_wecom_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WeComCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WeComCheck) ProtoMessage() {}
+
+func (x *WeComCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_wecom_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WeComCheck.ProtoReflect.Descriptor instead.
+func (*WeComCheck) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_wecom_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *WeComCheck) GetPart() string {
+	if x != nil {
+		return x.Part
+	}
+	return ""
+}
+
+func (x *WeComCheck) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *WeComCheck) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
+}
+
+func (x *WeComCheck) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *WeComCheck) GetErrcode() int32 {
+	if x != nil {
+		return x.Errcode
+	}
+	return 0
+}
+
+// CheckWeComConnectionResponse is every part, in the order checked.
+type CheckWeComConnectionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when every part is.
+	Ok            bool          `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	Checks        []*WeComCheck `protobuf:"bytes,2,rep,name=checks,proto3" json:"checks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckWeComConnectionResponse) Reset() {
+	*x = CheckWeComConnectionResponse{}
+	mi := &file_salesapp_v1_wecom_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckWeComConnectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckWeComConnectionResponse) ProtoMessage() {}
+
+func (x *CheckWeComConnectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_wecom_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckWeComConnectionResponse.ProtoReflect.Descriptor instead.
+func (*CheckWeComConnectionResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_wecom_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CheckWeComConnectionResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *CheckWeComConnectionResponse) GetChecks() []*WeComCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
 var File_salesapp_v1_wecom_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_wecom_proto_rawDesc = "" +
@@ -741,12 +914,24 @@ const file_salesapp_v1_wecom_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"3\n" +
 	"\x17ReplayWeComEventRequest\x12\x18\n" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\"\x1a\n" +
-	"\x18ReplayWeComEventResponse2\x83\x03\n" +
+	"\x18ReplayWeComEventResponse\"\x1d\n" +
+	"\x1bCheckWeComConnectionRequest\"~\n" +
+	"\n" +
+	"WeComCheck\x12\x12\n" +
+	"\x04part\x18\x01 \x01(\tR\x04part\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x18\n" +
+	"\aproblem\x18\x03 \x01(\tR\aproblem\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12\x18\n" +
+	"\aerrcode\x18\x05 \x01(\x05R\aerrcode\"_\n" +
+	"\x1cCheckWeComConnectionResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12/\n" +
+	"\x06checks\x18\x02 \x03(\v2\x17.salesapp.v1.WeComCheckR\x06checks2\xf0\x03\n" +
 	"\fWeComService\x12Y\n" +
 	"\x0eSetWeComConfig\x12\".salesapp.v1.SetWeComConfigRequest\x1a#.salesapp.v1.SetWeComConfigResponse\x12Y\n" +
 	"\x0eGetWeComConfig\x12\".salesapp.v1.GetWeComConfigRequest\x1a#.salesapp.v1.GetWeComConfigResponse\x12\\\n" +
 	"\x0fListWeComEvents\x12#.salesapp.v1.ListWeComEventsRequest\x1a$.salesapp.v1.ListWeComEventsResponse\x12_\n" +
-	"\x10ReplayWeComEvent\x12$.salesapp.v1.ReplayWeComEventRequest\x1a%.salesapp.v1.ReplayWeComEventResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\x10ReplayWeComEvent\x12$.salesapp.v1.ReplayWeComEventRequest\x1a%.salesapp.v1.ReplayWeComEventResponse\x12k\n" +
+	"\x14CheckWeComConnection\x12(.salesapp.v1.CheckWeComConnectionRequest\x1a).salesapp.v1.CheckWeComConnectionResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_wecom_proto_rawDescOnce sync.Once
@@ -760,40 +945,46 @@ func file_salesapp_v1_wecom_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_wecom_proto_rawDescData
 }
 
-var file_salesapp_v1_wecom_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_salesapp_v1_wecom_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_salesapp_v1_wecom_proto_goTypes = []any{
-	(*WeComConfig)(nil),              // 0: salesapp.v1.WeComConfig
-	(*SetWeComConfigRequest)(nil),    // 1: salesapp.v1.SetWeComConfigRequest
-	(*SetWeComConfigResponse)(nil),   // 2: salesapp.v1.SetWeComConfigResponse
-	(*GetWeComConfigRequest)(nil),    // 3: salesapp.v1.GetWeComConfigRequest
-	(*GetWeComConfigResponse)(nil),   // 4: salesapp.v1.GetWeComConfigResponse
-	(*WeComEvent)(nil),               // 5: salesapp.v1.WeComEvent
-	(*ListWeComEventsRequest)(nil),   // 6: salesapp.v1.ListWeComEventsRequest
-	(*ListWeComEventsResponse)(nil),  // 7: salesapp.v1.ListWeComEventsResponse
-	(*ReplayWeComEventRequest)(nil),  // 8: salesapp.v1.ReplayWeComEventRequest
-	(*ReplayWeComEventResponse)(nil), // 9: salesapp.v1.ReplayWeComEventResponse
-	(*timestamppb.Timestamp)(nil),    // 10: google.protobuf.Timestamp
+	(*WeComConfig)(nil),                  // 0: salesapp.v1.WeComConfig
+	(*SetWeComConfigRequest)(nil),        // 1: salesapp.v1.SetWeComConfigRequest
+	(*SetWeComConfigResponse)(nil),       // 2: salesapp.v1.SetWeComConfigResponse
+	(*GetWeComConfigRequest)(nil),        // 3: salesapp.v1.GetWeComConfigRequest
+	(*GetWeComConfigResponse)(nil),       // 4: salesapp.v1.GetWeComConfigResponse
+	(*WeComEvent)(nil),                   // 5: salesapp.v1.WeComEvent
+	(*ListWeComEventsRequest)(nil),       // 6: salesapp.v1.ListWeComEventsRequest
+	(*ListWeComEventsResponse)(nil),      // 7: salesapp.v1.ListWeComEventsResponse
+	(*ReplayWeComEventRequest)(nil),      // 8: salesapp.v1.ReplayWeComEventRequest
+	(*ReplayWeComEventResponse)(nil),     // 9: salesapp.v1.ReplayWeComEventResponse
+	(*CheckWeComConnectionRequest)(nil),  // 10: salesapp.v1.CheckWeComConnectionRequest
+	(*WeComCheck)(nil),                   // 11: salesapp.v1.WeComCheck
+	(*CheckWeComConnectionResponse)(nil), // 12: salesapp.v1.CheckWeComConnectionResponse
+	(*timestamppb.Timestamp)(nil),        // 13: google.protobuf.Timestamp
 }
 var file_salesapp_v1_wecom_proto_depIdxs = []int32{
-	10, // 0: salesapp.v1.WeComConfig.updated_at:type_name -> google.protobuf.Timestamp
+	13, // 0: salesapp.v1.WeComConfig.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: salesapp.v1.SetWeComConfigResponse.config:type_name -> salesapp.v1.WeComConfig
 	0,  // 2: salesapp.v1.GetWeComConfigResponse.config:type_name -> salesapp.v1.WeComConfig
-	10, // 3: salesapp.v1.WeComEvent.received_at:type_name -> google.protobuf.Timestamp
-	10, // 4: salesapp.v1.WeComEvent.processed_at:type_name -> google.protobuf.Timestamp
+	13, // 3: salesapp.v1.WeComEvent.received_at:type_name -> google.protobuf.Timestamp
+	13, // 4: salesapp.v1.WeComEvent.processed_at:type_name -> google.protobuf.Timestamp
 	5,  // 5: salesapp.v1.ListWeComEventsResponse.events:type_name -> salesapp.v1.WeComEvent
-	1,  // 6: salesapp.v1.WeComService.SetWeComConfig:input_type -> salesapp.v1.SetWeComConfigRequest
-	3,  // 7: salesapp.v1.WeComService.GetWeComConfig:input_type -> salesapp.v1.GetWeComConfigRequest
-	6,  // 8: salesapp.v1.WeComService.ListWeComEvents:input_type -> salesapp.v1.ListWeComEventsRequest
-	8,  // 9: salesapp.v1.WeComService.ReplayWeComEvent:input_type -> salesapp.v1.ReplayWeComEventRequest
-	2,  // 10: salesapp.v1.WeComService.SetWeComConfig:output_type -> salesapp.v1.SetWeComConfigResponse
-	4,  // 11: salesapp.v1.WeComService.GetWeComConfig:output_type -> salesapp.v1.GetWeComConfigResponse
-	7,  // 12: salesapp.v1.WeComService.ListWeComEvents:output_type -> salesapp.v1.ListWeComEventsResponse
-	9,  // 13: salesapp.v1.WeComService.ReplayWeComEvent:output_type -> salesapp.v1.ReplayWeComEventResponse
-	10, // [10:14] is the sub-list for method output_type
-	6,  // [6:10] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	11, // 6: salesapp.v1.CheckWeComConnectionResponse.checks:type_name -> salesapp.v1.WeComCheck
+	1,  // 7: salesapp.v1.WeComService.SetWeComConfig:input_type -> salesapp.v1.SetWeComConfigRequest
+	3,  // 8: salesapp.v1.WeComService.GetWeComConfig:input_type -> salesapp.v1.GetWeComConfigRequest
+	6,  // 9: salesapp.v1.WeComService.ListWeComEvents:input_type -> salesapp.v1.ListWeComEventsRequest
+	8,  // 10: salesapp.v1.WeComService.ReplayWeComEvent:input_type -> salesapp.v1.ReplayWeComEventRequest
+	10, // 11: salesapp.v1.WeComService.CheckWeComConnection:input_type -> salesapp.v1.CheckWeComConnectionRequest
+	2,  // 12: salesapp.v1.WeComService.SetWeComConfig:output_type -> salesapp.v1.SetWeComConfigResponse
+	4,  // 13: salesapp.v1.WeComService.GetWeComConfig:output_type -> salesapp.v1.GetWeComConfigResponse
+	7,  // 14: salesapp.v1.WeComService.ListWeComEvents:output_type -> salesapp.v1.ListWeComEventsResponse
+	9,  // 15: salesapp.v1.WeComService.ReplayWeComEvent:output_type -> salesapp.v1.ReplayWeComEventResponse
+	12, // 16: salesapp.v1.WeComService.CheckWeComConnection:output_type -> salesapp.v1.CheckWeComConnectionResponse
+	12, // [12:17] is the sub-list for method output_type
+	7,  // [7:12] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_wecom_proto_init() }
@@ -807,7 +998,7 @@ func file_salesapp_v1_wecom_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_wecom_proto_rawDesc), len(file_salesapp_v1_wecom_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ var PublicProcedures = []string{
 	salesappv1connect.AuthServiceSignInProcedure,
 	salesappv1connect.AuthServiceSelectTenantProcedure,
 	salesappv1connect.AuthServiceAcceptInvitationProcedure,
+	salesappv1connect.AuthServiceSignInWithWeComProcedure,
 }
 
 // LogoURLs turns a tenant's logo key into a short-lived URL the app can show on the tenant picker, before
@@ -31,10 +32,25 @@ type LogoURLs func(ctx context.Context, tenantID uuid.UUID, key string) (string,
 type Handler struct {
 	svc   *auth.Service
 	logos LogoURLs
+	wecom auth.WeComMembers
 }
 
-// New builds the handler; logos may be nil (the picker then shows no logos).
-func New(svc *auth.Service, logos LogoURLs) *Handler { return &Handler{svc: svc, logos: logos} }
+// New builds the handler; logos may be nil (the picker then shows no logos), wecom too (SignInWithWeCom
+// then answers FailedPrecondition).
+func New(svc *auth.Service, logos LogoURLs, wecom auth.WeComMembers) *Handler {
+	return &Handler{svc: svc, logos: logos, wecom: wecom}
+}
+
+// SignInWithWeCom implements AuthService.
+func (h *Handler) SignInWithWeCom(ctx context.Context, req *connect.Request[salesappv1.SignInWithWeComRequest]) (*connect.Response[salesappv1.SignInWithWeComResponse], error) {
+	m := req.Msg
+	in, err := h.svc.SignInWithWeCom(ctx, auth.WeComSignInRequest{TenantID: uuid.MustParse(m.GetTenantId()), Code: m.GetCode(),
+		DeviceID: m.GetDeviceId(), DeviceName: m.GetDeviceName(), Address: ratelimit.ClientIP(req.Peer().Addr)}, h.wecom)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.SignInWithWeComResponse{SignedIn: signedInToProto(in)}), nil
+}
 
 var _ salesappv1connect.AuthServiceHandler = (*Handler)(nil)
 

@@ -12,12 +12,12 @@ import (
 	"github.com/salesapp/scrm/backend/platform/module"
 )
 
-// Module is what sign-in contributes: AuthService, whose SignIn, SelectTenant, AcceptInvitation and
-// RefreshToken need no access token, SessionService, the invitation page (invite, see InvitePage) and
+// Module is what sign-in contributes: AuthService, whose SignIn, SignInWithWeCom, SelectTenant,
+// AcceptInvitation and RefreshToken need no access token, SessionService, the invitation page (invite, see InvitePage) and
 // the hourly purge of old sign-in data. Both services read the device headers (HeaderDeviceName...) into
-// the context for the auth service. logos may be nil.
-func Module(svc *auth.Service, logos LogoURLs, invite http.Handler) module.Module {
-	h := New(svc, logos)
+// the context for the auth service. logos and wecom may be nil.
+func Module(svc *auth.Service, logos LogoURLs, wecom auth.WeComMembers, invite http.Handler) module.Module {
+	h := New(svc, logos, wecom)
 	withClient := connect.WithInterceptors(clientInterceptor{})
 	return module.Module{
 		Name: "auth",

@@ -57,6 +57,9 @@ const (
 	AuthServiceResendInvitationProcedure = "/salesapp.v1.AuthService/ResendInvitation"
 	// AuthServiceListSignInsProcedure is the fully-qualified name of the AuthService's ListSignIns RPC.
 	AuthServiceListSignInsProcedure = "/salesapp.v1.AuthService/ListSignIns"
+	// AuthServiceSignInWithWeComProcedure is the fully-qualified name of the AuthService's
+	// SignInWithWeCom RPC.
+	AuthServiceSignInWithWeComProcedure = "/salesapp.v1.AuthService/SignInWithWeCom"
 )
 
 // AuthServiceClient is a client for the salesapp.v1.AuthService service.
@@ -90,6 +93,13 @@ type AuthServiceClient interface {
 	// ListSignIns lists the enterprise's sign-ins, newest first: when, which employee, device, address and
 	// how it ended. Admin only.
 	ListSignIns(context.Context, *connect.Request[v1.ListSignInsRequest]) (*connect.Response[v1.ListSignInsResponse], error)
+	// SignInWithWeCom signs the device in with a WeCom sign-in code (OAuth in WeCom's browser, or the web SSO
+	// QR code) for the enterprise named: WeCom says which member the code belongs to, and the employee linked
+	// to that member (their WeCom userid) is signed in, with the same sessions, limits and sign-in records as
+	// SignIn. FailedPrecondition when the enterprise has not set WeCom up; Unauthenticated for a code WeCom
+	// refuses (used, expired); NotFound when no employee is linked to the member; PermissionDenied for a
+	// person outside the corp or a disabled employee. Needs no access token.
+	SignInWithWeCom(context.Context, *connect.Request[v1.SignInWithWeComRequest]) (*connect.Response[v1.SignInWithWeComResponse], error)
 }
 
 // NewAuthServiceClient constructs a client for the salesapp.v1.AuthService service. By default, it
@@ -157,6 +167,12 @@ func NewAuthServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(authServiceMethods.ByName("ListSignIns")),
 			connect.WithClientOptions(opts...),
 		),
+		signInWithWeCom: connect.NewClient[v1.SignInWithWeComRequest, v1.SignInWithWeComResponse](
+			httpClient,
+			baseURL+AuthServiceSignInWithWeComProcedure,
+			connect.WithSchema(authServiceMethods.ByName("SignInWithWeCom")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -171,6 +187,7 @@ type authServiceClient struct {
 	resetPassword    *connect.Client[v1.ResetPasswordRequest, v1.ResetPasswordResponse]
 	resendInvitation *connect.Client[v1.ResendInvitationRequest, v1.ResendInvitationResponse]
 	listSignIns      *connect.Client[v1.ListSignInsRequest, v1.ListSignInsResponse]
+	signInWithWeCom  *connect.Client[v1.SignInWithWeComRequest, v1.SignInWithWeComResponse]
 }
 
 // RefreshToken calls salesapp.v1.AuthService.RefreshToken.
@@ -218,6 +235,11 @@ func (c *authServiceClient) ListSignIns(ctx context.Context, req *connect.Reques
 	return c.listSignIns.CallUnary(ctx, req)
 }
 
+// SignInWithWeCom calls salesapp.v1.AuthService.SignInWithWeCom.
+func (c *authServiceClient) SignInWithWeCom(ctx context.Context, req *connect.Request[v1.SignInWithWeComRequest]) (*connect.Response[v1.SignInWithWeComResponse], error) {
+	return c.signInWithWeCom.CallUnary(ctx, req)
+}
+
 // AuthServiceHandler is an implementation of the salesapp.v1.AuthService service.
 type AuthServiceHandler interface {
 	// RefreshToken trades a refresh token for a new access token and a new refresh token. The old refresh
@@ -249,6 +271,13 @@ type AuthServiceHandler interface {
 	// ListSignIns lists the enterprise's sign-ins, newest first: when, which employee, device, address and
 	// how it ended. Admin only.
 	ListSignIns(context.Context, *connect.Request[v1.ListSignInsRequest]) (*connect.Response[v1.ListSignInsResponse], error)
+	// SignInWithWeCom signs the device in with a WeCom sign-in code (OAuth in WeCom's browser, or the web SSO
+	// QR code) for the enterprise named: WeCom says which member the code belongs to, and the employee linked
+	// to that member (their WeCom userid) is signed in, with the same sessions, limits and sign-in records as
+	// SignIn. FailedPrecondition when the enterprise has not set WeCom up; Unauthenticated for a code WeCom
+	// refuses (used, expired); NotFound when no employee is linked to the member; PermissionDenied for a
+	// person outside the corp or a disabled employee. Needs no access token.
+	SignInWithWeCom(context.Context, *connect.Request[v1.SignInWithWeComRequest]) (*connect.Response[v1.SignInWithWeComResponse], error)
 }
 
 // NewAuthServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -312,6 +341,12 @@ func NewAuthServiceHandler(svc AuthServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(authServiceMethods.ByName("ListSignIns")),
 		connect.WithHandlerOptions(opts...),
 	)
+	authServiceSignInWithWeComHandler := connect.NewUnaryHandler(
+		AuthServiceSignInWithWeComProcedure,
+		svc.SignInWithWeCom,
+		connect.WithSchema(authServiceMethods.ByName("SignInWithWeCom")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.AuthService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AuthServiceRefreshTokenProcedure:
@@ -332,6 +367,8 @@ func NewAuthServiceHandler(svc AuthServiceHandler, opts ...connect.HandlerOption
 			authServiceResendInvitationHandler.ServeHTTP(w, r)
 		case AuthServiceListSignInsProcedure:
 			authServiceListSignInsHandler.ServeHTTP(w, r)
+		case AuthServiceSignInWithWeComProcedure:
+			authServiceSignInWithWeComHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -375,4 +412,8 @@ func (UnimplementedAuthServiceHandler) ResendInvitation(context.Context, *connec
 
 func (UnimplementedAuthServiceHandler) ListSignIns(context.Context, *connect.Request[v1.ListSignInsRequest]) (*connect.Response[v1.ListSignInsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.AuthService.ListSignIns is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) SignInWithWeCom(context.Context, *connect.Request[v1.SignInWithWeComRequest]) (*connect.Response[v1.SignInWithWeComResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.AuthService.SignInWithWeCom is not implemented"))
 }

@@ -45,6 +45,9 @@ const (
 	// WeComServiceReplayWeComEventProcedure is the fully-qualified name of the WeComService's
 	// ReplayWeComEvent RPC.
 	WeComServiceReplayWeComEventProcedure = "/salesapp.v1.WeComService/ReplayWeComEvent"
+	// WeComServiceCheckWeComConnectionProcedure is the fully-qualified name of the WeComService's
+	// CheckWeComConnection RPC.
+	WeComServiceCheckWeComConnectionProcedure = "/salesapp.v1.WeComService/CheckWeComConnection"
 )
 
 // WeComServiceClient is a client for the salesapp.v1.WeComService service.
@@ -61,6 +64,11 @@ type WeComServiceClient interface {
 	// ReplayWeComEvent queues a failed event again. NotFound when there is none with that id,
 	// FailedPrecondition when it has not failed.
 	ReplayWeComEvent(context.Context, *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error)
+	// CheckWeComConnection tries the stored configuration against WeCom, part by part (config, app_secret,
+	// agent, contact_secret), and says of each what is wrong and what to do: a wrong corp ID (40013) or
+	// secret (40001), a missing permission (48001, 48002, 60011) naming what to grant, this server's IP not
+	// on the trusted list (60020), or nothing configured. WeCom refusing is an answer, not an error.
+	CheckWeComConnection(context.Context, *connect.Request[v1.CheckWeComConnectionRequest]) (*connect.Response[v1.CheckWeComConnectionResponse], error)
 }
 
 // NewWeComServiceClient constructs a client for the salesapp.v1.WeComService service. By default,
@@ -98,15 +106,22 @@ func NewWeComServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(weComServiceMethods.ByName("ReplayWeComEvent")),
 			connect.WithClientOptions(opts...),
 		),
+		checkWeComConnection: connect.NewClient[v1.CheckWeComConnectionRequest, v1.CheckWeComConnectionResponse](
+			httpClient,
+			baseURL+WeComServiceCheckWeComConnectionProcedure,
+			connect.WithSchema(weComServiceMethods.ByName("CheckWeComConnection")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // weComServiceClient implements WeComServiceClient.
 type weComServiceClient struct {
-	setWeComConfig   *connect.Client[v1.SetWeComConfigRequest, v1.SetWeComConfigResponse]
-	getWeComConfig   *connect.Client[v1.GetWeComConfigRequest, v1.GetWeComConfigResponse]
-	listWeComEvents  *connect.Client[v1.ListWeComEventsRequest, v1.ListWeComEventsResponse]
-	replayWeComEvent *connect.Client[v1.ReplayWeComEventRequest, v1.ReplayWeComEventResponse]
+	setWeComConfig       *connect.Client[v1.SetWeComConfigRequest, v1.SetWeComConfigResponse]
+	getWeComConfig       *connect.Client[v1.GetWeComConfigRequest, v1.GetWeComConfigResponse]
+	listWeComEvents      *connect.Client[v1.ListWeComEventsRequest, v1.ListWeComEventsResponse]
+	replayWeComEvent     *connect.Client[v1.ReplayWeComEventRequest, v1.ReplayWeComEventResponse]
+	checkWeComConnection *connect.Client[v1.CheckWeComConnectionRequest, v1.CheckWeComConnectionResponse]
 }
 
 // SetWeComConfig calls salesapp.v1.WeComService.SetWeComConfig.
@@ -129,6 +144,11 @@ func (c *weComServiceClient) ReplayWeComEvent(ctx context.Context, req *connect.
 	return c.replayWeComEvent.CallUnary(ctx, req)
 }
 
+// CheckWeComConnection calls salesapp.v1.WeComService.CheckWeComConnection.
+func (c *weComServiceClient) CheckWeComConnection(ctx context.Context, req *connect.Request[v1.CheckWeComConnectionRequest]) (*connect.Response[v1.CheckWeComConnectionResponse], error) {
+	return c.checkWeComConnection.CallUnary(ctx, req)
+}
+
 // WeComServiceHandler is an implementation of the salesapp.v1.WeComService service.
 type WeComServiceHandler interface {
 	// SetWeComConfig sets the corp id, the self-built app's agent id and secret, the customer-contact secret and
@@ -143,6 +163,11 @@ type WeComServiceHandler interface {
 	// ReplayWeComEvent queues a failed event again. NotFound when there is none with that id,
 	// FailedPrecondition when it has not failed.
 	ReplayWeComEvent(context.Context, *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error)
+	// CheckWeComConnection tries the stored configuration against WeCom, part by part (config, app_secret,
+	// agent, contact_secret), and says of each what is wrong and what to do: a wrong corp ID (40013) or
+	// secret (40001), a missing permission (48001, 48002, 60011) naming what to grant, this server's IP not
+	// on the trusted list (60020), or nothing configured. WeCom refusing is an answer, not an error.
+	CheckWeComConnection(context.Context, *connect.Request[v1.CheckWeComConnectionRequest]) (*connect.Response[v1.CheckWeComConnectionResponse], error)
 }
 
 // NewWeComServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -176,6 +201,12 @@ func NewWeComServiceHandler(svc WeComServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(weComServiceMethods.ByName("ReplayWeComEvent")),
 		connect.WithHandlerOptions(opts...),
 	)
+	weComServiceCheckWeComConnectionHandler := connect.NewUnaryHandler(
+		WeComServiceCheckWeComConnectionProcedure,
+		svc.CheckWeComConnection,
+		connect.WithSchema(weComServiceMethods.ByName("CheckWeComConnection")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.WeComService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case WeComServiceSetWeComConfigProcedure:
@@ -186,6 +217,8 @@ func NewWeComServiceHandler(svc WeComServiceHandler, opts ...connect.HandlerOpti
 			weComServiceListWeComEventsHandler.ServeHTTP(w, r)
 		case WeComServiceReplayWeComEventProcedure:
 			weComServiceReplayWeComEventHandler.ServeHTTP(w, r)
+		case WeComServiceCheckWeComConnectionProcedure:
+			weComServiceCheckWeComConnectionHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -209,4 +242,8 @@ func (UnimplementedWeComServiceHandler) ListWeComEvents(context.Context, *connec
 
 func (UnimplementedWeComServiceHandler) ReplayWeComEvent(context.Context, *connect.Request[v1.ReplayWeComEventRequest]) (*connect.Response[v1.ReplayWeComEventResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComService.ReplayWeComEvent is not implemented"))
+}
+
+func (UnimplementedWeComServiceHandler) CheckWeComConnection(context.Context, *connect.Request[v1.CheckWeComConnectionRequest]) (*connect.Response[v1.CheckWeComConnectionResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComService.CheckWeComConnection is not implemented"))
 }

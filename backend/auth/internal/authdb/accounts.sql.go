@@ -26,6 +26,24 @@ func (q *Queries) DeletePassword(ctx context.Context, arg DeletePasswordParams) 
 	return err
 }
 
+const EmployeeByWeComUserID = `-- name: EmployeeByWeComUserID :one
+SELECT e.id FROM employees e
+WHERE e.tenant_id = $1 AND e.wecom_userid = $2 AND e.wecom_userid <> ''
+`
+
+type EmployeeByWeComUserIDParams struct {
+	TenantID    uuid.UUID
+	WecomUserid string
+}
+
+// WeCom sign-in: the employee linked to a member of the tenant's corp (at most one: a unique index).
+func (q *Queries) EmployeeByWeComUserID(ctx context.Context, arg EmployeeByWeComUserIDParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, EmployeeByWeComUserID, arg.TenantID, arg.WecomUserid)
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
+}
+
 const ForgetFailures = `-- name: ForgetFailures :exec
 DELETE FROM signin_throttle WHERE key = $1
 `

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/wecom.proto.
  */
 export const file_salesapp_v1_wecom: GenFile = /*@__PURE__*/
-  fileDesc("ChdzYWxlc2FwcC92MS93ZWNvbS5wcm90bxILc2FsZXNhcHAudjEijgIKC1dlQ29tQ29uZmlnEhIKCmNvbmZpZ3VyZWQYASABKAgSDwoHY29ycF9pZBgCIAEoCRIQCghhZ2VudF9pZBgDIAEoBRIYChBhZ2VudF9zZWNyZXRfc2V0GAQgASgIEhoKEmNvbnRhY3Rfc2VjcmV0X3NldBgFIAEoCBIaChJjYWxsYmFja190b2tlbl9zZXQYBiABKAgSHAoUZW5jb2RpbmdfYWVzX2tleV9zZXQYByABKAgSFAoMY2FsbGJhY2tfdXJsGAggASgJEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYCiABKAkisQIKFVNldFdlQ29tQ29uZmlnUmVxdWVzdBIqCgdjb3JwX2lkGAEgASgJQhm6SBZyFBABGEAyDl5bQS1aYS16MC05XSskEhkKCGFnZW50X2lkGAIgASgFQge6SAQaAiAAEjAKDGFnZW50X3NlY3JldBgDIAEoCUIaukgXchUYgAEyEF5bQS1aYS16MC05Xy1dKiQSMgoOY29udGFjdF9zZWNyZXQYBCABKAlCGrpIF3IVGIABMhBeW0EtWmEtejAtOV8tXSokEi8KDmNhbGxiYWNrX3Rva2VuGAUgASgJQhe6SBRyEhggMg5eW0EtWmEtejAtOV0qJBI6ChBlbmNvZGluZ19hZXNfa2V5GAYgASgJQiC6SB3YAQFyGDITXltBLVphLXowLTkrL117NDN9JJgBKyJCChZTZXRXZUNvbUNvbmZpZ1Jlc3BvbnNlEigKBmNvbmZpZxgBIAEoCzIYLnNhbGVzYXBwLnYxLldlQ29tQ29uZmlnIhcKFUdldFdlQ29tQ29uZmlnUmVxdWVzdCJCChZHZXRXZUNvbUNvbmZpZ1Jlc3BvbnNlEigKBmNvbmZpZxgBIAEoCzIYLnNhbGVzYXBwLnYxLldlQ29tQ29uZmlnIvQBCgpXZUNvbUV2ZW50EgoKAmlkGAEgASgJEhAKCG1zZ190eXBlGAIgASgJEg0KBWV2ZW50GAMgASgJEhMKC2NoYW5nZV90eXBlGAQgASgJEi8KC3JlY2VpdmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzdGF0dXMYBiABKAkSEAoIYXR0ZW1wdHMYByABKA0SEgoKbGFzdF9lcnJvchgIIAEoCRIwCgxwcm9jZXNzZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3htbBgKIAEoCSKOAQoWTGlzdFdlQ29tRXZlbnRzUmVxdWVzdBI4CgZzdGF0dXMYASABKAlCKLpIJdgBAXIgUgdwZW5kaW5nUgRkb25lUgZmYWlsZWRSB2lnbm9yZWQSHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRjIASgAEhsKCnBhZ2VfdG9rZW4YAyABKAlCB7pIBHICGEAiWwoXTGlzdFdlQ29tRXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcuc2FsZXNhcHAudjEuV2VDb21FdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoXUmVwbGF5V2VDb21FdmVudFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBIhoKGFJlcGxheVdlQ29tRXZlbnRSZXNwb25zZTKDAwoMV2VDb21TZXJ2aWNlElkKDlNldFdlQ29tQ29uZmlnEiIuc2FsZXNhcHAudjEuU2V0V2VDb21Db25maWdSZXF1ZXN0GiMuc2FsZXNhcHAudjEuU2V0V2VDb21Db25maWdSZXNwb25zZRJZCg5HZXRXZUNvbUNvbmZpZxIiLnNhbGVzYXBwLnYxLkdldFdlQ29tQ29uZmlnUmVxdWVzdBojLnNhbGVzYXBwLnYxLkdldFdlQ29tQ29uZmlnUmVzcG9uc2USXAoPTGlzdFdlQ29tRXZlbnRzEiMuc2FsZXNhcHAudjEuTGlzdFdlQ29tRXZlbnRzUmVxdWVzdBokLnNhbGVzYXBwLnYxLkxpc3RXZUNvbUV2ZW50c1Jlc3BvbnNlEl8KEFJlcGxheVdlQ29tRXZlbnQSJC5zYWxlc2FwcC52MS5SZXBsYXlXZUNvbUV2ZW50UmVxdWVzdBolLnNhbGVzYXBwLnYxLlJlcGxheVdlQ29tRXZlbnRSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChdzYWxlc2FwcC92MS93ZWNvbS5wcm90bxILc2FsZXNhcHAudjEijgIKC1dlQ29tQ29uZmlnEhIKCmNvbmZpZ3VyZWQYASABKAgSDwoHY29ycF9pZBgCIAEoCRIQCghhZ2VudF9pZBgDIAEoBRIYChBhZ2VudF9zZWNyZXRfc2V0GAQgASgIEhoKEmNvbnRhY3Rfc2VjcmV0X3NldBgFIAEoCBIaChJjYWxsYmFja190b2tlbl9zZXQYBiABKAgSHAoUZW5jb2RpbmdfYWVzX2tleV9zZXQYByABKAgSFAoMY2FsbGJhY2tfdXJsGAggASgJEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYCiABKAkisQIKFVNldFdlQ29tQ29uZmlnUmVxdWVzdBIqCgdjb3JwX2lkGAEgASgJQhm6SBZyFBABGEAyDl5bQS1aYS16MC05XSskEhkKCGFnZW50X2lkGAIgASgFQge6SAQaAiAAEjAKDGFnZW50X3NlY3JldBgDIAEoCUIaukgXchUYgAEyEF5bQS1aYS16MC05Xy1dKiQSMgoOY29udGFjdF9zZWNyZXQYBCABKAlCGrpIF3IVGIABMhBeW0EtWmEtejAtOV8tXSokEi8KDmNhbGxiYWNrX3Rva2VuGAUgASgJQhe6SBRyEhggMg5eW0EtWmEtejAtOV0qJBI6ChBlbmNvZGluZ19hZXNfa2V5GAYgASgJQiC6SB3YAQFyGDITXltBLVphLXowLTkrL117NDN9JJgBKyJCChZTZXRXZUNvbUNvbmZpZ1Jlc3BvbnNlEigKBmNvbmZpZxgBIAEoCzIYLnNhbGVzYXBwLnYxLldlQ29tQ29uZmlnIhcKFUdldFdlQ29tQ29uZmlnUmVxdWVzdCJCChZHZXRXZUNvbUNvbmZpZ1Jlc3BvbnNlEigKBmNvbmZpZxgBIAEoCzIYLnNhbGVzYXBwLnYxLldlQ29tQ29uZmlnIvQBCgpXZUNvbUV2ZW50EgoKAmlkGAEgASgJEhAKCG1zZ190eXBlGAIgASgJEg0KBWV2ZW50GAMgASgJEhMKC2NoYW5nZV90eXBlGAQgASgJEi8KC3JlY2VpdmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzdGF0dXMYBiABKAkSEAoIYXR0ZW1wdHMYByABKA0SEgoKbGFzdF9lcnJvchgIIAEoCRIwCgxwcm9jZXNzZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA3htbBgKIAEoCSKOAQoWTGlzdFdlQ29tRXZlbnRzUmVxdWVzdBI4CgZzdGF0dXMYASABKAlCKLpIJdgBAXIgUgdwZW5kaW5nUgRkb25lUgZmYWlsZWRSB2lnbm9yZWQSHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRjIASgAEhsKCnBhZ2VfdG9rZW4YAyABKAlCB7pIBHICGEAiWwoXTGlzdFdlQ29tRXZlbnRzUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcuc2FsZXNhcHAudjEuV2VDb21FdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoXUmVwbGF5V2VDb21FdmVudFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBIhoKGFJlcGxheVdlQ29tRXZlbnRSZXNwb25zZSIdChtDaGVja1dlQ29tQ29ubmVjdGlvblJlcXVlc3QiWQoKV2VDb21DaGVjaxIMCgRwYXJ0GAEgASgJEgoKAm9rGAIgASgIEg8KB3Byb2JsZW0YAyABKAkSDwoHbWVzc2FnZRgEIAEoCRIPCgdlcnJjb2RlGAUgASgFIlMKHENoZWNrV2VDb21Db25uZWN0aW9uUmVzcG9uc2USCgoCb2sYASABKAgSJwoGY2hlY2tzGAIgAygLMhcuc2FsZXNhcHAudjEuV2VDb21DaGVjazLwAwoMV2VDb21TZXJ2aWNlElkKDlNldFdlQ29tQ29uZmlnEiIuc2FsZXNhcHAudjEuU2V0V2VDb21Db25maWdSZXF1ZXN0GiMuc2FsZXNhcHAudjEuU2V0V2VDb21Db25maWdSZXNwb25zZRJZCg5HZXRXZUNvbUNvbmZpZxIiLnNhbGVzYXBwLnYxLkdldFdlQ29tQ29uZmlnUmVxdWVzdBojLnNhbGVzYXBwLnYxLkdldFdlQ29tQ29uZmlnUmVzcG9uc2USXAoPTGlzdFdlQ29tRXZlbnRzEiMuc2FsZXNhcHAudjEuTGlzdFdlQ29tRXZlbnRzUmVxdWVzdBokLnNhbGVzYXBwLnYxLkxpc3RXZUNvbUV2ZW50c1Jlc3BvbnNlEl8KEFJlcGxheVdlQ29tRXZlbnQSJC5zYWxlc2FwcC52MS5SZXBsYXlXZUNvbUV2ZW50UmVxdWVzdBolLnNhbGVzYXBwLnYxLlJlcGxheVdlQ29tRXZlbnRSZXNwb25zZRJrChRDaGVja1dlQ29tQ29ubmVjdGlvbhIoLnNhbGVzYXBwLnYxLkNoZWNrV2VDb21Db25uZWN0aW9uUmVxdWVzdBopLnNhbGVzYXBwLnYxLkNoZWNrV2VDb21Db25uZWN0aW9uUmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * WeComConfig is the configuration as shown: no secret, only whether each is set.
@@ -360,6 +360,95 @@ export const ReplayWeComEventResponseSchema: GenMessage<ReplayWeComEventResponse
   messageDesc(file_salesapp_v1_wecom, 9);
 
 /**
+ * CheckWeComConnectionRequest asks for a check of the stored configuration.
+ *
+ * @generated from message salesapp.v1.CheckWeComConnectionRequest
+ */
+export type CheckWeComConnectionRequest = Message<"salesapp.v1.CheckWeComConnectionRequest"> & {
+};
+
+/**
+ * Describes the message salesapp.v1.CheckWeComConnectionRequest.
+ * Use `create(CheckWeComConnectionRequestSchema)` to create a new message.
+ */
+export const CheckWeComConnectionRequestSchema: GenMessage<CheckWeComConnectionRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_wecom, 10);
+
+/**
+ * WeComCheck is one part of a connection check.
+ *
+ * @generated from message salesapp.v1.WeComCheck
+ */
+export type WeComCheck = Message<"salesapp.v1.WeComCheck"> & {
+  /**
+   * config, app_secret, agent or contact_secret.
+   *
+   * @generated from field: string part = 1;
+   */
+  part: string;
+
+  /**
+   * @generated from field: bool ok = 2;
+   */
+  ok: boolean;
+
+  /**
+   * Empty when ok; else not_configured, bad_corp_id, bad_secret, missing_permission, ip_not_allowed,
+   * app_disabled, rate_limited, skipped (a part it needs failed) or other.
+   *
+   * @generated from field: string problem = 3;
+   */
+  problem: string;
+
+  /**
+   * What works, or what to do, for an admin; never a secret.
+   *
+   * @generated from field: string message = 4;
+   */
+  message: string;
+
+  /**
+   * WeCom's errcode when it answered one, else 0.
+   *
+   * @generated from field: int32 errcode = 5;
+   */
+  errcode: number;
+};
+
+/**
+ * Describes the message salesapp.v1.WeComCheck.
+ * Use `create(WeComCheckSchema)` to create a new message.
+ */
+export const WeComCheckSchema: GenMessage<WeComCheck> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_wecom, 11);
+
+/**
+ * CheckWeComConnectionResponse is every part, in the order checked.
+ *
+ * @generated from message salesapp.v1.CheckWeComConnectionResponse
+ */
+export type CheckWeComConnectionResponse = Message<"salesapp.v1.CheckWeComConnectionResponse"> & {
+  /**
+   * True when every part is.
+   *
+   * @generated from field: bool ok = 1;
+   */
+  ok: boolean;
+
+  /**
+   * @generated from field: repeated salesapp.v1.WeComCheck checks = 2;
+   */
+  checks: WeComCheck[];
+};
+
+/**
+ * Describes the message salesapp.v1.CheckWeComConnectionResponse.
+ * Use `create(CheckWeComConnectionResponseSchema)` to create a new message.
+ */
+export const CheckWeComConnectionResponseSchema: GenMessage<CheckWeComConnectionResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_wecom, 12);
+
+/**
  * WeComService configures the enterprise's WeCom (企业微信) bridge and shows the callbacks WeCom sent. The
  * secrets are write-only: they are sealed at rest and never returned, only whether each is set. Admin
  * only.
@@ -410,6 +499,19 @@ export const WeComService: GenService<{
     methodKind: "unary";
     input: typeof ReplayWeComEventRequestSchema;
     output: typeof ReplayWeComEventResponseSchema;
+  },
+  /**
+   * CheckWeComConnection tries the stored configuration against WeCom, part by part (config, app_secret,
+   * agent, contact_secret), and says of each what is wrong and what to do: a wrong corp ID (40013) or
+   * secret (40001), a missing permission (48001, 48002, 60011) naming what to grant, this server's IP not
+   * on the trusted list (60020), or nothing configured. WeCom refusing is an answer, not an error.
+   *
+   * @generated from rpc salesapp.v1.WeComService.CheckWeComConnection
+   */
+  checkWeComConnection: {
+    methodKind: "unary";
+    input: typeof CheckWeComConnectionRequestSchema;
+    output: typeof CheckWeComConnectionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_salesapp_v1_wecom, 0);
