@@ -516,7 +516,7 @@ func ReleaseAllTx(ctx context.Context, tx pgx.Tx, p authn.Principal, employeeID,
 	q := pooldb.New(tx)
 	if poolID != uuid.Nil {
 		if _, err := q.GetPool(ctx, pooldb.GetPoolParams{TenantID: p.TenantID, ID: poolID}); errors.Is(err, pgx.ErrNoRows) {
-			return 0, errPoolNotFound
+			return 0, platform.Invalid("pool_id", "no pool with this id")
 		} else if err != nil {
 			return 0, err
 		}

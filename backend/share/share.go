@@ -28,9 +28,9 @@ const MaxDepth = 64
 
 // Share is one share link.
 type Share struct {
-	ID         uuid.UUID
-	TenantID   uuid.UUID
-	Token      string
+	ID       uuid.UUID
+	TenantID uuid.UUID
+	Token    string
 	// EmployeeID is who the share credits: its sharer, or, once the sharer is disabled after a handover,
 	// their successor (Resolve fills it so; the tracking, the customer owner rule and the card shown
 	// follow it).
