@@ -382,11 +382,13 @@ RETURNING c.id, c.owner_id::uuid AS owner_id;
 -- name: HandOverFollowUps :execrows
 -- The follow-ups @from_id scheduled on customers that moved go to their new owner, whose due list reads
 -- them by author.
+-- The ids are joined as a set (unnest), not matched with = ANY, which compares each note with the whole
+-- array: quadratic for a handover of thousands.
 UPDATE customer_notes n SET author_id = c.owner_id, updated_at = now()
-FROM customers c
-WHERE n.tenant_id = @tenant_id AND n.author_id = @from_id::uuid AND n.next_at IS NOT NULL
-  AND n.customer_id = ANY (@customer_ids::uuid[])
-  AND c.tenant_id = n.tenant_id AND c.id = n.customer_id AND c.owner_id IS NOT NULL;
+FROM unnest(@customer_ids::uuid[]) AS m (id)
+JOIN customers c ON c.tenant_id = @tenant_id AND c.id = m.id
+WHERE n.tenant_id = @tenant_id AND n.customer_id = m.id AND n.author_id = @from_id::uuid AND n.next_at IS NOT NULL
+  AND c.owner_id IS NOT NULL;
 
 -- name: ReleaseOwnedCustomers :many
 -- Every customer @from_id owns goes back to the pool (no owner), in one statement.

@@ -550,10 +550,10 @@ func (q *Queries) HandOverCustomers(ctx context.Context, arg HandOverCustomersPa
 
 const handOverFollowUps = `-- name: HandOverFollowUps :execrows
 UPDATE customer_notes n SET author_id = c.owner_id, updated_at = now()
-FROM customers c
-WHERE n.tenant_id = $1 AND n.author_id = $2::uuid AND n.next_at IS NOT NULL
-  AND n.customer_id = ANY ($3::uuid[])
-  AND c.tenant_id = n.tenant_id AND c.id = n.customer_id AND c.owner_id IS NOT NULL
+FROM unnest($3::uuid[]) AS m (id)
+JOIN customers c ON c.tenant_id = $1 AND c.id = m.id
+WHERE n.tenant_id = $1 AND n.customer_id = m.id AND n.author_id = $2::uuid AND n.next_at IS NOT NULL
+  AND c.owner_id IS NOT NULL
 `
 
 type HandOverFollowUpsParams struct {
@@ -564,6 +564,8 @@ type HandOverFollowUpsParams struct {
 
 // The follow-ups @from_id scheduled on customers that moved go to their new owner, whose due list reads
 // them by author.
+// The ids are joined as a set (unnest), not matched with = ANY, which compares each note with the whole
+// array: quadratic for a handover of thousands.
 func (q *Queries) HandOverFollowUps(ctx context.Context, arg HandOverFollowUpsParams) (int64, error) {
 	result, err := q.db.Exec(ctx, handOverFollowUps, arg.TenantID, arg.FromID, arg.CustomerIds)
 	if err != nil {
