@@ -48,6 +48,8 @@ const (
 	PoolCreate       Action = "pool.create"
 	PoolUpdate       Action = "pool.update"
 	PoolImport       Action = "pool.import"
+	// EmployeeHandover moves an employee's customers, open tasks and follow-ups to successors.
+	EmployeeHandover Action = "employee.handover"
 )
 
 // Target kinds.

@@ -77,7 +77,8 @@ func (s *Service) Mine(ctx context.Context, p authn.Principal) (View, error) {
 	return s.read(ctx, p.TenantID, p.EmployeeID, false)
 }
 
-// Public returns a card for a customer's page. Cards of disabled employees are not shown.
+// Public returns a card for a customer's page. A disabled employee whose customers were handed over is
+// shown as their successor's card; other disabled employees' cards are not shown.
 func (s *Service) Public(ctx context.Context, tenantID, employeeID uuid.UUID) (View, error) {
 	return s.read(ctx, tenantID, employeeID, true)
 }
@@ -85,6 +86,13 @@ func (s *Service) Public(ctx context.Context, tenantID, employeeID uuid.UUID) (V
 func (s *Service) read(ctx context.Context, tenantID, employeeID uuid.UUID, public bool) (View, error) {
 	var v View
 	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		if public {
+			id, err := carddb.New(tx).CreditedEmployee(ctx, carddb.CreditedEmployeeParams{TenantID: tenantID, EmployeeID: employeeID})
+			if err != nil {
+				return err
+			}
+			employeeID = id
+		}
 		row, err := s.ensure(ctx, tx, tenantID, employeeID)
 		if err != nil {
 			return err

@@ -45,3 +45,7 @@ ON CONFLICT (tenant_id) DO UPDATE SET
   address      = coalesce(sqlc.narg(address), company_profiles.address),
   updated_at   = now()
 RETURNING *;
+
+-- name: CreditedEmployee :one
+-- Whose card a link of @employee_id shows: theirs, or, once disabled, their successor's (migration 023).
+SELECT credited_employee(@tenant_id, @employee_id)::uuid AS credited_id;

@@ -362,3 +362,39 @@ UPDATE customers c SET
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@names::text[]) AS name, unnest(@phones::text[]) AS phone,
              unnest(@tags::text[]) AS tags) AS x
 WHERE c.tenant_id = @tenant_id AND c.id = x.id;
+
+-- name: HandOverCustomers :many
+-- Deals the customers @from_id owns (all, or those in @stages or carrying any of @tags) to @to_ids in
+-- turn, in one statement: the sync triggers run once for the whole set. A customer changing hands
+-- meanwhile is left out (the owner is checked again on update).
+WITH picked AS (
+  SELECT c.id, (row_number() OVER (ORDER BY c.created_at, c.id) - 1) AS n
+  FROM customers c
+  WHERE c.tenant_id = @tenant_id AND c.owner_id = @from_id::uuid AND c.merged_into IS NULL
+    AND (cardinality(@stages::text[]) = 0 OR c.stage = ANY (@stages::text[]))
+    AND (cardinality(@tags::text[]) = 0 OR c.tags && @tags::text[])
+)
+UPDATE customers c SET owner_id = (@to_ids::uuid[])[(p.n % cardinality(@to_ids::uuid[]))::int + 1], updated_at = now()
+FROM picked p
+WHERE c.tenant_id = @tenant_id AND c.id = p.id AND c.owner_id = @from_id::uuid
+RETURNING c.id, c.owner_id::uuid AS owner_id;
+
+-- name: HandOverFollowUps :execrows
+-- The follow-ups @from_id scheduled on customers that moved go to their new owner, whose due list reads
+-- them by author.
+-- The ids are joined as a set (unnest), not matched with = ANY, which compares each note with the whole
+-- array: quadratic for a handover of thousands.
+UPDATE customer_notes n SET author_id = c.owner_id, updated_at = now()
+FROM unnest(@customer_ids::uuid[]) AS m (id)
+JOIN customers c ON c.tenant_id = @tenant_id AND c.id = m.id
+WHERE n.tenant_id = @tenant_id AND n.customer_id = m.id AND n.author_id = @from_id::uuid AND n.next_at IS NOT NULL
+  AND c.owner_id IS NOT NULL;
+
+-- name: ReleaseOwnedCustomers :many
+-- Every customer @from_id owns goes back to the pool (no owner), in one statement.
+UPDATE customers SET owner_id = NULL, updated_at = now()
+WHERE tenant_id = @tenant_id AND owner_id = @from_id::uuid AND merged_into IS NULL
+RETURNING id;
+
+-- name: CountOwned :one
+SELECT count(*)::int FROM customers WHERE tenant_id = @tenant_id AND owner_id = @from_id::uuid AND merged_into IS NULL;

@@ -504,3 +504,39 @@ func decodeCursor(tok string) (cursor, error) {
 	u, err := uuid.Parse(id)
 	return cursor{at: time.UnixMicro(n), id: u}, err
 }
+
+// ReleaseAllTx puts every customer employeeID owns back into a pool, inside the caller's transaction: an
+// admin disabling an employee chose to leave their customers to the pool. poolID uuid.Nil means the
+// tenant's default pool (or, with none, the implicit one unowned customers wait in). Their open claims
+// close. It returns how many customers went back.
+func ReleaseAllTx(ctx context.Context, tx pgx.Tx, p authn.Principal, employeeID, poolID uuid.UUID, reason string) (int, error) {
+	if err := requireAdmin(p); err != nil {
+		return 0, err
+	}
+	q := pooldb.New(tx)
+	if poolID != uuid.Nil {
+		if _, err := q.GetPool(ctx, pooldb.GetPoolParams{TenantID: p.TenantID, ID: poolID}); errors.Is(err, pgx.ErrNoRows) {
+			return 0, platform.Invalid("pool_id", "no pool with this id")
+		} else if err != nil {
+			return 0, err
+		}
+	} else if id, err := q.DefaultPool(ctx, p.TenantID); err == nil {
+		poolID = id
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return 0, err
+	}
+	ids, err := customer.ReleaseOwnedTx(ctx, tx, p.TenantID, employeeID)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	if err := q.CloseClaimsOf(ctx, pooldb.CloseClaimsOfParams{TenantID: p.TenantID, CustomerIds: ids}); err != nil {
+		return 0, err
+	}
+	if poolID != uuid.Nil {
+		if err := q.EnterReleased(ctx, pooldb.EnterReleasedParams{TenantID: p.TenantID, CustomerIds: ids, PoolID: poolID, Note: reason,
+			ReleasedBy: uuid.NullUUID{UUID: p.EmployeeID, Valid: true}}); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}

@@ -156,3 +156,18 @@ JOIN pools p ON p.tenant_id = @tenant_id AND p.id = l.pool_id
 JOIN employees e ON e.tenant_id = @tenant_id AND e.status = 'active'
   AND ((cardinality(p.team_ids) > 0 AND e.role = 'manager' AND e.team_id = ANY (p.team_ids))
     OR (cardinality(p.team_ids) = 0 AND e.role = 'admin'));
+
+-- name: DefaultPool :one
+SELECT id FROM pools WHERE tenant_id = @tenant_id AND is_default;
+
+-- name: CloseClaimsOf :exec
+UPDATE pool_claims SET released_at = now()
+WHERE tenant_id = @tenant_id AND customer_id = ANY (@customer_ids::uuid[]) AND released_at IS NULL;
+
+-- name: EnterReleased :exec
+-- Customers an admin released together (a departing employee's) wait in @pool_id with the reason.
+INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason, note, released_by)
+SELECT @tenant_id, unnest(@customer_ids::uuid[]), @pool_id, 'released', @note, sqlc.narg(released_by)
+ON CONFLICT (tenant_id, customer_id) DO UPDATE
+  SET pool_id = excluded.pool_id, reason = excluded.reason, note = excluded.note,
+      released_by = excluded.released_by, entered_at = now();

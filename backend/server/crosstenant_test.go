@@ -165,6 +165,42 @@ func crossTenantRows() []crossRow {
 				return err
 			}},
 
+		// Disabling names a successor or a pool: B's are references that do not exist here.
+		{procedure: salesappv1connect.EmployeeServiceSetEmployeeStatusProcedure, aim: "successor_id", want: adminOnly(connect.CodeInvalidArgument), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.employees.SetEmployeeStatus(ctx, connect.NewRequest(&salesappv1.SetEmployeeStatusRequest{EmployeeId: c.w.aPeople[authn.RoleSales].ID.String(),
+					Status: salesappv1.EmployeeStatus_EMPLOYEE_STATUS_DISABLED, SuccessorId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.EmployeeServiceSetEmployeeStatusProcedure, aim: "pool_id", want: adminOnly(connect.CodeInvalidArgument), foreign: bPool,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.employees.SetEmployeeStatus(ctx, connect.NewRequest(&salesappv1.SetEmployeeStatusRequest{EmployeeId: c.w.aPeople[authn.RoleSales].ID.String(),
+					Status: salesappv1.EmployeeStatus_EMPLOYEE_STATUS_DISABLED, ReleaseToPool: true, PoolId: id}))
+				return err
+			}},
+
+		// Handovers.
+		{procedure: salesappv1connect.HandoverServiceHandOverProcedure, aim: "from_employee_id", want: adminOnly(connect.CodeNotFound), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.handovers.HandOver(ctx, connect.NewRequest(&salesappv1.HandOverRequest{FromEmployeeId: id,
+					ToEmployeeIds: []string{c.w.aPeople[authn.RoleSales].ID.String()}}))
+				return err
+			}},
+		{procedure: salesappv1connect.HandoverServiceHandOverProcedure, aim: "to_employee_ids", want: adminOnly(connect.CodeInvalidArgument), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.handovers.HandOver(ctx, connect.NewRequest(&salesappv1.HandOverRequest{FromEmployeeId: c.w.aPeople[authn.RoleSales].ID.String(),
+					ToEmployeeIds: []string{id}}))
+				return err
+			}},
+		{procedure: salesappv1connect.HandoverServiceListHandoversProcedure, aim: "from_employee_id", want: adminOnly(codeOK), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := c.handovers.ListHandovers(ctx, connect.NewRequest(&salesappv1.ListHandoversRequest{FromEmployeeId: id}))
+				if err == nil && len(res.Msg.Handovers) > 0 {
+					return connect.NewError(connect.CodeDataLoss, fmt.Errorf("B's handovers listed"))
+				}
+				return err
+			}},
+
 		// Passwords, invitations and sign-in records.
 		{procedure: salesappv1connect.AuthServiceResetPasswordProcedure, want: adminOnly(connect.CodeNotFound), foreign: employee,
 			call: func(ctx context.Context, c caller, id string) error {
@@ -670,6 +706,7 @@ type caller struct {
 	audit     salesappv1connect.AuditServiceClient
 	tasks     salesappv1connect.TaskServiceClient
 	pools     salesappv1connect.PoolServiceClient
+	handovers salesappv1connect.HandoverServiceClient
 }
 
 func (w *world) caller(p servertest.Person) caller {
@@ -679,7 +716,8 @@ func (w *world) caller(p servertest.Person) caller {
 		materials: c.materials, media: c.media, shares: c.shares, cards: c.cards, customers: customers(w.e, p.Token),
 		alerts: alertsOf(w.e, p.Token), sync: salesappv1connect.NewSyncServiceClient(w.e.HTTP, w.e.URL, o), sessions: sessionsOf(w.e, p.Token),
 		auth: salesappv1connect.NewAuthServiceClient(w.e.HTTP, w.e.URL, o), audit: auditOf(w.e, p.Token),
-		tasks: salesappv1connect.NewTaskServiceClient(w.e.HTTP, w.e.URL, o), pools: salesappv1connect.NewPoolServiceClient(w.e.HTTP, w.e.URL, o)}
+		tasks: salesappv1connect.NewTaskServiceClient(w.e.HTTP, w.e.URL, o), pools: salesappv1connect.NewPoolServiceClient(w.e.HTTP, w.e.URL, o),
+		handovers: salesappv1connect.NewHandoverServiceClient(w.e.HTTP, w.e.URL, o)}
 }
 
 // push sends one mutation from a fresh device and turns a mutation it did not apply into the error

@@ -9,6 +9,8 @@ import (
 	"github.com/salesapp/scrm/backend/card"
 	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/customer/customerrpc"
+	"github.com/salesapp/scrm/backend/handover"
+	"github.com/salesapp/scrm/backend/handover/handoverrpc"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -48,7 +50,7 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 	// Lead pools alert holders before and when a neglected lead goes back.
 	pools := pool.NewService(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake, nil)
 	return []module.Module{alerts.Module, trackingrpc.Module(track, trackHandler), customerrpc.Module(customers), pages,
-		taskrpc.Module(tasks), poolrpc.Module(pools)}, nil
+		taskrpc.Module(tasks), poolrpc.Module(pools), handoverrpc.Module(handover.NewService(d.db, nil))}, nil
 }
 
 // Ingest builds the tracking ingest alone, for tools that load events without serving (salesbench): the

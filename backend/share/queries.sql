@@ -37,3 +37,8 @@ ORDER BY created_at DESC LIMIT 1;
 -- A forward already made of this share by this forwarder on this channel: forwarding again reuses it.
 SELECT * FROM shares WHERE tenant_id = @tenant_id AND parent_id = @parent_id AND forwarder = @forwarder AND channel = @channel
 ORDER BY created_at LIMIT 1;
+
+-- name: CreditedEmployee :one
+-- Who a share of @employee_id credits now: themselves, or, once disabled, the successor a handover named
+-- (migration 023).
+SELECT credited_employee(@tenant_id, @employee_id)::uuid AS credited_id;

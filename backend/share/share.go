@@ -28,10 +28,16 @@ const MaxDepth = 64
 
 // Share is one share link.
 type Share struct {
-	ID         uuid.UUID
-	TenantID   uuid.UUID
-	Token      string
+	ID       uuid.UUID
+	TenantID uuid.UUID
+	Token    string
+	// EmployeeID is who the share credits: its sharer, or, once the sharer is disabled after a handover,
+	// their successor (Resolve fills it so; the tracking, the customer owner rule and the card shown
+	// follow it).
 	EmployeeID uuid.UUID
+	// SharerID is who made the share (or whose share a forward descends from); it stays in the forward
+	// tree whoever is credited.
+	SharerID uuid.UUID
 	// MaterialID is uuid.Nil for card shares.
 	MaterialID uuid.UUID
 	Channel    event.Channel
@@ -223,7 +229,8 @@ func insertShare(ctx context.Context, q *sharedb.Queries, tenantID, employeeID, 
 
 var errUnknownToken = platform.NotFound("share link")
 
-// Resolve finds the share behind a token, in whichever tenant it belongs to.
+// Resolve finds the share behind a token, in whichever tenant it belongs to. A disabled sharer whose
+// customers were handed over is answered by their successor: the link keeps working and credits them.
 func (s *Service) Resolve(ctx context.Context, token string) (Share, error) {
 	if !WellFormed(token) {
 		return Share{}, errUnknownToken
@@ -237,11 +244,16 @@ func (s *Service) Resolve(ctx context.Context, token string) (Share, error) {
 	}
 	var out Share
 	err = s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		row, err := sharedb.New(tx).GetShareByToken(ctx, token)
+		q := sharedb.New(tx)
+		row, err := q.GetShareByToken(ctx, token)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errUnknownToken
 		}
+		if err != nil {
+			return err
+		}
 		out = fromRow(row)
+		out.EmployeeID, err = q.CreditedEmployee(ctx, sharedb.CreditedEmployeeParams{TenantID: row.TenantID, EmployeeID: row.EmployeeID})
 		return err
 	})
 	return out, err
@@ -316,7 +328,7 @@ func (s *Service) Stats(ctx context.Context, p authn.Principal, employeeID uuid.
 
 func fromRow(r sharedb.Share) Share {
 	return Share{
-		ID: r.ID, TenantID: r.TenantID, Token: r.Token, EmployeeID: r.EmployeeID, MaterialID: r.MaterialID.UUID,
+		ID: r.ID, TenantID: r.TenantID, Token: r.Token, EmployeeID: r.EmployeeID, SharerID: r.EmployeeID, MaterialID: r.MaterialID.UUID,
 		Channel: event.Channel(r.Channel), ParentID: r.ParentID.UUID, RootID: r.RootID, Depth: int(r.Depth),
 		Forwarder: r.Forwarder, CreatedAt: r.CreatedAt, TaskID: r.TaskID.UUID,
 	}

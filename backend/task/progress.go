@@ -131,3 +131,11 @@ func ShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID, taskID, mater
 	_, err = alert.Record(ctx, tx, nil, tenantID, alerts, time.Now())
 	return err
 }
+
+// HandOverTx gives fromID's place on each open task (active, not ended, not completed by them) to toID
+// with its progress so far, inside the caller's transaction, and returns how many moved. A task toID is
+// on already keeps toID's own place.
+func HandOverTx(ctx context.Context, tx pgx.Tx, tenantID, fromID, toID uuid.UUID) (int, error) {
+	n, err := taskdb.New(tx).HandOverAssignees(ctx, taskdb.HandOverAssigneesParams{TenantID: tenantID, FromID: fromID, ToID: toID})
+	return int(n), err
+}

@@ -187,3 +187,21 @@ RETURNING a.task_id, a.employee_id, t.title, t.created_by;
 
 -- name: TaskAssigneesAll :many
 SELECT task_id, employee_id FROM task_assignees WHERE tenant_id = @tenant_id AND task_id = @task_id AND completed_at IS NULL;
+
+-- name: HandOverAssignees :execrows
+-- @from_id's place on each open task (active, not ended, not completed by them) goes to @to_id with its
+-- progress; a task @to_id is on already keeps @to_id's own row. Chosen-employee audiences name @to_id.
+WITH moved AS (
+  UPDATE task_assignees a SET employee_id = @to_id::uuid, updated_at = now()
+  FROM tasks t
+  WHERE a.tenant_id = @tenant_id AND a.employee_id = @from_id::uuid AND a.completed_at IS NULL
+    AND t.tenant_id = a.tenant_id AND t.id = a.task_id AND t.status = 'active' AND t.ends_at > now()
+    AND NOT EXISTS (SELECT 1 FROM task_assignees o WHERE o.tenant_id = a.tenant_id AND o.task_id = a.task_id AND o.employee_id = @to_id::uuid)
+  RETURNING a.task_id
+), aud AS (
+  UPDATE tasks t SET employee_ids = array_append(t.employee_ids, @to_id::uuid), version = version + 1, updated_at = now()
+  FROM moved m
+  WHERE t.tenant_id = @tenant_id AND t.id = m.task_id AND t.audience = 'employees' AND NOT (@to_id::uuid = ANY (t.employee_ids))
+  RETURNING t.id
+)
+SELECT 1 FROM moved;

@@ -20,6 +20,7 @@ import (
 
 	"github.com/salesapp/scrm/backend/audit"
 	"github.com/salesapp/scrm/backend/customer"
+	"github.com/salesapp/scrm/backend/handover"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/tenant/internal/tenantdb"
@@ -513,14 +514,38 @@ func (s *Service) UpdateEmployee(ctx context.Context, p authn.Principal, id uuid
 	return e, err
 }
 
+// Departure says what becomes of a disabled employee's customers: handed over to a successor (with their
+// open tasks and follow-ups; their links and card credit the successor from then on), or left in a pool.
+// The zero Departure suits only an employee who owns no customers.
+type Departure struct {
+	// SuccessorID takes everything over (uuid.Nil: none).
+	SuccessorID uuid.UUID
+	// ToPool leaves the customers in PoolID (uuid.Nil: the tenant's default pool).
+	ToPool bool
+	PoolID uuid.UUID
+}
+
 // SetEmployeeStatus disables an employee (freeing their seat and ending their sessions in the same
-// commit) or enables one (taking a seat). Admin only; the last active admin cannot be disabled.
+// commit) or enables one (taking a seat). Admin only; the last active admin cannot be disabled, nor an
+// employee who owns customers (SetEmployeeStatusWith says where their customers go).
 func (s *Service) SetEmployeeStatus(ctx context.Context, p authn.Principal, id uuid.UUID, st Status) (Employee, error) {
+	return s.SetEmployeeStatusWith(ctx, p, id, st, Departure{})
+}
+
+// SetEmployeeStatusWith is SetEmployeeStatus naming, for a disable, what becomes of the employee's
+// customers: an employee who owns some needs a successor or the pool (FailedPrecondition otherwise).
+func (s *Service) SetEmployeeStatusWith(ctx context.Context, p authn.Principal, id uuid.UUID, st Status, d Departure) (Employee, error) {
 	if p.Role != authn.RoleAdmin {
 		return Employee{}, platform.PermissionDenied("only an admin may enable or disable employees")
 	}
 	if st != StatusActive && st != StatusDisabled {
 		return Employee{}, platform.Invalid("status", "unknown status")
+	}
+	if d.SuccessorID != uuid.Nil && d.ToPool {
+		return Employee{}, platform.Invalid("successor_id", "name a successor or leave the customers in a pool, not both")
+	}
+	if st == StatusActive && (d.SuccessorID != uuid.Nil || d.ToPool) {
+		return Employee{}, platform.Invalid("successor_id", "a successor or pool goes with disabling an employee")
 	}
 	var e Employee
 	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
@@ -542,6 +567,9 @@ func (s *Service) SetEmployeeStatus(ctx context.Context, p authn.Principal, id u
 					return err
 				}
 			}
+			if err := s.depart(ctx, tx, p, id, d); err != nil {
+				return err
+			}
 			if err := s.sessions.RevokeEmployeeSessions(ctx, tx, p.TenantID, id); err != nil {
 				return err
 			}
@@ -562,6 +590,30 @@ func (s *Service) SetEmployeeStatus(ctx context.Context, p authn.Principal, id u
 		s.sessions.EmployeeChanged(id)
 	}
 	return e, err
+}
+
+// depart hands a departing employee's customers over, or leaves them in a pool, as the admin chose; with
+// customers and no choice it refuses, naming the choices.
+func (s *Service) depart(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID, d Departure) error {
+	switch {
+	case d.SuccessorID != uuid.Nil:
+		_, err := handover.HandOverTx(ctx, tx, p, handover.Request{FromID: id, ToIDs: []uuid.UUID{d.SuccessorID}}, time.Now())
+		if pe := (*platform.Error)(nil); errors.As(err, &pe) && pe.Field == "to_employee_ids" {
+			return platform.Invalid("successor_id", pe.Msg)
+		}
+		return err
+	case d.ToPool:
+		_, err := handover.ReleaseToPoolTx(ctx, tx, p, id, d.PoolID)
+		return err
+	}
+	n, err := customer.CountOwnedTx(ctx, tx, p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return platform.FailedPrecondition(fmt.Sprintf("this employee owns %d customers: choose a successor_id to hand them over to, or set release_to_pool to leave them in a pool", n))
+	}
+	return nil
 }
 
 func keepOneAdmin(ctx context.Context, q *tenantdb.Queries, tenantID, id uuid.UUID) error {

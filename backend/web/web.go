@@ -161,15 +161,16 @@ func (s *Service) Open(ctx context.Context, token string) (Page, error) {
 	}
 	if sh.MaterialID != uuid.Nil {
 		m, err := get(ctx, s.cache, "m:"+sh.TenantID.String()+":"+sh.MaterialID.String(), func(ctx context.Context) (material.View, int64, error) {
-			v, err := s.materials.Public(ctx, sh.TenantID, sh.EmployeeID, sh.MaterialID)
+			v, err := s.materials.Public(ctx, sh.TenantID, sh.SharerID, sh.MaterialID)
 			return v, materialBytes(v), err
 		})
 		if err != nil {
 			return Page{}, err
 		}
 		// Cached per material, so the rule of material.Public that a personal material shows only through
-		// its owner's links is applied again here.
-		if m.Tier == material.TierPersonal && m.OwnerID != sh.EmployeeID {
+		// its owner's links is applied again here. A departed owner's personal material keeps showing
+		// through their links, credited to the successor.
+		if m.Tier == material.TierPersonal && m.OwnerID != sh.SharerID {
 			return Page{}, platform.NotFound("material")
 		}
 		p.Material = &m

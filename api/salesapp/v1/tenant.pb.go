@@ -1533,9 +1533,16 @@ func (x *UpdateEmployeeResponse) GetEmployee() *Employee {
 
 // SetEmployeeStatusRequest names the employee and the wanted status.
 type SetEmployeeStatusRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	EmployeeId    string                 `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
-	Status        EmployeeStatus         `protobuf:"varint,2,opt,name=status,proto3,enum=salesapp.v1.EmployeeStatus" json:"status,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EmployeeId string                 `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	Status     EmployeeStatus         `protobuf:"varint,2,opt,name=status,proto3,enum=salesapp.v1.EmployeeStatus" json:"status,omitempty"`
+	// Disabling an employee who owns customers needs one of the two (FailedPrecondition otherwise):
+	// successor_id, a colleague who takes over their customers, open tasks and follow-ups, and whom their
+	// share links and card credit from then on;
+	SuccessorId string `protobuf:"bytes,3,opt,name=successor_id,json=successorId,proto3" json:"successor_id,omitempty"`
+	// or release_to_pool, leaving the customers in pool_id (empty: the tenant's default pool).
+	ReleaseToPool bool   `protobuf:"varint,4,opt,name=release_to_pool,json=releaseToPool,proto3" json:"release_to_pool,omitempty"`
+	PoolId        string `protobuf:"bytes,5,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1582,6 +1589,27 @@ func (x *SetEmployeeStatusRequest) GetStatus() EmployeeStatus {
 		return x.Status
 	}
 	return EmployeeStatus_EMPLOYEE_STATUS_UNSPECIFIED
+}
+
+func (x *SetEmployeeStatusRequest) GetSuccessorId() string {
+	if x != nil {
+		return x.SuccessorId
+	}
+	return ""
+}
+
+func (x *SetEmployeeStatusRequest) GetReleaseToPool() bool {
+	if x != nil {
+		return x.ReleaseToPool
+	}
+	return false
+}
+
+func (x *SetEmployeeStatusRequest) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
 }
 
 // SetEmployeeStatusResponse carries the employee after the change.
@@ -1748,12 +1776,15 @@ const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\x06_phoneB\b\n" +
 	"\x06_email\"K\n" +
 	"\x16UpdateEmployeeResponse\x121\n" +
-	"\bemployee\x18\x01 \x01(\v2\x15.salesapp.v1.EmployeeR\bemployee\"\x86\x01\n" +
+	"\bemployee\x18\x01 \x01(\v2\x15.salesapp.v1.EmployeeR\bemployee\"\x84\x02\n" +
 	"\x18SetEmployeeStatusRequest\x12)\n" +
 	"\vemployee_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"employeeId\x12?\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1b.salesapp.v1.EmployeeStatusB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06status\"N\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06status\x12.\n" +
+	"\fsuccessor_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\vsuccessorId\x12&\n" +
+	"\x0frelease_to_pool\x18\x04 \x01(\bR\rreleaseToPool\x12$\n" +
+	"\apool_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06poolId\"N\n" +
 	"\x19SetEmployeeStatusResponse\x121\n" +
 	"\bemployee\x18\x01 \x01(\v2\x15.salesapp.v1.EmployeeR\bemployee*k\n" +
 	"\x04Plan\x12\x14\n" +

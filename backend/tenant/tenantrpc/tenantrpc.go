@@ -217,7 +217,9 @@ func (h *Handler) SetEmployeeStatus(ctx context.Context, req *connect.Request[sa
 	if req.Msg.GetStatus() == salesappv1.EmployeeStatus_EMPLOYEE_STATUS_DISABLED {
 		st = tenant.StatusDisabled
 	}
-	e, err := h.svc.SetEmployeeStatus(ctx, p, uuid.MustParse(req.Msg.GetEmployeeId()), st)
+	d := tenant.Departure{SuccessorID: parseOptionalID(req.Msg.GetSuccessorId()), ToPool: req.Msg.GetReleaseToPool(),
+		PoolID: parseOptionalID(req.Msg.GetPoolId())}
+	e, err := h.svc.SetEmployeeStatusWith(ctx, p, uuid.MustParse(req.Msg.GetEmployeeId()), st, d)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,23 @@ import (
 	"github.com/google/uuid"
 )
 
+const creditedEmployee = `-- name: CreditedEmployee :one
+SELECT credited_employee($1, $2)::uuid AS credited_id
+`
+
+type CreditedEmployeeParams struct {
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+}
+
+// Whose card a link of @employee_id shows: theirs, or, once disabled, their successor's (migration 023).
+func (q *Queries) CreditedEmployee(ctx context.Context, arg CreditedEmployeeParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, creditedEmployee, arg.TenantID, arg.EmployeeID)
+	var credited_id uuid.UUID
+	err := row.Scan(&credited_id)
+	return credited_id, err
+}
+
 const ensureCard = `-- name: EnsureCard :exec
 
 INSERT INTO cards (tenant_id, employee_id, display_name, title, phone, email)

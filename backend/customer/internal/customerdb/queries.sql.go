@@ -196,6 +196,22 @@ func (q *Queries) ClaimVisitors(ctx context.Context, arg ClaimVisitorsParams) ([
 	return items, nil
 }
 
+const countOwned = `-- name: CountOwned :one
+SELECT count(*)::int FROM customers WHERE tenant_id = $1 AND owner_id = $2::uuid AND merged_into IS NULL
+`
+
+type CountOwnedParams struct {
+	TenantID uuid.UUID
+	FromID   uuid.UUID
+}
+
+func (q *Queries) CountOwned(ctx context.Context, arg CountOwnedParams) (int32, error) {
+	row := q.db.QueryRow(ctx, countOwned, arg.TenantID, arg.FromID)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const customerByIdentity = `-- name: CustomerByIdentity :one
 SELECT ci.customer_id FROM customer_identities ci
 WHERE ci.tenant_id = $1 AND ci.kind = $2 AND ci.value = $3
@@ -474,6 +490,88 @@ func (q *Queries) GetNote(ctx context.Context, arg GetNoteParams) (CustomerNote,
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const handOverCustomers = `-- name: HandOverCustomers :many
+WITH picked AS (
+  SELECT c.id, (row_number() OVER (ORDER BY c.created_at, c.id) - 1) AS n
+  FROM customers c
+  WHERE c.tenant_id = $2 AND c.owner_id = $3::uuid AND c.merged_into IS NULL
+    AND (cardinality($4::text[]) = 0 OR c.stage = ANY ($4::text[]))
+    AND (cardinality($5::text[]) = 0 OR c.tags && $5::text[])
+)
+UPDATE customers c SET owner_id = ($1::uuid[])[(p.n % cardinality($1::uuid[]))::int + 1], updated_at = now()
+FROM picked p
+WHERE c.tenant_id = $2 AND c.id = p.id AND c.owner_id = $3::uuid
+RETURNING c.id, c.owner_id::uuid AS owner_id
+`
+
+type HandOverCustomersParams struct {
+	ToIds    []uuid.UUID
+	TenantID uuid.UUID
+	FromID   uuid.UUID
+	Stages   []string
+	Tags     []string
+}
+
+type HandOverCustomersRow struct {
+	ID      uuid.UUID
+	OwnerID uuid.UUID
+}
+
+// Deals the customers @from_id owns (all, or those in @stages or carrying any of @tags) to @to_ids in
+// turn, in one statement: the sync triggers run once for the whole set. A customer changing hands
+// meanwhile is left out (the owner is checked again on update).
+func (q *Queries) HandOverCustomers(ctx context.Context, arg HandOverCustomersParams) ([]HandOverCustomersRow, error) {
+	rows, err := q.db.Query(ctx, handOverCustomers,
+		arg.ToIds,
+		arg.TenantID,
+		arg.FromID,
+		arg.Stages,
+		arg.Tags,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []HandOverCustomersRow
+	for rows.Next() {
+		var i HandOverCustomersRow
+		if err := rows.Scan(&i.ID, &i.OwnerID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const handOverFollowUps = `-- name: HandOverFollowUps :execrows
+UPDATE customer_notes n SET author_id = c.owner_id, updated_at = now()
+FROM unnest($3::uuid[]) AS m (id)
+JOIN customers c ON c.tenant_id = $1 AND c.id = m.id
+WHERE n.tenant_id = $1 AND n.customer_id = m.id AND n.author_id = $2::uuid AND n.next_at IS NOT NULL
+  AND c.owner_id IS NOT NULL
+`
+
+type HandOverFollowUpsParams struct {
+	TenantID    uuid.UUID
+	FromID      uuid.UUID
+	CustomerIds []uuid.UUID
+}
+
+// The follow-ups @from_id scheduled on customers that moved go to their new owner, whose due list reads
+// them by author.
+// The ids are joined as a set (unnest), not matched with = ANY, which compares each note with the whole
+// array: quadratic for a handover of thousands.
+func (q *Queries) HandOverFollowUps(ctx context.Context, arg HandOverFollowUpsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, handOverFollowUps, arg.TenantID, arg.FromID, arg.CustomerIds)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const identities = `-- name: Identities :many
@@ -1545,6 +1643,38 @@ func (q *Queries) ReleaseCustomer(ctx context.Context, arg ReleaseCustomerParams
 	var previous_owner uuid.UUID
 	err := row.Scan(&previous_owner)
 	return previous_owner, err
+}
+
+const releaseOwnedCustomers = `-- name: ReleaseOwnedCustomers :many
+UPDATE customers SET owner_id = NULL, updated_at = now()
+WHERE tenant_id = $1 AND owner_id = $2::uuid AND merged_into IS NULL
+RETURNING id
+`
+
+type ReleaseOwnedCustomersParams struct {
+	TenantID uuid.UUID
+	FromID   uuid.UUID
+}
+
+// Every customer @from_id owns goes back to the pool (no owner), in one statement.
+func (q *Queries) ReleaseOwnedCustomers(ctx context.Context, arg ReleaseOwnedCustomersParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, releaseOwnedCustomers, arg.TenantID, arg.FromID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const setTag = `-- name: SetTag :one

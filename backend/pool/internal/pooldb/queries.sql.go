@@ -137,6 +137,21 @@ func (q *Queries) CloseClaims(ctx context.Context, arg CloseClaimsParams) error 
 	return err
 }
 
+const closeClaimsOf = `-- name: CloseClaimsOf :exec
+UPDATE pool_claims SET released_at = now()
+WHERE tenant_id = $1 AND customer_id = ANY ($2::uuid[]) AND released_at IS NULL
+`
+
+type CloseClaimsOfParams struct {
+	TenantID    uuid.UUID
+	CustomerIds []uuid.UUID
+}
+
+func (q *Queries) CloseClaimsOf(ctx context.Context, arg CloseClaimsOfParams) error {
+	_, err := q.db.Exec(ctx, closeClaimsOf, arg.TenantID, arg.CustomerIds)
+	return err
+}
+
 const cooldown = `-- name: Cooldown :one
 SELECT until FROM pool_cooldowns WHERE tenant_id = $1 AND customer_id = $2 AND employee_id = $3
 `
@@ -168,6 +183,17 @@ func (q *Queries) CountTeams(ctx context.Context, arg CountTeamsParams) (int32, 
 	var column_1 int32
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const defaultPool = `-- name: DefaultPool :one
+SELECT id FROM pools WHERE tenant_id = $1 AND is_default
+`
+
+func (q *Queries) DefaultPool(ctx context.Context, tenantID uuid.UUID) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, defaultPool, tenantID)
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
 }
 
 const dueClaims = `-- name: DueClaims :many
@@ -306,6 +332,34 @@ func (q *Queries) EnterLeads(ctx context.Context, arg EnterLeadsParams) error {
 		arg.TenantID,
 		arg.CustomerIds,
 		arg.PoolID,
+		arg.ReleasedBy,
+	)
+	return err
+}
+
+const enterReleased = `-- name: EnterReleased :exec
+INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason, note, released_by)
+SELECT $1, unnest($2::uuid[]), $3, 'released', $4, $5
+ON CONFLICT (tenant_id, customer_id) DO UPDATE
+  SET pool_id = excluded.pool_id, reason = excluded.reason, note = excluded.note,
+      released_by = excluded.released_by, entered_at = now()
+`
+
+type EnterReleasedParams struct {
+	TenantID    uuid.UUID
+	CustomerIds []uuid.UUID
+	PoolID      uuid.UUID
+	Note        string
+	ReleasedBy  uuid.NullUUID
+}
+
+// Customers an admin released together (a departing employee's) wait in @pool_id with the reason.
+func (q *Queries) EnterReleased(ctx context.Context, arg EnterReleasedParams) error {
+	_, err := q.db.Exec(ctx, enterReleased,
+		arg.TenantID,
+		arg.CustomerIds,
+		arg.PoolID,
+		arg.Note,
 		arg.ReleasedBy,
 	)
 	return err

@@ -43,6 +43,24 @@ func (q *Queries) BumpPlatformMaterialShares(ctx context.Context, arg BumpPlatfo
 	return err
 }
 
+const creditedEmployee = `-- name: CreditedEmployee :one
+SELECT credited_employee($1, $2)::uuid AS credited_id
+`
+
+type CreditedEmployeeParams struct {
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+}
+
+// Who a share of @employee_id credits now: themselves, or, once disabled, the successor a handover named
+// (migration 023).
+func (q *Queries) CreditedEmployee(ctx context.Context, arg CreditedEmployeeParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, creditedEmployee, arg.TenantID, arg.EmployeeID)
+	var credited_id uuid.UUID
+	err := row.Scan(&credited_id)
+	return credited_id, err
+}
+
 const employeeTeam = `-- name: EmployeeTeam :one
 SELECT team_id FROM employees WHERE tenant_id = $1 AND id = $2
 `

@@ -329,6 +329,39 @@ func (q *Queries) GetTask(ctx context.Context, arg GetTaskParams) (Task, error) 
 	return i, err
 }
 
+const handOverAssignees = `-- name: HandOverAssignees :execrows
+WITH moved AS (
+  UPDATE task_assignees a SET employee_id = $1::uuid, updated_at = now()
+  FROM tasks t
+  WHERE a.tenant_id = $2 AND a.employee_id = $3::uuid AND a.completed_at IS NULL
+    AND t.tenant_id = a.tenant_id AND t.id = a.task_id AND t.status = 'active' AND t.ends_at > now()
+    AND NOT EXISTS (SELECT 1 FROM task_assignees o WHERE o.tenant_id = a.tenant_id AND o.task_id = a.task_id AND o.employee_id = $1::uuid)
+  RETURNING a.task_id
+), aud AS (
+  UPDATE tasks t SET employee_ids = array_append(t.employee_ids, $1::uuid), version = version + 1, updated_at = now()
+  FROM moved m
+  WHERE t.tenant_id = $2 AND t.id = m.task_id AND t.audience = 'employees' AND NOT ($1::uuid = ANY (t.employee_ids))
+  RETURNING t.id
+)
+SELECT 1 FROM moved
+`
+
+type HandOverAssigneesParams struct {
+	ToID     uuid.UUID
+	TenantID uuid.UUID
+	FromID   uuid.UUID
+}
+
+// @from_id's place on each open task (active, not ended, not completed by them) goes to @to_id with its
+// progress; a task @to_id is on already keeps @to_id's own row. Chosen-employee audiences name @to_id.
+func (q *Queries) HandOverAssignees(ctx context.Context, arg HandOverAssigneesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, handOverAssignees, arg.ToID, arg.TenantID, arg.FromID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const insertClaim = `-- name: InsertClaim :execrows
 INSERT INTO task_assignees (tenant_id, task_id, employee_id, claimed) VALUES ($1, $2, $3, true)
 ON CONFLICT DO NOTHING
