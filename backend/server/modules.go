@@ -41,6 +41,7 @@ import (
 	"github.com/salesapp/scrm/backend/wechat"
 	"github.com/salesapp/scrm/backend/wecom"
 	"github.com/salesapp/scrm/backend/wecom/contact"
+	"github.com/salesapp/scrm/backend/wecom/contact/contactrpc"
 	"github.com/salesapp/scrm/backend/wecom/wecomrpc"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/poster"
@@ -118,7 +119,7 @@ func wecomHandlers(w *wecom.Service, d deps, shares *share.Service) []module.Mod
 	contacts := contact.NewService(contact.Config{DB: d.db, WeCom: w, Queue: d.queue,
 		Pushes: pushjob.Jobs{Inserter: d.queue, NewCustomerWindow: d.cfg.NewCustomerPushWindow}, Shares: shares, Log: d.log})
 	contacts.Register(w)
-	return []module.Module{contacts.Module()}
+	return []module.Module{contactrpc.Module(contacts)}
 }
 
 // wecomService builds the WeCom bridge; without SALESD_SECRET_KEYS it is off (nothing can be sealed).

@@ -18,7 +18,6 @@ import (
 	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/jobs"
-	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/wecom"
 	"github.com/salesapp/scrm/backend/wecom/contact/internal/contactdb"
@@ -81,10 +80,8 @@ func (s *Service) Register(w *wecom.Service) {
 	}
 }
 
-// Module is what the service contributes besides its handlers: the welcome message worker.
-func (s *Service) Module() module.Module {
-	return module.Module{Name: "wecom_contact", Workers: func(w *river.Workers) { river.AddWorker(w, &WelcomeWorker{s: s}) }}
-}
+// Workers registers the service's River worker: the welcome messages.
+func (s *Service) Workers(w *river.Workers) { river.AddWorker(w, &WelcomeWorker{s: s}) }
 
 // employee is the employee a WeCom member is, zero when none.
 type employee struct {

@@ -61,7 +61,7 @@ func setup(t *testing.T) *env {
 		Shares: share.NewService(db.App, "https://crm.example.com")})
 	e.contacts.Register(e.wecom)
 	river.AddWorker(queue.Workers(), e.wecom.DispatchWorker())
-	e.contacts.Module().Workers(queue.Workers())
+	e.contacts.Workers(queue.Workers())
 	require.NoError(t, queue.Start(ctx))
 	t.Cleanup(func() { _ = queue.Stop(context.Background()) })
 

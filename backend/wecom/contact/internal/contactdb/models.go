@@ -3,3 +3,24 @@
 //   sqlc v1.31.1
 
 package contactdb
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+type WecomChannel struct {
+	TenantID    uuid.UUID
+	ID          uuid.UUID
+	Name        string
+	State       string
+	ConfigID    string
+	QrCode      string
+	EmployeeIds []uuid.UUID
+	Tags        []string
+	WelcomeText string
+	CreatedBy   uuid.UUID
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}

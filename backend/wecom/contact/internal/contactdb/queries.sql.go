@@ -7,6 +7,7 @@ package contactdb
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -86,6 +87,20 @@ func (q *Queries) CreditChannel(ctx context.Context, arg CreditChannelParams) (i
 	return result.RowsAffected(), nil
 }
 
+const deleteChannel = `-- name: DeleteChannel :exec
+DELETE FROM wecom_channels WHERE tenant_id = $1 AND id = $2
+`
+
+type DeleteChannelParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) DeleteChannel(ctx context.Context, arg DeleteChannelParams) error {
+	_, err := q.db.Exec(ctx, deleteChannel, arg.TenantID, arg.ID)
+	return err
+}
+
 const employeeByWeComUserID = `-- name: EmployeeByWeComUserID :one
 SELECT id, name FROM employees
 WHERE tenant_id = $1 AND wecom_userid = $2 AND wecom_userid <> '' AND status = 'active'
@@ -123,4 +138,208 @@ func (q *Queries) EmployeeName(ctx context.Context, arg EmployeeNameParams) (str
 	var name string
 	err := row.Scan(&name)
 	return name, err
+}
+
+const insertChannel = `-- name: InsertChannel :exec
+INSERT INTO wecom_channels (tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+`
+
+type InsertChannelParams struct {
+	TenantID    uuid.UUID
+	ID          uuid.UUID
+	Name        string
+	State       string
+	ConfigID    string
+	QrCode      string
+	EmployeeIds []uuid.UUID
+	Tags        []string
+	WelcomeText string
+	CreatedBy   uuid.UUID
+}
+
+func (q *Queries) InsertChannel(ctx context.Context, arg InsertChannelParams) error {
+	_, err := q.db.Exec(ctx, insertChannel,
+		arg.TenantID,
+		arg.ID,
+		arg.Name,
+		arg.State,
+		arg.ConfigID,
+		arg.QrCode,
+		arg.EmployeeIds,
+		arg.Tags,
+		arg.WelcomeText,
+		arg.CreatedBy,
+	)
+	return err
+}
+
+const listChannels = `-- name: ListChannels :many
+SELECT c.id, c.name, c.state, c.qr_code, c.employee_ids, c.tags, c.welcome_text, c.created_at,
+       count(a.customer_id)::int AS adds,
+       count(a.customer_id) FILTER (WHERE cu.stage IN ('contacted', 'interested', 'negotiating', 'won'))::int AS leads,
+       count(a.customer_id) FILTER (WHERE cu.stage = 'won')::int AS wins
+FROM wecom_channels c
+LEFT JOIN wecom_channel_adds a ON a.tenant_id = c.tenant_id AND a.channel_id = c.id
+LEFT JOIN customers cu ON cu.tenant_id = a.tenant_id AND cu.id = a.customer_id
+WHERE c.tenant_id = $1
+  AND ($2::uuid IS NULL OR c.id = $2::uuid)
+  AND (NOT $3::bool OR (c.created_at, c.id) < ($4::timestamptz, $5::uuid))
+GROUP BY c.tenant_id, c.id
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT $6
+`
+
+type ListChannelsParams struct {
+	TenantID  uuid.UUID
+	OnlyID    uuid.NullUUID
+	HasCursor bool
+	BeforeAt  time.Time
+	BeforeID  uuid.UUID
+	MaxRows   int32
+}
+
+type ListChannelsRow struct {
+	ID          uuid.UUID
+	Name        string
+	State       string
+	QrCode      string
+	EmployeeIds []uuid.UUID
+	Tags        []string
+	WelcomeText string
+	CreatedAt   time.Time
+	Adds        int32
+	Leads       int32
+	Wins        int32
+}
+
+// Channels newest first, with their counts: customers brought, those past "new" (not lost), those won.
+func (q *Queries) ListChannels(ctx context.Context, arg ListChannelsParams) ([]ListChannelsRow, error) {
+	rows, err := q.db.Query(ctx, listChannels,
+		arg.TenantID,
+		arg.OnlyID,
+		arg.HasCursor,
+		arg.BeforeAt,
+		arg.BeforeID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListChannelsRow
+	for rows.Next() {
+		var i ListChannelsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.State,
+			&i.QrCode,
+			&i.EmployeeIds,
+			&i.Tags,
+			&i.WelcomeText,
+			&i.CreatedAt,
+			&i.Adds,
+			&i.Leads,
+			&i.Wins,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockChannel = `-- name: LockChannel :one
+SELECT tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by, created_at, updated_at FROM wecom_channels WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+`
+
+type LockChannelParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) LockChannel(ctx context.Context, arg LockChannelParams) (WecomChannel, error) {
+	row := q.db.QueryRow(ctx, lockChannel, arg.TenantID, arg.ID)
+	var i WecomChannel
+	err := row.Scan(
+		&i.TenantID,
+		&i.ID,
+		&i.Name,
+		&i.State,
+		&i.ConfigID,
+		&i.QrCode,
+		&i.EmployeeIds,
+		&i.Tags,
+		&i.WelcomeText,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const updateChannel = `-- name: UpdateChannel :exec
+UPDATE wecom_channels SET name = $1, employee_ids = $2, tags = $3, welcome_text = $4, updated_at = now()
+WHERE tenant_id = $5 AND id = $6
+`
+
+type UpdateChannelParams struct {
+	Name        string
+	EmployeeIds []uuid.UUID
+	Tags        []string
+	WelcomeText string
+	TenantID    uuid.UUID
+	ID          uuid.UUID
+}
+
+func (q *Queries) UpdateChannel(ctx context.Context, arg UpdateChannelParams) error {
+	_, err := q.db.Exec(ctx, updateChannel,
+		arg.Name,
+		arg.EmployeeIds,
+		arg.Tags,
+		arg.WelcomeText,
+		arg.TenantID,
+		arg.ID,
+	)
+	return err
+}
+
+const weComUserIDs = `-- name: WeComUserIDs :many
+SELECT id, wecom_userid FROM employees
+WHERE tenant_id = $1 AND id = ANY ($2::uuid[]) AND status = 'active' AND wecom_userid <> ''
+`
+
+type WeComUserIDsParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+type WeComUserIDsRow struct {
+	ID          uuid.UUID
+	WecomUserid string
+}
+
+// The WeCom userids of active employees among ids.
+func (q *Queries) WeComUserIDs(ctx context.Context, arg WeComUserIDsParams) ([]WeComUserIDsRow, error) {
+	rows, err := q.db.Query(ctx, weComUserIDs, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []WeComUserIDsRow
+	for rows.Next() {
+		var i WeComUserIDsRow
+		if err := rows.Scan(&i.ID, &i.WecomUserid); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
