@@ -100,7 +100,7 @@ func (s *Service) way(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, in Cha
 	for _, id := range in.EmployeeIDs {
 		u, ok := byID[id]
 		if !ok {
-			return wecomapi.ContactWay{}, platform.Invalid("employee_ids", "employee "+id.String()+" is not an active employee with a WeCom userid")
+			return wecomapi.ContactWay{}, platform.Invalid("fields.employee_ids", "employee "+id.String()+" is not an active employee with a WeCom userid")
 		}
 		w.UserIDs = append(w.UserIDs, u)
 	}
