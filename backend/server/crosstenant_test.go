@@ -213,7 +213,14 @@ func crossTenantRows() []crossRow {
 				return err
 			}},
 
-		// WeCom channel codes: B's channel is nobody's in A.
+		// WeCom channel codes: B's channel is nobody's in A, nor B's salesperson one of A's employees.
+		{procedure: salesappv1connect.WeComChannelServiceCreateWeComChannelProcedure, aim: "employee_ids", want: managers(connect.CodeInvalidArgument), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := salesappv1connect.NewWeComChannelServiceClient(c.w.e.HTTP, c.w.e.URL, servertest.As(c.Token)).CreateWeComChannel(ctx,
+					connect.NewRequest(&salesappv1.CreateWeComChannelRequest{Fields: &salesappv1.WeComChannelFields{
+						Name: "hijacked", EmployeeIds: []string{id}}}))
+				return err
+			}},
 		{procedure: salesappv1connect.WeComChannelServiceUpdateWeComChannelProcedure, want: managers(connect.CodeNotFound), foreign: bChannel,
 			call: func(ctx context.Context, c caller, id string) error {
 				_, err := salesappv1connect.NewWeComChannelServiceClient(c.w.e.HTTP, c.w.e.URL, servertest.As(c.Token)).UpdateWeComChannel(ctx,
