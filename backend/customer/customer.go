@@ -404,6 +404,8 @@ func Text(it Item) string {
 		return fmt.Sprintf("Watched %d%% of %s", it.Value, title)
 	case event.BrochurePage:
 		return fmt.Sprintf("Turned to page %d of %s", it.Value, title)
+	case event.WeComAdded:
+		return "Added you on WeCom"
 	}
 	return string(it.Kind)
 }

@@ -398,3 +398,36 @@ RETURNING id;
 
 -- name: CountOwned :one
 SELECT count(*)::int FROM customers WHERE tenant_id = @tenant_id AND owner_id = @from_id::uuid AND merged_into IS NULL;
+
+-- name: NewWeComCustomer :exec
+-- A customer first met as a WeCom external contact, owned by the member they added (NULL: not ours).
+INSERT INTO customers (id, tenant_id, owner_id, display_name, avatar_url)
+VALUES (@id, @tenant_id, sqlc.narg(owner_id), @display_name, @avatar_url);
+
+-- name: MirrorWeComContact :one
+-- Mirrors what WeCom says of a customer: the WeChat name and avatar while the customer has none, and the
+-- member's remark and description (as the remark) when WeCom has one; an unowned customer goes to the
+-- member. Returns the customer as it is now.
+UPDATE customers SET
+  display_name = CASE WHEN display_name = '' THEN @name::text ELSE display_name END,
+  avatar_url = CASE WHEN avatar_url = '' THEN @avatar_url::text ELSE avatar_url END,
+  remark = CASE WHEN @remark::text <> '' THEN @remark::text ELSE remark END,
+  owner_id = coalesce(owner_id, sqlc.narg(owner_id)),
+  updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id
+RETURNING owner_id, display_name;
+
+-- name: RecordWeComAdded :execrows
+-- The timeline entry of a WeCom add, keyed by the callback's id: a callback processed again adds nothing.
+INSERT INTO events (tenant_id, id, customer_id, employee_id, kind, occurred_at)
+VALUES (@tenant_id, @id, @customer_id, sqlc.narg(employee_id), 'wecom_added', @occurred_at)
+ON CONFLICT (tenant_id, id) DO NOTHING;
+
+-- name: AddTags :exec
+-- Adds tags a customer lacks after the ones they have, up to 20 in all (MaxTags).
+UPDATE customers SET
+  tags = (SELECT coalesce(array_agg(t ORDER BY o), '{}') FROM (
+            SELECT t, min(o) AS o FROM unnest(tags || @tags::text[]) WITH ORDINALITY AS x(t, o)
+            GROUP BY t ORDER BY min(o) LIMIT 20) AS y),
+  updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id AND NOT (tags @> @tags::text[]);

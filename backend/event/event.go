@@ -18,12 +18,16 @@ const (
 	PhoneLeft     Kind = "phone_left"
 	VideoProgress Kind = "video_progress"
 	BrochurePage  Kind = "brochure_page"
+	// WeComAdded is the customer adding their salesperson on WeCom (an external contact callback). The
+	// server records it; a page never reports it, so Valid is false for it.
+	WeComAdded Kind = "wecom_added"
 )
 
 // Kinds lists every kind, in the order the API numbers them.
-var Kinds = []Kind{CardView, MaterialView, Dwell, Forward, CallClick, WeChatClick, PhoneLeft, VideoProgress, BrochurePage}
+var Kinds = []Kind{CardView, MaterialView, Dwell, Forward, CallClick, WeChatClick, PhoneLeft, VideoProgress, BrochurePage, WeComAdded}
 
-// Valid reports whether k is a known kind.
+// Valid reports whether k is a kind a page may report (every kind but WeComAdded, which only the server
+// records).
 func (k Kind) Valid() bool {
 	switch k {
 	case CardView, MaterialView, Dwell, Forward, CallClick, WeChatClick, PhoneLeft, VideoProgress, BrochurePage:

@@ -20,6 +20,7 @@ import (
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/server/servertest"
+	"github.com/salesapp/scrm/backend/wecom/wecomapi"
 	"github.com/salesapp/scrm/backend/wecom/wecomtest"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/sync/delta"
@@ -113,6 +114,11 @@ func crossTenantRows() []crossRow {
 	bTask := func(w *world) string { return w.bTask }
 	bWeComEvent := func(w *world) string { return w.bWeComEvent }
 	bPool := func(w *world) string { return w.bPool }
+	bChannel := func(w *world) string { return w.bChannel }
+	// Channel codes are for admins and managers.
+	managers := func(c connect.Code) expect {
+		return expect{authn.RoleAdmin: c, authn.RoleManager: c, authn.RoleSales: connect.CodePermissionDenied}
+	}
 	freshDevice := func(*world) string { return "phone-" + uuid.NewString()[:8] }
 	chat := salesappv1.ShareChannel_SHARE_CHANNEL_CHAT
 	articleIn := func(folderID string) *salesappv1.MaterialContent {
@@ -243,6 +249,28 @@ func crossTenantRows() []crossRow {
 		{procedure: salesappv1connect.WeComServiceReplayWeComEventProcedure, want: adminOnly(connect.CodeNotFound), foreign: bWeComEvent,
 			call: func(ctx context.Context, c caller, id string) error {
 				_, err := wecomOf(c.w.e, c.Token).ReplayWeComEvent(ctx, connect.NewRequest(&salesappv1.ReplayWeComEventRequest{Id: id}))
+				return err
+			}},
+
+		// WeCom channel codes: B's channel is nobody's in A, nor B's salesperson one of A's employees.
+		{procedure: salesappv1connect.WeComChannelServiceCreateWeComChannelProcedure, aim: "employee_ids", want: managers(connect.CodeInvalidArgument), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := salesappv1connect.NewWeComChannelServiceClient(c.w.e.HTTP, c.w.e.URL, servertest.As(c.Token)).CreateWeComChannel(ctx,
+					connect.NewRequest(&salesappv1.CreateWeComChannelRequest{Fields: &salesappv1.WeComChannelFields{
+						Name: "hijacked", EmployeeIds: []string{id}}}))
+				return err
+			}},
+		{procedure: salesappv1connect.WeComChannelServiceUpdateWeComChannelProcedure, want: managers(connect.CodeNotFound), foreign: bChannel,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := salesappv1connect.NewWeComChannelServiceClient(c.w.e.HTTP, c.w.e.URL, servertest.As(c.Token)).UpdateWeComChannel(ctx,
+					connect.NewRequest(&salesappv1.UpdateWeComChannelRequest{ChannelId: id, Fields: &salesappv1.WeComChannelFields{
+						Name: "hijacked", EmployeeIds: []string{c.ID.String()}}}))
+				return err
+			}},
+		{procedure: salesappv1connect.WeComChannelServiceDeleteWeComChannelProcedure, want: managers(connect.CodeNotFound), foreign: bChannel,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := salesappv1connect.NewWeComChannelServiceClient(c.w.e.HTTP, c.w.e.URL, servertest.As(c.Token)).DeleteWeComChannel(ctx,
+					connect.NewRequest(&salesappv1.DeleteWeComChannelRequest{ChannelId: id}))
 				return err
 			}},
 
@@ -684,6 +712,8 @@ type world struct {
 	bMaterial, bDraft, bFolder, bPersonalFolder, bImage, bCustomer, bNote, bDevice, bPushToken, bCursor, bExport, bTask, bPool string
 	// bWeComEvent is a callback B received from WeCom.
 	bWeComEvent string
+	// bChannel is a WeCom channel code of B's.
+	bChannel string
 	// bIDs holds every id of B's things, for spotting them in answers.
 	bIDs map[string]bool
 }
@@ -836,8 +866,8 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 		return err == nil && got.Msg.Export.Status != salesappv1.ExportStatus_EXPORT_STATUS_PENDING
 	}, 30*time.Second, 20*time.Millisecond)
 	// B's WeCom sent a callback, processed before B's rows are snapshot.
-	_, err = configureWeCom(t, e, w.b, "wwTenantB").Send(ctx,
-		wecomtest.ExternalContactEvent("wwTenantB", "add_external_contact", "bsales", "wmB", 1733390000, "", ""))
+	_, err = configureWeCom(t, e, w.b, e.WeCom.CorpID).Send(ctx,
+		wecomtest.ExternalContactEvent(e.WeCom.CorpID, "add_external_contact", "bsales", "wmB", 1733390000, "", ""))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		res, err := wecomOf(e, w.b.Admin.Token).ListWeComEvents(ctx, connect.NewRequest(&salesappv1.ListWeComEventsRequest{}))
@@ -847,13 +877,22 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 		w.bWeComEvent = res.Msg.Events[0].Id
 		return true
 	}, 30*time.Second, 20*time.Millisecond)
+	// B has a channel code to their salesperson.
+	_, err = e.DB.Super.Exec(ctx, "UPDATE employees SET wecom_userid = 'bsales' WHERE id = $1", w.bSales.ID)
+	require.NoError(t, err)
+	e.WeCom.AddUser(wecomapi.User{UserID: "bsales", Name: "B sales"})
+	ch, err := salesappv1connect.NewWeComChannelServiceClient(e.HTTP, e.URL, servertest.As(w.b.Admin.Token)).CreateWeComChannel(ctx,
+		connect.NewRequest(&salesappv1.CreateWeComChannelRequest{Fields: &salesappv1.WeComChannelFields{Name: "B fair",
+			EmployeeIds: []string{w.bSales.ID.String()}, Tags: []string{"fair"}}}))
+	require.NoError(t, err)
+	w.bChannel = ch.Msg.Channel.Id
 	unread, err := alertsOf(e, w.bSales.Token).GetUnreadCount(ctx, connect.NewRequest(&salesappv1.GetUnreadCountRequest{}))
 	require.NoError(t, err)
 	require.Positive(t, unread.Msg.Unread, "B's salesperson has alerts")
 
 	for _, id := range []string{w.b.ID.String(), w.b.Admin.ID.String(), bMgr.ID.String(), w.bSales.ID.String(), w.bTeam.String(),
 		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote, w.bSales.SessionID.String(),
-		w.bExport, w.bTask, w.bWeComEvent, w.bPool} {
+		w.bExport, w.bTask, w.bWeComEvent, w.bPool, w.bChannel} {
 		w.bIDs[id] = true
 	}
 	return w

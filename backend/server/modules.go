@@ -42,9 +42,12 @@ import (
 	"github.com/salesapp/scrm/backend/web/webrpc"
 	"github.com/salesapp/scrm/backend/wechat"
 	"github.com/salesapp/scrm/backend/wecom"
+	"github.com/salesapp/scrm/backend/wecom/contact"
+	"github.com/salesapp/scrm/backend/wecom/contact/contactrpc"
 	"github.com/salesapp/scrm/backend/wecom/wecomrpc"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/poster"
+	"github.com/salesapp/scrm/push/pushjob"
 	"github.com/salesapp/scrm/push/sender"
 	"github.com/salesapp/scrm/sync/syncrpc"
 )
@@ -87,7 +90,7 @@ func modules(d deps) ([]module.Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	wecomHandlers(wecoms, d)
+	handlerMods := wecomHandlers(wecoms, d, shares)
 	mods := []module.Module{
 		diagrpc.Module(info),
 		authrpc.Module(d.auth, func(ctx context.Context, tenantID uuid.UUID, key string) (string, error) {
@@ -106,15 +109,20 @@ func modules(d deps) ([]module.Module, error) {
 		operatorrpc.Module(operators(d)),
 	}
 	mods = append(mods, live...)
+	mods = append(mods, handlerMods...)
 	return append(mods, syncrpc.Module(d.db, mods)), nil
 }
 
 // wecomHandlers registers the handlers of WeCom callbacks, by kind: one line per kind a domain processes
 // (w.Handle(wecom.Kind{MsgType: "event", Event: "change_external_contact", ChangeType: "add_external_contact"},
 // contacts.OnAdd)). Kinds not registered are stored and marked ignored. Handlers reach WeCom's API through
-// w.ClientTx.
-func wecomHandlers(w *wecom.Service, d deps) {
-	_, _ = w, d
+// w.ClientTx. It returns the modules of the domains whose handlers it registered (their workers).
+func wecomHandlers(w *wecom.Service, d deps, shares *share.Service) []module.Module {
+	// External contacts: customers, timeline, alerts, channel credit, welcome messages.
+	contacts := contact.NewService(contact.Config{DB: d.db, WeCom: w, Queue: d.queue,
+		Pushes: pushjob.Jobs{Inserter: d.queue, NewCustomerWindow: d.cfg.NewCustomerPushWindow}, Shares: shares, Log: d.log})
+	contacts.Register(w)
+	return []module.Module{contactrpc.Module(contacts)}
 }
 
 // wecomService builds the WeCom bridge; without SALESD_SECRET_KEYS it is off (nothing can be sealed).

@@ -204,6 +204,17 @@ func (s *Service) CardQRShareTx(ctx context.Context, tx pgx.Tx, tenantID, employ
 	return insertShare(ctx, sharedb.New(tx), tenantID, employeeID, uuid.Nil, event.ChannelQR, nil, "", true, uuid.Nil)
 }
 
+// WelcomeCardShareTx makes a share link of a salesperson's card for the welcome message WeCom sends a
+// customer who added them, on the chat channel: the customer's opening it is tracked as the salesperson's
+// share. It is the system's, so it does not count in their share stats.
+func (s *Service) WelcomeCardShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID) (Share, string, error) {
+	sh, err := insertShare(ctx, sharedb.New(tx), tenantID, employeeID, uuid.Nil, event.ChannelChat, nil, "", false, uuid.Nil)
+	if err != nil {
+		return Share{}, "", err
+	}
+	return sh, s.URL(sh.Token), nil
+}
+
 func insertShare(ctx context.Context, q *sharedb.Queries, tenantID, employeeID, materialID uuid.UUID, ch event.Channel, parent *sharedb.Share, forwarder string, standing bool, taskID uuid.UUID) (Share, error) {
 	id := uuid.Must(uuid.NewV7())
 	params := sharedb.InsertShareParams{

@@ -38,6 +38,9 @@ const (
 	KindLeadRecycleWarning Kind = "lead_recycle_warning"
 	KindLeadRecycled       Kind = "lead_recycled"
 	KindPoolLeadActive     Kind = "pool_lead_active"
+	// WeCom alerts (backend/wecom/contact): a customer added the salesperson on WeCom, or deleted them.
+	KindWeComAdded   Kind = "wecom_added"
+	KindWeComDeleted Kind = "wecom_deleted"
 )
 
 // isView reports whether an alert is about reading: such alerts about one customer and material within

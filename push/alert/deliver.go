@@ -231,6 +231,10 @@ func title(kind Kind) string {
 		return "Lead pool"
 	case KindPoolLeadActive:
 		return "A pool lead is back"
+	case KindWeComAdded:
+		return "New WeCom contact"
+	case KindWeComDeleted:
+		return "A WeCom contact left"
 	}
 	return "A customer is reading"
 }

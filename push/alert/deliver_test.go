@@ -14,7 +14,6 @@ import (
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/batch"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
-	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/push/sender"
 )
 
@@ -44,22 +43,20 @@ func pushFixture(t *testing.T, n int) (*Service, []*salesperson) {
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := NewService(db.App)
-	boot := tenant.NewService(db.App, nil).Bootstrap()
 	var people []*salesperson
 	for ti, staff := range []int{2, 1} {
-		tn, err := tenant.CreateTenant(ctx, db.Owner, tenant.NewTenant{Name: fmt.Sprint("T", ti), Plan: tenant.PlanTrial, SeatLimit: 5, ExpiresAt: time.Now().AddDate(0, 1, 0)})
-		require.NoError(t, err)
+		// pgtest seeds directly: backend/tenant would import this package (through handover and pool).
+		tn := db.NewTenant(t, fmt.Sprint("T", ti))
 		for e := range staff {
-			emp, err := boot.CreateEmployee(ctx, tn.ID, tenant.NewEmployee{Name: fmt.Sprint("S", e), Role: authn.RoleSales})
-			require.NoError(t, err)
-			p := &salesperson{key: Key{TenantID: tn.ID, EmployeeID: emp.ID}, token: fmt.Sprintf("token-%d-%d", ti, e)}
+			emp := db.NewEmployee(t, tn.ID, authn.RoleSales, uuid.Nil)
+			p := &salesperson{key: Key{TenantID: tn.ID, EmployeeID: emp.EmployeeID}, token: fmt.Sprintf("token-%d-%d", ti, e)}
 			p.session = signIn(t, s, p.key, "phone")
 			// The same device id for everyone: devices are told apart by salesperson, not by the app's id.
 			require.NoError(t, s.RegisterDevice(ctx, p.key, Device{DeviceID: "phone", Platform: "ios", PushToken: p.token,
 				SessionID: p.session}))
 			var alerts []Alert
 			for i := range n {
-				alerts = append(alerts, Alert{Kind: KindCallClick, EmployeeID: emp.ID, CustomerID: uuid.New(), Body: fmt.Sprintf("%s alert %d", p.token, i), At: time.Now()})
+				alerts = append(alerts, Alert{Kind: KindCallClick, EmployeeID: emp.EmployeeID, CustomerID: uuid.New(), Body: fmt.Sprintf("%s alert %d", p.token, i), At: time.Now()})
 			}
 			q := &queued{}
 			require.NoError(t, db.App.InTenantTx(ctx, tn.ID, func(tx pgx.Tx) error {

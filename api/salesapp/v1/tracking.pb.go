@@ -40,21 +40,25 @@ const (
 	EventKind_EVENT_KIND_VIDEO_PROGRESS EventKind = 8
 	// value is the page number.
 	EventKind_EVENT_KIND_BROCHURE_PAGE EventKind = 9
+	// The customer added their salesperson on WeCom. Recorded by the server from WeCom's callback and shown
+	// in timelines; a page cannot report it (Track refuses it).
+	EventKind_EVENT_KIND_WECOM_ADDED EventKind = 10
 )
 
 // Enum value maps for EventKind.
 var (
 	EventKind_name = map[int32]string{
-		0: "EVENT_KIND_UNSPECIFIED",
-		1: "EVENT_KIND_CARD_VIEW",
-		2: "EVENT_KIND_MATERIAL_VIEW",
-		3: "EVENT_KIND_DWELL",
-		4: "EVENT_KIND_FORWARD",
-		5: "EVENT_KIND_CALL_CLICK",
-		6: "EVENT_KIND_WECHAT_CLICK",
-		7: "EVENT_KIND_PHONE_LEFT",
-		8: "EVENT_KIND_VIDEO_PROGRESS",
-		9: "EVENT_KIND_BROCHURE_PAGE",
+		0:  "EVENT_KIND_UNSPECIFIED",
+		1:  "EVENT_KIND_CARD_VIEW",
+		2:  "EVENT_KIND_MATERIAL_VIEW",
+		3:  "EVENT_KIND_DWELL",
+		4:  "EVENT_KIND_FORWARD",
+		5:  "EVENT_KIND_CALL_CLICK",
+		6:  "EVENT_KIND_WECHAT_CLICK",
+		7:  "EVENT_KIND_PHONE_LEFT",
+		8:  "EVENT_KIND_VIDEO_PROGRESS",
+		9:  "EVENT_KIND_BROCHURE_PAGE",
+		10: "EVENT_KIND_WECOM_ADDED",
 	}
 	EventKind_value = map[string]int32{
 		"EVENT_KIND_UNSPECIFIED":    0,
@@ -67,6 +71,7 @@ var (
 		"EVENT_KIND_PHONE_LEFT":     7,
 		"EVENT_KIND_VIDEO_PROGRESS": 8,
 		"EVENT_KIND_BROCHURE_PAGE":  9,
+		"EVENT_KIND_WECOM_ADDED":    10,
 	}
 )
 
@@ -328,12 +333,12 @@ var File_salesapp_v1_tracking_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_tracking_proto_rawDesc = "" +
 	"\n" +
-	"\x1asalesapp/v1/tracking.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x03\n" +
+	"\x1asalesapp/v1/tracking.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x03\n" +
 	"\n" +
 	"TrackEvent\x12#\n" +
-	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x16.salesapp.v1.EventKindB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12*\n" +
+	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x128\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x16.salesapp.v1.EventKindB\f\xbaH\t\x82\x01\x06\x10\x01 \x00 \n" +
+	"R\x04kind\x12*\n" +
 	"\vshare_token\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\n" +
 	"shareToken\x12;\n" +
 	"\n" +
@@ -352,7 +357,7 @@ const file_salesapp_v1_tracking_proto_rawDesc = "" +
 	"\n" +
 	"duplicates\x18\x02 \x01(\x05R\n" +
 	"duplicates\x12\x1a\n" +
-	"\brejected\x18\x03 \x01(\x05R\brejected*\x9d\x02\n" +
+	"\brejected\x18\x03 \x01(\x05R\brejected*\xb9\x02\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14EVENT_KIND_CARD_VIEW\x10\x01\x12\x1c\n" +
@@ -363,7 +368,9 @@ const file_salesapp_v1_tracking_proto_rawDesc = "" +
 	"\x17EVENT_KIND_WECHAT_CLICK\x10\x06\x12\x19\n" +
 	"\x15EVENT_KIND_PHONE_LEFT\x10\a\x12\x1d\n" +
 	"\x19EVENT_KIND_VIDEO_PROGRESS\x10\b\x12\x1c\n" +
-	"\x18EVENT_KIND_BROCHURE_PAGE\x10\t2Q\n" +
+	"\x18EVENT_KIND_BROCHURE_PAGE\x10\t\x12\x1a\n" +
+	"\x16EVENT_KIND_WECOM_ADDED\x10\n" +
+	"2Q\n" +
 	"\x0fTrackingService\x12>\n" +
 	"\x05Track\x12\x19.salesapp.v1.TrackRequest\x1a\x1a.salesapp.v1.TrackResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 

@@ -17,6 +17,7 @@ var kinds = map[salesappv1.EventKind]event.Kind{
 	salesappv1.EventKind_EVENT_KIND_PHONE_LEFT:     event.PhoneLeft,
 	salesappv1.EventKind_EVENT_KIND_VIDEO_PROGRESS: event.VideoProgress,
 	salesappv1.EventKind_EVENT_KIND_BROCHURE_PAGE:  event.BrochurePage,
+	salesappv1.EventKind_EVENT_KIND_WECOM_ADDED:    event.WeComAdded,
 }
 
 var channels = map[salesappv1.ShareChannel]event.Channel{

@@ -24,6 +24,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform/sealed"
 	"github.com/salesapp/scrm/backend/server"
 	"github.com/salesapp/scrm/backend/tenant"
+	"github.com/salesapp/scrm/backend/wecom/wecomtest"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/miniotest"
 	"github.com/salesapp/scrm/push/sender"
@@ -49,6 +50,9 @@ type Env struct {
 	Tenants  *tenant.Service
 	Sessions *auth.Service
 	Tokens   *authn.Tokens
+	// WeCom is the fake WeCom API the server calls (SALESD_WECOM_API_URL), for tenants configured with its
+	// CorpID and wecomtest.ContactSecret.
+	WeCom *wecomtest.Server
 }
 
 // Option adjusts the configuration before the server starts.
@@ -90,6 +94,8 @@ func start(t testing.TB, db *pgtest.DB, snd sender.Sender, opts ...Option) *Env 
 		// WeCom callbacks per tenant: tests send bursts.
 		WeComCallbackRate: 1000, WeComCallbackBurst: 1000,
 	}
+	fakeWeCom := wecomtest.New(t)
+	cfg.WeComAPIURL = fakeWeCom.URL
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -135,7 +141,7 @@ func start(t testing.TB, db *pgtest.DB, snd sender.Sender, opts ...Option) *Env 
 	if err != nil {
 		t.Fatalf("servertest: accounts: %v", err)
 	}
-	return &Env{DB: db, Server: srv, Config: cfg, URL: ts.URL, OperatorURL: ops.URL, HTTP: c2, HTTP1: c1, Store: store,
+	return &Env{WeCom: fakeWeCom, DB: db, Server: srv, Config: cfg, URL: ts.URL, OperatorURL: ops.URL, HTTP: c2, HTTP1: c1, Store: store,
 		Tenants: tenants, Sessions: sessions, Tokens: tokens}
 }
 

@@ -96,6 +96,27 @@ func (q *Queries) AddIdentity(ctx context.Context, arg AddIdentityParams) (uuid.
 	return customer_id, err
 }
 
+const addTags = `-- name: AddTags :exec
+UPDATE customers SET
+  tags = (SELECT coalesce(array_agg(t ORDER BY o), '{}') FROM (
+            SELECT t, min(o) AS o FROM unnest(tags || $1::text[]) WITH ORDINALITY AS x(t, o)
+            GROUP BY t ORDER BY min(o) LIMIT 20) AS y),
+  updated_at = now()
+WHERE tenant_id = $2 AND id = $3 AND NOT (tags @> $1::text[])
+`
+
+type AddTagsParams struct {
+	Tags     []string
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+// Adds tags a customer lacks after the ones they have, up to 20 in all (MaxTags).
+func (q *Queries) AddTags(ctx context.Context, arg AddTagsParams) error {
+	_, err := q.db.Exec(ctx, addTags, arg.Tags, arg.TenantID, arg.ID)
+	return err
+}
+
 const allEmployees = `-- name: AllEmployees :many
 SELECT id FROM employees WHERE tenant_id = $1
 `
@@ -1361,6 +1382,48 @@ func (q *Queries) MergedInto(ctx context.Context, arg MergedIntoParams) (uuid.Nu
 	return merged_into, err
 }
 
+const mirrorWeComContact = `-- name: MirrorWeComContact :one
+UPDATE customers SET
+  display_name = CASE WHEN display_name = '' THEN $1::text ELSE display_name END,
+  avatar_url = CASE WHEN avatar_url = '' THEN $2::text ELSE avatar_url END,
+  remark = CASE WHEN $3::text <> '' THEN $3::text ELSE remark END,
+  owner_id = coalesce(owner_id, $4),
+  updated_at = now()
+WHERE tenant_id = $5 AND id = $6
+RETURNING owner_id, display_name
+`
+
+type MirrorWeComContactParams struct {
+	Name      string
+	AvatarUrl string
+	Remark    string
+	OwnerID   uuid.NullUUID
+	TenantID  uuid.UUID
+	ID        uuid.UUID
+}
+
+type MirrorWeComContactRow struct {
+	OwnerID     uuid.NullUUID
+	DisplayName string
+}
+
+// Mirrors what WeCom says of a customer: the WeChat name and avatar while the customer has none, and the
+// member's remark and description (as the remark) when WeCom has one; an unowned customer goes to the
+// member. Returns the customer as it is now.
+func (q *Queries) MirrorWeComContact(ctx context.Context, arg MirrorWeComContactParams) (MirrorWeComContactRow, error) {
+	row := q.db.QueryRow(ctx, mirrorWeComContact,
+		arg.Name,
+		arg.AvatarUrl,
+		arg.Remark,
+		arg.OwnerID,
+		arg.TenantID,
+		arg.ID,
+	)
+	var i MirrorWeComContactRow
+	err := row.Scan(&i.OwnerID, &i.DisplayName)
+	return i, err
+}
+
 const moveEvents = `-- name: MoveEvents :exec
 UPDATE events SET customer_id = $1 WHERE tenant_id = $2 AND customer_id = $3
 `
@@ -1426,6 +1489,31 @@ func (q *Queries) NewCustomer(ctx context.Context, arg NewCustomerParams) error 
 		arg.OwnerID,
 		arg.SourceChannel,
 		arg.SourceShareID,
+	)
+	return err
+}
+
+const newWeComCustomer = `-- name: NewWeComCustomer :exec
+INSERT INTO customers (id, tenant_id, owner_id, display_name, avatar_url)
+VALUES ($1, $2, $3, $4, $5)
+`
+
+type NewWeComCustomerParams struct {
+	ID          uuid.UUID
+	TenantID    uuid.UUID
+	OwnerID     uuid.NullUUID
+	DisplayName string
+	AvatarUrl   string
+}
+
+// A customer first met as a WeCom external contact, owned by the member they added (NULL: not ours).
+func (q *Queries) NewWeComCustomer(ctx context.Context, arg NewWeComCustomerParams) error {
+	_, err := q.db.Exec(ctx, newWeComCustomer,
+		arg.ID,
+		arg.TenantID,
+		arg.OwnerID,
+		arg.DisplayName,
+		arg.AvatarUrl,
 	)
 	return err
 }
@@ -1542,6 +1630,35 @@ func (q *Queries) RecordActivity(ctx context.Context, arg RecordActivityParams) 
 		arg.Active,
 	)
 	return err
+}
+
+const recordWeComAdded = `-- name: RecordWeComAdded :execrows
+INSERT INTO events (tenant_id, id, customer_id, employee_id, kind, occurred_at)
+VALUES ($1, $2, $3, $4, 'wecom_added', $5)
+ON CONFLICT (tenant_id, id) DO NOTHING
+`
+
+type RecordWeComAddedParams struct {
+	TenantID   uuid.UUID
+	ID         uuid.UUID
+	CustomerID uuid.UUID
+	EmployeeID uuid.NullUUID
+	OccurredAt time.Time
+}
+
+// The timeline entry of a WeCom add, keyed by the callback's id: a callback processed again adds nothing.
+func (q *Queries) RecordWeComAdded(ctx context.Context, arg RecordWeComAddedParams) (int64, error) {
+	result, err := q.db.Exec(ctx, recordWeComAdded,
+		arg.TenantID,
+		arg.ID,
+		arg.CustomerID,
+		arg.EmployeeID,
+		arg.OccurredAt,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const recycleClocks = `-- name: RecycleClocks :many

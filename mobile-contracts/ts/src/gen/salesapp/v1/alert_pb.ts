@@ -36,7 +36,8 @@ export type Alert = Message<"salesapp.v1.Alert"> & {
    * first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer; or, about
    * a marketing task (TaskService), task_assigned, task_completed or task_cancelled; or, about a lead pool
    * (PoolService), lead_recycle_warning (a held lead goes back tomorrow unless followed up), lead_recycled
-   * or pool_lead_active (a lead waiting in a pool the caller manages is reading again).
+   * or pool_lead_active (a lead waiting in a pool the caller manages is reading again); or, from WeCom,
+   * wecom_added (a customer added the caller on WeCom) or wecom_deleted (a customer deleted the caller).
    *
    * @generated from field: string kind = 3;
    */

@@ -1,0 +1,123 @@
+// Package contactrpc is the Connect adapter of WeCom external contacts: WeComChannelService and the
+// welcome message worker.
+package contactrpc
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/module"
+	"github.com/salesapp/scrm/backend/wecom/contact"
+)
+
+// Module is what WeCom external contacts contribute: WeComChannelService and the welcome worker (the
+// callback handlers are registered on the bridge by contact.Service.Register).
+func Module(svc *contact.Service) module.Module {
+	return module.Module{
+		Name: "wecom_contact",
+		Services: []module.Service{module.Connect[salesappv1connect.WeComChannelServiceHandler](salesappv1connect.WeComChannelServiceName,
+			salesappv1connect.NewWeComChannelServiceHandler, &Handler{svc: svc})},
+		Workers: svc.Workers,
+	}
+}
+
+// Handler serves WeComChannelService.
+type Handler struct{ svc *contact.Service }
+
+var _ salesappv1connect.WeComChannelServiceHandler = (*Handler)(nil)
+
+func channelOf(c contact.Channel) *salesappv1.WeComChannel {
+	out := &salesappv1.WeComChannel{Id: c.ID.String(), Name: c.Name, State: c.State, QrCode: c.QRCode, Tags: c.Tags,
+		WelcomeText: c.WelcomeText, Adds: int32(c.Adds), Leads: int32(c.Leads), Wins: int32(c.Wins), CreatedAt: timestamppb.New(c.CreatedAt)}
+	for _, id := range c.EmployeeIDs {
+		out.EmployeeIds = append(out.EmployeeIds, id.String())
+	}
+	return out
+}
+
+// inputOf converts the fields (their shape already checked by protovalidate).
+func inputOf(f *salesappv1.WeComChannelFields) (contact.ChannelInput, error) {
+	in := contact.ChannelInput{Name: f.GetName(), Tags: f.GetTags(), WelcomeText: f.GetWelcomeText()}
+	for _, s := range f.GetEmployeeIds() {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return contact.ChannelInput{}, platform.Invalid("fields.employee_ids", "must be UUIDs")
+		}
+		in.EmployeeIDs = append(in.EmployeeIDs, id)
+	}
+	return in, nil
+}
+
+func channelID(s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, platform.Invalid("channel_id", "must be a UUID")
+	}
+	return id, nil
+}
+
+// CreateWeComChannel implements WeComChannelService.
+func (h *Handler) CreateWeComChannel(ctx context.Context, req *connect.Request[salesappv1.CreateWeComChannelRequest]) (*connect.Response[salesappv1.CreateWeComChannelResponse], error) {
+	p, _ := authn.FromContext(ctx)
+	in, err := inputOf(req.Msg.GetFields())
+	if err != nil {
+		return nil, err
+	}
+	c, err := h.svc.CreateChannel(ctx, p, in)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.CreateWeComChannelResponse{Channel: channelOf(c)}), nil
+}
+
+// UpdateWeComChannel implements WeComChannelService.
+func (h *Handler) UpdateWeComChannel(ctx context.Context, req *connect.Request[salesappv1.UpdateWeComChannelRequest]) (*connect.Response[salesappv1.UpdateWeComChannelResponse], error) {
+	p, _ := authn.FromContext(ctx)
+	id, err := channelID(req.Msg.GetChannelId())
+	if err != nil {
+		return nil, err
+	}
+	in, err := inputOf(req.Msg.GetFields())
+	if err != nil {
+		return nil, err
+	}
+	c, err := h.svc.UpdateChannel(ctx, p, id, in)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.UpdateWeComChannelResponse{Channel: channelOf(c)}), nil
+}
+
+// DeleteWeComChannel implements WeComChannelService.
+func (h *Handler) DeleteWeComChannel(ctx context.Context, req *connect.Request[salesappv1.DeleteWeComChannelRequest]) (*connect.Response[salesappv1.DeleteWeComChannelResponse], error) {
+	p, _ := authn.FromContext(ctx)
+	id, err := channelID(req.Msg.GetChannelId())
+	if err != nil {
+		return nil, err
+	}
+	if err := h.svc.DeleteChannel(ctx, p, id); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.DeleteWeComChannelResponse{}), nil
+}
+
+// ListWeComChannels implements WeComChannelService.
+func (h *Handler) ListWeComChannels(ctx context.Context, req *connect.Request[salesappv1.ListWeComChannelsRequest]) (*connect.Response[salesappv1.ListWeComChannelsResponse], error) {
+	p, _ := authn.FromContext(ctx)
+	cs, next, err := h.svc.ListChannels(ctx, p, int(req.Msg.GetPageSize()), req.Msg.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &salesappv1.ListWeComChannelsResponse{NextPageToken: next}
+	for _, c := range cs {
+		out.Channels = append(out.Channels, channelOf(c))
+	}
+	return connect.NewResponse(out), nil
+}

@@ -1,0 +1,53 @@
+-- name: EmployeeByWeComUserID :one
+-- The active employee a WeCom member is (employees belong to the tenant domain; this only reads them).
+SELECT id, name FROM employees
+WHERE tenant_id = @tenant_id AND wecom_userid = @wecom_userid AND wecom_userid <> '' AND status = 'active';
+
+-- name: EmployeeName :one
+SELECT name FROM employees WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: ChannelByState :one
+SELECT id, name, welcome_text, tags FROM wecom_channels WHERE tenant_id = @tenant_id AND state = @state;
+
+-- name: ChannelWelcome :one
+SELECT name, welcome_text FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: CreditChannel :execrows
+INSERT INTO wecom_channel_adds (tenant_id, channel_id, customer_id, employee_id, added_at)
+VALUES (@tenant_id, @channel_id, @customer_id, sqlc.narg(employee_id), now())
+ON CONFLICT (tenant_id, channel_id, customer_id) DO NOTHING;
+
+-- name: WeComUserIDs :many
+-- The WeCom userids of active employees among ids.
+SELECT id, wecom_userid FROM employees
+WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) AND status = 'active' AND wecom_userid <> '';
+
+-- name: InsertChannel :exec
+INSERT INTO wecom_channels (tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by)
+VALUES (@tenant_id, @id, @name, @state, @config_id, @qr_code, @employee_ids, @tags, @welcome_text, @created_by);
+
+-- name: LockChannel :one
+SELECT * FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;
+
+-- name: UpdateChannel :exec
+UPDATE wecom_channels SET name = @name, employee_ids = @employee_ids, tags = @tags, welcome_text = @welcome_text, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: DeleteChannel :exec
+DELETE FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: ListChannels :many
+-- Channels newest first, with their counts: customers brought, those past "new" (not lost), those won.
+SELECT c.id, c.name, c.state, c.qr_code, c.employee_ids, c.tags, c.welcome_text, c.created_at,
+       count(a.customer_id)::int AS adds,
+       count(a.customer_id) FILTER (WHERE cu.stage IN ('contacted', 'interested', 'negotiating', 'won'))::int AS leads,
+       count(a.customer_id) FILTER (WHERE cu.stage = 'won')::int AS wins
+FROM wecom_channels c
+LEFT JOIN wecom_channel_adds a ON a.tenant_id = c.tenant_id AND a.channel_id = c.id
+LEFT JOIN customers cu ON cu.tenant_id = a.tenant_id AND cu.id = a.customer_id
+WHERE c.tenant_id = @tenant_id
+  AND (sqlc.narg(only_id)::uuid IS NULL OR c.id = sqlc.narg(only_id)::uuid)
+  AND (NOT @has_cursor::bool OR (c.created_at, c.id) < (@before_at::timestamptz, @before_id::uuid))
+GROUP BY c.tenant_id, c.id
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT @max_rows;
