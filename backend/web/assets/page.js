@@ -8,14 +8,11 @@
  *   data-view-kind     "card_view" or "material_view": the view sent on load
  *   data-beacon        where events go ("/t"): POST {"events":[TrackEvent...]} as protojson
  *   data-heartbeat-ms  dwell heartbeat interval while the page is visible (tests shorten it)
- *   data-wx            only in WeChat's browser with an official account: wx.config's {appId, timestamp,
- *                      nonceStr, signature}, signed for the URL the page was requested at (no hash). The
- *                      page then also has <script id="wx-sdk" async> (WeChat's JS-SDK), and:
- *   data-share-desc, data-share-image  the forward's description and image (the title is document.title)
- *   With data-wx, once window.wx is there (already, or when #wx-sdk loads) the script calls wx.config for
- *   updateAppMessageShareData and updateTimelineShareData; on wx.ready it asks PublicService.ForwardShare
- *   (Connect JSON POST, channel OTHER, forwarder = the visitor id) for this visitor's child link and sets it
- *   as both share links. Any failure leaves the parent link in forwards.
+ *   data-wx            in WeChat's browser with an official account only: wx.config's {appId, timestamp,
+ *                      nonceStr, signature} for the requested URL; the page then has <script id="wx-sdk">
+ *   data-share-desc, data-share-image  a forward's description and image (title: document.title)
+ *   With data-wx, once window.wx is there: wx.config, and on wx.ready PublicService.ForwardShare (Connect
+ *   JSON, channel OTHER, forwarder = visitor id) gives the child link both share data carry.
  * elements
  *   data-track="call_click|wechat_click|brochure_page" [data-value="N"]  an event on tap
  *   data-copy="ID"            a button (hidden without the script) copying the text of element ID
