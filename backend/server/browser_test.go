@@ -22,8 +22,8 @@ import (
 // wechatUA is WeChat's in-app browser on an iPhone.
 const wechatUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN"
 
-// chromium starts a headless Chromium for the test and returns a tab's context.
-func chromium(t *testing.T) context.Context {
+// chromium starts a headless Chromium for the test (with extra options, if any) and returns a tab's context.
+func chromium(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	var path string
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -37,6 +37,7 @@ func chromium(t *testing.T) context.Context {
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
 		chromedp.UserAgent(wechatUA), chromedp.WindowSize(390, 844), chromedp.Flag("disable-dev-shm-usage", true))
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancel(); cancelAlloc() })

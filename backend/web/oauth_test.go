@@ -3,10 +3,14 @@ package web_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"html"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -276,4 +280,57 @@ func TestWXConfigSignsOnlyThisServersPages(t *testing.T) {
 	none, err := s.f.pages(0).WXConfig(ctx, s.f.a.ID, s.page())
 	require.NoError(t, err)
 	require.Nil(t, none)
+}
+
+var (
+	dataWX = regexp.MustCompile(`<body [^>]*data-wx="([^"]*)"`)
+	wxSDK  = regexp.MustCompile(`<script id="wx-sdk" src="([^"]*)" async>`)
+)
+
+// pageWX fetches the page with a user agent and returns its CSP and its wx.config (nil without one).
+func pageWX(t *testing.T, u, ua string) (string, *web.WXConfig, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(t, err)
+	req.Header.Set("User-Agent", ua)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	var cfg *web.WXConfig
+	if m := dataWX.FindSubmatch(body); m != nil {
+		cfg = &web.WXConfig{}
+		require.NoError(t, json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), cfg))
+	}
+	var sdk string
+	if m := wxSDK.FindSubmatch(body); m != nil {
+		sdk = string(m[1])
+	}
+	require.Equal(t, cfg != nil, sdk != "", "the JS-SDK comes with a wx.config")
+	return res.Header.Get("Content-Security-Policy"), cfg, sdk
+}
+
+func TestPagesInWeChatCarryASignedWXConfig(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, false)
+	u := s.page() + "?from=timeline"
+	csp, cfg, sdk := pageWX(t, u, weChatUA)
+	require.NotNil(t, cfg)
+	require.Equal(t, s.wx.AppID, cfg.AppID)
+	require.Equal(t, wechat.JSSignature("fake-jsapi-ticket-1", cfg.NonceStr, cfg.Timestamp, u), cfg.Signature)
+	require.Equal(t, "https://res.wx.qq.com/open/js/jweixin-1.6.0.js", sdk)
+	require.Contains(t, csp, "script-src 'self' https://res.wx.qq.com;")
+
+	// Outside WeChat the page neither loads the SDK nor allows it.
+	csp, cfg, _ = pageWX(t, u, "Mozilla/5.0 (iPhone) Safari/604.1")
+	require.Nil(t, cfg)
+	require.Contains(t, csp, "script-src 'self';")
+
+	// A ticket WeChat refuses leaves the page as it is without the SDK.
+	broken := newSite(t, false)
+	broken.wx.FailNext(wechattest.Ticket, 5, 40013)
+	_, cfg, _ = pageWX(t, broken.page(), weChatUA)
+	require.Nil(t, cfg)
 }

@@ -9,10 +9,12 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -103,7 +105,15 @@ type pageData struct {
 	Phone, PhoneProblem string
 	// Message pages (not found, thanks, too many requests).
 	Heading, Message, Back string
+	// WX is the page's wx.config as JSON (the body's data-wx), set only in WeChat's browser when an official
+	// account is configured; the page then loads WeChat's JS-SDK (WXScript) and sets the share data:
+	// ShareDesc and ShareImage beside the title.
+	WX, WXScript          string
+	ShareDesc, ShareImage string
 }
+
+// wxScript is WeChat's JS-SDK, which pages load only when they have a wx.config to give it.
+const wxScript = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
 
 // Routes are the share pages' routes.
 func (s *Service) Routes() map[string]http.HandlerFunc {
@@ -129,7 +139,42 @@ func (s *Service) PageHandler(w http.ResponseWriter, r *http.Request) {
 	if s.SignInGate(w, r, p, vid) {
 		return
 	}
-	s.render(w, r, http.StatusOK, s.dataFor(r.Context(), p))
+	d := s.dataFor(r.Context(), p)
+	s.withWX(r, &d)
+	s.render(w, r, http.StatusOK, d)
+}
+
+// withWX gives a page opened in WeChat's browser its wx.config (signed for the URL the visitor opened:
+// the public base URL's origin and the request's path and query) and its share data, so that a forward
+// carries the visitor's child link. Without an official account, outside WeChat, or when signing fails,
+// the page is the same without them.
+func (s *Service) withWX(r *http.Request, d *pageData) {
+	if s.official == nil || s.signin.base == nil || !strings.Contains(r.UserAgent(), "MicroMessenger") {
+		return
+	}
+	pageURL := strings.TrimRight(s.signin.base.String(), "/") + r.URL.RequestURI()
+	c, err := s.WXConfig(r.Context(), d.Page.Share.TenantID, pageURL)
+	if err != nil || c == nil {
+		if err != nil {
+			s.signin.logError(r.Context(), "wx.config not signed", err)
+		}
+		return
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return
+	}
+	d.WX, d.WXScript = string(b), wxScript
+	card := d.Page.Card
+	d.ShareDesc, d.ShareImage = strings.TrimSpace(card.Title+" "+card.Company.Name), cmp.Or(card.AvatarURL, card.Company.LogoURL)
+	if m := d.Page.Material; m != nil {
+		d.ShareDesc = cmp.Or(m.Summary, card.DisplayName+"分享给您")
+		img := ""
+		if len(m.ImageURLs) > 0 {
+			img = m.ImageURLs[0]
+		}
+		d.ShareImage = cmp.Or(m.ThumbnailURL, m.CoverURL, img, d.PosterURL, d.ShareImage)
+	}
 }
 
 // openPage opens the link, answering the neutral page itself when it cannot.
@@ -236,7 +281,11 @@ func contentPolicy(d pageData) string {
 	if d.Kind == string(material.KindArticle) {
 		img += " https:"
 	}
-	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src " + img + "; media-src " + media +
+	script := "'self'"
+	if d.WXScript != "" {
+		script += " https://res.wx.qq.com"
+	}
+	return "default-src 'none'; script-src " + script + "; style-src 'self'; img-src " + img + "; media-src " + media +
 		"; frame-src " + media + "; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 }
 

@@ -8,6 +8,11 @@
  *   data-view-kind     "card_view" or "material_view": the view sent on load
  *   data-beacon        where events go ("/t"): POST {"events":[TrackEvent...]} as protojson
  *   data-heartbeat-ms  dwell heartbeat interval while the page is visible (tests shorten it)
+ *   data-wx            in WeChat's browser with an official account only: wx.config's {appId, timestamp,
+ *                      nonceStr, signature} for the requested URL; the page then has <script id="wx-sdk">
+ *   data-share-desc, data-share-image  a forward's description and image (title: document.title)
+ *   With data-wx, once window.wx is there: wx.config, and on wx.ready PublicService.ForwardShare (Connect
+ *   JSON, channel OTHER, forwarder = visitor id) gives the child link both share data carry.
  * elements
  *   data-track="call_click|wechat_click|brochure_page" [data-value="N"]  an event on tap
  *   data-copy="ID"            a button (hidden without the script) copying the text of element ID
@@ -191,6 +196,36 @@
   }
 
   // Video progress, each quarter once.
+  // WeChat forwards carry the visitor's child link, so the forward tree grows from the page.
+  var wxc = null, sdk = document.getElementById('wx-sdk');
+  try { wxc = d.wx && JSON.parse(d.wx); } catch (e) { /* no forwards through the JS-SDK */ }
+  if (wxc && window.fetch) {
+    if (window.wx && window.wx.config) wxShare();
+    else if (sdk) sdk.addEventListener('load', wxShare);
+  }
+
+  function wxShare() {
+    var wx = window.wx;
+    if (!wx || !wx.config || !wx.ready) return;
+    try {
+      wx.config({ appId: wxc.appId, timestamp: wxc.timestamp, nonceStr: wxc.nonceStr, signature: wxc.signature,
+        jsApiList: ['updateAppMessageShareData', 'updateTimelineShareData'] });
+      if (wx.error) wx.error(function () {});
+      wx.ready(function () {
+        fetch('/salesapp.v1.PublicService/ForwardShare', { method: 'POST', credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ token: d.token, channel: 'SHARE_CHANNEL_OTHER', forwarder: vid }) })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (res) {
+            if (!res || !res.url) return;
+            var data = { title: document.title, desc: d.shareDesc || '', link: res.url, imgUrl: d.shareImage || '' };
+            wx.updateAppMessageShareData(data);
+            wx.updateTimelineShareData({ title: data.title, link: data.link, imgUrl: data.imgUrl });
+          })['catch'](function () {});
+      });
+    } catch (e) { /* the page works without the JS-SDK */ }
+  }
+
   var videos = document.querySelectorAll('video[data-video-progress]');
   for (var j = 0; j < videos.length; j++) watch(videos[j]);
 
