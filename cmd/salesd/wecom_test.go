@@ -82,7 +82,9 @@ func TestKilledSalesdLosesNoWeComCallbackAndProcessesNoneTwice(t *testing.T) {
 				if i >= burst {
 					return
 				}
-				msg := wecomtest.ExternalContactEvent(corpID, "add_external_contact", "sales01", fmt.Sprintf("wmKill%05d", i), 1733390000, "", "")
+				// Text messages to the app: no domain processes them, so "processed" is the dispatcher's
+				// own bookkeeping and the test needs no fake WeCom API.
+				msg := wecomtest.TextMessage(corpID, "sales01", 7000000000+i, fmt.Sprintf("message %d", i))
 				if _, err := sender.Send(ctx, msg); err != nil {
 					lost.Store(i, msg)
 					continue
@@ -123,6 +125,6 @@ func TestKilledSalesdLosesNoWeComCallbackAndProcessesNoneTwice(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return count(`SELECT count(*) FROM wecom_events WHERE tenant_id = $1 AND status = 'pending'`) == 0
 	}, 4*time.Minute, 100*time.Millisecond, "every callback processed")
-	require.Zero(t, count(`SELECT count(*) FROM wecom_events WHERE tenant_id = $1 AND status = 'failed'`))
+	require.Zero(t, count(`SELECT count(*) FROM wecom_events WHERE tenant_id = $1 AND status NOT IN ('done', 'ignored')`))
 	require.Zero(t, count(`SELECT count(*) FROM river_job WHERE kind = 'wecom_event' AND state <> 'completed' AND args->>'tenant_id' = $1::text`))
 }

@@ -196,3 +196,14 @@ func ExternalContactEvent(corpID, changeType, userID, externalUserID string, cre
 	b.WriteString("</xml>")
 	return b.Bytes()
 }
+
+// TextMessage is the plaintext XML of a member's text message to the app (MsgType text, de-duplicated by
+// MsgId), as WeCom sends it: a callback no domain processes, for tests and benchmarks of the callback path
+// alone.
+func TextMessage(corpID, userID string, msgID int64, content string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "<xml><ToUserName><![CDATA[%s]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName>", corpID, userID)
+	fmt.Fprintf(&b, "<CreateTime>1733390000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content>", content)
+	fmt.Fprintf(&b, "<MsgId>%d</MsgId><AgentID>1000002</AgentID></xml>", msgID)
+	return b.Bytes()
+}
