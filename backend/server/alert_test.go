@@ -214,7 +214,7 @@ func TestPushesFollowWhoIsSignedInOnThePhone(t *testing.T) {
 	register(sales, "own-phone")
 	require.Equal(t, map[string]string{sales.ID.String(): "own-phone"}, live())
 	_, err = employees(e, a.Admin.Token).SetEmployeeStatus(ctx, connect.NewRequest(&salesappv1.SetEmployeeStatusRequest{
-		EmployeeId: sales.ID.String(), Status: salesappv1.EmployeeStatus_EMPLOYEE_STATUS_DISABLED}))
+		EmployeeId: sales.ID.String(), Status: salesappv1.EmployeeStatus_EMPLOYEE_STATUS_DISABLED, ReleaseToPool: true}))
 	require.NoError(t, err)
 	require.Empty(t, live())
 	require.Eventually(t, func() bool {
