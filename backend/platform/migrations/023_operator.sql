@@ -5,7 +5,8 @@
 -- operators has no tenant_id and no row-level security, on purpose: an operator belongs to no tenant, and
 -- the table holds the platform's own accounts, no tenant's data. `salesctl operator create` writes it as the
 -- owner; salesd's application role may only read it (sign-in, and the check that a token's operator is
--- still enabled).
+-- still enabled). Every table here that does carry tenant_id (none is created) would need ENABLE and
+-- FORCE ROW LEVEL SECURITY; tenants keeps the ones 001 and 016 gave it.
 CREATE TABLE operators (
   id            uuid PRIMARY KEY,
   email         text NOT NULL CHECK (email = lower(email) AND length(email) BETWEEN 3 AND 254),
