@@ -1,6 +1,6 @@
 // Package handover moves a departing or reassigned employee's customers, open tasks and follow-ups to one
 // colleague or spreads them over several, records each transfer, and names the successor whose card and
-// credit the departed employee's share links show from then on (migration 023, credited_employee).
+// credit the departed employee's share links show from then on (migration 024, credited_employee).
 //
 // The moves themselves belong to their domains: customers and follow-ups go through
 // customer.HandOverTx, tasks through task.HandOverTx, a release to the pool through pool.ReleaseAllTx.

@@ -27,7 +27,7 @@ func fetch(ctx context.Context, q *deltadb.Queries, p authn.Principal, rows []de
 	t := p.TenantID
 
 	if len(ids[KindCustomer]) > 0 {
-		// A manager's scope also holds their team's customers (migration 018); whose they are is read in the
+		// A manager's scope also holds their team's customers (migration 020); whose they are is read in the
 		// same snapshot as the change rows, so a customer whose owner left the team meanwhile is sent as a
 		// tombstone, as its row will say.
 		// (Only a manager's: a salesperson's pull pays no round trip for it.)

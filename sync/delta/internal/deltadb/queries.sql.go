@@ -408,7 +408,7 @@ type ManagedMembersParams struct {
 }
 
 // The members of the team of a manager (none when the employee is not a manager or leads no team): whose
-// customers their scope also holds (migration 018 writes them there).
+// customers their scope also holds (migration 020 writes them there).
 func (q *Queries) ManagedMembers(ctx context.Context, arg ManagedMembersParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, managedMembers, arg.TenantID, arg.EmployeeID)
 	if err != nil {
