@@ -50,6 +50,8 @@ const (
 	PoolImport       Action = "pool.import"
 	// EmployeeHandover moves an employee's customers, open tasks and follow-ups to successors.
 	EmployeeHandover Action = "employee.handover"
+	// DirectorySync is a change of teams and employees made by the WeCom directory.
+	DirectorySync Action = "directory.sync"
 )
 
 // Target kinds.

@@ -44,6 +44,8 @@ import (
 	"github.com/salesapp/scrm/backend/wecom"
 	"github.com/salesapp/scrm/backend/wecom/contact"
 	"github.com/salesapp/scrm/backend/wecom/contact/contactrpc"
+	"github.com/salesapp/scrm/backend/wecom/directory"
+	"github.com/salesapp/scrm/backend/wecom/directory/directoryrpc"
 	"github.com/salesapp/scrm/backend/wecom/wecomrpc"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/poster"
@@ -122,7 +124,10 @@ func wecomHandlers(w *wecom.Service, d deps, shares *share.Service) []module.Mod
 	contacts := contact.NewService(contact.Config{DB: d.db, WeCom: w, Queue: d.queue,
 		Pushes: pushjob.Jobs{Inserter: d.queue, NewCustomerWindow: d.cfg.NewCustomerPushWindow}, Shares: shares, Log: d.log})
 	contacts.Register(w)
-	return []module.Module{contactrpc.Module(contacts)}
+	// Directory: teams and employees from departments and members (full sync on connect, change_contact).
+	dir := directory.NewService(directory.Config{DB: d.db, WeCom: w, Queue: d.queue, EmployeeChanged: d.auth.EmployeeChanged, Log: d.log})
+	dir.Register(w)
+	return []module.Module{contactrpc.Module(contacts), directoryrpc.Module(dir)}
 }
 
 // wecomService builds the WeCom bridge; without SALESD_SECRET_KEYS it is off (nothing can be sealed).

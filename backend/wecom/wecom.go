@@ -157,6 +157,8 @@ type Service struct {
 	limiter  *ratelimit.Limiter
 	log      *slog.Logger
 	clients  *clients
+	// configured run inside the transaction that sets a tenant's configuration.
+	configured []func(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error
 }
 
 // ErrOff is returned when the server has no SALESD_SECRET_KEYS: nothing can be sealed.
@@ -195,6 +197,13 @@ func (s *Service) Handle(kind Kind, h Handler) {
 		panic(fmt.Sprintf("wecom: two handlers for %+v", kind))
 	}
 	s.handlers[kind] = h
+}
+
+// OnConfigured registers f to run inside the transaction that sets a tenant's configuration (the
+// directory queues its first sync there, so a tenant that connects gets its people). Call it before the
+// server starts.
+func (s *Service) OnConfigured(f func(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error) {
+	s.configured = append(s.configured, f)
 }
 
 // CallbackURL is the tenant's callback address.
@@ -322,7 +331,7 @@ func (s *Service) SetConfig(ctx context.Context, p authn.Principal, in ConfigInp
 			TargetID: t, Before: before, After: after}); err != nil {
 			return err
 		}
-		return q.UpsertConfig(ctx, wecomdb.UpsertConfigParams{
+		if err := q.UpsertConfig(ctx, wecomdb.UpsertConfigParams{
 			TenantID: t, CorpID: in.CorpID, AgentID: in.AgentID,
 			AgentSecret:    s.seal(t, colAgentSecret, keep(in.AgentSecret, cur.AgentSecret)),
 			ContactSecret:  s.seal(t, colContactSecret, keep(in.ContactSecret, cur.ContactSecret)),
@@ -330,7 +339,15 @@ func (s *Service) SetConfig(ctx context.Context, p authn.Principal, in ConfigInp
 			EncodingAesKey: s.seal(t, colAESKey, keep(in.EncodingAESKey, cur.EncodingAESKey)),
 			SealKey:        s.sealer.CurrentKey(),
 			UpdatedBy:      uuid.NullUUID{UUID: p.EmployeeID, Valid: p.EmployeeID != uuid.Nil},
-		})
+		}); err != nil {
+			return err
+		}
+		for _, f := range s.configured {
+			if err := f(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return Config{}, err

@@ -172,6 +172,25 @@ func (s *CallbackSender) VerifyURL(ctx context.Context, echo string) (int, strin
 // ExternalContactEvent is a change_external_contact event's XML (add_external_contact,
 // edit_external_contact, del_external_contact, del_follow_user...), as WeCom sends it.
 func ExternalContactEvent(corpID, changeType, userID, externalUserID string, createTime int64, state, welcomeCode string) []byte {
+	fields := []string{"UserID", userID, "ExternalUserID", externalUserID}
+	if state != "" {
+		fields = append(fields, "State", state)
+	}
+	if welcomeCode != "" {
+		fields = append(fields, "WelcomeCode", welcomeCode)
+	}
+	return systemEvent(corpID, "change_external_contact", changeType, createTime, fields)
+}
+
+// ChangeContactEvent is a change_contact event's XML (create_user, update_user, delete_user,
+// create_party, update_party, delete_party), as WeCom sends it; fields are name, value pairs (UserID,
+// NewUserID, Name, Department as "1,2", MainDepartment, Status; for a department Id, Name, ParentId).
+func ChangeContactEvent(corpID, changeType string, createTime int64, fields ...string) []byte {
+	return systemEvent(corpID, "change_contact", changeType, createTime, fields)
+}
+
+// systemEvent is the XML of an event WeCom itself sends (FromUserName sys), fields in name, value pairs.
+func systemEvent(corpID, event, changeType string, createTime int64, fields []string) []byte {
 	var b bytes.Buffer
 	field := func(name, v string) {
 		fmt.Fprintf(&b, "<%s><![CDATA[", name)
@@ -183,15 +202,10 @@ func ExternalContactEvent(corpID, changeType, userID, externalUserID string, cre
 	field("FromUserName", "sys")
 	fmt.Fprintf(&b, "<CreateTime>%d</CreateTime>", createTime)
 	field("MsgType", "event")
-	field("Event", "change_external_contact")
+	field("Event", event)
 	field("ChangeType", changeType)
-	field("UserID", userID)
-	field("ExternalUserID", externalUserID)
-	if state != "" {
-		field("State", state)
-	}
-	if welcomeCode != "" {
-		field("WelcomeCode", welcomeCode)
+	for i := 0; i+1 < len(fields); i += 2 {
+		field(fields[i], fields[i+1])
 	}
 	b.WriteString("</xml>")
 	return b.Bytes()

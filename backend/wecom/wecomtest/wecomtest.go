@@ -519,6 +519,14 @@ func (s *Server) addUser(u wecomapi.User) {
 	s.users[u.UserID] = &u
 }
 
+// RemoveUser deletes a member (as when they leave and an admin deletes them).
+func (s *Server) RemoveUser(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.users, userID)
+	s.userOrder = slices.DeleteFunc(s.userOrder, func(id string) bool { return id == userID })
+}
+
 // SeedDirectory adds departments 1 (the root) to 1+depts and n members ("u00001"…) spread over them: a
 // directory as big as a benchmark needs, made without a request.
 func (s *Server) SeedDirectory(depts, n int) []string {

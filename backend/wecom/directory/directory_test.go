@@ -1,0 +1,317 @@
+package directory_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/stretchr/testify/require"
+
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/jobs"
+	"github.com/salesapp/scrm/backend/platform/pgtest"
+	"github.com/salesapp/scrm/backend/platform/sealed"
+	"github.com/salesapp/scrm/backend/tenant"
+	"github.com/salesapp/scrm/backend/wechat"
+	"github.com/salesapp/scrm/backend/wecom"
+	"github.com/salesapp/scrm/backend/wecom/directory"
+	"github.com/salesapp/scrm/backend/wecom/wecomapi"
+	"github.com/salesapp/scrm/backend/wecom/wecomtest"
+)
+
+// The official sample's callback keys.
+const (
+	token  = "QDG6eK"
+	aesKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+)
+
+type env struct {
+	db     *pgtest.DB
+	tenant pgtest.Tenant
+	fake   *wecomtest.Server
+	wecom  *wecom.Service
+	dir    *directory.Service
+	sender *wecomtest.CallbackSender
+}
+
+// setup builds the bridge and the directory for a new tenant whose fake WeCom holds fill's directory,
+// runs the dispatcher and the sync worker, and connects the tenant (which queues the first full sync).
+func setup(t testing.TB, fill func(*wecomtest.Server)) *env { return build(t, fill, true) }
+
+// build is setup, its workers started only when run (a benchmark syncs by itself).
+func build(t testing.TB, fill func(*wecomtest.Server), run bool) *env {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	e := &env{db: db, tenant: db.NewTenant(t, "acme"), fake: wecomtest.New(t)}
+	if fill != nil {
+		fill(e.fake)
+	}
+	queue, err := jobs.New(db.App.Pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	s, err := sealed.New([]sealed.Key{{ID: "k1", Secret: bytes.Repeat([]byte("k"), 32)}})
+	require.NoError(t, err)
+	e.wecom = wecom.NewService(db.App, s, queue, "https://crm.example.com", nil,
+		wecom.Options{APIBaseURL: e.fake.URL, Shared: wechat.NewStore(db.App)})
+	e.dir = directory.NewService(directory.Config{DB: db.App, WeCom: e.wecom, Queue: queue})
+	e.dir.Register(e.wecom)
+	river.AddWorker(queue.Workers(), e.wecom.DispatchWorker())
+	e.dir.Workers(queue.Workers())
+	if run {
+		require.NoError(t, queue.Start(ctx))
+		t.Cleanup(func() { _ = queue.Stop(context.Background()) })
+	}
+
+	_, err = e.wecom.SetConfig(ctx, e.tenant.Admin, wecom.ConfigInput{CorpID: e.fake.CorpID, AgentID: e.fake.AgentID,
+		AgentSecret: wecomtest.AppSecret, ContactSecret: wecomtest.ContactSecret, CallbackToken: token, EncodingAESKey: aesKey})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle(wecom.CallbackPattern, e.wecom.Callback())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e.sender = &wecomtest.CallbackSender{URL: srv.URL + "/wecom/" + e.tenant.ID.String() + "/callback",
+		CorpID: e.fake.CorpID, Token: token, EncodingAESKey: aesKey, Timeout: 5 * time.Second, RetryInterval: time.Millisecond}
+	return e
+}
+
+// waitSync waits for the full sync that connecting queued and checks that it succeeded.
+func (e *env) waitSync(t *testing.T) *directory.Status {
+	t.Helper()
+	st := e.finishedSync(t)
+	require.Empty(t, st.Error)
+	return st
+}
+
+// finishedSync waits for the full sync that connecting queued and returns how it went.
+func (e *env) finishedSync(t *testing.T) *directory.Status {
+	t.Helper()
+	var st *directory.Status
+	require.Eventually(t, func() bool {
+		var err error
+		st, err = e.dir.LastSync(context.Background(), e.tenant.Admin)
+		require.NoError(t, err)
+		return st != nil && !st.FinishedAt.IsZero()
+	}, 15*time.Second, 20*time.Millisecond)
+	return st
+}
+
+type emp struct {
+	ID     uuid.UUID
+	Name   string
+	Role   string
+	Team   string
+	Status string
+	Phone  string
+}
+
+// employee reads the employee tied to a WeCom userid.
+func (e *env) employee(t *testing.T, userID string) emp {
+	t.Helper()
+	var out emp
+	require.NoError(t, e.db.Super.QueryRow(context.Background(), `SELECT e.id, e.name, e.role, coalesce(t.name, ''), e.status, e.phone
+		FROM employees e LEFT JOIN teams t ON t.tenant_id = e.tenant_id AND t.id = e.team_id
+		WHERE e.tenant_id = $1 AND e.wecom_userid = $2`, e.tenant.ID, userID).
+		Scan(&out.ID, &out.Name, &out.Role, &out.Team, &out.Status, &out.Phone))
+	return out
+}
+
+func (e *env) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, e.db.Super.QueryRow(context.Background(), sql, args...).Scan(&n))
+	return n
+}
+
+func smallDirectory(f *wecomtest.Server) {
+	f.AddDepartment(wecomapi.Department{ID: 1, Name: "总部"})
+	f.AddDepartment(wecomapi.Department{ID: 2, Name: "Sales", ParentID: 1, Leaders: []string{"li"}})
+	f.AddDepartment(wecomapi.Department{ID: 3, Name: "Support", ParentID: 1})
+	f.AddUser(wecomapi.User{UserID: "li", Name: "Li Lei", Departments: []int64{2}, Mobile: "13900000001", Position: "Head of sales"})
+	f.AddUser(wecomapi.User{UserID: "wang", Name: "Wang Fang", Departments: []int64{2, 3}, MainDepartment: 2, Mobile: "13900000002"})
+	f.AddUser(wecomapi.User{UserID: "zhao", Name: "Zhao Min", Departments: []int64{3}})
+}
+
+// Connecting WeCom syncs the directory: departments become teams (a team made by hand with a
+// department's name is tied, not duplicated), members employees (an employee typed in by hand with the
+// member's phone is tied, not duplicated), the department's leader a manager. Syncing again changes
+// nothing. A member who resigns, and one deleted from WeCom, are disabled with their sessions ended; one
+// who owns customers keeps them, counted as awaiting handover; the last admin is never disabled.
+func TestFullSyncMirrorsTheDirectory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t, smallDirectory)
+	st := e.waitSync(t)
+	require.Equal(t, 3, st.Result.TeamsCreated)
+	require.Equal(t, 3, st.Result.Created)
+
+	li, wang, zhao := e.employee(t, "li"), e.employee(t, "wang"), e.employee(t, "zhao")
+	require.Equal(t, emp{ID: li.ID, Name: "Li Lei", Role: "manager", Team: "Sales", Status: "active", Phone: "13900000001"}, li)
+	require.Equal(t, "sales", wang.Role)
+	require.Equal(t, "Sales", wang.Team, "the main department is the team")
+	require.Equal(t, "Support", zhao.Team)
+	require.Equal(t, 3, e.count(t, "SELECT count(*) FROM teams WHERE tenant_id = $1 AND wecom_dept_id IS NOT NULL", e.tenant.ID))
+
+	again, err := e.dir.Sync(ctx, e.tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, tenant.DirectoryResult{}, again, "a second sync changes nothing")
+
+	// An employee typed in by hand with a new member's phone, and a team with a new department's name.
+	e.db.NewTeam(t, e.tenant.ID, "Marketing")
+	typed := e.db.NewEmployee(t, e.tenant.ID, authn.RoleSales, uuid.Nil)
+	_, err = e.db.Super.Exec(ctx, "UPDATE employees SET phone = '13900000009' WHERE id = $1", typed.EmployeeID)
+	require.NoError(t, err)
+	e.fake.AddDepartment(wecomapi.Department{ID: 4, Name: "Marketing", ParentID: 1})
+	e.fake.AddUser(wecomapi.User{UserID: "sun", Name: "Sun Li", Departments: []int64{4}, Mobile: "13900000009"})
+
+	// Li resigns owning a customer; Zhao is deleted from WeCom; Zhao had signed in.
+	customerID := uuid.Must(uuid.NewV7())
+	_, err = e.db.Super.Exec(ctx, "INSERT INTO customers (id, tenant_id, owner_id, display_name) VALUES ($1, $2, $3, 'Held')",
+		customerID, e.tenant.ID, li.ID)
+	require.NoError(t, err)
+	_, err = e.db.Super.Exec(ctx, `INSERT INTO sessions (id, tenant_id, employee_id, device_id, refresh_hash, expires_at, ends_at)
+		VALUES ($1, $2, $3, 'phone', '\x00', now() + interval '1 day', now() + interval '30 days')`, uuid.Must(uuid.NewV7()), e.tenant.ID, zhao.ID)
+	require.NoError(t, err)
+	e.fake.AddUser(wecomapi.User{UserID: "li", Name: "Li Lei", Departments: []int64{2}, Status: wecomapi.UserResigned})
+	e.fake.RemoveUser("zhao")
+
+	res, err := e.dir.Sync(ctx, e.tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Updated, "Sun is tied to the employee typed in by hand...")
+	require.Zero(t, res.Created, "...not created")
+	require.Equal(t, 1, res.TeamsUpdated, "the hand-made Marketing team is tied")
+	require.Zero(t, res.TeamsCreated)
+	require.Equal(t, 2, res.Disabled)
+	require.Equal(t, 1, res.AwaitingHandover)
+
+	sun := e.employee(t, "sun")
+	require.Equal(t, typed.EmployeeID, sun.ID)
+	require.Equal(t, "Marketing", sun.Team)
+	require.Equal(t, "disabled", e.employee(t, "li").Status)
+	require.Equal(t, "disabled", e.employee(t, "zhao").Status)
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM customers WHERE id = $1 AND owner_id = $2", customerID, li.ID),
+		"the customer stays with Li until an admin hands them over")
+	require.Zero(t, e.count(t, "SELECT count(*) FROM sessions WHERE employee_id = $1 AND revoked_at IS NULL", zhao.ID))
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'employee.disable' AND target_id = $2",
+		e.tenant.ID, li.ID))
+
+	// The admin, tied to a member who leaves, is the last admin: kept.
+	_, err = e.db.Super.Exec(ctx, "UPDATE employees SET wecom_userid = 'boss' WHERE id = $1", e.tenant.Admin.EmployeeID)
+	require.NoError(t, err)
+	res, err = e.dir.Sync(ctx, e.tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.LastAdminKept)
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM employees WHERE id = $1 AND status = 'active'", e.tenant.Admin.EmployeeID))
+}
+
+// A directory bigger than the plan adds members while seats last and counts the rest.
+func TestFullSyncStopsAtTheSeats(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(f *wecomtest.Server) { f.SeedDirectory(2, 60) })
+	st := e.waitSync(t)
+	// The tenant has 50 seats and its admin holds one.
+	require.Equal(t, 49, st.Result.Created)
+	require.Equal(t, 11, st.Result.NoSeat)
+	require.Equal(t, 50, e.count(t, "SELECT count(*) FROM employees WHERE tenant_id = $1 AND status = 'active'", e.tenant.ID))
+}
+
+// Where WeCom refuses user/list to the app, the sync reads every userid and each member one by one.
+func TestFullSyncReadsOneByOneWhereUserListIsRefused(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(f *wecomtest.Server) {
+		smallDirectory(f)
+		f.FailNext(wecomtest.UserList, 1, wecomapi.CodeAPIForbidden)
+	})
+	st := e.waitSync(t)
+	require.Equal(t, 3, st.Result.Created)
+	require.Equal(t, "manager", e.employee(t, "li").Role)
+	require.Equal(t, 3, e.fake.Calls(wecomtest.UserGet))
+}
+
+// change_contact callbacks apply each change: a member created, renamed (new userid), moved; a department
+// created and deleted; a member deleted is disabled.
+func TestCallbacksApplyEachChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t, smallDirectory)
+	e.waitSync(t)
+	send := func(changeType string, fields ...string) {
+		t.Helper()
+		for range 2 { // WeCom's resend: stored once
+			_, err := e.sender.Send(ctx, wecomtest.ChangeContactEvent(e.fake.CorpID, changeType, 1700000000+int64(len(fields)), fields...))
+			require.NoError(t, err)
+		}
+		require.Eventually(t, func() bool {
+			return e.count(t, "SELECT count(*) FROM wecom_events WHERE tenant_id = $1 AND status = 'pending'", e.tenant.ID) == 0
+		}, 15*time.Second, 20*time.Millisecond)
+		require.Zero(t, e.count(t, "SELECT count(*) FROM wecom_events WHERE tenant_id = $1 AND status <> 'done'", e.tenant.ID))
+	}
+
+	e.fake.AddDepartment(wecomapi.Department{ID: 5, Name: "East", ParentID: 1, Leaders: []string{"qian"}})
+	send(directory.ChangeCreateParty, "Id", "5", "Name", "East", "ParentId", "1")
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM teams WHERE tenant_id = $1 AND wecom_dept_id = 5 AND name = 'East'", e.tenant.ID))
+
+	e.fake.AddUser(wecomapi.User{UserID: "qian", Name: "Qian Yu", Departments: []int64{5}})
+	send(directory.ChangeCreateUser, "UserID", "qian", "Name", "Qian Yu", "Department", "5")
+	qian := e.employee(t, "qian")
+	require.Equal(t, "East", qian.Team)
+	require.Equal(t, "manager", qian.Role, "she leads East")
+
+	e.fake.RemoveUser("qian")
+	e.fake.AddUser(wecomapi.User{UserID: "qian.yu", Name: "Qian Yu", Departments: []int64{2}})
+	send(directory.ChangeUpdateUser, "UserID", "qian", "NewUserID", "qian.yu")
+	moved := e.employee(t, "qian.yu")
+	require.Equal(t, qian.ID, moved.ID, "the same employee under the new userid")
+	require.Equal(t, "Sales", moved.Team)
+
+	send(directory.ChangeDeleteParty, "Id", "5")
+	require.Zero(t, e.count(t, "SELECT count(*) FROM teams WHERE tenant_id = $1 AND wecom_dept_id = 5", e.tenant.ID))
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM teams WHERE tenant_id = $1 AND name = 'East'", e.tenant.ID), "the team stays")
+
+	send(directory.ChangeDeleteUser, "UserID", "qian.yu")
+	require.Equal(t, "disabled", e.employee(t, "qian.yu").Status)
+}
+
+// Only admins sync or read the sync.
+func TestOnlyAdminsSync(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t, smallDirectory)
+	e.waitSync(t)
+	sales := e.db.NewEmployee(t, e.tenant.ID, authn.RoleSales, uuid.Nil)
+	require.Error(t, e.dir.RequestSync(ctx, sales))
+	_, err := e.dir.LastSync(ctx, sales)
+	require.Error(t, err)
+	require.NoError(t, e.dir.RequestSync(ctx, e.tenant.Admin))
+}
+
+// An app that sees nobody disables nobody: the sync fails, saying what to widen.
+func TestFullSyncOfAnEmptyDirectoryChangesNothing(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	st := e.finishedSync(t)
+	require.Contains(t, st.Error, "visible range")
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM employees WHERE tenant_id = $1 AND status = 'active'", e.tenant.ID))
+}
+
+// BenchmarkFullSync10k is the first full sync of a directory of 10,000 members in 50 departments (issue 16:
+// at most 60 s), from the fake WeCom over HTTP into PostgreSQL; each iteration a new tenant.
+func BenchmarkFullSync10k(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		e := build(b, func(f *wecomtest.Server) { f.SeedDirectory(50, 10_000) }, false)
+		_, err := e.db.Super.Exec(ctx, "UPDATE tenants SET seat_limit = 20000 WHERE id = $1", e.tenant.ID)
+		require.NoError(b, err)
+		b.StartTimer()
+		res, err := e.dir.Sync(ctx, e.tenant.ID)
+		require.NoError(b, err)
+		require.Equal(b, 10_000, res.Created)
+	}
+}
