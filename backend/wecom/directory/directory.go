@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/salesapp/scrm/backend/auth"
 	"github.com/salesapp/scrm/backend/platform"
@@ -346,46 +346,20 @@ func readOneByOne(ctx context.Context, c *wecomapi.Client) ([]wecomapi.User, err
 		cursor = page.NextCursor
 	}
 	users := make([]wecomapi.User, len(ids))
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	next := make(chan int)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for range readConcurrency {
-		wg.Go(func() {
-			for i := range next {
-				u, err := c.User(ctx, ids[i])
-				if platform.KindOf(err) == platform.KindNotFound {
-					u, err = wecomapi.User{UserID: ids[i], Status: wecomapi.UserResigned}, nil // gone since listed
-				}
-				if err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-						cancel()
-					}
-					mu.Unlock()
-					continue
-				}
-				users[i] = u
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readConcurrency)
+	for i, id := range ids {
+		g.Go(func() error {
+			u, err := c.User(gctx, id)
+			if platform.KindOf(err) == platform.KindNotFound {
+				u, err = wecomapi.User{UserID: id, Status: wecomapi.UserResigned}, nil // gone since listed
 			}
+			users[i] = u
+			return err
 		})
 	}
-feed:
-	for i := range ids {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if first != nil {
-		return nil, first
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return users, nil
 }
@@ -471,14 +445,10 @@ func (s *Service) OnChange(ctx context.Context, tx pgx.Tx, ev wecom.Event) error
 	default:
 		return nil
 	}
-	res, err := s.applyTx(ctx, tx, ev.TenantID, dir)
-	if err != nil {
-		return err
-	}
-	// The dispatcher commits; until then the cache may still admit the employee, and after it the cache's
-	// TTL bounds that on other nodes. Dropping it now only makes this node reread sooner.
-	s.forget(res.DisabledIDs)
-	return nil
+	// The dispatcher commits, after this returns: a cache dropped now could reload the state before it, so
+	// the sessions' cache TTL is what bounds how long a disabled member's token still works on any node.
+	_, err := s.applyTx(ctx, tx, ev.TenantID, dir)
+	return err
 }
 
 // maxError bounds the error kept with a sync.
