@@ -84,17 +84,13 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 	if err != nil {
 		return res, err
 	}
-	rows, err := q.ListDirectoryEmployees(ctx, tenantID)
+	rows, staff, err := directoryEmployees(ctx, q, tenantID, d)
 	if err != nil {
 		return res, err
 	}
 	byUserID := make(map[string]int, len(rows))
 	byPhone := map[string]int{}
-	active := 0
 	for i, r := range rows {
-		if r.Status == string(StatusActive) {
-			active++
-		}
 		if r.WecomUserid != "" {
 			byUserID[r.WecomUserid] = i
 		} else if r.Phone != "" {
@@ -105,7 +101,7 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 			}
 		}
 	}
-	free := int(limit) - active
+	free := int(limit) - staff.active
 	var upd, ins employeeColumns
 	var leaving []int
 	seen := make(map[string]bool, len(d.Members))
@@ -177,7 +173,7 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 		}
 		res.Created = len(ins.ids)
 	}
-	if err := disableLeavers(ctx, tx, q, tenantID, rows, leaving, &res); err != nil {
+	if err := disableLeavers(ctx, tx, q, tenantID, rows, staff.admins, leaving, &res); err != nil {
 		return res, err
 	}
 	if res.TeamsCreated+res.TeamsUpdated+res.Created+res.Updated+res.Disabled+res.NoSeat+res.LastAdminKept == 0 {
@@ -185,6 +181,50 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 	}
 	return res, audit.RecordTx(ctx, tx, tenantID, audit.Entry{Action: audit.DirectorySync, TargetKind: audit.TargetTenant,
 		TargetID: tenantID, After: res})
+}
+
+// staffCounts are the tenant's active employees (seats taken) and active admins.
+type staffCounts struct{ active, admins int }
+
+// directoryEmployees reads the employees d may touch, and the staff counts. A complete directory reads
+// them all (members missing from it leave); a partial change (a callback) reads only those tied to its
+// members' userids or untied with their phones, and counts the rest in the database.
+func directoryEmployees(ctx context.Context, q *tenantdb.Queries, tenantID uuid.UUID, d Directory) ([]tenantdb.ListDirectoryEmployeesRow, staffCounts, error) {
+	var c staffCounts
+	if d.Complete {
+		rows, err := q.ListDirectoryEmployees(ctx, tenantID)
+		for _, r := range rows {
+			if r.Status == string(StatusActive) {
+				c.active++
+				if r.Role == string(authn.RoleAdmin) {
+					c.admins++
+				}
+			}
+		}
+		return rows, c, err
+	}
+	if len(d.Members) == 0 {
+		return nil, c, nil
+	}
+	userIDs := make([]string, 0, len(d.Members))
+	phones := []string{}
+	for _, m := range d.Members {
+		userIDs = append(userIDs, m.UserID)
+		if m.Phone != "" {
+			phones = append(phones, m.Phone)
+		}
+	}
+	found, err := q.ListDirectoryEmployeesFor(ctx, tenantdb.ListDirectoryEmployeesForParams{TenantID: tenantID, Userids: userIDs, Phones: phones})
+	if err != nil {
+		return nil, c, err
+	}
+	counts, err := q.CountDirectoryStaff(ctx, tenantID)
+	c.active, c.admins = int(counts.Active), int(counts.Admins)
+	rows := make([]tenantdb.ListDirectoryEmployeesRow, len(found))
+	for i, r := range found {
+		rows[i] = tenantdb.ListDirectoryEmployeesRow(r)
+	}
+	return rows, c, err
 }
 
 // applyDepartments creates and renames the teams of d's departments and unties removed ones; it returns
@@ -256,15 +296,9 @@ func applyDepartments(ctx context.Context, q *tenantdb.Queries, tenantID uuid.UU
 
 // disableLeavers disables the employees at rows[leaving] (never the last active admin) and counts those
 // who still own customers.
-func disableLeavers(ctx context.Context, tx pgx.Tx, q *tenantdb.Queries, tenantID uuid.UUID, rows []tenantdb.ListDirectoryEmployeesRow, leaving []int, res *DirectoryResult) error {
+func disableLeavers(ctx context.Context, tx pgx.Tx, q *tenantdb.Queries, tenantID uuid.UUID, rows []tenantdb.ListDirectoryEmployeesRow, admins int, leaving []int, res *DirectoryResult) error {
 	if len(leaving) == 0 {
 		return nil
-	}
-	admins := 0
-	for _, r := range rows {
-		if r.Status == string(StatusActive) && r.Role == string(authn.RoleAdmin) {
-			admins++
-		}
 	}
 	var ids []uuid.UUID
 	for _, i := range leaving {

@@ -20,6 +20,20 @@ WHERE tenant_id = @tenant_id AND wecom_dept_id = ANY(@dept_ids::bigint[]);
 SELECT id, name, role, team_id, status, title, phone, email, wecom_userid FROM employees
 WHERE tenant_id = @tenant_id;
 
+-- name: ListDirectoryEmployeesFor :many
+-- The employees a partial change (a callback about a few members) may touch: those tied to the userids, and
+-- untied ones with one of the phones (employees_phone_login_key finds them).
+SELECT id, name, role, team_id, status, title, phone, email, wecom_userid FROM employees
+WHERE tenant_id = @tenant_id
+  AND (wecom_userid = ANY(@userids::text[])
+       OR (wecom_userid = '' AND phone <> '' AND login_key(phone) IN (SELECT login_key(p) FROM unnest(@phones::text[]) AS p)));
+
+-- name: CountDirectoryStaff :one
+-- The active employees (seats taken) and admins among them, for a partial change.
+SELECT count(*) FILTER (WHERE status = 'active')::int AS active,
+       count(*) FILTER (WHERE status = 'active' AND role = 'admin')::int AS admins
+FROM employees WHERE tenant_id = @tenant_id;
+
 -- name: UpdateDirectoryEmployees :exec
 UPDATE employees e
 SET name = u.name, role = u.role, team_id = NULLIF(u.team_id, '00000000-0000-0000-0000-000000000000'::uuid),

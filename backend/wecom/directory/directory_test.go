@@ -276,6 +276,22 @@ func TestCallbacksApplyEachChange(t *testing.T) {
 
 	send(directory.ChangeDeleteUser, "UserID", "qian.yu")
 	require.Equal(t, "disabled", e.employee(t, "qian.yu").Status)
+
+	// A callback reads only the employees it may touch: an untied employee made by hand with the member's
+	// phone is tied, not duplicated.
+	hand := uuid.Must(uuid.NewV7())
+	_, err := e.db.Super.Exec(ctx, "INSERT INTO employees (id, tenant_id, name, role, phone) VALUES ($1, $2, 'Wu by hand', 'sales', '13900000077')",
+		hand, e.tenant.ID)
+	require.NoError(t, err)
+	e.fake.AddUser(wecomapi.User{UserID: "wu", Name: "Wu Di", Mobile: "13900000077", Departments: []int64{2}})
+	send(directory.ChangeCreateUser, "UserID", "wu")
+	require.Equal(t, hand, e.employee(t, "wu").ID)
+
+	// The last admin is kept when a callback says they left.
+	_, err = e.db.Super.Exec(ctx, "UPDATE employees SET wecom_userid = 'boss' WHERE id = $1", e.tenant.Admin.EmployeeID)
+	require.NoError(t, err)
+	send(directory.ChangeDeleteUser, "UserID", "boss")
+	require.Equal(t, "active", e.employee(t, "boss").Status)
 }
 
 // Only admins sync or read the sync.

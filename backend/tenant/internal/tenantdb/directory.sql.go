@@ -12,6 +12,25 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const countDirectoryStaff = `-- name: CountDirectoryStaff :one
+SELECT count(*) FILTER (WHERE status = 'active')::int AS active,
+       count(*) FILTER (WHERE status = 'active' AND role = 'admin')::int AS admins
+FROM employees WHERE tenant_id = $1
+`
+
+type CountDirectoryStaffRow struct {
+	Active int32
+	Admins int32
+}
+
+// The active employees (seats taken) and admins among them, for a partial change.
+func (q *Queries) CountDirectoryStaff(ctx context.Context, tenantID uuid.UUID) (CountDirectoryStaffRow, error) {
+	row := q.db.QueryRow(ctx, countDirectoryStaff, tenantID)
+	var i CountDirectoryStaffRow
+	err := row.Scan(&i.Active, &i.Admins)
+	return i, err
+}
+
 const disableDirectoryEmployees = `-- name: DisableDirectoryEmployees :many
 UPDATE employees SET status = 'disabled', updated_at = now()
 WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND status = 'active'
@@ -126,6 +145,63 @@ func (q *Queries) ListDirectoryEmployees(ctx context.Context, tenantID uuid.UUID
 	var items []ListDirectoryEmployeesRow
 	for rows.Next() {
 		var i ListDirectoryEmployeesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Role,
+			&i.TeamID,
+			&i.Status,
+			&i.Title,
+			&i.Phone,
+			&i.Email,
+			&i.WecomUserid,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listDirectoryEmployeesFor = `-- name: ListDirectoryEmployeesFor :many
+SELECT id, name, role, team_id, status, title, phone, email, wecom_userid FROM employees
+WHERE tenant_id = $1
+  AND (wecom_userid = ANY($2::text[])
+       OR (wecom_userid = '' AND phone <> '' AND login_key(phone) IN (SELECT login_key(p) FROM unnest($3::text[]) AS p)))
+`
+
+type ListDirectoryEmployeesForParams struct {
+	TenantID uuid.UUID
+	Userids  []string
+	Phones   []string
+}
+
+type ListDirectoryEmployeesForRow struct {
+	ID          uuid.UUID
+	Name        string
+	Role        string
+	TeamID      uuid.NullUUID
+	Status      string
+	Title       string
+	Phone       string
+	Email       string
+	WecomUserid string
+}
+
+// The employees a partial change (a callback about a few members) may touch: those tied to the userids, and
+// untied ones with one of the phones (employees_phone_login_key finds them).
+func (q *Queries) ListDirectoryEmployeesFor(ctx context.Context, arg ListDirectoryEmployeesForParams) ([]ListDirectoryEmployeesForRow, error) {
+	rows, err := q.db.Query(ctx, listDirectoryEmployeesFor, arg.TenantID, arg.Userids, arg.Phones)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListDirectoryEmployeesForRow
+	for rows.Next() {
+		var i ListDirectoryEmployeesForRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Name,
