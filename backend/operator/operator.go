@@ -75,6 +75,16 @@ func Create(ctx context.Context, owner *pgxpool.Pool, pw Passwords, email, passw
 	return Account{ID: row.ID, Email: row.Email, CreatedAt: row.CreatedAt}, nil
 }
 
+// SetDisabled disables an operator account (its tokens stop working at once, as CheckOperator reads the
+// account on every call) or enables it again. Like Create, it runs as the table owner: it is for salesctl.
+func SetDisabled(ctx context.Context, owner *pgxpool.Pool, email string, disabled bool) error {
+	n, err := operatordb.New(owner).SetOperatorDisabled(ctx, operatordb.SetOperatorDisabledParams{Disable: disabled, Email: normalEmail(email)})
+	if err == nil && n == 0 {
+		return platform.NotFound("operator")
+	}
+	return err
+}
+
 // errSignIn is the one answer to a wrong email or password, so that neither is revealed.
 var errSignIn = platform.Unauthenticated("wrong email or password")
 

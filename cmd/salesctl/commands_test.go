@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -46,6 +47,15 @@ func TestOperatorCommandsUnderRowLevelSecurity(t *testing.T) {
 	require.NoError(t, db.Super.QueryRow(ctx, "SELECT password_hash FROM operators WHERE email = 'ops@example.com'").Scan(&hash))
 	require.True(t, strings.HasPrefix(hash, "$argon2id$"), hash)
 	require.Error(t, run(ctx, []string{"operator", "create", "--email", "ops@example.com", "--password", "another long one"}, getenv, &bytes.Buffer{}))
+	disabledAt := func() (at *time.Time) {
+		require.NoError(t, db.Super.QueryRow(ctx, "SELECT disabled_at FROM operators WHERE email = 'ops@example.com'").Scan(&at))
+		return at
+	}
+	require.Contains(t, salesctl("operator", "disable", "--email", "OPS@example.com"), "disabled")
+	require.NotNil(t, disabledAt())
+	require.Contains(t, salesctl("operator", "enable", "--email", "ops@example.com"), "enabled")
+	require.Nil(t, disabledAt())
+	require.ErrorContains(t, run(ctx, []string{"operator", "disable", "--email", "nobody@example.com"}, getenv, &bytes.Buffer{}), "operator")
 
 	first := salesctl("seed-demo")
 	require.Contains(t, first, "demo tenant "+demoTenantID+" created")

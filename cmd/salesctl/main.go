@@ -45,6 +45,8 @@ func commands() []command {
 		{"migrate", "apply our migrations and River's (SALESD_MIGRATE_DATABASE_URL, the table owner)", cmdMigrate},
 		{"tenant create", "create an enterprise: --name --plan --seats --expires --tz", cmdTenantCreate},
 		{"operator create", "create an operator account (the platform's staff, for OperatorService): --email --password", cmdOperatorCreate},
+		{"operator disable", "disable an operator account (its tokens stop at once): --email", cmdOperatorDisable},
+		{"operator enable", "enable a disabled operator account again: --email", cmdOperatorEnable},
 		{"employee create", "create an employee and print their invitation link: --tenant --name --role [--team --title --phone --email]", cmdEmployeeCreate},
 		{"seed-demo", "create the demo tenant (admin, manager, three salespeople) unless it exists", cmdSeedDemo},
 		{"set-password", "set an employee's password (development; they sign in with their phone or email): --tenant --employee --password", cmdSetPassword},

@@ -44,3 +44,43 @@ func cmdOperatorCreate(ctx context.Context, args []string, getenv func(string) s
 	fmt.Fprintf(stdout, "operator %s created (%s)\n", a.ID, a.Email)
 	return nil
 }
+
+// cmdOperatorDisable disables an operator account: their tokens stop working at once and they cannot sign
+// in until enabled again.
+func cmdOperatorDisable(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	return setOperatorDisabled(ctx, "operator disable", args, getenv, stdout, true)
+}
+
+// cmdOperatorEnable enables a disabled operator account again.
+func cmdOperatorEnable(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	return setOperatorDisabled(ctx, "operator enable", args, getenv, stdout, false)
+}
+
+func setOperatorDisabled(ctx context.Context, name string, args []string, getenv func(string) string, stdout io.Writer, disabled bool) error {
+	fs := newFlags(name, stdout)
+	email := fs.String("email", "", "the operator's email (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("--email is required")
+	}
+	u, err := migrateURL(getenv)
+	if err != nil {
+		return err
+	}
+	owner, err := pgxpool.New(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer owner.Close()
+	if err := operator.SetDisabled(ctx, owner, *email, disabled); err != nil {
+		return err
+	}
+	state := "enabled"
+	if disabled {
+		state = "disabled"
+	}
+	fmt.Fprintf(stdout, "operator %s %s\n", *email, state)
+	return nil
+}

@@ -68,3 +68,22 @@ func (q *Queries) OperatorByID(ctx context.Context, id uuid.UUID) (OperatorByIDR
 	err := row.Scan(&i.ID, &i.Email)
 	return i, err
 }
+
+const setOperatorDisabled = `-- name: SetOperatorDisabled :execrows
+UPDATE operators SET disabled_at = CASE WHEN $1::bool THEN coalesce(disabled_at, now()) ELSE NULL END
+WHERE email = $2
+`
+
+type SetOperatorDisabledParams struct {
+	Disable bool
+	Email   string
+}
+
+// Disables (their tokens stop at once: CheckOperator reads this) or enables an operator account.
+func (q *Queries) SetOperatorDisabled(ctx context.Context, arg SetOperatorDisabledParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setOperatorDisabled, arg.Disable, arg.Email)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
