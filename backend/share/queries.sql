@@ -38,6 +38,10 @@ ORDER BY created_at DESC LIMIT 1;
 SELECT * FROM shares WHERE tenant_id = @tenant_id AND parent_id = @parent_id AND forwarder = @forwarder AND channel = @channel
 ORDER BY created_at LIMIT 1;
 
+-- name: SubscriptionEnd :one
+-- When the tenant's subscription ends (its pages keep working for PageGrace after).
+SELECT expires_at FROM tenants WHERE id = @tenant_id;
+
 -- name: CreditedEmployee :one
 -- Who a share of @employee_id credits now: themselves, or, once disabled, the successor a handover named
 -- (migration 023).

@@ -48,7 +48,17 @@ type Share struct {
 	CreatedAt  time.Time
 	// TaskID is the marketing task the share was made for (uuid.Nil: none); forwards carry their root's.
 	TaskID uuid.UUID
+	// PagesUntil is when the customer pages of the share stop showing (Resolve fills it): PageGrace after
+	// the tenant's subscription ends. Tracking goes on after it, so a renewal shows everything.
+	PagesUntil time.Time
 }
+
+// PageGrace is how long customers' pages keep working after a tenant's subscription ends (or it is
+// suspended): the link a customer holds does not break the day a renewal is late.
+const PageGrace = 7 * 24 * time.Hour
+
+// Showable reports whether the share's pages show at now (false: a neutral page in their place).
+func (s Share) Showable(now time.Time) bool { return now.Before(s.PagesUntil) }
 
 // Service makes and resolves share links.
 type Service struct {
@@ -242,6 +252,7 @@ var errUnknownToken = platform.NotFound("share link")
 
 // Resolve finds the share behind a token, in whichever tenant it belongs to. A disabled sharer whose
 // customers were handed over is answered by their successor: the link keeps working and credits them.
+// It answers shares of expired tenants too (tracking stores their events); pages check Showable.
 func (s *Service) Resolve(ctx context.Context, token string) (Share, error) {
 	if !WellFormed(token) {
 		return Share{}, errUnknownToken
@@ -264,6 +275,11 @@ func (s *Service) Resolve(ctx context.Context, token string) (Share, error) {
 			return err
 		}
 		out = fromRow(row)
+		ends, err := q.SubscriptionEnd(ctx, row.TenantID)
+		if err != nil {
+			return err
+		}
+		out.PagesUntil = ends.Add(PageGrace)
 		out.EmployeeID, err = q.CreditedEmployee(ctx, sharedb.CreditedEmployeeParams{TenantID: row.TenantID, EmployeeID: row.EmployeeID})
 		return err
 	})
@@ -279,6 +295,10 @@ func (s *Service) Forward(ctx context.Context, token string, ch event.Channel, f
 	parent, err := s.Resolve(ctx, token)
 	if err != nil {
 		return Share{}, err
+	}
+	if !parent.Showable(time.Now()) {
+		// Past the grace after the tenant's subscription ended, its pages are gone: no new links.
+		return Share{}, errUnknownToken
 	}
 	if parent.Depth >= MaxDepth {
 		return parent, nil

@@ -77,6 +77,8 @@ func NewService(d Deps, ttl time.Duration) *Service {
 	return s
 }
 
+var errPagesEnded = platform.NotFound("share link")
+
 var errNoMiniProgram = platform.FailedPrecondition("WeChat sign-in is not configured on this server")
 
 // LoginMiniProgram exchanges wx.login's code for the visitor's WeChat identities and ties them to the
@@ -150,6 +152,11 @@ func (s *Service) Open(ctx context.Context, token string) (Page, error) {
 	})
 	if err != nil {
 		return Page{}, err
+	}
+	if !sh.Showable(time.Now()) {
+		// The tenant's subscription ended more than share.PageGrace ago: the neutral page, though the
+		// visit is still tracked (the page's beacons are accepted), so a renewal shows everything.
+		return Page{}, errPagesEnded
 	}
 	p := Page{Share: sh}
 	p.Card, err = get(ctx, s.cache, "c:"+sh.TenantID.String()+":"+sh.EmployeeID.String(), func(ctx context.Context) (card.View, int64, error) {

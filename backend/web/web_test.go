@@ -332,3 +332,30 @@ func TestSignInMakesACustomerOfTheLinksTenantOwnedByTheSharer(t *testing.T) {
 	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM customers WHERE tenant_id = $1", f.a.ID).Scan(&n))
 	require.Zero(t, n, "nothing landed in A")
 }
+
+// After the tenant's subscription ends, its customers' pages keep working for share.PageGrace, then show
+// the neutral page and mint no forwards; the visits are still tracked, so a renewal shows everything.
+func TestPagesOfAnExpiredTenantEndAfterTheGrace(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	sh, err := f.shares.ShareCard(ctx, f.sales, event.ChannelChat)
+	require.NoError(t, err)
+	pages := f.pages(0)
+
+	f.exec(t, "UPDATE tenants SET expires_at = now() - interval '6 days' WHERE id = $1", f.a.ID)
+	_, err = pages.Open(ctx, sh.Token)
+	require.NoError(t, err, "within the grace")
+	_, err = pages.Forward(ctx, sh.Token, event.ChannelChat, "friend-1")
+	require.NoError(t, err)
+
+	f.exec(t, "UPDATE tenants SET expires_at = now() - interval '8 days' WHERE id = $1", f.a.ID)
+	_, err = pages.Open(ctx, sh.Token)
+	requireKind(t, platform.KindNotFound, err, "past the grace")
+	_, err = pages.Forward(ctx, sh.Token, event.ChannelChat, "friend-2")
+	requireKind(t, platform.KindNotFound, err)
+	res, err := f.deps.Tracking.Ingest(ctx, []tracking.Event{{ID: uuid.New(), Kind: event.CardView, ShareToken: sh.Token,
+		VisitorID: "visitor-after-grace", OccurredAt: time.Now()}})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Accepted, "the visit is stored")
+}

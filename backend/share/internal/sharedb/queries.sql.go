@@ -7,6 +7,7 @@ package sharedb
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -277,4 +278,16 @@ func (q *Queries) ShareTenant(ctx context.Context, token string) (uuid.UUID, err
 	var tenant_id uuid.UUID
 	err := row.Scan(&tenant_id)
 	return tenant_id, err
+}
+
+const subscriptionEnd = `-- name: SubscriptionEnd :one
+SELECT expires_at FROM tenants WHERE id = $1
+`
+
+// When the tenant's subscription ends (its pages keep working for PageGrace after).
+func (q *Queries) SubscriptionEnd(ctx context.Context, tenantID uuid.UUID) (time.Time, error) {
+	row := q.db.QueryRow(ctx, subscriptionEnd, tenantID)
+	var expires_at time.Time
+	err := row.Scan(&expires_at)
+	return expires_at, err
 }
