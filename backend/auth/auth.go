@@ -281,6 +281,7 @@ func (s *Service) load(ctx context.Context, c authn.Claims) (authn.Principal, er
 	return authn.Principal{
 		TenantID: c.TenantID, EmployeeID: c.EmployeeID, SessionID: c.SessionID, DeviceID: c.DeviceID,
 		Role: authn.Role(row.Role), TeamID: row.TeamID.UUID,
+		Plan: row.Plan, Features: authn.ParseFeatures(row.Features),
 	}, nil
 }
 

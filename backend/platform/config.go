@@ -65,7 +65,8 @@ type Config struct {
 	// ImageMemoryMiB is how much memory image decodes (thumbnails, poster renders) may take at once on a
 	// node; past it they wait, then are refused with ResourceExhausted.
 	ImageMemoryMiB int
-	// StorageQuotaMiB is how many MiB of finalized uploads one tenant may keep.
+	// StorageQuotaMiB caps how many MiB of finalized uploads one tenant may keep, below its plan's storage
+	// quota (0: the plan's alone).
 	StorageQuotaMiB int
 	// BeaconOrigins are the H5 page origins allowed to send beacons from browsers (CORS).
 	BeaconOrigins []string
@@ -267,8 +268,13 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.PosterFont = v; return nil }},
 		{name: "SALESD_IMAGE_MEMORY_MIB", def: "1024", help: "MiB image decodes (thumbnails, poster renders) may take at once per node; beyond, requests wait, then get ResourceExhausted",
 			set: func(c *Config, v string) error { return setCount(&c.ImageMemoryMiB, v) }},
-		{name: "SALESD_STORAGE_QUOTA_MIB", def: "10240", help: "MiB of finalized uploads each tenant may keep (FinalizeUpload answers ResourceExhausted beyond)",
-			set: func(c *Config, v string) error { return setCount(&c.StorageQuotaMiB, v) }},
+		{name: "SALESD_STORAGE_QUOTA_MIB", def: "0", help: "cap on the MiB of finalized uploads each tenant may keep, below its plan's storage quota (0: the plan's alone; FinalizeUpload answers ResourceExhausted beyond)",
+			set: func(c *Config, v string) error {
+				var n uint32
+				err := setUint(&n, v, 0, 100<<20)
+				c.StorageQuotaMiB = int(n)
+				return err
+			}},
 		{name: "SALESD_PUBLIC_PAGE_TTL", def: "3s", help: "per-node cache of share link pages (an unpublished material vanishes from pages within it)",
 			set: func(c *Config, v string) error { return setDuration(&c.PublicPageTTL, v) }},
 		{name: "SALESD_PAGE_HEARTBEAT", def: "15s", help: "how often a visible share page reports its dwell (tests shorten it)",

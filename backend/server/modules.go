@@ -38,6 +38,7 @@ import (
 	"github.com/salesapp/scrm/backend/tenant/tenantrpc"
 	"github.com/salesapp/scrm/backend/upload"
 	"github.com/salesapp/scrm/backend/upload/uploadrpc"
+	"github.com/salesapp/scrm/backend/usage"
 	"github.com/salesapp/scrm/backend/web"
 	"github.com/salesapp/scrm/backend/web/webrpc"
 	"github.com/salesapp/scrm/backend/wechat"
@@ -199,5 +200,5 @@ func Materials(cfg platform.Config, log *slog.Logger, db *platform.DB, store *me
 // operators builds the operator service (the platform's staff) and its tenant operations.
 func operators(d deps) (*operator.Service, *operator.Tenants, *authn.Tokens) {
 	ops := operator.NewService(d.db, d.auth, d.tokens)
-	return ops, ops.Tenants(d.tenants, nil), d.tokens
+	return ops, ops.Tenants(d.tenants, usage.NewService(d.db, d.tenants.TenantIDs), nil), d.tokens
 }

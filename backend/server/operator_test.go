@@ -12,6 +12,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -150,7 +151,7 @@ func TestOperatorRunsTenants(t *testing.T) {
 	c := salesappv1connect.NewOperatorServiceClient(e.HTTP, e.URL, servertest.As(token))
 	year := time.Now().AddDate(1, 0, 0).Truncate(time.Second)
 
-	created, err := c.CreateTenant(ctx, connect.NewRequest(&salesappv1.CreateTenantRequest{Name: "Zeta", Plan: "trial", SeatLimit: 3,
+	created, err := c.CreateTenant(ctx, connect.NewRequest(&salesappv1.CreateTenantRequest{Name: "Zeta", Plan: "trial", SeatLimit: proto.Int32(3),
 		ExpiresAt: timestamppb.New(year)}))
 	require.NoError(t, err)
 	zeta := created.Msg.Tenant

@@ -131,7 +131,7 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 			rpcserver.NewObserver(log, reg),
 			rpcDeadline(cfg.RPCTimeout),
 			ratelimit.NewPerIP(perIP, public...),
-			authn.NewAuthenticator(tokens, authSvc, public...).Except(ownAuthn...),
+			authn.NewAuthenticator(tokens, authSvc, public...).Except(ownAuthn...).Gate(module.Gates(mods)),
 			validate.NewInterceptor(),
 		),
 		connect.WithReadMaxBytes(maxRequestBytes),

@@ -13,3 +13,13 @@ SELECT operator_update_tenant(@tenant_id, sqlc.narg(name), sqlc.narg(plan), sqlc
 
 -- name: TenantIDs :many
 SELECT operator_tenant_ids()::uuid AS id;
+
+-- name: ListPlans :many
+-- The plans table has no tenant: any transaction reads it.
+SELECT name, seat_limit, storage_quota_mib, features, trial_days, updated_at FROM plans
+ORDER BY array_position(ARRAY['trial', 'standard', 'professional', 'enterprise'], name);
+
+-- name: UpdatePlan :one
+-- Through the owner's function (027): the application role may not write plans.
+SELECT operator_update_plan(@name, sqlc.narg(seat_limit)::integer, sqlc.narg(storage_quota_mib)::integer,
+  sqlc.narg(features)::text[], sqlc.narg(trial_days)::integer)::integer AS changed;

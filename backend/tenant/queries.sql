@@ -3,8 +3,8 @@
 
 -- name: GetTenant :one
 SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at, t.customer_owner_rule, t.require_signin, t.page_origins,
-       (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id AND e.status = 'active')::int AS seats_used
-FROM tenants t
+       (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id AND e.status = 'active')::int AS seats_used, p.features
+FROM tenants t JOIN plans p ON p.name = t.plan
 WHERE t.id = @tenant_id;
 
 -- name: LockTenantSeats :one

@@ -67,6 +67,8 @@ type Tenant struct {
 	RequireSignIn bool
 	// PageOrigins are the origins of the enterprise's own H5 pages allowed by CORS.
 	PageOrigins []string
+	// Features are what its plan includes.
+	Features []authn.Feature
 }
 
 // Team groups employees.
@@ -838,7 +840,7 @@ func employeeFromRow(r tenantdb.Employee) Employee {
 func tenantFromRow(r tenantdb.GetTenantRow) Tenant {
 	return Tenant{ID: r.ID, Name: r.Name, Plan: Plan(r.Plan), SeatLimit: int(r.SeatLimit), SeatsUsed: int(r.SeatsUsed),
 		ExpiresAt: r.ExpiresAt, TimeZone: r.TimeZone, CreatedAt: r.CreatedAt, OwnerRule: r.CustomerOwnerRule,
-		RequireSignIn: r.RequireSignin, PageOrigins: r.PageOrigins}
+		RequireSignIn: r.RequireSignin, PageOrigins: r.PageOrigins, Features: authn.ParseFeatures(r.Features)}
 }
 
 func teamFromRow(r tenantdb.ListTeamsRow) Team {

@@ -20,7 +20,10 @@ LIMIT 1;
 SELECT pg_advisory_xact_lock(hashtextextended('uploads_quota:' || sqlc.arg(tenant_id)::uuid::text, 0));
 
 -- name: StorageUsed :one
-SELECT coalesce(sum(size_bytes), 0)::bigint AS used FROM uploads WHERE tenant_id = @tenant_id;
+-- What the tenant's finalized uploads take, and the quota of its plan (migration 027), in bytes.
+SELECT coalesce((SELECT sum(size_bytes) FROM uploads WHERE tenant_id = @tenant_id), 0)::bigint AS used,
+       (coalesce((SELECT p.storage_quota_mib FROM tenants t JOIN plans p ON p.name = t.plan WHERE t.id = @tenant_id), 0)::bigint
+         * 1048576)::bigint AS quota;
 
 -- name: SetThumbnail :execrows
 UPDATE uploads SET thumb_key = @thumb_key WHERE tenant_id = @tenant_id AND object_key = @object_key;

@@ -26,12 +26,10 @@ import (
 // ThumbnailSide is the longest side of thumbnails, in pixels: sharp on a phone's list row at 3x.
 const ThumbnailSide = 480
 
-// DefaultQuota is a tenant's storage quota when none is configured: 10 GiB.
-const DefaultQuota = 10240 * media.MiB
-
 // Config holds the limits of uploads.
 type Config struct {
-	// Quota is how many bytes of finalized uploads one tenant may keep (DefaultQuota when not positive).
+	// Quota caps how many bytes of finalized uploads one tenant may keep, whatever its plan's storage quota
+	// says (not positive: the plan's alone).
 	Quota int64
 }
 
@@ -47,9 +45,6 @@ type Service struct {
 
 // NewService builds the service; a finalized image's thumbnail is a job inserted through jobs.
 func NewService(db *platform.DB, store *media.Store, jobs jobs.Inserter, cfg Config) *Service {
-	if cfg.Quota <= 0 {
-		cfg.Quota = DefaultQuota
-	}
 	return &Service{db: db, store: store, jobs: jobs, quota: cfg.Quota}
 }
 
@@ -75,8 +70,8 @@ type Finalized struct {
 // finalizes again, or the stale-upload sweep removes it).
 func (s *Service) Finalize(ctx context.Context, p authn.Principal, key string, kind media.Kind, contentType string, size int64) (Finalized, error) {
 	var (
-		done string
-		used int64
+		done  string
+		usage uploaddb.StorageUsedRow
 	)
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := uploaddb.New(tx)
@@ -88,7 +83,7 @@ func (s *Service) Finalize(ctx context.Context, p authn.Principal, key string, k
 		if err != nil || done != "" {
 			return err
 		}
-		used, err = q.StorageUsed(ctx, p.TenantID)
+		usage, err = q.StorageUsed(ctx, p.TenantID)
 		return err
 	})
 	if err != nil {
@@ -97,9 +92,9 @@ func (s *Service) Finalize(ctx context.Context, p authn.Principal, key string, k
 	if done != "" {
 		return s.finalized(ctx, p, done)
 	}
-	if used+size > s.quota {
+	if err := s.fits(usage, size); err != nil {
 		// Checked before the object is, so a tenant at its quota costs no copy.
-		return Finalized{}, s.overQuota(used)
+		return Finalized{}, err
 	}
 	info, err := s.store.Finalize(ctx, p.TenantID, key, kind, contentType, size)
 	if err != nil {
@@ -111,12 +106,12 @@ func (s *Service) Finalize(ctx context.Context, p authn.Principal, key string, k
 		if err := q.LockStorage(ctx, p.TenantID); err != nil {
 			return err
 		}
-		used, err := q.StorageUsed(ctx, p.TenantID)
+		usage, err := q.StorageUsed(ctx, p.TenantID)
 		if err != nil {
 			return err
 		}
-		if used+info.Size > s.quota {
-			return s.overQuota(used)
+		if err := s.fits(usage, info.Size); err != nil {
+			return err
 		}
 		recorded, err = q.InsertUpload(ctx, uploaddb.InsertUploadParams{
 			TenantID: p.TenantID, ObjectKey: info.Key, Kind: string(kind), ContentType: info.ContentType,
@@ -146,10 +141,18 @@ func (s *Service) finalized(ctx context.Context, p authn.Principal, key string) 
 	return Finalized{Key: key, URL: url}, err
 }
 
-func (s *Service) overQuota(used int64) error {
+// fits refuses size more bytes past the tenant's quota: its plan's, or the node's cap when lower.
+func (s *Service) fits(u uploaddb.StorageUsedRow, size int64) error {
+	quota := u.Quota
+	if s.quota > 0 && s.quota < quota {
+		quota = s.quota
+	}
+	if u.Used+size <= quota {
+		return nil
+	}
 	return platform.ResourceExhausted(fmt.Sprintf(
-		"your organization's storage quota of %d MiB is used up (%d MiB stored): delete materials you no longer need, or ask for a larger quota",
-		s.quota/media.MiB, used/media.MiB))
+		"your organization's storage quota of %d MiB is used up (%d MiB stored): delete materials you no longer need, or ask for a larger plan",
+		quota/media.MiB, u.Used/media.MiB))
 }
 
 // Require checks, inside a tenant transaction, that key is a finalized upload of the tenant of one of the

@@ -429,3 +429,22 @@ func TestTheSweepKeepsUploadsRecordedAtTheirUploadKeys(t *testing.T) {
 		require.NoError(t, err, k)
 	}
 }
+
+// Without a node-wide cap, a tenant's quota is its plan's (migration 027): an operator lowering the plan's
+// storage quota refuses the next upload, naming the plan's figure; raising it lets it in.
+func TestTheQuotaIsThePlans(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	f.finalized(t, f.a.Admin, media.KindPDF, "application/pdf", pdf)
+	_, err := f.db.Owner.Exec(ctx, "SELECT operator_update_plan('standard', NULL, 0, NULL, NULL)")
+	require.NoError(t, err)
+	over := f.put(t, f.a.Admin, media.KindPDF, "application/pdf", pdf)
+	_, err = f.svc.Finalize(ctx, f.a.Admin, over, media.KindPDF, "application/pdf", int64(len(pdf)))
+	requireKind(t, platform.KindResourceExhausted, err)
+	require.Contains(t, err.Error(), "storage quota of 0 MiB")
+	_, err = f.db.Owner.Exec(ctx, "SELECT operator_update_plan('standard', NULL, 1, NULL, NULL)")
+	require.NoError(t, err)
+	_, err = f.svc.Finalize(ctx, f.a.Admin, over, media.KindPDF, "application/pdf", int64(len(pdf)))
+	require.NoError(t, err)
+}

@@ -37,6 +37,7 @@ const (
 type Pusher struct {
 	s     *Service
 	reads *batch.Batcher[pushJob, pushTarget]
+	sent  *sentCounts
 }
 
 // pushJob names what one push job reads.
@@ -55,17 +56,20 @@ type pushTarget struct {
 // readBatchTimeout bounds one batch's read, whatever its callers' deadlines.
 const readBatchTimeout = 10 * time.Second
 
-// NewPusher starts the batched reads; Close stops them.
+// NewPusher starts the batched reads and the count of pushes sent; Close stops them.
 func NewPusher(s *Service) *Pusher {
-	p := &Pusher{s: s}
+	p := &Pusher{s: s, sent: newSentCounts(s)}
 	// Two batches in flight: while one is read, the next fills. No linger: under load the jobs that
 	// arrive during a read make the next batch by themselves, and alone a push waits for nothing.
 	p.reads = batch.New(batch.Options[pushJob]{Workers: 2, Max: 500}, p.readTargets)
 	return p
 }
 
-// Close stops the reads after the ones handed in.
-func (p *Pusher) Close() { p.reads.Close() }
+// Close stops the reads after the ones handed in, and adds the last counts of pushes sent.
+func (p *Pusher) Close() {
+	p.reads.Close()
+	p.sent.close()
+}
 
 // Deliver pushes one stream entry to one device, unless the app is open in the foreground. A dead token
 // disables the device at once, so it is never sent to again. A *sender.RetryError is worth retrying (the
@@ -109,6 +113,7 @@ func (p *Pusher) send(ctx context.Context, snd sender.Sender, k Key, deviceID uu
 	if err != nil {
 		return Skipped, err
 	}
+	p.sent.add(k.TenantID)
 	return Sent, nil
 }
 

@@ -140,6 +140,19 @@ func TestConcurrentDeliveriesReachTheirPhones(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	// Closing adds the counts of pushes sent to each tenant's day (usage).
+	p.sent.close()
+	sentTo := map[uuid.UUID]int{}
+	for _, sp := range people {
+		sentTo[sp.key.TenantID] += n
+	}
+	for tenantID, want := range sentTo {
+		var got int
+		require.NoError(t, s.db.InTenantTx(context.Background(), tenantID, func(tx pgx.Tx) error {
+			return tx.QueryRow(context.Background(), "SELECT coalesce(sum(sent), 0) FROM push_days").Scan(&got)
+		}))
+		require.Equal(t, want, got)
+	}
 	for _, sp := range people {
 		require.Len(t, rec.bodies[sp.token], n)
 		require.ElementsMatch(t, func() []string {

@@ -189,3 +189,8 @@ WHERE tenant_id = @tenant_id AND session_id = ANY (@session_ids::uuid[]) AND dis
 -- Stops pushes to every registration of a salesperson but those of one session (uuid.Nil keeps none).
 UPDATE devices SET disabled_at = now(), disabled_reason = @reason, updated_at = now()
 WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND session_id <> @keep_session_id AND disabled_at IS NULL;
+
+-- name: AddPushesSent :exec
+-- Adds a node's count of pushes sent to the tenant's day (usage).
+INSERT INTO push_days (tenant_id, day, sent) VALUES (@tenant_id, @day, @sent)
+ON CONFLICT (tenant_id, day) DO UPDATE SET sent = push_days.sent + excluded.sent;

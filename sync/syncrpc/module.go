@@ -22,7 +22,7 @@ func Module(db *platform.DB, mods []module.Module) module.Module {
 	e := delta.New(db, delta.Config{MinSchema: MinSchema, MaxSchema: MaxSchema})
 	for _, m := range mods {
 		for op, fn := range m.Mutations {
-			e.Handle(op, fn)
+			e.Handle(op, module.Gated(m.Feature, fn))
 		}
 	}
 	return module.Module{

@@ -23,6 +23,573 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// TenantUsage is one measure of an enterprise's use; its windows end at measured_at.
+type TenantUsage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The measure's day in the enterprise's time zone, YYYY-MM-DD.
+	Day        string                 `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
+	MeasuredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=measured_at,json=measuredAt,proto3" json:"measured_at,omitempty"`
+	// Active employees (each holds a seat).
+	SeatsUsed int32 `protobuf:"varint,3,opt,name=seats_used,json=seatsUsed,proto3" json:"seats_used,omitempty"`
+	// Active employees who used the app (a session seen) or shared something in the last 7 days.
+	Active_7D int32 `protobuf:"varint,4,opt,name=active_7d,json=active7d,proto3" json:"active_7d,omitempty"`
+	// The same in the last 30 days.
+	Active_30D int32 `protobuf:"varint,5,opt,name=active_30d,json=active30d,proto3" json:"active_30d,omitempty"`
+	// Shares made in the last 30 days.
+	Shares_30D int32 `protobuf:"varint,6,opt,name=shares_30d,json=shares30d,proto3" json:"shares_30d,omitempty"`
+	// Views of shares in the last 30 days.
+	Views_30D int32 `protobuf:"varint,7,opt,name=views_30d,json=views30d,proto3" json:"views_30d,omitempty"`
+	// Customers (merged ones once).
+	Customers int32 `protobuf:"varint,8,opt,name=customers,proto3" json:"customers,omitempty"`
+	// Finalized uploads, in MiB (rounded up).
+	StorageMib int32 `protobuf:"varint,9,opt,name=storage_mib,json=storageMib,proto3" json:"storage_mib,omitempty"`
+	// Pushes the providers accepted in the last 30 days.
+	Pushes_30D    int32 `protobuf:"varint,10,opt,name=pushes_30d,json=pushes30d,proto3" json:"pushes_30d,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantUsage) Reset() {
+	*x = TenantUsage{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantUsage) ProtoMessage() {}
+
+func (x *TenantUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantUsage.ProtoReflect.Descriptor instead.
+func (*TenantUsage) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *TenantUsage) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *TenantUsage) GetMeasuredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MeasuredAt
+	}
+	return nil
+}
+
+func (x *TenantUsage) GetSeatsUsed() int32 {
+	if x != nil {
+		return x.SeatsUsed
+	}
+	return 0
+}
+
+func (x *TenantUsage) GetActive_7D() int32 {
+	if x != nil {
+		return x.Active_7D
+	}
+	return 0
+}
+
+func (x *TenantUsage) GetActive_30D() int32 {
+	if x != nil {
+		return x.Active_30D
+	}
+	return 0
+}
+
+func (x *TenantUsage) GetShares_30D() int32 {
+	if x != nil {
+		return x.Shares_30D
+	}
+	return 0
+}
+
+func (x *TenantUsage) GetViews_30D() int32 {
+	if x != nil {
+		return x.Views_30D
+	}
+	return 0
+}
+
+func (x *TenantUsage) GetCustomers() int32 {
+	if x != nil {
+		return x.Customers
+	}
+	return 0
+}
+
+func (x *TenantUsage) GetStorageMib() int32 {
+	if x != nil {
+		return x.StorageMib
+	}
+	return 0
+}
+
+func (x *TenantUsage) GetPushes_30D() int32 {
+	if x != nil {
+		return x.Pushes_30D
+	}
+	return 0
+}
+
+// GetTenantUsageRequest names the enterprise.
+type GetTenantUsageRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Measure now before answering.
+	Refresh       bool `protobuf:"varint,2,opt,name=refresh,proto3" json:"refresh,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTenantUsageRequest) Reset() {
+	*x = GetTenantUsageRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTenantUsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTenantUsageRequest) ProtoMessage() {}
+
+func (x *GetTenantUsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTenantUsageRequest.ProtoReflect.Descriptor instead.
+func (*GetTenantUsageRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetTenantUsageRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetTenantUsageRequest) GetRefresh() bool {
+	if x != nil {
+		return x.Refresh
+	}
+	return false
+}
+
+// GetTenantUsageResponse lists the enterprise's daily measures, newest first.
+type GetTenantUsageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Days          []*TenantUsage         `protobuf:"bytes,1,rep,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTenantUsageResponse) Reset() {
+	*x = GetTenantUsageResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTenantUsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTenantUsageResponse) ProtoMessage() {}
+
+func (x *GetTenantUsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTenantUsageResponse.ProtoReflect.Descriptor instead.
+func (*GetTenantUsageResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetTenantUsageResponse) GetDays() []*TenantUsage {
+	if x != nil {
+		return x.Days
+	}
+	return nil
+}
+
+// PlanTerms is what a plan gives an enterprise.
+type PlanTerms struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// trial, standard, professional or enterprise.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Seats of an enterprise created on the plan without a seat limit of its own.
+	SeatLimit int32 `protobuf:"varint,2,opt,name=seat_limit,json=seatLimit,proto3" json:"seat_limit,omitempty"`
+	// MiB of finalized uploads each enterprise on the plan may keep.
+	StorageQuotaMib int32 `protobuf:"varint,3,opt,name=storage_quota_mib,json=storageQuotaMib,proto3" json:"storage_quota_mib,omitempty"`
+	// What the plan includes, of tasks, rankings, pools, exports and wecom. A procedure of a feature outside
+	// an enterprise's plan answers PermissionDenied saying so.
+	Features []string `protobuf:"bytes,4,rep,name=features,proto3" json:"features,omitempty"`
+	// Days an enterprise created on the plan without an end runs (a trial that expires by itself); 0: an
+	// end must be given.
+	TrialDays     int32                  `protobuf:"varint,5,opt,name=trial_days,json=trialDays,proto3" json:"trial_days,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanTerms) Reset() {
+	*x = PlanTerms{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanTerms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanTerms) ProtoMessage() {}
+
+func (x *PlanTerms) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanTerms.ProtoReflect.Descriptor instead.
+func (*PlanTerms) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PlanTerms) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PlanTerms) GetSeatLimit() int32 {
+	if x != nil {
+		return x.SeatLimit
+	}
+	return 0
+}
+
+func (x *PlanTerms) GetStorageQuotaMib() int32 {
+	if x != nil {
+		return x.StorageQuotaMib
+	}
+	return 0
+}
+
+func (x *PlanTerms) GetFeatures() []string {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *PlanTerms) GetTrialDays() int32 {
+	if x != nil {
+		return x.TrialDays
+	}
+	return 0
+}
+
+func (x *PlanTerms) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// ListPlansRequest is empty: every plan is listed.
+type ListPlansRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPlansRequest) Reset() {
+	*x = ListPlansRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPlansRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPlansRequest) ProtoMessage() {}
+
+func (x *ListPlansRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPlansRequest.ProtoReflect.Descriptor instead.
+func (*ListPlansRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{4}
+}
+
+// ListPlansResponse lists the plans, cheapest first.
+type ListPlansResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Plans         []*PlanTerms           `protobuf:"bytes,1,rep,name=plans,proto3" json:"plans,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPlansResponse) Reset() {
+	*x = ListPlansResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPlansResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPlansResponse) ProtoMessage() {}
+
+func (x *ListPlansResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPlansResponse.ProtoReflect.Descriptor instead.
+func (*ListPlansResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListPlansResponse) GetPlans() []*PlanTerms {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
+}
+
+// UpdatePlanRequest names the plan and what changes.
+type UpdatePlanRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	SeatLimit       *int32                 `protobuf:"varint,2,opt,name=seat_limit,json=seatLimit,proto3,oneof" json:"seat_limit,omitempty"`
+	StorageQuotaMib *int32                 `protobuf:"varint,3,opt,name=storage_quota_mib,json=storageQuotaMib,proto3,oneof" json:"storage_quota_mib,omitempty"`
+	// The features, replacing the plan's (an empty list removes them all); absent leaves them unchanged.
+	Features      *PlanFeatures `protobuf:"bytes,4,opt,name=features,proto3,oneof" json:"features,omitempty"`
+	TrialDays     *int32        `protobuf:"varint,5,opt,name=trial_days,json=trialDays,proto3,oneof" json:"trial_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePlanRequest) Reset() {
+	*x = UpdatePlanRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePlanRequest) ProtoMessage() {}
+
+func (x *UpdatePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePlanRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePlanRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UpdatePlanRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePlanRequest) GetSeatLimit() int32 {
+	if x != nil && x.SeatLimit != nil {
+		return *x.SeatLimit
+	}
+	return 0
+}
+
+func (x *UpdatePlanRequest) GetStorageQuotaMib() int32 {
+	if x != nil && x.StorageQuotaMib != nil {
+		return *x.StorageQuotaMib
+	}
+	return 0
+}
+
+func (x *UpdatePlanRequest) GetFeatures() *PlanFeatures {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *UpdatePlanRequest) GetTrialDays() int32 {
+	if x != nil && x.TrialDays != nil {
+		return *x.TrialDays
+	}
+	return 0
+}
+
+// PlanFeatures is a set of features.
+type PlanFeatures struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Features      []string               `protobuf:"bytes,1,rep,name=features,proto3" json:"features,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanFeatures) Reset() {
+	*x = PlanFeatures{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanFeatures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanFeatures) ProtoMessage() {}
+
+func (x *PlanFeatures) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanFeatures.ProtoReflect.Descriptor instead.
+func (*PlanFeatures) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PlanFeatures) GetFeatures() []string {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+// UpdatePlanResponse is the plan as it is now.
+type UpdatePlanResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Plan          *PlanTerms             `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePlanResponse) Reset() {
+	*x = UpdatePlanResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePlanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePlanResponse) ProtoMessage() {}
+
+func (x *UpdatePlanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePlanResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePlanResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UpdatePlanResponse) GetPlan() *PlanTerms {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
 // OperatorTenant is an enterprise as operators see it.
 type OperatorTenant struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -45,7 +612,7 @@ type OperatorTenant struct {
 
 func (x *OperatorTenant) Reset() {
 	*x = OperatorTenant{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -57,7 +624,7 @@ func (x *OperatorTenant) String() string {
 func (*OperatorTenant) ProtoMessage() {}
 
 func (x *OperatorTenant) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -70,7 +637,7 @@ func (x *OperatorTenant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorTenant.ProtoReflect.Descriptor instead.
 func (*OperatorTenant) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{0}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *OperatorTenant) GetTenantId() string {
@@ -138,10 +705,13 @@ func (x *OperatorTenant) GetCreatedAt() *timestamppb.Timestamp {
 
 // CreateTenantRequest describes the new enterprise.
 type CreateTenantRequest struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Plan      string                 `protobuf:"bytes,2,opt,name=plan,proto3" json:"plan,omitempty"`
-	SeatLimit int32                  `protobuf:"varint,3,opt,name=seat_limit,json=seatLimit,proto3" json:"seat_limit,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Plan  string                 `protobuf:"bytes,2,opt,name=plan,proto3" json:"plan,omitempty"`
+	// Absent: the plan's seat limit.
+	SeatLimit *int32 `protobuf:"varint,3,opt,name=seat_limit,json=seatLimit,proto3,oneof" json:"seat_limit,omitempty"`
+	// When the subscription ends. Absent: after the plan's trial length from now (a plan without one refuses
+	// the request: InvalidArgument on expires_at).
 	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	// IANA time zone; empty is Asia/Shanghai.
 	TimeZone      string `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
@@ -151,7 +721,7 @@ type CreateTenantRequest struct {
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -163,7 +733,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -176,7 +746,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{1}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateTenantRequest) GetName() string {
@@ -194,8 +764,8 @@ func (x *CreateTenantRequest) GetPlan() string {
 }
 
 func (x *CreateTenantRequest) GetSeatLimit() int32 {
-	if x != nil {
-		return x.SeatLimit
+	if x != nil && x.SeatLimit != nil {
+		return *x.SeatLimit
 	}
 	return 0
 }
@@ -224,7 +794,7 @@ type CreateTenantResponse struct {
 
 func (x *CreateTenantResponse) Reset() {
 	*x = CreateTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -236,7 +806,7 @@ func (x *CreateTenantResponse) String() string {
 func (*CreateTenantResponse) ProtoMessage() {}
 
 func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -249,7 +819,7 @@ func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
 func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{2}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateTenantResponse) GetTenant() *OperatorTenant {
@@ -273,7 +843,7 @@ type UpdateTenantRequest struct {
 
 func (x *UpdateTenantRequest) Reset() {
 	*x = UpdateTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -285,7 +855,7 @@ func (x *UpdateTenantRequest) String() string {
 func (*UpdateTenantRequest) ProtoMessage() {}
 
 func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -298,7 +868,7 @@ func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{3}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateTenantRequest) GetTenantId() string {
@@ -346,7 +916,7 @@ type UpdateTenantResponse struct {
 
 func (x *UpdateTenantResponse) Reset() {
 	*x = UpdateTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +928,7 @@ func (x *UpdateTenantResponse) String() string {
 func (*UpdateTenantResponse) ProtoMessage() {}
 
 func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +941,7 @@ func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{4}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateTenantResponse) GetTenant() *OperatorTenant {
@@ -391,7 +961,7 @@ type SuspendTenantRequest struct {
 
 func (x *SuspendTenantRequest) Reset() {
 	*x = SuspendTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -403,7 +973,7 @@ func (x *SuspendTenantRequest) String() string {
 func (*SuspendTenantRequest) ProtoMessage() {}
 
 func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -416,7 +986,7 @@ func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendTenantRequest.ProtoReflect.Descriptor instead.
 func (*SuspendTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{5}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SuspendTenantRequest) GetTenantId() string {
@@ -436,7 +1006,7 @@ type SuspendTenantResponse struct {
 
 func (x *SuspendTenantResponse) Reset() {
 	*x = SuspendTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +1018,7 @@ func (x *SuspendTenantResponse) String() string {
 func (*SuspendTenantResponse) ProtoMessage() {}
 
 func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +1031,7 @@ func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendTenantResponse.ProtoReflect.Descriptor instead.
 func (*SuspendTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{6}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SuspendTenantResponse) GetTenant() *OperatorTenant {
@@ -481,7 +1051,7 @@ type ResumeTenantRequest struct {
 
 func (x *ResumeTenantRequest) Reset() {
 	*x = ResumeTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +1063,7 @@ func (x *ResumeTenantRequest) String() string {
 func (*ResumeTenantRequest) ProtoMessage() {}
 
 func (x *ResumeTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +1076,7 @@ func (x *ResumeTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTenantRequest.ProtoReflect.Descriptor instead.
 func (*ResumeTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{7}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ResumeTenantRequest) GetTenantId() string {
@@ -526,7 +1096,7 @@ type ResumeTenantResponse struct {
 
 func (x *ResumeTenantResponse) Reset() {
 	*x = ResumeTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +1108,7 @@ func (x *ResumeTenantResponse) String() string {
 func (*ResumeTenantResponse) ProtoMessage() {}
 
 func (x *ResumeTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +1121,7 @@ func (x *ResumeTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTenantResponse.ProtoReflect.Descriptor instead.
 func (*ResumeTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{8}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ResumeTenantResponse) GetTenant() *OperatorTenant {
@@ -572,7 +1142,7 @@ type ExtendTenantRequest struct {
 
 func (x *ExtendTenantRequest) Reset() {
 	*x = ExtendTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +1154,7 @@ func (x *ExtendTenantRequest) String() string {
 func (*ExtendTenantRequest) ProtoMessage() {}
 
 func (x *ExtendTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +1167,7 @@ func (x *ExtendTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendTenantRequest.ProtoReflect.Descriptor instead.
 func (*ExtendTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ExtendTenantRequest) GetTenantId() string {
@@ -624,7 +1194,7 @@ type ExtendTenantResponse struct {
 
 func (x *ExtendTenantResponse) Reset() {
 	*x = ExtendTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +1206,7 @@ func (x *ExtendTenantResponse) String() string {
 func (*ExtendTenantResponse) ProtoMessage() {}
 
 func (x *ExtendTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +1219,7 @@ func (x *ExtendTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendTenantResponse.ProtoReflect.Descriptor instead.
 func (*ExtendTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ExtendTenantResponse) GetTenant() *OperatorTenant {
@@ -668,7 +1238,7 @@ type ListTenantsRequest struct {
 
 func (x *ListTenantsRequest) Reset() {
 	*x = ListTenantsRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +1250,7 @@ func (x *ListTenantsRequest) String() string {
 func (*ListTenantsRequest) ProtoMessage() {}
 
 func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +1263,7 @@ func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
 func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{20}
 }
 
 // ListTenantsResponse lists the enterprises by name.
@@ -706,7 +1276,7 @@ type ListTenantsResponse struct {
 
 func (x *ListTenantsResponse) Reset() {
 	*x = ListTenantsResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +1288,7 @@ func (x *ListTenantsResponse) String() string {
 func (*ListTenantsResponse) ProtoMessage() {}
 
 func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +1301,7 @@ func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
 func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListTenantsResponse) GetTenants() []*OperatorTenant {
@@ -752,7 +1322,7 @@ type OperatorSignInRequest struct {
 
 func (x *OperatorSignInRequest) Reset() {
 	*x = OperatorSignInRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +1334,7 @@ func (x *OperatorSignInRequest) String() string {
 func (*OperatorSignInRequest) ProtoMessage() {}
 
 func (x *OperatorSignInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +1347,7 @@ func (x *OperatorSignInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorSignInRequest.ProtoReflect.Descriptor instead.
 func (*OperatorSignInRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *OperatorSignInRequest) GetEmail() string {
@@ -807,7 +1377,7 @@ type OperatorSignInResponse struct {
 
 func (x *OperatorSignInResponse) Reset() {
 	*x = OperatorSignInResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +1389,7 @@ func (x *OperatorSignInResponse) String() string {
 func (*OperatorSignInResponse) ProtoMessage() {}
 
 func (x *OperatorSignInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +1402,7 @@ func (x *OperatorSignInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorSignInResponse.ProtoReflect.Descriptor instead.
 func (*OperatorSignInResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *OperatorSignInResponse) GetOperatorToken() string {
@@ -867,7 +1437,7 @@ type OperatorAccount struct {
 
 func (x *OperatorAccount) Reset() {
 	*x = OperatorAccount{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +1449,7 @@ func (x *OperatorAccount) String() string {
 func (*OperatorAccount) ProtoMessage() {}
 
 func (x *OperatorAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +1462,7 @@ func (x *OperatorAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorAccount.ProtoReflect.Descriptor instead.
 func (*OperatorAccount) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *OperatorAccount) GetOperatorId() string {
@@ -918,7 +1488,7 @@ type GetOperatorRequest struct {
 
 func (x *GetOperatorRequest) Reset() {
 	*x = GetOperatorRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1500,7 @@ func (x *GetOperatorRequest) String() string {
 func (*GetOperatorRequest) ProtoMessage() {}
 
 func (x *GetOperatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1513,7 @@ func (x *GetOperatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperatorRequest.ProtoReflect.Descriptor instead.
 func (*GetOperatorRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{25}
 }
 
 // GetOperatorResponse is the signed-in operator.
@@ -956,7 +1526,7 @@ type GetOperatorResponse struct {
 
 func (x *GetOperatorResponse) Reset() {
 	*x = GetOperatorResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1538,7 @@ func (x *GetOperatorResponse) String() string {
 func (*GetOperatorResponse) ProtoMessage() {}
 
 func (x *GetOperatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1551,7 @@ func (x *GetOperatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperatorResponse.ProtoReflect.Descriptor instead.
 func (*GetOperatorResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{17}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetOperatorResponse) GetOperator() *OperatorAccount {
@@ -995,7 +1565,61 @@ var File_salesapp_v1_operator_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\n" +
-	"\x1asalesapp/v1/operator.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\x02\n" +
+	"\x1asalesapp/v1/operator.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd1\x02\n" +
+	"\vTenantUsage\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\tR\x03day\x12;\n" +
+	"\vmeasured_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"measuredAt\x12\x1d\n" +
+	"\n" +
+	"seats_used\x18\x03 \x01(\x05R\tseatsUsed\x12\x1b\n" +
+	"\tactive_7d\x18\x04 \x01(\x05R\bactive7d\x12\x1d\n" +
+	"\n" +
+	"active_30d\x18\x05 \x01(\x05R\tactive30d\x12\x1d\n" +
+	"\n" +
+	"shares_30d\x18\x06 \x01(\x05R\tshares30d\x12\x1b\n" +
+	"\tviews_30d\x18\a \x01(\x05R\bviews30d\x12\x1c\n" +
+	"\tcustomers\x18\b \x01(\x05R\tcustomers\x12\x1f\n" +
+	"\vstorage_mib\x18\t \x01(\x05R\n" +
+	"storageMib\x12\x1d\n" +
+	"\n" +
+	"pushes_30d\x18\n" +
+	" \x01(\x05R\tpushes30d\"X\n" +
+	"\x15GetTenantUsageRequest\x12%\n" +
+	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12\x18\n" +
+	"\arefresh\x18\x02 \x01(\bR\arefresh\"F\n" +
+	"\x16GetTenantUsageResponse\x12,\n" +
+	"\x04days\x18\x01 \x03(\v2\x18.salesapp.v1.TenantUsageR\x04days\"\xe0\x01\n" +
+	"\tPlanTerms\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"seat_limit\x18\x02 \x01(\x05R\tseatLimit\x12*\n" +
+	"\x11storage_quota_mib\x18\x03 \x01(\x05R\x0fstorageQuotaMib\x12\x1a\n" +
+	"\bfeatures\x18\x04 \x03(\tR\bfeatures\x12\x1d\n" +
+	"\n" +
+	"trial_days\x18\x05 \x01(\x05R\ttrialDays\x129\n" +
+	"\n" +
+	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x12\n" +
+	"\x10ListPlansRequest\"A\n" +
+	"\x11ListPlansResponse\x12,\n" +
+	"\x05plans\x18\x01 \x03(\v2\x16.salesapp.v1.PlanTermsR\x05plans\"\xf6\x02\n" +
+	"\x11UpdatePlanRequest\x12D\n" +
+	"\x04name\x18\x01 \x01(\tB0\xbaH-r+R\x05trialR\bstandardR\fprofessionalR\n" +
+	"enterpriseR\x04name\x12/\n" +
+	"\n" +
+	"seat_limit\x18\x02 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x00H\x00R\tseatLimit\x88\x01\x01\x12=\n" +
+	"\x11storage_quota_mib\x18\x03 \x01(\x05B\f\xbaH\t\x1a\a\x18\x80\x80\x802(\x00H\x01R\x0fstorageQuotaMib\x88\x01\x01\x12:\n" +
+	"\bfeatures\x18\x04 \x01(\v2\x19.salesapp.v1.PlanFeaturesH\x02R\bfeatures\x88\x01\x01\x12.\n" +
+	"\n" +
+	"trial_days\x18\x05 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xee\x02(\x00H\x03R\ttrialDays\x88\x01\x01B\r\n" +
+	"\v_seat_limitB\x14\n" +
+	"\x12_storage_quota_mibB\v\n" +
+	"\t_featuresB\r\n" +
+	"\v_trial_days\"b\n" +
+	"\fPlanFeatures\x12R\n" +
+	"\bfeatures\x18\x01 \x03(\tB6\xbaH3\x92\x010\x10\x05\x18\x01\"*r(R\x05tasksR\brankingsR\x05poolsR\aexportsR\x05wecomR\bfeatures\"@\n" +
+	"\x12UpdatePlanResponse\x12*\n" +
+	"\x04plan\x18\x01 \x01(\v2\x16.salesapp.v1.PlanTermsR\x04plan\"\xc4\x02\n" +
 	"\x0eOperatorTenant\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1009,17 +1633,18 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\ttime_zone\x18\a \x01(\tR\btimeZone\x12\x1c\n" +
 	"\tsuspended\x18\b \x01(\bR\tsuspended\x129\n" +
 	"\n" +
-	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x90\x02\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x9c\x02\n" +
 	"\x13CreateTenantRequest\x12\x1e\n" +
 	"\x04name\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\x12D\n" +
 	"\x04plan\x18\x02 \x01(\tB0\xbaH-r+R\x05trialR\bstandardR\fprofessionalR\n" +
-	"enterpriseR\x04plan\x12*\n" +
+	"enterpriseR\x04plan\x12/\n" +
 	"\n" +
-	"seat_limit\x18\x03 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x00R\tseatLimit\x12A\n" +
+	"seat_limit\x18\x03 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x00H\x00R\tseatLimit\x88\x01\x01\x129\n" +
 	"\n" +
-	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\texpiresAt\x12$\n" +
-	"\ttime_zone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\"K\n" +
+	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12$\n" +
+	"\ttime_zone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZoneB\r\n" +
+	"\v_seat_limit\"K\n" +
 	"\x14CreateTenantResponse\x123\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x1b.salesapp.v1.OperatorTenantR\x06tenant\"\xb9\x02\n" +
 	"\x13UpdateTenantRequest\x12%\n" +
@@ -1071,7 +1696,7 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\x05email\x18\x02 \x01(\tR\x05email\"\x14\n" +
 	"\x12GetOperatorRequest\"O\n" +
 	"\x13GetOperatorResponse\x128\n" +
-	"\boperator\x18\x01 \x01(\v2\x1c.salesapp.v1.OperatorAccountR\boperator2\xbc\x05\n" +
+	"\boperator\x18\x01 \x01(\v2\x1c.salesapp.v1.OperatorAccountR\boperator2\xb2\a\n" +
 	"\x0fOperatorService\x12Y\n" +
 	"\x0eOperatorSignIn\x12\".salesapp.v1.OperatorSignInRequest\x1a#.salesapp.v1.OperatorSignInResponse\x12P\n" +
 	"\vGetOperator\x12\x1f.salesapp.v1.GetOperatorRequest\x1a .salesapp.v1.GetOperatorResponse\x12S\n" +
@@ -1080,7 +1705,11 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\rSuspendTenant\x12!.salesapp.v1.SuspendTenantRequest\x1a\".salesapp.v1.SuspendTenantResponse\x12S\n" +
 	"\fResumeTenant\x12 .salesapp.v1.ResumeTenantRequest\x1a!.salesapp.v1.ResumeTenantResponse\x12S\n" +
 	"\fExtendTenant\x12 .salesapp.v1.ExtendTenantRequest\x1a!.salesapp.v1.ExtendTenantResponse\x12P\n" +
-	"\vListTenants\x12\x1f.salesapp.v1.ListTenantsRequest\x1a .salesapp.v1.ListTenantsResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\vListTenants\x12\x1f.salesapp.v1.ListTenantsRequest\x1a .salesapp.v1.ListTenantsResponse\x12J\n" +
+	"\tListPlans\x12\x1d.salesapp.v1.ListPlansRequest\x1a\x1e.salesapp.v1.ListPlansResponse\x12M\n" +
+	"\n" +
+	"UpdatePlan\x12\x1e.salesapp.v1.UpdatePlanRequest\x1a\x1f.salesapp.v1.UpdatePlanResponse\x12Y\n" +
+	"\x0eGetTenantUsage\x12\".salesapp.v1.GetTenantUsageRequest\x1a#.salesapp.v1.GetTenantUsageResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_operator_proto_rawDescOnce sync.Once
@@ -1094,63 +1723,84 @@ func file_salesapp_v1_operator_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_operator_proto_rawDescData
 }
 
-var file_salesapp_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_salesapp_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_salesapp_v1_operator_proto_goTypes = []any{
-	(*OperatorTenant)(nil),         // 0: salesapp.v1.OperatorTenant
-	(*CreateTenantRequest)(nil),    // 1: salesapp.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),   // 2: salesapp.v1.CreateTenantResponse
-	(*UpdateTenantRequest)(nil),    // 3: salesapp.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),   // 4: salesapp.v1.UpdateTenantResponse
-	(*SuspendTenantRequest)(nil),   // 5: salesapp.v1.SuspendTenantRequest
-	(*SuspendTenantResponse)(nil),  // 6: salesapp.v1.SuspendTenantResponse
-	(*ResumeTenantRequest)(nil),    // 7: salesapp.v1.ResumeTenantRequest
-	(*ResumeTenantResponse)(nil),   // 8: salesapp.v1.ResumeTenantResponse
-	(*ExtendTenantRequest)(nil),    // 9: salesapp.v1.ExtendTenantRequest
-	(*ExtendTenantResponse)(nil),   // 10: salesapp.v1.ExtendTenantResponse
-	(*ListTenantsRequest)(nil),     // 11: salesapp.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),    // 12: salesapp.v1.ListTenantsResponse
-	(*OperatorSignInRequest)(nil),  // 13: salesapp.v1.OperatorSignInRequest
-	(*OperatorSignInResponse)(nil), // 14: salesapp.v1.OperatorSignInResponse
-	(*OperatorAccount)(nil),        // 15: salesapp.v1.OperatorAccount
-	(*GetOperatorRequest)(nil),     // 16: salesapp.v1.GetOperatorRequest
-	(*GetOperatorResponse)(nil),    // 17: salesapp.v1.GetOperatorResponse
-	(*timestamppb.Timestamp)(nil),  // 18: google.protobuf.Timestamp
+	(*TenantUsage)(nil),            // 0: salesapp.v1.TenantUsage
+	(*GetTenantUsageRequest)(nil),  // 1: salesapp.v1.GetTenantUsageRequest
+	(*GetTenantUsageResponse)(nil), // 2: salesapp.v1.GetTenantUsageResponse
+	(*PlanTerms)(nil),              // 3: salesapp.v1.PlanTerms
+	(*ListPlansRequest)(nil),       // 4: salesapp.v1.ListPlansRequest
+	(*ListPlansResponse)(nil),      // 5: salesapp.v1.ListPlansResponse
+	(*UpdatePlanRequest)(nil),      // 6: salesapp.v1.UpdatePlanRequest
+	(*PlanFeatures)(nil),           // 7: salesapp.v1.PlanFeatures
+	(*UpdatePlanResponse)(nil),     // 8: salesapp.v1.UpdatePlanResponse
+	(*OperatorTenant)(nil),         // 9: salesapp.v1.OperatorTenant
+	(*CreateTenantRequest)(nil),    // 10: salesapp.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),   // 11: salesapp.v1.CreateTenantResponse
+	(*UpdateTenantRequest)(nil),    // 12: salesapp.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),   // 13: salesapp.v1.UpdateTenantResponse
+	(*SuspendTenantRequest)(nil),   // 14: salesapp.v1.SuspendTenantRequest
+	(*SuspendTenantResponse)(nil),  // 15: salesapp.v1.SuspendTenantResponse
+	(*ResumeTenantRequest)(nil),    // 16: salesapp.v1.ResumeTenantRequest
+	(*ResumeTenantResponse)(nil),   // 17: salesapp.v1.ResumeTenantResponse
+	(*ExtendTenantRequest)(nil),    // 18: salesapp.v1.ExtendTenantRequest
+	(*ExtendTenantResponse)(nil),   // 19: salesapp.v1.ExtendTenantResponse
+	(*ListTenantsRequest)(nil),     // 20: salesapp.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),    // 21: salesapp.v1.ListTenantsResponse
+	(*OperatorSignInRequest)(nil),  // 22: salesapp.v1.OperatorSignInRequest
+	(*OperatorSignInResponse)(nil), // 23: salesapp.v1.OperatorSignInResponse
+	(*OperatorAccount)(nil),        // 24: salesapp.v1.OperatorAccount
+	(*GetOperatorRequest)(nil),     // 25: salesapp.v1.GetOperatorRequest
+	(*GetOperatorResponse)(nil),    // 26: salesapp.v1.GetOperatorResponse
+	(*timestamppb.Timestamp)(nil),  // 27: google.protobuf.Timestamp
 }
 var file_salesapp_v1_operator_proto_depIdxs = []int32{
-	18, // 0: salesapp.v1.OperatorTenant.expires_at:type_name -> google.protobuf.Timestamp
-	18, // 1: salesapp.v1.OperatorTenant.created_at:type_name -> google.protobuf.Timestamp
-	18, // 2: salesapp.v1.CreateTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
-	0,  // 3: salesapp.v1.CreateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	0,  // 4: salesapp.v1.UpdateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	0,  // 5: salesapp.v1.SuspendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	0,  // 6: salesapp.v1.ResumeTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	18, // 7: salesapp.v1.ExtendTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
-	0,  // 8: salesapp.v1.ExtendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	0,  // 9: salesapp.v1.ListTenantsResponse.tenants:type_name -> salesapp.v1.OperatorTenant
-	18, // 10: salesapp.v1.OperatorSignInResponse.expires_at:type_name -> google.protobuf.Timestamp
-	15, // 11: salesapp.v1.OperatorSignInResponse.operator:type_name -> salesapp.v1.OperatorAccount
-	15, // 12: salesapp.v1.GetOperatorResponse.operator:type_name -> salesapp.v1.OperatorAccount
-	13, // 13: salesapp.v1.OperatorService.OperatorSignIn:input_type -> salesapp.v1.OperatorSignInRequest
-	16, // 14: salesapp.v1.OperatorService.GetOperator:input_type -> salesapp.v1.GetOperatorRequest
-	1,  // 15: salesapp.v1.OperatorService.CreateTenant:input_type -> salesapp.v1.CreateTenantRequest
-	3,  // 16: salesapp.v1.OperatorService.UpdateTenant:input_type -> salesapp.v1.UpdateTenantRequest
-	5,  // 17: salesapp.v1.OperatorService.SuspendTenant:input_type -> salesapp.v1.SuspendTenantRequest
-	7,  // 18: salesapp.v1.OperatorService.ResumeTenant:input_type -> salesapp.v1.ResumeTenantRequest
-	9,  // 19: salesapp.v1.OperatorService.ExtendTenant:input_type -> salesapp.v1.ExtendTenantRequest
-	11, // 20: salesapp.v1.OperatorService.ListTenants:input_type -> salesapp.v1.ListTenantsRequest
-	14, // 21: salesapp.v1.OperatorService.OperatorSignIn:output_type -> salesapp.v1.OperatorSignInResponse
-	17, // 22: salesapp.v1.OperatorService.GetOperator:output_type -> salesapp.v1.GetOperatorResponse
-	2,  // 23: salesapp.v1.OperatorService.CreateTenant:output_type -> salesapp.v1.CreateTenantResponse
-	4,  // 24: salesapp.v1.OperatorService.UpdateTenant:output_type -> salesapp.v1.UpdateTenantResponse
-	6,  // 25: salesapp.v1.OperatorService.SuspendTenant:output_type -> salesapp.v1.SuspendTenantResponse
-	8,  // 26: salesapp.v1.OperatorService.ResumeTenant:output_type -> salesapp.v1.ResumeTenantResponse
-	10, // 27: salesapp.v1.OperatorService.ExtendTenant:output_type -> salesapp.v1.ExtendTenantResponse
-	12, // 28: salesapp.v1.OperatorService.ListTenants:output_type -> salesapp.v1.ListTenantsResponse
-	21, // [21:29] is the sub-list for method output_type
-	13, // [13:21] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	27, // 0: salesapp.v1.TenantUsage.measured_at:type_name -> google.protobuf.Timestamp
+	0,  // 1: salesapp.v1.GetTenantUsageResponse.days:type_name -> salesapp.v1.TenantUsage
+	27, // 2: salesapp.v1.PlanTerms.updated_at:type_name -> google.protobuf.Timestamp
+	3,  // 3: salesapp.v1.ListPlansResponse.plans:type_name -> salesapp.v1.PlanTerms
+	7,  // 4: salesapp.v1.UpdatePlanRequest.features:type_name -> salesapp.v1.PlanFeatures
+	3,  // 5: salesapp.v1.UpdatePlanResponse.plan:type_name -> salesapp.v1.PlanTerms
+	27, // 6: salesapp.v1.OperatorTenant.expires_at:type_name -> google.protobuf.Timestamp
+	27, // 7: salesapp.v1.OperatorTenant.created_at:type_name -> google.protobuf.Timestamp
+	27, // 8: salesapp.v1.CreateTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
+	9,  // 9: salesapp.v1.CreateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	9,  // 10: salesapp.v1.UpdateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	9,  // 11: salesapp.v1.SuspendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	9,  // 12: salesapp.v1.ResumeTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	27, // 13: salesapp.v1.ExtendTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
+	9,  // 14: salesapp.v1.ExtendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	9,  // 15: salesapp.v1.ListTenantsResponse.tenants:type_name -> salesapp.v1.OperatorTenant
+	27, // 16: salesapp.v1.OperatorSignInResponse.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 17: salesapp.v1.OperatorSignInResponse.operator:type_name -> salesapp.v1.OperatorAccount
+	24, // 18: salesapp.v1.GetOperatorResponse.operator:type_name -> salesapp.v1.OperatorAccount
+	22, // 19: salesapp.v1.OperatorService.OperatorSignIn:input_type -> salesapp.v1.OperatorSignInRequest
+	25, // 20: salesapp.v1.OperatorService.GetOperator:input_type -> salesapp.v1.GetOperatorRequest
+	10, // 21: salesapp.v1.OperatorService.CreateTenant:input_type -> salesapp.v1.CreateTenantRequest
+	12, // 22: salesapp.v1.OperatorService.UpdateTenant:input_type -> salesapp.v1.UpdateTenantRequest
+	14, // 23: salesapp.v1.OperatorService.SuspendTenant:input_type -> salesapp.v1.SuspendTenantRequest
+	16, // 24: salesapp.v1.OperatorService.ResumeTenant:input_type -> salesapp.v1.ResumeTenantRequest
+	18, // 25: salesapp.v1.OperatorService.ExtendTenant:input_type -> salesapp.v1.ExtendTenantRequest
+	20, // 26: salesapp.v1.OperatorService.ListTenants:input_type -> salesapp.v1.ListTenantsRequest
+	4,  // 27: salesapp.v1.OperatorService.ListPlans:input_type -> salesapp.v1.ListPlansRequest
+	6,  // 28: salesapp.v1.OperatorService.UpdatePlan:input_type -> salesapp.v1.UpdatePlanRequest
+	1,  // 29: salesapp.v1.OperatorService.GetTenantUsage:input_type -> salesapp.v1.GetTenantUsageRequest
+	23, // 30: salesapp.v1.OperatorService.OperatorSignIn:output_type -> salesapp.v1.OperatorSignInResponse
+	26, // 31: salesapp.v1.OperatorService.GetOperator:output_type -> salesapp.v1.GetOperatorResponse
+	11, // 32: salesapp.v1.OperatorService.CreateTenant:output_type -> salesapp.v1.CreateTenantResponse
+	13, // 33: salesapp.v1.OperatorService.UpdateTenant:output_type -> salesapp.v1.UpdateTenantResponse
+	15, // 34: salesapp.v1.OperatorService.SuspendTenant:output_type -> salesapp.v1.SuspendTenantResponse
+	17, // 35: salesapp.v1.OperatorService.ResumeTenant:output_type -> salesapp.v1.ResumeTenantResponse
+	19, // 36: salesapp.v1.OperatorService.ExtendTenant:output_type -> salesapp.v1.ExtendTenantResponse
+	21, // 37: salesapp.v1.OperatorService.ListTenants:output_type -> salesapp.v1.ListTenantsResponse
+	5,  // 38: salesapp.v1.OperatorService.ListPlans:output_type -> salesapp.v1.ListPlansResponse
+	8,  // 39: salesapp.v1.OperatorService.UpdatePlan:output_type -> salesapp.v1.UpdatePlanResponse
+	2,  // 40: salesapp.v1.OperatorService.GetTenantUsage:output_type -> salesapp.v1.GetTenantUsageResponse
+	30, // [30:41] is the sub-list for method output_type
+	19, // [19:30] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_operator_proto_init() }
@@ -1158,14 +1808,16 @@ func file_salesapp_v1_operator_proto_init() {
 	if File_salesapp_v1_operator_proto != nil {
 		return
 	}
-	file_salesapp_v1_operator_proto_msgTypes[3].OneofWrappers = []any{}
+	file_salesapp_v1_operator_proto_msgTypes[6].OneofWrappers = []any{}
+	file_salesapp_v1_operator_proto_msgTypes[10].OneofWrappers = []any{}
+	file_salesapp_v1_operator_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_operator_proto_rawDesc), len(file_salesapp_v1_operator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

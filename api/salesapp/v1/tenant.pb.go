@@ -206,7 +206,10 @@ type Tenant struct {
 	RequireSignIn bool `protobuf:"varint,10,opt,name=require_sign_in,json=requireSignIn,proto3" json:"require_sign_in,omitempty"`
 	// Origins (scheme://host[:port]) of the enterprise's own H5 pages allowed to call the public procedures
 	// and send beacons from browsers (CORS), besides the server's own.
-	PageOrigins   []string `protobuf:"bytes,11,rep,name=page_origins,json=pageOrigins,proto3" json:"page_origins,omitempty"`
+	PageOrigins []string `protobuf:"bytes,11,rep,name=page_origins,json=pageOrigins,proto3" json:"page_origins,omitempty"`
+	// What the enterprise's plan includes, of tasks, rankings, pools, exports and wecom: the app shows only
+	// these (the others' procedures answer PermissionDenied).
+	Features      []string `protobuf:"bytes,12,rep,name=features,proto3" json:"features,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -314,6 +317,13 @@ func (x *Tenant) GetRequireSignIn() bool {
 func (x *Tenant) GetPageOrigins() []string {
 	if x != nil {
 		return x.PageOrigins
+	}
+	return nil
+}
+
+func (x *Tenant) GetFeatures() []string {
+	if x != nil {
+		return x.Features
 	}
 	return nil
 }
@@ -1661,7 +1671,7 @@ var File_salesapp_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\n" +
-	"\x18salesapp/v1/tenant.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/auth.proto\"\x9f\x03\n" +
+	"\x18salesapp/v1/tenant.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/auth.proto\"\xbb\x03\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
@@ -1678,7 +1688,8 @@ const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\x13customer_owner_rule\x18\t \x01(\tR\x11customerOwnerRule\x12&\n" +
 	"\x0frequire_sign_in\x18\n" +
 	" \x01(\bR\rrequireSignIn\x12!\n" +
-	"\fpage_origins\x18\v \x03(\tR\vpageOrigins\"\x98\x02\n" +
+	"\fpage_origins\x18\v \x03(\tR\vpageOrigins\x12\x1a\n" +
+	"\bfeatures\x18\f \x03(\tR\bfeatures\"\x98\x02\n" +
 	"\x1bUpdateTenantSettingsRequest\x12M\n" +
 	"\x13customer_owner_rule\x18\x01 \x01(\tB\x18\xbaH\x15r\x13R\vfirst_shareR\x04poolH\x00R\x11customerOwnerRule\x88\x01\x01\x12+\n" +
 	"\x0frequire_sign_in\x18\x02 \x01(\bH\x01R\rrequireSignIn\x88\x01\x01\x12@\n" +

@@ -23,6 +23,7 @@ import (
 func Module(svc *export.Service) module.Module {
 	return module.Module{
 		Name:     "export",
+		Feature:  authn.FeatureExports,
 		Services: []module.Service{module.Connect[salesappv1connect.ExportServiceHandler](salesappv1connect.ExportServiceName, salesappv1connect.NewExportServiceHandler, &Handler{svc: svc})},
 		Workers: func(w *river.Workers) {
 			river.AddWorker(w, svc.Worker())

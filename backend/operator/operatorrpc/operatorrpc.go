@@ -3,6 +3,9 @@ package operatorrpc
 
 import (
 	"context"
+	"github.com/riverqueue/river"
+	"github.com/salesapp/scrm/backend/platform/jobs"
+	"github.com/salesapp/scrm/backend/usage"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -15,13 +18,15 @@ import (
 )
 
 // Module is what the operator domain contributes: OperatorService, authenticated by operator tokens only
-// (its own authenticator; the employees' one passes it by).
+// (its own authenticator; the employees' one passes it by), and the hourly measure of every tenant's usage.
 func Module(svc *operator.Service, tenants *operator.Tenants, tokens *authn.Tokens) module.Module {
 	public := []string{salesappv1connect.OperatorServiceOperatorSignInProcedure}
 	s := module.Connect[salesappv1connect.OperatorServiceHandler](salesappv1connect.OperatorServiceName,
 		salesappv1connect.NewOperatorServiceHandler, &Handler{svc: svc, tenants: tenants}, public...)
 	s.Authn = authn.NewOperatorAuthenticator(tokens, svc, public...)
-	return module.Module{Name: "operator", Services: []module.Service{s}}
+	return module.Module{Name: "operator", Services: []module.Service{s},
+		Workers:  func(w *river.Workers) { river.AddWorker(w, tenants.UsageWorker()) },
+		Periodic: []*river.PeriodicJob{jobs.Hourly(usage.MeasureArgs{})}}
 }
 
 // Handler serves OperatorService.

@@ -2,14 +2,18 @@ package operatorrpc
 
 import (
 	"context"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/backend/operator"
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/tenant"
+	"github.com/salesapp/scrm/media"
 )
 
 func toTenant(s tenant.Subscription) *salesappv1.OperatorTenant {
@@ -29,8 +33,11 @@ func tenantID(s string) (uuid.UUID, error) {
 // CreateTenant implements OperatorService.
 func (h *Handler) CreateTenant(ctx context.Context, req *connect.Request[salesappv1.CreateTenantRequest]) (*connect.Response[salesappv1.CreateTenantResponse], error) {
 	m := req.Msg
-	sub, err := h.tenants.Create(ctx, tenant.NewTenant{Name: m.Name, Plan: tenant.Plan(m.Plan), SeatLimit: int(m.SeatLimit),
-		ExpiresAt: m.ExpiresAt.AsTime(), TimeZone: m.TimeZone})
+	n := operator.NewTenant{Name: m.Name, Plan: tenant.Plan(m.Plan), SeatLimit: intPtr(m.SeatLimit), TimeZone: m.TimeZone}
+	if m.ExpiresAt != nil {
+		n.ExpiresAt = m.ExpiresAt.AsTime()
+	}
+	sub, err := h.tenants.Create(ctx, n)
 	if err != nil {
 		return nil, err
 	}
@@ -44,14 +51,10 @@ func (h *Handler) UpdateTenant(ctx context.Context, req *connect.Request[salesap
 	if err != nil {
 		return nil, err
 	}
-	ch := tenant.TenantChange{Name: m.Name, TimeZone: m.TimeZone}
+	ch := tenant.TenantChange{Name: m.Name, TimeZone: m.TimeZone, SeatLimit: intPtr(m.SeatLimit)}
 	if m.Plan != nil {
 		p := tenant.Plan(*m.Plan)
 		ch.Plan = &p
-	}
-	if m.SeatLimit != nil {
-		n := int(*m.SeatLimit)
-		ch.SeatLimit = &n
 	}
 	sub, err := h.tenants.Update(ctx, id, ch)
 	if err != nil {
@@ -110,4 +113,67 @@ func (h *Handler) ListTenants(ctx context.Context, _ *connect.Request[salesappv1
 		out.Tenants = append(out.Tenants, toTenant(s))
 	}
 	return connect.NewResponse(out), nil
+}
+
+func toPlan(p tenant.PlanTerms) *salesappv1.PlanTerms {
+	return &salesappv1.PlanTerms{Name: string(p.Name), SeatLimit: int32(p.SeatLimit), StorageQuotaMib: int32(p.StorageQuotaMiB),
+		Features: tenant.FeatureNames(p.Features), TrialDays: int32(p.TrialDays), UpdatedAt: timestamppb.New(p.UpdatedAt)}
+}
+
+// ListPlans implements OperatorService.
+func (h *Handler) ListPlans(ctx context.Context, _ *connect.Request[salesappv1.ListPlansRequest]) (*connect.Response[salesappv1.ListPlansResponse], error) {
+	plans, err := h.tenants.Plans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*salesappv1.PlanTerms, 0, len(plans))
+	for _, p := range plans {
+		out = append(out, toPlan(p))
+	}
+	return connect.NewResponse(&salesappv1.ListPlansResponse{Plans: out}), nil
+}
+
+// UpdatePlan implements OperatorService.
+func (h *Handler) UpdatePlan(ctx context.Context, req *connect.Request[salesappv1.UpdatePlanRequest]) (*connect.Response[salesappv1.UpdatePlanResponse], error) {
+	m := req.Msg
+	ch := tenant.PlanChange{SeatLimit: intPtr(m.SeatLimit), StorageQuotaMiB: intPtr(m.StorageQuotaMib), TrialDays: intPtr(m.TrialDays)}
+	if m.Features != nil {
+		ch.Features = make([]authn.Feature, 0, len(m.Features.Features))
+		for _, f := range m.Features.Features {
+			ch.Features = append(ch.Features, authn.Feature(f))
+		}
+	}
+	p, err := h.tenants.UpdatePlan(ctx, tenant.Plan(m.Name), ch)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.UpdatePlanResponse{Plan: toPlan(p)}), nil
+}
+
+func intPtr(n *int32) *int {
+	if n == nil {
+		return nil
+	}
+	v := int(*n)
+	return &v
+}
+
+// GetTenantUsage implements OperatorService.
+func (h *Handler) GetTenantUsage(ctx context.Context, req *connect.Request[salesappv1.GetTenantUsageRequest]) (*connect.Response[salesappv1.GetTenantUsageResponse], error) {
+	id, err := tenantID(req.Msg.TenantId)
+	if err != nil {
+		return nil, err
+	}
+	days, err := h.tenants.Usage(ctx, id, req.Msg.Refresh)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*salesappv1.TenantUsage, 0, len(days))
+	for _, u := range days {
+		out = append(out, &salesappv1.TenantUsage{Day: u.Day.Format(time.DateOnly), MeasuredAt: timestamppb.New(u.MeasuredAt),
+			SeatsUsed: int32(u.SeatsUsed), Active_7D: int32(u.Active7d), Active_30D: int32(u.Active30d), Shares_30D: int32(u.Shares30d),
+			Views_30D: int32(u.Views30d), Customers: int32(u.Customers), StorageMib: int32((u.StorageBytes + media.MiB - 1) / media.MiB),
+			Pushes_30D: int32(u.Pushes30d)})
+	}
+	return connect.NewResponse(&salesappv1.GetTenantUsageResponse{Days: out}), nil
 }

@@ -38,6 +38,9 @@ type Principal struct {
 	Role       Role
 	// TeamID is uuid.Nil when the employee belongs to no team.
 	TeamID uuid.UUID
+	// Plan names the enterprise's plan, and Features are what it includes (Gate refuses the rest).
+	Plan     string
+	Features []Feature
 }
 
 type principalKey struct{}

@@ -24,6 +24,8 @@ type Authenticator struct {
 	// others are the path prefixes ("/salesapp.v1.OperatorService/") of services another authenticator
 	// guards in place of this one.
 	others []string
+	// features puts procedures (or services, by path prefix) behind plan features (Gate).
+	features map[string]Feature
 }
 
 // Except leaves the named services (full names, salesapp.v1.OperatorService) to their own authenticator
@@ -82,6 +84,9 @@ func (a *Authenticator) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if err != nil {
 			return nil, err
 		}
+		if err := a.admit(p, req.Spec().Procedure); err != nil {
+			return nil, err
+		}
 		return next(WithAddress(WithPrincipal(ctx, p), hostOf(req.Peer().Addr)), req)
 	}
 }
@@ -99,6 +104,9 @@ func (a *Authenticator) WrapStreamingHandler(next connect.StreamingHandlerFunc) 
 		}
 		p, err := a.Authenticate(ctx, conn.RequestHeader().Get("Authorization"))
 		if err != nil {
+			return err
+		}
+		if err := a.admit(p, conn.Spec().Procedure); err != nil {
 			return err
 		}
 		return next(WithAddress(WithPrincipal(ctx, p), hostOf(conn.Peer().Addr)), conn)

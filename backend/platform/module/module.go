@@ -21,6 +21,9 @@ import (
 type Module struct {
 	// Name identifies the module in logs and errors.
 	Name string
+	// Feature, when set, is the plan feature all of the module's services and offline mutations belong
+	// to: callers whose enterprise's plan lacks it are refused with PermissionDenied saying so.
+	Feature authn.Feature
 	// Services are the Connect services it serves.
 	Services []Service
 	// Routes are plain HTTP routes (beacons, the WebSocket), served beside the Connect services.
@@ -48,6 +51,9 @@ type Service struct {
 	// Public lists the procedures (full names, "/salesapp.v1.AuthService/RefreshToken") callable without
 	// an access token; they are rate limited per client address instead.
 	Public []string
+	// Features puts single procedures (full names) behind plan features, for a service only part of
+	// which belongs to one (rankings in StatsService).
+	Features map[string]authn.Feature
 	// Authn, when set, authenticates the service's callers in place of the employees' authenticator: the
 	// operator service, whose callers are the platform's staff and belong to no tenant. An employee's token
 	// then reaches none of its procedures, and its procedures are not tenant RPCs.
@@ -75,5 +81,36 @@ func Connect[H any](name string, newHandler func(H, ...connect.HandlerOption) (s
 		Name:   name,
 		Mount:  func(o ...connect.HandlerOption) (string, http.Handler) { return newHandler(impl, o...) },
 		Public: public,
+	}
+}
+
+// Gates lists what the modules put behind plan features, for authn.Authenticator.Gate: each service of a
+// module with a Feature by its path prefix, and each procedure a service names.
+func Gates(mods []Module) map[string]authn.Feature {
+	out := map[string]authn.Feature{}
+	for _, m := range mods {
+		for _, svc := range m.Services {
+			if m.Feature != "" {
+				out["/"+svc.Name+"/"] = m.Feature
+			}
+			for proc, f := range svc.Features {
+				out[proc] = f
+			}
+		}
+	}
+	return out
+}
+
+// Gated wraps an offline mutation of a plan feature: a caller whose plan lacks it is refused with
+// PermissionDenied (the mutation is rejected, as one that left the caller's scope).
+func Gated(f authn.Feature, apply Applier) Applier {
+	if f == "" {
+		return apply
+	}
+	return func(ctx context.Context, tx pgx.Tx, p authn.Principal, op proto.Message) error {
+		if err := p.RequireFeature(f); err != nil {
+			return err
+		}
+		return apply(ctx, tx, p, op)
 	}
 }

@@ -22,6 +22,7 @@ import (
 func Module(svc *pool.Service) module.Module {
 	return module.Module{
 		Name:     "pool",
+		Feature:  authn.FeaturePools,
 		Services: []module.Service{module.Connect[salesappv1connect.PoolServiceHandler](salesappv1connect.PoolServiceName, salesappv1connect.NewPoolServiceHandler, &Handler{svc: svc})},
 		Workers:  func(w *river.Workers) { river.AddWorker(w, svc.Worker()) },
 		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(pool.RecycleInterval),

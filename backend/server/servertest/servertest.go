@@ -173,7 +173,7 @@ func (e *Env) NewTenant(t testing.TB, name string, seats int) Tenant {
 		seats = 10
 	}
 	tn, err := tenant.CreateTenant(context.Background(), e.DB.Owner, tenant.NewTenant{
-		Name: name, Plan: tenant.PlanStandard, SeatLimit: seats, ExpiresAt: time.Now().AddDate(1, 0, 0),
+		Name: name, Plan: tenant.PlanEnterprise, SeatLimit: seats, ExpiresAt: time.Now().AddDate(1, 0, 0),
 	})
 	if err != nil {
 		t.Fatalf("servertest: create tenant: %v", err)

@@ -18,10 +18,13 @@ import (
 
 // Module is what stats contributes: StatsService.
 func Module(svc *stats.Service) module.Module {
+	statsService := module.Connect[salesappv1connect.StatsServiceHandler](salesappv1connect.StatsServiceName,
+		salesappv1connect.NewStatsServiceHandler, &Handler{svc: svc})
+	// Dashboards and follow-ups come with every plan; rankings with the plans that include them.
+	statsService.Features = map[string]authn.Feature{salesappv1connect.StatsServiceGetRankingsProcedure: authn.FeatureRankings}
 	return module.Module{
-		Name: "stats",
-		Services: []module.Service{module.Connect[salesappv1connect.StatsServiceHandler](salesappv1connect.StatsServiceName,
-			salesappv1connect.NewStatsServiceHandler, &Handler{svc: svc})},
+		Name:     "stats",
+		Services: []module.Service{statsService},
 	}
 }
 

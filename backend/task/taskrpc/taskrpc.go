@@ -24,6 +24,7 @@ import (
 func Module(svc *task.Service) module.Module {
 	return module.Module{
 		Name:     "task",
+		Feature:  authn.FeatureTasks,
 		Services: []module.Service{module.Connect[salesappv1connect.TaskServiceHandler](salesappv1connect.TaskServiceName, salesappv1connect.NewTaskServiceHandler, &Handler{svc: svc})},
 		Mutations: map[string]module.Applier{
 			"claim_task": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {

@@ -294,7 +294,7 @@ func tenantToProto(t tenant.Tenant) *salesappv1.Tenant {
 		Id: t.ID.String(), Name: t.Name, Plan: planToProto(t.Plan), SeatLimit: int32(t.SeatLimit),
 		SeatsUsed: int32(t.SeatsUsed), ExpiresAt: timestamppb.New(t.ExpiresAt), TimeZone: t.TimeZone,
 		CreatedAt: timestamppb.New(t.CreatedAt), CustomerOwnerRule: t.OwnerRule,
-		RequireSignIn: t.RequireSignIn, PageOrigins: t.PageOrigins,
+		RequireSignIn: t.RequireSignIn, PageOrigins: t.PageOrigins, Features: tenant.FeatureNames(t.Features),
 	}
 }
 

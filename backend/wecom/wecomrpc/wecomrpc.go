@@ -25,6 +25,7 @@ import (
 func Module(svc *wecom.Service) module.Module {
 	return module.Module{
 		Name:     "wecom",
+		Feature:  authn.FeatureWeCom,
 		Services: []module.Service{module.Connect[salesappv1connect.WeComServiceHandler](salesappv1connect.WeComServiceName, salesappv1connect.NewWeComServiceHandler, &Handler{svc: svc})},
 		Routes:   []module.Route{{Pattern: wecom.CallbackPattern, Handler: svc.Callback()}},
 		Workers: func(w *river.Workers) {

@@ -57,6 +57,15 @@ const (
 	// OperatorServiceListTenantsProcedure is the fully-qualified name of the OperatorService's
 	// ListTenants RPC.
 	OperatorServiceListTenantsProcedure = "/salesapp.v1.OperatorService/ListTenants"
+	// OperatorServiceListPlansProcedure is the fully-qualified name of the OperatorService's ListPlans
+	// RPC.
+	OperatorServiceListPlansProcedure = "/salesapp.v1.OperatorService/ListPlans"
+	// OperatorServiceUpdatePlanProcedure is the fully-qualified name of the OperatorService's
+	// UpdatePlan RPC.
+	OperatorServiceUpdatePlanProcedure = "/salesapp.v1.OperatorService/UpdatePlan"
+	// OperatorServiceGetTenantUsageProcedure is the fully-qualified name of the OperatorService's
+	// GetTenantUsage RPC.
+	OperatorServiceGetTenantUsageProcedure = "/salesapp.v1.OperatorService/GetTenantUsage"
 )
 
 // OperatorServiceClient is a client for the salesapp.v1.OperatorService service.
@@ -80,6 +89,16 @@ type OperatorServiceClient interface {
 	ExtendTenant(context.Context, *connect.Request[v1.ExtendTenantRequest]) (*connect.Response[v1.ExtendTenantResponse], error)
 	// ListTenants lists every enterprise, by name.
 	ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error)
+	// ListPlans lists the plans and what each gives: the seats and trial length a new enterprise starts with,
+	// its storage quota and its features.
+	ListPlans(context.Context, *connect.Request[v1.ListPlansRequest]) (*connect.Response[v1.ListPlansResponse], error)
+	// UpdatePlan changes a plan's terms (absent fields are unchanged). Enterprises on the plan get its new
+	// features and storage quota within seconds; their seat limits, set per enterprise, stay as they are.
+	UpdatePlan(context.Context, *connect.Request[v1.UpdatePlanRequest]) (*connect.Response[v1.UpdatePlanResponse], error)
+	// GetTenantUsage answers what an enterprise uses: its daily measures of up to the last 30 days, newest
+	// first. Every enterprise is measured each hour (a day keeps its last measure); refresh measures it now
+	// first.
+	GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error)
 }
 
 // NewOperatorServiceClient constructs a client for the salesapp.v1.OperatorService service. By
@@ -141,6 +160,24 @@ func NewOperatorServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(operatorServiceMethods.ByName("ListTenants")),
 			connect.WithClientOptions(opts...),
 		),
+		listPlans: connect.NewClient[v1.ListPlansRequest, v1.ListPlansResponse](
+			httpClient,
+			baseURL+OperatorServiceListPlansProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("ListPlans")),
+			connect.WithClientOptions(opts...),
+		),
+		updatePlan: connect.NewClient[v1.UpdatePlanRequest, v1.UpdatePlanResponse](
+			httpClient,
+			baseURL+OperatorServiceUpdatePlanProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("UpdatePlan")),
+			connect.WithClientOptions(opts...),
+		),
+		getTenantUsage: connect.NewClient[v1.GetTenantUsageRequest, v1.GetTenantUsageResponse](
+			httpClient,
+			baseURL+OperatorServiceGetTenantUsageProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("GetTenantUsage")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -154,6 +191,9 @@ type operatorServiceClient struct {
 	resumeTenant   *connect.Client[v1.ResumeTenantRequest, v1.ResumeTenantResponse]
 	extendTenant   *connect.Client[v1.ExtendTenantRequest, v1.ExtendTenantResponse]
 	listTenants    *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
+	listPlans      *connect.Client[v1.ListPlansRequest, v1.ListPlansResponse]
+	updatePlan     *connect.Client[v1.UpdatePlanRequest, v1.UpdatePlanResponse]
+	getTenantUsage *connect.Client[v1.GetTenantUsageRequest, v1.GetTenantUsageResponse]
 }
 
 // OperatorSignIn calls salesapp.v1.OperatorService.OperatorSignIn.
@@ -196,6 +236,21 @@ func (c *operatorServiceClient) ListTenants(ctx context.Context, req *connect.Re
 	return c.listTenants.CallUnary(ctx, req)
 }
 
+// ListPlans calls salesapp.v1.OperatorService.ListPlans.
+func (c *operatorServiceClient) ListPlans(ctx context.Context, req *connect.Request[v1.ListPlansRequest]) (*connect.Response[v1.ListPlansResponse], error) {
+	return c.listPlans.CallUnary(ctx, req)
+}
+
+// UpdatePlan calls salesapp.v1.OperatorService.UpdatePlan.
+func (c *operatorServiceClient) UpdatePlan(ctx context.Context, req *connect.Request[v1.UpdatePlanRequest]) (*connect.Response[v1.UpdatePlanResponse], error) {
+	return c.updatePlan.CallUnary(ctx, req)
+}
+
+// GetTenantUsage calls salesapp.v1.OperatorService.GetTenantUsage.
+func (c *operatorServiceClient) GetTenantUsage(ctx context.Context, req *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error) {
+	return c.getTenantUsage.CallUnary(ctx, req)
+}
+
 // OperatorServiceHandler is an implementation of the salesapp.v1.OperatorService service.
 type OperatorServiceHandler interface {
 	// OperatorSignIn signs an operator in by email and password and answers an operator token. Needs no
@@ -217,6 +272,16 @@ type OperatorServiceHandler interface {
 	ExtendTenant(context.Context, *connect.Request[v1.ExtendTenantRequest]) (*connect.Response[v1.ExtendTenantResponse], error)
 	// ListTenants lists every enterprise, by name.
 	ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error)
+	// ListPlans lists the plans and what each gives: the seats and trial length a new enterprise starts with,
+	// its storage quota and its features.
+	ListPlans(context.Context, *connect.Request[v1.ListPlansRequest]) (*connect.Response[v1.ListPlansResponse], error)
+	// UpdatePlan changes a plan's terms (absent fields are unchanged). Enterprises on the plan get its new
+	// features and storage quota within seconds; their seat limits, set per enterprise, stay as they are.
+	UpdatePlan(context.Context, *connect.Request[v1.UpdatePlanRequest]) (*connect.Response[v1.UpdatePlanResponse], error)
+	// GetTenantUsage answers what an enterprise uses: its daily measures of up to the last 30 days, newest
+	// first. Every enterprise is measured each hour (a day keeps its last measure); refresh measures it now
+	// first.
+	GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error)
 }
 
 // NewOperatorServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -274,6 +339,24 @@ func NewOperatorServiceHandler(svc OperatorServiceHandler, opts ...connect.Handl
 		connect.WithSchema(operatorServiceMethods.ByName("ListTenants")),
 		connect.WithHandlerOptions(opts...),
 	)
+	operatorServiceListPlansHandler := connect.NewUnaryHandler(
+		OperatorServiceListPlansProcedure,
+		svc.ListPlans,
+		connect.WithSchema(operatorServiceMethods.ByName("ListPlans")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceUpdatePlanHandler := connect.NewUnaryHandler(
+		OperatorServiceUpdatePlanProcedure,
+		svc.UpdatePlan,
+		connect.WithSchema(operatorServiceMethods.ByName("UpdatePlan")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceGetTenantUsageHandler := connect.NewUnaryHandler(
+		OperatorServiceGetTenantUsageProcedure,
+		svc.GetTenantUsage,
+		connect.WithSchema(operatorServiceMethods.ByName("GetTenantUsage")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.OperatorService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case OperatorServiceOperatorSignInProcedure:
@@ -292,6 +375,12 @@ func NewOperatorServiceHandler(svc OperatorServiceHandler, opts ...connect.Handl
 			operatorServiceExtendTenantHandler.ServeHTTP(w, r)
 		case OperatorServiceListTenantsProcedure:
 			operatorServiceListTenantsHandler.ServeHTTP(w, r)
+		case OperatorServiceListPlansProcedure:
+			operatorServiceListPlansHandler.ServeHTTP(w, r)
+		case OperatorServiceUpdatePlanProcedure:
+			operatorServiceUpdatePlanHandler.ServeHTTP(w, r)
+		case OperatorServiceGetTenantUsageProcedure:
+			operatorServiceGetTenantUsageHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -331,4 +420,16 @@ func (UnimplementedOperatorServiceHandler) ExtendTenant(context.Context, *connec
 
 func (UnimplementedOperatorServiceHandler) ListTenants(context.Context, *connect.Request[v1.ListTenantsRequest]) (*connect.Response[v1.ListTenantsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.ListTenants is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) ListPlans(context.Context, *connect.Request[v1.ListPlansRequest]) (*connect.Response[v1.ListPlansResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.ListPlans is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) UpdatePlan(context.Context, *connect.Request[v1.UpdatePlanRequest]) (*connect.Response[v1.UpdatePlanResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.UpdatePlan is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.GetTenantUsage is not implemented"))
 }

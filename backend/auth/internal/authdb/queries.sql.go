@@ -142,10 +142,11 @@ func (q *Queries) GetSessionOwner(ctx context.Context, arg GetSessionOwnerParams
 
 const GetSessionStatus = `-- name: GetSessionStatus :one
 SELECT s.employee_id, s.device_id, s.expires_at AS session_expires_at, s.revoked_at,
-       e.role, e.team_id, e.status, t.expires_at AS tenant_expires_at
+       e.role, e.team_id, e.status, t.expires_at AS tenant_expires_at, t.plan, p.features
 FROM sessions s
 JOIN employees e ON e.tenant_id = s.tenant_id AND e.id = s.employee_id
 JOIN tenants t ON t.id = s.tenant_id
+JOIN plans p ON p.name = t.plan
 WHERE s.tenant_id = $1 AND s.id = $2
 `
 
@@ -163,6 +164,8 @@ type GetSessionStatusRow struct {
 	TeamID           uuid.NullUUID
 	Status           string
 	TenantExpiresAt  time.Time
+	Plan             string
+	Features         []string
 }
 
 // What the authenticator needs to trust an access token: the session, its employee and their tenant.
@@ -178,6 +181,8 @@ func (q *Queries) GetSessionStatus(ctx context.Context, arg GetSessionStatusPara
 		&i.TeamID,
 		&i.Status,
 		&i.TenantExpiresAt,
+		&i.Plan,
+		&i.Features,
 	)
 	return i, err
 }

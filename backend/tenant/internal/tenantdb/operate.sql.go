@@ -53,6 +53,39 @@ func (q *Queries) GetSubscription(ctx context.Context, tenantID uuid.UUID) (GetS
 	return i, err
 }
 
+const listPlans = `-- name: ListPlans :many
+SELECT name, seat_limit, storage_quota_mib, features, trial_days, updated_at FROM plans
+ORDER BY array_position(ARRAY['trial', 'standard', 'professional', 'enterprise'], name)
+`
+
+// The plans table has no tenant: any transaction reads it.
+func (q *Queries) ListPlans(ctx context.Context) ([]Plan, error) {
+	rows, err := q.db.Query(ctx, listPlans)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Plan
+	for rows.Next() {
+		var i Plan
+		if err := rows.Scan(
+			&i.Name,
+			&i.SeatLimit,
+			&i.StorageQuotaMib,
+			&i.Features,
+			&i.TrialDays,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const tenantIDs = `-- name: TenantIDs :many
 SELECT operator_tenant_ids()::uuid AS id
 `
@@ -75,6 +108,33 @@ func (q *Queries) TenantIDs(ctx context.Context) ([]uuid.UUID, error) {
 		return nil, err
 	}
 	return items, nil
+}
+
+const updatePlan = `-- name: UpdatePlan :one
+SELECT operator_update_plan($1, $2::integer, $3::integer,
+  $4::text[], $5::integer)::integer AS changed
+`
+
+type UpdatePlanParams struct {
+	Name            string
+	SeatLimit       pgtype.Int4
+	StorageQuotaMib pgtype.Int4
+	Features        []string
+	TrialDays       pgtype.Int4
+}
+
+// Through the owner's function (027): the application role may not write plans.
+func (q *Queries) UpdatePlan(ctx context.Context, arg UpdatePlanParams) (int32, error) {
+	row := q.db.QueryRow(ctx, updatePlan,
+		arg.Name,
+		arg.SeatLimit,
+		arg.StorageQuotaMib,
+		arg.Features,
+		arg.TrialDays,
+	)
+	var changed int32
+	err := row.Scan(&changed)
+	return changed, err
 }
 
 const updateSubscription = `-- name: UpdateSubscription :one

@@ -209,8 +209,8 @@ func (q *Queries) GetTeam(ctx context.Context, arg GetTeamParams) (GetTeamRow, e
 const getTenant = `-- name: GetTenant :one
 
 SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at, t.customer_owner_rule, t.require_signin, t.page_origins,
-       (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id AND e.status = 'active')::int AS seats_used
-FROM tenants t
+       (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id AND e.status = 'active')::int AS seats_used, p.features
+FROM tenants t JOIN plans p ON p.name = t.plan
 WHERE t.id = $1
 `
 
@@ -226,6 +226,7 @@ type GetTenantRow struct {
 	RequireSignin     bool
 	PageOrigins       []string
 	SeatsUsed         int32
+	Features          []string
 }
 
 // Every query runs inside a tenant transaction (row-level security scopes it); tenant_id filters are
@@ -245,6 +246,7 @@ func (q *Queries) GetTenant(ctx context.Context, tenantID uuid.UUID) (GetTenantR
 		&i.RequireSignin,
 		&i.PageOrigins,
 		&i.SeatsUsed,
+		&i.Features,
 	)
 	return i, err
 }

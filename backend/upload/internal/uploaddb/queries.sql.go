@@ -140,12 +140,20 @@ func (q *Queries) SetThumbnail(ctx context.Context, arg SetThumbnailParams) (int
 }
 
 const storageUsed = `-- name: StorageUsed :one
-SELECT coalesce(sum(size_bytes), 0)::bigint AS used FROM uploads WHERE tenant_id = $1
+SELECT coalesce((SELECT sum(size_bytes) FROM uploads WHERE tenant_id = $1), 0)::bigint AS used,
+       (coalesce((SELECT p.storage_quota_mib FROM tenants t JOIN plans p ON p.name = t.plan WHERE t.id = $1), 0)::bigint
+         * 1048576)::bigint AS quota
 `
 
-func (q *Queries) StorageUsed(ctx context.Context, tenantID uuid.UUID) (int64, error) {
+type StorageUsedRow struct {
+	Used  int64
+	Quota int64
+}
+
+// What the tenant's finalized uploads take, and the quota of its plan (migration 027), in bytes.
+func (q *Queries) StorageUsed(ctx context.Context, tenantID uuid.UUID) (StorageUsedRow, error) {
 	row := q.db.QueryRow(ctx, storageUsed, tenantID)
-	var used int64
-	err := row.Scan(&used)
-	return used, err
+	var i StorageUsedRow
+	err := row.Scan(&i.Used, &i.Quota)
+	return i, err
 }

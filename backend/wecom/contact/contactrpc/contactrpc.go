@@ -21,7 +21,8 @@ import (
 // callback handlers are registered on the bridge by contact.Service.Register).
 func Module(svc *contact.Service) module.Module {
 	return module.Module{
-		Name: "wecom_contact",
+		Name:    "wecom_contact",
+		Feature: authn.FeatureWeCom,
 		Services: []module.Service{module.Connect[salesappv1connect.WeComChannelServiceHandler](salesappv1connect.WeComChannelServiceName,
 			salesappv1connect.NewWeComChannelServiceHandler, &Handler{svc: svc})},
 		Workers: svc.Workers,

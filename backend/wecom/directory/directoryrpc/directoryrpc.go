@@ -19,7 +19,8 @@ import (
 // handlers are registered on the bridge by directory.Service.Register).
 func Module(svc *directory.Service) module.Module {
 	return module.Module{
-		Name: "wecom_directory",
+		Name:    "wecom_directory",
+		Feature: authn.FeatureWeCom,
 		Services: []module.Service{module.Connect[salesappv1connect.WeComDirectoryServiceHandler](salesappv1connect.WeComDirectoryServiceName,
 			salesappv1connect.NewWeComDirectoryServiceHandler, &Handler{svc: svc})},
 		Workers: svc.Workers,

@@ -13,6 +13,23 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const AddPushesSent = `-- name: AddPushesSent :exec
+INSERT INTO push_days (tenant_id, day, sent) VALUES ($1, $2, $3)
+ON CONFLICT (tenant_id, day) DO UPDATE SET sent = push_days.sent + excluded.sent
+`
+
+type AddPushesSentParams struct {
+	TenantID uuid.UUID
+	Day      pgtype.Date
+	Sent     int32
+}
+
+// Adds a node's count of pushes sent to the tenant's day (usage).
+func (q *Queries) AddPushesSent(ctx context.Context, arg AddPushesSentParams) error {
+	_, err := q.db.Exec(ctx, AddPushesSent, arg.TenantID, arg.Day, arg.Sent)
+	return err
+}
+
 const Advance = `-- name: Advance :one
 
 INSERT INTO alert_streams (tenant_id, employee_id, epoch, head) VALUES ($1, $2, $3, $4::bigint)

@@ -13,7 +13,303 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/operator.proto.
  */
 export const file_salesapp_v1_operator: GenFile = /*@__PURE__*/
-  fileDesc("ChpzYWxlc2FwcC92MS9vcGVyYXRvci5wcm90bxILc2FsZXNhcHAudjEi7QEKDk9wZXJhdG9yVGVuYW50EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHBsYW4YAyABKAkSEgoKc2VhdF9saW1pdBgEIAEoBRISCgpzZWF0c191c2VkGAUgASgFEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRpbWVfem9uZRgHIAEoCRIRCglzdXNwZW5kZWQYCCABKAgSLgoKY3JlYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi5AEKE0NyZWF0ZVRlbmFudFJlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARI+CgRwbGFuGAIgASgJQjC6SC1yK1IFdHJpYWxSCHN0YW5kYXJkUgxwcm9mZXNzaW9uYWxSCmVudGVycHJpc2USHwoKc2VhdF9saW1pdBgDIAEoBUILukgIGgYYoI0GKAASNgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARIaCgl0aW1lX3pvbmUYBSABKAlCB7pIBHICGEAiQwoUQ3JlYXRlVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQijgIKE1VwZGF0ZVRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABARIdCgRuYW1lGAIgASgJQgq6SAdyBRABGIABSACIAQESQwoEcGxhbhgDIAEoCUIwukgtcitSBXRyaWFsUghzdGFuZGFyZFIMcHJvZmVzc2lvbmFsUgplbnRlcnByaXNlSAGIAQESJAoKc2VhdF9saW1pdBgEIAEoBUILukgIGgYYoI0GKABIAogBARIhCgl0aW1lX3pvbmUYBSABKAlCCbpIBnIEEAEYQEgDiAEBQgcKBV9uYW1lQgcKBV9wbGFuQg0KC19zZWF0X2xpbWl0QgwKCl90aW1lX3pvbmUiQwoUVXBkYXRlVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQiMwoUU3VzcGVuZFRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABASJEChVTdXNwZW5kVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQiMgoTUmVzdW1lVGVuYW50UmVxdWVzdBIbCgl0ZW5hbnRfaWQYASABKAlCCLpIBXIDsAEBIkMKFFJlc3VtZVRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50ImoKE0V4dGVuZFRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABARI2CgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBIkMKFEV4dGVuZFRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50IhQKEkxpc3RUZW5hbnRzUmVxdWVzdCJDChNMaXN0VGVuYW50c1Jlc3BvbnNlEiwKB3RlbmFudHMYASADKAsyGy5zYWxlc2FwcC52MS5PcGVyYXRvclRlbmFudCJQChVPcGVyYXRvclNpZ25JblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAEikAEKFk9wZXJhdG9yU2lnbkluUmVzcG9uc2USFgoOb3BlcmF0b3JfdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoIb3BlcmF0b3IYAyABKAsyHC5zYWxlc2FwcC52MS5PcGVyYXRvckFjY291bnQiNQoPT3BlcmF0b3JBY2NvdW50EhMKC29wZXJhdG9yX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJIhQKEkdldE9wZXJhdG9yUmVxdWVzdCJFChNHZXRPcGVyYXRvclJlc3BvbnNlEi4KCG9wZXJhdG9yGAEgASgLMhwuc2FsZXNhcHAudjEuT3BlcmF0b3JBY2NvdW50MrwFCg9PcGVyYXRvclNlcnZpY2USWQoOT3BlcmF0b3JTaWduSW4SIi5zYWxlc2FwcC52MS5PcGVyYXRvclNpZ25JblJlcXVlc3QaIy5zYWxlc2FwcC52MS5PcGVyYXRvclNpZ25JblJlc3BvbnNlElAKC0dldE9wZXJhdG9yEh8uc2FsZXNhcHAudjEuR2V0T3BlcmF0b3JSZXF1ZXN0GiAuc2FsZXNhcHAudjEuR2V0T3BlcmF0b3JSZXNwb25zZRJTCgxDcmVhdGVUZW5hbnQSIC5zYWxlc2FwcC52MS5DcmVhdGVUZW5hbnRSZXF1ZXN0GiEuc2FsZXNhcHAudjEuQ3JlYXRlVGVuYW50UmVzcG9uc2USUwoMVXBkYXRlVGVuYW50EiAuc2FsZXNhcHAudjEuVXBkYXRlVGVuYW50UmVxdWVzdBohLnNhbGVzYXBwLnYxLlVwZGF0ZVRlbmFudFJlc3BvbnNlElYKDVN1c3BlbmRUZW5hbnQSIS5zYWxlc2FwcC52MS5TdXNwZW5kVGVuYW50UmVxdWVzdBoiLnNhbGVzYXBwLnYxLlN1c3BlbmRUZW5hbnRSZXNwb25zZRJTCgxSZXN1bWVUZW5hbnQSIC5zYWxlc2FwcC52MS5SZXN1bWVUZW5hbnRSZXF1ZXN0GiEuc2FsZXNhcHAudjEuUmVzdW1lVGVuYW50UmVzcG9uc2USUwoMRXh0ZW5kVGVuYW50EiAuc2FsZXNhcHAudjEuRXh0ZW5kVGVuYW50UmVxdWVzdBohLnNhbGVzYXBwLnYxLkV4dGVuZFRlbmFudFJlc3BvbnNlElAKC0xpc3RUZW5hbnRzEh8uc2FsZXNhcHAudjEuTGlzdFRlbmFudHNSZXF1ZXN0GiAuc2FsZXNhcHAudjEuTGlzdFRlbmFudHNSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChpzYWxlc2FwcC92MS9vcGVyYXRvci5wcm90bxILc2FsZXNhcHAudjEi6QEKC1RlbmFudFVzYWdlEgsKA2RheRgBIAEoCRIvCgttZWFzdXJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc2VhdHNfdXNlZBgDIAEoBRIRCglhY3RpdmVfN2QYBCABKAUSEgoKYWN0aXZlXzMwZBgFIAEoBRISCgpzaGFyZXNfMzBkGAYgASgFEhEKCXZpZXdzXzMwZBgHIAEoBRIRCgljdXN0b21lcnMYCCABKAUSEwoLc3RvcmFnZV9taWIYCSABKAUSEgoKcHVzaGVzXzMwZBgKIAEoBSJFChVHZXRUZW5hbnRVc2FnZVJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABARIPCgdyZWZyZXNoGAIgASgIIkAKFkdldFRlbmFudFVzYWdlUmVzcG9uc2USJgoEZGF5cxgBIAMoCzIYLnNhbGVzYXBwLnYxLlRlbmFudFVzYWdlIp4BCglQbGFuVGVybXMSDAoEbmFtZRgBIAEoCRISCgpzZWF0X2xpbWl0GAIgASgFEhkKEXN0b3JhZ2VfcXVvdGFfbWliGAMgASgFEhAKCGZlYXR1cmVzGAQgAygJEhIKCnRyaWFsX2RheXMYBSABKAUSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiEgoQTGlzdFBsYW5zUmVxdWVzdCI6ChFMaXN0UGxhbnNSZXNwb25zZRIlCgVwbGFucxgBIAMoCzIWLnNhbGVzYXBwLnYxLlBsYW5UZXJtcyK/AgoRVXBkYXRlUGxhblJlcXVlc3QSPgoEbmFtZRgBIAEoCUIwukgtcitSBXRyaWFsUghzdGFuZGFyZFIMcHJvZmVzc2lvbmFsUgplbnRlcnByaXNlEiQKCnNlYXRfbGltaXQYAiABKAVCC7pICBoGGKCNBigASACIAQESLAoRc3RvcmFnZV9xdW90YV9taWIYAyABKAVCDLpICRoHGICAgDIoAEgBiAEBEjAKCGZlYXR1cmVzGAQgASgLMhkuc2FsZXNhcHAudjEuUGxhbkZlYXR1cmVzSAKIAQESIwoKdHJpYWxfZGF5cxgFIAEoBUIKukgHGgUY7gIoAEgDiAEBQg0KC19zZWF0X2xpbWl0QhQKEl9zdG9yYWdlX3F1b3RhX21pYkILCglfZmVhdHVyZXNCDQoLX3RyaWFsX2RheXMiWAoMUGxhbkZlYXR1cmVzEkgKCGZlYXR1cmVzGAEgAygJQja6SDOSATAQBRgBIipyKFIFdGFza3NSCHJhbmtpbmdzUgVwb29sc1IHZXhwb3J0c1IFd2Vjb20iOgoSVXBkYXRlUGxhblJlc3BvbnNlEiQKBHBsYW4YASABKAsyFi5zYWxlc2FwcC52MS5QbGFuVGVybXMi7QEKDk9wZXJhdG9yVGVuYW50EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHBsYW4YAyABKAkSEgoKc2VhdF9saW1pdBgEIAEoBRISCgpzZWF0c191c2VkGAUgASgFEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRpbWVfem9uZRgHIAEoCRIRCglzdXNwZW5kZWQYCCABKAgSLgoKY3JlYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi8AEKE0NyZWF0ZVRlbmFudFJlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARI+CgRwbGFuGAIgASgJQjC6SC1yK1IFdHJpYWxSCHN0YW5kYXJkUgxwcm9mZXNzaW9uYWxSCmVudGVycHJpc2USJAoKc2VhdF9saW1pdBgDIAEoBUILukgIGgYYoI0GKABIAIgBARIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaCgl0aW1lX3pvbmUYBSABKAlCB7pIBHICGEBCDQoLX3NlYXRfbGltaXQiQwoUQ3JlYXRlVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQijgIKE1VwZGF0ZVRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABARIdCgRuYW1lGAIgASgJQgq6SAdyBRABGIABSACIAQESQwoEcGxhbhgDIAEoCUIwukgtcitSBXRyaWFsUghzdGFuZGFyZFIMcHJvZmVzc2lvbmFsUgplbnRlcnByaXNlSAGIAQESJAoKc2VhdF9saW1pdBgEIAEoBUILukgIGgYYoI0GKABIAogBARIhCgl0aW1lX3pvbmUYBSABKAlCCbpIBnIEEAEYQEgDiAEBQgcKBV9uYW1lQgcKBV9wbGFuQg0KC19zZWF0X2xpbWl0QgwKCl90aW1lX3pvbmUiQwoUVXBkYXRlVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQiMwoUU3VzcGVuZFRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABASJEChVTdXNwZW5kVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQiMgoTUmVzdW1lVGVuYW50UmVxdWVzdBIbCgl0ZW5hbnRfaWQYASABKAlCCLpIBXIDsAEBIkMKFFJlc3VtZVRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50ImoKE0V4dGVuZFRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABARI2CgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBIkMKFEV4dGVuZFRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50IhQKEkxpc3RUZW5hbnRzUmVxdWVzdCJDChNMaXN0VGVuYW50c1Jlc3BvbnNlEiwKB3RlbmFudHMYASADKAsyGy5zYWxlc2FwcC52MS5PcGVyYXRvclRlbmFudCJQChVPcGVyYXRvclNpZ25JblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAEikAEKFk9wZXJhdG9yU2lnbkluUmVzcG9uc2USFgoOb3BlcmF0b3JfdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoIb3BlcmF0b3IYAyABKAsyHC5zYWxlc2FwcC52MS5PcGVyYXRvckFjY291bnQiNQoPT3BlcmF0b3JBY2NvdW50EhMKC29wZXJhdG9yX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJIhQKEkdldE9wZXJhdG9yUmVxdWVzdCJFChNHZXRPcGVyYXRvclJlc3BvbnNlEi4KCG9wZXJhdG9yGAEgASgLMhwuc2FsZXNhcHAudjEuT3BlcmF0b3JBY2NvdW50MrIHCg9PcGVyYXRvclNlcnZpY2USWQoOT3BlcmF0b3JTaWduSW4SIi5zYWxlc2FwcC52MS5PcGVyYXRvclNpZ25JblJlcXVlc3QaIy5zYWxlc2FwcC52MS5PcGVyYXRvclNpZ25JblJlc3BvbnNlElAKC0dldE9wZXJhdG9yEh8uc2FsZXNhcHAudjEuR2V0T3BlcmF0b3JSZXF1ZXN0GiAuc2FsZXNhcHAudjEuR2V0T3BlcmF0b3JSZXNwb25zZRJTCgxDcmVhdGVUZW5hbnQSIC5zYWxlc2FwcC52MS5DcmVhdGVUZW5hbnRSZXF1ZXN0GiEuc2FsZXNhcHAudjEuQ3JlYXRlVGVuYW50UmVzcG9uc2USUwoMVXBkYXRlVGVuYW50EiAuc2FsZXNhcHAudjEuVXBkYXRlVGVuYW50UmVxdWVzdBohLnNhbGVzYXBwLnYxLlVwZGF0ZVRlbmFudFJlc3BvbnNlElYKDVN1c3BlbmRUZW5hbnQSIS5zYWxlc2FwcC52MS5TdXNwZW5kVGVuYW50UmVxdWVzdBoiLnNhbGVzYXBwLnYxLlN1c3BlbmRUZW5hbnRSZXNwb25zZRJTCgxSZXN1bWVUZW5hbnQSIC5zYWxlc2FwcC52MS5SZXN1bWVUZW5hbnRSZXF1ZXN0GiEuc2FsZXNhcHAudjEuUmVzdW1lVGVuYW50UmVzcG9uc2USUwoMRXh0ZW5kVGVuYW50EiAuc2FsZXNhcHAudjEuRXh0ZW5kVGVuYW50UmVxdWVzdBohLnNhbGVzYXBwLnYxLkV4dGVuZFRlbmFudFJlc3BvbnNlElAKC0xpc3RUZW5hbnRzEh8uc2FsZXNhcHAudjEuTGlzdFRlbmFudHNSZXF1ZXN0GiAuc2FsZXNhcHAudjEuTGlzdFRlbmFudHNSZXNwb25zZRJKCglMaXN0UGxhbnMSHS5zYWxlc2FwcC52MS5MaXN0UGxhbnNSZXF1ZXN0Gh4uc2FsZXNhcHAudjEuTGlzdFBsYW5zUmVzcG9uc2USTQoKVXBkYXRlUGxhbhIeLnNhbGVzYXBwLnYxLlVwZGF0ZVBsYW5SZXF1ZXN0Gh8uc2FsZXNhcHAudjEuVXBkYXRlUGxhblJlc3BvbnNlElkKDkdldFRlbmFudFVzYWdlEiIuc2FsZXNhcHAudjEuR2V0VGVuYW50VXNhZ2VSZXF1ZXN0GiMuc2FsZXNhcHAudjEuR2V0VGVuYW50VXNhZ2VSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+
+/**
+ * TenantUsage is one measure of an enterprise's use; its windows end at measured_at.
+ *
+ * @generated from message salesapp.v1.TenantUsage
+ */
+export type TenantUsage = Message<"salesapp.v1.TenantUsage"> & {
+  /**
+   * The measure's day in the enterprise's time zone, YYYY-MM-DD.
+   *
+   * @generated from field: string day = 1;
+   */
+  day: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp measured_at = 2;
+   */
+  measuredAt?: Timestamp | undefined;
+
+  /**
+   * Active employees (each holds a seat).
+   *
+   * @generated from field: int32 seats_used = 3;
+   */
+  seatsUsed: number;
+
+  /**
+   * Active employees who used the app (a session seen) or shared something in the last 7 days.
+   *
+   * @generated from field: int32 active_7d = 4;
+   */
+  active7d: number;
+
+  /**
+   * The same in the last 30 days.
+   *
+   * @generated from field: int32 active_30d = 5;
+   */
+  active30d: number;
+
+  /**
+   * Shares made in the last 30 days.
+   *
+   * @generated from field: int32 shares_30d = 6;
+   */
+  shares30d: number;
+
+  /**
+   * Views of shares in the last 30 days.
+   *
+   * @generated from field: int32 views_30d = 7;
+   */
+  views30d: number;
+
+  /**
+   * Customers (merged ones once).
+   *
+   * @generated from field: int32 customers = 8;
+   */
+  customers: number;
+
+  /**
+   * Finalized uploads, in MiB (rounded up).
+   *
+   * @generated from field: int32 storage_mib = 9;
+   */
+  storageMib: number;
+
+  /**
+   * Pushes the providers accepted in the last 30 days.
+   *
+   * @generated from field: int32 pushes_30d = 10;
+   */
+  pushes30d: number;
+};
+
+/**
+ * Describes the message salesapp.v1.TenantUsage.
+ * Use `create(TenantUsageSchema)` to create a new message.
+ */
+export const TenantUsageSchema: GenMessage<TenantUsage> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 0);
+
+/**
+ * GetTenantUsageRequest names the enterprise.
+ *
+ * @generated from message salesapp.v1.GetTenantUsageRequest
+ */
+export type GetTenantUsageRequest = Message<"salesapp.v1.GetTenantUsageRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Measure now before answering.
+   *
+   * @generated from field: bool refresh = 2;
+   */
+  refresh: boolean;
+};
+
+/**
+ * Describes the message salesapp.v1.GetTenantUsageRequest.
+ * Use `create(GetTenantUsageRequestSchema)` to create a new message.
+ */
+export const GetTenantUsageRequestSchema: GenMessage<GetTenantUsageRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 1);
+
+/**
+ * GetTenantUsageResponse lists the enterprise's daily measures, newest first.
+ *
+ * @generated from message salesapp.v1.GetTenantUsageResponse
+ */
+export type GetTenantUsageResponse = Message<"salesapp.v1.GetTenantUsageResponse"> & {
+  /**
+   * @generated from field: repeated salesapp.v1.TenantUsage days = 1;
+   */
+  days: TenantUsage[];
+};
+
+/**
+ * Describes the message salesapp.v1.GetTenantUsageResponse.
+ * Use `create(GetTenantUsageResponseSchema)` to create a new message.
+ */
+export const GetTenantUsageResponseSchema: GenMessage<GetTenantUsageResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 2);
+
+/**
+ * PlanTerms is what a plan gives an enterprise.
+ *
+ * @generated from message salesapp.v1.PlanTerms
+ */
+export type PlanTerms = Message<"salesapp.v1.PlanTerms"> & {
+  /**
+   * trial, standard, professional or enterprise.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Seats of an enterprise created on the plan without a seat limit of its own.
+   *
+   * @generated from field: int32 seat_limit = 2;
+   */
+  seatLimit: number;
+
+  /**
+   * MiB of finalized uploads each enterprise on the plan may keep.
+   *
+   * @generated from field: int32 storage_quota_mib = 3;
+   */
+  storageQuotaMib: number;
+
+  /**
+   * What the plan includes, of tasks, rankings, pools, exports and wecom. A procedure of a feature outside
+   * an enterprise's plan answers PermissionDenied saying so.
+   *
+   * @generated from field: repeated string features = 4;
+   */
+  features: string[];
+
+  /**
+   * Days an enterprise created on the plan without an end runs (a trial that expires by itself); 0: an
+   * end must be given.
+   *
+   * @generated from field: int32 trial_days = 5;
+   */
+  trialDays: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 6;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message salesapp.v1.PlanTerms.
+ * Use `create(PlanTermsSchema)` to create a new message.
+ */
+export const PlanTermsSchema: GenMessage<PlanTerms> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 3);
+
+/**
+ * ListPlansRequest is empty: every plan is listed.
+ *
+ * @generated from message salesapp.v1.ListPlansRequest
+ */
+export type ListPlansRequest = Message<"salesapp.v1.ListPlansRequest"> & {
+};
+
+/**
+ * Describes the message salesapp.v1.ListPlansRequest.
+ * Use `create(ListPlansRequestSchema)` to create a new message.
+ */
+export const ListPlansRequestSchema: GenMessage<ListPlansRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 4);
+
+/**
+ * ListPlansResponse lists the plans, cheapest first.
+ *
+ * @generated from message salesapp.v1.ListPlansResponse
+ */
+export type ListPlansResponse = Message<"salesapp.v1.ListPlansResponse"> & {
+  /**
+   * @generated from field: repeated salesapp.v1.PlanTerms plans = 1;
+   */
+  plans: PlanTerms[];
+};
+
+/**
+ * Describes the message salesapp.v1.ListPlansResponse.
+ * Use `create(ListPlansResponseSchema)` to create a new message.
+ */
+export const ListPlansResponseSchema: GenMessage<ListPlansResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 5);
+
+/**
+ * UpdatePlanRequest names the plan and what changes.
+ *
+ * @generated from message salesapp.v1.UpdatePlanRequest
+ */
+export type UpdatePlanRequest = Message<"salesapp.v1.UpdatePlanRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: optional int32 seat_limit = 2;
+   */
+  seatLimit?: number | undefined;
+
+  /**
+   * @generated from field: optional int32 storage_quota_mib = 3;
+   */
+  storageQuotaMib?: number | undefined;
+
+  /**
+   * The features, replacing the plan's (an empty list removes them all); absent leaves them unchanged.
+   *
+   * @generated from field: optional salesapp.v1.PlanFeatures features = 4;
+   */
+  features?: PlanFeatures | undefined;
+
+  /**
+   * @generated from field: optional int32 trial_days = 5;
+   */
+  trialDays?: number | undefined;
+};
+
+/**
+ * Describes the message salesapp.v1.UpdatePlanRequest.
+ * Use `create(UpdatePlanRequestSchema)` to create a new message.
+ */
+export const UpdatePlanRequestSchema: GenMessage<UpdatePlanRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 6);
+
+/**
+ * PlanFeatures is a set of features.
+ *
+ * @generated from message salesapp.v1.PlanFeatures
+ */
+export type PlanFeatures = Message<"salesapp.v1.PlanFeatures"> & {
+  /**
+   * @generated from field: repeated string features = 1;
+   */
+  features: string[];
+};
+
+/**
+ * Describes the message salesapp.v1.PlanFeatures.
+ * Use `create(PlanFeaturesSchema)` to create a new message.
+ */
+export const PlanFeaturesSchema: GenMessage<PlanFeatures> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 7);
+
+/**
+ * UpdatePlanResponse is the plan as it is now.
+ *
+ * @generated from message salesapp.v1.UpdatePlanResponse
+ */
+export type UpdatePlanResponse = Message<"salesapp.v1.UpdatePlanResponse"> & {
+  /**
+   * @generated from field: salesapp.v1.PlanTerms plan = 1;
+   */
+  plan?: PlanTerms | undefined;
+};
+
+/**
+ * Describes the message salesapp.v1.UpdatePlanResponse.
+ * Use `create(UpdatePlanResponseSchema)` to create a new message.
+ */
+export const UpdatePlanResponseSchema: GenMessage<UpdatePlanResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 8);
 
 /**
  * OperatorTenant is an enterprise as operators see it.
@@ -80,7 +376,7 @@ export type OperatorTenant = Message<"salesapp.v1.OperatorTenant"> & {
  * Use `create(OperatorTenantSchema)` to create a new message.
  */
 export const OperatorTenantSchema: GenMessage<OperatorTenant> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 0);
+  messageDesc(file_salesapp_v1_operator, 9);
 
 /**
  * CreateTenantRequest describes the new enterprise.
@@ -99,11 +395,16 @@ export type CreateTenantRequest = Message<"salesapp.v1.CreateTenantRequest"> & {
   plan: string;
 
   /**
-   * @generated from field: int32 seat_limit = 3;
+   * Absent: the plan's seat limit.
+   *
+   * @generated from field: optional int32 seat_limit = 3;
    */
-  seatLimit: number;
+  seatLimit?: number | undefined;
 
   /**
+   * When the subscription ends. Absent: after the plan's trial length from now (a plan without one refuses
+   * the request: InvalidArgument on expires_at).
+   *
    * @generated from field: google.protobuf.Timestamp expires_at = 4;
    */
   expiresAt?: Timestamp | undefined;
@@ -121,7 +422,7 @@ export type CreateTenantRequest = Message<"salesapp.v1.CreateTenantRequest"> & {
  * Use `create(CreateTenantRequestSchema)` to create a new message.
  */
 export const CreateTenantRequestSchema: GenMessage<CreateTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 1);
+  messageDesc(file_salesapp_v1_operator, 10);
 
 /**
  * CreateTenantResponse is the new enterprise.
@@ -140,7 +441,7 @@ export type CreateTenantResponse = Message<"salesapp.v1.CreateTenantResponse"> &
  * Use `create(CreateTenantResponseSchema)` to create a new message.
  */
 export const CreateTenantResponseSchema: GenMessage<CreateTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 2);
+  messageDesc(file_salesapp_v1_operator, 11);
 
 /**
  * UpdateTenantRequest names the enterprise and what changes.
@@ -179,7 +480,7 @@ export type UpdateTenantRequest = Message<"salesapp.v1.UpdateTenantRequest"> & {
  * Use `create(UpdateTenantRequestSchema)` to create a new message.
  */
 export const UpdateTenantRequestSchema: GenMessage<UpdateTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 3);
+  messageDesc(file_salesapp_v1_operator, 12);
 
 /**
  * UpdateTenantResponse is the enterprise as it is now.
@@ -198,7 +499,7 @@ export type UpdateTenantResponse = Message<"salesapp.v1.UpdateTenantResponse"> &
  * Use `create(UpdateTenantResponseSchema)` to create a new message.
  */
 export const UpdateTenantResponseSchema: GenMessage<UpdateTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 4);
+  messageDesc(file_salesapp_v1_operator, 13);
 
 /**
  * SuspendTenantRequest names the enterprise.
@@ -217,7 +518,7 @@ export type SuspendTenantRequest = Message<"salesapp.v1.SuspendTenantRequest"> &
  * Use `create(SuspendTenantRequestSchema)` to create a new message.
  */
 export const SuspendTenantRequestSchema: GenMessage<SuspendTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 5);
+  messageDesc(file_salesapp_v1_operator, 14);
 
 /**
  * SuspendTenantResponse is the enterprise as it is now.
@@ -236,7 +537,7 @@ export type SuspendTenantResponse = Message<"salesapp.v1.SuspendTenantResponse">
  * Use `create(SuspendTenantResponseSchema)` to create a new message.
  */
 export const SuspendTenantResponseSchema: GenMessage<SuspendTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 6);
+  messageDesc(file_salesapp_v1_operator, 15);
 
 /**
  * ResumeTenantRequest names the enterprise.
@@ -255,7 +556,7 @@ export type ResumeTenantRequest = Message<"salesapp.v1.ResumeTenantRequest"> & {
  * Use `create(ResumeTenantRequestSchema)` to create a new message.
  */
 export const ResumeTenantRequestSchema: GenMessage<ResumeTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 7);
+  messageDesc(file_salesapp_v1_operator, 16);
 
 /**
  * ResumeTenantResponse is the enterprise as it is now.
@@ -274,7 +575,7 @@ export type ResumeTenantResponse = Message<"salesapp.v1.ResumeTenantResponse"> &
  * Use `create(ResumeTenantResponseSchema)` to create a new message.
  */
 export const ResumeTenantResponseSchema: GenMessage<ResumeTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 8);
+  messageDesc(file_salesapp_v1_operator, 17);
 
 /**
  * ExtendTenantRequest names the enterprise and its new end.
@@ -298,7 +599,7 @@ export type ExtendTenantRequest = Message<"salesapp.v1.ExtendTenantRequest"> & {
  * Use `create(ExtendTenantRequestSchema)` to create a new message.
  */
 export const ExtendTenantRequestSchema: GenMessage<ExtendTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 9);
+  messageDesc(file_salesapp_v1_operator, 18);
 
 /**
  * ExtendTenantResponse is the enterprise as it is now.
@@ -317,7 +618,7 @@ export type ExtendTenantResponse = Message<"salesapp.v1.ExtendTenantResponse"> &
  * Use `create(ExtendTenantResponseSchema)` to create a new message.
  */
 export const ExtendTenantResponseSchema: GenMessage<ExtendTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 10);
+  messageDesc(file_salesapp_v1_operator, 19);
 
 /**
  * ListTenantsRequest is empty: every enterprise is listed.
@@ -332,7 +633,7 @@ export type ListTenantsRequest = Message<"salesapp.v1.ListTenantsRequest"> & {
  * Use `create(ListTenantsRequestSchema)` to create a new message.
  */
 export const ListTenantsRequestSchema: GenMessage<ListTenantsRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 11);
+  messageDesc(file_salesapp_v1_operator, 20);
 
 /**
  * ListTenantsResponse lists the enterprises by name.
@@ -351,7 +652,7 @@ export type ListTenantsResponse = Message<"salesapp.v1.ListTenantsResponse"> & {
  * Use `create(ListTenantsResponseSchema)` to create a new message.
  */
 export const ListTenantsResponseSchema: GenMessage<ListTenantsResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 12);
+  messageDesc(file_salesapp_v1_operator, 21);
 
 /**
  * OperatorSignInRequest carries an operator's email and password.
@@ -375,7 +676,7 @@ export type OperatorSignInRequest = Message<"salesapp.v1.OperatorSignInRequest">
  * Use `create(OperatorSignInRequestSchema)` to create a new message.
  */
 export const OperatorSignInRequestSchema: GenMessage<OperatorSignInRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 13);
+  messageDesc(file_salesapp_v1_operator, 22);
 
 /**
  * OperatorSignInResponse carries the operator token.
@@ -406,7 +707,7 @@ export type OperatorSignInResponse = Message<"salesapp.v1.OperatorSignInResponse
  * Use `create(OperatorSignInResponseSchema)` to create a new message.
  */
 export const OperatorSignInResponseSchema: GenMessage<OperatorSignInResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 14);
+  messageDesc(file_salesapp_v1_operator, 23);
 
 /**
  * OperatorAccount is one of the platform's staff.
@@ -430,7 +731,7 @@ export type OperatorAccount = Message<"salesapp.v1.OperatorAccount"> & {
  * Use `create(OperatorAccountSchema)` to create a new message.
  */
 export const OperatorAccountSchema: GenMessage<OperatorAccount> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 15);
+  messageDesc(file_salesapp_v1_operator, 24);
 
 /**
  * GetOperatorRequest is empty: the token names the operator.
@@ -445,7 +746,7 @@ export type GetOperatorRequest = Message<"salesapp.v1.GetOperatorRequest"> & {
  * Use `create(GetOperatorRequestSchema)` to create a new message.
  */
 export const GetOperatorRequestSchema: GenMessage<GetOperatorRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 16);
+  messageDesc(file_salesapp_v1_operator, 25);
 
 /**
  * GetOperatorResponse is the signed-in operator.
@@ -464,7 +765,7 @@ export type GetOperatorResponse = Message<"salesapp.v1.GetOperatorResponse"> & {
  * Use `create(GetOperatorResponseSchema)` to create a new message.
  */
 export const GetOperatorResponseSchema: GenMessage<GetOperatorResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 17);
+  messageDesc(file_salesapp_v1_operator, 26);
 
 /**
  * OperatorService is for the platform's own staff (operators), who run the SaaS: it is authenticated by
@@ -556,6 +857,40 @@ export const OperatorService: GenService<{
     methodKind: "unary";
     input: typeof ListTenantsRequestSchema;
     output: typeof ListTenantsResponseSchema;
+  },
+  /**
+   * ListPlans lists the plans and what each gives: the seats and trial length a new enterprise starts with,
+   * its storage quota and its features.
+   *
+   * @generated from rpc salesapp.v1.OperatorService.ListPlans
+   */
+  listPlans: {
+    methodKind: "unary";
+    input: typeof ListPlansRequestSchema;
+    output: typeof ListPlansResponseSchema;
+  },
+  /**
+   * UpdatePlan changes a plan's terms (absent fields are unchanged). Enterprises on the plan get its new
+   * features and storage quota within seconds; their seat limits, set per enterprise, stay as they are.
+   *
+   * @generated from rpc salesapp.v1.OperatorService.UpdatePlan
+   */
+  updatePlan: {
+    methodKind: "unary";
+    input: typeof UpdatePlanRequestSchema;
+    output: typeof UpdatePlanResponseSchema;
+  },
+  /**
+   * GetTenantUsage answers what an enterprise uses: its daily measures of up to the last 30 days, newest
+   * first. Every enterprise is measured each hour (a day keeps its last measure); refresh measures it now
+   * first.
+   *
+   * @generated from rpc salesapp.v1.OperatorService.GetTenantUsage
+   */
+  getTenantUsage: {
+    methodKind: "unary";
+    input: typeof GetTenantUsageRequestSchema;
+    output: typeof GetTenantUsageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_salesapp_v1_operator, 0);
