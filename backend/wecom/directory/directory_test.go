@@ -1,37 +1,24 @@
 package directory_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/platform/authn"
-	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
-	"github.com/salesapp/scrm/backend/platform/sealed"
 	"github.com/salesapp/scrm/backend/tenant"
-	"github.com/salesapp/scrm/backend/wechat"
 	"github.com/salesapp/scrm/backend/wecom"
+	"github.com/salesapp/scrm/backend/wecom/bridgetest"
 	"github.com/salesapp/scrm/backend/wecom/directory"
 	"github.com/salesapp/scrm/backend/wecom/wecomapi"
 	"github.com/salesapp/scrm/backend/wecom/wecomtest"
 )
 
 // The official sample's callback keys.
-const (
-	token  = "QDG6eK"
-	aesKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-)
-
 type env struct {
 	db     *pgtest.DB
 	tenant pgtest.Tenant
@@ -48,36 +35,13 @@ func setup(t testing.TB, fill func(*wecomtest.Server)) *env { return build(t, fi
 // build is setup, its workers started only when run (a benchmark syncs by itself).
 func build(t testing.TB, fill func(*wecomtest.Server), run bool) *env {
 	t.Helper()
-	ctx := context.Background()
-	db := pgtest.New(t)
-	e := &env{db: db, tenant: db.NewTenant(t, "acme"), fake: wecomtest.New(t)}
-	if fill != nil {
-		fill(e.fake)
-	}
-	queue, err := jobs.New(db.App.Pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	require.NoError(t, err)
-	s, err := sealed.New([]sealed.Key{{ID: "k1", Secret: bytes.Repeat([]byte("k"), 32)}})
-	require.NoError(t, err)
-	e.wecom = wecom.NewService(db.App, s, queue, "https://crm.example.com", nil,
-		wecom.Options{APIBaseURL: e.fake.URL, Shared: wechat.NewStore(db.App)})
-	e.dir = directory.NewService(directory.Config{DB: db.App, WeCom: e.wecom, Queue: queue})
-	e.dir.Register(e.wecom)
-	river.AddWorker(queue.Workers(), e.wecom.DispatchWorker())
-	e.dir.Workers(queue.Workers())
-	if run {
-		require.NoError(t, queue.Start(ctx))
-		t.Cleanup(func() { _ = queue.Stop(context.Background()) })
-	}
-
-	_, err = e.wecom.SetConfig(ctx, e.tenant.Admin, wecom.ConfigInput{CorpID: e.fake.CorpID, AgentID: e.fake.AgentID,
-		AgentSecret: wecomtest.AppSecret, ContactSecret: wecomtest.ContactSecret, CallbackToken: token, EncodingAESKey: aesKey})
-	require.NoError(t, err)
-	mux := http.NewServeMux()
-	mux.Handle(wecom.CallbackPattern, e.wecom.Callback())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	e.sender = &wecomtest.CallbackSender{URL: srv.URL + "/wecom/" + e.tenant.ID.String() + "/callback",
-		CorpID: e.fake.CorpID, Token: token, EncodingAESKey: aesKey, Timeout: 5 * time.Second, RetryInterval: time.Millisecond}
+	e := &env{}
+	b := bridgetest.New(t, fill, func(b *bridgetest.Bridge) {
+		e.dir = directory.NewService(directory.Config{DB: b.DB.App, WeCom: b.WeCom, Queue: b.Queue})
+		e.dir.Register(b.WeCom)
+		e.dir.Workers(b.Queue.Workers())
+	}, run)
+	e.db, e.tenant, e.fake, e.wecom, e.sender = b.DB, b.Tenant, b.Fake, b.WeCom, b.Sender
 	return e
 }
 
