@@ -42,6 +42,7 @@ type Request struct {
 
 // Handover is a recorded transfer.
 type Handover struct {
+	TenantID  uuid.UUID
 	ID        uuid.UUID
 	At        time.Time
 	ActorID   uuid.UUID
@@ -55,18 +56,25 @@ type Handover struct {
 	FollowUps    int
 }
 
+// After is what another domain does inside a handover's transaction once its customers moved: the WeCom
+// bridge asks WeCom to move those who are its external contacts. moved maps each moved customer to its new
+// owner.
+type After func(ctx context.Context, tx pgx.Tx, h Handover, moved map[uuid.UUID]uuid.UUID) error
+
 // Service runs handovers.
 type Service struct {
-	db  *platform.DB
-	now func() time.Time
+	db    *platform.DB
+	now   func() time.Time
+	after After
 }
 
-// NewService builds the service; now is the clock (time.Now when nil).
-func NewService(db *platform.DB, now func() time.Time) *Service {
+// NewService builds the service; now is the clock (time.Now when nil); after, when set, runs inside each
+// handover's transaction.
+func NewService(db *platform.DB, now func() time.Time, after After) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now}
+	return &Service{db: db, now: now, after: after}
 }
 
 // HandOver runs a handover in one transaction. Admin only.
@@ -74,7 +82,7 @@ func (s *Service) HandOver(ctx context.Context, p authn.Principal, r Request) (H
 	var out Handover
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		var err error
-		out, err = HandOverTx(ctx, tx, p, r, s.now())
+		out, err = HandOverTx(ctx, tx, p, r, s.now(), s.after)
 		return err
 	})
 	return out, err
@@ -82,8 +90,9 @@ func (s *Service) HandOver(ctx context.Context, p authn.Principal, r Request) (H
 
 // HandOverTx is HandOver inside the caller's transaction (the tenant domain calls it when an admin
 // disables an employee and names a successor). It checks the request, moves the customers (and their
-// follow-ups) and the open tasks, records the successor and the handover, and writes one audit entry.
-func HandOverTx(ctx context.Context, tx pgx.Tx, p authn.Principal, r Request, now time.Time) (Handover, error) {
+// follow-ups) and the open tasks, records the successor and the handover, runs after (when set), and writes
+// one audit entry.
+func HandOverTx(ctx context.Context, tx pgx.Tx, p authn.Principal, r Request, now time.Time, after After) (Handover, error) {
 	if p.Role != authn.RoleAdmin {
 		return Handover{}, platform.PermissionDenied("only an admin hands over an employee's customers")
 	}
@@ -131,16 +140,21 @@ func HandOverTx(ctx context.Context, tx pgx.Tx, p authn.Principal, r Request, no
 		return Handover{}, err
 	}
 	h := fromRow(row)
-	after := map[string]string{"to_ids": joinIDs(r.ToIDs), "customers": fmt.Sprint(h.Customers), "tasks": fmt.Sprint(h.Tasks),
+	if after != nil && len(moved.Owners) > 0 {
+		if err := after(ctx, tx, h, moved.Owners); err != nil {
+			return Handover{}, err
+		}
+	}
+	record := map[string]string{"to_ids": joinIDs(r.ToIDs), "customers": fmt.Sprint(h.Customers), "tasks": fmt.Sprint(h.Tasks),
 		"follow_ups": fmt.Sprint(h.FollowUps), "handover_id": h.ID.String()}
 	if len(stages) > 0 {
-		after["stages"] = strings.Join(stages, ",")
+		record["stages"] = strings.Join(stages, ",")
 	}
 	if len(tags) > 0 {
-		after["tags"] = strings.Join(tags, ",")
+		record["tags"] = strings.Join(tags, ",")
 	}
 	return h, audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.EmployeeHandover, TargetKind: audit.TargetEmployee,
-		TargetID: r.FromID, After: after})
+		TargetID: r.FromID, After: record})
 }
 
 // ReleaseToPoolTx leaves every customer of employeeID in a pool (poolID uuid.Nil: the default one),
@@ -271,7 +285,7 @@ func decodeToken(tok string) (time.Time, uuid.UUID, error) {
 }
 
 func fromRow(r handoverdb.Handover) Handover {
-	h := Handover{ID: r.ID, At: r.At, ActorID: r.ActorID, FromID: r.FromID, ToIDs: r.ToIds, Customers: int(r.Customers),
+	h := Handover{TenantID: r.TenantID, ID: r.ID, At: r.At, ActorID: r.ActorID, FromID: r.FromID, ToIDs: r.ToIds, Customers: int(r.Customers),
 		Tasks: int(r.Tasks), FollowUps: int(r.FollowUps), Selection: customer.Selection{Tags: r.Tags}}
 	for _, st := range r.Stages {
 		h.Selection.Stages = append(h.Selection.Stages, customer.Stage(st))

@@ -26,7 +26,7 @@ type fixture struct {
 func setup(t testing.TB) fixture {
 	t.Helper()
 	db := pgtest.New(t)
-	return fixture{db: db, tenant: db.NewTenant(t, "Handover"), svc: handover.NewService(db.App, nil)}
+	return fixture{db: db, tenant: db.NewTenant(t, "Handover"), svc: handover.NewService(db.App, nil, nil)}
 }
 
 // customers writes n customers of owner straight into the database, with a stage and tags, and a

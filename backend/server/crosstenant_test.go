@@ -115,6 +115,7 @@ func crossTenantRows() []crossRow {
 	bWeComEvent := func(w *world) string { return w.bWeComEvent }
 	bPool := func(w *world) string { return w.bPool }
 	bChannel := func(w *world) string { return w.bChannel }
+	bHandover := func(w *world) string { return w.bHandover }
 	// Channel codes are for admins and managers.
 	managers := func(c connect.Code) expect {
 		return expect{authn.RoleAdmin: c, authn.RoleManager: c, authn.RoleSales: connect.CodePermissionDenied}
@@ -265,6 +266,16 @@ func crossTenantRows() []crossRow {
 				_, err := salesappv1connect.NewWeComChannelServiceClient(c.w.e.HTTP, c.w.e.URL, servertest.As(c.Token)).UpdateWeComChannel(ctx,
 					connect.NewRequest(&salesappv1.UpdateWeComChannelRequest{ChannelId: id, Fields: &salesappv1.WeComChannelFields{
 						Name: "hijacked", EmployeeIds: []string{c.ID.String()}}}))
+				return err
+			}},
+		// WeCom transfers: B's handover lists nothing in A.
+		{procedure: salesappv1connect.WeComTransferServiceListWeComTransfersProcedure, want: adminOnly(codeOK), foreign: bHandover,
+			call: func(ctx context.Context, c caller, id string) error {
+				res, err := salesappv1connect.NewWeComTransferServiceClient(c.w.e.HTTP, c.w.e.URL, servertest.As(c.Token)).ListWeComTransfers(ctx,
+					connect.NewRequest(&salesappv1.ListWeComTransfersRequest{HandoverId: id}))
+				if err == nil && (len(res.Msg.Transfers) > 0 || len(res.Msg.Counts) > 0) {
+					return connect.NewError(connect.CodeDataLoss, fmt.Errorf("B's transfers listed"))
+				}
 				return err
 			}},
 		{procedure: salesappv1connect.WeComChannelServiceDeleteWeComChannelProcedure, want: managers(connect.CodeNotFound), foreign: bChannel,
@@ -714,6 +725,8 @@ type world struct {
 	bWeComEvent string
 	// bChannel is a WeCom channel code of B's.
 	bChannel string
+	// bHandover is a handover of B's with a WeCom transfer.
+	bHandover string
 	// bIDs holds every id of B's things, for spotting them in answers.
 	bIDs map[string]bool
 }
@@ -886,13 +899,18 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 			EmployeeIds: []string{w.bSales.ID.String()}, Tags: []string{"fair"}}}))
 	require.NoError(t, err)
 	w.bChannel = ch.Msg.Channel.Id
+	// B has a handover whose WeCom transfer of B's customer is recorded.
+	w.bHandover = uuid.NewString()
+	_, err = e.DB.Super.Exec(ctx, `INSERT INTO wecom_transfers (tenant_id, handover_id, customer_id, external_userid, handover_userid,
+		takeover_userid, resigned) VALUES ($1, $2, $3, 'wmB', 'bsales', 'bother', false)`, w.b.ID, w.bHandover, w.bCustomer)
+	require.NoError(t, err)
 	unread, err := alertsOf(e, w.bSales.Token).GetUnreadCount(ctx, connect.NewRequest(&salesappv1.GetUnreadCountRequest{}))
 	require.NoError(t, err)
 	require.Positive(t, unread.Msg.Unread, "B's salesperson has alerts")
 
 	for _, id := range []string{w.b.ID.String(), w.b.Admin.ID.String(), bMgr.ID.String(), w.bSales.ID.String(), w.bTeam.String(),
 		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote, w.bSales.SessionID.String(),
-		w.bExport, w.bTask, w.bWeComEvent, w.bPool, w.bChannel} {
+		w.bExport, w.bTask, w.bWeComEvent, w.bPool, w.bChannel, w.bHandover} {
 		w.bIDs[id] = true
 	}
 	return w

@@ -25,6 +25,7 @@ import (
 	"github.com/salesapp/scrm/backend/tracking"
 	"github.com/salesapp/scrm/backend/tracking/trackingrpc"
 	"github.com/salesapp/scrm/backend/web"
+	"github.com/salesapp/scrm/backend/wecom/transfer"
 	"github.com/salesapp/scrm/push/alert/alertrpc"
 	"github.com/salesapp/scrm/push/hub"
 	"github.com/salesapp/scrm/push/pushjob"
@@ -50,7 +51,7 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 	// Lead pools alert holders before and when a neglected lead goes back.
 	pools := pool.NewService(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake, nil)
 	return []module.Module{alerts.Module, trackingrpc.Module(track, trackHandler), customerrpc.Module(customers), pages,
-		taskrpc.Module(tasks), poolrpc.Module(pools), handoverrpc.Module(handover.NewService(d.db, nil))}, nil
+		taskrpc.Module(tasks), poolrpc.Module(pools), handoverrpc.Module(handover.NewService(d.db, nil, transfer.Record(d.queue)))}, nil
 }
 
 // Ingest builds the tracking ingest alone, for tools that load events without serving (salesbench): the

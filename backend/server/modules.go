@@ -47,6 +47,8 @@ import (
 	"github.com/salesapp/scrm/backend/wecom/contact/contactrpc"
 	"github.com/salesapp/scrm/backend/wecom/directory"
 	"github.com/salesapp/scrm/backend/wecom/directory/directoryrpc"
+	"github.com/salesapp/scrm/backend/wecom/transfer"
+	"github.com/salesapp/scrm/backend/wecom/transfer/transferrpc"
 	"github.com/salesapp/scrm/backend/wecom/wecomrpc"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/poster"
@@ -128,7 +130,9 @@ func wecomHandlers(w *wecom.Service, d deps, shares *share.Service) []module.Mod
 	// Directory: teams and employees from departments and members (full sync on connect, change_contact).
 	dir := directory.NewService(directory.Config{DB: d.db, WeCom: w, Queue: d.queue, EmployeeChanged: d.auth.EmployeeChanged, Log: d.log})
 	dir.Register(w)
-	return []module.Module{contactrpc.Module(contacts), directoryrpc.Module(dir)}
+	// Transfers: the WeCom side of handovers (handovers record them through transfer.Record).
+	transfers := transfer.NewService(transfer.Config{DB: d.db, WeCom: w})
+	return []module.Module{contactrpc.Module(contacts), directoryrpc.Module(dir), transferrpc.Module(transfers)}
 }
 
 // wecomService builds the WeCom bridge; without SALESD_SECRET_KEYS it is off (nothing can be sealed).

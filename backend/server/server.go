@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/salesapp/scrm/backend/auth"
+	"github.com/salesapp/scrm/backend/handover"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/jobs"
@@ -30,6 +31,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/backend/tenant"
+	"github.com/salesapp/scrm/backend/wecom/transfer"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/push/alert/alertrpc"
 	"github.com/salesapp/scrm/push/sender"
@@ -64,10 +66,11 @@ type Options struct {
 // Accounts builds the tenant and sign-in services alone, for tools that create tenants and issue
 // sessions without serving (salesctl, salesbench's setup, tests).
 func Accounts(cfg platform.Config, db *platform.DB) (*tenant.Service, *auth.Service, *authn.Tokens, error) {
-	return accounts(cfg, db, nil)
+	return accounts(cfg, db, nil, nil)
 }
 
-func accounts(cfg platform.Config, db *platform.DB, log *slog.Logger) (*tenant.Service, *auth.Service, *authn.Tokens, error) {
+// accounts builds them; afterHandover runs inside the handover disabling an employee makes (nil: none).
+func accounts(cfg platform.Config, db *platform.DB, log *slog.Logger, afterHandover handover.After) (*tenant.Service, *auth.Service, *authn.Tokens, error) {
 	tokens, err := authn.NewTokens(cfg.TokenKeys, cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return nil, nil, nil, err
@@ -75,7 +78,7 @@ func accounts(cfg platform.Config, db *platform.DB, log *slog.Logger) (*tenant.S
 	authSvc := auth.NewService(db, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Lifetime: cfg.SessionLifetime, CacheTTL: cfg.AuthCacheTTL,
 		Argon2:    auth.Argon2Params{Time: cfg.Passwords.Time, MemoryKiB: cfg.Passwords.MemoryKiB, Threads: cfg.Passwords.Threads},
 		HashSlots: cfg.Passwords.Slots, HashQueue: cfg.Passwords.Queue, PublicBaseURL: cfg.PublicBaseURL, Log: log})
-	return tenant.NewService(db, authSvc), authSvc, tokens, nil
+	return tenant.NewService(db, authSvc, afterHandover), authSvc, tokens, nil
 }
 
 // New wires the application on db and store: it builds each domain's service once, asks each module what it
@@ -95,7 +98,8 @@ func New(cfg platform.Config, log *slog.Logger, db *platform.DB, store *media.St
 	if opt.JobsDB != nil {
 		queue.RunOn(opt.JobsDB.Pool)
 	}
-	tenants, authSvc, tokens, err := accounts(cfg, db, log)
+	// A handover asks WeCom to move the customers who are WeCom contacts (the bridge's transfer job).
+	tenants, authSvc, tokens, err := accounts(cfg, db, log, transfer.Record(queue))
 	if err != nil {
 		return nil, err
 	}

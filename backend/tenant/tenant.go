@@ -145,11 +145,18 @@ type Inviter interface {
 type Service struct {
 	db       *platform.DB
 	sessions Sessions
+	// afterHandover runs inside the handover an employee's disabling makes (handover.After).
+	afterHandover handover.After
 }
 
-// NewService builds the service.
-func NewService(db *platform.DB, sessions Sessions) *Service {
-	return &Service{db: db, sessions: sessions}
+// NewService builds the service; afterHandover (at most one) runs inside the handover disabling an
+// employee with a successor makes, as it does in HandoverService's.
+func NewService(db *platform.DB, sessions Sessions, afterHandover ...handover.After) *Service {
+	s := &Service{db: db, sessions: sessions}
+	if len(afterHandover) > 0 {
+		s.afterHandover = afterHandover[0]
+	}
+	return s
 }
 
 func (s *Service) tx(ctx context.Context, tenantID uuid.UUID, fn func(q *tenantdb.Queries, tx pgx.Tx) error) error {
@@ -599,7 +606,7 @@ func (s *Service) SetEmployeeStatusWith(ctx context.Context, p authn.Principal, 
 func (s *Service) depart(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID, d Departure) error {
 	switch {
 	case d.SuccessorID != uuid.Nil:
-		_, err := handover.HandOverTx(ctx, tx, p, handover.Request{FromID: id, ToIDs: []uuid.UUID{d.SuccessorID}}, time.Now())
+		_, err := handover.HandOverTx(ctx, tx, p, handover.Request{FromID: id, ToIDs: []uuid.UUID{d.SuccessorID}}, time.Now(), s.afterHandover)
 		if pe := (*platform.Error)(nil); errors.As(err, &pe) && pe.Field == "to_employee_ids" {
 			return platform.Invalid("successor_id", pe.Msg)
 		}
