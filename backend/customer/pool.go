@@ -91,10 +91,13 @@ func ClocksTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, ids []uuid.UUI
 	return out, nil
 }
 
-// RecycleTx takes a customer back from ownerID (a recycle rule found it neglected), inside the caller's
-// transaction: nobody owns it afterwards, and the owner's devices get a tombstone. It reports false when
-// the customer is not ownerID's any more (released, reassigned or merged meanwhile).
-func RecycleTx(ctx context.Context, tx pgx.Tx, tenantID, customerID, ownerID uuid.UUID) (bool, error) {
-	n, err := customerdb.New(tx).RecycleCustomer(ctx, customerdb.RecycleCustomerParams{TenantID: tenantID, ID: customerID, OwnerID: ownerID})
-	return n == 1, err
+// RecycleTx takes customers back from their owners (a recycle rule found them neglected), inside the
+// caller's transaction, in one statement: nobody owns them afterwards, and the owners' devices get
+// tombstones. owners[i] is the owner judged for ids[i]; it answers the ids taken back, leaving out those
+// not their judged owner's any more (released, reassigned or merged meanwhile).
+func RecycleTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, ids, owners []uuid.UUID) ([]uuid.UUID, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return customerdb.New(tx).RecycleCustomers(ctx, customerdb.RecycleCustomersParams{TenantID: tenantID, Ids: ids, OwnerIds: owners})
 }

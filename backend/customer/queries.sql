@@ -324,11 +324,6 @@ SELECT c.id, c.owner_id, c.display_name, coalesce(c.stage_changed_at, c.created_
 FROM customers c
 WHERE c.tenant_id = @tenant_id AND c.id = ANY (@ids::uuid[]) AND c.merged_into IS NULL;
 
--- name: RecycleCustomer :execrows
--- Takes a customer back from the owner a recycle rule judged; 0 rows: not theirs any more.
-UPDATE customers SET owner_id = NULL, updated_at = now()
-WHERE tenant_id = @tenant_id AND id = @id AND owner_id = @owner_id::uuid AND merged_into IS NULL;
-
 -- name: CustomersByPhone :many
 -- Live customers with one of these phone numbers (an import's de-duplication).
 SELECT id, phone FROM customers
@@ -431,3 +426,11 @@ UPDATE customers SET
             GROUP BY t ORDER BY min(o) LIMIT 20) AS y),
   updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id AND NOT (tags @> @tags::text[]);
+
+-- name: RecycleCustomers :many
+-- RecycleCustomer for many at once (one statement: the sync trigger runs once for the batch); answers those
+-- taken back (still their judged owner's, not merged).
+UPDATE customers c SET owner_id = NULL, updated_at = now()
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@owner_ids::uuid[]) AS owner_id) AS x
+WHERE c.tenant_id = @tenant_id AND c.id = x.id AND c.owner_id = x.owner_id AND c.merged_into IS NULL
+RETURNING c.id;

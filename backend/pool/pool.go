@@ -390,53 +390,31 @@ func (s *Service) ClaimTx(ctx context.Context, tx pgx.Tx, p authn.Principal, poo
 	if err := q.LockClaimer(ctx, "pool_claim:"+p.EmployeeID.String()+":"+poolID.String()); err != nil {
 		return err
 	}
-	in, err := q.LeadPool(ctx, pooldb.LeadPoolParams{TenantID: p.TenantID, CustomerID: customerID})
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		if !pl.Default {
-			return platform.NotFound("lead in this pool")
-		}
-	case err != nil:
+	now := s.now()
+	c, err := q.ClaimChecks(ctx, pooldb.ClaimChecksParams{TenantID: p.TenantID, CustomerID: customerID, EmployeeID: p.EmployeeID,
+		PoolID: poolID, Now: now})
+	if err != nil {
 		return err
-	case in != poolID:
+	}
+	if (c.LeadPool == uuid.Nil && !pl.Default) || (c.LeadPool != uuid.Nil && c.LeadPool != poolID) {
 		return platform.NotFound("lead in this pool")
 	}
-	until, err := q.Cooldown(ctx, pooldb.CooldownParams{TenantID: p.TenantID, CustomerID: customerID, EmployeeID: p.EmployeeID})
-	switch {
-	case err == nil && s.now().Before(until):
+	if now.Before(c.CooldownUntil) {
 		return platform.FailedPrecondition(fmt.Sprintf("this lead was taken back from you; you may claim it again from %s",
-			until.UTC().Format(time.RFC3339)))
-	case err != nil && !errors.Is(err, pgx.ErrNoRows):
-		return err
+			c.CooldownUntil.UTC().Format(time.RFC3339)))
 	}
-	zone, err := q.TenantZone(ctx, p.TenantID)
-	if err != nil {
-		return err
+	if int(c.Today) >= pl.DailyClaimCap {
+		_, end := day(now, c.TimeZone)
+		return platform.RetryLater(fmt.Sprintf("you have claimed %d leads from this pool today, its daily cap; claim again tomorrow", c.Today),
+			end.Sub(now))
 	}
-	start, end := day(s.now(), zone)
-	today, err := q.ClaimsSince(ctx, pooldb.ClaimsSinceParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID, PoolID: poolID, Since: start})
-	if err != nil {
-		return err
-	}
-	if int(today) >= pl.DailyClaimCap {
-		return platform.RetryLater(fmt.Sprintf("you have claimed %d leads from this pool today, its daily cap; claim again tomorrow", today),
-			end.Sub(s.now()))
-	}
-	held, err := q.Held(ctx, pooldb.HeldParams{TenantID: p.TenantID, EmployeeID: p.EmployeeID, PoolID: poolID})
-	if err != nil {
-		return err
-	}
-	if int(held) >= pl.MaxHeld {
-		return platform.ResourceExhausted(fmt.Sprintf("you hold %d leads from this pool, its maximum; release or close one before claiming another", held))
+	if int(c.Held) >= pl.MaxHeld {
+		return platform.ResourceExhausted(fmt.Sprintf("you hold %d leads from this pool, its maximum; release or close one before claiming another", c.Held))
 	}
 	if err := customer.ClaimTx(ctx, tx, p.TenantID, customerID, p.EmployeeID); err != nil {
 		return err
 	}
-	if err := q.LeaveLead(ctx, pooldb.LeaveLeadParams{TenantID: p.TenantID, CustomerID: customerID}); err != nil {
-		return err
-	}
-	now := s.now()
-	return q.InsertClaim(ctx, pooldb.InsertClaimParams{TenantID: p.TenantID, ID: uuid.Must(uuid.NewV7()), PoolID: poolID,
+	return q.TakeLead(ctx, pooldb.TakeLeadParams{TenantID: p.TenantID, ID: uuid.Must(uuid.NewV7()), PoolID: poolID,
 		CustomerID: customerID, EmployeeID: p.EmployeeID, ClaimedAt: now, NextCheckAt: pl.Recycle.firstCheck(now)})
 }
 

@@ -31,7 +31,7 @@ type fixture struct {
 	mu  *sync.Mutex
 }
 
-func setup(t *testing.T) fixture {
+func setup(t testing.TB) fixture {
 	t.Helper()
 	db := pgtest.New(t)
 	now, mu := time.Now(), &sync.Mutex{}

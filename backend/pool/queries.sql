@@ -58,34 +58,34 @@ JOIN customers c ON c.tenant_id = @tenant_id AND c.id = x.customer_id
 ORDER BY x.entered_at DESC, x.customer_id DESC
 LIMIT @max_rows;
 
--- name: LeadPool :one
--- The pool an unowned customer waits in (no row: the default pool, if it waits at all).
-SELECT pool_id FROM pool_leads WHERE tenant_id = @tenant_id AND customer_id = @customer_id;
+-- name: ClaimChecks :one
+-- What a claim checks, in one round trip: the pool the lead waits in (the nil uuid: no row, the default pool
+-- if it waits at all), when the caller's cooldown on it ends (the epoch: none), the tenant's time zone, and the
+-- caller's claims from the pool since the tenant's midnight and the leads from it they still hold (claimed,
+-- not released, and still theirs: not reassigned or merged).
+SELECT coalesce((SELECT pl.pool_id FROM pool_leads pl WHERE pl.tenant_id = t.id AND pl.customer_id = @customer_id),
+                '00000000-0000-0000-0000-000000000000')::uuid AS lead_pool,
+       coalesce((SELECT cd.until FROM pool_cooldowns cd
+                  WHERE cd.tenant_id = t.id AND cd.customer_id = @customer_id AND cd.employee_id = @employee_id),
+                'epoch')::timestamptz AS cooldown_until,
+       t.time_zone,
+       (SELECT count(*) FROM pool_claims pc
+         WHERE pc.tenant_id = t.id AND pc.employee_id = @employee_id AND pc.pool_id = @pool_id
+           AND pc.claimed_at >= timezone(t.time_zone, date_trunc('day', timezone(t.time_zone, @now::timestamptz)))) ::int AS today,
+       (SELECT count(*) FROM pool_claims pc JOIN customers c ON c.tenant_id = pc.tenant_id AND c.id = pc.customer_id
+         WHERE pc.tenant_id = t.id AND pc.employee_id = @employee_id AND pc.pool_id = @pool_id
+           AND pc.released_at IS NULL AND c.owner_id = pc.employee_id AND c.merged_into IS NULL)::int AS held
+FROM tenants t WHERE t.id = @tenant_id;
+
+-- name: TakeLead :exec
+-- The lead leaves its pool and the claim is recorded, in one statement.
+WITH left_pool AS (DELETE FROM pool_leads WHERE tenant_id = @tenant_id AND customer_id = @customer_id)
+INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at, next_check_at)
+VALUES (@tenant_id, @id, @pool_id, @customer_id, @employee_id, @claimed_at, sqlc.narg(next_check_at));
 
 -- name: LockClaimer :exec
 -- Serializes one salesperson's claims from one pool, so two claims at once cannot both pass the caps.
 SELECT pg_advisory_xact_lock(hashtextextended(@lock_key::text, 0));
-
--- name: ClaimsSince :one
-SELECT count(*)::int FROM pool_claims
-WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND pool_id = @pool_id AND claimed_at >= @since::timestamptz;
-
--- name: Held :one
--- Leads claimed from the pool and still owned by the claimer (not released, not reassigned).
-SELECT count(*)::int FROM pool_claims pc
-JOIN customers c ON c.tenant_id = pc.tenant_id AND c.id = pc.customer_id
-WHERE pc.tenant_id = @tenant_id AND pc.employee_id = @employee_id AND pc.pool_id = @pool_id
-  AND pc.released_at IS NULL AND c.owner_id = pc.employee_id AND c.merged_into IS NULL;
-
--- name: TenantZone :one
-SELECT time_zone FROM tenants WHERE id = @tenant_id;
-
--- name: InsertClaim :exec
-INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at, next_check_at)
-VALUES (@tenant_id, @id, @pool_id, @customer_id, @employee_id, @claimed_at, sqlc.narg(next_check_at));
-
--- name: LeaveLead :exec
-DELETE FROM pool_leads WHERE tenant_id = @tenant_id AND customer_id = @customer_id;
 
 -- name: EnterLead :exec
 INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason, note, released_by)
@@ -97,13 +97,6 @@ ON CONFLICT (tenant_id, customer_id) DO UPDATE
 -- name: CloseClaims :exec
 UPDATE pool_claims SET released_at = now()
 WHERE tenant_id = @tenant_id AND customer_id = @customer_id AND released_at IS NULL;
-
--- name: Cooldown :one
-SELECT until FROM pool_cooldowns WHERE tenant_id = @tenant_id AND customer_id = @customer_id AND employee_id = @employee_id;
-
--- name: SetCooldown :exec
-INSERT INTO pool_cooldowns (tenant_id, customer_id, employee_id, until) VALUES (@tenant_id, @customer_id, @employee_id, @until)
-ON CONFLICT (tenant_id, customer_id, employee_id) DO UPDATE SET until = excluded.until;
 
 -- name: RecheckPool :exec
 -- A pool's recycle rules changed: its open claims are looked at again by the next recycle run.
@@ -125,13 +118,6 @@ WHERE pc.tenant_id = @tenant_id AND pc.released_at IS NULL AND pc.next_check_at 
 ORDER BY pc.next_check_at
 LIMIT @max_rows
 FOR UPDATE OF pc SKIP LOCKED;
-
--- name: Reschedule :exec
-UPDATE pool_claims SET next_check_at = sqlc.narg(next_check_at), warned_for = sqlc.narg(warned_for)
-WHERE tenant_id = @tenant_id AND id = @id;
-
--- name: CloseClaim :exec
-UPDATE pool_claims SET released_at = @at::timestamptz WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: EnterLeads :exec
 -- New customers of an import wait in the pool.
@@ -171,3 +157,29 @@ SELECT @tenant_id, unnest(@customer_ids::uuid[]), @pool_id, 'released', @note, s
 ON CONFLICT (tenant_id, customer_id) DO UPDATE
   SET pool_id = excluded.pool_id, reason = excluded.reason, note = excluded.note,
       released_by = excluded.released_by, entered_at = now();
+
+-- name: CloseClaimsByID :exec
+-- The recycle job's closes of a batch, one statement.
+UPDATE pool_claims SET released_at = @at::timestamptz WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]);
+
+-- name: RescheduleMany :exec
+-- The recycle job's reschedules of a batch, one statement; the epoch stands for NULL (no check, not warned).
+UPDATE pool_claims pc SET next_check_at = NULLIF(x.next_check_at, 'epoch'), warned_for = NULLIF(x.warned_for, 'epoch')
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@next_check_ats::timestamptz[]) AS next_check_at,
+             unnest(@warned_fors::timestamptz[]) AS warned_for) AS x
+WHERE pc.tenant_id = @tenant_id AND pc.id = x.id;
+
+-- name: EnterRecycled :exec
+-- Leads the recycle job took back wait in their pools again, each with why.
+INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason, note)
+SELECT @tenant_id, x.customer_id, x.pool_id, 'recycled', x.note
+FROM (SELECT unnest(@customer_ids::uuid[]) AS customer_id, unnest(@pool_ids::uuid[]) AS pool_id, unnest(@notes::text[]) AS note) AS x
+ON CONFLICT (tenant_id, customer_id) DO UPDATE
+  SET pool_id = excluded.pool_id, reason = excluded.reason, note = excluded.note, released_by = NULL, entered_at = now();
+
+-- name: SetCooldowns :exec
+INSERT INTO pool_cooldowns (tenant_id, customer_id, employee_id, until)
+SELECT @tenant_id, x.customer_id, x.employee_id, x.until
+FROM (SELECT unnest(@customer_ids::uuid[]) AS customer_id, unnest(@employee_ids::uuid[]) AS employee_id,
+             unnest(@untils::timestamptz[]) AS until) AS x
+ON CONFLICT (tenant_id, customer_id, employee_id) DO UPDATE SET until = excluded.until;

@@ -126,13 +126,26 @@ func (s *Service) recycleTenant(ctx context.Context, tenantID uuid.UUID, now tim
 		if err != nil {
 			return err
 		}
-		var alerts []alert.Alert
+		// Judged row by row, written set by set: a batch is a handful of statements whatever its size (the
+		// customers' update, with its sync rows, once).
+		var (
+			alerts           []alert.Alert
+			closed           []uuid.UUID
+			resched          []uuid.UUID
+			nextAt, warnedAt []time.Time
+			back             []pooldb.DueClaimsRow
+			backWhy          []string
+		)
+		orEpoch := func(t *time.Time) time.Time {
+			if t == nil {
+				return time.Unix(0, 0)
+			}
+			return *t
+		}
 		for _, r := range rows {
 			c, ok := clocks[r.CustomerID]
 			if !ok || c.OwnerID != r.EmployeeID { // released, reassigned or merged: nothing left to judge
-				if err := q.CloseClaim(ctx, pooldb.CloseClaimParams{TenantID: tenantID, ID: r.ID, At: now}); err != nil {
-					return err
-				}
+				closed = append(closed, r.ID)
 				continue
 			}
 			at, why, ok := due(r, c)
@@ -142,47 +155,40 @@ func (s *Service) recycleTenant(ctx context.Context, tenantID uuid.UUID, now tim
 			}
 			switch {
 			case !ok: // the rules were turned off
-				err = q.Reschedule(ctx, pooldb.RescheduleParams{TenantID: tenantID, ID: r.ID})
+				resched, nextAt, warnedAt = append(resched, r.ID), append(nextAt, time.Unix(0, 0)), append(warnedAt, time.Unix(0, 0))
 				res.Rescheduled++
 			case !now.Before(at):
-				back, err := customer.RecycleTx(ctx, tx, tenantID, r.CustomerID, r.EmployeeID)
-				if err != nil {
-					return err
-				}
-				if err := q.CloseClaim(ctx, pooldb.CloseClaimParams{TenantID: tenantID, ID: r.ID, At: now}); err != nil {
-					return err
-				}
-				if !back { // not theirs any more (the row lock came after the clock was read)
-					continue
-				}
-				if err := q.EnterLead(ctx, pooldb.EnterLeadParams{TenantID: tenantID, CustomerID: r.CustomerID, PoolID: r.PoolID,
-					Reason: string(ReasonRecycled), Note: why}); err != nil {
-					return err
-				}
-				if r.CooldownDays > 0 {
-					if err := q.SetCooldown(ctx, pooldb.SetCooldownParams{TenantID: tenantID, CustomerID: r.CustomerID, EmployeeID: r.EmployeeID,
-						Until: now.Add(time.Duration(r.CooldownDays) * 24 * time.Hour)}); err != nil {
-						return err
-					}
-				}
-				alerts = append(alerts, alert.Alert{Kind: alert.KindLeadRecycled, EmployeeID: r.EmployeeID, CustomerID: r.CustomerID, At: now,
-					Body: fmt.Sprintf("%s went back to the pool 《%s》: %s", name, r.PoolName, why)})
-				res.Recycled++
+				closed = append(closed, r.ID)
+				back, backWhy = append(back, r), append(backWhy, why)
 			case !now.Before(at.Add(-warnAhead)):
 				if r.WarnedFor == nil || !r.WarnedFor.Equal(at) {
 					alerts = append(alerts, alert.Alert{Kind: alert.KindLeadRecycleWarning, EmployeeID: r.EmployeeID, CustomerID: r.CustomerID, At: now,
 						Body: fmt.Sprintf("%s goes back to the pool 《%s》 tomorrow (%s) unless you follow up", name, r.PoolName, why)})
 					res.Warned++
 				}
-				err = q.Reschedule(ctx, pooldb.RescheduleParams{TenantID: tenantID, ID: r.ID, NextCheckAt: &at, WarnedFor: &at})
+				resched, nextAt, warnedAt = append(resched, r.ID), append(nextAt, at), append(warnedAt, at)
 			default: // followed up or progressed since: look again when a warning may be due
-				next := at.Add(-warnAhead)
-				err = q.Reschedule(ctx, pooldb.RescheduleParams{TenantID: tenantID, ID: r.ID, NextCheckAt: &next, WarnedFor: r.WarnedFor})
+				resched, nextAt, warnedAt = append(resched, r.ID), append(nextAt, at.Add(-warnAhead)), append(warnedAt, orEpoch(r.WarnedFor))
 				res.Rescheduled++
 			}
+		}
+		if len(resched) > 0 {
+			if err := q.RescheduleMany(ctx, pooldb.RescheduleManyParams{TenantID: tenantID, Ids: resched, NextCheckAts: nextAt, WarnedFors: warnedAt}); err != nil {
+				return err
+			}
+		}
+		if len(closed) > 0 {
+			if err := q.CloseClaimsByID(ctx, pooldb.CloseClaimsByIDParams{TenantID: tenantID, Ids: closed, At: now}); err != nil {
+				return err
+			}
+		}
+		if len(back) > 0 {
+			recycled, err := s.recycle(ctx, tx, tenantID, now, back, backWhy, clocks)
 			if err != nil {
 				return err
 			}
+			alerts = append(alerts, recycled...)
+			res.Recycled += len(recycled)
 		}
 		return s.record(ctx, tx, tenantID, alerts, &note)
 	})
@@ -191,6 +197,62 @@ func (s *Service) recycleTenant(ctx context.Context, tenantID uuid.UUID, now tim
 	}
 	s.after(&note)
 	return res, n, nil
+}
+
+// recycle takes back the leads of due claims (why[i] says why for due[i]) from their holders, in one
+// statement per kind of write: the customers (those still the holder's), their places in their pools, the
+// holders' cooldowns. It answers an alert per lead taken back.
+func (s *Service) recycle(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, now time.Time, due []pooldb.DueClaimsRow, why []string,
+	clocks map[uuid.UUID]customer.Clock) ([]alert.Alert, error) {
+	ids := make([]uuid.UUID, len(due))
+	owners := make([]uuid.UUID, len(due))
+	for i, r := range due {
+		ids[i], owners[i] = r.CustomerID, r.EmployeeID
+	}
+	taken, err := customer.RecycleTx(ctx, tx, tenantID, ids, owners)
+	if err != nil {
+		return nil, err
+	}
+	wasTaken := make(map[uuid.UUID]bool, len(taken))
+	for _, id := range taken {
+		wasTaken[id] = true
+	}
+	var (
+		alerts                     []alert.Alert
+		leads, pools               []uuid.UUID
+		notes                      []string
+		coolCustomers, coolHolders []uuid.UUID
+		coolUntil                  []time.Time
+	)
+	for i, r := range due {
+		if !wasTaken[r.CustomerID] { // not theirs any more (the row lock came after the clock was read)
+			continue
+		}
+		leads, pools, notes = append(leads, r.CustomerID), append(pools, r.PoolID), append(notes, why[i])
+		if r.CooldownDays > 0 {
+			coolCustomers, coolHolders = append(coolCustomers, r.CustomerID), append(coolHolders, r.EmployeeID)
+			coolUntil = append(coolUntil, now.Add(time.Duration(r.CooldownDays)*24*time.Hour))
+		}
+		name := clocks[r.CustomerID].DisplayName
+		if name == "" {
+			name = "A customer"
+		}
+		alerts = append(alerts, alert.Alert{Kind: alert.KindLeadRecycled, EmployeeID: r.EmployeeID, CustomerID: r.CustomerID, At: now,
+			Body: fmt.Sprintf("%s went back to the pool 《%s》: %s", name, r.PoolName, why[i])})
+	}
+	q := pooldb.New(tx)
+	if len(leads) > 0 {
+		if err := q.EnterRecycled(ctx, pooldb.EnterRecycledParams{TenantID: tenantID, CustomerIds: leads, PoolIds: pools, Notes: notes}); err != nil {
+			return nil, err
+		}
+	}
+	if len(coolCustomers) > 0 {
+		if err := q.SetCooldowns(ctx, pooldb.SetCooldownsParams{TenantID: tenantID, CustomerIds: coolCustomers, EmployeeIds: coolHolders,
+			Untils: coolUntil}); err != nil {
+			return nil, err
+		}
+	}
+	return alerts, nil
 }
 
 // notice is what to tell after a transaction that recorded alerts has committed.

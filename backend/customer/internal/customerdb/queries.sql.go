@@ -1710,24 +1710,39 @@ func (q *Queries) RecycleClocks(ctx context.Context, arg RecycleClocksParams) ([
 	return items, nil
 }
 
-const recycleCustomer = `-- name: RecycleCustomer :execrows
-UPDATE customers SET owner_id = NULL, updated_at = now()
-WHERE tenant_id = $1 AND id = $2 AND owner_id = $3::uuid AND merged_into IS NULL
+const recycleCustomers = `-- name: RecycleCustomers :many
+UPDATE customers c SET owner_id = NULL, updated_at = now()
+FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::uuid[]) AS owner_id) AS x
+WHERE c.tenant_id = $1 AND c.id = x.id AND c.owner_id = x.owner_id AND c.merged_into IS NULL
+RETURNING c.id
 `
 
-type RecycleCustomerParams struct {
+type RecycleCustomersParams struct {
 	TenantID uuid.UUID
-	ID       uuid.UUID
-	OwnerID  uuid.UUID
+	Ids      []uuid.UUID
+	OwnerIds []uuid.UUID
 }
 
-// Takes a customer back from the owner a recycle rule judged; 0 rows: not theirs any more.
-func (q *Queries) RecycleCustomer(ctx context.Context, arg RecycleCustomerParams) (int64, error) {
-	result, err := q.db.Exec(ctx, recycleCustomer, arg.TenantID, arg.ID, arg.OwnerID)
+// RecycleCustomer for many at once (one statement: the sync trigger runs once for the batch); answers those
+// taken back (still their judged owner's, not merged).
+func (q *Queries) RecycleCustomers(ctx context.Context, arg RecycleCustomersParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, recycleCustomers, arg.TenantID, arg.Ids, arg.OwnerIds)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const releaseCustomer = `-- name: ReleaseCustomer :one

@@ -68,28 +68,59 @@ func (q *Queries) ActiveLeadManagers(ctx context.Context, arg ActiveLeadManagers
 	return items, nil
 }
 
-const claimsSince = `-- name: ClaimsSince :one
-SELECT count(*)::int FROM pool_claims
-WHERE tenant_id = $1 AND employee_id = $2 AND pool_id = $3 AND claimed_at >= $4::timestamptz
+const claimChecks = `-- name: ClaimChecks :one
+SELECT coalesce((SELECT pl.pool_id FROM pool_leads pl WHERE pl.tenant_id = t.id AND pl.customer_id = $1),
+                '00000000-0000-0000-0000-000000000000')::uuid AS lead_pool,
+       coalesce((SELECT cd.until FROM pool_cooldowns cd
+                  WHERE cd.tenant_id = t.id AND cd.customer_id = $1 AND cd.employee_id = $2),
+                'epoch')::timestamptz AS cooldown_until,
+       t.time_zone,
+       (SELECT count(*) FROM pool_claims pc
+         WHERE pc.tenant_id = t.id AND pc.employee_id = $2 AND pc.pool_id = $3
+           AND pc.claimed_at >= timezone(t.time_zone, date_trunc('day', timezone(t.time_zone, $4::timestamptz)))) ::int AS today,
+       (SELECT count(*) FROM pool_claims pc JOIN customers c ON c.tenant_id = pc.tenant_id AND c.id = pc.customer_id
+         WHERE pc.tenant_id = t.id AND pc.employee_id = $2 AND pc.pool_id = $3
+           AND pc.released_at IS NULL AND c.owner_id = pc.employee_id AND c.merged_into IS NULL)::int AS held
+FROM tenants t WHERE t.id = $5
 `
 
-type ClaimsSinceParams struct {
-	TenantID   uuid.UUID
+type ClaimChecksParams struct {
+	CustomerID uuid.UUID
 	EmployeeID uuid.UUID
 	PoolID     uuid.UUID
-	Since      time.Time
+	Now        time.Time
+	TenantID   uuid.UUID
 }
 
-func (q *Queries) ClaimsSince(ctx context.Context, arg ClaimsSinceParams) (int32, error) {
-	row := q.db.QueryRow(ctx, claimsSince,
-		arg.TenantID,
+type ClaimChecksRow struct {
+	LeadPool      uuid.UUID
+	CooldownUntil time.Time
+	TimeZone      string
+	Today         int32
+	Held          int32
+}
+
+// What a claim checks, in one round trip: the pool the lead waits in (the nil uuid: no row, the default pool
+// if it waits at all), when the caller's cooldown on it ends (the epoch: none), the tenant's time zone, and the
+// caller's claims from the pool since the tenant's midnight and the leads from it they still hold (claimed,
+// not released, and still theirs: not reassigned or merged).
+func (q *Queries) ClaimChecks(ctx context.Context, arg ClaimChecksParams) (ClaimChecksRow, error) {
+	row := q.db.QueryRow(ctx, claimChecks,
+		arg.CustomerID,
 		arg.EmployeeID,
 		arg.PoolID,
-		arg.Since,
+		arg.Now,
+		arg.TenantID,
 	)
-	var column_1 int32
-	err := row.Scan(&column_1)
-	return column_1, err
+	var i ClaimChecksRow
+	err := row.Scan(
+		&i.LeadPool,
+		&i.CooldownUntil,
+		&i.TimeZone,
+		&i.Today,
+		&i.Held,
+	)
+	return i, err
 }
 
 const clearDefault = `-- name: ClearDefault :exec
@@ -104,21 +135,6 @@ type ClearDefaultParams struct {
 // Another pool becomes the default: this one stops being it first (one default per tenant).
 func (q *Queries) ClearDefault(ctx context.Context, arg ClearDefaultParams) error {
 	_, err := q.db.Exec(ctx, clearDefault, arg.TenantID, arg.ID)
-	return err
-}
-
-const closeClaim = `-- name: CloseClaim :exec
-UPDATE pool_claims SET released_at = $1::timestamptz WHERE tenant_id = $2 AND id = $3
-`
-
-type CloseClaimParams struct {
-	At       time.Time
-	TenantID uuid.UUID
-	ID       uuid.UUID
-}
-
-func (q *Queries) CloseClaim(ctx context.Context, arg CloseClaimParams) error {
-	_, err := q.db.Exec(ctx, closeClaim, arg.At, arg.TenantID, arg.ID)
 	return err
 }
 
@@ -137,6 +153,22 @@ func (q *Queries) CloseClaims(ctx context.Context, arg CloseClaimsParams) error 
 	return err
 }
 
+const closeClaimsByID = `-- name: CloseClaimsByID :exec
+UPDATE pool_claims SET released_at = $1::timestamptz WHERE tenant_id = $2 AND id = ANY ($3::uuid[])
+`
+
+type CloseClaimsByIDParams struct {
+	At       time.Time
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+// The recycle job's closes of a batch, one statement.
+func (q *Queries) CloseClaimsByID(ctx context.Context, arg CloseClaimsByIDParams) error {
+	_, err := q.db.Exec(ctx, closeClaimsByID, arg.At, arg.TenantID, arg.Ids)
+	return err
+}
+
 const closeClaimsOf = `-- name: CloseClaimsOf :exec
 UPDATE pool_claims SET released_at = now()
 WHERE tenant_id = $1 AND customer_id = ANY ($2::uuid[]) AND released_at IS NULL
@@ -150,23 +182,6 @@ type CloseClaimsOfParams struct {
 func (q *Queries) CloseClaimsOf(ctx context.Context, arg CloseClaimsOfParams) error {
 	_, err := q.db.Exec(ctx, closeClaimsOf, arg.TenantID, arg.CustomerIds)
 	return err
-}
-
-const cooldown = `-- name: Cooldown :one
-SELECT until FROM pool_cooldowns WHERE tenant_id = $1 AND customer_id = $2 AND employee_id = $3
-`
-
-type CooldownParams struct {
-	TenantID   uuid.UUID
-	CustomerID uuid.UUID
-	EmployeeID uuid.UUID
-}
-
-func (q *Queries) Cooldown(ctx context.Context, arg CooldownParams) (time.Time, error) {
-	row := q.db.QueryRow(ctx, cooldown, arg.TenantID, arg.CustomerID, arg.EmployeeID)
-	var until time.Time
-	err := row.Scan(&until)
-	return until, err
 }
 
 const countTeams = `-- name: CountTeams :one
@@ -337,6 +352,32 @@ func (q *Queries) EnterLeads(ctx context.Context, arg EnterLeadsParams) error {
 	return err
 }
 
+const enterRecycled = `-- name: EnterRecycled :exec
+INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason, note)
+SELECT $1, x.customer_id, x.pool_id, 'recycled', x.note
+FROM (SELECT unnest($2::uuid[]) AS customer_id, unnest($3::uuid[]) AS pool_id, unnest($4::text[]) AS note) AS x
+ON CONFLICT (tenant_id, customer_id) DO UPDATE
+  SET pool_id = excluded.pool_id, reason = excluded.reason, note = excluded.note, released_by = NULL, entered_at = now()
+`
+
+type EnterRecycledParams struct {
+	TenantID    uuid.UUID
+	CustomerIds []uuid.UUID
+	PoolIds     []uuid.UUID
+	Notes       []string
+}
+
+// Leads the recycle job took back wait in their pools again, each with why.
+func (q *Queries) EnterRecycled(ctx context.Context, arg EnterRecycledParams) error {
+	_, err := q.db.Exec(ctx, enterRecycled,
+		arg.TenantID,
+		arg.CustomerIds,
+		arg.PoolIds,
+		arg.Notes,
+	)
+	return err
+}
+
 const enterReleased = `-- name: EnterReleased :exec
 INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason, note, released_by)
 SELECT $1, unnest($2::uuid[]), $3, 'released', $4, $5
@@ -407,55 +448,6 @@ func (q *Queries) HasPools(ctx context.Context, tenantID uuid.UUID) (bool, error
 	return exists, err
 }
 
-const held = `-- name: Held :one
-SELECT count(*)::int FROM pool_claims pc
-JOIN customers c ON c.tenant_id = pc.tenant_id AND c.id = pc.customer_id
-WHERE pc.tenant_id = $1 AND pc.employee_id = $2 AND pc.pool_id = $3
-  AND pc.released_at IS NULL AND c.owner_id = pc.employee_id AND c.merged_into IS NULL
-`
-
-type HeldParams struct {
-	TenantID   uuid.UUID
-	EmployeeID uuid.UUID
-	PoolID     uuid.UUID
-}
-
-// Leads claimed from the pool and still owned by the claimer (not released, not reassigned).
-func (q *Queries) Held(ctx context.Context, arg HeldParams) (int32, error) {
-	row := q.db.QueryRow(ctx, held, arg.TenantID, arg.EmployeeID, arg.PoolID)
-	var column_1 int32
-	err := row.Scan(&column_1)
-	return column_1, err
-}
-
-const insertClaim = `-- name: InsertClaim :exec
-INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at, next_check_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-`
-
-type InsertClaimParams struct {
-	TenantID    uuid.UUID
-	ID          uuid.UUID
-	PoolID      uuid.UUID
-	CustomerID  uuid.UUID
-	EmployeeID  uuid.UUID
-	ClaimedAt   time.Time
-	NextCheckAt *time.Time
-}
-
-func (q *Queries) InsertClaim(ctx context.Context, arg InsertClaimParams) error {
-	_, err := q.db.Exec(ctx, insertClaim,
-		arg.TenantID,
-		arg.ID,
-		arg.PoolID,
-		arg.CustomerID,
-		arg.EmployeeID,
-		arg.ClaimedAt,
-		arg.NextCheckAt,
-	)
-	return err
-}
-
 const insertPool = `-- name: InsertPool :one
 
 INSERT INTO pools (tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids,
@@ -515,37 +507,6 @@ func (q *Queries) InsertPool(ctx context.Context, arg InsertPoolParams) (Pool, e
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-const leadPool = `-- name: LeadPool :one
-SELECT pool_id FROM pool_leads WHERE tenant_id = $1 AND customer_id = $2
-`
-
-type LeadPoolParams struct {
-	TenantID   uuid.UUID
-	CustomerID uuid.UUID
-}
-
-// The pool an unowned customer waits in (no row: the default pool, if it waits at all).
-func (q *Queries) LeadPool(ctx context.Context, arg LeadPoolParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, leadPool, arg.TenantID, arg.CustomerID)
-	var pool_id uuid.UUID
-	err := row.Scan(&pool_id)
-	return pool_id, err
-}
-
-const leaveLead = `-- name: LeaveLead :exec
-DELETE FROM pool_leads WHERE tenant_id = $1 AND customer_id = $2
-`
-
-type LeaveLeadParams struct {
-	TenantID   uuid.UUID
-	CustomerID uuid.UUID
-}
-
-func (q *Queries) LeaveLead(ctx context.Context, arg LeaveLeadParams) error {
-	_, err := q.db.Exec(ctx, leaveLead, arg.TenantID, arg.CustomerID)
-	return err
 }
 
 const listLeads = `-- name: ListLeads :many
@@ -706,59 +667,84 @@ func (q *Queries) RecheckPool(ctx context.Context, arg RecheckPoolParams) error 
 	return err
 }
 
-const reschedule = `-- name: Reschedule :exec
-UPDATE pool_claims SET next_check_at = $1, warned_for = $2
-WHERE tenant_id = $3 AND id = $4
+const rescheduleMany = `-- name: RescheduleMany :exec
+UPDATE pool_claims pc SET next_check_at = NULLIF(x.next_check_at, 'epoch'), warned_for = NULLIF(x.warned_for, 'epoch')
+FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::timestamptz[]) AS next_check_at,
+             unnest($4::timestamptz[]) AS warned_for) AS x
+WHERE pc.tenant_id = $1 AND pc.id = x.id
 `
 
-type RescheduleParams struct {
-	NextCheckAt *time.Time
-	WarnedFor   *time.Time
-	TenantID    uuid.UUID
-	ID          uuid.UUID
+type RescheduleManyParams struct {
+	TenantID     uuid.UUID
+	Ids          []uuid.UUID
+	NextCheckAts []time.Time
+	WarnedFors   []time.Time
 }
 
-func (q *Queries) Reschedule(ctx context.Context, arg RescheduleParams) error {
-	_, err := q.db.Exec(ctx, reschedule,
-		arg.NextCheckAt,
-		arg.WarnedFor,
+// The recycle job's reschedules of a batch, one statement; the epoch stands for NULL (no check, not warned).
+func (q *Queries) RescheduleMany(ctx context.Context, arg RescheduleManyParams) error {
+	_, err := q.db.Exec(ctx, rescheduleMany,
 		arg.TenantID,
-		arg.ID,
+		arg.Ids,
+		arg.NextCheckAts,
+		arg.WarnedFors,
 	)
 	return err
 }
 
-const setCooldown = `-- name: SetCooldown :exec
-INSERT INTO pool_cooldowns (tenant_id, customer_id, employee_id, until) VALUES ($1, $2, $3, $4)
+const setCooldowns = `-- name: SetCooldowns :exec
+INSERT INTO pool_cooldowns (tenant_id, customer_id, employee_id, until)
+SELECT $1, x.customer_id, x.employee_id, x.until
+FROM (SELECT unnest($2::uuid[]) AS customer_id, unnest($3::uuid[]) AS employee_id,
+             unnest($4::timestamptz[]) AS until) AS x
 ON CONFLICT (tenant_id, customer_id, employee_id) DO UPDATE SET until = excluded.until
 `
 
-type SetCooldownParams struct {
-	TenantID   uuid.UUID
-	CustomerID uuid.UUID
-	EmployeeID uuid.UUID
-	Until      time.Time
+type SetCooldownsParams struct {
+	TenantID    uuid.UUID
+	CustomerIds []uuid.UUID
+	EmployeeIds []uuid.UUID
+	Untils      []time.Time
 }
 
-func (q *Queries) SetCooldown(ctx context.Context, arg SetCooldownParams) error {
-	_, err := q.db.Exec(ctx, setCooldown,
+func (q *Queries) SetCooldowns(ctx context.Context, arg SetCooldownsParams) error {
+	_, err := q.db.Exec(ctx, setCooldowns,
 		arg.TenantID,
-		arg.CustomerID,
-		arg.EmployeeID,
-		arg.Until,
+		arg.CustomerIds,
+		arg.EmployeeIds,
+		arg.Untils,
 	)
 	return err
 }
 
-const tenantZone = `-- name: TenantZone :one
-SELECT time_zone FROM tenants WHERE id = $1
+const takeLead = `-- name: TakeLead :exec
+WITH left_pool AS (DELETE FROM pool_leads WHERE tenant_id = $1 AND customer_id = $4)
+INSERT INTO pool_claims (tenant_id, id, pool_id, customer_id, employee_id, claimed_at, next_check_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 `
 
-func (q *Queries) TenantZone(ctx context.Context, tenantID uuid.UUID) (string, error) {
-	row := q.db.QueryRow(ctx, tenantZone, tenantID)
-	var time_zone string
-	err := row.Scan(&time_zone)
-	return time_zone, err
+type TakeLeadParams struct {
+	TenantID    uuid.UUID
+	ID          uuid.UUID
+	PoolID      uuid.UUID
+	CustomerID  uuid.UUID
+	EmployeeID  uuid.UUID
+	ClaimedAt   time.Time
+	NextCheckAt *time.Time
+}
+
+// The lead leaves its pool and the claim is recorded, in one statement.
+func (q *Queries) TakeLead(ctx context.Context, arg TakeLeadParams) error {
+	_, err := q.db.Exec(ctx, takeLead,
+		arg.TenantID,
+		arg.ID,
+		arg.PoolID,
+		arg.CustomerID,
+		arg.EmployeeID,
+		arg.ClaimedAt,
+		arg.NextCheckAt,
+	)
+	return err
 }
 
 const updatePool = `-- name: UpdatePool :one
