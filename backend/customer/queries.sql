@@ -330,8 +330,13 @@ SELECT id, phone FROM customers
 WHERE tenant_id = @tenant_id AND phone = ANY (@phones::text[]) AND phone <> '' AND merged_into IS NULL;
 
 -- name: CustomersByIdentity :many
-SELECT value, customer_id FROM customer_identities
-WHERE tenant_id = @tenant_id AND kind = @kind AND value = ANY (@values::text[]);
+-- An import's de-duplication: the customers known by any of the values. Joined to the values rather than
+-- matched with = ANY, whose generic plan (a prepared statement's after five runs) scanned the whole
+-- identities table for each batch of an import and made an import of 100,000 rows take a minute instead of
+-- seconds.
+SELECT ci.value, ci.customer_id
+FROM unnest(@values::text[]) AS v (value)
+JOIN customer_identities ci ON ci.tenant_id = @tenant_id AND ci.kind = @kind AND ci.value = v.value;
 
 -- name: InsertImported :exec
 -- New customers from an import: nobody owns them (they wait in a pool).

@@ -18,7 +18,7 @@ import (
 const warnAhead = 24 * time.Hour
 
 // recycleBatch is how many due claims one transaction looks at.
-const recycleBatch = 500
+const recycleBatch = 2000
 
 // RecycleArgs is the periodic recycle job: held leads their pool's rules find neglected go back to the
 // pool, their holders warned a day before.

@@ -252,14 +252,15 @@ func (q *Queries) CustomerByIdentity(ctx context.Context, arg CustomerByIdentity
 }
 
 const customersByIdentity = `-- name: CustomersByIdentity :many
-SELECT value, customer_id FROM customer_identities
-WHERE tenant_id = $1 AND kind = $2 AND value = ANY ($3::text[])
+SELECT ci.value, ci.customer_id
+FROM unnest($1::text[]) AS v (value)
+JOIN customer_identities ci ON ci.tenant_id = $2 AND ci.kind = $3 AND ci.value = v.value
 `
 
 type CustomersByIdentityParams struct {
+	Values   []string
 	TenantID uuid.UUID
 	Kind     string
-	Values   []string
 }
 
 type CustomersByIdentityRow struct {
@@ -267,8 +268,12 @@ type CustomersByIdentityRow struct {
 	CustomerID uuid.UUID
 }
 
+// An import's de-duplication: the customers known by any of the values. Joined to the values rather than
+// matched with = ANY, whose generic plan (a prepared statement's after five runs) scanned the whole
+// identities table for each batch of an import and made an import of 100,000 rows take a minute instead of
+// seconds.
 func (q *Queries) CustomersByIdentity(ctx context.Context, arg CustomersByIdentityParams) ([]CustomersByIdentityRow, error) {
-	rows, err := q.db.Query(ctx, customersByIdentity, arg.TenantID, arg.Kind, arg.Values)
+	rows, err := q.db.Query(ctx, customersByIdentity, arg.Values, arg.TenantID, arg.Kind)
 	if err != nil {
 		return nil, err
 	}
