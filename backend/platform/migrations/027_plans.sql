@@ -2,10 +2,11 @@
 -- the tenant; from here it carries the seats and storage a new tenant starts with, the features its staff
 -- may use (a procedure of a feature outside the plan answers PermissionDenied), and how long a trial runs.
 --
--- plans has no tenant_id and no row-level security, as operators (023): it is the platform's price list,
--- no tenant's data, and every tenant may read its own plan's row. The application role only reads it;
--- operators change it through operator_update_plan below, as they change tenants through
--- operator_update_tenant.
+-- plans has no tenant column and so no row-level security, as operators (023): it is the platform's price
+-- list, no tenant's data, and every tenant may read its own plan's row. (A table here that did carry
+-- tenant_id would need ENABLE and FORCE ROW LEVEL SECURITY, as every tenant table has; rls_test checks.)
+-- The application role only reads it; operators change it through operator_update_plan below, as they
+-- change tenants through operator_update_tenant.
 CREATE TABLE plans (
   name              text PRIMARY KEY CHECK (name IN ('trial', 'standard', 'professional', 'enterprise')),
   -- Seats a tenant created on this plan gets when none is named.
