@@ -74,3 +74,7 @@ LEFT JOIN employees e ON e.tenant_id = s.tenant_id AND e.id = s.employee_id
 LEFT JOIN tenants t ON t.id = s.tenant_id
 WHERE s.id IS NULL OR s.revoked_at IS NOT NULL OR s.expires_at <= @now::timestamptz
    OR e.status IS DISTINCT FROM 'active' OR t.expires_at IS NULL OR t.expires_at <= @now::timestamptz;
+
+-- name: TenantFeatures :one
+-- The features of the tenant's plan: WeCom sign-in needs the WeCom bridge in it.
+SELECT p.features FROM tenants t JOIN plans p ON p.name = t.plan WHERE t.id = @tenant_id;

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/salesapp/scrm/backend/auth/internal/authdb"
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
 )
 
 // WeComMembers exchanges a WeCom sign-in code, issued by the tenant's corp, for the userid of the member
@@ -40,6 +42,9 @@ func (s *Service) SignInWithWeCom(ctx context.Context, r WeComSignInRequest, mem
 	}
 	if members == nil {
 		return SignedIn{}, platform.FailedPrecondition("WeCom sign-in is not available on this server")
+	}
+	if err := s.weComInPlan(ctx, r.TenantID); err != nil {
+		return SignedIn{}, err
 	}
 	var keys []throttleKey
 	if r.Address != "" {
@@ -95,4 +100,25 @@ func (s *Service) SignInWithWeCom(ctx context.Context, r WeComSignInRequest, mem
 		return SignedIn{}, err
 	}
 	return s.signIn(ctx, r.TenantID, employeeID, dev)
+}
+
+// weComInPlan refuses WeCom sign-in to a tenant whose plan lacks the WeCom bridge (authn.FeatureWeCom), before
+// WeCom is asked; an unknown tenant goes on, to fail as any bad attempt does.
+func (s *Service) weComInPlan(ctx context.Context, tenantID uuid.UUID) error {
+	var names []string
+	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		names, err = authdb.New(tx).TenantFeatures(ctx, tenantID)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(authn.ParseFeatures(names), authn.FeatureWeCom) {
+		return platform.PermissionDenied("your enterprise's plan does not include the WeCom bridge: sign in with your phone number or email and password")
+	}
+	return nil
 }

@@ -111,6 +111,13 @@ func TestSignInWithWeComEndToEnd(t *testing.T) {
 	_, err = signIn(tn.ID, "CODE6")
 	requireCode(t, err, connect.CodeResourceExhausted, "try again in")
 
+	// A plan without the WeCom bridge refuses WeCom sign-in before WeCom is asked.
+	_, err = e.DB.Super.Exec(ctx, "UPDATE tenants SET plan = 'standard' WHERE id = $1", tn.ID)
+	require.NoError(t, err)
+	fake.AddSignInCode("CODE7", wecomapi.Identity{UserID: "zhangsan"})
+	_, err = signIn(tn.ID, "CODE7")
+	requireCode(t, err, connect.CodePermissionDenied, "does not include the WeCom bridge")
+
 	// Shapes the proto refuses.
 	_, err = authOf(e, "").SignInWithWeCom(ctx, connect.NewRequest(&salesappv1.SignInWithWeComRequest{
 		TenantId: "acme", Code: "X", DeviceId: "d"}))

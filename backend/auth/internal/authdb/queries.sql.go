@@ -362,3 +362,15 @@ func (q *Queries) RotateSession(ctx context.Context, arg RotateSessionParams) er
 	)
 	return err
 }
+
+const TenantFeatures = `-- name: TenantFeatures :one
+SELECT p.features FROM tenants t JOIN plans p ON p.name = t.plan WHERE t.id = $1
+`
+
+// The features of the tenant's plan: WeCom sign-in needs the WeCom bridge in it.
+func (q *Queries) TenantFeatures(ctx context.Context, tenantID uuid.UUID) ([]string, error) {
+	row := q.db.QueryRow(ctx, TenantFeatures, tenantID)
+	var features []string
+	err := row.Scan(&features)
+	return features, err
+}
