@@ -149,10 +149,6 @@ func (s *Service) recycleTenant(ctx context.Context, tenantID uuid.UUID, now tim
 				continue
 			}
 			at, why, ok := due(r, c)
-			name := c.DisplayName
-			if name == "" {
-				name = "A customer"
-			}
 			switch {
 			case !ok: // the rules were turned off
 				resched, nextAt, warnedAt = append(resched, r.ID), append(nextAt, time.Unix(0, 0)), append(warnedAt, time.Unix(0, 0))
@@ -162,6 +158,10 @@ func (s *Service) recycleTenant(ctx context.Context, tenantID uuid.UUID, now tim
 				back, backWhy = append(back, r), append(backWhy, why)
 			case !now.Before(at.Add(-warnAhead)):
 				if r.WarnedFor == nil || !r.WarnedFor.Equal(at) {
+					name := c.DisplayName
+					if name == "" {
+						name = "A customer"
+					}
 					alerts = append(alerts, alert.Alert{Kind: alert.KindLeadRecycleWarning, EmployeeID: r.EmployeeID, CustomerID: r.CustomerID, At: now,
 						Body: fmt.Sprintf("%s goes back to the pool 《%s》 tomorrow (%s) unless you follow up", name, r.PoolName, why)})
 					res.Warned++

@@ -8,18 +8,22 @@
 SELECT timezone(time_zone, @now::timestamptz)::date AS day FROM tenants WHERE id = @tenant_id;
 
 -- name: Staff :one
--- Active employees, and those of them who used the app (a session seen since @seen_since) or shared
--- something (on a stats day since @shared_since). Each side is read once as a set (hash semi-joins), not
--- per employee.
+-- Active employees, and those of them who used the app (a session seen) or shared something (on a stats
+-- day) in the last 7 and in the last 30 days: each side read once as a set, for both windows.
 WITH seen AS (
-  SELECT s.employee_id FROM sessions s WHERE s.tenant_id = @tenant_id AND s.last_seen_at > @seen_since::timestamptz
+  SELECT s.employee_id, max(s.last_seen_at) AS at FROM sessions s
+  WHERE s.tenant_id = @tenant_id AND s.last_seen_at > @month_seen::timestamptz GROUP BY s.employee_id
 ), shared AS (
-  SELECT sd.employee_id FROM stats_employee_days sd
-  WHERE sd.tenant_id = @tenant_id AND sd.day >= @shared_since::date AND sd.shares > 0
+  SELECT sd.employee_id, max(sd.day) AS day FROM stats_employee_days sd
+  WHERE sd.tenant_id = @tenant_id AND sd.day >= @month_shared::date AND sd.shares > 0 GROUP BY sd.employee_id
 )
 SELECT count(*)::int AS seats,
-  count(*) FILTER (WHERE e.id IN (SELECT employee_id FROM seen) OR e.id IN (SELECT employee_id FROM shared))::int AS active
-FROM employees e WHERE e.tenant_id = @tenant_id AND e.status = 'active';
+  count(*) FILTER (WHERE seen.at > @week_seen::timestamptz OR shared.day >= @week_shared::date)::int AS active_7d,
+  count(*) FILTER (WHERE seen.at IS NOT NULL OR shared.day IS NOT NULL)::int AS active_30d
+FROM employees e
+LEFT JOIN seen ON seen.employee_id = e.id
+LEFT JOIN shared ON shared.employee_id = e.id
+WHERE e.tenant_id = @tenant_id AND e.status = 'active';
 
 -- name: Totals :one
 -- Shares and views since @since (stats days, read once), customers, storage, and pushes since @push_since

@@ -66,11 +66,8 @@ func (s *Service) Measure(ctx context.Context, tenantID uuid.UUID, now time.Time
 			return err
 		}
 		days := func(n int) pgtype.Date { return pgtype.Date{Time: today.Time.AddDate(0, 0, -n), Valid: true} }
-		week, err := q.Staff(ctx, usagedb.StaffParams{TenantID: tenantID, SeenSince: now.Add(-7 * 24 * time.Hour), SharedSince: days(6)})
-		if err != nil {
-			return err
-		}
-		month, err := q.Staff(ctx, usagedb.StaffParams{TenantID: tenantID, SeenSince: now.Add(-30 * 24 * time.Hour), SharedSince: days(29)})
+		staff, err := q.Staff(ctx, usagedb.StaffParams{TenantID: tenantID, MonthSeen: now.Add(-30 * 24 * time.Hour),
+			MonthShared: days(29), WeekSeen: now.Add(-7 * 24 * time.Hour), WeekShared: days(6)})
 		if err != nil {
 			return err
 		}
@@ -81,7 +78,7 @@ func (s *Service) Measure(ctx context.Context, tenantID uuid.UUID, now time.Time
 			return err
 		}
 		row, err := q.SaveUsage(ctx, usagedb.SaveUsageParams{TenantID: tenantID, Day: today, MeasuredAt: now,
-			SeatsUsed: week.Seats, Active7d: week.Active, Active30d: month.Active, Shares30d: t.Shares, Views30d: t.Views,
+			SeatsUsed: staff.Seats, Active7d: staff.Active7d, Active30d: staff.Active30d, Shares30d: t.Shares, Views30d: t.Views,
 			Customers: t.Customers, StorageBytes: t.StorageBytes, Pushes30d: t.Pushes})
 		u = fromRow(row)
 		return err

@@ -115,34 +115,47 @@ func (q *Queries) SaveUsage(ctx context.Context, arg SaveUsageParams) (TenantUsa
 
 const staff = `-- name: Staff :one
 WITH seen AS (
-  SELECT s.employee_id FROM sessions s WHERE s.tenant_id = $1 AND s.last_seen_at > $2::timestamptz
+  SELECT s.employee_id, max(s.last_seen_at) AS at FROM sessions s
+  WHERE s.tenant_id = $3 AND s.last_seen_at > $4::timestamptz GROUP BY s.employee_id
 ), shared AS (
-  SELECT sd.employee_id FROM stats_employee_days sd
-  WHERE sd.tenant_id = $1 AND sd.day >= $3::date AND sd.shares > 0
+  SELECT sd.employee_id, max(sd.day) AS day FROM stats_employee_days sd
+  WHERE sd.tenant_id = $3 AND sd.day >= $5::date AND sd.shares > 0 GROUP BY sd.employee_id
 )
 SELECT count(*)::int AS seats,
-  count(*) FILTER (WHERE e.id IN (SELECT employee_id FROM seen) OR e.id IN (SELECT employee_id FROM shared))::int AS active
-FROM employees e WHERE e.tenant_id = $1 AND e.status = 'active'
+  count(*) FILTER (WHERE seen.at > $1::timestamptz OR shared.day >= $2::date)::int AS active_7d,
+  count(*) FILTER (WHERE seen.at IS NOT NULL OR shared.day IS NOT NULL)::int AS active_30d
+FROM employees e
+LEFT JOIN seen ON seen.employee_id = e.id
+LEFT JOIN shared ON shared.employee_id = e.id
+WHERE e.tenant_id = $3 AND e.status = 'active'
 `
 
 type StaffParams struct {
+	WeekSeen    time.Time
+	WeekShared  pgtype.Date
 	TenantID    uuid.UUID
-	SeenSince   time.Time
-	SharedSince pgtype.Date
+	MonthSeen   time.Time
+	MonthShared pgtype.Date
 }
 
 type StaffRow struct {
-	Seats  int32
-	Active int32
+	Seats     int32
+	Active7d  int32
+	Active30d int32
 }
 
-// Active employees, and those of them who used the app (a session seen since @seen_since) or shared
-// something (on a stats day since @shared_since). Each side is read once as a set (hash semi-joins), not
-// per employee.
+// Active employees, and those of them who used the app (a session seen) or shared something (on a stats
+// day) in the last 7 and in the last 30 days: each side read once as a set, for both windows.
 func (q *Queries) Staff(ctx context.Context, arg StaffParams) (StaffRow, error) {
-	row := q.db.QueryRow(ctx, staff, arg.TenantID, arg.SeenSince, arg.SharedSince)
+	row := q.db.QueryRow(ctx, staff,
+		arg.WeekSeen,
+		arg.WeekShared,
+		arg.TenantID,
+		arg.MonthSeen,
+		arg.MonthShared,
+	)
 	var i StaffRow
-	err := row.Scan(&i.Seats, &i.Active)
+	err := row.Scan(&i.Seats, &i.Active7d, &i.Active30d)
 	return i, err
 }
 
