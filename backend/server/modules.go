@@ -128,7 +128,8 @@ func wecomHandlers(w *wecom.Service, d deps, shares *share.Service) []module.Mod
 		Pushes: pushjob.Jobs{Inserter: d.queue, NewCustomerWindow: d.cfg.NewCustomerPushWindow}, Shares: shares, Log: d.log})
 	contacts.Register(w)
 	// Directory: teams and employees from departments and members (full sync on connect, change_contact).
-	dir := directory.NewService(directory.Config{DB: d.db, WeCom: w, Queue: d.queue, EmployeeChanged: d.auth.EmployeeChanged, Log: d.log})
+	dir := directory.NewService(directory.Config{DB: d.db, WeCom: w, Queue: d.queue, EmployeeChanged: d.auth.EmployeeChanged,
+		Synced: contacts.ImportOnceTx, Log: d.log})
 	dir.Register(w)
 	// Transfers: the WeCom side of handovers (handovers record them through transfer.Record).
 	transfers := transfer.NewService(transfer.Config{DB: d.db, WeCom: w})

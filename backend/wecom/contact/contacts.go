@@ -80,8 +80,12 @@ func (s *Service) Register(w *wecom.Service) {
 	}
 }
 
-// Workers registers the service's River worker: the welcome messages.
-func (s *Service) Workers(w *river.Workers) { river.AddWorker(w, &WelcomeWorker{s: s}) }
+// Workers registers the service's River workers: the welcome messages and the import of existing
+// contacts.
+func (s *Service) Workers(w *river.Workers) {
+	river.AddWorker(w, &WelcomeWorker{s: s})
+	river.AddWorker(w, &ImportWorker{s: s})
+}
 
 // employee is the employee a WeCom member is, zero when none.
 type employee struct {

@@ -51,3 +51,37 @@ WHERE c.tenant_id = @tenant_id
 GROUP BY c.tenant_id, c.id
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT @max_rows;
+
+-- The import of existing contacts (import.go).
+
+-- name: StartImport :one
+-- Starts an import unless one is under way (begun and not finished): true when this call started it.
+INSERT INTO wecom_contact_imports (tenant_id, started_at) VALUES (@tenant_id, @started_at)
+ON CONFLICT (tenant_id) DO UPDATE SET started_at = excluded.started_at, finished_at = NULL, chunk = '{}',
+  after_userid = '', cursor = '', pages = 0, contacts = 0, created = 0, merged = 0, error = ''
+  WHERE wecom_contact_imports.finished_at IS NOT NULL
+RETURNING true AS started;
+
+-- name: GetImport :one
+SELECT * FROM wecom_contact_imports WHERE tenant_id = @tenant_id;
+
+-- name: LockImport :one
+SELECT * FROM wecom_contact_imports WHERE tenant_id = @tenant_id FOR UPDATE;
+
+-- name: ImportMembers :many
+-- The next members to import the customers of: active employees with a WeCom userid after the last one
+-- done, in userid order.
+SELECT wecom_userid FROM employees
+WHERE tenant_id = @tenant_id AND status = 'active' AND wecom_userid > @after_userid AND wecom_userid <> ''
+ORDER BY wecom_userid
+LIMIT @max_rows;
+
+-- name: ImportEmployees :many
+-- The active employees of the chunk's members.
+SELECT id, wecom_userid FROM employees
+WHERE tenant_id = @tenant_id AND status = 'active' AND wecom_userid = ANY (@userids::text[]) AND wecom_userid <> '';
+
+-- name: SaveImport :exec
+UPDATE wecom_contact_imports SET chunk = @chunk, after_userid = @after_userid, cursor = @cursor, pages = @pages,
+  contacts = @contacts, created = @created, merged = @merged, error = @error, finished_at = sqlc.narg(finished_at)
+WHERE tenant_id = @tenant_id;

@@ -62,7 +62,10 @@ type Config struct {
 	// EmployeeChanged drops this node's cached view of a disabled employee's sessions, after commit (nil:
 	// none; other nodes see the change within the cache's TTL).
 	EmployeeChanged func(uuid.UUID)
-	Log             *slog.Logger
+	// Synced runs in the transaction that records a full sync's success (nil: nothing): the contacts'
+	// first import, which needs the employees the sync made.
+	Synced func(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error
+	Log    *slog.Logger
 	// Now tells the time (time.Now when nil).
 	Now func() time.Time
 }
@@ -206,8 +209,11 @@ func (s *Service) Sync(ctx context.Context, tenantID uuid.UUID) (tenant.Director
 		return res, merr
 	}
 	if ferr := s.cfg.DB.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		return directorydb.New(tx).FinishSync(ctx, directorydb.FinishSyncParams{TenantID: tenantID, FinishedAt: ptr(s.cfg.Now()),
-			Result: body, Error: msg})
+		if err := directorydb.New(tx).FinishSync(ctx, directorydb.FinishSyncParams{TenantID: tenantID, FinishedAt: ptr(s.cfg.Now()),
+			Result: body, Error: msg}); err != nil || msg != "" || s.cfg.Synced == nil {
+			return err
+		}
+		return s.cfg.Synced(ctx, tx, tenantID)
 	}); ferr != nil {
 		return res, errors.Join(err, ferr)
 	}

@@ -106,6 +106,7 @@ const (
 )
 
 type injectedFault struct {
+	pass     bool // answered as usual: a place in the queue before a fault
 	errcode  int
 	status   int
 	oversize int
@@ -277,6 +278,13 @@ func (s *Server) OversizeNext(e Endpoint, n, size int) {
 	s.addFaults(e, n, injectedFault{oversize: size})
 }
 
+// FailAfter lets the next ok requests to e through and makes the one after them answer errcode: a failure
+// in the middle of a paged listing.
+func (s *Server) FailAfter(e Endpoint, ok, errcode int) {
+	s.addFaults(e, ok, injectedFault{pass: true})
+	s.addFaults(e, 1, injectedFault{errcode: errcode})
+}
+
 func (s *Server) addFaults(e Endpoint, n int, f injectedFault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -303,7 +311,7 @@ func (s *Server) begin(w http.ResponseWriter, e Endpoint) bool {
 	}
 	s.mu.Unlock()
 	switch {
-	case f == nil:
+	case f == nil || f.pass:
 		return false
 	case f.status != 0:
 		http.Error(w, http.StatusText(f.status), f.status)

@@ -1,5 +1,5 @@
-// Package contactrpc is the Connect adapter of WeCom external contacts: WeComChannelService and the
-// welcome message worker.
+// Package contactrpc is the Connect adapter of WeCom external contacts: WeComChannelService,
+// WeComContactService, and the welcome message and import workers.
 package contactrpc
 
 import (
@@ -23,8 +23,12 @@ func Module(svc *contact.Service) module.Module {
 	return module.Module{
 		Name:    "wecom_contact",
 		Feature: authn.FeatureWeCom,
-		Services: []module.Service{module.Connect[salesappv1connect.WeComChannelServiceHandler](salesappv1connect.WeComChannelServiceName,
-			salesappv1connect.NewWeComChannelServiceHandler, &Handler{svc: svc})},
+		Services: []module.Service{
+			module.Connect[salesappv1connect.WeComChannelServiceHandler](salesappv1connect.WeComChannelServiceName,
+				salesappv1connect.NewWeComChannelServiceHandler, &Handler{svc: svc}),
+			module.Connect[salesappv1connect.WeComContactServiceHandler](salesappv1connect.WeComContactServiceName,
+				salesappv1connect.NewWeComContactServiceHandler, &ImportHandler{svc: svc}),
+		},
 		Workers: svc.Workers,
 	}
 }
@@ -119,6 +123,38 @@ func (h *Handler) ListWeComChannels(ctx context.Context, req *connect.Request[sa
 	out := &salesappv1.ListWeComChannelsResponse{NextPageToken: next}
 	for _, c := range cs {
 		out.Channels = append(out.Channels, channelOf(c))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ImportHandler serves WeComContactService.
+type ImportHandler struct{ svc *contact.Service }
+
+var _ salesappv1connect.WeComContactServiceHandler = (*ImportHandler)(nil)
+
+// ImportWeComContacts implements WeComContactService.
+func (h *ImportHandler) ImportWeComContacts(ctx context.Context, _ *connect.Request[salesappv1.ImportWeComContactsRequest]) (*connect.Response[salesappv1.ImportWeComContactsResponse], error) {
+	p, _ := authn.FromContext(ctx)
+	if err := h.svc.RequestImport(ctx, p); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.ImportWeComContactsResponse{}), nil
+}
+
+// GetWeComContactImport implements WeComContactService.
+func (h *ImportHandler) GetWeComContactImport(ctx context.Context, _ *connect.Request[salesappv1.GetWeComContactImportRequest]) (*connect.Response[salesappv1.GetWeComContactImportResponse], error) {
+	p, _ := authn.FromContext(ctx)
+	st, err := h.svc.ImportState(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := &salesappv1.GetWeComContactImportResponse{}
+	if st != nil {
+		out.LastImport = &salesappv1.WeComContactImport{StartedAt: timestamppb.New(st.StartedAt), Pages: int32(st.Pages),
+			Contacts: int32(st.Contacts), Created: int32(st.Created), Existing: int32(st.Existing), Error: st.Error}
+		if !st.FinishedAt.IsZero() {
+			out.LastImport.FinishedAt = timestamppb.New(st.FinishedAt)
+		}
 	}
 	return connect.NewResponse(out), nil
 }

@@ -24,3 +24,17 @@ type WecomChannel struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
+
+type WecomContactImport struct {
+	TenantID    uuid.UUID
+	StartedAt   time.Time
+	FinishedAt  *time.Time
+	Chunk       []string
+	AfterUserid string
+	Cursor      string
+	Pages       int32
+	Contacts    int32
+	Created     int32
+	Merged      int32
+	Error       string
+}

@@ -140,6 +140,100 @@ func (q *Queries) EmployeeName(ctx context.Context, arg EmployeeNameParams) (str
 	return name, err
 }
 
+const getImport = `-- name: GetImport :one
+SELECT tenant_id, started_at, finished_at, chunk, after_userid, cursor, pages, contacts, created, merged, error FROM wecom_contact_imports WHERE tenant_id = $1
+`
+
+func (q *Queries) GetImport(ctx context.Context, tenantID uuid.UUID) (WecomContactImport, error) {
+	row := q.db.QueryRow(ctx, getImport, tenantID)
+	var i WecomContactImport
+	err := row.Scan(
+		&i.TenantID,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.Chunk,
+		&i.AfterUserid,
+		&i.Cursor,
+		&i.Pages,
+		&i.Contacts,
+		&i.Created,
+		&i.Merged,
+		&i.Error,
+	)
+	return i, err
+}
+
+const importEmployees = `-- name: ImportEmployees :many
+SELECT id, wecom_userid FROM employees
+WHERE tenant_id = $1 AND status = 'active' AND wecom_userid = ANY ($2::text[]) AND wecom_userid <> ''
+`
+
+type ImportEmployeesParams struct {
+	TenantID uuid.UUID
+	Userids  []string
+}
+
+type ImportEmployeesRow struct {
+	ID          uuid.UUID
+	WecomUserid string
+}
+
+// The active employees of the chunk's members.
+func (q *Queries) ImportEmployees(ctx context.Context, arg ImportEmployeesParams) ([]ImportEmployeesRow, error) {
+	rows, err := q.db.Query(ctx, importEmployees, arg.TenantID, arg.Userids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ImportEmployeesRow
+	for rows.Next() {
+		var i ImportEmployeesRow
+		if err := rows.Scan(&i.ID, &i.WecomUserid); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const importMembers = `-- name: ImportMembers :many
+SELECT wecom_userid FROM employees
+WHERE tenant_id = $1 AND status = 'active' AND wecom_userid > $2 AND wecom_userid <> ''
+ORDER BY wecom_userid
+LIMIT $3
+`
+
+type ImportMembersParams struct {
+	TenantID    uuid.UUID
+	AfterUserid string
+	MaxRows     int32
+}
+
+// The next members to import the customers of: active employees with a WeCom userid after the last one
+// done, in userid order.
+func (q *Queries) ImportMembers(ctx context.Context, arg ImportMembersParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, importMembers, arg.TenantID, arg.AfterUserid, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var wecom_userid string
+		if err := rows.Scan(&wecom_userid); err != nil {
+			return nil, err
+		}
+		items = append(items, wecom_userid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const insertChannel = `-- name: InsertChannel :exec
 INSERT INTO wecom_channels (tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -280,6 +374,87 @@ func (q *Queries) LockChannel(ctx context.Context, arg LockChannelParams) (Wecom
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const lockImport = `-- name: LockImport :one
+SELECT tenant_id, started_at, finished_at, chunk, after_userid, cursor, pages, contacts, created, merged, error FROM wecom_contact_imports WHERE tenant_id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockImport(ctx context.Context, tenantID uuid.UUID) (WecomContactImport, error) {
+	row := q.db.QueryRow(ctx, lockImport, tenantID)
+	var i WecomContactImport
+	err := row.Scan(
+		&i.TenantID,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.Chunk,
+		&i.AfterUserid,
+		&i.Cursor,
+		&i.Pages,
+		&i.Contacts,
+		&i.Created,
+		&i.Merged,
+		&i.Error,
+	)
+	return i, err
+}
+
+const saveImport = `-- name: SaveImport :exec
+UPDATE wecom_contact_imports SET chunk = $1, after_userid = $2, cursor = $3, pages = $4,
+  contacts = $5, created = $6, merged = $7, error = $8, finished_at = $9
+WHERE tenant_id = $10
+`
+
+type SaveImportParams struct {
+	Chunk       []string
+	AfterUserid string
+	Cursor      string
+	Pages       int32
+	Contacts    int32
+	Created     int32
+	Merged      int32
+	Error       string
+	FinishedAt  *time.Time
+	TenantID    uuid.UUID
+}
+
+func (q *Queries) SaveImport(ctx context.Context, arg SaveImportParams) error {
+	_, err := q.db.Exec(ctx, saveImport,
+		arg.Chunk,
+		arg.AfterUserid,
+		arg.Cursor,
+		arg.Pages,
+		arg.Contacts,
+		arg.Created,
+		arg.Merged,
+		arg.Error,
+		arg.FinishedAt,
+		arg.TenantID,
+	)
+	return err
+}
+
+const startImport = `-- name: StartImport :one
+
+INSERT INTO wecom_contact_imports (tenant_id, started_at) VALUES ($1, $2)
+ON CONFLICT (tenant_id) DO UPDATE SET started_at = excluded.started_at, finished_at = NULL, chunk = '{}',
+  after_userid = '', cursor = '', pages = 0, contacts = 0, created = 0, merged = 0, error = ''
+  WHERE wecom_contact_imports.finished_at IS NOT NULL
+RETURNING true AS started
+`
+
+type StartImportParams struct {
+	TenantID  uuid.UUID
+	StartedAt time.Time
+}
+
+// The import of existing contacts (import.go).
+// Starts an import unless one is under way (begun and not finished): true when this call started it.
+func (q *Queries) StartImport(ctx context.Context, arg StartImportParams) (bool, error) {
+	row := q.db.QueryRow(ctx, startImport, arg.TenantID, arg.StartedAt)
+	var started bool
+	err := row.Scan(&started)
+	return started, err
 }
 
 const updateChannel = `-- name: UpdateChannel :exec
