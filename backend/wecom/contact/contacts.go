@@ -107,7 +107,7 @@ func (s *Service) employeeOf(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID,
 // OnChange handles a change_external_contact callback inside the dispatcher's transaction. An add or an
 // edit reads the customer from WeCom (externalcontact/get) and ties them to their customer (by unionid,
 // then external userid; customer.WeComContactTx), owned by the member for a new customer, with the
-// member's remark mirrored. An add also records the timeline entry and alerts the salesperson, credits the
+// member's remark and corp tags mirrored. An add also records the timeline entry and alerts the salesperson, credits the
 // channel its state names and queues the welcome message when the event carries a welcome code. A customer
 // deleting the salesperson (del_follow_user) alerts them; a salesperson deleting the customer changes
 // nothing here. A resent callback is stored once by the bridge; this runs in the transaction that marks
@@ -162,6 +162,11 @@ func (s *Service) OnChange(ctx context.Context, tx pgx.Tx, ev wecom.Event) error
 	c, err := customer.WeComContactTx(ctx, tx, ev.TenantID, in)
 	if err != nil {
 		return err
+	}
+	if follow != nil {
+		if err := customer.AddTagsTx(ctx, tx, ev.TenantID, c.ID, corpTagNames(*follow, nil)); err != nil {
+			return err
+		}
 	}
 	if ev.Kind.ChangeType != ChangeAdd {
 		return nil

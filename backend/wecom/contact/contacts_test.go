@@ -141,12 +141,15 @@ func TestAddMakesCustomerAlertsAndWelcomesOnce(t *testing.T) {
 		"the card link is the salesperson's own share")
 	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM river_job WHERE kind = 'wecom_welcome'"), "queued once")
 
-	// An edit mirrors a changed remark and adds no entry, alert or welcome.
+	// An edit mirrors a changed remark and the corp tags the member put on, and adds no entry, alert or
+	// welcome.
+	vip := e.fake.AddCorpTags("Level", "VIP").Tags[0].ID
 	e.fake.AddContact(wecomapi.ExternalContact{ExternalUserID: "wmWang", Name: "Wang Fang"},
-		wecomapi.FollowUser{UserID: "zhangsan", Remark: "Implant lead", State: "c-spring"})
+		wecomapi.FollowUser{UserID: "zhangsan", Remark: "Implant lead", State: "c-spring", TagIDs: []string{vip}})
 	e.send(t, contact.ChangeEdit, "zhangsan", "wmWang", "", "", 1700000100)
-	require.NoError(t, e.db.Super.QueryRow(ctx, "SELECT remark FROM customers WHERE id = $1", id).Scan(&remark))
+	require.NoError(t, e.db.Super.QueryRow(ctx, "SELECT remark, tags FROM customers WHERE id = $1", id).Scan(&remark, &tags))
 	require.Equal(t, "Implant lead", remark)
+	require.Equal(t, []string{"implants", "VIP"}, tags)
 	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM events WHERE customer_id = $1", id))
 	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM alerts WHERE employee_id = $1", e.sales.EmployeeID))
 

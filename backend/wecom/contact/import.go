@@ -25,7 +25,8 @@ import (
 // members already have there are read through externalcontact/batch/get_by_user, 100 members and 100
 // customers a page, and each (customer, member) pair is tied to its customer as an add callback would tie
 // it (customer.WeComContactTx: by unionid, then external userid, else a new customer owned by the member),
-// with a timeline entry dated when the member added them and the channel of its state credited; no alert
+// with the member's corp tags mirrored, a timeline entry dated when the member added them and the channel of
+// its state credited; no alert
 // and no welcome message: these customers are not new to the salesperson. Each page is applied in one
 // transaction that also records where the import stands (wecom_contact_imports), so a crash resumes at
 // the next page and applies none twice.
@@ -179,6 +180,10 @@ func (s *Service) importAll(ctx context.Context, tenantID uuid.UUID, client *wec
 	} else if err != nil {
 		return err
 	}
+	names, err := tagLibrary(ctx, client)
+	if err != nil {
+		return err
+	}
 	owners := map[string]uuid.UUID{}
 	for st.FinishedAt == nil {
 		if len(st.Chunk) == 0 {
@@ -199,7 +204,7 @@ func (s *Service) importAll(ctx context.Context, tenantID uuid.UUID, client *wec
 				return err
 			}
 		}
-		next, err := s.applyPage(ctx, tenantID, st, page, owners)
+		next, err := s.applyPage(ctx, tenantID, st, page, owners, names)
 		if err != nil {
 			return err
 		}
@@ -212,7 +217,7 @@ func (s *Service) importAll(ctx context.Context, tenantID uuid.UUID, client *wec
 // page another run applied meanwhile (the stored state moved on) is not applied again: the stored state
 // is returned to go on from.
 func (s *Service) applyPage(ctx context.Context, tenantID uuid.UUID, st contactdb.WecomContactImport, page wecomapi.BatchPage,
-	owners map[string]uuid.UUID) (contactdb.WecomContactImport, error) {
+	owners map[string]uuid.UUID, tags map[string]string) (contactdb.WecomContactImport, error) {
 	err := s.cfg.DB.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		q := contactdb.New(tx)
 		cur, err := q.LockImport(ctx, tenantID)
@@ -230,7 +235,7 @@ func (s *Service) applyPage(ctx context.Context, tenantID uuid.UUID, st contactd
 			if cf.Contact.ExternalUserID == "" {
 				continue
 			}
-			created, err := s.importContactTx(ctx, tx, tenantID, cf, owners[cf.Follow.UserID])
+			created, err := s.importContactTx(ctx, tx, tenantID, cf, owners[cf.Follow.UserID], tags)
 			if err != nil {
 				return err
 			}
@@ -281,11 +286,15 @@ func (s *Service) ownersOf(ctx context.Context, q *contactdb.Queries, tenantID u
 var importNamespace = uuid.MustParse("6f1c2a0e-8d3b-4f5e-9a7c-2b4d6e8f0a1c")
 
 // importContactTx ties one (customer, member) pair to its customer: true when the customer is new.
-func (s *Service) importContactTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, cf wecomapi.ContactFollow, owner uuid.UUID) (bool, error) {
+func (s *Service) importContactTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, cf wecomapi.ContactFollow, owner uuid.UUID,
+	tags map[string]string) (bool, error) {
 	c, err := customer.WeComContactTx(ctx, tx, tenantID, customer.WeComContact{ExternalUserID: cf.Contact.ExternalUserID,
 		UnionID: cf.Contact.UnionID, Name: cf.Contact.Name, AvatarURL: cf.Contact.Avatar, OwnerID: owner,
 		Remark: cf.Follow.Remark, Description: cf.Follow.Description})
 	if err != nil {
+		return false, err
+	}
+	if err := customer.AddTagsTx(ctx, tx, tenantID, c.ID, corpTagNames(cf.Follow, tags)); err != nil {
 		return false, err
 	}
 	at := s.cfg.Now()

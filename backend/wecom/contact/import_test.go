@@ -45,8 +45,10 @@ func TestImportResumesAfterAFailureAndDoublesNothing(t *testing.T) {
 	// 250 customers, half lisi's and half zhangsan's, through the channel; one followed by both; one whose
 	// unionid a mini-program visitor proved already; one of a member who is no employee here.
 	e.fake.SeedContacts(250, []string{"lisi", "zhangsan"})
+	implant := e.fake.AddCorpTags("Interest", "种植牙意向").Tags[0].ID
 	e.fake.AddContact(wecomapi.ExternalContact{ExternalUserID: "wmBoth", Name: "Both"},
-		wecomapi.FollowUser{UserID: "zhangsan", Remark: "met at the fair"}, wecomapi.FollowUser{UserID: "lisi", CreateTime: 1600000000})
+		wecomapi.FollowUser{UserID: "zhangsan", Remark: "met at the fair", TagIDs: []string{implant}},
+		wecomapi.FollowUser{UserID: "lisi", CreateTime: 1600000000})
 	e.fake.AddContact(wecomapi.ExternalContact{ExternalUserID: "wmNobody", Name: "Nobody"}, wecomapi.FollowUser{UserID: "wangwu"})
 	visitor, _, err := customer.NewService(e.db.App).Identify(ctx, e.tenant.ID, "visitor-7", customer.Source{},
 		customer.Identity{Kind: customer.IdentityMiniProgram, Value: "openid-7"}, customer.Identity{Kind: customer.IdentityUnion, Value: "ou00000007"})
@@ -72,6 +74,7 @@ func TestImportResumesAfterAFailureAndDoublesNothing(t *testing.T) {
 	both := e.customerOf(t, customer.IdentityExternalUserID, "wmBoth")
 	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM events WHERE customer_id = $1 AND occurred_at = to_timestamp(1600000000)", both),
 		"dated when the member added them")
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM customers WHERE id = $1 AND tags = '{种植牙意向}'", both), "the corp tag mirrored by name")
 	require.Equal(t, 250, e.count(t, "SELECT count(*) FROM wecom_channel_adds WHERE channel_id = $1", channel))
 	require.Equal(t, 250, e.count(t, "SELECT count(*) FROM customers WHERE tags = '{fair}'"), "the channel's auto-tag")
 	require.Zero(t, e.count(t, "SELECT count(*) FROM alerts"), "no alert: these customers are not new to anyone")
