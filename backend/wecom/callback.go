@@ -113,7 +113,7 @@ func (s *Service) verifyURL(ctx context.Context, tenantID uuid.UUID, r *http.Req
 	return out, err
 }
 
-// receive checks, decrypts and stores one event with its job, in one transaction.
+// receive checks and decrypts one event and stores it with its job (in a group commit, store.go).
 func (s *Service) receive(ctx context.Context, tenantID uuid.UUID, w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody))
 	var tooBig *http.MaxBytesError
@@ -132,32 +132,15 @@ func (s *Service) receive(ctx context.Context, tenantID uuid.UUID, w http.Respon
 		return nil, refuse(http.StatusBadRequest, "the body has no Encrypt")
 	}
 	q := r.URL.Query()
-	err = s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		c, corpID, err := s.crypterTx(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		plain, err := c.Decrypt(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), encrypted, corpID)
-		if err != nil {
-			return cryptRefusal(err)
-		}
-		fields, err := parseFlat(plain)
-		if err != nil {
-			return refuse(http.StatusBadRequest, "the message is not WeCom's XML")
-		}
-		k := kindOf(fields)
-		id, err := wecomdb.New(tx).InsertEvent(ctx, wecomdb.InsertEventParams{TenantID: tenantID, ID: uuid.New(),
-			DedupKey: dedupKey(fields, plain), MsgType: k.MsgType, Event: k.Event, ChangeType: k.ChangeType,
-			Xml: string(plain)})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // a resend of a stored event: acknowledged again, nothing queued
-		}
-		if err != nil {
-			return err
-		}
-		return s.enqueueTx(ctx, tx, tenantID, id)
-	})
+	plain, err := s.decrypt(ctx, tenantID, q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), encrypted)
 	if err != nil {
+		return nil, err
+	}
+	fields, err := parseFlat(plain)
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "the message is not WeCom's XML")
+	}
+	if _, err := s.store.Do(ctx, event{tenantID: tenantID, dedupKey: dedupKey(fields, plain), kind: kindOf(fields), xml: string(plain)}); err != nil {
 		return nil, err
 	}
 	return []byte("success"), nil

@@ -22,12 +22,6 @@ WHERE tenant_id = $1;
 -- name: StaleSeals :many
 SELECT t::uuid AS tenant_id FROM wecom_stale_seals(sqlc.arg(current_key)::text) AS t;
 
--- name: InsertEvent :one
-INSERT INTO wecom_events (tenant_id, id, dedup_key, msg_type, event, change_type, xml)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (tenant_id, dedup_key) DO NOTHING
-RETURNING id;
-
 -- name: LockEvent :one
 SELECT * FROM wecom_events WHERE tenant_id = $1 AND id = $2 FOR UPDATE;
 
@@ -58,3 +52,14 @@ RETURNING id;
 
 -- name: EventStatus :one
 SELECT status FROM wecom_events WHERE tenant_id = $1 AND id = $2;
+
+-- name: InsertEvents :many
+-- Stores a batch of callbacks of one tenant; those whose dedup key is stored already (WeCom's resends,
+-- also within the batch) are left out. The ids of the rows inserted.
+INSERT INTO wecom_events (tenant_id, id, dedup_key, msg_type, event, change_type, xml)
+SELECT @tenant_id, x.id, x.dedup_key, x.msg_type, x.event, x.change_type, x.xml
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@dedup_keys::text[]) AS dedup_key, unnest(@msg_types::text[]) AS msg_type,
+             unnest(@events::text[]) AS event, unnest(@change_types::text[]) AS change_type,
+             unnest(@xmls::text[]) AS xml) x
+ON CONFLICT (tenant_id, dedup_key) DO NOTHING
+RETURNING id;

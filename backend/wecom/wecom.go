@@ -30,12 +30,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/salesapp/scrm/backend/audit"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/batch"
 	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/platform/ratelimit"
 	"github.com/salesapp/scrm/backend/platform/sealed"
@@ -157,6 +159,9 @@ type Service struct {
 	limiter  *ratelimit.Limiter
 	log      *slog.Logger
 	clients  *clients
+	// store commits callbacks in groups; keyCache holds tenants' opened callback keys (store.go).
+	store    *batch.Batcher[event, struct{}]
+	keyCache *expirable.LRU[uuid.UUID, callbackKeys]
 	// configured run inside the transaction that sets a tenant's configuration.
 	configured []func(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error
 }
@@ -182,9 +187,11 @@ func NewService(db *platform.DB, sealer *sealed.Sealer, q jobs.Inserter, baseURL
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, sealer: sealer, jobs: q, baseURL: baseURL, handlers: handlers, opts: opts,
+	s := &Service{db: db, sealer: sealer, jobs: q, baseURL: baseURL, handlers: handlers, opts: opts,
 		limiter: ratelimit.New(opts.CallbackRate, opts.CallbackBurst, 100_000), log: opts.Log,
-		clients: newClients()}
+		clients: newClients(), keyCache: newKeyCache()}
+	s.store = s.newStore()
+	return s
 }
 
 // Handle registers h for events of kind, for domains built after the service (their handlers call its
@@ -352,6 +359,7 @@ func (s *Service) SetConfig(ctx context.Context, p authn.Principal, in ConfigInp
 	if err != nil {
 		return Config{}, err
 	}
+	s.keyCache.Remove(p.TenantID) // this node's callbacks use the new keys at once; others after a refusal
 	return s.GetConfig(ctx, p)
 }
 

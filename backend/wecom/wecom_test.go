@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -464,4 +465,57 @@ func TestListEventsPages(t *testing.T) {
 	evs, _, err := e.svc.ListEvents(ctx, other.Admin, wecom.EventFilter{})
 	require.NoError(t, err)
 	require.Empty(t, evs, "another tenant sees none")
+}
+
+// Callbacks are committed in groups: many at once, resends among them sent at the same moment, are each
+// acknowledged, and every distinct event is stored once with one job, whichever batch its copies fell in.
+func TestConcurrentCallbacksStoredOnceEach(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t, nil, wecom.Options{}, false)
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 50 {
+		msg := wecomtest.ExternalContactEvent(corpID, "add_external_contact", "zhangsan", fmt.Sprintf("wm%03d", i), 1700000000, "", "")
+		for range 4 { // the first try and WeCom's three resends, all at once
+			wg.Go(func() {
+				_, err := e.sender.Send(ctx, msg)
+				errs <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	events, queued := e.stored(t)
+	require.Equal(t, 50, events)
+	require.Equal(t, 50, queued)
+}
+
+// Another node that changes the callback keys leaves this node's opened keys stale: a callback signed
+// with the new keys is still accepted (the keys are read afresh once), and one signed with keys nobody
+// set is still refused with nothing stored.
+func TestCallbackKeysChangedOnAnotherNode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t, nil, wecom.Options{}, false)
+	msg := wecomtest.ExternalContactEvent(corpID, "add_external_contact", "zhangsan", "wmOne", 1700000000, "", "")
+	_, err := e.sender.Send(ctx, msg) // opens and caches the keys
+	require.NoError(t, err)
+
+	other := wecom.NewService(e.db.App, sealer(t, "k1"), e.queue, "https://crm.example.com", nil, wecom.Options{})
+	const newToken, newKey = "N3wT0ken", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
+	_, err = other.SetConfig(ctx, e.tenant.Admin, wecom.ConfigInput{CorpID: corpID, AgentID: 1000002, CallbackToken: newToken, EncodingAESKey: newKey})
+	require.NoError(t, err)
+
+	rotated := *e.sender
+	rotated.Token, rotated.EncodingAESKey = newToken, newKey
+	_, err = rotated.Send(ctx, wecomtest.ExternalContactEvent(corpID, "add_external_contact", "zhangsan", "wmTwo", 1700000001, "", ""))
+	require.NoError(t, err)
+	_, err = e.sender.Send(ctx, wecomtest.ExternalContactEvent(corpID, "add_external_contact", "zhangsan", "wmThree", 1700000002, "", ""))
+	require.Error(t, err, "the old keys are refused")
+	events, _ := e.stored(t)
+	require.Equal(t, 2, events)
 }

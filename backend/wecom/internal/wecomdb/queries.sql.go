@@ -113,36 +113,54 @@ func (q *Queries) GetConfigForUpdate(ctx context.Context, tenantID uuid.UUID) (W
 	return i, err
 }
 
-const insertEvent = `-- name: InsertEvent :one
+const insertEvents = `-- name: InsertEvents :many
 INSERT INTO wecom_events (tenant_id, id, dedup_key, msg_type, event, change_type, xml)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT $1, x.id, x.dedup_key, x.msg_type, x.event, x.change_type, x.xml
+FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::text[]) AS dedup_key, unnest($4::text[]) AS msg_type,
+             unnest($5::text[]) AS event, unnest($6::text[]) AS change_type,
+             unnest($7::text[]) AS xml) x
 ON CONFLICT (tenant_id, dedup_key) DO NOTHING
 RETURNING id
 `
 
-type InsertEventParams struct {
-	TenantID   uuid.UUID
-	ID         uuid.UUID
-	DedupKey   string
-	MsgType    string
-	Event      string
-	ChangeType string
-	Xml        string
+type InsertEventsParams struct {
+	TenantID    uuid.UUID
+	Ids         []uuid.UUID
+	DedupKeys   []string
+	MsgTypes    []string
+	Events      []string
+	ChangeTypes []string
+	Xmls        []string
 }
 
-func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, insertEvent,
+// Stores a batch of callbacks of one tenant; those whose dedup key is stored already (WeCom's resends,
+// also within the batch) are left out. The ids of the rows inserted.
+func (q *Queries) InsertEvents(ctx context.Context, arg InsertEventsParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, insertEvents,
 		arg.TenantID,
-		arg.ID,
-		arg.DedupKey,
-		arg.MsgType,
-		arg.Event,
-		arg.ChangeType,
-		arg.Xml,
+		arg.Ids,
+		arg.DedupKeys,
+		arg.MsgTypes,
+		arg.Events,
+		arg.ChangeTypes,
+		arg.Xmls,
 	)
-	var id uuid.UUID
-	err := row.Scan(&id)
-	return id, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listEvents = `-- name: ListEvents :many
