@@ -52,7 +52,15 @@ const (
 	EmployeeHandover Action = "employee.handover"
 	// DirectorySync is a change of teams and employees made by the WeCom directory.
 	DirectorySync Action = "directory.sync"
+	// The platform's operators' actions on a tenant (OperatorService), in that tenant's log.
+	TenantUpdate  Action = "tenant.update"
+	TenantSuspend Action = "tenant.suspend"
+	TenantResume  Action = "tenant.resume"
+	TenantExtend  Action = "tenant.extend"
 )
+
+// RoleOperator is the actor role of the platform's operators (their id is an operator account's).
+const RoleOperator = "operator"
 
 // Target kinds.
 const (
@@ -90,7 +98,8 @@ type Record struct {
 }
 
 // RecordTx appends what the caller of ctx did to their tenant's log, inside tx (a transaction of tenant
-// tenantID). The actor is the principal in ctx (none: the platform), the address the caller's.
+// tenantID). The actor is the principal in ctx, else the operator in ctx (none: the platform), the
+// address the caller's.
 func RecordTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, e Entry) error {
 	before, err := encode(e.Before)
 	if err != nil {
@@ -107,6 +116,8 @@ func RecordTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, e Entry) error
 	}
 	if who, ok := authn.FromContext(ctx); ok && who.TenantID == tenantID {
 		p.ActorID, p.ActorRole = uuid.NullUUID{UUID: who.EmployeeID, Valid: true}, string(who.Role)
+	} else if op, ok := authn.OperatorFrom(ctx); ok {
+		p.ActorID, p.ActorRole = uuid.NullUUID{UUID: op.ID, Valid: true}, RoleOperator
 	}
 	return auditdb.New(tx).InsertEntry(ctx, p)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,4 +229,25 @@ func TestOperatorRunsTenants(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, other.Suspended)
 	require.Equal(t, "Acme", other.Name)
+
+	// Zeta's admin reads what the operator did in their audit log, newest first: each change once (the
+	// refused ones and the second suspension changed nothing), by the operator.
+	log, err := auditOf(e, admin.Token).ListAuditEntries(ctx, connect.NewRequest(&salesappv1.ListAuditEntriesRequest{}))
+	require.NoError(t, err)
+	var actions []string
+	for _, x := range log.Msg.Entries {
+		if strings.HasPrefix(x.Action, "tenant.") {
+			actions = append(actions, x.Action)
+			require.Equal(t, "operator", x.ActorRole)
+			require.NotEmpty(t, x.ActorId)
+			require.Equal(t, zeta.TenantId, x.TargetId)
+		}
+	}
+	require.Equal(t, []string{"tenant.extend", "tenant.extend", "tenant.resume", "tenant.extend", "tenant.suspend", "tenant.update"}, actions)
+	for _, x := range log.Msg.Entries {
+		if x.Action == "tenant.update" {
+			require.Contains(t, x.BeforeJson, `"Name": "Zeta"`)
+			require.Contains(t, x.AfterJson, `"Name": "Zeta Ltd"`)
+		}
+	}
 }

@@ -3,12 +3,14 @@ package tenant
 import (
 	"context"
 	"errors"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/salesapp/scrm/backend/audit"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/tenant/internal/tenantdb"
 )
@@ -77,7 +79,7 @@ func (s *Service) ChangeTenant(ctx context.Context, id uuid.UUID, ch TenantChang
 		p.SeatLimit = pgtype.Int4{Int32: int32(*ch.SeatLimit), Valid: true}
 	}
 	var sub Subscription
-	err := s.tx(ctx, id, func(q *tenantdb.Queries, _ pgx.Tx) error {
+	err := s.tx(ctx, id, func(q *tenantdb.Queries, tx pgx.Tx) error {
 		if ch.SeatLimit != nil {
 			if _, err := q.LockTenantSeats(ctx, id); errors.Is(err, pgx.ErrNoRows) {
 				return platform.NotFound("tenant")
@@ -92,42 +94,58 @@ func (s *Service) ChangeTenant(ctx context.Context, id uuid.UUID, ch TenantChang
 				return platform.FailedPrecondition("the enterprise has more active employees than that: disable some first")
 			}
 		}
+		before, err := subscription(ctx, q, id)
+		if err != nil {
+			return err
+		}
 		if _, err := q.UpdateSubscription(ctx, p); err != nil {
 			return err
 		}
-		var err error
-		sub, err = subscription(ctx, q, id)
-		return err
+		if sub, err = subscription(ctx, q, id); err != nil {
+			return err
+		}
+		return audit.RecordTx(ctx, tx, id, audit.Entry{Action: audit.TenantUpdate, TargetKind: audit.TargetTenant, TargetID: id,
+			Before: before, After: sub})
 	})
 	return sub, err
 }
 
 // SetExpiry sets when a tenant's subscription ends (while suspended, the end the resume gives back).
 func (s *Service) SetExpiry(ctx context.Context, id uuid.UUID, at time.Time) (Subscription, error) {
-	return s.operate(ctx, tenantdb.UpdateSubscriptionParams{TenantID: id, ExpiresAt: &at, Now: time.Now()})
+	return s.operate(ctx, audit.TenantExtend, tenantdb.UpdateSubscriptionParams{TenantID: id, ExpiresAt: &at, Now: time.Now()})
 }
 
 // Suspend refuses a tenant's staff from now on (the auth cache's few seconds aside), keeping the end of its
 // subscription for Resume. Suspending a suspended tenant changes nothing.
 func (s *Service) Suspend(ctx context.Context, id uuid.UUID, now time.Time) (Subscription, error) {
-	return s.operate(ctx, tenantdb.UpdateSubscriptionParams{TenantID: id, Suspend: pgtype.Bool{Bool: true, Valid: true}, Now: now})
+	return s.operate(ctx, audit.TenantSuspend, tenantdb.UpdateSubscriptionParams{TenantID: id, Suspend: pgtype.Bool{Bool: true, Valid: true}, Now: now})
 }
 
 // Resume lifts a suspension, giving the subscription its end back. Resuming a tenant not suspended changes
 // nothing.
 func (s *Service) Resume(ctx context.Context, id uuid.UUID) (Subscription, error) {
-	return s.operate(ctx, tenantdb.UpdateSubscriptionParams{TenantID: id, Suspend: pgtype.Bool{Bool: false, Valid: true}, Now: time.Now()})
+	return s.operate(ctx, audit.TenantResume, tenantdb.UpdateSubscriptionParams{TenantID: id, Suspend: pgtype.Bool{Bool: false, Valid: true}, Now: time.Now()})
 }
 
-func (s *Service) operate(ctx context.Context, p tenantdb.UpdateSubscriptionParams) (Subscription, error) {
+// operate changes a tenant's subscription and records the change in its audit log as action.
+func (s *Service) operate(ctx context.Context, action audit.Action, p tenantdb.UpdateSubscriptionParams) (Subscription, error) {
 	var sub Subscription
-	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
+		before, err := subscription(ctx, q, p.TenantID)
+		if err != nil {
+			return err
+		}
 		if _, err := q.UpdateSubscription(ctx, p); err != nil {
 			return err
 		}
-		var err error
-		sub, err = subscription(ctx, q, p.TenantID)
-		return err
+		if sub, err = subscription(ctx, q, p.TenantID); err != nil {
+			return err
+		}
+		if reflect.DeepEqual(sub, before) {
+			return nil // suspending a suspended tenant, resuming one that is not: nothing done, nothing recorded
+		}
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: action, TargetKind: audit.TargetTenant, TargetID: p.TenantID,
+			Before: before, After: sub})
 	})
 	return sub, err
 }

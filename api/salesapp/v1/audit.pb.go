@@ -28,16 +28,18 @@ type AuditEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	At    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
-	// The employee who acted; empty for the platform (an operator's tool, a job).
+	// The employee who acted, or the platform operator's account (actor_role "operator", through
+	// OperatorService); empty for the platform's own tools and jobs.
 	ActorId string `protobuf:"bytes,3,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
-	// Their role then: admin, manager or sales.
+	// Their role then: admin, manager, sales, or operator.
 	ActorRole string `protobuf:"bytes,4,opt,name=actor_role,json=actorRole,proto3" json:"actor_role,omitempty"`
 	// The address they acted from (IP), when known.
 	Address string `protobuf:"bytes,5,opt,name=address,proto3" json:"address,omitempty"`
 	// What was done, "<what>.<verb>": employee.create, employee.update, employee.disable, employee.enable,
 	// team.create, team.rename, team.delete, settings.update, password.reset, invitation.resend,
 	// session.revoke, material.approve, material.reject, material.delete, customer.assign, customer.export,
-	// wecom.configure.
+	// wecom.configure, pool.create, pool.update, pool.import, employee.handover, directory.sync; an operator's
+	// tenant.update, tenant.suspend, tenant.resume, tenant.extend.
 	Action string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
 	// What it was done to: employee, team, tenant, material, customer, session or export; and its id.
 	TargetKind string `protobuf:"bytes,7,opt,name=target_kind,json=targetKind,proto3" json:"target_kind,omitempty"`

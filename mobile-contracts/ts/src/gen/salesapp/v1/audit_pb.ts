@@ -32,14 +32,15 @@ export type AuditEntry = Message<"salesapp.v1.AuditEntry"> & {
   at?: Timestamp | undefined;
 
   /**
-   * The employee who acted; empty for the platform (an operator's tool, a job).
+   * The employee who acted, or the platform operator's account (actor_role "operator", through
+   * OperatorService); empty for the platform's own tools and jobs.
    *
    * @generated from field: string actor_id = 3;
    */
   actorId: string;
 
   /**
-   * Their role then: admin, manager or sales.
+   * Their role then: admin, manager, sales, or operator.
    *
    * @generated from field: string actor_role = 4;
    */
@@ -56,7 +57,8 @@ export type AuditEntry = Message<"salesapp.v1.AuditEntry"> & {
    * What was done, "<what>.<verb>": employee.create, employee.update, employee.disable, employee.enable,
    * team.create, team.rename, team.delete, settings.update, password.reset, invitation.resend,
    * session.revoke, material.approve, material.reject, material.delete, customer.assign, customer.export,
-   * wecom.configure.
+   * wecom.configure, pool.create, pool.update, pool.import, employee.handover, directory.sync; an operator's
+   * tenant.update, tenant.suspend, tenant.resume, tenant.extend.
    *
    * @generated from field: string action = 6;
    */
