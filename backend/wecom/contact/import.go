@@ -160,8 +160,7 @@ func (s *Service) Import(ctx context.Context, tenantID uuid.UUID) error {
 		msg = string([]rune(msg)[:1000])
 	}
 	if serr := s.cfg.DB.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "UPDATE wecom_contact_imports SET error = $2 WHERE tenant_id = $1", tenantID, msg)
-		return err
+		return contactdb.New(tx).ImportFailed(ctx, contactdb.ImportFailedParams{TenantID: tenantID, Error: msg})
 	}); serr != nil {
 		return errors.Join(err, serr)
 	}

@@ -85,3 +85,6 @@ WHERE tenant_id = @tenant_id AND status = 'active' AND wecom_userid = ANY (@user
 UPDATE wecom_contact_imports SET chunk = @chunk, after_userid = @after_userid, cursor = @cursor, pages = @pages,
   contacts = @contacts, created = @created, merged = @merged, error = @error, finished_at = sqlc.narg(finished_at)
 WHERE tenant_id = @tenant_id;
+
+-- name: ImportFailed :exec
+UPDATE wecom_contact_imports SET error = @error WHERE tenant_id = @tenant_id;

@@ -199,6 +199,20 @@ func (q *Queries) ImportEmployees(ctx context.Context, arg ImportEmployeesParams
 	return items, nil
 }
 
+const importFailed = `-- name: ImportFailed :exec
+UPDATE wecom_contact_imports SET error = $1 WHERE tenant_id = $2
+`
+
+type ImportFailedParams struct {
+	Error    string
+	TenantID uuid.UUID
+}
+
+func (q *Queries) ImportFailed(ctx context.Context, arg ImportFailedParams) error {
+	_, err := q.db.Exec(ctx, importFailed, arg.Error, arg.TenantID)
+	return err
+}
+
 const importMembers = `-- name: ImportMembers :many
 SELECT wecom_userid FROM employees
 WHERE tenant_id = $1 AND status = 'active' AND wecom_userid > $2 AND wecom_userid <> ''
