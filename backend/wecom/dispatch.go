@@ -35,6 +35,9 @@ type DispatchWorker struct {
 // DispatchWorker returns the dispatcher.
 func (s *Service) DispatchWorker() *DispatchWorker { return &DispatchWorker{s: s} }
 
+// errPlanLacksWeCom is the error kept with an event received while the tenant's plan lacked WeCom.
+const errPlanLacksWeCom = "not processed: the enterprise's plan does not include the WeCom bridge; replay it after an upgrade"
+
 // maxLastError bounds the error kept with an event.
 const maxLastError = 1000
 
@@ -61,6 +64,13 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[DispatchArgs])
 		h, ok := s.handlers[ev.Kind]
 		if !ok {
 			return q.FinishEvent(ctx, wecomdb.FinishEventParams{TenantID: a.TenantID, ID: a.EventID, Status: string(StatusIgnored)})
+		}
+		if included, err := q.PlanHasWeCom(ctx, a.TenantID); err != nil {
+			return err
+		} else if !included {
+			// Kept, not run: an admin replays it (ReplayWeComEvent) once the plan includes WeCom again.
+			return q.FailEvent(ctx, wecomdb.FailEventParams{TenantID: a.TenantID, ID: a.EventID, Status: string(StatusFailed),
+				LastError: errPlanLacksWeCom})
 		}
 		if err := h(ctx, tx, ev); err != nil {
 			return err

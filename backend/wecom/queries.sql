@@ -63,3 +63,9 @@ FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@dedup_keys::text[]) AS dedup_ke
              unnest(@xmls::text[]) AS xml) x
 ON CONFLICT (tenant_id, dedup_key) DO NOTHING
 RETURNING id;
+
+-- name: PlanHasWeCom :one
+-- Whether the tenant's plan includes the WeCom bridge now (a downgrade stops the processing of callbacks).
+SELECT ('wecom' = ANY (p.features))::bool AS included
+FROM tenants t JOIN plans p ON p.name = t.plan
+WHERE t.id = $1;

@@ -65,7 +65,9 @@ func setup(t *testing.T, handlers wecom.Handlers, opts wecom.Options, start bool
 	ctx := context.Background()
 	db := pgtest.New(t)
 	e := &env{db: db, tenant: db.NewTenant(t, "acme")}
-	var err error
+	// pgtest's tenants are on standard, which lacks WeCom: the dispatcher would keep their events unprocessed.
+	_, err := db.Super.Exec(ctx, "UPDATE tenants SET plan = 'professional' WHERE id = $1", e.tenant.ID)
+	require.NoError(t, err)
 	e.queue, err = jobs.New(db.App.Pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	e.svc = wecom.NewService(db.App, sealer(t, "k1"), e.queue, "https://crm.example.com", handlers, opts)
@@ -518,4 +520,37 @@ func TestCallbackKeysChangedOnAnotherNode(t *testing.T) {
 	require.Error(t, err, "the old keys are refused")
 	events, _ := e.stored(t)
 	require.Equal(t, 2, events)
+}
+
+// A tenant whose plan no longer includes WeCom still has its callbacks acknowledged and kept, but not
+// processed: each is failed with the reason, and an admin replays it once the plan includes WeCom again.
+func TestCallbacksAfterADowngradeAreKeptNotProcessed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var calls atomic.Int32
+	e := setup(t, wecom.Handlers{addKind: func(context.Context, pgx.Tx, wecom.Event) error {
+		calls.Add(1)
+		return nil
+	}}, wecom.Options{}, true)
+	_, err := e.db.Super.Exec(ctx, "UPDATE tenants SET plan = 'standard' WHERE id = $1", e.tenant.ID)
+	require.NoError(t, err)
+
+	_, err = e.sender.Send(ctx, wecomtest.ExternalContactEvent(corpID, "add_external_contact", "zhangsan", "wmLate", 1700000000, "", ""))
+	require.NoError(t, err, "acknowledged")
+	var failed []wecom.Event
+	require.Eventually(t, func() bool {
+		failed, _, err = e.svc.ListEvents(ctx, e.tenant.Admin, wecom.EventFilter{Status: wecom.StatusFailed})
+		require.NoError(t, err)
+		return len(failed) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Contains(t, failed[0].LastError, "plan does not include the WeCom bridge")
+	require.Zero(t, calls.Load(), "not processed")
+
+	_, err = e.db.Super.Exec(ctx, "UPDATE tenants SET plan = 'professional' WHERE id = $1", e.tenant.ID)
+	require.NoError(t, err)
+	require.NoError(t, e.svc.ReplayEvent(ctx, e.tenant.Admin, failed[0].ID))
+	require.Eventually(t, func() bool {
+		return e.count(t, "SELECT count(*) FROM wecom_events WHERE status = 'done'") == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, int32(1), calls.Load())
 }

@@ -49,6 +49,9 @@ func New(t testing.TB, fill func(*wecomtest.Server), register func(b *Bridge), r
 	ctx := context.Background()
 	db := pgtest.New(t)
 	b := &Bridge{DB: db, Tenant: db.NewTenant(t, "acme"), Fake: wecomtest.New(t)}
+	// pgtest's tenants are on standard, which lacks WeCom: the dispatcher would keep their events unprocessed.
+	_, err := db.Super.Exec(ctx, "UPDATE tenants SET plan = 'professional' WHERE id = $1", b.Tenant.ID)
+	require.NoError(t, err)
 	if fill != nil {
 		fill(b.Fake)
 	}

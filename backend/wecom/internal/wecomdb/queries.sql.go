@@ -249,6 +249,20 @@ func (q *Queries) LockEvent(ctx context.Context, arg LockEventParams) (WecomEven
 	return i, err
 }
 
+const planHasWeCom = `-- name: PlanHasWeCom :one
+SELECT ('wecom' = ANY (p.features))::bool AS included
+FROM tenants t JOIN plans p ON p.name = t.plan
+WHERE t.id = $1
+`
+
+// Whether the tenant's plan includes the WeCom bridge now (a downgrade stops the processing of callbacks).
+func (q *Queries) PlanHasWeCom(ctx context.Context, id uuid.UUID) (bool, error) {
+	row := q.db.QueryRow(ctx, planHasWeCom, id)
+	var included bool
+	err := row.Scan(&included)
+	return included, err
+}
+
 const replayEvent = `-- name: ReplayEvent :one
 UPDATE wecom_events SET status = 'pending', processed_at = NULL
 WHERE tenant_id = $1 AND id = $2 AND status = 'failed'
