@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -38,8 +39,22 @@ func (s *Service) DispatchWorker() *DispatchWorker { return &DispatchWorker{s: s
 // errPlanLacksWeCom is the error kept with an event received while the tenant's plan lacked WeCom.
 const errPlanLacksWeCom = "not processed: the enterprise's plan does not include the WeCom bridge; replay it after an upgrade"
 
-// maxLastError bounds the error kept with an event.
-const maxLastError = 1000
+// MaxError bounds an error kept for an admin to read (an event's, a sync's, an import's): the columns
+// that keep them check it.
+const MaxError = 1000
+
+// ClipError is err's text, trimmed and cut to MaxError bytes on a character boundary.
+func ClipError(err error) string {
+	s := strings.TrimSpace(err.Error())
+	if len(s) <= MaxError {
+		return s
+	}
+	s = s[:MaxError]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
 
 // Work implements river.Worker. An event already done or ignored is not processed again (a job run twice,
 // a replay racing a retry).
@@ -47,13 +62,14 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[DispatchArgs])
 	s, a := w.s, job.Args
 	err := s.db.InTenantTx(ctx, a.TenantID, func(tx pgx.Tx) error {
 		q := wecomdb.New(tx)
-		row, err := q.LockEvent(ctx, wecomdb.LockEventParams{TenantID: a.TenantID, ID: a.EventID})
+		locked, err := q.LockEvent(ctx, wecomdb.LockEventParams{TenantID: a.TenantID, ID: a.EventID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // the tenant was deleted
 		}
 		if err != nil {
 			return err
 		}
+		row := locked.WecomEvent
 		if Status(row.Status) == StatusDone || Status(row.Status) == StatusIgnored {
 			return nil
 		}
@@ -65,9 +81,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[DispatchArgs])
 		if !ok {
 			return q.FinishEvent(ctx, wecomdb.FinishEventParams{TenantID: a.TenantID, ID: a.EventID, Status: string(StatusIgnored)})
 		}
-		if included, err := q.PlanHasWeCom(ctx, a.TenantID); err != nil {
-			return err
-		} else if !included {
+		if !locked.PlanHasWecom {
 			// Kept, not run: an admin replays it (ReplayWeComEvent) once the plan includes WeCom again.
 			return q.FailEvent(ctx, wecomdb.FailEventParams{TenantID: a.TenantID, ID: a.EventID, Status: string(StatusFailed),
 				LastError: errPlanLacksWeCom})
@@ -85,13 +99,7 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[DispatchArgs])
 	if job.Attempt >= job.MaxAttempts {
 		status = StatusFailed
 	}
-	msg := err.Error()
-	if len(msg) > maxLastError {
-		msg = msg[:maxLastError]
-		for !utf8.ValidString(msg) {
-			msg = msg[:len(msg)-1]
-		}
-	}
+	msg := ClipError(err)
 	if rerr := s.db.InTenantTx(ctx, a.TenantID, func(tx pgx.Tx) error {
 		return wecomdb.New(tx).FailEvent(ctx, wecomdb.FailEventParams{TenantID: a.TenantID, ID: a.EventID,
 			Status: string(status), LastError: msg})

@@ -23,7 +23,12 @@ WHERE tenant_id = $1;
 SELECT t::uuid AS tenant_id FROM wecom_stale_seals(sqlc.arg(current_key)::text) AS t;
 
 -- name: LockEvent :one
-SELECT * FROM wecom_events WHERE tenant_id = $1 AND id = $2 FOR UPDATE;
+-- The event to process, locked, and whether the tenant's plan includes the WeCom bridge now (a downgrade
+-- stops the processing of callbacks): one round trip.
+SELECT sqlc.embed(e), ('wecom' = ANY (p.features))::bool AS plan_has_wecom
+FROM wecom_events e JOIN tenants t ON t.id = e.tenant_id JOIN plans p ON p.name = t.plan
+WHERE e.tenant_id = $1 AND e.id = $2
+FOR UPDATE OF e;
 
 -- name: FinishEvent :exec
 UPDATE wecom_events
@@ -63,9 +68,3 @@ FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@dedup_keys::text[]) AS dedup_ke
              unnest(@xmls::text[]) AS xml) x
 ON CONFLICT (tenant_id, dedup_key) DO NOTHING
 RETURNING id;
-
--- name: PlanHasWeCom :one
--- Whether the tenant's plan includes the WeCom bridge now (a downgrade stops the processing of callbacks).
-SELECT ('wecom' = ANY (p.features))::bool AS included
-FROM tenants t JOIN plans p ON p.name = t.plan
-WHERE t.id = $1;

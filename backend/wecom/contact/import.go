@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -155,10 +154,7 @@ func (s *Service) Import(ctx context.Context, tenantID uuid.UUID) error {
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
-	msg := err.Error()
-	for utf8.RuneCountInString(msg) > 1000 {
-		msg = string([]rune(msg)[:1000])
-	}
+	msg := wecom.ClipError(err)
 	if serr := s.cfg.DB.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		return contactdb.New(tx).ImportFailed(ctx, contactdb.ImportFailedParams{TenantID: tenantID, Error: msg})
 	}); serr != nil {

@@ -12,9 +12,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -202,7 +200,7 @@ func (s *Service) Sync(ctx context.Context, tenantID uuid.UUID) (tenant.Director
 	res, err := s.sync(ctx, tenantID)
 	msg := ""
 	if err != nil {
-		msg = clipError(err.Error())
+		msg = wecom.ClipError(err)
 	}
 	body, merr := json.Marshal(res)
 	if merr != nil {
@@ -455,21 +453,6 @@ func (s *Service) OnChange(ctx context.Context, tx pgx.Tx, ev wecom.Event) error
 	// the sessions' cache TTL is what bounds how long a disabled member's token still works on any node.
 	_, err := s.applyTx(ctx, tx, ev.TenantID, dir)
 	return err
-}
-
-// maxError bounds the error kept with a sync.
-const maxError = 1000
-
-func clipError(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= maxError {
-		return s
-	}
-	s = s[:maxError]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -221,7 +221,10 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Wecom
 }
 
 const lockEvent = `-- name: LockEvent :one
-SELECT tenant_id, id, dedup_key, msg_type, event, change_type, xml, received_at, status, attempts, last_error, processed_at FROM wecom_events WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+SELECT e.tenant_id, e.id, e.dedup_key, e.msg_type, e.event, e.change_type, e.xml, e.received_at, e.status, e.attempts, e.last_error, e.processed_at, ('wecom' = ANY (p.features))::bool AS plan_has_wecom
+FROM wecom_events e JOIN tenants t ON t.id = e.tenant_id JOIN plans p ON p.name = t.plan
+WHERE e.tenant_id = $1 AND e.id = $2
+FOR UPDATE OF e
 `
 
 type LockEventParams struct {
@@ -229,38 +232,32 @@ type LockEventParams struct {
 	ID       uuid.UUID
 }
 
-func (q *Queries) LockEvent(ctx context.Context, arg LockEventParams) (WecomEvent, error) {
-	row := q.db.QueryRow(ctx, lockEvent, arg.TenantID, arg.ID)
-	var i WecomEvent
-	err := row.Scan(
-		&i.TenantID,
-		&i.ID,
-		&i.DedupKey,
-		&i.MsgType,
-		&i.Event,
-		&i.ChangeType,
-		&i.Xml,
-		&i.ReceivedAt,
-		&i.Status,
-		&i.Attempts,
-		&i.LastError,
-		&i.ProcessedAt,
-	)
-	return i, err
+type LockEventRow struct {
+	WecomEvent   WecomEvent
+	PlanHasWecom bool
 }
 
-const planHasWeCom = `-- name: PlanHasWeCom :one
-SELECT ('wecom' = ANY (p.features))::bool AS included
-FROM tenants t JOIN plans p ON p.name = t.plan
-WHERE t.id = $1
-`
-
-// Whether the tenant's plan includes the WeCom bridge now (a downgrade stops the processing of callbacks).
-func (q *Queries) PlanHasWeCom(ctx context.Context, id uuid.UUID) (bool, error) {
-	row := q.db.QueryRow(ctx, planHasWeCom, id)
-	var included bool
-	err := row.Scan(&included)
-	return included, err
+// The event to process, locked, and whether the tenant's plan includes the WeCom bridge now (a downgrade
+// stops the processing of callbacks): one round trip.
+func (q *Queries) LockEvent(ctx context.Context, arg LockEventParams) (LockEventRow, error) {
+	row := q.db.QueryRow(ctx, lockEvent, arg.TenantID, arg.ID)
+	var i LockEventRow
+	err := row.Scan(
+		&i.WecomEvent.TenantID,
+		&i.WecomEvent.ID,
+		&i.WecomEvent.DedupKey,
+		&i.WecomEvent.MsgType,
+		&i.WecomEvent.Event,
+		&i.WecomEvent.ChangeType,
+		&i.WecomEvent.Xml,
+		&i.WecomEvent.ReceivedAt,
+		&i.WecomEvent.Status,
+		&i.WecomEvent.Attempts,
+		&i.WecomEvent.LastError,
+		&i.WecomEvent.ProcessedAt,
+		&i.PlanHasWecom,
+	)
+	return i, err
 }
 
 const replayEvent = `-- name: ReplayEvent :one
