@@ -330,7 +330,8 @@ func (s *Service) List(ctx context.Context, p authn.Principal, handoverID uuid.U
 	}
 	var out []Transfer
 	counts := map[Status]int{}
-	err := s.cfg.DB.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+	// One snapshot: the counts and the rows agree while the poller moves transfers on.
+	err := s.cfg.DB.InTenantSnapshot(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := transferdb.New(tx)
 		byStatus, err := q.CountTransfers(ctx, transferdb.CountTransfersParams{TenantID: p.TenantID, HandoverID: handoverID})
 		if err != nil {
