@@ -116,12 +116,9 @@ func (s *Service) List(ctx context.Context, p authn.Principal, f Filter) ([]Cust
 		return nil, "", platform.Invalid("stage", "unknown stage")
 	}
 	var out []Customer
-	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		// The list queries switch filters on and off with parameters; a generic plan cannot see which are
-		// off and scans every customer of the tenant. A plan for the actual values uses the owner's index.
-		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
-			return err
-		}
+	// The list queries switch filters on and off with parameters; a generic plan cannot see which are
+	// off and scans every customer of the tenant. A plan for the actual values uses the owner's index.
+	err := s.db.InTenantTxCustomPlans(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := customerdb.New(tx)
 		v, err := scope(ctx, q, p)
 		if err != nil {

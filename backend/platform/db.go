@@ -110,6 +110,15 @@ func (db *DB) InTenantTx(ctx context.Context, tenantID uuid.UUID, fn func(tx pgx
 	return db.inTenant(ctx, tenantID, "BEGIN", fn)
 }
 
+// InTenantTxCustomPlans is InTenantTx for statements that a prepared statement's generic plan (its plan
+// after five runs, kept for the connection's life) serves badly: filters switched on and off by
+// parameters, or keys matched against an array in a table that grew since the plan was made (planned
+// while it was nearly empty, such a statement scans the table whole). Every statement in it is planned for
+// its actual values, at the cost of planning each time; the setting rides the BEGIN's round trip.
+func (db *DB) InTenantTxCustomPlans(ctx context.Context, tenantID uuid.UUID, fn func(tx pgx.Tx) error) error {
+	return db.inTenant(ctx, tenantID, "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan", fn)
+}
+
 // InTenantSnapshot runs fn in a read-only REPEATABLE READ transaction of the tenant: every read inside
 // sees one snapshot.
 func (db *DB) InTenantSnapshot(ctx context.Context, tenantID uuid.UUID, fn func(tx pgx.Tx) error) error {

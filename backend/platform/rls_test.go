@@ -241,3 +241,28 @@ func TestAppConnectionsHaveAStatementTimeout(t *testing.T) {
 	require.NoError(t, custom.Pool.QueryRow(ctx, "SHOW statement_timeout").Scan(&got))
 	require.Equal(t, "5s", got)
 }
+
+// A tenant transaction with custom plans is scoped to its tenant like any other, and the setting ends
+// with it (the connection goes back to the pool with generic plans allowed).
+func TestCustomPlansTransactionIsScopedAndLocal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	a := db.NewTenant(t, "A")
+	db.NewTenant(t, "B")
+	one, err := platform.OpenDB(ctx, db.AppURL, 1) // one connection: the check after uses the same
+	require.NoError(t, err)
+	t.Cleanup(one.Close)
+	var mode string
+	var tenants int
+	require.NoError(t, one.InTenantTxCustomPlans(ctx, a.ID, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SHOW plan_cache_mode").Scan(&mode); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, "SELECT count(*) FROM tenants").Scan(&tenants)
+	}))
+	require.Equal(t, "force_custom_plan", mode)
+	require.Equal(t, 1, tenants, "row-level security applies")
+	require.NoError(t, one.Pool.QueryRow(ctx, "SHOW plan_cache_mode").Scan(&mode))
+	require.Equal(t, "auto", mode)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -155,7 +156,12 @@ func kindOf(f map[string]string) Kind {
 	return k
 }
 
-func (s *Service) enqueueTx(ctx context.Context, tx pgx.Tx, tenantID, eventID uuid.UUID) error {
-	return s.jobs.InsertTx(ctx, tx, DispatchArgs{TenantID: tenantID, EventID: eventID},
-		&river.InsertOpts{Queue: jobs.QueueWeCom, MaxAttempts: s.opts.MaxAttempts})
+// enqueueTx queues the processing of a tenant's stored events, dispatchMax per job.
+func (s *Service) enqueueTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, ids []uuid.UUID) error {
+	var in []river.InsertManyParams
+	for part := range slices.Chunk(ids, dispatchMax) {
+		in = append(in, river.InsertManyParams{Args: DispatchArgs{TenantID: tenantID, EventIDs: part},
+			InsertOpts: &river.InsertOpts{Queue: jobs.QueueWeCom, MaxAttempts: s.opts.MaxAttempts}})
+	}
+	return s.jobs.InsertManyTx(ctx, tx, in)
 }

@@ -22,24 +22,28 @@ WHERE tenant_id = $1;
 -- name: StaleSeals :many
 SELECT t::uuid AS tenant_id FROM wecom_stale_seals(sqlc.arg(current_key)::text) AS t;
 
--- name: LockEvent :one
--- The event to process, locked, and whether the tenant's plan includes the WeCom bridge now (a downgrade
--- stops the processing of callbacks): one round trip.
+-- name: LockEvents :many
+-- A job's events to process, locked, in the order WeCom sent them, each with whether the tenant's plan
+-- includes the WeCom bridge now (a downgrade stops the processing of callbacks): one round trip.
 SELECT sqlc.embed(e), ('wecom' = ANY (p.features))::bool AS plan_has_wecom
 FROM wecom_events e JOIN tenants t ON t.id = e.tenant_id JOIN plans p ON p.name = t.plan
-WHERE e.tenant_id = $1 AND e.id = $2
+WHERE e.tenant_id = @tenant_id AND e.id = ANY (@ids::uuid[])
+ORDER BY e.received_at, e.id
 FOR UPDATE OF e;
 
--- name: FinishEvent :exec
+-- name: FinishEvents :exec
 UPDATE wecom_events
 SET status = sqlc.arg(status), attempts = attempts + 1, last_error = '', processed_at = now()
-WHERE tenant_id = $1 AND id = $2;
+WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]);
 
--- name: FailEvent :exec
-UPDATE wecom_events
-SET status = sqlc.arg(status), attempts = attempts + 1, last_error = sqlc.arg(last_error),
+-- name: FailEvents :exec
+-- Records a try that failed for each event (its error beside it); an event done or ignored meanwhile is
+-- left as it is.
+UPDATE wecom_events e
+SET status = sqlc.arg(status), attempts = e.attempts + 1, last_error = f.last_error,
     processed_at = CASE WHEN sqlc.arg(status) = 'failed' THEN now() END
-WHERE tenant_id = $1 AND id = $2 AND status NOT IN ('done', 'ignored');
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@last_errors::text[]) AS last_error) f
+WHERE e.tenant_id = @tenant_id AND e.id = f.id AND e.status NOT IN ('done', 'ignored');
 
 -- name: ListEvents :many
 SELECT * FROM wecom_events

@@ -14,8 +14,9 @@
 //		{MsgType: "event", Event: "change_external_contact", ChangeType: "add_external_contact"}: contacts.OnAdd,
 //	}
 //
-// A handler runs inside the tenant's transaction that marks the event done: what it writes commits with
-// that mark or not at all, and an error rolls both back and has River retry with backoff. A handler that
+// A handler runs inside a savepoint of the tenant's transaction that marks the event done: what it writes
+// commits with that mark or not at all, and an error rolls both back and has River retry with backoff. The
+// transaction may process other events of the tenant before and after (see DispatchArgs). A handler that
 // calls WeCom's API does so inside that transaction (keep such calls short; a call that may take long, or
 // that must not be repeated, is better a River job the handler inserts in tx).
 package wecom

@@ -95,8 +95,10 @@ func (e *env) count(t *testing.T, sql string, args ...any) int {
 	return n
 }
 
-func (e *env) stored(t *testing.T) (events, jobsQueued int) {
-	return e.count(t, "SELECT count(*) FROM wecom_events"), e.count(t, "SELECT count(*) FROM river_job WHERE kind = 'wecom_event'")
+// stored counts the events stored and the events the dispatcher's jobs carry.
+func (e *env) stored(t *testing.T) (events, queued int) {
+	return e.count(t, "SELECT count(*) FROM wecom_events"),
+		e.count(t, "SELECT count(*) FROM river_job, jsonb_array_elements(args->'event_ids') WHERE kind = 'wecom_event'")
 }
 
 func TestConfigSecretsSealedMaskedAndKept(t *testing.T) {
@@ -365,9 +367,85 @@ func TestUnknownKindsAreIgnored(t *testing.T) {
 
 func work(t *testing.T, e *env, id uuid.UUID, attempt, maxAttempts int) error {
 	t.Helper()
+	return workGroup(t, e, []uuid.UUID{id}, attempt, maxAttempts)
+}
+
+// workGroup runs the dispatcher's job for the events ids.
+func workGroup(t *testing.T, e *env, ids []uuid.UUID, attempt, maxAttempts int) error {
+	t.Helper()
 	job := &river.Job[wecom.DispatchArgs]{JobRow: &rivertype.JobRow{Attempt: attempt, MaxAttempts: maxAttempts},
-		Args: wecom.DispatchArgs{TenantID: e.tenant.ID, EventID: id}}
+		Args: wecom.DispatchArgs{TenantID: e.tenant.ID, EventIDs: ids}}
 	return e.svc.DispatchWorker().Work(context.Background(), job)
+}
+
+// sendAdds sends n add events (external userids wm0, wm1, …) and returns their ids in order.
+func sendAdds(t *testing.T, e *env, n int) []uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
+	for i := range n {
+		_, err := e.sender.Send(ctx, wecomtest.ExternalContactEvent(corpID, "add_external_contact", "u1", fmt.Sprintf("wm%d", i), int64(i), "", ""))
+		require.NoError(t, err)
+	}
+	rows, err := e.db.Super.Query(ctx, "SELECT id FROM wecom_events ORDER BY received_at, dedup_key")
+	require.NoError(t, err)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	require.NoError(t, err)
+	require.Len(t, ids, n)
+	return ids
+}
+
+// A job processes a group of events; one whose handler fails loses its own writes only, the others are
+// done, and River's retry of the job runs only the failed one.
+func TestAFailingEventOfAGroupIsRetriedAlone(t *testing.T) {
+	t.Parallel()
+	var broken atomic.Bool
+	broken.Store(true)
+	var mu sync.Mutex
+	ran := map[string]int{}
+	e := setup(t, wecom.Handlers{addKind: func(ctx context.Context, tx pgx.Tx, ev wecom.Event) error {
+		if _, err := tx.Exec(ctx, "UPDATE wecom_configs SET agent_id = agent_id + 1"); err != nil {
+			return err
+		}
+		mu.Lock()
+		ran[ev.Fields["ExternalUserID"]]++
+		mu.Unlock()
+		if ev.Fields["ExternalUserID"] == "wm1" && broken.Load() {
+			// A failed statement too: the savepoint must leave the transaction usable for the next event.
+			_, err := tx.Exec(ctx, "SELECT 1/0")
+			return err
+		}
+		return nil
+	}}, wecom.Options{MaxAttempts: 3}, false)
+	ids := sendAdds(t, e, 3)
+	err := workGroup(t, e, ids, 1, 3)
+	require.ErrorContains(t, err, "1 of 3 events failed")
+	require.ErrorContains(t, err, "division by zero")
+	require.Equal(t, 2, e.count(t, "SELECT count(*) FROM wecom_events WHERE status = 'done'"))
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM wecom_events WHERE status = 'pending' AND attempts = 1 AND last_error LIKE '%division by zero%'"))
+	require.Equal(t, 1000002+2, e.count(t, "SELECT agent_id FROM wecom_configs"), "the failed handler's write rolled back, the others' kept")
+
+	broken.Store(false)
+	require.NoError(t, workGroup(t, e, ids, 2, 3))
+	require.Equal(t, 3, e.count(t, "SELECT count(*) FROM wecom_events WHERE status = 'done'"))
+	require.Equal(t, 1000002+3, e.count(t, "SELECT agent_id FROM wecom_configs"))
+	require.Equal(t, map[string]int{"wm0": 1, "wm1": 2, "wm2": 1}, ran, "the retry ran only the failed event")
+	require.Equal(t, 2, e.count(t, "SELECT attempts FROM wecom_events WHERE dedup_key LIKE '%wm1%'"))
+}
+
+// A group whose handlers take long is processed in several transactions, each event once.
+func TestASlowGroupCommitsInSlices(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	e := setup(t, wecom.Handlers{addKind: func(ctx context.Context, tx pgx.Tx, ev wecom.Event) error {
+		calls.Add(1)
+		time.Sleep(70 * time.Millisecond) // over half a slice: two events per transaction
+		return nil
+	}}, wecom.Options{}, false)
+	require.NoError(t, workGroup(t, e, sendAdds(t, e, 5), 1, 3))
+	require.Equal(t, 5, e.count(t, "SELECT count(*) FROM wecom_events WHERE status = 'done' AND attempts = 1"))
+	require.Equal(t, int32(5), calls.Load())
+	// processed_at is its transaction's start: at most two events fit a slice, so at least three transactions.
+	require.GreaterOrEqual(t, e.count(t, "SELECT count(DISTINCT processed_at) FROM wecom_events"), 3)
 }
 
 func TestHandlerErrorRetriedThenFailedListedAndReplayed(t *testing.T) {

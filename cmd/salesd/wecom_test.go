@@ -118,8 +118,10 @@ func TestKilledSalesdLosesNoWeComCallbackAndProcessesNoneTwice(t *testing.T) {
 	}
 	require.Equal(t, burst, count(`SELECT count(*) FROM wecom_events WHERE tenant_id = $1`), "every callback stored once")
 	require.Equal(t, burst, count(`SELECT count(DISTINCT xml) FROM wecom_events WHERE tenant_id = $1`))
-	require.Equal(t, burst, count(`SELECT count(*) FROM river_job WHERE kind = 'wecom_event' AND args->>'tenant_id' = $1::text`),
-		"one job per callback, none for a resend")
+	require.Equal(t, burst, count(`SELECT count(DISTINCT e) FROM river_job, jsonb_array_elements_text(args->'event_ids') e
+		WHERE kind = 'wecom_event' AND args->>'tenant_id' = $1::text`), "every callback in a job")
+	require.Equal(t, burst, count(`SELECT count(*) FROM river_job, jsonb_array_elements_text(args->'event_ids') e
+		WHERE kind = 'wecom_event' AND args->>'tenant_id' = $1::text`), "in one job only, none for a resend")
 	// Jobs B's dispatcher finds queued run at once; the ones A was running when it died (some of them with
 	// their event already processed, A's completion of the job lost with it) run again once River deems A
 	// dead, and find their event processed.

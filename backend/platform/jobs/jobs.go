@@ -188,8 +188,9 @@ func (q *Queue) Start(ctx context.Context) error {
 			QueueDefault: {MaxWorkers: 20},
 			// Pushes wait on Apple and Google, not on our CPU: many may be in flight at once.
 			QueueLive: {MaxWorkers: 200, FetchPollInterval: pollLive},
-			// Callback handlers mostly wait on WeCom's API.
-			QueueWeCom: {MaxWorkers: 50, FetchPollInterval: pollLive},
+			// Callback handlers mostly wait on WeCom's API. Fetched at most every 50 ms: fewer fetches, each
+			// of more jobs (a burst of callbacks is otherwise fetched a job or two at a time).
+			QueueWeCom: {MaxWorkers: 50, FetchPollInterval: pollLive, FetchCooldown: 50 * time.Millisecond},
 		},
 		FetchCooldown:        fetchCooldown,
 		JobTimeout:           time.Minute,

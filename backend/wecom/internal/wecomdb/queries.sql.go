@@ -28,44 +28,47 @@ func (q *Queries) EventStatus(ctx context.Context, arg EventStatusParams) (strin
 	return status, err
 }
 
-const failEvent = `-- name: FailEvent :exec
-UPDATE wecom_events
-SET status = $3, attempts = attempts + 1, last_error = $4,
-    processed_at = CASE WHEN $3 = 'failed' THEN now() END
-WHERE tenant_id = $1 AND id = $2 AND status NOT IN ('done', 'ignored')
+const failEvents = `-- name: FailEvents :exec
+UPDATE wecom_events e
+SET status = $1, attempts = e.attempts + 1, last_error = f.last_error,
+    processed_at = CASE WHEN $1 = 'failed' THEN now() END
+FROM (SELECT unnest($3::uuid[]) AS id, unnest($4::text[]) AS last_error) f
+WHERE e.tenant_id = $2 AND e.id = f.id AND e.status NOT IN ('done', 'ignored')
 `
 
-type FailEventParams struct {
-	TenantID  uuid.UUID
-	ID        uuid.UUID
-	Status    string
-	LastError string
+type FailEventsParams struct {
+	Status     string
+	TenantID   uuid.UUID
+	Ids        []uuid.UUID
+	LastErrors []string
 }
 
-func (q *Queries) FailEvent(ctx context.Context, arg FailEventParams) error {
-	_, err := q.db.Exec(ctx, failEvent,
-		arg.TenantID,
-		arg.ID,
+// Records a try that failed for each event (its error beside it); an event done or ignored meanwhile is
+// left as it is.
+func (q *Queries) FailEvents(ctx context.Context, arg FailEventsParams) error {
+	_, err := q.db.Exec(ctx, failEvents,
 		arg.Status,
-		arg.LastError,
+		arg.TenantID,
+		arg.Ids,
+		arg.LastErrors,
 	)
 	return err
 }
 
-const finishEvent = `-- name: FinishEvent :exec
+const finishEvents = `-- name: FinishEvents :exec
 UPDATE wecom_events
-SET status = $3, attempts = attempts + 1, last_error = '', processed_at = now()
-WHERE tenant_id = $1 AND id = $2
+SET status = $1, attempts = attempts + 1, last_error = '', processed_at = now()
+WHERE tenant_id = $2 AND id = ANY ($3::uuid[])
 `
 
-type FinishEventParams struct {
-	TenantID uuid.UUID
-	ID       uuid.UUID
+type FinishEventsParams struct {
 	Status   string
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
 }
 
-func (q *Queries) FinishEvent(ctx context.Context, arg FinishEventParams) error {
-	_, err := q.db.Exec(ctx, finishEvent, arg.TenantID, arg.ID, arg.Status)
+func (q *Queries) FinishEvents(ctx context.Context, arg FinishEventsParams) error {
+	_, err := q.db.Exec(ctx, finishEvents, arg.Status, arg.TenantID, arg.Ids)
 	return err
 }
 
@@ -220,44 +223,58 @@ func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]Wecom
 	return items, nil
 }
 
-const lockEvent = `-- name: LockEvent :one
+const lockEvents = `-- name: LockEvents :many
 SELECT e.tenant_id, e.id, e.dedup_key, e.msg_type, e.event, e.change_type, e.xml, e.received_at, e.status, e.attempts, e.last_error, e.processed_at, ('wecom' = ANY (p.features))::bool AS plan_has_wecom
 FROM wecom_events e JOIN tenants t ON t.id = e.tenant_id JOIN plans p ON p.name = t.plan
-WHERE e.tenant_id = $1 AND e.id = $2
+WHERE e.tenant_id = $1 AND e.id = ANY ($2::uuid[])
+ORDER BY e.received_at, e.id
 FOR UPDATE OF e
 `
 
-type LockEventParams struct {
+type LockEventsParams struct {
 	TenantID uuid.UUID
-	ID       uuid.UUID
+	Ids      []uuid.UUID
 }
 
-type LockEventRow struct {
+type LockEventsRow struct {
 	WecomEvent   WecomEvent
 	PlanHasWecom bool
 }
 
-// The event to process, locked, and whether the tenant's plan includes the WeCom bridge now (a downgrade
-// stops the processing of callbacks): one round trip.
-func (q *Queries) LockEvent(ctx context.Context, arg LockEventParams) (LockEventRow, error) {
-	row := q.db.QueryRow(ctx, lockEvent, arg.TenantID, arg.ID)
-	var i LockEventRow
-	err := row.Scan(
-		&i.WecomEvent.TenantID,
-		&i.WecomEvent.ID,
-		&i.WecomEvent.DedupKey,
-		&i.WecomEvent.MsgType,
-		&i.WecomEvent.Event,
-		&i.WecomEvent.ChangeType,
-		&i.WecomEvent.Xml,
-		&i.WecomEvent.ReceivedAt,
-		&i.WecomEvent.Status,
-		&i.WecomEvent.Attempts,
-		&i.WecomEvent.LastError,
-		&i.WecomEvent.ProcessedAt,
-		&i.PlanHasWecom,
-	)
-	return i, err
+// A job's events to process, locked, in the order WeCom sent them, each with whether the tenant's plan
+// includes the WeCom bridge now (a downgrade stops the processing of callbacks): one round trip.
+func (q *Queries) LockEvents(ctx context.Context, arg LockEventsParams) ([]LockEventsRow, error) {
+	rows, err := q.db.Query(ctx, lockEvents, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LockEventsRow
+	for rows.Next() {
+		var i LockEventsRow
+		if err := rows.Scan(
+			&i.WecomEvent.TenantID,
+			&i.WecomEvent.ID,
+			&i.WecomEvent.DedupKey,
+			&i.WecomEvent.MsgType,
+			&i.WecomEvent.Event,
+			&i.WecomEvent.ChangeType,
+			&i.WecomEvent.Xml,
+			&i.WecomEvent.ReceivedAt,
+			&i.WecomEvent.Status,
+			&i.WecomEvent.Attempts,
+			&i.WecomEvent.LastError,
+			&i.WecomEvent.ProcessedAt,
+			&i.PlanHasWecom,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const replayEvent = `-- name: ReplayEvent :one
