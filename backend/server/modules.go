@@ -34,6 +34,8 @@ import (
 	"github.com/salesapp/scrm/backend/share/sharerpc"
 	"github.com/salesapp/scrm/backend/stats"
 	"github.com/salesapp/scrm/backend/stats/statsrpc"
+	"github.com/salesapp/scrm/backend/tagrule"
+	"github.com/salesapp/scrm/backend/tagrule/tagrulerpc"
 	"github.com/salesapp/scrm/backend/tenant"
 	"github.com/salesapp/scrm/backend/tenant/tenantrpc"
 	"github.com/salesapp/scrm/backend/upload"
@@ -110,6 +112,7 @@ func modules(d deps) ([]module.Module, error) {
 		sharerpc.Module(shares),
 		cardrpc.Module(cards),
 		statsrpc.Module(stats.NewService(d.db, nil)),
+		tagrulerpc.Module(tagrule.NewService(d.db, d.queue)),
 		wecomrpc.Module(wecoms),
 		operatorrpc.Module(operators(d)),
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform/batch"
 	"github.com/salesapp/scrm/backend/pool"
 	"github.com/salesapp/scrm/backend/stats"
+	"github.com/salesapp/scrm/backend/tagrule"
 	"github.com/salesapp/scrm/backend/task"
 	"github.com/salesapp/scrm/backend/tracking/internal/trackingdb"
 	"github.com/salesapp/scrm/push/alert"
@@ -299,6 +300,10 @@ func (c *committer) storeKnown(ctx context.Context, tx pgx.Tx, q *trackingdb.Que
 	if err := batch.RecordActivityTx(ctx, list, entries); err != nil {
 		return nil, nil, err
 	}
+	// Reading rules: those who opened a material may now meet one (a tag, synced to their owner).
+	if _, err := tagrule.ApplyTx(ctx, tx, tenantID, readersOf(fresh, batch)); err != nil {
+		return nil, nil, err
+	}
 	alerts, err := alertsFor(ctx, q, tenantID, events, inserted, batch, grown)
 	if err != nil {
 		return nil, nil, err
@@ -315,6 +320,19 @@ func (c *committer) storeKnown(ctx context.Context, tx pgx.Tx, q *trackingdb.Que
 	alerts = append(alerts, pooled...)
 	woken, err := alert.Record(ctx, tx, jobs, tenantID, alerts, time.Now())
 	return inserted, woken, err
+}
+
+// readersOf lists the customers who opened a material in the batch, each once.
+func readersOf(fresh []resolved, b *customer.Batch) []uuid.UUID {
+	var out []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	for _, e := range fresh {
+		if cid := b.Customer(e.VisitorID); e.Kind == event.MaterialView && !seen[cid] {
+			seen[cid] = true
+			out = append(out, cid)
+		}
+	}
+	return out
 }
 
 // readings lists the leads (customers waiting in a pool, as they were before the batch) that opened a

@@ -24,6 +24,7 @@ import (
 // setup is a salesperson with a card link, and the ingest in front of it.
 type setup struct {
 	db     *pgtest.DB
+	admin  authn.Principal
 	sales  authn.Principal
 	token  string
 	svc    *tracking.Service
@@ -69,6 +70,7 @@ func newSetupWith(t *testing.T, cfg tracking.Config) *setup {
 	db := pgtest.New(t)
 	s := &setup{db: db, shares: share.NewService(db.App, "https://cards.example"), jobs: &fakeJobs{}}
 	tn := db.NewTenant(t, "Tracking")
+	s.admin = tn.Admin
 	s.sales = db.NewEmployee(t, tn.ID, authn.RoleSales, uuid.Nil)
 	sh, err := s.shares.ShareCard(context.Background(), s.sales, event.ChannelChat)
 	require.NoError(t, err)
