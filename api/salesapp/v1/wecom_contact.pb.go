@@ -7,6 +7,7 @@
 package salesappv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -22,6 +23,297 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ListWeComCorpTagsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWeComCorpTagsRequest) Reset() {
+	*x = ListWeComCorpTagsRequest{}
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWeComCorpTagsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWeComCorpTagsRequest) ProtoMessage() {}
+
+func (x *ListWeComCorpTagsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWeComCorpTagsRequest.ProtoReflect.Descriptor instead.
+func (*ListWeComCorpTagsRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{0}
+}
+
+// WeComCorpTagGroup is a group of the corp tag library.
+type WeComCorpTagGroup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Tags          []*WeComCorpTag        `protobuf:"bytes,3,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WeComCorpTagGroup) Reset() {
+	*x = WeComCorpTagGroup{}
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WeComCorpTagGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WeComCorpTagGroup) ProtoMessage() {}
+
+func (x *WeComCorpTagGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WeComCorpTagGroup.ProtoReflect.Descriptor instead.
+func (*WeComCorpTagGroup) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WeComCorpTagGroup) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *WeComCorpTagGroup) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WeComCorpTagGroup) GetTags() []*WeComCorpTag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// WeComCorpTag is a tag of the library.
+type WeComCorpTag struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WeComCorpTag) Reset() {
+	*x = WeComCorpTag{}
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WeComCorpTag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WeComCorpTag) ProtoMessage() {}
+
+func (x *WeComCorpTag) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WeComCorpTag.ProtoReflect.Descriptor instead.
+func (*WeComCorpTag) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WeComCorpTag) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *WeComCorpTag) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListWeComCorpTagsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Groups        []*WeComCorpTagGroup   `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWeComCorpTagsResponse) Reset() {
+	*x = ListWeComCorpTagsResponse{}
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWeComCorpTagsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWeComCorpTagsResponse) ProtoMessage() {}
+
+func (x *ListWeComCorpTagsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWeComCorpTagsResponse.ProtoReflect.Descriptor instead.
+func (*ListWeComCorpTagsResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListWeComCorpTagsResponse) GetGroups() []*WeComCorpTagGroup {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+type AddWeComCorpTagsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupName     string                 `protobuf:"bytes,1,opt,name=group_name,json=groupName,proto3" json:"group_name,omitempty"`
+	Tags          []string               `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddWeComCorpTagsRequest) Reset() {
+	*x = AddWeComCorpTagsRequest{}
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddWeComCorpTagsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddWeComCorpTagsRequest) ProtoMessage() {}
+
+func (x *AddWeComCorpTagsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddWeComCorpTagsRequest.ProtoReflect.Descriptor instead.
+func (*AddWeComCorpTagsRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AddWeComCorpTagsRequest) GetGroupName() string {
+	if x != nil {
+		return x.GroupName
+	}
+	return ""
+}
+
+func (x *AddWeComCorpTagsRequest) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+type AddWeComCorpTagsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group, with the tags added.
+	Group         *WeComCorpTagGroup `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddWeComCorpTagsResponse) Reset() {
+	*x = AddWeComCorpTagsResponse{}
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddWeComCorpTagsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddWeComCorpTagsResponse) ProtoMessage() {}
+
+func (x *AddWeComCorpTagsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddWeComCorpTagsResponse.ProtoReflect.Descriptor instead.
+func (*AddWeComCorpTagsResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AddWeComCorpTagsResponse) GetGroup() *WeComCorpTagGroup {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
 type ImportWeComContactsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -30,7 +322,7 @@ type ImportWeComContactsRequest struct {
 
 func (x *ImportWeComContactsRequest) Reset() {
 	*x = ImportWeComContactsRequest{}
-	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[0]
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -42,7 +334,7 @@ func (x *ImportWeComContactsRequest) String() string {
 func (*ImportWeComContactsRequest) ProtoMessage() {}
 
 func (x *ImportWeComContactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[0]
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -55,7 +347,7 @@ func (x *ImportWeComContactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportWeComContactsRequest.ProtoReflect.Descriptor instead.
 func (*ImportWeComContactsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{0}
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{6}
 }
 
 type ImportWeComContactsResponse struct {
@@ -66,7 +358,7 @@ type ImportWeComContactsResponse struct {
 
 func (x *ImportWeComContactsResponse) Reset() {
 	*x = ImportWeComContactsResponse{}
-	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[1]
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -78,7 +370,7 @@ func (x *ImportWeComContactsResponse) String() string {
 func (*ImportWeComContactsResponse) ProtoMessage() {}
 
 func (x *ImportWeComContactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[1]
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -91,7 +383,7 @@ func (x *ImportWeComContactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportWeComContactsResponse.ProtoReflect.Descriptor instead.
 func (*ImportWeComContactsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{1}
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{7}
 }
 
 type GetWeComContactImportRequest struct {
@@ -102,7 +394,7 @@ type GetWeComContactImportRequest struct {
 
 func (x *GetWeComContactImportRequest) Reset() {
 	*x = GetWeComContactImportRequest{}
-	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[2]
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -114,7 +406,7 @@ func (x *GetWeComContactImportRequest) String() string {
 func (*GetWeComContactImportRequest) ProtoMessage() {}
 
 func (x *GetWeComContactImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[2]
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -127,7 +419,7 @@ func (x *GetWeComContactImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWeComContactImportRequest.ProtoReflect.Descriptor instead.
 func (*GetWeComContactImportRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{2}
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{8}
 }
 
 // WeComContactImport is one import.
@@ -153,7 +445,7 @@ type WeComContactImport struct {
 
 func (x *WeComContactImport) Reset() {
 	*x = WeComContactImport{}
-	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[3]
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -165,7 +457,7 @@ func (x *WeComContactImport) String() string {
 func (*WeComContactImport) ProtoMessage() {}
 
 func (x *WeComContactImport) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[3]
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -178,7 +470,7 @@ func (x *WeComContactImport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeComContactImport.ProtoReflect.Descriptor instead.
 func (*WeComContactImport) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{3}
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WeComContactImport) GetStartedAt() *timestamppb.Timestamp {
@@ -240,7 +532,7 @@ type GetWeComContactImportResponse struct {
 
 func (x *GetWeComContactImportResponse) Reset() {
 	*x = GetWeComContactImportResponse{}
-	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[4]
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -252,7 +544,7 @@ func (x *GetWeComContactImportResponse) String() string {
 func (*GetWeComContactImportResponse) ProtoMessage() {}
 
 func (x *GetWeComContactImportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[4]
+	mi := &file_salesapp_v1_wecom_contact_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -265,7 +557,7 @@ func (x *GetWeComContactImportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWeComContactImportResponse.ProtoReflect.Descriptor instead.
 func (*GetWeComContactImportResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{4}
+	return file_salesapp_v1_wecom_contact_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetWeComContactImportResponse) GetLastImport() *WeComContactImport {
@@ -279,7 +571,23 @@ var File_salesapp_v1_wecom_contact_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_wecom_contact_proto_rawDesc = "" +
 	"\n" +
-	"\x1fsalesapp/v1/wecom_contact.proto\x12\vsalesapp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1c\n" +
+	"\x1fsalesapp/v1/wecom_contact.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1a\n" +
+	"\x18ListWeComCorpTagsRequest\"f\n" +
+	"\x11WeComCorpTagGroup\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
+	"\x04tags\x18\x03 \x03(\v2\x19.salesapp.v1.WeComCorpTagR\x04tags\"2\n" +
+	"\fWeComCorpTag\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"S\n" +
+	"\x19ListWeComCorpTagsResponse\x126\n" +
+	"\x06groups\x18\x01 \x03(\v2\x1e.salesapp.v1.WeComCorpTagGroupR\x06groups\"m\n" +
+	"\x17AddWeComCorpTagsRequest\x12(\n" +
+	"\n" +
+	"group_name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18\x1eR\tgroupName\x12(\n" +
+	"\x04tags\x18\x02 \x03(\tB\x14\xbaH\x11\x92\x01\x0e\b\x01\x10\x14\x18\x01\"\x06r\x04\x10\x01\x18\x1eR\x04tags\"P\n" +
+	"\x18AddWeComCorpTagsResponse\x124\n" +
+	"\x05group\x18\x01 \x01(\v2\x1e.salesapp.v1.WeComCorpTagGroupR\x05group\"\x1c\n" +
 	"\x1aImportWeComContactsRequest\"\x1d\n" +
 	"\x1bImportWeComContactsResponse\"\x1e\n" +
 	"\x1cGetWeComContactImportRequest\"\x8a\x02\n" +
@@ -295,10 +603,12 @@ const file_salesapp_v1_wecom_contact_proto_rawDesc = "" +
 	"\x05error\x18\a \x01(\tR\x05error\"a\n" +
 	"\x1dGetWeComContactImportResponse\x12@\n" +
 	"\vlast_import\x18\x01 \x01(\v2\x1f.salesapp.v1.WeComContactImportR\n" +
-	"lastImport2\xef\x01\n" +
+	"lastImport2\xb4\x03\n" +
 	"\x13WeComContactService\x12h\n" +
 	"\x13ImportWeComContacts\x12'.salesapp.v1.ImportWeComContactsRequest\x1a(.salesapp.v1.ImportWeComContactsResponse\x12n\n" +
-	"\x15GetWeComContactImport\x12).salesapp.v1.GetWeComContactImportRequest\x1a*.salesapp.v1.GetWeComContactImportResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\x15GetWeComContactImport\x12).salesapp.v1.GetWeComContactImportRequest\x1a*.salesapp.v1.GetWeComContactImportResponse\x12b\n" +
+	"\x11ListWeComCorpTags\x12%.salesapp.v1.ListWeComCorpTagsRequest\x1a&.salesapp.v1.ListWeComCorpTagsResponse\x12_\n" +
+	"\x10AddWeComCorpTags\x12$.salesapp.v1.AddWeComCorpTagsRequest\x1a%.salesapp.v1.AddWeComCorpTagsResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_wecom_contact_proto_rawDescOnce sync.Once
@@ -312,28 +622,41 @@ func file_salesapp_v1_wecom_contact_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_wecom_contact_proto_rawDescData
 }
 
-var file_salesapp_v1_wecom_contact_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_salesapp_v1_wecom_contact_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_salesapp_v1_wecom_contact_proto_goTypes = []any{
-	(*ImportWeComContactsRequest)(nil),    // 0: salesapp.v1.ImportWeComContactsRequest
-	(*ImportWeComContactsResponse)(nil),   // 1: salesapp.v1.ImportWeComContactsResponse
-	(*GetWeComContactImportRequest)(nil),  // 2: salesapp.v1.GetWeComContactImportRequest
-	(*WeComContactImport)(nil),            // 3: salesapp.v1.WeComContactImport
-	(*GetWeComContactImportResponse)(nil), // 4: salesapp.v1.GetWeComContactImportResponse
-	(*timestamppb.Timestamp)(nil),         // 5: google.protobuf.Timestamp
+	(*ListWeComCorpTagsRequest)(nil),      // 0: salesapp.v1.ListWeComCorpTagsRequest
+	(*WeComCorpTagGroup)(nil),             // 1: salesapp.v1.WeComCorpTagGroup
+	(*WeComCorpTag)(nil),                  // 2: salesapp.v1.WeComCorpTag
+	(*ListWeComCorpTagsResponse)(nil),     // 3: salesapp.v1.ListWeComCorpTagsResponse
+	(*AddWeComCorpTagsRequest)(nil),       // 4: salesapp.v1.AddWeComCorpTagsRequest
+	(*AddWeComCorpTagsResponse)(nil),      // 5: salesapp.v1.AddWeComCorpTagsResponse
+	(*ImportWeComContactsRequest)(nil),    // 6: salesapp.v1.ImportWeComContactsRequest
+	(*ImportWeComContactsResponse)(nil),   // 7: salesapp.v1.ImportWeComContactsResponse
+	(*GetWeComContactImportRequest)(nil),  // 8: salesapp.v1.GetWeComContactImportRequest
+	(*WeComContactImport)(nil),            // 9: salesapp.v1.WeComContactImport
+	(*GetWeComContactImportResponse)(nil), // 10: salesapp.v1.GetWeComContactImportResponse
+	(*timestamppb.Timestamp)(nil),         // 11: google.protobuf.Timestamp
 }
 var file_salesapp_v1_wecom_contact_proto_depIdxs = []int32{
-	5, // 0: salesapp.v1.WeComContactImport.started_at:type_name -> google.protobuf.Timestamp
-	5, // 1: salesapp.v1.WeComContactImport.finished_at:type_name -> google.protobuf.Timestamp
-	3, // 2: salesapp.v1.GetWeComContactImportResponse.last_import:type_name -> salesapp.v1.WeComContactImport
-	0, // 3: salesapp.v1.WeComContactService.ImportWeComContacts:input_type -> salesapp.v1.ImportWeComContactsRequest
-	2, // 4: salesapp.v1.WeComContactService.GetWeComContactImport:input_type -> salesapp.v1.GetWeComContactImportRequest
-	1, // 5: salesapp.v1.WeComContactService.ImportWeComContacts:output_type -> salesapp.v1.ImportWeComContactsResponse
-	4, // 6: salesapp.v1.WeComContactService.GetWeComContactImport:output_type -> salesapp.v1.GetWeComContactImportResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2,  // 0: salesapp.v1.WeComCorpTagGroup.tags:type_name -> salesapp.v1.WeComCorpTag
+	1,  // 1: salesapp.v1.ListWeComCorpTagsResponse.groups:type_name -> salesapp.v1.WeComCorpTagGroup
+	1,  // 2: salesapp.v1.AddWeComCorpTagsResponse.group:type_name -> salesapp.v1.WeComCorpTagGroup
+	11, // 3: salesapp.v1.WeComContactImport.started_at:type_name -> google.protobuf.Timestamp
+	11, // 4: salesapp.v1.WeComContactImport.finished_at:type_name -> google.protobuf.Timestamp
+	9,  // 5: salesapp.v1.GetWeComContactImportResponse.last_import:type_name -> salesapp.v1.WeComContactImport
+	6,  // 6: salesapp.v1.WeComContactService.ImportWeComContacts:input_type -> salesapp.v1.ImportWeComContactsRequest
+	8,  // 7: salesapp.v1.WeComContactService.GetWeComContactImport:input_type -> salesapp.v1.GetWeComContactImportRequest
+	0,  // 8: salesapp.v1.WeComContactService.ListWeComCorpTags:input_type -> salesapp.v1.ListWeComCorpTagsRequest
+	4,  // 9: salesapp.v1.WeComContactService.AddWeComCorpTags:input_type -> salesapp.v1.AddWeComCorpTagsRequest
+	7,  // 10: salesapp.v1.WeComContactService.ImportWeComContacts:output_type -> salesapp.v1.ImportWeComContactsResponse
+	10, // 11: salesapp.v1.WeComContactService.GetWeComContactImport:output_type -> salesapp.v1.GetWeComContactImportResponse
+	3,  // 12: salesapp.v1.WeComContactService.ListWeComCorpTags:output_type -> salesapp.v1.ListWeComCorpTagsResponse
+	5,  // 13: salesapp.v1.WeComContactService.AddWeComCorpTags:output_type -> salesapp.v1.AddWeComCorpTagsResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_wecom_contact_proto_init() }
@@ -347,7 +670,7 @@ func file_salesapp_v1_wecom_contact_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_wecom_contact_proto_rawDesc), len(file_salesapp_v1_wecom_contact_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

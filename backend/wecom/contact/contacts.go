@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -60,6 +61,8 @@ type Config struct {
 // Service handles external contact callbacks.
 type Service struct {
 	cfg Config
+	// libraries caches each tenant's corp tag library by name (TagPushWorker).
+	libraries *expirable.LRU[uuid.UUID, map[string]string]
 }
 
 // NewService builds the service.
@@ -70,7 +73,7 @@ func NewService(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg}
+	return &Service{cfg: cfg, libraries: newLibraryCache()}
 }
 
 // Register gives the bridge the handlers of every kind in Kinds.
@@ -85,6 +88,7 @@ func (s *Service) Register(w *wecom.Service) {
 func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &WelcomeWorker{s: s})
 	river.AddWorker(w, &ImportWorker{s: s})
+	river.AddWorker(w, &TagPushWorker{s: s})
 }
 
 // employee is the employee a WeCom member is, zero when none.

@@ -88,3 +88,15 @@ WHERE tenant_id = @tenant_id;
 
 -- name: ImportFailed :exec
 UPDATE wecom_contact_imports SET error = @error WHERE tenant_id = @tenant_id;
+
+-- name: TagPushTargets :many
+-- Where a customer's tags are marked on WeCom: as their owner (a WeCom member), on each external userid
+-- they have. No rows: not a contact any more, merged, their owner is not a WeCom member, or the tenant's
+-- plan no longer includes the WeCom bridge.
+SELECT e.wecom_userid, ci.value AS external_userid
+FROM customers c
+JOIN employees e ON e.tenant_id = c.tenant_id AND e.id = c.owner_id AND e.wecom_userid <> ''
+JOIN customer_identities ci ON ci.tenant_id = c.tenant_id AND ci.customer_id = c.id AND ci.kind = 'external_userid'
+JOIN tenants t ON t.id = c.tenant_id JOIN plans p ON p.name = t.plan AND 'wecom' = ANY (p.features)
+WHERE c.tenant_id = @tenant_id AND c.id = @customer_id AND c.merged_into IS NULL
+ORDER BY ci.value;

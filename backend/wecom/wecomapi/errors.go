@@ -48,6 +48,10 @@ const (
 	CodeUserNotFound = 60111
 	// CodeNotExternalContact says the customer is not (or no longer) an external contact of the member.
 	CodeNotExternalContact = 84061
+	// CodeInvalidTagID says a corp tag (or tag group) id is not in the library (deleted since it was read).
+	CodeInvalidTagID = 40068
+	// CodeTagNameExists says the tag group has a tag of that name already.
+	CodeTagNameExists = 40071
 )
 
 // Error is an errcode WeCom answered. Its message is ours, never WeCom's errmsg, which may echo what we sent;

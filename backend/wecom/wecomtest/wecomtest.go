@@ -94,9 +94,9 @@ const (
 	// CodeInvalidParameter answers a request outside WeCom's documented limits.
 	CodeInvalidParameter = 40058
 	// CodeInvalidTagID answers a tag or group id the library does not have.
-	CodeInvalidTagID = 40068
+	CodeInvalidTagID = wecomapi.CodeInvalidTagID
 	// CodeTagNameExists answers a tag name its group has already.
-	CodeTagNameExists = 40071
+	CodeTagNameExists = wecomapi.CodeTagNameExists
 	// CodeWelcomeCodeInvalid answers an unknown or expired welcome code.
 	CodeWelcomeCodeInvalid = 41096
 	// CodeBadJSON answers a body that is not the JSON expected.

@@ -39,6 +39,12 @@ const (
 	// WeComContactServiceGetWeComContactImportProcedure is the fully-qualified name of the
 	// WeComContactService's GetWeComContactImport RPC.
 	WeComContactServiceGetWeComContactImportProcedure = "/salesapp.v1.WeComContactService/GetWeComContactImport"
+	// WeComContactServiceListWeComCorpTagsProcedure is the fully-qualified name of the
+	// WeComContactService's ListWeComCorpTags RPC.
+	WeComContactServiceListWeComCorpTagsProcedure = "/salesapp.v1.WeComContactService/ListWeComCorpTags"
+	// WeComContactServiceAddWeComCorpTagsProcedure is the fully-qualified name of the
+	// WeComContactService's AddWeComCorpTags RPC.
+	WeComContactServiceAddWeComCorpTagsProcedure = "/salesapp.v1.WeComContactService/AddWeComCorpTags"
 )
 
 // WeComContactServiceClient is a client for the salesapp.v1.WeComContactService service.
@@ -48,6 +54,13 @@ type WeComContactServiceClient interface {
 	ImportWeComContacts(context.Context, *connect.Request[v1.ImportWeComContactsRequest]) (*connect.Response[v1.ImportWeComContactsResponse], error)
 	// GetWeComContactImport tells where the last import stands.
 	GetWeComContactImport(context.Context, *connect.Request[v1.GetWeComContactImportRequest]) (*connect.Response[v1.GetWeComContactImportResponse], error)
+	// ListWeComCorpTags reads the corp tag library. Our tags that it has by name are marked on WeCom when
+	// they are put on or taken off a customer who is a WeCom contact; the others stay ours.
+	ListWeComCorpTags(context.Context, *connect.Request[v1.ListWeComCorpTagsRequest]) (*connect.Response[v1.ListWeComCorpTagsResponse], error)
+	// AddWeComCorpTags adds tags to the library, in the named group (made when WeCom has none by that name),
+	// so that our tags of those names are marked on WeCom from then on. AlreadyExists when the group has one
+	// of them.
+	AddWeComCorpTags(context.Context, *connect.Request[v1.AddWeComCorpTagsRequest]) (*connect.Response[v1.AddWeComCorpTagsResponse], error)
 }
 
 // NewWeComContactServiceClient constructs a client for the salesapp.v1.WeComContactService service.
@@ -73,6 +86,18 @@ func NewWeComContactServiceClient(httpClient connect.HTTPClient, baseURL string,
 			connect.WithSchema(weComContactServiceMethods.ByName("GetWeComContactImport")),
 			connect.WithClientOptions(opts...),
 		),
+		listWeComCorpTags: connect.NewClient[v1.ListWeComCorpTagsRequest, v1.ListWeComCorpTagsResponse](
+			httpClient,
+			baseURL+WeComContactServiceListWeComCorpTagsProcedure,
+			connect.WithSchema(weComContactServiceMethods.ByName("ListWeComCorpTags")),
+			connect.WithClientOptions(opts...),
+		),
+		addWeComCorpTags: connect.NewClient[v1.AddWeComCorpTagsRequest, v1.AddWeComCorpTagsResponse](
+			httpClient,
+			baseURL+WeComContactServiceAddWeComCorpTagsProcedure,
+			connect.WithSchema(weComContactServiceMethods.ByName("AddWeComCorpTags")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -80,6 +105,8 @@ func NewWeComContactServiceClient(httpClient connect.HTTPClient, baseURL string,
 type weComContactServiceClient struct {
 	importWeComContacts   *connect.Client[v1.ImportWeComContactsRequest, v1.ImportWeComContactsResponse]
 	getWeComContactImport *connect.Client[v1.GetWeComContactImportRequest, v1.GetWeComContactImportResponse]
+	listWeComCorpTags     *connect.Client[v1.ListWeComCorpTagsRequest, v1.ListWeComCorpTagsResponse]
+	addWeComCorpTags      *connect.Client[v1.AddWeComCorpTagsRequest, v1.AddWeComCorpTagsResponse]
 }
 
 // ImportWeComContacts calls salesapp.v1.WeComContactService.ImportWeComContacts.
@@ -92,6 +119,16 @@ func (c *weComContactServiceClient) GetWeComContactImport(ctx context.Context, r
 	return c.getWeComContactImport.CallUnary(ctx, req)
 }
 
+// ListWeComCorpTags calls salesapp.v1.WeComContactService.ListWeComCorpTags.
+func (c *weComContactServiceClient) ListWeComCorpTags(ctx context.Context, req *connect.Request[v1.ListWeComCorpTagsRequest]) (*connect.Response[v1.ListWeComCorpTagsResponse], error) {
+	return c.listWeComCorpTags.CallUnary(ctx, req)
+}
+
+// AddWeComCorpTags calls salesapp.v1.WeComContactService.AddWeComCorpTags.
+func (c *weComContactServiceClient) AddWeComCorpTags(ctx context.Context, req *connect.Request[v1.AddWeComCorpTagsRequest]) (*connect.Response[v1.AddWeComCorpTagsResponse], error) {
+	return c.addWeComCorpTags.CallUnary(ctx, req)
+}
+
 // WeComContactServiceHandler is an implementation of the salesapp.v1.WeComContactService service.
 type WeComContactServiceHandler interface {
 	// ImportWeComContacts starts an import, or resumes the one under way. FailedPrecondition when WeCom is
@@ -99,6 +136,13 @@ type WeComContactServiceHandler interface {
 	ImportWeComContacts(context.Context, *connect.Request[v1.ImportWeComContactsRequest]) (*connect.Response[v1.ImportWeComContactsResponse], error)
 	// GetWeComContactImport tells where the last import stands.
 	GetWeComContactImport(context.Context, *connect.Request[v1.GetWeComContactImportRequest]) (*connect.Response[v1.GetWeComContactImportResponse], error)
+	// ListWeComCorpTags reads the corp tag library. Our tags that it has by name are marked on WeCom when
+	// they are put on or taken off a customer who is a WeCom contact; the others stay ours.
+	ListWeComCorpTags(context.Context, *connect.Request[v1.ListWeComCorpTagsRequest]) (*connect.Response[v1.ListWeComCorpTagsResponse], error)
+	// AddWeComCorpTags adds tags to the library, in the named group (made when WeCom has none by that name),
+	// so that our tags of those names are marked on WeCom from then on. AlreadyExists when the group has one
+	// of them.
+	AddWeComCorpTags(context.Context, *connect.Request[v1.AddWeComCorpTagsRequest]) (*connect.Response[v1.AddWeComCorpTagsResponse], error)
 }
 
 // NewWeComContactServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -120,12 +164,28 @@ func NewWeComContactServiceHandler(svc WeComContactServiceHandler, opts ...conne
 		connect.WithSchema(weComContactServiceMethods.ByName("GetWeComContactImport")),
 		connect.WithHandlerOptions(opts...),
 	)
+	weComContactServiceListWeComCorpTagsHandler := connect.NewUnaryHandler(
+		WeComContactServiceListWeComCorpTagsProcedure,
+		svc.ListWeComCorpTags,
+		connect.WithSchema(weComContactServiceMethods.ByName("ListWeComCorpTags")),
+		connect.WithHandlerOptions(opts...),
+	)
+	weComContactServiceAddWeComCorpTagsHandler := connect.NewUnaryHandler(
+		WeComContactServiceAddWeComCorpTagsProcedure,
+		svc.AddWeComCorpTags,
+		connect.WithSchema(weComContactServiceMethods.ByName("AddWeComCorpTags")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.WeComContactService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case WeComContactServiceImportWeComContactsProcedure:
 			weComContactServiceImportWeComContactsHandler.ServeHTTP(w, r)
 		case WeComContactServiceGetWeComContactImportProcedure:
 			weComContactServiceGetWeComContactImportHandler.ServeHTTP(w, r)
+		case WeComContactServiceListWeComCorpTagsProcedure:
+			weComContactServiceListWeComCorpTagsHandler.ServeHTTP(w, r)
+		case WeComContactServiceAddWeComCorpTagsProcedure:
+			weComContactServiceAddWeComCorpTagsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -141,4 +201,12 @@ func (UnimplementedWeComContactServiceHandler) ImportWeComContacts(context.Conte
 
 func (UnimplementedWeComContactServiceHandler) GetWeComContactImport(context.Context, *connect.Request[v1.GetWeComContactImportRequest]) (*connect.Response[v1.GetWeComContactImportResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComContactService.GetWeComContactImport is not implemented"))
+}
+
+func (UnimplementedWeComContactServiceHandler) ListWeComCorpTags(context.Context, *connect.Request[v1.ListWeComCorpTagsRequest]) (*connect.Response[v1.ListWeComCorpTagsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComContactService.ListWeComCorpTags is not implemented"))
+}
+
+func (UnimplementedWeComContactServiceHandler) AddWeComCorpTags(context.Context, *connect.Request[v1.AddWeComCorpTagsRequest]) (*connect.Response[v1.AddWeComCorpTagsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.WeComContactService.AddWeComCorpTags is not implemented"))
 }

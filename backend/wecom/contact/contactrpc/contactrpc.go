@@ -15,6 +15,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/wecom/contact"
+	"github.com/salesapp/scrm/backend/wecom/wecomapi"
 )
 
 // Module is what WeCom external contacts contribute: WeComChannelService and the welcome worker (the
@@ -157,4 +158,36 @@ func (h *ImportHandler) GetWeComContactImport(ctx context.Context, _ *connect.Re
 		}
 	}
 	return connect.NewResponse(out), nil
+}
+
+func tagGroupOf(g wecomapi.TagGroup) *salesappv1.WeComCorpTagGroup {
+	out := &salesappv1.WeComCorpTagGroup{Id: g.GroupID, Name: g.GroupName}
+	for _, t := range g.Tags {
+		out.Tags = append(out.Tags, &salesappv1.WeComCorpTag{Id: t.ID, Name: t.Name})
+	}
+	return out
+}
+
+// ListWeComCorpTags implements WeComContactService.
+func (h *ImportHandler) ListWeComCorpTags(ctx context.Context, _ *connect.Request[salesappv1.ListWeComCorpTagsRequest]) (*connect.Response[salesappv1.ListWeComCorpTagsResponse], error) {
+	p, _ := authn.FromContext(ctx)
+	groups, err := h.svc.CorpTags(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := &salesappv1.ListWeComCorpTagsResponse{}
+	for _, g := range groups {
+		out.Groups = append(out.Groups, tagGroupOf(g))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// AddWeComCorpTags implements WeComContactService.
+func (h *ImportHandler) AddWeComCorpTags(ctx context.Context, req *connect.Request[salesappv1.AddWeComCorpTagsRequest]) (*connect.Response[salesappv1.AddWeComCorpTagsResponse], error) {
+	p, _ := authn.FromContext(ctx)
+	g, err := h.svc.AddCorpTags(ctx, p, req.Msg.GetGroupName(), req.Msg.GetTags())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.AddWeComCorpTagsResponse{Group: tagGroupOf(g)}), nil
 }

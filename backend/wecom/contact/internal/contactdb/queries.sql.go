@@ -471,6 +471,49 @@ func (q *Queries) StartImport(ctx context.Context, arg StartImportParams) (bool,
 	return started, err
 }
 
+const tagPushTargets = `-- name: TagPushTargets :many
+SELECT e.wecom_userid, ci.value AS external_userid
+FROM customers c
+JOIN employees e ON e.tenant_id = c.tenant_id AND e.id = c.owner_id AND e.wecom_userid <> ''
+JOIN customer_identities ci ON ci.tenant_id = c.tenant_id AND ci.customer_id = c.id AND ci.kind = 'external_userid'
+JOIN tenants t ON t.id = c.tenant_id JOIN plans p ON p.name = t.plan AND 'wecom' = ANY (p.features)
+WHERE c.tenant_id = $1 AND c.id = $2 AND c.merged_into IS NULL
+ORDER BY ci.value
+`
+
+type TagPushTargetsParams struct {
+	TenantID   uuid.UUID
+	CustomerID uuid.UUID
+}
+
+type TagPushTargetsRow struct {
+	WecomUserid    string
+	ExternalUserid string
+}
+
+// Where a customer's tags are marked on WeCom: as their owner (a WeCom member), on each external userid
+// they have. No rows: not a contact any more, merged, their owner is not a WeCom member, or the tenant's
+// plan no longer includes the WeCom bridge.
+func (q *Queries) TagPushTargets(ctx context.Context, arg TagPushTargetsParams) ([]TagPushTargetsRow, error) {
+	rows, err := q.db.Query(ctx, tagPushTargets, arg.TenantID, arg.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TagPushTargetsRow
+	for rows.Next() {
+		var i TagPushTargetsRow
+		if err := rows.Scan(&i.WecomUserid, &i.ExternalUserid); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateChannel = `-- name: UpdateChannel :exec
 UPDATE wecom_channels SET name = $1, employee_ids = $2, tags = $3, welcome_text = $4, updated_at = now()
 WHERE tenant_id = $5 AND id = $6

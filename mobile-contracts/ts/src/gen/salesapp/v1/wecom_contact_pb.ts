@@ -4,6 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "../../buf/validate/validate_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +13,131 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/wecom_contact.proto.
  */
 export const file_salesapp_v1_wecom_contact: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zYWxlc2FwcC92MS93ZWNvbV9jb250YWN0LnByb3RvEgtzYWxlc2FwcC52MSIcChpJbXBvcnRXZUNvbUNvbnRhY3RzUmVxdWVzdCIdChtJbXBvcnRXZUNvbUNvbnRhY3RzUmVzcG9uc2UiHgocR2V0V2VDb21Db250YWN0SW1wb3J0UmVxdWVzdCLIAQoSV2VDb21Db250YWN0SW1wb3J0Ei4KCnN0YXJ0ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVwYWdlcxgDIAEoBRIQCghjb250YWN0cxgEIAEoBRIPCgdjcmVhdGVkGAUgASgFEhAKCGV4aXN0aW5nGAYgASgFEg0KBWVycm9yGAcgASgJIlUKHUdldFdlQ29tQ29udGFjdEltcG9ydFJlc3BvbnNlEjQKC2xhc3RfaW1wb3J0GAEgASgLMh8uc2FsZXNhcHAudjEuV2VDb21Db250YWN0SW1wb3J0Mu8BChNXZUNvbUNvbnRhY3RTZXJ2aWNlEmgKE0ltcG9ydFdlQ29tQ29udGFjdHMSJy5zYWxlc2FwcC52MS5JbXBvcnRXZUNvbUNvbnRhY3RzUmVxdWVzdBooLnNhbGVzYXBwLnYxLkltcG9ydFdlQ29tQ29udGFjdHNSZXNwb25zZRJuChVHZXRXZUNvbUNvbnRhY3RJbXBvcnQSKS5zYWxlc2FwcC52MS5HZXRXZUNvbUNvbnRhY3RJbXBvcnRSZXF1ZXN0Giouc2FsZXNhcHAudjEuR2V0V2VDb21Db250YWN0SW1wb3J0UmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9zYWxlc2FwcC92MS93ZWNvbV9jb250YWN0LnByb3RvEgtzYWxlc2FwcC52MSIaChhMaXN0V2VDb21Db3JwVGFnc1JlcXVlc3QiVgoRV2VDb21Db3JwVGFnR3JvdXASCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRInCgR0YWdzGAMgAygLMhkuc2FsZXNhcHAudjEuV2VDb21Db3JwVGFnIigKDFdlQ29tQ29ycFRhZxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJIksKGUxpc3RXZUNvbUNvcnBUYWdzUmVzcG9uc2USLgoGZ3JvdXBzGAEgAygLMh4uc2FsZXNhcHAudjEuV2VDb21Db3JwVGFnR3JvdXAiXAoXQWRkV2VDb21Db3JwVGFnc1JlcXVlc3QSHQoKZ3JvdXBfbmFtZRgBIAEoCUIJukgGcgQQARgeEiIKBHRhZ3MYAiADKAlCFLpIEZIBDggBEBQYASIGcgQQARgeIkkKGEFkZFdlQ29tQ29ycFRhZ3NSZXNwb25zZRItCgVncm91cBgBIAEoCzIeLnNhbGVzYXBwLnYxLldlQ29tQ29ycFRhZ0dyb3VwIhwKGkltcG9ydFdlQ29tQ29udGFjdHNSZXF1ZXN0Ih0KG0ltcG9ydFdlQ29tQ29udGFjdHNSZXNwb25zZSIeChxHZXRXZUNvbUNvbnRhY3RJbXBvcnRSZXF1ZXN0IsgBChJXZUNvbUNvbnRhY3RJbXBvcnQSLgoKc3RhcnRlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXBhZ2VzGAMgASgFEhAKCGNvbnRhY3RzGAQgASgFEg8KB2NyZWF0ZWQYBSABKAUSEAoIZXhpc3RpbmcYBiABKAUSDQoFZXJyb3IYByABKAkiVQodR2V0V2VDb21Db250YWN0SW1wb3J0UmVzcG9uc2USNAoLbGFzdF9pbXBvcnQYASABKAsyHy5zYWxlc2FwcC52MS5XZUNvbUNvbnRhY3RJbXBvcnQytAMKE1dlQ29tQ29udGFjdFNlcnZpY2USaAoTSW1wb3J0V2VDb21Db250YWN0cxInLnNhbGVzYXBwLnYxLkltcG9ydFdlQ29tQ29udGFjdHNSZXF1ZXN0Giguc2FsZXNhcHAudjEuSW1wb3J0V2VDb21Db250YWN0c1Jlc3BvbnNlEm4KFUdldFdlQ29tQ29udGFjdEltcG9ydBIpLnNhbGVzYXBwLnYxLkdldFdlQ29tQ29udGFjdEltcG9ydFJlcXVlc3QaKi5zYWxlc2FwcC52MS5HZXRXZUNvbUNvbnRhY3RJbXBvcnRSZXNwb25zZRJiChFMaXN0V2VDb21Db3JwVGFncxIlLnNhbGVzYXBwLnYxLkxpc3RXZUNvbUNvcnBUYWdzUmVxdWVzdBomLnNhbGVzYXBwLnYxLkxpc3RXZUNvbUNvcnBUYWdzUmVzcG9uc2USXwoQQWRkV2VDb21Db3JwVGFncxIkLnNhbGVzYXBwLnYxLkFkZFdlQ29tQ29ycFRhZ3NSZXF1ZXN0GiUuc2FsZXNhcHAudjEuQWRkV2VDb21Db3JwVGFnc1Jlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message salesapp.v1.ListWeComCorpTagsRequest
+ */
+export type ListWeComCorpTagsRequest = Message<"salesapp.v1.ListWeComCorpTagsRequest"> & {
+};
+
+/**
+ * Describes the message salesapp.v1.ListWeComCorpTagsRequest.
+ * Use `create(ListWeComCorpTagsRequestSchema)` to create a new message.
+ */
+export const ListWeComCorpTagsRequestSchema: GenMessage<ListWeComCorpTagsRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_wecom_contact, 0);
+
+/**
+ * WeComCorpTagGroup is a group of the corp tag library.
+ *
+ * @generated from message salesapp.v1.WeComCorpTagGroup
+ */
+export type WeComCorpTagGroup = Message<"salesapp.v1.WeComCorpTagGroup"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated salesapp.v1.WeComCorpTag tags = 3;
+   */
+  tags: WeComCorpTag[];
+};
+
+/**
+ * Describes the message salesapp.v1.WeComCorpTagGroup.
+ * Use `create(WeComCorpTagGroupSchema)` to create a new message.
+ */
+export const WeComCorpTagGroupSchema: GenMessage<WeComCorpTagGroup> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_wecom_contact, 1);
+
+/**
+ * WeComCorpTag is a tag of the library.
+ *
+ * @generated from message salesapp.v1.WeComCorpTag
+ */
+export type WeComCorpTag = Message<"salesapp.v1.WeComCorpTag"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message salesapp.v1.WeComCorpTag.
+ * Use `create(WeComCorpTagSchema)` to create a new message.
+ */
+export const WeComCorpTagSchema: GenMessage<WeComCorpTag> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_wecom_contact, 2);
+
+/**
+ * @generated from message salesapp.v1.ListWeComCorpTagsResponse
+ */
+export type ListWeComCorpTagsResponse = Message<"salesapp.v1.ListWeComCorpTagsResponse"> & {
+  /**
+   * @generated from field: repeated salesapp.v1.WeComCorpTagGroup groups = 1;
+   */
+  groups: WeComCorpTagGroup[];
+};
+
+/**
+ * Describes the message salesapp.v1.ListWeComCorpTagsResponse.
+ * Use `create(ListWeComCorpTagsResponseSchema)` to create a new message.
+ */
+export const ListWeComCorpTagsResponseSchema: GenMessage<ListWeComCorpTagsResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_wecom_contact, 3);
+
+/**
+ * @generated from message salesapp.v1.AddWeComCorpTagsRequest
+ */
+export type AddWeComCorpTagsRequest = Message<"salesapp.v1.AddWeComCorpTagsRequest"> & {
+  /**
+   * @generated from field: string group_name = 1;
+   */
+  groupName: string;
+
+  /**
+   * @generated from field: repeated string tags = 2;
+   */
+  tags: string[];
+};
+
+/**
+ * Describes the message salesapp.v1.AddWeComCorpTagsRequest.
+ * Use `create(AddWeComCorpTagsRequestSchema)` to create a new message.
+ */
+export const AddWeComCorpTagsRequestSchema: GenMessage<AddWeComCorpTagsRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_wecom_contact, 4);
+
+/**
+ * @generated from message salesapp.v1.AddWeComCorpTagsResponse
+ */
+export type AddWeComCorpTagsResponse = Message<"salesapp.v1.AddWeComCorpTagsResponse"> & {
+  /**
+   * The group, with the tags added.
+   *
+   * @generated from field: salesapp.v1.WeComCorpTagGroup group = 1;
+   */
+  group?: WeComCorpTagGroup | undefined;
+};
+
+/**
+ * Describes the message salesapp.v1.AddWeComCorpTagsResponse.
+ * Use `create(AddWeComCorpTagsResponseSchema)` to create a new message.
+ */
+export const AddWeComCorpTagsResponseSchema: GenMessage<AddWeComCorpTagsResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_wecom_contact, 5);
 
 /**
  * @generated from message salesapp.v1.ImportWeComContactsRequest
@@ -25,7 +150,7 @@ export type ImportWeComContactsRequest = Message<"salesapp.v1.ImportWeComContact
  * Use `create(ImportWeComContactsRequestSchema)` to create a new message.
  */
 export const ImportWeComContactsRequestSchema: GenMessage<ImportWeComContactsRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_wecom_contact, 0);
+  messageDesc(file_salesapp_v1_wecom_contact, 6);
 
 /**
  * @generated from message salesapp.v1.ImportWeComContactsResponse
@@ -38,7 +163,7 @@ export type ImportWeComContactsResponse = Message<"salesapp.v1.ImportWeComContac
  * Use `create(ImportWeComContactsResponseSchema)` to create a new message.
  */
 export const ImportWeComContactsResponseSchema: GenMessage<ImportWeComContactsResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_wecom_contact, 1);
+  messageDesc(file_salesapp_v1_wecom_contact, 7);
 
 /**
  * @generated from message salesapp.v1.GetWeComContactImportRequest
@@ -51,7 +176,7 @@ export type GetWeComContactImportRequest = Message<"salesapp.v1.GetWeComContactI
  * Use `create(GetWeComContactImportRequestSchema)` to create a new message.
  */
 export const GetWeComContactImportRequestSchema: GenMessage<GetWeComContactImportRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_wecom_contact, 2);
+  messageDesc(file_salesapp_v1_wecom_contact, 8);
 
 /**
  * WeComContactImport is one import.
@@ -113,7 +238,7 @@ export type WeComContactImport = Message<"salesapp.v1.WeComContactImport"> & {
  * Use `create(WeComContactImportSchema)` to create a new message.
  */
 export const WeComContactImportSchema: GenMessage<WeComContactImport> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_wecom_contact, 3);
+  messageDesc(file_salesapp_v1_wecom_contact, 9);
 
 /**
  * @generated from message salesapp.v1.GetWeComContactImportResponse
@@ -132,7 +257,7 @@ export type GetWeComContactImportResponse = Message<"salesapp.v1.GetWeComContact
  * Use `create(GetWeComContactImportResponseSchema)` to create a new message.
  */
 export const GetWeComContactImportResponseSchema: GenMessage<GetWeComContactImportResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_wecom_contact, 4);
+  messageDesc(file_salesapp_v1_wecom_contact, 10);
 
 /**
  * WeComContactService imports the customers a tenant's members already have as WeCom external contacts:
@@ -164,6 +289,29 @@ export const WeComContactService: GenService<{
     methodKind: "unary";
     input: typeof GetWeComContactImportRequestSchema;
     output: typeof GetWeComContactImportResponseSchema;
+  },
+  /**
+   * ListWeComCorpTags reads the corp tag library. Our tags that it has by name are marked on WeCom when
+   * they are put on or taken off a customer who is a WeCom contact; the others stay ours.
+   *
+   * @generated from rpc salesapp.v1.WeComContactService.ListWeComCorpTags
+   */
+  listWeComCorpTags: {
+    methodKind: "unary";
+    input: typeof ListWeComCorpTagsRequestSchema;
+    output: typeof ListWeComCorpTagsResponseSchema;
+  },
+  /**
+   * AddWeComCorpTags adds tags to the library, in the named group (made when WeCom has none by that name),
+   * so that our tags of those names are marked on WeCom from then on. AlreadyExists when the group has one
+   * of them.
+   *
+   * @generated from rpc salesapp.v1.WeComContactService.AddWeComCorpTags
+   */
+  addWeComCorpTags: {
+    methodKind: "unary";
+    input: typeof AddWeComCorpTagsRequestSchema;
+    output: typeof AddWeComCorpTagsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_salesapp_v1_wecom_contact, 0);
