@@ -115,6 +115,7 @@ func crossTenantRows() []crossRow {
 	bWeComEvent := func(w *world) string { return w.bWeComEvent }
 	bPool := func(w *world) string { return w.bPool }
 	bChannel := func(w *world) string { return w.bChannel }
+	bTagRule := func(w *world) string { return w.bTagRule }
 	bHandover := func(w *world) string { return w.bHandover }
 	// Channel codes are for admins and managers.
 	managers := func(c connect.Code) expect {
@@ -282,6 +283,14 @@ func crossTenantRows() []crossRow {
 			call: func(ctx context.Context, c caller, id string) error {
 				_, err := salesappv1connect.NewWeComChannelServiceClient(c.w.e.HTTP, c.w.e.URL, servertest.As(c.Token)).DeleteWeComChannel(ctx,
 					connect.NewRequest(&salesappv1.DeleteWeComChannelRequest{ChannelId: id}))
+				return err
+			}},
+
+		// Reading rules: B's rule is no rule of A's.
+		{procedure: salesappv1connect.TagRuleServiceDeleteTagRuleProcedure, want: adminOnly(connect.CodeNotFound), foreign: bTagRule,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := salesappv1connect.NewTagRuleServiceClient(c.w.e.HTTP, c.w.e.URL, servertest.As(c.Token)).DeleteTagRule(ctx,
+					connect.NewRequest(&salesappv1.DeleteTagRuleRequest{Id: id}))
 				return err
 			}},
 
@@ -727,6 +736,8 @@ type world struct {
 	bChannel string
 	// bHandover is a handover of B's with a WeCom transfer.
 	bHandover string
+	// bTagRule is a reading rule of B's.
+	bTagRule string
 	// bIDs holds every id of B's things, for spotting them in answers.
 	bIDs map[string]bool
 }
@@ -904,13 +915,18 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 	_, err = e.DB.Super.Exec(ctx, `INSERT INTO wecom_transfers (tenant_id, handover_id, customer_id, external_userid, handover_userid,
 		takeover_userid, resigned) VALUES ($1, $2, $3, 'wmB', 'bsales', 'bother', false)`, w.b.ID, w.bHandover, w.bCustomer)
 	require.NoError(t, err)
+	// B has a reading rule.
+	rule, err := salesappv1connect.NewTagRuleServiceClient(e.HTTP, e.URL, servertest.As(w.b.Admin.Token)).CreateTagRule(ctx,
+		connect.NewRequest(&salesappv1.CreateTagRuleRequest{MaterialTag: "fair", MinReads: 2, CustomerTag: "fair fan"}))
+	require.NoError(t, err)
+	w.bTagRule = rule.Msg.Rule.Id
 	unread, err := alertsOf(e, w.bSales.Token).GetUnreadCount(ctx, connect.NewRequest(&salesappv1.GetUnreadCountRequest{}))
 	require.NoError(t, err)
 	require.Positive(t, unread.Msg.Unread, "B's salesperson has alerts")
 
 	for _, id := range []string{w.b.ID.String(), w.b.Admin.ID.String(), bMgr.ID.String(), w.bSales.ID.String(), w.bTeam.String(),
 		w.bMaterial, w.bDraft, bPersonal, w.bFolder, w.bPersonalFolder, bShare.Msg.Share.Id, w.bCustomer, w.bNote, w.bSales.SessionID.String(),
-		w.bExport, w.bTask, w.bWeComEvent, w.bPool, w.bChannel, w.bHandover} {
+		w.bExport, w.bTask, w.bWeComEvent, w.bPool, w.bChannel, w.bHandover, w.bTagRule} {
 		w.bIDs[id] = true
 	}
 	return w
