@@ -658,6 +658,20 @@ func ShareableTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID
 	return m.Tier == TierPlatform, nil
 }
 
+// WelcomeTx checks a material may open a WeCom channel's welcome message, which any of the channel's
+// salespeople sends: published, and the enterprise's or the platform's (a personal material is one
+// salesperson's). It answers the title and summary the message's link card shows; NotFound otherwise.
+func WelcomeTx(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (title, summary string, err error) {
+	m, err := load(ctx, materialdb.New(tx), tenantID, id)
+	if err != nil {
+		return "", "", err
+	}
+	if m.Status != StatusPublished || (m.Tier != TierEnterprise && m.Tier != TierPlatform) {
+		return "", "", errNotFound
+	}
+	return m.Title, m.Summary, nil
+}
+
 // Summaries returns, in the given order, the materials among ids that are published and visible to the
 // employee; others are left out (a featured material that was unpublished simply disappears from cards).
 func (s *Service) Summaries(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID, ids []uuid.UUID) ([]Summary, error) {

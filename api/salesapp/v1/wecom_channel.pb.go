@@ -40,10 +40,16 @@ type WeComChannel struct {
 	// Of them, those whose sale moved past "new" (contacted, interested, negotiating or won)...
 	Leads int32 `protobuf:"varint,9,opt,name=leads,proto3" json:"leads,omitempty"`
 	// ...and those won.
-	Wins          int32                  `protobuf:"varint,10,opt,name=wins,proto3" json:"wins,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Wins      int32                  `protobuf:"varint,10,opt,name=wins,proto3" json:"wins,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The material the welcome message's link card opens ("": the salesperson's card).
+	WelcomeMaterialId string `protobuf:"bytes,12,opt,name=welcome_material_id,json=welcomeMaterialId,proto3" json:"welcome_material_id,omitempty"`
+	// The most adds per employee a day (0: no cap).
+	DailyCap int32 `protobuf:"varint,13,opt,name=daily_cap,json=dailyCap,proto3" json:"daily_cap,omitempty"`
+	// Employees who reached the cap today: WeCom sends customers to the others until the day ends.
+	PausedEmployeeIds []string `protobuf:"bytes,14,rep,name=paused_employee_ids,json=pausedEmployeeIds,proto3" json:"paused_employee_ids,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *WeComChannel) Reset() {
@@ -153,6 +159,27 @@ func (x *WeComChannel) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *WeComChannel) GetWelcomeMaterialId() string {
+	if x != nil {
+		return x.WelcomeMaterialId
+	}
+	return ""
+}
+
+func (x *WeComChannel) GetDailyCap() int32 {
+	if x != nil {
+		return x.DailyCap
+	}
+	return 0
+}
+
+func (x *WeComChannel) GetPausedEmployeeIds() []string {
+	if x != nil {
+		return x.PausedEmployeeIds
+	}
+	return nil
+}
+
 // WeComChannelFields are what an admin sets.
 type WeComChannelFields struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -160,9 +187,16 @@ type WeComChannelFields struct {
 	// One employee, or several (rotation), at most 100.
 	EmployeeIds []string `protobuf:"bytes,2,rep,name=employee_ids,json=employeeIds,proto3" json:"employee_ids,omitempty"`
 	Tags        []string `protobuf:"bytes,3,rep,name=tags,proto3" json:"tags,omitempty"`
-	// The welcome message's text (a default greeting when empty); a link card of the salesperson's card
-	// follows it.
-	WelcomeText   string `protobuf:"bytes,4,opt,name=welcome_text,json=welcomeText,proto3" json:"welcome_text,omitempty"`
+	// The welcome message's text (a default greeting when empty); a link card follows it: of the material
+	// below, or of the salesperson's card.
+	WelcomeText string `protobuf:"bytes,4,opt,name=welcome_text,json=welcomeText,proto3" json:"welcome_text,omitempty"`
+	// A published enterprise or platform material the link card opens, through the salesperson's own share
+	// link ("" for their card). Should it be unpublished later, the card is sent.
+	WelcomeMaterialId string `protobuf:"bytes,5,opt,name=welcome_material_id,json=welcomeMaterialId,proto3" json:"welcome_material_id,omitempty"`
+	// The most customers each employee gets through this channel a day (the enterprise's day); one who
+	// reaches it is taken off the rotation until the day ends. 0: no cap. When everyone has reached it,
+	// the rotation goes on among all.
+	DailyCap      int32 `protobuf:"varint,6,opt,name=daily_cap,json=dailyCap,proto3" json:"daily_cap,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,6 +257,20 @@ func (x *WeComChannelFields) GetWelcomeText() string {
 		return x.WelcomeText
 	}
 	return ""
+}
+
+func (x *WeComChannelFields) GetWelcomeMaterialId() string {
+	if x != nil {
+		return x.WelcomeMaterialId
+	}
+	return ""
+}
+
+func (x *WeComChannelFields) GetDailyCap() int32 {
+	if x != nil {
+		return x.DailyCap
+	}
+	return 0
 }
 
 type CreateWeComChannelRequest struct {
@@ -597,7 +645,7 @@ var File_salesapp_v1_wecom_channel_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_wecom_channel_proto_rawDesc = "" +
 	"\n" +
-	"\x1fsalesapp/v1/wecom_channel.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x02\n" +
+	"\x1fsalesapp/v1/wecom_channel.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x03\n" +
 	"\fWeComChannel\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -611,13 +659,19 @@ const file_salesapp_v1_wecom_channel_proto_rawDesc = "" +
 	"\x04wins\x18\n" +
 	" \x01(\x05R\x04wins\x129\n" +
 	"\n" +
-	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xbe\x01\n" +
+	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12.\n" +
+	"\x13welcome_material_id\x18\f \x01(\tR\x11welcomeMaterialId\x12\x1b\n" +
+	"\tdaily_cap\x18\r \x01(\x05R\bdailyCap\x12.\n" +
+	"\x13paused_employee_ids\x18\x0e \x03(\tR\x11pausedEmployeeIds\"\xa4\x02\n" +
 	"\x12WeComChannelFields\x12\x1d\n" +
 	"\x04name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18<R\x04name\x126\n" +
 	"\femployee_ids\x18\x02 \x03(\tB\x13\xbaH\x10\x92\x01\r\b\x01\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\vemployeeIds\x12$\n" +
 	"\x04tags\x18\x03 \x03(\tB\x10\xbaH\r\x92\x01\n" +
 	"\x10\x14\"\x06r\x04\x10\x01\x18 R\x04tags\x12+\n" +
-	"\fwelcome_text\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\vwelcomeText\"\\\n" +
+	"\fwelcome_text\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\vwelcomeText\x12;\n" +
+	"\x13welcome_material_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x11welcomeMaterialId\x12'\n" +
+	"\tdaily_cap\x18\x06 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\x90N(\x00R\bdailyCap\"\\\n" +
 	"\x19CreateWeComChannelRequest\x12?\n" +
 	"\x06fields\x18\x01 \x01(\v2\x1f.salesapp.v1.WeComChannelFieldsB\x06\xbaH\x03\xc8\x01\x01R\x06fields\"Q\n" +
 	"\x1aCreateWeComChannelResponse\x123\n" +

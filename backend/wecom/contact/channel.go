@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/salesapp/scrm/backend/customer"
+	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/wecom"
@@ -41,9 +43,15 @@ func (s *Service) creditChannelTx(ctx context.Context, tx pgx.Tx, tenantID uuid.
 	if err != nil {
 		return credited{}, err
 	}
-	if _, err := q.CreditChannel(ctx, contactdb.CreditChannelParams{TenantID: tenantID, ChannelID: ch.ID, CustomerID: customerID,
-		EmployeeID: uuid.NullUUID{UUID: employeeID, Valid: employeeID != uuid.Nil}}); err != nil {
+	n, err := q.CreditChannel(ctx, contactdb.CreditChannelParams{TenantID: tenantID, ChannelID: ch.ID, CustomerID: customerID,
+		EmployeeID: uuid.NullUUID{UUID: employeeID, Valid: employeeID != uuid.Nil}})
+	if err != nil {
 		return credited{}, err
+	}
+	if n == 1 && employeeID != uuid.Nil {
+		if err := s.capTx(ctx, tx, tenantID, ch.ID, employeeID); err != nil {
+			return credited{}, err
+		}
 	}
 	if err := customer.AddTagsTx(ctx, tx, tenantID, customerID, ch.Tags); err != nil {
 		return credited{}, err
@@ -59,6 +67,10 @@ type Channel struct {
 	EmployeeIDs       []uuid.UUID
 	Tags              []string
 	WelcomeText       string
+	WelcomeMaterialID uuid.UUID
+	DailyCap          int
+	// PausedIDs are the employees who reached DailyCap today.
+	PausedIDs         []uuid.UUID
 	Adds, Leads, Wins int
 	CreatedAt         time.Time
 }
@@ -69,6 +81,25 @@ type ChannelInput struct {
 	EmployeeIDs []uuid.UUID
 	Tags        []string
 	WelcomeText string
+	// WelcomeMaterialID is the material the welcome's link card opens (uuid.Nil: the salesperson's card).
+	WelcomeMaterialID uuid.UUID
+	// DailyCap is the most adds per employee a day (0: none).
+	DailyCap int
+}
+
+// checkInputTx checks what way does not: the welcome material and the cap.
+func checkInputTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, in ChannelInput) error {
+	if in.DailyCap < 0 || in.DailyCap > 10000 {
+		return platform.Invalid("fields.daily_cap", "0 (no cap) to 10000")
+	}
+	if in.WelcomeMaterialID == uuid.Nil {
+		return nil
+	}
+	_, _, err := material.WelcomeTx(ctx, tx, tenantID, in.WelcomeMaterialID)
+	if platform.KindOf(err) == platform.KindNotFound {
+		return platform.Invalid("fields.welcome_material_id", "not a published material of the enterprise or the platform")
+	}
+	return err
 }
 
 func mayManage(p authn.Principal) error {
@@ -124,6 +155,9 @@ func (s *Service) CreateChannel(ctx context.Context, p authn.Principal, in Chann
 	var w wecomapi.ContactWay
 	var client *wecomapi.Client
 	err := s.cfg.DB.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		if err := checkInputTx(ctx, tx, p.TenantID, in); err != nil {
+			return err
+		}
 		var err error
 		if w, err = s.way(ctx, tx, p.TenantID, in); err != nil {
 			return err
@@ -142,7 +176,7 @@ func (s *Service) CreateChannel(ctx context.Context, p authn.Principal, in Chann
 	err = s.cfg.DB.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		return contactdb.New(tx).InsertChannel(ctx, contactdb.InsertChannelParams{TenantID: p.TenantID, ID: id, Name: in.Name,
 			State: state, ConfigID: made.ConfigID, QrCode: made.QRCode, EmployeeIds: in.EmployeeIDs, Tags: nonNil(in.Tags),
-			WelcomeText: in.WelcomeText, CreatedBy: p.EmployeeID})
+			WelcomeText: in.WelcomeText, CreatedBy: p.EmployeeID, WelcomeMaterialID: nullID(in.WelcomeMaterialID), DailyCap: int32(in.DailyCap)})
 	})
 	if err != nil {
 		if derr := client.DeleteContactWay(ctx, made.ConfigID); derr != nil {
@@ -153,6 +187,8 @@ func (s *Service) CreateChannel(ctx context.Context, p authn.Principal, in Chann
 	return s.channel(ctx, p.TenantID, id)
 }
 
+func nullID(id uuid.UUID) uuid.NullUUID { return uuid.NullUUID{UUID: id, Valid: id != uuid.Nil} }
+
 func nonNil(v []string) []string {
 	if v == nil {
 		return []string{}
@@ -162,40 +198,75 @@ func nonNil(v []string) []string {
 
 var errNoChannel = platform.NotFound("channel")
 
-// UpdateChannel changes a channel's name, employees, tags and welcome text, in WeCom first. The channel is
-// locked meanwhile, so two updates apply one after the other.
+// UpdateChannel changes a channel's name, employees, tags, welcome and cap, in WeCom first. The channel is
+// locked meanwhile, so two updates apply one after the other. Employees paused today for the cap stay off
+// the contact way until the day ends.
 func (s *Service) UpdateChannel(ctx context.Context, p authn.Principal, id uuid.UUID, in ChannelInput) (Channel, error) {
 	if err := mayManage(p); err != nil {
 		return Channel{}, err
 	}
 	err := s.cfg.DB.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		if err := checkInputTx(ctx, tx, p.TenantID, in); err != nil {
+			return err
+		}
 		q := contactdb.New(tx)
-		row, err := q.LockChannel(ctx, contactdb.LockChannelParams{TenantID: p.TenantID, ID: id})
+		row, err := q.ChannelRotation(ctx, contactdb.ChannelRotationParams{TenantID: p.TenantID, ID: id})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errNoChannel
 		}
 		if err != nil {
 			return err
 		}
-		w, err := s.way(ctx, tx, p.TenantID, in)
-		if err != nil {
-			return err
+		if _, err := s.way(ctx, tx, p.TenantID, in); err != nil {
+			return err // every employee named must be a WeCom member, paused or not
 		}
-		client, err := s.cfg.WeCom.ClientTx(ctx, tx, p.TenantID, wecom.AppContact)
-		if err != nil {
-			return err
+		on := in
+		if in.DailyCap > 0 {
+			on.EmployeeIDs = onRotation(in.EmployeeIDs, row.PausedToday)
 		}
-		w.ConfigID, w.State = row.ConfigID, row.State
-		if err := client.UpdateContactWay(ctx, w); err != nil {
-			return wecomapi.Translate(err)
+		if err := s.setWayTx(ctx, tx, p.TenantID, row.ConfigID, row.State, on); err != nil {
+			return err
 		}
 		return q.UpdateChannel(ctx, contactdb.UpdateChannelParams{TenantID: p.TenantID, ID: id, Name: in.Name,
-			EmployeeIds: in.EmployeeIDs, Tags: nonNil(in.Tags), WelcomeText: in.WelcomeText})
+			EmployeeIds: in.EmployeeIDs, Tags: nonNil(in.Tags), WelcomeText: in.WelcomeText,
+			WelcomeMaterialID: nullID(in.WelcomeMaterialID), DailyCap: int32(in.DailyCap)})
 	})
 	if err != nil {
 		return Channel{}, err
 	}
 	return s.channel(ctx, p.TenantID, id)
+}
+
+// setWayTx sets the channel's contact way in WeCom to in's employees.
+func (s *Service) setWayTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, configID, state string, in ChannelInput) error {
+	w, err := s.way(ctx, tx, tenantID, in)
+	if err != nil {
+		return err
+	}
+	client, err := s.cfg.WeCom.ClientTx(ctx, tx, tenantID, wecom.AppContact)
+	if err != nil {
+		return err
+	}
+	w.ConfigID, w.State = configID, state
+	if err := client.UpdateContactWay(ctx, w); err != nil {
+		return wecomapi.Translate(err)
+	}
+	return nil
+}
+
+// onRotation is employees without those paused; all of them when everyone is paused (a contact way needs
+// one, and a cap all have reached holds nobody back).
+func onRotation(employees, paused []uuid.UUID) []uuid.UUID {
+	var out []uuid.UUID
+	for _, id := range employees {
+		if !slices.Contains(paused, id) {
+			out = append(out, id)
+		}
+	}
+	if len(out) == 0 {
+		return employees
+	}
+	return out
 }
 
 // DeleteChannel deletes the contact way in WeCom (one WeCom no longer has is gone already) and the
@@ -251,7 +322,8 @@ func listChannels(ctx context.Context, tx pgx.Tx, params contactdb.ListChannelsP
 	out := make([]Channel, len(rows))
 	for i, r := range rows {
 		out[i] = Channel{ID: r.ID, Name: r.Name, State: r.State, QRCode: r.QrCode, EmployeeIDs: r.EmployeeIds, Tags: r.Tags,
-			WelcomeText: r.WelcomeText, Adds: int(r.Adds), Leads: int(r.Leads), Wins: int(r.Wins), CreatedAt: r.CreatedAt}
+			WelcomeText: r.WelcomeText, WelcomeMaterialID: r.WelcomeMaterialID.UUID, DailyCap: int(r.DailyCap), PausedIDs: r.PausedToday,
+			Adds: int(r.Adds), Leads: int(r.Leads), Wins: int(r.Wins), CreatedAt: r.CreatedAt}
 	}
 	return out, nil
 }

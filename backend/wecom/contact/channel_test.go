@@ -2,13 +2,16 @@ package contact_test
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/wecom/contact"
 	"github.com/salesapp/scrm/backend/wecom/wecomapi"
 )
@@ -18,10 +21,7 @@ import (
 func TestChannelLifecycleAndCounts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := setup(t)
-	lisi := e.employee(t, "lisi")
-	e.fake.AddUser(wecomapi.User{UserID: "zhangsan", Name: "Zhang San"})
-	e.fake.AddUser(wecomapi.User{UserID: "lisi", Name: "Li Si"})
+	e, lisi := setupTwo(t)
 	admin := e.tenant.Admin
 
 	_, err := e.contacts.CreateChannel(ctx, e.sales, contact.ChannelInput{Name: "Fair", EmployeeIDs: []uuid.UUID{e.sales.EmployeeID}})
@@ -81,4 +81,146 @@ func TestChannelLifecycleAndCounts(t *testing.T) {
 	list, _, err = e.contacts.ListChannels(ctx, admin, 10, "")
 	require.NoError(t, err)
 	require.Empty(t, list)
+}
+
+// setupTwo is setup with a second salesperson, Li Si, both of them members in the fake WeCom.
+func setupTwo(t *testing.T) (*env, authn.Principal) {
+	t.Helper()
+	e := setup(t)
+	lisi := e.employee(t, "lisi")
+	e.fake.AddUser(wecomapi.User{UserID: "zhangsan", Name: "Zhang San"})
+	e.fake.AddUser(wecomapi.User{UserID: "lisi", Name: "Li Si"})
+	return e, lisi
+}
+
+// wayUsers is the user lists of the fake's contact ways.
+func (e *env) wayUsers() [][]string {
+	var out [][]string
+	for _, w := range e.fake.ContactWays() {
+		out = append(out, w.UserIDs)
+	}
+	return out
+}
+
+// A rotation with a daily cap: an employee who reaches it is taken off the contact way for the rest of the
+// day (WeCom sends the next customers to the others); when everyone has, the way goes back to all; when
+// the day ends, the paused come back.
+func TestARotationsDailyCapPausesWhoReachedIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, lisi := setupTwo(t)
+	admin := e.tenant.Admin
+	_, err := e.contacts.CreateChannel(ctx, admin, contact.ChannelInput{Name: "Fair", EmployeeIDs: []uuid.UUID{e.sales.EmployeeID}, DailyCap: -1})
+	require.Equal(t, platform.KindInvalid, platform.KindOf(err))
+	ch, err := e.contacts.CreateChannel(ctx, admin, contact.ChannelInput{Name: "Fair", EmployeeIDs: []uuid.UUID{e.sales.EmployeeID, lisi.EmployeeID}, DailyCap: 2})
+	require.NoError(t, err)
+	require.Equal(t, 2, ch.DailyCap)
+	add := func(userID, ext string) {
+		t.Helper()
+		e.fake.AddContact(wecomapi.ExternalContact{ExternalUserID: ext, Name: ext}, wecomapi.FollowUser{UserID: userID, State: ch.State})
+		e.send(t, contact.ChangeAdd, userID, ext, ch.State, "", 1700000000)
+	}
+	waitWay := func(want ...string) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			ways := e.wayUsers()
+			return len(ways) == 1 && slices.Equal(ways[0], want)
+		}, 15*time.Second, 20*time.Millisecond, "want %v, have %v", want, e.wayUsers())
+	}
+	paused := func() []uuid.UUID {
+		list, _, err := e.contacts.ListChannels(ctx, admin, 10, "")
+		require.NoError(t, err)
+		return list[0].PausedIDs
+	}
+
+	add("lisi", "wmA")
+	require.Empty(t, paused(), "one of two")
+	add("lisi", "wmA") // the same customer again: not a second add
+	require.Empty(t, paused())
+	add("lisi", "wmB")
+	require.Equal(t, []uuid.UUID{lisi.EmployeeID}, paused())
+	waitWay("zhangsan")
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM river_job WHERE kind = 'wecom_channel_rotation' AND state = 'scheduled' AND scheduled_at > now() + interval '1 second'"),
+		"the way is set back at the day's end")
+
+	// An update keeps Li Si off for today.
+	_, err = e.contacts.UpdateChannel(ctx, admin, ch.ID, contact.ChannelInput{Name: "Fair 2", EmployeeIDs: []uuid.UUID{e.sales.EmployeeID, lisi.EmployeeID}, DailyCap: 2})
+	require.NoError(t, err)
+	waitWay("zhangsan")
+
+	add("zhangsan", "wmC")
+	add("zhangsan", "wmD")
+	require.ElementsMatch(t, []uuid.UUID{lisi.EmployeeID, e.sales.EmployeeID}, paused())
+	waitWay("zhangsan", "lisi") // everyone is at the cap: WeCom rotates among all again
+
+	// Back to Li Si alone paused (as after the first cap), then the day ends (as if): the pause becomes
+	// yesterday's, and the jobs scheduled for the day's end set the way to everyone.
+	_, err = e.db.Super.Exec(ctx, "UPDATE wecom_channels SET paused_ids = $1 WHERE id = $2", []uuid.UUID{lisi.EmployeeID}, ch.ID)
+	require.NoError(t, err)
+	_, err = e.contacts.UpdateChannel(ctx, admin, ch.ID, contact.ChannelInput{Name: "Fair 3", EmployeeIDs: []uuid.UUID{e.sales.EmployeeID, lisi.EmployeeID}, DailyCap: 2})
+	require.NoError(t, err)
+	waitWay("zhangsan")
+	_, err = e.db.Super.Exec(ctx, "UPDATE wecom_channels SET paused_on = paused_on - 1 WHERE id = $1", ch.ID)
+	require.NoError(t, err)
+	require.Empty(t, paused())
+	_, err = e.db.Super.Exec(ctx, "UPDATE river_job SET scheduled_at = now() WHERE kind = 'wecom_channel_rotation' AND state = 'scheduled'")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return e.count(t, "SELECT count(*) FROM river_job WHERE kind = 'wecom_channel_rotation' AND state <> 'completed'") == 0
+	}, 30*time.Second, 50*time.Millisecond)
+	waitWay("zhangsan", "lisi")
+}
+
+// A channel's welcome may open a material rather than the card: through the salesperson's own share link
+// of it; should the material be unpublished, the card goes instead.
+func TestAChannelsWelcomeOpensItsMaterial(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	e.fake.AddUser(wecomapi.User{UserID: "zhangsan", Name: "Zhang San"})
+	admin := e.tenant.Admin
+	material := func(tier, status string) uuid.UUID {
+		id := uuid.Must(uuid.NewV7())
+		owner := uuid.NullUUID{}
+		if tier == "personal" {
+			owner = uuid.NullUUID{UUID: e.sales.EmployeeID, Valid: true}
+		}
+		_, err := e.db.Super.Exec(ctx, `INSERT INTO materials (id, tenant_id, tier, owner_id, kind, status, title, summary)
+			VALUES ($1, $2, $3, $4, 'article', $5, '种植牙的十个问题', 'What to ask before an implant')`, id, e.tenant.ID, tier, owner, status)
+		require.NoError(t, err)
+		return id
+	}
+	for _, bad := range []uuid.UUID{material("personal", "published"), material("enterprise", "draft"), uuid.Must(uuid.NewV7())} {
+		_, err := e.contacts.CreateChannel(ctx, admin, contact.ChannelInput{Name: "Fair", EmployeeIDs: []uuid.UUID{e.sales.EmployeeID}, WelcomeMaterialID: bad})
+		var pe *platform.Error
+		require.ErrorAs(t, err, &pe)
+		require.Equal(t, "fields.welcome_material_id", pe.Field)
+	}
+	guide := material("enterprise", "published")
+	ch, err := e.contacts.CreateChannel(ctx, admin, contact.ChannelInput{Name: "Fair", EmployeeIDs: []uuid.UUID{e.sales.EmployeeID},
+		WelcomeText: "Welcome!", WelcomeMaterialID: guide})
+	require.NoError(t, err)
+	require.Equal(t, guide, ch.WelcomeMaterialID)
+
+	welcome := func(ext string) map[string]any {
+		t.Helper()
+		n := len(e.fake.Welcomes())
+		e.fake.AddContact(wecomapi.ExternalContact{ExternalUserID: ext, Name: ext}, wecomapi.FollowUser{UserID: "zhangsan", State: ch.State})
+		e.send(t, contact.ChangeAdd, "zhangsan", ext, ch.State, e.fake.NewWelcomeCode("zhangsan", ext), 1700000000)
+		require.Eventually(t, func() bool { return len(e.fake.Welcomes()) == n+1 }, 15*time.Second, 20*time.Millisecond)
+		w := e.fake.Welcomes()[n]
+		require.Equal(t, "Welcome!", w.Text)
+		link, _ := w.Attachments[0]["link"].(map[string]any)
+		return link
+	}
+	link := welcome("wmA")
+	require.Equal(t, "种植牙的十个问题", link["title"])
+	require.Equal(t, "What to ask before an implant", link["desc"])
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM shares WHERE employee_id = $1 AND material_id = $2 AND channel = 'chat'",
+		e.sales.EmployeeID, guide), "the salesperson's own share of the material")
+
+	_, err = e.db.Super.Exec(ctx, "UPDATE materials SET status = 'draft' WHERE id = $1", guide)
+	require.NoError(t, err)
+	link = welcome("wmB")
+	require.Equal(t, "Sales zhangsan's card", link["title"])
 }

@@ -89,6 +89,7 @@ func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &WelcomeWorker{s: s})
 	river.AddWorker(w, &ImportWorker{s: s})
 	river.AddWorker(w, &TagPushWorker{s: s})
+	river.AddWorker(w, &RotationWorker{s: s})
 }
 
 // employee is the employee a WeCom member is, zero when none.

@@ -10,7 +10,35 @@ SELECT name FROM employees WHERE tenant_id = @tenant_id AND id = @id;
 SELECT id, name, welcome_text, tags FROM wecom_channels WHERE tenant_id = @tenant_id AND state = @state;
 
 -- name: ChannelWelcome :one
-SELECT name, welcome_text FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id;
+SELECT name, welcome_text, welcome_material_id FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: PauseIfCapped :one
+-- After an add the channel credited to the employee: when they have reached its daily cap today (the
+-- tenant's day), they are paused for the rest of the day. A row: paused now, and when the day ends.
+WITH day AS (
+  SELECT (now() AT TIME ZONE t.time_zone)::date AS today, t.time_zone FROM tenants t WHERE t.id = @tenant_id
+), n AS (
+  SELECT count(*) AS adds FROM wecom_channel_adds a, day
+  WHERE a.tenant_id = @tenant_id AND a.channel_id = @channel_id AND a.employee_id = @employee_id::uuid
+    AND a.added_at >= (day.today::timestamp AT TIME ZONE day.time_zone)
+)
+UPDATE wecom_channels c SET
+  paused_ids = CASE WHEN c.paused_on = day.today THEN array_append(c.paused_ids, @employee_id::uuid)
+                    ELSE ARRAY[@employee_id::uuid] END,
+  paused_on = day.today
+FROM day, n
+WHERE c.tenant_id = @tenant_id AND c.id = @channel_id AND c.daily_cap > 0 AND n.adds >= c.daily_cap
+  AND @employee_id::uuid = ANY (c.employee_ids)
+  AND NOT (c.paused_on IS NOT DISTINCT FROM day.today AND @employee_id::uuid = ANY (c.paused_ids))
+RETURNING ((day.today + 1)::timestamp AT TIME ZONE day.time_zone)::timestamptz AS day_ends;
+
+-- name: ChannelRotation :one
+-- A channel locked, with who of its employees is paused today (the tenant's day).
+SELECT c.name, c.config_id, c.state, c.employee_ids,
+       CASE WHEN c.paused_on = (now() AT TIME ZONE t.time_zone)::date THEN c.paused_ids ELSE '{}'::uuid[] END::uuid[] AS paused_today
+FROM wecom_channels c JOIN tenants t ON t.id = c.tenant_id
+WHERE c.tenant_id = @tenant_id AND c.id = @id
+FOR UPDATE OF c;
 
 -- name: CreditChannel :execrows
 INSERT INTO wecom_channel_adds (tenant_id, channel_id, customer_id, employee_id, added_at)
@@ -23,14 +51,17 @@ SELECT id, wecom_userid FROM employees
 WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) AND status = 'active' AND wecom_userid <> '';
 
 -- name: InsertChannel :exec
-INSERT INTO wecom_channels (tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by)
-VALUES (@tenant_id, @id, @name, @state, @config_id, @qr_code, @employee_ids, @tags, @welcome_text, @created_by);
+INSERT INTO wecom_channels (tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by,
+                            welcome_material_id, daily_cap)
+VALUES (@tenant_id, @id, @name, @state, @config_id, @qr_code, @employee_ids, @tags, @welcome_text, @created_by,
+        sqlc.narg(welcome_material_id), @daily_cap);
 
 -- name: LockChannel :one
 SELECT * FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;
 
 -- name: UpdateChannel :exec
-UPDATE wecom_channels SET name = @name, employee_ids = @employee_ids, tags = @tags, welcome_text = @welcome_text, updated_at = now()
+UPDATE wecom_channels SET name = @name, employee_ids = @employee_ids, tags = @tags, welcome_text = @welcome_text,
+  welcome_material_id = sqlc.narg(welcome_material_id), daily_cap = @daily_cap, updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: DeleteChannel :exec
@@ -39,6 +70,9 @@ DELETE FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id;
 -- name: ListChannels :many
 -- Channels newest first, with their counts: customers brought, those past "new" (not lost), those won.
 SELECT c.id, c.name, c.state, c.qr_code, c.employee_ids, c.tags, c.welcome_text, c.created_at,
+       c.welcome_material_id, c.daily_cap,
+       (CASE WHEN c.paused_on = (SELECT (now() AT TIME ZONE t.time_zone)::date FROM tenants t WHERE t.id = c.tenant_id)
+             THEN c.paused_ids ELSE '{}'::uuid[] END)::uuid[] AS paused_today,
        count(a.customer_id)::int AS adds,
        count(a.customer_id) FILTER (WHERE cu.stage IN ('contacted', 'interested', 'negotiating', 'won'))::int AS leads,
        count(a.customer_id) FILTER (WHERE cu.stage = 'won')::int AS wins

@@ -72,20 +72,22 @@ func (w *WelcomeWorker) Work(ctx context.Context, job *river.Job[WelcomeArgs]) e
 			return err
 		}
 		text := fmt.Sprintf(DefaultWelcome, name)
+		var materialID uuid.UUID
 		if a.ChannelID != uuid.Nil {
 			ch, err := q.ChannelWelcome(ctx, contactdb.ChannelWelcomeParams{TenantID: a.TenantID, ID: a.ChannelID})
-			if err == nil && ch.WelcomeText != "" {
-				text = ch.WelcomeText
-			} else if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
+			if ch.WelcomeText != "" {
+				text = ch.WelcomeText
+			}
+			materialID = ch.WelcomeMaterialID.UUID
 		}
-		_, url, err := s.cfg.Shares.WelcomeCardShareTx(ctx, tx, a.TenantID, a.EmployeeID)
+		link, err := s.welcomeLinkTx(ctx, tx, a.TenantID, a.EmployeeID, name, materialID)
 		if err != nil {
 			return err
 		}
-		msg = wecomapi.WelcomeMsg{WelcomeCode: a.WelcomeCode, Text: text, Attachments: []wecomapi.Attachment{{
-			Link: &wecomapi.Link{Title: name + "'s card", Desc: "Tap to see how to reach me", URL: url}}}}
+		msg = wecomapi.WelcomeMsg{WelcomeCode: a.WelcomeCode, Text: text, Attachments: []wecomapi.Attachment{{Link: &link}}}
 		client, err = s.cfg.WeCom.ClientTx(ctx, tx, a.TenantID, wecom.AppContact)
 		return err
 	})
@@ -98,3 +100,29 @@ func (w *WelcomeWorker) Work(ctx context.Context, job *river.Job[WelcomeArgs]) e
 	}
 	return err
 }
+
+// welcomeLinkTx is the welcome message's link card: the channel's material through the salesperson's own
+// share link, or (no material, or one unpublished since) their card.
+func (s *Service) welcomeLinkTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID, name string, materialID uuid.UUID) (wecomapi.Link, error) {
+	if materialID != uuid.Nil {
+		url, title, summary, ok, err := s.cfg.Shares.WelcomeMaterialShareTx(ctx, tx, tenantID, employeeID, materialID)
+		if err != nil {
+			return wecomapi.Link{}, err
+		}
+		if ok {
+			return wecomapi.Link{Title: clip(title, maxLinkTitle), Desc: clip(summary, maxLinkDesc), URL: url}, nil
+		}
+	}
+	_, url, err := s.cfg.Shares.WelcomeCardShareTx(ctx, tx, tenantID, employeeID)
+	if err != nil {
+		return wecomapi.Link{}, err
+	}
+	return wecomapi.Link{Title: name + "'s card", Desc: "Tap to see how to reach me", URL: url}, nil
+}
+
+// WeCom takes a link card's title up to 128 bytes and its description up to 512: in characters of up to
+// three bytes (Chinese), 42 and 170.
+const (
+	maxLinkTitle = 42
+	maxLinkDesc  = 170
+)

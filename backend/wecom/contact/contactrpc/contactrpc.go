@@ -45,12 +45,26 @@ func channelOf(c contact.Channel) *salesappv1.WeComChannel {
 	for _, id := range c.EmployeeIDs {
 		out.EmployeeIds = append(out.EmployeeIds, id.String())
 	}
+	if c.WelcomeMaterialID != uuid.Nil {
+		out.WelcomeMaterialId = c.WelcomeMaterialID.String()
+	}
+	out.DailyCap = int32(c.DailyCap)
+	for _, id := range c.PausedIDs {
+		out.PausedEmployeeIds = append(out.PausedEmployeeIds, id.String())
+	}
 	return out
 }
 
 // inputOf converts the fields (their shape already checked by protovalidate).
 func inputOf(f *salesappv1.WeComChannelFields) (contact.ChannelInput, error) {
-	in := contact.ChannelInput{Name: f.GetName(), Tags: f.GetTags(), WelcomeText: f.GetWelcomeText()}
+	in := contact.ChannelInput{Name: f.GetName(), Tags: f.GetTags(), WelcomeText: f.GetWelcomeText(), DailyCap: int(f.GetDailyCap())}
+	if m := f.GetWelcomeMaterialId(); m != "" {
+		id, err := uuid.Parse(m)
+		if err != nil {
+			return contact.ChannelInput{}, platform.Invalid("fields.welcome_material_id", "must be a UUID")
+		}
+		in.WelcomeMaterialID = id
+	}
 	for _, s := range f.GetEmployeeIds() {
 		id, err := uuid.Parse(s)
 		if err != nil {

@@ -8,21 +8,26 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type WecomChannel struct {
-	TenantID    uuid.UUID
-	ID          uuid.UUID
-	Name        string
-	State       string
-	ConfigID    string
-	QrCode      string
-	EmployeeIds []uuid.UUID
-	Tags        []string
-	WelcomeText string
-	CreatedBy   uuid.UUID
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	TenantID          uuid.UUID
+	ID                uuid.UUID
+	Name              string
+	State             string
+	ConfigID          string
+	QrCode            string
+	EmployeeIds       []uuid.UUID
+	Tags              []string
+	WelcomeText       string
+	CreatedBy         uuid.UUID
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	WelcomeMaterialID uuid.NullUUID
+	DailyCap          int32
+	PausedIds         []uuid.UUID
+	PausedOn          pgtype.Date
 }
 
 type WecomContactImport struct {

@@ -40,8 +40,43 @@ func (q *Queries) ChannelByState(ctx context.Context, arg ChannelByStateParams) 
 	return i, err
 }
 
+const channelRotation = `-- name: ChannelRotation :one
+SELECT c.name, c.config_id, c.state, c.employee_ids,
+       CASE WHEN c.paused_on = (now() AT TIME ZONE t.time_zone)::date THEN c.paused_ids ELSE '{}'::uuid[] END::uuid[] AS paused_today
+FROM wecom_channels c JOIN tenants t ON t.id = c.tenant_id
+WHERE c.tenant_id = $1 AND c.id = $2
+FOR UPDATE OF c
+`
+
+type ChannelRotationParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+type ChannelRotationRow struct {
+	Name        string
+	ConfigID    string
+	State       string
+	EmployeeIds []uuid.UUID
+	PausedToday []uuid.UUID
+}
+
+// A channel locked, with who of its employees is paused today (the tenant's day).
+func (q *Queries) ChannelRotation(ctx context.Context, arg ChannelRotationParams) (ChannelRotationRow, error) {
+	row := q.db.QueryRow(ctx, channelRotation, arg.TenantID, arg.ID)
+	var i ChannelRotationRow
+	err := row.Scan(
+		&i.Name,
+		&i.ConfigID,
+		&i.State,
+		&i.EmployeeIds,
+		&i.PausedToday,
+	)
+	return i, err
+}
+
 const channelWelcome = `-- name: ChannelWelcome :one
-SELECT name, welcome_text FROM wecom_channels WHERE tenant_id = $1 AND id = $2
+SELECT name, welcome_text, welcome_material_id FROM wecom_channels WHERE tenant_id = $1 AND id = $2
 `
 
 type ChannelWelcomeParams struct {
@@ -50,14 +85,15 @@ type ChannelWelcomeParams struct {
 }
 
 type ChannelWelcomeRow struct {
-	Name        string
-	WelcomeText string
+	Name              string
+	WelcomeText       string
+	WelcomeMaterialID uuid.NullUUID
 }
 
 func (q *Queries) ChannelWelcome(ctx context.Context, arg ChannelWelcomeParams) (ChannelWelcomeRow, error) {
 	row := q.db.QueryRow(ctx, channelWelcome, arg.TenantID, arg.ID)
 	var i ChannelWelcomeRow
-	err := row.Scan(&i.Name, &i.WelcomeText)
+	err := row.Scan(&i.Name, &i.WelcomeText, &i.WelcomeMaterialID)
 	return i, err
 }
 
@@ -249,21 +285,25 @@ func (q *Queries) ImportMembers(ctx context.Context, arg ImportMembersParams) ([
 }
 
 const insertChannel = `-- name: InsertChannel :exec
-INSERT INTO wecom_channels (tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+INSERT INTO wecom_channels (tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by,
+                            welcome_material_id, daily_cap)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+        $11, $12)
 `
 
 type InsertChannelParams struct {
-	TenantID    uuid.UUID
-	ID          uuid.UUID
-	Name        string
-	State       string
-	ConfigID    string
-	QrCode      string
-	EmployeeIds []uuid.UUID
-	Tags        []string
-	WelcomeText string
-	CreatedBy   uuid.UUID
+	TenantID          uuid.UUID
+	ID                uuid.UUID
+	Name              string
+	State             string
+	ConfigID          string
+	QrCode            string
+	EmployeeIds       []uuid.UUID
+	Tags              []string
+	WelcomeText       string
+	CreatedBy         uuid.UUID
+	WelcomeMaterialID uuid.NullUUID
+	DailyCap          int32
 }
 
 func (q *Queries) InsertChannel(ctx context.Context, arg InsertChannelParams) error {
@@ -278,12 +318,17 @@ func (q *Queries) InsertChannel(ctx context.Context, arg InsertChannelParams) er
 		arg.Tags,
 		arg.WelcomeText,
 		arg.CreatedBy,
+		arg.WelcomeMaterialID,
+		arg.DailyCap,
 	)
 	return err
 }
 
 const listChannels = `-- name: ListChannels :many
 SELECT c.id, c.name, c.state, c.qr_code, c.employee_ids, c.tags, c.welcome_text, c.created_at,
+       c.welcome_material_id, c.daily_cap,
+       (CASE WHEN c.paused_on = (SELECT (now() AT TIME ZONE t.time_zone)::date FROM tenants t WHERE t.id = c.tenant_id)
+             THEN c.paused_ids ELSE '{}'::uuid[] END)::uuid[] AS paused_today,
        count(a.customer_id)::int AS adds,
        count(a.customer_id) FILTER (WHERE cu.stage IN ('contacted', 'interested', 'negotiating', 'won'))::int AS leads,
        count(a.customer_id) FILTER (WHERE cu.stage = 'won')::int AS wins
@@ -308,17 +353,20 @@ type ListChannelsParams struct {
 }
 
 type ListChannelsRow struct {
-	ID          uuid.UUID
-	Name        string
-	State       string
-	QrCode      string
-	EmployeeIds []uuid.UUID
-	Tags        []string
-	WelcomeText string
-	CreatedAt   time.Time
-	Adds        int32
-	Leads       int32
-	Wins        int32
+	ID                uuid.UUID
+	Name              string
+	State             string
+	QrCode            string
+	EmployeeIds       []uuid.UUID
+	Tags              []string
+	WelcomeText       string
+	CreatedAt         time.Time
+	WelcomeMaterialID uuid.NullUUID
+	DailyCap          int32
+	PausedToday       []uuid.UUID
+	Adds              int32
+	Leads             int32
+	Wins              int32
 }
 
 // Channels newest first, with their counts: customers brought, those past "new" (not lost), those won.
@@ -347,6 +395,9 @@ func (q *Queries) ListChannels(ctx context.Context, arg ListChannelsParams) ([]L
 			&i.Tags,
 			&i.WelcomeText,
 			&i.CreatedAt,
+			&i.WelcomeMaterialID,
+			&i.DailyCap,
+			&i.PausedToday,
 			&i.Adds,
 			&i.Leads,
 			&i.Wins,
@@ -362,7 +413,7 @@ func (q *Queries) ListChannels(ctx context.Context, arg ListChannelsParams) ([]L
 }
 
 const lockChannel = `-- name: LockChannel :one
-SELECT tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by, created_at, updated_at FROM wecom_channels WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+SELECT tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by, created_at, updated_at, welcome_material_id, daily_cap, paused_ids, paused_on FROM wecom_channels WHERE tenant_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockChannelParams struct {
@@ -386,6 +437,10 @@ func (q *Queries) LockChannel(ctx context.Context, arg LockChannelParams) (Wecom
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.WelcomeMaterialID,
+		&i.DailyCap,
+		&i.PausedIds,
+		&i.PausedOn,
 	)
 	return i, err
 }
@@ -411,6 +466,40 @@ func (q *Queries) LockImport(ctx context.Context, tenantID uuid.UUID) (WecomCont
 		&i.Error,
 	)
 	return i, err
+}
+
+const pauseIfCapped = `-- name: PauseIfCapped :one
+WITH day AS (
+  SELECT (now() AT TIME ZONE t.time_zone)::date AS today, t.time_zone FROM tenants t WHERE t.id = $2
+), n AS (
+  SELECT count(*) AS adds FROM wecom_channel_adds a, day
+  WHERE a.tenant_id = $2 AND a.channel_id = $3 AND a.employee_id = $1::uuid
+    AND a.added_at >= (day.today::timestamp AT TIME ZONE day.time_zone)
+)
+UPDATE wecom_channels c SET
+  paused_ids = CASE WHEN c.paused_on = day.today THEN array_append(c.paused_ids, $1::uuid)
+                    ELSE ARRAY[$1::uuid] END,
+  paused_on = day.today
+FROM day, n
+WHERE c.tenant_id = $2 AND c.id = $3 AND c.daily_cap > 0 AND n.adds >= c.daily_cap
+  AND $1::uuid = ANY (c.employee_ids)
+  AND NOT (c.paused_on IS NOT DISTINCT FROM day.today AND $1::uuid = ANY (c.paused_ids))
+RETURNING ((day.today + 1)::timestamp AT TIME ZONE day.time_zone)::timestamptz AS day_ends
+`
+
+type PauseIfCappedParams struct {
+	EmployeeID uuid.UUID
+	TenantID   uuid.UUID
+	ChannelID  uuid.UUID
+}
+
+// After an add the channel credited to the employee: when they have reached its daily cap today (the
+// tenant's day), they are paused for the rest of the day. A row: paused now, and when the day ends.
+func (q *Queries) PauseIfCapped(ctx context.Context, arg PauseIfCappedParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, pauseIfCapped, arg.EmployeeID, arg.TenantID, arg.ChannelID)
+	var day_ends time.Time
+	err := row.Scan(&day_ends)
+	return day_ends, err
 }
 
 const saveImport = `-- name: SaveImport :exec
@@ -515,17 +604,20 @@ func (q *Queries) TagPushTargets(ctx context.Context, arg TagPushTargetsParams) 
 }
 
 const updateChannel = `-- name: UpdateChannel :exec
-UPDATE wecom_channels SET name = $1, employee_ids = $2, tags = $3, welcome_text = $4, updated_at = now()
-WHERE tenant_id = $5 AND id = $6
+UPDATE wecom_channels SET name = $1, employee_ids = $2, tags = $3, welcome_text = $4,
+  welcome_material_id = $5, daily_cap = $6, updated_at = now()
+WHERE tenant_id = $7 AND id = $8
 `
 
 type UpdateChannelParams struct {
-	Name        string
-	EmployeeIds []uuid.UUID
-	Tags        []string
-	WelcomeText string
-	TenantID    uuid.UUID
-	ID          uuid.UUID
+	Name              string
+	EmployeeIds       []uuid.UUID
+	Tags              []string
+	WelcomeText       string
+	WelcomeMaterialID uuid.NullUUID
+	DailyCap          int32
+	TenantID          uuid.UUID
+	ID                uuid.UUID
 }
 
 func (q *Queries) UpdateChannel(ctx context.Context, arg UpdateChannelParams) error {
@@ -534,6 +626,8 @@ func (q *Queries) UpdateChannel(ctx context.Context, arg UpdateChannelParams) er
 		arg.EmployeeIds,
 		arg.Tags,
 		arg.WelcomeText,
+		arg.WelcomeMaterialID,
+		arg.DailyCap,
 		arg.TenantID,
 		arg.ID,
 	)

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/wecom_channel.proto.
  */
 export const file_salesapp_v1_wecom_channel: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zYWxlc2FwcC92MS93ZWNvbV9jaGFubmVsLnByb3RvEgtzYWxlc2FwcC52MSLdAQoMV2VDb21DaGFubmVsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFc3RhdGUYAyABKAkSDwoHcXJfY29kZRgEIAEoCRIUCgxlbXBsb3llZV9pZHMYBSADKAkSDAoEdGFncxgGIAMoCRIUCgx3ZWxjb21lX3RleHQYByABKAkSDAoEYWRkcxgIIAEoBRINCgVsZWFkcxgJIAEoBRIMCgR3aW5zGAogASgFEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpgBChJXZUNvbUNoYW5uZWxGaWVsZHMSFwoEbmFtZRgBIAEoCUIJukgGcgQQARg8EikKDGVtcGxveWVlX2lkcxgCIAMoCUITukgQkgENCAEQZBgBIgVyA7ABARIeCgR0YWdzGAMgAygJQhC6SA2SAQoQFCIGcgQQARggEh4KDHdlbGNvbWVfdGV4dBgEIAEoCUIIukgFcgMY6AciVAoZQ3JlYXRlV2VDb21DaGFubmVsUmVxdWVzdBI3CgZmaWVsZHMYASABKAsyHy5zYWxlc2FwcC52MS5XZUNvbUNoYW5uZWxGaWVsZHNCBrpIA8gBASJIChpDcmVhdGVXZUNvbUNoYW5uZWxSZXNwb25zZRIqCgdjaGFubmVsGAEgASgLMhkuc2FsZXNhcHAudjEuV2VDb21DaGFubmVsInIKGVVwZGF0ZVdlQ29tQ2hhbm5lbFJlcXVlc3QSHAoKY2hhbm5lbF9pZBgBIAEoCUIIukgFcgOwAQESNwoGZmllbGRzGAIgASgLMh8uc2FsZXNhcHAudjEuV2VDb21DaGFubmVsRmllbGRzQga6SAPIAQEiSAoaVXBkYXRlV2VDb21DaGFubmVsUmVzcG9uc2USKgoHY2hhbm5lbBgBIAEoCzIZLnNhbGVzYXBwLnYxLldlQ29tQ2hhbm5lbCI5ChlEZWxldGVXZUNvbUNoYW5uZWxSZXF1ZXN0EhwKCmNoYW5uZWxfaWQYASABKAlCCLpIBXIDsAEBIhwKGkRlbGV0ZVdlQ29tQ2hhbm5lbFJlc3BvbnNlIlYKGExpc3RXZUNvbUNoYW5uZWxzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGMgBKAASGwoKcGFnZV90b2tlbhgCIAEoCUIHukgEcgIYQCJhChlMaXN0V2VDb21DaGFubmVsc1Jlc3BvbnNlEisKCGNoYW5uZWxzGAEgAygLMhkuc2FsZXNhcHAudjEuV2VDb21DaGFubmVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTKuAwoTV2VDb21DaGFubmVsU2VydmljZRJlChJDcmVhdGVXZUNvbUNoYW5uZWwSJi5zYWxlc2FwcC52MS5DcmVhdGVXZUNvbUNoYW5uZWxSZXF1ZXN0Gicuc2FsZXNhcHAudjEuQ3JlYXRlV2VDb21DaGFubmVsUmVzcG9uc2USZQoSVXBkYXRlV2VDb21DaGFubmVsEiYuc2FsZXNhcHAudjEuVXBkYXRlV2VDb21DaGFubmVsUmVxdWVzdBonLnNhbGVzYXBwLnYxLlVwZGF0ZVdlQ29tQ2hhbm5lbFJlc3BvbnNlEmUKEkRlbGV0ZVdlQ29tQ2hhbm5lbBImLnNhbGVzYXBwLnYxLkRlbGV0ZVdlQ29tQ2hhbm5lbFJlcXVlc3QaJy5zYWxlc2FwcC52MS5EZWxldGVXZUNvbUNoYW5uZWxSZXNwb25zZRJiChFMaXN0V2VDb21DaGFubmVscxIlLnNhbGVzYXBwLnYxLkxpc3RXZUNvbUNoYW5uZWxzUmVxdWVzdBomLnNhbGVzYXBwLnYxLkxpc3RXZUNvbUNoYW5uZWxzUmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch9zYWxlc2FwcC92MS93ZWNvbV9jaGFubmVsLnByb3RvEgtzYWxlc2FwcC52MSKqAgoMV2VDb21DaGFubmVsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFc3RhdGUYAyABKAkSDwoHcXJfY29kZRgEIAEoCRIUCgxlbXBsb3llZV9pZHMYBSADKAkSDAoEdGFncxgGIAMoCRIUCgx3ZWxjb21lX3RleHQYByABKAkSDAoEYWRkcxgIIAEoBRINCgVsZWFkcxgJIAEoBRIMCgR3aW5zGAogASgFEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE3dlbGNvbWVfbWF0ZXJpYWxfaWQYDCABKAkSEQoJZGFpbHlfY2FwGA0gASgFEhsKE3BhdXNlZF9lbXBsb3llZV9pZHMYDiADKAki4QEKEldlQ29tQ2hhbm5lbEZpZWxkcxIXCgRuYW1lGAEgASgJQgm6SAZyBBABGDwSKQoMZW1wbG95ZWVfaWRzGAIgAygJQhO6SBCSAQ0IARBkGAEiBXIDsAEBEh4KBHRhZ3MYAyADKAlCELpIDZIBChAUIgZyBBABGCASHgoMd2VsY29tZV90ZXh0GAQgASgJQgi6SAVyAxjoBxIoChN3ZWxjb21lX21hdGVyaWFsX2lkGAUgASgJQgu6SAjYAQFyA7ABARIdCglkYWlseV9jYXAYBiABKAVCCrpIBxoFGJBOKAAiVAoZQ3JlYXRlV2VDb21DaGFubmVsUmVxdWVzdBI3CgZmaWVsZHMYASABKAsyHy5zYWxlc2FwcC52MS5XZUNvbUNoYW5uZWxGaWVsZHNCBrpIA8gBASJIChpDcmVhdGVXZUNvbUNoYW5uZWxSZXNwb25zZRIqCgdjaGFubmVsGAEgASgLMhkuc2FsZXNhcHAudjEuV2VDb21DaGFubmVsInIKGVVwZGF0ZVdlQ29tQ2hhbm5lbFJlcXVlc3QSHAoKY2hhbm5lbF9pZBgBIAEoCUIIukgFcgOwAQESNwoGZmllbGRzGAIgASgLMh8uc2FsZXNhcHAudjEuV2VDb21DaGFubmVsRmllbGRzQga6SAPIAQEiSAoaVXBkYXRlV2VDb21DaGFubmVsUmVzcG9uc2USKgoHY2hhbm5lbBgBIAEoCzIZLnNhbGVzYXBwLnYxLldlQ29tQ2hhbm5lbCI5ChlEZWxldGVXZUNvbUNoYW5uZWxSZXF1ZXN0EhwKCmNoYW5uZWxfaWQYASABKAlCCLpIBXIDsAEBIhwKGkRlbGV0ZVdlQ29tQ2hhbm5lbFJlc3BvbnNlIlYKGExpc3RXZUNvbUNoYW5uZWxzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGMgBKAASGwoKcGFnZV90b2tlbhgCIAEoCUIHukgEcgIYQCJhChlMaXN0V2VDb21DaGFubmVsc1Jlc3BvbnNlEisKCGNoYW5uZWxzGAEgAygLMhkuc2FsZXNhcHAudjEuV2VDb21DaGFubmVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTKuAwoTV2VDb21DaGFubmVsU2VydmljZRJlChJDcmVhdGVXZUNvbUNoYW5uZWwSJi5zYWxlc2FwcC52MS5DcmVhdGVXZUNvbUNoYW5uZWxSZXF1ZXN0Gicuc2FsZXNhcHAudjEuQ3JlYXRlV2VDb21DaGFubmVsUmVzcG9uc2USZQoSVXBkYXRlV2VDb21DaGFubmVsEiYuc2FsZXNhcHAudjEuVXBkYXRlV2VDb21DaGFubmVsUmVxdWVzdBonLnNhbGVzYXBwLnYxLlVwZGF0ZVdlQ29tQ2hhbm5lbFJlc3BvbnNlEmUKEkRlbGV0ZVdlQ29tQ2hhbm5lbBImLnNhbGVzYXBwLnYxLkRlbGV0ZVdlQ29tQ2hhbm5lbFJlcXVlc3QaJy5zYWxlc2FwcC52MS5EZWxldGVXZUNvbUNoYW5uZWxSZXNwb25zZRJiChFMaXN0V2VDb21DaGFubmVscxIlLnNhbGVzYXBwLnYxLkxpc3RXZUNvbUNoYW5uZWxzUmVxdWVzdBomLnNhbGVzYXBwLnYxLkxpc3RXZUNvbUNoYW5uZWxzUmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * WeComChannel is a channel code.
@@ -85,6 +85,27 @@ export type WeComChannel = Message<"salesapp.v1.WeComChannel"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 11;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * The material the welcome message's link card opens ("": the salesperson's card).
+   *
+   * @generated from field: string welcome_material_id = 12;
+   */
+  welcomeMaterialId: string;
+
+  /**
+   * The most adds per employee a day (0: no cap).
+   *
+   * @generated from field: int32 daily_cap = 13;
+   */
+  dailyCap: number;
+
+  /**
+   * Employees who reached the cap today: WeCom sends customers to the others until the day ends.
+   *
+   * @generated from field: repeated string paused_employee_ids = 14;
+   */
+  pausedEmployeeIds: string[];
 };
 
 /**
@@ -118,12 +139,29 @@ export type WeComChannelFields = Message<"salesapp.v1.WeComChannelFields"> & {
   tags: string[];
 
   /**
-   * The welcome message's text (a default greeting when empty); a link card of the salesperson's card
-   * follows it.
+   * The welcome message's text (a default greeting when empty); a link card follows it: of the material
+   * below, or of the salesperson's card.
    *
    * @generated from field: string welcome_text = 4;
    */
   welcomeText: string;
+
+  /**
+   * A published enterprise or platform material the link card opens, through the salesperson's own share
+   * link ("" for their card). Should it be unpublished later, the card is sent.
+   *
+   * @generated from field: string welcome_material_id = 5;
+   */
+  welcomeMaterialId: string;
+
+  /**
+   * The most customers each employee gets through this channel a day (the enterprise's day); one who
+   * reaches it is taken off the rotation until the day ends. 0: no cap. When everyone has reached it,
+   * the rotation goes on among all.
+   *
+   * @generated from field: int32 daily_cap = 6;
+   */
+  dailyCap: number;
 };
 
 /**
