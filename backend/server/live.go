@@ -26,14 +26,16 @@ import (
 	"github.com/salesapp/scrm/backend/tracking/trackingrpc"
 	"github.com/salesapp/scrm/backend/web"
 	"github.com/salesapp/scrm/backend/wecom/transfer"
+	"github.com/salesapp/scrm/push/alert"
 	"github.com/salesapp/scrm/push/alert/alertrpc"
 	"github.com/salesapp/scrm/push/hub"
 	"github.com/salesapp/scrm/push/pushjob"
 )
 
 // newLive builds the modules of the live path: alerts and pushes, tracking, customers, and the public
-// pages, which write events through tracking.
-func newLive(d deps, shares *share.Service, cards *card.Service, materials *material.Service) ([]module.Module, error) {
+// pages, which write events through tracking. wake tells the WebSocket hubs of every node which alert
+// streams grew, for other domains that record alerts.
+func newLive(d deps, shares *share.Service, cards *card.Service, materials *material.Service) (mods []module.Module, wake func([]alert.Key), err error) {
 	alerts := alertrpc.NewLive(alertrpc.Config{DB: d.db, Log: d.log, Sender: d.sender,
 		Auth: authn.NewAuthenticator(d.tokens, d.auth), Sessions: hubSessions{d.auth}, DatabaseURL: d.cfg.DatabaseURL})
 	track := tracking.NewService(d.db, shares, d.log, tracking.Config{Jobs: pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge,
@@ -42,7 +44,7 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 	trackHandler, err := trackingrpc.New(track, ratelimit.New(d.cfg.VisitorRate, d.cfg.VisitorBurst, 200_000),
 		d.perIP, d.cfg.BeaconOrigins)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	customers := customer.NewService(d.db)
 	pages := webModule(d, web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers, Tracking: track})
@@ -51,7 +53,7 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 	// Lead pools alert holders before and when a neglected lead goes back.
 	pools := pool.NewService(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake, nil)
 	return []module.Module{alerts.Module, trackingrpc.Module(track, trackHandler), customerrpc.Module(customers), pages,
-		taskrpc.Module(tasks), poolrpc.Module(pools), handoverrpc.Module(handover.NewService(d.db, nil, transfer.Record(d.queue)))}, nil
+		taskrpc.Module(tasks), poolrpc.Module(pools), handoverrpc.Module(handover.NewService(d.db, nil, transfer.Record(d.queue)))}, alerts.Wake, nil
 }
 
 // Ingest builds the tracking ingest alone, for tools that load events without serving (salesbench): the

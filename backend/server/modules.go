@@ -54,6 +54,7 @@ import (
 	"github.com/salesapp/scrm/backend/wecom/wecomrpc"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/poster"
+	"github.com/salesapp/scrm/push/alert"
 	"github.com/salesapp/scrm/push/pushjob"
 	"github.com/salesapp/scrm/push/sender"
 	"github.com/salesapp/scrm/sync/syncrpc"
@@ -89,7 +90,7 @@ func modules(d deps) ([]module.Module, error) {
 	materials := material.NewService(d.db, d.store, renderer, media.Deleter{Jobs: d.queue}, shares)
 	cards := card.NewService(d.db, d.store, materials, shares)
 	uploads := upload.NewService(d.db, d.store, d.queue, upload.Config{Quota: int64(d.cfg.StorageQuotaMiB) * media.MiB})
-	live, err := newLive(d, shares, cards, materials)
+	live, wake, err := newLive(d, shares, cards, materials)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func modules(d deps) ([]module.Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	handlerMods := wecomHandlers(wecoms, d, shares)
+	handlerMods := wecomHandlers(wecoms, d, shares, wake)
 	mods := []module.Module{
 		diagrpc.Module(info),
 		authrpc.Module(d.auth, func(ctx context.Context, tenantID uuid.UUID, key string) (string, error) {
@@ -125,10 +126,12 @@ func modules(d deps) ([]module.Module, error) {
 // (w.Handle(wecom.Kind{MsgType: "event", Event: "change_external_contact", ChangeType: "add_external_contact"},
 // contacts.OnAdd)). Kinds not registered are stored and marked ignored. Handlers reach WeCom's API through
 // w.ClientTx. It returns the modules of the domains whose handlers it registered (their workers).
-func wecomHandlers(w *wecom.Service, d deps, shares *share.Service) []module.Module {
-	// External contacts: customers, timeline, alerts, channel credit, welcome messages.
+func wecomHandlers(w *wecom.Service, d deps, shares *share.Service, wake func([]alert.Key)) []module.Module {
+	// External contacts: customers, timeline, alerts (pushed and woken after the dispatcher's commit),
+	// channel credit, welcome messages.
 	contacts := contact.NewService(contact.Config{DB: d.db, WeCom: w, Queue: d.queue,
-		Pushes: pushjob.Jobs{Inserter: d.queue, NewCustomerWindow: d.cfg.NewCustomerPushWindow}, Shares: shares, Log: d.log})
+		Pushes: pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge, NewCustomerWindow: d.cfg.NewCustomerPushWindow},
+		Wake:   wake, Shares: shares, Log: d.log})
 	contacts.Register(w)
 	// Directory: teams and employees from departments and members (full sync on connect, change_contact).
 	dir := directory.NewService(directory.Config{DB: d.db, WeCom: w, Queue: d.queue, EmployeeChanged: d.auth.EmployeeChanged,

@@ -112,6 +112,9 @@ func (w *DispatchWorker) Work(ctx context.Context, job *river.Job[DispatchArgs])
 			}
 			return err
 		}
+		for _, fn := range r.after {
+			fn()
+		}
 		failures = append(failures, r.failures...)
 		left = r.left
 	}
@@ -126,6 +129,24 @@ type dispatchRound struct {
 	// left are the events it did not reach within dispatchSlice.
 	left     []uuid.UUID
 	failures []error
+	// after are what the handlers that succeeded asked to run once the transaction commits.
+	after []func()
+}
+
+type afterCommitKey struct{}
+
+// afterCommit collects one handler's AfterCommit functions.
+type afterCommit struct{ fns []func() }
+
+// AfterCommit has fn run once the transaction the handler runs in (the ctx it was given) has committed
+// with the handler's writes: a WebSocket wake-up for an alert it recorded, say. Not at all when the
+// handler fails or the transaction rolls back. Outside a handler it runs fn at once.
+func AfterCommit(ctx context.Context, fn func()) {
+	if a, ok := ctx.Value(afterCommitKey{}).(*afterCommit); ok {
+		a.fns = append(a.fns, fn)
+		return
+	}
+	fn()
 }
 
 // dispatchTx processes the events ids of a tenant in tx, for dispatchSlice at least one of them.
@@ -164,7 +185,8 @@ func (s *Service) dispatchTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID,
 			// Kept, not run: an admin replays it (ReplayWeComEvent) once the plan includes WeCom again.
 			lacking.Ids, lacking.LastErrors = append(lacking.Ids, row.ID), append(lacking.LastErrors, errPlanLacksWeCom)
 		default:
-			herr, err := handleInSavepoint(ctx, tx, h, ev)
+			after := &afterCommit{}
+			herr, err := handleInSavepoint(context.WithValue(ctx, afterCommitKey{}, after), tx, h, ev)
 			if err != nil {
 				return err // the transaction cannot go on
 			}
@@ -173,6 +195,7 @@ func (s *Service) dispatchTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID,
 				r.failures = append(r.failures, herr)
 				continue
 			}
+			r.after = append(r.after, after.fns...)
 			done = append(done, row.ID)
 		}
 	}

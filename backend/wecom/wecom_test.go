@@ -432,6 +432,36 @@ func TestAFailingEventOfAGroupIsRetriedAlone(t *testing.T) {
 	require.Equal(t, 2, e.count(t, "SELECT attempts FROM wecom_events WHERE dedup_key LIKE '%wm1%'"))
 }
 
+// What a handler asks to run after the commit runs once its writes are committed, and not at all for a
+// handler that failed.
+func TestAfterCommitRunsForCommittedHandlersOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var e *env
+	var mu sync.Mutex
+	var ran []string
+	e = setup(t, wecom.Handlers{addKind: func(ctx context.Context, tx pgx.Tx, ev wecom.Event) error {
+		ext := ev.Fields["ExternalUserID"]
+		wecom.AfterCommit(ctx, func() {
+			// Committed: another connection sees the event done.
+			var status string
+			require.NoError(t, e.db.Super.QueryRow(context.Background(), "SELECT status FROM wecom_events WHERE id = $1", ev.ID).Scan(&status))
+			mu.Lock()
+			ran = append(ran, ext+":"+status)
+			mu.Unlock()
+		})
+		if ext == "wm1" {
+			return errors.New("refused")
+		}
+		return nil
+	}}, wecom.Options{MaxAttempts: 3}, false)
+	require.Error(t, workGroup(t, e, sendAdds(t, e, 3), 1, 3))
+	require.Equal(t, []string{"wm0:done", "wm2:done"}, ran)
+	called := false
+	wecom.AfterCommit(ctx, func() { called = true })
+	require.True(t, called, "outside a handler: at once")
+}
+
 // A group whose handlers take long is processed in several transactions, each event once.
 func TestASlowGroupCommitsInSlices(t *testing.T) {
 	t.Parallel()

@@ -51,6 +51,9 @@ type Config struct {
 	Queue jobs.Inserter
 	// Pushes queues the alerts' pushes (nil: alerts are recorded, not pushed).
 	Pushes alert.Jobs
+	// Wake tells the WebSocket connections of the salespeople whose alert streams grew, after the commit
+	// (nil: they see the alerts at their hub's next poll).
+	Wake func([]alert.Key)
 	// Shares makes the salesperson's share link of their card for the welcome message.
 	Shares *share.Service
 	Log    *slog.Logger
@@ -229,9 +232,21 @@ func readContact(ctx context.Context, c *wecomapi.Client, extID, userID string) 
 	return first, nil, nil
 }
 
-// alert records an alert in tx. Its push jobs are queued in tx too; the runners fetch them by polling
-// (the dispatcher, not this handler, commits).
+// alert records an alert in tx, its push jobs queued in tx too. Once the dispatcher has committed, the
+// runners are told to fetch the pushes and the salesperson's WebSocket connections to read the stream,
+// so the alert arrives within the second rather than at the next polls.
 func (s *Service) alert(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, a alert.Alert) error {
-	_, err := alert.Record(ctx, tx, s.cfg.Pushes, tenantID, []alert.Alert{a}, s.cfg.Now())
-	return err
+	keys, err := alert.Record(ctx, tx, s.cfg.Pushes, tenantID, []alert.Alert{a}, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	wecom.AfterCommit(ctx, func() {
+		if s.cfg.Pushes != nil {
+			s.cfg.Pushes.Committed()
+		}
+		if s.cfg.Wake != nil && len(keys) > 0 {
+			s.cfg.Wake(keys)
+		}
+	})
+	return nil
 }

@@ -2,7 +2,9 @@ package contact_test
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/salesapp/scrm/backend/wecom/contact"
 	"github.com/salesapp/scrm/backend/wecom/wecomapi"
 	"github.com/salesapp/scrm/backend/wecom/wecomtest"
+	"github.com/salesapp/scrm/push/alert"
 )
 
 // The official sample's callback keys.
@@ -29,6 +32,9 @@ type env struct {
 	contacts *contact.Service
 	sender   *wecomtest.CallbackSender
 	sales    authn.Principal
+	// woken are the alert streams the handlers woke, after their commits.
+	mu    sync.Mutex
+	woken []alert.Key
 }
 
 // setup builds the bridge and the contact handlers for a new tenant configured against a fake WeCom, with a
@@ -38,7 +44,11 @@ func setup(t *testing.T) *env {
 	e := &env{}
 	b := bridgetest.New(t, nil, func(b *bridgetest.Bridge) {
 		e.contacts = contact.NewService(contact.Config{DB: b.DB.App, WeCom: b.WeCom, Queue: b.Queue,
-			Shares: share.NewService(b.DB.App, "https://crm.example.com")})
+			Shares: share.NewService(b.DB.App, "https://crm.example.com"), Wake: func(keys []alert.Key) {
+				e.mu.Lock()
+				e.woken = append(e.woken, keys...)
+				e.mu.Unlock()
+			}})
 		e.contacts.Register(b.WeCom)
 		e.contacts.Workers(b.Queue.Workers())
 	}, true)
@@ -129,6 +139,14 @@ func TestAddMakesCustomerAlertsAndWelcomesOnce(t *testing.T) {
 	require.Len(t, items, 1)
 	require.Equal(t, "Added you on WeCom", customer.Text(items[0]))
 
+	woken := func() []alert.Key {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return slices.Clone(e.woken)
+	}
+	require.Eventually(t, func() bool { return len(woken()) > 0 }, 15*time.Second, 20*time.Millisecond)
+	require.Equal(t, []alert.Key{{TenantID: e.tenant.ID, EmployeeID: e.sales.EmployeeID}}, woken(),
+		"the salesperson's WebSocket is woken after the commit, once though WeCom sent the callback twice")
 	require.Eventually(t, func() bool { return len(e.fake.Welcomes()) == 1 }, 15*time.Second, 20*time.Millisecond)
 	w := e.fake.Welcomes()[0]
 	require.Equal(t, "Welcome from the spring fair!", w.Text)
