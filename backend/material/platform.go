@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"image"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -79,4 +80,100 @@ func (s *Service) CreatePlatform(ctx context.Context, owner *pgxpool.Pool, kind 
 		FileKey: c.FileKey, PosterLayout: layout, Tags: nonNil(c.Tags),
 	})
 	return id, err
+}
+
+// The operator's platform materials (OperatorService): the application role reaches rows of no tenant only
+// through the owner's functions of migration 036. Articles and moments copy are added here; kinds with a
+// file are added with salesctl, and all kinds are edited, withdrawn, published again and deleted here.
+
+// PlatformItem is a platform material as the operator lists it.
+type PlatformItem struct {
+	ID                   uuid.UUID
+	Kind                 Kind
+	Published            bool
+	Title, Summary       string
+	Tags                 []string
+	CreatedAt, UpdatedAt time.Time
+}
+
+// PlatformEdit is what an edit changes; nil fields stay.
+type PlatformEdit struct {
+	Title, Summary, BodyHTML, TextBody *string
+	Tags                               *[]string
+}
+
+var errNoPlatformMaterial = platform.NotFound("platform material")
+
+// AddPlatform publishes a platform article or moments copy to every tenant.
+func (s *Service) AddPlatform(ctx context.Context, kind Kind, c Content) (uuid.UUID, error) {
+	switch {
+	case kind != KindArticle && kind != KindMoments:
+		return uuid.Nil, platform.Invalid("kind", "an operator adds articles and moments copy here; materials with a file are added with salesctl platform-material add")
+	case strings.TrimSpace(c.Title) == "":
+		return uuid.Nil, platform.Invalid("title", "required")
+	}
+	c.BodyHTML = s.policy.Sanitize(c.BodyHTML)
+	switch {
+	case kind == KindArticle && strings.TrimSpace(c.BodyHTML) == "":
+		return uuid.Nil, platform.Invalid("body_html", "an article needs a body")
+	case kind == KindMoments && strings.TrimSpace(c.TextBody) == "":
+		return uuid.Nil, platform.Invalid("text_body", "moments copy needs text")
+	}
+	id := uuid.Must(uuid.NewV7())
+	err := materialdb.New(s.db.Pool).OperatorAddPlatformMaterial(ctx, materialdb.OperatorAddPlatformMaterialParams{ID: id,
+		Kind: string(kind), Title: strings.TrimSpace(c.Title), Summary: c.Summary, BodyHtml: c.BodyHTML, TextBody: c.TextBody,
+		Tags: nonNil(normalizeTags(c.Tags))})
+	return id, err
+}
+
+// EditPlatform changes a platform material's text.
+func (s *Service) EditPlatform(ctx context.Context, id uuid.UUID, e PlatformEdit) error {
+	p := materialdb.OperatorEditPlatformMaterialParams{ID: id, Title: e.Title, Summary: e.Summary, TextBody: e.TextBody}
+	if e.Title != nil && strings.TrimSpace(*e.Title) == "" {
+		return platform.Invalid("title", "cannot be empty")
+	}
+	if e.BodyHTML != nil {
+		clean := s.policy.Sanitize(*e.BodyHTML)
+		p.BodyHtml = &clean
+	}
+	if e.Tags != nil {
+		p.Tags = nonNil(normalizeTags(*e.Tags))
+	}
+	n, err := materialdb.New(s.db.Pool).OperatorEditPlatformMaterial(ctx, p)
+	if err == nil && n == 0 {
+		return errNoPlatformMaterial
+	}
+	return err
+}
+
+// PublishPlatform publishes a platform material to every tenant (true) or withdraws it (false).
+func (s *Service) PublishPlatform(ctx context.Context, id uuid.UUID, published bool) error {
+	n, err := materialdb.New(s.db.Pool).OperatorPublishPlatformMaterial(ctx, materialdb.OperatorPublishPlatformMaterialParams{ID: id, Published: published})
+	if err == nil && n == 0 {
+		return errNoPlatformMaterial
+	}
+	return err
+}
+
+// DeletePlatform deletes a platform material for good.
+func (s *Service) DeletePlatform(ctx context.Context, id uuid.UUID) error {
+	n, err := materialdb.New(s.db.Pool).OperatorDeletePlatformMaterial(ctx, id)
+	if err == nil && n == 0 {
+		return errNoPlatformMaterial
+	}
+	return err
+}
+
+// ListPlatform lists the platform materials not deleted, newest first.
+func (s *Service) ListPlatform(ctx context.Context) ([]PlatformItem, error) {
+	rows, err := materialdb.New(s.db.Pool).OperatorPlatformMaterials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PlatformItem, len(rows))
+	for i, r := range rows {
+		out[i] = PlatformItem{ID: r.ID, Kind: Kind(r.Kind), Published: r.Status == string(StatusPublished), Title: r.Title,
+			Summary: r.Summary, Tags: r.Tags, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	}
+	return out, nil
 }

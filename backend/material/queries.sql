@@ -122,3 +122,24 @@ VALUES (@id, 'platform', @kind, 'published', @title, @summary, @body_html, @text
 SELECT object_key FROM poster_renders
 WHERE tenant_id = @tenant_id AND material_id = @material_id AND employee_id = @employee_id AND created_at >= @since
 ORDER BY created_at DESC LIMIT 1;
+
+-- Platform materials through OperatorService: the owner's functions (migration 036), called by the
+-- application role.
+
+-- name: OperatorAddPlatformMaterial :exec
+SELECT operator_add_platform_material(@id, @kind, @title, @summary, @body_html, @text_body, @tags::text[]);
+
+-- name: OperatorEditPlatformMaterial :one
+SELECT operator_edit_platform_material(@id, sqlc.narg(title), sqlc.narg(summary), sqlc.narg(body_html),
+  sqlc.narg(text_body), sqlc.narg(tags)::text[])::int AS changed;
+
+-- name: OperatorPublishPlatformMaterial :one
+SELECT operator_publish_platform_material(@id, @published)::int AS changed;
+
+-- name: OperatorDeletePlatformMaterial :one
+SELECT operator_delete_platform_material(@id)::int AS changed;
+
+-- name: OperatorPlatformMaterials :many
+SELECT m.id::uuid AS id, m.kind::text AS kind, m.status::text AS status, m.title::text AS title, m.summary::text AS summary,
+       m.tags::text[] AS tags, m.created_at::timestamptz AS created_at, m.updated_at::timestamptz AS updated_at
+FROM operator_platform_materials() AS m;

@@ -115,7 +115,7 @@ func modules(d deps) ([]module.Module, error) {
 		statsrpc.Module(stats.NewService(d.db, nil)),
 		tagrulerpc.Module(tagrule.NewService(d.db, d.queue)),
 		wecomrpc.Module(wecoms),
-		operatorrpc.Module(operators(d)),
+		operatorrpc.Module(operators(d, materials)),
 	}
 	mods = append(mods, live...)
 	mods = append(mods, handlerMods...)
@@ -209,7 +209,7 @@ func Materials(cfg platform.Config, log *slog.Logger, db *platform.DB, store *me
 }
 
 // operators builds the operator service (the platform's staff) and its tenant operations.
-func operators(d deps) (*operator.Service, *operator.Tenants, *authn.Tokens) {
+func operators(d deps, materials *material.Service) (*operator.Service, *operator.Tenants, *authn.Tokens, *material.Service) {
 	ops := operator.NewService(d.db, d.auth, d.tokens)
-	return ops, ops.Tenants(d.tenants, usage.NewService(d.db, d.tenants.TenantIDs), nil), d.tokens
+	return ops, ops.Tenants(d.tenants, usage.NewService(d.db, d.tenants.TenantIDs), nil), d.tokens, materials
 }

@@ -251,3 +251,82 @@ func TestOperatorRunsTenants(t *testing.T) {
 		}
 	}
 }
+
+// Operators run the platform materials: what they add every enterprise's salespeople see and share at
+// once; an edit shows; withdrawn, nobody sees or shares it until it is published again; deleted, it is
+// gone.
+func TestOperatorRunsPlatformMaterials(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	_, token := newOperator(t, e, "content@example.com")
+	ops := salesappv1connect.NewOperatorServiceClient(e.HTTP, e.URL, servertest.As(token))
+	a := e.NewTenant(t, "A", 0)
+	seller := clientsOf(e, e.NewPerson(t, a.ID, authn.RoleSales, uuid.Nil).Token)
+	seen := func() map[string]string {
+		t.Helper()
+		list, err := seller.materials.ListMaterials(ctx, connect.NewRequest(&salesappv1.ListMaterialsRequest{Tier: salesappv1.MaterialTier_MATERIAL_TIER_PLATFORM}))
+		require.NoError(t, err)
+		out := map[string]string{}
+		for _, m := range list.Msg.Materials {
+			out[m.Id] = m.Title
+		}
+		return out
+	}
+	share := func(id string) error {
+		_, err := seller.shares.ShareMaterial(ctx, connect.NewRequest(&salesappv1.ShareMaterialRequest{MaterialId: id, Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT}))
+		return err
+	}
+
+	_, err := ops.AddPlatformMaterial(ctx, connect.NewRequest(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_POSTER, Title: "Poster"}))
+	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err), "files go through salesctl")
+	_, err = ops.AddPlatformMaterial(ctx, connect.NewRequest(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_ARTICLE, Title: "Empty"}))
+	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err), "an article needs a body")
+	added, err := ops.AddPlatformMaterial(ctx, connect.NewRequest(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_ARTICLE,
+		Title: "How insurance pays out", Summary: "A guide", BodyHtml: `<p>Read me</p><script>alert(1)</script>`, Tags: []string{"insurance"}}))
+	require.NoError(t, err)
+	id := added.Msg.MaterialId
+	require.Equal(t, "How insurance pays out", seen()[id])
+	got, err := seller.materials.GetMaterial(ctx, connect.NewRequest(&salesappv1.GetMaterialRequest{MaterialId: id}))
+	require.NoError(t, err)
+	require.Contains(t, got.Msg.Material.BodyHtml, "Read me")
+	require.NotContains(t, got.Msg.Material.BodyHtml, "script", "sanitized on write")
+	require.NoError(t, share(id))
+
+	title := "How insurance pays out, 2027"
+	_, err = ops.EditPlatformMaterial(ctx, connect.NewRequest(&salesappv1.EditPlatformMaterialRequest{MaterialId: id, Title: &title,
+		Tags: &salesappv1.TagList{Values: []string{"insurance", "claims"}}}))
+	require.NoError(t, err)
+	require.Equal(t, title, seen()[id])
+
+	_, err = ops.PublishPlatformMaterial(ctx, connect.NewRequest(&salesappv1.PublishPlatformMaterialRequest{MaterialId: id, Published: false}))
+	require.NoError(t, err)
+	require.NotContains(t, seen(), id, "withdrawn")
+	require.Error(t, share(id))
+	list, err := ops.ListPlatformMaterials(ctx, connect.NewRequest(&salesappv1.ListPlatformMaterialsRequest{}))
+	require.NoError(t, err)
+	require.Len(t, list.Msg.Materials, 1)
+	require.False(t, list.Msg.Materials[0].Published)
+	require.Equal(t, []string{"insurance", "claims"}, list.Msg.Materials[0].Tags)
+
+	_, err = ops.PublishPlatformMaterial(ctx, connect.NewRequest(&salesappv1.PublishPlatformMaterialRequest{MaterialId: id, Published: true}))
+	require.NoError(t, err)
+	require.Equal(t, title, seen()[id])
+
+	_, err = ops.DeletePlatformMaterial(ctx, connect.NewRequest(&salesappv1.DeletePlatformMaterialRequest{MaterialId: id}))
+	require.NoError(t, err)
+	require.NotContains(t, seen(), id)
+	_, err = ops.DeletePlatformMaterial(ctx, connect.NewRequest(&salesappv1.DeletePlatformMaterialRequest{MaterialId: id}))
+	require.Equal(t, connect.CodeNotFound, connect.CodeOf(err))
+	_, err = ops.EditPlatformMaterial(ctx, connect.NewRequest(&salesappv1.EditPlatformMaterialRequest{MaterialId: uuid.NewString(), Title: &title}))
+	require.Equal(t, connect.CodeNotFound, connect.CodeOf(err))
+	list, err = ops.ListPlatformMaterials(ctx, connect.NewRequest(&salesappv1.ListPlatformMaterialsRequest{}))
+	require.NoError(t, err)
+	require.Empty(t, list.Msg.Materials)
+
+	// A tenant's material is no platform material: an operator cannot touch it.
+	admin := clientsOf(e, a.Admin.Token)
+	own := createArticle(t, admin, salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, "Ours")
+	_, err = ops.DeletePlatformMaterial(ctx, connect.NewRequest(&salesappv1.DeletePlatformMaterialRequest{MaterialId: own.Id}))
+	require.Equal(t, connect.CodeNotFound, connect.CodeOf(err))
+}

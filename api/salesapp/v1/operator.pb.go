@@ -23,6 +23,608 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// PlatformMaterial is a platform material as operators list it.
+type PlatformMaterial struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	MaterialId string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
+	Kind       MaterialKind           `protobuf:"varint,2,opt,name=kind,proto3,enum=salesapp.v1.MaterialKind" json:"kind,omitempty"`
+	// False once withdrawn.
+	Published     bool                   `protobuf:"varint,3,opt,name=published,proto3" json:"published,omitempty"`
+	Title         string                 `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
+	Summary       string                 `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	Tags          []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlatformMaterial) Reset() {
+	*x = PlatformMaterial{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlatformMaterial) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlatformMaterial) ProtoMessage() {}
+
+func (x *PlatformMaterial) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlatformMaterial.ProtoReflect.Descriptor instead.
+func (*PlatformMaterial) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PlatformMaterial) GetMaterialId() string {
+	if x != nil {
+		return x.MaterialId
+	}
+	return ""
+}
+
+func (x *PlatformMaterial) GetKind() MaterialKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MaterialKind_MATERIAL_KIND_UNSPECIFIED
+}
+
+func (x *PlatformMaterial) GetPublished() bool {
+	if x != nil {
+		return x.Published
+	}
+	return false
+}
+
+func (x *PlatformMaterial) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *PlatformMaterial) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *PlatformMaterial) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *PlatformMaterial) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *PlatformMaterial) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+type AddPlatformMaterialRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// MATERIAL_KIND_ARTICLE or MATERIAL_KIND_MOMENTS.
+	Kind    MaterialKind `protobuf:"varint,1,opt,name=kind,proto3,enum=salesapp.v1.MaterialKind" json:"kind,omitempty"`
+	Title   string       `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Summary string       `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	// An article's HTML, sanitized on write.
+	BodyHtml string `protobuf:"bytes,4,opt,name=body_html,json=bodyHtml,proto3" json:"body_html,omitempty"`
+	// Moments copy's text.
+	TextBody      string   `protobuf:"bytes,5,opt,name=text_body,json=textBody,proto3" json:"text_body,omitempty"`
+	Tags          []string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddPlatformMaterialRequest) Reset() {
+	*x = AddPlatformMaterialRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddPlatformMaterialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddPlatformMaterialRequest) ProtoMessage() {}
+
+func (x *AddPlatformMaterialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddPlatformMaterialRequest.ProtoReflect.Descriptor instead.
+func (*AddPlatformMaterialRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AddPlatformMaterialRequest) GetKind() MaterialKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MaterialKind_MATERIAL_KIND_UNSPECIFIED
+}
+
+func (x *AddPlatformMaterialRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *AddPlatformMaterialRequest) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *AddPlatformMaterialRequest) GetBodyHtml() string {
+	if x != nil {
+		return x.BodyHtml
+	}
+	return ""
+}
+
+func (x *AddPlatformMaterialRequest) GetTextBody() string {
+	if x != nil {
+		return x.TextBody
+	}
+	return ""
+}
+
+func (x *AddPlatformMaterialRequest) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+type AddPlatformMaterialResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MaterialId    string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddPlatformMaterialResponse) Reset() {
+	*x = AddPlatformMaterialResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddPlatformMaterialResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddPlatformMaterialResponse) ProtoMessage() {}
+
+func (x *AddPlatformMaterialResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddPlatformMaterialResponse.ProtoReflect.Descriptor instead.
+func (*AddPlatformMaterialResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AddPlatformMaterialResponse) GetMaterialId() string {
+	if x != nil {
+		return x.MaterialId
+	}
+	return ""
+}
+
+type EditPlatformMaterialRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	MaterialId string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
+	Title      *string                `protobuf:"bytes,2,opt,name=title,proto3,oneof" json:"title,omitempty"`
+	Summary    *string                `protobuf:"bytes,3,opt,name=summary,proto3,oneof" json:"summary,omitempty"`
+	BodyHtml   *string                `protobuf:"bytes,4,opt,name=body_html,json=bodyHtml,proto3,oneof" json:"body_html,omitempty"`
+	TextBody   *string                `protobuf:"bytes,5,opt,name=text_body,json=textBody,proto3,oneof" json:"text_body,omitempty"`
+	// Replaces the tags when present.
+	Tags          *TagList `protobuf:"bytes,6,opt,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EditPlatformMaterialRequest) Reset() {
+	*x = EditPlatformMaterialRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EditPlatformMaterialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EditPlatformMaterialRequest) ProtoMessage() {}
+
+func (x *EditPlatformMaterialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EditPlatformMaterialRequest.ProtoReflect.Descriptor instead.
+func (*EditPlatformMaterialRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *EditPlatformMaterialRequest) GetMaterialId() string {
+	if x != nil {
+		return x.MaterialId
+	}
+	return ""
+}
+
+func (x *EditPlatformMaterialRequest) GetTitle() string {
+	if x != nil && x.Title != nil {
+		return *x.Title
+	}
+	return ""
+}
+
+func (x *EditPlatformMaterialRequest) GetSummary() string {
+	if x != nil && x.Summary != nil {
+		return *x.Summary
+	}
+	return ""
+}
+
+func (x *EditPlatformMaterialRequest) GetBodyHtml() string {
+	if x != nil && x.BodyHtml != nil {
+		return *x.BodyHtml
+	}
+	return ""
+}
+
+func (x *EditPlatformMaterialRequest) GetTextBody() string {
+	if x != nil && x.TextBody != nil {
+		return *x.TextBody
+	}
+	return ""
+}
+
+func (x *EditPlatformMaterialRequest) GetTags() *TagList {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+type EditPlatformMaterialResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EditPlatformMaterialResponse) Reset() {
+	*x = EditPlatformMaterialResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EditPlatformMaterialResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EditPlatformMaterialResponse) ProtoMessage() {}
+
+func (x *EditPlatformMaterialResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EditPlatformMaterialResponse.ProtoReflect.Descriptor instead.
+func (*EditPlatformMaterialResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{4}
+}
+
+type PublishPlatformMaterialRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MaterialId    string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
+	Published     bool                   `protobuf:"varint,2,opt,name=published,proto3" json:"published,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishPlatformMaterialRequest) Reset() {
+	*x = PublishPlatformMaterialRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishPlatformMaterialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishPlatformMaterialRequest) ProtoMessage() {}
+
+func (x *PublishPlatformMaterialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishPlatformMaterialRequest.ProtoReflect.Descriptor instead.
+func (*PublishPlatformMaterialRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PublishPlatformMaterialRequest) GetMaterialId() string {
+	if x != nil {
+		return x.MaterialId
+	}
+	return ""
+}
+
+func (x *PublishPlatformMaterialRequest) GetPublished() bool {
+	if x != nil {
+		return x.Published
+	}
+	return false
+}
+
+type PublishPlatformMaterialResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishPlatformMaterialResponse) Reset() {
+	*x = PublishPlatformMaterialResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishPlatformMaterialResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishPlatformMaterialResponse) ProtoMessage() {}
+
+func (x *PublishPlatformMaterialResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishPlatformMaterialResponse.ProtoReflect.Descriptor instead.
+func (*PublishPlatformMaterialResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{6}
+}
+
+type DeletePlatformMaterialRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MaterialId    string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePlatformMaterialRequest) Reset() {
+	*x = DeletePlatformMaterialRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePlatformMaterialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePlatformMaterialRequest) ProtoMessage() {}
+
+func (x *DeletePlatformMaterialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePlatformMaterialRequest.ProtoReflect.Descriptor instead.
+func (*DeletePlatformMaterialRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DeletePlatformMaterialRequest) GetMaterialId() string {
+	if x != nil {
+		return x.MaterialId
+	}
+	return ""
+}
+
+type DeletePlatformMaterialResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePlatformMaterialResponse) Reset() {
+	*x = DeletePlatformMaterialResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePlatformMaterialResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePlatformMaterialResponse) ProtoMessage() {}
+
+func (x *DeletePlatformMaterialResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePlatformMaterialResponse.ProtoReflect.Descriptor instead.
+func (*DeletePlatformMaterialResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{8}
+}
+
+type ListPlatformMaterialsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPlatformMaterialsRequest) Reset() {
+	*x = ListPlatformMaterialsRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPlatformMaterialsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPlatformMaterialsRequest) ProtoMessage() {}
+
+func (x *ListPlatformMaterialsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPlatformMaterialsRequest.ProtoReflect.Descriptor instead.
+func (*ListPlatformMaterialsRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{9}
+}
+
+type ListPlatformMaterialsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Materials     []*PlatformMaterial    `protobuf:"bytes,1,rep,name=materials,proto3" json:"materials,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPlatformMaterialsResponse) Reset() {
+	*x = ListPlatformMaterialsResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPlatformMaterialsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPlatformMaterialsResponse) ProtoMessage() {}
+
+func (x *ListPlatformMaterialsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPlatformMaterialsResponse.ProtoReflect.Descriptor instead.
+func (*ListPlatformMaterialsResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListPlatformMaterialsResponse) GetMaterials() []*PlatformMaterial {
+	if x != nil {
+		return x.Materials
+	}
+	return nil
+}
+
 // TenantUsage is one measure of an enterprise's use; its windows end at measured_at.
 type TenantUsage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -51,7 +653,7 @@ type TenantUsage struct {
 
 func (x *TenantUsage) Reset() {
 	*x = TenantUsage{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -63,7 +665,7 @@ func (x *TenantUsage) String() string {
 func (*TenantUsage) ProtoMessage() {}
 
 func (x *TenantUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[0]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -76,7 +678,7 @@ func (x *TenantUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantUsage.ProtoReflect.Descriptor instead.
 func (*TenantUsage) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{0}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TenantUsage) GetDay() string {
@@ -161,7 +763,7 @@ type GetTenantUsageRequest struct {
 
 func (x *GetTenantUsageRequest) Reset() {
 	*x = GetTenantUsageRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -173,7 +775,7 @@ func (x *GetTenantUsageRequest) String() string {
 func (*GetTenantUsageRequest) ProtoMessage() {}
 
 func (x *GetTenantUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -186,7 +788,7 @@ func (x *GetTenantUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantUsageRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{1}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetTenantUsageRequest) GetTenantId() string {
@@ -213,7 +815,7 @@ type GetTenantUsageResponse struct {
 
 func (x *GetTenantUsageResponse) Reset() {
 	*x = GetTenantUsageResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -225,7 +827,7 @@ func (x *GetTenantUsageResponse) String() string {
 func (*GetTenantUsageResponse) ProtoMessage() {}
 
 func (x *GetTenantUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -238,7 +840,7 @@ func (x *GetTenantUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetTenantUsageResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{2}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetTenantUsageResponse) GetDays() []*TenantUsage {
@@ -270,7 +872,7 @@ type PlanTerms struct {
 
 func (x *PlanTerms) Reset() {
 	*x = PlanTerms{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -282,7 +884,7 @@ func (x *PlanTerms) String() string {
 func (*PlanTerms) ProtoMessage() {}
 
 func (x *PlanTerms) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -295,7 +897,7 @@ func (x *PlanTerms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanTerms.ProtoReflect.Descriptor instead.
 func (*PlanTerms) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{3}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PlanTerms) GetName() string {
@@ -349,7 +951,7 @@ type ListPlansRequest struct {
 
 func (x *ListPlansRequest) Reset() {
 	*x = ListPlansRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +963,7 @@ func (x *ListPlansRequest) String() string {
 func (*ListPlansRequest) ProtoMessage() {}
 
 func (x *ListPlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +976,7 @@ func (x *ListPlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlansRequest.ProtoReflect.Descriptor instead.
 func (*ListPlansRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{4}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{15}
 }
 
 // ListPlansResponse lists the plans, cheapest first.
@@ -387,7 +989,7 @@ type ListPlansResponse struct {
 
 func (x *ListPlansResponse) Reset() {
 	*x = ListPlansResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +1001,7 @@ func (x *ListPlansResponse) String() string {
 func (*ListPlansResponse) ProtoMessage() {}
 
 func (x *ListPlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +1014,7 @@ func (x *ListPlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlansResponse.ProtoReflect.Descriptor instead.
 func (*ListPlansResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{5}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListPlansResponse) GetPlans() []*PlanTerms {
@@ -437,7 +1039,7 @@ type UpdatePlanRequest struct {
 
 func (x *UpdatePlanRequest) Reset() {
 	*x = UpdatePlanRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +1051,7 @@ func (x *UpdatePlanRequest) String() string {
 func (*UpdatePlanRequest) ProtoMessage() {}
 
 func (x *UpdatePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +1064,7 @@ func (x *UpdatePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePlanRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePlanRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{6}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdatePlanRequest) GetName() string {
@@ -510,7 +1112,7 @@ type PlanFeatures struct {
 
 func (x *PlanFeatures) Reset() {
 	*x = PlanFeatures{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +1124,7 @@ func (x *PlanFeatures) String() string {
 func (*PlanFeatures) ProtoMessage() {}
 
 func (x *PlanFeatures) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +1137,7 @@ func (x *PlanFeatures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanFeatures.ProtoReflect.Descriptor instead.
 func (*PlanFeatures) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{7}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PlanFeatures) GetFeatures() []string {
@@ -555,7 +1157,7 @@ type UpdatePlanResponse struct {
 
 func (x *UpdatePlanResponse) Reset() {
 	*x = UpdatePlanResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -567,7 +1169,7 @@ func (x *UpdatePlanResponse) String() string {
 func (*UpdatePlanResponse) ProtoMessage() {}
 
 func (x *UpdatePlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -580,7 +1182,7 @@ func (x *UpdatePlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePlanResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePlanResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{8}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdatePlanResponse) GetPlan() *PlanTerms {
@@ -612,7 +1214,7 @@ type OperatorTenant struct {
 
 func (x *OperatorTenant) Reset() {
 	*x = OperatorTenant{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +1226,7 @@ func (x *OperatorTenant) String() string {
 func (*OperatorTenant) ProtoMessage() {}
 
 func (x *OperatorTenant) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +1239,7 @@ func (x *OperatorTenant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorTenant.ProtoReflect.Descriptor instead.
 func (*OperatorTenant) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *OperatorTenant) GetTenantId() string {
@@ -721,7 +1323,7 @@ type CreateTenantRequest struct {
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +1335,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +1348,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateTenantRequest) GetName() string {
@@ -794,7 +1396,7 @@ type CreateTenantResponse struct {
 
 func (x *CreateTenantResponse) Reset() {
 	*x = CreateTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1408,7 @@ func (x *CreateTenantResponse) String() string {
 func (*CreateTenantResponse) ProtoMessage() {}
 
 func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1421,7 @@ func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
 func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateTenantResponse) GetTenant() *OperatorTenant {
@@ -843,7 +1445,7 @@ type UpdateTenantRequest struct {
 
 func (x *UpdateTenantRequest) Reset() {
 	*x = UpdateTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1457,7 @@ func (x *UpdateTenantRequest) String() string {
 func (*UpdateTenantRequest) ProtoMessage() {}
 
 func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1470,7 @@ func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdateTenantRequest) GetTenantId() string {
@@ -916,7 +1518,7 @@ type UpdateTenantResponse struct {
 
 func (x *UpdateTenantResponse) Reset() {
 	*x = UpdateTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1530,7 @@ func (x *UpdateTenantResponse) String() string {
 func (*UpdateTenantResponse) ProtoMessage() {}
 
 func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1543,7 @@ func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateTenantResponse) GetTenant() *OperatorTenant {
@@ -961,7 +1563,7 @@ type SuspendTenantRequest struct {
 
 func (x *SuspendTenantRequest) Reset() {
 	*x = SuspendTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -973,7 +1575,7 @@ func (x *SuspendTenantRequest) String() string {
 func (*SuspendTenantRequest) ProtoMessage() {}
 
 func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -986,7 +1588,7 @@ func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendTenantRequest.ProtoReflect.Descriptor instead.
 func (*SuspendTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SuspendTenantRequest) GetTenantId() string {
@@ -1006,7 +1608,7 @@ type SuspendTenantResponse struct {
 
 func (x *SuspendTenantResponse) Reset() {
 	*x = SuspendTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1018,7 +1620,7 @@ func (x *SuspendTenantResponse) String() string {
 func (*SuspendTenantResponse) ProtoMessage() {}
 
 func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1031,7 +1633,7 @@ func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendTenantResponse.ProtoReflect.Descriptor instead.
 func (*SuspendTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SuspendTenantResponse) GetTenant() *OperatorTenant {
@@ -1051,7 +1653,7 @@ type ResumeTenantRequest struct {
 
 func (x *ResumeTenantRequest) Reset() {
 	*x = ResumeTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1665,7 @@ func (x *ResumeTenantRequest) String() string {
 func (*ResumeTenantRequest) ProtoMessage() {}
 
 func (x *ResumeTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1678,7 @@ func (x *ResumeTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTenantRequest.ProtoReflect.Descriptor instead.
 func (*ResumeTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ResumeTenantRequest) GetTenantId() string {
@@ -1096,7 +1698,7 @@ type ResumeTenantResponse struct {
 
 func (x *ResumeTenantResponse) Reset() {
 	*x = ResumeTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1710,7 @@ func (x *ResumeTenantResponse) String() string {
 func (*ResumeTenantResponse) ProtoMessage() {}
 
 func (x *ResumeTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +1723,7 @@ func (x *ResumeTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTenantResponse.ProtoReflect.Descriptor instead.
 func (*ResumeTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{17}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ResumeTenantResponse) GetTenant() *OperatorTenant {
@@ -1142,7 +1744,7 @@ type ExtendTenantRequest struct {
 
 func (x *ExtendTenantRequest) Reset() {
 	*x = ExtendTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[18]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1756,7 @@ func (x *ExtendTenantRequest) String() string {
 func (*ExtendTenantRequest) ProtoMessage() {}
 
 func (x *ExtendTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[18]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1769,7 @@ func (x *ExtendTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendTenantRequest.ProtoReflect.Descriptor instead.
 func (*ExtendTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{18}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ExtendTenantRequest) GetTenantId() string {
@@ -1194,7 +1796,7 @@ type ExtendTenantResponse struct {
 
 func (x *ExtendTenantResponse) Reset() {
 	*x = ExtendTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[19]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1808,7 @@ func (x *ExtendTenantResponse) String() string {
 func (*ExtendTenantResponse) ProtoMessage() {}
 
 func (x *ExtendTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[19]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1821,7 @@ func (x *ExtendTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendTenantResponse.ProtoReflect.Descriptor instead.
 func (*ExtendTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{19}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ExtendTenantResponse) GetTenant() *OperatorTenant {
@@ -1238,7 +1840,7 @@ type ListTenantsRequest struct {
 
 func (x *ListTenantsRequest) Reset() {
 	*x = ListTenantsRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[20]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1250,7 +1852,7 @@ func (x *ListTenantsRequest) String() string {
 func (*ListTenantsRequest) ProtoMessage() {}
 
 func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[20]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1263,7 +1865,7 @@ func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
 func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{20}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{31}
 }
 
 // ListTenantsResponse lists the enterprises by name.
@@ -1276,7 +1878,7 @@ type ListTenantsResponse struct {
 
 func (x *ListTenantsResponse) Reset() {
 	*x = ListTenantsResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[21]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1890,7 @@ func (x *ListTenantsResponse) String() string {
 func (*ListTenantsResponse) ProtoMessage() {}
 
 func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[21]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1903,7 @@ func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
 func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{21}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListTenantsResponse) GetTenants() []*OperatorTenant {
@@ -1322,7 +1924,7 @@ type OperatorSignInRequest struct {
 
 func (x *OperatorSignInRequest) Reset() {
 	*x = OperatorSignInRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[22]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1334,7 +1936,7 @@ func (x *OperatorSignInRequest) String() string {
 func (*OperatorSignInRequest) ProtoMessage() {}
 
 func (x *OperatorSignInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[22]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1347,7 +1949,7 @@ func (x *OperatorSignInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorSignInRequest.ProtoReflect.Descriptor instead.
 func (*OperatorSignInRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{22}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *OperatorSignInRequest) GetEmail() string {
@@ -1377,7 +1979,7 @@ type OperatorSignInResponse struct {
 
 func (x *OperatorSignInResponse) Reset() {
 	*x = OperatorSignInResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[23]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1389,7 +1991,7 @@ func (x *OperatorSignInResponse) String() string {
 func (*OperatorSignInResponse) ProtoMessage() {}
 
 func (x *OperatorSignInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[23]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1402,7 +2004,7 @@ func (x *OperatorSignInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorSignInResponse.ProtoReflect.Descriptor instead.
 func (*OperatorSignInResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{23}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *OperatorSignInResponse) GetOperatorToken() string {
@@ -1437,7 +2039,7 @@ type OperatorAccount struct {
 
 func (x *OperatorAccount) Reset() {
 	*x = OperatorAccount{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[24]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +2051,7 @@ func (x *OperatorAccount) String() string {
 func (*OperatorAccount) ProtoMessage() {}
 
 func (x *OperatorAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[24]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +2064,7 @@ func (x *OperatorAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorAccount.ProtoReflect.Descriptor instead.
 func (*OperatorAccount) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{24}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *OperatorAccount) GetOperatorId() string {
@@ -1488,7 +2090,7 @@ type GetOperatorRequest struct {
 
 func (x *GetOperatorRequest) Reset() {
 	*x = GetOperatorRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[25]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1500,7 +2102,7 @@ func (x *GetOperatorRequest) String() string {
 func (*GetOperatorRequest) ProtoMessage() {}
 
 func (x *GetOperatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[25]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1513,7 +2115,7 @@ func (x *GetOperatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperatorRequest.ProtoReflect.Descriptor instead.
 func (*GetOperatorRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{25}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{36}
 }
 
 // GetOperatorResponse is the signed-in operator.
@@ -1526,7 +2128,7 @@ type GetOperatorResponse struct {
 
 func (x *GetOperatorResponse) Reset() {
 	*x = GetOperatorResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[26]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +2140,7 @@ func (x *GetOperatorResponse) String() string {
 func (*GetOperatorResponse) ProtoMessage() {}
 
 func (x *GetOperatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[26]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +2153,7 @@ func (x *GetOperatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperatorResponse.ProtoReflect.Descriptor instead.
 func (*GetOperatorResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{26}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetOperatorResponse) GetOperator() *OperatorAccount {
@@ -1565,7 +2167,61 @@ var File_salesapp_v1_operator_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\n" +
-	"\x1asalesapp/v1/operator.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd1\x02\n" +
+	"\x1asalesapp/v1/operator.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/card.proto\x1a\x1asalesapp/v1/customer.proto\"\xba\x02\n" +
+	"\x10PlatformMaterial\x12\x1f\n" +
+	"\vmaterial_id\x18\x01 \x01(\tR\n" +
+	"materialId\x12-\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x19.salesapp.v1.MaterialKindR\x04kind\x12\x1c\n" +
+	"\tpublished\x18\x03 \x01(\bR\tpublished\x12\x14\n" +
+	"\x05title\x18\x04 \x01(\tR\x05title\x12\x18\n" +
+	"\asummary\x18\x05 \x01(\tR\asummary\x12\x12\n" +
+	"\x04tags\x18\x06 \x03(\tR\x04tags\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x92\x02\n" +
+	"\x1aAddPlatformMaterialRequest\x129\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x19.salesapp.v1.MaterialKindB\n" +
+	"\xbaH\a\x82\x01\x04\x18\x02\x18\x05R\x04kind\x12 \n" +
+	"\x05title\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x05title\x12\"\n" +
+	"\asummary\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\asummary\x12&\n" +
+	"\tbody_html\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x18\xc0\x9a\fR\bbodyHtml\x12%\n" +
+	"\ttext_body\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x88'R\btextBody\x12$\n" +
+	"\x04tags\x18\x06 \x03(\tB\x10\xbaH\r\x92\x01\n" +
+	"\x10\x14\"\x06r\x04\x10\x01\x18 R\x04tags\">\n" +
+	"\x1bAddPlatformMaterialResponse\x12\x1f\n" +
+	"\vmaterial_id\x18\x01 \x01(\tR\n" +
+	"materialId\"\xcd\x02\n" +
+	"\x1bEditPlatformMaterialRequest\x12)\n" +
+	"\vmaterial_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"materialId\x12%\n" +
+	"\x05title\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01H\x00R\x05title\x88\x01\x01\x12'\n" +
+	"\asummary\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aH\x01R\asummary\x88\x01\x01\x12+\n" +
+	"\tbody_html\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x18\xc0\x9a\fH\x02R\bbodyHtml\x88\x01\x01\x12*\n" +
+	"\ttext_body\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x88'H\x03R\btextBody\x88\x01\x01\x12(\n" +
+	"\x04tags\x18\x06 \x01(\v2\x14.salesapp.v1.TagListR\x04tagsB\b\n" +
+	"\x06_titleB\n" +
+	"\n" +
+	"\b_summaryB\f\n" +
+	"\n" +
+	"_body_htmlB\f\n" +
+	"\n" +
+	"_text_body\"\x1e\n" +
+	"\x1cEditPlatformMaterialResponse\"i\n" +
+	"\x1ePublishPlatformMaterialRequest\x12)\n" +
+	"\vmaterial_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"materialId\x12\x1c\n" +
+	"\tpublished\x18\x02 \x01(\bR\tpublished\"!\n" +
+	"\x1fPublishPlatformMaterialResponse\"J\n" +
+	"\x1dDeletePlatformMaterialRequest\x12)\n" +
+	"\vmaterial_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"materialId\" \n" +
+	"\x1eDeletePlatformMaterialResponse\"\x1e\n" +
+	"\x1cListPlatformMaterialsRequest\"\\\n" +
+	"\x1dListPlatformMaterialsResponse\x12;\n" +
+	"\tmaterials\x18\x01 \x03(\v2\x1d.salesapp.v1.PlatformMaterialR\tmaterials\"\xd1\x02\n" +
 	"\vTenantUsage\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\tR\x03day\x12;\n" +
 	"\vmeasured_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -1696,7 +2352,7 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\x05email\x18\x02 \x01(\tR\x05email\"\x14\n" +
 	"\x12GetOperatorRequest\"O\n" +
 	"\x13GetOperatorResponse\x128\n" +
-	"\boperator\x18\x01 \x01(\v2\x1c.salesapp.v1.OperatorAccountR\boperator2\xb2\a\n" +
+	"\boperator\x18\x01 \x01(\v2\x1c.salesapp.v1.OperatorAccountR\boperator2\xe2\v\n" +
 	"\x0fOperatorService\x12Y\n" +
 	"\x0eOperatorSignIn\x12\".salesapp.v1.OperatorSignInRequest\x1a#.salesapp.v1.OperatorSignInResponse\x12P\n" +
 	"\vGetOperator\x12\x1f.salesapp.v1.GetOperatorRequest\x1a .salesapp.v1.GetOperatorResponse\x12S\n" +
@@ -1709,7 +2365,12 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\tListPlans\x12\x1d.salesapp.v1.ListPlansRequest\x1a\x1e.salesapp.v1.ListPlansResponse\x12M\n" +
 	"\n" +
 	"UpdatePlan\x12\x1e.salesapp.v1.UpdatePlanRequest\x1a\x1f.salesapp.v1.UpdatePlanResponse\x12Y\n" +
-	"\x0eGetTenantUsage\x12\".salesapp.v1.GetTenantUsageRequest\x1a#.salesapp.v1.GetTenantUsageResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\x0eGetTenantUsage\x12\".salesapp.v1.GetTenantUsageRequest\x1a#.salesapp.v1.GetTenantUsageResponse\x12h\n" +
+	"\x13AddPlatformMaterial\x12'.salesapp.v1.AddPlatformMaterialRequest\x1a(.salesapp.v1.AddPlatformMaterialResponse\x12k\n" +
+	"\x14EditPlatformMaterial\x12(.salesapp.v1.EditPlatformMaterialRequest\x1a).salesapp.v1.EditPlatformMaterialResponse\x12t\n" +
+	"\x17PublishPlatformMaterial\x12+.salesapp.v1.PublishPlatformMaterialRequest\x1a,.salesapp.v1.PublishPlatformMaterialResponse\x12q\n" +
+	"\x16DeletePlatformMaterial\x12*.salesapp.v1.DeletePlatformMaterialRequest\x1a+.salesapp.v1.DeletePlatformMaterialResponse\x12n\n" +
+	"\x15ListPlatformMaterials\x12).salesapp.v1.ListPlatformMaterialsRequest\x1a*.salesapp.v1.ListPlatformMaterialsResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_operator_proto_rawDescOnce sync.Once
@@ -1723,84 +2384,113 @@ func file_salesapp_v1_operator_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_operator_proto_rawDescData
 }
 
-var file_salesapp_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_salesapp_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_salesapp_v1_operator_proto_goTypes = []any{
-	(*TenantUsage)(nil),            // 0: salesapp.v1.TenantUsage
-	(*GetTenantUsageRequest)(nil),  // 1: salesapp.v1.GetTenantUsageRequest
-	(*GetTenantUsageResponse)(nil), // 2: salesapp.v1.GetTenantUsageResponse
-	(*PlanTerms)(nil),              // 3: salesapp.v1.PlanTerms
-	(*ListPlansRequest)(nil),       // 4: salesapp.v1.ListPlansRequest
-	(*ListPlansResponse)(nil),      // 5: salesapp.v1.ListPlansResponse
-	(*UpdatePlanRequest)(nil),      // 6: salesapp.v1.UpdatePlanRequest
-	(*PlanFeatures)(nil),           // 7: salesapp.v1.PlanFeatures
-	(*UpdatePlanResponse)(nil),     // 8: salesapp.v1.UpdatePlanResponse
-	(*OperatorTenant)(nil),         // 9: salesapp.v1.OperatorTenant
-	(*CreateTenantRequest)(nil),    // 10: salesapp.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),   // 11: salesapp.v1.CreateTenantResponse
-	(*UpdateTenantRequest)(nil),    // 12: salesapp.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),   // 13: salesapp.v1.UpdateTenantResponse
-	(*SuspendTenantRequest)(nil),   // 14: salesapp.v1.SuspendTenantRequest
-	(*SuspendTenantResponse)(nil),  // 15: salesapp.v1.SuspendTenantResponse
-	(*ResumeTenantRequest)(nil),    // 16: salesapp.v1.ResumeTenantRequest
-	(*ResumeTenantResponse)(nil),   // 17: salesapp.v1.ResumeTenantResponse
-	(*ExtendTenantRequest)(nil),    // 18: salesapp.v1.ExtendTenantRequest
-	(*ExtendTenantResponse)(nil),   // 19: salesapp.v1.ExtendTenantResponse
-	(*ListTenantsRequest)(nil),     // 20: salesapp.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),    // 21: salesapp.v1.ListTenantsResponse
-	(*OperatorSignInRequest)(nil),  // 22: salesapp.v1.OperatorSignInRequest
-	(*OperatorSignInResponse)(nil), // 23: salesapp.v1.OperatorSignInResponse
-	(*OperatorAccount)(nil),        // 24: salesapp.v1.OperatorAccount
-	(*GetOperatorRequest)(nil),     // 25: salesapp.v1.GetOperatorRequest
-	(*GetOperatorResponse)(nil),    // 26: salesapp.v1.GetOperatorResponse
-	(*timestamppb.Timestamp)(nil),  // 27: google.protobuf.Timestamp
+	(*PlatformMaterial)(nil),                // 0: salesapp.v1.PlatformMaterial
+	(*AddPlatformMaterialRequest)(nil),      // 1: salesapp.v1.AddPlatformMaterialRequest
+	(*AddPlatformMaterialResponse)(nil),     // 2: salesapp.v1.AddPlatformMaterialResponse
+	(*EditPlatformMaterialRequest)(nil),     // 3: salesapp.v1.EditPlatformMaterialRequest
+	(*EditPlatformMaterialResponse)(nil),    // 4: salesapp.v1.EditPlatformMaterialResponse
+	(*PublishPlatformMaterialRequest)(nil),  // 5: salesapp.v1.PublishPlatformMaterialRequest
+	(*PublishPlatformMaterialResponse)(nil), // 6: salesapp.v1.PublishPlatformMaterialResponse
+	(*DeletePlatformMaterialRequest)(nil),   // 7: salesapp.v1.DeletePlatformMaterialRequest
+	(*DeletePlatformMaterialResponse)(nil),  // 8: salesapp.v1.DeletePlatformMaterialResponse
+	(*ListPlatformMaterialsRequest)(nil),    // 9: salesapp.v1.ListPlatformMaterialsRequest
+	(*ListPlatformMaterialsResponse)(nil),   // 10: salesapp.v1.ListPlatformMaterialsResponse
+	(*TenantUsage)(nil),                     // 11: salesapp.v1.TenantUsage
+	(*GetTenantUsageRequest)(nil),           // 12: salesapp.v1.GetTenantUsageRequest
+	(*GetTenantUsageResponse)(nil),          // 13: salesapp.v1.GetTenantUsageResponse
+	(*PlanTerms)(nil),                       // 14: salesapp.v1.PlanTerms
+	(*ListPlansRequest)(nil),                // 15: salesapp.v1.ListPlansRequest
+	(*ListPlansResponse)(nil),               // 16: salesapp.v1.ListPlansResponse
+	(*UpdatePlanRequest)(nil),               // 17: salesapp.v1.UpdatePlanRequest
+	(*PlanFeatures)(nil),                    // 18: salesapp.v1.PlanFeatures
+	(*UpdatePlanResponse)(nil),              // 19: salesapp.v1.UpdatePlanResponse
+	(*OperatorTenant)(nil),                  // 20: salesapp.v1.OperatorTenant
+	(*CreateTenantRequest)(nil),             // 21: salesapp.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),            // 22: salesapp.v1.CreateTenantResponse
+	(*UpdateTenantRequest)(nil),             // 23: salesapp.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),            // 24: salesapp.v1.UpdateTenantResponse
+	(*SuspendTenantRequest)(nil),            // 25: salesapp.v1.SuspendTenantRequest
+	(*SuspendTenantResponse)(nil),           // 26: salesapp.v1.SuspendTenantResponse
+	(*ResumeTenantRequest)(nil),             // 27: salesapp.v1.ResumeTenantRequest
+	(*ResumeTenantResponse)(nil),            // 28: salesapp.v1.ResumeTenantResponse
+	(*ExtendTenantRequest)(nil),             // 29: salesapp.v1.ExtendTenantRequest
+	(*ExtendTenantResponse)(nil),            // 30: salesapp.v1.ExtendTenantResponse
+	(*ListTenantsRequest)(nil),              // 31: salesapp.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),             // 32: salesapp.v1.ListTenantsResponse
+	(*OperatorSignInRequest)(nil),           // 33: salesapp.v1.OperatorSignInRequest
+	(*OperatorSignInResponse)(nil),          // 34: salesapp.v1.OperatorSignInResponse
+	(*OperatorAccount)(nil),                 // 35: salesapp.v1.OperatorAccount
+	(*GetOperatorRequest)(nil),              // 36: salesapp.v1.GetOperatorRequest
+	(*GetOperatorResponse)(nil),             // 37: salesapp.v1.GetOperatorResponse
+	(MaterialKind)(0),                       // 38: salesapp.v1.MaterialKind
+	(*timestamppb.Timestamp)(nil),           // 39: google.protobuf.Timestamp
+	(*TagList)(nil),                         // 40: salesapp.v1.TagList
 }
 var file_salesapp_v1_operator_proto_depIdxs = []int32{
-	27, // 0: salesapp.v1.TenantUsage.measured_at:type_name -> google.protobuf.Timestamp
-	0,  // 1: salesapp.v1.GetTenantUsageResponse.days:type_name -> salesapp.v1.TenantUsage
-	27, // 2: salesapp.v1.PlanTerms.updated_at:type_name -> google.protobuf.Timestamp
-	3,  // 3: salesapp.v1.ListPlansResponse.plans:type_name -> salesapp.v1.PlanTerms
-	7,  // 4: salesapp.v1.UpdatePlanRequest.features:type_name -> salesapp.v1.PlanFeatures
-	3,  // 5: salesapp.v1.UpdatePlanResponse.plan:type_name -> salesapp.v1.PlanTerms
-	27, // 6: salesapp.v1.OperatorTenant.expires_at:type_name -> google.protobuf.Timestamp
-	27, // 7: salesapp.v1.OperatorTenant.created_at:type_name -> google.protobuf.Timestamp
-	27, // 8: salesapp.v1.CreateTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
-	9,  // 9: salesapp.v1.CreateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	9,  // 10: salesapp.v1.UpdateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	9,  // 11: salesapp.v1.SuspendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	9,  // 12: salesapp.v1.ResumeTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	27, // 13: salesapp.v1.ExtendTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
-	9,  // 14: salesapp.v1.ExtendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	9,  // 15: salesapp.v1.ListTenantsResponse.tenants:type_name -> salesapp.v1.OperatorTenant
-	27, // 16: salesapp.v1.OperatorSignInResponse.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 17: salesapp.v1.OperatorSignInResponse.operator:type_name -> salesapp.v1.OperatorAccount
-	24, // 18: salesapp.v1.GetOperatorResponse.operator:type_name -> salesapp.v1.OperatorAccount
-	22, // 19: salesapp.v1.OperatorService.OperatorSignIn:input_type -> salesapp.v1.OperatorSignInRequest
-	25, // 20: salesapp.v1.OperatorService.GetOperator:input_type -> salesapp.v1.GetOperatorRequest
-	10, // 21: salesapp.v1.OperatorService.CreateTenant:input_type -> salesapp.v1.CreateTenantRequest
-	12, // 22: salesapp.v1.OperatorService.UpdateTenant:input_type -> salesapp.v1.UpdateTenantRequest
-	14, // 23: salesapp.v1.OperatorService.SuspendTenant:input_type -> salesapp.v1.SuspendTenantRequest
-	16, // 24: salesapp.v1.OperatorService.ResumeTenant:input_type -> salesapp.v1.ResumeTenantRequest
-	18, // 25: salesapp.v1.OperatorService.ExtendTenant:input_type -> salesapp.v1.ExtendTenantRequest
-	20, // 26: salesapp.v1.OperatorService.ListTenants:input_type -> salesapp.v1.ListTenantsRequest
-	4,  // 27: salesapp.v1.OperatorService.ListPlans:input_type -> salesapp.v1.ListPlansRequest
-	6,  // 28: salesapp.v1.OperatorService.UpdatePlan:input_type -> salesapp.v1.UpdatePlanRequest
-	1,  // 29: salesapp.v1.OperatorService.GetTenantUsage:input_type -> salesapp.v1.GetTenantUsageRequest
-	23, // 30: salesapp.v1.OperatorService.OperatorSignIn:output_type -> salesapp.v1.OperatorSignInResponse
-	26, // 31: salesapp.v1.OperatorService.GetOperator:output_type -> salesapp.v1.GetOperatorResponse
-	11, // 32: salesapp.v1.OperatorService.CreateTenant:output_type -> salesapp.v1.CreateTenantResponse
-	13, // 33: salesapp.v1.OperatorService.UpdateTenant:output_type -> salesapp.v1.UpdateTenantResponse
-	15, // 34: salesapp.v1.OperatorService.SuspendTenant:output_type -> salesapp.v1.SuspendTenantResponse
-	17, // 35: salesapp.v1.OperatorService.ResumeTenant:output_type -> salesapp.v1.ResumeTenantResponse
-	19, // 36: salesapp.v1.OperatorService.ExtendTenant:output_type -> salesapp.v1.ExtendTenantResponse
-	21, // 37: salesapp.v1.OperatorService.ListTenants:output_type -> salesapp.v1.ListTenantsResponse
-	5,  // 38: salesapp.v1.OperatorService.ListPlans:output_type -> salesapp.v1.ListPlansResponse
-	8,  // 39: salesapp.v1.OperatorService.UpdatePlan:output_type -> salesapp.v1.UpdatePlanResponse
-	2,  // 40: salesapp.v1.OperatorService.GetTenantUsage:output_type -> salesapp.v1.GetTenantUsageResponse
-	30, // [30:41] is the sub-list for method output_type
-	19, // [19:30] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	38, // 0: salesapp.v1.PlatformMaterial.kind:type_name -> salesapp.v1.MaterialKind
+	39, // 1: salesapp.v1.PlatformMaterial.created_at:type_name -> google.protobuf.Timestamp
+	39, // 2: salesapp.v1.PlatformMaterial.updated_at:type_name -> google.protobuf.Timestamp
+	38, // 3: salesapp.v1.AddPlatformMaterialRequest.kind:type_name -> salesapp.v1.MaterialKind
+	40, // 4: salesapp.v1.EditPlatformMaterialRequest.tags:type_name -> salesapp.v1.TagList
+	0,  // 5: salesapp.v1.ListPlatformMaterialsResponse.materials:type_name -> salesapp.v1.PlatformMaterial
+	39, // 6: salesapp.v1.TenantUsage.measured_at:type_name -> google.protobuf.Timestamp
+	11, // 7: salesapp.v1.GetTenantUsageResponse.days:type_name -> salesapp.v1.TenantUsage
+	39, // 8: salesapp.v1.PlanTerms.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 9: salesapp.v1.ListPlansResponse.plans:type_name -> salesapp.v1.PlanTerms
+	18, // 10: salesapp.v1.UpdatePlanRequest.features:type_name -> salesapp.v1.PlanFeatures
+	14, // 11: salesapp.v1.UpdatePlanResponse.plan:type_name -> salesapp.v1.PlanTerms
+	39, // 12: salesapp.v1.OperatorTenant.expires_at:type_name -> google.protobuf.Timestamp
+	39, // 13: salesapp.v1.OperatorTenant.created_at:type_name -> google.protobuf.Timestamp
+	39, // 14: salesapp.v1.CreateTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
+	20, // 15: salesapp.v1.CreateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	20, // 16: salesapp.v1.UpdateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	20, // 17: salesapp.v1.SuspendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	20, // 18: salesapp.v1.ResumeTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	39, // 19: salesapp.v1.ExtendTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
+	20, // 20: salesapp.v1.ExtendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	20, // 21: salesapp.v1.ListTenantsResponse.tenants:type_name -> salesapp.v1.OperatorTenant
+	39, // 22: salesapp.v1.OperatorSignInResponse.expires_at:type_name -> google.protobuf.Timestamp
+	35, // 23: salesapp.v1.OperatorSignInResponse.operator:type_name -> salesapp.v1.OperatorAccount
+	35, // 24: salesapp.v1.GetOperatorResponse.operator:type_name -> salesapp.v1.OperatorAccount
+	33, // 25: salesapp.v1.OperatorService.OperatorSignIn:input_type -> salesapp.v1.OperatorSignInRequest
+	36, // 26: salesapp.v1.OperatorService.GetOperator:input_type -> salesapp.v1.GetOperatorRequest
+	21, // 27: salesapp.v1.OperatorService.CreateTenant:input_type -> salesapp.v1.CreateTenantRequest
+	23, // 28: salesapp.v1.OperatorService.UpdateTenant:input_type -> salesapp.v1.UpdateTenantRequest
+	25, // 29: salesapp.v1.OperatorService.SuspendTenant:input_type -> salesapp.v1.SuspendTenantRequest
+	27, // 30: salesapp.v1.OperatorService.ResumeTenant:input_type -> salesapp.v1.ResumeTenantRequest
+	29, // 31: salesapp.v1.OperatorService.ExtendTenant:input_type -> salesapp.v1.ExtendTenantRequest
+	31, // 32: salesapp.v1.OperatorService.ListTenants:input_type -> salesapp.v1.ListTenantsRequest
+	15, // 33: salesapp.v1.OperatorService.ListPlans:input_type -> salesapp.v1.ListPlansRequest
+	17, // 34: salesapp.v1.OperatorService.UpdatePlan:input_type -> salesapp.v1.UpdatePlanRequest
+	12, // 35: salesapp.v1.OperatorService.GetTenantUsage:input_type -> salesapp.v1.GetTenantUsageRequest
+	1,  // 36: salesapp.v1.OperatorService.AddPlatformMaterial:input_type -> salesapp.v1.AddPlatformMaterialRequest
+	3,  // 37: salesapp.v1.OperatorService.EditPlatformMaterial:input_type -> salesapp.v1.EditPlatformMaterialRequest
+	5,  // 38: salesapp.v1.OperatorService.PublishPlatformMaterial:input_type -> salesapp.v1.PublishPlatformMaterialRequest
+	7,  // 39: salesapp.v1.OperatorService.DeletePlatformMaterial:input_type -> salesapp.v1.DeletePlatformMaterialRequest
+	9,  // 40: salesapp.v1.OperatorService.ListPlatformMaterials:input_type -> salesapp.v1.ListPlatformMaterialsRequest
+	34, // 41: salesapp.v1.OperatorService.OperatorSignIn:output_type -> salesapp.v1.OperatorSignInResponse
+	37, // 42: salesapp.v1.OperatorService.GetOperator:output_type -> salesapp.v1.GetOperatorResponse
+	22, // 43: salesapp.v1.OperatorService.CreateTenant:output_type -> salesapp.v1.CreateTenantResponse
+	24, // 44: salesapp.v1.OperatorService.UpdateTenant:output_type -> salesapp.v1.UpdateTenantResponse
+	26, // 45: salesapp.v1.OperatorService.SuspendTenant:output_type -> salesapp.v1.SuspendTenantResponse
+	28, // 46: salesapp.v1.OperatorService.ResumeTenant:output_type -> salesapp.v1.ResumeTenantResponse
+	30, // 47: salesapp.v1.OperatorService.ExtendTenant:output_type -> salesapp.v1.ExtendTenantResponse
+	32, // 48: salesapp.v1.OperatorService.ListTenants:output_type -> salesapp.v1.ListTenantsResponse
+	16, // 49: salesapp.v1.OperatorService.ListPlans:output_type -> salesapp.v1.ListPlansResponse
+	19, // 50: salesapp.v1.OperatorService.UpdatePlan:output_type -> salesapp.v1.UpdatePlanResponse
+	13, // 51: salesapp.v1.OperatorService.GetTenantUsage:output_type -> salesapp.v1.GetTenantUsageResponse
+	2,  // 52: salesapp.v1.OperatorService.AddPlatformMaterial:output_type -> salesapp.v1.AddPlatformMaterialResponse
+	4,  // 53: salesapp.v1.OperatorService.EditPlatformMaterial:output_type -> salesapp.v1.EditPlatformMaterialResponse
+	6,  // 54: salesapp.v1.OperatorService.PublishPlatformMaterial:output_type -> salesapp.v1.PublishPlatformMaterialResponse
+	8,  // 55: salesapp.v1.OperatorService.DeletePlatformMaterial:output_type -> salesapp.v1.DeletePlatformMaterialResponse
+	10, // 56: salesapp.v1.OperatorService.ListPlatformMaterials:output_type -> salesapp.v1.ListPlatformMaterialsResponse
+	41, // [41:57] is the sub-list for method output_type
+	25, // [25:41] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_operator_proto_init() }
@@ -1808,16 +2498,19 @@ func file_salesapp_v1_operator_proto_init() {
 	if File_salesapp_v1_operator_proto != nil {
 		return
 	}
-	file_salesapp_v1_operator_proto_msgTypes[6].OneofWrappers = []any{}
-	file_salesapp_v1_operator_proto_msgTypes[10].OneofWrappers = []any{}
-	file_salesapp_v1_operator_proto_msgTypes[12].OneofWrappers = []any{}
+	file_salesapp_v1_card_proto_init()
+	file_salesapp_v1_customer_proto_init()
+	file_salesapp_v1_operator_proto_msgTypes[3].OneofWrappers = []any{}
+	file_salesapp_v1_operator_proto_msgTypes[17].OneofWrappers = []any{}
+	file_salesapp_v1_operator_proto_msgTypes[21].OneofWrappers = []any{}
+	file_salesapp_v1_operator_proto_msgTypes[23].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_operator_proto_rawDesc), len(file_salesapp_v1_operator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -12,6 +12,7 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/operator"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/module"
@@ -19,10 +20,10 @@ import (
 
 // Module is what the operator domain contributes: OperatorService, authenticated by operator tokens only
 // (its own authenticator; the employees' one passes it by), and the hourly measure of every tenant's usage.
-func Module(svc *operator.Service, tenants *operator.Tenants, tokens *authn.Tokens) module.Module {
+func Module(svc *operator.Service, tenants *operator.Tenants, tokens *authn.Tokens, materials *material.Service) module.Module {
 	public := []string{salesappv1connect.OperatorServiceOperatorSignInProcedure}
 	s := module.Connect[salesappv1connect.OperatorServiceHandler](salesappv1connect.OperatorServiceName,
-		salesappv1connect.NewOperatorServiceHandler, &Handler{svc: svc, tenants: tenants}, public...)
+		salesappv1connect.NewOperatorServiceHandler, &Handler{svc: svc, tenants: tenants, materials: materials}, public...)
 	s.Authn = authn.NewOperatorAuthenticator(tokens, svc, public...)
 	return module.Module{Name: "operator", Services: []module.Service{s},
 		Workers:  func(w *river.Workers) { river.AddWorker(w, tenants.UsageWorker()) },
@@ -33,6 +34,8 @@ func Module(svc *operator.Service, tenants *operator.Tenants, tokens *authn.Toke
 type Handler struct {
 	svc     *operator.Service
 	tenants *operator.Tenants
+	// materials manages the platform materials.
+	materials *material.Service
 }
 
 var _ salesappv1connect.OperatorServiceHandler = (*Handler)(nil)

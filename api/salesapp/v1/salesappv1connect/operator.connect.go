@@ -66,6 +66,21 @@ const (
 	// OperatorServiceGetTenantUsageProcedure is the fully-qualified name of the OperatorService's
 	// GetTenantUsage RPC.
 	OperatorServiceGetTenantUsageProcedure = "/salesapp.v1.OperatorService/GetTenantUsage"
+	// OperatorServiceAddPlatformMaterialProcedure is the fully-qualified name of the OperatorService's
+	// AddPlatformMaterial RPC.
+	OperatorServiceAddPlatformMaterialProcedure = "/salesapp.v1.OperatorService/AddPlatformMaterial"
+	// OperatorServiceEditPlatformMaterialProcedure is the fully-qualified name of the OperatorService's
+	// EditPlatformMaterial RPC.
+	OperatorServiceEditPlatformMaterialProcedure = "/salesapp.v1.OperatorService/EditPlatformMaterial"
+	// OperatorServicePublishPlatformMaterialProcedure is the fully-qualified name of the
+	// OperatorService's PublishPlatformMaterial RPC.
+	OperatorServicePublishPlatformMaterialProcedure = "/salesapp.v1.OperatorService/PublishPlatformMaterial"
+	// OperatorServiceDeletePlatformMaterialProcedure is the fully-qualified name of the
+	// OperatorService's DeletePlatformMaterial RPC.
+	OperatorServiceDeletePlatformMaterialProcedure = "/salesapp.v1.OperatorService/DeletePlatformMaterial"
+	// OperatorServiceListPlatformMaterialsProcedure is the fully-qualified name of the
+	// OperatorService's ListPlatformMaterials RPC.
+	OperatorServiceListPlatformMaterialsProcedure = "/salesapp.v1.OperatorService/ListPlatformMaterials"
 )
 
 // OperatorServiceClient is a client for the salesapp.v1.OperatorService service.
@@ -99,6 +114,18 @@ type OperatorServiceClient interface {
 	// first. Every enterprise is measured each hour (a day keeps its last measure); refresh measures it now
 	// first.
 	GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error)
+	// Platform materials, which every enterprise's salespeople see and share. AddPlatformMaterial publishes
+	// an article or moments copy (materials with a file are added with `salesctl platform-material add`).
+	AddPlatformMaterial(context.Context, *connect.Request[v1.AddPlatformMaterialRequest]) (*connect.Response[v1.AddPlatformMaterialResponse], error)
+	// EditPlatformMaterial changes a platform material's text (absent fields are unchanged).
+	EditPlatformMaterial(context.Context, *connect.Request[v1.EditPlatformMaterialRequest]) (*connect.Response[v1.EditPlatformMaterialResponse], error)
+	// PublishPlatformMaterial withdraws a platform material (enterprises stop seeing it, their devices drop
+	// it) or publishes it again.
+	PublishPlatformMaterial(context.Context, *connect.Request[v1.PublishPlatformMaterialRequest]) (*connect.Response[v1.PublishPlatformMaterialResponse], error)
+	// DeletePlatformMaterial deletes a platform material for good.
+	DeletePlatformMaterial(context.Context, *connect.Request[v1.DeletePlatformMaterialRequest]) (*connect.Response[v1.DeletePlatformMaterialResponse], error)
+	// ListPlatformMaterials lists the platform materials, published and withdrawn, newest first.
+	ListPlatformMaterials(context.Context, *connect.Request[v1.ListPlatformMaterialsRequest]) (*connect.Response[v1.ListPlatformMaterialsResponse], error)
 }
 
 // NewOperatorServiceClient constructs a client for the salesapp.v1.OperatorService service. By
@@ -178,22 +205,57 @@ func NewOperatorServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(operatorServiceMethods.ByName("GetTenantUsage")),
 			connect.WithClientOptions(opts...),
 		),
+		addPlatformMaterial: connect.NewClient[v1.AddPlatformMaterialRequest, v1.AddPlatformMaterialResponse](
+			httpClient,
+			baseURL+OperatorServiceAddPlatformMaterialProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("AddPlatformMaterial")),
+			connect.WithClientOptions(opts...),
+		),
+		editPlatformMaterial: connect.NewClient[v1.EditPlatformMaterialRequest, v1.EditPlatformMaterialResponse](
+			httpClient,
+			baseURL+OperatorServiceEditPlatformMaterialProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("EditPlatformMaterial")),
+			connect.WithClientOptions(opts...),
+		),
+		publishPlatformMaterial: connect.NewClient[v1.PublishPlatformMaterialRequest, v1.PublishPlatformMaterialResponse](
+			httpClient,
+			baseURL+OperatorServicePublishPlatformMaterialProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("PublishPlatformMaterial")),
+			connect.WithClientOptions(opts...),
+		),
+		deletePlatformMaterial: connect.NewClient[v1.DeletePlatformMaterialRequest, v1.DeletePlatformMaterialResponse](
+			httpClient,
+			baseURL+OperatorServiceDeletePlatformMaterialProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("DeletePlatformMaterial")),
+			connect.WithClientOptions(opts...),
+		),
+		listPlatformMaterials: connect.NewClient[v1.ListPlatformMaterialsRequest, v1.ListPlatformMaterialsResponse](
+			httpClient,
+			baseURL+OperatorServiceListPlatformMaterialsProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("ListPlatformMaterials")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // operatorServiceClient implements OperatorServiceClient.
 type operatorServiceClient struct {
-	operatorSignIn *connect.Client[v1.OperatorSignInRequest, v1.OperatorSignInResponse]
-	getOperator    *connect.Client[v1.GetOperatorRequest, v1.GetOperatorResponse]
-	createTenant   *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
-	updateTenant   *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
-	suspendTenant  *connect.Client[v1.SuspendTenantRequest, v1.SuspendTenantResponse]
-	resumeTenant   *connect.Client[v1.ResumeTenantRequest, v1.ResumeTenantResponse]
-	extendTenant   *connect.Client[v1.ExtendTenantRequest, v1.ExtendTenantResponse]
-	listTenants    *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
-	listPlans      *connect.Client[v1.ListPlansRequest, v1.ListPlansResponse]
-	updatePlan     *connect.Client[v1.UpdatePlanRequest, v1.UpdatePlanResponse]
-	getTenantUsage *connect.Client[v1.GetTenantUsageRequest, v1.GetTenantUsageResponse]
+	operatorSignIn          *connect.Client[v1.OperatorSignInRequest, v1.OperatorSignInResponse]
+	getOperator             *connect.Client[v1.GetOperatorRequest, v1.GetOperatorResponse]
+	createTenant            *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
+	updateTenant            *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
+	suspendTenant           *connect.Client[v1.SuspendTenantRequest, v1.SuspendTenantResponse]
+	resumeTenant            *connect.Client[v1.ResumeTenantRequest, v1.ResumeTenantResponse]
+	extendTenant            *connect.Client[v1.ExtendTenantRequest, v1.ExtendTenantResponse]
+	listTenants             *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
+	listPlans               *connect.Client[v1.ListPlansRequest, v1.ListPlansResponse]
+	updatePlan              *connect.Client[v1.UpdatePlanRequest, v1.UpdatePlanResponse]
+	getTenantUsage          *connect.Client[v1.GetTenantUsageRequest, v1.GetTenantUsageResponse]
+	addPlatformMaterial     *connect.Client[v1.AddPlatformMaterialRequest, v1.AddPlatformMaterialResponse]
+	editPlatformMaterial    *connect.Client[v1.EditPlatformMaterialRequest, v1.EditPlatformMaterialResponse]
+	publishPlatformMaterial *connect.Client[v1.PublishPlatformMaterialRequest, v1.PublishPlatformMaterialResponse]
+	deletePlatformMaterial  *connect.Client[v1.DeletePlatformMaterialRequest, v1.DeletePlatformMaterialResponse]
+	listPlatformMaterials   *connect.Client[v1.ListPlatformMaterialsRequest, v1.ListPlatformMaterialsResponse]
 }
 
 // OperatorSignIn calls salesapp.v1.OperatorService.OperatorSignIn.
@@ -251,6 +313,31 @@ func (c *operatorServiceClient) GetTenantUsage(ctx context.Context, req *connect
 	return c.getTenantUsage.CallUnary(ctx, req)
 }
 
+// AddPlatformMaterial calls salesapp.v1.OperatorService.AddPlatformMaterial.
+func (c *operatorServiceClient) AddPlatformMaterial(ctx context.Context, req *connect.Request[v1.AddPlatformMaterialRequest]) (*connect.Response[v1.AddPlatformMaterialResponse], error) {
+	return c.addPlatformMaterial.CallUnary(ctx, req)
+}
+
+// EditPlatformMaterial calls salesapp.v1.OperatorService.EditPlatformMaterial.
+func (c *operatorServiceClient) EditPlatformMaterial(ctx context.Context, req *connect.Request[v1.EditPlatformMaterialRequest]) (*connect.Response[v1.EditPlatformMaterialResponse], error) {
+	return c.editPlatformMaterial.CallUnary(ctx, req)
+}
+
+// PublishPlatformMaterial calls salesapp.v1.OperatorService.PublishPlatformMaterial.
+func (c *operatorServiceClient) PublishPlatformMaterial(ctx context.Context, req *connect.Request[v1.PublishPlatformMaterialRequest]) (*connect.Response[v1.PublishPlatformMaterialResponse], error) {
+	return c.publishPlatformMaterial.CallUnary(ctx, req)
+}
+
+// DeletePlatformMaterial calls salesapp.v1.OperatorService.DeletePlatformMaterial.
+func (c *operatorServiceClient) DeletePlatformMaterial(ctx context.Context, req *connect.Request[v1.DeletePlatformMaterialRequest]) (*connect.Response[v1.DeletePlatformMaterialResponse], error) {
+	return c.deletePlatformMaterial.CallUnary(ctx, req)
+}
+
+// ListPlatformMaterials calls salesapp.v1.OperatorService.ListPlatformMaterials.
+func (c *operatorServiceClient) ListPlatformMaterials(ctx context.Context, req *connect.Request[v1.ListPlatformMaterialsRequest]) (*connect.Response[v1.ListPlatformMaterialsResponse], error) {
+	return c.listPlatformMaterials.CallUnary(ctx, req)
+}
+
 // OperatorServiceHandler is an implementation of the salesapp.v1.OperatorService service.
 type OperatorServiceHandler interface {
 	// OperatorSignIn signs an operator in by email and password and answers an operator token. Needs no
@@ -282,6 +369,18 @@ type OperatorServiceHandler interface {
 	// first. Every enterprise is measured each hour (a day keeps its last measure); refresh measures it now
 	// first.
 	GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error)
+	// Platform materials, which every enterprise's salespeople see and share. AddPlatformMaterial publishes
+	// an article or moments copy (materials with a file are added with `salesctl platform-material add`).
+	AddPlatformMaterial(context.Context, *connect.Request[v1.AddPlatformMaterialRequest]) (*connect.Response[v1.AddPlatformMaterialResponse], error)
+	// EditPlatformMaterial changes a platform material's text (absent fields are unchanged).
+	EditPlatformMaterial(context.Context, *connect.Request[v1.EditPlatformMaterialRequest]) (*connect.Response[v1.EditPlatformMaterialResponse], error)
+	// PublishPlatformMaterial withdraws a platform material (enterprises stop seeing it, their devices drop
+	// it) or publishes it again.
+	PublishPlatformMaterial(context.Context, *connect.Request[v1.PublishPlatformMaterialRequest]) (*connect.Response[v1.PublishPlatformMaterialResponse], error)
+	// DeletePlatformMaterial deletes a platform material for good.
+	DeletePlatformMaterial(context.Context, *connect.Request[v1.DeletePlatformMaterialRequest]) (*connect.Response[v1.DeletePlatformMaterialResponse], error)
+	// ListPlatformMaterials lists the platform materials, published and withdrawn, newest first.
+	ListPlatformMaterials(context.Context, *connect.Request[v1.ListPlatformMaterialsRequest]) (*connect.Response[v1.ListPlatformMaterialsResponse], error)
 }
 
 // NewOperatorServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -357,6 +456,36 @@ func NewOperatorServiceHandler(svc OperatorServiceHandler, opts ...connect.Handl
 		connect.WithSchema(operatorServiceMethods.ByName("GetTenantUsage")),
 		connect.WithHandlerOptions(opts...),
 	)
+	operatorServiceAddPlatformMaterialHandler := connect.NewUnaryHandler(
+		OperatorServiceAddPlatformMaterialProcedure,
+		svc.AddPlatformMaterial,
+		connect.WithSchema(operatorServiceMethods.ByName("AddPlatformMaterial")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceEditPlatformMaterialHandler := connect.NewUnaryHandler(
+		OperatorServiceEditPlatformMaterialProcedure,
+		svc.EditPlatformMaterial,
+		connect.WithSchema(operatorServiceMethods.ByName("EditPlatformMaterial")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServicePublishPlatformMaterialHandler := connect.NewUnaryHandler(
+		OperatorServicePublishPlatformMaterialProcedure,
+		svc.PublishPlatformMaterial,
+		connect.WithSchema(operatorServiceMethods.ByName("PublishPlatformMaterial")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceDeletePlatformMaterialHandler := connect.NewUnaryHandler(
+		OperatorServiceDeletePlatformMaterialProcedure,
+		svc.DeletePlatformMaterial,
+		connect.WithSchema(operatorServiceMethods.ByName("DeletePlatformMaterial")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceListPlatformMaterialsHandler := connect.NewUnaryHandler(
+		OperatorServiceListPlatformMaterialsProcedure,
+		svc.ListPlatformMaterials,
+		connect.WithSchema(operatorServiceMethods.ByName("ListPlatformMaterials")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.OperatorService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case OperatorServiceOperatorSignInProcedure:
@@ -381,6 +510,16 @@ func NewOperatorServiceHandler(svc OperatorServiceHandler, opts ...connect.Handl
 			operatorServiceUpdatePlanHandler.ServeHTTP(w, r)
 		case OperatorServiceGetTenantUsageProcedure:
 			operatorServiceGetTenantUsageHandler.ServeHTTP(w, r)
+		case OperatorServiceAddPlatformMaterialProcedure:
+			operatorServiceAddPlatformMaterialHandler.ServeHTTP(w, r)
+		case OperatorServiceEditPlatformMaterialProcedure:
+			operatorServiceEditPlatformMaterialHandler.ServeHTTP(w, r)
+		case OperatorServicePublishPlatformMaterialProcedure:
+			operatorServicePublishPlatformMaterialHandler.ServeHTTP(w, r)
+		case OperatorServiceDeletePlatformMaterialProcedure:
+			operatorServiceDeletePlatformMaterialHandler.ServeHTTP(w, r)
+		case OperatorServiceListPlatformMaterialsProcedure:
+			operatorServiceListPlatformMaterialsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -432,4 +571,24 @@ func (UnimplementedOperatorServiceHandler) UpdatePlan(context.Context, *connect.
 
 func (UnimplementedOperatorServiceHandler) GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.GetTenantUsage is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) AddPlatformMaterial(context.Context, *connect.Request[v1.AddPlatformMaterialRequest]) (*connect.Response[v1.AddPlatformMaterialResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.AddPlatformMaterial is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) EditPlatformMaterial(context.Context, *connect.Request[v1.EditPlatformMaterialRequest]) (*connect.Response[v1.EditPlatformMaterialResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.EditPlatformMaterial is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) PublishPlatformMaterial(context.Context, *connect.Request[v1.PublishPlatformMaterialRequest]) (*connect.Response[v1.PublishPlatformMaterialResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.PublishPlatformMaterial is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) DeletePlatformMaterial(context.Context, *connect.Request[v1.DeletePlatformMaterialRequest]) (*connect.Response[v1.DeletePlatformMaterialResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.DeletePlatformMaterial is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) ListPlatformMaterials(context.Context, *connect.Request[v1.ListPlatformMaterialsRequest]) (*connect.Response[v1.ListPlatformMaterialsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.ListPlatformMaterials is not implemented"))
 }

@@ -520,6 +520,137 @@ func (q *Queries) LockMaterial(ctx context.Context, arg LockMaterialParams) (uui
 	return id, err
 }
 
+const operatorAddPlatformMaterial = `-- name: OperatorAddPlatformMaterial :exec
+
+SELECT operator_add_platform_material($1, $2, $3, $4, $5, $6, $7::text[])
+`
+
+type OperatorAddPlatformMaterialParams struct {
+	ID       uuid.UUID
+	Kind     string
+	Title    string
+	Summary  string
+	BodyHtml string
+	TextBody string
+	Tags     []string
+}
+
+// Platform materials through OperatorService: the owner's functions (migration 036), called by the
+// application role.
+func (q *Queries) OperatorAddPlatformMaterial(ctx context.Context, arg OperatorAddPlatformMaterialParams) error {
+	_, err := q.db.Exec(ctx, operatorAddPlatformMaterial,
+		arg.ID,
+		arg.Kind,
+		arg.Title,
+		arg.Summary,
+		arg.BodyHtml,
+		arg.TextBody,
+		arg.Tags,
+	)
+	return err
+}
+
+const operatorDeletePlatformMaterial = `-- name: OperatorDeletePlatformMaterial :one
+SELECT operator_delete_platform_material($1)::int AS changed
+`
+
+func (q *Queries) OperatorDeletePlatformMaterial(ctx context.Context, id uuid.UUID) (int32, error) {
+	row := q.db.QueryRow(ctx, operatorDeletePlatformMaterial, id)
+	var changed int32
+	err := row.Scan(&changed)
+	return changed, err
+}
+
+const operatorEditPlatformMaterial = `-- name: OperatorEditPlatformMaterial :one
+SELECT operator_edit_platform_material($1, $2, $3, $4,
+  $5, $6::text[])::int AS changed
+`
+
+type OperatorEditPlatformMaterialParams struct {
+	ID       uuid.UUID
+	Title    *string
+	Summary  *string
+	BodyHtml *string
+	TextBody *string
+	Tags     []string
+}
+
+func (q *Queries) OperatorEditPlatformMaterial(ctx context.Context, arg OperatorEditPlatformMaterialParams) (int32, error) {
+	row := q.db.QueryRow(ctx, operatorEditPlatformMaterial,
+		arg.ID,
+		arg.Title,
+		arg.Summary,
+		arg.BodyHtml,
+		arg.TextBody,
+		arg.Tags,
+	)
+	var changed int32
+	err := row.Scan(&changed)
+	return changed, err
+}
+
+const operatorPlatformMaterials = `-- name: OperatorPlatformMaterials :many
+SELECT m.id::uuid AS id, m.kind::text AS kind, m.status::text AS status, m.title::text AS title, m.summary::text AS summary,
+       m.tags::text[] AS tags, m.created_at::timestamptz AS created_at, m.updated_at::timestamptz AS updated_at
+FROM operator_platform_materials() AS m
+`
+
+type OperatorPlatformMaterialsRow struct {
+	ID        uuid.UUID
+	Kind      string
+	Status    string
+	Title     string
+	Summary   string
+	Tags      []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func (q *Queries) OperatorPlatformMaterials(ctx context.Context) ([]OperatorPlatformMaterialsRow, error) {
+	rows, err := q.db.Query(ctx, operatorPlatformMaterials)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []OperatorPlatformMaterialsRow
+	for rows.Next() {
+		var i OperatorPlatformMaterialsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Kind,
+			&i.Status,
+			&i.Title,
+			&i.Summary,
+			&i.Tags,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const operatorPublishPlatformMaterial = `-- name: OperatorPublishPlatformMaterial :one
+SELECT operator_publish_platform_material($1, $2)::int AS changed
+`
+
+type OperatorPublishPlatformMaterialParams struct {
+	ID        uuid.UUID
+	Published bool
+}
+
+func (q *Queries) OperatorPublishPlatformMaterial(ctx context.Context, arg OperatorPublishPlatformMaterialParams) (int32, error) {
+	row := q.db.QueryRow(ctx, operatorPublishPlatformMaterial, arg.ID, arg.Published)
+	var changed int32
+	err := row.Scan(&changed)
+	return changed, err
+}
+
 const personalOf = `-- name: PersonalOf :one
 SELECT coalesce(c.display_name, e.name)::text AS name, coalesce(c.title, e.title)::text AS title
 FROM employees e LEFT JOIN cards c ON c.tenant_id = e.tenant_id AND c.employee_id = e.id

@@ -7,13 +7,290 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { MaterialKind } from "./card_pb";
+import { file_salesapp_v1_card } from "./card_pb";
+import type { TagList } from "./customer_pb";
+import { file_salesapp_v1_customer } from "./customer_pb";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file salesapp/v1/operator.proto.
  */
 export const file_salesapp_v1_operator: GenFile = /*@__PURE__*/
-  fileDesc("ChpzYWxlc2FwcC92MS9vcGVyYXRvci5wcm90bxILc2FsZXNhcHAudjEi6QEKC1RlbmFudFVzYWdlEgsKA2RheRgBIAEoCRIvCgttZWFzdXJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc2VhdHNfdXNlZBgDIAEoBRIRCglhY3RpdmVfN2QYBCABKAUSEgoKYWN0aXZlXzMwZBgFIAEoBRISCgpzaGFyZXNfMzBkGAYgASgFEhEKCXZpZXdzXzMwZBgHIAEoBRIRCgljdXN0b21lcnMYCCABKAUSEwoLc3RvcmFnZV9taWIYCSABKAUSEgoKcHVzaGVzXzMwZBgKIAEoBSJFChVHZXRUZW5hbnRVc2FnZVJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABARIPCgdyZWZyZXNoGAIgASgIIkAKFkdldFRlbmFudFVzYWdlUmVzcG9uc2USJgoEZGF5cxgBIAMoCzIYLnNhbGVzYXBwLnYxLlRlbmFudFVzYWdlIp4BCglQbGFuVGVybXMSDAoEbmFtZRgBIAEoCRISCgpzZWF0X2xpbWl0GAIgASgFEhkKEXN0b3JhZ2VfcXVvdGFfbWliGAMgASgFEhAKCGZlYXR1cmVzGAQgAygJEhIKCnRyaWFsX2RheXMYBSABKAUSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiEgoQTGlzdFBsYW5zUmVxdWVzdCI6ChFMaXN0UGxhbnNSZXNwb25zZRIlCgVwbGFucxgBIAMoCzIWLnNhbGVzYXBwLnYxLlBsYW5UZXJtcyK/AgoRVXBkYXRlUGxhblJlcXVlc3QSPgoEbmFtZRgBIAEoCUIwukgtcitSBXRyaWFsUghzdGFuZGFyZFIMcHJvZmVzc2lvbmFsUgplbnRlcnByaXNlEiQKCnNlYXRfbGltaXQYAiABKAVCC7pICBoGGKCNBigASACIAQESLAoRc3RvcmFnZV9xdW90YV9taWIYAyABKAVCDLpICRoHGICAgDIoAEgBiAEBEjAKCGZlYXR1cmVzGAQgASgLMhkuc2FsZXNhcHAudjEuUGxhbkZlYXR1cmVzSAKIAQESIwoKdHJpYWxfZGF5cxgFIAEoBUIKukgHGgUY7gIoAEgDiAEBQg0KC19zZWF0X2xpbWl0QhQKEl9zdG9yYWdlX3F1b3RhX21pYkILCglfZmVhdHVyZXNCDQoLX3RyaWFsX2RheXMiWAoMUGxhbkZlYXR1cmVzEkgKCGZlYXR1cmVzGAEgAygJQja6SDOSATAQBRgBIipyKFIFdGFza3NSCHJhbmtpbmdzUgVwb29sc1IHZXhwb3J0c1IFd2Vjb20iOgoSVXBkYXRlUGxhblJlc3BvbnNlEiQKBHBsYW4YASABKAsyFi5zYWxlc2FwcC52MS5QbGFuVGVybXMi7QEKDk9wZXJhdG9yVGVuYW50EhEKCXRlbmFudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHBsYW4YAyABKAkSEgoKc2VhdF9saW1pdBgEIAEoBRISCgpzZWF0c191c2VkGAUgASgFEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXRpbWVfem9uZRgHIAEoCRIRCglzdXNwZW5kZWQYCCABKAgSLgoKY3JlYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi8AEKE0NyZWF0ZVRlbmFudFJlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARI+CgRwbGFuGAIgASgJQjC6SC1yK1IFdHJpYWxSCHN0YW5kYXJkUgxwcm9mZXNzaW9uYWxSCmVudGVycHJpc2USJAoKc2VhdF9saW1pdBgDIAEoBUILukgIGgYYoI0GKABIAIgBARIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaCgl0aW1lX3pvbmUYBSABKAlCB7pIBHICGEBCDQoLX3NlYXRfbGltaXQiQwoUQ3JlYXRlVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQijgIKE1VwZGF0ZVRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABARIdCgRuYW1lGAIgASgJQgq6SAdyBRABGIABSACIAQESQwoEcGxhbhgDIAEoCUIwukgtcitSBXRyaWFsUghzdGFuZGFyZFIMcHJvZmVzc2lvbmFsUgplbnRlcnByaXNlSAGIAQESJAoKc2VhdF9saW1pdBgEIAEoBUILukgIGgYYoI0GKABIAogBARIhCgl0aW1lX3pvbmUYBSABKAlCCbpIBnIEEAEYQEgDiAEBQgcKBV9uYW1lQgcKBV9wbGFuQg0KC19zZWF0X2xpbWl0QgwKCl90aW1lX3pvbmUiQwoUVXBkYXRlVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQiMwoUU3VzcGVuZFRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABASJEChVTdXNwZW5kVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQiMgoTUmVzdW1lVGVuYW50UmVxdWVzdBIbCgl0ZW5hbnRfaWQYASABKAlCCLpIBXIDsAEBIkMKFFJlc3VtZVRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50ImoKE0V4dGVuZFRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABARI2CgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBIkMKFEV4dGVuZFRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50IhQKEkxpc3RUZW5hbnRzUmVxdWVzdCJDChNMaXN0VGVuYW50c1Jlc3BvbnNlEiwKB3RlbmFudHMYASADKAsyGy5zYWxlc2FwcC52MS5PcGVyYXRvclRlbmFudCJQChVPcGVyYXRvclNpZ25JblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGP4BYAESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAEikAEKFk9wZXJhdG9yU2lnbkluUmVzcG9uc2USFgoOb3BlcmF0b3JfdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoIb3BlcmF0b3IYAyABKAsyHC5zYWxlc2FwcC52MS5PcGVyYXRvckFjY291bnQiNQoPT3BlcmF0b3JBY2NvdW50EhMKC29wZXJhdG9yX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJIhQKEkdldE9wZXJhdG9yUmVxdWVzdCJFChNHZXRPcGVyYXRvclJlc3BvbnNlEi4KCG9wZXJhdG9yGAEgASgLMhwuc2FsZXNhcHAudjEuT3BlcmF0b3JBY2NvdW50MrIHCg9PcGVyYXRvclNlcnZpY2USWQoOT3BlcmF0b3JTaWduSW4SIi5zYWxlc2FwcC52MS5PcGVyYXRvclNpZ25JblJlcXVlc3QaIy5zYWxlc2FwcC52MS5PcGVyYXRvclNpZ25JblJlc3BvbnNlElAKC0dldE9wZXJhdG9yEh8uc2FsZXNhcHAudjEuR2V0T3BlcmF0b3JSZXF1ZXN0GiAuc2FsZXNhcHAudjEuR2V0T3BlcmF0b3JSZXNwb25zZRJTCgxDcmVhdGVUZW5hbnQSIC5zYWxlc2FwcC52MS5DcmVhdGVUZW5hbnRSZXF1ZXN0GiEuc2FsZXNhcHAudjEuQ3JlYXRlVGVuYW50UmVzcG9uc2USUwoMVXBkYXRlVGVuYW50EiAuc2FsZXNhcHAudjEuVXBkYXRlVGVuYW50UmVxdWVzdBohLnNhbGVzYXBwLnYxLlVwZGF0ZVRlbmFudFJlc3BvbnNlElYKDVN1c3BlbmRUZW5hbnQSIS5zYWxlc2FwcC52MS5TdXNwZW5kVGVuYW50UmVxdWVzdBoiLnNhbGVzYXBwLnYxLlN1c3BlbmRUZW5hbnRSZXNwb25zZRJTCgxSZXN1bWVUZW5hbnQSIC5zYWxlc2FwcC52MS5SZXN1bWVUZW5hbnRSZXF1ZXN0GiEuc2FsZXNhcHAudjEuUmVzdW1lVGVuYW50UmVzcG9uc2USUwoMRXh0ZW5kVGVuYW50EiAuc2FsZXNhcHAudjEuRXh0ZW5kVGVuYW50UmVxdWVzdBohLnNhbGVzYXBwLnYxLkV4dGVuZFRlbmFudFJlc3BvbnNlElAKC0xpc3RUZW5hbnRzEh8uc2FsZXNhcHAudjEuTGlzdFRlbmFudHNSZXF1ZXN0GiAuc2FsZXNhcHAudjEuTGlzdFRlbmFudHNSZXNwb25zZRJKCglMaXN0UGxhbnMSHS5zYWxlc2FwcC52MS5MaXN0UGxhbnNSZXF1ZXN0Gh4uc2FsZXNhcHAudjEuTGlzdFBsYW5zUmVzcG9uc2USTQoKVXBkYXRlUGxhbhIeLnNhbGVzYXBwLnYxLlVwZGF0ZVBsYW5SZXF1ZXN0Gh8uc2FsZXNhcHAudjEuVXBkYXRlUGxhblJlc3BvbnNlElkKDkdldFRlbmFudFVzYWdlEiIuc2FsZXNhcHAudjEuR2V0VGVuYW50VXNhZ2VSZXF1ZXN0GiMuc2FsZXNhcHAudjEuR2V0VGVuYW50VXNhZ2VSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChpzYWxlc2FwcC92MS9vcGVyYXRvci5wcm90bxILc2FsZXNhcHAudjEi8QEKEFBsYXRmb3JtTWF0ZXJpYWwSEwoLbWF0ZXJpYWxfaWQYASABKAkSJwoEa2luZBgCIAEoDjIZLnNhbGVzYXBwLnYxLk1hdGVyaWFsS2luZBIRCglwdWJsaXNoZWQYAyABKAgSDQoFdGl0bGUYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIMCgR0YWdzGAYgAygJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuIBChpBZGRQbGF0Zm9ybU1hdGVyaWFsUmVxdWVzdBIzCgRraW5kGAEgASgOMhkuc2FsZXNhcHAudjEuTWF0ZXJpYWxLaW5kQgq6SAeCAQQYAhgFEhkKBXRpdGxlGAIgASgJQgq6SAdyBRABGMgBEhkKB3N1bW1hcnkYAyABKAlCCLpIBXIDGOgHEhwKCWJvZHlfaHRtbBgEIAEoCUIJukgGcgQYwJoMEhsKCXRleHRfYm9keRgFIAEoCUIIukgFcgMYiCcSHgoEdGFncxgGIAMoCUIQukgNkgEKEBQiBnIEEAEYICIyChtBZGRQbGF0Zm9ybU1hdGVyaWFsUmVzcG9uc2USEwoLbWF0ZXJpYWxfaWQYASABKAkilwIKG0VkaXRQbGF0Zm9ybU1hdGVyaWFsUmVxdWVzdBIdCgttYXRlcmlhbF9pZBgBIAEoCUIIukgFcgOwAQESHgoFdGl0bGUYAiABKAlCCrpIB3IFEAEYyAFIAIgBARIeCgdzdW1tYXJ5GAMgASgJQgi6SAVyAxjoB0gBiAEBEiEKCWJvZHlfaHRtbBgEIAEoCUIJukgGcgQYwJoMSAKIAQESIAoJdGV4dF9ib2R5GAUgASgJQgi6SAVyAxiIJ0gDiAEBEiIKBHRhZ3MYBiABKAsyFC5zYWxlc2FwcC52MS5UYWdMaXN0QggKBl90aXRsZUIKCghfc3VtbWFyeUIMCgpfYm9keV9odG1sQgwKCl90ZXh0X2JvZHkiHgocRWRpdFBsYXRmb3JtTWF0ZXJpYWxSZXNwb25zZSJSCh5QdWJsaXNoUGxhdGZvcm1NYXRlcmlhbFJlcXVlc3QSHQoLbWF0ZXJpYWxfaWQYASABKAlCCLpIBXIDsAEBEhEKCXB1Ymxpc2hlZBgCIAEoCCIhCh9QdWJsaXNoUGxhdGZvcm1NYXRlcmlhbFJlc3BvbnNlIj4KHURlbGV0ZVBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Eh0KC21hdGVyaWFsX2lkGAEgASgJQgi6SAVyA7ABASIgCh5EZWxldGVQbGF0Zm9ybU1hdGVyaWFsUmVzcG9uc2UiHgocTGlzdFBsYXRmb3JtTWF0ZXJpYWxzUmVxdWVzdCJRCh1MaXN0UGxhdGZvcm1NYXRlcmlhbHNSZXNwb25zZRIwCgltYXRlcmlhbHMYASADKAsyHS5zYWxlc2FwcC52MS5QbGF0Zm9ybU1hdGVyaWFsIukBCgtUZW5hbnRVc2FnZRILCgNkYXkYASABKAkSLwoLbWVhc3VyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnNlYXRzX3VzZWQYAyABKAUSEQoJYWN0aXZlXzdkGAQgASgFEhIKCmFjdGl2ZV8zMGQYBSABKAUSEgoKc2hhcmVzXzMwZBgGIAEoBRIRCgl2aWV3c18zMGQYByABKAUSEQoJY3VzdG9tZXJzGAggASgFEhMKC3N0b3JhZ2VfbWliGAkgASgFEhIKCnB1c2hlc18zMGQYCiABKAUiRQoVR2V0VGVuYW50VXNhZ2VSZXF1ZXN0EhsKCXRlbmFudF9pZBgBIAEoCUIIukgFcgOwAQESDwoHcmVmcmVzaBgCIAEoCCJAChZHZXRUZW5hbnRVc2FnZVJlc3BvbnNlEiYKBGRheXMYASADKAsyGC5zYWxlc2FwcC52MS5UZW5hbnRVc2FnZSKeAQoJUGxhblRlcm1zEgwKBG5hbWUYASABKAkSEgoKc2VhdF9saW1pdBgCIAEoBRIZChFzdG9yYWdlX3F1b3RhX21pYhgDIAEoBRIQCghmZWF0dXJlcxgEIAMoCRISCgp0cmlhbF9kYXlzGAUgASgFEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhIKEExpc3RQbGFuc1JlcXVlc3QiOgoRTGlzdFBsYW5zUmVzcG9uc2USJQoFcGxhbnMYASADKAsyFi5zYWxlc2FwcC52MS5QbGFuVGVybXMivwIKEVVwZGF0ZVBsYW5SZXF1ZXN0Ej4KBG5hbWUYASABKAlCMLpILXIrUgV0cmlhbFIIc3RhbmRhcmRSDHByb2Zlc3Npb25hbFIKZW50ZXJwcmlzZRIkCgpzZWF0X2xpbWl0GAIgASgFQgu6SAgaBhigjQYoAEgAiAEBEiwKEXN0b3JhZ2VfcXVvdGFfbWliGAMgASgFQgy6SAkaBxiAgIAyKABIAYgBARIwCghmZWF0dXJlcxgEIAEoCzIZLnNhbGVzYXBwLnYxLlBsYW5GZWF0dXJlc0gCiAEBEiMKCnRyaWFsX2RheXMYBSABKAVCCrpIBxoFGO4CKABIA4gBAUINCgtfc2VhdF9saW1pdEIUChJfc3RvcmFnZV9xdW90YV9taWJCCwoJX2ZlYXR1cmVzQg0KC190cmlhbF9kYXlzIlgKDFBsYW5GZWF0dXJlcxJICghmZWF0dXJlcxgBIAMoCUI2ukgzkgEwEAUYASIqcihSBXRhc2tzUghyYW5raW5nc1IFcG9vbHNSB2V4cG9ydHNSBXdlY29tIjoKElVwZGF0ZVBsYW5SZXNwb25zZRIkCgRwbGFuGAEgASgLMhYuc2FsZXNhcHAudjEuUGxhblRlcm1zIu0BCg5PcGVyYXRvclRlbmFudBIRCgl0ZW5hbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRwbGFuGAMgASgJEhIKCnNlYXRfbGltaXQYBCABKAUSEgoKc2VhdHNfdXNlZBgFIAEoBRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgl0aW1lX3pvbmUYByABKAkSEQoJc3VzcGVuZGVkGAggASgIEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvABChNDcmVhdGVUZW5hbnRSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAESPgoEcGxhbhgCIAEoCUIwukgtcitSBXRyaWFsUghzdGFuZGFyZFIMcHJvZmVzc2lvbmFsUgplbnRlcnByaXNlEiQKCnNlYXRfbGltaXQYAyABKAVCC7pICBoGGKCNBigASACIAQESLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoJdGltZV96b25lGAUgASgJQge6SARyAhhAQg0KC19zZWF0X2xpbWl0IkMKFENyZWF0ZVRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50Io4CChNVcGRhdGVUZW5hbnRSZXF1ZXN0EhsKCXRlbmFudF9pZBgBIAEoCUIIukgFcgOwAQESHQoEbmFtZRgCIAEoCUIKukgHcgUQARiAAUgAiAEBEkMKBHBsYW4YAyABKAlCMLpILXIrUgV0cmlhbFIIc3RhbmRhcmRSDHByb2Zlc3Npb25hbFIKZW50ZXJwcmlzZUgBiAEBEiQKCnNlYXRfbGltaXQYBCABKAVCC7pICBoGGKCNBigASAKIAQESIQoJdGltZV96b25lGAUgASgJQgm6SAZyBBABGEBIA4gBAUIHCgVfbmFtZUIHCgVfcGxhbkINCgtfc2VhdF9saW1pdEIMCgpfdGltZV96b25lIkMKFFVwZGF0ZVRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50IjMKFFN1c3BlbmRUZW5hbnRSZXF1ZXN0EhsKCXRlbmFudF9pZBgBIAEoCUIIukgFcgOwAQEiRAoVU3VzcGVuZFRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50IjIKE1Jlc3VtZVRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABASJDChRSZXN1bWVUZW5hbnRSZXNwb25zZRIrCgZ0ZW5hbnQYASABKAsyGy5zYWxlc2FwcC52MS5PcGVyYXRvclRlbmFudCJqChNFeHRlbmRUZW5hbnRSZXF1ZXN0EhsKCXRlbmFudF9pZBgBIAEoCUIIukgFcgOwAQESNgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBASJDChRFeHRlbmRUZW5hbnRSZXNwb25zZRIrCgZ0ZW5hbnQYASABKAsyGy5zYWxlc2FwcC52MS5PcGVyYXRvclRlbmFudCIUChJMaXN0VGVuYW50c1JlcXVlc3QiQwoTTGlzdFRlbmFudHNSZXNwb25zZRIsCgd0ZW5hbnRzGAEgAygLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQiUAoVT3BlcmF0b3JTaWduSW5SZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRABGIABIpABChZPcGVyYXRvclNpZ25JblJlc3BvbnNlEhYKDm9wZXJhdG9yX3Rva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCG9wZXJhdG9yGAMgASgLMhwuc2FsZXNhcHAudjEuT3BlcmF0b3JBY2NvdW50IjUKD09wZXJhdG9yQWNjb3VudBITCgtvcGVyYXRvcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCSIUChJHZXRPcGVyYXRvclJlcXVlc3QiRQoTR2V0T3BlcmF0b3JSZXNwb25zZRIuCghvcGVyYXRvchgBIAEoCzIcLnNhbGVzYXBwLnYxLk9wZXJhdG9yQWNjb3VudDLiCwoPT3BlcmF0b3JTZXJ2aWNlElkKDk9wZXJhdG9yU2lnbkluEiIuc2FsZXNhcHAudjEuT3BlcmF0b3JTaWduSW5SZXF1ZXN0GiMuc2FsZXNhcHAudjEuT3BlcmF0b3JTaWduSW5SZXNwb25zZRJQCgtHZXRPcGVyYXRvchIfLnNhbGVzYXBwLnYxLkdldE9wZXJhdG9yUmVxdWVzdBogLnNhbGVzYXBwLnYxLkdldE9wZXJhdG9yUmVzcG9uc2USUwoMQ3JlYXRlVGVuYW50EiAuc2FsZXNhcHAudjEuQ3JlYXRlVGVuYW50UmVxdWVzdBohLnNhbGVzYXBwLnYxLkNyZWF0ZVRlbmFudFJlc3BvbnNlElMKDFVwZGF0ZVRlbmFudBIgLnNhbGVzYXBwLnYxLlVwZGF0ZVRlbmFudFJlcXVlc3QaIS5zYWxlc2FwcC52MS5VcGRhdGVUZW5hbnRSZXNwb25zZRJWCg1TdXNwZW5kVGVuYW50EiEuc2FsZXNhcHAudjEuU3VzcGVuZFRlbmFudFJlcXVlc3QaIi5zYWxlc2FwcC52MS5TdXNwZW5kVGVuYW50UmVzcG9uc2USUwoMUmVzdW1lVGVuYW50EiAuc2FsZXNhcHAudjEuUmVzdW1lVGVuYW50UmVxdWVzdBohLnNhbGVzYXBwLnYxLlJlc3VtZVRlbmFudFJlc3BvbnNlElMKDEV4dGVuZFRlbmFudBIgLnNhbGVzYXBwLnYxLkV4dGVuZFRlbmFudFJlcXVlc3QaIS5zYWxlc2FwcC52MS5FeHRlbmRUZW5hbnRSZXNwb25zZRJQCgtMaXN0VGVuYW50cxIfLnNhbGVzYXBwLnYxLkxpc3RUZW5hbnRzUmVxdWVzdBogLnNhbGVzYXBwLnYxLkxpc3RUZW5hbnRzUmVzcG9uc2USSgoJTGlzdFBsYW5zEh0uc2FsZXNhcHAudjEuTGlzdFBsYW5zUmVxdWVzdBoeLnNhbGVzYXBwLnYxLkxpc3RQbGFuc1Jlc3BvbnNlEk0KClVwZGF0ZVBsYW4SHi5zYWxlc2FwcC52MS5VcGRhdGVQbGFuUmVxdWVzdBofLnNhbGVzYXBwLnYxLlVwZGF0ZVBsYW5SZXNwb25zZRJZCg5HZXRUZW5hbnRVc2FnZRIiLnNhbGVzYXBwLnYxLkdldFRlbmFudFVzYWdlUmVxdWVzdBojLnNhbGVzYXBwLnYxLkdldFRlbmFudFVzYWdlUmVzcG9uc2USaAoTQWRkUGxhdGZvcm1NYXRlcmlhbBInLnNhbGVzYXBwLnYxLkFkZFBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Giguc2FsZXNhcHAudjEuQWRkUGxhdGZvcm1NYXRlcmlhbFJlc3BvbnNlEmsKFEVkaXRQbGF0Zm9ybU1hdGVyaWFsEiguc2FsZXNhcHAudjEuRWRpdFBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Gikuc2FsZXNhcHAudjEuRWRpdFBsYXRmb3JtTWF0ZXJpYWxSZXNwb25zZRJ0ChdQdWJsaXNoUGxhdGZvcm1NYXRlcmlhbBIrLnNhbGVzYXBwLnYxLlB1Ymxpc2hQbGF0Zm9ybU1hdGVyaWFsUmVxdWVzdBosLnNhbGVzYXBwLnYxLlB1Ymxpc2hQbGF0Zm9ybU1hdGVyaWFsUmVzcG9uc2UScQoWRGVsZXRlUGxhdGZvcm1NYXRlcmlhbBIqLnNhbGVzYXBwLnYxLkRlbGV0ZVBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Gisuc2FsZXNhcHAudjEuRGVsZXRlUGxhdGZvcm1NYXRlcmlhbFJlc3BvbnNlEm4KFUxpc3RQbGF0Zm9ybU1hdGVyaWFscxIpLnNhbGVzYXBwLnYxLkxpc3RQbGF0Zm9ybU1hdGVyaWFsc1JlcXVlc3QaKi5zYWxlc2FwcC52MS5MaXN0UGxhdGZvcm1NYXRlcmlhbHNSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_salesapp_v1_card, file_salesapp_v1_customer]);
+
+/**
+ * PlatformMaterial is a platform material as operators list it.
+ *
+ * @generated from message salesapp.v1.PlatformMaterial
+ */
+export type PlatformMaterial = Message<"salesapp.v1.PlatformMaterial"> & {
+  /**
+   * @generated from field: string material_id = 1;
+   */
+  materialId: string;
+
+  /**
+   * @generated from field: salesapp.v1.MaterialKind kind = 2;
+   */
+  kind: MaterialKind;
+
+  /**
+   * False once withdrawn.
+   *
+   * @generated from field: bool published = 3;
+   */
+  published: boolean;
+
+  /**
+   * @generated from field: string title = 4;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string summary = 5;
+   */
+  summary: string;
+
+  /**
+   * @generated from field: repeated string tags = 6;
+   */
+  tags: string[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 7;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 8;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message salesapp.v1.PlatformMaterial.
+ * Use `create(PlatformMaterialSchema)` to create a new message.
+ */
+export const PlatformMaterialSchema: GenMessage<PlatformMaterial> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 0);
+
+/**
+ * @generated from message salesapp.v1.AddPlatformMaterialRequest
+ */
+export type AddPlatformMaterialRequest = Message<"salesapp.v1.AddPlatformMaterialRequest"> & {
+  /**
+   * MATERIAL_KIND_ARTICLE or MATERIAL_KIND_MOMENTS.
+   *
+   * @generated from field: salesapp.v1.MaterialKind kind = 1;
+   */
+  kind: MaterialKind;
+
+  /**
+   * @generated from field: string title = 2;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string summary = 3;
+   */
+  summary: string;
+
+  /**
+   * An article's HTML, sanitized on write.
+   *
+   * @generated from field: string body_html = 4;
+   */
+  bodyHtml: string;
+
+  /**
+   * Moments copy's text.
+   *
+   * @generated from field: string text_body = 5;
+   */
+  textBody: string;
+
+  /**
+   * @generated from field: repeated string tags = 6;
+   */
+  tags: string[];
+};
+
+/**
+ * Describes the message salesapp.v1.AddPlatformMaterialRequest.
+ * Use `create(AddPlatformMaterialRequestSchema)` to create a new message.
+ */
+export const AddPlatformMaterialRequestSchema: GenMessage<AddPlatformMaterialRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 1);
+
+/**
+ * @generated from message salesapp.v1.AddPlatformMaterialResponse
+ */
+export type AddPlatformMaterialResponse = Message<"salesapp.v1.AddPlatformMaterialResponse"> & {
+  /**
+   * @generated from field: string material_id = 1;
+   */
+  materialId: string;
+};
+
+/**
+ * Describes the message salesapp.v1.AddPlatformMaterialResponse.
+ * Use `create(AddPlatformMaterialResponseSchema)` to create a new message.
+ */
+export const AddPlatformMaterialResponseSchema: GenMessage<AddPlatformMaterialResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 2);
+
+/**
+ * @generated from message salesapp.v1.EditPlatformMaterialRequest
+ */
+export type EditPlatformMaterialRequest = Message<"salesapp.v1.EditPlatformMaterialRequest"> & {
+  /**
+   * @generated from field: string material_id = 1;
+   */
+  materialId: string;
+
+  /**
+   * @generated from field: optional string title = 2;
+   */
+  title?: string | undefined;
+
+  /**
+   * @generated from field: optional string summary = 3;
+   */
+  summary?: string | undefined;
+
+  /**
+   * @generated from field: optional string body_html = 4;
+   */
+  bodyHtml?: string | undefined;
+
+  /**
+   * @generated from field: optional string text_body = 5;
+   */
+  textBody?: string | undefined;
+
+  /**
+   * Replaces the tags when present.
+   *
+   * @generated from field: salesapp.v1.TagList tags = 6;
+   */
+  tags?: TagList | undefined;
+};
+
+/**
+ * Describes the message salesapp.v1.EditPlatformMaterialRequest.
+ * Use `create(EditPlatformMaterialRequestSchema)` to create a new message.
+ */
+export const EditPlatformMaterialRequestSchema: GenMessage<EditPlatformMaterialRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 3);
+
+/**
+ * @generated from message salesapp.v1.EditPlatformMaterialResponse
+ */
+export type EditPlatformMaterialResponse = Message<"salesapp.v1.EditPlatformMaterialResponse"> & {
+};
+
+/**
+ * Describes the message salesapp.v1.EditPlatformMaterialResponse.
+ * Use `create(EditPlatformMaterialResponseSchema)` to create a new message.
+ */
+export const EditPlatformMaterialResponseSchema: GenMessage<EditPlatformMaterialResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 4);
+
+/**
+ * @generated from message salesapp.v1.PublishPlatformMaterialRequest
+ */
+export type PublishPlatformMaterialRequest = Message<"salesapp.v1.PublishPlatformMaterialRequest"> & {
+  /**
+   * @generated from field: string material_id = 1;
+   */
+  materialId: string;
+
+  /**
+   * @generated from field: bool published = 2;
+   */
+  published: boolean;
+};
+
+/**
+ * Describes the message salesapp.v1.PublishPlatformMaterialRequest.
+ * Use `create(PublishPlatformMaterialRequestSchema)` to create a new message.
+ */
+export const PublishPlatformMaterialRequestSchema: GenMessage<PublishPlatformMaterialRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 5);
+
+/**
+ * @generated from message salesapp.v1.PublishPlatformMaterialResponse
+ */
+export type PublishPlatformMaterialResponse = Message<"salesapp.v1.PublishPlatformMaterialResponse"> & {
+};
+
+/**
+ * Describes the message salesapp.v1.PublishPlatformMaterialResponse.
+ * Use `create(PublishPlatformMaterialResponseSchema)` to create a new message.
+ */
+export const PublishPlatformMaterialResponseSchema: GenMessage<PublishPlatformMaterialResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 6);
+
+/**
+ * @generated from message salesapp.v1.DeletePlatformMaterialRequest
+ */
+export type DeletePlatformMaterialRequest = Message<"salesapp.v1.DeletePlatformMaterialRequest"> & {
+  /**
+   * @generated from field: string material_id = 1;
+   */
+  materialId: string;
+};
+
+/**
+ * Describes the message salesapp.v1.DeletePlatformMaterialRequest.
+ * Use `create(DeletePlatformMaterialRequestSchema)` to create a new message.
+ */
+export const DeletePlatformMaterialRequestSchema: GenMessage<DeletePlatformMaterialRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 7);
+
+/**
+ * @generated from message salesapp.v1.DeletePlatformMaterialResponse
+ */
+export type DeletePlatformMaterialResponse = Message<"salesapp.v1.DeletePlatformMaterialResponse"> & {
+};
+
+/**
+ * Describes the message salesapp.v1.DeletePlatformMaterialResponse.
+ * Use `create(DeletePlatformMaterialResponseSchema)` to create a new message.
+ */
+export const DeletePlatformMaterialResponseSchema: GenMessage<DeletePlatformMaterialResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 8);
+
+/**
+ * @generated from message salesapp.v1.ListPlatformMaterialsRequest
+ */
+export type ListPlatformMaterialsRequest = Message<"salesapp.v1.ListPlatformMaterialsRequest"> & {
+};
+
+/**
+ * Describes the message salesapp.v1.ListPlatformMaterialsRequest.
+ * Use `create(ListPlatformMaterialsRequestSchema)` to create a new message.
+ */
+export const ListPlatformMaterialsRequestSchema: GenMessage<ListPlatformMaterialsRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 9);
+
+/**
+ * @generated from message salesapp.v1.ListPlatformMaterialsResponse
+ */
+export type ListPlatformMaterialsResponse = Message<"salesapp.v1.ListPlatformMaterialsResponse"> & {
+  /**
+   * @generated from field: repeated salesapp.v1.PlatformMaterial materials = 1;
+   */
+  materials: PlatformMaterial[];
+};
+
+/**
+ * Describes the message salesapp.v1.ListPlatformMaterialsResponse.
+ * Use `create(ListPlatformMaterialsResponseSchema)` to create a new message.
+ */
+export const ListPlatformMaterialsResponseSchema: GenMessage<ListPlatformMaterialsResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 10);
 
 /**
  * TenantUsage is one measure of an enterprise's use; its windows end at measured_at.
@@ -95,7 +372,7 @@ export type TenantUsage = Message<"salesapp.v1.TenantUsage"> & {
  * Use `create(TenantUsageSchema)` to create a new message.
  */
 export const TenantUsageSchema: GenMessage<TenantUsage> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 0);
+  messageDesc(file_salesapp_v1_operator, 11);
 
 /**
  * GetTenantUsageRequest names the enterprise.
@@ -121,7 +398,7 @@ export type GetTenantUsageRequest = Message<"salesapp.v1.GetTenantUsageRequest">
  * Use `create(GetTenantUsageRequestSchema)` to create a new message.
  */
 export const GetTenantUsageRequestSchema: GenMessage<GetTenantUsageRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 1);
+  messageDesc(file_salesapp_v1_operator, 12);
 
 /**
  * GetTenantUsageResponse lists the enterprise's daily measures, newest first.
@@ -140,7 +417,7 @@ export type GetTenantUsageResponse = Message<"salesapp.v1.GetTenantUsageResponse
  * Use `create(GetTenantUsageResponseSchema)` to create a new message.
  */
 export const GetTenantUsageResponseSchema: GenMessage<GetTenantUsageResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 2);
+  messageDesc(file_salesapp_v1_operator, 13);
 
 /**
  * PlanTerms is what a plan gives an enterprise.
@@ -196,7 +473,7 @@ export type PlanTerms = Message<"salesapp.v1.PlanTerms"> & {
  * Use `create(PlanTermsSchema)` to create a new message.
  */
 export const PlanTermsSchema: GenMessage<PlanTerms> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 3);
+  messageDesc(file_salesapp_v1_operator, 14);
 
 /**
  * ListPlansRequest is empty: every plan is listed.
@@ -211,7 +488,7 @@ export type ListPlansRequest = Message<"salesapp.v1.ListPlansRequest"> & {
  * Use `create(ListPlansRequestSchema)` to create a new message.
  */
 export const ListPlansRequestSchema: GenMessage<ListPlansRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 4);
+  messageDesc(file_salesapp_v1_operator, 15);
 
 /**
  * ListPlansResponse lists the plans, cheapest first.
@@ -230,7 +507,7 @@ export type ListPlansResponse = Message<"salesapp.v1.ListPlansResponse"> & {
  * Use `create(ListPlansResponseSchema)` to create a new message.
  */
 export const ListPlansResponseSchema: GenMessage<ListPlansResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 5);
+  messageDesc(file_salesapp_v1_operator, 16);
 
 /**
  * UpdatePlanRequest names the plan and what changes.
@@ -271,7 +548,7 @@ export type UpdatePlanRequest = Message<"salesapp.v1.UpdatePlanRequest"> & {
  * Use `create(UpdatePlanRequestSchema)` to create a new message.
  */
 export const UpdatePlanRequestSchema: GenMessage<UpdatePlanRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 6);
+  messageDesc(file_salesapp_v1_operator, 17);
 
 /**
  * PlanFeatures is a set of features.
@@ -290,7 +567,7 @@ export type PlanFeatures = Message<"salesapp.v1.PlanFeatures"> & {
  * Use `create(PlanFeaturesSchema)` to create a new message.
  */
 export const PlanFeaturesSchema: GenMessage<PlanFeatures> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 7);
+  messageDesc(file_salesapp_v1_operator, 18);
 
 /**
  * UpdatePlanResponse is the plan as it is now.
@@ -309,7 +586,7 @@ export type UpdatePlanResponse = Message<"salesapp.v1.UpdatePlanResponse"> & {
  * Use `create(UpdatePlanResponseSchema)` to create a new message.
  */
 export const UpdatePlanResponseSchema: GenMessage<UpdatePlanResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 8);
+  messageDesc(file_salesapp_v1_operator, 19);
 
 /**
  * OperatorTenant is an enterprise as operators see it.
@@ -376,7 +653,7 @@ export type OperatorTenant = Message<"salesapp.v1.OperatorTenant"> & {
  * Use `create(OperatorTenantSchema)` to create a new message.
  */
 export const OperatorTenantSchema: GenMessage<OperatorTenant> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 9);
+  messageDesc(file_salesapp_v1_operator, 20);
 
 /**
  * CreateTenantRequest describes the new enterprise.
@@ -422,7 +699,7 @@ export type CreateTenantRequest = Message<"salesapp.v1.CreateTenantRequest"> & {
  * Use `create(CreateTenantRequestSchema)` to create a new message.
  */
 export const CreateTenantRequestSchema: GenMessage<CreateTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 10);
+  messageDesc(file_salesapp_v1_operator, 21);
 
 /**
  * CreateTenantResponse is the new enterprise.
@@ -441,7 +718,7 @@ export type CreateTenantResponse = Message<"salesapp.v1.CreateTenantResponse"> &
  * Use `create(CreateTenantResponseSchema)` to create a new message.
  */
 export const CreateTenantResponseSchema: GenMessage<CreateTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 11);
+  messageDesc(file_salesapp_v1_operator, 22);
 
 /**
  * UpdateTenantRequest names the enterprise and what changes.
@@ -480,7 +757,7 @@ export type UpdateTenantRequest = Message<"salesapp.v1.UpdateTenantRequest"> & {
  * Use `create(UpdateTenantRequestSchema)` to create a new message.
  */
 export const UpdateTenantRequestSchema: GenMessage<UpdateTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 12);
+  messageDesc(file_salesapp_v1_operator, 23);
 
 /**
  * UpdateTenantResponse is the enterprise as it is now.
@@ -499,7 +776,7 @@ export type UpdateTenantResponse = Message<"salesapp.v1.UpdateTenantResponse"> &
  * Use `create(UpdateTenantResponseSchema)` to create a new message.
  */
 export const UpdateTenantResponseSchema: GenMessage<UpdateTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 13);
+  messageDesc(file_salesapp_v1_operator, 24);
 
 /**
  * SuspendTenantRequest names the enterprise.
@@ -518,7 +795,7 @@ export type SuspendTenantRequest = Message<"salesapp.v1.SuspendTenantRequest"> &
  * Use `create(SuspendTenantRequestSchema)` to create a new message.
  */
 export const SuspendTenantRequestSchema: GenMessage<SuspendTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 14);
+  messageDesc(file_salesapp_v1_operator, 25);
 
 /**
  * SuspendTenantResponse is the enterprise as it is now.
@@ -537,7 +814,7 @@ export type SuspendTenantResponse = Message<"salesapp.v1.SuspendTenantResponse">
  * Use `create(SuspendTenantResponseSchema)` to create a new message.
  */
 export const SuspendTenantResponseSchema: GenMessage<SuspendTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 15);
+  messageDesc(file_salesapp_v1_operator, 26);
 
 /**
  * ResumeTenantRequest names the enterprise.
@@ -556,7 +833,7 @@ export type ResumeTenantRequest = Message<"salesapp.v1.ResumeTenantRequest"> & {
  * Use `create(ResumeTenantRequestSchema)` to create a new message.
  */
 export const ResumeTenantRequestSchema: GenMessage<ResumeTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 16);
+  messageDesc(file_salesapp_v1_operator, 27);
 
 /**
  * ResumeTenantResponse is the enterprise as it is now.
@@ -575,7 +852,7 @@ export type ResumeTenantResponse = Message<"salesapp.v1.ResumeTenantResponse"> &
  * Use `create(ResumeTenantResponseSchema)` to create a new message.
  */
 export const ResumeTenantResponseSchema: GenMessage<ResumeTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 17);
+  messageDesc(file_salesapp_v1_operator, 28);
 
 /**
  * ExtendTenantRequest names the enterprise and its new end.
@@ -599,7 +876,7 @@ export type ExtendTenantRequest = Message<"salesapp.v1.ExtendTenantRequest"> & {
  * Use `create(ExtendTenantRequestSchema)` to create a new message.
  */
 export const ExtendTenantRequestSchema: GenMessage<ExtendTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 18);
+  messageDesc(file_salesapp_v1_operator, 29);
 
 /**
  * ExtendTenantResponse is the enterprise as it is now.
@@ -618,7 +895,7 @@ export type ExtendTenantResponse = Message<"salesapp.v1.ExtendTenantResponse"> &
  * Use `create(ExtendTenantResponseSchema)` to create a new message.
  */
 export const ExtendTenantResponseSchema: GenMessage<ExtendTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 19);
+  messageDesc(file_salesapp_v1_operator, 30);
 
 /**
  * ListTenantsRequest is empty: every enterprise is listed.
@@ -633,7 +910,7 @@ export type ListTenantsRequest = Message<"salesapp.v1.ListTenantsRequest"> & {
  * Use `create(ListTenantsRequestSchema)` to create a new message.
  */
 export const ListTenantsRequestSchema: GenMessage<ListTenantsRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 20);
+  messageDesc(file_salesapp_v1_operator, 31);
 
 /**
  * ListTenantsResponse lists the enterprises by name.
@@ -652,7 +929,7 @@ export type ListTenantsResponse = Message<"salesapp.v1.ListTenantsResponse"> & {
  * Use `create(ListTenantsResponseSchema)` to create a new message.
  */
 export const ListTenantsResponseSchema: GenMessage<ListTenantsResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 21);
+  messageDesc(file_salesapp_v1_operator, 32);
 
 /**
  * OperatorSignInRequest carries an operator's email and password.
@@ -676,7 +953,7 @@ export type OperatorSignInRequest = Message<"salesapp.v1.OperatorSignInRequest">
  * Use `create(OperatorSignInRequestSchema)` to create a new message.
  */
 export const OperatorSignInRequestSchema: GenMessage<OperatorSignInRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 22);
+  messageDesc(file_salesapp_v1_operator, 33);
 
 /**
  * OperatorSignInResponse carries the operator token.
@@ -707,7 +984,7 @@ export type OperatorSignInResponse = Message<"salesapp.v1.OperatorSignInResponse
  * Use `create(OperatorSignInResponseSchema)` to create a new message.
  */
 export const OperatorSignInResponseSchema: GenMessage<OperatorSignInResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 23);
+  messageDesc(file_salesapp_v1_operator, 34);
 
 /**
  * OperatorAccount is one of the platform's staff.
@@ -731,7 +1008,7 @@ export type OperatorAccount = Message<"salesapp.v1.OperatorAccount"> & {
  * Use `create(OperatorAccountSchema)` to create a new message.
  */
 export const OperatorAccountSchema: GenMessage<OperatorAccount> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 24);
+  messageDesc(file_salesapp_v1_operator, 35);
 
 /**
  * GetOperatorRequest is empty: the token names the operator.
@@ -746,7 +1023,7 @@ export type GetOperatorRequest = Message<"salesapp.v1.GetOperatorRequest"> & {
  * Use `create(GetOperatorRequestSchema)` to create a new message.
  */
 export const GetOperatorRequestSchema: GenMessage<GetOperatorRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 25);
+  messageDesc(file_salesapp_v1_operator, 36);
 
 /**
  * GetOperatorResponse is the signed-in operator.
@@ -765,7 +1042,7 @@ export type GetOperatorResponse = Message<"salesapp.v1.GetOperatorResponse"> & {
  * Use `create(GetOperatorResponseSchema)` to create a new message.
  */
 export const GetOperatorResponseSchema: GenMessage<GetOperatorResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 26);
+  messageDesc(file_salesapp_v1_operator, 37);
 
 /**
  * OperatorService is for the platform's own staff (operators), who run the SaaS: it is authenticated by
@@ -891,6 +1168,58 @@ export const OperatorService: GenService<{
     methodKind: "unary";
     input: typeof GetTenantUsageRequestSchema;
     output: typeof GetTenantUsageResponseSchema;
+  },
+  /**
+   * Platform materials, which every enterprise's salespeople see and share. AddPlatformMaterial publishes
+   * an article or moments copy (materials with a file are added with `salesctl platform-material add`).
+   *
+   * @generated from rpc salesapp.v1.OperatorService.AddPlatformMaterial
+   */
+  addPlatformMaterial: {
+    methodKind: "unary";
+    input: typeof AddPlatformMaterialRequestSchema;
+    output: typeof AddPlatformMaterialResponseSchema;
+  },
+  /**
+   * EditPlatformMaterial changes a platform material's text (absent fields are unchanged).
+   *
+   * @generated from rpc salesapp.v1.OperatorService.EditPlatformMaterial
+   */
+  editPlatformMaterial: {
+    methodKind: "unary";
+    input: typeof EditPlatformMaterialRequestSchema;
+    output: typeof EditPlatformMaterialResponseSchema;
+  },
+  /**
+   * PublishPlatformMaterial withdraws a platform material (enterprises stop seeing it, their devices drop
+   * it) or publishes it again.
+   *
+   * @generated from rpc salesapp.v1.OperatorService.PublishPlatformMaterial
+   */
+  publishPlatformMaterial: {
+    methodKind: "unary";
+    input: typeof PublishPlatformMaterialRequestSchema;
+    output: typeof PublishPlatformMaterialResponseSchema;
+  },
+  /**
+   * DeletePlatformMaterial deletes a platform material for good.
+   *
+   * @generated from rpc salesapp.v1.OperatorService.DeletePlatformMaterial
+   */
+  deletePlatformMaterial: {
+    methodKind: "unary";
+    input: typeof DeletePlatformMaterialRequestSchema;
+    output: typeof DeletePlatformMaterialResponseSchema;
+  },
+  /**
+   * ListPlatformMaterials lists the platform materials, published and withdrawn, newest first.
+   *
+   * @generated from rpc salesapp.v1.OperatorService.ListPlatformMaterials
+   */
+  listPlatformMaterials: {
+    methodKind: "unary";
+    input: typeof ListPlatformMaterialsRequestSchema;
+    output: typeof ListPlatformMaterialsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_salesapp_v1_operator, 0);
