@@ -300,10 +300,18 @@ func TestForwardTreeCreditsTheOriginalSharer(t *testing.T) {
 		require.Equal(t, tokens[i-1], parentToken)
 		require.Equal(t, first, root)
 	}
+	// A forward counts once someone opens it: two of the three links are opened (one twice).
 	stats, err := seller.shares.GetShareStats(ctx, connect.NewRequest(&salesappv1.GetShareStatsRequest{}))
 	require.NoError(t, err)
 	require.EqualValues(t, 1, stats.Msg.Shares)
-	require.EqualValues(t, 3, stats.Msg.Forwards)
+	require.Zero(t, stats.Msg.Forwards, "links minted for visitors, none opened yet")
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, tokens[1], "visitor-r001"))
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, tokens[1], "visitor-r002"))
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, tokens[3], "visitor-r003"))
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, tokens[0], "visitor-r004")) // the root: a view, not a forward
+	stats, err = seller.shares.GetShareStats(ctx, connect.NewRequest(&salesappv1.GetShareStatsRequest{}))
+	require.NoError(t, err)
+	require.EqualValues(t, 2, stats.Msg.Forwards)
 	other := e.NewPerson(t, a.ID, authn.RoleSales, uuid.Nil)
 	_, err = clientsOf(e, other.Token).shares.GetShareStats(ctx, connect.NewRequest(&salesappv1.GetShareStatsRequest{EmployeeId: sales.ID.String()}))
 	requireCode(t, err, connect.CodeNotFound, "")

@@ -20,8 +20,10 @@ INSERT INTO platform_material_shares (tenant_id, material_id, share_count) VALUE
 ON CONFLICT (tenant_id, material_id) DO UPDATE SET share_count = platform_material_shares.share_count + 1;
 
 -- name: ShareStats :one
+-- Forwards are the child links someone opened (a page mints one for its visitor whether they forward it
+-- or not).
 SELECT count(*) FILTER (WHERE parent_id IS NULL AND NOT standing)::bigint AS shares,
-       count(*) FILTER (WHERE parent_id IS NOT NULL)::bigint AS forwards
+       count(*) FILTER (WHERE parent_id IS NOT NULL AND opened_at IS NOT NULL)::bigint AS forwards
 FROM shares WHERE tenant_id = @tenant_id AND employee_id = @employee_id;
 
 -- name: EmployeeTeam :one
@@ -46,3 +48,9 @@ SELECT expires_at FROM tenants WHERE id = @tenant_id;
 -- Who a share of @employee_id credits now: themselves, or, once disabled, the successor a handover named
 -- (migration 023).
 SELECT credited_employee(@tenant_id, @employee_id)::uuid AS credited_id;
+
+-- name: MarkOpened :exec
+-- The forwards among ids opened for the first time (joined to the ids: a generic plan of = ANY scans).
+UPDATE shares s SET opened_at = @at
+FROM unnest(@ids::uuid[]) AS x (id)
+WHERE s.tenant_id = @tenant_id AND s.id = x.id AND s.parent_id IS NOT NULL AND s.opened_at IS NULL;

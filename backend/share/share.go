@@ -347,6 +347,15 @@ func (s *Service) Forward(ctx context.Context, token string, ch event.Channel, f
 	return out, err
 }
 
+// MarkOpenedTx records, in the tracking ingest's transaction, that the shares among ids were viewed: the
+// forwards among them opened for the first time then count as forwards (Stats).
+func MarkOpenedTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, ids []uuid.UUID, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return sharedb.New(tx).MarkOpened(ctx, sharedb.MarkOpenedParams{TenantID: tenantID, Ids: ids, At: &at})
+}
+
 // Stats counts a salesperson's shares and the forwards they led to. Salespeople see their own; managers
 // their team's; admins anyone's.
 func (s *Service) Stats(ctx context.Context, p authn.Principal, employeeID uuid.UUID) (shares, forwards int64, err error) {

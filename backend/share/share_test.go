@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -169,11 +170,24 @@ func TestForwardsFormATreeCreditedToTheRootSharer(t *testing.T) {
 	_, err = f.svc.Forward(ctx, "no-such-token", event.ChannelChat, "visitor-1")
 	requireKind(t, platform.KindNotFound, err)
 
-	// Forwards count as the root sharer's forwards, not as their shares.
+	// Forwards count as the root sharer's forwards, not as their shares, once someone opens them (a page
+	// mints a link for its visitor to pass on, forwarded or not).
 	shares, forwards, err := f.svc.Stats(ctx, sales, uuid.Nil)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, shares)
-	require.EqualValues(t, 5, forwards)
+	require.Zero(t, forwards)
+	opened := func(ids ...uuid.UUID) {
+		t.Helper()
+		require.NoError(t, f.db.App.InTenantTx(ctx, f.a.ID, func(tx pgx.Tx) error {
+			return share.MarkOpenedTx(ctx, tx, f.a.ID, ids, time.Now())
+		}))
+	}
+	opened(child.ID, grandchild.ID, root.ID)
+	opened(child.ID, anon1.ID)
+	shares, forwards, err = f.svc.Stats(ctx, sales, uuid.Nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, shares)
+	require.EqualValues(t, 3, forwards, "three forwards opened (the root is no forward; a second open is one)")
 }
 
 func TestChainsStopGrowingAtMaxDepth(t *testing.T) {
@@ -257,8 +271,11 @@ func TestStatsAreSeenBySelfTheirManagerAndAdmins(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, event.ChannelQR, qr.Channel)
-	_, err = f.svc.Forward(ctx, qr.Token, event.ChannelChat, "visitor")
+	fw, err := f.svc.Forward(ctx, qr.Token, event.ChannelChat, "visitor")
 	require.NoError(t, err)
+	require.NoError(t, f.db.App.InTenantTx(ctx, f.a.ID, func(tx pgx.Tx) error {
+		return share.MarkOpenedTx(ctx, tx, f.a.ID, []uuid.UUID{fw.ID}, time.Now())
+	}))
 
 	for _, who := range []authn.Principal{eastSales, mgr, f.a.Admin} {
 		shares, forwards, err := f.svc.Stats(ctx, who, eastSales.EmployeeID)

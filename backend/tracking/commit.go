@@ -15,6 +15,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/batch"
 	"github.com/salesapp/scrm/backend/pool"
+	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/stats"
 	"github.com/salesapp/scrm/backend/tagrule"
 	"github.com/salesapp/scrm/backend/task"
@@ -286,6 +287,9 @@ func (c *committer) storeKnown(ctx context.Context, tx pgx.Tx, q *trackingdb.Que
 			entries = append(entries, customer.Entry{ID: g.ViewID, CustomerID: g.CustomerID, At: g.OccurredAt})
 		}
 	}
+	if err := share.MarkOpenedTx(ctx, tx, tenantID, forwardsViewed(fresh), time.Now()); err != nil {
+		return nil, nil, err
+	}
 	counts, hits := tally(fresh, visits, batch, grown)
 	if err := stats.RecordEventsTx(ctx, tx, tenantID, counts); err != nil {
 		return nil, nil, err
@@ -320,6 +324,19 @@ func (c *committer) storeKnown(ctx context.Context, tx pgx.Tx, q *trackingdb.Que
 	alerts = append(alerts, pooled...)
 	woken, err := alert.Record(ctx, tx, jobs, tenantID, alerts, time.Now())
 	return inserted, woken, err
+}
+
+// forwardsViewed lists the forwards (shares below the root) viewed in the batch, each once.
+func forwardsViewed(fresh []resolved) []uuid.UUID {
+	var out []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	for _, e := range fresh {
+		if (e.Kind == event.CardView || e.Kind == event.MaterialView) && e.share.Depth > 0 && !seen[e.share.ID] {
+			seen[e.share.ID] = true
+			out = append(out, e.share.ID)
+		}
+	}
+	return out
 }
 
 // readersOf lists the customers who opened a material in the batch, each once.

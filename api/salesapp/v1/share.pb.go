@@ -402,7 +402,8 @@ type GetShareStatsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The salesperson's own shares.
 	Shares int32 `protobuf:"varint,1,opt,name=shares,proto3" json:"shares,omitempty"`
-	// Forwards by customers of those shares, at any depth.
+	// Forwards by customers of those shares, at any depth, that someone opened (a page mints a child link
+	// for each visitor to pass on; it counts once it is opened).
 	Forwards      int32 `protobuf:"varint,2,opt,name=forwards,proto3" json:"forwards,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -25,4 +25,5 @@ type Share struct {
 	Standing   bool
 	CreatedAt  time.Time
 	TaskID     uuid.NullUUID
+	OpenedAt   *time.Time
 }

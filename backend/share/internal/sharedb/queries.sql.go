@@ -79,7 +79,7 @@ func (q *Queries) EmployeeTeam(ctx context.Context, arg EmployeeTeamParams) (uui
 }
 
 const existingForward = `-- name: ExistingForward :one
-SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id FROM shares WHERE tenant_id = $1 AND parent_id = $2 AND forwarder = $3 AND channel = $4
+SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id, opened_at FROM shares WHERE tenant_id = $1 AND parent_id = $2 AND forwarder = $3 AND channel = $4
 ORDER BY created_at LIMIT 1
 `
 
@@ -114,12 +114,13 @@ func (q *Queries) ExistingForward(ctx context.Context, arg ExistingForwardParams
 		&i.Standing,
 		&i.CreatedAt,
 		&i.TaskID,
+		&i.OpenedAt,
 	)
 	return i, err
 }
 
 const getShareByToken = `-- name: GetShareByToken :one
-SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id FROM shares WHERE token = $1
+SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id, opened_at FROM shares WHERE token = $1
 `
 
 func (q *Queries) GetShareByToken(ctx context.Context, token string) (Share, error) {
@@ -140,6 +141,7 @@ func (q *Queries) GetShareByToken(ctx context.Context, token string) (Share, err
 		&i.Standing,
 		&i.CreatedAt,
 		&i.TaskID,
+		&i.OpenedAt,
 	)
 	return i, err
 }
@@ -148,7 +150,7 @@ const insertShare = `-- name: InsertShare :one
 
 INSERT INTO shares (id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, task_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id
+RETURNING id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id, opened_at
 `
 
 type InsertShareParams struct {
@@ -200,12 +202,13 @@ func (q *Queries) InsertShare(ctx context.Context, arg InsertShareParams) (Share
 		&i.Standing,
 		&i.CreatedAt,
 		&i.TaskID,
+		&i.OpenedAt,
 	)
 	return i, err
 }
 
 const latestOwnShare = `-- name: LatestOwnShare :one
-SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id FROM shares
+SELECT id, tenant_id, token, employee_id, target_kind, material_id, channel, parent_id, root_id, depth, forwarder, standing, created_at, task_id, opened_at FROM shares
 WHERE tenant_id = $1 AND employee_id = $2 AND material_id = $3
   AND channel = $4 AND parent_id IS NULL
 ORDER BY created_at DESC LIMIT 1
@@ -241,13 +244,32 @@ func (q *Queries) LatestOwnShare(ctx context.Context, arg LatestOwnShareParams) 
 		&i.Standing,
 		&i.CreatedAt,
 		&i.TaskID,
+		&i.OpenedAt,
 	)
 	return i, err
 }
 
+const markOpened = `-- name: MarkOpened :exec
+UPDATE shares s SET opened_at = $1
+FROM unnest($3::uuid[]) AS x (id)
+WHERE s.tenant_id = $2 AND s.id = x.id AND s.parent_id IS NOT NULL AND s.opened_at IS NULL
+`
+
+type MarkOpenedParams struct {
+	At       *time.Time
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+// The forwards among ids opened for the first time (joined to the ids: a generic plan of = ANY scans).
+func (q *Queries) MarkOpened(ctx context.Context, arg MarkOpenedParams) error {
+	_, err := q.db.Exec(ctx, markOpened, arg.At, arg.TenantID, arg.Ids)
+	return err
+}
+
 const shareStats = `-- name: ShareStats :one
 SELECT count(*) FILTER (WHERE parent_id IS NULL AND NOT standing)::bigint AS shares,
-       count(*) FILTER (WHERE parent_id IS NOT NULL)::bigint AS forwards
+       count(*) FILTER (WHERE parent_id IS NOT NULL AND opened_at IS NOT NULL)::bigint AS forwards
 FROM shares WHERE tenant_id = $1 AND employee_id = $2
 `
 
@@ -261,6 +283,8 @@ type ShareStatsRow struct {
 	Forwards int64
 }
 
+// Forwards are the child links someone opened (a page mints one for its visitor whether they forward it
+// or not).
 func (q *Queries) ShareStats(ctx context.Context, arg ShareStatsParams) (ShareStatsRow, error) {
 	row := q.db.QueryRow(ctx, shareStats, arg.TenantID, arg.EmployeeID)
 	var i ShareStatsRow

@@ -222,7 +222,8 @@ export type GetShareStatsResponse = Message<"salesapp.v1.GetShareStatsResponse">
   shares: number;
 
   /**
-   * Forwards by customers of those shares, at any depth.
+   * Forwards by customers of those shares, at any depth, that someone opened (a page mints a child link
+   * for each visitor to pass on; it counts once it is opened).
    *
    * @generated from field: int32 forwards = 2;
    */
