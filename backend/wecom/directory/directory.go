@@ -449,10 +449,15 @@ func (s *Service) OnChange(ctx context.Context, tx pgx.Tx, ev wecom.Event) error
 	default:
 		return nil
 	}
-	// The dispatcher commits, after this returns: a cache dropped now could reload the state before it, so
-	// the sessions' cache TTL is what bounds how long a disabled member's token still works on any node.
-	_, err := s.applyTx(ctx, tx, ev.TenantID, dir)
-	return err
+	res, err := s.applyTx(ctx, tx, ev.TenantID, dir)
+	if err != nil {
+		return err
+	}
+	// The dispatcher commits after this returns; a cache dropped before could reload the state before the
+	// commit. So this node's cached view of a disabled member's sessions is dropped after it (other nodes
+	// drop theirs within the sessions' cache TTL).
+	wecom.AfterCommit(ctx, func() { s.forget(res.DisabledIDs) })
+	return nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,8 @@ type env struct {
 	wecom  *wecom.Service
 	dir    *directory.Service
 	sender *wecomtest.CallbackSender
+	// forgotten are the employees whose cached sessions the directory dropped (EmployeeChanged).
+	forgotten sync.Map
 }
 
 // setup builds the bridge and the directory for a new tenant whose fake WeCom holds fill's directory,
@@ -37,7 +40,8 @@ func build(t testing.TB, fill func(*wecomtest.Server), run bool) *env {
 	t.Helper()
 	e := &env{}
 	b := bridgetest.New(t, fill, func(b *bridgetest.Bridge) {
-		e.dir = directory.NewService(directory.Config{DB: b.DB.App, WeCom: b.WeCom, Queue: b.Queue})
+		e.dir = directory.NewService(directory.Config{DB: b.DB.App, WeCom: b.WeCom, Queue: b.Queue,
+			EmployeeChanged: func(id uuid.UUID) { e.forgotten.Store(id, true) }})
 		e.dir.Register(b.WeCom)
 		e.dir.Workers(b.Queue.Workers())
 	}, run)
@@ -240,6 +244,8 @@ func TestCallbacksApplyEachChange(t *testing.T) {
 
 	send(directory.ChangeDeleteUser, "UserID", "qian.yu")
 	require.Equal(t, "disabled", e.employee(t, "qian.yu").Status)
+	require.Eventually(t, func() bool { _, ok := e.forgotten.Load(qian.ID); return ok }, 15*time.Second, 20*time.Millisecond,
+		"their cached sessions are dropped after the commit")
 
 	// A callback reads only the employees it may touch: an untied employee made by hand with the member's
 	// phone is tied, not duplicated.
