@@ -92,6 +92,7 @@ func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &WelcomeWorker{s: s})
 	river.AddWorker(w, &ImportWorker{s: s})
 	river.AddWorker(w, &TagPushWorker{s: s})
+	river.AddWorker(w, &TagScanWorker{s: s})
 	river.AddWorker(w, &RotationWorker{s: s})
 }
 

@@ -51,6 +51,7 @@ func setup(t *testing.T) *env {
 			}})
 		e.contacts.Register(b.WeCom)
 		e.contacts.Workers(b.Queue.Workers())
+		b.Queue.AddPeriodic(e.contacts.Periodic()...)
 	}, true)
 	e.db, e.tenant, e.fake, e.wecom, e.sender = b.DB, b.Tenant, b.Fake, b.WeCom, b.Sender
 	e.sales = e.employee(t, "zhangsan")

@@ -134,3 +134,14 @@ JOIN customer_identities ci ON ci.tenant_id = c.tenant_id AND ci.customer_id = c
 JOIN tenants t ON t.id = c.tenant_id JOIN plans p ON p.name = t.plan AND 'wecom' = ANY (p.features)
 WHERE c.tenant_id = @tenant_id AND c.id = @customer_id AND c.merged_into IS NULL
 ORDER BY ci.value;
+
+-- name: TagChangeTenants :many
+SELECT t::uuid AS tenant_id FROM wecom_tag_change_tenants() AS t;
+
+-- name: NextTagChanges :many
+-- The tenant's oldest tag changes to mark on WeCom.
+SELECT id, customer_id, added, removed FROM wecom_tag_changes
+WHERE tenant_id = @tenant_id ORDER BY id LIMIT @max_rows;
+
+-- name: DeleteTagChange :exec
+DELETE FROM wecom_tag_changes WHERE tenant_id = @tenant_id AND id = @id;

@@ -51,18 +51,21 @@ func TestOurTagChangesAreMarkedOnWeCom(t *testing.T) {
 	_, err := e.db.Super.Exec(ctx, "UPDATE customers SET tags = tags || '{种植牙意向}' WHERE id = $1", id)
 	require.NoError(t, err)
 	waitFor(implant)
-	require.Eventually(t, func() bool {
-		return e.count(t, "SELECT count(*) FROM river_job WHERE kind = 'wecom_mark_tags' AND state <> 'completed'") == 0
-	}, 15*time.Second, 20*time.Millisecond)
-	require.Equal(t, 3, e.count(t, "SELECT count(*) FROM river_job WHERE kind = 'wecom_mark_tags'"), "one job per change")
+	require.Eventually(t, func() bool { return e.count(t, "SELECT count(*) FROM wecom_tag_changes") == 0 },
+		15*time.Second, 20*time.Millisecond, "the outbox drains")
 
-	// A customer who is not a WeCom contact queues nothing.
+	// A customer who is not a WeCom contact records no change.
 	var other uuid.UUID
 	require.NoError(t, e.db.Super.QueryRow(ctx, `INSERT INTO customers (id, tenant_id, owner_id) VALUES (gen_random_uuid(), $1, $2) RETURNING id`,
 		e.tenant.ID, e.sales.EmployeeID).Scan(&other))
 	_, err = e.db.Super.Exec(ctx, "UPDATE customers SET tags = '{VIP}' WHERE id = $1", other)
 	require.NoError(t, err)
-	require.Equal(t, 3, e.count(t, "SELECT count(*) FROM river_job WHERE kind = 'wecom_mark_tags'"))
+	require.Zero(t, e.count(t, "SELECT count(*) FROM wecom_tag_changes WHERE customer_id = $1", other))
+	// A contact's change is recorded in the outbox by the transaction that made it.
+	_, err = e.db.Super.Exec(ctx, "UPDATE customers SET tags = '{}' WHERE id = $1", id)
+	require.NoError(t, err)
+	require.LessOrEqual(t, e.count(t, "SELECT count(*) FROM wecom_tag_changes WHERE customer_id = $1", id), 1)
+	waitFor()
 }
 
 // An admin puts one of our tags into the WeCom library from here; from then on it is marked on WeCom.

@@ -30,7 +30,8 @@ func Module(svc *contact.Service) module.Module {
 			module.Connect[salesappv1connect.WeComContactServiceHandler](salesappv1connect.WeComContactServiceName,
 				salesappv1connect.NewWeComContactServiceHandler, &ImportHandler{svc: svc}),
 		},
-		Workers: svc.Workers,
+		Workers:  svc.Workers,
+		Periodic: svc.Periodic(),
 	}
 }
 

@@ -137,6 +137,20 @@ func (q *Queries) DeleteChannel(ctx context.Context, arg DeleteChannelParams) er
 	return err
 }
 
+const deleteTagChange = `-- name: DeleteTagChange :exec
+DELETE FROM wecom_tag_changes WHERE tenant_id = $1 AND id = $2
+`
+
+type DeleteTagChangeParams struct {
+	TenantID uuid.UUID
+	ID       int64
+}
+
+func (q *Queries) DeleteTagChange(ctx context.Context, arg DeleteTagChangeParams) error {
+	_, err := q.db.Exec(ctx, deleteTagChange, arg.TenantID, arg.ID)
+	return err
+}
+
 const employeeByWeComUserID = `-- name: EmployeeByWeComUserID :one
 SELECT id, name FROM employees
 WHERE tenant_id = $1 AND wecom_userid = $2 AND wecom_userid <> '' AND status = 'active'
@@ -468,6 +482,49 @@ func (q *Queries) LockImport(ctx context.Context, tenantID uuid.UUID) (WecomCont
 	return i, err
 }
 
+const nextTagChanges = `-- name: NextTagChanges :many
+SELECT id, customer_id, added, removed FROM wecom_tag_changes
+WHERE tenant_id = $1 ORDER BY id LIMIT $2
+`
+
+type NextTagChangesParams struct {
+	TenantID uuid.UUID
+	MaxRows  int32
+}
+
+type NextTagChangesRow struct {
+	ID         int64
+	CustomerID uuid.UUID
+	Added      []string
+	Removed    []string
+}
+
+// The tenant's oldest tag changes to mark on WeCom.
+func (q *Queries) NextTagChanges(ctx context.Context, arg NextTagChangesParams) ([]NextTagChangesRow, error) {
+	rows, err := q.db.Query(ctx, nextTagChanges, arg.TenantID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []NextTagChangesRow
+	for rows.Next() {
+		var i NextTagChangesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.CustomerID,
+			&i.Added,
+			&i.Removed,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pauseIfCapped = `-- name: PauseIfCapped :one
 WITH day AS (
   SELECT (now() AT TIME ZONE t.time_zone)::date AS today, t.time_zone FROM tenants t WHERE t.id = $2
@@ -558,6 +615,30 @@ func (q *Queries) StartImport(ctx context.Context, arg StartImportParams) (bool,
 	var started bool
 	err := row.Scan(&started)
 	return started, err
+}
+
+const tagChangeTenants = `-- name: TagChangeTenants :many
+SELECT t::uuid AS tenant_id FROM wecom_tag_change_tenants() AS t
+`
+
+func (q *Queries) TagChangeTenants(ctx context.Context) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, tagChangeTenants)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var tenant_id uuid.UUID
+		if err := rows.Scan(&tenant_id); err != nil {
+			return nil, err
+		}
+		items = append(items, tenant_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const tagPushTargets = `-- name: TagPushTargets :many
