@@ -140,6 +140,9 @@ func (s *Service) markChange(ctx context.Context, tenantID uuid.UUID, c contactd
 			return err
 		}
 		client, err = s.cfg.WeCom.ClientTx(ctx, tx, tenantID, wecom.AppContact)
+		if platform.KindOf(err) == platform.KindNotFound {
+			targets, err = nil, nil // no configuration any more: nothing to mark, and no retry would find one
+		}
 		return err
 	})
 	if err != nil || len(targets) == 0 {

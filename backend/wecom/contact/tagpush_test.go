@@ -95,3 +95,21 @@ func TestAnAdminAddsOurTagToTheWeComLibrary(t *testing.T) {
 		return slices.Equal(e.fake.Follows("wmHan")[0].TagIDs, []string{g.Tags[0].ID})
 	}, 15*time.Second, 20*time.Millisecond)
 }
+
+// A change left in the outbox when the tenant has no WeCom configuration any more is dropped, not retried
+// for ever.
+func TestTagChangesWithoutAConfigurationAreDropped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	e.fake.AddCorpTags("Level", "VIP")
+	e.fake.AddContact(wecomapi.ExternalContact{ExternalUserID: "wmGone", Name: "Gone"}, wecomapi.FollowUser{UserID: "zhangsan"})
+	e.send(t, contact.ChangeAdd, "zhangsan", "wmGone", "", "", 1700000000)
+	id := e.customerOf(t, "external_userid", "wmGone")
+	_, err := e.db.Super.Exec(ctx, "DELETE FROM wecom_configs WHERE tenant_id = $1", e.tenant.ID)
+	require.NoError(t, err)
+	_, err = e.db.Super.Exec(ctx, "INSERT INTO wecom_tag_changes (tenant_id, customer_id, added, removed) VALUES ($1, $2, '{VIP}', '{}')", e.tenant.ID, id)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return e.count(t, "SELECT count(*) FROM wecom_tag_changes") == 0 }, 15*time.Second, 20*time.Millisecond)
+	require.Empty(t, e.fake.Follows("wmGone")[0].TagIDs)
+}
