@@ -425,11 +425,7 @@ ON CONFLICT (tenant_id, id) DO NOTHING;
 
 -- name: AddTags :exec
 -- Adds tags a customer lacks after the ones they have, up to 20 in all (MaxTags).
-UPDATE customers SET
-  tags = (SELECT coalesce(array_agg(t ORDER BY o), '{}') FROM (
-            SELECT t, min(o) AS o FROM unnest(tags || @tags::text[]) WITH ORDINALITY AS x(t, o)
-            GROUP BY t ORDER BY min(o) LIMIT 20) AS y),
-  updated_at = now()
+UPDATE customers SET tags = customer_tags_add(tags, @tags::text[]), updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id AND NOT (tags @> @tags::text[]);
 
 -- name: RecycleCustomers :many

@@ -115,7 +115,7 @@ func modules(d deps) ([]module.Module, error) {
 		statsrpc.Module(stats.NewService(d.db, nil)),
 		tagrulerpc.Module(tagrule.NewService(d.db, d.queue)),
 		wecomrpc.Module(wecoms),
-		operatorrpc.Module(operators(d, materials)),
+		operatorModule(d, materials),
 	}
 	mods = append(mods, live...)
 	mods = append(mods, handlerMods...)
@@ -208,8 +208,8 @@ func Materials(cfg platform.Config, log *slog.Logger, db *platform.DB, store *me
 	return material.NewService(db, store, renderer, media.Deleter{Jobs: queue}, share.NewService(db, cfg.PublicBaseURL)), nil
 }
 
-// operators builds the operator service (the platform's staff) and its tenant operations.
-func operators(d deps, materials *material.Service) (*operator.Service, *operator.Tenants, *authn.Tokens, *material.Service) {
+// operatorModule builds the operator service (the platform's staff), its tenant operations and platform materials.
+func operatorModule(d deps, materials *material.Service) module.Module {
 	ops := operator.NewService(d.db, d.auth, d.tokens)
-	return ops, ops.Tenants(d.tenants, usage.NewService(d.db, d.tenants.TenantIDs), nil), d.tokens, materials
+	return operatorrpc.Module(ops, ops.Tenants(d.tenants, usage.NewService(d.db, d.tenants.TenantIDs), nil), d.tokens, materials)
 }

@@ -83,7 +83,7 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, materialTag str
 		row, err := q.InsertRule(ctx, tagruledb.InsertRuleParams{TenantID: p.TenantID, ID: uuid.Must(uuid.NewV7()),
 			MaterialTag: materialTag, MinReads: int32(minReads), CustomerTag: customerTag, CreatedBy: p.EmployeeID})
 		if errors.Is(err, pgx.ErrNoRows) {
-			return platform.AlreadyExists("a rule already gives this tag for reading that one")
+			return platform.AlreadyExists("a rule with this material tag and customer tag exists already; delete it to change its number of reads")
 		}
 		if err != nil {
 			return err

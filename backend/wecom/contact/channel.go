@@ -48,7 +48,8 @@ func (s *Service) creditChannelTx(ctx context.Context, tx pgx.Tx, tenantID uuid.
 	if err != nil {
 		return credited{}, err
 	}
-	if n == 1 && employeeID != uuid.Nil {
+	// Only a capped channel counts the day's adds: the add callback's path pays nothing for the others.
+	if n == 1 && employeeID != uuid.Nil && ch.DailyCap > 0 {
 		if err := s.capTx(ctx, tx, tenantID, ch.ID, employeeID); err != nil {
 			return credited{}, err
 		}

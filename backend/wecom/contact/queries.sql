@@ -7,7 +7,7 @@ WHERE tenant_id = @tenant_id AND wecom_userid = @wecom_userid AND wecom_userid <
 SELECT name FROM employees WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: ChannelByState :one
-SELECT id, name, welcome_text, tags FROM wecom_channels WHERE tenant_id = @tenant_id AND state = @state;
+SELECT id, name, welcome_text, tags, daily_cap FROM wecom_channels WHERE tenant_id = @tenant_id AND state = @state;
 
 -- name: ChannelWelcome :one
 SELECT name, welcome_text, welcome_material_id FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id;

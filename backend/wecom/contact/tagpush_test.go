@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/customer"
@@ -61,10 +62,18 @@ func TestOurTagChangesAreMarkedOnWeCom(t *testing.T) {
 	_, err = e.db.Super.Exec(ctx, "UPDATE customers SET tags = '{VIP}' WHERE id = $1", other)
 	require.NoError(t, err)
 	require.Zero(t, e.count(t, "SELECT count(*) FROM wecom_tag_changes WHERE customer_id = $1", other))
-	// A contact's change is recorded in the outbox by the transaction that made it.
-	_, err = e.db.Super.Exec(ctx, "UPDATE customers SET tags = '{}' WHERE id = $1", id)
-	require.NoError(t, err)
-	require.LessOrEqual(t, e.count(t, "SELECT count(*) FROM wecom_tag_changes WHERE customer_id = $1", id), 1)
+	// A contact's change is recorded in the outbox by the transaction that made it (seen inside it, before
+	// any worker can take it).
+	require.NoError(t, pgx.BeginFunc(ctx, e.db.Super, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "UPDATE customers SET tags = '{}' WHERE id = $1", id); err != nil {
+			return err
+		}
+		var added, removed []string
+		require.NoError(t, tx.QueryRow(ctx, "SELECT added, removed FROM wecom_tag_changes WHERE customer_id = $1", id).Scan(&added, &removed))
+		require.Empty(t, added)
+		require.ElementsMatch(t, []string{"local only", "种植牙意向"}, removed)
+		return nil
+	}))
 	waitFor()
 }
 

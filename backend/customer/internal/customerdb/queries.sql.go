@@ -97,11 +97,7 @@ func (q *Queries) AddIdentity(ctx context.Context, arg AddIdentityParams) (uuid.
 }
 
 const addTags = `-- name: AddTags :exec
-UPDATE customers SET
-  tags = (SELECT coalesce(array_agg(t ORDER BY o), '{}') FROM (
-            SELECT t, min(o) AS o FROM unnest(tags || $1::text[]) WITH ORDINALITY AS x(t, o)
-            GROUP BY t ORDER BY min(o) LIMIT 20) AS y),
-  updated_at = now()
+UPDATE customers SET tags = customer_tags_add(tags, $1::text[]), updated_at = now()
 WHERE tenant_id = $2 AND id = $3 AND NOT (tags @> $1::text[])
 `
 

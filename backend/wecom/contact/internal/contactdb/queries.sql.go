@@ -13,7 +13,7 @@ import (
 )
 
 const channelByState = `-- name: ChannelByState :one
-SELECT id, name, welcome_text, tags FROM wecom_channels WHERE tenant_id = $1 AND state = $2
+SELECT id, name, welcome_text, tags, daily_cap FROM wecom_channels WHERE tenant_id = $1 AND state = $2
 `
 
 type ChannelByStateParams struct {
@@ -26,6 +26,7 @@ type ChannelByStateRow struct {
 	Name        string
 	WelcomeText string
 	Tags        []string
+	DailyCap    int32
 }
 
 func (q *Queries) ChannelByState(ctx context.Context, arg ChannelByStateParams) (ChannelByStateRow, error) {
@@ -36,6 +37,7 @@ func (q *Queries) ChannelByState(ctx context.Context, arg ChannelByStateParams) 
 		&i.Name,
 		&i.WelcomeText,
 		&i.Tags,
+		&i.DailyCap,
 	)
 	return i, err
 }
