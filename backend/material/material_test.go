@@ -134,8 +134,15 @@ func TestEachTierIsSeenByWhomItIsFor(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
-	plat, err := f.svc.CreatePlatform(ctx, f.db.Owner, material.KindArticle, article("Industry report"), nil)
+	plat, err := f.svc.CreatePlatform(ctx, f.db.Owner, material.KindArticle, article("Industry report"), nil, nil)
 	require.NoError(t, err)
+	// For chosen plans: the tenants here are on the standard plan.
+	forThem, err := f.svc.CreatePlatform(ctx, f.db.Owner, material.KindArticle, article("For professionals"), nil, []string{"professional"})
+	require.NoError(t, err)
+	forUs, err := f.svc.CreatePlatform(ctx, f.db.Owner, material.KindArticle, article("For standard"), nil, []string{" standard", "trial", ""})
+	require.NoError(t, err)
+	_, err = f.svc.CreatePlatform(ctx, f.db.Owner, material.KindArticle, article("For nobody"), nil, []string{"gold"})
+	requireInvalid(t, "plans", err)
 	// A platform draft (the operator's tools never make one; the row rules must hide it anyway).
 	platDraft := uuid.Must(uuid.NewV7())
 	_, err = f.db.Super.Exec(ctx, "INSERT INTO materials (id, tier, kind, status, title) VALUES ($1, 'platform', 'article', 'draft', 'Unreleased')", platDraft)
@@ -147,12 +154,14 @@ func TestEachTierIsSeenByWhomItIsFor(t *testing.T) {
 	require.Equal(t, material.StatusPublished, mine.Status, "personal materials need no review")
 	require.Equal(t, f.sales.EmployeeID, mine.OwnerID)
 
-	require.ElementsMatch(t, []uuid.UUID{plat, pub.ID, mine.ID}, f.list(t, f.sales, material.Filter{}))
-	require.ElementsMatch(t, []uuid.UUID{plat, pub.ID}, f.list(t, f.sales2, material.Filter{}))
-	require.ElementsMatch(t, []uuid.UUID{plat, pub.ID, draft.ID}, f.list(t, f.mgr, material.Filter{}), "managers see enterprise drafts")
-	require.ElementsMatch(t, []uuid.UUID{plat, pub.ID, draft.ID}, f.list(t, f.a.Admin, material.Filter{}), "nobody sees another's personal materials, admins neither")
+	require.ElementsMatch(t, []uuid.UUID{plat, forUs, pub.ID, mine.ID}, f.list(t, f.sales, material.Filter{}))
+	require.ElementsMatch(t, []uuid.UUID{plat, forUs, pub.ID}, f.list(t, f.sales2, material.Filter{}))
+	require.ElementsMatch(t, []uuid.UUID{plat, forUs, pub.ID, draft.ID}, f.list(t, f.mgr, material.Filter{}), "managers see enterprise drafts")
+	require.ElementsMatch(t, []uuid.UUID{plat, forUs, pub.ID, draft.ID}, f.list(t, f.a.Admin, material.Filter{}), "nobody sees another's personal materials, admins neither")
 	require.ElementsMatch(t, []uuid.UUID{draft.ID}, f.list(t, f.a.Admin, material.Filter{Status: material.StatusDraft}))
-	require.ElementsMatch(t, []uuid.UUID{plat}, f.list(t, f.sales, material.Filter{Tier: material.TierPlatform}))
+	require.ElementsMatch(t, []uuid.UUID{plat, forUs}, f.list(t, f.sales, material.Filter{Tier: material.TierPlatform}))
+	_, err = f.svc.Get(ctx, f.sales, forThem)
+	requireKind(t, platform.KindNotFound, err, "a platform material for other plans")
 	require.ElementsMatch(t, []uuid.UUID{mine.ID}, f.list(t, f.sales, material.Filter{Tier: material.TierPersonal}))
 	_, _, err = f.svc.List(ctx, f.sales, material.Filter{Status: material.StatusDraft})
 	requireKind(t, platform.KindPermissionDenied, err)
@@ -177,7 +186,7 @@ func TestEachTierIsSeenByWhomItIsFor(t *testing.T) {
 
 	// Another tenant sees the platform's material, and nothing of this one's.
 	b := f.db.NewTenant(t, "B")
-	require.ElementsMatch(t, []uuid.UUID{plat}, f.list(t, b.Admin, material.Filter{}))
+	require.ElementsMatch(t, []uuid.UUID{plat, forUs}, f.list(t, b.Admin, material.Filter{}))
 }
 
 func TestWhoMayAuthorAndEditWhat(t *testing.T) {
@@ -194,7 +203,7 @@ func TestWhoMayAuthorAndEditWhat(t *testing.T) {
 	draft := f.create(t, f.mgr, material.TierEnterprise, article("Draft"))
 	pub := f.published(t, "Published")
 	mine := f.create(t, f.sales, material.TierPersonal, article("Mine"))
-	plat, err := f.svc.CreatePlatform(ctx, f.db.Owner, material.KindArticle, article("Platform"), nil)
+	plat, err := f.svc.CreatePlatform(ctx, f.db.Owner, material.KindArticle, article("Platform"), nil, nil)
 	require.NoError(t, err)
 
 	// Salespeople: their own personal materials only; a published enterprise one is refused openly, a
@@ -460,7 +469,7 @@ func TestCustomersAndCardsSeePublishedMaterialsOnly(t *testing.T) {
 	draft := f.create(t, f.mgr, material.TierEnterprise, article("Draft"))
 	pub := f.published(t, "Published")
 	mine := f.create(t, f.sales, material.TierPersonal, article("Mine"))
-	plat, err := f.svc.CreatePlatform(ctx, f.db.Owner, material.KindArticle, article("Platform"), nil)
+	plat, err := f.svc.CreatePlatform(ctx, f.db.Owner, material.KindArticle, article("Platform"), nil, nil)
 	require.NoError(t, err)
 
 	_, err = f.svc.Public(ctx, f.a.ID, f.sales.EmployeeID, draft.ID)

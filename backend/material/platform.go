@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"image"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,10 +23,14 @@ type PlatformFile struct {
 	ContentType string
 }
 
-// CreatePlatform publishes a platform material, visible to every tenant. It is the SaaS operator's
+// CreatePlatform publishes a platform material, visible to the tenants on plans (none: every tenant). It is the SaaS operator's
 // (salesctl), runs as the table owner, and skips review: the operator is the reviewer. Row-level security
 // binds the owner too; its platform_operator policy (migration 008) admits rows of no tenant, and only those.
-func (s *Service) CreatePlatform(ctx context.Context, owner *pgxpool.Pool, kind Kind, c Content, file *PlatformFile) (uuid.UUID, error) {
+func (s *Service) CreatePlatform(ctx context.Context, owner *pgxpool.Pool, kind Kind, c Content, file *PlatformFile, plans []string) (uuid.UUID, error) {
+	plans, err := checkPlans(ctx, materialdb.New(owner), plans)
+	if err != nil {
+		return uuid.Nil, err
+	}
 	if !kind.valid() {
 		return uuid.Nil, platform.Invalid("kind", "unknown kind")
 	}
@@ -75,9 +80,9 @@ func (s *Service) CreatePlatform(ctx context.Context, owner *pgxpool.Pool, kind 
 		layout, _ = json.Marshal(c.Layout)
 	}
 	id := uuid.Must(uuid.NewV7())
-	err := materialdb.New(owner).InsertPlatformMaterial(ctx, materialdb.InsertPlatformMaterialParams{
+	err = materialdb.New(owner).InsertPlatformMaterial(ctx, materialdb.InsertPlatformMaterialParams{
 		ID: id, Kind: string(kind), Title: c.Title, Summary: c.Summary, BodyHtml: c.BodyHTML, TextBody: c.TextBody,
-		FileKey: c.FileKey, PosterLayout: layout, Tags: nonNil(c.Tags),
+		FileKey: c.FileKey, PosterLayout: layout, Tags: nonNil(c.Tags), Plans: plans,
 	})
 	return id, err
 }
@@ -88,11 +93,13 @@ func (s *Service) CreatePlatform(ctx context.Context, owner *pgxpool.Pool, kind 
 
 // PlatformItem is a platform material as the operator lists it.
 type PlatformItem struct {
-	ID                   uuid.UUID
-	Kind                 Kind
-	Published            bool
-	Title, Summary       string
-	Tags                 []string
+	ID             uuid.UUID
+	Kind           Kind
+	Published      bool
+	Title, Summary string
+	Tags           []string
+	// Plans are the plans whose enterprises see it; empty: every plan.
+	Plans                []string
 	CreatedAt, UpdatedAt time.Time
 }
 
@@ -104,8 +111,8 @@ type PlatformEdit struct {
 
 var errNoPlatformMaterial = platform.NotFound("platform material")
 
-// AddPlatform publishes a platform article or moments copy to every tenant.
-func (s *Service) AddPlatform(ctx context.Context, kind Kind, c Content) (uuid.UUID, error) {
+// AddPlatform publishes a platform article or moments copy to the enterprises on plans (empty: every plan).
+func (s *Service) AddPlatform(ctx context.Context, kind Kind, c Content, plans []string) (uuid.UUID, error) {
 	switch {
 	case kind != KindArticle && kind != KindMoments:
 		return uuid.Nil, platform.Invalid("kind", "an operator adds articles and moments copy here; materials with a file are added with salesctl platform-material add")
@@ -119,11 +126,37 @@ func (s *Service) AddPlatform(ctx context.Context, kind Kind, c Content) (uuid.U
 	case kind == KindMoments && strings.TrimSpace(c.TextBody) == "":
 		return uuid.Nil, platform.Invalid("text_body", "moments copy needs text")
 	}
+	plans, err := checkPlans(ctx, materialdb.New(s.db.Pool), plans)
+	if err != nil {
+		return uuid.Nil, err
+	}
 	id := uuid.Must(uuid.NewV7())
-	err := materialdb.New(s.db.Pool).OperatorAddPlatformMaterial(ctx, materialdb.OperatorAddPlatformMaterialParams{ID: id,
+	err = materialdb.New(s.db.Pool).OperatorAddPlatformMaterial(ctx, materialdb.OperatorAddPlatformMaterialParams{ID: id,
 		Kind: string(kind), Title: strings.TrimSpace(c.Title), Summary: c.Summary, BodyHtml: c.BodyHTML, TextBody: c.TextBody,
-		Tags: nonNil(normalizeTags(c.Tags))})
+		Tags: nonNil(normalizeTags(c.Tags)), Plans: plans})
 	return id, err
+}
+
+// checkPlans answers plans trimmed, each once, in order (nil for none: every plan), or InvalidArgument naming
+// a plan that does not exist.
+func checkPlans(ctx context.Context, q *materialdb.Queries, plans []string) ([]string, error) {
+	var out []string
+	for _, p := range plans {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	unknown, err := q.UnknownPlans(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	if len(unknown) > 0 {
+		return nil, platform.Invalid("plans", "no plan is named "+strings.Join(unknown, ", "))
+	}
+	return out, nil
 }
 
 // EditPlatform changes a platform material's text.
@@ -146,9 +179,19 @@ func (s *Service) EditPlatform(ctx context.Context, id uuid.UUID, e PlatformEdit
 	return err
 }
 
-// PublishPlatform publishes a platform material to every tenant (true) or withdraws it (false).
-func (s *Service) PublishPlatform(ctx context.Context, id uuid.UUID, published bool) error {
-	n, err := materialdb.New(s.db.Pool).OperatorPublishPlatformMaterial(ctx, materialdb.OperatorPublishPlatformMaterialParams{ID: id, Published: published})
+// PublishPlatform publishes a platform material (true) to the enterprises on plans (empty: every plan), or
+// withdraws it (false, with no plans). Changing the plans of a published material publishes it again: the
+// enterprises it leaves stop seeing it, their devices get tombstones.
+func (s *Service) PublishPlatform(ctx context.Context, id uuid.UUID, published bool, plans []string) error {
+	if !published && len(plans) > 0 {
+		return platform.Invalid("plans", "a material is withdrawn from every plan at once; publish it to the plans that keep it instead")
+	}
+	plans, err := checkPlans(ctx, materialdb.New(s.db.Pool), plans)
+	if err != nil {
+		return err
+	}
+	n, err := materialdb.New(s.db.Pool).OperatorPublishPlatformMaterial(ctx, materialdb.OperatorPublishPlatformMaterialParams{ID: id,
+		Published: published, Plans: plans})
 	if err == nil && n == 0 {
 		return errNoPlatformMaterial
 	}
@@ -173,7 +216,7 @@ func (s *Service) ListPlatform(ctx context.Context) ([]PlatformItem, error) {
 	out := make([]PlatformItem, len(rows))
 	for i, r := range rows {
 		out[i] = PlatformItem{ID: r.ID, Kind: Kind(r.Kind), Published: r.Status == string(StatusPublished), Title: r.Title,
-			Summary: r.Summary, Tags: r.Tags, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+			Summary: r.Summary, Tags: r.Tags, Plans: r.Plans, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	}
 	return out, nil
 }

@@ -113,9 +113,9 @@ ON CONFLICT (tenant_id, cache_key) DO NOTHING;
 -- name: InsertPlatformMaterial :exec
 -- Run as the table owner (salesctl): the application role cannot write platform rows.
 INSERT INTO materials (id, tier, kind, status, title, summary, body_html, text_body, file_key, cover_key,
-                       poster_layout, tags, published_at)
+                       poster_layout, tags, plans, published_at)
 VALUES (@id, 'platform', @kind, 'published', @title, @summary, @body_html, @text_body, @file_key, '',
-        @poster_layout, @tags, now());
+        @poster_layout, @tags, sqlc.narg(plans)::text[], now());
 
 -- name: LatestPosterRender :one
 -- The salesperson's newest render of a poster made since the poster last changed: what their links show.
@@ -127,19 +127,25 @@ ORDER BY created_at DESC LIMIT 1;
 -- application role.
 
 -- name: OperatorAddPlatformMaterial :exec
-SELECT operator_add_platform_material(@id, @kind, @title, @summary, @body_html, @text_body, @tags::text[]);
+SELECT operator_add_platform_material(@id, @kind, @title, @summary, @body_html, @text_body, @tags::text[],
+  sqlc.narg(plans)::text[]);
 
 -- name: OperatorEditPlatformMaterial :one
 SELECT operator_edit_platform_material(@id, sqlc.narg(title), sqlc.narg(summary), sqlc.narg(body_html),
   sqlc.narg(text_body), sqlc.narg(tags)::text[])::int AS changed;
 
 -- name: OperatorPublishPlatformMaterial :one
-SELECT operator_publish_platform_material(@id, @published)::int AS changed;
+SELECT operator_publish_platform_material(@id, @published, sqlc.narg(plans)::text[])::int AS changed;
 
 -- name: OperatorDeletePlatformMaterial :one
 SELECT operator_delete_platform_material(@id)::int AS changed;
 
 -- name: OperatorPlatformMaterials :many
 SELECT m.id::uuid AS id, m.kind::text AS kind, m.status::text AS status, m.title::text AS title, m.summary::text AS summary,
-       m.tags::text[] AS tags, m.created_at::timestamptz AS created_at, m.updated_at::timestamptz AS updated_at
+       m.tags::text[] AS tags, m.plans::text[] AS plans, m.created_at::timestamptz AS created_at,
+       m.updated_at::timestamptz AS updated_at
 FROM operator_platform_materials() AS m;
+
+-- name: UnknownPlans :many
+-- Which of these names no plan has (the plans table has no tenant: any transaction reads it).
+SELECT n::text AS name FROM unnest(@names::text[]) AS n WHERE n NOT IN (SELECT p.name FROM plans p);

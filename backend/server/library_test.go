@@ -463,7 +463,7 @@ func TestLibraryTiersFoldersSearchAndSort(t *testing.T) {
 	materials, err := server.Materials(e.Config, slog.New(slog.DiscardHandler), e.DB.App, e.Store)
 	require.NoError(t, err)
 	platformID, err := materials.CreatePlatform(ctx, e.DB.Owner, material.KindArticle,
-		material.Content{Title: "Industry report", BodyHTML: "<p>r</p><script>x()</script>", Tags: []string{"Report"}}, nil)
+		material.Content{Title: "Industry report", BodyHTML: "<p>r</p><script>x()</script>", Tags: []string{"Report"}}, nil, nil)
 	require.NoError(t, err)
 	err = e.DB.App.InTenantTx(ctx, a.ID, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO materials (id, tier, kind, status, title) VALUES ($1, 'platform', 'article', 'published', 'forged')`, uuid.New())

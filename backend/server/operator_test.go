@@ -330,3 +330,133 @@ func TestOperatorRunsPlatformMaterials(t *testing.T) {
 	_, err = ops.DeletePlatformMaterial(ctx, connect.NewRequest(&salesappv1.DeletePlatformMaterialRequest{MaterialId: own.Id}))
 	require.Equal(t, connect.CodeNotFound, connect.CodeOf(err))
 }
+
+// A platform material published to chosen plans reaches the enterprises on them, in listings, on their
+// devices and in shares, and no other; moving it between plans, or an enterprise between plans, moves it
+// on their devices too.
+func TestPlatformMaterialsForChosenPlans(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	_, token := newOperator(t, e, "plans@example.com")
+	ops := salesappv1connect.NewOperatorServiceClient(e.HTTP, e.URL, servertest.As(token))
+	setPlan := func(tenant uuid.UUID, plan string) {
+		t.Helper()
+		_, err := ops.UpdateTenant(ctx, connect.NewRequest(&salesappv1.UpdateTenantRequest{TenantId: tenant.String(), Plan: &plan}))
+		require.NoError(t, err)
+	}
+	type device struct {
+		tenant uuid.UUID
+		c      salesappv1connect.SyncServiceClient
+		seller client
+		cursor string
+	}
+	newDevice := func(plan string) *device {
+		tn := e.NewTenant(t, plan, 0)
+		setPlan(tn.ID, plan)
+		tok := e.NewPerson(t, tn.ID, authn.RoleSales, uuid.Nil).Token
+		return &device{tenant: tn.ID, c: salesappv1connect.NewSyncServiceClient(e.HTTP, e.URL, servertest.As(tok)), seller: clientsOf(e, tok)}
+	}
+	// pull answers the material changes since the device's cursor: id → true for an upsert, false for a
+	// tombstone; reset tells the cursor could not be continued.
+	pull := func(d *device) (got map[string]bool, reset bool) {
+		t.Helper()
+		got = map[string]bool{}
+		for {
+			res, err := d.c.Pull(ctx, connect.NewRequest(&salesappv1.PullRequest{DeviceId: "phone", SchemaVersion: 1, Cursor: d.cursor}))
+			require.NoError(t, err)
+			if res.Msg.MustReset {
+				d.cursor = ""
+				return nil, true
+			}
+			for _, c := range res.Msg.Changes {
+				if c.Kind == salesappv1.EntityKind_ENTITY_KIND_MATERIAL {
+					got[c.Id] = !c.Deleted
+				}
+			}
+			d.cursor = res.Msg.NextCursor
+			if !res.Msg.HasMore {
+				return got, false
+			}
+		}
+	}
+	listed := func(d *device) []string {
+		t.Helper()
+		list, err := d.seller.materials.ListMaterials(ctx, connect.NewRequest(&salesappv1.ListMaterialsRequest{Tier: salesappv1.MaterialTier_MATERIAL_TIER_PLATFORM}))
+		require.NoError(t, err)
+		var ids []string
+		for _, m := range list.Msg.Materials {
+			ids = append(ids, m.Id)
+		}
+		return ids
+	}
+	std, pro := newDevice("standard"), newDevice("professional")
+	pull(std)
+	pull(pro)
+
+	_, err := ops.AddPlatformMaterial(ctx, connect.NewRequest(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_MOMENTS,
+		Title: "Nope", TextBody: "x", Plans: []string{"gold"}}))
+	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
+	require.Contains(t, err.Error(), "gold")
+	all, err := ops.AddPlatformMaterial(ctx, connect.NewRequest(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_MOMENTS,
+		Title: "For everyone", TextBody: "Hello"}))
+	require.NoError(t, err)
+	added, err := ops.AddPlatformMaterial(ctx, connect.NewRequest(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_MOMENTS,
+		Title: "For professionals", TextBody: "Our best", Plans: []string{"professional", "professional"}}))
+	require.NoError(t, err)
+	id, everyone := added.Msg.MaterialId, all.Msg.MaterialId
+
+	require.ElementsMatch(t, []string{everyone}, listed(std))
+	require.ElementsMatch(t, []string{everyone, id}, listed(pro))
+	_, err = std.seller.materials.GetMaterial(ctx, connect.NewRequest(&salesappv1.GetMaterialRequest{MaterialId: id}))
+	require.Equal(t, connect.CodeNotFound, connect.CodeOf(err))
+	_, err = std.seller.shares.ShareMaterial(ctx, connect.NewRequest(&salesappv1.ShareMaterialRequest{MaterialId: id, Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT}))
+	require.Error(t, err, "a material outside the plan cannot be shared")
+	_, err = pro.seller.shares.ShareMaterial(ctx, connect.NewRequest(&salesappv1.ShareMaterialRequest{MaterialId: id, Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT}))
+	require.NoError(t, err)
+	got, _ := pull(std)
+	require.Equal(t, map[string]bool{everyone: true}, got)
+	got, _ = pull(pro)
+	require.Equal(t, map[string]bool{everyone: true, id: true}, got)
+
+	list, err := ops.ListPlatformMaterials(ctx, connect.NewRequest(&salesappv1.ListPlatformMaterialsRequest{}))
+	require.NoError(t, err)
+	plans := map[string][]string{}
+	for _, m := range list.Msg.Materials {
+		plans[m.MaterialId] = m.Plans
+	}
+	require.Equal(t, map[string][]string{everyone: nil, id: {"professional"}}, plans)
+
+	// Moved to the standard plan: professional devices drop it, standard ones get it.
+	_, err = ops.PublishPlatformMaterial(ctx, connect.NewRequest(&salesappv1.PublishPlatformMaterialRequest{MaterialId: id, Published: true,
+		Plans: []string{"standard", "enterprise"}}))
+	require.NoError(t, err)
+	got, _ = pull(std)
+	require.Equal(t, map[string]bool{id: true}, got)
+	got, _ = pull(pro)
+	require.Equal(t, map[string]bool{id: false}, got)
+	require.ElementsMatch(t, []string{everyone, id}, listed(std))
+	require.ElementsMatch(t, []string{everyone}, listed(pro))
+	_, err = ops.PublishPlatformMaterial(ctx, connect.NewRequest(&salesappv1.PublishPlatformMaterialRequest{MaterialId: id, Published: false,
+		Plans: []string{"standard"}}))
+	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err), "withdrawing names no plans")
+
+	// The professional enterprise moves to the standard plan: its devices start over and get the plan's.
+	setPlan(pro.tenant, "standard")
+	_, reset := pull(pro)
+	require.True(t, reset)
+	got, _ = pull(pro)
+	require.Equal(t, true, got[id])
+	require.Equal(t, true, got[everyone])
+
+	// Withdrawn, then published to every plan: the standard devices drop it and get it back.
+	_, err = ops.PublishPlatformMaterial(ctx, connect.NewRequest(&salesappv1.PublishPlatformMaterialRequest{MaterialId: id, Published: false}))
+	require.NoError(t, err)
+	got, _ = pull(std)
+	require.Equal(t, map[string]bool{id: false}, got)
+	_, err = ops.PublishPlatformMaterial(ctx, connect.NewRequest(&salesappv1.PublishPlatformMaterialRequest{MaterialId: id, Published: true}))
+	require.NoError(t, err)
+	got, _ = pull(std)
+	require.Equal(t, map[string]bool{id: true}, got)
+	require.ElementsMatch(t, []string{everyone, id}, listed(newDevice("trial")))
+}

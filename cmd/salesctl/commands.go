@@ -608,6 +608,7 @@ func cmdPlatformMaterialAdd(ctx context.Context, args []string, getenv func(stri
 	title := fs.String("title", "", "title (required)")
 	summary := fs.String("summary", "", "summary")
 	tags := fs.String("tags", "", "comma-separated tags")
+	plans := fs.String("plans", "", "comma-separated plans whose enterprises see it (default: every plan)")
 	file := fs.String("file", "", "poster image, brochure PDF or video file")
 	contentType := fs.String("content-type", "", "the file's type (default: from its first bytes)")
 	bodyFile := fs.String("body-file", "", "article body, HTML (sanitized)")
@@ -672,7 +673,7 @@ func cmdPlatformMaterialAdd(ctx context.Context, args []string, getenv func(stri
 		return err
 	}
 	defer owner.Close()
-	id, err := materials.CreatePlatform(ctx, owner, material.Kind(*kind), c, pf)
+	id, err := materials.CreatePlatform(ctx, owner, material.Kind(*kind), c, pf, strings.Split(*plans, ","))
 	if err != nil {
 		return err
 	}

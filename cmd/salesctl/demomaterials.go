@@ -163,7 +163,7 @@ func demoPlatformMaterials(ctx context.Context, cfg platform.Config, materials *
 	}
 	var posterID uuid.UUID
 	for _, it := range items {
-		id, err := materials.CreatePlatform(ctx, owner, it.kind, it.content, &it.file)
+		id, err := materials.CreatePlatform(ctx, owner, it.kind, it.content, &it.file, nil)
 		if err != nil {
 			return uuid.Nil, 0, fmt.Errorf("demo material %q: %w", it.content.Title, err)
 		}

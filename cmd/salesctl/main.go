@@ -51,7 +51,7 @@ func commands() []command {
 		{"seed-demo", "create the demo tenant (admin, manager, three salespeople) unless it exists", cmdSeedDemo},
 		{"set-password", "set an employee's password (development; they sign in with their phone or email): --tenant --employee --password", cmdSetPassword},
 		{"token", "print a development token pair: --tenant --employee [--device]", cmdToken},
-		{"platform-material add", "publish a platform material for every tenant: --kind --title [--file --body-file --text --tags --layout]", cmdPlatformMaterialAdd},
+		{"platform-material add", "publish a platform material for every tenant or chosen plans: --kind --title [--file --body-file --text --tags --layout --plans]", cmdPlatformMaterialAdd},
 		{"demo-materials", "publish the demo enterprise's sample materials once salesd's object storage answers: [--wait]", cmdDemoMaterials},
 		{"dev up", "for make run: start PostgreSQL under .data/, migrate, seed, write .data/salesd.env", cmdDevUp},
 		{"dev down", "stop the PostgreSQL under .data/", cmdDevDown},

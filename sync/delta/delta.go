@@ -174,7 +174,7 @@ func (e *Engine) pullOnce(ctx context.Context, p authn.Principal, deviceID strin
 			out = Page{MustReset: true}
 			return nil
 		}
-		params := deltadb.ChangesParams{OwnScope: p.EmployeeID, TenantScope: p.TenantID,
+		params := deltadb.ChangesParams{OwnScope: p.EmployeeID, TenantScope: p.TenantID, PlanScope: snap.PlanScope,
 			AfterXid: cur.After.Xid, AfterSeq: cur.After.Seq, MaxRows: int32(size + 1)}
 		for _, w := range cur.Pending {
 			params.PendingXids = append(params.PendingXids, w.Xid)

@@ -7,15 +7,17 @@
 SELECT pg_snapshot_xmin(s.snap)::text::bigint AS xmin,
        pg_snapshot_xmax(s.snap)::text::bigint AS xmax,
        ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snap) AS x ORDER BY 1)::bigint[] AS xip,
-       (SELECT sync_epoch FROM tenants WHERE id = @tenant_id) AS epoch,
+       (SELECT t.sync_epoch FROM tenants t WHERE t.id = @tenant_id) AS epoch,
+       -- The scope of platform materials published to the tenant's plan alone (migration 039).
+       (SELECT p.sync_scope FROM tenants t JOIN plans p ON p.name = t.plan WHERE t.id = @tenant_id)::uuid AS plan_scope,
        (SELECT pruned_xid::text::bigint FROM sync_horizon) AS pruned_xid,
        pg_is_in_recovery() AS in_recovery
 FROM (SELECT pg_current_snapshot() AS snap) s;
 
 -- name: Changes :many
--- The next rows of the three scopes after a cursor, merged in (xid, seq) order: the rows after the cursor's
--- position, and those of the transactions it still waits for (in progress when it was made), each after the
--- sequence number it had reached in them. Each scope's range is its own index range read in order with
+-- The next rows of the four scopes after a cursor (own, tenant, platform, the tenant's plan), merged in
+-- (xid, seq) order: the rows after the cursor's position, and those of the transactions it still waits for
+-- (in progress when it was made), each after the sequence number it had reached in them. Each scope's range is its own index range read in order with
 -- the same limit, and each waited-for transaction one short range per scope, so a page costs its size,
 -- not the scope's. (Ordered by the xid8 itself, as the index is, so that the merge needs no sort.)
 SELECT u.kind, u.entity_id, u.tombstone, u.xid::text::bigint AS xid, u.seq FROM (
@@ -34,13 +36,19 @@ SELECT u.kind, u.entity_id, u.tombstone, u.xid::text::bigint AS xid, u.seq FROM 
       AND (c.xid, c.seq) > (sync_xid(@after_xid::bigint), @after_seq::bigint)
     ORDER BY c.xid, c.seq LIMIT @max_rows)
   UNION ALL
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
+    WHERE c.scope = @plan_scope AND c.tenant_id IS NULL
+      AND (c.xid, c.seq) > (sync_xid(@after_xid::bigint), @after_seq::bigint)
+    ORDER BY c.xid, c.seq LIMIT @max_rows)
+  UNION ALL
   (SELECT w.kind, w.entity_id, w.tombstone, w.xid, w.seq
     FROM unnest(@pending_xids::bigint[]) WITH ORDINALITY AS p (xid, n)
-    CROSS JOIN unnest(ARRAY[@own_scope::uuid, @tenant_scope::uuid, '00000000-0000-0000-0000-000000000000'::uuid]) AS s (scope)
+    CROSS JOIN unnest(ARRAY[@own_scope::uuid, @tenant_scope::uuid, '00000000-0000-0000-0000-000000000000'::uuid,
+                            @plan_scope::uuid]) AS s (scope)
     CROSS JOIN LATERAL (
       SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
        WHERE c.scope = s.scope AND c.xid = sync_xid(p.xid) AND c.seq > (@pending_seqs::bigint[])[p.n]
-         AND (s.scope <> '00000000-0000-0000-0000-000000000000'::uuid OR c.tenant_id IS NULL)
+         AND (s.scope NOT IN ('00000000-0000-0000-0000-000000000000'::uuid, @plan_scope::uuid) OR c.tenant_id IS NULL)
          AND (c.expires_at IS NULL OR c.expires_at > now())
        ORDER BY c.seq LIMIT @max_rows) w
     ORDER BY w.xid, w.seq LIMIT @max_rows)

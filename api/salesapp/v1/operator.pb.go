@@ -29,12 +29,14 @@ type PlatformMaterial struct {
 	MaterialId string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
 	Kind       MaterialKind           `protobuf:"varint,2,opt,name=kind,proto3,enum=salesapp.v1.MaterialKind" json:"kind,omitempty"`
 	// False once withdrawn.
-	Published     bool                   `protobuf:"varint,3,opt,name=published,proto3" json:"published,omitempty"`
-	Title         string                 `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
-	Summary       string                 `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
-	Tags          []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Published bool                   `protobuf:"varint,3,opt,name=published,proto3" json:"published,omitempty"`
+	Title     string                 `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
+	Summary   string                 `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	Tags      []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The plans whose enterprises see it; empty: every plan.
+	Plans         []string `protobuf:"bytes,9,rep,name=plans,proto3" json:"plans,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -125,6 +127,13 @@ func (x *PlatformMaterial) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *PlatformMaterial) GetPlans() []string {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
+}
+
 type AddPlatformMaterialRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// MATERIAL_KIND_ARTICLE or MATERIAL_KIND_MOMENTS.
@@ -134,8 +143,10 @@ type AddPlatformMaterialRequest struct {
 	// An article's HTML, sanitized on write.
 	BodyHtml string `protobuf:"bytes,4,opt,name=body_html,json=bodyHtml,proto3" json:"body_html,omitempty"`
 	// Moments copy's text.
-	TextBody      string   `protobuf:"bytes,5,opt,name=text_body,json=textBody,proto3" json:"text_body,omitempty"`
-	Tags          []string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	TextBody string   `protobuf:"bytes,5,opt,name=text_body,json=textBody,proto3" json:"text_body,omitempty"`
+	Tags     []string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	// The plans whose enterprises see it (names as ListPlans answers them); empty: every plan.
+	Plans         []string `protobuf:"bytes,7,rep,name=plans,proto3" json:"plans,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -208,6 +219,13 @@ func (x *AddPlatformMaterialRequest) GetTextBody() string {
 func (x *AddPlatformMaterialRequest) GetTags() []string {
 	if x != nil {
 		return x.Tags
+	}
+	return nil
+}
+
+func (x *AddPlatformMaterialRequest) GetPlans() []string {
+	if x != nil {
+		return x.Plans
 	}
 	return nil
 }
@@ -378,9 +396,12 @@ func (*EditPlatformMaterialResponse) Descriptor() ([]byte, []int) {
 }
 
 type PublishPlatformMaterialRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MaterialId    string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
-	Published     bool                   `protobuf:"varint,2,opt,name=published,proto3" json:"published,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	MaterialId string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
+	Published  bool                   `protobuf:"varint,2,opt,name=published,proto3" json:"published,omitempty"`
+	// When publishing: the plans whose enterprises see it from now on (empty: every plan); enterprises it
+	// leaves stop seeing it and their devices drop it. When withdrawing: must be empty.
+	Plans         []string `protobuf:"bytes,3,rep,name=plans,proto3" json:"plans,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -427,6 +448,13 @@ func (x *PublishPlatformMaterialRequest) GetPublished() bool {
 		return x.Published
 	}
 	return false
+}
+
+func (x *PublishPlatformMaterialRequest) GetPlans() []string {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
 }
 
 type PublishPlatformMaterialResponse struct {
@@ -2167,7 +2195,7 @@ var File_salesapp_v1_operator_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\n" +
-	"\x1asalesapp/v1/operator.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/card.proto\x1a\x1asalesapp/v1/customer.proto\"\xba\x02\n" +
+	"\x1asalesapp/v1/operator.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/card.proto\x1a\x1asalesapp/v1/customer.proto\"\xd0\x02\n" +
 	"\x10PlatformMaterial\x12\x1f\n" +
 	"\vmaterial_id\x18\x01 \x01(\tR\n" +
 	"materialId\x12-\n" +
@@ -2179,7 +2207,8 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x92\x02\n" +
+	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x14\n" +
+	"\x05plans\x18\t \x03(\tR\x05plans\"\xba\x02\n" +
 	"\x1aAddPlatformMaterialRequest\x129\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.salesapp.v1.MaterialKindB\n" +
 	"\xbaH\a\x82\x01\x04\x18\x02\x18\x05R\x04kind\x12 \n" +
@@ -2189,7 +2218,10 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\tbody_html\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x18\xc0\x9a\fR\bbodyHtml\x12%\n" +
 	"\ttext_body\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x88'R\btextBody\x12$\n" +
 	"\x04tags\x18\x06 \x03(\tB\x10\xbaH\r\x92\x01\n" +
-	"\x10\x14\"\x06r\x04\x10\x01\x18 R\x04tags\">\n" +
+	"\x10\x14\"\x06r\x04\x10\x01\x18 R\x04tags\x12&\n" +
+	"\x05plans\x18\a \x03(\tB\x10\xbaH\r\x92\x01\n" +
+	"\x10\n" +
+	"\"\x06r\x04\x10\x01\x18 R\x05plans\">\n" +
 	"\x1bAddPlatformMaterialResponse\x12\x1f\n" +
 	"\vmaterial_id\x18\x01 \x01(\tR\n" +
 	"materialId\"\xcd\x02\n" +
@@ -2209,11 +2241,14 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"_body_htmlB\f\n" +
 	"\n" +
 	"_text_body\"\x1e\n" +
-	"\x1cEditPlatformMaterialResponse\"i\n" +
+	"\x1cEditPlatformMaterialResponse\"\x91\x01\n" +
 	"\x1ePublishPlatformMaterialRequest\x12)\n" +
 	"\vmaterial_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"materialId\x12\x1c\n" +
-	"\tpublished\x18\x02 \x01(\bR\tpublished\"!\n" +
+	"\tpublished\x18\x02 \x01(\bR\tpublished\x12&\n" +
+	"\x05plans\x18\x03 \x03(\tB\x10\xbaH\r\x92\x01\n" +
+	"\x10\n" +
+	"\"\x06r\x04\x10\x01\x18 R\x05plans\"!\n" +
 	"\x1fPublishPlatformMaterialResponse\"J\n" +
 	"\x1dDeletePlatformMaterialRequest\x12)\n" +
 	"\vmaterial_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +

@@ -16,7 +16,7 @@ import (
 func (h *Handler) AddPlatformMaterial(ctx context.Context, req *connect.Request[salesappv1.AddPlatformMaterialRequest]) (*connect.Response[salesappv1.AddPlatformMaterialResponse], error) {
 	m := req.Msg
 	id, err := h.materials.AddPlatform(ctx, materialrpc.KindFromProto(m.Kind), material.Content{Title: m.Title, Summary: m.Summary,
-		BodyHTML: m.BodyHtml, TextBody: m.TextBody, Tags: m.Tags})
+		BodyHTML: m.BodyHtml, TextBody: m.TextBody, Tags: m.Tags}, m.Plans)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (h *Handler) EditPlatformMaterial(ctx context.Context, req *connect.Request
 
 // PublishPlatformMaterial implements OperatorService.
 func (h *Handler) PublishPlatformMaterial(ctx context.Context, req *connect.Request[salesappv1.PublishPlatformMaterialRequest]) (*connect.Response[salesappv1.PublishPlatformMaterialResponse], error) {
-	if err := h.materials.PublishPlatform(ctx, uuid.MustParse(req.Msg.MaterialId), req.Msg.Published); err != nil {
+	if err := h.materials.PublishPlatform(ctx, uuid.MustParse(req.Msg.MaterialId), req.Msg.Published, req.Msg.Plans); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.PublishPlatformMaterialResponse{}), nil
@@ -62,7 +62,7 @@ func (h *Handler) ListPlatformMaterials(ctx context.Context, _ *connect.Request[
 	out := &salesappv1.ListPlatformMaterialsResponse{}
 	for _, it := range items {
 		out.Materials = append(out.Materials, &salesappv1.PlatformMaterial{MaterialId: it.ID.String(), Kind: materialrpc.KindToProto(it.Kind),
-			Published: it.Published, Title: it.Title, Summary: it.Summary, Tags: it.Tags,
+			Published: it.Published, Title: it.Title, Summary: it.Summary, Tags: it.Tags, Plans: it.Plans,
 			CreatedAt: timestamppb.New(it.CreatedAt), UpdatedAt: timestamppb.New(it.UpdatedAt)})
 	}
 	return connect.NewResponse(out), nil

@@ -114,13 +114,14 @@ type OperatorServiceClient interface {
 	// first. Every enterprise is measured each hour (a day keeps its last measure); refresh measures it now
 	// first.
 	GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error)
-	// Platform materials, which every enterprise's salespeople see and share. AddPlatformMaterial publishes
-	// an article or moments copy (materials with a file are added with `salesctl platform-material add`).
+	// Platform materials, which the salespeople of every enterprise, or of the enterprises on chosen plans,
+	// see and share. AddPlatformMaterial publishes an article or moments copy (materials with a file are
+	// added with `salesctl platform-material add`).
 	AddPlatformMaterial(context.Context, *connect.Request[v1.AddPlatformMaterialRequest]) (*connect.Response[v1.AddPlatformMaterialResponse], error)
 	// EditPlatformMaterial changes a platform material's text (absent fields are unchanged).
 	EditPlatformMaterial(context.Context, *connect.Request[v1.EditPlatformMaterialRequest]) (*connect.Response[v1.EditPlatformMaterialResponse], error)
 	// PublishPlatformMaterial withdraws a platform material (enterprises stop seeing it, their devices drop
-	// it) or publishes it again.
+	// it) or publishes it, again or to other plans.
 	PublishPlatformMaterial(context.Context, *connect.Request[v1.PublishPlatformMaterialRequest]) (*connect.Response[v1.PublishPlatformMaterialResponse], error)
 	// DeletePlatformMaterial deletes a platform material for good.
 	DeletePlatformMaterial(context.Context, *connect.Request[v1.DeletePlatformMaterialRequest]) (*connect.Response[v1.DeletePlatformMaterialResponse], error)
@@ -369,13 +370,14 @@ type OperatorServiceHandler interface {
 	// first. Every enterprise is measured each hour (a day keeps its last measure); refresh measures it now
 	// first.
 	GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error)
-	// Platform materials, which every enterprise's salespeople see and share. AddPlatformMaterial publishes
-	// an article or moments copy (materials with a file are added with `salesctl platform-material add`).
+	// Platform materials, which the salespeople of every enterprise, or of the enterprises on chosen plans,
+	// see and share. AddPlatformMaterial publishes an article or moments copy (materials with a file are
+	// added with `salesctl platform-material add`).
 	AddPlatformMaterial(context.Context, *connect.Request[v1.AddPlatformMaterialRequest]) (*connect.Response[v1.AddPlatformMaterialResponse], error)
 	// EditPlatformMaterial changes a platform material's text (absent fields are unchanged).
 	EditPlatformMaterial(context.Context, *connect.Request[v1.EditPlatformMaterialRequest]) (*connect.Response[v1.EditPlatformMaterialResponse], error)
 	// PublishPlatformMaterial withdraws a platform material (enterprises stop seeing it, their devices drop
-	// it) or publishes it again.
+	// it) or publishes it, again or to other plans.
 	PublishPlatformMaterial(context.Context, *connect.Request[v1.PublishPlatformMaterialRequest]) (*connect.Response[v1.PublishPlatformMaterialResponse], error)
 	// DeletePlatformMaterial deletes a platform material for good.
 	DeletePlatformMaterial(context.Context, *connect.Request[v1.DeletePlatformMaterialRequest]) (*connect.Response[v1.DeletePlatformMaterialResponse], error)

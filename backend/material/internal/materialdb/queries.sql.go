@@ -246,9 +246,9 @@ func (q *Queries) InsertMaterial(ctx context.Context, arg InsertMaterialParams) 
 
 const insertPlatformMaterial = `-- name: InsertPlatformMaterial :exec
 INSERT INTO materials (id, tier, kind, status, title, summary, body_html, text_body, file_key, cover_key,
-                       poster_layout, tags, published_at)
+                       poster_layout, tags, plans, published_at)
 VALUES ($1, 'platform', $2, 'published', $3, $4, $5, $6, $7, '',
-        $8, $9, now())
+        $8, $9, $10::text[], now())
 `
 
 type InsertPlatformMaterialParams struct {
@@ -261,6 +261,7 @@ type InsertPlatformMaterialParams struct {
 	FileKey      string
 	PosterLayout []byte
 	Tags         []string
+	Plans        []string
 }
 
 // Run as the table owner (salesctl): the application role cannot write platform rows.
@@ -275,6 +276,7 @@ func (q *Queries) InsertPlatformMaterial(ctx context.Context, arg InsertPlatform
 		arg.FileKey,
 		arg.PosterLayout,
 		arg.Tags,
+		arg.Plans,
 	)
 	return err
 }
@@ -522,7 +524,8 @@ func (q *Queries) LockMaterial(ctx context.Context, arg LockMaterialParams) (uui
 
 const operatorAddPlatformMaterial = `-- name: OperatorAddPlatformMaterial :exec
 
-SELECT operator_add_platform_material($1, $2, $3, $4, $5, $6, $7::text[])
+SELECT operator_add_platform_material($1, $2, $3, $4, $5, $6, $7::text[],
+  $8::text[])
 `
 
 type OperatorAddPlatformMaterialParams struct {
@@ -533,6 +536,7 @@ type OperatorAddPlatformMaterialParams struct {
 	BodyHtml string
 	TextBody string
 	Tags     []string
+	Plans    []string
 }
 
 // Platform materials through OperatorService: the owner's functions (migration 036), called by the
@@ -546,6 +550,7 @@ func (q *Queries) OperatorAddPlatformMaterial(ctx context.Context, arg OperatorA
 		arg.BodyHtml,
 		arg.TextBody,
 		arg.Tags,
+		arg.Plans,
 	)
 	return err
 }
@@ -591,7 +596,8 @@ func (q *Queries) OperatorEditPlatformMaterial(ctx context.Context, arg Operator
 
 const operatorPlatformMaterials = `-- name: OperatorPlatformMaterials :many
 SELECT m.id::uuid AS id, m.kind::text AS kind, m.status::text AS status, m.title::text AS title, m.summary::text AS summary,
-       m.tags::text[] AS tags, m.created_at::timestamptz AS created_at, m.updated_at::timestamptz AS updated_at
+       m.tags::text[] AS tags, m.plans::text[] AS plans, m.created_at::timestamptz AS created_at,
+       m.updated_at::timestamptz AS updated_at
 FROM operator_platform_materials() AS m
 `
 
@@ -602,6 +608,7 @@ type OperatorPlatformMaterialsRow struct {
 	Title     string
 	Summary   string
 	Tags      []string
+	Plans     []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -622,6 +629,7 @@ func (q *Queries) OperatorPlatformMaterials(ctx context.Context) ([]OperatorPlat
 			&i.Title,
 			&i.Summary,
 			&i.Tags,
+			&i.Plans,
 			&i.CreatedAt,
 			&i.UpdatedAt,
 		); err != nil {
@@ -636,16 +644,17 @@ func (q *Queries) OperatorPlatformMaterials(ctx context.Context) ([]OperatorPlat
 }
 
 const operatorPublishPlatformMaterial = `-- name: OperatorPublishPlatformMaterial :one
-SELECT operator_publish_platform_material($1, $2)::int AS changed
+SELECT operator_publish_platform_material($1, $2, $3::text[])::int AS changed
 `
 
 type OperatorPublishPlatformMaterialParams struct {
 	ID        uuid.UUID
 	Published bool
+	Plans     []string
 }
 
 func (q *Queries) OperatorPublishPlatformMaterial(ctx context.Context, arg OperatorPublishPlatformMaterialParams) (int32, error) {
-	row := q.db.QueryRow(ctx, operatorPublishPlatformMaterial, arg.ID, arg.Published)
+	row := q.db.QueryRow(ctx, operatorPublishPlatformMaterial, arg.ID, arg.Published, arg.Plans)
 	var changed int32
 	err := row.Scan(&changed)
 	return changed, err
@@ -739,6 +748,31 @@ type SoftDeleteMaterialParams struct {
 func (q *Queries) SoftDeleteMaterial(ctx context.Context, arg SoftDeleteMaterialParams) error {
 	_, err := q.db.Exec(ctx, softDeleteMaterial, arg.ID, arg.TenantID)
 	return err
+}
+
+const unknownPlans = `-- name: UnknownPlans :many
+SELECT n::text AS name FROM unnest($1::text[]) AS n WHERE n NOT IN (SELECT p.name FROM plans p)
+`
+
+// Which of these names no plan has (the plans table has no tenant: any transaction reads it).
+func (q *Queries) UnknownPlans(ctx context.Context, names []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, unknownPlans, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const unreferencedKeys = `-- name: UnreferencedKeys :many

@@ -24,12 +24,3 @@ type Employee struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
-
-type Plan struct {
-	Name            string
-	SeatLimit       int32
-	StorageQuotaMib int32
-	Features        []string
-	TrialDays       int32
-	UpdatedAt       time.Time
-}

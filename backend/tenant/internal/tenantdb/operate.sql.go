@@ -58,16 +58,25 @@ SELECT name, seat_limit, storage_quota_mib, features, trial_days, updated_at FRO
 ORDER BY array_position(ARRAY['trial', 'standard', 'professional', 'enterprise'], name)
 `
 
+type ListPlansRow struct {
+	Name            string
+	SeatLimit       int32
+	StorageQuotaMib int32
+	Features        []string
+	TrialDays       int32
+	UpdatedAt       time.Time
+}
+
 // The plans table has no tenant: any transaction reads it.
-func (q *Queries) ListPlans(ctx context.Context) ([]Plan, error) {
+func (q *Queries) ListPlans(ctx context.Context) ([]ListPlansRow, error) {
 	rows, err := q.db.Query(ctx, listPlans)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Plan
+	var items []ListPlansRow
 	for rows.Next() {
-		var i Plan
+		var i ListPlansRow
 		if err := rows.Scan(
 			&i.Name,
 			&i.SeatLimit,

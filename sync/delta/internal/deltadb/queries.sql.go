@@ -175,13 +175,19 @@ SELECT u.kind, u.entity_id, u.tombstone, u.xid::text::bigint AS xid, u.seq FROM 
       AND (c.xid, c.seq) > (sync_xid($2::bigint), $3::bigint)
     ORDER BY c.xid, c.seq LIMIT $4)
   UNION ALL
+  (SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
+    WHERE c.scope = $6 AND c.tenant_id IS NULL
+      AND (c.xid, c.seq) > (sync_xid($2::bigint), $3::bigint)
+    ORDER BY c.xid, c.seq LIMIT $4)
+  UNION ALL
   (SELECT w.kind, w.entity_id, w.tombstone, w.xid, w.seq
-    FROM unnest($6::bigint[]) WITH ORDINALITY AS p (xid, n)
-    CROSS JOIN unnest(ARRAY[$1::uuid, $5::uuid, '00000000-0000-0000-0000-000000000000'::uuid]) AS s (scope)
+    FROM unnest($7::bigint[]) WITH ORDINALITY AS p (xid, n)
+    CROSS JOIN unnest(ARRAY[$1::uuid, $5::uuid, '00000000-0000-0000-0000-000000000000'::uuid,
+                            $6::uuid]) AS s (scope)
     CROSS JOIN LATERAL (
       SELECT c.kind, c.entity_id, c.tombstone, c.xid, c.seq FROM sync_changes c
-       WHERE c.scope = s.scope AND c.xid = sync_xid(p.xid) AND c.seq > ($7::bigint[])[p.n]
-         AND (s.scope <> '00000000-0000-0000-0000-000000000000'::uuid OR c.tenant_id IS NULL)
+       WHERE c.scope = s.scope AND c.xid = sync_xid(p.xid) AND c.seq > ($8::bigint[])[p.n]
+         AND (s.scope NOT IN ('00000000-0000-0000-0000-000000000000'::uuid, $6::uuid) OR c.tenant_id IS NULL)
          AND (c.expires_at IS NULL OR c.expires_at > now())
        ORDER BY c.seq LIMIT $4) w
     ORDER BY w.xid, w.seq LIMIT $4)
@@ -194,6 +200,7 @@ type ChangesParams struct {
 	AfterSeq    int64
 	MaxRows     int32
 	TenantScope uuid.UUID
+	PlanScope   uuid.UUID
 	PendingXids []int64
 	PendingSeqs []int64
 }
@@ -206,9 +213,9 @@ type ChangesRow struct {
 	Seq       int64
 }
 
-// The next rows of the three scopes after a cursor, merged in (xid, seq) order: the rows after the cursor's
-// position, and those of the transactions it still waits for (in progress when it was made), each after the
-// sequence number it had reached in them. Each scope's range is its own index range read in order with
+// The next rows of the four scopes after a cursor (own, tenant, platform, the tenant's plan), merged in
+// (xid, seq) order: the rows after the cursor's position, and those of the transactions it still waits for
+// (in progress when it was made), each after the sequence number it had reached in them. Each scope's range is its own index range read in order with
 // the same limit, and each waited-for transaction one short range per scope, so a page costs its size,
 // not the scope's. (Ordered by the xid8 itself, as the index is, so that the merge needs no sort.)
 func (q *Queries) Changes(ctx context.Context, arg ChangesParams) ([]ChangesRow, error) {
@@ -218,6 +225,7 @@ func (q *Queries) Changes(ctx context.Context, arg ChangesParams) ([]ChangesRow,
 		arg.AfterSeq,
 		arg.MaxRows,
 		arg.TenantScope,
+		arg.PlanScope,
 		arg.PendingXids,
 		arg.PendingSeqs,
 	)
@@ -657,7 +665,9 @@ const snapshot = `-- name: Snapshot :one
 SELECT pg_snapshot_xmin(s.snap)::text::bigint AS xmin,
        pg_snapshot_xmax(s.snap)::text::bigint AS xmax,
        ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snap) AS x ORDER BY 1)::bigint[] AS xip,
-       (SELECT sync_epoch FROM tenants WHERE id = $1) AS epoch,
+       (SELECT t.sync_epoch FROM tenants t WHERE t.id = $1) AS epoch,
+       -- The scope of platform materials published to the tenant's plan alone (migration 039).
+       (SELECT p.sync_scope FROM tenants t JOIN plans p ON p.name = t.plan WHERE t.id = $1)::uuid AS plan_scope,
        (SELECT pruned_xid::text::bigint FROM sync_horizon) AS pruned_xid,
        pg_is_in_recovery() AS in_recovery
 FROM (SELECT pg_current_snapshot() AS snap) s
@@ -668,6 +678,7 @@ type SnapshotRow struct {
 	Xmax       int64
 	Xip        []int64
 	Epoch      int32
+	PlanScope  uuid.UUID
 	PrunedXid  int64
 	InRecovery bool
 }
@@ -685,6 +696,7 @@ func (q *Queries) Snapshot(ctx context.Context, tenantID uuid.UUID) (SnapshotRow
 		&i.Xmax,
 		&i.Xip,
 		&i.Epoch,
+		&i.PlanScope,
 		&i.PrunedXid,
 		&i.InRecovery,
 	)
