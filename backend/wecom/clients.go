@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/wecom/internal/wecomdb"
 	"github.com/salesapp/scrm/backend/wecom/wecomapi"
 )
 
@@ -54,8 +55,18 @@ func newClients() *clients {
 
 // ClientTx returns the WeCom API client for the tenant's app, opening its secrets inside tx.
 // FailedPrecondition when the bridge is off or the tenant has not set that secret; NotFound when the tenant
-// has no WeCom configuration.
+// has no WeCom configuration; ErrNotInPlan when the tenant's plan does not include the bridge.
 func (s *Service) ClientTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, app App) (*wecomapi.Client, error) {
+	// (The dispatcher runs handlers only for tenants whose plan has the bridge: it read that with the events.)
+	if _, dispatched := ctx.Value(afterCommitKey{}).(*afterCommit); !dispatched {
+		in, err := wecomdb.New(tx).PlanHasWeCom(ctx, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		if !in {
+			return nil, ErrNotInPlan
+		}
+	}
 	sec, err := s.SecretsTx(ctx, tx, tenantID)
 	if err != nil {
 		return nil, err

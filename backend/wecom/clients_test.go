@@ -2,8 +2,10 @@ package wecom_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/platform"
@@ -22,7 +24,9 @@ func TestClientsSpeakWithTheTenantsSecrets(t *testing.T) {
 	svc := wecom.NewService(e.db.App, sealer(t, "k1"), e.queue, "https://crm.example.com", nil,
 		wecom.Options{APIBaseURL: fake.URL, Shared: wechat.NewStore(e.db.App)})
 	tenant := e.db.NewTenant(t, "clients")
-	_, err := svc.SetConfig(ctx, tenant.Admin, wecom.ConfigInput{CorpID: fake.CorpID, AgentID: 1000002,
+	_, err := e.db.Super.Exec(ctx, "UPDATE tenants SET plan = 'professional' WHERE id = $1", tenant.ID)
+	require.NoError(t, err)
+	_, err = svc.SetConfig(ctx, tenant.Admin, wecom.ConfigInput{CorpID: fake.CorpID, AgentID: 1000002,
 		AgentSecret: wecomtest.AppSecret})
 	require.NoError(t, err)
 
@@ -44,4 +48,14 @@ func TestClientsSpeakWithTheTenantsSecrets(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, contact.CheckToken(ctx))
 	require.NotSame(t, app, contact)
+
+	// A plan without the bridge: no client, and jobs are told to stop rather than retry.
+	_, err = e.db.Super.Exec(ctx, "UPDATE tenants SET plan = 'standard' WHERE id = $1", tenant.ID)
+	require.NoError(t, err)
+	_, err = svc.Client(ctx, tenant.ID, wecom.AppContact)
+	require.ErrorIs(t, err, wecom.ErrNotInPlan)
+	require.Equal(t, platform.KindPermissionDenied, platform.KindOf(err))
+	var cancel *river.JobCancelError
+	require.ErrorAs(t, wecom.CancelIfNotInPlan(err), &cancel)
+	require.NotErrorAs(t, wecom.CancelIfNotInPlan(errors.New("timeout")), &cancel)
 }

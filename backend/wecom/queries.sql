@@ -72,3 +72,8 @@ FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@dedup_keys::text[]) AS dedup_ke
              unnest(@xmls::text[]) AS xml) x
 ON CONFLICT (tenant_id, dedup_key) DO NOTHING
 RETURNING id;
+
+-- name: PlanHasWeCom :one
+-- Whether the tenant's plan includes the WeCom bridge (the plans table has no tenant: any transaction reads it).
+SELECT EXISTS (SELECT 1 FROM tenants t JOIN plans p ON p.name = t.plan
+               WHERE t.id = @tenant_id AND 'wecom' = ANY (p.features))::bool AS in_plan;

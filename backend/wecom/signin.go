@@ -2,6 +2,7 @@ package wecom
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
 
@@ -10,13 +11,12 @@ import (
 
 // MemberByCode exchanges a sign-in code (auth/getuserinfo) from the tenant's self-built app for the userid
 // of the corp member it belongs to, for auth's WeCom sign-in. FailedPrecondition when the tenant (or this
-// server) has no WeCom set up, Unauthenticated for a code WeCom refuses, PermissionDenied for a person
-// outside the corp.
+// server) has no WeCom set up or its plan lacks the bridge, Unauthenticated for a code WeCom refuses,
+// PermissionDenied for a person outside the corp.
 func (s *Service) MemberByCode(ctx context.Context, tenantID uuid.UUID, code string) (string, error) {
 	c, err := s.Client(ctx, tenantID, AppAgent)
-	switch platform.KindOf(err) {
-	case platform.KindNotFound, platform.KindFailedPrecondition:
-		// Whether the tenant exists is not told: both read as not set up.
+	if errors.Is(err, ErrNotInPlan) || platform.KindOf(err) == platform.KindNotFound || platform.KindOf(err) == platform.KindFailedPrecondition {
+		// Whether the tenant exists, or what its plan includes, is not told: all read as not set up.
 		return "", &platform.Error{Kind: platform.KindFailedPrecondition, Cause: err,
 			Msg: "WeCom sign-in is not set up for this enterprise: sign in with your phone number and password"}
 	}

@@ -170,6 +170,20 @@ type Service struct {
 // ErrOff is returned when the server has no SALESD_SECRET_KEYS: nothing can be sealed.
 var ErrOff = platform.FailedPrecondition("the WeCom bridge is off: the server has no SALESD_SECRET_KEYS")
 
+// ErrNotInPlan is returned for a WeCom client of a tenant whose plan no longer includes the bridge: jobs
+// queued before a downgrade (welcome messages, transfers, rotations, imports) end with it instead of
+// calling WeCom (CancelIfNotInPlan). Employees' procedures are refused earlier, by the authenticator.
+var ErrNotInPlan = platform.PermissionDenied("the enterprise's plan does not include the WeCom bridge")
+
+// CancelIfNotInPlan turns ErrNotInPlan into River's cancellation (a retry would be refused the same way
+// until an upgrade, and an upgrade does not bring back a welcome code's window); other errors are kept.
+func CancelIfNotInPlan(err error) error {
+	if errors.Is(err, ErrNotInPlan) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
 // NewService builds the service. sealer nil turns the bridge off (SetConfig refuses, callbacks answer
 // 404). baseURL is where WeCom reaches this server (SALESD_PUBLIC_BASE_URL).
 func NewService(db *platform.DB, sealer *sealed.Sealer, q jobs.Inserter, baseURL string, handlers Handlers, opts Options) *Service {

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
 	"github.com/salesapp/scrm/backend/share"
 	"github.com/salesapp/scrm/backend/wecom"
@@ -31,6 +33,7 @@ type env struct {
 	wecom    *wecom.Service
 	contacts *contact.Service
 	sender   *wecomtest.CallbackSender
+	queue    *jobs.Queue
 	sales    authn.Principal
 	// woken are the alert streams the handlers woke, after their commits.
 	mu    sync.Mutex
@@ -53,7 +56,7 @@ func setup(t *testing.T) *env {
 		e.contacts.Workers(b.Queue.Workers())
 		b.Queue.AddPeriodic(e.contacts.Periodic()...)
 	}, true)
-	e.db, e.tenant, e.fake, e.wecom, e.sender = b.DB, b.Tenant, b.Fake, b.WeCom, b.Sender
+	e.db, e.tenant, e.fake, e.wecom, e.sender, e.queue = b.DB, b.Tenant, b.Fake, b.WeCom, b.Sender, b.Queue
 	e.sales = e.employee(t, "zhangsan")
 	return e
 }
@@ -239,4 +242,24 @@ func TestWelcomeAlreadySentIsDone(t *testing.T) {
 	}, 15*time.Second, 20*time.Millisecond)
 	require.Len(t, e.fake.Welcomes(), 1, "sent once")
 	require.Equal(t, "Hello, I'm Sales zhangsan. Thanks for adding me! Here is my card.", e.fake.Welcomes()[0].Text)
+}
+
+// A welcome message queued before the tenant's plan lost the WeCom bridge is not sent: its job is
+// cancelled at once, saying why, instead of calling WeCom or retrying.
+func TestAWelcomeQueuedBeforeADowngradeIsNotSent(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	_, err := e.db.Super.Exec(ctx, "UPDATE tenants SET plan = 'standard' WHERE id = $1", e.tenant.ID)
+	require.NoError(t, err)
+	code := e.fake.NewWelcomeCode("zhangsan", "wmLate")
+	require.NoError(t, pgx.BeginFunc(ctx, e.db.Super, func(tx pgx.Tx) error {
+		return e.queue.InsertTx(ctx, tx, contact.WelcomeArgs{TenantID: e.tenant.ID, EventID: uuid.New(), EmployeeID: e.sales.EmployeeID,
+			ExternalUserID: "wmLate", WelcomeCode: code, ReceivedAt: time.Now()}, nil)
+	}))
+	require.Eventually(t, func() bool {
+		return e.count(t, "SELECT count(*) FROM river_job WHERE kind = 'wecom_welcome' AND state = 'cancelled' AND attempt = 1"+
+			" AND errors::text LIKE '%plan does not include the WeCom bridge%'") == 1
+	}, 15*time.Second, 20*time.Millisecond)
+	require.Empty(t, e.fake.Welcomes())
 }

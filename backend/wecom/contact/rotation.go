@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/salesapp/scrm/backend/platform/jobs"
+	"github.com/salesapp/scrm/backend/wecom"
 	"github.com/salesapp/scrm/backend/wecom/contact/internal/contactdb"
 )
 
@@ -56,7 +57,7 @@ type RotationWorker struct {
 // admin and this job apply one after the other. A channel deleted meanwhile is left alone.
 func (w *RotationWorker) Work(ctx context.Context, job *river.Job[RotationArgs]) error {
 	s, a := w.s, job.Args
-	return s.cfg.DB.InTenantTx(ctx, a.TenantID, func(tx pgx.Tx) error {
+	return wecom.CancelIfNotInPlan(s.cfg.DB.InTenantTx(ctx, a.TenantID, func(tx pgx.Tx) error {
 		row, err := contactdb.New(tx).ChannelRotation(ctx, contactdb.ChannelRotationParams{TenantID: a.TenantID, ID: a.ChannelID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -66,5 +67,5 @@ func (w *RotationWorker) Work(ctx context.Context, job *river.Job[RotationArgs])
 		}
 		return s.setWayTx(ctx, tx, a.TenantID, row.ConfigID, row.State,
 			ChannelInput{Name: row.Name, EmployeeIDs: onRotation(row.EmployeeIds, row.PausedToday)})
-	})
+	}))
 }

@@ -92,7 +92,7 @@ func (w *WelcomeWorker) Work(ctx context.Context, job *river.Job[WelcomeArgs]) e
 		return err
 	})
 	if err != nil {
-		return err
+		return wecom.CancelIfNotInPlan(err)
 	}
 	err = client.SendWelcomeMsg(ctx, msg)
 	if wecomapi.IsAlreadySent(err) {

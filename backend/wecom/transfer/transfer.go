@@ -148,7 +148,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return river.JobCancel(err) // WeCom was disconnected since: nothing to ask
 	}
 	if err != nil {
-		return err
+		return wecom.CancelIfNotInPlan(err) // the plan lost the bridge since: the transfers' records stay as they stood
 	}
 	if err := w.s.request(ctx, client, a); err != nil {
 		return err

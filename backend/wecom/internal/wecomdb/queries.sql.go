@@ -277,6 +277,19 @@ func (q *Queries) LockEvents(ctx context.Context, arg LockEventsParams) ([]LockE
 	return items, nil
 }
 
+const planHasWeCom = `-- name: PlanHasWeCom :one
+SELECT EXISTS (SELECT 1 FROM tenants t JOIN plans p ON p.name = t.plan
+               WHERE t.id = $1 AND 'wecom' = ANY (p.features))::bool AS in_plan
+`
+
+// Whether the tenant's plan includes the WeCom bridge (the plans table has no tenant: any transaction reads it).
+func (q *Queries) PlanHasWeCom(ctx context.Context, tenantID uuid.UUID) (bool, error) {
+	row := q.db.QueryRow(ctx, planHasWeCom, tenantID)
+	var in_plan bool
+	err := row.Scan(&in_plan)
+	return in_plan, err
+}
+
 const replayEvent = `-- name: ReplayEvent :one
 UPDATE wecom_events SET status = 'pending', processed_at = NULL
 WHERE tenant_id = $1 AND id = $2 AND status = 'failed'
