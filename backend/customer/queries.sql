@@ -435,3 +435,23 @@ UPDATE customers c SET owner_id = NULL, updated_at = now()
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@owner_ids::uuid[]) AS owner_id) AS x
 WHERE c.tenant_id = @tenant_id AND c.id = x.id AND c.owner_id = x.owner_id AND c.merged_into IS NULL
 RETURNING c.id;
+
+-- name: RenameContactsTag :execrows
+-- A tag of the WeCom corp library renamed there: the customers who are WeCom contacts and carry the old
+-- name carry the new one in its place (once, where they had both).
+UPDATE customers c
+SET tags = CASE WHEN @new_name::text = ANY (c.tags) THEN array_remove(c.tags, @old_name::text)
+                ELSE array_replace(c.tags, @old_name::text, @new_name::text) END,
+    updated_at = now()
+WHERE c.tenant_id = @tenant_id AND c.tags @> ARRAY[@old_name::text] AND c.merged_into IS NULL
+  AND EXISTS (SELECT FROM customer_identities ci
+              WHERE ci.tenant_id = c.tenant_id AND ci.customer_id = c.id AND ci.kind = 'external_userid');
+
+-- name: RemoveContactsTags :execrows
+-- Tags deleted from the WeCom corp library: taken off the customers who are WeCom contacts.
+UPDATE customers c
+SET tags = ARRAY(SELECT t FROM unnest(c.tags) WITH ORDINALITY AS x (t, o) WHERE t <> ALL (@names::text[]) ORDER BY o),
+    updated_at = now()
+WHERE c.tenant_id = @tenant_id AND c.tags && @names::text[] AND c.merged_into IS NULL
+  AND EXISTS (SELECT FROM customer_identities ci
+              WHERE ci.tenant_id = c.tenant_id AND ci.customer_id = c.id AND ci.kind = 'external_userid');

@@ -3,6 +3,8 @@ package customer
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -145,4 +147,28 @@ func AddTagsTx(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID, tags []st
 		return nil
 	}
 	return customerdb.New(tx).AddTags(ctx, customerdb.AddTagsParams{TenantID: tenantID, ID: id, Tags: tags})
+}
+
+// WeComLibraryChangedTx applies changes of the WeCom corp tag library to the customers who are WeCom
+// contacts, inside the caller's transaction: each renamed tag (old name → new) takes its new name, in old
+// names' order, and the removed names are taken off. Customers who are not contacts keep their tags: there
+// the names are ours. Answers how many changes were made to customers.
+func WeComLibraryChangedTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, renamed map[string]string, removed []string) (int64, error) {
+	q := customerdb.New(tx)
+	var n int64
+	for _, old := range slices.Sorted(maps.Keys(renamed)) {
+		k, err := q.RenameContactsTag(ctx, customerdb.RenameContactsTagParams{TenantID: tenantID, OldName: old, NewName: renamed[old]})
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	if len(removed) > 0 {
+		k, err := q.RemoveContactsTags(ctx, customerdb.RemoveContactsTagsParams{TenantID: tenantID, Names: removed})
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
 }

@@ -79,10 +79,13 @@ func NewService(cfg Config) *Service {
 	return &Service{cfg: cfg, libraries: newLibraryCache()}
 }
 
-// Register gives the bridge the handlers of every kind in Kinds.
+// Register gives the bridge the handlers of every kind in Kinds and TagKinds.
 func (s *Service) Register(w *wecom.Service) {
 	for _, k := range Kinds {
 		w.Handle(k, s.OnChange)
+	}
+	for _, k := range TagKinds {
+		w.Handle(k, s.OnTagChange)
 	}
 }
 

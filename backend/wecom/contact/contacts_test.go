@@ -80,7 +80,12 @@ func (e *env) count(t *testing.T, sql string, args ...any) int {
 // send posts an external contact event (and WeCom's resend of it) and waits until it is processed.
 func (e *env) send(t *testing.T, changeType, userID, extID, state, welcomeCode string, createTime int64) {
 	t.Helper()
-	msg := wecomtest.ExternalContactEvent(e.fake.CorpID, changeType, userID, extID, createTime, state, welcomeCode)
+	e.post(t, wecomtest.ExternalContactEvent(e.fake.CorpID, changeType, userID, extID, createTime, state, welcomeCode))
+}
+
+// post sends a callback (and WeCom's resend of it) and waits until it is processed.
+func (e *env) post(t *testing.T, msg []byte) {
+	t.Helper()
 	for range 2 {
 		_, err := e.sender.Send(context.Background(), msg)
 		require.NoError(t, err)

@@ -175,7 +175,7 @@ func (s *Service) importAll(ctx context.Context, tenantID uuid.UUID, client *wec
 	} else if err != nil {
 		return err
 	}
-	names, err := tagLibrary(ctx, client)
+	_, names, err := s.readLibrary(ctx, tenantID, client)
 	if err != nil {
 		return err
 	}

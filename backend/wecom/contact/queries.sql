@@ -145,3 +145,20 @@ WHERE tenant_id = @tenant_id ORDER BY id LIMIT @max_rows;
 
 -- name: DeleteTagChange :exec
 DELETE FROM wecom_tag_changes WHERE tenant_id = @tenant_id AND id = @id;
+
+-- name: StoredCorpTags :many
+-- Our copy of the tenant's corp tag library (migration 040).
+SELECT tag_id, name FROM wecom_corp_tags WHERE tenant_id = @tenant_id;
+
+-- name: DeleteStoredCorpTags :exec
+DELETE FROM wecom_corp_tags WHERE tenant_id = @tenant_id;
+
+-- name: StoreCorpTags :exec
+INSERT INTO wecom_corp_tags (tenant_id, tag_id, group_id, name)
+SELECT @tenant_id, t.tag_id, t.group_id, t.name
+FROM (SELECT unnest(@tag_ids::text[]) AS tag_id, unnest(@group_ids::text[]) AS group_id, unnest(@names::text[]) AS name) AS t;
+
+-- name: MarkTagsFromWeCom :exec
+-- The tag changes that follow in this transaction came from WeCom: the outbox trigger (migration 040) does
+-- not send them back. from_wecom false ends that.
+SELECT set_config('app.wecom_tags_from_wecom', CASE WHEN @from_wecom::bool THEN 'on' ELSE 'off' END, true);

@@ -185,7 +185,7 @@ func (s *Service) tagIDs(ctx context.Context, tenantID uuid.UUID, c *wecomapi.Cl
 	if ids, ok := s.libraries.Get(tenantID); ok {
 		return ids, nil
 	}
-	names, err := tagLibrary(ctx, c)
+	_, names, err := s.readLibrary(ctx, tenantID, c)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func adminOnly(p authn.Principal) error {
 	return nil
 }
 
-// CorpTags reads the corp tag library (admins).
+// CorpTags reads the corp tag library (admins), keeping our copy of it (libraryReadTx).
 func (s *Service) CorpTags(ctx context.Context, p authn.Principal) ([]wecomapi.TagGroup, error) {
 	if err := adminOnly(p); err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func (s *Service) CorpTags(ctx context.Context, p authn.Principal) ([]wecomapi.T
 	if err != nil {
 		return nil, err
 	}
-	groups, err := c.CorpTags(ctx, nil, nil)
+	groups, _, err := s.readLibrary(ctx, p.TenantID, c)
 	if err != nil {
 		return nil, err
 	}

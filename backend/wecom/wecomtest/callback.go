@@ -189,6 +189,12 @@ func ChangeContactEvent(corpID, changeType string, createTime int64, fields ...s
 	return systemEvent(corpID, "change_contact", changeType, createTime, fields)
 }
 
+// TagChangeEvent is a change_external_tag event's XML (create, update, delete, shuffle) for a tag (tagType
+// "tag") or a group ("tag_group") of the corp tag library, as WeCom sends it.
+func TagChangeEvent(corpID, changeType, id, tagType string, createTime int64) []byte {
+	return systemEvent(corpID, "change_external_tag", changeType, createTime, []string{"Id", id, "TagType", tagType})
+}
+
 // systemEvent is the XML of an event WeCom itself sends (FromUserName sys), fields in name, value pairs.
 func systemEvent(corpID, event, changeType string, createTime int64, fields []string) []byte {
 	var b bytes.Buffer

@@ -32,6 +32,33 @@ func (s *Server) CorpTags() []wecomapi.TagGroup {
 	return out
 }
 
+// RenameCorpTag renames a tag of the library, as an admin does in WeCom's console (WeCom then sends a
+// change_external_tag update event: TagChangeEvent). False when there is no such tag.
+func (s *Server) RenameCorpTag(id, name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, t := s.findTag(id)
+	if t != nil {
+		t.Name = name
+	}
+	return t != nil
+}
+
+// DeleteCorpTag deletes a tag of the library, as an admin does in WeCom's console: WeCom takes it off every
+// contact too (and then sends a change_external_tag delete event: TagChangeEvent).
+func (s *Server) DeleteCorpTag(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.groups {
+		g.Tags = slices.DeleteFunc(g.Tags, func(t wecomapi.Tag) bool { return t.ID == id })
+	}
+	for _, ct := range s.contacts {
+		for i := range ct.follows {
+			ct.follows[i].TagIDs = slices.DeleteFunc(ct.follows[i].TagIDs, func(t string) bool { return t == id })
+		}
+	}
+}
+
 func cloneGroup(g *wecomapi.TagGroup) wecomapi.TagGroup {
 	c := *g
 	c.Tags = slices.Clone(g.Tags)

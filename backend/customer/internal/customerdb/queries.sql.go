@@ -1810,6 +1810,55 @@ func (q *Queries) ReleaseOwnedCustomers(ctx context.Context, arg ReleaseOwnedCus
 	return items, nil
 }
 
+const removeContactsTags = `-- name: RemoveContactsTags :execrows
+UPDATE customers c
+SET tags = ARRAY(SELECT t FROM unnest(c.tags) WITH ORDINALITY AS x (t, o) WHERE t <> ALL ($1::text[]) ORDER BY o),
+    updated_at = now()
+WHERE c.tenant_id = $2 AND c.tags && $1::text[] AND c.merged_into IS NULL
+  AND EXISTS (SELECT FROM customer_identities ci
+              WHERE ci.tenant_id = c.tenant_id AND ci.customer_id = c.id AND ci.kind = 'external_userid')
+`
+
+type RemoveContactsTagsParams struct {
+	Names    []string
+	TenantID uuid.UUID
+}
+
+// Tags deleted from the WeCom corp library: taken off the customers who are WeCom contacts.
+func (q *Queries) RemoveContactsTags(ctx context.Context, arg RemoveContactsTagsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, removeContactsTags, arg.Names, arg.TenantID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const renameContactsTag = `-- name: RenameContactsTag :execrows
+UPDATE customers c
+SET tags = CASE WHEN $1::text = ANY (c.tags) THEN array_remove(c.tags, $2::text)
+                ELSE array_replace(c.tags, $2::text, $1::text) END,
+    updated_at = now()
+WHERE c.tenant_id = $3 AND c.tags @> ARRAY[$2::text] AND c.merged_into IS NULL
+  AND EXISTS (SELECT FROM customer_identities ci
+              WHERE ci.tenant_id = c.tenant_id AND ci.customer_id = c.id AND ci.kind = 'external_userid')
+`
+
+type RenameContactsTagParams struct {
+	NewName  string
+	OldName  string
+	TenantID uuid.UUID
+}
+
+// A tag of the WeCom corp library renamed there: the customers who are WeCom contacts and carry the old
+// name carry the new one in its place (once, where they had both).
+func (q *Queries) RenameContactsTag(ctx context.Context, arg RenameContactsTagParams) (int64, error) {
+	result, err := q.db.Exec(ctx, renameContactsTag, arg.NewName, arg.OldName, arg.TenantID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const setTag = `-- name: SetTag :one
 UPDATE customers SET
   tags = CASE WHEN NOT $1::bool THEN array_remove(tags, $2::text)

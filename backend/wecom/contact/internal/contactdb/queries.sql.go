@@ -139,6 +139,15 @@ func (q *Queries) DeleteChannel(ctx context.Context, arg DeleteChannelParams) er
 	return err
 }
 
+const deleteStoredCorpTags = `-- name: DeleteStoredCorpTags :exec
+DELETE FROM wecom_corp_tags WHERE tenant_id = $1
+`
+
+func (q *Queries) DeleteStoredCorpTags(ctx context.Context, tenantID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deleteStoredCorpTags, tenantID)
+	return err
+}
+
 const deleteTagChange = `-- name: DeleteTagChange :exec
 DELETE FROM wecom_tag_changes WHERE tenant_id = $1 AND id = $2
 `
@@ -484,6 +493,17 @@ func (q *Queries) LockImport(ctx context.Context, tenantID uuid.UUID) (WecomCont
 	return i, err
 }
 
+const markTagsFromWeCom = `-- name: MarkTagsFromWeCom :exec
+SELECT set_config('app.wecom_tags_from_wecom', CASE WHEN $1::bool THEN 'on' ELSE 'off' END, true)
+`
+
+// The tag changes that follow in this transaction came from WeCom: the outbox trigger (migration 040) does
+// not send them back. from_wecom false ends that.
+func (q *Queries) MarkTagsFromWeCom(ctx context.Context, fromWecom bool) error {
+	_, err := q.db.Exec(ctx, markTagsFromWeCom, fromWecom)
+	return err
+}
+
 const nextTagChanges = `-- name: NextTagChanges :many
 SELECT id, customer_id, added, removed FROM wecom_tag_changes
 WHERE tenant_id = $1 ORDER BY id LIMIT $2
@@ -617,6 +637,59 @@ func (q *Queries) StartImport(ctx context.Context, arg StartImportParams) (bool,
 	var started bool
 	err := row.Scan(&started)
 	return started, err
+}
+
+const storeCorpTags = `-- name: StoreCorpTags :exec
+INSERT INTO wecom_corp_tags (tenant_id, tag_id, group_id, name)
+SELECT $1, t.tag_id, t.group_id, t.name
+FROM (SELECT unnest($2::text[]) AS tag_id, unnest($3::text[]) AS group_id, unnest($4::text[]) AS name) AS t
+`
+
+type StoreCorpTagsParams struct {
+	TenantID uuid.UUID
+	TagIds   []string
+	GroupIds []string
+	Names    []string
+}
+
+func (q *Queries) StoreCorpTags(ctx context.Context, arg StoreCorpTagsParams) error {
+	_, err := q.db.Exec(ctx, storeCorpTags,
+		arg.TenantID,
+		arg.TagIds,
+		arg.GroupIds,
+		arg.Names,
+	)
+	return err
+}
+
+const storedCorpTags = `-- name: StoredCorpTags :many
+SELECT tag_id, name FROM wecom_corp_tags WHERE tenant_id = $1
+`
+
+type StoredCorpTagsRow struct {
+	TagID string
+	Name  string
+}
+
+// Our copy of the tenant's corp tag library (migration 040).
+func (q *Queries) StoredCorpTags(ctx context.Context, tenantID uuid.UUID) ([]StoredCorpTagsRow, error) {
+	rows, err := q.db.Query(ctx, storedCorpTags, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []StoredCorpTagsRow
+	for rows.Next() {
+		var i StoredCorpTagsRow
+		if err := rows.Scan(&i.TagID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const tagChangeTenants = `-- name: TagChangeTenants :many
