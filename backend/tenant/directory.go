@@ -49,11 +49,13 @@ type Member struct {
 
 // DirectoryResult counts what ApplyDirectoryTx did.
 type DirectoryResult struct {
-	TeamsCreated     int `json:"teams_created"`
-	TeamsUpdated     int `json:"teams_updated"`
-	Created          int `json:"employees_created"`
-	Updated          int `json:"employees_updated"`
-	Disabled         int `json:"employees_disabled"`
+	TeamsCreated int `json:"teams_created"`
+	TeamsUpdated int `json:"teams_updated"`
+	Created      int `json:"employees_created"`
+	Updated      int `json:"employees_updated"`
+	Disabled     int `json:"employees_disabled"`
+	// Enabled counts members who returned: employees the directory had disabled when they left.
+	Enabled          int `json:"employees_enabled"`
 	NoSeat           int `json:"members_without_seat"`
 	AwaitingHandover int `json:"awaiting_handover"`
 	// LastAdminKept counts admins who left outside but are the last active admin here: kept active.
@@ -71,7 +73,8 @@ const maxNameRunes = 64
 // unlinked employee with the member's phone number is tied rather than duplicated), salespeople unless they
 // lead their department; new members take free seats and those beyond the plan's seats are counted, not
 // added. Members who left are disabled and keep their customers, awaiting an admin's handover; the last
-// active admin is never disabled. Roles are never lowered and admins are left as they are. It records one
+// active admin is never disabled. A member who returns is enabled again, seat permitting, when it was the
+// directory that disabled them (never an employee an admin disabled). Roles are never lowered and admins are left as they are. It records one
 // audit entry per employee disabled and one for the whole change.
 func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Directory) (DirectoryResult, error) {
 	q := tenantdb.New(tx)
@@ -103,7 +106,7 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 	}
 	free := int(limit) - staff.active
 	var upd, ins employeeColumns
-	var leaving []int
+	var leaving, returning []int
 	seen := make(map[string]bool, len(d.Members))
 	for _, m := range d.Members {
 		if m.UserID == "" || seen[m.UserID] {
@@ -124,6 +127,14 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 					leaving = append(leaving, i)
 				}
 				continue
+			}
+			if r.Status == string(StatusDisabled) && r.LeftDirectory {
+				if free > 0 {
+					free--
+					returning = append(returning, i)
+				} else {
+					res.NoSeat++
+				}
 			}
 			next := r
 			next.WecomUserid = m.UserID
@@ -176,7 +187,10 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 	if err := disableLeavers(ctx, tx, q, tenantID, rows, staff.admins, leaving, &res); err != nil {
 		return res, err
 	}
-	if res.TeamsCreated+res.TeamsUpdated+res.Created+res.Updated+res.Disabled+res.NoSeat+res.LastAdminKept == 0 {
+	if err := enableReturning(ctx, tx, q, tenantID, rows, returning, &res); err != nil {
+		return res, err
+	}
+	if res.TeamsCreated+res.TeamsUpdated+res.Created+res.Updated+res.Disabled+res.Enabled+res.NoSeat+res.LastAdminKept == 0 {
 		return res, nil
 	}
 	return res, audit.RecordTx(ctx, tx, tenantID, audit.Entry{Action: audit.DirectorySync, TargetKind: audit.TargetTenant,
@@ -331,6 +345,31 @@ func disableLeavers(ctx context.Context, tx pgx.Tx, q *tenantdb.Queries, tenantI
 		}
 		if err := audit.RecordTx(ctx, tx, tenantID, audit.Entry{Action: audit.EmployeeDisable, TargetKind: audit.TargetEmployee,
 			TargetID: id, Before: map[string]string{"status": string(StatusActive)}, After: after}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enableReturning enables the employees at rows[returning], whom the directory disabled when they left
+// and lists as active again, and records each.
+func enableReturning(ctx context.Context, tx pgx.Tx, q *tenantdb.Queries, tenantID uuid.UUID, rows []tenantdb.ListDirectoryEmployeesRow, returning []int, res *DirectoryResult) error {
+	if len(returning) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(returning))
+	for k, i := range returning {
+		ids[k] = rows[i].ID
+	}
+	done, err := q.EnableDirectoryEmployees(ctx, tenantdb.EnableDirectoryEmployeesParams{TenantID: tenantID, Ids: ids})
+	if err != nil {
+		return err
+	}
+	res.Enabled = len(done)
+	for _, id := range done {
+		if err := audit.RecordTx(ctx, tx, tenantID, audit.Entry{Action: audit.EmployeeEnable, TargetKind: audit.TargetEmployee,
+			TargetID: id, Before: map[string]string{"status": string(StatusDisabled)},
+			After: map[string]string{"status": string(StatusActive), "reason": "returned to the WeCom directory"}}); err != nil {
 			return err
 		}
 	}

@@ -17,13 +17,13 @@ UPDATE teams SET wecom_dept_id = NULL, updated_at = now()
 WHERE tenant_id = @tenant_id AND wecom_dept_id = ANY(@dept_ids::bigint[]);
 
 -- name: ListDirectoryEmployees :many
-SELECT id, name, role, team_id, status, title, phone, email, wecom_userid FROM employees
+SELECT id, name, role, team_id, status, title, phone, email, wecom_userid, left_directory FROM employees
 WHERE tenant_id = @tenant_id;
 
 -- name: ListDirectoryEmployeesFor :many
 -- The employees a partial change (a callback about a few members) may touch: those tied to the userids, and
 -- untied ones with one of the phones (employees_phone_login_key finds them).
-SELECT id, name, role, team_id, status, title, phone, email, wecom_userid FROM employees
+SELECT id, name, role, team_id, status, title, phone, email, wecom_userid, left_directory FROM employees
 WHERE tenant_id = @tenant_id
   AND (wecom_userid = ANY(@userids::text[])
        OR (wecom_userid = '' AND phone <> '' AND login_key(phone) IN (SELECT login_key(p) FROM unnest(@phones::text[]) AS p)));
@@ -52,8 +52,15 @@ FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@names::text[]) AS name, unnest(
              unnest(@emails::text[]) AS email, unnest(@wecom_userids::text[]) AS wecom_userid) AS u;
 
 -- name: DisableDirectoryEmployees :many
-UPDATE employees SET status = 'disabled', updated_at = now()
+UPDATE employees SET status = 'disabled', left_directory = true, updated_at = now()
 WHERE tenant_id = @tenant_id AND id = ANY(@ids::uuid[]) AND status = 'active'
+RETURNING id;
+
+-- name: EnableDirectoryEmployees :many
+-- Members who returned to the directory: employees it disabled when they left (never one an admin
+-- disabled) are active again.
+UPDATE employees SET status = 'active', left_directory = false, updated_at = now()
+WHERE tenant_id = @tenant_id AND id = ANY(@ids::uuid[]) AND status = 'disabled' AND left_directory
 RETURNING id;
 
 -- name: RenameWeComUserID :execrows

@@ -56,7 +56,8 @@ WHERE tenant_id = @tenant_id AND id = @id
 RETURNING *;
 
 -- name: SetEmployeeStatus :one
-UPDATE employees SET status = @status, updated_at = now()
+-- An admin's choice: the directory no longer enables one it disabled (migration 041).
+UPDATE employees SET status = @status, left_directory = false, updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id
 RETURNING *;
 

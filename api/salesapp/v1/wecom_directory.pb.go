@@ -147,9 +147,12 @@ type WeComDirectorySync struct {
 	AwaitingHandover int32 `protobuf:"varint,9,opt,name=awaiting_handover,json=awaitingHandover,proto3" json:"awaiting_handover,omitempty"`
 	// Why it failed ("" when it did not): what WeCom answered, naming the permission to grant when one is
 	// missing.
-	Error         string `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Error string `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
+	// Members who returned to WeCom: employees the directory had disabled when they left, enabled again
+	// (seat permitting; an employee an admin disabled stays disabled).
+	EmployeesEnabled int32 `protobuf:"varint,11,opt,name=employees_enabled,json=employeesEnabled,proto3" json:"employees_enabled,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *WeComDirectorySync) Reset() {
@@ -252,6 +255,13 @@ func (x *WeComDirectorySync) GetError() string {
 	return ""
 }
 
+func (x *WeComDirectorySync) GetEmployeesEnabled() int32 {
+	if x != nil {
+		return x.EmployeesEnabled
+	}
+	return 0
+}
+
 type GetWeComDirectoryStatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Unset when no full sync has run.
@@ -304,7 +314,7 @@ const file_salesapp_v1_wecom_directory_proto_rawDesc = "" +
 	"!salesapp/v1/wecom_directory.proto\x12\vsalesapp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1b\n" +
 	"\x19SyncWeComDirectoryRequest\"\x1c\n" +
 	"\x1aSyncWeComDirectoryResponse\" \n" +
-	"\x1eGetWeComDirectoryStatusRequest\"\xd4\x03\n" +
+	"\x1eGetWeComDirectoryStatusRequest\"\x81\x04\n" +
 	"\x12WeComDirectorySync\x129\n" +
 	"\n" +
 	"started_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
@@ -318,7 +328,8 @@ const file_salesapp_v1_wecom_directory_proto_rawDesc = "" +
 	"\x14members_without_seat\x18\b \x01(\x05R\x12membersWithoutSeat\x12+\n" +
 	"\x11awaiting_handover\x18\t \x01(\x05R\x10awaitingHandover\x12\x14\n" +
 	"\x05error\x18\n" +
-	" \x01(\tR\x05error\"_\n" +
+	" \x01(\tR\x05error\x12+\n" +
+	"\x11employees_enabled\x18\v \x01(\x05R\x10employeesEnabled\"_\n" +
 	"\x1fGetWeComDirectoryStatusResponse\x12<\n" +
 	"\tlast_sync\x18\x01 \x01(\v2\x1f.salesapp.v1.WeComDirectorySyncR\blastSync2\xf4\x01\n" +
 	"\x15WeComDirectoryService\x12e\n" +

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -29,6 +30,8 @@ type env struct {
 	sender *wecomtest.CallbackSender
 	// forgotten are the employees whose cached sessions the directory dropped (EmployeeChanged).
 	forgotten sync.Map
+	// sent counts the callbacks send made.
+	sent int64
 }
 
 // setup builds the bridge and the directory for a new tenant whose fake WeCom holds fill's directory,
@@ -88,6 +91,21 @@ func (e *env) employee(t *testing.T, userID string) emp {
 		WHERE e.tenant_id = $1 AND e.wecom_userid = $2`, e.tenant.ID, userID).
 		Scan(&out.ID, &out.Name, &out.Role, &out.Team, &out.Status, &out.Phone))
 	return out
+}
+
+// send posts a change_contact callback (and WeCom's resend of it, stored once) and waits until it is
+// processed. Each call is a new event (its own CreateTime).
+func (e *env) send(t *testing.T, changeType string, fields ...string) {
+	t.Helper()
+	e.sent++
+	for range 2 {
+		_, err := e.sender.Send(context.Background(), wecomtest.ChangeContactEvent(e.fake.CorpID, changeType, 1700000000+e.sent, fields...))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool {
+		return e.count(t, "SELECT count(*) FROM wecom_events WHERE tenant_id = $1 AND status = 'pending'", e.tenant.ID) == 0
+	}, 15*time.Second, 20*time.Millisecond)
+	require.Zero(t, e.count(t, "SELECT count(*) FROM wecom_events WHERE tenant_id = $1 AND status <> 'done'", e.tenant.ID))
 }
 
 func (e *env) count(t *testing.T, sql string, args ...any) int {
@@ -209,17 +227,7 @@ func TestCallbacksApplyEachChange(t *testing.T) {
 	ctx := context.Background()
 	e := setup(t, smallDirectory)
 	e.waitSync(t)
-	send := func(changeType string, fields ...string) {
-		t.Helper()
-		for range 2 { // WeCom's resend: stored once
-			_, err := e.sender.Send(ctx, wecomtest.ChangeContactEvent(e.fake.CorpID, changeType, 1700000000+int64(len(fields)), fields...))
-			require.NoError(t, err)
-		}
-		require.Eventually(t, func() bool {
-			return e.count(t, "SELECT count(*) FROM wecom_events WHERE tenant_id = $1 AND status = 'pending'", e.tenant.ID) == 0
-		}, 15*time.Second, 20*time.Millisecond)
-		require.Zero(t, e.count(t, "SELECT count(*) FROM wecom_events WHERE tenant_id = $1 AND status <> 'done'", e.tenant.ID))
-	}
+	send := func(changeType string, fields ...string) { t.Helper(); e.send(t, changeType, fields...) }
 
 	e.fake.AddDepartment(wecomapi.Department{ID: 5, Name: "East", ParentID: 1, Leaders: []string{"qian"}})
 	send(directory.ChangeCreateParty, "Id", "5", "Name", "East", "ParentId", "1")
@@ -263,6 +271,60 @@ func TestCallbacksApplyEachChange(t *testing.T) {
 	send(directory.ChangeDeleteUser, "UserID", "boss")
 	require.Equal(t, "active", e.employee(t, "boss").Status)
 }
+
+// A member who left WeCom and returns is enabled again, seat permitting, by a callback or a full sync; an
+// employee an admin disabled here stays disabled whatever WeCom says.
+func TestAMemberWhoReturnsIsEnabledAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t, smallDirectory)
+	e.waitSync(t)
+	zhao := e.employee(t, "zhao")
+	e.fake.RemoveUser("zhao")
+	e.send(t, directory.ChangeDeleteUser, "UserID", "zhao")
+	require.Equal(t, "disabled", e.employee(t, "zhao").Status)
+
+	e.fake.AddUser(wecomapi.User{UserID: "zhao", Name: "Zhao Min", Departments: []int64{3}})
+	e.send(t, directory.ChangeCreateUser, "UserID", "zhao")
+	back := e.employee(t, "zhao")
+	require.Equal(t, zhao.ID, back.ID)
+	require.Equal(t, "active", back.Status)
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'employee.enable'
+		AND target_id = $2 AND after->>'reason' = 'returned to the WeCom directory'`, e.tenant.ID, zhao.ID))
+
+	// An admin disables Wang here: WeCom listing him changes nothing.
+	wang := e.employee(t, "wang")
+	_, err := tenant.NewService(e.db.App, keptSessions{}).SetEmployeeStatus(ctx, e.tenant.Admin, wang.ID, tenant.StatusDisabled)
+	require.NoError(t, err)
+	e.send(t, directory.ChangeUpdateUser, "UserID", "wang")
+	require.Equal(t, "disabled", e.employee(t, "wang").Status)
+
+	// Li leaves, and returns when every seat is taken: he waits for one, and the next full sync after a
+	// seat frees enables him.
+	e.fake.RemoveUser("li")
+	e.send(t, directory.ChangeDeleteUser, "UserID", "li")
+	_, err = e.db.Super.Exec(ctx, `UPDATE tenants SET seat_limit = (SELECT count(*) FROM employees WHERE tenant_id = $1 AND status = 'active')
+		WHERE id = $1`, e.tenant.ID)
+	require.NoError(t, err)
+	e.fake.AddUser(wecomapi.User{UserID: "li", Name: "Li Lei", Departments: []int64{2}, Mobile: "13900000001"})
+	e.send(t, directory.ChangeCreateUser, "UserID", "li")
+	require.Equal(t, "disabled", e.employee(t, "li").Status)
+	_, err = e.db.Super.Exec(ctx, "UPDATE tenants SET seat_limit = seat_limit + 1 WHERE id = $1", e.tenant.ID)
+	require.NoError(t, err)
+	res, err := e.dir.Sync(ctx, e.tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Enabled)
+	require.Equal(t, "active", e.employee(t, "li").Status)
+	require.Equal(t, "disabled", e.employee(t, "wang").Status)
+}
+
+// keptSessions is the session store of a test that ends no sessions it looks at.
+type keptSessions struct{}
+
+func (keptSessions) RevokeEmployeeSessions(context.Context, pgx.Tx, uuid.UUID, uuid.UUID) error {
+	return nil
+}
+func (keptSessions) EmployeeChanged(uuid.UUID) {}
 
 // Only admins sync or read the sync.
 func TestOnlyAdminsSync(t *testing.T) {

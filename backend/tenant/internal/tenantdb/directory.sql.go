@@ -32,7 +32,7 @@ func (q *Queries) CountDirectoryStaff(ctx context.Context, tenantID uuid.UUID) (
 }
 
 const disableDirectoryEmployees = `-- name: DisableDirectoryEmployees :many
-UPDATE employees SET status = 'disabled', updated_at = now()
+UPDATE employees SET status = 'disabled', left_directory = true, updated_at = now()
 WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND status = 'active'
 RETURNING id
 `
@@ -44,6 +44,39 @@ type DisableDirectoryEmployeesParams struct {
 
 func (q *Queries) DisableDirectoryEmployees(ctx context.Context, arg DisableDirectoryEmployeesParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, disableDirectoryEmployees, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const enableDirectoryEmployees = `-- name: EnableDirectoryEmployees :many
+UPDATE employees SET status = 'active', left_directory = false, updated_at = now()
+WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND status = 'disabled' AND left_directory
+RETURNING id
+`
+
+type EnableDirectoryEmployeesParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+// Members who returned to the directory: employees it disabled when they left (never one an admin
+// disabled) are active again.
+func (q *Queries) EnableDirectoryEmployees(ctx context.Context, arg EnableDirectoryEmployeesParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, enableDirectoryEmployees, arg.TenantID, arg.Ids)
 	if err != nil {
 		return nil, err
 	}
@@ -120,20 +153,21 @@ func (q *Queries) InsertDirectoryTeam(ctx context.Context, arg InsertDirectoryTe
 }
 
 const listDirectoryEmployees = `-- name: ListDirectoryEmployees :many
-SELECT id, name, role, team_id, status, title, phone, email, wecom_userid FROM employees
+SELECT id, name, role, team_id, status, title, phone, email, wecom_userid, left_directory FROM employees
 WHERE tenant_id = $1
 `
 
 type ListDirectoryEmployeesRow struct {
-	ID          uuid.UUID
-	Name        string
-	Role        string
-	TeamID      uuid.NullUUID
-	Status      string
-	Title       string
-	Phone       string
-	Email       string
-	WecomUserid string
+	ID            uuid.UUID
+	Name          string
+	Role          string
+	TeamID        uuid.NullUUID
+	Status        string
+	Title         string
+	Phone         string
+	Email         string
+	WecomUserid   string
+	LeftDirectory bool
 }
 
 func (q *Queries) ListDirectoryEmployees(ctx context.Context, tenantID uuid.UUID) ([]ListDirectoryEmployeesRow, error) {
@@ -155,6 +189,7 @@ func (q *Queries) ListDirectoryEmployees(ctx context.Context, tenantID uuid.UUID
 			&i.Phone,
 			&i.Email,
 			&i.WecomUserid,
+			&i.LeftDirectory,
 		); err != nil {
 			return nil, err
 		}
@@ -167,7 +202,7 @@ func (q *Queries) ListDirectoryEmployees(ctx context.Context, tenantID uuid.UUID
 }
 
 const listDirectoryEmployeesFor = `-- name: ListDirectoryEmployeesFor :many
-SELECT id, name, role, team_id, status, title, phone, email, wecom_userid FROM employees
+SELECT id, name, role, team_id, status, title, phone, email, wecom_userid, left_directory FROM employees
 WHERE tenant_id = $1
   AND (wecom_userid = ANY($2::text[])
        OR (wecom_userid = '' AND phone <> '' AND login_key(phone) IN (SELECT login_key(p) FROM unnest($3::text[]) AS p)))
@@ -180,15 +215,16 @@ type ListDirectoryEmployeesForParams struct {
 }
 
 type ListDirectoryEmployeesForRow struct {
-	ID          uuid.UUID
-	Name        string
-	Role        string
-	TeamID      uuid.NullUUID
-	Status      string
-	Title       string
-	Phone       string
-	Email       string
-	WecomUserid string
+	ID            uuid.UUID
+	Name          string
+	Role          string
+	TeamID        uuid.NullUUID
+	Status        string
+	Title         string
+	Phone         string
+	Email         string
+	WecomUserid   string
+	LeftDirectory bool
 }
 
 // The employees a partial change (a callback about a few members) may touch: those tied to the userids, and
@@ -212,6 +248,7 @@ func (q *Queries) ListDirectoryEmployeesFor(ctx context.Context, arg ListDirecto
 			&i.Phone,
 			&i.Email,
 			&i.WecomUserid,
+			&i.LeftDirectory,
 		); err != nil {
 			return nil, err
 		}

@@ -11,16 +11,17 @@ import (
 )
 
 type Employee struct {
-	ID          uuid.UUID
-	TenantID    uuid.UUID
-	Name        string
-	Role        string
-	TeamID      uuid.NullUUID
-	Status      string
-	Title       string
-	Phone       string
-	Email       string
-	WecomUserid string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID            uuid.UUID
+	TenantID      uuid.UUID
+	Name          string
+	Role          string
+	TeamID        uuid.NullUUID
+	Status        string
+	Title         string
+	Phone         string
+	Email         string
+	WecomUserid   string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LeftDirectory bool
 }

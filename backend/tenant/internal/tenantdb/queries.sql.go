@@ -100,7 +100,7 @@ func (q *Queries) DeleteTeam(ctx context.Context, arg DeleteTeamParams) (int64, 
 }
 
 const getEmployee = `-- name: GetEmployee :one
-SELECT id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at FROM employees WHERE tenant_id = $1 AND id = $2
+SELECT id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at, left_directory FROM employees WHERE tenant_id = $1 AND id = $2
 `
 
 type GetEmployeeParams struct {
@@ -124,12 +124,13 @@ func (q *Queries) GetEmployee(ctx context.Context, arg GetEmployeeParams) (Emplo
 		&i.WecomUserid,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LeftDirectory,
 	)
 	return i, err
 }
 
 const getEmployeeForUpdate = `-- name: GetEmployeeForUpdate :one
-SELECT id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at FROM employees WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+SELECT id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at, left_directory FROM employees WHERE tenant_id = $1 AND id = $2 FOR UPDATE
 `
 
 type GetEmployeeForUpdateParams struct {
@@ -153,6 +154,7 @@ func (q *Queries) GetEmployeeForUpdate(ctx context.Context, arg GetEmployeeForUp
 		&i.WecomUserid,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LeftDirectory,
 	)
 	return i, err
 }
@@ -254,7 +256,7 @@ func (q *Queries) GetTenant(ctx context.Context, tenantID uuid.UUID) (GetTenantR
 const insertEmployee = `-- name: InsertEmployee :one
 INSERT INTO employees (id, tenant_id, name, role, team_id, title, phone, email, wecom_userid)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at
+RETURNING id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at, left_directory
 `
 
 type InsertEmployeeParams struct {
@@ -295,6 +297,7 @@ func (q *Queries) InsertEmployee(ctx context.Context, arg InsertEmployeeParams) 
 		&i.WecomUserid,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LeftDirectory,
 	)
 	return i, err
 }
@@ -377,7 +380,7 @@ func (q *Queries) InsertTenant(ctx context.Context, arg InsertTenantParams) (Ins
 }
 
 const listEmployees = `-- name: ListEmployees :many
-SELECT id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at FROM employees
+SELECT id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at, left_directory FROM employees
 WHERE tenant_id = $1
   AND ($2::uuid IS NULL OR team_id = $2::uuid)
   AND ($3::bool OR status = 'active')
@@ -426,6 +429,7 @@ func (q *Queries) ListEmployees(ctx context.Context, arg ListEmployeesParams) ([
 			&i.WecomUserid,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.LeftDirectory,
 		); err != nil {
 			return nil, err
 		}
@@ -510,9 +514,9 @@ func (q *Queries) RenameTeam(ctx context.Context, arg RenameTeamParams) (int64, 
 }
 
 const setEmployeeStatus = `-- name: SetEmployeeStatus :one
-UPDATE employees SET status = $1, updated_at = now()
+UPDATE employees SET status = $1, left_directory = false, updated_at = now()
 WHERE tenant_id = $2 AND id = $3
-RETURNING id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at
+RETURNING id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at, left_directory
 `
 
 type SetEmployeeStatusParams struct {
@@ -521,6 +525,7 @@ type SetEmployeeStatusParams struct {
 	ID       uuid.UUID
 }
 
+// An admin's choice: the directory no longer enables one it disabled (migration 041).
 func (q *Queries) SetEmployeeStatus(ctx context.Context, arg SetEmployeeStatusParams) (Employee, error) {
 	row := q.db.QueryRow(ctx, setEmployeeStatus, arg.Status, arg.TenantID, arg.ID)
 	var i Employee
@@ -537,6 +542,7 @@ func (q *Queries) SetEmployeeStatus(ctx context.Context, arg SetEmployeeStatusPa
 		&i.WecomUserid,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LeftDirectory,
 	)
 	return i, err
 }
@@ -593,7 +599,7 @@ UPDATE employees SET
   email   = coalesce($7, email),
   updated_at = now()
 WHERE tenant_id = $8 AND id = $9
-RETURNING id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at
+RETURNING id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at, left_directory
 `
 
 type UpdateEmployeeParams struct {
@@ -634,6 +640,7 @@ func (q *Queries) UpdateEmployee(ctx context.Context, arg UpdateEmployeeParams) 
 		&i.WecomUserid,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LeftDirectory,
 	)
 	return i, err
 }
