@@ -57,8 +57,8 @@ type Handover struct {
 }
 
 // After is what another domain does inside a handover's transaction once its customers moved: the WeCom
-// bridge asks WeCom to move those who are its external contacts. moved maps each moved customer to its new
-// owner.
+// bridge asks WeCom to move those who are its external contacts, and adopts those only WeCom knows. moved
+// maps each moved customer to its new owner (empty when none moved).
 type After func(ctx context.Context, tx pgx.Tx, h Handover, moved map[uuid.UUID]uuid.UUID) error
 
 // Service runs handovers.
@@ -140,7 +140,7 @@ func HandOverTx(ctx context.Context, tx pgx.Tx, p authn.Principal, r Request, no
 		return Handover{}, err
 	}
 	h := fromRow(row)
-	if after != nil && len(moved.Owners) > 0 {
+	if after != nil {
 		if err := after(ctx, tx, h, moved.Owners); err != nil {
 			return Handover{}, err
 		}

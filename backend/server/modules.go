@@ -138,7 +138,7 @@ func wecomHandlers(w *wecom.Service, d deps, shares *share.Service, wake func([]
 		Synced: contacts.ImportOnceTx, Log: d.log})
 	dir.Register(w)
 	// Transfers: the WeCom side of handovers (handovers record them through transfer.Record).
-	transfers := transfer.NewService(transfer.Config{DB: d.db, WeCom: w})
+	transfers := transfer.NewService(transfer.Config{DB: d.db, WeCom: w, Log: d.log})
 	return []module.Module{contactrpc.Module(contacts), directoryrpc.Module(dir), transferrpc.Module(transfers)}
 }
 

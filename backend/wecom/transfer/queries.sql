@@ -51,3 +51,21 @@ ORDER BY customer_id LIMIT @max;
 
 -- name: CountTransfers :many
 SELECT status, count(*)::int AS n FROM wecom_transfers WHERE tenant_id = @tenant_id AND handover_id = @handover_id GROUP BY status;
+
+-- name: AdoptionOf :one
+-- What adopting a handover's WeCom-only contacts needs: the departing member's WeCom userid ('' for none),
+-- whether the handover took everything (no stages or tags chosen), and whether the tenant has WeCom set up.
+SELECT h.from_id, coalesce(f.wecom_userid, '')::text AS from_userid,
+       (cardinality(h.stages) = 0 AND cardinality(h.tags) = 0)::bool AS whole,
+       EXISTS (SELECT 1 FROM wecom_configs c WHERE c.tenant_id = h.tenant_id)::bool AS configured
+FROM handovers h LEFT JOIN employees f ON f.tenant_id = h.tenant_id AND f.id = h.from_id
+WHERE h.tenant_id = @tenant_id AND h.id = @handover_id;
+
+-- name: SuccessorsWithWeCom :many
+-- The handover's successors who have a WeCom userid other than the departing member's, in its order.
+SELECT e.id FROM handovers h
+CROSS JOIN LATERAL unnest(h.to_ids) WITH ORDINALITY AS s (id, n)
+JOIN employees e ON e.tenant_id = h.tenant_id AND e.id = s.id AND e.wecom_userid <> ''
+LEFT JOIN employees f ON f.tenant_id = h.tenant_id AND f.id = h.from_id
+WHERE h.tenant_id = @tenant_id AND h.id = @handover_id AND e.wecom_userid IS DISTINCT FROM f.wecom_userid
+ORDER BY s.n;

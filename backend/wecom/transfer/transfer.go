@@ -8,18 +8,22 @@
 // resigned/transfer_customer once they left, at once), 100 customers a call, and then polls
 // transfer_result until no transfer is waiting, snoozing between polls. Ownership here moved with the
 // handover already; a customer who refuses, or a takeover member at WeCom's limit, stays with the old
-// member in WeCom, which the handover's transfer list shows.
+// member in WeCom, which the handover's transfer list shows. When the member has resigned, WeCom may also
+// hold contacts of theirs that were never customers here (get_unassigned_list): a handover of everything
+// adopts them as customers of its successors and transfers them with the rest.
 package transfer
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/handover"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -78,6 +82,8 @@ type Config struct {
 	// PollEvery is how long the job sleeps between reads of transfer_result; PollFor how long after the
 	// handover it keeps reading. Zero: the defaults.
 	PollEvery, PollFor time.Duration
+	// Log takes warnings (nil: none).
+	Log *slog.Logger
 }
 
 // Service asks WeCom to transfer handed-over customers and follows the outcome.
@@ -90,6 +96,9 @@ func NewService(cfg Config) *Service {
 	}
 	if cfg.PollFor <= 0 {
 		cfg.PollFor = DefaultPollFor
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cfg: cfg}
 }
@@ -107,10 +116,18 @@ func Record(queue jobs.Inserter) handover.After {
 			ids = append(ids, c)
 			owners = append(owners, o)
 		}
-		n, err := transferdb.New(tx).RecordTransfers(ctx, transferdb.RecordTransfersParams{TenantID: h.TenantID, HandoverID: h.ID,
+		q := transferdb.New(tx)
+		n, err := q.RecordTransfers(ctx, transferdb.RecordTransfersParams{TenantID: h.TenantID, HandoverID: h.ID,
 			CustomerIds: ids, OwnerIds: owners, FromID: h.FromID})
-		if err != nil || n == 0 {
+		if err != nil {
 			return err
+		}
+		if n == 0 {
+			// Nothing to ask about here: still a job when WeCom may hold contacts of the member we do not know.
+			ad, err := q.AdoptionOf(ctx, transferdb.AdoptionOfParams{TenantID: h.TenantID, HandoverID: h.ID})
+			if err != nil || !ad.Whole || !ad.Configured || ad.FromUserid == "" {
+				return err
+			}
 		}
 		return queue.InsertTx(ctx, tx, Args{TenantID: h.TenantID, HandoverID: h.ID, At: h.At}, nil)
 	}
@@ -150,6 +167,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if err != nil {
 		return wecom.CancelIfNotInPlan(err) // the plan lost the bridge since: the transfers' records stay as they stood
 	}
+	if err := w.s.adopt(ctx, client, a); err != nil {
+		return err
+	}
 	if err := w.s.request(ctx, client, a); err != nil {
 		return err
 	}
@@ -165,6 +185,108 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 
 // Timeout bounds one run: a handover of 20,000 contacts is 200 calls.
 func (w *Worker) Timeout(*river.Job[Args]) time.Duration { return 10 * time.Minute }
+
+// adopt makes customers of the departing member's WeCom contacts that only WeCom knows, and records their
+// transfers with the handover's (get_unassigned_list: the contacts of members who resigned, not yet given to
+// anyone). Each new customer is dealt to the handover's successors with WeCom in turn, named and noted as
+// WeCom has them; those WeCom no longer lists as contacts are left. Only a handover of everything adopts
+// (one of chosen stages or tags moved only those). A retried job adopts nothing twice: an adopted contact
+// is a customer here from then on, made in the transaction that records its transfer.
+func (s *Service) adopt(ctx context.Context, client *wecomapi.Client, a Args) error {
+	var ad transferdb.AdoptionOfRow
+	var successors []uuid.UUID
+	err := s.cfg.DB.InTenantSnapshot(ctx, a.TenantID, func(tx pgx.Tx) error {
+		q := transferdb.New(tx)
+		var err error
+		if ad, err = q.AdoptionOf(ctx, transferdb.AdoptionOfParams{TenantID: a.TenantID, HandoverID: a.HandoverID}); err != nil {
+			return err
+		}
+		successors, err = q.SuccessorsWithWeCom(ctx, transferdb.SuccessorsWithWeComParams{TenantID: a.TenantID, HandoverID: a.HandoverID})
+		return err
+	})
+	if err != nil || !ad.Whole || ad.FromUserid == "" || len(successors) == 0 {
+		return err
+	}
+	turn := 0
+	for cursor := ""; ; {
+		page, err := client.UnassignedContacts(ctx, cursor, wecomapi.MaxUnassignedPageSize)
+		if wecomapi.IsPermission(err) {
+			s.cfg.Log.WarnContext(ctx, "wecom contacts of a resigned member not adopted: get_unassigned_list refused", "tenant_id", a.TenantID, "error", err)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var contacts []customer.WeComContact
+		for _, u := range page.Contacts {
+			if u.HandoverUserID != ad.FromUserid {
+				continue
+			}
+			c, ok, err := s.unknownContact(ctx, client, a.TenantID, ad.FromUserid, u.ExternalUserID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				c.OwnerID = successors[turn%len(successors)]
+				turn++
+				contacts = append(contacts, c)
+			}
+		}
+		if len(contacts) > 0 {
+			if err := s.cfg.DB.InTenantTx(ctx, a.TenantID, func(tx pgx.Tx) error {
+				var ids, owners []uuid.UUID
+				for _, c := range contacts {
+					got, err := customer.WeComContactTx(ctx, tx, a.TenantID, c)
+					if err != nil {
+						return err
+					}
+					// (A unionid may tie the contact to a customer someone here owns: WeCom moves it to them.)
+					owner := got.OwnerID
+					if owner == uuid.Nil {
+						owner = c.OwnerID
+					}
+					ids, owners = append(ids, got.ID), append(owners, owner)
+				}
+				_, err := transferdb.New(tx).RecordTransfers(ctx, transferdb.RecordTransfersParams{TenantID: a.TenantID,
+					HandoverID: a.HandoverID, CustomerIds: ids, OwnerIds: owners, FromID: ad.FromID})
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+		if page.IsLast || page.NextCursor == "" || page.NextCursor == cursor {
+			return nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// unknownContact reads an unassigned contact from WeCom when no customer here has their external userid:
+// the contact as the departing member noted them, and true; false for one known here or no longer a contact.
+func (s *Service) unknownContact(ctx context.Context, client *wecomapi.Client, tenantID uuid.UUID, fromUserID, extID string) (customer.WeComContact, bool, error) {
+	var known uuid.UUID
+	if err := s.cfg.DB.InTenantSnapshot(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		known, err = customer.CustomerByExternalUserIDTx(ctx, tx, tenantID, extID)
+		return err
+	}); err != nil || known != uuid.Nil {
+		return customer.WeComContact{}, false, err
+	}
+	d, err := client.ExternalContact(ctx, extID, "")
+	if platform.KindOf(err) == platform.KindNotFound {
+		return customer.WeComContact{}, false, nil
+	}
+	if err != nil {
+		return customer.WeComContact{}, false, err
+	}
+	c := customer.WeComContact{ExternalUserID: extID, UnionID: d.Contact.UnionID, Name: d.Contact.Name, AvatarURL: d.Contact.Avatar}
+	for _, f := range d.FollowUsers {
+		if f.UserID == fromUserID {
+			c.Remark, c.Description = f.Remark, f.Description
+		}
+	}
+	return c, true, nil
+}
 
 // request asks WeCom to move the pending customers, 100 a call per (member, new member), and records each
 // answer as it comes, so a retried job asks only for what is still pending.

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/handover"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/wecom/bridgetest"
@@ -155,4 +156,80 @@ func TestAResignedMembersContactsAndSuccessorsWithoutWeCom(t *testing.T) {
 	list, _, err = e.transfers.List(ctx, e.Tenant.Admin, h2.ID)
 	require.NoError(t, err)
 	require.Empty(t, list)
+}
+
+// A resigned member's contacts that only WeCom knows (get_unassigned_list) are adopted by a handover of
+// everything: each becomes a customer of a successor in turn, named and noted as WeCom has them, and is
+// transferred with the rest. Contacts of other resigned members, contacts known here, and contacts WeCom no
+// longer has are left alone; a handover of chosen stages adopts nothing.
+func TestAResignedMembersWeComOnlyContactsAreAdopted(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	gone, to1, to2 := e.member(t, "wangwu"), e.member(t, "lisi"), e.member(t, "zhangsan")
+	now := time.Now()
+	e.customer(t, gone, "wmK1", "wangwu")
+	e.Fake.AddUnassigned("wangwu", "wmK1", now)
+	for _, id := range []string{"wmU1", "wmU2"} {
+		e.Fake.AddContact(wecomapi.ExternalContact{ExternalUserID: id, Name: "Name of " + id, Type: 1},
+			wecomapi.FollowUser{UserID: "wangwu", Remark: "met at the fair"})
+		e.Fake.AddUnassigned("wangwu", id, now)
+	}
+	e.customer(t, to1, "wmO1", "wangwu") // known here, someone else's: not this handover's
+	e.Fake.AddUnassigned("wangwu", "wmO1", now)
+	e.Fake.AddUnassigned("wangwu", "wmNoMore", now) // WeCom has no such contact any more
+	e.Fake.AddContact(wecomapi.ExternalContact{ExternalUserID: "wmX1", Name: "x", Type: 1}, wecomapi.FollowUser{UserID: "qian"})
+	e.Fake.AddUnassigned("qian", "wmX1", now) // another member's
+	e.Fake.RemoveUser("wangwu")
+	_, err := e.DB.Super.Exec(ctx, "UPDATE employees SET status = 'disabled' WHERE id = $1", gone.EmployeeID)
+	require.NoError(t, err)
+
+	h, err := e.handovers.HandOver(ctx, e.Tenant.Admin, handover.Request{FromID: gone.EmployeeID, ToIDs: []uuid.UUID{to1.EmployeeID, to2.EmployeeID}})
+	require.NoError(t, err)
+	require.Equal(t, 1, h.Customers)
+	list := e.settled(t, h.ID, map[string]transfer.Status{"wmK1": transfer.Waiting, "wmU1": transfer.Waiting, "wmU2": transfer.Waiting})
+	takeover := map[string]string{}
+	for _, tr := range list {
+		takeover[tr.ExternalUserID] = tr.TakeoverUserID
+		require.True(t, tr.Resigned)
+	}
+	owners := map[string]uuid.UUID{}
+	rows, err := e.DB.Super.Query(ctx, `SELECT ci.value, c.owner_id, c.display_name FROM customers c
+		JOIN customer_identities ci ON ci.tenant_id = c.tenant_id AND ci.customer_id = c.id AND ci.kind = 'external_userid'
+		WHERE c.tenant_id = $1 AND ci.value IN ('wmU1', 'wmU2', 'wmNoMore', 'wmX1')`, e.Tenant.ID)
+	require.NoError(t, err)
+	for rows.Next() {
+		var ext, name string
+		var owner uuid.UUID
+		require.NoError(t, rows.Scan(&ext, &owner, &name))
+		require.Equal(t, "Name of "+ext, name)
+		owners[ext] = owner
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, owners, 2, "adopted: the two only WeCom knew")
+	require.ElementsMatch(t, []uuid.UUID{to1.EmployeeID, to2.EmployeeID}, []uuid.UUID{owners["wmU1"], owners["wmU2"]}, "dealt in turn")
+	for ext, owner := range owners {
+		want := map[uuid.UUID]string{to1.EmployeeID: "lisi", to2.EmployeeID: "zhangsan"}[owner]
+		require.Equal(t, want, takeover[ext], "WeCom moves it to its owner here")
+	}
+	require.Equal(t, 2, e.count(t, `SELECT count(*) FROM customers c JOIN customer_identities ci ON ci.tenant_id = c.tenant_id
+		AND ci.customer_id = c.id AND ci.kind = 'external_userid' WHERE c.tenant_id = $1 AND ci.value IN ('wmU1', 'wmU2')
+		AND c.remark = 'met at the fair'`, e.Tenant.ID), "the departing member's remark")
+
+	// A handover of chosen stages adopts nothing.
+	gone2, to3 := e.member(t, "zhaoliu"), e.member(t, "sunqi")
+	e.Fake.AddUser(wecomapi.User{UserID: "sunqi", Name: "sunqi", Departments: []int64{1}})
+	e.Fake.AddContact(wecomapi.ExternalContact{ExternalUserID: "wmU3", Name: "u3", Type: 1}, wecomapi.FollowUser{UserID: "zhaoliu"})
+	e.Fake.AddUnassigned("zhaoliu", "wmU3", now)
+	h2, err := e.handovers.HandOver(ctx, e.Tenant.Admin, handover.Request{FromID: gone2.EmployeeID, ToIDs: []uuid.UUID{to3.EmployeeID},
+		Selection: customer.Selection{Stages: []customer.Stage{customer.StageWon}}})
+	require.NoError(t, err)
+	require.Zero(t, e.count(t, "SELECT count(*) FROM river_job WHERE kind = 'wecom_transfer' AND args->>'handover_id' = $1", h2.ID.String()))
+}
+
+func (e *env) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, e.DB.Super.QueryRow(context.Background(), sql, args...).Scan(&n))
+	return n
 }

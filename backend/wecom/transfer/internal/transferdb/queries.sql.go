@@ -12,6 +12,40 @@ import (
 	"github.com/google/uuid"
 )
 
+const adoptionOf = `-- name: AdoptionOf :one
+SELECT h.from_id, coalesce(f.wecom_userid, '')::text AS from_userid,
+       (cardinality(h.stages) = 0 AND cardinality(h.tags) = 0)::bool AS whole,
+       EXISTS (SELECT 1 FROM wecom_configs c WHERE c.tenant_id = h.tenant_id)::bool AS configured
+FROM handovers h LEFT JOIN employees f ON f.tenant_id = h.tenant_id AND f.id = h.from_id
+WHERE h.tenant_id = $1 AND h.id = $2
+`
+
+type AdoptionOfParams struct {
+	TenantID   uuid.UUID
+	HandoverID uuid.UUID
+}
+
+type AdoptionOfRow struct {
+	FromID     uuid.UUID
+	FromUserid string
+	Whole      bool
+	Configured bool
+}
+
+// What adopting a handover's WeCom-only contacts needs: the departing member's WeCom userid (” for none),
+// whether the handover took everything (no stages or tags chosen), and whether the tenant has WeCom set up.
+func (q *Queries) AdoptionOf(ctx context.Context, arg AdoptionOfParams) (AdoptionOfRow, error) {
+	row := q.db.QueryRow(ctx, adoptionOf, arg.TenantID, arg.HandoverID)
+	var i AdoptionOfRow
+	err := row.Scan(
+		&i.FromID,
+		&i.FromUserid,
+		&i.Whole,
+		&i.Configured,
+	)
+	return i, err
+}
+
 const countTransfers = `-- name: CountTransfers :many
 SELECT status, count(*)::int AS n FROM wecom_transfers WHERE tenant_id = $1 AND handover_id = $2 GROUP BY status
 `
@@ -255,6 +289,41 @@ func (q *Queries) SetResults(ctx context.Context, arg SetResultsParams) error {
 		arg.TakeoverAts,
 	)
 	return err
+}
+
+const successorsWithWeCom = `-- name: SuccessorsWithWeCom :many
+SELECT e.id FROM handovers h
+CROSS JOIN LATERAL unnest(h.to_ids) WITH ORDINALITY AS s (id, n)
+JOIN employees e ON e.tenant_id = h.tenant_id AND e.id = s.id AND e.wecom_userid <> ''
+LEFT JOIN employees f ON f.tenant_id = h.tenant_id AND f.id = h.from_id
+WHERE h.tenant_id = $1 AND h.id = $2 AND e.wecom_userid IS DISTINCT FROM f.wecom_userid
+ORDER BY s.n
+`
+
+type SuccessorsWithWeComParams struct {
+	TenantID   uuid.UUID
+	HandoverID uuid.UUID
+}
+
+// The handover's successors who have a WeCom userid other than the departing member's, in its order.
+func (q *Queries) SuccessorsWithWeCom(ctx context.Context, arg SuccessorsWithWeComParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, successorsWithWeCom, arg.TenantID, arg.HandoverID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const waitingPairs = `-- name: WaitingPairs :many

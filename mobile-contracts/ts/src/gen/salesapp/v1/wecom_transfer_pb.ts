@@ -129,7 +129,9 @@ export const ListWeComTransfersResponseSchema: GenMessage<ListWeComTransfersResp
  * WeComTransferService shows the WeCom side of handovers: when a handover moves customers who are WeCom
  * external contacts of the departing employee, WeCom is asked to move them to their new owners (on the job:
  * WeCom tells the customer and moves them after 24 hours unless they refuse; after resignation: at once),
- * and what WeCom reports is kept per customer. Admins only; needs the WeCom bridge in the plan.
+ * and what WeCom reports is kept per customer. A resigned member's contacts that only WeCom knows
+ * (get_unassigned_list) are made customers of the successors and transferred with the rest, when the
+ * handover took everything. Admins only; needs the WeCom bridge in the plan.
  *
  * @generated from service salesapp.v1.WeComTransferService
  */
