@@ -455,3 +455,31 @@ SET tags = ARRAY(SELECT t FROM unnest(c.tags) WITH ORDINALITY AS x (t, o) WHERE 
 WHERE c.tenant_id = @tenant_id AND c.tags && @names::text[] AND c.merged_into IS NULL
   AND EXISTS (SELECT FROM customer_identities ci
               WHERE ci.tenant_id = c.tenant_id AND ci.customer_id = c.id AND ci.kind = 'external_userid');
+
+-- name: FollowUpDueTenants :many
+SELECT t::uuid AS tenant_id FROM follow_up_due_tenants(@since::timestamptz, @now::timestamptz) AS t;
+
+-- name: DueFollowUps :many
+-- The tenant's follow-ups due in (since, now] not yet reminded, of active authors, with their customers'
+-- names, oldest first after a position (next_at, id); locked, so that two runs never remind one twice.
+SELECT n.id, n.author_id, n.customer_id, n.body, n.next_at, coalesce(c.display_name, '')::text AS customer_name
+FROM customer_notes n
+JOIN employees e ON e.tenant_id = n.tenant_id AND e.id = n.author_id AND e.status = 'active'
+LEFT JOIN customers c ON c.tenant_id = n.tenant_id AND c.id = n.customer_id
+WHERE n.tenant_id = @tenant_id AND n.next_at IS NOT NULL AND n.next_at > @since::timestamptz AND n.next_at <= @now::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM follow_up_reminders r
+                  WHERE r.tenant_id = n.tenant_id AND r.note_id = n.id AND r.next_at = n.next_at)
+  AND (n.next_at, n.id) > (@after_at::timestamptz, @after_id::uuid)
+ORDER BY n.next_at, n.id
+LIMIT @max_rows
+FOR UPDATE OF n SKIP LOCKED;
+
+-- name: RecordReminders :exec
+INSERT INTO follow_up_reminders (tenant_id, note_id, next_at)
+SELECT @tenant_id, x.note_id, x.next_at
+FROM (SELECT unnest(@note_ids::uuid[]) AS note_id, unnest(@next_ats::timestamptz[]) AS next_at) AS x
+ON CONFLICT DO NOTHING;
+
+-- name: PurgeReminders :exec
+-- Reminders older than the job's look-back are of no use any more.
+DELETE FROM follow_up_reminders WHERE tenant_id = @tenant_id AND next_at <= @before::timestamptz;

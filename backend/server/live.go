@@ -47,12 +47,14 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 		return nil, nil, err
 	}
 	customers := customer.NewService(d.db)
+	// Follow-up reminders alert through the same streams, pushes and wake-ups.
+	reminders := customer.NewReminders(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake, nil)
 	pages := webModule(d, web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers, Tracking: track})
 	// Marketing tasks alert (assigned, completed, cancelled) through the same streams, pushes and wake-ups.
 	tasks := task.NewService(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake)
 	// Lead pools alert holders before and when a neglected lead goes back.
 	pools := pool.NewService(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake, nil)
-	return []module.Module{alerts.Module, trackingrpc.Module(track, trackHandler), customerrpc.Module(customers), pages,
+	return []module.Module{alerts.Module, trackingrpc.Module(track, trackHandler), customerrpc.Module(customers, reminders), pages,
 		taskrpc.Module(tasks), poolrpc.Module(pools), handoverrpc.Module(handover.NewService(d.db, nil, transfer.Record(d.queue)))}, alerts.Wake, nil
 }
 

@@ -41,6 +41,8 @@ const (
 	// WeCom alerts (backend/wecom/contact): a customer added the salesperson on WeCom, or deleted them.
 	KindWeComAdded   Kind = "wecom_added"
 	KindWeComDeleted Kind = "wecom_deleted"
+	// KindFollowUpDue: a follow-up the salesperson noted (next_at) is due.
+	KindFollowUpDue Kind = "follow_up_due"
 )
 
 // isView reports whether an alert is about reading: such alerts about one customer and material within
@@ -139,13 +141,9 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 		return nil, nil
 	}
 	q := alertdb.New(tx)
-	zone, err := q.TenantZone(ctx, tenantID)
+	loc, err := zoneOf(ctx, q, tenantID)
 	if err != nil {
 		return nil, err
-	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		loc = time.UTC
 	}
 	byEmployee := map[uuid.UUID][]Alert{}
 	var order []uuid.UUID
@@ -282,6 +280,32 @@ func mergeTargets(ctx context.Context, q *alertdb.Queries, tenantID, emp uuid.UU
 		recent[k] = ids[i]
 	}
 	return ids, merged, nil
+}
+
+// zoneOf is the tenant's time zone (UTC when it names none known).
+func zoneOf(ctx context.Context, q *alertdb.Queries, tenantID uuid.UUID) (*time.Location, error) {
+	zone, err := q.TenantZone(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return time.UTC, nil
+	}
+	return loc, nil
+}
+
+// QuietTx says whether now is inside the employee's quiet hours (in the tenant's time zone), inside tx. A
+// reminder that should wait for the hours to end, rather than be recorded unpushed as Record does, asks
+// this first.
+func QuietTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID, now time.Time) (bool, error) {
+	q := alertdb.New(tx)
+	loc, err := zoneOf(ctx, q, tenantID)
+	if err != nil {
+		return false, err
+	}
+	_, quiet, err := prefs(ctx, q, tenantID, employeeID, now.In(loc))
+	return quiet, err
 }
 
 // prefs returns the muted kinds and whether now (in the tenant's zone) is inside the quiet hours.

@@ -240,6 +240,8 @@ func title(kind Kind) string {
 		return "New WeCom contact"
 	case KindWeComDeleted:
 		return "A WeCom contact left"
+	case KindFollowUpDue:
+		return "Follow-up due"
 	}
 	return "A customer is reading"
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -17,12 +18,15 @@ import (
 	"github.com/salesapp/scrm/backend/platform/module"
 )
 
-// Module is what customers contribute: CustomerService, and the offline mutations of customers and notes.
-func Module(svc *customer.Service) module.Module {
+// Module is what customers contribute: CustomerService, the offline mutations of customers and notes, and
+// the follow-up reminders' periodic job.
+func Module(svc *customer.Service, reminders *customer.Reminders) module.Module {
 	return module.Module{
 		Name:      "customer",
 		Services:  []module.Service{module.Connect[salesappv1connect.CustomerServiceHandler](salesappv1connect.CustomerServiceName, salesappv1connect.NewCustomerServiceHandler, New(svc))},
 		Mutations: mutations(),
+		Workers:   func(w *river.Workers) { river.AddWorker(w, reminders.Worker()) },
+		Periodic:  []*river.PeriodicJob{reminders.Periodic()},
 	}
 }
 

@@ -338,6 +338,74 @@ func (q *Queries) DeleteNote(ctx context.Context, arg DeleteNoteParams) error {
 	return err
 }
 
+const dueFollowUps = `-- name: DueFollowUps :many
+SELECT n.id, n.author_id, n.customer_id, n.body, n.next_at, coalesce(c.display_name, '')::text AS customer_name
+FROM customer_notes n
+JOIN employees e ON e.tenant_id = n.tenant_id AND e.id = n.author_id AND e.status = 'active'
+LEFT JOIN customers c ON c.tenant_id = n.tenant_id AND c.id = n.customer_id
+WHERE n.tenant_id = $1 AND n.next_at IS NOT NULL AND n.next_at > $2::timestamptz AND n.next_at <= $3::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM follow_up_reminders r
+                  WHERE r.tenant_id = n.tenant_id AND r.note_id = n.id AND r.next_at = n.next_at)
+  AND (n.next_at, n.id) > ($4::timestamptz, $5::uuid)
+ORDER BY n.next_at, n.id
+LIMIT $6
+FOR UPDATE OF n SKIP LOCKED
+`
+
+type DueFollowUpsParams struct {
+	TenantID uuid.UUID
+	Since    time.Time
+	Now      time.Time
+	AfterAt  time.Time
+	AfterID  uuid.UUID
+	MaxRows  int32
+}
+
+type DueFollowUpsRow struct {
+	ID           uuid.UUID
+	AuthorID     uuid.UUID
+	CustomerID   uuid.UUID
+	Body         string
+	NextAt       *time.Time
+	CustomerName string
+}
+
+// The tenant's follow-ups due in (since, now] not yet reminded, of active authors, with their customers'
+// names, oldest first after a position (next_at, id); locked, so that two runs never remind one twice.
+func (q *Queries) DueFollowUps(ctx context.Context, arg DueFollowUpsParams) ([]DueFollowUpsRow, error) {
+	rows, err := q.db.Query(ctx, dueFollowUps,
+		arg.TenantID,
+		arg.Since,
+		arg.Now,
+		arg.AfterAt,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DueFollowUpsRow
+	for rows.Next() {
+		var i DueFollowUpsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.AuthorID,
+			&i.CustomerID,
+			&i.Body,
+			&i.NextAt,
+			&i.CustomerName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const editNote = `-- name: EditNote :exec
 UPDATE customer_notes SET body = $1, next_at = $2, updated_at = now()
 WHERE tenant_id = $3 AND id = $4
@@ -379,6 +447,35 @@ func (q *Queries) EmployeeForAssignment(ctx context.Context, arg EmployeeForAssi
 	var i EmployeeForAssignmentRow
 	err := row.Scan(&i.TeamID, &i.Status)
 	return i, err
+}
+
+const followUpDueTenants = `-- name: FollowUpDueTenants :many
+SELECT t::uuid AS tenant_id FROM follow_up_due_tenants($1::timestamptz, $2::timestamptz) AS t
+`
+
+type FollowUpDueTenantsParams struct {
+	Since time.Time
+	Now   time.Time
+}
+
+func (q *Queries) FollowUpDueTenants(ctx context.Context, arg FollowUpDueTenantsParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, followUpDueTenants, arg.Since, arg.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var tenant_id uuid.UUID
+		if err := rows.Scan(&tenant_id); err != nil {
+			return nil, err
+		}
+		items = append(items, tenant_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const forwardReach = `-- name: ForwardReach :many
@@ -1571,6 +1668,21 @@ func (q *Queries) OwnerRule(ctx context.Context, tenantID uuid.UUID) (string, er
 	return customer_owner_rule, err
 }
 
+const purgeReminders = `-- name: PurgeReminders :exec
+DELETE FROM follow_up_reminders WHERE tenant_id = $1 AND next_at <= $2::timestamptz
+`
+
+type PurgeRemindersParams struct {
+	TenantID uuid.UUID
+	Before   time.Time
+}
+
+// Reminders older than the job's look-back are of no use any more.
+func (q *Queries) PurgeReminders(ctx context.Context, arg PurgeRemindersParams) error {
+	_, err := q.db.Exec(ctx, purgeReminders, arg.TenantID, arg.Before)
+	return err
+}
+
 const recordActivity = `-- name: RecordActivity :exec
 WITH bumped AS (
   UPDATE customers c SET
@@ -1630,6 +1742,24 @@ func (q *Queries) RecordActivity(ctx context.Context, arg RecordActivityParams) 
 		arg.PhonesVerified,
 		arg.Active,
 	)
+	return err
+}
+
+const recordReminders = `-- name: RecordReminders :exec
+INSERT INTO follow_up_reminders (tenant_id, note_id, next_at)
+SELECT $1, x.note_id, x.next_at
+FROM (SELECT unnest($2::uuid[]) AS note_id, unnest($3::timestamptz[]) AS next_at) AS x
+ON CONFLICT DO NOTHING
+`
+
+type RecordRemindersParams struct {
+	TenantID uuid.UUID
+	NoteIds  []uuid.UUID
+	NextAts  []time.Time
+}
+
+func (q *Queries) RecordReminders(ctx context.Context, arg RecordRemindersParams) error {
+	_, err := q.db.Exec(ctx, recordReminders, arg.TenantID, arg.NoteIds, arg.NextAts)
 	return err
 }
 
