@@ -55,6 +55,7 @@ func TestBrowserWeChatForwardCarriesTheVisitorsChildLink(t *testing.T) {
 	run(t, ctx, chromedp.Navigate(pageURL+"?from=singlemessage#top"), chromedp.WaitReady(chromedp.CSS("body")))
 
 	type call struct {
+		Name   string
 		Config struct {
 			AppID     string   `json:"appId"`
 			Timestamp int64    `json:"timestamp"`
@@ -74,7 +75,7 @@ func TestBrowserWeChatForwardCarriesTheVisitorsChildLink(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(raw), &recorded))
 		calls = calls[:0]
 		for _, r := range recorded {
-			var c call
+			c := call{Name: r.Name}
 			switch r.Name {
 			case "config":
 				require.NoError(t, json.Unmarshal(r.Arg, &c.Config))
@@ -95,18 +96,28 @@ func TestBrowserWeChatForwardCarriesTheVisitorsChildLink(t *testing.T) {
 	require.Equal(t, wechat.JSSignature("fake-jsapi-ticket-1", cfg.NonceStr, cfg.Timestamp, pageURL+"?from=singlemessage"), cfg.Signature)
 	require.Equal(t, 1, wx.Calls(wechattest.Ticket))
 
-	// Both share data carry one child link: a forward of the opened share by this page's visitor.
-	app, moments := calls[1].Share, calls[2].Share
+	// Each share data carries a child link of its own: a forward of the opened share by this page's
+	// visitor, to a chat or to Moments.
+	shared := map[string]call{}
+	for _, c := range calls[1:] {
+		shared[c.Name] = c
+	}
+	app, moments := shared["appMessage"].Share, shared["timeline"].Share
 	require.Equal(t, "家庭保障指南", app.Title)
-	require.Equal(t, app.Link, moments.Link)
-	child, ok := strings.CutPrefix(app.Link, "http://"+publicHost+"/s/")
-	require.True(t, ok, app.Link)
+	require.Equal(t, "家庭保障指南", moments.Title)
+	require.NotEqual(t, app.Link, moments.Link)
 	vid := value(t, ctx, chromedp.Evaluate[string](`localStorage.getItem('sa_vid')`))
 	require.NotEmpty(t, vid)
-	var parent, forwarder string
-	require.NoError(t, w.e.DB.Super.QueryRow(context.Background(),
-		"SELECT p.token, c.forwarder FROM shares c JOIN shares p ON p.id = c.parent_id WHERE c.token = $1", child).Scan(&parent, &forwarder))
-	require.Equal(t, token, parent)
-	require.Equal(t, vid, forwarder)
+	for link, channel := range map[string]string{app.Link: "chat", moments.Link: "moments"} {
+		child, ok := strings.CutPrefix(link, "http://"+publicHost+"/s/")
+		require.True(t, ok, link)
+		var parent, forwarder, got string
+		require.NoError(t, w.e.DB.Super.QueryRow(context.Background(),
+			"SELECT p.token, c.forwarder, c.channel FROM shares c JOIN shares p ON p.id = c.parent_id WHERE c.token = $1", child).
+			Scan(&parent, &forwarder, &got))
+		require.Equal(t, token, parent)
+		require.Equal(t, vid, forwarder)
+		require.Equal(t, channel, got)
+	}
 	screenshot(t, ctx, "wechat-forward")
 }

@@ -12,7 +12,7 @@
  *                      nonceStr, signature} for the requested URL; the page then has <script id="wx-sdk">
  *   data-share-desc, data-share-image  a forward's description and image (title: document.title)
  *   With data-wx, once window.wx is there: wx.config, and on wx.ready PublicService.ForwardShare (Connect
- *   JSON, channel OTHER, forwarder = visitor id) gives the child link both share data carry.
+ *   JSON, forwarder = visitor id) gives a child link per channel: CHAT for chats, MOMENTS for Moments.
  * elements
  *   data-track="call_click|wechat_click|brochure_page" [data-value="N"]  an event on tap
  *   data-copy="ID"            a button (hidden without the script) copying the text of element ID
@@ -212,18 +212,24 @@
         jsApiList: ['updateAppMessageShareData', 'updateTimelineShareData'] });
       if (wx.error) wx.error(function () {});
       wx.ready(function () {
-        fetch('/salesapp.v1.PublicService/ForwardShare', { method: 'POST', credentials: 'same-origin',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ token: d.token, channel: 'SHARE_CHANNEL_OTHER', forwarder: vid }) })
-          .then(function (r) { return r.ok ? r.json() : null; })
-          .then(function (res) {
-            if (!res || !res.url) return;
-            var data = { title: document.title, desc: d.shareDesc || '', link: res.url, imgUrl: d.shareImage || '' };
-            wx.updateAppMessageShareData(data);
-            wx.updateTimelineShareData({ title: data.title, link: data.link, imgUrl: data.imgUrl });
-          })['catch'](function () {});
+        // Each way on (a chat, Moments) has a child link of its own.
+        forward('SHARE_CHANNEL_CHAT', function (link) {
+          wx.updateAppMessageShareData({ title: document.title, desc: d.shareDesc || '', link: link, imgUrl: d.shareImage || '' });
+        });
+        forward('SHARE_CHANNEL_MOMENTS', function (link) {
+          wx.updateTimelineShareData({ title: document.title, link: link, imgUrl: d.shareImage || '' });
+        });
       });
     } catch (e) { /* the page works without the JS-SDK */ }
+  }
+
+  // forward gets the visitor's child link for a channel.
+  function forward(channel, use) {
+    fetch('/salesapp.v1.PublicService/ForwardShare', { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: d.token, channel: channel, forwarder: vid }) })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (res) { if (res && res.url) use(res.url); })['catch'](function () {});
   }
 
   var videos = document.querySelectorAll('video[data-video-progress]');
