@@ -20,10 +20,16 @@ type Reading struct {
 	At            time.Time
 }
 
+// maxOffers bounds the salespeople one hot lead is offered to (the first by id): the offer is recorded in
+// the ingest's transaction.
+const maxOffers = 500
+
 // ActiveLeadsTx returns the alerts telling each pool's managers (the managers of its teams; the admins for
-// a pool open to everyone) that a lead waiting in it is reading again, inside the ingest's transaction.
-// The caller passes the unowned customers of the batch who opened a material after a silence; one alert
-// per lead and manager. Set-based: one statement per batch.
+// a pool open to everyone) that a lead waiting in it is reading again, inside the ingest's transaction,
+// and, for a pool that offers hot leads, offering the lead to the salespeople who may claim it (at most
+// maxOffers; not one cooling down from it): the first to claim it has it. The caller passes the unowned
+// customers of the batch who opened a material after a silence; one alert per lead and person. Set-based:
+// one statement per batch.
 func ActiveLeadsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, readings []Reading) ([]alert.Alert, error) {
 	if len(readings) == 0 {
 		return nil, nil
@@ -36,7 +42,7 @@ func ActiveLeadsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, readings 
 		}
 		by[r.CustomerID] = r
 	}
-	rows, err := pooldb.New(tx).ActiveLeadManagers(ctx, pooldb.ActiveLeadManagersParams{TenantID: tenantID, CustomerIds: ids})
+	rows, err := pooldb.New(tx).ActiveLeadManagers(ctx, pooldb.ActiveLeadManagersParams{TenantID: tenantID, CustomerIds: ids, MaxOffers: maxOffers})
 	if err != nil {
 		return nil, err
 	}
@@ -47,9 +53,15 @@ func ActiveLeadsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, readings 
 		if rd.MaterialTitle != "" {
 			what = alert.Title(rd.MaterialTitle)
 		}
-		out = append(out, alert.Alert{Kind: alert.KindPoolLeadActive, EmployeeID: r.EmployeeID, CustomerID: r.CustomerID,
+		a := alert.Alert{Kind: alert.KindPoolLeadActive, EmployeeID: r.EmployeeID, CustomerID: r.CustomerID,
 			MaterialID: rd.MaterialID, At: rd.At,
-			Body: fmt.Sprintf("%s, waiting in the pool 《%s》, is reading %s again", alert.Who(r.DisplayName), r.PoolName, what)})
+			Body: fmt.Sprintf("%s, waiting in the pool 《%s》, is reading %s again", alert.Who(r.DisplayName), r.PoolName, what)}
+		if r.Offer {
+			a.Kind = alert.KindPoolLeadOffer
+			a.Body = fmt.Sprintf("A hot lead is waiting in 《%s》: %s is reading %s again. The first to claim it has it.",
+				r.PoolName, alert.Who(r.DisplayName), what)
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }

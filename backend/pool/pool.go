@@ -41,9 +41,11 @@ type Pool struct {
 	// zone) and leads claimed from it that they still hold.
 	DailyClaimCap, MaxHeld int
 	// TeamIDs are the teams whose members may claim; empty: everyone in the tenant.
-	TeamIDs   []uuid.UUID
-	Recycle   Recycle
-	CreatedAt time.Time
+	TeamIDs []uuid.UUID
+	Recycle Recycle
+	// OfferHotLeads: a lead waiting here that reads again is offered to the salespeople who may claim it.
+	OfferHotLeads bool
+	CreatedAt     time.Time
 }
 
 // Recycle are a pool's recycle rules, in days (0: off).
@@ -78,6 +80,9 @@ type Settings struct {
 	DailyClaimCap, MaxHeld int
 	TeamIDs                []uuid.UUID
 	Recycle                Recycle
+	// OfferHotLeads: a lead waiting in the pool that reads again is offered to the salespeople who may
+	// claim it (pool_lead_offer), besides being told to its managers; the first to claim it has it.
+	OfferHotLeads bool
 }
 
 // Reason is how a lead came into its pool.
@@ -138,7 +143,7 @@ var errPoolNotFound = platform.NotFound("pool")
 func poolOf(r pooldb.Pool) Pool {
 	return Pool{ID: r.ID, Name: r.Name, Region: r.Region, Default: r.IsDefault, DailyClaimCap: int(r.DailyClaimCap),
 		MaxHeld: int(r.MaxHeld), TeamIDs: r.TeamIds, CreatedAt: r.CreatedAt, Recycle: Recycle{NoFollowUpDays: int(r.RecycleFollowUpDays),
-			NoProgressDays: int(r.RecycleProgressDays), CooldownDays: int(r.CooldownDays)}}
+			NoProgressDays: int(r.RecycleProgressDays), CooldownDays: int(r.CooldownDays)}, OfferHotLeads: r.OfferHotLeads}
 }
 
 // mayClaim reports whether the caller may claim from (and see the leads of) the pool. Admins see every pool
@@ -222,7 +227,8 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, in Settings) (P
 		}
 		row, err := q.InsertPool(ctx, pooldb.InsertPoolParams{TenantID: p.TenantID, ID: id, Name: in.Name, Region: in.Region,
 			IsDefault: in.Default, DailyClaimCap: int32(in.DailyClaimCap), MaxHeld: int32(in.MaxHeld), TeamIds: in.TeamIDs, CreatedBy: p.EmployeeID,
-			RecycleFollowUpDays: int32(in.Recycle.NoFollowUpDays), RecycleProgressDays: int32(in.Recycle.NoProgressDays), CooldownDays: int32(in.Recycle.CooldownDays)})
+			RecycleFollowUpDays: int32(in.Recycle.NoFollowUpDays), RecycleProgressDays: int32(in.Recycle.NoProgressDays), CooldownDays: int32(in.Recycle.CooldownDays),
+			OfferHotLeads: in.OfferHotLeads})
 		if platform.IsUniqueViolation(err, "pools_name_key") {
 			return platform.AlreadyExists("a pool with this name exists")
 		}
@@ -268,7 +274,8 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, i
 		}
 		row, err := q.UpdatePool(ctx, pooldb.UpdatePoolParams{TenantID: p.TenantID, ID: id, Name: in.Name, Region: in.Region,
 			IsDefault: in.Default, DailyClaimCap: int32(in.DailyClaimCap), MaxHeld: int32(in.MaxHeld), TeamIds: in.TeamIDs,
-			RecycleFollowUpDays: int32(in.Recycle.NoFollowUpDays), RecycleProgressDays: int32(in.Recycle.NoProgressDays), CooldownDays: int32(in.Recycle.CooldownDays)})
+			RecycleFollowUpDays: int32(in.Recycle.NoFollowUpDays), RecycleProgressDays: int32(in.Recycle.NoProgressDays), CooldownDays: int32(in.Recycle.CooldownDays),
+			OfferHotLeads: in.OfferHotLeads})
 		if platform.IsUniqueViolation(err, "pools_name_key") {
 			return platform.AlreadyExists("a pool with this name exists")
 		}
@@ -284,8 +291,9 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, i
 			}
 		}
 		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.PoolUpdate, TargetKind: audit.TargetPool, TargetID: id,
-			Before: Settings{Name: b.Name, Region: b.Region, Default: b.Default, DailyClaimCap: b.DailyClaimCap, MaxHeld: b.MaxHeld, TeamIDs: b.TeamIDs, Recycle: b.Recycle},
-			After:  in})
+			Before: Settings{Name: b.Name, Region: b.Region, Default: b.Default, DailyClaimCap: b.DailyClaimCap, MaxHeld: b.MaxHeld, TeamIDs: b.TeamIDs,
+				Recycle: b.Recycle, OfferHotLeads: b.OfferHotLeads},
+			After: in})
 	})
 	return out, err
 }

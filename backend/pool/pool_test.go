@@ -601,8 +601,12 @@ func TestALeadReadingAgainAlertsItsPoolsManagers(t *testing.T) {
 	require.NoError(t, err)
 	s := settings("East")
 	s.TeamIDs = []uuid.UUID{east}
+	s.OfferHotLeads = true
 	eastPool, err := f.pools.Create(ctx, f.tenant.Admin, s)
 	require.NoError(t, err)
+	require.True(t, eastPool.OfferHotLeads)
+	eastSales, cooling := f.db.NewEmployee(t, f.tenant.ID, authn.RoleSales, east), f.db.NewEmployee(t, f.tenant.ID, authn.RoleSales, east)
+	westSales := f.db.NewEmployee(t, f.tenant.ID, authn.RoleSales, west)
 	_, err = f.db.Super.Exec(ctx, "UPDATE tenants SET customer_owner_rule = 'pool' WHERE id = $1", f.tenant.ID)
 	require.NoError(t, err)
 	material := uuid.Must(uuid.NewV7())
@@ -626,6 +630,9 @@ func TestALeadReadingAgainAlertsItsPoolsManagers(t *testing.T) {
 	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT customer_id FROM customer_identities WHERE tenant_id = $1 AND value = 'visitor-0002'", f.tenant.ID).Scan(&second))
 	_, err = f.db.Super.Exec(ctx, "INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason) VALUES ($1, $2, $3, 'imported')", f.tenant.ID, second, eastPool.ID)
 	require.NoError(t, err)
+	_, err = f.db.Super.Exec(ctx, "INSERT INTO pool_cooldowns (tenant_id, customer_id, employee_id, until) VALUES ($1, $2, $3, now() + interval '1 day')",
+		f.tenant.ID, second, cooling.EmployeeID)
+	require.NoError(t, err)
 	require.Empty(t, f.alertsOf(t, f.tenant.Admin, alert.KindPoolLeadActive), "a new customer is not back to life")
 
 	view("visitor-0001") // within the silence: nothing
@@ -644,4 +651,16 @@ func TestALeadReadingAgainAlertsItsPoolsManagers(t *testing.T) {
 	require.Contains(t, mgr[0].Body, "《East》")
 	require.Empty(t, f.alertsOf(t, westManager, alert.KindPoolLeadActive))
 	require.Empty(t, f.alertsOf(t, sales, alert.KindPoolLeadActive))
+
+	// The East pool offers its hot leads: its salespeople hear too (not one cooling down from this lead,
+	// not another team's); the default pool offers nothing.
+	for _, who := range []authn.Principal{sales, eastSales} {
+		offers := f.alertsOf(t, who, alert.KindPoolLeadOffer)
+		require.Len(t, offers, 1)
+		require.Equal(t, second, offers[0].CustomerID)
+		require.Contains(t, offers[0].Body, "A hot lead is waiting in 《East》")
+	}
+	require.Empty(t, f.alertsOf(t, cooling, alert.KindPoolLeadOffer))
+	require.Empty(t, f.alertsOf(t, westSales, alert.KindPoolLeadOffer))
+	require.Empty(t, f.alertsOf(t, eastManager, alert.KindPoolLeadOffer))
 }

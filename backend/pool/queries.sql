@@ -3,15 +3,16 @@
 
 -- name: InsertPool :one
 INSERT INTO pools (tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids,
-                   recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by)
+                   recycle_follow_up_days, recycle_progress_days, cooldown_days, offer_hot_leads, created_by)
 VALUES (@tenant_id, @id, @name, @region, @is_default, @daily_claim_cap, @max_held, @team_ids::uuid[],
-        @recycle_follow_up_days, @recycle_progress_days, @cooldown_days, @created_by)
+        @recycle_follow_up_days, @recycle_progress_days, @cooldown_days, @offer_hot_leads, @created_by)
 RETURNING *;
 
 -- name: UpdatePool :one
 UPDATE pools SET name = @name, region = @region, is_default = @is_default, daily_claim_cap = @daily_claim_cap,
   max_held = @max_held, team_ids = @team_ids::uuid[], recycle_follow_up_days = @recycle_follow_up_days,
-  recycle_progress_days = @recycle_progress_days, cooldown_days = @cooldown_days, updated_at = now()
+  recycle_progress_days = @recycle_progress_days, cooldown_days = @cooldown_days, offer_hot_leads = @offer_hot_leads,
+  updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id
 RETURNING *;
 
@@ -126,9 +127,10 @@ SELECT @tenant_id, unnest(@customer_ids::uuid[]), @pool_id, 'imported', sqlc.nar
 ON CONFLICT (tenant_id, customer_id) DO NOTHING;
 
 -- name: ActiveLeadManagers :many
--- For customers waiting in a pool, who manages their pool: the active managers of the pool's teams, or,
--- for a pool open to everyone, the tenant's active admins. Customers owned by someone (or in no pool:
--- there is no default pool) are left out.
+-- For customers waiting in a pool, whom to tell that they read again: the active managers of the pool's
+-- teams, or, for a pool open to everyone, the tenant's active admins; and, when the pool offers hot leads,
+-- the active salespeople who may claim from it (offer), except one still cooling down from that lead, at
+-- most maxOffers per lead. Customers owned by someone (or in no pool: there is no default pool) are left out.
 WITH leads AS (
   SELECT c.id AS customer_id, c.display_name, coalesce(pl.pool_id, d.id) AS pool_id
   FROM customers c
@@ -136,12 +138,26 @@ WITH leads AS (
   LEFT JOIN pools d ON d.tenant_id = c.tenant_id AND d.is_default
   WHERE c.tenant_id = @tenant_id AND c.id = ANY (@customer_ids::uuid[]) AND c.owner_id IS NULL AND c.merged_into IS NULL
 )
-SELECT l.customer_id::uuid AS customer_id, l.display_name::text AS display_name, p.name AS pool_name, e.id AS employee_id
+SELECT l.customer_id::uuid AS customer_id, l.display_name::text AS display_name, p.name AS pool_name, e.id AS employee_id,
+       false AS offer
 FROM leads l
 JOIN pools p ON p.tenant_id = @tenant_id AND p.id = l.pool_id
 JOIN employees e ON e.tenant_id = @tenant_id AND e.status = 'active'
   AND ((cardinality(p.team_ids) > 0 AND e.role = 'manager' AND e.team_id = ANY (p.team_ids))
-    OR (cardinality(p.team_ids) = 0 AND e.role = 'admin'));
+    OR (cardinality(p.team_ids) = 0 AND e.role = 'admin'))
+UNION ALL
+SELECT o.customer_id, o.display_name, o.pool_name, o.employee_id, true AS offer
+FROM (
+  SELECT l.customer_id::uuid AS customer_id, l.display_name::text AS display_name, p.name AS pool_name, e.id AS employee_id,
+         row_number() OVER (PARTITION BY l.customer_id ORDER BY e.id) AS n
+  FROM leads l
+  JOIN pools p ON p.tenant_id = @tenant_id AND p.id = l.pool_id AND p.offer_hot_leads
+  JOIN employees e ON e.tenant_id = @tenant_id AND e.status = 'active' AND e.role = 'sales'
+    AND (cardinality(p.team_ids) = 0 OR e.team_id = ANY (p.team_ids))
+  WHERE NOT EXISTS (SELECT 1 FROM pool_cooldowns k WHERE k.tenant_id = @tenant_id AND k.customer_id = l.customer_id
+                      AND k.employee_id = e.id AND k.until > now())
+) o
+WHERE o.n <= @max_offers::int;
 
 -- name: DefaultPool :one
 SELECT id FROM pools WHERE tenant_id = @tenant_id AND is_default;

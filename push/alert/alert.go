@@ -38,6 +38,9 @@ const (
 	KindLeadRecycleWarning Kind = "lead_recycle_warning"
 	KindLeadRecycled       Kind = "lead_recycled"
 	KindPoolLeadActive     Kind = "pool_lead_active"
+	// KindPoolLeadOffer: a lead waiting in a pool the salesperson may claim from is reading again, and the
+	// pool offers it (the first to claim it has it).
+	KindPoolLeadOffer Kind = "pool_lead_offer"
 	// WeCom alerts (backend/wecom/contact): a customer added the salesperson on WeCom, or deleted them.
 	KindWeComAdded   Kind = "wecom_added"
 	KindWeComDeleted Kind = "wecom_deleted"

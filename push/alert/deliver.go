@@ -236,6 +236,8 @@ func title(kind Kind) string {
 		return "Lead pool"
 	case KindPoolLeadActive:
 		return "A pool lead is back"
+	case KindPoolLeadOffer:
+		return "A hot lead is waiting"
 	case KindWeComAdded:
 		return "New WeCom contact"
 	case KindWeComDeleted:

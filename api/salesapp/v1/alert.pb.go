@@ -32,9 +32,11 @@ type Alert struct {
 	// first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer; or, about
 	// a marketing task (TaskService), task_assigned, task_completed or task_cancelled; or, about a lead pool
 	// (PoolService), lead_recycle_warning (a held lead goes back tomorrow unless followed up), lead_recycled
-	// or pool_lead_active (a lead waiting in a pool the caller manages is reading again); or, from WeCom,
-	// wecom_added (a customer added the caller on WeCom) or wecom_deleted (a customer deleted the caller); or
-	// follow_up_due (a follow-up the caller noted is due: at its next_at, or when the caller's quiet hours end).
+	// or pool_lead_active (a lead waiting in a pool the caller manages is reading again) or pool_lead_offer
+	// (a lead waiting in a pool the caller may claim from is reading again: the first to claim it has it); or,
+	// from WeCom, wecom_added (a customer added the caller on WeCom) or wecom_deleted (a customer deleted the
+	// caller); or follow_up_due (a follow-up the caller noted is due: at its next_at, or when the caller's
+	// quiet hours end).
 	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	// Empty for task alerts.
 	CustomerId string `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`

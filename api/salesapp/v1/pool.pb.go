@@ -96,9 +96,12 @@ type Pool struct {
 	// Per salesperson: leads claimed from this pool held at once.
 	MaxHeld int32 `protobuf:"varint,6,opt,name=max_held,json=maxHeld,proto3" json:"max_held,omitempty"`
 	// Teams whose members may claim; empty: everyone.
-	TeamIds       []string               `protobuf:"bytes,7,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	Recycle       *PoolRecycle           `protobuf:"bytes,9,opt,name=recycle,proto3" json:"recycle,omitempty"`
+	TeamIds   []string               `protobuf:"bytes,7,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Recycle   *PoolRecycle           `protobuf:"bytes,9,opt,name=recycle,proto3" json:"recycle,omitempty"`
+	// A lead waiting here that reads again is offered to the salespeople who may claim it (pool_lead_offer
+	// alerts), besides being told to the pool's managers; the first to claim it has it.
+	OfferHotLeads bool `protobuf:"varint,10,opt,name=offer_hot_leads,json=offerHotLeads,proto3" json:"offer_hot_leads,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -196,6 +199,13 @@ func (x *Pool) GetRecycle() *PoolRecycle {
 	return nil
 }
 
+func (x *Pool) GetOfferHotLeads() bool {
+	if x != nil {
+		return x.OfferHotLeads
+	}
+	return false
+}
+
 // PoolRecycle are a pool's recycle rules, in days (0: off). A held lead with no follow-up note for
 // no_follow_up_days, or no stage change for no_progress_days, goes back to the pool; its holder is alerted
 // a day before (lead_recycle_warning) and when it goes (lead_recycled), and may claim it again only after
@@ -270,7 +280,9 @@ type PoolSettings struct {
 	MaxHeld       int32                  `protobuf:"varint,5,opt,name=max_held,json=maxHeld,proto3" json:"max_held,omitempty"`
 	TeamIds       []string               `protobuf:"bytes,6,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
 	// Unset: no recycling.
-	Recycle       *PoolRecycle `protobuf:"bytes,7,opt,name=recycle,proto3" json:"recycle,omitempty"`
+	Recycle *PoolRecycle `protobuf:"bytes,7,opt,name=recycle,proto3" json:"recycle,omitempty"`
+	// Offer leads that read again to the salespeople who may claim them.
+	OfferHotLeads bool `protobuf:"varint,8,opt,name=offer_hot_leads,json=offerHotLeads,proto3" json:"offer_hot_leads,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -352,6 +364,13 @@ func (x *PoolSettings) GetRecycle() *PoolRecycle {
 		return x.Recycle
 	}
 	return nil
+}
+
+func (x *PoolSettings) GetOfferHotLeads() bool {
+	if x != nil {
+		return x.OfferHotLeads
+	}
+	return false
 }
 
 // Lead is a customer waiting in a pool, masked.
@@ -1231,7 +1250,7 @@ var File_salesapp_v1_pool_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\n" +
-	"\x16salesapp/v1/pool.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x02\n" +
+	"\x16salesapp/v1/pool.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd6\x02\n" +
 	"\x04Pool\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -1243,14 +1262,16 @@ const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\bteam_ids\x18\a \x03(\tR\ateamIds\x129\n" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x122\n" +
-	"\arecycle\x18\t \x01(\v2\x18.salesapp.v1.PoolRecycleR\arecycle\"\xab\x01\n" +
+	"\arecycle\x18\t \x01(\v2\x18.salesapp.v1.PoolRecycleR\arecycle\x12&\n" +
+	"\x0foffer_hot_leads\x18\n" +
+	" \x01(\bR\rofferHotLeads\"\xab\x01\n" +
 	"\vPoolRecycle\x125\n" +
 	"\x11no_follow_up_days\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xed\x02(\x00R\x0enoFollowUpDays\x124\n" +
 	"\x10no_progress_days\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xed\x02(\x00R\x0enoProgressDays\x12/\n" +
 	"\rcooldown_days\x18\x03 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xed\x02(\x00R\fcooldownDays\"\xac\x02\n" +
+	"\xbaH\a\x1a\x05\x18\xed\x02(\x00R\fcooldownDays\"\xd4\x02\n" +
 	"\fPoolSettings\x12\x1d\n" +
 	"\x04name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18<R\x04name\x12\x1f\n" +
 	"\x06region\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18<R\x06region\x12\x1d\n" +
@@ -1260,7 +1281,8 @@ const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\xbaH\a\x1a\x05\x18\x90N(\x01R\rdailyClaimCap\x12&\n" +
 	"\bmax_held\x18\x05 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x01R\amaxHeld\x12-\n" +
 	"\bteam_ids\x18\x06 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xf4\x03\x18\x01\"\x05r\x03\xb0\x01\x01R\ateamIds\x122\n" +
-	"\arecycle\x18\a \x01(\v2\x18.salesapp.v1.PoolRecycleR\arecycle\"\xa3\x03\n" +
+	"\arecycle\x18\a \x01(\v2\x18.salesapp.v1.PoolRecycleR\arecycle\x12&\n" +
+	"\x0foffer_hot_leads\x18\b \x01(\bR\rofferHotLeads\"\xa3\x03\n" +
 	"\x04Lead\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12!\n" +

@@ -63,7 +63,7 @@ func settingsFrom(s *salesappv1.PoolSettings) pool.Settings {
 	return pool.Settings{Name: s.GetName(), Region: s.GetRegion(), Default: s.GetIsDefault(),
 		DailyClaimCap: int(s.GetDailyClaimCap()), MaxHeld: int(s.GetMaxHeld()), TeamIDs: ids(s.GetTeamIds()),
 		Recycle: pool.Recycle{NoFollowUpDays: int(s.GetRecycle().GetNoFollowUpDays()), NoProgressDays: int(s.GetRecycle().GetNoProgressDays()),
-			CooldownDays: int(s.GetRecycle().GetCooldownDays())}}
+			CooldownDays: int(s.GetRecycle().GetCooldownDays())}, OfferHotLeads: s.GetOfferHotLeads()}
 }
 
 // ToProto converts a pool for the wire.
@@ -71,7 +71,7 @@ func ToProto(p pool.Pool) *salesappv1.Pool {
 	return &salesappv1.Pool{Id: p.ID.String(), Name: p.Name, Region: p.Region, IsDefault: p.Default,
 		DailyClaimCap: int32(p.DailyClaimCap), MaxHeld: int32(p.MaxHeld), TeamIds: strs(p.TeamIDs), CreatedAt: stamp(p.CreatedAt),
 		Recycle: &salesappv1.PoolRecycle{NoFollowUpDays: int32(p.Recycle.NoFollowUpDays), NoProgressDays: int32(p.Recycle.NoProgressDays),
-			CooldownDays: int32(p.Recycle.CooldownDays)}}
+			CooldownDays: int32(p.Recycle.CooldownDays)}, OfferHotLeads: p.OfferHotLeads}
 }
 
 var reasons = map[pool.Reason]salesappv1.LeadReason{

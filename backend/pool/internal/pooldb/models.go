@@ -25,4 +25,5 @@ type Pool struct {
 	CreatedBy           uuid.UUID
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	OfferHotLeads       bool
 }

@@ -20,17 +20,32 @@ WITH leads AS (
   LEFT JOIN pools d ON d.tenant_id = c.tenant_id AND d.is_default
   WHERE c.tenant_id = $1 AND c.id = ANY ($2::uuid[]) AND c.owner_id IS NULL AND c.merged_into IS NULL
 )
-SELECT l.customer_id::uuid AS customer_id, l.display_name::text AS display_name, p.name AS pool_name, e.id AS employee_id
+SELECT l.customer_id::uuid AS customer_id, l.display_name::text AS display_name, p.name AS pool_name, e.id AS employee_id,
+       false AS offer
 FROM leads l
 JOIN pools p ON p.tenant_id = $1 AND p.id = l.pool_id
 JOIN employees e ON e.tenant_id = $1 AND e.status = 'active'
   AND ((cardinality(p.team_ids) > 0 AND e.role = 'manager' AND e.team_id = ANY (p.team_ids))
     OR (cardinality(p.team_ids) = 0 AND e.role = 'admin'))
+UNION ALL
+SELECT o.customer_id, o.display_name, o.pool_name, o.employee_id, true AS offer
+FROM (
+  SELECT l.customer_id::uuid AS customer_id, l.display_name::text AS display_name, p.name AS pool_name, e.id AS employee_id,
+         row_number() OVER (PARTITION BY l.customer_id ORDER BY e.id) AS n
+  FROM leads l
+  JOIN pools p ON p.tenant_id = $1 AND p.id = l.pool_id AND p.offer_hot_leads
+  JOIN employees e ON e.tenant_id = $1 AND e.status = 'active' AND e.role = 'sales'
+    AND (cardinality(p.team_ids) = 0 OR e.team_id = ANY (p.team_ids))
+  WHERE NOT EXISTS (SELECT 1 FROM pool_cooldowns k WHERE k.tenant_id = $1 AND k.customer_id = l.customer_id
+                      AND k.employee_id = e.id AND k.until > now())
+) o
+WHERE o.n <= $3::int
 `
 
 type ActiveLeadManagersParams struct {
 	TenantID    uuid.UUID
 	CustomerIds []uuid.UUID
+	MaxOffers   int32
 }
 
 type ActiveLeadManagersRow struct {
@@ -38,13 +53,15 @@ type ActiveLeadManagersRow struct {
 	DisplayName string
 	PoolName    string
 	EmployeeID  uuid.UUID
+	Offer       bool
 }
 
-// For customers waiting in a pool, who manages their pool: the active managers of the pool's teams, or,
-// for a pool open to everyone, the tenant's active admins. Customers owned by someone (or in no pool:
-// there is no default pool) are left out.
+// For customers waiting in a pool, whom to tell that they read again: the active managers of the pool's
+// teams, or, for a pool open to everyone, the tenant's active admins; and, when the pool offers hot leads,
+// the active salespeople who may claim from it (offer), except one still cooling down from that lead, at
+// most maxOffers per lead. Customers owned by someone (or in no pool: there is no default pool) are left out.
 func (q *Queries) ActiveLeadManagers(ctx context.Context, arg ActiveLeadManagersParams) ([]ActiveLeadManagersRow, error) {
-	rows, err := q.db.Query(ctx, activeLeadManagers, arg.TenantID, arg.CustomerIds)
+	rows, err := q.db.Query(ctx, activeLeadManagers, arg.TenantID, arg.CustomerIds, arg.MaxOffers)
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +74,7 @@ func (q *Queries) ActiveLeadManagers(ctx context.Context, arg ActiveLeadManagers
 			&i.DisplayName,
 			&i.PoolName,
 			&i.EmployeeID,
+			&i.Offer,
 		); err != nil {
 			return nil, err
 		}
@@ -407,7 +425,7 @@ func (q *Queries) EnterReleased(ctx context.Context, arg EnterReleasedParams) er
 }
 
 const getPool = `-- name: GetPool :one
-SELECT tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at FROM pools WHERE tenant_id = $1 AND id = $2
+SELECT tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at, offer_hot_leads FROM pools WHERE tenant_id = $1 AND id = $2
 `
 
 type GetPoolParams struct {
@@ -433,6 +451,7 @@ func (q *Queries) GetPool(ctx context.Context, arg GetPoolParams) (Pool, error) 
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.OfferHotLeads,
 	)
 	return i, err
 }
@@ -451,10 +470,10 @@ func (q *Queries) HasPools(ctx context.Context, tenantID uuid.UUID) (bool, error
 const insertPool = `-- name: InsertPool :one
 
 INSERT INTO pools (tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids,
-                   recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by)
+                   recycle_follow_up_days, recycle_progress_days, cooldown_days, offer_hot_leads, created_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::uuid[],
-        $9, $10, $11, $12)
-RETURNING tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at
+        $9, $10, $11, $12, $13)
+RETURNING tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at, offer_hot_leads
 `
 
 type InsertPoolParams struct {
@@ -469,6 +488,7 @@ type InsertPoolParams struct {
 	RecycleFollowUpDays int32
 	RecycleProgressDays int32
 	CooldownDays        int32
+	OfferHotLeads       bool
 	CreatedBy           uuid.UUID
 }
 
@@ -487,6 +507,7 @@ func (q *Queries) InsertPool(ctx context.Context, arg InsertPoolParams) (Pool, e
 		arg.RecycleFollowUpDays,
 		arg.RecycleProgressDays,
 		arg.CooldownDays,
+		arg.OfferHotLeads,
 		arg.CreatedBy,
 	)
 	var i Pool
@@ -505,6 +526,7 @@ func (q *Queries) InsertPool(ctx context.Context, arg InsertPoolParams) (Pool, e
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.OfferHotLeads,
 	)
 	return i, err
 }
@@ -602,7 +624,7 @@ func (q *Queries) ListLeads(ctx context.Context, arg ListLeadsParams) ([]ListLea
 }
 
 const listPools = `-- name: ListPools :many
-SELECT tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at FROM pools WHERE tenant_id = $1 ORDER BY is_default DESC, name
+SELECT tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at, offer_hot_leads FROM pools WHERE tenant_id = $1 ORDER BY is_default DESC, name
 `
 
 func (q *Queries) ListPools(ctx context.Context, tenantID uuid.UUID) ([]Pool, error) {
@@ -629,6 +651,7 @@ func (q *Queries) ListPools(ctx context.Context, tenantID uuid.UUID) ([]Pool, er
 			&i.CreatedBy,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.OfferHotLeads,
 		); err != nil {
 			return nil, err
 		}
@@ -750,9 +773,10 @@ func (q *Queries) TakeLead(ctx context.Context, arg TakeLeadParams) error {
 const updatePool = `-- name: UpdatePool :one
 UPDATE pools SET name = $1, region = $2, is_default = $3, daily_claim_cap = $4,
   max_held = $5, team_ids = $6::uuid[], recycle_follow_up_days = $7,
-  recycle_progress_days = $8, cooldown_days = $9, updated_at = now()
-WHERE tenant_id = $10 AND id = $11
-RETURNING tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at
+  recycle_progress_days = $8, cooldown_days = $9, offer_hot_leads = $10,
+  updated_at = now()
+WHERE tenant_id = $11 AND id = $12
+RETURNING tenant_id, id, name, region, is_default, daily_claim_cap, max_held, team_ids, recycle_follow_up_days, recycle_progress_days, cooldown_days, created_by, created_at, updated_at, offer_hot_leads
 `
 
 type UpdatePoolParams struct {
@@ -765,6 +789,7 @@ type UpdatePoolParams struct {
 	RecycleFollowUpDays int32
 	RecycleProgressDays int32
 	CooldownDays        int32
+	OfferHotLeads       bool
 	TenantID            uuid.UUID
 	ID                  uuid.UUID
 }
@@ -780,6 +805,7 @@ func (q *Queries) UpdatePool(ctx context.Context, arg UpdatePoolParams) (Pool, e
 		arg.RecycleFollowUpDays,
 		arg.RecycleProgressDays,
 		arg.CooldownDays,
+		arg.OfferHotLeads,
 		arg.TenantID,
 		arg.ID,
 	)
@@ -799,6 +825,7 @@ func (q *Queries) UpdatePool(ctx context.Context, arg UpdatePoolParams) (Pool, e
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.OfferHotLeads,
 	)
 	return i, err
 }
