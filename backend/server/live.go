@@ -46,6 +46,8 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 	if err != nil {
 		return nil, nil, err
 	}
+	// A share that completes a marketing task alerts through the same streams, pushes and wake-ups.
+	shares.AlertThrough(pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake)
 	customers := customer.NewService(d.db)
 	// Follow-up reminders alert through the same streams, pushes and wake-ups.
 	reminders := customer.NewReminders(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake, nil)

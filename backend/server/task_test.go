@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
@@ -78,4 +79,34 @@ func TestAnOfflineClaimThroughSyncAndATaskScoredByBeacons(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, completed)
+}
+
+// A share that completes a task (its share target met) pushes the completion to the salesperson's phone at
+// once, as a completion by a customer's view does: the share's transaction queues the push.
+func TestATaskCompletedByAShareIsPushedAtOnce(t *testing.T) {
+	t.Parallel()
+	rec := &pushes{}
+	e := servertest.StartWithSender(t, rec)
+	ctx := context.Background()
+	a := e.NewTenant(t, "Tasks", 0)
+	sales := e.NewPerson(t, a.ID, authn.RoleSales, uuid.Nil)
+	_, err := alertsOf(e, sales.Token).RegisterDevice(ctx, connect.NewRequest(&salesappv1.RegisterDeviceRequest{
+		DeviceId: sales.DeviceID, Platform: "ios", PushToken: "sales-phone"}))
+	require.NoError(t, err)
+	created, err := tasksOf(e, a.Admin.Token).CreateTask(ctx, connect.NewRequest(taskDraft(func(r *salesappv1.CreateTaskRequest) {
+		r.Targets, r.ClaimRequired = &salesappv1.TaskCounts{Shares: 1}, false
+	})))
+	require.NoError(t, err)
+	id := created.Msg.Task.Id
+	// (Being put on a task is pushed too: count from here.)
+	require.Eventually(t, func() bool { return rec.countTo("sales-phone") == 1 }, 20*time.Second, 20*time.Millisecond)
+
+	_, err = clientsOf(e, sales.Token).shares.ShareCard(ctx, connect.NewRequest(&salesappv1.ShareCardRequest{
+		Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT, TaskId: id}))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return rec.countTo("sales-phone") == 2 }, 20*time.Second, 20*time.Millisecond)
+	rec.mu.Lock()
+	last := rec.sent[len(rec.sent)-1]
+	rec.mu.Unlock()
+	require.Equal(t, "Marketing task", last.Title)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/salesapp/scrm/backend/share/internal/sharedb"
 	"github.com/salesapp/scrm/backend/stats"
 	"github.com/salesapp/scrm/backend/task"
+	"github.com/salesapp/scrm/push/alert"
 )
 
 // MaxDepth bounds forward chains: deeper forwards are still allowed, but credited to the deepest node,
@@ -64,11 +65,41 @@ func (s Share) Showable(now time.Time) bool { return now.Before(s.PagesUntil) }
 type Service struct {
 	db      *platform.DB
 	baseURL string
+	// jobs queues the pushes of the alerts a share causes (a task completed by it; nil: recorded, not
+	// pushed), wake is told after commit which alert streams grew (nil: nobody). See AlertThrough.
+	jobs alert.Jobs
+	wake func([]alert.Key)
 }
 
 // NewService builds the service; share URLs are baseURL + "/s/" + token.
 func NewService(db *platform.DB, baseURL string) *Service {
 	return &Service{db: db, baseURL: baseURL}
+}
+
+// AlertThrough has the alerts a share causes (a marketing task it completes) pushed through jobs and
+// their streams woken through wake after the commit. Call it before the service serves.
+func (s *Service) AlertThrough(jobs alert.Jobs, wake func([]alert.Key)) { s.jobs, s.wake = jobs, wake }
+
+// recordTx records alerts a share caused inside its transaction; after (once it committed) tells the
+// queue and wakes the streams.
+func (s *Service) recordTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, alerts []alert.Alert) (after func(), err error) {
+	if len(alerts) == 0 {
+		return func() {}, nil
+	}
+	var jobs alert.Jobs
+	counted := &alert.Tracked{Jobs: s.jobs}
+	if s.jobs != nil {
+		jobs = counted
+	}
+	keys, err := alert.Record(ctx, tx, jobs, tenantID, alerts, time.Now())
+	return func() {
+		if counted.Pushed {
+			s.jobs.Committed()
+		}
+		if s.wake != nil && len(keys) > 0 {
+			s.wake(keys)
+		}
+	}, err
 }
 
 // URL is the link a customer opens for token.
@@ -108,28 +139,37 @@ func (s *Service) ShareMaterial(ctx context.Context, p authn.Principal, material
 // and every forward of it count toward the task (task.ShareTx checks and counts it).
 func (s *Service) ShareMaterialForTask(ctx context.Context, p authn.Principal, materialID uuid.UUID, ch event.Channel, taskID uuid.UUID) (Share, error) {
 	var out Share
+	after := func() {}
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		out, err = s.shareMaterialTx(ctx, tx, p, materialID, ch, taskID)
+		sh, alerts, err := s.shareMaterialTx(ctx, tx, p, materialID, ch, taskID)
+		if err != nil {
+			return err
+		}
+		out = sh
+		after, err = s.recordTx(ctx, tx, p.TenantID, alerts)
 		return err
 	})
+	if err == nil {
+		after()
+	}
 	return out, err
 }
 
 // ShareMaterialTx is ShareMaterial inside the caller's tenant transaction (personalized posters make their
 // share in the same transaction as the render record).
 func (s *Service) ShareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel) (Share, error) {
-	return s.shareMaterialTx(ctx, tx, p, materialID, ch, uuid.Nil)
+	sh, _, err := s.shareMaterialTx(ctx, tx, p, materialID, ch, uuid.Nil) // (no task: no alerts)
+	return sh, err
 }
 
-func (s *Service) shareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel, taskID uuid.UUID) (Share, error) {
+func (s *Service) shareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel, taskID uuid.UUID) (Share, []alert.Alert, error) {
 	platformTier, err := material.ShareableTx(ctx, tx, p, materialID)
 	if err != nil {
-		return Share{}, err
+		return Share{}, nil, err
 	}
-	sh, err := ownShareTx(ctx, tx, p, materialID, ch, taskID)
+	sh, alerts, err := ownShareTx(ctx, tx, p, materialID, ch, taskID)
 	if err != nil {
-		return Share{}, err
+		return Share{}, nil, err
 	}
 	q := sharedb.New(tx)
 	if platformTier {
@@ -137,26 +177,29 @@ func (s *Service) shareMaterialTx(ctx context.Context, tx pgx.Tx, p authn.Princi
 	} else {
 		_, err = q.BumpMaterialShares(ctx, sharedb.BumpMaterialSharesParams{TenantID: p.TenantID, MaterialID: materialID})
 	}
-	return sh, err
+	return sh, alerts, err
 }
 
 // ownShareTx makes a share the caller made themselves, of a material (checked by the caller) or of their
 // card (materialID uuid.Nil): for a task when taskID is set (task.ShareTx checks the caller may share for it
-// and counts the share), and counted in their share stats.
-func ownShareTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel, taskID uuid.UUID) (Share, error) {
+// and counts the share; the alerts of a completion it causes are answered, to record), and counted in
+// their share stats.
+func ownShareTx(ctx context.Context, tx pgx.Tx, p authn.Principal, materialID uuid.UUID, ch event.Channel, taskID uuid.UUID) (Share, []alert.Alert, error) {
 	if !ch.Valid() {
-		return Share{}, platform.Invalid("channel", "unknown channel")
+		return Share{}, nil, platform.Invalid("channel", "unknown channel")
 	}
+	var alerts []alert.Alert
 	if taskID != uuid.Nil {
-		if err := task.ShareTx(ctx, tx, p.TenantID, p.EmployeeID, taskID, materialID); err != nil {
-			return Share{}, err
+		var err error
+		if alerts, err = task.ShareTx(ctx, tx, p.TenantID, p.EmployeeID, taskID, materialID); err != nil {
+			return Share{}, nil, err
 		}
 	}
 	sh, err := insertShare(ctx, sharedb.New(tx), p.TenantID, p.EmployeeID, materialID, ch, nil, "", false, taskID)
 	if err != nil {
-		return Share{}, err
+		return Share{}, nil, err
 	}
-	return sh, stats.RecordShareTx(ctx, tx, p.TenantID, p.EmployeeID, materialID, sh.CreatedAt)
+	return sh, alerts, stats.RecordShareTx(ctx, tx, p.TenantID, p.EmployeeID, materialID, sh.CreatedAt)
 }
 
 // StandingShareTx returns the caller's latest own share of a material on a channel, making one when there
@@ -200,11 +243,19 @@ func (s *Service) ShareCard(ctx context.Context, p authn.Principal, ch event.Cha
 // ShareCardForTask is ShareCard for a marketing task the caller is on (uuid.Nil: none).
 func (s *Service) ShareCardForTask(ctx context.Context, p authn.Principal, ch event.Channel, taskID uuid.UUID) (Share, error) {
 	var out Share
+	after := func() {}
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		out, err = ownShareTx(ctx, tx, p, uuid.Nil, ch, taskID)
+		sh, alerts, err := ownShareTx(ctx, tx, p, uuid.Nil, ch, taskID)
+		if err != nil {
+			return err
+		}
+		out = sh
+		after, err = s.recordTx(ctx, tx, p.TenantID, alerts)
 		return err
 	})
+	if err == nil {
+		after()
+	}
 	return out, err
 }
 

@@ -107,29 +107,24 @@ func completeTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, tasks, emps 
 
 // ShareTx checks that the employee may share for the task now (they are on it, it runs, and the
 // material, when the task names materials, is one of them; a card share suits any task) and counts the
-// share toward it. It runs in the share's transaction; a completion it causes is alerted there too
-// (recorded in the stream, without a push: the share path queues no jobs).
-func ShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID, taskID, materialID uuid.UUID) error {
+// share toward it. It runs in the share's transaction and answers the alerts of a completion it causes,
+// for the caller to record there (alert.Record, with their pushes) and to wake after the commit.
+func ShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID, taskID, materialID uuid.UUID) ([]alert.Alert, error) {
 	q := taskdb.New(tx)
 	mats, err := q.ShareableTask(ctx, taskdb.ShareableTaskParams{TenantID: tenantID, TaskID: taskID, EmployeeID: employeeID})
 	if err != nil {
 		if err == pgx.ErrNoRows {
-			return platform.NotFound("task")
+			return nil, platform.NotFound("task")
 		}
-		return err
+		return nil, err
 	}
 	if materialID != uuid.Nil && len(mats) > 0 && !slices.Contains(mats, materialID) {
-		return platform.Invalid("task_id", "the task does not ask to share this material")
+		return nil, platform.Invalid("task_id", "the task does not ask to share this material")
 	}
 	if err := q.CountShare(ctx, taskdb.CountShareParams{TenantID: tenantID, TaskID: taskID, EmployeeID: employeeID}); err != nil {
-		return err
+		return nil, err
 	}
-	alerts, err := completeTx(ctx, tx, tenantID, []uuid.UUID{taskID}, []uuid.UUID{employeeID}, time.Now())
-	if err != nil {
-		return err
-	}
-	_, err = alert.Record(ctx, tx, nil, tenantID, alerts, time.Now())
-	return err
+	return completeTx(ctx, tx, tenantID, []uuid.UUID{taskID}, []uuid.UUID{employeeID}, time.Now())
 }
 
 // HandOverTx gives fromID's place on each open task (active, not ended, not completed by them) to toID
