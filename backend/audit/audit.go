@@ -57,6 +57,9 @@ const (
 	TenantSuspend Action = "tenant.suspend"
 	TenantResume  Action = "tenant.resume"
 	TenantExtend  Action = "tenant.extend"
+	// PlanUpdate is a change of the terms of the tenant's plan, in the log of each tenant on it (written by
+	// the owner's function operator_audit_plan, migration 044).
+	PlanUpdate Action = "plan.update"
 )
 
 // RoleOperator is the actor role of the platform's operators (their id is an operator account's).

@@ -63,6 +63,15 @@ func TestOperatorPlansAndTrials(t *testing.T) {
 	require.EqualValues(t, 3, upd.Msg.Plan.SeatLimit)
 	require.Equal(t, []string{"tasks", "wecom"}, upd.Msg.Plan.Features)
 	require.EqualValues(t, trial.StorageQuotaMib, upd.Msg.Plan.StorageQuotaMib, "absent fields are unchanged")
+	// In the log of the enterprise on the plan, by the operator, before and after.
+	var actorRole, was, is string
+	require.NoError(t, e.DB.Super.QueryRow(ctx, `SELECT actor_role, before->>'trial_days', after->>'trial_days' FROM audit_log
+		WHERE tenant_id = $1 AND action = 'plan.update'`, created.Msg.Tenant.TenantId).Scan(&actorRole, &was, &is))
+	require.Equal(t, []string{"operator", "14", "30"}, []string{actorRole, was, is})
+	var others int
+	require.NoError(t, e.DB.Super.QueryRow(ctx, `SELECT count(*) FROM audit_log a JOIN tenants t ON t.id = a.tenant_id
+		WHERE a.action = 'plan.update' AND t.plan <> 'trial'`).Scan(&others))
+	require.Zero(t, others, "only the plan's enterprises")
 	later, err := c.CreateTenant(ctx, connect.NewRequest(&salesappv1.CreateTenantRequest{Name: "Trier 2", Plan: "trial"}))
 	require.NoError(t, err)
 	require.EqualValues(t, 3, later.Msg.Tenant.SeatLimit)

@@ -23,3 +23,7 @@ ORDER BY array_position(ARRAY['trial', 'standard', 'professional', 'enterprise']
 -- Through the owner's function (027): the application role may not write plans.
 SELECT operator_update_plan(@name, sqlc.narg(seat_limit)::integer, sqlc.narg(storage_quota_mib)::integer,
   sqlc.narg(features)::text[], sqlc.narg(trial_days)::integer)::integer AS changed;
+
+-- name: AuditPlan :one
+-- Through the owner's function (044): one entry in the log of each tenant on the plan.
+SELECT operator_audit_plan(@name, sqlc.narg(actor_id)::uuid, @address, @before::jsonb, @after::jsonb)::integer AS logged;

@@ -2,8 +2,10 @@ package tenant
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -44,8 +46,7 @@ func (s *Service) Plans(ctx context.Context) ([]PlanTerms, error) {
 	}
 	out := make([]PlanTerms, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, PlanTerms{Name: Plan(r.Name), SeatLimit: int(r.SeatLimit), StorageQuotaMiB: int(r.StorageQuotaMib),
-			Features: authn.ParseFeatures(r.Features), TrialDays: int(r.TrialDays), UpdatedAt: r.UpdatedAt})
+		out = append(out, termsOf(r))
 	}
 	return out, nil
 }
@@ -65,7 +66,8 @@ func (s *Service) PlanTerms(ctx context.Context, name Plan) (PlanTerms, error) {
 }
 
 // UpdatePlan changes a plan's terms. Tenants on it get its features and quota within the authenticator's
-// cache of a few seconds; their own seat limits are left as they are.
+// cache of a few seconds; their own seat limits are left as they are. The change, before and after, is in
+// the audit log of each tenant on the plan, by the operator in ctx.
 func (s *Service) UpdatePlan(ctx context.Context, name Plan, ch PlanChange) (PlanTerms, error) {
 	if !name.Valid() {
 		return PlanTerms{}, platform.Invalid("name", "unknown plan")
@@ -80,17 +82,55 @@ func (s *Service) UpdatePlan(ctx context.Context, name Plan, ch PlanChange) (Pla
 			}
 		}
 	}
-	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
-		n, err := tenantdb.New(tx).UpdatePlan(ctx, p)
-		if err == nil && n == 0 {
-			return platform.NotFound("plan")
-		}
-		return err
-	})
+	before, err := s.PlanTerms(ctx, name)
 	if err != nil {
 		return PlanTerms{}, err
 	}
-	return s.PlanTerms(ctx, name)
+	var after PlanTerms
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		q := tenantdb.New(tx)
+		n, err := q.UpdatePlan(ctx, p)
+		if err == nil && n == 0 {
+			return platform.NotFound("plan")
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := q.ListPlans(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if Plan(r.Name) == name {
+				after = termsOf(r)
+			}
+		}
+		// In the log of each enterprise on the plan: what it gets changed.
+		audit := tenantdb.AuditPlanParams{Name: string(name), Address: authn.AddressFrom(ctx)}
+		if op, ok := authn.OperatorFrom(ctx); ok {
+			audit.ActorID = uuid.NullUUID{UUID: op.ID, Valid: true}
+		}
+		if audit.Before, err = json.Marshal(before.record()); err != nil {
+			return err
+		}
+		if audit.After, err = json.Marshal(after.record()); err != nil {
+			return err
+		}
+		_, err = q.AuditPlan(ctx, audit)
+		return err
+	})
+	return after, err
+}
+
+// record is a plan's terms as the audit log keeps them.
+func (t PlanTerms) record() map[string]any {
+	return map[string]any{"seat_limit": t.SeatLimit, "storage_quota_mib": t.StorageQuotaMiB,
+		"features": FeatureNames(t.Features), "trial_days": t.TrialDays}
+}
+
+func termsOf(r tenantdb.ListPlansRow) PlanTerms {
+	return PlanTerms{Name: Plan(r.Name), SeatLimit: int(r.SeatLimit), StorageQuotaMiB: int(r.StorageQuotaMib),
+		Features: authn.ParseFeatures(r.Features), TrialDays: int(r.TrialDays), UpdatedAt: r.UpdatedAt}
 }
 
 // FeatureNames lists features by name, in the order of authn.AllFeatures, each once.

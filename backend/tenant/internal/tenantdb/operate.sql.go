@@ -13,6 +13,32 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const auditPlan = `-- name: AuditPlan :one
+SELECT operator_audit_plan($1, $2::uuid, $3, $4::jsonb, $5::jsonb)::integer AS logged
+`
+
+type AuditPlanParams struct {
+	Name    string
+	ActorID uuid.NullUUID
+	Address string
+	Before  []byte
+	After   []byte
+}
+
+// Through the owner's function (044): one entry in the log of each tenant on the plan.
+func (q *Queries) AuditPlan(ctx context.Context, arg AuditPlanParams) (int32, error) {
+	row := q.db.QueryRow(ctx, auditPlan,
+		arg.Name,
+		arg.ActorID,
+		arg.Address,
+		arg.Before,
+		arg.After,
+	)
+	var logged int32
+	err := row.Scan(&logged)
+	return logged, err
+}
+
 const getSubscription = `-- name: GetSubscription :one
 SELECT t.id, t.name, t.plan, t.seat_limit, t.expires_at, t.time_zone, t.created_at,
        (t.suspended_expires_at IS NOT NULL)::bool AS suspended, coalesce(t.suspended_expires_at, t.expires_at)::timestamptz AS ends_at,
