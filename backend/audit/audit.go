@@ -47,6 +47,7 @@ const (
 	WeComConfigure   Action = "wecom.configure"
 	PoolCreate       Action = "pool.create"
 	PoolUpdate       Action = "pool.update"
+	PoolDelete       Action = "pool.delete"
 	PoolImport       Action = "pool.import"
 	// EmployeeHandover moves an employee's customers, open tasks and follow-ups to successors.
 	EmployeeHandover Action = "employee.handover"

@@ -241,6 +241,66 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, in Settings) (P
 	return out, err
 }
 
+// Deleted is what deleting a pool moved.
+type Deleted struct {
+	// MovedLeads counts the waiting leads moved, into MovedTo.
+	MovedLeads int
+	MovedTo    uuid.UUID
+}
+
+// Delete deletes a pool (admins): its waiting leads, and the claims made from it (their holders keep them,
+// judged by the other pool's rules at the next recycle run), move to another pool: to, or the default when
+// to is uuid.Nil. The default pool is not deleted: another must be made the default first.
+func (s *Service) Delete(ctx context.Context, p authn.Principal, id, to uuid.UUID) (Deleted, error) {
+	if err := requireAdmin(p); err != nil {
+		return Deleted{}, err
+	}
+	if to == id {
+		return Deleted{}, platform.Invalid("move_to_pool_id", "names the pool being deleted")
+	}
+	var out Deleted
+	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+		q := pooldb.New(tx)
+		gone, err := q.GetPool(ctx, pooldb.GetPoolParams{TenantID: p.TenantID, ID: id})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errPoolNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if to != uuid.Nil {
+			if _, err := q.GetPool(ctx, pooldb.GetPoolParams{TenantID: p.TenantID, ID: to}); errors.Is(err, pgx.ErrNoRows) {
+				return platform.NotFound("pool to move the leads to")
+			} else if err != nil {
+				return err
+			}
+		}
+		if gone.IsDefault {
+			return platform.FailedPrecondition("this is the default pool; make another pool the default before deleting it")
+		}
+		if to == uuid.Nil {
+			if to, err = q.DefaultPool(ctx, p.TenantID); err != nil {
+				return err // (a tenant with pools has a default: this one is not it)
+			}
+		}
+		n, err := q.MovePoolLeads(ctx, pooldb.MovePoolLeadsParams{TenantID: p.TenantID, PoolID: id, ToPoolID: to})
+		if err != nil {
+			return err
+		}
+		if err := q.MovePoolClaims(ctx, pooldb.MovePoolClaimsParams{TenantID: p.TenantID, PoolID: id, ToPoolID: to, At: s.now()}); err != nil {
+			return err
+		}
+		if err := q.DeletePool(ctx, pooldb.DeletePoolParams{TenantID: p.TenantID, ID: id}); err != nil {
+			return err
+		}
+		out = Deleted{MovedLeads: int(n), MovedTo: to}
+		b := poolOf(gone)
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.PoolDelete, TargetKind: audit.TargetPool, TargetID: id,
+			Before: map[string]any{"name": b.Name, "region": b.Region}, After: map[string]any{"leads_moved": n, "moved_to_pool_id": to}})
+	})
+	return out, err
+}
+
 // Update changes a pool's settings (admins). The default pool stays the default until another pool is
 // made the default: a tenant with pools always has one.
 func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, in Settings) (Pool, error) {

@@ -664,3 +664,61 @@ func TestALeadReadingAgainAlertsItsPoolsManagers(t *testing.T) {
 	require.Empty(t, f.alertsOf(t, westSales, alert.KindPoolLeadOffer))
 	require.Empty(t, f.alertsOf(t, eastManager, alert.KindPoolLeadOffer))
 }
+
+// Deleting a pool moves its waiting leads, and the claims made from it, to the default pool (or one named):
+// held leads stay with their holders. The default pool is not deleted; only admins delete; it is audited.
+func TestDeletingAPoolMovesItsLeads(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	sales := f.db.NewEmployee(t, f.tenant.ID, authn.RoleSales, uuid.Nil)
+	def, err := f.pools.Create(ctx, f.tenant.Admin, settings("Default"))
+	require.NoError(t, err)
+	east, err := f.pools.Create(ctx, f.tenant.Admin, settings("East"))
+	require.NoError(t, err)
+	west, err := f.pools.Create(ctx, f.tenant.Admin, settings("West"))
+	require.NoError(t, err)
+	waiting, held := f.customer(t, uuid.Nil, "Waiting", ""), f.customer(t, uuid.Nil, "Held", "")
+	for _, c := range []uuid.UUID{waiting, held} {
+		_, err := f.db.Super.Exec(ctx, "INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason) VALUES ($1, $2, $3, 'imported')",
+			f.tenant.ID, c, east.ID)
+		require.NoError(t, err)
+	}
+	require.NoError(t, f.pools.Claim(ctx, sales, east.ID, held))
+
+	_, err = f.pools.Delete(ctx, sales, east.ID, uuid.Nil)
+	requireKind(t, platform.KindPermissionDenied, err)
+	_, err = f.pools.Delete(ctx, f.tenant.Admin, def.ID, uuid.Nil)
+	requireKind(t, platform.KindFailedPrecondition, err, "the default pool")
+	_, err = f.pools.Delete(ctx, f.tenant.Admin, east.ID, east.ID)
+	requireKind(t, platform.KindInvalid, err)
+	_, err = f.pools.Delete(ctx, f.tenant.Admin, east.ID, uuid.New())
+	requireKind(t, platform.KindNotFound, err)
+
+	d, err := f.pools.Delete(ctx, f.tenant.Admin, east.ID, uuid.Nil)
+	require.NoError(t, err)
+	require.Equal(t, pool.Deleted{MovedLeads: 1, MovedTo: def.ID}, d)
+	leads, _, err := f.pools.Leads(ctx, f.tenant.Admin, def.ID, 100, "")
+	require.NoError(t, err)
+	require.Contains(t, ids(leads), waiting)
+	require.Equal(t, sales.EmployeeID, f.owner(t, held), "a held lead stays with its holder")
+	var claimPool uuid.UUID
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT pool_id FROM pool_claims WHERE customer_id = $1", held).Scan(&claimPool))
+	require.Equal(t, def.ID, claimPool)
+	_, _, err = f.pools.Leads(ctx, f.tenant.Admin, east.ID, 100, "")
+	requireKind(t, platform.KindNotFound, err)
+	var audited int
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'pool.delete' AND target_id = $2",
+		f.tenant.ID, east.ID).Scan(&audited))
+	require.Equal(t, 1, audited)
+
+	// Into a pool named.
+	_, err = f.db.Super.Exec(ctx, "INSERT INTO pool_leads (tenant_id, customer_id, pool_id, reason) VALUES ($1, $2, $3, 'imported')",
+		f.tenant.ID, f.customer(t, uuid.Nil, "Late", ""), west.ID)
+	require.NoError(t, err)
+	north, err := f.pools.Create(ctx, f.tenant.Admin, settings("North"))
+	require.NoError(t, err)
+	d, err = f.pools.Delete(ctx, f.tenant.Admin, west.ID, north.ID)
+	require.NoError(t, err)
+	require.Equal(t, pool.Deleted{MovedLeads: 1, MovedTo: north.ID}, d)
+}

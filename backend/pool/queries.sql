@@ -199,3 +199,17 @@ SELECT @tenant_id, x.customer_id, x.employee_id, x.until
 FROM (SELECT unnest(@customer_ids::uuid[]) AS customer_id, unnest(@employee_ids::uuid[]) AS employee_id,
              unnest(@untils::timestamptz[]) AS until) AS x
 ON CONFLICT (tenant_id, customer_id, employee_id) DO UPDATE SET until = excluded.until;
+
+-- name: MovePoolLeads :execrows
+-- A pool deleted: its waiting leads wait in another (entered_at kept).
+UPDATE pool_leads SET pool_id = @to_pool_id WHERE tenant_id = @tenant_id AND pool_id = @pool_id;
+
+-- name: MovePoolClaims :exec
+-- A pool deleted: the claims made from it count in another from then on (held ones judged by its rules at
+-- the next recycle run).
+UPDATE pool_claims SET pool_id = @to_pool_id,
+  next_check_at = CASE WHEN released_at IS NULL THEN @at::timestamptz ELSE next_check_at END
+WHERE tenant_id = @tenant_id AND pool_id = @pool_id;
+
+-- name: DeletePool :exec
+DELETE FROM pools WHERE tenant_id = @tenant_id AND id = @id;

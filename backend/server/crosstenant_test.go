@@ -408,6 +408,16 @@ func crossTenantRows() []crossRow {
 					Name: "hijacked", DailyClaimCap: 5, MaxHeld: 5, IsDefault: true}}))
 				return err
 			}},
+		{procedure: salesappv1connect.PoolServiceDeletePoolProcedure, aim: "id", want: adminOnly(connect.CodeNotFound), foreign: bPool,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.DeletePool(ctx, connect.NewRequest(&salesappv1.DeletePoolRequest{Id: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.PoolServiceDeletePoolProcedure, aim: "move_to_pool_id", want: adminOnly(connect.CodeNotFound), foreign: bPool,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.pools.DeletePool(ctx, connect.NewRequest(&salesappv1.DeletePoolRequest{Id: c.w.aPool, MoveToPoolId: &id}))
+				return err
+			}},
 		{procedure: salesappv1connect.PoolServiceListLeadsProcedure, want: everyone(connect.CodeNotFound), foreign: bPool,
 			call: func(ctx context.Context, c caller, id string) error {
 				_, err := c.pools.ListLeads(ctx, connect.NewRequest(&salesappv1.ListLeadsRequest{PoolId: id}))

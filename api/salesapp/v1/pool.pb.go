@@ -689,6 +689,113 @@ func (x *UpdatePoolResponse) GetPool() *Pool {
 	return nil
 }
 
+// DeletePoolRequest names the pool and, optionally, where its leads go.
+type DeletePoolRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Unset: the default pool.
+	MoveToPoolId  *string `protobuf:"bytes,2,opt,name=move_to_pool_id,json=moveToPoolId,proto3,oneof" json:"move_to_pool_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePoolRequest) Reset() {
+	*x = DeletePoolRequest{}
+	mi := &file_salesapp_v1_pool_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePoolRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePoolRequest) ProtoMessage() {}
+
+func (x *DeletePoolRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_pool_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePoolRequest.ProtoReflect.Descriptor instead.
+func (*DeletePoolRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DeletePoolRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeletePoolRequest) GetMoveToPoolId() string {
+	if x != nil && x.MoveToPoolId != nil {
+		return *x.MoveToPoolId
+	}
+	return ""
+}
+
+// DeletePoolResponse says how many waiting leads moved, and where.
+type DeletePoolResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MovedLeads    int32                  `protobuf:"varint,1,opt,name=moved_leads,json=movedLeads,proto3" json:"moved_leads,omitempty"`
+	MovedToPoolId string                 `protobuf:"bytes,2,opt,name=moved_to_pool_id,json=movedToPoolId,proto3" json:"moved_to_pool_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePoolResponse) Reset() {
+	*x = DeletePoolResponse{}
+	mi := &file_salesapp_v1_pool_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePoolResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePoolResponse) ProtoMessage() {}
+
+func (x *DeletePoolResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_pool_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePoolResponse.ProtoReflect.Descriptor instead.
+func (*DeletePoolResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DeletePoolResponse) GetMovedLeads() int32 {
+	if x != nil {
+		return x.MovedLeads
+	}
+	return 0
+}
+
+func (x *DeletePoolResponse) GetMovedToPoolId() string {
+	if x != nil {
+		return x.MovedToPoolId
+	}
+	return ""
+}
+
 // ListPoolsRequest is empty.
 type ListPoolsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -698,7 +805,7 @@ type ListPoolsRequest struct {
 
 func (x *ListPoolsRequest) Reset() {
 	*x = ListPoolsRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[8]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +817,7 @@ func (x *ListPoolsRequest) String() string {
 func (*ListPoolsRequest) ProtoMessage() {}
 
 func (x *ListPoolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[8]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +830,7 @@ func (x *ListPoolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoolsRequest.ProtoReflect.Descriptor instead.
 func (*ListPoolsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{8}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{10}
 }
 
 // ListPoolsResponse lists the pools.
@@ -736,7 +843,7 @@ type ListPoolsResponse struct {
 
 func (x *ListPoolsResponse) Reset() {
 	*x = ListPoolsResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[9]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +855,7 @@ func (x *ListPoolsResponse) String() string {
 func (*ListPoolsResponse) ProtoMessage() {}
 
 func (x *ListPoolsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[9]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +868,7 @@ func (x *ListPoolsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoolsResponse.ProtoReflect.Descriptor instead.
 func (*ListPoolsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListPoolsResponse) GetPools() []*Pool {
@@ -784,7 +891,7 @@ type ListLeadsRequest struct {
 
 func (x *ListLeadsRequest) Reset() {
 	*x = ListLeadsRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[10]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +903,7 @@ func (x *ListLeadsRequest) String() string {
 func (*ListLeadsRequest) ProtoMessage() {}
 
 func (x *ListLeadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[10]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +916,7 @@ func (x *ListLeadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeadsRequest.ProtoReflect.Descriptor instead.
 func (*ListLeadsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListLeadsRequest) GetPoolId() string {
@@ -845,7 +952,7 @@ type ListLeadsResponse struct {
 
 func (x *ListLeadsResponse) Reset() {
 	*x = ListLeadsResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[11]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +964,7 @@ func (x *ListLeadsResponse) String() string {
 func (*ListLeadsResponse) ProtoMessage() {}
 
 func (x *ListLeadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[11]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +977,7 @@ func (x *ListLeadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeadsResponse.ProtoReflect.Descriptor instead.
 func (*ListLeadsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListLeadsResponse) GetLeads() []*Lead {
@@ -898,7 +1005,7 @@ type ClaimLeadRequest struct {
 
 func (x *ClaimLeadRequest) Reset() {
 	*x = ClaimLeadRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[12]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -910,7 +1017,7 @@ func (x *ClaimLeadRequest) String() string {
 func (*ClaimLeadRequest) ProtoMessage() {}
 
 func (x *ClaimLeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[12]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -923,7 +1030,7 @@ func (x *ClaimLeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimLeadRequest.ProtoReflect.Descriptor instead.
 func (*ClaimLeadRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ClaimLeadRequest) GetPoolId() string {
@@ -949,7 +1056,7 @@ type ClaimLeadResponse struct {
 
 func (x *ClaimLeadResponse) Reset() {
 	*x = ClaimLeadResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[13]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1068,7 @@ func (x *ClaimLeadResponse) String() string {
 func (*ClaimLeadResponse) ProtoMessage() {}
 
 func (x *ClaimLeadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[13]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1081,7 @@ func (x *ClaimLeadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimLeadResponse.ProtoReflect.Descriptor instead.
 func (*ClaimLeadResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{15}
 }
 
 // ReleaseCustomerRequest names the customer, the pool and why.
@@ -989,7 +1096,7 @@ type ReleaseCustomerRequest struct {
 
 func (x *ReleaseCustomerRequest) Reset() {
 	*x = ReleaseCustomerRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[14]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1108,7 @@ func (x *ReleaseCustomerRequest) String() string {
 func (*ReleaseCustomerRequest) ProtoMessage() {}
 
 func (x *ReleaseCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[14]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1121,7 @@ func (x *ReleaseCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseCustomerRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReleaseCustomerRequest) GetPoolId() string {
@@ -1047,7 +1154,7 @@ type ReleaseCustomerResponse struct {
 
 func (x *ReleaseCustomerResponse) Reset() {
 	*x = ReleaseCustomerResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[15]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1166,7 @@ func (x *ReleaseCustomerResponse) String() string {
 func (*ReleaseCustomerResponse) ProtoMessage() {}
 
 func (x *ReleaseCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[15]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1179,7 @@ func (x *ReleaseCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseCustomerResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{17}
 }
 
 // ImportLeadsRequest carries the file.
@@ -1087,7 +1194,7 @@ type ImportLeadsRequest struct {
 
 func (x *ImportLeadsRequest) Reset() {
 	*x = ImportLeadsRequest{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[16]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1099,7 +1206,7 @@ func (x *ImportLeadsRequest) String() string {
 func (*ImportLeadsRequest) ProtoMessage() {}
 
 func (x *ImportLeadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[16]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1112,7 +1219,7 @@ func (x *ImportLeadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportLeadsRequest.ProtoReflect.Descriptor instead.
 func (*ImportLeadsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ImportLeadsRequest) GetPoolId() string {
@@ -1141,7 +1248,7 @@ type ImportRejection struct {
 
 func (x *ImportRejection) Reset() {
 	*x = ImportRejection{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[17]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1260,7 @@ func (x *ImportRejection) String() string {
 func (*ImportRejection) ProtoMessage() {}
 
 func (x *ImportRejection) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[17]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1273,7 @@ func (x *ImportRejection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRejection.ProtoReflect.Descriptor instead.
 func (*ImportRejection) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{17}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ImportRejection) GetLine() int32 {
@@ -1197,7 +1304,7 @@ type ImportLeadsResponse struct {
 
 func (x *ImportLeadsResponse) Reset() {
 	*x = ImportLeadsResponse{}
-	mi := &file_salesapp_v1_pool_proto_msgTypes[18]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1316,7 @@ func (x *ImportLeadsResponse) String() string {
 func (*ImportLeadsResponse) ProtoMessage() {}
 
 func (x *ImportLeadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_pool_proto_msgTypes[18]
+	mi := &file_salesapp_v1_pool_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1329,7 @@ func (x *ImportLeadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportLeadsResponse.ProtoReflect.Descriptor instead.
 func (*ImportLeadsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{18}
+	return file_salesapp_v1_pool_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ImportLeadsResponse) GetImported() int32 {
@@ -1306,7 +1413,15 @@ const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\x12=\n" +
 	"\bsettings\x18\x02 \x01(\v2\x19.salesapp.v1.PoolSettingsB\x06\xbaH\x03\xc8\x01\x01R\bsettings\";\n" +
 	"\x12UpdatePoolResponse\x12%\n" +
-	"\x04pool\x18\x01 \x01(\v2\x11.salesapp.v1.PoolR\x04pool\"\x12\n" +
+	"\x04pool\x18\x01 \x01(\v2\x11.salesapp.v1.PoolR\x04pool\"w\n" +
+	"\x11DeletePoolRequest\x12\x18\n" +
+	"\x02id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x02id\x124\n" +
+	"\x0fmove_to_pool_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\fmoveToPoolId\x88\x01\x01B\x12\n" +
+	"\x10_move_to_pool_id\"^\n" +
+	"\x12DeletePoolResponse\x12\x1f\n" +
+	"\vmoved_leads\x18\x01 \x01(\x05R\n" +
+	"movedLeads\x12'\n" +
+	"\x10moved_to_pool_id\x18\x02 \x01(\tR\rmovedToPoolId\"\x12\n" +
 	"\x10ListPoolsRequest\"<\n" +
 	"\x11ListPoolsResponse\x12'\n" +
 	"\x05pools\x18\x01 \x03(\v2\x11.salesapp.v1.PoolR\x05pools\"\x86\x01\n" +
@@ -1346,12 +1461,14 @@ const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\x16LEAD_REASON_OWNER_RULE\x10\x01\x12\x18\n" +
 	"\x14LEAD_REASON_RELEASED\x10\x02\x12\x18\n" +
 	"\x14LEAD_REASON_RECYCLED\x10\x03\x12\x18\n" +
-	"\x14LEAD_REASON_IMPORTED\x10\x042\xc9\x04\n" +
+	"\x14LEAD_REASON_IMPORTED\x10\x042\x98\x05\n" +
 	"\vPoolService\x12M\n" +
 	"\n" +
 	"CreatePool\x12\x1e.salesapp.v1.CreatePoolRequest\x1a\x1f.salesapp.v1.CreatePoolResponse\x12M\n" +
 	"\n" +
-	"UpdatePool\x12\x1e.salesapp.v1.UpdatePoolRequest\x1a\x1f.salesapp.v1.UpdatePoolResponse\x12O\n" +
+	"UpdatePool\x12\x1e.salesapp.v1.UpdatePoolRequest\x1a\x1f.salesapp.v1.UpdatePoolResponse\x12M\n" +
+	"\n" +
+	"DeletePool\x12\x1e.salesapp.v1.DeletePoolRequest\x1a\x1f.salesapp.v1.DeletePoolResponse\x12O\n" +
 	"\tListPools\x12\x1d.salesapp.v1.ListPoolsRequest\x1a\x1e.salesapp.v1.ListPoolsResponse\"\x03\x90\x02\x01\x12O\n" +
 	"\tListLeads\x12\x1d.salesapp.v1.ListLeadsRequest\x1a\x1e.salesapp.v1.ListLeadsResponse\"\x03\x90\x02\x01\x12J\n" +
 	"\tClaimLead\x12\x1d.salesapp.v1.ClaimLeadRequest\x1a\x1e.salesapp.v1.ClaimLeadResponse\x12\\\n" +
@@ -1371,7 +1488,7 @@ func file_salesapp_v1_pool_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_salesapp_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_salesapp_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_salesapp_v1_pool_proto_goTypes = []any{
 	(LeadReason)(0),                 // 0: salesapp.v1.LeadReason
 	(*Pool)(nil),                    // 1: salesapp.v1.Pool
@@ -1382,25 +1499,27 @@ var file_salesapp_v1_pool_proto_goTypes = []any{
 	(*CreatePoolResponse)(nil),      // 6: salesapp.v1.CreatePoolResponse
 	(*UpdatePoolRequest)(nil),       // 7: salesapp.v1.UpdatePoolRequest
 	(*UpdatePoolResponse)(nil),      // 8: salesapp.v1.UpdatePoolResponse
-	(*ListPoolsRequest)(nil),        // 9: salesapp.v1.ListPoolsRequest
-	(*ListPoolsResponse)(nil),       // 10: salesapp.v1.ListPoolsResponse
-	(*ListLeadsRequest)(nil),        // 11: salesapp.v1.ListLeadsRequest
-	(*ListLeadsResponse)(nil),       // 12: salesapp.v1.ListLeadsResponse
-	(*ClaimLeadRequest)(nil),        // 13: salesapp.v1.ClaimLeadRequest
-	(*ClaimLeadResponse)(nil),       // 14: salesapp.v1.ClaimLeadResponse
-	(*ReleaseCustomerRequest)(nil),  // 15: salesapp.v1.ReleaseCustomerRequest
-	(*ReleaseCustomerResponse)(nil), // 16: salesapp.v1.ReleaseCustomerResponse
-	(*ImportLeadsRequest)(nil),      // 17: salesapp.v1.ImportLeadsRequest
-	(*ImportRejection)(nil),         // 18: salesapp.v1.ImportRejection
-	(*ImportLeadsResponse)(nil),     // 19: salesapp.v1.ImportLeadsResponse
-	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
+	(*DeletePoolRequest)(nil),       // 9: salesapp.v1.DeletePoolRequest
+	(*DeletePoolResponse)(nil),      // 10: salesapp.v1.DeletePoolResponse
+	(*ListPoolsRequest)(nil),        // 11: salesapp.v1.ListPoolsRequest
+	(*ListPoolsResponse)(nil),       // 12: salesapp.v1.ListPoolsResponse
+	(*ListLeadsRequest)(nil),        // 13: salesapp.v1.ListLeadsRequest
+	(*ListLeadsResponse)(nil),       // 14: salesapp.v1.ListLeadsResponse
+	(*ClaimLeadRequest)(nil),        // 15: salesapp.v1.ClaimLeadRequest
+	(*ClaimLeadResponse)(nil),       // 16: salesapp.v1.ClaimLeadResponse
+	(*ReleaseCustomerRequest)(nil),  // 17: salesapp.v1.ReleaseCustomerRequest
+	(*ReleaseCustomerResponse)(nil), // 18: salesapp.v1.ReleaseCustomerResponse
+	(*ImportLeadsRequest)(nil),      // 19: salesapp.v1.ImportLeadsRequest
+	(*ImportRejection)(nil),         // 20: salesapp.v1.ImportRejection
+	(*ImportLeadsResponse)(nil),     // 21: salesapp.v1.ImportLeadsResponse
+	(*timestamppb.Timestamp)(nil),   // 22: google.protobuf.Timestamp
 }
 var file_salesapp_v1_pool_proto_depIdxs = []int32{
-	20, // 0: salesapp.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	22, // 0: salesapp.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
 	2,  // 1: salesapp.v1.Pool.recycle:type_name -> salesapp.v1.PoolRecycle
 	2,  // 2: salesapp.v1.PoolSettings.recycle:type_name -> salesapp.v1.PoolRecycle
-	20, // 3: salesapp.v1.Lead.last_active_at:type_name -> google.protobuf.Timestamp
-	20, // 4: salesapp.v1.Lead.entered_at:type_name -> google.protobuf.Timestamp
+	22, // 3: salesapp.v1.Lead.last_active_at:type_name -> google.protobuf.Timestamp
+	22, // 4: salesapp.v1.Lead.entered_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: salesapp.v1.Lead.reason:type_name -> salesapp.v1.LeadReason
 	3,  // 6: salesapp.v1.CreatePoolRequest.settings:type_name -> salesapp.v1.PoolSettings
 	1,  // 7: salesapp.v1.CreatePoolResponse.pool:type_name -> salesapp.v1.Pool
@@ -1408,23 +1527,25 @@ var file_salesapp_v1_pool_proto_depIdxs = []int32{
 	1,  // 9: salesapp.v1.UpdatePoolResponse.pool:type_name -> salesapp.v1.Pool
 	1,  // 10: salesapp.v1.ListPoolsResponse.pools:type_name -> salesapp.v1.Pool
 	4,  // 11: salesapp.v1.ListLeadsResponse.leads:type_name -> salesapp.v1.Lead
-	18, // 12: salesapp.v1.ImportLeadsResponse.rejected:type_name -> salesapp.v1.ImportRejection
+	20, // 12: salesapp.v1.ImportLeadsResponse.rejected:type_name -> salesapp.v1.ImportRejection
 	5,  // 13: salesapp.v1.PoolService.CreatePool:input_type -> salesapp.v1.CreatePoolRequest
 	7,  // 14: salesapp.v1.PoolService.UpdatePool:input_type -> salesapp.v1.UpdatePoolRequest
-	9,  // 15: salesapp.v1.PoolService.ListPools:input_type -> salesapp.v1.ListPoolsRequest
-	11, // 16: salesapp.v1.PoolService.ListLeads:input_type -> salesapp.v1.ListLeadsRequest
-	13, // 17: salesapp.v1.PoolService.ClaimLead:input_type -> salesapp.v1.ClaimLeadRequest
-	15, // 18: salesapp.v1.PoolService.ReleaseCustomer:input_type -> salesapp.v1.ReleaseCustomerRequest
-	17, // 19: salesapp.v1.PoolService.ImportLeads:input_type -> salesapp.v1.ImportLeadsRequest
-	6,  // 20: salesapp.v1.PoolService.CreatePool:output_type -> salesapp.v1.CreatePoolResponse
-	8,  // 21: salesapp.v1.PoolService.UpdatePool:output_type -> salesapp.v1.UpdatePoolResponse
-	10, // 22: salesapp.v1.PoolService.ListPools:output_type -> salesapp.v1.ListPoolsResponse
-	12, // 23: salesapp.v1.PoolService.ListLeads:output_type -> salesapp.v1.ListLeadsResponse
-	14, // 24: salesapp.v1.PoolService.ClaimLead:output_type -> salesapp.v1.ClaimLeadResponse
-	16, // 25: salesapp.v1.PoolService.ReleaseCustomer:output_type -> salesapp.v1.ReleaseCustomerResponse
-	19, // 26: salesapp.v1.PoolService.ImportLeads:output_type -> salesapp.v1.ImportLeadsResponse
-	20, // [20:27] is the sub-list for method output_type
-	13, // [13:20] is the sub-list for method input_type
+	9,  // 15: salesapp.v1.PoolService.DeletePool:input_type -> salesapp.v1.DeletePoolRequest
+	11, // 16: salesapp.v1.PoolService.ListPools:input_type -> salesapp.v1.ListPoolsRequest
+	13, // 17: salesapp.v1.PoolService.ListLeads:input_type -> salesapp.v1.ListLeadsRequest
+	15, // 18: salesapp.v1.PoolService.ClaimLead:input_type -> salesapp.v1.ClaimLeadRequest
+	17, // 19: salesapp.v1.PoolService.ReleaseCustomer:input_type -> salesapp.v1.ReleaseCustomerRequest
+	19, // 20: salesapp.v1.PoolService.ImportLeads:input_type -> salesapp.v1.ImportLeadsRequest
+	6,  // 21: salesapp.v1.PoolService.CreatePool:output_type -> salesapp.v1.CreatePoolResponse
+	8,  // 22: salesapp.v1.PoolService.UpdatePool:output_type -> salesapp.v1.UpdatePoolResponse
+	10, // 23: salesapp.v1.PoolService.DeletePool:output_type -> salesapp.v1.DeletePoolResponse
+	12, // 24: salesapp.v1.PoolService.ListPools:output_type -> salesapp.v1.ListPoolsResponse
+	14, // 25: salesapp.v1.PoolService.ListLeads:output_type -> salesapp.v1.ListLeadsResponse
+	16, // 26: salesapp.v1.PoolService.ClaimLead:output_type -> salesapp.v1.ClaimLeadResponse
+	18, // 27: salesapp.v1.PoolService.ReleaseCustomer:output_type -> salesapp.v1.ReleaseCustomerResponse
+	21, // 28: salesapp.v1.PoolService.ImportLeads:output_type -> salesapp.v1.ImportLeadsResponse
+	21, // [21:29] is the sub-list for method output_type
+	13, // [13:21] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -1435,13 +1556,14 @@ func file_salesapp_v1_pool_proto_init() {
 	if File_salesapp_v1_pool_proto != nil {
 		return
 	}
+	file_salesapp_v1_pool_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_pool_proto_rawDesc), len(file_salesapp_v1_pool_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -113,6 +113,23 @@ func (h *Handler) UpdatePool(ctx context.Context, req *connect.Request[salesappv
 	return connect.NewResponse(&salesappv1.UpdatePoolResponse{Pool: ToProto(pl)}), nil
 }
 
+// DeletePool implements PoolService.
+func (h *Handler) DeletePool(ctx context.Context, req *connect.Request[salesappv1.DeletePoolRequest]) (*connect.Response[salesappv1.DeletePoolResponse], error) {
+	p, err := authn.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	to := uuid.Nil
+	if req.Msg.MoveToPoolId != nil {
+		to = uuid.MustParse(req.Msg.GetMoveToPoolId())
+	}
+	d, err := h.svc.Delete(ctx, p, uuid.MustParse(req.Msg.GetId()), to)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.DeletePoolResponse{MovedLeads: int32(d.MovedLeads), MovedToPoolId: d.MovedTo.String()}), nil
+}
+
 // ListPools implements PoolService.
 func (h *Handler) ListPools(ctx context.Context, _ *connect.Request[salesappv1.ListPoolsRequest]) (*connect.Response[salesappv1.ListPoolsResponse], error) {
 	p, err := authn.Require(ctx)

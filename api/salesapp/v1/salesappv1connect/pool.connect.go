@@ -37,6 +37,8 @@ const (
 	PoolServiceCreatePoolProcedure = "/salesapp.v1.PoolService/CreatePool"
 	// PoolServiceUpdatePoolProcedure is the fully-qualified name of the PoolService's UpdatePool RPC.
 	PoolServiceUpdatePoolProcedure = "/salesapp.v1.PoolService/UpdatePool"
+	// PoolServiceDeletePoolProcedure is the fully-qualified name of the PoolService's DeletePool RPC.
+	PoolServiceDeletePoolProcedure = "/salesapp.v1.PoolService/DeletePool"
 	// PoolServiceListPoolsProcedure is the fully-qualified name of the PoolService's ListPools RPC.
 	PoolServiceListPoolsProcedure = "/salesapp.v1.PoolService/ListPools"
 	// PoolServiceListLeadsProcedure is the fully-qualified name of the PoolService's ListLeads RPC.
@@ -57,6 +59,11 @@ type PoolServiceClient interface {
 	// UpdatePool replaces a pool's settings (admins). Making a pool the default takes it from the old
 	// default; the default cannot simply be unset (FailedPrecondition).
 	UpdatePool(context.Context, *connect.Request[v1.UpdatePoolRequest]) (*connect.Response[v1.UpdatePoolResponse], error)
+	// DeletePool deletes a pool (admins): its waiting leads, and the claims made from it (held leads stay
+	// with their holders, under the other pool's rules from then on), move to another pool, the default
+	// unless one is named. The default pool cannot be deleted (FailedPrecondition: make another the default
+	// first).
+	DeletePool(context.Context, *connect.Request[v1.DeletePoolRequest]) (*connect.Response[v1.DeletePoolResponse], error)
 	// ListPools lists the pools the caller may claim from (admins: all), the default first.
 	ListPools(context.Context, *connect.Request[v1.ListPoolsRequest]) (*connect.Response[v1.ListPoolsResponse], error)
 	// ListLeads pages through a pool's leads, newest in the pool first, with the phone masked
@@ -102,6 +109,12 @@ func NewPoolServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(poolServiceMethods.ByName("UpdatePool")),
 			connect.WithClientOptions(opts...),
 		),
+		deletePool: connect.NewClient[v1.DeletePoolRequest, v1.DeletePoolResponse](
+			httpClient,
+			baseURL+PoolServiceDeletePoolProcedure,
+			connect.WithSchema(poolServiceMethods.ByName("DeletePool")),
+			connect.WithClientOptions(opts...),
+		),
 		listPools: connect.NewClient[v1.ListPoolsRequest, v1.ListPoolsResponse](
 			httpClient,
 			baseURL+PoolServiceListPoolsProcedure,
@@ -141,6 +154,7 @@ func NewPoolServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 type poolServiceClient struct {
 	createPool      *connect.Client[v1.CreatePoolRequest, v1.CreatePoolResponse]
 	updatePool      *connect.Client[v1.UpdatePoolRequest, v1.UpdatePoolResponse]
+	deletePool      *connect.Client[v1.DeletePoolRequest, v1.DeletePoolResponse]
 	listPools       *connect.Client[v1.ListPoolsRequest, v1.ListPoolsResponse]
 	listLeads       *connect.Client[v1.ListLeadsRequest, v1.ListLeadsResponse]
 	claimLead       *connect.Client[v1.ClaimLeadRequest, v1.ClaimLeadResponse]
@@ -156,6 +170,11 @@ func (c *poolServiceClient) CreatePool(ctx context.Context, req *connect.Request
 // UpdatePool calls salesapp.v1.PoolService.UpdatePool.
 func (c *poolServiceClient) UpdatePool(ctx context.Context, req *connect.Request[v1.UpdatePoolRequest]) (*connect.Response[v1.UpdatePoolResponse], error) {
 	return c.updatePool.CallUnary(ctx, req)
+}
+
+// DeletePool calls salesapp.v1.PoolService.DeletePool.
+func (c *poolServiceClient) DeletePool(ctx context.Context, req *connect.Request[v1.DeletePoolRequest]) (*connect.Response[v1.DeletePoolResponse], error) {
+	return c.deletePool.CallUnary(ctx, req)
 }
 
 // ListPools calls salesapp.v1.PoolService.ListPools.
@@ -190,6 +209,11 @@ type PoolServiceHandler interface {
 	// UpdatePool replaces a pool's settings (admins). Making a pool the default takes it from the old
 	// default; the default cannot simply be unset (FailedPrecondition).
 	UpdatePool(context.Context, *connect.Request[v1.UpdatePoolRequest]) (*connect.Response[v1.UpdatePoolResponse], error)
+	// DeletePool deletes a pool (admins): its waiting leads, and the claims made from it (held leads stay
+	// with their holders, under the other pool's rules from then on), move to another pool, the default
+	// unless one is named. The default pool cannot be deleted (FailedPrecondition: make another the default
+	// first).
+	DeletePool(context.Context, *connect.Request[v1.DeletePoolRequest]) (*connect.Response[v1.DeletePoolResponse], error)
 	// ListPools lists the pools the caller may claim from (admins: all), the default first.
 	ListPools(context.Context, *connect.Request[v1.ListPoolsRequest]) (*connect.Response[v1.ListPoolsResponse], error)
 	// ListLeads pages through a pool's leads, newest in the pool first, with the phone masked
@@ -231,6 +255,12 @@ func NewPoolServiceHandler(svc PoolServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(poolServiceMethods.ByName("UpdatePool")),
 		connect.WithHandlerOptions(opts...),
 	)
+	poolServiceDeletePoolHandler := connect.NewUnaryHandler(
+		PoolServiceDeletePoolProcedure,
+		svc.DeletePool,
+		connect.WithSchema(poolServiceMethods.ByName("DeletePool")),
+		connect.WithHandlerOptions(opts...),
+	)
 	poolServiceListPoolsHandler := connect.NewUnaryHandler(
 		PoolServiceListPoolsProcedure,
 		svc.ListPools,
@@ -269,6 +299,8 @@ func NewPoolServiceHandler(svc PoolServiceHandler, opts ...connect.HandlerOption
 			poolServiceCreatePoolHandler.ServeHTTP(w, r)
 		case PoolServiceUpdatePoolProcedure:
 			poolServiceUpdatePoolHandler.ServeHTTP(w, r)
+		case PoolServiceDeletePoolProcedure:
+			poolServiceDeletePoolHandler.ServeHTTP(w, r)
 		case PoolServiceListPoolsProcedure:
 			poolServiceListPoolsHandler.ServeHTTP(w, r)
 		case PoolServiceListLeadsProcedure:
@@ -294,6 +326,10 @@ func (UnimplementedPoolServiceHandler) CreatePool(context.Context, *connect.Requ
 
 func (UnimplementedPoolServiceHandler) UpdatePool(context.Context, *connect.Request[v1.UpdatePoolRequest]) (*connect.Response[v1.UpdatePoolResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PoolService.UpdatePool is not implemented"))
+}
+
+func (UnimplementedPoolServiceHandler) DeletePool(context.Context, *connect.Request[v1.DeletePoolRequest]) (*connect.Response[v1.DeletePoolResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PoolService.DeletePool is not implemented"))
 }
 
 func (UnimplementedPoolServiceHandler) ListPools(context.Context, *connect.Request[v1.ListPoolsRequest]) (*connect.Response[v1.ListPoolsResponse], error) {

@@ -229,6 +229,20 @@ func (q *Queries) DefaultPool(ctx context.Context, tenantID uuid.UUID) (uuid.UUI
 	return id, err
 }
 
+const deletePool = `-- name: DeletePool :exec
+DELETE FROM pools WHERE tenant_id = $1 AND id = $2
+`
+
+type DeletePoolParams struct {
+	TenantID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) DeletePool(ctx context.Context, arg DeletePoolParams) error {
+	_, err := q.db.Exec(ctx, deletePool, arg.TenantID, arg.ID)
+	return err
+}
+
 const dueClaims = `-- name: DueClaims :many
 SELECT pc.id, pc.pool_id, pc.customer_id, pc.employee_id, pc.claimed_at, pc.warned_for,
        p.name AS pool_name, p.recycle_follow_up_days, p.recycle_progress_days, p.cooldown_days
@@ -671,6 +685,50 @@ SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))
 func (q *Queries) LockClaimer(ctx context.Context, lockKey string) error {
 	_, err := q.db.Exec(ctx, lockClaimer, lockKey)
 	return err
+}
+
+const movePoolClaims = `-- name: MovePoolClaims :exec
+UPDATE pool_claims SET pool_id = $1,
+  next_check_at = CASE WHEN released_at IS NULL THEN $2::timestamptz ELSE next_check_at END
+WHERE tenant_id = $3 AND pool_id = $4
+`
+
+type MovePoolClaimsParams struct {
+	ToPoolID uuid.UUID
+	At       time.Time
+	TenantID uuid.UUID
+	PoolID   uuid.UUID
+}
+
+// A pool deleted: the claims made from it count in another from then on (held ones judged by its rules at
+// the next recycle run).
+func (q *Queries) MovePoolClaims(ctx context.Context, arg MovePoolClaimsParams) error {
+	_, err := q.db.Exec(ctx, movePoolClaims,
+		arg.ToPoolID,
+		arg.At,
+		arg.TenantID,
+		arg.PoolID,
+	)
+	return err
+}
+
+const movePoolLeads = `-- name: MovePoolLeads :execrows
+UPDATE pool_leads SET pool_id = $1 WHERE tenant_id = $2 AND pool_id = $3
+`
+
+type MovePoolLeadsParams struct {
+	ToPoolID uuid.UUID
+	TenantID uuid.UUID
+	PoolID   uuid.UUID
+}
+
+// A pool deleted: its waiting leads wait in another (entered_at kept).
+func (q *Queries) MovePoolLeads(ctx context.Context, arg MovePoolLeadsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, movePoolLeads, arg.ToPoolID, arg.TenantID, arg.PoolID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const recheckPool = `-- name: RecheckPool :exec

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/pool.proto.
  */
 export const file_salesapp_v1_pool: GenFile = /*@__PURE__*/
-  fileDesc("ChZzYWxlc2FwcC92MS9wb29sLnByb3RvEgtzYWxlc2FwcC52MSL1AQoEUG9vbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnJlZ2lvbhgDIAEoCRISCgppc19kZWZhdWx0GAQgASgIEhcKD2RhaWx5X2NsYWltX2NhcBgFIAEoBRIQCghtYXhfaGVsZBgGIAEoBRIQCgh0ZWFtX2lkcxgHIAMoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdyZWN5Y2xlGAkgASgLMhguc2FsZXNhcHAudjEuUG9vbFJlY3ljbGUSFwoPb2ZmZXJfaG90X2xlYWRzGAogASgIIn0KC1Bvb2xSZWN5Y2xlEiUKEW5vX2ZvbGxvd191cF9kYXlzGAEgASgFQgq6SAcaBRjtAigAEiQKEG5vX3Byb2dyZXNzX2RheXMYAiABKAVCCrpIBxoFGO0CKAASIQoNY29vbGRvd25fZGF5cxgDIAEoBUIKukgHGgUY7QIoACKCAgoMUG9vbFNldHRpbmdzEhcKBG5hbWUYASABKAlCCbpIBnIEEAEYPBIXCgZyZWdpb24YAiABKAlCB7pIBHICGDwSEgoKaXNfZGVmYXVsdBgDIAEoCBIjCg9kYWlseV9jbGFpbV9jYXAYBCABKAVCCrpIBxoFGJBOKAESHQoIbWF4X2hlbGQYBSABKAVCC7pICBoGGKCNBigBEiQKCHRlYW1faWRzGAYgAygJQhK6SA+SAQwQ9AMYASIFcgOwAQESKQoHcmVjeWNsZRgHIAEoCzIYLnNhbGVzYXBwLnYxLlBvb2xSZWN5Y2xlEhcKD29mZmVyX2hvdF9sZWFkcxgIIAEoCCKtAgoETGVhZBITCgtjdXN0b21lcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSFAoMbWFza2VkX3Bob25lGAMgASgJEg0KBXN0YWdlGAQgASgJEhYKDnNvdXJjZV9jaGFubmVsGAUgASgJEgwKBHRhZ3MYBiADKAkSFAoMaW50ZW50X3Njb3JlGAcgASgFEjIKDmxhc3RfYWN0aXZlX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgplbnRlcmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgZyZWFzb24YCiABKA4yFy5zYWxlc2FwcC52MS5MZWFkUmVhc29uEgwKBG5vdGUYCyABKAkiSAoRQ3JlYXRlUG9vbFJlcXVlc3QSMwoIc2V0dGluZ3MYASABKAsyGS5zYWxlc2FwcC52MS5Qb29sU2V0dGluZ3NCBrpIA8gBASI1ChJDcmVhdGVQb29sUmVzcG9uc2USHwoEcG9vbBgBIAEoCzIRLnNhbGVzYXBwLnYxLlBvb2wiXgoRVXBkYXRlUG9vbFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBEjMKCHNldHRpbmdzGAIgASgLMhkuc2FsZXNhcHAudjEuUG9vbFNldHRpbmdzQga6SAPIAQEiNQoSVXBkYXRlUG9vbFJlc3BvbnNlEh8KBHBvb2wYASABKAsyES5zYWxlc2FwcC52MS5Qb29sIhIKEExpc3RQb29sc1JlcXVlc3QiNQoRTGlzdFBvb2xzUmVzcG9uc2USIAoFcG9vbHMYASADKAsyES5zYWxlc2FwcC52MS5Qb29sImkKEExpc3RMZWFkc1JlcXVlc3QSGQoHcG9vbF9pZBgBIAEoCUIIukgFcgOwAQESHAoJcGFnZV9zaXplGAIgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYyAEiTgoRTGlzdExlYWRzUmVzcG9uc2USIAoFbGVhZHMYASADKAsyES5zYWxlc2FwcC52MS5MZWFkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJMChBDbGFpbUxlYWRSZXF1ZXN0EhkKB3Bvb2xfaWQYASABKAlCCLpIBXIDsAEBEh0KC2N1c3RvbWVyX2lkGAIgASgJQgi6SAVyA7ABASITChFDbGFpbUxlYWRSZXNwb25zZSJuChZSZWxlYXNlQ3VzdG9tZXJSZXF1ZXN0EhkKB3Bvb2xfaWQYASABKAlCCLpIBXIDsAEBEh0KC2N1c3RvbWVyX2lkGAIgASgJQgi6SAVyA7ABARIaCgZyZWFzb24YAyABKAlCCrpIB3IFEAEY9AMiGQoXUmVsZWFzZUN1c3RvbWVyUmVzcG9uc2UiSgoSSW1wb3J0TGVhZHNSZXF1ZXN0EhkKB3Bvb2xfaWQYASABKAlCCLpIBXIDsAEBEhkKA2NzdhgCIAEoDEIMukgJegcQARiAgIABIi8KD0ltcG9ydFJlamVjdGlvbhIMCgRsaW5lGAEgASgFEg4KBnJlYXNvbhgCIAEoCSJnChNJbXBvcnRMZWFkc1Jlc3BvbnNlEhAKCGltcG9ydGVkGAEgASgFEg4KBm1lcmdlZBgCIAEoBRIuCghyZWplY3RlZBgDIAMoCzIcLnNhbGVzYXBwLnYxLkltcG9ydFJlamVjdGlvbiqTAQoKTGVhZFJlYXNvbhIbChdMRUFEX1JFQVNPTl9VTlNQRUNJRklFRBAAEhoKFkxFQURfUkVBU09OX09XTkVSX1JVTEUQARIYChRMRUFEX1JFQVNPTl9SRUxFQVNFRBACEhgKFExFQURfUkVBU09OX1JFQ1lDTEVEEAMSGAoUTEVBRF9SRUFTT05fSU1QT1JURUQQBDLJBAoLUG9vbFNlcnZpY2USTQoKQ3JlYXRlUG9vbBIeLnNhbGVzYXBwLnYxLkNyZWF0ZVBvb2xSZXF1ZXN0Gh8uc2FsZXNhcHAudjEuQ3JlYXRlUG9vbFJlc3BvbnNlEk0KClVwZGF0ZVBvb2wSHi5zYWxlc2FwcC52MS5VcGRhdGVQb29sUmVxdWVzdBofLnNhbGVzYXBwLnYxLlVwZGF0ZVBvb2xSZXNwb25zZRJPCglMaXN0UG9vbHMSHS5zYWxlc2FwcC52MS5MaXN0UG9vbHNSZXF1ZXN0Gh4uc2FsZXNhcHAudjEuTGlzdFBvb2xzUmVzcG9uc2UiA5ACARJPCglMaXN0TGVhZHMSHS5zYWxlc2FwcC52MS5MaXN0TGVhZHNSZXF1ZXN0Gh4uc2FsZXNhcHAudjEuTGlzdExlYWRzUmVzcG9uc2UiA5ACARJKCglDbGFpbUxlYWQSHS5zYWxlc2FwcC52MS5DbGFpbUxlYWRSZXF1ZXN0Gh4uc2FsZXNhcHAudjEuQ2xhaW1MZWFkUmVzcG9uc2USXAoPUmVsZWFzZUN1c3RvbWVyEiMuc2FsZXNhcHAudjEuUmVsZWFzZUN1c3RvbWVyUmVxdWVzdBokLnNhbGVzYXBwLnYxLlJlbGVhc2VDdXN0b21lclJlc3BvbnNlElAKC0ltcG9ydExlYWRzEh8uc2FsZXNhcHAudjEuSW1wb3J0TGVhZHNSZXF1ZXN0GiAuc2FsZXNhcHAudjEuSW1wb3J0TGVhZHNSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChZzYWxlc2FwcC92MS9wb29sLnByb3RvEgtzYWxlc2FwcC52MSL1AQoEUG9vbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnJlZ2lvbhgDIAEoCRISCgppc19kZWZhdWx0GAQgASgIEhcKD2RhaWx5X2NsYWltX2NhcBgFIAEoBRIQCghtYXhfaGVsZBgGIAEoBRIQCgh0ZWFtX2lkcxgHIAMoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdyZWN5Y2xlGAkgASgLMhguc2FsZXNhcHAudjEuUG9vbFJlY3ljbGUSFwoPb2ZmZXJfaG90X2xlYWRzGAogASgIIn0KC1Bvb2xSZWN5Y2xlEiUKEW5vX2ZvbGxvd191cF9kYXlzGAEgASgFQgq6SAcaBRjtAigAEiQKEG5vX3Byb2dyZXNzX2RheXMYAiABKAVCCrpIBxoFGO0CKAASIQoNY29vbGRvd25fZGF5cxgDIAEoBUIKukgHGgUY7QIoACKCAgoMUG9vbFNldHRpbmdzEhcKBG5hbWUYASABKAlCCbpIBnIEEAEYPBIXCgZyZWdpb24YAiABKAlCB7pIBHICGDwSEgoKaXNfZGVmYXVsdBgDIAEoCBIjCg9kYWlseV9jbGFpbV9jYXAYBCABKAVCCrpIBxoFGJBOKAESHQoIbWF4X2hlbGQYBSABKAVCC7pICBoGGKCNBigBEiQKCHRlYW1faWRzGAYgAygJQhK6SA+SAQwQ9AMYASIFcgOwAQESKQoHcmVjeWNsZRgHIAEoCzIYLnNhbGVzYXBwLnYxLlBvb2xSZWN5Y2xlEhcKD29mZmVyX2hvdF9sZWFkcxgIIAEoCCKtAgoETGVhZBITCgtjdXN0b21lcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSFAoMbWFza2VkX3Bob25lGAMgASgJEg0KBXN0YWdlGAQgASgJEhYKDnNvdXJjZV9jaGFubmVsGAUgASgJEgwKBHRhZ3MYBiADKAkSFAoMaW50ZW50X3Njb3JlGAcgASgFEjIKDmxhc3RfYWN0aXZlX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgplbnRlcmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgZyZWFzb24YCiABKA4yFy5zYWxlc2FwcC52MS5MZWFkUmVhc29uEgwKBG5vdGUYCyABKAkiSAoRQ3JlYXRlUG9vbFJlcXVlc3QSMwoIc2V0dGluZ3MYASABKAsyGS5zYWxlc2FwcC52MS5Qb29sU2V0dGluZ3NCBrpIA8gBASI1ChJDcmVhdGVQb29sUmVzcG9uc2USHwoEcG9vbBgBIAEoCzIRLnNhbGVzYXBwLnYxLlBvb2wiXgoRVXBkYXRlUG9vbFJlcXVlc3QSFAoCaWQYASABKAlCCLpIBXIDsAEBEjMKCHNldHRpbmdzGAIgASgLMhkuc2FsZXNhcHAudjEuUG9vbFNldHRpbmdzQga6SAPIAQEiNQoSVXBkYXRlUG9vbFJlc3BvbnNlEh8KBHBvb2wYASABKAsyES5zYWxlc2FwcC52MS5Qb29sImUKEURlbGV0ZVBvb2xSZXF1ZXN0EhQKAmlkGAEgASgJQgi6SAVyA7ABARImCg9tb3ZlX3RvX3Bvb2xfaWQYAiABKAlCCLpIBXIDsAEBSACIAQFCEgoQX21vdmVfdG9fcG9vbF9pZCJDChJEZWxldGVQb29sUmVzcG9uc2USEwoLbW92ZWRfbGVhZHMYASABKAUSGAoQbW92ZWRfdG9fcG9vbF9pZBgCIAEoCSISChBMaXN0UG9vbHNSZXF1ZXN0IjUKEUxpc3RQb29sc1Jlc3BvbnNlEiAKBXBvb2xzGAEgAygLMhEuc2FsZXNhcHAudjEuUG9vbCJpChBMaXN0TGVhZHNSZXF1ZXN0EhkKB3Bvb2xfaWQYASABKAlCCLpIBXIDsAEBEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJukgGGgQYZCgAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGMgBIk4KEUxpc3RMZWFkc1Jlc3BvbnNlEiAKBWxlYWRzGAEgAygLMhEuc2FsZXNhcHAudjEuTGVhZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTAoQQ2xhaW1MZWFkUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQEiEwoRQ2xhaW1MZWFkUmVzcG9uc2UibgoWUmVsZWFzZUN1c3RvbWVyUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQESGgoGcmVhc29uGAMgASgJQgq6SAdyBRABGPQDIhkKF1JlbGVhc2VDdXN0b21lclJlc3BvbnNlIkoKEkltcG9ydExlYWRzUmVxdWVzdBIZCgdwb29sX2lkGAEgASgJQgi6SAVyA7ABARIZCgNjc3YYAiABKAxCDLpICXoHEAEYgICAASIvCg9JbXBvcnRSZWplY3Rpb24SDAoEbGluZRgBIAEoBRIOCgZyZWFzb24YAiABKAkiZwoTSW1wb3J0TGVhZHNSZXNwb25zZRIQCghpbXBvcnRlZBgBIAEoBRIOCgZtZXJnZWQYAiABKAUSLgoIcmVqZWN0ZWQYAyADKAsyHC5zYWxlc2FwcC52MS5JbXBvcnRSZWplY3Rpb24qkwEKCkxlYWRSZWFzb24SGwoXTEVBRF9SRUFTT05fVU5TUEVDSUZJRUQQABIaChZMRUFEX1JFQVNPTl9PV05FUl9SVUxFEAESGAoUTEVBRF9SRUFTT05fUkVMRUFTRUQQAhIYChRMRUFEX1JFQVNPTl9SRUNZQ0xFRBADEhgKFExFQURfUkVBU09OX0lNUE9SVEVEEAQymAUKC1Bvb2xTZXJ2aWNlEk0KCkNyZWF0ZVBvb2wSHi5zYWxlc2FwcC52MS5DcmVhdGVQb29sUmVxdWVzdBofLnNhbGVzYXBwLnYxLkNyZWF0ZVBvb2xSZXNwb25zZRJNCgpVcGRhdGVQb29sEh4uc2FsZXNhcHAudjEuVXBkYXRlUG9vbFJlcXVlc3QaHy5zYWxlc2FwcC52MS5VcGRhdGVQb29sUmVzcG9uc2USTQoKRGVsZXRlUG9vbBIeLnNhbGVzYXBwLnYxLkRlbGV0ZVBvb2xSZXF1ZXN0Gh8uc2FsZXNhcHAudjEuRGVsZXRlUG9vbFJlc3BvbnNlEk8KCUxpc3RQb29scxIdLnNhbGVzYXBwLnYxLkxpc3RQb29sc1JlcXVlc3QaHi5zYWxlc2FwcC52MS5MaXN0UG9vbHNSZXNwb25zZSIDkAIBEk8KCUxpc3RMZWFkcxIdLnNhbGVzYXBwLnYxLkxpc3RMZWFkc1JlcXVlc3QaHi5zYWxlc2FwcC52MS5MaXN0TGVhZHNSZXNwb25zZSIDkAIBEkoKCUNsYWltTGVhZBIdLnNhbGVzYXBwLnYxLkNsYWltTGVhZFJlcXVlc3QaHi5zYWxlc2FwcC52MS5DbGFpbUxlYWRSZXNwb25zZRJcCg9SZWxlYXNlQ3VzdG9tZXISIy5zYWxlc2FwcC52MS5SZWxlYXNlQ3VzdG9tZXJSZXF1ZXN0GiQuc2FsZXNhcHAudjEuUmVsZWFzZUN1c3RvbWVyUmVzcG9uc2USUAoLSW1wb3J0TGVhZHMSHy5zYWxlc2FwcC52MS5JbXBvcnRMZWFkc1JlcXVlc3QaIC5zYWxlc2FwcC52MS5JbXBvcnRMZWFkc1Jlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Pool is a lead pool and its rules.
@@ -337,6 +337,56 @@ export const UpdatePoolResponseSchema: GenMessage<UpdatePoolResponse> = /*@__PUR
   messageDesc(file_salesapp_v1_pool, 7);
 
 /**
+ * DeletePoolRequest names the pool and, optionally, where its leads go.
+ *
+ * @generated from message salesapp.v1.DeletePoolRequest
+ */
+export type DeletePoolRequest = Message<"salesapp.v1.DeletePoolRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Unset: the default pool.
+   *
+   * @generated from field: optional string move_to_pool_id = 2;
+   */
+  moveToPoolId?: string | undefined;
+};
+
+/**
+ * Describes the message salesapp.v1.DeletePoolRequest.
+ * Use `create(DeletePoolRequestSchema)` to create a new message.
+ */
+export const DeletePoolRequestSchema: GenMessage<DeletePoolRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_pool, 8);
+
+/**
+ * DeletePoolResponse says how many waiting leads moved, and where.
+ *
+ * @generated from message salesapp.v1.DeletePoolResponse
+ */
+export type DeletePoolResponse = Message<"salesapp.v1.DeletePoolResponse"> & {
+  /**
+   * @generated from field: int32 moved_leads = 1;
+   */
+  movedLeads: number;
+
+  /**
+   * @generated from field: string moved_to_pool_id = 2;
+   */
+  movedToPoolId: string;
+};
+
+/**
+ * Describes the message salesapp.v1.DeletePoolResponse.
+ * Use `create(DeletePoolResponseSchema)` to create a new message.
+ */
+export const DeletePoolResponseSchema: GenMessage<DeletePoolResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_pool, 9);
+
+/**
  * ListPoolsRequest is empty.
  *
  * @generated from message salesapp.v1.ListPoolsRequest
@@ -349,7 +399,7 @@ export type ListPoolsRequest = Message<"salesapp.v1.ListPoolsRequest"> & {
  * Use `create(ListPoolsRequestSchema)` to create a new message.
  */
 export const ListPoolsRequestSchema: GenMessage<ListPoolsRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 8);
+  messageDesc(file_salesapp_v1_pool, 10);
 
 /**
  * ListPoolsResponse lists the pools.
@@ -368,7 +418,7 @@ export type ListPoolsResponse = Message<"salesapp.v1.ListPoolsResponse"> & {
  * Use `create(ListPoolsResponseSchema)` to create a new message.
  */
 export const ListPoolsResponseSchema: GenMessage<ListPoolsResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 9);
+  messageDesc(file_salesapp_v1_pool, 11);
 
 /**
  * ListLeadsRequest names the pool and the page.
@@ -399,7 +449,7 @@ export type ListLeadsRequest = Message<"salesapp.v1.ListLeadsRequest"> & {
  * Use `create(ListLeadsRequestSchema)` to create a new message.
  */
 export const ListLeadsRequestSchema: GenMessage<ListLeadsRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 10);
+  messageDesc(file_salesapp_v1_pool, 12);
 
 /**
  * ListLeadsResponse is one page.
@@ -425,7 +475,7 @@ export type ListLeadsResponse = Message<"salesapp.v1.ListLeadsResponse"> & {
  * Use `create(ListLeadsResponseSchema)` to create a new message.
  */
 export const ListLeadsResponseSchema: GenMessage<ListLeadsResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 11);
+  messageDesc(file_salesapp_v1_pool, 13);
 
 /**
  * ClaimLeadRequest names the pool and the lead.
@@ -449,7 +499,7 @@ export type ClaimLeadRequest = Message<"salesapp.v1.ClaimLeadRequest"> & {
  * Use `create(ClaimLeadRequestSchema)` to create a new message.
  */
 export const ClaimLeadRequestSchema: GenMessage<ClaimLeadRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 12);
+  messageDesc(file_salesapp_v1_pool, 14);
 
 /**
  * ClaimLeadResponse is empty: the customer arrives through sync (and CustomerService.GetCustomer).
@@ -464,7 +514,7 @@ export type ClaimLeadResponse = Message<"salesapp.v1.ClaimLeadResponse"> & {
  * Use `create(ClaimLeadResponseSchema)` to create a new message.
  */
 export const ClaimLeadResponseSchema: GenMessage<ClaimLeadResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 13);
+  messageDesc(file_salesapp_v1_pool, 15);
 
 /**
  * ReleaseCustomerRequest names the customer, the pool and why.
@@ -493,7 +543,7 @@ export type ReleaseCustomerRequest = Message<"salesapp.v1.ReleaseCustomerRequest
  * Use `create(ReleaseCustomerRequestSchema)` to create a new message.
  */
 export const ReleaseCustomerRequestSchema: GenMessage<ReleaseCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 14);
+  messageDesc(file_salesapp_v1_pool, 16);
 
 /**
  * ReleaseCustomerResponse is empty.
@@ -508,7 +558,7 @@ export type ReleaseCustomerResponse = Message<"salesapp.v1.ReleaseCustomerRespon
  * Use `create(ReleaseCustomerResponseSchema)` to create a new message.
  */
 export const ReleaseCustomerResponseSchema: GenMessage<ReleaseCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 15);
+  messageDesc(file_salesapp_v1_pool, 17);
 
 /**
  * ImportLeadsRequest carries the file.
@@ -534,7 +584,7 @@ export type ImportLeadsRequest = Message<"salesapp.v1.ImportLeadsRequest"> & {
  * Use `create(ImportLeadsRequestSchema)` to create a new message.
  */
 export const ImportLeadsRequestSchema: GenMessage<ImportLeadsRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 16);
+  messageDesc(file_salesapp_v1_pool, 18);
 
 /**
  * ImportRejection is a row not imported.
@@ -560,7 +610,7 @@ export type ImportRejection = Message<"salesapp.v1.ImportRejection"> & {
  * Use `create(ImportRejectionSchema)` to create a new message.
  */
 export const ImportRejectionSchema: GenMessage<ImportRejection> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 17);
+  messageDesc(file_salesapp_v1_pool, 19);
 
 /**
  * ImportLeadsResponse is the import's report.
@@ -593,7 +643,7 @@ export type ImportLeadsResponse = Message<"salesapp.v1.ImportLeadsResponse"> & {
  * Use `create(ImportLeadsResponseSchema)` to create a new message.
  */
 export const ImportLeadsResponseSchema: GenMessage<ImportLeadsResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_pool, 18);
+  messageDesc(file_salesapp_v1_pool, 20);
 
 /**
  * LeadReason is how a lead came into its pool.
@@ -672,6 +722,19 @@ export const PoolService: GenService<{
     methodKind: "unary";
     input: typeof UpdatePoolRequestSchema;
     output: typeof UpdatePoolResponseSchema;
+  },
+  /**
+   * DeletePool deletes a pool (admins): its waiting leads, and the claims made from it (held leads stay
+   * with their holders, under the other pool's rules from then on), move to another pool, the default
+   * unless one is named. The default pool cannot be deleted (FailedPrecondition: make another the default
+   * first).
+   *
+   * @generated from rpc salesapp.v1.PoolService.DeletePool
+   */
+  deletePool: {
+    methodKind: "unary";
+    input: typeof DeletePoolRequestSchema;
+    output: typeof DeletePoolResponseSchema;
   },
   /**
    * ListPools lists the pools the caller may claim from (admins: all), the default first.
