@@ -156,7 +156,9 @@ DELETE FROM wecom_corp_tags WHERE tenant_id = @tenant_id;
 -- name: StoreCorpTags :exec
 INSERT INTO wecom_corp_tags (tenant_id, tag_id, group_id, name)
 SELECT @tenant_id, t.tag_id, t.group_id, t.name
-FROM (SELECT unnest(@tag_ids::text[]) AS tag_id, unnest(@group_ids::text[]) AS group_id, unnest(@names::text[]) AS name) AS t;
+FROM (SELECT unnest(@tag_ids::text[]) AS tag_id, unnest(@group_ids::text[]) AS group_id, unnest(@names::text[]) AS name) AS t
+-- (Two reads of the library at once: the later one's copy wins.)
+ON CONFLICT (tenant_id, tag_id) DO UPDATE SET group_id = excluded.group_id, name = excluded.name;
 
 -- name: MarkTagsFromWeCom :exec
 -- The tag changes that follow in this transaction came from WeCom: the outbox trigger (migration 040) does

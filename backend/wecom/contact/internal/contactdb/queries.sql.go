@@ -643,6 +643,7 @@ const storeCorpTags = `-- name: StoreCorpTags :exec
 INSERT INTO wecom_corp_tags (tenant_id, tag_id, group_id, name)
 SELECT $1, t.tag_id, t.group_id, t.name
 FROM (SELECT unnest($2::text[]) AS tag_id, unnest($3::text[]) AS group_id, unnest($4::text[]) AS name) AS t
+ON CONFLICT (tenant_id, tag_id) DO UPDATE SET group_id = excluded.group_id, name = excluded.name
 `
 
 type StoreCorpTagsParams struct {
@@ -652,6 +653,7 @@ type StoreCorpTagsParams struct {
 	Names    []string
 }
 
+// (Two reads of the library at once: the later one's copy wins.)
 func (q *Queries) StoreCorpTags(ctx context.Context, arg StoreCorpTagsParams) error {
 	_, err := q.db.Exec(ctx, storeCorpTags,
 		arg.TenantID,
