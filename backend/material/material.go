@@ -8,6 +8,7 @@
 package material
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -660,16 +661,27 @@ func ShareableTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID
 
 // WelcomeTx checks a material may open a WeCom channel's welcome message, which any of the channel's
 // salespeople sends: published, and the enterprise's or the platform's (a personal material is one
-// salesperson's). It answers the title and summary the message's link card shows; NotFound otherwise.
-func WelcomeTx(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (title, summary string, err error) {
+// salesperson's). It answers what the message's link card shows; NotFound otherwise.
+func WelcomeTx(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (Welcome, error) {
 	m, err := load(ctx, materialdb.New(tx), tenantID, id)
 	if err != nil {
-		return "", "", err
+		return Welcome{}, err
 	}
 	if m.Status != StatusPublished || (m.Tier != TierEnterprise && m.Tier != TierPlatform) {
-		return "", "", errNotFound
+		return Welcome{}, errNotFound
 	}
-	return m.Title, m.Summary, nil
+	w := Welcome{Title: m.Title, Summary: m.Summary, ImageKey: cmp.Or(m.ThumbKey, m.CoverKey)}
+	if w.ImageKey == "" && m.Kind == KindPoster {
+		w.ImageKey = m.FileKey
+	}
+	return w, nil
+}
+
+// Welcome is what a welcome message's link card shows of a material.
+type Welcome struct {
+	Title, Summary string
+	// ImageKey is the object of its picture: the thumbnail, else the cover, else a poster's image ("": none).
+	ImageKey string
 }
 
 // Summaries returns, in the given order, the materials among ids that are published and visible to the

@@ -131,7 +131,11 @@ func wecomHandlers(w *wecom.Service, d deps, shares *share.Service, wake func([]
 	// channel credit, welcome messages.
 	contacts := contact.NewService(contact.Config{DB: d.db, WeCom: w, Queue: d.queue,
 		Pushes: pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge, NewCustomerWindow: d.cfg.NewCustomerPushWindow},
-		Wake:   wake, Shares: shares, Log: d.log})
+		Wake:   wake, Shares: shares, Log: d.log,
+		// A link card's picture stays fetchable for as long as a presigned URL may last.
+		Picture: func(ctx context.Context, tenantID uuid.UUID, key string) (string, error) {
+			return d.store.PresignGet(ctx, tenantID, key, 7*24*time.Hour)
+		}})
 	contacts.Register(w)
 	// Directory: teams and employees from departments and members (full sync on connect, change_contact).
 	dir := directory.NewService(directory.Config{DB: d.db, WeCom: w, Queue: d.queue, EmployeeChanged: d.auth.EmployeeChanged,

@@ -96,7 +96,7 @@ func checkInputTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, in Channel
 	if in.WelcomeMaterialID == uuid.Nil {
 		return nil
 	}
-	_, _, err := material.WelcomeTx(ctx, tx, tenantID, in.WelcomeMaterialID)
+	_, err := material.WelcomeTx(ctx, tx, tenantID, in.WelcomeMaterialID)
 	if platform.KindOf(err) == platform.KindNotFound {
 		return platform.Invalid("fields.welcome_material_id", "not a published material of the enterprise or the platform")
 	}

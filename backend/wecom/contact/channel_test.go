@@ -185,8 +185,9 @@ func TestAChannelsWelcomeOpensItsMaterial(t *testing.T) {
 		if tier == "personal" {
 			owner = uuid.NullUUID{UUID: e.sales.EmployeeID, Valid: true}
 		}
-		_, err := e.db.Super.Exec(ctx, `INSERT INTO materials (id, tenant_id, tier, owner_id, kind, status, title, summary)
-			VALUES ($1, $2, $3, $4, 'article', $5, '种植牙的十个问题', 'What to ask before an implant')`, id, e.tenant.ID, tier, owner, status)
+		_, err := e.db.Super.Exec(ctx, `INSERT INTO materials (id, tenant_id, tier, owner_id, kind, status, title, summary, cover_key)
+			VALUES ($1, $2, $3, $4, 'article', $5, '种植牙的十个问题', 'What to ask before an implant', 'covers/implant.jpg')`,
+			id, e.tenant.ID, tier, owner, status)
 		require.NoError(t, err)
 		return id
 	}
@@ -216,6 +217,7 @@ func TestAChannelsWelcomeOpensItsMaterial(t *testing.T) {
 	link := welcome("wmA")
 	require.Equal(t, "种植牙的十个问题", link["title"])
 	require.Equal(t, "What to ask before an implant", link["desc"])
+	require.Equal(t, "https://files.example/"+e.tenant.ID.String()+"/covers/implant.jpg", link["picurl"], "the material's picture")
 	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM shares WHERE employee_id = $1 AND material_id = $2 AND channel = 'chat'",
 		e.sales.EmployeeID, guide), "the salesperson's own share of the material")
 
@@ -223,4 +225,5 @@ func TestAChannelsWelcomeOpensItsMaterial(t *testing.T) {
 	require.NoError(t, err)
 	link = welcome("wmB")
 	require.Equal(t, "Sales zhangsan's card", link["title"])
+	require.NotContains(t, link, "picurl")
 }

@@ -56,7 +56,10 @@ type Config struct {
 	Wake func([]alert.Key)
 	// Shares makes the salesperson's share link of their card for the welcome message.
 	Shares *share.Service
-	Log    *slog.Logger
+	// Picture answers a URL WeCom and WeChat can fetch an object of the tenant's at for a while: the
+	// picture of a welcome message's material link card (nil: link cards without a picture).
+	Picture func(ctx context.Context, tenantID uuid.UUID, key string) (string, error)
+	Log     *slog.Logger
 	// Now tells the time (time.Now when nil).
 	Now func() time.Time
 }

@@ -47,7 +47,11 @@ func setup(t *testing.T) *env {
 	e := &env{}
 	b := bridgetest.New(t, nil, func(b *bridgetest.Bridge) {
 		e.contacts = contact.NewService(contact.Config{DB: b.DB.App, WeCom: b.WeCom, Queue: b.Queue,
-			Shares: share.NewService(b.DB.App, "https://crm.example.com"), Wake: func(keys []alert.Key) {
+			Shares: share.NewService(b.DB.App, "https://crm.example.com"),
+			Picture: func(_ context.Context, tenantID uuid.UUID, key string) (string, error) {
+				return "https://files.example/" + tenantID.String() + "/" + key, nil
+			},
+			Wake: func(keys []alert.Key) {
 				e.mu.Lock()
 				e.woken = append(e.woken, keys...)
 				e.mu.Unlock()

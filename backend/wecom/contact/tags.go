@@ -13,8 +13,9 @@ import (
 )
 
 // Corp tags a member put on a customer in WeCom are mirrored onto the customer by name (issue 16, point 6):
-// added where the customer lacks them (customer.AddTagsTx, within its limit), never removed here, since the
-// customer's tags are also set by channels and by staff. A member's personal tags stay theirs.
+// added where the customer lacks them (customer.AddTagsTx, within its limit), never removed by an edit event,
+// since the customer's tags are also set by channels and by staff (a tag deleted from the library is taken
+// off: below). A member's personal tags stay theirs.
 
 // corpTagNames names the corp tags of a follow: from the tags externalcontact/get gives with their names,
 // else from the ids batch/get_by_user gives, through names (the library by id).

@@ -105,12 +105,18 @@ func (w *WelcomeWorker) Work(ctx context.Context, job *river.Job[WelcomeArgs]) e
 // share link, or (no material, or one unpublished since) their card.
 func (s *Service) welcomeLinkTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID, name string, materialID uuid.UUID) (wecomapi.Link, error) {
 	if materialID != uuid.Nil {
-		url, title, summary, ok, err := s.cfg.Shares.WelcomeMaterialShareTx(ctx, tx, tenantID, employeeID, materialID)
+		url, w, ok, err := s.cfg.Shares.WelcomeMaterialShareTx(ctx, tx, tenantID, employeeID, materialID)
 		if err != nil {
 			return wecomapi.Link{}, err
 		}
 		if ok {
-			return wecomapi.Link{Title: clip(title, maxLinkTitle), Desc: clip(summary, maxLinkDesc), URL: url}, nil
+			link := wecomapi.Link{Title: clip(w.Title, maxLinkTitle), Desc: clip(w.Summary, maxLinkDesc), URL: url}
+			if w.ImageKey != "" && s.cfg.Picture != nil {
+				if link.PicURL, err = s.cfg.Picture(ctx, tenantID, w.ImageKey); err != nil {
+					return wecomapi.Link{}, err
+				}
+			}
+			return link, nil
 		}
 	}
 	_, url, err := s.cfg.Shares.WelcomeCardShareTx(ctx, tx, tenantID, employeeID)
