@@ -140,7 +140,7 @@ func (x MutationResult_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MutationResult_Outcome.Descriptor instead.
 func (MutationResult_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{24, 0}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{25, 0}
 }
 
 type PullRequest struct {
@@ -1432,6 +1432,7 @@ type Mutation struct {
 	//	*Mutation_MarkAlertsRead
 	//	*Mutation_ClaimTask
 	//	*Mutation_AssignCustomer
+	//	*Mutation_ClaimLead
 	Op            isMutation_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1580,6 +1581,15 @@ func (x *Mutation) GetAssignCustomer() *AssignCustomer {
 	return nil
 }
 
+func (x *Mutation) GetClaimLead() *ClaimLead {
+	if x != nil {
+		if x, ok := x.Op.(*Mutation_ClaimLead); ok {
+			return x.ClaimLead
+		}
+	}
+	return nil
+}
+
 type isMutation_Op interface {
 	isMutation_Op()
 }
@@ -1628,6 +1638,10 @@ type Mutation_AssignCustomer struct {
 	AssignCustomer *AssignCustomer `protobuf:"bytes,20,opt,name=assign_customer,json=assignCustomer,proto3,oneof"`
 }
 
+type Mutation_ClaimLead struct {
+	ClaimLead *ClaimLead `protobuf:"bytes,21,opt,name=claim_lead,json=claimLead,proto3,oneof"`
+}
+
 func (*Mutation_AddNote) isMutation_Op() {}
 
 func (*Mutation_EditNote) isMutation_Op() {}
@@ -1649,6 +1663,8 @@ func (*Mutation_MarkAlertsRead) isMutation_Op() {}
 func (*Mutation_ClaimTask) isMutation_Op() {}
 
 func (*Mutation_AssignCustomer) isMutation_Op() {}
+
+func (*Mutation_ClaimLead) isMutation_Op() {}
 
 // AddNote adds a note with an id the app chose (so the app can show and edit it before it is pushed).
 type AddNote struct {
@@ -2235,6 +2251,61 @@ func (x *ClaimTask) GetTaskId() string {
 	return ""
 }
 
+// ClaimLead claims a lead waiting in a pool, as PoolService.ClaimLead does: within the pool's caps, the
+// first claim wins; a lead someone claimed first, or over a cap, is refused by its result
+// (FAILED_PRECONDITION, RESOURCE_EXHAUSTED), not by the push. The claimed customer arrives by the pull.
+type ClaimLead struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PoolId        string                 `protobuf:"bytes,1,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	CustomerId    string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimLead) Reset() {
+	*x = ClaimLead{}
+	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimLead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimLead) ProtoMessage() {}
+
+func (x *ClaimLead) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimLead.ProtoReflect.Descriptor instead.
+func (*ClaimLead) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ClaimLead) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *ClaimLead) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
 // AssignCustomer gives a customer to a salesperson, as CustomerService.AssignCustomer does (a manager:
 // a customer of their team, to a member of their team or themselves; one outside is refused by its
 // result, PERMISSION_DENIED, not by the push).
@@ -2248,7 +2319,7 @@ type AssignCustomer struct {
 
 func (x *AssignCustomer) Reset() {
 	*x = AssignCustomer{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2260,7 +2331,7 @@ func (x *AssignCustomer) String() string {
 func (*AssignCustomer) ProtoMessage() {}
 
 func (x *AssignCustomer) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2273,7 +2344,7 @@ func (x *AssignCustomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCustomer.ProtoReflect.Descriptor instead.
 func (*AssignCustomer) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AssignCustomer) GetCustomerId() string {
@@ -2302,7 +2373,7 @@ type PushResponse struct {
 
 func (x *PushResponse) Reset() {
 	*x = PushResponse{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2314,7 +2385,7 @@ func (x *PushResponse) String() string {
 func (*PushResponse) ProtoMessage() {}
 
 func (x *PushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2327,7 +2398,7 @@ func (x *PushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushResponse.ProtoReflect.Descriptor instead.
 func (*PushResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PushResponse) GetLastMutationId() uint64 {
@@ -2359,7 +2430,7 @@ type MutationResult struct {
 
 func (x *MutationResult) Reset() {
 	*x = MutationResult{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2371,7 +2442,7 @@ func (x *MutationResult) String() string {
 func (*MutationResult) ProtoMessage() {}
 
 func (x *MutationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2384,7 +2455,7 @@ func (x *MutationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutationResult.ProtoReflect.Descriptor instead.
 func (*MutationResult) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{24}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MutationResult) GetId() uint64 {
@@ -2560,7 +2631,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
 	"\x0eschema_version\x18\x02 \x01(\rB\a\xbaH\x04*\x02(\x01R\rschemaVersion\x12;\n" +
-	"\tmutations\x18\x03 \x03(\v2\x15.salesapp.v1.MutationB\x06\xbaH\x03\xd8\x01\x03R\tmutations\"\xde\x05\n" +
+	"\tmutations\x18\x03 \x03(\v2\x15.salesapp.v1.MutationB\x06\xbaH\x03\xd8\x01\x03R\tmutations\"\x97\x06\n" +
 	"\bMutation\x12\x17\n" +
 	"\x02id\x18\x01 \x01(\x04B\a\xbaH\x042\x02(\x01R\x02id\x121\n" +
 	"\badd_note\x18\n" +
@@ -2576,7 +2647,9 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x10mark_alerts_read\x18\x12 \x01(\v2\x1b.salesapp.v1.MarkAlertsReadH\x00R\x0emarkAlertsRead\x127\n" +
 	"\n" +
 	"claim_task\x18\x13 \x01(\v2\x16.salesapp.v1.ClaimTaskH\x00R\tclaimTask\x12F\n" +
-	"\x0fassign_customer\x18\x14 \x01(\v2\x1b.salesapp.v1.AssignCustomerH\x00R\x0eassignCustomerB\v\n" +
+	"\x0fassign_customer\x18\x14 \x01(\v2\x1b.salesapp.v1.AssignCustomerH\x00R\x0eassignCustomer\x127\n" +
+	"\n" +
+	"claim_lead\x18\x15 \x01(\v2\x16.salesapp.v1.ClaimLeadH\x00R\tclaimLeadB\v\n" +
 	"\x02op\x12\x05\xbaH\x02\b\x01\"\xd8\x01\n" +
 	"\aAddNote\x12!\n" +
 	"\anote_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06noteId\x12)\n" +
@@ -2634,7 +2707,11 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\vthrough_seq\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x01R\n" +
 	"throughSeq\".\n" +
 	"\tClaimTask\x12!\n" +
-	"\atask_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06taskId\"`\n" +
+	"\atask_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06taskId\"Y\n" +
+	"\tClaimLead\x12!\n" +
+	"\apool_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06poolId\x12)\n" +
+	"\vcustomer_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"customerId\"`\n" +
 	"\x0eAssignCustomer\x12)\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"customerId\x12#\n" +
@@ -2680,7 +2757,7 @@ func file_salesapp_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_salesapp_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_salesapp_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_salesapp_v1_sync_proto_goTypes = []any{
 	(EntityKind)(0),               // 0: salesapp.v1.EntityKind
 	(MutationResult_Outcome)(0),   // 1: salesapp.v1.MutationResult.Outcome
@@ -2706,10 +2783,11 @@ var file_salesapp_v1_sync_proto_goTypes = []any{
 	(*UpdateMyCard)(nil),          // 21: salesapp.v1.UpdateMyCard
 	(*MarkAlertsRead)(nil),        // 22: salesapp.v1.MarkAlertsRead
 	(*ClaimTask)(nil),             // 23: salesapp.v1.ClaimTask
-	(*AssignCustomer)(nil),        // 24: salesapp.v1.AssignCustomer
-	(*PushResponse)(nil),          // 25: salesapp.v1.PushResponse
-	(*MutationResult)(nil),        // 26: salesapp.v1.MutationResult
-	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
+	(*ClaimLead)(nil),             // 24: salesapp.v1.ClaimLead
+	(*AssignCustomer)(nil),        // 25: salesapp.v1.AssignCustomer
+	(*PushResponse)(nil),          // 26: salesapp.v1.PushResponse
+	(*MutationResult)(nil),        // 27: salesapp.v1.MutationResult
+	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
 }
 var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: salesapp.v1.PullResponse.changes:type_name -> salesapp.v1.Change
@@ -2721,15 +2799,15 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	9,  // 6: salesapp.v1.Change.alert:type_name -> salesapp.v1.SyncAlert
 	10, // 7: salesapp.v1.Change.material:type_name -> salesapp.v1.SyncMaterial
 	11, // 8: salesapp.v1.Change.folder:type_name -> salesapp.v1.SyncFolder
-	27, // 9: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
-	27, // 10: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
-	27, // 11: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	27, // 12: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
-	27, // 13: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
-	27, // 14: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
-	27, // 15: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
-	27, // 16: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
-	27, // 17: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
+	28, // 9: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
+	28, // 10: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
+	28, // 11: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	28, // 12: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
+	28, // 13: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
+	28, // 14: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
+	28, // 15: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
+	28, // 16: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
+	28, // 17: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
 	13, // 18: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
 	14, // 19: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
 	15, // 20: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
@@ -2741,20 +2819,21 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	21, // 26: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
 	22, // 27: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
 	23, // 28: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
-	24, // 29: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
-	27, // 30: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
-	27, // 31: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
-	26, // 32: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
-	1,  // 33: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
-	2,  // 34: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
-	12, // 35: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
-	3,  // 36: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
-	25, // 37: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
-	36, // [36:38] is the sub-list for method output_type
-	34, // [34:36] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	25, // 29: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
+	24, // 30: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
+	28, // 31: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
+	28, // 32: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
+	27, // 33: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
+	1,  // 34: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
+	2,  // 35: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
+	12, // 36: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
+	3,  // 37: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
+	26, // 38: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
+	37, // [37:39] is the sub-list for method output_type
+	35, // [35:37] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_sync_proto_init() }
@@ -2783,6 +2862,7 @@ func file_salesapp_v1_sync_proto_init() {
 		(*Mutation_MarkAlertsRead)(nil),
 		(*Mutation_ClaimTask)(nil),
 		(*Mutation_AssignCustomer)(nil),
+		(*Mutation_ClaimLead)(nil),
 	}
 	file_salesapp_v1_sync_proto_msgTypes[18].OneofWrappers = []any{}
 	file_salesapp_v1_sync_proto_msgTypes[19].OneofWrappers = []any{}
@@ -2792,7 +2872,7 @@ func file_salesapp_v1_sync_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_sync_proto_rawDesc), len(file_salesapp_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -8,23 +8,41 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/pool"
 )
 
-// Module is what pools contribute: PoolService and the periodic recycle job.
+// Module is what pools contribute: PoolService, the offline claim and the periodic recycle job.
 func Module(svc *pool.Service) module.Module {
 	return module.Module{
 		Name:     "pool",
 		Feature:  authn.FeaturePools,
 		Services: []module.Service{module.Connect[salesappv1connect.PoolServiceHandler](salesappv1connect.PoolServiceName, salesappv1connect.NewPoolServiceHandler, &Handler{svc: svc})},
 		Workers:  func(w *river.Workers) { river.AddWorker(w, svc.Worker()) },
+		// A lead claimed offline, by the rules of ClaimLead.
+		Mutations: map[string]module.Applier{
+			"claim_lead": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
+				op := m.(*salesappv1.ClaimLead)
+				pool, err := uuid.Parse(op.GetPoolId())
+				if err != nil {
+					return platform.Invalid("claim_lead.pool_id", "not a uuid")
+				}
+				lead, err := uuid.Parse(op.GetCustomerId())
+				if err != nil {
+					return platform.Invalid("claim_lead.customer_id", "not a uuid")
+				}
+				return svc.ClaimTx(ctx, tx, p, pool, lead)
+			},
+		},
 		Periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(pool.RecycleInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return pool.RecycleArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
 	}
