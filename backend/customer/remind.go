@@ -40,10 +40,9 @@ func (RemindArgs) Kind() string { return "follow_up_remind" }
 
 // Reminders sends follow-up reminders.
 type Reminders struct {
-	db   *platform.DB
-	jobs alert.Jobs
-	wake func([]alert.Key)
-	now  func() time.Time
+	db     *platform.DB
+	notify alert.Notifier
+	now    func() time.Time
 }
 
 // NewReminders builds the reminders: jobs queues the pushes (nil: none), wake is told after commit which
@@ -52,7 +51,7 @@ func NewReminders(db *platform.DB, jobs alert.Jobs, wake func([]alert.Key), now 
 	if now == nil {
 		now = time.Now
 	}
-	return &Reminders{db: db, jobs: jobs, wake: wake, now: now}
+	return &Reminders{db: db, notify: alert.Notifier{Jobs: jobs, Wake: wake}, now: now}
 }
 
 // RemindWorker runs RemindArgs.
@@ -102,8 +101,7 @@ func (r *Reminders) remindTenant(ctx context.Context, tenantID uuid.UUID, since,
 	after, afterID := since, uuid.Nil
 	for {
 		var rows []customerdb.DueFollowUpsRow
-		var keys []alert.Key
-		pushed := &alert.Tracked{Jobs: r.jobs}
+		var note alert.Notice
 		err := r.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 			q := customerdb.New(tx)
 			var err error
@@ -134,11 +132,7 @@ func (r *Reminders) remindTenant(ctx context.Context, tenantID uuid.UUID, since,
 			if len(alerts) == 0 {
 				return nil
 			}
-			var jobs alert.Jobs
-			if r.jobs != nil {
-				jobs = pushed
-			}
-			if keys, err = alert.Record(ctx, tx, jobs, tenantID, alerts, now); err != nil {
+			if err := r.notify.RecordTx(ctx, tx, &note, tenantID, alerts, now); err != nil {
 				return err
 			}
 			if err := q.RecordReminders(ctx, customerdb.RecordRemindersParams{TenantID: tenantID, NoteIds: notes, NextAts: dues}); err != nil {
@@ -150,12 +144,7 @@ func (r *Reminders) remindTenant(ctx context.Context, tenantID uuid.UUID, since,
 		if err != nil {
 			return total, err
 		}
-		if pushed.Pushed {
-			r.jobs.Committed()
-		}
-		if r.wake != nil && len(keys) > 0 {
-			r.wake(keys)
-		}
+		r.notify.After(&note)
 		if len(rows) < remindPage {
 			return total, nil
 		}

@@ -120,9 +120,8 @@ type Lead struct {
 
 // Service holds the pool rules.
 type Service struct {
-	db   *platform.DB
-	jobs alert.Jobs
-	wake func([]alert.Key)
+	db     *platform.DB
+	notify alert.Notifier
 	// now is the clock (tests move it): the daily cap counts claims since the start of now's day, the
 	// recycle rules count days to now.
 	now func() time.Time
@@ -135,7 +134,7 @@ func NewService(db *platform.DB, jobs alert.Jobs, wake func([]alert.Key), now fu
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, jobs: jobs, wake: wake, now: now}
+	return &Service{db: db, notify: alert.Notifier{Jobs: jobs, Wake: wake}, now: now}
 }
 
 var errPoolNotFound = platform.NotFound("pool")

@@ -106,7 +106,7 @@ func due(r pooldb.DueClaimsRow, c customer.Clock) (time.Time, string, bool) {
 func (s *Service) recycleTenant(ctx context.Context, tenantID uuid.UUID, now time.Time) (RecycleResult, int, error) {
 	var res RecycleResult
 	var n int
-	var note notice
+	var note alert.Notice
 	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		res = RecycleResult{}
 		q := pooldb.New(tx)
@@ -190,12 +190,12 @@ func (s *Service) recycleTenant(ctx context.Context, tenantID uuid.UUID, now tim
 			alerts = append(alerts, recycled...)
 			res.Recycled += len(recycled)
 		}
-		return s.record(ctx, tx, tenantID, alerts, &note)
+		return s.notify.RecordTx(ctx, tx, &note, tenantID, alerts, s.now())
 	})
 	if err != nil {
 		return RecycleResult{}, 0, err
 	}
-	s.after(&note)
+	s.notify.After(&note)
 	return res, n, nil
 }
 
@@ -253,37 +253,4 @@ func (s *Service) recycle(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, no
 		}
 	}
 	return alerts, nil
-}
-
-// notice is what to tell after a transaction that recorded alerts has committed.
-type notice struct {
-	keys   []alert.Key
-	pushed bool
-}
-
-// record records alerts in tx; after commit, s.after(notice) wakes their streams and tells the queue
-// that pushes can be fetched.
-func (s *Service) record(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, alerts []alert.Alert, n *notice) error {
-	if len(alerts) == 0 {
-		return nil
-	}
-	var jobs alert.Jobs
-	var counted *alert.Tracked
-	if s.jobs != nil {
-		counted = &alert.Tracked{Jobs: s.jobs}
-		jobs = counted
-	}
-	keys, err := alert.Record(ctx, tx, jobs, tenantID, alerts, s.now())
-	n.keys = append(n.keys, keys...)
-	n.pushed = n.pushed || (counted != nil && counted.Pushed)
-	return err
-}
-
-func (s *Service) after(n *notice) {
-	if n.pushed {
-		s.jobs.Committed()
-	}
-	if s.wake != nil && len(n.keys) > 0 {
-		s.wake(n.keys)
-	}
 }

@@ -65,10 +65,9 @@ func (s Share) Showable(now time.Time) bool { return now.Before(s.PagesUntil) }
 type Service struct {
 	db      *platform.DB
 	baseURL string
-	// jobs queues the pushes of the alerts a share causes (a task completed by it; nil: recorded, not
-	// pushed), wake is told after commit which alert streams grew (nil: nobody). See AlertThrough.
-	jobs alert.Jobs
-	wake func([]alert.Key)
+	// notify records the alerts a share causes (a task completed by it): pushed through its jobs (nil:
+	// recorded, not pushed), streams woken after commit. See AlertThrough.
+	notify alert.Notifier
 }
 
 // NewService builds the service; share URLs are baseURL + "/s/" + token.
@@ -78,28 +77,8 @@ func NewService(db *platform.DB, baseURL string) *Service {
 
 // AlertThrough has the alerts a share causes (a marketing task it completes) pushed through jobs and
 // their streams woken through wake after the commit. Call it before the service serves.
-func (s *Service) AlertThrough(jobs alert.Jobs, wake func([]alert.Key)) { s.jobs, s.wake = jobs, wake }
-
-// recordTx records alerts a share caused inside its transaction; after (once it committed) tells the
-// queue and wakes the streams.
-func (s *Service) recordTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, alerts []alert.Alert) (after func(), err error) {
-	if len(alerts) == 0 {
-		return func() {}, nil
-	}
-	var jobs alert.Jobs
-	counted := &alert.Tracked{Jobs: s.jobs}
-	if s.jobs != nil {
-		jobs = counted
-	}
-	keys, err := alert.Record(ctx, tx, jobs, tenantID, alerts, time.Now())
-	return func() {
-		if counted.Pushed {
-			s.jobs.Committed()
-		}
-		if s.wake != nil && len(keys) > 0 {
-			s.wake(keys)
-		}
-	}, err
+func (s *Service) AlertThrough(jobs alert.Jobs, wake func([]alert.Key)) {
+	s.notify = alert.Notifier{Jobs: jobs, Wake: wake}
 }
 
 // URL is the link a customer opens for token.
@@ -139,18 +118,17 @@ func (s *Service) ShareMaterial(ctx context.Context, p authn.Principal, material
 // and every forward of it count toward the task (task.ShareTx checks and counts it).
 func (s *Service) ShareMaterialForTask(ctx context.Context, p authn.Principal, materialID uuid.UUID, ch event.Channel, taskID uuid.UUID) (Share, error) {
 	var out Share
-	after := func() {}
+	var n alert.Notice
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		sh, alerts, err := s.shareMaterialTx(ctx, tx, p, materialID, ch, taskID)
 		if err != nil {
 			return err
 		}
 		out = sh
-		after, err = s.recordTx(ctx, tx, p.TenantID, alerts)
-		return err
+		return s.notify.RecordTx(ctx, tx, &n, p.TenantID, alerts, time.Now())
 	})
 	if err == nil {
-		after()
+		s.notify.After(&n)
 	}
 	return out, err
 }
@@ -243,18 +221,17 @@ func (s *Service) ShareCard(ctx context.Context, p authn.Principal, ch event.Cha
 // ShareCardForTask is ShareCard for a marketing task the caller is on (uuid.Nil: none).
 func (s *Service) ShareCardForTask(ctx context.Context, p authn.Principal, ch event.Channel, taskID uuid.UUID) (Share, error) {
 	var out Share
-	after := func() {}
+	var n alert.Notice
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		sh, alerts, err := ownShareTx(ctx, tx, p, uuid.Nil, ch, taskID)
 		if err != nil {
 			return err
 		}
 		out = sh
-		after, err = s.recordTx(ctx, tx, p.TenantID, alerts)
-		return err
+		return s.notify.RecordTx(ctx, tx, &n, p.TenantID, alerts, time.Now())
 	})
 	if err == nil {
-		after()
+		s.notify.After(&n)
 	}
 	return out, err
 }

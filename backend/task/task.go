@@ -138,16 +138,15 @@ type Reached struct {
 
 // Service keeps tasks.
 type Service struct {
-	db   *platform.DB
-	jobs alert.Jobs
-	wake func([]alert.Key)
-	now  func() time.Time
+	db     *platform.DB
+	notify alert.Notifier
+	now    func() time.Time
 }
 
 // NewService builds the service. jobs enqueues the pushes of task alerts in their transaction (nil: none);
 // wake is told after commit which alert streams grew (nil: nobody).
 func NewService(db *platform.DB, jobs alert.Jobs, wake func([]alert.Key)) *Service {
-	return &Service{db: db, jobs: jobs, wake: wake, now: time.Now}
+	return &Service{db: db, notify: alert.Notifier{Jobs: jobs, Wake: wake}, now: time.Now}
 }
 
 // Limits.
@@ -170,7 +169,7 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, d Draft) (Task,
 		return Task{}, err
 	}
 	var out Task
-	var n notice
+	var n alert.Notice
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := taskdb.New(tx)
 		if err := checkAudience(ctx, q, p, d); err != nil {
@@ -203,46 +202,13 @@ func (s *Service) Create(ctx context.Context, p authn.Principal, d Draft) (Task,
 			alerts = append(alerts, alert.Alert{Kind: alert.KindTaskAssigned, EmployeeID: id, At: s.now(),
 				Body: fmt.Sprintf("New task: %s", alert.Title(row.Title))})
 		}
-		return s.record(ctx, tx, p.TenantID, alerts, &n)
+		return s.notify.RecordTx(ctx, tx, &n, p.TenantID, alerts, s.now())
 	})
 	if err != nil {
 		return Task{}, err
 	}
-	s.after(&n)
+	s.notify.After(&n)
 	return out, nil
-}
-
-// record records alerts in tx; after commit, s.after(notice) wakes their streams and tells the queue
-// that pushes can be fetched.
-func (s *Service) record(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, alerts []alert.Alert, n *notice) error {
-	if len(alerts) == 0 {
-		return nil
-	}
-	var jobs alert.Jobs
-	var counted *alert.Tracked
-	if s.jobs != nil {
-		counted = &alert.Tracked{Jobs: s.jobs}
-		jobs = counted
-	}
-	keys, err := alert.Record(ctx, tx, jobs, tenantID, alerts, s.now())
-	n.keys = append(n.keys, keys...)
-	n.pushed = n.pushed || (counted != nil && counted.Pushed)
-	return err
-}
-
-// notice is what to tell after a transaction that recorded alerts has committed.
-type notice struct {
-	keys   []alert.Key
-	pushed bool
-}
-
-func (s *Service) after(n *notice) {
-	if n.pushed {
-		s.jobs.Committed()
-	}
-	if s.wake != nil && len(n.keys) > 0 {
-		s.wake(n.keys)
-	}
 }
 
 func nonNil(ids []uuid.UUID) []uuid.UUID {
@@ -568,7 +534,7 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, e
 		return Task{}, platform.Invalid("max_claimers", "must not be negative")
 	}
 	var out Task
-	var n notice
+	var n alert.Notice
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := taskdb.New(tx)
 		row, err := s.visible(ctx, q, p, id, true)
@@ -634,19 +600,19 @@ func (s *Service) Update(ctx context.Context, p authn.Principal, id uuid.UUID, e
 		if err != nil {
 			return err
 		}
-		return s.record(ctx, tx, p.TenantID, alerts, &n)
+		return s.notify.RecordTx(ctx, tx, &n, p.TenantID, alerts, s.now())
 	})
 	if err != nil {
 		return Task{}, err
 	}
-	s.after(&n)
+	s.notify.After(&n)
 	return out, nil
 }
 
 // Cancel stops a task; those on it who had not completed it are alerted. Cancelling a cancelled task is
 // a no-op.
 func (s *Service) Cancel(ctx context.Context, p authn.Principal, id uuid.UUID) error {
-	var n notice
+	var n alert.Notice
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := taskdb.New(tx)
 		row, err := s.visible(ctx, q, p, id, true)
@@ -665,10 +631,10 @@ func (s *Service) Cancel(ctx context.Context, p authn.Principal, id uuid.UUID) e
 			alerts = append(alerts, alert.Alert{Kind: alert.KindTaskCancelled, EmployeeID: e, At: s.now(),
 				Body: fmt.Sprintf("Task cancelled: %s", alert.Title(row.Title))})
 		}
-		return s.record(ctx, tx, p.TenantID, alerts, &n)
+		return s.notify.RecordTx(ctx, tx, &n, p.TenantID, alerts, s.now())
 	})
 	if err == nil {
-		s.after(&n)
+		s.notify.After(&n)
 	}
 	return err
 }

@@ -132,6 +132,46 @@ func (j *Tracked) Push(ctx context.Context, tx pgx.Tx, pushes []Push) error {
 	return j.Jobs.Push(ctx, tx, pushes)
 }
 
+// Notifier records alerts in the transactions that cause them and, once each has committed, tells the push
+// queue that its pushes can be fetched and wakes the streams that grew. Jobs nil: the alerts are recorded,
+// not pushed; Wake nil: nobody is woken (they see the alerts at their hub's next poll).
+type Notifier struct {
+	Jobs Jobs
+	Wake func([]Key)
+}
+
+// Notice is what to tell once a transaction that recorded alerts has committed.
+type Notice struct {
+	keys   []Key
+	pushed bool
+}
+
+// RecordTx records alerts in tx (Record), noting in n what to tell after the commit (After).
+func (nf Notifier) RecordTx(ctx context.Context, tx pgx.Tx, n *Notice, tenantID uuid.UUID, alerts []Alert, now time.Time) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	var jobs Jobs
+	counted := &Tracked{Jobs: nf.Jobs}
+	if nf.Jobs != nil {
+		jobs = counted
+	}
+	keys, err := Record(ctx, tx, jobs, tenantID, alerts, now)
+	n.keys = append(n.keys, keys...)
+	n.pushed = n.pushed || counted.Pushed
+	return err
+}
+
+// After tells what n noted, once the transaction that recorded its alerts has committed.
+func (nf Notifier) After(n *Notice) {
+	if n.pushed {
+		nf.Jobs.Committed()
+	}
+	if nf.Wake != nil && len(n.keys) > 0 {
+		nf.Wake(n.keys)
+	}
+}
+
 // Record appends alerts to their salespeople's streams inside tx (the transaction that stores the events
 // behind them). Views of a material a customer viewed minutes ago update that alert (a new entry with the
 // same alert id, not pushed again); muted kinds are dropped; quiet hours keep the alert but skip the push.
