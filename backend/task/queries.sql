@@ -42,18 +42,16 @@ SELECT * FROM tasks WHERE tenant_id = @tenant_id AND id = @id;
 SELECT * FROM tasks WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;
 
 -- name: ListTasksForEmployee :many
--- The tasks an employee is on, and the active ones they may claim.
+-- The tasks an employee is on, and those they may claim now (task_offered, migration 045: the rule sync
+-- reads too).
 SELECT sqlc.embed(t), (a.employee_id IS NOT NULL)::bool AS joined,
        coalesce(a.shares, 0)::int AS shares, coalesce(a.views, 0)::int AS views, coalesce(a.viewers, 0)::int AS viewers,
        coalesce(a.forwards, 0)::int AS forwards, coalesce(a.new_customers, 0)::int AS new_customers,
        coalesce(a.leads, 0)::int AS leads, a.completed_at
 FROM tasks t
+JOIN employees e ON e.tenant_id = t.tenant_id AND e.id = @employee_id
 LEFT JOIN task_assignees a ON a.tenant_id = t.tenant_id AND a.task_id = t.id AND a.employee_id = @employee_id
-WHERE t.tenant_id = @tenant_id
-  AND (a.employee_id IS NOT NULL
-    OR (t.status = 'active' AND t.claim_required
-        AND (t.audience = 'tenant' OR (t.audience = 'teams' AND @team_id::uuid = ANY (t.team_ids))
-          OR (t.audience = 'employees' AND @employee_id = ANY (t.employee_ids)))))
+WHERE t.tenant_id = @tenant_id AND (a.employee_id IS NOT NULL OR task_offered(t, e))
 ORDER BY t.ends_at DESC, t.id
 LIMIT 500;
 

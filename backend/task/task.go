@@ -420,7 +420,7 @@ func (s *Service) ListMine(ctx context.Context, p authn.Principal, state State) 
 	now := s.now()
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		rows, err := taskdb.New(tx).ListTasksForEmployee(ctx, taskdb.ListTasksForEmployeeParams{
-			TenantID: p.TenantID, EmployeeID: p.EmployeeID, TeamID: p.TeamID})
+			TenantID: p.TenantID, EmployeeID: p.EmployeeID})
 		if err != nil {
 			return err
 		}
@@ -436,9 +436,7 @@ func (s *Service) ListMine(ctx context.Context, p authn.Principal, state State) 
 				m.State = StateFinished
 			case r.Joined:
 				m.State = StateClaimed
-			case ended || (m.MaxClaimers > 0 && m.Claimers >= m.MaxClaimers):
-				continue // nothing to do with it any more
-			default:
+			default: // offered to them (the query's rule)
 				m.State = StateAvailable
 			}
 			if state == "" || state == m.State {

@@ -119,6 +119,22 @@ func fetch(ctx context.Context, q *deltadb.Queries, p authn.Principal, rows []de
 			put(KindFolder, f.ID, &Folder{ID: f.ID, Tier: f.Tier, Name: f.Name})
 		}
 	}
+	if len(ids[KindTask]) > 0 {
+		got, err := q.Tasks(ctx, deltadb.TasksParams{TenantID: t, EmployeeID: p.EmployeeID, Ids: ids[KindTask]})
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range got {
+			put(KindTask, k.ID, &Task{ID: k.ID, CreatedBy: k.CreatedBy, Title: k.Title, Brief: k.Brief, MaterialIDs: k.MaterialIds,
+				Targets: TaskCounts{Shares: k.TargetShares, Views: k.TargetViews, Viewers: k.TargetViewers, Forwards: k.TargetForwards,
+					NewCustomers: k.TargetNewCustomers, Leads: k.TargetLeads},
+				StartsAt: k.StartsAt, EndsAt: k.EndsAt, ClaimRequired: k.ClaimRequired, MaxClaimers: k.MaxClaimers,
+				Claimers: k.Claimers, Cancelled: k.Status == "cancelled", Version: k.Version, Joined: k.Joined, Claimed: k.Claimed,
+				Progress: TaskCounts{Shares: k.Shares, Views: k.Views, Viewers: k.Viewers, Forwards: k.Forwards,
+					NewCustomers: k.NewCustomers, Leads: k.Leads},
+				CompletedAt: k.CompletedAt})
+		}
+	}
 
 	out := make([]Change, 0, len(rows))
 	for _, r := range rows {

@@ -18,6 +18,7 @@ const (
 	KindAlert         Kind = "alert"
 	KindMaterial      Kind = "material"
 	KindFolder        Kind = "folder"
+	KindTask          Kind = "task"
 )
 
 // Change is one entity's current state, or its removal from the caller's copy.
@@ -28,7 +29,7 @@ type Change struct {
 	// Deleted: the entity left the caller's scopes (deleted, reassigned, unpublished). Entity is nil.
 	Deleted bool
 	// Entity is the entity as the pull's snapshot shows it: a *Customer, *TimelineEntry, *Note, *Card,
-	// *Alert, *Material or *Folder, the one Kind names.
+	// *Alert, *Material, *Folder or *Task, the one Kind names.
 	Entity Entity
 }
 
@@ -142,7 +143,35 @@ type Folder struct {
 	Name string
 }
 
+// TaskCounts are a task's targets (0: not a target) or someone's progress on it.
+type TaskCounts struct {
+	Shares, Views, Viewers, Forwards, NewCustomers, Leads int32
+}
+
+// Task is a marketing task the caller is on (Joined, with their progress) or may claim now.
+type Task struct {
+	ID            uuid.UUID
+	CreatedBy     uuid.UUID
+	Title         string
+	Brief         string
+	MaterialIDs   []uuid.UUID
+	Targets       TaskCounts
+	StartsAt      time.Time
+	EndsAt        time.Time
+	ClaimRequired bool
+	MaxClaimers   int32
+	Claimers      int32
+	Cancelled     bool
+	Version       int64
+	// Joined: they are on it (Claimed, or assigned outright); Progress and CompletedAt are theirs.
+	Joined      bool
+	Claimed     bool
+	Progress    TaskCounts
+	CompletedAt *time.Time
+}
+
 func (*Customer) synced()      {}
+func (*Task) synced()          {}
 func (*TimelineEntry) synced() {}
 func (*Note) synced()          {}
 func (*Card) synced()          {}
@@ -182,6 +211,9 @@ func (c Change) wireBytes() int {
 		strs(e.Tags...)
 	case *Folder:
 		strs(e.Tier, e.Name)
+	case *Task:
+		strs(e.Title, e.Brief)
+		n += 36 * len(e.MaterialIDs)
 	}
 	return n
 }

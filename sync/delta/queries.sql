@@ -131,3 +131,18 @@ FROM materials WHERE id = ANY (@ids::uuid[]) AND deleted_at IS NULL;
 
 -- name: Folders :many
 SELECT id, tier, name FROM material_folders WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]);
+
+-- name: Tasks :many
+-- The employee's tasks among these: those they are on, with their progress, and those they may claim now
+-- (task_offered, migration 045). Any other is sent as a tombstone.
+SELECT t.id, t.created_by, t.title, t.brief, t.material_ids, t.target_shares, t.target_views, t.target_viewers,
+       t.target_forwards, t.target_new_customers, t.target_leads, t.starts_at, t.ends_at, t.claim_required,
+       t.max_claimers, t.claimers, t.status, t.version,
+       (a.employee_id IS NOT NULL)::bool AS joined, coalesce(a.claimed, false)::bool AS claimed,
+       coalesce(a.shares, 0)::int AS shares, coalesce(a.views, 0)::int AS views, coalesce(a.viewers, 0)::int AS viewers,
+       coalesce(a.forwards, 0)::int AS forwards, coalesce(a.new_customers, 0)::int AS new_customers,
+       coalesce(a.leads, 0)::int AS leads, a.completed_at
+FROM tasks t
+JOIN employees e ON e.tenant_id = t.tenant_id AND e.id = @employee_id
+LEFT JOIN task_assignees a ON a.tenant_id = t.tenant_id AND a.task_id = t.id AND a.employee_id = @employee_id
+WHERE t.tenant_id = @tenant_id AND t.id = ANY (@ids::uuid[]) AND (a.employee_id IS NOT NULL OR task_offered(t, e));

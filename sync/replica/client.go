@@ -158,7 +158,7 @@ func (c *Client) Get(kind salesappv1.EntityKind, id string) (proto.Message, bool
 	return c.store.Get(Key{Kind: kind, ID: id})
 }
 
-// Prune drops the timeline entries and alerts that have expired at now (the server sends no
+// Prune drops the timeline entries, alerts and tasks that have expired at now (the server sends no
 // tombstones for them). An app calls it at start and after each Sync.
 func (c *Client) Prune(now time.Time) (int, error) { return c.store.Prune(now) }
 

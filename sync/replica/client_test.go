@@ -618,6 +618,11 @@ func TestPruneDropsExpiredEntities(t *testing.T) {
 			testAlert(1, now.Add(-8*24*time.Hour)),
 			testAlert(2, now.Add(-6*24*time.Hour)),
 			testCustomer(1),
+			// Offered only: gone at its end. On it: kept 90 days after.
+			testTask(1, false, now),
+			testTask(2, false, now.Add(time.Minute)),
+			testTask(3, true, now.Add(-91*24*time.Hour)),
+			testTask(4, true, now.Add(-89*24*time.Hour)),
 		}
 		if err := s.SavePage(page, "c1", 0); err != nil {
 			t.Fatal(err)
@@ -627,11 +632,11 @@ func TestPruneDropsExpiredEntities(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := make(map[Key]proto.Message)
-		for _, c := range []*salesappv1.Change{page[1], page[3], page[4]} {
+		for _, c := range []*salesappv1.Change{page[1], page[3], page[4], page[6], page[8]} {
 			want[KeyOf(c)] = EntityOf(c)
 		}
-		if n != 2 {
-			t.Errorf("pruned %d, want 2", n)
+		if n != 4 {
+			t.Errorf("pruned %d, want 4", n)
 		}
 		assertConverged(t, want, s.Entities())
 		if s.Cursor() != "c1" {

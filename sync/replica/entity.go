@@ -27,6 +27,9 @@ const (
 	TimelineRetention = 90 * 24 * time.Hour
 	// AlertRetention is how long an alert stays after its created_at.
 	AlertRetention = 7 * 24 * time.Hour
+	// TaskRetention is how long a task the caller is on stays after its ends_at; one they only may claim
+	// goes at its ends_at.
+	TaskRetention = 90 * 24 * time.Hour
 )
 
 // EntityOf returns the entity message an upsert carries (a *salesappv1.SyncCustomer, ...), or nil for a
@@ -56,6 +59,8 @@ func entityCase(c *salesappv1.Change) (salesappv1.EntityKind, proto.Message) {
 		return salesappv1.EntityKind_ENTITY_KIND_MATERIAL, e.Material
 	case *salesappv1.Change_Folder:
 		return salesappv1.EntityKind_ENTITY_KIND_FOLDER, e.Folder
+	case *salesappv1.Change_Task:
+		return salesappv1.EntityKind_ENTITY_KIND_TASK, e.Task
 	}
 	return salesappv1.EntityKind_ENTITY_KIND_UNSPECIFIED, nil
 }
@@ -80,13 +85,22 @@ func CheckChange(c *salesappv1.Change) error {
 
 // Expired reports whether an entity has aged out of the local replica at now: a timeline entry whose
 // occurred_at is more than 90 days before now, an alert whose created_at is more than 7 days before
-// now. Entities without that timestamp never expire.
+// now, a task not joined whose ends_at has come, a joined one 90 days after it. Entities without that
+// timestamp never expire.
 func Expired(entity proto.Message, now time.Time) bool {
 	switch e := entity.(type) {
 	case *salesappv1.SyncTimelineEntry:
 		return e.GetOccurredAt() != nil && e.GetOccurredAt().AsTime().Before(now.Add(-TimelineRetention))
 	case *salesappv1.SyncAlert:
 		return e.GetCreatedAt() != nil && e.GetCreatedAt().AsTime().Before(now.Add(-AlertRetention))
+	case *salesappv1.SyncTask:
+		if e.GetEndsAt() == nil {
+			return false
+		}
+		if e.GetJoined() {
+			return e.GetEndsAt().AsTime().Before(now.Add(-TaskRetention))
+		}
+		return !e.GetEndsAt().AsTime().After(now)
 	}
 	return false
 }

@@ -374,6 +374,14 @@ func testFolder(i int) *salesappv1.Change {
 		Entity: &salesappv1.Change_Folder{Folder: &salesappv1.SyncFolder{Id: id, Tier: "enterprise", Name: "Brochures"}}}
 }
 
+func testTask(i int, joined bool, endsAt time.Time) *salesappv1.Change {
+	id := uuidN(8, i)
+	return &salesappv1.Change{Kind: salesappv1.EntityKind_ENTITY_KIND_TASK, Id: id,
+		Entity: &salesappv1.Change_Task{Task: &salesappv1.SyncTask{Id: id, Title: fmt.Sprintf("Task %d", i), ClaimRequired: true,
+			Targets: &salesappv1.TaskCounts{Shares: 3}, StartsAt: timestamppb.New(endsAt.Add(-7 * 24 * time.Hour)),
+			EndsAt: timestamppb.New(endsAt), Joined: joined, Claimed: joined, Progress: &salesappv1.TaskCounts{}}}}
+}
+
 func testCard() *salesappv1.Change {
 	id := uuidN(4, 1)
 	return &salesappv1.Change{Kind: salesappv1.EntityKind_ENTITY_KIND_CARD, Id: id,

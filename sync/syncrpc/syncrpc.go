@@ -150,6 +150,7 @@ var kinds = map[delta.Kind]salesappv1.EntityKind{
 	delta.KindAlert:         salesappv1.EntityKind_ENTITY_KIND_ALERT,
 	delta.KindMaterial:      salesappv1.EntityKind_ENTITY_KIND_MATERIAL,
 	delta.KindFolder:        salesappv1.EntityKind_ENTITY_KIND_FOLDER,
+	delta.KindTask:          salesappv1.EntityKind_ENTITY_KIND_TASK,
 }
 
 func pullResponse(p delta.Page) *salesappv1.PullResponse {
@@ -203,8 +204,23 @@ func change(c delta.Change) *salesappv1.Change {
 			PublishedAt: tsp(e.PublishedAt)}}
 	case *delta.Folder:
 		out.Entity = &salesappv1.Change_Folder{Folder: &salesappv1.SyncFolder{Id: e.ID.String(), Tier: e.Tier, Name: e.Name}}
+	case *delta.Task:
+		materials := make([]string, len(e.MaterialIDs))
+		for i, id := range e.MaterialIDs {
+			materials[i] = id.String()
+		}
+		out.Entity = &salesappv1.Change_Task{Task: &salesappv1.SyncTask{
+			Id: e.ID.String(), CreatedBy: e.CreatedBy.String(), Title: e.Title, Brief: e.Brief, MaterialIds: materials,
+			Targets: taskCounts(e.Targets), StartsAt: timestamppb.New(e.StartsAt), EndsAt: timestamppb.New(e.EndsAt),
+			ClaimRequired: e.ClaimRequired, MaxClaimers: e.MaxClaimers, Claimers: e.Claimers, Cancelled: e.Cancelled,
+			Version: e.Version, Joined: e.Joined, Claimed: e.Claimed, Progress: taskCounts(e.Progress), CompletedAt: tsp(e.CompletedAt)}}
 	}
 	return out
+}
+
+func taskCounts(c delta.TaskCounts) *salesappv1.TaskCounts {
+	return &salesappv1.TaskCounts{Shares: c.Shares, Views: c.Views, Viewers: c.Viewers, Forwards: c.Forwards,
+		NewCustomers: c.NewCustomers, Leads: c.Leads}
 }
 
 func tsp(t *time.Time) *timestamppb.Timestamp {

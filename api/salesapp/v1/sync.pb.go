@@ -34,6 +34,7 @@ const (
 	EntityKind_ENTITY_KIND_ALERT          EntityKind = 5
 	EntityKind_ENTITY_KIND_MATERIAL       EntityKind = 6
 	EntityKind_ENTITY_KIND_FOLDER         EntityKind = 7
+	EntityKind_ENTITY_KIND_TASK           EntityKind = 8
 )
 
 // Enum value maps for EntityKind.
@@ -47,6 +48,7 @@ var (
 		5: "ENTITY_KIND_ALERT",
 		6: "ENTITY_KIND_MATERIAL",
 		7: "ENTITY_KIND_FOLDER",
+		8: "ENTITY_KIND_TASK",
 	}
 	EntityKind_value = map[string]int32{
 		"ENTITY_KIND_UNSPECIFIED":    0,
@@ -57,6 +59,7 @@ var (
 		"ENTITY_KIND_ALERT":          5,
 		"ENTITY_KIND_MATERIAL":       6,
 		"ENTITY_KIND_FOLDER":         7,
+		"ENTITY_KIND_TASK":           8,
 	}
 )
 
@@ -140,7 +143,7 @@ func (x MutationResult_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MutationResult_Outcome.Descriptor instead.
 func (MutationResult_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{25, 0}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{26, 0}
 }
 
 type PullRequest struct {
@@ -325,6 +328,7 @@ type Change struct {
 	//	*Change_Alert
 	//	*Change_Material
 	//	*Change_Folder
+	//	*Change_Task
 	Entity        isChange_Entity `protobuf_oneof:"entity"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -451,6 +455,15 @@ func (x *Change) GetFolder() *SyncFolder {
 	return nil
 }
 
+func (x *Change) GetTask() *SyncTask {
+	if x != nil {
+		if x, ok := x.Entity.(*Change_Task); ok {
+			return x.Task
+		}
+	}
+	return nil
+}
+
 type isChange_Entity interface {
 	isChange_Entity()
 }
@@ -483,6 +496,10 @@ type Change_Folder struct {
 	Folder *SyncFolder `protobuf:"bytes,16,opt,name=folder,proto3,oneof"`
 }
 
+type Change_Task struct {
+	Task *SyncTask `protobuf:"bytes,17,opt,name=task,proto3,oneof"`
+}
+
 func (*Change_Customer) isChange_Entity() {}
 
 func (*Change_TimelineEntry) isChange_Entity() {}
@@ -496,6 +513,8 @@ func (*Change_Alert) isChange_Entity() {}
 func (*Change_Material) isChange_Entity() {}
 
 func (*Change_Folder) isChange_Entity() {}
+
+func (*Change_Task) isChange_Entity() {}
 
 type SyncCustomer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1351,6 +1370,186 @@ func (x *SyncFolder) GetName() string {
 	return ""
 }
 
+// SyncTask is a marketing task the caller is on (joined, with their own progress) or may claim now (not
+// joined). Its state, as TaskService.ListMyTasks says it: not joined, available (the app drops it at
+// ends_at, and the server sends no tombstone for that); joined, finished once completed_at is set, it is
+// cancelled or ends_at has passed (kept until 90 days after ends_at), claimed before.
+type SyncTask struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	CreatedBy     string                 `protobuf:"bytes,2,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	Title         string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Brief         string                 `protobuf:"bytes,4,opt,name=brief,proto3" json:"brief,omitempty"`
+	MaterialIds   []string               `protobuf:"bytes,5,rep,name=material_ids,json=materialIds,proto3" json:"material_ids,omitempty"`
+	Targets       *TaskCounts            `protobuf:"bytes,6,opt,name=targets,proto3" json:"targets,omitempty"`
+	StartsAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	ClaimRequired bool                   `protobuf:"varint,9,opt,name=claim_required,json=claimRequired,proto3" json:"claim_required,omitempty"`
+	// 0: no cap.
+	MaxClaimers int32 `protobuf:"varint,10,opt,name=max_claimers,json=maxClaimers,proto3" json:"max_claimers,omitempty"`
+	// As of the task's last change that reached the caller (a claim by someone else moves it only when it
+	// fills the task).
+	Claimers  int32 `protobuf:"varint,11,opt,name=claimers,proto3" json:"claimers,omitempty"`
+	Cancelled bool  `protobuf:"varint,12,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
+	Version   int64 `protobuf:"varint,13,opt,name=version,proto3" json:"version,omitempty"`
+	Joined    bool  `protobuf:"varint,14,opt,name=joined,proto3" json:"joined,omitempty"`
+	// False (when joined): assigned outright.
+	Claimed       bool                   `protobuf:"varint,15,opt,name=claimed,proto3" json:"claimed,omitempty"`
+	Progress      *TaskCounts            `protobuf:"bytes,16,opt,name=progress,proto3" json:"progress,omitempty"`
+	CompletedAt   *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncTask) Reset() {
+	*x = SyncTask{}
+	mi := &file_salesapp_v1_sync_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncTask) ProtoMessage() {}
+
+func (x *SyncTask) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_sync_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncTask.ProtoReflect.Descriptor instead.
+func (*SyncTask) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SyncTask) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SyncTask) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *SyncTask) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *SyncTask) GetBrief() string {
+	if x != nil {
+		return x.Brief
+	}
+	return ""
+}
+
+func (x *SyncTask) GetMaterialIds() []string {
+	if x != nil {
+		return x.MaterialIds
+	}
+	return nil
+}
+
+func (x *SyncTask) GetTargets() *TaskCounts {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *SyncTask) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *SyncTask) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *SyncTask) GetClaimRequired() bool {
+	if x != nil {
+		return x.ClaimRequired
+	}
+	return false
+}
+
+func (x *SyncTask) GetMaxClaimers() int32 {
+	if x != nil {
+		return x.MaxClaimers
+	}
+	return 0
+}
+
+func (x *SyncTask) GetClaimers() int32 {
+	if x != nil {
+		return x.Claimers
+	}
+	return 0
+}
+
+func (x *SyncTask) GetCancelled() bool {
+	if x != nil {
+		return x.Cancelled
+	}
+	return false
+}
+
+func (x *SyncTask) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SyncTask) GetJoined() bool {
+	if x != nil {
+		return x.Joined
+	}
+	return false
+}
+
+func (x *SyncTask) GetClaimed() bool {
+	if x != nil {
+		return x.Claimed
+	}
+	return false
+}
+
+func (x *SyncTask) GetProgress() *TaskCounts {
+	if x != nil {
+		return x.Progress
+	}
+	return nil
+}
+
+func (x *SyncTask) GetCompletedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CompletedAt
+	}
+	return nil
+}
+
 type PushRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
@@ -1367,7 +1566,7 @@ type PushRequest struct {
 
 func (x *PushRequest) Reset() {
 	*x = PushRequest{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[10]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1578,7 @@ func (x *PushRequest) String() string {
 func (*PushRequest) ProtoMessage() {}
 
 func (x *PushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[10]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1591,7 @@ func (x *PushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
 func (*PushRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PushRequest) GetDeviceId() string {
@@ -1440,7 +1639,7 @@ type Mutation struct {
 
 func (x *Mutation) Reset() {
 	*x = Mutation{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[11]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1651,7 @@ func (x *Mutation) String() string {
 func (*Mutation) ProtoMessage() {}
 
 func (x *Mutation) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[11]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1664,7 @@ func (x *Mutation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mutation.ProtoReflect.Descriptor instead.
 func (*Mutation) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Mutation) GetId() uint64 {
@@ -1681,7 +1880,7 @@ type AddNote struct {
 
 func (x *AddNote) Reset() {
 	*x = AddNote{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[12]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1892,7 @@ func (x *AddNote) String() string {
 func (*AddNote) ProtoMessage() {}
 
 func (x *AddNote) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[12]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1905,7 @@ func (x *AddNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNote.ProtoReflect.Descriptor instead.
 func (*AddNote) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AddNote) GetNoteId() string {
@@ -1755,7 +1954,7 @@ type EditNote struct {
 
 func (x *EditNote) Reset() {
 	*x = EditNote{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[13]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1966,7 @@ func (x *EditNote) String() string {
 func (*EditNote) ProtoMessage() {}
 
 func (x *EditNote) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[13]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1979,7 @@ func (x *EditNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditNote.ProtoReflect.Descriptor instead.
 func (*EditNote) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EditNote) GetNoteId() string {
@@ -1813,7 +2012,7 @@ type DeleteNote struct {
 
 func (x *DeleteNote) Reset() {
 	*x = DeleteNote{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[14]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +2024,7 @@ func (x *DeleteNote) String() string {
 func (*DeleteNote) ProtoMessage() {}
 
 func (x *DeleteNote) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[14]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +2037,7 @@ func (x *DeleteNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNote.ProtoReflect.Descriptor instead.
 func (*DeleteNote) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteNote) GetNoteId() string {
@@ -1858,7 +2057,7 @@ type SetStage struct {
 
 func (x *SetStage) Reset() {
 	*x = SetStage{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[15]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1870,7 +2069,7 @@ func (x *SetStage) String() string {
 func (*SetStage) ProtoMessage() {}
 
 func (x *SetStage) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[15]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1883,7 +2082,7 @@ func (x *SetStage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStage.ProtoReflect.Descriptor instead.
 func (*SetStage) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SetStage) GetCustomerId() string {
@@ -1910,7 +2109,7 @@ type TagCustomer struct {
 
 func (x *TagCustomer) Reset() {
 	*x = TagCustomer{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[16]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1922,7 +2121,7 @@ func (x *TagCustomer) String() string {
 func (*TagCustomer) ProtoMessage() {}
 
 func (x *TagCustomer) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[16]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1935,7 +2134,7 @@ func (x *TagCustomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagCustomer.ProtoReflect.Descriptor instead.
 func (*TagCustomer) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TagCustomer) GetCustomerId() string {
@@ -1962,7 +2161,7 @@ type UntagCustomer struct {
 
 func (x *UntagCustomer) Reset() {
 	*x = UntagCustomer{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[17]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2173,7 @@ func (x *UntagCustomer) String() string {
 func (*UntagCustomer) ProtoMessage() {}
 
 func (x *UntagCustomer) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[17]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2186,7 @@ func (x *UntagCustomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagCustomer.ProtoReflect.Descriptor instead.
 func (*UntagCustomer) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{17}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UntagCustomer) GetCustomerId() string {
@@ -2018,7 +2217,7 @@ type EditCustomer struct {
 
 func (x *EditCustomer) Reset() {
 	*x = EditCustomer{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[18]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2030,7 +2229,7 @@ func (x *EditCustomer) String() string {
 func (*EditCustomer) ProtoMessage() {}
 
 func (x *EditCustomer) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[18]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2043,7 +2242,7 @@ func (x *EditCustomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditCustomer.ProtoReflect.Descriptor instead.
 func (*EditCustomer) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{18}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EditCustomer) GetCustomerId() string {
@@ -2090,7 +2289,7 @@ type UpdateMyCard struct {
 
 func (x *UpdateMyCard) Reset() {
 	*x = UpdateMyCard{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[19]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2102,7 +2301,7 @@ func (x *UpdateMyCard) String() string {
 func (*UpdateMyCard) ProtoMessage() {}
 
 func (x *UpdateMyCard) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[19]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2115,7 +2314,7 @@ func (x *UpdateMyCard) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMyCard.ProtoReflect.Descriptor instead.
 func (*UpdateMyCard) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{19}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateMyCard) GetDisplayName() string {
@@ -2170,7 +2369,7 @@ type MarkAlertsRead struct {
 
 func (x *MarkAlertsRead) Reset() {
 	*x = MarkAlertsRead{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[20]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2182,7 +2381,7 @@ func (x *MarkAlertsRead) String() string {
 func (*MarkAlertsRead) ProtoMessage() {}
 
 func (x *MarkAlertsRead) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[20]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2195,7 +2394,7 @@ func (x *MarkAlertsRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAlertsRead.ProtoReflect.Descriptor instead.
 func (*MarkAlertsRead) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{20}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MarkAlertsRead) GetThroughSeq() int32 {
@@ -2216,7 +2415,7 @@ type ClaimTask struct {
 
 func (x *ClaimTask) Reset() {
 	*x = ClaimTask{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2427,7 @@ func (x *ClaimTask) String() string {
 func (*ClaimTask) ProtoMessage() {}
 
 func (x *ClaimTask) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2440,7 @@ func (x *ClaimTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimTask.ProtoReflect.Descriptor instead.
 func (*ClaimTask) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{21}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ClaimTask) GetTaskId() string {
@@ -2264,7 +2463,7 @@ type ClaimLead struct {
 
 func (x *ClaimLead) Reset() {
 	*x = ClaimLead{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2276,7 +2475,7 @@ func (x *ClaimLead) String() string {
 func (*ClaimLead) ProtoMessage() {}
 
 func (x *ClaimLead) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2289,7 +2488,7 @@ func (x *ClaimLead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimLead.ProtoReflect.Descriptor instead.
 func (*ClaimLead) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ClaimLead) GetPoolId() string {
@@ -2319,7 +2518,7 @@ type AssignCustomer struct {
 
 func (x *AssignCustomer) Reset() {
 	*x = AssignCustomer{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2530,7 @@ func (x *AssignCustomer) String() string {
 func (*AssignCustomer) ProtoMessage() {}
 
 func (x *AssignCustomer) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2543,7 @@ func (x *AssignCustomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCustomer.ProtoReflect.Descriptor instead.
 func (*AssignCustomer) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AssignCustomer) GetCustomerId() string {
@@ -2373,7 +2572,7 @@ type PushResponse struct {
 
 func (x *PushResponse) Reset() {
 	*x = PushResponse{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2385,7 +2584,7 @@ func (x *PushResponse) String() string {
 func (*PushResponse) ProtoMessage() {}
 
 func (x *PushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2398,7 +2597,7 @@ func (x *PushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushResponse.ProtoReflect.Descriptor instead.
 func (*PushResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{24}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PushResponse) GetLastMutationId() uint64 {
@@ -2430,7 +2629,7 @@ type MutationResult struct {
 
 func (x *MutationResult) Reset() {
 	*x = MutationResult{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[25]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2442,7 +2641,7 @@ func (x *MutationResult) String() string {
 func (*MutationResult) ProtoMessage() {}
 
 func (x *MutationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[25]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2455,7 +2654,7 @@ func (x *MutationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutationResult.ProtoReflect.Descriptor instead.
 func (*MutationResult) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{25}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MutationResult) GetId() uint64 {
@@ -2497,7 +2696,7 @@ var File_salesapp_v1_sync_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\n" +
-	"\x16salesapp/v1/sync.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x01\n" +
+	"\x16salesapp/v1/sync.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/task.proto\"\xaf\x01\n" +
 	"\vPullRequest\x12'\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
@@ -2512,7 +2711,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\n" +
 	"must_reset\x18\x04 \x01(\bR\tmustReset\x12(\n" +
 	"\x10last_mutation_id\x18\x05 \x01(\x04R\x0elastMutationId\x12$\n" +
-	"\x0eretry_after_ms\x18\x06 \x01(\rR\fretryAfterMs\"\xe1\x03\n" +
+	"\x0eretry_after_ms\x18\x06 \x01(\rR\fretryAfterMs\"\x8e\x04\n" +
 	"\x06Change\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.salesapp.v1.EntityKindR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
@@ -2524,7 +2723,8 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x04card\x18\r \x01(\v2\x15.salesapp.v1.SyncCardH\x00R\x04card\x12.\n" +
 	"\x05alert\x18\x0e \x01(\v2\x16.salesapp.v1.SyncAlertH\x00R\x05alert\x127\n" +
 	"\bmaterial\x18\x0f \x01(\v2\x19.salesapp.v1.SyncMaterialH\x00R\bmaterial\x121\n" +
-	"\x06folder\x18\x10 \x01(\v2\x17.salesapp.v1.SyncFolderH\x00R\x06folderB\b\n" +
+	"\x06folder\x18\x10 \x01(\v2\x17.salesapp.v1.SyncFolderH\x00R\x06folder\x12+\n" +
+	"\x04task\x18\x11 \x01(\v2\x15.salesapp.v1.SyncTaskH\x00R\x04taskB\b\n" +
 	"\x06entity\"\xcf\x04\n" +
 	"\fSyncCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -2626,7 +2826,27 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"SyncFolder\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04tier\x18\x02 \x01(\tR\x04tier\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xa3\x01\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\xf1\x04\n" +
+	"\bSyncTask\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x02 \x01(\tR\tcreatedBy\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x14\n" +
+	"\x05brief\x18\x04 \x01(\tR\x05brief\x12!\n" +
+	"\fmaterial_ids\x18\x05 \x03(\tR\vmaterialIds\x121\n" +
+	"\atargets\x18\x06 \x01(\v2\x17.salesapp.v1.TaskCountsR\atargets\x127\n" +
+	"\tstarts_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x123\n" +
+	"\aends_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12%\n" +
+	"\x0eclaim_required\x18\t \x01(\bR\rclaimRequired\x12!\n" +
+	"\fmax_claimers\x18\n" +
+	" \x01(\x05R\vmaxClaimers\x12\x1a\n" +
+	"\bclaimers\x18\v \x01(\x05R\bclaimers\x12\x1c\n" +
+	"\tcancelled\x18\f \x01(\bR\tcancelled\x12\x1c\n" +
+	"\aversion\x18\r \x01(\x03B\x020\x01R\aversion\x12\x16\n" +
+	"\x06joined\x18\x0e \x01(\bR\x06joined\x12\x18\n" +
+	"\aclaimed\x18\x0f \x01(\bR\aclaimed\x123\n" +
+	"\bprogress\x18\x10 \x01(\v2\x17.salesapp.v1.TaskCountsR\bprogress\x12=\n" +
+	"\fcompleted_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\"\xa3\x01\n" +
 	"\vPushRequest\x12'\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
@@ -2729,7 +2949,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fOUTCOME_APPLIED\x10\x01\x12\x10\n" +
 	"\fOUTCOME_LOST\x10\x02\x12\x14\n" +
-	"\x10OUTCOME_REJECTED\x10\x03*\xd8\x01\n" +
+	"\x10OUTCOME_REJECTED\x10\x03*\xee\x01\n" +
 	"\n" +
 	"EntityKind\x12\x1b\n" +
 	"\x17ENTITY_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -2739,7 +2959,8 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x10ENTITY_KIND_CARD\x10\x04\x12\x15\n" +
 	"\x11ENTITY_KIND_ALERT\x10\x05\x12\x18\n" +
 	"\x14ENTITY_KIND_MATERIAL\x10\x06\x12\x16\n" +
-	"\x12ENTITY_KIND_FOLDER\x10\a2\x8c\x01\n" +
+	"\x12ENTITY_KIND_FOLDER\x10\a\x12\x14\n" +
+	"\x10ENTITY_KIND_TASK\x10\b2\x8c\x01\n" +
 	"\vSyncService\x12@\n" +
 	"\x04Pull\x12\x18.salesapp.v1.PullRequest\x1a\x19.salesapp.v1.PullResponse\"\x03\x90\x02\x01\x12;\n" +
 	"\x04Push\x12\x18.salesapp.v1.PushRequest\x1a\x19.salesapp.v1.PushResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
@@ -2757,7 +2978,7 @@ func file_salesapp_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_salesapp_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_salesapp_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_salesapp_v1_sync_proto_goTypes = []any{
 	(EntityKind)(0),               // 0: salesapp.v1.EntityKind
 	(MutationResult_Outcome)(0),   // 1: salesapp.v1.MutationResult.Outcome
@@ -2771,23 +2992,25 @@ var file_salesapp_v1_sync_proto_goTypes = []any{
 	(*SyncAlert)(nil),             // 9: salesapp.v1.SyncAlert
 	(*SyncMaterial)(nil),          // 10: salesapp.v1.SyncMaterial
 	(*SyncFolder)(nil),            // 11: salesapp.v1.SyncFolder
-	(*PushRequest)(nil),           // 12: salesapp.v1.PushRequest
-	(*Mutation)(nil),              // 13: salesapp.v1.Mutation
-	(*AddNote)(nil),               // 14: salesapp.v1.AddNote
-	(*EditNote)(nil),              // 15: salesapp.v1.EditNote
-	(*DeleteNote)(nil),            // 16: salesapp.v1.DeleteNote
-	(*SetStage)(nil),              // 17: salesapp.v1.SetStage
-	(*TagCustomer)(nil),           // 18: salesapp.v1.TagCustomer
-	(*UntagCustomer)(nil),         // 19: salesapp.v1.UntagCustomer
-	(*EditCustomer)(nil),          // 20: salesapp.v1.EditCustomer
-	(*UpdateMyCard)(nil),          // 21: salesapp.v1.UpdateMyCard
-	(*MarkAlertsRead)(nil),        // 22: salesapp.v1.MarkAlertsRead
-	(*ClaimTask)(nil),             // 23: salesapp.v1.ClaimTask
-	(*ClaimLead)(nil),             // 24: salesapp.v1.ClaimLead
-	(*AssignCustomer)(nil),        // 25: salesapp.v1.AssignCustomer
-	(*PushResponse)(nil),          // 26: salesapp.v1.PushResponse
-	(*MutationResult)(nil),        // 27: salesapp.v1.MutationResult
-	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
+	(*SyncTask)(nil),              // 12: salesapp.v1.SyncTask
+	(*PushRequest)(nil),           // 13: salesapp.v1.PushRequest
+	(*Mutation)(nil),              // 14: salesapp.v1.Mutation
+	(*AddNote)(nil),               // 15: salesapp.v1.AddNote
+	(*EditNote)(nil),              // 16: salesapp.v1.EditNote
+	(*DeleteNote)(nil),            // 17: salesapp.v1.DeleteNote
+	(*SetStage)(nil),              // 18: salesapp.v1.SetStage
+	(*TagCustomer)(nil),           // 19: salesapp.v1.TagCustomer
+	(*UntagCustomer)(nil),         // 20: salesapp.v1.UntagCustomer
+	(*EditCustomer)(nil),          // 21: salesapp.v1.EditCustomer
+	(*UpdateMyCard)(nil),          // 22: salesapp.v1.UpdateMyCard
+	(*MarkAlertsRead)(nil),        // 23: salesapp.v1.MarkAlertsRead
+	(*ClaimTask)(nil),             // 24: salesapp.v1.ClaimTask
+	(*ClaimLead)(nil),             // 25: salesapp.v1.ClaimLead
+	(*AssignCustomer)(nil),        // 26: salesapp.v1.AssignCustomer
+	(*PushResponse)(nil),          // 27: salesapp.v1.PushResponse
+	(*MutationResult)(nil),        // 28: salesapp.v1.MutationResult
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*TaskCounts)(nil),            // 30: salesapp.v1.TaskCounts
 }
 var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: salesapp.v1.PullResponse.changes:type_name -> salesapp.v1.Change
@@ -2799,41 +3022,47 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	9,  // 6: salesapp.v1.Change.alert:type_name -> salesapp.v1.SyncAlert
 	10, // 7: salesapp.v1.Change.material:type_name -> salesapp.v1.SyncMaterial
 	11, // 8: salesapp.v1.Change.folder:type_name -> salesapp.v1.SyncFolder
-	28, // 9: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
-	28, // 10: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
-	28, // 11: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	28, // 12: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
-	28, // 13: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
-	28, // 14: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
-	28, // 15: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
-	28, // 16: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
-	28, // 17: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
-	13, // 18: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
-	14, // 19: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
-	15, // 20: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
-	16, // 21: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
-	17, // 22: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
-	18, // 23: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
-	19, // 24: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
-	20, // 25: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
-	21, // 26: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
-	22, // 27: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
-	23, // 28: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
-	25, // 29: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
-	24, // 30: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
-	28, // 31: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
-	28, // 32: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
-	27, // 33: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
-	1,  // 34: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
-	2,  // 35: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
-	12, // 36: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
-	3,  // 37: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
-	26, // 38: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
-	37, // [37:39] is the sub-list for method output_type
-	35, // [35:37] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	12, // 9: salesapp.v1.Change.task:type_name -> salesapp.v1.SyncTask
+	29, // 10: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
+	29, // 11: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
+	29, // 12: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	29, // 13: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
+	29, // 14: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
+	29, // 15: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
+	29, // 16: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
+	29, // 17: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
+	29, // 18: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
+	30, // 19: salesapp.v1.SyncTask.targets:type_name -> salesapp.v1.TaskCounts
+	29, // 20: salesapp.v1.SyncTask.starts_at:type_name -> google.protobuf.Timestamp
+	29, // 21: salesapp.v1.SyncTask.ends_at:type_name -> google.protobuf.Timestamp
+	30, // 22: salesapp.v1.SyncTask.progress:type_name -> salesapp.v1.TaskCounts
+	29, // 23: salesapp.v1.SyncTask.completed_at:type_name -> google.protobuf.Timestamp
+	14, // 24: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
+	15, // 25: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
+	16, // 26: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
+	17, // 27: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
+	18, // 28: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
+	19, // 29: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
+	20, // 30: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
+	21, // 31: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
+	22, // 32: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
+	23, // 33: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
+	24, // 34: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
+	26, // 35: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
+	25, // 36: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
+	29, // 37: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
+	29, // 38: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
+	28, // 39: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
+	1,  // 40: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
+	2,  // 41: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
+	13, // 42: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
+	3,  // 43: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
+	27, // 44: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
+	43, // [43:45] is the sub-list for method output_type
+	41, // [41:43] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_sync_proto_init() }
@@ -2841,6 +3070,7 @@ func file_salesapp_v1_sync_proto_init() {
 	if File_salesapp_v1_sync_proto != nil {
 		return
 	}
+	file_salesapp_v1_task_proto_init()
 	file_salesapp_v1_sync_proto_msgTypes[2].OneofWrappers = []any{
 		(*Change_Customer)(nil),
 		(*Change_TimelineEntry)(nil),
@@ -2849,8 +3079,9 @@ func file_salesapp_v1_sync_proto_init() {
 		(*Change_Alert)(nil),
 		(*Change_Material)(nil),
 		(*Change_Folder)(nil),
+		(*Change_Task)(nil),
 	}
-	file_salesapp_v1_sync_proto_msgTypes[11].OneofWrappers = []any{
+	file_salesapp_v1_sync_proto_msgTypes[12].OneofWrappers = []any{
 		(*Mutation_AddNote)(nil),
 		(*Mutation_EditNote)(nil),
 		(*Mutation_DeleteNote)(nil),
@@ -2864,15 +3095,15 @@ func file_salesapp_v1_sync_proto_init() {
 		(*Mutation_AssignCustomer)(nil),
 		(*Mutation_ClaimLead)(nil),
 	}
-	file_salesapp_v1_sync_proto_msgTypes[18].OneofWrappers = []any{}
 	file_salesapp_v1_sync_proto_msgTypes[19].OneofWrappers = []any{}
+	file_salesapp_v1_sync_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_sync_proto_rawDesc), len(file_salesapp_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -541,12 +541,9 @@ SELECT t.tenant_id, t.id, t.created_by, t.title, t.brief, t.material_ids, t.targ
        coalesce(a.forwards, 0)::int AS forwards, coalesce(a.new_customers, 0)::int AS new_customers,
        coalesce(a.leads, 0)::int AS leads, a.completed_at
 FROM tasks t
+JOIN employees e ON e.tenant_id = t.tenant_id AND e.id = $1
 LEFT JOIN task_assignees a ON a.tenant_id = t.tenant_id AND a.task_id = t.id AND a.employee_id = $1
-WHERE t.tenant_id = $2
-  AND (a.employee_id IS NOT NULL
-    OR (t.status = 'active' AND t.claim_required
-        AND (t.audience = 'tenant' OR (t.audience = 'teams' AND $3::uuid = ANY (t.team_ids))
-          OR (t.audience = 'employees' AND $1 = ANY (t.employee_ids)))))
+WHERE t.tenant_id = $2 AND (a.employee_id IS NOT NULL OR task_offered(t, e))
 ORDER BY t.ends_at DESC, t.id
 LIMIT 500
 `
@@ -554,7 +551,6 @@ LIMIT 500
 type ListTasksForEmployeeParams struct {
 	EmployeeID uuid.UUID
 	TenantID   uuid.UUID
-	TeamID     uuid.UUID
 }
 
 type ListTasksForEmployeeRow struct {
@@ -569,9 +565,10 @@ type ListTasksForEmployeeRow struct {
 	CompletedAt  *time.Time
 }
 
-// The tasks an employee is on, and the active ones they may claim.
+// The tasks an employee is on, and those they may claim now (task_offered, migration 045: the rule sync
+// reads too).
 func (q *Queries) ListTasksForEmployee(ctx context.Context, arg ListTasksForEmployeeParams) ([]ListTasksForEmployeeRow, error) {
-	rows, err := q.db.Query(ctx, listTasksForEmployee, arg.EmployeeID, arg.TenantID, arg.TeamID)
+	rows, err := q.db.Query(ctx, listTasksForEmployee, arg.EmployeeID, arg.TenantID)
 	if err != nil {
 		return nil, err
 	}

@@ -703,6 +703,106 @@ func (q *Queries) Snapshot(ctx context.Context, tenantID uuid.UUID) (SnapshotRow
 	return i, err
 }
 
+const tasks = `-- name: Tasks :many
+SELECT t.id, t.created_by, t.title, t.brief, t.material_ids, t.target_shares, t.target_views, t.target_viewers,
+       t.target_forwards, t.target_new_customers, t.target_leads, t.starts_at, t.ends_at, t.claim_required,
+       t.max_claimers, t.claimers, t.status, t.version,
+       (a.employee_id IS NOT NULL)::bool AS joined, coalesce(a.claimed, false)::bool AS claimed,
+       coalesce(a.shares, 0)::int AS shares, coalesce(a.views, 0)::int AS views, coalesce(a.viewers, 0)::int AS viewers,
+       coalesce(a.forwards, 0)::int AS forwards, coalesce(a.new_customers, 0)::int AS new_customers,
+       coalesce(a.leads, 0)::int AS leads, a.completed_at
+FROM tasks t
+JOIN employees e ON e.tenant_id = t.tenant_id AND e.id = $1
+LEFT JOIN task_assignees a ON a.tenant_id = t.tenant_id AND a.task_id = t.id AND a.employee_id = $1
+WHERE t.tenant_id = $2 AND t.id = ANY ($3::uuid[]) AND (a.employee_id IS NOT NULL OR task_offered(t, e))
+`
+
+type TasksParams struct {
+	EmployeeID uuid.UUID
+	TenantID   uuid.UUID
+	Ids        []uuid.UUID
+}
+
+type TasksRow struct {
+	ID                 uuid.UUID
+	CreatedBy          uuid.UUID
+	Title              string
+	Brief              string
+	MaterialIds        []uuid.UUID
+	TargetShares       int32
+	TargetViews        int32
+	TargetViewers      int32
+	TargetForwards     int32
+	TargetNewCustomers int32
+	TargetLeads        int32
+	StartsAt           time.Time
+	EndsAt             time.Time
+	ClaimRequired      bool
+	MaxClaimers        int32
+	Claimers           int32
+	Status             string
+	Version            int64
+	Joined             bool
+	Claimed            bool
+	Shares             int32
+	Views              int32
+	Viewers            int32
+	Forwards           int32
+	NewCustomers       int32
+	Leads              int32
+	CompletedAt        *time.Time
+}
+
+// The employee's tasks among these: those they are on, with their progress, and those they may claim now
+// (task_offered, migration 045). Any other is sent as a tombstone.
+func (q *Queries) Tasks(ctx context.Context, arg TasksParams) ([]TasksRow, error) {
+	rows, err := q.db.Query(ctx, tasks, arg.EmployeeID, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TasksRow
+	for rows.Next() {
+		var i TasksRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.CreatedBy,
+			&i.Title,
+			&i.Brief,
+			&i.MaterialIds,
+			&i.TargetShares,
+			&i.TargetViews,
+			&i.TargetViewers,
+			&i.TargetForwards,
+			&i.TargetNewCustomers,
+			&i.TargetLeads,
+			&i.StartsAt,
+			&i.EndsAt,
+			&i.ClaimRequired,
+			&i.MaxClaimers,
+			&i.Claimers,
+			&i.Status,
+			&i.Version,
+			&i.Joined,
+			&i.Claimed,
+			&i.Shares,
+			&i.Views,
+			&i.Viewers,
+			&i.Forwards,
+			&i.NewCustomers,
+			&i.Leads,
+			&i.CompletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const timelineEntries = `-- name: TimelineEntries :many
 SELECT e.id, e.customer_id, e.kind, e.material_id, e.share_id, e.occurred_at, e.dwell_ms, e.value
 FROM events e WHERE e.tenant_id = $1 AND e.id = ANY ($2::uuid[])

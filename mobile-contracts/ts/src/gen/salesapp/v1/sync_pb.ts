@@ -7,13 +7,15 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { TaskCounts } from "./task_pb";
+import { file_salesapp_v1_task } from "./task_pb";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file salesapp/v1/sync.proto.
  */
 export const file_salesapp_v1_sync: GenFile = /*@__PURE__*/
-  fileDesc("ChZzYWxlc2FwcC92MS9zeW5jLnByb3RvEgtzYWxlc2FwcC52MSKEAQoLUHVsbFJlcXVlc3QSHQoJZGV2aWNlX2lkGAEgASgJQgq6SAdyBRABGIABEh8KDnNjaGVtYV92ZXJzaW9uGAIgASgNQge6SAQqAigBEhgKBmN1cnNvchgDIAEoCUIIukgFcgMYgAQSGwoJcGFnZV9zaXplGAQgASgNQgi6SAUqAxiIJyKhAQoMUHVsbFJlc3BvbnNlEiQKB2NoYW5nZXMYASADKAsyEy5zYWxlc2FwcC52MS5DaGFuZ2USEwoLbmV4dF9jdXJzb3IYAiABKAkSEAoIaGFzX21vcmUYAyABKAgSEgoKbXVzdF9yZXNldBgEIAEoCBIYChBsYXN0X211dGF0aW9uX2lkGAUgASgEEhYKDnJldHJ5X2FmdGVyX21zGAYgASgNIpADCgZDaGFuZ2USJQoEa2luZBgBIAEoDjIXLnNhbGVzYXBwLnYxLkVudGl0eUtpbmQSCgoCaWQYAiABKAkSDwoHZGVsZXRlZBgDIAEoCBItCghjdXN0b21lchgKIAEoCzIZLnNhbGVzYXBwLnYxLlN5bmNDdXN0b21lckgAEjgKDnRpbWVsaW5lX2VudHJ5GAsgASgLMh4uc2FsZXNhcHAudjEuU3luY1RpbWVsaW5lRW50cnlIABIlCgRub3RlGAwgASgLMhUuc2FsZXNhcHAudjEuU3luY05vdGVIABIlCgRjYXJkGA0gASgLMhUuc2FsZXNhcHAudjEuU3luY0NhcmRIABInCgVhbGVydBgOIAEoCzIWLnNhbGVzYXBwLnYxLlN5bmNBbGVydEgAEi0KCG1hdGVyaWFsGA8gASgLMhkuc2FsZXNhcHAudjEuU3luY01hdGVyaWFsSAASKQoGZm9sZGVyGBAgASgLMhcuc2FsZXNhcHAudjEuU3luY0ZvbGRlckgAQggKBmVudGl0eSKZAwoMU3luY0N1c3RvbWVyEgoKAmlkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRISCgphdmF0YXJfdXJsGAMgASgJEg0KBXBob25lGAQgASgJEg0KBXN0YWdlGAUgASgJEhYKDnNvdXJjZV9jaGFubmVsGAYgASgJEg4KBnJlbWFyaxgHIAEoCRIMCgR0YWdzGAggAygJEg0KBXZpZXdzGAkgASgFEhAKCGR3ZWxsX21zGAogASgFEhAKCGZvcndhcmRzGAsgASgFEhMKC2NhbGxfY2xpY2tzGAwgASgFEhUKDXdlY2hhdF9jbGlja3MYDSABKAUSFAoMaW50ZW50X3Njb3JlGA4gASgFEjEKDWZpcnN0X3NlZW5fYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfYWN0aXZlX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghvd25lcl9pZBgRIAEoCRIRCglyZWFkX29ubHkYEiABKAgiuwEKEVN5bmNUaW1lbGluZUVudHJ5EgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEgwKBGtpbmQYAyABKAkSEwoLbWF0ZXJpYWxfaWQYBCABKAkSEAoIc2hhcmVfaWQYBSABKAkSLwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGR3ZWxsX21zGAcgASgFEg0KBXZhbHVlGAggASgFIucBCghTeW5jTm90ZRIKCgJpZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIRCglhdXRob3JfaWQYAyABKAkSDAoEa2luZBgEIAEoCRIMCgRib2R5GAUgASgJEisKB25leHRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqMCCghTeW5jQ2FyZBITCgtlbXBsb3llZV9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSDQoFdGl0bGUYAyABKAkSDQoFcGhvbmUYBCABKAkSEQoJd2VjaGF0X2lkGAUgASgJEg0KBWVtYWlsGAYgASgJEhIKCmF2YXRhcl9rZXkYByABKAkSCwoDYmlvGAggASgJEhIKCnBob3RvX2tleXMYCSADKAkSFwoPaW50cm9fdmlkZW9fa2V5GAogASgJEh0KFWZlYXR1cmVkX21hdGVyaWFsX2lkcxgLIAMoCRIPCgd2ZXJzaW9uGAwgASgFEi4KCnVwZGF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIq4BCglTeW5jQWxlcnQSEAoIYWxlcnRfaWQYASABKAkSCwoDc2VxGAIgASgFEgwKBGtpbmQYAyABKAkSEwoLY3VzdG9tZXJfaWQYBCABKAkSEwoLbWF0ZXJpYWxfaWQYBSABKAkSDAoEYm9keRgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRyZWFkGAggASgIIsACCgxTeW5jTWF0ZXJpYWwSCgoCaWQYASABKAkSDAoEdGllchgCIAEoCRIMCgRraW5kGAMgASgJEg4KBnN0YXR1cxgEIAEoCRIVCg1yZWplY3RfcmVhc29uGAUgASgJEhEKCWZvbGRlcl9pZBgGIAEoCRINCgV0aXRsZRgHIAEoCRIPCgdzdW1tYXJ5GAggASgJEhEKCWJvZHlfaHRtbBgJIAEoCRIRCgl0ZXh0X2JvZHkYCiABKAkSEAoIZmlsZV9rZXkYCyABKAkSEgoKaW1hZ2Vfa2V5cxgMIAMoCRIRCgljb3Zlcl9rZXkYDSABKAkSDAoEdGFncxgOIAMoCRIPCgd2ZXJzaW9uGA8gASgFEjAKDHB1Ymxpc2hlZF9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNAoKU3luY0ZvbGRlchIKCgJpZBgBIAEoCRIMCgR0aWVyGAIgASgJEgwKBG5hbWUYAyABKAkifwoLUHVzaFJlcXVlc3QSHQoJZGV2aWNlX2lkGAEgASgJQgq6SAdyBRABGIABEh8KDnNjaGVtYV92ZXJzaW9uGAIgASgNQge6SAQqAigBEjAKCW11dGF0aW9ucxgDIAMoCzIVLnNhbGVzYXBwLnYxLk11dGF0aW9uQga6SAPYAQMi/AQKCE11dGF0aW9uEhMKAmlkGAEgASgEQge6SAQyAigBEigKCGFkZF9ub3RlGAogASgLMhQuc2FsZXNhcHAudjEuQWRkTm90ZUgAEioKCWVkaXRfbm90ZRgLIAEoCzIVLnNhbGVzYXBwLnYxLkVkaXROb3RlSAASLgoLZGVsZXRlX25vdGUYDCABKAsyFy5zYWxlc2FwcC52MS5EZWxldGVOb3RlSAASKgoJc2V0X3N0YWdlGA0gASgLMhUuc2FsZXNhcHAudjEuU2V0U3RhZ2VIABIwCgx0YWdfY3VzdG9tZXIYDiABKAsyGC5zYWxlc2FwcC52MS5UYWdDdXN0b21lckgAEjQKDnVudGFnX2N1c3RvbWVyGA8gASgLMhouc2FsZXNhcHAudjEuVW50YWdDdXN0b21lckgAEjIKDWVkaXRfY3VzdG9tZXIYECABKAsyGS5zYWxlc2FwcC52MS5FZGl0Q3VzdG9tZXJIABIzCg51cGRhdGVfbXlfY2FyZBgRIAEoCzIZLnNhbGVzYXBwLnYxLlVwZGF0ZU15Q2FyZEgAEjcKEG1hcmtfYWxlcnRzX3JlYWQYEiABKAsyGy5zYWxlc2FwcC52MS5NYXJrQWxlcnRzUmVhZEgAEiwKCmNsYWltX3Rhc2sYEyABKAsyFi5zYWxlc2FwcC52MS5DbGFpbVRhc2tIABI2Cg9hc3NpZ25fY3VzdG9tZXIYFCABKAsyGy5zYWxlc2FwcC52MS5Bc3NpZ25DdXN0b21lckgAEiwKCmNsYWltX2xlYWQYFSABKAsyFi5zYWxlc2FwcC52MS5DbGFpbUxlYWRIAEILCgJvcBIFukgCCAEisAEKB0FkZE5vdGUSGQoHbm90ZV9pZBgBIAEoCUIIukgFcgOwAQESHQoLY3VzdG9tZXJfaWQYAiABKAlCCLpIBXIDsAEBEiQKBGtpbmQYAyABKAlCFrpIE3IRUgRub3RlUglmb2xsb3dfdXASGAoEYm9keRgEIAEoCUIKukgHcgUQARjQDxIrCgduZXh0X2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJsCghFZGl0Tm90ZRIZCgdub3RlX2lkGAEgASgJQgi6SAVyA7ABARIYCgRib2R5GAIgASgJQgq6SAdyBRABGNAPEisKB25leHRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKCkRlbGV0ZU5vdGUSGQoHbm90ZV9pZBgBIAEoCUIIukgFcgOwAQEicwoIU2V0U3RhZ2USHQoLY3VzdG9tZXJfaWQYASABKAlCCLpIBXIDsAEBEkgKBXN0YWdlGAIgASgJQjm6SDZyNFIDbmV3Ugljb250YWN0ZWRSCmludGVyZXN0ZWRSC25lZ290aWF0aW5nUgN3b25SBGxvc3QiRAoLVGFnQ3VzdG9tZXISHQoLY3VzdG9tZXJfaWQYASABKAlCCLpIBXIDsAEBEhYKA3RhZxgCIAEoCUIJukgGcgQQARggIkYKDVVudGFnQ3VzdG9tZXISHQoLY3VzdG9tZXJfaWQYASABKAlCCLpIBXIDsAEBEhYKA3RhZxgCIAEoCUIJukgGcgQQARggIsYBCgxFZGl0Q3VzdG9tZXISHQoLY3VzdG9tZXJfaWQYASABKAlCCLpIBXIDsAEBEh0KBnJlbWFyaxgCIAEoCUIIukgFcgMY9ANIAIgBARIiCgxkaXNwbGF5X25hbWUYAyABKAlCB7pIBHICGEBIAYgBARIuCgVwaG9uZRgEIAEoCUIaukgXchUyE14oXCs/WzAtOV17NSwyMH0pPyRIAogBAUIJCgdfcmVtYXJrQg8KDV9kaXNwbGF5X25hbWVCCAoGX3Bob25lIqECCgxVcGRhdGVNeUNhcmQSJAoMZGlzcGxheV9uYW1lGAEgASgJQgm6SAZyBBABGEBIAIgBARIbCgV0aXRsZRgCIAEoCUIHukgEcgIYQEgBiAEBEi4KBXBob25lGAMgASgJQhq6SBdyFTITXihcKz9bMC05XXs1LDIwfSk/JEgCiAEBEh8KCXdlY2hhdF9pZBgEIAEoCUIHukgEcgIYQEgDiAEBEhwKBWVtYWlsGAUgASgJQgi6SAVyAxiAAUgEiAEBEhoKA2JpbxgGIAEoCUIIukgFcgMY6AdIBYgBAUIPCg1fZGlzcGxheV9uYW1lQggKBl90aXRsZUIICgZfcGhvbmVCDAoKX3dlY2hhdF9pZEIICgZfZW1haWxCBgoEX2JpbyIuCg5NYXJrQWxlcnRzUmVhZBIcCgt0aHJvdWdoX3NlcRgBIAEoBUIHukgEGgIoASImCglDbGFpbVRhc2sSGQoHdGFza19pZBgBIAEoCUIIukgFcgOwAQEiRQoJQ2xhaW1MZWFkEhkKB3Bvb2xfaWQYASABKAlCCLpIBXIDsAEBEh0KC2N1c3RvbWVyX2lkGAIgASgJQgi6SAVyA7ABASJLCg5Bc3NpZ25DdXN0b21lchIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESGgoIb3duZXJfaWQYAiABKAlCCLpIBXIDsAEBIlYKDFB1c2hSZXNwb25zZRIYChBsYXN0X211dGF0aW9uX2lkGAEgASgEEiwKB3Jlc3VsdHMYAiADKAsyGy5zYWxlc2FwcC52MS5NdXRhdGlvblJlc3VsdCLhAQoOTXV0YXRpb25SZXN1bHQSCgoCaWQYASABKAQSNAoHb3V0Y29tZRgCIAEoDjIjLnNhbGVzYXBwLnYxLk11dGF0aW9uUmVzdWx0Lk91dGNvbWUSDAoEY29kZRgDIAEoCRINCgVmaWVsZBgEIAEoCRIPCgdtZXNzYWdlGAUgASgJIl8KB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhMKD09VVENPTUVfQVBQTElFRBABEhAKDE9VVENPTUVfTE9TVBACEhQKEE9VVENPTUVfUkVKRUNURUQQAyrYAQoKRW50aXR5S2luZBIbChdFTlRJVFlfS0lORF9VTlNQRUNJRklFRBAAEhgKFEVOVElUWV9LSU5EX0NVU1RPTUVSEAESHgoaRU5USVRZX0tJTkRfVElNRUxJTkVfRU5UUlkQAhIUChBFTlRJVFlfS0lORF9OT1RFEAMSFAoQRU5USVRZX0tJTkRfQ0FSRBAEEhUKEUVOVElUWV9LSU5EX0FMRVJUEAUSGAoURU5USVRZX0tJTkRfTUFURVJJQUwQBhIWChJFTlRJVFlfS0lORF9GT0xERVIQBzKMAQoLU3luY1NlcnZpY2USQAoEUHVsbBIYLnNhbGVzYXBwLnYxLlB1bGxSZXF1ZXN0Ghkuc2FsZXNhcHAudjEuUHVsbFJlc3BvbnNlIgOQAgESOwoEUHVzaBIYLnNhbGVzYXBwLnYxLlB1c2hSZXF1ZXN0Ghkuc2FsZXNhcHAudjEuUHVzaFJlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChZzYWxlc2FwcC92MS9zeW5jLnByb3RvEgtzYWxlc2FwcC52MSKEAQoLUHVsbFJlcXVlc3QSHQoJZGV2aWNlX2lkGAEgASgJQgq6SAdyBRABGIABEh8KDnNjaGVtYV92ZXJzaW9uGAIgASgNQge6SAQqAigBEhgKBmN1cnNvchgDIAEoCUIIukgFcgMYgAQSGwoJcGFnZV9zaXplGAQgASgNQgi6SAUqAxiIJyKhAQoMUHVsbFJlc3BvbnNlEiQKB2NoYW5nZXMYASADKAsyEy5zYWxlc2FwcC52MS5DaGFuZ2USEwoLbmV4dF9jdXJzb3IYAiABKAkSEAoIaGFzX21vcmUYAyABKAgSEgoKbXVzdF9yZXNldBgEIAEoCBIYChBsYXN0X211dGF0aW9uX2lkGAUgASgEEhYKDnJldHJ5X2FmdGVyX21zGAYgASgNIrcDCgZDaGFuZ2USJQoEa2luZBgBIAEoDjIXLnNhbGVzYXBwLnYxLkVudGl0eUtpbmQSCgoCaWQYAiABKAkSDwoHZGVsZXRlZBgDIAEoCBItCghjdXN0b21lchgKIAEoCzIZLnNhbGVzYXBwLnYxLlN5bmNDdXN0b21lckgAEjgKDnRpbWVsaW5lX2VudHJ5GAsgASgLMh4uc2FsZXNhcHAudjEuU3luY1RpbWVsaW5lRW50cnlIABIlCgRub3RlGAwgASgLMhUuc2FsZXNhcHAudjEuU3luY05vdGVIABIlCgRjYXJkGA0gASgLMhUuc2FsZXNhcHAudjEuU3luY0NhcmRIABInCgVhbGVydBgOIAEoCzIWLnNhbGVzYXBwLnYxLlN5bmNBbGVydEgAEi0KCG1hdGVyaWFsGA8gASgLMhkuc2FsZXNhcHAudjEuU3luY01hdGVyaWFsSAASKQoGZm9sZGVyGBAgASgLMhcuc2FsZXNhcHAudjEuU3luY0ZvbGRlckgAEiUKBHRhc2sYESABKAsyFS5zYWxlc2FwcC52MS5TeW5jVGFza0gAQggKBmVudGl0eSKZAwoMU3luY0N1c3RvbWVyEgoKAmlkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRISCgphdmF0YXJfdXJsGAMgASgJEg0KBXBob25lGAQgASgJEg0KBXN0YWdlGAUgASgJEhYKDnNvdXJjZV9jaGFubmVsGAYgASgJEg4KBnJlbWFyaxgHIAEoCRIMCgR0YWdzGAggAygJEg0KBXZpZXdzGAkgASgFEhAKCGR3ZWxsX21zGAogASgFEhAKCGZvcndhcmRzGAsgASgFEhMKC2NhbGxfY2xpY2tzGAwgASgFEhUKDXdlY2hhdF9jbGlja3MYDSABKAUSFAoMaW50ZW50X3Njb3JlGA4gASgFEjEKDWZpcnN0X3NlZW5fYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfYWN0aXZlX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghvd25lcl9pZBgRIAEoCRIRCglyZWFkX29ubHkYEiABKAgiuwEKEVN5bmNUaW1lbGluZUVudHJ5EgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEgwKBGtpbmQYAyABKAkSEwoLbWF0ZXJpYWxfaWQYBCABKAkSEAoIc2hhcmVfaWQYBSABKAkSLwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGR3ZWxsX21zGAcgASgFEg0KBXZhbHVlGAggASgFIucBCghTeW5jTm90ZRIKCgJpZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIRCglhdXRob3JfaWQYAyABKAkSDAoEa2luZBgEIAEoCRIMCgRib2R5GAUgASgJEisKB25leHRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqMCCghTeW5jQ2FyZBITCgtlbXBsb3llZV9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSDQoFdGl0bGUYAyABKAkSDQoFcGhvbmUYBCABKAkSEQoJd2VjaGF0X2lkGAUgASgJEg0KBWVtYWlsGAYgASgJEhIKCmF2YXRhcl9rZXkYByABKAkSCwoDYmlvGAggASgJEhIKCnBob3RvX2tleXMYCSADKAkSFwoPaW50cm9fdmlkZW9fa2V5GAogASgJEh0KFWZlYXR1cmVkX21hdGVyaWFsX2lkcxgLIAMoCRIPCgd2ZXJzaW9uGAwgASgFEi4KCnVwZGF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIq4BCglTeW5jQWxlcnQSEAoIYWxlcnRfaWQYASABKAkSCwoDc2VxGAIgASgFEgwKBGtpbmQYAyABKAkSEwoLY3VzdG9tZXJfaWQYBCABKAkSEwoLbWF0ZXJpYWxfaWQYBSABKAkSDAoEYm9keRgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRyZWFkGAggASgIIsACCgxTeW5jTWF0ZXJpYWwSCgoCaWQYASABKAkSDAoEdGllchgCIAEoCRIMCgRraW5kGAMgASgJEg4KBnN0YXR1cxgEIAEoCRIVCg1yZWplY3RfcmVhc29uGAUgASgJEhEKCWZvbGRlcl9pZBgGIAEoCRINCgV0aXRsZRgHIAEoCRIPCgdzdW1tYXJ5GAggASgJEhEKCWJvZHlfaHRtbBgJIAEoCRIRCgl0ZXh0X2JvZHkYCiABKAkSEAoIZmlsZV9rZXkYCyABKAkSEgoKaW1hZ2Vfa2V5cxgMIAMoCRIRCgljb3Zlcl9rZXkYDSABKAkSDAoEdGFncxgOIAMoCRIPCgd2ZXJzaW9uGA8gASgFEjAKDHB1Ymxpc2hlZF9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNAoKU3luY0ZvbGRlchIKCgJpZBgBIAEoCRIMCgR0aWVyGAIgASgJEgwKBG5hbWUYAyABKAkiygMKCFN5bmNUYXNrEgoKAmlkGAEgASgJEhIKCmNyZWF0ZWRfYnkYAiABKAkSDQoFdGl0bGUYAyABKAkSDQoFYnJpZWYYBCABKAkSFAoMbWF0ZXJpYWxfaWRzGAUgAygJEigKB3RhcmdldHMYBiABKAsyFy5zYWxlc2FwcC52MS5UYXNrQ291bnRzEi0KCXN0YXJ0c19hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoHZW5kc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xhaW1fcmVxdWlyZWQYCSABKAgSFAoMbWF4X2NsYWltZXJzGAogASgFEhAKCGNsYWltZXJzGAsgASgFEhEKCWNhbmNlbGxlZBgMIAEoCBITCgd2ZXJzaW9uGA0gASgDQgIwARIOCgZqb2luZWQYDiABKAgSDwoHY2xhaW1lZBgPIAEoCBIpCghwcm9ncmVzcxgQIAEoCzIXLnNhbGVzYXBwLnYxLlRhc2tDb3VudHMSMAoMY29tcGxldGVkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ/CgtQdXNoUmVxdWVzdBIdCglkZXZpY2VfaWQYASABKAlCCrpIB3IFEAEYgAESHwoOc2NoZW1hX3ZlcnNpb24YAiABKA1CB7pIBCoCKAESMAoJbXV0YXRpb25zGAMgAygLMhUuc2FsZXNhcHAudjEuTXV0YXRpb25CBrpIA9gBAyL8BAoITXV0YXRpb24SEwoCaWQYASABKARCB7pIBDICKAESKAoIYWRkX25vdGUYCiABKAsyFC5zYWxlc2FwcC52MS5BZGROb3RlSAASKgoJZWRpdF9ub3RlGAsgASgLMhUuc2FsZXNhcHAudjEuRWRpdE5vdGVIABIuCgtkZWxldGVfbm90ZRgMIAEoCzIXLnNhbGVzYXBwLnYxLkRlbGV0ZU5vdGVIABIqCglzZXRfc3RhZ2UYDSABKAsyFS5zYWxlc2FwcC52MS5TZXRTdGFnZUgAEjAKDHRhZ19jdXN0b21lchgOIAEoCzIYLnNhbGVzYXBwLnYxLlRhZ0N1c3RvbWVySAASNAoOdW50YWdfY3VzdG9tZXIYDyABKAsyGi5zYWxlc2FwcC52MS5VbnRhZ0N1c3RvbWVySAASMgoNZWRpdF9jdXN0b21lchgQIAEoCzIZLnNhbGVzYXBwLnYxLkVkaXRDdXN0b21lckgAEjMKDnVwZGF0ZV9teV9jYXJkGBEgASgLMhkuc2FsZXNhcHAudjEuVXBkYXRlTXlDYXJkSAASNwoQbWFya19hbGVydHNfcmVhZBgSIAEoCzIbLnNhbGVzYXBwLnYxLk1hcmtBbGVydHNSZWFkSAASLAoKY2xhaW1fdGFzaxgTIAEoCzIWLnNhbGVzYXBwLnYxLkNsYWltVGFza0gAEjYKD2Fzc2lnbl9jdXN0b21lchgUIAEoCzIbLnNhbGVzYXBwLnYxLkFzc2lnbkN1c3RvbWVySAASLAoKY2xhaW1fbGVhZBgVIAEoCzIWLnNhbGVzYXBwLnYxLkNsYWltTGVhZEgAQgsKAm9wEgW6SAIIASKwAQoHQWRkTm90ZRIZCgdub3RlX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQESJAoEa2luZBgDIAEoCUIWukgTchFSBG5vdGVSCWZvbGxvd191cBIYCgRib2R5GAQgASgJQgq6SAdyBRABGNAPEisKB25leHRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImwKCEVkaXROb3RlEhkKB25vdGVfaWQYASABKAlCCLpIBXIDsAEBEhgKBGJvZHkYAiABKAlCCrpIB3IFEAEY0A8SKwoHbmV4dF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJwoKRGVsZXRlTm90ZRIZCgdub3RlX2lkGAEgASgJQgi6SAVyA7ABASJzCghTZXRTdGFnZRIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESSAoFc3RhZ2UYAiABKAlCObpINnI0UgNuZXdSCWNvbnRhY3RlZFIKaW50ZXJlc3RlZFILbmVnb3RpYXRpbmdSA3dvblIEbG9zdCJECgtUYWdDdXN0b21lchIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESFgoDdGFnGAIgASgJQgm6SAZyBBABGCAiRgoNVW50YWdDdXN0b21lchIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESFgoDdGFnGAIgASgJQgm6SAZyBBABGCAixgEKDEVkaXRDdXN0b21lchIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESHQoGcmVtYXJrGAIgASgJQgi6SAVyAxj0A0gAiAEBEiIKDGRpc3BsYXlfbmFtZRgDIAEoCUIHukgEcgIYQEgBiAEBEi4KBXBob25lGAQgASgJQhq6SBdyFTITXihcKz9bMC05XXs1LDIwfSk/JEgCiAEBQgkKB19yZW1hcmtCDwoNX2Rpc3BsYXlfbmFtZUIICgZfcGhvbmUioQIKDFVwZGF0ZU15Q2FyZBIkCgxkaXNwbGF5X25hbWUYASABKAlCCbpIBnIEEAEYQEgAiAEBEhsKBXRpdGxlGAIgASgJQge6SARyAhhASAGIAQESLgoFcGhvbmUYAyABKAlCGrpIF3IVMhNeKFwrP1swLTldezUsMjB9KT8kSAKIAQESHwoJd2VjaGF0X2lkGAQgASgJQge6SARyAhhASAOIAQESHAoFZW1haWwYBSABKAlCCLpIBXIDGIABSASIAQESGgoDYmlvGAYgASgJQgi6SAVyAxjoB0gFiAEBQg8KDV9kaXNwbGF5X25hbWVCCAoGX3RpdGxlQggKBl9waG9uZUIMCgpfd2VjaGF0X2lkQggKBl9lbWFpbEIGCgRfYmlvIi4KDk1hcmtBbGVydHNSZWFkEhwKC3Rocm91Z2hfc2VxGAEgASgFQge6SAQaAigBIiYKCUNsYWltVGFzaxIZCgd0YXNrX2lkGAEgASgJQgi6SAVyA7ABASJFCglDbGFpbUxlYWQSGQoHcG9vbF9pZBgBIAEoCUIIukgFcgOwAQESHQoLY3VzdG9tZXJfaWQYAiABKAlCCLpIBXIDsAEBIksKDkFzc2lnbkN1c3RvbWVyEh0KC2N1c3RvbWVyX2lkGAEgASgJQgi6SAVyA7ABARIaCghvd25lcl9pZBgCIAEoCUIIukgFcgOwAQEiVgoMUHVzaFJlc3BvbnNlEhgKEGxhc3RfbXV0YXRpb25faWQYASABKAQSLAoHcmVzdWx0cxgCIAMoCzIbLnNhbGVzYXBwLnYxLk11dGF0aW9uUmVzdWx0IuEBCg5NdXRhdGlvblJlc3VsdBIKCgJpZBgBIAEoBBI0CgdvdXRjb21lGAIgASgOMiMuc2FsZXNhcHAudjEuTXV0YXRpb25SZXN1bHQuT3V0Y29tZRIMCgRjb2RlGAMgASgJEg0KBWZpZWxkGAQgASgJEg8KB21lc3NhZ2UYBSABKAkiXwoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEwoPT1VUQ09NRV9BUFBMSUVEEAESEAoMT1VUQ09NRV9MT1NUEAISFAoQT1VUQ09NRV9SRUpFQ1RFRBADKu4BCgpFbnRpdHlLaW5kEhsKF0VOVElUWV9LSU5EX1VOU1BFQ0lGSUVEEAASGAoURU5USVRZX0tJTkRfQ1VTVE9NRVIQARIeChpFTlRJVFlfS0lORF9USU1FTElORV9FTlRSWRACEhQKEEVOVElUWV9LSU5EX05PVEUQAxIUChBFTlRJVFlfS0lORF9DQVJEEAQSFQoRRU5USVRZX0tJTkRfQUxFUlQQBRIYChRFTlRJVFlfS0lORF9NQVRFUklBTBAGEhYKEkVOVElUWV9LSU5EX0ZPTERFUhAHEhQKEEVOVElUWV9LSU5EX1RBU0sQCDKMAQoLU3luY1NlcnZpY2USQAoEUHVsbBIYLnNhbGVzYXBwLnYxLlB1bGxSZXF1ZXN0Ghkuc2FsZXNhcHAudjEuUHVsbFJlc3BvbnNlIgOQAgESOwoEUHVzaBIYLnNhbGVzYXBwLnYxLlB1c2hSZXF1ZXN0Ghkuc2FsZXNhcHAudjEuUHVzaFJlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_salesapp_v1_task]);
 
 /**
  * @generated from message salesapp.v1.PullRequest
@@ -181,6 +183,12 @@ export type Change = Message<"salesapp.v1.Change"> & {
      */
     value: SyncFolder;
     case: "folder";
+  } | {
+    /**
+     * @generated from field: salesapp.v1.SyncTask task = 17;
+     */
+    value: SyncTask;
+    case: "task";
   } | { case: undefined; value?: undefined };
 };
 
@@ -664,6 +672,115 @@ export const SyncFolderSchema: GenMessage<SyncFolder> = /*@__PURE__*/
   messageDesc(file_salesapp_v1_sync, 9);
 
 /**
+ * SyncTask is a marketing task the caller is on (joined, with their own progress) or may claim now (not
+ * joined). Its state, as TaskService.ListMyTasks says it: not joined, available (the app drops it at
+ * ends_at, and the server sends no tombstone for that); joined, finished once completed_at is set, it is
+ * cancelled or ends_at has passed (kept until 90 days after ends_at), claimed before.
+ *
+ * @generated from message salesapp.v1.SyncTask
+ */
+export type SyncTask = Message<"salesapp.v1.SyncTask"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string created_by = 2;
+   */
+  createdBy: string;
+
+  /**
+   * @generated from field: string title = 3;
+   */
+  title: string;
+
+  /**
+   * @generated from field: string brief = 4;
+   */
+  brief: string;
+
+  /**
+   * @generated from field: repeated string material_ids = 5;
+   */
+  materialIds: string[];
+
+  /**
+   * @generated from field: salesapp.v1.TaskCounts targets = 6;
+   */
+  targets?: TaskCounts | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp starts_at = 7;
+   */
+  startsAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp ends_at = 8;
+   */
+  endsAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: bool claim_required = 9;
+   */
+  claimRequired: boolean;
+
+  /**
+   * 0: no cap.
+   *
+   * @generated from field: int32 max_claimers = 10;
+   */
+  maxClaimers: number;
+
+  /**
+   * As of the task's last change that reached the caller (a claim by someone else moves it only when it
+   * fills the task).
+   *
+   * @generated from field: int32 claimers = 11;
+   */
+  claimers: number;
+
+  /**
+   * @generated from field: bool cancelled = 12;
+   */
+  cancelled: boolean;
+
+  /**
+   * @generated from field: int64 version = 13 [jstype = JS_STRING];
+   */
+  version: string;
+
+  /**
+   * @generated from field: bool joined = 14;
+   */
+  joined: boolean;
+
+  /**
+   * False (when joined): assigned outright.
+   *
+   * @generated from field: bool claimed = 15;
+   */
+  claimed: boolean;
+
+  /**
+   * @generated from field: salesapp.v1.TaskCounts progress = 16;
+   */
+  progress?: TaskCounts | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp completed_at = 17;
+   */
+  completedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message salesapp.v1.SyncTask.
+ * Use `create(SyncTaskSchema)` to create a new message.
+ */
+export const SyncTaskSchema: GenMessage<SyncTask> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_sync, 10);
+
+/**
  * @generated from message salesapp.v1.PushRequest
  */
 export type PushRequest = Message<"salesapp.v1.PushRequest"> & {
@@ -694,7 +811,7 @@ export type PushRequest = Message<"salesapp.v1.PushRequest"> & {
  * Use `create(PushRequestSchema)` to create a new message.
  */
 export const PushRequestSchema: GenMessage<PushRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 10);
+  messageDesc(file_salesapp_v1_sync, 11);
 
 /**
  * @generated from message salesapp.v1.Mutation
@@ -788,7 +905,7 @@ export type Mutation = Message<"salesapp.v1.Mutation"> & {
  * Use `create(MutationSchema)` to create a new message.
  */
 export const MutationSchema: GenMessage<Mutation> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 11);
+  messageDesc(file_salesapp_v1_sync, 12);
 
 /**
  * AddNote adds a note with an id the app chose (so the app can show and edit it before it is pushed).
@@ -829,7 +946,7 @@ export type AddNote = Message<"salesapp.v1.AddNote"> & {
  * Use `create(AddNoteSchema)` to create a new message.
  */
 export const AddNoteSchema: GenMessage<AddNote> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 12);
+  messageDesc(file_salesapp_v1_sync, 13);
 
 /**
  * @generated from message salesapp.v1.EditNote
@@ -856,7 +973,7 @@ export type EditNote = Message<"salesapp.v1.EditNote"> & {
  * Use `create(EditNoteSchema)` to create a new message.
  */
 export const EditNoteSchema: GenMessage<EditNote> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 13);
+  messageDesc(file_salesapp_v1_sync, 14);
 
 /**
  * @generated from message salesapp.v1.DeleteNote
@@ -873,7 +990,7 @@ export type DeleteNote = Message<"salesapp.v1.DeleteNote"> & {
  * Use `create(DeleteNoteSchema)` to create a new message.
  */
 export const DeleteNoteSchema: GenMessage<DeleteNote> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 14);
+  messageDesc(file_salesapp_v1_sync, 15);
 
 /**
  * @generated from message salesapp.v1.SetStage
@@ -895,7 +1012,7 @@ export type SetStage = Message<"salesapp.v1.SetStage"> & {
  * Use `create(SetStageSchema)` to create a new message.
  */
 export const SetStageSchema: GenMessage<SetStage> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 15);
+  messageDesc(file_salesapp_v1_sync, 16);
 
 /**
  * @generated from message salesapp.v1.TagCustomer
@@ -917,7 +1034,7 @@ export type TagCustomer = Message<"salesapp.v1.TagCustomer"> & {
  * Use `create(TagCustomerSchema)` to create a new message.
  */
 export const TagCustomerSchema: GenMessage<TagCustomer> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 16);
+  messageDesc(file_salesapp_v1_sync, 17);
 
 /**
  * @generated from message salesapp.v1.UntagCustomer
@@ -939,7 +1056,7 @@ export type UntagCustomer = Message<"salesapp.v1.UntagCustomer"> & {
  * Use `create(UntagCustomerSchema)` to create a new message.
  */
 export const UntagCustomerSchema: GenMessage<UntagCustomer> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 17);
+  messageDesc(file_salesapp_v1_sync, 18);
 
 /**
  * EditCustomer sets the fields present; each is its own last-writer-wins field.
@@ -975,7 +1092,7 @@ export type EditCustomer = Message<"salesapp.v1.EditCustomer"> & {
  * Use `create(EditCustomerSchema)` to create a new message.
  */
 export const EditCustomerSchema: GenMessage<EditCustomer> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 18);
+  messageDesc(file_salesapp_v1_sync, 19);
 
 /**
  * UpdateMyCard sets the card fields present.
@@ -1021,7 +1138,7 @@ export type UpdateMyCard = Message<"salesapp.v1.UpdateMyCard"> & {
  * Use `create(UpdateMyCardSchema)` to create a new message.
  */
 export const UpdateMyCardSchema: GenMessage<UpdateMyCard> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 19);
+  messageDesc(file_salesapp_v1_sync, 20);
 
 /**
  * MarkAlertsRead marks the caller's alert entries up to a seq read.
@@ -1040,7 +1157,7 @@ export type MarkAlertsRead = Message<"salesapp.v1.MarkAlertsRead"> & {
  * Use `create(MarkAlertsReadSchema)` to create a new message.
  */
 export const MarkAlertsReadSchema: GenMessage<MarkAlertsRead> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 20);
+  messageDesc(file_salesapp_v1_sync, 21);
 
 /**
  * ClaimTask claims a marketing task, as TaskService.ClaimTask does (a full task is refused by its
@@ -1060,7 +1177,7 @@ export type ClaimTask = Message<"salesapp.v1.ClaimTask"> & {
  * Use `create(ClaimTaskSchema)` to create a new message.
  */
 export const ClaimTaskSchema: GenMessage<ClaimTask> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 21);
+  messageDesc(file_salesapp_v1_sync, 22);
 
 /**
  * ClaimLead claims a lead waiting in a pool, as PoolService.ClaimLead does: within the pool's caps, the
@@ -1086,7 +1203,7 @@ export type ClaimLead = Message<"salesapp.v1.ClaimLead"> & {
  * Use `create(ClaimLeadSchema)` to create a new message.
  */
 export const ClaimLeadSchema: GenMessage<ClaimLead> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 22);
+  messageDesc(file_salesapp_v1_sync, 23);
 
 /**
  * AssignCustomer gives a customer to a salesperson, as CustomerService.AssignCustomer does (a manager:
@@ -1112,7 +1229,7 @@ export type AssignCustomer = Message<"salesapp.v1.AssignCustomer"> & {
  * Use `create(AssignCustomerSchema)` to create a new message.
  */
 export const AssignCustomerSchema: GenMessage<AssignCustomer> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 23);
+  messageDesc(file_salesapp_v1_sync, 24);
 
 /**
  * @generated from message salesapp.v1.PushResponse
@@ -1138,7 +1255,7 @@ export type PushResponse = Message<"salesapp.v1.PushResponse"> & {
  * Use `create(PushResponseSchema)` to create a new message.
  */
 export const PushResponseSchema: GenMessage<PushResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 24);
+  messageDesc(file_salesapp_v1_sync, 25);
 
 /**
  * @generated from message salesapp.v1.MutationResult
@@ -1178,7 +1295,7 @@ export type MutationResult = Message<"salesapp.v1.MutationResult"> & {
  * Use `create(MutationResultSchema)` to create a new message.
  */
 export const MutationResultSchema: GenMessage<MutationResult> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 25);
+  messageDesc(file_salesapp_v1_sync, 26);
 
 /**
  * @generated from enum salesapp.v1.MutationResult.Outcome
@@ -1216,7 +1333,7 @@ export enum MutationResult_Outcome {
  * Describes the enum salesapp.v1.MutationResult.Outcome.
  */
 export const MutationResult_OutcomeSchema: GenEnum<MutationResult_Outcome> = /*@__PURE__*/
-  enumDesc(file_salesapp_v1_sync, 25, 0);
+  enumDesc(file_salesapp_v1_sync, 26, 0);
 
 /**
  * @generated from enum salesapp.v1.EntityKind
@@ -1261,6 +1378,11 @@ export enum EntityKind {
    * @generated from enum value: ENTITY_KIND_FOLDER = 7;
    */
   FOLDER = 7,
+
+  /**
+   * @generated from enum value: ENTITY_KIND_TASK = 8;
+   */
+  TASK = 8,
 }
 
 /**
@@ -1278,8 +1400,8 @@ export const EntityKindSchema: GenEnum<EntityKind> = /*@__PURE__*/
 export const SyncService: GenService<{
   /**
    * Pull returns what changed after a cursor in the caller's scopes: their customers, those customers'
-   * recent timelines and notes, their card, alerts and personal materials; the tenant's published
-   * materials and folders; the platform's published materials.
+   * recent timelines and notes, their card, alerts, personal materials and marketing tasks; the tenant's
+   * published materials and folders; the platform's published materials.
    *
    * @generated from rpc salesapp.v1.SyncService.Pull
    */
