@@ -31,6 +31,7 @@ func assignOffline(customerID string, owner uuid.UUID) *salesappv1.Mutation {
 func TestManagerDeviceSyncsTheTeam(t *testing.T) {
 	t.Parallel()
 	e := servertest.Start(t)
+	ctx := context.Background()
 	a, sales, token, _ := sharedMaterial(t, e)
 	team := e.NewTeam(t, a.ID, "North")
 	moveTo(t, e, a.Admin, sales.ID, team.String())
@@ -51,6 +52,20 @@ func TestManagerDeviceSyncsTheTeam(t *testing.T) {
 	require.Equal(t, 1, mgr.count(salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY))
 	salesDev.pull()
 	require.False(t, salesDev.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid).GetCustomer().ReadOnly, "the owner's own")
+	// The team's members: the two salespeople, not the manager, not the outsider; nobody's on a salesperson's.
+	require.Equal(t, 2, mgr.count(salesappv1.EntityKind_ENTITY_KIND_MEMBER))
+	m := mgr.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, colleague.ID.String()).GetMember()
+	require.NotNil(t, m)
+	require.Equal(t, "sales", m.Role)
+	require.Equal(t, team.String(), m.TeamId)
+	require.False(t, m.Disabled)
+	require.NotNil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, sales.ID.String()))
+	require.Zero(t, salesDev.count(salesappv1.EntityKind_ENTITY_KIND_MEMBER))
+	_, err = employees(e, a.Admin.Token).UpdateEmployee(ctx, connect.NewRequest(&salesappv1.UpdateEmployeeRequest{
+		EmployeeId: colleague.ID.String(), Title: ptr("Senior advisor")}))
+	require.NoError(t, err)
+	mgr.pull()
+	require.Equal(t, "Senior advisor", mgr.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, colleague.ID.String()).GetMember().Title)
 
 	// Offline, the manager notes the customer and tries two assignments: within the team and outside it.
 	res, err := mgr.push(
@@ -78,6 +93,7 @@ func TestManagerDeviceSyncsTheTeam(t *testing.T) {
 	moveTo(t, e, a.Admin, colleague.ID, "")
 	mgr.pull()
 	require.Nil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid))
+	require.Nil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, colleague.ID.String()), "no longer a member")
 	require.Zero(t, mgr.count(salesappv1.EntityKind_ENTITY_KIND_NOTE))
 	require.Zero(t, mgr.count(salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY))
 
@@ -87,4 +103,18 @@ func TestManagerDeviceSyncsTheTeam(t *testing.T) {
 	require.NotNil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid))
 	require.Equal(t, 2, mgr.count(salesappv1.EntityKind_ENTITY_KIND_NOTE))
 	require.Equal(t, 1, mgr.count(salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY))
+	require.NotNil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, colleague.ID.String()))
+
+	// A second manager of the team gets the members from the start; the first, demoted, lets them go.
+	other := e.NewPerson(t, a.ID, authn.RoleManager, team)
+	second := newDevice(t, e, other)
+	second.pull()
+	require.Equal(t, 3, second.count(salesappv1.EntityKind_ENTITY_KIND_MEMBER), "the two salespeople and the other manager")
+	_, err = employees(e, a.Admin.Token).UpdateEmployee(ctx, connect.NewRequest(&salesappv1.UpdateEmployeeRequest{
+		EmployeeId: manager.ID.String(), Role: salesappv1.Role_ROLE_SALES.Enum()}))
+	require.NoError(t, err)
+	mgr.pull()
+	require.Zero(t, mgr.count(salesappv1.EntityKind_ENTITY_KIND_MEMBER))
+	second.pull()
+	require.Equal(t, "sales", second.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, manager.ID.String()).GetMember().Role)
 }

@@ -135,6 +135,16 @@ func fetch(ctx context.Context, q *deltadb.Queries, p authn.Principal, rows []de
 				CompletedAt: k.CompletedAt})
 		}
 	}
+	if len(ids[KindMember]) > 0 {
+		got, err := q.Members(ctx, deltadb.MembersParams{TenantID: t, EmployeeID: p.EmployeeID, Ids: ids[KindMember]})
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range got {
+			put(KindMember, m.ID, &Member{ID: m.ID, Name: m.Name, Title: m.Title, Role: m.Role, TeamID: m.TeamID.UUID,
+				Disabled: m.Status != "active"})
+		}
+	}
 
 	out := make([]Change, 0, len(rows))
 	for _, r := range rows {

@@ -19,6 +19,7 @@ const (
 	KindMaterial      Kind = "material"
 	KindFolder        Kind = "folder"
 	KindTask          Kind = "task"
+	KindMember        Kind = "member"
 )
 
 // Change is one entity's current state, or its removal from the caller's copy.
@@ -29,7 +30,7 @@ type Change struct {
 	// Deleted: the entity left the caller's scopes (deleted, reassigned, unpublished). Entity is nil.
 	Deleted bool
 	// Entity is the entity as the pull's snapshot shows it: a *Customer, *TimelineEntry, *Note, *Card,
-	// *Alert, *Material, *Folder or *Task, the one Kind names.
+	// *Alert, *Material, *Folder, *Task or *Member, the one Kind names.
 	Entity Entity
 }
 
@@ -170,7 +171,18 @@ type Task struct {
 	CompletedAt *time.Time
 }
 
+// Member is an employee of the team the caller manages.
+type Member struct {
+	ID       uuid.UUID
+	Name     string
+	Title    string
+	Role     string
+	TeamID   uuid.UUID
+	Disabled bool
+}
+
 func (*Customer) synced()      {}
+func (*Member) synced()        {}
 func (*Task) synced()          {}
 func (*TimelineEntry) synced() {}
 func (*Note) synced()          {}
@@ -211,6 +223,8 @@ func (c Change) wireBytes() int {
 		strs(e.Tags...)
 	case *Folder:
 		strs(e.Tier, e.Name)
+	case *Member:
+		strs(e.Name, e.Title, e.Role)
 	case *Task:
 		strs(e.Title, e.Brief)
 		n += 36 * len(e.MaterialIDs)

@@ -146,3 +146,10 @@ FROM tasks t
 JOIN employees e ON e.tenant_id = t.tenant_id AND e.id = @employee_id
 LEFT JOIN task_assignees a ON a.tenant_id = t.tenant_id AND a.task_id = t.id AND a.employee_id = @employee_id
 WHERE t.tenant_id = @tenant_id AND t.id = ANY (@ids::uuid[]) AND (a.employee_id IS NOT NULL OR task_offered(t, e));
+
+-- name: Members :many
+-- The members among these of the team the employee manages (manages_member, migration 046). Any other is
+-- sent as a tombstone.
+SELECT x.id, x.name, x.title, x.role, x.team_id, x.status
+FROM employees m JOIN employees x ON x.tenant_id = m.tenant_id AND x.id = ANY (@ids::uuid[])
+WHERE m.tenant_id = @tenant_id AND m.id = @employee_id AND manages_member(m, x);

@@ -61,6 +61,8 @@ func entityCase(c *salesappv1.Change) (salesappv1.EntityKind, proto.Message) {
 		return salesappv1.EntityKind_ENTITY_KIND_FOLDER, e.Folder
 	case *salesappv1.Change_Task:
 		return salesappv1.EntityKind_ENTITY_KIND_TASK, e.Task
+	case *salesappv1.Change_Member:
+		return salesappv1.EntityKind_ENTITY_KIND_MEMBER, e.Member
 	}
 	return salesappv1.EntityKind_ENTITY_KIND_UNSPECIFIED, nil
 }

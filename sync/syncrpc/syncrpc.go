@@ -151,6 +151,7 @@ var kinds = map[delta.Kind]salesappv1.EntityKind{
 	delta.KindMaterial:      salesappv1.EntityKind_ENTITY_KIND_MATERIAL,
 	delta.KindFolder:        salesappv1.EntityKind_ENTITY_KIND_FOLDER,
 	delta.KindTask:          salesappv1.EntityKind_ENTITY_KIND_TASK,
+	delta.KindMember:        salesappv1.EntityKind_ENTITY_KIND_MEMBER,
 }
 
 func pullResponse(p delta.Page) *salesappv1.PullResponse {
@@ -204,6 +205,9 @@ func change(c delta.Change) *salesappv1.Change {
 			PublishedAt: tsp(e.PublishedAt)}}
 	case *delta.Folder:
 		out.Entity = &salesappv1.Change_Folder{Folder: &salesappv1.SyncFolder{Id: e.ID.String(), Tier: e.Tier, Name: e.Name}}
+	case *delta.Member:
+		out.Entity = &salesappv1.Change_Member{Member: &salesappv1.SyncMember{EmployeeId: e.ID.String(), Name: e.Name,
+			Title: e.Title, Role: e.Role, TeamId: e.TeamID.String(), Disabled: e.Disabled}}
 	case *delta.Task:
 		materials := make([]string, len(e.MaterialIDs))
 		for i, id := range e.MaterialIDs {

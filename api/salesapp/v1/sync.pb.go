@@ -35,6 +35,7 @@ const (
 	EntityKind_ENTITY_KIND_MATERIAL       EntityKind = 6
 	EntityKind_ENTITY_KIND_FOLDER         EntityKind = 7
 	EntityKind_ENTITY_KIND_TASK           EntityKind = 8
+	EntityKind_ENTITY_KIND_MEMBER         EntityKind = 9
 )
 
 // Enum value maps for EntityKind.
@@ -49,6 +50,7 @@ var (
 		6: "ENTITY_KIND_MATERIAL",
 		7: "ENTITY_KIND_FOLDER",
 		8: "ENTITY_KIND_TASK",
+		9: "ENTITY_KIND_MEMBER",
 	}
 	EntityKind_value = map[string]int32{
 		"ENTITY_KIND_UNSPECIFIED":    0,
@@ -60,6 +62,7 @@ var (
 		"ENTITY_KIND_MATERIAL":       6,
 		"ENTITY_KIND_FOLDER":         7,
 		"ENTITY_KIND_TASK":           8,
+		"ENTITY_KIND_MEMBER":         9,
 	}
 )
 
@@ -143,7 +146,7 @@ func (x MutationResult_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MutationResult_Outcome.Descriptor instead.
 func (MutationResult_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{26, 0}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{27, 0}
 }
 
 type PullRequest struct {
@@ -329,6 +332,7 @@ type Change struct {
 	//	*Change_Material
 	//	*Change_Folder
 	//	*Change_Task
+	//	*Change_Member
 	Entity        isChange_Entity `protobuf_oneof:"entity"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -464,6 +468,15 @@ func (x *Change) GetTask() *SyncTask {
 	return nil
 }
 
+func (x *Change) GetMember() *SyncMember {
+	if x != nil {
+		if x, ok := x.Entity.(*Change_Member); ok {
+			return x.Member
+		}
+	}
+	return nil
+}
+
 type isChange_Entity interface {
 	isChange_Entity()
 }
@@ -500,6 +513,10 @@ type Change_Task struct {
 	Task *SyncTask `protobuf:"bytes,17,opt,name=task,proto3,oneof"`
 }
 
+type Change_Member struct {
+	Member *SyncMember `protobuf:"bytes,18,opt,name=member,proto3,oneof"`
+}
+
 func (*Change_Customer) isChange_Entity() {}
 
 func (*Change_TimelineEntry) isChange_Entity() {}
@@ -515,6 +532,8 @@ func (*Change_Material) isChange_Entity() {}
 func (*Change_Folder) isChange_Entity() {}
 
 func (*Change_Task) isChange_Entity() {}
+
+func (*Change_Member) isChange_Entity() {}
 
 type SyncCustomer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1550,6 +1569,93 @@ func (x *SyncTask) GetCompletedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// SyncMember is a member of the team the caller manages (a manager's device only).
+type SyncMember struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EmployeeId string                 `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	Name       string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Title      string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// admin, manager or sales.
+	Role   string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	TeamId string `protobuf:"bytes,5,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Disabled (they left): their customers wait for a handover.
+	Disabled      bool `protobuf:"varint,6,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncMember) Reset() {
+	*x = SyncMember{}
+	mi := &file_salesapp_v1_sync_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncMember) ProtoMessage() {}
+
+func (x *SyncMember) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_sync_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncMember.ProtoReflect.Descriptor instead.
+func (*SyncMember) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SyncMember) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *SyncMember) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SyncMember) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *SyncMember) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *SyncMember) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *SyncMember) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
 type PushRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DeviceId      string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
@@ -1566,7 +1672,7 @@ type PushRequest struct {
 
 func (x *PushRequest) Reset() {
 	*x = PushRequest{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[11]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1684,7 @@ func (x *PushRequest) String() string {
 func (*PushRequest) ProtoMessage() {}
 
 func (x *PushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[11]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1697,7 @@ func (x *PushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
 func (*PushRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PushRequest) GetDeviceId() string {
@@ -1639,7 +1745,7 @@ type Mutation struct {
 
 func (x *Mutation) Reset() {
 	*x = Mutation{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[12]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1757,7 @@ func (x *Mutation) String() string {
 func (*Mutation) ProtoMessage() {}
 
 func (x *Mutation) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[12]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1770,7 @@ func (x *Mutation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mutation.ProtoReflect.Descriptor instead.
 func (*Mutation) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Mutation) GetId() uint64 {
@@ -1880,7 +1986,7 @@ type AddNote struct {
 
 func (x *AddNote) Reset() {
 	*x = AddNote{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[13]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +1998,7 @@ func (x *AddNote) String() string {
 func (*AddNote) ProtoMessage() {}
 
 func (x *AddNote) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[13]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2011,7 @@ func (x *AddNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNote.ProtoReflect.Descriptor instead.
 func (*AddNote) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AddNote) GetNoteId() string {
@@ -1954,7 +2060,7 @@ type EditNote struct {
 
 func (x *EditNote) Reset() {
 	*x = EditNote{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[14]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2072,7 @@ func (x *EditNote) String() string {
 func (*EditNote) ProtoMessage() {}
 
 func (x *EditNote) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[14]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2085,7 @@ func (x *EditNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditNote.ProtoReflect.Descriptor instead.
 func (*EditNote) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *EditNote) GetNoteId() string {
@@ -2012,7 +2118,7 @@ type DeleteNote struct {
 
 func (x *DeleteNote) Reset() {
 	*x = DeleteNote{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[15]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2130,7 @@ func (x *DeleteNote) String() string {
 func (*DeleteNote) ProtoMessage() {}
 
 func (x *DeleteNote) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[15]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2143,7 @@ func (x *DeleteNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNote.ProtoReflect.Descriptor instead.
 func (*DeleteNote) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteNote) GetNoteId() string {
@@ -2057,7 +2163,7 @@ type SetStage struct {
 
 func (x *SetStage) Reset() {
 	*x = SetStage{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[16]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2175,7 @@ func (x *SetStage) String() string {
 func (*SetStage) ProtoMessage() {}
 
 func (x *SetStage) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[16]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2188,7 @@ func (x *SetStage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStage.ProtoReflect.Descriptor instead.
 func (*SetStage) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SetStage) GetCustomerId() string {
@@ -2109,7 +2215,7 @@ type TagCustomer struct {
 
 func (x *TagCustomer) Reset() {
 	*x = TagCustomer{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[17]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2121,7 +2227,7 @@ func (x *TagCustomer) String() string {
 func (*TagCustomer) ProtoMessage() {}
 
 func (x *TagCustomer) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[17]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2134,7 +2240,7 @@ func (x *TagCustomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagCustomer.ProtoReflect.Descriptor instead.
 func (*TagCustomer) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{17}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TagCustomer) GetCustomerId() string {
@@ -2161,7 +2267,7 @@ type UntagCustomer struct {
 
 func (x *UntagCustomer) Reset() {
 	*x = UntagCustomer{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[18]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2173,7 +2279,7 @@ func (x *UntagCustomer) String() string {
 func (*UntagCustomer) ProtoMessage() {}
 
 func (x *UntagCustomer) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[18]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2186,7 +2292,7 @@ func (x *UntagCustomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagCustomer.ProtoReflect.Descriptor instead.
 func (*UntagCustomer) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{18}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UntagCustomer) GetCustomerId() string {
@@ -2217,7 +2323,7 @@ type EditCustomer struct {
 
 func (x *EditCustomer) Reset() {
 	*x = EditCustomer{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[19]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2229,7 +2335,7 @@ func (x *EditCustomer) String() string {
 func (*EditCustomer) ProtoMessage() {}
 
 func (x *EditCustomer) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[19]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2242,7 +2348,7 @@ func (x *EditCustomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditCustomer.ProtoReflect.Descriptor instead.
 func (*EditCustomer) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{19}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EditCustomer) GetCustomerId() string {
@@ -2289,7 +2395,7 @@ type UpdateMyCard struct {
 
 func (x *UpdateMyCard) Reset() {
 	*x = UpdateMyCard{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[20]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2407,7 @@ func (x *UpdateMyCard) String() string {
 func (*UpdateMyCard) ProtoMessage() {}
 
 func (x *UpdateMyCard) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[20]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2420,7 @@ func (x *UpdateMyCard) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMyCard.ProtoReflect.Descriptor instead.
 func (*UpdateMyCard) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{20}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateMyCard) GetDisplayName() string {
@@ -2369,7 +2475,7 @@ type MarkAlertsRead struct {
 
 func (x *MarkAlertsRead) Reset() {
 	*x = MarkAlertsRead{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2381,7 +2487,7 @@ func (x *MarkAlertsRead) String() string {
 func (*MarkAlertsRead) ProtoMessage() {}
 
 func (x *MarkAlertsRead) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[21]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2394,7 +2500,7 @@ func (x *MarkAlertsRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAlertsRead.ProtoReflect.Descriptor instead.
 func (*MarkAlertsRead) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{21}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MarkAlertsRead) GetThroughSeq() int32 {
@@ -2415,7 +2521,7 @@ type ClaimTask struct {
 
 func (x *ClaimTask) Reset() {
 	*x = ClaimTask{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2427,7 +2533,7 @@ func (x *ClaimTask) String() string {
 func (*ClaimTask) ProtoMessage() {}
 
 func (x *ClaimTask) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[22]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2440,7 +2546,7 @@ func (x *ClaimTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimTask.ProtoReflect.Descriptor instead.
 func (*ClaimTask) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{22}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ClaimTask) GetTaskId() string {
@@ -2463,7 +2569,7 @@ type ClaimLead struct {
 
 func (x *ClaimLead) Reset() {
 	*x = ClaimLead{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2581,7 @@ func (x *ClaimLead) String() string {
 func (*ClaimLead) ProtoMessage() {}
 
 func (x *ClaimLead) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[23]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2594,7 @@ func (x *ClaimLead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimLead.ProtoReflect.Descriptor instead.
 func (*ClaimLead) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{23}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ClaimLead) GetPoolId() string {
@@ -2518,7 +2624,7 @@ type AssignCustomer struct {
 
 func (x *AssignCustomer) Reset() {
 	*x = AssignCustomer{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2530,7 +2636,7 @@ func (x *AssignCustomer) String() string {
 func (*AssignCustomer) ProtoMessage() {}
 
 func (x *AssignCustomer) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[24]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2543,7 +2649,7 @@ func (x *AssignCustomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCustomer.ProtoReflect.Descriptor instead.
 func (*AssignCustomer) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{24}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AssignCustomer) GetCustomerId() string {
@@ -2572,7 +2678,7 @@ type PushResponse struct {
 
 func (x *PushResponse) Reset() {
 	*x = PushResponse{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[25]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2584,7 +2690,7 @@ func (x *PushResponse) String() string {
 func (*PushResponse) ProtoMessage() {}
 
 func (x *PushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[25]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2597,7 +2703,7 @@ func (x *PushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushResponse.ProtoReflect.Descriptor instead.
 func (*PushResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{25}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PushResponse) GetLastMutationId() uint64 {
@@ -2629,7 +2735,7 @@ type MutationResult struct {
 
 func (x *MutationResult) Reset() {
 	*x = MutationResult{}
-	mi := &file_salesapp_v1_sync_proto_msgTypes[26]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2641,7 +2747,7 @@ func (x *MutationResult) String() string {
 func (*MutationResult) ProtoMessage() {}
 
 func (x *MutationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_sync_proto_msgTypes[26]
+	mi := &file_salesapp_v1_sync_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2654,7 +2760,7 @@ func (x *MutationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutationResult.ProtoReflect.Descriptor instead.
 func (*MutationResult) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{26}
+	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MutationResult) GetId() uint64 {
@@ -2711,7 +2817,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\n" +
 	"must_reset\x18\x04 \x01(\bR\tmustReset\x12(\n" +
 	"\x10last_mutation_id\x18\x05 \x01(\x04R\x0elastMutationId\x12$\n" +
-	"\x0eretry_after_ms\x18\x06 \x01(\rR\fretryAfterMs\"\x8e\x04\n" +
+	"\x0eretry_after_ms\x18\x06 \x01(\rR\fretryAfterMs\"\xc1\x04\n" +
 	"\x06Change\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.salesapp.v1.EntityKindR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
@@ -2724,7 +2830,8 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x05alert\x18\x0e \x01(\v2\x16.salesapp.v1.SyncAlertH\x00R\x05alert\x127\n" +
 	"\bmaterial\x18\x0f \x01(\v2\x19.salesapp.v1.SyncMaterialH\x00R\bmaterial\x121\n" +
 	"\x06folder\x18\x10 \x01(\v2\x17.salesapp.v1.SyncFolderH\x00R\x06folder\x12+\n" +
-	"\x04task\x18\x11 \x01(\v2\x15.salesapp.v1.SyncTaskH\x00R\x04taskB\b\n" +
+	"\x04task\x18\x11 \x01(\v2\x15.salesapp.v1.SyncTaskH\x00R\x04task\x121\n" +
+	"\x06member\x18\x12 \x01(\v2\x17.salesapp.v1.SyncMemberH\x00R\x06memberB\b\n" +
 	"\x06entity\"\xcf\x04\n" +
 	"\fSyncCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
@@ -2846,7 +2953,16 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x06joined\x18\x0e \x01(\bR\x06joined\x12\x18\n" +
 	"\aclaimed\x18\x0f \x01(\bR\aclaimed\x123\n" +
 	"\bprogress\x18\x10 \x01(\v2\x17.salesapp.v1.TaskCountsR\bprogress\x12=\n" +
-	"\fcompleted_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\"\xa3\x01\n" +
+	"\fcompleted_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\"\xa0\x01\n" +
+	"\n" +
+	"SyncMember\x12\x1f\n" +
+	"\vemployee_id\x18\x01 \x01(\tR\n" +
+	"employeeId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x12\n" +
+	"\x04role\x18\x04 \x01(\tR\x04role\x12\x17\n" +
+	"\ateam_id\x18\x05 \x01(\tR\x06teamId\x12\x1a\n" +
+	"\bdisabled\x18\x06 \x01(\bR\bdisabled\"\xa3\x01\n" +
 	"\vPushRequest\x12'\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
@@ -2949,7 +3065,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fOUTCOME_APPLIED\x10\x01\x12\x10\n" +
 	"\fOUTCOME_LOST\x10\x02\x12\x14\n" +
-	"\x10OUTCOME_REJECTED\x10\x03*\xee\x01\n" +
+	"\x10OUTCOME_REJECTED\x10\x03*\x86\x02\n" +
 	"\n" +
 	"EntityKind\x12\x1b\n" +
 	"\x17ENTITY_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -2960,7 +3076,8 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x11ENTITY_KIND_ALERT\x10\x05\x12\x18\n" +
 	"\x14ENTITY_KIND_MATERIAL\x10\x06\x12\x16\n" +
 	"\x12ENTITY_KIND_FOLDER\x10\a\x12\x14\n" +
-	"\x10ENTITY_KIND_TASK\x10\b2\x8c\x01\n" +
+	"\x10ENTITY_KIND_TASK\x10\b\x12\x16\n" +
+	"\x12ENTITY_KIND_MEMBER\x10\t2\x8c\x01\n" +
 	"\vSyncService\x12@\n" +
 	"\x04Pull\x12\x18.salesapp.v1.PullRequest\x1a\x19.salesapp.v1.PullResponse\"\x03\x90\x02\x01\x12;\n" +
 	"\x04Push\x12\x18.salesapp.v1.PushRequest\x1a\x19.salesapp.v1.PushResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
@@ -2978,7 +3095,7 @@ func file_salesapp_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_salesapp_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_salesapp_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_salesapp_v1_sync_proto_goTypes = []any{
 	(EntityKind)(0),               // 0: salesapp.v1.EntityKind
 	(MutationResult_Outcome)(0),   // 1: salesapp.v1.MutationResult.Outcome
@@ -2993,24 +3110,25 @@ var file_salesapp_v1_sync_proto_goTypes = []any{
 	(*SyncMaterial)(nil),          // 10: salesapp.v1.SyncMaterial
 	(*SyncFolder)(nil),            // 11: salesapp.v1.SyncFolder
 	(*SyncTask)(nil),              // 12: salesapp.v1.SyncTask
-	(*PushRequest)(nil),           // 13: salesapp.v1.PushRequest
-	(*Mutation)(nil),              // 14: salesapp.v1.Mutation
-	(*AddNote)(nil),               // 15: salesapp.v1.AddNote
-	(*EditNote)(nil),              // 16: salesapp.v1.EditNote
-	(*DeleteNote)(nil),            // 17: salesapp.v1.DeleteNote
-	(*SetStage)(nil),              // 18: salesapp.v1.SetStage
-	(*TagCustomer)(nil),           // 19: salesapp.v1.TagCustomer
-	(*UntagCustomer)(nil),         // 20: salesapp.v1.UntagCustomer
-	(*EditCustomer)(nil),          // 21: salesapp.v1.EditCustomer
-	(*UpdateMyCard)(nil),          // 22: salesapp.v1.UpdateMyCard
-	(*MarkAlertsRead)(nil),        // 23: salesapp.v1.MarkAlertsRead
-	(*ClaimTask)(nil),             // 24: salesapp.v1.ClaimTask
-	(*ClaimLead)(nil),             // 25: salesapp.v1.ClaimLead
-	(*AssignCustomer)(nil),        // 26: salesapp.v1.AssignCustomer
-	(*PushResponse)(nil),          // 27: salesapp.v1.PushResponse
-	(*MutationResult)(nil),        // 28: salesapp.v1.MutationResult
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
-	(*TaskCounts)(nil),            // 30: salesapp.v1.TaskCounts
+	(*SyncMember)(nil),            // 13: salesapp.v1.SyncMember
+	(*PushRequest)(nil),           // 14: salesapp.v1.PushRequest
+	(*Mutation)(nil),              // 15: salesapp.v1.Mutation
+	(*AddNote)(nil),               // 16: salesapp.v1.AddNote
+	(*EditNote)(nil),              // 17: salesapp.v1.EditNote
+	(*DeleteNote)(nil),            // 18: salesapp.v1.DeleteNote
+	(*SetStage)(nil),              // 19: salesapp.v1.SetStage
+	(*TagCustomer)(nil),           // 20: salesapp.v1.TagCustomer
+	(*UntagCustomer)(nil),         // 21: salesapp.v1.UntagCustomer
+	(*EditCustomer)(nil),          // 22: salesapp.v1.EditCustomer
+	(*UpdateMyCard)(nil),          // 23: salesapp.v1.UpdateMyCard
+	(*MarkAlertsRead)(nil),        // 24: salesapp.v1.MarkAlertsRead
+	(*ClaimTask)(nil),             // 25: salesapp.v1.ClaimTask
+	(*ClaimLead)(nil),             // 26: salesapp.v1.ClaimLead
+	(*AssignCustomer)(nil),        // 27: salesapp.v1.AssignCustomer
+	(*PushResponse)(nil),          // 28: salesapp.v1.PushResponse
+	(*MutationResult)(nil),        // 29: salesapp.v1.MutationResult
+	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
+	(*TaskCounts)(nil),            // 31: salesapp.v1.TaskCounts
 }
 var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: salesapp.v1.PullResponse.changes:type_name -> salesapp.v1.Change
@@ -3023,46 +3141,47 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	10, // 7: salesapp.v1.Change.material:type_name -> salesapp.v1.SyncMaterial
 	11, // 8: salesapp.v1.Change.folder:type_name -> salesapp.v1.SyncFolder
 	12, // 9: salesapp.v1.Change.task:type_name -> salesapp.v1.SyncTask
-	29, // 10: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
-	29, // 11: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
-	29, // 12: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	29, // 13: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
-	29, // 14: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
-	29, // 15: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
-	29, // 16: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
-	29, // 17: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
-	29, // 18: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
-	30, // 19: salesapp.v1.SyncTask.targets:type_name -> salesapp.v1.TaskCounts
-	29, // 20: salesapp.v1.SyncTask.starts_at:type_name -> google.protobuf.Timestamp
-	29, // 21: salesapp.v1.SyncTask.ends_at:type_name -> google.protobuf.Timestamp
-	30, // 22: salesapp.v1.SyncTask.progress:type_name -> salesapp.v1.TaskCounts
-	29, // 23: salesapp.v1.SyncTask.completed_at:type_name -> google.protobuf.Timestamp
-	14, // 24: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
-	15, // 25: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
-	16, // 26: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
-	17, // 27: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
-	18, // 28: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
-	19, // 29: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
-	20, // 30: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
-	21, // 31: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
-	22, // 32: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
-	23, // 33: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
-	24, // 34: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
-	26, // 35: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
-	25, // 36: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
-	29, // 37: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
-	29, // 38: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
-	28, // 39: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
-	1,  // 40: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
-	2,  // 41: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
-	13, // 42: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
-	3,  // 43: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
-	27, // 44: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
-	43, // [43:45] is the sub-list for method output_type
-	41, // [41:43] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	13, // 10: salesapp.v1.Change.member:type_name -> salesapp.v1.SyncMember
+	30, // 11: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
+	30, // 12: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
+	30, // 13: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	30, // 14: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
+	30, // 15: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
+	30, // 16: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
+	30, // 17: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
+	30, // 18: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
+	30, // 19: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
+	31, // 20: salesapp.v1.SyncTask.targets:type_name -> salesapp.v1.TaskCounts
+	30, // 21: salesapp.v1.SyncTask.starts_at:type_name -> google.protobuf.Timestamp
+	30, // 22: salesapp.v1.SyncTask.ends_at:type_name -> google.protobuf.Timestamp
+	31, // 23: salesapp.v1.SyncTask.progress:type_name -> salesapp.v1.TaskCounts
+	30, // 24: salesapp.v1.SyncTask.completed_at:type_name -> google.protobuf.Timestamp
+	15, // 25: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
+	16, // 26: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
+	17, // 27: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
+	18, // 28: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
+	19, // 29: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
+	20, // 30: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
+	21, // 31: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
+	22, // 32: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
+	23, // 33: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
+	24, // 34: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
+	25, // 35: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
+	27, // 36: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
+	26, // 37: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
+	30, // 38: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
+	30, // 39: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
+	29, // 40: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
+	1,  // 41: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
+	2,  // 42: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
+	14, // 43: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
+	3,  // 44: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
+	28, // 45: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
+	44, // [44:46] is the sub-list for method output_type
+	42, // [42:44] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_sync_proto_init() }
@@ -3080,8 +3199,9 @@ func file_salesapp_v1_sync_proto_init() {
 		(*Change_Material)(nil),
 		(*Change_Folder)(nil),
 		(*Change_Task)(nil),
+		(*Change_Member)(nil),
 	}
-	file_salesapp_v1_sync_proto_msgTypes[12].OneofWrappers = []any{
+	file_salesapp_v1_sync_proto_msgTypes[13].OneofWrappers = []any{
 		(*Mutation_AddNote)(nil),
 		(*Mutation_EditNote)(nil),
 		(*Mutation_DeleteNote)(nil),
@@ -3095,15 +3215,15 @@ func file_salesapp_v1_sync_proto_init() {
 		(*Mutation_AssignCustomer)(nil),
 		(*Mutation_ClaimLead)(nil),
 	}
-	file_salesapp_v1_sync_proto_msgTypes[19].OneofWrappers = []any{}
 	file_salesapp_v1_sync_proto_msgTypes[20].OneofWrappers = []any{}
+	file_salesapp_v1_sync_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_sync_proto_rawDesc), len(file_salesapp_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,8 +42,9 @@ const (
 // SyncServiceClient is a client for the salesapp.v1.SyncService service.
 type SyncServiceClient interface {
 	// Pull returns what changed after a cursor in the caller's scopes: their customers, those customers'
-	// recent timelines and notes, their card, alerts, personal materials and marketing tasks; the tenant's
-	// published materials and folders; the platform's published materials.
+	// recent timelines and notes, their card, alerts, personal materials and marketing tasks (a manager's:
+	// also their team's members and those members' customers); the tenant's published materials and
+	// folders; the platform's published materials.
 	Pull(context.Context, *connect.Request[v1.PullRequest]) (*connect.Response[v1.PullResponse], error)
 	// Push applies the device's mutations, numbered 1, 2, 3... per device, each at most once.
 	Push(context.Context, *connect.Request[v1.PushRequest]) (*connect.Response[v1.PushResponse], error)
@@ -95,8 +96,9 @@ func (c *syncServiceClient) Push(ctx context.Context, req *connect.Request[v1.Pu
 // SyncServiceHandler is an implementation of the salesapp.v1.SyncService service.
 type SyncServiceHandler interface {
 	// Pull returns what changed after a cursor in the caller's scopes: their customers, those customers'
-	// recent timelines and notes, their card, alerts, personal materials and marketing tasks; the tenant's
-	// published materials and folders; the platform's published materials.
+	// recent timelines and notes, their card, alerts, personal materials and marketing tasks (a manager's:
+	// also their team's members and those members' customers); the tenant's published materials and
+	// folders; the platform's published materials.
 	Pull(context.Context, *connect.Request[v1.PullRequest]) (*connect.Response[v1.PullResponse], error)
 	// Push applies the device's mutations, numbered 1, 2, 3... per device, each at most once.
 	Push(context.Context, *connect.Request[v1.PushRequest]) (*connect.Response[v1.PushResponse], error)

@@ -499,6 +499,56 @@ func (q *Queries) Materials(ctx context.Context, ids []uuid.UUID) ([]MaterialsRo
 	return items, nil
 }
 
+const members = `-- name: Members :many
+SELECT x.id, x.name, x.title, x.role, x.team_id, x.status
+FROM employees m JOIN employees x ON x.tenant_id = m.tenant_id AND x.id = ANY ($1::uuid[])
+WHERE m.tenant_id = $2 AND m.id = $3 AND manages_member(m, x)
+`
+
+type MembersParams struct {
+	Ids        []uuid.UUID
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+}
+
+type MembersRow struct {
+	ID     uuid.UUID
+	Name   string
+	Title  string
+	Role   string
+	TeamID uuid.NullUUID
+	Status string
+}
+
+// The members among these of the team the employee manages (manages_member, migration 046). Any other is
+// sent as a tombstone.
+func (q *Queries) Members(ctx context.Context, arg MembersParams) ([]MembersRow, error) {
+	rows, err := q.db.Query(ctx, members, arg.Ids, arg.TenantID, arg.EmployeeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MembersRow
+	for rows.Next() {
+		var i MembersRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Title,
+			&i.Role,
+			&i.TeamID,
+			&i.Status,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const notes = `-- name: Notes :many
 SELECT id, customer_id, author_id, kind, body, next_at, created_at, updated_at
 FROM customer_notes WHERE tenant_id = $1 AND id = ANY ($2::uuid[])

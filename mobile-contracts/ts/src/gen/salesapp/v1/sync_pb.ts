@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/sync.proto.
  */
 export const file_salesapp_v1_sync: GenFile = /*@__PURE__*/
-  fileDesc("ChZzYWxlc2FwcC92MS9zeW5jLnByb3RvEgtzYWxlc2FwcC52MSKEAQoLUHVsbFJlcXVlc3QSHQoJZGV2aWNlX2lkGAEgASgJQgq6SAdyBRABGIABEh8KDnNjaGVtYV92ZXJzaW9uGAIgASgNQge6SAQqAigBEhgKBmN1cnNvchgDIAEoCUIIukgFcgMYgAQSGwoJcGFnZV9zaXplGAQgASgNQgi6SAUqAxiIJyKhAQoMUHVsbFJlc3BvbnNlEiQKB2NoYW5nZXMYASADKAsyEy5zYWxlc2FwcC52MS5DaGFuZ2USEwoLbmV4dF9jdXJzb3IYAiABKAkSEAoIaGFzX21vcmUYAyABKAgSEgoKbXVzdF9yZXNldBgEIAEoCBIYChBsYXN0X211dGF0aW9uX2lkGAUgASgEEhYKDnJldHJ5X2FmdGVyX21zGAYgASgNIrcDCgZDaGFuZ2USJQoEa2luZBgBIAEoDjIXLnNhbGVzYXBwLnYxLkVudGl0eUtpbmQSCgoCaWQYAiABKAkSDwoHZGVsZXRlZBgDIAEoCBItCghjdXN0b21lchgKIAEoCzIZLnNhbGVzYXBwLnYxLlN5bmNDdXN0b21lckgAEjgKDnRpbWVsaW5lX2VudHJ5GAsgASgLMh4uc2FsZXNhcHAudjEuU3luY1RpbWVsaW5lRW50cnlIABIlCgRub3RlGAwgASgLMhUuc2FsZXNhcHAudjEuU3luY05vdGVIABIlCgRjYXJkGA0gASgLMhUuc2FsZXNhcHAudjEuU3luY0NhcmRIABInCgVhbGVydBgOIAEoCzIWLnNhbGVzYXBwLnYxLlN5bmNBbGVydEgAEi0KCG1hdGVyaWFsGA8gASgLMhkuc2FsZXNhcHAudjEuU3luY01hdGVyaWFsSAASKQoGZm9sZGVyGBAgASgLMhcuc2FsZXNhcHAudjEuU3luY0ZvbGRlckgAEiUKBHRhc2sYESABKAsyFS5zYWxlc2FwcC52MS5TeW5jVGFza0gAQggKBmVudGl0eSKZAwoMU3luY0N1c3RvbWVyEgoKAmlkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRISCgphdmF0YXJfdXJsGAMgASgJEg0KBXBob25lGAQgASgJEg0KBXN0YWdlGAUgASgJEhYKDnNvdXJjZV9jaGFubmVsGAYgASgJEg4KBnJlbWFyaxgHIAEoCRIMCgR0YWdzGAggAygJEg0KBXZpZXdzGAkgASgFEhAKCGR3ZWxsX21zGAogASgFEhAKCGZvcndhcmRzGAsgASgFEhMKC2NhbGxfY2xpY2tzGAwgASgFEhUKDXdlY2hhdF9jbGlja3MYDSABKAUSFAoMaW50ZW50X3Njb3JlGA4gASgFEjEKDWZpcnN0X3NlZW5fYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfYWN0aXZlX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghvd25lcl9pZBgRIAEoCRIRCglyZWFkX29ubHkYEiABKAgiuwEKEVN5bmNUaW1lbGluZUVudHJ5EgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEgwKBGtpbmQYAyABKAkSEwoLbWF0ZXJpYWxfaWQYBCABKAkSEAoIc2hhcmVfaWQYBSABKAkSLwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGR3ZWxsX21zGAcgASgFEg0KBXZhbHVlGAggASgFIucBCghTeW5jTm90ZRIKCgJpZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIRCglhdXRob3JfaWQYAyABKAkSDAoEa2luZBgEIAEoCRIMCgRib2R5GAUgASgJEisKB25leHRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqMCCghTeW5jQ2FyZBITCgtlbXBsb3llZV9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSDQoFdGl0bGUYAyABKAkSDQoFcGhvbmUYBCABKAkSEQoJd2VjaGF0X2lkGAUgASgJEg0KBWVtYWlsGAYgASgJEhIKCmF2YXRhcl9rZXkYByABKAkSCwoDYmlvGAggASgJEhIKCnBob3RvX2tleXMYCSADKAkSFwoPaW50cm9fdmlkZW9fa2V5GAogASgJEh0KFWZlYXR1cmVkX21hdGVyaWFsX2lkcxgLIAMoCRIPCgd2ZXJzaW9uGAwgASgFEi4KCnVwZGF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIq4BCglTeW5jQWxlcnQSEAoIYWxlcnRfaWQYASABKAkSCwoDc2VxGAIgASgFEgwKBGtpbmQYAyABKAkSEwoLY3VzdG9tZXJfaWQYBCABKAkSEwoLbWF0ZXJpYWxfaWQYBSABKAkSDAoEYm9keRgGIAEoCRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRyZWFkGAggASgIIsACCgxTeW5jTWF0ZXJpYWwSCgoCaWQYASABKAkSDAoEdGllchgCIAEoCRIMCgRraW5kGAMgASgJEg4KBnN0YXR1cxgEIAEoCRIVCg1yZWplY3RfcmVhc29uGAUgASgJEhEKCWZvbGRlcl9pZBgGIAEoCRINCgV0aXRsZRgHIAEoCRIPCgdzdW1tYXJ5GAggASgJEhEKCWJvZHlfaHRtbBgJIAEoCRIRCgl0ZXh0X2JvZHkYCiABKAkSEAoIZmlsZV9rZXkYCyABKAkSEgoKaW1hZ2Vfa2V5cxgMIAMoCRIRCgljb3Zlcl9rZXkYDSABKAkSDAoEdGFncxgOIAMoCRIPCgd2ZXJzaW9uGA8gASgFEjAKDHB1Ymxpc2hlZF9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNAoKU3luY0ZvbGRlchIKCgJpZBgBIAEoCRIMCgR0aWVyGAIgASgJEgwKBG5hbWUYAyABKAkiygMKCFN5bmNUYXNrEgoKAmlkGAEgASgJEhIKCmNyZWF0ZWRfYnkYAiABKAkSDQoFdGl0bGUYAyABKAkSDQoFYnJpZWYYBCABKAkSFAoMbWF0ZXJpYWxfaWRzGAUgAygJEigKB3RhcmdldHMYBiABKAsyFy5zYWxlc2FwcC52MS5UYXNrQ291bnRzEi0KCXN0YXJ0c19hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoHZW5kc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xhaW1fcmVxdWlyZWQYCSABKAgSFAoMbWF4X2NsYWltZXJzGAogASgFEhAKCGNsYWltZXJzGAsgASgFEhEKCWNhbmNlbGxlZBgMIAEoCBITCgd2ZXJzaW9uGA0gASgDQgIwARIOCgZqb2luZWQYDiABKAgSDwoHY2xhaW1lZBgPIAEoCBIpCghwcm9ncmVzcxgQIAEoCzIXLnNhbGVzYXBwLnYxLlRhc2tDb3VudHMSMAoMY29tcGxldGVkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ/CgtQdXNoUmVxdWVzdBIdCglkZXZpY2VfaWQYASABKAlCCrpIB3IFEAEYgAESHwoOc2NoZW1hX3ZlcnNpb24YAiABKA1CB7pIBCoCKAESMAoJbXV0YXRpb25zGAMgAygLMhUuc2FsZXNhcHAudjEuTXV0YXRpb25CBrpIA9gBAyL8BAoITXV0YXRpb24SEwoCaWQYASABKARCB7pIBDICKAESKAoIYWRkX25vdGUYCiABKAsyFC5zYWxlc2FwcC52MS5BZGROb3RlSAASKgoJZWRpdF9ub3RlGAsgASgLMhUuc2FsZXNhcHAudjEuRWRpdE5vdGVIABIuCgtkZWxldGVfbm90ZRgMIAEoCzIXLnNhbGVzYXBwLnYxLkRlbGV0ZU5vdGVIABIqCglzZXRfc3RhZ2UYDSABKAsyFS5zYWxlc2FwcC52MS5TZXRTdGFnZUgAEjAKDHRhZ19jdXN0b21lchgOIAEoCzIYLnNhbGVzYXBwLnYxLlRhZ0N1c3RvbWVySAASNAoOdW50YWdfY3VzdG9tZXIYDyABKAsyGi5zYWxlc2FwcC52MS5VbnRhZ0N1c3RvbWVySAASMgoNZWRpdF9jdXN0b21lchgQIAEoCzIZLnNhbGVzYXBwLnYxLkVkaXRDdXN0b21lckgAEjMKDnVwZGF0ZV9teV9jYXJkGBEgASgLMhkuc2FsZXNhcHAudjEuVXBkYXRlTXlDYXJkSAASNwoQbWFya19hbGVydHNfcmVhZBgSIAEoCzIbLnNhbGVzYXBwLnYxLk1hcmtBbGVydHNSZWFkSAASLAoKY2xhaW1fdGFzaxgTIAEoCzIWLnNhbGVzYXBwLnYxLkNsYWltVGFza0gAEjYKD2Fzc2lnbl9jdXN0b21lchgUIAEoCzIbLnNhbGVzYXBwLnYxLkFzc2lnbkN1c3RvbWVySAASLAoKY2xhaW1fbGVhZBgVIAEoCzIWLnNhbGVzYXBwLnYxLkNsYWltTGVhZEgAQgsKAm9wEgW6SAIIASKwAQoHQWRkTm90ZRIZCgdub3RlX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQESJAoEa2luZBgDIAEoCUIWukgTchFSBG5vdGVSCWZvbGxvd191cBIYCgRib2R5GAQgASgJQgq6SAdyBRABGNAPEisKB25leHRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImwKCEVkaXROb3RlEhkKB25vdGVfaWQYASABKAlCCLpIBXIDsAEBEhgKBGJvZHkYAiABKAlCCrpIB3IFEAEY0A8SKwoHbmV4dF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJwoKRGVsZXRlTm90ZRIZCgdub3RlX2lkGAEgASgJQgi6SAVyA7ABASJzCghTZXRTdGFnZRIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESSAoFc3RhZ2UYAiABKAlCObpINnI0UgNuZXdSCWNvbnRhY3RlZFIKaW50ZXJlc3RlZFILbmVnb3RpYXRpbmdSA3dvblIEbG9zdCJECgtUYWdDdXN0b21lchIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESFgoDdGFnGAIgASgJQgm6SAZyBBABGCAiRgoNVW50YWdDdXN0b21lchIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESFgoDdGFnGAIgASgJQgm6SAZyBBABGCAixgEKDEVkaXRDdXN0b21lchIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESHQoGcmVtYXJrGAIgASgJQgi6SAVyAxj0A0gAiAEBEiIKDGRpc3BsYXlfbmFtZRgDIAEoCUIHukgEcgIYQEgBiAEBEi4KBXBob25lGAQgASgJQhq6SBdyFTITXihcKz9bMC05XXs1LDIwfSk/JEgCiAEBQgkKB19yZW1hcmtCDwoNX2Rpc3BsYXlfbmFtZUIICgZfcGhvbmUioQIKDFVwZGF0ZU15Q2FyZBIkCgxkaXNwbGF5X25hbWUYASABKAlCCbpIBnIEEAEYQEgAiAEBEhsKBXRpdGxlGAIgASgJQge6SARyAhhASAGIAQESLgoFcGhvbmUYAyABKAlCGrpIF3IVMhNeKFwrP1swLTldezUsMjB9KT8kSAKIAQESHwoJd2VjaGF0X2lkGAQgASgJQge6SARyAhhASAOIAQESHAoFZW1haWwYBSABKAlCCLpIBXIDGIABSASIAQESGgoDYmlvGAYgASgJQgi6SAVyAxjoB0gFiAEBQg8KDV9kaXNwbGF5X25hbWVCCAoGX3RpdGxlQggKBl9waG9uZUIMCgpfd2VjaGF0X2lkQggKBl9lbWFpbEIGCgRfYmlvIi4KDk1hcmtBbGVydHNSZWFkEhwKC3Rocm91Z2hfc2VxGAEgASgFQge6SAQaAigBIiYKCUNsYWltVGFzaxIZCgd0YXNrX2lkGAEgASgJQgi6SAVyA7ABASJFCglDbGFpbUxlYWQSGQoHcG9vbF9pZBgBIAEoCUIIukgFcgOwAQESHQoLY3VzdG9tZXJfaWQYAiABKAlCCLpIBXIDsAEBIksKDkFzc2lnbkN1c3RvbWVyEh0KC2N1c3RvbWVyX2lkGAEgASgJQgi6SAVyA7ABARIaCghvd25lcl9pZBgCIAEoCUIIukgFcgOwAQEiVgoMUHVzaFJlc3BvbnNlEhgKEGxhc3RfbXV0YXRpb25faWQYASABKAQSLAoHcmVzdWx0cxgCIAMoCzIbLnNhbGVzYXBwLnYxLk11dGF0aW9uUmVzdWx0IuEBCg5NdXRhdGlvblJlc3VsdBIKCgJpZBgBIAEoBBI0CgdvdXRjb21lGAIgASgOMiMuc2FsZXNhcHAudjEuTXV0YXRpb25SZXN1bHQuT3V0Y29tZRIMCgRjb2RlGAMgASgJEg0KBWZpZWxkGAQgASgJEg8KB21lc3NhZ2UYBSABKAkiXwoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEwoPT1VUQ09NRV9BUFBMSUVEEAESEAoMT1VUQ09NRV9MT1NUEAISFAoQT1VUQ09NRV9SRUpFQ1RFRBADKu4BCgpFbnRpdHlLaW5kEhsKF0VOVElUWV9LSU5EX1VOU1BFQ0lGSUVEEAASGAoURU5USVRZX0tJTkRfQ1VTVE9NRVIQARIeChpFTlRJVFlfS0lORF9USU1FTElORV9FTlRSWRACEhQKEEVOVElUWV9LSU5EX05PVEUQAxIUChBFTlRJVFlfS0lORF9DQVJEEAQSFQoRRU5USVRZX0tJTkRfQUxFUlQQBRIYChRFTlRJVFlfS0lORF9NQVRFUklBTBAGEhYKEkVOVElUWV9LSU5EX0ZPTERFUhAHEhQKEEVOVElUWV9LSU5EX1RBU0sQCDKMAQoLU3luY1NlcnZpY2USQAoEUHVsbBIYLnNhbGVzYXBwLnYxLlB1bGxSZXF1ZXN0Ghkuc2FsZXNhcHAudjEuUHVsbFJlc3BvbnNlIgOQAgESOwoEUHVzaBIYLnNhbGVzYXBwLnYxLlB1c2hSZXF1ZXN0Ghkuc2FsZXNhcHAudjEuUHVzaFJlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_salesapp_v1_task]);
+  fileDesc("ChZzYWxlc2FwcC92MS9zeW5jLnByb3RvEgtzYWxlc2FwcC52MSKEAQoLUHVsbFJlcXVlc3QSHQoJZGV2aWNlX2lkGAEgASgJQgq6SAdyBRABGIABEh8KDnNjaGVtYV92ZXJzaW9uGAIgASgNQge6SAQqAigBEhgKBmN1cnNvchgDIAEoCUIIukgFcgMYgAQSGwoJcGFnZV9zaXplGAQgASgNQgi6SAUqAxiIJyKhAQoMUHVsbFJlc3BvbnNlEiQKB2NoYW5nZXMYASADKAsyEy5zYWxlc2FwcC52MS5DaGFuZ2USEwoLbmV4dF9jdXJzb3IYAiABKAkSEAoIaGFzX21vcmUYAyABKAgSEgoKbXVzdF9yZXNldBgEIAEoCBIYChBsYXN0X211dGF0aW9uX2lkGAUgASgEEhYKDnJldHJ5X2FmdGVyX21zGAYgASgNIuIDCgZDaGFuZ2USJQoEa2luZBgBIAEoDjIXLnNhbGVzYXBwLnYxLkVudGl0eUtpbmQSCgoCaWQYAiABKAkSDwoHZGVsZXRlZBgDIAEoCBItCghjdXN0b21lchgKIAEoCzIZLnNhbGVzYXBwLnYxLlN5bmNDdXN0b21lckgAEjgKDnRpbWVsaW5lX2VudHJ5GAsgASgLMh4uc2FsZXNhcHAudjEuU3luY1RpbWVsaW5lRW50cnlIABIlCgRub3RlGAwgASgLMhUuc2FsZXNhcHAudjEuU3luY05vdGVIABIlCgRjYXJkGA0gASgLMhUuc2FsZXNhcHAudjEuU3luY0NhcmRIABInCgVhbGVydBgOIAEoCzIWLnNhbGVzYXBwLnYxLlN5bmNBbGVydEgAEi0KCG1hdGVyaWFsGA8gASgLMhkuc2FsZXNhcHAudjEuU3luY01hdGVyaWFsSAASKQoGZm9sZGVyGBAgASgLMhcuc2FsZXNhcHAudjEuU3luY0ZvbGRlckgAEiUKBHRhc2sYESABKAsyFS5zYWxlc2FwcC52MS5TeW5jVGFza0gAEikKBm1lbWJlchgSIAEoCzIXLnNhbGVzYXBwLnYxLlN5bmNNZW1iZXJIAEIICgZlbnRpdHkimQMKDFN5bmNDdXN0b21lchIKCgJpZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSEgoKYXZhdGFyX3VybBgDIAEoCRINCgVwaG9uZRgEIAEoCRINCgVzdGFnZRgFIAEoCRIWCg5zb3VyY2VfY2hhbm5lbBgGIAEoCRIOCgZyZW1hcmsYByABKAkSDAoEdGFncxgIIAMoCRINCgV2aWV3cxgJIAEoBRIQCghkd2VsbF9tcxgKIAEoBRIQCghmb3J3YXJkcxgLIAEoBRITCgtjYWxsX2NsaWNrcxgMIAEoBRIVCg13ZWNoYXRfY2xpY2tzGA0gASgFEhQKDGludGVudF9zY29yZRgOIAEoBRIxCg1maXJzdF9zZWVuX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIb3duZXJfaWQYESABKAkSEQoJcmVhZF9vbmx5GBIgASgIIrsBChFTeW5jVGltZWxpbmVFbnRyeRIKCgJpZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIMCgRraW5kGAMgASgJEhMKC21hdGVyaWFsX2lkGAQgASgJEhAKCHNoYXJlX2lkGAUgASgJEi8KC29jY3VycmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghkd2VsbF9tcxgHIAEoBRINCgV2YWx1ZRgIIAEoBSLnAQoIU3luY05vdGUSCgoCaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSEQoJYXV0aG9yX2lkGAMgASgJEgwKBGtpbmQYBCABKAkSDAoEYm9keRgFIAEoCRIrCgduZXh0X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKjAgoIU3luY0NhcmQSEwoLZW1wbG95ZWVfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEg0KBXRpdGxlGAMgASgJEg0KBXBob25lGAQgASgJEhEKCXdlY2hhdF9pZBgFIAEoCRINCgVlbWFpbBgGIAEoCRISCgphdmF0YXJfa2V5GAcgASgJEgsKA2JpbxgIIAEoCRISCgpwaG90b19rZXlzGAkgAygJEhcKD2ludHJvX3ZpZGVvX2tleRgKIAEoCRIdChVmZWF0dXJlZF9tYXRlcmlhbF9pZHMYCyADKAkSDwoHdmVyc2lvbhgMIAEoBRIuCgp1cGRhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKuAQoJU3luY0FsZXJ0EhAKCGFsZXJ0X2lkGAEgASgJEgsKA3NlcRgCIAEoBRIMCgRraW5kGAMgASgJEhMKC2N1c3RvbWVyX2lkGAQgASgJEhMKC21hdGVyaWFsX2lkGAUgASgJEgwKBGJvZHkYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEcmVhZBgIIAEoCCLAAgoMU3luY01hdGVyaWFsEgoKAmlkGAEgASgJEgwKBHRpZXIYAiABKAkSDAoEa2luZBgDIAEoCRIOCgZzdGF0dXMYBCABKAkSFQoNcmVqZWN0X3JlYXNvbhgFIAEoCRIRCglmb2xkZXJfaWQYBiABKAkSDQoFdGl0bGUYByABKAkSDwoHc3VtbWFyeRgIIAEoCRIRCglib2R5X2h0bWwYCSABKAkSEQoJdGV4dF9ib2R5GAogASgJEhAKCGZpbGVfa2V5GAsgASgJEhIKCmltYWdlX2tleXMYDCADKAkSEQoJY292ZXJfa2V5GA0gASgJEgwKBHRhZ3MYDiADKAkSDwoHdmVyc2lvbhgPIAEoBRIwCgxwdWJsaXNoZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjQKClN5bmNGb2xkZXISCgoCaWQYASABKAkSDAoEdGllchgCIAEoCRIMCgRuYW1lGAMgASgJIsoDCghTeW5jVGFzaxIKCgJpZBgBIAEoCRISCgpjcmVhdGVkX2J5GAIgASgJEg0KBXRpdGxlGAMgASgJEg0KBWJyaWVmGAQgASgJEhQKDG1hdGVyaWFsX2lkcxgFIAMoCRIoCgd0YXJnZXRzGAYgASgLMhcuc2FsZXNhcHAudjEuVGFza0NvdW50cxItCglzdGFydHNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKB2VuZHNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNsYWltX3JlcXVpcmVkGAkgASgIEhQKDG1heF9jbGFpbWVycxgKIAEoBRIQCghjbGFpbWVycxgLIAEoBRIRCgljYW5jZWxsZWQYDCABKAgSEwoHdmVyc2lvbhgNIAEoA0ICMAESDgoGam9pbmVkGA4gASgIEg8KB2NsYWltZWQYDyABKAgSKQoIcHJvZ3Jlc3MYECABKAsyFy5zYWxlc2FwcC52MS5UYXNrQ291bnRzEjAKDGNvbXBsZXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAibwoKU3luY01lbWJlchITCgtlbXBsb3llZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBXRpdGxlGAMgASgJEgwKBHJvbGUYBCABKAkSDwoHdGVhbV9pZBgFIAEoCRIQCghkaXNhYmxlZBgGIAEoCCJ/CgtQdXNoUmVxdWVzdBIdCglkZXZpY2VfaWQYASABKAlCCrpIB3IFEAEYgAESHwoOc2NoZW1hX3ZlcnNpb24YAiABKA1CB7pIBCoCKAESMAoJbXV0YXRpb25zGAMgAygLMhUuc2FsZXNhcHAudjEuTXV0YXRpb25CBrpIA9gBAyL8BAoITXV0YXRpb24SEwoCaWQYASABKARCB7pIBDICKAESKAoIYWRkX25vdGUYCiABKAsyFC5zYWxlc2FwcC52MS5BZGROb3RlSAASKgoJZWRpdF9ub3RlGAsgASgLMhUuc2FsZXNhcHAudjEuRWRpdE5vdGVIABIuCgtkZWxldGVfbm90ZRgMIAEoCzIXLnNhbGVzYXBwLnYxLkRlbGV0ZU5vdGVIABIqCglzZXRfc3RhZ2UYDSABKAsyFS5zYWxlc2FwcC52MS5TZXRTdGFnZUgAEjAKDHRhZ19jdXN0b21lchgOIAEoCzIYLnNhbGVzYXBwLnYxLlRhZ0N1c3RvbWVySAASNAoOdW50YWdfY3VzdG9tZXIYDyABKAsyGi5zYWxlc2FwcC52MS5VbnRhZ0N1c3RvbWVySAASMgoNZWRpdF9jdXN0b21lchgQIAEoCzIZLnNhbGVzYXBwLnYxLkVkaXRDdXN0b21lckgAEjMKDnVwZGF0ZV9teV9jYXJkGBEgASgLMhkuc2FsZXNhcHAudjEuVXBkYXRlTXlDYXJkSAASNwoQbWFya19hbGVydHNfcmVhZBgSIAEoCzIbLnNhbGVzYXBwLnYxLk1hcmtBbGVydHNSZWFkSAASLAoKY2xhaW1fdGFzaxgTIAEoCzIWLnNhbGVzYXBwLnYxLkNsYWltVGFza0gAEjYKD2Fzc2lnbl9jdXN0b21lchgUIAEoCzIbLnNhbGVzYXBwLnYxLkFzc2lnbkN1c3RvbWVySAASLAoKY2xhaW1fbGVhZBgVIAEoCzIWLnNhbGVzYXBwLnYxLkNsYWltTGVhZEgAQgsKAm9wEgW6SAIIASKwAQoHQWRkTm90ZRIZCgdub3RlX2lkGAEgASgJQgi6SAVyA7ABARIdCgtjdXN0b21lcl9pZBgCIAEoCUIIukgFcgOwAQESJAoEa2luZBgDIAEoCUIWukgTchFSBG5vdGVSCWZvbGxvd191cBIYCgRib2R5GAQgASgJQgq6SAdyBRABGNAPEisKB25leHRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImwKCEVkaXROb3RlEhkKB25vdGVfaWQYASABKAlCCLpIBXIDsAEBEhgKBGJvZHkYAiABKAlCCrpIB3IFEAEY0A8SKwoHbmV4dF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJwoKRGVsZXRlTm90ZRIZCgdub3RlX2lkGAEgASgJQgi6SAVyA7ABASJzCghTZXRTdGFnZRIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESSAoFc3RhZ2UYAiABKAlCObpINnI0UgNuZXdSCWNvbnRhY3RlZFIKaW50ZXJlc3RlZFILbmVnb3RpYXRpbmdSA3dvblIEbG9zdCJECgtUYWdDdXN0b21lchIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESFgoDdGFnGAIgASgJQgm6SAZyBBABGCAiRgoNVW50YWdDdXN0b21lchIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESFgoDdGFnGAIgASgJQgm6SAZyBBABGCAixgEKDEVkaXRDdXN0b21lchIdCgtjdXN0b21lcl9pZBgBIAEoCUIIukgFcgOwAQESHQoGcmVtYXJrGAIgASgJQgi6SAVyAxj0A0gAiAEBEiIKDGRpc3BsYXlfbmFtZRgDIAEoCUIHukgEcgIYQEgBiAEBEi4KBXBob25lGAQgASgJQhq6SBdyFTITXihcKz9bMC05XXs1LDIwfSk/JEgCiAEBQgkKB19yZW1hcmtCDwoNX2Rpc3BsYXlfbmFtZUIICgZfcGhvbmUioQIKDFVwZGF0ZU15Q2FyZBIkCgxkaXNwbGF5X25hbWUYASABKAlCCbpIBnIEEAEYQEgAiAEBEhsKBXRpdGxlGAIgASgJQge6SARyAhhASAGIAQESLgoFcGhvbmUYAyABKAlCGrpIF3IVMhNeKFwrP1swLTldezUsMjB9KT8kSAKIAQESHwoJd2VjaGF0X2lkGAQgASgJQge6SARyAhhASAOIAQESHAoFZW1haWwYBSABKAlCCLpIBXIDGIABSASIAQESGgoDYmlvGAYgASgJQgi6SAVyAxjoB0gFiAEBQg8KDV9kaXNwbGF5X25hbWVCCAoGX3RpdGxlQggKBl9waG9uZUIMCgpfd2VjaGF0X2lkQggKBl9lbWFpbEIGCgRfYmlvIi4KDk1hcmtBbGVydHNSZWFkEhwKC3Rocm91Z2hfc2VxGAEgASgFQge6SAQaAigBIiYKCUNsYWltVGFzaxIZCgd0YXNrX2lkGAEgASgJQgi6SAVyA7ABASJFCglDbGFpbUxlYWQSGQoHcG9vbF9pZBgBIAEoCUIIukgFcgOwAQESHQoLY3VzdG9tZXJfaWQYAiABKAlCCLpIBXIDsAEBIksKDkFzc2lnbkN1c3RvbWVyEh0KC2N1c3RvbWVyX2lkGAEgASgJQgi6SAVyA7ABARIaCghvd25lcl9pZBgCIAEoCUIIukgFcgOwAQEiVgoMUHVzaFJlc3BvbnNlEhgKEGxhc3RfbXV0YXRpb25faWQYASABKAQSLAoHcmVzdWx0cxgCIAMoCzIbLnNhbGVzYXBwLnYxLk11dGF0aW9uUmVzdWx0IuEBCg5NdXRhdGlvblJlc3VsdBIKCgJpZBgBIAEoBBI0CgdvdXRjb21lGAIgASgOMiMuc2FsZXNhcHAudjEuTXV0YXRpb25SZXN1bHQuT3V0Y29tZRIMCgRjb2RlGAMgASgJEg0KBWZpZWxkGAQgASgJEg8KB21lc3NhZ2UYBSABKAkiXwoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEwoPT1VUQ09NRV9BUFBMSUVEEAESEAoMT1VUQ09NRV9MT1NUEAISFAoQT1VUQ09NRV9SRUpFQ1RFRBADKoYCCgpFbnRpdHlLaW5kEhsKF0VOVElUWV9LSU5EX1VOU1BFQ0lGSUVEEAASGAoURU5USVRZX0tJTkRfQ1VTVE9NRVIQARIeChpFTlRJVFlfS0lORF9USU1FTElORV9FTlRSWRACEhQKEEVOVElUWV9LSU5EX05PVEUQAxIUChBFTlRJVFlfS0lORF9DQVJEEAQSFQoRRU5USVRZX0tJTkRfQUxFUlQQBRIYChRFTlRJVFlfS0lORF9NQVRFUklBTBAGEhYKEkVOVElUWV9LSU5EX0ZPTERFUhAHEhQKEEVOVElUWV9LSU5EX1RBU0sQCBIWChJFTlRJVFlfS0lORF9NRU1CRVIQCTKMAQoLU3luY1NlcnZpY2USQAoEUHVsbBIYLnNhbGVzYXBwLnYxLlB1bGxSZXF1ZXN0Ghkuc2FsZXNhcHAudjEuUHVsbFJlc3BvbnNlIgOQAgESOwoEUHVzaBIYLnNhbGVzYXBwLnYxLlB1c2hSZXF1ZXN0Ghkuc2FsZXNhcHAudjEuUHVzaFJlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_salesapp_v1_task]);
 
 /**
  * @generated from message salesapp.v1.PullRequest
@@ -189,6 +189,12 @@ export type Change = Message<"salesapp.v1.Change"> & {
      */
     value: SyncTask;
     case: "task";
+  } | {
+    /**
+     * @generated from field: salesapp.v1.SyncMember member = 18;
+     */
+    value: SyncMember;
+    case: "member";
   } | { case: undefined; value?: undefined };
 };
 
@@ -781,6 +787,54 @@ export const SyncTaskSchema: GenMessage<SyncTask> = /*@__PURE__*/
   messageDesc(file_salesapp_v1_sync, 10);
 
 /**
+ * SyncMember is a member of the team the caller manages (a manager's device only).
+ *
+ * @generated from message salesapp.v1.SyncMember
+ */
+export type SyncMember = Message<"salesapp.v1.SyncMember"> & {
+  /**
+   * @generated from field: string employee_id = 1;
+   */
+  employeeId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string title = 3;
+   */
+  title: string;
+
+  /**
+   * admin, manager or sales.
+   *
+   * @generated from field: string role = 4;
+   */
+  role: string;
+
+  /**
+   * @generated from field: string team_id = 5;
+   */
+  teamId: string;
+
+  /**
+   * Disabled (they left): their customers wait for a handover.
+   *
+   * @generated from field: bool disabled = 6;
+   */
+  disabled: boolean;
+};
+
+/**
+ * Describes the message salesapp.v1.SyncMember.
+ * Use `create(SyncMemberSchema)` to create a new message.
+ */
+export const SyncMemberSchema: GenMessage<SyncMember> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_sync, 11);
+
+/**
  * @generated from message salesapp.v1.PushRequest
  */
 export type PushRequest = Message<"salesapp.v1.PushRequest"> & {
@@ -811,7 +865,7 @@ export type PushRequest = Message<"salesapp.v1.PushRequest"> & {
  * Use `create(PushRequestSchema)` to create a new message.
  */
 export const PushRequestSchema: GenMessage<PushRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 11);
+  messageDesc(file_salesapp_v1_sync, 12);
 
 /**
  * @generated from message salesapp.v1.Mutation
@@ -905,7 +959,7 @@ export type Mutation = Message<"salesapp.v1.Mutation"> & {
  * Use `create(MutationSchema)` to create a new message.
  */
 export const MutationSchema: GenMessage<Mutation> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 12);
+  messageDesc(file_salesapp_v1_sync, 13);
 
 /**
  * AddNote adds a note with an id the app chose (so the app can show and edit it before it is pushed).
@@ -946,7 +1000,7 @@ export type AddNote = Message<"salesapp.v1.AddNote"> & {
  * Use `create(AddNoteSchema)` to create a new message.
  */
 export const AddNoteSchema: GenMessage<AddNote> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 13);
+  messageDesc(file_salesapp_v1_sync, 14);
 
 /**
  * @generated from message salesapp.v1.EditNote
@@ -973,7 +1027,7 @@ export type EditNote = Message<"salesapp.v1.EditNote"> & {
  * Use `create(EditNoteSchema)` to create a new message.
  */
 export const EditNoteSchema: GenMessage<EditNote> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 14);
+  messageDesc(file_salesapp_v1_sync, 15);
 
 /**
  * @generated from message salesapp.v1.DeleteNote
@@ -990,7 +1044,7 @@ export type DeleteNote = Message<"salesapp.v1.DeleteNote"> & {
  * Use `create(DeleteNoteSchema)` to create a new message.
  */
 export const DeleteNoteSchema: GenMessage<DeleteNote> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 15);
+  messageDesc(file_salesapp_v1_sync, 16);
 
 /**
  * @generated from message salesapp.v1.SetStage
@@ -1012,7 +1066,7 @@ export type SetStage = Message<"salesapp.v1.SetStage"> & {
  * Use `create(SetStageSchema)` to create a new message.
  */
 export const SetStageSchema: GenMessage<SetStage> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 16);
+  messageDesc(file_salesapp_v1_sync, 17);
 
 /**
  * @generated from message salesapp.v1.TagCustomer
@@ -1034,7 +1088,7 @@ export type TagCustomer = Message<"salesapp.v1.TagCustomer"> & {
  * Use `create(TagCustomerSchema)` to create a new message.
  */
 export const TagCustomerSchema: GenMessage<TagCustomer> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 17);
+  messageDesc(file_salesapp_v1_sync, 18);
 
 /**
  * @generated from message salesapp.v1.UntagCustomer
@@ -1056,7 +1110,7 @@ export type UntagCustomer = Message<"salesapp.v1.UntagCustomer"> & {
  * Use `create(UntagCustomerSchema)` to create a new message.
  */
 export const UntagCustomerSchema: GenMessage<UntagCustomer> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 18);
+  messageDesc(file_salesapp_v1_sync, 19);
 
 /**
  * EditCustomer sets the fields present; each is its own last-writer-wins field.
@@ -1092,7 +1146,7 @@ export type EditCustomer = Message<"salesapp.v1.EditCustomer"> & {
  * Use `create(EditCustomerSchema)` to create a new message.
  */
 export const EditCustomerSchema: GenMessage<EditCustomer> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 19);
+  messageDesc(file_salesapp_v1_sync, 20);
 
 /**
  * UpdateMyCard sets the card fields present.
@@ -1138,7 +1192,7 @@ export type UpdateMyCard = Message<"salesapp.v1.UpdateMyCard"> & {
  * Use `create(UpdateMyCardSchema)` to create a new message.
  */
 export const UpdateMyCardSchema: GenMessage<UpdateMyCard> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 20);
+  messageDesc(file_salesapp_v1_sync, 21);
 
 /**
  * MarkAlertsRead marks the caller's alert entries up to a seq read.
@@ -1157,7 +1211,7 @@ export type MarkAlertsRead = Message<"salesapp.v1.MarkAlertsRead"> & {
  * Use `create(MarkAlertsReadSchema)` to create a new message.
  */
 export const MarkAlertsReadSchema: GenMessage<MarkAlertsRead> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 21);
+  messageDesc(file_salesapp_v1_sync, 22);
 
 /**
  * ClaimTask claims a marketing task, as TaskService.ClaimTask does (a full task is refused by its
@@ -1177,7 +1231,7 @@ export type ClaimTask = Message<"salesapp.v1.ClaimTask"> & {
  * Use `create(ClaimTaskSchema)` to create a new message.
  */
 export const ClaimTaskSchema: GenMessage<ClaimTask> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 22);
+  messageDesc(file_salesapp_v1_sync, 23);
 
 /**
  * ClaimLead claims a lead waiting in a pool, as PoolService.ClaimLead does: within the pool's caps, the
@@ -1203,7 +1257,7 @@ export type ClaimLead = Message<"salesapp.v1.ClaimLead"> & {
  * Use `create(ClaimLeadSchema)` to create a new message.
  */
 export const ClaimLeadSchema: GenMessage<ClaimLead> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 23);
+  messageDesc(file_salesapp_v1_sync, 24);
 
 /**
  * AssignCustomer gives a customer to a salesperson, as CustomerService.AssignCustomer does (a manager:
@@ -1229,7 +1283,7 @@ export type AssignCustomer = Message<"salesapp.v1.AssignCustomer"> & {
  * Use `create(AssignCustomerSchema)` to create a new message.
  */
 export const AssignCustomerSchema: GenMessage<AssignCustomer> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 24);
+  messageDesc(file_salesapp_v1_sync, 25);
 
 /**
  * @generated from message salesapp.v1.PushResponse
@@ -1255,7 +1309,7 @@ export type PushResponse = Message<"salesapp.v1.PushResponse"> & {
  * Use `create(PushResponseSchema)` to create a new message.
  */
 export const PushResponseSchema: GenMessage<PushResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 25);
+  messageDesc(file_salesapp_v1_sync, 26);
 
 /**
  * @generated from message salesapp.v1.MutationResult
@@ -1295,7 +1349,7 @@ export type MutationResult = Message<"salesapp.v1.MutationResult"> & {
  * Use `create(MutationResultSchema)` to create a new message.
  */
 export const MutationResultSchema: GenMessage<MutationResult> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_sync, 26);
+  messageDesc(file_salesapp_v1_sync, 27);
 
 /**
  * @generated from enum salesapp.v1.MutationResult.Outcome
@@ -1333,7 +1387,7 @@ export enum MutationResult_Outcome {
  * Describes the enum salesapp.v1.MutationResult.Outcome.
  */
 export const MutationResult_OutcomeSchema: GenEnum<MutationResult_Outcome> = /*@__PURE__*/
-  enumDesc(file_salesapp_v1_sync, 26, 0);
+  enumDesc(file_salesapp_v1_sync, 27, 0);
 
 /**
  * @generated from enum salesapp.v1.EntityKind
@@ -1383,6 +1437,11 @@ export enum EntityKind {
    * @generated from enum value: ENTITY_KIND_TASK = 8;
    */
   TASK = 8,
+
+  /**
+   * @generated from enum value: ENTITY_KIND_MEMBER = 9;
+   */
+  MEMBER = 9,
 }
 
 /**
@@ -1400,8 +1459,9 @@ export const EntityKindSchema: GenEnum<EntityKind> = /*@__PURE__*/
 export const SyncService: GenService<{
   /**
    * Pull returns what changed after a cursor in the caller's scopes: their customers, those customers'
-   * recent timelines and notes, their card, alerts, personal materials and marketing tasks; the tenant's
-   * published materials and folders; the platform's published materials.
+   * recent timelines and notes, their card, alerts, personal materials and marketing tasks (a manager's:
+   * also their team's members and those members' customers); the tenant's published materials and
+   * folders; the platform's published materials.
    *
    * @generated from rpc salesapp.v1.SyncService.Pull
    */
