@@ -25,6 +25,7 @@ func TestTasksAndTheirProgressAreInTheSalespersonsSyncScope(t *testing.T) {
 	ann := e.NewPerson(t, a.ID, authn.RoleSales, north)
 	ben := e.NewPerson(t, a.ID, authn.RoleSales, north)
 	cat := e.NewPerson(t, a.ID, authn.RoleSales, south)
+	boss := e.NewPerson(t, a.ID, authn.RoleManager, north)
 	admin := tasksOf(e, a.Admin.Token)
 	task := func(edit func(*salesappv1.CreateTaskRequest)) string {
 		t.Helper()
@@ -52,7 +53,7 @@ func TestTasksAndTheirProgressAreInTheSalespersonsSyncScope(t *testing.T) {
 		r.Title, r.Audience, r.EmployeeIds, r.ClaimRequired = "Cat's duty", salesappv1.TaskAudience_TASK_AUDIENCE_EMPLOYEES, []string{cat.ID.String()}, false
 	})
 
-	annD, benD, catD := newDevice(t, e, ann), newDevice(t, e, ben), newDevice(t, e, cat)
+	annD, benD, catD, bossD := newDevice(t, e, ann), newDevice(t, e, ben), newDevice(t, e, cat), newDevice(t, e, boss)
 	got := synced(annD, race)
 	require.NotNil(t, got, "offered to Ann's team")
 	require.False(t, got.Joined)
@@ -87,6 +88,16 @@ func TestTasksAndTheirProgressAreInTheSalespersonsSyncScope(t *testing.T) {
 	require.EqualValues(t, 1, got.Progress.Viewers)
 	require.NotNil(t, got.CompletedAt)
 
+	// North's manager oversees the race: their copy has the team's progress on it, not Cat's duty.
+	got = synced(bossD, race)
+	require.NotNil(t, got)
+	require.True(t, got.Overseen)
+	require.Len(t, got.Team, 1)
+	require.Equal(t, ann.ID.String(), got.Team[0].EmployeeId)
+	require.EqualValues(t, 1, got.Team[0].Progress.Views)
+	require.NotNil(t, got.Team[0].CompletedAt)
+	require.Nil(t, synced(bossD, duty), "not aimed at North, not theirs")
+
 	// An edit reaches those on it.
 	_, err = admin.UpdateTask(ctx, connect.NewRequest(&salesappv1.UpdateTaskRequest{Id: race, Title: "North race, extended",
 		Targets: &salesappv1.TaskCounts{Views: 1}, EndsAt: taskDraft(nil).EndsAt, MaxClaimers: 1}))
@@ -108,6 +119,11 @@ func TestTasksAndTheirProgressAreInTheSalespersonsSyncScope(t *testing.T) {
 	require.NotNil(t, synced(catD, open))
 	move(south)
 	require.Nil(t, synced(catD, open))
+	// Ann leaves North: its manager's copy of the race no longer lists her.
+	_, err = employees(e, a.Admin.Token).UpdateEmployee(ctx, connect.NewRequest(&salesappv1.UpdateEmployeeRequest{
+		EmployeeId: ann.ID.String(), TeamId: ptr(south.String())}))
+	require.NoError(t, err)
+	require.Empty(t, synced(bossD, race).Team)
 
 	// Cancelled: still in Cat's copy (she was on it), as cancelled.
 	_, err = admin.CancelTask(ctx, connect.NewRequest(&salesappv1.CancelTaskRequest{Id: duty}))
@@ -118,6 +134,6 @@ func TestTasksAndTheirProgressAreInTheSalespersonsSyncScope(t *testing.T) {
 	// And a fresh device of Ann's gets everything from the start.
 	fresh := newDevice(t, e, ann)
 	require.True(t, synced(fresh, race).Joined)
-	require.NotNil(t, synced(fresh, open))
+	require.Nil(t, synced(fresh, open), "Ann is in South now")
 	require.Nil(t, synced(fresh, duty))
 }

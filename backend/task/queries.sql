@@ -56,10 +56,11 @@ ORDER BY t.ends_at DESC, t.id
 LIMIT 500;
 
 -- name: ListManagedTasks :many
--- The tasks an admin (all) or a manager (those they made or aimed at their team) oversees.
-SELECT * FROM tasks t
-WHERE t.tenant_id = @tenant_id
-  AND (@all_tasks::bool OR t.created_by = @employee_id OR @team_id::uuid = ANY (t.team_ids))
+-- The tasks an admin (all) or a manager (task_overseen, migration 045: those they made or aimed at their
+-- team) oversees.
+SELECT sqlc.embed(t) FROM tasks t
+JOIN employees m ON m.tenant_id = t.tenant_id AND m.id = @employee_id
+WHERE t.tenant_id = @tenant_id AND (@all_tasks::bool OR task_overseen(t, m))
 ORDER BY t.ends_at DESC, t.id
 LIMIT 500;
 

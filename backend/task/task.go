@@ -456,9 +456,9 @@ func (s *Service) ListManaged(ctx context.Context, p authn.Principal) ([]Task, e
 	var out []Task
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		rows, err := taskdb.New(tx).ListManagedTasks(ctx, taskdb.ListManagedTasksParams{TenantID: p.TenantID,
-			AllTasks: p.Role == authn.RoleAdmin, EmployeeID: p.EmployeeID, TeamID: p.TeamID})
+			AllTasks: p.Role == authn.RoleAdmin, EmployeeID: p.EmployeeID})
 		for _, r := range rows {
-			out = append(out, fromRow(r))
+			out = append(out, fromRow(r.Task))
 		}
 		return err
 	})
@@ -481,7 +481,9 @@ func (s *Service) Claim(ctx context.Context, p authn.Principal, id uuid.UUID) (T
 // ClaimTx is Claim inside the caller's tenant transaction (the claim_task sync mutation).
 func (s *Service) ClaimTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id uuid.UUID) (Task, error) {
 	q := taskdb.New(tx)
-	row, err := q.GetTask(ctx, taskdb.GetTaskParams{TenantID: p.TenantID, ID: id})
+	// The task's row lock first: claims queue on it (CountClaim would take it anyway), before any of them
+	// writes the sync rows that filling the task rewrites (migration 045), which would deadlock them.
+	row, err := q.LockTask(ctx, taskdb.LockTaskParams{TenantID: p.TenantID, ID: id})
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !eligible(row, p)) {
 		return Task{}, errNoTask
 	}

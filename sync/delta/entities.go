@@ -124,7 +124,11 @@ func fetch(ctx context.Context, q *deltadb.Queries, p authn.Principal, rows []de
 		if err != nil {
 			return nil, err
 		}
+		var overseen []uuid.UUID
 		for _, k := range got {
+			if k.Overseen {
+				overseen = append(overseen, k.ID)
+			}
 			put(KindTask, k.ID, &Task{ID: k.ID, CreatedBy: k.CreatedBy, Title: k.Title, Brief: k.Brief, MaterialIDs: k.MaterialIds,
 				Targets: TaskCounts{Shares: k.TargetShares, Views: k.TargetViews, Viewers: k.TargetViewers, Forwards: k.TargetForwards,
 					NewCustomers: k.TargetNewCustomers, Leads: k.TargetLeads},
@@ -132,7 +136,19 @@ func fetch(ctx context.Context, q *deltadb.Queries, p authn.Principal, rows []de
 				Claimers: k.Claimers, Cancelled: k.Status == "cancelled", Version: k.Version, Joined: k.Joined, Claimed: k.Claimed,
 				Progress: TaskCounts{Shares: k.Shares, Views: k.Views, Viewers: k.Viewers, Forwards: k.Forwards,
 					NewCustomers: k.NewCustomers, Leads: k.Leads},
-				CompletedAt: k.CompletedAt})
+				CompletedAt: k.CompletedAt, Overseen: k.Overseen})
+		}
+		if len(overseen) > 0 {
+			team, err := q.TeamProgress(ctx, deltadb.TeamProgressParams{TenantID: t, EmployeeID: p.EmployeeID, TaskIds: overseen})
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range team {
+				k := found[key{KindTask, a.TaskID}].(*Task)
+				k.Team = append(k.Team, TaskAssignee{EmployeeID: a.EmployeeID, Name: a.Name, TeamID: a.TeamID.UUID, Claimed: a.Claimed,
+					JoinedAt: a.JoinedAt, Progress: TaskCounts{Shares: a.Shares, Views: a.Views, Viewers: a.Viewers, Forwards: a.Forwards,
+						NewCustomers: a.NewCustomers, Leads: a.Leads}, CompletedAt: a.CompletedAt})
+			}
 		}
 	}
 	if len(ids[KindMember]) > 0 {

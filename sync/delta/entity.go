@@ -169,6 +169,21 @@ type Task struct {
 	Claimed     bool
 	Progress    TaskCounts
 	CompletedAt *time.Time
+	// Overseen: the caller manages it (made it, or it is aimed at their team); Team is their team's people
+	// on it.
+	Overseen bool
+	Team     []TaskAssignee
+}
+
+// TaskAssignee is one person of a manager's team on a task they oversee.
+type TaskAssignee struct {
+	EmployeeID  uuid.UUID
+	Name        string
+	TeamID      uuid.UUID
+	Claimed     bool
+	JoinedAt    time.Time
+	Progress    TaskCounts
+	CompletedAt *time.Time
 }
 
 // Member is an employee of the team the caller manages.
@@ -228,6 +243,9 @@ func (c Change) wireBytes() int {
 	case *Task:
 		strs(e.Title, e.Brief)
 		n += 36 * len(e.MaterialIDs)
+		for _, a := range e.Team {
+			n += changeOverhead + len(a.Name)
+		}
 	}
 	return n
 }

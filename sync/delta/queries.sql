@@ -133,19 +133,31 @@ FROM materials WHERE id = ANY (@ids::uuid[]) AND deleted_at IS NULL;
 SELECT id, tier, name FROM material_folders WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]);
 
 -- name: Tasks :many
--- The employee's tasks among these: those they are on, with their progress, and those they may claim now
--- (task_offered, migration 045). Any other is sent as a tombstone.
+-- The employee's tasks among these: those they are on, with their progress, those they may claim now
+-- (task_offered, migration 045) and, for a manager, those they oversee (task_overseen, 045). Any other
+-- is sent as a tombstone.
 SELECT t.id, t.created_by, t.title, t.brief, t.material_ids, t.target_shares, t.target_views, t.target_viewers,
        t.target_forwards, t.target_new_customers, t.target_leads, t.starts_at, t.ends_at, t.claim_required,
        t.max_claimers, t.claimers, t.status, t.version,
        (a.employee_id IS NOT NULL)::bool AS joined, coalesce(a.claimed, false)::bool AS claimed,
        coalesce(a.shares, 0)::int AS shares, coalesce(a.views, 0)::int AS views, coalesce(a.viewers, 0)::int AS viewers,
        coalesce(a.forwards, 0)::int AS forwards, coalesce(a.new_customers, 0)::int AS new_customers,
-       coalesce(a.leads, 0)::int AS leads, a.completed_at
+       coalesce(a.leads, 0)::int AS leads, a.completed_at, task_overseen(t, e)::bool AS overseen
 FROM tasks t
 JOIN employees e ON e.tenant_id = t.tenant_id AND e.id = @employee_id
 LEFT JOIN task_assignees a ON a.tenant_id = t.tenant_id AND a.task_id = t.id AND a.employee_id = @employee_id
-WHERE t.tenant_id = @tenant_id AND t.id = ANY (@ids::uuid[]) AND (a.employee_id IS NOT NULL OR task_offered(t, e));
+WHERE t.tenant_id = @tenant_id AND t.id = ANY (@ids::uuid[])
+  AND (a.employee_id IS NOT NULL OR task_offered(t, e) OR task_overseen(t, e));
+
+-- name: TeamProgress :many
+-- The people of a manager's team on these tasks, with their progress (as GetTaskProgress shows a manager).
+SELECT a.task_id, a.employee_id, x.name, x.team_id, a.claimed, a.joined_at, a.shares, a.views, a.viewers, a.forwards,
+       a.new_customers, a.leads, a.completed_at
+FROM employees m
+JOIN employees x ON x.tenant_id = m.tenant_id AND x.team_id = m.team_id
+JOIN task_assignees a ON a.tenant_id = m.tenant_id AND a.employee_id = x.id AND a.task_id = ANY (@task_ids::uuid[])
+WHERE m.tenant_id = @tenant_id AND m.id = @employee_id AND m.role = 'manager'
+ORDER BY a.task_id, x.name, x.id;
 
 -- name: Members :many
 -- The members among these of the team the employee manages (manages_member, migration 046). Any other is

@@ -27,8 +27,8 @@ const (
 	TimelineRetention = 90 * 24 * time.Hour
 	// AlertRetention is how long an alert stays after its created_at.
 	AlertRetention = 7 * 24 * time.Hour
-	// TaskRetention is how long a task the caller is on stays after its ends_at; one they only may claim
-	// goes at its ends_at.
+	// TaskRetention is how long a task the caller is on or oversees stays after its ends_at; one they
+	// only may claim goes at its ends_at.
 	TaskRetention = 90 * 24 * time.Hour
 )
 
@@ -87,7 +87,7 @@ func CheckChange(c *salesappv1.Change) error {
 
 // Expired reports whether an entity has aged out of the local replica at now: a timeline entry whose
 // occurred_at is more than 90 days before now, an alert whose created_at is more than 7 days before
-// now, a task not joined whose ends_at has come, a joined one 90 days after it. Entities without that
+// now, a task only offered whose ends_at has come, a joined or overseen one 90 days after it. Entities without that
 // timestamp never expire.
 func Expired(entity proto.Message, now time.Time) bool {
 	switch e := entity.(type) {
@@ -99,7 +99,7 @@ func Expired(entity proto.Message, now time.Time) bool {
 		if e.GetEndsAt() == nil {
 			return false
 		}
-		if e.GetJoined() {
+		if e.GetJoined() || e.GetOverseen() {
 			return e.GetEndsAt().AsTime().Before(now.Add(-TaskRetention))
 		}
 		return !e.GetEndsAt().AsTime().After(now)

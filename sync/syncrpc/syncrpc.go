@@ -217,7 +217,13 @@ func change(c delta.Change) *salesappv1.Change {
 			Id: e.ID.String(), CreatedBy: e.CreatedBy.String(), Title: e.Title, Brief: e.Brief, MaterialIds: materials,
 			Targets: taskCounts(e.Targets), StartsAt: timestamppb.New(e.StartsAt), EndsAt: timestamppb.New(e.EndsAt),
 			ClaimRequired: e.ClaimRequired, MaxClaimers: e.MaxClaimers, Claimers: e.Claimers, Cancelled: e.Cancelled,
-			Version: e.Version, Joined: e.Joined, Claimed: e.Claimed, Progress: taskCounts(e.Progress), CompletedAt: tsp(e.CompletedAt)}}
+			Version: e.Version, Joined: e.Joined, Claimed: e.Claimed, Progress: taskCounts(e.Progress), CompletedAt: tsp(e.CompletedAt),
+			Overseen: e.Overseen}}
+		for _, a := range e.Team {
+			out.GetTask().Team = append(out.GetTask().Team, &salesappv1.TaskAssignee{EmployeeId: a.EmployeeID.String(), Name: a.Name,
+				TeamId: a.TeamID.String(), Claimed: a.Claimed, JoinedAt: timestamppb.New(a.JoinedAt), Progress: taskCounts(a.Progress),
+				CompletedAt: tsp(a.CompletedAt)})
+		}
 	}
 	return out
 }

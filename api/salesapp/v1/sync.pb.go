@@ -1389,10 +1389,11 @@ func (x *SyncFolder) GetName() string {
 	return ""
 }
 
-// SyncTask is a marketing task the caller is on (joined, with their own progress) or may claim now (not
-// joined). Its state, as TaskService.ListMyTasks says it: not joined, available (the app drops it at
+// SyncTask is a marketing task the caller is on (joined, with their own progress), may claim now (not
+// joined), or oversees (overseen). Its state, as TaskService.ListMyTasks says it: not joined, available (the app drops it at
 // ends_at, and the server sends no tombstone for that); joined, finished once completed_at is set, it is
-// cancelled or ends_at has passed (kept until 90 days after ends_at), claimed before.
+// cancelled or ends_at has passed (kept until 90 days after ends_at), claimed before. An overseen task is
+// kept until 90 days after ends_at as well.
 type SyncTask struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1413,9 +1414,14 @@ type SyncTask struct {
 	Version   int64 `protobuf:"varint,13,opt,name=version,proto3" json:"version,omitempty"`
 	Joined    bool  `protobuf:"varint,14,opt,name=joined,proto3" json:"joined,omitempty"`
 	// False (when joined): assigned outright.
-	Claimed       bool                   `protobuf:"varint,15,opt,name=claimed,proto3" json:"claimed,omitempty"`
-	Progress      *TaskCounts            `protobuf:"bytes,16,opt,name=progress,proto3" json:"progress,omitempty"`
-	CompletedAt   *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	Claimed     bool                   `protobuf:"varint,15,opt,name=claimed,proto3" json:"claimed,omitempty"`
+	Progress    *TaskCounts            `protobuf:"bytes,16,opt,name=progress,proto3" json:"progress,omitempty"`
+	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	// The caller oversees it (a manager: they made it, or it is aimed at their team); team then lists the
+	// people of their team on it with their progress, as TaskService.GetTaskProgress shows them. It moves
+	// as they do.
+	Overseen      bool            `protobuf:"varint,18,opt,name=overseen,proto3" json:"overseen,omitempty"`
+	Team          []*TaskAssignee `protobuf:"bytes,19,rep,name=team,proto3" json:"team,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1565,6 +1571,20 @@ func (x *SyncTask) GetProgress() *TaskCounts {
 func (x *SyncTask) GetCompletedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CompletedAt
+	}
+	return nil
+}
+
+func (x *SyncTask) GetOverseen() bool {
+	if x != nil {
+		return x.Overseen
+	}
+	return false
+}
+
+func (x *SyncTask) GetTeam() []*TaskAssignee {
+	if x != nil {
+		return x.Team
 	}
 	return nil
 }
@@ -2933,7 +2953,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"SyncFolder\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04tier\x18\x02 \x01(\tR\x04tier\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xf1\x04\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\xbc\x05\n" +
 	"\bSyncTask\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2953,7 +2973,9 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x06joined\x18\x0e \x01(\bR\x06joined\x12\x18\n" +
 	"\aclaimed\x18\x0f \x01(\bR\aclaimed\x123\n" +
 	"\bprogress\x18\x10 \x01(\v2\x17.salesapp.v1.TaskCountsR\bprogress\x12=\n" +
-	"\fcompleted_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\"\xa0\x01\n" +
+	"\fcompleted_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x12\x1a\n" +
+	"\boverseen\x18\x12 \x01(\bR\boverseen\x12-\n" +
+	"\x04team\x18\x13 \x03(\v2\x19.salesapp.v1.TaskAssigneeR\x04team\"\xa0\x01\n" +
 	"\n" +
 	"SyncMember\x12\x1f\n" +
 	"\vemployee_id\x18\x01 \x01(\tR\n" +
@@ -3129,6 +3151,7 @@ var file_salesapp_v1_sync_proto_goTypes = []any{
 	(*MutationResult)(nil),        // 29: salesapp.v1.MutationResult
 	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
 	(*TaskCounts)(nil),            // 31: salesapp.v1.TaskCounts
+	(*TaskAssignee)(nil),          // 32: salesapp.v1.TaskAssignee
 }
 var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: salesapp.v1.PullResponse.changes:type_name -> salesapp.v1.Change
@@ -3156,32 +3179,33 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	30, // 22: salesapp.v1.SyncTask.ends_at:type_name -> google.protobuf.Timestamp
 	31, // 23: salesapp.v1.SyncTask.progress:type_name -> salesapp.v1.TaskCounts
 	30, // 24: salesapp.v1.SyncTask.completed_at:type_name -> google.protobuf.Timestamp
-	15, // 25: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
-	16, // 26: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
-	17, // 27: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
-	18, // 28: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
-	19, // 29: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
-	20, // 30: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
-	21, // 31: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
-	22, // 32: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
-	23, // 33: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
-	24, // 34: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
-	25, // 35: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
-	27, // 36: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
-	26, // 37: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
-	30, // 38: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
-	30, // 39: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
-	29, // 40: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
-	1,  // 41: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
-	2,  // 42: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
-	14, // 43: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
-	3,  // 44: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
-	28, // 45: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
-	44, // [44:46] is the sub-list for method output_type
-	42, // [42:44] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	32, // 25: salesapp.v1.SyncTask.team:type_name -> salesapp.v1.TaskAssignee
+	15, // 26: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
+	16, // 27: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
+	17, // 28: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
+	18, // 29: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
+	19, // 30: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
+	20, // 31: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
+	21, // 32: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
+	22, // 33: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
+	23, // 34: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
+	24, // 35: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
+	25, // 36: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
+	27, // 37: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
+	26, // 38: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
+	30, // 39: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
+	30, // 40: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
+	29, // 41: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
+	1,  // 42: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
+	2,  // 43: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
+	14, // 44: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
+	3,  // 45: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
+	28, // 46: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
+	45, // [45:47] is the sub-list for method output_type
+	43, // [43:45] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_sync_proto_init() }

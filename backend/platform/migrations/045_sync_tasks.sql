@@ -32,21 +32,38 @@ CREATE FUNCTION task_offered(t tasks, e employees) RETURNS boolean
                          ELSE e.id = ANY (t.employee_ids) END
   $$;
 
+-- task_overseen: manager m oversees task t (the delta fetch and ListManagedTasks read it too).
+CREATE FUNCTION task_overseen(t tasks, m employees) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT m.role = 'manager' AND m.tenant_id = t.tenant_id AND (t.created_by = m.id OR m.team_id = ANY (t.team_ids)) $$;
+
 -- sync_task_pairs writes the state of each (tenant, task, employee) given (parallel arrays, repeats
--- allowed): live rows upserted, and tombstones only over rows that exist (a pair never shown needs none).
+-- allowed) and of the managers of that employee's team: live rows upserted, and tombstones only over rows
+-- that exist (a pair never shown needs none).
 CREATE FUNCTION sync_task_pairs(p_tenant uuid[], p_task uuid[], p_emp uuid[]) RETURNS void
   LANGUAGE plpgsql
   AS $$ BEGIN
-    WITH st AS (
-      SELECT p.tenant, p.emp, p.task, (a.employee_id IS NOT NULL OR coalesce(task_offered(t, e), false)) AS live,
-             CASE WHEN a.employee_id IS NOT NULL THEN t.ends_at + interval '90 days' ELSE t.ends_at END AS expires
-        FROM (SELECT DISTINCT x.tenant, x.task, x.emp FROM unnest(p_tenant, p_task, p_emp) AS x (tenant, task, emp)) p
+    WITH given AS (
+      SELECT x.tenant, x.task, x.emp FROM unnest(p_tenant, p_task, p_emp) AS x (tenant, task, emp)
+    ), p AS (
+      SELECT g.tenant, g.task, g.emp FROM given g
+      UNION
+      SELECT g.tenant, g.task, m.id FROM given g
+        JOIN employees x ON x.tenant_id = g.tenant AND x.id = g.emp
+        JOIN employees m ON m.tenant_id = g.tenant AND m.team_id = x.team_id AND m.role = 'manager'
+    ), st AS (
+      SELECT p.tenant, p.emp, p.task,
+             (a.employee_id IS NOT NULL OR coalesce(task_offered(t, e), false) OR coalesce(task_overseen(t, e), false)) AS live,
+             CASE WHEN a.employee_id IS NOT NULL OR coalesce(task_overseen(t, e), false) THEN t.ends_at + interval '90 days'
+                  ELSE t.ends_at END AS expires
+        FROM p
         JOIN tasks t ON t.tenant_id = p.tenant AND t.id = p.task
         LEFT JOIN employees e ON e.tenant_id = p.tenant AND e.id = p.emp
         LEFT JOIN task_assignees a ON a.tenant_id = p.tenant AND a.task_id = p.task AND a.employee_id = p.emp
     ), live AS (
       INSERT INTO sync_changes AS s (scope, kind, entity_id, tenant_id, tombstone, expires_at)
       SELECT st.emp, 'task', st.task, st.tenant, false, st.expires FROM st WHERE st.live
+       ORDER BY st.emp, st.task -- (concurrent writers take the rows' locks in one order)
       ON CONFLICT (scope, kind, entity_id) DO UPDATE
         SET xid = pg_current_xact_id(), seq = nextval('sync_seq'), tenant_id = excluded.tenant_id,
             tombstone = false, expires_at = excluded.expires_at, changed_at = now()
@@ -68,6 +85,14 @@ CREATE FUNCTION task_audience(t tasks) RETURNS SETOF uuid
                          ELSE e.id = ANY (t.employee_ids) END
   $$;
 
+-- The managers who oversee a task: its maker (if a manager) and the managers of the teams it names.
+CREATE FUNCTION task_overseers(t tasks) RETURNS SETOF uuid
+  LANGUAGE sql STABLE
+  AS $$
+  SELECT m.id FROM employees m
+   WHERE m.tenant_id = t.tenant_id AND m.role = 'manager' AND (m.id = t.created_by OR m.team_id = ANY (t.team_ids))
+  $$;
+
 CREATE FUNCTION sync_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   tn uuid[];
@@ -75,17 +100,17 @@ DECLARE
   em uuid[];
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    -- Those assigned outright come through task_assignees; here, who may claim it.
-    SELECT array_agg(n.id), array_agg(a), array_agg(n.tenant_id) INTO tk, em, tn
-      FROM new_rows n CROSS JOIN LATERAL task_audience(n) a
-     WHERE n.claim_required AND n.status = 'active';
+    SELECT array_agg(x.task), array_agg(x.emp), array_agg(x.tenant_id) INTO tk, em, tn FROM (
+      SELECT n.id AS task, a AS emp, n.tenant_id FROM new_rows n CROSS JOIN LATERAL task_audience(n) a
+       WHERE n.claim_required AND n.status = 'active'
+      UNION
+      SELECT n.id, m, n.tenant_id FROM new_rows n CROSS JOIN LATERAL task_overseers(n) m) x;
   ELSE
-    -- Edited or cancelled (version), or filled or freed by a claim: the audience before and after, and
-    -- those on it.
     SELECT array_agg(x.task), array_agg(x.emp), array_agg(x.tenant_id) INTO tk, em, tn FROM (
       SELECT n.id AS task, a AS emp, n.tenant_id
         FROM new_rows n JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.id = n.id
         CROSS JOIN LATERAL (SELECT task_audience(n) UNION SELECT task_audience(o)
+                            UNION SELECT task_overseers(n) UNION SELECT task_overseers(o)
                             UNION SELECT ta.employee_id FROM task_assignees ta
                                    WHERE ta.tenant_id = n.tenant_id AND ta.task_id = n.id) AS aud (a)
        WHERE n.version <> o.version OR n.status <> o.status
@@ -139,7 +164,9 @@ CREATE TRIGGER sync_task_assignees_del AFTER DELETE ON task_assignees
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_task_assignees();
 
 -- An employee who joined, moved team or was disabled or enabled: the open tasks offered to their tenant,
--- their old team or their new one.
+-- their old team or their new one; a member who moved, the tasks they are on (the managers of their old
+-- team let their progress go; sync_task_pairs adds those of the new one); a manager who moved or changed
+-- role, the tasks they oversaw or now oversee.
 CREATE FUNCTION sync_employees_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   tn uuid[];
@@ -147,17 +174,37 @@ DECLARE
   em uuid[];
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(t.id), array_agg(n.id), array_agg(n.tenant_id) INTO tk, em, tn
-      FROM new_rows n
-      JOIN tasks t ON t.tenant_id = n.tenant_id AND t.status = 'active' AND t.claim_required AND t.ends_at > now()
-                  AND (t.audience = 'tenant' OR (t.audience = 'teams' AND n.team_id = ANY (t.team_ids)));
+    SELECT array_agg(x.task), array_agg(x.emp), array_agg(x.tenant_id) INTO tk, em, tn FROM (
+      SELECT t.id AS task, n.id AS emp, n.tenant_id FROM new_rows n
+        JOIN tasks t ON t.tenant_id = n.tenant_id AND t.status = 'active' AND t.claim_required AND t.ends_at > now()
+                    AND (t.audience = 'tenant' OR (t.audience = 'teams' AND n.team_id = ANY (t.team_ids)))
+      UNION
+      SELECT t.id, n.id, n.tenant_id FROM new_rows n
+        JOIN tasks t ON t.tenant_id = n.tenant_id AND n.role = 'manager' AND n.team_id = ANY (t.team_ids)
+                    AND t.ends_at + interval '90 days' > now()) x;
   ELSE
-    SELECT array_agg(t.id), array_agg(n.id), array_agg(n.tenant_id) INTO tk, em, tn
-      FROM new_rows n JOIN old_rows o ON o.id = n.id
-      JOIN tasks t ON t.tenant_id = n.tenant_id AND t.status = 'active' AND t.claim_required AND t.ends_at > now()
-                  AND ((n.status <> o.status AND (t.audience = 'tenant' OR n.id = ANY (t.employee_ids) OR n.team_id = ANY (t.team_ids)))
-                       OR (n.team_id IS DISTINCT FROM o.team_id AND t.audience = 'teams'
-                           AND (n.team_id = ANY (t.team_ids) OR o.team_id = ANY (t.team_ids))));
+    SELECT array_agg(x.task), array_agg(x.emp), array_agg(x.tenant_id) INTO tk, em, tn FROM (
+      SELECT t.id AS task, n.id AS emp, n.tenant_id
+        FROM new_rows n JOIN old_rows o ON o.id = n.id
+        JOIN tasks t ON t.tenant_id = n.tenant_id AND t.status = 'active' AND t.claim_required AND t.ends_at > now()
+                    AND ((n.status <> o.status AND (t.audience = 'tenant' OR n.id = ANY (t.employee_ids) OR n.team_id = ANY (t.team_ids)))
+                         OR (n.team_id IS DISTINCT FROM o.team_id AND t.audience = 'teams'
+                             AND (n.team_id = ANY (t.team_ids) OR o.team_id = ANY (t.team_ids))))
+      UNION
+      -- (Their own pair brings the managers of their new team.)
+      SELECT a.task_id, w.id, n.tenant_id
+        FROM new_rows n JOIN old_rows o ON o.id = n.id
+        JOIN task_assignees a ON a.tenant_id = n.tenant_id AND a.employee_id = n.id
+        CROSS JOIN LATERAL (SELECT n.id UNION ALL
+                            SELECT m.id FROM employees m
+                             WHERE m.tenant_id = n.tenant_id AND m.role = 'manager' AND m.team_id = o.team_id) w
+       WHERE n.team_id IS DISTINCT FROM o.team_id
+      UNION
+      SELECT t.id, n.id, n.tenant_id
+        FROM new_rows n JOIN old_rows o ON o.id = n.id
+        JOIN tasks t ON t.tenant_id = n.tenant_id AND t.ends_at + interval '90 days' > now()
+                    AND (t.created_by = n.id OR n.team_id = ANY (t.team_ids) OR o.team_id = ANY (t.team_ids))
+       WHERE (n.role = 'manager' OR o.role = 'manager') AND (n.team_id, n.role) IS DISTINCT FROM (o.team_id, o.role)) x;
   END IF;
   IF tk IS NOT NULL THEN
     PERFORM sync_task_pairs(tn, tk, em);
@@ -169,12 +216,17 @@ CREATE TRIGGER sync_employees_ins_tasks AFTER INSERT ON employees
 CREATE TRIGGER sync_employees_upd_tasks AFTER UPDATE ON employees
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_employees_tasks();
 
--- The tasks there are: each assignee's, and each open task's audience.
+-- The tasks there are: each assignee's, each open task's audience, and each task's overseers.
 INSERT INTO sync_changes (scope, kind, entity_id, tenant_id, tombstone, expires_at)
 SELECT a.employee_id, 'task', a.task_id, a.tenant_id, false, t.ends_at + interval '90 days'
   FROM task_assignees a JOIN tasks t ON t.tenant_id = a.tenant_id AND t.id = a.task_id
  WHERE t.ends_at + interval '90 days' > now()
 UNION ALL
 SELECT e.id, 'task', t.id, t.tenant_id, false, t.ends_at
-  FROM tasks t JOIN employees e ON e.tenant_id = t.tenant_id AND task_offered(t, e)
- WHERE NOT EXISTS (SELECT 1 FROM task_assignees a WHERE a.tenant_id = t.tenant_id AND a.task_id = t.id AND a.employee_id = e.id);
+  FROM tasks t JOIN employees e ON e.tenant_id = t.tenant_id AND task_offered(t, e) AND NOT task_overseen(t, e)
+ WHERE NOT EXISTS (SELECT 1 FROM task_assignees a WHERE a.tenant_id = t.tenant_id AND a.task_id = t.id AND a.employee_id = e.id)
+UNION ALL
+SELECT m.id, 'task', t.id, t.tenant_id, false, t.ends_at + interval '90 days'
+  FROM tasks t JOIN employees m ON m.tenant_id = t.tenant_id AND task_overseen(t, m)
+ WHERE t.ends_at + interval '90 days' > now()
+   AND NOT EXISTS (SELECT 1 FROM task_assignees a WHERE a.tenant_id = t.tenant_id AND a.task_id = t.id AND a.employee_id = m.id);

@@ -469,61 +469,60 @@ func (q *Queries) InsertTask(ctx context.Context, arg InsertTaskParams) (Task, e
 }
 
 const listManagedTasks = `-- name: ListManagedTasks :many
-SELECT tenant_id, id, created_by, title, brief, material_ids, target_shares, target_views, target_viewers, target_forwards, target_new_customers, target_leads, starts_at, ends_at, audience, team_ids, employee_ids, claim_required, max_claimers, claimers, status, version, created_at, updated_at, cancelled_at FROM tasks t
-WHERE t.tenant_id = $1
-  AND ($2::bool OR t.created_by = $3 OR $4::uuid = ANY (t.team_ids))
+SELECT t.tenant_id, t.id, t.created_by, t.title, t.brief, t.material_ids, t.target_shares, t.target_views, t.target_viewers, t.target_forwards, t.target_new_customers, t.target_leads, t.starts_at, t.ends_at, t.audience, t.team_ids, t.employee_ids, t.claim_required, t.max_claimers, t.claimers, t.status, t.version, t.created_at, t.updated_at, t.cancelled_at FROM tasks t
+JOIN employees m ON m.tenant_id = t.tenant_id AND m.id = $1
+WHERE t.tenant_id = $2 AND ($3::bool OR task_overseen(t, m))
 ORDER BY t.ends_at DESC, t.id
 LIMIT 500
 `
 
 type ListManagedTasksParams struct {
+	EmployeeID uuid.UUID
 	TenantID   uuid.UUID
 	AllTasks   bool
-	EmployeeID uuid.UUID
-	TeamID     uuid.UUID
 }
 
-// The tasks an admin (all) or a manager (those they made or aimed at their team) oversees.
-func (q *Queries) ListManagedTasks(ctx context.Context, arg ListManagedTasksParams) ([]Task, error) {
-	rows, err := q.db.Query(ctx, listManagedTasks,
-		arg.TenantID,
-		arg.AllTasks,
-		arg.EmployeeID,
-		arg.TeamID,
-	)
+type ListManagedTasksRow struct {
+	Task Task
+}
+
+// The tasks an admin (all) or a manager (task_overseen, migration 045: those they made or aimed at their
+// team) oversees.
+func (q *Queries) ListManagedTasks(ctx context.Context, arg ListManagedTasksParams) ([]ListManagedTasksRow, error) {
+	rows, err := q.db.Query(ctx, listManagedTasks, arg.EmployeeID, arg.TenantID, arg.AllTasks)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Task
+	var items []ListManagedTasksRow
 	for rows.Next() {
-		var i Task
+		var i ListManagedTasksRow
 		if err := rows.Scan(
-			&i.TenantID,
-			&i.ID,
-			&i.CreatedBy,
-			&i.Title,
-			&i.Brief,
-			&i.MaterialIds,
-			&i.TargetShares,
-			&i.TargetViews,
-			&i.TargetViewers,
-			&i.TargetForwards,
-			&i.TargetNewCustomers,
-			&i.TargetLeads,
-			&i.StartsAt,
-			&i.EndsAt,
-			&i.Audience,
-			&i.TeamIds,
-			&i.EmployeeIds,
-			&i.ClaimRequired,
-			&i.MaxClaimers,
-			&i.Claimers,
-			&i.Status,
-			&i.Version,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.CancelledAt,
+			&i.Task.TenantID,
+			&i.Task.ID,
+			&i.Task.CreatedBy,
+			&i.Task.Title,
+			&i.Task.Brief,
+			&i.Task.MaterialIds,
+			&i.Task.TargetShares,
+			&i.Task.TargetViews,
+			&i.Task.TargetViewers,
+			&i.Task.TargetForwards,
+			&i.Task.TargetNewCustomers,
+			&i.Task.TargetLeads,
+			&i.Task.StartsAt,
+			&i.Task.EndsAt,
+			&i.Task.Audience,
+			&i.Task.TeamIds,
+			&i.Task.EmployeeIds,
+			&i.Task.ClaimRequired,
+			&i.Task.MaxClaimers,
+			&i.Task.Claimers,
+			&i.Task.Status,
+			&i.Task.Version,
+			&i.Task.CreatedAt,
+			&i.Task.UpdatedAt,
+			&i.Task.CancelledAt,
 		); err != nil {
 			return nil, err
 		}

@@ -760,11 +760,12 @@ SELECT t.id, t.created_by, t.title, t.brief, t.material_ids, t.target_shares, t.
        (a.employee_id IS NOT NULL)::bool AS joined, coalesce(a.claimed, false)::bool AS claimed,
        coalesce(a.shares, 0)::int AS shares, coalesce(a.views, 0)::int AS views, coalesce(a.viewers, 0)::int AS viewers,
        coalesce(a.forwards, 0)::int AS forwards, coalesce(a.new_customers, 0)::int AS new_customers,
-       coalesce(a.leads, 0)::int AS leads, a.completed_at
+       coalesce(a.leads, 0)::int AS leads, a.completed_at, task_overseen(t, e)::bool AS overseen
 FROM tasks t
 JOIN employees e ON e.tenant_id = t.tenant_id AND e.id = $1
 LEFT JOIN task_assignees a ON a.tenant_id = t.tenant_id AND a.task_id = t.id AND a.employee_id = $1
-WHERE t.tenant_id = $2 AND t.id = ANY ($3::uuid[]) AND (a.employee_id IS NOT NULL OR task_offered(t, e))
+WHERE t.tenant_id = $2 AND t.id = ANY ($3::uuid[])
+  AND (a.employee_id IS NOT NULL OR task_offered(t, e) OR task_overseen(t, e))
 `
 
 type TasksParams struct {
@@ -801,10 +802,12 @@ type TasksRow struct {
 	NewCustomers       int32
 	Leads              int32
 	CompletedAt        *time.Time
+	Overseen           bool
 }
 
-// The employee's tasks among these: those they are on, with their progress, and those they may claim now
-// (task_offered, migration 045). Any other is sent as a tombstone.
+// The employee's tasks among these: those they are on, with their progress, those they may claim now
+// (task_offered, migration 045) and, for a manager, those they oversee (task_overseen, 045). Any other
+// is sent as a tombstone.
 func (q *Queries) Tasks(ctx context.Context, arg TasksParams) ([]TasksRow, error) {
 	rows, err := q.db.Query(ctx, tasks, arg.EmployeeID, arg.TenantID, arg.Ids)
 	if err != nil {
@@ -835,6 +838,74 @@ func (q *Queries) Tasks(ctx context.Context, arg TasksParams) ([]TasksRow, error
 			&i.Version,
 			&i.Joined,
 			&i.Claimed,
+			&i.Shares,
+			&i.Views,
+			&i.Viewers,
+			&i.Forwards,
+			&i.NewCustomers,
+			&i.Leads,
+			&i.CompletedAt,
+			&i.Overseen,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const teamProgress = `-- name: TeamProgress :many
+SELECT a.task_id, a.employee_id, x.name, x.team_id, a.claimed, a.joined_at, a.shares, a.views, a.viewers, a.forwards,
+       a.new_customers, a.leads, a.completed_at
+FROM employees m
+JOIN employees x ON x.tenant_id = m.tenant_id AND x.team_id = m.team_id
+JOIN task_assignees a ON a.tenant_id = m.tenant_id AND a.employee_id = x.id AND a.task_id = ANY ($1::uuid[])
+WHERE m.tenant_id = $2 AND m.id = $3 AND m.role = 'manager'
+ORDER BY a.task_id, x.name, x.id
+`
+
+type TeamProgressParams struct {
+	TaskIds    []uuid.UUID
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+}
+
+type TeamProgressRow struct {
+	TaskID       uuid.UUID
+	EmployeeID   uuid.UUID
+	Name         string
+	TeamID       uuid.NullUUID
+	Claimed      bool
+	JoinedAt     time.Time
+	Shares       int32
+	Views        int32
+	Viewers      int32
+	Forwards     int32
+	NewCustomers int32
+	Leads        int32
+	CompletedAt  *time.Time
+}
+
+// The people of a manager's team on these tasks, with their progress (as GetTaskProgress shows a manager).
+func (q *Queries) TeamProgress(ctx context.Context, arg TeamProgressParams) ([]TeamProgressRow, error) {
+	rows, err := q.db.Query(ctx, teamProgress, arg.TaskIds, arg.TenantID, arg.EmployeeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TeamProgressRow
+	for rows.Next() {
+		var i TeamProgressRow
+		if err := rows.Scan(
+			&i.TaskID,
+			&i.EmployeeID,
+			&i.Name,
+			&i.TeamID,
+			&i.Claimed,
+			&i.JoinedAt,
 			&i.Shares,
 			&i.Views,
 			&i.Viewers,
