@@ -99,6 +99,12 @@ type keyScope struct {
 	name     string
 }
 
+// IsPlatformFile reports whether key is a finalized platform upload (FinalizePlatform's answer).
+func IsPlatformFile(key string) bool {
+	sc, ok := parseKey(key)
+	return ok && sc.platform && sc.purpose == FilePurpose
+}
+
 // parseKey reads a key made by TenantKey or PlatformKey. It is strict on purpose: tenant ids must be in
 // canonical form and no segment may be empty or a dot segment, so that one object has exactly one
 // spelling and prefix checks cannot be fooled by "t/A/../B/x" or "t/A//x".

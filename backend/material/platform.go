@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"image"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +16,24 @@ import (
 	"github.com/salesapp/scrm/backend/material/internal/materialdb"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/media"
+	"github.com/salesapp/scrm/media/poster"
 )
+
+// platformFileKinds are the kinds of platform material with a file, and the file's media kind.
+var platformFileKinds = map[Kind]media.Kind{KindPoster: media.KindImage, KindBrochure: media.KindPDF, KindVideo: media.KindVideo}
+
+// posterLayout checks a poster's layout against its image (read from img up to its header) and encodes it;
+// errors name fileField or layoutField.
+func posterLayout(l *poster.Layout, img io.Reader, fileField, layoutField string) ([]byte, error) {
+	cfg, _, err := image.DecodeConfig(img)
+	if err != nil {
+		return nil, platform.Invalid(fileField, "the poster is not a readable image")
+	}
+	if err := l.Validate(cfg.Width, cfg.Height); err != nil {
+		return nil, platform.Invalid(layoutField, err.Error())
+	}
+	return json.Marshal(l)
+}
 
 // PlatformFile is the object of a platform poster, brochure or video, as the operator supplies it.
 type PlatformFile struct {
@@ -39,8 +57,7 @@ func (s *Service) CreatePlatform(ctx context.Context, owner *pgxpool.Pool, kind 
 	}
 	c.BodyHTML = s.policy.Sanitize(c.BodyHTML)
 	c.Tags = normalizeTags(c.Tags)
-	want := map[Kind]media.Kind{KindPoster: media.KindImage, KindBrochure: media.KindPDF, KindVideo: media.KindVideo}
-	mk, needsFile := want[kind]
+	mk, needsFile := platformFileKinds[kind]
 	switch {
 	case needsFile && file == nil:
 		return uuid.Nil, platform.Invalid("file", "a "+string(kind)+" needs a file")
@@ -70,14 +87,9 @@ func (s *Service) CreatePlatform(ctx context.Context, owner *pgxpool.Pool, kind 
 		if kind != KindPoster {
 			return uuid.Nil, platform.Invalid("layout", "only posters have a layout")
 		}
-		cfg, _, err := image.DecodeConfig(bytes.NewReader(file.Data))
-		if err != nil {
-			return uuid.Nil, platform.Invalid("file", "the poster is not a readable image")
+		if layout, err = posterLayout(c.Layout, bytes.NewReader(file.Data), "file", "layout"); err != nil {
+			return uuid.Nil, err
 		}
-		if err := c.Layout.Validate(cfg.Width, cfg.Height); err != nil {
-			return uuid.Nil, platform.Invalid("layout", err.Error())
-		}
-		layout, _ = json.Marshal(c.Layout)
 	}
 	id := uuid.Must(uuid.NewV7())
 	err = materialdb.New(owner).InsertPlatformMaterial(ctx, materialdb.InsertPlatformMaterialParams{
@@ -88,8 +100,8 @@ func (s *Service) CreatePlatform(ctx context.Context, owner *pgxpool.Pool, kind 
 }
 
 // The operator's platform materials (OperatorService): the application role reaches rows of no tenant only
-// through the owner's functions of migration 036. Articles and moments copy are added here; kinds with a
-// file are added with salesctl, and all kinds are edited, withdrawn, published again and deleted here.
+// through the owner's functions of migration 036. Every kind is added (its file uploaded by presigned
+// request first), edited, withdrawn, published again and deleted here.
 
 // PlatformItem is a platform material as the operator lists it.
 type PlatformItem struct {
@@ -111,13 +123,22 @@ type PlatformEdit struct {
 
 var errNoPlatformMaterial = platform.NotFound("platform material")
 
-// AddPlatform publishes a platform article or moments copy to the enterprises on plans (empty: every plan).
+// AddPlatform publishes a platform material to the enterprises on plans (empty: every plan). A poster,
+// brochure or video names its file by a key FinalizePlatformUpload answered, whose object must be of the
+// kind's type; a poster may have a layout, checked against its image.
 func (s *Service) AddPlatform(ctx context.Context, kind Kind, c Content, plans []string) (uuid.UUID, error) {
+	mk, needsFile := platformFileKinds[kind]
 	switch {
-	case kind != KindArticle && kind != KindMoments:
-		return uuid.Nil, platform.Invalid("kind", "an operator adds articles and moments copy here; materials with a file are added with salesctl platform-material add")
+	case !kind.valid():
+		return uuid.Nil, platform.Invalid("kind", "unknown kind")
 	case strings.TrimSpace(c.Title) == "":
 		return uuid.Nil, platform.Invalid("title", "required")
+	case needsFile && c.FileKey == "":
+		return uuid.Nil, platform.Invalid("file_key", "a "+string(kind)+" needs a file: upload it with CreatePlatformUpload and FinalizePlatformUpload")
+	case !needsFile && c.FileKey != "":
+		return uuid.Nil, platform.Invalid("file_key", "a "+string(kind)+" has no file")
+	case c.Layout != nil && kind != KindPoster:
+		return uuid.Nil, platform.Invalid("poster_layout", "only posters have a layout")
 	}
 	c.BodyHTML = s.policy.Sanitize(c.BodyHTML)
 	switch {
@@ -130,11 +151,58 @@ func (s *Service) AddPlatform(ctx context.Context, kind Kind, c Content, plans [
 	if err != nil {
 		return uuid.Nil, err
 	}
+	var layout []byte
+	if needsFile {
+		if layout, err = s.checkPlatformFile(ctx, c.FileKey, mk, c.Layout); err != nil {
+			return uuid.Nil, err
+		}
+	}
 	id := uuid.Must(uuid.NewV7())
 	err = materialdb.New(s.db.Pool).OperatorAddPlatformMaterial(ctx, materialdb.OperatorAddPlatformMaterialParams{ID: id,
 		Kind: string(kind), Title: strings.TrimSpace(c.Title), Summary: c.Summary, BodyHtml: c.BodyHTML, TextBody: c.TextBody,
-		Tags: nonNil(normalizeTags(c.Tags)), Plans: plans})
+		Tags: nonNil(normalizeTags(c.Tags)), Plans: plans, FileKey: c.FileKey, PosterLayout: layout})
 	return id, err
+}
+
+// checkPlatformFile checks that key is a finalized platform upload whose object is of kind mk, and a
+// poster's layout against its image; it answers the layout encoded (nil: none).
+func (s *Service) checkPlatformFile(ctx context.Context, key string, mk media.Kind, l *poster.Layout) ([]byte, error) {
+	if !media.IsPlatformFile(key) {
+		return nil, platform.Invalid("file_key", "not a key FinalizePlatformUpload answered")
+	}
+	info, err := s.store.Stat(ctx, key)
+	if platform.KindOf(err) == platform.KindNotFound {
+		return nil, platform.Invalid("file_key", "no such file")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := media.CheckUpload(mk, info.ContentType, info.Size); err != nil {
+		return nil, platform.Invalid("file_key", "the file is "+info.ContentType+"; this kind needs a "+string(mk))
+	}
+	if l == nil {
+		return nil, nil
+	}
+	body, _, err := s.store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	return posterLayout(l, body, "file_key", "poster_layout")
+}
+
+// PlatformUpload hands out a presigned upload of a platform object (the operator's; FinalizePlatformUpload
+// checks it).
+func (s *Service) PlatformUpload(ctx context.Context, kind media.Kind, contentType string, size int64) (media.UploadTicket, error) {
+	return s.store.PresignPlatformUpload(ctx, kind, contentType, size)
+}
+
+// FinalizePlatformUpload checks an uploaded platform object as a tenant's upload is checked (it exists,
+// its size and type are as declared, its bytes are what the type says) and answers the key of the checked
+// copy, which AddPlatform takes.
+func (s *Service) FinalizePlatformUpload(ctx context.Context, key string, kind media.Kind, contentType string, size int64) (string, error) {
+	info, err := s.store.FinalizePlatform(ctx, key, kind, contentType, size)
+	return info.Key, err
 }
 
 // checkPlans answers plans trimmed, each once, in order (nil for none: every plan), or InvalidArgument naming

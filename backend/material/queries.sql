@@ -128,7 +128,7 @@ ORDER BY created_at DESC LIMIT 1;
 
 -- name: OperatorAddPlatformMaterial :exec
 SELECT operator_add_platform_material(@id, @kind, @title, @summary, @body_html, @text_body, @tags::text[],
-  sqlc.narg(plans)::text[]);
+  sqlc.narg(plans)::text[], @file_key, sqlc.narg(poster_layout)::jsonb);
 
 -- name: OperatorEditPlatformMaterial :one
 SELECT operator_edit_platform_material(@id, sqlc.narg(title), sqlc.narg(summary), sqlc.narg(body_html),

@@ -58,19 +58,25 @@ func upload(t *testing.T, c client, kind salesappv1.MediaKind, contentType strin
 	ctx := context.Background()
 	tk, err := c.media.CreateUpload(ctx, connect.NewRequest(&salesappv1.CreateUploadRequest{Kind: kind, ContentType: contentType, SizeBytes: int64(len(body))}))
 	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPut, tk.Msg.Ticket.PutUrl, bytes.NewReader(body))
+	put(t, tk.Msg.Ticket, body)
+	f, err := c.media.FinalizeUpload(ctx, connect.NewRequest(&salesappv1.FinalizeUploadRequest{
+		ObjectKey: tk.Msg.Ticket.ObjectKey, Kind: kind, ContentType: contentType, SizeBytes: int64(len(body))}))
 	require.NoError(t, err)
-	for k, v := range tk.Msg.Ticket.PutHeaders {
+	return f.Msg.ObjectKey
+}
+
+// put uploads body by a ticket's presigned PUT.
+func put(t *testing.T, tk *salesappv1.UploadTicket, body []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, tk.PutUrl, bytes.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range tk.PutHeaders {
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	f, err := c.media.FinalizeUpload(ctx, connect.NewRequest(&salesappv1.FinalizeUploadRequest{
-		ObjectKey: tk.Msg.Ticket.ObjectKey, Kind: kind, ContentType: contentType, SizeBytes: int64(len(body))}))
-	require.NoError(t, err)
-	return f.Msg.ObjectKey
 }
 
 func download(t *testing.T, url string) []byte {

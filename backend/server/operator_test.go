@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
 	"io"
 	"net/http"
 	"strings"
@@ -252,6 +253,78 @@ func TestOperatorRunsTenants(t *testing.T) {
 	}
 }
 
+// Operators add platform materials with a file: uploaded by presigned request, checked as a tenant's upload
+// is, then named by the key FinalizePlatformUpload answers. Salespeople of every enterprise see the poster
+// and the brochure with their files, and the poster renders with the salesperson's QR code. A file of
+// another type, a tenant's key, a bad layout are refused.
+func TestOperatorAddsPlatformMaterialsWithFiles(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	_, token := newOperator(t, e, "files@example.com")
+	ops := salesappv1connect.NewOperatorServiceClient(e.HTTP, e.URL, servertest.As(token))
+	a := e.NewTenant(t, "A", 0)
+	seller := clientsOf(e, e.NewPerson(t, a.ID, authn.RoleSales, uuid.Nil).Token)
+	platformUpload := func(kind salesappv1.MediaKind, contentType string, body []byte) string {
+		t.Helper()
+		tk, err := ops.CreatePlatformUpload(ctx, connect.NewRequest(&salesappv1.CreatePlatformUploadRequest{Kind: kind,
+			ContentType: contentType, SizeBytes: int64(len(body))}))
+		require.NoError(t, err)
+		put(t, tk.Msg.Ticket, body)
+		f, err := ops.FinalizePlatformUpload(ctx, connect.NewRequest(&salesappv1.FinalizePlatformUploadRequest{
+			ObjectKey: tk.Msg.Ticket.ObjectKey, Kind: kind, ContentType: contentType, SizeBytes: int64(len(body))}))
+		require.NoError(t, err)
+		return f.Msg.ObjectKey
+	}
+	img := pngOf(t, 1080, 1920)
+	imgKey := platformUpload(salesappv1.MediaKind_MEDIA_KIND_IMAGE, "image/png", img)
+	pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("x"), 100)...)
+	pdfKey := platformUpload(salesappv1.MediaKind_MEDIA_KIND_PDF, "application/pdf", pdf)
+	tenantKey := upload(t, clientsOf(e, a.Admin.Token), salesappv1.MediaKind_MEDIA_KIND_PDF, "application/pdf", pdf)
+	layout := &salesappv1.PosterLayout{QrX: 700, QrY: 1500, QrSize: 320, NameX: 60, NameY: 1600, NameFontSize: 48,
+		NameColor: "#202020", NameAlign: "left", NameMaxWidth: 600}
+	add := func(r *salesappv1.AddPlatformMaterialRequest) (string, error) {
+		res, err := ops.AddPlatformMaterial(ctx, connect.NewRequest(r))
+		if err != nil {
+			return "", err
+		}
+		return res.Msg.MaterialId, nil
+	}
+
+	_, err := add(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_BROCHURE, Title: "Brochure", FileKey: imgKey})
+	requireCode(t, err, connect.CodeInvalidArgument, "file_key")
+	_, err = add(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_BROCHURE, Title: "Brochure", FileKey: tenantKey})
+	requireCode(t, err, connect.CodeInvalidArgument, "file_key")
+	_, err = add(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_ARTICLE, Title: "Article",
+		BodyHtml: "<p>x</p>", FileKey: pdfKey})
+	requireCode(t, err, connect.CodeInvalidArgument, "file_key")
+	_, err = add(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_POSTER, Title: "Poster", FileKey: imgKey,
+		PosterLayout: &salesappv1.PosterLayout{QrX: 900, QrY: 1800, QrSize: 320, NameX: 60, NameY: 1600, NameFontSize: 48,
+			NameColor: "#202020", NameAlign: "left", NameMaxWidth: 600}})
+	requireCode(t, err, connect.CodeInvalidArgument, "poster_layout")
+
+	posterID, err := add(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_POSTER, Title: "Spring poster",
+		FileKey: imgKey, PosterLayout: layout})
+	require.NoError(t, err)
+	brochureID, err := add(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_BROCHURE, Title: "Price list",
+		FileKey: pdfKey})
+	require.NoError(t, err)
+
+	list, err := seller.materials.ListMaterials(ctx, connect.NewRequest(&salesappv1.ListMaterialsRequest{Tier: salesappv1.MaterialTier_MATERIAL_TIER_PLATFORM}))
+	require.NoError(t, err)
+	files := map[string]string{}
+	for _, m := range list.Msg.Materials {
+		files[m.Id] = m.FileUrl
+	}
+	require.Contains(t, files, posterID)
+	require.Contains(t, files, brochureID)
+	require.Equal(t, pdf, download(t, files[brochureID]))
+	require.Equal(t, img, download(t, files[posterID]))
+	pp, err := seller.materials.GetPersonalizedPoster(ctx, connect.NewRequest(&salesappv1.GetPersonalizedPosterRequest{MaterialId: posterID}))
+	require.NoError(t, err)
+	require.Equal(t, pp.Msg.ShareUrl, decodeQR(t, download(t, pp.Msg.ImageUrl), image.Rect(700, 1500, 1020, 1820)))
+}
+
 // Operators run the platform materials: what they add every enterprise's salespeople see and share at
 // once; an edit shows; withdrawn, nobody sees or shares it until it is published again; deleted, it is
 // gone.
@@ -279,7 +352,7 @@ func TestOperatorRunsPlatformMaterials(t *testing.T) {
 	}
 
 	_, err := ops.AddPlatformMaterial(ctx, connect.NewRequest(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_POSTER, Title: "Poster"}))
-	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err), "files go through salesctl")
+	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err), "a poster needs its file")
 	_, err = ops.AddPlatformMaterial(ctx, connect.NewRequest(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_ARTICLE, Title: "Empty"}))
 	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err), "an article needs a body")
 	added, err := ops.AddPlatformMaterial(ctx, connect.NewRequest(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_ARTICLE,

@@ -134,26 +134,247 @@ func (x *PlatformMaterial) GetPlans() []string {
 	return nil
 }
 
-type AddPlatformMaterialRequest struct {
+type CreatePlatformUploadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          MediaKind              `protobuf:"varint,1,opt,name=kind,proto3,enum=salesapp.v1.MediaKind" json:"kind,omitempty"`
+	ContentType   string                 `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	SizeBytes     int64                  `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePlatformUploadRequest) Reset() {
+	*x = CreatePlatformUploadRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePlatformUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePlatformUploadRequest) ProtoMessage() {}
+
+func (x *CreatePlatformUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePlatformUploadRequest.ProtoReflect.Descriptor instead.
+func (*CreatePlatformUploadRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CreatePlatformUploadRequest) GetKind() MediaKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MediaKind_MEDIA_KIND_UNSPECIFIED
+}
+
+func (x *CreatePlatformUploadRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *CreatePlatformUploadRequest) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+type CreatePlatformUploadResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ticket        *UploadTicket          `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePlatformUploadResponse) Reset() {
+	*x = CreatePlatformUploadResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePlatformUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePlatformUploadResponse) ProtoMessage() {}
+
+func (x *CreatePlatformUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePlatformUploadResponse.ProtoReflect.Descriptor instead.
+func (*CreatePlatformUploadResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CreatePlatformUploadResponse) GetTicket() *UploadTicket {
+	if x != nil {
+		return x.Ticket
+	}
+	return nil
+}
+
+type FinalizePlatformUploadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ObjectKey     string                 `protobuf:"bytes,1,opt,name=object_key,json=objectKey,proto3" json:"object_key,omitempty"`
+	Kind          MediaKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=salesapp.v1.MediaKind" json:"kind,omitempty"`
+	ContentType   string                 `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	SizeBytes     int64                  `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinalizePlatformUploadRequest) Reset() {
+	*x = FinalizePlatformUploadRequest{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinalizePlatformUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinalizePlatformUploadRequest) ProtoMessage() {}
+
+func (x *FinalizePlatformUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinalizePlatformUploadRequest.ProtoReflect.Descriptor instead.
+func (*FinalizePlatformUploadRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *FinalizePlatformUploadRequest) GetObjectKey() string {
+	if x != nil {
+		return x.ObjectKey
+	}
+	return ""
+}
+
+func (x *FinalizePlatformUploadRequest) GetKind() MediaKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MediaKind_MEDIA_KIND_UNSPECIFIED
+}
+
+func (x *FinalizePlatformUploadRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *FinalizePlatformUploadRequest) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+type FinalizePlatformUploadResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// MATERIAL_KIND_ARTICLE or MATERIAL_KIND_MOMENTS.
-	Kind    MaterialKind `protobuf:"varint,1,opt,name=kind,proto3,enum=salesapp.v1.MaterialKind" json:"kind,omitempty"`
-	Title   string       `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
-	Summary string       `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The key AddPlatformMaterial takes (the checked bytes, copied where no upload ticket reaches).
+	ObjectKey     string `protobuf:"bytes,1,opt,name=object_key,json=objectKey,proto3" json:"object_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinalizePlatformUploadResponse) Reset() {
+	*x = FinalizePlatformUploadResponse{}
+	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinalizePlatformUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinalizePlatformUploadResponse) ProtoMessage() {}
+
+func (x *FinalizePlatformUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinalizePlatformUploadResponse.ProtoReflect.Descriptor instead.
+func (*FinalizePlatformUploadResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *FinalizePlatformUploadResponse) GetObjectKey() string {
+	if x != nil {
+		return x.ObjectKey
+	}
+	return ""
+}
+
+type AddPlatformMaterialRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Kind    MaterialKind           `protobuf:"varint,1,opt,name=kind,proto3,enum=salesapp.v1.MaterialKind" json:"kind,omitempty"`
+	Title   string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Summary string                 `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
 	// An article's HTML, sanitized on write.
 	BodyHtml string `protobuf:"bytes,4,opt,name=body_html,json=bodyHtml,proto3" json:"body_html,omitempty"`
 	// Moments copy's text.
 	TextBody string   `protobuf:"bytes,5,opt,name=text_body,json=textBody,proto3" json:"text_body,omitempty"`
 	Tags     []string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
 	// The plans whose enterprises see it (names as ListPlans answers them); empty: every plan.
-	Plans         []string `protobuf:"bytes,7,rep,name=plans,proto3" json:"plans,omitempty"`
+	Plans []string `protobuf:"bytes,7,rep,name=plans,proto3" json:"plans,omitempty"`
+	// A poster's image, a brochure's PDF or a video: a key FinalizePlatformUpload answered. Other kinds have
+	// none.
+	FileKey string `protobuf:"bytes,8,opt,name=file_key,json=fileKey,proto3" json:"file_key,omitempty"`
+	// Posters only: where the salesperson's QR code and name go.
+	PosterLayout  *PosterLayout `protobuf:"bytes,9,opt,name=poster_layout,json=posterLayout,proto3" json:"poster_layout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AddPlatformMaterialRequest) Reset() {
 	*x = AddPlatformMaterialRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -165,7 +386,7 @@ func (x *AddPlatformMaterialRequest) String() string {
 func (*AddPlatformMaterialRequest) ProtoMessage() {}
 
 func (x *AddPlatformMaterialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[1]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -178,7 +399,7 @@ func (x *AddPlatformMaterialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPlatformMaterialRequest.ProtoReflect.Descriptor instead.
 func (*AddPlatformMaterialRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{1}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AddPlatformMaterialRequest) GetKind() MaterialKind {
@@ -230,6 +451,20 @@ func (x *AddPlatformMaterialRequest) GetPlans() []string {
 	return nil
 }
 
+func (x *AddPlatformMaterialRequest) GetFileKey() string {
+	if x != nil {
+		return x.FileKey
+	}
+	return ""
+}
+
+func (x *AddPlatformMaterialRequest) GetPosterLayout() *PosterLayout {
+	if x != nil {
+		return x.PosterLayout
+	}
+	return nil
+}
+
 type AddPlatformMaterialResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MaterialId    string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
@@ -239,7 +474,7 @@ type AddPlatformMaterialResponse struct {
 
 func (x *AddPlatformMaterialResponse) Reset() {
 	*x = AddPlatformMaterialResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -251,7 +486,7 @@ func (x *AddPlatformMaterialResponse) String() string {
 func (*AddPlatformMaterialResponse) ProtoMessage() {}
 
 func (x *AddPlatformMaterialResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[2]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -264,7 +499,7 @@ func (x *AddPlatformMaterialResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPlatformMaterialResponse.ProtoReflect.Descriptor instead.
 func (*AddPlatformMaterialResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{2}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AddPlatformMaterialResponse) GetMaterialId() string {
@@ -289,7 +524,7 @@ type EditPlatformMaterialRequest struct {
 
 func (x *EditPlatformMaterialRequest) Reset() {
 	*x = EditPlatformMaterialRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -301,7 +536,7 @@ func (x *EditPlatformMaterialRequest) String() string {
 func (*EditPlatformMaterialRequest) ProtoMessage() {}
 
 func (x *EditPlatformMaterialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[3]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -314,7 +549,7 @@ func (x *EditPlatformMaterialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditPlatformMaterialRequest.ProtoReflect.Descriptor instead.
 func (*EditPlatformMaterialRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{3}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *EditPlatformMaterialRequest) GetMaterialId() string {
@@ -367,7 +602,7 @@ type EditPlatformMaterialResponse struct {
 
 func (x *EditPlatformMaterialResponse) Reset() {
 	*x = EditPlatformMaterialResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -379,7 +614,7 @@ func (x *EditPlatformMaterialResponse) String() string {
 func (*EditPlatformMaterialResponse) ProtoMessage() {}
 
 func (x *EditPlatformMaterialResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[4]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -392,7 +627,7 @@ func (x *EditPlatformMaterialResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditPlatformMaterialResponse.ProtoReflect.Descriptor instead.
 func (*EditPlatformMaterialResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{4}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{8}
 }
 
 type PublishPlatformMaterialRequest struct {
@@ -408,7 +643,7 @@ type PublishPlatformMaterialRequest struct {
 
 func (x *PublishPlatformMaterialRequest) Reset() {
 	*x = PublishPlatformMaterialRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -420,7 +655,7 @@ func (x *PublishPlatformMaterialRequest) String() string {
 func (*PublishPlatformMaterialRequest) ProtoMessage() {}
 
 func (x *PublishPlatformMaterialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[5]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -433,7 +668,7 @@ func (x *PublishPlatformMaterialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishPlatformMaterialRequest.ProtoReflect.Descriptor instead.
 func (*PublishPlatformMaterialRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{5}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PublishPlatformMaterialRequest) GetMaterialId() string {
@@ -465,7 +700,7 @@ type PublishPlatformMaterialResponse struct {
 
 func (x *PublishPlatformMaterialResponse) Reset() {
 	*x = PublishPlatformMaterialResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +712,7 @@ func (x *PublishPlatformMaterialResponse) String() string {
 func (*PublishPlatformMaterialResponse) ProtoMessage() {}
 
 func (x *PublishPlatformMaterialResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[6]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +725,7 @@ func (x *PublishPlatformMaterialResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishPlatformMaterialResponse.ProtoReflect.Descriptor instead.
 func (*PublishPlatformMaterialResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{6}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{10}
 }
 
 type DeletePlatformMaterialRequest struct {
@@ -502,7 +737,7 @@ type DeletePlatformMaterialRequest struct {
 
 func (x *DeletePlatformMaterialRequest) Reset() {
 	*x = DeletePlatformMaterialRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +749,7 @@ func (x *DeletePlatformMaterialRequest) String() string {
 func (*DeletePlatformMaterialRequest) ProtoMessage() {}
 
 func (x *DeletePlatformMaterialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[7]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +762,7 @@ func (x *DeletePlatformMaterialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePlatformMaterialRequest.ProtoReflect.Descriptor instead.
 func (*DeletePlatformMaterialRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{7}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeletePlatformMaterialRequest) GetMaterialId() string {
@@ -545,7 +780,7 @@ type DeletePlatformMaterialResponse struct {
 
 func (x *DeletePlatformMaterialResponse) Reset() {
 	*x = DeletePlatformMaterialResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +792,7 @@ func (x *DeletePlatformMaterialResponse) String() string {
 func (*DeletePlatformMaterialResponse) ProtoMessage() {}
 
 func (x *DeletePlatformMaterialResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[8]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +805,7 @@ func (x *DeletePlatformMaterialResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePlatformMaterialResponse.ProtoReflect.Descriptor instead.
 func (*DeletePlatformMaterialResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{8}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{12}
 }
 
 type ListPlatformMaterialsRequest struct {
@@ -581,7 +816,7 @@ type ListPlatformMaterialsRequest struct {
 
 func (x *ListPlatformMaterialsRequest) Reset() {
 	*x = ListPlatformMaterialsRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -593,7 +828,7 @@ func (x *ListPlatformMaterialsRequest) String() string {
 func (*ListPlatformMaterialsRequest) ProtoMessage() {}
 
 func (x *ListPlatformMaterialsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[9]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -606,7 +841,7 @@ func (x *ListPlatformMaterialsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlatformMaterialsRequest.ProtoReflect.Descriptor instead.
 func (*ListPlatformMaterialsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{9}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{13}
 }
 
 type ListPlatformMaterialsResponse struct {
@@ -618,7 +853,7 @@ type ListPlatformMaterialsResponse struct {
 
 func (x *ListPlatformMaterialsResponse) Reset() {
 	*x = ListPlatformMaterialsResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +865,7 @@ func (x *ListPlatformMaterialsResponse) String() string {
 func (*ListPlatformMaterialsResponse) ProtoMessage() {}
 
 func (x *ListPlatformMaterialsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[10]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +878,7 @@ func (x *ListPlatformMaterialsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlatformMaterialsResponse.ProtoReflect.Descriptor instead.
 func (*ListPlatformMaterialsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{10}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListPlatformMaterialsResponse) GetMaterials() []*PlatformMaterial {
@@ -681,7 +916,7 @@ type TenantUsage struct {
 
 func (x *TenantUsage) Reset() {
 	*x = TenantUsage{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +928,7 @@ func (x *TenantUsage) String() string {
 func (*TenantUsage) ProtoMessage() {}
 
 func (x *TenantUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[11]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +941,7 @@ func (x *TenantUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantUsage.ProtoReflect.Descriptor instead.
 func (*TenantUsage) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TenantUsage) GetDay() string {
@@ -791,7 +1026,7 @@ type GetTenantUsageRequest struct {
 
 func (x *GetTenantUsageRequest) Reset() {
 	*x = GetTenantUsageRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +1038,7 @@ func (x *GetTenantUsageRequest) String() string {
 func (*GetTenantUsageRequest) ProtoMessage() {}
 
 func (x *GetTenantUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[12]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +1051,7 @@ func (x *GetTenantUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantUsageRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetTenantUsageRequest) GetTenantId() string {
@@ -843,7 +1078,7 @@ type GetTenantUsageResponse struct {
 
 func (x *GetTenantUsageResponse) Reset() {
 	*x = GetTenantUsageResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1090,7 @@ func (x *GetTenantUsageResponse) String() string {
 func (*GetTenantUsageResponse) ProtoMessage() {}
 
 func (x *GetTenantUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[13]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1103,7 @@ func (x *GetTenantUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetTenantUsageResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetTenantUsageResponse) GetDays() []*TenantUsage {
@@ -900,7 +1135,7 @@ type PlanTerms struct {
 
 func (x *PlanTerms) Reset() {
 	*x = PlanTerms{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +1147,7 @@ func (x *PlanTerms) String() string {
 func (*PlanTerms) ProtoMessage() {}
 
 func (x *PlanTerms) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[14]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1160,7 @@ func (x *PlanTerms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanTerms.ProtoReflect.Descriptor instead.
 func (*PlanTerms) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PlanTerms) GetName() string {
@@ -979,7 +1214,7 @@ type ListPlansRequest struct {
 
 func (x *ListPlansRequest) Reset() {
 	*x = ListPlansRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1226,7 @@ func (x *ListPlansRequest) String() string {
 func (*ListPlansRequest) ProtoMessage() {}
 
 func (x *ListPlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[15]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1239,7 @@ func (x *ListPlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlansRequest.ProtoReflect.Descriptor instead.
 func (*ListPlansRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{19}
 }
 
 // ListPlansResponse lists the plans, cheapest first.
@@ -1017,7 +1252,7 @@ type ListPlansResponse struct {
 
 func (x *ListPlansResponse) Reset() {
 	*x = ListPlansResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1264,7 @@ func (x *ListPlansResponse) String() string {
 func (*ListPlansResponse) ProtoMessage() {}
 
 func (x *ListPlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[16]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1277,7 @@ func (x *ListPlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPlansResponse.ProtoReflect.Descriptor instead.
 func (*ListPlansResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListPlansResponse) GetPlans() []*PlanTerms {
@@ -1067,7 +1302,7 @@ type UpdatePlanRequest struct {
 
 func (x *UpdatePlanRequest) Reset() {
 	*x = UpdatePlanRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1314,7 @@ func (x *UpdatePlanRequest) String() string {
 func (*UpdatePlanRequest) ProtoMessage() {}
 
 func (x *UpdatePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[17]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1327,7 @@ func (x *UpdatePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePlanRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePlanRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{17}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdatePlanRequest) GetName() string {
@@ -1140,7 +1375,7 @@ type PlanFeatures struct {
 
 func (x *PlanFeatures) Reset() {
 	*x = PlanFeatures{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[18]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1387,7 @@ func (x *PlanFeatures) String() string {
 func (*PlanFeatures) ProtoMessage() {}
 
 func (x *PlanFeatures) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[18]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1400,7 @@ func (x *PlanFeatures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanFeatures.ProtoReflect.Descriptor instead.
 func (*PlanFeatures) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{18}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PlanFeatures) GetFeatures() []string {
@@ -1185,7 +1420,7 @@ type UpdatePlanResponse struct {
 
 func (x *UpdatePlanResponse) Reset() {
 	*x = UpdatePlanResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[19]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1197,7 +1432,7 @@ func (x *UpdatePlanResponse) String() string {
 func (*UpdatePlanResponse) ProtoMessage() {}
 
 func (x *UpdatePlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[19]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1210,7 +1445,7 @@ func (x *UpdatePlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePlanResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePlanResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{19}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdatePlanResponse) GetPlan() *PlanTerms {
@@ -1242,7 +1477,7 @@ type OperatorTenant struct {
 
 func (x *OperatorTenant) Reset() {
 	*x = OperatorTenant{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[20]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1489,7 @@ func (x *OperatorTenant) String() string {
 func (*OperatorTenant) ProtoMessage() {}
 
 func (x *OperatorTenant) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[20]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1502,7 @@ func (x *OperatorTenant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorTenant.ProtoReflect.Descriptor instead.
 func (*OperatorTenant) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{20}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *OperatorTenant) GetTenantId() string {
@@ -1351,7 +1586,7 @@ type CreateTenantRequest struct {
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[21]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1598,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[21]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1611,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{21}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CreateTenantRequest) GetName() string {
@@ -1424,7 +1659,7 @@ type CreateTenantResponse struct {
 
 func (x *CreateTenantResponse) Reset() {
 	*x = CreateTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[22]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1671,7 @@ func (x *CreateTenantResponse) String() string {
 func (*CreateTenantResponse) ProtoMessage() {}
 
 func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[22]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1684,7 @@ func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
 func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{22}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateTenantResponse) GetTenant() *OperatorTenant {
@@ -1473,7 +1708,7 @@ type UpdateTenantRequest struct {
 
 func (x *UpdateTenantRequest) Reset() {
 	*x = UpdateTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[23]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +1720,7 @@ func (x *UpdateTenantRequest) String() string {
 func (*UpdateTenantRequest) ProtoMessage() {}
 
 func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[23]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +1733,7 @@ func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{23}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateTenantRequest) GetTenantId() string {
@@ -1546,7 +1781,7 @@ type UpdateTenantResponse struct {
 
 func (x *UpdateTenantResponse) Reset() {
 	*x = UpdateTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[24]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1558,7 +1793,7 @@ func (x *UpdateTenantResponse) String() string {
 func (*UpdateTenantResponse) ProtoMessage() {}
 
 func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[24]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1571,7 +1806,7 @@ func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{24}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateTenantResponse) GetTenant() *OperatorTenant {
@@ -1591,7 +1826,7 @@ type SuspendTenantRequest struct {
 
 func (x *SuspendTenantRequest) Reset() {
 	*x = SuspendTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[25]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1838,7 @@ func (x *SuspendTenantRequest) String() string {
 func (*SuspendTenantRequest) ProtoMessage() {}
 
 func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[25]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1851,7 @@ func (x *SuspendTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendTenantRequest.ProtoReflect.Descriptor instead.
 func (*SuspendTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{25}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SuspendTenantRequest) GetTenantId() string {
@@ -1636,7 +1871,7 @@ type SuspendTenantResponse struct {
 
 func (x *SuspendTenantResponse) Reset() {
 	*x = SuspendTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[26]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1648,7 +1883,7 @@ func (x *SuspendTenantResponse) String() string {
 func (*SuspendTenantResponse) ProtoMessage() {}
 
 func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[26]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1661,7 +1896,7 @@ func (x *SuspendTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendTenantResponse.ProtoReflect.Descriptor instead.
 func (*SuspendTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{26}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SuspendTenantResponse) GetTenant() *OperatorTenant {
@@ -1681,7 +1916,7 @@ type ResumeTenantRequest struct {
 
 func (x *ResumeTenantRequest) Reset() {
 	*x = ResumeTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[27]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1928,7 @@ func (x *ResumeTenantRequest) String() string {
 func (*ResumeTenantRequest) ProtoMessage() {}
 
 func (x *ResumeTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[27]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1941,7 @@ func (x *ResumeTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTenantRequest.ProtoReflect.Descriptor instead.
 func (*ResumeTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{27}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ResumeTenantRequest) GetTenantId() string {
@@ -1726,7 +1961,7 @@ type ResumeTenantResponse struct {
 
 func (x *ResumeTenantResponse) Reset() {
 	*x = ResumeTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[28]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +1973,7 @@ func (x *ResumeTenantResponse) String() string {
 func (*ResumeTenantResponse) ProtoMessage() {}
 
 func (x *ResumeTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[28]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +1986,7 @@ func (x *ResumeTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTenantResponse.ProtoReflect.Descriptor instead.
 func (*ResumeTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{28}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResumeTenantResponse) GetTenant() *OperatorTenant {
@@ -1772,7 +2007,7 @@ type ExtendTenantRequest struct {
 
 func (x *ExtendTenantRequest) Reset() {
 	*x = ExtendTenantRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[29]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1784,7 +2019,7 @@ func (x *ExtendTenantRequest) String() string {
 func (*ExtendTenantRequest) ProtoMessage() {}
 
 func (x *ExtendTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[29]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1797,7 +2032,7 @@ func (x *ExtendTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendTenantRequest.ProtoReflect.Descriptor instead.
 func (*ExtendTenantRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{29}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ExtendTenantRequest) GetTenantId() string {
@@ -1824,7 +2059,7 @@ type ExtendTenantResponse struct {
 
 func (x *ExtendTenantResponse) Reset() {
 	*x = ExtendTenantResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[30]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1836,7 +2071,7 @@ func (x *ExtendTenantResponse) String() string {
 func (*ExtendTenantResponse) ProtoMessage() {}
 
 func (x *ExtendTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[30]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1849,7 +2084,7 @@ func (x *ExtendTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendTenantResponse.ProtoReflect.Descriptor instead.
 func (*ExtendTenantResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{30}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ExtendTenantResponse) GetTenant() *OperatorTenant {
@@ -1868,7 +2103,7 @@ type ListTenantsRequest struct {
 
 func (x *ListTenantsRequest) Reset() {
 	*x = ListTenantsRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[31]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +2115,7 @@ func (x *ListTenantsRequest) String() string {
 func (*ListTenantsRequest) ProtoMessage() {}
 
 func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[31]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +2128,7 @@ func (x *ListTenantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsRequest.ProtoReflect.Descriptor instead.
 func (*ListTenantsRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{31}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{35}
 }
 
 // ListTenantsResponse lists the enterprises by name.
@@ -1906,7 +2141,7 @@ type ListTenantsResponse struct {
 
 func (x *ListTenantsResponse) Reset() {
 	*x = ListTenantsResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[32]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +2153,7 @@ func (x *ListTenantsResponse) String() string {
 func (*ListTenantsResponse) ProtoMessage() {}
 
 func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[32]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2166,7 @@ func (x *ListTenantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTenantsResponse.ProtoReflect.Descriptor instead.
 func (*ListTenantsResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{32}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListTenantsResponse) GetTenants() []*OperatorTenant {
@@ -1952,7 +2187,7 @@ type OperatorSignInRequest struct {
 
 func (x *OperatorSignInRequest) Reset() {
 	*x = OperatorSignInRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[33]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1964,7 +2199,7 @@ func (x *OperatorSignInRequest) String() string {
 func (*OperatorSignInRequest) ProtoMessage() {}
 
 func (x *OperatorSignInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[33]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1977,7 +2212,7 @@ func (x *OperatorSignInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorSignInRequest.ProtoReflect.Descriptor instead.
 func (*OperatorSignInRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{33}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *OperatorSignInRequest) GetEmail() string {
@@ -2007,7 +2242,7 @@ type OperatorSignInResponse struct {
 
 func (x *OperatorSignInResponse) Reset() {
 	*x = OperatorSignInResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[34]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2019,7 +2254,7 @@ func (x *OperatorSignInResponse) String() string {
 func (*OperatorSignInResponse) ProtoMessage() {}
 
 func (x *OperatorSignInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[34]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2032,7 +2267,7 @@ func (x *OperatorSignInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorSignInResponse.ProtoReflect.Descriptor instead.
 func (*OperatorSignInResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{34}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *OperatorSignInResponse) GetOperatorToken() string {
@@ -2067,7 +2302,7 @@ type OperatorAccount struct {
 
 func (x *OperatorAccount) Reset() {
 	*x = OperatorAccount{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[35]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2314,7 @@ func (x *OperatorAccount) String() string {
 func (*OperatorAccount) ProtoMessage() {}
 
 func (x *OperatorAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[35]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2327,7 @@ func (x *OperatorAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorAccount.ProtoReflect.Descriptor instead.
 func (*OperatorAccount) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{35}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *OperatorAccount) GetOperatorId() string {
@@ -2118,7 +2353,7 @@ type GetOperatorRequest struct {
 
 func (x *GetOperatorRequest) Reset() {
 	*x = GetOperatorRequest{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[36]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2130,7 +2365,7 @@ func (x *GetOperatorRequest) String() string {
 func (*GetOperatorRequest) ProtoMessage() {}
 
 func (x *GetOperatorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[36]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2143,7 +2378,7 @@ func (x *GetOperatorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperatorRequest.ProtoReflect.Descriptor instead.
 func (*GetOperatorRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{36}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{40}
 }
 
 // GetOperatorResponse is the signed-in operator.
@@ -2156,7 +2391,7 @@ type GetOperatorResponse struct {
 
 func (x *GetOperatorResponse) Reset() {
 	*x = GetOperatorResponse{}
-	mi := &file_salesapp_v1_operator_proto_msgTypes[37]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2403,7 @@ func (x *GetOperatorResponse) String() string {
 func (*GetOperatorResponse) ProtoMessage() {}
 
 func (x *GetOperatorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_operator_proto_msgTypes[37]
+	mi := &file_salesapp_v1_operator_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2416,7 @@ func (x *GetOperatorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperatorResponse.ProtoReflect.Descriptor instead.
 func (*GetOperatorResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{37}
+	return file_salesapp_v1_operator_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetOperatorResponse) GetOperator() *OperatorAccount {
@@ -2195,7 +2430,7 @@ var File_salesapp_v1_operator_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\n" +
-	"\x1asalesapp/v1/operator.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/card.proto\x1a\x1asalesapp/v1/customer.proto\"\xd0\x02\n" +
+	"\x1asalesapp/v1/operator.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/card.proto\x1a\x1asalesapp/v1/customer.proto\x1a\x1asalesapp/v1/material.proto\x1a\x17salesapp/v1/media.proto\"\xd0\x02\n" +
 	"\x10PlatformMaterial\x12\x1f\n" +
 	"\vmaterial_id\x18\x01 \x01(\tR\n" +
 	"materialId\x12-\n" +
@@ -2208,10 +2443,31 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x14\n" +
-	"\x05plans\x18\t \x03(\tR\x05plans\"\xba\x02\n" +
+	"\x05plans\x18\t \x03(\tR\x05plans\"\xb1\x01\n" +
+	"\x1bCreatePlatformUploadRequest\x126\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x16.salesapp.v1.MediaKindB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12,\n" +
+	"\fcontent_type\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x03\x18dR\vcontentType\x12,\n" +
+	"\n" +
+	"size_bytes\x18\x03 \x01(\x03B\r\xbaH\n" +
+	"\"\b\x18\x80\x80\x80\xfa\x01 \x00R\tsizeBytes\"Q\n" +
+	"\x1cCreatePlatformUploadResponse\x121\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x19.salesapp.v1.UploadTicketR\x06ticket\"\xd8\x01\n" +
+	"\x1dFinalizePlatformUploadRequest\x12)\n" +
+	"\n" +
+	"object_key\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x04R\tobjectKey\x126\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x16.salesapp.v1.MediaKindB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12,\n" +
+	"\fcontent_type\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x03\x18dR\vcontentType\x12&\n" +
+	"\n" +
+	"size_bytes\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tsizeBytes\"?\n" +
+	"\x1eFinalizePlatformUploadResponse\x12\x1d\n" +
+	"\n" +
+	"object_key\x18\x01 \x01(\tR\tobjectKey\"\x9f\x03\n" +
 	"\x1aAddPlatformMaterialRequest\x129\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.salesapp.v1.MaterialKindB\n" +
-	"\xbaH\a\x82\x01\x04\x18\x02\x18\x05R\x04kind\x12 \n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12 \n" +
 	"\x05title\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x05title\x12\"\n" +
 	"\asummary\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\asummary\x12&\n" +
@@ -2221,7 +2477,9 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\x10\x14\"\x06r\x04\x10\x01\x18 R\x04tags\x12&\n" +
 	"\x05plans\x18\a \x03(\tB\x10\xbaH\r\x92\x01\n" +
 	"\x10\n" +
-	"\"\x06r\x04\x10\x01\x18 R\x05plans\">\n" +
+	"\"\x06r\x04\x10\x01\x18 R\x05plans\x12#\n" +
+	"\bfile_key\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\afileKey\x12>\n" +
+	"\rposter_layout\x18\t \x01(\v2\x19.salesapp.v1.PosterLayoutR\fposterLayout\">\n" +
 	"\x1bAddPlatformMaterialResponse\x12\x1f\n" +
 	"\vmaterial_id\x18\x01 \x01(\tR\n" +
 	"materialId\"\xcd\x02\n" +
@@ -2387,7 +2645,7 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\x05email\x18\x02 \x01(\tR\x05email\"\x14\n" +
 	"\x12GetOperatorRequest\"O\n" +
 	"\x13GetOperatorResponse\x128\n" +
-	"\boperator\x18\x01 \x01(\v2\x1c.salesapp.v1.OperatorAccountR\boperator2\xe2\v\n" +
+	"\boperator\x18\x01 \x01(\v2\x1c.salesapp.v1.OperatorAccountR\boperator2\xc2\r\n" +
 	"\x0fOperatorService\x12Y\n" +
 	"\x0eOperatorSignIn\x12\".salesapp.v1.OperatorSignInRequest\x1a#.salesapp.v1.OperatorSignInResponse\x12P\n" +
 	"\vGetOperator\x12\x1f.salesapp.v1.GetOperatorRequest\x1a .salesapp.v1.GetOperatorResponse\x12S\n" +
@@ -2400,7 +2658,9 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\tListPlans\x12\x1d.salesapp.v1.ListPlansRequest\x1a\x1e.salesapp.v1.ListPlansResponse\x12M\n" +
 	"\n" +
 	"UpdatePlan\x12\x1e.salesapp.v1.UpdatePlanRequest\x1a\x1f.salesapp.v1.UpdatePlanResponse\x12Y\n" +
-	"\x0eGetTenantUsage\x12\".salesapp.v1.GetTenantUsageRequest\x1a#.salesapp.v1.GetTenantUsageResponse\x12h\n" +
+	"\x0eGetTenantUsage\x12\".salesapp.v1.GetTenantUsageRequest\x1a#.salesapp.v1.GetTenantUsageResponse\x12k\n" +
+	"\x14CreatePlatformUpload\x12(.salesapp.v1.CreatePlatformUploadRequest\x1a).salesapp.v1.CreatePlatformUploadResponse\x12q\n" +
+	"\x16FinalizePlatformUpload\x12*.salesapp.v1.FinalizePlatformUploadRequest\x1a+.salesapp.v1.FinalizePlatformUploadResponse\x12h\n" +
 	"\x13AddPlatformMaterial\x12'.salesapp.v1.AddPlatformMaterialRequest\x1a(.salesapp.v1.AddPlatformMaterialResponse\x12k\n" +
 	"\x14EditPlatformMaterial\x12(.salesapp.v1.EditPlatformMaterialRequest\x1a).salesapp.v1.EditPlatformMaterialResponse\x12t\n" +
 	"\x17PublishPlatformMaterial\x12+.salesapp.v1.PublishPlatformMaterialRequest\x1a,.salesapp.v1.PublishPlatformMaterialResponse\x12q\n" +
@@ -2419,113 +2679,128 @@ func file_salesapp_v1_operator_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_operator_proto_rawDescData
 }
 
-var file_salesapp_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_salesapp_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_salesapp_v1_operator_proto_goTypes = []any{
 	(*PlatformMaterial)(nil),                // 0: salesapp.v1.PlatformMaterial
-	(*AddPlatformMaterialRequest)(nil),      // 1: salesapp.v1.AddPlatformMaterialRequest
-	(*AddPlatformMaterialResponse)(nil),     // 2: salesapp.v1.AddPlatformMaterialResponse
-	(*EditPlatformMaterialRequest)(nil),     // 3: salesapp.v1.EditPlatformMaterialRequest
-	(*EditPlatformMaterialResponse)(nil),    // 4: salesapp.v1.EditPlatformMaterialResponse
-	(*PublishPlatformMaterialRequest)(nil),  // 5: salesapp.v1.PublishPlatformMaterialRequest
-	(*PublishPlatformMaterialResponse)(nil), // 6: salesapp.v1.PublishPlatformMaterialResponse
-	(*DeletePlatformMaterialRequest)(nil),   // 7: salesapp.v1.DeletePlatformMaterialRequest
-	(*DeletePlatformMaterialResponse)(nil),  // 8: salesapp.v1.DeletePlatformMaterialResponse
-	(*ListPlatformMaterialsRequest)(nil),    // 9: salesapp.v1.ListPlatformMaterialsRequest
-	(*ListPlatformMaterialsResponse)(nil),   // 10: salesapp.v1.ListPlatformMaterialsResponse
-	(*TenantUsage)(nil),                     // 11: salesapp.v1.TenantUsage
-	(*GetTenantUsageRequest)(nil),           // 12: salesapp.v1.GetTenantUsageRequest
-	(*GetTenantUsageResponse)(nil),          // 13: salesapp.v1.GetTenantUsageResponse
-	(*PlanTerms)(nil),                       // 14: salesapp.v1.PlanTerms
-	(*ListPlansRequest)(nil),                // 15: salesapp.v1.ListPlansRequest
-	(*ListPlansResponse)(nil),               // 16: salesapp.v1.ListPlansResponse
-	(*UpdatePlanRequest)(nil),               // 17: salesapp.v1.UpdatePlanRequest
-	(*PlanFeatures)(nil),                    // 18: salesapp.v1.PlanFeatures
-	(*UpdatePlanResponse)(nil),              // 19: salesapp.v1.UpdatePlanResponse
-	(*OperatorTenant)(nil),                  // 20: salesapp.v1.OperatorTenant
-	(*CreateTenantRequest)(nil),             // 21: salesapp.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),            // 22: salesapp.v1.CreateTenantResponse
-	(*UpdateTenantRequest)(nil),             // 23: salesapp.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),            // 24: salesapp.v1.UpdateTenantResponse
-	(*SuspendTenantRequest)(nil),            // 25: salesapp.v1.SuspendTenantRequest
-	(*SuspendTenantResponse)(nil),           // 26: salesapp.v1.SuspendTenantResponse
-	(*ResumeTenantRequest)(nil),             // 27: salesapp.v1.ResumeTenantRequest
-	(*ResumeTenantResponse)(nil),            // 28: salesapp.v1.ResumeTenantResponse
-	(*ExtendTenantRequest)(nil),             // 29: salesapp.v1.ExtendTenantRequest
-	(*ExtendTenantResponse)(nil),            // 30: salesapp.v1.ExtendTenantResponse
-	(*ListTenantsRequest)(nil),              // 31: salesapp.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),             // 32: salesapp.v1.ListTenantsResponse
-	(*OperatorSignInRequest)(nil),           // 33: salesapp.v1.OperatorSignInRequest
-	(*OperatorSignInResponse)(nil),          // 34: salesapp.v1.OperatorSignInResponse
-	(*OperatorAccount)(nil),                 // 35: salesapp.v1.OperatorAccount
-	(*GetOperatorRequest)(nil),              // 36: salesapp.v1.GetOperatorRequest
-	(*GetOperatorResponse)(nil),             // 37: salesapp.v1.GetOperatorResponse
-	(MaterialKind)(0),                       // 38: salesapp.v1.MaterialKind
-	(*timestamppb.Timestamp)(nil),           // 39: google.protobuf.Timestamp
-	(*TagList)(nil),                         // 40: salesapp.v1.TagList
+	(*CreatePlatformUploadRequest)(nil),     // 1: salesapp.v1.CreatePlatformUploadRequest
+	(*CreatePlatformUploadResponse)(nil),    // 2: salesapp.v1.CreatePlatformUploadResponse
+	(*FinalizePlatformUploadRequest)(nil),   // 3: salesapp.v1.FinalizePlatformUploadRequest
+	(*FinalizePlatformUploadResponse)(nil),  // 4: salesapp.v1.FinalizePlatformUploadResponse
+	(*AddPlatformMaterialRequest)(nil),      // 5: salesapp.v1.AddPlatformMaterialRequest
+	(*AddPlatformMaterialResponse)(nil),     // 6: salesapp.v1.AddPlatformMaterialResponse
+	(*EditPlatformMaterialRequest)(nil),     // 7: salesapp.v1.EditPlatformMaterialRequest
+	(*EditPlatformMaterialResponse)(nil),    // 8: salesapp.v1.EditPlatformMaterialResponse
+	(*PublishPlatformMaterialRequest)(nil),  // 9: salesapp.v1.PublishPlatformMaterialRequest
+	(*PublishPlatformMaterialResponse)(nil), // 10: salesapp.v1.PublishPlatformMaterialResponse
+	(*DeletePlatformMaterialRequest)(nil),   // 11: salesapp.v1.DeletePlatformMaterialRequest
+	(*DeletePlatformMaterialResponse)(nil),  // 12: salesapp.v1.DeletePlatformMaterialResponse
+	(*ListPlatformMaterialsRequest)(nil),    // 13: salesapp.v1.ListPlatformMaterialsRequest
+	(*ListPlatformMaterialsResponse)(nil),   // 14: salesapp.v1.ListPlatformMaterialsResponse
+	(*TenantUsage)(nil),                     // 15: salesapp.v1.TenantUsage
+	(*GetTenantUsageRequest)(nil),           // 16: salesapp.v1.GetTenantUsageRequest
+	(*GetTenantUsageResponse)(nil),          // 17: salesapp.v1.GetTenantUsageResponse
+	(*PlanTerms)(nil),                       // 18: salesapp.v1.PlanTerms
+	(*ListPlansRequest)(nil),                // 19: salesapp.v1.ListPlansRequest
+	(*ListPlansResponse)(nil),               // 20: salesapp.v1.ListPlansResponse
+	(*UpdatePlanRequest)(nil),               // 21: salesapp.v1.UpdatePlanRequest
+	(*PlanFeatures)(nil),                    // 22: salesapp.v1.PlanFeatures
+	(*UpdatePlanResponse)(nil),              // 23: salesapp.v1.UpdatePlanResponse
+	(*OperatorTenant)(nil),                  // 24: salesapp.v1.OperatorTenant
+	(*CreateTenantRequest)(nil),             // 25: salesapp.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),            // 26: salesapp.v1.CreateTenantResponse
+	(*UpdateTenantRequest)(nil),             // 27: salesapp.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),            // 28: salesapp.v1.UpdateTenantResponse
+	(*SuspendTenantRequest)(nil),            // 29: salesapp.v1.SuspendTenantRequest
+	(*SuspendTenantResponse)(nil),           // 30: salesapp.v1.SuspendTenantResponse
+	(*ResumeTenantRequest)(nil),             // 31: salesapp.v1.ResumeTenantRequest
+	(*ResumeTenantResponse)(nil),            // 32: salesapp.v1.ResumeTenantResponse
+	(*ExtendTenantRequest)(nil),             // 33: salesapp.v1.ExtendTenantRequest
+	(*ExtendTenantResponse)(nil),            // 34: salesapp.v1.ExtendTenantResponse
+	(*ListTenantsRequest)(nil),              // 35: salesapp.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),             // 36: salesapp.v1.ListTenantsResponse
+	(*OperatorSignInRequest)(nil),           // 37: salesapp.v1.OperatorSignInRequest
+	(*OperatorSignInResponse)(nil),          // 38: salesapp.v1.OperatorSignInResponse
+	(*OperatorAccount)(nil),                 // 39: salesapp.v1.OperatorAccount
+	(*GetOperatorRequest)(nil),              // 40: salesapp.v1.GetOperatorRequest
+	(*GetOperatorResponse)(nil),             // 41: salesapp.v1.GetOperatorResponse
+	(MaterialKind)(0),                       // 42: salesapp.v1.MaterialKind
+	(*timestamppb.Timestamp)(nil),           // 43: google.protobuf.Timestamp
+	(MediaKind)(0),                          // 44: salesapp.v1.MediaKind
+	(*UploadTicket)(nil),                    // 45: salesapp.v1.UploadTicket
+	(*PosterLayout)(nil),                    // 46: salesapp.v1.PosterLayout
+	(*TagList)(nil),                         // 47: salesapp.v1.TagList
 }
 var file_salesapp_v1_operator_proto_depIdxs = []int32{
-	38, // 0: salesapp.v1.PlatformMaterial.kind:type_name -> salesapp.v1.MaterialKind
-	39, // 1: salesapp.v1.PlatformMaterial.created_at:type_name -> google.protobuf.Timestamp
-	39, // 2: salesapp.v1.PlatformMaterial.updated_at:type_name -> google.protobuf.Timestamp
-	38, // 3: salesapp.v1.AddPlatformMaterialRequest.kind:type_name -> salesapp.v1.MaterialKind
-	40, // 4: salesapp.v1.EditPlatformMaterialRequest.tags:type_name -> salesapp.v1.TagList
-	0,  // 5: salesapp.v1.ListPlatformMaterialsResponse.materials:type_name -> salesapp.v1.PlatformMaterial
-	39, // 6: salesapp.v1.TenantUsage.measured_at:type_name -> google.protobuf.Timestamp
-	11, // 7: salesapp.v1.GetTenantUsageResponse.days:type_name -> salesapp.v1.TenantUsage
-	39, // 8: salesapp.v1.PlanTerms.updated_at:type_name -> google.protobuf.Timestamp
-	14, // 9: salesapp.v1.ListPlansResponse.plans:type_name -> salesapp.v1.PlanTerms
-	18, // 10: salesapp.v1.UpdatePlanRequest.features:type_name -> salesapp.v1.PlanFeatures
-	14, // 11: salesapp.v1.UpdatePlanResponse.plan:type_name -> salesapp.v1.PlanTerms
-	39, // 12: salesapp.v1.OperatorTenant.expires_at:type_name -> google.protobuf.Timestamp
-	39, // 13: salesapp.v1.OperatorTenant.created_at:type_name -> google.protobuf.Timestamp
-	39, // 14: salesapp.v1.CreateTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
-	20, // 15: salesapp.v1.CreateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	20, // 16: salesapp.v1.UpdateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	20, // 17: salesapp.v1.SuspendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	20, // 18: salesapp.v1.ResumeTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	39, // 19: salesapp.v1.ExtendTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
-	20, // 20: salesapp.v1.ExtendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
-	20, // 21: salesapp.v1.ListTenantsResponse.tenants:type_name -> salesapp.v1.OperatorTenant
-	39, // 22: salesapp.v1.OperatorSignInResponse.expires_at:type_name -> google.protobuf.Timestamp
-	35, // 23: salesapp.v1.OperatorSignInResponse.operator:type_name -> salesapp.v1.OperatorAccount
-	35, // 24: salesapp.v1.GetOperatorResponse.operator:type_name -> salesapp.v1.OperatorAccount
-	33, // 25: salesapp.v1.OperatorService.OperatorSignIn:input_type -> salesapp.v1.OperatorSignInRequest
-	36, // 26: salesapp.v1.OperatorService.GetOperator:input_type -> salesapp.v1.GetOperatorRequest
-	21, // 27: salesapp.v1.OperatorService.CreateTenant:input_type -> salesapp.v1.CreateTenantRequest
-	23, // 28: salesapp.v1.OperatorService.UpdateTenant:input_type -> salesapp.v1.UpdateTenantRequest
-	25, // 29: salesapp.v1.OperatorService.SuspendTenant:input_type -> salesapp.v1.SuspendTenantRequest
-	27, // 30: salesapp.v1.OperatorService.ResumeTenant:input_type -> salesapp.v1.ResumeTenantRequest
-	29, // 31: salesapp.v1.OperatorService.ExtendTenant:input_type -> salesapp.v1.ExtendTenantRequest
-	31, // 32: salesapp.v1.OperatorService.ListTenants:input_type -> salesapp.v1.ListTenantsRequest
-	15, // 33: salesapp.v1.OperatorService.ListPlans:input_type -> salesapp.v1.ListPlansRequest
-	17, // 34: salesapp.v1.OperatorService.UpdatePlan:input_type -> salesapp.v1.UpdatePlanRequest
-	12, // 35: salesapp.v1.OperatorService.GetTenantUsage:input_type -> salesapp.v1.GetTenantUsageRequest
-	1,  // 36: salesapp.v1.OperatorService.AddPlatformMaterial:input_type -> salesapp.v1.AddPlatformMaterialRequest
-	3,  // 37: salesapp.v1.OperatorService.EditPlatformMaterial:input_type -> salesapp.v1.EditPlatformMaterialRequest
-	5,  // 38: salesapp.v1.OperatorService.PublishPlatformMaterial:input_type -> salesapp.v1.PublishPlatformMaterialRequest
-	7,  // 39: salesapp.v1.OperatorService.DeletePlatformMaterial:input_type -> salesapp.v1.DeletePlatformMaterialRequest
-	9,  // 40: salesapp.v1.OperatorService.ListPlatformMaterials:input_type -> salesapp.v1.ListPlatformMaterialsRequest
-	34, // 41: salesapp.v1.OperatorService.OperatorSignIn:output_type -> salesapp.v1.OperatorSignInResponse
-	37, // 42: salesapp.v1.OperatorService.GetOperator:output_type -> salesapp.v1.GetOperatorResponse
-	22, // 43: salesapp.v1.OperatorService.CreateTenant:output_type -> salesapp.v1.CreateTenantResponse
-	24, // 44: salesapp.v1.OperatorService.UpdateTenant:output_type -> salesapp.v1.UpdateTenantResponse
-	26, // 45: salesapp.v1.OperatorService.SuspendTenant:output_type -> salesapp.v1.SuspendTenantResponse
-	28, // 46: salesapp.v1.OperatorService.ResumeTenant:output_type -> salesapp.v1.ResumeTenantResponse
-	30, // 47: salesapp.v1.OperatorService.ExtendTenant:output_type -> salesapp.v1.ExtendTenantResponse
-	32, // 48: salesapp.v1.OperatorService.ListTenants:output_type -> salesapp.v1.ListTenantsResponse
-	16, // 49: salesapp.v1.OperatorService.ListPlans:output_type -> salesapp.v1.ListPlansResponse
-	19, // 50: salesapp.v1.OperatorService.UpdatePlan:output_type -> salesapp.v1.UpdatePlanResponse
-	13, // 51: salesapp.v1.OperatorService.GetTenantUsage:output_type -> salesapp.v1.GetTenantUsageResponse
-	2,  // 52: salesapp.v1.OperatorService.AddPlatformMaterial:output_type -> salesapp.v1.AddPlatformMaterialResponse
-	4,  // 53: salesapp.v1.OperatorService.EditPlatformMaterial:output_type -> salesapp.v1.EditPlatformMaterialResponse
-	6,  // 54: salesapp.v1.OperatorService.PublishPlatformMaterial:output_type -> salesapp.v1.PublishPlatformMaterialResponse
-	8,  // 55: salesapp.v1.OperatorService.DeletePlatformMaterial:output_type -> salesapp.v1.DeletePlatformMaterialResponse
-	10, // 56: salesapp.v1.OperatorService.ListPlatformMaterials:output_type -> salesapp.v1.ListPlatformMaterialsResponse
-	41, // [41:57] is the sub-list for method output_type
-	25, // [25:41] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	42, // 0: salesapp.v1.PlatformMaterial.kind:type_name -> salesapp.v1.MaterialKind
+	43, // 1: salesapp.v1.PlatformMaterial.created_at:type_name -> google.protobuf.Timestamp
+	43, // 2: salesapp.v1.PlatformMaterial.updated_at:type_name -> google.protobuf.Timestamp
+	44, // 3: salesapp.v1.CreatePlatformUploadRequest.kind:type_name -> salesapp.v1.MediaKind
+	45, // 4: salesapp.v1.CreatePlatformUploadResponse.ticket:type_name -> salesapp.v1.UploadTicket
+	44, // 5: salesapp.v1.FinalizePlatformUploadRequest.kind:type_name -> salesapp.v1.MediaKind
+	42, // 6: salesapp.v1.AddPlatformMaterialRequest.kind:type_name -> salesapp.v1.MaterialKind
+	46, // 7: salesapp.v1.AddPlatformMaterialRequest.poster_layout:type_name -> salesapp.v1.PosterLayout
+	47, // 8: salesapp.v1.EditPlatformMaterialRequest.tags:type_name -> salesapp.v1.TagList
+	0,  // 9: salesapp.v1.ListPlatformMaterialsResponse.materials:type_name -> salesapp.v1.PlatformMaterial
+	43, // 10: salesapp.v1.TenantUsage.measured_at:type_name -> google.protobuf.Timestamp
+	15, // 11: salesapp.v1.GetTenantUsageResponse.days:type_name -> salesapp.v1.TenantUsage
+	43, // 12: salesapp.v1.PlanTerms.updated_at:type_name -> google.protobuf.Timestamp
+	18, // 13: salesapp.v1.ListPlansResponse.plans:type_name -> salesapp.v1.PlanTerms
+	22, // 14: salesapp.v1.UpdatePlanRequest.features:type_name -> salesapp.v1.PlanFeatures
+	18, // 15: salesapp.v1.UpdatePlanResponse.plan:type_name -> salesapp.v1.PlanTerms
+	43, // 16: salesapp.v1.OperatorTenant.expires_at:type_name -> google.protobuf.Timestamp
+	43, // 17: salesapp.v1.OperatorTenant.created_at:type_name -> google.protobuf.Timestamp
+	43, // 18: salesapp.v1.CreateTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 19: salesapp.v1.CreateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	24, // 20: salesapp.v1.UpdateTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	24, // 21: salesapp.v1.SuspendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	24, // 22: salesapp.v1.ResumeTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	43, // 23: salesapp.v1.ExtendTenantRequest.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 24: salesapp.v1.ExtendTenantResponse.tenant:type_name -> salesapp.v1.OperatorTenant
+	24, // 25: salesapp.v1.ListTenantsResponse.tenants:type_name -> salesapp.v1.OperatorTenant
+	43, // 26: salesapp.v1.OperatorSignInResponse.expires_at:type_name -> google.protobuf.Timestamp
+	39, // 27: salesapp.v1.OperatorSignInResponse.operator:type_name -> salesapp.v1.OperatorAccount
+	39, // 28: salesapp.v1.GetOperatorResponse.operator:type_name -> salesapp.v1.OperatorAccount
+	37, // 29: salesapp.v1.OperatorService.OperatorSignIn:input_type -> salesapp.v1.OperatorSignInRequest
+	40, // 30: salesapp.v1.OperatorService.GetOperator:input_type -> salesapp.v1.GetOperatorRequest
+	25, // 31: salesapp.v1.OperatorService.CreateTenant:input_type -> salesapp.v1.CreateTenantRequest
+	27, // 32: salesapp.v1.OperatorService.UpdateTenant:input_type -> salesapp.v1.UpdateTenantRequest
+	29, // 33: salesapp.v1.OperatorService.SuspendTenant:input_type -> salesapp.v1.SuspendTenantRequest
+	31, // 34: salesapp.v1.OperatorService.ResumeTenant:input_type -> salesapp.v1.ResumeTenantRequest
+	33, // 35: salesapp.v1.OperatorService.ExtendTenant:input_type -> salesapp.v1.ExtendTenantRequest
+	35, // 36: salesapp.v1.OperatorService.ListTenants:input_type -> salesapp.v1.ListTenantsRequest
+	19, // 37: salesapp.v1.OperatorService.ListPlans:input_type -> salesapp.v1.ListPlansRequest
+	21, // 38: salesapp.v1.OperatorService.UpdatePlan:input_type -> salesapp.v1.UpdatePlanRequest
+	16, // 39: salesapp.v1.OperatorService.GetTenantUsage:input_type -> salesapp.v1.GetTenantUsageRequest
+	1,  // 40: salesapp.v1.OperatorService.CreatePlatformUpload:input_type -> salesapp.v1.CreatePlatformUploadRequest
+	3,  // 41: salesapp.v1.OperatorService.FinalizePlatformUpload:input_type -> salesapp.v1.FinalizePlatformUploadRequest
+	5,  // 42: salesapp.v1.OperatorService.AddPlatformMaterial:input_type -> salesapp.v1.AddPlatformMaterialRequest
+	7,  // 43: salesapp.v1.OperatorService.EditPlatformMaterial:input_type -> salesapp.v1.EditPlatformMaterialRequest
+	9,  // 44: salesapp.v1.OperatorService.PublishPlatformMaterial:input_type -> salesapp.v1.PublishPlatformMaterialRequest
+	11, // 45: salesapp.v1.OperatorService.DeletePlatformMaterial:input_type -> salesapp.v1.DeletePlatformMaterialRequest
+	13, // 46: salesapp.v1.OperatorService.ListPlatformMaterials:input_type -> salesapp.v1.ListPlatformMaterialsRequest
+	38, // 47: salesapp.v1.OperatorService.OperatorSignIn:output_type -> salesapp.v1.OperatorSignInResponse
+	41, // 48: salesapp.v1.OperatorService.GetOperator:output_type -> salesapp.v1.GetOperatorResponse
+	26, // 49: salesapp.v1.OperatorService.CreateTenant:output_type -> salesapp.v1.CreateTenantResponse
+	28, // 50: salesapp.v1.OperatorService.UpdateTenant:output_type -> salesapp.v1.UpdateTenantResponse
+	30, // 51: salesapp.v1.OperatorService.SuspendTenant:output_type -> salesapp.v1.SuspendTenantResponse
+	32, // 52: salesapp.v1.OperatorService.ResumeTenant:output_type -> salesapp.v1.ResumeTenantResponse
+	34, // 53: salesapp.v1.OperatorService.ExtendTenant:output_type -> salesapp.v1.ExtendTenantResponse
+	36, // 54: salesapp.v1.OperatorService.ListTenants:output_type -> salesapp.v1.ListTenantsResponse
+	20, // 55: salesapp.v1.OperatorService.ListPlans:output_type -> salesapp.v1.ListPlansResponse
+	23, // 56: salesapp.v1.OperatorService.UpdatePlan:output_type -> salesapp.v1.UpdatePlanResponse
+	17, // 57: salesapp.v1.OperatorService.GetTenantUsage:output_type -> salesapp.v1.GetTenantUsageResponse
+	2,  // 58: salesapp.v1.OperatorService.CreatePlatformUpload:output_type -> salesapp.v1.CreatePlatformUploadResponse
+	4,  // 59: salesapp.v1.OperatorService.FinalizePlatformUpload:output_type -> salesapp.v1.FinalizePlatformUploadResponse
+	6,  // 60: salesapp.v1.OperatorService.AddPlatformMaterial:output_type -> salesapp.v1.AddPlatformMaterialResponse
+	8,  // 61: salesapp.v1.OperatorService.EditPlatformMaterial:output_type -> salesapp.v1.EditPlatformMaterialResponse
+	10, // 62: salesapp.v1.OperatorService.PublishPlatformMaterial:output_type -> salesapp.v1.PublishPlatformMaterialResponse
+	12, // 63: salesapp.v1.OperatorService.DeletePlatformMaterial:output_type -> salesapp.v1.DeletePlatformMaterialResponse
+	14, // 64: salesapp.v1.OperatorService.ListPlatformMaterials:output_type -> salesapp.v1.ListPlatformMaterialsResponse
+	47, // [47:65] is the sub-list for method output_type
+	29, // [29:47] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_operator_proto_init() }
@@ -2535,17 +2810,19 @@ func file_salesapp_v1_operator_proto_init() {
 	}
 	file_salesapp_v1_card_proto_init()
 	file_salesapp_v1_customer_proto_init()
-	file_salesapp_v1_operator_proto_msgTypes[3].OneofWrappers = []any{}
-	file_salesapp_v1_operator_proto_msgTypes[17].OneofWrappers = []any{}
+	file_salesapp_v1_material_proto_init()
+	file_salesapp_v1_media_proto_init()
+	file_salesapp_v1_operator_proto_msgTypes[7].OneofWrappers = []any{}
 	file_salesapp_v1_operator_proto_msgTypes[21].OneofWrappers = []any{}
-	file_salesapp_v1_operator_proto_msgTypes[23].OneofWrappers = []any{}
+	file_salesapp_v1_operator_proto_msgTypes[25].OneofWrappers = []any{}
+	file_salesapp_v1_operator_proto_msgTypes[27].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_operator_proto_rawDesc), len(file_salesapp_v1_operator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -206,14 +206,20 @@ func contentFromProto(c *salesappv1.MaterialContent) material.Content {
 		FileKey: c.GetFileKey(), ImageKeys: c.GetImageKeys(), CoverKey: c.GetCoverKey(), Tags: c.GetTags(),
 		FolderID: optionalID(c.GetFolderId()),
 	}
-	if l := c.GetPosterLayout(); l != nil {
-		out.Layout = &poster.Layout{
-			QR: poster.QRBox{X: int(l.GetQrX()), Y: int(l.GetQrY()), Size: int(l.GetQrSize())},
-			Name: poster.TextBox{X: int(l.GetNameX()), Y: int(l.GetNameY()), FontSize: l.GetNameFontSize(),
-				Color: l.GetNameColor(), Align: l.GetNameAlign(), MaxWidth: int(l.GetNameMaxWidth())},
-		}
-	}
+	out.Layout = LayoutFromProto(c.GetPosterLayout())
 	return out
+}
+
+// LayoutFromProto is a poster's layout from the wire (nil: none).
+func LayoutFromProto(l *salesappv1.PosterLayout) *poster.Layout {
+	if l == nil {
+		return nil
+	}
+	return &poster.Layout{
+		QR: poster.QRBox{X: int(l.GetQrX()), Y: int(l.GetQrY()), Size: int(l.GetQrSize())},
+		Name: poster.TextBox{X: int(l.GetNameX()), Y: int(l.GetNameY()), FontSize: l.GetNameFontSize(),
+			Color: l.GetNameColor(), Align: l.GetNameAlign(), MaxWidth: int(l.GetNameMaxWidth())},
+	}
 }
 
 func folderToProto(f material.Folder) *salesappv1.Folder {

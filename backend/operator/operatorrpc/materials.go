@@ -10,17 +10,39 @@ import (
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/backend/material"
 	"github.com/salesapp/scrm/backend/material/materialrpc"
+	"github.com/salesapp/scrm/backend/upload/uploadrpc"
 )
 
 // AddPlatformMaterial implements OperatorService.
 func (h *Handler) AddPlatformMaterial(ctx context.Context, req *connect.Request[salesappv1.AddPlatformMaterialRequest]) (*connect.Response[salesappv1.AddPlatformMaterialResponse], error) {
 	m := req.Msg
 	id, err := h.materials.AddPlatform(ctx, materialrpc.KindFromProto(m.Kind), material.Content{Title: m.Title, Summary: m.Summary,
-		BodyHTML: m.BodyHtml, TextBody: m.TextBody, Tags: m.Tags}, m.Plans)
+		BodyHTML: m.BodyHtml, TextBody: m.TextBody, Tags: m.Tags, FileKey: m.FileKey,
+		Layout: materialrpc.LayoutFromProto(m.PosterLayout)}, m.Plans)
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.AddPlatformMaterialResponse{MaterialId: id.String()}), nil
+}
+
+// CreatePlatformUpload implements OperatorService.
+func (h *Handler) CreatePlatformUpload(ctx context.Context, req *connect.Request[salesappv1.CreatePlatformUploadRequest]) (*connect.Response[salesappv1.CreatePlatformUploadResponse], error) {
+	m := req.Msg
+	t, err := h.materials.PlatformUpload(ctx, uploadrpc.KindFromProto(m.Kind), m.ContentType, m.SizeBytes)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.CreatePlatformUploadResponse{Ticket: uploadrpc.TicketToProto(t)}), nil
+}
+
+// FinalizePlatformUpload implements OperatorService.
+func (h *Handler) FinalizePlatformUpload(ctx context.Context, req *connect.Request[salesappv1.FinalizePlatformUploadRequest]) (*connect.Response[salesappv1.FinalizePlatformUploadResponse], error) {
+	m := req.Msg
+	key, err := h.materials.FinalizePlatformUpload(ctx, m.ObjectKey, uploadrpc.KindFromProto(m.Kind), m.ContentType, m.SizeBytes)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.FinalizePlatformUploadResponse{ObjectKey: key}), nil
 }
 
 // EditPlatformMaterial implements OperatorService.

@@ -22,7 +22,8 @@ func New(svc *upload.Service) *Handler { return &Handler{svc: svc} }
 
 var _ salesappv1connect.MediaServiceHandler = (*Handler)(nil)
 
-func kindFromProto(k salesappv1.MediaKind) media.Kind {
+// KindFromProto is the media kind of the wire's (the operator's platform uploads take it too).
+func KindFromProto(k salesappv1.MediaKind) media.Kind {
 	switch k {
 	case salesappv1.MediaKind_MEDIA_KIND_IMAGE:
 		return media.KindImage
@@ -40,14 +41,17 @@ func (h *Handler) CreateUpload(ctx context.Context, req *connect.Request[salesap
 	if err != nil {
 		return nil, err
 	}
-	t, err := h.svc.Create(ctx, p, kindFromProto(req.Msg.GetKind()), req.Msg.GetContentType(), req.Msg.GetSizeBytes())
+	t, err := h.svc.Create(ctx, p, KindFromProto(req.Msg.GetKind()), req.Msg.GetContentType(), req.Msg.GetSizeBytes())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&salesappv1.CreateUploadResponse{Ticket: &salesappv1.UploadTicket{
-		ObjectKey: t.Key, PutUrl: t.PutURL, PutHeaders: t.PutHeaders, PostUrl: t.PostURL, PostFields: t.PostFields,
-		ExpiresAt: timestamppb.New(t.ExpiresAt), MaxBytes: t.MaxBytes,
-	}}), nil
+	return connect.NewResponse(&salesappv1.CreateUploadResponse{Ticket: TicketToProto(t)}), nil
+}
+
+// TicketToProto is an upload ticket on the wire.
+func TicketToProto(t media.UploadTicket) *salesappv1.UploadTicket {
+	return &salesappv1.UploadTicket{ObjectKey: t.Key, PutUrl: t.PutURL, PutHeaders: t.PutHeaders, PostUrl: t.PostURL,
+		PostFields: t.PostFields, ExpiresAt: timestamppb.New(t.ExpiresAt), MaxBytes: t.MaxBytes}
 }
 
 // FinalizeUpload implements MediaService.
@@ -57,7 +61,7 @@ func (h *Handler) FinalizeUpload(ctx context.Context, req *connect.Request[sales
 		return nil, err
 	}
 	m := req.Msg
-	f, err := h.svc.Finalize(ctx, p, m.GetObjectKey(), kindFromProto(m.GetKind()), m.GetContentType(), m.GetSizeBytes())
+	f, err := h.svc.Finalize(ctx, p, m.GetObjectKey(), KindFromProto(m.GetKind()), m.GetContentType(), m.GetSizeBytes())
 	if err != nil {
 		return nil, err
 	}

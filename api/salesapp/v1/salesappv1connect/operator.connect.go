@@ -66,6 +66,12 @@ const (
 	// OperatorServiceGetTenantUsageProcedure is the fully-qualified name of the OperatorService's
 	// GetTenantUsage RPC.
 	OperatorServiceGetTenantUsageProcedure = "/salesapp.v1.OperatorService/GetTenantUsage"
+	// OperatorServiceCreatePlatformUploadProcedure is the fully-qualified name of the OperatorService's
+	// CreatePlatformUpload RPC.
+	OperatorServiceCreatePlatformUploadProcedure = "/salesapp.v1.OperatorService/CreatePlatformUpload"
+	// OperatorServiceFinalizePlatformUploadProcedure is the fully-qualified name of the
+	// OperatorService's FinalizePlatformUpload RPC.
+	OperatorServiceFinalizePlatformUploadProcedure = "/salesapp.v1.OperatorService/FinalizePlatformUpload"
 	// OperatorServiceAddPlatformMaterialProcedure is the fully-qualified name of the OperatorService's
 	// AddPlatformMaterial RPC.
 	OperatorServiceAddPlatformMaterialProcedure = "/salesapp.v1.OperatorService/AddPlatformMaterial"
@@ -115,8 +121,12 @@ type OperatorServiceClient interface {
 	// first.
 	GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error)
 	// Platform materials, which the salespeople of every enterprise, or of the enterprises on chosen plans,
-	// see and share. AddPlatformMaterial publishes an article or moments copy (materials with a file are
-	// added with `salesctl platform-material add`).
+	// see and share. A poster, brochure or video's file is uploaded first: CreatePlatformUpload hands out a
+	// presigned upload of a platform object (files never pass through salesd), FinalizePlatformUpload checks
+	// it as MediaService.FinalizeUpload does and answers the key AddPlatformMaterial takes as file_key.
+	CreatePlatformUpload(context.Context, *connect.Request[v1.CreatePlatformUploadRequest]) (*connect.Response[v1.CreatePlatformUploadResponse], error)
+	FinalizePlatformUpload(context.Context, *connect.Request[v1.FinalizePlatformUploadRequest]) (*connect.Response[v1.FinalizePlatformUploadResponse], error)
+	// AddPlatformMaterial publishes a platform material of any kind.
 	AddPlatformMaterial(context.Context, *connect.Request[v1.AddPlatformMaterialRequest]) (*connect.Response[v1.AddPlatformMaterialResponse], error)
 	// EditPlatformMaterial changes a platform material's text (absent fields are unchanged).
 	EditPlatformMaterial(context.Context, *connect.Request[v1.EditPlatformMaterialRequest]) (*connect.Response[v1.EditPlatformMaterialResponse], error)
@@ -206,6 +216,18 @@ func NewOperatorServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(operatorServiceMethods.ByName("GetTenantUsage")),
 			connect.WithClientOptions(opts...),
 		),
+		createPlatformUpload: connect.NewClient[v1.CreatePlatformUploadRequest, v1.CreatePlatformUploadResponse](
+			httpClient,
+			baseURL+OperatorServiceCreatePlatformUploadProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("CreatePlatformUpload")),
+			connect.WithClientOptions(opts...),
+		),
+		finalizePlatformUpload: connect.NewClient[v1.FinalizePlatformUploadRequest, v1.FinalizePlatformUploadResponse](
+			httpClient,
+			baseURL+OperatorServiceFinalizePlatformUploadProcedure,
+			connect.WithSchema(operatorServiceMethods.ByName("FinalizePlatformUpload")),
+			connect.WithClientOptions(opts...),
+		),
 		addPlatformMaterial: connect.NewClient[v1.AddPlatformMaterialRequest, v1.AddPlatformMaterialResponse](
 			httpClient,
 			baseURL+OperatorServiceAddPlatformMaterialProcedure,
@@ -252,6 +274,8 @@ type operatorServiceClient struct {
 	listPlans               *connect.Client[v1.ListPlansRequest, v1.ListPlansResponse]
 	updatePlan              *connect.Client[v1.UpdatePlanRequest, v1.UpdatePlanResponse]
 	getTenantUsage          *connect.Client[v1.GetTenantUsageRequest, v1.GetTenantUsageResponse]
+	createPlatformUpload    *connect.Client[v1.CreatePlatformUploadRequest, v1.CreatePlatformUploadResponse]
+	finalizePlatformUpload  *connect.Client[v1.FinalizePlatformUploadRequest, v1.FinalizePlatformUploadResponse]
 	addPlatformMaterial     *connect.Client[v1.AddPlatformMaterialRequest, v1.AddPlatformMaterialResponse]
 	editPlatformMaterial    *connect.Client[v1.EditPlatformMaterialRequest, v1.EditPlatformMaterialResponse]
 	publishPlatformMaterial *connect.Client[v1.PublishPlatformMaterialRequest, v1.PublishPlatformMaterialResponse]
@@ -314,6 +338,16 @@ func (c *operatorServiceClient) GetTenantUsage(ctx context.Context, req *connect
 	return c.getTenantUsage.CallUnary(ctx, req)
 }
 
+// CreatePlatformUpload calls salesapp.v1.OperatorService.CreatePlatformUpload.
+func (c *operatorServiceClient) CreatePlatformUpload(ctx context.Context, req *connect.Request[v1.CreatePlatformUploadRequest]) (*connect.Response[v1.CreatePlatformUploadResponse], error) {
+	return c.createPlatformUpload.CallUnary(ctx, req)
+}
+
+// FinalizePlatformUpload calls salesapp.v1.OperatorService.FinalizePlatformUpload.
+func (c *operatorServiceClient) FinalizePlatformUpload(ctx context.Context, req *connect.Request[v1.FinalizePlatformUploadRequest]) (*connect.Response[v1.FinalizePlatformUploadResponse], error) {
+	return c.finalizePlatformUpload.CallUnary(ctx, req)
+}
+
 // AddPlatformMaterial calls salesapp.v1.OperatorService.AddPlatformMaterial.
 func (c *operatorServiceClient) AddPlatformMaterial(ctx context.Context, req *connect.Request[v1.AddPlatformMaterialRequest]) (*connect.Response[v1.AddPlatformMaterialResponse], error) {
 	return c.addPlatformMaterial.CallUnary(ctx, req)
@@ -371,8 +405,12 @@ type OperatorServiceHandler interface {
 	// first.
 	GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error)
 	// Platform materials, which the salespeople of every enterprise, or of the enterprises on chosen plans,
-	// see and share. AddPlatformMaterial publishes an article or moments copy (materials with a file are
-	// added with `salesctl platform-material add`).
+	// see and share. A poster, brochure or video's file is uploaded first: CreatePlatformUpload hands out a
+	// presigned upload of a platform object (files never pass through salesd), FinalizePlatformUpload checks
+	// it as MediaService.FinalizeUpload does and answers the key AddPlatformMaterial takes as file_key.
+	CreatePlatformUpload(context.Context, *connect.Request[v1.CreatePlatformUploadRequest]) (*connect.Response[v1.CreatePlatformUploadResponse], error)
+	FinalizePlatformUpload(context.Context, *connect.Request[v1.FinalizePlatformUploadRequest]) (*connect.Response[v1.FinalizePlatformUploadResponse], error)
+	// AddPlatformMaterial publishes a platform material of any kind.
 	AddPlatformMaterial(context.Context, *connect.Request[v1.AddPlatformMaterialRequest]) (*connect.Response[v1.AddPlatformMaterialResponse], error)
 	// EditPlatformMaterial changes a platform material's text (absent fields are unchanged).
 	EditPlatformMaterial(context.Context, *connect.Request[v1.EditPlatformMaterialRequest]) (*connect.Response[v1.EditPlatformMaterialResponse], error)
@@ -458,6 +496,18 @@ func NewOperatorServiceHandler(svc OperatorServiceHandler, opts ...connect.Handl
 		connect.WithSchema(operatorServiceMethods.ByName("GetTenantUsage")),
 		connect.WithHandlerOptions(opts...),
 	)
+	operatorServiceCreatePlatformUploadHandler := connect.NewUnaryHandler(
+		OperatorServiceCreatePlatformUploadProcedure,
+		svc.CreatePlatformUpload,
+		connect.WithSchema(operatorServiceMethods.ByName("CreatePlatformUpload")),
+		connect.WithHandlerOptions(opts...),
+	)
+	operatorServiceFinalizePlatformUploadHandler := connect.NewUnaryHandler(
+		OperatorServiceFinalizePlatformUploadProcedure,
+		svc.FinalizePlatformUpload,
+		connect.WithSchema(operatorServiceMethods.ByName("FinalizePlatformUpload")),
+		connect.WithHandlerOptions(opts...),
+	)
 	operatorServiceAddPlatformMaterialHandler := connect.NewUnaryHandler(
 		OperatorServiceAddPlatformMaterialProcedure,
 		svc.AddPlatformMaterial,
@@ -512,6 +562,10 @@ func NewOperatorServiceHandler(svc OperatorServiceHandler, opts ...connect.Handl
 			operatorServiceUpdatePlanHandler.ServeHTTP(w, r)
 		case OperatorServiceGetTenantUsageProcedure:
 			operatorServiceGetTenantUsageHandler.ServeHTTP(w, r)
+		case OperatorServiceCreatePlatformUploadProcedure:
+			operatorServiceCreatePlatformUploadHandler.ServeHTTP(w, r)
+		case OperatorServiceFinalizePlatformUploadProcedure:
+			operatorServiceFinalizePlatformUploadHandler.ServeHTTP(w, r)
 		case OperatorServiceAddPlatformMaterialProcedure:
 			operatorServiceAddPlatformMaterialHandler.ServeHTTP(w, r)
 		case OperatorServiceEditPlatformMaterialProcedure:
@@ -573,6 +627,14 @@ func (UnimplementedOperatorServiceHandler) UpdatePlan(context.Context, *connect.
 
 func (UnimplementedOperatorServiceHandler) GetTenantUsage(context.Context, *connect.Request[v1.GetTenantUsageRequest]) (*connect.Response[v1.GetTenantUsageResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.GetTenantUsage is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) CreatePlatformUpload(context.Context, *connect.Request[v1.CreatePlatformUploadRequest]) (*connect.Response[v1.CreatePlatformUploadResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.CreatePlatformUpload is not implemented"))
+}
+
+func (UnimplementedOperatorServiceHandler) FinalizePlatformUpload(context.Context, *connect.Request[v1.FinalizePlatformUploadRequest]) (*connect.Response[v1.FinalizePlatformUploadResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.OperatorService.FinalizePlatformUpload is not implemented"))
 }
 
 func (UnimplementedOperatorServiceHandler) AddPlatformMaterial(context.Context, *connect.Request[v1.AddPlatformMaterialRequest]) (*connect.Response[v1.AddPlatformMaterialResponse], error) {

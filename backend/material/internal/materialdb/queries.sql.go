@@ -525,18 +525,20 @@ func (q *Queries) LockMaterial(ctx context.Context, arg LockMaterialParams) (uui
 const operatorAddPlatformMaterial = `-- name: OperatorAddPlatformMaterial :exec
 
 SELECT operator_add_platform_material($1, $2, $3, $4, $5, $6, $7::text[],
-  $8::text[])
+  $8::text[], $9, $10::jsonb)
 `
 
 type OperatorAddPlatformMaterialParams struct {
-	ID       uuid.UUID
-	Kind     string
-	Title    string
-	Summary  string
-	BodyHtml string
-	TextBody string
-	Tags     []string
-	Plans    []string
+	ID           uuid.UUID
+	Kind         string
+	Title        string
+	Summary      string
+	BodyHtml     string
+	TextBody     string
+	Tags         []string
+	Plans        []string
+	FileKey      string
+	PosterLayout []byte
 }
 
 // Platform materials through OperatorService: the owner's functions (migration 036), called by the
@@ -551,6 +553,8 @@ func (q *Queries) OperatorAddPlatformMaterial(ctx context.Context, arg OperatorA
 		arg.TextBody,
 		arg.Tags,
 		arg.Plans,
+		arg.FileKey,
+		arg.PosterLayout,
 	)
 	return err
 }

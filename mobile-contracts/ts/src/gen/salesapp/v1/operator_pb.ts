@@ -11,13 +11,17 @@ import type { MaterialKind } from "./card_pb";
 import { file_salesapp_v1_card } from "./card_pb";
 import type { TagList } from "./customer_pb";
 import { file_salesapp_v1_customer } from "./customer_pb";
+import type { PosterLayout } from "./material_pb";
+import { file_salesapp_v1_material } from "./material_pb";
+import type { MediaKind, UploadTicket } from "./media_pb";
+import { file_salesapp_v1_media } from "./media_pb";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file salesapp/v1/operator.proto.
  */
 export const file_salesapp_v1_operator: GenFile = /*@__PURE__*/
-  fileDesc("ChpzYWxlc2FwcC92MS9vcGVyYXRvci5wcm90bxILc2FsZXNhcHAudjEigAIKEFBsYXRmb3JtTWF0ZXJpYWwSEwoLbWF0ZXJpYWxfaWQYASABKAkSJwoEa2luZBgCIAEoDjIZLnNhbGVzYXBwLnYxLk1hdGVyaWFsS2luZBIRCglwdWJsaXNoZWQYAyABKAgSDQoFdGl0bGUYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIMCgR0YWdzGAYgAygJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXBsYW5zGAkgAygJIoMCChpBZGRQbGF0Zm9ybU1hdGVyaWFsUmVxdWVzdBIzCgRraW5kGAEgASgOMhkuc2FsZXNhcHAudjEuTWF0ZXJpYWxLaW5kQgq6SAeCAQQYAhgFEhkKBXRpdGxlGAIgASgJQgq6SAdyBRABGMgBEhkKB3N1bW1hcnkYAyABKAlCCLpIBXIDGOgHEhwKCWJvZHlfaHRtbBgEIAEoCUIJukgGcgQYwJoMEhsKCXRleHRfYm9keRgFIAEoCUIIukgFcgMYiCcSHgoEdGFncxgGIAMoCUIQukgNkgEKEBQiBnIEEAEYIBIfCgVwbGFucxgHIAMoCUIQukgNkgEKEAoiBnIEEAEYICIyChtBZGRQbGF0Zm9ybU1hdGVyaWFsUmVzcG9uc2USEwoLbWF0ZXJpYWxfaWQYASABKAkilwIKG0VkaXRQbGF0Zm9ybU1hdGVyaWFsUmVxdWVzdBIdCgttYXRlcmlhbF9pZBgBIAEoCUIIukgFcgOwAQESHgoFdGl0bGUYAiABKAlCCrpIB3IFEAEYyAFIAIgBARIeCgdzdW1tYXJ5GAMgASgJQgi6SAVyAxjoB0gBiAEBEiEKCWJvZHlfaHRtbBgEIAEoCUIJukgGcgQYwJoMSAKIAQESIAoJdGV4dF9ib2R5GAUgASgJQgi6SAVyAxiIJ0gDiAEBEiIKBHRhZ3MYBiABKAsyFC5zYWxlc2FwcC52MS5UYWdMaXN0QggKBl90aXRsZUIKCghfc3VtbWFyeUIMCgpfYm9keV9odG1sQgwKCl90ZXh0X2JvZHkiHgocRWRpdFBsYXRmb3JtTWF0ZXJpYWxSZXNwb25zZSJzCh5QdWJsaXNoUGxhdGZvcm1NYXRlcmlhbFJlcXVlc3QSHQoLbWF0ZXJpYWxfaWQYASABKAlCCLpIBXIDsAEBEhEKCXB1Ymxpc2hlZBgCIAEoCBIfCgVwbGFucxgDIAMoCUIQukgNkgEKEAoiBnIEEAEYICIhCh9QdWJsaXNoUGxhdGZvcm1NYXRlcmlhbFJlc3BvbnNlIj4KHURlbGV0ZVBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Eh0KC21hdGVyaWFsX2lkGAEgASgJQgi6SAVyA7ABASIgCh5EZWxldGVQbGF0Zm9ybU1hdGVyaWFsUmVzcG9uc2UiHgocTGlzdFBsYXRmb3JtTWF0ZXJpYWxzUmVxdWVzdCJRCh1MaXN0UGxhdGZvcm1NYXRlcmlhbHNSZXNwb25zZRIwCgltYXRlcmlhbHMYASADKAsyHS5zYWxlc2FwcC52MS5QbGF0Zm9ybU1hdGVyaWFsIukBCgtUZW5hbnRVc2FnZRILCgNkYXkYASABKAkSLwoLbWVhc3VyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnNlYXRzX3VzZWQYAyABKAUSEQoJYWN0aXZlXzdkGAQgASgFEhIKCmFjdGl2ZV8zMGQYBSABKAUSEgoKc2hhcmVzXzMwZBgGIAEoBRIRCgl2aWV3c18zMGQYByABKAUSEQoJY3VzdG9tZXJzGAggASgFEhMKC3N0b3JhZ2VfbWliGAkgASgFEhIKCnB1c2hlc18zMGQYCiABKAUiRQoVR2V0VGVuYW50VXNhZ2VSZXF1ZXN0EhsKCXRlbmFudF9pZBgBIAEoCUIIukgFcgOwAQESDwoHcmVmcmVzaBgCIAEoCCJAChZHZXRUZW5hbnRVc2FnZVJlc3BvbnNlEiYKBGRheXMYASADKAsyGC5zYWxlc2FwcC52MS5UZW5hbnRVc2FnZSKeAQoJUGxhblRlcm1zEgwKBG5hbWUYASABKAkSEgoKc2VhdF9saW1pdBgCIAEoBRIZChFzdG9yYWdlX3F1b3RhX21pYhgDIAEoBRIQCghmZWF0dXJlcxgEIAMoCRISCgp0cmlhbF9kYXlzGAUgASgFEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhIKEExpc3RQbGFuc1JlcXVlc3QiOgoRTGlzdFBsYW5zUmVzcG9uc2USJQoFcGxhbnMYASADKAsyFi5zYWxlc2FwcC52MS5QbGFuVGVybXMivwIKEVVwZGF0ZVBsYW5SZXF1ZXN0Ej4KBG5hbWUYASABKAlCMLpILXIrUgV0cmlhbFIIc3RhbmRhcmRSDHByb2Zlc3Npb25hbFIKZW50ZXJwcmlzZRIkCgpzZWF0X2xpbWl0GAIgASgFQgu6SAgaBhigjQYoAEgAiAEBEiwKEXN0b3JhZ2VfcXVvdGFfbWliGAMgASgFQgy6SAkaBxiAgIAyKABIAYgBARIwCghmZWF0dXJlcxgEIAEoCzIZLnNhbGVzYXBwLnYxLlBsYW5GZWF0dXJlc0gCiAEBEiMKCnRyaWFsX2RheXMYBSABKAVCCrpIBxoFGO4CKABIA4gBAUINCgtfc2VhdF9saW1pdEIUChJfc3RvcmFnZV9xdW90YV9taWJCCwoJX2ZlYXR1cmVzQg0KC190cmlhbF9kYXlzIlgKDFBsYW5GZWF0dXJlcxJICghmZWF0dXJlcxgBIAMoCUI2ukgzkgEwEAUYASIqcihSBXRhc2tzUghyYW5raW5nc1IFcG9vbHNSB2V4cG9ydHNSBXdlY29tIjoKElVwZGF0ZVBsYW5SZXNwb25zZRIkCgRwbGFuGAEgASgLMhYuc2FsZXNhcHAudjEuUGxhblRlcm1zIu0BCg5PcGVyYXRvclRlbmFudBIRCgl0ZW5hbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRwbGFuGAMgASgJEhIKCnNlYXRfbGltaXQYBCABKAUSEgoKc2VhdHNfdXNlZBgFIAEoBRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgl0aW1lX3pvbmUYByABKAkSEQoJc3VzcGVuZGVkGAggASgIEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvABChNDcmVhdGVUZW5hbnRSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEYgAESPgoEcGxhbhgCIAEoCUIwukgtcitSBXRyaWFsUghzdGFuZGFyZFIMcHJvZmVzc2lvbmFsUgplbnRlcnByaXNlEiQKCnNlYXRfbGltaXQYAyABKAVCC7pICBoGGKCNBigASACIAQESLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoJdGltZV96b25lGAUgASgJQge6SARyAhhAQg0KC19zZWF0X2xpbWl0IkMKFENyZWF0ZVRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50Io4CChNVcGRhdGVUZW5hbnRSZXF1ZXN0EhsKCXRlbmFudF9pZBgBIAEoCUIIukgFcgOwAQESHQoEbmFtZRgCIAEoCUIKukgHcgUQARiAAUgAiAEBEkMKBHBsYW4YAyABKAlCMLpILXIrUgV0cmlhbFIIc3RhbmRhcmRSDHByb2Zlc3Npb25hbFIKZW50ZXJwcmlzZUgBiAEBEiQKCnNlYXRfbGltaXQYBCABKAVCC7pICBoGGKCNBigASAKIAQESIQoJdGltZV96b25lGAUgASgJQgm6SAZyBBABGEBIA4gBAUIHCgVfbmFtZUIHCgVfcGxhbkINCgtfc2VhdF9saW1pdEIMCgpfdGltZV96b25lIkMKFFVwZGF0ZVRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50IjMKFFN1c3BlbmRUZW5hbnRSZXF1ZXN0EhsKCXRlbmFudF9pZBgBIAEoCUIIukgFcgOwAQEiRAoVU3VzcGVuZFRlbmFudFJlc3BvbnNlEisKBnRlbmFudBgBIAEoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50IjIKE1Jlc3VtZVRlbmFudFJlcXVlc3QSGwoJdGVuYW50X2lkGAEgASgJQgi6SAVyA7ABASJDChRSZXN1bWVUZW5hbnRSZXNwb25zZRIrCgZ0ZW5hbnQYASABKAsyGy5zYWxlc2FwcC52MS5PcGVyYXRvclRlbmFudCJqChNFeHRlbmRUZW5hbnRSZXF1ZXN0EhsKCXRlbmFudF9pZBgBIAEoCUIIukgFcgOwAQESNgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBASJDChRFeHRlbmRUZW5hbnRSZXNwb25zZRIrCgZ0ZW5hbnQYASABKAsyGy5zYWxlc2FwcC52MS5PcGVyYXRvclRlbmFudCIUChJMaXN0VGVuYW50c1JlcXVlc3QiQwoTTGlzdFRlbmFudHNSZXNwb25zZRIsCgd0ZW5hbnRzGAEgAygLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQiUAoVT3BlcmF0b3JTaWduSW5SZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRj+AWABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRABGIABIpABChZPcGVyYXRvclNpZ25JblJlc3BvbnNlEhYKDm9wZXJhdG9yX3Rva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCG9wZXJhdG9yGAMgASgLMhwuc2FsZXNhcHAudjEuT3BlcmF0b3JBY2NvdW50IjUKD09wZXJhdG9yQWNjb3VudBITCgtvcGVyYXRvcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCSIUChJHZXRPcGVyYXRvclJlcXVlc3QiRQoTR2V0T3BlcmF0b3JSZXNwb25zZRIuCghvcGVyYXRvchgBIAEoCzIcLnNhbGVzYXBwLnYxLk9wZXJhdG9yQWNjb3VudDLiCwoPT3BlcmF0b3JTZXJ2aWNlElkKDk9wZXJhdG9yU2lnbkluEiIuc2FsZXNhcHAudjEuT3BlcmF0b3JTaWduSW5SZXF1ZXN0GiMuc2FsZXNhcHAudjEuT3BlcmF0b3JTaWduSW5SZXNwb25zZRJQCgtHZXRPcGVyYXRvchIfLnNhbGVzYXBwLnYxLkdldE9wZXJhdG9yUmVxdWVzdBogLnNhbGVzYXBwLnYxLkdldE9wZXJhdG9yUmVzcG9uc2USUwoMQ3JlYXRlVGVuYW50EiAuc2FsZXNhcHAudjEuQ3JlYXRlVGVuYW50UmVxdWVzdBohLnNhbGVzYXBwLnYxLkNyZWF0ZVRlbmFudFJlc3BvbnNlElMKDFVwZGF0ZVRlbmFudBIgLnNhbGVzYXBwLnYxLlVwZGF0ZVRlbmFudFJlcXVlc3QaIS5zYWxlc2FwcC52MS5VcGRhdGVUZW5hbnRSZXNwb25zZRJWCg1TdXNwZW5kVGVuYW50EiEuc2FsZXNhcHAudjEuU3VzcGVuZFRlbmFudFJlcXVlc3QaIi5zYWxlc2FwcC52MS5TdXNwZW5kVGVuYW50UmVzcG9uc2USUwoMUmVzdW1lVGVuYW50EiAuc2FsZXNhcHAudjEuUmVzdW1lVGVuYW50UmVxdWVzdBohLnNhbGVzYXBwLnYxLlJlc3VtZVRlbmFudFJlc3BvbnNlElMKDEV4dGVuZFRlbmFudBIgLnNhbGVzYXBwLnYxLkV4dGVuZFRlbmFudFJlcXVlc3QaIS5zYWxlc2FwcC52MS5FeHRlbmRUZW5hbnRSZXNwb25zZRJQCgtMaXN0VGVuYW50cxIfLnNhbGVzYXBwLnYxLkxpc3RUZW5hbnRzUmVxdWVzdBogLnNhbGVzYXBwLnYxLkxpc3RUZW5hbnRzUmVzcG9uc2USSgoJTGlzdFBsYW5zEh0uc2FsZXNhcHAudjEuTGlzdFBsYW5zUmVxdWVzdBoeLnNhbGVzYXBwLnYxLkxpc3RQbGFuc1Jlc3BvbnNlEk0KClVwZGF0ZVBsYW4SHi5zYWxlc2FwcC52MS5VcGRhdGVQbGFuUmVxdWVzdBofLnNhbGVzYXBwLnYxLlVwZGF0ZVBsYW5SZXNwb25zZRJZCg5HZXRUZW5hbnRVc2FnZRIiLnNhbGVzYXBwLnYxLkdldFRlbmFudFVzYWdlUmVxdWVzdBojLnNhbGVzYXBwLnYxLkdldFRlbmFudFVzYWdlUmVzcG9uc2USaAoTQWRkUGxhdGZvcm1NYXRlcmlhbBInLnNhbGVzYXBwLnYxLkFkZFBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Giguc2FsZXNhcHAudjEuQWRkUGxhdGZvcm1NYXRlcmlhbFJlc3BvbnNlEmsKFEVkaXRQbGF0Zm9ybU1hdGVyaWFsEiguc2FsZXNhcHAudjEuRWRpdFBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Gikuc2FsZXNhcHAudjEuRWRpdFBsYXRmb3JtTWF0ZXJpYWxSZXNwb25zZRJ0ChdQdWJsaXNoUGxhdGZvcm1NYXRlcmlhbBIrLnNhbGVzYXBwLnYxLlB1Ymxpc2hQbGF0Zm9ybU1hdGVyaWFsUmVxdWVzdBosLnNhbGVzYXBwLnYxLlB1Ymxpc2hQbGF0Zm9ybU1hdGVyaWFsUmVzcG9uc2UScQoWRGVsZXRlUGxhdGZvcm1NYXRlcmlhbBIqLnNhbGVzYXBwLnYxLkRlbGV0ZVBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Gisuc2FsZXNhcHAudjEuRGVsZXRlUGxhdGZvcm1NYXRlcmlhbFJlc3BvbnNlEm4KFUxpc3RQbGF0Zm9ybU1hdGVyaWFscxIpLnNhbGVzYXBwLnYxLkxpc3RQbGF0Zm9ybU1hdGVyaWFsc1JlcXVlc3QaKi5zYWxlc2FwcC52MS5MaXN0UGxhdGZvcm1NYXRlcmlhbHNSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_salesapp_v1_card, file_salesapp_v1_customer]);
+  fileDesc("ChpzYWxlc2FwcC92MS9vcGVyYXRvci5wcm90bxILc2FsZXNhcHAudjEigAIKEFBsYXRmb3JtTWF0ZXJpYWwSEwoLbWF0ZXJpYWxfaWQYASABKAkSJwoEa2luZBgCIAEoDjIZLnNhbGVzYXBwLnYxLk1hdGVyaWFsS2luZBIRCglwdWJsaXNoZWQYAyABKAgSDQoFdGl0bGUYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIMCgR0YWdzGAYgAygJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXBsYW5zGAkgAygJIpMBChtDcmVhdGVQbGF0Zm9ybVVwbG9hZFJlcXVlc3QSMAoEa2luZBgBIAEoDjIWLnNhbGVzYXBwLnYxLk1lZGlhS2luZEIKukgHggEEEAEgABIfCgxjb250ZW50X3R5cGUYAiABKAlCCbpIBnIEEAMYZBIhCgpzaXplX2J5dGVzGAMgASgDQg26SAoiCBiAgID6ASAAIkkKHENyZWF0ZVBsYXRmb3JtVXBsb2FkUmVzcG9uc2USKQoGdGlja2V0GAEgASgLMhkuc2FsZXNhcHAudjEuVXBsb2FkVGlja2V0Iq8BCh1GaW5hbGl6ZVBsYXRmb3JtVXBsb2FkUmVxdWVzdBIeCgpvYmplY3Rfa2V5GAEgASgJQgq6SAdyBRABGIAEEjAKBGtpbmQYAiABKA4yFi5zYWxlc2FwcC52MS5NZWRpYUtpbmRCCrpIB4IBBBABIAASHwoMY29udGVudF90eXBlGAMgASgJQgm6SAZyBBADGGQSGwoKc2l6ZV9ieXRlcxgEIAEoA0IHukgEIgIgACI0Ch5GaW5hbGl6ZVBsYXRmb3JtVXBsb2FkUmVzcG9uc2USEgoKb2JqZWN0X2tleRgBIAEoCSLRAgoaQWRkUGxhdGZvcm1NYXRlcmlhbFJlcXVlc3QSMwoEa2luZBgBIAEoDjIZLnNhbGVzYXBwLnYxLk1hdGVyaWFsS2luZEIKukgHggEEEAEgABIZCgV0aXRsZRgCIAEoCUIKukgHcgUQARjIARIZCgdzdW1tYXJ5GAMgASgJQgi6SAVyAxjoBxIcCglib2R5X2h0bWwYBCABKAlCCbpIBnIEGMCaDBIbCgl0ZXh0X2JvZHkYBSABKAlCCLpIBXIDGIgnEh4KBHRhZ3MYBiADKAlCELpIDZIBChAUIgZyBBABGCASHwoFcGxhbnMYByADKAlCELpIDZIBChAKIgZyBBABGCASGgoIZmlsZV9rZXkYCCABKAlCCLpIBXIDGIAEEjAKDXBvc3Rlcl9sYXlvdXQYCSABKAsyGS5zYWxlc2FwcC52MS5Qb3N0ZXJMYXlvdXQiMgobQWRkUGxhdGZvcm1NYXRlcmlhbFJlc3BvbnNlEhMKC21hdGVyaWFsX2lkGAEgASgJIpcCChtFZGl0UGxhdGZvcm1NYXRlcmlhbFJlcXVlc3QSHQoLbWF0ZXJpYWxfaWQYASABKAlCCLpIBXIDsAEBEh4KBXRpdGxlGAIgASgJQgq6SAdyBRABGMgBSACIAQESHgoHc3VtbWFyeRgDIAEoCUIIukgFcgMY6AdIAYgBARIhCglib2R5X2h0bWwYBCABKAlCCbpIBnIEGMCaDEgCiAEBEiAKCXRleHRfYm9keRgFIAEoCUIIukgFcgMYiCdIA4gBARIiCgR0YWdzGAYgASgLMhQuc2FsZXNhcHAudjEuVGFnTGlzdEIICgZfdGl0bGVCCgoIX3N1bW1hcnlCDAoKX2JvZHlfaHRtbEIMCgpfdGV4dF9ib2R5Ih4KHEVkaXRQbGF0Zm9ybU1hdGVyaWFsUmVzcG9uc2UicwoeUHVibGlzaFBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Eh0KC21hdGVyaWFsX2lkGAEgASgJQgi6SAVyA7ABARIRCglwdWJsaXNoZWQYAiABKAgSHwoFcGxhbnMYAyADKAlCELpIDZIBChAKIgZyBBABGCAiIQofUHVibGlzaFBsYXRmb3JtTWF0ZXJpYWxSZXNwb25zZSI+Ch1EZWxldGVQbGF0Zm9ybU1hdGVyaWFsUmVxdWVzdBIdCgttYXRlcmlhbF9pZBgBIAEoCUIIukgFcgOwAQEiIAoeRGVsZXRlUGxhdGZvcm1NYXRlcmlhbFJlc3BvbnNlIh4KHExpc3RQbGF0Zm9ybU1hdGVyaWFsc1JlcXVlc3QiUQodTGlzdFBsYXRmb3JtTWF0ZXJpYWxzUmVzcG9uc2USMAoJbWF0ZXJpYWxzGAEgAygLMh0uc2FsZXNhcHAudjEuUGxhdGZvcm1NYXRlcmlhbCLpAQoLVGVuYW50VXNhZ2USCwoDZGF5GAEgASgJEi8KC21lYXN1cmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZWF0c191c2VkGAMgASgFEhEKCWFjdGl2ZV83ZBgEIAEoBRISCgphY3RpdmVfMzBkGAUgASgFEhIKCnNoYXJlc18zMGQYBiABKAUSEQoJdmlld3NfMzBkGAcgASgFEhEKCWN1c3RvbWVycxgIIAEoBRITCgtzdG9yYWdlX21pYhgJIAEoBRISCgpwdXNoZXNfMzBkGAogASgFIkUKFUdldFRlbmFudFVzYWdlUmVxdWVzdBIbCgl0ZW5hbnRfaWQYASABKAlCCLpIBXIDsAEBEg8KB3JlZnJlc2gYAiABKAgiQAoWR2V0VGVuYW50VXNhZ2VSZXNwb25zZRImCgRkYXlzGAEgAygLMhguc2FsZXNhcHAudjEuVGVuYW50VXNhZ2UingEKCVBsYW5UZXJtcxIMCgRuYW1lGAEgASgJEhIKCnNlYXRfbGltaXQYAiABKAUSGQoRc3RvcmFnZV9xdW90YV9taWIYAyABKAUSEAoIZmVhdHVyZXMYBCADKAkSEgoKdHJpYWxfZGF5cxgFIAEoBRIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCISChBMaXN0UGxhbnNSZXF1ZXN0IjoKEUxpc3RQbGFuc1Jlc3BvbnNlEiUKBXBsYW5zGAEgAygLMhYuc2FsZXNhcHAudjEuUGxhblRlcm1zIr8CChFVcGRhdGVQbGFuUmVxdWVzdBI+CgRuYW1lGAEgASgJQjC6SC1yK1IFdHJpYWxSCHN0YW5kYXJkUgxwcm9mZXNzaW9uYWxSCmVudGVycHJpc2USJAoKc2VhdF9saW1pdBgCIAEoBUILukgIGgYYoI0GKABIAIgBARIsChFzdG9yYWdlX3F1b3RhX21pYhgDIAEoBUIMukgJGgcYgICAMigASAGIAQESMAoIZmVhdHVyZXMYBCABKAsyGS5zYWxlc2FwcC52MS5QbGFuRmVhdHVyZXNIAogBARIjCgp0cmlhbF9kYXlzGAUgASgFQgq6SAcaBRjuAigASAOIAQFCDQoLX3NlYXRfbGltaXRCFAoSX3N0b3JhZ2VfcXVvdGFfbWliQgsKCV9mZWF0dXJlc0INCgtfdHJpYWxfZGF5cyJYCgxQbGFuRmVhdHVyZXMSSAoIZmVhdHVyZXMYASADKAlCNrpIM5IBMBAFGAEiKnIoUgV0YXNrc1IIcmFua2luZ3NSBXBvb2xzUgdleHBvcnRzUgV3ZWNvbSI6ChJVcGRhdGVQbGFuUmVzcG9uc2USJAoEcGxhbhgBIAEoCzIWLnNhbGVzYXBwLnYxLlBsYW5UZXJtcyLtAQoOT3BlcmF0b3JUZW5hbnQSEQoJdGVuYW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEcGxhbhgDIAEoCRISCgpzZWF0X2xpbWl0GAQgASgFEhIKCnNlYXRzX3VzZWQYBSABKAUSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGltZV96b25lGAcgASgJEhEKCXN1c3BlbmRlZBgIIAEoCBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLwAQoTQ3JlYXRlVGVuYW50UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIABEj4KBHBsYW4YAiABKAlCMLpILXIrUgV0cmlhbFIIc3RhbmRhcmRSDHByb2Zlc3Npb25hbFIKZW50ZXJwcmlzZRIkCgpzZWF0X2xpbWl0GAMgASgFQgu6SAgaBhigjQYoAEgAiAEBEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKCXRpbWVfem9uZRgFIAEoCUIHukgEcgIYQEINCgtfc2VhdF9saW1pdCJDChRDcmVhdGVUZW5hbnRSZXNwb25zZRIrCgZ0ZW5hbnQYASABKAsyGy5zYWxlc2FwcC52MS5PcGVyYXRvclRlbmFudCKOAgoTVXBkYXRlVGVuYW50UmVxdWVzdBIbCgl0ZW5hbnRfaWQYASABKAlCCLpIBXIDsAEBEh0KBG5hbWUYAiABKAlCCrpIB3IFEAEYgAFIAIgBARJDCgRwbGFuGAMgASgJQjC6SC1yK1IFdHJpYWxSCHN0YW5kYXJkUgxwcm9mZXNzaW9uYWxSCmVudGVycHJpc2VIAYgBARIkCgpzZWF0X2xpbWl0GAQgASgFQgu6SAgaBhigjQYoAEgCiAEBEiEKCXRpbWVfem9uZRgFIAEoCUIJukgGcgQQARhASAOIAQFCBwoFX25hbWVCBwoFX3BsYW5CDQoLX3NlYXRfbGltaXRCDAoKX3RpbWVfem9uZSJDChRVcGRhdGVUZW5hbnRSZXNwb25zZRIrCgZ0ZW5hbnQYASABKAsyGy5zYWxlc2FwcC52MS5PcGVyYXRvclRlbmFudCIzChRTdXNwZW5kVGVuYW50UmVxdWVzdBIbCgl0ZW5hbnRfaWQYASABKAlCCLpIBXIDsAEBIkQKFVN1c3BlbmRUZW5hbnRSZXNwb25zZRIrCgZ0ZW5hbnQYASABKAsyGy5zYWxlc2FwcC52MS5PcGVyYXRvclRlbmFudCIyChNSZXN1bWVUZW5hbnRSZXF1ZXN0EhsKCXRlbmFudF9pZBgBIAEoCUIIukgFcgOwAQEiQwoUUmVzdW1lVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQiagoTRXh0ZW5kVGVuYW50UmVxdWVzdBIbCgl0ZW5hbnRfaWQYASABKAlCCLpIBXIDsAEBEjYKCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQEiQwoURXh0ZW5kVGVuYW50UmVzcG9uc2USKwoGdGVuYW50GAEgASgLMhsuc2FsZXNhcHAudjEuT3BlcmF0b3JUZW5hbnQiFAoSTGlzdFRlbmFudHNSZXF1ZXN0IkMKE0xpc3RUZW5hbnRzUmVzcG9uc2USLAoHdGVuYW50cxgBIAMoCzIbLnNhbGVzYXBwLnYxLk9wZXJhdG9yVGVuYW50IlAKFU9wZXJhdG9yU2lnbkluUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQARiAASKQAQoWT3BlcmF0b3JTaWduSW5SZXNwb25zZRIWCg5vcGVyYXRvcl90b2tlbhgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCghvcGVyYXRvchgDIAEoCzIcLnNhbGVzYXBwLnYxLk9wZXJhdG9yQWNjb3VudCI1Cg9PcGVyYXRvckFjY291bnQSEwoLb3BlcmF0b3JfaWQYASABKAkSDQoFZW1haWwYAiABKAkiFAoSR2V0T3BlcmF0b3JSZXF1ZXN0IkUKE0dldE9wZXJhdG9yUmVzcG9uc2USLgoIb3BlcmF0b3IYASABKAsyHC5zYWxlc2FwcC52MS5PcGVyYXRvckFjY291bnQywg0KD09wZXJhdG9yU2VydmljZRJZCg5PcGVyYXRvclNpZ25JbhIiLnNhbGVzYXBwLnYxLk9wZXJhdG9yU2lnbkluUmVxdWVzdBojLnNhbGVzYXBwLnYxLk9wZXJhdG9yU2lnbkluUmVzcG9uc2USUAoLR2V0T3BlcmF0b3ISHy5zYWxlc2FwcC52MS5HZXRPcGVyYXRvclJlcXVlc3QaIC5zYWxlc2FwcC52MS5HZXRPcGVyYXRvclJlc3BvbnNlElMKDENyZWF0ZVRlbmFudBIgLnNhbGVzYXBwLnYxLkNyZWF0ZVRlbmFudFJlcXVlc3QaIS5zYWxlc2FwcC52MS5DcmVhdGVUZW5hbnRSZXNwb25zZRJTCgxVcGRhdGVUZW5hbnQSIC5zYWxlc2FwcC52MS5VcGRhdGVUZW5hbnRSZXF1ZXN0GiEuc2FsZXNhcHAudjEuVXBkYXRlVGVuYW50UmVzcG9uc2USVgoNU3VzcGVuZFRlbmFudBIhLnNhbGVzYXBwLnYxLlN1c3BlbmRUZW5hbnRSZXF1ZXN0GiIuc2FsZXNhcHAudjEuU3VzcGVuZFRlbmFudFJlc3BvbnNlElMKDFJlc3VtZVRlbmFudBIgLnNhbGVzYXBwLnYxLlJlc3VtZVRlbmFudFJlcXVlc3QaIS5zYWxlc2FwcC52MS5SZXN1bWVUZW5hbnRSZXNwb25zZRJTCgxFeHRlbmRUZW5hbnQSIC5zYWxlc2FwcC52MS5FeHRlbmRUZW5hbnRSZXF1ZXN0GiEuc2FsZXNhcHAudjEuRXh0ZW5kVGVuYW50UmVzcG9uc2USUAoLTGlzdFRlbmFudHMSHy5zYWxlc2FwcC52MS5MaXN0VGVuYW50c1JlcXVlc3QaIC5zYWxlc2FwcC52MS5MaXN0VGVuYW50c1Jlc3BvbnNlEkoKCUxpc3RQbGFucxIdLnNhbGVzYXBwLnYxLkxpc3RQbGFuc1JlcXVlc3QaHi5zYWxlc2FwcC52MS5MaXN0UGxhbnNSZXNwb25zZRJNCgpVcGRhdGVQbGFuEh4uc2FsZXNhcHAudjEuVXBkYXRlUGxhblJlcXVlc3QaHy5zYWxlc2FwcC52MS5VcGRhdGVQbGFuUmVzcG9uc2USWQoOR2V0VGVuYW50VXNhZ2USIi5zYWxlc2FwcC52MS5HZXRUZW5hbnRVc2FnZVJlcXVlc3QaIy5zYWxlc2FwcC52MS5HZXRUZW5hbnRVc2FnZVJlc3BvbnNlEmsKFENyZWF0ZVBsYXRmb3JtVXBsb2FkEiguc2FsZXNhcHAudjEuQ3JlYXRlUGxhdGZvcm1VcGxvYWRSZXF1ZXN0Gikuc2FsZXNhcHAudjEuQ3JlYXRlUGxhdGZvcm1VcGxvYWRSZXNwb25zZRJxChZGaW5hbGl6ZVBsYXRmb3JtVXBsb2FkEiouc2FsZXNhcHAudjEuRmluYWxpemVQbGF0Zm9ybVVwbG9hZFJlcXVlc3QaKy5zYWxlc2FwcC52MS5GaW5hbGl6ZVBsYXRmb3JtVXBsb2FkUmVzcG9uc2USaAoTQWRkUGxhdGZvcm1NYXRlcmlhbBInLnNhbGVzYXBwLnYxLkFkZFBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Giguc2FsZXNhcHAudjEuQWRkUGxhdGZvcm1NYXRlcmlhbFJlc3BvbnNlEmsKFEVkaXRQbGF0Zm9ybU1hdGVyaWFsEiguc2FsZXNhcHAudjEuRWRpdFBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Gikuc2FsZXNhcHAudjEuRWRpdFBsYXRmb3JtTWF0ZXJpYWxSZXNwb25zZRJ0ChdQdWJsaXNoUGxhdGZvcm1NYXRlcmlhbBIrLnNhbGVzYXBwLnYxLlB1Ymxpc2hQbGF0Zm9ybU1hdGVyaWFsUmVxdWVzdBosLnNhbGVzYXBwLnYxLlB1Ymxpc2hQbGF0Zm9ybU1hdGVyaWFsUmVzcG9uc2UScQoWRGVsZXRlUGxhdGZvcm1NYXRlcmlhbBIqLnNhbGVzYXBwLnYxLkRlbGV0ZVBsYXRmb3JtTWF0ZXJpYWxSZXF1ZXN0Gisuc2FsZXNhcHAudjEuRGVsZXRlUGxhdGZvcm1NYXRlcmlhbFJlc3BvbnNlEm4KFUxpc3RQbGF0Zm9ybU1hdGVyaWFscxIpLnNhbGVzYXBwLnYxLkxpc3RQbGF0Zm9ybU1hdGVyaWFsc1JlcXVlc3QaKi5zYWxlc2FwcC52MS5MaXN0UGxhdGZvcm1NYXRlcmlhbHNSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_salesapp_v1_card, file_salesapp_v1_customer, file_salesapp_v1_material, file_salesapp_v1_media]);
 
 /**
  * PlatformMaterial is a platform material as operators list it.
@@ -83,12 +87,105 @@ export const PlatformMaterialSchema: GenMessage<PlatformMaterial> = /*@__PURE__*
   messageDesc(file_salesapp_v1_operator, 0);
 
 /**
+ * @generated from message salesapp.v1.CreatePlatformUploadRequest
+ */
+export type CreatePlatformUploadRequest = Message<"salesapp.v1.CreatePlatformUploadRequest"> & {
+  /**
+   * @generated from field: salesapp.v1.MediaKind kind = 1;
+   */
+  kind: MediaKind;
+
+  /**
+   * @generated from field: string content_type = 2;
+   */
+  contentType: string;
+
+  /**
+   * @generated from field: int64 size_bytes = 3;
+   */
+  sizeBytes: bigint;
+};
+
+/**
+ * Describes the message salesapp.v1.CreatePlatformUploadRequest.
+ * Use `create(CreatePlatformUploadRequestSchema)` to create a new message.
+ */
+export const CreatePlatformUploadRequestSchema: GenMessage<CreatePlatformUploadRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 1);
+
+/**
+ * @generated from message salesapp.v1.CreatePlatformUploadResponse
+ */
+export type CreatePlatformUploadResponse = Message<"salesapp.v1.CreatePlatformUploadResponse"> & {
+  /**
+   * @generated from field: salesapp.v1.UploadTicket ticket = 1;
+   */
+  ticket?: UploadTicket | undefined;
+};
+
+/**
+ * Describes the message salesapp.v1.CreatePlatformUploadResponse.
+ * Use `create(CreatePlatformUploadResponseSchema)` to create a new message.
+ */
+export const CreatePlatformUploadResponseSchema: GenMessage<CreatePlatformUploadResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 2);
+
+/**
+ * @generated from message salesapp.v1.FinalizePlatformUploadRequest
+ */
+export type FinalizePlatformUploadRequest = Message<"salesapp.v1.FinalizePlatformUploadRequest"> & {
+  /**
+   * @generated from field: string object_key = 1;
+   */
+  objectKey: string;
+
+  /**
+   * @generated from field: salesapp.v1.MediaKind kind = 2;
+   */
+  kind: MediaKind;
+
+  /**
+   * @generated from field: string content_type = 3;
+   */
+  contentType: string;
+
+  /**
+   * @generated from field: int64 size_bytes = 4;
+   */
+  sizeBytes: bigint;
+};
+
+/**
+ * Describes the message salesapp.v1.FinalizePlatformUploadRequest.
+ * Use `create(FinalizePlatformUploadRequestSchema)` to create a new message.
+ */
+export const FinalizePlatformUploadRequestSchema: GenMessage<FinalizePlatformUploadRequest> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 3);
+
+/**
+ * @generated from message salesapp.v1.FinalizePlatformUploadResponse
+ */
+export type FinalizePlatformUploadResponse = Message<"salesapp.v1.FinalizePlatformUploadResponse"> & {
+  /**
+   * The key AddPlatformMaterial takes (the checked bytes, copied where no upload ticket reaches).
+   *
+   * @generated from field: string object_key = 1;
+   */
+  objectKey: string;
+};
+
+/**
+ * Describes the message salesapp.v1.FinalizePlatformUploadResponse.
+ * Use `create(FinalizePlatformUploadResponseSchema)` to create a new message.
+ */
+export const FinalizePlatformUploadResponseSchema: GenMessage<FinalizePlatformUploadResponse> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_operator, 4);
+
+/**
  * @generated from message salesapp.v1.AddPlatformMaterialRequest
  */
 export type AddPlatformMaterialRequest = Message<"salesapp.v1.AddPlatformMaterialRequest"> & {
   /**
-   * MATERIAL_KIND_ARTICLE or MATERIAL_KIND_MOMENTS.
-   *
    * @generated from field: salesapp.v1.MaterialKind kind = 1;
    */
   kind: MaterialKind;
@@ -128,6 +225,21 @@ export type AddPlatformMaterialRequest = Message<"salesapp.v1.AddPlatformMateria
    * @generated from field: repeated string plans = 7;
    */
   plans: string[];
+
+  /**
+   * A poster's image, a brochure's PDF or a video: a key FinalizePlatformUpload answered. Other kinds have
+   * none.
+   *
+   * @generated from field: string file_key = 8;
+   */
+  fileKey: string;
+
+  /**
+   * Posters only: where the salesperson's QR code and name go.
+   *
+   * @generated from field: salesapp.v1.PosterLayout poster_layout = 9;
+   */
+  posterLayout?: PosterLayout | undefined;
 };
 
 /**
@@ -135,7 +247,7 @@ export type AddPlatformMaterialRequest = Message<"salesapp.v1.AddPlatformMateria
  * Use `create(AddPlatformMaterialRequestSchema)` to create a new message.
  */
 export const AddPlatformMaterialRequestSchema: GenMessage<AddPlatformMaterialRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 1);
+  messageDesc(file_salesapp_v1_operator, 5);
 
 /**
  * @generated from message salesapp.v1.AddPlatformMaterialResponse
@@ -152,7 +264,7 @@ export type AddPlatformMaterialResponse = Message<"salesapp.v1.AddPlatformMateri
  * Use `create(AddPlatformMaterialResponseSchema)` to create a new message.
  */
 export const AddPlatformMaterialResponseSchema: GenMessage<AddPlatformMaterialResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 2);
+  messageDesc(file_salesapp_v1_operator, 6);
 
 /**
  * @generated from message salesapp.v1.EditPlatformMaterialRequest
@@ -196,7 +308,7 @@ export type EditPlatformMaterialRequest = Message<"salesapp.v1.EditPlatformMater
  * Use `create(EditPlatformMaterialRequestSchema)` to create a new message.
  */
 export const EditPlatformMaterialRequestSchema: GenMessage<EditPlatformMaterialRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 3);
+  messageDesc(file_salesapp_v1_operator, 7);
 
 /**
  * @generated from message salesapp.v1.EditPlatformMaterialResponse
@@ -209,7 +321,7 @@ export type EditPlatformMaterialResponse = Message<"salesapp.v1.EditPlatformMate
  * Use `create(EditPlatformMaterialResponseSchema)` to create a new message.
  */
 export const EditPlatformMaterialResponseSchema: GenMessage<EditPlatformMaterialResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 4);
+  messageDesc(file_salesapp_v1_operator, 8);
 
 /**
  * @generated from message salesapp.v1.PublishPlatformMaterialRequest
@@ -239,7 +351,7 @@ export type PublishPlatformMaterialRequest = Message<"salesapp.v1.PublishPlatfor
  * Use `create(PublishPlatformMaterialRequestSchema)` to create a new message.
  */
 export const PublishPlatformMaterialRequestSchema: GenMessage<PublishPlatformMaterialRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 5);
+  messageDesc(file_salesapp_v1_operator, 9);
 
 /**
  * @generated from message salesapp.v1.PublishPlatformMaterialResponse
@@ -252,7 +364,7 @@ export type PublishPlatformMaterialResponse = Message<"salesapp.v1.PublishPlatfo
  * Use `create(PublishPlatformMaterialResponseSchema)` to create a new message.
  */
 export const PublishPlatformMaterialResponseSchema: GenMessage<PublishPlatformMaterialResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 6);
+  messageDesc(file_salesapp_v1_operator, 10);
 
 /**
  * @generated from message salesapp.v1.DeletePlatformMaterialRequest
@@ -269,7 +381,7 @@ export type DeletePlatformMaterialRequest = Message<"salesapp.v1.DeletePlatformM
  * Use `create(DeletePlatformMaterialRequestSchema)` to create a new message.
  */
 export const DeletePlatformMaterialRequestSchema: GenMessage<DeletePlatformMaterialRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 7);
+  messageDesc(file_salesapp_v1_operator, 11);
 
 /**
  * @generated from message salesapp.v1.DeletePlatformMaterialResponse
@@ -282,7 +394,7 @@ export type DeletePlatformMaterialResponse = Message<"salesapp.v1.DeletePlatform
  * Use `create(DeletePlatformMaterialResponseSchema)` to create a new message.
  */
 export const DeletePlatformMaterialResponseSchema: GenMessage<DeletePlatformMaterialResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 8);
+  messageDesc(file_salesapp_v1_operator, 12);
 
 /**
  * @generated from message salesapp.v1.ListPlatformMaterialsRequest
@@ -295,7 +407,7 @@ export type ListPlatformMaterialsRequest = Message<"salesapp.v1.ListPlatformMate
  * Use `create(ListPlatformMaterialsRequestSchema)` to create a new message.
  */
 export const ListPlatformMaterialsRequestSchema: GenMessage<ListPlatformMaterialsRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 9);
+  messageDesc(file_salesapp_v1_operator, 13);
 
 /**
  * @generated from message salesapp.v1.ListPlatformMaterialsResponse
@@ -312,7 +424,7 @@ export type ListPlatformMaterialsResponse = Message<"salesapp.v1.ListPlatformMat
  * Use `create(ListPlatformMaterialsResponseSchema)` to create a new message.
  */
 export const ListPlatformMaterialsResponseSchema: GenMessage<ListPlatformMaterialsResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 10);
+  messageDesc(file_salesapp_v1_operator, 14);
 
 /**
  * TenantUsage is one measure of an enterprise's use; its windows end at measured_at.
@@ -394,7 +506,7 @@ export type TenantUsage = Message<"salesapp.v1.TenantUsage"> & {
  * Use `create(TenantUsageSchema)` to create a new message.
  */
 export const TenantUsageSchema: GenMessage<TenantUsage> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 11);
+  messageDesc(file_salesapp_v1_operator, 15);
 
 /**
  * GetTenantUsageRequest names the enterprise.
@@ -420,7 +532,7 @@ export type GetTenantUsageRequest = Message<"salesapp.v1.GetTenantUsageRequest">
  * Use `create(GetTenantUsageRequestSchema)` to create a new message.
  */
 export const GetTenantUsageRequestSchema: GenMessage<GetTenantUsageRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 12);
+  messageDesc(file_salesapp_v1_operator, 16);
 
 /**
  * GetTenantUsageResponse lists the enterprise's daily measures, newest first.
@@ -439,7 +551,7 @@ export type GetTenantUsageResponse = Message<"salesapp.v1.GetTenantUsageResponse
  * Use `create(GetTenantUsageResponseSchema)` to create a new message.
  */
 export const GetTenantUsageResponseSchema: GenMessage<GetTenantUsageResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 13);
+  messageDesc(file_salesapp_v1_operator, 17);
 
 /**
  * PlanTerms is what a plan gives an enterprise.
@@ -495,7 +607,7 @@ export type PlanTerms = Message<"salesapp.v1.PlanTerms"> & {
  * Use `create(PlanTermsSchema)` to create a new message.
  */
 export const PlanTermsSchema: GenMessage<PlanTerms> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 14);
+  messageDesc(file_salesapp_v1_operator, 18);
 
 /**
  * ListPlansRequest is empty: every plan is listed.
@@ -510,7 +622,7 @@ export type ListPlansRequest = Message<"salesapp.v1.ListPlansRequest"> & {
  * Use `create(ListPlansRequestSchema)` to create a new message.
  */
 export const ListPlansRequestSchema: GenMessage<ListPlansRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 15);
+  messageDesc(file_salesapp_v1_operator, 19);
 
 /**
  * ListPlansResponse lists the plans, cheapest first.
@@ -529,7 +641,7 @@ export type ListPlansResponse = Message<"salesapp.v1.ListPlansResponse"> & {
  * Use `create(ListPlansResponseSchema)` to create a new message.
  */
 export const ListPlansResponseSchema: GenMessage<ListPlansResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 16);
+  messageDesc(file_salesapp_v1_operator, 20);
 
 /**
  * UpdatePlanRequest names the plan and what changes.
@@ -570,7 +682,7 @@ export type UpdatePlanRequest = Message<"salesapp.v1.UpdatePlanRequest"> & {
  * Use `create(UpdatePlanRequestSchema)` to create a new message.
  */
 export const UpdatePlanRequestSchema: GenMessage<UpdatePlanRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 17);
+  messageDesc(file_salesapp_v1_operator, 21);
 
 /**
  * PlanFeatures is a set of features.
@@ -589,7 +701,7 @@ export type PlanFeatures = Message<"salesapp.v1.PlanFeatures"> & {
  * Use `create(PlanFeaturesSchema)` to create a new message.
  */
 export const PlanFeaturesSchema: GenMessage<PlanFeatures> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 18);
+  messageDesc(file_salesapp_v1_operator, 22);
 
 /**
  * UpdatePlanResponse is the plan as it is now.
@@ -608,7 +720,7 @@ export type UpdatePlanResponse = Message<"salesapp.v1.UpdatePlanResponse"> & {
  * Use `create(UpdatePlanResponseSchema)` to create a new message.
  */
 export const UpdatePlanResponseSchema: GenMessage<UpdatePlanResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 19);
+  messageDesc(file_salesapp_v1_operator, 23);
 
 /**
  * OperatorTenant is an enterprise as operators see it.
@@ -675,7 +787,7 @@ export type OperatorTenant = Message<"salesapp.v1.OperatorTenant"> & {
  * Use `create(OperatorTenantSchema)` to create a new message.
  */
 export const OperatorTenantSchema: GenMessage<OperatorTenant> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 20);
+  messageDesc(file_salesapp_v1_operator, 24);
 
 /**
  * CreateTenantRequest describes the new enterprise.
@@ -721,7 +833,7 @@ export type CreateTenantRequest = Message<"salesapp.v1.CreateTenantRequest"> & {
  * Use `create(CreateTenantRequestSchema)` to create a new message.
  */
 export const CreateTenantRequestSchema: GenMessage<CreateTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 21);
+  messageDesc(file_salesapp_v1_operator, 25);
 
 /**
  * CreateTenantResponse is the new enterprise.
@@ -740,7 +852,7 @@ export type CreateTenantResponse = Message<"salesapp.v1.CreateTenantResponse"> &
  * Use `create(CreateTenantResponseSchema)` to create a new message.
  */
 export const CreateTenantResponseSchema: GenMessage<CreateTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 22);
+  messageDesc(file_salesapp_v1_operator, 26);
 
 /**
  * UpdateTenantRequest names the enterprise and what changes.
@@ -779,7 +891,7 @@ export type UpdateTenantRequest = Message<"salesapp.v1.UpdateTenantRequest"> & {
  * Use `create(UpdateTenantRequestSchema)` to create a new message.
  */
 export const UpdateTenantRequestSchema: GenMessage<UpdateTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 23);
+  messageDesc(file_salesapp_v1_operator, 27);
 
 /**
  * UpdateTenantResponse is the enterprise as it is now.
@@ -798,7 +910,7 @@ export type UpdateTenantResponse = Message<"salesapp.v1.UpdateTenantResponse"> &
  * Use `create(UpdateTenantResponseSchema)` to create a new message.
  */
 export const UpdateTenantResponseSchema: GenMessage<UpdateTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 24);
+  messageDesc(file_salesapp_v1_operator, 28);
 
 /**
  * SuspendTenantRequest names the enterprise.
@@ -817,7 +929,7 @@ export type SuspendTenantRequest = Message<"salesapp.v1.SuspendTenantRequest"> &
  * Use `create(SuspendTenantRequestSchema)` to create a new message.
  */
 export const SuspendTenantRequestSchema: GenMessage<SuspendTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 25);
+  messageDesc(file_salesapp_v1_operator, 29);
 
 /**
  * SuspendTenantResponse is the enterprise as it is now.
@@ -836,7 +948,7 @@ export type SuspendTenantResponse = Message<"salesapp.v1.SuspendTenantResponse">
  * Use `create(SuspendTenantResponseSchema)` to create a new message.
  */
 export const SuspendTenantResponseSchema: GenMessage<SuspendTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 26);
+  messageDesc(file_salesapp_v1_operator, 30);
 
 /**
  * ResumeTenantRequest names the enterprise.
@@ -855,7 +967,7 @@ export type ResumeTenantRequest = Message<"salesapp.v1.ResumeTenantRequest"> & {
  * Use `create(ResumeTenantRequestSchema)` to create a new message.
  */
 export const ResumeTenantRequestSchema: GenMessage<ResumeTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 27);
+  messageDesc(file_salesapp_v1_operator, 31);
 
 /**
  * ResumeTenantResponse is the enterprise as it is now.
@@ -874,7 +986,7 @@ export type ResumeTenantResponse = Message<"salesapp.v1.ResumeTenantResponse"> &
  * Use `create(ResumeTenantResponseSchema)` to create a new message.
  */
 export const ResumeTenantResponseSchema: GenMessage<ResumeTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 28);
+  messageDesc(file_salesapp_v1_operator, 32);
 
 /**
  * ExtendTenantRequest names the enterprise and its new end.
@@ -898,7 +1010,7 @@ export type ExtendTenantRequest = Message<"salesapp.v1.ExtendTenantRequest"> & {
  * Use `create(ExtendTenantRequestSchema)` to create a new message.
  */
 export const ExtendTenantRequestSchema: GenMessage<ExtendTenantRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 29);
+  messageDesc(file_salesapp_v1_operator, 33);
 
 /**
  * ExtendTenantResponse is the enterprise as it is now.
@@ -917,7 +1029,7 @@ export type ExtendTenantResponse = Message<"salesapp.v1.ExtendTenantResponse"> &
  * Use `create(ExtendTenantResponseSchema)` to create a new message.
  */
 export const ExtendTenantResponseSchema: GenMessage<ExtendTenantResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 30);
+  messageDesc(file_salesapp_v1_operator, 34);
 
 /**
  * ListTenantsRequest is empty: every enterprise is listed.
@@ -932,7 +1044,7 @@ export type ListTenantsRequest = Message<"salesapp.v1.ListTenantsRequest"> & {
  * Use `create(ListTenantsRequestSchema)` to create a new message.
  */
 export const ListTenantsRequestSchema: GenMessage<ListTenantsRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 31);
+  messageDesc(file_salesapp_v1_operator, 35);
 
 /**
  * ListTenantsResponse lists the enterprises by name.
@@ -951,7 +1063,7 @@ export type ListTenantsResponse = Message<"salesapp.v1.ListTenantsResponse"> & {
  * Use `create(ListTenantsResponseSchema)` to create a new message.
  */
 export const ListTenantsResponseSchema: GenMessage<ListTenantsResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 32);
+  messageDesc(file_salesapp_v1_operator, 36);
 
 /**
  * OperatorSignInRequest carries an operator's email and password.
@@ -975,7 +1087,7 @@ export type OperatorSignInRequest = Message<"salesapp.v1.OperatorSignInRequest">
  * Use `create(OperatorSignInRequestSchema)` to create a new message.
  */
 export const OperatorSignInRequestSchema: GenMessage<OperatorSignInRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 33);
+  messageDesc(file_salesapp_v1_operator, 37);
 
 /**
  * OperatorSignInResponse carries the operator token.
@@ -1006,7 +1118,7 @@ export type OperatorSignInResponse = Message<"salesapp.v1.OperatorSignInResponse
  * Use `create(OperatorSignInResponseSchema)` to create a new message.
  */
 export const OperatorSignInResponseSchema: GenMessage<OperatorSignInResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 34);
+  messageDesc(file_salesapp_v1_operator, 38);
 
 /**
  * OperatorAccount is one of the platform's staff.
@@ -1030,7 +1142,7 @@ export type OperatorAccount = Message<"salesapp.v1.OperatorAccount"> & {
  * Use `create(OperatorAccountSchema)` to create a new message.
  */
 export const OperatorAccountSchema: GenMessage<OperatorAccount> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 35);
+  messageDesc(file_salesapp_v1_operator, 39);
 
 /**
  * GetOperatorRequest is empty: the token names the operator.
@@ -1045,7 +1157,7 @@ export type GetOperatorRequest = Message<"salesapp.v1.GetOperatorRequest"> & {
  * Use `create(GetOperatorRequestSchema)` to create a new message.
  */
 export const GetOperatorRequestSchema: GenMessage<GetOperatorRequest> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 36);
+  messageDesc(file_salesapp_v1_operator, 40);
 
 /**
  * GetOperatorResponse is the signed-in operator.
@@ -1064,7 +1176,7 @@ export type GetOperatorResponse = Message<"salesapp.v1.GetOperatorResponse"> & {
  * Use `create(GetOperatorResponseSchema)` to create a new message.
  */
 export const GetOperatorResponseSchema: GenMessage<GetOperatorResponse> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_operator, 37);
+  messageDesc(file_salesapp_v1_operator, 41);
 
 /**
  * OperatorService is for the platform's own staff (operators), who run the SaaS: it is authenticated by
@@ -1193,8 +1305,27 @@ export const OperatorService: GenService<{
   },
   /**
    * Platform materials, which the salespeople of every enterprise, or of the enterprises on chosen plans,
-   * see and share. AddPlatformMaterial publishes an article or moments copy (materials with a file are
-   * added with `salesctl platform-material add`).
+   * see and share. A poster, brochure or video's file is uploaded first: CreatePlatformUpload hands out a
+   * presigned upload of a platform object (files never pass through salesd), FinalizePlatformUpload checks
+   * it as MediaService.FinalizeUpload does and answers the key AddPlatformMaterial takes as file_key.
+   *
+   * @generated from rpc salesapp.v1.OperatorService.CreatePlatformUpload
+   */
+  createPlatformUpload: {
+    methodKind: "unary";
+    input: typeof CreatePlatformUploadRequestSchema;
+    output: typeof CreatePlatformUploadResponseSchema;
+  },
+  /**
+   * @generated from rpc salesapp.v1.OperatorService.FinalizePlatformUpload
+   */
+  finalizePlatformUpload: {
+    methodKind: "unary";
+    input: typeof FinalizePlatformUploadRequestSchema;
+    output: typeof FinalizePlatformUploadResponseSchema;
+  },
+  /**
+   * AddPlatformMaterial publishes a platform material of any kind.
    *
    * @generated from rpc salesapp.v1.OperatorService.AddPlatformMaterial
    */
