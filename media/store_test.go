@@ -398,7 +398,7 @@ func TestTenantIsolation(t *testing.T) {
 	requireKind(t, err, platform.KindPermissionDenied, "")
 	_, err = s.PresignDownload(ctx, a, tk.Key, time.Minute, "x.png")
 	requireKind(t, err, platform.KindPermissionDenied, "")
-	_, err = s.Finalize(ctx, b, tk.Key, media.KindImage, "image/png", int64(len(body)))
+	bObject, err := s.Finalize(ctx, b, tk.Key, media.KindImage, "image/png", int64(len(body)))
 	require.NoError(t, err, "B's object is untouched")
 
 	// Keys that only look like A's are refused: another spelling could reach another object.
@@ -439,7 +439,20 @@ func TestTenantIsolation(t *testing.T) {
 		status, got, _ := download(t, u)
 		require.Equal(t, http.StatusOK, status)
 		require.Equal(t, body, got)
+		// ReadOf reads it whole, for either tenant (a cover handed on to WeCom), within its bound.
+		data, ct, err := s.ReadOf(ctx, tenant, pinfo.Key, int64(len(body)))
+		require.NoError(t, err)
+		require.Equal(t, body, data)
+		require.Equal(t, "image/png", ct)
+		_, _, err = s.ReadOf(ctx, tenant, pinfo.Key, int64(len(body))-1)
+		requireKind(t, err, platform.KindInvalid, "object")
 	}
+	// ReadOf reads a tenant's own objects only.
+	_, _, err = s.ReadOf(ctx, a, bObject.Key, 1<<20)
+	requireKind(t, err, platform.KindPermissionDenied, "")
+	data, _, err := s.ReadOf(ctx, b, bObject.Key, 1<<20)
+	require.NoError(t, err)
+	require.Equal(t, body, data)
 }
 
 func TestPresignGetExpiry(t *testing.T) {

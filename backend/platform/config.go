@@ -149,6 +149,9 @@ type PushConfig struct {
 // WeChatConfig is the mini-program's credentials and where its API is.
 type WeChatConfig struct {
 	AppID, AppSecret, BaseURL string
+	// SharePage is the mini-program's page that opens a share link by the token in its query (welcome
+	// messages' mini-program cards).
+	SharePage string
 	// OfficialAppID and OfficialSecret are the official account's, for H5 pages' web sign-in and JS-SDK.
 	OfficialAppID, OfficialSecret string
 	// AuthorizeURL is WeChat's web sign-in page (open.weixin.qq.com/connect/oauth2/authorize); tests point
@@ -304,6 +307,14 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.WeChat.AppID = v; return nil }},
 		{name: "SALESD_WECHAT_SECRET", help: "mini-program app secret",
 			set: func(c *Config, v string) error { c.WeChat.AppSecret = v; return nil }},
+		{name: "SALESD_WECHAT_SHARE_PAGE", def: "pages/share/index", help: "the mini-program's page that opens a share link by ?token= (WeCom welcome messages' mini-program cards)",
+			set: func(c *Config, v string) error {
+				if v == "" || strings.HasPrefix(v, "/") || strings.ContainsAny(v, "?# ") {
+					return fmt.Errorf("a page path such as pages/share/index, without a query")
+				}
+				c.WeChat.SharePage = v
+				return nil
+			}},
 		{name: "SALESD_WECHAT_OA_APPID", help: "official account app id (H5 pages' web sign-in); empty disables it",
 			set: func(c *Config, v string) error { c.WeChat.OfficialAppID = v; return nil }},
 		{name: "SALESD_WECHAT_OA_SECRET", help: "official account app secret",

@@ -917,8 +917,9 @@ func newWorld(t *testing.T, e *servertest.Env) *world {
 	e.WeCom.AddUser(wecomapi.User{UserID: "bsales", Name: "B sales"})
 	ch, err := salesappv1connect.NewWeComChannelServiceClient(e.HTTP, e.URL, servertest.As(w.b.Admin.Token)).CreateWeComChannel(ctx,
 		connect.NewRequest(&salesappv1.CreateWeComChannelRequest{Fields: &salesappv1.WeComChannelFields{Name: "B fair",
-			EmployeeIds: []string{w.bSales.ID.String()}, Tags: []string{"fair"}}}))
+			EmployeeIds: []string{w.bSales.ID.String()}, Tags: []string{"fair"}, WelcomeMiniProgram: true}}))
 	require.NoError(t, err)
+	require.True(t, ch.Msg.Channel.WelcomeMiniProgram, "the welcome's card kind comes back")
 	w.bChannel = ch.Msg.Channel.Id
 	// B has a handover whose WeCom transfer of B's customer is recorded.
 	w.bHandover = uuid.NewString()

@@ -51,6 +51,7 @@ import (
 	"github.com/salesapp/scrm/backend/wecom/directory/directoryrpc"
 	"github.com/salesapp/scrm/backend/wecom/transfer"
 	"github.com/salesapp/scrm/backend/wecom/transfer/transferrpc"
+	"github.com/salesapp/scrm/backend/wecom/wecomapi"
 	"github.com/salesapp/scrm/backend/wecom/wecomrpc"
 	"github.com/salesapp/scrm/media"
 	"github.com/salesapp/scrm/media/poster"
@@ -135,6 +136,11 @@ func wecomHandlers(w *wecom.Service, d deps, shares *share.Service, wake func([]
 		// A link card's picture stays fetchable for as long as a presigned URL may last.
 		Picture: func(ctx context.Context, tenantID uuid.UUID, key string) (string, error) {
 			return d.store.PresignGet(ctx, tenantID, key, 7*24*time.Hour)
+		},
+		// Mini-program cards of the platform's mini-program, their covers read from storage.
+		MiniProgram: contact.MiniProgram{AppID: d.cfg.WeChat.AppID, Page: d.cfg.WeChat.SharePage},
+		Image: func(ctx context.Context, tenantID uuid.UUID, key string) ([]byte, string, error) {
+			return d.store.ReadOf(ctx, tenantID, key, wecomapi.MaxImageBytes)
 		}})
 	contacts.Register(w)
 	// Directory: teams and employees from departments and members (full sync on connect, change_contact).

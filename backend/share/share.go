@@ -254,21 +254,21 @@ func (s *Service) WelcomeCardShareTx(ctx context.Context, tx pgx.Tx, tenantID, e
 }
 
 // WelcomeMaterialShareTx is WelcomeCardShareTx for a material (material.WelcomeTx checks it may open a
-// welcome message): the share link and what the link card shows. ok is false when the
+// welcome message): the share (its link is URL(sh.Token)) and what the card shows. ok is false when the
 // material no longer may (unpublished, deleted): the caller sends the card instead.
-func (s *Service) WelcomeMaterialShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID, materialID uuid.UUID) (url string, w material.Welcome, ok bool, err error) {
+func (s *Service) WelcomeMaterialShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID, materialID uuid.UUID) (sh Share, w material.Welcome, ok bool, err error) {
 	w, err = material.WelcomeTx(ctx, tx, tenantID, materialID)
 	if platform.KindOf(err) == platform.KindNotFound {
-		return "", material.Welcome{}, false, nil
+		return Share{}, material.Welcome{}, false, nil
 	}
 	if err != nil {
-		return "", material.Welcome{}, false, err
+		return Share{}, material.Welcome{}, false, err
 	}
-	sh, err := insertShare(ctx, sharedb.New(tx), tenantID, employeeID, materialID, event.ChannelChat, nil, "", false, uuid.Nil)
+	sh, err = insertShare(ctx, sharedb.New(tx), tenantID, employeeID, materialID, event.ChannelChat, nil, "", false, uuid.Nil)
 	if err != nil {
-		return "", material.Welcome{}, false, err
+		return Share{}, material.Welcome{}, false, err
 	}
-	return s.URL(sh.Token), w, true, nil
+	return sh, w, true, nil
 }
 
 func insertShare(ctx context.Context, q *sharedb.Queries, tenantID, employeeID, materialID uuid.UUID, ch event.Channel, parent *sharedb.Share, forwarder string, standing bool, taskID uuid.UUID) (Share, error) {

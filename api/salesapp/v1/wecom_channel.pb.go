@@ -48,8 +48,10 @@ type WeComChannel struct {
 	DailyCap int32 `protobuf:"varint,13,opt,name=daily_cap,json=dailyCap,proto3" json:"daily_cap,omitempty"`
 	// Employees who reached the cap today: WeCom sends customers to the others until the day ends.
 	PausedEmployeeIds []string `protobuf:"bytes,14,rep,name=paused_employee_ids,json=pausedEmployeeIds,proto3" json:"paused_employee_ids,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The welcome's card is a mini-program card (see WeComChannelFields).
+	WelcomeMiniProgram bool `protobuf:"varint,15,opt,name=welcome_mini_program,json=welcomeMiniProgram,proto3" json:"welcome_mini_program,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *WeComChannel) Reset() {
@@ -180,6 +182,13 @@ func (x *WeComChannel) GetPausedEmployeeIds() []string {
 	return nil
 }
 
+func (x *WeComChannel) GetWelcomeMiniProgram() bool {
+	if x != nil {
+		return x.WelcomeMiniProgram
+	}
+	return false
+}
+
 // WeComChannelFields are what an admin sets.
 type WeComChannelFields struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -196,9 +205,13 @@ type WeComChannelFields struct {
 	// The most customers each employee gets through this channel a day (the enterprise's day); one who
 	// reaches it is taken off the rotation until the day ends. 0: no cap. When everyone has reached it,
 	// the rotation goes on among all.
-	DailyCap      int32 `protobuf:"varint,6,opt,name=daily_cap,json=dailyCap,proto3" json:"daily_cap,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DailyCap int32 `protobuf:"varint,6,opt,name=daily_cap,json=dailyCap,proto3" json:"daily_cap,omitempty"`
+	// Send that card as a mini-program card of the platform's mini-program (its share page opens the same
+	// share link), with the material's picture or the salesperson's avatar as its cover. Without a
+	// mini-program configured on the platform, or without a picture, the link card is sent.
+	WelcomeMiniProgram bool `protobuf:"varint,7,opt,name=welcome_mini_program,json=welcomeMiniProgram,proto3" json:"welcome_mini_program,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *WeComChannelFields) Reset() {
@@ -271,6 +284,13 @@ func (x *WeComChannelFields) GetDailyCap() int32 {
 		return x.DailyCap
 	}
 	return 0
+}
+
+func (x *WeComChannelFields) GetWelcomeMiniProgram() bool {
+	if x != nil {
+		return x.WelcomeMiniProgram
+	}
+	return false
 }
 
 type CreateWeComChannelRequest struct {
@@ -645,7 +665,7 @@ var File_salesapp_v1_wecom_channel_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_wecom_channel_proto_rawDesc = "" +
 	"\n" +
-	"\x1fsalesapp/v1/wecom_channel.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x03\n" +
+	"\x1fsalesapp/v1/wecom_channel.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x03\n" +
 	"\fWeComChannel\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -662,7 +682,8 @@ const file_salesapp_v1_wecom_channel_proto_rawDesc = "" +
 	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12.\n" +
 	"\x13welcome_material_id\x18\f \x01(\tR\x11welcomeMaterialId\x12\x1b\n" +
 	"\tdaily_cap\x18\r \x01(\x05R\bdailyCap\x12.\n" +
-	"\x13paused_employee_ids\x18\x0e \x03(\tR\x11pausedEmployeeIds\"\xa4\x02\n" +
+	"\x13paused_employee_ids\x18\x0e \x03(\tR\x11pausedEmployeeIds\x120\n" +
+	"\x14welcome_mini_program\x18\x0f \x01(\bR\x12welcomeMiniProgram\"\xd6\x02\n" +
 	"\x12WeComChannelFields\x12\x1d\n" +
 	"\x04name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18<R\x04name\x126\n" +
 	"\femployee_ids\x18\x02 \x03(\tB\x13\xbaH\x10\x92\x01\r\b\x01\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\vemployeeIds\x12$\n" +
@@ -671,7 +692,8 @@ const file_salesapp_v1_wecom_channel_proto_rawDesc = "" +
 	"\fwelcome_text\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\vwelcomeText\x12;\n" +
 	"\x13welcome_material_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x11welcomeMaterialId\x12'\n" +
 	"\tdaily_cap\x18\x06 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\x90N(\x00R\bdailyCap\"\\\n" +
+	"\xbaH\a\x1a\x05\x18\x90N(\x00R\bdailyCap\x120\n" +
+	"\x14welcome_mini_program\x18\a \x01(\bR\x12welcomeMiniProgram\"\\\n" +
 	"\x19CreateWeComChannelRequest\x12?\n" +
 	"\x06fields\x18\x01 \x01(\v2\x1f.salesapp.v1.WeComChannelFieldsB\x06\xbaH\x03\xc8\x01\x01R\x06fields\"Q\n" +
 	"\x1aCreateWeComChannelResponse\x123\n" +

@@ -69,7 +69,9 @@ type Channel struct {
 	Tags              []string
 	WelcomeText       string
 	WelcomeMaterialID uuid.UUID
-	DailyCap          int
+	// WelcomeMiniProgram: the welcome's card is a mini-program card (when the platform has a mini-program).
+	WelcomeMiniProgram bool
+	DailyCap           int
 	// PausedIDs are the employees who reached DailyCap today.
 	PausedIDs         []uuid.UUID
 	Adds, Leads, Wins int
@@ -82,8 +84,10 @@ type ChannelInput struct {
 	EmployeeIDs []uuid.UUID
 	Tags        []string
 	WelcomeText string
-	// WelcomeMaterialID is the material the welcome's link card opens (uuid.Nil: the salesperson's card).
+	// WelcomeMaterialID is the material the welcome's card opens (uuid.Nil: the salesperson's card).
 	WelcomeMaterialID uuid.UUID
+	// WelcomeMiniProgram sends that card as a mini-program card rather than a link card.
+	WelcomeMiniProgram bool
 	// DailyCap is the most adds per employee a day (0: none).
 	DailyCap int
 }
@@ -177,7 +181,8 @@ func (s *Service) CreateChannel(ctx context.Context, p authn.Principal, in Chann
 	err = s.cfg.DB.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		return contactdb.New(tx).InsertChannel(ctx, contactdb.InsertChannelParams{TenantID: p.TenantID, ID: id, Name: in.Name,
 			State: state, ConfigID: made.ConfigID, QrCode: made.QRCode, EmployeeIds: in.EmployeeIDs, Tags: nonNil(in.Tags),
-			WelcomeText: in.WelcomeText, CreatedBy: p.EmployeeID, WelcomeMaterialID: nullID(in.WelcomeMaterialID), DailyCap: int32(in.DailyCap)})
+			WelcomeText: in.WelcomeText, CreatedBy: p.EmployeeID, WelcomeMaterialID: nullID(in.WelcomeMaterialID), DailyCap: int32(in.DailyCap),
+			WelcomeMiniProgram: in.WelcomeMiniProgram})
 	})
 	if err != nil {
 		if derr := client.DeleteContactWay(ctx, made.ConfigID); derr != nil {
@@ -230,7 +235,8 @@ func (s *Service) UpdateChannel(ctx context.Context, p authn.Principal, id uuid.
 		}
 		return q.UpdateChannel(ctx, contactdb.UpdateChannelParams{TenantID: p.TenantID, ID: id, Name: in.Name,
 			EmployeeIds: in.EmployeeIDs, Tags: nonNil(in.Tags), WelcomeText: in.WelcomeText,
-			WelcomeMaterialID: nullID(in.WelcomeMaterialID), DailyCap: int32(in.DailyCap)})
+			WelcomeMaterialID: nullID(in.WelcomeMaterialID), DailyCap: int32(in.DailyCap),
+			WelcomeMiniProgram: in.WelcomeMiniProgram})
 	})
 	if err != nil {
 		return Channel{}, err
@@ -323,7 +329,8 @@ func listChannels(ctx context.Context, tx pgx.Tx, params contactdb.ListChannelsP
 	out := make([]Channel, len(rows))
 	for i, r := range rows {
 		out[i] = Channel{ID: r.ID, Name: r.Name, State: r.State, QRCode: r.QrCode, EmployeeIDs: r.EmployeeIds, Tags: r.Tags,
-			WelcomeText: r.WelcomeText, WelcomeMaterialID: r.WelcomeMaterialID.UUID, DailyCap: int(r.DailyCap), PausedIDs: r.PausedToday,
+			WelcomeText: r.WelcomeText, WelcomeMaterialID: r.WelcomeMaterialID.UUID, WelcomeMiniProgram: r.WelcomeMiniProgram,
+			DailyCap: int(r.DailyCap), PausedIDs: r.PausedToday,
 			Adds: int(r.Adds), Leads: int(r.Leads), Wins: int(r.Wins), CreatedAt: r.CreatedAt}
 	}
 	return out, nil

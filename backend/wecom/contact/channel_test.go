@@ -227,3 +227,77 @@ func TestAChannelsWelcomeOpensItsMaterial(t *testing.T) {
 	require.Equal(t, "Sales zhangsan's card", link["title"])
 	require.NotContains(t, link, "picurl")
 }
+
+// A channel may greet with a mini-program card: the platform's mini-program at its share page with the
+// salesperson's own share token, its cover the material's picture (or their card's avatar) uploaded to
+// WeCom once and reused while the media id works. Without a picture to show, the link card goes instead.
+func TestAChannelsWelcomeMayBeAMiniProgramCard(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	e.fake.AddUser(wecomapi.User{UserID: "zhangsan", Name: "Zhang San"})
+	png := []byte("\x89PNG\r\n\x1a\n-a-cover-")
+	e.mu.Lock()
+	e.images["covers/implant.png"], e.images["avatars/zhang.png"] = png, png
+	e.mu.Unlock()
+	guide := uuid.Must(uuid.NewV7())
+	_, err := e.db.Super.Exec(ctx, `INSERT INTO materials (id, tenant_id, tier, kind, status, title, summary, cover_key)
+		VALUES ($1, $2, 'enterprise', 'article', 'published', '种植牙的十个问题', 'What to ask', 'covers/implant.png')`, guide, e.tenant.ID)
+	require.NoError(t, err)
+	channel := func(material uuid.UUID) contact.Channel {
+		t.Helper()
+		ch, err := e.contacts.CreateChannel(ctx, e.tenant.Admin, contact.ChannelInput{Name: "Mini " + material.String()[:8],
+			EmployeeIDs: []uuid.UUID{e.sales.EmployeeID}, WelcomeMaterialID: material, WelcomeMiniProgram: true})
+		require.NoError(t, err)
+		require.True(t, ch.WelcomeMiniProgram)
+		return ch
+	}
+	welcome := func(ch contact.Channel, ext string) map[string]any {
+		t.Helper()
+		n := len(e.fake.Welcomes())
+		e.fake.AddContact(wecomapi.ExternalContact{ExternalUserID: ext, Name: ext}, wecomapi.FollowUser{UserID: "zhangsan", State: ch.State})
+		e.send(t, contact.ChangeAdd, "zhangsan", ext, ch.State, e.fake.NewWelcomeCode("zhangsan", ext), 1700000000)
+		require.Eventually(t, func() bool { return len(e.fake.Welcomes()) == n+1 }, 15*time.Second, 20*time.Millisecond)
+		return e.fake.Welcomes()[n].Attachments[0]
+	}
+	tokenOf := func(material uuid.UUID) string {
+		t.Helper()
+		var token string
+		require.NoError(t, e.db.Super.QueryRow(ctx, `SELECT token FROM shares WHERE employee_id = $1 AND material_id IS NOT DISTINCT FROM $2
+			ORDER BY created_at DESC LIMIT 1`, e.sales.EmployeeID, uuid.NullUUID{UUID: material, Valid: material != uuid.Nil}).Scan(&token))
+		return token
+	}
+
+	ch := channel(guide)
+	a := welcome(ch, "wmMiniA")
+	require.Equal(t, "miniprogram", a["msgtype"])
+	mp := a["miniprogram"].(map[string]any)
+	require.Equal(t, "种植牙的十个问题", mp["title"])
+	require.Equal(t, "wxmini0123456789", mp["appid"])
+	require.Equal(t, "pages/share/index?token="+tokenOf(guide), mp["page"], "the salesperson's own share of the material")
+	up := e.fake.Uploads()
+	require.Len(t, up, 1)
+	require.Equal(t, up[0].ID, mp["pic_media_id"])
+	require.Equal(t, png, up[0].Data, "the material's picture")
+	// The next customer's card reuses the cover.
+	mp = welcome(ch, "wmMiniB")["miniprogram"].(map[string]any)
+	require.Equal(t, up[0].ID, mp["pic_media_id"])
+	require.Len(t, e.fake.Uploads(), 1)
+
+	// The card, with the salesperson's avatar as the cover; without an avatar, the link card.
+	cardCh := channel(uuid.Nil)
+	link := welcome(cardCh, "wmMiniC")
+	require.Equal(t, "link", link["msgtype"], "no picture to show")
+	_, err = e.db.Super.Exec(ctx, "INSERT INTO cards (tenant_id, employee_id, display_name, avatar_key) VALUES ($1, $2, 'Zhang', 'avatars/zhang.png')",
+		e.tenant.ID, e.sales.EmployeeID)
+	require.NoError(t, err)
+	mp = welcome(cardCh, "wmMiniD")["miniprogram"].(map[string]any)
+	require.Equal(t, "Sales zhangsan's card", mp["title"])
+	require.Equal(t, "pages/share/index?token="+tokenOf(uuid.Nil), mp["page"])
+	require.Len(t, e.fake.Uploads(), 2)
+
+	// A picture storage cannot give: the link card, not a failed welcome.
+	_, err = e.db.Super.Exec(ctx, "UPDATE materials SET cover_key = 'covers/missing.png' WHERE id = $1", guide)
+	require.NoError(t, err)
+	require.Equal(t, "link", welcome(ch, "wmMiniE")["msgtype"])
+}

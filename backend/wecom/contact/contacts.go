@@ -59,9 +59,21 @@ type Config struct {
 	// Picture answers a URL WeCom and WeChat can fetch an object of the tenant's at for a while: the
 	// picture of a welcome message's material link card (nil: link cards without a picture).
 	Picture func(ctx context.Context, tenantID uuid.UUID, key string) (string, error)
-	Log     *slog.Logger
+	// MiniProgram is the platform's mini-program, for channels whose welcome is a mini-program card (no
+	// AppID: link cards only).
+	MiniProgram MiniProgram
+	// Image reads an object of the tenant's, up to wecomapi.MaxImageBytes, with its content type: a
+	// mini-program card's cover (nil: link cards only).
+	Image func(ctx context.Context, tenantID uuid.UUID, key string) ([]byte, string, error)
+	Log   *slog.Logger
 	// Now tells the time (time.Now when nil).
 	Now func() time.Time
+}
+
+// MiniProgram names the platform's mini-program and its share page, which opens a share link by the token
+// in its query (page?token=...).
+type MiniProgram struct {
+	AppID, Page string
 }
 
 // Service handles external contact callbacks.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/customer"
+	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/jobs"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
@@ -38,18 +39,30 @@ type env struct {
 	// woken are the alert streams the handlers woke, after their commits.
 	mu    sync.Mutex
 	woken []alert.Key
+	// images are the objects the welcome's Image reads (PNGs), by key: the storage of the mini-program
+	// cards' covers.
+	images map[string][]byte
 }
 
 // setup builds the bridge and the contact handlers for a new tenant configured against a fake WeCom, with a
 // salesperson whose WeCom userid is "zhangsan", and runs the dispatcher and the welcome worker.
 func setup(t *testing.T) *env {
 	t.Helper()
-	e := &env{}
+	e := &env{images: map[string][]byte{}}
 	b := bridgetest.New(t, nil, func(b *bridgetest.Bridge) {
 		e.contacts = contact.NewService(contact.Config{DB: b.DB.App, WeCom: b.WeCom, Queue: b.Queue,
 			Shares: share.NewService(b.DB.App, "https://crm.example.com"),
 			Picture: func(_ context.Context, tenantID uuid.UUID, key string) (string, error) {
 				return "https://files.example/" + tenantID.String() + "/" + key, nil
+			},
+			MiniProgram: contact.MiniProgram{AppID: "wxmini0123456789", Page: "pages/share/index"},
+			Image: func(_ context.Context, _ uuid.UUID, key string) ([]byte, string, error) {
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				if b, ok := e.images[key]; ok {
+					return b, "image/png", nil
+				}
+				return nil, "", platform.NotFound("object")
 			},
 			Wake: func(keys []alert.Key) {
 				e.mu.Lock()

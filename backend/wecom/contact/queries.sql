@@ -6,11 +6,15 @@ WHERE tenant_id = @tenant_id AND wecom_userid = @wecom_userid AND wecom_userid <
 -- name: EmployeeName :one
 SELECT name FROM employees WHERE tenant_id = @tenant_id AND id = @id;
 
+-- name: CardAvatar :one
+-- The salesperson's card avatar ("": none, or no card yet): a mini-program card's cover when it opens the card.
+SELECT coalesce((SELECT avatar_key FROM cards WHERE tenant_id = @tenant_id AND employee_id = @employee_id), '')::text;
+
 -- name: ChannelByState :one
 SELECT id, name, welcome_text, tags, daily_cap FROM wecom_channels WHERE tenant_id = @tenant_id AND state = @state;
 
 -- name: ChannelWelcome :one
-SELECT name, welcome_text, welcome_material_id FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id;
+SELECT name, welcome_text, welcome_material_id, welcome_mini_program FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: PauseIfCapped :one
 -- After an add the channel credited to the employee: when they have reached its daily cap today (the
@@ -52,16 +56,17 @@ WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) AND status = 'active' A
 
 -- name: InsertChannel :exec
 INSERT INTO wecom_channels (tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by,
-                            welcome_material_id, daily_cap)
+                            welcome_material_id, daily_cap, welcome_mini_program)
 VALUES (@tenant_id, @id, @name, @state, @config_id, @qr_code, @employee_ids, @tags, @welcome_text, @created_by,
-        sqlc.narg(welcome_material_id), @daily_cap);
+        sqlc.narg(welcome_material_id), @daily_cap, @welcome_mini_program);
 
 -- name: LockChannel :one
 SELECT * FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;
 
 -- name: UpdateChannel :exec
 UPDATE wecom_channels SET name = @name, employee_ids = @employee_ids, tags = @tags, welcome_text = @welcome_text,
-  welcome_material_id = sqlc.narg(welcome_material_id), daily_cap = @daily_cap, updated_at = now()
+  welcome_material_id = sqlc.narg(welcome_material_id), daily_cap = @daily_cap,
+  welcome_mini_program = @welcome_mini_program, updated_at = now()
 WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: DeleteChannel :exec
@@ -70,7 +75,7 @@ DELETE FROM wecom_channels WHERE tenant_id = @tenant_id AND id = @id;
 -- name: ListChannels :many
 -- Channels newest first, with their counts: customers brought, those past "new" (not lost), those won.
 SELECT c.id, c.name, c.state, c.qr_code, c.employee_ids, c.tags, c.welcome_text, c.created_at,
-       c.welcome_material_id, c.daily_cap,
+       c.welcome_material_id, c.daily_cap, c.welcome_mini_program,
        (CASE WHEN c.paused_on = (SELECT (now() AT TIME ZONE t.time_zone)::date FROM tenants t WHERE t.id = c.tenant_id)
              THEN c.paused_ids ELSE '{}'::uuid[] END)::uuid[] AS paused_today,
        count(a.customer_id)::int AS adds,
@@ -164,3 +169,11 @@ ON CONFLICT (tenant_id, tag_id) DO UPDATE SET group_id = excluded.group_id, name
 -- The tag changes that follow in this transaction came from WeCom: the outbox trigger (migration 040) does
 -- not send them back. from_wecom false ends that.
 SELECT set_config('app.wecom_tags_from_wecom', CASE WHEN @from_wecom::bool THEN 'on' ELSE 'off' END, true);
+
+-- name: CachedMedia :one
+-- The media id of an object uploaded to WeCom since @since (a temporary media works three days).
+SELECT media_id FROM wecom_media WHERE tenant_id = @tenant_id AND object_key = @object_key AND uploaded_at > @since;
+
+-- name: SaveMedia :exec
+INSERT INTO wecom_media (tenant_id, object_key, media_id, uploaded_at) VALUES (@tenant_id, @object_key, @media_id, @uploaded_at)
+ON CONFLICT (tenant_id, object_key) DO UPDATE SET media_id = excluded.media_id, uploaded_at = excluded.uploaded_at;

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"path"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,23 +57,28 @@ func (*WelcomeWorker) NextRetry(*river.Job[WelcomeArgs]) time.Time {
 // DefaultWelcome is the text when the channel has none.
 const DefaultWelcome = "Hello, I'm %s. Thanks for adding me! Here is my card."
 
-// Work sends the text and a link card of the salesperson's card through a share link of their own (so its
-// opening is tracked). A code WeCom says was used already (41051) is done, not failed; past the window the
-// job gives up, since WeCom would refuse the code.
+// Work sends the text and a card of the salesperson's card or the channel's material through a share link
+// of their own (so its opening is tracked): a link card, or a mini-program card when the channel asks for
+// one and it can be made (welcomeMiniProgram). A code WeCom says was used already (41051) is done, not
+// failed; past the window the job gives up, since WeCom would refuse the code.
 func (w *WelcomeWorker) Work(ctx context.Context, job *river.Job[WelcomeArgs]) error {
 	s, a := w.s, job.Args
 	if !a.ReceivedAt.IsZero() && s.cfg.Now().Sub(a.ReceivedAt) > WelcomeWindow {
 		return river.JobCancel(fmt.Errorf("welcome message of event %s: past WeCom's %s window", a.EventID, WelcomeWindow))
 	}
-	var msg wecomapi.WelcomeMsg
-	var client *wecomapi.Client
+	var (
+		text, cachedMedia string
+		card              welcomeCard
+		mini              bool
+		client            *wecomapi.Client
+	)
 	err := s.cfg.DB.InTenantTx(ctx, a.TenantID, func(tx pgx.Tx) error {
 		q := contactdb.New(tx)
 		name, err := q.EmployeeName(ctx, contactdb.EmployeeNameParams{TenantID: a.TenantID, ID: a.EmployeeID})
 		if err != nil {
 			return err
 		}
-		text := fmt.Sprintf(DefaultWelcome, name)
+		text = fmt.Sprintf(DefaultWelcome, name)
 		var materialID uuid.UUID
 		if a.ChannelID != uuid.Nil {
 			ch, err := q.ChannelWelcome(ctx, contactdb.ChannelWelcomeParams{TenantID: a.TenantID, ID: a.ChannelID})
@@ -81,50 +88,130 @@ func (w *WelcomeWorker) Work(ctx context.Context, job *river.Job[WelcomeArgs]) e
 			if ch.WelcomeText != "" {
 				text = ch.WelcomeText
 			}
-			materialID = ch.WelcomeMaterialID.UUID
+			materialID, mini = ch.WelcomeMaterialID.UUID, ch.WelcomeMiniProgram && s.cfg.MiniProgram.AppID != ""
 		}
-		link, err := s.welcomeLinkTx(ctx, tx, a.TenantID, a.EmployeeID, name, materialID)
-		if err != nil {
+		if card, err = s.welcomeCardTx(ctx, tx, a.TenantID, a.EmployeeID, name, materialID); err != nil {
 			return err
 		}
-		msg = wecomapi.WelcomeMsg{WelcomeCode: a.WelcomeCode, Text: text, Attachments: []wecomapi.Attachment{{Link: &link}}}
+		if mini && card.picKey != "" {
+			cachedMedia, err = q.CachedMedia(ctx, contactdb.CachedMediaParams{TenantID: a.TenantID, ObjectKey: card.picKey,
+				Since: s.cfg.Now().Add(-mediaReuse)})
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
 		client, err = s.cfg.WeCom.ClientTx(ctx, tx, a.TenantID, wecom.AppContact)
 		return err
 	})
 	if err != nil {
 		return wecom.CancelIfNotInPlan(err)
 	}
-	err = client.SendWelcomeMsg(ctx, msg)
+	var attachment wecomapi.Attachment
+	if mini && card.picKey != "" {
+		attachment.MiniProgram = s.welcomeMiniProgram(ctx, client, a.TenantID, card, cachedMedia)
+	}
+	if attachment.MiniProgram == nil {
+		link, err := s.welcomeLink(ctx, a.TenantID, card)
+		if err != nil {
+			return err
+		}
+		attachment.Link = &link
+	}
+	err = client.SendWelcomeMsg(ctx, wecomapi.WelcomeMsg{WelcomeCode: a.WelcomeCode, Text: text, Attachments: []wecomapi.Attachment{attachment}})
 	if wecomapi.IsAlreadySent(err) {
 		return nil
 	}
 	return err
 }
 
-// welcomeLinkTx is the welcome message's link card: the channel's material through the salesperson's own
-// share link, or (no material, or one unpublished since) their card.
-func (s *Service) welcomeLinkTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID, name string, materialID uuid.UUID) (wecomapi.Link, error) {
+// welcomeCard is what a welcome message's card opens and shows.
+type welcomeCard struct {
+	title, desc string
+	// token is the salesperson's share link's token.
+	token string
+	// picKey is the object of its picture ("": none): the material's, or the salesperson's avatar.
+	picKey string
+	// material: it opens a material (its picture goes on a link card too), not the card.
+	material bool
+}
+
+// welcomeCardTx makes the salesperson's share of the channel's material or (no material, or one unpublished
+// since) of their card, and says what its card shows.
+func (s *Service) welcomeCardTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID, name string, materialID uuid.UUID) (welcomeCard, error) {
 	if materialID != uuid.Nil {
-		url, w, ok, err := s.cfg.Shares.WelcomeMaterialShareTx(ctx, tx, tenantID, employeeID, materialID)
+		sh, w, ok, err := s.cfg.Shares.WelcomeMaterialShareTx(ctx, tx, tenantID, employeeID, materialID)
 		if err != nil {
-			return wecomapi.Link{}, err
+			return welcomeCard{}, err
 		}
 		if ok {
-			link := wecomapi.Link{Title: clip(w.Title, maxLinkTitle), Desc: clip(w.Summary, maxLinkDesc), URL: url}
-			if w.ImageKey != "" && s.cfg.Picture != nil {
-				if link.PicURL, err = s.cfg.Picture(ctx, tenantID, w.ImageKey); err != nil {
-					return wecomapi.Link{}, err
-				}
-			}
-			return link, nil
+			return welcomeCard{title: w.Title, desc: w.Summary, token: sh.Token, picKey: w.ImageKey, material: true}, nil
 		}
 	}
-	_, url, err := s.cfg.Shares.WelcomeCardShareTx(ctx, tx, tenantID, employeeID)
+	sh, _, err := s.cfg.Shares.WelcomeCardShareTx(ctx, tx, tenantID, employeeID)
 	if err != nil {
-		return wecomapi.Link{}, err
+		return welcomeCard{}, err
 	}
-	return wecomapi.Link{Title: name + "'s card", Desc: "Tap to see how to reach me", URL: url}, nil
+	avatar, err := contactdb.New(tx).CardAvatar(ctx, contactdb.CardAvatarParams{TenantID: tenantID, EmployeeID: employeeID})
+	if err != nil {
+		return welcomeCard{}, err
+	}
+	return welcomeCard{title: name + "'s card", desc: "Tap to see how to reach me", token: sh.Token, picKey: avatar}, nil
 }
+
+// welcomeLink is the card as a link card; a material's picture goes on it (the avatar does not: WeCom
+// shows the salesperson's own already).
+func (s *Service) welcomeLink(ctx context.Context, tenantID uuid.UUID, c welcomeCard) (wecomapi.Link, error) {
+	link := wecomapi.Link{Title: clip(c.title, maxLinkTitle), Desc: clip(c.desc, maxLinkDesc), URL: s.cfg.Shares.URL(c.token)}
+	if c.material && c.picKey != "" && s.cfg.Picture != nil {
+		var err error
+		if link.PicURL, err = s.cfg.Picture(ctx, tenantID, c.picKey); err != nil {
+			return wecomapi.Link{}, err
+		}
+	}
+	return link, nil
+}
+
+// welcomeMiniProgram is the card as a mini-program card: the platform's mini-program at its share page
+// with the share's token, its cover the card's picture uploaded as temporary media (reused while it
+// works: cached). Nil when the cover cannot be had (a picture WeCom does not take, storage or WeCom
+// failing): the caller sends the link card instead, within the welcome's short window, rather than retry.
+func (s *Service) welcomeMiniProgram(ctx context.Context, client *wecomapi.Client, tenantID uuid.UUID, c welcomeCard, cached string) *wecomapi.MiniProgram {
+	mp := &wecomapi.MiniProgram{Title: clip(c.title, maxMiniTitle), AppID: s.cfg.MiniProgram.AppID,
+		Page: s.cfg.MiniProgram.Page + "?token=" + c.token, PicMediaID: cached}
+	if cached != "" {
+		return mp
+	}
+	fail := func(step string, err error) *wecomapi.MiniProgram {
+		s.cfg.Log.WarnContext(ctx, "welcome mini-program card: sending the link card instead", slog.String("step", step),
+			slog.String("tenant_id", tenantID.String()), slog.String("error", err.Error()))
+		return nil
+	}
+	if s.cfg.Image == nil {
+		return nil
+	}
+	data, contentType, err := s.cfg.Image(ctx, tenantID, c.picKey)
+	if err != nil {
+		return fail("read the picture", err)
+	}
+	if mp.PicMediaID, err = client.UploadImage(ctx, path.Base(c.picKey), contentType, data); err != nil {
+		return fail("upload the cover", err)
+	}
+	err = s.cfg.DB.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		return contactdb.New(tx).SaveMedia(ctx, contactdb.SaveMediaParams{TenantID: tenantID, ObjectKey: c.picKey,
+			MediaID: mp.PicMediaID, UploadedAt: s.cfg.Now()})
+	})
+	if err != nil {
+		// The card goes out all the same; the next welcome uploads the cover again.
+		s.cfg.Log.WarnContext(ctx, "welcome mini-program card: cannot remember the cover's media id", slog.String("error", err.Error()))
+	}
+	return mp
+}
+
+// mediaReuse is how long a cover's media id is reused: well inside the three days WeCom keeps it.
+const mediaReuse = wecomapi.MediaTTL - 12*time.Hour
+
+// maxMiniTitle is a mini-program card's title in characters: WeCom takes up to 64 bytes.
+const maxMiniTitle = 21
 
 // WeCom takes a link card's title up to 128 bytes and its description up to 512: in characters of up to
 // three bytes (Chinese), 42 and 170.

@@ -168,6 +168,8 @@ type request struct {
 	method string
 	query  url.Values
 	body   []byte
+	// contentType is the body's ("": JSON).
+	contentType string
 	// idempotent calls (reads) are retried when WeCom is busy, fails with 5xx or limits our rate; writes
 	// are not, since WeCom may have done them.
 	idempotent bool
@@ -313,7 +315,11 @@ func (c *Client) once(ctx context.Context, r request, out any) error {
 		return fmt.Errorf("wecom %s: cannot build the request", r.api)
 	}
 	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		ct := r.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)

@@ -220,12 +220,14 @@ func TestWelcomeMessageOnceWithinItsWindow(t *testing.T) {
 	srv := wecomtest.New(t)
 	c, _ := newClient(t, srv.Config(wecomtest.ContactSecret))
 	ctx := t.Context()
+	cover, err := c.UploadImage(ctx, "cover.png", "image/png", pngBytes)
+	require.NoError(t, err)
 	msg := wecomapi.WelcomeMsg{
 		WelcomeCode: srv.NewWelcomeCode("u00001", "wmA"),
 		Text:        "您好，我是您的专属顾问",
 		Attachments: []wecomapi.Attachment{
 			{Link: &wecomapi.Link{Title: "种植牙须知", URL: "https://h5.example.com/s/abc", PicURL: "https://h5.example.com/c.png"}},
-			{MiniProgram: &wecomapi.MiniProgram{Title: "名片", PicMediaID: "MEDIA", AppID: "wx0123", Page: "pages/card?id=1"}},
+			{MiniProgram: &wecomapi.MiniProgram{Title: "名片", PicMediaID: cover, AppID: "wx0123", Page: "pages/card?id=1"}},
 		},
 	}
 	require.NoError(t, c.SendWelcomeMsg(ctx, msg))
@@ -236,7 +238,7 @@ func TestWelcomeMessageOnceWithinItsWindow(t *testing.T) {
 	assert.Equal(t, "link", sent[0].Attachments[0]["msgtype"])
 	assert.Equal(t, "pages/card?id=1", sent[0].Attachments[1]["miniprogram"].(map[string]any)["page"])
 
-	err := c.SendWelcomeMsg(ctx, msg)
+	err = c.SendWelcomeMsg(ctx, msg)
 	assert.True(t, wecomapi.IsAlreadySent(err), "%v", err)
 
 	late := wecomapi.WelcomeMsg{WelcomeCode: srv.NewWelcomeCode("u00001", "wmB"), Text: "hi"}
@@ -258,6 +260,45 @@ func TestWelcomeMessageOnceWithinItsWindow(t *testing.T) {
 		tooMany.Attachments = append(tooMany.Attachments, wecomapi.Attachment{Link: &wecomapi.Link{Title: "t", URL: "https://x"}})
 	}
 	assert.Equal(t, "attachments", platformErr(t, c.SendWelcomeMsg(ctx, tooMany), platform.KindInvalid).Field)
+}
+
+// pngBytes is a 1×1 PNG.
+var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" +
+	"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+
+// A mini-program card's cover is an image uploaded as temporary media: the form WeCom reads, the media id it
+// answers, which works three days; what WeCom does not take is refused before it is sent.
+func TestUploadImageMakesACoverThatWorksThreeDays(t *testing.T) {
+	t.Parallel()
+	srv := wecomtest.New(t)
+	c, _ := newClient(t, srv.Config(wecomtest.ContactSecret))
+	ctx := t.Context()
+	id, err := c.UploadImage(ctx, "封面.png", "image/png", pngBytes)
+	require.NoError(t, err)
+	up := srv.Uploads()
+	require.Len(t, up, 1)
+	assert.Equal(t, id, up[0].ID)
+	assert.Equal(t, "image", up[0].Type)
+	assert.Equal(t, "封面.png", up[0].Filename)
+	assert.Equal(t, "image/png", up[0].ContentType)
+	assert.Equal(t, pngBytes, up[0].Data)
+
+	card := func(media string) wecomapi.WelcomeMsg {
+		return wecomapi.WelcomeMsg{WelcomeCode: srv.NewWelcomeCode("u00001", "wm"+media), Attachments: []wecomapi.Attachment{
+			{MiniProgram: &wecomapi.MiniProgram{Title: "名片", PicMediaID: media, AppID: "wx0123", Page: "pages/share/index?token=t"}}}}
+	}
+	assert.True(t, wecomapi.HasCode(c.SendWelcomeMsg(ctx, card("unknown")), wecomtest.CodeInvalidMediaID))
+	srv.Advance(wecomapi.MediaTTL + time.Minute)
+	assert.True(t, wecomapi.HasCode(c.SendWelcomeMsg(ctx, card(id)), wecomtest.CodeInvalidMediaID), "expired")
+
+	for _, bad := range []struct {
+		ct   string
+		data []byte
+	}{{"image/webp", pngBytes}, {"image/png", []byte("tiny")}, {"image/png", make([]byte, wecomapi.MaxImageBytes+1)}} {
+		_, err := c.UploadImage(ctx, "x", bad.ct, bad.data)
+		assert.Equal(t, "image", platformErr(t, err, platform.KindInvalid).Field)
+	}
+	assert.Len(t, srv.Uploads(), 1, "nothing refused was sent")
 }
 
 func TestCorpTags(t *testing.T) {

@@ -375,6 +375,12 @@ func (s *Server) sendWelcomeMsg(w http.ResponseWriter, r *http.Request) {
 			writeErrcode(w, CodeInvalidParameter, "invalid attachment")
 			return
 		}
+		if mp, _ := a["miniprogram"].(map[string]any); t == "miniprogram" {
+			if id, _ := mp["pic_media_id"].(string); !s.mediaValid(id) {
+				writeErrcode(w, CodeInvalidMediaID, "invalid media_id")
+				return
+			}
+		}
 	}
 	wc.used = true
 	s.sent = append(s.sent, Welcome{UserID: wc.userID, ExternalUserID: wc.extID, Text: in.Text.Content, Attachments: in.Attachments})

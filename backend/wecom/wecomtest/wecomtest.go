@@ -57,6 +57,7 @@ const (
 	ResignedTransferCustomer Endpoint = "/cgi-bin/externalcontact/resigned/transfer_customer"
 	ResignedTransferResult   Endpoint = "/cgi-bin/externalcontact/resigned/transfer_result"
 	GetUnassignedList        Endpoint = "/cgi-bin/externalcontact/get_unassigned_list"
+	MediaUpload              Endpoint = "/cgi-bin/media/upload"
 )
 
 // Permission is what a secret's app may do, as WeCom's admin console grants it.
@@ -103,6 +104,12 @@ const (
 	CodeBadJSON = 47001
 	// CodeInvalidConfigID answers an unknown contact way.
 	CodeInvalidConfigID = 41044
+	// CodeInvalidMediaType answers media of a type WeCom does not take.
+	CodeInvalidMediaType = 40004
+	// CodeInvalidMediaSize answers media too small or too large.
+	CodeInvalidMediaSize = 40006
+	// CodeInvalidMediaID answers a media id unknown or expired.
+	CodeInvalidMediaID = 40007
 )
 
 type injectedFault struct {
@@ -149,6 +156,7 @@ type Server struct {
 	ways       map[string]*wecomapi.ContactWay
 	welcomes   map[string]*welcomeCode
 	sent       []Welcome
+	media      []Media
 	groups     []*wecomapi.TagGroup
 	transfers  []*pendingTransfer
 	unassigned []wecomapi.Unassigned
@@ -202,6 +210,8 @@ func New(t testing.TB) *Server {
 	s.route(mux, "POST", ResignedTransferCustomer, PermCustomerContact, s.transferCustomer(true))
 	s.route(mux, "POST", ResignedTransferResult, PermCustomerContact, s.transferResult(true))
 	s.route(mux, "POST", GetUnassignedList, PermCustomerContact, s.getUnassignedList)
+	// (Temporary media are open to every app of the corp.)
+	s.route(mux, "POST", MediaUpload, PermApp|PermDirectory|PermCustomerContact, s.mediaUpload)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)

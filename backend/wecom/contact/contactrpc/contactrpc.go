@@ -49,7 +49,7 @@ func channelOf(c contact.Channel) *salesappv1.WeComChannel {
 	if c.WelcomeMaterialID != uuid.Nil {
 		out.WelcomeMaterialId = c.WelcomeMaterialID.String()
 	}
-	out.DailyCap = int32(c.DailyCap)
+	out.DailyCap, out.WelcomeMiniProgram = int32(c.DailyCap), c.WelcomeMiniProgram
 	for _, id := range c.PausedIDs {
 		out.PausedEmployeeIds = append(out.PausedEmployeeIds, id.String())
 	}
@@ -58,7 +58,8 @@ func channelOf(c contact.Channel) *salesappv1.WeComChannel {
 
 // inputOf converts the fields (their shape already checked by protovalidate).
 func inputOf(f *salesappv1.WeComChannelFields) (contact.ChannelInput, error) {
-	in := contact.ChannelInput{Name: f.GetName(), Tags: f.GetTags(), WelcomeText: f.GetWelcomeText(), DailyCap: int(f.GetDailyCap())}
+	in := contact.ChannelInput{Name: f.GetName(), Tags: f.GetTags(), WelcomeText: f.GetWelcomeText(), DailyCap: int(f.GetDailyCap()),
+		WelcomeMiniProgram: f.GetWelcomeMiniProgram()}
 	if m := f.GetWelcomeMaterialId(); m != "" {
 		id, err := uuid.Parse(m)
 		if err != nil {

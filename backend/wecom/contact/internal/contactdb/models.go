@@ -12,22 +12,23 @@ import (
 )
 
 type WecomChannel struct {
-	TenantID          uuid.UUID
-	ID                uuid.UUID
-	Name              string
-	State             string
-	ConfigID          string
-	QrCode            string
-	EmployeeIds       []uuid.UUID
-	Tags              []string
-	WelcomeText       string
-	CreatedBy         uuid.UUID
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	WelcomeMaterialID uuid.NullUUID
-	DailyCap          int32
-	PausedIds         []uuid.UUID
-	PausedOn          pgtype.Date
+	TenantID           uuid.UUID
+	ID                 uuid.UUID
+	Name               string
+	State              string
+	ConfigID           string
+	QrCode             string
+	EmployeeIds        []uuid.UUID
+	Tags               []string
+	WelcomeText        string
+	CreatedBy          uuid.UUID
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	WelcomeMaterialID  uuid.NullUUID
+	DailyCap           int32
+	PausedIds          []uuid.UUID
+	PausedOn           pgtype.Date
+	WelcomeMiniProgram bool
 }
 
 type WecomContactImport struct {

@@ -12,6 +12,41 @@ import (
 	"github.com/google/uuid"
 )
 
+const cachedMedia = `-- name: CachedMedia :one
+SELECT media_id FROM wecom_media WHERE tenant_id = $1 AND object_key = $2 AND uploaded_at > $3
+`
+
+type CachedMediaParams struct {
+	TenantID  uuid.UUID
+	ObjectKey string
+	Since     time.Time
+}
+
+// The media id of an object uploaded to WeCom since @since (a temporary media works three days).
+func (q *Queries) CachedMedia(ctx context.Context, arg CachedMediaParams) (string, error) {
+	row := q.db.QueryRow(ctx, cachedMedia, arg.TenantID, arg.ObjectKey, arg.Since)
+	var media_id string
+	err := row.Scan(&media_id)
+	return media_id, err
+}
+
+const cardAvatar = `-- name: CardAvatar :one
+SELECT coalesce((SELECT avatar_key FROM cards WHERE tenant_id = $1 AND employee_id = $2), '')::text
+`
+
+type CardAvatarParams struct {
+	TenantID   uuid.UUID
+	EmployeeID uuid.UUID
+}
+
+// The salesperson's card avatar ("": none, or no card yet): a mini-program card's cover when it opens the card.
+func (q *Queries) CardAvatar(ctx context.Context, arg CardAvatarParams) (string, error) {
+	row := q.db.QueryRow(ctx, cardAvatar, arg.TenantID, arg.EmployeeID)
+	var column_1 string
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const channelByState = `-- name: ChannelByState :one
 SELECT id, name, welcome_text, tags, daily_cap FROM wecom_channels WHERE tenant_id = $1 AND state = $2
 `
@@ -78,7 +113,7 @@ func (q *Queries) ChannelRotation(ctx context.Context, arg ChannelRotationParams
 }
 
 const channelWelcome = `-- name: ChannelWelcome :one
-SELECT name, welcome_text, welcome_material_id FROM wecom_channels WHERE tenant_id = $1 AND id = $2
+SELECT name, welcome_text, welcome_material_id, welcome_mini_program FROM wecom_channels WHERE tenant_id = $1 AND id = $2
 `
 
 type ChannelWelcomeParams struct {
@@ -87,15 +122,21 @@ type ChannelWelcomeParams struct {
 }
 
 type ChannelWelcomeRow struct {
-	Name              string
-	WelcomeText       string
-	WelcomeMaterialID uuid.NullUUID
+	Name               string
+	WelcomeText        string
+	WelcomeMaterialID  uuid.NullUUID
+	WelcomeMiniProgram bool
 }
 
 func (q *Queries) ChannelWelcome(ctx context.Context, arg ChannelWelcomeParams) (ChannelWelcomeRow, error) {
 	row := q.db.QueryRow(ctx, channelWelcome, arg.TenantID, arg.ID)
 	var i ChannelWelcomeRow
-	err := row.Scan(&i.Name, &i.WelcomeText, &i.WelcomeMaterialID)
+	err := row.Scan(
+		&i.Name,
+		&i.WelcomeText,
+		&i.WelcomeMaterialID,
+		&i.WelcomeMiniProgram,
+	)
 	return i, err
 }
 
@@ -311,24 +352,25 @@ func (q *Queries) ImportMembers(ctx context.Context, arg ImportMembersParams) ([
 
 const insertChannel = `-- name: InsertChannel :exec
 INSERT INTO wecom_channels (tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by,
-                            welcome_material_id, daily_cap)
+                            welcome_material_id, daily_cap, welcome_mini_program)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-        $11, $12)
+        $11, $12, $13)
 `
 
 type InsertChannelParams struct {
-	TenantID          uuid.UUID
-	ID                uuid.UUID
-	Name              string
-	State             string
-	ConfigID          string
-	QrCode            string
-	EmployeeIds       []uuid.UUID
-	Tags              []string
-	WelcomeText       string
-	CreatedBy         uuid.UUID
-	WelcomeMaterialID uuid.NullUUID
-	DailyCap          int32
+	TenantID           uuid.UUID
+	ID                 uuid.UUID
+	Name               string
+	State              string
+	ConfigID           string
+	QrCode             string
+	EmployeeIds        []uuid.UUID
+	Tags               []string
+	WelcomeText        string
+	CreatedBy          uuid.UUID
+	WelcomeMaterialID  uuid.NullUUID
+	DailyCap           int32
+	WelcomeMiniProgram bool
 }
 
 func (q *Queries) InsertChannel(ctx context.Context, arg InsertChannelParams) error {
@@ -345,13 +387,14 @@ func (q *Queries) InsertChannel(ctx context.Context, arg InsertChannelParams) er
 		arg.CreatedBy,
 		arg.WelcomeMaterialID,
 		arg.DailyCap,
+		arg.WelcomeMiniProgram,
 	)
 	return err
 }
 
 const listChannels = `-- name: ListChannels :many
 SELECT c.id, c.name, c.state, c.qr_code, c.employee_ids, c.tags, c.welcome_text, c.created_at,
-       c.welcome_material_id, c.daily_cap,
+       c.welcome_material_id, c.daily_cap, c.welcome_mini_program,
        (CASE WHEN c.paused_on = (SELECT (now() AT TIME ZONE t.time_zone)::date FROM tenants t WHERE t.id = c.tenant_id)
              THEN c.paused_ids ELSE '{}'::uuid[] END)::uuid[] AS paused_today,
        count(a.customer_id)::int AS adds,
@@ -378,20 +421,21 @@ type ListChannelsParams struct {
 }
 
 type ListChannelsRow struct {
-	ID                uuid.UUID
-	Name              string
-	State             string
-	QrCode            string
-	EmployeeIds       []uuid.UUID
-	Tags              []string
-	WelcomeText       string
-	CreatedAt         time.Time
-	WelcomeMaterialID uuid.NullUUID
-	DailyCap          int32
-	PausedToday       []uuid.UUID
-	Adds              int32
-	Leads             int32
-	Wins              int32
+	ID                 uuid.UUID
+	Name               string
+	State              string
+	QrCode             string
+	EmployeeIds        []uuid.UUID
+	Tags               []string
+	WelcomeText        string
+	CreatedAt          time.Time
+	WelcomeMaterialID  uuid.NullUUID
+	DailyCap           int32
+	WelcomeMiniProgram bool
+	PausedToday        []uuid.UUID
+	Adds               int32
+	Leads              int32
+	Wins               int32
 }
 
 // Channels newest first, with their counts: customers brought, those past "new" (not lost), those won.
@@ -422,6 +466,7 @@ func (q *Queries) ListChannels(ctx context.Context, arg ListChannelsParams) ([]L
 			&i.CreatedAt,
 			&i.WelcomeMaterialID,
 			&i.DailyCap,
+			&i.WelcomeMiniProgram,
 			&i.PausedToday,
 			&i.Adds,
 			&i.Leads,
@@ -438,7 +483,7 @@ func (q *Queries) ListChannels(ctx context.Context, arg ListChannelsParams) ([]L
 }
 
 const lockChannel = `-- name: LockChannel :one
-SELECT tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by, created_at, updated_at, welcome_material_id, daily_cap, paused_ids, paused_on FROM wecom_channels WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+SELECT tenant_id, id, name, state, config_id, qr_code, employee_ids, tags, welcome_text, created_by, created_at, updated_at, welcome_material_id, daily_cap, paused_ids, paused_on, welcome_mini_program FROM wecom_channels WHERE tenant_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockChannelParams struct {
@@ -466,6 +511,7 @@ func (q *Queries) LockChannel(ctx context.Context, arg LockChannelParams) (Wecom
 		&i.DailyCap,
 		&i.PausedIds,
 		&i.PausedOn,
+		&i.WelcomeMiniProgram,
 	)
 	return i, err
 }
@@ -612,6 +658,28 @@ func (q *Queries) SaveImport(ctx context.Context, arg SaveImportParams) error {
 		arg.Error,
 		arg.FinishedAt,
 		arg.TenantID,
+	)
+	return err
+}
+
+const saveMedia = `-- name: SaveMedia :exec
+INSERT INTO wecom_media (tenant_id, object_key, media_id, uploaded_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant_id, object_key) DO UPDATE SET media_id = excluded.media_id, uploaded_at = excluded.uploaded_at
+`
+
+type SaveMediaParams struct {
+	TenantID   uuid.UUID
+	ObjectKey  string
+	MediaID    string
+	UploadedAt time.Time
+}
+
+func (q *Queries) SaveMedia(ctx context.Context, arg SaveMediaParams) error {
+	_, err := q.db.Exec(ctx, saveMedia,
+		arg.TenantID,
+		arg.ObjectKey,
+		arg.MediaID,
+		arg.UploadedAt,
 	)
 	return err
 }
@@ -763,19 +831,21 @@ func (q *Queries) TagPushTargets(ctx context.Context, arg TagPushTargetsParams) 
 
 const updateChannel = `-- name: UpdateChannel :exec
 UPDATE wecom_channels SET name = $1, employee_ids = $2, tags = $3, welcome_text = $4,
-  welcome_material_id = $5, daily_cap = $6, updated_at = now()
-WHERE tenant_id = $7 AND id = $8
+  welcome_material_id = $5, daily_cap = $6,
+  welcome_mini_program = $7, updated_at = now()
+WHERE tenant_id = $8 AND id = $9
 `
 
 type UpdateChannelParams struct {
-	Name              string
-	EmployeeIds       []uuid.UUID
-	Tags              []string
-	WelcomeText       string
-	WelcomeMaterialID uuid.NullUUID
-	DailyCap          int32
-	TenantID          uuid.UUID
-	ID                uuid.UUID
+	Name               string
+	EmployeeIds        []uuid.UUID
+	Tags               []string
+	WelcomeText        string
+	WelcomeMaterialID  uuid.NullUUID
+	DailyCap           int32
+	WelcomeMiniProgram bool
+	TenantID           uuid.UUID
+	ID                 uuid.UUID
 }
 
 func (q *Queries) UpdateChannel(ctx context.Context, arg UpdateChannelParams) error {
@@ -786,6 +856,7 @@ func (q *Queries) UpdateChannel(ctx context.Context, arg UpdateChannelParams) er
 		arg.WelcomeText,
 		arg.WelcomeMaterialID,
 		arg.DailyCap,
+		arg.WelcomeMiniProgram,
 		arg.TenantID,
 		arg.ID,
 	)
