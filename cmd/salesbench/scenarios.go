@@ -48,6 +48,7 @@ func scenarios() []scenario {
 		{"sync-push", syncPush},
 		{"sync-manager-first", syncManagerFirst},
 		{"task-progress", taskProgress},
+		{"share-page", sharePage},
 		{"sign-in", signInScenario},
 		{"public-flood", publicFlood},
 		{"wecom-callbacks", wecomCallbacks},
@@ -394,14 +395,22 @@ const timelineRate = 500
 // paced calls call at rate per second for d, open loop (openLoop), and returns the latencies of the calls
 // that succeeded, sorted, and how many failed.
 func paced(ctx context.Context, rate int, d time.Duration, call func(context.Context) error) ([]time.Duration, int64) {
+	return pacedTimed(ctx, rate, d, func(ctx context.Context) (time.Duration, error) {
+		t0 := time.Now()
+		err := call(ctx)
+		return time.Since(t0), err
+	})
+}
+
+// pacedTimed is paced where each call says what it took (a part of itself: the time to the first byte).
+func pacedTimed(ctx context.Context, rate int, d time.Duration, call func(context.Context) (time.Duration, error)) ([]time.Duration, int64) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	_, failed := openLoop(ctx, d, float64(rate), func() error {
-		t0 := time.Now()
-		if err := call(ctx); err != nil {
+		took, err := call(ctx)
+		if err != nil {
 			return err
 		}
-		took := time.Since(t0)
 		mu.Lock()
 		lat = append(lat, took)
 		mu.Unlock()
