@@ -102,9 +102,9 @@ FROM customers WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) AND merg
 
 -- name: ManagedMembers :many
 -- The members of the team of a manager (none when the employee is not a manager or leads no team): whose
--- customers their scope also holds (migration 020 writes them there).
+-- customers their scope also holds (migration 020 writes them there; manages_member, 046, is the rule).
 SELECT x.id FROM employees m JOIN employees x ON x.tenant_id = m.tenant_id AND x.team_id = m.team_id
-WHERE m.tenant_id = @tenant_id AND m.id = @employee_id AND m.role = 'manager' AND x.id <> m.id;
+WHERE m.tenant_id = @tenant_id AND m.id = @employee_id AND manages_member(m, x);
 
 -- name: TimelineEntries :many
 SELECT e.id, e.customer_id, e.kind, e.material_id, e.share_id, e.occurred_at, e.dwell_ms, e.value

@@ -407,7 +407,7 @@ func (q *Queries) LockDevice(ctx context.Context, arg LockDeviceParams) (int64, 
 
 const managedMembers = `-- name: ManagedMembers :many
 SELECT x.id FROM employees m JOIN employees x ON x.tenant_id = m.tenant_id AND x.team_id = m.team_id
-WHERE m.tenant_id = $1 AND m.id = $2 AND m.role = 'manager' AND x.id <> m.id
+WHERE m.tenant_id = $1 AND m.id = $2 AND manages_member(m, x)
 `
 
 type ManagedMembersParams struct {
@@ -416,7 +416,7 @@ type ManagedMembersParams struct {
 }
 
 // The members of the team of a manager (none when the employee is not a manager or leads no team): whose
-// customers their scope also holds (migration 020 writes them there).
+// customers their scope also holds (migration 020 writes them there; manages_member, 046, is the rule).
 func (q *Queries) ManagedMembers(ctx context.Context, arg ManagedMembersParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, managedMembers, arg.TenantID, arg.EmployeeID)
 	if err != nil {
