@@ -404,12 +404,20 @@ func (s *Store) PresignGet(ctx context.Context, tenantID uuid.UUID, key string, 
 	return s.PresignDownload(ctx, tenantID, key, ttl, "")
 }
 
+// readableBy: key is an object tenantID may read, its own or the platform's (PermissionDenied otherwise).
+func readableBy(tenantID uuid.UUID, key string) error {
+	sc, ok := parseKey(key)
+	if !ok || tenantID == uuid.Nil || (!sc.platform && sc.tenant != tenantID) {
+		return platform.PermissionDenied("this object does not belong to your organization")
+	}
+	return nil
+}
+
 // PresignDownload is PresignGet with a file name: the response asks browsers to save the object as
 // filename (Content-Disposition: attachment) instead of showing it. An empty filename is PresignGet.
 func (s *Store) PresignDownload(ctx context.Context, tenantID uuid.UUID, key string, ttl time.Duration, filename string) (string, error) {
-	sc, ok := parseKey(key)
-	if !ok || tenantID == uuid.Nil || (!sc.platform && sc.tenant != tenantID) {
-		return "", platform.PermissionDenied("this object does not belong to your organization")
+	if err := readableBy(tenantID, key); err != nil {
+		return "", err
 	}
 	switch {
 	case ttl < 0:
@@ -490,9 +498,8 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo,
 // type: a small object handed on elsewhere (a cover uploaded to WeCom). Another tenant's key is
 // PermissionDenied, a larger object InvalidArgument, a missing one NotFound.
 func (s *Store) ReadOf(ctx context.Context, tenantID uuid.UUID, key string, maxBytes int64) ([]byte, string, error) {
-	sc, ok := parseKey(key)
-	if !ok || tenantID == uuid.Nil || (!sc.platform && sc.tenant != tenantID) {
-		return nil, "", platform.PermissionDenied("this object does not belong to your organization")
+	if err := readableBy(tenantID, key); err != nil {
+		return nil, "", err
 	}
 	body, info, err := s.Get(ctx, key)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"image"
 	"io"
 	"slices"
@@ -42,60 +43,38 @@ type PlatformFile struct {
 }
 
 // CreatePlatform publishes a platform material, visible to the tenants on plans (none: every tenant). It is the SaaS operator's
-// (salesctl), runs as the table owner, and skips review: the operator is the reviewer. Row-level security
-// binds the owner too; its platform_operator policy (migration 008) admits rows of no tenant, and only those.
+// (salesctl), and skips review: the operator is the reviewer. A file given is stored as a platform file,
+// and then the material is added as OperatorService adds one (AddPlatform's checks, the owner's function
+// of migration 047), through owner, the table owner's pool.
 func (s *Service) CreatePlatform(ctx context.Context, owner *pgxpool.Pool, kind Kind, c Content, file *PlatformFile, plans []string) (uuid.UUID, error) {
-	plans, err := checkPlans(ctx, materialdb.New(owner), plans)
-	if err != nil {
-		return uuid.Nil, err
-	}
-	if !kind.valid() {
-		return uuid.Nil, platform.Invalid("kind", "unknown kind")
-	}
-	if strings.TrimSpace(c.Title) == "" {
-		return uuid.Nil, platform.Invalid("title", "required")
-	}
-	c.BodyHTML = s.policy.Sanitize(c.BodyHTML)
-	c.Tags = normalizeTags(c.Tags)
 	mk, needsFile := platformFileKinds[kind]
 	switch {
 	case needsFile && file == nil:
 		return uuid.Nil, platform.Invalid("file", "a "+string(kind)+" needs a file")
 	case !needsFile && file != nil:
 		return uuid.Nil, platform.Invalid("file", "a "+string(kind)+" has no file")
-	case kind == KindArticle && strings.TrimSpace(c.BodyHTML) == "":
-		return uuid.Nil, platform.Invalid("body", "an article needs a body")
-	case kind == KindMoments && strings.TrimSpace(c.TextBody) == "":
-		return uuid.Nil, platform.Invalid("text", "moments copy needs text")
+	case file == nil:
+		return s.addPlatform(ctx, materialdb.New(owner), kind, c, plans)
 	}
-	if file != nil {
-		ct, err := media.CheckUpload(mk, file.ContentType, int64(len(file.Data)))
-		if err != nil {
-			return uuid.Nil, err
-		}
-		ext := map[media.Kind]string{media.KindImage: strings.TrimPrefix(ct, "image/"), media.KindPDF: "pdf", media.KindVideo: "mp4"}[mk]
-		if ext == "jpeg" {
-			ext = "jpg"
-		}
-		c.FileKey = media.PlatformKey("material", ext)
-		if err := s.store.Put(ctx, c.FileKey, bytes.NewReader(file.Data), int64(len(file.Data)), ct); err != nil {
-			return uuid.Nil, err
-		}
+	ct, err := media.CheckUpload(mk, file.ContentType, int64(len(file.Data)))
+	if err != nil {
+		return uuid.Nil, err
 	}
-	var layout []byte
-	if c.Layout != nil {
-		if kind != KindPoster {
-			return uuid.Nil, platform.Invalid("layout", "only posters have a layout")
-		}
-		if layout, err = posterLayout(c.Layout, bytes.NewReader(file.Data), "file", "layout"); err != nil {
-			return uuid.Nil, err
+	ext := map[media.Kind]string{media.KindImage: strings.TrimPrefix(ct, "image/"), media.KindPDF: "pdf", media.KindVideo: "mp4"}[mk]
+	if ext == "jpeg" {
+		ext = "jpg"
+	}
+	c.FileKey = media.PlatformKey(media.FilePurpose, ext)
+	if err := s.store.Put(ctx, c.FileKey, bytes.NewReader(file.Data), int64(len(file.Data)), ct); err != nil {
+		return uuid.Nil, err
+	}
+	id, err := s.addPlatform(ctx, materialdb.New(owner), kind, c, plans)
+	if err != nil {
+		// Refused: the file is referenced by nothing.
+		if derr := s.store.Delete(context.WithoutCancel(ctx), c.FileKey); derr != nil {
+			err = errors.Join(err, derr)
 		}
 	}
-	id := uuid.Must(uuid.NewV7())
-	err = materialdb.New(owner).InsertPlatformMaterial(ctx, materialdb.InsertPlatformMaterialParams{
-		ID: id, Kind: string(kind), Title: c.Title, Summary: c.Summary, BodyHtml: c.BodyHTML, TextBody: c.TextBody,
-		FileKey: c.FileKey, PosterLayout: layout, Tags: nonNil(c.Tags), Plans: plans,
-	})
 	return id, err
 }
 
@@ -127,6 +106,11 @@ var errNoPlatformMaterial = platform.NotFound("platform material")
 // brochure or video names its file by a key FinalizePlatformUpload answered, whose object must be of the
 // kind's type; a poster may have a layout, checked against its image.
 func (s *Service) AddPlatform(ctx context.Context, kind Kind, c Content, plans []string) (uuid.UUID, error) {
+	return s.addPlatform(ctx, materialdb.New(s.db.Pool), kind, c, plans)
+}
+
+// addPlatform is AddPlatform through q: the application's pool, or the table owner's (salesctl).
+func (s *Service) addPlatform(ctx context.Context, q *materialdb.Queries, kind Kind, c Content, plans []string) (uuid.UUID, error) {
 	mk, needsFile := platformFileKinds[kind]
 	switch {
 	case !kind.valid():
@@ -147,7 +131,7 @@ func (s *Service) AddPlatform(ctx context.Context, kind Kind, c Content, plans [
 	case kind == KindMoments && strings.TrimSpace(c.TextBody) == "":
 		return uuid.Nil, platform.Invalid("text_body", "moments copy needs text")
 	}
-	plans, err := checkPlans(ctx, materialdb.New(s.db.Pool), plans)
+	plans, err := checkPlans(ctx, q, plans)
 	if err != nil {
 		return uuid.Nil, err
 	}
@@ -158,7 +142,7 @@ func (s *Service) AddPlatform(ctx context.Context, kind Kind, c Content, plans [
 		}
 	}
 	id := uuid.Must(uuid.NewV7())
-	err = materialdb.New(s.db.Pool).OperatorAddPlatformMaterial(ctx, materialdb.OperatorAddPlatformMaterialParams{ID: id,
+	err = q.OperatorAddPlatformMaterial(ctx, materialdb.OperatorAddPlatformMaterialParams{ID: id,
 		Kind: string(kind), Title: strings.TrimSpace(c.Title), Summary: c.Summary, BodyHtml: c.BodyHTML, TextBody: c.TextBody,
 		Tags: nonNil(normalizeTags(c.Tags)), Plans: plans, FileKey: c.FileKey, PosterLayout: layout})
 	return id, err

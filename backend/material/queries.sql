@@ -110,13 +110,6 @@ SELECT @tenant_id, @cache_key, @material_id, @employee_id, @channel, @share_toke
 WHERE EXISTS (SELECT 1 FROM materials m WHERE m.id = @material_id AND m.deleted_at IS NULL)
 ON CONFLICT (tenant_id, cache_key) DO NOTHING;
 
--- name: InsertPlatformMaterial :exec
--- Run as the table owner (salesctl): the application role cannot write platform rows.
-INSERT INTO materials (id, tier, kind, status, title, summary, body_html, text_body, file_key, cover_key,
-                       poster_layout, tags, plans, published_at)
-VALUES (@id, 'platform', @kind, 'published', @title, @summary, @body_html, @text_body, @file_key, '',
-        @poster_layout, @tags, sqlc.narg(plans)::text[], now());
-
 -- name: LatestPosterRender :one
 -- The salesperson's newest render of a poster made since the poster last changed: what their links show.
 SELECT object_key FROM poster_renders

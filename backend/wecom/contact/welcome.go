@@ -90,7 +90,7 @@ func (w *WelcomeWorker) Work(ctx context.Context, job *river.Job[WelcomeArgs]) e
 			}
 			materialID, mini = ch.WelcomeMaterialID.UUID, ch.WelcomeMiniProgram && s.cfg.MiniProgram.AppID != ""
 		}
-		if card, err = s.welcomeCardTx(ctx, tx, a.TenantID, a.EmployeeID, name, materialID); err != nil {
+		if card, err = s.welcomeCardTx(ctx, tx, a.TenantID, a.EmployeeID, name, materialID, mini); err != nil {
 			return err
 		}
 		if mini && card.picKey != "" {
@@ -136,8 +136,9 @@ type welcomeCard struct {
 }
 
 // welcomeCardTx makes the salesperson's share of the channel's material or (no material, or one unpublished
-// since) of their card, and says what its card shows.
-func (s *Service) welcomeCardTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID, name string, materialID uuid.UUID) (welcomeCard, error) {
+// since) of their card, and says what its card shows; the card's picture is their avatar when it will be
+// a mini-program card's cover (avatar), none on a link card.
+func (s *Service) welcomeCardTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID, name string, materialID uuid.UUID, avatar bool) (welcomeCard, error) {
 	if materialID != uuid.Nil {
 		sh, w, ok, err := s.cfg.Shares.WelcomeMaterialShareTx(ctx, tx, tenantID, employeeID, materialID)
 		if err != nil {
@@ -151,15 +152,17 @@ func (s *Service) welcomeCardTx(ctx context.Context, tx pgx.Tx, tenantID, employ
 	if err != nil {
 		return welcomeCard{}, err
 	}
-	avatar, err := contactdb.New(tx).CardAvatar(ctx, contactdb.CardAvatarParams{TenantID: tenantID, EmployeeID: employeeID})
-	if err != nil {
-		return welcomeCard{}, err
+	c := welcomeCard{title: name + "'s card", desc: "Tap to see how to reach me", token: sh.Token}
+	if avatar {
+		if c.picKey, err = contactdb.New(tx).CardAvatar(ctx, contactdb.CardAvatarParams{TenantID: tenantID, EmployeeID: employeeID}); err != nil {
+			return welcomeCard{}, err
+		}
 	}
-	return welcomeCard{title: name + "'s card", desc: "Tap to see how to reach me", token: sh.Token, picKey: avatar}, nil
+	return c, nil
 }
 
-// welcomeLink is the card as a link card; a material's picture goes on it (the avatar does not: WeCom
-// shows the salesperson's own already).
+// welcomeLink is the card as a link card; a material's picture goes on it (an avatar does not: WeCom shows
+// the salesperson's own beside the message).
 func (s *Service) welcomeLink(ctx context.Context, tenantID uuid.UUID, c welcomeCard) (wecomapi.Link, error) {
 	link := wecomapi.Link{Title: clip(c.title, maxLinkTitle), Desc: clip(c.desc, maxLinkDesc), URL: s.cfg.Shares.URL(c.token)}
 	if c.material && c.picKey != "" && s.cfg.Picture != nil {

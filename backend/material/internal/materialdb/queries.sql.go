@@ -244,43 +244,6 @@ func (q *Queries) InsertMaterial(ctx context.Context, arg InsertMaterialParams) 
 	return err
 }
 
-const insertPlatformMaterial = `-- name: InsertPlatformMaterial :exec
-INSERT INTO materials (id, tier, kind, status, title, summary, body_html, text_body, file_key, cover_key,
-                       poster_layout, tags, plans, published_at)
-VALUES ($1, 'platform', $2, 'published', $3, $4, $5, $6, $7, '',
-        $8, $9, $10::text[], now())
-`
-
-type InsertPlatformMaterialParams struct {
-	ID           uuid.UUID
-	Kind         string
-	Title        string
-	Summary      string
-	BodyHtml     string
-	TextBody     string
-	FileKey      string
-	PosterLayout []byte
-	Tags         []string
-	Plans        []string
-}
-
-// Run as the table owner (salesctl): the application role cannot write platform rows.
-func (q *Queries) InsertPlatformMaterial(ctx context.Context, arg InsertPlatformMaterialParams) error {
-	_, err := q.db.Exec(ctx, insertPlatformMaterial,
-		arg.ID,
-		arg.Kind,
-		arg.Title,
-		arg.Summary,
-		arg.BodyHtml,
-		arg.TextBody,
-		arg.FileKey,
-		arg.PosterLayout,
-		arg.Tags,
-		arg.Plans,
-	)
-	return err
-}
-
 const insertPosterRender = `-- name: InsertPosterRender :execrows
 INSERT INTO poster_renders (tenant_id, cache_key, material_id, employee_id, channel, share_token, object_key)
 SELECT $1, $2, $3, $4, $5, $6, $7
