@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,21 +12,14 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
+	"github.com/salesapp/scrm/backend/platform/testclock"
 	"github.com/salesapp/scrm/backend/tenant"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type fixture struct {
 	svc      *auth.Service
 	tokens   *authn.Tokens
-	clk      *clock
+	clk      *testclock.Clock
 	db       *pgtest.DB
 	tenantID uuid.UUID
 	empID    uuid.UUID
@@ -43,10 +35,10 @@ func setupWith(t *testing.T, cfg auth.Config) fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	clk := &clock{t: time.Now()}
-	tokens, err := authn.NewTokens([][]byte{make([]byte, 32)}, 15*time.Minute, clk.now)
+	clk := testclock.New(time.Now())
+	tokens, err := authn.NewTokens([][]byte{make([]byte, 32)}, 15*time.Minute, clk.Now)
 	require.NoError(t, err)
-	cfg.Now = clk.now
+	cfg.Now = clk.Now
 	svc := auth.NewService(db.App, tokens, cfg)
 	tn, err := tenant.CreateTenant(ctx, db.Owner, tenant.NewTenant{Name: "T", Plan: tenant.PlanTrial, SeatLimit: 5, ExpiresAt: time.Now().AddDate(0, 1, 0)})
 	require.NoError(t, err)
@@ -78,13 +70,13 @@ func TestRefreshRotatesAndAllowsOneLateRetry(t *testing.T) {
 	require.NoError(t, f.check(t, second.AccessToken))
 
 	// The response was lost; the app retries with the token it still has, within the grace.
-	f.clk.add(10 * time.Second)
+	f.clk.Advance(10 * time.Second)
 	third, err := f.svc.Refresh(ctx, first.RefreshToken, "phone")
 	require.NoError(t, err)
 	require.NoError(t, f.check(t, third.AccessToken))
 
 	// The newest token works; an old one long after its rotation means theft: the session ends.
-	f.clk.add(2 * time.Minute)
+	f.clk.Advance(2 * time.Minute)
 	fourth, err := f.svc.Refresh(ctx, third.RefreshToken, "phone")
 	require.NoError(t, err)
 	_, err = f.svc.Refresh(ctx, second.RefreshToken, "phone")
@@ -100,9 +92,9 @@ func TestSessionsExpire(t *testing.T) {
 	ctx := context.Background()
 	pair, err := f.svc.IssueSession(ctx, f.tenantID, f.empID, "phone")
 	require.NoError(t, err)
-	f.clk.add(16 * time.Minute)
+	f.clk.Advance(16 * time.Minute)
 	require.ErrorIs(t, f.check(t, pair.AccessToken), authn.ErrInvalidToken, "access tokens are short-lived")
-	f.clk.add(25 * time.Hour)
+	f.clk.Advance(25 * time.Hour)
 	_, err = f.svc.Refresh(ctx, pair.RefreshToken, "phone")
 	require.Equal(t, platform.KindUnauthenticated, platform.KindOf(err))
 }

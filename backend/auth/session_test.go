@@ -66,7 +66,7 @@ func TestListSessionsShowsMyDevices(t *testing.T) {
 	_, theirs := f.signIn(t, colleague, "their-phone", auth.Client{})
 
 	// The phone refreshes a minute later, from elsewhere, after an app update.
-	f.clk.add(time.Minute)
+	f.clk.Advance(time.Minute)
 	_, err := f.svc.Refresh(auth.WithClient(ctx, auth.Client{AppVersion: "2.4.0", Address: "198.51.100.2"}), phone.RefreshToken, "phone")
 	require.NoError(t, err)
 
@@ -86,7 +86,7 @@ func TestListSessionsShowsMyDevices(t *testing.T) {
 	require.Equal(t, "198.51.100.2", p.Address)
 	require.False(t, p.LastSeenAt.Before(p.SignedInAt))
 	require.True(t, p.ExpiresAt.After(p.SignedInAt))
-	require.Equal(t, f.clk.now().Add(auth.DefaultLifetime-time.Minute).Unix(), p.EndsAt.Unix())
+	require.Equal(t, f.clk.Now().Add(auth.DefaultLifetime-time.Minute).Unix(), p.EndsAt.Unix())
 	tab := got[onTablet.SessionID]
 	require.False(t, tab.Current)
 	require.Equal(t, strings.Repeat("很长", 32), tab.DeviceName, "cut to 64 characters")
@@ -182,23 +182,23 @@ func TestSessionsHaveAnAbsoluteLifetime(t *testing.T) {
 	t.Parallel()
 	f := setupWith(t, auth.Config{RefreshTTL: 24 * time.Hour, Lifetime: 50 * time.Hour})
 	ctx := context.Background()
-	signedIn := f.clk.now()
+	signedIn := f.clk.Now()
 	pair, err := f.svc.IssueSession(ctx, f.tenantID, f.empID, "phone")
 	require.NoError(t, err)
 	session := f.sessionOf(t, pair.AccessToken)
 	require.Equal(t, signedIn.Add(24*time.Hour).Unix(), pair.RefreshTokenExpiresAt.Unix())
 	for range 2 {
-		f.clk.add(20 * time.Hour)
+		f.clk.Advance(20 * time.Hour)
 		pair, err = f.svc.Refresh(ctx, pair.RefreshToken, "phone")
 		require.NoError(t, err)
 	}
 	require.Equal(t, signedIn.Add(50*time.Hour).Unix(), pair.RefreshTokenExpiresAt.Unix(), "never past the lifetime")
-	f.clk.add(9 * time.Hour) // 49 h: the refresh token is still good
+	f.clk.Advance(9 * time.Hour) // 49 h: the refresh token is still good
 	pair, err = f.svc.Refresh(ctx, pair.RefreshToken, "phone")
 	require.NoError(t, err)
 	require.Equal(t, signedIn.Add(50*time.Hour).Unix(), pair.RefreshTokenExpiresAt.Unix())
 	require.NoError(t, f.check(t, pair.AccessToken))
-	f.clk.add(time.Hour) // 50 h
+	f.clk.Advance(time.Hour) // 50 h
 	_, err = f.svc.Refresh(ctx, pair.RefreshToken, "phone")
 	require.Equal(t, platform.KindUnauthenticated, platform.KindOf(err))
 	require.Equal(t, platform.KindUnauthenticated, platform.KindOf(f.check(t, f.tokensFor(t, authn.Principal{TenantID: f.tenantID,

@@ -16,6 +16,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
+	"github.com/salesapp/scrm/backend/platform/testclock"
 	"github.com/salesapp/scrm/backend/tenant"
 )
 
@@ -28,20 +29,20 @@ type accounts struct {
 	svc     *auth.Service
 	tenants *tenant.Service
 	tokens  *authn.Tokens
-	clk     *clock
+	clk     *testclock.Clock
 }
 
 func newAccounts(t *testing.T) *accounts {
 	t.Helper()
 	db := pgtest.New(t)
-	return accountsOn(t, db, &clock{t: time.Now()}, cheap)
+	return accountsOn(t, db, testclock.New(time.Now()), cheap)
 }
 
-func accountsOn(t *testing.T, db *pgtest.DB, clk *clock, params auth.Argon2Params) *accounts {
+func accountsOn(t *testing.T, db *pgtest.DB, clk *testclock.Clock, params auth.Argon2Params) *accounts {
 	t.Helper()
-	tokens, err := authn.NewTokens([][]byte{make([]byte, 32)}, 15*time.Minute, clk.now)
+	tokens, err := authn.NewTokens([][]byte{make([]byte, 32)}, 15*time.Minute, clk.Now)
 	require.NoError(t, err)
-	svc := auth.NewService(db.App, tokens, auth.Config{RefreshTTL: 24 * time.Hour, Now: clk.now, Argon2: params,
+	svc := auth.NewService(db.App, tokens, auth.Config{RefreshTTL: 24 * time.Hour, Now: clk.Now, Argon2: params,
 		PublicBaseURL: "https://app.example.com"})
 	return &accounts{db: db, svc: svc, tenants: tenant.NewService(db.App, svc), tokens: tokens, clk: clk}
 }
@@ -118,7 +119,7 @@ func TestInvitationSetsThePasswordOnceAndSignsIn(t *testing.T) {
 	e := a.hire(t, o, "138 0000 0001")
 	inv := e.Invitation
 	require.Equal(t, "https://app.example.com/invite/"+inv.Code, inv.URL)
-	require.WithinDuration(t, a.clk.now().Add(7*24*time.Hour), inv.ExpiresAt, time.Second)
+	require.WithinDuration(t, a.clk.Now().Add(7*24*time.Hour), inv.ExpiresAt, time.Second)
 
 	// Not the person's own phone number.
 	_, err := a.svc.AcceptInvitation(ctx, auth.AcceptRequest{Code: inv.Code, Password: "+86 13800000001", DeviceID: "phone"})
@@ -163,7 +164,7 @@ func TestExpiredAndReplacedInvitationsAreRefused(t *testing.T) {
 	late := a.hire(t, o, "13800000001")
 	resent := a.hire(t, o, "13800000002")
 
-	a.clk.add(7*24*time.Hour + time.Minute)
+	a.clk.Advance(7*24*time.Hour + time.Minute)
 	_, err := a.svc.AcceptInvitation(ctx, auth.AcceptRequest{Code: late.Invitation.Code, Password: "correct horse", DeviceID: "phone"})
 	requireKind(t, platform.KindFailedPrecondition, err)
 	require.ErrorContains(t, err, "expired")
@@ -203,20 +204,20 @@ func TestWrongPasswordsDelayThenLock(t *testing.T) {
 		_, err := a.signIn("13800000001", "wrong horse", "phone")
 		wait := retryAfter(t, err)
 		require.Equal(t, min(time.Second<<(failures-5), time.Minute), wait, "after %d failures", failures)
-		a.clk.add(wait)
+		a.clk.Advance(wait)
 		_, err = a.signIn("13800000001", "wrong horse", "phone")
 		requireKind(t, platform.KindUnauthenticated, err)
 	}
 	_, err := a.signIn("13800000001", "correct horse", "phone")
 	require.Equal(t, 15*time.Minute, retryAfter(t, err), "locked: the right password is refused too")
-	a.clk.add(15 * time.Minute)
+	a.clk.Advance(15 * time.Minute)
 	res, err := a.signIn("13800000001", "correct horse", "phone")
 	require.NoError(t, err)
 	require.NotNil(t, res.Session)
 
 	// The right password cleared the login's failures. (An hour on, the address's have aged out: twenty
 	// failures from one address slow it down too.)
-	a.clk.add(time.Hour)
+	a.clk.Advance(time.Hour)
 	for range 5 {
 		_, err := a.signIn("13800000001", "wrong horse", "phone")
 		requireKind(t, platform.KindUnauthenticated, err)
@@ -362,7 +363,7 @@ func TestTenantPicker(t *testing.T) {
 	// Tickets expire.
 	res, err = a.signIn("13800000001", "correct horse", "phone")
 	require.NoError(t, err)
-	a.clk.add(6 * time.Minute)
+	a.clk.Advance(6 * time.Minute)
 	_, err = a.svc.SelectTenant(ctx, res.Choice.Ticket, acme.id, "phone")
 	requireKind(t, platform.KindUnauthenticated, err)
 
@@ -460,7 +461,7 @@ func TestSignInRehashesUnderNewParameters(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	old := accountsOn(t, db, clk, cheap)
 	o := old.org(t, "Acme")
 	e := old.withPassword(t, o, "13800000001", "correct horse")
@@ -488,10 +489,10 @@ func TestAdminsListSignInsNewestFirst(t *testing.T) {
 	other := a.withPassword(t, o, "13800000002", "correct horse")
 	_, err := a.svc.SignIn(ctx, auth.SignInRequest{Login: "13800000001", Password: "wrong horse", DeviceID: "phone", DeviceName: "Nia's iPhone", Address: "203.0.113.7"})
 	requireKind(t, platform.KindUnauthenticated, err)
-	a.clk.add(time.Second)
+	a.clk.Advance(time.Second)
 	_, err = a.signIn("13800000001", "correct horse", "phone")
 	require.NoError(t, err)
-	a.clk.add(time.Second)
+	a.clk.Advance(time.Second)
 	_, err = a.signIn("13800000002", "correct horse", "laptop")
 	require.NoError(t, err)
 

@@ -2,6 +2,7 @@ package stats_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,9 +14,10 @@ import (
 )
 
 // BenchmarkRankings ranks a tenant of 10,000 salespeople (in 100 teams) with a month of daily counters
-// each (300,000 rows): top 50 and the caller's place, this month, and for the caller's team.
+// each (300,000 rows): top 50 and the caller's place, this month, and for the caller's team. read-ms is
+// the first request, which reads the whole order; p99-ms the requests answered from it.
 //
-//	go test -run '^$' -bench Rankings -benchtime 200x ./backend/stats/
+//	go test -run '^$' -bench Rankings -benchtime 2000x ./backend/stats/
 func BenchmarkRankings(b *testing.B) {
 	db := pgtest.New(b)
 	ctx := context.Background()
@@ -44,25 +46,47 @@ func BenchmarkRankings(b *testing.B) {
 	require.NoError(b, err)
 	_, err = db.Super.Exec(ctx, "ANALYZE stats_employee_days; ANALYZE stats_employee_periods; ANALYZE employees")
 	require.NoError(b, err)
-	me := db.NewEmployee(b, tn.ID, authn.RoleSales, team)
+	// The caller: a newcomer with nothing counted (ranked among the zeros, after everyone), or one of the
+	// 10,000 in the middle of the table.
+	newcomer := db.NewEmployee(b, tn.ID, authn.RoleSales, team)
+	mid := authn.Principal{TenantID: tn.ID, Role: authn.RoleSales}
+	require.NoError(b, db.Super.QueryRow(ctx, `SELECT id, team_id FROM employees WHERE tenant_id = $1 AND name = 'Sales 5000'`, tn.ID).
+		Scan(&mid.EmployeeID, &mid.TeamID))
 	now := time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)
-	svc := stats.NewService(db.App, func() time.Time { return now })
 	for _, bc := range []struct {
 		name string
+		me   authn.Principal
 		team bool
 		per  stats.Period
-	}{{"month", false, stats.ThisMonth}, {"month-team", true, stats.ThisMonth}, {"custom-30-days", false, stats.Custom}} {
+	}{
+		{"month-newcomer", newcomer, false, stats.ThisMonth}, {"month-middle", mid, false, stats.ThisMonth},
+		{"month-team", newcomer, true, stats.ThisMonth}, {"custom-30-days", mid, false, stats.Custom},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			q := stats.RankingQuery{Metric: stats.Views, Span: stats.Span{Period: bc.per, From: "2026-03-01", To: "2026-03-30"}, Team: bc.team, Top: 50}
 			if bc.per != stats.Custom {
 				q.Span.From, q.Span.To = "", ""
 			}
+			// The first request reads the order (what one read costs, once a second while the ranking
+			// is asked for); the clock stands still, so the rest answer from it.
+			svc := stats.NewService(db.App, func() time.Time { return now })
+			t0 := time.Now()
+			if _, err := svc.Rank(ctx, bc.me, q); err != nil {
+				b.Fatal(err)
+			}
+			read := time.Since(t0)
+			var took []time.Duration
 			for b.Loop() {
-				r, err := svc.Rank(ctx, me, q)
-				if err != nil || r.Me == nil || len(r.Top) != 50 && !bc.team {
+				t0 := time.Now()
+				r, err := svc.Rank(ctx, bc.me, q)
+				took = append(took, time.Since(t0))
+				if err != nil || r.Me == nil || r.Ahead == nil || len(r.Top) != 50 && !bc.team {
 					b.Fatalf("rank: %v %+v", err, r.Me)
 				}
 			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(read.Microseconds())/1000, "read-ms")
 		})
 	}
 }

@@ -91,10 +91,10 @@ SELECT time_zone FROM tenants WHERE id = @tenant_id;
 -- name: EmployeeTeam :one
 SELECT team_id FROM employees WHERE tenant_id = @tenant_id AND id = @id;
 
--- name: Ranking :many
--- Ranks the active employees in scope (the tenant, or one team) by one metric summed over [from, to]:
--- value first, then name, then id, so ties always come out in the same order. Returns the top rows and
--- the caller with the one ranked just above them.
+-- name: RankAll :many
+-- Everyone ranked in a scope (the tenant's active employees, or one team's) with one metric summed over
+-- [from, to], in ranking order: value first, then name, then id, so ties always come out in the same
+-- order. Those with nothing counted are ranked too, at zero.
 WITH s AS (
   SELECT d.employee_id,
          sum(CASE @metric::text
@@ -105,45 +105,26 @@ WITH s AS (
   WHERE d.tenant_id = @tenant_id AND d.day BETWEEN @from_day::date AND @to_day::date
     AND (NOT @by_team::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = @tenant_id AND t.team_id = @team_id::uuid))
   GROUP BY d.employee_id
-),
-r AS (
-  SELECT e.id, e.name, coalesce(s.value, 0)::bigint AS value,
-         row_number() OVER (ORDER BY coalesce(s.value, 0) DESC, e.name, e.id)::int AS rank
-  FROM employees e LEFT JOIN s ON s.employee_id = e.id
-  WHERE e.tenant_id = @tenant_id AND e.status = 'active'
-    AND (NOT @by_team::bool OR e.team_id = @team_id::uuid)
-),
-me AS (SELECT r.rank FROM r WHERE r.id = @me_id::uuid)
-SELECT r.id, r.name, r.value, r.rank, (SELECT count(*) FROM r)::int AS total
-FROM r
-WHERE r.rank <= @top::int OR r.rank BETWEEN (SELECT me.rank FROM me) - 1 AND (SELECT me.rank FROM me)
-ORDER BY r.rank;
+)
+SELECT e.id, e.name, coalesce(s.value, 0)::bigint AS value
+FROM employees e LEFT JOIN s ON s.employee_id = e.id
+WHERE e.tenant_id = @tenant_id AND e.status = 'active'
+  AND (NOT @by_team::bool OR e.team_id = @team_id::uuid)
+ORDER BY 3 DESC, e.name, e.id;
 
--- name: RankingPeriod :many
--- Ranking over one whole week or month (from its rollup: one row per person).
-WITH s AS (
-  SELECT d.employee_id,
-         sum(CASE @metric::text
-               WHEN 'shares' THEN d.shares WHEN 'views' THEN d.views WHEN 'visitors' THEN d.visitors
-               WHEN 'new_customers' THEN d.new_customers WHEN 'leads' THEN d.leads WHEN 'forwards' THEN d.forwards
-               WHEN 'tasks_completed' THEN d.tasks_completed ELSE 0 END)::bigint AS value
-  FROM stats_employee_periods d
-  WHERE d.tenant_id = @tenant_id AND d.period = @period::text AND d.start_day = @from_day::date
-    AND (NOT @by_team::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = @tenant_id AND t.team_id = @team_id::uuid))
-  GROUP BY d.employee_id
-),
-r AS (
-  SELECT e.id, e.name, coalesce(s.value, 0)::bigint AS value,
-         row_number() OVER (ORDER BY coalesce(s.value, 0) DESC, e.name, e.id)::int AS rank
-  FROM employees e LEFT JOIN s ON s.employee_id = e.id
-  WHERE e.tenant_id = @tenant_id AND e.status = 'active'
-    AND (NOT @by_team::bool OR e.team_id = @team_id::uuid)
-),
-me AS (SELECT r.rank FROM r WHERE r.id = @me_id::uuid)
-SELECT r.id, r.name, r.value, r.rank, (SELECT count(*) FROM r)::int AS total
-FROM r
-WHERE r.rank <= @top::int OR r.rank BETWEEN (SELECT me.rank FROM me) - 1 AND (SELECT me.rank FROM me)
-ORDER BY r.rank;
+-- name: RankAllPeriod :many
+-- RankAll over one whole week or month so far, from its rollup (one row per person).
+SELECT e.id, e.name,
+       coalesce(CASE @metric::text
+                  WHEN 'shares' THEN d.shares WHEN 'views' THEN d.views WHEN 'visitors' THEN d.visitors
+                  WHEN 'new_customers' THEN d.new_customers WHEN 'leads' THEN d.leads WHEN 'forwards' THEN d.forwards
+                  WHEN 'tasks_completed' THEN d.tasks_completed ELSE 0 END, 0)::bigint AS value
+FROM employees e
+LEFT JOIN stats_employee_periods d
+  ON d.tenant_id = @tenant_id AND d.period = @period::text AND d.start_day = @from_day::date AND d.employee_id = e.id
+WHERE e.tenant_id = @tenant_id AND e.status = 'active'
+  AND (NOT @by_team::bool OR e.team_id = @team_id::uuid)
+ORDER BY 3 DESC, e.name, e.id;
 
 -- name: EmployeeTotals :one
 -- One employee's counters summed over [from, to].

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -49,7 +51,8 @@ type Ranking struct {
 // rollups are the periods kept whole beside the days.
 var rollups = map[Period]string{ThisWeek: "week", ThisMonth: "month"}
 
-// Rank ranks the active employees of the tenant or a team by a metric over a span.
+// Rank ranks the active employees of the tenant or a team by a metric over a span. The order comes
+// from the node's ranking cache (rankings.go): at most about a second old while it is being asked for.
 func (s *Service) Rank(ctx context.Context, p authn.Principal, rq RankingQuery) (Ranking, error) {
 	if !rq.Metric.Valid() {
 		return Ranking{}, platform.Invalid("metric", "unknown metric")
@@ -57,53 +60,74 @@ func (s *Service) Rank(ctx context.Context, p authn.Principal, rq RankingQuery) 
 	if rq.Top < 1 || rq.Top > 100 {
 		return Ranking{}, platform.Invalid("top", "between 1 and 100")
 	}
-	var out Ranking
-	err := s.inTenant(ctx, p, func(q *statsdb.Queries, now time.Time) error {
-		days, err := resolve(rq.Span, now)
-		if err != nil {
+	now, err := s.nowIn(ctx, p.TenantID)
+	if err != nil {
+		return Ranking{}, err
+	}
+	days, err := resolve(rq.Span, now)
+	if err != nil {
+		return Ranking{}, err
+	}
+	key := rankKey{tenant: p.TenantID, metric: rq.Metric, rollup: rollups[rq.Span.Period],
+		from: days.From.Format(time.DateOnly), to: days.To.Format(time.DateOnly)}
+	if rq.Team {
+		key.byTeam = true
+		pick := func(q *statsdb.Queries) (err error) {
+			key.team, err = teamFor(ctx, q, p, rq.TeamID)
 			return err
 		}
-		out.Days = days
-		teamID := uuid.Nil
-		if rq.Team {
-			if teamID, err = teamFor(ctx, q, p, rq.TeamID); err != nil {
-				return err
-			}
+		if p.Role == authn.RoleAdmin && rq.TeamID != uuid.Nil {
+			// Only an admin naming a team needs the database: to know that it exists.
+			err = s.db.InTenantSnapshot(ctx, p.TenantID, func(tx pgx.Tx) error { return pick(statsdb.New(tx)) })
+		} else {
+			err = pick(nil)
 		}
-		from, to := days.params()
-		var rows []statsdb.RankingRow
-		if per, ok := rollups[rq.Span.Period]; ok {
-			// A whole week or month so far: its rollup has one row per person.
-			rs, err := q.RankingPeriod(ctx, statsdb.RankingPeriodParams{Top: int32(rq.Top), Metric: string(rq.Metric), TenantID: p.TenantID,
-				Period: per, FromDay: from, ByTeam: rq.Team, TeamID: teamID, MeID: p.EmployeeID})
+		if err != nil {
+			return Ranking{}, err
+		}
+	}
+	order, err := s.rankings.get(ctx, key, s.rankEveryone)
+	if err != nil {
+		return Ranking{}, err
+	}
+	out := order.rank(rq.Top, p.EmployeeID)
+	out.Days = days
+	return out, nil
+}
+
+// rankEveryone reads the whole order of a ranking's scope: the team's or tenant's rollup rows for a
+// week or month so far, their day rows summed otherwise.
+func (s *Service) rankEveryone(ctx context.Context, k rankKey) ([]Place, error) {
+	var out []Place
+	err := s.db.InTenantSnapshot(ctx, k.tenant, func(tx pgx.Tx) error {
+		q := statsdb.New(tx)
+		var from, to pgtype.Date
+		if err := from.Scan(k.from); err != nil {
+			return err
+		}
+		if err := to.Scan(k.to); err != nil {
+			return err
+		}
+		var rows []statsdb.RankAllRow
+		if k.rollup != "" {
+			rs, err := q.RankAllPeriod(ctx, statsdb.RankAllPeriodParams{Metric: string(k.metric), TenantID: k.tenant,
+				Period: k.rollup, FromDay: from, ByTeam: k.byTeam, TeamID: k.team})
 			if err != nil {
 				return err
 			}
 			for _, r := range rs {
-				rows = append(rows, statsdb.RankingRow(r))
+				rows = append(rows, statsdb.RankAllRow(r))
 			}
-		} else if rows, err = q.Ranking(ctx, statsdb.RankingParams{Top: int32(rq.Top), Metric: string(rq.Metric), TenantID: p.TenantID,
-			FromDay: from, ToDay: to, ByTeam: rq.Team, TeamID: teamID, MeID: p.EmployeeID}); err != nil {
-			return err
-		}
-		byRank := map[int32]Place{}
-		for _, r := range rows {
-			pl := Place{EmployeeID: r.ID, Name: r.Name, Value: int32(r.Value), Rank: r.Rank}
-			byRank[r.Rank] = pl
-			out.Total = r.Total
-			if r.Rank <= int32(rq.Top) {
-				out.Top = append(out.Top, pl)
-			}
-			if r.ID == p.EmployeeID {
-				me := pl
-				out.Me = &me
+		} else {
+			var err error
+			if rows, err = q.RankAll(ctx, statsdb.RankAllParams{Metric: string(k.metric), TenantID: k.tenant,
+				FromDay: from, ToDay: to, ByTeam: k.byTeam, TeamID: k.team}); err != nil {
+				return err
 			}
 		}
-		if out.Me != nil && out.Me.Rank > 1 {
-			if a, ok := byRank[out.Me.Rank-1]; ok {
-				out.Ahead = &a
-				out.Gap = a.Value - out.Me.Value
-			}
+		out = make([]Place, len(rows))
+		for i, r := range rows {
+			out[i] = Place{EmployeeID: r.ID, Name: r.Name, Value: int32(r.Value), Rank: int32(i + 1)}
 		}
 		return nil
 	})

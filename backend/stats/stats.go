@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -134,8 +135,10 @@ func (d Days) previous() Days {
 
 // Service answers rankings, dashboards and follow-ups.
 type Service struct {
-	db  *platform.DB
-	now func() time.Time
+	db       *platform.DB
+	now      func() time.Time
+	rankings *rankCache
+	zones    *lru.Cache[uuid.UUID, zoneEntry]
 }
 
 // NewService builds the service; now is the clock (nil: time.Now), which tests set to a fixed instant.
@@ -143,18 +146,57 @@ func NewService(db *platform.DB, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now}
+	zones, _ := lru.New[uuid.UUID, zoneEntry](4096) // only a size below 1 fails
+	return &Service{db: db, now: now, rankings: newRankCache(now), zones: zones}
 }
 
 // clock returns now in the tenant's time zone.
 func (s *Service) clock(ctx context.Context, q *statsdb.Queries, tenantID uuid.UUID) (time.Time, error) {
-	name, err := q.TenantTimeZone(ctx, tenantID)
+	loc, err := s.zone(ctx, tenantID, func() (string, error) { return q.TenantTimeZone(ctx, tenantID) })
 	if err != nil {
 		return time.Time{}, err
 	}
+	return s.now().In(loc), nil
+}
+
+// zoneFresh is how long the node trusts a tenant's time zone without reading it again: a change of
+// zone reaches rankings and dashboards within a minute.
+const zoneFresh = time.Minute
+
+type zoneEntry struct {
+	loc  *time.Location
+	read time.Time
+}
+
+// zone is the tenant's time zone, read with read when the node has not read it in the last zoneFresh.
+func (s *Service) zone(ctx context.Context, tenantID uuid.UUID, read func() (string, error)) (*time.Location, error) {
+	if z, ok := s.zones.Get(tenantID); ok && s.now().Sub(z.read) < zoneFresh && !s.now().Before(z.read) {
+		return z.loc, nil
+	}
+	name, err := read()
+	if err != nil {
+		return nil, err
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("stats: tenant time zone %q: %w", name, err)
+		return nil, fmt.Errorf("stats: tenant time zone %q: %w", name, err)
+	}
+	s.zones.Add(tenantID, zoneEntry{loc: loc, read: s.now()})
+	return loc, nil
+}
+
+// now is the time in the tenant's zone, read in a transaction of its own when the node does not know
+// the zone.
+func (s *Service) nowIn(ctx context.Context, tenantID uuid.UUID) (time.Time, error) {
+	loc, err := s.zone(ctx, tenantID, func() (name string, err error) {
+		err = s.db.InTenantSnapshot(ctx, tenantID, func(tx pgx.Tx) error {
+			name, err = statsdb.New(tx).TenantTimeZone(ctx, tenantID)
+			return err
+		})
+		return name, err
+	})
+	if err != nil {
+		return time.Time{}, err
 	}
 	return s.now().In(loc), nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/platform/pgtest"
+	"github.com/salesapp/scrm/backend/platform/testclock"
 	"github.com/salesapp/scrm/backend/wechat"
 	"github.com/salesapp/scrm/backend/wechat/wechattest"
 )
@@ -28,7 +29,7 @@ func TestJSSignaturePublishedExample(t *testing.T) {
 func TestSignJSConfigWithTheFakeTicket(t *testing.T) {
 	t.Parallel()
 	srv := wechattest.New(t)
-	clk := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	cfg := srv.Config()
 	cfg.Now = clk.Now
 	c, logs := newClientWith(t, cfg)
@@ -71,7 +72,7 @@ func TestNodesShareTokenAndTicketThroughPostgreSQL(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
 	srv := wechattest.New(t)
-	clk := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	node := func() *wechat.Client {
 		cfg := srv.Config()
 		cfg.Now = clk.Now

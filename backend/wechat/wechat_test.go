@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/testclock"
 	"github.com/salesapp/scrm/backend/wechat"
 	"github.com/salesapp/scrm/backend/wechat/wechattest"
 )
@@ -406,31 +407,13 @@ func TestAccessTokenIsCachedAndRefreshedWhenWeChatExpiresIt(t *testing.T) {
 	assert.Equal(t, 4, srv.Calls(wechattest.PhoneNumber))
 }
 
-// clock is a settable Config.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestAccessTokenIsReplacedFiveMinutesBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	srv := wechattest.New(t)
 	for i := range 3 {
 		srv.AddPhone(fmt.Sprint("code-", i), wechattest.PhoneInfo{PurePhoneNumber: "13800138000", CountryCode: "86"})
 	}
-	clk := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	cfg := srv.Config()
 	cfg.Now = clk.Now
 	c, _ := newClientWith(t, cfg)

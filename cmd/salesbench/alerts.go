@@ -149,6 +149,24 @@ func cardView(shareToken, visitor string) *connect.Request[salesappv1.TrackReque
 	}}})
 }
 
+// beside calls send at rate per second, open loop, until the returned stop is called (or ctx ends): the
+// stated load beside a measure. stop waits for the calls under way and says how many were sent and how
+// many failed; calling it again says the same.
+func beside(ctx context.Context, rate float64, send func(ctx context.Context) error) (stop func() (sent, failed int64)) {
+	loadCtx, cancel := context.WithCancel(ctx)
+	var sent, failed int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sent, failed = openLoop(loadCtx, 24*time.Hour, rate, func() error { return send(loadCtx) })
+	}()
+	return func() (int64, int64) {
+		cancel()
+		<-done
+		return sent, failed
+	}
+}
+
 // openLoop calls send at rate per second for d, open loop: every 5 ms it starts as many calls as are due by then,
 // however long earlier ones take (a 1 ms ticker drops ticks under load and would send less than it claims).
 // It returns how many calls succeeded and failed.

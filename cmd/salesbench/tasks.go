@@ -90,16 +90,10 @@ func taskProgress(ctx context.Context, b *bench) (rows []row, err error) {
 	}
 
 	track := salesappv1connect.NewTrackingServiceClient(httpClient, base)
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	var loadSent, loadFailed int64
-	loadDone := make(chan struct{})
-	go func() {
-		defer close(loadDone)
-		loadSent, loadFailed = openLoop(loadCtx, time.Hour, taskLoadRate, func() error {
-			_, err := track.Track(loadCtx, cardView(b.shareToken, "task-load-"+uuid.NewString()[:12]))
-			return err
-		})
-	}()
+	stopLoad := beside(ctx, taskLoadRate, func(ctx context.Context) error {
+		_, err := track.Track(ctx, cardView(b.shareToken, "task-load-"+uuid.NewString()[:12]))
+		return err
+	})
 	lat := make([]time.Duration, 0, taskSamples)
 	err = func() error {
 		for i := int32(1); i <= taskSamples; i++ {
@@ -120,8 +114,7 @@ func taskProgress(ctx context.Context, b *bench) (rows []row, err error) {
 		}
 		return nil
 	}()
-	stopLoad()
-	<-loadDone
+	loadSent, loadFailed := stopLoad()
 	if err != nil {
 		return nil, err
 	}

@@ -584,79 +584,60 @@ func (q *Queries) PeopleTotals(ctx context.Context, arg PeopleTotalsParams) ([]P
 	return items, nil
 }
 
-const ranking = `-- name: Ranking :many
+const rankAll = `-- name: RankAll :many
 WITH s AS (
   SELECT d.employee_id,
-         sum(CASE $2::text
+         sum(CASE $4::text
                WHEN 'shares' THEN d.shares WHEN 'views' THEN d.views WHEN 'visitors' THEN d.visitors
                WHEN 'new_customers' THEN d.new_customers WHEN 'leads' THEN d.leads WHEN 'forwards' THEN d.forwards
                WHEN 'tasks_completed' THEN d.tasks_completed ELSE 0 END)::bigint AS value
   FROM stats_employee_days d
-  WHERE d.tenant_id = $3 AND d.day BETWEEN $4::date AND $5::date
-    AND (NOT $6::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $3 AND t.team_id = $7::uuid))
+  WHERE d.tenant_id = $1 AND d.day BETWEEN $5::date AND $6::date
+    AND (NOT $2::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $1 AND t.team_id = $3::uuid))
   GROUP BY d.employee_id
-),
-r AS (
-  SELECT e.id, e.name, coalesce(s.value, 0)::bigint AS value,
-         row_number() OVER (ORDER BY coalesce(s.value, 0) DESC, e.name, e.id)::int AS rank
-  FROM employees e LEFT JOIN s ON s.employee_id = e.id
-  WHERE e.tenant_id = $3 AND e.status = 'active'
-    AND (NOT $6::bool OR e.team_id = $7::uuid)
-),
-me AS (SELECT r.rank FROM r WHERE r.id = $8::uuid)
-SELECT r.id, r.name, r.value, r.rank, (SELECT count(*) FROM r)::int AS total
-FROM r
-WHERE r.rank <= $1::int OR r.rank BETWEEN (SELECT me.rank FROM me) - 1 AND (SELECT me.rank FROM me)
-ORDER BY r.rank
+)
+SELECT e.id, e.name, coalesce(s.value, 0)::bigint AS value
+FROM employees e LEFT JOIN s ON s.employee_id = e.id
+WHERE e.tenant_id = $1 AND e.status = 'active'
+  AND (NOT $2::bool OR e.team_id = $3::uuid)
+ORDER BY 3 DESC, e.name, e.id
 `
 
-type RankingParams struct {
-	Top      int32
-	Metric   string
+type RankAllParams struct {
 	TenantID uuid.UUID
-	FromDay  pgtype.Date
-	ToDay    pgtype.Date
 	ByTeam   bool
 	TeamID   uuid.UUID
-	MeID     uuid.UUID
+	Metric   string
+	FromDay  pgtype.Date
+	ToDay    pgtype.Date
 }
 
-type RankingRow struct {
+type RankAllRow struct {
 	ID    uuid.UUID
 	Name  string
 	Value int64
-	Rank  int32
-	Total int32
 }
 
-// Ranks the active employees in scope (the tenant, or one team) by one metric summed over [from, to]:
-// value first, then name, then id, so ties always come out in the same order. Returns the top rows and
-// the caller with the one ranked just above them.
-func (q *Queries) Ranking(ctx context.Context, arg RankingParams) ([]RankingRow, error) {
-	rows, err := q.db.Query(ctx, ranking,
-		arg.Top,
-		arg.Metric,
+// Everyone ranked in a scope (the tenant's active employees, or one team's) with one metric summed over
+// [from, to], in ranking order: value first, then name, then id, so ties always come out in the same
+// order. Those with nothing counted are ranked too, at zero.
+func (q *Queries) RankAll(ctx context.Context, arg RankAllParams) ([]RankAllRow, error) {
+	rows, err := q.db.Query(ctx, rankAll,
 		arg.TenantID,
-		arg.FromDay,
-		arg.ToDay,
 		arg.ByTeam,
 		arg.TeamID,
-		arg.MeID,
+		arg.Metric,
+		arg.FromDay,
+		arg.ToDay,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []RankingRow
+	var items []RankAllRow
 	for rows.Next() {
-		var i RankingRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Value,
-			&i.Rank,
-			&i.Total,
-		); err != nil {
+		var i RankAllRow
+		if err := rows.Scan(&i.ID, &i.Name, &i.Value); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -667,77 +648,53 @@ func (q *Queries) Ranking(ctx context.Context, arg RankingParams) ([]RankingRow,
 	return items, nil
 }
 
-const rankingPeriod = `-- name: RankingPeriod :many
-WITH s AS (
-  SELECT d.employee_id,
-         sum(CASE $2::text
-               WHEN 'shares' THEN d.shares WHEN 'views' THEN d.views WHEN 'visitors' THEN d.visitors
-               WHEN 'new_customers' THEN d.new_customers WHEN 'leads' THEN d.leads WHEN 'forwards' THEN d.forwards
-               WHEN 'tasks_completed' THEN d.tasks_completed ELSE 0 END)::bigint AS value
-  FROM stats_employee_periods d
-  WHERE d.tenant_id = $3 AND d.period = $4::text AND d.start_day = $5::date
-    AND (NOT $6::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $3 AND t.team_id = $7::uuid))
-  GROUP BY d.employee_id
-),
-r AS (
-  SELECT e.id, e.name, coalesce(s.value, 0)::bigint AS value,
-         row_number() OVER (ORDER BY coalesce(s.value, 0) DESC, e.name, e.id)::int AS rank
-  FROM employees e LEFT JOIN s ON s.employee_id = e.id
-  WHERE e.tenant_id = $3 AND e.status = 'active'
-    AND (NOT $6::bool OR e.team_id = $7::uuid)
-),
-me AS (SELECT r.rank FROM r WHERE r.id = $8::uuid)
-SELECT r.id, r.name, r.value, r.rank, (SELECT count(*) FROM r)::int AS total
-FROM r
-WHERE r.rank <= $1::int OR r.rank BETWEEN (SELECT me.rank FROM me) - 1 AND (SELECT me.rank FROM me)
-ORDER BY r.rank
+const rankAllPeriod = `-- name: RankAllPeriod :many
+SELECT e.id, e.name,
+       coalesce(CASE $1::text
+                  WHEN 'shares' THEN d.shares WHEN 'views' THEN d.views WHEN 'visitors' THEN d.visitors
+                  WHEN 'new_customers' THEN d.new_customers WHEN 'leads' THEN d.leads WHEN 'forwards' THEN d.forwards
+                  WHEN 'tasks_completed' THEN d.tasks_completed ELSE 0 END, 0)::bigint AS value
+FROM employees e
+LEFT JOIN stats_employee_periods d
+  ON d.tenant_id = $2 AND d.period = $3::text AND d.start_day = $4::date AND d.employee_id = e.id
+WHERE e.tenant_id = $2 AND e.status = 'active'
+  AND (NOT $5::bool OR e.team_id = $6::uuid)
+ORDER BY 3 DESC, e.name, e.id
 `
 
-type RankingPeriodParams struct {
-	Top      int32
+type RankAllPeriodParams struct {
 	Metric   string
 	TenantID uuid.UUID
 	Period   string
 	FromDay  pgtype.Date
 	ByTeam   bool
 	TeamID   uuid.UUID
-	MeID     uuid.UUID
 }
 
-type RankingPeriodRow struct {
+type RankAllPeriodRow struct {
 	ID    uuid.UUID
 	Name  string
 	Value int64
-	Rank  int32
-	Total int32
 }
 
-// Ranking over one whole week or month (from its rollup: one row per person).
-func (q *Queries) RankingPeriod(ctx context.Context, arg RankingPeriodParams) ([]RankingPeriodRow, error) {
-	rows, err := q.db.Query(ctx, rankingPeriod,
-		arg.Top,
+// RankAll over one whole week or month so far, from its rollup (one row per person).
+func (q *Queries) RankAllPeriod(ctx context.Context, arg RankAllPeriodParams) ([]RankAllPeriodRow, error) {
+	rows, err := q.db.Query(ctx, rankAllPeriod,
 		arg.Metric,
 		arg.TenantID,
 		arg.Period,
 		arg.FromDay,
 		arg.ByTeam,
 		arg.TeamID,
-		arg.MeID,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []RankingPeriodRow
+	var items []RankAllPeriodRow
 	for rows.Next() {
-		var i RankingPeriodRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Value,
-			&i.Rank,
-			&i.Total,
-		); err != nil {
+		var i RankAllPeriodRow
+		if err := rows.Scan(&i.ID, &i.Name, &i.Value); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
