@@ -125,6 +125,12 @@ func (db *DB) InTenantSnapshot(ctx context.Context, tenantID uuid.UUID, fn func(
 	return db.inTenant(ctx, tenantID, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn)
 }
 
+// InTenantSnapshotCustomPlans is InTenantSnapshot with InTenantTxCustomPlans's planning: for reads whose
+// filters parameters switch on and off (a team's figures or the tenant's).
+func (db *DB) InTenantSnapshotCustomPlans(ctx context.Context, tenantID uuid.UUID, fn func(tx pgx.Tx) error) error {
+	return db.inTenant(ctx, tenantID, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL plan_cache_mode = force_custom_plan", fn)
+}
+
 func (db *DB) inTenant(ctx context.Context, tenantID uuid.UUID, begin string, fn func(tx pgx.Tx) error) error {
 	if tenantID == uuid.Nil {
 		return errNoTenant

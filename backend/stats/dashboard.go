@@ -153,7 +153,8 @@ func (s *Service) TeamDashboard(ctx context.Context, p authn.Principal, tq TeamQ
 	default:
 		return out, platform.PermissionDenied("only managers and admins see team dashboards")
 	}
-	err := s.inTenant(ctx, p, func(q *statsdb.Queries, now time.Time) error {
+	// Planned for its values: the team filters switch on and off by parameter.
+	err := s.inTenantWith(ctx, s.db.InTenantSnapshotCustomPlans, p, func(q *statsdb.Queries, now time.Time) error {
 		days, err := resolve(tq.Span, now)
 		if err != nil {
 			return err
@@ -166,22 +167,24 @@ func (s *Service) TeamDashboard(ctx context.Context, p authn.Principal, tq TeamQ
 			}
 		}
 		from, to := days.params()
-		rows, err := q.PeopleTotals(ctx, statsdb.PeopleTotalsParams{TenantID: p.TenantID, ByTeam: byTeam, TeamID: tq.TeamID, FromDay: from, ToDay: to})
+		monday, sunday := days.wholeWeeks()
+		rows, err := q.PeopleTotals(ctx, statsdb.PeopleTotalsParams{TenantID: p.TenantID, ByTeam: byTeam, TeamID: tq.TeamID, FromDay: from, ToDay: to,
+			FirstMonday: monday, LastSunday: sunday})
 		if err != nil {
 			return err
 		}
-		var sum Totals
+		var (
+			sum       Totals
+			contacted int32
+		)
 		for _, r := range rows {
+			contacted += r.Contacted
 			t := Totals{Shares: r.Shares, Views: r.Views, Visitors: r.Visitors, Identified: r.Identified, NewCustomers: r.NewCustomers,
 				Leads: r.Leads, Forwards: r.Forwards, TasksCompleted: r.TasksCompleted}
 			sum.add(t)
 			out.People = append(out.People, Person{EmployeeID: r.ID, Name: r.Name, Totals: t})
 		}
-		out.Funnel = Funnel{Shares: sum.Shares, Views: sum.Views, Identified: sum.Identified, Leads: sum.Leads}
-		if out.Funnel.Contacted, err = q.ContactedCustomers(ctx, statsdb.ContactedCustomersParams{TenantID: p.TenantID,
-			Since: days.Start(), Until: days.End(), ByTeam: byTeam, TeamID: tq.TeamID}); err != nil {
-			return err
-		}
+		out.Funnel = Funnel{Shares: sum.Shares, Views: sum.Views, Identified: sum.Identified, Leads: sum.Leads, Contacted: contacted}
 		mats, err := q.MaterialEffect(ctx, statsdb.MaterialEffectParams{TenantID: p.TenantID, FromDay: from, ToDay: to, MaxRows: maxMaterials})
 		for _, m := range mats {
 			e := MaterialEffect{MaterialID: m.MaterialID, Title: m.Title, Tier: m.Tier, Shares: m.Shares, Views: m.Views, Forwards: m.Forwards, Leads: m.Leads}

@@ -101,9 +101,17 @@ func (s *Service) FollowUps(ctx context.Context, p authn.Principal) ([]FollowUp,
 			n++
 			out = append(out, FollowUp{Kind: FollowUpHot, CustomerID: r.ID, Name: r.DisplayName, Intent: r.IntentScore, LastActive: r.LastActiveAt})
 		}
+		// Planned for its values: a generic plan of ColdCustomers walks the owner's customers by activity
+		// (5,756 of 20,000, 7 ms) where their values make it read the hottest first (94 rows, 0.3 ms).
+		if err := q.PlanForValues(ctx); err != nil {
+			return err
+		}
 		cold, err := q.ColdCustomers(ctx, statsdb.ColdCustomersParams{TenantID: p.TenantID, OwnerID: owner, MinIntent: ColdIntent,
 			SilentSince: now.Add(-ColdAfter), Floor: now.Add(-coldFloor), MaxRows: maxCold + maxDue})
 		if err != nil {
+			return err
+		}
+		if err := q.PlanAsUsual(ctx); err != nil {
 			return err
 		}
 		n = 0

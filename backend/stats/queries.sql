@@ -136,29 +136,40 @@ FROM stats_employee_days
 WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND day BETWEEN @from_day::date AND @to_day::date;
 
 -- name: PeopleTotals :many
--- Counters of the active employees in scope summed over [from, to], one row each (zeros included).
-WITH s AS (
-  SELECT d.employee_id, sum(d.shares)::int AS shares, sum(d.views)::int AS views, sum(d.visitors)::int AS visitors,
-         sum(d.identified)::int AS identified, sum(d.new_customers)::int AS new_customers, sum(d.leads)::int AS leads,
-         sum(d.forwards)::int AS forwards, sum(d.tasks_completed)::int AS tasks_completed
+-- Counters of the active employees in scope summed over [from, to], one row each (zeros included), with
+-- how many of the customers first seen in those days they own are at "contacted" or beyond (049). The
+-- whole weeks (Monday to Sunday) inside [from, to] are read from their rollup rows, the days around them
+-- from day rows: 30 days are about 6 rows a person rather than 30.
+-- first_monday and last_sunday bound those weeks (Days.wholeWeeks); no whole week when first_monday
+-- comes after last_sunday.
+WITH u AS (
+  SELECT w.employee_id, w.shares, w.views, w.visitors, w.identified, w.new_customers, w.leads, w.forwards,
+         w.tasks_completed, w.contacted
+  FROM stats_employee_periods w
+  WHERE w.tenant_id = @tenant_id AND w.period = 'week' AND w.start_day >= @first_monday::date AND w.start_day + 6 <= @last_sunday::date
+    AND (NOT @by_team::bool OR w.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = @tenant_id AND t.team_id = @team_id::uuid))
+  UNION ALL
+  SELECT d.employee_id, d.shares, d.views, d.visitors, d.identified, d.new_customers, d.leads, d.forwards,
+         d.tasks_completed, d.contacted
   FROM stats_employee_days d
   WHERE d.tenant_id = @tenant_id AND d.day BETWEEN @from_day::date AND @to_day::date
-  GROUP BY d.employee_id
+    AND (d.day < @first_monday::date OR d.day > @last_sunday::date)
+    AND (NOT @by_team::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = @tenant_id AND t.team_id = @team_id::uuid))
+),
+s AS (
+  SELECT u.employee_id, sum(u.shares)::int AS shares, sum(u.views)::int AS views, sum(u.visitors)::int AS visitors,
+         sum(u.identified)::int AS identified, sum(u.new_customers)::int AS new_customers, sum(u.leads)::int AS leads,
+         sum(u.forwards)::int AS forwards, sum(u.tasks_completed)::int AS tasks_completed, sum(u.contacted)::int AS contacted
+  FROM u GROUP BY u.employee_id
 )
 SELECT e.id, e.name, coalesce(s.shares, 0)::int AS shares, coalesce(s.views, 0)::int AS views,
        coalesce(s.visitors, 0)::int AS visitors, coalesce(s.identified, 0)::int AS identified,
        coalesce(s.new_customers, 0)::int AS new_customers, coalesce(s.leads, 0)::int AS leads,
-       coalesce(s.forwards, 0)::int AS forwards, coalesce(s.tasks_completed, 0)::int AS tasks_completed
+       coalesce(s.forwards, 0)::int AS forwards, coalesce(s.tasks_completed, 0)::int AS tasks_completed,
+       coalesce(s.contacted, 0)::int AS contacted
 FROM employees e LEFT JOIN s ON s.employee_id = e.id
 WHERE e.tenant_id = @tenant_id AND e.status = 'active' AND (NOT @by_team::bool OR e.team_id = @team_id::uuid)
 ORDER BY coalesce(s.views, 0) DESC, e.name, e.id;
-
--- name: ContactedCustomers :one
--- The funnel's last step: customers first seen in [since, until), owned in scope, at "contacted" or beyond.
-SELECT count(*)::int AS n FROM customers c JOIN employees e ON e.tenant_id = c.tenant_id AND e.id = c.owner_id
-WHERE c.tenant_id = @tenant_id AND c.merged_into IS NULL AND c.stage <> 'new'
-  AND c.created_at >= @since AND c.created_at < @until
-  AND (NOT @by_team::bool OR e.team_id = @team_id::uuid);
 
 -- name: MaterialEffect :many
 -- Each material's effect over [from, to] in the tenant, most viewed first.
@@ -191,6 +202,13 @@ WHERE n.tenant_id = @tenant_id AND n.author_id = @owner_id AND n.next_at >= @win
                   AND l.kind = 'follow_up' AND l.created_at > n.created_at)
 ORDER BY n.next_at, c.id
 LIMIT @max_rows;
+
+-- name: PlanForValues :exec
+-- The statements after it in the transaction are planned for their values (PlanAsUsual undoes it).
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true);
+
+-- name: PlanAsUsual :exec
+SELECT set_config('plan_cache_mode', 'auto', true);
 
 -- name: ColdCustomers :many
 -- The owner's customers who were hot (intent at least min_intent) and have been silent since a time, but

@@ -123,6 +123,20 @@ func resolve(sp Span, now time.Time) (Days, error) {
 	return Days{}, platform.Invalid("period", "unknown period")
 }
 
+// wholeWeeks bounds the whole weeks (Monday to Sunday) inside d: from the first Monday on or after its
+// first day to the last Sunday on or before its last; none when the Monday comes after the Sunday.
+func (d Days) wholeWeeks() (firstMonday, lastSunday pgtype.Date) {
+	return date(d.From.AddDate(0, 0, (8-isoWeekday(d.From))%7)), date(d.To.AddDate(0, 0, -(isoWeekday(d.To) % 7)))
+}
+
+// isoWeekday is 1 for Monday to 7 for Sunday.
+func isoWeekday(t time.Time) int {
+	if t.Weekday() == time.Sunday {
+		return 7
+	}
+	return int(t.Weekday())
+}
+
 // previous is the span of equal length just before d (yesterday for today; last week's Monday to the
 // same weekday for this week so far).
 func (d Days) previous() Days {
@@ -240,7 +254,13 @@ func (t *Totals) add(o Totals) {
 
 // inTenant runs fn in one snapshot of the caller's tenant, now being the time in its zone.
 func (s *Service) inTenant(ctx context.Context, p authn.Principal, fn func(q *statsdb.Queries, now time.Time) error) error {
-	return s.db.InTenantSnapshot(ctx, p.TenantID, func(tx pgx.Tx) error {
+	return s.inTenantWith(ctx, s.db.InTenantSnapshot, p, fn)
+}
+
+// inTenantWith is inTenant in a transaction begun by begin.
+func (s *Service) inTenantWith(ctx context.Context, begin func(context.Context, uuid.UUID, func(pgx.Tx) error) error,
+	p authn.Principal, fn func(q *statsdb.Queries, now time.Time) error) error {
+	return begin(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := statsdb.New(tx)
 		now, err := s.clock(ctx, q, p.TenantID)
 		if err != nil {

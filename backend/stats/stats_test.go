@@ -3,6 +3,8 @@ package stats_test
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"strings"
 	"testing"
 	"time"
 
@@ -290,5 +292,122 @@ func TestPersonalDashboardsAreOwnTeamsOrAnyonesForAdmins(t *testing.T) {
 		d, err := w.svc.MyDashboard(ctx, p, w.bob.EmployeeID)
 		require.NoError(t, err)
 		require.EqualValues(t, 3, d.Today.Current.Views)
+	}
+}
+
+// TestTheFunnelCountsContactedCustomersAsTheyMove: the funnel's last step (customers first seen in the
+// span, owned in scope, beyond "new") is a kept counter (migration 049); it follows a customer who is
+// created at a stage, moves on or back, is handed to another team, and is merged away, and it agrees
+// with counting the customers.
+func TestTheFunnelCountsContactedCustomersAsTheyMove(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	today, yesterday := w.now.Add(-10*time.Minute), w.now.Add(-2*time.Hour) // 00:20 and 22:30 in Shanghai
+	add := func(owner authn.Principal, stage string, at time.Time) uuid.UUID {
+		t.Helper()
+		id := uuid.New()
+		require.NoError(t, w.db.App.InTenantTx(ctx, w.tenant, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO customers (id, tenant_id, owner_id, source_channel, stage, created_at, last_active_at)
+				VALUES ($1, $2, $3, 'chat', $4, $5, $5)`, id, w.tenant, owner.EmployeeID, stage, at)
+			return err
+		}))
+		return id
+	}
+	set := func(sql string, args ...any) {
+		t.Helper()
+		require.NoError(t, w.db.App.InTenantTx(ctx, w.tenant, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, sql, args...)
+			return err
+		}))
+	}
+	check := func(east, west int32) {
+		t.Helper()
+		span := stats.Span{Period: stats.Today}
+		for _, c := range []struct {
+			team uuid.UUID
+			want int32
+		}{{w.east, east}, {w.west, west}, {uuid.Nil, east + west}} {
+			d, err := w.svc.TeamDashboard(ctx, w.admin, stats.TeamQuery{TeamID: c.team, Span: span})
+			require.NoError(t, err)
+			require.Equal(t, c.want, d.Funnel.Contacted, "team %v", c.team)
+			var counted int32
+			require.NoError(t, w.db.Super.QueryRow(ctx, `
+				SELECT count(*) FROM customers c JOIN employees e ON e.id = c.owner_id
+				WHERE c.tenant_id = $1 AND c.merged_into IS NULL AND c.stage <> 'new' AND c.created_at >= $2 AND c.created_at < $3
+				  AND ($4::uuid = '00000000-0000-0000-0000-000000000000' OR e.team_id = $4)`,
+				w.tenant, d.Days.Start(), d.Days.End(), c.team).Scan(&counted))
+			require.Equal(t, counted, d.Funnel.Contacted, "the counter agrees with counting, team %v", c.team)
+		}
+	}
+	a1 := add(w.ann, "new", today)
+	a2 := add(w.ann, "contacted", today)
+	a3 := add(w.bob, "won", today)
+	add(w.ann, "contacted", yesterday) // another day
+	c1 := add(w.cat, "interested", today)
+	check(2, 1)
+	set(`UPDATE customers SET stage = 'contacted' WHERE id = $1`, a1)
+	check(3, 1)
+	set(`UPDATE customers SET stage = 'new' WHERE id = $1`, a2)
+	check(2, 1)
+	set(`UPDATE customers SET owner_id = $2 WHERE id = $1`, a3, w.cat.EmployeeID) // handed to West
+	check(1, 2)
+	set(`UPDATE customers SET merged_into = $2 WHERE id = $1`, c1, a1)
+	check(1, 1)
+	set(`UPDATE customers SET stage = 'lost', owner_id = $2 WHERE id = ANY($1)`, []uuid.UUID{a1, a2}, w.bob.EmployeeID) // several at once
+	check(2, 1)
+	set(`UPDATE customers SET last_active_at = now(), views = views + 1 WHERE id = $1`, a1) // activity moves nothing
+	check(2, 1)
+
+	// The migration's count of the customers already there comes to the same.
+	migration, err := fs.ReadFile(platform.Migrations(), "049_stats_contacted.sql")
+	require.NoError(t, err)
+	_, backfill, ok := strings.Cut(string(migration), "-- The customers there are.\n")
+	require.True(t, ok)
+	for _, table := range []string{"stats_employee_days", "stats_employee_periods"} {
+		_, err = w.db.Super.Exec(ctx, "UPDATE "+table+" SET contacted = 0 WHERE tenant_id = $1", w.tenant)
+		require.NoError(t, err)
+	}
+	_, err = w.db.Super.Exec(ctx, backfill)
+	require.NoError(t, err)
+	check(2, 1)
+}
+
+// TestTeamDashboardsOverWeeksAddUpLikeTheirDays: a custom span's whole weeks are read from the week
+// rollups and the days around them from day rows; the totals are those of the days, whatever the span's
+// shape (whole weeks and edges, exactly one week, no whole week).
+func TestTeamDashboardsOverWeeksAddUpLikeTheirDays(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	var b stats.Batch
+	for d := range 30 { // 12:00 in Shanghai on each of the 30 days up to today (Tuesday 10 March)
+		at := time.Date(2026, 3, 10, 12, 0, 0, 0, shanghai).AddDate(0, 0, -d)
+		if at.After(w.now) {
+			at = w.now.Add(-time.Minute)
+		}
+		b.Events = append(b.Events, views(w.ann, at, 1+d%4)...)
+		b.Events = append(b.Events, views(w.bob, at, 1+d%3)...)
+		b.NewCustomers = append(b.NewCustomers, stats.NewCustomer{EmployeeID: w.ann.EmployeeID, At: at})
+	}
+	w.record(t, b)
+	for _, span := range [][2]string{
+		{"2026-02-12", "2026-03-10"}, // Thursday to Tuesday: three whole weeks and five days around them
+		{"2026-03-02", "2026-03-08"}, // exactly one week
+		{"2026-03-03", "2026-03-07"}, // no whole week
+		{"2026-02-09", "2026-03-01"}, // whole weeks only
+	} {
+		d, err := w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{Span: stats.Span{Period: stats.Custom, From: span[0], To: span[1]}})
+		require.NoError(t, err)
+		for _, p := range d.People {
+			var views, newCustomers int32
+			require.NoError(t, w.db.Super.QueryRow(ctx, `
+				SELECT coalesce(sum(views), 0), coalesce(sum(new_customers), 0) FROM stats_employee_days
+				WHERE tenant_id = $1 AND employee_id = $2 AND day BETWEEN $3::date AND $4::date`,
+				w.tenant, p.EmployeeID, span[0], span[1]).Scan(&views, &newCustomers))
+			require.Equal(t, views, p.Totals.Views, "%s over %v", p.Name, span)
+			require.Equal(t, newCustomers, p.Totals.NewCustomers, "%s over %v", p.Name, span)
+		}
+		require.NotZero(t, d.Funnel.Views, span)
 	}
 }

@@ -52,6 +52,7 @@ func scenarios() []scenario {
 		{"sign-in", signInScenario},
 		{"public-flood", publicFlood},
 		{"wecom-callbacks", wecomCallbacks},
+		{"dashboards", dashboards},
 		// Last: it grows the tenant to 10,000 salespeople.
 		{"ranking", ranking},
 	}

@@ -232,35 +232,6 @@ func (q *Queries) ColdCustomers(ctx context.Context, arg ColdCustomersParams) ([
 	return items, nil
 }
 
-const contactedCustomers = `-- name: ContactedCustomers :one
-SELECT count(*)::int AS n FROM customers c JOIN employees e ON e.tenant_id = c.tenant_id AND e.id = c.owner_id
-WHERE c.tenant_id = $1 AND c.merged_into IS NULL AND c.stage <> 'new'
-  AND c.created_at >= $2 AND c.created_at < $3
-  AND (NOT $4::bool OR e.team_id = $5::uuid)
-`
-
-type ContactedCustomersParams struct {
-	TenantID uuid.UUID
-	Since    time.Time
-	Until    time.Time
-	ByTeam   bool
-	TeamID   uuid.UUID
-}
-
-// The funnel's last step: customers first seen in [since, until), owned in scope, at "contacted" or beyond.
-func (q *Queries) ContactedCustomers(ctx context.Context, arg ContactedCustomersParams) (int32, error) {
-	row := q.db.QueryRow(ctx, contactedCustomers,
-		arg.TenantID,
-		arg.Since,
-		arg.Until,
-		arg.ByTeam,
-		arg.TeamID,
-	)
-	var n int32
-	err := row.Scan(&n)
-	return n, err
-}
-
 const dueFollowUps = `-- name: DueFollowUps :many
 SELECT c.id, c.display_name, c.intent_score, c.last_active_at, n.next_at::timestamptz AS next_at
 FROM customer_notes n JOIN customers c ON c.tenant_id = n.tenant_id AND c.id = n.customer_id
@@ -508,29 +479,44 @@ func (q *Queries) MaterialEffect(ctx context.Context, arg MaterialEffectParams) 
 }
 
 const peopleTotals = `-- name: PeopleTotals :many
-WITH s AS (
-  SELECT d.employee_id, sum(d.shares)::int AS shares, sum(d.views)::int AS views, sum(d.visitors)::int AS visitors,
-         sum(d.identified)::int AS identified, sum(d.new_customers)::int AS new_customers, sum(d.leads)::int AS leads,
-         sum(d.forwards)::int AS forwards, sum(d.tasks_completed)::int AS tasks_completed
+WITH u AS (
+  SELECT w.employee_id, w.shares, w.views, w.visitors, w.identified, w.new_customers, w.leads, w.forwards,
+         w.tasks_completed, w.contacted
+  FROM stats_employee_periods w
+  WHERE w.tenant_id = $1 AND w.period = 'week' AND w.start_day >= $4::date AND w.start_day + 6 <= $5::date
+    AND (NOT $2::bool OR w.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $1 AND t.team_id = $3::uuid))
+  UNION ALL
+  SELECT d.employee_id, d.shares, d.views, d.visitors, d.identified, d.new_customers, d.leads, d.forwards,
+         d.tasks_completed, d.contacted
   FROM stats_employee_days d
-  WHERE d.tenant_id = $1 AND d.day BETWEEN $4::date AND $5::date
-  GROUP BY d.employee_id
+  WHERE d.tenant_id = $1 AND d.day BETWEEN $6::date AND $7::date
+    AND (d.day < $4::date OR d.day > $5::date)
+    AND (NOT $2::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $1 AND t.team_id = $3::uuid))
+),
+s AS (
+  SELECT u.employee_id, sum(u.shares)::int AS shares, sum(u.views)::int AS views, sum(u.visitors)::int AS visitors,
+         sum(u.identified)::int AS identified, sum(u.new_customers)::int AS new_customers, sum(u.leads)::int AS leads,
+         sum(u.forwards)::int AS forwards, sum(u.tasks_completed)::int AS tasks_completed, sum(u.contacted)::int AS contacted
+  FROM u GROUP BY u.employee_id
 )
 SELECT e.id, e.name, coalesce(s.shares, 0)::int AS shares, coalesce(s.views, 0)::int AS views,
        coalesce(s.visitors, 0)::int AS visitors, coalesce(s.identified, 0)::int AS identified,
        coalesce(s.new_customers, 0)::int AS new_customers, coalesce(s.leads, 0)::int AS leads,
-       coalesce(s.forwards, 0)::int AS forwards, coalesce(s.tasks_completed, 0)::int AS tasks_completed
+       coalesce(s.forwards, 0)::int AS forwards, coalesce(s.tasks_completed, 0)::int AS tasks_completed,
+       coalesce(s.contacted, 0)::int AS contacted
 FROM employees e LEFT JOIN s ON s.employee_id = e.id
 WHERE e.tenant_id = $1 AND e.status = 'active' AND (NOT $2::bool OR e.team_id = $3::uuid)
 ORDER BY coalesce(s.views, 0) DESC, e.name, e.id
 `
 
 type PeopleTotalsParams struct {
-	TenantID uuid.UUID
-	ByTeam   bool
-	TeamID   uuid.UUID
-	FromDay  pgtype.Date
-	ToDay    pgtype.Date
+	TenantID    uuid.UUID
+	ByTeam      bool
+	TeamID      uuid.UUID
+	FirstMonday pgtype.Date
+	LastSunday  pgtype.Date
+	FromDay     pgtype.Date
+	ToDay       pgtype.Date
 }
 
 type PeopleTotalsRow struct {
@@ -544,14 +530,22 @@ type PeopleTotalsRow struct {
 	Leads          int32
 	Forwards       int32
 	TasksCompleted int32
+	Contacted      int32
 }
 
-// Counters of the active employees in scope summed over [from, to], one row each (zeros included).
+// Counters of the active employees in scope summed over [from, to], one row each (zeros included), with
+// how many of the customers first seen in those days they own are at "contacted" or beyond (049). The
+// whole weeks (Monday to Sunday) inside [from, to] are read from their rollup rows, the days around them
+// from day rows: 30 days are about 6 rows a person rather than 30.
+// first_monday and last_sunday bound those weeks (Days.wholeWeeks); no whole week when first_monday
+// comes after last_sunday.
 func (q *Queries) PeopleTotals(ctx context.Context, arg PeopleTotalsParams) ([]PeopleTotalsRow, error) {
 	rows, err := q.db.Query(ctx, peopleTotals,
 		arg.TenantID,
 		arg.ByTeam,
 		arg.TeamID,
+		arg.FirstMonday,
+		arg.LastSunday,
 		arg.FromDay,
 		arg.ToDay,
 	)
@@ -573,6 +567,7 @@ func (q *Queries) PeopleTotals(ctx context.Context, arg PeopleTotalsParams) ([]P
 			&i.Leads,
 			&i.Forwards,
 			&i.TasksCompleted,
+			&i.Contacted,
 		); err != nil {
 			return nil, err
 		}
@@ -582,6 +577,25 @@ func (q *Queries) PeopleTotals(ctx context.Context, arg PeopleTotalsParams) ([]P
 		return nil, err
 	}
 	return items, nil
+}
+
+const planAsUsual = `-- name: PlanAsUsual :exec
+SELECT set_config('plan_cache_mode', 'auto', true)
+`
+
+func (q *Queries) PlanAsUsual(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, planAsUsual)
+	return err
+}
+
+const planForValues = `-- name: PlanForValues :exec
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true)
+`
+
+// The statements after it in the transaction are planned for their values (PlanAsUsual undoes it).
+func (q *Queries) PlanForValues(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, planForValues)
+	return err
 }
 
 const rankAll = `-- name: RankAll :many
