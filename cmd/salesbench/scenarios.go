@@ -51,6 +51,7 @@ func scenarios() []scenario {
 		{"share-page", sharePage},
 		{"sign-in", signInScenario},
 		{"public-flood", publicFlood},
+		{"public-flood-pages", publicFloodPages},
 		{"wecom-callbacks", wecomCallbacks},
 		{"dashboards", dashboards},
 		// Last: it grows the tenant to 10,000 salespeople.
