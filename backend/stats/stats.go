@@ -166,7 +166,7 @@ func NewService(db *platform.DB, now func() time.Time) *Service {
 
 // clock returns now in the tenant's time zone.
 func (s *Service) clock(ctx context.Context, q *statsdb.Queries, tenantID uuid.UUID) (time.Time, error) {
-	loc, err := s.zone(ctx, tenantID, func() (string, error) { return q.TenantTimeZone(ctx, tenantID) })
+	loc, err := s.zone(tenantID, func() (string, error) { return q.TenantTimeZone(ctx, tenantID) })
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -183,7 +183,7 @@ type zoneEntry struct {
 }
 
 // zone is the tenant's time zone, read with read when the node has not read it in the last zoneFresh.
-func (s *Service) zone(ctx context.Context, tenantID uuid.UUID, read func() (string, error)) (*time.Location, error) {
+func (s *Service) zone(tenantID uuid.UUID, read func() (string, error)) (*time.Location, error) {
 	if z, ok := s.zones.Get(tenantID); ok && s.now().Sub(z.read) < zoneFresh && !s.now().Before(z.read) {
 		return z.loc, nil
 	}
@@ -199,10 +199,10 @@ func (s *Service) zone(ctx context.Context, tenantID uuid.UUID, read func() (str
 	return loc, nil
 }
 
-// now is the time in the tenant's zone, read in a transaction of its own when the node does not know
-// the zone.
+// nowIn is now in the tenant's zone, which it reads in a transaction of its own when the node does not
+// know it.
 func (s *Service) nowIn(ctx context.Context, tenantID uuid.UUID) (time.Time, error) {
-	loc, err := s.zone(ctx, tenantID, func() (name string, err error) {
+	loc, err := s.zone(tenantID, func() (name string, err error) {
 		err = s.db.InTenantSnapshot(ctx, tenantID, func(tx pgx.Tx) error {
 			name, err = statsdb.New(tx).TenantTimeZone(ctx, tenantID)
 			return err
