@@ -185,7 +185,8 @@ func (s *Service) TeamDashboard(ctx context.Context, p authn.Principal, tq TeamQ
 			out.People = append(out.People, Person{EmployeeID: r.ID, Name: r.Name, Totals: t})
 		}
 		out.Funnel = Funnel{Shares: sum.Shares, Views: sum.Views, Identified: sum.Identified, Leads: sum.Leads, Contacted: contacted}
-		mats, err := q.MaterialEffect(ctx, statsdb.MaterialEffectParams{TenantID: p.TenantID, FromDay: from, ToDay: to, MaxRows: maxMaterials})
+		mats, err := q.MaterialEffect(ctx, statsdb.MaterialEffectParams{TenantID: p.TenantID, FromDay: from, ToDay: to,
+			FirstMonday: monday, LastSunday: sunday, MaxRows: maxMaterials})
 		for _, m := range mats {
 			e := MaterialEffect{MaterialID: m.MaterialID, Title: m.Title, Tier: m.Tier, Shares: m.Shares, Views: m.Views, Forwards: m.Forwards, Leads: m.Leads}
 			if m.Views > 0 {

@@ -69,7 +69,7 @@ ON CONFLICT (tenant_id, day, employee_id) DO UPDATE SET
   visitors = s.visitors + excluded.visitors, identified = s.identified + excluded.identified;
 
 -- name: AddMaterialDays :exec
--- Adds one batch's counters to materials' days, as AddEmployeeDays does to salespeople's.
+-- Adds one batch's counters to materials' days and weeks, as AddEmployeeDays does to salespeople's.
 WITH tz AS (SELECT t.time_zone FROM tenants t WHERE t.id = @tenant_id),
 x AS (
   SELECT u.m, (u.t AT TIME ZONE (SELECT tz.time_zone FROM tz))::date AS d,
@@ -78,6 +78,14 @@ x AS (
                unnest(@views::int[]) AS v, unnest(@dwell_ms::bigint[]) AS dw, unnest(@forwards::int[]) AS f,
                unnest(@leads::int[]) AS l) AS u
   GROUP BY 1, 2
+),
+wk AS (
+  INSERT INTO stats_material_weeks AS w (tenant_id, start_day, material_id, shares, views, dwell_ms, forwards, leads)
+  SELECT @tenant_id, date_trunc('week', x.d::timestamp)::date, x.m, sum(x.sh), sum(x.v), sum(x.dw), sum(x.f), sum(x.l)
+  FROM x GROUP BY 2, 3 ORDER BY 2, 3
+  ON CONFLICT (tenant_id, start_day, material_id) DO UPDATE SET
+    shares = w.shares + excluded.shares, views = w.views + excluded.views, dwell_ms = w.dwell_ms + excluded.dwell_ms,
+    forwards = w.forwards + excluded.forwards, leads = w.leads + excluded.leads
 )
 INSERT INTO stats_material_days AS s (tenant_id, day, material_id, shares, views, dwell_ms, forwards, leads)
 SELECT @tenant_id, x.d, x.m, x.sh, x.v, x.dw, x.f, x.l FROM x ORDER BY x.d, x.m
@@ -172,14 +180,24 @@ WHERE e.tenant_id = @tenant_id AND e.status = 'active' AND (NOT @by_team::bool O
 ORDER BY coalesce(s.views, 0) DESC, e.name, e.id;
 
 -- name: MaterialEffect :many
--- Each material's effect over [from, to] in the tenant, most viewed first.
-SELECT s.material_id, coalesce(m.title, '')::text AS title, coalesce(m.tier, '')::text AS tier,
-       sum(s.shares)::int AS shares, sum(s.views)::int AS views, sum(s.dwell_ms)::bigint AS dwell_ms,
-       sum(s.forwards)::int AS forwards, sum(s.leads)::int AS leads
-FROM stats_material_days s LEFT JOIN materials m ON m.id = s.material_id
-WHERE s.tenant_id = @tenant_id AND s.day BETWEEN @from_day::date AND @to_day::date
-GROUP BY s.material_id, m.title, m.tier
-ORDER BY sum(s.views) DESC, s.material_id
+-- Each material's effect over [from, to] in the tenant, most viewed first: the whole weeks inside the span
+-- (first_monday to last_sunday, as PeopleTotals) from the weekly rows, the days around them from daily ones.
+WITH u AS (
+  SELECT w.material_id, w.shares, w.views, w.dwell_ms, w.forwards, w.leads
+  FROM stats_material_weeks w
+  WHERE w.tenant_id = @tenant_id AND w.start_day >= @first_monday::date AND w.start_day + 6 <= @last_sunday::date
+  UNION ALL
+  SELECT d.material_id, d.shares, d.views, d.dwell_ms, d.forwards, d.leads
+  FROM stats_material_days d
+  WHERE d.tenant_id = @tenant_id AND d.day BETWEEN @from_day::date AND @to_day::date
+    AND (d.day < @first_monday::date OR d.day > @last_sunday::date)
+)
+SELECT u.material_id, coalesce(m.title, '')::text AS title, coalesce(m.tier, '')::text AS tier,
+       sum(u.shares)::int AS shares, sum(u.views)::int AS views, sum(u.dwell_ms)::bigint AS dwell_ms,
+       sum(u.forwards)::int AS forwards, sum(u.leads)::int AS leads
+FROM u LEFT JOIN materials m ON m.id = u.material_id
+GROUP BY u.material_id, m.title, m.tier
+ORDER BY sum(u.views) DESC, u.material_id
 LIMIT @max_rows;
 
 -- name: HottestCustomers :many

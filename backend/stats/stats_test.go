@@ -374,13 +374,14 @@ func TestTheFunnelCountsContactedCustomersAsTheyMove(t *testing.T) {
 }
 
 // TestTeamDashboardsOverWeeksAddUpLikeTheirDays: a custom span's whole weeks are read from the week
-// rollups and the days around them from day rows; the totals are those of the days, whatever the span's
-// shape (whole weeks and edges, exactly one week, no whole week).
+// rollups and the days around them from day rows, for people and materials alike; the totals are those
+// of the days, whatever the span's shape (whole weeks and edges, exactly one week, no whole week).
 func TestTeamDashboardsOverWeeksAddUpLikeTheirDays(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
 	var b stats.Batch
+	materials := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
 	for d := range 30 { // 12:00 in Shanghai on each of the 30 days up to today (Tuesday 10 March)
 		at := time.Date(2026, 3, 10, 12, 0, 0, 0, shanghai).AddDate(0, 0, -d)
 		if at.After(w.now) {
@@ -389,25 +390,54 @@ func TestTeamDashboardsOverWeeksAddUpLikeTheirDays(t *testing.T) {
 		b.Events = append(b.Events, views(w.ann, at, 1+d%4)...)
 		b.Events = append(b.Events, views(w.bob, at, 1+d%3)...)
 		b.NewCustomers = append(b.NewCustomers, stats.NewCustomer{EmployeeID: w.ann.EmployeeID, At: at})
+		for m := range 1 + d%3 {
+			b.Events = append(b.Events, stats.Event{EmployeeID: w.bob.EmployeeID, MaterialID: materials[m], CustomerID: uuid.New(),
+				Kind: event.MaterialView, At: at})
+		}
+		b.Dwell = append(b.Dwell, stats.Dwell{MaterialID: materials[d%3], At: at, AddedMs: int64(1000 * (d + 1))})
 	}
 	w.record(t, b)
-	for _, span := range [][2]string{
-		{"2026-02-12", "2026-03-10"}, // Thursday to Tuesday: three whole weeks and five days around them
-		{"2026-03-02", "2026-03-08"}, // exactly one week
-		{"2026-03-03", "2026-03-07"}, // no whole week
-		{"2026-02-09", "2026-03-01"}, // whole weeks only
-	} {
-		d, err := w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{Span: stats.Span{Period: stats.Custom, From: span[0], To: span[1]}})
-		require.NoError(t, err)
-		for _, p := range d.People {
-			var views, newCustomers int32
-			require.NoError(t, w.db.Super.QueryRow(ctx, `
-				SELECT coalesce(sum(views), 0), coalesce(sum(new_customers), 0) FROM stats_employee_days
-				WHERE tenant_id = $1 AND employee_id = $2 AND day BETWEEN $3::date AND $4::date`,
-				w.tenant, p.EmployeeID, span[0], span[1]).Scan(&views, &newCustomers))
-			require.Equal(t, views, p.Totals.Views, "%s over %v", p.Name, span)
-			require.Equal(t, newCustomers, p.Totals.NewCustomers, "%s over %v", p.Name, span)
+	check := func(weeks string) {
+		t.Helper()
+		for _, span := range [][2]string{
+			{"2026-02-12", "2026-03-10"}, // Thursday to Tuesday: three whole weeks and five days around them
+			{"2026-03-02", "2026-03-08"}, // exactly one week
+			{"2026-03-03", "2026-03-07"}, // no whole week
+			{"2026-02-09", "2026-03-01"}, // whole weeks only
+		} {
+			d, err := w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{Span: stats.Span{Period: stats.Custom, From: span[0], To: span[1]}})
+			require.NoError(t, err)
+			for _, p := range d.People {
+				var views, newCustomers int32
+				require.NoError(t, w.db.Super.QueryRow(ctx, `
+					SELECT coalesce(sum(views), 0), coalesce(sum(new_customers), 0) FROM stats_employee_days
+					WHERE tenant_id = $1 AND employee_id = $2 AND day BETWEEN $3::date AND $4::date`,
+					w.tenant, p.EmployeeID, span[0], span[1]).Scan(&views, &newCustomers))
+				require.Equal(t, views, p.Totals.Views, "%s over %v, %s", p.Name, span, weeks)
+				require.Equal(t, newCustomers, p.Totals.NewCustomers, "%s over %v, %s", p.Name, span, weeks)
+			}
+			require.NotZero(t, d.Funnel.Views, span)
+			require.NotEmpty(t, d.Materials, span)
+			for _, m := range d.Materials {
+				var views, dwell int64
+				require.NoError(t, w.db.Super.QueryRow(ctx, `
+					SELECT coalesce(sum(views), 0), coalesce(sum(dwell_ms), 0) FROM stats_material_days
+					WHERE tenant_id = $1 AND material_id = $2 AND day BETWEEN $3::date AND $4::date`,
+					w.tenant, m.MaterialID, span[0], span[1]).Scan(&views, &dwell))
+				require.EqualValues(t, views, m.Views, "material views over %v, %s", span, weeks)
+				require.EqualValues(t, dwell/views, m.AvgDwellMs, "material dwell over %v, %s", span, weeks)
+			}
 		}
-		require.NotZero(t, d.Funnel.Views, span)
 	}
+	check("the weeks as the ingest wrote them")
+
+	// The migration's count of the materials' weeks already there (from their days) comes to the same.
+	migration, err := fs.ReadFile(platform.Migrations(), "050_stats_material_weeks.sql")
+	require.NoError(t, err)
+	backfill := string(migration)[strings.Index(string(migration), "INSERT INTO stats_material_weeks"):]
+	_, err = w.db.Super.Exec(ctx, "DELETE FROM stats_material_weeks WHERE tenant_id = $1", w.tenant)
+	require.NoError(t, err)
+	_, err = w.db.Super.Exec(ctx, backfill)
+	require.NoError(t, err)
+	check("the weeks as the migration counted them")
 }

@@ -139,6 +139,19 @@ func seedDashboards(ctx context.Context, b *bench) (uuid.UUID, error) {
 		  SELECT $1, today.d - k, m.id, (random() * 20)::int, (random() * 300)::int, (random() * 3000000)::bigint,
 		         (random() * 20)::int, (random() * 5)::int
 		  FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, $2)) m, today, generate_series(0, $3 - 1) k`, []any{b.tenantID, dashMaterials, dashDays}},
+		// The rollups, as the ingest writes them beside the days.
+		{`INSERT INTO stats_employee_periods (tenant_id, period, start_day, employee_id, shares, views, visitors, identified,
+		                                     new_customers, leads, forwards)
+		  SELECT d.tenant_id, k.period, date_trunc(k.period, d.day::timestamp)::date, d.employee_id, sum(d.shares), sum(d.views),
+		         sum(d.visitors), sum(d.identified), sum(d.new_customers), sum(d.leads), sum(d.forwards)
+		  FROM stats_employee_days d JOIN employees e ON e.tenant_id = d.tenant_id AND e.id = d.employee_id,
+		       (VALUES ('week'), ('month')) AS k (period)
+		  WHERE d.tenant_id = $1 AND e.team_id = $2
+		  GROUP BY 1, 2, 3, 4`, []any{b.tenantID, team}},
+		{`INSERT INTO stats_material_weeks (tenant_id, start_day, material_id, shares, views, dwell_ms, forwards, leads)
+		  SELECT tenant_id, date_trunc('week', day::timestamp)::date, material_id, sum(shares), sum(views), sum(dwell_ms), sum(forwards), sum(leads)
+		  FROM stats_material_days WHERE tenant_id = $1 GROUP BY 1, 2, 3
+		  ON CONFLICT (tenant_id, start_day, material_id) DO NOTHING`, []any{b.tenantID}},
 		{`INSERT INTO customers (id, tenant_id, owner_id, source_channel, views, intent_score, first_seen_at, last_active_at, created_at, stage)
 		  SELECT gen_random_uuid(), $1, e.id, 'chat', g % 20, g % 101, now() - ((g * 37) % 43000 || ' minutes')::interval,
 		         now() - ((g * 13) % 43000 || ' minutes')::interval, now() - ((g * 37) % 43000 || ' minutes')::interval,
@@ -154,7 +167,8 @@ func seedDashboards(ctx context.Context, b *bench) (uuid.UUID, error) {
 			return uuid.Nil, err
 		}
 	}
-	for _, table := range []string{"employees", "customers", "customer_notes", "stats_employee_days", "stats_material_days"} {
+	for _, table := range []string{"employees", "customers", "customer_notes", "stats_employee_days", "stats_employee_periods",
+		"stats_material_days", "stats_material_weeks"} {
 		if _, err := pool.Exec(ctx, "VACUUM ANALYZE "+table); err != nil {
 			return uuid.Nil, err
 		}

@@ -84,6 +84,14 @@ x AS (
                unnest($5::int[]) AS v, unnest($6::bigint[]) AS dw, unnest($7::int[]) AS f,
                unnest($8::int[]) AS l) AS u
   GROUP BY 1, 2
+),
+wk AS (
+  INSERT INTO stats_material_weeks AS w (tenant_id, start_day, material_id, shares, views, dwell_ms, forwards, leads)
+  SELECT $1, date_trunc('week', x.d::timestamp)::date, x.m, sum(x.sh), sum(x.v), sum(x.dw), sum(x.f), sum(x.l)
+  FROM x GROUP BY 2, 3 ORDER BY 2, 3
+  ON CONFLICT (tenant_id, start_day, material_id) DO UPDATE SET
+    shares = w.shares + excluded.shares, views = w.views + excluded.views, dwell_ms = w.dwell_ms + excluded.dwell_ms,
+    forwards = w.forwards + excluded.forwards, leads = w.leads + excluded.leads
 )
 INSERT INTO stats_material_days AS s (tenant_id, day, material_id, shares, views, dwell_ms, forwards, leads)
 SELECT $1, x.d, x.m, x.sh, x.v, x.dw, x.f, x.l FROM x ORDER BY x.d, x.m
@@ -103,7 +111,7 @@ type AddMaterialDaysParams struct {
 	Leads       []int32
 }
 
-// Adds one batch's counters to materials' days, as AddEmployeeDays does to salespeople's.
+// Adds one batch's counters to materials' days and weeks, as AddEmployeeDays does to salespeople's.
 func (q *Queries) AddMaterialDays(ctx context.Context, arg AddMaterialDaysParams) error {
 	_, err := q.db.Exec(ctx, addMaterialDays,
 		arg.TenantID,
@@ -415,21 +423,32 @@ func (q *Queries) HottestCustomers(ctx context.Context, arg HottestCustomersPara
 }
 
 const materialEffect = `-- name: MaterialEffect :many
-SELECT s.material_id, coalesce(m.title, '')::text AS title, coalesce(m.tier, '')::text AS tier,
-       sum(s.shares)::int AS shares, sum(s.views)::int AS views, sum(s.dwell_ms)::bigint AS dwell_ms,
-       sum(s.forwards)::int AS forwards, sum(s.leads)::int AS leads
-FROM stats_material_days s LEFT JOIN materials m ON m.id = s.material_id
-WHERE s.tenant_id = $1 AND s.day BETWEEN $2::date AND $3::date
-GROUP BY s.material_id, m.title, m.tier
-ORDER BY sum(s.views) DESC, s.material_id
-LIMIT $4
+WITH u AS (
+  SELECT w.material_id, w.shares, w.views, w.dwell_ms, w.forwards, w.leads
+  FROM stats_material_weeks w
+  WHERE w.tenant_id = $2 AND w.start_day >= $3::date AND w.start_day + 6 <= $4::date
+  UNION ALL
+  SELECT d.material_id, d.shares, d.views, d.dwell_ms, d.forwards, d.leads
+  FROM stats_material_days d
+  WHERE d.tenant_id = $2 AND d.day BETWEEN $5::date AND $6::date
+    AND (d.day < $3::date OR d.day > $4::date)
+)
+SELECT u.material_id, coalesce(m.title, '')::text AS title, coalesce(m.tier, '')::text AS tier,
+       sum(u.shares)::int AS shares, sum(u.views)::int AS views, sum(u.dwell_ms)::bigint AS dwell_ms,
+       sum(u.forwards)::int AS forwards, sum(u.leads)::int AS leads
+FROM u LEFT JOIN materials m ON m.id = u.material_id
+GROUP BY u.material_id, m.title, m.tier
+ORDER BY sum(u.views) DESC, u.material_id
+LIMIT $1
 `
 
 type MaterialEffectParams struct {
-	TenantID uuid.UUID
-	FromDay  pgtype.Date
-	ToDay    pgtype.Date
-	MaxRows  int32
+	MaxRows     int32
+	TenantID    uuid.UUID
+	FirstMonday pgtype.Date
+	LastSunday  pgtype.Date
+	FromDay     pgtype.Date
+	ToDay       pgtype.Date
 }
 
 type MaterialEffectRow struct {
@@ -443,13 +462,16 @@ type MaterialEffectRow struct {
 	Leads      int32
 }
 
-// Each material's effect over [from, to] in the tenant, most viewed first.
+// Each material's effect over [from, to] in the tenant, most viewed first: the whole weeks inside the span
+// (first_monday to last_sunday, as PeopleTotals) from the weekly rows, the days around them from daily ones.
 func (q *Queries) MaterialEffect(ctx context.Context, arg MaterialEffectParams) ([]MaterialEffectRow, error) {
 	rows, err := q.db.Query(ctx, materialEffect,
+		arg.MaxRows,
 		arg.TenantID,
+		arg.FirstMonday,
+		arg.LastSunday,
 		arg.FromDay,
 		arg.ToDay,
-		arg.MaxRows,
 	)
 	if err != nil {
 		return nil, err
