@@ -53,7 +53,12 @@ fuzz: ## run every fuzz target (func Fuzz… in a _test.go) for FUZZTIME each; a
 	@grep -rl --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.git '^func Fuzz' . | sort | while read -r f; do \
 	  for fn in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' "$$f" | cut -d' ' -f2); do \
 	    echo "fuzz $$fn in $$(dirname "$$f") for $(FUZZTIME)"; \
-	    $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) "$$(dirname "$$f")"; \
+	    rc=0; out=$$($(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) "$$(dirname "$$f")" 2>&1) || rc=$$?; echo "$$out"; \
+	    if [ $$rc -ne 0 ]; then \
+	      if grep -q '^    context deadline exceeded$$' <<<"$$out" && ! grep -q 'Failing input written to' <<<"$$out"; then \
+	        echo "fuzz $$fn: Go 1.26's fuzz engine raced its own end of time (go.dev/issue/75804, fixed in Go 1.27) and wrote no failing input: not a finding"; \
+	      else exit 1; fi; \
+	    fi; \
 	  done; \
 	done
 
