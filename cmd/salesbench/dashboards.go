@@ -34,7 +34,7 @@ const (
 // dashFollowUps follow-ups due from three days ago to three days ahead. Views of that salesperson's
 // card arrive beside both (new visitors: new customers of theirs, hot ones).
 func dashboards(ctx context.Context, b *bench) (rows []row, err error) {
-	team, err := seedDashboards(ctx, b)
+	team, today, err := seedDashboards(ctx, b)
 	if err != nil {
 		return nil, fmt.Errorf("seed the dashboards: %w", err)
 	}
@@ -46,7 +46,6 @@ func dashboards(ctx context.Context, b *bench) (rows []row, err error) {
 	defer httpClient.CloseIdleConnections()
 	base := "http://" + s.addr
 	stats := salesappv1connect.NewStatsServiceClient(httpClient, base)
-	today := time.Now().In(shanghai)
 	span := &salesappv1.StatsSpan{Period: salesappv1.StatsPeriod_STATS_PERIOD_CUSTOM,
 		FromDate: today.AddDate(0, 0, 1-dashDays).Format(time.DateOnly), ToDate: today.Format(time.DateOnly)}
 	dashboard := func(ctx context.Context) error {
@@ -103,24 +102,20 @@ func dashboards(ctx context.Context, b *bench) (rows []row, err error) {
 		dashIngestRate, thousands(loadSent), thousands(loadFailed)), ""}), nil
 }
 
-// shanghai is the benchmark tenant's time zone (the default).
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
 // seedDashboards writes, as the ingest and the app would have left them, a team of dashTeam salespeople
 // with dashDays days of counters each, their customers, dashMaterials materials' days, and the
-// benchmark salesperson's follow-up notes. It returns the team.
-func seedDashboards(ctx context.Context, b *bench) (uuid.UUID, error) {
+// benchmark salesperson's follow-up notes. It returns the team, and today in the tenant's time zone (the
+// day the server's spans end on).
+func seedDashboards(ctx context.Context, b *bench) (uuid.UUID, time.Time, error) {
 	pool, err := pgxpool.New(ctx, b.seedURL)
 	if err != nil {
-		return uuid.Nil, err
+		return uuid.Nil, time.Time{}, err
 	}
 	defer pool.Close()
+	var today time.Time
+	if err := pool.QueryRow(ctx, `SELECT (now() AT TIME ZONE time_zone)::date FROM tenants WHERE id = $1`, b.tenantID).Scan(&today); err != nil {
+		return uuid.Nil, time.Time{}, err
+	}
 	team := uuid.Must(uuid.NewV7())
 	steps := []struct {
 		sql  string
@@ -164,14 +159,14 @@ func seedDashboards(ctx context.Context, b *bench) (uuid.UUID, error) {
 	}
 	for _, st := range steps {
 		if _, err := pool.Exec(ctx, st.sql, st.args...); err != nil {
-			return uuid.Nil, err
+			return uuid.Nil, time.Time{}, err
 		}
 	}
 	for _, table := range []string{"employees", "customers", "customer_notes", "stats_employee_days", "stats_employee_periods",
 		"stats_material_days", "stats_material_weeks"} {
 		if _, err := pool.Exec(ctx, "VACUUM ANALYZE "+table); err != nil {
-			return uuid.Nil, err
+			return uuid.Nil, time.Time{}, err
 		}
 	}
-	return team, nil
+	return team, today, nil
 }
