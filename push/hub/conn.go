@@ -168,10 +168,12 @@ func (c *conn) readLoop() {
 			if e, err := uuid.Parse(m.Epoch); err == nil && m.Epoch != "" {
 				r.epoch, r.hasEpoch = e, true
 			}
-			c.resumed <- r // capacity 1, sent once
-			resumed = true
+			// Arrive before the writer may stream: once the app has a frame of this connection, an older
+			// connection of its device can no longer outlive it.
 			foreground := m.Foreground == nil || *m.Foreground
 			c.h.arrive(c, m.DeviceID, foreground)
+			c.resumed <- r // capacity 1, sent once
+			resumed = true
 			continue
 		}
 		switch m.Type {

@@ -642,7 +642,9 @@ func (h *Hub) register(c *conn) (evicted *conn, ok bool) {
 }
 
 // arrive records the device of a resumed connection, replaces older connections of the same device (the
-// app has reconnected; they are dead or about to be) and reports the device's state.
+// app has reconnected; they are dead or about to be) and reports the device's state. Older means opened
+// earlier, not resumed earlier: a connection whose resume is read after a newer one's (two sockets of one
+// device racing) is itself the one replaced, so the app keeps its latest socket whatever the order.
 func (h *Hub) arrive(c *conn, device string, foreground bool) {
 	if device == "" {
 		return
@@ -651,16 +653,27 @@ func (h *Hub) arrive(c *conn, device string, foreground bool) {
 	kc.presence.Lock()
 	defer kc.presence.Unlock()
 	var stale []*conn
+	superseded := false
 	h.mu.Lock()
 	c.device, c.foreground = device, foreground
 	for o := range kc.conns {
-		if o != c && o.device == device {
+		if o == c || o.device != device {
+			continue
+		}
+		if o.id < c.id {
 			stale = append(stale, o)
+		} else {
+			superseded = true
 		}
 	}
 	h.mu.Unlock()
 	for _, o := range stale {
 		o.stop(closeReplaced, "replaced by a newer connection")
+	}
+	if superseded {
+		// The newer connection has reported the device already; this one leaves without a report.
+		c.stop(closeReplaced, "replaced by a newer connection")
+		return
 	}
 	h.setPresence(c.key, device, foreground)
 }

@@ -596,3 +596,28 @@ func TestSessionCheckFailuresLeaveConnectionsOpen(t *testing.T) {
 	f.sessions.fail.Store(false)
 	require.Equal(t, CloseSessionEnded, a.expectClose())
 }
+
+// Two sockets of one device whose resumes are read out of order: the one opened later stays, whichever
+// resume the hub handles last, and the device is reported once.
+func TestLateResumeOfOlderConnectionDoesNotReplaceNewer(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{})
+	k, _ := f.newKey()
+	older, newer := newConn(f.hub, k, nil), newConn(f.hub, k, nil)
+	for _, c := range []*conn{older, newer} {
+		_, ok := f.hub.register(c)
+		require.True(t, ok)
+	}
+	f.hub.arrive(newer, "dev-1", true)
+	require.Equal(t, presenceEvent{k, "dev-1", true}, f.presence.next(t))
+	f.hub.arrive(older, "dev-1", true)
+
+	require.Error(t, older.ctx.Err(), "the older connection is told to end")
+	require.Equal(t, closeReplaced, older.code)
+	require.NoError(t, newer.ctx.Err(), "the newer connection stays")
+
+	// The older one leaving does not report the device gone; the newer one leaving does.
+	f.hub.unregister(older)
+	f.hub.unregister(newer)
+	require.Equal(t, presenceEvent{k, "dev-1", false}, f.presence.next(t))
+}
