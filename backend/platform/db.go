@@ -216,6 +216,66 @@ func (db *DB) PerTenant(ctx context.Context, tenants []uuid.UUID, sql string, ar
 	return res.Close()
 }
 
+// ScopedRead is a query runner (sqlc's DBTX) for one single-row read whose tenant a statement chooses
+// rather than the caller (a share token's tenant, found by a SECURITY DEFINER function): QueryRow sends
+// the scope statement, which sets app.tenant_id as SetTenant does, and the query as one pipeline, one
+// round trip where looking the tenant up and then opening a tenant transaction takes six. A pipeline
+// runs as one implicit transaction, so the setting scopes the query as a tenant transaction would. It
+// runs QueryRow only: Exec and Query fail.
+type ScopedRead struct {
+	pool  *pgxpool.Pool
+	scope string
+	args  []any
+}
+
+// ScopedRead returns a runner whose reads are scoped by the statement scope run with args.
+func (db *DB) ScopedRead(scope string, args ...any) ScopedRead {
+	return ScopedRead{pool: db.Pool, scope: scope, args: args}
+}
+
+var errScopedReadOnly = errors.New("platform: a scoped read runs QueryRow only")
+
+// QueryRow runs the scope statement and sql in one pipeline and returns sql's row.
+func (r ScopedRead) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	b := &pgx.Batch{}
+	b.Queue(r.scope, r.args...)
+	b.Queue(sql, args...)
+	res := r.pool.SendBatch(ctx, b)
+	if _, err := res.Exec(); err != nil {
+		_ = res.Close()
+		return failedRow{err}
+	}
+	return pipelinedRow{row: res.QueryRow(), res: res}
+}
+
+// Exec is not supported.
+func (ScopedRead) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errScopedReadOnly
+}
+
+// Query is not supported.
+func (ScopedRead) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errScopedReadOnly
+}
+
+// pipelinedRow is a row of a pipeline, which it ends (returning the connection) once scanned.
+type pipelinedRow struct {
+	row pgx.Row
+	res pgx.BatchResults
+}
+
+func (p pipelinedRow) Scan(dest ...any) error {
+	if err := p.row.Scan(dest...); err != nil {
+		_ = p.res.Close()
+		return err
+	}
+	return p.res.Close()
+}
+
+type failedRow struct{ err error }
+
+func (f failedRow) Scan(...any) error { return f.err }
+
 // PostgreSQL error codes the stores translate into domain errors.
 const (
 	pgUniqueViolation     = "23505"

@@ -266,3 +266,30 @@ func TestCustomPlansTransactionIsScopedAndLocal(t *testing.T) {
 	require.NoError(t, one.Pool.QueryRow(ctx, "SHOW plan_cache_mode").Scan(&mode))
 	require.Equal(t, "auto", mode)
 }
+
+// A scoped read sees its tenant's rows, and its tenant's setting ends with its pipeline: the connection
+// goes back to the pool scoped to no tenant.
+func TestScopedReadIsScopedToItsPipelineOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	a := db.NewTenant(t, "A")
+	cfg := db.App.Pool.Config()
+	cfg.MaxConns, cfg.MinConns = 1, 0
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	one := &platform.DB{Pool: pool}
+
+	var name string
+	require.NoError(t, one.ScopedRead("SELECT set_config('app.tenant_id', $1, true)", a.ID.String()).
+		QueryRow(ctx, "SELECT name FROM tenants").Scan(&name))
+	require.Equal(t, "A", name)
+	var setting string
+	require.NoError(t, pool.QueryRow(ctx, "SELECT coalesce(current_setting('app.tenant_id', true), '')").Scan(&setting))
+	require.Empty(t, setting, "the setting ended with the pipeline")
+	err = one.ScopedRead("SELECT set_config('app.tenant_id', '', true)").QueryRow(ctx, "SELECT name FROM tenants").Scan(&name)
+	require.ErrorIs(t, err, pgx.ErrNoRows, "scoped to no tenant, nothing is read")
+	_, err = one.ScopedRead("SELECT 1").Exec(ctx, "SELECT 1")
+	require.Error(t, err)
+}

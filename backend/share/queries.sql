@@ -8,9 +8,13 @@ RETURNING *;
 -- name: GetShareByToken :one
 SELECT * FROM shares WHERE token = @token;
 
--- name: ShareTenant :one
--- Runs outside a tenant transaction: the token is all the caller has.
-SELECT coalesce(share_tenant(@token::text), '00000000-0000-0000-0000-000000000000'::uuid)::uuid AS tenant_id;
+-- name: ResolveShare :one
+-- The share behind a token, when its tenant's subscription ends, and whom it credits now (its sharer, or
+-- once disabled the successor a handover named, migration 023). Runs after resolveScope (share.go) in the
+-- same pipeline, which scopes it to the token's tenant.
+SELECT sqlc.embed(s), t.expires_at, credited_employee(s.tenant_id, s.employee_id)::uuid AS credited_id
+FROM shares s JOIN tenants t ON t.id = s.tenant_id
+WHERE s.token = @token;
 
 -- name: BumpMaterialShares :execrows
 UPDATE materials SET share_count = share_count + 1 WHERE id = @material_id AND tenant_id = @tenant_id::uuid;
@@ -39,15 +43,6 @@ ORDER BY created_at DESC LIMIT 1;
 -- A forward already made of this share by this forwarder on this channel: forwarding again reuses it.
 SELECT * FROM shares WHERE tenant_id = @tenant_id AND parent_id = @parent_id AND forwarder = @forwarder AND channel = @channel
 ORDER BY created_at LIMIT 1;
-
--- name: SubscriptionEnd :one
--- When the tenant's subscription ends (its pages keep working for PageGrace after).
-SELECT expires_at FROM tenants WHERE id = @tenant_id;
-
--- name: CreditedEmployee :one
--- Who a share of @employee_id credits now: themselves, or, once disabled, the successor a handover named
--- (migration 023).
-SELECT credited_employee(@tenant_id, @employee_id)::uuid AS credited_id;
 
 -- name: MarkOpened :exec
 -- The forwards among ids opened for the first time (joined to the ids: a generic plan of = ANY scans).

@@ -303,34 +303,22 @@ func (s *Service) Resolve(ctx context.Context, token string) (Share, error) {
 	if !WellFormed(token) {
 		return Share{}, errUnknownToken
 	}
-	tenantID, err := sharedb.New(s.db.Pool).ShareTenant(ctx, token)
+	row, err := sharedb.New(s.db.ScopedRead(resolveScope, token)).ResolveShare(ctx, token)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Share{}, errUnknownToken
+	}
 	if err != nil {
 		return Share{}, err
 	}
-	if tenantID == uuid.Nil {
-		return Share{}, errUnknownToken
-	}
-	var out Share
-	err = s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		q := sharedb.New(tx)
-		row, err := q.GetShareByToken(ctx, token)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errUnknownToken
-		}
-		if err != nil {
-			return err
-		}
-		out = fromRow(row)
-		ends, err := q.SubscriptionEnd(ctx, row.TenantID)
-		if err != nil {
-			return err
-		}
-		out.PagesUntil = ends.Add(PageGrace)
-		out.EmployeeID, err = q.CreditedEmployee(ctx, sharedb.CreditedEmployeeParams{TenantID: row.TenantID, EmployeeID: row.EmployeeID})
-		return err
-	})
-	return out, err
+	out := fromRow(row.Share)
+	out.PagesUntil = row.ExpiresAt.Add(PageGrace)
+	out.EmployeeID = row.CreditedID
+	return out, nil
 }
+
+// resolveScope scopes a read to the tenant of the share token $1, found across tenants by the SECURITY
+// DEFINER share_tenant (migration 008); an unknown token scopes it to no tenant, so it reads nothing.
+const resolveScope = "SELECT set_config('app.tenant_id', coalesce(share_tenant($1)::text, ''), true)"
 
 // Forward records that a customer forwarded the share behind token, and returns the child share to send
 // on. Past MaxDepth, the forward reuses the deepest share instead of growing the chain.

@@ -44,24 +44,6 @@ func (q *Queries) BumpPlatformMaterialShares(ctx context.Context, arg BumpPlatfo
 	return err
 }
 
-const creditedEmployee = `-- name: CreditedEmployee :one
-SELECT credited_employee($1, $2)::uuid AS credited_id
-`
-
-type CreditedEmployeeParams struct {
-	TenantID   uuid.UUID
-	EmployeeID uuid.UUID
-}
-
-// Who a share of @employee_id credits now: themselves, or, once disabled, the successor a handover named
-// (migration 023).
-func (q *Queries) CreditedEmployee(ctx context.Context, arg CreditedEmployeeParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, creditedEmployee, arg.TenantID, arg.EmployeeID)
-	var credited_id uuid.UUID
-	err := row.Scan(&credited_id)
-	return credited_id, err
-}
-
 const employeeTeam = `-- name: EmployeeTeam :one
 SELECT team_id FROM employees WHERE tenant_id = $1 AND id = $2
 `
@@ -267,6 +249,46 @@ func (q *Queries) MarkOpened(ctx context.Context, arg MarkOpenedParams) error {
 	return err
 }
 
+const resolveShare = `-- name: ResolveShare :one
+SELECT s.id, s.tenant_id, s.token, s.employee_id, s.target_kind, s.material_id, s.channel, s.parent_id, s.root_id, s.depth, s.forwarder, s.standing, s.created_at, s.task_id, s.opened_at, t.expires_at, credited_employee(s.tenant_id, s.employee_id)::uuid AS credited_id
+FROM shares s JOIN tenants t ON t.id = s.tenant_id
+WHERE s.token = $1
+`
+
+type ResolveShareRow struct {
+	Share      Share
+	ExpiresAt  time.Time
+	CreditedID uuid.UUID
+}
+
+// The share behind a token, when its tenant's subscription ends, and whom it credits now (its sharer, or
+// once disabled the successor a handover named, migration 023). Runs after resolveScope (share.go) in the
+// same pipeline, which scopes it to the token's tenant.
+func (q *Queries) ResolveShare(ctx context.Context, token string) (ResolveShareRow, error) {
+	row := q.db.QueryRow(ctx, resolveShare, token)
+	var i ResolveShareRow
+	err := row.Scan(
+		&i.Share.ID,
+		&i.Share.TenantID,
+		&i.Share.Token,
+		&i.Share.EmployeeID,
+		&i.Share.TargetKind,
+		&i.Share.MaterialID,
+		&i.Share.Channel,
+		&i.Share.ParentID,
+		&i.Share.RootID,
+		&i.Share.Depth,
+		&i.Share.Forwarder,
+		&i.Share.Standing,
+		&i.Share.CreatedAt,
+		&i.Share.TaskID,
+		&i.Share.OpenedAt,
+		&i.ExpiresAt,
+		&i.CreditedID,
+	)
+	return i, err
+}
+
 const shareStats = `-- name: ShareStats :one
 SELECT count(*) FILTER (WHERE parent_id IS NULL AND NOT standing)::bigint AS shares,
        count(*) FILTER (WHERE parent_id IS NOT NULL AND opened_at IS NOT NULL)::bigint AS forwards
@@ -290,28 +312,4 @@ func (q *Queries) ShareStats(ctx context.Context, arg ShareStatsParams) (ShareSt
 	var i ShareStatsRow
 	err := row.Scan(&i.Shares, &i.Forwards)
 	return i, err
-}
-
-const shareTenant = `-- name: ShareTenant :one
-SELECT coalesce(share_tenant($1::text), '00000000-0000-0000-0000-000000000000'::uuid)::uuid AS tenant_id
-`
-
-// Runs outside a tenant transaction: the token is all the caller has.
-func (q *Queries) ShareTenant(ctx context.Context, token string) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, shareTenant, token)
-	var tenant_id uuid.UUID
-	err := row.Scan(&tenant_id)
-	return tenant_id, err
-}
-
-const subscriptionEnd = `-- name: SubscriptionEnd :one
-SELECT expires_at FROM tenants WHERE id = $1
-`
-
-// When the tenant's subscription ends (its pages keep working for PageGrace after).
-func (q *Queries) SubscriptionEnd(ctx context.Context, tenantID uuid.UUID) (time.Time, error) {
-	row := q.db.QueryRow(ctx, subscriptionEnd, tenantID)
-	var expires_at time.Time
-	err := row.Scan(&expires_at)
-	return expires_at, err
 }
