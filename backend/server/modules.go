@@ -201,7 +201,7 @@ func webModule(d deps, pages web.Deps) module.Module {
 	pages.WeChat, pages.Official = wechatClients(d.cfg, d.log, d.db)
 	pages.SignIn = web.SignInConfig{BaseURL: d.cfg.PublicBaseURL, Keys: d.cfg.TokenKeys, AuthorizeURL: d.cfg.WeChat.AuthorizeURL,
 		Tenants: d.tenants, PerIP: d.perIP, Log: d.log}
-	pages.Heartbeat, pages.CacheBytes = d.cfg.PageHeartbeat, int64(d.cfg.PageCacheMiB)<<20
+	pages.Heartbeat, pages.CacheBytes, pages.LookupRate = d.cfg.PageHeartbeat, int64(d.cfg.PageCacheMiB)<<20, d.cfg.PageLookupRate
 	return webrpc.Module(web.NewService(pages, d.cfg.PublicPageTTL))
 }
 

@@ -80,6 +80,11 @@ func get[T any](ctx context.Context, c *pageCache, key string, load func(context
 	return v.(T), nil
 }
 
+// has reports whether key is cached, without counting as a use.
+func (c *pageCache) has(key string) bool {
+	return c.lru != nil && c.lru.Contains(key)
+}
+
 // put stores a part and evicts the least recently used ones until the budget holds. A part larger than
 // the whole budget is not kept.
 func (c *pageCache) put(key string, v any, size int64) {

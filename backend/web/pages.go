@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -219,16 +220,29 @@ func (s *Service) posterURL(ctx context.Context, p Page) string {
 	return u
 }
 
+// renderBuffers keeps the buffers pages are rendered into: an article page is as large as its article
+// (hundreds of KB), and allocating one a page makes a flood of opens mostly garbage collection.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledRender is the largest buffer kept for reuse; a rarer larger page's buffer is left to the GC.
+const maxPooledRender = 1 << 20
+
 // render executes the page template with the headers every page carries.
 func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, d pageData) {
 	d.CSS, d.JS = AssetURL("page.css"), AssetURL("page.js")
-	var buf bytes.Buffer
-	if err := pageTemplates.ExecuteTemplate(&buf, "page", d); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledRender {
+			renderBuffers.Put(buf)
+		}
+	}()
+	if err := pageTemplates.ExecuteTemplate(buf, "page", d); err != nil {
 		s.signin.logError(r.Context(), "share page not rendered", err)
 		buf.Reset()
 		status = http.StatusInternalServerError
 		d = pageData{Kind: "message", Title: "出错了", Heading: "页面暂时无法显示", Message: "请稍后再试。", CSS: d.CSS}
-		if err := pageTemplates.ExecuteTemplate(&buf, "page", d); err != nil {
+		if err := pageTemplates.ExecuteTemplate(buf, "page", d); err != nil {
 			http.Error(w, "页面暂时无法显示", status)
 			return
 		}
@@ -296,8 +310,13 @@ func (s *Service) pageError(w http.ResponseWriter, r *http.Request, err error) {
 		s.render(w, r, http.StatusNotFound, notFoundPage())
 		return
 	}
-	s.signin.logError(r.Context(), "share page not opened", err)
-	w.Header().Set("Retry-After", "5")
+	retry := "5"
+	if errors.Is(err, errLinksBusy) {
+		retry = "1" // the node's budget of new links, not a failure: nothing to log
+	} else {
+		s.signin.logError(r.Context(), "share page not opened", err)
+	}
+	w.Header().Set("Retry-After", retry)
 	s.render(w, r, http.StatusServiceUnavailable, pageData{Kind: "message", Title: "请稍后再试",
 		Heading: "页面暂时无法打开", Message: "网络或服务繁忙，请稍后刷新重试。"})
 }

@@ -41,7 +41,9 @@ type Service struct {
 	cache     *pageCache
 	signin    *signIn
 	// phones limits the leave-a-number form per client address.
-	phones    *ratelimit.Limiter
+	phones *ratelimit.Limiter
+	// lookups bounds the node's lookups of links not in the cache.
+	lookups   *lookupGate
 	heartbeat time.Duration
 }
 
@@ -61,6 +63,9 @@ type Deps struct {
 	CacheBytes int64
 	// Heartbeat is how often pages report dwell while visible; 0 is DefaultHeartbeat.
 	Heartbeat time.Duration
+	// LookupRate is how many links not in the cache the node looks up a second (lookups.go); 0 is
+	// DefaultLookupRate.
+	LookupRate int
 }
 
 // NewService builds the service; pages are cached for ttl (0 disables the cache). Presigned URLs in a
@@ -68,7 +73,7 @@ type Deps struct {
 func NewService(d Deps, ttl time.Duration) *Service {
 	s := &Service{shares: d.Shares, cards: d.Cards, materials: d.Materials, customers: d.Customers,
 		tracking: d.Tracking, wechat: d.WeChat, official: d.Official, cache: newPageCache(ttl, d.CacheBytes),
-		signin: newSignIn(d.SignIn), heartbeat: d.Heartbeat,
+		signin: newSignIn(d.SignIn), heartbeat: d.Heartbeat, lookups: newLookupGate(d.LookupRate),
 		// A person leaves a number once or twice; three at once and one a minute after is plenty.
 		phones: ratelimit.New(1.0/60, 3, 100_000)}
 	if s.heartbeat <= 0 {
@@ -146,7 +151,13 @@ func sourceOf(sh share.Share) customer.Source {
 // are NotFound. Its parts come from the cache (pagecache.go): share links by token, cards by salesperson,
 // materials by id, so a material or card changed or withdrawn shows so within the cache's TTL.
 func (s *Service) Open(ctx context.Context, token string) (Page, error) {
-	sh, err := get(ctx, s.cache, "s:"+token, func(ctx context.Context) (share.Share, int64, error) {
+	key := "s:" + token
+	if !s.cache.has(key) {
+		if err := s.lookups.admit(ctx); err != nil {
+			return Page{}, err
+		}
+	}
+	sh, err := get(ctx, s.cache, key, func(ctx context.Context) (share.Share, int64, error) {
 		sh, err := s.shares.Resolve(ctx, token)
 		return sh, shareBytes(sh), err
 	})

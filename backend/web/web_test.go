@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -240,6 +242,43 @@ func TestPagesAreCachedPerMaterialAndCardForTheirTTL(t *testing.T) {
 		_, err := brief.Open(ctx, sh.Token)
 		return platform.KindOf(err) == platform.KindNotFound
 	}, 10*time.Second, 5*time.Millisecond)
+}
+
+// A flood of distinct links is looked up within the node's budget; links already cached are not counted
+// against it, so a busy link keeps opening while new ones wait or are told to come back.
+func TestLinksNotCachedAreLookedUpWithinTheNodesBudget(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	m := f.material(t, "enterprise", uuid.Nil)
+	sh, err := f.shares.ShareMaterial(ctx, f.sales, m, event.ChannelChat)
+	require.NoError(t, err)
+	pages := f.pages(time.Hour)
+	web.SetLookupRate(pages, 0.001) // one lookup, then the next turn is far beyond the longest wait
+	_, err = pages.Open(ctx, sh.Token)
+	require.NoError(t, err)
+	loads := web.CacheLoads(pages)
+
+	child, err := pages.Forward(ctx, sh.Token, event.ChannelGroup, "visitor-1")
+	require.NoError(t, err)
+	_, err = pages.Open(ctx, child.Token)
+	requireKind(t, platform.KindResourceExhausted, err, "past the budget")
+	var pe *platform.Error
+	require.ErrorAs(t, err, &pe)
+	require.Positive(t, pe.RetryAfter, "says when to come back")
+	_, err = pages.Open(ctx, "no-such-token-guessed")
+	requireKind(t, platform.KindResourceExhausted, err, "guesses spend the same budget")
+	require.Equal(t, loads, web.CacheLoads(pages), "nothing past the budget reached the database")
+
+	// The cached link still opens, and the page says busy, with when to retry, for the new one.
+	_, err = pages.Open(ctx, sh.Token)
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/s/"+child.Token, nil)
+	req.SetPathValue("token", child.Token)
+	pages.PageHandler(rec, req)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.Equal(t, "1", rec.Header().Get("Retry-After"))
 }
 
 func TestAPersonalMaterialCachedForItsOwnerIsNotShownThroughAnotherSharersLink(t *testing.T) {
