@@ -3,8 +3,10 @@ package delta
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/salesapp/scrm/backend/platform/authn"
@@ -189,4 +191,106 @@ func TestReassignmentsMoveRowsOnTheManagersDevice(t *testing.T) {
 	require.Nil(t, mgr.customer(f.customer))
 	require.NotContains(t, mgr.items[KindNote], f.note)
 	require.NotContains(t, mgr.items[KindTimelineEntry], f.event)
+}
+
+// southTeam adds a second team with a manager of its own.
+func (f *teamFixture) southTeam(t *testing.T) (uuid.UUID, authn.Principal) {
+	t.Helper()
+	south := uuid.New()
+	mgr := authn.Principal{TenantID: f.p.TenantID, EmployeeID: uuid.New(), Role: authn.RoleManager, TeamID: south}
+	f.owner(t, `INSERT INTO teams (id, tenant_id, name) VALUES ($1, $2, 'South')`, south, f.p.TenantID)
+	f.owner(t, `INSERT INTO employees (id, tenant_id, name, role, team_id) VALUES ($1, $2, 'Boss South', 'manager', $3)`, mgr.EmployeeID, f.p.TenantID, south)
+	return south, mgr
+}
+
+// ingestView writes a view of the salesperson's customer and fans it out as the tracking ingest does.
+func (f *teamFixture) ingestView(ctx context.Context, tx pgx.Tx) (uuid.UUID, error) {
+	view := uuid.New()
+	if _, err := tx.Exec(ctx, `INSERT INTO events (tenant_id, id, customer_id, kind, occurred_at) VALUES ($1, $2, $3, 'card_view', now())`,
+		f.p.TenantID, view, f.customer); err != nil {
+		return view, err
+	}
+	_, err := tx.Exec(ctx, `SELECT sync_ingested_rows($1, ARRAY[$2::uuid], ARRAY['timeline'], ARRAY[$3::uuid], ARRAY[$4::uuid], ARRAY[now()])`,
+		f.p.TenantID, f.p.EmployeeID, view, f.customer)
+	return view, err
+}
+
+// waitForLockOrDone returns once a transaction waits for an advisory lock or done has a value: without
+// the team lock nothing waits, and the test goes on to find the wrong result.
+func (f *teamFixture) waitForLockOrDone(t *testing.T, done chan error) {
+	t.Helper()
+	for range 500 {
+		var waiting bool
+		require.NoError(t, f.db.Super.QueryRow(context.Background(),
+			`SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)`).Scan(&waiting))
+		if waiting || len(done) > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// requireOnlySouthHas checks that the view (and the customer) are on the new manager's device alone.
+func (f *teamFixture) requireOnlySouthHas(t *testing.T, southMgr authn.Principal, view uuid.UUID) {
+	t.Helper()
+	north, south := f.device(f.manager), f.device(southMgr)
+	f.sync(t, north)
+	f.sync(t, south)
+	require.Nil(t, north.customer(f.customer), "the customer left North")
+	require.NotContains(t, north.items[KindTimelineEntry], view, "and so did the view written while it left")
+	require.NotNil(t, south.customer(f.customer))
+	require.Contains(t, south.items[KindTimelineEntry], view, "the view reached the new manager")
+	require.Contains(t, south.items[KindTimelineEntry], f.event)
+}
+
+// An ingest that read the salesperson's old team while a move to another team ran: the change ends on
+// the new manager's device, not the old one's (the move waits for the ingest and sees what it wrote).
+func TestAnIngestRacingATeamMoveReachesTheNewManager(t *testing.T) {
+	t.Parallel()
+	f := newTeamFixture(t)
+	ctx := context.Background()
+	south, southMgr := f.southTeam(t)
+
+	ingest, err := f.db.Super.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = ingest.Rollback(ctx) }()
+	view, err := f.ingestView(ctx, ingest)
+	require.NoError(t, err)
+	moved := make(chan error, 1)
+	go func() {
+		_, err := f.db.Super.Exec(ctx, `UPDATE employees SET team_id = $1 WHERE id = $2`, south, f.p.EmployeeID)
+		moved <- err
+	}()
+	f.waitForLockOrDone(t, moved)
+	require.NoError(t, ingest.Commit(ctx))
+	require.NoError(t, <-moved)
+	f.requireOnlySouthHas(t, southMgr, view)
+}
+
+// The other order: an ingest that starts while a move is uncommitted waits for it and fans out to the
+// new team.
+func TestAnIngestDuringATeamMoveWaitsAndReachesTheNewManager(t *testing.T) {
+	t.Parallel()
+	f := newTeamFixture(t)
+	ctx := context.Background()
+	south, southMgr := f.southTeam(t)
+
+	move, err := f.db.Super.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = move.Rollback(ctx) }()
+	_, err = move.Exec(ctx, `UPDATE employees SET team_id = $1 WHERE id = $2`, south, f.p.EmployeeID)
+	require.NoError(t, err)
+	ingested := make(chan error, 1)
+	var view uuid.UUID
+	go func() {
+		ingested <- pgx.BeginFunc(ctx, f.db.Super, func(tx pgx.Tx) error {
+			var err error
+			view, err = f.ingestView(ctx, tx)
+			return err
+		})
+	}()
+	f.waitForLockOrDone(t, ingested)
+	require.NoError(t, move.Commit(ctx))
+	require.NoError(t, <-ingested)
+	f.requireOnlySouthHas(t, southMgr, view)
 }
