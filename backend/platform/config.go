@@ -286,7 +286,7 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setDuration(&c.PageHeartbeat, v) }},
 		{name: "SALESD_PAGE_CACHE_MIB", def: "64", help: "per-node byte budget of the share pages' cache (cards, materials, links), in MiB",
 			set: func(c *Config, v string) error { return setCount(&c.PageCacheMiB, v) }},
-		{name: "SALESD_PAGE_LOOKUP_RATE", def: "300", help: "links not in the page cache each node looks up a second (a read each); opens past it wait up to 2 s, then get 503 with Retry-After; cached links are not counted",
+		{name: "SALESD_PAGE_LOOKUP_RATE", def: "200", help: "links not in the page cache each node looks up a second (a read each); opens past it wait up to 2 s, then get 503 with Retry-After; cached links are not counted",
 			set: func(c *Config, v string) error { return setCount(&c.PageLookupRate, v) }},
 		{name: "SALESD_BEACON_ORIGINS", help: "comma-separated H5 origins allowed by CORS to call the public procedures and POST beacons to /t, besides each tenant's page origins, e.g. https://h5.example.com",
 			set: func(c *Config, v string) error {

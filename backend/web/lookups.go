@@ -11,7 +11,7 @@ import (
 
 // DefaultLookupRate is how many links not in the page cache a node looks up a second when
 // Deps.LookupRate is 0.
-const DefaultLookupRate = 300
+const DefaultLookupRate = 200
 
 // lookupWait is the longest an open waits for its turn to look its link up; beyond, it is answered busy.
 const lookupWait = 2 * time.Second
