@@ -33,14 +33,17 @@ func ToConnect(err error) error {
 	if errors.As(err, &ce) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) {
+	// A domain error of a kind decides its code, whatever its cause: a busy server's refusal whose own
+	// wait timed out is ResourceExhausted with its retry hint, not the caller's deadline.
+	var de *platform.Error
+	isDomain := errors.As(err, &de) && de.Kind != platform.KindInternal
+	if !isDomain && errors.Is(err, context.Canceled) {
 		return connect.NewError(connect.CodeCanceled, errors.New("request canceled"))
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if !isDomain && errors.Is(err, context.DeadlineExceeded) {
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("deadline exceeded"))
 	}
-	var de *platform.Error
-	if !errors.As(err, &de) {
+	if de == nil {
 		if outage(err) {
 			// Retryable as it is: the app retries later rather than reporting a failure (or, on an
 			// authenticated call, signing out).

@@ -106,3 +106,25 @@ func TestInt32Saturates(t *testing.T) {
 		}
 	}
 }
+
+// A busy refusal caused by its own wait timing out keeps its kind and hint: the caller's deadline did not
+// pass, and the app must know to come back.
+func TestARefusalWhoseWaitTimedOutIsNotTheCallersDeadline(t *testing.T) {
+	t.Parallel()
+	c := serve(t, slog.New(slog.NewTextHandler(io.Discard, nil)), func() error {
+		return &platform.Error{Kind: platform.KindResourceExhausted, Msg: "busy with other images", RetryAfter: 5 * time.Second,
+			Cause: context.DeadlineExceeded}
+	})
+	_, err := c.CallUnary(context.Background(), connect.NewRequest(&emptypb.Empty{}))
+	require.Equal(t, connect.CodeResourceExhausted, connect.CodeOf(err))
+	var ce *connect.Error
+	require.True(t, errors.As(err, &ce))
+	require.Equal(t, "5", ce.Meta().Get("Retry-After"))
+
+	// An error of no kind that ends in a context's end still says so.
+	c = serve(t, slog.New(slog.NewTextHandler(io.Discard, nil)), func() error {
+		return fmt.Errorf("query: %w", context.DeadlineExceeded)
+	})
+	_, err = c.CallUnary(context.Background(), connect.NewRequest(&emptypb.Empty{}))
+	require.Equal(t, connect.CodeDeadlineExceeded, connect.CodeOf(err))
+}
