@@ -65,6 +65,8 @@ type Config struct {
 	// ImageMemoryMiB is how much memory image decodes (thumbnails, poster renders) may take at once on a
 	// node; past it they wait, then are refused with ResourceExhausted.
 	ImageMemoryMiB int
+	// MemoryLimitMiB is the Go heap's soft limit (0: ImageMemoryMiB + 384); see MemoryLimit.
+	MemoryLimitMiB int
 	// StorageQuotaMiB caps how many MiB of finalized uploads one tenant may keep, below its plan's storage
 	// quota (0: the plan's alone).
 	StorageQuotaMiB int
@@ -273,6 +275,15 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.PosterFont = v; return nil }},
 		{name: "SALESD_IMAGE_MEMORY_MIB", def: "1024", help: "MiB image decodes (thumbnails, poster renders) may take at once per node; beyond, requests wait, then get ResourceExhausted",
 			set: func(c *Config, v string) error { return setCount(&c.ImageMemoryMiB, v) }},
+		{name: "SALESD_MEMORY_LIMIT_MIB", def: "0", help: "soft limit of salesd's heap in MiB, as GOMEMLIMIT (which wins when set): the collector works harder near it instead of letting the heap double; 0: SALESD_IMAGE_MEMORY_MIB + 384",
+			set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 {
+					return errors.New("must be a whole number >= 0")
+				}
+				c.MemoryLimitMiB = n
+				return nil
+			}},
 		{name: "SALESD_STORAGE_QUOTA_MIB", def: "0", help: "cap on the MiB of finalized uploads each tenant may keep, below its plan's storage quota (0: the plan's alone; FinalizeUpload answers ResourceExhausted beyond)",
 			set: func(c *Config, v string) error {
 				var n uint32
@@ -429,6 +440,16 @@ func setPositive(dst *float64, v string) error {
 	}
 	*dst = f
 	return nil
+}
+
+// MemoryLimit is the heap's soft limit in bytes: room for the image decodes' budget and 384 MiB for the
+// rest, unless set. With GOGC alone, a heap holding a full budget of renders grows to twice that before
+// the collector runs.
+func (c Config) MemoryLimit() int64 {
+	if c.MemoryLimitMiB > 0 {
+		return int64(c.MemoryLimitMiB) << 20
+	}
+	return int64(c.ImageMemoryMiB+384) << 20
 }
 
 func setCount(dst *int, v string) error {

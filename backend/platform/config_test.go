@@ -111,3 +111,22 @@ func TestSecretKeys(t *testing.T) {
 	require.ErrorContains(t, err, "SALESD_SECRET_KEYS")
 	require.NotContains(t, err.Error(), "dG9vIHNob3J0", "values are never echoed")
 }
+
+func TestTheHeapLimitLeavesRoomForTheImageBudget(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"SALESD_DATABASE_URL": "postgres://app@db/x", "SALESD_TOKEN_KEYS": strings.Repeat("ab", 32)}
+	c, err := LoadConfig(env(base))
+	require.NoError(t, err)
+	require.EqualValues(t, (1024+384)<<20, c.MemoryLimit(), "the default image budget and room for the rest")
+	base["SALESD_IMAGE_MEMORY_MIB"] = "2048"
+	c, err = LoadConfig(env(base))
+	require.NoError(t, err)
+	require.EqualValues(t, (2048+384)<<20, c.MemoryLimit(), "follows the budget")
+	base["SALESD_MEMORY_LIMIT_MIB"] = "4096"
+	c, err = LoadConfig(env(base))
+	require.NoError(t, err)
+	require.EqualValues(t, 4096<<20, c.MemoryLimit(), "or is set")
+	base["SALESD_MEMORY_LIMIT_MIB"] = "-1"
+	_, err = LoadConfig(env(base))
+	require.ErrorContains(t, err, "SALESD_MEMORY_LIMIT_MIB")
+}

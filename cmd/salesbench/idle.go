@@ -33,7 +33,7 @@ const idleWindow = 10 * time.Second
 // (the app in the foreground, nothing to deliver), and measures what holding them costs salesd: resident
 // memory per connection, and the CPU salesd and PostgreSQL spend per second while nothing happens.
 func idleWebSockets(ctx context.Context, b *bench) (rows []row, err error) {
-	tokens, err := b.idleSalespeople(ctx, idleConns)
+	_, tokens, err := b.crowd(ctx, "Idle", idleConns)
 	if err != nil {
 		return nil, err
 	}
@@ -164,20 +164,21 @@ func openIdle(ctx context.Context, d *websocket.Dialer, addr, token string, i in
 	return c, nil
 }
 
-// idleSalespeople makes a tenant with n salespeople and signs each in, returning their access tokens.
-func (b *bench) idleSalespeople(ctx context.Context, n int) ([]string, error) {
+// crowd makes a tenant called name with an admin and n salespeople and signs each in, returning the
+// admin's access token and the salespeople's.
+func (b *bench) crowd(ctx context.Context, name string, n int) (admin string, tokens []string, err error) {
 	cfg, err := platform.LoadConfig(func(k string) string { return b.env[k] })
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	owner, err := pgxpool.New(ctx, b.ownerURL)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	defer owner.Close()
-	t, err := tenant.CreateTenant(ctx, owner, tenant.NewTenant{Name: "Idle", Plan: tenant.PlanEnterprise, SeatLimit: n, ExpiresAt: time.Now().AddDate(1, 0, 0)})
+	t, err := tenant.CreateTenant(ctx, owner, tenant.NewTenant{Name: name, Plan: tenant.PlanEnterprise, SeatLimit: n + 1, ExpiresAt: time.Now().AddDate(1, 0, 0)})
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	// In bulk, in a transaction scoped to the new tenant (row-level security binds the owner too).
 	var ids []uuid.UUID
@@ -185,8 +186,12 @@ func (b *bench) idleSalespeople(ctx context.Context, n int) ([]string, error) {
 		if err := platform.SetTenant(ctx, tx, t.ID); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `INSERT INTO employees (id, tenant_id, name, role)
-			SELECT gen_random_uuid(), $1, 'Idle ' || g, 'sales' FROM generate_series(1, $2) g RETURNING id`, t.ID, n)
+		// The admin goes first in ids (sorted by their role: 'admin' < 'sales').
+		rows, err := tx.Query(ctx, `WITH made AS (
+			INSERT INTO employees (id, tenant_id, name, role)
+			SELECT gen_random_uuid(), $1, CASE WHEN g = 0 THEN 'Admin' ELSE $3 || ' ' || g END, CASE WHEN g = 0 THEN 'admin' ELSE 'sales' END
+			FROM generate_series(0, $2) g RETURNING id, role)
+			SELECT id FROM made ORDER BY role, id`, t.ID, n, name)
 		if err != nil {
 			return err
 		}
@@ -194,18 +199,18 @@ func (b *bench) idleSalespeople(ctx context.Context, n int) ([]string, error) {
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 16)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	defer db.Close()
 	_, sessions, _, err := server.Accounts(cfg, db)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	tokens := make([]string, len(ids))
+	all := make([]string, len(ids))
 	var (
 		next atomic.Int64
 		wg   sync.WaitGroup
@@ -223,12 +228,15 @@ func (b *bench) idleSalespeople(ctx context.Context, n int) ([]string, error) {
 					errs[w] = err
 					return
 				}
-				tokens[i] = pair.AccessToken
+				all[i] = pair.AccessToken
 			}
 		})
 	}
 	wg.Wait()
-	return tokens, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return "", nil, err
+	}
+	return all[0], all[1:], nil
 }
 
 // residentKB is a process's resident set (VmRSS) in KB.

@@ -52,6 +52,7 @@ func scenarios() []scenario {
 		{"sign-in", signInScenario},
 		{"public-flood", publicFlood},
 		{"public-flood-pages", publicFloodPages},
+		{"poster-storm", posterStorm},
 		{"wecom-callbacks", wecomCallbacks},
 		{"dashboards", dashboards},
 		// Last: it grows the tenant to 10,000 salespeople.

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -55,6 +56,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("configuration:\n%w\n(see salesd -h)", err)
 	}
 	log := platform.NewLogger(cfg, stdout)
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(cfg.MemoryLimit())
+	}
 
 	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
