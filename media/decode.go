@@ -19,8 +19,10 @@ import (
 const MaxImagePixels = 25_000_000
 
 // DefaultImageMemory is the decode budget when none is configured (SALESD_IMAGE_MEMORY_MIB): room for two
-// renders of the largest accepted poster at once, or dozens of phone-sized ones.
-const DefaultImageMemory = 1024 * MiB
+// renders of the largest accepted poster at once (25 MP of 16-bit PNG: 288 MB each), or dozens of
+// phone-sized ones. Renders are CPU-bound, so a third at once would not finish the queue sooner on a
+// machine of two cores; it would only hold 288 MB more.
+const DefaultImageMemory = 768 * MiB
 
 // DefaultImageWait is how long a decode waits for room in the budget before the request is answered
 // ResourceExhausted: long enough to ride out a burst, short enough that a phone does not time out first.

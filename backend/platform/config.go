@@ -273,7 +273,7 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.EmbeddedS3Addr = v; return nil }},
 		{name: "SALESD_POSTER_FONT", help: "TTF/TTC font for names on posters (e.g. a CJK font); empty: Go Regular, Latin only",
 			set: func(c *Config, v string) error { c.PosterFont = v; return nil }},
-		{name: "SALESD_IMAGE_MEMORY_MIB", def: "1024", help: "MiB image decodes (thumbnails, poster renders) may take at once per node; beyond, requests wait, then get ResourceExhausted",
+		{name: "SALESD_IMAGE_MEMORY_MIB", def: "768", help: "MiB image decodes (thumbnails, poster renders) may take at once per node; beyond, requests wait, then get ResourceExhausted",
 			set: func(c *Config, v string) error { return setCount(&c.ImageMemoryMiB, v) }},
 		{name: "SALESD_MEMORY_LIMIT_MIB", def: "0", help: "soft limit of salesd's heap in MiB, as GOMEMLIMIT (which wins when set): the collector works harder near it instead of letting the heap double; 0: SALESD_IMAGE_MEMORY_MIB + 384",
 			set: func(c *Config, v string) error {

@@ -117,7 +117,7 @@ func TestTheHeapLimitLeavesRoomForTheImageBudget(t *testing.T) {
 	base := map[string]string{"SALESD_DATABASE_URL": "postgres://app@db/x", "SALESD_TOKEN_KEYS": strings.Repeat("ab", 32)}
 	c, err := LoadConfig(env(base))
 	require.NoError(t, err)
-	require.EqualValues(t, (1024+384)<<20, c.MemoryLimit(), "the default image budget and room for the rest")
+	require.EqualValues(t, (768+384)<<20, c.MemoryLimit(), "the default image budget and room for the rest")
 	base["SALESD_IMAGE_MEMORY_MIB"] = "2048"
 	c, err = LoadConfig(env(base))
 	require.NoError(t, err)
