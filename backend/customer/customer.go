@@ -319,30 +319,30 @@ func (s *Service) Timeline(ctx context.Context, p authn.Principal, id uuid.UUID,
 			return nil, "", platform.Invalid("page_token", "not a token this server issued")
 		}
 	}
-	var items []Item
-	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		q := customerdb.New(tx)
-		if _, err := load(ctx, q, p, id); err != nil {
-			return err
+	// Independent reads, each one round trip with the tenant's setting: no transaction's BEGIN and COMMIT.
+	q := customerdb.New(s.db.TenantRead(p.TenantID))
+	if _, err := load(ctx, q, p, id); err != nil {
+		return nil, "", err
+	}
+	rows, err := q.Timeline(ctx, customerdb.TimelineParams{TenantID: p.TenantID, CustomerID: id, HasCursor: token != "",
+		AfterTime: cur.at, AfterID: cur.id, MaxRows: int32(size + 1)})
+	if err != nil {
+		return nil, "", err
+	}
+	var (
+		items     []Item
+		forwarded []uuid.UUID
+	)
+	for _, r := range rows {
+		items = append(items, itemOf(r))
+		if event.Kind(r.Kind) == event.Forward && r.ShareID.Valid {
+			forwarded = append(forwarded, r.ShareID.UUID)
 		}
-		rows, err := q.Timeline(ctx, customerdb.TimelineParams{TenantID: p.TenantID, CustomerID: id, HasCursor: token != "",
-			AfterTime: cur.at, AfterID: cur.id, MaxRows: int32(size + 1)})
-		if err != nil {
-			return err
-		}
-		var forwarded []uuid.UUID
-		for _, r := range rows {
-			items = append(items, itemOf(r))
-			if event.Kind(r.Kind) == event.Forward && r.ShareID.Valid {
-				forwarded = append(forwarded, r.ShareID.UUID)
-			}
-		}
-		if len(forwarded) == 0 {
-			return nil
-		}
+	}
+	if len(forwarded) > 0 {
 		reach, err := q.ForwardReach(ctx, customerdb.ForwardReachParams{TenantID: p.TenantID, ShareIds: forwarded, CustomerID: id})
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		byShare := map[uuid.UUID]customerdb.ForwardReachRow{}
 		for _, r := range reach {
@@ -354,10 +354,6 @@ func (s *Service) Timeline(ctx context.Context, p authn.Principal, id uuid.UUID,
 				items[i].ForwardOpened, items[i].ForwardRead = int(r.Opened), int(r.Read)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", err
 	}
 	next := ""
 	if len(items) > size {

@@ -233,7 +233,18 @@ func (db *DB) ScopedRead(scope string, args ...any) ScopedRead {
 	return ScopedRead{pool: db.Pool, scope: scope, args: args}
 }
 
-var errScopedReadOnly = errors.New("platform: a scoped read runs QueryRow only")
+// TenantRead returns a runner whose reads are scoped to tenantID, each in one round trip with the tenant's
+// setting: for a few independent reads, where a tenant transaction would add BEGIN's and COMMIT's round
+// trips. Each read sees its own snapshot.
+func (db *DB) TenantRead(tenantID uuid.UUID) ScopedRead {
+	if tenantID == uuid.Nil {
+		// Scoped to no tenant: row-level security shows nothing.
+		return db.ScopedRead("SELECT set_config('app.tenant_id', '', true)")
+	}
+	return db.ScopedRead(setTenantSQL, tenantID.String())
+}
+
+var errScopedReadOnly = errors.New("platform: a scoped read runs QueryRow and Query only")
 
 // QueryRow runs the scope statement and sql in one pipeline and returns sql's row.
 func (r ScopedRead) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
@@ -248,14 +259,61 @@ func (r ScopedRead) QueryRow(ctx context.Context, sql string, args ...any) pgx.R
 	return pipelinedRow{row: res.QueryRow(), res: res}
 }
 
+// Query runs the scope statement and sql in one pipeline and returns sql's rows; closing them ends the
+// pipeline.
+func (r ScopedRead) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	b := &pgx.Batch{}
+	b.Queue(r.scope, r.args...)
+	b.Queue(sql, args...)
+	res := r.pool.SendBatch(ctx, b)
+	if _, err := res.Exec(); err != nil {
+		_ = res.Close()
+		return nil, err
+	}
+	rows, err := res.Query()
+	if err != nil {
+		_ = res.Close()
+		return nil, err
+	}
+	return &pipelinedRows{Rows: rows, res: res}, nil
+}
+
 // Exec is not supported.
 func (ScopedRead) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
 	return pgconn.CommandTag{}, errScopedReadOnly
 }
 
-// Query is not supported.
-func (ScopedRead) Query(context.Context, string, ...any) (pgx.Rows, error) {
-	return nil, errScopedReadOnly
+// pipelinedRows are a pipeline's rows; closing them ends the pipeline (returning the connection), and
+// an error ending the pipeline is the rows' error.
+type pipelinedRows struct {
+	pgx.Rows
+	res    pgx.BatchResults
+	closed bool
+	err    error
+}
+
+func (p *pipelinedRows) Close() {
+	if p.closed {
+		return
+	}
+	p.closed = true
+	p.Rows.Close()
+	p.err = p.res.Close()
+}
+
+func (p *pipelinedRows) Next() bool {
+	if p.Rows.Next() {
+		return true
+	}
+	p.Close()
+	return false
+}
+
+func (p *pipelinedRows) Err() error {
+	if err := p.Rows.Err(); err != nil {
+		return err
+	}
+	return p.err
 }
 
 // pipelinedRow is a row of a pipeline, which it ends (returning the connection) once scanned.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -292,4 +293,32 @@ func TestScopedReadIsScopedToItsPipelineOnly(t *testing.T) {
 	require.ErrorIs(t, err, pgx.ErrNoRows, "scoped to no tenant, nothing is read")
 	_, err = one.ScopedRead("SELECT 1").Exec(ctx, "SELECT 1")
 	require.Error(t, err)
+
+	// Rows too: read whole or closed early, they give the one connection back.
+	b := db.NewTenant(t, "B")
+	for _, stopEarly := range []bool{false, true} {
+		rows, err := one.TenantRead(b.ID).Query(ctx, "SELECT name FROM tenants UNION ALL SELECT 'x'")
+		require.NoError(t, err)
+		var names []string
+		for rows.Next() {
+			var n string
+			require.NoError(t, rows.Scan(&n))
+			names = append(names, n)
+			if stopEarly {
+				break
+			}
+		}
+		rows.Close()
+		require.NoError(t, rows.Err())
+		if !stopEarly {
+			require.Equal(t, []string{"B", "x"}, names, "B's row only")
+		}
+		wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+		require.NoError(t, pool.QueryRow(wait, "SELECT 1").Scan(new(int)), "the connection is back in the pool")
+		cancel()
+	}
+	rows, err := one.TenantRead(uuid.Nil).Query(ctx, "SELECT name FROM tenants")
+	require.NoError(t, err)
+	require.False(t, rows.Next(), "scoped to no tenant: nothing to read")
+	require.NoError(t, rows.Err())
 }
