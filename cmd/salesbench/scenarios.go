@@ -53,6 +53,7 @@ func scenarios() []scenario {
 		{"public-flood", publicFlood},
 		{"public-flood-pages", publicFloodPages},
 		{"poster-storm", posterStorm},
+		{"recycle-ingest", recycleIngest},
 		{"wecom-callbacks", wecomCallbacks},
 		{"dashboards", dashboards},
 		// Last: it grows the tenant to 10,000 salespeople.
@@ -284,12 +285,27 @@ const ingestVisitors = 5000
 
 // ingestBatched drives TrackingService/Track with full batches: sustained events/s, acknowledged after
 // commit (group commit puts many requests in one transaction).
-func ingestBatched(ctx context.Context, b *bench) (rows []row, err error) {
-	s, httpClient, protocol, err := startForLoad(ctx, b, "ingest-batched")
+func ingestBatched(ctx context.Context, b *bench) ([]row, error) {
+	st, _, err := ingestWindow(ctx, b, "ingest-batched")
 	if err != nil {
 		return nil, err
 	}
+	return st.rows(row{"events/s", thousands(int64(st.rps() * ingestBatchSize)), "≥ 20,000"}, ""), nil
+}
+
+// ingestWindow starts salesd (label names its log), measures a window of full batches on it and stops it.
+func ingestWindow(ctx context.Context, b *bench, label string) (st stats, protocol string, err error) {
+	s, err := b.startReady(ctx, label)
+	if err != nil {
+		return st, "", err
+	}
 	defer func() { err = errors.Join(err, s.stop()) }()
+	return ingestOn(ctx, b, s)
+}
+
+// ingestOn measures a window of full batches on a running salesd.
+func ingestOn(ctx context.Context, b *bench, s *salesdProc) (st stats, protocol string, err error) {
+	httpClient, protocol := loadClient(b.opts.concurrency, b.opts.http1)
 	defer httpClient.CloseIdleConnections()
 	client := salesappv1connect.NewTrackingServiceClient(httpClient, "http://"+s.addr)
 	var seq atomic.Int64
@@ -306,11 +322,8 @@ func ingestBatched(ctx context.Context, b *bench) (rows []row, err error) {
 		_, err := client.Track(ctx, connect.NewRequest(&salesappv1.TrackRequest{Events: events}))
 		return err
 	}
-	st, err := measure(ctx, b, s, protocol+fmt.Sprintf(", %d events per request from %d visitors", ingestBatchSize, ingestBatchSize/ingestPerVisitor), b.opts.concurrency, call)
-	if err != nil {
-		return nil, err
-	}
-	return st.rows(row{"events/s", thousands(int64(st.rps() * ingestBatchSize)), "≥ 20,000"}, ""), nil
+	st, err = measure(ctx, b, s, protocol+fmt.Sprintf(", %d events per request from %d visitors", ingestBatchSize, ingestBatchSize/ingestPerVisitor), b.opts.concurrency, call)
+	return st, protocol, err
 }
 
 // beaconSingle posts one event per request to the beacon endpoint, as navigator.sendBeacon does, and
