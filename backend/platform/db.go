@@ -246,14 +246,23 @@ func (db *DB) TenantRead(tenantID uuid.UUID) ScopedRead {
 
 var errScopedReadOnly = errors.New("platform: a scoped read runs QueryRow and Query only")
 
-// QueryRow runs the scope statement and sql in one pipeline and returns sql's row.
-func (r ScopedRead) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+// send sends the scope statement and sql as one pipeline and reads the scope's result: sql's is next.
+func (r ScopedRead) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
 	b.Queue(r.scope, r.args...)
 	b.Queue(sql, args...)
 	res := r.pool.SendBatch(ctx, b)
 	if _, err := res.Exec(); err != nil {
 		_ = res.Close()
+		return nil, err
+	}
+	return res, nil
+}
+
+// QueryRow runs the scope statement and sql in one pipeline and returns sql's row.
+func (r ScopedRead) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	res, err := r.send(ctx, sql, args)
+	if err != nil {
 		return failedRow{err}
 	}
 	return pipelinedRow{row: res.QueryRow(), res: res}
@@ -262,12 +271,8 @@ func (r ScopedRead) QueryRow(ctx context.Context, sql string, args ...any) pgx.R
 // Query runs the scope statement and sql in one pipeline and returns sql's rows; closing them ends the
 // pipeline.
 func (r ScopedRead) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	b := &pgx.Batch{}
-	b.Queue(r.scope, r.args...)
-	b.Queue(sql, args...)
-	res := r.pool.SendBatch(ctx, b)
-	if _, err := res.Exec(); err != nil {
-		_ = res.Close()
+	res, err := r.send(ctx, sql, args)
+	if err != nil {
 		return nil, err
 	}
 	rows, err := res.Query()

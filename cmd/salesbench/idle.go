@@ -239,6 +239,43 @@ func (b *bench) crowd(ctx context.Context, name string, n int) (admin string, to
 	return all[0], all[1:], nil
 }
 
+// rssSampler samples a process's resident set every interval until stopped, keeping the peak (KB).
+type rssSampler struct {
+	peak atomic.Int64
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// sampleRSS starts sampling pid, from a peak of from KB.
+func sampleRSS(ctx context.Context, pid int, from int64, every time.Duration) *rssSampler {
+	ctx, stop := context.WithCancel(ctx)
+	s := &rssSampler{stop: stop, done: make(chan struct{})}
+	s.peak.Store(from)
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if kb, err := residentKB(pid); err == nil && kb > s.peak.Load() {
+				s.peak.Store(kb)
+			}
+		}
+	}()
+	return s
+}
+
+// finish stops sampling and returns the peak in KB.
+func (s *rssSampler) finish() int64 {
+	s.stop()
+	<-s.done
+	return s.peak.Load()
+}
+
 // residentKB is a process's resident set (VmRSS) in KB.
 func residentKB(pid int) (int64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")

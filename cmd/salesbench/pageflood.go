@@ -113,29 +113,13 @@ func floodPages(ctx context.Context, b *bench, tokens []string, toTheEnd bool, e
 	floodCtx, stopFlood := context.WithTimeout(ctx, pageFloodCap)
 	defer stopFlood()
 	var (
-		next                       atomic.Int64
-		opened, other, bytes, peak atomic.Int64
-		firstErr                   error
-		errOnce                    sync.Once
-		wg                         sync.WaitGroup
+		next                 atomic.Int64
+		opened, other, bytes atomic.Int64
+		firstErr             error
+		errOnce              sync.Once
+		wg                   sync.WaitGroup
 	)
-	peak.Store(res.rss0)
-	samplerDone := make(chan struct{})
-	go func() {
-		defer close(samplerDone)
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-floodCtx.Done():
-				return
-			case <-tick.C:
-			}
-			if kb, err := residentKB(pid); err == nil && kb > peak.Load() {
-				peak.Store(kb)
-			}
-		}
-	}()
+	rss := sampleRSS(floodCtx, pid, res.rss0, 50*time.Millisecond)
 	t0 := time.Now()
 	for w := range pageFloodWorkers {
 		wg.Add(1)
@@ -178,7 +162,7 @@ func floodPages(ctx context.Context, b *bench, tokens []string, toTheEnd bool, e
 	wg.Wait()
 	res.took = time.Since(t0)
 	stopFlood()
-	<-samplerDone
+	res.peak = rss.finish()
 	if firstErr != nil {
 		return res, fmt.Errorf("flood: %w", firstErr)
 	}
@@ -188,7 +172,7 @@ func floodPages(ctx context.Context, b *bench, tokens []string, toTheEnd bool, e
 	if res.rss1, err = residentKB(pid); err != nil {
 		return res, err
 	}
-	res.opened, res.other, res.bytes, res.peak = opened.Load(), other.Load(), bytes.Load(), peak.Load()
+	res.opened, res.other, res.bytes = opened.Load(), other.Load(), bytes.Load()
 	res.idleRPS = float64(len(idle)) / b.opts.duration.Seconds()
 	res.duringRPS = float64(len(during)) / b.opts.duration.Seconds()
 	return res, nil

@@ -86,25 +86,7 @@ func posterStorm(ctx context.Context, b *bench) (rows []row, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var peak atomic.Int64
-	peak.Store(rss0)
-	sampleCtx, stopSampling := context.WithCancel(ctx)
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-sampleCtx.Done():
-				return
-			case <-tick.C:
-			}
-			if kb, err := residentKB(pid); err == nil && kb > peak.Load() {
-				peak.Store(kb)
-			}
-		}
-	}()
+	rss := sampleRSS(ctx, pid, rss0, 20*time.Millisecond)
 
 	// The storm: each salesperson asks until they have their poster, waiting out each refusal's hint.
 	var (
@@ -164,8 +146,7 @@ func posterStorm(ctx context.Context, b *bench) (rows []row, err error) {
 	}
 	wg.Wait()
 	took := time.Since(started)
-	stopSampling()
-	<-sampled
+	peak := rss.finish()
 	if failure != nil {
 		return nil, failure
 	}
@@ -189,7 +170,7 @@ func posterStorm(ctx context.Context, b *bench) (rows []row, err error) {
 		{"every poster rendered (retrying after the hints)", fmt.Sprintf("%d of %d in %s, %d requests; first %s, median %s",
 			len(doneAt), stormRequests, took.Round(time.Millisecond), requestsSent.Load(), doneAt[0].Round(time.Millisecond),
 			doneAt[len(doneAt)/2].Round(time.Millisecond)), ""},
-		{"salesd resident memory: before / peak / after", fmt.Sprintf("%s / %s / %s MB", thousands(rss0>>10), thousands(peak.Load()>>10),
+		{"salesd resident memory: before / peak / after", fmt.Sprintf("%s / %s / %s MB", thousands(rss0>>10), thousands(peak>>10),
 			thousands(rss1>>10)), "peak ≤ 1,536 MB"},
 	}, nil
 }
