@@ -25,32 +25,70 @@ CREATE FUNCTION sync_team_share(p_tenants uuid[]) RETURNS void
        FROM (SELECT DISTINCT t FROM unnest(p_tenants) AS t WHERE t IS NOT NULL ORDER BY t) x;
   END $$;
 
--- sync_touch and sync_ingested_rows keep their bodies (020) under new names; the old names take the lock
--- first. (Functions of plpgsql take a new snapshot per statement, so the fan-out's read of teams comes
--- after the lock is held.)
-ALTER FUNCTION sync_touch(uuid[], text, uuid[], uuid[], uuid[], boolean[], timestamptz[]) RENAME TO sync_touch_fanout;
-CREATE FUNCTION sync_touch(p_scope uuid[], p_kind text, p_id uuid[], p_tenant uuid[], p_parent uuid[],
-                           p_tombstone boolean[], p_expires timestamptz[]) RETURNS void
+-- sync_touch and sync_ingested_rows as 020 made them, each taking the lock first. (Functions of plpgsql
+-- take a new snapshot per statement, so the fan-out's read of teams comes after the lock is held.)
+CREATE OR REPLACE FUNCTION sync_touch(p_scope uuid[], p_kind text, p_id uuid[], p_tenant uuid[], p_parent uuid[],
+                                      p_tombstone boolean[], p_expires timestamptz[]) RETURNS void
   LANGUAGE plpgsql
   AS $$ BEGIN
     IF p_kind IN ('customer', 'note', 'timeline') THEN
       PERFORM sync_team_share(p_tenant);
     END IF;
-    PERFORM sync_touch_fanout(p_scope, p_kind, p_id, p_tenant, p_parent, p_tombstone, p_expires);
+    IF p_kind NOT IN ('customer', 'note', 'timeline') THEN
+      INSERT INTO sync_changes AS s (scope, kind, entity_id, tenant_id, parent_id, tombstone, expires_at)
+      SELECT DISTINCT ON (x.scope, x.id) x.scope, p_kind, x.id, x.tenant, x.parent, x.tombstone, x.expires
+        FROM unnest(p_scope, p_id, p_tenant, p_parent, p_tombstone, p_expires)
+               WITH ORDINALITY AS x (scope, id, tenant, parent, tombstone, expires, n)
+       WHERE x.scope IS NOT NULL
+       ORDER BY x.scope, x.id, x.n DESC
+      ON CONFLICT (scope, kind, entity_id) DO UPDATE
+        SET xid = pg_current_xact_id(), seq = nextval('sync_seq'), tenant_id = excluded.tenant_id,
+            parent_id = excluded.parent_id, tombstone = excluded.tombstone, expires_at = excluded.expires_at,
+            changed_at = now();
+      RETURN;
+    END IF;
+    INSERT INTO sync_changes AS s (scope, kind, entity_id, tenant_id, parent_id, tombstone, expires_at)
+    SELECT DISTINCT ON (y.scope, y.id) y.scope, p_kind, y.id, y.tenant, y.parent, y.tombstone, y.expires
+      FROM (SELECT x.scope, x.id, x.tenant, x.parent, x.tombstone, x.expires, x.n
+              FROM unnest(p_scope, p_id, p_tenant, p_parent, p_tombstone, p_expires)
+                     WITH ORDINALITY AS x (scope, id, tenant, parent, tombstone, expires, n)
+             WHERE x.scope IS NOT NULL
+            UNION ALL
+            SELECT m.id, x.id, x.tenant, x.parent, x.tombstone, x.expires, x.n
+              FROM unnest(p_scope, p_id, p_tenant, p_parent, p_tombstone, p_expires)
+                     WITH ORDINALITY AS x (scope, id, tenant, parent, tombstone, expires, n)
+              JOIN employees o ON o.id = x.scope AND o.tenant_id = x.tenant
+              JOIN employees m ON m.tenant_id = o.tenant_id AND m.team_id = o.team_id AND m.role = 'manager' AND m.id <> o.id) y
+     ORDER BY y.scope, y.id, y.n DESC
+    ON CONFLICT (scope, kind, entity_id) DO UPDATE
+      SET xid = pg_current_xact_id(), seq = nextval('sync_seq'), tenant_id = excluded.tenant_id,
+          parent_id = excluded.parent_id, tombstone = excluded.tombstone, expires_at = excluded.expires_at,
+          changed_at = now();
   END $$;
 
-ALTER FUNCTION sync_ingested_rows(uuid, uuid[], text[], uuid[], uuid[], timestamptz[]) RENAME TO sync_ingested_rows_fanout;
-CREATE FUNCTION sync_ingested_rows(p_tenant uuid, p_scopes uuid[], p_kinds text[], p_ids uuid[],
-                                   p_parents uuid[], p_occurred timestamptz[]) RETURNS void
-  LANGUAGE plpgsql
-  AS $$ BEGIN
-    PERFORM sync_team_share(ARRAY[p_tenant]);
-    PERFORM sync_ingested_rows_fanout(p_tenant, p_scopes, p_kinds, p_ids, p_parents, p_occurred);
-  END $$;
+CREATE OR REPLACE FUNCTION sync_ingested_rows(p_tenant uuid, p_scopes uuid[], p_kinds text[], p_ids uuid[],
+                                              p_parents uuid[], p_occurred timestamptz[]) RETURNS void
+  LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM sync_team_share(ARRAY[p_tenant]);
+  INSERT INTO sync_changes AS s (scope, kind, entity_id, tenant_id, parent_id, tombstone, expires_at)
+  SELECT y.scope, y.kind, y.id, p_tenant, NULLIF(y.parent, '00000000-0000-0000-0000-000000000000'), false,
+         CASE WHEN y.kind = 'timeline' THEN y.occurred + interval '90 days' END
+    FROM (SELECT x.scope, x.kind, x.id, x.parent, x.occurred
+            FROM unnest(p_scopes, p_kinds, p_ids, p_parents, p_occurred) AS x (scope, kind, id, parent, occurred)
+          UNION ALL
+          SELECT m.id, x.kind, x.id, x.parent, x.occurred
+            FROM unnest(p_scopes, p_kinds, p_ids, p_parents, p_occurred) AS x (scope, kind, id, parent, occurred)
+            JOIN employees o ON o.id = x.scope AND o.tenant_id = p_tenant
+            JOIN employees m ON m.tenant_id = p_tenant AND m.team_id = o.team_id AND m.role = 'manager' AND m.id <> o.id) y
+  ON CONFLICT (scope, kind, entity_id) DO UPDATE
+    SET xid = pg_current_xact_id(), seq = nextval('sync_seq'), tenant_id = excluded.tenant_id,
+        parent_id = excluded.parent_id, tombstone = false, expires_at = excluded.expires_at, changed_at = now();
+END $$;
 
--- Trigger functions cannot be wrapped: the locks come from triggers of their own that fire first (a
--- table's triggers of one timing fire in name order). sync_customers_managers (031) runs when an
--- update changes owners; sync_team_moves (020) when an employee joins, or changes team or role.
+-- The trigger functions sync_customers_managers (031, when an update changes owners) and sync_team_moves
+-- (020, when an employee joins, or changes team or role) stay as they are: the locks come from triggers of
+-- their own that fire first (a table's triggers of one timing fire in name order).
 CREATE FUNCTION sync_customers_owner_lock() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM sync_team_share(array_agg(DISTINCT o.tenant_id))
