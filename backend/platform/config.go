@@ -277,12 +277,10 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { return setCount(&c.ImageMemoryMiB, v) }},
 		{name: "SALESD_MEMORY_LIMIT_MIB", def: "0", help: "soft limit of salesd's heap in MiB, as GOMEMLIMIT (which wins when set): the collector works harder near it instead of letting the heap double; 0: SALESD_IMAGE_MEMORY_MIB + 384",
 			set: func(c *Config, v string) error {
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 0 {
-					return errors.New("must be a whole number >= 0")
-				}
-				c.MemoryLimitMiB = n
-				return nil
+				var n uint32
+				err := setUint(&n, v, 0, 1<<20)
+				c.MemoryLimitMiB = int(n)
+				return err
 			}},
 		{name: "SALESD_STORAGE_QUOTA_MIB", def: "0", help: "cap on the MiB of finalized uploads each tenant may keep, below its plan's storage quota (0: the plan's alone; FinalizeUpload answers ResourceExhausted beyond)",
 			set: func(c *Config, v string) error {

@@ -80,9 +80,13 @@ func get[T any](ctx context.Context, c *pageCache, key string, load func(context
 	return v.(T), nil
 }
 
-// has reports whether key is cached, without counting as a use.
+// has reports whether key is cached and unexpired (get will not load it), without counting as a use.
 func (c *pageCache) has(key string) bool {
-	return c.lru != nil && c.lru.Contains(key)
+	if c.lru == nil {
+		return false
+	}
+	_, ok := c.lru.Peek(key) // Contains would count an expired entry not yet purged
+	return ok
 }
 
 // put stores a part and evicts the least recently used ones until the budget holds. A part larger than
