@@ -567,18 +567,9 @@ func (s *Service) Delete(ctx context.Context, p authn.Principal, id uuid.UUID) e
 		}
 		candidates := append([]string{m.FileKey, m.CoverKey}, m.ImageKeys...)
 		candidates = slices.DeleteFunc(candidates, func(k string) bool { return k == "" })
-		keys, err := q.UnreferencedKeys(ctx, materialdb.UnreferencedKeysParams{TenantID: p.TenantID, Keys: candidates})
+		keys, err := upload.ForgetUnreferencedTx(ctx, tx, p.TenantID, candidates)
 		if err != nil {
 			return err
-		}
-		thumbs, err := q.DeleteUploads(ctx, materialdb.DeleteUploadsParams{TenantID: p.TenantID, Keys: keys})
-		if err != nil {
-			return err
-		}
-		for _, t := range thumbs {
-			if t != "" {
-				keys = append(keys, t)
-			}
 		}
 		renders, err := q.RenderKeysOfMaterial(ctx, materialdb.RenderKeysOfMaterialParams{TenantID: p.TenantID, MaterialID: id})
 		if err != nil {

@@ -63,24 +63,8 @@ WHERE id = @id AND tenant_id = @tenant_id::uuid;
 -- name: SoftDeleteMaterial :exec
 UPDATE materials SET deleted_at = now(), updated_at = now() WHERE id = @id AND tenant_id = @tenant_id::uuid;
 
--- name: UnreferencedKeys :many
--- Of the given keys, those no live material or card of the tenant still uses (safe to delete).
-SELECT k::text AS object_key FROM unnest(@keys::text[]) AS k
-WHERE NOT EXISTS (
-    SELECT 1 FROM materials m WHERE m.tenant_id = @tenant_id::uuid AND m.deleted_at IS NULL
-      AND (m.file_key = k OR m.cover_key = k OR k = ANY (m.image_keys)))
-  AND NOT EXISTS (
-    SELECT 1 FROM cards c WHERE c.tenant_id = @tenant_id::uuid
-      AND (c.avatar_key = k OR c.intro_video_key = k OR k = ANY (c.photo_keys)))
-  AND NOT EXISTS (SELECT 1 FROM company_profiles cp WHERE cp.tenant_id = @tenant_id::uuid AND cp.logo_key = k);
-
 -- name: RenderKeysOfMaterial :many
 SELECT object_key FROM poster_renders WHERE tenant_id = @tenant_id AND material_id = @material_id;
-
--- name: DeleteUploads :many
--- Forgets the uploads and returns their thumbnails' keys (to delete with them).
-DELETE FROM uploads WHERE tenant_id = @tenant_id AND object_key = ANY (@keys::text[])
-RETURNING thumb_key;
 
 -- name: InsertFolder :one
 INSERT INTO material_folders (id, tenant_id, tier, owner_id, name) VALUES (@id, @tenant_id, @tier, sqlc.narg(owner_id), @name)

@@ -6,8 +6,10 @@ INSERT INTO uploads (tenant_id, object_key, kind, content_type, size_bytes, uplo
 VALUES (@tenant_id, @object_key, @kind, @content_type, @size_bytes, @uploaded_by, @upload_key)
 ON CONFLICT DO NOTHING;
 
+-- The row stays locked until the transaction ends, so the sweep of unreferenced uploads cannot forget an
+-- upload while a write that references it is on its way (uploads_forget_unreferenced, migration 052).
 -- name: GetUploadKind :one
-SELECT kind FROM uploads WHERE tenant_id = @tenant_id AND object_key = @object_key;
+SELECT kind FROM uploads WHERE tenant_id = @tenant_id AND object_key = @object_key FOR KEY SHARE;
 
 -- The finalized copy of an upload, by the key its ticket named or by its own.
 -- name: FinalizedAs :one
@@ -31,3 +33,24 @@ UPDATE uploads SET thumb_key = @thumb_key WHERE tenant_id = @tenant_id AND objec
 -- Which of keys are recorded as finalized uploads (the sweep of stale upload keys keeps those).
 -- name: RecordedKeys :many
 SELECT object_key FROM uploads WHERE tenant_id = @tenant_id AND object_key = ANY (@keys::text[]);
+
+-- The tenants with uploads due a check by now (migration 052).
+-- name: CheckTenants :many
+SELECT t::uuid AS tenant_id FROM upload_check_tenants(@now::timestamptz) AS t;
+
+-- A page of the tenant's uploads due a check by now, locked; a row a writer holds is left for the next run.
+-- name: LockDueUploads :many
+SELECT object_key FROM uploads
+WHERE tenant_id = @tenant_id AND check_at IS NOT NULL AND check_at <= @now::timestamptz
+ORDER BY check_at, object_key
+LIMIT @max_rows
+FOR UPDATE SKIP LOCKED;
+
+-- Forgets those of keys nothing references, returning their objects' keys and thumbnails'.
+-- name: ForgetUnreferenced :many
+SELECT f.object_key::text AS object_key, f.thumb_key::text AS thumb_key
+FROM uploads_forget_unreferenced(@tenant_id, @keys::text[]) AS f;
+
+-- The uploads of keys still here are referenced: no check until a reference is dropped.
+-- name: ClearChecks :exec
+UPDATE uploads SET check_at = NULL WHERE tenant_id = @tenant_id AND object_key = ANY (@keys::text[]);

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,22 +41,126 @@ type StaleUploadsArgs struct{}
 // Kind implements river.JobArgs.
 func (StaleUploadsArgs) Kind() string { return "delete_stale_uploads" }
 
-// StaleUploadsWorker runs the sweep.
-type StaleUploadsWorker struct {
-	river.WorkerDefaults[StaleUploadsArgs]
-	uploads *Service
+// sweepWorker runs a sweep of uploads for jobs of kind T; a retry looks again, so it does no harm.
+type sweepWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	sweep func(context.Context) (int, error)
 }
 
-// NewStaleUploadsWorker builds the worker of the sweep.
-func NewStaleUploadsWorker(uploads *Service) *StaleUploadsWorker {
-	return &StaleUploadsWorker{uploads: uploads}
-}
-
-// Work sweeps what is older than media.StaleUploadAge; a retry lists again, so it does no harm.
-func (w *StaleUploadsWorker) Work(ctx context.Context, _ *river.Job[StaleUploadsArgs]) error {
-	_, err := w.uploads.DeleteStaleUploads(ctx, time.Now().Add(-media.StaleUploadAge))
+// Work implements river.Worker.
+func (w *sweepWorker[T]) Work(ctx context.Context, _ *river.Job[T]) error {
+	_, err := w.sweep(ctx)
 	return err
 }
 
-// Periodic is the sweep, hourly.
-func Periodic() []*river.PeriodicJob { return []*river.PeriodicJob{jobs.Hourly(StaleUploadsArgs{})} }
+// NewStaleUploadsWorker builds the worker of the sweep of what is older than media.StaleUploadAge.
+func NewStaleUploadsWorker(uploads *Service) river.Worker[StaleUploadsArgs] {
+	return &sweepWorker[StaleUploadsArgs]{sweep: func(ctx context.Context) (int, error) {
+		return uploads.DeleteStaleUploads(ctx, time.Now().Add(-media.StaleUploadAge))
+	}}
+}
+
+// ForgetUnreferencedTx forgets, in tx, the tenant's uploads among keys that no card, material or company
+// profile references (migration 052 states what a reference is), and returns the keys of the objects to
+// delete with them: theirs and their thumbnails'. The caller queues that deletion in the same transaction.
+func ForgetUnreferencedTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	gone, err := uploaddb.New(tx).ForgetUnreferenced(ctx, uploaddb.ForgetUnreferencedParams{TenantID: tenantID, Keys: keys})
+	if err != nil {
+		return nil, err
+	}
+	var objects []string
+	for _, u := range gone {
+		objects = append(objects, u.ObjectKey)
+		if u.ThumbKey != "" {
+			objects = append(objects, u.ThumbKey)
+		}
+	}
+	return objects, nil
+}
+
+// checkPage is how many due uploads one transaction of the unreferenced sweep checks.
+const checkPage = 500
+
+// DeleteUnreferenced checks the finalized uploads due a check by now (a day after they were finalized or a
+// reference to them was dropped, migration 052): those nothing references are forgotten, so the tenant's
+// storage quota no longer counts them, and their objects and thumbnails are deleted by a job queued in the
+// same commit; the others are not checked again until a reference to them is dropped. It returns how many
+// uploads it forgot.
+func (s *Service) DeleteUnreferenced(ctx context.Context, now time.Time) (int, error) {
+	tenants, err := uploaddb.New(s.db.Pool).CheckTenants(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, t := range tenants {
+		for {
+			forgot, checked, err := s.checkUploads(ctx, t, now)
+			total += forgot
+			if err != nil {
+				return total, err
+			}
+			if checked < checkPage {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// checkUploads checks one page of a tenant's due uploads; it answers how many it forgot and checked.
+func (s *Service) checkUploads(ctx context.Context, tenantID uuid.UUID, now time.Time) (forgot, checked int, err error) {
+	err = s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		q := uploaddb.New(tx)
+		due, err := q.LockDueUploads(ctx, uploaddb.LockDueUploadsParams{TenantID: tenantID, Now: now, MaxRows: checkPage})
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		checked = len(due)
+		objects, err := ForgetUnreferencedTx(ctx, tx, tenantID, due)
+		if err != nil {
+			return err
+		}
+		if err := q.ClearChecks(ctx, uploaddb.ClearChecksParams{TenantID: tenantID, Keys: due}); err != nil {
+			return err
+		}
+		if len(objects) == 0 {
+			return nil
+		}
+		forgot = countUploads(objects, due)
+		return media.Deleter{Jobs: s.jobs}.DeleteObjects(ctx, tx, objects)
+	})
+	return forgot, checked, err
+}
+
+// countUploads counts the objects that are uploads among due (the rest are thumbnails).
+func countUploads(objects, due []string) int {
+	n := 0
+	for _, o := range objects {
+		if slices.Contains(due, o) {
+			n++
+		}
+	}
+	return n
+}
+
+// UnreferencedUploadsArgs is the hourly sweep of finalized uploads nothing references
+// (Service.DeleteUnreferenced).
+type UnreferencedUploadsArgs struct{}
+
+// Kind implements river.JobArgs.
+func (UnreferencedUploadsArgs) Kind() string { return "delete_unreferenced_uploads" }
+
+// NewUnreferencedUploadsWorker builds the worker of the sweep of what is due a check now.
+func NewUnreferencedUploadsWorker(uploads *Service) river.Worker[UnreferencedUploadsArgs] {
+	return &sweepWorker[UnreferencedUploadsArgs]{sweep: func(ctx context.Context) (int, error) {
+		return uploads.DeleteUnreferenced(ctx, time.Now())
+	}}
+}
+
+// Periodic is the two sweeps, hourly.
+func Periodic() []*river.PeriodicJob {
+	return []*river.PeriodicJob{jobs.Hourly(StaleUploadsArgs{}), jobs.Hourly(UnreferencedUploadsArgs{})}
+}

@@ -448,3 +448,153 @@ func TestTheQuotaIsThePlans(t *testing.T) {
 	_, err = f.svc.Finalize(ctx, f.a.Admin, over, media.KindPDF, "application/pdf", int64(len(pdf)))
 	require.NoError(t, err)
 }
+
+// deleted lists the object keys whose deletion was queued.
+func (q *queue) deleted() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []string
+	for _, j := range q.jobs {
+		if a, ok := j.(media.DeleteObjectsArgs); ok {
+			out = append(out, a.Keys...)
+		}
+	}
+	return out
+}
+
+// setAvatar points the employee's card at key (making the card if need be), as the card domain does.
+func (f fixture) setAvatar(t *testing.T, p authn.Principal, key string) {
+	t.Helper()
+	require.NoError(t, f.db.App.InTenantTx(context.Background(), p.TenantID, func(tx pgx.Tx) error {
+		if err := upload.Require(context.Background(), tx, p.TenantID, "avatar_key", key, media.KindImage); err != nil {
+			return err
+		}
+		_, err := tx.Exec(context.Background(), `INSERT INTO cards (tenant_id, employee_id, display_name, avatar_key)
+			VALUES ($1, $2, 'A', $3) ON CONFLICT (tenant_id, employee_id) DO UPDATE SET avatar_key = excluded.avatar_key`,
+			p.TenantID, p.EmployeeID, key)
+		return err
+	}))
+}
+
+// stored is what the tenant's finalized uploads take, as its quota counts them.
+func (f fixture) stored(t *testing.T, tenantID uuid.UUID) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, f.db.App.InTenantTx(context.Background(), tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT coalesce(sum(size_bytes), 0) FROM uploads").Scan(&n)
+	}))
+	return n
+}
+
+// A finalized upload nothing references stops counting against the quota a day after it was finalized, or
+// a day after the last reference to it was dropped, and its object and thumbnail are deleted with it; an
+// upload in use stays, and is not checked again until a reference to it is dropped.
+func TestUploadsNothingReferencesAreForgottenADayLater(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	img := pngOf(t, 40, 30)
+	orphan := f.finalized(t, f.a.Admin, media.KindPDF, "application/pdf", pdf)
+	oldAvatar := f.finalized(t, f.a.Admin, media.KindImage, "image/png", img)
+	require.NoError(t, f.svc.MakeThumbnail(ctx, f.a.ID, oldAvatar))
+	newAvatar := f.finalized(t, f.a.Admin, media.KindImage, "image/png", img)
+	f.setAvatar(t, f.a.Admin, oldAvatar)
+	f.setAvatar(t, f.a.Admin, newAvatar)
+	b := f.db.NewTenant(t, "B")
+	other := f.finalized(t, b.Admin, media.KindImage, "image/png", img)
+	f.setAvatar(t, b.Admin, other)
+	before := f.stored(t, f.a.ID)
+
+	n, err := f.svc.DeleteUnreferenced(ctx, time.Now())
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing is due within the day's grace")
+
+	n, err = f.svc.DeleteUnreferenced(ctx, time.Now().Add(25*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	thumb, _ := upload.ThumbnailKey(oldAvatar)
+	require.ElementsMatch(t, []string{orphan, oldAvatar, thumb}, f.jobs.deleted())
+	require.Equal(t, before-int64(len(pdf)+len(img)), f.stored(t, f.a.ID), "the quota no longer counts them")
+	requireInvalid(t, "avatar_key", f.require(f.a.ID, oldAvatar, media.KindImage))
+	require.NoError(t, f.require(f.a.ID, newAvatar, media.KindImage))
+	require.NoError(t, f.require(b.ID, other, media.KindImage))
+
+	var pending int
+	require.NoError(t, f.db.Super.QueryRow(ctx, "SELECT count(*) FROM uploads WHERE check_at IS NOT NULL").Scan(&pending))
+	require.Zero(t, pending, "what is in use is not checked again")
+
+	// Dropping the last reference schedules the check again.
+	require.NoError(t, f.db.App.InTenantTx(ctx, f.a.ID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "UPDATE cards SET avatar_key = '' WHERE employee_id = $1", f.a.Admin.EmployeeID)
+		return err
+	}))
+	n, err = f.svc.DeleteUnreferenced(ctx, time.Now().Add(23*time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, n)
+	n, err = f.svc.DeleteUnreferenced(ctx, time.Now().Add(25*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Contains(t, f.jobs.deleted(), newAvatar)
+}
+
+// The sweep and a write attaching the same upload cannot cross: an upload held by a write on its way is left
+// for the next run (which then sees it referenced), and a write that comes while the sweep forgets the upload
+// waits for it and is refused as not finalized.
+func TestTheSweepAndAnAttachingWriteDoNotCross(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	img := pngOf(t, 8, 8)
+	later := time.Now().Add(25 * time.Hour)
+
+	// A write holds the upload: the sweep skips it, and afterwards finds it referenced.
+	held := f.finalized(t, f.a.Admin, media.KindImage, "image/png", img)
+	tx, err := f.db.App.Pool.Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	_, err = tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", f.a.ID.String())
+	require.NoError(t, err)
+	require.NoError(t, upload.Require(ctx, tx, f.a.ID, "avatar_key", held, media.KindImage))
+	n, err := f.svc.DeleteUnreferenced(ctx, later)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	_, err = tx.Exec(ctx, `INSERT INTO cards (tenant_id, employee_id, display_name, avatar_key) VALUES ($1, $2, 'A', $3)`,
+		f.a.ID, f.a.Admin.EmployeeID, held)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+	n, err = f.svc.DeleteUnreferenced(ctx, later)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.NoError(t, f.require(f.a.ID, held, media.KindImage))
+
+	// The sweep holds the upload: the write waits, then is refused.
+	gone := f.finalized(t, f.a.Admin, media.KindImage, "image/png", img)
+	sweep, err := f.db.App.Pool.Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sweep.Rollback(ctx) })
+	_, err = sweep.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", f.a.ID.String())
+	require.NoError(t, err)
+	objects, err := upload.ForgetUnreferencedTx(ctx, sweep, f.a.ID, []string{gone})
+	require.NoError(t, err)
+	require.Equal(t, []string{gone}, objects)
+	refused := make(chan error, 1)
+	go func() { refused <- f.require(f.a.ID, gone, media.KindImage) }()
+	waitForLockWait(t, f)
+	require.NoError(t, sweep.Commit(ctx))
+	requireInvalid(t, "avatar_key", <-refused)
+}
+
+// waitForLockWait returns once a session of the test's database waits for a row lock.
+func waitForLockWait(t *testing.T, f fixture) {
+	t.Helper()
+	for range 1000 {
+		var waiting bool
+		require.NoError(t, f.db.Super.QueryRow(context.Background(),
+			"SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')").Scan(&waiting))
+		if waiting {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no session came to wait for the lock")
+}

@@ -18,6 +18,7 @@ func Module(svc *upload.Service) module.Module {
 		Workers: func(w *river.Workers) {
 			river.AddWorker(w, upload.NewThumbnailWorker(svc))
 			river.AddWorker(w, upload.NewStaleUploadsWorker(svc))
+			river.AddWorker(w, upload.NewUnreferencedUploadsWorker(svc))
 		},
 		Periodic: upload.Periodic(),
 	}

@@ -12,37 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const deleteUploads = `-- name: DeleteUploads :many
-DELETE FROM uploads WHERE tenant_id = $1 AND object_key = ANY ($2::text[])
-RETURNING thumb_key
-`
-
-type DeleteUploadsParams struct {
-	TenantID uuid.UUID
-	Keys     []string
-}
-
-// Forgets the uploads and returns their thumbnails' keys (to delete with them).
-func (q *Queries) DeleteUploads(ctx context.Context, arg DeleteUploadsParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, deleteUploads, arg.TenantID, arg.Keys)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var thumb_key string
-		if err := rows.Scan(&thumb_key); err != nil {
-			return nil, err
-		}
-		items = append(items, thumb_key)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const getFolder = `-- name: GetFolder :one
 SELECT id, tenant_id, tier, owner_id, name, created_at FROM material_folders WHERE tenant_id = $1 AND id = $2
 `
@@ -735,43 +704,6 @@ func (q *Queries) UnknownPlans(ctx context.Context, names []string) ([]string, e
 			return nil, err
 		}
 		items = append(items, name)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const unreferencedKeys = `-- name: UnreferencedKeys :many
-SELECT k::text AS object_key FROM unnest($1::text[]) AS k
-WHERE NOT EXISTS (
-    SELECT 1 FROM materials m WHERE m.tenant_id = $2::uuid AND m.deleted_at IS NULL
-      AND (m.file_key = k OR m.cover_key = k OR k = ANY (m.image_keys)))
-  AND NOT EXISTS (
-    SELECT 1 FROM cards c WHERE c.tenant_id = $2::uuid
-      AND (c.avatar_key = k OR c.intro_video_key = k OR k = ANY (c.photo_keys)))
-  AND NOT EXISTS (SELECT 1 FROM company_profiles cp WHERE cp.tenant_id = $2::uuid AND cp.logo_key = k)
-`
-
-type UnreferencedKeysParams struct {
-	Keys     []string
-	TenantID uuid.UUID
-}
-
-// Of the given keys, those no live material or card of the tenant still uses (safe to delete).
-func (q *Queries) UnreferencedKeys(ctx context.Context, arg UnreferencedKeysParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, unreferencedKeys, arg.Keys, arg.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var object_key string
-		if err := rows.Scan(&object_key); err != nil {
-			return nil, err
-		}
-		items = append(items, object_key)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

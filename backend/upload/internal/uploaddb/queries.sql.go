@@ -7,9 +7,50 @@ package uploaddb
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
+
+const checkTenants = `-- name: CheckTenants :many
+SELECT t::uuid AS tenant_id FROM upload_check_tenants($1::timestamptz) AS t
+`
+
+// The tenants with uploads due a check by now (migration 052).
+func (q *Queries) CheckTenants(ctx context.Context, now time.Time) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, checkTenants, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var tenant_id uuid.UUID
+		if err := rows.Scan(&tenant_id); err != nil {
+			return nil, err
+		}
+		items = append(items, tenant_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const clearChecks = `-- name: ClearChecks :exec
+UPDATE uploads SET check_at = NULL WHERE tenant_id = $1 AND object_key = ANY ($2::text[])
+`
+
+type ClearChecksParams struct {
+	TenantID uuid.UUID
+	Keys     []string
+}
+
+// The uploads of keys still here are referenced: no check until a reference is dropped.
+func (q *Queries) ClearChecks(ctx context.Context, arg ClearChecksParams) error {
+	_, err := q.db.Exec(ctx, clearChecks, arg.TenantID, arg.Keys)
+	return err
+}
 
 const finalizedAs = `-- name: FinalizedAs :one
 SELECT object_key FROM uploads
@@ -30,8 +71,44 @@ func (q *Queries) FinalizedAs(ctx context.Context, arg FinalizedAsParams) (strin
 	return object_key, err
 }
 
+const forgetUnreferenced = `-- name: ForgetUnreferenced :many
+SELECT f.object_key::text AS object_key, f.thumb_key::text AS thumb_key
+FROM uploads_forget_unreferenced($1, $2::text[]) AS f
+`
+
+type ForgetUnreferencedParams struct {
+	TenantID uuid.UUID
+	Keys     []string
+}
+
+type ForgetUnreferencedRow struct {
+	ObjectKey string
+	ThumbKey  string
+}
+
+// Forgets those of keys nothing references, returning their objects' keys and thumbnails'.
+func (q *Queries) ForgetUnreferenced(ctx context.Context, arg ForgetUnreferencedParams) ([]ForgetUnreferencedRow, error) {
+	rows, err := q.db.Query(ctx, forgetUnreferenced, arg.TenantID, arg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ForgetUnreferencedRow
+	for rows.Next() {
+		var i ForgetUnreferencedRow
+		if err := rows.Scan(&i.ObjectKey, &i.ThumbKey); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getUploadKind = `-- name: GetUploadKind :one
-SELECT kind FROM uploads WHERE tenant_id = $1 AND object_key = $2
+SELECT kind FROM uploads WHERE tenant_id = $1 AND object_key = $2 FOR KEY SHARE
 `
 
 type GetUploadKindParams struct {
@@ -39,6 +116,8 @@ type GetUploadKindParams struct {
 	ObjectKey string
 }
 
+// The row stays locked until the transaction ends, so the sweep of unreferenced uploads cannot forget an
+// upload while a write that references it is on its way (uploads_forget_unreferenced, migration 052).
 func (q *Queries) GetUploadKind(ctx context.Context, arg GetUploadKindParams) (string, error) {
 	row := q.db.QueryRow(ctx, getUploadKind, arg.TenantID, arg.ObjectKey)
 	var kind string
@@ -79,6 +158,41 @@ func (q *Queries) InsertUpload(ctx context.Context, arg InsertUploadParams) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const lockDueUploads = `-- name: LockDueUploads :many
+SELECT object_key FROM uploads
+WHERE tenant_id = $1 AND check_at IS NOT NULL AND check_at <= $2::timestamptz
+ORDER BY check_at, object_key
+LIMIT $3
+FOR UPDATE SKIP LOCKED
+`
+
+type LockDueUploadsParams struct {
+	TenantID uuid.UUID
+	Now      time.Time
+	MaxRows  int32
+}
+
+// A page of the tenant's uploads due a check by now, locked; a row a writer holds is left for the next run.
+func (q *Queries) LockDueUploads(ctx context.Context, arg LockDueUploadsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, lockDueUploads, arg.TenantID, arg.Now, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var object_key string
+		if err := rows.Scan(&object_key); err != nil {
+			return nil, err
+		}
+		items = append(items, object_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const lockStorage = `-- name: LockStorage :exec
