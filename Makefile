@@ -126,6 +126,7 @@ generate: $(GEN_TOOLS) $(TS_DEPS) protovalidate-proto ## rebuild generated code 
 	find api -name '*.pb.go' -o -name '*.connect.go' | xargs -r rm -f
 	buf generate
 	buf generate --template $(TS_DIR)/buf.gen.yaml
+	cd $(TS_DIR) && npm run --silent bundle
 	cd backend && sqlc generate
 
 .PHONY: check-generated

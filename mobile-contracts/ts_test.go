@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
@@ -80,6 +81,8 @@ func TestTypeScriptSDKCallsSalesd(t *testing.T) {
 		MyCardName, WebCardName            string
 		WxCalls, WxRPCs                    int
 		WxContentTypes                     []string
+		TrackerEventID, ForwardURL         string
+		TrackerAccepted, Refused           bool
 	}
 	found := false
 	sc := bufio.NewScanner(bytes.NewReader(stdout))
@@ -105,4 +108,14 @@ func TestTypeScriptSDKCallsSalesd(t *testing.T) {
 	var n int
 	require.NoError(t, e.DB.Super.QueryRow(ctx, "SELECT count(*) FROM events WHERE id = $1", res.EventID).Scan(&n))
 	require.Equal(t, 1, n, "the event sent twice is stored once")
+
+	// The tracking client the share pages are built on.
+	require.True(t, res.TrackerAccepted)
+	require.False(t, res.Refused, "a refused post answers false")
+	require.Eventually(t, func() bool {
+		var kind string
+		err := e.DB.Super.QueryRow(ctx, "SELECT kind FROM events WHERE id = $1", res.TrackerEventID).Scan(&kind)
+		return err == nil && kind == "card_view"
+	}, 10*time.Second, 20*time.Millisecond, "the tracker's event is stored as a card view")
+	require.Contains(t, res.ForwardURL, "/s/", "the visitor's child link")
 }

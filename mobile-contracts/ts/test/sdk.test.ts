@@ -11,6 +11,7 @@ import {
   OpenShareResponseSchema,
   PublicService,
   TrackingService,
+  Tracker,
   bearer,
   createWebTransport,
   createWxTransport,
@@ -83,7 +84,18 @@ async function main() {
   const web = createClient(PublicService, createWebTransport({ baseUrl }));
   const viaWeb = await web.openShare({ token: shareToken });
 
+  // The pages' tracking client: an event posted to /t as protojson, and the visitor's child link.
+  const tracker = new Tracker({ token: shareToken, visitor: visitorId, endpoint: baseUrl + "/t", baseUrl });
+  const tracked = tracker.event("CARD_VIEW");
+  const trackerAccepted = await tracker.send([tracked]);
+  const forwardUrl = await tracker.forwardLink("SHARE_CHANNEL_CHAT");
+  const refused = await new Tracker({ token: shareToken, visitor: visitorId, endpoint: baseUrl + "/no-such-endpoint" }).send([tracked]);
+
   const out = {
+    trackerEventId: tracked.eventId,
+    trackerAccepted,
+    forwardUrl,
+    refused,
     cardName: opened.card?.displayName,
     openedJson,
     eventId,
