@@ -11,8 +11,12 @@ CREATE FUNCTION uploads_check_after() RETURNS timestamptz LANGUAGE sql STABLE
   AS $$ SELECT now() + interval '24 hours' $$;
 
 ALTER TABLE uploads ADD COLUMN check_at timestamptz;
--- Uploads finalized before this migration are each checked once.
+-- Uploads finalized before this migration are each checked once. Forced row-level security (008) hides
+-- every tenant's rows from the owner running this file: it is lifted for the update and put back in this
+-- file's transaction, as 010 does (ALTER TABLE holds its lock until commit).
+ALTER TABLE uploads NO FORCE ROW LEVEL SECURITY;
 UPDATE uploads SET check_at = uploads_check_after();
+ALTER TABLE uploads FORCE ROW LEVEL SECURITY;
 ALTER TABLE uploads ALTER COLUMN check_at SET DEFAULT uploads_check_after();
 CREATE INDEX uploads_check_idx ON uploads (tenant_id, check_at) WHERE check_at IS NOT NULL;
 

@@ -1,0 +1,100 @@
+package platform_test
+
+import (
+	"context"
+	"io/fs"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/pgtest"
+)
+
+// Migration 053 fills in, as the owner that runs migrations (whom forced row-level security binds), the rows
+// the backfills of 022, 045, 046, 049 and 050 were meant to: on rows written before it ran, it verifies
+// numbers that came through getuserphonenumber, brings tasks and team members into the sync scopes, and
+// counts contacted customers and the materials' weeks; run twice, it changes nothing more.
+func TestMigration053FillsInWhatEarlierBackfillsCouldNotSee(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	a := db.NewTenant(t, "Backfilled")
+	team := db.NewTeam(t, a.ID, "East")
+	manager := db.NewEmployee(t, a.ID, authn.RoleManager, team)
+	seller := db.NewEmployee(t, a.ID, authn.RoleSales, team)
+	customer, task := uuid.New(), uuid.New()
+	material := uuid.New()
+	day := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC) // a Wednesday: its week starts on 2026-03-02
+	for _, st := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO customers (id, tenant_id, owner_id, phone, stage) VALUES ($1, $2, $3, '13800000000', 'contacted')`,
+			[]any{customer, a.ID, seller.EmployeeID}},
+		{`INSERT INTO customer_identities (tenant_id, kind, value, customer_id) VALUES ($1, 'phone', '13800000000', $2)`,
+			[]any{a.ID, customer}},
+		{`INSERT INTO tasks (tenant_id, id, created_by, title, target_shares, starts_at, ends_at, audience, employee_ids, claim_required)
+		  VALUES ($1, $2, $3, 'Share the brochure', 3, now() - interval '1 day', now() + interval '6 days', 'employees', ARRAY[$4::uuid], false)`,
+			[]any{a.ID, task, manager.EmployeeID, seller.EmployeeID}},
+		{`INSERT INTO task_assignees (tenant_id, task_id, employee_id, claimed) VALUES ($1, $2, $3, false)`,
+			[]any{a.ID, task, seller.EmployeeID}},
+		{`INSERT INTO stats_material_days (tenant_id, day, material_id, shares, views, dwell_ms, forwards, leads)
+		  VALUES ($1, $2, $3, 2, 7, 70000, 1, 1), ($1, $2::date + 1, $3, 1, 3, 30000, 0, 0)`, []any{a.ID, day, material}},
+		// What the tenant's rows looked like before the backfills: none of what they should have added.
+		{`UPDATE customers SET phone_verified = false WHERE id = $1`, []any{customer}},
+		{`DELETE FROM sync_changes WHERE tenant_id = $1 AND kind IN ('task', 'member')`, []any{a.ID}},
+		{`UPDATE stats_employee_days SET contacted = 0 WHERE tenant_id = $1`, []any{a.ID}},
+		{`UPDATE stats_employee_periods SET contacted = 0 WHERE tenant_id = $1`, []any{a.ID}},
+		{`DELETE FROM stats_material_weeks WHERE tenant_id = $1`, []any{a.ID}},
+	} {
+		_, err := db.Super.Exec(ctx, st.sql, st.args...)
+		require.NoError(t, err, st.sql)
+	}
+
+	migration, err := fs.ReadFile(platform.Migrations(), "053_rerun_backfills.sql")
+	require.NoError(t, err)
+	for run := range 2 {
+		tx, err := db.Owner.Begin(ctx)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, string(migration))
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit(ctx))
+
+		var verified bool
+		require.NoError(t, db.Super.QueryRow(ctx, "SELECT phone_verified FROM customers WHERE id = $1", customer).Scan(&verified))
+		require.True(t, verified, "run %d", run)
+		var scoped []string
+		rows, err := db.Super.Query(ctx, `SELECT kind || ':' || CASE scope WHEN $2 THEN 'manager' WHEN $3 THEN 'seller' ELSE 'other' END
+			FROM sync_changes WHERE tenant_id = $1 AND kind IN ('task', 'member') AND NOT tombstone ORDER BY 1`,
+			a.ID, manager.EmployeeID, seller.EmployeeID)
+		require.NoError(t, err)
+		for rows.Next() {
+			var s string
+			require.NoError(t, rows.Scan(&s))
+			scoped = append(scoped, s)
+		}
+		require.NoError(t, rows.Err())
+		require.Equal(t, []string{"member:manager", "task:manager", "task:seller"}, scoped, "run %d", run)
+		var contacted, contactedWeeks int
+		require.NoError(t, db.Super.QueryRow(ctx, `SELECT (SELECT sum(contacted) FROM stats_employee_days WHERE tenant_id = $1 AND employee_id = $2),
+			(SELECT sum(contacted) FROM stats_employee_periods WHERE tenant_id = $1 AND employee_id = $2 AND period = 'week')`,
+			a.ID, seller.EmployeeID).Scan(&contacted, &contactedWeeks))
+		require.Equal(t, 1, contacted, "run %d", run)
+		require.Equal(t, 1, contactedWeeks, "run %d", run)
+		var start time.Time
+		var views, shares int
+		require.NoError(t, db.Super.QueryRow(ctx, `SELECT start_day, views, shares FROM stats_material_weeks WHERE tenant_id = $1 AND material_id = $2`,
+			a.ID, material).Scan(&start, &views, &shares))
+		require.Equal(t, "2026-03-02", start.Format(time.DateOnly), "run %d", run)
+		require.Equal(t, 10, views, "run %d", run)
+		require.Equal(t, 3, shares, "run %d", run)
+	}
+	var forced int
+	require.NoError(t, db.Super.QueryRow(ctx, `SELECT count(*) FROM pg_class WHERE relname IN ('customers', 'sync_changes', 'tenants')
+		AND relforcerowsecurity`).Scan(&forced))
+	require.Equal(t, 3, forced, "the forcing is back")
+}
