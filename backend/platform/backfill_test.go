@@ -3,6 +3,7 @@ package platform_test
 import (
 	"context"
 	"io/fs"
+	"regexp"
 	"testing"
 	"time"
 
@@ -97,4 +98,32 @@ func TestMigration053FillsInWhatEarlierBackfillsCouldNotSee(t *testing.T) {
 	require.NoError(t, db.Super.QueryRow(ctx, `SELECT count(*) FROM pg_class WHERE relname IN ('customers', 'sync_changes', 'tenants')
 		AND relforcerowsecurity`).Scan(&forced))
 	require.Equal(t, 3, forced, "the forcing is back")
+}
+
+// A migration that changes rows outside a function runs as the owner, whom forced row-level security binds
+// (008): unless it lifts the forcing (as 010 and 053 do) or scopes itself to each tenant, it sees no
+// tenant's rows and silently does nothing. Every such file must say NO FORCE ROW LEVEL SECURITY. The
+// files listed did not; 053 redoes their backfills. (plans belongs to no tenant.)
+func TestMigrationsThatChangeRowsLiftTheForcing(t *testing.T) {
+	t.Parallel()
+	redoneBy053 := map[string]bool{"022_flood.sql": true, "045_sync_tasks.sql": true, "046_sync_members.sql": true,
+		"049_stats_contacted.sql": true, "050_stats_material_weeks.sql": true}
+	dollar := regexp.MustCompile(`(?s)\$\$.*?\$\$`)
+	dml := regexp.MustCompile(`(?m)^(INSERT INTO|UPDATE|DELETE FROM|SELECT|WITH)\s+(\w+)?`)
+	files, err := fs.ReadDir(platform.Migrations(), ".")
+	require.NoError(t, err)
+	for _, f := range files {
+		if f.Name() < "009" || redoneBy053[f.Name()] {
+			continue
+		}
+		b, err := fs.ReadFile(platform.Migrations(), f.Name())
+		require.NoError(t, err)
+		body := dollar.ReplaceAllString(string(b), "$$$$")
+		for _, m := range dml.FindAllStringSubmatch(body, -1) {
+			if m[2] == "plans" {
+				continue
+			}
+			require.Contains(t, body, "NO FORCE ROW LEVEL SECURITY", "%s changes rows (%q) without lifting the forcing", f.Name(), m[0])
+		}
+	}
 }
