@@ -112,7 +112,7 @@ type Person struct {
 	Totals     Totals
 }
 
-// MaterialEffect is what a material did in the tenant over the period.
+// MaterialEffect is what a material did over the period, in the tenant or through the team's salespeople.
 type MaterialEffect struct {
 	MaterialID                     uuid.UUID
 	Title, Tier                    string
@@ -185,7 +185,7 @@ func (s *Service) TeamDashboard(ctx context.Context, p authn.Principal, tq TeamQ
 			out.People = append(out.People, Person{EmployeeID: r.ID, Name: r.Name, Totals: t})
 		}
 		out.Funnel = Funnel{Shares: sum.Shares, Views: sum.Views, Identified: sum.Identified, Leads: sum.Leads, Contacted: contacted}
-		mats, err := q.MaterialEffect(ctx, statsdb.MaterialEffectParams{TenantID: p.TenantID, FromDay: from, ToDay: to,
+		mats, err := q.MaterialEffect(ctx, statsdb.MaterialEffectParams{TenantID: p.TenantID, ByTeam: byTeam, TeamID: tq.TeamID, FromDay: from, ToDay: to,
 			FirstMonday: monday, LastSunday: sunday, MaxRows: maxMaterials})
 		for _, m := range mats {
 			e := MaterialEffect{MaterialID: m.MaterialID, Title: m.Title, Tier: m.Tier, Shares: m.Shares, Views: m.Views, Forwards: m.Forwards, Leads: m.Leads}

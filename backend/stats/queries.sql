@@ -69,15 +69,25 @@ ON CONFLICT (tenant_id, day, employee_id) DO UPDATE SET
   visitors = s.visitors + excluded.visitors, identified = s.identified + excluded.identified;
 
 -- name: AddMaterialDays :exec
--- Adds one batch's counters to materials' days and weeks, as AddEmployeeDays does to salespeople's.
+-- Adds one batch's counters to materials' days and weeks, as AddEmployeeDays does to salespeople's, and to
+-- the days and weeks of the teams the credited salespeople are in (migration 054; uuid.Nil: no one's).
 WITH tz AS (SELECT t.time_zone FROM tenants t WHERE t.id = @tenant_id),
+u AS (
+  SELECT u.m, u.e, (u.t AT TIME ZONE (SELECT tz.time_zone FROM tz))::date AS d, u.sh, u.v, u.dw, u.f, u.l
+  FROM (SELECT unnest(@material_ids::uuid[]) AS m, unnest(@employee_ids::uuid[]) AS e, unnest(@at::timestamptz[]) AS t,
+               unnest(@shares::int[]) AS sh, unnest(@views::int[]) AS v, unnest(@dwell_ms::bigint[]) AS dw,
+               unnest(@forwards::int[]) AS f, unnest(@leads::int[]) AS l) AS u
+),
 x AS (
-  SELECT u.m, (u.t AT TIME ZONE (SELECT tz.time_zone FROM tz))::date AS d,
-         sum(u.sh)::int AS sh, sum(u.v)::int AS v, sum(u.dw)::bigint AS dw, sum(u.f)::int AS f, sum(u.l)::int AS l
-  FROM (SELECT unnest(@material_ids::uuid[]) AS m, unnest(@at::timestamptz[]) AS t, unnest(@shares::int[]) AS sh,
-               unnest(@views::int[]) AS v, unnest(@dwell_ms::bigint[]) AS dw, unnest(@forwards::int[]) AS f,
-               unnest(@leads::int[]) AS l) AS u
-  GROUP BY 1, 2
+  SELECT u.m, u.d, sum(u.sh)::int AS sh, sum(u.v)::int AS v, sum(u.dw)::bigint AS dw, sum(u.f)::int AS f, sum(u.l)::int AS l
+  FROM u GROUP BY 1, 2
+),
+xt AS (
+  SELECT emp.team_id AS team, u.m, u.d, sum(u.sh)::int AS sh, sum(u.v)::int AS v, sum(u.dw)::bigint AS dw,
+         sum(u.f)::int AS f, sum(u.l)::int AS l
+  FROM u JOIN employees emp ON emp.tenant_id = @tenant_id AND emp.id = u.e
+  WHERE emp.team_id IS NOT NULL
+  GROUP BY 1, 2, 3
 ),
 wk AS (
   INSERT INTO stats_material_weeks AS w (tenant_id, start_day, material_id, shares, views, dwell_ms, forwards, leads)
@@ -86,6 +96,21 @@ wk AS (
   ON CONFLICT (tenant_id, start_day, material_id) DO UPDATE SET
     shares = w.shares + excluded.shares, views = w.views + excluded.views, dwell_ms = w.dwell_ms + excluded.dwell_ms,
     forwards = w.forwards + excluded.forwards, leads = w.leads + excluded.leads
+),
+twk AS (
+  INSERT INTO stats_material_team_weeks AS w (tenant_id, team_id, start_day, material_id, shares, views, dwell_ms, forwards, leads)
+  SELECT @tenant_id, xt.team, date_trunc('week', xt.d::timestamp)::date, xt.m, sum(xt.sh), sum(xt.v), sum(xt.dw), sum(xt.f), sum(xt.l)
+  FROM xt GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+  ON CONFLICT (tenant_id, team_id, start_day, material_id) DO UPDATE SET
+    shares = w.shares + excluded.shares, views = w.views + excluded.views, dwell_ms = w.dwell_ms + excluded.dwell_ms,
+    forwards = w.forwards + excluded.forwards, leads = w.leads + excluded.leads
+),
+tday AS (
+  INSERT INTO stats_material_team_days AS s (tenant_id, team_id, day, material_id, shares, views, dwell_ms, forwards, leads)
+  SELECT @tenant_id, xt.team, xt.d, xt.m, xt.sh, xt.v, xt.dw, xt.f, xt.l FROM xt ORDER BY xt.team, xt.d, xt.m
+  ON CONFLICT (tenant_id, team_id, day, material_id) DO UPDATE SET
+    shares = s.shares + excluded.shares, views = s.views + excluded.views, dwell_ms = s.dwell_ms + excluded.dwell_ms,
+    forwards = s.forwards + excluded.forwards, leads = s.leads + excluded.leads
 )
 INSERT INTO stats_material_days AS s (tenant_id, day, material_id, shares, views, dwell_ms, forwards, leads)
 SELECT @tenant_id, x.d, x.m, x.sh, x.v, x.dw, x.f, x.l FROM x ORDER BY x.d, x.m
@@ -180,16 +205,29 @@ WHERE e.tenant_id = @tenant_id AND e.status = 'active' AND (NOT @by_team::bool O
 ORDER BY coalesce(s.views, 0) DESC, e.name, e.id;
 
 -- name: MaterialEffect :many
--- Each material's effect over [from, to] in the tenant, most viewed first: the whole weeks inside the span
--- (first_monday to last_sunday, as PeopleTotals) from the weekly rows, the days around them from daily ones.
+-- Each material's effect over [from, to] in the tenant, or through one team's salespeople (by_team), most
+-- viewed first: the whole weeks inside the span (first_monday to last_sunday, as PeopleTotals) from the
+-- weekly rows, the days around them from daily ones. Run with custom plans: the branches by_team switches
+-- off are not executed.
 WITH u AS (
   SELECT w.material_id, w.shares, w.views, w.dwell_ms, w.forwards, w.leads
   FROM stats_material_weeks w
-  WHERE w.tenant_id = @tenant_id AND w.start_day >= @first_monday::date AND w.start_day + 6 <= @last_sunday::date
+  WHERE NOT @by_team::bool AND w.tenant_id = @tenant_id
+    AND w.start_day >= @first_monday::date AND w.start_day + 6 <= @last_sunday::date
   UNION ALL
   SELECT d.material_id, d.shares, d.views, d.dwell_ms, d.forwards, d.leads
   FROM stats_material_days d
-  WHERE d.tenant_id = @tenant_id AND d.day BETWEEN @from_day::date AND @to_day::date
+  WHERE NOT @by_team::bool AND d.tenant_id = @tenant_id AND d.day BETWEEN @from_day::date AND @to_day::date
+    AND (d.day < @first_monday::date OR d.day > @last_sunday::date)
+  UNION ALL
+  SELECT w.material_id, w.shares, w.views, w.dwell_ms, w.forwards, w.leads
+  FROM stats_material_team_weeks w
+  WHERE @by_team::bool AND w.tenant_id = @tenant_id AND w.team_id = @team_id::uuid
+    AND w.start_day >= @first_monday::date AND w.start_day + 6 <= @last_sunday::date
+  UNION ALL
+  SELECT d.material_id, d.shares, d.views, d.dwell_ms, d.forwards, d.leads
+  FROM stats_material_team_days d
+  WHERE @by_team::bool AND d.tenant_id = @tenant_id AND d.team_id = @team_id::uuid AND d.day BETWEEN @from_day::date AND @to_day::date
     AND (d.day < @first_monday::date OR d.day > @last_sunday::date)
 )
 SELECT u.material_id, coalesce(m.title, '')::text AS title, coalesce(m.tier, '')::text AS tier,

@@ -29,9 +29,10 @@ type NewCustomer struct {
 // Dwell is reading time a batch added to a view of a material; At is the view's time (not the
 // heartbeat's), so the time lands on the day the view began.
 type Dwell struct {
-	MaterialID uuid.UUID
-	At         time.Time
-	AddedMs    int64
+	// EmployeeID is the salesperson the view is credited to (uuid.Nil: none); the time counts for their team.
+	EmployeeID, MaterialID uuid.UUID
+	At                     time.Time
+	AddedMs                int64
 }
 
 // Batch is what one tenant's part of an ingest transaction adds to the counters.
@@ -59,8 +60,9 @@ func RecordEventsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, b Batch)
 		emp.TasksCompleted = append(emp.TasksCompleted, 0)
 	}
 	mat := statsdb.AddMaterialDaysParams{TenantID: tenantID}
-	addMat := func(id uuid.UUID, at time.Time, views int32, dwell int64, forwards, leads int32) {
+	addMat := func(id, employee uuid.UUID, at time.Time, views int32, dwell int64, forwards, leads int32) {
 		mat.MaterialIds = append(mat.MaterialIds, id)
+		mat.EmployeeIds = append(mat.EmployeeIds, employee)
 		mat.At = append(mat.At, at)
 		mat.Shares = append(mat.Shares, 0)
 		mat.Views = append(mat.Views, views)
@@ -90,7 +92,7 @@ func RecordEventsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, b Batch)
 			addEmp(e.EmployeeID, e.At, views, 0, leads, forwards)
 		}
 		if e.MaterialID != uuid.Nil {
-			addMat(e.MaterialID, e.At, views, 0, forwards, leads)
+			addMat(e.MaterialID, e.EmployeeID, e.At, views, 0, forwards, leads)
 		}
 	}
 	for _, c := range b.NewCustomers {
@@ -100,7 +102,7 @@ func RecordEventsTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, b Batch)
 	}
 	for _, d := range b.Dwell {
 		if d.MaterialID != uuid.Nil && d.AddedMs != 0 {
-			addMat(d.MaterialID, d.At, 0, d.AddedMs, 0, 0)
+			addMat(d.MaterialID, d.EmployeeID, d.At, 0, d.AddedMs, 0, 0)
 		}
 	}
 	if len(emp.EmployeeIds) > 0 {
@@ -131,7 +133,7 @@ func RecordShareTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID, materia
 		return err
 	}
 	return q.AddMaterialDays(ctx, statsdb.AddMaterialDaysParams{TenantID: tenantID, MaterialIds: []uuid.UUID{materialID},
-		At: []time.Time{at}, Shares: []int32{1}, Views: []int32{0}, DwellMs: []int64{0}, Forwards: []int32{0}, Leads: []int32{0}})
+		EmployeeIds: []uuid.UUID{employeeID}, At: []time.Time{at}, Shares: []int32{1}, Views: []int32{0}, DwellMs: []int64{0}, Forwards: []int32{0}, Leads: []int32{0}})
 }
 
 // RecordTaskCompletedTx counts the tasks salespeople completed (one per element of employeeIDs, which

@@ -203,7 +203,7 @@ func TestEveryCounterMovesAndVisitorsCountOncePerDay(t *testing.T) {
 			{EmployeeID: w.ann.EmployeeID, MaterialID: material, CustomerID: visitor, Kind: event.CallClick, At: at},
 		},
 		NewCustomers: []stats.NewCustomer{{EmployeeID: w.ann.EmployeeID, At: at}},
-		Dwell:        []stats.Dwell{{MaterialID: material, At: at, AddedMs: 90_000}},
+		Dwell:        []stats.Dwell{{EmployeeID: w.ann.EmployeeID, MaterialID: material, At: at, AddedMs: 90_000}},
 	})
 	// The same visitor views again in a later batch: still one visitor today.
 	w.record(t, stats.Batch{Events: []stats.Event{{EmployeeID: w.ann.EmployeeID, MaterialID: material, CustomerID: visitor, Kind: event.MaterialView, At: at}}})
@@ -232,6 +232,21 @@ func TestEveryCounterMovesAndVisitorsCountOncePerDay(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, td.Materials, 1)
 	require.Equal(t, stats.MaterialEffect{MaterialID: material, Shares: 1, Views: 3, Forwards: 1, Leads: 1, AvgDwellMs: 30_000}, td.Materials[0])
+
+	// Another team's salesperson's views of the material count for their team and the tenant, not this team.
+	w.record(t, stats.Batch{
+		Events: []stats.Event{{EmployeeID: w.cat.EmployeeID, MaterialID: material, CustomerID: uuid.New(), Kind: event.MaterialView, At: at}},
+		Dwell:  []stats.Dwell{{EmployeeID: w.cat.EmployeeID, MaterialID: material, At: at, AddedMs: 50_000}},
+	})
+	td, err = w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{Span: stats.Span{Period: stats.Today}})
+	require.NoError(t, err)
+	require.Equal(t, []stats.MaterialEffect{{MaterialID: material, Shares: 1, Views: 3, Forwards: 1, Leads: 1, AvgDwellMs: 30_000}}, td.Materials)
+	west, err := w.svc.TeamDashboard(ctx, w.admin, stats.TeamQuery{TeamID: w.west, Span: stats.Span{Period: stats.Today}})
+	require.NoError(t, err)
+	require.Equal(t, []stats.MaterialEffect{{MaterialID: material, Views: 1, AvgDwellMs: 50_000}}, west.Materials)
+	tenant, err := w.svc.TeamDashboard(ctx, w.admin, stats.TeamQuery{Span: stats.Span{Period: stats.Today}})
+	require.NoError(t, err)
+	require.Equal(t, []stats.MaterialEffect{{MaterialID: material, Shares: 1, Views: 4, Forwards: 1, Leads: 1, AvgDwellMs: 35_000}}, tenant.Materials)
 }
 
 func TestTeamDashboardsAreForManagersOfTheTeamAndAdmins(t *testing.T) {
@@ -394,7 +409,11 @@ func TestTeamDashboardsOverWeeksAddUpLikeTheirDays(t *testing.T) {
 			b.Events = append(b.Events, stats.Event{EmployeeID: w.bob.EmployeeID, MaterialID: materials[m], CustomerID: uuid.New(),
 				Kind: event.MaterialView, At: at})
 		}
-		b.Dwell = append(b.Dwell, stats.Dwell{MaterialID: materials[d%3], At: at, AddedMs: int64(1000 * (d + 1))})
+		b.Dwell = append(b.Dwell, stats.Dwell{EmployeeID: w.bob.EmployeeID, MaterialID: materials[d%3], At: at, AddedMs: int64(1000 * (d + 1))})
+		// West's views: in the tenant's counts, not in East's dashboard.
+		b.Events = append(b.Events, stats.Event{EmployeeID: w.cat.EmployeeID, MaterialID: materials[0], CustomerID: uuid.New(),
+			Kind: event.MaterialView, At: at})
+		b.Dwell = append(b.Dwell, stats.Dwell{EmployeeID: w.cat.EmployeeID, MaterialID: materials[0], At: at, AddedMs: 777})
 	}
 	w.record(t, b)
 	check := func(weeks string) {
@@ -421,9 +440,9 @@ func TestTeamDashboardsOverWeeksAddUpLikeTheirDays(t *testing.T) {
 			for _, m := range d.Materials {
 				var views, dwell int64
 				require.NoError(t, w.db.Super.QueryRow(ctx, `
-					SELECT coalesce(sum(views), 0), coalesce(sum(dwell_ms), 0) FROM stats_material_days
-					WHERE tenant_id = $1 AND material_id = $2 AND day BETWEEN $3::date AND $4::date`,
-					w.tenant, m.MaterialID, span[0], span[1]).Scan(&views, &dwell))
+					SELECT coalesce(sum(views), 0), coalesce(sum(dwell_ms), 0) FROM stats_material_team_days
+					WHERE tenant_id = $1 AND team_id = $5 AND material_id = $2 AND day BETWEEN $3::date AND $4::date`,
+					w.tenant, m.MaterialID, span[0], span[1], w.east).Scan(&views, &dwell))
 				require.EqualValues(t, views, m.Views, "material views over %v, %s", span, weeks)
 				require.EqualValues(t, dwell/views, m.AvgDwellMs, "material dwell over %v, %s", span, weeks)
 			}
@@ -439,5 +458,14 @@ func TestTeamDashboardsOverWeeksAddUpLikeTheirDays(t *testing.T) {
 	require.NoError(t, err)
 	_, err = w.db.Super.Exec(ctx, backfill)
 	require.NoError(t, err)
-	check("the weeks as the migration counted them")
+	// And the teams' weeks, as 054 counts them from their days.
+	migration, err = fs.ReadFile(platform.Migrations(), "054_stats_material_teams.sql")
+	require.NoError(t, err)
+	backfill = string(migration)[strings.Index(string(migration), "INSERT INTO stats_material_team_weeks"):]
+	backfill = backfill[:strings.Index(backfill, ";")+1]
+	_, err = w.db.Super.Exec(ctx, "DELETE FROM stats_material_team_weeks WHERE tenant_id = $1", w.tenant)
+	require.NoError(t, err)
+	_, err = w.db.Super.Exec(ctx, backfill)
+	require.NoError(t, err)
+	check("the weeks as the migrations counted them")
 }

@@ -416,7 +416,7 @@ func tally(fresh []resolved, visits []customer.Visit, b *customer.Batch, grown [
 	}
 	for _, g := range grown {
 		if g.MaterialID.Valid {
-			out.Dwell = append(out.Dwell, stats.Dwell{MaterialID: g.MaterialID.UUID, At: g.OccurredAt, AddedMs: g.Added})
+			out.Dwell = append(out.Dwell, stats.Dwell{EmployeeID: g.EmployeeID.UUID, MaterialID: g.MaterialID.UUID, At: g.OccurredAt, AddedMs: g.Added})
 		}
 	}
 	return out, hits

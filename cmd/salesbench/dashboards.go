@@ -147,6 +147,15 @@ func seedDashboards(ctx context.Context, b *bench) (uuid.UUID, time.Time, error)
 		  SELECT tenant_id, date_trunc('week', day::timestamp)::date, material_id, sum(shares), sum(views), sum(dwell_ms), sum(forwards), sum(leads)
 		  FROM stats_material_days WHERE tenant_id = $1 GROUP BY 1, 2, 3
 		  ON CONFLICT (tenant_id, start_day, material_id) DO NOTHING`, []any{b.tenantID}},
+		// The team's share of them (all of it: the team's dashboard reads as many rows as the tenant's).
+		{`INSERT INTO stats_material_team_days (tenant_id, team_id, day, material_id, shares, views, dwell_ms, forwards, leads)
+		  SELECT tenant_id, $2, day, material_id, shares, views, dwell_ms, forwards, leads FROM stats_material_days WHERE tenant_id = $1
+		  ON CONFLICT DO NOTHING`, []any{b.tenantID, team}},
+		{`INSERT INTO stats_material_team_weeks (tenant_id, team_id, start_day, material_id, shares, views, dwell_ms, forwards, leads)
+		  SELECT tenant_id, team_id, date_trunc('week', day::timestamp)::date, material_id, sum(shares), sum(views), sum(dwell_ms),
+		         sum(forwards), sum(leads)
+		  FROM stats_material_team_days WHERE tenant_id = $1 AND team_id = $2 GROUP BY 1, 2, 3, 4
+		  ON CONFLICT DO NOTHING`, []any{b.tenantID, team}},
 		{`INSERT INTO customers (id, tenant_id, owner_id, source_channel, views, intent_score, first_seen_at, last_active_at, created_at, stage)
 		  SELECT gen_random_uuid(), $1, e.id, 'chat', g % 20, g % 101, now() - ((g * 37) % 43000 || ' minutes')::interval,
 		         now() - ((g * 13) % 43000 || ' minutes')::interval, now() - ((g * 37) % 43000 || ' minutes')::interval,

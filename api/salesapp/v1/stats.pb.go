@@ -1124,7 +1124,7 @@ func (x *PersonStats) GetTotals() *StatsTotals {
 	return nil
 }
 
-// MaterialStats is one material's effect over the period, in the whole tenant.
+// MaterialStats is one material's effect over the period, in the team shown or the whole tenant.
 type MaterialStats struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	MaterialId string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
@@ -1236,8 +1236,8 @@ type GetTeamDashboardResponse struct {
 	Funnel *StatsFunnel `protobuf:"bytes,3,opt,name=funnel,proto3" json:"funnel,omitempty"`
 	// Every active member, most views first.
 	People []*PersonStats `protobuf:"bytes,4,rep,name=people,proto3" json:"people,omitempty"`
-	// The tenant's most viewed materials in the period (at most 50; material counters are kept per tenant,
-	// not per team).
+	// The most viewed materials in the period (at most 50): through the team's salespeople (a view counts for
+	// the team its salesperson was in when it was recorded), or in the whole tenant when no team is shown.
 	Materials     []*MaterialStats `protobuf:"bytes,5,rep,name=materials,proto3" json:"materials,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -77,13 +77,22 @@ func (q *Queries) AddEmployeeDays(ctx context.Context, arg AddEmployeeDaysParams
 
 const addMaterialDays = `-- name: AddMaterialDays :exec
 WITH tz AS (SELECT t.time_zone FROM tenants t WHERE t.id = $1),
+u AS (
+  SELECT u.m, u.e, (u.t AT TIME ZONE (SELECT tz.time_zone FROM tz))::date AS d, u.sh, u.v, u.dw, u.f, u.l
+  FROM (SELECT unnest($2::uuid[]) AS m, unnest($3::uuid[]) AS e, unnest($4::timestamptz[]) AS t,
+               unnest($5::int[]) AS sh, unnest($6::int[]) AS v, unnest($7::bigint[]) AS dw,
+               unnest($8::int[]) AS f, unnest($9::int[]) AS l) AS u
+),
 x AS (
-  SELECT u.m, (u.t AT TIME ZONE (SELECT tz.time_zone FROM tz))::date AS d,
-         sum(u.sh)::int AS sh, sum(u.v)::int AS v, sum(u.dw)::bigint AS dw, sum(u.f)::int AS f, sum(u.l)::int AS l
-  FROM (SELECT unnest($2::uuid[]) AS m, unnest($3::timestamptz[]) AS t, unnest($4::int[]) AS sh,
-               unnest($5::int[]) AS v, unnest($6::bigint[]) AS dw, unnest($7::int[]) AS f,
-               unnest($8::int[]) AS l) AS u
-  GROUP BY 1, 2
+  SELECT u.m, u.d, sum(u.sh)::int AS sh, sum(u.v)::int AS v, sum(u.dw)::bigint AS dw, sum(u.f)::int AS f, sum(u.l)::int AS l
+  FROM u GROUP BY 1, 2
+),
+xt AS (
+  SELECT emp.team_id AS team, u.m, u.d, sum(u.sh)::int AS sh, sum(u.v)::int AS v, sum(u.dw)::bigint AS dw,
+         sum(u.f)::int AS f, sum(u.l)::int AS l
+  FROM u JOIN employees emp ON emp.tenant_id = $1 AND emp.id = u.e
+  WHERE emp.team_id IS NOT NULL
+  GROUP BY 1, 2, 3
 ),
 wk AS (
   INSERT INTO stats_material_weeks AS w (tenant_id, start_day, material_id, shares, views, dwell_ms, forwards, leads)
@@ -92,6 +101,21 @@ wk AS (
   ON CONFLICT (tenant_id, start_day, material_id) DO UPDATE SET
     shares = w.shares + excluded.shares, views = w.views + excluded.views, dwell_ms = w.dwell_ms + excluded.dwell_ms,
     forwards = w.forwards + excluded.forwards, leads = w.leads + excluded.leads
+),
+twk AS (
+  INSERT INTO stats_material_team_weeks AS w (tenant_id, team_id, start_day, material_id, shares, views, dwell_ms, forwards, leads)
+  SELECT $1, xt.team, date_trunc('week', xt.d::timestamp)::date, xt.m, sum(xt.sh), sum(xt.v), sum(xt.dw), sum(xt.f), sum(xt.l)
+  FROM xt GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
+  ON CONFLICT (tenant_id, team_id, start_day, material_id) DO UPDATE SET
+    shares = w.shares + excluded.shares, views = w.views + excluded.views, dwell_ms = w.dwell_ms + excluded.dwell_ms,
+    forwards = w.forwards + excluded.forwards, leads = w.leads + excluded.leads
+),
+tday AS (
+  INSERT INTO stats_material_team_days AS s (tenant_id, team_id, day, material_id, shares, views, dwell_ms, forwards, leads)
+  SELECT $1, xt.team, xt.d, xt.m, xt.sh, xt.v, xt.dw, xt.f, xt.l FROM xt ORDER BY xt.team, xt.d, xt.m
+  ON CONFLICT (tenant_id, team_id, day, material_id) DO UPDATE SET
+    shares = s.shares + excluded.shares, views = s.views + excluded.views, dwell_ms = s.dwell_ms + excluded.dwell_ms,
+    forwards = s.forwards + excluded.forwards, leads = s.leads + excluded.leads
 )
 INSERT INTO stats_material_days AS s (tenant_id, day, material_id, shares, views, dwell_ms, forwards, leads)
 SELECT $1, x.d, x.m, x.sh, x.v, x.dw, x.f, x.l FROM x ORDER BY x.d, x.m
@@ -103,6 +127,7 @@ ON CONFLICT (tenant_id, day, material_id) DO UPDATE SET
 type AddMaterialDaysParams struct {
 	TenantID    uuid.UUID
 	MaterialIds []uuid.UUID
+	EmployeeIds []uuid.UUID
 	At          []time.Time
 	Shares      []int32
 	Views       []int32
@@ -111,11 +136,13 @@ type AddMaterialDaysParams struct {
 	Leads       []int32
 }
 
-// Adds one batch's counters to materials' days and weeks, as AddEmployeeDays does to salespeople's.
+// Adds one batch's counters to materials' days and weeks, as AddEmployeeDays does to salespeople's, and to
+// the days and weeks of the teams the credited salespeople are in (migration 054; uuid.Nil: no one's).
 func (q *Queries) AddMaterialDays(ctx context.Context, arg AddMaterialDaysParams) error {
 	_, err := q.db.Exec(ctx, addMaterialDays,
 		arg.TenantID,
 		arg.MaterialIds,
+		arg.EmployeeIds,
 		arg.At,
 		arg.Shares,
 		arg.Views,
@@ -426,12 +453,23 @@ const materialEffect = `-- name: MaterialEffect :many
 WITH u AS (
   SELECT w.material_id, w.shares, w.views, w.dwell_ms, w.forwards, w.leads
   FROM stats_material_weeks w
-  WHERE w.tenant_id = $2 AND w.start_day >= $3::date AND w.start_day + 6 <= $4::date
+  WHERE NOT $2::bool AND w.tenant_id = $3
+    AND w.start_day >= $4::date AND w.start_day + 6 <= $5::date
   UNION ALL
   SELECT d.material_id, d.shares, d.views, d.dwell_ms, d.forwards, d.leads
   FROM stats_material_days d
-  WHERE d.tenant_id = $2 AND d.day BETWEEN $5::date AND $6::date
-    AND (d.day < $3::date OR d.day > $4::date)
+  WHERE NOT $2::bool AND d.tenant_id = $3 AND d.day BETWEEN $6::date AND $7::date
+    AND (d.day < $4::date OR d.day > $5::date)
+  UNION ALL
+  SELECT w.material_id, w.shares, w.views, w.dwell_ms, w.forwards, w.leads
+  FROM stats_material_team_weeks w
+  WHERE $2::bool AND w.tenant_id = $3 AND w.team_id = $8::uuid
+    AND w.start_day >= $4::date AND w.start_day + 6 <= $5::date
+  UNION ALL
+  SELECT d.material_id, d.shares, d.views, d.dwell_ms, d.forwards, d.leads
+  FROM stats_material_team_days d
+  WHERE $2::bool AND d.tenant_id = $3 AND d.team_id = $8::uuid AND d.day BETWEEN $6::date AND $7::date
+    AND (d.day < $4::date OR d.day > $5::date)
 )
 SELECT u.material_id, coalesce(m.title, '')::text AS title, coalesce(m.tier, '')::text AS tier,
        sum(u.shares)::int AS shares, sum(u.views)::int AS views, sum(u.dwell_ms)::bigint AS dwell_ms,
@@ -444,11 +482,13 @@ LIMIT $1
 
 type MaterialEffectParams struct {
 	MaxRows     int32
+	ByTeam      bool
 	TenantID    uuid.UUID
 	FirstMonday pgtype.Date
 	LastSunday  pgtype.Date
 	FromDay     pgtype.Date
 	ToDay       pgtype.Date
+	TeamID      uuid.UUID
 }
 
 type MaterialEffectRow struct {
@@ -462,16 +502,20 @@ type MaterialEffectRow struct {
 	Leads      int32
 }
 
-// Each material's effect over [from, to] in the tenant, most viewed first: the whole weeks inside the span
-// (first_monday to last_sunday, as PeopleTotals) from the weekly rows, the days around them from daily ones.
+// Each material's effect over [from, to] in the tenant, or through one team's salespeople (by_team), most
+// viewed first: the whole weeks inside the span (first_monday to last_sunday, as PeopleTotals) from the
+// weekly rows, the days around them from daily ones. Run with custom plans: the branches by_team switches
+// off are not executed.
 func (q *Queries) MaterialEffect(ctx context.Context, arg MaterialEffectParams) ([]MaterialEffectRow, error) {
 	rows, err := q.db.Query(ctx, materialEffect,
 		arg.MaxRows,
+		arg.ByTeam,
 		arg.TenantID,
 		arg.FirstMonday,
 		arg.LastSunday,
 		arg.FromDay,
 		arg.ToDay,
+		arg.TeamID,
 	)
 	if err != nil {
 		return nil, err

@@ -164,9 +164,9 @@ WITH old AS (
   SET dwell_ms = least(s.total, (extract(epoch FROM (now() - v.received_at)) * 1000)::bigint + $3::bigint)::int
   FROM sums s
   WHERE v.tenant_id = $1 AND v.id = s.view_id
-  RETURNING v.id, v.customer_id, v.material_id, v.dwell_ms, v.occurred_at
+  RETURNING v.id, v.customer_id, v.material_id, v.employee_id, v.dwell_ms, v.occurred_at
 )
-SELECT upd.id AS view_id, upd.customer_id, upd.material_id, old.dwell_ms AS old_dwell_ms, upd.dwell_ms AS new_dwell_ms,
+SELECT upd.id AS view_id, upd.customer_id, upd.material_id, upd.employee_id, old.dwell_ms AS old_dwell_ms, upd.dwell_ms AS new_dwell_ms,
        (upd.dwell_ms - old.dwell_ms)::bigint AS added, upd.occurred_at
 FROM upd JOIN old ON old.id = upd.id
 `
@@ -181,6 +181,7 @@ type RecomputeViewDwellRow struct {
 	ViewID     uuid.UUID
 	CustomerID uuid.UUID
 	MaterialID uuid.NullUUID
+	EmployeeID uuid.NullUUID
 	OldDwellMs int32
 	NewDwellMs int32
 	Added      int64
@@ -203,6 +204,7 @@ func (q *Queries) RecomputeViewDwell(ctx context.Context, arg RecomputeViewDwell
 			&i.ViewID,
 			&i.CustomerID,
 			&i.MaterialID,
+			&i.EmployeeID,
 			&i.OldDwellMs,
 			&i.NewDwellMs,
 			&i.Added,

@@ -877,7 +877,7 @@ export const PersonStatsSchema: GenMessage<PersonStats, {jsonType: PersonStatsJs
   messageDesc(file_salesapp_v1_stats, 12);
 
 /**
- * MaterialStats is one material's effect over the period, in the whole tenant.
+ * MaterialStats is one material's effect over the period, in the team shown or the whole tenant.
  *
  * @generated from message salesapp.v1.MaterialStats
  */
@@ -928,7 +928,7 @@ export type MaterialStats = Message<"salesapp.v1.MaterialStats"> & {
 };
 
 /**
- * MaterialStats is one material's effect over the period, in the whole tenant.
+ * MaterialStats is one material's effect over the period, in the team shown or the whole tenant.
  *
  * @generated from message salesapp.v1.MaterialStats
  */
@@ -1016,8 +1016,8 @@ export type GetTeamDashboardResponse = Message<"salesapp.v1.GetTeamDashboardResp
   people: PersonStats[];
 
   /**
-   * The tenant's most viewed materials in the period (at most 50; material counters are kept per tenant,
-   * not per team).
+   * The most viewed materials in the period (at most 50): through the team's salespeople (a view counts for
+   * the team its salesperson was in when it was recorded), or in the whole tenant when no team is shown.
    *
    * @generated from field: repeated salesapp.v1.MaterialStats materials = 5;
    */
@@ -1055,8 +1055,8 @@ export type GetTeamDashboardResponseJson = {
   people?: PersonStatsJson[];
 
   /**
-   * The tenant's most viewed materials in the period (at most 50; material counters are kept per tenant,
-   * not per team).
+   * The most viewed materials in the period (at most 50): through the team's salespeople (a view counts for
+   * the team its salesperson was in when it was recorded), or in the whole tenant when no team is shown.
    *
    * @generated from field: repeated salesapp.v1.MaterialStats materials = 5;
    */
