@@ -2,12 +2,16 @@ package stats_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/pgtest"
 	"github.com/salesapp/scrm/backend/stats"
@@ -88,5 +92,45 @@ func BenchmarkRankings(b *testing.B) {
 			b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
 			b.ReportMetric(float64(read.Microseconds())/1000, "read-ms")
 		})
+	}
+}
+
+// BenchmarkRecordEventsTx records what one ingest batch adds to the counters: 400 events (views, forwards
+// and leads of 20 materials, credited to 50 salespeople in 5 teams) and 100 heartbeats' reading time, in a
+// tenant transaction, as the tracking ingest does. Materials' counters go to the tenant's rows and to the
+// teams' (migration 054).
+//
+//	go test -run '^$' -bench RecordEventsTx -benchtime 400x -count 5 ./backend/stats/
+func BenchmarkRecordEventsTx(b *testing.B) {
+	db := pgtest.New(b)
+	ctx := context.Background()
+	tn := db.NewTenant(b, "Bench")
+	var sellers []uuid.UUID
+	for t := range 5 {
+		team := db.NewTeam(b, tn.ID, fmt.Sprintf("Team %d", t))
+		for range 10 {
+			sellers = append(sellers, db.NewEmployee(b, tn.ID, authn.RoleSales, team).EmployeeID)
+		}
+	}
+	materials := make([]uuid.UUID, 20)
+	for i := range materials {
+		materials[i] = uuid.New()
+	}
+	kinds := []event.Kind{event.MaterialView, event.MaterialView, event.MaterialView, event.Forward, event.PhoneLeft}
+	at := time.Now()
+	b.ResetTimer()
+	for i := range b.N {
+		var batch stats.Batch
+		for j := range 400 {
+			batch.Events = append(batch.Events, stats.Event{EmployeeID: sellers[(i+j)%len(sellers)], MaterialID: materials[j%len(materials)],
+				CustomerID: uuid.New(), Kind: kinds[j%len(kinds)], At: at})
+		}
+		for j := range 100 {
+			batch.Dwell = append(batch.Dwell, stats.Dwell{EmployeeID: sellers[(i+j)%len(sellers)], MaterialID: materials[j%len(materials)],
+				At: at, AddedMs: 15_000})
+		}
+		require.NoError(b, db.App.InTenantTx(ctx, tn.ID, func(tx pgx.Tx) error {
+			return stats.RecordEventsTx(ctx, tx, tn.ID, batch)
+		}))
 	}
 }
