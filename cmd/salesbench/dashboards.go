@@ -172,7 +172,7 @@ func seedDashboards(ctx context.Context, b *bench) (uuid.UUID, time.Time, error)
 		}
 	}
 	for _, table := range []string{"employees", "customers", "customer_notes", "stats_employee_days", "stats_employee_periods",
-		"stats_material_days", "stats_material_weeks"} {
+		"stats_material_days", "stats_material_weeks", "stats_material_team_days", "stats_material_team_weeks"} {
 		if _, err := pool.Exec(ctx, "VACUUM ANALYZE "+table); err != nil {
 			return uuid.Nil, time.Time{}, err
 		}
