@@ -6,8 +6,8 @@ import type { EventKindJson, TrackEventJson, TrackRequestJson } from "./gen/sale
 import type { ForwardShareRequestJson, ForwardShareResponseJson } from "./gen/salesapp/v1/share_pb";
 import type { ShareChannelJson } from "./gen/salesapp/v1/material_pb";
 
-/** An event kind by its name in the API without the prefix: "CARD_VIEW", "DWELL", … */
-export type TrackKind = EventKindJson extends `EVENT_KIND_${infer K}` ? Exclude<K, "UNSPECIFIED"> : never;
+/** An event kind by its name in the API's JSON: "EVENT_KIND_CARD_VIEW", "EVENT_KIND_DWELL", … */
+export type TrackKind = Exclude<EventKindJson, "EVENT_KIND_UNSPECIFIED">;
 
 /** The fields of an event the caller may add (the rest are the tracker's). */
 export type TrackExtra = Pick<TrackEventJson, "dwellMs" | "viewId" | "value" | "phone">;
@@ -94,7 +94,7 @@ export class Tracker {
   event(kind: TrackKind, extra?: TrackExtra): TrackEventJson {
     return {
       eventId: newId(),
-      kind: `EVENT_KIND_${kind}`,
+      kind,
       shareToken: this.token,
       visitorId: this.visitor,
       occurredAt: new Date().toISOString(),

@@ -86,7 +86,7 @@ async function main() {
 
   // The pages' tracking client: an event posted to /t as protojson, and the visitor's child link.
   const tracker = new Tracker({ token: shareToken, visitor: visitorId, endpoint: baseUrl + "/t", baseUrl });
-  const tracked = tracker.event("CARD_VIEW");
+  const tracked = tracker.event("EVENT_KIND_CARD_VIEW");
   const trackerAccepted = await tracker.send([tracked]);
   const forwardUrl = await tracker.forwardLink("SHARE_CHANNEL_CHAT");
   const refused = await new Tracker({ token: shareToken, visitor: visitorId, endpoint: baseUrl + "/no-such-endpoint" }).send([tracked]);

@@ -47,8 +47,8 @@ interface WxConfig {
 
 // The page's names for the events it may send (data-view-kind, data-track).
 const kinds: Record<string, TrackKind> = {
-  card_view: "CARD_VIEW", material_view: "MATERIAL_VIEW", call_click: "CALL_CLICK",
-  wechat_click: "WECHAT_CLICK", brochure_page: "BROCHURE_PAGE",
+  card_view: "EVENT_KIND_CARD_VIEW", material_view: "EVENT_KIND_MATERIAL_VIEW", call_click: "EVENT_KIND_CALL_CLICK",
+  wechat_click: "EVENT_KIND_WECHAT_CLICK", brochure_page: "EVENT_KIND_BROCHURE_PAGE",
 };
 
 const maxHeartbeatMs = 60000;
@@ -60,7 +60,7 @@ function start(): void {
   const beat = Math.max(500, Math.min(maxHeartbeatMs, parseInt(d.heartbeatMs || "", 10) || 15000));
 
   // The view, then dwell heartbeats while visible: hidden time is never counted.
-  const view = t.track(kinds[d.viewKind || ""] === "MATERIAL_VIEW" ? "MATERIAL_VIEW" : "CARD_VIEW");
+  const view = t.track(kinds[d.viewKind || ""] === "EVENT_KIND_MATERIAL_VIEW" ? "EVENT_KIND_MATERIAL_VIEW" : "EVENT_KIND_CARD_VIEW");
   let since = document.hidden ? 0 : Date.now();
   let timer = 0;
 
@@ -69,7 +69,7 @@ function start(): void {
     const now = Date.now();
     const ms = Math.min(now - since, maxHeartbeatMs);
     since = document.hidden ? 0 : now;
-    if (ms >= 1) t.track("DWELL", { viewId: view.eventId, dwellMs: ms }, closing);
+    if (ms >= 1) t.track("EVENT_KIND_DWELL", { viewId: view.eventId, dwellMs: ms }, closing);
   };
   const schedule = () => {
     clearInterval(timer);
@@ -121,7 +121,7 @@ function start(): void {
         const n = parseInt(en.target.getAttribute("data-page") || "", 10);
         if (en.isIntersecting && n > 0 && !seen[n]) {
           seen[n] = true;
-          t.track("BROCHURE_PAGE", { value: n });
+          t.track("EVENT_KIND_BROCHURE_PAGE", { value: n });
         }
       }
     }, { threshold: 0.5 });
@@ -179,7 +179,7 @@ function watch(t: Tracker, v: HTMLVideoElement): void {
     const q = pct >= 100 ? 100 : Math.floor(pct / 25) * 25;
     if (q > sent) {
       sent = q;
-      t.track("VIDEO_PROGRESS", { value: q });
+      t.track("EVENT_KIND_VIDEO_PROGRESS", { value: q });
     }
   };
   v.addEventListener("timeupdate", () => {
