@@ -50,11 +50,12 @@ BEGIN
     RETURNING u.object_key, u.thumb_key;
 END $$;
 
--- uploads_dropped schedules a check of the keys in p_old that are not in p_new (references just dropped).
+-- uploads_dropped schedules a check of the keys in p_old that are not in p_new (references just dropped), a
+-- day from now (also when one was due sooner: the day's grace runs from the drop).
 CREATE FUNCTION uploads_dropped(p_tenant uuid, p_old text[], p_new text[]) RETURNS void LANGUAGE sql
   AS $$
   UPDATE uploads SET check_at = uploads_check_after()
-   WHERE tenant_id = p_tenant AND check_at IS NULL
+   WHERE tenant_id = p_tenant
      AND object_key IN (SELECT unnest(p_old) EXCEPT SELECT unnest(p_new))
 $$;
 
