@@ -567,7 +567,7 @@ func (s *Service) Delete(ctx context.Context, p authn.Principal, id uuid.UUID) e
 		}
 		candidates := append([]string{m.FileKey, m.CoverKey}, m.ImageKeys...)
 		candidates = slices.DeleteFunc(candidates, func(k string) bool { return k == "" })
-		keys, err := upload.ForgetUnreferencedTx(ctx, tx, p.TenantID, candidates)
+		keys, _, err := upload.ForgetUnreferencedTx(ctx, tx, p.TenantID, candidates)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package upload
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,22 +62,22 @@ func NewStaleUploadsWorker(uploads *Service) river.Worker[StaleUploadsArgs] {
 // ForgetUnreferencedTx forgets, in tx, the tenant's uploads among keys that no card, material or company
 // profile references (migration 052 states what a reference is), and returns the keys of the objects to
 // delete with them: theirs and their thumbnails'. The caller queues that deletion in the same transaction.
-func ForgetUnreferencedTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string) ([]string, error) {
+// forgotten is how many uploads went.
+func ForgetUnreferencedTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, keys []string) (objects []string, forgotten int, err error) {
 	if len(keys) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	gone, err := uploaddb.New(tx).ForgetUnreferenced(ctx, uploaddb.ForgetUnreferencedParams{TenantID: tenantID, Keys: keys})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var objects []string
 	for _, u := range gone {
 		objects = append(objects, u.ObjectKey)
 		if u.ThumbKey != "" {
 			objects = append(objects, u.ThumbKey)
 		}
 	}
-	return objects, nil
+	return objects, len(gone), nil
 }
 
 // checkPage is how many due uploads one transaction of the unreferenced sweep checks.
@@ -119,8 +118,8 @@ func (s *Service) checkUploads(ctx context.Context, tenantID uuid.UUID, now time
 			return err
 		}
 		checked = len(due)
-		objects, err := ForgetUnreferencedTx(ctx, tx, tenantID, due)
-		if err != nil {
+		var objects []string
+		if objects, forgot, err = ForgetUnreferencedTx(ctx, tx, tenantID, due); err != nil {
 			return err
 		}
 		if err := q.ClearChecks(ctx, uploaddb.ClearChecksParams{TenantID: tenantID, Keys: due}); err != nil {
@@ -129,21 +128,9 @@ func (s *Service) checkUploads(ctx context.Context, tenantID uuid.UUID, now time
 		if len(objects) == 0 {
 			return nil
 		}
-		forgot = countUploads(objects, due)
 		return media.Deleter{Jobs: s.jobs}.DeleteObjects(ctx, tx, objects)
 	})
 	return forgot, checked, err
-}
-
-// countUploads counts the objects that are uploads among due (the rest are thumbnails).
-func countUploads(objects, due []string) int {
-	n := 0
-	for _, o := range objects {
-		if slices.Contains(due, o) {
-			n++
-		}
-	}
-	return n
 }
 
 // UnreferencedUploadsArgs is the hourly sweep of finalized uploads nothing references

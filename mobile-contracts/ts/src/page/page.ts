@@ -60,7 +60,7 @@ function start(): void {
   const beat = Math.max(500, Math.min(maxHeartbeatMs, parseInt(d.heartbeatMs || "", 10) || 15000));
 
   // The view, then dwell heartbeats while visible: hidden time is never counted.
-  const view = t.track(kinds[d.viewKind || ""] === "EVENT_KIND_MATERIAL_VIEW" ? "EVENT_KIND_MATERIAL_VIEW" : "EVENT_KIND_CARD_VIEW");
+  const view = t.track(d.viewKind === "material_view" ? "EVENT_KIND_MATERIAL_VIEW" : "EVENT_KIND_CARD_VIEW");
   let since = document.hidden ? 0 : Date.now();
   let timer = 0;
 
