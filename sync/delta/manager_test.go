@@ -67,7 +67,7 @@ type teamFixture struct {
 func newTeamFixture(t *testing.T) *teamFixture {
 	f := &teamFixture{fixture: newFixture(t), team: uuid.New(), other: uuid.New(), mgrCustomer: uuid.New(), otherCus: uuid.New()}
 	tid := f.p.TenantID
-	f.manager = authn.Principal{TenantID: tid, EmployeeID: uuid.New(), Role: authn.RoleManager, TeamID: f.team}
+	f.manager = authn.Principal{TenantID: tid, EmployeeID: uuid.New(), Role: authn.RoleManager, TeamID: f.team, Leads: []uuid.UUID{f.team}}
 	f.owner(t, `INSERT INTO teams (id, tenant_id, name) VALUES ($1, $2, 'North')`, f.team, tid)
 	f.owner(t, `INSERT INTO employees (id, tenant_id, name, role, team_id) VALUES ($1, $2, 'Boss', 'manager', $3)`, f.manager.EmployeeID, tid, f.team)
 	f.owner(t, `INSERT INTO employees (id, tenant_id, name, role, team_id) VALUES ($1, $2, 'Other', 'sales', $3)`, f.other, tid, f.team)
@@ -197,7 +197,7 @@ func TestReassignmentsMoveRowsOnTheManagersDevice(t *testing.T) {
 func (f *teamFixture) southTeam(t *testing.T) (uuid.UUID, authn.Principal) {
 	t.Helper()
 	south := uuid.New()
-	mgr := authn.Principal{TenantID: f.p.TenantID, EmployeeID: uuid.New(), Role: authn.RoleManager, TeamID: south}
+	mgr := authn.Principal{TenantID: f.p.TenantID, EmployeeID: uuid.New(), Role: authn.RoleManager, TeamID: south, Leads: []uuid.UUID{south}}
 	f.owner(t, `INSERT INTO teams (id, tenant_id, name) VALUES ($1, $2, 'South')`, south, f.p.TenantID)
 	f.owner(t, `INSERT INTO employees (id, tenant_id, name, role, team_id) VALUES ($1, $2, 'Boss South', 'manager', $3)`, mgr.EmployeeID, f.p.TenantID, south)
 	return south, mgr
@@ -293,4 +293,177 @@ func TestAnIngestDuringATeamMoveWaitsAndReachesTheNewManager(t *testing.T) {
 	require.NoError(t, move.Commit(ctx))
 	require.NoError(t, <-ingested)
 	f.requireOnlySouthHas(t, southMgr, view)
+}
+
+// lead gives a manager a team besides their own, as SetLedTeams does.
+func (f *teamFixture) lead(t *testing.T, mgr, team uuid.UUID) {
+	t.Helper()
+	f.owner(t, `INSERT INTO team_leads (tenant_id, team_id, manager_id, granted) VALUES ($1, $2, $3, true)
+		ON CONFLICT (tenant_id, team_id, manager_id) DO UPDATE SET granted = true`, f.p.TenantID, team, mgr)
+}
+
+// pulled pulls what is waiting and says which entities of a kind came (live or as tombstones).
+func (f *teamFixture) pulled(t *testing.T, r *replicaOf, kind Kind) map[uuid.UUID]bool {
+	t.Helper()
+	got := map[uuid.UUID]bool{}
+	for range 100 {
+		page, err := f.engine.Pull(context.Background(), r.p, r.dev, r.cursor, 50)
+		require.NoError(t, err)
+		for _, c := range page.Changes {
+			if c.Kind == kind {
+				got[c.ID] = true
+			}
+			if r.items[c.Kind] == nil {
+				r.items[c.Kind] = map[uuid.UUID]Entity{}
+			}
+			if c.Deleted {
+				delete(r.items[c.Kind], c.ID)
+			} else {
+				r.items[c.Kind][c.ID] = c.Entity
+			}
+		}
+		r.cursor = page.NextCursor
+		if !page.HasMore {
+			return got
+		}
+	}
+	t.Fatal("the pull did not finish")
+	return nil
+}
+
+// A manager who leads a second team (issue 18): its members, their customers, notes and timelines and
+// the tasks aimed at it come to the manager's device when the team is added and leave when it is taken
+// away; a member moving between two teams the manager leads is not resent; a manager who stops being one
+// keeps only their own.
+func TestAManagerOfSeveralTeamsHoldsEachOfThem(t *testing.T) {
+	t.Parallel()
+	f := newTeamFixture(t)
+	tid := f.p.TenantID
+	south, southMgr := f.southTeam(t)
+	southSeller, southCus := uuid.New(), uuid.New()
+	f.owner(t, `INSERT INTO employees (id, tenant_id, name, role, team_id) VALUES ($1, $2, 'South seller', 'sales', $3)`, southSeller, tid, south)
+	f.owner(t, `INSERT INTO customers (id, tenant_id, owner_id, display_name) VALUES ($1, $2, $3, 'Ms Li')`, southCus, tid, southSeller)
+	southNote := uuid.New()
+	f.owner(t, `INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body) VALUES ($1, $2, $3, $4, 'note', 'south')`,
+		southNote, tid, southCus, southSeller)
+	task := uuid.New()
+	f.owner(t, `INSERT INTO tasks (tenant_id, id, created_by, title, target_shares, starts_at, ends_at, audience, team_ids, claim_required)
+		VALUES ($1, $2, $3, 'South push', 3, now() - interval '1 day', now() + interval '6 days', 'teams', ARRAY[$4::uuid], false)`,
+		tid, task, southMgr.EmployeeID, south)
+
+	mgr := f.device(f.manager)
+	f.sync(t, mgr)
+	require.Nil(t, mgr.customer(southCus), "South is not theirs yet")
+	require.NotContains(t, mgr.items[KindTask], task)
+
+	f.lead(t, f.manager.EmployeeID, south)
+	f.sync(t, mgr)
+	require.NotNil(t, mgr.customer(southCus), "South's customers arrive")
+	require.True(t, mgr.customer(southCus).ReadOnly)
+	require.Contains(t, mgr.items[KindNote], southNote)
+	require.Contains(t, mgr.items[KindMember], southSeller, "and its members")
+	require.Contains(t, mgr.items[KindMember], southMgr.EmployeeID, "South's own manager is a member of South")
+	require.Contains(t, mgr.items[KindTask], task, "and the tasks aimed at it")
+	require.NotNil(t, mgr.customer(f.customer), "North stays")
+
+	// New changes in South reach them.
+	later := uuid.New()
+	f.owner(t, `INSERT INTO customer_notes (id, tenant_id, customer_id, author_id, kind, body) VALUES ($1, $2, $3, $4, 'note', 'later')`,
+		later, tid, southCus, southSeller)
+	f.sync(t, mgr)
+	require.Contains(t, mgr.items[KindNote], later)
+
+	// A member moving from North to South stays on the device and is not resent.
+	f.owner(t, `UPDATE employees SET team_id = $1 WHERE id = $2`, south, f.p.EmployeeID)
+	got := f.pulled(t, mgr, KindCustomer)
+	require.False(t, got[f.customer], "the moved member's customer is not resent to a manager of both teams")
+	require.NotNil(t, mgr.customer(f.customer))
+	require.Contains(t, mgr.items[KindNote], f.note)
+	// South's other manager gains them.
+	southDev := f.device(southMgr)
+	f.sync(t, southDev)
+	require.NotNil(t, southDev.customer(f.customer))
+
+	// South taken away: South's customers (now with the moved member's), notes, members and task leave.
+	f.owner(t, `DELETE FROM team_leads WHERE tenant_id = $1 AND team_id = $2 AND manager_id = $3`, tid, south, f.manager.EmployeeID)
+	f.sync(t, mgr)
+	require.Nil(t, mgr.customer(southCus))
+	require.Nil(t, mgr.customer(f.customer))
+	require.NotContains(t, mgr.items[KindNote], southNote)
+	require.NotContains(t, mgr.items[KindNote], f.note)
+	require.NotContains(t, mgr.items[KindMember], southSeller)
+	require.NotContains(t, mgr.items[KindTask], task)
+	require.NotNil(t, mgr.customer(f.otherCus), "North stays")
+	require.Contains(t, mgr.items[KindMember], f.other)
+
+	// Given South again, then no longer a manager: everything but their own customer leaves.
+	f.lead(t, f.manager.EmployeeID, south)
+	f.sync(t, mgr)
+	require.NotNil(t, mgr.customer(southCus))
+	var rows int
+	require.NoError(t, f.db.Super.QueryRow(context.Background(),
+		`SELECT count(*) FROM team_leads WHERE tenant_id = $1 AND manager_id = $2`, tid, f.manager.EmployeeID).Scan(&rows))
+	require.Equal(t, 2, rows)
+	f.owner(t, `UPDATE employees SET role = 'sales' WHERE id = $1`, f.manager.EmployeeID)
+	f.sync(t, mgr)
+	require.Len(t, mgr.items[KindCustomer], 1)
+	require.NotNil(t, mgr.customer(f.mgrCustomer))
+	require.Empty(t, mgr.items[KindNote])
+	require.Empty(t, mgr.items[KindMember])
+	require.NotContains(t, mgr.items[KindTask], task)
+	require.NoError(t, f.db.Super.QueryRow(context.Background(),
+		`SELECT count(*) FROM team_leads WHERE tenant_id = $1 AND manager_id = $2`, tid, f.manager.EmployeeID).Scan(&rows))
+	require.Zero(t, rows, "a salesperson leads nothing, granted teams included")
+}
+
+// A manager whose own team is also granted keeps it when they move away, and the home row follows them.
+func TestAManagersOwnTeamFollowsThemAndAGrantOutlivesTheMove(t *testing.T) {
+	t.Parallel()
+	f := newTeamFixture(t)
+	south, _ := f.southTeam(t)
+	f.lead(t, f.manager.EmployeeID, f.team) // North, granted as well as home
+	mgr := f.device(f.manager)
+	f.sync(t, mgr)
+	f.owner(t, `UPDATE employees SET team_id = $1 WHERE id = $2`, south, f.manager.EmployeeID)
+	f.sync(t, mgr)
+	require.NotNil(t, mgr.customer(f.customer), "North was granted: it stays")
+	var leads []string
+	rows, err := f.db.Super.Query(context.Background(), `SELECT CASE team_id WHEN $3 THEN 'north' ELSE 'south' END || ':' || home || ':' || granted
+		FROM team_leads WHERE tenant_id = $1 AND manager_id = $2 ORDER BY 1`, f.p.TenantID, f.manager.EmployeeID, f.team)
+	require.NoError(t, err)
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		leads = append(leads, s)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"north:false:true", "south:true:false"}, leads)
+}
+
+// A team given to a manager while an ingest of that team is running: the grant waits for the ingest (the
+// team lock of 051) and its backfill carries the ingest's change to the manager.
+func TestAGrantRacingAnIngestCarriesItsChange(t *testing.T) {
+	t.Parallel()
+	f := newTeamFixture(t)
+	ctx := context.Background()
+	_, southMgr := f.southTeam(t)
+
+	ingest, err := f.db.Super.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = ingest.Rollback(ctx) }()
+	view, err := f.ingestView(ctx, ingest)
+	require.NoError(t, err)
+	granted := make(chan error, 1)
+	go func() {
+		_, err := f.db.Super.Exec(ctx, `INSERT INTO team_leads (tenant_id, team_id, manager_id, granted) VALUES ($1, $2, $3, true)`,
+			f.p.TenantID, f.team, southMgr.EmployeeID)
+		granted <- err
+	}()
+	f.waitForLockOrDone(t, granted)
+	require.NoError(t, ingest.Commit(ctx))
+	require.NoError(t, <-granted)
+	south := f.device(southMgr)
+	f.sync(t, south)
+	require.NotNil(t, south.customer(f.customer), "North's customers reached South's manager")
+	require.Contains(t, south.items[KindTimelineEntry], view, "with the view written while the grant ran")
 }

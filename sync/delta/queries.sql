@@ -101,10 +101,12 @@ SELECT id, owner_id, display_name, avatar_url, phone, stage, source_channel, rem
 FROM customers WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]) AND merged_into IS NULL;
 
 -- name: ManagedMembers :many
--- The members of the team of a manager (none when the employee is not a manager or leads no team): whose
--- customers their scope also holds (migration 020 writes them there; manages_member, 046, is the rule).
-SELECT x.id FROM employees m JOIN employees x ON x.tenant_id = m.tenant_id AND x.team_id = m.team_id
-WHERE m.tenant_id = @tenant_id AND m.id = @employee_id AND manages_member(m, x);
+-- The members of the teams a manager leads (none when the employee is not a manager or leads no team):
+-- whose customers their scope also holds (the fan-out writes them there; manages_member, 055, is the rule).
+SELECT x.id FROM team_leads l
+JOIN employees m ON m.tenant_id = l.tenant_id AND m.id = l.manager_id
+JOIN employees x ON x.tenant_id = l.tenant_id AND x.team_id = l.team_id
+WHERE l.tenant_id = @tenant_id AND l.manager_id = @employee_id AND m.role = 'manager' AND x.id <> m.id;
 
 -- name: TimelineEntries :many
 SELECT e.id, e.customer_id, e.kind, e.material_id, e.share_id, e.occurred_at, e.dwell_ms, e.value
@@ -150,13 +152,14 @@ WHERE t.tenant_id = @tenant_id AND t.id = ANY (@ids::uuid[])
   AND (a.employee_id IS NOT NULL OR task_offered(t, e) OR task_overseen(t, e));
 
 -- name: TeamProgress :many
--- The people of a manager's team on these tasks, with their progress (as GetTaskProgress shows a manager).
+-- The people of a manager's teams on these tasks, with their progress (as GetTaskProgress shows a manager).
 SELECT a.task_id, a.employee_id, x.name, x.team_id, a.claimed, a.joined_at, a.shares, a.views, a.viewers, a.forwards,
        a.new_customers, a.leads, a.completed_at
-FROM employees m
-JOIN employees x ON x.tenant_id = m.tenant_id AND x.team_id = m.team_id
-JOIN task_assignees a ON a.tenant_id = m.tenant_id AND a.employee_id = x.id AND a.task_id = ANY (@task_ids::uuid[])
-WHERE m.tenant_id = @tenant_id AND m.id = @employee_id AND m.role = 'manager'
+FROM team_leads l
+JOIN employees m ON m.tenant_id = l.tenant_id AND m.id = l.manager_id
+JOIN employees x ON x.tenant_id = l.tenant_id AND x.team_id = l.team_id
+JOIN task_assignees a ON a.tenant_id = l.tenant_id AND a.employee_id = x.id AND a.task_id = ANY (@task_ids::uuid[])
+WHERE l.tenant_id = @tenant_id AND l.manager_id = @employee_id AND m.role = 'manager'
 ORDER BY a.task_id, x.name, x.id;
 
 -- name: Members :many

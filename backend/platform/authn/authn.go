@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"aidanwoods.dev/go-paseto"
@@ -38,6 +39,9 @@ type Principal struct {
 	Role       Role
 	// TeamID is uuid.Nil when the employee belongs to no team.
 	TeamID uuid.UUID
+	// Leads are the teams a manager leads: their own and those an admin added (team_leads). Empty for
+	// everyone else.
+	Leads []uuid.UUID
 	// Plan names the enterprise's plan, and Features are what it includes (Gate refuses the rest).
 	Plan     string
 	Features []Feature
@@ -179,6 +183,11 @@ func (t *Tokens) Verify(token string) (Claims, error) {
 		return Claims{}, ErrInvalidToken
 	}
 	return c, nil
+}
+
+// LeadsTeam reports whether the caller is a manager who leads the team.
+func (p Principal) LeadsTeam(team uuid.UUID) bool {
+	return p.Role == RoleManager && team != uuid.Nil && slices.Contains(p.Leads, team)
 }
 
 // ErrNoTeam is what a manager who leads no team yet gets from anything scoped to "my team": the one

@@ -406,8 +406,10 @@ func (q *Queries) LockDevice(ctx context.Context, arg LockDeviceParams) (int64, 
 }
 
 const managedMembers = `-- name: ManagedMembers :many
-SELECT x.id FROM employees m JOIN employees x ON x.tenant_id = m.tenant_id AND x.team_id = m.team_id
-WHERE m.tenant_id = $1 AND m.id = $2 AND manages_member(m, x)
+SELECT x.id FROM team_leads l
+JOIN employees m ON m.tenant_id = l.tenant_id AND m.id = l.manager_id
+JOIN employees x ON x.tenant_id = l.tenant_id AND x.team_id = l.team_id
+WHERE l.tenant_id = $1 AND l.manager_id = $2 AND m.role = 'manager' AND x.id <> m.id
 `
 
 type ManagedMembersParams struct {
@@ -415,8 +417,8 @@ type ManagedMembersParams struct {
 	EmployeeID uuid.UUID
 }
 
-// The members of the team of a manager (none when the employee is not a manager or leads no team): whose
-// customers their scope also holds (migration 020 writes them there; manages_member, 046, is the rule).
+// The members of the teams a manager leads (none when the employee is not a manager or leads no team):
+// whose customers their scope also holds (the fan-out writes them there; manages_member, 055, is the rule).
 func (q *Queries) ManagedMembers(ctx context.Context, arg ManagedMembersParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, managedMembers, arg.TenantID, arg.EmployeeID)
 	if err != nil {
@@ -860,10 +862,11 @@ func (q *Queries) Tasks(ctx context.Context, arg TasksParams) ([]TasksRow, error
 const teamProgress = `-- name: TeamProgress :many
 SELECT a.task_id, a.employee_id, x.name, x.team_id, a.claimed, a.joined_at, a.shares, a.views, a.viewers, a.forwards,
        a.new_customers, a.leads, a.completed_at
-FROM employees m
-JOIN employees x ON x.tenant_id = m.tenant_id AND x.team_id = m.team_id
-JOIN task_assignees a ON a.tenant_id = m.tenant_id AND a.employee_id = x.id AND a.task_id = ANY ($1::uuid[])
-WHERE m.tenant_id = $2 AND m.id = $3 AND m.role = 'manager'
+FROM team_leads l
+JOIN employees m ON m.tenant_id = l.tenant_id AND m.id = l.manager_id
+JOIN employees x ON x.tenant_id = l.tenant_id AND x.team_id = l.team_id
+JOIN task_assignees a ON a.tenant_id = l.tenant_id AND a.employee_id = x.id AND a.task_id = ANY ($1::uuid[])
+WHERE l.tenant_id = $2 AND l.manager_id = $3 AND m.role = 'manager'
 ORDER BY a.task_id, x.name, x.id
 `
 
@@ -889,7 +892,7 @@ type TeamProgressRow struct {
 	CompletedAt  *time.Time
 }
 
-// The people of a manager's team on these tasks, with their progress (as GetTaskProgress shows a manager).
+// The people of a manager's teams on these tasks, with their progress (as GetTaskProgress shows a manager).
 func (q *Queries) TeamProgress(ctx context.Context, arg TeamProgressParams) ([]TeamProgressRow, error) {
 	rows, err := q.db.Query(ctx, teamProgress, arg.TaskIds, arg.TenantID, arg.EmployeeID)
 	if err != nil {
