@@ -280,7 +280,7 @@ func (s *Service) load(ctx context.Context, c authn.Claims) (authn.Principal, er
 	}
 	return authn.Principal{
 		TenantID: c.TenantID, EmployeeID: c.EmployeeID, SessionID: c.SessionID, DeviceID: c.DeviceID,
-		Role: authn.Role(row.Role), TeamID: row.TeamID.UUID,
+		Role: authn.Role(row.Role), TeamID: row.TeamID.UUID, Leads: row.Leads,
 		Plan: row.Plan, Features: authn.ParseFeatures(row.Features),
 	}, nil
 }

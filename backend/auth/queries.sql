@@ -37,7 +37,9 @@ WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND revoked_at IS NU
 -- name: GetSessionStatus :one
 -- What the authenticator needs to trust an access token: the session, its employee and their tenant.
 SELECT s.employee_id, s.device_id, s.expires_at AS session_expires_at, s.revoked_at,
-       e.role, e.team_id, e.status, t.expires_at AS tenant_expires_at, t.plan, p.features
+       e.role, e.team_id, e.status, t.expires_at AS tenant_expires_at, t.plan, p.features,
+       ARRAY(SELECT l.team_id FROM team_leads l WHERE l.tenant_id = s.tenant_id AND l.manager_id = s.employee_id
+             ORDER BY l.team_id)::uuid[] AS leads
 FROM sessions s
 JOIN employees e ON e.tenant_id = s.tenant_id AND e.id = s.employee_id
 JOIN tenants t ON t.id = s.tenant_id

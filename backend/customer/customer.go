@@ -55,7 +55,7 @@ type Service struct {
 // NewService builds the service.
 func NewService(db *platform.DB) *Service { return &Service{db: db} }
 
-// view is whose customers a caller may see: everyone's (admins), their team's and their own (managers),
+// view is whose customers a caller may see: everyone's (admins), their teams' and their own (managers),
 // their own (salespeople); admins and managers also see the pool of customers nobody owns yet.
 type view struct {
 	all, pool bool
@@ -68,13 +68,13 @@ func scope(ctx context.Context, q *customerdb.Queries, p authn.Principal) (view,
 		return view{all: true, pool: true}, nil
 	case authn.RoleManager:
 		v := view{pool: true, owners: []uuid.UUID{p.EmployeeID}}
-		if p.TeamID != uuid.Nil {
-			members, err := q.TeamMembers(ctx, customerdb.TeamMembersParams{TenantID: p.TenantID, TeamID: uuid.NullUUID{UUID: p.TeamID, Valid: true}})
+		if len(p.Leads) > 0 {
+			members, err := q.TeamMembers(ctx, customerdb.TeamMembersParams{TenantID: p.TenantID, TeamIds: p.Leads})
 			if err != nil {
 				return view{}, err
 			}
 			for _, m := range members {
-				if m != p.EmployeeID { // the manager is usually a member of their own team
+				if m != p.EmployeeID { // the manager is usually a member of a team they lead
 					v.owners = append(v.owners, m)
 				}
 			}
@@ -684,7 +684,7 @@ func decodeCursor(tok string, sort Sort) (cursor, error) {
 }
 
 // Assign gives a customer to a salesperson. Admins assign anyone's (or the pool's) customers to any active
-// employee; managers assign customers they may see to active members of their team (or themselves).
+// employee; managers assign customers they may see to active members of the teams they lead (or themselves).
 func (s *Service) Assign(ctx context.Context, p authn.Principal, id, ownerID uuid.UUID) (Customer, error) {
 	var out Customer
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
@@ -713,8 +713,8 @@ func AssignTx(ctx context.Context, tx pgx.Tx, p authn.Principal, id, ownerID uui
 	if err != nil {
 		return Customer{}, err
 	}
-	if p.Role == authn.RoleManager && ownerID != p.EmployeeID && (p.TeamID == uuid.Nil || !emp.TeamID.Valid || emp.TeamID.UUID != p.TeamID) {
-		return Customer{}, platform.PermissionDenied("a manager assigns customers within their own team")
+	if p.Role == authn.RoleManager && ownerID != p.EmployeeID && !p.LeadsTeam(emp.TeamID.UUID) {
+		return Customer{}, platform.PermissionDenied("a manager assigns customers within the teams they lead")
 	}
 	if err := q.AssignCustomer(ctx, customerdb.AssignCustomerParams{TenantID: p.TenantID, ID: id, OwnerID: ownerID}); err != nil {
 		return Customer{}, err

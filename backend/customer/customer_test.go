@@ -3,6 +3,7 @@ package customer_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -224,6 +225,12 @@ func TestWhoSeesWhichCustomer(t *testing.T) {
 	ctx := context.Background()
 	b := w.ingest(t, []customer.Visit{visit("anns-visitor", w.ann.EmployeeID), visit("bobs-visitor", w.bob.EmployeeID)}, nil)
 	anns, bobs := b.Customer("anns-visitor"), b.Customer("bobs-visitor")
+	// Bob's team, led by the manager besides their own (issue 18): a regional manager.
+	west := w.db.NewTeam(t, w.tenant, "West")
+	_, err := w.db.Super.Exec(ctx, `UPDATE employees SET team_id = $1 WHERE id = $2`, west, w.bob.EmployeeID)
+	require.NoError(t, err)
+	regional := w.manager
+	regional.Leads = append(slices.Clone(w.manager.Leads), west)
 	cases := []struct {
 		name string
 		p    authn.Principal
@@ -234,6 +241,8 @@ func TestWhoSeesWhichCustomer(t *testing.T) {
 		{"a salesperson does not see a colleague's", w.ann, bobs, false},
 		{"a manager sees their team's", w.manager, anns, true},
 		{"a manager does not see outside their team", w.manager, bobs, false},
+		{"a manager sees the customers of every team they lead", regional, bobs, true},
+		{"and of their own", regional, anns, true},
 		{"an admin sees everyone's", w.admin, bobs, true},
 		{"another tenant sees nothing", w.other, anns, false},
 	}

@@ -68,7 +68,8 @@ SELECT c.id, c.owner_id, c.display_name, c.avatar_url, c.phone, c.phone_verified
 SELECT id FROM employees WHERE tenant_id = @tenant_id;
 
 -- name: TeamMembers :many
-SELECT id FROM employees WHERE tenant_id = @tenant_id AND team_id = @team_id;
+-- The members of the teams a manager leads.
+SELECT id FROM employees WHERE tenant_id = @tenant_id AND team_id = ANY (@team_ids::uuid[]);
 
 -- name: Identities :many
 SELECT kind, value FROM customer_identities WHERE tenant_id = @tenant_id AND customer_id = @customer_id ORDER BY kind, value;

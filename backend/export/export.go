@@ -178,7 +178,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if who.Status != "active" {
 		return s.finish(ctx, a, Failed, 0, "", "the requester has been disabled")
 	}
-	p := authn.Principal{TenantID: a.TenantID, EmployeeID: row.RequestedBy, Role: authn.Role(who.Role), TeamID: who.TeamID.UUID}
+	p := authn.Principal{TenantID: a.TenantID, EmployeeID: row.RequestedBy, Role: authn.Role(who.Role), TeamID: who.TeamID.UUID, Leads: who.Leads}
 	body, n, err := s.render(ctx, p, Format(row.Format), customer.Stage(row.Stage))
 	var tooMany *tooManyRows
 	if errors.As(err, &tooMany) {

@@ -11,7 +11,9 @@ WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: Requester :one
 -- Who asked, as they are now (a disabled requester's export is not made).
-SELECT role, team_id, status FROM employees WHERE tenant_id = @tenant_id AND id = @id;
+SELECT role, team_id, status,
+       ARRAY(SELECT l.team_id FROM team_leads l WHERE l.tenant_id = @tenant_id AND l.manager_id = @id ORDER BY l.team_id)::uuid[] AS leads
+FROM employees WHERE tenant_id = @tenant_id AND id = @id;
 
 -- name: PurgeExports :many
 SELECT purge_exports() AS object_key;

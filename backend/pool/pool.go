@@ -146,9 +146,10 @@ func poolOf(r pooldb.Pool) Pool {
 }
 
 // mayClaim reports whether the caller may claim from (and see the leads of) the pool. Admins see every pool
-// and may claim from any; others the pools open to everyone or to their team.
+// and may claim from any; others the pools open to everyone, to their team or (managers) to a team they lead.
 func (p Pool) mayClaim(by authn.Principal) bool {
-	return by.Role == authn.RoleAdmin || len(p.TeamIDs) == 0 || (by.TeamID != uuid.Nil && slices.Contains(p.TeamIDs, by.TeamID))
+	return by.Role == authn.RoleAdmin || len(p.TeamIDs) == 0 || (by.TeamID != uuid.Nil && slices.Contains(p.TeamIDs, by.TeamID)) ||
+		slices.ContainsFunc(p.TeamIDs, by.LeadsTeam)
 }
 
 func (s Settings) check() (Settings, error) {

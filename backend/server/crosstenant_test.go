@@ -167,6 +167,17 @@ func crossTenantRows() []crossRow {
 				_, err := c.employees.UpdateEmployee(ctx, connect.NewRequest(&salesappv1.UpdateEmployeeRequest{EmployeeId: c.w.aPeople[authn.RoleSales].ID.String(), TeamId: &id}))
 				return err
 			}},
+		{procedure: salesappv1connect.EmployeeServiceSetLedTeamsProcedure, aim: "employee_id", want: adminOnly(connect.CodeNotFound), foreign: employee,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.employees.SetLedTeams(ctx, connect.NewRequest(&salesappv1.SetLedTeamsRequest{EmployeeId: id}))
+				return err
+			}},
+		{procedure: salesappv1connect.EmployeeServiceSetLedTeamsProcedure, aim: "team_ids", want: adminOnly(connect.CodeInvalidArgument), foreign: team,
+			call: func(ctx context.Context, c caller, id string) error {
+				_, err := c.employees.SetLedTeams(ctx, connect.NewRequest(&salesappv1.SetLedTeamsRequest{
+					EmployeeId: c.w.aPeople[authn.RoleManager].ID.String(), TeamIds: []string{id}}))
+				return err
+			}},
 		{procedure: salesappv1connect.EmployeeServiceSetEmployeeStatusProcedure, want: adminOnly(connect.CodeNotFound), foreign: employee,
 			call: func(ctx context.Context, c caller, id string) error {
 				_, err := c.employees.SetEmployeeStatus(ctx, connect.NewRequest(&salesappv1.SetEmployeeStatusRequest{EmployeeId: id, Status: salesappv1.EmployeeStatus_EMPLOYEE_STATUS_DISABLED}))

@@ -381,7 +381,7 @@ func (s *Service) Stats(ctx context.Context, p authn.Principal, employeeID uuid.
 	err = s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
 		q := sharedb.New(tx)
 		if employeeID != p.EmployeeID {
-			// Someone else's: an admin's to see if they are of the tenant, a manager's if of their team.
+			// Someone else's: an admin's to see if they are of the tenant, a manager's if of a team they lead.
 			team, err := q.EmployeeTeam(ctx, sharedb.EmployeeTeamParams{TenantID: p.TenantID, ID: employeeID})
 			if errors.Is(err, pgx.ErrNoRows) {
 				return platform.NotFound("employee")
@@ -389,7 +389,7 @@ func (s *Service) Stats(ctx context.Context, p authn.Principal, employeeID uuid.
 			if err != nil {
 				return err
 			}
-			if p.Role != authn.RoleAdmin && (p.Role != authn.RoleManager || !team.Valid || team.UUID != p.TeamID) {
+			if p.Role != authn.RoleAdmin && !p.LeadsTeam(team.UUID) {
 				return platform.NotFound("employee")
 			}
 		}

@@ -57,8 +57,8 @@ func (s *Service) MyDashboard(ctx context.Context, p authn.Principal, employeeID
 			if err != nil {
 				return err
 			}
-			if p.Role == authn.RoleManager && (p.TeamID == uuid.Nil || !team.Valid || team.UUID != p.TeamID) {
-				return platform.PermissionDenied("a manager sees the dashboards of their own team only")
+			if p.Role == authn.RoleManager && !p.LeadsTeam(team.UUID) {
+				return platform.PermissionDenied("a manager sees the dashboards of the teams they lead only")
 			}
 		}
 		for _, c := range []struct {
@@ -135,20 +135,21 @@ type TeamDashboard struct {
 const maxMaterials = 50
 
 // TeamDashboard answers a manager's (or admin's) dashboard. Salespeople have none (PermissionDenied);
-// a manager sees their own team only; an admin any team, or the whole tenant.
+// a manager one of the teams they lead (their own unless they name another); an admin any team, or the
+// whole tenant.
 func (s *Service) TeamDashboard(ctx context.Context, p authn.Principal, tq TeamQuery) (TeamDashboard, error) {
 	var out TeamDashboard
 	switch p.Role {
 	case authn.RoleAdmin:
 	case authn.RoleManager:
-		if p.TeamID == uuid.Nil {
+		if len(p.Leads) == 0 {
 			return out, authn.ErrNoTeam
 		}
 		if tq.TeamID == uuid.Nil {
-			tq.TeamID = p.TeamID
+			tq.TeamID = defaultTeam(p)
 		}
-		if tq.TeamID != p.TeamID {
-			return out, platform.PermissionDenied("a manager sees their own team only")
+		if !p.LeadsTeam(tq.TeamID) {
+			return out, platform.PermissionDenied("a manager sees the teams they lead only")
 		}
 	default:
 		return out, platform.PermissionDenied("only managers and admins see team dashboards")

@@ -134,17 +134,17 @@ func (s *Service) rankEveryone(ctx context.Context, k rankKey) ([]Place, error) 
 	return out, err
 }
 
-// teamFor is the team a caller may look at: their own when want is uuid.Nil; another only for admins.
-// Without a team of their own, a non-admin has none (PermissionDenied), as does an admin asking for
-// their own when they have none.
+// teamFor is the team a caller may look at: their own when want is uuid.Nil (a manager without one: the
+// first they lead); another only for admins and for the managers who lead it. Without a team, a
+// non-admin has none (InvalidArgument), as does an admin asking for their own when they have none.
 func teamFor(ctx context.Context, q *statsdb.Queries, p authn.Principal, want uuid.UUID) (uuid.UUID, error) {
 	if want == uuid.Nil {
-		if p.TeamID == uuid.Nil {
-			return uuid.Nil, platform.Invalid("team_id", "you belong to no team: name one")
+		if t := defaultTeam(p); t != uuid.Nil {
+			return t, nil
 		}
-		return p.TeamID, nil
+		return uuid.Nil, platform.Invalid("team_id", "you belong to no team: name one")
 	}
-	if p.Role == authn.RoleAdmin || want == p.TeamID {
+	if p.Role == authn.RoleAdmin || want == p.TeamID || p.LeadsTeam(want) {
 		if p.Role == authn.RoleAdmin {
 			// An admin may name any team of the tenant, but not one that does not exist.
 			if err := teamExists(ctx, q, p.TenantID, want); err != nil {
@@ -154,6 +154,15 @@ func teamFor(ctx context.Context, q *statsdb.Queries, p authn.Principal, want uu
 		return want, nil
 	}
 	return uuid.Nil, platform.PermissionDenied("you may only look at your own team")
+}
+
+// defaultTeam is the team a caller looks at when they name none: their own, or for a manager without
+// one that they lead, the first team they lead (uuid.Nil: none).
+func defaultTeam(p authn.Principal) uuid.UUID {
+	if p.Role == authn.RoleManager && !p.LeadsTeam(p.TeamID) && len(p.Leads) > 0 {
+		return p.Leads[0]
+	}
+	return p.TeamID
 }
 
 func teamExists(ctx context.Context, q *statsdb.Queries, tenantID, teamID uuid.UUID) error {

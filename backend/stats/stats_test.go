@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -262,10 +263,21 @@ func TestTeamDashboardsAreForManagersOfTheTeamAndAdmins(t *testing.T) {
 	_, err = w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{TeamID: w.west, Span: today})
 	requireKind(t, platform.KindPermissionDenied, err)
 	teamless := w.manager
-	teamless.TeamID = uuid.Nil
+	teamless.TeamID, teamless.Leads = uuid.Nil, nil
 	_, err = w.svc.TeamDashboard(ctx, teamless, stats.TeamQuery{Span: today})
 	requireKind(t, platform.KindFailedPrecondition, err)
 	require.ErrorContains(t, err, "ask an admin", "a manager without a team is told what to do")
+
+	// A manager who leads West as well (team_leads, migration 055) sees it when they name it; their own
+	// team when they name none.
+	regional := w.manager
+	regional.Leads = append(slices.Clone(w.manager.Leads), w.west)
+	theirs, err := w.svc.TeamDashboard(ctx, regional, stats.TeamQuery{TeamID: w.west, Span: today})
+	require.NoError(t, err)
+	require.Equal(t, []string{"Cat"}, personNames(theirs.People))
+	mine, err := w.svc.TeamDashboard(ctx, regional, stats.TeamQuery{Span: today})
+	require.NoError(t, err)
+	require.Equal(t, w.east, mine.TeamID)
 
 	east, err := w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{Span: today})
 	require.NoError(t, err)

@@ -23,10 +23,10 @@ ON CONFLICT DO NOTHING
 RETURNING employee_id;
 
 -- name: EmployeesOutsideTeam :one
--- How many of the ids are not active employees of the team (a manager may only target their own team).
+-- How many of the ids are not active employees of the teams (a manager may only target the teams they lead).
 SELECT count(*)::int FROM unnest(@ids::uuid[]) AS x(id)
 WHERE NOT EXISTS (SELECT 1 FROM employees e WHERE e.tenant_id = @tenant_id AND e.id = x.id AND e.status = 'active'
-                  AND (NOT @team_only::bool OR e.team_id = @team_id::uuid));
+                  AND (NOT @team_only::bool OR e.team_id = ANY (@team_ids::uuid[])));
 
 -- name: TeamsFound :one
 SELECT count(*)::int FROM teams WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]);
@@ -102,7 +102,7 @@ SELECT a.employee_id, e.name, e.team_id, a.claimed, a.joined_at, a.shares, a.vie
        a.new_customers, a.leads, a.completed_at
 FROM task_assignees a JOIN employees e ON e.tenant_id = a.tenant_id AND e.id = a.employee_id
 WHERE a.tenant_id = @tenant_id AND a.task_id = @task_id
-  AND (NOT @team_only::bool OR e.team_id = @team_id::uuid)
+  AND (NOT @team_only::bool OR e.team_id = ANY (@team_ids::uuid[]))
   AND (NOT @self_only::bool OR a.employee_id = @employee_id::uuid)
 ORDER BY e.name, a.employee_id;
 

@@ -290,11 +290,11 @@ func checkAudience(ctx context.Context, q *taskdb.Queries, p authn.Principal, d 
 			return platform.PermissionDenied("only an admin can give the whole enterprise a task: choose your team, or people in it")
 		}
 	case AudienceTeams:
-		if manager && p.TeamID == uuid.Nil {
+		if manager && len(p.Leads) == 0 {
 			return authn.ErrNoTeam
 		}
-		if manager && slices.ContainsFunc(d.TeamIDs, func(id uuid.UUID) bool { return id != p.TeamID }) {
-			return platform.PermissionDenied("a manager gives tasks to their own team only: leave out the other teams")
+		if manager && slices.ContainsFunc(d.TeamIDs, func(id uuid.UUID) bool { return !p.LeadsTeam(id) }) {
+			return platform.PermissionDenied("a manager gives tasks to the teams they lead only: leave out the other teams")
 		}
 		n, err := q.TeamsFound(ctx, taskdb.TeamsFoundParams{TenantID: p.TenantID, Ids: dedupe(d.TeamIDs)})
 		if err != nil {
@@ -304,11 +304,11 @@ func checkAudience(ctx context.Context, q *taskdb.Queries, p authn.Principal, d 
 			return platform.Invalid("team_ids", "unknown team")
 		}
 	case AudienceEmployees:
-		if manager && p.TeamID == uuid.Nil {
+		if manager && len(p.Leads) == 0 {
 			return authn.ErrNoTeam
 		}
 		n, err := q.EmployeesOutsideTeam(ctx, taskdb.EmployeesOutsideTeamParams{Ids: dedupe(d.EmployeeIDs), TenantID: p.TenantID,
-			TeamOnly: manager, TeamID: p.TeamID})
+			TeamOnly: manager, TeamIds: p.Leads})
 		if err != nil {
 			return err
 		}
@@ -368,7 +368,7 @@ func (s *Service) visible(ctx context.Context, q *taskdb.Queries, p authn.Princi
 	case authn.RoleAdmin:
 		return row, nil
 	case authn.RoleManager:
-		if row.CreatedBy == p.EmployeeID || (p.TeamID != uuid.Nil && slices.Contains(row.TeamIds, p.TeamID)) {
+		if row.CreatedBy == p.EmployeeID || slices.ContainsFunc(row.TeamIds, p.LeadsTeam) {
 			return row, nil
 		}
 	}
@@ -640,7 +640,7 @@ func (s *Service) Cancel(ctx context.Context, p authn.Principal, id uuid.UUID) e
 }
 
 // Progress lists the people on a task and their progress: an admin sees everyone, a manager the people
-// of their team (on a task they oversee), a salesperson only themselves.
+// of the teams they lead (on a task they oversee), a salesperson only themselves.
 func (s *Service) Progress(ctx context.Context, p authn.Principal, id uuid.UUID) ([]Assignee, error) {
 	var out []Assignee
 	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
@@ -649,7 +649,7 @@ func (s *Service) Progress(ctx context.Context, p authn.Principal, id uuid.UUID)
 			return err
 		}
 		rows, err := q.Assignees(ctx, taskdb.AssigneesParams{TenantID: p.TenantID, TaskID: id,
-			TeamOnly: p.Role == authn.RoleManager, TeamID: p.TeamID,
+			TeamOnly: p.Role == authn.RoleManager, TeamIds: p.Leads,
 			SelfOnly: p.Role == authn.RoleSales, EmployeeID: p.EmployeeID})
 		for _, r := range rows {
 			a := Assignee{EmployeeID: r.EmployeeID, Name: r.Name, TeamID: r.TeamID.UUID, Claimed: r.Claimed, JoinedAt: r.JoinedAt,
@@ -666,7 +666,7 @@ func (s *Service) Progress(ctx context.Context, p authn.Principal, id uuid.UUID)
 }
 
 // Reach lists the customers an assignee reached through the task. A salesperson reads only their own
-// (another's is PermissionDenied), a manager those of their team, an admin anyone's.
+// (another's is PermissionDenied), a manager those of the teams they lead, an admin anyone's.
 func (s *Service) Reach(ctx context.Context, p authn.Principal, id, employeeID uuid.UUID) ([]Reached, error) {
 	if employeeID == uuid.Nil {
 		employeeID = p.EmployeeID
@@ -688,8 +688,8 @@ func (s *Service) Reach(ctx context.Context, p authn.Principal, id, employeeID u
 				if err != nil {
 					return err
 				}
-				if p.TeamID == uuid.Nil || team.UUID != p.TeamID {
-					return platform.PermissionDenied("a manager reads the progress of their own team")
+				if !p.LeadsTeam(team.UUID) {
+					return platform.PermissionDenied("a manager reads the progress of the teams they lead")
 				}
 			default:
 				return platform.PermissionDenied("a salesperson reads their own progress only")

@@ -37,7 +37,7 @@ SELECT * FROM employees WHERE tenant_id = @tenant_id AND id = @id FOR UPDATE;
 -- name: ListEmployees :many
 SELECT * FROM employees
 WHERE tenant_id = @tenant_id
-  AND (sqlc.narg(team_id)::uuid IS NULL OR team_id = sqlc.narg(team_id)::uuid)
+  AND (NOT @by_team::bool OR team_id = ANY (@team_ids::uuid[]))
   AND (@include_disabled::bool OR status = 'active')
   AND (NOT @has_cursor::bool OR (name, id) > (@after_name::text, @after_id::uuid))
 ORDER BY name, id
@@ -103,3 +103,28 @@ SELECT require_signin, page_origins FROM tenants WHERE id = @tenant_id;
 -- name: AllowedPageOrigins :many
 -- Every tenant's page origins, across tenants (a SECURITY DEFINER function: CORS preflights name no tenant).
 SELECT o::text AS origin FROM allowed_page_origins() AS o;
+
+-- name: LeadsOf :many
+-- The teams these employees lead (team_leads, migration 055).
+SELECT manager_id, team_id FROM team_leads
+WHERE tenant_id = @tenant_id AND manager_id = ANY (@ids::uuid[])
+ORDER BY manager_id, team_id;
+
+-- name: CountTeams :one
+SELECT count(*)::int FROM teams WHERE tenant_id = @tenant_id AND id = ANY (@ids::uuid[]);
+
+-- name: GrantLeads :exec
+-- The teams an admin gives a manager besides their own; a team that is already theirs becomes granted too.
+INSERT INTO team_leads AS l (tenant_id, team_id, manager_id, granted)
+SELECT @tenant_id::uuid, x.t, @manager_id::uuid, true FROM unnest(@team_ids::uuid[]) AS x (t)
+ON CONFLICT (tenant_id, team_id, manager_id) DO UPDATE SET granted = true WHERE NOT l.granted;
+
+-- name: UngrantLeads :exec
+-- Their own team, granted as well and not named any more: led as their own only.
+UPDATE team_leads SET granted = false
+WHERE tenant_id = @tenant_id AND manager_id = @manager_id AND granted AND home AND team_id <> ALL (@team_ids::uuid[]);
+
+-- name: DropLeads :exec
+-- The granted teams not named any more.
+DELETE FROM team_leads
+WHERE tenant_id = @tenant_id AND manager_id = @manager_id AND NOT home AND team_id <> ALL (@team_ids::uuid[]);

@@ -82,11 +82,13 @@ type Team struct {
 
 // Employee is a person of the enterprise.
 type Employee struct {
-	ID          uuid.UUID
-	TenantID    uuid.UUID
-	Name        string
-	Role        authn.Role
-	TeamID      uuid.UUID // uuid.Nil: no team
+	ID       uuid.UUID
+	TenantID uuid.UUID
+	Name     string
+	Role     authn.Role
+	TeamID   uuid.UUID // uuid.Nil: no team
+	// Leads are the teams a manager leads (their own and those SetLedTeams added), sorted.
+	Leads       []uuid.UUID
 	Status      Status
 	Title       string
 	Phone       string
@@ -189,7 +191,7 @@ func (s *Service) Me(ctx context.Context, p authn.Principal) (Employee, Tenant, 
 			tt := teamFromRow(tenantdb.ListTeamsRow(tm))
 			team = &tt
 		}
-		return nil
+		return withLeads(ctx, q, p.TenantID, []*Employee{&e})
 	})
 	return e, t, team, err
 }
@@ -358,6 +360,9 @@ func (s *Service) createEmployee(ctx context.Context, tenantID uuid.UUID, n NewE
 			return employeeWriteError(err)
 		}
 		e = employeeFromRow(row)
+		if err := withLeads(ctx, q, tenantID, []*Employee{&e}); err != nil {
+			return err
+		}
 		if err := audit.RecordTx(ctx, tx, tenantID, audit.Entry{Action: audit.EmployeeCreate, TargetKind: audit.TargetEmployee,
 			TargetID: e.ID, After: employeeRecord(e)}); err != nil {
 			return err
@@ -391,7 +396,7 @@ func takeSeat(ctx context.Context, q *tenantdb.Queries, tenantID uuid.UUID) erro
 	return nil
 }
 
-// GetEmployee reads one employee: admins read anyone, managers their team and themselves, salespeople
+// GetEmployee reads one employee: admins read anyone, managers the teams they lead and themselves, salespeople
 // themselves. An employee the caller may not see is reported as not found.
 func (s *Service) GetEmployee(ctx context.Context, p authn.Principal, id uuid.UUID) (Employee, error) {
 	var e Employee
@@ -404,17 +409,102 @@ func (s *Service) GetEmployee(ctx context.Context, p authn.Principal, id uuid.UU
 		if !canSee(p, e) {
 			return platform.NotFound("employee")
 		}
-		return nil
+		return withLeads(ctx, q, p.TenantID, []*Employee{&e})
 	})
 	return e, err
 }
+
+// withLeads fills in the teams these employees lead.
+func withLeads(ctx context.Context, q *tenantdb.Queries, tenantID uuid.UUID, es []*Employee) error {
+	ids := make([]uuid.UUID, 0, len(es))
+	for _, e := range es {
+		if e.Role == authn.RoleManager {
+			ids = append(ids, e.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := q.LeadsOf(ctx, tenantdb.LeadsOfParams{TenantID: tenantID, Ids: ids})
+	if err != nil {
+		return err
+	}
+	by := map[uuid.UUID][]uuid.UUID{}
+	for _, r := range rows {
+		by[r.ManagerID] = append(by[r.ManagerID], r.TeamID)
+	}
+	for _, e := range es {
+		e.Leads = by[e.ID]
+	}
+	return nil
+}
+
+// SetLedTeams sets the teams a manager leads besides their own (team_leads, migration 055): their
+// devices gain what the added teams hold and lose what the others held. Admin only.
+func (s *Service) SetLedTeams(ctx context.Context, p authn.Principal, id uuid.UUID, teams []uuid.UUID) (Employee, error) {
+	if p.Role != authn.RoleAdmin {
+		return Employee{}, platform.PermissionDenied("only an admin may change whom a manager leads")
+	}
+	teams = append(make([]uuid.UUID, 0, len(teams)), teams...) // (never nil: NULL would match no row to drop)
+	slices.SortFunc(teams, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	teams = slices.Compact(teams)
+	if len(teams) > maxLedTeams {
+		return Employee{}, platform.Invalid("team_ids", fmt.Sprintf("at most %d teams", maxLedTeams))
+	}
+	var e Employee
+	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, tx pgx.Tx) error {
+		cur, err := q.GetEmployeeForUpdate(ctx, tenantdb.GetEmployeeForUpdateParams{TenantID: p.TenantID, ID: id})
+		if err != nil {
+			return notFound(err, "employee")
+		}
+		if cur.Role != string(authn.RoleManager) {
+			return platform.FailedPrecondition("only a manager leads teams: make them a manager first")
+		}
+		if n, err := q.CountTeams(ctx, tenantdb.CountTeamsParams{TenantID: p.TenantID, Ids: teams}); err != nil {
+			return err
+		} else if int(n) != len(teams) {
+			return platform.Invalid("team_ids", "names a team this enterprise does not have")
+		}
+		before := employeeFromRow(cur)
+		if err := withLeads(ctx, q, p.TenantID, []*Employee{&before}); err != nil {
+			return err
+		}
+		drop := tenantdb.DropLeadsParams{TenantID: p.TenantID, ManagerID: id, TeamIds: teams}
+		if err := q.UngrantLeads(ctx, tenantdb.UngrantLeadsParams(drop)); err != nil {
+			return err
+		}
+		if err := q.DropLeads(ctx, drop); err != nil {
+			return err
+		}
+		if err := q.GrantLeads(ctx, tenantdb.GrantLeadsParams(drop)); err != nil {
+			return err
+		}
+		e = before
+		if err := withLeads(ctx, q, p.TenantID, []*Employee{&e}); err != nil {
+			return err
+		}
+		b, a := changed(employeeRecord(before), employeeRecord(e))
+		if len(a) == 0 {
+			return nil
+		}
+		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.EmployeeUpdate, TargetKind: audit.TargetEmployee,
+			TargetID: id, Before: b, After: a})
+	})
+	if err == nil {
+		s.sessions.EmployeeChanged(id)
+	}
+	return e, err
+}
+
+// maxLedTeams bounds SetLedTeams (as the API does).
+const maxLedTeams = 100
 
 func canSee(p authn.Principal, e Employee) bool {
 	switch {
 	case p.EmployeeID == e.ID, p.Role == authn.RoleAdmin:
 		return true
 	case p.Role == authn.RoleManager:
-		return p.TeamID != uuid.Nil && e.TeamID == p.TeamID
+		return p.LeadsTeam(e.TeamID)
 	default:
 		return false
 	}
@@ -428,18 +518,24 @@ type EmployeeFilter struct {
 	PageToken       string
 }
 
-// ListEmployees pages through the employees the caller may see, by name. Managers see their own team.
+// ListEmployees pages through the employees the caller may see, by name. Managers see the teams they lead.
 func (s *Service) ListEmployees(ctx context.Context, p authn.Principal, f EmployeeFilter) ([]Employee, string, error) {
+	var teams []uuid.UUID
+	if f.TeamID != uuid.Nil {
+		teams = []uuid.UUID{f.TeamID}
+	}
 	switch p.Role {
 	case authn.RoleAdmin:
 	case authn.RoleManager:
-		if f.TeamID != uuid.Nil && f.TeamID != p.TeamID {
-			return nil, "", platform.PermissionDenied("a manager may list only their own team")
-		}
-		if p.TeamID == uuid.Nil {
+		if len(p.Leads) == 0 {
 			return nil, "", authn.ErrNoTeam
 		}
-		f.TeamID = p.TeamID
+		if f.TeamID != uuid.Nil && !p.LeadsTeam(f.TeamID) {
+			return nil, "", platform.PermissionDenied("a manager may list only the teams they lead")
+		}
+		if f.TeamID == uuid.Nil {
+			teams = p.Leads
+		}
 	default:
 		return nil, "", platform.PermissionDenied("only admins and managers may list employees")
 	}
@@ -448,7 +544,7 @@ func (s *Service) ListEmployees(ctx context.Context, p authn.Principal, f Employ
 		size = 50
 	}
 	params := tenantdb.ListEmployeesParams{
-		TenantID: p.TenantID, TeamID: nullID(f.TeamID), IncludeDisabled: f.IncludeDisabled, MaxRows: int32(size + 1),
+		TenantID: p.TenantID, ByTeam: teams != nil, TeamIds: teams, IncludeDisabled: f.IncludeDisabled, MaxRows: int32(size + 1),
 	}
 	if f.PageToken != "" {
 		name, id, err := decodeCursor(f.PageToken)
@@ -470,10 +566,12 @@ func (s *Service) ListEmployees(ctx context.Context, p authn.Principal, f Employ
 			next = encodeCursor(last.Name, last.ID)
 		}
 		out = make([]Employee, len(rows))
+		ptrs := make([]*Employee, len(rows))
 		for i, r := range rows {
 			out[i] = employeeFromRow(r)
+			ptrs[i] = &out[i]
 		}
-		return nil
+		return withLeads(ctx, q, p.TenantID, ptrs)
 	})
 	return out, next, err
 }
@@ -505,12 +603,19 @@ func (s *Service) UpdateEmployee(ctx context.Context, p authn.Principal, id uuid
 				return err
 			}
 		}
+		was := employeeFromRow(cur)
+		if err := withLeads(ctx, q, p.TenantID, []*Employee{&was}); err != nil {
+			return err
+		}
 		row, err := q.UpdateEmployee(ctx, params)
 		if err != nil {
 			return employeeWriteError(err)
 		}
 		e = employeeFromRow(row)
-		before, after := changed(employeeRecord(employeeFromRow(cur)), employeeRecord(e))
+		if err := withLeads(ctx, q, p.TenantID, []*Employee{&e}); err != nil {
+			return err
+		}
+		before, after := changed(employeeRecord(was), employeeRecord(e))
 		if len(after) == 0 {
 			return nil
 		}
@@ -878,8 +983,12 @@ func employeeRecord(e Employee) map[string]string {
 	if e.TeamID != uuid.Nil {
 		team = e.TeamID.String()
 	}
+	leads := make([]string, len(e.Leads))
+	for i, t := range e.Leads {
+		leads[i] = t.String()
+	}
 	return map[string]string{"name": e.Name, "role": string(e.Role), "team_id": team, "title": e.Title,
-		"phone": maskPhone(e.Phone), "email": e.Email, "status": string(e.Status)}
+		"phone": maskPhone(e.Phone), "email": e.Email, "status": string(e.Status), "led_team_ids": strings.Join(leads, ",")}
 }
 
 // settingsRecord is what the audit log keeps of the settings.

@@ -3,6 +3,7 @@ package tenant_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +51,12 @@ func (s *sessions) EmployeeChanged(id uuid.UUID) {
 	s.changed = append(s.changed, id)
 }
 
+func (s *sessions) changedIDs() []uuid.UUID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.changed)
+}
+
 type fixture struct {
 	db   *pgtest.DB
 	svc  *tenant.Service
@@ -74,7 +81,7 @@ func setup(t *testing.T, seats int) fixture {
 }
 
 func principal(e tenant.Employee) authn.Principal {
-	return authn.Principal{TenantID: e.TenantID, EmployeeID: e.ID, Role: e.Role, TeamID: e.TeamID}
+	return authn.Principal{TenantID: e.TenantID, EmployeeID: e.ID, Role: e.Role, TeamID: e.TeamID, Leads: e.Leads}
 }
 
 // hire adds an employee as the admin would.
@@ -299,6 +306,79 @@ func TestManagersSeeTheirTeamAndSalespeopleThemselves(t *testing.T) {
 	_, _, team, err = f.svc.Me(ctx, lonely)
 	require.NoError(t, err)
 	require.Nil(t, team)
+}
+
+// An admin gives a manager teams besides their own (issue 18): the manager then lists and reads the
+// people of each, the change is audited and their sessions re-read; only managers lead, and someone who
+// stops being one leads nothing.
+func TestAManagerLeadsTheTeamsAnAdminGivesThem(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 20)
+	ctx := context.Background()
+	east, west, north := f.team(t, "East"), f.team(t, "West"), f.team(t, "North")
+	mgr := f.hire(t, "Mia (manager east)", authn.RoleManager, east)
+	require.Equal(t, []uuid.UUID{east}, mgr.Leads, "a manager leads their own team")
+	eastSales := f.hire(t, "Eve", authn.RoleSales, east)
+	westSales := f.hire(t, "Wes", authn.RoleSales, west)
+	northSales := f.hire(t, "Nia", authn.RoleSales, north)
+
+	_, err := f.svc.SetLedTeams(ctx, mgr, mgr.EmployeeID, []uuid.UUID{west})
+	requireKind(t, platform.KindPermissionDenied, err, "a manager does not give themselves teams")
+	_, err = f.svc.SetLedTeams(ctx, f.admin, eastSales.EmployeeID, []uuid.UUID{west})
+	requireKind(t, platform.KindFailedPrecondition, err, "a salesperson leads no team")
+	_, err = f.svc.SetLedTeams(ctx, f.admin, mgr.EmployeeID, []uuid.UUID{west, uuid.New()})
+	requireKind(t, platform.KindInvalid, err)
+	var bad *platform.Error
+	require.ErrorAs(t, err, &bad)
+	require.Equal(t, "team_ids", bad.Field)
+	_, err = f.svc.SetLedTeams(ctx, f.admin, uuid.New(), []uuid.UUID{west})
+	requireKind(t, platform.KindNotFound, err)
+
+	before := len(f.sess.changedIDs())
+	e, err := f.svc.SetLedTeams(ctx, f.admin, mgr.EmployeeID, []uuid.UUID{west, north, west})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []uuid.UUID{east, west, north}, e.Leads)
+	require.Greater(t, len(f.sess.changedIDs()), before, "the manager's sessions read their teams again")
+	got, err := f.svc.GetEmployee(ctx, f.admin, mgr.EmployeeID)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []uuid.UUID{east, west, north}, got.Leads)
+
+	// As the manager's next request sees them.
+	regional := principal(got)
+	list, _, err := f.svc.ListEmployees(ctx, regional, tenant.EmployeeFilter{})
+	require.NoError(t, err)
+	require.Len(t, list, 4, "their own team and the two given")
+	list, _, err = f.svc.ListEmployees(ctx, regional, tenant.EmployeeFilter{TeamID: west})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, westSales.EmployeeID, list[0].ID)
+	for _, id := range []uuid.UUID{eastSales.EmployeeID, westSales.EmployeeID, northSales.EmployeeID} {
+		_, err := f.svc.GetEmployee(ctx, regional, id)
+		require.NoError(t, err)
+	}
+
+	// Taking North away; an empty list leaves their own team only.
+	e, err = f.svc.SetLedTeams(ctx, f.admin, mgr.EmployeeID, []uuid.UUID{west})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []uuid.UUID{east, west}, e.Leads)
+	_, err = f.svc.GetEmployee(ctx, principal(e), northSales.EmployeeID)
+	requireKind(t, platform.KindNotFound, err)
+	e, err = f.svc.SetLedTeams(ctx, f.admin, mgr.EmployeeID, nil)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{east}, e.Leads)
+
+	// Their own team given as well stays theirs when they move; no longer a manager, they lead nothing.
+	_, err = f.svc.SetLedTeams(ctx, f.admin, mgr.EmployeeID, []uuid.UUID{east, west})
+	require.NoError(t, err)
+	e, err = f.svc.UpdateEmployee(ctx, f.admin, mgr.EmployeeID, tenant.EmployeeChange{TeamID: &north})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []uuid.UUID{east, west, north}, e.Leads)
+	e, err = f.svc.UpdateEmployee(ctx, f.admin, mgr.EmployeeID, tenant.EmployeeChange{Role: ptr(authn.RoleSales)})
+	require.NoError(t, err)
+	require.Empty(t, e.Leads)
+	e, err = f.svc.UpdateEmployee(ctx, f.admin, mgr.EmployeeID, tenant.EmployeeChange{Role: ptr(authn.RoleManager)})
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{north}, e.Leads, "made a manager again: their own team, nothing granted before")
 }
 
 func TestListEmployeesPagesByNameAndLeavesOutTheDisabled(t *testing.T) {

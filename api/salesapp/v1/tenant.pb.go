@@ -570,9 +570,12 @@ type Employee struct {
 	Phone  string         `protobuf:"bytes,7,opt,name=phone,proto3" json:"phone,omitempty"`
 	Email  string         `protobuf:"bytes,8,opt,name=email,proto3" json:"email,omitempty"`
 	// The employee's WeCom userid, filled by the WeCom bridge.
-	WecomUserid   string                 `protobuf:"bytes,9,opt,name=wecom_userid,json=wecomUserid,proto3" json:"wecom_userid,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	WecomUserid string                 `protobuf:"bytes,9,opt,name=wecom_userid,json=wecomUserid,proto3" json:"wecom_userid,omitempty"`
+	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt   *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The teams a manager leads, sorted: their own (team_id) and those an admin added with SetLedTeams. A
+	// manager sees, syncs and oversees the customers, members and tasks of each. Empty for others.
+	LedTeamIds    []string `protobuf:"bytes,12,rep,name=led_team_ids,json=ledTeamIds,proto3" json:"led_team_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -680,6 +683,13 @@ func (x *Employee) GetCreatedAt() *timestamppb.Timestamp {
 func (x *Employee) GetUpdatedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *Employee) GetLedTeamIds() []string {
+	if x != nil {
+		return x.LedTeamIds
 	}
 	return nil
 }
@@ -1667,6 +1677,105 @@ func (x *SetEmployeeStatusResponse) GetEmployee() *Employee {
 	return nil
 }
 
+// SetLedTeamsRequest names the manager and every team they lead besides their own (an empty list: only
+// their own). Naming their own team too keeps it theirs when they move to another.
+type SetLedTeamsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EmployeeId    string                 `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	TeamIds       []string               `protobuf:"bytes,2,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetLedTeamsRequest) Reset() {
+	*x = SetLedTeamsRequest{}
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLedTeamsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLedTeamsRequest) ProtoMessage() {}
+
+func (x *SetLedTeamsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLedTeamsRequest.ProtoReflect.Descriptor instead.
+func (*SetLedTeamsRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SetLedTeamsRequest) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *SetLedTeamsRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
+	}
+	return nil
+}
+
+// SetLedTeamsResponse carries the manager with the teams they now lead.
+type SetLedTeamsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Employee      *Employee              `protobuf:"bytes,1,opt,name=employee,proto3" json:"employee,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetLedTeamsResponse) Reset() {
+	*x = SetLedTeamsResponse{}
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLedTeamsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLedTeamsResponse) ProtoMessage() {}
+
+func (x *SetLedTeamsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_tenant_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLedTeamsResponse.ProtoReflect.Descriptor instead.
+func (*SetLedTeamsResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_tenant_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SetLedTeamsResponse) GetEmployee() *Employee {
+	if x != nil {
+		return x.Employee
+	}
+	return nil
+}
+
 var File_salesapp_v1_tenant_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_tenant_proto_rawDesc = "" +
@@ -1708,7 +1817,7 @@ const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12!\n" +
-	"\fmember_count\x18\x05 \x01(\x05R\vmemberCount\"\xfe\x02\n" +
+	"\fmember_count\x18\x05 \x01(\x05R\vmemberCount\"\xa0\x03\n" +
 	"\bEmployee\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
@@ -1723,7 +1832,9 @@ const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"created_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"2\n" +
+	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12 \n" +
+	"\fled_team_ids\x18\f \x03(\tR\n" +
+	"ledTeamIds\"2\n" +
 	"\x11CreateTeamRequest\x12\x1d\n" +
 	"\x04name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x04name\";\n" +
 	"\x12CreateTeamResponse\x12%\n" +
@@ -1797,6 +1908,12 @@ const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\x0frelease_to_pool\x18\x04 \x01(\bR\rreleaseToPool\x12$\n" +
 	"\apool_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06poolId\"N\n" +
 	"\x19SetEmployeeStatusResponse\x121\n" +
+	"\bemployee\x18\x01 \x01(\v2\x15.salesapp.v1.EmployeeR\bemployee\"m\n" +
+	"\x12SetLedTeamsRequest\x12)\n" +
+	"\vemployee_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"employeeId\x12,\n" +
+	"\bteam_ids\x18\x02 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\ateamIds\"H\n" +
+	"\x13SetLedTeamsResponse\x121\n" +
 	"\bemployee\x18\x01 \x01(\v2\x15.salesapp.v1.EmployeeR\bemployee*k\n" +
 	"\x04Plan\x12\x14\n" +
 	"\x10PLAN_UNSPECIFIED\x10\x00\x12\x0e\n" +
@@ -1825,13 +1942,14 @@ const file_salesapp_v1_tenant_proto_rawDesc = "" +
 	"\n" +
 	"RenameTeam\x12\x1e.salesapp.v1.RenameTeamRequest\x1a\x1f.salesapp.v1.RenameTeamResponse\x12M\n" +
 	"\n" +
-	"DeleteTeam\x12\x1e.salesapp.v1.DeleteTeamRequest\x1a\x1f.salesapp.v1.DeleteTeamResponse2\xd5\x03\n" +
+	"DeleteTeam\x12\x1e.salesapp.v1.DeleteTeamRequest\x1a\x1f.salesapp.v1.DeleteTeamResponse2\xa7\x04\n" +
 	"\x0fEmployeeService\x12Y\n" +
 	"\x0eCreateEmployee\x12\".salesapp.v1.CreateEmployeeRequest\x1a#.salesapp.v1.CreateEmployeeResponse\x12P\n" +
 	"\vGetEmployee\x12\x1f.salesapp.v1.GetEmployeeRequest\x1a .salesapp.v1.GetEmployeeResponse\x12V\n" +
 	"\rListEmployees\x12!.salesapp.v1.ListEmployeesRequest\x1a\".salesapp.v1.ListEmployeesResponse\x12Y\n" +
 	"\x0eUpdateEmployee\x12\".salesapp.v1.UpdateEmployeeRequest\x1a#.salesapp.v1.UpdateEmployeeResponse\x12b\n" +
-	"\x11SetEmployeeStatus\x12%.salesapp.v1.SetEmployeeStatusRequest\x1a&.salesapp.v1.SetEmployeeStatusResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
+	"\x11SetEmployeeStatus\x12%.salesapp.v1.SetEmployeeStatusRequest\x1a&.salesapp.v1.SetEmployeeStatusResponse\x12P\n" +
+	"\vSetLedTeams\x12\x1f.salesapp.v1.SetLedTeamsRequest\x1a .salesapp.v1.SetLedTeamsResponseB5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
 
 var (
 	file_salesapp_v1_tenant_proto_rawDescOnce sync.Once
@@ -1846,7 +1964,7 @@ func file_salesapp_v1_tenant_proto_rawDescGZIP() []byte {
 }
 
 var file_salesapp_v1_tenant_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_salesapp_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_salesapp_v1_tenant_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_salesapp_v1_tenant_proto_goTypes = []any{
 	(Plan)(0),                            // 0: salesapp.v1.Plan
 	(Role)(0),                            // 1: salesapp.v1.Role
@@ -1875,58 +1993,63 @@ var file_salesapp_v1_tenant_proto_goTypes = []any{
 	(*UpdateEmployeeResponse)(nil),       // 24: salesapp.v1.UpdateEmployeeResponse
 	(*SetEmployeeStatusRequest)(nil),     // 25: salesapp.v1.SetEmployeeStatusRequest
 	(*SetEmployeeStatusResponse)(nil),    // 26: salesapp.v1.SetEmployeeStatusResponse
-	(*timestamppb.Timestamp)(nil),        // 27: google.protobuf.Timestamp
-	(*Invitation)(nil),                   // 28: salesapp.v1.Invitation
+	(*SetLedTeamsRequest)(nil),           // 27: salesapp.v1.SetLedTeamsRequest
+	(*SetLedTeamsResponse)(nil),          // 28: salesapp.v1.SetLedTeamsResponse
+	(*timestamppb.Timestamp)(nil),        // 29: google.protobuf.Timestamp
+	(*Invitation)(nil),                   // 30: salesapp.v1.Invitation
 }
 var file_salesapp_v1_tenant_proto_depIdxs = []int32{
 	0,  // 0: salesapp.v1.Tenant.plan:type_name -> salesapp.v1.Plan
-	27, // 1: salesapp.v1.Tenant.expires_at:type_name -> google.protobuf.Timestamp
-	27, // 2: salesapp.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	29, // 1: salesapp.v1.Tenant.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 2: salesapp.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 3: salesapp.v1.UpdateTenantSettingsRequest.page_origins:type_name -> salesapp.v1.PageOrigins
 	3,  // 4: salesapp.v1.UpdateTenantSettingsResponse.tenant:type_name -> salesapp.v1.Tenant
-	27, // 5: salesapp.v1.Team.created_at:type_name -> google.protobuf.Timestamp
-	27, // 6: salesapp.v1.Team.updated_at:type_name -> google.protobuf.Timestamp
+	29, // 5: salesapp.v1.Team.created_at:type_name -> google.protobuf.Timestamp
+	29, // 6: salesapp.v1.Team.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 7: salesapp.v1.Employee.role:type_name -> salesapp.v1.Role
 	2,  // 8: salesapp.v1.Employee.status:type_name -> salesapp.v1.EmployeeStatus
-	27, // 9: salesapp.v1.Employee.created_at:type_name -> google.protobuf.Timestamp
-	27, // 10: salesapp.v1.Employee.updated_at:type_name -> google.protobuf.Timestamp
+	29, // 9: salesapp.v1.Employee.created_at:type_name -> google.protobuf.Timestamp
+	29, // 10: salesapp.v1.Employee.updated_at:type_name -> google.protobuf.Timestamp
 	7,  // 11: salesapp.v1.CreateTeamResponse.team:type_name -> salesapp.v1.Team
 	7,  // 12: salesapp.v1.ListTeamsResponse.teams:type_name -> salesapp.v1.Team
 	7,  // 13: salesapp.v1.RenameTeamResponse.team:type_name -> salesapp.v1.Team
 	1,  // 14: salesapp.v1.CreateEmployeeRequest.role:type_name -> salesapp.v1.Role
 	8,  // 15: salesapp.v1.CreateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
-	28, // 16: salesapp.v1.CreateEmployeeResponse.invitation:type_name -> salesapp.v1.Invitation
+	30, // 16: salesapp.v1.CreateEmployeeResponse.invitation:type_name -> salesapp.v1.Invitation
 	8,  // 17: salesapp.v1.GetEmployeeResponse.employee:type_name -> salesapp.v1.Employee
 	8,  // 18: salesapp.v1.ListEmployeesResponse.employees:type_name -> salesapp.v1.Employee
 	1,  // 19: salesapp.v1.UpdateEmployeeRequest.role:type_name -> salesapp.v1.Role
 	8,  // 20: salesapp.v1.UpdateEmployeeResponse.employee:type_name -> salesapp.v1.Employee
 	2,  // 21: salesapp.v1.SetEmployeeStatusRequest.status:type_name -> salesapp.v1.EmployeeStatus
 	8,  // 22: salesapp.v1.SetEmployeeStatusResponse.employee:type_name -> salesapp.v1.Employee
-	4,  // 23: salesapp.v1.TenantService.UpdateTenantSettings:input_type -> salesapp.v1.UpdateTenantSettingsRequest
-	9,  // 24: salesapp.v1.TeamService.CreateTeam:input_type -> salesapp.v1.CreateTeamRequest
-	11, // 25: salesapp.v1.TeamService.ListTeams:input_type -> salesapp.v1.ListTeamsRequest
-	13, // 26: salesapp.v1.TeamService.RenameTeam:input_type -> salesapp.v1.RenameTeamRequest
-	15, // 27: salesapp.v1.TeamService.DeleteTeam:input_type -> salesapp.v1.DeleteTeamRequest
-	17, // 28: salesapp.v1.EmployeeService.CreateEmployee:input_type -> salesapp.v1.CreateEmployeeRequest
-	19, // 29: salesapp.v1.EmployeeService.GetEmployee:input_type -> salesapp.v1.GetEmployeeRequest
-	21, // 30: salesapp.v1.EmployeeService.ListEmployees:input_type -> salesapp.v1.ListEmployeesRequest
-	23, // 31: salesapp.v1.EmployeeService.UpdateEmployee:input_type -> salesapp.v1.UpdateEmployeeRequest
-	25, // 32: salesapp.v1.EmployeeService.SetEmployeeStatus:input_type -> salesapp.v1.SetEmployeeStatusRequest
-	6,  // 33: salesapp.v1.TenantService.UpdateTenantSettings:output_type -> salesapp.v1.UpdateTenantSettingsResponse
-	10, // 34: salesapp.v1.TeamService.CreateTeam:output_type -> salesapp.v1.CreateTeamResponse
-	12, // 35: salesapp.v1.TeamService.ListTeams:output_type -> salesapp.v1.ListTeamsResponse
-	14, // 36: salesapp.v1.TeamService.RenameTeam:output_type -> salesapp.v1.RenameTeamResponse
-	16, // 37: salesapp.v1.TeamService.DeleteTeam:output_type -> salesapp.v1.DeleteTeamResponse
-	18, // 38: salesapp.v1.EmployeeService.CreateEmployee:output_type -> salesapp.v1.CreateEmployeeResponse
-	20, // 39: salesapp.v1.EmployeeService.GetEmployee:output_type -> salesapp.v1.GetEmployeeResponse
-	22, // 40: salesapp.v1.EmployeeService.ListEmployees:output_type -> salesapp.v1.ListEmployeesResponse
-	24, // 41: salesapp.v1.EmployeeService.UpdateEmployee:output_type -> salesapp.v1.UpdateEmployeeResponse
-	26, // 42: salesapp.v1.EmployeeService.SetEmployeeStatus:output_type -> salesapp.v1.SetEmployeeStatusResponse
-	33, // [33:43] is the sub-list for method output_type
-	23, // [23:33] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	8,  // 23: salesapp.v1.SetLedTeamsResponse.employee:type_name -> salesapp.v1.Employee
+	4,  // 24: salesapp.v1.TenantService.UpdateTenantSettings:input_type -> salesapp.v1.UpdateTenantSettingsRequest
+	9,  // 25: salesapp.v1.TeamService.CreateTeam:input_type -> salesapp.v1.CreateTeamRequest
+	11, // 26: salesapp.v1.TeamService.ListTeams:input_type -> salesapp.v1.ListTeamsRequest
+	13, // 27: salesapp.v1.TeamService.RenameTeam:input_type -> salesapp.v1.RenameTeamRequest
+	15, // 28: salesapp.v1.TeamService.DeleteTeam:input_type -> salesapp.v1.DeleteTeamRequest
+	17, // 29: salesapp.v1.EmployeeService.CreateEmployee:input_type -> salesapp.v1.CreateEmployeeRequest
+	19, // 30: salesapp.v1.EmployeeService.GetEmployee:input_type -> salesapp.v1.GetEmployeeRequest
+	21, // 31: salesapp.v1.EmployeeService.ListEmployees:input_type -> salesapp.v1.ListEmployeesRequest
+	23, // 32: salesapp.v1.EmployeeService.UpdateEmployee:input_type -> salesapp.v1.UpdateEmployeeRequest
+	25, // 33: salesapp.v1.EmployeeService.SetEmployeeStatus:input_type -> salesapp.v1.SetEmployeeStatusRequest
+	27, // 34: salesapp.v1.EmployeeService.SetLedTeams:input_type -> salesapp.v1.SetLedTeamsRequest
+	6,  // 35: salesapp.v1.TenantService.UpdateTenantSettings:output_type -> salesapp.v1.UpdateTenantSettingsResponse
+	10, // 36: salesapp.v1.TeamService.CreateTeam:output_type -> salesapp.v1.CreateTeamResponse
+	12, // 37: salesapp.v1.TeamService.ListTeams:output_type -> salesapp.v1.ListTeamsResponse
+	14, // 38: salesapp.v1.TeamService.RenameTeam:output_type -> salesapp.v1.RenameTeamResponse
+	16, // 39: salesapp.v1.TeamService.DeleteTeam:output_type -> salesapp.v1.DeleteTeamResponse
+	18, // 40: salesapp.v1.EmployeeService.CreateEmployee:output_type -> salesapp.v1.CreateEmployeeResponse
+	20, // 41: salesapp.v1.EmployeeService.GetEmployee:output_type -> salesapp.v1.GetEmployeeResponse
+	22, // 42: salesapp.v1.EmployeeService.ListEmployees:output_type -> salesapp.v1.ListEmployeesResponse
+	24, // 43: salesapp.v1.EmployeeService.UpdateEmployee:output_type -> salesapp.v1.UpdateEmployeeResponse
+	26, // 44: salesapp.v1.EmployeeService.SetEmployeeStatus:output_type -> salesapp.v1.SetEmployeeStatusResponse
+	28, // 45: salesapp.v1.EmployeeService.SetLedTeams:output_type -> salesapp.v1.SetLedTeamsResponse
+	35, // [35:46] is the sub-list for method output_type
+	24, // [24:35] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_tenant_proto_init() }
@@ -1943,7 +2066,7 @@ func file_salesapp_v1_tenant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_tenant_proto_rawDesc), len(file_salesapp_v1_tenant_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -59,7 +59,11 @@ func (d *DB) NewEmployee(t testing.TB, tenantID uuid.UUID, role authn.Role, team
 		t.Fatalf("pgtest: seed employee: %v", err)
 	}
 	session := SignIn(t, d.App, tenantID, id, "pgtest")
-	return authn.Principal{TenantID: tenantID, EmployeeID: id, SessionID: session, DeviceID: "pgtest", Role: role, TeamID: teamID}
+	p := authn.Principal{TenantID: tenantID, EmployeeID: id, SessionID: session, DeviceID: "pgtest", Role: role, TeamID: teamID}
+	if role == authn.RoleManager && teamID != uuid.Nil {
+		p.Leads = []uuid.UUID{teamID} // their own team (migration 055 writes its row)
+	}
+	return p
 }
 
 // SignIn writes a live session (a day long) of an employee on a device, as the auth domain would, and

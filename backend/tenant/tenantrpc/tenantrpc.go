@@ -226,6 +226,23 @@ func (h *Handler) SetEmployeeStatus(ctx context.Context, req *connect.Request[sa
 	return connect.NewResponse(&salesappv1.SetEmployeeStatusResponse{Employee: employeeToProto(e)}), nil
 }
 
+// SetLedTeams implements EmployeeService.
+func (h *Handler) SetLedTeams(ctx context.Context, req *connect.Request[salesappv1.SetLedTeamsRequest]) (*connect.Response[salesappv1.SetLedTeamsResponse], error) {
+	p, err := authn.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	teams := make([]uuid.UUID, len(req.Msg.GetTeamIds()))
+	for i, t := range req.Msg.GetTeamIds() {
+		teams[i] = uuid.MustParse(t) // checked by the validator
+	}
+	e, err := h.svc.SetLedTeams(ctx, p, uuid.MustParse(req.Msg.GetEmployeeId()), teams)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.SetLedTeamsResponse{Employee: employeeToProto(e)}), nil
+}
+
 // parseOptionalID reads an id the validator has already checked to be empty or a UUID.
 func parseOptionalID(s string) uuid.UUID {
 	if s == "" {
@@ -285,6 +302,9 @@ func employeeToProto(e tenant.Employee) *salesappv1.Employee {
 	}
 	if e.TeamID != uuid.Nil {
 		out.TeamId = e.TeamID.String()
+	}
+	for _, t := range e.Leads {
+		out.LedTeamIds = append(out.LedTeamIds, t.String())
 	}
 	return out
 }

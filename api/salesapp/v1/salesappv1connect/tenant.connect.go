@@ -63,6 +63,9 @@ const (
 	// EmployeeServiceSetEmployeeStatusProcedure is the fully-qualified name of the EmployeeService's
 	// SetEmployeeStatus RPC.
 	EmployeeServiceSetEmployeeStatusProcedure = "/salesapp.v1.EmployeeService/SetEmployeeStatus"
+	// EmployeeServiceSetLedTeamsProcedure is the fully-qualified name of the EmployeeService's
+	// SetLedTeams RPC.
+	EmployeeServiceSetLedTeamsProcedure = "/salesapp.v1.EmployeeService/SetLedTeams"
 )
 
 // TenantServiceClient is a client for the salesapp.v1.TenantService service.
@@ -298,7 +301,7 @@ type EmployeeServiceClient interface {
 	// CreateEmployee adds an active employee, taking a seat, and answers their sign-in invitation. Admin
 	// only. Two employees cannot share a phone number or an email (they sign in with it).
 	CreateEmployee(context.Context, *connect.Request[v1.CreateEmployeeRequest]) (*connect.Response[v1.CreateEmployeeResponse], error)
-	// GetEmployee reads one employee. Admins read anyone, managers their team, salespeople themselves.
+	// GetEmployee reads one employee. Admins read anyone, managers the teams they lead, salespeople themselves.
 	GetEmployee(context.Context, *connect.Request[v1.GetEmployeeRequest]) (*connect.Response[v1.GetEmployeeResponse], error)
 	// ListEmployees lists employees visible to the caller, ordered by name.
 	ListEmployees(context.Context, *connect.Request[v1.ListEmployeesRequest]) (*connect.Response[v1.ListEmployeesResponse], error)
@@ -306,6 +309,11 @@ type EmployeeServiceClient interface {
 	UpdateEmployee(context.Context, *connect.Request[v1.UpdateEmployeeRequest]) (*connect.Response[v1.UpdateEmployeeResponse], error)
 	// SetEmployeeStatus disables (freeing the seat and ending every session) or re-enables an employee. Admin only.
 	SetEmployeeStatus(context.Context, *connect.Request[v1.SetEmployeeStatusRequest]) (*connect.Response[v1.SetEmployeeStatusResponse], error)
+	// SetLedTeams sets the teams a manager leads besides their own: a regional manager over several teams.
+	// The manager's devices gain the customers, members and tasks of the teams added and lose those of the
+	// teams taken away. Admin only; FailedPrecondition for someone who is not a manager. A manager who
+	// stops being one leads nothing, these teams included.
+	SetLedTeams(context.Context, *connect.Request[v1.SetLedTeamsRequest]) (*connect.Response[v1.SetLedTeamsResponse], error)
 }
 
 // NewEmployeeServiceClient constructs a client for the salesapp.v1.EmployeeService service. By
@@ -349,6 +357,12 @@ func NewEmployeeServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(employeeServiceMethods.ByName("SetEmployeeStatus")),
 			connect.WithClientOptions(opts...),
 		),
+		setLedTeams: connect.NewClient[v1.SetLedTeamsRequest, v1.SetLedTeamsResponse](
+			httpClient,
+			baseURL+EmployeeServiceSetLedTeamsProcedure,
+			connect.WithSchema(employeeServiceMethods.ByName("SetLedTeams")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -359,6 +373,7 @@ type employeeServiceClient struct {
 	listEmployees     *connect.Client[v1.ListEmployeesRequest, v1.ListEmployeesResponse]
 	updateEmployee    *connect.Client[v1.UpdateEmployeeRequest, v1.UpdateEmployeeResponse]
 	setEmployeeStatus *connect.Client[v1.SetEmployeeStatusRequest, v1.SetEmployeeStatusResponse]
+	setLedTeams       *connect.Client[v1.SetLedTeamsRequest, v1.SetLedTeamsResponse]
 }
 
 // CreateEmployee calls salesapp.v1.EmployeeService.CreateEmployee.
@@ -386,12 +401,17 @@ func (c *employeeServiceClient) SetEmployeeStatus(ctx context.Context, req *conn
 	return c.setEmployeeStatus.CallUnary(ctx, req)
 }
 
+// SetLedTeams calls salesapp.v1.EmployeeService.SetLedTeams.
+func (c *employeeServiceClient) SetLedTeams(ctx context.Context, req *connect.Request[v1.SetLedTeamsRequest]) (*connect.Response[v1.SetLedTeamsResponse], error) {
+	return c.setLedTeams.CallUnary(ctx, req)
+}
+
 // EmployeeServiceHandler is an implementation of the salesapp.v1.EmployeeService service.
 type EmployeeServiceHandler interface {
 	// CreateEmployee adds an active employee, taking a seat, and answers their sign-in invitation. Admin
 	// only. Two employees cannot share a phone number or an email (they sign in with it).
 	CreateEmployee(context.Context, *connect.Request[v1.CreateEmployeeRequest]) (*connect.Response[v1.CreateEmployeeResponse], error)
-	// GetEmployee reads one employee. Admins read anyone, managers their team, salespeople themselves.
+	// GetEmployee reads one employee. Admins read anyone, managers the teams they lead, salespeople themselves.
 	GetEmployee(context.Context, *connect.Request[v1.GetEmployeeRequest]) (*connect.Response[v1.GetEmployeeResponse], error)
 	// ListEmployees lists employees visible to the caller, ordered by name.
 	ListEmployees(context.Context, *connect.Request[v1.ListEmployeesRequest]) (*connect.Response[v1.ListEmployeesResponse], error)
@@ -399,6 +419,11 @@ type EmployeeServiceHandler interface {
 	UpdateEmployee(context.Context, *connect.Request[v1.UpdateEmployeeRequest]) (*connect.Response[v1.UpdateEmployeeResponse], error)
 	// SetEmployeeStatus disables (freeing the seat and ending every session) or re-enables an employee. Admin only.
 	SetEmployeeStatus(context.Context, *connect.Request[v1.SetEmployeeStatusRequest]) (*connect.Response[v1.SetEmployeeStatusResponse], error)
+	// SetLedTeams sets the teams a manager leads besides their own: a regional manager over several teams.
+	// The manager's devices gain the customers, members and tasks of the teams added and lose those of the
+	// teams taken away. Admin only; FailedPrecondition for someone who is not a manager. A manager who
+	// stops being one leads nothing, these teams included.
+	SetLedTeams(context.Context, *connect.Request[v1.SetLedTeamsRequest]) (*connect.Response[v1.SetLedTeamsResponse], error)
 }
 
 // NewEmployeeServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -438,6 +463,12 @@ func NewEmployeeServiceHandler(svc EmployeeServiceHandler, opts ...connect.Handl
 		connect.WithSchema(employeeServiceMethods.ByName("SetEmployeeStatus")),
 		connect.WithHandlerOptions(opts...),
 	)
+	employeeServiceSetLedTeamsHandler := connect.NewUnaryHandler(
+		EmployeeServiceSetLedTeamsProcedure,
+		svc.SetLedTeams,
+		connect.WithSchema(employeeServiceMethods.ByName("SetLedTeams")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/salesapp.v1.EmployeeService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case EmployeeServiceCreateEmployeeProcedure:
@@ -450,6 +481,8 @@ func NewEmployeeServiceHandler(svc EmployeeServiceHandler, opts ...connect.Handl
 			employeeServiceUpdateEmployeeHandler.ServeHTTP(w, r)
 		case EmployeeServiceSetEmployeeStatusProcedure:
 			employeeServiceSetEmployeeStatusHandler.ServeHTTP(w, r)
+		case EmployeeServiceSetLedTeamsProcedure:
+			employeeServiceSetLedTeamsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -477,4 +510,8 @@ func (UnimplementedEmployeeServiceHandler) UpdateEmployee(context.Context, *conn
 
 func (UnimplementedEmployeeServiceHandler) SetEmployeeStatus(context.Context, *connect.Request[v1.SetEmployeeStatusRequest]) (*connect.Response[v1.SetEmployeeStatusResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.EmployeeService.SetEmployeeStatus is not implemented"))
+}
+
+func (UnimplementedEmployeeServiceHandler) SetLedTeams(context.Context, *connect.Request[v1.SetLedTeamsRequest]) (*connect.Response[v1.SetLedTeamsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.EmployeeService.SetLedTeams is not implemented"))
 }

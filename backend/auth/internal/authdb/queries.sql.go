@@ -142,7 +142,9 @@ func (q *Queries) GetSessionOwner(ctx context.Context, arg GetSessionOwnerParams
 
 const GetSessionStatus = `-- name: GetSessionStatus :one
 SELECT s.employee_id, s.device_id, s.expires_at AS session_expires_at, s.revoked_at,
-       e.role, e.team_id, e.status, t.expires_at AS tenant_expires_at, t.plan, p.features
+       e.role, e.team_id, e.status, t.expires_at AS tenant_expires_at, t.plan, p.features,
+       ARRAY(SELECT l.team_id FROM team_leads l WHERE l.tenant_id = s.tenant_id AND l.manager_id = s.employee_id
+             ORDER BY l.team_id)::uuid[] AS leads
 FROM sessions s
 JOIN employees e ON e.tenant_id = s.tenant_id AND e.id = s.employee_id
 JOIN tenants t ON t.id = s.tenant_id
@@ -166,6 +168,7 @@ type GetSessionStatusRow struct {
 	TenantExpiresAt  time.Time
 	Plan             string
 	Features         []string
+	Leads            []uuid.UUID
 }
 
 // What the authenticator needs to trust an access token: the session, its employee and their tenant.
@@ -183,6 +186,7 @@ func (q *Queries) GetSessionStatus(ctx context.Context, arg GetSessionStatusPara
 		&i.TenantExpiresAt,
 		&i.Plan,
 		&i.Features,
+		&i.Leads,
 	)
 	return i, err
 }

@@ -2060,16 +2060,17 @@ func (q *Queries) SetWeChatProfile(ctx context.Context, arg SetWeChatProfilePara
 }
 
 const teamMembers = `-- name: TeamMembers :many
-SELECT id FROM employees WHERE tenant_id = $1 AND team_id = $2
+SELECT id FROM employees WHERE tenant_id = $1 AND team_id = ANY ($2::uuid[])
 `
 
 type TeamMembersParams struct {
 	TenantID uuid.UUID
-	TeamID   uuid.NullUUID
+	TeamIds  []uuid.UUID
 }
 
+// The members of the teams a manager leads.
 func (q *Queries) TeamMembers(ctx context.Context, arg TeamMembersParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, teamMembers, arg.TenantID, arg.TeamID)
+	rows, err := q.db.Query(ctx, teamMembers, arg.TenantID, arg.TeamIds)
 	if err != nil {
 		return nil, err
 	}

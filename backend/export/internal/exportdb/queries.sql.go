@@ -129,7 +129,9 @@ func (q *Queries) PurgeExports(ctx context.Context) ([]string, error) {
 }
 
 const requester = `-- name: Requester :one
-SELECT role, team_id, status FROM employees WHERE tenant_id = $1 AND id = $2
+SELECT role, team_id, status,
+       ARRAY(SELECT l.team_id FROM team_leads l WHERE l.tenant_id = $1 AND l.manager_id = $2 ORDER BY l.team_id)::uuid[] AS leads
+FROM employees WHERE tenant_id = $1 AND id = $2
 `
 
 type RequesterParams struct {
@@ -141,12 +143,18 @@ type RequesterRow struct {
 	Role   string
 	TeamID uuid.NullUUID
 	Status string
+	Leads  []uuid.UUID
 }
 
 // Who asked, as they are now (a disabled requester's export is not made).
 func (q *Queries) Requester(ctx context.Context, arg RequesterParams) (RequesterRow, error) {
 	row := q.db.QueryRow(ctx, requester, arg.TenantID, arg.ID)
 	var i RequesterRow
-	err := row.Scan(&i.Role, &i.TeamID, &i.Status)
+	err := row.Scan(
+		&i.Role,
+		&i.TeamID,
+		&i.Status,
+		&i.Leads,
+	)
 	return i, err
 }

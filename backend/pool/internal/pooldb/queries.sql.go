@@ -25,7 +25,8 @@ SELECT l.customer_id::uuid AS customer_id, l.display_name::text AS display_name,
 FROM leads l
 JOIN pools p ON p.tenant_id = $1 AND p.id = l.pool_id
 JOIN employees e ON e.tenant_id = $1 AND e.status = 'active'
-  AND ((cardinality(p.team_ids) > 0 AND e.role = 'manager' AND e.team_id = ANY (p.team_ids))
+  AND ((cardinality(p.team_ids) > 0 AND e.role = 'manager'
+         AND EXISTS (SELECT FROM team_leads tl WHERE tl.tenant_id = $1 AND tl.manager_id = e.id AND tl.team_id = ANY (p.team_ids)))
     OR (cardinality(p.team_ids) = 0 AND e.role = 'admin'))
 UNION ALL
 SELECT o.customer_id, o.display_name, o.pool_name, o.employee_id, true AS offer
@@ -56,7 +57,7 @@ type ActiveLeadManagersRow struct {
 	Offer       bool
 }
 
-// For customers waiting in a pool, whom to tell that they read again: the active managers of the pool's
+// For customers waiting in a pool, whom to tell that they read again: the active managers who lead the pool's
 // teams, or, for a pool open to everyone, the tenant's active admins; and, when the pool offers hot leads,
 // the active salespeople who may claim from it (offer), except one still cooling down from that lead, at
 // most maxOffers per lead. Customers owned by someone (or in no pool: there is no default pool) are left out.

@@ -56,7 +56,7 @@ SELECT a.employee_id, e.name, e.team_id, a.claimed, a.joined_at, a.shares, a.vie
        a.new_customers, a.leads, a.completed_at
 FROM task_assignees a JOIN employees e ON e.tenant_id = a.tenant_id AND e.id = a.employee_id
 WHERE a.tenant_id = $1 AND a.task_id = $2
-  AND (NOT $3::bool OR e.team_id = $4::uuid)
+  AND (NOT $3::bool OR e.team_id = ANY ($4::uuid[]))
   AND (NOT $5::bool OR a.employee_id = $6::uuid)
 ORDER BY e.name, a.employee_id
 `
@@ -65,7 +65,7 @@ type AssigneesParams struct {
 	TenantID   uuid.UUID
 	TaskID     uuid.UUID
 	TeamOnly   bool
-	TeamID     uuid.UUID
+	TeamIds    []uuid.UUID
 	SelfOnly   bool
 	EmployeeID uuid.UUID
 }
@@ -90,7 +90,7 @@ func (q *Queries) Assignees(ctx context.Context, arg AssigneesParams) ([]Assigne
 		arg.TenantID,
 		arg.TaskID,
 		arg.TeamOnly,
-		arg.TeamID,
+		arg.TeamIds,
 		arg.SelfOnly,
 		arg.EmployeeID,
 	)
@@ -264,23 +264,23 @@ func (q *Queries) EmployeeTeam(ctx context.Context, arg EmployeeTeamParams) (uui
 const employeesOutsideTeam = `-- name: EmployeesOutsideTeam :one
 SELECT count(*)::int FROM unnest($1::uuid[]) AS x(id)
 WHERE NOT EXISTS (SELECT 1 FROM employees e WHERE e.tenant_id = $2 AND e.id = x.id AND e.status = 'active'
-                  AND (NOT $3::bool OR e.team_id = $4::uuid))
+                  AND (NOT $3::bool OR e.team_id = ANY ($4::uuid[])))
 `
 
 type EmployeesOutsideTeamParams struct {
 	Ids      []uuid.UUID
 	TenantID uuid.UUID
 	TeamOnly bool
-	TeamID   uuid.UUID
+	TeamIds  []uuid.UUID
 }
 
-// How many of the ids are not active employees of the team (a manager may only target their own team).
+// How many of the ids are not active employees of the teams (a manager may only target the teams they lead).
 func (q *Queries) EmployeesOutsideTeam(ctx context.Context, arg EmployeesOutsideTeamParams) (int32, error) {
 	row := q.db.QueryRow(ctx, employeesOutsideTeam,
 		arg.Ids,
 		arg.TenantID,
 		arg.TeamOnly,
-		arg.TeamID,
+		arg.TeamIds,
 	)
 	var column_1 int32
 	err := row.Scan(&column_1)

@@ -82,6 +82,22 @@ func (q *Queries) CountTeamMembers(ctx context.Context, arg CountTeamMembersPara
 	return column_1, err
 }
 
+const countTeams = `-- name: CountTeams :one
+SELECT count(*)::int FROM teams WHERE tenant_id = $1 AND id = ANY ($2::uuid[])
+`
+
+type CountTeamsParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+func (q *Queries) CountTeams(ctx context.Context, arg CountTeamsParams) (int32, error) {
+	row := q.db.QueryRow(ctx, countTeams, arg.TenantID, arg.Ids)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const deleteTeam = `-- name: DeleteTeam :execrows
 DELETE FROM teams WHERE tenant_id = $1 AND id = $2
 `
@@ -97,6 +113,23 @@ func (q *Queries) DeleteTeam(ctx context.Context, arg DeleteTeamParams) (int64, 
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const dropLeads = `-- name: DropLeads :exec
+DELETE FROM team_leads
+WHERE tenant_id = $1 AND manager_id = $2 AND NOT home AND team_id <> ALL ($3::uuid[])
+`
+
+type DropLeadsParams struct {
+	TenantID  uuid.UUID
+	ManagerID uuid.UUID
+	TeamIds   []uuid.UUID
+}
+
+// The granted teams not named any more.
+func (q *Queries) DropLeads(ctx context.Context, arg DropLeadsParams) error {
+	_, err := q.db.Exec(ctx, dropLeads, arg.TenantID, arg.ManagerID, arg.TeamIds)
+	return err
 }
 
 const getEmployee = `-- name: GetEmployee :one
@@ -253,6 +286,24 @@ func (q *Queries) GetTenant(ctx context.Context, tenantID uuid.UUID) (GetTenantR
 	return i, err
 }
 
+const grantLeads = `-- name: GrantLeads :exec
+INSERT INTO team_leads AS l (tenant_id, team_id, manager_id, granted)
+SELECT $1::uuid, x.t, $2::uuid, true FROM unnest($3::uuid[]) AS x (t)
+ON CONFLICT (tenant_id, team_id, manager_id) DO UPDATE SET granted = true WHERE NOT l.granted
+`
+
+type GrantLeadsParams struct {
+	TenantID  uuid.UUID
+	ManagerID uuid.UUID
+	TeamIds   []uuid.UUID
+}
+
+// The teams an admin gives a manager besides their own; a team that is already theirs becomes granted too.
+func (q *Queries) GrantLeads(ctx context.Context, arg GrantLeadsParams) error {
+	_, err := q.db.Exec(ctx, grantLeads, arg.TenantID, arg.ManagerID, arg.TeamIds)
+	return err
+}
+
 const insertEmployee = `-- name: InsertEmployee :one
 INSERT INTO employees (id, tenant_id, name, role, team_id, title, phone, email, wecom_userid)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -379,19 +430,57 @@ func (q *Queries) InsertTenant(ctx context.Context, arg InsertTenantParams) (Ins
 	return i, err
 }
 
+const leadsOf = `-- name: LeadsOf :many
+SELECT manager_id, team_id FROM team_leads
+WHERE tenant_id = $1 AND manager_id = ANY ($2::uuid[])
+ORDER BY manager_id, team_id
+`
+
+type LeadsOfParams struct {
+	TenantID uuid.UUID
+	Ids      []uuid.UUID
+}
+
+type LeadsOfRow struct {
+	ManagerID uuid.UUID
+	TeamID    uuid.UUID
+}
+
+// The teams these employees lead (team_leads, migration 055).
+func (q *Queries) LeadsOf(ctx context.Context, arg LeadsOfParams) ([]LeadsOfRow, error) {
+	rows, err := q.db.Query(ctx, leadsOf, arg.TenantID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LeadsOfRow
+	for rows.Next() {
+		var i LeadsOfRow
+		if err := rows.Scan(&i.ManagerID, &i.TeamID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listEmployees = `-- name: ListEmployees :many
 SELECT id, tenant_id, name, role, team_id, status, title, phone, email, wecom_userid, created_at, updated_at, left_directory FROM employees
 WHERE tenant_id = $1
-  AND ($2::uuid IS NULL OR team_id = $2::uuid)
-  AND ($3::bool OR status = 'active')
-  AND (NOT $4::bool OR (name, id) > ($5::text, $6::uuid))
+  AND (NOT $2::bool OR team_id = ANY ($3::uuid[]))
+  AND ($4::bool OR status = 'active')
+  AND (NOT $5::bool OR (name, id) > ($6::text, $7::uuid))
 ORDER BY name, id
-LIMIT $7
+LIMIT $8
 `
 
 type ListEmployeesParams struct {
 	TenantID        uuid.UUID
-	TeamID          uuid.NullUUID
+	ByTeam          bool
+	TeamIds         []uuid.UUID
 	IncludeDisabled bool
 	HasCursor       bool
 	AfterName       string
@@ -402,7 +491,8 @@ type ListEmployeesParams struct {
 func (q *Queries) ListEmployees(ctx context.Context, arg ListEmployeesParams) ([]Employee, error) {
 	rows, err := q.db.Query(ctx, listEmployees,
 		arg.TenantID,
-		arg.TeamID,
+		arg.ByTeam,
+		arg.TeamIds,
 		arg.IncludeDisabled,
 		arg.HasCursor,
 		arg.AfterName,
@@ -586,6 +676,23 @@ type SetRequireSignInParams struct {
 
 func (q *Queries) SetRequireSignIn(ctx context.Context, arg SetRequireSignInParams) error {
 	_, err := q.db.Exec(ctx, setRequireSignIn, arg.RequireSignin, arg.TenantID)
+	return err
+}
+
+const ungrantLeads = `-- name: UngrantLeads :exec
+UPDATE team_leads SET granted = false
+WHERE tenant_id = $1 AND manager_id = $2 AND granted AND home AND team_id <> ALL ($3::uuid[])
+`
+
+type UngrantLeadsParams struct {
+	TenantID  uuid.UUID
+	ManagerID uuid.UUID
+	TeamIds   []uuid.UUID
+}
+
+// Their own team, granted as well and not named any more: led as their own only.
+func (q *Queries) UngrantLeads(ctx context.Context, arg UngrantLeadsParams) error {
+	_, err := q.db.Exec(ctx, ungrantLeads, arg.TenantID, arg.ManagerID, arg.TeamIds)
 	return err
 }
 
