@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -40,6 +41,9 @@ type Member struct {
 	Department int64
 	// Leader says they lead their main department: a salesperson who leads one becomes a manager.
 	Leader bool
+	// Leads are the departments they lead (any of theirs, their main one included): a manager leads each
+	// one's team besides their own (team_leads, migration 055), for as long as the directory says so.
+	Leads []int64
 	// Active is false for a member who left or was disabled outside: their employee is disabled.
 	Active bool
 	// Title, Phone and Email overwrite the employee's when not empty (a directory that may not read a
@@ -60,6 +64,8 @@ type DirectoryResult struct {
 	AwaitingHandover int `json:"awaiting_handover"`
 	// LastAdminKept counts admins who left outside but are the last active admin here: kept active.
 	LastAdminKept int `json:"last_admin_kept"`
+	// LeadsChanged counts the teams managers began or stopped leading for the directory.
+	LeadsChanged int `json:"leads_changed"`
 	// DisabledIDs are the employees disabled: the caller ends their sessions in the same transaction.
 	DisabledIDs []uuid.UUID `json:"-"`
 }
@@ -107,6 +113,7 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 	free := int(limit) - staff.active
 	var upd, ins employeeColumns
 	var leaving, returning []int
+	var led directoryLeads
 	seen := make(map[string]bool, len(d.Members))
 	for _, m := range d.Members {
 		if m.UserID == "" || seen[m.UserID] {
@@ -146,6 +153,7 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 				next.Role = string(authn.RoleManager)
 			}
 			next.Title, next.Phone, next.Email = keep(m.Title, r.Title), keep(m.Phone, r.Phone), keep(m.Email, r.Email)
+			led.add(next.ID, authn.Role(next.Role), m.Leads, teamOf)
 			if next != r {
 				upd.add(next.ID, next.Name, next.Role, next.TeamID.UUID, next.Title, next.Phone, next.Email, next.WecomUserid)
 			}
@@ -163,7 +171,9 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 		if m.Leader {
 			role = authn.RoleManager
 		}
-		ins.add(uuid.Must(uuid.NewV7()), clip(m.Name, m.UserID), string(role), teamOf[m.Department], m.Title, m.Phone, m.Email, m.UserID)
+		id := uuid.Must(uuid.NewV7())
+		ins.add(id, clip(m.Name, m.UserID), string(role), teamOf[m.Department], m.Title, m.Phone, m.Email, m.UserID)
+		led.add(id, role, m.Leads, teamOf)
 	}
 	if d.Complete {
 		for _, r := range rows {
@@ -184,17 +194,61 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 		}
 		res.Created = len(ins.ids)
 	}
+	if res.LeadsChanged, err = led.apply(ctx, q, tenantID); err != nil {
+		return res, err
+	}
 	if err := disableLeavers(ctx, tx, q, tenantID, rows, staff.admins, leaving, &res); err != nil {
 		return res, err
 	}
 	if err := enableReturning(ctx, tx, q, tenantID, rows, returning, &res); err != nil {
 		return res, err
 	}
-	if res.TeamsCreated+res.TeamsUpdated+res.Created+res.Updated+res.Disabled+res.Enabled+res.NoSeat+res.LastAdminKept == 0 {
+	if res.TeamsCreated+res.TeamsUpdated+res.Created+res.Updated+res.Disabled+res.Enabled+res.NoSeat+res.LastAdminKept+res.LeadsChanged == 0 {
 		return res, nil
 	}
 	return res, audit.RecordTx(ctx, tx, tenantID, audit.Entry{Action: audit.DirectorySync, TargetKind: audit.TargetTenant,
 		TargetID: tenantID, After: res})
+}
+
+// directoryLeads are the teams the directory says its managers lead: pairs (managers[i] leads teams[i]) of
+// the managers it named, each of whom leads exactly those for the directory afterwards.
+type directoryLeads struct {
+	named           []uuid.UUID
+	managers, teams []uuid.UUID
+}
+
+// add names an employee the directory has just written, with the departments they lead: a manager
+// leads their teams (departments not tied to a team are skipped); anyone else none.
+func (d *directoryLeads) add(id uuid.UUID, role authn.Role, depts []int64, teamOf map[int64]uuid.UUID) {
+	if role != authn.RoleManager {
+		return // (team_leads holds managers only: whoever stops being one loses every row)
+	}
+	d.named = append(d.named, id)
+	from := len(d.teams)
+	for _, dep := range depts {
+		if t, ok := teamOf[dep]; ok && !slices.Contains(d.teams[from:], t) {
+			d.managers, d.teams = append(d.managers, id), append(d.teams, t)
+		}
+	}
+}
+
+// apply makes team_leads say what the directory says for the managers it named, and counts the rows it
+// changed.
+func (d *directoryLeads) apply(ctx context.Context, q *tenantdb.Queries, tenantID uuid.UUID) (int, error) {
+	if len(d.named) == 0 {
+		return 0, nil
+	}
+	managers, teams := append([]uuid.UUID{}, d.managers...), append([]uuid.UUID{}, d.teams...) // (never NULL)
+	n1, err := q.UndirectLeads(ctx, tenantdb.UndirectLeadsParams{TenantID: tenantID, Managers: d.named, ManagerIds: managers, TeamIds: teams})
+	if err != nil {
+		return 0, err
+	}
+	n2, err := q.DropDirectoryLeads(ctx, tenantdb.DropDirectoryLeadsParams{TenantID: tenantID, Managers: d.named, ManagerIds: managers, TeamIds: teams})
+	if err != nil {
+		return 0, err
+	}
+	n3, err := q.DirectLeads(ctx, tenantdb.DirectLeadsParams{TenantID: tenantID, ManagerIds: managers, TeamIds: teams})
+	return int(n1 + n2 + n3), err
 }
 
 // staffCounts are the tenant's active employees (seats taken) and active admins.

@@ -120,11 +120,34 @@ SELECT @tenant_id::uuid, x.t, @manager_id::uuid, true FROM unnest(@team_ids::uui
 ON CONFLICT (tenant_id, team_id, manager_id) DO UPDATE SET granted = true WHERE NOT l.granted;
 
 -- name: UngrantLeads :exec
--- Their own team, granted as well and not named any more: led as their own only.
+-- Granted teams not named any more that are theirs for another reason (their own, or the directory's):
+-- no longer granted.
 UPDATE team_leads SET granted = false
-WHERE tenant_id = @tenant_id AND manager_id = @manager_id AND granted AND home AND team_id <> ALL (@team_ids::uuid[]);
+WHERE tenant_id = @tenant_id AND manager_id = @manager_id AND granted AND (home OR directory)
+  AND team_id <> ALL (@team_ids::uuid[]);
 
 -- name: DropLeads :exec
 -- The granted teams not named any more.
 DELETE FROM team_leads
-WHERE tenant_id = @tenant_id AND manager_id = @manager_id AND NOT home AND team_id <> ALL (@team_ids::uuid[]);
+WHERE tenant_id = @tenant_id AND manager_id = @manager_id AND NOT home AND NOT directory
+  AND team_id <> ALL (@team_ids::uuid[]);
+
+-- name: UndirectLeads :execrows
+-- The teams of departments these managers no longer lead in the WeCom directory (pairs: manager_ids[i]
+-- leads team_ids[i]; a manager with no pair leads none there), still theirs for another reason.
+UPDATE team_leads l SET directory = false
+WHERE l.tenant_id = @tenant_id AND l.manager_id = ANY (@managers::uuid[]) AND l.directory AND (l.home OR l.granted)
+  AND NOT EXISTS (SELECT FROM (SELECT unnest(@manager_ids::uuid[]) AS m, unnest(@team_ids::uuid[]) AS t) AS w WHERE w.m = l.manager_id AND w.t = l.team_id);
+
+-- name: DropDirectoryLeads :execrows
+-- And those led for the directory only.
+DELETE FROM team_leads l
+WHERE l.tenant_id = @tenant_id AND l.manager_id = ANY (@managers::uuid[]) AND l.directory AND NOT l.home AND NOT l.granted
+  AND NOT EXISTS (SELECT FROM (SELECT unnest(@manager_ids::uuid[]) AS m, unnest(@team_ids::uuid[]) AS t) AS w WHERE w.m = l.manager_id AND w.t = l.team_id);
+
+-- name: DirectLeads :execrows
+-- The teams of departments the directory says these managers lead.
+INSERT INTO team_leads AS l (tenant_id, team_id, manager_id, directory)
+SELECT @tenant_id::uuid, w.t, w.m, true FROM (SELECT unnest(@manager_ids::uuid[]) AS m, unnest(@team_ids::uuid[]) AS t) AS w
+JOIN employees e ON e.tenant_id = @tenant_id::uuid AND e.id = w.m AND e.role = 'manager'
+ON CONFLICT (tenant_id, team_id, manager_id) DO UPDATE SET directory = true WHERE NOT l.directory;

@@ -151,8 +151,11 @@ type WeComDirectorySync struct {
 	// Members who returned to WeCom: employees the directory had disabled when they left, enabled again
 	// (seat permitting; an employee an admin disabled stays disabled).
 	EmployeesEnabled int32 `protobuf:"varint,11,opt,name=employees_enabled,json=employeesEnabled,proto3" json:"employees_enabled,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Teams managers began or stopped leading because they lead (or no longer lead) its department: a
+	// leader of several departments leads each one's team.
+	LeadsChanged  int32 `protobuf:"varint,12,opt,name=leads_changed,json=leadsChanged,proto3" json:"leads_changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WeComDirectorySync) Reset() {
@@ -262,6 +265,13 @@ func (x *WeComDirectorySync) GetEmployeesEnabled() int32 {
 	return 0
 }
 
+func (x *WeComDirectorySync) GetLeadsChanged() int32 {
+	if x != nil {
+		return x.LeadsChanged
+	}
+	return 0
+}
+
 type GetWeComDirectoryStatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Unset when no full sync has run.
@@ -314,7 +324,7 @@ const file_salesapp_v1_wecom_directory_proto_rawDesc = "" +
 	"!salesapp/v1/wecom_directory.proto\x12\vsalesapp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1b\n" +
 	"\x19SyncWeComDirectoryRequest\"\x1c\n" +
 	"\x1aSyncWeComDirectoryResponse\" \n" +
-	"\x1eGetWeComDirectoryStatusRequest\"\x81\x04\n" +
+	"\x1eGetWeComDirectoryStatusRequest\"\xa6\x04\n" +
 	"\x12WeComDirectorySync\x129\n" +
 	"\n" +
 	"started_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
@@ -329,7 +339,8 @@ const file_salesapp_v1_wecom_directory_proto_rawDesc = "" +
 	"\x11awaiting_handover\x18\t \x01(\x05R\x10awaitingHandover\x12\x14\n" +
 	"\x05error\x18\n" +
 	" \x01(\tR\x05error\x12+\n" +
-	"\x11employees_enabled\x18\v \x01(\x05R\x10employeesEnabled\"_\n" +
+	"\x11employees_enabled\x18\v \x01(\x05R\x10employeesEnabled\x12#\n" +
+	"\rleads_changed\x18\f \x01(\x05R\fleadsChanged\"_\n" +
 	"\x1fGetWeComDirectoryStatusResponse\x12<\n" +
 	"\tlast_sync\x18\x01 \x01(\v2\x1f.salesapp.v1.WeComDirectorySyncR\blastSync2\xf4\x01\n" +
 	"\x15WeComDirectoryService\x12e\n" +

@@ -4,8 +4,9 @@
 --
 -- team_leads holds who leads which team, one row per (team, manager): the manager's own team (home,
 -- kept by a trigger on employees: a manager's row follows their team_id; someone who stops being a
--- manager loses every row) and the teams an admin adds besides (granted, SetLedTeams). A row lives while
--- either holds. Every rule that asked "is m a manager of x's team" now asks whether team_leads has
+-- manager loses every row), the teams an admin adds besides (granted, SetLedTeams) and the departments
+-- the WeCom directory says they lead (directory, kept by its sync). A row lives while any of the three
+-- holds. Every rule that asked "is m a manager of x's team" now asks whether team_leads has
 -- (x.team_id, m): the fan-out of customers, notes and timeline entries (sync_touch, sync_ingested_rows,
 -- sync_customers_managers), the team's members (manages_member, sync_members) and its tasks
 -- (task_overseen, task_overseers, sync_task_pairs, sync_employees_tasks).
@@ -27,9 +28,10 @@ CREATE TABLE team_leads (
   manager_id  uuid NOT NULL,
   home        boolean NOT NULL DEFAULT false,
   granted     boolean NOT NULL DEFAULT false,
+  directory   boolean NOT NULL DEFAULT false,
   created_at  timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, team_id, manager_id),
-  CONSTRAINT team_leads_reason CHECK (home OR granted),
+  CONSTRAINT team_leads_reason CHECK (home OR granted OR directory),
   CONSTRAINT team_leads_team_fk FOREIGN KEY (tenant_id, team_id) REFERENCES teams (tenant_id, id) ON DELETE CASCADE,
   CONSTRAINT team_leads_manager_fk FOREIGN KEY (tenant_id, manager_id) REFERENCES employees (tenant_id, id) ON DELETE CASCADE
 );
@@ -317,10 +319,11 @@ BEGIN
     -- No longer a manager: every team they led, granted ones too.
     DELETE FROM team_leads l USING old_rows o JOIN new_rows n ON n.id = o.id
      WHERE o.role = 'manager' AND n.role <> 'manager' AND l.tenant_id = n.tenant_id AND l.manager_id = n.id;
-    -- Still a manager, in another team: the old one stays only if it was granted as well.
+    -- Still a manager, in another team: the old one stays only if it is theirs for another reason.
     DELETE FROM team_leads l USING old_rows o JOIN new_rows n ON n.id = o.id
      WHERE o.role = 'manager' AND n.role = 'manager' AND n.team_id IS DISTINCT FROM o.team_id
-       AND l.tenant_id = n.tenant_id AND l.manager_id = n.id AND l.team_id = o.team_id AND l.home AND NOT l.granted;
+       AND l.tenant_id = n.tenant_id AND l.manager_id = n.id AND l.team_id = o.team_id AND l.home
+       AND NOT l.granted AND NOT l.directory;
     UPDATE team_leads l SET home = false FROM old_rows o JOIN new_rows n ON n.id = o.id
      WHERE o.role = 'manager' AND n.role = 'manager' AND n.team_id IS DISTINCT FROM o.team_id
        AND l.tenant_id = n.tenant_id AND l.manager_id = n.id AND l.team_id = o.team_id AND l.home;

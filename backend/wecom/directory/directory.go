@@ -319,10 +319,15 @@ func readDirectory(ctx context.Context, c *wecomapi.Client) (tenant.Directory, e
 			continue
 		}
 		seen[u.UserID] = true
-		dir.Members = append(dir.Members, memberOf(u, leaders[mainDepartment(u)]))
+		dir.Members = append(dir.Members, memberOf(u, leaders))
 	}
 	return dir, nil
 }
+
+// maxMemberDepartments bounds the department/list calls a change of one member makes. WeCom allows a
+// member in up to 100 departments; past the bound their leaders are not read, so a callback gives a
+// leader only the teams of their first 20 (a full sync reads every department once and gives them all).
+const maxMemberDepartments = 20
 
 // readConcurrency bounds the user/get calls in flight when members are read one by one.
 const readConcurrency = 8
@@ -378,11 +383,33 @@ func mainDepartment(u wecomapi.User) int64 {
 	return 0
 }
 
-// memberOf is the member u is, leaders being those of their main department.
-func memberOf(u wecomapi.User, leaders []string) tenant.Member {
-	return tenant.Member{UserID: u.UserID, Name: u.Name, Department: mainDepartment(u), Leader: slices.Contains(leaders, u.UserID),
+// memberOf is the member u is, given the leaders of (at least) their departments: the leader of their
+// main department becomes a manager, and leads the teams of every department of theirs they lead.
+func memberOf(u wecomapi.User, leaders map[int64][]string) tenant.Member {
+	main := mainDepartment(u)
+	m := tenant.Member{UserID: u.UserID, Name: u.Name, Department: main, Leader: slices.Contains(leaders[main], u.UserID),
 		Active: u.Status != wecomapi.UserDisabled && u.Status != wecomapi.UserResigned,
 		Title:  u.Position, Phone: u.Mobile, Email: u.Email}
+	for _, d := range departmentsOf(u) {
+		if slices.Contains(leaders[d], u.UserID) {
+			m.Leads = append(m.Leads, d)
+		}
+	}
+	return m
+}
+
+// departmentsOf are u's departments, their main one first.
+func departmentsOf(u wecomapi.User) []int64 {
+	out := make([]int64, 0, len(u.Departments)+1)
+	if main := mainDepartment(u); main > 0 {
+		out = append(out, main)
+	}
+	for _, d := range u.Departments {
+		if d > 0 && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // OnChange applies a change_contact callback inside the dispatcher's transaction. A member created or
@@ -415,8 +442,12 @@ func (s *Service) OnChange(ctx context.Context, tx pgx.Tx, ev wecom.Event) error
 		if err != nil {
 			return err
 		}
-		var leaders []string
-		if d := mainDepartment(u); d > 0 {
+		// Each of their departments (a few), for its name and its leaders.
+		leaders := map[int64][]string{}
+		for i, d := range departmentsOf(u) {
+			if i == maxMemberDepartments {
+				break
+			}
 			depts, err := client.Departments(ctx, d)
 			if err != nil && platform.KindOf(err) != platform.KindNotFound {
 				return err
@@ -424,7 +455,7 @@ func (s *Service) OnChange(ctx context.Context, tx pgx.Tx, ev wecom.Event) error
 			for _, dep := range depts {
 				if dep.ID == d {
 					dir.Departments = append(dir.Departments, tenant.Department{ID: dep.ID, Name: dep.Name})
-					leaders = dep.Leaders
+					leaders[d] = dep.Leaders
 				}
 			}
 		}

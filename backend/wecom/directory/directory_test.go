@@ -363,3 +363,70 @@ func BenchmarkFullSync10k(b *testing.B) {
 		require.Equal(b, 10_000, res.Created)
 	}
 }
+
+// leads reads the names of the teams an employee leads, with why: "Sales:home", "Support:directory".
+func (e *env) leads(t *testing.T, id uuid.UUID) []string {
+	t.Helper()
+	rows, err := e.db.Super.Query(context.Background(), `SELECT t.name || ':' || concat_ws('+', CASE WHEN l.home THEN 'home' END,
+			CASE WHEN l.granted THEN 'granted' END, CASE WHEN l.directory THEN 'directory' END)
+		FROM team_leads l JOIN teams t ON t.tenant_id = l.tenant_id AND t.id = l.team_id
+		WHERE l.tenant_id = $1 AND l.manager_id = $2 ORDER BY 1`, e.tenant.ID, id)
+	require.NoError(t, err)
+	var out []string
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		out = append(out, s)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// A member who leads several departments leads each one's team (issue 18): by the full sync, and by
+// callbacks as the directory changes; a team an admin gave them is theirs whatever the directory says.
+func TestALeaderOfSeveralDepartmentsLeadsEachTeam(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t, func(f *wecomtest.Server) {
+		f.AddDepartment(wecomapi.Department{ID: 1, Name: "总部"})
+		f.AddDepartment(wecomapi.Department{ID: 2, Name: "Sales", ParentID: 1, Leaders: []string{"li"}})
+		f.AddDepartment(wecomapi.Department{ID: 3, Name: "Support", ParentID: 1, Leaders: []string{"li"}})
+		f.AddDepartment(wecomapi.Department{ID: 4, Name: "Marketing", ParentID: 1})
+		f.AddUser(wecomapi.User{UserID: "li", Name: "Li Lei", Departments: []int64{2, 3}, MainDepartment: 2})
+		f.AddUser(wecomapi.User{UserID: "zhao", Name: "Zhao Min", Departments: []int64{3}})
+	})
+	st := e.waitSync(t)
+	require.Equal(t, 2, st.Result.LeadsChanged, "Sales (led as her own already) and Support")
+	li := e.employee(t, "li")
+	require.Equal(t, "manager", li.Role)
+	require.Equal(t, []string{"Sales:home+directory", "Support:directory"}, e.leads(t, li.ID))
+	again, err := e.dir.Sync(ctx, e.tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, tenant.DirectoryResult{}, again, "a second sync changes nothing")
+
+	// An admin gives Li Marketing as well.
+	var marketing uuid.UUID
+	require.NoError(t, e.db.Super.QueryRow(ctx, "SELECT id FROM teams WHERE tenant_id = $1 AND wecom_dept_id = 4", e.tenant.ID).Scan(&marketing))
+	_, err = e.db.Super.Exec(ctx, "INSERT INTO team_leads (tenant_id, team_id, manager_id, granted) VALUES ($1, $2, $3, true)",
+		e.tenant.ID, marketing, li.ID)
+	require.NoError(t, err)
+
+	// Li no longer leads Support, and leads Marketing in WeCom: a callback reads her departments.
+	e.fake.AddDepartment(wecomapi.Department{ID: 3, Name: "Support", ParentID: 1})
+	e.fake.AddDepartment(wecomapi.Department{ID: 4, Name: "Marketing", ParentID: 1, Leaders: []string{"li"}})
+	e.fake.AddUser(wecomapi.User{UserID: "li", Name: "Li Lei", Departments: []int64{2, 3, 4}, MainDepartment: 2})
+	e.send(t, directory.ChangeUpdateUser, "UserID", "li")
+	require.Equal(t, []string{"Marketing:granted+directory", "Sales:home+directory"}, e.leads(t, li.ID))
+
+	// Out of Marketing in WeCom: still Marketing's, as the admin gave it.
+	e.fake.AddDepartment(wecomapi.Department{ID: 4, Name: "Marketing", ParentID: 1})
+	e.send(t, directory.ChangeUpdateUser, "UserID", "li")
+	require.Equal(t, []string{"Marketing:granted", "Sales:home+directory"}, e.leads(t, li.ID))
+
+	// Zhao, a salesperson, made leader of Support (not her main department... her only one): a manager.
+	e.fake.AddDepartment(wecomapi.Department{ID: 3, Name: "Support", ParentID: 1, Leaders: []string{"zhao"}})
+	e.send(t, directory.ChangeUpdateUser, "UserID", "zhao")
+	zhao := e.employee(t, "zhao")
+	require.Equal(t, "manager", zhao.Role)
+	require.Equal(t, []string{"Support:home+directory"}, e.leads(t, zhao.ID))
+}

@@ -115,9 +115,59 @@ func (q *Queries) DeleteTeam(ctx context.Context, arg DeleteTeamParams) (int64, 
 	return result.RowsAffected(), nil
 }
 
+const directLeads = `-- name: DirectLeads :execrows
+INSERT INTO team_leads AS l (tenant_id, team_id, manager_id, directory)
+SELECT $1::uuid, w.t, w.m, true FROM (SELECT unnest($2::uuid[]) AS m, unnest($3::uuid[]) AS t) AS w
+JOIN employees e ON e.tenant_id = $1::uuid AND e.id = w.m AND e.role = 'manager'
+ON CONFLICT (tenant_id, team_id, manager_id) DO UPDATE SET directory = true WHERE NOT l.directory
+`
+
+type DirectLeadsParams struct {
+	TenantID   uuid.UUID
+	ManagerIds []uuid.UUID
+	TeamIds    []uuid.UUID
+}
+
+// The teams of departments the directory says these managers lead.
+func (q *Queries) DirectLeads(ctx context.Context, arg DirectLeadsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, directLeads, arg.TenantID, arg.ManagerIds, arg.TeamIds)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const dropDirectoryLeads = `-- name: DropDirectoryLeads :execrows
+DELETE FROM team_leads l
+WHERE l.tenant_id = $1 AND l.manager_id = ANY ($2::uuid[]) AND l.directory AND NOT l.home AND NOT l.granted
+  AND NOT EXISTS (SELECT FROM (SELECT unnest($3::uuid[]) AS m, unnest($4::uuid[]) AS t) AS w WHERE w.m = l.manager_id AND w.t = l.team_id)
+`
+
+type DropDirectoryLeadsParams struct {
+	TenantID   uuid.UUID
+	Managers   []uuid.UUID
+	ManagerIds []uuid.UUID
+	TeamIds    []uuid.UUID
+}
+
+// And those led for the directory only.
+func (q *Queries) DropDirectoryLeads(ctx context.Context, arg DropDirectoryLeadsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, dropDirectoryLeads,
+		arg.TenantID,
+		arg.Managers,
+		arg.ManagerIds,
+		arg.TeamIds,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const dropLeads = `-- name: DropLeads :exec
 DELETE FROM team_leads
-WHERE tenant_id = $1 AND manager_id = $2 AND NOT home AND team_id <> ALL ($3::uuid[])
+WHERE tenant_id = $1 AND manager_id = $2 AND NOT home AND NOT directory
+  AND team_id <> ALL ($3::uuid[])
 `
 
 type DropLeadsParams struct {
@@ -679,9 +729,38 @@ func (q *Queries) SetRequireSignIn(ctx context.Context, arg SetRequireSignInPara
 	return err
 }
 
+const undirectLeads = `-- name: UndirectLeads :execrows
+UPDATE team_leads l SET directory = false
+WHERE l.tenant_id = $1 AND l.manager_id = ANY ($2::uuid[]) AND l.directory AND (l.home OR l.granted)
+  AND NOT EXISTS (SELECT FROM (SELECT unnest($3::uuid[]) AS m, unnest($4::uuid[]) AS t) AS w WHERE w.m = l.manager_id AND w.t = l.team_id)
+`
+
+type UndirectLeadsParams struct {
+	TenantID   uuid.UUID
+	Managers   []uuid.UUID
+	ManagerIds []uuid.UUID
+	TeamIds    []uuid.UUID
+}
+
+// The teams of departments these managers no longer lead in the WeCom directory (pairs: manager_ids[i]
+// leads team_ids[i]; a manager with no pair leads none there), still theirs for another reason.
+func (q *Queries) UndirectLeads(ctx context.Context, arg UndirectLeadsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, undirectLeads,
+		arg.TenantID,
+		arg.Managers,
+		arg.ManagerIds,
+		arg.TeamIds,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const ungrantLeads = `-- name: UngrantLeads :exec
 UPDATE team_leads SET granted = false
-WHERE tenant_id = $1 AND manager_id = $2 AND granted AND home AND team_id <> ALL ($3::uuid[])
+WHERE tenant_id = $1 AND manager_id = $2 AND granted AND (home OR directory)
+  AND team_id <> ALL ($3::uuid[])
 `
 
 type UngrantLeadsParams struct {
@@ -690,7 +769,8 @@ type UngrantLeadsParams struct {
 	TeamIds   []uuid.UUID
 }
 
-// Their own team, granted as well and not named any more: led as their own only.
+// Granted teams not named any more that are theirs for another reason (their own, or the directory's):
+// no longer granted.
 func (q *Queries) UngrantLeads(ctx context.Context, arg UngrantLeadsParams) error {
 	_, err := q.db.Exec(ctx, ungrantLeads, arg.TenantID, arg.ManagerID, arg.TeamIds)
 	return err

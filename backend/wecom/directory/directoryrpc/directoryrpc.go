@@ -54,7 +54,8 @@ func (h *Handler) GetWeComDirectoryStatus(ctx context.Context, _ *connect.Reques
 		out.LastSync = &salesappv1.WeComDirectorySync{StartedAt: timestamppb.New(st.StartedAt),
 			TeamsCreated: int32(r.TeamsCreated), TeamsUpdated: int32(r.TeamsUpdated), EmployeesCreated: int32(r.Created),
 			EmployeesUpdated: int32(r.Updated), EmployeesDisabled: int32(r.Disabled), MembersWithoutSeat: int32(r.NoSeat),
-			AwaitingHandover: int32(r.AwaitingHandover), Error: st.Error, EmployeesEnabled: int32(r.Enabled)}
+			AwaitingHandover: int32(r.AwaitingHandover), Error: st.Error, EmployeesEnabled: int32(r.Enabled),
+			LeadsChanged: int32(r.LeadsChanged)}
 		if !st.FinishedAt.IsZero() {
 			out.LastSync.FinishedAt = timestamppb.New(st.FinishedAt)
 		}

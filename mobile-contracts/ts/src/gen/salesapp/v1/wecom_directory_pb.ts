@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/wecom_directory.proto.
  */
 export const file_salesapp_v1_wecom_directory: GenFile = /*@__PURE__*/
-  fileDesc("CiFzYWxlc2FwcC92MS93ZWNvbV9kaXJlY3RvcnkucHJvdG8SC3NhbGVzYXBwLnYxIhsKGVN5bmNXZUNvbURpcmVjdG9yeVJlcXVlc3QiHAoaU3luY1dlQ29tRGlyZWN0b3J5UmVzcG9uc2UiIAoeR2V0V2VDb21EaXJlY3RvcnlTdGF0dXNSZXF1ZXN0ItgCChJXZUNvbURpcmVjdG9yeVN5bmMSLgoKc3RhcnRlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXRlYW1zX2NyZWF0ZWQYAyABKAUSFQoNdGVhbXNfdXBkYXRlZBgEIAEoBRIZChFlbXBsb3llZXNfY3JlYXRlZBgFIAEoBRIZChFlbXBsb3llZXNfdXBkYXRlZBgGIAEoBRIaChJlbXBsb3llZXNfZGlzYWJsZWQYByABKAUSHAoUbWVtYmVyc193aXRob3V0X3NlYXQYCCABKAUSGQoRYXdhaXRpbmdfaGFuZG92ZXIYCSABKAUSDQoFZXJyb3IYCiABKAkSGQoRZW1wbG95ZWVzX2VuYWJsZWQYCyABKAUiVQofR2V0V2VDb21EaXJlY3RvcnlTdGF0dXNSZXNwb25zZRIyCglsYXN0X3N5bmMYASABKAsyHy5zYWxlc2FwcC52MS5XZUNvbURpcmVjdG9yeVN5bmMy9AEKFVdlQ29tRGlyZWN0b3J5U2VydmljZRJlChJTeW5jV2VDb21EaXJlY3RvcnkSJi5zYWxlc2FwcC52MS5TeW5jV2VDb21EaXJlY3RvcnlSZXF1ZXN0Gicuc2FsZXNhcHAudjEuU3luY1dlQ29tRGlyZWN0b3J5UmVzcG9uc2USdAoXR2V0V2VDb21EaXJlY3RvcnlTdGF0dXMSKy5zYWxlc2FwcC52MS5HZXRXZUNvbURpcmVjdG9yeVN0YXR1c1JlcXVlc3QaLC5zYWxlc2FwcC52MS5HZXRXZUNvbURpcmVjdG9yeVN0YXR1c1Jlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiFzYWxlc2FwcC92MS93ZWNvbV9kaXJlY3RvcnkucHJvdG8SC3NhbGVzYXBwLnYxIhsKGVN5bmNXZUNvbURpcmVjdG9yeVJlcXVlc3QiHAoaU3luY1dlQ29tRGlyZWN0b3J5UmVzcG9uc2UiIAoeR2V0V2VDb21EaXJlY3RvcnlTdGF0dXNSZXF1ZXN0Iu8CChJXZUNvbURpcmVjdG9yeVN5bmMSLgoKc3RhcnRlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXRlYW1zX2NyZWF0ZWQYAyABKAUSFQoNdGVhbXNfdXBkYXRlZBgEIAEoBRIZChFlbXBsb3llZXNfY3JlYXRlZBgFIAEoBRIZChFlbXBsb3llZXNfdXBkYXRlZBgGIAEoBRIaChJlbXBsb3llZXNfZGlzYWJsZWQYByABKAUSHAoUbWVtYmVyc193aXRob3V0X3NlYXQYCCABKAUSGQoRYXdhaXRpbmdfaGFuZG92ZXIYCSABKAUSDQoFZXJyb3IYCiABKAkSGQoRZW1wbG95ZWVzX2VuYWJsZWQYCyABKAUSFQoNbGVhZHNfY2hhbmdlZBgMIAEoBSJVCh9HZXRXZUNvbURpcmVjdG9yeVN0YXR1c1Jlc3BvbnNlEjIKCWxhc3Rfc3luYxgBIAEoCzIfLnNhbGVzYXBwLnYxLldlQ29tRGlyZWN0b3J5U3luYzL0AQoVV2VDb21EaXJlY3RvcnlTZXJ2aWNlEmUKElN5bmNXZUNvbURpcmVjdG9yeRImLnNhbGVzYXBwLnYxLlN5bmNXZUNvbURpcmVjdG9yeVJlcXVlc3QaJy5zYWxlc2FwcC52MS5TeW5jV2VDb21EaXJlY3RvcnlSZXNwb25zZRJ0ChdHZXRXZUNvbURpcmVjdG9yeVN0YXR1cxIrLnNhbGVzYXBwLnYxLkdldFdlQ29tRGlyZWN0b3J5U3RhdHVzUmVxdWVzdBosLnNhbGVzYXBwLnYxLkdldFdlQ29tRGlyZWN0b3J5U3RhdHVzUmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message salesapp.v1.SyncWeComDirectoryRequest
@@ -143,6 +143,14 @@ export type WeComDirectorySync = Message<"salesapp.v1.WeComDirectorySync"> & {
    * @generated from field: int32 employees_enabled = 11;
    */
   employeesEnabled: number;
+
+  /**
+   * Teams managers began or stopped leading because they lead (or no longer lead) its department: a
+   * leader of several departments leads each one's team.
+   *
+   * @generated from field: int32 leads_changed = 12;
+   */
+  leadsChanged: number;
 };
 
 /**
@@ -217,6 +225,14 @@ export type WeComDirectorySyncJson = {
    * @generated from field: int32 employees_enabled = 11;
    */
   employeesEnabled?: number;
+
+  /**
+   * Teams managers began or stopped leading because they lead (or no longer lead) its department: a
+   * leader of several departments leads each one's team.
+   *
+   * @generated from field: int32 leads_changed = 12;
+   */
+  leadsChanged?: number;
 };
 
 /**
