@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -95,7 +96,9 @@ func totals(ctx context.Context, q *statsdb.Queries, tenantID, employeeID uuid.U
 type TeamQuery struct {
 	// TeamID is the team (uuid.Nil: the caller's own team for a manager, the whole tenant for an admin).
 	TeamID uuid.UUID
-	Span   Span
+	// TeamIDs are several teams together, instead of TeamID.
+	TeamIDs []uuid.UUID
+	Span    Span
 }
 
 // Funnel is the way from shares to customers being worked: shares made, views they got, identified
@@ -124,8 +127,10 @@ type MaterialEffect struct {
 // TeamDashboard is the manager's view of a team (or an admin's of the tenant).
 type TeamDashboard struct {
 	Days Days
-	// TeamID is the team shown (uuid.Nil: the whole tenant).
-	TeamID    uuid.UUID
+	// TeamID is the team shown (uuid.Nil: the whole tenant, or several teams).
+	TeamID uuid.UUID
+	// TeamIDs are every team shown (none: the whole tenant).
+	TeamIDs   []uuid.UUID
 	Funnel    Funnel
 	People    []Person
 	Materials []MaterialEffect
@@ -135,20 +140,27 @@ type TeamDashboard struct {
 const maxMaterials = 50
 
 // TeamDashboard answers a manager's (or admin's) dashboard. Salespeople have none (PermissionDenied);
-// a manager one of the teams they lead (their own unless they name another); an admin any team, or the
-// whole tenant.
+// a manager sees teams they lead, one (their own unless they name another) or several together; an admin
+// any teams, or the whole tenant.
 func (s *Service) TeamDashboard(ctx context.Context, p authn.Principal, tq TeamQuery) (TeamDashboard, error) {
 	var out TeamDashboard
+	teams := slices.Clone(tq.TeamIDs)
+	if tq.TeamID != uuid.Nil {
+		if len(teams) > 0 {
+			return out, platform.Invalid("team_ids", "name one team in team_id or several in team_ids, not both")
+		}
+		teams = []uuid.UUID{tq.TeamID}
+	}
 	switch p.Role {
 	case authn.RoleAdmin:
 	case authn.RoleManager:
 		if len(p.Leads) == 0 {
 			return out, authn.ErrNoTeam
 		}
-		if tq.TeamID == uuid.Nil {
-			tq.TeamID = defaultTeam(p)
+		if len(teams) == 0 {
+			teams = []uuid.UUID{defaultTeam(p)}
 		}
-		if !p.LeadsTeam(tq.TeamID) {
+		if slices.ContainsFunc(teams, func(t uuid.UUID) bool { return !p.LeadsTeam(t) }) {
 			return out, platform.PermissionDenied("a manager sees the teams they lead only")
 		}
 	default:
@@ -160,16 +172,21 @@ func (s *Service) TeamDashboard(ctx context.Context, p authn.Principal, tq TeamQ
 		if err != nil {
 			return err
 		}
-		out.Days, out.TeamID = days, tq.TeamID
-		byTeam := tq.TeamID != uuid.Nil
+		out.Days, out.TeamIDs = days, teams
+		if len(teams) == 1 {
+			out.TeamID = teams[0]
+		}
+		byTeam := len(teams) > 0
 		if byTeam && p.Role == authn.RoleAdmin {
-			if err := teamExists(ctx, q, p.TenantID, tq.TeamID); err != nil {
-				return err
+			for _, t := range teams {
+				if err := teamExists(ctx, q, p.TenantID, t); err != nil {
+					return err
+				}
 			}
 		}
 		from, to := days.params()
 		monday, sunday := days.wholeWeeks()
-		rows, err := q.PeopleTotals(ctx, statsdb.PeopleTotalsParams{TenantID: p.TenantID, ByTeam: byTeam, TeamID: tq.TeamID, FromDay: from, ToDay: to,
+		rows, err := q.PeopleTotals(ctx, statsdb.PeopleTotalsParams{TenantID: p.TenantID, ByTeam: byTeam, TeamIds: teams, FromDay: from, ToDay: to,
 			FirstMonday: monday, LastSunday: sunday})
 		if err != nil {
 			return err
@@ -186,7 +203,7 @@ func (s *Service) TeamDashboard(ctx context.Context, p authn.Principal, tq TeamQ
 			out.People = append(out.People, Person{EmployeeID: r.ID, Name: r.Name, Totals: t})
 		}
 		out.Funnel = Funnel{Shares: sum.Shares, Views: sum.Views, Identified: sum.Identified, Leads: sum.Leads, Contacted: contacted}
-		mats, err := q.MaterialEffect(ctx, statsdb.MaterialEffectParams{TenantID: p.TenantID, ByTeam: byTeam, TeamID: tq.TeamID, FromDay: from, ToDay: to,
+		mats, err := q.MaterialEffect(ctx, statsdb.MaterialEffectParams{TenantID: p.TenantID, ByTeam: byTeam, TeamIds: teams, FromDay: from, ToDay: to,
 			FirstMonday: monday, LastSunday: sunday, MaxRows: maxMaterials})
 		for _, m := range mats {
 			e := MaterialEffect{MaterialID: m.MaterialID, Title: m.Title, Tier: m.Tier, Shares: m.Shares, Views: m.Views, Forwards: m.Forwards, Leads: m.Leads}

@@ -180,14 +180,14 @@ WITH u AS (
          w.tasks_completed, w.contacted
   FROM stats_employee_periods w
   WHERE w.tenant_id = @tenant_id AND w.period = 'week' AND w.start_day >= @first_monday::date AND w.start_day + 6 <= @last_sunday::date
-    AND (NOT @by_team::bool OR w.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = @tenant_id AND t.team_id = @team_id::uuid))
+    AND (NOT @by_team::bool OR w.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = @tenant_id AND t.team_id = ANY (@team_ids::uuid[])))
   UNION ALL
   SELECT d.employee_id, d.shares, d.views, d.visitors, d.identified, d.new_customers, d.leads, d.forwards,
          d.tasks_completed, d.contacted
   FROM stats_employee_days d
   WHERE d.tenant_id = @tenant_id AND d.day BETWEEN @from_day::date AND @to_day::date
     AND (d.day < @first_monday::date OR d.day > @last_sunday::date)
-    AND (NOT @by_team::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = @tenant_id AND t.team_id = @team_id::uuid))
+    AND (NOT @by_team::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = @tenant_id AND t.team_id = ANY (@team_ids::uuid[])))
 ),
 s AS (
   SELECT u.employee_id, sum(u.shares)::int AS shares, sum(u.views)::int AS views, sum(u.visitors)::int AS visitors,
@@ -201,11 +201,11 @@ SELECT e.id, e.name, coalesce(s.shares, 0)::int AS shares, coalesce(s.views, 0):
        coalesce(s.forwards, 0)::int AS forwards, coalesce(s.tasks_completed, 0)::int AS tasks_completed,
        coalesce(s.contacted, 0)::int AS contacted
 FROM employees e LEFT JOIN s ON s.employee_id = e.id
-WHERE e.tenant_id = @tenant_id AND e.status = 'active' AND (NOT @by_team::bool OR e.team_id = @team_id::uuid)
+WHERE e.tenant_id = @tenant_id AND e.status = 'active' AND (NOT @by_team::bool OR e.team_id = ANY (@team_ids::uuid[]))
 ORDER BY coalesce(s.views, 0) DESC, e.name, e.id;
 
 -- name: MaterialEffect :many
--- Each material's effect over [from, to] in the tenant, or through one team's salespeople (by_team), most
+-- Each material's effect over [from, to] in the tenant, or through some teams' salespeople (by_team), most
 -- viewed first: the whole weeks inside the span (first_monday to last_sunday, as PeopleTotals) from the
 -- weekly rows, the days around them from daily ones. Run with custom plans: the branches by_team switches
 -- off are not executed.
@@ -222,12 +222,12 @@ WITH u AS (
   UNION ALL
   SELECT w.material_id, w.shares, w.views, w.dwell_ms, w.forwards, w.leads
   FROM stats_material_team_weeks w
-  WHERE @by_team::bool AND w.tenant_id = @tenant_id AND w.team_id = @team_id::uuid
+  WHERE @by_team::bool AND w.tenant_id = @tenant_id AND w.team_id = ANY (@team_ids::uuid[])
     AND w.start_day >= @first_monday::date AND w.start_day + 6 <= @last_sunday::date
   UNION ALL
   SELECT d.material_id, d.shares, d.views, d.dwell_ms, d.forwards, d.leads
   FROM stats_material_team_days d
-  WHERE @by_team::bool AND d.tenant_id = @tenant_id AND d.team_id = @team_id::uuid AND d.day BETWEEN @from_day::date AND @to_day::date
+  WHERE @by_team::bool AND d.tenant_id = @tenant_id AND d.team_id = ANY (@team_ids::uuid[]) AND d.day BETWEEN @from_day::date AND @to_day::date
     AND (d.day < @first_monday::date OR d.day > @last_sunday::date)
 )
 SELECT u.material_id, coalesce(m.title, '')::text AS title, coalesce(m.tier, '')::text AS tier,

@@ -278,6 +278,17 @@ func TestTeamDashboardsAreForManagersOfTheTeamAndAdmins(t *testing.T) {
 	mine, err := w.svc.TeamDashboard(ctx, regional, stats.TeamQuery{Span: today})
 	require.NoError(t, err)
 	require.Equal(t, w.east, mine.TeamID)
+	// Both together: their people and counts summed.
+	both, err := w.svc.TeamDashboard(ctx, regional, stats.TeamQuery{TeamIDs: []uuid.UUID{w.east, w.west}, Span: today})
+	require.NoError(t, err)
+	require.Equal(t, uuid.Nil, both.TeamID)
+	require.Equal(t, []uuid.UUID{w.east, w.west}, both.TeamIDs)
+	require.Equal(t, []string{"Cat", "Ann", "Bob", "Max manager"}, personNames(both.People))
+	require.EqualValues(t, 6, both.Funnel.Views)
+	_, err = w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{TeamIDs: []uuid.UUID{w.east, w.west}, Span: today})
+	requireKind(t, platform.KindPermissionDenied, err) // West is not the East manager's
+	_, err = w.svc.TeamDashboard(ctx, regional, stats.TeamQuery{TeamID: w.east, TeamIDs: []uuid.UUID{w.west}, Span: today})
+	requireKind(t, platform.KindInvalid, err)
 
 	east, err := w.svc.TeamDashboard(ctx, w.manager, stats.TeamQuery{Span: today})
 	require.NoError(t, err)

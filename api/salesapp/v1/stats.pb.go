@@ -934,9 +934,12 @@ func (x *GetMyDashboardResponse) GetHottest() []*HotCustomer {
 // GetTeamDashboardRequest names the team and period.
 type GetTeamDashboardRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Empty: a manager's own team; the whole tenant for an admin.
-	TeamId        string     `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
-	Span          *StatsSpan `protobuf:"bytes,2,opt,name=span,proto3" json:"span,omitempty"`
+	// Empty (and team_ids too): a manager's own team; the whole tenant for an admin.
+	TeamId string     `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Span   *StatsSpan `protobuf:"bytes,2,opt,name=span,proto3" json:"span,omitempty"`
+	// Several teams at once, instead of team_id: a regional manager's teams together (each one they lead),
+	// or any teams for an admin. The funnel, people and materials are theirs summed.
+	TeamIds       []string `protobuf:"bytes,3,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -981,6 +984,13 @@ func (x *GetTeamDashboardRequest) GetTeamId() string {
 func (x *GetTeamDashboardRequest) GetSpan() *StatsSpan {
 	if x != nil {
 		return x.Span
+	}
+	return nil
+}
+
+func (x *GetTeamDashboardRequest) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
 	}
 	return nil
 }
@@ -1231,14 +1241,16 @@ func (x *MaterialStats) GetLeads() int32 {
 type GetTeamDashboardResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Days  *StatsDays             `protobuf:"bytes,1,opt,name=days,proto3" json:"days,omitempty"`
-	// The team shown; empty for the whole tenant.
+	// The team shown; empty for the whole tenant or several teams.
 	TeamId string       `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
 	Funnel *StatsFunnel `protobuf:"bytes,3,opt,name=funnel,proto3" json:"funnel,omitempty"`
 	// Every active member, most views first.
 	People []*PersonStats `protobuf:"bytes,4,rep,name=people,proto3" json:"people,omitempty"`
 	// The most viewed materials in the period (at most 50): through the team's salespeople (a view counts for
 	// the team its salesperson was in when it was recorded), or in the whole tenant when no team is shown.
-	Materials     []*MaterialStats `protobuf:"bytes,5,rep,name=materials,proto3" json:"materials,omitempty"`
+	Materials []*MaterialStats `protobuf:"bytes,5,rep,name=materials,proto3" json:"materials,omitempty"`
+	// Every team shown (one, or those asked for together); empty for the whole tenant.
+	TeamIds       []string `protobuf:"bytes,6,rep,name=team_ids,json=teamIds,proto3" json:"team_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1304,6 +1316,13 @@ func (x *GetTeamDashboardResponse) GetPeople() []*PersonStats {
 func (x *GetTeamDashboardResponse) GetMaterials() []*MaterialStats {
 	if x != nil {
 		return x.Materials
+	}
+	return nil
+}
+
+func (x *GetTeamDashboardResponse) GetTeamIds() []string {
+	if x != nil {
+		return x.TeamIds
 	}
 	return nil
 }
@@ -1567,10 +1586,11 @@ const file_salesapp_v1_stats_proto_rawDesc = "" +
 	"\x16GetMyDashboardResponse\x122\n" +
 	"\x05today\x18\x01 \x01(\v2\x1c.salesapp.v1.StatsComparisonR\x05today\x120\n" +
 	"\x04week\x18\x02 \x01(\v2\x1c.salesapp.v1.StatsComparisonR\x04week\x122\n" +
-	"\ahottest\x18\x03 \x03(\v2\x18.salesapp.v1.HotCustomerR\ahottest\"s\n" +
+	"\ahottest\x18\x03 \x03(\v2\x18.salesapp.v1.HotCustomerR\ahottest\"\xa1\x01\n" +
 	"\x17GetTeamDashboardRequest\x12$\n" +
 	"\ateam_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06teamId\x122\n" +
-	"\x04span\x18\x02 \x01(\v2\x16.salesapp.v1.StatsSpanB\x06\xbaH\x03\xc8\x01\x01R\x04span\"\x8f\x01\n" +
+	"\x04span\x18\x02 \x01(\v2\x16.salesapp.v1.StatsSpanB\x06\xbaH\x03\xc8\x01\x01R\x04span\x12,\n" +
+	"\bteam_ids\x18\x03 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\ateamIds\"\x8f\x01\n" +
 	"\vStatsFunnel\x12\x16\n" +
 	"\x06shares\x18\x01 \x01(\x05R\x06shares\x12\x14\n" +
 	"\x05views\x18\x02 \x01(\x05R\x05views\x12\x1e\n" +
@@ -1594,13 +1614,14 @@ const file_salesapp_v1_stats_proto_rawDesc = "" +
 	"\favg_dwell_ms\x18\x06 \x01(\x05R\n" +
 	"avgDwellMs\x12\x1a\n" +
 	"\bforwards\x18\a \x01(\x05R\bforwards\x12\x14\n" +
-	"\x05leads\x18\b \x01(\x05R\x05leads\"\xfd\x01\n" +
+	"\x05leads\x18\b \x01(\x05R\x05leads\"\x98\x02\n" +
 	"\x18GetTeamDashboardResponse\x12*\n" +
 	"\x04days\x18\x01 \x01(\v2\x16.salesapp.v1.StatsDaysR\x04days\x12\x17\n" +
 	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x120\n" +
 	"\x06funnel\x18\x03 \x01(\v2\x18.salesapp.v1.StatsFunnelR\x06funnel\x120\n" +
 	"\x06people\x18\x04 \x03(\v2\x18.salesapp.v1.PersonStatsR\x06people\x128\n" +
-	"\tmaterials\x18\x05 \x03(\v2\x1a.salesapp.v1.MaterialStatsR\tmaterials\"\x9b\x03\n" +
+	"\tmaterials\x18\x05 \x03(\v2\x1a.salesapp.v1.MaterialStatsR\tmaterials\x12\x19\n" +
+	"\bteam_ids\x18\x06 \x03(\tR\ateamIds\"\x9b\x03\n" +
 	"\bFollowUp\x12-\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.salesapp.v1.FollowUpKindR\x04kind\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +

@@ -131,6 +131,9 @@ func (h *Handler) GetTeamDashboard(ctx context.Context, req *connect.Request[sal
 	p, _ := authn.FromContext(ctx)
 	q := stats.TeamQuery{Span: span(req.Msg.GetSpan())}
 	q.TeamID, _ = uuid.Parse(req.Msg.GetTeamId())
+	for _, t := range req.Msg.GetTeamIds() {
+		q.TeamIDs = append(q.TeamIDs, uuid.MustParse(t)) // checked by the validator
+	}
 	d, err := h.svc.TeamDashboard(ctx, p, q)
 	if err != nil {
 		return nil, err
@@ -140,6 +143,9 @@ func (h *Handler) GetTeamDashboard(ctx context.Context, req *connect.Request[sal
 		Funnel: &salesappv1.StatsFunnel{Shares: f.Shares, Views: f.Views, Identified: f.Identified, Leads: f.Leads, Contacted: f.Contacted}}
 	if d.TeamID != uuid.Nil {
 		out.TeamId = d.TeamID.String()
+	}
+	for _, t := range d.TeamIDs {
+		out.TeamIds = append(out.TeamIds, t.String())
 	}
 	for _, pr := range d.People {
 		out.People = append(out.People, &salesappv1.PersonStats{EmployeeId: pr.EmployeeID.String(), Name: pr.Name, Totals: totals(pr.Totals)})

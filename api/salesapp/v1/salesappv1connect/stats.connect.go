@@ -57,8 +57,9 @@ type StatsServiceClient interface {
 	// the same days of last week, and their hottest customers. Managers may read their team members', admins
 	// anyone's; a salesperson only their own (PermissionDenied otherwise).
 	GetMyDashboard(context.Context, *connect.Request[v1.GetMyDashboardRequest]) (*connect.Response[v1.GetMyDashboardResponse], error)
-	// GetTeamDashboard is a manager's dashboard of their team (an admin's of any team or the whole tenant):
-	// the funnel, a row per person, and each material's effect. Salespeople: PermissionDenied.
+	// GetTeamDashboard is a manager's dashboard of a team they lead, or of several together (an admin's of
+	// any teams or the whole tenant): the funnel, a row per person, and each material's effect.
+	// Salespeople: PermissionDenied.
 	GetTeamDashboard(context.Context, *connect.Request[v1.GetTeamDashboardRequest]) (*connect.Response[v1.GetTeamDashboardResponse], error)
 	// ListFollowUps is the caller's list of whom to contact today, ranked: follow-ups due today or overdue,
 	// hot customers, customers going cold; each with why, and a material to send.
@@ -141,8 +142,9 @@ type StatsServiceHandler interface {
 	// the same days of last week, and their hottest customers. Managers may read their team members', admins
 	// anyone's; a salesperson only their own (PermissionDenied otherwise).
 	GetMyDashboard(context.Context, *connect.Request[v1.GetMyDashboardRequest]) (*connect.Response[v1.GetMyDashboardResponse], error)
-	// GetTeamDashboard is a manager's dashboard of their team (an admin's of any team or the whole tenant):
-	// the funnel, a row per person, and each material's effect. Salespeople: PermissionDenied.
+	// GetTeamDashboard is a manager's dashboard of a team they lead, or of several together (an admin's of
+	// any teams or the whole tenant): the funnel, a row per person, and each material's effect.
+	// Salespeople: PermissionDenied.
 	GetTeamDashboard(context.Context, *connect.Request[v1.GetTeamDashboardRequest]) (*connect.Response[v1.GetTeamDashboardResponse], error)
 	// ListFollowUps is the caller's list of whom to contact today, ranked: follow-ups due today or overdue,
 	// hot customers, customers going cold; each with why, and a material to send.

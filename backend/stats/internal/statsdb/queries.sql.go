@@ -463,12 +463,12 @@ WITH u AS (
   UNION ALL
   SELECT w.material_id, w.shares, w.views, w.dwell_ms, w.forwards, w.leads
   FROM stats_material_team_weeks w
-  WHERE $2::bool AND w.tenant_id = $3 AND w.team_id = $8::uuid
+  WHERE $2::bool AND w.tenant_id = $3 AND w.team_id = ANY ($8::uuid[])
     AND w.start_day >= $4::date AND w.start_day + 6 <= $5::date
   UNION ALL
   SELECT d.material_id, d.shares, d.views, d.dwell_ms, d.forwards, d.leads
   FROM stats_material_team_days d
-  WHERE $2::bool AND d.tenant_id = $3 AND d.team_id = $8::uuid AND d.day BETWEEN $6::date AND $7::date
+  WHERE $2::bool AND d.tenant_id = $3 AND d.team_id = ANY ($8::uuid[]) AND d.day BETWEEN $6::date AND $7::date
     AND (d.day < $4::date OR d.day > $5::date)
 )
 SELECT u.material_id, coalesce(m.title, '')::text AS title, coalesce(m.tier, '')::text AS tier,
@@ -488,7 +488,7 @@ type MaterialEffectParams struct {
 	LastSunday  pgtype.Date
 	FromDay     pgtype.Date
 	ToDay       pgtype.Date
-	TeamID      uuid.UUID
+	TeamIds     []uuid.UUID
 }
 
 type MaterialEffectRow struct {
@@ -502,7 +502,7 @@ type MaterialEffectRow struct {
 	Leads      int32
 }
 
-// Each material's effect over [from, to] in the tenant, or through one team's salespeople (by_team), most
+// Each material's effect over [from, to] in the tenant, or through some teams' salespeople (by_team), most
 // viewed first: the whole weeks inside the span (first_monday to last_sunday, as PeopleTotals) from the
 // weekly rows, the days around them from daily ones. Run with custom plans: the branches by_team switches
 // off are not executed.
@@ -515,7 +515,7 @@ func (q *Queries) MaterialEffect(ctx context.Context, arg MaterialEffectParams) 
 		arg.LastSunday,
 		arg.FromDay,
 		arg.ToDay,
-		arg.TeamID,
+		arg.TeamIds,
 	)
 	if err != nil {
 		return nil, err
@@ -550,14 +550,14 @@ WITH u AS (
          w.tasks_completed, w.contacted
   FROM stats_employee_periods w
   WHERE w.tenant_id = $1 AND w.period = 'week' AND w.start_day >= $4::date AND w.start_day + 6 <= $5::date
-    AND (NOT $2::bool OR w.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $1 AND t.team_id = $3::uuid))
+    AND (NOT $2::bool OR w.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $1 AND t.team_id = ANY ($3::uuid[])))
   UNION ALL
   SELECT d.employee_id, d.shares, d.views, d.visitors, d.identified, d.new_customers, d.leads, d.forwards,
          d.tasks_completed, d.contacted
   FROM stats_employee_days d
   WHERE d.tenant_id = $1 AND d.day BETWEEN $6::date AND $7::date
     AND (d.day < $4::date OR d.day > $5::date)
-    AND (NOT $2::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $1 AND t.team_id = $3::uuid))
+    AND (NOT $2::bool OR d.employee_id IN (SELECT t.id FROM employees t WHERE t.tenant_id = $1 AND t.team_id = ANY ($3::uuid[])))
 ),
 s AS (
   SELECT u.employee_id, sum(u.shares)::int AS shares, sum(u.views)::int AS views, sum(u.visitors)::int AS visitors,
@@ -571,14 +571,14 @@ SELECT e.id, e.name, coalesce(s.shares, 0)::int AS shares, coalesce(s.views, 0):
        coalesce(s.forwards, 0)::int AS forwards, coalesce(s.tasks_completed, 0)::int AS tasks_completed,
        coalesce(s.contacted, 0)::int AS contacted
 FROM employees e LEFT JOIN s ON s.employee_id = e.id
-WHERE e.tenant_id = $1 AND e.status = 'active' AND (NOT $2::bool OR e.team_id = $3::uuid)
+WHERE e.tenant_id = $1 AND e.status = 'active' AND (NOT $2::bool OR e.team_id = ANY ($3::uuid[]))
 ORDER BY coalesce(s.views, 0) DESC, e.name, e.id
 `
 
 type PeopleTotalsParams struct {
 	TenantID    uuid.UUID
 	ByTeam      bool
-	TeamID      uuid.UUID
+	TeamIds     []uuid.UUID
 	FirstMonday pgtype.Date
 	LastSunday  pgtype.Date
 	FromDay     pgtype.Date
@@ -609,7 +609,7 @@ func (q *Queries) PeopleTotals(ctx context.Context, arg PeopleTotalsParams) ([]P
 	rows, err := q.db.Query(ctx, peopleTotals,
 		arg.TenantID,
 		arg.ByTeam,
-		arg.TeamID,
+		arg.TeamIds,
 		arg.FirstMonday,
 		arg.LastSunday,
 		arg.FromDay,
