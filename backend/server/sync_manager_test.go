@@ -118,3 +118,64 @@ func TestManagerDeviceSyncsTheTeam(t *testing.T) {
 	second.pull()
 	require.Equal(t, "sales", second.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, manager.ID.String()).GetMember().Role)
 }
+
+// A regional manager (issue 18): an admin gives them a second team with SetLedTeams; their device
+// receives its customers, they assign one to a member of their own team offline, see both teams on one
+// dashboard, and when the team is taken away its customers leave the device (the one now in their own
+// team stays).
+func TestARegionalManagerWorksEveryTeamTheyLead(t *testing.T) {
+	t.Parallel()
+	e := servertest.Start(t)
+	ctx := context.Background()
+	a, sales, token, _ := sharedMaterial(t, e)
+	north, south := e.NewTeam(t, a.ID, "North"), e.NewTeam(t, a.ID, "South")
+	moveTo(t, e, a.Admin, sales.ID, south.String())
+	manager := e.NewPerson(t, a.ID, authn.RoleManager, north)
+	colleague := e.NewPerson(t, a.ID, authn.RoleSales, north)
+	kept := customerOf(t, e, sales, token, "visitor-rg01")
+	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-rg02"))
+	list, err := customers(e, sales.Token).ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{}))
+	require.NoError(t, err)
+	require.Len(t, list.Msg.Customers, 2)
+	left := list.Msg.Customers[0].Id
+	if left == kept {
+		left = list.Msg.Customers[1].Id
+	}
+	mgr := newDevice(t, e, manager)
+	mgr.pull()
+	require.Nil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, kept), "South is not theirs yet")
+
+	staff := employees(e, a.Admin.Token)
+	_, err = employees(e, manager.Token).SetLedTeams(ctx, connect.NewRequest(&salesappv1.SetLedTeamsRequest{
+		EmployeeId: manager.ID.String(), TeamIds: []string{south.String()}}))
+	require.Equal(t, connect.CodePermissionDenied, connect.CodeOf(err), "an admin's to give")
+	res, err := staff.SetLedTeams(ctx, connect.NewRequest(&salesappv1.SetLedTeamsRequest{
+		EmployeeId: manager.ID.String(), TeamIds: []string{south.String()}}))
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{north.String(), south.String()}, res.Msg.Employee.LedTeamIds)
+
+	mgr.pull()
+	for _, id := range []string{kept, left} {
+		c := mgr.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, id)
+		require.NotNil(t, c, "South's customers arrive")
+		require.True(t, c.GetCustomer().ReadOnly)
+	}
+	require.NotNil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, sales.ID.String()))
+
+	pushed, err := mgr.push(mgr.mutation(assignOffline(kept, colleague.ID)))
+	require.NoError(t, err)
+	require.Equal(t, salesappv1.MutationResult_OUTCOME_APPLIED, pushed.Results[0].Outcome, "from South to North: both theirs")
+
+	dash, err := salesappv1connect.NewStatsServiceClient(e.HTTP, e.URL, servertest.As(manager.Token)).GetTeamDashboard(ctx,
+		connect.NewRequest(&salesappv1.GetTeamDashboardRequest{TeamIds: []string{north.String(), south.String()},
+			Span: &salesappv1.StatsSpan{Period: salesappv1.StatsPeriod_STATS_PERIOD_TODAY}}))
+	require.NoError(t, err)
+	require.Len(t, dash.Msg.People, 3, "the manager and the colleague in North, the salesperson in South")
+
+	_, err = staff.SetLedTeams(ctx, connect.NewRequest(&salesappv1.SetLedTeamsRequest{EmployeeId: manager.ID.String()}))
+	require.NoError(t, err)
+	mgr.pull()
+	require.Nil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, left), "South's customer leaves")
+	require.Nil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, sales.ID.String()))
+	require.NotNil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, kept), "the one assigned into North stays")
+}

@@ -553,10 +553,10 @@ type SyncCustomer struct {
 	IntentScore   int32                  `protobuf:"varint,14,opt,name=intent_score,json=intentScore,proto3" json:"intent_score,omitempty"`
 	FirstSeenAt   *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=first_seen_at,json=firstSeenAt,proto3" json:"first_seen_at,omitempty"`
 	LastActiveAt  *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=last_active_at,json=lastActiveAt,proto3" json:"last_active_at,omitempty"`
-	// The salesperson who owns it. A manager's device also holds their team's customers.
+	// The salesperson who owns it. A manager's device also holds the customers of the teams they lead.
 	OwnerId string `protobuf:"bytes,17,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
 	// The caller does not own it (a team member's customer on a manager's device): the app disables
-	// editing it. Notes on it and assigning it within the team are still allowed.
+	// editing it. Notes on it and assigning it within the teams they lead are still allowed.
 	ReadOnly      bool `protobuf:"varint,18,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1417,8 +1417,8 @@ type SyncTask struct {
 	Claimed     bool                   `protobuf:"varint,15,opt,name=claimed,proto3" json:"claimed,omitempty"`
 	Progress    *TaskCounts            `protobuf:"bytes,16,opt,name=progress,proto3" json:"progress,omitempty"`
 	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
-	// The caller oversees it (a manager: they made it, or it is aimed at their team); team then lists the
-	// people of their team on it with their progress, as TaskService.GetTaskProgress shows them. It moves
+	// The caller oversees it (a manager: they made it, or it is aimed at a team they lead); team then lists
+	// the people of their teams on it with their progress, as TaskService.GetTaskProgress shows them. It moves
 	// as they do.
 	Overseen      bool            `protobuf:"varint,18,opt,name=overseen,proto3" json:"overseen,omitempty"`
 	Team          []*TaskAssignee `protobuf:"bytes,19,rep,name=team,proto3" json:"team,omitempty"`
@@ -1589,7 +1589,7 @@ func (x *SyncTask) GetTeam() []*TaskAssignee {
 	return nil
 }
 
-// SyncMember is a member of the team the caller manages (a manager's device only).
+// SyncMember is a member of a team the caller leads (a manager's device only).
 type SyncMember struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	EmployeeId string                 `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
@@ -2632,7 +2632,7 @@ func (x *ClaimLead) GetCustomerId() string {
 }
 
 // AssignCustomer gives a customer to a salesperson, as CustomerService.AssignCustomer does (a manager:
-// a customer of their team, to a member of their team or themselves; one outside is refused by its
+// a customer of a team they lead, to a member of one of those teams or themselves; one outside is refused by its
 // result, PERMISSION_DENIED, not by the push).
 type AssignCustomer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`

@@ -86,7 +86,8 @@ const (
 	Role_ROLE_UNSPECIFIED Role = 0
 	// An admin manages the enterprise: employees, teams, enterprise materials.
 	Role_ROLE_ADMIN Role = 1
-	// A manager leads a team: assigns tasks, sees the team's customers and stats.
+	// A manager leads their team, and any an admin adds (SetLedTeams): assigns tasks, sees the teams'
+	// customers and stats.
 	Role_ROLE_MANAGER Role = 2
 	// A salesperson works their own customers.
 	Role_ROLE_SALES Role = 3

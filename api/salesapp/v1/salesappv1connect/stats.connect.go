@@ -54,7 +54,7 @@ type StatsServiceClient interface {
 	// tenant and their own team; admins any team.
 	GetRankings(context.Context, *connect.Request[v1.GetRankingsRequest]) (*connect.Response[v1.GetRankingsResponse], error)
 	// GetMyDashboard is a salesperson's own dashboard: today against yesterday, this week so far against
-	// the same days of last week, and their hottest customers. Managers may read their team members', admins
+	// the same days of last week, and their hottest customers. Managers may read their teams' members', admins
 	// anyone's; a salesperson only their own (PermissionDenied otherwise).
 	GetMyDashboard(context.Context, *connect.Request[v1.GetMyDashboardRequest]) (*connect.Response[v1.GetMyDashboardResponse], error)
 	// GetTeamDashboard is a manager's dashboard of a team they lead, or of several together (an admin's of
@@ -139,7 +139,7 @@ type StatsServiceHandler interface {
 	// tenant and their own team; admins any team.
 	GetRankings(context.Context, *connect.Request[v1.GetRankingsRequest]) (*connect.Response[v1.GetRankingsResponse], error)
 	// GetMyDashboard is a salesperson's own dashboard: today against yesterday, this week so far against
-	// the same days of last week, and their hottest customers. Managers may read their team members', admins
+	// the same days of last week, and their hottest customers. Managers may read their teams' members', admins
 	// anyone's; a salesperson only their own (PermissionDenied otherwise).
 	GetMyDashboard(context.Context, *connect.Request[v1.GetMyDashboardRequest]) (*connect.Response[v1.GetMyDashboardResponse], error)
 	// GetTeamDashboard is a manager's dashboard of a team they lead, or of several together (an admin's of

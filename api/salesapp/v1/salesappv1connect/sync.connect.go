@@ -43,7 +43,7 @@ const (
 type SyncServiceClient interface {
 	// Pull returns what changed after a cursor in the caller's scopes: their customers, those customers'
 	// recent timelines and notes, their card, alerts, personal materials and marketing tasks (a manager's:
-	// also their team's members and those members' customers); the tenant's published materials and
+	// also the members of the teams they lead and those members' customers); the tenant's published materials and
 	// folders; the platform's published materials.
 	Pull(context.Context, *connect.Request[v1.PullRequest]) (*connect.Response[v1.PullResponse], error)
 	// Push applies the device's mutations, numbered 1, 2, 3... per device, each at most once.
@@ -97,7 +97,7 @@ func (c *syncServiceClient) Push(ctx context.Context, req *connect.Request[v1.Pu
 type SyncServiceHandler interface {
 	// Pull returns what changed after a cursor in the caller's scopes: their customers, those customers'
 	// recent timelines and notes, their card, alerts, personal materials and marketing tasks (a manager's:
-	// also their team's members and those members' customers); the tenant's published materials and
+	// also the members of the teams they lead and those members' customers); the tenant's published materials and
 	// folders; the platform's published materials.
 	Pull(context.Context, *connect.Request[v1.PullRequest]) (*connect.Response[v1.PullResponse], error)
 	// Push applies the device's mutations, numbered 1, 2, 3... per device, each at most once.

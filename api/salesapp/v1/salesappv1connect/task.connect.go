@@ -69,7 +69,7 @@ type TaskServiceClient interface {
 	GetTask(context.Context, *connect.Request[v1.GetTaskRequest]) (*connect.Response[v1.GetTaskResponse], error)
 	// ListMyTasks lists the caller's tasks: available to claim, claimed (or assigned), finished.
 	ListMyTasks(context.Context, *connect.Request[v1.ListMyTasksRequest]) (*connect.Response[v1.ListMyTasksResponse], error)
-	// ListManagedTasks lists the tasks an admin (all) or a manager (theirs and their team's) oversees.
+	// ListManagedTasks lists the tasks an admin (all) or a manager (theirs and those aimed at the teams they lead) oversees.
 	ListManagedTasks(context.Context, *connect.Request[v1.ListManagedTasksRequest]) (*connect.Response[v1.ListManagedTasksResponse], error)
 	// ClaimTask puts the caller on a task that needs claiming. A full task is ResourceExhausted (no place
 	// frees up: do not retry). Offline, the sync mutation claim_task does the same.
@@ -78,7 +78,7 @@ type TaskServiceClient interface {
 	// team, a salesperson themselves.
 	GetTaskProgress(context.Context, *connect.Request[v1.GetTaskProgressRequest]) (*connect.Response[v1.GetTaskProgressResponse], error)
 	// ListTaskReach lists the customers one person reached through the task (a salesperson only their own;
-	// a manager their team's).
+	// a manager those of the teams they lead).
 	ListTaskReach(context.Context, *connect.Request[v1.ListTaskReachRequest]) (*connect.Response[v1.ListTaskReachResponse], error)
 }
 
@@ -226,7 +226,7 @@ type TaskServiceHandler interface {
 	GetTask(context.Context, *connect.Request[v1.GetTaskRequest]) (*connect.Response[v1.GetTaskResponse], error)
 	// ListMyTasks lists the caller's tasks: available to claim, claimed (or assigned), finished.
 	ListMyTasks(context.Context, *connect.Request[v1.ListMyTasksRequest]) (*connect.Response[v1.ListMyTasksResponse], error)
-	// ListManagedTasks lists the tasks an admin (all) or a manager (theirs and their team's) oversees.
+	// ListManagedTasks lists the tasks an admin (all) or a manager (theirs and those aimed at the teams they lead) oversees.
 	ListManagedTasks(context.Context, *connect.Request[v1.ListManagedTasksRequest]) (*connect.Response[v1.ListManagedTasksResponse], error)
 	// ClaimTask puts the caller on a task that needs claiming. A full task is ResourceExhausted (no place
 	// frees up: do not retry). Offline, the sync mutation claim_task does the same.
@@ -235,7 +235,7 @@ type TaskServiceHandler interface {
 	// team, a salesperson themselves.
 	GetTaskProgress(context.Context, *connect.Request[v1.GetTaskProgressRequest]) (*connect.Response[v1.GetTaskProgressResponse], error)
 	// ListTaskReach lists the customers one person reached through the task (a salesperson only their own;
-	// a manager their team's).
+	// a manager those of the teams they lead).
 	ListTaskReach(context.Context, *connect.Request[v1.ListTaskReachRequest]) (*connect.Response[v1.ListTaskReachResponse], error)
 }
 

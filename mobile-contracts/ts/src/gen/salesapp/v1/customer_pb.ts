@@ -1342,7 +1342,8 @@ export const CustomerSortSchema: GenEnum<CustomerSort, CustomerSortJson> = /*@__
   enumDesc(file_salesapp_v1_customer, 1);
 
 /**
- * CustomerService is the salesperson's view of their customers (managers: their team's; admins: all).
+ * CustomerService is the salesperson's view of their customers (managers: those of the teams they lead;
+ * admins: all).
  *
  * @generated from service salesapp.v1.CustomerService
  */

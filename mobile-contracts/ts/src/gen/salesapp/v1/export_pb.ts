@@ -355,8 +355,8 @@ export const ExportStatusSchema: GenEnum<ExportStatus, ExportStatusJson> = /*@__
 
 /**
  * ExportService makes files of customers to take away: the customers the caller may see (a salesperson
- * their own, a manager their team's, an admin the whole enterprise's), with other people's customers'
- * phones masked as the app shows them. A file is made in the background (poll GetExport), kept a day, and
+ * their own, a manager those of the teams they lead, an admin the whole enterprise's), with other
+ * people's customers' phones masked as the app shows them. A file is made in the background (poll GetExport), kept a day, and
  * downloaded through a link valid for 10 minutes; every request is in the audit log.
  *
  * @generated from service salesapp.v1.ExportService

@@ -1473,7 +1473,7 @@ export const StatsService: GenService<{
   },
   /**
    * GetMyDashboard is a salesperson's own dashboard: today against yesterday, this week so far against
-   * the same days of last week, and their hottest customers. Managers may read their team members', admins
+   * the same days of last week, and their hottest customers. Managers may read their teams' members', admins
    * anyone's; a salesperson only their own (PermissionDenied otherwise).
    *
    * @generated from rpc salesapp.v1.StatsService.GetMyDashboard

@@ -443,7 +443,7 @@ export type SyncCustomer = Message<"salesapp.v1.SyncCustomer"> & {
   lastActiveAt?: Timestamp | undefined;
 
   /**
-   * The salesperson who owns it. A manager's device also holds their team's customers.
+   * The salesperson who owns it. A manager's device also holds the customers of the teams they lead.
    *
    * @generated from field: string owner_id = 17;
    */
@@ -451,7 +451,7 @@ export type SyncCustomer = Message<"salesapp.v1.SyncCustomer"> & {
 
   /**
    * The caller does not own it (a team member's customer on a manager's device): the app disables
-   * editing it. Notes on it and assigning it within the team are still allowed.
+   * editing it. Notes on it and assigning it within the teams they lead are still allowed.
    *
    * @generated from field: bool read_only = 18;
    */
@@ -543,7 +543,7 @@ export type SyncCustomerJson = {
   lastActiveAt?: TimestampJson;
 
   /**
-   * The salesperson who owns it. A manager's device also holds their team's customers.
+   * The salesperson who owns it. A manager's device also holds the customers of the teams they lead.
    *
    * @generated from field: string owner_id = 17;
    */
@@ -551,7 +551,7 @@ export type SyncCustomerJson = {
 
   /**
    * The caller does not own it (a team member's customer on a manager's device): the app disables
-   * editing it. Notes on it and assigning it within the team are still allowed.
+   * editing it. Notes on it and assigning it within the teams they lead are still allowed.
    *
    * @generated from field: bool read_only = 18;
    */
@@ -1356,8 +1356,8 @@ export type SyncTask = Message<"salesapp.v1.SyncTask"> & {
   completedAt?: Timestamp | undefined;
 
   /**
-   * The caller oversees it (a manager: they made it, or it is aimed at their team); team then lists the
-   * people of their team on it with their progress, as TaskService.GetTaskProgress shows them. It moves
+   * The caller oversees it (a manager: they made it, or it is aimed at a team they lead); team then lists
+   * the people of their teams on it with their progress, as TaskService.GetTaskProgress shows them. It moves
    * as they do.
    *
    * @generated from field: bool overseen = 18;
@@ -1473,8 +1473,8 @@ export type SyncTaskJson = {
   completedAt?: TimestampJson;
 
   /**
-   * The caller oversees it (a manager: they made it, or it is aimed at their team); team then lists the
-   * people of their team on it with their progress, as TaskService.GetTaskProgress shows them. It moves
+   * The caller oversees it (a manager: they made it, or it is aimed at a team they lead); team then lists
+   * the people of their teams on it with their progress, as TaskService.GetTaskProgress shows them. It moves
    * as they do.
    *
    * @generated from field: bool overseen = 18;
@@ -1495,7 +1495,7 @@ export const SyncTaskSchema: GenMessage<SyncTask, {jsonType: SyncTaskJson}> = /*
   messageDesc(file_salesapp_v1_sync, 10);
 
 /**
- * SyncMember is a member of the team the caller manages (a manager's device only).
+ * SyncMember is a member of a team the caller leads (a manager's device only).
  *
  * @generated from message salesapp.v1.SyncMember
  */
@@ -1536,7 +1536,7 @@ export type SyncMember = Message<"salesapp.v1.SyncMember"> & {
 };
 
 /**
- * SyncMember is a member of the team the caller manages (a manager's device only).
+ * SyncMember is a member of a team the caller leads (a manager's device only).
  *
  * @generated from message salesapp.v1.SyncMember
  */
@@ -2327,7 +2327,7 @@ export const ClaimLeadSchema: GenMessage<ClaimLead, {jsonType: ClaimLeadJson}> =
 
 /**
  * AssignCustomer gives a customer to a salesperson, as CustomerService.AssignCustomer does (a manager:
- * a customer of their team, to a member of their team or themselves; one outside is refused by its
+ * a customer of a team they lead, to a member of one of those teams or themselves; one outside is refused by its
  * result, PERMISSION_DENIED, not by the push).
  *
  * @generated from message salesapp.v1.AssignCustomer
@@ -2346,7 +2346,7 @@ export type AssignCustomer = Message<"salesapp.v1.AssignCustomer"> & {
 
 /**
  * AssignCustomer gives a customer to a salesperson, as CustomerService.AssignCustomer does (a manager:
- * a customer of their team, to a member of their team or themselves; one outside is refused by its
+ * a customer of a team they lead, to a member of one of those teams or themselves; one outside is refused by its
  * result, PERMISSION_DENIED, not by the push).
  *
  * @generated from message salesapp.v1.AssignCustomer
@@ -2607,7 +2607,7 @@ export const SyncService: GenService<{
   /**
    * Pull returns what changed after a cursor in the caller's scopes: their customers, those customers'
    * recent timelines and notes, their card, alerts, personal materials and marketing tasks (a manager's:
-   * also their team's members and those members' customers); the tenant's published materials and
+   * also the members of the teams they lead and those members' customers); the tenant's published materials and
    * folders; the platform's published materials.
    *
    * @generated from rpc salesapp.v1.SyncService.Pull

@@ -1408,7 +1408,7 @@ export const TaskService: GenService<{
     output: typeof ListMyTasksResponseSchema;
   },
   /**
-   * ListManagedTasks lists the tasks an admin (all) or a manager (theirs and their team's) oversees.
+   * ListManagedTasks lists the tasks an admin (all) or a manager (theirs and those aimed at the teams they lead) oversees.
    *
    * @generated from rpc salesapp.v1.TaskService.ListManagedTasks
    */
@@ -1441,7 +1441,7 @@ export const TaskService: GenService<{
   },
   /**
    * ListTaskReach lists the customers one person reached through the task (a salesperson only their own;
-   * a manager their team's).
+   * a manager those of the teams they lead).
    *
    * @generated from rpc salesapp.v1.TaskService.ListTaskReach
    */

@@ -1479,7 +1479,8 @@ export enum Role {
   ADMIN = 1,
 
   /**
-   * A manager leads a team: assigns tasks, sees the team's customers and stats.
+   * A manager leads their team, and any an admin adds (SetLedTeams): assigns tasks, sees the teams'
+   * customers and stats.
    *
    * @generated from enum value: ROLE_MANAGER = 2;
    */
