@@ -483,12 +483,7 @@ func (s *Service) SetLedTeams(ctx context.Context, p authn.Principal, id uuid.UU
 		if err := withLeads(ctx, q, p.TenantID, []*Employee{&e}); err != nil {
 			return err
 		}
-		b, a := changed(employeeRecord(before), employeeRecord(e))
-		if len(a) == 0 {
-			return nil
-		}
-		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.EmployeeUpdate, TargetKind: audit.TargetEmployee,
-			TargetID: id, Before: b, After: a})
+		return recordUpdate(ctx, tx, p.TenantID, before, e)
 	})
 	if err == nil {
 		s.sessions.EmployeeChanged(id)
@@ -615,17 +610,23 @@ func (s *Service) UpdateEmployee(ctx context.Context, p authn.Principal, id uuid
 		if err := withLeads(ctx, q, p.TenantID, []*Employee{&e}); err != nil {
 			return err
 		}
-		before, after := changed(employeeRecord(was), employeeRecord(e))
-		if len(after) == 0 {
-			return nil
-		}
-		return audit.RecordTx(ctx, tx, p.TenantID, audit.Entry{Action: audit.EmployeeUpdate, TargetKind: audit.TargetEmployee,
-			TargetID: id, Before: before, After: after})
+		return recordUpdate(ctx, tx, p.TenantID, was, e)
 	})
 	if err == nil {
 		s.sessions.EmployeeChanged(id)
 	}
 	return e, err
+}
+
+// recordUpdate writes an employee's change to the audit log: the fields it keeps that changed (no entry
+// when none did).
+func recordUpdate(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, was, now Employee) error {
+	before, after := changed(employeeRecord(was), employeeRecord(now))
+	if len(after) == 0 {
+		return nil
+	}
+	return audit.RecordTx(ctx, tx, tenantID, audit.Entry{Action: audit.EmployeeUpdate, TargetKind: audit.TargetEmployee,
+		TargetID: now.ID, Before: before, After: after})
 }
 
 // Departure says what becomes of a disabled employee's customers: handed over to a successor (with their

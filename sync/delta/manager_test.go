@@ -248,23 +248,30 @@ func (f *teamFixture) requireOnlySouthHas(t *testing.T, southMgr authn.Principal
 func TestAnIngestRacingATeamMoveReachesTheNewManager(t *testing.T) {
 	t.Parallel()
 	f := newTeamFixture(t)
-	ctx := context.Background()
 	south, southMgr := f.southTeam(t)
+	view := f.besideAnIngest(t, `UPDATE employees SET team_id = $1 WHERE id = $2`, south, f.p.EmployeeID)
+	f.requireOnlySouthHas(t, southMgr, view)
+}
 
+// besideAnIngest runs sql while an ingest of a view of the salesperson's customer is uncommitted,
+// commits the ingest once sql waits for the team lock (or has finished), and returns the view.
+func (f *teamFixture) besideAnIngest(t *testing.T, sql string, args ...any) uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
 	ingest, err := f.db.Super.Begin(ctx)
 	require.NoError(t, err)
-	defer func() { _ = ingest.Rollback(ctx) }()
+	t.Cleanup(func() { _ = ingest.Rollback(ctx) })
 	view, err := f.ingestView(ctx, ingest)
 	require.NoError(t, err)
-	moved := make(chan error, 1)
+	done := make(chan error, 1)
 	go func() {
-		_, err := f.db.Super.Exec(ctx, `UPDATE employees SET team_id = $1 WHERE id = $2`, south, f.p.EmployeeID)
-		moved <- err
+		_, err := f.db.Super.Exec(ctx, sql, args...)
+		done <- err
 	}()
-	f.waitForLockOrDone(t, moved)
+	f.waitForLockOrDone(t, done)
 	require.NoError(t, ingest.Commit(ctx))
-	require.NoError(t, <-moved)
-	f.requireOnlySouthHas(t, southMgr, view)
+	require.NoError(t, <-done)
+	return view
 }
 
 // The other order: an ingest that starts while a move is uncommitted waits for it and fans out to the
@@ -445,23 +452,9 @@ func TestAManagersOwnTeamFollowsThemAndAGrantOutlivesTheMove(t *testing.T) {
 func TestAGrantRacingAnIngestCarriesItsChange(t *testing.T) {
 	t.Parallel()
 	f := newTeamFixture(t)
-	ctx := context.Background()
 	_, southMgr := f.southTeam(t)
-
-	ingest, err := f.db.Super.Begin(ctx)
-	require.NoError(t, err)
-	defer func() { _ = ingest.Rollback(ctx) }()
-	view, err := f.ingestView(ctx, ingest)
-	require.NoError(t, err)
-	granted := make(chan error, 1)
-	go func() {
-		_, err := f.db.Super.Exec(ctx, `INSERT INTO team_leads (tenant_id, team_id, manager_id, granted) VALUES ($1, $2, $3, true)`,
-			f.p.TenantID, f.team, southMgr.EmployeeID)
-		granted <- err
-	}()
-	f.waitForLockOrDone(t, granted)
-	require.NoError(t, ingest.Commit(ctx))
-	require.NoError(t, <-granted)
+	view := f.besideAnIngest(t, `INSERT INTO team_leads (tenant_id, team_id, manager_id, granted) VALUES ($1, $2, $3, true)`,
+		f.p.TenantID, f.team, southMgr.EmployeeID)
 	south := f.device(southMgr)
 	f.sync(t, south)
 	require.NotNil(t, south.customer(f.customer), "North's customers reached South's manager")

@@ -259,14 +259,27 @@ DECLARE
   tk uuid[];
   em uuid[];
 BEGIN
+  -- (One tenant per statement, as for sync_team_moves.) A change of leaders is a team move (051): it
+  -- takes the tenant's lock before reading anything, so it waits for the fan-outs running there and they
+  -- for it. (Each statement of a plpgsql function takes a new snapshot: the reads below see what they
+  -- committed.)
   IF TG_OP = 'INSERT' THEN
-    SELECT min(l.tenant_id::text)::uuid, array_agg(l.manager_id), array_agg(x.id) INTO t, pm, px
+    SELECT min(n.tenant_id::text)::uuid INTO t FROM new_rows n;
+  ELSE
+    SELECT min(o.tenant_id::text)::uuid INTO t FROM old_rows o;
+  END IF;
+  IF t IS NULL THEN
+    RETURN NULL;
+  END IF;
+  PERFORM pg_advisory_xact_lock(sync_team_key(t));
+  IF TG_OP = 'INSERT' THEN
+    SELECT array_agg(l.manager_id), array_agg(x.id) INTO pm, px
       FROM new_rows l JOIN employees x ON x.tenant_id = l.tenant_id AND x.team_id = l.team_id AND x.id <> l.manager_id;
     SELECT array_agg(l.tenant_id), array_agg(k.id), array_agg(l.manager_id) INTO tn, tk, em
       FROM new_rows l JOIN tasks k ON k.tenant_id = l.tenant_id AND l.team_id = ANY (k.team_ids)
                                   AND k.ends_at + interval '90 days' > now();
   ELSE
-    SELECT min(l.tenant_id::text)::uuid, array_agg(l.manager_id), array_agg(x.id) INTO t, pm, px
+    SELECT array_agg(l.manager_id), array_agg(x.id) INTO pm, px
       FROM old_rows l JOIN employees x ON x.tenant_id = l.tenant_id AND x.team_id = l.team_id AND x.id <> l.manager_id;
     SELECT array_agg(l.tenant_id), array_agg(k.id), array_agg(l.manager_id) INTO tn, tk, em
       FROM old_rows l JOIN tasks k ON k.tenant_id = l.tenant_id AND l.team_id = ANY (k.team_ids)
@@ -289,26 +302,6 @@ CREATE TRIGGER sync_team_leads_ins AFTER INSERT ON team_leads
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_team_leads();
 CREATE TRIGGER sync_team_leads_del AFTER DELETE ON team_leads
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_team_leads();
-
--- A change of leaders is a team move (051): it waits for the tenant's running fan-outs.
-CREATE FUNCTION sync_team_leads_lock() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  t uuid;
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    SELECT min(n.tenant_id::text)::uuid INTO t FROM new_rows n;
-  ELSE
-    SELECT min(o.tenant_id::text)::uuid INTO t FROM old_rows o;
-  END IF;
-  IF t IS NOT NULL THEN
-    PERFORM pg_advisory_xact_lock(sync_team_key(t));
-  END IF;
-  RETURN NULL;
-END $$;
-CREATE TRIGGER sync_team_leads_0lock_ins AFTER INSERT ON team_leads
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_team_leads_lock();
-CREATE TRIGGER sync_team_leads_0lock_del AFTER DELETE ON team_leads
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_team_leads_lock();
 
 -- A manager's home row follows their team and role. It runs after 051's lock and before the members',
 -- tasks' and teams' triggers (a table's triggers of one timing fire in name order), so those read the
