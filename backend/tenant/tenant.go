@@ -396,8 +396,8 @@ func takeSeat(ctx context.Context, q *tenantdb.Queries, tenantID uuid.UUID) erro
 	return nil
 }
 
-// GetEmployee reads one employee: admins read anyone, managers the teams they lead and themselves, salespeople
-// themselves. An employee the caller may not see is reported as not found.
+// GetEmployee reads one employee: admins read anyone, managers the people of the teams they lead and
+// themselves, salespeople themselves. An employee the caller may not see is reported as not found.
 func (s *Service) GetEmployee(ctx context.Context, p authn.Principal, id uuid.UUID) (Employee, error) {
 	var e Employee
 	err := s.tx(ctx, p.TenantID, func(q *tenantdb.Queries, _ pgx.Tx) error {
