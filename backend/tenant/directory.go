@@ -68,6 +68,9 @@ type DirectoryResult struct {
 	LeadsChanged int `json:"leads_changed"`
 	// DisabledIDs are the employees disabled: the caller ends their sessions in the same transaction.
 	DisabledIDs []uuid.UUID `json:"-"`
+	// ChangedIDs are the employees updated (their role or team among what may have changed) and the
+	// managers whose led teams it changed: what a node cached of their sessions is stale.
+	ChangedIDs []uuid.UUID `json:"-"`
 }
 
 // maxNameRunes is the length teams' and employees' names may have.
@@ -187,6 +190,7 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 			return res, employeeWriteError(err)
 		}
 		res.Updated = len(upd.ids)
+		res.ChangedIDs = append(res.ChangedIDs, upd.ids...)
 	}
 	if len(ins.ids) > 0 {
 		if err := q.InsertDirectoryEmployees(ctx, ins.insertParams(tenantID)); err != nil {
@@ -196,6 +200,9 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 	}
 	if res.LeadsChanged, err = led.apply(ctx, q, tenantID); err != nil {
 		return res, err
+	}
+	if res.LeadsChanged > 0 {
+		res.ChangedIDs = append(res.ChangedIDs, led.named...)
 	}
 	if err := disableLeavers(ctx, tx, q, tenantID, rows, staff.admins, leaving, &res); err != nil {
 		return res, err

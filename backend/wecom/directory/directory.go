@@ -57,8 +57,8 @@ type Config struct {
 	WeCom *wecom.Service
 	// Queue inserts the sync jobs (in the transaction that connects a tenant, or on demand).
 	Queue jobs.Inserter
-	// EmployeeChanged drops this node's cached view of a disabled employee's sessions, after commit (nil:
-	// none; other nodes see the change within the cache's TTL).
+	// EmployeeChanged drops this node's cached view of the sessions of an employee the directory disabled
+	// or changed, after commit (nil: none; other nodes see the change within the cache's TTL).
 	EmployeeChanged func(uuid.UUID)
 	// Synced runs in the transaction that records a full sync's success (nil: nothing): the contacts'
 	// first import, which needs the employees the sync made.
@@ -246,6 +246,7 @@ func (s *Service) apply(ctx context.Context, tenantID uuid.UUID, dir tenant.Dire
 	})
 	if err == nil {
 		s.forget(res.DisabledIDs)
+		s.forget(res.ChangedIDs)
 	}
 	return res, err
 }
@@ -487,7 +488,10 @@ func (s *Service) OnChange(ctx context.Context, tx pgx.Tx, ev wecom.Event) error
 	// The dispatcher commits after this returns; a cache dropped before could reload the state before the
 	// commit. So this node's cached view of a disabled member's sessions is dropped after it (other nodes
 	// drop theirs within the sessions' cache TTL).
-	wecom.AfterCommit(ctx, func() { s.forget(res.DisabledIDs) })
+	wecom.AfterCommit(ctx, func() {
+		s.forget(res.DisabledIDs)
+		s.forget(res.ChangedIDs)
+	})
 	return nil
 }
 

@@ -415,8 +415,11 @@ func TestALeaderOfSeveralDepartmentsLeadsEachTeam(t *testing.T) {
 	e.fake.AddDepartment(wecomapi.Department{ID: 3, Name: "Support", ParentID: 1})
 	e.fake.AddDepartment(wecomapi.Department{ID: 4, Name: "Marketing", ParentID: 1, Leaders: []string{"li"}})
 	e.fake.AddUser(wecomapi.User{UserID: "li", Name: "Li Lei", Departments: []int64{2, 3, 4}, MainDepartment: 2})
+	e.forgotten.Delete(li.ID)
 	e.send(t, directory.ChangeUpdateUser, "UserID", "li")
 	require.Equal(t, []string{"Marketing:granted+directory", "Sales:home+directory"}, e.leads(t, li.ID))
+	require.Eventually(t, func() bool { _, ok := e.forgotten.Load(li.ID); return ok }, 15*time.Second, 20*time.Millisecond,
+		"her cached sessions are dropped: what she leads changed")
 
 	// Out of Marketing in WeCom: still Marketing's, as the admin gave it.
 	e.fake.AddDepartment(wecomapi.Department{ID: 4, Name: "Marketing", ParentID: 1})
