@@ -148,7 +148,8 @@ type Customer struct {
 	// Masked (138****8000) unless the viewer owns the customer.
 	Phone string        `protobuf:"bytes,5,opt,name=phone,proto3" json:"phone,omitempty"`
 	Stage CustomerStage `protobuf:"varint,6,opt,name=stage,proto3,enum=salesapp.v1.CustomerStage" json:"stage,omitempty"`
-	// The channel of the share that first brought them.
+	// The channel of the share that first brought them, as a word: chat, group, moments, qr or other (the
+	// ShareChannel values' names, lowercase: other for an imported lead); empty when no share did.
 	SourceChannel string                 `protobuf:"bytes,7,opt,name=source_channel,json=sourceChannel,proto3" json:"source_channel,omitempty"`
 	Tags          []string               `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
 	Views         int32                  `protobuf:"varint,9,opt,name=views,proto3" json:"views,omitempty"`
@@ -822,11 +823,13 @@ func (x *AssignCustomerResponse) GetCustomer() *Customer {
 
 // ListCustomersRequest filters, sorts and pages.
 type ListCustomersRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sort          CustomerSort           `protobuf:"varint,1,opt,name=sort,proto3,enum=salesapp.v1.CustomerSort" json:"sort,omitempty"`
-	Tag           string                 `protobuf:"bytes,2,opt,name=tag,proto3" json:"tag,omitempty"`
-	Stage         CustomerStage          `protobuf:"varint,3,opt,name=stage,proto3,enum=salesapp.v1.CustomerStage" json:"stage,omitempty"`
-	SourceChannel string                 `protobuf:"bytes,4,opt,name=source_channel,json=sourceChannel,proto3" json:"source_channel,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Sort  CustomerSort           `protobuf:"varint,1,opt,name=sort,proto3,enum=salesapp.v1.CustomerSort" json:"sort,omitempty"`
+	Tag   string                 `protobuf:"bytes,2,opt,name=tag,proto3" json:"tag,omitempty"`
+	Stage CustomerStage          `protobuf:"varint,3,opt,name=stage,proto3,enum=salesapp.v1.CustomerStage" json:"stage,omitempty"`
+	// Only customers a share of this channel first brought: chat, group, moments, qr or other (as
+	// Customer.source_channel; empty: any).
+	SourceChannel string `protobuf:"bytes,4,opt,name=source_channel,json=sourceChannel,proto3" json:"source_channel,omitempty"`
 	// Only customers who viewed this material.
 	MaterialId string `protobuf:"bytes,5,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
 	// Managers and admins: only this salesperson's customers.
@@ -1543,12 +1546,12 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"customerId\x12#\n" +
 	"\bowner_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aownerId\"K\n" +
 	"\x16AssignCustomerResponse\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.salesapp.v1.CustomerR\bcustomer\"\x9d\x03\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.salesapp.v1.CustomerR\bcustomer\"\xbe\x03\n" +
 	"\x14ListCustomersRequest\x127\n" +
 	"\x04sort\x18\x01 \x01(\x0e2\x19.salesapp.v1.CustomerSortB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04sort\x12\x19\n" +
 	"\x03tag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\x03tag\x12:\n" +
-	"\x05stage\x18\x03 \x01(\x0e2\x1a.salesapp.v1.CustomerStageB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05stage\x12.\n" +
-	"\x0esource_channel\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18\x10R\rsourceChannel\x12,\n" +
+	"\x05stage\x18\x03 \x01(\x0e2\x1a.salesapp.v1.CustomerStageB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05stage\x12O\n" +
+	"\x0esource_channel\x18\x04 \x01(\tB(\xbaH%r#R\x00R\x04chatR\x05groupR\amomentsR\x02qrR\x05otherR\rsourceChannel\x12,\n" +
 	"\vmaterial_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"materialId\x12&\n" +
 	"\bowner_id\x18\x06 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\aownerId\x12&\n" +

@@ -381,7 +381,8 @@ type Lead struct {
 	// Like 138****1234; empty when unknown.
 	MaskedPhone string `protobuf:"bytes,3,opt,name=masked_phone,json=maskedPhone,proto3" json:"masked_phone,omitempty"`
 	// One of new, contacted, interested, negotiating, won, lost.
-	Stage         string                 `protobuf:"bytes,4,opt,name=stage,proto3" json:"stage,omitempty"`
+	Stage string `protobuf:"bytes,4,opt,name=stage,proto3" json:"stage,omitempty"`
+	// As Customer.source_channel: chat, group, moments, qr or other; empty when no share brought them.
 	SourceChannel string                 `protobuf:"bytes,5,opt,name=source_channel,json=sourceChannel,proto3" json:"source_channel,omitempty"`
 	Tags          []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
 	IntentScore   int32                  `protobuf:"varint,7,opt,name=intent_score,json=intentScore,proto3" json:"intent_score,omitempty"`

@@ -355,6 +355,8 @@ export type Lead = Message<"salesapp.v1.Lead"> & {
   stage: string;
 
   /**
+   * As Customer.source_channel: chat, group, moments, qr or other; empty when no share brought them.
+   *
    * @generated from field: string source_channel = 5;
    */
   sourceChannel: string;
@@ -423,6 +425,8 @@ export type LeadJson = {
   stage?: string;
 
   /**
+   * As Customer.source_channel: chat, group, moments, qr or other; empty when no share brought them.
+   *
    * @generated from field: string source_channel = 5;
    */
   sourceChannel?: string;

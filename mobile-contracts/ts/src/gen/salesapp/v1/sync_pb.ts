@@ -383,11 +383,15 @@ export type SyncCustomer = Message<"salesapp.v1.SyncCustomer"> & {
   phone: string;
 
   /**
+   * One of new, contacted, interested, negotiating, won, lost.
+   *
    * @generated from field: string stage = 5;
    */
   stage: string;
 
   /**
+   * As Customer.source_channel: chat, group, moments, qr or other; empty when no share brought them.
+   *
    * @generated from field: string source_channel = 6;
    */
   sourceChannel: string;
@@ -483,11 +487,15 @@ export type SyncCustomerJson = {
   phone?: string;
 
   /**
+   * One of new, contacted, interested, negotiating, won, lost.
+   *
    * @generated from field: string stage = 5;
    */
   stage?: string;
 
   /**
+   * As Customer.source_channel: chat, group, moments, qr or other; empty when no share brought them.
+   *
    * @generated from field: string source_channel = 6;
    */
   sourceChannel?: string;
