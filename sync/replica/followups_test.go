@@ -1,0 +1,84 @@
+package replica
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/sync/followup"
+)
+
+// The list offline, from a salesperson's replica: the same entries, order and reasons as the server's
+// list gives for the same rows (backend/stats' TestFollowUpsListDueThenHotThenColdWithReasonsAndSuggestions
+// seeds these; backend/server's TestTheFollowUpListOfflineIsTheServers compares the two end to end).
+func TestFollowUpsOfflineFollowTheServersRule(t *testing.T) {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	require.NoError(t, err)
+	now := time.Date(2026, 3, 10, 0, 30, 0, 0, shanghai)
+	at := func(d time.Duration) *timestamppb.Timestamp { return timestamppb.New(now.Add(d)) }
+	ann, bob := uuid.NewString(), uuid.NewString()
+	ents := map[Key]proto.Message{}
+	put := func(kind salesappv1.EntityKind, id string, m proto.Message) { ents[Key{Kind: kind, ID: id}] = m }
+	customer := func(owner, name string, intent int32, lastActive time.Duration) string {
+		id := uuid.NewString()
+		put(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, id, &salesappv1.SyncCustomer{Id: id, OwnerId: owner, DisplayName: name,
+			IntentScore: intent, LastActiveAt: at(lastActive), Stage: "new"})
+		return id
+	}
+	note := func(author, customerID string, created time.Duration, next *timestamppb.Timestamp) {
+		id := uuid.NewString()
+		put(salesappv1.EntityKind_ENTITY_KIND_NOTE, id, &salesappv1.SyncNote{Id: id, CustomerId: customerID, AuthorId: author,
+			Kind: "follow_up", CreatedAt: at(created), NextAt: next})
+	}
+	view := func(customerID, materialID string, when time.Duration, dwell int32) {
+		id := uuid.NewString()
+		put(salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY, id, &salesappv1.SyncTimelineEntry{Id: id, CustomerId: customerID,
+			Kind: "material_view", MaterialId: materialID, OccurredAt: at(when), DwellMs: dwell})
+	}
+	pricing := uuid.NewString()
+	put(salesappv1.EntityKind_ENTITY_KIND_MATERIAL, pricing, &salesappv1.SyncMaterial{Id: pricing, Title: "Pricing"})
+
+	overdue := customer(ann, "Overdue", 10, -10*24*time.Hour)
+	note(ann, overdue, -3*24*time.Hour, at(-20*time.Hour))
+	dueToday := customer(ann, "Due today", 10, -10*24*time.Hour)
+	note(ann, dueToday, -24*time.Hour, timestamppb.New(time.Date(2026, 3, 10, 15, 0, 0, 0, shanghai)))
+	replaced := customer(ann, "Replaced", 10, -10*24*time.Hour)
+	note(ann, replaced, -3*24*time.Hour, at(-time.Hour))
+	note(ann, replaced, -2*time.Hour, nil)
+	tomorrow := customer(ann, "Tomorrow", 10, -10*24*time.Hour)
+	note(ann, tomorrow, -time.Hour, timestamppb.New(time.Date(2026, 3, 11, 9, 0, 0, 0, shanghai)))
+	hot := customer(ann, "Hot", 60, -time.Hour)
+	view(hot, pricing, -2*time.Hour, 150_000)
+	view(hot, pricing, -3*time.Hour, 60_000)
+	view(hot, pricing, -4*time.Hour, 30_000)
+	view(hot, pricing, -8*24*time.Hour, 1_000) // before the reading window
+	customer(ann, "Warm", 35, -2*time.Hour)
+	customer(ann, "Lukewarm", 10, -time.Hour)
+	customer(ann, "Cold", 70, -9*24*time.Hour)
+	customer(ann, "Gone", 80, -90*24*time.Hour)
+	won := customer(ann, "Won already", 90, -9*24*time.Hour)
+	ents[Key{Kind: salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, ID: won}].(*salesappv1.SyncCustomer).Stage = "won"
+	// Bob's customer, on Ann's device as a manager's would be: not on her list.
+	bobs := customer(bob, "Bob's", 90, -time.Hour)
+	note(bob, bobs, -3*24*time.Hour, at(-time.Hour))
+
+	list := FollowUps(ents, ann, now)
+	var got []string
+	for _, e := range list {
+		got = append(got, string(e.Kind)+":"+e.Name+": "+e.Reason)
+	}
+	require.Equal(t, []string{
+		"due:Overdue: follow-up overdue since Mar 9 04:30",
+		"due:Due today: follow-up due today at 15:00",
+		"hot:Hot: read 《Pricing》 3 times in the last 7 days, 4 min in total",
+		"hot:Warm: active 2 h ago, intent 35",
+		"cold:Cold: was hot (intent 70), silent for 9 days",
+	}, got)
+	require.Equal(t, followup.Due, list[0].Kind)
+	require.Equal(t, now.Add(-20*time.Hour), list[0].DueAt.In(shanghai))
+}
