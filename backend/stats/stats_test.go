@@ -168,6 +168,13 @@ func TestTiesAreOrderedByNameThenIdAndTeamsRankAlone(t *testing.T) {
 	r = w.rank(t, w.admin, stats.RankingQuery{Metric: stats.Views, Span: stats.Span{Period: stats.Today}, Team: true, TeamID: w.west})
 	require.Equal(t, []string{"Cat"}, names(r.Top))
 	require.Nil(t, r.Me, "the admin is in no team")
+	// East's manager ranks West only once they lead it as well (issue 18).
+	_, err = w.svc.Rank(context.Background(), w.manager, stats.RankingQuery{Metric: stats.Views, Team: true, TeamID: w.west, Top: 5})
+	requireKind(t, platform.KindPermissionDenied, err)
+	regional := w.manager
+	regional.Leads = append(slices.Clone(w.manager.Leads), w.west)
+	r = w.rank(t, regional, stats.RankingQuery{Metric: stats.Views, Span: stats.Span{Period: stats.Today}, Team: true, TeamID: w.west})
+	require.Equal(t, []string{"Cat"}, names(r.Top))
 	_, err = w.svc.Rank(context.Background(), w.admin, stats.RankingQuery{Metric: stats.Views, Team: true, TeamID: uuid.New(), Top: 5})
 	requireKind(t, platform.KindNotFound, err)
 	_, err = w.svc.Rank(context.Background(), w.ann, stats.RankingQuery{Metric: "likes", Top: 5})
