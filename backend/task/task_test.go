@@ -3,6 +3,7 @@ package task_test
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -303,6 +304,24 @@ func TestPermissions(t *testing.T) {
 	require.Empty(t, managed)
 	_, err = f.tasks.Reach(ctx, f.tenant.Admin, tk.ID, a1.EmployeeID)
 	require.NoError(t, err)
+
+	// Given team B as well (issue 18), A's manager aims a task at both teams and reads B's people on it.
+	_, err = f.db.Super.Exec(ctx, `INSERT INTO team_leads (tenant_id, team_id, manager_id, granted) VALUES ($1, $2, $3, true)`,
+		f.tenant.ID, teamB, mgrA.EmployeeID)
+	require.NoError(t, err)
+	regional := mgrA
+	regional.Leads = []uuid.UUID{teamA, teamB}
+	d = draft(task.Counts{Views: 5})
+	d.Audience, d.TeamIDs = task.AudienceTeams, []uuid.UUID{teamA, teamB}
+	both, err := f.tasks.Create(ctx, regional, d)
+	require.NoError(t, err)
+	people, err := f.tasks.Progress(ctx, regional, both.ID)
+	require.NoError(t, err)
+	require.True(t, slices.ContainsFunc(people, func(a task.Assignee) bool { return a.EmployeeID == b1.EmployeeID }), "B's people on it")
+	_, err = f.tasks.Reach(ctx, regional, both.ID, b1.EmployeeID)
+	require.NoError(t, err)
+	_, err = f.tasks.Reach(ctx, mgrA, both.ID, b1.EmployeeID)
+	requireKind(t, platform.KindPermissionDenied, err, "without team B, not B's people")
 }
 
 // Targets cannot be lowered below the progress made; cancelling tells those on the task.
