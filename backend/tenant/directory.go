@@ -39,16 +39,20 @@ type Member struct {
 	Name   string
 	// Department is the member's main department: their team (0, or one not in the directory: unchanged).
 	Department int64
-	// Leader says they lead their main department: a salesperson who leads one becomes a manager.
-	Leader bool
-	// Leads are the departments they lead (any of theirs, their main one included): a manager leads each
-	// one's team besides their own (team_leads, migration 055), for as long as the directory says so.
+	// Leads are the departments they lead (any of theirs, their main one included). A salesperson who
+	// leads their main department becomes a manager; a manager leads each one's team besides their own
+	// (team_leads, migration 055), for as long as the directory says so.
 	Leads []int64
 	// Active is false for a member who left or was disabled outside: their employee is disabled.
 	Active bool
 	// Title, Phone and Email overwrite the employee's when not empty (a directory that may not read a
 	// phone number leaves the one typed here).
 	Title, Phone, Email string
+}
+
+// leadsOwnDepartment says the member leads their main department.
+func (m Member) leadsOwnDepartment() bool {
+	return m.Department > 0 && slices.Contains(m.Leads, m.Department)
 }
 
 // DirectoryResult counts what ApplyDirectoryTx did.
@@ -152,7 +156,7 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 			if t, ok := teamOf[m.Department]; ok {
 				next.TeamID = uuid.NullUUID{UUID: t, Valid: true}
 			}
-			if m.Leader && r.Role == string(authn.RoleSales) {
+			if m.leadsOwnDepartment() && r.Role == string(authn.RoleSales) {
 				next.Role = string(authn.RoleManager)
 			}
 			next.Title, next.Phone, next.Email = keep(m.Title, r.Title), keep(m.Phone, r.Phone), keep(m.Email, r.Email)
@@ -171,7 +175,7 @@ func ApplyDirectoryTx(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, d Dire
 		}
 		free--
 		role := authn.RoleSales
-		if m.Leader {
+		if m.leadsOwnDepartment() {
 			role = authn.RoleManager
 		}
 		id := uuid.Must(uuid.NewV7())

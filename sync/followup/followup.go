@@ -60,8 +60,10 @@ func Candidates(k Kind) int {
 
 // EndOfToday is the end of now's day, in now's location (the tenant's time zone): the due part lists
 // next steps before it.
-func EndOfToday(now time.Time) time.Time {
-	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location()).AddDate(0, 0, 1)
+func EndOfToday(now time.Time) time.Time { return startOfToday(now).AddDate(0, 0, 1) }
+
+func startOfToday(now time.Time) time.Time {
+	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
 }
 
 // Candidate is a customer one part of the list found. The parts find them so:
@@ -111,7 +113,7 @@ func Pick(now time.Time, due, hot, cold []Candidate) []Entry {
 			switch part.kind {
 			case Due:
 				at := c.DueAt.In(now.Location())
-				if at.Before(EndOfToday(now).AddDate(0, 0, -1)) {
+				if at.Before(startOfToday(now)) {
 					e.Reason = fmt.Sprintf("follow-up overdue since %s", at.Format("Jan 2 15:04"))
 				} else {
 					e.Reason = fmt.Sprintf("follow-up due today at %s", at.Format("15:04"))

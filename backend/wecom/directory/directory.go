@@ -325,11 +325,6 @@ func readDirectory(ctx context.Context, c *wecomapi.Client) (tenant.Directory, e
 	return dir, nil
 }
 
-// maxMemberDepartments bounds the department/list calls a change of one member makes. WeCom allows a
-// member in up to 100 departments; past the bound their leaders are not read, so a callback gives a
-// leader only the teams of their first 20 (a full sync reads every department once and gives them all).
-const maxMemberDepartments = 20
-
 // readConcurrency bounds the user/get calls in flight when members are read one by one.
 const readConcurrency = 8
 
@@ -387,8 +382,7 @@ func mainDepartment(u wecomapi.User) int64 {
 // memberOf is the member u is, given the leaders of (at least) their departments: the leader of their
 // main department becomes a manager, and leads the teams of every department of theirs they lead.
 func memberOf(u wecomapi.User, leaders map[int64][]string) tenant.Member {
-	main := mainDepartment(u)
-	m := tenant.Member{UserID: u.UserID, Name: u.Name, Department: main, Leader: slices.Contains(leaders[main], u.UserID),
+	m := tenant.Member{UserID: u.UserID, Name: u.Name, Department: mainDepartment(u),
 		Active: u.Status != wecomapi.UserDisabled && u.Status != wecomapi.UserResigned,
 		Title:  u.Position, Phone: u.Mobile, Email: u.Email}
 	for _, d := range departmentsOf(u) {
@@ -443,20 +437,18 @@ func (s *Service) OnChange(ctx context.Context, tx pgx.Tx, ev wecom.Event) error
 		if err != nil {
 			return err
 		}
-		// Each of their departments (a few), for its name and its leaders.
+		// Their departments, for their names and leaders: one department/list of all the app sees (a
+		// member may be in up to 100 departments; the list answers the whole tree in one call).
 		leaders := map[int64][]string{}
-		for i, d := range departmentsOf(u) {
-			if i == maxMemberDepartments {
-				break
-			}
-			depts, err := client.Departments(ctx, d)
-			if err != nil && platform.KindOf(err) != platform.KindNotFound {
+		if theirs := departmentsOf(u); len(theirs) > 0 {
+			depts, err := client.Departments(ctx, 0)
+			if err != nil {
 				return err
 			}
 			for _, dep := range depts {
-				if dep.ID == d {
+				if slices.Contains(theirs, dep.ID) {
 					dir.Departments = append(dir.Departments, tenant.Department{ID: dep.ID, Name: dep.Name})
-					leaders[d] = dep.Leaders
+					leaders[dep.ID] = dep.Leaders
 				}
 			}
 		}
