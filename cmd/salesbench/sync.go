@@ -163,7 +163,7 @@ func syncFirst(ctx context.Context, b *bench) (rows []row, err error) {
 		return nil, err
 	}
 	slices.Sort(times)
-	footer := protocol + "; the reference client (sync/replica) with its fsynced log file, the server's pages of 1,000; 3 devices one after the other"
+	footer := protocol + "; the reference client (sync/replica) with its fsynced log file, pages of up to " + thousands(replica.MaxPageSize) + " (each asked for while the one before is saved); 3 devices one after the other"
 	return []row{
 		{"entities synced", thousands(int64(report.Changes)), fmt.Sprintf("%s customers + %s timeline entries and the rest of the scopes", thousands(syncCustomers), thousands(syncCustomers*syncEntriesPerCust))},
 		{"pages", strconv.Itoa(report.Pages), ""},

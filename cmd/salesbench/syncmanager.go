@@ -148,8 +148,8 @@ func syncManagerFirst(ctx context.Context, b *bench) (rows []row, err error) {
 		return nil, err
 	}
 	slices.Sort(times)
-	footer := fmt.Sprintf("%s; the reference client (sync/replica) with its fsynced log file, the server's pages of 1,000; 3 devices one after the other; seeding (triggers fanning out to the manager's scope) took %s",
-		protocol, seconds(seeded))
+	footer := fmt.Sprintf("%s; the reference client (sync/replica) with its fsynced log file, pages of up to %s (each asked for while the one before is saved); 3 devices one after the other; seeding (triggers fanning out to the manager's scope) took %s",
+		protocol, thousands(replica.MaxPageSize), seconds(seeded))
 	return []row{
 		{"entities synced", thousands(int64(report.Changes)), fmt.Sprintf("%s customers of %d salespeople in %d teams (%s read-only) + one timeline entry each + a note on every %dth + the members",
 			thousands(int64(customers)), mgrSalespeople, mgrTeams, thousands(int64(readOnly)), mgrNoteEvery)},

@@ -281,6 +281,40 @@ func TestCrashBetweenPageAndCursorConverges(t *testing.T) {
 	assertConverged(t, fs.view(), c.Entities())
 }
 
+func TestSyncAsksForTheNextPageWhileSavingOne(t *testing.T) {
+	t.Parallel()
+	fs := newFakeServer()
+	fs.seed(100, 400) // 510 entities: 6 pages of 100
+	srv := fs.start(t)
+	pullsSeen := func() int {
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		return fs.pulls
+	}
+	saves := 0
+	c := newTestClient(t, srv, openTestFile(t, filepath.Join(t.TempDir(), "replica.log")), WithPageSize(100),
+		WithSplitPageSaves(func() error {
+			saves++
+			if saves == 6 {
+				return nil // the last page: nothing more to ask for
+			}
+			// While page n is saved, page n+1 is asked for: wait (a while at most) for its pull.
+			deadline := time.Now().Add(10 * time.Second)
+			for pullsSeen() < saves+1 {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("page %d saved with %d pulls made: the next page was not asked for meanwhile", saves, pullsSeen())
+				}
+				time.Sleep(time.Millisecond)
+			}
+			return nil
+		}))
+	rep := mustSync(t, c)
+	if rep.Pages != 6 || rep.Changes != 510 || pullsSeen() != 6 {
+		t.Errorf("sync: %+v with %d pulls, want 6 pages of 510 changes and no pull more", rep, pullsSeen())
+	}
+	assertConverged(t, fs.view(), c.Entities())
+}
+
 func TestPushAppliesOnceWhenAnswersAreLost(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, newStore func() Store) {
