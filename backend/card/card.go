@@ -42,8 +42,10 @@ type View struct {
 	Featured                                   []material.Summary
 	Company                                    Company
 	QRCodeURL, ShareURL                        string
-	Version                                    int64
-	UpdatedAt                                  time.Time
+	// ShareToken is the token of ShareURL: the card's standing share, which its QR code encodes.
+	ShareToken string
+	Version    int64
+	UpdatedAt  time.Time
 }
 
 // Change holds the card fields to change; nil leaves a field as it is.
@@ -148,7 +150,7 @@ func (s *Service) view(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, r car
 	v := View{
 		EmployeeID: r.EmployeeID, DisplayName: r.DisplayName, Title: r.Title, Phone: r.Phone, WeChatID: r.WechatID,
 		Email: r.Email, AvatarURL: sign(r.AvatarKey), Bio: r.Bio, IntroVideoURL: sign(r.IntroVideoKey),
-		QRCodeURL: sign(r.QrKey), ShareURL: s.shares.URL(r.QrToken), Version: r.Version, UpdatedAt: r.UpdatedAt,
+		QRCodeURL: sign(r.QrKey), ShareURL: s.shares.URL(r.QrToken), ShareToken: r.QrToken, Version: r.Version, UpdatedAt: r.UpdatedAt,
 	}
 	for _, k := range r.PhotoKeys {
 		v.PhotoURLs = append(v.PhotoURLs, sign(k))

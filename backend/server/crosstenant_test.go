@@ -65,7 +65,9 @@ var crossTenantExempt = map[string]string{
 	salesappv1connect.PublicServiceLoginMiniProgramProcedure: "public; the share token decides the tenant",
 	salesappv1connect.PublicServiceLoginH5Procedure:          "public; the share token decides the tenant",
 	salesappv1connect.PublicServiceLeavePhoneNumberProcedure: "public; the share token decides the tenant",
-	salesappv1connect.TrackingServiceTrackProcedure:          "public; each event's share token decides its tenant",
+	salesappv1connect.PublicServiceOpenCardProcedure: "public; the customer session decides the tenant (another tenant's salesperson is " +
+		"NotFound: TestAMiniProgramCustomerCarriesASessionInsteadOfAVisitorID)",
+	salesappv1connect.TrackingServiceTrackProcedure: "public; each event's share token decides its tenant",
 	// corp_id and agent_id are WeCom's ids, not ours: SetConfig writes the caller's tenant's row only.
 	salesappv1connect.WeComServiceSetWeComConfigProcedure: "WeCom's corp and agent ids; only the caller's tenant is written",
 }

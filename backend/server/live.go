@@ -41,7 +41,9 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 	track := tracking.NewService(d.db, shares, d.log, tracking.Config{Jobs: pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge,
 		NewCustomerWindow: d.cfg.NewCustomerPushWindow}, Wake: alerts.Wake,
 		NewVisitorsPerShare: d.cfg.NewVisitorsPerShare, NewVisitorsPerTenant: d.cfg.NewVisitorsPerTenant})
-	trackHandler, err := trackingrpc.New(track, ratelimit.New(d.cfg.VisitorRate, d.cfg.VisitorBurst, 200_000),
+	// The mini-program's customer sessions, issued by its sign-in (pages) and carried by its Track calls.
+	sessions := customer.NewSessions(d.cfg.TokenKeys, nil)
+	trackHandler, err := trackingrpc.New(track, sessions, ratelimit.New(d.cfg.VisitorRate, d.cfg.VisitorBurst, 200_000),
 		d.perIP, d.cfg.BeaconOrigins)
 	if err != nil {
 		return nil, nil, err
@@ -51,7 +53,7 @@ func newLive(d deps, shares *share.Service, cards *card.Service, materials *mate
 	customers := customer.NewService(d.db)
 	// Follow-up reminders alert through the same streams, pushes and wake-ups.
 	reminders := customer.NewReminders(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake, nil)
-	pages := webModule(d, web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers, Tracking: track})
+	pages := webModule(d, web.Deps{Shares: shares, Cards: cards, Materials: materials, Customers: customers, Tracking: track, Sessions: sessions})
 	// Marketing tasks alert (assigned, completed, cancelled) through the same streams, pushes and wake-ups.
 	tasks := task.NewService(d.db, pushjob.Jobs{Inserter: d.queue, Nudge: d.queue.Nudge}, alerts.Wake)
 	// Lead pools alert holders before and when a neglected lead goes back.

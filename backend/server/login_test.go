@@ -3,13 +3,16 @@ package server_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
+	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/platform"
+	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/server/servertest"
 	"github.com/salesapp/scrm/backend/wechat"
 	"github.com/salesapp/scrm/backend/wechat/wechattest"
@@ -137,4 +140,91 @@ func TestOnePersonAcrossMiniProgramAndH5IsOneCustomer(t *testing.T) {
 		kinds[id.Kind]++
 	}
 	require.Equal(t, map[string]int{"visitor": 2, "mp_openid": 1, "h5_openid": 1, "unionid": 1}, kinds)
+}
+
+// sessionReq is a public request carrying a customer session.
+func sessionReq[T any](msg *T, session string) *connect.Request[T] {
+	req := connect.NewRequest(msg)
+	req.Header().Set(customer.SessionHeader, session)
+	return req
+}
+
+func TestAMiniProgramCustomerCarriesASessionInsteadOfAVisitorID(t *testing.T) {
+	t.Parallel()
+	wx := wechattest.New(t)
+	e := servertest.Start(t, withWeChat(wx))
+	ctx := context.Background()
+	_, sales, token, _ := sharedMaterial(t, e)
+
+	// The mini-program signs in from the link it was opened with and gets a session of two hours.
+	wx.AddSession("code-s1", wechat.Session{OpenID: "openid-s1", UnionID: "union-s1", SessionKey: "k"})
+	login, err := public(e).LoginMiniProgram(ctx, connect.NewRequest(&salesappv1.LoginMiniProgramRequest{Token: token, VisitorId: "visitor-s101", Code: "code-s1"}))
+	require.NoError(t, err)
+	s := login.Msg.GetSession()
+	require.NotEmpty(t, s.GetToken())
+	require.Equal(t, "visitor-s101", s.GetVisitorId())
+	require.WithinDuration(t, time.Now().Add(customer.SessionTTL), s.GetExpiresAt().AsTime(), time.Minute)
+	require.WithinDuration(t, time.Now().Add(customer.SessionRefreshFor), s.GetRefreshUntil().AsTime(), time.Minute)
+
+	// Its events name no visitor: they are the session's customer's.
+	view := ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "")
+	_, err = tracker(e).Track(ctx, sessionReq(&salesappv1.TrackRequest{Events: []*salesappv1.TrackEvent{view}}, s.GetToken()))
+	require.NoError(t, err)
+	prof, err := customers(e, sales.Token).GetCustomer(ctx, connect.NewRequest(&salesappv1.GetCustomerRequest{CustomerId: s.GetCustomerId()}))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, prof.Msg.Profile.Customer.Views)
+	// Another visitor's id beside the session is refused; no session and no visitor id is invalid.
+	other := ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "visitor-s102")
+	_, err = tracker(e).Track(ctx, sessionReq(&salesappv1.TrackRequest{Events: []*salesappv1.TrackEvent{other}}, s.GetToken()))
+	requireCode(t, err, connect.CodePermissionDenied, "not the customer session's visitor")
+	_, err = tracker(e).Track(ctx, connect.NewRequest(&salesappv1.TrackRequest{Events: []*salesappv1.TrackEvent{ev(salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, token, "")}}))
+	requireCode(t, err, connect.CodeInvalidArgument, "visitor_id")
+	// A forged or broken session is refused, whatever the call.
+	_, err = tracker(e).Track(ctx, sessionReq(&salesappv1.TrackRequest{Events: []*salesappv1.TrackEvent{view}}, s.GetToken()+"x"))
+	requireCode(t, err, connect.CodeUnauthenticated, "sign in again")
+
+	// The number the customer leaves is on the session's customer.
+	wx.AddPhone("phone-s1", wechattest.PhoneInfo{PurePhoneNumber: "13800138001", CountryCode: "86", CountryCodeAsNumber: true})
+	_, err = public(e).LeavePhoneNumber(ctx, sessionReq(&salesappv1.LeavePhoneNumberRequest{Token: token, PhoneCode: "phone-s1", EventId: uuid.NewString()}, s.GetToken()))
+	require.NoError(t, err)
+	prof, err = customers(e, sales.Token).GetCustomer(ctx, connect.NewRequest(&salesappv1.GetCustomerRequest{CustomerId: s.GetCustomerId()}))
+	require.NoError(t, err)
+	require.Equal(t, "+8613800138001", prof.Msg.Profile.Customer.Phone)
+	_, err = public(e).LeavePhoneNumber(ctx, connect.NewRequest(&salesappv1.LeavePhoneNumberRequest{Token: token, PhoneCode: "phone-s1", EventId: uuid.NewString()}))
+	requireCode(t, err, connect.CodeInvalidArgument, "visitor_id")
+
+	// Without a link: the salesperson's card, by their id, with the card's own link to track under.
+	_, err = public(e).OpenCard(ctx, connect.NewRequest(&salesappv1.OpenCardRequest{EmployeeId: sales.ID.String()}))
+	requireCode(t, err, connect.CodeUnauthenticated, "customer session")
+	card, err := public(e).OpenCard(ctx, sessionReq(&salesappv1.OpenCardRequest{EmployeeId: sales.ID.String()}, s.GetToken()))
+	require.NoError(t, err)
+	require.Equal(t, sales.ID.String(), card.Msg.GetCard().GetEmployeeId())
+	require.NotEmpty(t, card.Msg.GetToken())
+	require.Equal(t, card.Msg.GetCard().GetShareUrl(), card.Msg.GetUrl())
+	tap := ev(salesappv1.EventKind_EVENT_KIND_CALL_CLICK, card.Msg.GetToken(), "")
+	_, err = tracker(e).Track(ctx, sessionReq(&salesappv1.TrackRequest{Events: []*salesappv1.TrackEvent{tap}}, s.GetToken()))
+	require.NoError(t, err)
+	prof, err = customers(e, sales.Token).GetCustomer(ctx, connect.NewRequest(&salesappv1.GetCustomerRequest{CustomerId: s.GetCustomerId()}))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, prof.Msg.Profile.CallClicks, "the tap on the card opened by id is the same customer's")
+	fw, err := public(e).ForwardShare(ctx, sessionReq(&salesappv1.ForwardShareRequest{Token: card.Msg.GetToken(), Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT}, s.GetToken()))
+	require.NoError(t, err)
+	require.NotEmpty(t, fw.Msg.GetToken())
+	// Only the session's company's salespeople: another company's, or no one, is not found.
+	b := e.NewTenant(t, "B", 0)
+	stranger := e.NewPerson(t, b.ID, authn.RoleSales, uuid.Nil)
+	for _, id := range []uuid.UUID{stranger.ID, uuid.New()} {
+		_, err = public(e).OpenCard(ctx, sessionReq(&salesappv1.OpenCardRequest{EmployeeId: id.String()}, s.GetToken()))
+		requireCode(t, err, connect.CodeNotFound, "")
+	}
+
+	// A refresh gives a new session of the same customer; a forged one is refused.
+	fresh, err := public(e).RefreshCustomerSession(ctx, connect.NewRequest(&salesappv1.RefreshCustomerSessionRequest{Token: s.GetToken()}))
+	require.NoError(t, err)
+	require.Equal(t, s.GetCustomerId(), fresh.Msg.GetSession().GetCustomerId())
+	require.Equal(t, s.GetRefreshUntil().AsTime(), fresh.Msg.GetSession().GetRefreshUntil().AsTime())
+	_, err = public(e).OpenCard(ctx, sessionReq(&salesappv1.OpenCardRequest{EmployeeId: sales.ID.String()}, fresh.Msg.GetSession().GetToken()))
+	require.NoError(t, err)
+	_, err = public(e).RefreshCustomerSession(ctx, connect.NewRequest(&salesappv1.RefreshCustomerSessionRequest{Token: "cs1.e30.AAAA"}))
+	requireCode(t, err, connect.CodeUnauthenticated, "sign in again")
 }

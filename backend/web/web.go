@@ -36,6 +36,7 @@ type Service struct {
 	materials *material.Service
 	customers *customer.Service
 	tracking  *tracking.Service
+	sessions  *customer.Sessions
 	wechat    *wechat.Client
 	official  *wechat.Client
 	cache     *pageCache
@@ -54,7 +55,9 @@ type Deps struct {
 	Materials *material.Service
 	Customers *customer.Service
 	Tracking  *tracking.Service
-	WeChat    *wechat.Client
+	// Sessions issues and checks the mini-program's customer sessions; nil: none are issued or accepted.
+	Sessions *customer.Sessions
+	WeChat   *wechat.Client
 	// Official is the official account's client (H5 web sign-in); nil when not configured.
 	Official *wechat.Client
 	// SignIn configures the pages' WeChat sign-in and JS-SDK signatures (oauth.go, wx.go).
@@ -72,7 +75,7 @@ type Deps struct {
 // cached page stay valid far longer than ttl.
 func NewService(d Deps, ttl time.Duration) *Service {
 	s := &Service{shares: d.Shares, cards: d.Cards, materials: d.Materials, customers: d.Customers,
-		tracking: d.Tracking, wechat: d.WeChat, official: d.Official, cache: newPageCache(ttl, d.CacheBytes),
+		tracking: d.Tracking, sessions: d.Sessions, wechat: d.WeChat, official: d.Official, cache: newPageCache(ttl, d.CacheBytes),
 		signin: newSignIn(d.SignIn), heartbeat: d.Heartbeat, lookups: newLookupGate(d.LookupRate),
 		// A person leaves a number once or twice; three at once and one a minute after is plenty.
 		phones: ratelimit.New(1.0/60, 3, 100_000)}
@@ -88,23 +91,75 @@ var errNoMiniProgram = platform.FailedPrecondition("WeChat sign-in is not config
 
 // LoginMiniProgram exchanges wx.login's code for the visitor's WeChat identities and ties them to the
 // visitor's customer (merging a known customer's earlier visits in). It reports whether the visitor was
-// already known.
-func (s *Service) LoginMiniProgram(ctx context.Context, token, visitorID, code string) (bool, error) {
+// already known, and returns the customer's session (customer.Sessions).
+func (s *Service) LoginMiniProgram(ctx context.Context, token, visitorID, code string) (returning bool, session string, sess customer.Session, err error) {
 	if s.wechat == nil {
-		return false, errNoMiniProgram
+		return false, "", sess, errNoMiniProgram
+	}
+	if s.sessions == nil {
+		return false, "", sess, errNoSessions
 	}
 	sh, err := s.shares.Resolve(ctx, token)
 	if err != nil {
-		return false, err
+		return false, "", sess, err
 	}
-	sess, err := s.wechat.Code2Session(ctx, code)
+	wx, err := s.wechat.Code2Session(ctx, code)
 	if err != nil {
-		return false, err
+		return false, "", sess, err
 	}
-	_, returning, err := s.customers.Identify(ctx, sh.TenantID, visitorID, sourceOf(sh),
-		customer.Identity{Kind: customer.IdentityUnion, Value: sess.UnionID},
-		customer.Identity{Kind: customer.IdentityMiniProgram, Value: sess.OpenID})
-	return returning, err
+	customerID, returning, err := s.customers.Identify(ctx, sh.TenantID, visitorID, sourceOf(sh),
+		customer.Identity{Kind: customer.IdentityUnion, Value: wx.UnionID},
+		customer.Identity{Kind: customer.IdentityMiniProgram, Value: wx.OpenID})
+	if err != nil {
+		return false, "", sess, err
+	}
+	session, sess, err = s.sessions.Issue(sh.TenantID, customerID, visitorID)
+	return returning, session, sess, err
+}
+
+var errNoSessions = platform.FailedPrecondition("customer sessions are not configured on this server")
+
+// Session returns the customer session a request carries in customer.SessionHeader (nil when it carries
+// none); one that is forged or expired is Unauthenticated.
+func (s *Service) Session(header string) (*customer.Session, error) {
+	if header == "" {
+		return nil, nil
+	}
+	if s.sessions == nil {
+		return nil, errNoSessions
+	}
+	sess, err := s.sessions.Verify(header)
+	if err != nil {
+		return nil, err
+	}
+	return &sess, nil
+}
+
+// RefreshSession renews a customer session (customer.Sessions.Refresh).
+func (s *Service) RefreshSession(token string) (string, customer.Session, error) {
+	if s.sessions == nil {
+		return "", customer.Session{}, errNoSessions
+	}
+	return s.sessions.Refresh(token)
+}
+
+// OpenCard is what a salesperson's card shows a signed-in customer of their company, as their card's
+// standing link (its QR code's) shows it: Open of that link, whose token the page's events then carry.
+func (s *Service) OpenCard(ctx context.Context, sess customer.Session, employeeID uuid.UUID) (Page, error) {
+	key := "c:" + sess.TenantID.String() + ":" + employeeID.String()
+	if !s.cache.has(key) {
+		if err := s.lookups.admit(ctx); err != nil {
+			return Page{}, err
+		}
+	}
+	v, err := get(ctx, s.cache, key, func(ctx context.Context) (card.View, int64, error) {
+		v, err := s.cards.Public(ctx, sess.TenantID, employeeID)
+		return v, cardBytes(v), err
+	})
+	if err != nil {
+		return Page{}, err
+	}
+	return s.Open(ctx, v.ShareToken)
 }
 
 // LoginH5 is LoginMiniProgram for H5 pages: the official account's web sign-in code gives the visitor's
@@ -126,6 +181,9 @@ func (s *Service) LoginH5(ctx context.Context, token, visitorID, code string) (b
 func (s *Service) LeavePhoneNumber(ctx context.Context, token, visitorID, phoneCode string, eventID uuid.UUID) error {
 	if s.wechat == nil {
 		return errNoMiniProgram
+	}
+	if visitorID == "" {
+		return platform.Invalid("visitor_id", "required without a customer session")
 	}
 	sh, err := s.shares.Resolve(ctx, token)
 	if err != nil {
@@ -215,7 +273,7 @@ func shareBytes(sh share.Share) int64 {
 
 func cardBytes(v card.View) int64 {
 	n := entryOverhead + len(v.DisplayName) + len(v.Title) + len(v.Phone) + len(v.WeChatID) + len(v.Email) +
-		len(v.AvatarURL) + len(v.Bio) + len(v.IntroVideoURL) + len(v.QRCodeURL) + len(v.ShareURL) +
+		len(v.AvatarURL) + len(v.Bio) + len(v.IntroVideoURL) + len(v.QRCodeURL) + len(v.ShareURL) + len(v.ShareToken) +
 		len(v.Company.Name) + len(v.Company.LogoURL) + len(v.Company.Website) + len(v.Company.Address)
 	for _, u := range v.PhotoURLs {
 		n += len(u) + 16

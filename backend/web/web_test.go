@@ -58,7 +58,8 @@ func setup(t *testing.T) fixture {
 	a := db.NewTenant(t, "A")
 	return fixture{db: db, shares: shares, a: a, sales: db.NewEmployee(t, a.ID, authn.RoleSales, uuid.Nil),
 		deps: web.Deps{Shares: shares, Cards: card.NewService(db.App, store, materials, shares), Materials: materials,
-			Customers: customer.NewService(db.App), Tracking: tr}}
+			Customers: customer.NewService(db.App), Tracking: tr,
+			Sessions: customer.NewSessions([][]byte{[]byte("a test key of thirty-two bytes!!")}, nil)}}
 }
 
 func (f fixture) pages(ttl time.Duration) *web.Service { return web.NewService(f.deps, ttl) }
@@ -307,7 +308,7 @@ func TestSignInWithoutWeChatIsRefusedClearly(t *testing.T) {
 	sh, err := f.shares.ShareCard(ctx, f.sales, event.ChannelChat)
 	require.NoError(t, err)
 	pages := f.pages(0)
-	_, err = pages.LoginMiniProgram(ctx, sh.Token, "visitor-0001", "code")
+	_, _, _, err = pages.LoginMiniProgram(ctx, sh.Token, "visitor-0001", "code")
 	requireKind(t, platform.KindFailedPrecondition, err)
 	_, err = pages.LoginH5(ctx, sh.Token, "visitor-0001", "code")
 	requireKind(t, platform.KindFailedPrecondition, err)
@@ -332,14 +333,18 @@ func TestSignInMakesACustomerOfTheLinksTenantOwnedByTheSharer(t *testing.T) {
 
 	// An unknown link costs no WeChat call and makes nobody.
 	wx.AddSession("code-0", wechat.Session{OpenID: "openid-0", UnionID: "union-0", SessionKey: "k"})
-	_, err = pages.LoginMiniProgram(ctx, "no-such-token", "visitor-0001", "code-0")
+	_, _, _, err = pages.LoginMiniProgram(ctx, "no-such-token", "visitor-0001", "code-0")
 	requireKind(t, platform.KindNotFound, err)
 	require.Zero(t, wx.Calls(wechattest.Code2Session))
 
 	wx.AddSession("code-1", wechat.Session{OpenID: "openid-1", UnionID: "union-1", SessionKey: "k1"})
-	returning, err := pages.LoginMiniProgram(ctx, sh.Token, "visitor-0001", "code-1")
+	returning, session, sess, err := pages.LoginMiniProgram(ctx, sh.Token, "visitor-0001", "code-1")
 	require.NoError(t, err)
 	require.False(t, returning)
+	require.Equal(t, b.ID, sess.TenantID, "the session is of the link's tenant")
+	again, err := pages.Session(session)
+	require.NoError(t, err)
+	require.Equal(t, sess.CustomerID, again.CustomerID)
 	type row struct {
 		Tenant, Owner uuid.UUID
 		Channel       string

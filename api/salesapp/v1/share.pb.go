@@ -616,10 +616,12 @@ func (x *LoginMiniProgramRequest) GetCode() string {
 	return ""
 }
 
-// LoginMiniProgramResponse says whether the visitor was already known as a customer.
+// LoginMiniProgramResponse says whether the visitor was already known as a customer, and gives their
+// session.
 type LoginMiniProgramResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Returning     bool                   `protobuf:"varint,1,opt,name=returning,proto3" json:"returning,omitempty"`
+	Session       *CustomerSession       `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -661,6 +663,291 @@ func (x *LoginMiniProgramResponse) GetReturning() bool {
 	return false
 }
 
+func (x *LoginMiniProgramResponse) GetSession() *CustomerSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// CustomerSession is a signed-in customer's session: sent back as it is in the X-Customer-Session header.
+type CustomerSession struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Opaque; at most 512 characters.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// When the session stops being accepted (two hours after it was issued): refresh it before.
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// Until when RefreshCustomerSession renews it (30 days after the sign-in).
+	RefreshUntil *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=refresh_until,json=refreshUntil,proto3" json:"refresh_until,omitempty"`
+	// The customer and the visitor id the session stands for.
+	CustomerId    string `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	VisitorId     string `protobuf:"bytes,5,opt,name=visitor_id,json=visitorId,proto3" json:"visitor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerSession) Reset() {
+	*x = CustomerSession{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerSession) ProtoMessage() {}
+
+func (x *CustomerSession) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerSession.ProtoReflect.Descriptor instead.
+func (*CustomerSession) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CustomerSession) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *CustomerSession) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *CustomerSession) GetRefreshUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RefreshUntil
+	}
+	return nil
+}
+
+func (x *CustomerSession) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CustomerSession) GetVisitorId() string {
+	if x != nil {
+		return x.VisitorId
+	}
+	return ""
+}
+
+// RefreshCustomerSessionRequest carries the session to renew.
+type RefreshCustomerSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefreshCustomerSessionRequest) Reset() {
+	*x = RefreshCustomerSessionRequest{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefreshCustomerSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefreshCustomerSessionRequest) ProtoMessage() {}
+
+func (x *RefreshCustomerSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefreshCustomerSessionRequest.ProtoReflect.Descriptor instead.
+func (*RefreshCustomerSessionRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RefreshCustomerSessionRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// RefreshCustomerSessionResponse is the new session (the old one stays valid until it expires).
+type RefreshCustomerSessionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       *CustomerSession       `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RefreshCustomerSessionResponse) Reset() {
+	*x = RefreshCustomerSessionResponse{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RefreshCustomerSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RefreshCustomerSessionResponse) ProtoMessage() {}
+
+func (x *RefreshCustomerSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RefreshCustomerSessionResponse.ProtoReflect.Descriptor instead.
+func (*RefreshCustomerSessionResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RefreshCustomerSessionResponse) GetSession() *CustomerSession {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// OpenCardRequest names the salesperson (of the session's company).
+type OpenCardRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EmployeeId    string                 `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenCardRequest) Reset() {
+	*x = OpenCardRequest{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenCardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenCardRequest) ProtoMessage() {}
+
+func (x *OpenCardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenCardRequest.ProtoReflect.Descriptor instead.
+func (*OpenCardRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *OpenCardRequest) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+// OpenCardResponse is the card, with the share link it is tracked under.
+type OpenCardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Card  *Card                  `protobuf:"bytes,1,opt,name=card,proto3" json:"card,omitempty"`
+	// The card's standing share token (its QR code's): for tracking events and ForwardShare.
+	Token         string `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	Url           string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenCardResponse) Reset() {
+	*x = OpenCardResponse{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenCardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenCardResponse) ProtoMessage() {}
+
+func (x *OpenCardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenCardResponse.ProtoReflect.Descriptor instead.
+func (*OpenCardResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *OpenCardResponse) GetCard() *Card {
+	if x != nil {
+		return x.Card
+	}
+	return nil
+}
+
+func (x *OpenCardResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *OpenCardResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
 // LoginH5Request carries the web sign-in's code.
 type LoginH5Request struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -673,7 +960,7 @@ type LoginH5Request struct {
 
 func (x *LoginH5Request) Reset() {
 	*x = LoginH5Request{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[11]
+	mi := &file_salesapp_v1_share_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +972,7 @@ func (x *LoginH5Request) String() string {
 func (*LoginH5Request) ProtoMessage() {}
 
 func (x *LoginH5Request) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[11]
+	mi := &file_salesapp_v1_share_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +985,7 @@ func (x *LoginH5Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginH5Request.ProtoReflect.Descriptor instead.
 func (*LoginH5Request) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{11}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LoginH5Request) GetToken() string {
@@ -732,7 +1019,7 @@ type LoginH5Response struct {
 
 func (x *LoginH5Response) Reset() {
 	*x = LoginH5Response{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[12]
+	mi := &file_salesapp_v1_share_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +1031,7 @@ func (x *LoginH5Response) String() string {
 func (*LoginH5Response) ProtoMessage() {}
 
 func (x *LoginH5Response) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[12]
+	mi := &file_salesapp_v1_share_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +1044,7 @@ func (x *LoginH5Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginH5Response.ProtoReflect.Descriptor instead.
 func (*LoginH5Response) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{12}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LoginH5Response) GetReturning() bool {
@@ -769,10 +1056,11 @@ func (x *LoginH5Response) GetReturning() bool {
 
 // LeavePhoneNumberRequest carries the getPhoneNumber button's code.
 type LeavePhoneNumberRequest struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Token     string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	VisitorId string                 `protobuf:"bytes,2,opt,name=visitor_id,json=visitorId,proto3" json:"visitor_id,omitempty"`
-	PhoneCode string                 `protobuf:"bytes,3,opt,name=phone_code,json=phoneCode,proto3" json:"phone_code,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Token string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Empty (or the same) with a customer session: the session's visitor; required otherwise.
+	VisitorId string `protobuf:"bytes,2,opt,name=visitor_id,json=visitorId,proto3" json:"visitor_id,omitempty"`
+	PhoneCode string `protobuf:"bytes,3,opt,name=phone_code,json=phoneCode,proto3" json:"phone_code,omitempty"`
 	// The page's id for this phone_left event (a UUID), so a retry is stored once.
 	EventId       string `protobuf:"bytes,4,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -781,7 +1069,7 @@ type LeavePhoneNumberRequest struct {
 
 func (x *LeavePhoneNumberRequest) Reset() {
 	*x = LeavePhoneNumberRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[13]
+	mi := &file_salesapp_v1_share_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +1081,7 @@ func (x *LeavePhoneNumberRequest) String() string {
 func (*LeavePhoneNumberRequest) ProtoMessage() {}
 
 func (x *LeavePhoneNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[13]
+	mi := &file_salesapp_v1_share_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +1094,7 @@ func (x *LeavePhoneNumberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeavePhoneNumberRequest.ProtoReflect.Descriptor instead.
 func (*LeavePhoneNumberRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{13}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LeavePhoneNumberRequest) GetToken() string {
@@ -846,7 +1134,7 @@ type LeavePhoneNumberResponse struct {
 
 func (x *LeavePhoneNumberResponse) Reset() {
 	*x = LeavePhoneNumberResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	mi := &file_salesapp_v1_share_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +1146,7 @@ func (x *LeavePhoneNumberResponse) String() string {
 func (*LeavePhoneNumberResponse) ProtoMessage() {}
 
 func (x *LeavePhoneNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	mi := &file_salesapp_v1_share_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +1159,7 @@ func (x *LeavePhoneNumberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeavePhoneNumberResponse.ProtoReflect.Descriptor instead.
 func (*LeavePhoneNumberResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{19}
 }
 
 // OpenShareRequest carries the token from the link. Any token that names no share, malformed or not, is
@@ -885,7 +1173,7 @@ type OpenShareRequest struct {
 
 func (x *OpenShareRequest) Reset() {
 	*x = OpenShareRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[15]
+	mi := &file_salesapp_v1_share_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +1185,7 @@ func (x *OpenShareRequest) String() string {
 func (*OpenShareRequest) ProtoMessage() {}
 
 func (x *OpenShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[15]
+	mi := &file_salesapp_v1_share_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -910,7 +1198,7 @@ func (x *OpenShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenShareRequest.ProtoReflect.Descriptor instead.
 func (*OpenShareRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *OpenShareRequest) GetToken() string {
@@ -934,7 +1222,7 @@ type OpenShareResponse struct {
 
 func (x *OpenShareResponse) Reset() {
 	*x = OpenShareResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[16]
+	mi := &file_salesapp_v1_share_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1234,7 @@ func (x *OpenShareResponse) String() string {
 func (*OpenShareResponse) ProtoMessage() {}
 
 func (x *OpenShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[16]
+	mi := &file_salesapp_v1_share_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1247,7 @@ func (x *OpenShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenShareResponse.ProtoReflect.Descriptor instead.
 func (*OpenShareResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *OpenShareResponse) GetCard() *Card {
@@ -996,6 +1284,7 @@ type ForwardShareRequest struct {
 	Token   string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
 	Channel ShareChannel           `protobuf:"varint,2,opt,name=channel,proto3,enum=salesapp.v1.ShareChannel" json:"channel,omitempty"`
 	// Who forwards, as the page knows them (an anonymous visitor id now; identities come with tracking).
+	// Empty with a customer session: the session's visitor id.
 	Forwarder     string `protobuf:"bytes,3,opt,name=forwarder,proto3" json:"forwarder,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1003,7 +1292,7 @@ type ForwardShareRequest struct {
 
 func (x *ForwardShareRequest) Reset() {
 	*x = ForwardShareRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[17]
+	mi := &file_salesapp_v1_share_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1304,7 @@ func (x *ForwardShareRequest) String() string {
 func (*ForwardShareRequest) ProtoMessage() {}
 
 func (x *ForwardShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[17]
+	mi := &file_salesapp_v1_share_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1317,7 @@ func (x *ForwardShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardShareRequest.ProtoReflect.Descriptor instead.
 func (*ForwardShareRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{17}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ForwardShareRequest) GetToken() string {
@@ -1063,7 +1352,7 @@ type ForwardShareResponse struct {
 
 func (x *ForwardShareResponse) Reset() {
 	*x = ForwardShareResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[18]
+	mi := &file_salesapp_v1_share_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1364,7 @@ func (x *ForwardShareResponse) String() string {
 func (*ForwardShareResponse) ProtoMessage() {}
 
 func (x *ForwardShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[18]
+	mi := &file_salesapp_v1_share_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1377,7 @@ func (x *ForwardShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardShareResponse.ProtoReflect.Descriptor instead.
 func (*ForwardShareResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{18}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ForwardShareResponse) GetToken() string {
@@ -1155,9 +1444,31 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\n" +
 	"visitor_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{8,64}$R\tvisitorId\x12\x1e\n" +
 	"\x04code\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04code\"8\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04code\"p\n" +
 	"\x18LoginMiniProgramResponse\x12\x1c\n" +
-	"\treturning\x18\x01 \x01(\bR\treturning\"\x8e\x01\n" +
+	"\treturning\x18\x01 \x01(\bR\treturning\x126\n" +
+	"\asession\x18\x02 \x01(\v2\x1c.salesapp.v1.CustomerSessionR\asession\"\xe3\x01\n" +
+	"\x0fCustomerSession\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12?\n" +
+	"\rrefresh_until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\frefreshUntil\x12\x1f\n" +
+	"\vcustomer_id\x18\x04 \x01(\tR\n" +
+	"customerId\x12\x1d\n" +
+	"\n" +
+	"visitor_id\x18\x05 \x01(\tR\tvisitorId\"A\n" +
+	"\x1dRefreshCustomerSessionRequest\x12 \n" +
+	"\x05token\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x04R\x05token\"X\n" +
+	"\x1eRefreshCustomerSessionResponse\x126\n" +
+	"\asession\x18\x01 \x01(\v2\x1c.salesapp.v1.CustomerSessionR\asession\"<\n" +
+	"\x0fOpenCardRequest\x12)\n" +
+	"\vemployee_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"employeeId\"a\n" +
+	"\x10OpenCardResponse\x12%\n" +
+	"\x04card\x18\x01 \x01(\v2\x11.salesapp.v1.CardR\x04card\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\"\x8e\x01\n" +
 	"\x0eLoginH5Request\x12\x1f\n" +
 	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12;\n" +
 	"\n" +
@@ -1165,11 +1476,11 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\x04code\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04code\"/\n" +
 	"\x0fLoginH5Response\x12\x1c\n" +
-	"\treturning\x18\x01 \x01(\bR\treturning\"\xc7\x01\n" +
+	"\treturning\x18\x01 \x01(\bR\treturning\"\xca\x01\n" +
 	"\x17LeavePhoneNumberRequest\x12\x1f\n" +
-	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12;\n" +
+	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12>\n" +
 	"\n" +
-	"visitor_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{8,64}$R\tvisitorId\x12)\n" +
+	"visitor_id\x18\x02 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\tvisitorId\x12)\n" +
 	"\n" +
 	"phone_code\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\tphoneCode\x12#\n" +
@@ -1193,11 +1504,13 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\fShareService\x12V\n" +
 	"\rShareMaterial\x12!.salesapp.v1.ShareMaterialRequest\x1a\".salesapp.v1.ShareMaterialResponse\x12J\n" +
 	"\tShareCard\x12\x1d.salesapp.v1.ShareCardRequest\x1a\x1e.salesapp.v1.ShareCardResponse\x12V\n" +
-	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\x97\x04\n" +
+	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\xd3\x05\n" +
 	"\rPublicService\x12O\n" +
 	"\tOpenShare\x12\x1d.salesapp.v1.OpenShareRequest\x1a\x1e.salesapp.v1.OpenShareResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\fForwardShare\x12 .salesapp.v1.ForwardShareRequest\x1a!.salesapp.v1.ForwardShareResponse\x12_\n" +
-	"\x10LoginMiniProgram\x12$.salesapp.v1.LoginMiniProgramRequest\x1a%.salesapp.v1.LoginMiniProgramResponse\x12D\n" +
+	"\x10LoginMiniProgram\x12$.salesapp.v1.LoginMiniProgramRequest\x1a%.salesapp.v1.LoginMiniProgramResponse\x12q\n" +
+	"\x16RefreshCustomerSession\x12*.salesapp.v1.RefreshCustomerSessionRequest\x1a+.salesapp.v1.RefreshCustomerSessionResponse\x12G\n" +
+	"\bOpenCard\x12\x1c.salesapp.v1.OpenCardRequest\x1a\x1d.salesapp.v1.OpenCardResponse\x12D\n" +
 	"\aLoginH5\x12\x1b.salesapp.v1.LoginH5Request\x1a\x1c.salesapp.v1.LoginH5Response\x12_\n" +
 	"\x10LeavePhoneNumber\x12$.salesapp.v1.LeavePhoneNumberRequest\x1a%.salesapp.v1.LeavePhoneNumberResponse\x12X\n" +
 	"\fResolveScene\x12 .salesapp.v1.ResolveSceneRequest\x1a!.salesapp.v1.ResolveSceneResponse\"\x03\x90\x02\x01B5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
@@ -1214,66 +1527,80 @@ func file_salesapp_v1_share_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_share_proto_rawDescData
 }
 
-var file_salesapp_v1_share_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_salesapp_v1_share_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_salesapp_v1_share_proto_goTypes = []any{
-	(*Share)(nil),                    // 0: salesapp.v1.Share
-	(*ShareMaterialRequest)(nil),     // 1: salesapp.v1.ShareMaterialRequest
-	(*ShareMaterialResponse)(nil),    // 2: salesapp.v1.ShareMaterialResponse
-	(*ShareCardRequest)(nil),         // 3: salesapp.v1.ShareCardRequest
-	(*ShareCardResponse)(nil),        // 4: salesapp.v1.ShareCardResponse
-	(*GetShareStatsRequest)(nil),     // 5: salesapp.v1.GetShareStatsRequest
-	(*GetShareStatsResponse)(nil),    // 6: salesapp.v1.GetShareStatsResponse
-	(*ResolveSceneRequest)(nil),      // 7: salesapp.v1.ResolveSceneRequest
-	(*ResolveSceneResponse)(nil),     // 8: salesapp.v1.ResolveSceneResponse
-	(*LoginMiniProgramRequest)(nil),  // 9: salesapp.v1.LoginMiniProgramRequest
-	(*LoginMiniProgramResponse)(nil), // 10: salesapp.v1.LoginMiniProgramResponse
-	(*LoginH5Request)(nil),           // 11: salesapp.v1.LoginH5Request
-	(*LoginH5Response)(nil),          // 12: salesapp.v1.LoginH5Response
-	(*LeavePhoneNumberRequest)(nil),  // 13: salesapp.v1.LeavePhoneNumberRequest
-	(*LeavePhoneNumberResponse)(nil), // 14: salesapp.v1.LeavePhoneNumberResponse
-	(*OpenShareRequest)(nil),         // 15: salesapp.v1.OpenShareRequest
-	(*OpenShareResponse)(nil),        // 16: salesapp.v1.OpenShareResponse
-	(*ForwardShareRequest)(nil),      // 17: salesapp.v1.ForwardShareRequest
-	(*ForwardShareResponse)(nil),     // 18: salesapp.v1.ForwardShareResponse
-	(ShareChannel)(0),                // 19: salesapp.v1.ShareChannel
-	(*timestamppb.Timestamp)(nil),    // 20: google.protobuf.Timestamp
-	(*Card)(nil),                     // 21: salesapp.v1.Card
-	(*Material)(nil),                 // 22: salesapp.v1.Material
+	(*Share)(nil),                          // 0: salesapp.v1.Share
+	(*ShareMaterialRequest)(nil),           // 1: salesapp.v1.ShareMaterialRequest
+	(*ShareMaterialResponse)(nil),          // 2: salesapp.v1.ShareMaterialResponse
+	(*ShareCardRequest)(nil),               // 3: salesapp.v1.ShareCardRequest
+	(*ShareCardResponse)(nil),              // 4: salesapp.v1.ShareCardResponse
+	(*GetShareStatsRequest)(nil),           // 5: salesapp.v1.GetShareStatsRequest
+	(*GetShareStatsResponse)(nil),          // 6: salesapp.v1.GetShareStatsResponse
+	(*ResolveSceneRequest)(nil),            // 7: salesapp.v1.ResolveSceneRequest
+	(*ResolveSceneResponse)(nil),           // 8: salesapp.v1.ResolveSceneResponse
+	(*LoginMiniProgramRequest)(nil),        // 9: salesapp.v1.LoginMiniProgramRequest
+	(*LoginMiniProgramResponse)(nil),       // 10: salesapp.v1.LoginMiniProgramResponse
+	(*CustomerSession)(nil),                // 11: salesapp.v1.CustomerSession
+	(*RefreshCustomerSessionRequest)(nil),  // 12: salesapp.v1.RefreshCustomerSessionRequest
+	(*RefreshCustomerSessionResponse)(nil), // 13: salesapp.v1.RefreshCustomerSessionResponse
+	(*OpenCardRequest)(nil),                // 14: salesapp.v1.OpenCardRequest
+	(*OpenCardResponse)(nil),               // 15: salesapp.v1.OpenCardResponse
+	(*LoginH5Request)(nil),                 // 16: salesapp.v1.LoginH5Request
+	(*LoginH5Response)(nil),                // 17: salesapp.v1.LoginH5Response
+	(*LeavePhoneNumberRequest)(nil),        // 18: salesapp.v1.LeavePhoneNumberRequest
+	(*LeavePhoneNumberResponse)(nil),       // 19: salesapp.v1.LeavePhoneNumberResponse
+	(*OpenShareRequest)(nil),               // 20: salesapp.v1.OpenShareRequest
+	(*OpenShareResponse)(nil),              // 21: salesapp.v1.OpenShareResponse
+	(*ForwardShareRequest)(nil),            // 22: salesapp.v1.ForwardShareRequest
+	(*ForwardShareResponse)(nil),           // 23: salesapp.v1.ForwardShareResponse
+	(ShareChannel)(0),                      // 24: salesapp.v1.ShareChannel
+	(*timestamppb.Timestamp)(nil),          // 25: google.protobuf.Timestamp
+	(*Card)(nil),                           // 26: salesapp.v1.Card
+	(*Material)(nil),                       // 27: salesapp.v1.Material
 }
 var file_salesapp_v1_share_proto_depIdxs = []int32{
-	19, // 0: salesapp.v1.Share.channel:type_name -> salesapp.v1.ShareChannel
-	20, // 1: salesapp.v1.Share.created_at:type_name -> google.protobuf.Timestamp
-	19, // 2: salesapp.v1.ShareMaterialRequest.channel:type_name -> salesapp.v1.ShareChannel
+	24, // 0: salesapp.v1.Share.channel:type_name -> salesapp.v1.ShareChannel
+	25, // 1: salesapp.v1.Share.created_at:type_name -> google.protobuf.Timestamp
+	24, // 2: salesapp.v1.ShareMaterialRequest.channel:type_name -> salesapp.v1.ShareChannel
 	0,  // 3: salesapp.v1.ShareMaterialResponse.share:type_name -> salesapp.v1.Share
-	19, // 4: salesapp.v1.ShareCardRequest.channel:type_name -> salesapp.v1.ShareChannel
+	24, // 4: salesapp.v1.ShareCardRequest.channel:type_name -> salesapp.v1.ShareChannel
 	0,  // 5: salesapp.v1.ShareCardResponse.share:type_name -> salesapp.v1.Share
-	21, // 6: salesapp.v1.OpenShareResponse.card:type_name -> salesapp.v1.Card
-	22, // 7: salesapp.v1.OpenShareResponse.material:type_name -> salesapp.v1.Material
-	19, // 8: salesapp.v1.OpenShareResponse.channel:type_name -> salesapp.v1.ShareChannel
-	19, // 9: salesapp.v1.ForwardShareRequest.channel:type_name -> salesapp.v1.ShareChannel
-	1,  // 10: salesapp.v1.ShareService.ShareMaterial:input_type -> salesapp.v1.ShareMaterialRequest
-	3,  // 11: salesapp.v1.ShareService.ShareCard:input_type -> salesapp.v1.ShareCardRequest
-	5,  // 12: salesapp.v1.ShareService.GetShareStats:input_type -> salesapp.v1.GetShareStatsRequest
-	15, // 13: salesapp.v1.PublicService.OpenShare:input_type -> salesapp.v1.OpenShareRequest
-	17, // 14: salesapp.v1.PublicService.ForwardShare:input_type -> salesapp.v1.ForwardShareRequest
-	9,  // 15: salesapp.v1.PublicService.LoginMiniProgram:input_type -> salesapp.v1.LoginMiniProgramRequest
-	11, // 16: salesapp.v1.PublicService.LoginH5:input_type -> salesapp.v1.LoginH5Request
-	13, // 17: salesapp.v1.PublicService.LeavePhoneNumber:input_type -> salesapp.v1.LeavePhoneNumberRequest
-	7,  // 18: salesapp.v1.PublicService.ResolveScene:input_type -> salesapp.v1.ResolveSceneRequest
-	2,  // 19: salesapp.v1.ShareService.ShareMaterial:output_type -> salesapp.v1.ShareMaterialResponse
-	4,  // 20: salesapp.v1.ShareService.ShareCard:output_type -> salesapp.v1.ShareCardResponse
-	6,  // 21: salesapp.v1.ShareService.GetShareStats:output_type -> salesapp.v1.GetShareStatsResponse
-	16, // 22: salesapp.v1.PublicService.OpenShare:output_type -> salesapp.v1.OpenShareResponse
-	18, // 23: salesapp.v1.PublicService.ForwardShare:output_type -> salesapp.v1.ForwardShareResponse
-	10, // 24: salesapp.v1.PublicService.LoginMiniProgram:output_type -> salesapp.v1.LoginMiniProgramResponse
-	12, // 25: salesapp.v1.PublicService.LoginH5:output_type -> salesapp.v1.LoginH5Response
-	14, // 26: salesapp.v1.PublicService.LeavePhoneNumber:output_type -> salesapp.v1.LeavePhoneNumberResponse
-	8,  // 27: salesapp.v1.PublicService.ResolveScene:output_type -> salesapp.v1.ResolveSceneResponse
-	19, // [19:28] is the sub-list for method output_type
-	10, // [10:19] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	11, // 6: salesapp.v1.LoginMiniProgramResponse.session:type_name -> salesapp.v1.CustomerSession
+	25, // 7: salesapp.v1.CustomerSession.expires_at:type_name -> google.protobuf.Timestamp
+	25, // 8: salesapp.v1.CustomerSession.refresh_until:type_name -> google.protobuf.Timestamp
+	11, // 9: salesapp.v1.RefreshCustomerSessionResponse.session:type_name -> salesapp.v1.CustomerSession
+	26, // 10: salesapp.v1.OpenCardResponse.card:type_name -> salesapp.v1.Card
+	26, // 11: salesapp.v1.OpenShareResponse.card:type_name -> salesapp.v1.Card
+	27, // 12: salesapp.v1.OpenShareResponse.material:type_name -> salesapp.v1.Material
+	24, // 13: salesapp.v1.OpenShareResponse.channel:type_name -> salesapp.v1.ShareChannel
+	24, // 14: salesapp.v1.ForwardShareRequest.channel:type_name -> salesapp.v1.ShareChannel
+	1,  // 15: salesapp.v1.ShareService.ShareMaterial:input_type -> salesapp.v1.ShareMaterialRequest
+	3,  // 16: salesapp.v1.ShareService.ShareCard:input_type -> salesapp.v1.ShareCardRequest
+	5,  // 17: salesapp.v1.ShareService.GetShareStats:input_type -> salesapp.v1.GetShareStatsRequest
+	20, // 18: salesapp.v1.PublicService.OpenShare:input_type -> salesapp.v1.OpenShareRequest
+	22, // 19: salesapp.v1.PublicService.ForwardShare:input_type -> salesapp.v1.ForwardShareRequest
+	9,  // 20: salesapp.v1.PublicService.LoginMiniProgram:input_type -> salesapp.v1.LoginMiniProgramRequest
+	12, // 21: salesapp.v1.PublicService.RefreshCustomerSession:input_type -> salesapp.v1.RefreshCustomerSessionRequest
+	14, // 22: salesapp.v1.PublicService.OpenCard:input_type -> salesapp.v1.OpenCardRequest
+	16, // 23: salesapp.v1.PublicService.LoginH5:input_type -> salesapp.v1.LoginH5Request
+	18, // 24: salesapp.v1.PublicService.LeavePhoneNumber:input_type -> salesapp.v1.LeavePhoneNumberRequest
+	7,  // 25: salesapp.v1.PublicService.ResolveScene:input_type -> salesapp.v1.ResolveSceneRequest
+	2,  // 26: salesapp.v1.ShareService.ShareMaterial:output_type -> salesapp.v1.ShareMaterialResponse
+	4,  // 27: salesapp.v1.ShareService.ShareCard:output_type -> salesapp.v1.ShareCardResponse
+	6,  // 28: salesapp.v1.ShareService.GetShareStats:output_type -> salesapp.v1.GetShareStatsResponse
+	21, // 29: salesapp.v1.PublicService.OpenShare:output_type -> salesapp.v1.OpenShareResponse
+	23, // 30: salesapp.v1.PublicService.ForwardShare:output_type -> salesapp.v1.ForwardShareResponse
+	10, // 31: salesapp.v1.PublicService.LoginMiniProgram:output_type -> salesapp.v1.LoginMiniProgramResponse
+	13, // 32: salesapp.v1.PublicService.RefreshCustomerSession:output_type -> salesapp.v1.RefreshCustomerSessionResponse
+	15, // 33: salesapp.v1.PublicService.OpenCard:output_type -> salesapp.v1.OpenCardResponse
+	17, // 34: salesapp.v1.PublicService.LoginH5:output_type -> salesapp.v1.LoginH5Response
+	19, // 35: salesapp.v1.PublicService.LeavePhoneNumber:output_type -> salesapp.v1.LeavePhoneNumberResponse
+	8,  // 36: salesapp.v1.PublicService.ResolveScene:output_type -> salesapp.v1.ResolveSceneResponse
+	26, // [26:37] is the sub-list for method output_type
+	15, // [15:26] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_share_proto_init() }
@@ -1289,7 +1616,7 @@ func file_salesapp_v1_share_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_share_proto_rawDesc), len(file_salesapp_v1_share_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

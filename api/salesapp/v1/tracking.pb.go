@@ -110,7 +110,9 @@ type TrackEvent struct {
 	Kind    EventKind `protobuf:"varint,2,opt,name=kind,proto3,enum=salesapp.v1.EventKind" json:"kind,omitempty"`
 	// The token of the share link the page was opened with.
 	ShareToken string `protobuf:"bytes,3,opt,name=share_token,json=shareToken,proto3" json:"share_token,omitempty"`
-	// The page's anonymous id for this browser or mini-program install, kept in its storage.
+	// The page's anonymous id for this browser or mini-program install, kept in its storage. Empty (or the
+	// same) when the request carries a customer session (header X-Customer-Session, from LoginMiniProgram):
+	// the session's visitor then; required otherwise.
 	VisitorId string `protobuf:"bytes,4,opt,name=visitor_id,json=visitorId,proto3" json:"visitor_id,omitempty"`
 	// When it happened, by the page's clock; implausible times are replaced by the time received.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
@@ -333,16 +335,16 @@ var File_salesapp_v1_tracking_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_tracking_proto_rawDesc = "" +
 	"\n" +
-	"\x1asalesapp/v1/tracking.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x03\n" +
+	"\x1asalesapp/v1/tracking.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb7\x03\n" +
 	"\n" +
 	"TrackEvent\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x128\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x16.salesapp.v1.EventKindB\f\xbaH\t\x82\x01\x06\x10\x01 \x00 \n" +
 	"R\x04kind\x12*\n" +
 	"\vshare_token\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\n" +
-	"shareToken\x12;\n" +
+	"shareToken\x12>\n" +
 	"\n" +
-	"visitor_id\x18\x04 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{8,64}$R\tvisitorId\x12;\n" +
+	"visitor_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\tvisitorId\x12;\n" +
 	"\voccurred_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"occurredAt\x12&\n" +
 	"\bdwell_ms\x18\x06 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xe0\xd4\x03(\x00R\adwellMs\x12$\n" +

@@ -51,7 +51,7 @@ func TestBeaconsAnswer503AtOnceWhileTheDatabaseIsDown(t *testing.T) {
 	t.Cleanup(db.Close)
 	svc := tracking.NewService(db, share.NewService(db, "https://share.example.com"), slog.New(slog.DiscardHandler), tracking.Config{})
 	t.Cleanup(svc.Close)
-	h, err := New(svc, ratelimit.New(100, 100, 10), ratelimit.New(100, 100, 10), nil)
+	h, err := New(svc, nil, ratelimit.New(100, 100, 10), ratelimit.New(100, 100, 10), nil)
 	require.NoError(t, err)
 	h.db.every = time.Hour // no ping during the test: what reaches the database is the beacons' doing
 
@@ -78,7 +78,7 @@ func TestBeaconsAnswer503AtOnceWhileTheDatabaseIsDown(t *testing.T) {
 // any event is decoded or stored, so no database is needed.
 func TestBeaconsAreLimitedPerSlash64AndPerIPv4Address(t *testing.T) {
 	t.Parallel()
-	h, err := New(nil, ratelimit.New(100, 100, 10), ratelimit.New(0.001, 2, 100), nil)
+	h, err := New(nil, nil, ratelimit.New(100, 100, 10), ratelimit.New(0.001, 2, 100), nil)
 	require.NoError(t, err)
 	h.db.down.Store(true) // what passes the limit is answered 503 without touching the (absent) service
 	from := func(addr string) int {

@@ -20,6 +20,7 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/module"
@@ -50,6 +51,7 @@ const beaconRetryAfter = "5"
 // Handler serves TrackingService and the beacon endpoint.
 type Handler struct {
 	svc      *tracking.Service
+	sessions *customer.Sessions
 	visitors *ratelimit.Limiter
 	perIP    *ratelimit.Limiter
 	origins  []string
@@ -88,8 +90,11 @@ func (h *Handler) failed() {
 
 // New builds the handler. visitors limits requests per visitor id; perIP limits beacons per address (the
 // RPC is limited per address by the server's interceptor); origins are the H5 origins allowed by CORS.
-func New(svc *tracking.Service, visitors, perIP *ratelimit.Limiter, origins []string) (*Handler, error) {
-	h := &Handler{svc: svc, visitors: visitors, perIP: perIP, origins: origins}
+//
+// sessions checks the customer sessions (customer.SessionHeader) a mini-program's Track calls carry: their
+// events are the session's visitor's. nil: a call carrying one is refused.
+func New(svc *tracking.Service, sessions *customer.Sessions, visitors, perIP *ratelimit.Limiter, origins []string) (*Handler, error) {
+	h := &Handler{svc: svc, sessions: sessions, visitors: visitors, perIP: perIP, origins: origins}
 	h.db.every = time.Second
 	return h, nil
 }
@@ -98,7 +103,18 @@ var _ salesappv1connect.TrackingServiceHandler = (*Handler)(nil)
 
 // Track implements TrackingService.
 func (h *Handler) Track(ctx context.Context, req *connect.Request[salesappv1.TrackRequest]) (*connect.Response[salesappv1.TrackResponse], error) {
-	res, err := h.track(ctx, req.Msg)
+	var sess *customer.Session
+	if token := req.Header().Get(customer.SessionHeader); token != "" {
+		if h.sessions == nil {
+			return nil, errNoSessions
+		}
+		s, err := h.sessions.Verify(token)
+		if err != nil {
+			return nil, err
+		}
+		sess = &s
+	}
+	res, err := h.track(ctx, req.Msg, sess)
 	if err != nil {
 		return nil, err
 	}
@@ -108,12 +124,21 @@ func (h *Handler) Track(ctx context.Context, req *connect.Request[salesappv1.Tra
 
 var errVisitorTooFast = platform.ResourceExhausted("too many events from this visitor: slow down")
 
-func (h *Handler) track(ctx context.Context, msg *salesappv1.TrackRequest) (tracking.Result, error) {
+var errNoSessions = platform.FailedPrecondition("customer sessions are not configured on this server")
+
+// track stores the events of msg; with a session, they are its visitor's (an event naming another visitor
+// is refused).
+func (h *Handler) track(ctx context.Context, msg *salesappv1.TrackRequest, sess *customer.Session) (tracking.Result, error) {
 	events := make([]tracking.Event, len(msg.GetEvents()))
 	for i, e := range msg.GetEvents() {
 		ev, err := toEvent(e)
 		if err != nil {
 			return tracking.Result{}, tracking.AtIndex(err, i)
+		}
+		if sess != nil {
+			if ev.VisitorID, err = customer.VisitorOf(sess, ev.VisitorID, "visitor_id"); err != nil {
+				return tracking.Result{}, tracking.AtIndex(err, i)
+			}
 		}
 		events[i] = ev
 	}

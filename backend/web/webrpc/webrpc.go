@@ -7,12 +7,15 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/card/cardrpc"
+	"github.com/salesapp/scrm/backend/customer"
 	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/material/materialrpc"
+	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/web"
 )
 
@@ -24,6 +27,8 @@ var PublicProcedures = []string{
 	salesappv1connect.PublicServiceLeavePhoneNumberProcedure,
 	salesappv1connect.PublicServiceLoginH5Procedure,
 	salesappv1connect.PublicServiceResolveSceneProcedure,
+	salesappv1connect.PublicServiceRefreshCustomerSessionProcedure,
+	salesappv1connect.PublicServiceOpenCardProcedure,
 }
 
 // Handler serves PublicService.
@@ -40,6 +45,15 @@ func (h *Handler) OpenShare(ctx context.Context, req *connect.Request[salesappv1
 	if err != nil {
 		return nil, err
 	}
+	res := connect.NewResponse(pageToProto(page))
+	// OpenShare answers Connect GET (it has no side effects): the same for every visitor of the link, so
+	// shared caches may keep it, for a few seconds only, so that a material taken down leaves pages soon.
+	res.Header().Set("Cache-Control", "public, max-age=5")
+	return res, nil
+}
+
+// pageToProto is what a customer sees of a page.
+func pageToProto(page web.Page) *salesappv1.OpenShareResponse {
 	out := &salesappv1.OpenShareResponse{
 		Card: cardrpc.ToProto(page.Card), Channel: eventrpc.ChannelToProto(page.Share.Channel), Depth: int32(page.Share.Depth),
 	}
@@ -49,16 +63,59 @@ func (h *Handler) OpenShare(ctx context.Context, req *connect.Request[salesappv1
 		m.ShareCount, m.OwnerId, m.FolderId, m.RejectReason = 0, "", "", ""
 		out.Material = m
 	}
-	res := connect.NewResponse(out)
-	// OpenShare answers Connect GET (it has no side effects): the same for every visitor of the link, so
-	// shared caches may keep it, for a few seconds only, so that a material taken down leaves pages soon.
-	res.Header().Set("Cache-Control", "public, max-age=5")
-	return res, nil
+	return out
 }
+
+// session is the customer session req carries (nil: none).
+func (h *Handler) session(req connect.AnyRequest) (*customer.Session, error) {
+	return h.svc.Session(req.Header().Get(customer.SessionHeader))
+}
+
+// sessionToProto is a session as the mini-program keeps it.
+func sessionToProto(token string, s customer.Session) *salesappv1.CustomerSession {
+	return &salesappv1.CustomerSession{Token: token, ExpiresAt: timestamppb.New(s.ExpiresAt), RefreshUntil: timestamppb.New(s.RefreshUntil()),
+		CustomerId: s.CustomerID.String(), VisitorId: s.VisitorID}
+}
+
+// RefreshCustomerSession implements PublicService.
+func (h *Handler) RefreshCustomerSession(_ context.Context, req *connect.Request[salesappv1.RefreshCustomerSessionRequest]) (*connect.Response[salesappv1.RefreshCustomerSessionResponse], error) {
+	token, s, err := h.svc.RefreshSession(req.Msg.GetToken())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.RefreshCustomerSessionResponse{Session: sessionToProto(token, s)}), nil
+}
+
+// OpenCard implements PublicService.
+func (h *Handler) OpenCard(ctx context.Context, req *connect.Request[salesappv1.OpenCardRequest]) (*connect.Response[salesappv1.OpenCardResponse], error) {
+	sess, err := h.session(req)
+	if err != nil {
+		return nil, err
+	}
+	if sess == nil {
+		return nil, errCardNeedsSession
+	}
+	page, err := h.svc.OpenCard(ctx, *sess, uuid.MustParse(req.Msg.GetEmployeeId()))
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.OpenCardResponse{Card: pageToProto(page).GetCard(), Token: page.Share.Token,
+		Url: h.svc.URL(page.Share.Token)}), nil
+}
+
+var errCardNeedsSession = platform.Unauthenticated("OpenCard needs a customer session (X-Customer-Session, from LoginMiniProgram)")
 
 // ForwardShare implements PublicService.
 func (h *Handler) ForwardShare(ctx context.Context, req *connect.Request[salesappv1.ForwardShareRequest]) (*connect.Response[salesappv1.ForwardShareResponse], error) {
-	sh, err := h.svc.Forward(ctx, req.Msg.GetToken(), eventrpc.ChannelFromProto(req.Msg.GetChannel()), req.Msg.GetForwarder())
+	forwarder := req.Msg.GetForwarder()
+	sess, err := h.session(req)
+	if err != nil {
+		return nil, err
+	}
+	if sess != nil && forwarder == "" {
+		forwarder = sess.VisitorID
+	}
+	sh, err := h.svc.Forward(ctx, req.Msg.GetToken(), eventrpc.ChannelFromProto(req.Msg.GetChannel()), forwarder)
 	if err != nil {
 		return nil, err
 	}
@@ -67,17 +124,25 @@ func (h *Handler) ForwardShare(ctx context.Context, req *connect.Request[salesap
 
 // LoginMiniProgram implements PublicService.
 func (h *Handler) LoginMiniProgram(ctx context.Context, req *connect.Request[salesappv1.LoginMiniProgramRequest]) (*connect.Response[salesappv1.LoginMiniProgramResponse], error) {
-	returning, err := h.svc.LoginMiniProgram(ctx, req.Msg.GetToken(), req.Msg.GetVisitorId(), req.Msg.GetCode())
+	returning, token, sess, err := h.svc.LoginMiniProgram(ctx, req.Msg.GetToken(), req.Msg.GetVisitorId(), req.Msg.GetCode())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&salesappv1.LoginMiniProgramResponse{Returning: returning}), nil
+	return connect.NewResponse(&salesappv1.LoginMiniProgramResponse{Returning: returning, Session: sessionToProto(token, sess)}), nil
 }
 
 // LeavePhoneNumber implements PublicService.
 func (h *Handler) LeavePhoneNumber(ctx context.Context, req *connect.Request[salesappv1.LeavePhoneNumberRequest]) (*connect.Response[salesappv1.LeavePhoneNumberResponse], error) {
 	m := req.Msg
-	if err := h.svc.LeavePhoneNumber(ctx, m.GetToken(), m.GetVisitorId(), m.GetPhoneCode(), uuid.MustParse(m.GetEventId())); err != nil {
+	sess, err := h.session(req)
+	if err != nil {
+		return nil, err
+	}
+	visitor, err := customer.VisitorOf(sess, m.GetVisitorId(), "visitor_id")
+	if err != nil {
+		return nil, err
+	}
+	if err := h.svc.LeavePhoneNumber(ctx, m.GetToken(), visitor, m.GetPhoneCode(), uuid.MustParse(m.GetEventId())); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&salesappv1.LeavePhoneNumberResponse{}), nil

@@ -26,6 +26,6 @@ export { createWxTransport } from "./wx";
 export type { Wx, WxRequestOptions, WxTransportOptions } from "./wx";
 export { createWebTransport } from "./web";
 export type { WebTransportOptions } from "./web";
-export { bearer } from "./auth";
+export { bearer, customerSession } from "./auth";
 export { Tracker, newId, visitorId, visitorKey } from "./tracking";
 export type { TrackExtra, TrackKind, TrackerOptions } from "./tracking";

@@ -51,6 +51,11 @@ const (
 	// PublicServiceLoginMiniProgramProcedure is the fully-qualified name of the PublicService's
 	// LoginMiniProgram RPC.
 	PublicServiceLoginMiniProgramProcedure = "/salesapp.v1.PublicService/LoginMiniProgram"
+	// PublicServiceRefreshCustomerSessionProcedure is the fully-qualified name of the PublicService's
+	// RefreshCustomerSession RPC.
+	PublicServiceRefreshCustomerSessionProcedure = "/salesapp.v1.PublicService/RefreshCustomerSession"
+	// PublicServiceOpenCardProcedure is the fully-qualified name of the PublicService's OpenCard RPC.
+	PublicServiceOpenCardProcedure = "/salesapp.v1.PublicService/OpenCard"
 	// PublicServiceLoginH5Procedure is the fully-qualified name of the PublicService's LoginH5 RPC.
 	PublicServiceLoginH5Procedure = "/salesapp.v1.PublicService/LoginH5"
 	// PublicServiceLeavePhoneNumberProcedure is the fully-qualified name of the PublicService's
@@ -199,8 +204,20 @@ type PublicServiceClient interface {
 	ForwardShare(context.Context, *connect.Request[v1.ForwardShareRequest]) (*connect.Response[v1.ForwardShareResponse], error)
 	// LoginMiniProgram ties the visitor to their WeChat identity (wx.login's code): the mini-program openid
 	// and, when WeChat gives it, the unionid. A visitor who turns out to be a known customer is merged into
-	// them, with everything they did so far.
+	// them, with everything they did so far. It returns a customer session that the mini-program's later
+	// public calls carry in the X-Customer-Session header: with it they need no visitor id (the session's
+	// is used; another is refused), and OpenCard opens a salesperson's card without a share link.
 	LoginMiniProgram(context.Context, *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error)
+	// RefreshCustomerSession gives a new session for one that is valid or expired, until its refresh_until
+	// (30 days after the sign-in); after that, or for a session not valid, Unauthenticated: sign in again
+	// (wx.login is silent).
+	RefreshCustomerSession(context.Context, *connect.Request[v1.RefreshCustomerSessionRequest]) (*connect.Response[v1.RefreshCustomerSessionResponse], error)
+	// OpenCard shows a salesperson's card to a signed-in customer (the X-Customer-Session header: it names
+	// the company) without a share link: from the mini-program's own pages, a list of contacts, a card the
+	// customer saved. The answer carries the card's standing share token, which the page's tracking events
+	// and ForwardShare use as with any link. Unknown or departed salespeople are NotFound; without a session,
+	// Unauthenticated.
+	OpenCard(context.Context, *connect.Request[v1.OpenCardRequest]) (*connect.Response[v1.OpenCardResponse], error)
 	// LoginH5 does the same for an H5 page in WeChat's browser, with the code of the official account's
 	// web sign-in (redirect through open.weixin.qq.com/connect/oauth2/authorize, scope snsapi_base).
 	LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error)
@@ -241,6 +258,18 @@ func NewPublicServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(publicServiceMethods.ByName("LoginMiniProgram")),
 			connect.WithClientOptions(opts...),
 		),
+		refreshCustomerSession: connect.NewClient[v1.RefreshCustomerSessionRequest, v1.RefreshCustomerSessionResponse](
+			httpClient,
+			baseURL+PublicServiceRefreshCustomerSessionProcedure,
+			connect.WithSchema(publicServiceMethods.ByName("RefreshCustomerSession")),
+			connect.WithClientOptions(opts...),
+		),
+		openCard: connect.NewClient[v1.OpenCardRequest, v1.OpenCardResponse](
+			httpClient,
+			baseURL+PublicServiceOpenCardProcedure,
+			connect.WithSchema(publicServiceMethods.ByName("OpenCard")),
+			connect.WithClientOptions(opts...),
+		),
 		loginH5: connect.NewClient[v1.LoginH5Request, v1.LoginH5Response](
 			httpClient,
 			baseURL+PublicServiceLoginH5Procedure,
@@ -265,12 +294,14 @@ func NewPublicServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 
 // publicServiceClient implements PublicServiceClient.
 type publicServiceClient struct {
-	openShare        *connect.Client[v1.OpenShareRequest, v1.OpenShareResponse]
-	forwardShare     *connect.Client[v1.ForwardShareRequest, v1.ForwardShareResponse]
-	loginMiniProgram *connect.Client[v1.LoginMiniProgramRequest, v1.LoginMiniProgramResponse]
-	loginH5          *connect.Client[v1.LoginH5Request, v1.LoginH5Response]
-	leavePhoneNumber *connect.Client[v1.LeavePhoneNumberRequest, v1.LeavePhoneNumberResponse]
-	resolveScene     *connect.Client[v1.ResolveSceneRequest, v1.ResolveSceneResponse]
+	openShare              *connect.Client[v1.OpenShareRequest, v1.OpenShareResponse]
+	forwardShare           *connect.Client[v1.ForwardShareRequest, v1.ForwardShareResponse]
+	loginMiniProgram       *connect.Client[v1.LoginMiniProgramRequest, v1.LoginMiniProgramResponse]
+	refreshCustomerSession *connect.Client[v1.RefreshCustomerSessionRequest, v1.RefreshCustomerSessionResponse]
+	openCard               *connect.Client[v1.OpenCardRequest, v1.OpenCardResponse]
+	loginH5                *connect.Client[v1.LoginH5Request, v1.LoginH5Response]
+	leavePhoneNumber       *connect.Client[v1.LeavePhoneNumberRequest, v1.LeavePhoneNumberResponse]
+	resolveScene           *connect.Client[v1.ResolveSceneRequest, v1.ResolveSceneResponse]
 }
 
 // OpenShare calls salesapp.v1.PublicService.OpenShare.
@@ -286,6 +317,16 @@ func (c *publicServiceClient) ForwardShare(ctx context.Context, req *connect.Req
 // LoginMiniProgram calls salesapp.v1.PublicService.LoginMiniProgram.
 func (c *publicServiceClient) LoginMiniProgram(ctx context.Context, req *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error) {
 	return c.loginMiniProgram.CallUnary(ctx, req)
+}
+
+// RefreshCustomerSession calls salesapp.v1.PublicService.RefreshCustomerSession.
+func (c *publicServiceClient) RefreshCustomerSession(ctx context.Context, req *connect.Request[v1.RefreshCustomerSessionRequest]) (*connect.Response[v1.RefreshCustomerSessionResponse], error) {
+	return c.refreshCustomerSession.CallUnary(ctx, req)
+}
+
+// OpenCard calls salesapp.v1.PublicService.OpenCard.
+func (c *publicServiceClient) OpenCard(ctx context.Context, req *connect.Request[v1.OpenCardRequest]) (*connect.Response[v1.OpenCardResponse], error) {
+	return c.openCard.CallUnary(ctx, req)
 }
 
 // LoginH5 calls salesapp.v1.PublicService.LoginH5.
@@ -313,8 +354,20 @@ type PublicServiceHandler interface {
 	ForwardShare(context.Context, *connect.Request[v1.ForwardShareRequest]) (*connect.Response[v1.ForwardShareResponse], error)
 	// LoginMiniProgram ties the visitor to their WeChat identity (wx.login's code): the mini-program openid
 	// and, when WeChat gives it, the unionid. A visitor who turns out to be a known customer is merged into
-	// them, with everything they did so far.
+	// them, with everything they did so far. It returns a customer session that the mini-program's later
+	// public calls carry in the X-Customer-Session header: with it they need no visitor id (the session's
+	// is used; another is refused), and OpenCard opens a salesperson's card without a share link.
 	LoginMiniProgram(context.Context, *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error)
+	// RefreshCustomerSession gives a new session for one that is valid or expired, until its refresh_until
+	// (30 days after the sign-in); after that, or for a session not valid, Unauthenticated: sign in again
+	// (wx.login is silent).
+	RefreshCustomerSession(context.Context, *connect.Request[v1.RefreshCustomerSessionRequest]) (*connect.Response[v1.RefreshCustomerSessionResponse], error)
+	// OpenCard shows a salesperson's card to a signed-in customer (the X-Customer-Session header: it names
+	// the company) without a share link: from the mini-program's own pages, a list of contacts, a card the
+	// customer saved. The answer carries the card's standing share token, which the page's tracking events
+	// and ForwardShare use as with any link. Unknown or departed salespeople are NotFound; without a session,
+	// Unauthenticated.
+	OpenCard(context.Context, *connect.Request[v1.OpenCardRequest]) (*connect.Response[v1.OpenCardResponse], error)
 	// LoginH5 does the same for an H5 page in WeChat's browser, with the code of the official account's
 	// web sign-in (redirect through open.weixin.qq.com/connect/oauth2/authorize, scope snsapi_base).
 	LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error)
@@ -351,6 +404,18 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(publicServiceMethods.ByName("LoginMiniProgram")),
 		connect.WithHandlerOptions(opts...),
 	)
+	publicServiceRefreshCustomerSessionHandler := connect.NewUnaryHandler(
+		PublicServiceRefreshCustomerSessionProcedure,
+		svc.RefreshCustomerSession,
+		connect.WithSchema(publicServiceMethods.ByName("RefreshCustomerSession")),
+		connect.WithHandlerOptions(opts...),
+	)
+	publicServiceOpenCardHandler := connect.NewUnaryHandler(
+		PublicServiceOpenCardProcedure,
+		svc.OpenCard,
+		connect.WithSchema(publicServiceMethods.ByName("OpenCard")),
+		connect.WithHandlerOptions(opts...),
+	)
 	publicServiceLoginH5Handler := connect.NewUnaryHandler(
 		PublicServiceLoginH5Procedure,
 		svc.LoginH5,
@@ -378,6 +443,10 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 			publicServiceForwardShareHandler.ServeHTTP(w, r)
 		case PublicServiceLoginMiniProgramProcedure:
 			publicServiceLoginMiniProgramHandler.ServeHTTP(w, r)
+		case PublicServiceRefreshCustomerSessionProcedure:
+			publicServiceRefreshCustomerSessionHandler.ServeHTTP(w, r)
+		case PublicServiceOpenCardProcedure:
+			publicServiceOpenCardHandler.ServeHTTP(w, r)
 		case PublicServiceLoginH5Procedure:
 			publicServiceLoginH5Handler.ServeHTTP(w, r)
 		case PublicServiceLeavePhoneNumberProcedure:
@@ -403,6 +472,14 @@ func (UnimplementedPublicServiceHandler) ForwardShare(context.Context, *connect.
 
 func (UnimplementedPublicServiceHandler) LoginMiniProgram(context.Context, *connect.Request[v1.LoginMiniProgramRequest]) (*connect.Response[v1.LoginMiniProgramResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.LoginMiniProgram is not implemented"))
+}
+
+func (UnimplementedPublicServiceHandler) RefreshCustomerSession(context.Context, *connect.Request[v1.RefreshCustomerSessionRequest]) (*connect.Response[v1.RefreshCustomerSessionResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.RefreshCustomerSession is not implemented"))
+}
+
+func (UnimplementedPublicServiceHandler) OpenCard(context.Context, *connect.Request[v1.OpenCardRequest]) (*connect.Response[v1.OpenCardResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.OpenCard is not implemented"))
 }
 
 func (UnimplementedPublicServiceHandler) LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error) {

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/share.proto.
  */
 export const file_salesapp_v1_share: GenFile = /*@__PURE__*/
-  fileDesc("ChdzYWxlc2FwcC92MS9zaGFyZS5wcm90bxILc2FsZXNhcHAudjEi6AEKBVNoYXJlEgoKAmlkGAEgASgJEg0KBXRva2VuGAIgASgJEgsKA3VybBgDIAEoCRIqCgdjaGFubmVsGAQgASgOMhkuc2FsZXNhcHAudjEuU2hhcmVDaGFubmVsEhMKC21hdGVyaWFsX2lkGAUgASgJEhMKC2VtcGxveWVlX2lkGAYgASgJEhEKCXBhcmVudF9pZBgHIAEoCRINCgVkZXB0aBgIIAEoBRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0YXNrX2lkGAogASgJIosBChRTaGFyZU1hdGVyaWFsUmVxdWVzdBIdCgttYXRlcmlhbF9pZBgBIAEoCUIIukgFcgOwAQESNgoHY2hhbm5lbBgCIAEoDjIZLnNhbGVzYXBwLnYxLlNoYXJlQ2hhbm5lbEIKukgHggEEEAEgABIcCgd0YXNrX2lkGAMgASgJQgu6SAjYAQFyA7ABASI6ChVTaGFyZU1hdGVyaWFsUmVzcG9uc2USIQoFc2hhcmUYASABKAsyEi5zYWxlc2FwcC52MS5TaGFyZSJoChBTaGFyZUNhcmRSZXF1ZXN0EjYKB2NoYW5uZWwYASABKA4yGS5zYWxlc2FwcC52MS5TaGFyZUNoYW5uZWxCCrpIB4IBBBABIAASHAoHdGFza19pZBgCIAEoCUILukgI2AEBcgOwAQEiNgoRU2hhcmVDYXJkUmVzcG9uc2USIQoFc2hhcmUYASABKAsyEi5zYWxlc2FwcC52MS5TaGFyZSI4ChRHZXRTaGFyZVN0YXRzUmVxdWVzdBIgCgtlbXBsb3llZV9pZBgBIAEoCUILukgI2AEBcgOwAQEiOQoVR2V0U2hhcmVTdGF0c1Jlc3BvbnNlEg4KBnNoYXJlcxgBIAEoBRIQCghmb3J3YXJkcxgCIAEoBSIvChNSZXNvbHZlU2NlbmVSZXF1ZXN0EhgKBXNjZW5lGAEgASgJQgm6SAZyBBABGGAiMgoUUmVzb2x2ZVNjZW5lUmVzcG9uc2USDQoFdG9rZW4YASABKAkSCwoDdXJsGAIgASgJIn8KF0xvZ2luTWluaVByb2dyYW1SZXF1ZXN0EhgKBXRva2VuGAEgASgJQgm6SAZyBBABGEASMAoKdmlzaXRvcl9pZBgCIAEoCUIcukgZchcyFV5bQS1aYS16MC05Xy1dezgsNjR9JBIYCgRjb2RlGAMgASgJQgq6SAdyBRABGIABIi0KGExvZ2luTWluaVByb2dyYW1SZXNwb25zZRIRCglyZXR1cm5pbmcYASABKAgidgoOTG9naW5INVJlcXVlc3QSGAoFdG9rZW4YASABKAlCCbpIBnIEEAEYQBIwCgp2aXNpdG9yX2lkGAIgASgJQhy6SBlyFzIVXltBLVphLXowLTlfLV17OCw2NH0kEhgKBGNvZGUYAyABKAlCCrpIB3IFEAEYgAEiJAoPTG9naW5INVJlc3BvbnNlEhEKCXJldHVybmluZxgBIAEoCCKhAQoXTGVhdmVQaG9uZU51bWJlclJlcXVlc3QSGAoFdG9rZW4YASABKAlCCbpIBnIEEAEYQBIwCgp2aXNpdG9yX2lkGAIgASgJQhy6SBlyFzIVXltBLVphLXowLTlfLV17OCw2NH0kEh4KCnBob25lX2NvZGUYAyABKAlCCrpIB3IFEAEYgAESGgoIZXZlbnRfaWQYBCABKAlCCLpIBXIDsAEBIhoKGExlYXZlUGhvbmVOdW1iZXJSZXNwb25zZSIsChBPcGVuU2hhcmVSZXF1ZXN0EhgKBXRva2VuGAEgASgJQgm6SAZyBBABGEAimAEKEU9wZW5TaGFyZVJlc3BvbnNlEh8KBGNhcmQYASABKAsyES5zYWxlc2FwcC52MS5DYXJkEicKCG1hdGVyaWFsGAIgASgLMhUuc2FsZXNhcHAudjEuTWF0ZXJpYWwSKgoHY2hhbm5lbBgDIAEoDjIZLnNhbGVzYXBwLnYxLlNoYXJlQ2hhbm5lbBINCgVkZXB0aBgEIAEoBSKEAQoTRm9yd2FyZFNoYXJlUmVxdWVzdBIYCgV0b2tlbhgBIAEoCUIJukgGcgQQARhAEjYKB2NoYW5uZWwYAiABKA4yGS5zYWxlc2FwcC52MS5TaGFyZUNoYW5uZWxCCrpIB4IBBBABIAASGwoJZm9yd2FyZGVyGAMgASgJQgi6SAVyAxiAASIyChRGb3J3YXJkU2hhcmVSZXNwb25zZRINCgV0b2tlbhgBIAEoCRILCgN1cmwYAiABKAkyigIKDFNoYXJlU2VydmljZRJWCg1TaGFyZU1hdGVyaWFsEiEuc2FsZXNhcHAudjEuU2hhcmVNYXRlcmlhbFJlcXVlc3QaIi5zYWxlc2FwcC52MS5TaGFyZU1hdGVyaWFsUmVzcG9uc2USSgoJU2hhcmVDYXJkEh0uc2FsZXNhcHAudjEuU2hhcmVDYXJkUmVxdWVzdBoeLnNhbGVzYXBwLnYxLlNoYXJlQ2FyZFJlc3BvbnNlElYKDUdldFNoYXJlU3RhdHMSIS5zYWxlc2FwcC52MS5HZXRTaGFyZVN0YXRzUmVxdWVzdBoiLnNhbGVzYXBwLnYxLkdldFNoYXJlU3RhdHNSZXNwb25zZTKXBAoNUHVibGljU2VydmljZRJPCglPcGVuU2hhcmUSHS5zYWxlc2FwcC52MS5PcGVuU2hhcmVSZXF1ZXN0Gh4uc2FsZXNhcHAudjEuT3BlblNoYXJlUmVzcG9uc2UiA5ACARJTCgxGb3J3YXJkU2hhcmUSIC5zYWxlc2FwcC52MS5Gb3J3YXJkU2hhcmVSZXF1ZXN0GiEuc2FsZXNhcHAudjEuRm9yd2FyZFNoYXJlUmVzcG9uc2USXwoQTG9naW5NaW5pUHJvZ3JhbRIkLnNhbGVzYXBwLnYxLkxvZ2luTWluaVByb2dyYW1SZXF1ZXN0GiUuc2FsZXNhcHAudjEuTG9naW5NaW5pUHJvZ3JhbVJlc3BvbnNlEkQKB0xvZ2luSDUSGy5zYWxlc2FwcC52MS5Mb2dpbkg1UmVxdWVzdBocLnNhbGVzYXBwLnYxLkxvZ2luSDVSZXNwb25zZRJfChBMZWF2ZVBob25lTnVtYmVyEiQuc2FsZXNhcHAudjEuTGVhdmVQaG9uZU51bWJlclJlcXVlc3QaJS5zYWxlc2FwcC52MS5MZWF2ZVBob25lTnVtYmVyUmVzcG9uc2USWAoMUmVzb2x2ZVNjZW5lEiAuc2FsZXNhcHAudjEuUmVzb2x2ZVNjZW5lUmVxdWVzdBohLnNhbGVzYXBwLnYxLlJlc29sdmVTY2VuZVJlc3BvbnNlIgOQAgFCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_salesapp_v1_card, file_salesapp_v1_material]);
+  fileDesc("ChdzYWxlc2FwcC92MS9zaGFyZS5wcm90bxILc2FsZXNhcHAudjEi6AEKBVNoYXJlEgoKAmlkGAEgASgJEg0KBXRva2VuGAIgASgJEgsKA3VybBgDIAEoCRIqCgdjaGFubmVsGAQgASgOMhkuc2FsZXNhcHAudjEuU2hhcmVDaGFubmVsEhMKC21hdGVyaWFsX2lkGAUgASgJEhMKC2VtcGxveWVlX2lkGAYgASgJEhEKCXBhcmVudF9pZBgHIAEoCRINCgVkZXB0aBgIIAEoBRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0YXNrX2lkGAogASgJIosBChRTaGFyZU1hdGVyaWFsUmVxdWVzdBIdCgttYXRlcmlhbF9pZBgBIAEoCUIIukgFcgOwAQESNgoHY2hhbm5lbBgCIAEoDjIZLnNhbGVzYXBwLnYxLlNoYXJlQ2hhbm5lbEIKukgHggEEEAEgABIcCgd0YXNrX2lkGAMgASgJQgu6SAjYAQFyA7ABASI6ChVTaGFyZU1hdGVyaWFsUmVzcG9uc2USIQoFc2hhcmUYASABKAsyEi5zYWxlc2FwcC52MS5TaGFyZSJoChBTaGFyZUNhcmRSZXF1ZXN0EjYKB2NoYW5uZWwYASABKA4yGS5zYWxlc2FwcC52MS5TaGFyZUNoYW5uZWxCCrpIB4IBBBABIAASHAoHdGFza19pZBgCIAEoCUILukgI2AEBcgOwAQEiNgoRU2hhcmVDYXJkUmVzcG9uc2USIQoFc2hhcmUYASABKAsyEi5zYWxlc2FwcC52MS5TaGFyZSI4ChRHZXRTaGFyZVN0YXRzUmVxdWVzdBIgCgtlbXBsb3llZV9pZBgBIAEoCUILukgI2AEBcgOwAQEiOQoVR2V0U2hhcmVTdGF0c1Jlc3BvbnNlEg4KBnNoYXJlcxgBIAEoBRIQCghmb3J3YXJkcxgCIAEoBSIvChNSZXNvbHZlU2NlbmVSZXF1ZXN0EhgKBXNjZW5lGAEgASgJQgm6SAZyBBABGGAiMgoUUmVzb2x2ZVNjZW5lUmVzcG9uc2USDQoFdG9rZW4YASABKAkSCwoDdXJsGAIgASgJIn8KF0xvZ2luTWluaVByb2dyYW1SZXF1ZXN0EhgKBXRva2VuGAEgASgJQgm6SAZyBBABGEASMAoKdmlzaXRvcl9pZBgCIAEoCUIcukgZchcyFV5bQS1aYS16MC05Xy1dezgsNjR9JBIYCgRjb2RlGAMgASgJQgq6SAdyBRABGIABIlwKGExvZ2luTWluaVByb2dyYW1SZXNwb25zZRIRCglyZXR1cm5pbmcYASABKAgSLQoHc2Vzc2lvbhgCIAEoCzIcLnNhbGVzYXBwLnYxLkN1c3RvbWVyU2Vzc2lvbiKsAQoPQ3VzdG9tZXJTZXNzaW9uEg0KBXRva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJlZnJlc2hfdW50aWwYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2N1c3RvbWVyX2lkGAQgASgJEhIKCnZpc2l0b3JfaWQYBSABKAkiOgodUmVmcmVzaEN1c3RvbWVyU2Vzc2lvblJlcXVlc3QSGQoFdG9rZW4YASABKAlCCrpIB3IFEAEYgAQiTwoeUmVmcmVzaEN1c3RvbWVyU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC5zYWxlc2FwcC52MS5DdXN0b21lclNlc3Npb24iMAoPT3BlbkNhcmRSZXF1ZXN0Eh0KC2VtcGxveWVlX2lkGAEgASgJQgi6SAVyA7ABASJPChBPcGVuQ2FyZFJlc3BvbnNlEh8KBGNhcmQYASABKAsyES5zYWxlc2FwcC52MS5DYXJkEg0KBXRva2VuGAIgASgJEgsKA3VybBgDIAEoCSJ2Cg5Mb2dpbkg1UmVxdWVzdBIYCgV0b2tlbhgBIAEoCUIJukgGcgQQARhAEjAKCnZpc2l0b3JfaWQYAiABKAlCHLpIGXIXMhVeW0EtWmEtejAtOV8tXXs4LDY0fSQSGAoEY29kZRgDIAEoCUIKukgHcgUQARiAASIkCg9Mb2dpbkg1UmVzcG9uc2USEQoJcmV0dXJuaW5nGAEgASgIIqQBChdMZWF2ZVBob25lTnVtYmVyUmVxdWVzdBIYCgV0b2tlbhgBIAEoCUIJukgGcgQQARhAEjMKCnZpc2l0b3JfaWQYAiABKAlCH7pIHNgBAXIXMhVeW0EtWmEtejAtOV8tXXs4LDY0fSQSHgoKcGhvbmVfY29kZRgDIAEoCUIKukgHcgUQARiAARIaCghldmVudF9pZBgEIAEoCUIIukgFcgOwAQEiGgoYTGVhdmVQaG9uZU51bWJlclJlc3BvbnNlIiwKEE9wZW5TaGFyZVJlcXVlc3QSGAoFdG9rZW4YASABKAlCCbpIBnIEEAEYQCKYAQoRT3BlblNoYXJlUmVzcG9uc2USHwoEY2FyZBgBIAEoCzIRLnNhbGVzYXBwLnYxLkNhcmQSJwoIbWF0ZXJpYWwYAiABKAsyFS5zYWxlc2FwcC52MS5NYXRlcmlhbBIqCgdjaGFubmVsGAMgASgOMhkuc2FsZXNhcHAudjEuU2hhcmVDaGFubmVsEg0KBWRlcHRoGAQgASgFIoQBChNGb3J3YXJkU2hhcmVSZXF1ZXN0EhgKBXRva2VuGAEgASgJQgm6SAZyBBABGEASNgoHY2hhbm5lbBgCIAEoDjIZLnNhbGVzYXBwLnYxLlNoYXJlQ2hhbm5lbEIKukgHggEEEAEgABIbCglmb3J3YXJkZXIYAyABKAlCCLpIBXIDGIABIjIKFEZvcndhcmRTaGFyZVJlc3BvbnNlEg0KBXRva2VuGAEgASgJEgsKA3VybBgCIAEoCTKKAgoMU2hhcmVTZXJ2aWNlElYKDVNoYXJlTWF0ZXJpYWwSIS5zYWxlc2FwcC52MS5TaGFyZU1hdGVyaWFsUmVxdWVzdBoiLnNhbGVzYXBwLnYxLlNoYXJlTWF0ZXJpYWxSZXNwb25zZRJKCglTaGFyZUNhcmQSHS5zYWxlc2FwcC52MS5TaGFyZUNhcmRSZXF1ZXN0Gh4uc2FsZXNhcHAudjEuU2hhcmVDYXJkUmVzcG9uc2USVgoNR2V0U2hhcmVTdGF0cxIhLnNhbGVzYXBwLnYxLkdldFNoYXJlU3RhdHNSZXF1ZXN0GiIuc2FsZXNhcHAudjEuR2V0U2hhcmVTdGF0c1Jlc3BvbnNlMtMFCg1QdWJsaWNTZXJ2aWNlEk8KCU9wZW5TaGFyZRIdLnNhbGVzYXBwLnYxLk9wZW5TaGFyZVJlcXVlc3QaHi5zYWxlc2FwcC52MS5PcGVuU2hhcmVSZXNwb25zZSIDkAIBElMKDEZvcndhcmRTaGFyZRIgLnNhbGVzYXBwLnYxLkZvcndhcmRTaGFyZVJlcXVlc3QaIS5zYWxlc2FwcC52MS5Gb3J3YXJkU2hhcmVSZXNwb25zZRJfChBMb2dpbk1pbmlQcm9ncmFtEiQuc2FsZXNhcHAudjEuTG9naW5NaW5pUHJvZ3JhbVJlcXVlc3QaJS5zYWxlc2FwcC52MS5Mb2dpbk1pbmlQcm9ncmFtUmVzcG9uc2UScQoWUmVmcmVzaEN1c3RvbWVyU2Vzc2lvbhIqLnNhbGVzYXBwLnYxLlJlZnJlc2hDdXN0b21lclNlc3Npb25SZXF1ZXN0Gisuc2FsZXNhcHAudjEuUmVmcmVzaEN1c3RvbWVyU2Vzc2lvblJlc3BvbnNlEkcKCE9wZW5DYXJkEhwuc2FsZXNhcHAudjEuT3BlbkNhcmRSZXF1ZXN0Gh0uc2FsZXNhcHAudjEuT3BlbkNhcmRSZXNwb25zZRJECgdMb2dpbkg1Ehsuc2FsZXNhcHAudjEuTG9naW5INVJlcXVlc3QaHC5zYWxlc2FwcC52MS5Mb2dpbkg1UmVzcG9uc2USXwoQTGVhdmVQaG9uZU51bWJlchIkLnNhbGVzYXBwLnYxLkxlYXZlUGhvbmVOdW1iZXJSZXF1ZXN0GiUuc2FsZXNhcHAudjEuTGVhdmVQaG9uZU51bWJlclJlc3BvbnNlElgKDFJlc29sdmVTY2VuZRIgLnNhbGVzYXBwLnYxLlJlc29sdmVTY2VuZVJlcXVlc3QaIS5zYWxlc2FwcC52MS5SZXNvbHZlU2NlbmVSZXNwb25zZSIDkAIBQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_salesapp_v1_card, file_salesapp_v1_material]);
 
 /**
  * Share is one share link.
@@ -546,7 +546,8 @@ export const LoginMiniProgramRequestSchema: GenMessage<LoginMiniProgramRequest, 
   messageDesc(file_salesapp_v1_share, 9);
 
 /**
- * LoginMiniProgramResponse says whether the visitor was already known as a customer.
+ * LoginMiniProgramResponse says whether the visitor was already known as a customer, and gives their
+ * session.
  *
  * @generated from message salesapp.v1.LoginMiniProgramResponse
  */
@@ -555,10 +556,16 @@ export type LoginMiniProgramResponse = Message<"salesapp.v1.LoginMiniProgramResp
    * @generated from field: bool returning = 1;
    */
   returning: boolean;
+
+  /**
+   * @generated from field: salesapp.v1.CustomerSession session = 2;
+   */
+  session?: CustomerSession | undefined;
 };
 
 /**
- * LoginMiniProgramResponse says whether the visitor was already known as a customer.
+ * LoginMiniProgramResponse says whether the visitor was already known as a customer, and gives their
+ * session.
  *
  * @generated from message salesapp.v1.LoginMiniProgramResponse
  */
@@ -567,6 +574,11 @@ export type LoginMiniProgramResponseJson = {
    * @generated from field: bool returning = 1;
    */
   returning?: boolean;
+
+  /**
+   * @generated from field: salesapp.v1.CustomerSession session = 2;
+   */
+  session?: CustomerSessionJson;
 };
 
 /**
@@ -575,6 +587,241 @@ export type LoginMiniProgramResponseJson = {
  */
 export const LoginMiniProgramResponseSchema: GenMessage<LoginMiniProgramResponse, {jsonType: LoginMiniProgramResponseJson}> = /*@__PURE__*/
   messageDesc(file_salesapp_v1_share, 10);
+
+/**
+ * CustomerSession is a signed-in customer's session: sent back as it is in the X-Customer-Session header.
+ *
+ * @generated from message salesapp.v1.CustomerSession
+ */
+export type CustomerSession = Message<"salesapp.v1.CustomerSession"> & {
+  /**
+   * Opaque; at most 512 characters.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * When the session stops being accepted (two hours after it was issued): refresh it before.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Until when RefreshCustomerSession renews it (30 days after the sign-in).
+   *
+   * @generated from field: google.protobuf.Timestamp refresh_until = 3;
+   */
+  refreshUntil?: Timestamp | undefined;
+
+  /**
+   * The customer and the visitor id the session stands for.
+   *
+   * @generated from field: string customer_id = 4;
+   */
+  customerId: string;
+
+  /**
+   * @generated from field: string visitor_id = 5;
+   */
+  visitorId: string;
+};
+
+/**
+ * CustomerSession is a signed-in customer's session: sent back as it is in the X-Customer-Session header.
+ *
+ * @generated from message salesapp.v1.CustomerSession
+ */
+export type CustomerSessionJson = {
+  /**
+   * Opaque; at most 512 characters.
+   *
+   * @generated from field: string token = 1;
+   */
+  token?: string;
+
+  /**
+   * When the session stops being accepted (two hours after it was issued): refresh it before.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: TimestampJson;
+
+  /**
+   * Until when RefreshCustomerSession renews it (30 days after the sign-in).
+   *
+   * @generated from field: google.protobuf.Timestamp refresh_until = 3;
+   */
+  refreshUntil?: TimestampJson;
+
+  /**
+   * The customer and the visitor id the session stands for.
+   *
+   * @generated from field: string customer_id = 4;
+   */
+  customerId?: string;
+
+  /**
+   * @generated from field: string visitor_id = 5;
+   */
+  visitorId?: string;
+};
+
+/**
+ * Describes the message salesapp.v1.CustomerSession.
+ * Use `create(CustomerSessionSchema)` to create a new message.
+ */
+export const CustomerSessionSchema: GenMessage<CustomerSession, {jsonType: CustomerSessionJson}> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_share, 11);
+
+/**
+ * RefreshCustomerSessionRequest carries the session to renew.
+ *
+ * @generated from message salesapp.v1.RefreshCustomerSessionRequest
+ */
+export type RefreshCustomerSessionRequest = Message<"salesapp.v1.RefreshCustomerSessionRequest"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * RefreshCustomerSessionRequest carries the session to renew.
+ *
+ * @generated from message salesapp.v1.RefreshCustomerSessionRequest
+ */
+export type RefreshCustomerSessionRequestJson = {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token?: string;
+};
+
+/**
+ * Describes the message salesapp.v1.RefreshCustomerSessionRequest.
+ * Use `create(RefreshCustomerSessionRequestSchema)` to create a new message.
+ */
+export const RefreshCustomerSessionRequestSchema: GenMessage<RefreshCustomerSessionRequest, {jsonType: RefreshCustomerSessionRequestJson}> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_share, 12);
+
+/**
+ * RefreshCustomerSessionResponse is the new session (the old one stays valid until it expires).
+ *
+ * @generated from message salesapp.v1.RefreshCustomerSessionResponse
+ */
+export type RefreshCustomerSessionResponse = Message<"salesapp.v1.RefreshCustomerSessionResponse"> & {
+  /**
+   * @generated from field: salesapp.v1.CustomerSession session = 1;
+   */
+  session?: CustomerSession | undefined;
+};
+
+/**
+ * RefreshCustomerSessionResponse is the new session (the old one stays valid until it expires).
+ *
+ * @generated from message salesapp.v1.RefreshCustomerSessionResponse
+ */
+export type RefreshCustomerSessionResponseJson = {
+  /**
+   * @generated from field: salesapp.v1.CustomerSession session = 1;
+   */
+  session?: CustomerSessionJson;
+};
+
+/**
+ * Describes the message salesapp.v1.RefreshCustomerSessionResponse.
+ * Use `create(RefreshCustomerSessionResponseSchema)` to create a new message.
+ */
+export const RefreshCustomerSessionResponseSchema: GenMessage<RefreshCustomerSessionResponse, {jsonType: RefreshCustomerSessionResponseJson}> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_share, 13);
+
+/**
+ * OpenCardRequest names the salesperson (of the session's company).
+ *
+ * @generated from message salesapp.v1.OpenCardRequest
+ */
+export type OpenCardRequest = Message<"salesapp.v1.OpenCardRequest"> & {
+  /**
+   * @generated from field: string employee_id = 1;
+   */
+  employeeId: string;
+};
+
+/**
+ * OpenCardRequest names the salesperson (of the session's company).
+ *
+ * @generated from message salesapp.v1.OpenCardRequest
+ */
+export type OpenCardRequestJson = {
+  /**
+   * @generated from field: string employee_id = 1;
+   */
+  employeeId?: string;
+};
+
+/**
+ * Describes the message salesapp.v1.OpenCardRequest.
+ * Use `create(OpenCardRequestSchema)` to create a new message.
+ */
+export const OpenCardRequestSchema: GenMessage<OpenCardRequest, {jsonType: OpenCardRequestJson}> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_share, 14);
+
+/**
+ * OpenCardResponse is the card, with the share link it is tracked under.
+ *
+ * @generated from message salesapp.v1.OpenCardResponse
+ */
+export type OpenCardResponse = Message<"salesapp.v1.OpenCardResponse"> & {
+  /**
+   * @generated from field: salesapp.v1.Card card = 1;
+   */
+  card?: Card | undefined;
+
+  /**
+   * The card's standing share token (its QR code's): for tracking events and ForwardShare.
+   *
+   * @generated from field: string token = 2;
+   */
+  token: string;
+
+  /**
+   * @generated from field: string url = 3;
+   */
+  url: string;
+};
+
+/**
+ * OpenCardResponse is the card, with the share link it is tracked under.
+ *
+ * @generated from message salesapp.v1.OpenCardResponse
+ */
+export type OpenCardResponseJson = {
+  /**
+   * @generated from field: salesapp.v1.Card card = 1;
+   */
+  card?: CardJson;
+
+  /**
+   * The card's standing share token (its QR code's): for tracking events and ForwardShare.
+   *
+   * @generated from field: string token = 2;
+   */
+  token?: string;
+
+  /**
+   * @generated from field: string url = 3;
+   */
+  url?: string;
+};
+
+/**
+ * Describes the message salesapp.v1.OpenCardResponse.
+ * Use `create(OpenCardResponseSchema)` to create a new message.
+ */
+export const OpenCardResponseSchema: GenMessage<OpenCardResponse, {jsonType: OpenCardResponseJson}> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_share, 15);
 
 /**
  * LoginH5Request carries the web sign-in's code.
@@ -625,7 +872,7 @@ export type LoginH5RequestJson = {
  * Use `create(LoginH5RequestSchema)` to create a new message.
  */
 export const LoginH5RequestSchema: GenMessage<LoginH5Request, {jsonType: LoginH5RequestJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 11);
+  messageDesc(file_salesapp_v1_share, 16);
 
 /**
  * LoginH5Response says whether the visitor was already known as a customer.
@@ -656,7 +903,7 @@ export type LoginH5ResponseJson = {
  * Use `create(LoginH5ResponseSchema)` to create a new message.
  */
 export const LoginH5ResponseSchema: GenMessage<LoginH5Response, {jsonType: LoginH5ResponseJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 12);
+  messageDesc(file_salesapp_v1_share, 17);
 
 /**
  * LeavePhoneNumberRequest carries the getPhoneNumber button's code.
@@ -670,6 +917,8 @@ export type LeavePhoneNumberRequest = Message<"salesapp.v1.LeavePhoneNumberReque
   token: string;
 
   /**
+   * Empty (or the same) with a customer session: the session's visitor; required otherwise.
+   *
    * @generated from field: string visitor_id = 2;
    */
   visitorId: string;
@@ -699,6 +948,8 @@ export type LeavePhoneNumberRequestJson = {
   token?: string;
 
   /**
+   * Empty (or the same) with a customer session: the session's visitor; required otherwise.
+   *
    * @generated from field: string visitor_id = 2;
    */
   visitorId?: string;
@@ -721,7 +972,7 @@ export type LeavePhoneNumberRequestJson = {
  * Use `create(LeavePhoneNumberRequestSchema)` to create a new message.
  */
 export const LeavePhoneNumberRequestSchema: GenMessage<LeavePhoneNumberRequest, {jsonType: LeavePhoneNumberRequestJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 13);
+  messageDesc(file_salesapp_v1_share, 18);
 
 /**
  * LeavePhoneNumberResponse is empty.
@@ -744,7 +995,7 @@ export type LeavePhoneNumberResponseJson = {
  * Use `create(LeavePhoneNumberResponseSchema)` to create a new message.
  */
 export const LeavePhoneNumberResponseSchema: GenMessage<LeavePhoneNumberResponse, {jsonType: LeavePhoneNumberResponseJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 14);
+  messageDesc(file_salesapp_v1_share, 19);
 
 /**
  * OpenShareRequest carries the token from the link. Any token that names no share, malformed or not, is
@@ -777,7 +1028,7 @@ export type OpenShareRequestJson = {
  * Use `create(OpenShareRequestSchema)` to create a new message.
  */
 export const OpenShareRequestSchema: GenMessage<OpenShareRequest, {jsonType: OpenShareRequestJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 15);
+  messageDesc(file_salesapp_v1_share, 20);
 
 /**
  * OpenShareResponse is the page's content.
@@ -842,7 +1093,7 @@ export type OpenShareResponseJson = {
  * Use `create(OpenShareResponseSchema)` to create a new message.
  */
 export const OpenShareResponseSchema: GenMessage<OpenShareResponse, {jsonType: OpenShareResponseJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 16);
+  messageDesc(file_salesapp_v1_share, 21);
 
 /**
  * ForwardShareRequest names the share being forwarded.
@@ -862,6 +1113,7 @@ export type ForwardShareRequest = Message<"salesapp.v1.ForwardShareRequest"> & {
 
   /**
    * Who forwards, as the page knows them (an anonymous visitor id now; identities come with tracking).
+   * Empty with a customer session: the session's visitor id.
    *
    * @generated from field: string forwarder = 3;
    */
@@ -886,6 +1138,7 @@ export type ForwardShareRequestJson = {
 
   /**
    * Who forwards, as the page knows them (an anonymous visitor id now; identities come with tracking).
+   * Empty with a customer session: the session's visitor id.
    *
    * @generated from field: string forwarder = 3;
    */
@@ -897,7 +1150,7 @@ export type ForwardShareRequestJson = {
  * Use `create(ForwardShareRequestSchema)` to create a new message.
  */
 export const ForwardShareRequestSchema: GenMessage<ForwardShareRequest, {jsonType: ForwardShareRequestJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 17);
+  messageDesc(file_salesapp_v1_share, 22);
 
 /**
  * ForwardShareResponse carries the child share's token and URL.
@@ -938,7 +1191,7 @@ export type ForwardShareResponseJson = {
  * Use `create(ForwardShareResponseSchema)` to create a new message.
  */
 export const ForwardShareResponseSchema: GenMessage<ForwardShareResponse, {jsonType: ForwardShareResponseJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 18);
+  messageDesc(file_salesapp_v1_share, 23);
 
 /**
  * ShareService is the salesperson's side of share links.
@@ -1011,7 +1264,9 @@ export const PublicService: GenService<{
   /**
    * LoginMiniProgram ties the visitor to their WeChat identity (wx.login's code): the mini-program openid
    * and, when WeChat gives it, the unionid. A visitor who turns out to be a known customer is merged into
-   * them, with everything they did so far.
+   * them, with everything they did so far. It returns a customer session that the mini-program's later
+   * public calls carry in the X-Customer-Session header: with it they need no visitor id (the session's
+   * is used; another is refused), and OpenCard opens a salesperson's card without a share link.
    *
    * @generated from rpc salesapp.v1.PublicService.LoginMiniProgram
    */
@@ -1019,6 +1274,32 @@ export const PublicService: GenService<{
     methodKind: "unary";
     input: typeof LoginMiniProgramRequestSchema;
     output: typeof LoginMiniProgramResponseSchema;
+  },
+  /**
+   * RefreshCustomerSession gives a new session for one that is valid or expired, until its refresh_until
+   * (30 days after the sign-in); after that, or for a session not valid, Unauthenticated: sign in again
+   * (wx.login is silent).
+   *
+   * @generated from rpc salesapp.v1.PublicService.RefreshCustomerSession
+   */
+  refreshCustomerSession: {
+    methodKind: "unary";
+    input: typeof RefreshCustomerSessionRequestSchema;
+    output: typeof RefreshCustomerSessionResponseSchema;
+  },
+  /**
+   * OpenCard shows a salesperson's card to a signed-in customer (the X-Customer-Session header: it names
+   * the company) without a share link: from the mini-program's own pages, a list of contacts, a card the
+   * customer saved. The answer carries the card's standing share token, which the page's tracking events
+   * and ForwardShare use as with any link. Unknown or departed salespeople are NotFound; without a session,
+   * Unauthenticated.
+   *
+   * @generated from rpc salesapp.v1.PublicService.OpenCard
+   */
+  openCard: {
+    methodKind: "unary";
+    input: typeof OpenCardRequestSchema;
+    output: typeof OpenCardResponseSchema;
   },
   /**
    * LoginH5 does the same for an H5 page in WeChat's browser, with the code of the official account's

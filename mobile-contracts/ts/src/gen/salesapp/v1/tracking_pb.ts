@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/tracking.proto.
  */
 export const file_salesapp_v1_tracking: GenFile = /*@__PURE__*/
-  fileDesc("ChpzYWxlc2FwcC92MS90cmFja2luZy5wcm90bxILc2FsZXNhcHAudjEi4wIKClRyYWNrRXZlbnQSGgoIZXZlbnRfaWQYASABKAlCCLpIBXIDsAEBEjIKBGtpbmQYAiABKA4yFi5zYWxlc2FwcC52MS5FdmVudEtpbmRCDLpICYIBBhABIAAgChIeCgtzaGFyZV90b2tlbhgDIAEoCUIJukgGcgQQARhAEjAKCnZpc2l0b3JfaWQYBCABKAlCHLpIGXIXMhVeW0EtWmEtejAtOV8tXXs4LDY0fSQSLwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KCGR3ZWxsX21zGAYgASgFQgu6SAgaBhjg1AMoABIcCgd2aWV3X2lkGAcgASgJQgu6SAjYAQFyA7ABARIaCgV2YWx1ZRgIIAEoBUILukgIGgYYoI0GKAASKQoFcGhvbmUYCSABKAlCGrpIF3IVMhNeJHxeXCs/WzAtOV17NSwyMH0kIkMKDFRyYWNrUmVxdWVzdBIzCgZldmVudHMYASADKAsyFy5zYWxlc2FwcC52MS5UcmFja0V2ZW50Qgq6SAeSAQQIARBkIkcKDVRyYWNrUmVzcG9uc2USEAoIYWNjZXB0ZWQYASABKAUSEgoKZHVwbGljYXRlcxgCIAEoBRIQCghyZWplY3RlZBgDIAEoBSq5AgoJRXZlbnRLaW5kEhoKFkVWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIYChRFVkVOVF9LSU5EX0NBUkRfVklFVxABEhwKGEVWRU5UX0tJTkRfTUFURVJJQUxfVklFVxACEhQKEEVWRU5UX0tJTkRfRFdFTEwQAxIWChJFVkVOVF9LSU5EX0ZPUldBUkQQBBIZChVFVkVOVF9LSU5EX0NBTExfQ0xJQ0sQBRIbChdFVkVOVF9LSU5EX1dFQ0hBVF9DTElDSxAGEhkKFUVWRU5UX0tJTkRfUEhPTkVfTEVGVBAHEh0KGUVWRU5UX0tJTkRfVklERU9fUFJPR1JFU1MQCBIcChhFVkVOVF9LSU5EX0JST0NIVVJFX1BBR0UQCRIaChZFVkVOVF9LSU5EX1dFQ09NX0FEREVEEAoyUQoPVHJhY2tpbmdTZXJ2aWNlEj4KBVRyYWNrEhkuc2FsZXNhcHAudjEuVHJhY2tSZXF1ZXN0Ghouc2FsZXNhcHAudjEuVHJhY2tSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChpzYWxlc2FwcC92MS90cmFja2luZy5wcm90bxILc2FsZXNhcHAudjEi5gIKClRyYWNrRXZlbnQSGgoIZXZlbnRfaWQYASABKAlCCLpIBXIDsAEBEjIKBGtpbmQYAiABKA4yFi5zYWxlc2FwcC52MS5FdmVudEtpbmRCDLpICYIBBhABIAAgChIeCgtzaGFyZV90b2tlbhgDIAEoCUIJukgGcgQQARhAEjMKCnZpc2l0b3JfaWQYBCABKAlCH7pIHNgBAXIXMhVeW0EtWmEtejAtOV8tXXs4LDY0fSQSLwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KCGR3ZWxsX21zGAYgASgFQgu6SAgaBhjg1AMoABIcCgd2aWV3X2lkGAcgASgJQgu6SAjYAQFyA7ABARIaCgV2YWx1ZRgIIAEoBUILukgIGgYYoI0GKAASKQoFcGhvbmUYCSABKAlCGrpIF3IVMhNeJHxeXCs/WzAtOV17NSwyMH0kIkMKDFRyYWNrUmVxdWVzdBIzCgZldmVudHMYASADKAsyFy5zYWxlc2FwcC52MS5UcmFja0V2ZW50Qgq6SAeSAQQIARBkIkcKDVRyYWNrUmVzcG9uc2USEAoIYWNjZXB0ZWQYASABKAUSEgoKZHVwbGljYXRlcxgCIAEoBRIQCghyZWplY3RlZBgDIAEoBSq5AgoJRXZlbnRLaW5kEhoKFkVWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIYChRFVkVOVF9LSU5EX0NBUkRfVklFVxABEhwKGEVWRU5UX0tJTkRfTUFURVJJQUxfVklFVxACEhQKEEVWRU5UX0tJTkRfRFdFTEwQAxIWChJFVkVOVF9LSU5EX0ZPUldBUkQQBBIZChVFVkVOVF9LSU5EX0NBTExfQ0xJQ0sQBRIbChdFVkVOVF9LSU5EX1dFQ0hBVF9DTElDSxAGEhkKFUVWRU5UX0tJTkRfUEhPTkVfTEVGVBAHEh0KGUVWRU5UX0tJTkRfVklERU9fUFJPR1JFU1MQCBIcChhFVkVOVF9LSU5EX0JST0NIVVJFX1BBR0UQCRIaChZFVkVOVF9LSU5EX1dFQ09NX0FEREVEEAoyUQoPVHJhY2tpbmdTZXJ2aWNlEj4KBVRyYWNrEhkuc2FsZXNhcHAudjEuVHJhY2tSZXF1ZXN0Ghouc2FsZXNhcHAudjEuVHJhY2tSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * TrackEvent is one thing a customer did.
@@ -41,7 +41,9 @@ export type TrackEvent = Message<"salesapp.v1.TrackEvent"> & {
   shareToken: string;
 
   /**
-   * The page's anonymous id for this browser or mini-program install, kept in its storage.
+   * The page's anonymous id for this browser or mini-program install, kept in its storage. Empty (or the
+   * same) when the request carries a customer session (header X-Customer-Session, from LoginMiniProgram):
+   * the session's visitor then; required otherwise.
    *
    * @generated from field: string visitor_id = 4;
    */
@@ -109,7 +111,9 @@ export type TrackEventJson = {
   shareToken?: string;
 
   /**
-   * The page's anonymous id for this browser or mini-program install, kept in its storage.
+   * The page's anonymous id for this browser or mini-program install, kept in its storage. Empty (or the
+   * same) when the request carries a customer session (header X-Customer-Session, from LoginMiniProgram):
+   * the session's visitor then; required otherwise.
    *
    * @generated from field: string visitor_id = 4;
    */
