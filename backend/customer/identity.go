@@ -159,3 +159,18 @@ func merge(ctx context.Context, q *customerdb.Queries, tenantID, from, into uuid
 	}
 	return uuid.Nil, errors.New("customer: merge chain too long")
 }
+
+// OwnerOfVisitor returns the salesperson of the customer a visitor id names in the tenant (uuid.Nil when the
+// customer has none yet); an unknown visitor is NotFound.
+func (s *Service) OwnerOfVisitor(ctx context.Context, tenantID uuid.UUID, visitorID string) (uuid.UUID, error) {
+	var owner uuid.UUID
+	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		row, err := customerdb.New(tx).VisitorOwner(ctx, customerdb.VisitorOwnerParams{TenantID: tenantID, Visitor: visitorID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return platform.NotFound("customer")
+		}
+		owner = row.OwnerID.UUID
+		return err
+	})
+	return owner, err
+}

@@ -484,3 +484,9 @@ ON CONFLICT DO NOTHING;
 -- name: PurgeReminders :exec
 -- Reminders older than the job's look-back are of no use any more.
 DELETE FROM follow_up_reminders WHERE tenant_id = @tenant_id AND next_at <= @before::timestamptz;
+
+-- name: VisitorOwner :one
+-- The salesperson of the customer a visitor id names (NULL owner: none yet), for a signed-in customer's home.
+SELECT c.id, c.owner_id FROM customer_identities ci
+JOIN customers c ON c.tenant_id = ci.tenant_id AND c.id = ci.customer_id
+WHERE ci.tenant_id = @tenant_id AND ci.kind = 'visitor' AND ci.value = @visitor AND c.merged_into IS NULL;

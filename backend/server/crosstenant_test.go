@@ -65,6 +65,8 @@ var crossTenantExempt = map[string]string{
 	salesappv1connect.PublicServiceLoginMiniProgramProcedure: "public; the share token decides the tenant",
 	salesappv1connect.PublicServiceLoginH5Procedure:          "public; the share token decides the tenant",
 	salesappv1connect.PublicServiceLeavePhoneNumberProcedure: "public; the share token decides the tenant",
+	salesappv1connect.PublicServiceOpenFeaturedProcedure: "public; the share token decides the tenant (a material of another " +
+		"tenant is not on the card: NotFound)",
 	salesappv1connect.PublicServiceOpenCardProcedure: "public; the customer session decides the tenant (another tenant's salesperson is " +
 		"NotFound: TestAMiniProgramCustomerCarriesASessionInsteadOfAVisitorID)",
 	salesappv1connect.TrackingServiceTrackProcedure: "public; each event's share token decides its tenant",

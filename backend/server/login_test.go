@@ -154,7 +154,7 @@ func TestAMiniProgramCustomerCarriesASessionInsteadOfAVisitorID(t *testing.T) {
 	wx := wechattest.New(t)
 	e := servertest.Start(t, withWeChat(wx))
 	ctx := context.Background()
-	_, sales, token, _ := sharedMaterial(t, e)
+	_, sales, token, materialID := sharedMaterial(t, e)
 
 	// The mini-program signs in from the link it was opened with and gets a session of two hours.
 	wx.AddSession("code-s1", wechat.Session{OpenID: "openid-s1", UnionID: "union-s1", SessionKey: "k"})
@@ -210,6 +210,29 @@ func TestAMiniProgramCustomerCarriesASessionInsteadOfAVisitorID(t *testing.T) {
 	fw, err := public(e).ForwardShare(ctx, sessionReq(&salesappv1.ForwardShareRequest{Token: card.Msg.GetToken(), Channel: salesappv1.ShareChannel_SHARE_CHANNEL_CHAT}, s.GetToken()))
 	require.NoError(t, err)
 	require.NotEmpty(t, fw.Msg.GetToken())
+	// The customer's home: their salesperson's card (the one whose link brought them), under its own link.
+	_, err = public(e).OpenHome(ctx, connect.NewRequest(&salesappv1.OpenHomeRequest{}))
+	requireCode(t, err, connect.CodeUnauthenticated, "customer session")
+	home, err := public(e).OpenHome(ctx, sessionReq(&salesappv1.OpenHomeRequest{}, s.GetToken()))
+	require.NoError(t, err)
+	require.Equal(t, sales.ID.String(), home.Msg.GetCard().GetEmployeeId())
+	require.Equal(t, card.Msg.GetToken(), home.Msg.GetToken())
+	// A material the card features opens through the salesperson's standing link of it; others do not.
+	_, err = clientsOf(e, sales.Token).cards.UpdateMyCard(ctx, connect.NewRequest(&salesappv1.UpdateMyCardRequest{
+		FeaturedMaterialIds: &salesappv1.StringList{Values: []string{materialID}}}))
+	require.NoError(t, err)
+	_, err = public(e).OpenFeatured(ctx, connect.NewRequest(&salesappv1.OpenFeaturedRequest{Token: home.Msg.GetToken(), MaterialId: uuid.NewString()}))
+	requireCode(t, err, connect.CodeNotFound, "")
+	f, err := public(e).OpenFeatured(ctx, connect.NewRequest(&salesappv1.OpenFeaturedRequest{Token: home.Msg.GetToken(), MaterialId: materialID}))
+	require.NoError(t, err)
+	opened, err := public(e).OpenShare(ctx, connect.NewRequest(&salesappv1.OpenShareRequest{Token: f.Msg.GetToken()}))
+	require.NoError(t, err)
+	require.Equal(t, materialID, opened.Msg.GetMaterial().GetId())
+	require.Equal(t, sales.ID.String(), opened.Msg.GetCard().GetEmployeeId())
+	again, err := public(e).OpenFeatured(ctx, connect.NewRequest(&salesappv1.OpenFeaturedRequest{Token: home.Msg.GetToken(), MaterialId: materialID}))
+	require.NoError(t, err)
+	require.Equal(t, f.Msg.GetToken(), again.Msg.GetToken(), "one standing link, made once")
+
 	// Only the session's company's salespeople: another company's, or no one, is not found.
 	b := e.NewTenant(t, "B", 0)
 	stranger := e.NewPerson(t, b.ID, authn.RoleSales, uuid.Nil)

@@ -464,16 +464,14 @@ func (s *Service) FeaturedHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := uuid.Parse(r.URL.Query().Get("m"))
-	if err != nil || !slices.ContainsFunc(p.Card.Featured, func(f material.Summary) bool { return f.ID == id }) {
+	if err != nil {
 		s.pageError(w, r, errBadToken)
 		return
 	}
-	sh := p.Share
-	key := "f:" + sh.TenantID.String() + ":" + sh.EmployeeID.String() + ":" + id.String() + ":" + string(sh.Channel)
-	token, err := get(r.Context(), s.cache, key, func(ctx context.Context) (string, int64, error) {
-		t, err := s.shares.StandingShare(ctx, sh.TenantID, sh.EmployeeID, id, sh.Channel)
-		return t, int64(entryOverhead + len(t)), err
-	})
+	token, err := s.Featured(r.Context(), p.Share.Token, id)
+	if platform.KindOf(err) == platform.KindNotFound {
+		err = errBadToken
+	}
 	if err != nil {
 		s.pageError(w, r, err)
 		return

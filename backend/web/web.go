@@ -6,6 +6,7 @@ package web
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -160,6 +161,43 @@ func (s *Service) OpenCard(ctx context.Context, sess customer.Session, employeeI
 		return Page{}, err
 	}
 	return s.Open(ctx, v.ShareToken)
+}
+
+// OpenHome is a signed-in customer's home: their salesperson's card, as OpenCard shows it. A customer with no
+// salesperson yet (a pool's, waiting for a manager) is NotFound.
+func (s *Service) OpenHome(ctx context.Context, sess customer.Session) (Page, error) {
+	if err := s.lookups.admit(ctx); err != nil {
+		return Page{}, err
+	}
+	owner, err := s.customers.OwnerOfVisitor(ctx, sess.TenantID, sess.VisitorID)
+	if err != nil {
+		return Page{}, err
+	}
+	if owner == uuid.Nil {
+		return Page{}, errNoSalesperson
+	}
+	return s.OpenCard(ctx, sess, owner)
+}
+
+var errNoSalesperson = platform.NotFound("salesperson of this customer (none yet: open a card or a link)")
+
+// Featured returns the token of the salesperson's standing link of a material featured on the card behind
+// token (made once, on the card link's channel), so that the customer's reading is credited to them. A
+// material the card does not feature is NotFound.
+func (s *Service) Featured(ctx context.Context, token string, materialID uuid.UUID) (string, error) {
+	p, err := s.Open(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	if !slices.ContainsFunc(p.Card.Featured, func(f material.Summary) bool { return f.ID == materialID }) {
+		return "", platform.NotFound("featured material")
+	}
+	sh := p.Share
+	key := "f:" + sh.TenantID.String() + ":" + sh.EmployeeID.String() + ":" + materialID.String() + ":" + string(sh.Channel)
+	return get(ctx, s.cache, key, func(ctx context.Context) (string, int64, error) {
+		t, err := s.shares.StandingShare(ctx, sh.TenantID, sh.EmployeeID, materialID, sh.Channel)
+		return t, int64(entryOverhead + len(t)), err
+	})
 }
 
 // LoginH5 is LoginMiniProgram for H5 pages: the official account's web sign-in code gives the visitor's

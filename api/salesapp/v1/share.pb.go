@@ -841,6 +841,210 @@ func (x *RefreshCustomerSessionResponse) GetSession() *CustomerSession {
 	return nil
 }
 
+// OpenHomeRequest is empty: the session says whose home it is.
+type OpenHomeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenHomeRequest) Reset() {
+	*x = OpenHomeRequest{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenHomeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenHomeRequest) ProtoMessage() {}
+
+func (x *OpenHomeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenHomeRequest.ProtoReflect.Descriptor instead.
+func (*OpenHomeRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{14}
+}
+
+// OpenHomeResponse is the customer's salesperson's card, with the share link it is tracked under.
+type OpenHomeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Card          *Card                  `protobuf:"bytes,1,opt,name=card,proto3" json:"card,omitempty"`
+	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	Url           string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenHomeResponse) Reset() {
+	*x = OpenHomeResponse{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenHomeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenHomeResponse) ProtoMessage() {}
+
+func (x *OpenHomeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenHomeResponse.ProtoReflect.Descriptor instead.
+func (*OpenHomeResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *OpenHomeResponse) GetCard() *Card {
+	if x != nil {
+		return x.Card
+	}
+	return nil
+}
+
+func (x *OpenHomeResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *OpenHomeResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+// OpenFeaturedRequest names the card's link and the featured material.
+type OpenFeaturedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	MaterialId    string                 `protobuf:"bytes,2,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenFeaturedRequest) Reset() {
+	*x = OpenFeaturedRequest{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenFeaturedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenFeaturedRequest) ProtoMessage() {}
+
+func (x *OpenFeaturedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenFeaturedRequest.ProtoReflect.Descriptor instead.
+func (*OpenFeaturedRequest) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *OpenFeaturedRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *OpenFeaturedRequest) GetMaterialId() string {
+	if x != nil {
+		return x.MaterialId
+	}
+	return ""
+}
+
+// OpenFeaturedResponse is the material's link: open it with OpenShare.
+type OpenFeaturedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Url           string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenFeaturedResponse) Reset() {
+	*x = OpenFeaturedResponse{}
+	mi := &file_salesapp_v1_share_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenFeaturedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenFeaturedResponse) ProtoMessage() {}
+
+func (x *OpenFeaturedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_salesapp_v1_share_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenFeaturedResponse.ProtoReflect.Descriptor instead.
+func (*OpenFeaturedResponse) Descriptor() ([]byte, []int) {
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *OpenFeaturedResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *OpenFeaturedResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
 // OpenCardRequest names the salesperson (of the session's company).
 type OpenCardRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -851,7 +1055,7 @@ type OpenCardRequest struct {
 
 func (x *OpenCardRequest) Reset() {
 	*x = OpenCardRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	mi := &file_salesapp_v1_share_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -863,7 +1067,7 @@ func (x *OpenCardRequest) String() string {
 func (*OpenCardRequest) ProtoMessage() {}
 
 func (x *OpenCardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[14]
+	mi := &file_salesapp_v1_share_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -876,7 +1080,7 @@ func (x *OpenCardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCardRequest.ProtoReflect.Descriptor instead.
 func (*OpenCardRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{14}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *OpenCardRequest) GetEmployeeId() string {
@@ -899,7 +1103,7 @@ type OpenCardResponse struct {
 
 func (x *OpenCardResponse) Reset() {
 	*x = OpenCardResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[15]
+	mi := &file_salesapp_v1_share_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1115,7 @@ func (x *OpenCardResponse) String() string {
 func (*OpenCardResponse) ProtoMessage() {}
 
 func (x *OpenCardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[15]
+	mi := &file_salesapp_v1_share_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1128,7 @@ func (x *OpenCardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCardResponse.ProtoReflect.Descriptor instead.
 func (*OpenCardResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{15}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *OpenCardResponse) GetCard() *Card {
@@ -960,7 +1164,7 @@ type LoginH5Request struct {
 
 func (x *LoginH5Request) Reset() {
 	*x = LoginH5Request{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[16]
+	mi := &file_salesapp_v1_share_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1176,7 @@ func (x *LoginH5Request) String() string {
 func (*LoginH5Request) ProtoMessage() {}
 
 func (x *LoginH5Request) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[16]
+	mi := &file_salesapp_v1_share_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1189,7 @@ func (x *LoginH5Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginH5Request.ProtoReflect.Descriptor instead.
 func (*LoginH5Request) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{16}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LoginH5Request) GetToken() string {
@@ -1019,7 +1223,7 @@ type LoginH5Response struct {
 
 func (x *LoginH5Response) Reset() {
 	*x = LoginH5Response{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[17]
+	mi := &file_salesapp_v1_share_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1235,7 @@ func (x *LoginH5Response) String() string {
 func (*LoginH5Response) ProtoMessage() {}
 
 func (x *LoginH5Response) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[17]
+	mi := &file_salesapp_v1_share_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1248,7 @@ func (x *LoginH5Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginH5Response.ProtoReflect.Descriptor instead.
 func (*LoginH5Response) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{17}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LoginH5Response) GetReturning() bool {
@@ -1069,7 +1273,7 @@ type LeavePhoneNumberRequest struct {
 
 func (x *LeavePhoneNumberRequest) Reset() {
 	*x = LeavePhoneNumberRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[18]
+	mi := &file_salesapp_v1_share_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1285,7 @@ func (x *LeavePhoneNumberRequest) String() string {
 func (*LeavePhoneNumberRequest) ProtoMessage() {}
 
 func (x *LeavePhoneNumberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[18]
+	mi := &file_salesapp_v1_share_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1298,7 @@ func (x *LeavePhoneNumberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeavePhoneNumberRequest.ProtoReflect.Descriptor instead.
 func (*LeavePhoneNumberRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{18}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LeavePhoneNumberRequest) GetToken() string {
@@ -1134,7 +1338,7 @@ type LeavePhoneNumberResponse struct {
 
 func (x *LeavePhoneNumberResponse) Reset() {
 	*x = LeavePhoneNumberResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[19]
+	mi := &file_salesapp_v1_share_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1350,7 @@ func (x *LeavePhoneNumberResponse) String() string {
 func (*LeavePhoneNumberResponse) ProtoMessage() {}
 
 func (x *LeavePhoneNumberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[19]
+	mi := &file_salesapp_v1_share_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1363,7 @@ func (x *LeavePhoneNumberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeavePhoneNumberResponse.ProtoReflect.Descriptor instead.
 func (*LeavePhoneNumberResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{19}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{23}
 }
 
 // OpenShareRequest carries the token from the link. Any token that names no share, malformed or not, is
@@ -1173,7 +1377,7 @@ type OpenShareRequest struct {
 
 func (x *OpenShareRequest) Reset() {
 	*x = OpenShareRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[20]
+	mi := &file_salesapp_v1_share_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1389,7 @@ func (x *OpenShareRequest) String() string {
 func (*OpenShareRequest) ProtoMessage() {}
 
 func (x *OpenShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[20]
+	mi := &file_salesapp_v1_share_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1402,7 @@ func (x *OpenShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenShareRequest.ProtoReflect.Descriptor instead.
 func (*OpenShareRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{20}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *OpenShareRequest) GetToken() string {
@@ -1222,7 +1426,7 @@ type OpenShareResponse struct {
 
 func (x *OpenShareResponse) Reset() {
 	*x = OpenShareResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[21]
+	mi := &file_salesapp_v1_share_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1438,7 @@ func (x *OpenShareResponse) String() string {
 func (*OpenShareResponse) ProtoMessage() {}
 
 func (x *OpenShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[21]
+	mi := &file_salesapp_v1_share_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1451,7 @@ func (x *OpenShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenShareResponse.ProtoReflect.Descriptor instead.
 func (*OpenShareResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{21}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *OpenShareResponse) GetCard() *Card {
@@ -1292,7 +1496,7 @@ type ForwardShareRequest struct {
 
 func (x *ForwardShareRequest) Reset() {
 	*x = ForwardShareRequest{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[22]
+	mi := &file_salesapp_v1_share_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1508,7 @@ func (x *ForwardShareRequest) String() string {
 func (*ForwardShareRequest) ProtoMessage() {}
 
 func (x *ForwardShareRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[22]
+	mi := &file_salesapp_v1_share_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1521,7 @@ func (x *ForwardShareRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardShareRequest.ProtoReflect.Descriptor instead.
 func (*ForwardShareRequest) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{22}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ForwardShareRequest) GetToken() string {
@@ -1352,7 +1556,7 @@ type ForwardShareResponse struct {
 
 func (x *ForwardShareResponse) Reset() {
 	*x = ForwardShareResponse{}
-	mi := &file_salesapp_v1_share_proto_msgTypes[23]
+	mi := &file_salesapp_v1_share_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1568,7 @@ func (x *ForwardShareResponse) String() string {
 func (*ForwardShareResponse) ProtoMessage() {}
 
 func (x *ForwardShareResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_salesapp_v1_share_proto_msgTypes[23]
+	mi := &file_salesapp_v1_share_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1581,7 @@ func (x *ForwardShareResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardShareResponse.ProtoReflect.Descriptor instead.
 func (*ForwardShareResponse) Descriptor() ([]byte, []int) {
-	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{23}
+	return file_salesapp_v1_share_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ForwardShareResponse) GetToken() string {
@@ -1461,7 +1665,19 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\x05token\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x04R\x05token\"X\n" +
 	"\x1eRefreshCustomerSessionResponse\x126\n" +
-	"\asession\x18\x01 \x01(\v2\x1c.salesapp.v1.CustomerSessionR\asession\"<\n" +
+	"\asession\x18\x01 \x01(\v2\x1c.salesapp.v1.CustomerSessionR\asession\"\x11\n" +
+	"\x0fOpenHomeRequest\"a\n" +
+	"\x10OpenHomeResponse\x12%\n" +
+	"\x04card\x18\x01 \x01(\v2\x11.salesapp.v1.CardR\x04card\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\"a\n" +
+	"\x13OpenFeaturedRequest\x12\x1f\n" +
+	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12)\n" +
+	"\vmaterial_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"materialId\">\n" +
+	"\x14OpenFeaturedResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\"<\n" +
 	"\x0fOpenCardRequest\x12)\n" +
 	"\vemployee_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"employeeId\"a\n" +
@@ -1504,13 +1720,15 @@ const file_salesapp_v1_share_proto_rawDesc = "" +
 	"\fShareService\x12V\n" +
 	"\rShareMaterial\x12!.salesapp.v1.ShareMaterialRequest\x1a\".salesapp.v1.ShareMaterialResponse\x12J\n" +
 	"\tShareCard\x12\x1d.salesapp.v1.ShareCardRequest\x1a\x1e.salesapp.v1.ShareCardResponse\x12V\n" +
-	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\xd3\x05\n" +
+	"\rGetShareStats\x12!.salesapp.v1.GetShareStatsRequest\x1a\".salesapp.v1.GetShareStatsResponse2\xf1\x06\n" +
 	"\rPublicService\x12O\n" +
 	"\tOpenShare\x12\x1d.salesapp.v1.OpenShareRequest\x1a\x1e.salesapp.v1.OpenShareResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\fForwardShare\x12 .salesapp.v1.ForwardShareRequest\x1a!.salesapp.v1.ForwardShareResponse\x12_\n" +
 	"\x10LoginMiniProgram\x12$.salesapp.v1.LoginMiniProgramRequest\x1a%.salesapp.v1.LoginMiniProgramResponse\x12q\n" +
 	"\x16RefreshCustomerSession\x12*.salesapp.v1.RefreshCustomerSessionRequest\x1a+.salesapp.v1.RefreshCustomerSessionResponse\x12G\n" +
-	"\bOpenCard\x12\x1c.salesapp.v1.OpenCardRequest\x1a\x1d.salesapp.v1.OpenCardResponse\x12D\n" +
+	"\bOpenCard\x12\x1c.salesapp.v1.OpenCardRequest\x1a\x1d.salesapp.v1.OpenCardResponse\x12G\n" +
+	"\bOpenHome\x12\x1c.salesapp.v1.OpenHomeRequest\x1a\x1d.salesapp.v1.OpenHomeResponse\x12S\n" +
+	"\fOpenFeatured\x12 .salesapp.v1.OpenFeaturedRequest\x1a!.salesapp.v1.OpenFeaturedResponse\x12D\n" +
 	"\aLoginH5\x12\x1b.salesapp.v1.LoginH5Request\x1a\x1c.salesapp.v1.LoginH5Response\x12_\n" +
 	"\x10LeavePhoneNumber\x12$.salesapp.v1.LeavePhoneNumberRequest\x1a%.salesapp.v1.LeavePhoneNumberResponse\x12X\n" +
 	"\fResolveScene\x12 .salesapp.v1.ResolveSceneRequest\x1a!.salesapp.v1.ResolveSceneResponse\"\x03\x90\x02\x01B5Z3github.com/salesapp/scrm/api/salesapp/v1;salesappv1b\x06proto3"
@@ -1527,7 +1745,7 @@ func file_salesapp_v1_share_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_share_proto_rawDescData
 }
 
-var file_salesapp_v1_share_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_salesapp_v1_share_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_salesapp_v1_share_proto_goTypes = []any{
 	(*Share)(nil),                          // 0: salesapp.v1.Share
 	(*ShareMaterialRequest)(nil),           // 1: salesapp.v1.ShareMaterialRequest
@@ -1543,64 +1761,73 @@ var file_salesapp_v1_share_proto_goTypes = []any{
 	(*CustomerSession)(nil),                // 11: salesapp.v1.CustomerSession
 	(*RefreshCustomerSessionRequest)(nil),  // 12: salesapp.v1.RefreshCustomerSessionRequest
 	(*RefreshCustomerSessionResponse)(nil), // 13: salesapp.v1.RefreshCustomerSessionResponse
-	(*OpenCardRequest)(nil),                // 14: salesapp.v1.OpenCardRequest
-	(*OpenCardResponse)(nil),               // 15: salesapp.v1.OpenCardResponse
-	(*LoginH5Request)(nil),                 // 16: salesapp.v1.LoginH5Request
-	(*LoginH5Response)(nil),                // 17: salesapp.v1.LoginH5Response
-	(*LeavePhoneNumberRequest)(nil),        // 18: salesapp.v1.LeavePhoneNumberRequest
-	(*LeavePhoneNumberResponse)(nil),       // 19: salesapp.v1.LeavePhoneNumberResponse
-	(*OpenShareRequest)(nil),               // 20: salesapp.v1.OpenShareRequest
-	(*OpenShareResponse)(nil),              // 21: salesapp.v1.OpenShareResponse
-	(*ForwardShareRequest)(nil),            // 22: salesapp.v1.ForwardShareRequest
-	(*ForwardShareResponse)(nil),           // 23: salesapp.v1.ForwardShareResponse
-	(ShareChannel)(0),                      // 24: salesapp.v1.ShareChannel
-	(*timestamppb.Timestamp)(nil),          // 25: google.protobuf.Timestamp
-	(*Card)(nil),                           // 26: salesapp.v1.Card
-	(*Material)(nil),                       // 27: salesapp.v1.Material
+	(*OpenHomeRequest)(nil),                // 14: salesapp.v1.OpenHomeRequest
+	(*OpenHomeResponse)(nil),               // 15: salesapp.v1.OpenHomeResponse
+	(*OpenFeaturedRequest)(nil),            // 16: salesapp.v1.OpenFeaturedRequest
+	(*OpenFeaturedResponse)(nil),           // 17: salesapp.v1.OpenFeaturedResponse
+	(*OpenCardRequest)(nil),                // 18: salesapp.v1.OpenCardRequest
+	(*OpenCardResponse)(nil),               // 19: salesapp.v1.OpenCardResponse
+	(*LoginH5Request)(nil),                 // 20: salesapp.v1.LoginH5Request
+	(*LoginH5Response)(nil),                // 21: salesapp.v1.LoginH5Response
+	(*LeavePhoneNumberRequest)(nil),        // 22: salesapp.v1.LeavePhoneNumberRequest
+	(*LeavePhoneNumberResponse)(nil),       // 23: salesapp.v1.LeavePhoneNumberResponse
+	(*OpenShareRequest)(nil),               // 24: salesapp.v1.OpenShareRequest
+	(*OpenShareResponse)(nil),              // 25: salesapp.v1.OpenShareResponse
+	(*ForwardShareRequest)(nil),            // 26: salesapp.v1.ForwardShareRequest
+	(*ForwardShareResponse)(nil),           // 27: salesapp.v1.ForwardShareResponse
+	(ShareChannel)(0),                      // 28: salesapp.v1.ShareChannel
+	(*timestamppb.Timestamp)(nil),          // 29: google.protobuf.Timestamp
+	(*Card)(nil),                           // 30: salesapp.v1.Card
+	(*Material)(nil),                       // 31: salesapp.v1.Material
 }
 var file_salesapp_v1_share_proto_depIdxs = []int32{
-	24, // 0: salesapp.v1.Share.channel:type_name -> salesapp.v1.ShareChannel
-	25, // 1: salesapp.v1.Share.created_at:type_name -> google.protobuf.Timestamp
-	24, // 2: salesapp.v1.ShareMaterialRequest.channel:type_name -> salesapp.v1.ShareChannel
+	28, // 0: salesapp.v1.Share.channel:type_name -> salesapp.v1.ShareChannel
+	29, // 1: salesapp.v1.Share.created_at:type_name -> google.protobuf.Timestamp
+	28, // 2: salesapp.v1.ShareMaterialRequest.channel:type_name -> salesapp.v1.ShareChannel
 	0,  // 3: salesapp.v1.ShareMaterialResponse.share:type_name -> salesapp.v1.Share
-	24, // 4: salesapp.v1.ShareCardRequest.channel:type_name -> salesapp.v1.ShareChannel
+	28, // 4: salesapp.v1.ShareCardRequest.channel:type_name -> salesapp.v1.ShareChannel
 	0,  // 5: salesapp.v1.ShareCardResponse.share:type_name -> salesapp.v1.Share
 	11, // 6: salesapp.v1.LoginMiniProgramResponse.session:type_name -> salesapp.v1.CustomerSession
-	25, // 7: salesapp.v1.CustomerSession.expires_at:type_name -> google.protobuf.Timestamp
-	25, // 8: salesapp.v1.CustomerSession.refresh_until:type_name -> google.protobuf.Timestamp
+	29, // 7: salesapp.v1.CustomerSession.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 8: salesapp.v1.CustomerSession.refresh_until:type_name -> google.protobuf.Timestamp
 	11, // 9: salesapp.v1.RefreshCustomerSessionResponse.session:type_name -> salesapp.v1.CustomerSession
-	26, // 10: salesapp.v1.OpenCardResponse.card:type_name -> salesapp.v1.Card
-	26, // 11: salesapp.v1.OpenShareResponse.card:type_name -> salesapp.v1.Card
-	27, // 12: salesapp.v1.OpenShareResponse.material:type_name -> salesapp.v1.Material
-	24, // 13: salesapp.v1.OpenShareResponse.channel:type_name -> salesapp.v1.ShareChannel
-	24, // 14: salesapp.v1.ForwardShareRequest.channel:type_name -> salesapp.v1.ShareChannel
-	1,  // 15: salesapp.v1.ShareService.ShareMaterial:input_type -> salesapp.v1.ShareMaterialRequest
-	3,  // 16: salesapp.v1.ShareService.ShareCard:input_type -> salesapp.v1.ShareCardRequest
-	5,  // 17: salesapp.v1.ShareService.GetShareStats:input_type -> salesapp.v1.GetShareStatsRequest
-	20, // 18: salesapp.v1.PublicService.OpenShare:input_type -> salesapp.v1.OpenShareRequest
-	22, // 19: salesapp.v1.PublicService.ForwardShare:input_type -> salesapp.v1.ForwardShareRequest
-	9,  // 20: salesapp.v1.PublicService.LoginMiniProgram:input_type -> salesapp.v1.LoginMiniProgramRequest
-	12, // 21: salesapp.v1.PublicService.RefreshCustomerSession:input_type -> salesapp.v1.RefreshCustomerSessionRequest
-	14, // 22: salesapp.v1.PublicService.OpenCard:input_type -> salesapp.v1.OpenCardRequest
-	16, // 23: salesapp.v1.PublicService.LoginH5:input_type -> salesapp.v1.LoginH5Request
-	18, // 24: salesapp.v1.PublicService.LeavePhoneNumber:input_type -> salesapp.v1.LeavePhoneNumberRequest
-	7,  // 25: salesapp.v1.PublicService.ResolveScene:input_type -> salesapp.v1.ResolveSceneRequest
-	2,  // 26: salesapp.v1.ShareService.ShareMaterial:output_type -> salesapp.v1.ShareMaterialResponse
-	4,  // 27: salesapp.v1.ShareService.ShareCard:output_type -> salesapp.v1.ShareCardResponse
-	6,  // 28: salesapp.v1.ShareService.GetShareStats:output_type -> salesapp.v1.GetShareStatsResponse
-	21, // 29: salesapp.v1.PublicService.OpenShare:output_type -> salesapp.v1.OpenShareResponse
-	23, // 30: salesapp.v1.PublicService.ForwardShare:output_type -> salesapp.v1.ForwardShareResponse
-	10, // 31: salesapp.v1.PublicService.LoginMiniProgram:output_type -> salesapp.v1.LoginMiniProgramResponse
-	13, // 32: salesapp.v1.PublicService.RefreshCustomerSession:output_type -> salesapp.v1.RefreshCustomerSessionResponse
-	15, // 33: salesapp.v1.PublicService.OpenCard:output_type -> salesapp.v1.OpenCardResponse
-	17, // 34: salesapp.v1.PublicService.LoginH5:output_type -> salesapp.v1.LoginH5Response
-	19, // 35: salesapp.v1.PublicService.LeavePhoneNumber:output_type -> salesapp.v1.LeavePhoneNumberResponse
-	8,  // 36: salesapp.v1.PublicService.ResolveScene:output_type -> salesapp.v1.ResolveSceneResponse
-	26, // [26:37] is the sub-list for method output_type
-	15, // [15:26] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	30, // 10: salesapp.v1.OpenHomeResponse.card:type_name -> salesapp.v1.Card
+	30, // 11: salesapp.v1.OpenCardResponse.card:type_name -> salesapp.v1.Card
+	30, // 12: salesapp.v1.OpenShareResponse.card:type_name -> salesapp.v1.Card
+	31, // 13: salesapp.v1.OpenShareResponse.material:type_name -> salesapp.v1.Material
+	28, // 14: salesapp.v1.OpenShareResponse.channel:type_name -> salesapp.v1.ShareChannel
+	28, // 15: salesapp.v1.ForwardShareRequest.channel:type_name -> salesapp.v1.ShareChannel
+	1,  // 16: salesapp.v1.ShareService.ShareMaterial:input_type -> salesapp.v1.ShareMaterialRequest
+	3,  // 17: salesapp.v1.ShareService.ShareCard:input_type -> salesapp.v1.ShareCardRequest
+	5,  // 18: salesapp.v1.ShareService.GetShareStats:input_type -> salesapp.v1.GetShareStatsRequest
+	24, // 19: salesapp.v1.PublicService.OpenShare:input_type -> salesapp.v1.OpenShareRequest
+	26, // 20: salesapp.v1.PublicService.ForwardShare:input_type -> salesapp.v1.ForwardShareRequest
+	9,  // 21: salesapp.v1.PublicService.LoginMiniProgram:input_type -> salesapp.v1.LoginMiniProgramRequest
+	12, // 22: salesapp.v1.PublicService.RefreshCustomerSession:input_type -> salesapp.v1.RefreshCustomerSessionRequest
+	18, // 23: salesapp.v1.PublicService.OpenCard:input_type -> salesapp.v1.OpenCardRequest
+	14, // 24: salesapp.v1.PublicService.OpenHome:input_type -> salesapp.v1.OpenHomeRequest
+	16, // 25: salesapp.v1.PublicService.OpenFeatured:input_type -> salesapp.v1.OpenFeaturedRequest
+	20, // 26: salesapp.v1.PublicService.LoginH5:input_type -> salesapp.v1.LoginH5Request
+	22, // 27: salesapp.v1.PublicService.LeavePhoneNumber:input_type -> salesapp.v1.LeavePhoneNumberRequest
+	7,  // 28: salesapp.v1.PublicService.ResolveScene:input_type -> salesapp.v1.ResolveSceneRequest
+	2,  // 29: salesapp.v1.ShareService.ShareMaterial:output_type -> salesapp.v1.ShareMaterialResponse
+	4,  // 30: salesapp.v1.ShareService.ShareCard:output_type -> salesapp.v1.ShareCardResponse
+	6,  // 31: salesapp.v1.ShareService.GetShareStats:output_type -> salesapp.v1.GetShareStatsResponse
+	25, // 32: salesapp.v1.PublicService.OpenShare:output_type -> salesapp.v1.OpenShareResponse
+	27, // 33: salesapp.v1.PublicService.ForwardShare:output_type -> salesapp.v1.ForwardShareResponse
+	10, // 34: salesapp.v1.PublicService.LoginMiniProgram:output_type -> salesapp.v1.LoginMiniProgramResponse
+	13, // 35: salesapp.v1.PublicService.RefreshCustomerSession:output_type -> salesapp.v1.RefreshCustomerSessionResponse
+	19, // 36: salesapp.v1.PublicService.OpenCard:output_type -> salesapp.v1.OpenCardResponse
+	15, // 37: salesapp.v1.PublicService.OpenHome:output_type -> salesapp.v1.OpenHomeResponse
+	17, // 38: salesapp.v1.PublicService.OpenFeatured:output_type -> salesapp.v1.OpenFeaturedResponse
+	21, // 39: salesapp.v1.PublicService.LoginH5:output_type -> salesapp.v1.LoginH5Response
+	23, // 40: salesapp.v1.PublicService.LeavePhoneNumber:output_type -> salesapp.v1.LeavePhoneNumberResponse
+	8,  // 41: salesapp.v1.PublicService.ResolveScene:output_type -> salesapp.v1.ResolveSceneResponse
+	29, // [29:42] is the sub-list for method output_type
+	16, // [16:29] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_share_proto_init() }
@@ -1616,7 +1843,7 @@ func file_salesapp_v1_share_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_share_proto_rawDesc), len(file_salesapp_v1_share_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -29,6 +29,8 @@ var PublicProcedures = []string{
 	salesappv1connect.PublicServiceResolveSceneProcedure,
 	salesappv1connect.PublicServiceRefreshCustomerSessionProcedure,
 	salesappv1connect.PublicServiceOpenCardProcedure,
+	salesappv1connect.PublicServiceOpenHomeProcedure,
+	salesappv1connect.PublicServiceOpenFeaturedProcedure,
 }
 
 // Handler serves PublicService.
@@ -93,7 +95,7 @@ func (h *Handler) OpenCard(ctx context.Context, req *connect.Request[salesappv1.
 		return nil, err
 	}
 	if sess == nil {
-		return nil, errCardNeedsSession
+		return nil, errNeedsSession
 	}
 	page, err := h.svc.OpenCard(ctx, *sess, uuid.MustParse(req.Msg.GetEmployeeId()))
 	if err != nil {
@@ -103,7 +105,33 @@ func (h *Handler) OpenCard(ctx context.Context, req *connect.Request[salesappv1.
 		Url: h.svc.URL(page.Share.Token)}), nil
 }
 
-var errCardNeedsSession = platform.Unauthenticated("OpenCard needs a customer session (X-Customer-Session, from LoginMiniProgram)")
+// OpenHome implements PublicService.
+func (h *Handler) OpenHome(ctx context.Context, req *connect.Request[salesappv1.OpenHomeRequest]) (*connect.Response[salesappv1.OpenHomeResponse], error) {
+	sess, err := h.session(req)
+	if err != nil {
+		return nil, err
+	}
+	if sess == nil {
+		return nil, errNeedsSession
+	}
+	page, err := h.svc.OpenHome(ctx, *sess)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.OpenHomeResponse{Card: pageToProto(page).GetCard(), Token: page.Share.Token,
+		Url: h.svc.URL(page.Share.Token)}), nil
+}
+
+// OpenFeatured implements PublicService.
+func (h *Handler) OpenFeatured(ctx context.Context, req *connect.Request[salesappv1.OpenFeaturedRequest]) (*connect.Response[salesappv1.OpenFeaturedResponse], error) {
+	token, err := h.svc.Featured(ctx, req.Msg.GetToken(), uuid.MustParse(req.Msg.GetMaterialId()))
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&salesappv1.OpenFeaturedResponse{Token: token, Url: h.svc.URL(token)}), nil
+}
+
+var errNeedsSession = platform.Unauthenticated("a customer session is needed (X-Customer-Session, from LoginMiniProgram)")
 
 // ForwardShare implements PublicService.
 func (h *Handler) ForwardShare(ctx context.Context, req *connect.Request[salesappv1.ForwardShareRequest]) (*connect.Response[salesappv1.ForwardShareResponse], error) {

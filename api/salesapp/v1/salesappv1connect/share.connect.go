@@ -56,6 +56,11 @@ const (
 	PublicServiceRefreshCustomerSessionProcedure = "/salesapp.v1.PublicService/RefreshCustomerSession"
 	// PublicServiceOpenCardProcedure is the fully-qualified name of the PublicService's OpenCard RPC.
 	PublicServiceOpenCardProcedure = "/salesapp.v1.PublicService/OpenCard"
+	// PublicServiceOpenHomeProcedure is the fully-qualified name of the PublicService's OpenHome RPC.
+	PublicServiceOpenHomeProcedure = "/salesapp.v1.PublicService/OpenHome"
+	// PublicServiceOpenFeaturedProcedure is the fully-qualified name of the PublicService's
+	// OpenFeatured RPC.
+	PublicServiceOpenFeaturedProcedure = "/salesapp.v1.PublicService/OpenFeatured"
 	// PublicServiceLoginH5Procedure is the fully-qualified name of the PublicService's LoginH5 RPC.
 	PublicServiceLoginH5Procedure = "/salesapp.v1.PublicService/LoginH5"
 	// PublicServiceLeavePhoneNumberProcedure is the fully-qualified name of the PublicService's
@@ -218,6 +223,14 @@ type PublicServiceClient interface {
 	// and ForwardShare use as with any link. Unknown or departed salespeople are NotFound; without a session,
 	// Unauthenticated.
 	OpenCard(context.Context, *connect.Request[v1.OpenCardRequest]) (*connect.Response[v1.OpenCardResponse], error)
+	// OpenHome is a signed-in customer's home in the mini-program (the X-Customer-Session header names the
+	// company and the customer): their salesperson's card, with the company's profile and the card's
+	// featured materials, as OpenCard gives it. A customer with no salesperson yet is NotFound.
+	OpenHome(context.Context, *connect.Request[v1.OpenHomeRequest]) (*connect.Response[v1.OpenHomeResponse], error)
+	// OpenFeatured opens a featured material of the card behind a share link (OpenShare's card): it returns
+	// the salesperson's standing link of that material (made once), for OpenShare and the events, so the
+	// customer's reading is credited to them. A material the card does not feature is NotFound.
+	OpenFeatured(context.Context, *connect.Request[v1.OpenFeaturedRequest]) (*connect.Response[v1.OpenFeaturedResponse], error)
 	// LoginH5 does the same for an H5 page in WeChat's browser, with the code of the official account's
 	// web sign-in (redirect through open.weixin.qq.com/connect/oauth2/authorize, scope snsapi_base).
 	LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error)
@@ -270,6 +283,18 @@ func NewPublicServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(publicServiceMethods.ByName("OpenCard")),
 			connect.WithClientOptions(opts...),
 		),
+		openHome: connect.NewClient[v1.OpenHomeRequest, v1.OpenHomeResponse](
+			httpClient,
+			baseURL+PublicServiceOpenHomeProcedure,
+			connect.WithSchema(publicServiceMethods.ByName("OpenHome")),
+			connect.WithClientOptions(opts...),
+		),
+		openFeatured: connect.NewClient[v1.OpenFeaturedRequest, v1.OpenFeaturedResponse](
+			httpClient,
+			baseURL+PublicServiceOpenFeaturedProcedure,
+			connect.WithSchema(publicServiceMethods.ByName("OpenFeatured")),
+			connect.WithClientOptions(opts...),
+		),
 		loginH5: connect.NewClient[v1.LoginH5Request, v1.LoginH5Response](
 			httpClient,
 			baseURL+PublicServiceLoginH5Procedure,
@@ -299,6 +324,8 @@ type publicServiceClient struct {
 	loginMiniProgram       *connect.Client[v1.LoginMiniProgramRequest, v1.LoginMiniProgramResponse]
 	refreshCustomerSession *connect.Client[v1.RefreshCustomerSessionRequest, v1.RefreshCustomerSessionResponse]
 	openCard               *connect.Client[v1.OpenCardRequest, v1.OpenCardResponse]
+	openHome               *connect.Client[v1.OpenHomeRequest, v1.OpenHomeResponse]
+	openFeatured           *connect.Client[v1.OpenFeaturedRequest, v1.OpenFeaturedResponse]
 	loginH5                *connect.Client[v1.LoginH5Request, v1.LoginH5Response]
 	leavePhoneNumber       *connect.Client[v1.LeavePhoneNumberRequest, v1.LeavePhoneNumberResponse]
 	resolveScene           *connect.Client[v1.ResolveSceneRequest, v1.ResolveSceneResponse]
@@ -327,6 +354,16 @@ func (c *publicServiceClient) RefreshCustomerSession(ctx context.Context, req *c
 // OpenCard calls salesapp.v1.PublicService.OpenCard.
 func (c *publicServiceClient) OpenCard(ctx context.Context, req *connect.Request[v1.OpenCardRequest]) (*connect.Response[v1.OpenCardResponse], error) {
 	return c.openCard.CallUnary(ctx, req)
+}
+
+// OpenHome calls salesapp.v1.PublicService.OpenHome.
+func (c *publicServiceClient) OpenHome(ctx context.Context, req *connect.Request[v1.OpenHomeRequest]) (*connect.Response[v1.OpenHomeResponse], error) {
+	return c.openHome.CallUnary(ctx, req)
+}
+
+// OpenFeatured calls salesapp.v1.PublicService.OpenFeatured.
+func (c *publicServiceClient) OpenFeatured(ctx context.Context, req *connect.Request[v1.OpenFeaturedRequest]) (*connect.Response[v1.OpenFeaturedResponse], error) {
+	return c.openFeatured.CallUnary(ctx, req)
 }
 
 // LoginH5 calls salesapp.v1.PublicService.LoginH5.
@@ -368,6 +405,14 @@ type PublicServiceHandler interface {
 	// and ForwardShare use as with any link. Unknown or departed salespeople are NotFound; without a session,
 	// Unauthenticated.
 	OpenCard(context.Context, *connect.Request[v1.OpenCardRequest]) (*connect.Response[v1.OpenCardResponse], error)
+	// OpenHome is a signed-in customer's home in the mini-program (the X-Customer-Session header names the
+	// company and the customer): their salesperson's card, with the company's profile and the card's
+	// featured materials, as OpenCard gives it. A customer with no salesperson yet is NotFound.
+	OpenHome(context.Context, *connect.Request[v1.OpenHomeRequest]) (*connect.Response[v1.OpenHomeResponse], error)
+	// OpenFeatured opens a featured material of the card behind a share link (OpenShare's card): it returns
+	// the salesperson's standing link of that material (made once), for OpenShare and the events, so the
+	// customer's reading is credited to them. A material the card does not feature is NotFound.
+	OpenFeatured(context.Context, *connect.Request[v1.OpenFeaturedRequest]) (*connect.Response[v1.OpenFeaturedResponse], error)
 	// LoginH5 does the same for an H5 page in WeChat's browser, with the code of the official account's
 	// web sign-in (redirect through open.weixin.qq.com/connect/oauth2/authorize, scope snsapi_base).
 	LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error)
@@ -416,6 +461,18 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(publicServiceMethods.ByName("OpenCard")),
 		connect.WithHandlerOptions(opts...),
 	)
+	publicServiceOpenHomeHandler := connect.NewUnaryHandler(
+		PublicServiceOpenHomeProcedure,
+		svc.OpenHome,
+		connect.WithSchema(publicServiceMethods.ByName("OpenHome")),
+		connect.WithHandlerOptions(opts...),
+	)
+	publicServiceOpenFeaturedHandler := connect.NewUnaryHandler(
+		PublicServiceOpenFeaturedProcedure,
+		svc.OpenFeatured,
+		connect.WithSchema(publicServiceMethods.ByName("OpenFeatured")),
+		connect.WithHandlerOptions(opts...),
+	)
 	publicServiceLoginH5Handler := connect.NewUnaryHandler(
 		PublicServiceLoginH5Procedure,
 		svc.LoginH5,
@@ -447,6 +504,10 @@ func NewPublicServiceHandler(svc PublicServiceHandler, opts ...connect.HandlerOp
 			publicServiceRefreshCustomerSessionHandler.ServeHTTP(w, r)
 		case PublicServiceOpenCardProcedure:
 			publicServiceOpenCardHandler.ServeHTTP(w, r)
+		case PublicServiceOpenHomeProcedure:
+			publicServiceOpenHomeHandler.ServeHTTP(w, r)
+		case PublicServiceOpenFeaturedProcedure:
+			publicServiceOpenFeaturedHandler.ServeHTTP(w, r)
 		case PublicServiceLoginH5Procedure:
 			publicServiceLoginH5Handler.ServeHTTP(w, r)
 		case PublicServiceLeavePhoneNumberProcedure:
@@ -480,6 +541,14 @@ func (UnimplementedPublicServiceHandler) RefreshCustomerSession(context.Context,
 
 func (UnimplementedPublicServiceHandler) OpenCard(context.Context, *connect.Request[v1.OpenCardRequest]) (*connect.Response[v1.OpenCardResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.OpenCard is not implemented"))
+}
+
+func (UnimplementedPublicServiceHandler) OpenHome(context.Context, *connect.Request[v1.OpenHomeRequest]) (*connect.Response[v1.OpenHomeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.OpenHome is not implemented"))
+}
+
+func (UnimplementedPublicServiceHandler) OpenFeatured(context.Context, *connect.Request[v1.OpenFeaturedRequest]) (*connect.Response[v1.OpenFeaturedResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("salesapp.v1.PublicService.OpenFeatured is not implemented"))
 }
 
 func (UnimplementedPublicServiceHandler) LoginH5(context.Context, *connect.Request[v1.LoginH5Request]) (*connect.Response[v1.LoginH5Response], error) {

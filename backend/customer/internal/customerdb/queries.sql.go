@@ -2241,3 +2241,27 @@ func (q *Queries) VisitorCustomers(ctx context.Context, arg VisitorCustomersPara
 	}
 	return items, nil
 }
+
+const visitorOwner = `-- name: VisitorOwner :one
+SELECT c.id, c.owner_id FROM customer_identities ci
+JOIN customers c ON c.tenant_id = ci.tenant_id AND c.id = ci.customer_id
+WHERE ci.tenant_id = $1 AND ci.kind = 'visitor' AND ci.value = $2 AND c.merged_into IS NULL
+`
+
+type VisitorOwnerParams struct {
+	TenantID uuid.UUID
+	Visitor  string
+}
+
+type VisitorOwnerRow struct {
+	ID      uuid.UUID
+	OwnerID uuid.NullUUID
+}
+
+// The salesperson of the customer a visitor id names (NULL owner: none yet), for a signed-in customer's home.
+func (q *Queries) VisitorOwner(ctx context.Context, arg VisitorOwnerParams) (VisitorOwnerRow, error) {
+	row := q.db.QueryRow(ctx, visitorOwner, arg.TenantID, arg.Visitor)
+	var i VisitorOwnerRow
+	err := row.Scan(&i.ID, &i.OwnerID)
+	return i, err
+}

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/share.proto.
  */
 export const file_salesapp_v1_share: GenFile = /*@__PURE__*/
-  fileDesc("ChdzYWxlc2FwcC92MS9zaGFyZS5wcm90bxILc2FsZXNhcHAudjEi6AEKBVNoYXJlEgoKAmlkGAEgASgJEg0KBXRva2VuGAIgASgJEgsKA3VybBgDIAEoCRIqCgdjaGFubmVsGAQgASgOMhkuc2FsZXNhcHAudjEuU2hhcmVDaGFubmVsEhMKC21hdGVyaWFsX2lkGAUgASgJEhMKC2VtcGxveWVlX2lkGAYgASgJEhEKCXBhcmVudF9pZBgHIAEoCRINCgVkZXB0aBgIIAEoBRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0YXNrX2lkGAogASgJIosBChRTaGFyZU1hdGVyaWFsUmVxdWVzdBIdCgttYXRlcmlhbF9pZBgBIAEoCUIIukgFcgOwAQESNgoHY2hhbm5lbBgCIAEoDjIZLnNhbGVzYXBwLnYxLlNoYXJlQ2hhbm5lbEIKukgHggEEEAEgABIcCgd0YXNrX2lkGAMgASgJQgu6SAjYAQFyA7ABASI6ChVTaGFyZU1hdGVyaWFsUmVzcG9uc2USIQoFc2hhcmUYASABKAsyEi5zYWxlc2FwcC52MS5TaGFyZSJoChBTaGFyZUNhcmRSZXF1ZXN0EjYKB2NoYW5uZWwYASABKA4yGS5zYWxlc2FwcC52MS5TaGFyZUNoYW5uZWxCCrpIB4IBBBABIAASHAoHdGFza19pZBgCIAEoCUILukgI2AEBcgOwAQEiNgoRU2hhcmVDYXJkUmVzcG9uc2USIQoFc2hhcmUYASABKAsyEi5zYWxlc2FwcC52MS5TaGFyZSI4ChRHZXRTaGFyZVN0YXRzUmVxdWVzdBIgCgtlbXBsb3llZV9pZBgBIAEoCUILukgI2AEBcgOwAQEiOQoVR2V0U2hhcmVTdGF0c1Jlc3BvbnNlEg4KBnNoYXJlcxgBIAEoBRIQCghmb3J3YXJkcxgCIAEoBSIvChNSZXNvbHZlU2NlbmVSZXF1ZXN0EhgKBXNjZW5lGAEgASgJQgm6SAZyBBABGGAiMgoUUmVzb2x2ZVNjZW5lUmVzcG9uc2USDQoFdG9rZW4YASABKAkSCwoDdXJsGAIgASgJIn8KF0xvZ2luTWluaVByb2dyYW1SZXF1ZXN0EhgKBXRva2VuGAEgASgJQgm6SAZyBBABGEASMAoKdmlzaXRvcl9pZBgCIAEoCUIcukgZchcyFV5bQS1aYS16MC05Xy1dezgsNjR9JBIYCgRjb2RlGAMgASgJQgq6SAdyBRABGIABIlwKGExvZ2luTWluaVByb2dyYW1SZXNwb25zZRIRCglyZXR1cm5pbmcYASABKAgSLQoHc2Vzc2lvbhgCIAEoCzIcLnNhbGVzYXBwLnYxLkN1c3RvbWVyU2Vzc2lvbiKsAQoPQ3VzdG9tZXJTZXNzaW9uEg0KBXRva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJlZnJlc2hfdW50aWwYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2N1c3RvbWVyX2lkGAQgASgJEhIKCnZpc2l0b3JfaWQYBSABKAkiOgodUmVmcmVzaEN1c3RvbWVyU2Vzc2lvblJlcXVlc3QSGQoFdG9rZW4YASABKAlCCrpIB3IFEAEYgAQiTwoeUmVmcmVzaEN1c3RvbWVyU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC5zYWxlc2FwcC52MS5DdXN0b21lclNlc3Npb24iMAoPT3BlbkNhcmRSZXF1ZXN0Eh0KC2VtcGxveWVlX2lkGAEgASgJQgi6SAVyA7ABASJPChBPcGVuQ2FyZFJlc3BvbnNlEh8KBGNhcmQYASABKAsyES5zYWxlc2FwcC52MS5DYXJkEg0KBXRva2VuGAIgASgJEgsKA3VybBgDIAEoCSJ2Cg5Mb2dpbkg1UmVxdWVzdBIYCgV0b2tlbhgBIAEoCUIJukgGcgQQARhAEjAKCnZpc2l0b3JfaWQYAiABKAlCHLpIGXIXMhVeW0EtWmEtejAtOV8tXXs4LDY0fSQSGAoEY29kZRgDIAEoCUIKukgHcgUQARiAASIkCg9Mb2dpbkg1UmVzcG9uc2USEQoJcmV0dXJuaW5nGAEgASgIIqQBChdMZWF2ZVBob25lTnVtYmVyUmVxdWVzdBIYCgV0b2tlbhgBIAEoCUIJukgGcgQQARhAEjMKCnZpc2l0b3JfaWQYAiABKAlCH7pIHNgBAXIXMhVeW0EtWmEtejAtOV8tXXs4LDY0fSQSHgoKcGhvbmVfY29kZRgDIAEoCUIKukgHcgUQARiAARIaCghldmVudF9pZBgEIAEoCUIIukgFcgOwAQEiGgoYTGVhdmVQaG9uZU51bWJlclJlc3BvbnNlIiwKEE9wZW5TaGFyZVJlcXVlc3QSGAoFdG9rZW4YASABKAlCCbpIBnIEEAEYQCKYAQoRT3BlblNoYXJlUmVzcG9uc2USHwoEY2FyZBgBIAEoCzIRLnNhbGVzYXBwLnYxLkNhcmQSJwoIbWF0ZXJpYWwYAiABKAsyFS5zYWxlc2FwcC52MS5NYXRlcmlhbBIqCgdjaGFubmVsGAMgASgOMhkuc2FsZXNhcHAudjEuU2hhcmVDaGFubmVsEg0KBWRlcHRoGAQgASgFIoQBChNGb3J3YXJkU2hhcmVSZXF1ZXN0EhgKBXRva2VuGAEgASgJQgm6SAZyBBABGEASNgoHY2hhbm5lbBgCIAEoDjIZLnNhbGVzYXBwLnYxLlNoYXJlQ2hhbm5lbEIKukgHggEEEAEgABIbCglmb3J3YXJkZXIYAyABKAlCCLpIBXIDGIABIjIKFEZvcndhcmRTaGFyZVJlc3BvbnNlEg0KBXRva2VuGAEgASgJEgsKA3VybBgCIAEoCTKKAgoMU2hhcmVTZXJ2aWNlElYKDVNoYXJlTWF0ZXJpYWwSIS5zYWxlc2FwcC52MS5TaGFyZU1hdGVyaWFsUmVxdWVzdBoiLnNhbGVzYXBwLnYxLlNoYXJlTWF0ZXJpYWxSZXNwb25zZRJKCglTaGFyZUNhcmQSHS5zYWxlc2FwcC52MS5TaGFyZUNhcmRSZXF1ZXN0Gh4uc2FsZXNhcHAudjEuU2hhcmVDYXJkUmVzcG9uc2USVgoNR2V0U2hhcmVTdGF0cxIhLnNhbGVzYXBwLnYxLkdldFNoYXJlU3RhdHNSZXF1ZXN0GiIuc2FsZXNhcHAudjEuR2V0U2hhcmVTdGF0c1Jlc3BvbnNlMtMFCg1QdWJsaWNTZXJ2aWNlEk8KCU9wZW5TaGFyZRIdLnNhbGVzYXBwLnYxLk9wZW5TaGFyZVJlcXVlc3QaHi5zYWxlc2FwcC52MS5PcGVuU2hhcmVSZXNwb25zZSIDkAIBElMKDEZvcndhcmRTaGFyZRIgLnNhbGVzYXBwLnYxLkZvcndhcmRTaGFyZVJlcXVlc3QaIS5zYWxlc2FwcC52MS5Gb3J3YXJkU2hhcmVSZXNwb25zZRJfChBMb2dpbk1pbmlQcm9ncmFtEiQuc2FsZXNhcHAudjEuTG9naW5NaW5pUHJvZ3JhbVJlcXVlc3QaJS5zYWxlc2FwcC52MS5Mb2dpbk1pbmlQcm9ncmFtUmVzcG9uc2UScQoWUmVmcmVzaEN1c3RvbWVyU2Vzc2lvbhIqLnNhbGVzYXBwLnYxLlJlZnJlc2hDdXN0b21lclNlc3Npb25SZXF1ZXN0Gisuc2FsZXNhcHAudjEuUmVmcmVzaEN1c3RvbWVyU2Vzc2lvblJlc3BvbnNlEkcKCE9wZW5DYXJkEhwuc2FsZXNhcHAudjEuT3BlbkNhcmRSZXF1ZXN0Gh0uc2FsZXNhcHAudjEuT3BlbkNhcmRSZXNwb25zZRJECgdMb2dpbkg1Ehsuc2FsZXNhcHAudjEuTG9naW5INVJlcXVlc3QaHC5zYWxlc2FwcC52MS5Mb2dpbkg1UmVzcG9uc2USXwoQTGVhdmVQaG9uZU51bWJlchIkLnNhbGVzYXBwLnYxLkxlYXZlUGhvbmVOdW1iZXJSZXF1ZXN0GiUuc2FsZXNhcHAudjEuTGVhdmVQaG9uZU51bWJlclJlc3BvbnNlElgKDFJlc29sdmVTY2VuZRIgLnNhbGVzYXBwLnYxLlJlc29sdmVTY2VuZVJlcXVlc3QaIS5zYWxlc2FwcC52MS5SZXNvbHZlU2NlbmVSZXNwb25zZSIDkAIBQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_salesapp_v1_card, file_salesapp_v1_material]);
+  fileDesc("ChdzYWxlc2FwcC92MS9zaGFyZS5wcm90bxILc2FsZXNhcHAudjEi6AEKBVNoYXJlEgoKAmlkGAEgASgJEg0KBXRva2VuGAIgASgJEgsKA3VybBgDIAEoCRIqCgdjaGFubmVsGAQgASgOMhkuc2FsZXNhcHAudjEuU2hhcmVDaGFubmVsEhMKC21hdGVyaWFsX2lkGAUgASgJEhMKC2VtcGxveWVlX2lkGAYgASgJEhEKCXBhcmVudF9pZBgHIAEoCRINCgVkZXB0aBgIIAEoBRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0YXNrX2lkGAogASgJIosBChRTaGFyZU1hdGVyaWFsUmVxdWVzdBIdCgttYXRlcmlhbF9pZBgBIAEoCUIIukgFcgOwAQESNgoHY2hhbm5lbBgCIAEoDjIZLnNhbGVzYXBwLnYxLlNoYXJlQ2hhbm5lbEIKukgHggEEEAEgABIcCgd0YXNrX2lkGAMgASgJQgu6SAjYAQFyA7ABASI6ChVTaGFyZU1hdGVyaWFsUmVzcG9uc2USIQoFc2hhcmUYASABKAsyEi5zYWxlc2FwcC52MS5TaGFyZSJoChBTaGFyZUNhcmRSZXF1ZXN0EjYKB2NoYW5uZWwYASABKA4yGS5zYWxlc2FwcC52MS5TaGFyZUNoYW5uZWxCCrpIB4IBBBABIAASHAoHdGFza19pZBgCIAEoCUILukgI2AEBcgOwAQEiNgoRU2hhcmVDYXJkUmVzcG9uc2USIQoFc2hhcmUYASABKAsyEi5zYWxlc2FwcC52MS5TaGFyZSI4ChRHZXRTaGFyZVN0YXRzUmVxdWVzdBIgCgtlbXBsb3llZV9pZBgBIAEoCUILukgI2AEBcgOwAQEiOQoVR2V0U2hhcmVTdGF0c1Jlc3BvbnNlEg4KBnNoYXJlcxgBIAEoBRIQCghmb3J3YXJkcxgCIAEoBSIvChNSZXNvbHZlU2NlbmVSZXF1ZXN0EhgKBXNjZW5lGAEgASgJQgm6SAZyBBABGGAiMgoUUmVzb2x2ZVNjZW5lUmVzcG9uc2USDQoFdG9rZW4YASABKAkSCwoDdXJsGAIgASgJIn8KF0xvZ2luTWluaVByb2dyYW1SZXF1ZXN0EhgKBXRva2VuGAEgASgJQgm6SAZyBBABGEASMAoKdmlzaXRvcl9pZBgCIAEoCUIcukgZchcyFV5bQS1aYS16MC05Xy1dezgsNjR9JBIYCgRjb2RlGAMgASgJQgq6SAdyBRABGIABIlwKGExvZ2luTWluaVByb2dyYW1SZXNwb25zZRIRCglyZXR1cm5pbmcYASABKAgSLQoHc2Vzc2lvbhgCIAEoCzIcLnNhbGVzYXBwLnYxLkN1c3RvbWVyU2Vzc2lvbiKsAQoPQ3VzdG9tZXJTZXNzaW9uEg0KBXRva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJlZnJlc2hfdW50aWwYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2N1c3RvbWVyX2lkGAQgASgJEhIKCnZpc2l0b3JfaWQYBSABKAkiOgodUmVmcmVzaEN1c3RvbWVyU2Vzc2lvblJlcXVlc3QSGQoFdG9rZW4YASABKAlCCrpIB3IFEAEYgAQiTwoeUmVmcmVzaEN1c3RvbWVyU2Vzc2lvblJlc3BvbnNlEi0KB3Nlc3Npb24YASABKAsyHC5zYWxlc2FwcC52MS5DdXN0b21lclNlc3Npb24iEQoPT3BlbkhvbWVSZXF1ZXN0Ik8KEE9wZW5Ib21lUmVzcG9uc2USHwoEY2FyZBgBIAEoCzIRLnNhbGVzYXBwLnYxLkNhcmQSDQoFdG9rZW4YAiABKAkSCwoDdXJsGAMgASgJIk4KE09wZW5GZWF0dXJlZFJlcXVlc3QSGAoFdG9rZW4YASABKAlCCbpIBnIEEAEYQBIdCgttYXRlcmlhbF9pZBgCIAEoCUIIukgFcgOwAQEiMgoUT3BlbkZlYXR1cmVkUmVzcG9uc2USDQoFdG9rZW4YASABKAkSCwoDdXJsGAIgASgJIjAKD09wZW5DYXJkUmVxdWVzdBIdCgtlbXBsb3llZV9pZBgBIAEoCUIIukgFcgOwAQEiTwoQT3BlbkNhcmRSZXNwb25zZRIfCgRjYXJkGAEgASgLMhEuc2FsZXNhcHAudjEuQ2FyZBINCgV0b2tlbhgCIAEoCRILCgN1cmwYAyABKAkidgoOTG9naW5INVJlcXVlc3QSGAoFdG9rZW4YASABKAlCCbpIBnIEEAEYQBIwCgp2aXNpdG9yX2lkGAIgASgJQhy6SBlyFzIVXltBLVphLXowLTlfLV17OCw2NH0kEhgKBGNvZGUYAyABKAlCCrpIB3IFEAEYgAEiJAoPTG9naW5INVJlc3BvbnNlEhEKCXJldHVybmluZxgBIAEoCCKkAQoXTGVhdmVQaG9uZU51bWJlclJlcXVlc3QSGAoFdG9rZW4YASABKAlCCbpIBnIEEAEYQBIzCgp2aXNpdG9yX2lkGAIgASgJQh+6SBzYAQFyFzIVXltBLVphLXowLTlfLV17OCw2NH0kEh4KCnBob25lX2NvZGUYAyABKAlCCrpIB3IFEAEYgAESGgoIZXZlbnRfaWQYBCABKAlCCLpIBXIDsAEBIhoKGExlYXZlUGhvbmVOdW1iZXJSZXNwb25zZSIsChBPcGVuU2hhcmVSZXF1ZXN0EhgKBXRva2VuGAEgASgJQgm6SAZyBBABGEAimAEKEU9wZW5TaGFyZVJlc3BvbnNlEh8KBGNhcmQYASABKAsyES5zYWxlc2FwcC52MS5DYXJkEicKCG1hdGVyaWFsGAIgASgLMhUuc2FsZXNhcHAudjEuTWF0ZXJpYWwSKgoHY2hhbm5lbBgDIAEoDjIZLnNhbGVzYXBwLnYxLlNoYXJlQ2hhbm5lbBINCgVkZXB0aBgEIAEoBSKEAQoTRm9yd2FyZFNoYXJlUmVxdWVzdBIYCgV0b2tlbhgBIAEoCUIJukgGcgQQARhAEjYKB2NoYW5uZWwYAiABKA4yGS5zYWxlc2FwcC52MS5TaGFyZUNoYW5uZWxCCrpIB4IBBBABIAASGwoJZm9yd2FyZGVyGAMgASgJQgi6SAVyAxiAASIyChRGb3J3YXJkU2hhcmVSZXNwb25zZRINCgV0b2tlbhgBIAEoCRILCgN1cmwYAiABKAkyigIKDFNoYXJlU2VydmljZRJWCg1TaGFyZU1hdGVyaWFsEiEuc2FsZXNhcHAudjEuU2hhcmVNYXRlcmlhbFJlcXVlc3QaIi5zYWxlc2FwcC52MS5TaGFyZU1hdGVyaWFsUmVzcG9uc2USSgoJU2hhcmVDYXJkEh0uc2FsZXNhcHAudjEuU2hhcmVDYXJkUmVxdWVzdBoeLnNhbGVzYXBwLnYxLlNoYXJlQ2FyZFJlc3BvbnNlElYKDUdldFNoYXJlU3RhdHMSIS5zYWxlc2FwcC52MS5HZXRTaGFyZVN0YXRzUmVxdWVzdBoiLnNhbGVzYXBwLnYxLkdldFNoYXJlU3RhdHNSZXNwb25zZTLxBgoNUHVibGljU2VydmljZRJPCglPcGVuU2hhcmUSHS5zYWxlc2FwcC52MS5PcGVuU2hhcmVSZXF1ZXN0Gh4uc2FsZXNhcHAudjEuT3BlblNoYXJlUmVzcG9uc2UiA5ACARJTCgxGb3J3YXJkU2hhcmUSIC5zYWxlc2FwcC52MS5Gb3J3YXJkU2hhcmVSZXF1ZXN0GiEuc2FsZXNhcHAudjEuRm9yd2FyZFNoYXJlUmVzcG9uc2USXwoQTG9naW5NaW5pUHJvZ3JhbRIkLnNhbGVzYXBwLnYxLkxvZ2luTWluaVByb2dyYW1SZXF1ZXN0GiUuc2FsZXNhcHAudjEuTG9naW5NaW5pUHJvZ3JhbVJlc3BvbnNlEnEKFlJlZnJlc2hDdXN0b21lclNlc3Npb24SKi5zYWxlc2FwcC52MS5SZWZyZXNoQ3VzdG9tZXJTZXNzaW9uUmVxdWVzdBorLnNhbGVzYXBwLnYxLlJlZnJlc2hDdXN0b21lclNlc3Npb25SZXNwb25zZRJHCghPcGVuQ2FyZBIcLnNhbGVzYXBwLnYxLk9wZW5DYXJkUmVxdWVzdBodLnNhbGVzYXBwLnYxLk9wZW5DYXJkUmVzcG9uc2USRwoIT3BlbkhvbWUSHC5zYWxlc2FwcC52MS5PcGVuSG9tZVJlcXVlc3QaHS5zYWxlc2FwcC52MS5PcGVuSG9tZVJlc3BvbnNlElMKDE9wZW5GZWF0dXJlZBIgLnNhbGVzYXBwLnYxLk9wZW5GZWF0dXJlZFJlcXVlc3QaIS5zYWxlc2FwcC52MS5PcGVuRmVhdHVyZWRSZXNwb25zZRJECgdMb2dpbkg1Ehsuc2FsZXNhcHAudjEuTG9naW5INVJlcXVlc3QaHC5zYWxlc2FwcC52MS5Mb2dpbkg1UmVzcG9uc2USXwoQTGVhdmVQaG9uZU51bWJlchIkLnNhbGVzYXBwLnYxLkxlYXZlUGhvbmVOdW1iZXJSZXF1ZXN0GiUuc2FsZXNhcHAudjEuTGVhdmVQaG9uZU51bWJlclJlc3BvbnNlElgKDFJlc29sdmVTY2VuZRIgLnNhbGVzYXBwLnYxLlJlc29sdmVTY2VuZVJlcXVlc3QaIS5zYWxlc2FwcC52MS5SZXNvbHZlU2NlbmVSZXNwb25zZSIDkAIBQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_salesapp_v1_card, file_salesapp_v1_material]);
 
 /**
  * Share is one share link.
@@ -738,6 +738,162 @@ export const RefreshCustomerSessionResponseSchema: GenMessage<RefreshCustomerSes
   messageDesc(file_salesapp_v1_share, 13);
 
 /**
+ * OpenHomeRequest is empty: the session says whose home it is.
+ *
+ * @generated from message salesapp.v1.OpenHomeRequest
+ */
+export type OpenHomeRequest = Message<"salesapp.v1.OpenHomeRequest"> & {
+};
+
+/**
+ * OpenHomeRequest is empty: the session says whose home it is.
+ *
+ * @generated from message salesapp.v1.OpenHomeRequest
+ */
+export type OpenHomeRequestJson = {
+};
+
+/**
+ * Describes the message salesapp.v1.OpenHomeRequest.
+ * Use `create(OpenHomeRequestSchema)` to create a new message.
+ */
+export const OpenHomeRequestSchema: GenMessage<OpenHomeRequest, {jsonType: OpenHomeRequestJson}> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_share, 14);
+
+/**
+ * OpenHomeResponse is the customer's salesperson's card, with the share link it is tracked under.
+ *
+ * @generated from message salesapp.v1.OpenHomeResponse
+ */
+export type OpenHomeResponse = Message<"salesapp.v1.OpenHomeResponse"> & {
+  /**
+   * @generated from field: salesapp.v1.Card card = 1;
+   */
+  card?: Card | undefined;
+
+  /**
+   * @generated from field: string token = 2;
+   */
+  token: string;
+
+  /**
+   * @generated from field: string url = 3;
+   */
+  url: string;
+};
+
+/**
+ * OpenHomeResponse is the customer's salesperson's card, with the share link it is tracked under.
+ *
+ * @generated from message salesapp.v1.OpenHomeResponse
+ */
+export type OpenHomeResponseJson = {
+  /**
+   * @generated from field: salesapp.v1.Card card = 1;
+   */
+  card?: CardJson;
+
+  /**
+   * @generated from field: string token = 2;
+   */
+  token?: string;
+
+  /**
+   * @generated from field: string url = 3;
+   */
+  url?: string;
+};
+
+/**
+ * Describes the message salesapp.v1.OpenHomeResponse.
+ * Use `create(OpenHomeResponseSchema)` to create a new message.
+ */
+export const OpenHomeResponseSchema: GenMessage<OpenHomeResponse, {jsonType: OpenHomeResponseJson}> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_share, 15);
+
+/**
+ * OpenFeaturedRequest names the card's link and the featured material.
+ *
+ * @generated from message salesapp.v1.OpenFeaturedRequest
+ */
+export type OpenFeaturedRequest = Message<"salesapp.v1.OpenFeaturedRequest"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * @generated from field: string material_id = 2;
+   */
+  materialId: string;
+};
+
+/**
+ * OpenFeaturedRequest names the card's link and the featured material.
+ *
+ * @generated from message salesapp.v1.OpenFeaturedRequest
+ */
+export type OpenFeaturedRequestJson = {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token?: string;
+
+  /**
+   * @generated from field: string material_id = 2;
+   */
+  materialId?: string;
+};
+
+/**
+ * Describes the message salesapp.v1.OpenFeaturedRequest.
+ * Use `create(OpenFeaturedRequestSchema)` to create a new message.
+ */
+export const OpenFeaturedRequestSchema: GenMessage<OpenFeaturedRequest, {jsonType: OpenFeaturedRequestJson}> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_share, 16);
+
+/**
+ * OpenFeaturedResponse is the material's link: open it with OpenShare.
+ *
+ * @generated from message salesapp.v1.OpenFeaturedResponse
+ */
+export type OpenFeaturedResponse = Message<"salesapp.v1.OpenFeaturedResponse"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * @generated from field: string url = 2;
+   */
+  url: string;
+};
+
+/**
+ * OpenFeaturedResponse is the material's link: open it with OpenShare.
+ *
+ * @generated from message salesapp.v1.OpenFeaturedResponse
+ */
+export type OpenFeaturedResponseJson = {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token?: string;
+
+  /**
+   * @generated from field: string url = 2;
+   */
+  url?: string;
+};
+
+/**
+ * Describes the message salesapp.v1.OpenFeaturedResponse.
+ * Use `create(OpenFeaturedResponseSchema)` to create a new message.
+ */
+export const OpenFeaturedResponseSchema: GenMessage<OpenFeaturedResponse, {jsonType: OpenFeaturedResponseJson}> = /*@__PURE__*/
+  messageDesc(file_salesapp_v1_share, 17);
+
+/**
  * OpenCardRequest names the salesperson (of the session's company).
  *
  * @generated from message salesapp.v1.OpenCardRequest
@@ -766,7 +922,7 @@ export type OpenCardRequestJson = {
  * Use `create(OpenCardRequestSchema)` to create a new message.
  */
 export const OpenCardRequestSchema: GenMessage<OpenCardRequest, {jsonType: OpenCardRequestJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 14);
+  messageDesc(file_salesapp_v1_share, 18);
 
 /**
  * OpenCardResponse is the card, with the share link it is tracked under.
@@ -821,7 +977,7 @@ export type OpenCardResponseJson = {
  * Use `create(OpenCardResponseSchema)` to create a new message.
  */
 export const OpenCardResponseSchema: GenMessage<OpenCardResponse, {jsonType: OpenCardResponseJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 15);
+  messageDesc(file_salesapp_v1_share, 19);
 
 /**
  * LoginH5Request carries the web sign-in's code.
@@ -872,7 +1028,7 @@ export type LoginH5RequestJson = {
  * Use `create(LoginH5RequestSchema)` to create a new message.
  */
 export const LoginH5RequestSchema: GenMessage<LoginH5Request, {jsonType: LoginH5RequestJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 16);
+  messageDesc(file_salesapp_v1_share, 20);
 
 /**
  * LoginH5Response says whether the visitor was already known as a customer.
@@ -903,7 +1059,7 @@ export type LoginH5ResponseJson = {
  * Use `create(LoginH5ResponseSchema)` to create a new message.
  */
 export const LoginH5ResponseSchema: GenMessage<LoginH5Response, {jsonType: LoginH5ResponseJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 17);
+  messageDesc(file_salesapp_v1_share, 21);
 
 /**
  * LeavePhoneNumberRequest carries the getPhoneNumber button's code.
@@ -972,7 +1128,7 @@ export type LeavePhoneNumberRequestJson = {
  * Use `create(LeavePhoneNumberRequestSchema)` to create a new message.
  */
 export const LeavePhoneNumberRequestSchema: GenMessage<LeavePhoneNumberRequest, {jsonType: LeavePhoneNumberRequestJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 18);
+  messageDesc(file_salesapp_v1_share, 22);
 
 /**
  * LeavePhoneNumberResponse is empty.
@@ -995,7 +1151,7 @@ export type LeavePhoneNumberResponseJson = {
  * Use `create(LeavePhoneNumberResponseSchema)` to create a new message.
  */
 export const LeavePhoneNumberResponseSchema: GenMessage<LeavePhoneNumberResponse, {jsonType: LeavePhoneNumberResponseJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 19);
+  messageDesc(file_salesapp_v1_share, 23);
 
 /**
  * OpenShareRequest carries the token from the link. Any token that names no share, malformed or not, is
@@ -1028,7 +1184,7 @@ export type OpenShareRequestJson = {
  * Use `create(OpenShareRequestSchema)` to create a new message.
  */
 export const OpenShareRequestSchema: GenMessage<OpenShareRequest, {jsonType: OpenShareRequestJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 20);
+  messageDesc(file_salesapp_v1_share, 24);
 
 /**
  * OpenShareResponse is the page's content.
@@ -1093,7 +1249,7 @@ export type OpenShareResponseJson = {
  * Use `create(OpenShareResponseSchema)` to create a new message.
  */
 export const OpenShareResponseSchema: GenMessage<OpenShareResponse, {jsonType: OpenShareResponseJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 21);
+  messageDesc(file_salesapp_v1_share, 25);
 
 /**
  * ForwardShareRequest names the share being forwarded.
@@ -1150,7 +1306,7 @@ export type ForwardShareRequestJson = {
  * Use `create(ForwardShareRequestSchema)` to create a new message.
  */
 export const ForwardShareRequestSchema: GenMessage<ForwardShareRequest, {jsonType: ForwardShareRequestJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 22);
+  messageDesc(file_salesapp_v1_share, 26);
 
 /**
  * ForwardShareResponse carries the child share's token and URL.
@@ -1191,7 +1347,7 @@ export type ForwardShareResponseJson = {
  * Use `create(ForwardShareResponseSchema)` to create a new message.
  */
 export const ForwardShareResponseSchema: GenMessage<ForwardShareResponse, {jsonType: ForwardShareResponseJson}> = /*@__PURE__*/
-  messageDesc(file_salesapp_v1_share, 23);
+  messageDesc(file_salesapp_v1_share, 27);
 
 /**
  * ShareService is the salesperson's side of share links.
@@ -1300,6 +1456,30 @@ export const PublicService: GenService<{
     methodKind: "unary";
     input: typeof OpenCardRequestSchema;
     output: typeof OpenCardResponseSchema;
+  },
+  /**
+   * OpenHome is a signed-in customer's home in the mini-program (the X-Customer-Session header names the
+   * company and the customer): their salesperson's card, with the company's profile and the card's
+   * featured materials, as OpenCard gives it. A customer with no salesperson yet is NotFound.
+   *
+   * @generated from rpc salesapp.v1.PublicService.OpenHome
+   */
+  openHome: {
+    methodKind: "unary";
+    input: typeof OpenHomeRequestSchema;
+    output: typeof OpenHomeResponseSchema;
+  },
+  /**
+   * OpenFeatured opens a featured material of the card behind a share link (OpenShare's card): it returns
+   * the salesperson's standing link of that material (made once), for OpenShare and the events, so the
+   * customer's reading is credited to them. A material the card does not feature is NotFound.
+   *
+   * @generated from rpc salesapp.v1.PublicService.OpenFeatured
+   */
+  openFeatured: {
+    methodKind: "unary";
+    input: typeof OpenFeaturedRequestSchema;
+    output: typeof OpenFeaturedResponseSchema;
   },
   /**
    * LoginH5 does the same for an H5 page in WeChat's browser, with the code of the official account's
