@@ -66,8 +66,8 @@ type Sessions struct {
 	now  func() time.Time
 }
 
-// NewSessions derives the sessions' keys from the server's token keys (the first signs). Without keys it
-// issues nothing and accepts nothing.
+// NewSessions derives the sessions' keys from the server's token keys (the first signs). Without keys, as
+// a nil *Sessions, it issues nothing and accepts nothing (FailedPrecondition).
 func NewSessions(keys [][]byte, now func() time.Time) *Sessions {
 	s := &Sessions{now: now}
 	if s.now == nil {
@@ -90,8 +90,10 @@ var (
 
 // Issue makes a session for a customer who signed in now.
 func (s *Sessions) Issue(tenantID, customerID uuid.UUID, visitorID string) (string, Session, error) {
-	now := s.now()
-	return s.issue(Session{TenantID: tenantID, CustomerID: customerID, VisitorID: visitorID, SignedInAt: now})
+	if s == nil {
+		return "", Session{}, errNoSessionKeys
+	}
+	return s.issue(Session{TenantID: tenantID, CustomerID: customerID, VisitorID: visitorID, SignedInAt: s.now()})
 }
 
 // Refresh makes a new session from one that is valid or expired, until RefreshUntil.
@@ -100,7 +102,7 @@ func (s *Sessions) Refresh(token string) (string, Session, error) {
 	if err != nil {
 		return "", Session{}, err
 	}
-	if !s.now().Before(old.RefreshUntil()) {
+	if !s.now().Before(old.RefreshUntil()) { // (verify returned: s is not nil)
 		return "", Session{}, errSessionEnded
 	}
 	return s.issue(old)
@@ -109,8 +111,21 @@ func (s *Sessions) Refresh(token string) (string, Session, error) {
 // Verify returns the session token carries: Unauthenticated when it is forged, malformed or expired.
 func (s *Sessions) Verify(token string) (Session, error) { return s.verify(token, false) }
 
+// Carried returns the session a request carries in SessionHeader's value (nil when it carries none); one
+// that is forged, malformed or expired is Unauthenticated.
+func (s *Sessions) Carried(header string) (*Session, error) {
+	if header == "" {
+		return nil, nil
+	}
+	sess, err := s.Verify(header)
+	if err != nil {
+		return nil, err
+	}
+	return &sess, nil
+}
+
 func (s *Sessions) issue(sess Session) (string, Session, error) {
-	if len(s.keys) == 0 {
+	if s == nil || len(s.keys) == 0 {
 		return "", Session{}, errNoSessionKeys
 	}
 	sess.SignedInAt = sess.SignedInAt.Truncate(time.Second)
@@ -129,7 +144,7 @@ func (s *Sessions) issue(sess Session) (string, Session, error) {
 }
 
 func (s *Sessions) verify(token string, expiredToo bool) (Session, error) {
-	if len(s.keys) == 0 {
+	if s == nil || len(s.keys) == 0 {
 		return Session{}, errNoSessionKeys
 	}
 	rest, prefixed := strings.CutPrefix(token, sessionPrefix)

@@ -93,6 +93,12 @@ func TestACustomerSessionCannotBeForgedAndSurvivesAKeyRotation(t *testing.T) {
 	requireKind(t, err, platform.KindFailedPrecondition, "not configured")
 	_, err = none.Verify(token)
 	requireKind(t, err, platform.KindFailedPrecondition, "not configured")
+	var absent *customer.Sessions // a server built without them
+	_, err = absent.Carried(token)
+	requireKind(t, err, platform.KindFailedPrecondition, "not configured")
+	got, err := absent.Carried("")
+	require.NoError(t, err)
+	require.Nil(t, got, "a request carrying no session has none")
 }
 
 func TestTheVisitorOfACallIsTheSessionsWhenItCarriesOne(t *testing.T) {

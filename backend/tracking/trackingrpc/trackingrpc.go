@@ -103,16 +103,9 @@ var _ salesappv1connect.TrackingServiceHandler = (*Handler)(nil)
 
 // Track implements TrackingService.
 func (h *Handler) Track(ctx context.Context, req *connect.Request[salesappv1.TrackRequest]) (*connect.Response[salesappv1.TrackResponse], error) {
-	var sess *customer.Session
-	if token := req.Header().Get(customer.SessionHeader); token != "" {
-		if h.sessions == nil {
-			return nil, errNoSessions
-		}
-		s, err := h.sessions.Verify(token)
-		if err != nil {
-			return nil, err
-		}
-		sess = &s
+	sess, err := h.sessions.Carried(req.Header().Get(customer.SessionHeader))
+	if err != nil {
+		return nil, err
 	}
 	res, err := h.track(ctx, req.Msg, sess)
 	if err != nil {
@@ -123,8 +116,6 @@ func (h *Handler) Track(ctx context.Context, req *connect.Request[salesappv1.Tra
 }
 
 var errVisitorTooFast = platform.ResourceExhausted("too many events from this visitor: slow down")
-
-var errNoSessions = platform.FailedPrecondition("customer sessions are not configured on this server")
 
 // track stores the events of msg; with a session, they are its visitor's (an event naming another visitor
 // is refused).

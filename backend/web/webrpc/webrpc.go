@@ -73,6 +73,23 @@ func (h *Handler) session(req connect.AnyRequest) (*customer.Session, error) {
 	return h.svc.Session(req.Header().Get(customer.SessionHeader))
 }
 
+// signedIn is the customer session req must carry.
+func (h *Handler) signedIn(req connect.AnyRequest) (customer.Session, error) {
+	sess, err := h.session(req)
+	if err == nil && sess == nil {
+		err = errNeedsSession
+	}
+	if err != nil {
+		return customer.Session{}, err
+	}
+	return *sess, nil
+}
+
+// cardOf is the card of a page opened without a link (OpenCard, OpenHome) and the link it is tracked under.
+func (h *Handler) cardOf(page web.Page) (*salesappv1.Card, string, string) {
+	return pageToProto(page).GetCard(), page.Share.Token, h.svc.URL(page.Share.Token)
+}
+
 // sessionToProto is a session as the mini-program keeps it.
 func sessionToProto(token string, s customer.Session) *salesappv1.CustomerSession {
 	return &salesappv1.CustomerSession{Token: token, ExpiresAt: timestamppb.New(s.ExpiresAt), RefreshUntil: timestamppb.New(s.RefreshUntil()),
@@ -90,36 +107,32 @@ func (h *Handler) RefreshCustomerSession(_ context.Context, req *connect.Request
 
 // OpenCard implements PublicService.
 func (h *Handler) OpenCard(ctx context.Context, req *connect.Request[salesappv1.OpenCardRequest]) (*connect.Response[salesappv1.OpenCardResponse], error) {
-	sess, err := h.session(req)
+	sess, err := h.signedIn(req)
 	if err != nil {
 		return nil, err
 	}
-	if sess == nil {
-		return nil, errNeedsSession
-	}
-	page, err := h.svc.OpenCard(ctx, *sess, uuid.MustParse(req.Msg.GetEmployeeId()))
+	page, err := h.svc.OpenCard(ctx, sess, uuid.MustParse(req.Msg.GetEmployeeId()))
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&salesappv1.OpenCardResponse{Card: pageToProto(page).GetCard(), Token: page.Share.Token,
-		Url: h.svc.URL(page.Share.Token)}), nil
+	out := &salesappv1.OpenCardResponse{}
+	out.Card, out.Token, out.Url = h.cardOf(page)
+	return connect.NewResponse(out), nil
 }
 
 // OpenHome implements PublicService.
 func (h *Handler) OpenHome(ctx context.Context, req *connect.Request[salesappv1.OpenHomeRequest]) (*connect.Response[salesappv1.OpenHomeResponse], error) {
-	sess, err := h.session(req)
+	sess, err := h.signedIn(req)
 	if err != nil {
 		return nil, err
 	}
-	if sess == nil {
-		return nil, errNeedsSession
-	}
-	page, err := h.svc.OpenHome(ctx, *sess)
+	page, err := h.svc.OpenHome(ctx, sess)
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&salesappv1.OpenHomeResponse{Card: pageToProto(page).GetCard(), Token: page.Share.Token,
-		Url: h.svc.URL(page.Share.Token)}), nil
+	out := &salesappv1.OpenHomeResponse{}
+	out.Card, out.Token, out.Url = h.cardOf(page)
+	return connect.NewResponse(out), nil
 }
 
 // OpenFeatured implements PublicService.
