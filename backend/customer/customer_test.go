@@ -215,12 +215,13 @@ func TestSignInMergesTheVisitorsCustomerIntoTheKnownPerson(t *testing.T) {
 	require.Equal(t, known, survivor)
 	// The second device's visitor now names the survivor, and so its salesperson (Ann, who brought them
 	// first), for the signed-in customer's home; an unknown visitor, or one of another tenant, is no one.
-	owner, err := w.svc.OwnerOfVisitor(ctx, w.tenant, "second-device")
+	now, owner, err := w.svc.VisitorCustomer(ctx, w.tenant, "second-device")
 	require.NoError(t, err)
+	require.Equal(t, known, now)
 	require.Equal(t, w.ann.EmployeeID, owner)
-	_, err = w.svc.OwnerOfVisitor(ctx, w.tenant, "never-seen")
+	_, _, err = w.svc.VisitorCustomer(ctx, w.tenant, "never-seen")
 	require.Equal(t, platform.KindNotFound, platform.KindOf(err))
-	_, err = w.svc.OwnerOfVisitor(ctx, w.other.TenantID, "second-device")
+	_, _, err = w.svc.VisitorCustomer(ctx, w.other.TenantID, "second-device")
 	require.Equal(t, platform.KindNotFound, platform.KindOf(err))
 
 	// Later events of the second device land on the survivor.

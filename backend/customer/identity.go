@@ -160,17 +160,17 @@ func merge(ctx context.Context, q *customerdb.Queries, tenantID, from, into uuid
 	return uuid.Nil, errors.New("customer: merge chain too long")
 }
 
-// OwnerOfVisitor returns the salesperson of the customer a visitor id names in the tenant (uuid.Nil when the
-// customer has none yet); an unknown visitor is NotFound.
-func (s *Service) OwnerOfVisitor(ctx context.Context, tenantID uuid.UUID, visitorID string) (uuid.UUID, error) {
-	var owner uuid.UUID
-	err := s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+// VisitorCustomer returns the customer a visitor id names in the tenant now (a merged-away customer's
+// visitor names the survivor) and their salesperson (uuid.Nil when they have none yet). An unknown
+// visitor is NotFound.
+func (s *Service) VisitorCustomer(ctx context.Context, tenantID uuid.UUID, visitorID string) (customerID, ownerID uuid.UUID, err error) {
+	err = s.db.InTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		row, err := customerdb.New(tx).VisitorOwner(ctx, customerdb.VisitorOwnerParams{TenantID: tenantID, Visitor: visitorID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return platform.NotFound("customer")
 		}
-		owner = row.OwnerID.UUID
+		customerID, ownerID = row.ID, row.OwnerID.UUID
 		return err
 	})
-	return owner, err
+	return customerID, ownerID, err
 }

@@ -96,14 +96,21 @@ func (s *Sessions) Issue(tenantID, customerID uuid.UUID, visitorID string) (stri
 	return s.issue(Session{TenantID: tenantID, CustomerID: customerID, VisitorID: visitorID, SignedInAt: s.now()})
 }
 
-// Refresh makes a new session from one that is valid or expired, until RefreshUntil.
-func (s *Sessions) Refresh(token string) (string, Session, error) {
+// Refresh makes a new session from one that is valid or expired, until RefreshUntil. current, when not
+// nil, says who the session's visitor is now (Service.VisitorCustomer): the customer may have been merged
+// into another since, or be gone (then the error is current's).
+func (s *Sessions) Refresh(token string, current func(Session) (uuid.UUID, error)) (string, Session, error) {
 	old, err := s.verify(token, true)
 	if err != nil {
 		return "", Session{}, err
 	}
 	if !s.now().Before(old.RefreshUntil()) { // (verify returned: s is not nil)
 		return "", Session{}, errSessionEnded
+	}
+	if current != nil {
+		if old.CustomerID, err = current(old); err != nil {
+			return "", Session{}, err
+		}
 	}
 	return s.issue(old)
 }

@@ -39,22 +39,34 @@ func TestACustomerSessionLastsTwoHoursAndRefreshesForThirtyDays(t *testing.T) {
 	clk.Advance(customer.SessionTTL)
 	_, err = s.Verify(token)
 	requireKind(t, err, platform.KindUnauthenticated, "expired: refresh it")
-	fresh, renewed, err := s.Refresh(token)
+	fresh, renewed, err := s.Refresh(token, nil)
 	require.NoError(t, err)
 	require.Equal(t, sess.SignedInAt, renewed.SignedInAt)
 	got, err = s.Verify(fresh)
 	require.NoError(t, err)
 	require.Equal(t, "visitor-mp01", got.VisitorID)
 
+	// A refresh names the customer the visitor is now (merged into another since), or fails as the
+	// lookup does (the customer gone).
+	survivor := uuid.New()
+	_, merged, err := s.Refresh(fresh, func(old customer.Session) (uuid.UUID, error) {
+		require.Equal(t, cust, old.CustomerID)
+		return survivor, nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, survivor, merged.CustomerID)
+	_, _, err = s.Refresh(fresh, func(customer.Session) (uuid.UUID, error) { return uuid.Nil, platform.NotFound("customer") })
+	requireKind(t, err, platform.KindNotFound, "customer")
+
 	// Near the end of thirty days a refresh gives what is left, and at the end no more.
 	clk.Advance(customer.SessionRefreshFor - customer.SessionTTL - time.Hour)
-	last, lastSess, err := s.Refresh(fresh)
+	last, lastSess, err := s.Refresh(fresh, nil)
 	require.NoError(t, err)
 	require.Equal(t, sess.RefreshUntil(), lastSess.ExpiresAt)
 	clk.Advance(time.Hour)
 	_, err = s.Verify(last)
 	requireKind(t, err, platform.KindUnauthenticated, "expired")
-	_, _, err = s.Refresh(last)
+	_, _, err = s.Refresh(last, nil)
 	requireKind(t, err, platform.KindUnauthenticated, "sign in again")
 }
 
@@ -71,7 +83,7 @@ func TestACustomerSessionCannotBeForgedAndSurvivesAKeyRotation(t *testing.T) {
 	for _, bad := range []string{forged, "cs1." + body + ".", "cs1." + body, "cs2." + body + "." + sig, "", "x", strings.Repeat("a", 600)} {
 		_, err := s.Verify(bad)
 		requireKind(t, err, platform.KindUnauthenticated, "not valid")
-		_, _, err = s.Refresh(bad)
+		_, _, err = s.Refresh(bad, nil)
 		requireKind(t, err, platform.KindUnauthenticated, "not valid")
 	}
 	// A server that signs with another key only.
@@ -82,7 +94,7 @@ func TestACustomerSessionCannotBeForgedAndSurvivesAKeyRotation(t *testing.T) {
 	rotated := customer.NewSessions([][]byte{newKey, oldKey}, clk.Now)
 	_, err = rotated.Verify(token)
 	require.NoError(t, err)
-	renewed, _, err := rotated.Refresh(token)
+	renewed, _, err := rotated.Refresh(token, nil)
 	require.NoError(t, err)
 	_, err = customer.NewSessions([][]byte{newKey}, clk.Now).Verify(renewed)
 	require.NoError(t, err)

@@ -250,4 +250,17 @@ func TestAMiniProgramCustomerCarriesASessionInsteadOfAVisitorID(t *testing.T) {
 	require.NoError(t, err)
 	_, err = public(e).RefreshCustomerSession(ctx, connect.NewRequest(&salesappv1.RefreshCustomerSessionRequest{Token: "cs1.e30.AAAA"}))
 	requireCode(t, err, connect.CodeUnauthenticated, "sign in again")
+
+	// The same phone later signs in as a person already known on another device: the session's customer
+	// is merged into that one, and a refresh of the first session names the survivor.
+	wx.AddSession("code-b", wechat.Session{OpenID: "openid-b", UnionID: "union-b", SessionKey: "k"})
+	known, err := public(e).LoginMiniProgram(ctx, connect.NewRequest(&salesappv1.LoginMiniProgramRequest{Token: token, VisitorId: "visitor-s1b2", Code: "code-b"}))
+	require.NoError(t, err)
+	wx.AddSession("code-s1-b", wechat.Session{OpenID: "openid-b", UnionID: "union-b", SessionKey: "k"})
+	_, err = public(e).LoginMiniProgram(ctx, connect.NewRequest(&salesappv1.LoginMiniProgramRequest{Token: token, VisitorId: "visitor-s101", Code: "code-s1-b"}))
+	require.NoError(t, err)
+	renewed, err := public(e).RefreshCustomerSession(ctx, connect.NewRequest(&salesappv1.RefreshCustomerSessionRequest{Token: s.GetToken()}))
+	require.NoError(t, err)
+	require.NotEqual(t, s.GetCustomerId(), known.Msg.GetSession().GetCustomerId())
+	require.Equal(t, known.Msg.GetSession().GetCustomerId(), renewed.Msg.GetSession().GetCustomerId())
 }

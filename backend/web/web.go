@@ -121,10 +121,19 @@ func (s *Service) Session(header string) (*customer.Session, error) {
 	return s.sessions.Carried(header)
 }
 
-// RefreshSession renews a customer session (customer.Sessions.Refresh).
-func (s *Service) RefreshSession(token string) (string, customer.Session, error) {
-	return s.sessions.Refresh(token)
+// RefreshSession renews a customer session (customer.Sessions.Refresh) for the customer its visitor is now;
+// a visitor no longer known (the customer erased) signs in again.
+func (s *Service) RefreshSession(ctx context.Context, token string) (string, customer.Session, error) {
+	return s.sessions.Refresh(token, func(old customer.Session) (uuid.UUID, error) {
+		id, _, err := s.customers.VisitorCustomer(ctx, old.TenantID, old.VisitorID)
+		if platform.KindOf(err) == platform.KindNotFound {
+			return uuid.Nil, errSessionGone
+		}
+		return id, err
+	})
 }
+
+var errSessionGone = platform.Unauthenticated("customer session's visitor is no longer known: sign in again (LoginMiniProgram)")
 
 // OpenCard is what a salesperson's card shows a signed-in customer of their company, as their card's
 // standing link (its QR code's) shows it: Open of that link, whose token the page's events then carry.
@@ -151,7 +160,7 @@ func (s *Service) OpenHome(ctx context.Context, sess customer.Session) (Page, er
 	if err := s.lookups.admit(ctx); err != nil {
 		return Page{}, err
 	}
-	owner, err := s.customers.OwnerOfVisitor(ctx, sess.TenantID, sess.VisitorID)
+	_, owner, err := s.customers.VisitorCustomer(ctx, sess.TenantID, sess.VisitorID)
 	if err != nil {
 		return Page{}, err
 	}

@@ -97,8 +97,8 @@ func sessionToProto(token string, s customer.Session) *salesappv1.CustomerSessio
 }
 
 // RefreshCustomerSession implements PublicService.
-func (h *Handler) RefreshCustomerSession(_ context.Context, req *connect.Request[salesappv1.RefreshCustomerSessionRequest]) (*connect.Response[salesappv1.RefreshCustomerSessionResponse], error) {
-	token, s, err := h.svc.RefreshSession(req.Msg.GetToken())
+func (h *Handler) RefreshCustomerSession(ctx context.Context, req *connect.Request[salesappv1.RefreshCustomerSessionRequest]) (*connect.Response[salesappv1.RefreshCustomerSessionResponse], error) {
+	token, s, err := h.svc.RefreshSession(ctx, req.Msg.GetToken())
 	if err != nil {
 		return nil, err
 	}
