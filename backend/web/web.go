@@ -138,16 +138,12 @@ var errSessionGone = platform.Unauthenticated("customer session's visitor is no 
 // OpenCard is what a salesperson's card shows a signed-in customer of their company, as their card's
 // standing link (its QR code's) shows it: Open of that link, whose token the page's events then carry.
 func (s *Service) OpenCard(ctx context.Context, sess customer.Session, employeeID uuid.UUID) (Page, error) {
-	key := "c:" + sess.TenantID.String() + ":" + employeeID.String()
-	if !s.cache.has(key) {
+	if !s.cache.has(cardKey(sess.TenantID, employeeID)) {
 		if err := s.lookups.admit(ctx); err != nil {
 			return Page{}, err
 		}
 	}
-	v, err := get(ctx, s.cache, key, func(ctx context.Context) (card.View, int64, error) {
-		v, err := s.cards.Public(ctx, sess.TenantID, employeeID)
-		return v, cardBytes(v), err
-	})
+	v, err := s.card(ctx, sess.TenantID, employeeID)
 	if err != nil {
 		return Page{}, err
 	}
@@ -257,10 +253,7 @@ func (s *Service) Open(ctx context.Context, token string) (Page, error) {
 		return Page{}, errPagesEnded
 	}
 	p := Page{Share: sh}
-	p.Card, err = get(ctx, s.cache, "c:"+sh.TenantID.String()+":"+sh.EmployeeID.String(), func(ctx context.Context) (card.View, int64, error) {
-		v, err := s.cards.Public(ctx, sh.TenantID, sh.EmployeeID)
-		return v, cardBytes(v), err
-	})
+	p.Card, err = s.card(ctx, sh.TenantID, sh.EmployeeID)
 	if err != nil {
 		return Page{}, err
 	}
@@ -281,6 +274,18 @@ func (s *Service) Open(ctx context.Context, token string) (Page, error) {
 		p.Material = &m
 	}
 	return p, nil
+}
+
+// card is a salesperson's public card, from the page cache.
+func (s *Service) card(ctx context.Context, tenantID, employeeID uuid.UUID) (card.View, error) {
+	return get(ctx, s.cache, cardKey(tenantID, employeeID), func(ctx context.Context) (card.View, int64, error) {
+		v, err := s.cards.Public(ctx, tenantID, employeeID)
+		return v, cardBytes(v), err
+	})
+}
+
+func cardKey(tenantID, employeeID uuid.UUID) string {
+	return "c:" + tenantID.String() + ":" + employeeID.String()
 }
 
 // Forward records a customer's forward of the share behind token and returns the child share.
