@@ -16,12 +16,15 @@ import (
 )
 
 // Today's follow-up list made offline by the reference client from its replica (issue 15: "in the sync
-// scope") is the list the server gives online: the same customers, kinds, order and reasons.
+// scope") is the list the server gives online: the same customers, kinds, order, reasons and
+// suggested material.
 func TestTheFollowUpListOfflineIsTheServers(t *testing.T) {
 	t.Parallel()
 	e := servertest.Start(t)
 	ctx := context.Background()
-	_, sales, token, _ := sharedMaterial(t, e)
+	a, sales, token, _ := sharedMaterial(t, e)
+	other := createArticle(t, clientsOf(e, a.Admin.Token), salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, "Plan B")
+	publish(t, clientsOf(e, a.Admin.Token), other.Id)
 
 	// A hot reader (three views of the material, with reading time), and a customer with a follow-up
 	// noted offline, due an hour ago.
@@ -63,11 +66,16 @@ func TestTheFollowUpListOfflineIsTheServers(t *testing.T) {
 
 	var want, got []string
 	for _, f := range online.Msg.FollowUps {
-		want = append(want, f.CustomerId+" "+f.Kind.String()+": "+f.Reason)
+		want = append(want, f.CustomerId+" "+f.Kind.String()+": "+f.Reason+"; send "+f.SuggestedMaterialId)
 	}
 	for _, f := range offline {
-		got = append(got, f.CustomerID.String()+" FOLLOW_UP_KIND_"+map[string]string{"due": "DUE", "hot": "HOT", "cold": "COLD"}[string(f.Kind)]+": "+f.Reason)
+		require.NotNil(t, f.Suggested)
+		got = append(got, f.CustomerID.String()+" FOLLOW_UP_KIND_"+map[string]string{"due": "DUE", "hot": "HOT", "cold": "COLD"}[string(f.Kind)]+
+			": "+f.Reason+"; send "+f.Suggested.ID.String())
 	}
 	require.Len(t, want, 2, "the due follow-up and the hot reader: %v", want)
+	for _, f := range online.Msg.FollowUps {
+		require.Equal(t, other.Id, f.SuggestedMaterialId, "both viewed the shared material, so the other one")
+	}
 	require.Equal(t, want, got)
 }

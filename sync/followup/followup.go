@@ -89,6 +89,8 @@ type Entry struct {
 	Candidate
 	// Reason says why, for people: "read 《Pricing》 3 times in the last 7 days, 4 min in total".
 	Reason string
+	// Suggested is a material to send them (Suggest), if any.
+	Suggested *Material
 }
 
 // Pick makes the list from each part's candidates, in the parts' order: a customer is listed once,
@@ -177,4 +179,37 @@ func ago(d time.Duration) string {
 		return fmt.Sprintf("%d h", int(d/time.Hour))
 	}
 	return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+}
+
+// Material is one the list may suggest: published, of the enterprise or platform tier.
+type Material struct {
+	ID    uuid.UUID
+	Title string
+	Tags  []string
+}
+
+// Suggest picks the material to send a customer: among the materials they have not viewed, the one
+// sharing the most tags with the materials they have viewed (read: those materials' tags). materials
+// come in the order that breaks ties: the server's list puts the most shared first, the reference
+// client (which does not hold share counts) the latest published first; both then by id. Nil when
+// every material has been viewed.
+func Suggest(materials []Material, read map[string]bool, viewed map[uuid.UUID]bool) *Material {
+	var best *Material
+	most := -1
+	for i := range materials {
+		m := &materials[i]
+		if viewed[m.ID] {
+			continue
+		}
+		n := 0
+		for _, t := range m.Tags {
+			if read[t] {
+				n++
+			}
+		}
+		if n > most {
+			best, most = m, n
+		}
+	}
+	return best
 }

@@ -16,9 +16,11 @@ import (
 // rule the server's list follows (sync/followup): follow-ups due today or overdue, then hot customers,
 // then customers going cold, among the customers me owns, each with why. now is the time in the
 // tenant's time zone (MeService's tenant says which). StatsService.ListFollowUps gives the same list
-// online, and a material to suggest for each, which needs what a device does not hold (how often each
-// material was shared, and views older than the timeline's 90 days). A reason names a material the
-// device does not hold (one unpublished since) with an empty title.
+// online. Each entry suggests a material as the server's does (followup.Suggest), from what the device
+// holds: the published enterprise and platform materials, and the customer's views in the timeline's
+// 90 days. So where the server's suggestion differs, it is because it breaks a tie by how often each
+// material was shared (the device breaks it by the latest published) or knows an older view. A reason
+// names a material the device does not hold (one unpublished since) with an empty title.
 func (c *Client) FollowUps(me string, now time.Time) []followup.Entry {
 	return FollowUps(c.Entities(), me, now)
 }
@@ -28,7 +30,9 @@ func FollowUps(entities map[Key]proto.Message, me string, now time.Time) []follo
 	customers := map[string]*salesappv1.SyncCustomer{}
 	var notes []*salesappv1.SyncNote
 	var views []*salesappv1.SyncTimelineEntry
-	titles := map[string]string{}
+	viewed := map[string][]string{} // customer → the materials they viewed
+	titles, tags := map[string]string{}, map[string][]string{}
+	var sendable []*salesappv1.SyncMaterial
 	for _, m := range entities {
 		switch v := m.(type) {
 		case *salesappv1.SyncCustomer:
@@ -38,11 +42,17 @@ func FollowUps(entities map[Key]proto.Message, me string, now time.Time) []follo
 		case *salesappv1.SyncNote:
 			notes = append(notes, v)
 		case *salesappv1.SyncTimelineEntry:
-			if v.Kind == "material_view" && !v.OccurredAt.AsTime().Before(now.Add(-followup.ReadingWindow)) {
-				views = append(views, v)
+			if v.Kind == "material_view" {
+				viewed[v.CustomerId] = append(viewed[v.CustomerId], v.MaterialId)
+				if !v.OccurredAt.AsTime().Before(now.Add(-followup.ReadingWindow)) {
+					views = append(views, v)
+				}
 			}
 		case *salesappv1.SyncMaterial:
-			titles[v.Id] = v.Title
+			titles[v.Id], tags[v.Id] = v.Title, v.Tags
+			if v.Status == "published" && (v.Tier == "enterprise" || v.Tier == "platform") {
+				sendable = append(sendable, v)
+			}
 		}
 	}
 	candidate := func(c *salesappv1.SyncCustomer) followup.Candidate {
@@ -124,7 +134,36 @@ func FollowUps(entities map[Key]proto.Message, me string, now time.Time) []follo
 		}
 	}
 	followup.Explain(now, list, reading)
+	suggest(list, sendable, tags, viewed)
 	return list
+}
+
+// suggest fills each entry's suggested material (followup.Suggest) from the device's materials, the
+// latest published first, and each customer's views (with the tags of every material the device holds).
+func suggest(list []followup.Entry, sendable []*salesappv1.SyncMaterial, tags, viewed map[string][]string) {
+	slices.SortFunc(sendable, func(a, b *salesappv1.SyncMaterial) int {
+		return cmp.Or(b.PublishedAt.AsTime().Compare(a.PublishedAt.AsTime()), cmp.Compare(a.Id, b.Id))
+	})
+	materials := make([]followup.Material, 0, len(sendable))
+	for _, m := range sendable {
+		id, err := uuid.Parse(m.Id)
+		if err != nil {
+			continue
+		}
+		materials = append(materials, followup.Material{ID: id, Title: m.Title, Tags: m.Tags})
+	}
+	for i := range list {
+		read, seen := map[string]bool{}, map[uuid.UUID]bool{}
+		for _, m := range viewed[list[i].CustomerID.String()] {
+			if id, err := uuid.Parse(m); err == nil {
+				seen[id] = true
+			}
+			for _, t := range tags[m] {
+				read[t] = true
+			}
+		}
+		list[i].Suggested = followup.Suggest(materials, read, seen)
+	}
 }
 
 // first keeps the candidates a part reads (followup.Candidates).

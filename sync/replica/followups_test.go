@@ -40,8 +40,17 @@ func TestFollowUpsOfflineFollowTheServersRule(t *testing.T) {
 		put(salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY, id, &salesappv1.SyncTimelineEntry{Id: id, CustomerId: customerID,
 			Kind: "material_view", MaterialId: materialID, OccurredAt: at(when), DwellMs: dwell})
 	}
-	pricing := uuid.NewString()
-	put(salesappv1.EntityKind_ENTITY_KIND_MATERIAL, pricing, &salesappv1.SyncMaterial{Id: pricing, Title: "Pricing"})
+	material := func(title, tier, status string, published time.Duration, tags ...string) string {
+		id := uuid.NewString()
+		put(salesappv1.EntityKind_ENTITY_KIND_MATERIAL, id, &salesappv1.SyncMaterial{Id: id, Title: title, Tier: tier, Status: status,
+			PublishedAt: at(published), Tags: tags})
+		return id
+	}
+	pricing := material("Pricing", "enterprise", "published", -30*24*time.Hour, "price", "plans")
+	plans := material("Plans compared", "platform", "published", -20*24*time.Hour, "plans")
+	history := material("Company history", "enterprise", "published", -10*24*time.Hour, "about")
+	material("Draft plans", "enterprise", "draft", -24*time.Hour, "plans", "price")    // not sendable
+	material("My own plans", "personal", "published", -24*time.Hour, "plans", "price") // not on the server's list either
 
 	overdue := customer(ann, "Overdue", 10, -10*24*time.Hour)
 	note(ann, overdue, -3*24*time.Hour, at(-20*time.Hour))
@@ -81,4 +90,26 @@ func TestFollowUpsOfflineFollowTheServersRule(t *testing.T) {
 	}, got)
 	require.Equal(t, followup.Due, list[0].Kind)
 	require.Equal(t, now.Add(-20*time.Hour), list[0].DueAt.In(shanghai))
+
+	// Suggestions, by the server's rule: Hot read Pricing (price, plans), so Plans compared, which shares
+	// a tag and was not sent; the others read nothing, so the latest published (the device's tie-break,
+	// where the server's is the most shared).
+	var suggested []string
+	for _, e := range list {
+		require.NotNil(t, e.Suggested, e.Name)
+		suggested = append(suggested, e.Name+": "+e.Suggested.Title)
+	}
+	require.Equal(t, []string{"Overdue: Company history", "Due today: Company history", "Hot: Plans compared",
+		"Warm: Company history", "Cold: Company history"}, suggested)
+	require.Equal(t, plans, list[2].Suggested.ID.String())
+
+	// A customer who viewed everything sendable gets no suggestion; one who viewed Plans compared long
+	// ago (outside the reading window, still in the timeline) is not sent it again.
+	for _, m := range []string{plans, history} {
+		view(hot, m, -30*24*time.Hour, 1_000)
+	}
+	list = FollowUps(ents, ann, now)
+	require.Equal(t, "Hot", list[2].Name)
+	require.Nil(t, list[2].Suggested)
+	require.Equal(t, "read 《Pricing》 3 times in the last 7 days, 4 min in total", list[2].Reason)
 }
