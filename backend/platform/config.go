@@ -201,7 +201,7 @@ func configVars() []configVar {
 			set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
 		{name: "SALESD_MIGRATE_DATABASE_URL", help: "PostgreSQL URL of the table owner, for `salesctl migrate` and `salesctl platform-material add` only (never falls back to SALESD_DATABASE_URL: the app role must not own tables)",
 			set: func(c *Config, v string) error { c.MigrateDatabaseURL = v; return nil }},
-		{name: "SALESD_DB_MAX_CONNS", def: "0", help: "pool size; 0 lets pgx choose (max(4, cores))",
+		{name: "SALESD_DB_MAX_CONNS", def: "0", help: "pool size for requests, all opened at start and kept open and warm; 0 lets pgx choose (max(4, cores))",
 			set: func(c *Config, v string) error {
 				n, err := strconv.ParseInt(v, 10, 32)
 				if err != nil || n < 0 {

@@ -322,3 +322,43 @@ func TestScopedReadIsScopedToItsPipelineOnly(t *testing.T) {
 	require.False(t, rows.Next(), "scoped to no tenant: nothing to read")
 	require.NoError(t, rows.Err())
 }
+
+// A warm pool opens its connections before any request asks, and each has planned a read of every table
+// the application role may read: under forced row-level security, without a tenant set, and skipping
+// what it may not read.
+func TestAWarmPoolOpensItsConnectionsAheadAndWarmsEach(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	warm, err := platform.OpenDB(ctx, db.AppURL+"&application_name=warm-test", 3, platform.KeepWarm())
+	require.NoError(t, err)
+	defer warm.Close()
+	require.Eventually(t, func() bool { return warm.Pool.Stat().IdleConns() == 3 }, 30*time.Second, 10*time.Millisecond,
+		"the pool fills itself in the background")
+	require.Zero(t, warm.Pool.Stat().AcquireCount(), "no request asked for them")
+	var warmed []string
+	rows, err := db.Super.Query(ctx, `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'warm-test'`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var q string
+		require.NoError(t, rows.Scan(&q))
+		warmed = append(warmed, q)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{platform.WarmSQL, platform.WarmSQL, platform.WarmSQL}, warmed, "each connection's last statement is the warm-up")
+
+	var readable int
+	require.NoError(t, db.Super.QueryRow(ctx, `SELECT count(*) FROM pg_tables
+		WHERE schemaname = 'public' AND has_table_privilege($1, format('%I.%I', schemaname, tablename), 'SELECT')`, platform.AppRole).Scan(&readable))
+	require.Greater(t, readable, 50, "the warm-up has tables to plan")
+	_, err = db.Super.Exec(ctx, "CREATE TABLE public.not_for_the_app (x int)")
+	require.NoError(t, err)
+	_, err = db.App.Pool.Exec(ctx, platform.WarmSQL)
+	require.NoError(t, err, "a table the role may not read is skipped")
+
+	var n int
+	require.NoError(t, warm.InTenantTx(ctx, uuid.New(), func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT count(*) FROM customers").Scan(&n)
+	}))
+	require.Zero(t, n)
+}

@@ -60,7 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		debug.SetMemoryLimit(cfg.MemoryLimit())
 	}
 
-	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	// Requests' connections are kept open and warm; jobs can wait for theirs.
+	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns, platform.KeepWarm())
 	if err != nil {
 		return err
 	}
