@@ -692,7 +692,7 @@ func crossTenantRows() []crossRow {
 			}},
 		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "set_stage.customer_id", want: everyone(connect.CodeNotFound), foreign: customer,
 			call: func(ctx context.Context, c caller, id string) error {
-				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_SetStage{SetStage: &salesappv1.SetStage{CustomerId: id, Stage: "lost"}}})
+				return c.push(ctx, &salesappv1.Mutation{Op: &salesappv1.Mutation_SetStage{SetStage: &salesappv1.SetStage{CustomerId: id, Stage: salesappv1.CustomerStage_CUSTOMER_STAGE_LOST}}})
 			}},
 		{procedure: salesappv1connect.SyncServicePushProcedure, aim: "tag_customer.customer_id", want: everyone(connect.CodeNotFound), foreign: customer,
 			call: func(ctx context.Context, c caller, id string) error {

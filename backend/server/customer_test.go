@@ -127,11 +127,11 @@ func TestProfileTimelineNotesAndSorting(t *testing.T) {
 	none, err := c.ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{MaterialId: uuid.NewString()}))
 	require.NoError(t, err)
 	require.Empty(t, none.Msg.Customers)
-	// By the channel that brought them, named as Customer.source_channel names it; another word is refused.
+	// By the channel that brought them, as Customer.source_channel names it; a value the enum lacks is refused.
 	chat, err := c.ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{SourceChannel: hot.SourceChannel}))
 	require.NoError(t, err)
 	require.NotEmpty(t, chat.Msg.Customers)
-	_, err = c.ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{SourceChannel: "SHARE_CHANNEL_CHAT"}))
+	_, err = c.ListCustomers(ctx, connect.NewRequest(&salesappv1.ListCustomersRequest{SourceChannel: salesappv1.ShareChannel(99)}))
 	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
 
 	tl, err := c.GetTimeline(ctx, connect.NewRequest(&salesappv1.GetTimelineRequest{CustomerId: hot.Id}))

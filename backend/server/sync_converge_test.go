@@ -423,7 +423,7 @@ func settle(t *testing.T, name string, c *replica.Client) {
 
 // salesOp is a salesperson's offline change n (0 to 6) of the convergence test, on customer cid.
 func salesOp(rng *rand.Rand, n int, name string, round int, cid string, notes []string) proto.Message {
-	stages := []string{"new", "contacted", "interested", "negotiating", "won", "lost"}
+	stages := []salesappv1.CustomerStage{salesappv1.CustomerStage_CUSTOMER_STAGE_NEW, salesappv1.CustomerStage_CUSTOMER_STAGE_CONTACTED, salesappv1.CustomerStage_CUSTOMER_STAGE_INTERESTED, salesappv1.CustomerStage_CUSTOMER_STAGE_NEGOTIATING, salesappv1.CustomerStage_CUSTOMER_STAGE_WON, salesappv1.CustomerStage_CUSTOMER_STAGE_LOST}
 	var op proto.Message
 	switch n {
 	case 0:

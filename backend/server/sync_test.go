@@ -343,7 +343,7 @@ func TestPushAppliesEachMutationOnce(t *testing.T) {
 
 	batch := []*salesappv1.Mutation{
 		d.mutation(addNote(cid, "met at the fair")),
-		d.mutation(&salesappv1.Mutation{Op: &salesappv1.Mutation_SetStage{SetStage: &salesappv1.SetStage{CustomerId: cid, Stage: "interested"}}}),
+		d.mutation(&salesappv1.Mutation{Op: &salesappv1.Mutation_SetStage{SetStage: &salesappv1.SetStage{CustomerId: cid, Stage: salesappv1.CustomerStage_CUSTOMER_STAGE_INTERESTED}}}),
 		d.mutation(&salesappv1.Mutation{Op: &salesappv1.Mutation_TagCustomer{TagCustomer: &salesappv1.TagCustomer{CustomerId: cid, Tag: "vip"}}}),
 		d.mutation(addNote(uuid.NewString(), "about somebody unknown")),
 		d.mutation(&salesappv1.Mutation{Op: &salesappv1.Mutation_UpdateMyCard{UpdateMyCard: &salesappv1.UpdateMyCard{Title: proto.String("Senior advisor")}}}),
@@ -366,7 +366,8 @@ func TestPushAppliesEachMutationOnce(t *testing.T) {
 	d.pull()
 	require.Equal(t, 1, d.count(salesappv1.EntityKind_ENTITY_KIND_NOTE))
 	c := d.get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, cid).GetCustomer()
-	require.Equal(t, "interested", c.Stage)
+	require.Equal(t, salesappv1.CustomerStage_CUSTOMER_STAGE_INTERESTED, c.Stage, "the RPCs' enum, in sync too")
+	require.Equal(t, salesappv1.ShareChannel_SHARE_CHANNEL_CHAT, c.SourceChannel, "brought by a chat share")
 	require.Equal(t, []string{"vip"}, c.Tags)
 	require.Equal(t, "Senior advisor", d.get(salesappv1.EntityKind_ENTITY_KIND_CARD, sales.ID.String()).GetCard().Title)
 	require.EqualValues(t, 5, d.last)

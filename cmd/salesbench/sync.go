@@ -260,7 +260,7 @@ func syncPush(ctx context.Context, b *bench) (rows []row, err error) {
 	client := salesappv1connect.NewSyncServiceClient(httpClient, "http://"+s.addr)
 	device := "bench-push-" + uuid.NewString()[:8]
 	var next uint64
-	stages := []string{"contacted", "interested", "negotiating"}
+	stages := []salesappv1.CustomerStage{salesappv1.CustomerStage_CUSTOMER_STAGE_CONTACTED, salesappv1.CustomerStage_CUSTOMER_STAGE_INTERESTED, salesappv1.CustomerStage_CUSTOMER_STAGE_NEGOTIATING}
 	var lat []time.Duration
 	applied := 0
 	for run := range syncPushRuns + 5 { // the first 5 warm up

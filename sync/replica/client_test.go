@@ -103,7 +103,7 @@ func TestSyncPagesThenIncremental(t *testing.T) {
 
 				fs.mu.Lock()
 				upd := testCustomer(5)
-				upd.GetCustomer().Stage = "won"
+				upd.GetCustomer().Stage = salesappv1.CustomerStage_CUSTOMER_STAGE_WON
 				fs.put(upd)
 				fs.remove(KeyOf(testCustomer(6)))
 				fs.put(testTimeline(5000, testEpoch))
@@ -229,7 +229,7 @@ func TestSyncReportsRetryAfterAndLastMutation(t *testing.T) {
 	fs.retryAfterMs = 1500
 	c := newTestClient(t, fs.start(t), NewMemStore())
 	for range 3 {
-		if _, err := c.Enqueue(&salesappv1.SetStage{CustomerId: uuidN(1, 1), Stage: "contacted"}); err != nil {
+		if _, err := c.Enqueue(&salesappv1.SetStage{CustomerId: uuidN(1, 1), Stage: salesappv1.CustomerStage_CUSTOMER_STAGE_CONTACTED}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -242,7 +242,7 @@ func TestSyncReportsRetryAfterAndLastMutation(t *testing.T) {
 			rep, c.Store().LastMutationID())
 	}
 	got, _ := c.Get(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, uuidN(1, 1))
-	if got.(*salesappv1.SyncCustomer).GetStage() != "contacted" {
+	if got.(*salesappv1.SyncCustomer).GetStage() != salesappv1.CustomerStage_CUSTOMER_STAGE_CONTACTED {
 		t.Errorf("customer after pull: %v", got)
 	}
 }
@@ -364,8 +364,8 @@ func TestPushReportsLostAndRejected(t *testing.T) {
 	fs.seed(3, 0)
 	c := newTestClient(t, fs.start(t), NewMemStore())
 	ops := []proto.Message{
-		&salesappv1.SetStage{CustomerId: uuidN(1, 999), Stage: "won"},      // no such customer: lost
-		&salesappv1.TagCustomer{CustomerId: uuidN(1, 1), Tag: "forbidden"}, // rejected
+		&salesappv1.SetStage{CustomerId: uuidN(1, 999), Stage: salesappv1.CustomerStage_CUSTOMER_STAGE_WON}, // no such customer: lost
+		&salesappv1.TagCustomer{CustomerId: uuidN(1, 1), Tag: "forbidden"},                                  // rejected
 		&salesappv1.AddNote{NoteId: uuidN(3, 1), CustomerId: uuidN(1, 1), Kind: "note", Body: "hi"},
 	}
 	for _, op := range ops {
@@ -550,7 +550,7 @@ func TestEnqueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, bad := range []proto.Message{
-		&salesappv1.SetStage{CustomerId: uuidN(1, 1), Stage: "bogus"},
+		&salesappv1.SetStage{CustomerId: uuidN(1, 1), Stage: salesappv1.CustomerStage(42)},
 		&salesappv1.SyncCustomer{Id: "x"},
 		&salesappv1.Mutation{},
 		nil,

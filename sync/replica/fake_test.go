@@ -338,7 +338,7 @@ func customerChange(c *salesappv1.SyncCustomer) *salesappv1.Change {
 func testCustomer(i int) *salesappv1.Change {
 	return customerChange(&salesappv1.SyncCustomer{
 		Id: uuidN(1, i), DisplayName: fmt.Sprintf("Customer %d", i), Phone: "+8613800000000",
-		Stage: "new", SourceChannel: "card", Tags: []string{"vip"}, Views: int32(i % 50),
+		Stage: salesappv1.CustomerStage_CUSTOMER_STAGE_NEW, SourceChannel: salesappv1.ShareChannel_SHARE_CHANNEL_QR, Tags: []string{"vip"}, Views: int32(i % 50),
 		DwellMs: int32(i) * 1000, IntentScore: int32(i % 100),
 		FirstSeenAt: timestamppb.New(testEpoch), LastActiveAt: timestamppb.New(testEpoch.Add(time.Hour)),
 	})

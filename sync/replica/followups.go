@@ -92,7 +92,7 @@ func FollowUps(entities map[Key]proto.Message, me string, now time.Time) []follo
 		case !last.Before(now.Add(-followup.HotRecent)):
 			hot = append(hot, candidate(c))
 		case c.IntentScore >= followup.ColdIntent && last.Before(now.Add(-followup.ColdAfter)) &&
-			!last.Before(now.Add(-followup.ColdFloor)) && c.Stage != "won" && c.Stage != "lost":
+			!last.Before(now.Add(-followup.ColdFloor)) && c.Stage != salesappv1.CustomerStage_CUSTOMER_STAGE_WON && c.Stage != salesappv1.CustomerStage_CUSTOMER_STAGE_LOST:
 			cold = append(cold, candidate(c))
 		}
 	}

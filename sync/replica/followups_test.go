@@ -27,7 +27,7 @@ func TestFollowUpsOfflineFollowTheServersRule(t *testing.T) {
 	customer := func(owner, name string, intent int32, lastActive time.Duration) string {
 		id := uuid.NewString()
 		put(salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, id, &salesappv1.SyncCustomer{Id: id, OwnerId: owner, DisplayName: name,
-			IntentScore: intent, LastActiveAt: at(lastActive), Stage: "new"})
+			IntentScore: intent, LastActiveAt: at(lastActive), Stage: salesappv1.CustomerStage_CUSTOMER_STAGE_NEW})
 		return id
 	}
 	note := func(author, customerID string, created time.Duration, next *timestamppb.Timestamp) {
@@ -71,7 +71,7 @@ func TestFollowUpsOfflineFollowTheServersRule(t *testing.T) {
 	customer(ann, "Cold", 70, -9*24*time.Hour)
 	customer(ann, "Gone", 80, -90*24*time.Hour)
 	won := customer(ann, "Won already", 90, -9*24*time.Hour)
-	ents[Key{Kind: salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, ID: won}].(*salesappv1.SyncCustomer).Stage = "won"
+	ents[Key{Kind: salesappv1.EntityKind_ENTITY_KIND_CUSTOMER, ID: won}].(*salesappv1.SyncCustomer).Stage = salesappv1.CustomerStage_CUSTOMER_STAGE_WON
 	// Bob's customer, on Ann's device as a manager's would be: not on her list.
 	bobs := customer(bob, "Bob's", 90, -time.Hour)
 	note(bob, bobs, -3*24*time.Hour, at(-time.Hour))

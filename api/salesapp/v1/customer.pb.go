@@ -148,9 +148,9 @@ type Customer struct {
 	// Masked (138****8000) unless the viewer owns the customer.
 	Phone string        `protobuf:"bytes,5,opt,name=phone,proto3" json:"phone,omitempty"`
 	Stage CustomerStage `protobuf:"varint,6,opt,name=stage,proto3,enum=salesapp.v1.CustomerStage" json:"stage,omitempty"`
-	// The channel of the share that first brought them, as a word: chat, group, moments, qr or other (the
-	// ShareChannel values' names, lowercase: other for an imported lead); empty when no share did.
-	SourceChannel string                 `protobuf:"bytes,7,opt,name=source_channel,json=sourceChannel,proto3" json:"source_channel,omitempty"`
+	// The channel of the share that first brought them (OTHER for an imported lead); UNSPECIFIED when no
+	// share did.
+	SourceChannel ShareChannel           `protobuf:"varint,16,opt,name=source_channel,json=sourceChannel,proto3,enum=salesapp.v1.ShareChannel" json:"source_channel,omitempty"`
 	Tags          []string               `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
 	Views         int32                  `protobuf:"varint,9,opt,name=views,proto3" json:"views,omitempty"`
 	DwellMs       int32                  `protobuf:"varint,10,opt,name=dwell_ms,json=dwellMs,proto3" json:"dwell_ms,omitempty"`
@@ -237,11 +237,11 @@ func (x *Customer) GetStage() CustomerStage {
 	return CustomerStage_CUSTOMER_STAGE_UNSPECIFIED
 }
 
-func (x *Customer) GetSourceChannel() string {
+func (x *Customer) GetSourceChannel() ShareChannel {
 	if x != nil {
 		return x.SourceChannel
 	}
-	return ""
+	return ShareChannel_SHARE_CHANNEL_UNSPECIFIED
 }
 
 func (x *Customer) GetTags() []string {
@@ -827,9 +827,8 @@ type ListCustomersRequest struct {
 	Sort  CustomerSort           `protobuf:"varint,1,opt,name=sort,proto3,enum=salesapp.v1.CustomerSort" json:"sort,omitempty"`
 	Tag   string                 `protobuf:"bytes,2,opt,name=tag,proto3" json:"tag,omitempty"`
 	Stage CustomerStage          `protobuf:"varint,3,opt,name=stage,proto3,enum=salesapp.v1.CustomerStage" json:"stage,omitempty"`
-	// Only customers a share of this channel first brought: chat, group, moments, qr or other (as
-	// Customer.source_channel; empty: any).
-	SourceChannel string `protobuf:"bytes,4,opt,name=source_channel,json=sourceChannel,proto3" json:"source_channel,omitempty"`
+	// Only customers a share of this channel first brought (as Customer.source_channel; UNSPECIFIED: any).
+	SourceChannel ShareChannel `protobuf:"varint,10,opt,name=source_channel,json=sourceChannel,proto3,enum=salesapp.v1.ShareChannel" json:"source_channel,omitempty"`
 	// Only customers who viewed this material.
 	MaterialId string `protobuf:"bytes,5,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
 	// Managers and admins: only this salesperson's customers.
@@ -893,11 +892,11 @@ func (x *ListCustomersRequest) GetStage() CustomerStage {
 	return CustomerStage_CUSTOMER_STAGE_UNSPECIFIED
 }
 
-func (x *ListCustomersRequest) GetSourceChannel() string {
+func (x *ListCustomersRequest) GetSourceChannel() ShareChannel {
 	if x != nil {
 		return x.SourceChannel
 	}
-	return ""
+	return ShareChannel_SHARE_CHANNEL_UNSPECIFIED
 }
 
 func (x *ListCustomersRequest) GetMaterialId() string {
@@ -1480,7 +1479,7 @@ var File_salesapp_v1_customer_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"\n" +
-	"\x1asalesapp/v1/customer.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1asalesapp/v1/tracking.proto\"\x8a\x04\n" +
+	"\x1asalesapp/v1/customer.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1asalesapp/v1/material.proto\x1a\x1asalesapp/v1/tracking.proto\"\xab\x04\n" +
 	"\bCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\tR\aownerId\x12!\n" +
@@ -1488,8 +1487,8 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"\n" +
 	"avatar_url\x18\x04 \x01(\tR\tavatarUrl\x12\x14\n" +
 	"\x05phone\x18\x05 \x01(\tR\x05phone\x120\n" +
-	"\x05stage\x18\x06 \x01(\x0e2\x1a.salesapp.v1.CustomerStageR\x05stage\x12%\n" +
-	"\x0esource_channel\x18\a \x01(\tR\rsourceChannel\x12\x12\n" +
+	"\x05stage\x18\x06 \x01(\x0e2\x1a.salesapp.v1.CustomerStageR\x05stage\x12@\n" +
+	"\x0esource_channel\x18\x10 \x01(\x0e2\x19.salesapp.v1.ShareChannelR\rsourceChannel\x12\x12\n" +
 	"\x04tags\x18\b \x03(\tR\x04tags\x12\x14\n" +
 	"\x05views\x18\t \x01(\x05R\x05views\x12\x19\n" +
 	"\bdwell_ms\x18\n" +
@@ -1499,7 +1498,7 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x16\n" +
 	"\x06remark\x18\x0e \x01(\tR\x06remark\x12%\n" +
-	"\x0ephone_verified\x18\x0f \x01(\bR\rphoneVerified\"A\n" +
+	"\x0ephone_verified\x18\x0f \x01(\bR\rphoneVerifiedJ\x04\b\a\x10\b\"A\n" +
 	"\bIdentity\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12!\n" +
 	"\fmasked_value\x18\x02 \x01(\tR\vmaskedValue\"4\n" +
@@ -1546,12 +1545,13 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"customerId\x12#\n" +
 	"\bowner_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aownerId\"K\n" +
 	"\x16AssignCustomerResponse\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.salesapp.v1.CustomerR\bcustomer\"\xbe\x03\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.salesapp.v1.CustomerR\bcustomer\"\xbf\x03\n" +
 	"\x14ListCustomersRequest\x127\n" +
 	"\x04sort\x18\x01 \x01(\x0e2\x19.salesapp.v1.CustomerSortB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04sort\x12\x19\n" +
 	"\x03tag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\x03tag\x12:\n" +
-	"\x05stage\x18\x03 \x01(\x0e2\x1a.salesapp.v1.CustomerStageB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05stage\x12O\n" +
-	"\x0esource_channel\x18\x04 \x01(\tB(\xbaH%r#R\x00R\x04chatR\x05groupR\amomentsR\x02qrR\x05otherR\rsourceChannel\x12,\n" +
+	"\x05stage\x18\x03 \x01(\x0e2\x1a.salesapp.v1.CustomerStageB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05stage\x12J\n" +
+	"\x0esource_channel\x18\n" +
+	" \x01(\x0e2\x19.salesapp.v1.ShareChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\rsourceChannel\x12,\n" +
 	"\vmaterial_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\n" +
 	"materialId\x12&\n" +
 	"\bowner_id\x18\x06 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\aownerId\x12&\n" +
@@ -1560,7 +1560,7 @@ const file_salesapp_v1_customer_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\tpageToken\x12\x1e\n" +
 	"\n" +
 	"unassigned\x18\t \x01(\bR\n" +
-	"unassigned\"t\n" +
+	"unassignedJ\x04\b\x04\x10\x05\"t\n" +
 	"\x15ListCustomersResponse\x123\n" +
 	"\tcustomers\x18\x01 \x03(\v2\x15.salesapp.v1.CustomerR\tcustomers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"?\n" +
@@ -1658,50 +1658,53 @@ var file_salesapp_v1_customer_proto_goTypes = []any{
 	(*UpdateCustomerResponse)(nil), // 18: salesapp.v1.UpdateCustomerResponse
 	(*AddNoteRequest)(nil),         // 19: salesapp.v1.AddNoteRequest
 	(*AddNoteResponse)(nil),        // 20: salesapp.v1.AddNoteResponse
-	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
-	(EventKind)(0),                 // 22: salesapp.v1.EventKind
+	(ShareChannel)(0),              // 21: salesapp.v1.ShareChannel
+	(*timestamppb.Timestamp)(nil),  // 22: google.protobuf.Timestamp
+	(EventKind)(0),                 // 23: salesapp.v1.EventKind
 }
 var file_salesapp_v1_customer_proto_depIdxs = []int32{
 	0,  // 0: salesapp.v1.Customer.stage:type_name -> salesapp.v1.CustomerStage
-	21, // 1: salesapp.v1.Customer.last_active_at:type_name -> google.protobuf.Timestamp
-	21, // 2: salesapp.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
-	21, // 3: salesapp.v1.Note.next_at:type_name -> google.protobuf.Timestamp
-	21, // 4: salesapp.v1.Note.created_at:type_name -> google.protobuf.Timestamp
-	2,  // 5: salesapp.v1.CustomerProfile.customer:type_name -> salesapp.v1.Customer
-	3,  // 6: salesapp.v1.CustomerProfile.identities:type_name -> salesapp.v1.Identity
-	4,  // 7: salesapp.v1.CustomerProfile.interests:type_name -> salesapp.v1.Interest
-	21, // 8: salesapp.v1.CustomerProfile.first_seen_at:type_name -> google.protobuf.Timestamp
-	5,  // 9: salesapp.v1.CustomerProfile.notes:type_name -> salesapp.v1.Note
-	22, // 10: salesapp.v1.TimelineItem.kind:type_name -> salesapp.v1.EventKind
-	21, // 11: salesapp.v1.TimelineItem.occurred_at:type_name -> google.protobuf.Timestamp
-	2,  // 12: salesapp.v1.AssignCustomerResponse.customer:type_name -> salesapp.v1.Customer
-	1,  // 13: salesapp.v1.ListCustomersRequest.sort:type_name -> salesapp.v1.CustomerSort
-	0,  // 14: salesapp.v1.ListCustomersRequest.stage:type_name -> salesapp.v1.CustomerStage
-	2,  // 15: salesapp.v1.ListCustomersResponse.customers:type_name -> salesapp.v1.Customer
-	6,  // 16: salesapp.v1.GetCustomerResponse.profile:type_name -> salesapp.v1.CustomerProfile
-	7,  // 17: salesapp.v1.GetTimelineResponse.items:type_name -> salesapp.v1.TimelineItem
-	0,  // 18: salesapp.v1.UpdateCustomerRequest.stage:type_name -> salesapp.v1.CustomerStage
-	17, // 19: salesapp.v1.UpdateCustomerRequest.tags:type_name -> salesapp.v1.TagList
-	2,  // 20: salesapp.v1.UpdateCustomerResponse.customer:type_name -> salesapp.v1.Customer
-	21, // 21: salesapp.v1.AddNoteRequest.next_at:type_name -> google.protobuf.Timestamp
-	5,  // 22: salesapp.v1.AddNoteResponse.note:type_name -> salesapp.v1.Note
-	10, // 23: salesapp.v1.CustomerService.ListCustomers:input_type -> salesapp.v1.ListCustomersRequest
-	12, // 24: salesapp.v1.CustomerService.GetCustomer:input_type -> salesapp.v1.GetCustomerRequest
-	14, // 25: salesapp.v1.CustomerService.GetTimeline:input_type -> salesapp.v1.GetTimelineRequest
-	16, // 26: salesapp.v1.CustomerService.UpdateCustomer:input_type -> salesapp.v1.UpdateCustomerRequest
-	19, // 27: salesapp.v1.CustomerService.AddNote:input_type -> salesapp.v1.AddNoteRequest
-	8,  // 28: salesapp.v1.CustomerService.AssignCustomer:input_type -> salesapp.v1.AssignCustomerRequest
-	11, // 29: salesapp.v1.CustomerService.ListCustomers:output_type -> salesapp.v1.ListCustomersResponse
-	13, // 30: salesapp.v1.CustomerService.GetCustomer:output_type -> salesapp.v1.GetCustomerResponse
-	15, // 31: salesapp.v1.CustomerService.GetTimeline:output_type -> salesapp.v1.GetTimelineResponse
-	18, // 32: salesapp.v1.CustomerService.UpdateCustomer:output_type -> salesapp.v1.UpdateCustomerResponse
-	20, // 33: salesapp.v1.CustomerService.AddNote:output_type -> salesapp.v1.AddNoteResponse
-	9,  // 34: salesapp.v1.CustomerService.AssignCustomer:output_type -> salesapp.v1.AssignCustomerResponse
-	29, // [29:35] is the sub-list for method output_type
-	23, // [23:29] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	21, // 1: salesapp.v1.Customer.source_channel:type_name -> salesapp.v1.ShareChannel
+	22, // 2: salesapp.v1.Customer.last_active_at:type_name -> google.protobuf.Timestamp
+	22, // 3: salesapp.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	22, // 4: salesapp.v1.Note.next_at:type_name -> google.protobuf.Timestamp
+	22, // 5: salesapp.v1.Note.created_at:type_name -> google.protobuf.Timestamp
+	2,  // 6: salesapp.v1.CustomerProfile.customer:type_name -> salesapp.v1.Customer
+	3,  // 7: salesapp.v1.CustomerProfile.identities:type_name -> salesapp.v1.Identity
+	4,  // 8: salesapp.v1.CustomerProfile.interests:type_name -> salesapp.v1.Interest
+	22, // 9: salesapp.v1.CustomerProfile.first_seen_at:type_name -> google.protobuf.Timestamp
+	5,  // 10: salesapp.v1.CustomerProfile.notes:type_name -> salesapp.v1.Note
+	23, // 11: salesapp.v1.TimelineItem.kind:type_name -> salesapp.v1.EventKind
+	22, // 12: salesapp.v1.TimelineItem.occurred_at:type_name -> google.protobuf.Timestamp
+	2,  // 13: salesapp.v1.AssignCustomerResponse.customer:type_name -> salesapp.v1.Customer
+	1,  // 14: salesapp.v1.ListCustomersRequest.sort:type_name -> salesapp.v1.CustomerSort
+	0,  // 15: salesapp.v1.ListCustomersRequest.stage:type_name -> salesapp.v1.CustomerStage
+	21, // 16: salesapp.v1.ListCustomersRequest.source_channel:type_name -> salesapp.v1.ShareChannel
+	2,  // 17: salesapp.v1.ListCustomersResponse.customers:type_name -> salesapp.v1.Customer
+	6,  // 18: salesapp.v1.GetCustomerResponse.profile:type_name -> salesapp.v1.CustomerProfile
+	7,  // 19: salesapp.v1.GetTimelineResponse.items:type_name -> salesapp.v1.TimelineItem
+	0,  // 20: salesapp.v1.UpdateCustomerRequest.stage:type_name -> salesapp.v1.CustomerStage
+	17, // 21: salesapp.v1.UpdateCustomerRequest.tags:type_name -> salesapp.v1.TagList
+	2,  // 22: salesapp.v1.UpdateCustomerResponse.customer:type_name -> salesapp.v1.Customer
+	22, // 23: salesapp.v1.AddNoteRequest.next_at:type_name -> google.protobuf.Timestamp
+	5,  // 24: salesapp.v1.AddNoteResponse.note:type_name -> salesapp.v1.Note
+	10, // 25: salesapp.v1.CustomerService.ListCustomers:input_type -> salesapp.v1.ListCustomersRequest
+	12, // 26: salesapp.v1.CustomerService.GetCustomer:input_type -> salesapp.v1.GetCustomerRequest
+	14, // 27: salesapp.v1.CustomerService.GetTimeline:input_type -> salesapp.v1.GetTimelineRequest
+	16, // 28: salesapp.v1.CustomerService.UpdateCustomer:input_type -> salesapp.v1.UpdateCustomerRequest
+	19, // 29: salesapp.v1.CustomerService.AddNote:input_type -> salesapp.v1.AddNoteRequest
+	8,  // 30: salesapp.v1.CustomerService.AssignCustomer:input_type -> salesapp.v1.AssignCustomerRequest
+	11, // 31: salesapp.v1.CustomerService.ListCustomers:output_type -> salesapp.v1.ListCustomersResponse
+	13, // 32: salesapp.v1.CustomerService.GetCustomer:output_type -> salesapp.v1.GetCustomerResponse
+	15, // 33: salesapp.v1.CustomerService.GetTimeline:output_type -> salesapp.v1.GetTimelineResponse
+	18, // 34: salesapp.v1.CustomerService.UpdateCustomer:output_type -> salesapp.v1.UpdateCustomerResponse
+	20, // 35: salesapp.v1.CustomerService.AddNote:output_type -> salesapp.v1.AddNoteResponse
+	9,  // 36: salesapp.v1.CustomerService.AssignCustomer:output_type -> salesapp.v1.AssignCustomerResponse
+	31, // [31:37] is the sub-list for method output_type
+	25, // [25:31] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_customer_proto_init() }
@@ -1709,6 +1712,7 @@ func file_salesapp_v1_customer_proto_init() {
 	if File_salesapp_v1_customer_proto != nil {
 		return
 	}
+	file_salesapp_v1_material_proto_init()
 	file_salesapp_v1_tracking_proto_init()
 	file_salesapp_v1_customer_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}

@@ -379,11 +379,10 @@ type Lead struct {
 	CustomerId  string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	DisplayName string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Like 138****1234; empty when unknown.
-	MaskedPhone string `protobuf:"bytes,3,opt,name=masked_phone,json=maskedPhone,proto3" json:"masked_phone,omitempty"`
-	// One of new, contacted, interested, negotiating, won, lost.
-	Stage string `protobuf:"bytes,4,opt,name=stage,proto3" json:"stage,omitempty"`
-	// As Customer.source_channel: chat, group, moments, qr or other; empty when no share brought them.
-	SourceChannel string                 `protobuf:"bytes,5,opt,name=source_channel,json=sourceChannel,proto3" json:"source_channel,omitempty"`
+	MaskedPhone string        `protobuf:"bytes,3,opt,name=masked_phone,json=maskedPhone,proto3" json:"masked_phone,omitempty"`
+	Stage       CustomerStage `protobuf:"varint,12,opt,name=stage,proto3,enum=salesapp.v1.CustomerStage" json:"stage,omitempty"`
+	// As Customer.source_channel.
+	SourceChannel ShareChannel           `protobuf:"varint,13,opt,name=source_channel,json=sourceChannel,proto3,enum=salesapp.v1.ShareChannel" json:"source_channel,omitempty"`
 	Tags          []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
 	IntentScore   int32                  `protobuf:"varint,7,opt,name=intent_score,json=intentScore,proto3" json:"intent_score,omitempty"`
 	LastActiveAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_active_at,json=lastActiveAt,proto3" json:"last_active_at,omitempty"`
@@ -446,18 +445,18 @@ func (x *Lead) GetMaskedPhone() string {
 	return ""
 }
 
-func (x *Lead) GetStage() string {
+func (x *Lead) GetStage() CustomerStage {
 	if x != nil {
 		return x.Stage
 	}
-	return ""
+	return CustomerStage_CUSTOMER_STAGE_UNSPECIFIED
 }
 
-func (x *Lead) GetSourceChannel() string {
+func (x *Lead) GetSourceChannel() ShareChannel {
 	if x != nil {
 		return x.SourceChannel
 	}
-	return ""
+	return ShareChannel_SHARE_CHANNEL_UNSPECIFIED
 }
 
 func (x *Lead) GetTags() []string {
@@ -1358,7 +1357,7 @@ var File_salesapp_v1_pool_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\n" +
-	"\x16salesapp/v1/pool.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd6\x02\n" +
+	"\x16salesapp/v1/pool.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1asalesapp/v1/customer.proto\x1a\x1asalesapp/v1/material.proto\"\xd6\x02\n" +
 	"\x04Pool\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -1390,14 +1389,14 @@ const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"\bmax_held\x18\x05 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xa0\x8d\x06(\x01R\amaxHeld\x12-\n" +
 	"\bteam_ids\x18\x06 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xf4\x03\x18\x01\"\x05r\x03\xb0\x01\x01R\ateamIds\x122\n" +
 	"\arecycle\x18\a \x01(\v2\x18.salesapp.v1.PoolRecycleR\arecycle\x12&\n" +
-	"\x0foffer_hot_leads\x18\b \x01(\bR\rofferHotLeads\"\xa3\x03\n" +
+	"\x0foffer_hot_leads\x18\b \x01(\bR\rofferHotLeads\"\xe6\x03\n" +
 	"\x04Lead\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12!\n" +
-	"\fmasked_phone\x18\x03 \x01(\tR\vmaskedPhone\x12\x14\n" +
-	"\x05stage\x18\x04 \x01(\tR\x05stage\x12%\n" +
-	"\x0esource_channel\x18\x05 \x01(\tR\rsourceChannel\x12\x12\n" +
+	"\fmasked_phone\x18\x03 \x01(\tR\vmaskedPhone\x120\n" +
+	"\x05stage\x18\f \x01(\x0e2\x1a.salesapp.v1.CustomerStageR\x05stage\x12@\n" +
+	"\x0esource_channel\x18\r \x01(\x0e2\x19.salesapp.v1.ShareChannelR\rsourceChannel\x12\x12\n" +
 	"\x04tags\x18\x06 \x03(\tR\x04tags\x12!\n" +
 	"\fintent_score\x18\a \x01(\x05R\vintentScore\x12@\n" +
 	"\x0elast_active_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\flastActiveAt\x129\n" +
@@ -1405,7 +1404,7 @@ const file_salesapp_v1_pool_proto_rawDesc = "" +
 	"entered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tenteredAt\x12/\n" +
 	"\x06reason\x18\n" +
 	" \x01(\x0e2\x17.salesapp.v1.LeadReasonR\x06reason\x12\x12\n" +
-	"\x04note\x18\v \x01(\tR\x04note\"R\n" +
+	"\x04note\x18\v \x01(\tR\x04noteJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06\"R\n" +
 	"\x11CreatePoolRequest\x12=\n" +
 	"\bsettings\x18\x01 \x01(\v2\x19.salesapp.v1.PoolSettingsB\x06\xbaH\x03\xc8\x01\x01R\bsettings\";\n" +
 	"\x12CreatePoolResponse\x12%\n" +
@@ -1514,42 +1513,46 @@ var file_salesapp_v1_pool_proto_goTypes = []any{
 	(*ImportRejection)(nil),         // 20: salesapp.v1.ImportRejection
 	(*ImportLeadsResponse)(nil),     // 21: salesapp.v1.ImportLeadsResponse
 	(*timestamppb.Timestamp)(nil),   // 22: google.protobuf.Timestamp
+	(CustomerStage)(0),              // 23: salesapp.v1.CustomerStage
+	(ShareChannel)(0),               // 24: salesapp.v1.ShareChannel
 }
 var file_salesapp_v1_pool_proto_depIdxs = []int32{
 	22, // 0: salesapp.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
 	2,  // 1: salesapp.v1.Pool.recycle:type_name -> salesapp.v1.PoolRecycle
 	2,  // 2: salesapp.v1.PoolSettings.recycle:type_name -> salesapp.v1.PoolRecycle
-	22, // 3: salesapp.v1.Lead.last_active_at:type_name -> google.protobuf.Timestamp
-	22, // 4: salesapp.v1.Lead.entered_at:type_name -> google.protobuf.Timestamp
-	0,  // 5: salesapp.v1.Lead.reason:type_name -> salesapp.v1.LeadReason
-	3,  // 6: salesapp.v1.CreatePoolRequest.settings:type_name -> salesapp.v1.PoolSettings
-	1,  // 7: salesapp.v1.CreatePoolResponse.pool:type_name -> salesapp.v1.Pool
-	3,  // 8: salesapp.v1.UpdatePoolRequest.settings:type_name -> salesapp.v1.PoolSettings
-	1,  // 9: salesapp.v1.UpdatePoolResponse.pool:type_name -> salesapp.v1.Pool
-	1,  // 10: salesapp.v1.ListPoolsResponse.pools:type_name -> salesapp.v1.Pool
-	4,  // 11: salesapp.v1.ListLeadsResponse.leads:type_name -> salesapp.v1.Lead
-	20, // 12: salesapp.v1.ImportLeadsResponse.rejected:type_name -> salesapp.v1.ImportRejection
-	5,  // 13: salesapp.v1.PoolService.CreatePool:input_type -> salesapp.v1.CreatePoolRequest
-	7,  // 14: salesapp.v1.PoolService.UpdatePool:input_type -> salesapp.v1.UpdatePoolRequest
-	9,  // 15: salesapp.v1.PoolService.DeletePool:input_type -> salesapp.v1.DeletePoolRequest
-	11, // 16: salesapp.v1.PoolService.ListPools:input_type -> salesapp.v1.ListPoolsRequest
-	13, // 17: salesapp.v1.PoolService.ListLeads:input_type -> salesapp.v1.ListLeadsRequest
-	15, // 18: salesapp.v1.PoolService.ClaimLead:input_type -> salesapp.v1.ClaimLeadRequest
-	17, // 19: salesapp.v1.PoolService.ReleaseCustomer:input_type -> salesapp.v1.ReleaseCustomerRequest
-	19, // 20: salesapp.v1.PoolService.ImportLeads:input_type -> salesapp.v1.ImportLeadsRequest
-	6,  // 21: salesapp.v1.PoolService.CreatePool:output_type -> salesapp.v1.CreatePoolResponse
-	8,  // 22: salesapp.v1.PoolService.UpdatePool:output_type -> salesapp.v1.UpdatePoolResponse
-	10, // 23: salesapp.v1.PoolService.DeletePool:output_type -> salesapp.v1.DeletePoolResponse
-	12, // 24: salesapp.v1.PoolService.ListPools:output_type -> salesapp.v1.ListPoolsResponse
-	14, // 25: salesapp.v1.PoolService.ListLeads:output_type -> salesapp.v1.ListLeadsResponse
-	16, // 26: salesapp.v1.PoolService.ClaimLead:output_type -> salesapp.v1.ClaimLeadResponse
-	18, // 27: salesapp.v1.PoolService.ReleaseCustomer:output_type -> salesapp.v1.ReleaseCustomerResponse
-	21, // 28: salesapp.v1.PoolService.ImportLeads:output_type -> salesapp.v1.ImportLeadsResponse
-	21, // [21:29] is the sub-list for method output_type
-	13, // [13:21] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	23, // 3: salesapp.v1.Lead.stage:type_name -> salesapp.v1.CustomerStage
+	24, // 4: salesapp.v1.Lead.source_channel:type_name -> salesapp.v1.ShareChannel
+	22, // 5: salesapp.v1.Lead.last_active_at:type_name -> google.protobuf.Timestamp
+	22, // 6: salesapp.v1.Lead.entered_at:type_name -> google.protobuf.Timestamp
+	0,  // 7: salesapp.v1.Lead.reason:type_name -> salesapp.v1.LeadReason
+	3,  // 8: salesapp.v1.CreatePoolRequest.settings:type_name -> salesapp.v1.PoolSettings
+	1,  // 9: salesapp.v1.CreatePoolResponse.pool:type_name -> salesapp.v1.Pool
+	3,  // 10: salesapp.v1.UpdatePoolRequest.settings:type_name -> salesapp.v1.PoolSettings
+	1,  // 11: salesapp.v1.UpdatePoolResponse.pool:type_name -> salesapp.v1.Pool
+	1,  // 12: salesapp.v1.ListPoolsResponse.pools:type_name -> salesapp.v1.Pool
+	4,  // 13: salesapp.v1.ListLeadsResponse.leads:type_name -> salesapp.v1.Lead
+	20, // 14: salesapp.v1.ImportLeadsResponse.rejected:type_name -> salesapp.v1.ImportRejection
+	5,  // 15: salesapp.v1.PoolService.CreatePool:input_type -> salesapp.v1.CreatePoolRequest
+	7,  // 16: salesapp.v1.PoolService.UpdatePool:input_type -> salesapp.v1.UpdatePoolRequest
+	9,  // 17: salesapp.v1.PoolService.DeletePool:input_type -> salesapp.v1.DeletePoolRequest
+	11, // 18: salesapp.v1.PoolService.ListPools:input_type -> salesapp.v1.ListPoolsRequest
+	13, // 19: salesapp.v1.PoolService.ListLeads:input_type -> salesapp.v1.ListLeadsRequest
+	15, // 20: salesapp.v1.PoolService.ClaimLead:input_type -> salesapp.v1.ClaimLeadRequest
+	17, // 21: salesapp.v1.PoolService.ReleaseCustomer:input_type -> salesapp.v1.ReleaseCustomerRequest
+	19, // 22: salesapp.v1.PoolService.ImportLeads:input_type -> salesapp.v1.ImportLeadsRequest
+	6,  // 23: salesapp.v1.PoolService.CreatePool:output_type -> salesapp.v1.CreatePoolResponse
+	8,  // 24: salesapp.v1.PoolService.UpdatePool:output_type -> salesapp.v1.UpdatePoolResponse
+	10, // 25: salesapp.v1.PoolService.DeletePool:output_type -> salesapp.v1.DeletePoolResponse
+	12, // 26: salesapp.v1.PoolService.ListPools:output_type -> salesapp.v1.ListPoolsResponse
+	14, // 27: salesapp.v1.PoolService.ListLeads:output_type -> salesapp.v1.ListLeadsResponse
+	16, // 28: salesapp.v1.PoolService.ClaimLead:output_type -> salesapp.v1.ClaimLeadResponse
+	18, // 29: salesapp.v1.PoolService.ReleaseCustomer:output_type -> salesapp.v1.ReleaseCustomerResponse
+	21, // 30: salesapp.v1.PoolService.ImportLeads:output_type -> salesapp.v1.ImportLeadsResponse
+	23, // [23:31] is the sub-list for method output_type
+	15, // [15:23] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_pool_proto_init() }
@@ -1557,6 +1560,8 @@ func file_salesapp_v1_pool_proto_init() {
 	if File_salesapp_v1_pool_proto != nil {
 		return
 	}
+	file_salesapp_v1_customer_proto_init()
+	file_salesapp_v1_material_proto_init()
 	file_salesapp_v1_pool_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

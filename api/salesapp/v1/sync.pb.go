@@ -541,10 +541,9 @@ type SyncCustomer struct {
 	DisplayName string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	AvatarUrl   string                 `protobuf:"bytes,3,opt,name=avatar_url,json=avatarUrl,proto3" json:"avatar_url,omitempty"`
 	Phone       string                 `protobuf:"bytes,4,opt,name=phone,proto3" json:"phone,omitempty"`
-	// One of new, contacted, interested, negotiating, won, lost.
-	Stage string `protobuf:"bytes,5,opt,name=stage,proto3" json:"stage,omitempty"`
-	// As Customer.source_channel: chat, group, moments, qr or other; empty when no share brought them.
-	SourceChannel string                 `protobuf:"bytes,6,opt,name=source_channel,json=sourceChannel,proto3" json:"source_channel,omitempty"`
+	Stage       CustomerStage          `protobuf:"varint,19,opt,name=stage,proto3,enum=salesapp.v1.CustomerStage" json:"stage,omitempty"`
+	// As Customer.source_channel.
+	SourceChannel ShareChannel           `protobuf:"varint,20,opt,name=source_channel,json=sourceChannel,proto3,enum=salesapp.v1.ShareChannel" json:"source_channel,omitempty"`
 	Remark        string                 `protobuf:"bytes,7,opt,name=remark,proto3" json:"remark,omitempty"`
 	Tags          []string               `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
 	Views         int32                  `protobuf:"varint,9,opt,name=views,proto3" json:"views,omitempty"`
@@ -622,18 +621,18 @@ func (x *SyncCustomer) GetPhone() string {
 	return ""
 }
 
-func (x *SyncCustomer) GetStage() string {
+func (x *SyncCustomer) GetStage() CustomerStage {
 	if x != nil {
 		return x.Stage
 	}
-	return ""
+	return CustomerStage_CUSTOMER_STAGE_UNSPECIFIED
 }
 
-func (x *SyncCustomer) GetSourceChannel() string {
+func (x *SyncCustomer) GetSourceChannel() ShareChannel {
 	if x != nil {
 		return x.SourceChannel
 	}
-	return ""
+	return ShareChannel_SHARE_CHANNEL_UNSPECIFIED
 }
 
 func (x *SyncCustomer) GetRemark() string {
@@ -2178,7 +2177,7 @@ func (x *DeleteNote) GetNoteId() string {
 type SetStage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CustomerId    string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
-	Stage         string                 `protobuf:"bytes,2,opt,name=stage,proto3" json:"stage,omitempty"`
+	Stage         CustomerStage          `protobuf:"varint,3,opt,name=stage,proto3,enum=salesapp.v1.CustomerStage" json:"stage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2220,11 +2219,11 @@ func (x *SetStage) GetCustomerId() string {
 	return ""
 }
 
-func (x *SetStage) GetStage() string {
+func (x *SetStage) GetStage() CustomerStage {
 	if x != nil {
 		return x.Stage
 	}
-	return ""
+	return CustomerStage_CUSTOMER_STAGE_UNSPECIFIED
 }
 
 type TagCustomer struct {
@@ -2824,7 +2823,7 @@ var File_salesapp_v1_sync_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\n" +
-	"\x16salesapp/v1/sync.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16salesapp/v1/task.proto\"\xaf\x01\n" +
+	"\x16salesapp/v1/sync.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1asalesapp/v1/customer.proto\x1a\x1asalesapp/v1/material.proto\x1a\x16salesapp/v1/task.proto\"\xaf\x01\n" +
 	"\vPullRequest\x12'\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
@@ -2854,15 +2853,15 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x06folder\x18\x10 \x01(\v2\x17.salesapp.v1.SyncFolderH\x00R\x06folder\x12+\n" +
 	"\x04task\x18\x11 \x01(\v2\x15.salesapp.v1.SyncTaskH\x00R\x04task\x121\n" +
 	"\x06member\x18\x12 \x01(\v2\x17.salesapp.v1.SyncMemberH\x00R\x06memberB\b\n" +
-	"\x06entity\"\xcf\x04\n" +
+	"\x06entity\"\x92\x05\n" +
 	"\fSyncCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x1d\n" +
 	"\n" +
 	"avatar_url\x18\x03 \x01(\tR\tavatarUrl\x12\x14\n" +
-	"\x05phone\x18\x04 \x01(\tR\x05phone\x12\x14\n" +
-	"\x05stage\x18\x05 \x01(\tR\x05stage\x12%\n" +
-	"\x0esource_channel\x18\x06 \x01(\tR\rsourceChannel\x12\x16\n" +
+	"\x05phone\x18\x04 \x01(\tR\x05phone\x120\n" +
+	"\x05stage\x18\x13 \x01(\x0e2\x1a.salesapp.v1.CustomerStageR\x05stage\x12@\n" +
+	"\x0esource_channel\x18\x14 \x01(\x0e2\x19.salesapp.v1.ShareChannelR\rsourceChannel\x12\x16\n" +
 	"\x06remark\x18\a \x01(\tR\x06remark\x12\x12\n" +
 	"\x04tags\x18\b \x03(\tR\x04tags\x12\x14\n" +
 	"\x05views\x18\t \x01(\x05R\x05views\x12\x19\n" +
@@ -2876,7 +2875,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\rfirst_seen_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\vfirstSeenAt\x12@\n" +
 	"\x0elast_active_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\flastActiveAt\x12\x19\n" +
 	"\bowner_id\x18\x11 \x01(\tR\aownerId\x12\x1b\n" +
-	"\tread_only\x18\x12 \x01(\bR\breadOnly\"\x82\x02\n" +
+	"\tread_only\x18\x12 \x01(\bR\breadOnlyJ\x04\b\x05\x10\x06J\x04\b\x06\x10\a\"\x82\x02\n" +
 	"\x11SyncTimelineEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -3026,12 +3025,12 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\anext_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06nextAt\"/\n" +
 	"\n" +
 	"DeleteNote\x12!\n" +
-	"\anote_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06noteId\"\x86\x01\n" +
+	"\anote_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06noteId\"y\n" +
 	"\bSetStage\x12)\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
-	"customerId\x12O\n" +
-	"\x05stage\x18\x02 \x01(\tB9\xbaH6r4R\x03newR\tcontactedR\n" +
-	"interestedR\vnegotiatingR\x03wonR\x04lostR\x05stage\"U\n" +
+	"customerId\x12<\n" +
+	"\x05stage\x18\x03 \x01(\x0e2\x1a.salesapp.v1.CustomerStageB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05stageJ\x04\b\x02\x10\x03\"U\n" +
 	"\vTagCustomer\x12)\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"customerId\x12\x1b\n" +
@@ -3151,9 +3150,11 @@ var file_salesapp_v1_sync_proto_goTypes = []any{
 	(*AssignCustomer)(nil),        // 27: salesapp.v1.AssignCustomer
 	(*PushResponse)(nil),          // 28: salesapp.v1.PushResponse
 	(*MutationResult)(nil),        // 29: salesapp.v1.MutationResult
-	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
-	(*TaskCounts)(nil),            // 31: salesapp.v1.TaskCounts
-	(*TaskAssignee)(nil),          // 32: salesapp.v1.TaskAssignee
+	(CustomerStage)(0),            // 30: salesapp.v1.CustomerStage
+	(ShareChannel)(0),             // 31: salesapp.v1.ShareChannel
+	(*timestamppb.Timestamp)(nil), // 32: google.protobuf.Timestamp
+	(*TaskCounts)(nil),            // 33: salesapp.v1.TaskCounts
+	(*TaskAssignee)(nil),          // 34: salesapp.v1.TaskAssignee
 }
 var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: salesapp.v1.PullResponse.changes:type_name -> salesapp.v1.Change
@@ -3167,47 +3168,50 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	11, // 8: salesapp.v1.Change.folder:type_name -> salesapp.v1.SyncFolder
 	12, // 9: salesapp.v1.Change.task:type_name -> salesapp.v1.SyncTask
 	13, // 10: salesapp.v1.Change.member:type_name -> salesapp.v1.SyncMember
-	30, // 11: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
-	30, // 12: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
-	30, // 13: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	30, // 14: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
-	30, // 15: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
-	30, // 16: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
-	30, // 17: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
-	30, // 18: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
-	30, // 19: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
-	31, // 20: salesapp.v1.SyncTask.targets:type_name -> salesapp.v1.TaskCounts
-	30, // 21: salesapp.v1.SyncTask.starts_at:type_name -> google.protobuf.Timestamp
-	30, // 22: salesapp.v1.SyncTask.ends_at:type_name -> google.protobuf.Timestamp
-	31, // 23: salesapp.v1.SyncTask.progress:type_name -> salesapp.v1.TaskCounts
-	30, // 24: salesapp.v1.SyncTask.completed_at:type_name -> google.protobuf.Timestamp
-	32, // 25: salesapp.v1.SyncTask.team:type_name -> salesapp.v1.TaskAssignee
-	15, // 26: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
-	16, // 27: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
-	17, // 28: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
-	18, // 29: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
-	19, // 30: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
-	20, // 31: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
-	21, // 32: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
-	22, // 33: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
-	23, // 34: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
-	24, // 35: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
-	25, // 36: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
-	27, // 37: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
-	26, // 38: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
-	30, // 39: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
-	30, // 40: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
-	29, // 41: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
-	1,  // 42: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
-	2,  // 43: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
-	14, // 44: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
-	3,  // 45: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
-	28, // 46: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
-	45, // [45:47] is the sub-list for method output_type
-	43, // [43:45] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	30, // 11: salesapp.v1.SyncCustomer.stage:type_name -> salesapp.v1.CustomerStage
+	31, // 12: salesapp.v1.SyncCustomer.source_channel:type_name -> salesapp.v1.ShareChannel
+	32, // 13: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
+	32, // 14: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
+	32, // 15: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	32, // 16: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
+	32, // 17: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
+	32, // 18: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
+	32, // 19: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
+	32, // 20: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
+	32, // 21: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
+	33, // 22: salesapp.v1.SyncTask.targets:type_name -> salesapp.v1.TaskCounts
+	32, // 23: salesapp.v1.SyncTask.starts_at:type_name -> google.protobuf.Timestamp
+	32, // 24: salesapp.v1.SyncTask.ends_at:type_name -> google.protobuf.Timestamp
+	33, // 25: salesapp.v1.SyncTask.progress:type_name -> salesapp.v1.TaskCounts
+	32, // 26: salesapp.v1.SyncTask.completed_at:type_name -> google.protobuf.Timestamp
+	34, // 27: salesapp.v1.SyncTask.team:type_name -> salesapp.v1.TaskAssignee
+	15, // 28: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
+	16, // 29: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
+	17, // 30: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
+	18, // 31: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
+	19, // 32: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
+	20, // 33: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
+	21, // 34: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
+	22, // 35: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
+	23, // 36: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
+	24, // 37: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
+	25, // 38: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
+	27, // 39: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
+	26, // 40: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
+	32, // 41: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
+	32, // 42: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
+	30, // 43: salesapp.v1.SetStage.stage:type_name -> salesapp.v1.CustomerStage
+	29, // 44: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
+	1,  // 45: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
+	2,  // 46: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
+	14, // 47: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
+	3,  // 48: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
+	28, // 49: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
+	48, // [48:50] is the sub-list for method output_type
+	46, // [46:48] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_sync_proto_init() }
@@ -3215,6 +3219,8 @@ func file_salesapp_v1_sync_proto_init() {
 	if File_salesapp_v1_sync_proto != nil {
 		return
 	}
+	file_salesapp_v1_customer_proto_init()
+	file_salesapp_v1_material_proto_init()
 	file_salesapp_v1_task_proto_init()
 	file_salesapp_v1_sync_proto_msgTypes[2].OneofWrappers = []any{
 		(*Change_Customer)(nil),

@@ -12,7 +12,6 @@ import (
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/customer"
-	"github.com/salesapp/scrm/backend/event"
 	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/rpcserver"
@@ -70,7 +69,7 @@ func (h *Handler) ListCustomers(ctx context.Context, req *connect.Request[salesa
 		sort = customer.SortNewest
 	}
 	list, next, err := h.svc.List(ctx, p, customer.Filter{
-		Sort: sort, Tag: m.GetTag(), Stage: stageNames[m.GetStage()], Channel: event.Channel(m.GetSourceChannel()),
+		Sort: sort, Tag: m.GetTag(), Stage: stageNames[m.GetStage()], Channel: eventrpc.ChannelFromProto(m.GetSourceChannel()),
 		MaterialID: optionalID(m.GetMaterialId()), OwnerID: optionalID(m.GetOwnerId()), Unassigned: m.GetUnassigned(),
 		PageSize: int(m.GetPageSize()), PageToken: m.GetPageToken(),
 	})
@@ -91,7 +90,7 @@ func toProto(c customer.Customer, p authn.Principal) *salesappv1.Customer {
 	}
 	out := &salesappv1.Customer{
 		Id: c.ID.String(), DisplayName: c.DisplayName, AvatarUrl: c.AvatarURL, Phone: phone, Stage: StageToProto(c.Stage),
-		SourceChannel: string(c.SourceChannel), Tags: c.Tags, Views: c.Views, DwellMs: rpcserver.Int32(c.DwellMs), IntentScore: c.IntentScore,
+		SourceChannel: eventrpc.ChannelToProto(c.SourceChannel), Tags: c.Tags, Views: c.Views, DwellMs: rpcserver.Int32(c.DwellMs), IntentScore: c.IntentScore,
 		LastActiveAt: timestamppb.New(c.LastActiveAt), CreatedAt: timestamppb.New(c.CreatedAt), Remark: c.Remark,
 		PhoneVerified: c.PhoneVerified,
 	}

@@ -76,7 +76,7 @@ func mutations() map[string]module.Applier {
 		},
 		"set_stage": func(ctx context.Context, tx pgx.Tx, p authn.Principal, m proto.Message) error {
 			op := m.(*salesappv1.SetStage)
-			stage := customer.Stage(op.GetStage())
+			stage := StageFromProto(op.GetStage())
 			return onCustomer(ctx, tx, p, "set_stage.customer_id", op.GetCustomerId(), func(cid uuid.UUID) error {
 				return customer.UpdateTx(ctx, tx, p, cid, customer.Change{Stage: &stage})
 			})

@@ -15,6 +15,9 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/customer/customerrpc"
+	"github.com/salesapp/scrm/backend/event"
+	"github.com/salesapp/scrm/backend/event/eventrpc"
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/module"
@@ -101,7 +104,7 @@ var reasons = map[pool.Reason]salesappv1.LeadReason{
 
 func leadToProto(l pool.Lead) *salesappv1.Lead {
 	return &salesappv1.Lead{CustomerId: l.CustomerID.String(), DisplayName: l.DisplayName, MaskedPhone: l.MaskedPhone,
-		Stage: string(l.Stage), SourceChannel: l.SourceChannel, Tags: l.Tags, IntentScore: int32(l.IntentScore),
+		Stage: customerrpc.StageToProto(l.Stage), SourceChannel: eventrpc.ChannelToProto(event.Channel(l.SourceChannel)), Tags: l.Tags, IntentScore: int32(l.IntentScore),
 		LastActiveAt: stamp(l.LastActiveAt), EnteredAt: stamp(l.EnteredAt), Reason: reasons[l.Reason], Note: l.Note}
 }
 
