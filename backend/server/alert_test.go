@@ -47,9 +47,9 @@ func TestEventsAlertTheOwnerInAGapFreeStream(t *testing.T) {
 	kinds := []string{}
 	for i, al := range list.Msg.Alerts {
 		require.EqualValues(t, i+1, al.Seq, "gap-free from 1")
-		kinds = append(kinds, al.Kind)
+		kinds = append(kinds, al.Kind.String())
 	}
-	require.Equal(t, []string{"first_view", "long_read", "call_click", "forward"}, kinds)
+	require.Equal(t, []string{"ALERT_KIND_FIRST_VIEW", "ALERT_KIND_LONG_READ", "ALERT_KIND_CALL_CLICK", "ALERT_KIND_FORWARD"}, kinds)
 	require.EqualValues(t, 4, list.Msg.Head)
 	require.NotEqual(t, uuid.Nil.String(), list.Msg.Epoch)
 	require.Equal(t, "A new visitor read 《Plan》 for 35 s", list.Msg.Alerts[1].Body)
@@ -78,8 +78,10 @@ func TestEventsAlertTheOwnerInAGapFreeStream(t *testing.T) {
 	require.EqualValues(t, 3, rest.Msg.Alerts[0].Seq)
 
 	// Muted kinds are not alerted at all.
-	_, err = a.UpdateAlertPrefs(ctx, connect.NewRequest(&salesappv1.UpdateAlertPrefsRequest{MutedKinds: []string{"call_click"}}))
+	_, err = a.UpdateAlertPrefs(ctx, connect.NewRequest(&salesappv1.UpdateAlertPrefsRequest{MutedKinds: []salesappv1.AlertKind{salesappv1.AlertKind_ALERT_KIND_CALL_CLICK}}))
 	require.NoError(t, err)
+	_, err = a.UpdateAlertPrefs(ctx, connect.NewRequest(&salesappv1.UpdateAlertPrefsRequest{MutedKinds: []salesappv1.AlertKind{salesappv1.AlertKind_ALERT_KIND_TASK_ASSIGNED}}))
+	requireCode(t, err, connect.CodeInvalidArgument, "muted_kinds") // only the kinds about customers' behaviour may be muted
 	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_CALL_CLICK, token, "visitor-al01"))
 	again, err := a.ListAlerts(ctx, connect.NewRequest(&salesappv1.ListAlertsRequest{AfterSeq: 5}))
 	require.NoError(t, err)

@@ -146,7 +146,7 @@ func TestBrowserCardLinkAlertsTheSalespersonOverTheWebSocket(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	require.Equal(t, "alert", f.Type)
-	require.Contains(t, []string{"new_customer", "first_view"}, f.Alert.Kind)
+	require.Contains(t, []string{"ALERT_KIND_NEW_CUSTOMER", "ALERT_KIND_FIRST_VIEW"}, f.Alert.Kind)
 	// A figure for BENCHMARKS.md, not an assertion: navigation start to the alert frame.
 	t.Logf("navigation → alert frame: %d ms", elapsed.Milliseconds())
 	screenshot(t, ctx, "card-alerted")

@@ -88,7 +88,7 @@ func TestEndingASessionClosesItsWebSocket(t *testing.T) {
 	track(t, e, ev(salesappv1.EventKind_EVENT_KIND_CALL_CLICK, shareToken, "visitor-ws-alive"))
 	f := next(t, salesSocket)
 	require.Equal(t, "alert", f.Type)
-	require.Equal(t, "call_click", f.Alert.Kind)
+	require.Equal(t, "ALERT_KIND_CALL_CLICK", f.Alert.Kind)
 
 	_, err = e.DB.Super.Exec(ctx, "UPDATE tenants SET expires_at = now() - interval '1 day' WHERE id = $1", a.ID)
 	require.NoError(t, err)

@@ -73,7 +73,7 @@ func TestAnOfflineClaimThroughSyncAndATaskScoredByBeacons(t *testing.T) {
 	require.NoError(t, err)
 	completed := 0
 	for _, al := range list.Msg.Alerts {
-		if al.Kind == "task_completed" {
+		if al.Kind == salesappv1.AlertKind_ALERT_KIND_TASK_COMPLETED {
 			completed++
 			require.Empty(t, al.CustomerId)
 		}

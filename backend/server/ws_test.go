@@ -73,14 +73,14 @@ func TestWebSocketResumesWithExactlyTheMissedAlertsThenStreamsAcrossNodes(t *tes
 		require.Equal(t, "alert", f.Type)
 		require.Equal(t, want, f.Seq)
 		require.Equal(t, strconv.FormatInt(want, 10), string(f.Alert.Seq), "the alert and its envelope carry seq as the same JSON number")
-		require.Equal(t, "call_click", f.Alert.Kind)
+		require.Equal(t, "ALERT_KIND_CALL_CLICK", f.Alert.Kind, "the enum's name, as ListAlerts and sync say it")
 	}
 	_, err = tracker(e).Track(ctx, connect.NewRequest(&salesappv1.TrackRequest{Events: []*salesappv1.TrackEvent{
 		{EventId: uuid.NewString(), Kind: salesappv1.EventKind_EVENT_KIND_PHONE_LEFT, ShareToken: token, VisitorId: "visitor-live", Phone: "13800138000"}}}))
 	require.NoError(t, err)
 	f := next(t, c)
 	require.Equal(t, int64(51), f.Seq, "no gap, no duplicate")
-	require.Equal(t, "phone_left", f.Alert.Kind)
+	require.Equal(t, "ALERT_KIND_PHONE_LEFT", f.Alert.Kind)
 
 	// Resuming from the middle replays the rest only; a wrong epoch is told to reset.
 	c2 := dial(t, e, sales.Token, epoch, 48)

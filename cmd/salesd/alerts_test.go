@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestAlertFromOneProcessReachesAWebSocketOnAnother(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "one alert in the stream")
 	require.Equal(t, int64(1), f.Seq)
-	require.Equal(t, string(entries[0].Kind), f.Alert.Kind)
+	require.Equal(t, "ALERT_KIND_"+strings.ToUpper(string(entries[0].Kind)), f.Alert.Kind)
 	require.Equal(t, entries[0].AlertID.String(), f.Alert.AlertID)
 
 	// And the other way round, several at once: B's own WebSocket sees A's alerts in order, no gap.

@@ -48,6 +48,11 @@ const (
 	KindFollowUpDue Kind = "follow_up_due"
 )
 
+// Kinds lists every kind (the API has a value of its AlertKind enum for each).
+var Kinds = []Kind{KindFirstView, KindReturn, KindLongRead, KindForward, KindCallClick, KindWeChatClick, KindPhoneLeft,
+	KindNewCustomer, KindTaskAssigned, KindTaskCompleted, KindTaskCancelled, KindLeadRecycleWarning, KindLeadRecycled,
+	KindPoolLeadActive, KindPoolLeadOffer, KindWeComAdded, KindWeComDeleted, KindFollowUpDue}
+
 // isView reports whether an alert is about reading: such alerts about one customer and material within
 // MergeWindow update one alert instead of adding more.
 func (k Kind) isView() bool {

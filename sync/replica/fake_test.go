@@ -356,7 +356,7 @@ func testAlert(i int, at time.Time) *salesappv1.Change {
 	id := uuidN(5, i)
 	return &salesappv1.Change{Kind: salesappv1.EntityKind_ENTITY_KIND_ALERT, Id: id,
 		Entity: &salesappv1.Change_Alert{Alert: &salesappv1.SyncAlert{
-			AlertId: id, Seq: int32(i), Kind: "hot_lead", CustomerId: uuidN(1, i), Body: "is reading your brochure",
+			AlertId: id, Seq: int32(i), Kind: salesappv1.AlertKind_ALERT_KIND_FIRST_VIEW, CustomerId: uuidN(1, i), Body: "is reading your brochure",
 			CreatedAt: timestamppb.New(at)}}}
 }
 

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -143,23 +142,13 @@ func codeName(k platform.Kind) string {
 	return connect.CodeOf(rpcserver.ToConnect(&platform.Error{Kind: k})).String()
 }
 
-// stageWords and channelWords map the words the tables keep (new, won; chat, qr) to the RPCs' enums,
-// whose value names are those words in capitals after a prefix: a customer's stage and source channel
-// reach the app in one encoding whichever service sends them.
+// The words the tables keep for a customer's stage, their source channel and an alert's kind, as the
+// RPCs' enums: each reaches the app in one encoding whichever service sends it.
 var (
-	stageWords   = enumWords(salesappv1.CustomerStage_value, "CUSTOMER_STAGE_")
-	channelWords = enumWords(salesappv1.ShareChannel_value, "SHARE_CHANNEL_")
+	stageWords     = rpcserver.NewWords[salesappv1.CustomerStage](salesappv1.CustomerStage_value, "CUSTOMER_STAGE_")
+	channelWords   = rpcserver.NewWords[salesappv1.ShareChannel](salesappv1.ShareChannel_value, "SHARE_CHANNEL_")
+	alertKindWords = rpcserver.NewWords[salesappv1.AlertKind](salesappv1.AlertKind_value, "ALERT_KIND_")
 )
-
-func enumWords(values map[string]int32, prefix string) map[string]int32 {
-	out := make(map[string]int32, len(values))
-	for name, v := range values {
-		if v != 0 {
-			out[strings.ToLower(strings.TrimPrefix(name, prefix))] = v
-		}
-	}
-	return out
-}
 
 var kinds = map[delta.Kind]salesappv1.EntityKind{
 	delta.KindCustomer:      salesappv1.EntityKind_ENTITY_KIND_CUSTOMER,
@@ -190,8 +179,8 @@ func change(c delta.Change) *salesappv1.Change {
 	switch e := c.Entity.(type) {
 	case *delta.Customer:
 		out.Entity = &salesappv1.Change_Customer{Customer: &salesappv1.SyncCustomer{
-			Id: e.ID.String(), DisplayName: e.DisplayName, AvatarUrl: e.AvatarURL, Phone: e.Phone, Stage: salesappv1.CustomerStage(stageWords[e.Stage]),
-			SourceChannel: salesappv1.ShareChannel(channelWords[e.SourceChannel]), Remark: e.Remark, Tags: e.Tags, Views: e.Views, DwellMs: rpcserver.Int32(e.DwellMs),
+			Id: e.ID.String(), DisplayName: e.DisplayName, AvatarUrl: e.AvatarURL, Phone: e.Phone, Stage: stageWords.Enum(e.Stage),
+			SourceChannel: channelWords.Enum(e.SourceChannel), Remark: e.Remark, Tags: e.Tags, Views: e.Views, DwellMs: rpcserver.Int32(e.DwellMs),
 			Forwards: e.Forwards, CallClicks: e.CallClicks, WechatClicks: e.WechatClicks, IntentScore: e.IntentScore,
 			FirstSeenAt: timestamppb.New(e.FirstSeenAt), LastActiveAt: timestamppb.New(e.LastActiveAt),
 			OwnerId: e.OwnerID.String(), ReadOnly: e.ReadOnly}}
@@ -214,7 +203,7 @@ func change(c delta.Change) *salesappv1.Change {
 			IntroVideoKey: e.IntroVideoKey, FeaturedMaterialIds: featured, Version: rpcserver.Int32(e.Version), UpdatedAt: timestamppb.New(e.UpdatedAt)}}
 	case *delta.Alert:
 		out.Entity = &salesappv1.Change_Alert{Alert: &salesappv1.SyncAlert{
-			AlertId: e.AlertID.String(), Seq: rpcserver.Int32(e.Seq), Kind: e.Kind, CustomerId: e.CustomerID.String(),
+			AlertId: e.AlertID.String(), Seq: rpcserver.Int32(e.Seq), Kind: alertKindWords.Enum(e.Kind), CustomerId: e.CustomerID.String(),
 			MaterialId: nullID(e.MaterialID), Body: e.Body, CreatedAt: timestamppb.New(e.CreatedAt), Read: e.Read}}
 	case *delta.Material:
 		out.Entity = &salesappv1.Change_Material{Material: &salesappv1.SyncMaterial{

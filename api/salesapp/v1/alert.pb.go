@@ -23,21 +23,121 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AlertKind says what an alert is about.
+type AlertKind int32
+
+const (
+	AlertKind_ALERT_KIND_UNSPECIFIED AlertKind = 0
+	// About a customer reading what the salesperson shared: a first view, a return, a long read.
+	AlertKind_ALERT_KIND_FIRST_VIEW AlertKind = 1
+	AlertKind_ALERT_KIND_RETURN     AlertKind = 2
+	AlertKind_ALERT_KIND_LONG_READ  AlertKind = 3
+	// A customer forwarded, tapped call or WeChat, or left a phone number.
+	AlertKind_ALERT_KIND_FORWARD      AlertKind = 4
+	AlertKind_ALERT_KIND_CALL_CLICK   AlertKind = 5
+	AlertKind_ALERT_KIND_WECHAT_CLICK AlertKind = 6
+	AlertKind_ALERT_KIND_PHONE_LEFT   AlertKind = 7
+	// Someone new opened the salesperson's link.
+	AlertKind_ALERT_KIND_NEW_CUSTOMER AlertKind = 8
+	// About a marketing task (TaskService); such alerts name no customer.
+	AlertKind_ALERT_KIND_TASK_ASSIGNED  AlertKind = 9
+	AlertKind_ALERT_KIND_TASK_COMPLETED AlertKind = 10
+	AlertKind_ALERT_KIND_TASK_CANCELLED AlertKind = 11
+	// About a lead pool (PoolService): a held lead goes back tomorrow unless followed up; it went back; a
+	// lead waiting in a pool the caller manages is reading again; a lead waiting in a pool the caller may
+	// claim from is reading again (the first to claim it has it).
+	AlertKind_ALERT_KIND_LEAD_RECYCLE_WARNING AlertKind = 12
+	AlertKind_ALERT_KIND_LEAD_RECYCLED        AlertKind = 13
+	AlertKind_ALERT_KIND_POOL_LEAD_ACTIVE     AlertKind = 14
+	AlertKind_ALERT_KIND_POOL_LEAD_OFFER      AlertKind = 15
+	// From WeCom: a customer added the caller, or deleted them.
+	AlertKind_ALERT_KIND_WECOM_ADDED   AlertKind = 16
+	AlertKind_ALERT_KIND_WECOM_DELETED AlertKind = 17
+	// A follow-up the caller noted is due: at its next_at, or when the caller's quiet hours end.
+	AlertKind_ALERT_KIND_FOLLOW_UP_DUE AlertKind = 18
+)
+
+// Enum value maps for AlertKind.
+var (
+	AlertKind_name = map[int32]string{
+		0:  "ALERT_KIND_UNSPECIFIED",
+		1:  "ALERT_KIND_FIRST_VIEW",
+		2:  "ALERT_KIND_RETURN",
+		3:  "ALERT_KIND_LONG_READ",
+		4:  "ALERT_KIND_FORWARD",
+		5:  "ALERT_KIND_CALL_CLICK",
+		6:  "ALERT_KIND_WECHAT_CLICK",
+		7:  "ALERT_KIND_PHONE_LEFT",
+		8:  "ALERT_KIND_NEW_CUSTOMER",
+		9:  "ALERT_KIND_TASK_ASSIGNED",
+		10: "ALERT_KIND_TASK_COMPLETED",
+		11: "ALERT_KIND_TASK_CANCELLED",
+		12: "ALERT_KIND_LEAD_RECYCLE_WARNING",
+		13: "ALERT_KIND_LEAD_RECYCLED",
+		14: "ALERT_KIND_POOL_LEAD_ACTIVE",
+		15: "ALERT_KIND_POOL_LEAD_OFFER",
+		16: "ALERT_KIND_WECOM_ADDED",
+		17: "ALERT_KIND_WECOM_DELETED",
+		18: "ALERT_KIND_FOLLOW_UP_DUE",
+	}
+	AlertKind_value = map[string]int32{
+		"ALERT_KIND_UNSPECIFIED":          0,
+		"ALERT_KIND_FIRST_VIEW":           1,
+		"ALERT_KIND_RETURN":               2,
+		"ALERT_KIND_LONG_READ":            3,
+		"ALERT_KIND_FORWARD":              4,
+		"ALERT_KIND_CALL_CLICK":           5,
+		"ALERT_KIND_WECHAT_CLICK":         6,
+		"ALERT_KIND_PHONE_LEFT":           7,
+		"ALERT_KIND_NEW_CUSTOMER":         8,
+		"ALERT_KIND_TASK_ASSIGNED":        9,
+		"ALERT_KIND_TASK_COMPLETED":       10,
+		"ALERT_KIND_TASK_CANCELLED":       11,
+		"ALERT_KIND_LEAD_RECYCLE_WARNING": 12,
+		"ALERT_KIND_LEAD_RECYCLED":        13,
+		"ALERT_KIND_POOL_LEAD_ACTIVE":     14,
+		"ALERT_KIND_POOL_LEAD_OFFER":      15,
+		"ALERT_KIND_WECOM_ADDED":          16,
+		"ALERT_KIND_WECOM_DELETED":        17,
+		"ALERT_KIND_FOLLOW_UP_DUE":        18,
+	}
+)
+
+func (x AlertKind) Enum() *AlertKind {
+	p := new(AlertKind)
+	*p = x
+	return p
+}
+
+func (x AlertKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AlertKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_salesapp_v1_alert_proto_enumTypes[0].Descriptor()
+}
+
+func (AlertKind) Type() protoreflect.EnumType {
+	return &file_salesapp_v1_alert_proto_enumTypes[0]
+}
+
+func (x AlertKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AlertKind.Descriptor instead.
+func (AlertKind) EnumDescriptor() ([]byte, []int) {
+	return file_salesapp_v1_alert_proto_rawDescGZIP(), []int{0}
+}
+
 // Alert is one entry of a salesperson's alert stream. An alert that is updated (more views of the same
 // material within minutes) appears again with a higher seq and the same alert_id: show the latest.
 type Alert struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Seq     int32                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	AlertId string                 `protobuf:"bytes,2,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
-	// first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer; or, about
-	// a marketing task (TaskService), task_assigned, task_completed or task_cancelled; or, about a lead pool
-	// (PoolService), lead_recycle_warning (a held lead goes back tomorrow unless followed up), lead_recycled
-	// or pool_lead_active (a lead waiting in a pool the caller manages is reading again) or pool_lead_offer
-	// (a lead waiting in a pool the caller may claim from is reading again: the first to claim it has it); or,
-	// from WeCom, wecom_added (a customer added the caller on WeCom) or wecom_deleted (a customer deleted the
-	// caller); or follow_up_due (a follow-up the caller noted is due: at its next_at, or when the caller's
-	// quiet hours end).
-	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// UNSPECIFIED for a kind newer than the app's copy of this enum knows: show body as it is.
+	Kind AlertKind `protobuf:"varint,9,opt,name=kind,proto3,enum=salesapp.v1.AlertKind" json:"kind,omitempty"`
 	// Empty for task alerts.
 	CustomerId string `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	MaterialId string `protobuf:"bytes,5,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
@@ -93,11 +193,11 @@ func (x *Alert) GetAlertId() string {
 	return ""
 }
 
-func (x *Alert) GetKind() string {
+func (x *Alert) GetKind() AlertKind {
 	if x != nil {
 		return x.Kind
 	}
-	return ""
+	return AlertKind_ALERT_KIND_UNSPECIFIED
 }
 
 func (x *Alert) GetCustomerId() string {
@@ -424,8 +524,9 @@ func (x *GetUnreadCountResponse) GetUnread() int32 {
 
 // UpdateAlertPrefsRequest replaces the preferences.
 type UpdateAlertPrefsRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	MutedKinds []string               `protobuf:"bytes,1,rep,name=muted_kinds,json=mutedKinds,proto3" json:"muted_kinds,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kinds about customers' behaviour may be muted: FIRST_VIEW to NEW_CUSTOMER.
+	MutedKinds []AlertKind `protobuf:"varint,4,rep,packed,name=muted_kinds,json=mutedKinds,proto3,enum=salesapp.v1.AlertKind" json:"muted_kinds,omitempty"`
 	// Quiet hours in the enterprise's time zone, minutes of the day (e.g. 1320 to 420: 22:00–07:00);
 	// alerts still reach the stream but are not pushed. Both absent: no quiet hours.
 	QuietStartMin *int32 `protobuf:"varint,2,opt,name=quiet_start_min,json=quietStartMin,proto3,oneof" json:"quiet_start_min,omitempty"`
@@ -464,7 +565,7 @@ func (*UpdateAlertPrefsRequest) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_alert_proto_rawDescGZIP(), []int{7}
 }
 
-func (x *UpdateAlertPrefsRequest) GetMutedKinds() []string {
+func (x *UpdateAlertPrefsRequest) GetMutedKinds() []AlertKind {
 	if x != nil {
 		return x.MutedKinds
 	}
@@ -653,11 +754,11 @@ var File_salesapp_v1_alert_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_alert_proto_rawDesc = "" +
 	"\n" +
-	"\x17salesapp/v1/alert.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x01\n" +
+	"\x17salesapp/v1/alert.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8b\x02\n" +
 	"\x05Alert\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12\x19\n" +
-	"\balert_id\x18\x02 \x01(\tR\aalertId\x12\x12\n" +
-	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1f\n" +
+	"\balert_id\x18\x02 \x01(\tR\aalertId\x12*\n" +
+	"\x04kind\x18\t \x01(\x0e2\x16.salesapp.v1.AlertKindR\x04kind\x12\x1f\n" +
 	"\vcustomer_id\x18\x04 \x01(\tR\n" +
 	"customerId\x12\x1f\n" +
 	"\vmaterial_id\x18\x05 \x01(\tR\n" +
@@ -665,7 +766,7 @@ const file_salesapp_v1_alert_proto_rawDesc = "" +
 	"\x04body\x18\x06 \x01(\tR\x04body\x129\n" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x12\n" +
-	"\x04read\x18\b \x01(\bR\x04read\"b\n" +
+	"\x04read\x18\b \x01(\bR\x04readJ\x04\b\x03\x10\x04\"b\n" +
 	"\x11ListAlertsRequest\x12$\n" +
 	"\tafter_seq\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bafterSeq\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
@@ -681,19 +782,16 @@ const file_salesapp_v1_alert_proto_rawDesc = "" +
 	"\x06marked\x18\x01 \x01(\x05R\x06marked\"\x17\n" +
 	"\x15GetUnreadCountRequest\"0\n" +
 	"\x16GetUnreadCountResponse\x12\x16\n" +
-	"\x06unread\x18\x01 \x01(\x05R\x06unread\"\xb9\x02\n" +
-	"\x17UpdateAlertPrefsRequest\x12\x89\x01\n" +
-	"\vmuted_kinds\x18\x01 \x03(\tBh\xbaHe\x92\x01b\x10\b\"^r\\R\n" +
-	"first_viewR\x06returnR\tlong_readR\aforwardR\n" +
-	"call_clickR\fwechat_clickR\n" +
-	"phone_leftR\fnew_customerR\n" +
+	"\x06unread\x18\x01 \x01(\x05R\x06unread\"\x8b\x02\n" +
+	"\x17UpdateAlertPrefsRequest\x12V\n" +
+	"\vmuted_kinds\x18\x04 \x03(\x0e2\x16.salesapp.v1.AlertKindB\x1d\xbaH\x1a\x92\x01\x17\x10\b\"\x13\x82\x01\x10\x18\x01\x18\x02\x18\x03\x18\x04\x18\x05\x18\x06\x18\a\x18\bR\n" +
 	"mutedKinds\x127\n" +
 	"\x0fquiet_start_min\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x9f\v(\x00H\x00R\rquietStartMin\x88\x01\x01\x123\n" +
 	"\rquiet_end_min\x18\x03 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x9f\v(\x00H\x01R\vquietEndMin\x88\x01\x01B\x12\n" +
 	"\x10_quiet_start_minB\x10\n" +
-	"\x0e_quiet_end_min\"\x1a\n" +
+	"\x0e_quiet_end_minJ\x04\b\x01\x10\x02\"\x1a\n" +
 	"\x18UpdateAlertPrefsResponse\"\xfe\x01\n" +
 	"\x15RegisterDeviceRequest\x12'\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
@@ -705,7 +803,28 @@ const file_salesapp_v1_alert_proto_rawDesc = "" +
 	"\tbundle_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bbundleId\x12\x18\n" +
 	"\asandbox\x18\x05 \x01(\bR\asandbox\x12\x1f\n" +
 	"\x06locale\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18\x10R\x06locale\"\x18\n" +
-	"\x16RegisterDeviceResponse2\xcf\x03\n" +
+	"\x16RegisterDeviceResponse*\xb3\x04\n" +
+	"\tAlertKind\x12\x1a\n" +
+	"\x16ALERT_KIND_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15ALERT_KIND_FIRST_VIEW\x10\x01\x12\x15\n" +
+	"\x11ALERT_KIND_RETURN\x10\x02\x12\x18\n" +
+	"\x14ALERT_KIND_LONG_READ\x10\x03\x12\x16\n" +
+	"\x12ALERT_KIND_FORWARD\x10\x04\x12\x19\n" +
+	"\x15ALERT_KIND_CALL_CLICK\x10\x05\x12\x1b\n" +
+	"\x17ALERT_KIND_WECHAT_CLICK\x10\x06\x12\x19\n" +
+	"\x15ALERT_KIND_PHONE_LEFT\x10\a\x12\x1b\n" +
+	"\x17ALERT_KIND_NEW_CUSTOMER\x10\b\x12\x1c\n" +
+	"\x18ALERT_KIND_TASK_ASSIGNED\x10\t\x12\x1d\n" +
+	"\x19ALERT_KIND_TASK_COMPLETED\x10\n" +
+	"\x12\x1d\n" +
+	"\x19ALERT_KIND_TASK_CANCELLED\x10\v\x12#\n" +
+	"\x1fALERT_KIND_LEAD_RECYCLE_WARNING\x10\f\x12\x1c\n" +
+	"\x18ALERT_KIND_LEAD_RECYCLED\x10\r\x12\x1f\n" +
+	"\x1bALERT_KIND_POOL_LEAD_ACTIVE\x10\x0e\x12\x1e\n" +
+	"\x1aALERT_KIND_POOL_LEAD_OFFER\x10\x0f\x12\x1a\n" +
+	"\x16ALERT_KIND_WECOM_ADDED\x10\x10\x12\x1c\n" +
+	"\x18ALERT_KIND_WECOM_DELETED\x10\x11\x12\x1c\n" +
+	"\x18ALERT_KIND_FOLLOW_UP_DUE\x10\x122\xcf\x03\n" +
 	"\fAlertService\x12M\n" +
 	"\n" +
 	"ListAlerts\x12\x1e.salesapp.v1.ListAlertsRequest\x1a\x1f.salesapp.v1.ListAlertsResponse\x12Y\n" +
@@ -726,39 +845,43 @@ func file_salesapp_v1_alert_proto_rawDescGZIP() []byte {
 	return file_salesapp_v1_alert_proto_rawDescData
 }
 
+var file_salesapp_v1_alert_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_salesapp_v1_alert_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_salesapp_v1_alert_proto_goTypes = []any{
-	(*Alert)(nil),                    // 0: salesapp.v1.Alert
-	(*ListAlertsRequest)(nil),        // 1: salesapp.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),       // 2: salesapp.v1.ListAlertsResponse
-	(*MarkAlertsReadRequest)(nil),    // 3: salesapp.v1.MarkAlertsReadRequest
-	(*MarkAlertsReadResponse)(nil),   // 4: salesapp.v1.MarkAlertsReadResponse
-	(*GetUnreadCountRequest)(nil),    // 5: salesapp.v1.GetUnreadCountRequest
-	(*GetUnreadCountResponse)(nil),   // 6: salesapp.v1.GetUnreadCountResponse
-	(*UpdateAlertPrefsRequest)(nil),  // 7: salesapp.v1.UpdateAlertPrefsRequest
-	(*UpdateAlertPrefsResponse)(nil), // 8: salesapp.v1.UpdateAlertPrefsResponse
-	(*RegisterDeviceRequest)(nil),    // 9: salesapp.v1.RegisterDeviceRequest
-	(*RegisterDeviceResponse)(nil),   // 10: salesapp.v1.RegisterDeviceResponse
-	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
+	(AlertKind)(0),                   // 0: salesapp.v1.AlertKind
+	(*Alert)(nil),                    // 1: salesapp.v1.Alert
+	(*ListAlertsRequest)(nil),        // 2: salesapp.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),       // 3: salesapp.v1.ListAlertsResponse
+	(*MarkAlertsReadRequest)(nil),    // 4: salesapp.v1.MarkAlertsReadRequest
+	(*MarkAlertsReadResponse)(nil),   // 5: salesapp.v1.MarkAlertsReadResponse
+	(*GetUnreadCountRequest)(nil),    // 6: salesapp.v1.GetUnreadCountRequest
+	(*GetUnreadCountResponse)(nil),   // 7: salesapp.v1.GetUnreadCountResponse
+	(*UpdateAlertPrefsRequest)(nil),  // 8: salesapp.v1.UpdateAlertPrefsRequest
+	(*UpdateAlertPrefsResponse)(nil), // 9: salesapp.v1.UpdateAlertPrefsResponse
+	(*RegisterDeviceRequest)(nil),    // 10: salesapp.v1.RegisterDeviceRequest
+	(*RegisterDeviceResponse)(nil),   // 11: salesapp.v1.RegisterDeviceResponse
+	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
 }
 var file_salesapp_v1_alert_proto_depIdxs = []int32{
-	11, // 0: salesapp.v1.Alert.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 1: salesapp.v1.ListAlertsResponse.alerts:type_name -> salesapp.v1.Alert
-	1,  // 2: salesapp.v1.AlertService.ListAlerts:input_type -> salesapp.v1.ListAlertsRequest
-	3,  // 3: salesapp.v1.AlertService.MarkAlertsRead:input_type -> salesapp.v1.MarkAlertsReadRequest
-	5,  // 4: salesapp.v1.AlertService.GetUnreadCount:input_type -> salesapp.v1.GetUnreadCountRequest
-	7,  // 5: salesapp.v1.AlertService.UpdateAlertPrefs:input_type -> salesapp.v1.UpdateAlertPrefsRequest
-	9,  // 6: salesapp.v1.AlertService.RegisterDevice:input_type -> salesapp.v1.RegisterDeviceRequest
-	2,  // 7: salesapp.v1.AlertService.ListAlerts:output_type -> salesapp.v1.ListAlertsResponse
-	4,  // 8: salesapp.v1.AlertService.MarkAlertsRead:output_type -> salesapp.v1.MarkAlertsReadResponse
-	6,  // 9: salesapp.v1.AlertService.GetUnreadCount:output_type -> salesapp.v1.GetUnreadCountResponse
-	8,  // 10: salesapp.v1.AlertService.UpdateAlertPrefs:output_type -> salesapp.v1.UpdateAlertPrefsResponse
-	10, // 11: salesapp.v1.AlertService.RegisterDevice:output_type -> salesapp.v1.RegisterDeviceResponse
-	7,  // [7:12] is the sub-list for method output_type
-	2,  // [2:7] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	0,  // 0: salesapp.v1.Alert.kind:type_name -> salesapp.v1.AlertKind
+	12, // 1: salesapp.v1.Alert.created_at:type_name -> google.protobuf.Timestamp
+	1,  // 2: salesapp.v1.ListAlertsResponse.alerts:type_name -> salesapp.v1.Alert
+	0,  // 3: salesapp.v1.UpdateAlertPrefsRequest.muted_kinds:type_name -> salesapp.v1.AlertKind
+	2,  // 4: salesapp.v1.AlertService.ListAlerts:input_type -> salesapp.v1.ListAlertsRequest
+	4,  // 5: salesapp.v1.AlertService.MarkAlertsRead:input_type -> salesapp.v1.MarkAlertsReadRequest
+	6,  // 6: salesapp.v1.AlertService.GetUnreadCount:input_type -> salesapp.v1.GetUnreadCountRequest
+	8,  // 7: salesapp.v1.AlertService.UpdateAlertPrefs:input_type -> salesapp.v1.UpdateAlertPrefsRequest
+	10, // 8: salesapp.v1.AlertService.RegisterDevice:input_type -> salesapp.v1.RegisterDeviceRequest
+	3,  // 9: salesapp.v1.AlertService.ListAlerts:output_type -> salesapp.v1.ListAlertsResponse
+	5,  // 10: salesapp.v1.AlertService.MarkAlertsRead:output_type -> salesapp.v1.MarkAlertsReadResponse
+	7,  // 11: salesapp.v1.AlertService.GetUnreadCount:output_type -> salesapp.v1.GetUnreadCountResponse
+	9,  // 12: salesapp.v1.AlertService.UpdateAlertPrefs:output_type -> salesapp.v1.UpdateAlertPrefsResponse
+	11, // 13: salesapp.v1.AlertService.RegisterDevice:output_type -> salesapp.v1.RegisterDeviceResponse
+	9,  // [9:14] is the sub-list for method output_type
+	4,  // [4:9] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_alert_proto_init() }
@@ -772,13 +895,14 @@ func file_salesapp_v1_alert_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_salesapp_v1_alert_proto_rawDesc), len(file_salesapp_v1_alert_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_salesapp_v1_alert_proto_goTypes,
 		DependencyIndexes: file_salesapp_v1_alert_proto_depIdxs,
+		EnumInfos:         file_salesapp_v1_alert_proto_enumTypes,
 		MessageInfos:      file_salesapp_v1_alert_proto_msgTypes,
 	}.Build()
 	File_salesapp_v1_alert_proto = out.File

@@ -1068,7 +1068,7 @@ type SyncAlert struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AlertId       string                 `protobuf:"bytes,1,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
 	Seq           int32                  `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	Kind          AlertKind              `protobuf:"varint,9,opt,name=kind,proto3,enum=salesapp.v1.AlertKind" json:"kind,omitempty"`
 	CustomerId    string                 `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	MaterialId    string                 `protobuf:"bytes,5,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
 	Body          string                 `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
@@ -1122,11 +1122,11 @@ func (x *SyncAlert) GetSeq() int32 {
 	return 0
 }
 
-func (x *SyncAlert) GetKind() string {
+func (x *SyncAlert) GetKind() AlertKind {
 	if x != nil {
 		return x.Kind
 	}
-	return ""
+	return AlertKind_ALERT_KIND_UNSPECIFIED
 }
 
 func (x *SyncAlert) GetCustomerId() string {
@@ -2823,7 +2823,7 @@ var File_salesapp_v1_sync_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\n" +
-	"\x16salesapp/v1/sync.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1asalesapp/v1/customer.proto\x1a\x1asalesapp/v1/material.proto\x1a\x16salesapp/v1/task.proto\"\xaf\x01\n" +
+	"\x16salesapp/v1/sync.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17salesapp/v1/alert.proto\x1a\x1asalesapp/v1/customer.proto\x1a\x1asalesapp/v1/material.proto\x1a\x16salesapp/v1/task.proto\"\xaf\x01\n" +
 	"\vPullRequest\x12'\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
@@ -2918,11 +2918,11 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x15featured_material_ids\x18\v \x03(\tR\x13featuredMaterialIds\x12\x18\n" +
 	"\aversion\x18\f \x01(\x05R\aversion\x129\n" +
 	"\n" +
-	"updated_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xf1\x01\n" +
+	"updated_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x8f\x02\n" +
 	"\tSyncAlert\x12\x19\n" +
 	"\balert_id\x18\x01 \x01(\tR\aalertId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x05R\x03seq\x12\x12\n" +
-	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1f\n" +
+	"\x03seq\x18\x02 \x01(\x05R\x03seq\x12*\n" +
+	"\x04kind\x18\t \x01(\x0e2\x16.salesapp.v1.AlertKindR\x04kind\x12\x1f\n" +
 	"\vcustomer_id\x18\x04 \x01(\tR\n" +
 	"customerId\x12\x1f\n" +
 	"\vmaterial_id\x18\x05 \x01(\tR\n" +
@@ -2930,7 +2930,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x04body\x18\x06 \x01(\tR\x04body\x129\n" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x12\n" +
-	"\x04read\x18\b \x01(\bR\x04read\"\xce\x03\n" +
+	"\x04read\x18\b \x01(\bR\x04readJ\x04\b\x03\x10\x04\"\xce\x03\n" +
 	"\fSyncMaterial\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04tier\x18\x02 \x01(\tR\x04tier\x12\x12\n" +
@@ -3153,8 +3153,9 @@ var file_salesapp_v1_sync_proto_goTypes = []any{
 	(CustomerStage)(0),            // 30: salesapp.v1.CustomerStage
 	(ShareChannel)(0),             // 31: salesapp.v1.ShareChannel
 	(*timestamppb.Timestamp)(nil), // 32: google.protobuf.Timestamp
-	(*TaskCounts)(nil),            // 33: salesapp.v1.TaskCounts
-	(*TaskAssignee)(nil),          // 34: salesapp.v1.TaskAssignee
+	(AlertKind)(0),                // 33: salesapp.v1.AlertKind
+	(*TaskCounts)(nil),            // 34: salesapp.v1.TaskCounts
+	(*TaskAssignee)(nil),          // 35: salesapp.v1.TaskAssignee
 }
 var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: salesapp.v1.PullResponse.changes:type_name -> salesapp.v1.Change
@@ -3177,41 +3178,42 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	32, // 17: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
 	32, // 18: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
 	32, // 19: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
-	32, // 20: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
-	32, // 21: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
-	33, // 22: salesapp.v1.SyncTask.targets:type_name -> salesapp.v1.TaskCounts
-	32, // 23: salesapp.v1.SyncTask.starts_at:type_name -> google.protobuf.Timestamp
-	32, // 24: salesapp.v1.SyncTask.ends_at:type_name -> google.protobuf.Timestamp
-	33, // 25: salesapp.v1.SyncTask.progress:type_name -> salesapp.v1.TaskCounts
-	32, // 26: salesapp.v1.SyncTask.completed_at:type_name -> google.protobuf.Timestamp
-	34, // 27: salesapp.v1.SyncTask.team:type_name -> salesapp.v1.TaskAssignee
-	15, // 28: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
-	16, // 29: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
-	17, // 30: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
-	18, // 31: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
-	19, // 32: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
-	20, // 33: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
-	21, // 34: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
-	22, // 35: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
-	23, // 36: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
-	24, // 37: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
-	25, // 38: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
-	27, // 39: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
-	26, // 40: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
-	32, // 41: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
-	32, // 42: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
-	30, // 43: salesapp.v1.SetStage.stage:type_name -> salesapp.v1.CustomerStage
-	29, // 44: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
-	1,  // 45: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
-	2,  // 46: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
-	14, // 47: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
-	3,  // 48: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
-	28, // 49: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
-	48, // [48:50] is the sub-list for method output_type
-	46, // [46:48] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	33, // 20: salesapp.v1.SyncAlert.kind:type_name -> salesapp.v1.AlertKind
+	32, // 21: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
+	32, // 22: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
+	34, // 23: salesapp.v1.SyncTask.targets:type_name -> salesapp.v1.TaskCounts
+	32, // 24: salesapp.v1.SyncTask.starts_at:type_name -> google.protobuf.Timestamp
+	32, // 25: salesapp.v1.SyncTask.ends_at:type_name -> google.protobuf.Timestamp
+	34, // 26: salesapp.v1.SyncTask.progress:type_name -> salesapp.v1.TaskCounts
+	32, // 27: salesapp.v1.SyncTask.completed_at:type_name -> google.protobuf.Timestamp
+	35, // 28: salesapp.v1.SyncTask.team:type_name -> salesapp.v1.TaskAssignee
+	15, // 29: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
+	16, // 30: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
+	17, // 31: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
+	18, // 32: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
+	19, // 33: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
+	20, // 34: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
+	21, // 35: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
+	22, // 36: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
+	23, // 37: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
+	24, // 38: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
+	25, // 39: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
+	27, // 40: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
+	26, // 41: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
+	32, // 42: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
+	32, // 43: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
+	30, // 44: salesapp.v1.SetStage.stage:type_name -> salesapp.v1.CustomerStage
+	29, // 45: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
+	1,  // 46: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
+	2,  // 47: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
+	14, // 48: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
+	3,  // 49: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
+	28, // 50: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
+	49, // [49:51] is the sub-list for method output_type
+	47, // [47:49] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_sync_proto_init() }
@@ -3219,6 +3221,7 @@ func file_salesapp_v1_sync_proto_init() {
 	if File_salesapp_v1_sync_proto != nil {
 		return
 	}
+	file_salesapp_v1_alert_proto_init()
 	file_salesapp_v1_customer_proto_init()
 	file_salesapp_v1_material_proto_init()
 	file_salesapp_v1_task_proto_init()

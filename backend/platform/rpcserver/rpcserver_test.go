@@ -21,6 +21,8 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/salesapp/scrm/backend/platform"
+
+	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 )
 
 func serve(t *testing.T, log *slog.Logger, fn func() error) *connect.Client[emptypb.Empty, emptypb.Empty] {
@@ -127,4 +129,20 @@ func TestARefusalWhoseWaitTimedOutIsNotTheCallersDeadline(t *testing.T) {
 	})
 	_, err = c.CallUnary(context.Background(), connect.NewRequest(&emptypb.Empty{}))
 	require.Equal(t, connect.CodeDeadlineExceeded, connect.CodeOf(err))
+}
+
+// A concept's words and its enum's values map both ways; UNSPECIFIED and unknown words map to nothing.
+func TestWordsMapAnEnumToTheWordsOfItsValueNames(t *testing.T) {
+	w := NewWords[salesappv1.CustomerStage](salesappv1.CustomerStage_value, "CUSTOMER_STAGE_")
+	require.Equal(t, salesappv1.CustomerStage_CUSTOMER_STAGE_WON, w.Enum("won"))
+	require.Equal(t, "negotiating", w.Word(salesappv1.CustomerStage_CUSTOMER_STAGE_NEGOTIATING))
+	require.Equal(t, salesappv1.CustomerStage_CUSTOMER_STAGE_UNSPECIFIED, w.Enum("someday"))
+	require.Equal(t, salesappv1.CustomerStage_CUSTOMER_STAGE_UNSPECIFIED, w.Enum("unspecified"))
+	require.Empty(t, w.Word(salesappv1.CustomerStage_CUSTOMER_STAGE_UNSPECIFIED))
+	require.Empty(t, w.Word(42))
+	for v := range salesappv1.CustomerStage_name {
+		if v != 0 {
+			require.Equal(t, salesappv1.CustomerStage(v), w.Enum(w.Word(salesappv1.CustomerStage(v))))
+		}
+	}
 }

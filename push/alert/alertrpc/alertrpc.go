@@ -56,7 +56,7 @@ func (h *Handler) ListAlerts(ctx context.Context, req *connect.Request[salesappv
 
 // ToProto converts a stream entry for the wire.
 func ToProto(e alert.Entry) *salesappv1.Alert {
-	a := &salesappv1.Alert{Seq: rpcserver.Int32(e.Seq), AlertId: e.AlertID.String(), Kind: string(e.Kind),
+	a := &salesappv1.Alert{Seq: rpcserver.Int32(e.Seq), AlertId: e.AlertID.String(), Kind: kindWords.Enum(string(e.Kind)),
 		Body: e.Body, CreatedAt: timestamppb.New(e.CreatedAt), Read: e.ReadAt != nil}
 	if e.CustomerID != uuid.Nil { // task alerts are about no customer
 		a.CustomerId = e.CustomerID.String()
@@ -121,10 +121,13 @@ func (h *Handler) RegisterDevice(ctx context.Context, req *connect.Request[sales
 	return connect.NewResponse(&salesappv1.RegisterDeviceResponse{}), nil
 }
 
-func kinds(names []string) []alert.Kind {
-	out := make([]alert.Kind, len(names))
-	for i, n := range names {
-		out[i] = alert.Kind(n)
+// kindWords maps the alert kinds (long_read) to the API's enum (ALERT_KIND_LONG_READ) and back.
+var kindWords = rpcserver.NewWords[salesappv1.AlertKind](salesappv1.AlertKind_value, "ALERT_KIND_")
+
+func kinds(values []salesappv1.AlertKind) []alert.Kind {
+	out := make([]alert.Kind, len(values))
+	for i, v := range values {
+		out[i] = alert.Kind(kindWords.Word(v))
 	}
 	return out
 }

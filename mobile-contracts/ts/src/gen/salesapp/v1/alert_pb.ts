@@ -2,8 +2,8 @@
 // @generated from file salesapp/v1/alert.proto (package salesapp.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb";
 import type { Timestamp, TimestampJson } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/alert.proto.
  */
 export const file_salesapp_v1_alert: GenFile = /*@__PURE__*/
-  fileDesc("ChdzYWxlc2FwcC92MS9hbGVydC5wcm90bxILc2FsZXNhcHAudjEiqgEKBUFsZXJ0EgsKA3NlcRgBIAEoBRIQCghhbGVydF9pZBgCIAEoCRIMCgRraW5kGAMgASgJEhMKC2N1c3RvbWVyX2lkGAQgASgJEhMKC21hdGVyaWFsX2lkGAUgASgJEgwKBGJvZHkYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEcmVhZBgIIAEoCCJOChFMaXN0QWxlcnRzUmVxdWVzdBIaCglhZnRlcl9zZXEYASABKAVCB7pIBBoCKAASHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRj0AygAIlUKEkxpc3RBbGVydHNSZXNwb25zZRINCgVlcG9jaBgBIAEoCRIMCgRoZWFkGAIgASgFEiIKBmFsZXJ0cxgDIAMoCzISLnNhbGVzYXBwLnYxLkFsZXJ0IjUKFU1hcmtBbGVydHNSZWFkUmVxdWVzdBIcCgt0aHJvdWdoX3NlcRgBIAEoBUIHukgEGgIoACIoChZNYXJrQWxlcnRzUmVhZFJlc3BvbnNlEg4KBm1hcmtlZBgBIAEoBSIXChVHZXRVbnJlYWRDb3VudFJlcXVlc3QiKAoWR2V0VW5yZWFkQ291bnRSZXNwb25zZRIOCgZ1bnJlYWQYASABKAUikAIKF1VwZGF0ZUFsZXJ0UHJlZnNSZXF1ZXN0En0KC211dGVkX2tpbmRzGAEgAygJQmi6SGWSAWIQCCJeclxSCmZpcnN0X3ZpZXdSBnJldHVyblIJbG9uZ19yZWFkUgdmb3J3YXJkUgpjYWxsX2NsaWNrUgx3ZWNoYXRfY2xpY2tSCnBob25lX2xlZnRSDG5ld19jdXN0b21lchIoCg9xdWlldF9zdGFydF9taW4YAiABKAVCCrpIBxoFGJ8LKABIAIgBARImCg1xdWlldF9lbmRfbWluGAMgASgFQgq6SAcaBRifCygASAGIAQFCEgoQX3F1aWV0X3N0YXJ0X21pbkIQCg5fcXVpZXRfZW5kX21pbiIaChhVcGRhdGVBbGVydFByZWZzUmVzcG9uc2UixAEKFVJlZ2lzdGVyRGV2aWNlUmVxdWVzdBIdCglkZXZpY2VfaWQYASABKAlCCrpIB3IFEAEYgAESJQoIcGxhdGZvcm0YAiABKAlCE7pIEHIOUgNpb3NSB2FuZHJvaWQSHgoKcHVzaF90b2tlbhgDIAEoCUIKukgHcgUQARiAIBIbCglidW5kbGVfaWQYBCABKAlCCLpIBXIDGIABEg8KB3NhbmRib3gYBSABKAgSFwoGbG9jYWxlGAYgASgJQge6SARyAhgQIhgKFlJlZ2lzdGVyRGV2aWNlUmVzcG9uc2UyzwMKDEFsZXJ0U2VydmljZRJNCgpMaXN0QWxlcnRzEh4uc2FsZXNhcHAudjEuTGlzdEFsZXJ0c1JlcXVlc3QaHy5zYWxlc2FwcC52MS5MaXN0QWxlcnRzUmVzcG9uc2USWQoOTWFya0FsZXJ0c1JlYWQSIi5zYWxlc2FwcC52MS5NYXJrQWxlcnRzUmVhZFJlcXVlc3QaIy5zYWxlc2FwcC52MS5NYXJrQWxlcnRzUmVhZFJlc3BvbnNlElkKDkdldFVucmVhZENvdW50EiIuc2FsZXNhcHAudjEuR2V0VW5yZWFkQ291bnRSZXF1ZXN0GiMuc2FsZXNhcHAudjEuR2V0VW5yZWFkQ291bnRSZXNwb25zZRJfChBVcGRhdGVBbGVydFByZWZzEiQuc2FsZXNhcHAudjEuVXBkYXRlQWxlcnRQcmVmc1JlcXVlc3QaJS5zYWxlc2FwcC52MS5VcGRhdGVBbGVydFByZWZzUmVzcG9uc2USWQoOUmVnaXN0ZXJEZXZpY2USIi5zYWxlc2FwcC52MS5SZWdpc3RlckRldmljZVJlcXVlc3QaIy5zYWxlc2FwcC52MS5SZWdpc3RlckRldmljZVJlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChdzYWxlc2FwcC92MS9hbGVydC5wcm90bxILc2FsZXNhcHAudjEiyAEKBUFsZXJ0EgsKA3NlcRgBIAEoBRIQCghhbGVydF9pZBgCIAEoCRIkCgRraW5kGAkgASgOMhYuc2FsZXNhcHAudjEuQWxlcnRLaW5kEhMKC2N1c3RvbWVyX2lkGAQgASgJEhMKC21hdGVyaWFsX2lkGAUgASgJEgwKBGJvZHkYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEcmVhZBgIIAEoCEoECAMQBCJOChFMaXN0QWxlcnRzUmVxdWVzdBIaCglhZnRlcl9zZXEYASABKAVCB7pIBBoCKAASHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRj0AygAIlUKEkxpc3RBbGVydHNSZXNwb25zZRINCgVlcG9jaBgBIAEoCRIMCgRoZWFkGAIgASgFEiIKBmFsZXJ0cxgDIAMoCzISLnNhbGVzYXBwLnYxLkFsZXJ0IjUKFU1hcmtBbGVydHNSZWFkUmVxdWVzdBIcCgt0aHJvdWdoX3NlcRgBIAEoBUIHukgEGgIoACIoChZNYXJrQWxlcnRzUmVhZFJlc3BvbnNlEg4KBm1hcmtlZBgBIAEoBSIXChVHZXRVbnJlYWRDb3VudFJlcXVlc3QiKAoWR2V0VW5yZWFkQ291bnRSZXNwb25zZRIOCgZ1bnJlYWQYASABKAUi4wEKF1VwZGF0ZUFsZXJ0UHJlZnNSZXF1ZXN0EkoKC211dGVkX2tpbmRzGAQgAygOMhYuc2FsZXNhcHAudjEuQWxlcnRLaW5kQh26SBqSARcQCCITggEQGAEYAhgDGAQYBRgGGAcYCBIoCg9xdWlldF9zdGFydF9taW4YAiABKAVCCrpIBxoFGJ8LKABIAIgBARImCg1xdWlldF9lbmRfbWluGAMgASgFQgq6SAcaBRifCygASAGIAQFCEgoQX3F1aWV0X3N0YXJ0X21pbkIQCg5fcXVpZXRfZW5kX21pbkoECAEQAiIaChhVcGRhdGVBbGVydFByZWZzUmVzcG9uc2UixAEKFVJlZ2lzdGVyRGV2aWNlUmVxdWVzdBIdCglkZXZpY2VfaWQYASABKAlCCrpIB3IFEAEYgAESJQoIcGxhdGZvcm0YAiABKAlCE7pIEHIOUgNpb3NSB2FuZHJvaWQSHgoKcHVzaF90b2tlbhgDIAEoCUIKukgHcgUQARiAIBIbCglidW5kbGVfaWQYBCABKAlCCLpIBXIDGIABEg8KB3NhbmRib3gYBSABKAgSFwoGbG9jYWxlGAYgASgJQge6SARyAhgQIhgKFlJlZ2lzdGVyRGV2aWNlUmVzcG9uc2UqswQKCUFsZXJ0S2luZBIaChZBTEVSVF9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVQUxFUlRfS0lORF9GSVJTVF9WSUVXEAESFQoRQUxFUlRfS0lORF9SRVRVUk4QAhIYChRBTEVSVF9LSU5EX0xPTkdfUkVBRBADEhYKEkFMRVJUX0tJTkRfRk9SV0FSRBAEEhkKFUFMRVJUX0tJTkRfQ0FMTF9DTElDSxAFEhsKF0FMRVJUX0tJTkRfV0VDSEFUX0NMSUNLEAYSGQoVQUxFUlRfS0lORF9QSE9ORV9MRUZUEAcSGwoXQUxFUlRfS0lORF9ORVdfQ1VTVE9NRVIQCBIcChhBTEVSVF9LSU5EX1RBU0tfQVNTSUdORUQQCRIdChlBTEVSVF9LSU5EX1RBU0tfQ09NUExFVEVEEAoSHQoZQUxFUlRfS0lORF9UQVNLX0NBTkNFTExFRBALEiMKH0FMRVJUX0tJTkRfTEVBRF9SRUNZQ0xFX1dBUk5JTkcQDBIcChhBTEVSVF9LSU5EX0xFQURfUkVDWUNMRUQQDRIfChtBTEVSVF9LSU5EX1BPT0xfTEVBRF9BQ1RJVkUQDhIeChpBTEVSVF9LSU5EX1BPT0xfTEVBRF9PRkZFUhAPEhoKFkFMRVJUX0tJTkRfV0VDT01fQURERUQQEBIcChhBTEVSVF9LSU5EX1dFQ09NX0RFTEVURUQQERIcChhBTEVSVF9LSU5EX0ZPTExPV19VUF9EVUUQEjLPAwoMQWxlcnRTZXJ2aWNlEk0KCkxpc3RBbGVydHMSHi5zYWxlc2FwcC52MS5MaXN0QWxlcnRzUmVxdWVzdBofLnNhbGVzYXBwLnYxLkxpc3RBbGVydHNSZXNwb25zZRJZCg5NYXJrQWxlcnRzUmVhZBIiLnNhbGVzYXBwLnYxLk1hcmtBbGVydHNSZWFkUmVxdWVzdBojLnNhbGVzYXBwLnYxLk1hcmtBbGVydHNSZWFkUmVzcG9uc2USWQoOR2V0VW5yZWFkQ291bnQSIi5zYWxlc2FwcC52MS5HZXRVbnJlYWRDb3VudFJlcXVlc3QaIy5zYWxlc2FwcC52MS5HZXRVbnJlYWRDb3VudFJlc3BvbnNlEl8KEFVwZGF0ZUFsZXJ0UHJlZnMSJC5zYWxlc2FwcC52MS5VcGRhdGVBbGVydFByZWZzUmVxdWVzdBolLnNhbGVzYXBwLnYxLlVwZGF0ZUFsZXJ0UHJlZnNSZXNwb25zZRJZCg5SZWdpc3RlckRldmljZRIiLnNhbGVzYXBwLnYxLlJlZ2lzdGVyRGV2aWNlUmVxdWVzdBojLnNhbGVzYXBwLnYxLlJlZ2lzdGVyRGV2aWNlUmVzcG9uc2VCNVozZ2l0aHViLmNvbS9zYWxlc2FwcC9zY3JtL2FwaS9zYWxlc2FwcC92MTtzYWxlc2FwcHYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Alert is one entry of a salesperson's alert stream. An alert that is updated (more views of the same
@@ -33,18 +33,11 @@ export type Alert = Message<"salesapp.v1.Alert"> & {
   alertId: string;
 
   /**
-   * first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer; or, about
-   * a marketing task (TaskService), task_assigned, task_completed or task_cancelled; or, about a lead pool
-   * (PoolService), lead_recycle_warning (a held lead goes back tomorrow unless followed up), lead_recycled
-   * or pool_lead_active (a lead waiting in a pool the caller manages is reading again) or pool_lead_offer
-   * (a lead waiting in a pool the caller may claim from is reading again: the first to claim it has it); or,
-   * from WeCom, wecom_added (a customer added the caller on WeCom) or wecom_deleted (a customer deleted the
-   * caller); or follow_up_due (a follow-up the caller noted is due: at its next_at, or when the caller's
-   * quiet hours end).
+   * UNSPECIFIED for a kind newer than the app's copy of this enum knows: show body as it is.
    *
-   * @generated from field: string kind = 3;
+   * @generated from field: salesapp.v1.AlertKind kind = 9;
    */
-  kind: string;
+  kind: AlertKind;
 
   /**
    * Empty for task alerts.
@@ -94,18 +87,11 @@ export type AlertJson = {
   alertId?: string;
 
   /**
-   * first_view, return, long_read, forward, call_click, wechat_click, phone_left or new_customer; or, about
-   * a marketing task (TaskService), task_assigned, task_completed or task_cancelled; or, about a lead pool
-   * (PoolService), lead_recycle_warning (a held lead goes back tomorrow unless followed up), lead_recycled
-   * or pool_lead_active (a lead waiting in a pool the caller manages is reading again) or pool_lead_offer
-   * (a lead waiting in a pool the caller may claim from is reading again: the first to claim it has it); or,
-   * from WeCom, wecom_added (a customer added the caller on WeCom) or wecom_deleted (a customer deleted the
-   * caller); or follow_up_due (a follow-up the caller noted is due: at its next_at, or when the caller's
-   * quiet hours end).
+   * UNSPECIFIED for a kind newer than the app's copy of this enum knows: show body as it is.
    *
-   * @generated from field: string kind = 3;
+   * @generated from field: salesapp.v1.AlertKind kind = 9;
    */
-  kind?: string;
+  kind?: AlertKindJson;
 
   /**
    * Empty for task alerts.
@@ -363,9 +349,11 @@ export const GetUnreadCountResponseSchema: GenMessage<GetUnreadCountResponse, {j
  */
 export type UpdateAlertPrefsRequest = Message<"salesapp.v1.UpdateAlertPrefsRequest"> & {
   /**
-   * @generated from field: repeated string muted_kinds = 1;
+   * The kinds about customers' behaviour may be muted: FIRST_VIEW to NEW_CUSTOMER.
+   *
+   * @generated from field: repeated salesapp.v1.AlertKind muted_kinds = 4;
    */
-  mutedKinds: string[];
+  mutedKinds: AlertKind[];
 
   /**
    * Quiet hours in the enterprise's time zone, minutes of the day (e.g. 1320 to 420: 22:00–07:00);
@@ -388,9 +376,11 @@ export type UpdateAlertPrefsRequest = Message<"salesapp.v1.UpdateAlertPrefsReque
  */
 export type UpdateAlertPrefsRequestJson = {
   /**
-   * @generated from field: repeated string muted_kinds = 1;
+   * The kinds about customers' behaviour may be muted: FIRST_VIEW to NEW_CUSTOMER.
+   *
+   * @generated from field: repeated salesapp.v1.AlertKind muted_kinds = 4;
    */
-  mutedKinds?: string[];
+  mutedKinds?: AlertKindJson[];
 
   /**
    * Quiet hours in the enterprise's time zone, minutes of the day (e.g. 1320 to 420: 22:00–07:00);
@@ -557,6 +547,137 @@ export type RegisterDeviceResponseJson = {
  */
 export const RegisterDeviceResponseSchema: GenMessage<RegisterDeviceResponse, {jsonType: RegisterDeviceResponseJson}> = /*@__PURE__*/
   messageDesc(file_salesapp_v1_alert, 10);
+
+/**
+ * AlertKind says what an alert is about.
+ *
+ * @generated from enum salesapp.v1.AlertKind
+ */
+export enum AlertKind {
+  /**
+   * @generated from enum value: ALERT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * About a customer reading what the salesperson shared: a first view, a return, a long read.
+   *
+   * @generated from enum value: ALERT_KIND_FIRST_VIEW = 1;
+   */
+  FIRST_VIEW = 1,
+
+  /**
+   * @generated from enum value: ALERT_KIND_RETURN = 2;
+   */
+  RETURN = 2,
+
+  /**
+   * @generated from enum value: ALERT_KIND_LONG_READ = 3;
+   */
+  LONG_READ = 3,
+
+  /**
+   * A customer forwarded, tapped call or WeChat, or left a phone number.
+   *
+   * @generated from enum value: ALERT_KIND_FORWARD = 4;
+   */
+  FORWARD = 4,
+
+  /**
+   * @generated from enum value: ALERT_KIND_CALL_CLICK = 5;
+   */
+  CALL_CLICK = 5,
+
+  /**
+   * @generated from enum value: ALERT_KIND_WECHAT_CLICK = 6;
+   */
+  WECHAT_CLICK = 6,
+
+  /**
+   * @generated from enum value: ALERT_KIND_PHONE_LEFT = 7;
+   */
+  PHONE_LEFT = 7,
+
+  /**
+   * Someone new opened the salesperson's link.
+   *
+   * @generated from enum value: ALERT_KIND_NEW_CUSTOMER = 8;
+   */
+  NEW_CUSTOMER = 8,
+
+  /**
+   * About a marketing task (TaskService); such alerts name no customer.
+   *
+   * @generated from enum value: ALERT_KIND_TASK_ASSIGNED = 9;
+   */
+  TASK_ASSIGNED = 9,
+
+  /**
+   * @generated from enum value: ALERT_KIND_TASK_COMPLETED = 10;
+   */
+  TASK_COMPLETED = 10,
+
+  /**
+   * @generated from enum value: ALERT_KIND_TASK_CANCELLED = 11;
+   */
+  TASK_CANCELLED = 11,
+
+  /**
+   * About a lead pool (PoolService): a held lead goes back tomorrow unless followed up; it went back; a
+   * lead waiting in a pool the caller manages is reading again; a lead waiting in a pool the caller may
+   * claim from is reading again (the first to claim it has it).
+   *
+   * @generated from enum value: ALERT_KIND_LEAD_RECYCLE_WARNING = 12;
+   */
+  LEAD_RECYCLE_WARNING = 12,
+
+  /**
+   * @generated from enum value: ALERT_KIND_LEAD_RECYCLED = 13;
+   */
+  LEAD_RECYCLED = 13,
+
+  /**
+   * @generated from enum value: ALERT_KIND_POOL_LEAD_ACTIVE = 14;
+   */
+  POOL_LEAD_ACTIVE = 14,
+
+  /**
+   * @generated from enum value: ALERT_KIND_POOL_LEAD_OFFER = 15;
+   */
+  POOL_LEAD_OFFER = 15,
+
+  /**
+   * From WeCom: a customer added the caller, or deleted them.
+   *
+   * @generated from enum value: ALERT_KIND_WECOM_ADDED = 16;
+   */
+  WECOM_ADDED = 16,
+
+  /**
+   * @generated from enum value: ALERT_KIND_WECOM_DELETED = 17;
+   */
+  WECOM_DELETED = 17,
+
+  /**
+   * A follow-up the caller noted is due: at its next_at, or when the caller's quiet hours end.
+   *
+   * @generated from enum value: ALERT_KIND_FOLLOW_UP_DUE = 18;
+   */
+  FOLLOW_UP_DUE = 18,
+}
+
+/**
+ * AlertKind says what an alert is about.
+ *
+ * @generated from enum salesapp.v1.AlertKind
+ */
+export type AlertKindJson = "ALERT_KIND_UNSPECIFIED" | "ALERT_KIND_FIRST_VIEW" | "ALERT_KIND_RETURN" | "ALERT_KIND_LONG_READ" | "ALERT_KIND_FORWARD" | "ALERT_KIND_CALL_CLICK" | "ALERT_KIND_WECHAT_CLICK" | "ALERT_KIND_PHONE_LEFT" | "ALERT_KIND_NEW_CUSTOMER" | "ALERT_KIND_TASK_ASSIGNED" | "ALERT_KIND_TASK_COMPLETED" | "ALERT_KIND_TASK_CANCELLED" | "ALERT_KIND_LEAD_RECYCLE_WARNING" | "ALERT_KIND_LEAD_RECYCLED" | "ALERT_KIND_POOL_LEAD_ACTIVE" | "ALERT_KIND_POOL_LEAD_OFFER" | "ALERT_KIND_WECOM_ADDED" | "ALERT_KIND_WECOM_DELETED" | "ALERT_KIND_FOLLOW_UP_DUE";
+
+/**
+ * Describes the enum salesapp.v1.AlertKind.
+ */
+export const AlertKindSchema: GenEnum<AlertKind, AlertKindJson> = /*@__PURE__*/
+  enumDesc(file_salesapp_v1_alert, 0);
 
 /**
  * AlertService reads the caller's alert stream and sets how they are alerted. Live delivery is the
