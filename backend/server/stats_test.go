@@ -48,7 +48,7 @@ func TestSharesAndBeaconsReachRankingsAndDashboards(t *testing.T) {
 	require.Equal(t, &salesappv1.StatsFunnel{Shares: 1, Views: 1, Identified: 0, Leads: 0, Contacted: 0}, td.Msg.Funnel)
 	require.Len(t, td.Msg.Materials, 1)
 	require.Equal(t, materialID, td.Msg.Materials[0].MaterialId)
-	require.Equal(t, "enterprise", td.Msg.Materials[0].Tier)
+	require.Equal(t, salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, td.Msg.Materials[0].Tier)
 
 	// A custom span without its dates is refused before the handler, naming the rule.
 	_, err = statsOf(e, sales.Token).GetRankings(ctx, connect.NewRequest(&salesappv1.GetRankingsRequest{

@@ -56,7 +56,7 @@ func TestManagerDeviceSyncsTheTeam(t *testing.T) {
 	require.Equal(t, 2, mgr.count(salesappv1.EntityKind_ENTITY_KIND_MEMBER))
 	m := mgr.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, colleague.ID.String()).GetMember()
 	require.NotNil(t, m)
-	require.Equal(t, "sales", m.Role)
+	require.Equal(t, salesappv1.Role_ROLE_SALES, m.Role)
 	require.Equal(t, team.String(), m.TeamId)
 	require.False(t, m.Disabled)
 	require.NotNil(t, mgr.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, sales.ID.String()))
@@ -116,7 +116,7 @@ func TestManagerDeviceSyncsTheTeam(t *testing.T) {
 	mgr.pull()
 	require.Zero(t, mgr.count(salesappv1.EntityKind_ENTITY_KIND_MEMBER))
 	second.pull()
-	require.Equal(t, "sales", second.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, manager.ID.String()).GetMember().Role)
+	require.Equal(t, salesappv1.Role_ROLE_SALES, second.get(salesappv1.EntityKind_ENTITY_KIND_MEMBER, manager.ID.String()).GetMember().Role)
 }
 
 // A regional manager (issue 18): an admin gives them a second team with SetLedTeams; their device

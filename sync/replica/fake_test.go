@@ -348,7 +348,7 @@ func testTimeline(i int, at time.Time) *salesappv1.Change {
 	id := uuidN(2, i)
 	return &salesappv1.Change{Kind: salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY, Id: id,
 		Entity: &salesappv1.Change_TimelineEntry{TimelineEntry: &salesappv1.SyncTimelineEntry{
-			Id: id, CustomerId: uuidN(1, i/10), Kind: "material_view", MaterialId: uuidN(6, i%7),
+			Id: id, CustomerId: uuidN(1, i/10), Kind: salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, MaterialId: uuidN(6, i%7),
 			OccurredAt: timestamppb.New(at), DwellMs: 12000, Value: 1}}}
 }
 
@@ -364,14 +364,14 @@ func testMaterial(i int) *salesappv1.Change {
 	id := uuidN(6, i)
 	return &salesappv1.Change{Kind: salesappv1.EntityKind_ENTITY_KIND_MATERIAL, Id: id,
 		Entity: &salesappv1.Change_Material{Material: &salesappv1.SyncMaterial{
-			Id: id, Tier: "enterprise", Kind: "article", Status: "published", FolderId: uuidN(7, 1),
+			Id: id, Tier: salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, Kind: salesappv1.MaterialKind_MATERIAL_KIND_ARTICLE, Status: salesappv1.MaterialStatus_MATERIAL_STATUS_PUBLISHED, FolderId: uuidN(7, 1),
 			Title: fmt.Sprintf("Material %d", i), Version: 3, PublishedAt: timestamppb.New(testEpoch)}}}
 }
 
 func testFolder(i int) *salesappv1.Change {
 	id := uuidN(7, i)
 	return &salesappv1.Change{Kind: salesappv1.EntityKind_ENTITY_KIND_FOLDER, Id: id,
-		Entity: &salesappv1.Change_Folder{Folder: &salesappv1.SyncFolder{Id: id, Tier: "enterprise", Name: "Brochures"}}}
+		Entity: &salesappv1.Change_Folder{Folder: &salesappv1.SyncFolder{Id: id, Tier: salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, Name: "Brochures"}}}
 }
 
 func testTask(i int, joined bool, endsAt time.Time) *salesappv1.Change {

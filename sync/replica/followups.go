@@ -42,7 +42,7 @@ func FollowUps(entities map[Key]proto.Message, me string, now time.Time) []follo
 		case *salesappv1.SyncNote:
 			notes = append(notes, v)
 		case *salesappv1.SyncTimelineEntry:
-			if v.Kind == "material_view" {
+			if v.Kind == salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW {
 				viewed[v.CustomerId] = append(viewed[v.CustomerId], v.MaterialId)
 				if !v.OccurredAt.AsTime().Before(now.Add(-followup.ReadingWindow)) {
 					views = append(views, v)
@@ -50,7 +50,8 @@ func FollowUps(entities map[Key]proto.Message, me string, now time.Time) []follo
 			}
 		case *salesappv1.SyncMaterial:
 			titles[v.Id], tags[v.Id] = v.Title, v.Tags
-			if v.Status == "published" && (v.Tier == "enterprise" || v.Tier == "platform") {
+			if v.Status == salesappv1.MaterialStatus_MATERIAL_STATUS_PUBLISHED &&
+				(v.Tier == salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE || v.Tier == salesappv1.MaterialTier_MATERIAL_TIER_PLATFORM) {
 				sendable = append(sendable, v)
 			}
 		}

@@ -38,19 +38,23 @@ func TestFollowUpsOfflineFollowTheServersRule(t *testing.T) {
 	view := func(customerID, materialID string, when time.Duration, dwell int32) {
 		id := uuid.NewString()
 		put(salesappv1.EntityKind_ENTITY_KIND_TIMELINE_ENTRY, id, &salesappv1.SyncTimelineEntry{Id: id, CustomerId: customerID,
-			Kind: "material_view", MaterialId: materialID, OccurredAt: at(when), DwellMs: dwell})
+			Kind: salesappv1.EventKind_EVENT_KIND_MATERIAL_VIEW, MaterialId: materialID, OccurredAt: at(when), DwellMs: dwell})
 	}
-	material := func(title, tier, status string, published time.Duration, tags ...string) string {
+	const (
+		enterprise, platform, personal = salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, salesappv1.MaterialTier_MATERIAL_TIER_PLATFORM, salesappv1.MaterialTier_MATERIAL_TIER_PERSONAL
+		published, draft               = salesappv1.MaterialStatus_MATERIAL_STATUS_PUBLISHED, salesappv1.MaterialStatus_MATERIAL_STATUS_DRAFT
+	)
+	material := func(title string, tier salesappv1.MaterialTier, status salesappv1.MaterialStatus, ago time.Duration, tags ...string) string {
 		id := uuid.NewString()
 		put(salesappv1.EntityKind_ENTITY_KIND_MATERIAL, id, &salesappv1.SyncMaterial{Id: id, Title: title, Tier: tier, Status: status,
-			PublishedAt: at(published), Tags: tags})
+			PublishedAt: at(ago), Tags: tags})
 		return id
 	}
-	pricing := material("Pricing", "enterprise", "published", -30*24*time.Hour, "price", "plans")
-	plans := material("Plans compared", "platform", "published", -20*24*time.Hour, "plans")
-	history := material("Company history", "enterprise", "published", -10*24*time.Hour, "about")
-	material("Draft plans", "enterprise", "draft", -24*time.Hour, "plans", "price")    // not sendable
-	material("My own plans", "personal", "published", -24*time.Hour, "plans", "price") // not on the server's list either
+	pricing := material("Pricing", enterprise, published, -30*24*time.Hour, "price", "plans")
+	plans := material("Plans compared", platform, published, -20*24*time.Hour, "plans")
+	history := material("Company history", enterprise, published, -10*24*time.Hour, "about")
+	material("Draft plans", enterprise, draft, -24*time.Hour, "plans", "price")    // not sendable
+	material("My own plans", personal, published, -24*time.Hour, "plans", "price") // not on the server's list either
 
 	overdue := customer(ann, "Overdue", 10, -10*24*time.Hour)
 	note(ann, overdue, -3*24*time.Hour, at(-20*time.Hour))

@@ -142,12 +142,17 @@ func codeName(k platform.Kind) string {
 	return connect.CodeOf(rpcserver.ToConnect(&platform.Error{Kind: k})).String()
 }
 
-// The words the tables keep for a customer's stage, their source channel and an alert's kind, as the
-// RPCs' enums: each reaches the app in one encoding whichever service sends it.
+// The words the tables keep for a customer's stage, their source channel, an alert's kind, an event's
+// kind, a material's tier, kind and status, and a person's role, as the RPCs' enums: each reaches the app in one encoding whichever service sends it.
 var (
 	stageWords     = rpcserver.NewWords[salesappv1.CustomerStage](salesappv1.CustomerStage_value, "CUSTOMER_STAGE_")
 	channelWords   = rpcserver.NewWords[salesappv1.ShareChannel](salesappv1.ShareChannel_value, "SHARE_CHANNEL_")
 	alertKindWords = rpcserver.NewWords[salesappv1.AlertKind](salesappv1.AlertKind_value, "ALERT_KIND_")
+	eventWords     = rpcserver.NewWords[salesappv1.EventKind](salesappv1.EventKind_value, "EVENT_KIND_")
+	tierWords      = rpcserver.NewWords[salesappv1.MaterialTier](salesappv1.MaterialTier_value, "MATERIAL_TIER_")
+	materialWords  = rpcserver.NewWords[salesappv1.MaterialKind](salesappv1.MaterialKind_value, "MATERIAL_KIND_")
+	statusWords    = rpcserver.NewWords[salesappv1.MaterialStatus](salesappv1.MaterialStatus_value, "MATERIAL_STATUS_")
+	roleWords      = rpcserver.NewWords[salesappv1.Role](salesappv1.Role_value, "ROLE_")
 )
 
 var kinds = map[delta.Kind]salesappv1.EntityKind{
@@ -186,7 +191,7 @@ func change(c delta.Change) *salesappv1.Change {
 			OwnerId: e.OwnerID.String(), ReadOnly: e.ReadOnly}}
 	case *delta.TimelineEntry:
 		out.Entity = &salesappv1.Change_TimelineEntry{TimelineEntry: &salesappv1.SyncTimelineEntry{
-			Id: e.ID.String(), CustomerId: e.CustomerID.String(), Kind: e.Kind, MaterialId: nullID(e.MaterialID),
+			Id: e.ID.String(), CustomerId: e.CustomerID.String(), Kind: eventWords.Enum(e.Kind), MaterialId: nullID(e.MaterialID),
 			ShareId: nullID(e.ShareID), OccurredAt: timestamppb.New(e.OccurredAt), DwellMs: rpcserver.Int32(e.DwellMs), Value: e.Value}}
 	case *delta.Note:
 		out.Entity = &salesappv1.Change_Note{Note: &salesappv1.SyncNote{
@@ -207,15 +212,15 @@ func change(c delta.Change) *salesappv1.Change {
 			MaterialId: nullID(e.MaterialID), Body: e.Body, CreatedAt: timestamppb.New(e.CreatedAt), Read: e.Read}}
 	case *delta.Material:
 		out.Entity = &salesappv1.Change_Material{Material: &salesappv1.SyncMaterial{
-			Id: e.ID.String(), Tier: e.Tier, Kind: e.Kind, Status: e.Status, RejectReason: e.RejectReason,
+			Id: e.ID.String(), Tier: tierWords.Enum(e.Tier), Kind: materialWords.Enum(e.Kind), Status: statusWords.Enum(e.Status), RejectReason: e.RejectReason,
 			FolderId: nullID(e.FolderID), Title: e.Title, Summary: e.Summary, BodyHtml: e.BodyHTML, TextBody: e.TextBody,
 			FileKey: e.FileKey, ImageKeys: e.ImageKeys, CoverKey: e.CoverKey, Tags: e.Tags, Version: rpcserver.Int32(e.Version),
 			PublishedAt: tsp(e.PublishedAt)}}
 	case *delta.Folder:
-		out.Entity = &salesappv1.Change_Folder{Folder: &salesappv1.SyncFolder{Id: e.ID.String(), Tier: e.Tier, Name: e.Name}}
+		out.Entity = &salesappv1.Change_Folder{Folder: &salesappv1.SyncFolder{Id: e.ID.String(), Tier: tierWords.Enum(e.Tier), Name: e.Name}}
 	case *delta.Member:
 		out.Entity = &salesappv1.Change_Member{Member: &salesappv1.SyncMember{EmployeeId: e.ID.String(), Name: e.Name,
-			Title: e.Title, Role: e.Role, TeamId: e.TeamID.String(), Disabled: e.Disabled}}
+			Title: e.Title, Role: roleWords.Enum(e.Role), TeamId: e.TeamID.String(), Disabled: e.Disabled}}
 	case *delta.Task:
 		materials := make([]string, len(e.MaterialIDs))
 		for i, id := range e.MaterialIDs {

@@ -109,7 +109,7 @@ func TestPageConverts(t *testing.T) {
 			OwnerId: owner.String(), ReadOnly: true}}},
 		{Kind: salesappv1.EntityKind_ENTITY_KIND_NOTE, Id: note.String(), Deleted: true},
 		{Kind: salesappv1.EntityKind_ENTITY_KIND_MATERIAL, Id: mat.String(), Entity: &salesappv1.Change_Material{Material: &salesappv1.SyncMaterial{
-			Id: mat.String(), Tier: "enterprise", PublishedAt: timestamppb.New(at)}}},
+			Id: mat.String(), Tier: salesappv1.MaterialTier_MATERIAL_TIER_ENTERPRISE, PublishedAt: timestamppb.New(at)}}},
 	}}
 	require.True(t, proto.Equal(want, got), "%v", got)
 }

@@ -1139,10 +1139,9 @@ type MaterialStats struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	MaterialId string                 `protobuf:"bytes,1,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
 	Title      string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
-	// platform, enterprise or personal.
-	Tier   string `protobuf:"bytes,3,opt,name=tier,proto3" json:"tier,omitempty"`
-	Shares int32  `protobuf:"varint,4,opt,name=shares,proto3" json:"shares,omitempty"`
-	Views  int32  `protobuf:"varint,5,opt,name=views,proto3" json:"views,omitempty"`
+	Tier       MaterialTier           `protobuf:"varint,9,opt,name=tier,proto3,enum=salesapp.v1.MaterialTier" json:"tier,omitempty"`
+	Shares     int32                  `protobuf:"varint,4,opt,name=shares,proto3" json:"shares,omitempty"`
+	Views      int32                  `protobuf:"varint,5,opt,name=views,proto3" json:"views,omitempty"`
 	// Reading time per view.
 	AvgDwellMs    int32 `protobuf:"varint,6,opt,name=avg_dwell_ms,json=avgDwellMs,proto3" json:"avg_dwell_ms,omitempty"`
 	Forwards      int32 `protobuf:"varint,7,opt,name=forwards,proto3" json:"forwards,omitempty"`
@@ -1195,11 +1194,11 @@ func (x *MaterialStats) GetTitle() string {
 	return ""
 }
 
-func (x *MaterialStats) GetTier() string {
+func (x *MaterialStats) GetTier() MaterialTier {
 	if x != nil {
 		return x.Tier
 	}
-	return ""
+	return MaterialTier_MATERIAL_TIER_UNSPECIFIED
 }
 
 func (x *MaterialStats) GetShares() int32 {
@@ -1526,7 +1525,7 @@ var File_salesapp_v1_stats_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_stats_proto_rawDesc = "" +
 	"\n" +
-	"\x17salesapp/v1/stats.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1asalesapp/v1/customer.proto\"\xbb\x03\n" +
+	"\x17salesapp/v1/stats.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1asalesapp/v1/customer.proto\x1a\x1asalesapp/v1/material.proto\"\xbb\x03\n" +
 	"\tStatsSpan\x12<\n" +
 	"\x06period\x18\x01 \x01(\x0e2\x18.salesapp.v1.StatsPeriodB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06period\x12C\n" +
@@ -1603,18 +1602,18 @@ const file_salesapp_v1_stats_proto_rawDesc = "" +
 	"\vemployee_id\x18\x01 \x01(\tR\n" +
 	"employeeId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
-	"\x06totals\x18\x03 \x01(\v2\x18.salesapp.v1.StatsTotalsR\x06totals\"\xdc\x01\n" +
+	"\x06totals\x18\x03 \x01(\v2\x18.salesapp.v1.StatsTotalsR\x06totals\"\xfd\x01\n" +
 	"\rMaterialStats\x12\x1f\n" +
 	"\vmaterial_id\x18\x01 \x01(\tR\n" +
 	"materialId\x12\x14\n" +
-	"\x05title\x18\x02 \x01(\tR\x05title\x12\x12\n" +
-	"\x04tier\x18\x03 \x01(\tR\x04tier\x12\x16\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12-\n" +
+	"\x04tier\x18\t \x01(\x0e2\x19.salesapp.v1.MaterialTierR\x04tier\x12\x16\n" +
 	"\x06shares\x18\x04 \x01(\x05R\x06shares\x12\x14\n" +
 	"\x05views\x18\x05 \x01(\x05R\x05views\x12 \n" +
 	"\favg_dwell_ms\x18\x06 \x01(\x05R\n" +
 	"avgDwellMs\x12\x1a\n" +
 	"\bforwards\x18\a \x01(\x05R\bforwards\x12\x14\n" +
-	"\x05leads\x18\b \x01(\x05R\x05leads\"\x98\x02\n" +
+	"\x05leads\x18\b \x01(\x05R\x05leadsJ\x04\b\x03\x10\x04\"\x98\x02\n" +
 	"\x18GetTeamDashboardResponse\x12*\n" +
 	"\x04days\x18\x01 \x01(\v2\x16.salesapp.v1.StatsDaysR\x04days\x12\x17\n" +
 	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x120\n" +
@@ -1701,6 +1700,7 @@ var file_salesapp_v1_stats_proto_goTypes = []any{
 	(*ListFollowUpsResponse)(nil),    // 20: salesapp.v1.ListFollowUpsResponse
 	(CustomerStage)(0),               // 21: salesapp.v1.CustomerStage
 	(*timestamppb.Timestamp)(nil),    // 22: google.protobuf.Timestamp
+	(MaterialTier)(0),                // 23: salesapp.v1.MaterialTier
 }
 var file_salesapp_v1_stats_proto_depIdxs = []int32{
 	1,  // 0: salesapp.v1.StatsSpan.period:type_name -> salesapp.v1.StatsPeriod
@@ -1721,27 +1721,28 @@ var file_salesapp_v1_stats_proto_depIdxs = []int32{
 	10, // 15: salesapp.v1.GetMyDashboardResponse.hottest:type_name -> salesapp.v1.HotCustomer
 	3,  // 16: salesapp.v1.GetTeamDashboardRequest.span:type_name -> salesapp.v1.StatsSpan
 	8,  // 17: salesapp.v1.PersonStats.totals:type_name -> salesapp.v1.StatsTotals
-	4,  // 18: salesapp.v1.GetTeamDashboardResponse.days:type_name -> salesapp.v1.StatsDays
-	14, // 19: salesapp.v1.GetTeamDashboardResponse.funnel:type_name -> salesapp.v1.StatsFunnel
-	15, // 20: salesapp.v1.GetTeamDashboardResponse.people:type_name -> salesapp.v1.PersonStats
-	16, // 21: salesapp.v1.GetTeamDashboardResponse.materials:type_name -> salesapp.v1.MaterialStats
-	2,  // 22: salesapp.v1.FollowUp.kind:type_name -> salesapp.v1.FollowUpKind
-	22, // 23: salesapp.v1.FollowUp.last_active_at:type_name -> google.protobuf.Timestamp
-	22, // 24: salesapp.v1.FollowUp.due_at:type_name -> google.protobuf.Timestamp
-	18, // 25: salesapp.v1.ListFollowUpsResponse.follow_ups:type_name -> salesapp.v1.FollowUp
-	6,  // 26: salesapp.v1.StatsService.GetRankings:input_type -> salesapp.v1.GetRankingsRequest
-	11, // 27: salesapp.v1.StatsService.GetMyDashboard:input_type -> salesapp.v1.GetMyDashboardRequest
-	13, // 28: salesapp.v1.StatsService.GetTeamDashboard:input_type -> salesapp.v1.GetTeamDashboardRequest
-	19, // 29: salesapp.v1.StatsService.ListFollowUps:input_type -> salesapp.v1.ListFollowUpsRequest
-	7,  // 30: salesapp.v1.StatsService.GetRankings:output_type -> salesapp.v1.GetRankingsResponse
-	12, // 31: salesapp.v1.StatsService.GetMyDashboard:output_type -> salesapp.v1.GetMyDashboardResponse
-	17, // 32: salesapp.v1.StatsService.GetTeamDashboard:output_type -> salesapp.v1.GetTeamDashboardResponse
-	20, // 33: salesapp.v1.StatsService.ListFollowUps:output_type -> salesapp.v1.ListFollowUpsResponse
-	30, // [30:34] is the sub-list for method output_type
-	26, // [26:30] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	23, // 18: salesapp.v1.MaterialStats.tier:type_name -> salesapp.v1.MaterialTier
+	4,  // 19: salesapp.v1.GetTeamDashboardResponse.days:type_name -> salesapp.v1.StatsDays
+	14, // 20: salesapp.v1.GetTeamDashboardResponse.funnel:type_name -> salesapp.v1.StatsFunnel
+	15, // 21: salesapp.v1.GetTeamDashboardResponse.people:type_name -> salesapp.v1.PersonStats
+	16, // 22: salesapp.v1.GetTeamDashboardResponse.materials:type_name -> salesapp.v1.MaterialStats
+	2,  // 23: salesapp.v1.FollowUp.kind:type_name -> salesapp.v1.FollowUpKind
+	22, // 24: salesapp.v1.FollowUp.last_active_at:type_name -> google.protobuf.Timestamp
+	22, // 25: salesapp.v1.FollowUp.due_at:type_name -> google.protobuf.Timestamp
+	18, // 26: salesapp.v1.ListFollowUpsResponse.follow_ups:type_name -> salesapp.v1.FollowUp
+	6,  // 27: salesapp.v1.StatsService.GetRankings:input_type -> salesapp.v1.GetRankingsRequest
+	11, // 28: salesapp.v1.StatsService.GetMyDashboard:input_type -> salesapp.v1.GetMyDashboardRequest
+	13, // 29: salesapp.v1.StatsService.GetTeamDashboard:input_type -> salesapp.v1.GetTeamDashboardRequest
+	19, // 30: salesapp.v1.StatsService.ListFollowUps:input_type -> salesapp.v1.ListFollowUpsRequest
+	7,  // 31: salesapp.v1.StatsService.GetRankings:output_type -> salesapp.v1.GetRankingsResponse
+	12, // 32: salesapp.v1.StatsService.GetMyDashboard:output_type -> salesapp.v1.GetMyDashboardResponse
+	17, // 33: salesapp.v1.StatsService.GetTeamDashboard:output_type -> salesapp.v1.GetTeamDashboardResponse
+	20, // 34: salesapp.v1.StatsService.ListFollowUps:output_type -> salesapp.v1.ListFollowUpsResponse
+	31, // [31:35] is the sub-list for method output_type
+	27, // [27:31] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_stats_proto_init() }
@@ -1750,6 +1751,7 @@ func file_salesapp_v1_stats_proto_init() {
 		return
 	}
 	file_salesapp_v1_customer_proto_init()
+	file_salesapp_v1_material_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -725,8 +725,8 @@ type SyncTimelineEntry struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
-	// card_view, material_view, forward, call_click, wechat_click, phone_left, video_progress, brochure_page.
-	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Never DWELL: heartbeats are folded into their view.
+	Kind          EventKind              `protobuf:"varint,9,opt,name=kind,proto3,enum=salesapp.v1.EventKind" json:"kind,omitempty"`
 	MaterialId    string                 `protobuf:"bytes,4,opt,name=material_id,json=materialId,proto3" json:"material_id,omitempty"`
 	ShareId       string                 `protobuf:"bytes,5,opt,name=share_id,json=shareId,proto3" json:"share_id,omitempty"`
 	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
@@ -780,11 +780,11 @@ func (x *SyncTimelineEntry) GetCustomerId() string {
 	return ""
 }
 
-func (x *SyncTimelineEntry) GetKind() string {
+func (x *SyncTimelineEntry) GetKind() EventKind {
 	if x != nil {
 		return x.Kind
 	}
-	return ""
+	return EventKind_EVENT_KIND_UNSPECIFIED
 }
 
 func (x *SyncTimelineEntry) GetMaterialId() string {
@@ -1165,12 +1165,11 @@ func (x *SyncAlert) GetRead() bool {
 }
 
 type SyncMaterial struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// platform, enterprise or personal.
-	Tier          string                 `protobuf:"bytes,2,opt,name=tier,proto3" json:"tier,omitempty"`
-	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
-	Status        string                 `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Tier          MaterialTier           `protobuf:"varint,17,opt,name=tier,proto3,enum=salesapp.v1.MaterialTier" json:"tier,omitempty"`
+	Kind          MaterialKind           `protobuf:"varint,18,opt,name=kind,proto3,enum=salesapp.v1.MaterialKind" json:"kind,omitempty"`
+	Status        MaterialStatus         `protobuf:"varint,19,opt,name=status,proto3,enum=salesapp.v1.MaterialStatus" json:"status,omitempty"`
 	RejectReason  string                 `protobuf:"bytes,5,opt,name=reject_reason,json=rejectReason,proto3" json:"reject_reason,omitempty"`
 	FolderId      string                 `protobuf:"bytes,6,opt,name=folder_id,json=folderId,proto3" json:"folder_id,omitempty"`
 	Title         string                 `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`
@@ -1224,25 +1223,25 @@ func (x *SyncMaterial) GetId() string {
 	return ""
 }
 
-func (x *SyncMaterial) GetTier() string {
+func (x *SyncMaterial) GetTier() MaterialTier {
 	if x != nil {
 		return x.Tier
 	}
-	return ""
+	return MaterialTier_MATERIAL_TIER_UNSPECIFIED
 }
 
-func (x *SyncMaterial) GetKind() string {
+func (x *SyncMaterial) GetKind() MaterialKind {
 	if x != nil {
 		return x.Kind
 	}
-	return ""
+	return MaterialKind_MATERIAL_KIND_UNSPECIFIED
 }
 
-func (x *SyncMaterial) GetStatus() string {
+func (x *SyncMaterial) GetStatus() MaterialStatus {
 	if x != nil {
 		return x.Status
 	}
-	return ""
+	return MaterialStatus_MATERIAL_STATUS_UNSPECIFIED
 }
 
 func (x *SyncMaterial) GetRejectReason() string {
@@ -1332,9 +1331,9 @@ func (x *SyncMaterial) GetPublishedAt() *timestamppb.Timestamp {
 type SyncFolder struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// enterprise or personal.
-	Tier          string `protobuf:"bytes,2,opt,name=tier,proto3" json:"tier,omitempty"`
-	Name          string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// ENTERPRISE or PERSONAL.
+	Tier          MaterialTier `protobuf:"varint,4,opt,name=tier,proto3,enum=salesapp.v1.MaterialTier" json:"tier,omitempty"`
+	Name          string       `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1376,11 +1375,11 @@ func (x *SyncFolder) GetId() string {
 	return ""
 }
 
-func (x *SyncFolder) GetTier() string {
+func (x *SyncFolder) GetTier() MaterialTier {
 	if x != nil {
 		return x.Tier
 	}
-	return ""
+	return MaterialTier_MATERIAL_TIER_UNSPECIFIED
 }
 
 func (x *SyncFolder) GetName() string {
@@ -1596,9 +1595,8 @@ type SyncMember struct {
 	EmployeeId string                 `protobuf:"bytes,1,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
 	Name       string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Title      string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
-	// admin, manager or sales.
-	Role   string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
-	TeamId string `protobuf:"bytes,5,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Role       Role                   `protobuf:"varint,7,opt,name=role,proto3,enum=salesapp.v1.Role" json:"role,omitempty"`
+	TeamId     string                 `protobuf:"bytes,5,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
 	// Disabled (they left): their customers wait for a handover.
 	Disabled      bool `protobuf:"varint,6,opt,name=disabled,proto3" json:"disabled,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1656,11 +1654,11 @@ func (x *SyncMember) GetTitle() string {
 	return ""
 }
 
-func (x *SyncMember) GetRole() string {
+func (x *SyncMember) GetRole() Role {
 	if x != nil {
 		return x.Role
 	}
-	return ""
+	return Role_ROLE_UNSPECIFIED
 }
 
 func (x *SyncMember) GetTeamId() string {
@@ -2823,7 +2821,7 @@ var File_salesapp_v1_sync_proto protoreflect.FileDescriptor
 
 const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\n" +
-	"\x16salesapp/v1/sync.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17salesapp/v1/alert.proto\x1a\x1asalesapp/v1/customer.proto\x1a\x1asalesapp/v1/material.proto\x1a\x16salesapp/v1/task.proto\"\xaf\x01\n" +
+	"\x16salesapp/v1/sync.proto\x12\vsalesapp.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17salesapp/v1/alert.proto\x1a\x16salesapp/v1/card.proto\x1a\x1asalesapp/v1/customer.proto\x1a\x1asalesapp/v1/material.proto\x1a\x16salesapp/v1/task.proto\x1a\x18salesapp/v1/tenant.proto\x1a\x1asalesapp/v1/tracking.proto\"\xaf\x01\n" +
 	"\vPullRequest\x12'\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
@@ -2875,19 +2873,19 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\rfirst_seen_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\vfirstSeenAt\x12@\n" +
 	"\x0elast_active_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\flastActiveAt\x12\x19\n" +
 	"\bowner_id\x18\x11 \x01(\tR\aownerId\x12\x1b\n" +
-	"\tread_only\x18\x12 \x01(\bR\breadOnlyJ\x04\b\x05\x10\x06J\x04\b\x06\x10\a\"\x82\x02\n" +
+	"\tread_only\x18\x12 \x01(\bR\breadOnlyJ\x04\b\x05\x10\x06J\x04\b\x06\x10\a\"\xa0\x02\n" +
 	"\x11SyncTimelineEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
-	"customerId\x12\x12\n" +
-	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1f\n" +
+	"customerId\x12*\n" +
+	"\x04kind\x18\t \x01(\x0e2\x16.salesapp.v1.EventKindR\x04kind\x12\x1f\n" +
 	"\vmaterial_id\x18\x04 \x01(\tR\n" +
 	"materialId\x12\x19\n" +
 	"\bshare_id\x18\x05 \x01(\tR\ashareId\x12;\n" +
 	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"occurredAt\x12\x19\n" +
 	"\bdwell_ms\x18\a \x01(\x05R\adwellMs\x12\x14\n" +
-	"\x05value\x18\b \x01(\x05R\x05value\"\xab\x02\n" +
+	"\x05value\x18\b \x01(\x05R\x05valueJ\x04\b\x03\x10\x04\"\xab\x02\n" +
 	"\bSyncNote\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -2930,12 +2928,12 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x04body\x18\x06 \x01(\tR\x04body\x129\n" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x12\n" +
-	"\x04read\x18\b \x01(\bR\x04readJ\x04\b\x03\x10\x04\"\xce\x03\n" +
+	"\x04read\x18\b \x01(\bR\x04readJ\x04\b\x03\x10\x04\"\xb3\x04\n" +
 	"\fSyncMaterial\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04tier\x18\x02 \x01(\tR\x04tier\x12\x12\n" +
-	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x16\n" +
-	"\x06status\x18\x04 \x01(\tR\x06status\x12#\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
+	"\x04tier\x18\x11 \x01(\x0e2\x19.salesapp.v1.MaterialTierR\x04tier\x12-\n" +
+	"\x04kind\x18\x12 \x01(\x0e2\x19.salesapp.v1.MaterialKindR\x04kind\x123\n" +
+	"\x06status\x18\x13 \x01(\x0e2\x1b.salesapp.v1.MaterialStatusR\x06status\x12#\n" +
 	"\rreject_reason\x18\x05 \x01(\tR\frejectReason\x12\x1b\n" +
 	"\tfolder_id\x18\x06 \x01(\tR\bfolderId\x12\x14\n" +
 	"\x05title\x18\a \x01(\tR\x05title\x12\x18\n" +
@@ -2949,12 +2947,12 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\tcover_key\x18\r \x01(\tR\bcoverKey\x12\x12\n" +
 	"\x04tags\x18\x0e \x03(\tR\x04tags\x12\x18\n" +
 	"\aversion\x18\x0f \x01(\x05R\aversion\x12=\n" +
-	"\fpublished_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\"D\n" +
+	"\fpublished_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAtJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"e\n" +
 	"\n" +
 	"SyncFolder\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04tier\x18\x02 \x01(\tR\x04tier\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xbc\x05\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
+	"\x04tier\x18\x04 \x01(\x0e2\x19.salesapp.v1.MaterialTierR\x04tier\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04nameJ\x04\b\x02\x10\x03\"\xbc\x05\n" +
 	"\bSyncTask\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2976,16 +2974,16 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\bprogress\x18\x10 \x01(\v2\x17.salesapp.v1.TaskCountsR\bprogress\x12=\n" +
 	"\fcompleted_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x12\x1a\n" +
 	"\boverseen\x18\x12 \x01(\bR\boverseen\x12-\n" +
-	"\x04team\x18\x13 \x03(\v2\x19.salesapp.v1.TaskAssigneeR\x04team\"\xa0\x01\n" +
+	"\x04team\x18\x13 \x03(\v2\x19.salesapp.v1.TaskAssigneeR\x04team\"\xb9\x01\n" +
 	"\n" +
 	"SyncMember\x12\x1f\n" +
 	"\vemployee_id\x18\x01 \x01(\tR\n" +
 	"employeeId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
-	"\x05title\x18\x03 \x01(\tR\x05title\x12\x12\n" +
-	"\x04role\x18\x04 \x01(\tR\x04role\x12\x17\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12%\n" +
+	"\x04role\x18\a \x01(\x0e2\x11.salesapp.v1.RoleR\x04role\x12\x17\n" +
 	"\ateam_id\x18\x05 \x01(\tR\x06teamId\x12\x1a\n" +
-	"\bdisabled\x18\x06 \x01(\bR\bdisabled\"\xa3\x01\n" +
+	"\bdisabled\x18\x06 \x01(\bR\bdisabledJ\x04\b\x04\x10\x05\"\xa3\x01\n" +
 	"\vPushRequest\x12'\n" +
 	"\tdevice_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bdeviceId\x12.\n" +
@@ -3153,9 +3151,14 @@ var file_salesapp_v1_sync_proto_goTypes = []any{
 	(CustomerStage)(0),            // 30: salesapp.v1.CustomerStage
 	(ShareChannel)(0),             // 31: salesapp.v1.ShareChannel
 	(*timestamppb.Timestamp)(nil), // 32: google.protobuf.Timestamp
-	(AlertKind)(0),                // 33: salesapp.v1.AlertKind
-	(*TaskCounts)(nil),            // 34: salesapp.v1.TaskCounts
-	(*TaskAssignee)(nil),          // 35: salesapp.v1.TaskAssignee
+	(EventKind)(0),                // 33: salesapp.v1.EventKind
+	(AlertKind)(0),                // 34: salesapp.v1.AlertKind
+	(MaterialTier)(0),             // 35: salesapp.v1.MaterialTier
+	(MaterialKind)(0),             // 36: salesapp.v1.MaterialKind
+	(MaterialStatus)(0),           // 37: salesapp.v1.MaterialStatus
+	(*TaskCounts)(nil),            // 38: salesapp.v1.TaskCounts
+	(*TaskAssignee)(nil),          // 39: salesapp.v1.TaskAssignee
+	(Role)(0),                     // 40: salesapp.v1.Role
 }
 var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: salesapp.v1.PullResponse.changes:type_name -> salesapp.v1.Change
@@ -3173,47 +3176,53 @@ var file_salesapp_v1_sync_proto_depIdxs = []int32{
 	31, // 12: salesapp.v1.SyncCustomer.source_channel:type_name -> salesapp.v1.ShareChannel
 	32, // 13: salesapp.v1.SyncCustomer.first_seen_at:type_name -> google.protobuf.Timestamp
 	32, // 14: salesapp.v1.SyncCustomer.last_active_at:type_name -> google.protobuf.Timestamp
-	32, // 15: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	32, // 16: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
-	32, // 17: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
-	32, // 18: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
-	32, // 19: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
-	33, // 20: salesapp.v1.SyncAlert.kind:type_name -> salesapp.v1.AlertKind
-	32, // 21: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
-	32, // 22: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
-	34, // 23: salesapp.v1.SyncTask.targets:type_name -> salesapp.v1.TaskCounts
-	32, // 24: salesapp.v1.SyncTask.starts_at:type_name -> google.protobuf.Timestamp
-	32, // 25: salesapp.v1.SyncTask.ends_at:type_name -> google.protobuf.Timestamp
-	34, // 26: salesapp.v1.SyncTask.progress:type_name -> salesapp.v1.TaskCounts
-	32, // 27: salesapp.v1.SyncTask.completed_at:type_name -> google.protobuf.Timestamp
-	35, // 28: salesapp.v1.SyncTask.team:type_name -> salesapp.v1.TaskAssignee
-	15, // 29: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
-	16, // 30: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
-	17, // 31: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
-	18, // 32: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
-	19, // 33: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
-	20, // 34: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
-	21, // 35: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
-	22, // 36: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
-	23, // 37: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
-	24, // 38: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
-	25, // 39: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
-	27, // 40: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
-	26, // 41: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
-	32, // 42: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
-	32, // 43: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
-	30, // 44: salesapp.v1.SetStage.stage:type_name -> salesapp.v1.CustomerStage
-	29, // 45: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
-	1,  // 46: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
-	2,  // 47: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
-	14, // 48: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
-	3,  // 49: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
-	28, // 50: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
-	49, // [49:51] is the sub-list for method output_type
-	47, // [47:49] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	33, // 15: salesapp.v1.SyncTimelineEntry.kind:type_name -> salesapp.v1.EventKind
+	32, // 16: salesapp.v1.SyncTimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	32, // 17: salesapp.v1.SyncNote.next_at:type_name -> google.protobuf.Timestamp
+	32, // 18: salesapp.v1.SyncNote.created_at:type_name -> google.protobuf.Timestamp
+	32, // 19: salesapp.v1.SyncNote.updated_at:type_name -> google.protobuf.Timestamp
+	32, // 20: salesapp.v1.SyncCard.updated_at:type_name -> google.protobuf.Timestamp
+	34, // 21: salesapp.v1.SyncAlert.kind:type_name -> salesapp.v1.AlertKind
+	32, // 22: salesapp.v1.SyncAlert.created_at:type_name -> google.protobuf.Timestamp
+	35, // 23: salesapp.v1.SyncMaterial.tier:type_name -> salesapp.v1.MaterialTier
+	36, // 24: salesapp.v1.SyncMaterial.kind:type_name -> salesapp.v1.MaterialKind
+	37, // 25: salesapp.v1.SyncMaterial.status:type_name -> salesapp.v1.MaterialStatus
+	32, // 26: salesapp.v1.SyncMaterial.published_at:type_name -> google.protobuf.Timestamp
+	35, // 27: salesapp.v1.SyncFolder.tier:type_name -> salesapp.v1.MaterialTier
+	38, // 28: salesapp.v1.SyncTask.targets:type_name -> salesapp.v1.TaskCounts
+	32, // 29: salesapp.v1.SyncTask.starts_at:type_name -> google.protobuf.Timestamp
+	32, // 30: salesapp.v1.SyncTask.ends_at:type_name -> google.protobuf.Timestamp
+	38, // 31: salesapp.v1.SyncTask.progress:type_name -> salesapp.v1.TaskCounts
+	32, // 32: salesapp.v1.SyncTask.completed_at:type_name -> google.protobuf.Timestamp
+	39, // 33: salesapp.v1.SyncTask.team:type_name -> salesapp.v1.TaskAssignee
+	40, // 34: salesapp.v1.SyncMember.role:type_name -> salesapp.v1.Role
+	15, // 35: salesapp.v1.PushRequest.mutations:type_name -> salesapp.v1.Mutation
+	16, // 36: salesapp.v1.Mutation.add_note:type_name -> salesapp.v1.AddNote
+	17, // 37: salesapp.v1.Mutation.edit_note:type_name -> salesapp.v1.EditNote
+	18, // 38: salesapp.v1.Mutation.delete_note:type_name -> salesapp.v1.DeleteNote
+	19, // 39: salesapp.v1.Mutation.set_stage:type_name -> salesapp.v1.SetStage
+	20, // 40: salesapp.v1.Mutation.tag_customer:type_name -> salesapp.v1.TagCustomer
+	21, // 41: salesapp.v1.Mutation.untag_customer:type_name -> salesapp.v1.UntagCustomer
+	22, // 42: salesapp.v1.Mutation.edit_customer:type_name -> salesapp.v1.EditCustomer
+	23, // 43: salesapp.v1.Mutation.update_my_card:type_name -> salesapp.v1.UpdateMyCard
+	24, // 44: salesapp.v1.Mutation.mark_alerts_read:type_name -> salesapp.v1.MarkAlertsRead
+	25, // 45: salesapp.v1.Mutation.claim_task:type_name -> salesapp.v1.ClaimTask
+	27, // 46: salesapp.v1.Mutation.assign_customer:type_name -> salesapp.v1.AssignCustomer
+	26, // 47: salesapp.v1.Mutation.claim_lead:type_name -> salesapp.v1.ClaimLead
+	32, // 48: salesapp.v1.AddNote.next_at:type_name -> google.protobuf.Timestamp
+	32, // 49: salesapp.v1.EditNote.next_at:type_name -> google.protobuf.Timestamp
+	30, // 50: salesapp.v1.SetStage.stage:type_name -> salesapp.v1.CustomerStage
+	29, // 51: salesapp.v1.PushResponse.results:type_name -> salesapp.v1.MutationResult
+	1,  // 52: salesapp.v1.MutationResult.outcome:type_name -> salesapp.v1.MutationResult.Outcome
+	2,  // 53: salesapp.v1.SyncService.Pull:input_type -> salesapp.v1.PullRequest
+	14, // 54: salesapp.v1.SyncService.Push:input_type -> salesapp.v1.PushRequest
+	3,  // 55: salesapp.v1.SyncService.Pull:output_type -> salesapp.v1.PullResponse
+	28, // 56: salesapp.v1.SyncService.Push:output_type -> salesapp.v1.PushResponse
+	55, // [55:57] is the sub-list for method output_type
+	53, // [53:55] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_salesapp_v1_sync_proto_init() }
@@ -3222,9 +3231,12 @@ func file_salesapp_v1_sync_proto_init() {
 		return
 	}
 	file_salesapp_v1_alert_proto_init()
+	file_salesapp_v1_card_proto_init()
 	file_salesapp_v1_customer_proto_init()
 	file_salesapp_v1_material_proto_init()
 	file_salesapp_v1_task_proto_init()
+	file_salesapp_v1_tenant_proto_init()
+	file_salesapp_v1_tracking_proto_init()
 	file_salesapp_v1_sync_proto_msgTypes[2].OneofWrappers = []any{
 		(*Change_Customer)(nil),
 		(*Change_TimelineEntry)(nil),

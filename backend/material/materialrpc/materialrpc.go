@@ -177,7 +177,7 @@ func (h *Handler) GetPersonalizedPoster(ctx context.Context, req *connect.Reques
 func ToProto(v material.View) *salesappv1.Material {
 	m := v.Material
 	out := &salesappv1.Material{
-		Id: m.ID.String(), Tier: tierToProto(m.Tier), Kind: KindToProto(m.Kind), Status: statusToProto(m.Status),
+		Id: m.ID.String(), Tier: TierToProto(m.Tier), Kind: KindToProto(m.Kind), Status: statusToProto(m.Status),
 		RejectReason: m.RejectReason, Title: m.Title, Summary: m.Summary, BodyHtml: m.BodyHTML, TextBody: m.TextBody,
 		FileUrl: v.FileURL, ImageUrls: v.ImageURLs, CoverUrl: v.CoverURL, ThumbnailUrl: v.ThumbnailURL, Tags: m.Tags, Version: rpcserver.Int32(m.Version),
 		ShareCount: rpcserver.Int32(m.ShareCount), CreatedAt: timestamppb.New(m.CreatedAt), UpdatedAt: timestamppb.New(m.UpdatedAt),
@@ -223,7 +223,7 @@ func LayoutFromProto(l *salesappv1.PosterLayout) *poster.Layout {
 }
 
 func folderToProto(f material.Folder) *salesappv1.Folder {
-	return &salesappv1.Folder{Id: f.ID.String(), Tier: tierToProto(f.Tier), Name: f.Name}
+	return &salesappv1.Folder{Id: f.ID.String(), Tier: TierToProto(f.Tier), Name: f.Name}
 }
 
 func optionalID(s string) uuid.UUID {
@@ -241,7 +241,8 @@ var tiers = map[salesappv1.MaterialTier]material.Tier{
 
 func tierFromProto(t salesappv1.MaterialTier) material.Tier { return tiers[t] }
 
-func tierToProto(t material.Tier) salesappv1.MaterialTier { return keyOf(tiers, t) }
+// TierToProto converts a material tier for the wire (UNSPECIFIED when unknown).
+func TierToProto(t material.Tier) salesappv1.MaterialTier { return keyOf(tiers, t) }
 
 // keyOf is the reverse of a wire-to-domain enum map; unknown values map to the zero (UNSPECIFIED) key.
 func keyOf[K comparable, V comparable](m map[K]V, v V) K {

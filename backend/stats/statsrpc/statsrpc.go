@@ -11,6 +11,8 @@ import (
 
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
+	"github.com/salesapp/scrm/backend/material"
+	"github.com/salesapp/scrm/backend/material/materialrpc"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/module"
 	"github.com/salesapp/scrm/backend/stats"
@@ -151,7 +153,7 @@ func (h *Handler) GetTeamDashboard(ctx context.Context, req *connect.Request[sal
 		out.People = append(out.People, &salesappv1.PersonStats{EmployeeId: pr.EmployeeID.String(), Name: pr.Name, Totals: totals(pr.Totals)})
 	}
 	for _, m := range d.Materials {
-		out.Materials = append(out.Materials, &salesappv1.MaterialStats{MaterialId: m.MaterialID.String(), Title: m.Title, Tier: m.Tier,
+		out.Materials = append(out.Materials, &salesappv1.MaterialStats{MaterialId: m.MaterialID.String(), Title: m.Title, Tier: materialrpc.TierToProto(material.Tier(m.Tier)),
 			Shares: m.Shares, Views: m.Views, AvgDwellMs: m.AvgDwellMs, Forwards: m.Forwards, Leads: m.Leads})
 	}
 	return connect.NewResponse(out), nil
