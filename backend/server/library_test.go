@@ -56,11 +56,11 @@ func public(e *servertest.Env) salesappv1connect.PublicServiceClient {
 func upload(t *testing.T, c client, kind salesappv1.MediaKind, contentType string, body []byte) string {
 	t.Helper()
 	ctx := context.Background()
-	tk, err := c.media.CreateUpload(ctx, connect.NewRequest(&salesappv1.CreateUploadRequest{Kind: kind, ContentType: contentType, SizeBytes: int64(len(body))}))
+	tk, err := c.media.CreateUpload(ctx, connect.NewRequest(&salesappv1.CreateUploadRequest{Kind: kind, ContentType: contentType, SizeBytes: int32(len(body))}))
 	require.NoError(t, err)
 	put(t, tk.Msg.Ticket, body)
 	f, err := c.media.FinalizeUpload(ctx, connect.NewRequest(&salesappv1.FinalizeUploadRequest{
-		ObjectKey: tk.Msg.Ticket.ObjectKey, Kind: kind, ContentType: contentType, SizeBytes: int64(len(body))}))
+		ObjectKey: tk.Msg.Ticket.ObjectKey, Kind: kind, ContentType: contentType, SizeBytes: int32(len(body))}))
 	require.NoError(t, err)
 	return f.Msg.ObjectKey
 }
@@ -175,7 +175,7 @@ func TestUploadsAreCheckedAndScopedByTenant(t *testing.T) {
 
 	// Tenant B can neither finalize nor use A's object.
 	_, err = cb.media.FinalizeUpload(ctx, connect.NewRequest(&salesappv1.FinalizeUploadRequest{
-		ObjectKey: key, Kind: salesappv1.MediaKind_MEDIA_KIND_IMAGE, ContentType: "image/png", SizeBytes: int64(len(body))}))
+		ObjectKey: key, Kind: salesappv1.MediaKind_MEDIA_KIND_IMAGE, ContentType: "image/png", SizeBytes: int32(len(body))}))
 	requireCode(t, err, connect.CodePermissionDenied, "")
 	_, err = cb.cards.UpdateMyCard(ctx, connect.NewRequest(&salesappv1.UpdateMyCardRequest{AvatarKey: &key}))
 	requireCode(t, err, connect.CodeInvalidArgument, "avatar_key")

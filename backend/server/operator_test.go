@@ -268,11 +268,11 @@ func TestOperatorAddsPlatformMaterialsWithFiles(t *testing.T) {
 	platformUpload := func(kind salesappv1.MediaKind, contentType string, body []byte) string {
 		t.Helper()
 		tk, err := ops.CreatePlatformUpload(ctx, connect.NewRequest(&salesappv1.CreatePlatformUploadRequest{Kind: kind,
-			ContentType: contentType, SizeBytes: int64(len(body))}))
+			ContentType: contentType, SizeBytes: int32(len(body))}))
 		require.NoError(t, err)
 		put(t, tk.Msg.Ticket, body)
 		f, err := ops.FinalizePlatformUpload(ctx, connect.NewRequest(&salesappv1.FinalizePlatformUploadRequest{
-			ObjectKey: tk.Msg.Ticket.ObjectKey, Kind: kind, ContentType: contentType, SizeBytes: int64(len(body))}))
+			ObjectKey: tk.Msg.Ticket.ObjectKey, Kind: kind, ContentType: contentType, SizeBytes: int32(len(body))}))
 		require.NoError(t, err)
 		return f.Msg.ObjectKey
 	}

@@ -27,8 +27,8 @@ type device struct {
 	client salesappv1connect.SyncServiceClient
 	id     string
 	cursor string
-	last   uint64
-	next   uint64
+	last   uint32
+	next   uint32
 	items  map[string]*salesappv1.Change
 	// arrived counts the changes received per entity (kind/id) over the device's life.
 	arrived map[string]int

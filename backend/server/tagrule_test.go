@@ -43,7 +43,7 @@ func TestATagRuleTagsAnEarlierReaderThroughItsJob(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got.Msg.Rules, 1)
 	require.Equal(t, made.Msg.Rule.Id, got.Msg.Rules[0].Id)
-	require.Equal(t, int64(1), got.Msg.Rules[0].Tagged)
+	require.EqualValues(t, 1, got.Msg.Rules[0].Tagged)
 	_, err = rules.DeleteTagRule(ctx, connect.NewRequest(&salesappv1.DeleteTagRuleRequest{Id: made.Msg.Rule.Id}))
 	require.NoError(t, err)
 }

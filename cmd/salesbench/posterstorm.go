@@ -222,7 +222,7 @@ func encodePNG(img image.Image) ([]byte, error) {
 
 // uploadImage puts a PNG through the API's presigned upload as the admin and returns its object key.
 func uploadImage(ctx context.Context, mc salesappv1connect.MediaServiceClient, admin string, body []byte) (string, error) {
-	kind, typ, size := salesappv1.MediaKind_MEDIA_KIND_IMAGE, "image/png", int64(len(body))
+	kind, typ, size := salesappv1.MediaKind_MEDIA_KIND_IMAGE, "image/png", int32(len(body))
 	create := connect.NewRequest(&salesappv1.CreateUploadRequest{Kind: kind, ContentType: typ, SizeBytes: size})
 	create.Header().Set("Authorization", "Bearer "+admin)
 	tk, err := mc.CreateUpload(ctx, create)

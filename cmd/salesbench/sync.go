@@ -259,7 +259,7 @@ func syncPush(ctx context.Context, b *bench) (rows []row, err error) {
 	defer httpClient.CloseIdleConnections()
 	client := salesappv1connect.NewSyncServiceClient(httpClient, "http://"+s.addr)
 	device := "bench-push-" + uuid.NewString()[:8]
-	var next uint64
+	var next uint32
 	stages := []salesappv1.CustomerStage{salesappv1.CustomerStage_CUSTOMER_STAGE_CONTACTED, salesappv1.CustomerStage_CUSTOMER_STAGE_INTERESTED, salesappv1.CustomerStage_CUSTOMER_STAGE_NEGOTIATING}
 	var lat []time.Duration
 	applied := 0

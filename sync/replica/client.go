@@ -179,7 +179,7 @@ type SyncReport struct {
 	// Resets counts the times the server answered reset and the replica was dropped.
 	Resets int
 	// LastMutationID is the device's last mutation whose effects the replica now contains.
-	LastMutationID uint64
+	LastMutationID uint32
 	// RetryAfter, when not zero, is the server asking for another Sync after this long because
 	// changes may be held back (a transaction open for a while holds changes it has not committed, maybe
 	// another tenant's): an app shows "syncing…" and syncs again then. Zero: the replica has every
@@ -292,7 +292,7 @@ func (c *Client) savePage(resp *salesappv1.PullResponse) error {
 // *salesappv1.AddNote, ...) or a whole *salesappv1.Mutation whose id is ignored. A mutation the
 // server's field rules would reject is not queued (ErrInvalidMutation): the user should hear at once,
 // not after a push answers it REJECTED.
-func (c *Client) Enqueue(op proto.Message) (uint64, error) {
+func (c *Client) Enqueue(op proto.Message) (uint32, error) {
 	m, err := mutationOf(op)
 	if err != nil {
 		return 0, err
@@ -334,7 +334,7 @@ type PushReport struct {
 	// Results are the server's answers, one per mutation removed from the outbox, in order.
 	Results []*salesappv1.MutationResult
 	// LastMutationID is the server's last mutation id for the device after the last request.
-	LastMutationID uint64
+	LastMutationID uint32
 }
 
 // NotApplied returns the results the app must tell its user about: edits that lost a conflict and

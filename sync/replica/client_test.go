@@ -413,7 +413,7 @@ func TestPushSendsBatchesInOrder(t *testing.T) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var sizes []int
-	next := uint64(1)
+	next := uint32(1)
 	for _, ids := range fs.pushIDs {
 		sizes = append(sizes, len(ids))
 		for _, id := range ids {
@@ -615,13 +615,13 @@ func TestConcurrentEnqueuePushAndSync(t *testing.T) {
 		t.Errorf("server's last mutation is %d, want 200", d.last)
 	}
 	// Nothing was lost on the way, so each id went out in exactly one request.
-	sent := make(map[uint64]int)
+	sent := make(map[uint32]int)
 	for _, ids := range fs.pushIDs {
 		for _, id := range ids {
 			sent[id]++
 		}
 	}
-	for id := uint64(1); id <= 200; id++ {
+	for id := uint32(1); id <= 200; id++ {
 		if sent[id] != 1 {
 			t.Errorf("mutation %d sent in %d requests, want 1", id, sent[id])
 		}

@@ -44,7 +44,7 @@ type fakeServer struct {
 	calls                 int        // requests that reached the handlers
 	pulls, pushes         int        // requests handled (not counting auth or schema failures)
 	onPull                func()     // called at the start of each pull, under mu
-	pushIDs               [][]uint64 // the mutation ids each push request carried, in order
+	pushIDs               [][]uint32 // the mutation ids each push request carried, in order
 	auth                  []string   // the Authorization header of each request that reached the handlers
 }
 
@@ -59,8 +59,8 @@ type fakeEntry struct {
 }
 
 type fakeDevice struct {
-	last    uint64
-	results map[uint64]*salesappv1.MutationResult
+	last    uint32
+	results map[uint32]*salesappv1.MutationResult
 }
 
 func newFakeServer() *fakeServer {
@@ -151,7 +151,7 @@ func (s *fakeServer) view() map[Key]proto.Message {
 func (s *fakeServer) device(id string) *fakeDevice {
 	d := s.devices[id]
 	if d == nil {
-		d = &fakeDevice{results: make(map[uint64]*salesappv1.MutationResult)}
+		d = &fakeDevice{results: make(map[uint32]*salesappv1.MutationResult)}
 		s.devices[id] = d
 	}
 	return d
@@ -220,10 +220,10 @@ func (s *fakeServer) Pull(_ context.Context, req *connect.Request[salesappv1.Pul
 		last = s.rows[KeyOf(changes[len(changes)-2])].seq
 	}
 	if !hasMore {
-		lmid = s.device(req.Msg.GetDeviceId()).last
+		lmid = uint64(s.device(req.Msg.GetDeviceId()).last)
 		resp.RetryAfterMs = s.retryAfterMs
 	}
-	resp.LastMutationId = lmid
+	resp.LastMutationId = uint32(lmid)
 	resp.NextCursor = fmt.Sprintf("%d.%d.%d", s.epoch, last, lmid)
 	return connect.NewResponse(resp), nil
 }
@@ -247,7 +247,7 @@ func (s *fakeServer) Push(_ context.Context, req *connect.Request[salesappv1.Pus
 		return nil, err
 	}
 	s.pushes++
-	ids := make([]uint64, 0, len(req.Msg.GetMutations()))
+	ids := make([]uint32, 0, len(req.Msg.GetMutations()))
 	for _, m := range req.Msg.GetMutations() {
 		ids = append(ids, m.GetId())
 	}

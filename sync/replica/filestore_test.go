@@ -21,8 +21,8 @@ import (
 type storeState struct {
 	entities       map[Key]proto.Message
 	cursor         string
-	lastMutationID uint64
-	nextMutationID uint64
+	lastMutationID uint32
+	nextMutationID uint32
 	outbox         []*salesappv1.Mutation
 }
 
@@ -208,7 +208,7 @@ func TestFileStoreCompacts(t *testing.T) {
 			c.GetTimelineEntry().Value = int32(i)
 		}
 		for _, st := range []Store{s, mem} {
-			if err := st.SavePage(page, fmt.Sprint("round-", i), uint64(i)); err != nil {
+			if err := st.SavePage(page, fmt.Sprint("round-", i), uint32(i)); err != nil {
 				t.Fatal(err)
 			}
 		}

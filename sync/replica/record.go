@@ -49,10 +49,10 @@ type record struct {
 	kind           recordKind
 	changes        []*salesappv1.Change
 	cursor         string
-	lastMutationID uint64
+	lastMutationID uint32
 	mutations      []*salesappv1.Mutation
-	ackThrough     uint64
-	nextMutationID uint64
+	ackThrough     uint32
+	nextMutationID uint32
 
 	changeSizes   []int
 	mutationSizes []int
@@ -78,7 +78,7 @@ func appendRecord(b []byte, rec *record) ([]byte, error) {
 	}
 	if rec.lastMutationID != 0 {
 		b = protowire.AppendTag(b, fieldLastMutationID, protowire.VarintType)
-		b = protowire.AppendVarint(b, rec.lastMutationID)
+		b = protowire.AppendVarint(b, uint64(rec.lastMutationID))
 	}
 	rec.mutationSizes = rec.mutationSizes[:0]
 	for _, m := range rec.mutations {
@@ -91,11 +91,11 @@ func appendRecord(b []byte, rec *record) ([]byte, error) {
 	}
 	if rec.ackThrough != 0 {
 		b = protowire.AppendTag(b, fieldAckThrough, protowire.VarintType)
-		b = protowire.AppendVarint(b, rec.ackThrough)
+		b = protowire.AppendVarint(b, uint64(rec.ackThrough))
 	}
 	if rec.nextMutationID != 0 {
 		b = protowire.AppendTag(b, fieldNextMutationID, protowire.VarintType)
-		b = protowire.AppendVarint(b, rec.nextMutationID)
+		b = protowire.AppendVarint(b, uint64(rec.nextMutationID))
 	}
 	return b, nil
 }
@@ -132,11 +132,11 @@ func decodeRecord(b []byte) (*record, error) {
 			case fieldKind:
 				rec.kind = recordKind(v)
 			case fieldLastMutationID:
-				rec.lastMutationID = v
+				rec.lastMutationID = uint32(v)
 			case fieldAckThrough:
-				rec.ackThrough = v
+				rec.ackThrough = uint32(v)
 			case fieldNextMutationID:
-				rec.nextMutationID = v
+				rec.nextMutationID = uint32(v)
 			}
 		case typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)

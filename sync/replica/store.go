@@ -22,28 +22,28 @@ var ErrClosed = errors.New("replica: store closed")
 // each one is there whole or not at all. Implementations are safe for concurrent use.
 type Store interface {
 	// SavePage applies a page's changes in order and sets the cursor and last mutation id, as one step.
-	SavePage(changes []*salesappv1.Change, cursor string, lastMutationID uint64) error
+	SavePage(changes []*salesappv1.Change, cursor string, lastMutationID uint32) error
 	// ApplyChanges applies changes without touching the cursor. Saving a page as ApplyChanges then
 	// SaveCursor is two steps; a crash in between re-pulls the page, which is harmless.
 	ApplyChanges(changes []*salesappv1.Change) error
 	// SaveCursor sets the cursor and last mutation id.
-	SaveCursor(cursor string, lastMutationID uint64) error
+	SaveCursor(cursor string, lastMutationID uint32) error
 	// Reset drops the replica and the cursor (the server answered reset). The outbox stays.
 	Reset() error
 	// Enqueue gives m the next mutation id, never used before, and appends it to the outbox. The store
 	// keeps m: the caller must not change it afterwards.
-	Enqueue(m *salesappv1.Mutation) (uint64, error)
+	Enqueue(m *salesappv1.Mutation) (uint32, error)
 	// Ack removes the outbox's mutations with ids up to through (the server answered them).
-	Ack(through uint64) error
+	Ack(through uint32) error
 	// Prune drops the entities Expired at now and returns how many.
 	Prune(now time.Time) (int, error)
 
 	// Cursor returns the saved cursor ("" before the first page and after a reset).
 	Cursor() string
 	// LastMutationID returns the last mutation id the saved pages reported.
-	LastMutationID() uint64
+	LastMutationID() uint32
 	// NextMutationID returns the id the next Enqueue will assign.
-	NextMutationID() uint64
+	NextMutationID() uint32
 	// Outbox returns the queued mutations, oldest first. They must not be changed.
 	Outbox() []*salesappv1.Mutation
 	// Entities returns a new map of the replica's entities. The messages are shared: do not change them.
@@ -67,8 +67,8 @@ type entry struct {
 type state struct {
 	entities       map[Key]entry
 	cursor         string
-	lastMutationID uint64
-	nextMutationID uint64
+	lastMutationID uint32
+	nextMutationID uint32
 	outbox         []*salesappv1.Mutation
 	outboxSizes    []int
 	// liveBytes estimates the size of a snapshot of this state, to decide when the log is worth
@@ -199,7 +199,7 @@ func (s *core) write(rec *record) error {
 }
 
 // SavePage implements Store.
-func (s *core) SavePage(changes []*salesappv1.Change, cursor string, lastMutationID uint64) error {
+func (s *core) SavePage(changes []*salesappv1.Change, cursor string, lastMutationID uint32) error {
 	return s.write(&record{kind: recPage, changes: changes, cursor: cursor, lastMutationID: lastMutationID})
 }
 
@@ -209,7 +209,7 @@ func (s *core) ApplyChanges(changes []*salesappv1.Change) error {
 }
 
 // SaveCursor implements Store.
-func (s *core) SaveCursor(cursor string, lastMutationID uint64) error {
+func (s *core) SaveCursor(cursor string, lastMutationID uint32) error {
 	return s.write(&record{kind: recCursor, cursor: cursor, lastMutationID: lastMutationID})
 }
 
@@ -219,7 +219,7 @@ func (s *core) Reset() error {
 }
 
 // Enqueue implements Store.
-func (s *core) Enqueue(m *salesappv1.Mutation) (uint64, error) {
+func (s *core) Enqueue(m *salesappv1.Mutation) (uint32, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m.Id = s.st.nextMutationID
@@ -230,7 +230,7 @@ func (s *core) Enqueue(m *salesappv1.Mutation) (uint64, error) {
 }
 
 // Ack implements Store.
-func (s *core) Ack(through uint64) error {
+func (s *core) Ack(through uint32) error {
 	return s.write(&record{kind: recAck, ackThrough: through})
 }
 
@@ -264,13 +264,13 @@ func read[T any](s *core, f func(st *state) T) T {
 func (s *core) Cursor() string { return read(s, func(st *state) string { return st.cursor }) }
 
 // LastMutationID implements Store.
-func (s *core) LastMutationID() uint64 {
-	return read(s, func(st *state) uint64 { return st.lastMutationID })
+func (s *core) LastMutationID() uint32 {
+	return read(s, func(st *state) uint32 { return st.lastMutationID })
 }
 
 // NextMutationID implements Store.
-func (s *core) NextMutationID() uint64 {
-	return read(s, func(st *state) uint64 { return st.nextMutationID })
+func (s *core) NextMutationID() uint32 {
+	return read(s, func(st *state) uint32 { return st.nextMutationID })
 }
 
 // Outbox implements Store.

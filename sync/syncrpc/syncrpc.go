@@ -70,7 +70,7 @@ func (h *Handler) Push(ctx context.Context, req *connect.Request[salesappv1.Push
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	res := &salesappv1.PushResponse{LastMutationId: out.LastMutationID, Results: make([]*salesappv1.MutationResult, len(out.Results))}
+	res := &salesappv1.PushResponse{LastMutationId: uint32(out.LastMutationID), Results: make([]*salesappv1.MutationResult, len(out.Results))}
 	for i, r := range out.Results {
 		res.Results[i] = mutationResult(r)
 	}
@@ -108,7 +108,7 @@ func mutation(m *salesappv1.Mutation) (delta.Mutation, error) {
 	// The digest of this encoding is stored with each outcome: a message parsed from the wire marshals,
 	// and the deterministic encoding of the parsed message does not depend on how the app encoded it.
 	content, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	out := delta.Mutation{ID: m.GetId(), Content: content}
+	out := delta.Mutation{ID: uint64(m.GetId()), Content: content}
 	r := m.ProtoReflect()
 	if f := r.WhichOneof(opField); f != nil {
 		out.Op, out.Payload = string(f.Name()), r.Get(f).Message().Interface()
@@ -130,7 +130,7 @@ var outcomes = map[delta.Outcome]salesappv1.MutationResult_Outcome{
 }
 
 func mutationResult(r delta.Result) *salesappv1.MutationResult {
-	out := &salesappv1.MutationResult{Id: r.ID, Outcome: outcomes[r.Outcome]}
+	out := &salesappv1.MutationResult{Id: uint32(r.ID), Outcome: outcomes[r.Outcome]}
 	if r.Reason != nil {
 		out.Code, out.Field, out.Message = codeName(r.Reason.Kind), r.Reason.Field, r.Reason.Message
 	}
@@ -172,7 +172,7 @@ func pullResponse(p delta.Page) *salesappv1.PullResponse {
 		return &salesappv1.PullResponse{MustReset: true}
 	}
 	out := &salesappv1.PullResponse{Changes: make([]*salesappv1.Change, len(p.Changes)), NextCursor: p.NextCursor,
-		HasMore: p.HasMore, LastMutationId: p.LastMutationID, RetryAfterMs: uint32(p.RetryAfter / time.Millisecond)}
+		HasMore: p.HasMore, LastMutationId: uint32(p.LastMutationID), RetryAfterMs: uint32(p.RetryAfter / time.Millisecond)}
 	for i, c := range p.Changes {
 		out.Changes[i] = change(c)
 	}
@@ -230,7 +230,7 @@ func change(c delta.Change) *salesappv1.Change {
 			Id: e.ID.String(), CreatedBy: e.CreatedBy.String(), Title: e.Title, Brief: e.Brief, MaterialIds: materials,
 			Targets: taskCounts(e.Targets), StartsAt: timestamppb.New(e.StartsAt), EndsAt: timestamppb.New(e.EndsAt),
 			ClaimRequired: e.ClaimRequired, MaxClaimers: e.MaxClaimers, Claimers: e.Claimers, Cancelled: e.Cancelled,
-			Version: e.Version, Joined: e.Joined, Claimed: e.Claimed, Progress: taskCounts(e.Progress), CompletedAt: tsp(e.CompletedAt),
+			Version: rpcserver.Int32(e.Version), Joined: e.Joined, Claimed: e.Claimed, Progress: taskCounts(e.Progress), CompletedAt: tsp(e.CompletedAt),
 			Overseen: e.Overseen}}
 		for _, a := range e.Team {
 			out.GetTask().Team = append(out.GetTask().Team, &salesappv1.TaskAssignee{EmployeeId: a.EmployeeID.String(), Name: a.Name,

@@ -84,7 +84,7 @@ type CreateUploadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          MediaKind              `protobuf:"varint,1,opt,name=kind,proto3,enum=salesapp.v1.MediaKind" json:"kind,omitempty"`
 	ContentType   string                 `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
-	SizeBytes     int64                  `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	SizeBytes     int32                  `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -133,7 +133,7 @@ func (x *CreateUploadRequest) GetContentType() string {
 	return ""
 }
 
-func (x *CreateUploadRequest) GetSizeBytes() int64 {
+func (x *CreateUploadRequest) GetSizeBytes() int32 {
 	if x != nil {
 		return x.SizeBytes
 	}
@@ -150,7 +150,7 @@ type UploadTicket struct {
 	PostUrl       string                 `protobuf:"bytes,4,opt,name=post_url,json=postUrl,proto3" json:"post_url,omitempty"`
 	PostFields    map[string]string      `protobuf:"bytes,5,rep,name=post_fields,json=postFields,proto3" json:"post_fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
-	MaxBytes      int64                  `protobuf:"varint,7,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	MaxBytes      int32                  `protobuf:"varint,7,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -227,7 +227,7 @@ func (x *UploadTicket) GetExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *UploadTicket) GetMaxBytes() int64 {
+func (x *UploadTicket) GetMaxBytes() int32 {
 	if x != nil {
 		return x.MaxBytes
 	}
@@ -285,7 +285,7 @@ type FinalizeUploadRequest struct {
 	ObjectKey     string                 `protobuf:"bytes,1,opt,name=object_key,json=objectKey,proto3" json:"object_key,omitempty"`
 	Kind          MediaKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=salesapp.v1.MediaKind" json:"kind,omitempty"`
 	ContentType   string                 `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
-	SizeBytes     int64                  `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	SizeBytes     int32                  `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -341,7 +341,7 @@ func (x *FinalizeUploadRequest) GetContentType() string {
 	return ""
 }
 
-func (x *FinalizeUploadRequest) GetSizeBytes() int64 {
+func (x *FinalizeUploadRequest) GetSizeBytes() int32 {
 	if x != nil {
 		return x.SizeBytes
 	}
@@ -414,8 +414,8 @@ const file_salesapp_v1_media_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12,\n" +
 	"\fcontent_type\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x03\x18dR\vcontentType\x12,\n" +
 	"\n" +
-	"size_bytes\x18\x03 \x01(\x03B\r\xbaH\n" +
-	"\"\b\x18\x80\x80\x80\xfa\x01 \x00R\tsizeBytes\"\xcf\x03\n" +
+	"size_bytes\x18\x03 \x01(\x05B\r\xbaH\n" +
+	"\x1a\b\x18\x80\x80\x80\xfa\x01 \x00R\tsizeBytes\"\xcf\x03\n" +
 	"\fUploadTicket\x12\x1d\n" +
 	"\n" +
 	"object_key\x18\x01 \x01(\tR\tobjectKey\x12\x17\n" +
@@ -427,7 +427,7 @@ const file_salesapp_v1_media_proto_rawDesc = "" +
 	"postFields\x129\n" +
 	"\n" +
 	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1b\n" +
-	"\tmax_bytes\x18\a \x01(\x03R\bmaxBytes\x1a=\n" +
+	"\tmax_bytes\x18\a \x01(\x05R\bmaxBytes\x1a=\n" +
 	"\x0fPutHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
@@ -444,7 +444,7 @@ const file_salesapp_v1_media_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12,\n" +
 	"\fcontent_type\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x03\x18dR\vcontentType\x12&\n" +
 	"\n" +
-	"size_bytes\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tsizeBytes\"Z\n" +
+	"size_bytes\x18\x04 \x01(\x05B\a\xbaH\x04\x1a\x02 \x00R\tsizeBytes\"Z\n" +
 	"\x16FinalizeUploadResponse\x12\x1d\n" +
 	"\n" +
 	"object_key\x18\x01 \x01(\tR\tobjectKey\x12!\n" +

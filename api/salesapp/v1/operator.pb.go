@@ -138,7 +138,7 @@ type CreatePlatformUploadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          MediaKind              `protobuf:"varint,1,opt,name=kind,proto3,enum=salesapp.v1.MediaKind" json:"kind,omitempty"`
 	ContentType   string                 `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
-	SizeBytes     int64                  `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	SizeBytes     int32                  `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -187,7 +187,7 @@ func (x *CreatePlatformUploadRequest) GetContentType() string {
 	return ""
 }
 
-func (x *CreatePlatformUploadRequest) GetSizeBytes() int64 {
+func (x *CreatePlatformUploadRequest) GetSizeBytes() int32 {
 	if x != nil {
 		return x.SizeBytes
 	}
@@ -243,7 +243,7 @@ type FinalizePlatformUploadRequest struct {
 	ObjectKey     string                 `protobuf:"bytes,1,opt,name=object_key,json=objectKey,proto3" json:"object_key,omitempty"`
 	Kind          MediaKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=salesapp.v1.MediaKind" json:"kind,omitempty"`
 	ContentType   string                 `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
-	SizeBytes     int64                  `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	SizeBytes     int32                  `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -299,7 +299,7 @@ func (x *FinalizePlatformUploadRequest) GetContentType() string {
 	return ""
 }
 
-func (x *FinalizePlatformUploadRequest) GetSizeBytes() int64 {
+func (x *FinalizePlatformUploadRequest) GetSizeBytes() int32 {
 	if x != nil {
 		return x.SizeBytes
 	}
@@ -2449,8 +2449,8 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12,\n" +
 	"\fcontent_type\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x03\x18dR\vcontentType\x12,\n" +
 	"\n" +
-	"size_bytes\x18\x03 \x01(\x03B\r\xbaH\n" +
-	"\"\b\x18\x80\x80\x80\xfa\x01 \x00R\tsizeBytes\"Q\n" +
+	"size_bytes\x18\x03 \x01(\x05B\r\xbaH\n" +
+	"\x1a\b\x18\x80\x80\x80\xfa\x01 \x00R\tsizeBytes\"Q\n" +
 	"\x1cCreatePlatformUploadResponse\x121\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x19.salesapp.v1.UploadTicketR\x06ticket\"\xd8\x01\n" +
 	"\x1dFinalizePlatformUploadRequest\x12)\n" +
@@ -2461,7 +2461,7 @@ const file_salesapp_v1_operator_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12,\n" +
 	"\fcontent_type\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x03\x18dR\vcontentType\x12&\n" +
 	"\n" +
-	"size_bytes\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tsizeBytes\"?\n" +
+	"size_bytes\x18\x04 \x01(\x05B\a\xbaH\x04\x1a\x02 \x00R\tsizeBytes\"?\n" +
 	"\x1eFinalizePlatformUploadResponse\x12\x1d\n" +
 	"\n" +
 	"object_key\x18\x01 \x01(\tR\tobjectKey\"\x9f\x03\n" +

@@ -235,7 +235,7 @@ type PullResponse struct {
 	MustReset bool `protobuf:"varint,4,opt,name=must_reset,json=mustReset,proto3" json:"must_reset,omitempty"`
 	// The device's last mutation whose effects this and the earlier pages contain. Set on the last page
 	// (has_more false); earlier pages repeat the previous value.
-	LastMutationId uint64 `protobuf:"varint,5,opt,name=last_mutation_id,json=lastMutationId,proto3" json:"last_mutation_id,omitempty"`
+	LastMutationId uint32 `protobuf:"varint,5,opt,name=last_mutation_id,json=lastMutationId,proto3" json:"last_mutation_id,omitempty"`
 	// When has_more is false but changes are still settling (a long transaction is open), pull again after
 	// this many milliseconds.
 	RetryAfterMs  uint32 `protobuf:"varint,6,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
@@ -301,7 +301,7 @@ func (x *PullResponse) GetMustReset() bool {
 	return false
 }
 
-func (x *PullResponse) GetLastMutationId() uint64 {
+func (x *PullResponse) GetLastMutationId() uint32 {
 	if x != nil {
 		return x.LastMutationId
 	}
@@ -1411,7 +1411,7 @@ type SyncTask struct {
 	// fills the task).
 	Claimers  int32 `protobuf:"varint,11,opt,name=claimers,proto3" json:"claimers,omitempty"`
 	Cancelled bool  `protobuf:"varint,12,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
-	Version   int64 `protobuf:"varint,13,opt,name=version,proto3" json:"version,omitempty"`
+	Version   int32 `protobuf:"varint,13,opt,name=version,proto3" json:"version,omitempty"`
 	Joined    bool  `protobuf:"varint,14,opt,name=joined,proto3" json:"joined,omitempty"`
 	// False (when joined): assigned outright.
 	Claimed     bool                   `protobuf:"varint,15,opt,name=claimed,proto3" json:"claimed,omitempty"`
@@ -1540,7 +1540,7 @@ func (x *SyncTask) GetCancelled() bool {
 	return false
 }
 
-func (x *SyncTask) GetVersion() int64 {
+func (x *SyncTask) GetVersion() int32 {
 	if x != nil {
 		return x.Version
 	}
@@ -1742,7 +1742,7 @@ func (x *PushRequest) GetMutations() []*Mutation {
 
 type Mutation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id    uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Mutation_AddNote
@@ -1792,7 +1792,7 @@ func (*Mutation) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{13}
 }
 
-func (x *Mutation) GetId() uint64 {
+func (x *Mutation) GetId() uint32 {
 	if x != nil {
 		return x.Id
 	}
@@ -2688,7 +2688,7 @@ func (x *AssignCustomer) GetOwnerId() string {
 type PushResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The device's last applied mutation after this push.
-	LastMutationId uint64 `protobuf:"varint,1,opt,name=last_mutation_id,json=lastMutationId,proto3" json:"last_mutation_id,omitempty"`
+	LastMutationId uint32 `protobuf:"varint,1,opt,name=last_mutation_id,json=lastMutationId,proto3" json:"last_mutation_id,omitempty"`
 	// One per mutation sent, in order (also for ids applied before: the recorded outcome).
 	Results       []*MutationResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2725,7 +2725,7 @@ func (*PushResponse) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{26}
 }
 
-func (x *PushResponse) GetLastMutationId() uint64 {
+func (x *PushResponse) GetLastMutationId() uint32 {
 	if x != nil {
 		return x.LastMutationId
 	}
@@ -2741,7 +2741,7 @@ func (x *PushResponse) GetResults() []*MutationResult {
 
 type MutationResult struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
-	Id      uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id      uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	Outcome MutationResult_Outcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=salesapp.v1.MutationResult_Outcome" json:"outcome,omitempty"`
 	// The Connect code of a rejection (invalid_argument, permission_denied, not_found...), the field it names
 	// and a message.
@@ -2782,7 +2782,7 @@ func (*MutationResult) Descriptor() ([]byte, []int) {
 	return file_salesapp_v1_sync_proto_rawDescGZIP(), []int{27}
 }
 
-func (x *MutationResult) GetId() uint64 {
+func (x *MutationResult) GetId() uint32 {
 	if x != nil {
 		return x.Id
 	}
@@ -2835,7 +2835,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\bhas_more\x18\x03 \x01(\bR\ahasMore\x12\x1d\n" +
 	"\n" +
 	"must_reset\x18\x04 \x01(\bR\tmustReset\x12(\n" +
-	"\x10last_mutation_id\x18\x05 \x01(\x04R\x0elastMutationId\x12$\n" +
+	"\x10last_mutation_id\x18\x05 \x01(\rR\x0elastMutationId\x12$\n" +
 	"\x0eretry_after_ms\x18\x06 \x01(\rR\fretryAfterMs\"\xc1\x04\n" +
 	"\x06Change\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.salesapp.v1.EntityKindR\x04kind\x12\x0e\n" +
@@ -2952,7 +2952,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"SyncFolder\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\x04tier\x18\x04 \x01(\x0e2\x19.salesapp.v1.MaterialTierR\x04tier\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04nameJ\x04\b\x02\x10\x03\"\xbc\x05\n" +
+	"\x04name\x18\x03 \x01(\tR\x04nameJ\x04\b\x02\x10\x03\"\xb8\x05\n" +
 	"\bSyncTask\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2967,8 +2967,8 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\fmax_claimers\x18\n" +
 	" \x01(\x05R\vmaxClaimers\x12\x1a\n" +
 	"\bclaimers\x18\v \x01(\x05R\bclaimers\x12\x1c\n" +
-	"\tcancelled\x18\f \x01(\bR\tcancelled\x12\x1c\n" +
-	"\aversion\x18\r \x01(\x03B\x020\x01R\aversion\x12\x16\n" +
+	"\tcancelled\x18\f \x01(\bR\tcancelled\x12\x18\n" +
+	"\aversion\x18\r \x01(\x05R\aversion\x12\x16\n" +
 	"\x06joined\x18\x0e \x01(\bR\x06joined\x12\x18\n" +
 	"\aclaimed\x18\x0f \x01(\bR\aclaimed\x123\n" +
 	"\bprogress\x18\x10 \x01(\v2\x17.salesapp.v1.TaskCountsR\bprogress\x12=\n" +
@@ -2990,7 +2990,7 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"\x0eschema_version\x18\x02 \x01(\rB\a\xbaH\x04*\x02(\x01R\rschemaVersion\x12;\n" +
 	"\tmutations\x18\x03 \x03(\v2\x15.salesapp.v1.MutationB\x06\xbaH\x03\xd8\x01\x03R\tmutations\"\x97\x06\n" +
 	"\bMutation\x12\x17\n" +
-	"\x02id\x18\x01 \x01(\x04B\a\xbaH\x042\x02(\x01R\x02id\x121\n" +
+	"\x02id\x18\x01 \x01(\rB\a\xbaH\x04*\x02(\x01R\x02id\x121\n" +
 	"\badd_note\x18\n" +
 	" \x01(\v2\x14.salesapp.v1.AddNoteH\x00R\aaddNote\x124\n" +
 	"\tedit_note\x18\v \x01(\v2\x15.salesapp.v1.EditNoteH\x00R\beditNote\x12:\n" +
@@ -3074,10 +3074,10 @@ const file_salesapp_v1_sync_proto_rawDesc = "" +
 	"customerId\x12#\n" +
 	"\bowner_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aownerId\"o\n" +
 	"\fPushResponse\x12(\n" +
-	"\x10last_mutation_id\x18\x01 \x01(\x04R\x0elastMutationId\x125\n" +
+	"\x10last_mutation_id\x18\x01 \x01(\rR\x0elastMutationId\x125\n" +
 	"\aresults\x18\x02 \x03(\v2\x1b.salesapp.v1.MutationResultR\aresults\"\x84\x02\n" +
 	"\x0eMutationResult\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x12=\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\x12=\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2#.salesapp.v1.MutationResult.OutcomeR\aoutcome\x12\x12\n" +
 	"\x04code\x18\x03 \x01(\tR\x04code\x12\x14\n" +
 	"\x05field\x18\x04 \x01(\tR\x05field\x12\x18\n" +

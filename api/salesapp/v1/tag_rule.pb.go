@@ -32,7 +32,7 @@ type TagRule struct {
 	CustomerTag string                 `protobuf:"bytes,4,opt,name=customer_tag,json=customerTag,proto3" json:"customer_tag,omitempty"`
 	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// How many customers it has tagged so far.
-	Tagged        int64 `protobuf:"varint,6,opt,name=tagged,proto3" json:"tagged,omitempty"`
+	Tagged        int32 `protobuf:"varint,6,opt,name=tagged,proto3" json:"tagged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -102,7 +102,7 @@ func (x *TagRule) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *TagRule) GetTagged() int64 {
+func (x *TagRule) GetTagged() int32 {
 	if x != nil {
 		return x.Tagged
 	}
@@ -391,7 +391,7 @@ const file_salesapp_v1_tag_rule_proto_rawDesc = "" +
 	"\fcustomer_tag\x18\x04 \x01(\tR\vcustomerTag\x129\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x16\n" +
-	"\x06tagged\x18\x06 \x01(\x03R\x06tagged\"\x9a\x01\n" +
+	"\x06tagged\x18\x06 \x01(\x05R\x06tagged\"\x9a\x01\n" +
 	"\x14CreateTagRuleRequest\x12,\n" +
 	"\fmaterial_tag\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\vmaterialTag\x12&\n" +
 	"\tmin_reads\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x01R\bminReads\x12,\n" +

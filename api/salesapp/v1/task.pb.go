@@ -238,7 +238,7 @@ type Task struct {
 	MaxClaimers   int32                  `protobuf:"varint,13,opt,name=max_claimers,json=maxClaimers,proto3" json:"max_claimers,omitempty"`
 	Claimers      int32                  `protobuf:"varint,14,opt,name=claimers,proto3" json:"claimers,omitempty"`
 	Cancelled     bool                   `protobuf:"varint,15,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
-	Version       int64                  `protobuf:"varint,16,opt,name=version,proto3" json:"version,omitempty"`
+	Version       int32                  `protobuf:"varint,16,opt,name=version,proto3" json:"version,omitempty"`
 	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -379,7 +379,7 @@ func (x *Task) GetCancelled() bool {
 	return false
 }
 
-func (x *Task) GetVersion() int64 {
+func (x *Task) GetVersion() int32 {
 	if x != nil {
 		return x.Version
 	}
@@ -1586,7 +1586,7 @@ const file_salesapp_v1_task_proto_rawDesc = "" +
 	"\aviewers\x18\x03 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\aviewers\x12'\n" +
 	"\bforwards\x18\x04 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\bforwards\x120\n" +
 	"\rnew_customers\x18\x05 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\fnewCustomers\x12!\n" +
-	"\x05leads\x18\x06 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\x05leads\"\xf7\x04\n" +
+	"\x05leads\x18\x06 \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\x05leads\"\xf3\x04\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1604,8 +1604,8 @@ const file_salesapp_v1_task_proto_rawDesc = "" +
 	"\x0eclaim_required\x18\f \x01(\bR\rclaimRequired\x12!\n" +
 	"\fmax_claimers\x18\r \x01(\x05R\vmaxClaimers\x12\x1a\n" +
 	"\bclaimers\x18\x0e \x01(\x05R\bclaimers\x12\x1c\n" +
-	"\tcancelled\x18\x0f \x01(\bR\tcancelled\x12\x1c\n" +
-	"\aversion\x18\x10 \x01(\x03B\x020\x01R\aversion\x129\n" +
+	"\tcancelled\x18\x0f \x01(\bR\tcancelled\x12\x18\n" +
+	"\aversion\x18\x10 \x01(\x05R\aversion\x129\n" +
 	"\n" +
 	"created_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xd1\x01\n" +
 	"\x06MyTask\x12%\n" +

@@ -28,7 +28,7 @@ func (h *Handler) AddPlatformMaterial(ctx context.Context, req *connect.Request[
 // CreatePlatformUpload implements OperatorService.
 func (h *Handler) CreatePlatformUpload(ctx context.Context, req *connect.Request[salesappv1.CreatePlatformUploadRequest]) (*connect.Response[salesappv1.CreatePlatformUploadResponse], error) {
 	m := req.Msg
-	t, err := h.materials.PlatformUpload(ctx, uploadrpc.KindFromProto(m.Kind), m.ContentType, m.SizeBytes)
+	t, err := h.materials.PlatformUpload(ctx, uploadrpc.KindFromProto(m.Kind), m.ContentType, int64(m.SizeBytes))
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (h *Handler) CreatePlatformUpload(ctx context.Context, req *connect.Request
 // FinalizePlatformUpload implements OperatorService.
 func (h *Handler) FinalizePlatformUpload(ctx context.Context, req *connect.Request[salesappv1.FinalizePlatformUploadRequest]) (*connect.Response[salesappv1.FinalizePlatformUploadResponse], error) {
 	m := req.Msg
-	key, err := h.materials.FinalizePlatformUpload(ctx, m.ObjectKey, uploadrpc.KindFromProto(m.Kind), m.ContentType, m.SizeBytes)
+	key, err := h.materials.FinalizePlatformUpload(ctx, m.ObjectKey, uploadrpc.KindFromProto(m.Kind), m.ContentType, int64(m.SizeBytes))
 	if err != nil {
 		return nil, err
 	}

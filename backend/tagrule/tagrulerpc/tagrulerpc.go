@@ -13,6 +13,7 @@ import (
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/module"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/backend/tagrule"
 )
 
@@ -75,5 +76,5 @@ func (h *Handler) DeleteTagRule(ctx context.Context, req *connect.Request[salesa
 
 func toProto(r tagrule.Rule) *salesappv1.TagRule {
 	return &salesappv1.TagRule{Id: r.ID.String(), MaterialTag: r.MaterialTag, MinReads: int32(r.MinReads),
-		CustomerTag: r.CustomerTag, CreatedAt: timestamppb.New(r.CreatedAt), Tagged: r.Tagged}
+		CustomerTag: r.CustomerTag, CreatedAt: timestamppb.New(r.CreatedAt), Tagged: rpcserver.Int32(r.Tagged)}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/salesapp/scrm/backend/platform"
 	"github.com/salesapp/scrm/backend/platform/authn"
 	"github.com/salesapp/scrm/backend/platform/module"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/backend/task"
 )
 
@@ -97,7 +98,7 @@ func ToProto(t task.Task) *salesappv1.Task {
 		MaterialIds: strs(t.MaterialIDs), Targets: countsTo(t.Targets), StartsAt: stamp(t.StartsAt), EndsAt: stamp(t.EndsAt),
 		TeamIds: strs(t.TeamIDs), EmployeeIds: strs(t.EmployeeIDs), ClaimRequired: t.ClaimRequired,
 		MaxClaimers: int32(t.MaxClaimers), Claimers: int32(t.Claimers), Cancelled: t.Status == task.StatusCancelled,
-		Version: t.Version, CreatedAt: stamp(t.CreatedAt)}
+		Version: rpcserver.Int32(t.Version), CreatedAt: stamp(t.CreatedAt)}
 	for k, v := range audiences {
 		if v == t.Audience {
 			out.Audience = k

@@ -10,6 +10,7 @@ import (
 	salesappv1 "github.com/salesapp/scrm/api/salesapp/v1"
 	"github.com/salesapp/scrm/api/salesapp/v1/salesappv1connect"
 	"github.com/salesapp/scrm/backend/platform/authn"
+	"github.com/salesapp/scrm/backend/platform/rpcserver"
 	"github.com/salesapp/scrm/backend/upload"
 	"github.com/salesapp/scrm/media"
 )
@@ -41,7 +42,7 @@ func (h *Handler) CreateUpload(ctx context.Context, req *connect.Request[salesap
 	if err != nil {
 		return nil, err
 	}
-	t, err := h.svc.Create(ctx, p, KindFromProto(req.Msg.GetKind()), req.Msg.GetContentType(), req.Msg.GetSizeBytes())
+	t, err := h.svc.Create(ctx, p, KindFromProto(req.Msg.GetKind()), req.Msg.GetContentType(), int64(req.Msg.GetSizeBytes()))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +52,7 @@ func (h *Handler) CreateUpload(ctx context.Context, req *connect.Request[salesap
 // TicketToProto is an upload ticket on the wire.
 func TicketToProto(t media.UploadTicket) *salesappv1.UploadTicket {
 	return &salesappv1.UploadTicket{ObjectKey: t.Key, PutUrl: t.PutURL, PutHeaders: t.PutHeaders, PostUrl: t.PostURL,
-		PostFields: t.PostFields, ExpiresAt: timestamppb.New(t.ExpiresAt), MaxBytes: t.MaxBytes}
+		PostFields: t.PostFields, ExpiresAt: timestamppb.New(t.ExpiresAt), MaxBytes: rpcserver.Int32(t.MaxBytes)}
 }
 
 // FinalizeUpload implements MediaService.
@@ -61,7 +62,7 @@ func (h *Handler) FinalizeUpload(ctx context.Context, req *connect.Request[sales
 		return nil, err
 	}
 	m := req.Msg
-	f, err := h.svc.Finalize(ctx, p, m.GetObjectKey(), KindFromProto(m.GetKind()), m.GetContentType(), m.GetSizeBytes())
+	f, err := h.svc.Finalize(ctx, p, m.GetObjectKey(), KindFromProto(m.GetKind()), m.GetContentType(), int64(m.GetSizeBytes()))
 	if err != nil {
 		return nil, err
 	}

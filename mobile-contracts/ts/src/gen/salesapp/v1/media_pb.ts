@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/media.proto.
  */
 export const file_salesapp_v1_media: GenFile = /*@__PURE__*/
-  fileDesc("ChdzYWxlc2FwcC92MS9tZWRpYS5wcm90bxILc2FsZXNhcHAudjEiiwEKE0NyZWF0ZVVwbG9hZFJlcXVlc3QSMAoEa2luZBgBIAEoDjIWLnNhbGVzYXBwLnYxLk1lZGlhS2luZEIKukgHggEEEAEgABIfCgxjb250ZW50X3R5cGUYAiABKAlCCbpIBnIEEAMYZBIhCgpzaXplX2J5dGVzGAMgASgDQg26SAoiCBiAgID6ASAAIu4CCgxVcGxvYWRUaWNrZXQSEgoKb2JqZWN0X2tleRgBIAEoCRIPCgdwdXRfdXJsGAIgASgJEj4KC3B1dF9oZWFkZXJzGAMgAygLMikuc2FsZXNhcHAudjEuVXBsb2FkVGlja2V0LlB1dEhlYWRlcnNFbnRyeRIQCghwb3N0X3VybBgEIAEoCRI+Cgtwb3N0X2ZpZWxkcxgFIAMoCzIpLnNhbGVzYXBwLnYxLlVwbG9hZFRpY2tldC5Qb3N0RmllbGRzRW50cnkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJbWF4X2J5dGVzGAcgASgDGjEKD1B1dEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjEKD1Bvc3RGaWVsZHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKFENyZWF0ZVVwbG9hZFJlc3BvbnNlEikKBnRpY2tldBgBIAEoCzIZLnNhbGVzYXBwLnYxLlVwbG9hZFRpY2tldCKnAQoVRmluYWxpemVVcGxvYWRSZXF1ZXN0Eh4KCm9iamVjdF9rZXkYASABKAlCCrpIB3IFEAEYgAQSMAoEa2luZBgCIAEoDjIWLnNhbGVzYXBwLnYxLk1lZGlhS2luZEIKukgHggEEEAEgABIfCgxjb250ZW50X3R5cGUYAyABKAlCCbpIBnIEEAMYZBIbCgpzaXplX2J5dGVzGAQgASgDQge6SAQiAiAAIkIKFkZpbmFsaXplVXBsb2FkUmVzcG9uc2USEgoKb2JqZWN0X2tleRgBIAEoCRIUCgxkb3dubG9hZF91cmwYAiABKAkqZwoJTWVkaWFLaW5kEhoKFk1FRElBX0tJTkRfVU5TUEVDSUZJRUQQABIUChBNRURJQV9LSU5EX0lNQUdFEAESEgoOTUVESUFfS0lORF9QREYQAhIUChBNRURJQV9LSU5EX1ZJREVPEAMyvgEKDE1lZGlhU2VydmljZRJTCgxDcmVhdGVVcGxvYWQSIC5zYWxlc2FwcC52MS5DcmVhdGVVcGxvYWRSZXF1ZXN0GiEuc2FsZXNhcHAudjEuQ3JlYXRlVXBsb2FkUmVzcG9uc2USWQoORmluYWxpemVVcGxvYWQSIi5zYWxlc2FwcC52MS5GaW5hbGl6ZVVwbG9hZFJlcXVlc3QaIy5zYWxlc2FwcC52MS5GaW5hbGl6ZVVwbG9hZFJlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChdzYWxlc2FwcC92MS9tZWRpYS5wcm90bxILc2FsZXNhcHAudjEiiwEKE0NyZWF0ZVVwbG9hZFJlcXVlc3QSMAoEa2luZBgBIAEoDjIWLnNhbGVzYXBwLnYxLk1lZGlhS2luZEIKukgHggEEEAEgABIfCgxjb250ZW50X3R5cGUYAiABKAlCCbpIBnIEEAMYZBIhCgpzaXplX2J5dGVzGAMgASgFQg26SAoaCBiAgID6ASAAIu4CCgxVcGxvYWRUaWNrZXQSEgoKb2JqZWN0X2tleRgBIAEoCRIPCgdwdXRfdXJsGAIgASgJEj4KC3B1dF9oZWFkZXJzGAMgAygLMikuc2FsZXNhcHAudjEuVXBsb2FkVGlja2V0LlB1dEhlYWRlcnNFbnRyeRIQCghwb3N0X3VybBgEIAEoCRI+Cgtwb3N0X2ZpZWxkcxgFIAMoCzIpLnNhbGVzYXBwLnYxLlVwbG9hZFRpY2tldC5Qb3N0RmllbGRzRW50cnkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJbWF4X2J5dGVzGAcgASgFGjEKD1B1dEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjEKD1Bvc3RGaWVsZHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKFENyZWF0ZVVwbG9hZFJlc3BvbnNlEikKBnRpY2tldBgBIAEoCzIZLnNhbGVzYXBwLnYxLlVwbG9hZFRpY2tldCKnAQoVRmluYWxpemVVcGxvYWRSZXF1ZXN0Eh4KCm9iamVjdF9rZXkYASABKAlCCrpIB3IFEAEYgAQSMAoEa2luZBgCIAEoDjIWLnNhbGVzYXBwLnYxLk1lZGlhS2luZEIKukgHggEEEAEgABIfCgxjb250ZW50X3R5cGUYAyABKAlCCbpIBnIEEAMYZBIbCgpzaXplX2J5dGVzGAQgASgFQge6SAQaAiAAIkIKFkZpbmFsaXplVXBsb2FkUmVzcG9uc2USEgoKb2JqZWN0X2tleRgBIAEoCRIUCgxkb3dubG9hZF91cmwYAiABKAkqZwoJTWVkaWFLaW5kEhoKFk1FRElBX0tJTkRfVU5TUEVDSUZJRUQQABIUChBNRURJQV9LSU5EX0lNQUdFEAESEgoOTUVESUFfS0lORF9QREYQAhIUChBNRURJQV9LSU5EX1ZJREVPEAMyvgEKDE1lZGlhU2VydmljZRJTCgxDcmVhdGVVcGxvYWQSIC5zYWxlc2FwcC52MS5DcmVhdGVVcGxvYWRSZXF1ZXN0GiEuc2FsZXNhcHAudjEuQ3JlYXRlVXBsb2FkUmVzcG9uc2USWQoORmluYWxpemVVcGxvYWQSIi5zYWxlc2FwcC52MS5GaW5hbGl6ZVVwbG9hZFJlcXVlc3QaIy5zYWxlc2FwcC52MS5GaW5hbGl6ZVVwbG9hZFJlc3BvbnNlQjVaM2dpdGh1Yi5jb20vc2FsZXNhcHAvc2NybS9hcGkvc2FsZXNhcHAvdjE7c2FsZXNhcHB2MWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * CreateUploadRequest declares what will be uploaded.
@@ -32,9 +32,9 @@ export type CreateUploadRequest = Message<"salesapp.v1.CreateUploadRequest"> & {
   contentType: string;
 
   /**
-   * @generated from field: int64 size_bytes = 3;
+   * @generated from field: int32 size_bytes = 3;
    */
-  sizeBytes: bigint;
+  sizeBytes: number;
 };
 
 /**
@@ -54,9 +54,9 @@ export type CreateUploadRequestJson = {
   contentType?: string;
 
   /**
-   * @generated from field: int64 size_bytes = 3;
+   * @generated from field: int32 size_bytes = 3;
    */
-  sizeBytes?: string;
+  sizeBytes?: number;
 };
 
 /**
@@ -104,9 +104,9 @@ export type UploadTicket = Message<"salesapp.v1.UploadTicket"> & {
   expiresAt?: Timestamp | undefined;
 
   /**
-   * @generated from field: int64 max_bytes = 7;
+   * @generated from field: int32 max_bytes = 7;
    */
-  maxBytes: bigint;
+  maxBytes: number;
 };
 
 /**
@@ -147,9 +147,9 @@ export type UploadTicketJson = {
   expiresAt?: TimestampJson;
 
   /**
-   * @generated from field: int64 max_bytes = 7;
+   * @generated from field: int32 max_bytes = 7;
    */
-  maxBytes?: string;
+  maxBytes?: number;
 };
 
 /**
@@ -212,9 +212,9 @@ export type FinalizeUploadRequest = Message<"salesapp.v1.FinalizeUploadRequest">
   contentType: string;
 
   /**
-   * @generated from field: int64 size_bytes = 4;
+   * @generated from field: int32 size_bytes = 4;
    */
-  sizeBytes: bigint;
+  sizeBytes: number;
 };
 
 /**
@@ -239,9 +239,9 @@ export type FinalizeUploadRequestJson = {
   contentType?: string;
 
   /**
-   * @generated from field: int64 size_bytes = 4;
+   * @generated from field: int32 size_bytes = 4;
    */
-  sizeBytes?: string;
+  sizeBytes?: number;
 };
 
 /**

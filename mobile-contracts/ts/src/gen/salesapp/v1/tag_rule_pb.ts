@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file salesapp/v1/tag_rule.proto.
  */
 export const file_salesapp_v1_tag_rule: GenFile = /*@__PURE__*/
-  fileDesc("ChpzYWxlc2FwcC92MS90YWdfcnVsZS5wcm90bxILc2FsZXNhcHAudjEilAEKB1RhZ1J1bGUSCgoCaWQYASABKAkSFAoMbWF0ZXJpYWxfdGFnGAIgASgJEhEKCW1pbl9yZWFkcxgDIAEoBRIUCgxjdXN0b21lcl90YWcYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdGFnZ2VkGAYgASgDInYKFENyZWF0ZVRhZ1J1bGVSZXF1ZXN0Eh8KDG1hdGVyaWFsX3RhZxgBIAEoCUIJukgGcgQQARggEhwKCW1pbl9yZWFkcxgCIAEoBUIJukgGGgQYZCgBEh8KDGN1c3RvbWVyX3RhZxgDIAEoCUIJukgGcgQQARggIjsKFUNyZWF0ZVRhZ1J1bGVSZXNwb25zZRIiCgRydWxlGAEgASgLMhQuc2FsZXNhcHAudjEuVGFnUnVsZSIVChNMaXN0VGFnUnVsZXNSZXF1ZXN0IjsKFExpc3RUYWdSdWxlc1Jlc3BvbnNlEiMKBXJ1bGVzGAEgAygLMhQuc2FsZXNhcHAudjEuVGFnUnVsZSIsChREZWxldGVUYWdSdWxlUmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQEiFwoVRGVsZXRlVGFnUnVsZVJlc3BvbnNlMpUCCg5UYWdSdWxlU2VydmljZRJWCg1DcmVhdGVUYWdSdWxlEiEuc2FsZXNhcHAudjEuQ3JlYXRlVGFnUnVsZVJlcXVlc3QaIi5zYWxlc2FwcC52MS5DcmVhdGVUYWdSdWxlUmVzcG9uc2USUwoMTGlzdFRhZ1J1bGVzEiAuc2FsZXNhcHAudjEuTGlzdFRhZ1J1bGVzUmVxdWVzdBohLnNhbGVzYXBwLnYxLkxpc3RUYWdSdWxlc1Jlc3BvbnNlElYKDURlbGV0ZVRhZ1J1bGUSIS5zYWxlc2FwcC52MS5EZWxldGVUYWdSdWxlUmVxdWVzdBoiLnNhbGVzYXBwLnYxLkRlbGV0ZVRhZ1J1bGVSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChpzYWxlc2FwcC92MS90YWdfcnVsZS5wcm90bxILc2FsZXNhcHAudjEilAEKB1RhZ1J1bGUSCgoCaWQYASABKAkSFAoMbWF0ZXJpYWxfdGFnGAIgASgJEhEKCW1pbl9yZWFkcxgDIAEoBRIUCgxjdXN0b21lcl90YWcYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdGFnZ2VkGAYgASgFInYKFENyZWF0ZVRhZ1J1bGVSZXF1ZXN0Eh8KDG1hdGVyaWFsX3RhZxgBIAEoCUIJukgGcgQQARggEhwKCW1pbl9yZWFkcxgCIAEoBUIJukgGGgQYZCgBEh8KDGN1c3RvbWVyX3RhZxgDIAEoCUIJukgGcgQQARggIjsKFUNyZWF0ZVRhZ1J1bGVSZXNwb25zZRIiCgRydWxlGAEgASgLMhQuc2FsZXNhcHAudjEuVGFnUnVsZSIVChNMaXN0VGFnUnVsZXNSZXF1ZXN0IjsKFExpc3RUYWdSdWxlc1Jlc3BvbnNlEiMKBXJ1bGVzGAEgAygLMhQuc2FsZXNhcHAudjEuVGFnUnVsZSIsChREZWxldGVUYWdSdWxlUmVxdWVzdBIUCgJpZBgBIAEoCUIIukgFcgOwAQEiFwoVRGVsZXRlVGFnUnVsZVJlc3BvbnNlMpUCCg5UYWdSdWxlU2VydmljZRJWCg1DcmVhdGVUYWdSdWxlEiEuc2FsZXNhcHAudjEuQ3JlYXRlVGFnUnVsZVJlcXVlc3QaIi5zYWxlc2FwcC52MS5DcmVhdGVUYWdSdWxlUmVzcG9uc2USUwoMTGlzdFRhZ1J1bGVzEiAuc2FsZXNhcHAudjEuTGlzdFRhZ1J1bGVzUmVxdWVzdBohLnNhbGVzYXBwLnYxLkxpc3RUYWdSdWxlc1Jlc3BvbnNlElYKDURlbGV0ZVRhZ1J1bGUSIS5zYWxlc2FwcC52MS5EZWxldGVUYWdSdWxlUmVxdWVzdBoiLnNhbGVzYXBwLnYxLkRlbGV0ZVRhZ1J1bGVSZXNwb25zZUI1WjNnaXRodWIuY29tL3NhbGVzYXBwL3Njcm0vYXBpL3NhbGVzYXBwL3YxO3NhbGVzYXBwdjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * TagRule is one reading rule.
@@ -49,9 +49,9 @@ export type TagRule = Message<"salesapp.v1.TagRule"> & {
   /**
    * How many customers it has tagged so far.
    *
-   * @generated from field: int64 tagged = 6;
+   * @generated from field: int32 tagged = 6;
    */
-  tagged: bigint;
+  tagged: number;
 };
 
 /**
@@ -88,9 +88,9 @@ export type TagRuleJson = {
   /**
    * How many customers it has tagged so far.
    *
-   * @generated from field: int64 tagged = 6;
+   * @generated from field: int32 tagged = 6;
    */
-  tagged?: string;
+  tagged?: number;
 };
 
 /**
