@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -396,4 +397,26 @@ func TestThePageScriptsBeaconsAreAccepted(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.Equal(t, []string{"brochure_page", "call_click", "dwell", "material_view", "video_progress", "wechat_click"}, kinds)
+}
+
+// An article page's weight (issue 14: HTML, CSS and script, gzipped, images excluded, ≤ 60 KB; the script
+// ≤ 25 KB gzipped), as a phone downloads it the first time.
+func TestAnArticlePageWeighsWithinItsBudget(t *testing.T) {
+	t.Parallel()
+	w := newSharePageWorld(t)
+	b := newBrowser(t, w.e)
+	gzipped := func(path string) int {
+		status, body, _ := b.get(path)
+		require.Equal(t, http.StatusOK, status, path)
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, err := zw.Write([]byte(body))
+		require.NoError(t, err)
+		require.NoError(t, zw.Close())
+		return buf.Len()
+	}
+	html, css, js := gzipped("/s/"+w.share(t, "article")), gzipped(web.AssetURL("page.css")), gzipped(web.AssetURL("page.js"))
+	t.Logf("article page, gzipped: HTML %d B, CSS %d B, script %d B, %d B in all", html, css, js, html+css+js)
+	require.LessOrEqual(t, js, 25<<10)
+	require.LessOrEqual(t, html+css+js, 60<<10)
 }
