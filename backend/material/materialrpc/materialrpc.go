@@ -177,7 +177,7 @@ func (h *Handler) GetPersonalizedPoster(ctx context.Context, req *connect.Reques
 func ToProto(v material.View) *salesappv1.Material {
 	m := v.Material
 	out := &salesappv1.Material{
-		Id: m.ID.String(), Tier: TierToProto(m.Tier), Kind: KindToProto(m.Kind), Status: statusToProto(m.Status),
+		Id: m.ID.String(), Tier: TierToProto(m.Tier), Kind: KindToProto(m.Kind), Status: StatusToProto(m.Status),
 		RejectReason: m.RejectReason, Title: m.Title, Summary: m.Summary, BodyHtml: m.BodyHTML, TextBody: m.TextBody,
 		FileUrl: v.FileURL, ImageUrls: v.ImageURLs, CoverUrl: v.CoverURL, ThumbnailUrl: v.ThumbnailURL, Tags: m.Tags, Version: rpcserver.Int32(m.Version),
 		ShareCount: rpcserver.Int32(m.ShareCount), CreatedAt: timestamppb.New(m.CreatedAt), UpdatedAt: timestamppb.New(m.UpdatedAt),
@@ -278,4 +278,5 @@ var statuses = map[salesappv1.MaterialStatus]material.Status{
 
 func statusFromProto(s salesappv1.MaterialStatus) material.Status { return statuses[s] }
 
-func statusToProto(s material.Status) salesappv1.MaterialStatus { return keyOf(statuses, s) }
+// StatusToProto converts a material status for the wire (UNSPECIFIED when unknown).
+func StatusToProto(s material.Status) salesappv1.MaterialStatus { return keyOf(statuses, s) }
