@@ -687,10 +687,15 @@ func decodeCursor(tok string, sort Sort) (cursor, error) {
 // employee; managers assign customers they may see to active members of the teams they lead (or themselves).
 func (s *Service) Assign(ctx context.Context, p authn.Principal, id, ownerID uuid.UUID) (Customer, error) {
 	var out Customer
-	err := s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		out, err = AssignTx(ctx, tx, p, id, ownerID)
-		return err
+	// An assignment moves the customer and its children between sync scopes (the old owner's, the new
+	// one's, their managers'), rows the ingest and devices' pushes touch too: a deadlock with them is run
+	// again, as the ingest's own are.
+	err := platform.Retry(ctx, 3, func() error {
+		return s.db.InTenantTx(ctx, p.TenantID, func(tx pgx.Tx) error {
+			var err error
+			out, err = AssignTx(ctx, tx, p, id, ownerID)
+			return err
+		})
 	})
 	return out, err
 }

@@ -49,6 +49,11 @@ func ToConnect(err error) error {
 			// authenticated call, signing out).
 			return connect.NewError(connect.CodeUnavailable, errors.New("temporarily unavailable: retry shortly"))
 		}
+		if platform.IsRaceLost(err) {
+			// A deadlock or serialization failure that outlasted the handler's own retries (if any):
+			// nothing was applied, and the same request may simply be sent again.
+			return connect.NewError(connect.CodeAborted, errors.New("the request raced another change and was not applied: send it again"))
+		}
 		return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 	}
 	msg := de.Msg

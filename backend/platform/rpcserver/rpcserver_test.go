@@ -68,6 +68,9 @@ func TestDomainErrorsMapToCodesAndInternalsStayHidden(t *testing.T) {
 		{fmt.Errorf("load session: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), connect.CodeUnavailable, "temporarily unavailable: retry shortly"},
 		{&pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}, connect.CodeUnavailable, "temporarily unavailable: retry shortly"},
 		{&pgconn.PgError{Code: "08006"}, connect.CodeUnavailable, "temporarily unavailable: retry shortly"},
+		// A lost race (deadlock, serialization failure) applied nothing: the same request may be sent again.
+		{fmt.Errorf("assign: %w", &pgconn.PgError{Code: "40P01", Message: "deadlock detected"}), connect.CodeAborted, "the request raced another change and was not applied: send it again"},
+		{&pgconn.PgError{Code: "40001"}, connect.CodeAborted, "the request raced another change and was not applied: send it again"},
 	}
 	for _, tc := range cases {
 		c := serve(t, slog.New(slog.NewTextHandler(io.Discard, nil)), func() error { return tc.err })
