@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/salesapp/scrm/backend/material/internal/materialdb"
@@ -250,13 +251,21 @@ func (s *Service) PublishPlatform(ctx context.Context, id uuid.UUID, published b
 	return err
 }
 
-// DeletePlatform deletes a platform material for good.
+// DeletePlatform deletes a platform material for good, and its file, cover and images in the background
+// (those no other platform material names), as Delete does a tenant's.
 func (s *Service) DeletePlatform(ctx context.Context, id uuid.UUID) error {
-	n, err := materialdb.New(s.db.Pool).OperatorDeletePlatformMaterial(ctx, id)
-	if err == nil && n == 0 {
-		return errNoPlatformMaterial
-	}
-	return err
+	return pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		r, err := materialdb.New(tx).OperatorDeletePlatformMaterial(ctx, id)
+		switch {
+		case err != nil:
+			return err
+		case r.Changed == 0:
+			return errNoPlatformMaterial
+		case len(r.ObjectKeys) == 0:
+			return nil
+		}
+		return s.jobs.DeleteObjects(ctx, tx, r.ObjectKeys)
+	})
 }
 
 // ListPlatform lists the platform materials not deleted, newest first.

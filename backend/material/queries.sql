@@ -115,7 +115,8 @@ SELECT operator_edit_platform_material(@id, sqlc.narg(title), sqlc.narg(summary)
 SELECT operator_publish_platform_material(@id, @published, sqlc.narg(plans)::text[])::int AS changed;
 
 -- name: OperatorDeletePlatformMaterial :one
-SELECT operator_delete_platform_material(@id)::int AS changed;
+-- Deletes a platform material (changed 0: none) and answers the object keys only it named (056).
+SELECT d.changed::int AS changed, d.object_keys::text[] AS object_keys FROM operator_delete_platform_material(@id) AS d;
 
 -- name: OperatorPlatformMaterials :many
 SELECT m.id::uuid AS id, m.kind::text AS kind, m.status::text AS status, m.title::text AS title, m.summary::text AS summary,

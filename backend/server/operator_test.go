@@ -323,6 +323,24 @@ func TestOperatorAddsPlatformMaterialsWithFiles(t *testing.T) {
 	pp, err := seller.materials.GetPersonalizedPoster(ctx, connect.NewRequest(&salesappv1.GetPersonalizedPosterRequest{MaterialId: posterID}))
 	require.NoError(t, err)
 	require.Equal(t, pp.Msg.ShareUrl, decodeQR(t, download(t, pp.Msg.ImageUrl), image.Rect(700, 1500, 1020, 1820)))
+
+	// Deleted, a platform material takes its file with it in the background, unless another platform
+	// material still names it (here a second poster of the same image).
+	againID, err := add(&salesappv1.AddPlatformMaterialRequest{Kind: salesappv1.MaterialKind_MATERIAL_KIND_POSTER, Title: "Spring poster, again",
+		FileKey: imgKey, PosterLayout: layout})
+	require.NoError(t, err)
+	for _, id := range []string{posterID, brochureID} { // the brochure last: its file gone, the poster's deletion has had its turn
+		_, err = ops.DeletePlatformMaterial(ctx, connect.NewRequest(&salesappv1.DeletePlatformMaterialRequest{MaterialId: id}))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { _, err := e.Store.Stat(ctx, pdfKey); return err != nil }, 20*time.Second, 50*time.Millisecond,
+		"the brochure's file goes")
+	_, err = e.Store.Stat(ctx, imgKey)
+	require.NoError(t, err, "the image stays while the second poster names it")
+	_, err = ops.DeletePlatformMaterial(ctx, connect.NewRequest(&salesappv1.DeletePlatformMaterialRequest{MaterialId: againID}))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { _, err := e.Store.Stat(ctx, imgKey); return err != nil }, 20*time.Second, 50*time.Millisecond,
+		"then it goes too")
 }
 
 // Operators run the platform materials: what they add every enterprise's salespeople see and share at

@@ -492,14 +492,20 @@ func (q *Queries) OperatorAddPlatformMaterial(ctx context.Context, arg OperatorA
 }
 
 const operatorDeletePlatformMaterial = `-- name: OperatorDeletePlatformMaterial :one
-SELECT operator_delete_platform_material($1)::int AS changed
+SELECT d.changed::int AS changed, d.object_keys::text[] AS object_keys FROM operator_delete_platform_material($1) AS d
 `
 
-func (q *Queries) OperatorDeletePlatformMaterial(ctx context.Context, id uuid.UUID) (int32, error) {
+type OperatorDeletePlatformMaterialRow struct {
+	Changed    int32
+	ObjectKeys []string
+}
+
+// Deletes a platform material (changed 0: none) and answers the object keys only it named (056).
+func (q *Queries) OperatorDeletePlatformMaterial(ctx context.Context, id uuid.UUID) (OperatorDeletePlatformMaterialRow, error) {
 	row := q.db.QueryRow(ctx, operatorDeletePlatformMaterial, id)
-	var changed int32
-	err := row.Scan(&changed)
-	return changed, err
+	var i OperatorDeletePlatformMaterialRow
+	err := row.Scan(&i.Changed, &i.ObjectKeys)
+	return i, err
 }
 
 const operatorEditPlatformMaterial = `-- name: OperatorEditPlatformMaterial :one
