@@ -5,7 +5,6 @@ package alert
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -209,14 +208,28 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 		pushes []Push
 	)
 	span := pushWindow(jobs)
+	if len(order) == 0 {
+		return nil, nil
+	}
+	// Every salesperson's prefs and phones in one statement each, whoever the batch alerts (a recycle
+	// run alerts a hundred holders at once).
+	prefs, err := prefsOf(ctx, q, tenantID, order, now.In(loc))
+	if err != nil {
+		return nil, err
+	}
+	phones, err := q.LiveDevicesOf(ctx, alertdb.LiveDevicesOfParams{TenantID: tenantID, EmployeeIds: order})
+	if err != nil {
+		return nil, err
+	}
+	devicesOf := make(map[uuid.UUID][]uuid.UUID, len(order))
+	for _, d := range phones {
+		devicesOf[d.EmployeeID] = append(devicesOf[d.EmployeeID], d.ID)
+	}
 	for _, emp := range order {
-		muted, quiet, err := prefs(ctx, q, tenantID, emp, now.In(loc))
-		if err != nil {
-			return nil, err
-		}
+		quiet := prefs[emp].quiet
 		var keep []Alert
 		for _, a := range byEmployee[emp] {
-			if !muted[a.Kind] {
+			if !prefs[emp].muted[a.Kind] {
 				keep = append(keep, a)
 			}
 		}
@@ -229,10 +242,7 @@ func Record(ctx context.Context, tx pgx.Tx, jobs Jobs, tenantID uuid.UUID, alert
 		if err != nil {
 			return nil, err
 		}
-		devices, err := q.LiveDevices(ctx, alertdb.LiveDevicesParams{TenantID: tenantID, EmployeeID: emp})
-		if err != nil {
-			return nil, err
-		}
+		devices := devicesOf[emp]
 		head, err := q.Advance(ctx, alertdb.AdvanceParams{TenantID: tenantID, EmployeeID: emp, NewEpoch: uuid.Must(uuid.NewV7()), N: int64(len(keep))})
 		if err != nil {
 			return nil, err
@@ -352,28 +362,34 @@ func QuietTx(ctx context.Context, tx pgx.Tx, tenantID, employeeID uuid.UUID, now
 	if err != nil {
 		return false, err
 	}
-	_, quiet, err := prefs(ctx, q, tenantID, employeeID, now.In(loc))
-	return quiet, err
+	p, err := prefsOf(ctx, q, tenantID, []uuid.UUID{employeeID}, now.In(loc))
+	return p[employeeID].quiet, err
 }
 
-// prefs returns the muted kinds and whether now (in the tenant's zone) is inside the quiet hours.
-func prefs(ctx context.Context, q *alertdb.Queries, tenantID, emp uuid.UUID, now time.Time) (map[Kind]bool, bool, error) {
-	p, err := q.Prefs(ctx, alertdb.PrefsParams{TenantID: tenantID, EmployeeID: emp})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
-	}
+// pref is a salesperson's muted kinds and whether now is inside their quiet hours (zero: none set).
+type pref struct {
+	muted map[Kind]bool
+	quiet bool
+}
+
+// prefsOf reads the prefs of emps at now (in the tenant's zone), in one statement.
+func prefsOf(ctx context.Context, q *alertdb.Queries, tenantID uuid.UUID, emps []uuid.UUID, now time.Time) (map[uuid.UUID]pref, error) {
+	rows, err := q.PrefsOf(ctx, alertdb.PrefsOfParams{TenantID: tenantID, EmployeeIds: emps})
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	muted := map[Kind]bool{}
-	for _, k := range p.MutedKinds {
-		muted[Kind(k)] = true
+	out := make(map[uuid.UUID]pref, len(rows))
+	for _, r := range rows {
+		p := pref{muted: make(map[Kind]bool, len(r.MutedKinds))}
+		for _, k := range r.MutedKinds {
+			p.muted[Kind(k)] = true
+		}
+		if r.QuietStartMin.Valid && r.QuietEndMin.Valid {
+			p.quiet = InQuietHours(&r.QuietStartMin.Int16, &r.QuietEndMin.Int16, now)
+		}
+		out[r.EmployeeID] = p
 	}
-	var start, end *int16
-	if p.QuietStartMin.Valid && p.QuietEndMin.Valid {
-		start, end = &p.QuietStartMin.Int16, &p.QuietEndMin.Int16
-	}
-	return muted, InQuietHours(start, end, now), nil
+	return out, nil
 }
 
 // InQuietHours reports whether now's minute of the day is in [start, end), a window that may wrap past

@@ -53,17 +53,19 @@ WHERE tenant_id = @tenant_id AND employee_id = @employee_id AND customer_id = AN
   AND created_at > @since::timestamptz
 ORDER BY customer_id, material_id, seq DESC;
 
--- name: Prefs :one
-SELECT muted_kinds, quiet_start_min, quiet_end_min FROM alert_prefs WHERE tenant_id = @tenant_id AND employee_id = @employee_id;
+-- name: PrefsOf :many
+-- The alert prefs of salespeople (those who set none have no row).
+SELECT employee_id, muted_kinds, quiet_start_min, quiet_end_min FROM alert_prefs
+WHERE tenant_id = @tenant_id AND employee_id = ANY (@employee_ids::uuid[]);
 
 -- name: TenantZone :one
 SELECT time_zone FROM tenants WHERE id = @tenant_id;
 
--- name: LiveDevices :many
--- The phones to push a salesperson's alerts to: enabled registrations of sessions still signed in.
-SELECT d.id FROM devices d
+-- name: LiveDevicesOf :many
+-- The phones to push salespeople's alerts to: enabled registrations of sessions still signed in.
+SELECT d.employee_id, d.id FROM devices d
 JOIN sessions s ON s.tenant_id = d.tenant_id AND s.id = d.session_id
-WHERE d.tenant_id = @tenant_id AND d.employee_id = @employee_id AND d.disabled_at IS NULL
+WHERE d.tenant_id = @tenant_id AND d.employee_id = ANY (@employee_ids::uuid[]) AND d.disabled_at IS NULL
   AND s.revoked_at IS NULL AND s.expires_at > now();
 
 -- name: Head :one

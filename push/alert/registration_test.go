@@ -135,3 +135,57 @@ func TestRegistrationsPerSalespersonAreCapped(t *testing.T) {
 	// Another salesperson's registration is untouched.
 	require.Equal(t, map[string]string{"phone": ""}, registrations(t, s, people[1].key))
 }
+
+// One Record alerting several salespeople reads everyone's prefs and phones at once and applies each
+// person's own: one's muted kind is not recorded, another's quiet hours record without a push, a third
+// (no prefs set) is pushed on their phone; nobody's phone gets another's alert.
+func TestOneRecordAppliesEachSalespersonsOwnPrefsAndPhones(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, people := pushFixture(t, 1)
+	a1, a2 := people[0], people[1] // one tenant
+	third := &salesperson{key: Key{TenantID: a1.key.TenantID, EmployeeID: uuid.New()}}
+	require.NoError(t, s.SetPrefs(ctx, a1.key, []Kind{KindCallClick}, nil, nil))
+	start, end := int32(0), int32(1439) // quiet all day but the last minute
+	now := time.Now()
+	var zone string
+	require.NoError(t, s.db.InTenantTx(ctx, a1.key.TenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT time_zone FROM tenants WHERE id = $1", a1.key.TenantID).Scan(&zone)
+	}))
+	loc, err := time.LoadLocation(zone)
+	require.NoError(t, err)
+	if m := now.In(loc).Hour()*60 + now.In(loc).Minute(); m == 1439 {
+		t.Skip("the one minute of the day outside the test's quiet hours")
+	}
+	require.NoError(t, s.SetPrefs(ctx, a2.key, nil, &start, &end))
+
+	alerts := []Alert{
+		{Kind: KindCallClick, EmployeeID: a1.key.EmployeeID, CustomerID: uuid.New(), Body: "muted", At: now},
+		{Kind: KindPhoneLeft, EmployeeID: a1.key.EmployeeID, CustomerID: uuid.New(), Body: "a1's", At: now},
+		{Kind: KindCallClick, EmployeeID: a2.key.EmployeeID, CustomerID: uuid.New(), Body: "a2's, quietly", At: now},
+		{Kind: KindCallClick, EmployeeID: third.key.EmployeeID, CustomerID: uuid.New(), Body: "no phone", At: now},
+	}
+	q := &queued{}
+	var woken []Key
+	require.NoError(t, s.db.InTenantTx(ctx, a1.key.TenantID, func(tx pgx.Tx) error {
+		var err error
+		woken, err = Record(ctx, tx, q, a1.key.TenantID, alerts, now)
+		return err
+	}))
+	require.ElementsMatch(t, []Key{a1.key, a2.key, third.key}, woken)
+	require.Len(t, q.pushes, 1, "a1's phone only: a2 is in quiet hours, the third has no phone")
+	require.Equal(t, a1.key.EmployeeID, q.pushes[0].EmployeeID)
+	require.Equal(t, a1.pushes[0].DeviceID, q.pushes[0].DeviceID)
+
+	bodies := func(k Key) []string {
+		entries, err := s.Since(ctx, k, 1, 10)
+		require.NoError(t, err)
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Body)
+		}
+		return out
+	}
+	require.Equal(t, []string{"a1's"}, bodies(a1.key), "the muted kind is not recorded")
+	require.Equal(t, []string{"a2's, quietly"}, bodies(a2.key), "recorded in quiet hours, not pushed")
+}

@@ -384,32 +384,37 @@ func (q *Queries) Latest(ctx context.Context, arg LatestParams) ([]LatestRow, er
 	return items, nil
 }
 
-const LiveDevices = `-- name: LiveDevices :many
-SELECT d.id FROM devices d
+const LiveDevicesOf = `-- name: LiveDevicesOf :many
+SELECT d.employee_id, d.id FROM devices d
 JOIN sessions s ON s.tenant_id = d.tenant_id AND s.id = d.session_id
-WHERE d.tenant_id = $1 AND d.employee_id = $2 AND d.disabled_at IS NULL
+WHERE d.tenant_id = $1 AND d.employee_id = ANY ($2::uuid[]) AND d.disabled_at IS NULL
   AND s.revoked_at IS NULL AND s.expires_at > now()
 `
 
-type LiveDevicesParams struct {
-	TenantID   uuid.UUID
-	EmployeeID uuid.UUID
+type LiveDevicesOfParams struct {
+	TenantID    uuid.UUID
+	EmployeeIds []uuid.UUID
 }
 
-// The phones to push a salesperson's alerts to: enabled registrations of sessions still signed in.
-func (q *Queries) LiveDevices(ctx context.Context, arg LiveDevicesParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, LiveDevices, arg.TenantID, arg.EmployeeID)
+type LiveDevicesOfRow struct {
+	EmployeeID uuid.UUID
+	ID         uuid.UUID
+}
+
+// The phones to push salespeople's alerts to: enabled registrations of sessions still signed in.
+func (q *Queries) LiveDevicesOf(ctx context.Context, arg LiveDevicesOfParams) ([]LiveDevicesOfRow, error) {
+	rows, err := q.db.Query(ctx, LiveDevicesOf, arg.TenantID, arg.EmployeeIds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []uuid.UUID
+	var items []LiveDevicesOfRow
 	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
+		var i LiveDevicesOfRow
+		if err := rows.Scan(&i.EmployeeID, &i.ID); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -468,26 +473,47 @@ func (q *Queries) OpenNewCustomerWindow(ctx context.Context, arg OpenNewCustomer
 	return err
 }
 
-const Prefs = `-- name: Prefs :one
-SELECT muted_kinds, quiet_start_min, quiet_end_min FROM alert_prefs WHERE tenant_id = $1 AND employee_id = $2
+const PrefsOf = `-- name: PrefsOf :many
+SELECT employee_id, muted_kinds, quiet_start_min, quiet_end_min FROM alert_prefs
+WHERE tenant_id = $1 AND employee_id = ANY ($2::uuid[])
 `
 
-type PrefsParams struct {
-	TenantID   uuid.UUID
-	EmployeeID uuid.UUID
+type PrefsOfParams struct {
+	TenantID    uuid.UUID
+	EmployeeIds []uuid.UUID
 }
 
-type PrefsRow struct {
+type PrefsOfRow struct {
+	EmployeeID    uuid.UUID
 	MutedKinds    []string
 	QuietStartMin pgtype.Int2
 	QuietEndMin   pgtype.Int2
 }
 
-func (q *Queries) Prefs(ctx context.Context, arg PrefsParams) (PrefsRow, error) {
-	row := q.db.QueryRow(ctx, Prefs, arg.TenantID, arg.EmployeeID)
-	var i PrefsRow
-	err := row.Scan(&i.MutedKinds, &i.QuietStartMin, &i.QuietEndMin)
-	return i, err
+// The alert prefs of salespeople (those who set none have no row).
+func (q *Queries) PrefsOf(ctx context.Context, arg PrefsOfParams) ([]PrefsOfRow, error) {
+	rows, err := q.db.Query(ctx, PrefsOf, arg.TenantID, arg.EmployeeIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PrefsOfRow
+	for rows.Next() {
+		var i PrefsOfRow
+		if err := rows.Scan(
+			&i.EmployeeID,
+			&i.MutedKinds,
+			&i.QuietStartMin,
+			&i.QuietEndMin,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const PushTargets = `-- name: PushTargets :many
