@@ -149,7 +149,7 @@ func BenchmarkRecycle100k(b *testing.B) {
 			SELECT $1, gen_random_uuid(), $4, c.id, c.owner_id, $3, $3::timestamptz + interval '2 days' FROM c`,
 			f.tenant.ID, ids, claimed, def.ID)
 		require.NoError(b, err)
-		_, err = f.db.Super.Exec(ctx, "ANALYZE customers, pool_claims")
+		_, err = f.db.Super.Exec(ctx, "ANALYZE customers, pool_claims, employees, team_leads")
 		require.NoError(b, err)
 		b.StartTimer()
 		res, err := f.pools.Recycle(ctx)
