@@ -20,8 +20,8 @@ type Reading struct {
 	At            time.Time
 }
 
-// maxOffers bounds the salespeople one hot lead is offered to (the first by id): the offer is recorded in
-// the ingest's transaction.
+// maxOffers bounds the salespeople one hot lead is offered to (a different choice for each lead, see
+// ActiveLeadManagers): the offer is recorded in the ingest's transaction.
 const maxOffers = 500
 
 // ActiveLeadsTx returns the alerts telling each pool's managers (the managers of its teams; the admins for

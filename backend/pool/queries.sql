@@ -130,7 +130,9 @@ ON CONFLICT (tenant_id, customer_id) DO NOTHING;
 -- For customers waiting in a pool, whom to tell that they read again: the active managers who lead the pool's
 -- teams, or, for a pool open to everyone, the tenant's active admins; and, when the pool offers hot leads,
 -- the active salespeople who may claim from it (offer), except one still cooling down from that lead, at
--- most maxOffers per lead. Customers owned by someone (or in no pool: there is no default pool) are left out.
+-- most maxOffers per lead, chosen afresh for each lead (a hash of the lead and the person: the same lead
+-- always goes to the same people, and no one is always first or always left out). Customers owned by
+-- someone (or in no pool: there is no default pool) are left out.
 WITH leads AS (
   SELECT c.id AS customer_id, c.display_name, coalesce(pl.pool_id, d.id) AS pool_id
   FROM customers c
@@ -150,7 +152,7 @@ UNION ALL
 SELECT o.customer_id, o.display_name, o.pool_name, o.employee_id, true AS offer
 FROM (
   SELECT l.customer_id::uuid AS customer_id, l.display_name::text AS display_name, p.name AS pool_name, e.id AS employee_id,
-         row_number() OVER (PARTITION BY l.customer_id ORDER BY e.id) AS n
+         row_number() OVER (PARTITION BY l.customer_id ORDER BY md5(l.customer_id::text || e.id::text), e.id) AS n
   FROM leads l
   JOIN pools p ON p.tenant_id = @tenant_id AND p.id = l.pool_id AND p.offer_hot_leads
   JOIN employees e ON e.tenant_id = @tenant_id AND e.status = 'active' AND e.role = 'sales'
